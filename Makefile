@@ -1,0 +1,127 @@
+# tpm-attest — device health attestation client and verifier.
+#
+#   make            build the library, attest_client, verifier and simulator tools
+#   make test       install what is missing (Debian), build, run every test
+#   make demo       install, build, run swtpm + verifier + client end to end
+#   make asan       the tests built and run with -fsanitize=address,undefined
+#   make bench      print the performance figures
+#   make install    PREFIX=/usr/local DESTDIR=
+#   make clean
+
+PREFIX  ?= /usr/local
+DESTDIR ?=
+BINDIR  ?= $(PREFIX)/bin
+LIBDIR  ?= $(PREFIX)/lib
+INCDIR  ?= $(PREFIX)/include
+DATADIR ?= $(PREFIX)/share/tpm-attest
+
+BUILD   ?= build
+CC      ?= cc
+OPT     ?= -O2 -g
+SAN     ?=
+CFLAGS  ?=
+WARN    := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wformat=2 \
+           -Wno-format-nonliteral -Wswitch-enum -Wundef
+ALL_CFLAGS := -std=c11 $(OPT) $(WARN) $(SAN) $(CFLAGS) -fPIC -pthread
+CPPFLAGS += -D_GNU_SOURCE -Iinclude -I$(BUILD)/gen
+LDLIBS  := -ltss2-esys -ltss2-tctildr -ltss2-mu -ltss2-rc -lgrpc -lgpr \
+           -lprotobuf-c -lcjose -ljansson -lcrypto -lpthread
+LDFLAGS ?=
+
+GEN      := $(BUILD)/gen
+PROTO    := proto/attest/v1/attest.proto
+PB_C     := $(GEN)/attest/v1/attest.pb-c.c
+PB_H     := $(GEN)/attest/v1/attest.pb-c.h
+
+LIB_SRC  := lib/err.c lib/tpm_decode.c lib/quote.c lib/nonce.c lib/tpm.c \
+            lib/rpc.c lib/token.c lib/service.c lib/evidence.c
+OBJ      := $(BUILD)/obj
+LIB_OBJ  := $(LIB_SRC:%.c=$(OBJ)/%.o) $(OBJ)/gen/attest.pb-c.o
+LIBA     := $(BUILD)/libtpa.a
+
+PROGS    := $(BUILD)/attest_client $(BUILD)/verifier $(BUILD)/tpa-pcr-extend
+UNIT_TESTS := $(BUILD)/tests/unit/test_quote $(BUILD)/tests/unit/test_core
+BENCH    := $(BUILD)/tests/bench/bench_quote $(BUILD)/tests/bench/bench_rpc
+
+HDRS := $(wildcard include/tpa/*.h) $(PB_H)
+
+.PHONY: all deps demo test check asan bench clean install tests
+all: $(PROGS)
+
+# ---- Debian packages (only the missing ones; idempotent) ----
+deps:
+	@./scripts/deps.sh
+
+# ---- generated protobuf-c code (not committed) ----
+$(PB_C) $(PB_H): $(PROTO)
+	@mkdir -p $(GEN)
+	protoc-c --c_out=$(GEN) -Iproto $(PROTO)
+
+$(OBJ)/gen/attest.pb-c.o: $(PB_C) $(PB_H)
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) -std=c11 $(OPT) $(SAN) $(CFLAGS) -fPIC -c -o $@ $<
+
+$(OBJ)/%.o: %.c $(HDRS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -c -o $@ $<
+
+$(LIBA): $(LIB_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/attest_client: $(OBJ)/attest_client/main.o $(LIBA)
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/verifier: $(OBJ)/verifier/main.o $(LIBA)
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/tpa-pcr-extend: $(OBJ)/simulator/pcr_extend.o $(LIBA)
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/tests/unit/%: $(OBJ)/tests/unit/%.o $(OBJ)/tests/unit/swtpm_fixture.o $(LIBA)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lcunit
+
+$(BUILD)/tests/bench/%: $(OBJ)/tests/bench/%.o $(OBJ)/tests/unit/swtpm_fixture.o $(LIBA)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+tests: $(PROGS) $(UNIT_TESTS)
+
+# ---- tests ----
+test: deps
+	$(MAKE) tests
+	./tests/run.sh $(BUILD)
+
+check: tests
+	./tests/run.sh $(BUILD)
+
+asan: deps
+	$(MAKE) BUILD=build/asan OPT="-O1 -g" \
+	  SAN="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" tests
+	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+	  LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp:print_suppressions=0 \
+	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	  ./tests/run.sh build/asan
+
+bench: deps
+	$(MAKE) $(PROGS) $(BENCH)
+	./tests/bench/run.sh $(BUILD)
+
+demo: deps
+	$(MAKE) all
+	./scripts/demo.sh $(BUILD)
+
+# ---- install ----
+install: all
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR) $(DESTDIR)$(INCDIR)/tpa \
+	  $(DESTDIR)$(DATADIR)/proto/attest/v1
+	install -m 0755 $(BUILD)/attest_client $(BUILD)/verifier $(DESTDIR)$(BINDIR)/
+	install -m 0755 $(BUILD)/tpa-pcr-extend $(DESTDIR)$(BINDIR)/
+	install -m 0755 simulator/tpa-swtpm $(DESTDIR)$(BINDIR)/
+	install -m 0644 $(LIBA) $(DESTDIR)$(LIBDIR)/
+	install -m 0644 include/tpa/*.h $(DESTDIR)$(INCDIR)/tpa/
+	install -m 0644 $(PROTO) $(DESTDIR)$(DATADIR)/proto/attest/v1/
+
+clean:
+	rm -rf build

@@ -1,0 +1,331 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* attest_client: proves to a verifier how this device booted.
+ *
+ * Exit status (stable; scripts depend on it):
+ *   0  compliant: the verifier accepted the evidence
+ *   1  non-compliant: the verifier rejected the evidence (reasons printed)
+ *   2  usage: bad command line
+ *   3  TPM: the TCTI cannot be opened or a TPM command failed
+ *   4  unreachable: no connection, TLS failure (wrong CA, name) or timeout
+ *   5  refused: the verifier answered the request with an error status
+ *   6  protocol: the verifier's reply is malformed
+ *   7  internal: out of memory or another local failure
+ */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <fcntl.h>
+#include <unistd.h>
+
+#include "tpa/err.h"
+#include "tpa/evidence.h"
+#include "tpa/quote.h"
+#include "tpa/rpc.h"
+#include "tpa/tpm.h"
+
+enum {
+	EXIT_COMPLIANT = 0,
+	EXIT_NON_COMPLIANT = 1,
+	EXIT_USAGE = 2,
+	EXIT_TPM = 3,
+	EXIT_UNREACHABLE = 4,
+	EXIT_REFUSED = 5,
+	EXIT_PROTOCOL = 6,
+	EXIT_INTERNAL = 7,
+};
+
+#define PROG "attest_client"
+#define DEFAULT_PCRS "sha256:0-9"
+#define DEFAULT_TIMEOUT_MS 10000
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+"usage: " PROG " attest --verifier HOST:PORT (--ca FILE | --insecure) [options]\n"
+"\n"
+"Quotes the TPM's PCRs with a fresh challenge from the verifier and prints\n"
+"the verdict and its signed token.\n"
+"\n"
+"  --verifier HOST:PORT  the verifier's gRPC address (required)\n"
+"  --ca FILE             PEM CA certificate(s) the verifier's TLS certificate\n"
+"                        must chain to\n"
+"  --server-name NAME    check the verifier's certificate for NAME instead of HOST\n"
+"  --insecure            plaintext gRPC, for local tests only\n"
+"  --tcti CONF           TPM transport (default " TPA_TCTI_DEFAULT "),\n"
+"                        e.g. swtpm:path=/run/swtpm/tpm.sock\n"
+"  --pcrs SEL            PCRs to quote (default " DEFAULT_PCRS "), e.g.\n"
+"                        sha256:0,2,4,7 or sha1:0-7+sha256:0-9\n"
+"  --ak-type TYPE        ecc (P-256 ECDSA, default), rsa (RSASSA) or rsapss\n"
+"  --ak-file FILE        keep the AK here: reloaded if present, else created\n"
+"                        and saved (mode 0600)\n"
+"  --timeout MS          deadline of each call to the verifier (default %d)\n"
+"  --device-hint TEXT    free text for the verifier's log (at most %d bytes)\n"
+"  --token-out FILE      also write the token to FILE (mode 0600)\n"
+"  --verbose             let tpm2-tss and gRPC log to stderr\n"
+"\n"
+"exit status: 0 compliant, 1 non-compliant, 2 usage, 3 TPM error,\n"
+"4 verifier unreachable (connection, TLS, timeout), 5 request refused by the\n"
+"verifier, 6 malformed reply, 7 internal error\n",
+		DEFAULT_TIMEOUT_MS, TPA_DEVICE_HINT_MAX);
+}
+
+static int exit_for(int err)
+{
+	switch (err) {
+	case TPA_ERR_UNAVAILABLE:
+	case TPA_ERR_DEADLINE:
+		return EXIT_UNREACHABLE;
+	case TPA_ERR_REFUSED:
+		return EXIT_REFUSED;
+	case TPA_ERR_PARSE:
+	case TPA_ERR_LIMIT:
+		return EXIT_PROTOCOL;
+	default:
+		return EXIT_INTERNAL;
+	}
+}
+
+static int fail(int code, const char *what)
+{
+	fprintf(stderr, PROG ": %s: %s\n", what, tpa_err_last());
+	return code;
+}
+
+static int parse_uint(unsigned *out, const char *s, unsigned max)
+{
+	char *end;
+	unsigned long v;
+
+	if (!s || !*s || *s == '-')
+		return -1;
+	v = strtoul(s, &end, 10);
+	if (*end || v > max)
+		return -1;
+	*out = (unsigned)v;
+	return 0;
+}
+
+static int write_token(const char *path, const char *token)
+{
+	size_t len = strlen(token), done = 0;
+	char tmp[4096];
+	ssize_t w;
+	int fd;
+
+	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= sizeof(tmp))
+		return -1;
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return -1;
+	while (done < len && (w = write(fd, token + done, len - done)) > 0)
+		done += (size_t)w;
+	if (done != len || write(fd, "\n", 1) != 1 || fsync(fd) != 0) {
+		close(fd);
+		unlink(tmp);
+		return -1;
+	}
+	close(fd);
+	if (rename(tmp, path) != 0) {
+		unlink(tmp);
+		return -1;
+	}
+	return 0;
+}
+
+static int cmd_attest(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "verifier", required_argument, NULL, 'v' },
+		{ "ca", required_argument, NULL, 'c' },
+		{ "server-name", required_argument, NULL, 'n' },
+		{ "insecure", no_argument, NULL, 'I' },
+		{ "tcti", required_argument, NULL, 't' },
+		{ "pcrs", required_argument, NULL, 'p' },
+		{ "ak-type", required_argument, NULL, 'k' },
+		{ "ak-file", required_argument, NULL, 'a' },
+		{ "timeout", required_argument, NULL, 'T' },
+		{ "device-hint", required_argument, NULL, 'd' },
+		{ "token-out", required_argument, NULL, 'o' },
+		{ "verbose", no_argument, NULL, 'V' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	tpa_rpc_client_opts co = { 0 };
+	const char *tcti = TPA_TCTI_DEFAULT, *pcr_spec = DEFAULT_PCRS;
+	const char *ak_file = NULL, *hint = NULL, *token_out = NULL;
+	tpa_ak_type ak_type = TPA_AK_ECC_P256;
+	unsigned timeout = DEFAULT_TIMEOUT_MS;
+	int verbose = 0, c, rc = EXIT_INTERNAL, err;
+	tpa_rpc_client *cl = NULL;
+	tpa_tpm *tpm = NULL;
+	tpa_pcr_set pcrs;
+	tpa_client_challenge ch;
+	tpa_tpm_quote_result q;
+	tpa_verdict v;
+	uint8_t akpub[TPA_PUBLIC_MAX], *req = NULL, *resp = NULL;
+	size_t akpub_len = 0, req_len = 0, resp_len = 0, i;
+
+	memset(&v, 0, sizeof(v));
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'v': co.target = optarg; break;
+		case 'c': co.ca_file = optarg; break;
+		case 'n': co.server_name = optarg; break;
+		case 'I': co.insecure = 1; break;
+		case 't': tcti = optarg; break;
+		case 'p': pcr_spec = optarg; break;
+		case 'a': ak_file = optarg; break;
+		case 'd': hint = optarg; break;
+		case 'o': token_out = optarg; break;
+		case 'V': verbose = 1; break;
+		case 'k':
+			if (strcmp(optarg, "ecc") == 0)
+				ak_type = TPA_AK_ECC_P256;
+			else if (strcmp(optarg, "rsa") == 0)
+				ak_type = TPA_AK_RSA_2048;
+			else if (strcmp(optarg, "rsapss") == 0)
+				ak_type = TPA_AK_RSA_2048_PSS;
+			else {
+				fprintf(stderr, PROG ": --ak-type: '%s' is not ecc, rsa or rsapss\n",
+					optarg);
+				return EXIT_USAGE;
+			}
+			break;
+		case 'T':
+			if (parse_uint(&timeout, optarg, 3600000) < 0 || timeout == 0) {
+				fprintf(stderr, PROG ": --timeout: '%s' is not 1..3600000 ms\n",
+					optarg);
+				return EXIT_USAGE;
+			}
+			break;
+		case 'h': usage(stdout); return 0;
+		default: usage(stderr); return EXIT_USAGE;
+		}
+	}
+	if (optind != argc) {
+		fprintf(stderr, PROG ": unexpected argument '%s'\n", argv[optind]);
+		return EXIT_USAGE;
+	}
+	if (!co.target) {
+		fprintf(stderr, PROG ": --verifier HOST:PORT is required\n");
+		return EXIT_USAGE;
+	}
+	if (!co.insecure && !co.ca_file) {
+		fprintf(stderr, PROG ": --ca FILE is required (or --insecure for local tests)\n");
+		return EXIT_USAGE;
+	}
+	if (co.insecure && co.ca_file) {
+		fprintf(stderr, PROG ": --ca and --insecure exclude each other\n");
+		return EXIT_USAGE;
+	}
+	if (tpa_pcr_set_parse_selection(&pcrs, pcr_spec) < 0) {
+		fprintf(stderr, PROG ": --pcrs: %s\n", tpa_err_last());
+		return EXIT_USAGE;
+	}
+	if (hint && strlen(hint) > TPA_DEVICE_HINT_MAX) {
+		fprintf(stderr, PROG ": --device-hint: longer than %d bytes\n",
+			TPA_DEVICE_HINT_MAX);
+		return EXIT_USAGE;
+	}
+	if (!verbose && !getenv("TSS2_LOG"))
+		setenv("TSS2_LOG", "all+none", 1);
+	tpa_rpc_log_init(verbose);
+
+	/* The TPM first: no verifier round trip for a device without one. */
+	if (tpa_tpm_open(&tpm, tcti) < 0) {
+		rc = fail(EXIT_TPM, "TPM");
+		goto cleanup;
+	}
+	if ((err = tpa_tpm_ak_load(tpm, ak_type, ak_file)) < 0 ||
+	    (err = tpa_tpm_ak_public(tpm, akpub, sizeof(akpub), &akpub_len)) < 0) {
+		/* A bad --ak-file is a configuration error, the rest the TPM's. */
+		rc = fail(err == TPA_ERR_TPM ? EXIT_TPM : EXIT_USAGE, "attestation key");
+		goto cleanup;
+	}
+	if ((err = tpa_rpc_client_new(&cl, &co)) < 0) {
+		rc = fail(err == TPA_ERR_IO || err == TPA_ERR_PARSE ? EXIT_USAGE :
+			  EXIT_INTERNAL, "verifier");
+		goto cleanup;
+	}
+
+	if (tpa_challenge_request_pack(&req, &req_len, hint) < 0) {
+		rc = fail(EXIT_INTERNAL, "challenge");
+		goto cleanup;
+	}
+	err = tpa_rpc_client_call(&resp, &resp_len, NULL, cl, TPA_RPC_GET_CHALLENGE, req,
+				  req_len, timeout);
+	free(req);
+	req = NULL;
+	if (err < 0) {
+		rc = fail(exit_for(err), "GetChallenge");
+		goto cleanup;
+	}
+	err = tpa_challenge_unpack(&ch, resp, resp_len);
+	free(resp);
+	resp = NULL;
+	if (err < 0) {
+		rc = fail(EXIT_PROTOCOL, "GetChallenge");
+		goto cleanup;
+	}
+
+	if (tpa_tpm_quote(&q, tpm, &pcrs, ch.nonce, ch.nonce_len) < 0) {
+		rc = fail(EXIT_TPM, "quote");
+		goto cleanup;
+	}
+	if (tpa_attest_request_pack(&req, &req_len, ch.id, &q, akpub, akpub_len, &pcrs,
+				    hint) < 0) {
+		rc = fail(EXIT_INTERNAL, "evidence");
+		goto cleanup;
+	}
+	err = tpa_rpc_client_call(&resp, &resp_len, NULL, cl, TPA_RPC_ATTEST, req,
+				  req_len, timeout);
+	if (err < 0) {
+		rc = fail(exit_for(err), "Attest");
+		goto cleanup;
+	}
+	if (tpa_verdict_unpack(&v, resp, resp_len) < 0) {
+		rc = fail(EXIT_PROTOCOL, "Attest");
+		goto cleanup;
+	}
+
+	printf("verdict: %s\n", v.compliant ? "COMPLIANT" : "NON-COMPLIANT");
+	for (i = 0; i < v.findings.n; i++)
+		printf("  %-4s %s: %s\n", v.findings.items[i].passed ? "ok" : "FAIL",
+		       v.findings.items[i].name, v.findings.items[i].detail);
+	printf("ak_name: %s\n", v.ak_name);
+	printf("token: %s\n", v.token ? v.token : "");
+	if (token_out && v.token && write_token(token_out, v.token) < 0) {
+		fprintf(stderr, PROG ": cannot write the token to %s\n", token_out);
+		rc = EXIT_INTERNAL;
+		goto cleanup;
+	}
+	rc = v.compliant ? EXIT_COMPLIANT : EXIT_NON_COMPLIANT;
+cleanup:
+	tpa_verdict_clear(&v);
+	free(req);
+	free(resp);
+	tpa_rpc_client_free(cl);
+	tpa_tpm_close(tpm);
+	return rc;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 2) {
+		usage(stderr);
+		return EXIT_USAGE;
+	}
+	if (strcmp(argv[1], "attest") == 0)
+		return cmd_attest(argc - 1, argv + 1);
+	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
+	    strcmp(argv[1], "help") == 0) {
+		usage(stdout);
+		return 0;
+	}
+	fprintf(stderr, PROG ": unknown command '%s'\n", argv[1]);
+	usage(stderr);
+	return EXIT_USAGE;
+}

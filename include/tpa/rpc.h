@@ -1,0 +1,101 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* A small unary-RPC layer over gRPC core (libgrpc): a TLS server with
+ * registered methods, worker threads and graceful shutdown, and a client with
+ * deadlines. Messages are opaque bytes here; the service packs protobufs. */
+#ifndef TPA_RPC_H
+#define TPA_RPC_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* gRPC status codes (the values of grpc_status_code). */
+enum {
+	TPA_RPC_OK = 0,
+	TPA_RPC_CANCELLED = 1,
+	TPA_RPC_UNKNOWN = 2,
+	TPA_RPC_INVALID_ARGUMENT = 3,
+	TPA_RPC_DEADLINE_EXCEEDED = 4,
+	TPA_RPC_NOT_FOUND = 5,
+	TPA_RPC_PERMISSION_DENIED = 7,
+	TPA_RPC_RESOURCE_EXHAUSTED = 8,
+	TPA_RPC_FAILED_PRECONDITION = 9,
+	TPA_RPC_UNIMPLEMENTED = 12,
+	TPA_RPC_INTERNAL = 13,
+	TPA_RPC_UNAVAILABLE = 14,
+};
+
+#define TPA_RPC_DEFAULT_MAX_MESSAGE (1u << 20)
+#define TPA_RPC_DETAILS_MAX 512
+
+/* Name of a status code ("INVALID_ARGUMENT"). */
+const char *tpa_rpc_status_name(int status);
+
+/* Keeps gRPC core from writing to stderr unless verbose. */
+void tpa_rpc_log_init(int verbose);
+
+/* ---- server ---- */
+
+typedef struct tpa_rpc_server tpa_rpc_server;
+
+/* What a handler answers. On status TPA_RPC_OK the layer sends data (which
+ * the handler allocated with malloc; the layer frees it), otherwise the
+ * status with details. */
+typedef struct {
+	int status;
+	uint8_t *data;
+	size_t len;
+	char details[TPA_RPC_DETAILS_MAX];
+} tpa_rpc_reply;
+
+/* Called on a worker thread for each request; req is the whole message. */
+typedef void (*tpa_rpc_handler)(tpa_rpc_reply *reply, const uint8_t *req,
+				size_t len, void *ctx);
+
+typedef struct {
+	const char *listen;        /* "127.0.0.1:0" binds a free port */
+	const char *cert_file;     /* PEM certificate chain (TLS) */
+	const char *key_file;      /* PEM private key (TLS) */
+	int insecure;              /* plaintext: only when explicitly asked */
+	size_t max_message;        /* largest request accepted, bytes */
+	unsigned workers;          /* worker threads, >= 1 */
+} tpa_rpc_server_opts;
+
+int tpa_rpc_server_new(tpa_rpc_server **out, const tpa_rpc_server_opts *opts);
+/* path is "/package.Service/Method". Before start. */
+int tpa_rpc_server_add_method(tpa_rpc_server *s, const char *path,
+			      tpa_rpc_handler h, void *ctx);
+/* Binds and starts serving; *port receives the bound port. Unknown methods
+ * are answered UNIMPLEMENTED. */
+int tpa_rpc_server_start(tpa_rpc_server *s, int *port);
+/* Stops taking calls, lets calls in flight finish for up to grace_ms, then
+ * cancels the rest, and joins the workers. */
+int tpa_rpc_server_shutdown(tpa_rpc_server *s, unsigned grace_ms);
+/* Shuts down (grace 0) if still running, then frees. */
+void tpa_rpc_server_free(tpa_rpc_server *s);
+
+/* ---- client ---- */
+
+typedef struct tpa_rpc_client tpa_rpc_client;
+
+typedef struct {
+	const char *target;        /* "host:port" */
+	const char *ca_file;       /* PEM roots the server must chain to (TLS) */
+	const char *server_name;   /* name to check instead of the host, or NULL */
+	int insecure;              /* plaintext: only when explicitly asked */
+	size_t max_message;        /* largest reply accepted, bytes */
+} tpa_rpc_client_opts;
+
+int tpa_rpc_client_new(tpa_rpc_client **out, const tpa_rpc_client_opts *opts);
+void tpa_rpc_client_free(tpa_rpc_client *c);
+
+/* One unary call; thread-safe. On success *resp (malloc'd, caller frees) and
+ * *resp_len hold the reply. A non-OK status becomes TPA_ERR_UNAVAILABLE
+ * (UNAVAILABLE: unreachable, TLS failure), TPA_ERR_DEADLINE,
+ * TPA_ERR_REFUSED (the server rejected the request) or TPA_ERR_RPC, with
+ * the status name and details in tpa_err_last(); *status_out (optional)
+ * receives the gRPC status code. */
+int tpa_rpc_client_call(uint8_t **resp, size_t *resp_len, int *status_out,
+			tpa_rpc_client *c, const char *method, const uint8_t *req,
+			size_t req_len, unsigned deadline_ms);
+
+#endif

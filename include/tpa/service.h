@@ -1,0 +1,42 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* The verifier service: the attest.v1.Verifier handlers over the library.
+ * It only wires library calls together and maps errors to gRPC statuses. */
+#ifndef TPA_SERVICE_H
+#define TPA_SERVICE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "tpa/nonce.h"
+#include "tpa/rpc.h"
+#include "tpa/token.h"
+
+typedef struct tpa_service tpa_service;
+
+/* One line per decision, for the program to write where it logs. */
+typedef void (*tpa_service_log_fn)(void *ctx, const char *line);
+
+typedef struct {
+	uint32_t nonce_ttl_ms;        /* default TPA_NONCE_DEFAULT_TTL_MS */
+	size_t max_challenges;        /* default TPA_NONCE_DEFAULT_MAX */
+	uint32_t token_ttl_s;         /* default TPA_TOKEN_DEFAULT_TTL_S */
+	const char *verifier_id;      /* "iss" of tokens */
+	tpa_token_key *key;           /* borrowed; signs the tokens */
+	tpa_service_log_fn log;       /* optional */
+	void *log_ctx;
+} tpa_service_opts;
+
+int tpa_service_new(tpa_service **out, const tpa_service_opts *opts);
+void tpa_service_free(tpa_service *s);
+/* Registers GetChallenge and Attest on a server that has not started. */
+int tpa_service_register(tpa_service *s, tpa_rpc_server *srv);
+/* The challenge store, e.g. for a test clock. */
+tpa_nonce_store *tpa_service_nonces(tpa_service *s);
+
+/* The handlers, callable in process (ctx is the tpa_service). */
+void tpa_service_get_challenge(tpa_rpc_reply *r, const uint8_t *req, size_t len,
+			       void *ctx);
+void tpa_service_attest(tpa_rpc_reply *r, const uint8_t *req, size_t len,
+			void *ctx);
+
+#endif

@@ -1,0 +1,188 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "attest/v1/attest.pb-c.h"
+#include "tpa/err.h"
+#include "tpa/evidence.h"
+#include "tpa/token.h"
+
+static int pack_msg(uint8_t **out, size_t *len, const ProtobufCMessage *m)
+{
+	size_t n = protobuf_c_message_get_packed_size(m);
+	uint8_t *b = malloc(n ? n : 1);
+
+	if (!b)
+		return tpa_err_fail(TPA_ERR_NOMEM, "pack: out of memory");
+	protobuf_c_message_pack(m, b);
+	*out = b;
+	*len = n;
+	return 0;
+}
+
+int tpa_challenge_request_pack(uint8_t **out, size_t *len, const char *hint)
+{
+	Attest__V1__GetChallengeRequest req = ATTEST__V1__GET_CHALLENGE_REQUEST__INIT;
+
+	if (!out || !len)
+		return tpa_err_fail(TPA_ERR_INVALID_ARG, "pack: NULL");
+	if (hint && strlen(hint) > TPA_DEVICE_HINT_MAX)
+		return tpa_err_fail(TPA_ERR_LIMIT, "device hint longer than %d bytes",
+				    TPA_DEVICE_HINT_MAX);
+	req.device_hint = (char *)(hint ? hint : "");
+	return pack_msg(out, len, &req.base);
+}
+
+static int valid_id(const char *id)
+{
+	size_t i;
+
+	for (i = 0; id[i]; i++)
+		if (i >= TPA_CHALLENGE_ID_LEN ||
+		    !((id[i] >= '0' && id[i] <= '9') || (id[i] >= 'a' && id[i] <= 'f')))
+			return 0;
+	return i == TPA_CHALLENGE_ID_LEN;
+}
+
+int tpa_challenge_unpack(tpa_client_challenge *out, const uint8_t *b, size_t n)
+{
+	Attest__V1__GetChallengeResponse *r;
+	int err = TPA_ERR_PARSE;
+
+	if (!out || (!b && n))
+		return tpa_err_fail(TPA_ERR_INVALID_ARG, "challenge: NULL");
+	if (!(r = attest__v1__get_challenge_response__unpack(NULL, n, b)))
+		return tpa_err_fail(TPA_ERR_PARSE, "challenge: malformed reply");
+	if (!r->challenge_id || !valid_id(r->challenge_id)) {
+		tpa_err_set("challenge: id is not %d hex characters", TPA_CHALLENGE_ID_LEN);
+		goto cleanup;
+	}
+	if (r->nonce.len < TPA_NONCE_MIN || r->nonce.len > TPA_NONCE_MAX) {
+		tpa_err_set("challenge: nonce of %zu bytes (expected %d..%d)",
+			    r->nonce.len, TPA_NONCE_MIN, TPA_NONCE_MAX);
+		goto cleanup;
+	}
+	memset(out, 0, sizeof(*out));
+	memcpy(out->id, r->challenge_id, TPA_CHALLENGE_ID_LEN);
+	memcpy(out->nonce, r->nonce.data, r->nonce.len);
+	out->nonce_len = r->nonce.len;
+	out->expires_at_unix = r->expires_at_unix;
+	out->valid_for_ms = r->valid_for_ms;
+	err = 0;
+cleanup:
+	attest__v1__get_challenge_response__free_unpacked(r, NULL);
+	return err;
+}
+
+int tpa_attest_request_pack(uint8_t **out, size_t *len, const char *challenge_id,
+			    const tpa_tpm_quote_result *q, const uint8_t *ak_public,
+			    size_t ak_public_len, const tpa_pcr_set *pcrs,
+			    const char *hint)
+{
+	Attest__V1__AttestRequest req = ATTEST__V1__ATTEST_REQUEST__INIT;
+	Attest__V1__Quote quote = ATTEST__V1__QUOTE__INIT;
+	Attest__V1__PcrBank banks[TPA_BANKS_MAX], *bankp[TPA_BANKS_MAX];
+	Attest__V1__PcrValue vals[TPA_BANKS_MAX][TPA_PCR_COUNT];
+	Attest__V1__PcrValue *valp[TPA_BANKS_MAX][TPA_PCR_COUNT];
+	uint32_t b, i;
+
+	if (!out || !len || !challenge_id || !q || !ak_public || !pcrs)
+		return tpa_err_fail(TPA_ERR_INVALID_ARG, "pack evidence: NULL");
+	if (pcrs->nbanks > TPA_BANKS_MAX)
+		return tpa_err_fail(TPA_ERR_LIMIT, "pack evidence: too many banks");
+	if (hint && strlen(hint) > TPA_DEVICE_HINT_MAX)
+		return tpa_err_fail(TPA_ERR_LIMIT, "device hint longer than %d bytes",
+				    TPA_DEVICE_HINT_MAX);
+	quote.attest.data = (uint8_t *)q->attest;
+	quote.attest.len = q->attest_len;
+	quote.signature.data = (uint8_t *)q->signature;
+	quote.signature.len = q->signature_len;
+	for (b = 0; b < pcrs->nbanks; b++) {
+		const tpa_pcr_bank *pb = &pcrs->banks[b];
+
+		attest__v1__pcr_bank__init(&banks[b]);
+		banks[b].hash_alg = pb->hash_alg;
+		for (i = 0; i < pb->count && i < TPA_PCR_COUNT; i++) {
+			attest__v1__pcr_value__init(&vals[b][i]);
+			vals[b][i].index = pb->index[i];
+			vals[b][i].digest.data = (uint8_t *)pb->digest[i];
+			vals[b][i].digest.len = tpa_hash_size(pb->hash_alg);
+			valp[b][i] = &vals[b][i];
+		}
+		banks[b].n_pcrs = i;
+		banks[b].pcrs = valp[b];
+		bankp[b] = &banks[b];
+	}
+	req.challenge_id = (char *)challenge_id;
+	req.quote = &quote;
+	req.ak_public.data = (uint8_t *)ak_public;
+	req.ak_public.len = ak_public_len;
+	req.n_pcr_banks = pcrs->nbanks;
+	req.pcr_banks = bankp;
+	req.device_hint = (char *)(hint ? hint : "");
+	return pack_msg(out, len, &req.base);
+}
+
+int tpa_verdict_unpack(tpa_verdict *out, const uint8_t *b, size_t n)
+{
+	Attest__V1__AttestResponse *r;
+	size_t i;
+	int err = TPA_ERR_PARSE;
+
+	if (!out || (!b && n))
+		return tpa_err_fail(TPA_ERR_INVALID_ARG, "verdict: NULL");
+	memset(out, 0, sizeof(*out));
+	if (!(r = attest__v1__attest_response__unpack(NULL, n, b)))
+		return tpa_err_fail(TPA_ERR_PARSE, "verdict: malformed reply");
+	if (!r->verdict) {
+		tpa_err_set("verdict: reply without a verdict");
+		goto cleanup;
+	}
+	if (r->verdict->status != ATTEST__V1__VERDICT__STATUS__COMPLIANT &&
+	    r->verdict->status != ATTEST__V1__VERDICT__STATUS__NON_COMPLIANT) {
+		tpa_err_set("verdict: unknown status %d", (int)r->verdict->status);
+		goto cleanup;
+	}
+	if (r->verdict->n_checks > TPA_CHECKS_MAX) {
+		tpa_err_set("verdict: %zu checks exceed %d", r->verdict->n_checks,
+			    TPA_CHECKS_MAX);
+		goto cleanup;
+	}
+	out->compliant = r->verdict->status == ATTEST__V1__VERDICT__STATUS__COMPLIANT;
+	for (i = 0; i < r->verdict->n_checks; i++) {
+		const Attest__V1__CheckResult *c = r->verdict->checks[i];
+
+		tpa_findings_add(&out->findings, c->name ? c->name : "?", c->passed,
+				 "%s", c->detail ? c->detail : "");
+	}
+	/* A compliant verdict that lists a failure is not compliant. */
+	if (out->compliant && tpa_findings_failed(&out->findings)) {
+		tpa_err_set("verdict: compliant with failed checks");
+		goto cleanup;
+	}
+	if (r->verdict->ak_name)
+		snprintf(out->ak_name, sizeof(out->ak_name), "%s", r->verdict->ak_name);
+	if (r->token && *r->token) {
+		if (strlen(r->token) > TPA_TOKEN_MAX) {
+			tpa_err_set("verdict: token longer than %d bytes", TPA_TOKEN_MAX);
+			goto cleanup;
+		}
+		if (!(out->token = strdup(r->token))) {
+			err = tpa_err_fail(TPA_ERR_NOMEM, "verdict: out of memory");
+			goto cleanup;
+		}
+	}
+	err = 0;
+cleanup:
+	attest__v1__attest_response__free_unpacked(r, NULL);
+	return err;
+}
+
+void tpa_verdict_clear(tpa_verdict *v)
+{
+	if (!v)
+		return;
+	free(v->token);
+	memset(v, 0, sizeof(*v));
+}

@@ -1,0 +1,688 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <grpc/byte_buffer.h>
+#include <grpc/byte_buffer_reader.h>
+#include <grpc/grpc.h>
+#include <grpc/grpc_security.h>
+#include <grpc/support/alloc.h>
+#include <grpc/support/log.h>
+#include <grpc/support/time.h>
+#include <openssl/crypto.h>
+
+#include "tpa/err.h"
+#include "tpa/rpc.h"
+
+#define METHODS_MAX 16
+#define PEM_MAX (256 * 1024)
+#define WORKERS_MAX 64
+#define POSTED_PER_METHOD 4
+
+const char *tpa_rpc_status_name(int status)
+{
+	static const char *names[] = {
+		"OK", "CANCELLED", "UNKNOWN", "INVALID_ARGUMENT", "DEADLINE_EXCEEDED",
+		"NOT_FOUND", "ALREADY_EXISTS", "PERMISSION_DENIED",
+		"RESOURCE_EXHAUSTED", "FAILED_PRECONDITION", "ABORTED", "OUT_OF_RANGE",
+		"UNIMPLEMENTED", "INTERNAL", "UNAVAILABLE", "DATA_LOSS",
+		"UNAUTHENTICATED",
+	};
+
+	if (status < 0 || (size_t)status >= sizeof(names) / sizeof(names[0]))
+		return "UNKNOWN";
+	return names[status];
+}
+
+static void log_silent(gpr_log_func_args *args)
+{
+	(void)args;
+}
+
+void tpa_rpc_log_init(int verbose)
+{
+	if (verbose) {
+		gpr_set_log_verbosity(GPR_LOG_SEVERITY_INFO);
+		gpr_set_log_function(NULL);
+	} else {
+		gpr_set_log_verbosity(GPR_LOG_SEVERITY_ERROR);
+		gpr_set_log_function(log_silent);
+	}
+}
+
+/* Reads a whole PEM file into a NUL-terminated string. */
+static int read_pem(char **out, const char *path, const char *what)
+{
+	FILE *f;
+	char *buf;
+	size_t n;
+
+	if (!path)
+		return tpa_err_fail(TPA_ERR_INVALID_ARG, "%s: no file given", what);
+	if (!(f = fopen(path, "rb")))
+		return tpa_err_fail(TPA_ERR_IO, "%s %s: %s", what, path, strerror(errno));
+	if (!(buf = malloc(PEM_MAX + 1))) {
+		fclose(f);
+		return tpa_err_fail(TPA_ERR_NOMEM, "%s: out of memory", what);
+	}
+	n = fread(buf, 1, PEM_MAX + 1, f);
+	fclose(f);
+	if (n > PEM_MAX) {
+		free(buf);
+		return tpa_err_fail(TPA_ERR_LIMIT, "%s %s: larger than %d bytes", what,
+				    path, PEM_MAX);
+	}
+	buf[n] = '\0';
+	if (n == 0 || !strstr(buf, "-----BEGIN ")) {
+		free(buf);
+		return tpa_err_fail(TPA_ERR_PARSE, "%s %s: no PEM data", what, path);
+	}
+	*out = buf;
+	return 0;
+}
+
+static void free_secret(char *s)
+{
+	if (s) {
+		OPENSSL_cleanse(s, strlen(s));
+		free(s);
+	}
+}
+
+/* ================================ server ================================ */
+
+typedef struct {
+	char *path;
+	void *handle;
+	tpa_rpc_handler h;
+	void *ctx;
+} rpc_method;
+
+enum { PHASE_REQUESTED, PHASE_REPLYING };
+
+typedef struct call_state {
+	rpc_method *m;                  /* NULL: the catch-all (unknown method) */
+	int phase;
+	grpc_call *call;
+	gpr_timespec deadline;
+	grpc_metadata_array md;
+	grpc_call_details details;
+	grpc_byte_buffer *payload;
+	grpc_byte_buffer *resp;
+	grpc_slice status_details;
+	int cancelled;
+} call_state;
+
+struct tpa_rpc_server {
+	grpc_server *server;
+	grpc_completion_queue *cq;
+	grpc_completion_queue *shutdown_cq;
+	pthread_t workers[WORKERS_MAX];
+	unsigned nworkers, started_workers;
+	rpc_method methods[METHODS_MAX];
+	size_t nmethods;
+	pthread_mutex_t lock;
+	pthread_cond_t idle;
+	unsigned inflight;
+	int started, stopping, stopped;
+	tpa_rpc_server_opts opts;
+	char *listen;
+	char *cert_pem, *key_pem;
+	size_t max_message;
+};
+
+static int post(tpa_rpc_server *s, rpc_method *m)
+{
+	call_state *cs = calloc(1, sizeof(*cs));
+	grpc_call_error e;
+
+	if (!cs)
+		return tpa_err_fail(TPA_ERR_NOMEM, "rpc: out of memory");
+	cs->m = m;
+	cs->phase = PHASE_REQUESTED;
+	grpc_metadata_array_init(&cs->md);
+	if (m) {
+		e = grpc_server_request_registered_call(s->server, m->handle, &cs->call,
+							&cs->deadline, &cs->md,
+							&cs->payload, s->cq, s->cq, cs);
+	} else {
+		grpc_call_details_init(&cs->details);
+		e = grpc_server_request_call(s->server, &cs->call, &cs->details,
+					     &cs->md, s->cq, s->cq, cs);
+	}
+	if (e != GRPC_CALL_OK) {
+		grpc_metadata_array_destroy(&cs->md);
+		if (!m)
+			grpc_call_details_destroy(&cs->details);
+		free(cs);
+		return tpa_err_fail(TPA_ERR_RPC, "rpc: cannot request a call (%d)", e);
+	}
+	return 0;
+}
+
+static void call_free(call_state *cs)
+{
+	if (cs->call)
+		grpc_call_unref(cs->call);
+	if (cs->payload)
+		grpc_byte_buffer_destroy(cs->payload);
+	if (cs->resp)
+		grpc_byte_buffer_destroy(cs->resp);
+	if (cs->phase == PHASE_REPLYING)
+		grpc_slice_unref(cs->status_details);
+	grpc_metadata_array_destroy(&cs->md);
+	if (!cs->m)
+		grpc_call_details_destroy(&cs->details);
+	free(cs);
+}
+
+static void run_handler(call_state *cs, tpa_rpc_reply *r)
+{
+	grpc_byte_buffer_reader rd;
+	grpc_slice all;
+
+	if (!cs->m) {
+		r->status = TPA_RPC_UNIMPLEMENTED;
+		snprintf(r->details, sizeof(r->details), "unknown method");
+		return;
+	}
+	if (!cs->payload) {
+		r->status = TPA_RPC_INVALID_ARGUMENT;
+		snprintf(r->details, sizeof(r->details), "request message missing");
+		return;
+	}
+	if (!grpc_byte_buffer_reader_init(&rd, cs->payload)) {
+		r->status = TPA_RPC_INVALID_ARGUMENT;
+		snprintf(r->details, sizeof(r->details), "request cannot be decoded");
+		return;
+	}
+	all = grpc_byte_buffer_reader_readall(&rd);
+	grpc_byte_buffer_reader_destroy(&rd);
+	r->status = TPA_RPC_INTERNAL;
+	cs->m->h(r, GRPC_SLICE_START_PTR(all), GRPC_SLICE_LENGTH(all), cs->m->ctx);
+	grpc_slice_unref(all);
+}
+
+/* Sends the reply in one batch. Returns 0 if the batch started. */
+static int reply(call_state *cs)
+{
+	tpa_rpc_reply r;
+	grpc_op ops[4];
+	size_t n = 0;
+
+	memset(&r, 0, sizeof(r));
+	run_handler(cs, &r);
+	if (r.status == TPA_RPC_OK) {
+		grpc_slice sl = grpc_slice_from_copied_buffer((const char *)r.data, r.len);
+
+		cs->resp = grpc_raw_byte_buffer_create(&sl, 1);
+		grpc_slice_unref(sl);
+	}
+	free(r.data);
+	r.details[sizeof(r.details) - 1] = '\0';
+	cs->status_details = grpc_slice_from_copied_string(r.details);
+	cs->phase = PHASE_REPLYING;
+
+	memset(ops, 0, sizeof(ops));
+	ops[n].op = GRPC_OP_SEND_INITIAL_METADATA;
+	n++;
+	if (cs->resp) {
+		ops[n].op = GRPC_OP_SEND_MESSAGE;
+		ops[n].data.send_message.send_message = cs->resp;
+		n++;
+	}
+	ops[n].op = GRPC_OP_SEND_STATUS_FROM_SERVER;
+	ops[n].data.send_status_from_server.status = (grpc_status_code)r.status;
+	ops[n].data.send_status_from_server.status_details = &cs->status_details;
+	n++;
+	ops[n].op = GRPC_OP_RECV_CLOSE_ON_SERVER;
+	ops[n].data.recv_close_on_server.cancelled = &cs->cancelled;
+	n++;
+	return grpc_call_start_batch(cs->call, ops, n, cs, NULL) == GRPC_CALL_OK ? 0 : -1;
+}
+
+static void call_done(tpa_rpc_server *s, call_state *cs)
+{
+	call_free(cs);
+	pthread_mutex_lock(&s->lock);
+	s->inflight--;
+	if (s->inflight == 0)
+		pthread_cond_broadcast(&s->idle);
+	pthread_mutex_unlock(&s->lock);
+}
+
+static void *worker(void *arg)
+{
+	tpa_rpc_server *s = arg;
+
+	for (;;) {
+		grpc_event ev = grpc_completion_queue_next(
+			s->cq, gpr_inf_future(GPR_CLOCK_REALTIME), NULL);
+		call_state *cs;
+		int stopping;
+
+		if (ev.type == GRPC_QUEUE_SHUTDOWN)
+			break;
+		if (ev.type != GRPC_OP_COMPLETE)
+			continue;
+		cs = ev.tag;
+		if (cs->phase == PHASE_REPLYING) {
+			call_done(s, cs);
+			continue;
+		}
+		if (!ev.success) {
+			/* A posted request ended by shutdown. */
+			call_free(cs);
+			continue;
+		}
+		pthread_mutex_lock(&s->lock);
+		s->inflight++;
+		stopping = s->stopping;
+		/* Keep the same number of requests posted for this method. */
+		if (!stopping)
+			post(s, cs->m);
+		pthread_mutex_unlock(&s->lock);
+		if (reply(cs) != 0)
+			call_done(s, cs);
+	}
+	return NULL;
+}
+
+int tpa_rpc_server_new(tpa_rpc_server **out, const tpa_rpc_server_opts *o)
+{
+	tpa_rpc_server *s;
+	int err;
+
+	if (!out || !o || !o->listen)
+		return tpa_err_fail(TPA_ERR_INVALID_ARG, "rpc server: no listen address");
+	if (!o->insecure && (!o->cert_file || !o->key_file))
+		return tpa_err_fail(TPA_ERR_INVALID_ARG,
+				    "rpc server: TLS needs a certificate and a key (or --insecure)");
+	if (!(s = calloc(1, sizeof(*s))))
+		return tpa_err_fail(TPA_ERR_NOMEM, "rpc server: out of memory");
+	s->opts = *o;
+	s->nworkers = o->workers ? o->workers : 1;
+	if (s->nworkers > WORKERS_MAX)
+		s->nworkers = WORKERS_MAX;
+	s->max_message = o->max_message ? o->max_message : TPA_RPC_DEFAULT_MAX_MESSAGE;
+	if (s->max_message > (size_t)INT32_MAX)
+		s->max_message = INT32_MAX;
+	if (!(s->listen = strdup(o->listen))) {
+		free(s);
+		return tpa_err_fail(TPA_ERR_NOMEM, "rpc server: out of memory");
+	}
+	if (!o->insecure &&
+	    ((err = read_pem(&s->cert_pem, o->cert_file, "certificate")) < 0 ||
+	     (err = read_pem(&s->key_pem, o->key_file, "private key")) < 0)) {
+		free(s->cert_pem);
+		free(s->listen);
+		free(s);
+		return err;
+	}
+	pthread_mutex_init(&s->lock, NULL);
+	pthread_cond_init(&s->idle, NULL);
+	grpc_init();
+	{
+		grpc_arg args[2];
+		grpc_channel_args ca = { 2, args };
+
+		args[0].type = GRPC_ARG_INTEGER;
+		args[0].key = (char *)GRPC_ARG_MAX_RECEIVE_MESSAGE_LENGTH;
+		args[0].value.integer = (int)s->max_message;
+		args[1].type = GRPC_ARG_INTEGER;
+		args[1].key = (char *)GRPC_ARG_MAX_SEND_MESSAGE_LENGTH;
+		args[1].value.integer = (int)s->max_message;
+		s->server = grpc_server_create(&ca, NULL);
+	}
+	s->cq = grpc_completion_queue_create_for_next(NULL);
+	s->shutdown_cq = grpc_completion_queue_create_for_next(NULL);
+	grpc_server_register_completion_queue(s->server, s->cq, NULL);
+	grpc_server_register_completion_queue(s->server, s->shutdown_cq, NULL);
+	*out = s;
+	return 0;
+}
+
+int tpa_rpc_server_add_method(tpa_rpc_server *s, const char *path,
+			      tpa_rpc_handler h, void *ctx)
+{
+	rpc_method *m;
+
+	if (!s || !path || path[0] != '/' || !h)
+		return tpa_err_fail(TPA_ERR_INVALID_ARG, "rpc: bad method");
+	if (s->started)
+		return tpa_err_fail(TPA_ERR_INVALID_ARG, "rpc: server already started");
+	if (s->nmethods >= METHODS_MAX)
+		return tpa_err_fail(TPA_ERR_LIMIT, "rpc: more than %d methods", METHODS_MAX);
+	m = &s->methods[s->nmethods];
+	if (!(m->path = strdup(path)))
+		return tpa_err_fail(TPA_ERR_NOMEM, "rpc: out of memory");
+	m->handle = grpc_server_register_method(s->server, m->path, NULL,
+						GRPC_SRM_PAYLOAD_READ_INITIAL_BYTE_BUFFER,
+						0);
+	if (!m->handle) {
+		free(m->path);
+		return tpa_err_fail(TPA_ERR_RPC, "rpc: cannot register %s", path);
+	}
+	m->h = h;
+	m->ctx = ctx;
+	s->nmethods++;
+	return 0;
+}
+
+int tpa_rpc_server_start(tpa_rpc_server *s, int *port)
+{
+	grpc_server_credentials *creds;
+	size_t i, k;
+	int bound;
+
+	if (!s || s->started)
+		return tpa_err_fail(TPA_ERR_INVALID_ARG, "rpc: server not startable");
+	if (s->opts.insecure) {
+		creds = grpc_insecure_server_credentials_create();
+	} else {
+		grpc_ssl_pem_key_cert_pair pair = { s->key_pem, s->cert_pem };
+
+		creds = grpc_ssl_server_credentials_create_ex(
+			NULL, &pair, 1, GRPC_SSL_DONT_REQUEST_CLIENT_CERTIFICATE, NULL);
+		free_secret(s->key_pem);
+		s->key_pem = NULL;
+		if (!creds)
+			return tpa_err_fail(TPA_ERR_CRYPTO,
+					    "rpc: TLS certificate or key unusable");
+	}
+	bound = grpc_server_add_http2_port(s->server, s->listen, creds);
+	grpc_server_credentials_release(creds);
+	if (bound <= 0)
+		return tpa_err_fail(TPA_ERR_IO, "rpc: cannot listen on %s", s->listen);
+	grpc_server_start(s->server);
+	s->started = 1;
+	pthread_mutex_lock(&s->lock);
+	for (i = 0; i < s->nmethods; i++)
+		for (k = 0; k < POSTED_PER_METHOD; k++)
+			post(s, &s->methods[i]);
+	post(s, NULL);
+	pthread_mutex_unlock(&s->lock);
+	for (i = 0; i < s->nworkers; i++) {
+		if (pthread_create(&s->workers[i], NULL, worker, s) != 0)
+			break;
+		s->started_workers++;
+	}
+	if (s->started_workers == 0) {
+		tpa_rpc_server_shutdown(s, 0);
+		return tpa_err_fail(TPA_ERR_INTERNAL, "rpc: no worker thread");
+	}
+	if (port)
+		*port = bound;
+	return 0;
+}
+
+int tpa_rpc_server_shutdown(tpa_rpc_server *s, unsigned grace_ms)
+{
+	grpc_event ev;
+	unsigned i;
+
+	if (!s)
+		return tpa_err_fail(TPA_ERR_INVALID_ARG, "rpc: NULL server");
+	if (!s->started || s->stopped)
+		return 0;
+	pthread_mutex_lock(&s->lock);
+	s->stopping = 1;
+	pthread_mutex_unlock(&s->lock);
+
+	grpc_server_shutdown_and_notify(s->server, s->shutdown_cq, s);
+	ev = grpc_completion_queue_next(
+		s->shutdown_cq,
+		gpr_time_add(gpr_now(GPR_CLOCK_MONOTONIC),
+			     gpr_time_from_millis(grace_ms, GPR_TIMESPAN)),
+		NULL);
+	if (ev.type == GRPC_QUEUE_TIMEOUT) {
+		grpc_server_cancel_all_calls(s->server);
+		grpc_completion_queue_next(s->shutdown_cq,
+					   gpr_inf_future(GPR_CLOCK_REALTIME), NULL);
+	}
+	/* Every call in progress has sent its reply before the server goes. */
+	pthread_mutex_lock(&s->lock);
+	while (s->inflight > 0)
+		pthread_cond_wait(&s->idle, &s->lock);
+	pthread_mutex_unlock(&s->lock);
+	grpc_server_destroy(s->server);
+	s->server = NULL;
+
+	grpc_completion_queue_shutdown(s->cq);
+	for (i = 0; i < s->started_workers; i++)
+		pthread_join(s->workers[i], NULL);
+	grpc_completion_queue_shutdown(s->shutdown_cq);
+	while (grpc_completion_queue_next(s->shutdown_cq,
+					  gpr_inf_future(GPR_CLOCK_REALTIME),
+					  NULL).type != GRPC_QUEUE_SHUTDOWN)
+		;
+	s->stopped = 1;
+	return 0;
+}
+
+void tpa_rpc_server_free(tpa_rpc_server *s)
+{
+	size_t i;
+
+	if (!s)
+		return;
+	if (s->started) {
+		tpa_rpc_server_shutdown(s, 0);
+	} else {
+		grpc_server_destroy(s->server);
+		grpc_completion_queue_shutdown(s->cq);
+		while (grpc_completion_queue_next(s->cq, gpr_inf_future(GPR_CLOCK_REALTIME),
+						  NULL).type != GRPC_QUEUE_SHUTDOWN)
+			;
+		grpc_completion_queue_shutdown(s->shutdown_cq);
+		while (grpc_completion_queue_next(s->shutdown_cq,
+						  gpr_inf_future(GPR_CLOCK_REALTIME),
+						  NULL).type != GRPC_QUEUE_SHUTDOWN)
+			;
+	}
+	grpc_completion_queue_destroy(s->cq);
+	grpc_completion_queue_destroy(s->shutdown_cq);
+	for (i = 0; i < s->nmethods; i++)
+		free(s->methods[i].path);
+	free(s->cert_pem);
+	free_secret(s->key_pem);
+	free(s->listen);
+	pthread_mutex_destroy(&s->lock);
+	pthread_cond_destroy(&s->idle);
+	free(s);
+	grpc_shutdown();
+}
+
+/* ================================ client ================================ */
+
+struct tpa_rpc_client {
+	grpc_channel *channel;
+	size_t max_message;
+	char *target;
+};
+
+int tpa_rpc_client_new(tpa_rpc_client **out, const tpa_rpc_client_opts *o)
+{
+	grpc_channel_credentials *creds;
+	tpa_rpc_client *c;
+	grpc_arg args[3];
+	grpc_channel_args ca = { 0, args };
+	char *ca_pem = NULL;
+	int err;
+
+	if (!out || !o || !o->target || !*o->target)
+		return tpa_err_fail(TPA_ERR_INVALID_ARG, "rpc client: no target");
+	if (!o->insecure && !o->ca_file)
+		return tpa_err_fail(TPA_ERR_INVALID_ARG,
+				    "rpc client: TLS needs a CA file (or --insecure)");
+	if (!o->insecure && (err = read_pem(&ca_pem, o->ca_file, "CA file")) < 0)
+		return err;
+	if (!(c = calloc(1, sizeof(*c))) || !(c->target = strdup(o->target))) {
+		free(c);
+		free(ca_pem);
+		return tpa_err_fail(TPA_ERR_NOMEM, "rpc client: out of memory");
+	}
+	c->max_message = o->max_message ? o->max_message : TPA_RPC_DEFAULT_MAX_MESSAGE;
+	if (c->max_message > (size_t)INT32_MAX)
+		c->max_message = INT32_MAX;
+	grpc_init();
+	creds = o->insecure ? grpc_insecure_credentials_create() :
+		grpc_ssl_credentials_create_ex(ca_pem, NULL, NULL, NULL);
+	free(ca_pem);
+	args[ca.num_args].type = GRPC_ARG_INTEGER;
+	args[ca.num_args].key = (char *)GRPC_ARG_MAX_RECEIVE_MESSAGE_LENGTH;
+	args[ca.num_args].value.integer = (int)c->max_message;
+	ca.num_args++;
+	if (o->server_name && !o->insecure) {
+		args[ca.num_args].type = GRPC_ARG_STRING;
+		args[ca.num_args].key = (char *)GRPC_SSL_TARGET_NAME_OVERRIDE_ARG;
+		args[ca.num_args].value.string = (char *)o->server_name;
+		ca.num_args++;
+	}
+	c->channel = grpc_channel_create(o->target, creds, &ca);
+	grpc_channel_credentials_release(creds);
+	if (!c->channel) {
+		free(c->target);
+		free(c);
+		grpc_shutdown();
+		return tpa_err_fail(TPA_ERR_RPC, "rpc client: cannot create a channel to %s",
+				    o->target);
+	}
+	*out = c;
+	return 0;
+}
+
+void tpa_rpc_client_free(tpa_rpc_client *c)
+{
+	if (!c)
+		return;
+	grpc_channel_destroy(c->channel);
+	free(c->target);
+	free(c);
+	grpc_shutdown();
+}
+
+static int status_to_err(int st)
+{
+	switch (st) {
+	case TPA_RPC_UNAVAILABLE: return TPA_ERR_UNAVAILABLE;
+	case TPA_RPC_DEADLINE_EXCEEDED: return TPA_ERR_DEADLINE;
+	case TPA_RPC_INVALID_ARGUMENT:
+	case TPA_RPC_NOT_FOUND:
+	case TPA_RPC_PERMISSION_DENIED:
+	case TPA_RPC_RESOURCE_EXHAUSTED:
+	case TPA_RPC_FAILED_PRECONDITION:
+	case TPA_RPC_UNIMPLEMENTED:
+		return TPA_ERR_REFUSED;
+	default: return TPA_ERR_RPC;
+	}
+}
+
+int tpa_rpc_client_call(uint8_t **resp, size_t *resp_len, int *status_out,
+			tpa_rpc_client *c, const char *method, const uint8_t *req,
+			size_t req_len, unsigned deadline_ms)
+{
+	grpc_completion_queue *cq;
+	grpc_call *call;
+	grpc_metadata_array md_init, md_trail;
+	grpc_byte_buffer *send = NULL, *recv = NULL;
+	grpc_status_code status = GRPC_STATUS_UNKNOWN;
+	grpc_slice details = grpc_empty_slice();
+	grpc_slice msl, rsl;
+	grpc_op ops[6];
+	grpc_event ev;
+	gpr_timespec deadline;
+	int err = 0;
+
+	if (status_out)
+		*status_out = TPA_RPC_UNKNOWN;
+	if (!resp || !resp_len || !c || !method || (!req && req_len))
+		return tpa_err_fail(TPA_ERR_INVALID_ARG, "rpc call: NULL");
+	deadline = gpr_time_add(gpr_now(GPR_CLOCK_REALTIME),
+				gpr_time_from_millis(deadline_ms, GPR_TIMESPAN));
+	cq = grpc_completion_queue_create_for_pluck(NULL);
+	msl = grpc_slice_from_copied_string(method);
+	call = grpc_channel_create_call(c->channel, NULL, GRPC_PROPAGATE_DEFAULTS, cq,
+					msl, NULL, deadline, NULL);
+	grpc_slice_unref(msl);
+	rsl = grpc_slice_from_copied_buffer((const char *)req, req_len);
+	send = grpc_raw_byte_buffer_create(&rsl, 1);
+	grpc_slice_unref(rsl);
+	grpc_metadata_array_init(&md_init);
+	grpc_metadata_array_init(&md_trail);
+
+	memset(ops, 0, sizeof(ops));
+	ops[0].op = GRPC_OP_SEND_INITIAL_METADATA;
+	ops[1].op = GRPC_OP_SEND_MESSAGE;
+	ops[1].data.send_message.send_message = send;
+	ops[2].op = GRPC_OP_SEND_CLOSE_FROM_CLIENT;
+	ops[3].op = GRPC_OP_RECV_INITIAL_METADATA;
+	ops[3].data.recv_initial_metadata.recv_initial_metadata = &md_init;
+	ops[4].op = GRPC_OP_RECV_MESSAGE;
+	ops[4].data.recv_message.recv_message = &recv;
+	ops[5].op = GRPC_OP_RECV_STATUS_ON_CLIENT;
+	ops[5].data.recv_status_on_client.trailing_metadata = &md_trail;
+	ops[5].data.recv_status_on_client.status = &status;
+	ops[5].data.recv_status_on_client.status_details = &details;
+
+	if (grpc_call_start_batch(call, ops, 6, call, NULL) != GRPC_CALL_OK) {
+		err = tpa_err_fail(TPA_ERR_RPC, "rpc %s: cannot start the call", method);
+		goto cleanup;
+	}
+	ev = grpc_completion_queue_pluck(cq, call, gpr_inf_future(GPR_CLOCK_REALTIME),
+					 NULL);
+	if (ev.type != GRPC_OP_COMPLETE) {
+		err = tpa_err_fail(TPA_ERR_RPC, "rpc %s: call did not complete", method);
+		goto cleanup;
+	}
+	if (status_out)
+		*status_out = (int)status;
+	if (status != GRPC_STATUS_OK) {
+		size_t dl = GRPC_SLICE_LENGTH(details);
+
+		err = tpa_err_fail(status_to_err((int)status), "%s from %s: %.*s",
+				   tpa_rpc_status_name((int)status), c->target,
+				   (int)(dl > 400 ? 400 : dl),
+				   (const char *)GRPC_SLICE_START_PTR(details));
+		goto cleanup;
+	}
+	if (!recv) {
+		err = tpa_err_fail(TPA_ERR_RPC, "rpc %s: OK without a reply message", method);
+		goto cleanup;
+	} else {
+		grpc_byte_buffer_reader rd;
+		grpc_slice all;
+		size_t n;
+
+		if (!grpc_byte_buffer_reader_init(&rd, recv)) {
+			err = tpa_err_fail(TPA_ERR_RPC, "rpc %s: reply cannot be read", method);
+			goto cleanup;
+		}
+		all = grpc_byte_buffer_reader_readall(&rd);
+		grpc_byte_buffer_reader_destroy(&rd);
+		n = GRPC_SLICE_LENGTH(all);
+		if (n > c->max_message || !(*resp = malloc(n ? n : 1))) {
+			grpc_slice_unref(all);
+			err = tpa_err_fail(TPA_ERR_NOMEM, "rpc %s: reply of %zu bytes", method, n);
+			goto cleanup;
+		}
+		memcpy(*resp, GRPC_SLICE_START_PTR(all), n);
+		*resp_len = n;
+		grpc_slice_unref(all);
+	}
+cleanup:
+	grpc_slice_unref(details);
+	grpc_metadata_array_destroy(&md_init);
+	grpc_metadata_array_destroy(&md_trail);
+	if (send)
+		grpc_byte_buffer_destroy(send);
+	if (recv)
+		grpc_byte_buffer_destroy(recv);
+	grpc_call_unref(call);
+	grpc_completion_queue_shutdown(cq);
+	grpc_completion_queue_destroy(cq);
+	return err;
+}

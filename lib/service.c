@@ -1,0 +1,336 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "attest/v1/attest.pb-c.h"
+#include "tpa/err.h"
+#include "tpa/evidence.h"
+#include "tpa/quote.h"
+#include "tpa/service.h"
+#include "tpa/tpm_decode.h"
+
+struct tpa_service {
+	tpa_nonce_store *nonces;
+	tpa_service_opts opts;
+	char *verifier_id;
+};
+
+int tpa_service_new(tpa_service **out, const tpa_service_opts *o)
+{
+	tpa_service *s;
+	int err;
+
+	if (!out || !o || !o->key)
+		return tpa_err_fail(TPA_ERR_INVALID_ARG, "service: a token key is required");
+	if (!(s = calloc(1, sizeof(*s))))
+		return tpa_err_fail(TPA_ERR_NOMEM, "service: out of memory");
+	s->opts = *o;
+	if (!s->opts.nonce_ttl_ms)
+		s->opts.nonce_ttl_ms = TPA_NONCE_DEFAULT_TTL_MS;
+	if (!s->opts.max_challenges)
+		s->opts.max_challenges = TPA_NONCE_DEFAULT_MAX;
+	if (!s->opts.token_ttl_s)
+		s->opts.token_ttl_s = TPA_TOKEN_DEFAULT_TTL_S;
+	if (!(s->verifier_id = strdup(o->verifier_id ? o->verifier_id : "tpm-attest"))) {
+		free(s);
+		return tpa_err_fail(TPA_ERR_NOMEM, "service: out of memory");
+	}
+	s->opts.verifier_id = s->verifier_id;
+	if ((err = tpa_nonce_store_new(&s->nonces, s->opts.nonce_ttl_ms,
+				       s->opts.max_challenges)) < 0) {
+		free(s->verifier_id);
+		free(s);
+		return err;
+	}
+	*out = s;
+	return 0;
+}
+
+void tpa_service_free(tpa_service *s)
+{
+	if (!s)
+		return;
+	tpa_nonce_store_free(s->nonces);
+	free(s->verifier_id);
+	free(s);
+}
+
+tpa_nonce_store *tpa_service_nonces(tpa_service *s)
+{
+	return s ? s->nonces : NULL;
+}
+
+int tpa_service_register(tpa_service *s, tpa_rpc_server *srv)
+{
+	int err;
+
+	if ((err = tpa_rpc_server_add_method(srv, TPA_RPC_GET_CHALLENGE,
+					     tpa_service_get_challenge, s)) < 0 ||
+	    (err = tpa_rpc_server_add_method(srv, TPA_RPC_ATTEST, tpa_service_attest,
+					     s)) < 0)
+		return err;
+	return 0;
+}
+
+static void logf_(tpa_service *s, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+static void logf_(tpa_service *s, const char *fmt, ...)
+{
+	char line[1024];
+	va_list ap;
+
+	if (!s->opts.log)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	s->opts.log(s->opts.log_ctx, line);
+}
+
+static void refuse(tpa_rpc_reply *r, int status, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static void refuse(tpa_rpc_reply *r, int status, const char *fmt, ...)
+{
+	va_list ap;
+
+	r->status = status;
+	va_start(ap, fmt);
+	vsnprintf(r->details, sizeof(r->details), fmt, ap);
+	va_end(ap);
+}
+
+static void reply_msg(tpa_rpc_reply *r, const ProtobufCMessage *m)
+{
+	size_t n = protobuf_c_message_get_packed_size(m);
+
+	if (!(r->data = malloc(n ? n : 1))) {
+		refuse(r, TPA_RPC_RESOURCE_EXHAUSTED, "out of memory");
+		return;
+	}
+	r->len = protobuf_c_message_pack(m, r->data);
+	r->status = TPA_RPC_OK;
+}
+
+/* Copies a client's free text for a log line: printable ASCII only. */
+static void safe_text(char *out, size_t cap, const char *in)
+{
+	size_t i = 0;
+
+	for (; in && *in && i + 1 < cap; in++)
+		out[i++] = (*in >= 0x20 && *in < 0x7f) ? *in : '?';
+	out[i] = '\0';
+}
+
+void tpa_service_get_challenge(tpa_rpc_reply *r, const uint8_t *req, size_t len,
+			       void *ctx)
+{
+	tpa_service *s = ctx;
+	Attest__V1__GetChallengeRequest *in;
+	Attest__V1__GetChallengeResponse out = ATTEST__V1__GET_CHALLENGE_RESPONSE__INIT;
+	tpa_challenge c;
+	char hint[TPA_DEVICE_HINT_MAX + 1];
+	int err;
+
+	if (!(in = attest__v1__get_challenge_request__unpack(NULL, len, req))) {
+		refuse(r, TPA_RPC_INVALID_ARGUMENT, "malformed GetChallengeRequest protobuf");
+		return;
+	}
+	if (in->device_hint && strlen(in->device_hint) > TPA_DEVICE_HINT_MAX) {
+		attest__v1__get_challenge_request__free_unpacked(in, NULL);
+		refuse(r, TPA_RPC_INVALID_ARGUMENT, "device_hint longer than %d bytes",
+		       TPA_DEVICE_HINT_MAX);
+		return;
+	}
+	safe_text(hint, sizeof(hint), in->device_hint);
+	attest__v1__get_challenge_request__free_unpacked(in, NULL);
+	if ((err = tpa_nonce_issue(&c, s->nonces)) < 0) {
+		refuse(r, err == TPA_ERR_LIMIT ? TPA_RPC_RESOURCE_EXHAUSTED :
+		       TPA_RPC_INTERNAL, "%s", tpa_err_last());
+		return;
+	}
+	out.challenge_id = c.id;
+	out.nonce.data = c.nonce;
+	out.nonce.len = sizeof(c.nonce);
+	out.valid_for_ms = tpa_nonce_store_ttl(s->nonces);
+	out.expires_at_unix = (int64_t)time(NULL) + (out.valid_for_ms + 999) / 1000;
+	reply_msg(r, &out.base);
+	logf_(s, "challenge issued id=%.8s... device_hint=\"%s\"", c.id, hint);
+}
+
+/* Checks the request's shape and fills the PCR set; 0 or a refusal. */
+static int check_request(tpa_rpc_reply *r, tpa_pcr_set *pcrs,
+			 const Attest__V1__AttestRequest *in)
+{
+	size_t b, i;
+
+	if (!in->challenge_id || !*in->challenge_id) {
+		refuse(r, TPA_RPC_INVALID_ARGUMENT, "challenge_id missing");
+		return -1;
+	}
+	if (strlen(in->challenge_id) > TPA_CHALLENGE_ID_LEN) {
+		refuse(r, TPA_RPC_INVALID_ARGUMENT, "challenge_id longer than %d characters",
+		       TPA_CHALLENGE_ID_LEN);
+		return -1;
+	}
+	if (!in->quote || !in->quote->attest.len) {
+		refuse(r, TPA_RPC_INVALID_ARGUMENT, "quote.attest missing");
+		return -1;
+	}
+	if (!in->quote->signature.len) {
+		refuse(r, TPA_RPC_INVALID_ARGUMENT, "quote.signature missing");
+		return -1;
+	}
+	if (in->quote->attest.len > TPA_ATTEST_MAX ||
+	    in->quote->signature.len > TPA_SIGNATURE_MAX) {
+		refuse(r, TPA_RPC_INVALID_ARGUMENT,
+		       "quote: attest (%zu bytes) or signature (%zu bytes) over %d/%d",
+		       in->quote->attest.len, in->quote->signature.len, TPA_ATTEST_MAX,
+		       TPA_SIGNATURE_MAX);
+		return -1;
+	}
+	if (!in->ak_public.len) {
+		refuse(r, TPA_RPC_INVALID_ARGUMENT, "ak_public missing");
+		return -1;
+	}
+	if (in->ak_public.len > TPA_PUBLIC_MAX) {
+		refuse(r, TPA_RPC_INVALID_ARGUMENT, "ak_public of %zu bytes exceeds %d",
+		       in->ak_public.len, TPA_PUBLIC_MAX);
+		return -1;
+	}
+	if (in->device_hint && strlen(in->device_hint) > TPA_DEVICE_HINT_MAX) {
+		refuse(r, TPA_RPC_INVALID_ARGUMENT, "device_hint longer than %d bytes",
+		       TPA_DEVICE_HINT_MAX);
+		return -1;
+	}
+	if (in->n_pcr_banks == 0) {
+		refuse(r, TPA_RPC_INVALID_ARGUMENT, "pcr_banks missing");
+		return -1;
+	}
+	if (in->n_pcr_banks > TPA_BANKS_MAX) {
+		refuse(r, TPA_RPC_INVALID_ARGUMENT, "pcr_banks: %zu banks exceed %d",
+		       in->n_pcr_banks, TPA_BANKS_MAX);
+		return -1;
+	}
+	memset(pcrs, 0, sizeof(*pcrs));
+	for (b = 0; b < in->n_pcr_banks; b++) {
+		const Attest__V1__PcrBank *pb = in->pcr_banks[b];
+
+		if (pb->hash_alg > 0xffff ||
+		    tpa_pcr_set_add_bank(pcrs, (uint16_t)pb->hash_alg) < 0) {
+			refuse(r, TPA_RPC_INVALID_ARGUMENT, "pcr_banks[%zu]: %s", b,
+			       pb->hash_alg > 0xffff ? "hash_alg out of range" :
+			       tpa_err_last());
+			return -1;
+		}
+		if (pb->n_pcrs == 0 || pb->n_pcrs > TPA_PCR_COUNT) {
+			refuse(r, TPA_RPC_INVALID_ARGUMENT,
+			       "pcr_banks[%zu]: %zu PCRs (expected 1..%d)", b, pb->n_pcrs,
+			       TPA_PCR_COUNT);
+			return -1;
+		}
+		for (i = 0; i < pb->n_pcrs; i++)
+			if (tpa_pcr_set_add(pcrs, pb->pcrs[i]->index, pb->pcrs[i]->digest.data,
+					    pb->pcrs[i]->digest.len) < 0) {
+				refuse(r, TPA_RPC_INVALID_ARGUMENT, "pcr_banks[%zu]: %s", b,
+				       tpa_err_last());
+				return -1;
+			}
+	}
+	return 0;
+}
+
+void tpa_service_attest(tpa_rpc_reply *r, const uint8_t *req, size_t len,
+			void *ctx)
+{
+	tpa_service *s = ctx;
+	Attest__V1__AttestRequest *in;
+	Attest__V1__AttestResponse out = ATTEST__V1__ATTEST_RESPONSE__INIT;
+	Attest__V1__Verdict verdict = ATTEST__V1__VERDICT__INIT;
+	Attest__V1__CheckResult checks[TPA_CHECKS_MAX], *checkp[TPA_CHECKS_MAX];
+	tpa_pcr_set pcrs;
+	tpa_findings f;
+	tpa_quote_evidence ev;
+	tpa_token_claims claims;
+	uint8_t nonce[TPA_NONCE_LEN], name[TPA_NAME_MAX];
+	char name_hex[2 * TPA_NAME_MAX + 1], hint[TPA_DEVICE_HINT_MAX + 1];
+	char *token = NULL;
+	size_t name_len = 0, i;
+	int have_nonce, err;
+
+	if (!(in = attest__v1__attest_request__unpack(NULL, len, req))) {
+		refuse(r, TPA_RPC_INVALID_ARGUMENT, "malformed AttestRequest protobuf");
+		return;
+	}
+	if (check_request(r, &pcrs, in) < 0) {
+		logf_(s, "attest refused: %s", r->details);
+		goto cleanup;
+	}
+	safe_text(hint, sizeof(hint), in->device_hint);
+
+	memset(&f, 0, sizeof(f));
+	have_nonce = tpa_nonce_take(nonce, s->nonces, in->challenge_id) == 0;
+	if (have_nonce)
+		tpa_findings_add(&f, "challenge", 1, "issued here, unused, unexpired");
+	else
+		tpa_findings_add(&f, "challenge", 0, "%s", tpa_err_last());
+
+	ev.attest = in->quote->attest.data;
+	ev.attest_len = in->quote->attest.len;
+	ev.signature = in->quote->signature.data;
+	ev.signature_len = in->quote->signature.len;
+	ev.ak_public = in->ak_public.data;
+	ev.ak_public_len = in->ak_public.len;
+	ev.pcrs = &pcrs;
+	err = tpa_quote_verify(&f, &ev, have_nonce ? nonce : NULL,
+			       have_nonce ? sizeof(nonce) : 0, name, &name_len);
+	if (err < 0 && err != TPA_ERR_VERIFY) {
+		refuse(r, TPA_RPC_INTERNAL, "verification failed: %s", tpa_err_last());
+		goto cleanup;
+	}
+	tpa_hex(name_hex, name, name_len);
+
+	memset(&claims, 0, sizeof(claims));
+	claims.compliant = tpa_findings_failed(&f) == 0;
+	claims.findings = &f;
+	claims.nonce = have_nonce ? nonce : NULL;
+	claims.nonce_len = have_nonce ? sizeof(nonce) : 0;
+	claims.ak_name_hex = name_len ? name_hex : NULL;
+	claims.issuer = s->verifier_id;
+	claims.iat = (int64_t)time(NULL);
+	claims.ttl_s = s->opts.token_ttl_s;
+	if (tpa_token_sign(&token, s->opts.key, &claims) < 0) {
+		refuse(r, TPA_RPC_INTERNAL, "token: %s", tpa_err_last());
+		goto cleanup;
+	}
+
+	for (i = 0; i < f.n; i++) {
+		attest__v1__check_result__init(&checks[i]);
+		checks[i].name = f.items[i].name;
+		checks[i].passed = f.items[i].passed;
+		checks[i].detail = f.items[i].detail;
+		checkp[i] = &checks[i];
+	}
+	verdict.status = claims.compliant ? ATTEST__V1__VERDICT__STATUS__COMPLIANT :
+		ATTEST__V1__VERDICT__STATUS__NON_COMPLIANT;
+	verdict.n_checks = f.n;
+	verdict.checks = checkp;
+	verdict.ak_name = name_hex;
+	out.verdict = &verdict;
+	out.token = token;
+	reply_msg(r, &out.base);
+
+	if (claims.compliant) {
+		logf_(s, "attest compliant ak=%.16s... device_hint=\"%s\"", name_hex, hint);
+	} else {
+		for (i = 0; i < f.n; i++)
+			if (!f.items[i].passed)
+				logf_(s, "attest non-compliant ak=%.16s... device_hint=\"%s\" %s: %s",
+				      name_hex, hint, f.items[i].name, f.items[i].detail);
+	}
+cleanup:
+	free(token);
+	attest__v1__attest_request__free_unpacked(in, NULL);
+}

@@ -1,0 +1,552 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <tss2/tss2_esys.h>
+#include <tss2/tss2_mu.h>
+#include <tss2/tss2_rc.h>
+#include <tss2/tss2_tctildr.h>
+
+#include "tpa/err.h"
+#include "tpa/tpm.h"
+
+#define EK_PERSISTENT 0x81010001u
+#define AK_FILE_MAGIC "TPAAK\x01\x00\x00"
+#define AK_FILE_MAX 4096
+#define QUOTE_RETRIES 3
+
+struct tpa_tpm {
+	TSS2_TCTI_CONTEXT *tcti;
+	ESYS_CONTEXT *esys;
+	ESYS_TR ek;
+	int ek_transient;
+	ESYS_TR ak;
+	TPM2B_PUBLIC ak_pub;
+};
+
+static int tss_fail(const char *what, TSS2_RC rc)
+{
+	return tpa_err_fail(TPA_ERR_TPM, "%s: %s", what, Tss2_RC_Decode(rc));
+}
+
+int tpa_tpm_open(tpa_tpm **out, const char *tcti)
+{
+	tpa_tpm *t;
+	TSS2_RC rc;
+
+	if (!out)
+		return tpa_err_fail(TPA_ERR_INVALID_ARG, "tpm open: NULL");
+	if (!tcti || !*tcti)
+		tcti = TPA_TCTI_DEFAULT;
+	if (!(t = calloc(1, sizeof(*t))))
+		return tpa_err_fail(TPA_ERR_NOMEM, "tpm open: out of memory");
+	t->ek = t->ak = ESYS_TR_NONE;
+	rc = Tss2_TctiLdr_Initialize(tcti, &t->tcti);
+	if (rc != TSS2_RC_SUCCESS) {
+		free(t);
+		return tpa_err_fail(TPA_ERR_TPM, "TCTI '%s' cannot be opened: %s", tcti,
+				    Tss2_RC_Decode(rc));
+	}
+	rc = Esys_Initialize(&t->esys, t->tcti, NULL);
+	if (rc != TSS2_RC_SUCCESS) {
+		Tss2_TctiLdr_Finalize(&t->tcti);
+		free(t);
+		return tss_fail("Esys_Initialize", rc);
+	}
+	rc = Esys_Startup(t->esys, TPM2_SU_CLEAR);
+	if (rc != TSS2_RC_SUCCESS && rc != TPM2_RC_INITIALIZE) {
+		tpa_tpm_close(t);
+		return tpa_err_fail(TPA_ERR_TPM, "TPM on '%s' does not answer: %s",
+				    tcti, Tss2_RC_Decode(rc));
+	}
+	*out = t;
+	return 0;
+}
+
+void tpa_tpm_close(tpa_tpm *t)
+{
+	if (!t)
+		return;
+	if (t->esys) {
+		if (t->ak != ESYS_TR_NONE)
+			Esys_FlushContext(t->esys, t->ak);
+		if (t->ek != ESYS_TR_NONE && t->ek_transient)
+			Esys_FlushContext(t->esys, t->ek);
+		Esys_Finalize(&t->esys);
+	}
+	if (t->tcti)
+		Tss2_TctiLdr_Finalize(&t->tcti);
+	free(t);
+}
+
+/* TCG EK Credential Profile, template L-1: RSA 2048, AES-128-CFB, policy A. */
+static void ek_template(TPM2B_PUBLIC *p)
+{
+	static const uint8_t policy_a[32] = {
+		0x83, 0x71, 0x97, 0x67, 0x44, 0x84, 0xb3, 0xf8, 0x1a, 0x90, 0xcc,
+		0x8d, 0x46, 0xa5, 0xd7, 0x24, 0xfd, 0x52, 0xd7, 0x6e, 0x06, 0x52,
+		0x0b, 0x64, 0xf2, 0xa1, 0xda, 0x1b, 0x33, 0x14, 0x69, 0xaa,
+	};
+
+	memset(p, 0, sizeof(*p));
+	p->publicArea.type = TPM2_ALG_RSA;
+	p->publicArea.nameAlg = TPM2_ALG_SHA256;
+	p->publicArea.objectAttributes = TPMA_OBJECT_FIXEDTPM |
+		TPMA_OBJECT_FIXEDPARENT | TPMA_OBJECT_SENSITIVEDATAORIGIN |
+		TPMA_OBJECT_ADMINWITHPOLICY | TPMA_OBJECT_RESTRICTED |
+		TPMA_OBJECT_DECRYPT;
+	p->publicArea.authPolicy.size = sizeof(policy_a);
+	memcpy(p->publicArea.authPolicy.buffer, policy_a, sizeof(policy_a));
+	p->publicArea.parameters.rsaDetail.symmetric.algorithm = TPM2_ALG_AES;
+	p->publicArea.parameters.rsaDetail.symmetric.keyBits.aes = 128;
+	p->publicArea.parameters.rsaDetail.symmetric.mode.aes = TPM2_ALG_CFB;
+	p->publicArea.parameters.rsaDetail.scheme.scheme = TPM2_ALG_NULL;
+	p->publicArea.parameters.rsaDetail.keyBits = 2048;
+	p->publicArea.parameters.rsaDetail.exponent = 0;
+	p->publicArea.unique.rsa.size = 256;
+}
+
+static int ek_load(tpa_tpm *t)
+{
+	TPM2B_PUBLIC tmpl, *pub = NULL;
+	TPM2B_SENSITIVE_CREATE sens;
+	TPM2B_DATA outside = { .size = 0 };
+	TPML_PCR_SELECTION pcrs = { .count = 0 };
+	TSS2_RC rc;
+
+	if (t->ek != ESYS_TR_NONE)
+		return 0;
+	/* A provisioned EK at the standard handle, if it is the L-1 key. */
+	rc = Esys_TR_FromTPMPublic(t->esys, EK_PERSISTENT, ESYS_TR_NONE,
+				   ESYS_TR_NONE, ESYS_TR_NONE, &t->ek);
+	if (rc == TSS2_RC_SUCCESS) {
+		rc = Esys_ReadPublic(t->esys, t->ek, ESYS_TR_NONE, ESYS_TR_NONE,
+				     ESYS_TR_NONE, &pub, NULL, NULL);
+		ek_template(&tmpl);
+		if (rc == TSS2_RC_SUCCESS && pub->publicArea.type == TPM2_ALG_RSA &&
+		    pub->publicArea.objectAttributes ==
+			    tmpl.publicArea.objectAttributes &&
+		    pub->publicArea.authPolicy.size == 32 &&
+		    memcmp(pub->publicArea.authPolicy.buffer,
+			   tmpl.publicArea.authPolicy.buffer, 32) == 0) {
+			Esys_Free(pub);
+			t->ek_transient = 0;
+			return 0;
+		}
+		Esys_Free(pub);
+		Esys_TR_Close(t->esys, &t->ek);
+		t->ek = ESYS_TR_NONE;
+	}
+	ek_template(&tmpl);
+	memset(&sens, 0, sizeof(sens));
+	rc = Esys_CreatePrimary(t->esys, ESYS_TR_RH_ENDORSEMENT, ESYS_TR_PASSWORD,
+				ESYS_TR_NONE, ESYS_TR_NONE, &sens, &tmpl, &outside,
+				&pcrs, &t->ek, NULL, NULL, NULL, NULL);
+	if (rc != TSS2_RC_SUCCESS) {
+		t->ek = ESYS_TR_NONE;
+		return tss_fail("creating the endorsement key", rc);
+	}
+	t->ek_transient = 1;
+	return 0;
+}
+
+/* A policy session satisfying the EK's policy A (PolicySecret(endorsement)). */
+static int ek_session(tpa_tpm *t, ESYS_TR *out)
+{
+	TPMT_SYM_DEF sym = { .algorithm = TPM2_ALG_NULL };
+	ESYS_TR s = ESYS_TR_NONE;
+	TSS2_RC rc;
+
+	rc = Esys_StartAuthSession(t->esys, ESYS_TR_NONE, ESYS_TR_NONE,
+				   ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, NULL,
+				   TPM2_SE_POLICY, &sym, TPM2_ALG_SHA256, &s);
+	if (rc != TSS2_RC_SUCCESS)
+		return tss_fail("starting an EK policy session", rc);
+	rc = Esys_PolicySecret(t->esys, ESYS_TR_RH_ENDORSEMENT, s,
+			       ESYS_TR_PASSWORD, ESYS_TR_NONE, ESYS_TR_NONE,
+			       NULL, NULL, NULL, 0, NULL, NULL);
+	if (rc != TSS2_RC_SUCCESS) {
+		Esys_FlushContext(t->esys, s);
+		return tss_fail("PolicySecret(endorsement)", rc);
+	}
+	*out = s;
+	return 0;
+}
+
+static void ak_template(TPM2B_PUBLIC *p, tpa_ak_type type)
+{
+	memset(p, 0, sizeof(*p));
+	p->publicArea.nameAlg = TPM2_ALG_SHA256;
+	p->publicArea.objectAttributes = TPMA_OBJECT_FIXEDTPM |
+		TPMA_OBJECT_FIXEDPARENT | TPMA_OBJECT_SENSITIVEDATAORIGIN |
+		TPMA_OBJECT_USERWITHAUTH | TPMA_OBJECT_RESTRICTED |
+		TPMA_OBJECT_SIGN_ENCRYPT;
+	if (type == TPA_AK_ECC_P256) {
+		TPMS_ECC_PARMS *e = &p->publicArea.parameters.eccDetail;
+
+		p->publicArea.type = TPM2_ALG_ECC;
+		e->symmetric.algorithm = TPM2_ALG_NULL;
+		e->scheme.scheme = TPM2_ALG_ECDSA;
+		e->scheme.details.ecdsa.hashAlg = TPM2_ALG_SHA256;
+		e->curveID = TPM2_ECC_NIST_P256;
+		e->kdf.scheme = TPM2_ALG_NULL;
+	} else {
+		TPMS_RSA_PARMS *r = &p->publicArea.parameters.rsaDetail;
+
+		p->publicArea.type = TPM2_ALG_RSA;
+		r->symmetric.algorithm = TPM2_ALG_NULL;
+		r->scheme.scheme = type == TPA_AK_RSA_2048_PSS ? TPM2_ALG_RSAPSS :
+			TPM2_ALG_RSASSA;
+		r->scheme.details.rsassa.hashAlg = TPM2_ALG_SHA256;
+		r->keyBits = 2048;
+		r->exponent = 0;
+	}
+}
+
+/* The AK file: magic, TPM2B_PUBLIC, TPM2B_PRIVATE, all marshaled. */
+static int ak_file_read(TPM2B_PUBLIC *pub, TPM2B_PRIVATE *priv, const char *path,
+			int *missing)
+{
+	uint8_t buf[AK_FILE_MAX];
+	size_t n = 0, off = sizeof(AK_FILE_MAGIC) - 1;
+	ssize_t r;
+	int fd;
+
+	*missing = 0;
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		if (errno == ENOENT) {
+			*missing = 1;
+			return 0;
+		}
+		return tpa_err_fail(TPA_ERR_IO, "AK file %s: %s", path, strerror(errno));
+	}
+	while (n < sizeof(buf) && (r = read(fd, buf + n, sizeof(buf) - n)) > 0)
+		n += (size_t)r;
+	close(fd);
+	if (n >= sizeof(buf))
+		return tpa_err_fail(TPA_ERR_LIMIT, "AK file %s: larger than %d bytes",
+				    path, AK_FILE_MAX);
+	if (n < off || memcmp(buf, AK_FILE_MAGIC, off) != 0)
+		return tpa_err_fail(TPA_ERR_PARSE, "AK file %s: not a tpm-attest AK file",
+				    path);
+	memset(pub, 0, sizeof(*pub));
+	memset(priv, 0, sizeof(*priv));
+	if (Tss2_MU_TPM2B_PUBLIC_Unmarshal(buf, n, &off, pub) != TSS2_RC_SUCCESS ||
+	    Tss2_MU_TPM2B_PRIVATE_Unmarshal(buf, n, &off, priv) != TSS2_RC_SUCCESS ||
+	    off != n)
+		return tpa_err_fail(TPA_ERR_PARSE, "AK file %s: malformed", path);
+	return 0;
+}
+
+static int ak_file_write(const char *path, const TPM2B_PUBLIC *pub,
+			 const TPM2B_PRIVATE *priv)
+{
+	uint8_t buf[AK_FILE_MAX];
+	size_t off = sizeof(AK_FILE_MAGIC) - 1, done = 0;
+	char tmp[4096];
+	ssize_t w;
+	int fd, n;
+
+	memcpy(buf, AK_FILE_MAGIC, off);
+	if (Tss2_MU_TPM2B_PUBLIC_Marshal(pub, buf, sizeof(buf), &off) != TSS2_RC_SUCCESS ||
+	    Tss2_MU_TPM2B_PRIVATE_Marshal(priv, buf, sizeof(buf), &off) != TSS2_RC_SUCCESS)
+		return tpa_err_fail(TPA_ERR_INTERNAL, "AK file: cannot marshal");
+	n = snprintf(tmp, sizeof(tmp), "%s.tmp.%ld", path, (long)getpid());
+	if (n < 0 || (size_t)n >= sizeof(tmp))
+		return tpa_err_fail(TPA_ERR_INVALID_ARG, "AK file path too long");
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return tpa_err_fail(TPA_ERR_IO, "AK file %s: %s", tmp, strerror(errno));
+	while (done < off && (w = write(fd, buf + done, off - done)) > 0)
+		done += (size_t)w;
+	if (done != off || fsync(fd) != 0) {
+		close(fd);
+		unlink(tmp);
+		return tpa_err_fail(TPA_ERR_IO, "AK file %s: write failed", tmp);
+	}
+	close(fd);
+	if (rename(tmp, path) != 0) {
+		unlink(tmp);
+		return tpa_err_fail(TPA_ERR_IO, "AK file %s: %s", path, strerror(errno));
+	}
+	return 0;
+}
+
+int tpa_tpm_ak_load(tpa_tpm *t, tpa_ak_type type, const char *ak_file)
+{
+	TPM2B_PUBLIC tmpl, saved_pub, *out_pub = NULL;
+	TPM2B_PRIVATE saved_priv, *out_priv = NULL;
+	TPM2B_SENSITIVE_CREATE sens;
+	TPM2B_DATA outside = { .size = 0 };
+	TPML_PCR_SELECTION pcrs = { .count = 0 };
+	ESYS_TR session = ESYS_TR_NONE;
+	int missing = 1, err;
+	TSS2_RC rc;
+
+	if (!t)
+		return tpa_err_fail(TPA_ERR_INVALID_ARG, "AK load: no TPM");
+	if (type != TPA_AK_ECC_P256 && type != TPA_AK_RSA_2048 &&
+	    type != TPA_AK_RSA_2048_PSS)
+		return tpa_err_fail(TPA_ERR_INVALID_ARG, "AK load: unknown key type");
+	if (t->ak != ESYS_TR_NONE)
+		return tpa_err_fail(TPA_ERR_INVALID_ARG, "AK load: an AK is loaded");
+	if (ak_file && (err = ak_file_read(&saved_pub, &saved_priv, ak_file,
+					   &missing)) < 0)
+		return err;
+	if ((err = ek_load(t)) < 0)
+		return err;
+
+	if (missing) {
+		ak_template(&tmpl, type);
+		memset(&sens, 0, sizeof(sens));
+		if ((err = ek_session(t, &session)) < 0)
+			return err;
+		rc = Esys_Create(t->esys, t->ek, session, ESYS_TR_NONE, ESYS_TR_NONE,
+				 &sens, &tmpl, &outside, &pcrs, &out_priv, &out_pub,
+				 NULL, NULL, NULL);
+		Esys_FlushContext(t->esys, session);
+		if (rc != TSS2_RC_SUCCESS)
+			return tss_fail("creating the attestation key", rc);
+		saved_pub = *out_pub;
+		saved_priv = *out_priv;
+		Esys_Free(out_pub);
+		Esys_Free(out_priv);
+		if (ak_file && (err = ak_file_write(ak_file, &saved_pub, &saved_priv)) < 0)
+			return err;
+	}
+
+	if ((err = ek_session(t, &session)) < 0)
+		return err;
+	rc = Esys_Load(t->esys, t->ek, session, ESYS_TR_NONE, ESYS_TR_NONE,
+		       &saved_priv, &saved_pub, &t->ak);
+	Esys_FlushContext(t->esys, session);
+	if (rc != TSS2_RC_SUCCESS) {
+		t->ak = ESYS_TR_NONE;
+		return tpa_err_fail(TPA_ERR_TPM,
+				    "loading the attestation key%s%s: %s",
+				    ak_file ? " from " : "", ak_file ? ak_file : "",
+				    Tss2_RC_Decode(rc));
+	}
+	t->ak_pub = saved_pub;
+	/* The EK is not needed again in this session: free its slot. */
+	if (t->ek_transient) {
+		Esys_FlushContext(t->esys, t->ek);
+	} else {
+		Esys_TR_Close(t->esys, &t->ek);
+	}
+	t->ek = ESYS_TR_NONE;
+	memset(&saved_priv, 0, sizeof(saved_priv));
+	return 0;
+}
+
+int tpa_tpm_ak_public(const tpa_tpm *t, uint8_t *buf, size_t cap, size_t *len)
+{
+	size_t off = 0;
+
+	if (!t || !buf || !len || t->ak == ESYS_TR_NONE)
+		return tpa_err_fail(TPA_ERR_INVALID_ARG, "AK public: no AK loaded");
+	if (Tss2_MU_TPMT_PUBLIC_Marshal(&t->ak_pub.publicArea, buf, cap, &off) !=
+	    TSS2_RC_SUCCESS)
+		return tpa_err_fail(TPA_ERR_LIMIT, "AK public: buffer too small");
+	*len = off;
+	return 0;
+}
+
+static void to_selection(TPML_PCR_SELECTION *sel, const tpa_pcr_set *set)
+{
+	uint32_t b, i;
+
+	memset(sel, 0, sizeof(*sel));
+	sel->count = set->nbanks;
+	for (b = 0; b < set->nbanks; b++) {
+		sel->pcrSelections[b].hash = set->banks[b].hash_alg;
+		sel->pcrSelections[b].sizeofSelect = 3;
+		for (i = 0; i < set->banks[b].count; i++) {
+			uint8_t k = set->banks[b].index[i];
+
+			sel->pcrSelections[b].pcrSelect[k / 8] |= (uint8_t)(1u << (k % 8));
+		}
+	}
+}
+
+static int pcr_read_counter(tpa_tpm *t, tpa_pcr_set *set, uint32_t *counter)
+{
+	TPML_PCR_SELECTION want, *got = NULL;
+	TPML_DIGEST *vals = NULL;
+	uint32_t cnt = 0, b, i, round;
+	int have_cnt = 0, err = 0;
+	TSS2_RC rc;
+
+	if (set->nbanks == 0 || set->nbanks > TPA_BANKS_MAX)
+		return tpa_err_fail(TPA_ERR_INVALID_ARG, "PCR read: empty selection");
+	to_selection(&want, set);
+	for (round = 0; round < TPA_PCR_COUNT * TPA_BANKS_MAX; round++) {
+		uint32_t k = 0, left = 0;
+
+		for (b = 0; b < want.count; b++)
+			for (i = 0; i < 3; i++)
+				left |= want.pcrSelections[b].pcrSelect[i];
+		if (!left)
+			break;
+		rc = Esys_PCR_Read(t->esys, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE,
+				   &want, &cnt, &got, &vals);
+		if (rc != TSS2_RC_SUCCESS)
+			return tss_fail("PCR_Read", rc);
+		if (have_cnt && cnt != *counter) {
+			err = tpa_err_fail(TPA_ERR_TPM, "PCRs changed while being read");
+			goto next;
+		}
+		*counter = cnt;
+		have_cnt = 1;
+		if (vals->count == 0) {
+			err = tpa_err_fail(TPA_ERR_TPM, "PCR_Read returned no value");
+			goto next;
+		}
+		for (b = 0; b < got->count && !err; b++) {
+			const TPMS_PCR_SELECTION *gs = &got->pcrSelections[b];
+			uint32_t sb;
+
+			for (sb = 0; sb < set->nbanks; sb++)
+				if (set->banks[sb].hash_alg == gs->hash)
+					break;
+			if (sb == set->nbanks) {
+				err = tpa_err_fail(TPA_ERR_TPM, "PCR_Read returned bank 0x%04x",
+						   gs->hash);
+				break;
+			}
+			for (i = 0; i < 8u * gs->sizeofSelect && i < TPA_PCR_COUNT; i++) {
+				tpa_pcr_bank *pb = &set->banks[sb];
+				size_t ds = tpa_hash_size(pb->hash_alg);
+				uint32_t j;
+
+				if (!((gs->pcrSelect[i / 8] >> (i % 8)) & 1))
+					continue;
+				for (j = 0; j < pb->count && pb->index[j] != i; j++)
+					;
+				if (j == pb->count || k >= vals->count ||
+				    vals->digests[k].size != ds ||
+				    !((want.pcrSelections[sb].pcrSelect[i / 8] >> (i % 8)) & 1)) {
+					err = tpa_err_fail(TPA_ERR_TPM,
+							   "PCR_Read returned an unexpected %s PCR %u",
+							   tpa_hash_label(pb->hash_alg), i);
+					break;
+				}
+				memcpy(pb->digest[j], vals->digests[k].buffer, ds);
+				k++;
+				want.pcrSelections[sb].pcrSelect[i / 8] &=
+					(uint8_t)~(1u << (i % 8));
+			}
+		}
+next:
+		Esys_Free(got);
+		Esys_Free(vals);
+		got = NULL;
+		vals = NULL;
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+int tpa_tpm_pcr_read(tpa_tpm *t, tpa_pcr_set *pcrs)
+{
+	uint32_t counter;
+
+	if (!t || !pcrs)
+		return tpa_err_fail(TPA_ERR_INVALID_ARG, "PCR read: NULL");
+	return pcr_read_counter(t, pcrs, &counter);
+}
+
+int tpa_tpm_quote(tpa_tpm_quote_result *out, tpa_tpm *t, tpa_pcr_set *pcrs,
+		  const uint8_t *nonce, size_t nonce_len)
+{
+	TPMT_SIG_SCHEME scheme = { .scheme = TPM2_ALG_NULL };
+	TPML_PCR_SELECTION sel;
+	TPM2B_DATA qd;
+	int attempt, err;
+
+	if (!out || !t || !pcrs || (!nonce && nonce_len))
+		return tpa_err_fail(TPA_ERR_INVALID_ARG, "quote: NULL");
+	if (t->ak == ESYS_TR_NONE)
+		return tpa_err_fail(TPA_ERR_INVALID_ARG, "quote: no AK loaded");
+	if (nonce_len > sizeof(qd.buffer))
+		return tpa_err_fail(TPA_ERR_LIMIT, "quote: nonce of %zu bytes exceeds %zu",
+				    nonce_len, sizeof(qd.buffer));
+	qd.size = (UINT16)nonce_len;
+	if (nonce_len)
+		memcpy(qd.buffer, nonce, nonce_len);
+	to_selection(&sel, pcrs);
+
+	for (attempt = 0; attempt < QUOTE_RETRIES; attempt++) {
+		TPM2B_ATTEST *quoted = NULL;
+		TPMT_SIGNATURE *sig = NULL;
+		tpa_pcr_set after = *pcrs;
+		uint32_t c1 = 0, c2 = 0;
+		size_t off = 0;
+		TSS2_RC rc;
+
+		if ((err = pcr_read_counter(t, pcrs, &c1)) < 0)
+			return err;
+		rc = Esys_Quote(t->esys, t->ak, ESYS_TR_PASSWORD, ESYS_TR_NONE,
+				ESYS_TR_NONE, &qd, &scheme, &sel, &quoted, &sig);
+		if (rc != TSS2_RC_SUCCESS)
+			return tss_fail("Quote", rc);
+		if ((err = pcr_read_counter(t, &after, &c2)) < 0) {
+			Esys_Free(quoted);
+			Esys_Free(sig);
+			return err;
+		}
+		if (c1 != c2) {
+			Esys_Free(quoted);
+			Esys_Free(sig);
+			continue;
+		}
+		if (quoted->size > sizeof(out->attest) ||
+		    Tss2_MU_TPMT_SIGNATURE_Marshal(sig, out->signature,
+						   sizeof(out->signature), &off) !=
+			    TSS2_RC_SUCCESS) {
+			Esys_Free(quoted);
+			Esys_Free(sig);
+			return tpa_err_fail(TPA_ERR_LIMIT, "quote: output too large");
+		}
+		memcpy(out->attest, quoted->attestationData, quoted->size);
+		out->attest_len = quoted->size;
+		out->signature_len = off;
+		Esys_Free(quoted);
+		Esys_Free(sig);
+		return 0;
+	}
+	return tpa_err_fail(TPA_ERR_TPM, "PCRs kept changing during %d quotes",
+			    QUOTE_RETRIES);
+}
+
+int tpa_tpm_pcr_extend(tpa_tpm *t, uint32_t pcr, uint16_t hash_alg,
+		       const uint8_t *digest, size_t len)
+{
+	TPML_DIGEST_VALUES v;
+	TSS2_RC rc;
+
+	if (!t || !digest)
+		return tpa_err_fail(TPA_ERR_INVALID_ARG, "extend: NULL");
+	if (pcr >= TPA_PCR_COUNT)
+		return tpa_err_fail(TPA_ERR_INVALID_ARG, "extend: PCR %u out of range", pcr);
+	if (tpa_hash_size(hash_alg) == 0 || len != tpa_hash_size(hash_alg))
+		return tpa_err_fail(TPA_ERR_INVALID_ARG,
+				    "extend: %zu-byte digest for bank 0x%04x", len,
+				    hash_alg);
+	memset(&v, 0, sizeof(v));
+	v.count = 1;
+	v.digests[0].hashAlg = hash_alg;
+	memcpy(&v.digests[0].digest, digest, len);
+	rc = Esys_PCR_Extend(t->esys, ESYS_TR_PCR0 + pcr, ESYS_TR_PASSWORD,
+			     ESYS_TR_NONE, ESYS_TR_NONE, &v);
+	if (rc != TSS2_RC_SUCCESS)
+		return tss_fail("PCR_Extend", rc);
+	return 0;
+}

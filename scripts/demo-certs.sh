@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# demo-certs.sh DIR: a throw-away CA and a verifier TLS certificate for
+# 127.0.0.1 / ::1 / localhost, for demos and tests. Never for production.
+#   DIR/ca.pem  DIR/ca.key  DIR/server.pem  DIR/server.key
+#   DIR/other-ca.pem (an unrelated CA, for negative tests)
+set -euo pipefail
+d=${1:?usage: demo-certs.sh DIR}
+mkdir -p "$d"
+cd "$d"
+umask 077
+ossl() { openssl "$@" >/dev/null 2>&1 || { echo "demo-certs: openssl $1 failed" >&2; exit 1; }; }
+ossl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout ca.key \
+    -out ca.pem -days 2 -subj "/CN=tpm-attest demo CA" \
+    -addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign,cRLSign
+ossl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout server.key \
+    -out server.csr -subj "/CN=localhost"
+printf 'subjectAltName=IP:127.0.0.1,IP:::1,DNS:localhost\nbasicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=serverAuth\n' >server.ext
+ossl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial \
+    -out server.pem -days 2 -extfile server.ext
+ossl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout other-ca.key \
+    -out other-ca.pem -days 2 -subj "/CN=unrelated CA" \
+    -addext basicConstraints=critical,CA:TRUE
+rm -f server.csr server.ext ca.srl
+chmod 0644 ca.pem server.pem other-ca.pem

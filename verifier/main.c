@@ -1,0 +1,316 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* verifier: the attestation verifier service and its operator commands.
+ *
+ *   verifier serve --listen ADDR (--cert FILE --key FILE | --insecure) ...
+ *   verifier token verify --jwk FILE TOKEN
+ *
+ * Exit status: 0 success (token verify: the token is valid), 1 the token is
+ * not valid, 2 usage or configuration error, 3 the service failed. */
+#include <getopt.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "tpa/err.h"
+#include "tpa/rpc.h"
+#include "tpa/service.h"
+#include "tpa/token.h"
+
+#define PROG "verifier"
+#define DEFAULT_GRACE_MS 5000
+#define JWK_MAX 8192
+
+enum { EXIT_OK = 0, EXIT_INVALID = 1, EXIT_USAGE = 2, EXIT_FAIL = 3 };
+
+static pthread_mutex_t log_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static void log_line(void *ctx, const char *line)
+{
+	(void)ctx;
+	pthread_mutex_lock(&log_lock);
+	fprintf(stderr, PROG ": %s\n", line);
+	pthread_mutex_unlock(&log_lock);
+}
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+"usage: " PROG " serve --listen ADDR (--cert FILE --key FILE | --insecure) [options]\n"
+"       " PROG " token verify --jwk FILE TOKEN\n"
+"\n"
+"serve: answers attest.v1.Verifier over gRPC until SIGTERM or SIGINT, then\n"
+"finishes the calls in flight (up to --grace) and exits 0.\n"
+"  --listen ADDR         e.g. 127.0.0.1:50051, [::]:50051; port 0 picks a free\n"
+"                        port; the bound address is printed on stdout\n"
+"  --cert FILE           PEM server certificate chain\n"
+"  --key FILE            PEM private key of the certificate\n"
+"  --insecure            plaintext gRPC, for local tests only\n"
+"  --token-key FILE      the token signing key (private JWK, P-256); created\n"
+"                        with mode 0600 if absent; default: a key in memory\n"
+"  --public-jwk-out FILE write the token verification key (public JWK) here\n"
+"  --verifier-id TEXT    the tokens' issuer (default tpm-attest)\n"
+"  --nonce-ttl MS        challenge lifetime (default %d)\n"
+"  --token-ttl S         token lifetime (default %d)\n"
+"  --workers N           worker threads (default 2)\n"
+"  --max-message BYTES   largest request accepted (default %u)\n"
+"  --grace MS            shutdown grace for calls in flight (default %d)\n"
+"  --verbose             let gRPC log to stderr\n"
+"\n"
+"token verify: checks a token's ES256 signature against a public JWK and its\n"
+"expiry; prints the claims; exit 0 valid, 1 not valid.\n",
+		TPA_NONCE_DEFAULT_TTL_MS, TPA_TOKEN_DEFAULT_TTL_S,
+		TPA_RPC_DEFAULT_MAX_MESSAGE, DEFAULT_GRACE_MS);
+}
+
+static int parse_ulong(unsigned long *out, const char *s, unsigned long min,
+		       unsigned long max)
+{
+	char *end;
+	unsigned long v;
+
+	if (!s || !*s || *s == '-')
+		return -1;
+	v = strtoul(s, &end, 10);
+	if (*end || v < min || v > max)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+static int write_public_jwk(const char *path, const tpa_token_key *k)
+{
+	char *jwk = NULL;
+	FILE *f;
+	int ok;
+
+	if (tpa_token_key_public_jwk(&jwk, k) < 0)
+		return -1;
+	if (!(f = fopen(path, "w"))) {
+		free(jwk);
+		return -1;
+	}
+	ok = fprintf(f, "%s\n", jwk) > 0;
+	ok = (fclose(f) == 0) && ok;
+	free(jwk);
+	return ok ? 0 : -1;
+}
+
+static int cmd_serve(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "listen", required_argument, NULL, 'l' },
+		{ "cert", required_argument, NULL, 'c' },
+		{ "key", required_argument, NULL, 'k' },
+		{ "insecure", no_argument, NULL, 'I' },
+		{ "token-key", required_argument, NULL, 'K' },
+		{ "public-jwk-out", required_argument, NULL, 'P' },
+		{ "verifier-id", required_argument, NULL, 'i' },
+		{ "nonce-ttl", required_argument, NULL, 'n' },
+		{ "token-ttl", required_argument, NULL, 't' },
+		{ "workers", required_argument, NULL, 'w' },
+		{ "max-message", required_argument, NULL, 'm' },
+		{ "grace", required_argument, NULL, 'g' },
+		{ "verbose", no_argument, NULL, 'V' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	tpa_rpc_server_opts so = { 0 };
+	tpa_service_opts sv = { 0 };
+	const char *token_key = NULL, *jwk_out = NULL;
+	unsigned long v, grace = DEFAULT_GRACE_MS;
+	tpa_token_key *key = NULL;
+	tpa_service *svc = NULL;
+	tpa_rpc_server *srv = NULL;
+	sigset_t set;
+	int c, sig = 0, port = 0, verbose = 0, rc = EXIT_FAIL;
+
+	so.workers = 2;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'l': so.listen = optarg; break;
+		case 'c': so.cert_file = optarg; break;
+		case 'k': so.key_file = optarg; break;
+		case 'I': so.insecure = 1; break;
+		case 'K': token_key = optarg; break;
+		case 'P': jwk_out = optarg; break;
+		case 'i': sv.verifier_id = optarg; break;
+		case 'V': verbose = 1; break;
+		case 'n':
+		case 't':
+		case 'w':
+		case 'm':
+		case 'g': {
+			static const struct { int opt; const char *name; unsigned long min, max; } lim[] = {
+				{ 'n', "--nonce-ttl", 1000, 3600000 },
+				{ 't', "--token-ttl", 1, 30 * 86400 },
+				{ 'w', "--workers", 1, 64 },
+				{ 'm', "--max-message", 1024, 64u << 20 },
+				{ 'g', "--grace", 0, 600000 },
+			};
+			size_t i;
+
+			for (i = 0; lim[i].opt != c; i++)
+				;
+			if (parse_ulong(&v, optarg, lim[i].min, lim[i].max) < 0) {
+				fprintf(stderr, PROG ": %s: '%s' is not in %lu..%lu\n",
+					lim[i].name, optarg, lim[i].min, lim[i].max);
+				return EXIT_USAGE;
+			}
+			if (c == 'n') sv.nonce_ttl_ms = (uint32_t)v;
+			if (c == 't') sv.token_ttl_s = (uint32_t)v;
+			if (c == 'w') so.workers = (unsigned)v;
+			if (c == 'm') so.max_message = v;
+			if (c == 'g') grace = v;
+			break;
+		}
+		case 'h': usage(stdout); return EXIT_OK;
+		default: usage(stderr); return EXIT_USAGE;
+		}
+	}
+	if (optind != argc) {
+		fprintf(stderr, PROG ": unexpected argument '%s'\n", argv[optind]);
+		return EXIT_USAGE;
+	}
+	if (!so.listen) {
+		fprintf(stderr, PROG ": --listen ADDR is required\n");
+		return EXIT_USAGE;
+	}
+	if (so.insecure && (so.cert_file || so.key_file)) {
+		fprintf(stderr, PROG ": --insecure excludes --cert and --key\n");
+		return EXIT_USAGE;
+	}
+	if (!so.insecure && (!so.cert_file || !so.key_file)) {
+		fprintf(stderr, PROG ": --cert and --key are required (or --insecure for local tests)\n");
+		return EXIT_USAGE;
+	}
+
+	/* Signals are taken by sigwait below; every thread (gRPC's too)
+	 * inherits this mask. */
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	tpa_rpc_log_init(verbose);
+
+	if ((token_key ? tpa_token_key_load(&key, token_key, 1) :
+	     tpa_token_key_new(&key)) < 0) {
+		fprintf(stderr, PROG ": %s\n", tpa_err_last());
+		rc = EXIT_USAGE;
+		goto cleanup;
+	}
+	if (jwk_out && write_public_jwk(jwk_out, key) < 0) {
+		fprintf(stderr, PROG ": cannot write %s\n", jwk_out);
+		rc = EXIT_USAGE;
+		goto cleanup;
+	}
+	sv.key = key;
+	sv.log = log_line;
+	if (tpa_service_new(&svc, &sv) < 0 || tpa_rpc_server_new(&srv, &so) < 0 ||
+	    tpa_service_register(svc, srv) < 0) {
+		fprintf(stderr, PROG ": %s\n", tpa_err_last());
+		rc = EXIT_USAGE;
+		goto cleanup;
+	}
+	if (tpa_rpc_server_start(srv, &port) < 0) {
+		fprintf(stderr, PROG ": %s\n", tpa_err_last());
+		goto cleanup;
+	}
+	{
+		/* The listen address with the bound port. */
+		const char *colon = strrchr(so.listen, ':');
+		int hl = colon ? (int)(colon - so.listen) : (int)strlen(so.listen);
+
+		printf("listening on %.*s:%d (%s)\n", hl, so.listen, port,
+		       so.insecure ? "plaintext" : "TLS");
+		fflush(stdout);
+	}
+	fprintf(stderr, PROG ": token key id %s\n", tpa_token_key_id(key));
+	sigwait(&set, &sig);
+	fprintf(stderr, PROG ": %s received, finishing calls in flight\n",
+		sig == SIGTERM ? "SIGTERM" : "SIGINT");
+	tpa_rpc_server_shutdown(srv, (unsigned)grace);
+	fprintf(stderr, PROG ": stopped\n");
+	rc = EXIT_OK;
+cleanup:
+	tpa_rpc_server_free(srv);
+	tpa_service_free(svc);
+	tpa_token_key_free(key);
+	return rc;
+}
+
+static int cmd_token(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "jwk", required_argument, NULL, 'j' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *jwk_file = NULL;
+	char jwk[JWK_MAX + 1], *claims = NULL;
+	size_t n;
+	FILE *f;
+	int c;
+
+	if (argc < 2 || strcmp(argv[1], "verify") != 0) {
+		usage(stderr);
+		return EXIT_USAGE;
+	}
+	argc--;
+	argv++;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'j': jwk_file = optarg; break;
+		case 'h': usage(stdout); return EXIT_OK;
+		default: usage(stderr); return EXIT_USAGE;
+		}
+	}
+	if (!jwk_file || optind != argc - 1) {
+		fprintf(stderr, PROG ": token verify --jwk FILE TOKEN\n");
+		return EXIT_USAGE;
+	}
+	if (!(f = fopen(jwk_file, "rb"))) {
+		fprintf(stderr, PROG ": cannot open %s\n", jwk_file);
+		return EXIT_USAGE;
+	}
+	n = fread(jwk, 1, JWK_MAX + 1, f);
+	fclose(f);
+	if (n > JWK_MAX) {
+		fprintf(stderr, PROG ": %s: larger than %d bytes\n", jwk_file, JWK_MAX);
+		return EXIT_USAGE;
+	}
+	jwk[n] = '\0';
+	if (tpa_token_verify(&claims, jwk, argv[optind], (int64_t)time(NULL)) < 0) {
+		fprintf(stderr, PROG ": token not valid: %s\n", tpa_err_last());
+		return EXIT_INVALID;
+	}
+	printf("%s\n", claims);
+	free(claims);
+	return EXIT_OK;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 2) {
+		usage(stderr);
+		return EXIT_USAGE;
+	}
+	if (strcmp(argv[1], "serve") == 0)
+		return cmd_serve(argc - 1, argv + 1);
+	if (strcmp(argv[1], "token") == 0)
+		return cmd_token(argc - 1, argv + 1);
+	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
+	    strcmp(argv[1], "help") == 0) {
+		usage(stdout);
+		return EXIT_OK;
+	}
+	fprintf(stderr, PROG ": unknown command '%s'\n", argv[1]);
+	usage(stderr);
+	return EXIT_USAGE;
+}
