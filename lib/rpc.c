@@ -326,8 +326,8 @@ int tpa_rpc_server_new(tpa_rpc_server **out, const tpa_rpc_server_opts *o)
 	pthread_cond_init(&s->idle, NULL);
 	grpc_init();
 	{
-		grpc_arg args[2];
-		grpc_channel_args ca = { 2, args };
+		grpc_arg args[3];
+		grpc_channel_args ca = { 3, args };
 
 		args[0].type = GRPC_ARG_INTEGER;
 		args[0].key = (char *)GRPC_ARG_MAX_RECEIVE_MESSAGE_LENGTH;
@@ -335,6 +335,11 @@ int tpa_rpc_server_new(tpa_rpc_server **out, const tpa_rpc_server_opts *o)
 		args[1].type = GRPC_ARG_INTEGER;
 		args[1].key = (char *)GRPC_ARG_MAX_SEND_MESSAGE_LENGTH;
 		args[1].value.integer = (int)s->max_message;
+		/* gRPC sets SO_REUSEPORT by default: a second verifier would then
+		 * share the port silently instead of failing. */
+		args[2].type = GRPC_ARG_INTEGER;
+		args[2].key = (char *)GRPC_ARG_ALLOW_REUSEPORT;
+		args[2].value.integer = 0;
 		s->server = grpc_server_create(&ca, NULL);
 	}
 	s->cq = grpc_completion_queue_create_for_next(NULL);

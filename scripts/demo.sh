@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# The main job end to end on one machine: a simulated TPM (swtpm with an EK
+# certificate from a local CA), the verifier on loopback with TLS, and the
+# client attesting; prints the verdict and the token, then stops everything.
+# usage: scripts/demo.sh BUILD_DIR
+set -euo pipefail
+BUILD=${1:-build}
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+case $BUILD in /*) BIN=$BUILD ;; *) BIN=$ROOT/$BUILD ;; esac
+export TPA_PCR_EXTEND=$BIN/tpa-pcr-extend
+W=$(mktemp -d /tmp/tpa-demo-XXXXXX)
+VPID=
+
+cleanup() {
+    [ -n "$VPID" ] && kill -TERM "$VPID" 2>/dev/null && wait "$VPID" 2>/dev/null || true
+    "$ROOT/simulator/tpa-swtpm" stop "$W/tpm" || true
+    rm -rf "$W"
+}
+trap cleanup EXIT
+
+step() { printf '\n== %s\n' "$*"; }
+
+step "demo TLS certificates (a throw-away CA) in $W/certs"
+"$ROOT/scripts/demo-certs.sh" "$W/certs"
+
+step "swtpm: provisioned with an EK and an EK certificate, on a unix socket"
+TCTI=$("$ROOT/simulator/tpa-swtpm" start "$W/tpm")
+echo "TCTI: $TCTI"
+echo "EK certificate signed by: $(openssl x509 -noout -subject -in "$W/tpm/ca/issuercert.pem" 2>/dev/null | sed "s/^subject=//")"
+
+step "a simulated boot: firmware and boot loader digests extended into PCRs 0, 4 and 7"
+"$ROOT/simulator/tpa-swtpm" extend "$W/tpm" \
+    "0:sha256=$(printf 'firmware' | sha256sum | cut -c1-64)" \
+    "4:sha256=$(printf 'bootloader' | sha256sum | cut -c1-64)" \
+    "7:sha256=$(printf 'secureboot-policy' | sha256sum | cut -c1-64)"
+
+step "verifier: gRPC with TLS on 127.0.0.1"
+"$BIN/verifier" serve --listen 127.0.0.1:0 --cert "$W/certs/server.pem" \
+    --key "$W/certs/server.key" --public-jwk-out "$W/jwk.json" \
+    >"$W/verifier.out" 2>"$W/verifier.log" &
+VPID=$!
+PORT=
+for _ in $(seq 1 250); do
+    PORT=$(sed -n 's/^listening on .*:\([0-9][0-9]*\) .*/\1/p' "$W/verifier.out")
+    [ -n "$PORT" ] && break
+    kill -0 "$VPID" 2>/dev/null || { cat "$W/verifier.log"; exit 1; }
+    sleep 0.02
+done
+[ -n "$PORT" ] || { echo "verifier did not start"; exit 1; }
+cat "$W/verifier.out"
+
+step "attest_client attest --verifier 127.0.0.1:$PORT --ca certs/ca.pem --tcti '$TCTI'"
+"$BIN/attest_client" attest --verifier "127.0.0.1:$PORT" --ca "$W/certs/ca.pem" \
+    --tcti "$TCTI" --device-hint demo --token-out "$W/token"
+
+step "the token, checked with the verifier's published key"
+"$BIN/verifier" token verify --jwk "$W/jwk.json" "$(cat "$W/token")"
+
+step "verifier log"
+kill -TERM "$VPID"
+wait "$VPID" || true
+VPID=
+cat "$W/verifier.log"
+echo
+echo "demo: done"

@@ -1,0 +1,70 @@
+# Helpers for the integration tests: sourced, not run.
+# Every test run gets its own directory, swtpm instance and verifier, all
+# torn down by the EXIT trap.
+
+: "${BUILD:?BUILD must name the build directory}"
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+case $BUILD in /*) BIN=$BUILD ;; *) BIN=$ROOT/$BUILD ;; esac
+SIM=$ROOT/simulator/tpa-swtpm
+export TPA_PCR_EXTEND=$BIN/tpa-pcr-extend
+WORK=$(mktemp -d /tmp/tpa-it-XXXXXX)
+PASSED=0
+FAILED=0
+VERIFIER_PIDS=()
+SWTPM_DIRS=()
+
+cleanup() {
+    local p d
+    for p in "${VERIFIER_PIDS[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
+    for p in "${VERIFIER_PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
+    for d in "${SWTPM_DIRS[@]}"; do "$SIM" stop "$d" || true; done
+    rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+ok() { PASSED=$((PASSED + 1)); echo "  ok   $1"; }
+bad() { FAILED=$((FAILED + 1)); echo "  FAIL $1"; [ -n "${2:-}" ] && sed 's/^/       | /' "$2" | head -20; return 0; }
+
+# expect_exit NAME CODE CMD...: runs CMD, output in $WORK/out, $WORK/err.
+expect_exit() {
+    local name=$1 want=$2 got
+    shift 2
+    set +e
+    # No command may hang the suite.
+    timeout --kill-after=5 120 "$@" >"$WORK/out" 2>"$WORK/err"
+    got=$?
+    set -e
+    if [ "$got" -eq "$want" ]; then ok "$name"; else
+        bad "$name (exit $got, expected $want)" "$WORK/err"; return 1; fi
+}
+
+# expect_grep NAME FILE PATTERN
+expect_grep() {
+    if grep -qE -- "$3" "$2"; then ok "$1"; else bad "$1 (no /$3/)" "$2"; fi
+}
+
+start_swtpm() { # DIR: sets TCTI
+    SWTPM_DIRS+=("$1")
+    TCTI=$("$SIM" start "$1")
+}
+
+# start_verifier NAME ARGS... : starts in the background; sets PORT and VPID.
+start_verifier() {
+    local name=$1 i
+    shift
+    "$BIN/verifier" serve --listen 127.0.0.1:0 "$@" >"$WORK/$name.out" 2>"$WORK/$name.err" &
+    VPID=$!
+    VERIFIER_PIDS+=("$VPID")
+    for i in $(seq 1 250); do
+        PORT=$(sed -n 's/^listening on .*:\([0-9][0-9]*\) .*/\1/p' "$WORK/$name.out")
+        [ -n "$PORT" ] && return 0
+        kill -0 "$VPID" 2>/dev/null || { cat "$WORK/$name.err" >&2; return 1; }
+        sleep 0.02
+    done
+    return 1
+}
+
+summary() {
+    echo "$PASSED passed, $FAILED failed"
+    [ "$FAILED" -eq 0 ]
+}
