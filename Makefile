@@ -33,18 +33,19 @@ PROTO    := proto/attest/v1/attest.proto
 PB_C     := $(GEN)/attest/v1/attest.pb-c.c
 PB_H     := $(GEN)/attest/v1/attest.pb-c.h
 
-LIB_SRC  := lib/err.c lib/tpm_decode.c lib/quote.c lib/nonce.c lib/tpm.c \
+LIB_SRC  := lib/err.c lib/tpm_decode.c lib/keycache.c lib/quote.c lib/nonce.c lib/tpm.c \
             lib/rpc.c lib/token.c lib/service.c lib/evidence.c
 OBJ      := $(BUILD)/obj
 LIB_OBJ  := $(LIB_SRC:%.c=$(OBJ)/%.o) $(OBJ)/gen/attest.pb-c.o
 LIBA     := $(BUILD)/libtpa.a
 
 PROGS    := $(BUILD)/attest_client $(BUILD)/verifier $(BUILD)/tpa-pcr-extend
-UNIT_TESTS := $(BUILD)/tests/unit/test_quote $(BUILD)/tests/unit/test_core
+UNIT_TESTS := $(BUILD)/tests/unit/test_quote $(BUILD)/tests/unit/test_core $(BUILD)/tests/unit/test_rpc
 BENCH    := $(BUILD)/tests/bench/bench_quote $(BUILD)/tests/bench/bench_rpc
 
-HDRS := $(wildcard include/tpa/*.h) $(PB_H)
+HDRS := $(wildcard include/tpa/*.h) $(wildcard lib/*.h) $(PB_H)
 
+.SECONDARY:
 .PHONY: all deps demo test check asan bench clean install tests
 all: $(PROGS)
 

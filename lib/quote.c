@@ -9,6 +9,7 @@
 #include "tpa/err.h"
 #include "tpa/quote.h"
 #include "tpa/tpm_decode.h"
+#include "keycache.h"
 
 int tpa_pcr_set_add_bank(tpa_pcr_set *set, uint16_t hash_alg)
 {
@@ -261,11 +262,11 @@ static int selection_equal(const TPML_PCR_SELECTION *q, const tpa_pcr_set *r,
 static int pcr_digest(uint8_t *out, TPM2_ALG_ID alg, const tpa_pcr_set *r)
 {
 	EVP_MD_CTX *ctx = NULL;
-	EVP_MD *md = NULL;
+	const EVP_MD *md;
 	uint32_t b, i;
 	int err = TPA_ERR_CRYPTO;
 
-	if (!(md = EVP_MD_fetch(NULL, tpa_hash_name(alg), NULL)) ||
+	if (!(md = tpa_hash_md(alg)) ||
 	    !(ctx = EVP_MD_CTX_new()) || !EVP_DigestInit_ex(ctx, md, NULL))
 		goto cleanup;
 	for (b = 0; b < r->nbanks; b++) {
@@ -282,7 +283,6 @@ cleanup:
 	if (err)
 		tpa_err_set("PCR digest: hashing failed");
 	EVP_MD_CTX_free(ctx);
-	EVP_MD_free(md);
 	return err;
 }
 
@@ -332,10 +332,9 @@ int tpa_quote_verify(tpa_findings *out, const tpa_quote_evidence *ev,
 	if (ak_name_len)
 		*ak_name_len = 0;
 
-	/* The AK: decoded, named, usable, and of the right kind. */
+	/* The AK: decoded, named, usable, and of the right kind. The key
+	 * object of an AK seen before comes from the cache (same bytes). */
 	if (tpa_decode_public(&pub, ev->ak_public, ev->ak_public_len) < 0) {
-		tpa_findings_add(out, "ak.public", 0, "%s", tpa_err_last());
-	} else if (tpa_public_to_pkey(&key, &pub) < 0) {
 		tpa_findings_add(out, "ak.public", 0, "%s", tpa_err_last());
 	} else {
 		uint8_t name[TPA_NAME_MAX];
@@ -343,7 +342,12 @@ int tpa_quote_verify(tpa_findings *out, const tpa_quote_evidence *ev,
 
 		if (tpa_public_name(name, &name_len, &pub) < 0) {
 			tpa_findings_add(out, "ak.public", 0, "%s", tpa_err_last());
+		} else if (!(key = keycache__get(ev->ak_public, ev->ak_public_len,
+						 name + 2)) &&
+			   tpa_public_to_pkey(&key, &pub) < 0) {
+			tpa_findings_add(out, "ak.public", 0, "%s", tpa_err_last());
 		} else {
+			keycache__put(ev->ak_public, ev->ak_public_len, name + 2, key);
 			have_pub = 1;
 			tpa_findings_add(out, "ak.public", 1, "%s key",
 					 pub.type == TPM2_ALG_ECC ? "ECC" : "RSA");
@@ -390,6 +394,11 @@ int tpa_quote_verify(tpa_findings *out, const tpa_quote_evidence *ev,
 					 "extraData is the challenge nonce");
 	}
 
+	if (tpa_decode_signature(&sig, ev->signature, ev->signature_len) == 0)
+		have_sig = 1;
+	else
+		tpa_findings_add(out, "quote.signature", 0, "%s", tpa_err_last());
+
 	if (have_attest && attest.type == TPM2_ST_ATTEST_QUOTE) {
 		const TPMS_QUOTE_INFO *qi = &attest.attested.quote;
 		int sel_ok = selection_equal(&qi->pcrSelect, ev->pcrs, msg, sizeof(msg));
@@ -398,9 +407,6 @@ int tpa_quote_verify(tpa_findings *out, const tpa_quote_evidence *ev,
 
 		/* Only a signature made with a known hash tells which hash the
 		 * PCR digest uses; the signature rule reports a bad one. */
-		if (ev->signature && tpa_decode_signature(&sig, ev->signature,
-							   ev->signature_len) == 0)
-			have_sig = 1;
 		if (sel_ok && have_sig) {
 			TPM2_ALG_ID h = tpa_signature_hash(&sig);
 			size_t hs = tpa_hash_size(h);
@@ -429,8 +435,8 @@ int tpa_quote_verify(tpa_findings *out, const tpa_quote_evidence *ev,
 	}
 
 	/* The signature over the exact attestation bytes. */
-	if (tpa_decode_signature(&sig, ev->signature, ev->signature_len) < 0) {
-		tpa_findings_add(out, "quote.signature", 0, "%s", tpa_err_last());
+	if (!have_sig) {
+		/* already reported */
 	} else if (!have_pub) {
 		tpa_findings_add(out, "quote.signature", 0,
 				 "not checked: no usable AK public key");

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
+#include <pthread.h>
 #include <string.h>
 
 #include <openssl/core_names.h>
@@ -132,23 +133,44 @@ const char *tpa_hash_label(TPM2_ALG_ID alg)
 	}
 }
 
+/* Fetching an algorithm from the provider takes locks and lookups; the
+ * digests are fetched once per process and shared (EVP_MD is immutable). */
+static const TPM2_ALG_ID md_algs[] = {
+	TPM2_ALG_SHA1, TPM2_ALG_SHA256, TPM2_ALG_SHA384, TPM2_ALG_SHA512,
+};
+static EVP_MD *md_cache[sizeof(md_algs) / sizeof(md_algs[0])];
+static pthread_once_t md_once = PTHREAD_ONCE_INIT;
+
+static void md_init(void)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(md_algs) / sizeof(md_algs[0]); i++)
+		md_cache[i] = EVP_MD_fetch(NULL, tpa_hash_name(md_algs[i]), NULL);
+}
+
+const EVP_MD *tpa_hash_md(TPM2_ALG_ID alg)
+{
+	size_t i;
+
+	pthread_once(&md_once, md_init);
+	for (i = 0; i < sizeof(md_algs) / sizeof(md_algs[0]); i++)
+		if (md_algs[i] == alg)
+			return md_cache[i];
+	return NULL;
+}
+
 int tpa_hash(uint8_t *out, TPM2_ALG_ID alg, const uint8_t *b, size_t n)
 {
-	const char *name = tpa_hash_name(alg);
+	const EVP_MD *md = tpa_hash_md(alg);
 	unsigned int len = 0;
-	EVP_MD *md;
-	int ok;
 
-	if (!name)
+	if (!md)
 		return tpa_err_fail(TPA_ERR_INVALID_ARG,
 				    "hash algorithm 0x%04x not supported", alg);
-	md = EVP_MD_fetch(NULL, name, NULL);
-	if (!md)
-		return tpa_err_fail(TPA_ERR_CRYPTO, "%s unavailable", name);
-	ok = EVP_Digest(b, n, out, &len, md, NULL);
-	EVP_MD_free(md);
-	if (!ok || len != tpa_hash_size(alg))
-		return tpa_err_fail(TPA_ERR_CRYPTO, "%s digest failed", name);
+	if (!EVP_Digest(b, n, out, &len, md, NULL) || len != tpa_hash_size(alg))
+		return tpa_err_fail(TPA_ERR_CRYPTO, "%s digest failed",
+				    tpa_hash_name(alg));
 	return 0;
 }
 
@@ -387,26 +409,44 @@ int tpa_signature_verify(const TPMT_SIGNATURE *sig, const TPMT_PUBLIC *pub,
 	}
 
 	err = TPA_ERR_CRYPTO;
-	if (!(mctx = EVP_MD_CTX_new()) ||
-	    EVP_DigestVerifyInit_ex(mctx, &pctx, tpa_hash_name(hash), NULL, NULL,
-				    key, NULL) <= 0) {
-		tpa_err_set("signature: cannot start verification");
-		goto cleanup;
+	if (sig->sigAlg == TPM2_ALG_ECDSA) {
+		/* ECDSA verifies a digest without knowing its algorithm: hash
+		 * with the shared EVP_MD and skip the per-call digest fetch. */
+		uint8_t dg[EVP_MAX_MD_SIZE];
+
+		if ((err = tpa_hash(dg, hash, msg, n)) < 0)
+			goto cleanup;
+		err = TPA_ERR_CRYPTO;
+		if (!(pctx = EVP_PKEY_CTX_new_from_pkey(NULL, key, NULL)) ||
+		    EVP_PKEY_verify_init(pctx) <= 0) {
+			tpa_err_set("signature: cannot start verification");
+			goto cleanup;
+		}
+		rc = EVP_PKEY_verify(pctx, sb, sl, dg, tpa_hash_size(hash));
+		EVP_PKEY_CTX_free(pctx);
+		pctx = NULL;
+	} else {
+		if (!(mctx = EVP_MD_CTX_new()) ||
+		    EVP_DigestVerifyInit(mctx, &pctx, tpa_hash_md(hash), NULL, key) <= 0) {
+			tpa_err_set("signature: cannot start verification");
+			goto cleanup;
+		}
+		if (sig->sigAlg == TPM2_ALG_RSASSA &&
+		    EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PADDING) <= 0) {
+			tpa_err_set("signature: cannot set PKCS#1 padding");
+			goto cleanup;
+		}
+		/* TPMs use either the digest length or the largest salt the key
+		 * allows; both are sound, so the salt length is taken from the
+		 * signature. */
+		if (sig->sigAlg == TPM2_ALG_RSAPSS &&
+		    (EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PSS_PADDING) <= 0 ||
+		     EVP_PKEY_CTX_set_rsa_pss_saltlen(pctx, RSA_PSS_SALTLEN_AUTO) <= 0)) {
+			tpa_err_set("signature: cannot set PSS padding");
+			goto cleanup;
+		}
+		rc = EVP_DigestVerify(mctx, sb, sl, msg, n);
 	}
-	if (sig->sigAlg == TPM2_ALG_RSASSA &&
-	    EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PADDING) <= 0) {
-		tpa_err_set("signature: cannot set PKCS#1 padding");
-		goto cleanup;
-	}
-	/* TPMs use either the digest length or the largest salt the key allows;
-	 * both are sound, so the salt length is taken from the signature. */
-	if (sig->sigAlg == TPM2_ALG_RSAPSS &&
-	    (EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PSS_PADDING) <= 0 ||
-	     EVP_PKEY_CTX_set_rsa_pss_saltlen(pctx, RSA_PSS_SALTLEN_AUTO) <= 0)) {
-		tpa_err_set("signature: cannot set PSS padding");
-		goto cleanup;
-	}
-	rc = EVP_DigestVerify(mctx, sb, sl, msg, n);
 	if (rc == 1) {
 		err = 0;
 	} else {

@@ -30,6 +30,10 @@ const char *tpa_hash_name(TPM2_ALG_ID alg);
 /* Short lower-case name for messages ("sha256"), "unknown" otherwise. */
 const char *tpa_hash_label(TPM2_ALG_ID alg);
 
+/* The (shared, process-wide) OpenSSL digest of a TPM hash algorithm, NULL if
+ * unsupported. Never free it. */
+const EVP_MD *tpa_hash_md(TPM2_ALG_ID alg);
+
 /* One-shot digest: out must hold tpa_hash_size(alg) bytes. */
 int tpa_hash(uint8_t *out, TPM2_ALG_ID alg, const uint8_t *b, size_t n);
 

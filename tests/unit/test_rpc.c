@@ -1,0 +1,267 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* The gRPC layer over real loopback connections: replies, status mapping,
+ * deadlines, message limits, unknown methods, and a graceful shutdown that
+ * finishes the calls in flight. */
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <CUnit/Basic.h>
+
+#include "tpa/err.h"
+#include "tpa/rpc.h"
+
+static void h_echo(tpa_rpc_reply *r, const uint8_t *req, size_t len, void *ctx)
+{
+	(void)ctx;
+	r->data = malloc(len + 1);
+	r->data[0] = 'E';
+	memcpy(r->data + 1, req, len);
+	r->len = len + 1;
+	r->status = TPA_RPC_OK;
+}
+
+static void h_refuse(tpa_rpc_reply *r, const uint8_t *req, size_t len, void *ctx)
+{
+	(void)req;
+	(void)len;
+	(void)ctx;
+	r->status = TPA_RPC_INVALID_ARGUMENT;
+	snprintf(r->details, sizeof(r->details), "field x is missing");
+}
+
+static void h_slow(tpa_rpc_reply *r, const uint8_t *req, size_t len, void *ctx)
+{
+	unsigned ms = *(unsigned *)ctx;
+
+	usleep(ms * 1000);
+	h_echo(r, req, len, NULL);
+}
+
+static tpa_rpc_server *start(int *port, unsigned *slow_ms)
+{
+	tpa_rpc_server_opts o = { 0 };
+	tpa_rpc_server *s = NULL;
+
+	o.listen = "127.0.0.1:0";
+	o.insecure = 1;
+	o.workers = 2;
+	o.max_message = 4096;
+	if (tpa_rpc_server_new(&s, &o) < 0 ||
+	    tpa_rpc_server_add_method(s, "/t.T/Echo", h_echo, NULL) < 0 ||
+	    tpa_rpc_server_add_method(s, "/t.T/Refuse", h_refuse, NULL) < 0 ||
+	    tpa_rpc_server_add_method(s, "/t.T/Slow", h_slow, slow_ms) < 0 ||
+	    tpa_rpc_server_start(s, port) < 0) {
+		fprintf(stderr, "server: %s\n", tpa_err_last());
+		tpa_rpc_server_free(s);
+		return NULL;
+	}
+	return s;
+}
+
+static tpa_rpc_client *connect_to(int port)
+{
+	tpa_rpc_client_opts o = { 0 };
+	tpa_rpc_client *c = NULL;
+	char target[64];
+
+	snprintf(target, sizeof(target), "127.0.0.1:%d", port);
+	o.target = target;
+	o.insecure = 1;
+	if (tpa_rpc_client_new(&c, &o) < 0)
+		return NULL;
+	return c;
+}
+
+static void test_roundtrip_and_status(void)
+{
+	unsigned slow = 1;
+	int port = 0, st;
+	tpa_rpc_server *s = start(&port, &slow);
+	tpa_rpc_client *c;
+	uint8_t *resp = NULL, big[8192];
+	size_t n = 0;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(s);
+	CU_ASSERT(port > 0);
+	c = connect_to(port);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(c);
+
+	CU_ASSERT_EQUAL(tpa_rpc_client_call(&resp, &n, &st, c, "/t.T/Echo",
+					    (const uint8_t *)"hi", 2, 5000), 0);
+	CU_ASSERT_EQUAL(st, TPA_RPC_OK);
+	CU_ASSERT_EQUAL(n, 3);
+	CU_ASSERT(resp && memcmp(resp, "Ehi", 3) == 0);
+	free(resp);
+	resp = NULL;
+
+	/* An empty message is a message. */
+	CU_ASSERT_EQUAL(tpa_rpc_client_call(&resp, &n, &st, c, "/t.T/Echo", NULL, 0, 5000), 0);
+	CU_ASSERT_EQUAL(n, 1);
+	free(resp);
+	resp = NULL;
+
+	CU_ASSERT_EQUAL(tpa_rpc_client_call(&resp, &n, &st, c, "/t.T/Refuse",
+					    (const uint8_t *)"x", 1, 5000), TPA_ERR_REFUSED);
+	CU_ASSERT_EQUAL(st, TPA_RPC_INVALID_ARGUMENT);
+	CU_ASSERT(strstr(tpa_err_last(), "INVALID_ARGUMENT") != NULL);
+	CU_ASSERT(strstr(tpa_err_last(), "field x is missing") != NULL);
+	CU_ASSERT_PTR_NULL(resp);
+
+	CU_ASSERT_EQUAL(tpa_rpc_client_call(&resp, &n, &st, c, "/t.T/Nope",
+					    (const uint8_t *)"x", 1, 5000), TPA_ERR_REFUSED);
+	CU_ASSERT_EQUAL(st, TPA_RPC_UNIMPLEMENTED);
+
+	memset(big, 'b', sizeof(big));
+	CU_ASSERT_EQUAL(tpa_rpc_client_call(&resp, &n, &st, c, "/t.T/Echo", big,
+					    sizeof(big), 5000), TPA_ERR_REFUSED);
+	CU_ASSERT_EQUAL(st, TPA_RPC_RESOURCE_EXHAUSTED);
+
+	/* And still serving. */
+	CU_ASSERT_EQUAL(tpa_rpc_client_call(&resp, &n, &st, c, "/t.T/Echo",
+					    (const uint8_t *)"ok", 2, 5000), 0);
+	free(resp);
+	tpa_rpc_client_free(c);
+	CU_ASSERT_EQUAL(tpa_rpc_server_shutdown(s, 1000), 0);
+	tpa_rpc_server_free(s);
+}
+
+static void test_deadline(void)
+{
+	unsigned slow = 1500;
+	int port = 0, st;
+	tpa_rpc_server *s = start(&port, &slow);
+	tpa_rpc_client *c = connect_to(port);
+	uint8_t *resp = NULL;
+	size_t n;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(s);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(c);
+	CU_ASSERT_EQUAL(tpa_rpc_client_call(&resp, &n, &st, c, "/t.T/Slow",
+					    (const uint8_t *)"x", 1, 200), TPA_ERR_DEADLINE);
+	CU_ASSERT_EQUAL(st, TPA_RPC_DEADLINE_EXCEEDED);
+	tpa_rpc_client_free(c);
+	tpa_rpc_server_free(s);
+}
+
+typedef struct {
+	int port;
+	int rc, status;
+	size_t len;
+} call_arg;
+
+static void *slow_call(void *p)
+{
+	call_arg *a = p;
+	tpa_rpc_client *c = connect_to(a->port);
+	uint8_t *resp = NULL;
+
+	a->rc = tpa_rpc_client_call(&resp, &a->len, &a->status, c, "/t.T/Slow",
+				    (const uint8_t *)"inflight", 8, 10000);
+	free(resp);
+	tpa_rpc_client_free(c);
+	return NULL;
+}
+
+static void test_graceful_shutdown(void)
+{
+	unsigned slow = 600;
+	int port = 0;
+	tpa_rpc_server *s = start(&port, &slow);
+	call_arg a[2];
+	pthread_t th[2];
+	int i;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(s);
+	for (i = 0; i < 2; i++) {
+		memset(&a[i], 0, sizeof(a[i]));
+		a[i].port = port;
+		a[i].rc = -999;
+		pthread_create(&th[i], NULL, slow_call, &a[i]);
+	}
+	usleep(250 * 1000); /* both calls are in the handler now */
+	CU_ASSERT_EQUAL(tpa_rpc_server_shutdown(s, 5000), 0);
+	for (i = 0; i < 2; i++) {
+		pthread_join(th[i], NULL);
+		CU_ASSERT_EQUAL(a[i].rc, 0);
+		CU_ASSERT_EQUAL(a[i].status, TPA_RPC_OK);
+		CU_ASSERT_EQUAL(a[i].len, 9);
+	}
+	tpa_rpc_server_free(s);
+}
+
+static void test_shutdown_cancels_after_grace(void)
+{
+	unsigned slow = 1500;
+	int port = 0;
+	tpa_rpc_server *s = start(&port, &slow);
+	struct timespec t0, t1;
+	call_arg a;
+	pthread_t th;
+	double secs;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(s);
+	memset(&a, 0, sizeof(a));
+	a.port = port;
+	pthread_create(&th, NULL, slow_call, &a);
+	usleep(250 * 1000);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	CU_ASSERT_EQUAL(tpa_rpc_server_shutdown(s, 100), 0);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	pthread_join(th, NULL);
+	/* The handler may finish its work, but the call is cancelled. */
+	CU_ASSERT(a.rc < 0);
+	secs = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+	CU_ASSERT(secs < 5.0);
+	tpa_rpc_server_free(s);
+}
+
+static void test_bad_options(void)
+{
+	tpa_rpc_server_opts o = { 0 };
+	tpa_rpc_client_opts co = { 0 };
+	tpa_rpc_server *s = NULL;
+	tpa_rpc_client *c = NULL;
+
+	o.listen = "127.0.0.1:0";
+	CU_ASSERT_EQUAL(tpa_rpc_server_new(&s, &o), TPA_ERR_INVALID_ARG); /* TLS without cert */
+	o.cert_file = "/nonexistent.pem";
+	o.key_file = "/nonexistent.key";
+	CU_ASSERT_EQUAL(tpa_rpc_server_new(&s, &o), TPA_ERR_IO);
+	CU_ASSERT(strstr(tpa_err_last(), "/nonexistent.pem") != NULL);
+	co.target = "127.0.0.1:1";
+	CU_ASSERT_EQUAL(tpa_rpc_client_new(&c, &co), TPA_ERR_INVALID_ARG); /* TLS without CA */
+	co.ca_file = "/etc/hostname";
+	CU_ASSERT_EQUAL(tpa_rpc_client_new(&c, &co), TPA_ERR_PARSE);       /* not PEM */
+	tpa_rpc_server_free(NULL);
+	tpa_rpc_client_free(NULL);
+	CU_ASSERT_STRING_EQUAL(tpa_rpc_status_name(12), "UNIMPLEMENTED");
+	CU_ASSERT_STRING_EQUAL(tpa_rpc_status_name(99), "UNKNOWN");
+}
+
+int main(void)
+{
+	CU_pSuite s;
+	unsigned failed;
+
+	tpa_rpc_log_init(0);
+	if (CU_initialize_registry() != CUE_SUCCESS)
+		return 2;
+	s = CU_add_suite("rpc (loopback gRPC)", NULL, NULL);
+	CU_add_test(s, "round trip, status details, unknown method, size limit",
+		    test_roundtrip_and_status);
+	CU_add_test(s, "client deadline", test_deadline);
+	CU_add_test(s, "shutdown finishes calls in flight", test_graceful_shutdown);
+	CU_add_test(s, "shutdown cancels after the grace period",
+		    test_shutdown_cancels_after_grace);
+	CU_add_test(s, "bad options", test_bad_options);
+	CU_basic_set_mode(CU_BRM_VERBOSE);
+	CU_basic_run_tests();
+	failed = CU_get_number_of_failures() + CU_get_number_of_suites_failed() +
+		 CU_get_number_of_tests_failed();
+	CU_cleanup_registry();
+	return failed ? 1 : 0;
+}
