@@ -42,11 +42,13 @@ LIBA     := $(BUILD)/libtpa.a
 PROGS    := $(BUILD)/attest_client $(BUILD)/verifier $(BUILD)/tpa-pcr-extend
 UNIT_TESTS := $(BUILD)/tests/unit/test_quote $(BUILD)/tests/unit/test_core $(BUILD)/tests/unit/test_rpc
 BENCH    := $(BUILD)/tests/bench/bench_quote $(BUILD)/tests/bench/bench_rpc
+FUZZ_TARGETS := attest replies
+FUZZ_DRIVERS := $(FUZZ_TARGETS:%=$(BUILD)/tests/fuzz/fuzz_%)
 
 HDRS := $(wildcard include/tpa/*.h) $(wildcard lib/*.h) $(PB_H)
 
 .SECONDARY:
-.PHONY: all deps demo test check asan bench clean install tests
+.PHONY: all deps demo test check asan bench clean install tests seeds fuzz
 all: $(PROGS)
 
 # ---- Debian packages (only the missing ones; idempotent) ----
@@ -87,7 +89,34 @@ $(BUILD)/tests/bench/%: $(OBJ)/tests/bench/%.o $(OBJ)/tests/unit/swtpm_fixture.o
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-tests: $(PROGS) $(UNIT_TESTS)
+# Fuzz targets with the standalone replay-and-mutate driver (no clang needed).
+$(BUILD)/tests/fuzz/fuzz_%: $(OBJ)/tests/fuzz/fuzz_%.o $(OBJ)/tests/fuzz/driver.o $(LIBA)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/tests/fuzz/mkseed: $(OBJ)/tests/fuzz/mkseed.o $(OBJ)/tests/unit/swtpm_fixture.o $(LIBA)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+tests: $(PROGS) $(UNIT_TESTS) $(FUZZ_DRIVERS)
+
+# Regenerates the seed corpora from a real attestation against swtpm.
+seeds: $(BUILD)/tests/fuzz/mkseed
+	$(BUILD)/tests/fuzz/mkseed tests/fuzz/corpora
+
+# Coverage-guided fuzzing with libFuzzer (clang): make fuzz FUZZ_SECONDS=60
+FUZZ_SECONDS ?= 60
+fuzz: deps
+	@command -v clang >/dev/null || apt-get install -y -qq clang libclang-rt-14-dev
+	$(MAKE) BUILD=build/fuzz CC=clang OPT="-O1 -g" \
+	  SAN="-fsanitize=fuzzer-no-link,address,undefined" build/fuzz/libtpa.a
+	@set -e; for t in $(FUZZ_TARGETS); do \
+	  clang -std=c11 -O1 -g -D_GNU_SOURCE -Iinclude -Ibuild/fuzz/gen \
+	    -fsanitize=fuzzer,address,undefined -o build/fuzz/libfuzzer_$$t \
+	    tests/fuzz/fuzz_$$t.c build/fuzz/libtpa.a $(LDLIBS); \
+	  mkdir -p build/fuzz/corpus_$$t; \
+	  build/fuzz/libfuzzer_$$t -max_total_time=$(FUZZ_SECONDS) -max_len=65536 \
+	    build/fuzz/corpus_$$t tests/fuzz/corpora/$$t; done
 
 # ---- tests ----
 test: deps

@@ -29,6 +29,18 @@ for t in "$BUILD"/tests/unit/test_*; do
     fi
 done
 
+for t in "$BUILD"/tests/fuzz/fuzz_*; do
+    [ -x "$t" ] || continue
+    name=$(basename "$t")
+    target=${name#fuzz_}
+    if timeout --kill-after=10 600 "$t" "tests/fuzz/corpora/$target"; then
+        passed=$((passed + 1))
+    else
+        failed=$((failed + 1))
+        failed_names+=("$name (fuzz replay)")
+    fi
+done
+
 for t in tests/integration/test_*.sh; do
     name=$(basename "$t")
     log=$(mktemp)

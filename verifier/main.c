@@ -197,6 +197,10 @@ static int cmd_serve(int argc, char **argv)
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	tpa_rpc_log_init(verbose);
+	/* tpm2-tss's unmarshaller logs each malformed structure a client
+	 * sends; the verdict already says what was wrong. */
+	if (!verbose)
+		setenv("TSS2_LOG", "all+none", 0);
 
 	if ((token_key ? tpa_token_key_load(&key, token_key, 1) :
 	     tpa_token_key_new(&key)) < 0) {

@@ -33,10 +33,27 @@ static void h_refuse(tpa_rpc_reply *r, const uint8_t *req, size_t len, void *ctx
 	snprintf(r->details, sizeof(r->details), "field x is missing");
 }
 
+static pthread_mutex_t entered_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t entered_cond = PTHREAD_COND_INITIALIZER;
+static int entered;
+
+/* Waits until n slow handlers have started (no sleeping on timing). */
+static void wait_entered(int n)
+{
+	pthread_mutex_lock(&entered_lock);
+	while (entered < n)
+		pthread_cond_wait(&entered_cond, &entered_lock);
+	pthread_mutex_unlock(&entered_lock);
+}
+
 static void h_slow(tpa_rpc_reply *r, const uint8_t *req, size_t len, void *ctx)
 {
 	unsigned ms = *(unsigned *)ctx;
 
+	pthread_mutex_lock(&entered_lock);
+	entered++;
+	pthread_cond_broadcast(&entered_cond);
+	pthread_mutex_unlock(&entered_lock);
 	usleep(ms * 1000);
 	h_echo(r, req, len, NULL);
 }
@@ -176,13 +193,14 @@ static void test_graceful_shutdown(void)
 	int i;
 
 	CU_ASSERT_PTR_NOT_NULL_FATAL(s);
+	entered = 0;
 	for (i = 0; i < 2; i++) {
 		memset(&a[i], 0, sizeof(a[i]));
 		a[i].port = port;
 		a[i].rc = -999;
 		pthread_create(&th[i], NULL, slow_call, &a[i]);
 	}
-	usleep(250 * 1000); /* both calls are in the handler now */
+	wait_entered(2); /* both calls are in the handler now */
 	CU_ASSERT_EQUAL(tpa_rpc_server_shutdown(s, 5000), 0);
 	for (i = 0; i < 2; i++) {
 		pthread_join(th[i], NULL);
@@ -206,8 +224,9 @@ static void test_shutdown_cancels_after_grace(void)
 	CU_ASSERT_PTR_NOT_NULL_FATAL(s);
 	memset(&a, 0, sizeof(a));
 	a.port = port;
+	entered = 0;
 	pthread_create(&th, NULL, slow_call, &a);
-	usleep(250 * 1000);
+	wait_entered(1);
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	CU_ASSERT_EQUAL(tpa_rpc_server_shutdown(s, 100), 0);
 	clock_gettime(CLOCK_MONOTONIC, &t1);
