@@ -1,10 +1,14 @@
 # tpm-attest — device health attestation client and verifier.
 #
 #   make            build the library, attest_client, verifier and simulator tools
-#   make test       install what is missing (Debian), build, run every test
+#   make test       install what is missing (Debian), build, run every test:
+#                   plain, under ASan+UBSan, and under valgrind
 #   make demo       install, build, run swtpm + verifier + client end to end
+#   make check      build and run the tests once (no install step)
 #   make asan       the tests built and run with -fsanitize=address,undefined
+#   make valgrind   the unit tests and both programs under valgrind
 #   make bench      print the performance figures
+#   make fuzz       libFuzzer on the fuzz targets (FUZZ_SECONDS=60 each)
 #   make install    PREFIX=/usr/local DESTDIR=
 #   make clean
 
@@ -48,7 +52,8 @@ FUZZ_DRIVERS := $(FUZZ_TARGETS:%=$(BUILD)/tests/fuzz/fuzz_%)
 HDRS := $(wildcard include/tpa/*.h) $(wildcard lib/*.h) $(PB_H)
 
 .SECONDARY:
-.PHONY: all deps demo test check asan bench clean install tests seeds fuzz
+.PHONY: all deps demo test check asan asan-check valgrind valgrind-check bench clean \
+        install tests seeds fuzz
 all: $(PROGS)
 
 # ---- Debian packages (only the missing ones; idempotent) ----
@@ -119,20 +124,37 @@ fuzz: deps
 	    build/fuzz/corpus_$$t tests/fuzz/corpora/$$t; done
 
 # ---- tests ----
+# make test: the tests, the same tests under ASan+UBSan, and valgrind on our
+# code; each part prints its own "N passed, N failed" line.
 test: deps
-	$(MAKE) tests
-	./tests/run.sh $(BUILD)
+	$(MAKE) check
+	$(MAKE) asan-check
+	$(MAKE) valgrind-check
 
 check: tests
 	./tests/run.sh $(BUILD)
 
 asan: deps
+	$(MAKE) asan-check
+
+asan-check:
 	$(MAKE) BUILD=build/asan OPT="-O1 -g" \
 	  SAN="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" tests
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 	  LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp:print_suppressions=0 \
 	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	  ./tests/run.sh build/asan
+
+# valgrind on our code: the unit tests and both programs end to end.
+VALGRIND_CMD := valgrind -q --leak-check=full --errors-for-leak-kinds=definite,indirect \
+  --show-leak-kinds=definite,indirect --error-exitcode=99
+valgrind: deps
+	$(MAKE) valgrind-check
+
+valgrind-check: tests
+	@set -e; for t in $(UNIT_TESTS); do echo "valgrind $$t"; \
+	  TPA_SIMULATOR=$(CURDIR)/simulator/tpa-swtpm $(VALGRIND_CMD) $$t >/dev/null; done
+	VALGRIND="$(VALGRIND_CMD)" ./tests/integration/test_e2e.sh $(BUILD)
 
 bench: deps
 	$(MAKE) $(PROGS) $(BENCH)

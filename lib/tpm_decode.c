@@ -14,14 +14,26 @@
 #include "tpa/err.h"
 #include "tpa/tpm_decode.h"
 
-static int mu_fail(const char *what, TSS2_RC rc)
+/* Checks the bounds of an input before it is unmarshalled. */
+static int check_input(const char *what, const void *out, const uint8_t *b,
+		       size_t n, size_t max)
 {
-	return tpa_err_fail(TPA_ERR_PARSE, "%s: malformed (tss2-mu 0x%x)", what,
-			    (unsigned)rc);
+	if (!out || (!b && n))
+		return tpa_err_fail(TPA_ERR_INVALID_ARG, "%s: no buffer", what);
+	if (n == 0)
+		return tpa_err_fail(TPA_ERR_PARSE, "%s: empty", what);
+	if (n > max)
+		return tpa_err_fail(TPA_ERR_LIMIT, "%s: %zu bytes exceed %zu", what, n,
+				    max);
+	return 0;
 }
 
-static int exact(const char *what, size_t off, size_t n)
+/* The unmarshaller must have succeeded and consumed exactly n bytes. */
+static int check_output(const char *what, TSS2_RC rc, size_t off, size_t n)
 {
+	if (rc != TSS2_RC_SUCCESS)
+		return tpa_err_fail(TPA_ERR_PARSE, "%s: malformed (tss2-mu 0x%x)", what,
+				    (unsigned)rc);
 	if (off != n)
 		return tpa_err_fail(TPA_ERR_PARSE, "%s: %zu trailing bytes", what,
 				    n - off);
@@ -30,73 +42,52 @@ static int exact(const char *what, size_t off, size_t n)
 
 int tpa_decode_attest(TPMS_ATTEST *out, const uint8_t *b, size_t n)
 {
-	TPMS_ATTEST a;
+	TPMS_ATTEST v;
 	size_t off = 0;
 	TSS2_RC rc;
 	int err;
 
-	if (!out || (!b && n))
-		return tpa_err_fail(TPA_ERR_INVALID_ARG, "attest: no buffer");
-	if (n == 0)
-		return tpa_err_fail(TPA_ERR_PARSE, "attest: empty");
-	if (n > TPA_ATTEST_MAX)
-		return tpa_err_fail(TPA_ERR_LIMIT, "attest: %zu bytes exceed %d",
-				    n, TPA_ATTEST_MAX);
-	memset(&a, 0, sizeof(a));
-	rc = Tss2_MU_TPMS_ATTEST_Unmarshal(b, n, &off, &a);
-	if (rc != TSS2_RC_SUCCESS)
-		return mu_fail("attest", rc);
-	if ((err = exact("attest", off, n)) < 0)
+	if ((err = check_input("attest", out, b, n, TPA_ATTEST_MAX)) < 0)
 		return err;
-	*out = a;
+	memset(&v, 0, sizeof(v));
+	rc = Tss2_MU_TPMS_ATTEST_Unmarshal(b, n, &off, &v);
+	if ((err = check_output("attest", rc, off, n)) < 0)
+		return err;
+	*out = v;
 	return 0;
 }
 
 int tpa_decode_public(TPMT_PUBLIC *out, const uint8_t *b, size_t n)
 {
-	TPMT_PUBLIC p;
+	TPMT_PUBLIC v;
 	size_t off = 0;
 	TSS2_RC rc;
 	int err;
 
-	if (!out || (!b && n))
-		return tpa_err_fail(TPA_ERR_INVALID_ARG, "public: no buffer");
-	if (n == 0)
-		return tpa_err_fail(TPA_ERR_PARSE, "AK public: empty");
-	if (n > TPA_PUBLIC_MAX)
-		return tpa_err_fail(TPA_ERR_LIMIT, "AK public: %zu bytes exceed %d",
-				    n, TPA_PUBLIC_MAX);
-	memset(&p, 0, sizeof(p));
-	rc = Tss2_MU_TPMT_PUBLIC_Unmarshal(b, n, &off, &p);
-	if (rc != TSS2_RC_SUCCESS)
-		return mu_fail("AK public", rc);
-	if ((err = exact("AK public", off, n)) < 0)
+	if ((err = check_input("AK public", out, b, n, TPA_PUBLIC_MAX)) < 0)
 		return err;
-	*out = p;
+	memset(&v, 0, sizeof(v));
+	rc = Tss2_MU_TPMT_PUBLIC_Unmarshal(b, n, &off, &v);
+	if ((err = check_output("AK public", rc, off, n)) < 0)
+		return err;
+	*out = v;
 	return 0;
 }
 
 int tpa_decode_signature(TPMT_SIGNATURE *out, const uint8_t *b, size_t n)
 {
-	TPMT_SIGNATURE s;
+	TPMT_SIGNATURE v;
 	size_t off = 0;
 	TSS2_RC rc;
 	int err;
 
-	if (!out || (!b && n))
-		return tpa_err_fail(TPA_ERR_INVALID_ARG, "signature: no buffer");
-	if (n == 0)
-		return tpa_err_fail(TPA_ERR_PARSE, "signature: empty");
-	if (n > TPA_SIGNATURE_MAX)
-		return tpa_err_fail(TPA_ERR_LIMIT, "signature: %zu bytes exceed %d",
-				    n, TPA_SIGNATURE_MAX);
-	memset(&s, 0, sizeof(s));
-	rc = Tss2_MU_TPMT_SIGNATURE_Unmarshal(b, n, &off, &s);
-	if (rc != TSS2_RC_SUCCESS)
-		return mu_fail("signature", rc);
-	if ((err = exact("signature", off, n)) < 0)
+	if ((err = check_input("signature", out, b, n, TPA_SIGNATURE_MAX)) < 0)
 		return err;
-	*out = s;
+	memset(&v, 0, sizeof(v));
+	rc = Tss2_MU_TPMT_SIGNATURE_Unmarshal(b, n, &off, &v);
+	if ((err = check_output("signature", rc, off, n)) < 0)
+		return err;
+	*out = v;
 	return 0;
 }
 

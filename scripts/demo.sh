@@ -8,6 +8,7 @@ BUILD=${1:-build}
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 case $BUILD in /*) BIN=$BUILD ;; *) BIN=$ROOT/$BUILD ;; esac
 export TPA_PCR_EXTEND=$BIN/tpa-pcr-extend
+. "$ROOT/scripts/common.sh"
 W=$(mktemp -d /tmp/tpa-demo-XXXXXX)
 VPID=
 
@@ -39,14 +40,7 @@ step "verifier: gRPC with TLS on 127.0.0.1"
     --key "$W/certs/server.key" --public-jwk-out "$W/jwk.json" \
     >"$W/verifier.out" 2>"$W/verifier.log" &
 VPID=$!
-PORT=
-for _ in $(seq 1 250); do
-    PORT=$(sed -n 's/^listening on .*:\([0-9][0-9]*\) .*/\1/p' "$W/verifier.out")
-    [ -n "$PORT" ] && break
-    kill -0 "$VPID" 2>/dev/null || { cat "$W/verifier.log"; exit 1; }
-    sleep 0.02
-done
-[ -n "$PORT" ] || { echo "verifier did not start"; exit 1; }
+wait_listening "$W/verifier.out" "$VPID" || { cat "$W/verifier.log"; echo "verifier did not start"; exit 1; }
 cat "$W/verifier.out"
 
 step "attest_client attest --verifier 127.0.0.1:$PORT --ca certs/ca.pem --tcti '$TCTI'"

@@ -11,6 +11,7 @@ ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$ROOT"
 case $BUILD in /*) BIN=$BUILD ;; *) BIN=$ROOT/$BUILD ;; esac
 export TPA_SIMULATOR=$ROOT/simulator/tpa-swtpm
+. "$ROOT/scripts/common.sh"
 W=$(mktemp -d /tmp/tpa-bench-XXXXXX)
 VPID=
 cleanup() {
@@ -38,12 +39,7 @@ TCTI=$("$ROOT/simulator/tpa-swtpm" start "$W/tpm")
 "$BIN/verifier" serve --listen 127.0.0.1:0 --cert "$W/certs/server.pem" \
     --key "$W/certs/server.key" --workers 2 >"$W/v.out" 2>/dev/null &
 VPID=$!
-PORT=
-for _ in $(seq 1 250); do
-    PORT=$(sed -n 's/^listening on .*:\([0-9][0-9]*\) .*/\1/p' "$W/v.out")
-    [ -n "$PORT" ] && break
-    sleep 0.02
-done
+wait_listening "$W/v.out" "$VPID" || { echo "verifier did not start"; exit 1; }
 "$BIN/tests/bench/bench_rpc" "127.0.0.1:$PORT" "$W/certs/ca.pem" "$TCTI" 3000 16
 
 echo

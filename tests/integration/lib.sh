@@ -6,6 +6,7 @@
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 case $BUILD in /*) BIN=$BUILD ;; *) BIN=$ROOT/$BUILD ;; esac
 SIM=$ROOT/simulator/tpa-swtpm
+. "$ROOT/scripts/common.sh"
 export TPA_PCR_EXTEND=$BIN/tpa-pcr-extend
 WORK=$(mktemp -d /tmp/tpa-it-XXXXXX)
 PASSED=0
@@ -50,18 +51,13 @@ start_swtpm() { # DIR: sets TCTI
 
 # start_verifier NAME ARGS... : starts in the background; sets PORT and VPID.
 start_verifier() {
-    local name=$1 i
+    local name=$1
     shift
-    "$BIN/verifier" serve --listen 127.0.0.1:0 "$@" >"$WORK/$name.out" 2>"$WORK/$name.err" &
+    ${VALGRIND:-} "$BIN/verifier" serve --listen 127.0.0.1:0 "$@" >"$WORK/$name.out" 2>"$WORK/$name.err" &
     VPID=$!
     VERIFIER_PIDS+=("$VPID")
-    for i in $(seq 1 250); do
-        PORT=$(sed -n 's/^listening on .*:\([0-9][0-9]*\) .*/\1/p' "$WORK/$name.out")
-        [ -n "$PORT" ] && return 0
-        kill -0 "$VPID" 2>/dev/null || { cat "$WORK/$name.err" >&2; return 1; }
-        sleep 0.02
-    done
-    return 1
+    # Long enough for a verifier under valgrind.
+    wait_listening "$WORK/$name.out" "$VPID" 1500 || { cat "$WORK/$name.err" >&2; return 1; }
 }
 
 summary() {

@@ -1,0 +1,17 @@
+# Shell helpers shared by the demo, the integration tests and the benchmarks:
+# sourced, not run.
+
+# wait_listening OUT_FILE PID [TRIES]: waits until the verifier started as PID
+# prints "listening on ADDR:PORT (...)" into OUT_FILE; sets PORT. Fails if the
+# verifier exits first or TRIES x 20 ms pass.
+wait_listening() {
+    local out=$1 pid=$2 tries=${3:-250} i
+    PORT=
+    for ((i = 0; i < tries; i++)); do
+        PORT=$(sed -n 's/^listening on .*:\([0-9][0-9]*\) .*/\1/p' "$out")
+        [ -n "$PORT" ] && return 0
+        kill -0 "$pid" 2>/dev/null || return 1
+        sleep 0.02
+    done
+    return 1
+}
