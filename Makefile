@@ -38,7 +38,7 @@ PB_C     := $(GEN)/attest/v1/attest.pb-c.c
 PB_H     := $(GEN)/attest/v1/attest.pb-c.h
 
 LIB_SRC  := lib/err.c lib/tpm_decode.c lib/keycache.c lib/quote.c lib/nonce.c lib/tpm.c \
-            lib/rpc.c lib/token.c lib/service.c lib/evidence.c
+            lib/rpc.c lib/token.c lib/service.c lib/evidence.c lib/eventlog.c lib/bootstate.c
 OBJ      := $(BUILD)/obj
 LIB_OBJ  := $(LIB_SRC:%.c=$(OBJ)/%.o) $(OBJ)/gen/attest.pb-c.o
 LIBA     := $(BUILD)/libtpa.a
@@ -49,7 +49,7 @@ BENCH    := $(BUILD)/tests/bench/bench_quote $(BUILD)/tests/bench/bench_rpc
 FUZZ_TARGETS := attest replies
 FUZZ_DRIVERS := $(FUZZ_TARGETS:%=$(BUILD)/tests/fuzz/fuzz_%)
 
-HDRS := $(wildcard include/tpa/*.h) $(wildcard lib/*.h) $(PB_H)
+HDRS := $(wildcard include/tpa/*.h) $(wildcard lib/*.h) $(wildcard verifier/*.h) $(PB_H)
 
 .SECONDARY:
 .PHONY: all deps demo test check asan asan-check valgrind valgrind-check bench clean \
@@ -80,7 +80,7 @@ $(LIBA): $(LIB_OBJ)
 $(BUILD)/attest_client: $(OBJ)/attest_client/main.o $(LIBA)
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-$(BUILD)/verifier: $(OBJ)/verifier/main.o $(LIBA)
+$(BUILD)/verifier: $(OBJ)/verifier/main.o $(OBJ)/verifier/cmd_eventlog.o $(LIBA)
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 $(BUILD)/tpa-pcr-extend: $(OBJ)/simulator/pcr_extend.o $(LIBA)

@@ -3,6 +3,7 @@
  *
  *   verifier serve --listen ADDR (--cert FILE --key FILE | --insecure) ...
  *   verifier token verify --jwk FILE TOKEN
+ *   verifier eventlog show [--json] FILE
  *
  * Exit status: 0 success (token verify: the token is valid), 1 the token is
  * not valid, 2 usage or configuration error, 3 the service failed. */
@@ -19,6 +20,8 @@
 #include "tpa/rpc.h"
 #include "tpa/service.h"
 #include "tpa/token.h"
+
+#include "cmd.h"
 
 #define PROG "verifier"
 #define DEFAULT_GRACE_MS 5000
@@ -41,6 +44,7 @@ static void usage(FILE *f)
 	fprintf(f,
 "usage: " PROG " serve --listen ADDR (--cert FILE --key FILE | --insecure) [options]\n"
 "       " PROG " token verify --jwk FILE TOKEN\n"
+"       " PROG " eventlog show [--json] FILE\n"
 "\n"
 "serve: answers attest.v1.Verifier over gRPC until SIGTERM or SIGINT, then\n"
 "finishes the calls in flight (up to --grace) and exits 0.\n"
@@ -61,7 +65,11 @@ static void usage(FILE *f)
 "  --verbose             let gRPC log to stderr\n"
 "\n"
 "token verify: checks a token's ES256 signature against a public JWK and its\n"
-"expiry; prints the claims; exit 0 valid, 1 not valid.\n",
+"expiry; prints the claims; exit 0 valid, 1 not valid.\n"
+"\n"
+"eventlog show: parses a TCG measured-boot event log (SHA1 or crypto-agile),\n"
+"prints its events, the replayed PCRs and the Secure Boot state; --json for\n"
+"programs. Exit 0 shown, 2 unreadable or malformed (the offset is named).\n",
 		TPA_NONCE_DEFAULT_TTL_MS, TPA_TOKEN_DEFAULT_TTL_S,
 		TPA_RPC_DEFAULT_MAX_MESSAGE, DEFAULT_GRACE_MS);
 }
@@ -309,6 +317,8 @@ int main(int argc, char **argv)
 		return cmd_serve(argc - 1, argv + 1);
 	if (strcmp(argv[1], "token") == 0)
 		return cmd_token(argc - 1, argv + 1);
+	if (strcmp(argv[1], "eventlog") == 0)
+		return cmd_eventlog(argc - 1, argv + 1);
 	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
 	    strcmp(argv[1], "help") == 0) {
 		usage(stdout);

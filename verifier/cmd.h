@@ -1,0 +1,8 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* The verifier's commands besides serve. */
+#ifndef TPA_VERIFIER_CMD_H
+#define TPA_VERIFIER_CMD_H
+
+int cmd_eventlog(int argc, char **argv);
+
+#endif

@@ -1,0 +1,260 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* verifier eventlog show [--json] FILE: the events of a measured-boot log,
+ * the replayed PCRs and the trusted-launch state, for a person or a program.
+ * Exit status: 0 shown, 2 unreadable or malformed log (one line naming the
+ * offset and the rule), 3 internal failure. */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "tpa/bootstate.h"
+#include "tpa/err.h"
+#include "tpa/eventlog.h"
+#include "tpa/tpm_decode.h"
+
+#include "cmd.h"
+
+static int read_file(uint8_t **out, size_t *len, const char *path)
+{
+	FILE *f = fopen(path, "rb");
+	uint8_t *b;
+	size_t n;
+
+	if (!f)
+		return tpa_err_fail(TPA_ERR_IO, "%s: %s", path, strerror(errno));
+	if (!(b = malloc((size_t)TPA_EVLOG_MAX_BYTES + 1))) {
+		fclose(f);
+		return tpa_err_fail(TPA_ERR_NOMEM, "out of memory");
+	}
+	n = fread(b, 1, (size_t)TPA_EVLOG_MAX_BYTES + 1, f);
+	fclose(f);
+	if (n > TPA_EVLOG_MAX_BYTES) {
+		free(b);
+		return tpa_err_fail(TPA_ERR_LIMIT, "%s: larger than %u bytes", path,
+				    TPA_EVLOG_MAX_BYTES);
+	}
+	*out = b;
+	*len = n;
+	return 0;
+}
+
+static void type_label(char *buf, size_t cap, uint32_t type)
+{
+	const char *name = tpa_event_type_name(type);
+
+	if (name)
+		snprintf(buf, cap, "%s", name);
+	else
+		snprintf(buf, cap, "0x%08x", type);
+}
+
+static json_t *hex_json(const uint8_t *b, size_t n)
+{
+	char buf[2 * 128 + 1];
+
+	if (n > 128)
+		n = 128;
+	tpa_hex(buf, b, n);
+	return json_string(buf);
+}
+
+static int show_json(const tpa_eventlog *log, const tpa_replay *r,
+		     const tpa_bootstate *bs)
+{
+	json_t *root = json_object(), *banks = json_array(), *events = json_array();
+	json_t *pcrs = json_object();
+	uint16_t algs[TPA_EVLOG_MAX_ALGS];
+	size_t nb = tpa_eventlog_banks(log, algs, TPA_EVLOG_MAX_ALGS), i;
+	uint32_t b, k;
+	char *txt;
+	int rc = 3;
+
+	if (!root || !banks || !events || !pcrs)
+		goto cleanup;
+	json_object_set_new(root, "format", json_string(
+		tpa_eventlog_format(log) == TPA_EVLOG_CRYPTO_AGILE ? "crypto-agile" : "sha1"));
+	for (i = 0; i < nb && i < TPA_EVLOG_MAX_ALGS; i++) {
+		char label[16];
+
+		if (tpa_hash_size(algs[i]))
+			snprintf(label, sizeof(label), "%s", tpa_hash_label(algs[i]));
+		else if (algs[i] == TPM2_ALG_SM3_256)
+			snprintf(label, sizeof(label), "sm3_256");
+		else
+			snprintf(label, sizeof(label), "0x%04x", algs[i]);
+		json_array_append_new(banks, json_string(label));
+	}
+	for (i = 0; i < tpa_eventlog_count(log); i++) {
+		const tpa_event *ev = tpa_eventlog_event(log, i);
+		json_t *e = json_object(), *dg = json_object();
+		char tl[32];
+
+		type_label(tl, sizeof(tl), ev->type);
+		json_object_set_new(e, "number", json_integer(ev->number));
+		json_object_set_new(e, "offset", json_integer((json_int_t)ev->offset));
+		json_object_set_new(e, "pcr", json_integer(ev->pcr));
+		json_object_set_new(e, "type", json_string(tl));
+		json_object_set_new(e, "type_value", json_integer(ev->type));
+		for (k = 0; k < ev->ndigests; k++) {
+			char label[16];
+
+			if (tpa_hash_size(ev->digests[k].alg))
+				snprintf(label, sizeof(label), "%s",
+					 tpa_hash_label(ev->digests[k].alg));
+			else
+				snprintf(label, sizeof(label), "0x%04x", ev->digests[k].alg);
+			json_object_set_new(dg, label, hex_json(ev->digests[k].digest,
+								ev->digests[k].size));
+		}
+		json_object_set_new(e, "digests", dg);
+		json_object_set_new(e, "data_len", json_integer(ev->data_len));
+		json_array_append_new(events, e);
+	}
+	for (b = 0; b < r->nbanks; b++) {
+		const tpa_replay_bank *rb = &r->banks[b];
+		json_t *bank = json_object();
+
+		for (k = 0; k < TPA_EVLOG_PCRS; k++) {
+			char key[4];
+
+			if (!((rb->extended >> k) & 1) || ((rb->incomplete >> k) & 1))
+				continue;
+			snprintf(key, sizeof(key), "%u", k);
+			json_object_set_new(bank, key, hex_json(rb->value[k],
+								tpa_hash_size(rb->alg)));
+		}
+		json_object_set_new(pcrs, tpa_hash_label(rb->alg), bank);
+	}
+	json_object_set_new(root, "banks", banks);
+	json_object_set_new(root, "events", events);
+	json_object_set_new(root, "pcrs", pcrs);
+	banks = events = pcrs = NULL;
+	json_object_set_new(root, "secure_boot",
+			    json_string(tpa_secure_boot_name(bs->secure_boot)));
+	json_object_set_new(root, "secure_boot_reason", json_string(bs->secure_boot_why));
+	if (r->startup_locality >= 0)
+		json_object_set_new(root, "startup_locality",
+				    json_integer(r->startup_locality));
+	json_object_set_new(root, "hcrtm", json_boolean(r->hcrtm));
+	json_object_set_new(root, "exit_boot_services",
+			    json_boolean(bs->exit_boot_services));
+	json_object_set_new(root, "events_after_exit_boot_services",
+			    json_integer(bs->events_after_ebs));
+	json_object_set_new(root, "digest_mismatches", json_integer(bs->digest_mismatches));
+	if (!(txt = json_dumps(root, JSON_INDENT(1) | JSON_PRESERVE_ORDER)))
+		goto cleanup;
+	printf("%s\n", txt);
+	free(txt);
+	rc = 0;
+cleanup:
+	json_decref(banks);
+	json_decref(events);
+	json_decref(pcrs);
+	json_decref(root);
+	return rc;
+}
+
+static void show_text(const tpa_eventlog *log, const tpa_replay *r,
+		      const tpa_bootstate *bs)
+{
+	uint16_t algs[TPA_EVLOG_MAX_ALGS];
+	size_t nb = tpa_eventlog_banks(log, algs, TPA_EVLOG_MAX_ALGS), i;
+	uint32_t b, k;
+
+	printf("format: %s, banks:",
+	       tpa_eventlog_format(log) == TPA_EVLOG_CRYPTO_AGILE ? "crypto-agile" : "sha1");
+	for (i = 0; i < nb && i < TPA_EVLOG_MAX_ALGS; i++)
+		printf(" %s", tpa_hash_size(algs[i]) ? tpa_hash_label(algs[i]) : "other");
+	printf(", %zu events\n", tpa_eventlog_count(log));
+	printf("%5s %8s %4s %-34s %8s  %s\n", "#", "offset", "pcr", "type", "data", "first digest");
+	for (i = 0; i < tpa_eventlog_count(log); i++) {
+		const tpa_event *ev = tpa_eventlog_event(log, i);
+		char tl[40], hex[2 * 16 + 1] = "";
+
+		type_label(tl, sizeof(tl), ev->type);
+		if (ev->ndigests)
+			tpa_hex(hex, ev->digests[0].digest,
+				ev->digests[0].size > 16 ? 16 : ev->digests[0].size);
+		printf("%5u %8zu %4d %-34s %8u  %s%s\n", ev->number, ev->offset,
+		       ev->pcr == 0xFFFFFFFFu ? -1 : (int)ev->pcr, tl, ev->data_len, hex,
+		       ev->ndigests ? "..." : "");
+	}
+	printf("replayed PCRs:\n");
+	for (b = 0; b < r->nbanks; b++)
+		for (k = 0; k < TPA_EVLOG_PCRS; k++) {
+			char hex[2 * TPA_DIGEST_MAX + 1];
+
+			if (!((r->banks[b].extended >> k) & 1))
+				continue;
+			tpa_hex(hex, r->banks[b].value[k], tpa_hash_size(r->banks[b].alg));
+			printf("  %-6s %2u: %s%s\n", tpa_hash_label(r->banks[b].alg), k, hex,
+			       ((r->banks[b].incomplete >> k) & 1) ? " (incomplete)" : "");
+		}
+	printf("secure boot: %s (%s)\n", tpa_secure_boot_name(bs->secure_boot),
+	       bs->secure_boot_why);
+	if (r->startup_locality >= 0)
+		printf("startup locality: %d\n", r->startup_locality);
+	printf("exit boot services: %s, events after it: %u\n",
+	       bs->exit_boot_services ? "yes" : "no", bs->events_after_ebs);
+	if (bs->digest_mismatches)
+		printf("events whose data does not match their digest: %u (first: #%d)\n",
+		       bs->digest_mismatches, bs->first_mismatch);
+}
+
+int cmd_eventlog(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "json", no_argument, NULL, 'j' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	tpa_eventlog *log = NULL;
+	tpa_replay r;
+	tpa_bootstate bs;
+	uint8_t *bytes = NULL;
+	size_t len = 0;
+	int json = 0, c, rc = 2;
+
+	if (argc < 2 || strcmp(argv[1], "show") != 0) {
+		fprintf(stderr, "usage: verifier eventlog show [--json] FILE\n");
+		return 2;
+	}
+	argc--;
+	argv++;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'j': json = 1; break;
+		case 'h':
+			printf("usage: verifier eventlog show [--json] FILE\n");
+			return 0;
+		default:
+			fprintf(stderr, "usage: verifier eventlog show [--json] FILE\n");
+			return 2;
+		}
+	}
+	if (optind != argc - 1) {
+		fprintf(stderr, "usage: verifier eventlog show [--json] FILE\n");
+		return 2;
+	}
+	if (read_file(&bytes, &len, argv[optind]) < 0 ||
+	    tpa_eventlog_parse(&log, bytes, len) < 0 ||
+	    tpa_eventlog_replay(&r, log) < 0 || tpa_bootstate_derive(&bs, log) < 0) {
+		fprintf(stderr, "verifier: eventlog %s: %s\n", argv[optind], tpa_err_last());
+		goto cleanup;
+	}
+	if (json) {
+		rc = show_json(log, &r, &bs);
+	} else {
+		show_text(log, &r, &bs);
+		rc = 0;
+	}
+cleanup:
+	tpa_eventlog_free(log);
+	free(bytes);
+	return rc;
+}
