@@ -43,13 +43,15 @@ OBJ      := $(BUILD)/obj
 LIB_OBJ  := $(LIB_SRC:%.c=$(OBJ)/%.o) $(OBJ)/gen/attest.pb-c.o
 LIBA     := $(BUILD)/libtpa.a
 
-PROGS    := $(BUILD)/attest_client $(BUILD)/verifier $(BUILD)/tpa-pcr-extend
-UNIT_TESTS := $(BUILD)/tests/unit/test_quote $(BUILD)/tests/unit/test_core $(BUILD)/tests/unit/test_rpc
+PROGS    := $(BUILD)/attest_client $(BUILD)/verifier $(BUILD)/tpa-pcr-extend \
+            $(BUILD)/tpa-bootsim
+UNIT_TESTS := $(BUILD)/tests/unit/test_quote $(BUILD)/tests/unit/test_core $(BUILD)/tests/unit/test_rpc $(BUILD)/tests/unit/test_eventlog
 BENCH    := $(BUILD)/tests/bench/bench_quote $(BUILD)/tests/bench/bench_rpc
-FUZZ_TARGETS := attest replies
+FUZZ_TARGETS := attest replies eventlog
 FUZZ_DRIVERS := $(FUZZ_TARGETS:%=$(BUILD)/tests/fuzz/fuzz_%)
 
-HDRS := $(wildcard include/tpa/*.h) $(wildcard lib/*.h) $(wildcard verifier/*.h) $(PB_H)
+HDRS := $(wildcard include/tpa/*.h) $(wildcard lib/*.h) $(wildcard verifier/*.h) \
+        $(wildcard tests/unit/*.h) $(PB_H)
 
 .SECONDARY:
 .PHONY: all deps demo test check asan asan-check valgrind valgrind-check bench clean \
@@ -86,7 +88,11 @@ $(BUILD)/verifier: $(OBJ)/verifier/main.o $(OBJ)/verifier/cmd_eventlog.o $(LIBA)
 $(BUILD)/tpa-pcr-extend: $(OBJ)/simulator/pcr_extend.o $(LIBA)
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-$(BUILD)/tests/unit/%: $(OBJ)/tests/unit/%.o $(OBJ)/tests/unit/swtpm_fixture.o $(LIBA)
+$(BUILD)/tpa-bootsim: $(OBJ)/simulator/bootsim.o $(LIBA)
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/tests/unit/%: $(OBJ)/tests/unit/%.o $(OBJ)/tests/unit/swtpm_fixture.o \
+                       $(OBJ)/tests/unit/logwriter.o $(LIBA)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lcunit
 
@@ -169,7 +175,7 @@ install: all
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR) $(DESTDIR)$(INCDIR)/tpa \
 	  $(DESTDIR)$(DATADIR)/proto/attest/v1
 	install -m 0755 $(BUILD)/attest_client $(BUILD)/verifier $(DESTDIR)$(BINDIR)/
-	install -m 0755 $(BUILD)/tpa-pcr-extend $(DESTDIR)$(BINDIR)/
+	install -m 0755 $(BUILD)/tpa-pcr-extend $(BUILD)/tpa-bootsim $(DESTDIR)$(BINDIR)/
 	install -m 0755 simulator/tpa-swtpm $(DESTDIR)$(BINDIR)/
 	install -m 0644 $(LIBA) $(DESTDIR)$(LIBDIR)/
 	install -m 0644 include/tpa/*.h $(DESTDIR)$(INCDIR)/tpa/

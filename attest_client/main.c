@@ -11,6 +11,7 @@
  *   6  protocol: the verifier's reply is malformed
  *   7  internal: out of memory or another local failure
  */
+#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,6 +21,7 @@
 #include <unistd.h>
 
 #include "tpa/err.h"
+#include "tpa/eventlog.h"
 #include "tpa/evidence.h"
 #include "tpa/quote.h"
 #include "tpa/rpc.h"
@@ -39,6 +41,8 @@ enum {
 #define PROG "attest_client"
 #define DEFAULT_PCRS "sha256:0-9"
 #define DEFAULT_TIMEOUT_MS 10000
+#define DEFAULT_EVENTLOG "/sys/kernel/security/tpm0/binary_bios_measurements"
+#define DEFAULT_EFIVARS "/sys/firmware/efi/efivars"
 
 static void usage(FILE *f)
 {
@@ -63,6 +67,11 @@ static void usage(FILE *f)
 "  --timeout MS          deadline of each call to the verifier (default %d)\n"
 "  --device-hint TEXT    free text for the verifier's log (at most %d bytes)\n"
 "  --token-out FILE      also write the token to FILE (mode 0600)\n"
+"  --eventlog FILE       the measured-boot event log to send (default\n"
+"                        " DEFAULT_EVENTLOG " if readable)\n"
+"  --no-eventlog         send no event log\n"
+"  --efivars DIR         where to read SecureBoot and SetupMode (default\n"
+"                        " DEFAULT_EFIVARS ")\n"
 "  --verbose             let tpm2-tss and gRPC log to stderr\n"
 "\n"
 "exit status: 0 compliant, 1 non-compliant, 2 usage, 3 TPM error,\n"
@@ -149,10 +158,19 @@ static int cmd_attest(int argc, char **argv)
 		{ "device-hint", required_argument, NULL, 'd' },
 		{ "token-out", required_argument, NULL, 'o' },
 		{ "verbose", no_argument, NULL, 'V' },
+		{ "eventlog", required_argument, NULL, 'e' },
+		{ "no-eventlog", no_argument, NULL, 'E' },
+		{ "efivars", required_argument, NULL, 'f' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	tpa_rpc_client_opts co = { 0 };
+	const char *eventlog = NULL, *efivars = DEFAULT_EFIVARS;
+	int no_eventlog = 0;
+	uint8_t *log = NULL;
+	size_t log_len = 0;
+	tpa_client_view view;
+	tpa_attest_extras extras;
 	const char *tcti = TPA_TCTI_DEFAULT, *pcr_spec = DEFAULT_PCRS;
 	const char *ak_file = NULL, *hint = NULL, *token_out = NULL;
 	tpa_ak_type ak_type = TPA_AK_ECC_P256;
@@ -181,6 +199,9 @@ static int cmd_attest(int argc, char **argv)
 		case 'd': hint = optarg; break;
 		case 'o': token_out = optarg; break;
 		case 'V': verbose = 1; break;
+		case 'e': eventlog = optarg; break;
+		case 'E': no_eventlog = 1; break;
+		case 'f': efivars = optarg; break;
 		case 'k':
 			if (strcmp(optarg, "ecc") == 0)
 				ak_type = TPA_AK_ECC_P256;
@@ -225,6 +246,10 @@ static int cmd_attest(int argc, char **argv)
 		fprintf(stderr, PROG ": --pcrs: %s\n", tpa_err_last());
 		return EXIT_USAGE;
 	}
+	if (eventlog && no_eventlog) {
+		fprintf(stderr, PROG ": --eventlog and --no-eventlog exclude each other\n");
+		return EXIT_USAGE;
+	}
 	if (hint && strlen(hint) > TPA_DEVICE_HINT_MAX) {
 		fprintf(stderr, PROG ": --device-hint: longer than %d bytes\n",
 			TPA_DEVICE_HINT_MAX);
@@ -243,6 +268,21 @@ static int cmd_attest(int argc, char **argv)
 	    (err = tpa_tpm_ak_public(tpm, akpub, sizeof(akpub), &akpub_len)) < 0) {
 		/* A bad --ak-file is a configuration error, the rest the TPM's. */
 		rc = fail(err == TPA_ERR_TPM ? EXIT_TPM : EXIT_USAGE, "attestation key");
+		goto cleanup;
+	}
+	/* What the device believes about itself (the verifier checks it). */
+	memset(&view, 0, sizeof(view));
+	tpa_client_view_read_efivars(&view, efivars);
+	if (tpa_tpm_properties(tpm, view.tpm_manufacturer, &view.tpm_firmware_version) < 0) {
+		rc = fail(EXIT_TPM, "TPM properties");
+		goto cleanup;
+	}
+	view.virtual_tpm = tpa_manufacturer_is_virtual(view.tpm_manufacturer);
+	/* The default log may be absent (no TPM event log exposed); a log
+	 * asked for by name must be there. */
+	if (!no_eventlog && (eventlog || access(DEFAULT_EVENTLOG, R_OK) == 0) &&
+	    tpa_eventlog_read_file(&log, &log_len, eventlog ? eventlog : DEFAULT_EVENTLOG) < 0) {
+		rc = fail(EXIT_USAGE, "event log");
 		goto cleanup;
 	}
 	if ((err = tpa_rpc_client_new(&cl, &co)) < 0) {
@@ -275,8 +315,12 @@ static int cmd_attest(int argc, char **argv)
 		rc = fail(EXIT_TPM, "quote");
 		goto cleanup;
 	}
+	extras.event_log = log;
+	extras.event_log_len = log_len;
+	extras.view = &view;
+	extras.hint = hint;
 	if (tpa_attest_request_pack(&req, &req_len, ch.id, &q, akpub, akpub_len, &pcrs,
-				    hint) < 0) {
+				    &extras) < 0) {
 		rc = fail(EXIT_INTERNAL, "evidence");
 		goto cleanup;
 	}
@@ -295,6 +339,14 @@ static int cmd_attest(int argc, char **argv)
 	for (i = 0; i < v.findings.n; i++)
 		printf("  %-4s %s: %s\n", v.findings.items[i].passed ? "ok" : "FAIL",
 		       v.findings.items[i].name, v.findings.items[i].detail);
+	printf("measured boot: %s", v.measured_boot ? "yes" : "no");
+	if (log_len)
+		printf(" (%u events)", v.events);
+	printf("\nsecure boot: %s (%s)\n", v.secure_boot, v.secure_boot_reason);
+	printf("tpm: %s%s, firmware %llu.%llu\n", view.tpm_manufacturer[0] ? view.tpm_manufacturer : "?",
+	       view.virtual_tpm ? " (virtual)" : "",
+	       (unsigned long long)(view.tpm_firmware_version >> 32),
+	       (unsigned long long)(view.tpm_firmware_version & 0xffffffffu));
 	printf("ak_name: %s\n", v.ak_name);
 	printf("token: %s\n", v.token ? v.token : "");
 	if (token_out && v.token && write_token(token_out, v.token) < 0) {
@@ -305,6 +357,7 @@ static int cmd_attest(int argc, char **argv)
 	rc = v.compliant ? EXIT_COMPLIANT : EXIT_NON_COMPLIANT;
 cleanup:
 	tpa_verdict_clear(&v);
+	free(log);
 	free(req);
 	free(resp);
 	tpa_rpc_client_free(cl);

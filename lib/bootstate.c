@@ -73,8 +73,8 @@ static int var_is(const efi_var *v, const uint8_t *guid, const char *ascii)
 }
 
 /* Whether every digest of the event with a known algorithm is the hash of
- * its data; -1 when hashing fails. */
-static int data_matches(const tpa_event *ev)
+ * b (n bytes); -1 when hashing fails. */
+static int digests_match(const tpa_event *ev, const uint8_t *b, size_t n)
 {
 	uint8_t dg[TPA_DIGEST_MAX];
 	uint32_t k;
@@ -85,13 +85,53 @@ static int data_matches(const tpa_event *ev)
 
 		if (!ds)
 			continue;
-		if (tpa_hash(dg, ev->digests[k].alg, ev->data, ev->data_len) < 0)
+		if (tpa_hash(dg, ev->digests[k].alg, b, n) < 0)
 			return -1;
 		if (CRYPTO_memcmp(dg, ev->digests[k].digest, ds) != 0)
 			return 0;
 		any = 1;
 	}
 	return any;
+}
+
+static int data_matches(const tpa_event *ev)
+{
+	return digests_match(ev, ev->data, ev->data_len);
+}
+
+/* GRUB's EV_IPL strings on PCR 8: "grub_cmd: CMD" and "kernel_cmdline: ..."
+ * are measured as the text after the prefix, without the NUL. */
+static int grub_string_matches(const tpa_event *ev)
+{
+	static const char *prefixes[] = { "grub_cmd: ", "kernel_cmdline: " };
+	size_t i, n = ev->data_len;
+
+	if (n && ev->data[n - 1] == '\0')
+		n--;
+	for (i = 0; i < sizeof(prefixes) / sizeof(prefixes[0]); i++) {
+		size_t pl = strlen(prefixes[i]);
+
+		if (n >= pl && memcmp(ev->data, prefixes[i], pl) == 0)
+			return digests_match(ev, ev->data + pl, n - pl);
+	}
+	return -2; /* not a GRUB string: no rule */
+}
+
+/* Whether an event's data is what was measured, for the event types whose
+ * digest the specifications (or GRUB) define as a hash of the data:
+ * 1 yes, 0 no, -2 no rule for this event, -1 hashing failed. */
+static int event_data_verified(const tpa_event *ev)
+{
+	switch (ev->type) {
+	case TPA_EV_SEPARATOR:
+	case TPA_EV_EFI_ACTION:
+	case TPA_EV_EFI_VARIABLE_DRIVER_CONFIG:
+		return data_matches(ev);
+	case TPA_EV_IPL:
+		return ev->pcr == 8 ? grub_string_matches(ev) : -2;
+	default:
+		return -2;
+	}
 }
 
 int tpa_bootstate_derive(tpa_bootstate *out, const tpa_eventlog *log)
@@ -112,6 +152,16 @@ int tpa_bootstate_derive(tpa_bootstate *out, const tpa_eventlog *log)
 
 		if (s.exit_boot_services && ev->type != TPA_EV_NO_ACTION)
 			s.events_after_ebs++;
+		/* Variables are checked below, with the value-only quirk. */
+		if (ev->type != TPA_EV_EFI_VARIABLE_DRIVER_CONFIG) {
+			if ((m = event_data_verified(ev)) == -1)
+				return tpa_err_fail(TPA_ERR_CRYPTO, "bootstate: hashing failed");
+			if (m == 0) {
+				s.digest_mismatches++;
+				if (s.first_mismatch < 0)
+					s.first_mismatch = (int32_t)i;
+			}
+		}
 		if (ev->type == TPA_EV_SEPARATOR && ev->pcr < TPA_EVLOG_PCRS) {
 			s.separators |= 1u << ev->pcr;
 			if (ev->data_len == 4 && ev->data[0] == 1 && ev->data[1] == 0 &&
@@ -123,19 +173,28 @@ int tpa_bootstate_derive(tpa_bootstate *out, const tpa_eventlog *log)
 		    memcmp(ev->data, EBS_INVOCATION, ev->data_len) == 0 &&
 		    data_matches(ev) == 1)
 			s.exit_boot_services = 1;
-		if (ev->type == TPA_EV_EFI_VARIABLE_DRIVER_CONFIG && ev->pcr == 7) {
-			efi_var v;
+		if (ev->type == TPA_EV_EFI_VARIABLE_DRIVER_CONFIG) {
+			efi_var v = { 0 };
+			int parsed = parse_var(&v, ev->data, ev->data_len) == 0;
+			const char *quirk = "";
 
+			/* The firmware measured H(UEFI_VARIABLE_DATA); some (seen in a
+			 * TPM 1.2 era log) measured the variable's value alone, which
+			 * still binds the value but not the name. Data that hashes to
+			 * neither is not what was measured. */
 			if ((m = data_matches(ev)) < 0)
 				return tpa_err_fail(TPA_ERR_CRYPTO, "bootstate: hashing failed");
+			if (!m && parsed && v.data_len &&
+			    (m = digests_match(ev, v.data, (size_t)v.data_len)) == 1)
+				quirk = " (the firmware measured the value alone)";
+			if (m < 0)
+				return tpa_err_fail(TPA_ERR_CRYPTO, "bootstate: hashing failed");
 			if (!m) {
-				/* The firmware measured H(UEFI_VARIABLE_DATA): data that
-				 * does not hash to the digest is not what was measured. */
 				s.digest_mismatches++;
 				if (s.first_mismatch < 0)
 					s.first_mismatch = (int32_t)i;
 			}
-			if (parse_var(&v, ev->data, ev->data_len) == 0 &&
+			if (ev->pcr == 7 && parsed &&
 			    var_is(&v, efi_global_variable, "SecureBoot") && !sb_seen) {
 				sb_seen = 1;
 				if (!m) {
@@ -149,7 +208,7 @@ int tpa_bootstate_derive(tpa_bootstate *out, const tpa_eventlog *log)
 				} else if (v.data_len == 1 && (v.data[0] == 0 || v.data[0] == 1)) {
 					s.secure_boot = v.data[0] ? TPA_SB_ENABLED : TPA_SB_DISABLED;
 					snprintf(s.secure_boot_why, sizeof(s.secure_boot_why),
-						 "event %zu: SecureBoot = %u", i, v.data[0]);
+						 "event %zu: SecureBoot = %u%s", i, v.data[0], quirk);
 				} else {
 					s.secure_boot = TPA_SB_UNKNOWN;
 					snprintf(s.secure_boot_why, sizeof(s.secure_boot_why),

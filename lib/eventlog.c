@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -122,18 +123,17 @@ static int push_event(tpa_eventlog *log, const tpa_event *ev, size_t off)
 	return 0;
 }
 
-/* The remaining bytes are padding (all 0x00 or all 0xFF), as firmware and
- * CCEL tables leave after the last event. */
+/* The remaining bytes are padding (all 0xFF), as ACPI-table logs leave
+ * after the last event. Zero bytes are not taken for padding: a log cut
+ * inside a record on PCR 0 would read as one. */
 static int is_padding(const uint8_t *b, size_t n)
 {
 	size_t i;
 
-	if (n == 0 || (b[0] != 0x00 && b[0] != 0xFF))
-		return 0;
-	for (i = 1; i < n; i++)
-		if (b[i] != b[0])
+	for (i = 0; i < n; i++)
+		if (b[i] != 0xFF)
 			return 0;
-	return 1;
+	return n > 0;
 }
 
 /* A TCG_PCClientPCREvent (SHA1 format) at off. */
@@ -197,8 +197,6 @@ static int parse_spec_id(tpa_eventlog *log, const tpa_event *first)
 		uint16_t alg = le16(d + p), size = le16(d + p + 2);
 		size_t known = tpa_hash_size(alg);
 
-		if (alg == TPM2_ALG_SM3_256)
-			known = 32;
 		if (known && size != known)
 			return fail_at(first->offset, "Spec ID: algorithm 0x%04x with digest size %u, expected %zu",
 				       alg, size, known);
@@ -508,5 +506,31 @@ int tpa_eventlog_compare(tpa_findings *f, const tpa_replay *r,
 	}
 	tpa_findings_add(f, "eventlog.replay", 1,
 			 "the log replays to the quoted value of %u PCR(s)", checked);
+	return 0;
+}
+
+int tpa_eventlog_read_file(uint8_t **out, size_t *len, const char *path)
+{
+	FILE *f;
+	uint8_t *b;
+	size_t n;
+
+	if (!out || !len || !path)
+		return tpa_err_fail(TPA_ERR_INVALID_ARG, "event log: no path");
+	if (!(f = fopen(path, "rb")))
+		return tpa_err_fail(TPA_ERR_IO, "event log %s: %s", path, strerror(errno));
+	if (!(b = malloc((size_t)TPA_EVLOG_MAX_BYTES + 1))) {
+		fclose(f);
+		return tpa_err_fail(TPA_ERR_NOMEM, "event log: out of memory");
+	}
+	n = fread(b, 1, (size_t)TPA_EVLOG_MAX_BYTES + 1, f);
+	fclose(f);
+	if (n > TPA_EVLOG_MAX_BYTES) {
+		free(b);
+		return tpa_err_fail(TPA_ERR_LIMIT, "event log %s: larger than %u bytes", path,
+				    TPA_EVLOG_MAX_BYTES);
+	}
+	*out = b;
+	*len = n;
 	return 0;
 }

@@ -75,11 +75,20 @@ cleanup:
 	return err;
 }
 
+static Attest__V1__Tristate tristate(tpa_tristate t)
+{
+	return t == TPA_TRI_ON ? ATTEST__V1__TRISTATE__TRISTATE_ON :
+	       t == TPA_TRI_OFF ? ATTEST__V1__TRISTATE__TRISTATE_OFF :
+	       ATTEST__V1__TRISTATE__TRISTATE_UNKNOWN;
+}
+
 int tpa_attest_request_pack(uint8_t **out, size_t *len, const char *challenge_id,
 			    const tpa_tpm_quote_result *q, const uint8_t *ak_public,
 			    size_t ak_public_len, const tpa_pcr_set *pcrs,
-			    const char *hint)
+			    const tpa_attest_extras *extras)
 {
+	Attest__V1__ClientView cv = ATTEST__V1__CLIENT_VIEW__INIT;
+	const char *hint = extras ? extras->hint : NULL;
 	Attest__V1__AttestRequest req = ATTEST__V1__ATTEST_REQUEST__INIT;
 	Attest__V1__Quote quote = ATTEST__V1__QUOTE__INIT;
 	Attest__V1__PcrBank banks[TPA_BANKS_MAX], *bankp[TPA_BANKS_MAX];
@@ -121,7 +130,54 @@ int tpa_attest_request_pack(uint8_t **out, size_t *len, const char *challenge_id
 	req.n_pcr_banks = pcrs->nbanks;
 	req.pcr_banks = bankp;
 	req.device_hint = (char *)(hint ? hint : "");
+	if (extras && extras->event_log && extras->event_log_len) {
+		req.event_log.data = (uint8_t *)extras->event_log;
+		req.event_log.len = extras->event_log_len;
+	}
+	if (extras && extras->view) {
+		cv.secure_boot = tristate(extras->view->secure_boot);
+		cv.setup_mode = tristate(extras->view->setup_mode);
+		cv.tpm_manufacturer = (char *)extras->view->tpm_manufacturer;
+		cv.tpm_firmware_version = extras->view->tpm_firmware_version;
+		cv.virtual_tpm = extras->view->virtual_tpm;
+		req.client_view = &cv;
+	}
 	return pack_msg(out, len, &req.base);
+}
+
+/* efivarfs files: 4 bytes of attributes, then the value. */
+static tpa_tristate read_efi_bool(const char *dir, const char *name)
+{
+	char path[4096];
+	uint8_t b[8];
+	size_t n;
+	FILE *f;
+
+	if ((size_t)snprintf(path, sizeof(path), "%s/%s-8be4df61-93ca-11d2-aa0d-00e098032b8c",
+			     dir, name) >= sizeof(path) || !(f = fopen(path, "rb")))
+		return TPA_TRI_UNKNOWN;
+	n = fread(b, 1, sizeof(b), f);
+	fclose(f);
+	if (n != 5 || (b[4] != 0 && b[4] != 1))
+		return TPA_TRI_UNKNOWN;
+	return b[4] ? TPA_TRI_ON : TPA_TRI_OFF;
+}
+
+void tpa_client_view_read_efivars(tpa_client_view *v, const char *dir)
+{
+	v->secure_boot = read_efi_bool(dir, "SecureBoot");
+	v->setup_mode = read_efi_bool(dir, "SetupMode");
+}
+
+int tpa_manufacturer_is_virtual(const char *m)
+{
+	static const char *virt[] = { "IBM", "MSFT", "GOOG", "AMZN", "QEMU" };
+	size_t i;
+
+	for (i = 0; m && i < sizeof(virt) / sizeof(virt[0]); i++)
+		if (strcmp(m, virt[i]) == 0)
+			return 1;
+	return 0;
 }
 
 int tpa_verdict_unpack(tpa_verdict *out, const uint8_t *b, size_t n)
@@ -163,6 +219,20 @@ int tpa_verdict_unpack(tpa_verdict *out, const uint8_t *b, size_t n)
 	}
 	if (r->verdict->ak_name)
 		snprintf(out->ak_name, sizeof(out->ak_name), "%s", r->verdict->ak_name);
+	snprintf(out->secure_boot, sizeof(out->secure_boot), "unknown");
+	if (r->verdict->trusted_launch) {
+		const Attest__V1__TrustedLaunch *tl = r->verdict->trusted_launch;
+
+		out->measured_boot = tl->measured_boot;
+		out->events = tl->events;
+		if (tl->secure_boot && (strcmp(tl->secure_boot, "enabled") == 0 ||
+					strcmp(tl->secure_boot, "disabled") == 0))
+			snprintf(out->secure_boot, sizeof(out->secure_boot), "%s",
+				 tl->secure_boot);
+		if (tl->secure_boot_reason)
+			snprintf(out->secure_boot_reason, sizeof(out->secure_boot_reason), "%s",
+				 tl->secure_boot_reason);
+	}
 	if (r->token && *r->token) {
 		if (strlen(r->token) > TPA_TOKEN_MAX) {
 			tpa_err_set("verdict: token longer than %d bytes", TPA_TOKEN_MAX);

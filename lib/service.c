@@ -6,7 +6,9 @@
 #include <time.h>
 
 #include "attest/v1/attest.pb-c.h"
+#include "tpa/bootstate.h"
 #include "tpa/err.h"
+#include "tpa/eventlog.h"
 #include "tpa/evidence.h"
 #include "tpa/quote.h"
 #include "tpa/service.h"
@@ -205,6 +207,16 @@ static int check_request(tpa_rpc_reply *r, tpa_pcr_set *pcrs,
 		       TPA_DEVICE_HINT_MAX);
 		return -1;
 	}
+	if (in->event_log.len > TPA_EVLOG_MAX_BYTES) {
+		refuse(r, TPA_RPC_INVALID_ARGUMENT, "event_log of %zu bytes exceeds %u",
+		       in->event_log.len, TPA_EVLOG_MAX_BYTES);
+		return -1;
+	}
+	if (in->client_view && in->client_view->tpm_manufacturer &&
+	    strlen(in->client_view->tpm_manufacturer) > 4) {
+		refuse(r, TPA_RPC_INVALID_ARGUMENT, "client_view.tpm_manufacturer longer than 4 bytes");
+		return -1;
+	}
 	if (in->n_pcr_banks == 0) {
 		refuse(r, TPA_RPC_INVALID_ARGUMENT, "pcr_banks missing");
 		return -1;
@@ -242,6 +254,98 @@ static int check_request(tpa_rpc_reply *r, tpa_pcr_set *pcrs,
 	return 0;
 }
 
+/* Whether the last finding added passed. */
+static int check_passed_all(const tpa_findings *f)
+{
+	return f->n > 0 && f->items[f->n - 1].passed;
+}
+
+/* PCRs the OS extends after the firmware log ends (IMA): not replayed. */
+#define EVENTLOG_IGNORED_PCRS (1u << 10)
+
+static const char *tristate_name(Attest__V1__Tristate t)
+{
+	switch (t) {
+	case ATTEST__V1__TRISTATE__TRISTATE_ON: return "enabled";
+	case ATTEST__V1__TRISTATE__TRISTATE_OFF: return "disabled";
+	case ATTEST__V1__TRISTATE__TRISTATE_UNKNOWN:
+	case _ATTEST__V1__TRISTATE_IS_INT_SIZE:
+		break;
+	}
+	return "unknown";
+}
+
+/* The event log: parsed, replayed against the PCR values the quote vouches
+ * for, and read for the trusted-launch state. Fills tl; adds findings. */
+static int appraise_eventlog(tpa_findings *f, Attest__V1__TrustedLaunch *tl,
+			     char *sb_reason, size_t sb_reason_cap,
+			     const Attest__V1__AttestRequest *in, const tpa_pcr_set *pcrs,
+			     int quote_ok)
+{
+	tpa_eventlog *log = NULL;
+	tpa_replay rp;
+	tpa_bootstate bs;
+	int err;
+
+	tl->secure_boot = (char *)"unknown";
+	snprintf(sb_reason, sb_reason_cap, "no event log");
+	if (!in->event_log.len)
+		return 0;
+	if ((err = tpa_eventlog_parse(&log, in->event_log.data, in->event_log.len)) < 0 ||
+	    (err = tpa_eventlog_replay(&rp, log)) < 0) {
+		if (err == TPA_ERR_NOMEM || err == TPA_ERR_CRYPTO)
+			goto cleanup;
+		tpa_findings_add(f, "eventlog.parse", 0, "%s", tpa_err_last());
+		snprintf(sb_reason, sb_reason_cap, "the event log is malformed");
+		err = 0;
+		goto cleanup;
+	}
+	tpa_findings_add(f, "eventlog.parse", 1, "%s log, %zu events",
+			 tpa_eventlog_format(log) == TPA_EVLOG_CRYPTO_AGILE ?
+			 "crypto-agile" : "SHA1", tpa_eventlog_count(log));
+	if ((err = tpa_eventlog_compare(f, &rp, pcrs, EVENTLOG_IGNORED_PCRS)) < 0 &&
+	    err != TPA_ERR_VERIFY)
+		goto cleanup;
+	/* The PCR values are the quote's only if every quote check passed. */
+	tl->measured_boot = quote_ok && err == 0 && check_passed_all(f);
+	if ((err = tpa_bootstate_derive(&bs, log)) < 0)
+		goto cleanup;
+	/* Only a log that replays to the quote is evidence. */
+	if (tl->measured_boot) {
+		tl->secure_boot = (char *)tpa_secure_boot_name(bs.secure_boot);
+		snprintf(sb_reason, sb_reason_cap, "%s", bs.secure_boot_why);
+	} else {
+		snprintf(sb_reason, sb_reason_cap, quote_ok ?
+			 "the event log does not replay to the quoted PCRs" :
+			 "the quote did not verify, so the log proves nothing");
+	}
+	tl->events = (uint32_t)tpa_eventlog_count(log);
+	tl->exit_boot_services = bs.exit_boot_services;
+	tl->events_after_exit_boot_services = bs.events_after_ebs;
+	if (bs.digest_mismatches)
+		tpa_findings_add(f, "eventlog.digests", 0,
+				 "%u event(s) carry data that does not hash to their digest (first: #%d)",
+				 bs.digest_mismatches, bs.first_mismatch);
+	if (tl->measured_boot && in->client_view &&
+	    in->client_view->secure_boot != ATTEST__V1__TRISTATE__TRISTATE_UNKNOWN &&
+	    bs.secure_boot != TPA_SB_UNKNOWN) {
+		const char *claimed = tristate_name(in->client_view->secure_boot);
+		const char *shown = tpa_secure_boot_name(bs.secure_boot);
+
+		if (strcmp(claimed, shown) != 0)
+			tpa_findings_add(f, "client.secure_boot", 0,
+					 "the device reports Secure Boot %s, its event log shows %s",
+					 claimed, shown);
+		else
+			tpa_findings_add(f, "client.secure_boot", 1,
+					 "the device's report agrees with the log (%s)", shown);
+	}
+	err = 0;
+cleanup:
+	tpa_eventlog_free(log);
+	return err;
+}
+
 void tpa_service_attest(tpa_rpc_reply *r, const uint8_t *req, size_t len,
 			void *ctx)
 {
@@ -249,6 +353,8 @@ void tpa_service_attest(tpa_rpc_reply *r, const uint8_t *req, size_t len,
 	Attest__V1__AttestRequest *in;
 	Attest__V1__AttestResponse out = ATTEST__V1__ATTEST_RESPONSE__INIT;
 	Attest__V1__Verdict verdict = ATTEST__V1__VERDICT__INIT;
+	Attest__V1__TrustedLaunch tl = ATTEST__V1__TRUSTED_LAUNCH__INIT;
+	char sb_reason[TPA_CHECK_DETAIL_MAX];
 	Attest__V1__CheckResult checks[TPA_CHECKS_MAX], *checkp[TPA_CHECKS_MAX];
 	tpa_pcr_set pcrs;
 	tpa_findings f;
@@ -292,6 +398,14 @@ void tpa_service_attest(tpa_rpc_reply *r, const uint8_t *req, size_t len,
 	}
 	tpa_hex(name_hex, name, name_len);
 
+	if (appraise_eventlog(&f, &tl, sb_reason, sizeof(sb_reason), in, &pcrs,
+			      tpa_findings_failed(&f) == 0) < 0) {
+		refuse(r, TPA_RPC_INTERNAL, "event log: %s", tpa_err_last());
+		goto cleanup;
+	}
+	tl.secure_boot_reason = sb_reason;
+	tl.client_view = in->client_view;
+
 	memset(&claims, 0, sizeof(claims));
 	claims.compliant = tpa_findings_failed(&f) == 0;
 	claims.findings = &f;
@@ -318,6 +432,7 @@ void tpa_service_attest(tpa_rpc_reply *r, const uint8_t *req, size_t len,
 	verdict.n_checks = f.n;
 	verdict.checks = checkp;
 	verdict.ak_name = name_hex;
+	verdict.trusted_launch = &tl;
 	out.verdict = &verdict;
 	out.token = token;
 	reply_msg(r, &out.base);

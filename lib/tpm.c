@@ -178,6 +178,9 @@ static int ek_session(tpa_tpm *t, ESYS_TR *out)
 	return 0;
 }
 
+/* The AK has an empty authValue, so dictionary-attack protection guards
+ * nothing; without noDA a TPM in lockout (after a few unclean restarts)
+ * would refuse to quote at all. */
 static void ak_template(TPM2B_PUBLIC *p, tpa_ak_type type)
 {
 	memset(p, 0, sizeof(*p));
@@ -185,7 +188,7 @@ static void ak_template(TPM2B_PUBLIC *p, tpa_ak_type type)
 	p->publicArea.objectAttributes = TPMA_OBJECT_FIXEDTPM |
 		TPMA_OBJECT_FIXEDPARENT | TPMA_OBJECT_SENSITIVEDATAORIGIN |
 		TPMA_OBJECT_USERWITHAUTH | TPMA_OBJECT_RESTRICTED |
-		TPMA_OBJECT_SIGN_ENCRYPT;
+		TPMA_OBJECT_SIGN_ENCRYPT | TPMA_OBJECT_NODA;
 	if (type == TPA_AK_ECC_P256) {
 		TPMS_ECC_PARMS *e = &p->publicArea.parameters.eccDetail;
 
@@ -548,5 +551,45 @@ int tpa_tpm_pcr_extend(tpa_tpm *t, uint32_t pcr, uint16_t hash_alg,
 			     ESYS_TR_NONE, ESYS_TR_NONE, &v);
 	if (rc != TSS2_RC_SUCCESS)
 		return tss_fail("PCR_Extend", rc);
+	return 0;
+}
+
+int tpa_tpm_properties(tpa_tpm *t, char manufacturer[5], uint64_t *firmware)
+{
+	TPMS_CAPABILITY_DATA *cap = NULL;
+	uint32_t v1 = 0, v2 = 0, mf = 0, i;
+	TPMI_YES_NO more;
+	TSS2_RC rc;
+	int k;
+
+	if (!t || !manufacturer || !firmware)
+		return tpa_err_fail(TPA_ERR_INVALID_ARG, "properties: NULL");
+	rc = Esys_GetCapability(t->esys, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE,
+				TPM2_CAP_TPM_PROPERTIES, TPM2_PT_MANUFACTURER, 8, &more,
+				&cap);
+	if (rc != TSS2_RC_SUCCESS)
+		return tss_fail("GetCapability(TPM_PROPERTIES)", rc);
+	for (i = 0; i < cap->data.tpmProperties.count && i < TPM2_MAX_TPM_PROPERTIES; i++) {
+		const TPMS_TAGGED_PROPERTY *p = &cap->data.tpmProperties.tpmProperty[i];
+
+		if (p->property == TPM2_PT_MANUFACTURER)
+			mf = p->value;
+		else if (p->property == TPM2_PT_FIRMWARE_VERSION_1)
+			v1 = p->value;
+		else if (p->property == TPM2_PT_FIRMWARE_VERSION_2)
+			v2 = p->value;
+	}
+	Esys_Free(cap);
+	for (k = 0; k < 4; k++) {
+		char c = (char)(mf >> (24 - 8 * k));
+
+		manufacturer[k] = (c >= 0x21 && c < 0x7f) ? c : '\0';
+	}
+	manufacturer[4] = '\0';
+	/* "IBM\0" stays "IBM"; a NUL in the middle ends the text too. */
+	for (k = 0; k < 4 && manufacturer[k]; k++)
+		;
+	manufacturer[k] = '\0';
+	*firmware = (uint64_t)v1 << 32 | v2;
 	return 0;
 }

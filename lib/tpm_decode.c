@@ -98,6 +98,7 @@ size_t tpa_hash_size(TPM2_ALG_ID alg)
 	case TPM2_ALG_SHA256: return 32;
 	case TPM2_ALG_SHA384: return 48;
 	case TPM2_ALG_SHA512: return 64;
+	case TPM2_ALG_SM3_256: return 32;
 	default: return 0;
 	}
 }
@@ -109,6 +110,7 @@ const char *tpa_hash_name(TPM2_ALG_ID alg)
 	case TPM2_ALG_SHA256: return "SHA256";
 	case TPM2_ALG_SHA384: return "SHA384";
 	case TPM2_ALG_SHA512: return "SHA512";
+	case TPM2_ALG_SM3_256: return "SM3";
 	default: return NULL;
 	}
 }
@@ -120,6 +122,7 @@ const char *tpa_hash_label(TPM2_ALG_ID alg)
 	case TPM2_ALG_SHA256: return "sha256";
 	case TPM2_ALG_SHA384: return "sha384";
 	case TPM2_ALG_SHA512: return "sha512";
+	case TPM2_ALG_SM3_256: return "sm3_256";
 	default: return "unknown";
 	}
 }
@@ -128,6 +131,7 @@ const char *tpa_hash_label(TPM2_ALG_ID alg)
  * digests are fetched once per process and shared (EVP_MD is immutable). */
 static const TPM2_ALG_ID md_algs[] = {
 	TPM2_ALG_SHA1, TPM2_ALG_SHA256, TPM2_ALG_SHA384, TPM2_ALG_SHA512,
+	TPM2_ALG_SM3_256,
 };
 static EVP_MD *md_cache[sizeof(md_algs) / sizeof(md_algs[0])];
 static pthread_once_t md_once = PTHREAD_ONCE_INIT;
@@ -463,4 +467,15 @@ void tpa_hex(char *out, const uint8_t *b, size_t n)
 		out[2 * i + 1] = digits[b[i] & 15];
 	}
 	out[2 * n] = '\0';
+}
+
+int tpa_hex_digit(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
 }

@@ -7,19 +7,9 @@
 #include <string.h>
 
 #include "tpa/err.h"
+#include "tpa/tpm_decode.h"
 #include "tpa/quote.h"
 #include "tpa/tpm.h"
-
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
 
 /* "PCR:BANK=HEX" -> pcr, bank, digest. */
 static int parse_arg(const char *a, uint32_t *pcr, uint16_t *alg, uint8_t *dg,
@@ -51,7 +41,7 @@ static int parse_arg(const char *a, uint32_t *pcr, uint16_t *alg, uint8_t *dg,
 		return tpa_err_fail(TPA_ERR_PARSE, "'%s': digest must be %zu hex digits", a,
 				    2 * tpa_hash_size(*alg));
 	for (i = 0; i < n / 2; i++) {
-		int hi = hexval(eq[1 + 2 * i]), lo = hexval(eq[2 + 2 * i]);
+		int hi = tpa_hex_digit(eq[1 + 2 * i]), lo = tpa_hex_digit(eq[2 + 2 * i]);
 
 		if (hi < 0 || lo < 0)
 			return tpa_err_fail(TPA_ERR_PARSE, "'%s': not hex", a);

@@ -18,30 +18,6 @@
 
 #include "cmd.h"
 
-static int read_file(uint8_t **out, size_t *len, const char *path)
-{
-	FILE *f = fopen(path, "rb");
-	uint8_t *b;
-	size_t n;
-
-	if (!f)
-		return tpa_err_fail(TPA_ERR_IO, "%s: %s", path, strerror(errno));
-	if (!(b = malloc((size_t)TPA_EVLOG_MAX_BYTES + 1))) {
-		fclose(f);
-		return tpa_err_fail(TPA_ERR_NOMEM, "out of memory");
-	}
-	n = fread(b, 1, (size_t)TPA_EVLOG_MAX_BYTES + 1, f);
-	fclose(f);
-	if (n > TPA_EVLOG_MAX_BYTES) {
-		free(b);
-		return tpa_err_fail(TPA_ERR_LIMIT, "%s: larger than %u bytes", path,
-				    TPA_EVLOG_MAX_BYTES);
-	}
-	*out = b;
-	*len = n;
-	return 0;
-}
-
 static void type_label(char *buf, size_t cap, uint32_t type)
 {
 	const char *name = tpa_event_type_name(type);
@@ -241,7 +217,7 @@ int cmd_eventlog(int argc, char **argv)
 		fprintf(stderr, "usage: verifier eventlog show [--json] FILE\n");
 		return 2;
 	}
-	if (read_file(&bytes, &len, argv[optind]) < 0 ||
+	if (tpa_eventlog_read_file(&bytes, &len, argv[optind]) < 0 ||
 	    tpa_eventlog_parse(&log, bytes, len) < 0 ||
 	    tpa_eventlog_replay(&r, log) < 0 || tpa_bootstate_derive(&bs, log) < 0) {
 		fprintf(stderr, "verifier: eventlog %s: %s\n", argv[optind], tpa_err_last());

@@ -81,6 +81,9 @@ typedef struct {
 
 typedef struct tpa_eventlog tpa_eventlog;
 
+/* Reads a log file whole (at most TPA_EVLOG_MAX_BYTES); *out is malloc'd. */
+int tpa_eventlog_read_file(uint8_t **out, size_t *len, const char *path);
+
 /* Parses a whole log (copied). A malformed log is TPA_ERR_PARSE (or
  * TPA_ERR_LIMIT beyond a cap) with "offset N: reason" in tpa_err_last(). */
 int tpa_eventlog_parse(tpa_eventlog **out, const uint8_t *b, size_t n);

@@ -30,16 +30,46 @@ typedef struct {
 int tpa_challenge_request_pack(uint8_t **out, size_t *len, const char *hint);
 int tpa_challenge_unpack(tpa_client_challenge *out, const uint8_t *b, size_t n);
 
+/* The device's own view of its launch (untrusted by the verifier). */
+typedef enum { TPA_TRI_UNKNOWN = 0, TPA_TRI_ON = 1, TPA_TRI_OFF = 2 } tpa_tristate;
+
+typedef struct {
+	tpa_tristate secure_boot;
+	tpa_tristate setup_mode;
+	char tpm_manufacturer[5];
+	uint64_t tpm_firmware_version;
+	int virtual_tpm;
+} tpa_client_view;
+
+/* Reads SecureBoot and SetupMode from an efivarfs directory
+ * (/sys/firmware/efi/efivars); a missing variable stays unknown. */
+void tpa_client_view_read_efivars(tpa_client_view *v, const char *efivars_dir);
+/* Whether a TPM manufacturer id names a virtual TPM (swtpm/libtpms "IBM",
+ * Microsoft "MSFT", Google "GOOG", Amazon "AMZN", QEMU-style "QEMU"). */
+int tpa_manufacturer_is_virtual(const char *manufacturer);
+
+/* Optional parts of the evidence. */
+typedef struct {
+	const uint8_t *event_log;     /* or NULL */
+	size_t event_log_len;
+	const tpa_client_view *view;  /* or NULL */
+	const char *hint;             /* or NULL */
+} tpa_attest_extras;
+
 int tpa_attest_request_pack(uint8_t **out, size_t *len, const char *challenge_id,
 			    const tpa_tpm_quote_result *q, const uint8_t *ak_public,
 			    size_t ak_public_len, const tpa_pcr_set *pcrs,
-			    const char *hint);
+			    const tpa_attest_extras *extras);
 
 typedef struct {
 	int compliant;
 	tpa_findings findings;
 	char ak_name[2 * 66 + 1];
 	char *token;               /* malloc'd */
+	int measured_boot;         /* the log replayed to the quote */
+	char secure_boot[16];      /* "enabled", "disabled", "unknown" */
+	char secure_boot_reason[TPA_CHECK_DETAIL_MAX];
+	uint32_t events;
 } tpa_verdict;
 
 int tpa_verdict_unpack(tpa_verdict *out, const uint8_t *b, size_t n);

@@ -24,7 +24,7 @@ enum {
 	TPA_RPC_UNAVAILABLE = 14,
 };
 
-#define TPA_RPC_DEFAULT_MAX_MESSAGE (1u << 20)
+#define TPA_RPC_DEFAULT_MAX_MESSAGE (4u << 20)
 #define TPA_RPC_DETAILS_MAX 512
 
 /* Name of a status code ("INVALID_ARGUMENT"). */

@@ -54,6 +54,10 @@ int tpa_tpm_pcr_read(tpa_tpm *t, tpa_pcr_set *pcrs);
 int tpa_tpm_quote(tpa_tpm_quote_result *out, tpa_tpm *t, tpa_pcr_set *pcrs,
 		  const uint8_t *nonce, size_t nonce_len);
 
+/* TPM_PT_MANUFACTURER as text (up to 4 characters, trailing NULs and
+ * spaces dropped) and the firmware version (VERSION_1 << 32 | VERSION_2). */
+int tpa_tpm_properties(tpa_tpm *t, char manufacturer[5], uint64_t *firmware);
+
 /* TPM2_PCR_Extend of one bank of one PCR with a digest. */
 int tpa_tpm_pcr_extend(tpa_tpm *t, uint32_t pcr, uint16_t hash_alg,
 		       const uint8_t *digest, size_t len);

@@ -23,7 +23,8 @@ int tpa_decode_attest(TPMS_ATTEST *out, const uint8_t *b, size_t n);
 int tpa_decode_public(TPMT_PUBLIC *out, const uint8_t *b, size_t n);
 int tpa_decode_signature(TPMT_SIGNATURE *out, const uint8_t *b, size_t n);
 
-/* Digest size of a TPM hash algorithm, 0 if unknown or unsupported. */
+/* Digest size of a TPM hash algorithm (SHA-1, SHA-2, SM3-256), 0 if unknown
+ * or unsupported. */
 size_t tpa_hash_size(TPM2_ALG_ID alg);
 /* OpenSSL name of a TPM hash algorithm ("SHA256"), NULL if unsupported. */
 const char *tpa_hash_name(TPM2_ALG_ID alg);
@@ -56,5 +57,7 @@ TPM2_ALG_ID tpa_signature_hash(const TPMT_SIGNATURE *sig);
 
 /* Lower-case hex of b into out (2n+1 bytes). */
 void tpa_hex(char *out, const uint8_t *b, size_t n);
+/* The value of one hex digit (either case), -1 if c is not one. */
+int tpa_hex_digit(char c);
 
 #endif

@@ -101,6 +101,7 @@ int main(int argc, char **argv)
 		tpa_pcr_set pcrs = sel;
 		uint8_t *req = NULL, *resp = NULL;
 		size_t len = 0, n = 0;
+		tpa_attest_extras extras = { .hint = "bench" };
 
 		if (tpa_challenge_request_pack(&req, &len, "bench") < 0 ||
 		    tpa_rpc_client_call(&resp, &n, NULL, client, TPA_RPC_GET_CHALLENGE, req,
@@ -108,7 +109,7 @@ int main(int argc, char **argv)
 		    tpa_challenge_unpack(&ch, resp, n) < 0 ||
 		    tpa_tpm_quote(&q, t, &pcrs, ch.nonce, ch.nonce_len) < 0 ||
 		    tpa_attest_request_pack(&reqs[i].req, &reqs[i].len, ch.id, &q, akpub,
-					    akpub_len, &pcrs, "bench") < 0) {
+					    akpub_len, &pcrs, &extras) < 0) {
 			fprintf(stderr, "bench_rpc: preparing %d: %s\n", i, tpa_err_last());
 			return 1;
 		}

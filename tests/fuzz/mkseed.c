@@ -39,6 +39,7 @@ static int one(const char *out, tpa_service *svc, const char *tcti,
 	uint8_t akpub[TPA_PUBLIC_MAX], *req = NULL;
 	size_t akpub_len, len;
 	char dir[1024];
+	tpa_attest_extras extras = { .hint = "seed" };
 
 	tpa_service_get_challenge(&r, NULL, 0, svc);
 	if (r.status || tpa_challenge_unpack(&ch, r.data, r.len) < 0 ||
@@ -47,7 +48,7 @@ static int one(const char *out, tpa_service *svc, const char *tcti,
 	    tpa_pcr_set_parse_selection(&pcrs, "sha256:0-9") < 0 ||
 	    tpa_tpm_quote(&q, t, &pcrs, ch.nonce, ch.nonce_len) < 0 ||
 	    tpa_attest_request_pack(&req, &len, ch.id, &q, akpub, akpub_len, &pcrs,
-				    "seed") < 0) {
+				    &extras) < 0) {
 		fprintf(stderr, "mkseed: %s\n", tpa_err_last());
 		return -1;
 	}

@@ -85,7 +85,7 @@ check("missing quote is named", code == grpc.StatusCode.INVALID_ARGUMENT
       and "quote.attest" in det, "%s %s" % (code, det))
 
 # An oversized message.
-big = attest_pb2.AttestRequest(challenge_id="00" * 16, ak_public=b"\0" * (2 << 20))
+big = attest_pb2.AttestRequest(challenge_id="00" * 16, ak_public=b"\0" * (5 << 20))
 code, _, det = call(AT, big.SerializeToString())
 check("oversized message is RESOURCE_EXHAUSTED", code == grpc.StatusCode.RESOURCE_EXHAUSTED,
       "%s %s" % (code, det))

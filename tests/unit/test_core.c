@@ -213,7 +213,8 @@ static void test_decode_garbage(void)
 static void test_hash_table(void)
 {
 	CU_ASSERT_EQUAL(tpa_hash_size(TPM2_ALG_SHA256), 32);
-	CU_ASSERT_EQUAL(tpa_hash_size(TPM2_ALG_SM3_256), 0);
+	CU_ASSERT_EQUAL(tpa_hash_size(TPM2_ALG_SM3_256), 32);
+	CU_ASSERT_EQUAL(tpa_hash_size(0x0001), 0); /* TPM_ALG_RSA is no hash */
 	CU_ASSERT_PTR_NULL(tpa_hash_name(0x9999));
 	CU_ASSERT_STRING_EQUAL(tpa_hash_label(TPM2_ALG_SHA384), "sha384");
 }

@@ -9,8 +9,10 @@
 #include <tss2/tss2_mu.h>
 
 #include "attest/v1/attest.pb-c.h"
+#include "logwriter.h"
 #include "swtpm_fixture.h"
 #include "tpa/err.h"
+#include "tpa/eventlog.h"
 #include "tpa/evidence.h"
 #include "tpa/quote.h"
 #include "tpa/service.h"
@@ -436,7 +438,8 @@ static void get_challenge(tpa_client_challenge *ch)
 }
 
 /* Quotes for the challenge and sends it; returns the verdict. */
-static void attest(tpa_verdict *v, const tpa_client_challenge *ch, int *status)
+static void attest_with(tpa_verdict *v, const tpa_client_challenge *ch, int *status,
+			tpa_tpm *t, const tpa_attest_extras *extras)
 {
 	tpa_tpm_quote_result q;
 	tpa_pcr_set pcrs;
@@ -445,10 +448,10 @@ static void attest(tpa_verdict *v, const tpa_client_challenge *ch, int *status)
 	tpa_rpc_reply r;
 
 	CU_ASSERT_EQUAL_FATAL(tpa_pcr_set_parse_selection(&pcrs, "sha256:0-9"), 0);
-	CU_ASSERT_EQUAL_FATAL(tpa_tpm_ak_public(tpm_ecc, akpub, sizeof(akpub), &akpub_len), 0);
-	CU_ASSERT_EQUAL_FATAL(tpa_tpm_quote(&q, tpm_ecc, &pcrs, ch->nonce, ch->nonce_len), 0);
+	CU_ASSERT_EQUAL_FATAL(tpa_tpm_ak_public(t, akpub, sizeof(akpub), &akpub_len), 0);
+	CU_ASSERT_EQUAL_FATAL(tpa_tpm_quote(&q, t, &pcrs, ch->nonce, ch->nonce_len), 0);
 	CU_ASSERT_EQUAL_FATAL(tpa_attest_request_pack(&req, &req_len, ch->id, &q, akpub,
-						      akpub_len, &pcrs, "unit"), 0);
+						      akpub_len, &pcrs, extras), 0);
 	memset(&r, 0, sizeof(r));
 	tpa_service_attest(&r, req, req_len, svc);
 	free(req);
@@ -457,6 +460,182 @@ static void attest(tpa_verdict *v, const tpa_client_challenge *ch, int *status)
 	if (r.status == TPA_RPC_OK)
 		CU_ASSERT_EQUAL(tpa_verdict_unpack(v, r.data, r.len), 0);
 	free(r.data);
+}
+
+static void attest(tpa_verdict *v, const tpa_client_challenge *ch, int *status)
+{
+	tpa_attest_extras extras = { .hint = "unit" };
+
+	attest_with(v, ch, status, tpm_ecc, &extras);
+}
+
+/* ---- event logs through the service, against a swtpm of their own ---- */
+
+static int service_clean(void);
+
+static swtpm_fixture log_fx;
+static tpa_tpm *tpm_log;
+static buf good_log;
+
+/* Logs an event and extends the same digest into the TPM. */
+static int measure(buf *w, uint32_t pcr, uint32_t type, const void *data, uint32_t len)
+{
+	uint8_t d[32];
+
+	lw_event2(w, pcr, type, data, len, NULL, 0);
+	return tpa_hash(d, TPM2_ALG_SHA256, data, len) < 0 ||
+	       tpa_tpm_pcr_extend(tpm_log, pcr, TPM2_ALG_SHA256, d, 32) < 0 ? -1 : 0;
+}
+
+static int log_suite_init(void)
+{
+	static const uint8_t sep[4] = { 0 }, on = 1;
+	uint8_t var[64];
+	size_t vn = lw_secureboot_var(var, &on, 1);
+
+	if (service_init() < 0 || swtpm_fixture_start(&log_fx) < 0 ||
+	    tpa_tpm_open(&tpm_log, log_fx.tcti) < 0 ||
+	    tpa_tpm_ak_load(tpm_log, TPA_AK_ECC_P256, NULL) < 0)
+		return -1;
+	memset(&good_log, 0, sizeof(good_log));
+	lw_spec_id(&good_log, lw_sha256_only, lw_size32, 1, 2);
+	if (measure(&good_log, 0, TPA_EV_S_CRTM_VERSION, "1\0.\0" "0\0\0\0", 8) < 0 ||
+	    measure(&good_log, 7, TPA_EV_EFI_VARIABLE_DRIVER_CONFIG, var, (uint32_t)vn) < 0 ||
+	    measure(&good_log, 7, TPA_EV_SEPARATOR, sep, 4) < 0 ||
+	    measure(&good_log, 4, TPA_EV_EFI_BOOT_SERVICES_APPLICATION, "grub", 4) < 0 ||
+	    measure(&good_log, 5, TPA_EV_EFI_ACTION, "Exit Boot Services Invocation", 29) < 0)
+		return -1;
+	return 0;
+}
+
+static int log_suite_clean(void)
+{
+	tpa_tpm_close(tpm_log);
+	tpm_log = NULL;
+	swtpm_fixture_stop(&log_fx);
+	return service_clean();
+}
+
+static void attest_log(tpa_verdict *v, const buf *log, const tpa_client_view *view)
+{
+	tpa_attest_extras extras = { .hint = "unit-log" };
+	tpa_client_challenge ch;
+	int st;
+
+	extras.event_log = log->b;
+	extras.event_log_len = log->n;
+	extras.view = view;
+	get_challenge(&ch);
+	attest_with(v, &ch, &st, tpm_log, &extras);
+	CU_ASSERT_EQUAL(st, TPA_RPC_OK);
+}
+
+static void test_log_good(void)
+{
+	tpa_verdict v;
+
+	attest_log(&v, &good_log, NULL);
+	CU_ASSERT_TRUE(v.compliant);
+	CU_ASSERT_TRUE(v.measured_boot);
+	CU_ASSERT_STRING_EQUAL(v.secure_boot, "enabled");
+	CU_ASSERT_EQUAL(v.events, 6);
+	CU_ASSERT_EQUAL(check_passed(&v.findings, "eventlog.replay"), 1);
+	tpa_verdict_clear(&v);
+}
+
+static void test_log_extra_event(void)
+{
+	buf w = good_log;
+	tpa_verdict v;
+
+	/* An event the TPM never saw: the log no longer replays. */
+	lw_event2(&w, 4, TPA_EV_EFI_BOOT_SERVICES_APPLICATION, "rootkit", 7, NULL, 0);
+	attest_log(&v, &w, NULL);
+	CU_ASSERT_FALSE(v.compliant);
+	CU_ASSERT_FALSE(v.measured_boot);
+	CU_ASSERT_EQUAL(check_passed(&v.findings, "eventlog.replay"), 0);
+	CU_ASSERT(strstr(check_detail(&v.findings, "eventlog.replay"), "PCR 4") != NULL);
+	CU_ASSERT(strstr(check_detail(&v.findings, "eventlog.replay"), "#6") != NULL);
+	CU_ASSERT_STRING_EQUAL(v.secure_boot, "unknown");
+	tpa_verdict_clear(&v);
+}
+
+static void test_log_edited(void)
+{
+	buf w = good_log;
+	tpa_verdict v;
+	size_t i;
+
+	/* Secure Boot's value edited in the log after the boot: the digests
+	 * (and so the replay) still match, the data no longer does. */
+	for (i = 0; i + 20 < w.n; i++)
+		if (memcmp(w.b + i, "S\0e\0c\0u\0r\0e\0B\0o\0o\0t\0", 20) == 0)
+			break;
+	CU_ASSERT_FATAL(i + 20 < w.n);
+	w.b[i + 20] = 0; /* the value byte follows the name */
+	attest_log(&v, &w, NULL);
+	CU_ASSERT_FALSE(v.compliant);
+	CU_ASSERT_EQUAL(check_passed(&v.findings, "eventlog.replay"), 1);
+	CU_ASSERT_EQUAL(check_passed(&v.findings, "eventlog.digests"), 0);
+	CU_ASSERT_STRING_EQUAL(v.secure_boot, "unknown");
+	tpa_verdict_clear(&v);
+}
+
+static void test_log_malformed(void)
+{
+	buf w = good_log;
+	tpa_verdict v;
+
+	w.n -= 3; /* truncated */
+	attest_log(&v, &w, NULL);
+	CU_ASSERT_FALSE(v.compliant);
+	CU_ASSERT_EQUAL(check_passed(&v.findings, "eventlog.parse"), 0);
+	CU_ASSERT(strstr(check_detail(&v.findings, "eventlog.parse"), "offset") != NULL);
+	CU_ASSERT_FALSE(v.measured_boot);
+	tpa_verdict_clear(&v);
+}
+
+static void test_log_client_disagrees(void)
+{
+	tpa_client_view view;
+	tpa_verdict v;
+
+	memset(&view, 0, sizeof(view));
+	view.secure_boot = TPA_TRI_OFF;
+	attest_log(&v, &good_log, &view);
+	CU_ASSERT_FALSE(v.compliant);
+	CU_ASSERT_EQUAL(check_passed(&v.findings, "client.secure_boot"), 0);
+	CU_ASSERT(strstr(check_detail(&v.findings, "client.secure_boot"), "reports Secure Boot disabled") != NULL);
+	/* The log decides, not the client. */
+	CU_ASSERT_STRING_EQUAL(v.secure_boot, "enabled");
+	tpa_verdict_clear(&v);
+
+	view.secure_boot = TPA_TRI_ON;
+	attest_log(&v, &good_log, &view);
+	CU_ASSERT_TRUE(v.compliant);
+	CU_ASSERT_EQUAL(check_passed(&v.findings, "client.secure_boot"), 1);
+	tpa_verdict_clear(&v);
+}
+
+static void test_log_without_valid_quote(void)
+{
+	tpa_attest_extras extras = { .hint = "unit-log" };
+	tpa_client_challenge ch;
+	tpa_verdict v;
+	int st;
+
+	/* A good log with a reused challenge: the PCR values are not the
+	 * quote's, so the log proves nothing. */
+	extras.event_log = good_log.b;
+	extras.event_log_len = good_log.n;
+	get_challenge(&ch);
+	attest_with(&v, &ch, &st, tpm_log, &extras);
+	tpa_verdict_clear(&v);
+	attest_with(&v, &ch, &st, tpm_log, &extras);
+	CU_ASSERT_FALSE(v.compliant);
+	CU_ASSERT_FALSE(v.measured_boot);
+	CU_ASSERT_STRING_EQUAL(v.secure_boot, "unknown");
+	tpa_verdict_clear(&v);
 }
 
 static void test_service_compliant(void)
@@ -596,6 +775,13 @@ int main(void)
 	CU_add_test(s2, "expired nonce", test_service_expired_nonce);
 	CU_add_test(s2, "unknown challenge", test_service_unknown_challenge);
 	CU_add_test(s2, "nonce of another challenge", test_service_nonce_of_other_challenge);
+	s2 = CU_add_suite("service with event logs (own swtpm)", log_suite_init, log_suite_clean);
+	CU_add_test(s2, "a log that replays: measured boot, Secure Boot on", test_log_good);
+	CU_add_test(s2, "an event the TPM never measured", test_log_extra_event);
+	CU_add_test(s2, "a log edited after the boot", test_log_edited);
+	CU_add_test(s2, "a truncated log", test_log_malformed);
+	CU_add_test(s2, "the client's view disagrees with the log", test_log_client_disagrees);
+	CU_add_test(s2, "a good log without a valid quote", test_log_without_valid_quote);
 	CU_basic_set_mode(CU_BRM_VERBOSE);
 	CU_basic_run_tests();
 	failed = CU_get_number_of_failures() + CU_get_number_of_suites_failed() +

@@ -1,0 +1,119 @@
+#!/usr/bin/env bash
+# Measured boot end to end: tpa-bootsim writes a scenario's event log and
+# extends the same digests into swtpm; attest_client sends the log with the
+# quote over TLS; the verifier replays it against the quoted PCRs and reads
+# the trusted-launch state from it.
+# usage: test_measured_boot.sh BUILD_DIR
+set -euo pipefail
+BUILD=${1:?usage: test_measured_boot.sh BUILD_DIR}
+. "$(dirname "$0")/lib.sh"
+
+echo "integration: measured boot (tpa-bootsim, swtpm, TLS)"
+"$ROOT/scripts/demo-certs.sh" "$WORK/certs"
+CA=$WORK/certs/ca.pem
+start_swtpm "$WORK/tpm"
+start_verifier v --cert "$WORK/certs/server.pem" --key "$WORK/certs/server.key"
+TARGET=127.0.0.1:$PORT
+C=(${VALGRIND:-} "$BIN/attest_client")
+SCEN=$ROOT/simulator/scenarios
+
+# efivarfs look-alikes: 4 bytes of attributes, then the value.
+mkefivars() { # DIR SECUREBOOT
+    mkdir -p "$1"
+    { printf '\x06\x00\x00\x00'; printf "\\x$(printf %02x "$2")"; } \
+        >"$1/SecureBoot-8be4df61-93ca-11d2-aa0d-00e098032b8c"
+    printf '\x06\x00\x00\x00\x00' >"$1/SetupMode-8be4df61-93ca-11d2-aa0d-00e098032b8c"
+}
+mkefivars "$WORK/efi-on" 1
+mkefivars "$WORK/efi-off" 0
+
+# boot NAME: a fresh boot (PCRs reset) of simulator/scenarios/NAME.json.
+boot() {
+    "$SIM" stop "$WORK/tpm"
+    TCTI=$("$SIM" start "$WORK/tpm")
+    if ! "$BIN/tpa-bootsim" --scenario "$SCEN/$1.json" --log "$WORK/$1.log" \
+        --tcti "$TCTI" >"$WORK/bootsim.out" 2>&1; then
+        bad "$1: tpa-bootsim" "$WORK/bootsim.out"
+        return 1
+    fi
+}
+
+# attest NAME EXPECTED_EXIT EFIVARS: the client with the scenario's log.
+attest() {
+    expect_exit "$1: attest exits $2" "$2" "${C[@]}" attest --verifier "$TARGET" --ca "$CA" \
+        --tcti "$TCTI" --eventlog "$WORK/$1.log" --efivars "$3" --device-hint "$1"
+}
+
+pcrs_of() { # LOG -> "bank:index=hex" lines
+    "$BIN/verifier" eventlog show --json "$1" | /usr/bin/python3 -c '
+import json, sys
+d = json.load(sys.stdin)
+for bank, vals in sorted(d["pcrs"].items()):
+    for i, v in sorted(vals.items(), key=lambda kv: int(kv[0])):
+        print("%s:%s=%s" % (bank, i, v))'
+}
+
+# changed_pcrs NAME -> the PCRs whose replayed value differs from good's
+changed_pcrs() {
+    diff <(pcrs_of "$WORK/good.log") <(pcrs_of "$WORK/$1.log") | sed -n 's/^> sha256:\([0-9]*\)=.*/\1/p' | tr '\n' ' ' | sed 's/ $//'
+}
+
+# ---- the good boot ----
+boot good
+if attest good 0 "$WORK/efi-on"; then
+    expect_grep "good: measured boot" "$WORK/out" '^measured boot: yes \([0-9]+ events\)$'
+    expect_grep "good: Secure Boot enabled, from the log" "$WORK/out" '^secure boot: enabled \(event [0-9]+: SecureBoot = 1\)$'
+    expect_grep "good: the log replays to the quote" "$WORK/out" 'ok +eventlog.replay'
+    expect_grep "good: the client's view agrees" "$WORK/out" 'ok +client.secure_boot'
+    expect_grep "good: swtpm named as a virtual TPM" "$WORK/out" '^tpm: IBM \(virtual\)'
+fi
+# The client's word against the log: the log decides, the verdict says so.
+cp "$WORK/good.log" "$WORK/good-liar.log"
+boot good
+attest good-liar 1 "$WORK/efi-off" || true
+expect_grep "a client that misreports Secure Boot is a finding" "$WORK/out" 'FAIL client.secure_boot: the device reports Secure Boot disabled, its event log shows enabled'
+expect_grep "... and the log still decides" "$WORK/out" '^secure boot: enabled'
+
+# ---- boots that replay, with a different state ----
+boot sb-off
+attest sb-off 0 "$WORK/efi-off" || true
+expect_grep "sb-off: Secure Boot disabled" "$WORK/out" '^secure boot: disabled'
+[ "$(changed_pcrs sb-off)" = 7 ] && ok "sb-off: only PCR 7 differs from good" || bad "sb-off: PCRs $(changed_pcrs sb-off)"
+boot tampered-bootloader
+attest tampered-bootloader 0 "$WORK/efi-on" || true
+[ "$(changed_pcrs tampered-bootloader)" = 4 ] && ok "tampered-bootloader: only PCR 4 differs" || bad "tampered-bootloader: PCRs $(changed_pcrs tampered-bootloader)"
+boot unexpected-kernel
+attest unexpected-kernel 0 "$WORK/efi-on" || true
+[ "$(changed_pcrs unexpected-kernel)" = "4 8 9" ] && ok "unexpected-kernel: PCRs 4, 8, 9 differ" || bad "unexpected-kernel: PCRs $(changed_pcrs unexpected-kernel)"
+boot debug-cmdline
+attest debug-cmdline 0 "$WORK/efi-on" || true
+[ "$(changed_pcrs debug-cmdline)" = 8 ] && ok "debug-cmdline: only PCR 8 differs" || bad "debug-cmdline: PCRs $(changed_pcrs debug-cmdline)"
+grep -aq 'init=/bin/sh' "$WORK/debug-cmdline.log" && ok "debug-cmdline: the command line is in the log" || bad "debug-cmdline: no init=/bin/sh in the log"
+
+# ---- logs that are not the boot ----
+boot log-edited
+if attest log-edited 1 "$WORK/efi-on"; then
+    expect_grep "log-edited: still replays (digests untouched)" "$WORK/out" 'ok +eventlog.replay'
+    expect_grep "log-edited: the edited event is named" "$WORK/out" 'FAIL eventlog.digests: 1 event\(s\) carry data that does not hash to their digest \(first: #[0-9]+\)'
+fi
+boot truncated
+if attest truncated 1 "$WORK/efi-on"; then
+    expect_grep "truncated: refused with the offset" "$WORK/out" 'FAIL eventlog.parse: offset [0-9]+: '
+    expect_grep "truncated: no measured boot" "$WORK/out" '^measured boot: no'
+fi
+expect_exit "truncated: eventlog show exits 2" 2 "$BIN/verifier" eventlog show "$WORK/truncated.log" || true
+expect_grep "truncated: eventlog show names the offset" "$WORK/err" 'offset [0-9]+: '
+boot measured-after-quote
+if attest measured-after-quote 1 "$WORK/efi-on"; then
+    expect_grep "measured-after-quote: the PCR and last event are named" "$WORK/out" 'FAIL eventlog.replay: sha256 PCR 8: the log replays to another value than quoted \(last event on it: #[0-9]+\)'
+    expect_grep "measured-after-quote: Secure Boot not believed" "$WORK/out" '^secure boot: unknown'
+fi
+
+# ---- the client's own failures ----
+expect_exit "an unreadable --eventlog is a usage error (2)" 2 "${C[@]}" attest --verifier "$TARGET" \
+    --ca "$CA" --tcti "$TCTI" --eventlog "$WORK/none.log" || true
+expect_exit "--no-eventlog: no log, still compliant" 0 "${C[@]}" attest --verifier "$TARGET" --ca "$CA" \
+    --tcti "$TCTI" --no-eventlog --efivars "$WORK/none" || true
+expect_grep "--no-eventlog: no measured boot" "$WORK/out" '^measured boot: no$'
+
+summary

@@ -1,0 +1,392 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* The event-log parser, replay and trusted-launch state on logs built here
+ * byte by byte, so that each rule has a log that breaks exactly it. The
+ * real logs of real machines are checked by
+ * tests/integration/test_eventlog_corpus.sh. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <CUnit/Basic.h>
+
+#include "tpa/bootstate.h"
+#include "tpa/err.h"
+#include "tpa/eventlog.h"
+#include "tpa/tpm_decode.h"
+
+#include "logwriter.h"
+
+static void good_log(buf *w)
+{
+	static const uint8_t sep[4] = { 0 }, on = 1;
+	uint8_t var[64];
+	size_t vn = lw_secureboot_var(var, &on, 1);
+
+	memset(w, 0, sizeof(*w));
+	lw_spec_id(w, lw_sha256_only, lw_size32, 1, 2);
+	lw_event2(w, 0, TPA_EV_S_CRTM_VERSION, "1\0.\0" "0\0\0\0", 8, NULL, 0);
+	lw_event2(w, 7, TPA_EV_EFI_VARIABLE_DRIVER_CONFIG, var, (uint32_t)vn, NULL, 0);
+	lw_event2(w, 7, TPA_EV_SEPARATOR, sep, 4, NULL, 0);
+	lw_event2(w, 4, TPA_EV_EFI_BOOT_SERVICES_APPLICATION, "app", 3, "image", 5);
+	lw_event2(w, 5, TPA_EV_EFI_ACTION, "Exit Boot Services Invocation", 29, NULL, 0);
+}
+
+static int parse_fails_at(const uint8_t *b, size_t n, int want)
+{
+	tpa_eventlog *log = NULL;
+	int err = tpa_eventlog_parse(&log, b, n);
+
+	tpa_eventlog_free(log);
+	if (err == 0)
+		return 0;
+	if (want && err != want)
+		return 0;
+	return strstr(tpa_err_last(), "offset ") != NULL;
+}
+
+static void test_good(void)
+{
+	buf w;
+	tpa_eventlog *log = NULL;
+	tpa_replay r;
+	tpa_bootstate bs;
+	const tpa_replay_bank *rb;
+	uint8_t pcr[32] = { 0 }, d[32], cat[64];
+	uint16_t algs[8];
+
+	good_log(&w);
+	CU_ASSERT_EQUAL_FATAL(tpa_eventlog_parse(&log, w.b, w.n), 0);
+	CU_ASSERT_EQUAL(tpa_eventlog_format(log), TPA_EVLOG_CRYPTO_AGILE);
+	CU_ASSERT_EQUAL(tpa_eventlog_count(log), 6);
+	CU_ASSERT_EQUAL(tpa_eventlog_banks(log, algs, 8), 1);
+	CU_ASSERT_EQUAL(algs[0], TPM2_ALG_SHA256);
+	CU_ASSERT_EQUAL(tpa_eventlog_replay(&r, log), 0);
+	rb = tpa_replay_bank_get(&r, TPM2_ALG_SHA256);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(rb);
+	CU_ASSERT_EQUAL(rb->extended, (1u << 0) | (1u << 7) | (1u << 4) | (1u << 5));
+	CU_ASSERT_EQUAL(rb->last_event[7], 3);
+	/* PCR 4 = H(0^32 || H("image")) */
+	tpa_hash(d, TPM2_ALG_SHA256, (const uint8_t *)"image", 5);
+	memcpy(cat, pcr, 32);
+	memcpy(cat + 32, d, 32);
+	tpa_hash(pcr, TPM2_ALG_SHA256, cat, 64);
+	CU_ASSERT_EQUAL(memcmp(rb->value[4], pcr, 32), 0);
+	/* 17-22 start at all-FF and were not touched */
+	memset(pcr, 0xFF, 32);
+	CU_ASSERT_EQUAL(memcmp(rb->value[18], pcr, 32), 0);
+	CU_ASSERT_EQUAL(tpa_bootstate_derive(&bs, log), 0);
+	CU_ASSERT_EQUAL(bs.secure_boot, TPA_SB_ENABLED);
+	CU_ASSERT_TRUE(bs.exit_boot_services);
+	CU_ASSERT_EQUAL(bs.separators, 1u << 7);
+	CU_ASSERT_EQUAL(bs.digest_mismatches, 0);
+	tpa_eventlog_free(log);
+}
+
+static void test_truncated_everywhere(void)
+{
+	buf w;
+	size_t cut, boundary[8], nb = 0;
+	tpa_eventlog *log = NULL;
+	size_t i;
+
+	good_log(&w);
+	CU_ASSERT_EQUAL_FATAL(tpa_eventlog_parse(&log, w.b, w.n), 0);
+	for (i = 0; i < tpa_eventlog_count(log); i++)
+		boundary[nb++] = tpa_eventlog_event(log, i)->offset;
+	tpa_eventlog_free(log);
+	for (cut = 1; cut < w.n; cut++) {
+		int at_boundary = 0;
+
+		for (i = 1; i < nb; i++)
+			at_boundary |= boundary[i] == cut;
+		if (at_boundary)
+			continue; /* a shorter, well-formed log */
+		CU_ASSERT(parse_fails_at(w.b, cut, 0));
+	}
+}
+
+static size_t le_size(const buf *w)
+{
+	return (size_t)w->b[28] | (size_t)w->b[29] << 8;
+}
+
+static void test_bad_sizes(void)
+{
+	buf w;
+	tpa_eventlog *log = NULL;
+	size_t first2;
+
+	/* empty */
+	CU_ASSERT(parse_fails_at(w.b, 0, TPA_ERR_PARSE));
+	/* over the cap */
+	CU_ASSERT_EQUAL(tpa_eventlog_parse(&log, w.b, (size_t)TPA_EVLOG_MAX_BYTES + 1),
+			TPA_ERR_LIMIT);
+	good_log(&w);
+	/* the second record (first TCG_PCR_EVENT2) starts after the Spec ID */
+	first2 = 32 + le_size(&w);
+	/* a digest count above the Spec ID's algorithms */
+	w.b[first2 + 8] = 2;
+	CU_ASSERT(parse_fails_at(w.b, w.n, TPA_ERR_PARSE));
+	CU_ASSERT(strstr(tpa_err_last(), "digest count") != NULL);
+	good_log(&w);
+	/* a digest algorithm the Spec ID did not declare */
+	w.b[first2 + 12] = 0x0C;
+	CU_ASSERT(parse_fails_at(w.b, w.n, TPA_ERR_PARSE));
+	good_log(&w);
+	/* an event size larger than what is left */
+	w.b[first2 + 12 + 2 + 32 + 3] = 0x7f;
+	CU_ASSERT(parse_fails_at(w.b, w.n, TPA_ERR_PARSE));
+	good_log(&w);
+	/* an event size just over the cap */
+	w.b[first2 + 12 + 2 + 32 + 2] = 0x10; /* 0x00100008 > 1 MiB */
+	CU_ASSERT(parse_fails_at(w.b, w.n, TPA_ERR_PARSE));
+}
+
+
+static void test_spec_id_rules(void)
+{
+	static const uint16_t two[] = { TPM2_ALG_SHA256, TPM2_ALG_SHA256 };
+	static const uint16_t twosz[] = { 32, 32 };
+	static const uint16_t unk[] = { TPM2_ALG_SHA256, 0x0099 };
+	static const uint16_t unksz[] = { 32, 40 };
+	static const uint16_t badsz[] = { 20 };
+	tpa_eventlog *log = NULL;
+	tpa_replay r;
+	buf w;
+
+	memset(&w, 0, sizeof(w));
+	lw_spec_id(&w, lw_sha256_only, lw_size32, 1, 3);          /* uintnSize 3 */
+	CU_ASSERT(parse_fails_at(w.b, w.n, TPA_ERR_PARSE));
+	memset(&w, 0, sizeof(w));
+	lw_spec_id(&w, two, twosz, 2, 2);                   /* duplicate algorithm */
+	CU_ASSERT(parse_fails_at(w.b, w.n, TPA_ERR_PARSE));
+	memset(&w, 0, sizeof(w));
+	lw_spec_id(&w, lw_sha256_only, badsz, 1, 2);           /* SHA-256 of 20 bytes */
+	CU_ASSERT(parse_fails_at(w.b, w.n, TPA_ERR_PARSE));
+	memset(&w, 0, sizeof(w));
+	lw_spec_id(&w, lw_sha256_only, lw_size32, 0, 2);          /* no algorithm */
+	CU_ASSERT(parse_fails_at(w.b, w.n, TPA_ERR_PARSE));
+
+	/* An unknown algorithm is skipped by its declared size. */
+	memset(&w, 0, sizeof(w));
+	lw_spec_id(&w, unk, unksz, 2, 2);
+	lw_u32(&w, 4);
+	lw_u32(&w, TPA_EV_SEPARATOR);
+	lw_u32(&w, 2);
+	lw_u16(&w, 0x0099);
+	memset(w.b + w.n, 0xAB, 40);
+	w.n += 40;
+	lw_u16(&w, TPM2_ALG_SHA256);
+	memset(w.b + w.n, 0xCD, 32);
+	w.n += 32;
+	lw_u32(&w, 4);
+	lw_u32(&w, 0);
+	CU_ASSERT_EQUAL_FATAL(tpa_eventlog_parse(&log, w.b, w.n), 0);
+	CU_ASSERT_EQUAL(tpa_eventlog_count(log), 2);
+	CU_ASSERT_EQUAL(tpa_eventlog_replay(&r, log), 0);
+	CU_ASSERT_EQUAL(r.nbanks, 1); /* only SHA-256 can be replayed */
+	tpa_eventlog_free(log);
+
+	/* A first EV_NO_ACTION that is not a Spec ID: the SHA1 format. */
+	memset(&w, 0, sizeof(w));
+	lw_u32(&w, 0);
+	lw_u32(&w, TPA_EV_NO_ACTION);
+	memset(w.b + w.n, 0, 20);
+	w.n += 20;
+	lw_u32(&w, 17);
+	lw_put(&w, "StartupLocality\0\x03", 17);
+	CU_ASSERT_EQUAL_FATAL(tpa_eventlog_parse(&log, w.b, w.n), 0);
+	CU_ASSERT_EQUAL(tpa_eventlog_format(log), TPA_EVLOG_SHA1);
+	CU_ASSERT_EQUAL(tpa_eventlog_replay(&r, log), 0);
+	CU_ASSERT_EQUAL(r.startup_locality, 3);
+	tpa_eventlog_free(log);
+}
+
+static void test_locality_and_pcr_index(void)
+{
+	buf w;
+	tpa_eventlog *log = NULL;
+	tpa_replay r;
+	uint8_t want[32] = { 0 }, cat[64], d[32];
+
+	memset(&w, 0, sizeof(w));
+	lw_spec_id(&w, lw_sha256_only, lw_size32, 1, 2);
+	/* EV_NO_ACTION StartupLocality 3, on PCR 0 */
+	lw_u32(&w, 0);
+	lw_u32(&w, TPA_EV_NO_ACTION);
+	lw_u32(&w, 1);
+	lw_u16(&w, TPM2_ALG_SHA256);
+	memset(w.b + w.n, 0, 32);
+	w.n += 32;
+	lw_u32(&w, 17);
+	lw_put(&w, "StartupLocality\0\x03", 17);
+	/* an EV_NO_ACTION on index 0xFFFFFFFF: allowed, never extended */
+	lw_u32(&w, 0xFFFFFFFFu);
+	lw_u32(&w, TPA_EV_NO_ACTION);
+	lw_u32(&w, 0);
+	lw_u32(&w, 0);
+	lw_event2(&w, 0, TPA_EV_POST_CODE, "code", 4, NULL, 0);
+	CU_ASSERT_EQUAL_FATAL(tpa_eventlog_parse(&log, w.b, w.n), 0);
+	CU_ASSERT_EQUAL(tpa_eventlog_replay(&r, log), 0);
+	CU_ASSERT_EQUAL(r.startup_locality, 3);
+	want[31] = 3;
+	tpa_hash(d, TPM2_ALG_SHA256, (const uint8_t *)"code", 4);
+	memcpy(cat, want, 32);
+	memcpy(cat + 32, d, 32);
+	tpa_hash(want, TPM2_ALG_SHA256, cat, 64);
+	CU_ASSERT_EQUAL(memcmp(r.banks[0].value[0], want, 32), 0);
+	tpa_eventlog_free(log);
+
+	/* a measurement into PCR 0xFFFFFFFF: parsed, but not replayable */
+	lw_event2(&w, 0xFFFFFFFFu, TPA_EV_POST_CODE, "x", 1, NULL, 0);
+	CU_ASSERT_EQUAL_FATAL(tpa_eventlog_parse(&log, w.b, w.n), 0);
+	CU_ASSERT_EQUAL(tpa_eventlog_replay(&r, log), TPA_ERR_PARSE);
+	CU_ASSERT(strstr(tpa_err_last(), "PCR 4294967295") != NULL);
+	tpa_eventlog_free(log);
+}
+
+static void test_padding(void)
+{
+	buf w;
+	tpa_eventlog *log = NULL;
+
+	good_log(&w);
+	memset(w.b + w.n, 0xFF, 100);
+	CU_ASSERT_EQUAL(tpa_eventlog_parse(&log, w.b, w.n + 100), 0);
+	CU_ASSERT_EQUAL(tpa_eventlog_count(log), 6);
+	tpa_eventlog_free(log);
+	log = NULL;
+	/* Garbage after the last event is not padding. */
+	memset(w.b + w.n, 0xFF, 100);
+	w.b[w.n + 50] = 0x12;
+	CU_ASSERT(parse_fails_at(w.b, w.n + 100, TPA_ERR_PARSE));
+}
+
+static void test_compare(void)
+{
+	buf w;
+	tpa_eventlog *log = NULL;
+	tpa_replay r;
+	tpa_pcr_set q;
+	tpa_findings f;
+	const tpa_replay_bank *rb;
+
+	good_log(&w);
+	CU_ASSERT_EQUAL_FATAL(tpa_eventlog_parse(&log, w.b, w.n), 0);
+	CU_ASSERT_EQUAL_FATAL(tpa_eventlog_replay(&r, log), 0);
+	rb = tpa_replay_bank_get(&r, TPM2_ALG_SHA256);
+	memset(&q, 0, sizeof(q));
+	tpa_pcr_set_add_bank(&q, TPM2_ALG_SHA256);
+	tpa_pcr_set_add(&q, 0, rb->value[0], 32);
+	tpa_pcr_set_add(&q, 4, rb->value[4], 32);
+	tpa_pcr_set_add(&q, 7, rb->value[7], 32);
+	tpa_pcr_set_add(&q, 9, rb->value[9], 32); /* not in the log: not compared */
+	memset(&f, 0, sizeof(f));
+	CU_ASSERT_EQUAL(tpa_eventlog_compare(&f, &r, &q, 0), 0);
+	CU_ASSERT_EQUAL(tpa_findings_failed(&f), 0);
+	q.banks[0].digest[2][5] ^= 1; /* PCR 7 */
+	memset(&f, 0, sizeof(f));
+	CU_ASSERT_EQUAL(tpa_eventlog_compare(&f, &r, &q, 0), TPA_ERR_VERIFY);
+	CU_ASSERT(strstr(f.items[0].detail, "PCR 7") != NULL);
+	CU_ASSERT(strstr(f.items[0].detail, "#3") != NULL);
+	/* ... unless PCR 7 is left out by policy */
+	memset(&f, 0, sizeof(f));
+	CU_ASSERT_EQUAL(tpa_eventlog_compare(&f, &r, &q, 1u << 7), 0);
+	/* A quoted bank the log does not record. */
+	q.banks[0].hash_alg = TPM2_ALG_SHA384;
+	memset(&f, 0, sizeof(f));
+	CU_ASSERT_EQUAL(tpa_eventlog_compare(&f, &r, &q, 0), TPA_ERR_VERIFY);
+	tpa_eventlog_free(log);
+}
+
+static void test_secure_boot_rules(void)
+{
+	static const uint8_t off = 0, on = 1, sep[4] = { 0 };
+	uint8_t var[64];
+	size_t vn;
+	buf w;
+	tpa_eventlog *log = NULL;
+	tpa_bootstate bs;
+
+	/* disabled */
+	memset(&w, 0, sizeof(w));
+	lw_spec_id(&w, lw_sha256_only, lw_size32, 1, 2);
+	vn = lw_secureboot_var(var, &off, 1);
+	lw_event2(&w, 7, TPA_EV_EFI_VARIABLE_DRIVER_CONFIG, var, (uint32_t)vn, NULL, 0);
+	CU_ASSERT_EQUAL_FATAL(tpa_eventlog_parse(&log, w.b, w.n), 0);
+	CU_ASSERT_EQUAL(tpa_bootstate_derive(&bs, log), 0);
+	CU_ASSERT_EQUAL(bs.secure_boot, TPA_SB_DISABLED);
+	tpa_eventlog_free(log);
+
+	/* zero-length data: unknown */
+	memset(&w, 0, sizeof(w));
+	lw_spec_id(&w, lw_sha256_only, lw_size32, 1, 2);
+	vn = lw_secureboot_var(var, &on, 0);
+	lw_event2(&w, 7, TPA_EV_EFI_VARIABLE_DRIVER_CONFIG, var, (uint32_t)vn, NULL, 0);
+	CU_ASSERT_EQUAL_FATAL(tpa_eventlog_parse(&log, w.b, w.n), 0);
+	CU_ASSERT_EQUAL(tpa_bootstate_derive(&bs, log), 0);
+	CU_ASSERT_EQUAL(bs.secure_boot, TPA_SB_UNKNOWN);
+	tpa_eventlog_free(log);
+
+	/* a lying log: the data says on, the measured digest says off */
+	memset(&w, 0, sizeof(w));
+	lw_spec_id(&w, lw_sha256_only, lw_size32, 1, 2);
+	vn = lw_secureboot_var(var, &on, 1);
+	{
+		uint8_t measured[64];
+		size_t mn = lw_secureboot_var(measured, &off, 1);
+
+		lw_event2(&w, 7, TPA_EV_EFI_VARIABLE_DRIVER_CONFIG, var, (uint32_t)vn, measured,
+		       (uint32_t)mn);
+	}
+	lw_event2(&w, 7, TPA_EV_SEPARATOR, sep, 4, NULL, 0);
+	CU_ASSERT_EQUAL_FATAL(tpa_eventlog_parse(&log, w.b, w.n), 0);
+	CU_ASSERT_EQUAL(tpa_bootstate_derive(&bs, log), 0);
+	CU_ASSERT_EQUAL(bs.secure_boot, TPA_SB_UNKNOWN);
+	CU_ASSERT_EQUAL(bs.digest_mismatches, 1);
+	CU_ASSERT_EQUAL(bs.first_mismatch, 1);
+	tpa_eventlog_free(log);
+
+	/* only the event type, no SecureBoot variable: unknown */
+	memset(&w, 0, sizeof(w));
+	lw_spec_id(&w, lw_sha256_only, lw_size32, 1, 2);
+	lw_event2(&w, 7, TPA_EV_EFI_VARIABLE_DRIVER_CONFIG, "\x01", 1, NULL, 0);
+	CU_ASSERT_EQUAL_FATAL(tpa_eventlog_parse(&log, w.b, w.n), 0);
+	CU_ASSERT_EQUAL(tpa_bootstate_derive(&bs, log), 0);
+	CU_ASSERT_EQUAL(bs.secure_boot, TPA_SB_UNKNOWN);
+	tpa_eventlog_free(log);
+}
+
+static void test_type_names(void)
+{
+	CU_ASSERT_STRING_EQUAL(tpa_event_type_name(TPA_EV_SEPARATOR), "EV_SEPARATOR");
+	CU_ASSERT_STRING_EQUAL(tpa_event_type_name(TPA_EV_EFI_VARIABLE_AUTHORITY),
+			       "EV_EFI_VARIABLE_AUTHORITY");
+	CU_ASSERT_PTR_NULL(tpa_event_type_name(0x12345678u));
+	tpa_eventlog_free(NULL);
+}
+
+int main(void)
+{
+	CU_pSuite s;
+	unsigned failed;
+
+	if (CU_initialize_registry() != CUE_SUCCESS)
+		return 2;
+	s = CU_add_suite("eventlog", NULL, NULL);
+	CU_add_test(s, "a good crypto-agile log: parse, replay, state", test_good);
+	CU_add_test(s, "truncated at every byte", test_truncated_everywhere);
+	CU_add_test(s, "lying counts and sizes, caps", test_bad_sizes);
+	CU_add_test(s, "Spec ID rules, unknown algorithms, legacy format", test_spec_id_rules);
+	CU_add_test(s, "StartupLocality, PCR index 0xFFFFFFFF", test_locality_and_pcr_index);
+	CU_add_test(s, "padding after the last event", test_padding);
+	CU_add_test(s, "replay against quoted PCRs", test_compare);
+	CU_add_test(s, "Secure Boot from checked data only", test_secure_boot_rules);
+	CU_add_test(s, "event type names", test_type_names);
+	CU_basic_set_mode(CU_BRM_VERBOSE);
+	CU_basic_run_tests();
+	failed = CU_get_number_of_failures() + CU_get_number_of_suites_failed() +
+		 CU_get_number_of_tests_failed();
+	CU_cleanup_registry();
+	return failed ? 1 : 0;
+}
