@@ -46,7 +46,8 @@ LIBA     := $(BUILD)/libtpa.a
 PROGS    := $(BUILD)/attest_client $(BUILD)/verifier $(BUILD)/tpa-pcr-extend \
             $(BUILD)/tpa-bootsim
 UNIT_TESTS := $(BUILD)/tests/unit/test_quote $(BUILD)/tests/unit/test_core $(BUILD)/tests/unit/test_rpc $(BUILD)/tests/unit/test_eventlog
-BENCH    := $(BUILD)/tests/bench/bench_quote $(BUILD)/tests/bench/bench_rpc
+BENCH    := $(BUILD)/tests/bench/bench_quote $(BUILD)/tests/bench/bench_rpc \
+            $(BUILD)/tests/bench/bench_eventlog
 FUZZ_TARGETS := attest replies eventlog
 FUZZ_DRIVERS := $(FUZZ_TARGETS:%=$(BUILD)/tests/fuzz/fuzz_%)
 
@@ -126,7 +127,7 @@ fuzz: deps
 	    -fsanitize=fuzzer,address,undefined -o build/fuzz/libfuzzer_$$t \
 	    tests/fuzz/fuzz_$$t.c build/fuzz/libtpa.a $(LDLIBS); \
 	  mkdir -p build/fuzz/corpus_$$t; \
-	  build/fuzz/libfuzzer_$$t -max_total_time=$(FUZZ_SECONDS) -max_len=65536 \
+	  TSS2_LOG=all+none build/fuzz/libfuzzer_$$t -max_total_time=$(FUZZ_SECONDS) -max_len=65536 \
 	    build/fuzz/corpus_$$t tests/fuzz/corpora/$$t; done
 
 # ---- tests ----

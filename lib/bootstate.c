@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include <openssl/crypto.h>
+#include <openssl/evp.h>
 
 #include "tpa/bootstate.h"
 #include "tpa/err.h"
@@ -72,36 +73,42 @@ static int var_is(const efi_var *v, const uint8_t *guid, const char *ascii)
 	return 1;
 }
 
-/* Whether every digest of the event with a known algorithm is the hash of
- * b (n bytes); -1 when hashing fails. */
-static int digests_match(const tpa_event *ev, const uint8_t *b, size_t n)
+/* The bank whose digests are checked against event data, and a reusable
+ * hashing context. Only one bank is checked: the one the quote covers (a
+ * digest of an unquoted bank proves nothing). */
+typedef struct {
+	uint16_t alg;
+	size_t ds;
+	const EVP_MD *md;
+	EVP_MD_CTX *ctx;
+} checker;
+
+/* 1 if the event's digest in the checked bank is the hash of b (n bytes),
+ * 0 if not, -2 if the event has no digest in that bank, -1 on failure. */
+static int digests_match(checker *c, const tpa_event *ev, const uint8_t *b, size_t n)
 {
 	uint8_t dg[TPA_DIGEST_MAX];
 	uint32_t k;
-	int any = 0;
 
-	for (k = 0; k < ev->ndigests; k++) {
-		size_t ds = tpa_hash_size(ev->digests[k].alg);
-
-		if (!ds)
-			continue;
-		if (tpa_hash(dg, ev->digests[k].alg, b, n) < 0)
-			return -1;
-		if (CRYPTO_memcmp(dg, ev->digests[k].digest, ds) != 0)
-			return 0;
-		any = 1;
-	}
-	return any;
+	for (k = 0; k < ev->ndigests; k++)
+		if (ev->digests[k].alg == c->alg)
+			break;
+	if (k == ev->ndigests)
+		return -2;
+	if (!EVP_DigestInit_ex(c->ctx, c->md, NULL) || !EVP_DigestUpdate(c->ctx, b, n) ||
+	    !EVP_DigestFinal_ex(c->ctx, dg, NULL))
+		return -1;
+	return CRYPTO_memcmp(dg, ev->digests[k].digest, c->ds) == 0;
 }
 
-static int data_matches(const tpa_event *ev)
+static int data_matches(checker *c, const tpa_event *ev)
 {
-	return digests_match(ev, ev->data, ev->data_len);
+	return digests_match(c, ev, ev->data, ev->data_len);
 }
 
 /* GRUB's EV_IPL strings on PCR 8: "grub_cmd: CMD" and "kernel_cmdline: ..."
  * are measured as the text after the prefix, without the NUL. */
-static int grub_string_matches(const tpa_event *ev)
+static int grub_string_matches(checker *c, const tpa_event *ev)
 {
 	static const char *prefixes[] = { "grub_cmd: ", "kernel_cmdline: " };
 	size_t i, n = ev->data_len;
@@ -112,7 +119,7 @@ static int grub_string_matches(const tpa_event *ev)
 		size_t pl = strlen(prefixes[i]);
 
 		if (n >= pl && memcmp(ev->data, prefixes[i], pl) == 0)
-			return digests_match(ev, ev->data + pl, n - pl);
+			return digests_match(c, ev, ev->data + pl, n - pl);
 	}
 	return -2; /* not a GRUB string: no rule */
 }
@@ -120,28 +127,53 @@ static int grub_string_matches(const tpa_event *ev)
 /* Whether an event's data is what was measured, for the event types whose
  * digest the specifications (or GRUB) define as a hash of the data:
  * 1 yes, 0 no, -2 no rule for this event, -1 hashing failed. */
-static int event_data_verified(const tpa_event *ev)
+static int event_data_verified(checker *c, const tpa_event *ev)
 {
 	switch (ev->type) {
 	case TPA_EV_SEPARATOR:
 	case TPA_EV_EFI_ACTION:
 	case TPA_EV_EFI_VARIABLE_DRIVER_CONFIG:
-		return data_matches(ev);
+		return data_matches(c, ev);
 	case TPA_EV_IPL:
-		return ev->pcr == 8 ? grub_string_matches(ev) : -2;
+		return ev->pcr == 8 ? grub_string_matches(c, ev) : -2;
 	default:
 		return -2;
 	}
 }
 
-int tpa_bootstate_derive(tpa_bootstate *out, const tpa_eventlog *log)
+/* The bank to check when the caller names none: SHA-256 if the log has
+ * it, else the first hash of the Spec ID the library knows. */
+static uint16_t default_bank(const tpa_eventlog *log)
+{
+	uint16_t algs[TPA_EVLOG_MAX_ALGS];
+	size_t n = tpa_eventlog_banks(log, algs, TPA_EVLOG_MAX_ALGS), i;
+
+	for (i = 0; i < n && i < TPA_EVLOG_MAX_ALGS; i++)
+		if (algs[i] == TPM2_ALG_SHA256)
+			return algs[i];
+	for (i = 0; i < n && i < TPA_EVLOG_MAX_ALGS; i++)
+		if (tpa_hash_size(algs[i]))
+			return algs[i];
+	return 0;
+}
+
+int tpa_bootstate_derive(tpa_bootstate *out, const tpa_eventlog *log, uint16_t bank)
 {
 	tpa_bootstate s;
+	checker c = { 0 };
 	size_t i, n = tpa_eventlog_count(log);
-	int sb_seen = 0;
+	int sb_seen = 0, err = 0;
 
 	if (!out || !log)
 		return tpa_err_fail(TPA_ERR_INVALID_ARG, "bootstate: NULL");
+	c.alg = bank ? bank : default_bank(log);
+	c.ds = tpa_hash_size(c.alg);
+	c.md = tpa_hash_md(c.alg);
+	if (!c.md)
+		return tpa_err_fail(TPA_ERR_INVALID_ARG,
+				    "bootstate: no usable bank to check event data with");
+	if (!(c.ctx = EVP_MD_CTX_new()))
+		return tpa_err_fail(TPA_ERR_NOMEM, "bootstate: out of memory");
 	memset(&s, 0, sizeof(s));
 	s.first_mismatch = -1;
 	snprintf(s.secure_boot_why, sizeof(s.secure_boot_why),
@@ -154,8 +186,10 @@ int tpa_bootstate_derive(tpa_bootstate *out, const tpa_eventlog *log)
 			s.events_after_ebs++;
 		/* Variables are checked below, with the value-only quirk. */
 		if (ev->type != TPA_EV_EFI_VARIABLE_DRIVER_CONFIG) {
-			if ((m = event_data_verified(ev)) == -1)
-				return tpa_err_fail(TPA_ERR_CRYPTO, "bootstate: hashing failed");
+			if ((m = event_data_verified(&c, ev)) == -1) {
+				err = tpa_err_fail(TPA_ERR_CRYPTO, "bootstate: hashing failed");
+				goto cleanup;
+			}
 			if (m == 0) {
 				s.digest_mismatches++;
 				if (s.first_mismatch < 0)
@@ -171,7 +205,7 @@ int tpa_bootstate_derive(tpa_bootstate *out, const tpa_eventlog *log)
 		if (ev->type == TPA_EV_EFI_ACTION && ev->pcr == 5 &&
 		    ev->data_len == strlen(EBS_INVOCATION) &&
 		    memcmp(ev->data, EBS_INVOCATION, ev->data_len) == 0 &&
-		    data_matches(ev) == 1)
+		    data_matches(&c, ev) == 1)
 			s.exit_boot_services = 1;
 		if (ev->type == TPA_EV_EFI_VARIABLE_DRIVER_CONFIG) {
 			efi_var v = { 0 };
@@ -182,13 +216,13 @@ int tpa_bootstate_derive(tpa_bootstate *out, const tpa_eventlog *log)
 			 * TPM 1.2 era log) measured the variable's value alone, which
 			 * still binds the value but not the name. Data that hashes to
 			 * neither is not what was measured. */
-			if ((m = data_matches(ev)) < 0)
-				return tpa_err_fail(TPA_ERR_CRYPTO, "bootstate: hashing failed");
-			if (!m && parsed && v.data_len &&
-			    (m = digests_match(ev, v.data, (size_t)v.data_len)) == 1)
+			if ((m = data_matches(&c, ev)) == 0 && parsed && v.data_len &&
+			    (m = digests_match(&c, ev, v.data, (size_t)v.data_len)) == 1)
 				quirk = " (the firmware measured the value alone)";
-			if (m < 0)
-				return tpa_err_fail(TPA_ERR_CRYPTO, "bootstate: hashing failed");
+			if (m == -1) {
+				err = tpa_err_fail(TPA_ERR_CRYPTO, "bootstate: hashing failed");
+				goto cleanup;
+			}
 			if (!m) {
 				s.digest_mismatches++;
 				if (s.first_mismatch < 0)
@@ -197,7 +231,12 @@ int tpa_bootstate_derive(tpa_bootstate *out, const tpa_eventlog *log)
 			if (ev->pcr == 7 && parsed &&
 			    var_is(&v, efi_global_variable, "SecureBoot") && !sb_seen) {
 				sb_seen = 1;
-				if (!m) {
+				if (m == -2) {
+					s.secure_boot = TPA_SB_UNKNOWN;
+					snprintf(s.secure_boot_why, sizeof(s.secure_boot_why),
+						 "event %zu: SecureBoot has no %s digest", i,
+						 tpa_hash_label(c.alg));
+				} else if (!m) {
 					s.secure_boot = TPA_SB_UNKNOWN;
 					snprintf(s.secure_boot_why, sizeof(s.secure_boot_why),
 						 "event %zu: SecureBoot data does not match its digest", i);
@@ -219,5 +258,7 @@ int tpa_bootstate_derive(tpa_bootstate *out, const tpa_eventlog *log)
 		}
 	}
 	*out = s;
-	return 0;
+cleanup:
+	EVP_MD_CTX_free(c.ctx);
+	return err;
 }

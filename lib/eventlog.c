@@ -369,6 +369,24 @@ static int startup_locality(const tpa_event *ev)
 
 int tpa_eventlog_replay(tpa_replay *out, const tpa_eventlog *log)
 {
+	return tpa_eventlog_replay_banks(out, log, NULL, 0);
+}
+
+static int wanted(const uint16_t *algs, size_t n, uint16_t alg)
+{
+	size_t i;
+
+	if (!algs)
+		return 1;
+	for (i = 0; i < n; i++)
+		if (algs[i] == alg)
+			return 1;
+	return 0;
+}
+
+int tpa_eventlog_replay_banks(tpa_replay *out, const tpa_eventlog *log,
+			      const uint16_t *algs, size_t nalgs)
+{
 	tpa_replay r;
 	EVP_MD_CTX *ctx = NULL;
 	size_t i;
@@ -393,8 +411,8 @@ int tpa_eventlog_replay(tpa_replay *out, const tpa_eventlog *log)
 		tpa_replay_bank *rb;
 		size_t ds = tpa_hash_size(log->algs[b].alg), k;
 
-		if (!ds)
-			continue; /* an algorithm we cannot replay */
+		if (!ds || !wanted(algs, nalgs, log->algs[b].alg))
+			continue; /* an algorithm we cannot, or need not, replay */
 		rb = &r.banks[r.nbanks++];
 		rb->alg = log->algs[b].alg;
 		for (k = 0; k < TPA_EVLOG_PCRS; k++) {

@@ -285,14 +285,19 @@ static int appraise_eventlog(tpa_findings *f, Attest__V1__TrustedLaunch *tl,
 	tpa_eventlog *log = NULL;
 	tpa_replay rp;
 	tpa_bootstate bs;
+	uint16_t quoted[TPA_BANKS_MAX];
+	uint32_t b;
 	int err;
 
 	tl->secure_boot = (char *)"unknown";
 	snprintf(sb_reason, sb_reason_cap, "no event log");
 	if (!in->event_log.len)
 		return 0;
+	for (b = 0; b < pcrs->nbanks; b++)
+		quoted[b] = pcrs->banks[b].hash_alg;
+	/* Only the banks the quote covers are worth replaying. */
 	if ((err = tpa_eventlog_parse(&log, in->event_log.data, in->event_log.len)) < 0 ||
-	    (err = tpa_eventlog_replay(&rp, log)) < 0) {
+	    (err = tpa_eventlog_replay_banks(&rp, log, quoted, pcrs->nbanks)) < 0) {
 		if (err == TPA_ERR_NOMEM || err == TPA_ERR_CRYPTO)
 			goto cleanup;
 		tpa_findings_add(f, "eventlog.parse", 0, "%s", tpa_err_last());
@@ -308,7 +313,8 @@ static int appraise_eventlog(tpa_findings *f, Attest__V1__TrustedLaunch *tl,
 		goto cleanup;
 	/* The PCR values are the quote's only if every quote check passed. */
 	tl->measured_boot = quote_ok && err == 0 && check_passed_all(f);
-	if ((err = tpa_bootstate_derive(&bs, log)) < 0)
+	/* Event data is checked against the first quoted bank's digests. */
+	if ((err = tpa_bootstate_derive(&bs, log, pcrs->banks[0].hash_alg)) < 0)
 		goto cleanup;
 	/* Only a log that replays to the quote is evidence. */
 	if (tl->measured_boot) {

@@ -219,7 +219,7 @@ int cmd_eventlog(int argc, char **argv)
 	}
 	if (tpa_eventlog_read_file(&bytes, &len, argv[optind]) < 0 ||
 	    tpa_eventlog_parse(&log, bytes, len) < 0 ||
-	    tpa_eventlog_replay(&r, log) < 0 || tpa_bootstate_derive(&bs, log) < 0) {
+	    tpa_eventlog_replay(&r, log) < 0 || tpa_bootstate_derive(&bs, log, 0) < 0) {
 		fprintf(stderr, "verifier: eventlog %s: %s\n", argv[optind], tpa_err_last());
 		goto cleanup;
 	}

@@ -30,6 +30,9 @@ typedef struct {
 	int32_t first_mismatch;         /* event number, -1 if none */
 } tpa_bootstate;
 
-int tpa_bootstate_derive(tpa_bootstate *out, const tpa_eventlog *log);
+/* Derives the state. Event data is checked against the digests of one bank:
+ * `bank` (the bank the quote covers; a digest of an unquoted bank proves
+ * nothing), or with 0 SHA-256 if the log has it, else its first known one. */
+int tpa_bootstate_derive(tpa_bootstate *out, const tpa_eventlog *log, uint16_t bank);
 
 #endif

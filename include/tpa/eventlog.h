@@ -118,6 +118,10 @@ typedef struct {
  * H-CRTM event), 17-22 at all-FF; EV_NO_ACTION never extends; an event on a
  * PCR outside 0..23 is an error. */
 int tpa_eventlog_replay(tpa_replay *out, const tpa_eventlog *log);
+/* The same for the listed banks only (those a quote covers); algs NULL
+ * means every bank. */
+int tpa_eventlog_replay_banks(tpa_replay *out, const tpa_eventlog *log,
+			      const uint16_t *algs, size_t nalgs);
 
 /* The replayed bank of an algorithm, or NULL. */
 const tpa_replay_bank *tpa_replay_bank_get(const tpa_replay *r, uint16_t alg);

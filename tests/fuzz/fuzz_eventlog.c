@@ -38,7 +38,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			tpa_pcr_set_add(&q, (uint32_t)i, zero, 32);
 		tpa_eventlog_compare(&f, &r, &q, 1u << 10);
 	}
-	tpa_bootstate_derive(&bs, log);
+	tpa_bootstate_derive(&bs, log, 0);
 	tpa_eventlog_free(log);
 	return 0;
 }

@@ -74,7 +74,7 @@ static void test_good(void)
 	/* 17-22 start at all-FF and were not touched */
 	memset(pcr, 0xFF, 32);
 	CU_ASSERT_EQUAL(memcmp(rb->value[18], pcr, 32), 0);
-	CU_ASSERT_EQUAL(tpa_bootstate_derive(&bs, log), 0);
+	CU_ASSERT_EQUAL(tpa_bootstate_derive(&bs, log, 0), 0);
 	CU_ASSERT_EQUAL(bs.secure_boot, TPA_SB_ENABLED);
 	CU_ASSERT_TRUE(bs.exit_boot_services);
 	CU_ASSERT_EQUAL(bs.separators, 1u << 7);
@@ -314,7 +314,7 @@ static void test_secure_boot_rules(void)
 	vn = lw_secureboot_var(var, &off, 1);
 	lw_event2(&w, 7, TPA_EV_EFI_VARIABLE_DRIVER_CONFIG, var, (uint32_t)vn, NULL, 0);
 	CU_ASSERT_EQUAL_FATAL(tpa_eventlog_parse(&log, w.b, w.n), 0);
-	CU_ASSERT_EQUAL(tpa_bootstate_derive(&bs, log), 0);
+	CU_ASSERT_EQUAL(tpa_bootstate_derive(&bs, log, 0), 0);
 	CU_ASSERT_EQUAL(bs.secure_boot, TPA_SB_DISABLED);
 	tpa_eventlog_free(log);
 
@@ -324,7 +324,7 @@ static void test_secure_boot_rules(void)
 	vn = lw_secureboot_var(var, &on, 0);
 	lw_event2(&w, 7, TPA_EV_EFI_VARIABLE_DRIVER_CONFIG, var, (uint32_t)vn, NULL, 0);
 	CU_ASSERT_EQUAL_FATAL(tpa_eventlog_parse(&log, w.b, w.n), 0);
-	CU_ASSERT_EQUAL(tpa_bootstate_derive(&bs, log), 0);
+	CU_ASSERT_EQUAL(tpa_bootstate_derive(&bs, log, 0), 0);
 	CU_ASSERT_EQUAL(bs.secure_boot, TPA_SB_UNKNOWN);
 	tpa_eventlog_free(log);
 
@@ -341,7 +341,7 @@ static void test_secure_boot_rules(void)
 	}
 	lw_event2(&w, 7, TPA_EV_SEPARATOR, sep, 4, NULL, 0);
 	CU_ASSERT_EQUAL_FATAL(tpa_eventlog_parse(&log, w.b, w.n), 0);
-	CU_ASSERT_EQUAL(tpa_bootstate_derive(&bs, log), 0);
+	CU_ASSERT_EQUAL(tpa_bootstate_derive(&bs, log, 0), 0);
 	CU_ASSERT_EQUAL(bs.secure_boot, TPA_SB_UNKNOWN);
 	CU_ASSERT_EQUAL(bs.digest_mismatches, 1);
 	CU_ASSERT_EQUAL(bs.first_mismatch, 1);
@@ -352,7 +352,7 @@ static void test_secure_boot_rules(void)
 	lw_spec_id(&w, lw_sha256_only, lw_size32, 1, 2);
 	lw_event2(&w, 7, TPA_EV_EFI_VARIABLE_DRIVER_CONFIG, "\x01", 1, NULL, 0);
 	CU_ASSERT_EQUAL_FATAL(tpa_eventlog_parse(&log, w.b, w.n), 0);
-	CU_ASSERT_EQUAL(tpa_bootstate_derive(&bs, log), 0);
+	CU_ASSERT_EQUAL(tpa_bootstate_derive(&bs, log, 0), 0);
 	CU_ASSERT_EQUAL(bs.secure_boot, TPA_SB_UNKNOWN);
 	tpa_eventlog_free(log);
 }
