@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <openssl/crypto.h>
@@ -15,7 +16,15 @@ static const uint8_t efi_global_variable[16] = {
 	0xaa, 0x0d, 0x00, 0xe0, 0x98, 0x03, 0x2b, 0x8c,
 };
 
+/* EFI_IMAGE_SECURITY_DATABASE_GUID d719b2cb-3d3a-4596-a3bc-dad00e67656f. */
+static const uint8_t efi_image_security_db[16] = {
+	0xcb, 0xb2, 0x19, 0xd7, 0x3a, 0x3d, 0x96, 0x45,
+	0xa3, 0xbc, 0xda, 0xd0, 0x0e, 0x67, 0x65, 0x6f,
+};
+
 #define EBS_INVOCATION "Exit Boot Services Invocation"
+#define UEFI_DEBUG_MODE "UEFI Debug Mode"
+#define IMAGE_LOAD_HDR 32 /* location, length, link address, path length */
 
 const char *tpa_secure_boot_name(tpa_secure_boot sb)
 {
@@ -106,20 +115,30 @@ static int data_matches(checker *c, const tpa_event *ev)
 	return digests_match(c, ev, ev->data, ev->data_len);
 }
 
-/* GRUB's EV_IPL strings on PCR 8: "grub_cmd: CMD" and "kernel_cmdline: ..."
- * are measured as the text after the prefix, without the NUL. */
+/* GRUB's EV_IPL strings on PCR 8 are measured as the text after a prefix:
+ * upstream "grub_cmd: CMD" and "kernel_cmdline: ..." without the NUL; Red
+ * Hat's "grub_cmd CMD" with it and "grub_kernel_cmdline ..." without. Either
+ * form is accepted for every prefix (the NUL changes no meaning). */
+static const char *grub_prefixes[] = {
+	"grub_cmd: ", "kernel_cmdline: ", "grub_cmd ", "grub_kernel_cmdline ",
+};
+
 static int grub_string_matches(checker *c, const tpa_event *ev)
 {
-	static const char *prefixes[] = { "grub_cmd: ", "kernel_cmdline: " };
-	size_t i, n = ev->data_len;
+	size_t i, n = ev->data_len, full = ev->data_len;
 
 	if (n && ev->data[n - 1] == '\0')
 		n--;
-	for (i = 0; i < sizeof(prefixes) / sizeof(prefixes[0]); i++) {
-		size_t pl = strlen(prefixes[i]);
+	for (i = 0; i < sizeof(grub_prefixes) / sizeof(grub_prefixes[0]); i++) {
+		size_t pl = strlen(grub_prefixes[i]);
+		int m;
 
-		if (n >= pl && memcmp(ev->data, prefixes[i], pl) == 0)
-			return digests_match(c, ev, ev->data + pl, n - pl);
+		if (n < pl || memcmp(ev->data, grub_prefixes[i], pl) != 0)
+			continue;
+		m = digests_match(c, ev, ev->data + pl, n - pl);
+		if (m == 0 && full != n)
+			m = digests_match(c, ev, ev->data + pl, full - pl);
+		return m;
 	}
 	return -2; /* not a GRUB string: no rule */
 }
@@ -139,6 +158,134 @@ static int event_data_verified(checker *c, const tpa_event *ev)
 	default:
 		return -2;
 	}
+}
+
+void tpa_bootstate_clear(tpa_bootstate *s)
+{
+	if (!s)
+		return;
+	tpa_efi_sigdb_clear(&s->pk);
+	tpa_efi_sigdb_clear(&s->kek);
+	tpa_efi_sigdb_clear(&s->db);
+	tpa_efi_sigdb_clear(&s->dbx);
+	memset(s, 0, sizeof(*s));
+	s->first_mismatch = -1;
+}
+
+/* The digest of the event in the checked bank, or NULL. */
+static const uint8_t *bank_digest(const checker *c, const tpa_event *ev)
+{
+	uint32_t k;
+
+	for (k = 0; k < ev->ndigests; k++)
+		if (ev->digests[k].alg == c->alg)
+			return ev->digests[k].digest;
+	return NULL;
+}
+
+/* A verified variable on PCR 7: the signature databases. */
+static int note_variable(tpa_bootstate *s, const efi_var *v)
+{
+	tpa_efi_sigdb *db = NULL;
+
+	if (var_is(v, efi_global_variable, "PK"))
+		db = &s->pk;
+	else if (var_is(v, efi_global_variable, "KEK"))
+		db = &s->kek;
+	else if (var_is(v, efi_image_security_db, "db"))
+		db = &s->db;
+	else if (var_is(v, efi_image_security_db, "dbx"))
+		db = &s->dbx;
+	if (!db)
+		return 0;
+	return tpa_efi_sigdb_add(db, v->data, (size_t)v->data_len);
+}
+
+/* EV_EFI_VARIABLE_AUTHORITY: a UEFI_VARIABLE_DATA whose value is one
+ * EFI_SIGNATURE_DATA (owner GUID, then the certificate), or for shim's own
+ * authorities ("Shim", "MokListRT") the certificate itself. */
+static int note_authority(tpa_bootstate *s, const efi_var *v)
+{
+	const uint8_t *der = v->data;
+	size_t n = (size_t)v->data_len;
+
+	if (s->nauthorities >= TPA_AUTHORITIES_MAX) {
+		s->truncated = 1;
+		return 0;
+	}
+	if (n > 16 && (var_is(v, efi_image_security_db, "db") ||
+		       var_is(v, efi_global_variable, "KEK"))) {
+		der += 16;
+		n -= 16;
+	}
+	return tpa_efi_cert_from_der(&s->authorities[s->nauthorities++], der, n);
+}
+
+/* UEFI_IMAGE_LOAD_EVENT of an application on PCR 4. */
+static void note_app(tpa_bootstate *s, const checker *c, const tpa_event *ev, size_t i)
+{
+	const uint8_t *dg = bank_digest(c, ev);
+	tpa_boot_app *a;
+
+	if (!dg)
+		return;
+	if (s->napps >= TPA_BOOT_APPS_MAX) {
+		s->truncated = 1;
+		return;
+	}
+	a = &s->apps[s->napps++];
+	a->event = (uint32_t)i;
+	a->digest_len = (uint16_t)c->ds;
+	memcpy(a->digest, dg, c->ds);
+	if (ev->data_len >= IMAGE_LOAD_HDR) {
+		uint64_t pl = le64(ev->data + 24);
+
+		if (pl <= ev->data_len - IMAGE_LOAD_HDR &&
+		    tpa_efi_devpath_file(a->path, sizeof(a->path), ev->data + IMAGE_LOAD_HDR,
+					 (size_t)pl) < 0)
+			a->path[0] = '\0';
+	}
+}
+
+/* Verified GRUB strings on PCR 8: the kernel and its command line. */
+/* The text after prefix, if d (n bytes) starts with it; its length in *len. */
+static const char *after(const char *d, size_t n, const char *prefix, size_t *len)
+{
+	size_t pl = strlen(prefix);
+
+	if (n <= pl || memcmp(d, prefix, pl) != 0)
+		return NULL;
+	*len = n - pl;
+	return d + pl;
+}
+
+static void note_grub(tpa_bootstate *s, const tpa_event *ev)
+{
+	size_t n = ev->data_len, len = 0;
+	const char *d = (const char *)ev->data, *t;
+
+	if (n && d[n - 1] == '\0')
+		n--;
+	if ((t = after(d, n, "grub_cmd: linux ", &len)) ||
+	    (t = after(d, n, "grub_cmd linux ", &len))) {
+		size_t e = 0;
+
+		while (e < len && t[e] != ' ')
+			e++;
+		snprintf(s->kernel, sizeof(s->kernel), "%.*s", (int)e, t);
+	} else if ((t = after(d, n, "kernel_cmdline: ", &len)) ||
+		   (t = after(d, n, "grub_kernel_cmdline ", &len))) {
+		snprintf(s->kernel_cmdline, sizeof(s->kernel_cmdline), "%.*s", (int)len, t);
+		snprintf(s->cmdline_source, sizeof(s->cmdline_source), "grub");
+	}
+	/* Keep the text printable. */
+	for (n = 0; s->kernel_cmdline[n]; n++)
+		if ((unsigned char)s->kernel_cmdline[n] < 0x20 ||
+		    (unsigned char)s->kernel_cmdline[n] >= 0x7f)
+			s->kernel_cmdline[n] = '?';
+	for (n = 0; s->kernel[n]; n++)
+		if ((unsigned char)s->kernel[n] < 0x20 || (unsigned char)s->kernel[n] >= 0x7f)
+			s->kernel[n] = '?';
 }
 
 /* The bank to check when the caller names none: SHA-256 if the log has
@@ -207,6 +354,47 @@ int tpa_bootstate_derive(tpa_bootstate *out, const tpa_eventlog *log, uint16_t b
 		    memcmp(ev->data, EBS_INVOCATION, ev->data_len) == 0 &&
 		    data_matches(&c, ev) == 1)
 			s.exit_boot_services = 1;
+		if (ev->type == TPA_EV_EFI_ACTION && data_matches(&c, ev) == 1) {
+			if (ev->pcr == 7 && ev->data_len == strlen(UEFI_DEBUG_MODE) &&
+			    memcmp(ev->data, UEFI_DEBUG_MODE, ev->data_len) == 0)
+				s.uefi_debug_mode = 1;
+			if (s.nactions < TPA_BOOT_ACTIONS_MAX) {
+				size_t k, l = ev->data_len < 63 ? ev->data_len : 63;
+
+				for (k = 0; k < l; k++)
+					s.actions[s.nactions][k] =
+						(ev->data[k] >= 0x20 && ev->data[k] < 0x7f) ?
+						(char)ev->data[k] : '?';
+				s.actions[s.nactions][l] = '\0';
+				s.nactions++;
+			} else {
+				s.truncated = 1;
+			}
+		}
+		if (ev->type == TPA_EV_S_CRTM_VERSION && !s.firmware_version[0]) {
+			tpa_efi_utf16_ascii(s.firmware_version, sizeof(s.firmware_version),
+					    ev->data, ev->data_len);
+			s.firmware_version_verified = data_matches(&c, ev) == 1;
+		}
+		if (ev->type == TPA_EV_EFI_BOOT_SERVICES_APPLICATION && ev->pcr == 4)
+			note_app(&s, &c, ev, i);
+		if (ev->type == TPA_EV_IPL && ev->pcr == 8 && grub_string_matches(&c, ev) == 1)
+			note_grub(&s, ev);
+		/* systemd-stub: the kernel command line as UTF-16 on PCR 12. */
+		if (ev->type == TPA_EV_IPL && ev->pcr == 12 && !s.kernel_cmdline[0] &&
+		    data_matches(&c, ev) == 1) {
+			tpa_efi_utf16_ascii(s.kernel_cmdline, sizeof(s.kernel_cmdline), ev->data,
+					    ev->data_len);
+			snprintf(s.cmdline_source, sizeof(s.cmdline_source), "systemd-stub");
+		}
+		if (ev->type == TPA_EV_EFI_VARIABLE_AUTHORITY && ev->pcr == 7 &&
+		    data_matches(&c, ev) == 1) {
+			efi_var av = { 0 };
+
+			if (parse_var(&av, ev->data, ev->data_len) == 0 &&
+			    (err = note_authority(&s, &av)) < 0)
+				goto cleanup;
+		}
 		if (ev->type == TPA_EV_EFI_VARIABLE_DRIVER_CONFIG) {
 			efi_var v = { 0 };
 			int parsed = parse_var(&v, ev->data, ev->data_len) == 0;
@@ -227,6 +415,12 @@ int tpa_bootstate_derive(tpa_bootstate *out, const tpa_eventlog *log, uint16_t b
 				s.digest_mismatches++;
 				if (s.first_mismatch < 0)
 					s.first_mismatch = (int32_t)i;
+			}
+			/* A signature database that was verified, and parses. */
+			if (m == 1 && parsed && ev->pcr == 7 && (err = note_variable(&s, &v)) < 0) {
+				if (err != TPA_ERR_PARSE)
+					goto cleanup;
+				err = 0; /* a malformed list: the database stays partial */
 			}
 			if (ev->pcr == 7 && parsed &&
 			    var_is(&v, efi_global_variable, "SecureBoot") && !sb_seen) {
@@ -258,7 +452,9 @@ int tpa_bootstate_derive(tpa_bootstate *out, const tpa_eventlog *log, uint16_t b
 		}
 	}
 	*out = s;
+	memset(&s, 0, sizeof(s));
 cleanup:
+	tpa_bootstate_clear(&s);
 	EVP_MD_CTX_free(c.ctx);
 	return err;
 }

@@ -284,7 +284,7 @@ static int appraise_eventlog(tpa_findings *f, Attest__V1__TrustedLaunch *tl,
 {
 	tpa_eventlog *log = NULL;
 	tpa_replay rp;
-	tpa_bootstate bs;
+	tpa_bootstate bs = { 0 };
 	uint16_t quoted[TPA_BANKS_MAX];
 	uint32_t b;
 	int err;
@@ -348,6 +348,7 @@ static int appraise_eventlog(tpa_findings *f, Attest__V1__TrustedLaunch *tl,
 	}
 	err = 0;
 cleanup:
+	tpa_bootstate_clear(&bs);
 	tpa_eventlog_free(log);
 	return err;
 }

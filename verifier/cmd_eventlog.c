@@ -38,6 +38,94 @@ static json_t *hex_json(const uint8_t *b, size_t n)
 	return json_string(buf);
 }
 
+static json_t *cert_json(const tpa_efi_cert *c)
+{
+	json_t *o = json_object();
+
+	json_object_set_new(o, "sha256", hex_json(c->sha256, 32));
+	json_object_set_new(o, "subject", json_string(c->subject));
+	return o;
+}
+
+static json_t *sigdb_json(const tpa_efi_sigdb *db)
+{
+	json_t *o, *certs, *hashes;
+	size_t i;
+
+	if (!db->present)
+		return json_null();
+	o = json_object();
+	certs = json_array();
+	hashes = json_array();
+	for (i = 0; i < db->ncerts; i++)
+		json_array_append_new(certs, cert_json(&db->certs[i]));
+	for (i = 0; i < db->nhashes; i++)
+		json_array_append_new(hashes, hex_json(db->hashes[i], 32));
+	json_object_set_new(o, "certificates", certs);
+	json_object_set_new(o, "sha256", hashes);
+	json_object_set_new(o, "other_entries", json_integer((json_int_t)db->other));
+	if (db->truncated)
+		json_object_set_new(o, "truncated", json_true());
+	return o;
+}
+
+static json_t *pcr_list_json(uint32_t mask)
+{
+	json_t *a = json_array();
+	uint32_t k;
+
+	for (k = 0; k < TPA_EVLOG_PCRS; k++)
+		if ((mask >> k) & 1)
+			json_array_append_new(a, json_integer(k));
+	return a;
+}
+
+/* The trusted-launch state, for programs. */
+static json_t *state_json(const tpa_bootstate *bs)
+{
+	json_t *o = json_object(), *apps = json_array(), *auths = json_array();
+	json_t *actions = json_array();
+	size_t i;
+
+	json_object_set_new(o, "firmware_version", json_string(bs->firmware_version));
+	json_object_set_new(o, "firmware_version_verified",
+			    json_boolean(bs->firmware_version_verified));
+	json_object_set_new(o, "secure_boot", json_string(tpa_secure_boot_name(bs->secure_boot)));
+	json_object_set_new(o, "pk", sigdb_json(&bs->pk));
+	json_object_set_new(o, "kek", sigdb_json(&bs->kek));
+	json_object_set_new(o, "db", sigdb_json(&bs->db));
+	json_object_set_new(o, "dbx", sigdb_json(&bs->dbx));
+	for (i = 0; i < bs->nauthorities; i++)
+		json_array_append_new(auths, cert_json(&bs->authorities[i]));
+	json_object_set_new(o, "authorities", auths);
+	json_object_set_new(o, "uefi_debug_mode", json_boolean(bs->uefi_debug_mode));
+	for (i = 0; i < bs->napps; i++) {
+		json_t *a = json_object();
+
+		json_object_set_new(a, "event", json_integer(bs->apps[i].event));
+		json_object_set_new(a, "digest", hex_json(bs->apps[i].digest,
+							   bs->apps[i].digest_len));
+		json_object_set_new(a, "path", json_string(bs->apps[i].path));
+		json_array_append_new(apps, a);
+	}
+	json_object_set_new(o, "boot_applications", apps);
+	json_object_set_new(o, "kernel", json_string(bs->kernel));
+	json_object_set_new(o, "kernel_cmdline", json_string(bs->kernel_cmdline));
+	json_object_set_new(o, "kernel_cmdline_source", json_string(bs->cmdline_source));
+	for (i = 0; i < bs->nactions; i++)
+		json_array_append_new(actions, json_string(bs->actions[i]));
+	json_object_set_new(o, "efi_actions", actions);
+	json_object_set_new(o, "separators", pcr_list_json(bs->separators));
+	json_object_set_new(o, "error_separators", pcr_list_json(bs->error_separators));
+	json_object_set_new(o, "exit_boot_services", json_boolean(bs->exit_boot_services));
+	json_object_set_new(o, "events_after_exit_boot_services",
+			    json_integer(bs->events_after_ebs));
+	json_object_set_new(o, "digest_mismatches", json_integer(bs->digest_mismatches));
+	if (bs->truncated)
+		json_object_set_new(o, "truncated", json_true());
+	return o;
+}
+
 static int show_json(const tpa_eventlog *log, const tpa_replay *r,
 		     const tpa_bootstate *bs)
 {
@@ -121,6 +209,7 @@ static int show_json(const tpa_eventlog *log, const tpa_replay *r,
 	json_object_set_new(root, "events_after_exit_boot_services",
 			    json_integer(bs->events_after_ebs));
 	json_object_set_new(root, "digest_mismatches", json_integer(bs->digest_mismatches));
+	json_object_set_new(root, "state", state_json(bs));
 	if (!(txt = json_dumps(root, JSON_INDENT(1) | JSON_PRESERVE_ORDER)))
 		goto cleanup;
 	printf("%s\n", txt);
@@ -179,6 +268,26 @@ static void show_text(const tpa_eventlog *log, const tpa_replay *r,
 	if (bs->digest_mismatches)
 		printf("events whose data does not match their digest: %u (first: #%d)\n",
 		       bs->digest_mismatches, bs->first_mismatch);
+	printf("firmware: %s%s\n", bs->firmware_version[0] ? bs->firmware_version : "?",
+	       bs->firmware_version[0] && !bs->firmware_version_verified ? " (unverified)" : "");
+	printf("PK/KEK/db/dbx: %zu/%zu/%zu certificates, dbx %zu hashes%s\n",
+	       bs->pk.ncerts, bs->kek.ncerts, bs->db.ncerts, bs->dbx.nhashes,
+	       bs->dbx.present ? "" : " (dbx not measured)");
+	for (i = 0; i < bs->nauthorities; i++)
+		printf("authority: %s\n", bs->authorities[i].subject[0] ?
+		       bs->authorities[i].subject : "(no subject)");
+	printf("UEFI debug mode: %s\n", bs->uefi_debug_mode ? "ON" : "off");
+	for (i = 0; i < bs->napps; i++) {
+		char hex[2 * TPA_DIGEST_MAX + 1];
+
+		tpa_hex(hex, bs->apps[i].digest, bs->apps[i].digest_len);
+		printf("boot application #%u: %s %s\n", bs->apps[i].event,
+		       bs->apps[i].path[0] ? bs->apps[i].path : "?", hex);
+	}
+	if (bs->kernel[0])
+		printf("kernel: %s\n", bs->kernel);
+	if (bs->kernel_cmdline[0])
+		printf("kernel command line (%s): %s\n", bs->cmdline_source, bs->kernel_cmdline);
 }
 
 int cmd_eventlog(int argc, char **argv)
@@ -190,7 +299,7 @@ int cmd_eventlog(int argc, char **argv)
 	};
 	tpa_eventlog *log = NULL;
 	tpa_replay r;
-	tpa_bootstate bs;
+	tpa_bootstate bs = { 0 };
 	uint8_t *bytes = NULL;
 	size_t len = 0;
 	int json = 0, c, rc = 2;
@@ -230,6 +339,7 @@ int cmd_eventlog(int argc, char **argv)
 		rc = 0;
 	}
 cleanup:
+	tpa_bootstate_clear(&bs);
 	tpa_eventlog_free(log);
 	free(bytes);
 	return rc;

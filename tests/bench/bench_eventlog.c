@@ -58,6 +58,7 @@ int main(int argc, char **argv)
 				events = tpa_eventlog_count(log);
 				tpa_eventlog_replay(&r, log);
 				tpa_bootstate_derive(&bs, log, 0);
+				tpa_bootstate_clear(&bs);
 			}
 			tpa_eventlog_free(log);
 		}, ours);
@@ -69,6 +70,7 @@ int main(int argc, char **argv)
 			if (tpa_eventlog_parse(&log, b, n) == 0) {
 				tpa_eventlog_replay_banks(&r, log, sha256_bank, 1);
 				tpa_bootstate_derive(&bs, log, 0x000B);
+				tpa_bootstate_clear(&bs);
 			}
 			tpa_eventlog_free(log);
 		}, quoted);
@@ -82,7 +84,7 @@ int main(int argc, char **argv)
 			TIME_US({ tpa_eventlog *l = NULL; tpa_eventlog_parse(&l, b, n); tpa_eventlog_free(l); }, p);
 			tpa_eventlog_parse(&log, b, n);
 			TIME_US(tpa_eventlog_replay(&r, log), rp);
-			TIME_US(tpa_bootstate_derive(&bs, log, 0), st);
+			TIME_US({ tpa_bootstate_derive(&bs, log, 0); tpa_bootstate_clear(&bs); }, st);
 			tpa_eventlog_free(log);
 			printf("  parse %.1f replay %.1f state %.1f us\n", p, rp, st);
 		}

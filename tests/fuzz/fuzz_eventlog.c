@@ -39,6 +39,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		tpa_eventlog_compare(&f, &r, &q, 1u << 10);
 	}
 	tpa_bootstate_derive(&bs, log, 0);
+	tpa_bootstate_clear(&bs);
 	tpa_eventlog_free(log);
 	return 0;
 }

@@ -79,6 +79,7 @@ static void test_good(void)
 	CU_ASSERT_TRUE(bs.exit_boot_services);
 	CU_ASSERT_EQUAL(bs.separators, 1u << 7);
 	CU_ASSERT_EQUAL(bs.digest_mismatches, 0);
+	tpa_bootstate_clear(&bs);
 	tpa_eventlog_free(log);
 }
 
@@ -316,6 +317,7 @@ static void test_secure_boot_rules(void)
 	CU_ASSERT_EQUAL_FATAL(tpa_eventlog_parse(&log, w.b, w.n), 0);
 	CU_ASSERT_EQUAL(tpa_bootstate_derive(&bs, log, 0), 0);
 	CU_ASSERT_EQUAL(bs.secure_boot, TPA_SB_DISABLED);
+	tpa_bootstate_clear(&bs);
 	tpa_eventlog_free(log);
 
 	/* zero-length data: unknown */
@@ -326,6 +328,7 @@ static void test_secure_boot_rules(void)
 	CU_ASSERT_EQUAL_FATAL(tpa_eventlog_parse(&log, w.b, w.n), 0);
 	CU_ASSERT_EQUAL(tpa_bootstate_derive(&bs, log, 0), 0);
 	CU_ASSERT_EQUAL(bs.secure_boot, TPA_SB_UNKNOWN);
+	tpa_bootstate_clear(&bs);
 	tpa_eventlog_free(log);
 
 	/* a lying log: the data says on, the measured digest says off */
@@ -345,6 +348,7 @@ static void test_secure_boot_rules(void)
 	CU_ASSERT_EQUAL(bs.secure_boot, TPA_SB_UNKNOWN);
 	CU_ASSERT_EQUAL(bs.digest_mismatches, 1);
 	CU_ASSERT_EQUAL(bs.first_mismatch, 1);
+	tpa_bootstate_clear(&bs);
 	tpa_eventlog_free(log);
 
 	/* only the event type, no SecureBoot variable: unknown */
@@ -354,6 +358,7 @@ static void test_secure_boot_rules(void)
 	CU_ASSERT_EQUAL_FATAL(tpa_eventlog_parse(&log, w.b, w.n), 0);
 	CU_ASSERT_EQUAL(tpa_bootstate_derive(&bs, log, 0), 0);
 	CU_ASSERT_EQUAL(bs.secure_boot, TPA_SB_UNKNOWN);
+	tpa_bootstate_clear(&bs);
 	tpa_eventlog_free(log);
 }
 

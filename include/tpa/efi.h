@@ -1,0 +1,47 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* UEFI structures found in measured-boot event data, decoded from untrusted
+ * bytes: EFI_SIGNATURE_LISTs (PK, KEK, db, dbx), device paths, UTF-16 text. */
+#ifndef TPA_EFI_H
+#define TPA_EFI_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define TPA_EFI_CERTS_MAX   256   /* X.509 certificates kept per database */
+#define TPA_EFI_HASHES_MAX  8192  /* SHA-256 hashes kept per database */
+#define TPA_EFI_SUBJECT_MAX 128
+
+/* An X.509 certificate by its SHA-256 fingerprint and subject common name. */
+typedef struct {
+	uint8_t sha256[32];
+	char subject[TPA_EFI_SUBJECT_MAX];   /* "" if none could be read */
+} tpa_efi_cert;
+
+/* The contents of a signature database variable. */
+typedef struct {
+	int present;                 /* the variable was measured */
+	tpa_efi_cert *certs;         /* EFI_CERT_X509_GUID entries */
+	size_t ncerts;
+	uint8_t (*hashes)[32];       /* EFI_CERT_SHA256_GUID entries */
+	size_t nhashes;
+	size_t other;                /* entries of other types, not kept */
+	int truncated;               /* more entries than the caps */
+} tpa_efi_sigdb;
+
+/* Appends the entries of the EFI_SIGNATURE_LISTs in b to db. TPA_ERR_PARSE
+ * if a list's sizes do not fit. */
+int tpa_efi_sigdb_add(tpa_efi_sigdb *db, const uint8_t *b, size_t n);
+void tpa_efi_sigdb_clear(tpa_efi_sigdb *db);
+
+/* A certificate by fingerprint and subject, from DER. */
+int tpa_efi_cert_from_der(tpa_efi_cert *out, const uint8_t *der, size_t n);
+
+/* UTF-16LE (n bytes) to printable ASCII in out (cap bytes, NUL-terminated);
+ * a NUL ends the text, anything outside printable ASCII becomes '?'. */
+void tpa_efi_utf16_ascii(char *out, size_t cap, const uint8_t *b, size_t n);
+
+/* The file path nodes of a device path (n bytes), joined, as ASCII; "" if
+ * there are none. TPA_ERR_PARSE if a node's length does not fit. */
+int tpa_efi_devpath_file(char *out, size_t cap, const uint8_t *b, size_t n);
+
+#endif
