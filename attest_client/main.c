@@ -343,6 +343,12 @@ static int cmd_attest(int argc, char **argv)
 	if (log_len)
 		printf(" (%u events)", v.events);
 	printf("\nsecure boot: %s (%s)\n", v.secure_boot, v.secure_boot_reason);
+	if (v.firmware_version[0])
+		printf("firmware: %s\n", v.firmware_version);
+	if (v.kernel_cmdline[0])
+		printf("kernel command line: %s\n", v.kernel_cmdline);
+	if (v.uefi_debug_mode)
+		printf("UEFI debug mode: ON\n");
 	printf("tpm: %s%s, firmware %llu.%llu\n", view.tpm_manufacturer[0] ? view.tpm_manufacturer : "?",
 	       view.virtual_tpm ? " (virtual)" : "",
 	       (unsigned long long)(view.tpm_firmware_version >> 32),

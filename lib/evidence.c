@@ -180,6 +180,13 @@ int tpa_manufacturer_is_virtual(const char *m)
 	return 0;
 }
 
+static void sanitize(char *s)
+{
+	for (; *s; s++)
+		if ((unsigned char)*s < 0x20 || (unsigned char)*s >= 0x7f)
+			*s = '?';
+}
+
 int tpa_verdict_unpack(tpa_verdict *out, const uint8_t *b, size_t n)
 {
 	Attest__V1__AttestResponse *r;
@@ -212,6 +219,11 @@ int tpa_verdict_unpack(tpa_verdict *out, const uint8_t *b, size_t n)
 		tpa_findings_add(&out->findings, c->name ? c->name : "?", c->passed,
 				 "%s", c->detail ? c->detail : "");
 	}
+	/* Text from the network is printed: keep it printable. */
+	for (i = 0; i < out->findings.n; i++) {
+		sanitize(out->findings.items[i].name);
+		sanitize(out->findings.items[i].detail);
+	}
 	/* A compliant verdict that lists a failure is not compliant. */
 	if (out->compliant && tpa_findings_failed(&out->findings)) {
 		tpa_err_set("verdict: compliant with failed checks");
@@ -219,6 +231,7 @@ int tpa_verdict_unpack(tpa_verdict *out, const uint8_t *b, size_t n)
 	}
 	if (r->verdict->ak_name)
 		snprintf(out->ak_name, sizeof(out->ak_name), "%s", r->verdict->ak_name);
+	sanitize(out->ak_name);
 	snprintf(out->secure_boot, sizeof(out->secure_boot), "unknown");
 	if (r->verdict->trusted_launch) {
 		const Attest__V1__TrustedLaunch *tl = r->verdict->trusted_launch;
@@ -232,6 +245,17 @@ int tpa_verdict_unpack(tpa_verdict *out, const uint8_t *b, size_t n)
 		if (tl->secure_boot_reason)
 			snprintf(out->secure_boot_reason, sizeof(out->secure_boot_reason), "%s",
 				 tl->secure_boot_reason);
+		if (tl->firmware_version)
+			snprintf(out->firmware_version, sizeof(out->firmware_version), "%s",
+				 tl->firmware_version);
+		if (tl->kernel_cmdline)
+			snprintf(out->kernel_cmdline, sizeof(out->kernel_cmdline), "%s",
+				 tl->kernel_cmdline);
+		out->uefi_debug_mode = tl->uefi_debug_mode;
+		/* A hostile verifier's text is printed: keep it printable. */
+		sanitize(out->secure_boot_reason);
+		sanitize(out->firmware_version);
+		sanitize(out->kernel_cmdline);
 	}
 	if (r->token && *r->token) {
 		if (strlen(r->token) > TPA_TOKEN_MAX) {
@@ -242,6 +266,7 @@ int tpa_verdict_unpack(tpa_verdict *out, const uint8_t *b, size_t n)
 			err = tpa_err_fail(TPA_ERR_NOMEM, "verdict: out of memory");
 			goto cleanup;
 		}
+		sanitize(out->token);
 	}
 	err = 0;
 cleanup:

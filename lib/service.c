@@ -277,10 +277,18 @@ static const char *tristate_name(Attest__V1__Tristate t)
 
 /* The event log: parsed, replayed against the PCR values the quote vouches
  * for, and read for the trusted-launch state. Fills tl; adds findings. */
+/* Strings the trusted-launch reply points into. */
+typedef struct {
+	char sb_reason[TPA_CHECK_DETAIL_MAX];
+	char firmware[128];
+	char cmdline[TPA_CMDLINE_MAX];
+	char apps[TPA_BOOT_APPS_MAX][TPA_PATH_MAX + 2 * TPA_DIGEST_MAX + 16];
+	char *app_ptrs[TPA_BOOT_APPS_MAX];
+} tl_text;
+
 static int appraise_eventlog(tpa_findings *f, Attest__V1__TrustedLaunch *tl,
-			     char *sb_reason, size_t sb_reason_cap,
-			     const Attest__V1__AttestRequest *in, const tpa_pcr_set *pcrs,
-			     int quote_ok)
+			     tl_text *txt, const Attest__V1__AttestRequest *in,
+			     const tpa_pcr_set *pcrs, int quote_ok)
 {
 	tpa_eventlog *log = NULL;
 	tpa_replay rp;
@@ -288,6 +296,9 @@ static int appraise_eventlog(tpa_findings *f, Attest__V1__TrustedLaunch *tl,
 	uint16_t quoted[TPA_BANKS_MAX];
 	uint32_t b;
 	int err;
+
+	char *sb_reason = txt->sb_reason;
+	size_t sb_reason_cap = sizeof(txt->sb_reason);
 
 	tl->secure_boot = (char *)"unknown";
 	snprintf(sb_reason, sb_reason_cap, "no event log");
@@ -318,8 +329,26 @@ static int appraise_eventlog(tpa_findings *f, Attest__V1__TrustedLaunch *tl,
 		goto cleanup;
 	/* Only a log that replays to the quote is evidence. */
 	if (tl->measured_boot) {
+		size_t i;
+
 		tl->secure_boot = (char *)tpa_secure_boot_name(bs.secure_boot);
 		snprintf(sb_reason, sb_reason_cap, "%s", bs.secure_boot_why);
+		snprintf(txt->firmware, sizeof(txt->firmware), "%s", bs.firmware_version);
+		snprintf(txt->cmdline, sizeof(txt->cmdline), "%s", bs.kernel_cmdline);
+		tl->firmware_version = txt->firmware;
+		tl->kernel_cmdline = txt->cmdline;
+		tl->uefi_debug_mode = bs.uefi_debug_mode;
+		for (i = 0; i < bs.napps; i++) {
+			char hex[2 * TPA_DIGEST_MAX + 1];
+
+			tpa_hex(hex, bs.apps[i].digest, bs.apps[i].digest_len);
+			snprintf(txt->apps[i], sizeof(txt->apps[i]), "%s %s:%s",
+				 bs.apps[i].path[0] ? bs.apps[i].path : "?",
+				 tpa_hash_label(pcrs->banks[0].hash_alg), hex);
+			txt->app_ptrs[i] = txt->apps[i];
+		}
+		tl->n_boot_applications = bs.napps;
+		tl->boot_applications = txt->app_ptrs;
 	} else {
 		snprintf(sb_reason, sb_reason_cap, quote_ok ?
 			 "the event log does not replay to the quoted PCRs" :
@@ -361,7 +390,7 @@ void tpa_service_attest(tpa_rpc_reply *r, const uint8_t *req, size_t len,
 	Attest__V1__AttestResponse out = ATTEST__V1__ATTEST_RESPONSE__INIT;
 	Attest__V1__Verdict verdict = ATTEST__V1__VERDICT__INIT;
 	Attest__V1__TrustedLaunch tl = ATTEST__V1__TRUSTED_LAUNCH__INIT;
-	char sb_reason[TPA_CHECK_DETAIL_MAX];
+	tl_text *txt = NULL;
 	Attest__V1__CheckResult checks[TPA_CHECKS_MAX], *checkp[TPA_CHECKS_MAX];
 	tpa_pcr_set pcrs;
 	tpa_findings f;
@@ -405,12 +434,15 @@ void tpa_service_attest(tpa_rpc_reply *r, const uint8_t *req, size_t len,
 	}
 	tpa_hex(name_hex, name, name_len);
 
-	if (appraise_eventlog(&f, &tl, sb_reason, sizeof(sb_reason), in, &pcrs,
-			      tpa_findings_failed(&f) == 0) < 0) {
+	if (!(txt = calloc(1, sizeof(*txt)))) {
+		refuse(r, TPA_RPC_RESOURCE_EXHAUSTED, "out of memory");
+		goto cleanup;
+	}
+	if (appraise_eventlog(&f, &tl, txt, in, &pcrs, tpa_findings_failed(&f) == 0) < 0) {
 		refuse(r, TPA_RPC_INTERNAL, "event log: %s", tpa_err_last());
 		goto cleanup;
 	}
-	tl.secure_boot_reason = sb_reason;
+	tl.secure_boot_reason = txt->sb_reason;
 	tl.client_view = in->client_view;
 
 	memset(&claims, 0, sizeof(claims));
@@ -453,6 +485,7 @@ void tpa_service_attest(tpa_rpc_reply *r, const uint8_t *req, size_t len,
 				      name_hex, hint, f.items[i].name, f.items[i].detail);
 	}
 cleanup:
+	free(txt);
 	free(token);
 	attest__v1__attest_request__free_unpacked(in, NULL);
 }

@@ -70,6 +70,9 @@ typedef struct {
 	char secure_boot[16];      /* "enabled", "disabled", "unknown" */
 	char secure_boot_reason[TPA_CHECK_DETAIL_MAX];
 	uint32_t events;
+	char firmware_version[128];
+	char kernel_cmdline[1024];
+	int uefi_debug_mode;
 } tpa_verdict;
 
 int tpa_verdict_unpack(tpa_verdict *out, const uint8_t *b, size_t n);

@@ -66,7 +66,41 @@ if attest good 0 "$WORK/efi-on"; then
     expect_grep "good: the log replays to the quote" "$WORK/out" 'ok +eventlog.replay'
     expect_grep "good: the client's view agrees" "$WORK/out" 'ok +client.secure_boot'
     expect_grep "good: swtpm named as a virtual TPM" "$WORK/out" '^tpm: IBM \(virtual\)'
+    expect_grep "good: the verdict carries the kernel command line" "$WORK/out" \
+        '^kernel command line: \\boot\\vmlinuz-6.1.0-13-amd64 root=UUID=.* ro quiet$|^kernel command line: /boot/vmlinuz-6.1.0-13-amd64 root=UUID=.* ro quiet$'
+    expect_grep "good: the verdict carries the firmware version" "$WORK/out" '^firmware: EDK II 2023.05-tpa \(OVMF\)$'
 fi
+# The state as the log shows it (checked data only).
+state() { # LOG PYTHON-EXPRESSION-ON-s -> prints the value
+    "$BIN/verifier" eventlog show --json "$1" | /usr/bin/python3 -c "
+import json, sys
+s = json.load(sys.stdin)['state']
+print($2)"
+}
+check_state() { # NAME LOG EXPR EXPECTED
+    local got
+    got=$(state "$2" "$3" 2>&1) || true
+    [ "$got" = "$4" ] && ok "$1" || bad "$1 (got '$got', expected '$4')"
+}
+G=$WORK/good.log
+check_state "good: firmware version" "$G" "s['firmware_version']" "EDK II 2023.05-tpa (OVMF)"
+check_state "good: PK/KEK/db certificates by subject" "$G" \
+    "[c['subject'] for k in ('pk','kek','db') for c in s[k]['certificates']]" \
+    "['tpa-sim Platform Key', 'tpa-sim KEK CA 2023', 'tpa-sim UEFI CA 2023', 'tpa-sim Windows Production PCA 2023']"
+check_state "good: dbx hashes" "$G" "len(s['dbx']['sha256'])" "2"
+check_state "good: the authorities that verified the boot" "$G" \
+    "[a['subject'] for a in s['authorities']]" "['tpa-sim UEFI CA 2023', 'tpa-sim Debian Secure Boot CA']"
+check_state "good: boot applications and their paths" "$G" \
+    "[a['path'] for a in s['boot_applications']]" \
+    "['\\\\EFI\\\\debian\\\\shimx64.efi', '\\\\EFI\\\\debian\\\\grubx64.efi', '\\\\boot\\\\vmlinuz-6.1.0-13-amd64']"
+check_state "good: the kernel" "$G" "s['kernel']" "/boot/vmlinuz-6.1.0-13-amd64"
+check_state "good: the kernel command line" "$G" "s['kernel_cmdline']" \
+    "/boot/vmlinuz-6.1.0-13-amd64 root=UUID=0f1e2d3c-4b5a-4968-8776-a5b4c3d2e1f0 ro quiet"
+check_state "good: no UEFI debug mode" "$G" "s['uefi_debug_mode']" "False"
+check_state "good: separators on PCRs 0-7" "$G" "s['separators']" "[0, 1, 2, 3, 4, 5, 6, 7]"
+check_state "good: Exit Boot Services, nothing after" "$G" \
+    "(s['exit_boot_services'], s['events_after_exit_boot_services'])" "(True, 1)"
+
 # The client's word against the log: the log decides, the verdict says so.
 cp "$WORK/good.log" "$WORK/good-liar.log"
 boot good
@@ -88,7 +122,11 @@ attest unexpected-kernel 0 "$WORK/efi-on" || true
 boot debug-cmdline
 attest debug-cmdline 0 "$WORK/efi-on" || true
 [ "$(changed_pcrs debug-cmdline)" = 8 ] && ok "debug-cmdline: only PCR 8 differs" || bad "debug-cmdline: PCRs $(changed_pcrs debug-cmdline)"
-grep -aq 'init=/bin/sh' "$WORK/debug-cmdline.log" && ok "debug-cmdline: the command line is in the log" || bad "debug-cmdline: no init=/bin/sh in the log"
+check_state "debug-cmdline: the command line, from the log" "$WORK/debug-cmdline.log" \
+    "'init=/bin/sh' in s['kernel_cmdline']" "True"
+check_state "sb-off: PK measured empty" "$WORK/sb-off.log" "s['pk']['certificates']" "[]"
+check_state "unexpected-kernel: the kernel that booted" "$WORK/unexpected-kernel.log" "s['kernel']" \
+    "/boot/vmlinuz-5.10.0-9-amd64"
 
 # ---- logs that are not the boot ----
 boot log-edited
