@@ -152,7 +152,8 @@ asan-check:
 	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	  ./tests/run.sh build/asan
 
-# valgrind on our code: the unit tests and both programs end to end.
+# valgrind on our code: the unit tests, both programs end to end, measured
+# boots, and the parser on every real log.
 VALGRIND_CMD := valgrind -q --leak-check=full --errors-for-leak-kinds=definite,indirect \
   --show-leak-kinds=definite,indirect --error-exitcode=99
 valgrind: deps
@@ -162,6 +163,8 @@ valgrind-check: tests
 	@set -e; for t in $(UNIT_TESTS); do echo "valgrind $$t"; \
 	  TPA_SIMULATOR=$(CURDIR)/simulator/tpa-swtpm $(VALGRIND_CMD) $$t >/dev/null; done
 	VALGRIND="$(VALGRIND_CMD)" ./tests/integration/test_e2e.sh $(BUILD)
+	VALGRIND="$(VALGRIND_CMD)" ./tests/integration/test_measured_boot.sh $(BUILD)
+	VALGRIND="$(VALGRIND_CMD)" ./tests/integration/test_eventlog_corpus.sh $(BUILD)
 
 bench: deps
 	$(MAKE) $(PROGS) $(BENCH)

@@ -45,28 +45,102 @@ void tpa_efi_utf16_ascii(char *out, size_t cap, const uint8_t *b, size_t n)
 	out[o] = '\0';
 }
 
+/* One DER TLV at *p (end at end): its tag, and its contents in *c and *cl;
+ * *p moves past it. -1 if it does not fit. Lengths up to 4 bytes. */
+static int der_tlv(const uint8_t **p, const uint8_t *end, uint8_t *tag,
+		   const uint8_t **c, size_t *cl)
+{
+	const uint8_t *q = *p;
+	size_t len = 0, nb, i;
+
+	if (end - q < 2)
+		return -1;
+	*tag = *q++;
+	if (*q < 0x80) {
+		len = *q++;
+	} else {
+		nb = *q++ & 0x7f;
+		if (nb == 0 || nb > 4 || (size_t)(end - q) < nb)
+			return -1;
+		for (i = 0; i < nb; i++)
+			len = len << 8 | *q++;
+	}
+	if (len > (size_t)(end - q))
+		return -1;
+	*c = q;
+	*cl = len;
+	*p = q + len;
+	return 0;
+}
+
+/* The subject Name of a certificate, found by walking its DER (decoding the
+ * whole certificate would also decode its public key, which costs far more
+ * than everything else done with an event log). */
+static int cert_subject(const uint8_t **name, size_t *name_len, const uint8_t *der,
+			size_t n)
+{
+	const uint8_t *p = der, *end = der + n, *c, *tbs, *tend, *start;
+	size_t cl;
+	uint8_t tag;
+	int i;
+
+	if (der_tlv(&p, end, &tag, &c, &cl) < 0 || tag != 0x30)
+		return -1;
+	p = c;
+	end = c + cl;
+	if (der_tlv(&p, end, &tag, &tbs, &cl) < 0 || tag != 0x30)
+		return -1;
+	p = tbs;
+	tend = tbs + cl;
+	/* [0] version (optional), serial, signature, issuer, validity, subject */
+	if (tend - p >= 1 && *p == 0xA0 && der_tlv(&p, tend, &tag, &c, &cl) < 0)
+		return -1;
+	for (i = 0; i < 4; i++)
+		if (der_tlv(&p, tend, &tag, &c, &cl) < 0)
+			return -1;
+	start = p;
+	if (der_tlv(&p, tend, &tag, &c, &cl) < 0 || tag != 0x30)
+		return -1;
+	*name = start;
+	*name_len = (size_t)(p - start);
+	return 0;
+}
+
 int tpa_efi_cert_from_der(tpa_efi_cert *out, const uint8_t *der, size_t n)
 {
-	const unsigned char *p = der;
-	X509 *x;
-	int err;
-
-	memset(out, 0, sizeof(*out));
-	if ((err = tpa_hash(out->sha256, TPM2_ALG_SHA256, der, n)) < 0)
-		return err;
-	if (n > 0 && n < (1u << 20) && (x = d2i_X509(NULL, &p, (long)n))) {
-		X509_NAME *name = X509_get_subject_name(x);
-
-		if (name && X509_NAME_get_text_by_NID(name, NID_commonName, out->subject,
-						      sizeof(out->subject)) < 0)
-			out->subject[0] = '\0';
-		X509_free(x);
-	}
-	/* Keep only printable ASCII of the subject. */
-	for (p = (const unsigned char *)out->subject; *p; p++)
-		if (*p < 0x20 || *p >= 0x7f)
-			out->subject[p - (const unsigned char *)out->subject] = '?';
+	if (!out || (!der && n))
+		return tpa_err_fail(TPA_ERR_INVALID_ARG, "certificate: NULL");
+	out->der = der;
+	out->der_len = n;
 	return 0;
+}
+
+int tpa_efi_cert_sha256(uint8_t out[32], const tpa_efi_cert *c)
+{
+	return tpa_hash(out, TPM2_ALG_SHA256, c->der, c->der_len);
+}
+
+void tpa_efi_cert_subject(char *out, size_t cap, const tpa_efi_cert *c)
+{
+	const uint8_t *nm;
+	size_t nl, i;
+
+	if (!cap)
+		return;
+	out[0] = '\0';
+	if (c->der_len > 0 && c->der_len < (1u << 20) &&
+	    cert_subject(&nm, &nl, c->der, c->der_len) == 0) {
+		const unsigned char *p = nm;
+		X509_NAME *name = d2i_X509_NAME(NULL, &p, (long)nl);
+
+		if (name && X509_NAME_get_text_by_NID(name, NID_commonName, out,
+						      cap > INT32_MAX ? INT32_MAX : (int)cap) < 0)
+			out[0] = '\0';
+		X509_NAME_free(name);
+	}
+	for (i = 0; out[i]; i++)
+		if ((unsigned char)out[i] < 0x20 || (unsigned char)out[i] >= 0x7f)
+			out[i] = '?';
 }
 
 static int add_cert(tpa_efi_sigdb *db, const uint8_t *der, size_t n)
@@ -78,9 +152,11 @@ static int add_cert(tpa_efi_sigdb *db, const uint8_t *der, size_t n)
 		db->truncated = 1;
 		return 0;
 	}
-	if (!(c = realloc(db->certs, (db->ncerts + 1) * sizeof(*c))))
-		return tpa_err_fail(TPA_ERR_NOMEM, "signature list: out of memory");
-	db->certs = c;
+	if ((db->ncerts & (db->ncerts - 1)) == 0) { /* 0, 1, 2, 4, ...: grow */
+		if (!(c = realloc(db->certs, (db->ncerts ? 2 * db->ncerts : 1) * sizeof(*c))))
+			return tpa_err_fail(TPA_ERR_NOMEM, "signature list: out of memory");
+		db->certs = c;
+	}
 	if ((err = tpa_efi_cert_from_der(&db->certs[db->ncerts], der, n)) < 0)
 		return err;
 	db->ncerts++;
@@ -95,9 +171,11 @@ static int add_hash(tpa_efi_sigdb *db, const uint8_t *h)
 		db->truncated = 1;
 		return 0;
 	}
-	if (!(hs = realloc(db->hashes, (db->nhashes + 1) * sizeof(*hs))))
-		return tpa_err_fail(TPA_ERR_NOMEM, "signature list: out of memory");
-	db->hashes = hs;
+	if ((db->nhashes & (db->nhashes - 1)) == 0) { /* 0, 1, 2, 4, ...: grow */
+		if (!(hs = realloc(db->hashes, (db->nhashes ? 2 * db->nhashes : 1) * sizeof(*hs))))
+			return tpa_err_fail(TPA_ERR_NOMEM, "signature list: out of memory");
+		db->hashes = hs;
+	}
 	memcpy(db->hashes[db->nhashes++], h, 32);
 	return 0;
 }

@@ -388,7 +388,9 @@ int tpa_eventlog_replay_banks(tpa_replay *out, const tpa_eventlog *log,
 			      const uint16_t *algs, size_t nalgs)
 {
 	tpa_replay r;
-	EVP_MD_CTX *ctx = NULL;
+	/* One context per bank: re-initialising a context for the same
+	 * digest keeps its provider state, switching digests does not. */
+	EVP_MD_CTX *ctx[TPA_EVLOG_MAX_ALGS] = { NULL };
 	size_t i;
 	uint32_t b;
 	int err = 0;
@@ -424,8 +426,11 @@ int tpa_eventlog_replay_banks(tpa_replay *out, const tpa_eventlog *log,
 		else if (r.startup_locality > 0)
 			rb->value[0][ds - 1] = (uint8_t)r.startup_locality;
 	}
-	if (!(ctx = EVP_MD_CTX_new()))
-		return tpa_err_fail(TPA_ERR_NOMEM, "replay: out of memory");
+	for (b = 0; b < r.nbanks; b++)
+		if (!(ctx[b] = EVP_MD_CTX_new())) {
+			err = tpa_err_fail(TPA_ERR_NOMEM, "replay: out of memory");
+			goto cleanup;
+		}
 	for (i = 0; i < log->nevents; i++) {
 		const tpa_event *ev = &log->events[i];
 
@@ -452,10 +457,10 @@ int tpa_eventlog_replay_banks(tpa_replay *out, const tpa_eventlog *log,
 				rb->incomplete |= 1u << ev->pcr;
 				continue;
 			}
-			if (!EVP_DigestInit_ex(ctx, md, NULL) ||
-			    !EVP_DigestUpdate(ctx, rb->value[ev->pcr], ds) ||
-			    !EVP_DigestUpdate(ctx, dg, ds) ||
-			    !EVP_DigestFinal_ex(ctx, rb->value[ev->pcr], NULL)) {
+			if (!EVP_DigestInit_ex(ctx[b], md, NULL) ||
+			    !EVP_DigestUpdate(ctx[b], rb->value[ev->pcr], ds) ||
+			    !EVP_DigestUpdate(ctx[b], dg, ds) ||
+			    !EVP_DigestFinal_ex(ctx[b], rb->value[ev->pcr], NULL)) {
 				err = tpa_err_fail(TPA_ERR_CRYPTO, "replay: hashing failed");
 				goto cleanup;
 			}
@@ -465,7 +470,8 @@ int tpa_eventlog_replay_banks(tpa_replay *out, const tpa_eventlog *log,
 	}
 	*out = r;
 cleanup:
-	EVP_MD_CTX_free(ctx);
+	for (b = 0; b < TPA_EVLOG_MAX_ALGS; b++)
+		EVP_MD_CTX_free(ctx[b]);
 	return err;
 }
 

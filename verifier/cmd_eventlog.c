@@ -41,9 +41,13 @@ static json_t *hex_json(const uint8_t *b, size_t n)
 static json_t *cert_json(const tpa_efi_cert *c)
 {
 	json_t *o = json_object();
+	char subject[TPA_EFI_SUBJECT_MAX];
+	uint8_t fp[32];
 
-	json_object_set_new(o, "sha256", hex_json(c->sha256, 32));
-	json_object_set_new(o, "subject", json_string(c->subject));
+	if (tpa_efi_cert_sha256(fp, c) == 0)
+		json_object_set_new(o, "sha256", hex_json(fp, 32));
+	tpa_efi_cert_subject(subject, sizeof(subject), c);
+	json_object_set_new(o, "subject", json_string(subject));
 	return o;
 }
 
@@ -273,9 +277,12 @@ static void show_text(const tpa_eventlog *log, const tpa_replay *r,
 	printf("PK/KEK/db/dbx: %zu/%zu/%zu certificates, dbx %zu hashes%s\n",
 	       bs->pk.ncerts, bs->kek.ncerts, bs->db.ncerts, bs->dbx.nhashes,
 	       bs->dbx.present ? "" : " (dbx not measured)");
-	for (i = 0; i < bs->nauthorities; i++)
-		printf("authority: %s\n", bs->authorities[i].subject[0] ?
-		       bs->authorities[i].subject : "(no subject)");
+	for (i = 0; i < bs->nauthorities; i++) {
+		char subject[TPA_EFI_SUBJECT_MAX];
+
+		tpa_efi_cert_subject(subject, sizeof(subject), &bs->authorities[i]);
+		printf("authority: %s\n", subject[0] ? subject : "(no subject)");
+	}
 	printf("UEFI debug mode: %s\n", bs->uefi_debug_mode ? "ON" : "off");
 	for (i = 0; i < bs->napps; i++) {
 		char hex[2 * TPA_DIGEST_MAX + 1];

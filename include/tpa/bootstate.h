@@ -65,7 +65,8 @@ typedef struct {
 	int truncated;                  /* more items than the caps above */
 } tpa_bootstate;
 
-/* Frees what a derived state holds; the struct can be derived again. */
+/* Frees what a derived state holds; the struct can be derived again.
+ * Certificates in the state point into the log: use them while it lives. */
 void tpa_bootstate_clear(tpa_bootstate *s);
 
 /* Derives the state (call tpa_bootstate_clear when done, also after a

@@ -11,10 +11,12 @@
 #define TPA_EFI_HASHES_MAX  8192  /* SHA-256 hashes kept per database */
 #define TPA_EFI_SUBJECT_MAX 128
 
-/* An X.509 certificate by its SHA-256 fingerprint and subject common name. */
+/* An X.509 certificate found in event data. der points into the bytes it
+ * was found in (an event log's): valid while those live. Its fingerprint
+ * and subject are computed on demand, by whoever needs them. */
 typedef struct {
-	uint8_t sha256[32];
-	char subject[TPA_EFI_SUBJECT_MAX];   /* "" if none could be read */
+	const uint8_t *der;
+	size_t der_len;
 } tpa_efi_cert;
 
 /* The contents of a signature database variable. */
@@ -33,8 +35,16 @@ typedef struct {
 int tpa_efi_sigdb_add(tpa_efi_sigdb *db, const uint8_t *b, size_t n);
 void tpa_efi_sigdb_clear(tpa_efi_sigdb *db);
 
-/* A certificate by fingerprint and subject, from DER. */
+/* A certificate from DER (kept by reference). */
 int tpa_efi_cert_from_der(tpa_efi_cert *out, const uint8_t *der, size_t n);
+
+/* The SHA-256 fingerprint of a certificate (of its DER). */
+int tpa_efi_cert_sha256(uint8_t out[32], const tpa_efi_cert *c);
+
+/* The subject common name of a certificate as printable ASCII into out
+ * (cap bytes); "" if it has none or cannot be read. Decoded on demand:
+ * names cost more to decode than the rest of an event log. */
+void tpa_efi_cert_subject(char *out, size_t cap, const tpa_efi_cert *c);
 
 /* UTF-16LE (n bytes) to printable ASCII in out (cap bytes, NUL-terminated);
  * a NUL ends the text, anything outside printable ASCII becomes '?'. */
