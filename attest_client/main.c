@@ -349,7 +349,8 @@ static int cmd_attest(int argc, char **argv)
 		printf("kernel command line: %s\n", v.kernel_cmdline);
 	if (v.uefi_debug_mode)
 		printf("UEFI debug mode: ON\n");
-	printf("tpm: %s%s, firmware %llu.%llu\n", view.tpm_manufacturer[0] ? view.tpm_manufacturer : "?",
+	printf("tpm: %s%s, firmware %08llx.%08llx\n",
+	       view.tpm_manufacturer[0] ? view.tpm_manufacturer : "?",
 	       view.virtual_tpm ? " (virtual)" : "",
 	       (unsigned long long)(view.tpm_firmware_version >> 32),
 	       (unsigned long long)(view.tpm_firmware_version & 0xffffffffu));

@@ -29,11 +29,9 @@ TCTI=$("$ROOT/simulator/tpa-swtpm" start "$W/tpm")
 echo "TCTI: $TCTI"
 echo "EK certificate signed by: $(openssl x509 -noout -subject -in "$W/tpm/ca/issuercert.pem" 2>/dev/null | sed "s/^subject=//")"
 
-step "a simulated boot: firmware and boot loader digests extended into PCRs 0, 4 and 7"
-"$ROOT/simulator/tpa-swtpm" extend "$W/tpm" \
-    "0:sha256=$(printf 'firmware' | sha256sum | cut -c1-64)" \
-    "4:sha256=$(printf 'bootloader' | sha256sum | cut -c1-64)" \
-    "7:sha256=$(printf 'secureboot-policy' | sha256sum | cut -c1-64)"
+step "a simulated measured boot (tpa-bootsim, simulator/scenarios/good.json): event log + the same extends"
+"$BIN/tpa-bootsim" --scenario "$ROOT/simulator/scenarios/good.json" --log "$W/boot.log" --tcti "$TCTI"
+"$BIN/verifier" eventlog show "$W/boot.log" | sed -n '/^secure boot:/,$p'
 
 step "verifier: gRPC with TLS on 127.0.0.1"
 "$BIN/verifier" serve --listen 127.0.0.1:0 --cert "$W/certs/server.pem" \
@@ -43,9 +41,9 @@ VPID=$!
 wait_listening "$W/verifier.out" "$VPID" || { cat "$W/verifier.log"; echo "verifier did not start"; exit 1; }
 cat "$W/verifier.out"
 
-step "attest_client attest --verifier 127.0.0.1:$PORT --ca certs/ca.pem --tcti '$TCTI'"
+step "attest_client attest --verifier 127.0.0.1:$PORT --ca certs/ca.pem --tcti '$TCTI' --eventlog boot.log"
 "$BIN/attest_client" attest --verifier "127.0.0.1:$PORT" --ca "$W/certs/ca.pem" \
-    --tcti "$TCTI" --device-hint demo --token-out "$W/token"
+    --tcti "$TCTI" --eventlog "$W/boot.log" --device-hint demo --token-out "$W/token"
 
 step "the token, checked with the verifier's published key"
 "$BIN/verifier" token verify --jwk "$W/jwk.json" "$(cat "$W/token")"
