@@ -38,14 +38,15 @@ PB_C     := $(GEN)/attest/v1/attest.pb-c.c
 PB_H     := $(GEN)/attest/v1/attest.pb-c.h
 
 LIB_SRC  := lib/err.c lib/tpm_decode.c lib/keycache.c lib/quote.c lib/nonce.c lib/tpm.c \
-            lib/rpc.c lib/token.c lib/service.c lib/evidence.c lib/eventlog.c lib/bootstate.c lib/efi.c
+            lib/rpc.c lib/token.c lib/service.c lib/evidence.c lib/eventlog.c lib/bootstate.c lib/efi.c lib/identity.c
 OBJ      := $(BUILD)/obj
 LIB_OBJ  := $(LIB_SRC:%.c=$(OBJ)/%.o) $(OBJ)/gen/attest.pb-c.o
 LIBA     := $(BUILD)/libtpa.a
 
 PROGS    := $(BUILD)/attest_client $(BUILD)/verifier $(BUILD)/tpa-pcr-extend \
             $(BUILD)/tpa-bootsim
-UNIT_TESTS := $(BUILD)/tests/unit/test_quote $(BUILD)/tests/unit/test_core $(BUILD)/tests/unit/test_rpc $(BUILD)/tests/unit/test_eventlog
+UNIT_TESTS := $(BUILD)/tests/unit/test_quote $(BUILD)/tests/unit/test_core $(BUILD)/tests/unit/test_rpc $(BUILD)/tests/unit/test_eventlog \
+              $(BUILD)/tests/unit/test_identity
 BENCH    := $(BUILD)/tests/bench/bench_quote $(BUILD)/tests/bench/bench_rpc \
             $(BUILD)/tests/bench/bench_eventlog
 FUZZ_TARGETS := attest replies eventlog

@@ -16,6 +16,7 @@
 #include "tpa/tpm.h"
 
 #define EK_PERSISTENT 0x81010001u
+#define TPA_EKCERT_NV_MAX 8192
 #define AK_FILE_MAGIC "TPAAK\x01\x00\x00"
 #define AK_FILE_MAX 4096
 #define QUOTE_RETRIES 3
@@ -591,5 +592,141 @@ int tpa_tpm_properties(tpa_tpm *t, char manufacturer[5], uint64_t *firmware)
 		;
 	manufacturer[k] = '\0';
 	*firmware = (uint64_t)v1 << 32 | v2;
+	return 0;
+}
+
+#define EK_CERT_NV_RSA 0x01c00002u
+#define NV_CHUNK 512
+
+int tpa_tpm_ek_public(tpa_tpm *t, TPMT_PUBLIC *out)
+{
+	TPM2B_PUBLIC *pub = NULL;
+	TSS2_RC rc;
+	int err;
+
+	if (!t || !out)
+		return tpa_err_fail(TPA_ERR_INVALID_ARG, "EK public: NULL");
+	if ((err = ek_load(t)) < 0)
+		return err;
+	rc = Esys_ReadPublic(t->esys, t->ek, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE,
+			     &pub, NULL, NULL);
+	if (rc != TSS2_RC_SUCCESS)
+		return tss_fail("ReadPublic(EK)", rc);
+	*out = pub->publicArea;
+	Esys_Free(pub);
+	return 0;
+}
+
+int tpa_tpm_ek_cert(tpa_tpm *t, uint8_t **der, size_t *len)
+{
+	TPM2B_NV_PUBLIC *nvpub = NULL;
+	ESYS_TR nv = ESYS_TR_NONE;
+	uint8_t *b = NULL;
+	size_t size, off = 0;
+	TSS2_RC rc;
+	int err = TPA_ERR_TPM;
+
+	if (!t || !der || !len)
+		return tpa_err_fail(TPA_ERR_INVALID_ARG, "EK certificate: NULL");
+	rc = Esys_TR_FromTPMPublic(t->esys, EK_CERT_NV_RSA, ESYS_TR_NONE, ESYS_TR_NONE,
+				   ESYS_TR_NONE, &nv);
+	if (rc != TSS2_RC_SUCCESS)
+		return tpa_err_fail(TPA_ERR_NOT_FOUND, "no EK certificate in NV 0x%08x: %s",
+				    EK_CERT_NV_RSA, Tss2_RC_Decode(rc));
+	rc = Esys_NV_ReadPublic(t->esys, nv, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE,
+				&nvpub, NULL);
+	if (rc != TSS2_RC_SUCCESS) {
+		err = tss_fail("NV_ReadPublic(EK certificate)", rc);
+		goto cleanup;
+	}
+	size = nvpub->nvPublic.dataSize;
+	Esys_Free(nvpub);
+	if (size == 0 || size > TPA_EKCERT_NV_MAX) {
+		err = tpa_err_fail(TPA_ERR_LIMIT, "EK certificate NV of %zu bytes", size);
+		goto cleanup;
+	}
+	if (!(b = malloc(size))) {
+		err = tpa_err_fail(TPA_ERR_NOMEM, "out of memory");
+		goto cleanup;
+	}
+	while (off < size) {
+		TPM2B_MAX_NV_BUFFER *data = NULL;
+		UINT16 chunk = (UINT16)(size - off > NV_CHUNK ? NV_CHUNK : size - off);
+
+		rc = Esys_NV_Read(t->esys, nv, nv, ESYS_TR_PASSWORD, ESYS_TR_NONE, ESYS_TR_NONE,
+				  chunk, (UINT16)off, &data);
+		if (rc != TSS2_RC_SUCCESS || data->size != chunk) {
+			Esys_Free(data);
+			err = rc != TSS2_RC_SUCCESS ? tss_fail("NV_Read(EK certificate)", rc) :
+				tpa_err_fail(TPA_ERR_TPM, "NV_Read returned a short chunk");
+			goto cleanup;
+		}
+		memcpy(b + off, data->buffer, chunk);
+		off += chunk;
+		Esys_Free(data);
+	}
+	/* The NV index may be larger than the certificate: keep its DER. */
+	if (size >= 4 && b[0] == 0x30 && b[1] == 0x82) {
+		size_t dl = 4 + ((size_t)b[2] << 8 | b[3]);
+
+		if (dl <= size)
+			size = dl;
+	}
+	*der = b;
+	*len = size;
+	b = NULL;
+	err = 0;
+cleanup:
+	free(b);
+	Esys_TR_Close(t->esys, &nv);
+	return err;
+}
+
+int tpa_tpm_activate_credential(uint8_t *cred, size_t *cred_len, tpa_tpm *t,
+				const uint8_t *id_object, size_t id_len,
+				const uint8_t *enc_secret, size_t enc_len)
+{
+	TPM2B_ID_OBJECT blob;
+	TPM2B_ENCRYPTED_SECRET secret;
+	TPM2B_DIGEST *out = NULL;
+	ESYS_TR session = ESYS_TR_NONE;
+	size_t off = 0;
+	TSS2_RC rc;
+	int err;
+
+	if (!cred || !cred_len || !t || !id_object || !enc_secret)
+		return tpa_err_fail(TPA_ERR_INVALID_ARG, "ActivateCredential: NULL");
+	if (t->ak == ESYS_TR_NONE)
+		return tpa_err_fail(TPA_ERR_INVALID_ARG, "ActivateCredential: no AK loaded");
+	memset(&blob, 0, sizeof(blob));
+	memset(&secret, 0, sizeof(secret));
+	if (Tss2_MU_TPM2B_ID_OBJECT_Unmarshal(id_object, id_len, &off, &blob) !=
+		    TSS2_RC_SUCCESS || off != id_len)
+		return tpa_err_fail(TPA_ERR_PARSE, "credential blob: malformed");
+	off = 0;
+	if (Tss2_MU_TPM2B_ENCRYPTED_SECRET_Unmarshal(enc_secret, enc_len, &off, &secret) !=
+		    TSS2_RC_SUCCESS || off != enc_len)
+		return tpa_err_fail(TPA_ERR_PARSE, "credential secret: malformed");
+	if ((err = ek_load(t)) < 0 || (err = ek_session(t, &session)) < 0)
+		return err;
+	rc = Esys_ActivateCredential(t->esys, t->ak, t->ek, ESYS_TR_PASSWORD, session,
+				     ESYS_TR_NONE, &blob, &secret, &out);
+	Esys_FlushContext(t->esys, session);
+	if (t->ek_transient)
+		Esys_FlushContext(t->esys, t->ek);
+	else
+		Esys_TR_Close(t->esys, &t->ek);
+	t->ek = ESYS_TR_NONE;
+	if (rc != TSS2_RC_SUCCESS)
+		return tpa_err_fail(TPA_ERR_VERIFY, "ActivateCredential refused: %s",
+				    Tss2_RC_Decode(rc));
+	if (out->size > *cred_len) {
+		Esys_Free(out);
+		return tpa_err_fail(TPA_ERR_LIMIT, "credential of %u bytes", out->size);
+	}
+	memcpy(cred, out->buffer, out->size);
+	*cred_len = out->size;
+	memset(out->buffer, 0, out->size);
+	Esys_Free(out);
 	return 0;
 }

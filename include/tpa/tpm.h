@@ -54,6 +54,20 @@ int tpa_tpm_pcr_read(tpa_tpm *t, tpa_pcr_set *pcrs);
 int tpa_tpm_quote(tpa_tpm_quote_result *out, tpa_tpm *t, tpa_pcr_set *pcrs,
 		  const uint8_t *nonce, size_t nonce_len);
 
+/* The endorsement key's public area (RSA-2048, TCG template L-1). */
+int tpa_tpm_ek_public(tpa_tpm *t, TPMT_PUBLIC *out);
+
+/* The EK certificate from NV (RSA: 0x01c00002), DER, malloc'd. */
+int tpa_tpm_ek_cert(tpa_tpm *t, uint8_t **der, size_t *len);
+
+/* TPM2_ActivateCredential with the loaded AK and the EK: releases the
+ * credential only if this TPM holds the EK and the AK has the name it was
+ * made for. id_object and enc_secret are the marshaled TPM2B_ID_OBJECT and
+ * TPM2B_ENCRYPTED_SECRET. */
+int tpa_tpm_activate_credential(uint8_t *cred, size_t *cred_len, tpa_tpm *t,
+				const uint8_t *id_object, size_t id_len,
+				const uint8_t *enc_secret, size_t enc_len);
+
 /* TPM_PT_MANUFACTURER as text (up to 4 characters, trailing NULs and
  * spaces dropped) and the firmware version (VERSION_1 << 32 | VERSION_2). */
 int tpa_tpm_properties(tpa_tpm *t, char manufacturer[5], uint64_t *firmware);

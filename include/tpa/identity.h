@@ -1,0 +1,42 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* Device identity: EK certificates validated against trusted TPM
+ * manufacturer CAs, and credential activation (TPM2_MakeCredential done in
+ * software) to prove that an AK lives in the same TPM as an EK. */
+#ifndef TPA_IDENTITY_H
+#define TPA_IDENTITY_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <tss2/tss2_tpm2_types.h>
+
+#define TPA_EKCERT_MAX      8192   /* bytes of one certificate */
+#define TPA_CREDENTIAL_MAX  32     /* bytes of a credential secret */
+#define TPA_ID_OBJECT_MAX   (2 + 2 + 64 + 2 + TPA_CREDENTIAL_MAX + 16)
+#define TPA_ENC_SECRET_MAX  (2 + 512)
+
+/* Validates an EK certificate (DER) up to a trusted root: the trusted
+ * certificates are every PEM or DER file in ca_dir (or the file ca_dir
+ * names); intermediates (DER, may be NULL) only help build the chain and are
+ * never anchors. The certificate's public key must be ek's. The signature
+ * chain is never skipped; TPA_ERR_VERIFY says which rule failed. */
+int tpa_ekcert_verify(const uint8_t *der, size_t n, const uint8_t *const *intermediates,
+		      const size_t *intermediate_lens, size_t nintermediates,
+		      const char *ca_dir, const TPMT_PUBLIC *ek);
+
+/* KDFa of TPM 2.0 Part 1 (SP 800-108 counter mode with HMAC); bits must be
+ * a multiple of 8 and out must hold bits / 8 bytes. */
+int tpa_kdfa(uint8_t *out, TPM2_ALG_ID hash, const uint8_t *key, size_t key_len,
+	     const char *label, const uint8_t *context_u, size_t u_len,
+	     const uint8_t *context_v, size_t v_len, uint32_t bits);
+
+/* TPM2_MakeCredential in software for an RSA EK (OAEP, label "IDENTITY"):
+ * wraps credential so that only the TPM holding ek can release it, and only
+ * to the object named ak_name. Outputs the marshaled TPM2B_ID_OBJECT and
+ * TPM2B_ENCRYPTED_SECRET. */
+int tpa_credential_make(uint8_t *id_object, size_t *id_object_len,
+			uint8_t *enc_secret, size_t *enc_secret_len,
+			const TPMT_PUBLIC *ek, const uint8_t *ak_name, size_t ak_name_len,
+			const uint8_t *credential, size_t credential_len);
+
+#endif

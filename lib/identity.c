@@ -1,0 +1,357 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <openssl/core_names.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/rand.h>
+#include <openssl/rsa.h>
+#include <openssl/x509.h>
+#include <openssl/x509_vfy.h>
+#include <tss2/tss2_mu.h>
+
+#include "tpa/err.h"
+#include "tpa/identity.h"
+#include "tpa/quote.h"
+#include "tpa/tpm_decode.h"
+
+#define CA_FILES_MAX 256
+#define CA_FILE_MAX (64 * 1024)
+
+/* Adds every certificate of one file (PEM, several allowed, or DER). */
+static int add_ca_file(X509_STORE *store, const char *path, int *added)
+{
+	uint8_t buf[CA_FILE_MAX];
+	const unsigned char *p;
+	BIO *bio = NULL;
+	X509 *x;
+	size_t n;
+	FILE *f;
+
+	if (!(f = fopen(path, "rb")))
+		return tpa_err_fail(TPA_ERR_IO, "CA %s: cannot open", path);
+	n = fread(buf, 1, sizeof(buf), f);
+	fclose(f);
+	if (n == sizeof(buf))
+		return tpa_err_fail(TPA_ERR_LIMIT, "CA %s: larger than %d bytes", path,
+				    CA_FILE_MAX);
+	if (n > 10 && memmem(buf, n, "-----BEGIN CERTIFICATE-----", 27)) {
+		if (!(bio = BIO_new_mem_buf(buf, (int)n)))
+			return tpa_err_fail(TPA_ERR_NOMEM, "CA: out of memory");
+		while ((x = PEM_read_bio_X509(bio, NULL, NULL, NULL))) {
+			X509_STORE_add_cert(store, x);
+			X509_free(x);
+			(*added)++;
+		}
+		BIO_free(bio);
+		ERR_clear_error();
+		return 0;
+	}
+	p = buf;
+	if ((x = d2i_X509(NULL, &p, (long)n))) {
+		X509_STORE_add_cert(store, x);
+		X509_free(x);
+		(*added)++;
+	}
+	ERR_clear_error();
+	return 0;
+}
+
+static int load_anchors(X509_STORE *store, const char *ca)
+{
+	struct stat st;
+	struct dirent *de;
+	DIR *d;
+	int added = 0, files = 0, err;
+
+	if (stat(ca, &st) != 0)
+		return tpa_err_fail(TPA_ERR_IO, "CA %s: not found", ca);
+	if (!S_ISDIR(st.st_mode)) {
+		if ((err = add_ca_file(store, ca, &added)) < 0)
+			return err;
+	} else {
+		if (!(d = opendir(ca)))
+			return tpa_err_fail(TPA_ERR_IO, "CA directory %s: cannot open", ca);
+		while ((de = readdir(d)) && files < CA_FILES_MAX) {
+			char path[4096];
+
+			if (de->d_name[0] == '.')
+				continue;
+			if ((size_t)snprintf(path, sizeof(path), "%s/%s", ca, de->d_name) >=
+			    sizeof(path) || stat(path, &st) != 0 || !S_ISREG(st.st_mode))
+				continue;
+			files++;
+			if ((err = add_ca_file(store, path, &added)) < 0) {
+				closedir(d);
+				return err;
+			}
+		}
+		closedir(d);
+	}
+	if (added == 0)
+		return tpa_err_fail(TPA_ERR_NOT_FOUND, "CA %s: no certificate", ca);
+	return 0;
+}
+
+int tpa_ekcert_verify(const uint8_t *der, size_t n, const uint8_t *const *inter,
+		      const size_t *inter_lens, size_t ninter, const char *ca_dir,
+		      const TPMT_PUBLIC *ek)
+{
+	X509_STORE *store = NULL;
+	X509_STORE_CTX *ctx = NULL;
+	STACK_OF(X509) *chain = NULL;
+	X509 *leaf = NULL;
+	EVP_PKEY *ek_key = NULL, *cert_key;
+	const unsigned char *p = der;
+	size_t i;
+	int err = TPA_ERR_VERIFY, rc;
+
+	if (!der || !ca_dir || !ek || (ninter && (!inter || !inter_lens)))
+		return tpa_err_fail(TPA_ERR_INVALID_ARG, "EK certificate: missing input");
+	if (n == 0 || n > TPA_EKCERT_MAX)
+		return tpa_err_fail(TPA_ERR_PARSE, "EK certificate of %zu bytes", n);
+	if (!(leaf = d2i_X509(NULL, &p, (long)n)) || p != der + n) {
+		err = tpa_err_fail(TPA_ERR_PARSE, "EK certificate: not one DER certificate");
+		goto cleanup;
+	}
+	if (!(store = X509_STORE_new()) || !(chain = sk_X509_new_null()) ||
+	    !(ctx = X509_STORE_CTX_new())) {
+		err = tpa_err_fail(TPA_ERR_NOMEM, "EK certificate: out of memory");
+		goto cleanup;
+	}
+	if ((err = load_anchors(store, ca_dir)) < 0)
+		goto cleanup;
+	for (i = 0; i < ninter; i++) {
+		const unsigned char *q = inter[i];
+		X509 *x;
+
+		if (inter_lens[i] == 0 || inter_lens[i] > TPA_EKCERT_MAX ||
+		    !(x = d2i_X509(NULL, &q, (long)inter_lens[i]))) {
+			err = tpa_err_fail(TPA_ERR_PARSE, "EK intermediate %zu: not DER", i);
+			goto cleanup;
+		}
+		if (!sk_X509_push(chain, x)) {
+			X509_free(x);
+			err = tpa_err_fail(TPA_ERR_NOMEM, "EK certificate: out of memory");
+			goto cleanup;
+		}
+	}
+	if (!X509_STORE_CTX_init(ctx, store, leaf, chain)) {
+		err = tpa_err_fail(TPA_ERR_CRYPTO, "EK certificate: cannot set up verification");
+		goto cleanup;
+	}
+	/* EK certificates carry no server/client purpose; the chain and its
+	 * signatures are what is checked. */
+	rc = X509_verify_cert(ctx);
+	if (rc != 1) {
+		int e = X509_STORE_CTX_get_error(ctx);
+
+		err = tpa_err_fail(TPA_ERR_VERIFY, "EK certificate does not chain to a trusted CA: %s",
+				   X509_verify_cert_error_string(e));
+		goto cleanup;
+	}
+	if ((err = tpa_public_to_pkey(&ek_key, ek)) < 0) {
+		err = tpa_err_fail(TPA_ERR_VERIFY, "EK public: %s", tpa_err_last());
+		goto cleanup;
+	}
+	cert_key = X509_get0_pubkey(leaf);
+	if (!cert_key || EVP_PKEY_eq(cert_key, ek_key) != 1) {
+		err = tpa_err_fail(TPA_ERR_VERIFY,
+				   "the EK certificate's public key is not the EK's");
+		goto cleanup;
+	}
+	err = 0;
+cleanup:
+	ERR_clear_error();
+	EVP_PKEY_free(ek_key);
+	X509_STORE_CTX_free(ctx);
+	sk_X509_pop_free(chain, X509_free);
+	X509_STORE_free(store);
+	X509_free(leaf);
+	return err;
+}
+
+int tpa_kdfa(uint8_t *out, TPM2_ALG_ID hash, const uint8_t *key, size_t key_len,
+	     const char *label, const uint8_t *cu, size_t ul, const uint8_t *cv,
+	     size_t vl, uint32_t bits)
+{
+	const char *name = tpa_hash_name(hash);
+	size_t hs = tpa_hash_size(hash), done = 0, want = bits / 8;
+	uint32_t counter = 0;
+	EVP_MAC *mac = NULL;
+	EVP_MAC_CTX *ctx = NULL;
+	OSSL_PARAM params[2];
+	int err = TPA_ERR_CRYPTO;
+
+	if (!out || !name || !hs || bits == 0 || bits % 8 || !label)
+		return tpa_err_fail(TPA_ERR_INVALID_ARG, "KDFa: bad arguments");
+	params[0] = OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, (char *)name, 0);
+	params[1] = OSSL_PARAM_construct_end();
+	if (!(mac = EVP_MAC_fetch(NULL, "HMAC", NULL)) || !(ctx = EVP_MAC_CTX_new(mac)))
+		goto cleanup;
+	while (done < want) {
+		uint8_t blk[TPA_DIGEST_MAX], be[4], bb[4];
+		size_t outl = 0, take;
+
+		counter++;
+		be[0] = (uint8_t)(counter >> 24); be[1] = (uint8_t)(counter >> 16);
+		be[2] = (uint8_t)(counter >> 8); be[3] = (uint8_t)counter;
+		bb[0] = (uint8_t)(bits >> 24); bb[1] = (uint8_t)(bits >> 16);
+		bb[2] = (uint8_t)(bits >> 8); bb[3] = (uint8_t)bits;
+		if (!EVP_MAC_init(ctx, key, key_len, params) ||
+		    !EVP_MAC_update(ctx, be, 4) ||
+		    !EVP_MAC_update(ctx, (const uint8_t *)label, strlen(label) + 1) ||
+		    (ul && !EVP_MAC_update(ctx, cu, ul)) ||
+		    (vl && !EVP_MAC_update(ctx, cv, vl)) ||
+		    !EVP_MAC_update(ctx, bb, 4) ||
+		    !EVP_MAC_final(ctx, blk, &outl, sizeof(blk)) || outl != hs)
+			goto cleanup;
+		take = want - done < hs ? want - done : hs;
+		memcpy(out + done, blk, take);
+		done += take;
+	}
+	err = 0;
+cleanup:
+	if (err)
+		tpa_err_set("KDFa: HMAC failed");
+	EVP_MAC_CTX_free(ctx);
+	EVP_MAC_free(mac);
+	return err;
+}
+
+static int hmac(uint8_t *out, TPM2_ALG_ID hash, const uint8_t *key, size_t kl,
+		const uint8_t *a, size_t al, const uint8_t *b, size_t bl)
+{
+	OSSL_PARAM params[2];
+	EVP_MAC *mac = NULL;
+	EVP_MAC_CTX *ctx = NULL;
+	size_t outl = 0;
+	int ok;
+
+	params[0] = OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST,
+						     (char *)tpa_hash_name(hash), 0);
+	params[1] = OSSL_PARAM_construct_end();
+	ok = (mac = EVP_MAC_fetch(NULL, "HMAC", NULL)) && (ctx = EVP_MAC_CTX_new(mac)) &&
+	     EVP_MAC_init(ctx, key, kl, params) && EVP_MAC_update(ctx, a, al) &&
+	     EVP_MAC_update(ctx, b, bl) &&
+	     EVP_MAC_final(ctx, out, &outl, TPA_DIGEST_MAX) && outl == tpa_hash_size(hash);
+	EVP_MAC_CTX_free(ctx);
+	EVP_MAC_free(mac);
+	return ok ? 0 : tpa_err_fail(TPA_ERR_CRYPTO, "HMAC failed");
+}
+
+int tpa_credential_make(uint8_t *id_object, size_t *id_len, uint8_t *enc_secret,
+			size_t *enc_len, const TPMT_PUBLIC *ek, const uint8_t *ak_name,
+			size_t name_len, const uint8_t *cred, size_t cred_len)
+{
+	TPM2_ALG_ID nh;
+	size_t hs, off, sym_bits, el = 0;
+	uint8_t seed[TPA_DIGEST_MAX], sym[32], hkey[TPA_DIGEST_MAX];
+	uint8_t plain[2 + TPA_CREDENTIAL_MAX], enc[2 + TPA_CREDENTIAL_MAX];
+	uint8_t iv[16] = { 0 }, outer[TPA_DIGEST_MAX], wrapped[512];
+	EVP_PKEY *key = NULL;
+	EVP_PKEY_CTX *pctx = NULL;
+	EVP_CIPHER_CTX *cctx = NULL;
+	EVP_CIPHER *cipher = NULL;
+	int outl = 0, fin = 0, err = TPA_ERR_CRYPTO;
+	char *label = NULL;
+
+	if (!id_object || !id_len || !enc_secret || !enc_len || !ek || !ak_name || !cred)
+		return tpa_err_fail(TPA_ERR_INVALID_ARG, "MakeCredential: missing input");
+	if (cred_len == 0 || cred_len > TPA_CREDENTIAL_MAX || name_len < 2 ||
+	    name_len > 2 + TPA_DIGEST_MAX)
+		return tpa_err_fail(TPA_ERR_INVALID_ARG, "MakeCredential: bad sizes");
+	if (ek->type != TPM2_ALG_RSA)
+		return tpa_err_fail(TPA_ERR_INVALID_ARG,
+				    "MakeCredential: only RSA EKs are supported so far");
+	nh = ek->nameAlg;
+	hs = tpa_hash_size(nh);
+	if (!hs || nh == TPM2_ALG_SHA1)
+		return tpa_err_fail(TPA_ERR_VERIFY, "EK nameAlg 0x%04x not accepted", nh);
+	if (ek->parameters.rsaDetail.symmetric.algorithm != TPM2_ALG_AES ||
+	    ek->parameters.rsaDetail.symmetric.mode.aes != TPM2_ALG_CFB ||
+	    (ek->parameters.rsaDetail.symmetric.keyBits.aes != 128 &&
+	     ek->parameters.rsaDetail.symmetric.keyBits.aes != 256))
+		return tpa_err_fail(TPA_ERR_VERIFY, "EK: symmetric scheme is not AES-CFB");
+	sym_bits = ek->parameters.rsaDetail.symmetric.keyBits.aes;
+
+	/* The seed, wrapped for the EK: RSA-OAEP with the EK's nameAlg and the
+	 * label "IDENTITY" (with its NUL). */
+	if (RAND_bytes(seed, (int)hs) != 1)
+		goto cleanup;
+	if ((err = tpa_public_to_pkey(&key, ek)) < 0)
+		goto cleanup;
+	err = TPA_ERR_CRYPTO;
+	if (!(label = OPENSSL_malloc(9)))
+		goto cleanup;
+	memcpy(label, "IDENTITY", 9);
+	if (!(pctx = EVP_PKEY_CTX_new_from_pkey(NULL, key, NULL)) ||
+	    EVP_PKEY_encrypt_init(pctx) <= 0 ||
+	    EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_OAEP_PADDING) <= 0 ||
+	    EVP_PKEY_CTX_set_rsa_oaep_md(pctx, tpa_hash_md(nh)) <= 0 ||
+	    EVP_PKEY_CTX_set_rsa_mgf1_md(pctx, tpa_hash_md(nh)) <= 0 ||
+	    EVP_PKEY_CTX_set0_rsa_oaep_label(pctx, label, 9) <= 0)
+		goto cleanup;
+	label = NULL; /* owned by pctx now */
+	el = sizeof(wrapped);
+	if (EVP_PKEY_encrypt(pctx, wrapped, &el, seed, hs) <= 0)
+		goto cleanup;
+
+	/* The credential as a TPM2B_DIGEST, encrypted with a key from the seed
+	 * bound to the AK's name, then an HMAC over it and the name. */
+	if ((err = tpa_kdfa(sym, nh, seed, hs, "STORAGE", ak_name, name_len, NULL, 0,
+			    (uint32_t)sym_bits)) < 0 ||
+	    (err = tpa_kdfa(hkey, nh, seed, hs, "INTEGRITY", NULL, 0, NULL, 0,
+			    (uint32_t)(hs * 8))) < 0)
+		goto cleanup;
+	err = TPA_ERR_CRYPTO;
+	plain[0] = (uint8_t)(cred_len >> 8);
+	plain[1] = (uint8_t)cred_len;
+	memcpy(plain + 2, cred, cred_len);
+	if (!(cipher = EVP_CIPHER_fetch(NULL, sym_bits == 128 ? "AES-128-CFB" : "AES-256-CFB",
+					NULL)) ||
+	    !(cctx = EVP_CIPHER_CTX_new()) ||
+	    !EVP_EncryptInit_ex2(cctx, cipher, sym, iv, NULL) ||
+	    !EVP_EncryptUpdate(cctx, enc, &outl, plain, (int)(2 + cred_len)) ||
+	    !EVP_EncryptFinal_ex(cctx, enc + outl, &fin))
+		goto cleanup;
+	if ((err = hmac(outer, nh, hkey, hs, enc, (size_t)(outl + fin), ak_name, name_len)) < 0)
+		goto cleanup;
+
+	/* TPM2B_ID_OBJECT: size, then TPM2B_DIGEST(outer HMAC), then encIdentity. */
+	off = 2;
+	id_object[off++] = (uint8_t)(hs >> 8);
+	id_object[off++] = (uint8_t)hs;
+	memcpy(id_object + off, outer, hs);
+	off += hs;
+	memcpy(id_object + off, enc, (size_t)(outl + fin));
+	off += (size_t)(outl + fin);
+	id_object[0] = (uint8_t)((off - 2) >> 8);
+	id_object[1] = (uint8_t)(off - 2);
+	*id_len = off;
+	/* TPM2B_ENCRYPTED_SECRET */
+	enc_secret[0] = (uint8_t)(el >> 8);
+	enc_secret[1] = (uint8_t)el;
+	memcpy(enc_secret + 2, wrapped, el);
+	*enc_len = 2 + el;
+	err = 0;
+cleanup:
+	if (err == TPA_ERR_CRYPTO)
+		tpa_err_set("MakeCredential: cryptographic operation failed");
+	OPENSSL_cleanse(seed, sizeof(seed));
+	OPENSSL_cleanse(sym, sizeof(sym));
+	OPENSSL_cleanse(hkey, sizeof(hkey));
+	OPENSSL_cleanse(plain, sizeof(plain));
+	OPENSSL_free(label);
+	EVP_CIPHER_CTX_free(cctx);
+	EVP_CIPHER_free(cipher);
+	EVP_PKEY_CTX_free(pctx);
+	EVP_PKEY_free(key);
+	ERR_clear_error();
+	return err;
+}
