@@ -29,7 +29,7 @@ WARN    := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wformat=2 \
 ALL_CFLAGS := -std=c11 $(OPT) $(WARN) $(SAN) $(CFLAGS) -fPIC -pthread
 CPPFLAGS += -D_GNU_SOURCE -Iinclude -I$(BUILD)/gen
 LDLIBS  := -ltss2-esys -ltss2-tctildr -ltss2-mu -ltss2-rc -lgrpc -lgpr \
-           -lprotobuf-c -lcjose -ljansson -lcrypto -lpthread
+           -lprotobuf-c -lcjose -ljansson -lsqlite3 -lcrypto -lpthread
 LDFLAGS ?=
 
 GEN      := $(BUILD)/gen
@@ -38,7 +38,7 @@ PB_C     := $(GEN)/attest/v1/attest.pb-c.c
 PB_H     := $(GEN)/attest/v1/attest.pb-c.h
 
 LIB_SRC  := lib/err.c lib/tpm_decode.c lib/keycache.c lib/quote.c lib/nonce.c lib/tpm.c \
-            lib/rpc.c lib/token.c lib/service.c lib/evidence.c lib/eventlog.c lib/bootstate.c lib/efi.c lib/identity.c
+            lib/rpc.c lib/token.c lib/service.c lib/evidence.c lib/eventlog.c lib/bootstate.c lib/efi.c lib/identity.c lib/store.c lib/store_sqlite.c
 OBJ      := $(BUILD)/obj
 LIB_OBJ  := $(LIB_SRC:%.c=$(OBJ)/%.o) $(OBJ)/gen/attest.pb-c.o
 LIBA     := $(BUILD)/libtpa.a
@@ -46,7 +46,7 @@ LIBA     := $(BUILD)/libtpa.a
 PROGS    := $(BUILD)/attest_client $(BUILD)/verifier $(BUILD)/tpa-pcr-extend \
             $(BUILD)/tpa-bootsim
 UNIT_TESTS := $(BUILD)/tests/unit/test_quote $(BUILD)/tests/unit/test_core $(BUILD)/tests/unit/test_rpc $(BUILD)/tests/unit/test_eventlog \
-              $(BUILD)/tests/unit/test_identity
+              $(BUILD)/tests/unit/test_identity $(BUILD)/tests/unit/test_store
 BENCH    := $(BUILD)/tests/bench/bench_quote $(BUILD)/tests/bench/bench_rpc \
             $(BUILD)/tests/bench/bench_eventlog
 FUZZ_TARGETS := attest replies eventlog
@@ -94,7 +94,7 @@ $(BUILD)/tpa-bootsim: $(OBJ)/simulator/bootsim.o $(LIBA)
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 $(BUILD)/tests/unit/%: $(OBJ)/tests/unit/%.o $(OBJ)/tests/unit/swtpm_fixture.o \
-                       $(OBJ)/tests/unit/logwriter.o $(LIBA)
+                       $(OBJ)/tests/unit/logwriter.o $(OBJ)/tests/unit/testutil.o $(LIBA)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lcunit
 

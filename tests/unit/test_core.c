@@ -8,6 +8,7 @@
 #include <CUnit/Basic.h>
 
 #include "attest/v1/attest.pb-c.h"
+#include "testutil.h"
 #include "tpa/err.h"
 #include "tpa/evidence.h"
 #include "tpa/nonce.h"
@@ -522,10 +523,6 @@ int main(void)
 	CU_add_test(s, "malformed protobuf", test_service_malformed);
 	CU_add_test(s, "missing and oversized fields", test_service_missing_fields);
 	CU_add_test(s, "client refuses bad replies", test_client_rejects_bad_replies);
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	failed = CU_get_number_of_failures() + CU_get_number_of_suites_failed() +
-		 CU_get_number_of_tests_failed();
-	CU_cleanup_registry();
+	failed = test_run_all();
 	return failed ? 1 : 0;
 }

@@ -9,6 +9,7 @@
 
 #include <CUnit/Basic.h>
 
+#include "testutil.h"
 #include "tpa/bootstate.h"
 #include "tpa/efi.h"
 #include "tpa/err.h"
@@ -474,10 +475,6 @@ int main(void)
 	CU_add_test(s, "event type names", test_type_names);
 	CU_add_test(s, "EFI signature lists: good and lying sizes", test_signature_lists);
 	CU_add_test(s, "EFI device paths and UTF-16", test_device_paths);
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	failed = CU_get_number_of_failures() + CU_get_number_of_suites_failed() +
-		 CU_get_number_of_tests_failed();
-	CU_cleanup_registry();
+	failed = test_run_all();
 	return failed ? 1 : 0;
 }

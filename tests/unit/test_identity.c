@@ -11,6 +11,7 @@
 #include <openssl/x509.h>
 
 #include "swtpm_fixture.h"
+#include "testutil.h"
 #include "tpa/err.h"
 #include "tpa/identity.h"
 #include "tpa/tpm.h"
@@ -286,11 +287,7 @@ int main(void)
 	CU_add_test(s, "tampered credential blobs", test_activation_tampered);
 	CU_add_test(s, "MakeCredential refuses bad input", test_make_credential_refuses);
 	CU_add_test(s, "KDFa", test_kdfa_shape);
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	failed = CU_get_number_of_failures() + CU_get_number_of_suites_failed() +
-		 CU_get_number_of_tests_failed();
-	CU_cleanup_registry();
+	failed = test_run_all();
 	side_stop(&A);
 	side_stop(&B);
 	return failed ? 1 : 0;

@@ -11,6 +11,7 @@
 #include "attest/v1/attest.pb-c.h"
 #include "logwriter.h"
 #include "swtpm_fixture.h"
+#include "testutil.h"
 #include "tpa/err.h"
 #include "tpa/eventlog.h"
 #include "tpa/evidence.h"
@@ -782,11 +783,7 @@ int main(void)
 	CU_add_test(s2, "a truncated log", test_log_malformed);
 	CU_add_test(s2, "the client's view disagrees with the log", test_log_client_disagrees);
 	CU_add_test(s2, "a good log without a valid quote", test_log_without_valid_quote);
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	failed = CU_get_number_of_failures() + CU_get_number_of_suites_failed() +
-		 CU_get_number_of_tests_failed();
-	CU_cleanup_registry();
+	failed = test_run_all();
 	tpa_tpm_close(tpm_ecc);
 	swtpm_fixture_stop(&tpm_fx);
 	return failed ? 1 : 0;

@@ -11,6 +11,7 @@
 
 #include <CUnit/Basic.h>
 
+#include "testutil.h"
 #include "tpa/err.h"
 #include "tpa/rpc.h"
 
@@ -277,10 +278,6 @@ int main(void)
 	CU_add_test(s, "shutdown cancels after the grace period",
 		    test_shutdown_cancels_after_grace);
 	CU_add_test(s, "bad options", test_bad_options);
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	failed = CU_get_number_of_failures() + CU_get_number_of_suites_failed() +
-		 CU_get_number_of_tests_failed();
-	CU_cleanup_registry();
+	failed = test_run_all();
 	return failed ? 1 : 0;
 }
