@@ -349,14 +349,14 @@ static int appraise_eventlog(tpa_findings *f, Attest__V1__TrustedLaunch *tl,
 		}
 		tl->n_boot_applications = bs.napps;
 		tl->boot_applications = txt->app_ptrs;
+		tl->exit_boot_services = bs.exit_boot_services;
+		tl->events_after_exit_boot_services = bs.events_after_ebs;
 	} else {
 		snprintf(sb_reason, sb_reason_cap, quote_ok ?
 			 "the event log does not replay to the quoted PCRs" :
 			 "the quote did not verify, so the log proves nothing");
 	}
 	tl->events = (uint32_t)tpa_eventlog_count(log);
-	tl->exit_boot_services = bs.exit_boot_services;
-	tl->events_after_exit_boot_services = bs.events_after_ebs;
 	if (bs.digest_mismatches)
 		tpa_findings_add(f, "eventlog.digests", 0,
 				 "%u event(s) carry data that does not hash to their digest (first: #%d)",
