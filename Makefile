@@ -166,6 +166,7 @@ valgrind-check: tests
 	VALGRIND="$(VALGRIND_CMD)" ./tests/integration/test_e2e.sh $(BUILD)
 	VALGRIND="$(VALGRIND_CMD)" ./tests/integration/test_measured_boot.sh $(BUILD)
 	VALGRIND="$(VALGRIND_CMD)" ./tests/integration/test_eventlog_corpus.sh $(BUILD)
+	VALGRIND="$(VALGRIND_CMD)" ./tests/integration/test_identity.sh $(BUILD)
 
 bench: deps
 	$(MAKE) $(PROGS) $(BENCH)

@@ -27,6 +27,8 @@
 #include "tpa/rpc.h"
 #include "tpa/tpm.h"
 
+#include <tss2/tss2_mu.h>
+
 enum {
 	EXIT_COMPLIANT = 0,
 	EXIT_NON_COMPLIANT = 1,
@@ -48,6 +50,13 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 "usage: " PROG " attest --verifier HOST:PORT (--ca FILE | --insecure) [options]\n"
+"       " PROG " enroll --verifier HOST:PORT (--ca FILE | --insecure) [options]\n"
+"\n"
+"enroll: registers this device's AK with a verifier that keeps a registry:\n"
+"sends the EK (public area and certificate from NV) and the AK, answers the\n"
+"verifier's credential with TPM2_ActivateCredential. Use the same --ak-file\n"
+"for enroll and attest. Takes --verifier, --ca, --server-name, --insecure,\n"
+"--tcti, --ak-type, --ak-file, --timeout and --verbose.\n"
 "\n"
 "Quotes the TPM's PCRs with a fresh challenge from the verifier and prints\n"
 "the verdict and its signed token.\n"
@@ -113,6 +122,46 @@ static int parse_uint(unsigned *out, const char *s, unsigned max)
 	if (*end || v > max)
 		return -1;
 	*out = (unsigned)v;
+	return 0;
+}
+
+static int parse_ak_type(tpa_ak_type *out, const char *s)
+{
+	if (strcmp(s, "ecc") == 0)
+		*out = TPA_AK_ECC_P256;
+	else if (strcmp(s, "rsa") == 0)
+		*out = TPA_AK_RSA_2048;
+	else if (strcmp(s, "rsapss") == 0)
+		*out = TPA_AK_RSA_2048_PSS;
+	else {
+		fprintf(stderr, PROG ": --ak-type: '%s' is not ecc, rsa or rsapss\n", s);
+		return -1;
+	}
+	return 0;
+}
+
+static int parse_timeout(unsigned *out, const char *s)
+{
+	if (parse_uint(out, s, 3600000) < 0 || *out == 0) {
+		fprintf(stderr, PROG ": --timeout: '%s' is not 1..3600000 ms\n", s);
+		return -1;
+	}
+	return 0;
+}
+
+/* Opens the TPM and loads the AK; its public area into akpub. An exit
+ * status on failure, 0 on success. */
+static int open_tpm_ak(tpa_tpm **tpm, uint8_t *akpub, size_t cap, size_t *akpub_len,
+		       const char *tcti, tpa_ak_type ak_type, const char *ak_file)
+{
+	int err;
+
+	if (tpa_tpm_open(tpm, tcti) < 0)
+		return fail(EXIT_TPM, "TPM");
+	if ((err = tpa_tpm_ak_load(*tpm, ak_type, ak_file)) < 0 ||
+	    (err = tpa_tpm_ak_public(*tpm, akpub, cap, akpub_len)) < 0)
+		/* A bad --ak-file is a configuration error, the rest the TPM's. */
+		return fail(err == TPA_ERR_TPM ? EXIT_TPM : EXIT_USAGE, "attestation key");
 	return 0;
 }
 
@@ -203,24 +252,12 @@ static int cmd_attest(int argc, char **argv)
 		case 'E': no_eventlog = 1; break;
 		case 'f': efivars = optarg; break;
 		case 'k':
-			if (strcmp(optarg, "ecc") == 0)
-				ak_type = TPA_AK_ECC_P256;
-			else if (strcmp(optarg, "rsa") == 0)
-				ak_type = TPA_AK_RSA_2048;
-			else if (strcmp(optarg, "rsapss") == 0)
-				ak_type = TPA_AK_RSA_2048_PSS;
-			else {
-				fprintf(stderr, PROG ": --ak-type: '%s' is not ecc, rsa or rsapss\n",
-					optarg);
+			if (parse_ak_type(&ak_type, optarg) < 0)
 				return EXIT_USAGE;
-			}
 			break;
 		case 'T':
-			if (parse_uint(&timeout, optarg, 3600000) < 0 || timeout == 0) {
-				fprintf(stderr, PROG ": --timeout: '%s' is not 1..3600000 ms\n",
-					optarg);
+			if (parse_timeout(&timeout, optarg) < 0)
 				return EXIT_USAGE;
-			}
 			break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return EXIT_USAGE;
@@ -260,16 +297,10 @@ static int cmd_attest(int argc, char **argv)
 	tpa_rpc_log_init(verbose);
 
 	/* The TPM first: no verifier round trip for a device without one. */
-	if (tpa_tpm_open(&tpm, tcti) < 0) {
-		rc = fail(EXIT_TPM, "TPM");
+	if ((rc = open_tpm_ak(&tpm, akpub, sizeof(akpub), &akpub_len, tcti, ak_type,
+			      ak_file)) != 0)
 		goto cleanup;
-	}
-	if ((err = tpa_tpm_ak_load(tpm, ak_type, ak_file)) < 0 ||
-	    (err = tpa_tpm_ak_public(tpm, akpub, sizeof(akpub), &akpub_len)) < 0) {
-		/* A bad --ak-file is a configuration error, the rest the TPM's. */
-		rc = fail(err == TPA_ERR_TPM ? EXIT_TPM : EXIT_USAGE, "attestation key");
-		goto cleanup;
-	}
+	rc = EXIT_INTERNAL;
 	/* What the device believes about itself (the verifier checks it). */
 	memset(&view, 0, sizeof(view));
 	tpa_client_view_read_efivars(&view, efivars);
@@ -372,6 +403,142 @@ cleanup:
 	return rc;
 }
 
+/* One unary call with a packed request; the reply in *resp. */
+static int call(uint8_t **resp, size_t *resp_len, tpa_rpc_client *cl, const char *method,
+		uint8_t *req, size_t req_len, unsigned timeout)
+{
+	int err = tpa_rpc_client_call(resp, resp_len, NULL, cl, method, req, req_len, timeout);
+
+	free(req);
+	return err;
+}
+
+static int cmd_enroll(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "verifier", required_argument, NULL, 'v' },
+		{ "ca", required_argument, NULL, 'c' },
+		{ "server-name", required_argument, NULL, 'n' },
+		{ "insecure", no_argument, NULL, 'I' },
+		{ "tcti", required_argument, NULL, 't' },
+		{ "ak-type", required_argument, NULL, 'k' },
+		{ "ak-file", required_argument, NULL, 'a' },
+		{ "timeout", required_argument, NULL, 'T' },
+		{ "verbose", no_argument, NULL, 'V' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	tpa_rpc_client_opts co = { 0 };
+	const char *tcti = TPA_TCTI_DEFAULT, *ak_file = NULL;
+	tpa_ak_type ak_type = TPA_AK_ECC_P256;
+	unsigned timeout = DEFAULT_TIMEOUT_MS;
+	int verbose = 0, c, rc = EXIT_INTERNAL, err;
+	tpa_rpc_client *cl = NULL;
+	tpa_tpm *tpm = NULL;
+	TPMT_PUBLIC ek;
+	tpa_enrollment en;
+	uint8_t akpub[TPA_PUBLIC_MAX], ekpub[TPA_PUBLIC_MAX], *cert = NULL, *req = NULL;
+	uint8_t *resp = NULL, cred[64];
+	size_t akpub_len = 0, ekpub_len = 0, cert_len = 0, req_len = 0, resp_len = 0;
+	size_t cred_len = sizeof(cred), off = 0;
+	char device_id[80], ak_name[140];
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'v': co.target = optarg; break;
+		case 'c': co.ca_file = optarg; break;
+		case 'n': co.server_name = optarg; break;
+		case 'I': co.insecure = 1; break;
+		case 't': tcti = optarg; break;
+		case 'a': ak_file = optarg; break;
+		case 'V': verbose = 1; break;
+		case 'k':
+			if (parse_ak_type(&ak_type, optarg) < 0)
+				return EXIT_USAGE;
+			break;
+		case 'T':
+			if (parse_timeout(&timeout, optarg) < 0)
+				return EXIT_USAGE;
+			break;
+		case 'h': usage(stdout); return 0;
+		default: usage(stderr); return EXIT_USAGE;
+		}
+	}
+	if (optind != argc || !co.target || (!co.insecure && !co.ca_file) ||
+	    (co.insecure && co.ca_file)) {
+		fprintf(stderr, PROG ": enroll needs --verifier and one of --ca or --insecure\n");
+		return EXIT_USAGE;
+	}
+	if (!verbose && !getenv("TSS2_LOG"))
+		setenv("TSS2_LOG", "all+none", 1);
+	tpa_rpc_log_init(verbose);
+
+	if ((rc = open_tpm_ak(&tpm, akpub, sizeof(akpub), &akpub_len, tcti, ak_type,
+			      ak_file)) != 0)
+		goto cleanup;
+	rc = EXIT_INTERNAL;
+	if (tpa_tpm_ek_public(tpm, &ek) < 0 ||
+	    Tss2_MU_TPMT_PUBLIC_Marshal(&ek, ekpub, sizeof(ekpub), &off) != TSS2_RC_SUCCESS) {
+		rc = fail(EXIT_TPM, "endorsement key");
+		goto cleanup;
+	}
+	ekpub_len = off;
+	if (tpa_tpm_ek_cert(tpm, &cert, &cert_len) < 0) {
+		rc = fail(EXIT_TPM, "EK certificate");
+		goto cleanup;
+	}
+	if ((err = tpa_rpc_client_new(&cl, &co)) < 0) {
+		rc = fail(err == TPA_ERR_IO || err == TPA_ERR_PARSE ? EXIT_USAGE : EXIT_INTERNAL,
+			  "verifier");
+		goto cleanup;
+	}
+	if (tpa_enroll_request_pack(&req, &req_len, ekpub, ekpub_len, cert, cert_len, akpub,
+				    akpub_len) < 0) {
+		rc = fail(EXIT_INTERNAL, "enroll");
+		goto cleanup;
+	}
+	if ((err = call(&resp, &resp_len, cl, TPA_RPC_ENROLL, req, req_len, timeout)) < 0) {
+		rc = fail(exit_for(err), "Enroll");
+		goto cleanup;
+	}
+	err = tpa_enroll_response_unpack(&en, resp, resp_len);
+	free(resp);
+	resp = NULL;
+	if (err < 0) {
+		rc = fail(EXIT_PROTOCOL, "Enroll");
+		goto cleanup;
+	}
+	/* Only the TPM that holds the EK releases the credential to this AK. */
+	if (tpa_tpm_activate_credential(cred, &cred_len, tpm, en.blob, en.blob_len, en.secret,
+					en.secret_len) < 0) {
+		rc = fail(EXIT_TPM, "ActivateCredential");
+		goto cleanup;
+	}
+	if (tpa_activate_request_pack(&req, &req_len, en.id, cred, cred_len) < 0) {
+		rc = fail(EXIT_INTERNAL, "activate");
+		goto cleanup;
+	}
+	if ((err = call(&resp, &resp_len, cl, TPA_RPC_ACTIVATE, req, req_len, timeout)) < 0) {
+		rc = fail(exit_for(err), "Activate");
+		goto cleanup;
+	}
+	if (tpa_activate_response_unpack(device_id, sizeof(device_id), ak_name,
+					 sizeof(ak_name), resp, resp_len) < 0) {
+		rc = fail(EXIT_PROTOCOL, "Activate");
+		goto cleanup;
+	}
+	printf("enrolled: device %s\nak_name: %s\n", device_id, ak_name);
+	rc = EXIT_COMPLIANT;
+cleanup:
+	memset(cred, 0, sizeof(cred));
+	free(resp);
+	free(cert);
+	tpa_rpc_client_free(cl);
+	tpa_tpm_close(tpm);
+	return rc;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc < 2) {
@@ -380,6 +547,8 @@ int main(int argc, char **argv)
 	}
 	if (strcmp(argv[1], "attest") == 0)
 		return cmd_attest(argc - 1, argv + 1);
+	if (strcmp(argv[1], "enroll") == 0)
+		return cmd_enroll(argc - 1, argv + 1);
 	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
 	    strcmp(argv[1], "help") == 0) {
 		usage(stdout);

@@ -281,3 +281,77 @@ void tpa_verdict_clear(tpa_verdict *v)
 	free(v->token);
 	memset(v, 0, sizeof(*v));
 }
+
+int tpa_enroll_request_pack(uint8_t **out, size_t *len, const uint8_t *ek_public,
+			    size_t ek_public_len, const uint8_t *ek_cert, size_t ek_cert_len,
+			    const uint8_t *ak_public, size_t ak_public_len)
+{
+	Attest__V1__EnrollRequest req = ATTEST__V1__ENROLL_REQUEST__INIT;
+
+	if (!out || !len || !ek_public || !ak_public)
+		return tpa_err_fail(TPA_ERR_INVALID_ARG, "enroll: NULL");
+	req.ek_public.data = (uint8_t *)ek_public;
+	req.ek_public.len = ek_public_len;
+	req.ek_certificate.data = (uint8_t *)ek_cert;
+	req.ek_certificate.len = ek_cert ? ek_cert_len : 0;
+	req.ak_public.data = (uint8_t *)ak_public;
+	req.ak_public.len = ak_public_len;
+	return pack_msg(out, len, &req.base);
+}
+
+int tpa_enroll_response_unpack(tpa_enrollment *out, const uint8_t *b, size_t n)
+{
+	Attest__V1__EnrollResponse *r;
+	int err = TPA_ERR_PARSE;
+
+	if (!out || (!b && n))
+		return tpa_err_fail(TPA_ERR_INVALID_ARG, "enroll reply: NULL");
+	if (!(r = attest__v1__enroll_response__unpack(NULL, n, b)))
+		return tpa_err_fail(TPA_ERR_PARSE, "enroll reply: malformed");
+	if (!r->enrollment_id || !valid_id(r->enrollment_id) || !r->credential_blob.len ||
+	    r->credential_blob.len > sizeof(out->blob) || !r->encrypted_secret.len ||
+	    r->encrypted_secret.len > sizeof(out->secret)) {
+		tpa_err_set("enroll reply: missing or oversized fields");
+		goto cleanup;
+	}
+	memset(out, 0, sizeof(*out));
+	memcpy(out->id, r->enrollment_id, TPA_CHALLENGE_ID_LEN);
+	memcpy(out->blob, r->credential_blob.data, r->credential_blob.len);
+	out->blob_len = r->credential_blob.len;
+	memcpy(out->secret, r->encrypted_secret.data, r->encrypted_secret.len);
+	out->secret_len = r->encrypted_secret.len;
+	err = 0;
+cleanup:
+	attest__v1__enroll_response__free_unpacked(r, NULL);
+	return err;
+}
+
+int tpa_activate_request_pack(uint8_t **out, size_t *len, const char *enrollment_id,
+			      const uint8_t *credential, size_t credential_len)
+{
+	Attest__V1__ActivateRequest req = ATTEST__V1__ACTIVATE_REQUEST__INIT;
+
+	if (!out || !len || !enrollment_id || !credential)
+		return tpa_err_fail(TPA_ERR_INVALID_ARG, "activate: NULL");
+	req.enrollment_id = (char *)enrollment_id;
+	req.credential.data = (uint8_t *)credential;
+	req.credential.len = credential_len;
+	return pack_msg(out, len, &req.base);
+}
+
+int tpa_activate_response_unpack(char *device_id, size_t id_cap, char *ak_name,
+				 size_t name_cap, const uint8_t *b, size_t n)
+{
+	Attest__V1__ActivateResponse *r;
+
+	if (!device_id || !ak_name || (!b && n))
+		return tpa_err_fail(TPA_ERR_INVALID_ARG, "activate reply: NULL");
+	if (!(r = attest__v1__activate_response__unpack(NULL, n, b)))
+		return tpa_err_fail(TPA_ERR_PARSE, "activate reply: malformed");
+	snprintf(device_id, id_cap, "%s", r->device_id ? r->device_id : "");
+	snprintf(ak_name, name_cap, "%s", r->ak_name ? r->ak_name : "");
+	sanitize(device_id);
+	sanitize(ak_name);
+	attest__v1__activate_response__free_unpacked(r, NULL);
+	return 0;
+}

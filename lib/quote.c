@@ -286,7 +286,7 @@ cleanup:
 	return err;
 }
 
-static int check_ak_attributes(tpa_findings *f, const TPMT_PUBLIC *pub)
+int tpa_ak_check_attributes(const TPMT_PUBLIC *pub)
 {
 	static const struct { TPMA_OBJECT bit; int want; const char *name; } rules[] = {
 		{ TPMA_OBJECT_RESTRICTED, 1, "restricted" },
@@ -301,12 +301,19 @@ static int check_ak_attributes(tpa_findings *f, const TPMT_PUBLIC *pub)
 	for (i = 0; i < sizeof(rules) / sizeof(rules[0]); i++) {
 		int has = (pub->objectAttributes & rules[i].bit) != 0;
 
-		if (has != rules[i].want) {
-			tpa_findings_add(f, "ak.attributes", 0, "the AK %s %s",
-					 rules[i].want ? "lacks" : "must not have",
-					 rules[i].name);
-			return 0;
-		}
+		if (has != rules[i].want)
+			return tpa_err_fail(TPA_ERR_VERIFY, "the AK %s %s",
+					    rules[i].want ? "lacks" : "must not have",
+					    rules[i].name);
+	}
+	return 0;
+}
+
+static int check_ak_attributes(tpa_findings *f, const TPMT_PUBLIC *pub)
+{
+	if (tpa_ak_check_attributes(pub) < 0) {
+		tpa_findings_add(f, "ak.attributes", 0, "%s", tpa_err_last());
+		return 0;
 	}
 	tpa_findings_add(f, "ak.attributes", 1,
 			 "restricted signing key, fixedTPM, fixedParent, sensitiveDataOrigin");

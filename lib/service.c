@@ -1,24 +1,57 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
+#include <openssl/crypto.h>
+
 #include "attest/v1/attest.pb-c.h"
 #include "tpa/bootstate.h"
 #include "tpa/err.h"
 #include "tpa/eventlog.h"
 #include "tpa/evidence.h"
+#include "tpa/identity.h"
 #include "tpa/quote.h"
 #include "tpa/service.h"
 #include "tpa/tpm_decode.h"
+
+#define PENDING_MAX 4096  /* enrollments waiting for Activate */
+#define INTERMEDIATES_MAX 4
+
+/* An enrollment between Enroll and Activate. Its credential is the nonce
+ * of a challenge with the same id (single use, expiring). */
+typedef struct pending {
+	struct pending *next;
+	char id[TPA_CHALLENGE_ID_LEN + 1];
+	uint64_t expires_ms;
+	char device_id[TPA_DEVICE_ID_LEN + 1];
+	char ak_name[2 * TPA_NAME_MAX + 1];
+	uint8_t *ek_pub, *ek_cert, *ak_pub;
+	size_t ek_pub_len, ek_cert_len, ak_pub_len;
+} pending;
 
 struct tpa_service {
 	tpa_nonce_store *nonces;
 	tpa_service_opts opts;
 	char *verifier_id;
+	char *ek_ca;
+	pthread_mutex_t lock;        /* the pending list */
+	pending *pending;
+	size_t npending;
 };
+
+static void pending_free(pending *p)
+{
+	if (!p)
+		return;
+	free(p->ek_pub);
+	free(p->ek_cert);
+	free(p->ak_pub);
+	free(p);
+}
 
 int tpa_service_new(tpa_service **out, const tpa_service_opts *o)
 {
@@ -41,8 +74,23 @@ int tpa_service_new(tpa_service **out, const tpa_service_opts *o)
 		return tpa_err_fail(TPA_ERR_NOMEM, "service: out of memory");
 	}
 	s->opts.verifier_id = s->verifier_id;
+	if ((o->store != NULL) != (o->ek_ca != NULL)) {
+		free(s->verifier_id);
+		free(s);
+		return tpa_err_fail(TPA_ERR_INVALID_ARG,
+				    "service: a registry needs trusted EK CAs, and the other way round");
+	}
+	if (o->ek_ca && !(s->ek_ca = strdup(o->ek_ca))) {
+		free(s->verifier_id);
+		free(s);
+		return tpa_err_fail(TPA_ERR_NOMEM, "service: out of memory");
+	}
+	s->opts.ek_ca = s->ek_ca;
+	pthread_mutex_init(&s->lock, NULL);
 	if ((err = tpa_nonce_store_new(&s->nonces, s->opts.nonce_ttl_ms,
 				       s->opts.max_challenges)) < 0) {
+		pthread_mutex_destroy(&s->lock);
+		free(s->ek_ca);
 		free(s->verifier_id);
 		free(s);
 		return err;
@@ -53,9 +101,17 @@ int tpa_service_new(tpa_service **out, const tpa_service_opts *o)
 
 void tpa_service_free(tpa_service *s)
 {
+	pending *p, *n;
+
 	if (!s)
 		return;
+	for (p = s->pending; p; p = n) {
+		n = p->next;
+		pending_free(p);
+	}
+	pthread_mutex_destroy(&s->lock);
 	tpa_nonce_store_free(s->nonces);
+	free(s->ek_ca);
 	free(s->verifier_id);
 	free(s);
 }
@@ -73,6 +129,11 @@ int tpa_service_register(tpa_service *s, tpa_rpc_server *srv)
 					     tpa_service_get_challenge, s)) < 0 ||
 	    (err = tpa_rpc_server_add_method(srv, TPA_RPC_ATTEST, tpa_service_attest,
 					     s)) < 0)
+		return err;
+	if (s->opts.store &&
+	    ((err = tpa_rpc_server_add_method(srv, TPA_RPC_ENROLL, tpa_service_enroll, s)) < 0 ||
+	     (err = tpa_rpc_server_add_method(srv, TPA_RPC_ACTIVATE, tpa_service_activate,
+					      s)) < 0))
 		return err;
 	return 0;
 }
@@ -254,6 +315,14 @@ static int check_request(tpa_rpc_reply *r, tpa_pcr_set *pcrs,
 	return 0;
 }
 
+/* The detail of a finding, or "". */
+static const char *check_detail_of(const tpa_findings *f, const char *name)
+{
+	const tpa_check *c = tpa_findings_get(f, name);
+
+	return c ? c->detail : "";
+}
+
 /* Whether the last finding added passed. */
 static int check_passed_all(const tpa_findings *f)
 {
@@ -391,6 +460,8 @@ void tpa_service_attest(tpa_rpc_reply *r, const uint8_t *req, size_t len,
 	Attest__V1__Verdict verdict = ATTEST__V1__VERDICT__INIT;
 	Attest__V1__TrustedLaunch tl = ATTEST__V1__TRUSTED_LAUNCH__INIT;
 	tl_text *txt = NULL;
+	tpa_device dev;
+	int have_dev = 0;
 	Attest__V1__CheckResult checks[TPA_CHECKS_MAX], *checkp[TPA_CHECKS_MAX];
 	tpa_pcr_set pcrs;
 	tpa_findings f;
@@ -434,6 +505,28 @@ void tpa_service_attest(tpa_rpc_reply *r, const uint8_t *req, size_t len,
 	}
 	tpa_hex(name_hex, name, name_len);
 
+	/* With a registry, only a registered AK of an active device. */
+	if (s->opts.store) {
+		if (name_len == 0) {
+			refuse(r, TPA_RPC_PERMISSION_DENIED, "the AK cannot be identified: %s",
+			       check_detail_of(&f, "ak.public"));
+			goto cleanup;
+		}
+		if (tpa_store_find_by_ak(&dev, s->opts.store, name_hex) < 0) {
+			refuse(r, TPA_RPC_PERMISSION_DENIED,
+			       "AK %.16s... is not registered: enroll the device first", name_hex);
+			logf_(s, "attest refused: %s", r->details);
+			goto cleanup;
+		}
+		if (dev.state != TPA_DEVICE_ACTIVE) {
+			refuse(r, TPA_RPC_FAILED_PRECONDITION, "device %.16s... is %s", dev.id,
+			       tpa_device_state_name(dev.state));
+			logf_(s, "attest refused: %s", r->details);
+			goto cleanup;
+		}
+		have_dev = 1;
+	}
+
 	if (!(txt = calloc(1, sizeof(*txt)))) {
 		refuse(r, TPA_RPC_RESOURCE_EXHAUSTED, "out of memory");
 		goto cleanup;
@@ -475,6 +568,23 @@ void tpa_service_attest(tpa_rpc_reply *r, const uint8_t *req, size_t len,
 	out.verdict = &verdict;
 	out.token = token;
 	reply_msg(r, &out.base);
+	if (have_dev) {
+		char reasons[512] = "";
+		size_t k, o = 0;
+
+		for (k = 0; k < f.n && o + 2 < sizeof(reasons); k++)
+			if (!f.items[k].passed) {
+				int w = snprintf(reasons + o, sizeof(reasons) - o, "%s%s",
+						 o ? ", " : "", f.items[k].name);
+
+				if (w < 0)
+					break;
+				o += (size_t)w;
+			}
+		if (tpa_store_record(s->opts.store, dev.id, claims.compliant, reasons,
+				     (int64_t)time(NULL)) < 0)
+			logf_(s, "registry: %s", tpa_err_last());
+	}
 
 	if (claims.compliant) {
 		logf_(s, "attest compliant ak=%.16s... device_hint=\"%s\"", name_hex, hint);
@@ -488,4 +598,201 @@ cleanup:
 	free(txt);
 	free(token);
 	attest__v1__attest_request__free_unpacked(in, NULL);
+}
+
+/* ---- enrollment ---- */
+
+static uint8_t *dup_bytes(const uint8_t *b, size_t n)
+{
+	uint8_t *d = malloc(n ? n : 1);
+
+	if (d && n)
+		memcpy(d, b, n);
+	return d;
+}
+
+/* Keeps an enrollment for Activate; drops expired ones first. */
+static int pending_add(tpa_service *s, pending *p)
+{
+	uint64_t now = tpa_nonce_store_now(s->nonces);
+	pending **pp;
+	int err = 0;
+
+	pthread_mutex_lock(&s->lock);
+	for (pp = &s->pending; *pp;) {
+		if ((*pp)->expires_ms <= now) {
+			pending *dead = *pp;
+
+			*pp = dead->next;
+			pending_free(dead);
+			s->npending--;
+		} else {
+			pp = &(*pp)->next;
+		}
+	}
+	if (s->npending >= PENDING_MAX) {
+		err = tpa_err_fail(TPA_ERR_LIMIT, "too many enrollments in progress");
+	} else {
+		p->next = s->pending;
+		s->pending = p;
+		s->npending++;
+	}
+	pthread_mutex_unlock(&s->lock);
+	return err;
+}
+
+static pending *pending_take(tpa_service *s, const char *id)
+{
+	pending **pp, *p = NULL;
+
+	pthread_mutex_lock(&s->lock);
+	for (pp = &s->pending; *pp; pp = &(*pp)->next)
+		if (strcmp((*pp)->id, id) == 0) {
+			p = *pp;
+			*pp = p->next;
+			s->npending--;
+			break;
+		}
+	pthread_mutex_unlock(&s->lock);
+	return p;
+}
+
+void tpa_service_enroll(tpa_rpc_reply *r, const uint8_t *req, size_t len, void *ctx)
+{
+	tpa_service *s = ctx;
+	Attest__V1__EnrollRequest *in;
+	Attest__V1__EnrollResponse out = ATTEST__V1__ENROLL_RESPONSE__INIT;
+	TPMT_PUBLIC ek, ak;
+	tpa_challenge ch;
+	uint8_t name[TPA_NAME_MAX], dg[32], blob[TPA_ID_OBJECT_MAX], sec[TPA_ENC_SECRET_MAX];
+	size_t name_len = 0, blob_len = 0, sec_len = 0, i;
+	pending *p = NULL;
+
+	if (!(in = attest__v1__enroll_request__unpack(NULL, len, req))) {
+		refuse(r, TPA_RPC_INVALID_ARGUMENT, "malformed EnrollRequest protobuf");
+		return;
+	}
+	if (!in->ek_public.len || !in->ek_certificate.len || !in->ak_public.len) {
+		refuse(r, TPA_RPC_INVALID_ARGUMENT, "%s missing",
+		       !in->ek_public.len ? "ek_public" :
+		       !in->ek_certificate.len ? "ek_certificate" : "ak_public");
+		goto cleanup;
+	}
+	if (in->n_ek_intermediates > INTERMEDIATES_MAX) {
+		refuse(r, TPA_RPC_INVALID_ARGUMENT, "more than %d ek_intermediates",
+		       INTERMEDIATES_MAX);
+		goto cleanup;
+	}
+	if (tpa_decode_public(&ek, in->ek_public.data, in->ek_public.len) < 0 ||
+	    tpa_decode_public(&ak, in->ak_public.data, in->ak_public.len) < 0) {
+		refuse(r, TPA_RPC_INVALID_ARGUMENT, "%s", tpa_err_last());
+		goto cleanup;
+	}
+	if (tpa_ak_check_attributes(&ak) < 0 || tpa_public_name(name, &name_len, &ak) < 0) {
+		refuse(r, TPA_RPC_PERMISSION_DENIED, "%s", tpa_err_last());
+		logf_(s, "enroll refused: %s", r->details);
+		goto cleanup;
+	}
+	{
+		const uint8_t *inter[INTERMEDIATES_MAX];
+		size_t inter_len[INTERMEDIATES_MAX];
+
+		for (i = 0; i < in->n_ek_intermediates; i++) {
+			inter[i] = in->ek_intermediates[i].data;
+			inter_len[i] = in->ek_intermediates[i].len;
+		}
+		if (tpa_ekcert_verify(in->ek_certificate.data, in->ek_certificate.len, inter,
+				      inter_len, in->n_ek_intermediates, s->ek_ca, &ek) < 0) {
+			refuse(r, TPA_RPC_PERMISSION_DENIED, "%s", tpa_err_last());
+			logf_(s, "enroll refused: %s", r->details);
+			goto cleanup;
+		}
+	}
+	if (!(p = calloc(1, sizeof(*p))) ||
+	    !(p->ek_pub = dup_bytes(in->ek_public.data, in->ek_public.len)) ||
+	    !(p->ek_cert = dup_bytes(in->ek_certificate.data, in->ek_certificate.len)) ||
+	    !(p->ak_pub = dup_bytes(in->ak_public.data, in->ak_public.len))) {
+		refuse(r, TPA_RPC_RESOURCE_EXHAUSTED, "out of memory");
+		goto cleanup;
+	}
+	p->ek_pub_len = in->ek_public.len;
+	p->ek_cert_len = in->ek_certificate.len;
+	p->ak_pub_len = in->ak_public.len;
+	if (tpa_hash(dg, TPM2_ALG_SHA256, in->ek_public.data, in->ek_public.len) < 0 ||
+	    tpa_nonce_issue(&ch, s->nonces) < 0 ||
+	    tpa_credential_make(blob, &blob_len, sec, &sec_len, &ek, name, name_len, ch.nonce,
+				sizeof(ch.nonce)) < 0) {
+		refuse(r, TPA_RPC_FAILED_PRECONDITION, "%s", tpa_err_last());
+		goto cleanup;
+	}
+	tpa_hex(p->device_id, dg, sizeof(dg));
+	tpa_hex(p->ak_name, name, name_len);
+	memcpy(p->id, ch.id, sizeof(p->id));
+	p->expires_ms = ch.expires_ms;
+	if (pending_add(s, p) < 0) {
+		refuse(r, TPA_RPC_RESOURCE_EXHAUSTED, "%s", tpa_err_last());
+		goto cleanup;
+	}
+	logf_(s, "enroll credential issued device=%.16s... ak=%.16s...", p->device_id,
+	      p->ak_name);
+	p = NULL;
+	out.enrollment_id = ch.id;
+	out.credential_blob.data = blob;
+	out.credential_blob.len = blob_len;
+	out.encrypted_secret.data = sec;
+	out.encrypted_secret.len = sec_len;
+	out.valid_for_ms = tpa_nonce_store_ttl(s->nonces);
+	reply_msg(r, &out.base);
+cleanup:
+	pending_free(p);
+	attest__v1__enroll_request__free_unpacked(in, NULL);
+}
+
+void tpa_service_activate(tpa_rpc_reply *r, const uint8_t *req, size_t len, void *ctx)
+{
+	tpa_service *s = ctx;
+	Attest__V1__ActivateRequest *in;
+	Attest__V1__ActivateResponse out = ATTEST__V1__ACTIVATE_RESPONSE__INIT;
+	uint8_t nonce[TPA_NONCE_LEN];
+	pending *p = NULL;
+
+	if (!(in = attest__v1__activate_request__unpack(NULL, len, req))) {
+		refuse(r, TPA_RPC_INVALID_ARGUMENT, "malformed ActivateRequest protobuf");
+		return;
+	}
+	if (!in->enrollment_id || !*in->enrollment_id || !in->credential.len) {
+		refuse(r, TPA_RPC_INVALID_ARGUMENT, "%s missing",
+		       !in->credential.len ? "credential" : "enrollment_id");
+		goto cleanup;
+	}
+	/* The enrollment is used up whatever the answer. */
+	if (tpa_nonce_take(nonce, s->nonces, in->enrollment_id) < 0) {
+		refuse(r, TPA_RPC_FAILED_PRECONDITION, "enrollment: %s", tpa_err_last());
+		goto cleanup;
+	}
+	if (!(p = pending_take(s, in->enrollment_id))) {
+		refuse(r, TPA_RPC_FAILED_PRECONDITION, "enrollment: unknown or expired");
+		goto cleanup;
+	}
+	if (in->credential.len != sizeof(nonce) ||
+	    CRYPTO_memcmp(in->credential.data, nonce, sizeof(nonce)) != 0) {
+		refuse(r, TPA_RPC_PERMISSION_DENIED,
+		       "the credential is wrong: the AK is not in the TPM that holds the EK");
+		logf_(s, "activate refused device=%.16s...: wrong credential", p->device_id);
+		goto cleanup;
+	}
+	if (tpa_store_enroll(s->opts.store, p->device_id, p->ek_pub, p->ek_pub_len, p->ek_cert,
+			     p->ek_cert_len, p->ak_pub, p->ak_pub_len, p->ak_name,
+			     (int64_t)time(NULL)) < 0) {
+		refuse(r, TPA_RPC_INTERNAL, "registry: %s", tpa_err_last());
+		goto cleanup;
+	}
+	logf_(s, "enrolled device=%.16s... ak=%.16s...", p->device_id, p->ak_name);
+	out.device_id = p->device_id;
+	out.ak_name = p->ak_name;
+	reply_msg(r, &out.base);
+cleanup:
+	OPENSSL_cleanse(nonce, sizeof(nonce));
+	pending_free(p);
+	attest__v1__activate_request__free_unpacked(in, NULL);
 }

@@ -19,6 +19,7 @@
 #include "tpa/err.h"
 #include "tpa/rpc.h"
 #include "tpa/service.h"
+#include "tpa/store.h"
 #include "tpa/token.h"
 
 #include "cmd.h"
@@ -62,6 +63,11 @@ static void usage(FILE *f)
 "  --workers N           worker threads (default 2)\n"
 "  --max-message BYTES   largest request accepted (default %u)\n"
 "  --grace MS            shutdown grace for calls in flight (default %d)\n"
+"  --registry FILE       the device registry (SQLite, created if absent); with\n"
+"                        it, Enroll/Activate are served and Attest takes only\n"
+"                        registered AKs of active devices\n"
+"  --ek-ca DIR           trusted TPM manufacturer CA certificates (PEM or DER\n"
+"                        files) for EK certificates; goes with --registry\n"
 "  --verbose             let gRPC log to stderr\n"
 "\n"
 "token verify: checks a token's ES256 signature against a public JWK and its\n"
@@ -123,10 +129,14 @@ static int cmd_serve(int argc, char **argv)
 		{ "max-message", required_argument, NULL, 'm' },
 		{ "grace", required_argument, NULL, 'g' },
 		{ "verbose", no_argument, NULL, 'V' },
+		{ "registry", required_argument, NULL, 'R' },
+		{ "ek-ca", required_argument, NULL, 'E' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	tpa_rpc_server_opts so = { 0 };
+	const char *registry = NULL;
+	tpa_store *store = NULL;
 	tpa_service_opts sv = { 0 };
 	const char *token_key = NULL, *jwk_out = NULL;
 	unsigned long v, grace = DEFAULT_GRACE_MS;
@@ -148,6 +158,8 @@ static int cmd_serve(int argc, char **argv)
 		case 'P': jwk_out = optarg; break;
 		case 'i': sv.verifier_id = optarg; break;
 		case 'V': verbose = 1; break;
+		case 'R': registry = optarg; break;
+		case 'E': sv.ek_ca = optarg; break;
 		case 'n':
 		case 't':
 		case 'w':
@@ -192,6 +204,10 @@ static int cmd_serve(int argc, char **argv)
 		fprintf(stderr, PROG ": --insecure excludes --cert and --key\n");
 		return EXIT_USAGE;
 	}
+	if ((registry != NULL) != (sv.ek_ca != NULL)) {
+		fprintf(stderr, PROG ": --registry and --ek-ca go together\n");
+		return EXIT_USAGE;
+	}
 	if (!so.insecure && (!so.cert_file || !so.key_file)) {
 		fprintf(stderr, PROG ": --cert and --key are required (or --insecure for local tests)\n");
 		return EXIT_USAGE;
@@ -221,6 +237,12 @@ static int cmd_serve(int argc, char **argv)
 		rc = EXIT_USAGE;
 		goto cleanup;
 	}
+	if (registry && tpa_store_open_sqlite(&store, registry) < 0) {
+		fprintf(stderr, PROG ": %s\n", tpa_err_last());
+		rc = EXIT_USAGE;
+		goto cleanup;
+	}
+	sv.store = store;
 	sv.key = key;
 	sv.log = log_line;
 	if (tpa_service_new(&svc, &sv) < 0 || tpa_rpc_server_new(&srv, &so) < 0 ||
@@ -252,6 +274,7 @@ static int cmd_serve(int argc, char **argv)
 cleanup:
 	tpa_rpc_server_free(srv);
 	tpa_service_free(svc);
+	tpa_store_close(store);
 	tpa_token_key_free(key);
 	return rc;
 }

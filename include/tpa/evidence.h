@@ -14,6 +14,8 @@
 
 #define TPA_RPC_GET_CHALLENGE "/attest.v1.Verifier/GetChallenge"
 #define TPA_RPC_ATTEST        "/attest.v1.Verifier/Attest"
+#define TPA_RPC_ENROLL        "/attest.v1.Verifier/Enroll"
+#define TPA_RPC_ACTIVATE      "/attest.v1.Verifier/Activate"
 #define TPA_DEVICE_HINT_MAX   128
 #define TPA_NONCE_MIN         16
 #define TPA_NONCE_MAX         64
@@ -76,6 +78,26 @@ typedef struct {
 } tpa_verdict;
 
 int tpa_verdict_unpack(tpa_verdict *out, const uint8_t *b, size_t n);
+
+/* Enrollment messages, client side. Replies are bounded and checked. */
+int tpa_enroll_request_pack(uint8_t **out, size_t *len, const uint8_t *ek_public,
+			    size_t ek_public_len, const uint8_t *ek_cert, size_t ek_cert_len,
+			    const uint8_t *ak_public, size_t ak_public_len);
+
+typedef struct {
+	char id[TPA_CHALLENGE_ID_LEN + 1];
+	uint8_t blob[128];             /* TPM2B_ID_OBJECT */
+	size_t blob_len;
+	uint8_t secret[2 + 512];       /* TPM2B_ENCRYPTED_SECRET */
+	size_t secret_len;
+} tpa_enrollment;
+
+int tpa_enroll_response_unpack(tpa_enrollment *out, const uint8_t *b, size_t n);
+int tpa_activate_request_pack(uint8_t **out, size_t *len, const char *enrollment_id,
+			      const uint8_t *credential, size_t credential_len);
+/* device_id and ak_name receive hex text (65 and 133 bytes at most). */
+int tpa_activate_response_unpack(char *device_id, size_t id_cap, char *ak_name,
+				 size_t name_cap, const uint8_t *b, size_t n);
 void tpa_verdict_clear(tpa_verdict *v);
 
 #endif

@@ -58,6 +58,11 @@ size_t tpa_findings_failed(const tpa_findings *f);
 /* The first check of that name, or NULL. */
 const tpa_check *tpa_findings_get(const tpa_findings *f, const char *name);
 
+/* The attributes an attestation key must have: restricted, sign, not
+ * decrypt, fixedTPM, fixedParent, sensitiveDataOrigin. TPA_ERR_VERIFY names
+ * the first one wrong. */
+int tpa_ak_check_attributes(const TPMT_PUBLIC *pub);
+
 /* What a client sent for a quote. All bytes are untrusted. */
 typedef struct {
 	const uint8_t *attest;      /* TPMS_ATTEST, marshaled */

@@ -9,6 +9,7 @@
 
 #include "tpa/nonce.h"
 #include "tpa/rpc.h"
+#include "tpa/store.h"
 #include "tpa/token.h"
 
 typedef struct tpa_service tpa_service;
@@ -24,6 +25,10 @@ typedef struct {
 	tpa_token_key *key;           /* borrowed; signs the tokens */
 	tpa_service_log_fn log;       /* optional */
 	void *log_ctx;
+	/* Device identity (both or neither): with them, Enroll and Activate
+	 * are served and Attest takes only registered, active AKs. */
+	tpa_store *store;             /* borrowed */
+	const char *ek_ca;            /* trusted TPM manufacturer CAs (dir/file) */
 } tpa_service_opts;
 
 int tpa_service_new(tpa_service **out, const tpa_service_opts *opts);
@@ -38,5 +43,7 @@ void tpa_service_get_challenge(tpa_rpc_reply *r, const uint8_t *req, size_t len,
 			       void *ctx);
 void tpa_service_attest(tpa_rpc_reply *r, const uint8_t *req, size_t len,
 			void *ctx);
+void tpa_service_enroll(tpa_rpc_reply *r, const uint8_t *req, size_t len, void *ctx);
+void tpa_service_activate(tpa_rpc_reply *r, const uint8_t *req, size_t len, void *ctx);
 
 #endif

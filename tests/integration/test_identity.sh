@@ -1,0 +1,101 @@
+#!/usr/bin/env bash
+# Device identity end to end: a verifier with a registry and trusted EK CAs,
+# a client that enrolls (EK certificate, credential activation) and then
+# attests; unknown, foreign and revoked devices are refused.
+# usage: test_identity.sh BUILD_DIR
+set -euo pipefail
+BUILD=${1:?usage: test_identity.sh BUILD_DIR}
+. "$(dirname "$0")/lib.sh"
+
+echo "integration: device identity (enrollment, registry, swtpm, TLS)"
+"$ROOT/scripts/demo-certs.sh" "$WORK/certs"
+CA=$WORK/certs/ca.pem
+start_swtpm "$WORK/tpm"
+TCTI_A=$TCTI
+start_swtpm "$WORK/tpm-b"
+TCTI_B=$TCTI
+# The verifier trusts A's local CA (root and issuer) only.
+mkdir -p "$WORK/ekca"
+cp "$WORK/tpm/ca/swtpm-localca-rootca-cert.pem" "$WORK/tpm/ca/issuercert.pem" "$WORK/ekca/"
+start_verifier v --cert "$WORK/certs/server.pem" --key "$WORK/certs/server.key" \
+    --registry "$WORK/registry.db" --ek-ca "$WORK/ekca"
+TARGET=127.0.0.1:$PORT
+C=(${VALGRIND:-} "$BIN/attest_client")
+
+expect_exit "attest before enrolling is refused (5)" 5 "${C[@]}" attest --verifier "$TARGET" \
+    --ca "$CA" --tcti "$TCTI_A" --ak-file "$WORK/ak-a.bin" || true
+expect_grep "... as not registered" "$WORK/err" 'PERMISSION_DENIED.*not registered: enroll the device first'
+expect_exit "enroll" 0 "${C[@]}" enroll --verifier "$TARGET" --ca "$CA" --tcti "$TCTI_A" \
+    --ak-file "$WORK/ak-a.bin" || true
+expect_grep "enroll prints the device id" "$WORK/out" '^enrolled: device [0-9a-f]{64}$'
+DEV=$(sed -n 's/^enrolled: device //p' "$WORK/out")
+expect_exit "attest after enrolling: compliant" 0 "${C[@]}" attest --verifier "$TARGET" \
+    --ca "$CA" --tcti "$TCTI_A" --ak-file "$WORK/ak-a.bin" || true
+expect_exit "another AK of the same TPM, not enrolled, is refused" 5 "${C[@]}" attest \
+    --verifier "$TARGET" --ca "$CA" --tcti "$TCTI_A" --ak-file "$WORK/ak-a2.bin" || true
+expect_exit "enrolling again with a new AK" 0 "${C[@]}" enroll --verifier "$TARGET" --ca "$CA" \
+    --tcti "$TCTI_A" --ak-file "$WORK/ak-a2.bin" || true
+expect_grep "... keeps the device id" "$WORK/out" "^enrolled: device $DEV\$"
+expect_exit "... and the old AK is no longer taken" 5 "${C[@]}" attest --verifier "$TARGET" \
+    --ca "$CA" --tcti "$TCTI_A" --ak-file "$WORK/ak-a.bin" || true
+
+# A TPM whose EK certificate comes from a CA the verifier does not trust.
+expect_exit "an EK certificate from an untrusted CA is refused (5)" 5 "${C[@]}" enroll \
+    --verifier "$TARGET" --ca "$CA" --tcti "$TCTI_B" --ak-file "$WORK/ak-b.bin" || true
+expect_grep "... naming the chain" "$WORK/err" 'PERMISSION_DENIED.*does not chain to a trusted CA'
+
+# The registry keeps what it was told, and the audit log.
+/usr/bin/python3 - "$WORK/registry.db" "$DEV" >"$WORK/db.out" 2>&1 <<'PY' || true
+import sqlite3, sys
+c = sqlite3.connect(sys.argv[1])
+dev = sys.argv[2]
+print("devices", c.execute("select count(*) from devices").fetchone()[0])
+print("state", c.execute("select state from devices where id=?", (dev,)).fetchone()[0])
+print("verdict", c.execute("select last_verdict from devices where id=?", (dev,)).fetchone()[0])
+print("aks", c.execute("select count(*) from aks where device_id=?", (dev,)).fetchone()[0])
+print("audit", c.execute("select group_concat(event) from (select event from audit where device_id=? order by seq)", (dev,)).fetchone()[0])
+PY
+expect_grep "registry: one device, active" "$WORK/db.out" '^state active$'
+expect_grep "registry: the last verdict" "$WORK/db.out" '^verdict compliant$'
+expect_grep "registry: one current AK" "$WORK/db.out" '^aks 1$'
+expect_grep "registry: the audit of every decision" "$WORK/db.out" '^audit enroll,attest,enroll'
+
+# Revocation (the admin CLI comes with issue 4; SQL stands in for it here).
+/usr/bin/python3 -c "import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); c.execute(\"update devices set state='revoked'\"); c.commit()" "$WORK/registry.db"
+expect_exit "a revoked device is refused (5)" 5 "${C[@]}" attest --verifier "$TARGET" --ca "$CA" \
+    --tcti "$TCTI_A" --ak-file "$WORK/ak-a2.bin" || true
+expect_grep "... as revoked" "$WORK/err" 'FAILED_PRECONDITION.*is revoked'
+
+# Activation by someone who did not get the credential.
+mkdir -p "$WORK/py"
+protoc -I "$ROOT/proto" --python_out="$WORK/py" "$ROOT/proto/attest/v1/attest.proto"
+/usr/bin/python3 - "$TARGET" "$CA" "$WORK/py" >"$WORK/py.out" 2>&1 <<'PY' || true
+import sys, grpc
+sys.path.insert(0, sys.argv[3])
+from attest.v1 import attest_pb2 as pb
+ch = grpc.secure_channel(sys.argv[1], grpc.ssl_channel_credentials(open(sys.argv[2], "rb").read()))
+act = ch.unary_unary("/attest.v1.Verifier/Activate", request_serializer=lambda b: b, response_deserializer=lambda b: b)
+enr = ch.unary_unary("/attest.v1.Verifier/Enroll", request_serializer=lambda b: b, response_deserializer=lambda b: b)
+def code(f, msg):
+    try:
+        f(msg.SerializeToString(), timeout=10)
+        return "OK"
+    except grpc.RpcError as e:
+        return "%s %s" % (e.code().name, e.details())
+print("activate-unknown", code(act, pb.ActivateRequest(enrollment_id="00" * 16, credential=b"x" * 32)))
+print("enroll-empty", code(enr, pb.EnrollRequest()))
+print("enroll-garbage", code(enr, pb.EnrollRequest(ek_public=b"\0\1", ek_certificate=b"\x30", ak_public=b"\0\1")))
+PY
+expect_grep "Activate with an unknown enrollment: FAILED_PRECONDITION" "$WORK/py.out" '^activate-unknown FAILED_PRECONDITION enrollment'
+expect_grep "Enroll without fields: INVALID_ARGUMENT" "$WORK/py.out" '^enroll-empty INVALID_ARGUMENT ek_public missing'
+expect_grep "Enroll with garbage: INVALID_ARGUMENT" "$WORK/py.out" '^enroll-garbage INVALID_ARGUMENT'
+
+# A registry that is not a database: the verifier does not start.
+printf 'not a database, not at all, not even close' >"$WORK/bad.db"
+expect_exit "a corrupt registry is a configuration error (2)" 2 "$BIN/verifier" serve \
+    --listen 127.0.0.1:0 --insecure --registry "$WORK/bad.db" --ek-ca "$WORK/ekca" || true
+expect_grep "... naming the file" "$WORK/err" 'bad.db'
+expect_exit "--registry without --ek-ca (2)" 2 "$BIN/verifier" serve --listen 127.0.0.1:0 \
+    --insecure --registry "$WORK/registry.db" || true
+
+summary
