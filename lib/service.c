@@ -525,6 +525,8 @@ void tpa_service_attest(tpa_rpc_reply *r, const uint8_t *req, size_t len,
 			goto cleanup;
 		}
 		have_dev = 1;
+		tpa_findings_add(&f, "device.registered", 1,
+				 "AK registered to device %.16s..., active", dev.id);
 	}
 
 	if (!(txt = calloc(1, sizeof(*txt)))) {

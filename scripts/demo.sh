@@ -33,17 +33,25 @@ step "a simulated measured boot (tpa-bootsim, simulator/scenarios/good.json): ev
 "$BIN/tpa-bootsim" --scenario "$ROOT/simulator/scenarios/good.json" --log "$W/boot.log" --tcti "$TCTI"
 "$BIN/verifier" eventlog show "$W/boot.log" | sed -n '/^secure boot:/,$p'
 
-step "verifier: gRPC with TLS on 127.0.0.1"
+step "verifier: gRPC with TLS on 127.0.0.1, a device registry, the simulated TPM vendor's CA trusted"
+mkdir -p "$W/ekca"
+cp "$W/tpm/ca/swtpm-localca-rootca-cert.pem" "$W/tpm/ca/issuercert.pem" "$W/ekca/"
 "$BIN/verifier" serve --listen 127.0.0.1:0 --cert "$W/certs/server.pem" \
     --key "$W/certs/server.key" --public-jwk-out "$W/jwk.json" \
+    --registry "$W/registry.db" --ek-ca "$W/ekca" \
     >"$W/verifier.out" 2>"$W/verifier.log" &
 VPID=$!
 wait_listening "$W/verifier.out" "$VPID" || { cat "$W/verifier.log"; echo "verifier did not start"; exit 1; }
 cat "$W/verifier.out"
 
-step "attest_client attest --verifier 127.0.0.1:$PORT --ca certs/ca.pem --tcti '$TCTI' --eventlog boot.log"
+step "attest_client enroll: EK certificate checked, credential activated, AK registered"
+"$BIN/attest_client" enroll --verifier "127.0.0.1:$PORT" --ca "$W/certs/ca.pem" \
+    --tcti "$TCTI" --ak-file "$W/ak.bin"
+
+step "attest_client attest --verifier 127.0.0.1:$PORT --ca certs/ca.pem --tcti '$TCTI' --ak-file ak.bin --eventlog boot.log"
 "$BIN/attest_client" attest --verifier "127.0.0.1:$PORT" --ca "$W/certs/ca.pem" \
-    --tcti "$TCTI" --eventlog "$W/boot.log" --device-hint demo --token-out "$W/token"
+    --tcti "$TCTI" --ak-file "$W/ak.bin" --eventlog "$W/boot.log" --device-hint demo \
+    --token-out "$W/token"
 
 step "the token, checked with the verifier's published key"
 "$BIN/verifier" token verify --jwk "$W/jwk.json" "$(cat "$W/token")"

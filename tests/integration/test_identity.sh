@@ -31,6 +31,7 @@ expect_grep "enroll prints the device id" "$WORK/out" '^enrolled: device [0-9a-f
 DEV=$(sed -n 's/^enrolled: device //p' "$WORK/out")
 expect_exit "attest after enrolling: compliant" 0 "${C[@]}" attest --verifier "$TARGET" \
     --ca "$CA" --tcti "$TCTI_A" --ak-file "$WORK/ak-a.bin" || true
+expect_grep "... the verdict names the registered device" "$WORK/out" "ok +device.registered: AK registered to device ${DEV:0:16}\\.\\.\\., active"
 expect_exit "another AK of the same TPM, not enrolled, is refused" 5 "${C[@]}" attest \
     --verifier "$TARGET" --ca "$CA" --tcti "$TCTI_A" --ak-file "$WORK/ak-a2.bin" || true
 expect_exit "enrolling again with a new AK" 0 "${C[@]}" enroll --verifier "$TARGET" --ca "$CA" \
