@@ -4,5 +4,6 @@
 #define TPA_VERIFIER_CMD_H
 
 int cmd_eventlog(int argc, char **argv);
+int cmd_devices(int argc, char **argv);
 
 #endif

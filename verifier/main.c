@@ -46,6 +46,7 @@ static void usage(FILE *f)
 "usage: " PROG " serve --listen ADDR (--cert FILE --key FILE | --insecure) [options]\n"
 "       " PROG " token verify --jwk FILE TOKEN\n"
 "       " PROG " eventlog show [--json] FILE\n"
+"       " PROG " devices list|show|revoke|reinstate|delete [--json] --registry FILE [ID]\n"
 "\n"
 "serve: answers attest.v1.Verifier over gRPC until SIGTERM or SIGINT, then\n"
 "finishes the calls in flight (up to --grace) and exits 0.\n"
@@ -342,6 +343,8 @@ int main(int argc, char **argv)
 		return cmd_token(argc - 1, argv + 1);
 	if (strcmp(argv[1], "eventlog") == 0)
 		return cmd_eventlog(argc - 1, argv + 1);
+	if (strcmp(argv[1], "devices") == 0)
+		return cmd_devices(argc - 1, argv + 1);
 	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
 	    strcmp(argv[1], "help") == 0) {
 		usage(stdout);

@@ -61,11 +61,27 @@ expect_grep "registry: the last verdict" "$WORK/db.out" '^verdict compliant$'
 expect_grep "registry: one current AK" "$WORK/db.out" '^aks 1$'
 expect_grep "registry: the audit of every decision" "$WORK/db.out" '^audit enroll,attest,enroll'
 
-# Revocation (the admin CLI comes with issue 4; SQL stands in for it here).
-/usr/bin/python3 -c "import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); c.execute(\"update devices set state='revoked'\"); c.commit()" "$WORK/registry.db"
+# The operator's view and revocation.
+V=("$BIN/verifier" devices)
+expect_exit "devices list" 0 "${V[@]}" list --registry "$WORK/registry.db" || true
+expect_grep "... lists the device, active" "$WORK/out" "^$DEV  active "
+expect_exit "devices show --json" 0 "${V[@]}" show --json --registry "$WORK/registry.db" "$DEV" || true
+expect_grep "... as JSON with the last verdict" "$WORK/out" '"last_verdict": "compliant"'
+expect_exit "devices show of an unknown id (1)" 1 "${V[@]}" show --registry "$WORK/registry.db" \
+    "$(printf '%064d' 0)" || true
+expect_exit "devices without --registry (2)" 2 "${V[@]}" list || true
+expect_exit "devices revoke" 0 "${V[@]}" revoke --registry "$WORK/registry.db" "$DEV" || true
+expect_grep "... shows it revoked" "$WORK/out" "^$DEV  revoked "
 expect_exit "a revoked device is refused (5)" 5 "${C[@]}" attest --verifier "$TARGET" --ca "$CA" \
     --tcti "$TCTI_A" --ak-file "$WORK/ak-a2.bin" || true
 expect_grep "... as revoked" "$WORK/err" 'FAILED_PRECONDITION.*is revoked'
+expect_exit "devices reinstate" 0 "${V[@]}" reinstate --registry "$WORK/registry.db" "$DEV" || true
+expect_exit "a reinstated device attests again" 0 "${C[@]}" attest --verifier "$TARGET" --ca "$CA" \
+    --tcti "$TCTI_A" --ak-file "$WORK/ak-a2.bin" || true
+expect_exit "devices delete" 0 "${V[@]}" delete --registry "$WORK/registry.db" "$DEV" || true
+expect_exit "a deleted device is unknown again (5)" 5 "${C[@]}" attest --verifier "$TARGET" \
+    --ca "$CA" --tcti "$TCTI_A" --ak-file "$WORK/ak-a2.bin" || true
+expect_grep "... as not registered" "$WORK/err" 'not registered'
 
 # Activation by someone who did not get the credential.
 mkdir -p "$WORK/py"

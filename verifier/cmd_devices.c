@@ -1,0 +1,157 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* verifier devices list|show|revoke|reinstate|delete: the device registry
+ * for an operator. Exit status: 0 done, 1 no such device, 2 usage or an
+ * unreadable registry. */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <jansson.h>
+
+#include "tpa/err.h"
+#include "tpa/store.h"
+
+#include "cmd.h"
+
+static void usage(FILE *f)
+{
+	fprintf(f, "usage: verifier devices list [--json] --registry FILE\n"
+		   "       verifier devices show|revoke|reinstate|delete [--json] --registry FILE DEVICE_ID\n");
+}
+
+static json_t *device_json(const tpa_device *d)
+{
+	json_t *o = json_object();
+
+	json_object_set_new(o, "id", json_string(d->id));
+	json_object_set_new(o, "state", json_string(tpa_device_state_name(d->state)));
+	json_object_set_new(o, "enrolled_at", json_integer(d->enrolled_at));
+	json_object_set_new(o, "ak_name", json_string(d->ak_name));
+	json_object_set_new(o, "last_attest_at", d->last_attest_at ?
+			    json_integer(d->last_attest_at) : json_null());
+	json_object_set_new(o, "last_verdict", d->last_verdict[0] ?
+			    json_string(d->last_verdict) : json_null());
+	return o;
+}
+
+static void print_json(json_t *j)
+{
+	char *txt = json_dumps(j, JSON_INDENT(1) | JSON_PRESERVE_ORDER);
+
+	if (txt)
+		printf("%s\n", txt);
+	free(txt);
+	json_decref(j);
+}
+
+static void print_device(const tpa_device *d)
+{
+	printf("%s  %-8s  enrolled %lld  last verdict %s  ak %.16s...\n", d->id,
+	       tpa_device_state_name(d->state), (long long)d->enrolled_at,
+	       d->last_verdict[0] ? d->last_verdict : "none", d->ak_name);
+}
+
+int cmd_devices(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "registry", required_argument, NULL, 'R' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *registry = NULL, *verb;
+	tpa_store *store = NULL;
+	tpa_device d, *all = NULL;
+	size_t n = 0, i;
+	int json = 0, c, err, rc = 2;
+
+	if (argc < 2) {
+		usage(stderr);
+		return 2;
+	}
+	verb = argv[1];
+	argc--;
+	argv++;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'R': registry = optarg; break;
+		case 'j': json = 1; break;
+		case 'h': usage(stdout); return 0;
+		default: usage(stderr); return 2;
+		}
+	}
+	if (!registry) {
+		fprintf(stderr, "verifier: devices: --registry FILE is required\n");
+		return 2;
+	}
+	if (strcmp(verb, "list") == 0 ? optind != argc : optind != argc - 1) {
+		usage(stderr);
+		return 2;
+	}
+	if (strcmp(verb, "list") && strcmp(verb, "show") && strcmp(verb, "revoke") &&
+	    strcmp(verb, "reinstate") && strcmp(verb, "delete")) {
+		fprintf(stderr, "verifier: devices: unknown command '%s'\n", verb);
+		usage(stderr);
+		return 2;
+	}
+	if (tpa_store_open_sqlite(&store, registry) < 0) {
+		fprintf(stderr, "verifier: %s\n", tpa_err_last());
+		return 2;
+	}
+	if (strcmp(verb, "list") == 0) {
+		if ((err = tpa_store_list(&all, &n, store)) < 0) {
+			fprintf(stderr, "verifier: %s\n", tpa_err_last());
+			goto cleanup;
+		}
+		if (json) {
+			json_t *a = json_array();
+
+			for (i = 0; i < n; i++)
+				json_array_append_new(a, device_json(&all[i]));
+			print_json(a);
+		} else {
+			for (i = 0; i < n; i++)
+				print_device(&all[i]);
+		}
+		rc = 0;
+		goto cleanup;
+	}
+	if (strcmp(verb, "show") == 0) {
+		err = tpa_store_get(&d, store, argv[optind]);
+	} else if (strcmp(verb, "delete") == 0) {
+		err = tpa_store_remove(store, argv[optind], (int64_t)time(NULL));
+	} else {
+		err = tpa_store_set_state(store, argv[optind],
+					  strcmp(verb, "revoke") == 0 ? TPA_DEVICE_REVOKED :
+					  TPA_DEVICE_ACTIVE, (int64_t)time(NULL));
+		if (err == 0)
+			err = tpa_store_get(&d, store, argv[optind]);
+	}
+	if (err < 0) {
+		fprintf(stderr, "verifier: devices %s: %s\n", verb, tpa_err_last());
+		rc = err == TPA_ERR_NOT_FOUND || err == TPA_ERR_INVALID_ARG ? 1 : 2;
+		goto cleanup;
+	}
+	if (strcmp(verb, "delete") == 0) {
+		if (json) {
+			json_t *o = json_object();
+
+			json_object_set_new(o, "deleted", json_string(argv[optind]));
+			print_json(o);
+		} else {
+			printf("deleted %s\n", argv[optind]);
+		}
+	} else if (json) {
+		print_json(device_json(&d));
+	} else {
+		print_device(&d);
+	}
+	rc = 0;
+cleanup:
+	free(all);
+	tpa_store_close(store);
+	return rc;
+}
