@@ -327,7 +327,7 @@ int tpa_bootstate_derive(tpa_bootstate *out, const tpa_eventlog *log, uint16_t b
 		 "no SecureBoot variable measured in PCR 7");
 	for (i = 0; i < n; i++) {
 		const tpa_event *ev = tpa_eventlog_event(log, i);
-		int m;
+		int m = -2; /* whether the data was measured: set once, used below */
 
 		if (s.exit_boot_services && ev->type != TPA_EV_NO_ACTION)
 			s.events_after_ebs++;
@@ -351,10 +351,9 @@ int tpa_bootstate_derive(tpa_bootstate *out, const tpa_eventlog *log, uint16_t b
 		}
 		if (ev->type == TPA_EV_EFI_ACTION && ev->pcr == 5 &&
 		    ev->data_len == strlen(EBS_INVOCATION) &&
-		    memcmp(ev->data, EBS_INVOCATION, ev->data_len) == 0 &&
-		    data_matches(&c, ev) == 1)
+		    memcmp(ev->data, EBS_INVOCATION, ev->data_len) == 0 && m == 1)
 			s.exit_boot_services = 1;
-		if (ev->type == TPA_EV_EFI_ACTION && data_matches(&c, ev) == 1) {
+		if (ev->type == TPA_EV_EFI_ACTION && m == 1) {
 			if (ev->pcr == 7 && ev->data_len == strlen(UEFI_DEBUG_MODE) &&
 			    memcmp(ev->data, UEFI_DEBUG_MODE, ev->data_len) == 0)
 				s.uefi_debug_mode = 1;
@@ -378,7 +377,7 @@ int tpa_bootstate_derive(tpa_bootstate *out, const tpa_eventlog *log, uint16_t b
 		}
 		if (ev->type == TPA_EV_EFI_BOOT_SERVICES_APPLICATION && ev->pcr == 4)
 			note_app(&s, &c, ev, i);
-		if (ev->type == TPA_EV_IPL && ev->pcr == 8 && grub_string_matches(&c, ev) == 1)
+		if (ev->type == TPA_EV_IPL && ev->pcr == 8 && m == 1)
 			note_grub(&s, ev);
 		/* systemd-stub: the kernel command line as UTF-16 on PCR 12. */
 		if (ev->type == TPA_EV_IPL && ev->pcr == 12 && !s.kernel_cmdline[0] &&

@@ -14,6 +14,11 @@
 #include "testutil.h"
 #include "tpa/err.h"
 #include "tpa/identity.h"
+#include "tpa/service.h"
+#include "tpa/store.h"
+#include "tpa/token.h"
+#include "attest/v1/attest.pb-c.h"
+#include <tss2/tss2_mu.h>
 #include "tpa/tpm.h"
 #include "tpa/tpm_decode.h"
 
@@ -261,6 +266,182 @@ static void test_kdfa_shape(void)
 			TPA_ERR_INVALID_ARG);
 }
 
+/* ---- the Enroll/Activate rules, in process ---- */
+
+static uint64_t enroll_now;
+static uint64_t enroll_clock(void *ctx)
+{
+	(void)ctx;
+	return enroll_now;
+}
+
+typedef struct {
+	tpa_store *store;
+	tpa_token_key *key;
+	tpa_service *svc;
+	char db[600];
+} enroll_env;
+
+static int env_open(enroll_env *e)
+{
+	tpa_service_opts o = { 0 };
+
+	memset(e, 0, sizeof(*e));
+	snprintf(e->db, sizeof(e->db), "%s/registry.db", A.fx.dir);
+	if (tpa_store_open_sqlite(&e->store, e->db) < 0 || tpa_token_key_new(&e->key) < 0)
+		return -1;
+	o.key = e->key;
+	o.store = e->store;
+	o.ek_ca = A.roots;
+	o.nonce_ttl_ms = 60000;
+	if (tpa_service_new(&e->svc, &o) < 0)
+		return -1;
+	enroll_now = 1000;
+	tpa_nonce_store_set_clock(tpa_service_nonces(e->svc), enroll_clock, NULL);
+	return 0;
+}
+
+static void env_close(enroll_env *e)
+{
+	tpa_service_free(e->svc);
+	tpa_token_key_free(e->key);
+	tpa_store_close(e->store);
+}
+
+/* Enroll side A's EK and AK with n copies of A's intermediate. */
+static int enroll_a(tpa_rpc_reply *r, enroll_env *e, size_t n_inter)
+{
+	Attest__V1__EnrollRequest req = ATTEST__V1__ENROLL_REQUEST__INIT;
+	ProtobufCBinaryData inter[8];
+	uint8_t ek[TPA_PUBLIC_MAX], ak[TPA_PUBLIC_MAX], buf[16384];
+	size_t ek_len = 0, ak_len = 0, i;
+
+	if (Tss2_MU_TPMT_PUBLIC_Marshal(&A.ek, ek, sizeof(ek), &ek_len) != 0 ||
+	    tpa_tpm_ak_public(A.tpm, ak, sizeof(ak), &ak_len) < 0)
+		return -1;
+	for (i = 0; i < n_inter && i < 8; i++) {
+		inter[i].data = A.issuer;
+		inter[i].len = A.issuer_len;
+	}
+	req.ek_public.data = ek;
+	req.ek_public.len = ek_len;
+	req.ek_certificate.data = A.cert;
+	req.ek_certificate.len = A.cert_len;
+	req.n_ek_intermediates = n_inter;
+	req.ek_intermediates = inter;
+	req.ak_public.data = ak;
+	req.ak_public.len = ak_len;
+	memset(r, 0, sizeof(*r));
+	tpa_service_enroll(r, buf, protobuf_c_message_pack(&req.base, buf), e->svc);
+	return 0;
+}
+
+static void activate(tpa_rpc_reply *r, enroll_env *e, const char *id, const uint8_t *cred,
+		     size_t n)
+{
+	Attest__V1__ActivateRequest req = ATTEST__V1__ACTIVATE_REQUEST__INIT;
+	uint8_t buf[256];
+
+	req.enrollment_id = (char *)id;
+	req.credential.data = (uint8_t *)cred;
+	req.credential.len = n;
+	memset(r, 0, sizeof(*r));
+	tpa_service_activate(r, buf, protobuf_c_message_pack(&req.base, buf), e->svc);
+}
+
+/* Enrolls and returns the credential A's TPM releases. */
+static int enroll_and_release(enroll_env *e, char *id, uint8_t *cred, size_t *cred_len)
+{
+	Attest__V1__EnrollResponse *er;
+	tpa_rpc_reply r;
+	int rc = -1;
+
+	if (enroll_a(&r, e, 1) < 0 || r.status != TPA_RPC_OK)
+		goto out;
+	if (!(er = attest__v1__enroll_response__unpack(NULL, r.len, r.data)))
+		goto out;
+	snprintf(id, TPA_CHALLENGE_ID_LEN + 1, "%s", er->enrollment_id);
+	rc = tpa_tpm_activate_credential(cred, cred_len, A.tpm, er->credential_blob.data,
+					 er->credential_blob.len, er->encrypted_secret.data,
+					 er->encrypted_secret.len);
+	attest__v1__enroll_response__free_unpacked(er, NULL);
+out:
+	free(r.data);
+	return rc;
+}
+
+static void test_enroll_wrong_credential(void)
+{
+	enroll_env e;
+	tpa_rpc_reply r;
+	char id[TPA_CHALLENGE_ID_LEN + 1];
+	uint8_t cred[64];
+	size_t n = sizeof(cred), ndev = 1;
+	tpa_device *all = NULL;
+
+	CU_ASSERT_EQUAL_FATAL(env_open(&e), 0);
+	CU_ASSERT_EQUAL_FATAL(enroll_and_release(&e, id, cred, &n), 0);
+	cred[0] ^= 1; /* not what the TPM released */
+	activate(&r, &e, id, cred, n);
+	CU_ASSERT_EQUAL(r.status, TPA_RPC_PERMISSION_DENIED);
+	CU_ASSERT(strstr(r.details, "credential is wrong") != NULL);
+	free(r.data);
+	cred[0] ^= 1;
+	/* The enrollment was used up by the wrong answer: a replay is refused. */
+	activate(&r, &e, id, cred, n);
+	CU_ASSERT_EQUAL(r.status, TPA_RPC_FAILED_PRECONDITION);
+	CU_ASSERT(strstr(r.details, "already used") != NULL);
+	free(r.data);
+	/* Nothing was registered. */
+	CU_ASSERT_EQUAL(tpa_store_list(&all, &ndev, e.store), 0);
+	CU_ASSERT_EQUAL(ndev, 0);
+	free(all);
+	env_close(&e);
+}
+
+static void test_enroll_replayed_and_expired(void)
+{
+	enroll_env e;
+	tpa_rpc_reply r;
+	char id[TPA_CHALLENGE_ID_LEN + 1];
+	uint8_t cred[64];
+	size_t n = sizeof(cred);
+
+	CU_ASSERT_EQUAL_FATAL(env_open(&e), 0);
+	CU_ASSERT_EQUAL_FATAL(enroll_and_release(&e, id, cred, &n), 0);
+	activate(&r, &e, id, cred, n);
+	CU_ASSERT_EQUAL(r.status, TPA_RPC_OK);
+	free(r.data);
+	activate(&r, &e, id, cred, n); /* replayed */
+	CU_ASSERT_EQUAL(r.status, TPA_RPC_FAILED_PRECONDITION);
+	free(r.data);
+	n = sizeof(cred);
+	CU_ASSERT_EQUAL_FATAL(enroll_and_release(&e, id, cred, &n), 0);
+	enroll_now += 60000; /* the enrollment's lifetime */
+	activate(&r, &e, id, cred, n);
+	CU_ASSERT_EQUAL(r.status, TPA_RPC_FAILED_PRECONDITION);
+	CU_ASSERT(strstr(r.details, "expired") != NULL);
+	free(r.data);
+	env_close(&e);
+}
+
+static void test_enroll_refusals(void)
+{
+	enroll_env e;
+	tpa_rpc_reply r;
+
+	CU_ASSERT_EQUAL_FATAL(env_open(&e), 0);
+	/* Without the intermediate the chain to A's root cannot be built. */
+	CU_ASSERT_EQUAL_FATAL(enroll_a(&r, &e, 0), 0);
+	CU_ASSERT_EQUAL(r.status, TPA_RPC_PERMISSION_DENIED);
+	CU_ASSERT(strstr(r.details, "trusted CA") != NULL);
+	/* More intermediates than allowed. */
+	CU_ASSERT_EQUAL_FATAL(enroll_a(&r, &e, 5), 0);
+	CU_ASSERT_EQUAL(r.status, TPA_RPC_INVALID_ARGUMENT);
+	CU_ASSERT(strstr(r.details, "ek_intermediates") != NULL);
+	env_close(&e);
+}
+
 int main(void)
 {
 	CU_pSuite s;
@@ -287,6 +468,10 @@ int main(void)
 	CU_add_test(s, "tampered credential blobs", test_activation_tampered);
 	CU_add_test(s, "MakeCredential refuses bad input", test_make_credential_refuses);
 	CU_add_test(s, "KDFa", test_kdfa_shape);
+	CU_add_test(s, "Activate with a wrong credential, then replayed",
+		    test_enroll_wrong_credential);
+	CU_add_test(s, "Activate replayed or expired", test_enroll_replayed_and_expired);
+	CU_add_test(s, "Enroll refusals: no chain, too many intermediates", test_enroll_refusals);
 	failed = test_run_all();
 	side_stop(&A);
 	side_stop(&B);
