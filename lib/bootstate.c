@@ -107,7 +107,8 @@ static int digests_match(checker *c, const tpa_event *ev, const uint8_t *b, size
 	if (!EVP_DigestInit_ex(c->ctx, c->md, NULL) || !EVP_DigestUpdate(c->ctx, b, n) ||
 	    !EVP_DigestFinal_ex(c->ctx, dg, NULL))
 		return -1;
-	return CRYPTO_memcmp(dg, ev->digests[k].digest, c->ds) == 0;
+	/* Public data against a public digest: no constant time needed. */
+	return memcmp(dg, ev->digests[k].digest, c->ds) == 0;
 }
 
 static int data_matches(checker *c, const tpa_event *ev)
@@ -119,8 +120,12 @@ static int data_matches(checker *c, const tpa_event *ev)
  * upstream "grub_cmd: CMD" and "kernel_cmdline: ..." without the NUL; Red
  * Hat's "grub_cmd CMD" with it and "grub_kernel_cmdline ..." without. Either
  * form is accepted for every prefix (the NUL changes no meaning). */
-static const char *grub_prefixes[] = {
-	"grub_cmd: ", "kernel_cmdline: ", "grub_cmd ", "grub_kernel_cmdline ",
+static const struct {
+	const char *text;
+	int with_nul; /* the form this prefix's GRUB usually measures */
+} grub_prefixes[] = {
+	{ "grub_cmd: ", 0 }, { "kernel_cmdline: ", 0 }, { "grub_cmd ", 1 },
+	{ "grub_kernel_cmdline ", 0 },
 };
 
 static int grub_string_matches(checker *c, const tpa_event *ev)
@@ -130,14 +135,19 @@ static int grub_string_matches(checker *c, const tpa_event *ev)
 	if (n && ev->data[n - 1] == '\0')
 		n--;
 	for (i = 0; i < sizeof(grub_prefixes) / sizeof(grub_prefixes[0]); i++) {
-		size_t pl = strlen(grub_prefixes[i]);
+		size_t pl = strlen(grub_prefixes[i].text), first = n, second = full;
 		int m;
 
-		if (n < pl || memcmp(ev->data, grub_prefixes[i], pl) != 0)
+		if (n < pl || memcmp(ev->data, grub_prefixes[i].text, pl) != 0)
 			continue;
-		m = digests_match(c, ev, ev->data + pl, n - pl);
+		/* The usual form first: one hash per event on either GRUB. */
+		if (grub_prefixes[i].with_nul) {
+			first = full;
+			second = n;
+		}
+		m = digests_match(c, ev, ev->data + pl, first - pl);
 		if (m == 0 && full != n)
-			m = digests_match(c, ev, ev->data + pl, full - pl);
+			m = digests_match(c, ev, ev->data + pl, second - pl);
 		return m;
 	}
 	return -2; /* not a GRUB string: no rule */
@@ -306,13 +316,15 @@ static uint16_t default_bank(const tpa_eventlog *log)
 
 int tpa_bootstate_derive(tpa_bootstate *out, const tpa_eventlog *log, uint16_t bank)
 {
-	tpa_bootstate s;
+	tpa_bootstate *s = out;
 	checker c = { 0 };
 	size_t i, n = tpa_eventlog_count(log);
 	int sb_seen = 0, err = 0;
 
 	if (!out || !log)
 		return tpa_err_fail(TPA_ERR_INVALID_ARG, "bootstate: NULL");
+	memset(s, 0, sizeof(*s));
+	s->first_mismatch = -1;
 	c.alg = bank ? bank : default_bank(log);
 	c.ds = tpa_hash_size(c.alg);
 	c.md = tpa_hash_md(c.alg);
@@ -321,16 +333,14 @@ int tpa_bootstate_derive(tpa_bootstate *out, const tpa_eventlog *log, uint16_t b
 				    "bootstate: no usable bank to check event data with");
 	if (!(c.ctx = EVP_MD_CTX_new()))
 		return tpa_err_fail(TPA_ERR_NOMEM, "bootstate: out of memory");
-	memset(&s, 0, sizeof(s));
-	s.first_mismatch = -1;
-	snprintf(s.secure_boot_why, sizeof(s.secure_boot_why),
+	snprintf(s->secure_boot_why, sizeof(s->secure_boot_why),
 		 "no SecureBoot variable measured in PCR 7");
 	for (i = 0; i < n; i++) {
 		const tpa_event *ev = tpa_eventlog_event(log, i);
 		int m = -2; /* whether the data was measured: set once, used below */
 
-		if (s.exit_boot_services && ev->type != TPA_EV_NO_ACTION)
-			s.events_after_ebs++;
+		if (s->exit_boot_services && ev->type != TPA_EV_NO_ACTION)
+			s->events_after_ebs++;
 		/* Variables are checked below, with the value-only quirk. */
 		if (ev->type != TPA_EV_EFI_VARIABLE_DRIVER_CONFIG) {
 			if ((m = event_data_verified(&c, ev)) == -1) {
@@ -338,60 +348,60 @@ int tpa_bootstate_derive(tpa_bootstate *out, const tpa_eventlog *log, uint16_t b
 				goto cleanup;
 			}
 			if (m == 0) {
-				s.digest_mismatches++;
-				if (s.first_mismatch < 0)
-					s.first_mismatch = (int32_t)i;
+				s->digest_mismatches++;
+				if (s->first_mismatch < 0)
+					s->first_mismatch = (int32_t)i;
 			}
 		}
 		if (ev->type == TPA_EV_SEPARATOR && ev->pcr < TPA_EVLOG_PCRS) {
-			s.separators |= 1u << ev->pcr;
+			s->separators |= 1u << ev->pcr;
 			if (ev->data_len == 4 && ev->data[0] == 1 && ev->data[1] == 0 &&
 			    ev->data[2] == 0 && ev->data[3] == 0)
-				s.error_separators |= 1u << ev->pcr;
+				s->error_separators |= 1u << ev->pcr;
 		}
 		if (ev->type == TPA_EV_EFI_ACTION && ev->pcr == 5 &&
 		    ev->data_len == strlen(EBS_INVOCATION) &&
 		    memcmp(ev->data, EBS_INVOCATION, ev->data_len) == 0 && m == 1)
-			s.exit_boot_services = 1;
+			s->exit_boot_services = 1;
 		if (ev->type == TPA_EV_EFI_ACTION && m == 1) {
 			if (ev->pcr == 7 && ev->data_len == strlen(UEFI_DEBUG_MODE) &&
 			    memcmp(ev->data, UEFI_DEBUG_MODE, ev->data_len) == 0)
-				s.uefi_debug_mode = 1;
-			if (s.nactions < TPA_BOOT_ACTIONS_MAX) {
+				s->uefi_debug_mode = 1;
+			if (s->nactions < TPA_BOOT_ACTIONS_MAX) {
 				size_t k, l = ev->data_len < 63 ? ev->data_len : 63;
 
 				for (k = 0; k < l; k++)
-					s.actions[s.nactions][k] =
+					s->actions[s->nactions][k] =
 						(ev->data[k] >= 0x20 && ev->data[k] < 0x7f) ?
 						(char)ev->data[k] : '?';
-				s.actions[s.nactions][l] = '\0';
-				s.nactions++;
+				s->actions[s->nactions][l] = '\0';
+				s->nactions++;
 			} else {
-				s.truncated = 1;
+				s->truncated = 1;
 			}
 		}
-		if (ev->type == TPA_EV_S_CRTM_VERSION && !s.firmware_version[0]) {
-			tpa_efi_utf16_ascii(s.firmware_version, sizeof(s.firmware_version),
+		if (ev->type == TPA_EV_S_CRTM_VERSION && !s->firmware_version[0]) {
+			tpa_efi_utf16_ascii(s->firmware_version, sizeof(s->firmware_version),
 					    ev->data, ev->data_len);
-			s.firmware_version_verified = data_matches(&c, ev) == 1;
+			s->firmware_version_verified = data_matches(&c, ev) == 1;
 		}
 		if (ev->type == TPA_EV_EFI_BOOT_SERVICES_APPLICATION && ev->pcr == 4)
-			note_app(&s, &c, ev, i);
+			note_app(s, &c, ev, i);
 		if (ev->type == TPA_EV_IPL && ev->pcr == 8 && m == 1)
-			note_grub(&s, ev);
+			note_grub(s, ev);
 		/* systemd-stub: the kernel command line as UTF-16 on PCR 12. */
-		if (ev->type == TPA_EV_IPL && ev->pcr == 12 && !s.kernel_cmdline[0] &&
+		if (ev->type == TPA_EV_IPL && ev->pcr == 12 && !s->kernel_cmdline[0] &&
 		    data_matches(&c, ev) == 1) {
-			tpa_efi_utf16_ascii(s.kernel_cmdline, sizeof(s.kernel_cmdline), ev->data,
+			tpa_efi_utf16_ascii(s->kernel_cmdline, sizeof(s->kernel_cmdline), ev->data,
 					    ev->data_len);
-			snprintf(s.cmdline_source, sizeof(s.cmdline_source), "systemd-stub");
+			snprintf(s->cmdline_source, sizeof(s->cmdline_source), "systemd-stub");
 		}
 		if (ev->type == TPA_EV_EFI_VARIABLE_AUTHORITY && ev->pcr == 7 &&
 		    data_matches(&c, ev) == 1) {
 			efi_var av = { 0 };
 
 			if (parse_var(&av, ev->data, ev->data_len) == 0 &&
-			    (err = note_authority(&s, &av)) < 0)
+			    (err = note_authority(s, &av)) < 0)
 				goto cleanup;
 		}
 		if (ev->type == TPA_EV_EFI_VARIABLE_DRIVER_CONFIG) {
@@ -411,12 +421,12 @@ int tpa_bootstate_derive(tpa_bootstate *out, const tpa_eventlog *log, uint16_t b
 				goto cleanup;
 			}
 			if (!m) {
-				s.digest_mismatches++;
-				if (s.first_mismatch < 0)
-					s.first_mismatch = (int32_t)i;
+				s->digest_mismatches++;
+				if (s->first_mismatch < 0)
+					s->first_mismatch = (int32_t)i;
 			}
-			/* A signature database that was verified, and parses. */
-			if (m == 1 && parsed && ev->pcr == 7 && (err = note_variable(&s, &v)) < 0) {
+			/* A signature database that was verified, and parses-> */
+			if (m == 1 && parsed && ev->pcr == 7 && (err = note_variable(s, &v)) < 0) {
 				if (err != TPA_ERR_PARSE)
 					goto cleanup;
 				err = 0; /* a malformed list: the database stays partial */
@@ -425,35 +435,34 @@ int tpa_bootstate_derive(tpa_bootstate *out, const tpa_eventlog *log, uint16_t b
 			    var_is(&v, efi_global_variable, "SecureBoot") && !sb_seen) {
 				sb_seen = 1;
 				if (m == -2) {
-					s.secure_boot = TPA_SB_UNKNOWN;
-					snprintf(s.secure_boot_why, sizeof(s.secure_boot_why),
+					s->secure_boot = TPA_SB_UNKNOWN;
+					snprintf(s->secure_boot_why, sizeof(s->secure_boot_why),
 						 "event %zu: SecureBoot has no %s digest", i,
 						 tpa_hash_label(c.alg));
 				} else if (!m) {
-					s.secure_boot = TPA_SB_UNKNOWN;
-					snprintf(s.secure_boot_why, sizeof(s.secure_boot_why),
+					s->secure_boot = TPA_SB_UNKNOWN;
+					snprintf(s->secure_boot_why, sizeof(s->secure_boot_why),
 						 "event %zu: SecureBoot data does not match its digest", i);
 				} else if (v.data_len == 0) {
-					s.secure_boot = TPA_SB_UNKNOWN;
-					snprintf(s.secure_boot_why, sizeof(s.secure_boot_why),
+					s->secure_boot = TPA_SB_UNKNOWN;
+					snprintf(s->secure_boot_why, sizeof(s->secure_boot_why),
 						 "event %zu: SecureBoot variable with no data", i);
 				} else if (v.data_len == 1 && (v.data[0] == 0 || v.data[0] == 1)) {
-					s.secure_boot = v.data[0] ? TPA_SB_ENABLED : TPA_SB_DISABLED;
-					snprintf(s.secure_boot_why, sizeof(s.secure_boot_why),
+					s->secure_boot = v.data[0] ? TPA_SB_ENABLED : TPA_SB_DISABLED;
+					snprintf(s->secure_boot_why, sizeof(s->secure_boot_why),
 						 "event %zu: SecureBoot = %u%s", i, v.data[0], quirk);
 				} else {
-					s.secure_boot = TPA_SB_UNKNOWN;
-					snprintf(s.secure_boot_why, sizeof(s.secure_boot_why),
+					s->secure_boot = TPA_SB_UNKNOWN;
+					snprintf(s->secure_boot_why, sizeof(s->secure_boot_why),
 						 "event %zu: SecureBoot variable of %llu bytes", i,
 						 (unsigned long long)v.data_len);
 				}
 			}
 		}
 	}
-	*out = s;
-	memset(&s, 0, sizeof(s));
 cleanup:
-	tpa_bootstate_clear(&s);
+	if (err < 0)
+		tpa_bootstate_clear(s);
 	EVP_MD_CTX_free(c.ctx);
 	return err;
 }

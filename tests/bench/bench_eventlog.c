@@ -34,7 +34,23 @@ static double now_s(void)
 int main(int argc, char **argv)
 {
 	int i, rc = 0;
+	EVP_MD *sha256 = EVP_MD_fetch(NULL, "SHA256", NULL); /* as the library does */
 
+	{
+		/* The stack's floor: one EVP SHA-256 call over a 64-byte PCR
+		 * extend input. The replay makes one per event, and each data
+		 * check (separators, actions, variables, GRUB strings) one more. */
+		uint8_t in[64] = { 0 }, out[32];
+		EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+		EVP_MD *md = EVP_MD_fetch(NULL, "SHA256", NULL);
+		double call;
+
+		TIME_US({ EVP_DigestInit_ex(ctx, md, NULL); EVP_DigestUpdate(ctx, in, 64);
+			  EVP_DigestFinal_ex(ctx, out, NULL); }, call);
+		EVP_MD_CTX_free(ctx);
+		EVP_MD_free(md);
+		printf("one EVP SHA-256 call over 64 bytes (context reused): %.3f us\n", call);
+	}
 	printf("%-36s %7s %6s %9s %10s %9s %7s %8s\n", "log", "bytes", "events",
 	       "all_us", "sha256_us", "quoted_us", "ratio", "ratio_q");
 	for (i = 1; i < argc; i++) {
@@ -74,7 +90,7 @@ int main(int argc, char **argv)
 			}
 			tpa_eventlog_free(log);
 		}, quoted);
-		TIME_US(EVP_Digest(b, n, dg, NULL, EVP_sha256(), NULL), sha);
+		TIME_US(EVP_Digest(b, n, dg, NULL, sha256, NULL), sha);
 		if (getenv("BENCH_SPLIT")) {
 			tpa_eventlog *log = NULL;
 			tpa_replay r;
@@ -93,5 +109,6 @@ int main(int argc, char **argv)
 		       quoted / sha);
 		free(b);
 	}
+	EVP_MD_free(sha256);
 	return rc;
 }
