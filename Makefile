@@ -46,7 +46,8 @@ LIBA     := $(BUILD)/libtpa.a
 PROGS    := $(BUILD)/attest_client $(BUILD)/verifier $(BUILD)/tpa-pcr-extend \
             $(BUILD)/tpa-bootsim
 UNIT_TESTS := $(BUILD)/tests/unit/test_quote $(BUILD)/tests/unit/test_core $(BUILD)/tests/unit/test_rpc $(BUILD)/tests/unit/test_eventlog \
-              $(BUILD)/tests/unit/test_identity $(BUILD)/tests/unit/test_store
+              $(BUILD)/tests/unit/test_identity $(BUILD)/tests/unit/test_identity_ecc \
+              $(BUILD)/tests/unit/test_store
 BENCH    := $(BUILD)/tests/bench/bench_quote $(BUILD)/tests/bench/bench_rpc \
             $(BUILD)/tests/bench/bench_eventlog
 FUZZ_TARGETS := attest replies eventlog

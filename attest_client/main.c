@@ -53,10 +53,11 @@ static void usage(FILE *f)
 "       " PROG " enroll --verifier HOST:PORT (--ca FILE | --insecure) [options]\n"
 "\n"
 "enroll: registers this device's AK with a verifier that keeps a registry:\n"
-"sends the EK (public area and certificate from NV) and the AK, answers the\n"
-"verifier's credential with TPM2_ActivateCredential. Use the same --ak-file\n"
-"for enroll and attest. Takes --verifier, --ca, --server-name, --insecure,\n"
-"--tcti, --ak-type, --ak-file, --timeout and --verbose.\n"
+"sends the EK (public area, certificate and any CA certificates from NV) and\n"
+"the AK, answers the verifier's credential with TPM2_ActivateCredential. Use\n"
+"the same --ak-file for enroll and attest. Takes --verifier, --ca,\n"
+"--server-name, --insecure, --tcti, --ak-type, --ak-file, --ek, --timeout and\n"
+"--verbose.\n"
 "\n"
 "Quotes the TPM's PCRs with a fresh challenge from the verifier and prints\n"
 "the verdict and its signed token.\n"
@@ -73,6 +74,13 @@ static void usage(FILE *f)
 "  --ak-type TYPE        ecc (P-256 ECDSA, default), rsa (RSASSA) or rsapss\n"
 "  --ak-file FILE        keep the AK here: reloaded if present, else created\n"
 "                        and saved (mode 0600)\n"
+"  --ek TYPE             the EK a new AK is made under: auto (default: the\n"
+"                        first whose certificate is in NV), rsa, ecc-p256 or\n"
+"                        ecc-p384; a saved AK stays under its own EK\n"
+"  --auto-enroll         (attest) enroll when the verifier does not know the\n"
+"                        AK, then attest again; if the TPM refuses the saved\n"
+"                        AK (cleared), move it to FILE.refused, make and\n"
+"                        enroll a new one. Needs --ak-file\n"
 "  --timeout MS          deadline of each call to the verifier (default %d)\n"
 "  --device-hint TEXT    free text for the verifier's log (at most %d bytes)\n"
 "  --token-out FILE      also write the token to FILE (mode 0600)\n"
@@ -149,19 +157,149 @@ static int parse_timeout(unsigned *out, const char *s)
 	return 0;
 }
 
-/* Opens the TPM and loads the AK; its public area into akpub. An exit
- * status on failure, 0 on success. */
+/* Opens the TPM and loads the AK; its public area into akpub. A new AK is
+ * made under the EK asked for, or with ek_auto under the first EK whose
+ * certificate the TPM holds; a saved AK under the EK it was made under.
+ * With renew, an AK file the TPM refuses as not its own (the TPM was
+ * cleared) is moved aside to FILE.refused and a new AK made: *renewed says
+ * so. An exit status on failure, 0 on success. */
 static int open_tpm_ak(tpa_tpm **tpm, uint8_t *akpub, size_t cap, size_t *akpub_len,
-		       const char *tcti, tpa_ak_type ak_type, const char *ak_file)
+		       const char *tcti, tpa_ak_type ak_type, const char *ak_file,
+		       int ek_auto, tpa_ek_type ek, int renew, int *renewed)
 {
 	int err;
 
+	if (renewed)
+		*renewed = 0;
 	if (tpa_tpm_open(tpm, tcti) < 0)
 		return fail(EXIT_TPM, "TPM");
-	if ((err = tpa_tpm_ak_load(*tpm, ak_type, ak_file)) < 0 ||
-	    (err = tpa_tpm_ak_public(*tpm, akpub, cap, akpub_len)) < 0)
+	if (ek_auto && tpa_tpm_ek_detect(*tpm, &ek) < 0)
+		ek = TPA_EK_RSA_2048; /* no certificate at all: enrollment will say so */
+	if (tpa_tpm_set_ek(*tpm, ek) < 0)
+		return fail(EXIT_INTERNAL, "EK");
+	err = tpa_tpm_ak_load(*tpm, ak_type, ak_file);
+	if (err == TPA_ERR_NOT_FOUND && renew && ak_file) {
+		char aside[4096];
+
+		fprintf(stderr, PROG ": %s; making a new AK\n", tpa_err_last());
+		if ((size_t)snprintf(aside, sizeof(aside), "%s.refused", ak_file) >= sizeof(aside) ||
+		    rename(ak_file, aside) != 0) {
+			fprintf(stderr, PROG ": cannot move %s aside: %s\n", ak_file,
+				strerror(errno));
+			return EXIT_INTERNAL;
+		}
+		if (renewed)
+			*renewed = 1;
+		err = tpa_tpm_ak_load(*tpm, ak_type, ak_file);
+	}
+	if (err < 0 || (err = tpa_tpm_ak_public(*tpm, akpub, cap, akpub_len)) < 0)
 		/* A bad --ak-file is a configuration error, the rest the TPM's. */
 		return fail(err == TPA_ERR_TPM ? EXIT_TPM : EXIT_USAGE, "attestation key");
+	return 0;
+}
+
+/* One unary call with a packed request; the reply in *resp. */
+static int call(uint8_t **resp, size_t *resp_len, int *status, tpa_rpc_client *cl,
+		const char *method, uint8_t *req, size_t req_len, unsigned timeout)
+{
+	int err = tpa_rpc_client_call(resp, resp_len, status, cl, method, req, req_len, timeout);
+
+	free(req);
+	return err;
+}
+
+#define EK_INTERMEDIATES_MAX TPA_ENROLL_INTERMEDIATES_MAX
+
+/* Enrolls the loaded AK: the EK, its certificate and the intermediates the
+ * TPM keeps go to the verifier, whose credential the TPM releases only to
+ * this AK beside this EK. Prints the device id. An exit status. */
+static int enroll(tpa_tpm *tpm, tpa_rpc_client *cl, const uint8_t *akpub, size_t akpub_len,
+		  unsigned timeout)
+{
+	TPMT_PUBLIC ek;
+	tpa_enrollment en;
+	uint8_t ekpub[TPA_PUBLIC_MAX], *cert = NULL, *req = NULL, *resp = NULL, cred[64];
+	uint8_t *inter[EK_INTERMEDIATES_MAX] = { NULL };
+	size_t inter_len[EK_INTERMEDIATES_MAX] = { 0 }, ninter = 0, i;
+	size_t ekpub_len = 0, cert_len = 0, req_len = 0, resp_len = 0;
+	size_t cred_len = sizeof(cred), off = 0;
+	char device_id[80], ak_name[140];
+	int rc, err;
+
+	if (tpa_tpm_ek_public(tpm, &ek) < 0 ||
+	    Tss2_MU_TPMT_PUBLIC_Marshal(&ek, ekpub, sizeof(ekpub), &off) != TSS2_RC_SUCCESS) {
+		rc = fail(EXIT_TPM, "endorsement key");
+		goto cleanup;
+	}
+	ekpub_len = off;
+	if (tpa_tpm_ek_cert(tpm, &cert, &cert_len) < 0) {
+		rc = fail(EXIT_TPM, "EK certificate");
+		goto cleanup;
+	}
+	if (tpa_tpm_ek_intermediates(tpm, inter, inter_len, EK_INTERMEDIATES_MAX, &ninter) < 0) {
+		rc = fail(EXIT_TPM, "EK intermediates");
+		goto cleanup;
+	}
+	if (tpa_enroll_request_pack(&req, &req_len, ekpub, ekpub_len, cert, cert_len,
+				    (const uint8_t *const *)inter, inter_len, ninter, akpub,
+				    akpub_len) < 0) {
+		rc = fail(EXIT_INTERNAL, "enroll");
+		goto cleanup;
+	}
+	if ((err = call(&resp, &resp_len, NULL, cl, TPA_RPC_ENROLL, req, req_len, timeout)) < 0) {
+		rc = fail(exit_for(err), "Enroll");
+		goto cleanup;
+	}
+	err = tpa_enroll_response_unpack(&en, resp, resp_len);
+	free(resp);
+	resp = NULL;
+	if (err < 0) {
+		rc = fail(EXIT_PROTOCOL, "Enroll");
+		goto cleanup;
+	}
+	/* Only the TPM that holds the EK releases the credential to this AK. */
+	if (tpa_tpm_activate_credential(cred, &cred_len, tpm, en.blob, en.blob_len, en.secret,
+					en.secret_len) < 0) {
+		rc = fail(EXIT_TPM, "ActivateCredential");
+		goto cleanup;
+	}
+	if (tpa_activate_request_pack(&req, &req_len, en.id, cred, cred_len) < 0) {
+		rc = fail(EXIT_INTERNAL, "activate");
+		goto cleanup;
+	}
+	if ((err = call(&resp, &resp_len, NULL, cl, TPA_RPC_ACTIVATE, req, req_len,
+			timeout)) < 0) {
+		rc = fail(exit_for(err), "Activate");
+		goto cleanup;
+	}
+	if (tpa_activate_response_unpack(device_id, sizeof(device_id), ak_name,
+					 sizeof(ak_name), resp, resp_len) < 0) {
+		rc = fail(EXIT_PROTOCOL, "Activate");
+		goto cleanup;
+	}
+	printf("enrolled: device %s\nak_name: %s\nek: %s\n", device_id, ak_name,
+	       tpa_ek_type_label(tpa_tpm_ek_type(tpm)));
+	rc = EXIT_COMPLIANT;
+cleanup:
+	memset(cred, 0, sizeof(cred));
+	for (i = 0; i < ninter; i++)
+		free(inter[i]);
+	free(resp);
+	free(cert);
+	return rc;
+}
+
+static int parse_ek(int *ek_auto, tpa_ek_type *ek, const char *s)
+{
+	if (strcmp(s, "auto") == 0) {
+		*ek_auto = 1;
+		return 0;
+	}
+	*ek_auto = 0;
+	if (tpa_ek_type_parse(ek, s) < 0) {
+		fprintf(stderr, PROG ": --ek: '%s' is not auto, rsa, ecc-p256 or ecc-p384\n", s);
+		return -1;
+	}
 	return 0;
 }
 
@@ -210,6 +348,8 @@ static int cmd_attest(int argc, char **argv)
 		{ "eventlog", required_argument, NULL, 'e' },
 		{ "no-eventlog", no_argument, NULL, 'E' },
 		{ "efivars", required_argument, NULL, 'f' },
+		{ "ek", required_argument, NULL, 'K' },
+		{ "auto-enroll", no_argument, NULL, 'A' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -223,8 +363,10 @@ static int cmd_attest(int argc, char **argv)
 	const char *tcti = TPA_TCTI_DEFAULT, *pcr_spec = DEFAULT_PCRS;
 	const char *ak_file = NULL, *hint = NULL, *token_out = NULL;
 	tpa_ak_type ak_type = TPA_AK_ECC_P256;
+	tpa_ek_type ek = TPA_EK_RSA_2048;
 	unsigned timeout = DEFAULT_TIMEOUT_MS;
-	int verbose = 0, c, rc = EXIT_INTERNAL, err;
+	int verbose = 0, c, rc = EXIT_INTERNAL, err, ek_auto = 1, auto_enroll = 0;
+	int renewed = 0, attempt, status = 0;
 	tpa_rpc_client *cl = NULL;
 	tpa_tpm *tpm = NULL;
 	tpa_pcr_set pcrs;
@@ -251,6 +393,11 @@ static int cmd_attest(int argc, char **argv)
 		case 'e': eventlog = optarg; break;
 		case 'E': no_eventlog = 1; break;
 		case 'f': efivars = optarg; break;
+		case 'A': auto_enroll = 1; break;
+		case 'K':
+			if (parse_ek(&ek_auto, &ek, optarg) < 0)
+				return EXIT_USAGE;
+			break;
 		case 'k':
 			if (parse_ak_type(&ak_type, optarg) < 0)
 				return EXIT_USAGE;
@@ -297,8 +444,12 @@ static int cmd_attest(int argc, char **argv)
 	tpa_rpc_log_init(verbose);
 
 	/* The TPM first: no verifier round trip for a device without one. */
-	if ((rc = open_tpm_ak(&tpm, akpub, sizeof(akpub), &akpub_len, tcti, ak_type,
-			      ak_file)) != 0)
+	if (auto_enroll && !ak_file) {
+		fprintf(stderr, PROG ": --auto-enroll needs --ak-file (an AK to keep)\n");
+		return EXIT_USAGE;
+	}
+	if ((rc = open_tpm_ak(&tpm, akpub, sizeof(akpub), &akpub_len, tcti, ak_type, ak_file,
+			      ek_auto, ek, auto_enroll, &renewed)) != 0)
 		goto cleanup;
 	rc = EXIT_INTERNAL;
 	/* What the device believes about itself (the verifier checks it). */
@@ -322,44 +473,58 @@ static int cmd_attest(int argc, char **argv)
 		goto cleanup;
 	}
 
-	if (tpa_challenge_request_pack(&req, &req_len, hint) < 0) {
-		rc = fail(EXIT_INTERNAL, "challenge");
+	/* A new AK (the old one refused by the TPM) is enrolled first; an AK
+	 * the verifier does not know (its registry lost it, or the AK file is
+	 * new) is enrolled and the attestation tried once more. A revoked
+	 * device is refused with FAILED_PRECONDITION and stays refused. */
+	if (renewed && (rc = enroll(tpm, cl, akpub, akpub_len, timeout)) != 0)
 		goto cleanup;
-	}
-	err = tpa_rpc_client_call(&resp, &resp_len, NULL, cl, TPA_RPC_GET_CHALLENGE, req,
-				  req_len, timeout);
-	free(req);
-	req = NULL;
-	if (err < 0) {
-		rc = fail(exit_for(err), "GetChallenge");
-		goto cleanup;
-	}
-	err = tpa_challenge_unpack(&ch, resp, resp_len);
-	free(resp);
-	resp = NULL;
-	if (err < 0) {
-		rc = fail(EXIT_PROTOCOL, "GetChallenge");
-		goto cleanup;
-	}
-
-	if (tpa_tpm_quote(&q, tpm, &pcrs, ch.nonce, ch.nonce_len) < 0) {
-		rc = fail(EXIT_TPM, "quote");
-		goto cleanup;
-	}
-	extras.event_log = log;
-	extras.event_log_len = log_len;
-	extras.view = &view;
-	extras.hint = hint;
-	if (tpa_attest_request_pack(&req, &req_len, ch.id, &q, akpub, akpub_len, &pcrs,
-				    &extras) < 0) {
-		rc = fail(EXIT_INTERNAL, "evidence");
-		goto cleanup;
-	}
-	err = tpa_rpc_client_call(&resp, &resp_len, NULL, cl, TPA_RPC_ATTEST, req,
-				  req_len, timeout);
-	if (err < 0) {
-		rc = fail(exit_for(err), "Attest");
-		goto cleanup;
+	for (attempt = 0;; attempt++) {
+		if (tpa_challenge_request_pack(&req, &req_len, hint) < 0) {
+			rc = fail(EXIT_INTERNAL, "challenge");
+			goto cleanup;
+		}
+		err = call(&resp, &resp_len, NULL, cl, TPA_RPC_GET_CHALLENGE, req, req_len,
+			   timeout);
+		req = NULL;
+		if (err < 0) {
+			rc = fail(exit_for(err), "GetChallenge");
+			goto cleanup;
+		}
+		err = tpa_challenge_unpack(&ch, resp, resp_len);
+		free(resp);
+		resp = NULL;
+		if (err < 0) {
+			rc = fail(EXIT_PROTOCOL, "GetChallenge");
+			goto cleanup;
+		}
+		if (tpa_tpm_quote(&q, tpm, &pcrs, ch.nonce, ch.nonce_len) < 0) {
+			rc = fail(EXIT_TPM, "quote");
+			goto cleanup;
+		}
+		extras.event_log = log;
+		extras.event_log_len = log_len;
+		extras.view = &view;
+		extras.hint = hint;
+		if (tpa_attest_request_pack(&req, &req_len, ch.id, &q, akpub, akpub_len, &pcrs,
+					    &extras) < 0) {
+			rc = fail(EXIT_INTERNAL, "evidence");
+			goto cleanup;
+		}
+		err = call(&resp, &resp_len, &status, cl, TPA_RPC_ATTEST, req, req_len, timeout);
+		req = NULL;
+		if (err == TPA_ERR_REFUSED && status == TPA_RPC_PERMISSION_DENIED &&
+		    auto_enroll && attempt == 0) {
+			fprintf(stderr, PROG ": %s; enrolling\n", tpa_err_last());
+			if ((rc = enroll(tpm, cl, akpub, akpub_len, timeout)) != 0)
+				goto cleanup;
+			continue;
+		}
+		if (err < 0) {
+			rc = fail(exit_for(err), "Attest");
+			goto cleanup;
+		}
+		break;
 	}
 	if (tpa_verdict_unpack(&v, resp, resp_len) < 0) {
 		rc = fail(EXIT_PROTOCOL, "Attest");
@@ -403,16 +568,6 @@ cleanup:
 	return rc;
 }
 
-/* One unary call with a packed request; the reply in *resp. */
-static int call(uint8_t **resp, size_t *resp_len, tpa_rpc_client *cl, const char *method,
-		uint8_t *req, size_t req_len, unsigned timeout)
-{
-	int err = tpa_rpc_client_call(resp, resp_len, NULL, cl, method, req, req_len, timeout);
-
-	free(req);
-	return err;
-}
-
 static int cmd_enroll(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -423,6 +578,7 @@ static int cmd_enroll(int argc, char **argv)
 		{ "tcti", required_argument, NULL, 't' },
 		{ "ak-type", required_argument, NULL, 'k' },
 		{ "ak-file", required_argument, NULL, 'a' },
+		{ "ek", required_argument, NULL, 'K' },
 		{ "timeout", required_argument, NULL, 'T' },
 		{ "verbose", no_argument, NULL, 'V' },
 		{ "help", no_argument, NULL, 'h' },
@@ -431,17 +587,13 @@ static int cmd_enroll(int argc, char **argv)
 	tpa_rpc_client_opts co = { 0 };
 	const char *tcti = TPA_TCTI_DEFAULT, *ak_file = NULL;
 	tpa_ak_type ak_type = TPA_AK_ECC_P256;
+	tpa_ek_type ek = TPA_EK_RSA_2048;
 	unsigned timeout = DEFAULT_TIMEOUT_MS;
-	int verbose = 0, c, rc = EXIT_INTERNAL, err;
+	int verbose = 0, ek_auto = 1, c, rc = EXIT_INTERNAL, err;
 	tpa_rpc_client *cl = NULL;
 	tpa_tpm *tpm = NULL;
-	TPMT_PUBLIC ek;
-	tpa_enrollment en;
-	uint8_t akpub[TPA_PUBLIC_MAX], ekpub[TPA_PUBLIC_MAX], *cert = NULL, *req = NULL;
-	uint8_t *resp = NULL, cred[64];
-	size_t akpub_len = 0, ekpub_len = 0, cert_len = 0, req_len = 0, resp_len = 0;
-	size_t cred_len = sizeof(cred), off = 0;
-	char device_id[80], ak_name[140];
+	uint8_t akpub[TPA_PUBLIC_MAX];
+	size_t akpub_len = 0;
 
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
@@ -455,6 +607,10 @@ static int cmd_enroll(int argc, char **argv)
 		case 'V': verbose = 1; break;
 		case 'k':
 			if (parse_ak_type(&ak_type, optarg) < 0)
+				return EXIT_USAGE;
+			break;
+		case 'K':
+			if (parse_ek(&ek_auto, &ek, optarg) < 0)
 				return EXIT_USAGE;
 			break;
 		case 'T':
@@ -474,66 +630,16 @@ static int cmd_enroll(int argc, char **argv)
 		setenv("TSS2_LOG", "all+none", 1);
 	tpa_rpc_log_init(verbose);
 
-	if ((rc = open_tpm_ak(&tpm, akpub, sizeof(akpub), &akpub_len, tcti, ak_type,
-			      ak_file)) != 0)
+	if ((rc = open_tpm_ak(&tpm, akpub, sizeof(akpub), &akpub_len, tcti, ak_type, ak_file,
+			      ek_auto, ek, 1, NULL)) != 0)
 		goto cleanup;
-	rc = EXIT_INTERNAL;
-	if (tpa_tpm_ek_public(tpm, &ek) < 0 ||
-	    Tss2_MU_TPMT_PUBLIC_Marshal(&ek, ekpub, sizeof(ekpub), &off) != TSS2_RC_SUCCESS) {
-		rc = fail(EXIT_TPM, "endorsement key");
-		goto cleanup;
-	}
-	ekpub_len = off;
-	if (tpa_tpm_ek_cert(tpm, &cert, &cert_len) < 0) {
-		rc = fail(EXIT_TPM, "EK certificate");
-		goto cleanup;
-	}
 	if ((err = tpa_rpc_client_new(&cl, &co)) < 0) {
 		rc = fail(err == TPA_ERR_IO || err == TPA_ERR_PARSE ? EXIT_USAGE : EXIT_INTERNAL,
 			  "verifier");
 		goto cleanup;
 	}
-	if (tpa_enroll_request_pack(&req, &req_len, ekpub, ekpub_len, cert, cert_len, akpub,
-				    akpub_len) < 0) {
-		rc = fail(EXIT_INTERNAL, "enroll");
-		goto cleanup;
-	}
-	if ((err = call(&resp, &resp_len, cl, TPA_RPC_ENROLL, req, req_len, timeout)) < 0) {
-		rc = fail(exit_for(err), "Enroll");
-		goto cleanup;
-	}
-	err = tpa_enroll_response_unpack(&en, resp, resp_len);
-	free(resp);
-	resp = NULL;
-	if (err < 0) {
-		rc = fail(EXIT_PROTOCOL, "Enroll");
-		goto cleanup;
-	}
-	/* Only the TPM that holds the EK releases the credential to this AK. */
-	if (tpa_tpm_activate_credential(cred, &cred_len, tpm, en.blob, en.blob_len, en.secret,
-					en.secret_len) < 0) {
-		rc = fail(EXIT_TPM, "ActivateCredential");
-		goto cleanup;
-	}
-	if (tpa_activate_request_pack(&req, &req_len, en.id, cred, cred_len) < 0) {
-		rc = fail(EXIT_INTERNAL, "activate");
-		goto cleanup;
-	}
-	if ((err = call(&resp, &resp_len, cl, TPA_RPC_ACTIVATE, req, req_len, timeout)) < 0) {
-		rc = fail(exit_for(err), "Activate");
-		goto cleanup;
-	}
-	if (tpa_activate_response_unpack(device_id, sizeof(device_id), ak_name,
-					 sizeof(ak_name), resp, resp_len) < 0) {
-		rc = fail(EXIT_PROTOCOL, "Activate");
-		goto cleanup;
-	}
-	printf("enrolled: device %s\nak_name: %s\n", device_id, ak_name);
-	rc = EXIT_COMPLIANT;
+	rc = enroll(tpm, cl, akpub, akpub_len, timeout);
 cleanup:
-	memset(cred, 0, sizeof(cred));
-	free(resp);
-	free(cert);
 	tpa_rpc_client_free(cl);
 	tpa_tpm_close(tpm);
 	return rc;

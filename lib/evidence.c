@@ -284,16 +284,29 @@ void tpa_verdict_clear(tpa_verdict *v)
 
 int tpa_enroll_request_pack(uint8_t **out, size_t *len, const uint8_t *ek_public,
 			    size_t ek_public_len, const uint8_t *ek_cert, size_t ek_cert_len,
-			    const uint8_t *ak_public, size_t ak_public_len)
+			    const uint8_t *const *intermediates, const size_t *intermediate_lens,
+			    size_t nintermediates, const uint8_t *ak_public, size_t ak_public_len)
 {
 	Attest__V1__EnrollRequest req = ATTEST__V1__ENROLL_REQUEST__INIT;
+	ProtobufCBinaryData inter[TPA_ENROLL_INTERMEDIATES_MAX];
+	size_t i;
 
-	if (!out || !len || !ek_public || !ak_public)
+	if (!out || !len || !ek_public || !ak_public ||
+	    (nintermediates && (!intermediates || !intermediate_lens)))
 		return tpa_err_fail(TPA_ERR_INVALID_ARG, "enroll: NULL");
+	if (nintermediates > TPA_ENROLL_INTERMEDIATES_MAX)
+		return tpa_err_fail(TPA_ERR_LIMIT, "enroll: more than %d intermediates",
+				    TPA_ENROLL_INTERMEDIATES_MAX);
+	for (i = 0; i < nintermediates; i++) {
+		inter[i].data = (uint8_t *)intermediates[i];
+		inter[i].len = intermediate_lens[i];
+	}
 	req.ek_public.data = (uint8_t *)ek_public;
 	req.ek_public.len = ek_public_len;
 	req.ek_certificate.data = (uint8_t *)ek_cert;
 	req.ek_certificate.len = ek_cert ? ek_cert_len : 0;
+	req.n_ek_intermediates = nintermediates;
+	req.ek_intermediates = nintermediates ? inter : NULL;
 	req.ak_public.data = (uint8_t *)ak_public;
 	req.ak_public.len = ak_public_len;
 	return pack_msg(out, len, &req.base);

@@ -245,6 +245,148 @@ static int hmac(uint8_t *out, TPM2_ALG_ID hash, const uint8_t *key, size_t kl,
 	return ok ? 0 : tpa_err_fail(TPA_ERR_CRYPTO, "HMAC failed");
 }
 
+int tpa_kdfe(uint8_t *out, TPM2_ALG_ID hash, const uint8_t *z, size_t zl,
+	     const char *label, const uint8_t *u, size_t ul, const uint8_t *v, size_t vl,
+	     uint32_t bits)
+{
+	const EVP_MD *md = tpa_hash_md(hash);
+	size_t hs = tpa_hash_size(hash), done = 0, want = bits / 8;
+	uint32_t counter = 0;
+	EVP_MD_CTX *ctx = NULL;
+	int err = TPA_ERR_CRYPTO;
+
+	if (!out || !md || !hs || !z || bits == 0 || bits % 8 || !label || (ul && !u) ||
+	    (vl && !v))
+		return tpa_err_fail(TPA_ERR_INVALID_ARG, "KDFe: bad arguments");
+	if (!(ctx = EVP_MD_CTX_new()))
+		goto cleanup;
+	while (done < want) {
+		uint8_t blk[TPA_DIGEST_MAX], be[4];
+		size_t take;
+
+		counter++;
+		be[0] = (uint8_t)(counter >> 24); be[1] = (uint8_t)(counter >> 16);
+		be[2] = (uint8_t)(counter >> 8); be[3] = (uint8_t)counter;
+		if (!EVP_DigestInit_ex(ctx, md, NULL) || !EVP_DigestUpdate(ctx, be, 4) ||
+		    !EVP_DigestUpdate(ctx, z, zl) ||
+		    !EVP_DigestUpdate(ctx, label, strlen(label) + 1) ||
+		    (ul && !EVP_DigestUpdate(ctx, u, ul)) ||
+		    (vl && !EVP_DigestUpdate(ctx, v, vl)) ||
+		    !EVP_DigestFinal_ex(ctx, blk, NULL))
+			goto cleanup;
+		take = want - done < hs ? want - done : hs;
+		memcpy(out + done, blk, take);
+		OPENSSL_cleanse(blk, sizeof(blk));
+		done += take;
+	}
+	err = 0;
+cleanup:
+	if (err)
+		tpa_err_set("KDFe: hashing failed");
+	EVP_MD_CTX_free(ctx);
+	return err;
+}
+
+/* The seed for an RSA EK: random, wrapped with RSA-OAEP with the EK's
+ * nameAlg and the label "IDENTITY" (with its NUL). */
+static int seed_rsa(uint8_t *seed, size_t hs, uint8_t *wrapped, size_t *wl,
+		    const TPMT_PUBLIC *ek)
+{
+	EVP_PKEY *key = NULL;
+	EVP_PKEY_CTX *pctx = NULL;
+	char *label = NULL;
+	int err;
+
+	if (RAND_bytes(seed, (int)hs) != 1)
+		return tpa_err_fail(TPA_ERR_CRYPTO, "MakeCredential: no random bytes");
+	if ((err = tpa_public_to_pkey(&key, ek)) < 0)
+		return err;
+	err = TPA_ERR_CRYPTO;
+	if (!(label = OPENSSL_malloc(9)))
+		goto cleanup;
+	memcpy(label, "IDENTITY", 9);
+	if (!(pctx = EVP_PKEY_CTX_new_from_pkey(NULL, key, NULL)) ||
+	    EVP_PKEY_encrypt_init(pctx) <= 0 ||
+	    EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_OAEP_PADDING) <= 0 ||
+	    EVP_PKEY_CTX_set_rsa_oaep_md(pctx, tpa_hash_md(ek->nameAlg)) <= 0 ||
+	    EVP_PKEY_CTX_set_rsa_mgf1_md(pctx, tpa_hash_md(ek->nameAlg)) <= 0 ||
+	    EVP_PKEY_CTX_set0_rsa_oaep_label(pctx, label, 9) <= 0)
+		goto cleanup;
+	label = NULL; /* owned by pctx now */
+	if (EVP_PKEY_encrypt(pctx, wrapped, wl, seed, hs) <= 0)
+		goto cleanup;
+	err = 0;
+cleanup:
+	if (err)
+		tpa_err_set("MakeCredential: RSA-OAEP failed");
+	OPENSSL_free(label);
+	EVP_PKEY_CTX_free(pctx);
+	EVP_PKEY_free(key);
+	return err;
+}
+
+/* The seed for an ECC EK (TPM 2.0 Part 1, C.6.4): one-pass ECDH with an
+ * ephemeral key on the EK's curve, seed = KDFe(nameAlg, Z, "IDENTITY",
+ * ephemeral x, EK x); the "wrapped" seed is the ephemeral point, a marshaled
+ * TPMS_ECC_POINT with coordinates as long as the field. */
+static int seed_ecc(uint8_t *seed, size_t hs, uint8_t *point, size_t *pl,
+		    const TPMT_PUBLIC *ek)
+{
+	const char *curve;
+	size_t fs, zl = 0;
+	uint8_t z[66], x[66], y[66];
+	EVP_PKEY *key = NULL, *eph = NULL;
+	EVP_PKEY_CTX *dctx = NULL;
+	BIGNUM *bx = NULL, *by = NULL;
+	int err;
+
+	switch (ek->parameters.eccDetail.curveID) {
+	case TPM2_ECC_NIST_P256: curve = "P-256"; fs = 32; break;
+	case TPM2_ECC_NIST_P384: curve = "P-384"; fs = 48; break;
+	case TPM2_ECC_NIST_P521: curve = "P-521"; fs = 66; break;
+	default:
+		return tpa_err_fail(TPA_ERR_VERIFY, "EK: curve 0x%04x not accepted",
+				    ek->parameters.eccDetail.curveID);
+	}
+	if (*pl < 4 + 2 * fs)
+		return tpa_err_fail(TPA_ERR_INTERNAL, "MakeCredential: point buffer too small");
+	if ((err = tpa_public_to_pkey(&key, ek)) < 0)
+		return err;
+	err = TPA_ERR_CRYPTO;
+	if (!(eph = EVP_PKEY_Q_keygen(NULL, NULL, "EC", curve)) ||
+	    !(dctx = EVP_PKEY_CTX_new_from_pkey(NULL, eph, NULL)) ||
+	    EVP_PKEY_derive_init(dctx) <= 0 || EVP_PKEY_derive_set_peer(dctx, key) <= 0)
+		goto cleanup;
+	zl = sizeof(z);
+	if (EVP_PKEY_derive(dctx, z, &zl) <= 0 || zl != fs ||
+	    !EVP_PKEY_get_bn_param(eph, OSSL_PKEY_PARAM_EC_PUB_X, &bx) ||
+	    !EVP_PKEY_get_bn_param(eph, OSSL_PKEY_PARAM_EC_PUB_Y, &by) ||
+	    BN_bn2binpad(bx, x, (int)fs) != (int)fs || BN_bn2binpad(by, y, (int)fs) != (int)fs)
+		goto cleanup;
+	if ((err = tpa_kdfe(seed, ek->nameAlg, z, zl, "IDENTITY", x, fs,
+			    ek->unique.ecc.x.buffer, ek->unique.ecc.x.size,
+			    (uint32_t)(hs * 8))) < 0)
+		goto cleanup;
+	point[0] = (uint8_t)(fs >> 8);
+	point[1] = (uint8_t)fs;
+	memcpy(point + 2, x, fs);
+	point[2 + fs] = (uint8_t)(fs >> 8);
+	point[3 + fs] = (uint8_t)fs;
+	memcpy(point + 4 + fs, y, fs);
+	*pl = 4 + 2 * fs;
+	err = 0;
+cleanup:
+	if (err == TPA_ERR_CRYPTO)
+		tpa_err_set("MakeCredential: ECDH failed");
+	OPENSSL_cleanse(z, sizeof(z));
+	BN_free(bx);
+	BN_free(by);
+	EVP_PKEY_CTX_free(dctx);
+	EVP_PKEY_free(eph);
+	EVP_PKEY_free(key);
+	return err;
+}
+
 int tpa_credential_make(uint8_t *id_object, size_t *id_len, uint8_t *enc_secret,
 			size_t *enc_len, const TPMT_PUBLIC *ek, const uint8_t *ak_name,
 			size_t name_len, const uint8_t *cred, size_t cred_len)
@@ -254,52 +396,34 @@ int tpa_credential_make(uint8_t *id_object, size_t *id_len, uint8_t *enc_secret,
 	uint8_t seed[TPA_DIGEST_MAX], sym[32], hkey[TPA_DIGEST_MAX];
 	uint8_t plain[2 + TPA_CREDENTIAL_MAX], enc[2 + TPA_CREDENTIAL_MAX];
 	uint8_t iv[16] = { 0 }, outer[TPA_DIGEST_MAX], wrapped[512];
-	EVP_PKEY *key = NULL;
-	EVP_PKEY_CTX *pctx = NULL;
+	const TPMT_SYM_DEF_OBJECT *symdef;
 	EVP_CIPHER_CTX *cctx = NULL;
 	EVP_CIPHER *cipher = NULL;
 	int outl = 0, fin = 0, err = TPA_ERR_CRYPTO;
-	char *label = NULL;
 
 	if (!id_object || !id_len || !enc_secret || !enc_len || !ek || !ak_name || !cred)
 		return tpa_err_fail(TPA_ERR_INVALID_ARG, "MakeCredential: missing input");
 	if (cred_len == 0 || cred_len > TPA_CREDENTIAL_MAX || name_len < 2 ||
 	    name_len > 2 + TPA_DIGEST_MAX)
 		return tpa_err_fail(TPA_ERR_INVALID_ARG, "MakeCredential: bad sizes");
-	if (ek->type != TPM2_ALG_RSA)
-		return tpa_err_fail(TPA_ERR_INVALID_ARG,
-				    "MakeCredential: only RSA EKs are supported so far");
+	if (ek->type != TPM2_ALG_RSA && ek->type != TPM2_ALG_ECC)
+		return tpa_err_fail(TPA_ERR_VERIFY, "EK: type 0x%04x is neither RSA nor ECC",
+				    ek->type);
 	nh = ek->nameAlg;
 	hs = tpa_hash_size(nh);
 	if (!hs || nh == TPM2_ALG_SHA1)
 		return tpa_err_fail(TPA_ERR_VERIFY, "EK nameAlg 0x%04x not accepted", nh);
-	if (ek->parameters.rsaDetail.symmetric.algorithm != TPM2_ALG_AES ||
-	    ek->parameters.rsaDetail.symmetric.mode.aes != TPM2_ALG_CFB ||
-	    (ek->parameters.rsaDetail.symmetric.keyBits.aes != 128 &&
-	     ek->parameters.rsaDetail.symmetric.keyBits.aes != 256))
+	symdef = ek->type == TPM2_ALG_RSA ? &ek->parameters.rsaDetail.symmetric :
+		&ek->parameters.eccDetail.symmetric;
+	if (symdef->algorithm != TPM2_ALG_AES || symdef->mode.aes != TPM2_ALG_CFB ||
+	    (symdef->keyBits.aes != 128 && symdef->keyBits.aes != 256))
 		return tpa_err_fail(TPA_ERR_VERIFY, "EK: symmetric scheme is not AES-CFB");
-	sym_bits = ek->parameters.rsaDetail.symmetric.keyBits.aes;
+	sym_bits = symdef->keyBits.aes;
 
-	/* The seed, wrapped for the EK: RSA-OAEP with the EK's nameAlg and the
-	 * label "IDENTITY" (with its NUL). */
-	if (RAND_bytes(seed, (int)hs) != 1)
-		goto cleanup;
-	if ((err = tpa_public_to_pkey(&key, ek)) < 0)
-		goto cleanup;
-	err = TPA_ERR_CRYPTO;
-	if (!(label = OPENSSL_malloc(9)))
-		goto cleanup;
-	memcpy(label, "IDENTITY", 9);
-	if (!(pctx = EVP_PKEY_CTX_new_from_pkey(NULL, key, NULL)) ||
-	    EVP_PKEY_encrypt_init(pctx) <= 0 ||
-	    EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_OAEP_PADDING) <= 0 ||
-	    EVP_PKEY_CTX_set_rsa_oaep_md(pctx, tpa_hash_md(nh)) <= 0 ||
-	    EVP_PKEY_CTX_set_rsa_mgf1_md(pctx, tpa_hash_md(nh)) <= 0 ||
-	    EVP_PKEY_CTX_set0_rsa_oaep_label(pctx, label, 9) <= 0)
-		goto cleanup;
-	label = NULL; /* owned by pctx now */
+	/* The seed, and what lets only the EK's TPM recover it. */
 	el = sizeof(wrapped);
-	if (EVP_PKEY_encrypt(pctx, wrapped, &el, seed, hs) <= 0)
+	if ((err = ek->type == TPM2_ALG_RSA ? seed_rsa(seed, hs, wrapped, &el, ek) :
+		   seed_ecc(seed, hs, wrapped, &el, ek)) < 0)
 		goto cleanup;
 
 	/* The credential as a TPM2B_DIGEST, encrypted with a key from the seed
@@ -309,7 +433,6 @@ int tpa_credential_make(uint8_t *id_object, size_t *id_len, uint8_t *enc_secret,
 	    (err = tpa_kdfa(hkey, nh, seed, hs, "INTEGRITY", NULL, 0, NULL, 0,
 			    (uint32_t)(hs * 8))) < 0)
 		goto cleanup;
-	err = TPA_ERR_CRYPTO;
 	plain[0] = (uint8_t)(cred_len >> 8);
 	plain[1] = (uint8_t)cred_len;
 	memcpy(plain + 2, cred, cred_len);
@@ -318,8 +441,10 @@ int tpa_credential_make(uint8_t *id_object, size_t *id_len, uint8_t *enc_secret,
 	    !(cctx = EVP_CIPHER_CTX_new()) ||
 	    !EVP_EncryptInit_ex2(cctx, cipher, sym, iv, NULL) ||
 	    !EVP_EncryptUpdate(cctx, enc, &outl, plain, (int)(2 + cred_len)) ||
-	    !EVP_EncryptFinal_ex(cctx, enc + outl, &fin))
+	    !EVP_EncryptFinal_ex(cctx, enc + outl, &fin)) {
+		err = tpa_err_fail(TPA_ERR_CRYPTO, "MakeCredential: AES-CFB failed");
 		goto cleanup;
+	}
 	if ((err = hmac(outer, nh, hkey, hs, enc, (size_t)(outl + fin), ak_name, name_len)) < 0)
 		goto cleanup;
 
@@ -341,17 +466,12 @@ int tpa_credential_make(uint8_t *id_object, size_t *id_len, uint8_t *enc_secret,
 	*enc_len = 2 + el;
 	err = 0;
 cleanup:
-	if (err == TPA_ERR_CRYPTO)
-		tpa_err_set("MakeCredential: cryptographic operation failed");
 	OPENSSL_cleanse(seed, sizeof(seed));
 	OPENSSL_cleanse(sym, sizeof(sym));
 	OPENSSL_cleanse(hkey, sizeof(hkey));
 	OPENSSL_cleanse(plain, sizeof(plain));
-	OPENSSL_free(label);
 	EVP_CIPHER_CTX_free(cctx);
 	EVP_CIPHER_free(cipher);
-	EVP_PKEY_CTX_free(pctx);
-	EVP_PKEY_free(key);
 	ERR_clear_error();
 	return err;
 }

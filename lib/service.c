@@ -19,7 +19,7 @@
 #include "tpa/tpm_decode.h"
 
 #define PENDING_MAX 4096  /* enrollments waiting for Activate */
-#define INTERMEDIATES_MAX 4
+#define INTERMEDIATES_MAX TPA_ENROLL_INTERMEDIATES_MAX
 
 /* An enrollment between Enroll and Activate. Its credential is the nonce
  * of a challenge with the same id (single use, expiring). */

@@ -15,9 +15,10 @@
 #include "tpa/err.h"
 #include "tpa/tpm.h"
 
-#define EK_PERSISTENT 0x81010001u
 #define TPA_EKCERT_NV_MAX 8192
-#define AK_FILE_MAGIC "TPAAK\x01\x00\x00"
+#define AK_FILE_MAGIC_V1 "TPAAK\x01\x00\x00"
+#define AK_FILE_MAGIC "TPAAK\x02\x00\x00"
+#define AK_MAGIC_LEN 8
 #define AK_FILE_MAX 4096
 #define QUOTE_RETRIES 3
 
@@ -26,6 +27,8 @@ struct tpa_tpm {
 	ESYS_CONTEXT *esys;
 	ESYS_TR ek;
 	int ek_transient;
+	int ek_userauth;           /* the EK's user role takes its (empty) password */
+	tpa_ek_type ek_type;
 	ESYS_TR ak;
 	TPM2B_PUBLIC ak_pub;
 };
@@ -47,6 +50,7 @@ int tpa_tpm_open(tpa_tpm **out, const char *tcti)
 	if (!(t = calloc(1, sizeof(*t))))
 		return tpa_err_fail(TPA_ERR_NOMEM, "tpm open: out of memory");
 	t->ek = t->ak = ESYS_TR_NONE;
+	t->ek_type = TPA_EK_RSA_2048;
 	rc = Tss2_TctiLdr_Initialize(tcti, &t->tcti);
 	if (rc != TSS2_RC_SUCCESS) {
 		free(t);
@@ -85,31 +89,130 @@ void tpa_tpm_close(tpa_tpm *t)
 	free(t);
 }
 
-/* TCG EK Credential Profile, template L-1: RSA 2048, AES-128-CFB, policy A. */
-static void ek_template(TPM2B_PUBLIC *p)
+/* Where each kind of EK lives (TCG EK Credential Profile 2.3 and the TCG
+ * provisioning guidance; 0x81010016 is where swtpm and tpm2-tools keep the
+ * H-3 key). */
+static const struct {
+	tpa_ek_type type;
+	const char *label;
+	TPM2_HANDLE persistent;
+	TPM2_HANDLE cert_nv;
+} ek_kinds[] = {
+	{ TPA_EK_RSA_2048, "rsa", 0x81010001u, 0x01c00002u },
+	{ TPA_EK_ECC_P256, "ecc-p256", 0x81010002u, 0x01c0000au },
+	{ TPA_EK_ECC_P384, "ecc-p384", 0x81010016u, 0x01c00016u },
+};
+
+static int ek_kind(tpa_ek_type type)
 {
-	static const uint8_t policy_a[32] = {
-		0x83, 0x71, 0x97, 0x67, 0x44, 0x84, 0xb3, 0xf8, 0x1a, 0x90, 0xcc,
-		0x8d, 0x46, 0xa5, 0xd7, 0x24, 0xfd, 0x52, 0xd7, 0x6e, 0x06, 0x52,
-		0x0b, 0x64, 0xf2, 0xa1, 0xda, 0x1b, 0x33, 0x14, 0x69, 0xaa,
-	};
+	size_t i;
+
+	for (i = 0; i < sizeof(ek_kinds) / sizeof(ek_kinds[0]); i++)
+		if (ek_kinds[i].type == type)
+			return (int)i;
+	return -1;
+}
+
+const char *tpa_ek_type_label(tpa_ek_type type)
+{
+	int k = ek_kind(type);
+
+	return k < 0 ? "unknown" : ek_kinds[k].label;
+}
+
+int tpa_ek_type_parse(tpa_ek_type *out, const char *text)
+{
+	size_t i;
+
+	for (i = 0; text && i < sizeof(ek_kinds) / sizeof(ek_kinds[0]); i++)
+		if (strcmp(text, ek_kinds[i].label) == 0) {
+			*out = ek_kinds[i].type;
+			return 0;
+		}
+	return tpa_err_fail(TPA_ERR_INVALID_ARG, "unknown EK type '%s' (rsa, ecc-p256, ecc-p384)",
+			    text ? text : "");
+}
+
+/* Policy A (PolicySecret(TPM_RH_ENDORSEMENT)) with SHA-256, of templates
+ * L-1 and L-2; policy B with SHA-384, of the high-range template H-3. */
+static const uint8_t policy_a_sha256[32] = {
+	0x83, 0x71, 0x97, 0x67, 0x44, 0x84, 0xb3, 0xf8, 0x1a, 0x90, 0xcc,
+	0x8d, 0x46, 0xa5, 0xd7, 0x24, 0xfd, 0x52, 0xd7, 0x6e, 0x06, 0x52,
+	0x0b, 0x64, 0xf2, 0xa1, 0xda, 0x1b, 0x33, 0x14, 0x69, 0xaa,
+};
+static const uint8_t policy_b_sha384[48] = {
+	0xb2, 0x6e, 0x7d, 0x28, 0xd1, 0x1a, 0x50, 0xbc, 0x53, 0xd8, 0x82, 0xbc,
+	0xf5, 0xfd, 0x3a, 0x1a, 0x07, 0x41, 0x48, 0xbb, 0x35, 0xd3, 0xb4, 0xe4,
+	0xcb, 0x1c, 0x0a, 0xd9, 0xbd, 0xe4, 0x19, 0xca, 0xcb, 0x47, 0xba, 0x09,
+	0x69, 0x96, 0x46, 0x15, 0x0f, 0x9f, 0xc0, 0x00, 0xf3, 0xf8, 0x0e, 0x12,
+};
+
+/* The TCG EK Credential Profile templates: L-1 (RSA 2048, AES-128-CFB),
+ * L-2 (ECC P-256, AES-128-CFB), H-3 (ECC P-384, AES-256-CFB, userWithAuth). */
+static void ek_template(TPM2B_PUBLIC *p, tpa_ek_type type)
+{
+	TPMT_PUBLIC *a = &p->publicArea;
 
 	memset(p, 0, sizeof(*p));
-	p->publicArea.type = TPM2_ALG_RSA;
-	p->publicArea.nameAlg = TPM2_ALG_SHA256;
-	p->publicArea.objectAttributes = TPMA_OBJECT_FIXEDTPM |
-		TPMA_OBJECT_FIXEDPARENT | TPMA_OBJECT_SENSITIVEDATAORIGIN |
-		TPMA_OBJECT_ADMINWITHPOLICY | TPMA_OBJECT_RESTRICTED |
-		TPMA_OBJECT_DECRYPT;
-	p->publicArea.authPolicy.size = sizeof(policy_a);
-	memcpy(p->publicArea.authPolicy.buffer, policy_a, sizeof(policy_a));
-	p->publicArea.parameters.rsaDetail.symmetric.algorithm = TPM2_ALG_AES;
-	p->publicArea.parameters.rsaDetail.symmetric.keyBits.aes = 128;
-	p->publicArea.parameters.rsaDetail.symmetric.mode.aes = TPM2_ALG_CFB;
-	p->publicArea.parameters.rsaDetail.scheme.scheme = TPM2_ALG_NULL;
-	p->publicArea.parameters.rsaDetail.keyBits = 2048;
-	p->publicArea.parameters.rsaDetail.exponent = 0;
-	p->publicArea.unique.rsa.size = 256;
+	a->objectAttributes = TPMA_OBJECT_FIXEDTPM | TPMA_OBJECT_FIXEDPARENT |
+		TPMA_OBJECT_SENSITIVEDATAORIGIN | TPMA_OBJECT_ADMINWITHPOLICY |
+		TPMA_OBJECT_RESTRICTED | TPMA_OBJECT_DECRYPT;
+	if (type == TPA_EK_ECC_P256 || type == TPA_EK_ECC_P384) {
+		TPMS_ECC_PARMS *e = &a->parameters.eccDetail;
+		int high = type == TPA_EK_ECC_P384;
+
+		a->type = TPM2_ALG_ECC;
+		a->nameAlg = high ? TPM2_ALG_SHA384 : TPM2_ALG_SHA256;
+		if (high)
+			a->objectAttributes |= TPMA_OBJECT_USERWITHAUTH;
+		a->authPolicy.size = high ? sizeof(policy_b_sha384) : sizeof(policy_a_sha256);
+		memcpy(a->authPolicy.buffer, high ? policy_b_sha384 : policy_a_sha256,
+		       a->authPolicy.size);
+		e->symmetric.algorithm = TPM2_ALG_AES;
+		e->symmetric.keyBits.aes = high ? 256 : 128;
+		e->symmetric.mode.aes = TPM2_ALG_CFB;
+		e->scheme.scheme = TPM2_ALG_NULL;
+		e->curveID = high ? TPM2_ECC_NIST_P384 : TPM2_ECC_NIST_P256;
+		e->kdf.scheme = TPM2_ALG_NULL;
+		/* Low-range templates pad unique with zeros; high-range ones
+		 * leave it empty. */
+		if (!high)
+			a->unique.ecc.x.size = a->unique.ecc.y.size = 32;
+		return;
+	}
+	a->type = TPM2_ALG_RSA;
+	a->nameAlg = TPM2_ALG_SHA256;
+	a->authPolicy.size = sizeof(policy_a_sha256);
+	memcpy(a->authPolicy.buffer, policy_a_sha256, sizeof(policy_a_sha256));
+	a->parameters.rsaDetail.symmetric.algorithm = TPM2_ALG_AES;
+	a->parameters.rsaDetail.symmetric.keyBits.aes = 128;
+	a->parameters.rsaDetail.symmetric.mode.aes = TPM2_ALG_CFB;
+	a->parameters.rsaDetail.scheme.scheme = TPM2_ALG_NULL;
+	a->parameters.rsaDetail.keyBits = 2048;
+	a->parameters.rsaDetail.exponent = 0;
+	a->unique.rsa.size = 256;
+}
+
+/* Whether a provisioned key is the EK the template describes (its unique
+ * part aside): same type, name algorithm, attributes, policy, parameters. */
+static int ek_matches(const TPMT_PUBLIC *k, const TPMT_PUBLIC *t)
+{
+	if (k->type != t->type || k->nameAlg != t->nameAlg ||
+	    k->objectAttributes != t->objectAttributes ||
+	    k->authPolicy.size != t->authPolicy.size ||
+	    memcmp(k->authPolicy.buffer, t->authPolicy.buffer, t->authPolicy.size) != 0)
+		return 0;
+	if (t->type == TPM2_ALG_ECC)
+		return k->parameters.eccDetail.curveID == t->parameters.eccDetail.curveID &&
+		       k->parameters.eccDetail.symmetric.algorithm == TPM2_ALG_AES &&
+		       k->parameters.eccDetail.symmetric.keyBits.aes ==
+			       t->parameters.eccDetail.symmetric.keyBits.aes &&
+		       k->parameters.eccDetail.symmetric.mode.aes == TPM2_ALG_CFB;
+	return k->parameters.rsaDetail.keyBits == t->parameters.rsaDetail.keyBits &&
+	       k->parameters.rsaDetail.symmetric.algorithm == TPM2_ALG_AES &&
+	       k->parameters.rsaDetail.symmetric.keyBits.aes ==
+		       t->parameters.rsaDetail.symmetric.keyBits.aes &&
+	       k->parameters.rsaDetail.symmetric.mode.aes == TPM2_ALG_CFB;
 }
 
 static int ek_load(tpa_tpm *t)
@@ -118,23 +221,22 @@ static int ek_load(tpa_tpm *t)
 	TPM2B_SENSITIVE_CREATE sens;
 	TPM2B_DATA outside = { .size = 0 };
 	TPML_PCR_SELECTION pcrs = { .count = 0 };
+	int k = ek_kind(t->ek_type);
 	TSS2_RC rc;
 
 	if (t->ek != ESYS_TR_NONE)
 		return 0;
-	/* A provisioned EK at the standard handle, if it is the L-1 key. */
-	rc = Esys_TR_FromTPMPublic(t->esys, EK_PERSISTENT, ESYS_TR_NONE,
+	if (k < 0)
+		return tpa_err_fail(TPA_ERR_INVALID_ARG, "unknown EK type %d", (int)t->ek_type);
+	ek_template(&tmpl, t->ek_type);
+	t->ek_userauth = (tmpl.publicArea.objectAttributes & TPMA_OBJECT_USERWITHAUTH) != 0;
+	/* A provisioned EK at the usual handle, if it is the template's key. */
+	rc = Esys_TR_FromTPMPublic(t->esys, ek_kinds[k].persistent, ESYS_TR_NONE,
 				   ESYS_TR_NONE, ESYS_TR_NONE, &t->ek);
 	if (rc == TSS2_RC_SUCCESS) {
 		rc = Esys_ReadPublic(t->esys, t->ek, ESYS_TR_NONE, ESYS_TR_NONE,
 				     ESYS_TR_NONE, &pub, NULL, NULL);
-		ek_template(&tmpl);
-		if (rc == TSS2_RC_SUCCESS && pub->publicArea.type == TPM2_ALG_RSA &&
-		    pub->publicArea.objectAttributes ==
-			    tmpl.publicArea.objectAttributes &&
-		    pub->publicArea.authPolicy.size == 32 &&
-		    memcmp(pub->publicArea.authPolicy.buffer,
-			   tmpl.publicArea.authPolicy.buffer, 32) == 0) {
+		if (rc == TSS2_RC_SUCCESS && ek_matches(&pub->publicArea, &tmpl.publicArea)) {
 			Esys_Free(pub);
 			t->ek_transient = 0;
 			return 0;
@@ -143,7 +245,6 @@ static int ek_load(tpa_tpm *t)
 		Esys_TR_Close(t->esys, &t->ek);
 		t->ek = ESYS_TR_NONE;
 	}
-	ek_template(&tmpl);
 	memset(&sens, 0, sizeof(sens));
 	rc = Esys_CreatePrimary(t->esys, ESYS_TR_RH_ENDORSEMENT, ESYS_TR_PASSWORD,
 				ESYS_TR_NONE, ESYS_TR_NONE, &sens, &tmpl, &outside,
@@ -156,13 +257,31 @@ static int ek_load(tpa_tpm *t)
 	return 0;
 }
 
-/* A policy session satisfying the EK's policy A (PolicySecret(endorsement)). */
+/* Frees the EK's slot (a transient EK) or its ESYS handle (a persistent one). */
+static void ek_release(tpa_tpm *t)
+{
+	if (t->ek == ESYS_TR_NONE)
+		return;
+	if (t->ek_transient)
+		Esys_FlushContext(t->esys, t->ek);
+	else
+		Esys_TR_Close(t->esys, &t->ek);
+	t->ek = ESYS_TR_NONE;
+}
+
+/* The authorization for the EK's user role: its empty password for a
+ * userWithAuth EK (H-3), else a policy session satisfying policy A
+ * (PolicySecret(endorsement)). End it with ek_session_end. */
 static int ek_session(tpa_tpm *t, ESYS_TR *out)
 {
 	TPMT_SYM_DEF sym = { .algorithm = TPM2_ALG_NULL };
 	ESYS_TR s = ESYS_TR_NONE;
 	TSS2_RC rc;
 
+	if (t->ek_userauth) {
+		*out = ESYS_TR_PASSWORD;
+		return 0;
+	}
 	rc = Esys_StartAuthSession(t->esys, ESYS_TR_NONE, ESYS_TR_NONE,
 				   ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, NULL,
 				   TPM2_SE_POLICY, &sym, TPM2_ALG_SHA256, &s);
@@ -177,6 +296,12 @@ static int ek_session(tpa_tpm *t, ESYS_TR *out)
 	}
 	*out = s;
 	return 0;
+}
+
+static void ek_session_end(tpa_tpm *t, ESYS_TR s)
+{
+	if (s != ESYS_TR_PASSWORD && s != ESYS_TR_NONE)
+		Esys_FlushContext(t->esys, s);
 }
 
 /* The AK has an empty authValue, so dictionary-attack protection guards
@@ -212,12 +337,14 @@ static void ak_template(TPM2B_PUBLIC *p, tpa_ak_type type)
 	}
 }
 
-/* The AK file: magic, TPM2B_PUBLIC, TPM2B_PRIVATE, all marshaled. */
-static int ak_file_read(TPM2B_PUBLIC *pub, TPM2B_PRIVATE *priv, const char *path,
-			int *missing)
+/* The AK file: magic (8 bytes), the EK type it was made under (1 byte),
+ * TPM2B_PUBLIC, TPM2B_PRIVATE, all marshaled. Version 1 files (no EK type)
+ * were made under the RSA EK. */
+static int ak_file_read(TPM2B_PUBLIC *pub, TPM2B_PRIVATE *priv, tpa_ek_type *ek,
+			const char *path, int *missing)
 {
 	uint8_t buf[AK_FILE_MAX];
-	size_t n = 0, off = sizeof(AK_FILE_MAGIC) - 1;
+	size_t n = 0, off = AK_MAGIC_LEN;
 	ssize_t r;
 	int fd;
 
@@ -236,9 +363,17 @@ static int ak_file_read(TPM2B_PUBLIC *pub, TPM2B_PRIVATE *priv, const char *path
 	if (n >= sizeof(buf))
 		return tpa_err_fail(TPA_ERR_LIMIT, "AK file %s: larger than %d bytes",
 				    path, AK_FILE_MAX);
-	if (n < off || memcmp(buf, AK_FILE_MAGIC, off) != 0)
+	if (n > off && memcmp(buf, AK_FILE_MAGIC, off) == 0) {
+		*ek = (tpa_ek_type)buf[off++];
+		if (ek_kind(*ek) < 0)
+			return tpa_err_fail(TPA_ERR_PARSE, "AK file %s: unknown EK type %u",
+					    path, buf[off - 1]);
+	} else if (n >= off && memcmp(buf, AK_FILE_MAGIC_V1, off) == 0) {
+		*ek = TPA_EK_RSA_2048;
+	} else {
 		return tpa_err_fail(TPA_ERR_PARSE, "AK file %s: not a tpm-attest AK file",
 				    path);
+	}
 	memset(pub, 0, sizeof(*pub));
 	memset(priv, 0, sizeof(*priv));
 	if (Tss2_MU_TPM2B_PUBLIC_Unmarshal(buf, n, &off, pub) != TSS2_RC_SUCCESS ||
@@ -248,16 +383,17 @@ static int ak_file_read(TPM2B_PUBLIC *pub, TPM2B_PRIVATE *priv, const char *path
 	return 0;
 }
 
-static int ak_file_write(const char *path, const TPM2B_PUBLIC *pub,
+static int ak_file_write(const char *path, tpa_ek_type ek, const TPM2B_PUBLIC *pub,
 			 const TPM2B_PRIVATE *priv)
 {
 	uint8_t buf[AK_FILE_MAX];
-	size_t off = sizeof(AK_FILE_MAGIC) - 1, done = 0;
+	size_t off = AK_MAGIC_LEN, done = 0;
 	char tmp[4096];
 	ssize_t w;
 	int fd, n;
 
 	memcpy(buf, AK_FILE_MAGIC, off);
+	buf[off++] = (uint8_t)ek;
 	if (Tss2_MU_TPM2B_PUBLIC_Marshal(pub, buf, sizeof(buf), &off) != TSS2_RC_SUCCESS ||
 	    Tss2_MU_TPM2B_PRIVATE_Marshal(priv, buf, sizeof(buf), &off) != TSS2_RC_SUCCESS)
 		return tpa_err_fail(TPA_ERR_INTERNAL, "AK file: cannot marshal");
@@ -282,6 +418,34 @@ static int ak_file_write(const char *path, const TPM2B_PUBLIC *pub,
 	return 0;
 }
 
+int tpa_tpm_set_ek(tpa_tpm *t, tpa_ek_type type)
+{
+	if (!t || ek_kind(type) < 0)
+		return tpa_err_fail(TPA_ERR_INVALID_ARG, "EK type: unknown");
+	if (t->ak != ESYS_TR_NONE || t->ek != ESYS_TR_NONE)
+		return tpa_err_fail(TPA_ERR_INVALID_ARG, "EK type: keys are loaded already");
+	t->ek_type = type;
+	return 0;
+}
+
+tpa_ek_type tpa_tpm_ek_type(const tpa_tpm *t)
+{
+	return t ? t->ek_type : TPA_EK_RSA_2048;
+}
+
+/* Whether Load refused the AK's blobs as not made by this TPM under this
+ * parent (the TPM was cleared, or the file comes from another TPM). */
+static int ak_foreign(TSS2_RC rc)
+{
+	TSS2_RC base;
+
+	if ((rc & 0xffff0000u) != 0 || !(rc & TPM2_RC_FMT1)) /* not the TPM's, or format 0 */
+		return 0;
+	base = rc & (TPM2_RC_FMT1 | 0x3fu); /* without the parameter number */
+	return base == TPM2_RC_INTEGRITY || base == TPM2_RC_BINDING || base == TPM2_RC_KEY ||
+	       base == TPM2_RC_SIZE;
+}
+
 int tpa_tpm_ak_load(tpa_tpm *t, tpa_ak_type type, const char *ak_file)
 {
 	TPM2B_PUBLIC tmpl, saved_pub, *out_pub = NULL;
@@ -290,6 +454,7 @@ int tpa_tpm_ak_load(tpa_tpm *t, tpa_ak_type type, const char *ak_file)
 	TPM2B_DATA outside = { .size = 0 };
 	TPML_PCR_SELECTION pcrs = { .count = 0 };
 	ESYS_TR session = ESYS_TR_NONE;
+	tpa_ek_type file_ek = TPA_EK_RSA_2048;
 	int missing = 1, err;
 	TSS2_RC rc;
 
@@ -300,9 +465,15 @@ int tpa_tpm_ak_load(tpa_tpm *t, tpa_ak_type type, const char *ak_file)
 		return tpa_err_fail(TPA_ERR_INVALID_ARG, "AK load: unknown key type");
 	if (t->ak != ESYS_TR_NONE)
 		return tpa_err_fail(TPA_ERR_INVALID_ARG, "AK load: an AK is loaded");
-	if (ak_file && (err = ak_file_read(&saved_pub, &saved_priv, ak_file,
+	if (ak_file && (err = ak_file_read(&saved_pub, &saved_priv, &file_ek, ak_file,
 					   &missing)) < 0)
 		return err;
+	/* A saved AK lives under the EK it was made under. */
+	if (!missing && file_ek != t->ek_type) {
+		if (t->ek != ESYS_TR_NONE)
+			ek_release(t);
+		t->ek_type = file_ek;
+	}
 	if ((err = ek_load(t)) < 0)
 		return err;
 
@@ -314,14 +485,15 @@ int tpa_tpm_ak_load(tpa_tpm *t, tpa_ak_type type, const char *ak_file)
 		rc = Esys_Create(t->esys, t->ek, session, ESYS_TR_NONE, ESYS_TR_NONE,
 				 &sens, &tmpl, &outside, &pcrs, &out_priv, &out_pub,
 				 NULL, NULL, NULL);
-		Esys_FlushContext(t->esys, session);
+		ek_session_end(t, session);
 		if (rc != TSS2_RC_SUCCESS)
 			return tss_fail("creating the attestation key", rc);
 		saved_pub = *out_pub;
 		saved_priv = *out_priv;
 		Esys_Free(out_pub);
 		Esys_Free(out_priv);
-		if (ak_file && (err = ak_file_write(ak_file, &saved_pub, &saved_priv)) < 0)
+		if (ak_file &&
+		    (err = ak_file_write(ak_file, t->ek_type, &saved_pub, &saved_priv)) < 0)
 			return err;
 	}
 
@@ -329,23 +501,19 @@ int tpa_tpm_ak_load(tpa_tpm *t, tpa_ak_type type, const char *ak_file)
 		return err;
 	rc = Esys_Load(t->esys, t->ek, session, ESYS_TR_NONE, ESYS_TR_NONE,
 		       &saved_priv, &saved_pub, &t->ak);
-	Esys_FlushContext(t->esys, session);
+	ek_session_end(t, session);
+	memset(&saved_priv, 0, sizeof(saved_priv));
 	if (rc != TSS2_RC_SUCCESS) {
 		t->ak = ESYS_TR_NONE;
-		return tpa_err_fail(TPA_ERR_TPM,
-				    "loading the attestation key%s%s: %s",
+		return tpa_err_fail(ak_foreign(rc) ? TPA_ERR_NOT_FOUND : TPA_ERR_TPM,
+				    "loading the attestation key%s%s: %s%s",
 				    ak_file ? " from " : "", ak_file ? ak_file : "",
-				    Tss2_RC_Decode(rc));
+				    Tss2_RC_Decode(rc),
+				    ak_foreign(rc) ? " (not made by this TPM's EK)" : "");
 	}
 	t->ak_pub = saved_pub;
 	/* The EK is not needed again in this session: free its slot. */
-	if (t->ek_transient) {
-		Esys_FlushContext(t->esys, t->ek);
-	} else {
-		Esys_TR_Close(t->esys, &t->ek);
-	}
-	t->ek = ESYS_TR_NONE;
-	memset(&saved_priv, 0, sizeof(saved_priv));
+	ek_release(t);
 	return 0;
 }
 
@@ -595,7 +763,6 @@ int tpa_tpm_properties(tpa_tpm *t, char manufacturer[5], uint64_t *firmware)
 	return 0;
 }
 
-#define EK_CERT_NV_RSA 0x01c00002u
 #define NV_CHUNK 512
 
 int tpa_tpm_ek_public(tpa_tpm *t, TPMT_PUBLIC *out)
@@ -617,7 +784,10 @@ int tpa_tpm_ek_public(tpa_tpm *t, TPMT_PUBLIC *out)
 	return 0;
 }
 
-int tpa_tpm_ek_cert(tpa_tpm *t, uint8_t **der, size_t *len)
+/* The contents of an NV index (readable with its own empty password, as EK
+ * certificate indices are), malloc'd. TPA_ERR_NOT_FOUND if it is not
+ * defined. */
+static int nv_read(tpa_tpm *t, TPM2_HANDLE index, uint8_t **out, size_t *out_len)
 {
 	TPM2B_NV_PUBLIC *nvpub = NULL;
 	ESYS_TR nv = ESYS_TR_NONE;
@@ -626,23 +796,22 @@ int tpa_tpm_ek_cert(tpa_tpm *t, uint8_t **der, size_t *len)
 	TSS2_RC rc;
 	int err = TPA_ERR_TPM;
 
-	if (!t || !der || !len)
-		return tpa_err_fail(TPA_ERR_INVALID_ARG, "EK certificate: NULL");
-	rc = Esys_TR_FromTPMPublic(t->esys, EK_CERT_NV_RSA, ESYS_TR_NONE, ESYS_TR_NONE,
+	rc = Esys_TR_FromTPMPublic(t->esys, index, ESYS_TR_NONE, ESYS_TR_NONE,
 				   ESYS_TR_NONE, &nv);
 	if (rc != TSS2_RC_SUCCESS)
-		return tpa_err_fail(TPA_ERR_NOT_FOUND, "no EK certificate in NV 0x%08x: %s",
-				    EK_CERT_NV_RSA, Tss2_RC_Decode(rc));
+		return tpa_err_fail(TPA_ERR_NOT_FOUND, "NV index 0x%08x: %s", index,
+				    Tss2_RC_Decode(rc));
 	rc = Esys_NV_ReadPublic(t->esys, nv, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE,
 				&nvpub, NULL);
 	if (rc != TSS2_RC_SUCCESS) {
-		err = tss_fail("NV_ReadPublic(EK certificate)", rc);
+		err = tpa_err_fail(TPA_ERR_TPM, "NV_ReadPublic(0x%08x): %s", index,
+				   Tss2_RC_Decode(rc));
 		goto cleanup;
 	}
 	size = nvpub->nvPublic.dataSize;
 	Esys_Free(nvpub);
 	if (size == 0 || size > TPA_EKCERT_NV_MAX) {
-		err = tpa_err_fail(TPA_ERR_LIMIT, "EK certificate NV of %zu bytes", size);
+		err = tpa_err_fail(TPA_ERR_LIMIT, "NV index 0x%08x of %zu bytes", index, size);
 		goto cleanup;
 	}
 	if (!(b = malloc(size))) {
@@ -657,29 +826,140 @@ int tpa_tpm_ek_cert(tpa_tpm *t, uint8_t **der, size_t *len)
 				  chunk, (UINT16)off, &data);
 		if (rc != TSS2_RC_SUCCESS || data->size != chunk) {
 			Esys_Free(data);
-			err = rc != TSS2_RC_SUCCESS ? tss_fail("NV_Read(EK certificate)", rc) :
-				tpa_err_fail(TPA_ERR_TPM, "NV_Read returned a short chunk");
+			err = rc != TSS2_RC_SUCCESS ?
+				tpa_err_fail(TPA_ERR_TPM, "NV_Read(0x%08x): %s", index,
+					     Tss2_RC_Decode(rc)) :
+				tpa_err_fail(TPA_ERR_TPM, "NV_Read(0x%08x) returned a short chunk",
+					     index);
 			goto cleanup;
 		}
 		memcpy(b + off, data->buffer, chunk);
 		off += chunk;
 		Esys_Free(data);
 	}
-	/* The NV index may be larger than the certificate: keep its DER. */
-	if (size >= 4 && b[0] == 0x30 && b[1] == 0x82) {
-		size_t dl = 4 + ((size_t)b[2] << 8 | b[3]);
-
-		if (dl <= size)
-			size = dl;
-	}
-	*der = b;
-	*len = size;
+	*out = b;
+	*out_len = size;
 	b = NULL;
 	err = 0;
 cleanup:
 	free(b);
 	Esys_TR_Close(t->esys, &nv);
 	return err;
+}
+
+/* The length of the DER SEQUENCE at the start of b (n bytes), or 0 if b
+ * does not start with one that fits. */
+static size_t der_seq_len(const uint8_t *b, size_t n)
+{
+	size_t len;
+
+	if (n < 2 || b[0] != 0x30)
+		return 0;
+	if (b[1] < 0x80)
+		len = 2 + (size_t)b[1];
+	else if (b[1] == 0x81 && n >= 3)
+		len = 3 + (size_t)b[2];
+	else if (b[1] == 0x82 && n >= 4)
+		len = 4 + ((size_t)b[2] << 8 | b[3]);
+	else
+		return 0;
+	return len <= n ? len : 0;
+}
+
+int tpa_tpm_ek_cert(tpa_tpm *t, uint8_t **der, size_t *len)
+{
+	uint8_t *b = NULL;
+	size_t size = 0, dl;
+	int k, err;
+
+	if (!t || !der || !len)
+		return tpa_err_fail(TPA_ERR_INVALID_ARG, "EK certificate: NULL");
+	if ((k = ek_kind(t->ek_type)) < 0)
+		return tpa_err_fail(TPA_ERR_INVALID_ARG, "EK certificate: unknown EK type");
+	if ((err = nv_read(t, ek_kinds[k].cert_nv, &b, &size)) < 0)
+		return err == TPA_ERR_NOT_FOUND ?
+			tpa_err_fail(TPA_ERR_NOT_FOUND, "no %s EK certificate in NV 0x%08x",
+				     ek_kinds[k].label, ek_kinds[k].cert_nv) : err;
+	/* The NV index may be larger than the certificate: keep its DER. */
+	if ((dl = der_seq_len(b, size)) != 0)
+		size = dl;
+	*der = b;
+	*len = size;
+	return 0;
+}
+
+int tpa_tpm_ek_detect(tpa_tpm *t, tpa_ek_type *out)
+{
+	size_t i;
+
+	if (!t || !out)
+		return tpa_err_fail(TPA_ERR_INVALID_ARG, "EK detect: NULL");
+	for (i = 0; i < sizeof(ek_kinds) / sizeof(ek_kinds[0]); i++) {
+		ESYS_TR nv = ESYS_TR_NONE;
+
+		if (Esys_TR_FromTPMPublic(t->esys, ek_kinds[i].cert_nv, ESYS_TR_NONE,
+					  ESYS_TR_NONE, ESYS_TR_NONE, &nv) == TSS2_RC_SUCCESS) {
+			Esys_TR_Close(t->esys, &nv);
+			*out = ek_kinds[i].type;
+			return 0;
+		}
+	}
+	return tpa_err_fail(TPA_ERR_NOT_FOUND,
+			    "no EK certificate in NV (0x01c00002, 0x01c0000a, 0x01c00016)");
+}
+
+#define EK_CHAIN_FIRST 0x01c00100u
+#define EK_CHAIN_LAST  0x01c001ffu
+
+int tpa_tpm_ek_intermediates(tpa_tpm *t, uint8_t **certs, size_t *lens, size_t cap,
+			     size_t *n)
+{
+	TPMS_CAPABILITY_DATA *cd = NULL;
+	TPMI_YES_NO more = TPM2_NO;
+	size_t got = 0;
+	uint32_t i;
+	TSS2_RC rc;
+	int err = 0;
+
+	if (!t || !certs || !lens || !n)
+		return tpa_err_fail(TPA_ERR_INVALID_ARG, "EK intermediates: NULL");
+	*n = 0;
+	rc = Esys_GetCapability(t->esys, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE,
+				TPM2_CAP_HANDLES, EK_CHAIN_FIRST,
+				EK_CHAIN_LAST - EK_CHAIN_FIRST + 1, &more, &cd);
+	if (rc != TSS2_RC_SUCCESS)
+		return tss_fail("GetCapability(NV indices)", rc);
+	/* In ascending order, each index one or more DER certificates. */
+	for (i = 0; i < cd->data.handles.count && i < TPM2_MAX_CAP_HANDLES && got < cap; i++) {
+		TPM2_HANDLE h = cd->data.handles.handle[i];
+		uint8_t *b = NULL;
+		size_t size = 0, off = 0, dl;
+
+		if (h < EK_CHAIN_FIRST || h > EK_CHAIN_LAST)
+			break;
+		if ((err = nv_read(t, h, &b, &size)) < 0)
+			goto cleanup;
+		while (got < cap && (dl = der_seq_len(b + off, size - off)) != 0) {
+			if (!(certs[got] = malloc(dl))) {
+				free(b);
+				err = tpa_err_fail(TPA_ERR_NOMEM, "out of memory");
+				goto cleanup;
+			}
+			memcpy(certs[got], b + off, dl);
+			lens[got++] = dl;
+			off += dl;
+		}
+		free(b);
+	}
+cleanup:
+	Esys_Free(cd);
+	if (err < 0) {
+		while (got)
+			free(certs[--got]);
+		return err;
+	}
+	*n = got;
+	return 0;
 }
 
 int tpa_tpm_activate_credential(uint8_t *cred, size_t *cred_len, tpa_tpm *t,
@@ -711,12 +991,8 @@ int tpa_tpm_activate_credential(uint8_t *cred, size_t *cred_len, tpa_tpm *t,
 		return err;
 	rc = Esys_ActivateCredential(t->esys, t->ak, t->ek, ESYS_TR_PASSWORD, session,
 				     ESYS_TR_NONE, &blob, &secret, &out);
-	Esys_FlushContext(t->esys, session);
-	if (t->ek_transient)
-		Esys_FlushContext(t->esys, t->ek);
-	else
-		Esys_TR_Close(t->esys, &t->ek);
-	t->ek = ESYS_TR_NONE;
+	ek_session_end(t, session);
+	ek_release(t);
 	if (rc != TSS2_RC_SUCCESS)
 		return tpa_err_fail(TPA_ERR_VERIFY, "ActivateCredential refused: %s",
 				    Tss2_RC_Decode(rc));

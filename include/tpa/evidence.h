@@ -80,9 +80,11 @@ typedef struct {
 int tpa_verdict_unpack(tpa_verdict *out, const uint8_t *b, size_t n);
 
 /* Enrollment messages, client side. Replies are bounded and checked. */
+#define TPA_ENROLL_INTERMEDIATES_MAX 4  /* EK CA certificates in one request */
 int tpa_enroll_request_pack(uint8_t **out, size_t *len, const uint8_t *ek_public,
 			    size_t ek_public_len, const uint8_t *ek_cert, size_t ek_cert_len,
-			    const uint8_t *ak_public, size_t ak_public_len);
+			    const uint8_t *const *intermediates, const size_t *intermediate_lens,
+			    size_t nintermediates, const uint8_t *ak_public, size_t ak_public_len);
 
 typedef struct {
 	char id[TPA_CHALLENGE_ID_LEN + 1];

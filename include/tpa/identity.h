@@ -30,7 +30,14 @@ int tpa_kdfa(uint8_t *out, TPM2_ALG_ID hash, const uint8_t *key, size_t key_len,
 	     const char *label, const uint8_t *context_u, size_t u_len,
 	     const uint8_t *context_v, size_t v_len, uint32_t bits);
 
-/* TPM2_MakeCredential in software for an RSA EK (OAEP, label "IDENTITY"):
+/* KDFe of TPM 2.0 Part 1 (the SP 800-56A concatenation KDF): digests of
+ * counter || Z || label with its NUL || partyU || partyV. */
+int tpa_kdfe(uint8_t *out, TPM2_ALG_ID hash, const uint8_t *z, size_t z_len,
+	     const char *label, const uint8_t *party_u, size_t u_len,
+	     const uint8_t *party_v, size_t v_len, uint32_t bits);
+
+/* TPM2_MakeCredential in software, for an RSA EK (OAEP, label "IDENTITY") or
+ * an ECC EK on P-256, P-384 or P-521 (ECDH with an ephemeral key, KDFe):
  * wraps credential so that only the TPM holding ek can release it, and only
  * to the object named ak_name. Outputs the marshaled TPM2B_ID_OBJECT and
  * TPM2B_ENCRYPTED_SECRET. */

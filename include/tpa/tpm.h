@@ -20,6 +20,18 @@ typedef enum {
 	TPA_AK_RSA_2048_PSS = 3, /* RSASSA-PSS with SHA-256 */
 } tpa_ak_type;
 
+/* The endorsement keys of the TCG EK Credential Profile the client can use;
+ * the AK is made under the one chosen. */
+typedef enum {
+	TPA_EK_RSA_2048 = 1,   /* template L-1, certificate NV 0x01c00002 (default) */
+	TPA_EK_ECC_P256 = 2,   /* template L-2, certificate NV 0x01c0000a */
+	TPA_EK_ECC_P384 = 3,   /* template H-3, certificate NV 0x01c00016 */
+} tpa_ek_type;
+
+/* "rsa", "ecc-p256", "ecc-p384" */
+const char *tpa_ek_type_label(tpa_ek_type type);
+int tpa_ek_type_parse(tpa_ek_type *out, const char *text);
+
 typedef struct {
 	uint8_t attest[TPA_ATTEST_MAX];       /* TPMS_ATTEST, marshaled */
 	size_t attest_len;
@@ -34,11 +46,21 @@ int tpa_tpm_open(tpa_tpm **out, const char *tcti);
 /* Flushes every transient object and session this handle created. */
 void tpa_tpm_close(tpa_tpm *t);
 
-/* Loads an attestation key under the endorsement key (RSA-2048 EK from the
- * TCG default template, or the persistent one at 0x81010001). With ak_file
- * set, an AK saved there is reloaded; if the file does not exist, a new AK
- * of `type` is created and saved (mode 0600). Without it, a new AK is created
- * for this session only. */
+/* Chooses the EK (before any key is loaded; RSA by default). The EK is the
+ * persistent one at its usual handle (0x81010001, 0x81010002, 0x81010016) if
+ * it is the template's key, else created from the template. */
+int tpa_tpm_set_ek(tpa_tpm *t, tpa_ek_type type);
+tpa_ek_type tpa_tpm_ek_type(const tpa_tpm *t);
+/* The first EK type whose certificate the TPM holds (RSA, ECC P-256, ECC
+ * P-384); TPA_ERR_NOT_FOUND if none. */
+int tpa_tpm_ek_detect(tpa_tpm *t, tpa_ek_type *out);
+
+/* Loads an attestation key under the endorsement key. With ak_file set, an
+ * AK saved there is reloaded under the EK it was made under (the file says
+ * which; tpa_tpm_ek_type reports it); if the file does not exist, a new AK
+ * of `type` is created under the chosen EK and saved (mode 0600). Without
+ * it, a new AK is created for this session only. TPA_ERR_NOT_FOUND if the
+ * TPM refuses the saved AK as not its own (cleared, or another TPM). */
 int tpa_tpm_ak_load(tpa_tpm *t, tpa_ak_type type, const char *ak_file);
 
 /* The loaded AK's TPMT_PUBLIC, marshaled. */
@@ -54,11 +76,17 @@ int tpa_tpm_pcr_read(tpa_tpm *t, tpa_pcr_set *pcrs);
 int tpa_tpm_quote(tpa_tpm_quote_result *out, tpa_tpm *t, tpa_pcr_set *pcrs,
 		  const uint8_t *nonce, size_t nonce_len);
 
-/* The endorsement key's public area (RSA-2048, TCG template L-1). */
+/* The chosen endorsement key's public area. */
 int tpa_tpm_ek_public(tpa_tpm *t, TPMT_PUBLIC *out);
 
-/* The EK certificate from NV (RSA: 0x01c00002), DER, malloc'd. */
+/* The chosen EK's certificate from NV, DER, malloc'd. */
 int tpa_tpm_ek_cert(tpa_tpm *t, uint8_t **der, size_t *len);
+
+/* The CA certificates the TPM keeps for its EK certificates (NV indices
+ * 0x01c00100-0x01c001ff, one or more DER certificates each), at most cap;
+ * each certs[i] (lens[i] bytes) is malloc'd. *n = 0 if there are none. */
+int tpa_tpm_ek_intermediates(tpa_tpm *t, uint8_t **certs, size_t *lens, size_t cap,
+			     size_t *n);
 
 /* TPM2_ActivateCredential with the loaded AK and the EK: releases the
  * credential only if this TPM holds the EK and the AK has the name it was

@@ -83,6 +83,68 @@ expect_exit "a deleted device is unknown again (5)" 5 "${C[@]}" attest --verifie
     --ca "$CA" --tcti "$TCTI_A" --ak-file "$WORK/ak-a2.bin" || true
 expect_grep "... as not registered" "$WORK/err" 'not registered'
 
+# ECC endorsement keys: swtpm's P-384 EK (template H-3) and its certificate.
+expect_exit "enroll with the ECC P-384 EK" 0 "${C[@]}" enroll --verifier "$TARGET" --ca "$CA" \
+    --tcti "$TCTI_A" --ek ecc-p384 --ak-file "$WORK/ak-ecc.bin" || true
+expect_grep "... names the EK" "$WORK/out" '^ek: ecc-p384$'
+DEV_ECC=$(sed -n 's/^enrolled: device //p' "$WORK/out")
+[ -n "$DEV_ECC" ] && [ "$DEV_ECC" != "$DEV" ] && ok "... a device id of its own (the EK's)" ||
+    bad "... a device id of its own (the EK's)" "$WORK/out"
+expect_exit "the AK made under the ECC EK attests (the AK file knows its EK)" 0 "${C[@]}" attest \
+    --verifier "$TARGET" --ca "$CA" --tcti "$TCTI_A" --ak-file "$WORK/ak-ecc.bin" || true
+expect_exit "--ek with an unknown type (2)" 2 "${C[@]}" enroll --verifier "$TARGET" --ca "$CA" \
+    --tcti "$TCTI_A" --ek ecc-p521 --ak-file "$WORK/ak-x.bin" || true
+expect_exit "enroll with the P-256 EK, which has no certificate here (3)" 3 "${C[@]}" enroll \
+    --verifier "$TARGET" --ca "$CA" --tcti "$TCTI_A" --ek ecc-p256 --ak-file "$WORK/ak-p256.bin" || true
+expect_grep "... naming its NV index" "$WORK/err" 'no ecc-p256 EK certificate in NV 0x01c0000a'
+
+# Enrolling by itself: an AK the verifier does not know, an AK the TPM lost.
+expect_exit "--auto-enroll: a new AK is enrolled, then attests" 0 "${C[@]}" attest \
+    --verifier "$TARGET" --ca "$CA" --tcti "$TCTI_A" --ak-file "$WORK/ak-auto.bin" --auto-enroll || true
+expect_grep "... saying why it enrolled" "$WORK/err" 'not registered: enroll the device first; enrolling'
+expect_grep "... and printing the verdict" "$WORK/out" '^verdict: COMPLIANT$'
+expect_exit "--auto-enroll: a known AK attests without enrolling" 0 "${C[@]}" attest \
+    --verifier "$TARGET" --ca "$CA" --tcti "$TCTI_A" --ak-file "$WORK/ak-auto.bin" --auto-enroll || true
+if grep -q '^enrolled:' "$WORK/out"; then bad "... no enrollment" "$WORK/out"; else ok "... no enrollment"; fi
+# B's AK file on A: A's TPM refuses it as not its own.
+"${C[@]}" enroll --verifier "$TARGET" --ca "$CA" --tcti "$TCTI_B" --ak-file "$WORK/ak-b2.bin" \
+    >/dev/null 2>&1 || true
+cp "$WORK/ak-b2.bin" "$WORK/ak-lost.bin"
+expect_exit "an AK the TPM refuses, without --auto-enroll (2)" 2 "${C[@]}" attest \
+    --verifier "$TARGET" --ca "$CA" --tcti "$TCTI_A" --ak-file "$WORK/ak-lost.bin" || true
+expect_grep "... saying so" "$WORK/err" 'not made by this TPM'
+expect_exit "--auto-enroll: an AK the TPM refuses is replaced and enrolled" 0 "${C[@]}" attest \
+    --verifier "$TARGET" --ca "$CA" --tcti "$TCTI_A" --ak-file "$WORK/ak-lost.bin" --auto-enroll || true
+expect_grep "... moving the old one aside" "$WORK/err" 'making a new AK'
+[ -f "$WORK/ak-lost.bin.refused" ] && ok "... kept as ak-lost.bin.refused" ||
+    bad "... kept as ak-lost.bin.refused" "$WORK/err"
+expect_exit "devices revoke (the auto-enrolled device)" 0 "${V[@]}" revoke \
+    --registry "$WORK/registry.db" "$DEV" || true
+expect_exit "--auto-enroll does not get past a revocation (5)" 5 "${C[@]}" attest \
+    --verifier "$TARGET" --ca "$CA" --tcti "$TCTI_A" --ak-file "$WORK/ak-auto.bin" --auto-enroll || true
+expect_grep "... refused as revoked" "$WORK/err" 'FAILED_PRECONDITION.*is revoked'
+expect_exit "... and a fresh AK of the revoked device does not either (5)" 5 "${C[@]}" attest \
+    --verifier "$TARGET" --ca "$CA" --tcti "$TCTI_A" --ak-file "$WORK/ak-auto2.bin" --auto-enroll || true
+expect_exit "devices reinstate" 0 "${V[@]}" reinstate --registry "$WORK/registry.db" "$DEV" || true
+
+# EK intermediates kept in the TPM's NV: a verifier that trusts the root only.
+mkdir -p "$WORK/rootonly"
+cp "$WORK/tpm/ca/swtpm-localca-rootca-cert.pem" "$WORK/rootonly/"
+start_verifier v2 --cert "$WORK/certs/server.pem" --key "$WORK/certs/server.key" \
+    --registry "$WORK/registry2.db" --ek-ca "$WORK/rootonly"
+TARGET2=127.0.0.1:$PORT
+expect_exit "root only, no intermediate in NV: refused (5)" 5 "${C[@]}" enroll --verifier "$TARGET2" \
+    --ca "$CA" --tcti "$TCTI_A" --ak-file "$WORK/ak-a3.bin" || true
+expect_grep "... the chain cannot be built" "$WORK/err" 'PERMISSION_DENIED.*(issuer|chain)'
+openssl x509 -in "$WORK/tpm/ca/issuercert.pem" -outform DER -out "$WORK/iss.der"
+(export TPM2TOOLS_TCTI=$TCTI_A TSS2_LOG=all+none
+ tpm2_nvdefine 0x01c00100 -C p -s "$(stat -c %s "$WORK/iss.der")" \
+     -a 'ppwrite|ppread|ownerread|authread|platformcreate|no_da' >/dev/null &&
+ tpm2_nvwrite 0x01c00100 -C p -i "$WORK/iss.der") >"$WORK/nv.out" 2>&1 ||
+    bad "writing the intermediate into NV 0x01c00100" "$WORK/nv.out"
+expect_exit "root only, the intermediate read from NV 0x01c00100: enrolled" 0 "${C[@]}" enroll \
+    --verifier "$TARGET2" --ca "$CA" --tcti "$TCTI_A" --ak-file "$WORK/ak-a3.bin" || true
+
 # Activation by someone who did not get the credential.
 mkdir -p "$WORK/py"
 protoc -I "$ROOT/proto" --python_out="$WORK/py" "$ROOT/proto/attest/v1/attest.proto"
