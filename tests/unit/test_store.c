@@ -162,6 +162,73 @@ static void test_bad_files(void)
 	CU_ASSERT_EQUAL(tpa_store_get(NULL, NULL, ID1), TPA_ERR_INVALID_ARG);
 }
 
+/* A registry that cannot be written: another process holds it locked, or
+ * its WAL file cannot be created (a directory in its way stops root too).
+ * The write fails with an error naming the file; nothing written is lost. */
+static void test_unwritable(void)
+{
+	char p[300], cmd[1200], wal[320], ready[320];
+	tpa_store *s = NULL;
+	tpa_device d;
+	int i;
+
+	snprintf(p, sizeof(p), "%s/locked.db", dir);
+	CU_ASSERT_EQUAL_FATAL(tpa_store_open_sqlite(&s, p), 0);
+	CU_ASSERT_EQUAL(tpa_store_enroll(s, ID1, EK, sizeof(EK), CERT, sizeof(CERT), AKP,
+					 sizeof(AKP), "000b1111", 10), 0);
+	snprintf(ready, sizeof(ready), "%s/locked.ready", dir);
+	snprintf(cmd, sizeof(cmd),
+		 "/usr/bin/python3 -c \"import sqlite3, time; c = sqlite3.connect('%s', "
+		 "isolation_level=None); c.execute('BEGIN EXCLUSIVE'); open('%s', 'w').close(); "
+		 "time.sleep(7); c.execute('ROLLBACK')\" &", p, ready);
+	CU_ASSERT_EQUAL_FATAL(system(cmd), 0);
+	for (i = 0; i < 500 && access(ready, F_OK) != 0; i++)
+		usleep(10000);
+	CU_ASSERT_EQUAL_FATAL(access(ready, F_OK), 0);
+	/* Locked past the busy timeout (5 s): a clear error. */
+	CU_ASSERT_EQUAL(tpa_store_enroll(s, ID2, EK, sizeof(EK), CERT, sizeof(CERT), AKP,
+					 sizeof(AKP), "000b2222", 20), TPA_ERR_IO);
+	CU_ASSERT(strstr(tpa_err_last(), "locked.db") != NULL);
+	CU_ASSERT(strstr(tpa_err_last(), "locked") != NULL);
+	/* Once the lock is gone, what was there is there and writes work. */
+	for (i = 0; i < 500; i++) {
+		if (tpa_store_enroll(s, ID2, EK, sizeof(EK), CERT, sizeof(CERT), AKP,
+				     sizeof(AKP), "000b2222", 30) == 0)
+			break;
+		usleep(10000);
+	}
+	CU_ASSERT(i < 500);
+	CU_ASSERT_EQUAL(tpa_store_get(&d, s, ID1), 0);
+	CU_ASSERT_STRING_EQUAL(d.ak_name, "000b1111");
+	CU_ASSERT_EQUAL(tpa_store_get(&d, s, ID2), 0);
+	tpa_store_close(s);
+
+	/* The WAL file cannot be created: opening fails, naming the file. */
+	snprintf(wal, sizeof(wal), "%s-wal", p);
+	unlink(wal);
+	CU_ASSERT_EQUAL_FATAL(mkdir(wal, 0700), 0);
+	s = NULL;
+	CU_ASSERT(tpa_store_open_sqlite(&s, p) == TPA_ERR_IO);
+	CU_ASSERT(strstr(tpa_err_last(), "locked.db") != NULL);
+	CU_ASSERT_PTR_NULL(s);
+	CU_ASSERT_EQUAL(rmdir(wal), 0);
+	CU_ASSERT_EQUAL_FATAL(tpa_store_open_sqlite(&s, p), 0);
+	CU_ASSERT_EQUAL(tpa_store_get(&d, s, ID1), 0);
+	CU_ASSERT_EQUAL(tpa_store_get(&d, s, ID2), 0);
+	tpa_store_close(s);
+	/* Without root, a read-only file: a clear error too. */
+	if (geteuid() != 0) {
+		CU_ASSERT_EQUAL(chmod(p, 0400), 0);
+		s = NULL;
+		if (tpa_store_open_sqlite(&s, p) == 0) {
+			CU_ASSERT(tpa_store_set_state(s, ID1, TPA_DEVICE_REVOKED, 40) ==
+				  TPA_ERR_IO);
+			tpa_store_close(s);
+		}
+		chmod(p, 0600);
+	}
+}
+
 int main(void)
 {
 	CU_pSuite s;
@@ -179,6 +246,7 @@ int main(void)
 	CU_add_test(s, "revoke, record, list, delete", test_revoke_record_list_delete);
 	CU_add_test(s, "audit is append-only; data persists", test_audit_append_only_and_persistent);
 	CU_add_test(s, "corrupt, unreachable and newer files", test_bad_files);
+	CU_add_test(s, "a registry that cannot be written", test_unwritable);
 	failed = test_run_all();
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
 	if (system(cmd) != 0)
