@@ -98,6 +98,20 @@ static int load_anchors(X509_STORE *store, const char *ca)
 	return 0;
 }
 
+/* The time policy for EK certificates: an expired certificate anywhere in the
+ * chain is accepted. A vendor issues the EK certificate once, at manufacture,
+ * with a validity it chose (ten years for STMicro's ST33, fifteen for
+ * Infineon's SLB 9665), and the TPM and its EK stay genuine after that; the
+ * key cannot be renewed. Only X509_V_ERR_CERT_HAS_EXPIRED is forgiven: a
+ * certificate not yet valid is still refused, and every signature is still
+ * checked. */
+static int ek_verify_cb(int ok, X509_STORE_CTX *ctx)
+{
+	if (!ok && X509_STORE_CTX_get_error(ctx) == X509_V_ERR_CERT_HAS_EXPIRED)
+		return 1;
+	return ok;
+}
+
 int tpa_ekcert_verify(const uint8_t *der, size_t n, const uint8_t *const *inter,
 		      const size_t *inter_lens, size_t ninter, const char *ca_dir,
 		      const TPMT_PUBLIC *ek)
@@ -145,6 +159,13 @@ int tpa_ekcert_verify(const uint8_t *der, size_t n, const uint8_t *const *inter,
 		err = tpa_err_fail(TPA_ERR_CRYPTO, "EK certificate: cannot set up verification");
 		goto cleanup;
 	}
+	/* Every certificate in ca_dir is an anchor, self-signed or not: vendors
+	 * publish "roots" that another CA cross-certified (STMicro's "STM TPM
+	 * ECC Root CA 01" is issued by GlobalSign's TPM ECC root), and an
+	 * administrator may trust one vendor intermediate alone. The client's
+	 * intermediates stay untrusted and never end a chain. */
+	X509_STORE_CTX_set_flags(ctx, X509_V_FLAG_PARTIAL_CHAIN);
+	X509_STORE_CTX_set_verify_cb(ctx, ek_verify_cb);
 	/* EK certificates carry no server/client purpose; the chain and its
 	 * signatures are what is checked. */
 	rc = X509_verify_cert(ctx);
@@ -155,8 +176,19 @@ int tpa_ekcert_verify(const uint8_t *der, size_t n, const uint8_t *const *inter,
 				   X509_verify_cert_error_string(e));
 		goto cleanup;
 	}
+	/* A partial chain may stop at the leaf itself if ca_dir holds it; the
+	 * leaf's signature must always be checked by an issuer. */
+	if (sk_X509_num(X509_STORE_CTX_get0_chain(ctx)) < 2) {
+		err = tpa_err_fail(TPA_ERR_VERIFY, "EK certificate does not chain to a trusted CA: "
+				   "it is itself in the CA directory, signed by no CA there");
+		goto cleanup;
+	}
 	if ((err = tpa_public_to_pkey(&ek_key, ek)) < 0) {
-		err = tpa_err_fail(TPA_ERR_VERIFY, "EK public: %s", tpa_err_last());
+		char why[512];
+
+		/* tpa_err_last() is the buffer tpa_err_fail() writes: copy first. */
+		snprintf(why, sizeof(why), "%s", tpa_err_last());
+		err = tpa_err_fail(TPA_ERR_VERIFY, "EK public: %s", why);
 		goto cleanup;
 	}
 	cert_key = X509_get0_pubkey(leaf);

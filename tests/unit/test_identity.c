@@ -6,9 +6,16 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <CUnit/Basic.h>
+#include <openssl/core_names.h>
+#include <openssl/ec.h>
+#include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
+#include <openssl/x509v3.h>
 
 #include "swtpm_fixture.h"
 #include "testutil.h"
@@ -442,6 +449,624 @@ static void test_enroll_refusals(void)
 	env_close(&e);
 }
 
+/* ---- real EK certificates from TPM vendors (tests/data/ekcerts) ----
+ * Leaves, intermediates and roots copied from public repositories (see
+ * tests/data/SOURCES.md); each leaf is checked against its own chain, without
+ * its root, with a flipped byte and with a key that is not its own. */
+
+#define REAL_MAX 5
+
+typedef struct {
+	const char *name;
+	const char *leaf;            /* PEM as stored; may carry NV padding */
+	const char *inter[2];        /* what a client sends as ek_intermediates */
+	const char *root;            /* the anchor */
+} real_case;
+
+static const real_case real_cases[REAL_MAX] = {
+	{ "STMicroelectronics ST33 (RSA, NV padding)", "stmicro-st33-rsa-ek.nv.pem",
+	  { "stmicro-ek-intermediate-ca-05.pem", "stmicro-ek-root-ca.pem" },
+	  "globalsign-tpm-root-ca.pem" },
+	{ "STMicroelectronics ST33 (ECC, cross-signed anchor)", "stmicro-st33-ecc-ek.pem",
+	  { "stmicro-ecc-intermediate-ca-01.pem", NULL }, "stmicro-ecc-root-ca-01.pem" },
+	{ "Infineon SLB 9665 (RSA)", "infineon-slb9665-rsa-ek.pem",
+	  { "infineon-rsa-manufacturing-ca-003.pem", NULL }, "infineon-optiga-rsa-root-ca.pem" },
+	{ "Nuvoton NPCT75x (RSA, unsorted multi-valued RDN)", "nuvoton-npct75x-rsa-ek.pem",
+	  { NULL, NULL }, "nuvoton-tpm-root-ca-2111.pem" },
+	{ "Intel PTT SPT (RSA, explicit DEFAULT FALSE)", "intel-ptt-spt-rsa-ek.pem",
+	  { "intel-tpm-ek-intermediate-spth.pem", NULL }, "intel-tpm-ek-root.pem" },
+};
+
+typedef struct {
+	uint8_t *raw;                /* the first PEM block, as stored */
+	size_t raw_len;
+	uint8_t *leaf;               /* the certificate alone (NV padding cut) */
+	size_t leaf_len;
+	uint8_t *inter[2];
+	size_t inter_len[2];
+	size_t ninter;
+	TPMT_PUBLIC ek;              /* derived from the certificate's key */
+	char root[1024];             /* path of the anchor file */
+	char others[512];            /* a CA directory with every root but this one */
+} real_side;
+
+static real_side R[REAL_MAX];
+static char real_tmp[256];
+
+static const char *ekcerts_dir(void)
+{
+	const char *d = getenv("TPA_EKCERTS");
+
+	return d && *d ? d : "tests/data/ekcerts";
+}
+
+/* The bytes of the first PEM block of a file, never re-encoded. */
+static int pem_raw(uint8_t **out, size_t *len, const char *name)
+{
+	char path[1024], *nm = NULL, *hdr = NULL;
+	unsigned char *data = NULL;
+	long n = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s", ekcerts_dir(), name);
+	if (!(f = fopen(path, "r")))
+		return -1;
+	if (!PEM_read(f, &nm, &hdr, &data, &n) || n <= 0) {
+		fclose(f);
+		return -1;
+	}
+	fclose(f);
+	OPENSSL_free(nm);
+	OPENSSL_free(hdr);
+	if (!(*out = malloc((size_t)n))) {
+		OPENSSL_free(data);
+		return -1;
+	}
+	memcpy(*out, data, (size_t)n);
+	OPENSSL_free(data);
+	*len = (size_t)n;
+	return 0;
+}
+
+/* Offset and length of the content of the DER element at der[off]. */
+static int tlv(const uint8_t *der, size_t n, size_t off, size_t *hdr, size_t *len)
+{
+	size_t i, k;
+
+	if (off + 2 > n)
+		return -1;
+	if (der[off + 1] < 0x80) {
+		*hdr = 2;
+		*len = der[off + 1];
+	} else {
+		k = der[off + 1] & 0x7f;
+		if (k == 0 || k > 3 || off + 2 + k > n)
+			return -1;
+		*len = 0;
+		for (i = 0; i < k; i++)
+			*len = *len << 8 | der[off + 2 + i];
+		*hdr = 2 + k;
+	}
+	return off + *hdr + *len <= n ? 0 : -1;
+}
+
+/* The TPMT_PUBLIC a TPM would report for the certificate's key. */
+static int ek_public_of(TPMT_PUBLIC *pub, const uint8_t *der, size_t n)
+{
+	const unsigned char *p = der;
+	X509 *x = d2i_X509(NULL, &p, (long)n);
+	EVP_PKEY *k = x ? X509_get0_pubkey(x) : NULL;
+	BIGNUM *a = NULL, *b = NULL;
+	char group[64];
+	int rc = -1;
+
+	memset(pub, 0, sizeof(*pub));
+	pub->nameAlg = TPM2_ALG_SHA256;
+	if (!k)
+		goto out;
+	if (EVP_PKEY_is_a(k, "RSA")) {
+		int len;
+
+		if (!EVP_PKEY_get_bn_param(k, OSSL_PKEY_PARAM_RSA_N, &a) ||
+		    !EVP_PKEY_get_bn_param(k, OSSL_PKEY_PARAM_RSA_E, &b) ||
+		    (len = BN_num_bytes(a)) > (int)sizeof(pub->unique.rsa.buffer))
+			goto out;
+		pub->type = TPM2_ALG_RSA;
+		pub->parameters.rsaDetail.keyBits = (TPMI_RSA_KEY_BITS)BN_num_bits(a);
+		pub->parameters.rsaDetail.exponent =
+			BN_is_word(b, 65537) ? 0 : (UINT32)BN_get_word(b);
+		pub->unique.rsa.size = (UINT16)BN_bn2bin(a, pub->unique.rsa.buffer);
+		rc = 0;
+	} else if (EVP_PKEY_is_a(k, "EC")) {
+		int fs;
+
+		if (!EVP_PKEY_get_utf8_string_param(k, OSSL_PKEY_PARAM_GROUP_NAME, group,
+						    sizeof(group), NULL))
+			goto out;
+		if (strcmp(group, "prime256v1") == 0) {
+			pub->parameters.eccDetail.curveID = TPM2_ECC_NIST_P256;
+			fs = 32;
+		} else if (strcmp(group, "secp384r1") == 0) {
+			pub->parameters.eccDetail.curveID = TPM2_ECC_NIST_P384;
+			fs = 48;
+		} else {
+			goto out;
+		}
+		if (!EVP_PKEY_get_bn_param(k, OSSL_PKEY_PARAM_EC_PUB_X, &a) ||
+		    !EVP_PKEY_get_bn_param(k, OSSL_PKEY_PARAM_EC_PUB_Y, &b) ||
+		    BN_bn2binpad(a, pub->unique.ecc.x.buffer, fs) != fs ||
+		    BN_bn2binpad(b, pub->unique.ecc.y.buffer, fs) != fs)
+			goto out;
+		pub->type = TPM2_ALG_ECC;
+		pub->unique.ecc.x.size = (UINT16)fs;
+		pub->unique.ecc.y.size = (UINT16)fs;
+		rc = 0;
+	}
+out:
+	BN_free(a);
+	BN_free(b);
+	X509_free(x);
+	return rc;
+}
+
+static int copy_file(const char *from, const char *to)
+{
+	char buf[8192];
+	FILE *in = fopen(from, "rb"), *out = in ? fopen(to, "wb") : NULL;
+	size_t n;
+	int rc = 0;
+
+	if (!in || !out)
+		rc = -1;
+	while (rc == 0 && (n = fread(buf, 1, sizeof(buf), in)) > 0)
+		if (fwrite(buf, 1, n, out) != n)
+			rc = -1;
+	if (in)
+		fclose(in);
+	if (out && fclose(out) != 0)
+		rc = -1;
+	return rc;
+}
+
+static int real_init(void)
+{
+	size_t i, j, k, hdr, len;
+
+	snprintf(real_tmp, sizeof(real_tmp), "/tmp/tpa-ekcerts-XXXXXX");
+	if (!mkdtemp(real_tmp))
+		return -1;
+	for (i = 0; i < REAL_MAX; i++) {
+		const real_case *c = &real_cases[i];
+		real_side *s = &R[i];
+
+		if (pem_raw(&s->raw, &s->raw_len, c->leaf) < 0 ||
+		    tlv(s->raw, s->raw_len, 0, &hdr, &len) < 0 || !(s->leaf = malloc(hdr + len)))
+			goto fail;
+		/* What tpa_tpm_ek_cert() keeps of an NV index: the DER alone. */
+		s->leaf_len = hdr + len;
+		memcpy(s->leaf, s->raw, s->leaf_len);
+		if (ek_public_of(&s->ek, s->leaf, s->leaf_len) < 0)
+			goto fail;
+		for (j = 0; j < 2 && c->inter[j]; j++)
+			if (pem_raw(&s->inter[j], &s->inter_len[j], c->inter[j]) < 0)
+				goto fail;
+		s->ninter = j;
+		snprintf(s->root, sizeof(s->root), "%s/%s", ekcerts_dir(), c->root);
+		snprintf(s->others, sizeof(s->others), "%s/others-%zu", real_tmp, i);
+		if (mkdir(s->others, 0700) != 0)
+			goto fail;
+		for (k = 0; k < REAL_MAX; k++) {
+			char from[1024], to[600];
+
+			if (strcmp(real_cases[k].root, c->root) == 0)
+				continue;
+			snprintf(from, sizeof(from), "%s/%s", ekcerts_dir(), real_cases[k].root);
+			snprintf(to, sizeof(to), "%s/%s", s->others, real_cases[k].root);
+			if (copy_file(from, to) < 0)
+				goto fail;
+		}
+	}
+	return 0;
+fail:
+	fprintf(stderr, "real EK certificates: cannot load case %zu from %s\n", i, ekcerts_dir());
+	return -1;
+}
+
+static int real_cleanup(void)
+{
+	char cmd[600];
+	size_t i;
+
+	for (i = 0; i < REAL_MAX; i++) {
+		free(R[i].raw);
+		free(R[i].leaf);
+		free(R[i].inter[0]);
+		free(R[i].inter[1]);
+	}
+	memset(R, 0, sizeof(R));
+	if (real_tmp[0] && strncmp(real_tmp, "/tmp/tpa-ekcerts-", 17) == 0) {
+		snprintf(cmd, sizeof(cmd), "rm -rf '%s'", real_tmp);
+		if (system(cmd) != 0)
+			return -1;
+	}
+	return 0;
+}
+
+static int real_verify(const real_side *s, const uint8_t *leaf, size_t leaf_len,
+		       const char *ca, const TPMT_PUBLIC *ek)
+{
+	const uint8_t *list[2] = { s->inter[0], s->inter[1] };
+
+	return tpa_ekcert_verify(leaf, leaf_len, list, s->inter_len, s->ninter, ca, ek);
+}
+
+static void test_real_accepted(void)
+{
+	size_t i;
+
+	for (i = 0; i < REAL_MAX; i++) {
+		int rc = real_verify(&R[i], R[i].leaf, R[i].leaf_len, R[i].root, &R[i].ek);
+
+		if (rc != 0)
+			fprintf(stderr, "\n  %s: %s\n", real_cases[i].name, tpa_err_last());
+		CU_ASSERT_EQUAL(rc, 0);
+	}
+	/* The RSA and ECC EKs above are of both kinds. */
+	CU_ASSERT_EQUAL(R[0].ek.type, TPM2_ALG_RSA);
+	CU_ASSERT_EQUAL(R[0].ek.parameters.rsaDetail.keyBits, 2048);
+	CU_ASSERT_EQUAL(R[1].ek.type, TPM2_ALG_ECC);
+	CU_ASSERT_EQUAL(R[1].ek.parameters.eccDetail.curveID, TPM2_ECC_NIST_P256);
+}
+
+static void test_real_without_root(void)
+{
+	size_t i;
+
+	/* Every other vendor's root, but not this one's. */
+	for (i = 0; i < REAL_MAX; i++) {
+		CU_ASSERT_EQUAL(real_verify(&R[i], R[i].leaf, R[i].leaf_len, R[i].others, &R[i].ek),
+				TPA_ERR_VERIFY);
+		CU_ASSERT(strstr(tpa_err_last(), "trusted CA") != NULL);
+	}
+	/* Sending the root along as an "intermediate" does not make it trusted. */
+	{
+		const uint8_t *list[2] = { R[2].inter[0], NULL };
+		size_t lens[2] = { R[2].inter_len[0], 0 };
+		uint8_t *root = NULL;
+
+		CU_ASSERT_EQUAL_FATAL(pem_raw(&root, &lens[1], real_cases[2].root), 0);
+		list[1] = root;
+		CU_ASSERT_EQUAL(tpa_ekcert_verify(R[2].leaf, R[2].leaf_len, list, lens, 2,
+						  R[2].others, &R[2].ek), TPA_ERR_VERIFY);
+		free(root);
+	}
+}
+
+static void test_real_flipped_bytes(void)
+{
+	size_t i, hdr, len;
+
+	for (i = 0; i < REAL_MAX; i++) {
+		real_side *s = &R[i];
+		uint8_t *c = malloc(s->leaf_len);
+
+		CU_ASSERT_PTR_NOT_NULL_FATAL(c);
+		/* The last byte of the signature. */
+		memcpy(c, s->leaf, s->leaf_len);
+		c[s->leaf_len - 1] ^= 0x01;
+		CU_ASSERT_EQUAL(real_verify(s, c, s->leaf_len, s->root, &s->ek), TPA_ERR_VERIFY);
+		CU_ASSERT(strstr(tpa_err_last(), "signature") != NULL);
+		/* The last byte of the signed part (inside the last extension). */
+		memcpy(c, s->leaf, s->leaf_len);
+		CU_ASSERT_EQUAL_FATAL(tlv(c, s->leaf_len, 0, &hdr, &len), 0);
+		{
+			size_t tbs = hdr, th, tl;
+
+			CU_ASSERT_EQUAL_FATAL(tlv(c, s->leaf_len, tbs, &th, &tl), 0);
+			c[tbs + th + tl - 1] ^= 0x01;
+		}
+		CU_ASSERT_EQUAL(real_verify(s, c, s->leaf_len, s->root, &s->ek), TPA_ERR_VERIFY);
+		CU_ASSERT(strstr(tpa_err_last(), "signature") != NULL);
+		free(c);
+		/* The last byte of the first intermediate's signature. */
+		if (s->ninter) {
+			const uint8_t *list[2];
+			uint8_t *m = malloc(s->inter_len[0]);
+
+			CU_ASSERT_PTR_NOT_NULL_FATAL(m);
+			memcpy(m, s->inter[0], s->inter_len[0]);
+			m[s->inter_len[0] - 1] ^= 0x01;
+			list[0] = m;
+			list[1] = s->inter[1];
+			CU_ASSERT_EQUAL(tpa_ekcert_verify(s->leaf, s->leaf_len, list, s->inter_len,
+							  s->ninter, s->root, &s->ek),
+					TPA_ERR_VERIFY);
+			free(m);
+		}
+	}
+}
+
+static void test_real_wrong_key(void)
+{
+	size_t i;
+
+	for (i = 0; i < REAL_MAX; i++) {
+		const TPMT_PUBLIC *other = &R[(i + 2) % REAL_MAX].ek;
+		TPMT_PUBLIC ek = R[i].ek;
+
+		CU_ASSERT_EQUAL(real_verify(&R[i], R[i].leaf, R[i].leaf_len, R[i].root, other),
+				TPA_ERR_VERIFY);
+		CU_ASSERT(strstr(tpa_err_last(), "not the EK's") != NULL);
+		/* One bit of the key itself. */
+		if (ek.type == TPM2_ALG_RSA)
+			ek.unique.rsa.buffer[ek.unique.rsa.size / 2] ^= 0x01;
+		else
+			ek.unique.ecc.x.buffer[0] ^= 0x01;
+		CU_ASSERT_EQUAL(real_verify(&R[i], R[i].leaf, R[i].leaf_len, R[i].root, &ek),
+				TPA_ERR_VERIFY);
+	}
+}
+
+static void test_real_nv_padding(void)
+{
+	/* STMicro's NV index is 1600 bytes for a 1169-byte certificate, the
+	 * rest 0xff: the verifier takes exactly one certificate, the client cuts
+	 * the padding (tpa_tpm_ek_cert). */
+	CU_ASSERT_EQUAL(R[0].raw_len, 1600);
+	CU_ASSERT_EQUAL(R[0].leaf_len, 1169);
+	CU_ASSERT_EQUAL(R[0].raw[R[0].raw_len - 1], 0xff);
+	CU_ASSERT_EQUAL(real_verify(&R[0], R[0].raw, R[0].raw_len, R[0].root, &R[0].ek),
+			TPA_ERR_PARSE);
+	CU_ASSERT_EQUAL(real_verify(&R[0], R[0].leaf, R[0].leaf_len, R[0].root, &R[0].ek), 0);
+}
+
+static void test_real_anchors(void)
+{
+	char path[1024];
+
+	/* STMicro's ECC "root" is cross-signed by GlobalSign (not kept here):
+	 * an anchor that is not self-signed. */
+	CU_ASSERT_EQUAL(real_verify(&R[1], R[1].leaf, R[1].leaf_len, R[1].root, &R[1].ek), 0);
+	/* Trusting one intermediate alone is the administrator's choice. */
+	snprintf(path, sizeof(path), "%s/%s", ekcerts_dir(), real_cases[2].inter[0]);
+	CU_ASSERT_EQUAL(tpa_ekcert_verify(R[2].leaf, R[2].leaf_len, NULL, NULL, 0, path, &R[2].ek),
+			0);
+	/* The leaf itself in the CA directory is no issuer: its signature is
+	 * still checked by one. */
+	snprintf(path, sizeof(path), "%s/%s", ekcerts_dir(), real_cases[3].leaf);
+	CU_ASSERT_EQUAL(tpa_ekcert_verify(R[3].leaf, R[3].leaf_len, NULL, NULL, 0, path, &R[3].ek),
+			TPA_ERR_VERIFY);
+	CU_ASSERT(strstr(tpa_err_last(), "itself") != NULL);
+}
+
+/* Shortens by cut every element of der[start, end) whose content holds off,
+ * the element that starts at off excepted (the lengths keep their form). */
+static int der_shrink(uint8_t *der, size_t n, size_t start, size_t end, size_t off, size_t cut)
+{
+	size_t at = start, hdr, len;
+
+	while (at < end) {
+		if (tlv(der, n, at, &hdr, &len) < 0)
+			return -1;
+		if (at == off)
+			return hdr + len == cut ? 0 : -1;
+		if (off > at && off < at + hdr + len) {
+			size_t k = hdr - 2, i, nl = len - cut;
+
+			if (off < at + hdr || !(der[at] & 0x20) ||
+			    (hdr == 2 ? nl >= 0x80 : (k == 1 && nl < 0x80)))
+				return -1;
+			if (hdr == 2)
+				der[at + 1] = (uint8_t)nl;
+			for (i = 0; hdr > 2 && i < k; i++)
+				der[at + 2 + i] = (uint8_t)(nl >> (8 * (k - 1 - i)));
+			return der_shrink(der, n, at + hdr, at + hdr + len, off, cut);
+		}
+		at += hdr + len;
+	}
+	return -1;
+}
+
+/* Removes the element of cut bytes at off, as a DER encoder would. */
+static int der_cut(uint8_t *der, size_t *n, size_t off, size_t cut)
+{
+	if (der_shrink(der, *n, 0, *n, off, cut) < 0)
+		return -1;
+	memmove(der + off, der + off + cut, *n - off - cut);
+	*n -= cut;
+	return 0;
+}
+
+static void test_real_non_der(void)
+{
+	static const uint8_t sda_false[] = { 0x06, 0x03, 0x55, 0x1d, 0x09, 0x01, 0x01, 0x00 };
+	static const uint8_t cn_first[] = { 0x31, 0x53, 0x30, 0x1f, 0x06, 0x03, 0x55, 0x04, 0x03 };
+	const uint8_t *at;
+	uint8_t *c;
+	size_t n;
+
+	/* Intel: Subject Directory Attributes with critical FALSE spelt out
+	 * (a DEFAULT value, which DER omits). Nuvoton: a multi-valued RDN whose
+	 * SET is not in DER order (CN, O, C). Both verify on their own bytes. */
+	at = memmem(R[4].leaf, R[4].leaf_len, sda_false, sizeof(sda_false));
+	CU_ASSERT_PTR_NOT_NULL_FATAL(at);
+	CU_ASSERT_PTR_NOT_NULL(memmem(R[3].leaf, R[3].leaf_len, cn_first, sizeof(cn_first)));
+	CU_ASSERT_EQUAL(real_verify(&R[4], R[4].leaf, R[4].leaf_len, R[4].root, &R[4].ek), 0);
+	CU_ASSERT_EQUAL(real_verify(&R[3], R[3].leaf, R[3].leaf_len, R[3].root, &R[3].ek), 0);
+	/* Made DER (the BOOLEAN dropped), the certificate means the same but
+	 * its signature no longer matches: nothing may re-encode it. */
+	n = R[4].leaf_len;
+	c = malloc(n);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(c);
+	memcpy(c, R[4].leaf, n);
+	CU_ASSERT_EQUAL_FATAL(der_cut(c, &n, (size_t)(at - R[4].leaf) + 5, 3), 0);
+	CU_ASSERT_EQUAL(n, R[4].leaf_len - 3);
+	CU_ASSERT_EQUAL(real_verify(&R[4], c, n, R[4].root, &R[4].ek), TPA_ERR_VERIFY);
+	CU_ASSERT(strstr(tpa_err_last(), "signature") != NULL);
+	free(c);
+}
+
+static void test_real_intel_ek_public(void)
+{
+	char path[1024], hex[1024];
+	uint8_t buf[512];
+	size_t n = 0, off = 0, i;
+	TPM2B_PUBLIC tp;
+	FILE *f;
+	int ch;
+
+	/* The EK public area of the same Intel PTT, as tpm2-tools' test has it:
+	 * what a real client sends. */
+	snprintf(path, sizeof(path), "%s/intel-ptt-spt-rsa-ek.tpm2b_public.hex", ekcerts_dir());
+	f = fopen(path, "r");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+	while ((ch = fgetc(f)) != EOF && n < sizeof(hex) - 1)
+		if ((ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'f'))
+			hex[n++] = (char)ch;
+	fclose(f);
+	hex[n] = 0;
+	CU_ASSERT_EQUAL_FATAL(n % 2, 0);
+	for (i = 0; i < n / 2; i++) {
+		unsigned v;
+
+		CU_ASSERT_EQUAL_FATAL(sscanf(hex + 2 * i, "%2x", &v), 1);
+		buf[i] = (uint8_t)v;
+	}
+	memset(&tp, 0, sizeof(tp));
+	CU_ASSERT_EQUAL_FATAL(Tss2_MU_TPM2B_PUBLIC_Unmarshal(buf, n / 2, &off, &tp), 0);
+	CU_ASSERT_EQUAL(off, n / 2);
+	CU_ASSERT_EQUAL(tp.publicArea.type, TPM2_ALG_RSA);
+	CU_ASSERT_EQUAL(tp.publicArea.parameters.rsaDetail.keyBits, 2048);
+	CU_ASSERT_EQUAL(tp.publicArea.unique.rsa.size, R[4].ek.unique.rsa.size);
+	CU_ASSERT_EQUAL(memcmp(tp.publicArea.unique.rsa.buffer, R[4].ek.unique.rsa.buffer,
+			       R[4].ek.unique.rsa.size), 0);
+	CU_ASSERT_EQUAL(real_verify(&R[4], R[4].leaf, R[4].leaf_len, R[4].root, &tp.publicArea),
+			0);
+	CU_ASSERT_EQUAL(real_verify(&R[2], R[2].leaf, R[2].leaf_len, R[2].root, &tp.publicArea),
+			TPA_ERR_VERIFY);
+}
+
+/* ---- the time policy, on a chain made here ---- */
+
+static X509 *gen_cert(const char *cn, X509 *issuer, EVP_PKEY *issuer_key, EVP_PKEY *key,
+		      long from_days, long to_days, int ca)
+{
+	static long serial = 1;
+	X509 *x = X509_new();
+	X509V3_CTX v3;
+	X509_EXTENSION *ext;
+	X509_NAME *nm;
+
+	if (!x)
+		return NULL;
+	nm = X509_get_subject_name(x);
+	if (!X509_set_version(x, 2) || !ASN1_INTEGER_set(X509_get_serialNumber(x), serial++) ||
+	    !X509_gmtime_adj(X509_getm_notBefore(x), from_days * 86400) ||
+	    !X509_gmtime_adj(X509_getm_notAfter(x), to_days * 86400) ||
+	    !X509_set_pubkey(x, key) ||
+	    (*cn && !X509_NAME_add_entry_by_txt(nm, "CN", MBSTRING_ASC,
+						(const unsigned char *)cn, -1, -1, 0)) ||
+	    !X509_set_issuer_name(x, issuer ? X509_get_subject_name(issuer) : nm))
+		goto fail;
+	X509V3_set_ctx(&v3, issuer ? issuer : x, x, NULL, NULL, 0);
+	if (!(ext = X509V3_EXT_conf_nid(NULL, &v3, NID_basic_constraints,
+					ca ? "critical,CA:TRUE" : "critical,CA:FALSE")))
+		goto fail;
+	X509_add_ext(x, ext, -1);
+	X509_EXTENSION_free(ext);
+	if (!(ext = X509V3_EXT_conf_nid(NULL, &v3, NID_key_usage,
+					ca ? "critical,keyCertSign" : "critical,keyAgreement")))
+		goto fail;
+	X509_add_ext(x, ext, -1);
+	X509_EXTENSION_free(ext);
+	if (X509_sign(x, issuer_key, EVP_sha256()) <= 0)
+		goto fail;
+	return x;
+fail:
+	X509_free(x);
+	return NULL;
+}
+
+static int der_of(uint8_t *out, size_t cap, size_t *len, X509 *x)
+{
+	unsigned char *p = out;
+	int n = i2d_X509(x, NULL);
+
+	if (n <= 0 || (size_t)n > cap)
+		return -1;
+	i2d_X509(x, &p);
+	*len = (size_t)n;
+	return 0;
+}
+
+static int pem_to(const char *path, X509 *x)
+{
+	FILE *f = fopen(path, "w");
+	int ok;
+
+	if (!f)
+		return -1;
+	ok = PEM_write_X509(f, x);
+	return fclose(f) == 0 && ok ? 0 : -1;
+}
+
+static void test_time_policy(void)
+{
+	EVP_PKEY *rk = EVP_EC_gen("P-256"), *ik = EVP_EC_gen("P-256"), *lk = EVP_EC_gen("P-256");
+	X509 *root = NULL, *old_root = NULL, *inter = NULL, *x = NULL;
+	uint8_t der[2048], ider[2048];
+	size_t n = 0, in = 0;
+	const uint8_t *list[1] = { ider };
+	char ca[600], old_ca[600];
+	TPMT_PUBLIC ek;
+
+	CU_ASSERT_FATAL(rk && ik && lk);
+	snprintf(ca, sizeof(ca), "%s/time-root.pem", real_tmp);
+	snprintf(old_ca, sizeof(old_ca), "%s/time-old-root.pem", real_tmp);
+	root = gen_cert("tpa time root", NULL, rk, rk, -3650, 3650, 1);
+	old_root = gen_cert("tpa expired root", NULL, rk, rk, -3650, -30, 1);
+	CU_ASSERT_FATAL(root && old_root && pem_to(ca, root) == 0 && pem_to(old_ca, old_root) == 0);
+
+	/* An expired leaf. */
+	x = gen_cert("", root, rk, lk, -3000, -400, 0);
+	CU_ASSERT_FATAL(x && der_of(der, sizeof(der), &n, x) == 0);
+	CU_ASSERT_EQUAL_FATAL(ek_public_of(&ek, der, n), 0);
+	CU_ASSERT_EQUAL(tpa_ekcert_verify(der, n, NULL, NULL, 0, ca, &ek), 0);
+	/* ... whose signature is still checked. */
+	der[n - 1] ^= 0x01;
+	CU_ASSERT_EQUAL(tpa_ekcert_verify(der, n, NULL, NULL, 0, ca, &ek), TPA_ERR_VERIFY);
+	CU_ASSERT(strstr(tpa_err_last(), "signature") != NULL);
+	X509_free(x);
+
+	/* An expired intermediate above a valid leaf. */
+	inter = gen_cert("tpa expired intermediate", root, rk, ik, -3000, -10, 1);
+	x = inter ? gen_cert("", inter, ik, lk, -100, 3000, 0) : NULL;
+	CU_ASSERT_FATAL(x && der_of(der, sizeof(der), &n, x) == 0 &&
+			der_of(ider, sizeof(ider), &in, inter) == 0);
+	CU_ASSERT_EQUAL(tpa_ekcert_verify(der, n, list, &in, 1, ca, &ek), 0);
+	X509_free(x);
+
+	/* An expired anchor. */
+	x = gen_cert("", old_root, rk, lk, -100, 3000, 0);
+	CU_ASSERT_FATAL(x && der_of(der, sizeof(der), &n, x) == 0);
+	CU_ASSERT_EQUAL(tpa_ekcert_verify(der, n, NULL, NULL, 0, old_ca, &ek), 0);
+	X509_free(x);
+
+	/* Not valid yet: refused. */
+	x = gen_cert("", root, rk, lk, 2, 3000, 0);
+	CU_ASSERT_FATAL(x && der_of(der, sizeof(der), &n, x) == 0);
+	CU_ASSERT_EQUAL(tpa_ekcert_verify(der, n, NULL, NULL, 0, ca, &ek), TPA_ERR_VERIFY);
+	CU_ASSERT(strstr(tpa_err_last(), "not yet valid") != NULL);
+	X509_free(x);
+
+	X509_free(inter);
+	X509_free(root);
+	X509_free(old_root);
+	EVP_PKEY_free(rk);
+	EVP_PKEY_free(ik);
+	EVP_PKEY_free(lk);
+}
+
 int main(void)
 {
 	CU_pSuite s;
@@ -472,6 +1097,18 @@ int main(void)
 		    test_enroll_wrong_credential);
 	CU_add_test(s, "Activate replayed or expired", test_enroll_replayed_and_expired);
 	CU_add_test(s, "Enroll refusals: no chain, too many intermediates", test_enroll_refusals);
+	s = CU_add_suite("EK certificates from real TPMs (tests/data/ekcerts)", real_init,
+			 real_cleanup);
+	CU_add_test(s, "each vendor's certificate chains to its root", test_real_accepted);
+	CU_add_test(s, "refused without the vendor's root", test_real_without_root);
+	CU_add_test(s, "a flipped byte in a signature or a signed part", test_real_flipped_bytes);
+	CU_add_test(s, "a key that is not the certificate's", test_real_wrong_key);
+	CU_add_test(s, "NV padding after the certificate", test_real_nv_padding);
+	CU_add_test(s, "anchors: cross-signed root, lone intermediate, not the leaf",
+		    test_real_anchors);
+	CU_add_test(s, "non-DER encodings verify on their own bytes", test_real_non_der);
+	CU_add_test(s, "Intel PTT: the EK public area the TPM reports", test_real_intel_ek_public);
+	CU_add_test(s, "time policy: expired accepted, not yet valid refused", test_time_policy);
 	failed = test_run_all();
 	side_stop(&A);
 	side_stop(&B);
