@@ -38,7 +38,7 @@ PB_C     := $(GEN)/attest/v1/attest.pb-c.c
 PB_H     := $(GEN)/attest/v1/attest.pb-c.h
 
 LIB_SRC  := lib/err.c lib/tpm_decode.c lib/keycache.c lib/quote.c lib/nonce.c lib/tpm.c \
-            lib/rpc.c lib/token.c lib/service.c lib/evidence.c lib/eventlog.c lib/bootstate.c lib/efi.c lib/identity.c lib/store.c lib/store_sqlite.c
+            lib/rpc.c lib/token.c lib/service.c lib/evidence.c lib/eventlog.c lib/bootstate.c lib/efi.c lib/identity.c lib/store.c lib/store_sqlite.c lib/baseline.c
 OBJ      := $(BUILD)/obj
 LIB_OBJ  := $(LIB_SRC:%.c=$(OBJ)/%.o) $(OBJ)/gen/attest.pb-c.o
 LIBA     := $(BUILD)/libtpa.a
@@ -47,7 +47,7 @@ PROGS    := $(BUILD)/attest_client $(BUILD)/verifier $(BUILD)/tpa-pcr-extend \
             $(BUILD)/tpa-bootsim
 UNIT_TESTS := $(BUILD)/tests/unit/test_quote $(BUILD)/tests/unit/test_core $(BUILD)/tests/unit/test_rpc $(BUILD)/tests/unit/test_eventlog \
               $(BUILD)/tests/unit/test_identity $(BUILD)/tests/unit/test_identity_ecc \
-              $(BUILD)/tests/unit/test_store
+              $(BUILD)/tests/unit/test_store $(BUILD)/tests/unit/test_baseline
 BENCH    := $(BUILD)/tests/bench/bench_quote $(BUILD)/tests/bench/bench_rpc \
             $(BUILD)/tests/bench/bench_eventlog
 FUZZ_TARGETS := attest replies eventlog
@@ -86,7 +86,7 @@ $(BUILD)/attest_client: $(OBJ)/attest_client/main.o $(LIBA)
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 $(BUILD)/verifier: $(OBJ)/verifier/main.o $(OBJ)/verifier/cmd_eventlog.o \
-                   $(OBJ)/verifier/cmd_devices.o $(LIBA)
+                   $(OBJ)/verifier/cmd_devices.o $(OBJ)/verifier/cmd_baseline.o $(LIBA)
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 $(BUILD)/tpa-pcr-extend: $(OBJ)/simulator/pcr_extend.o $(LIBA)
@@ -169,6 +169,7 @@ valgrind-check: tests
 	VALGRIND="$(VALGRIND_CMD)" ./tests/integration/test_measured_boot.sh $(BUILD)
 	VALGRIND="$(VALGRIND_CMD)" ./tests/integration/test_eventlog_corpus.sh $(BUILD)
 	VALGRIND="$(VALGRIND_CMD)" ./tests/integration/test_identity.sh $(BUILD)
+	VALGRIND="$(VALGRIND_CMD)" ./tests/integration/test_baselines.sh $(BUILD)
 
 bench: deps
 	$(MAKE) $(PROGS) $(BENCH)

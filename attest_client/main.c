@@ -531,10 +531,19 @@ static int cmd_attest(int argc, char **argv)
 		goto cleanup;
 	}
 
-	printf("verdict: %s\n", v.compliant ? "COMPLIANT" : "NON-COMPLIANT");
+	printf("verdict: %s\n", v.warning ? "WARNING" : v.compliant ? "COMPLIANT" :
+	       "NON-COMPLIANT");
 	for (i = 0; i < v.findings.n; i++)
 		printf("  %-4s %s: %s\n", v.findings.items[i].passed ? "ok" : "FAIL",
 		       v.findings.items[i].name, v.findings.items[i].detail);
+	printf("appraisal: %s", v.outcome);
+	if (v.baseline[0])
+		printf(" (baseline %s@%u)", v.baseline, v.baseline_version);
+	printf("\n");
+	for (i = 0; i < v.nrules; i++)
+		if (strcmp(v.rules[i].status, "fail") == 0)
+			printf("  FAIL %s (%s): %s\n", v.rules[i].rule, v.rules[i].severity,
+			       v.rules[i].detail);
 	printf("measured boot: %s", v.measured_boot ? "yes" : "no");
 	if (log_len)
 		printf(" (%u events)", v.events);

@@ -10,18 +10,6 @@
 #include "tpa/err.h"
 #include "tpa/tpm_decode.h"
 
-/* EFI_GLOBAL_VARIABLE 8be4df61-93ca-11d2-aa0d-00e098032b8c, as stored. */
-static const uint8_t efi_global_variable[16] = {
-	0x61, 0xdf, 0xe4, 0x8b, 0xca, 0x93, 0xd2, 0x11,
-	0xaa, 0x0d, 0x00, 0xe0, 0x98, 0x03, 0x2b, 0x8c,
-};
-
-/* EFI_IMAGE_SECURITY_DATABASE_GUID d719b2cb-3d3a-4596-a3bc-dad00e67656f. */
-static const uint8_t efi_image_security_db[16] = {
-	0xcb, 0xb2, 0x19, 0xd7, 0x3a, 0x3d, 0x96, 0x45,
-	0xa3, 0xbc, 0xda, 0xd0, 0x0e, 0x67, 0x65, 0x6f,
-};
-
 #define EBS_INVOCATION "Exit Boot Services Invocation"
 #define UEFI_DEBUG_MODE "UEFI Debug Mode"
 #define IMAGE_LOAD_HDR 32 /* location, length, link address, path length */
@@ -44,42 +32,6 @@ static uint64_t le64(const uint8_t *p)
 	for (i = 7; i >= 0; i--)
 		v = v << 8 | p[i];
 	return v;
-}
-
-/* UEFI_VARIABLE_DATA: GUID, UnicodeNameLength (u64), VariableDataLength
- * (u64), UTF-16LE name, data. 0 if well formed and exactly n bytes. */
-typedef struct {
-	const uint8_t *guid;
-	const uint8_t *name;      /* UTF-16LE */
-	uint64_t name_chars;
-	const uint8_t *data;
-	uint64_t data_len;
-} efi_var;
-
-static int parse_var(efi_var *v, const uint8_t *b, size_t n)
-{
-	if (n < 32)
-		return -1;
-	v->guid = b;
-	v->name_chars = le64(b + 16);
-	v->data_len = le64(b + 24);
-	if (v->name_chars > (n - 32) / 2 || v->data_len != n - 32 - 2 * v->name_chars)
-		return -1;
-	v->name = b + 32;
-	v->data = b + 32 + 2 * v->name_chars;
-	return 0;
-}
-
-static int var_is(const efi_var *v, const uint8_t *guid, const char *ascii)
-{
-	size_t i, len = strlen(ascii);
-
-	if (memcmp(v->guid, guid, 16) != 0 || v->name_chars != len)
-		return 0;
-	for (i = 0; i < len; i++)
-		if (v->name[2 * i] != (uint8_t)ascii[i] || v->name[2 * i + 1] != 0)
-			return 0;
-	return 1;
 }
 
 /* The bank whose digests are checked against event data, and a reusable
@@ -194,17 +146,17 @@ static const uint8_t *bank_digest(const checker *c, const tpa_event *ev)
 }
 
 /* A verified variable on PCR 7: the signature databases. */
-static int note_variable(tpa_bootstate *s, const efi_var *v)
+static int note_variable(tpa_bootstate *s, const tpa_efi_var *v)
 {
 	tpa_efi_sigdb *db = NULL;
 
-	if (var_is(v, efi_global_variable, "PK"))
+	if (tpa_efi_var_is(v, tpa_efi_global_variable, "PK"))
 		db = &s->pk;
-	else if (var_is(v, efi_global_variable, "KEK"))
+	else if (tpa_efi_var_is(v, tpa_efi_global_variable, "KEK"))
 		db = &s->kek;
-	else if (var_is(v, efi_image_security_db, "db"))
+	else if (tpa_efi_var_is(v, tpa_efi_image_security_db, "db"))
 		db = &s->db;
-	else if (var_is(v, efi_image_security_db, "dbx"))
+	else if (tpa_efi_var_is(v, tpa_efi_image_security_db, "dbx"))
 		db = &s->dbx;
 	if (!db)
 		return 0;
@@ -214,7 +166,7 @@ static int note_variable(tpa_bootstate *s, const efi_var *v)
 /* EV_EFI_VARIABLE_AUTHORITY: a UEFI_VARIABLE_DATA whose value is one
  * EFI_SIGNATURE_DATA (owner GUID, then the certificate), or for shim's own
  * authorities ("Shim", "MokListRT") the certificate itself. */
-static int note_authority(tpa_bootstate *s, const efi_var *v)
+static int note_authority(tpa_bootstate *s, const tpa_efi_var *v)
 {
 	const uint8_t *der = v->data;
 	size_t n = (size_t)v->data_len;
@@ -223,8 +175,8 @@ static int note_authority(tpa_bootstate *s, const efi_var *v)
 		s->truncated = 1;
 		return 0;
 	}
-	if (n > 16 && (var_is(v, efi_image_security_db, "db") ||
-		       var_is(v, efi_global_variable, "KEK"))) {
+	if (n > 16 && (tpa_efi_var_is(v, tpa_efi_image_security_db, "db") ||
+		       tpa_efi_var_is(v, tpa_efi_global_variable, "KEK"))) {
 		der += 16;
 		n -= 16;
 	}
@@ -398,15 +350,15 @@ int tpa_bootstate_derive(tpa_bootstate *out, const tpa_eventlog *log, uint16_t b
 		}
 		if (ev->type == TPA_EV_EFI_VARIABLE_AUTHORITY && ev->pcr == 7 &&
 		    data_matches(&c, ev) == 1) {
-			efi_var av = { 0 };
+			tpa_efi_var av = { 0 };
 
-			if (parse_var(&av, ev->data, ev->data_len) == 0 &&
+			if (tpa_efi_var_parse(&av, ev->data, ev->data_len) == 0 &&
 			    (err = note_authority(s, &av)) < 0)
 				goto cleanup;
 		}
 		if (ev->type == TPA_EV_EFI_VARIABLE_DRIVER_CONFIG) {
-			efi_var v = { 0 };
-			int parsed = parse_var(&v, ev->data, ev->data_len) == 0;
+			tpa_efi_var v = { 0 };
+			int parsed = tpa_efi_var_parse(&v, ev->data, ev->data_len) == 0;
 			const char *quirk = "";
 
 			/* The firmware measured H(UEFI_VARIABLE_DATA); some (seen in a
@@ -432,7 +384,7 @@ int tpa_bootstate_derive(tpa_bootstate *out, const tpa_eventlog *log, uint16_t b
 				err = 0; /* a malformed list: the database stays partial */
 			}
 			if (ev->pcr == 7 && parsed &&
-			    var_is(&v, efi_global_variable, "SecureBoot") && !sb_seen) {
+			    tpa_efi_var_is(&v, tpa_efi_global_variable, "SecureBoot") && !sb_seen) {
 				sb_seen = 1;
 				if (m == -2) {
 					s->secure_boot = TPA_SB_UNKNOWN;

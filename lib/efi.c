@@ -264,3 +264,51 @@ int tpa_efi_devpath_file(char *out, size_t cap, const uint8_t *b, size_t n)
 	}
 	return 0;
 }
+
+/* EFI_GLOBAL_VARIABLE 8be4df61-93ca-11d2-aa0d-00e098032b8c, as stored. */
+const uint8_t tpa_efi_global_variable[16] = {
+	0x61, 0xdf, 0xe4, 0x8b, 0xca, 0x93, 0xd2, 0x11,
+	0xaa, 0x0d, 0x00, 0xe0, 0x98, 0x03, 0x2b, 0x8c,
+};
+
+/* EFI_IMAGE_SECURITY_DATABASE_GUID d719b2cb-3d3a-4596-a3bc-dad00e67656f. */
+const uint8_t tpa_efi_image_security_db[16] = {
+	0xcb, 0xb2, 0x19, 0xd7, 0x3a, 0x3d, 0x96, 0x45,
+	0xa3, 0xbc, 0xda, 0xd0, 0x0e, 0x67, 0x65, 0x6f,
+};
+
+static uint64_t var_le64(const uint8_t *p)
+{
+	uint64_t v = 0;
+	int i;
+
+	for (i = 7; i >= 0; i--)
+		v = v << 8 | p[i];
+	return v;
+}
+
+int tpa_efi_var_parse(tpa_efi_var *v, const uint8_t *b, size_t n)
+{
+	if (!v || !b || n < 32)
+		return -1;
+	v->guid = b;
+	v->name_chars = var_le64(b + 16);
+	v->data_len = var_le64(b + 24);
+	if (v->name_chars > (n - 32) / 2 || v->data_len != n - 32 - 2 * v->name_chars)
+		return -1;
+	v->name = b + 32;
+	v->data = b + 32 + 2 * v->name_chars;
+	return 0;
+}
+
+int tpa_efi_var_is(const tpa_efi_var *v, const uint8_t *guid, const char *ascii)
+{
+	size_t i, len = strlen(ascii);
+
+	if (memcmp(v->guid, guid, 16) != 0 || v->name_chars != len)
+		return 0;
+	for (i = 0; i < len; i++)
+		if (v->name[2 * i] != (uint8_t)ascii[i] || v->name[2 * i + 1] != 0)
+			return 0;
+	return 1;
+}

@@ -203,7 +203,8 @@ int tpa_verdict_unpack(tpa_verdict *out, const uint8_t *b, size_t n)
 		goto cleanup;
 	}
 	if (r->verdict->status != ATTEST__V1__VERDICT__STATUS__COMPLIANT &&
-	    r->verdict->status != ATTEST__V1__VERDICT__STATUS__NON_COMPLIANT) {
+	    r->verdict->status != ATTEST__V1__VERDICT__STATUS__NON_COMPLIANT &&
+	    r->verdict->status != ATTEST__V1__VERDICT__STATUS__WARNING) {
 		tpa_err_set("verdict: unknown status %d", (int)r->verdict->status);
 		goto cleanup;
 	}
@@ -212,7 +213,9 @@ int tpa_verdict_unpack(tpa_verdict *out, const uint8_t *b, size_t n)
 			    TPA_CHECKS_MAX);
 		goto cleanup;
 	}
-	out->compliant = r->verdict->status == ATTEST__V1__VERDICT__STATUS__COMPLIANT;
+	out->warning = r->verdict->status == ATTEST__V1__VERDICT__STATUS__WARNING;
+	out->compliant = r->verdict->status == ATTEST__V1__VERDICT__STATUS__COMPLIANT ||
+			 out->warning;
 	for (i = 0; i < r->verdict->n_checks; i++) {
 		const Attest__V1__CheckResult *c = r->verdict->checks[i];
 
@@ -228,6 +231,46 @@ int tpa_verdict_unpack(tpa_verdict *out, const uint8_t *b, size_t n)
 	if (out->compliant && tpa_findings_failed(&out->findings)) {
 		tpa_err_set("verdict: compliant with failed checks");
 		goto cleanup;
+	}
+	snprintf(out->outcome, sizeof(out->outcome), "not-appraised");
+	if (r->verdict->appraisal) {
+		const Attest__V1__Appraisal *a = r->verdict->appraisal;
+
+		if (a->n_rules > TPA_VERDICT_RULES_MAX) {
+			tpa_err_set("verdict: %zu baseline rules exceed %d", a->n_rules,
+				    TPA_VERDICT_RULES_MAX);
+			goto cleanup;
+		}
+		snprintf(out->outcome, sizeof(out->outcome), "%s", a->outcome ? a->outcome : "");
+		snprintf(out->baseline, sizeof(out->baseline), "%s", a->baseline ? a->baseline : "");
+		out->baseline_version = a->baseline_version;
+		sanitize(out->outcome);
+		sanitize(out->baseline);
+		for (i = 0; i < a->n_rules; i++) {
+			const Attest__V1__RuleResult *x = a->rules[i];
+
+			snprintf(out->rules[i].rule, sizeof(out->rules[i].rule), "%s",
+				 x->rule ? x->rule : "");
+			snprintf(out->rules[i].severity, sizeof(out->rules[i].severity), "%s",
+				 x->severity ? x->severity : "");
+			snprintf(out->rules[i].status, sizeof(out->rules[i].status), "%s",
+				 x->status ? x->status : "");
+			snprintf(out->rules[i].detail, sizeof(out->rules[i].detail), "%s",
+				 x->detail ? x->detail : "");
+			out->rules[i].event = x->event;
+			out->rules[i].pcr = x->pcr;
+			sanitize(out->rules[i].rule);
+			sanitize(out->rules[i].severity);
+			sanitize(out->rules[i].status);
+			sanitize(out->rules[i].detail);
+			/* A compliant verdict cannot carry a failed critical rule. */
+			if (out->compliant && strcmp(out->rules[i].status, "fail") == 0 &&
+			    strcmp(out->rules[i].severity, "warning") != 0) {
+				tpa_err_set("verdict: compliant with a failed critical rule");
+				goto cleanup;
+			}
+		}
+		out->nrules = a->n_rules;
 	}
 	if (r->verdict->ak_name)
 		snprintf(out->ak_name, sizeof(out->ak_name), "%s", r->verdict->ak_name);

@@ -20,6 +20,7 @@
 
 #define PENDING_MAX 4096  /* enrollments waiting for Activate */
 #define INTERMEDIATES_MAX TPA_ENROLL_INTERMEDIATES_MAX
+#define BASELINE_CACHE_MAX 256
 
 /* An enrollment between Enroll and Activate. Its credential is the nonce
  * of a challenge with the same id (single use, expiring). */
@@ -38,9 +39,17 @@ struct tpa_service {
 	tpa_service_opts opts;
 	char *verifier_id;
 	char *ek_ca;
-	pthread_mutex_t lock;        /* the pending list */
+	pthread_mutex_t lock;        /* the pending list and the baselines */
 	pending *pending;
 	size_t npending;
+	/* Registry baselines, parsed once per name and version (versions are
+	 * append-only, so an entry never goes stale). */
+	struct {
+		char name[TPA_BASELINE_NAME_MAX + 1];
+		int version;
+		tpa_baseline *b;
+	} baselines[BASELINE_CACHE_MAX];
+	size_t nbaselines;
 };
 
 static void pending_free(pending *p)
@@ -102,6 +111,7 @@ int tpa_service_new(tpa_service **out, const tpa_service_opts *o)
 void tpa_service_free(tpa_service *s)
 {
 	pending *p, *n;
+	size_t i;
 
 	if (!s)
 		return;
@@ -109,6 +119,8 @@ void tpa_service_free(tpa_service *s)
 		n = p->next;
 		pending_free(p);
 	}
+	for (i = 0; i < s->nbaselines; i++)
+		tpa_baseline_free(s->baselines[i].b);
 	pthread_mutex_destroy(&s->lock);
 	tpa_nonce_store_free(s->nonces);
 	free(s->ek_ca);
@@ -355,9 +367,32 @@ typedef struct {
 	char *app_ptrs[TPA_BOOT_APPS_MAX];
 } tl_text;
 
+/* The boot against its baseline, once the evidence holds: the quote and
+ * every check so far passed, the log (if any) replays and its data matches
+ * its digests. *appraised says whether it ran. */
+static int judge_boot(tpa_appraisal *ap, int *appraised, const tpa_baseline *bl,
+		      const tpa_findings *f, const tpa_eventlog *log, const tpa_bootstate *bs,
+		      const tpa_pcr_set *pcrs)
+{
+	tpa_boot_evidence ev;
+
+	*appraised = 0;
+	if (!bl || !check_passed_all(f) || bs->digest_mismatches)
+		return 0;
+	ev.log = log;
+	ev.state = bs;
+	ev.bank = pcrs->banks[0].hash_alg;
+	ev.quoted = pcrs;
+	if (tpa_baseline_appraise(ap, bl, &ev) < 0)
+		return -1;
+	*appraised = 1;
+	return 0;
+}
+
 static int appraise_eventlog(tpa_findings *f, Attest__V1__TrustedLaunch *tl,
 			     tl_text *txt, const Attest__V1__AttestRequest *in,
-			     const tpa_pcr_set *pcrs, int quote_ok)
+			     const tpa_pcr_set *pcrs, int quote_ok, const tpa_baseline *bl,
+			     tpa_appraisal *ap, int *appraised)
 {
 	tpa_eventlog *log = NULL;
 	tpa_replay rp;
@@ -371,8 +406,12 @@ static int appraise_eventlog(tpa_findings *f, Attest__V1__TrustedLaunch *tl,
 
 	tl->secure_boot = (char *)"unknown";
 	snprintf(sb_reason, sb_reason_cap, "no event log");
-	if (!in->event_log.len)
-		return 0;
+	*appraised = 0;
+	if (!in->event_log.len) {
+		bs.secure_boot = TPA_SB_UNKNOWN;
+		bs.first_mismatch = -1;
+		return quote_ok ? judge_boot(ap, appraised, bl, f, NULL, &bs, pcrs) : 0;
+	}
 	for (b = 0; b < pcrs->nbanks; b++)
 		quoted[b] = pcrs->banks[b].hash_alg;
 	/* Only the banks the quote covers are worth replaying. */
@@ -444,11 +483,72 @@ static int appraise_eventlog(tpa_findings *f, Attest__V1__TrustedLaunch *tl,
 			tpa_findings_add(f, "client.secure_boot", 1,
 					 "the device's report agrees with the log (%s)", shown);
 	}
-	err = 0;
+	err = tl->measured_boot ? judge_boot(ap, appraised, bl, f, log, &bs, pcrs) : 0;
 cleanup:
 	tpa_bootstate_clear(&bs);
 	tpa_eventlog_free(log);
 	return err;
+}
+
+/* The baseline that applies to a device: its registry assignment (parsed
+ * once, cached), else the verifier's default. NULL if none applies, or if
+ * the assigned one cannot be used (a failed "baseline" finding then says
+ * why). A baseline the full cache cannot keep is returned in *owned too:
+ * the caller frees it. */
+static const tpa_baseline *baseline_for(tpa_service *s, const char *device_id, int *version,
+					tpa_baseline **owned, tpa_findings *f)
+{
+	char name[TPA_BASELINE_NAME_MAX + 1], *body = NULL;
+	tpa_baseline *b = NULL;
+	int v = 0, err;
+	size_t i;
+
+	*version = 0;
+	*owned = NULL;
+	if (!s->opts.store || !device_id)
+		return s->opts.baseline;
+	err = tpa_store_baseline_for(name, sizeof(name), &v, s->opts.store, device_id);
+	if (err == TPA_ERR_NOT_FOUND)
+		return s->opts.baseline;
+	if (err < 0) {
+		tpa_findings_add(f, "baseline", 0, "registry: %s", tpa_err_last());
+		return NULL;
+	}
+	pthread_mutex_lock(&s->lock);
+	for (i = 0; i < s->nbaselines && !b; i++)
+		if (s->baselines[i].version == v && strcmp(s->baselines[i].name, name) == 0)
+			b = s->baselines[i].b;
+	pthread_mutex_unlock(&s->lock);
+	if (b) {
+		*version = v;
+		return b;
+	}
+	if (tpa_store_baseline_get(&body, NULL, s->opts.store, name, v) < 0 ||
+	    tpa_baseline_parse(&b, body, strlen(body), name) < 0) {
+		tpa_findings_add(f, "baseline", 0, "baseline %s@%d cannot be used: %s", name, v,
+				 tpa_err_last());
+		free(body);
+		return NULL;
+	}
+	free(body);
+	pthread_mutex_lock(&s->lock);
+	for (i = 0; i < s->nbaselines; i++)
+		if (s->baselines[i].version == v && strcmp(s->baselines[i].name, name) == 0)
+			break;
+	if (i < s->nbaselines) {            /* another call parsed it meanwhile */
+		tpa_baseline_free(b);
+		b = s->baselines[i].b;
+	} else if (s->nbaselines < BASELINE_CACHE_MAX) {
+		snprintf(s->baselines[i].name, sizeof(s->baselines[i].name), "%s", name);
+		s->baselines[i].version = v;
+		s->baselines[i].b = b;
+		s->nbaselines++;
+	} else {
+		*owned = b;
+	}
+	pthread_mutex_unlock(&s->lock);
+	*version = v;
+	return b;
 }
 
 void tpa_service_attest(tpa_rpc_reply *r, const uint8_t *req, size_t len,
@@ -467,6 +567,14 @@ void tpa_service_attest(tpa_rpc_reply *r, const uint8_t *req, size_t len,
 	tpa_findings f;
 	tpa_quote_evidence ev;
 	tpa_token_claims claims;
+	tpa_appraisal ap;
+	Attest__V1__Appraisal apr = ATTEST__V1__APPRAISAL__INIT;
+	Attest__V1__RuleResult rules[TPA_RULE_COUNT], *rulep[TPA_RULE_COUNT];
+	const tpa_baseline *bl = NULL;
+	tpa_baseline *bl_owned = NULL;
+	const char *outcome;
+	int bl_version = 0, appraised = 0, evidence_ok, compliant;
+	char *pcrs_json = NULL, bl_claim[TPA_BASELINE_NAME_MAX + 16];
 	uint8_t nonce[TPA_NONCE_LEN], name[TPA_NAME_MAX];
 	char name_hex[2 * TPA_NAME_MAX + 1], hint[TPA_DEVICE_HINT_MAX + 1];
 	char *token = NULL;
@@ -533,15 +641,54 @@ void tpa_service_attest(tpa_rpc_reply *r, const uint8_t *req, size_t len,
 		refuse(r, TPA_RPC_RESOURCE_EXHAUSTED, "out of memory");
 		goto cleanup;
 	}
-	if (appraise_eventlog(&f, &tl, txt, in, &pcrs, tpa_findings_failed(&f) == 0) < 0) {
+	tpa_appraisal_none(&ap);
+	bl = baseline_for(s, have_dev ? dev.id : NULL, &bl_version, &bl_owned, &f);
+	if (appraise_eventlog(&f, &tl, txt, in, &pcrs, tpa_findings_failed(&f) == 0, bl, &ap,
+			      &appraised) < 0) {
 		refuse(r, TPA_RPC_INTERNAL, "event log: %s", tpa_err_last());
 		goto cleanup;
 	}
 	tl.secure_boot_reason = txt->sb_reason;
 	tl.client_view = in->client_view;
 
+	/* Compliant: the evidence holds and the boot matches its baseline (or
+	 * breaks only warning rules). Without a baseline: not compliant. */
+	evidence_ok = tpa_findings_failed(&f) == 0;
+	if (!evidence_ok)
+		outcome = "not-appraised";
+	else if (!appraised)
+		outcome = tpa_outcome_name(TPA_OUTCOME_NO_BASELINE);
+	else
+		outcome = tpa_outcome_name(ap.outcome);
+	compliant = evidence_ok && appraised &&
+		    (ap.outcome == TPA_OUTCOME_COMPLIANT || ap.outcome == TPA_OUTCOME_WARNING);
+	apr.outcome = (char *)outcome;
+	apr.baseline = (char *)(bl ? tpa_baseline_name(bl) : "");
+	apr.baseline_version = (uint32_t)bl_version;
+	for (i = 0; appraised && i < TPA_RULE_COUNT; i++) {
+		const tpa_rule_result *x = &ap.rules[i];
+
+		attest__v1__rule_result__init(&rules[i]);
+		rules[i].rule = (char *)tpa_rule_name(x->rule);
+		rules[i].severity = (char *)(x->severity == TPA_SEVERITY_CRITICAL ? "critical" :
+					     "warning");
+		rules[i].status = (char *)tpa_rule_status_name(x->status);
+		rules[i].event = x->event;
+		rules[i].pcr = x->pcr;
+		rules[i].detail = (char *)x->detail;
+		rulep[i] = &rules[i];
+	}
+	apr.n_rules = appraised ? TPA_RULE_COUNT : 0;
+	apr.rules = rulep;
+
 	memset(&claims, 0, sizeof(claims));
-	claims.compliant = tpa_findings_failed(&f) == 0;
+	claims.compliant = compliant;
+	claims.outcome = outcome;
+	claims.appraisal = appraised ? &ap : NULL;
+	if (bl) {
+		snprintf(bl_claim, sizeof(bl_claim), "%s@%d", tpa_baseline_name(bl), bl_version);
+		claims.baseline = bl_claim;
+	}
 	claims.findings = &f;
 	claims.nonce = have_nonce ? nonce : NULL;
 	claims.nonce_len = have_nonce ? sizeof(nonce) : 0;
@@ -561,8 +708,10 @@ void tpa_service_attest(tpa_rpc_reply *r, const uint8_t *req, size_t len,
 		checks[i].detail = f.items[i].detail;
 		checkp[i] = &checks[i];
 	}
-	verdict.status = claims.compliant ? ATTEST__V1__VERDICT__STATUS__COMPLIANT :
-		ATTEST__V1__VERDICT__STATUS__NON_COMPLIANT;
+	verdict.status = !compliant ? ATTEST__V1__VERDICT__STATUS__NON_COMPLIANT :
+		ap.outcome == TPA_OUTCOME_WARNING ? ATTEST__V1__VERDICT__STATUS__WARNING :
+		ATTEST__V1__VERDICT__STATUS__COMPLIANT;
+	verdict.appraisal = &apr;
 	verdict.n_checks = f.n;
 	verdict.checks = checkp;
 	verdict.ak_name = name_hex;
@@ -571,32 +720,62 @@ void tpa_service_attest(tpa_rpc_reply *r, const uint8_t *req, size_t len,
 	out.token = token;
 	reply_msg(r, &out.base);
 	if (have_dev) {
-		char reasons[512] = "";
+		tpa_attest_record rec = { 0 };
+		char reasons[512] = "", bl_ref[TPA_BASELINE_NAME_MAX + 16];
 		size_t k, o = 0;
 
-		for (k = 0; k < f.n && o + 2 < sizeof(reasons); k++)
-			if (!f.items[k].passed) {
-				int w = snprintf(reasons + o, sizeof(reasons) - o, "%s%s",
-						 o ? ", " : "", f.items[k].name);
+		for (k = 0; k < f.n + TPA_RULE_COUNT && o + 2 < sizeof(reasons); k++) {
+			const char *what = k < f.n ? (f.items[k].passed ? NULL : f.items[k].name) :
+				appraised && ap.rules[k - f.n].status == TPA_RULE_FAIL ?
+				tpa_rule_name(ap.rules[k - f.n].rule) : NULL;
+			int w;
 
-				if (w < 0)
-					break;
-				o += (size_t)w;
+			if (!what)
+				continue;
+			w = snprintf(reasons + o, sizeof(reasons) - o, "%s%s", o ? ", " : "", what);
+			if (w < 0)
+				break;
+			o += (size_t)w;
+		}
+		/* The registry's outcomes: a boot not appraised is non-compliant. */
+		rec.outcome = evidence_ok ? outcome : "non-compliant";
+		if (bl && bl_version > 0) {
+			snprintf(bl_ref, sizeof(bl_ref), "%s@%d", tpa_baseline_name(bl), bl_version);
+			rec.baseline = bl_ref;
+		}
+		/* The evidence is kept to learn a baseline from, only if it held
+		 * (and the registry takes its size). */
+		if (evidence_ok) {
+			if (in->event_log.len && in->event_log.len <= TPA_STORE_EVENT_LOG_MAX) {
+				rec.event_log = in->event_log.data;
+				rec.event_log_len = in->event_log.len;
 			}
-		if (tpa_store_record(s->opts.store, dev.id, claims.compliant, reasons,
+			if ((pcrs_json = tpa_pcr_set_to_json(&pcrs)) &&
+			    strlen(pcrs_json) <= TPA_STORE_PCRS_JSON_MAX)
+				rec.pcrs_json = pcrs_json;
+		}
+		if (tpa_store_record(s->opts.store, dev.id, compliant, reasons, &rec,
 				     (int64_t)time(NULL)) < 0)
 			logf_(s, "registry: %s", tpa_err_last());
 	}
 
-	if (claims.compliant) {
-		logf_(s, "attest compliant ak=%.16s... device_hint=\"%s\"", name_hex, hint);
+	if (compliant) {
+		logf_(s, "attest %s ak=%.16s... device_hint=\"%s\" baseline=%s@%d", outcome,
+		      name_hex, hint, bl ? tpa_baseline_name(bl) : "", bl_version);
 	} else {
+		logf_(s, "attest non-compliant ak=%.16s... device_hint=\"%s\" outcome=%s baseline=%s@%d",
+		      name_hex, hint, outcome, bl ? tpa_baseline_name(bl) : "", bl_version);
 		for (i = 0; i < f.n; i++)
 			if (!f.items[i].passed)
-				logf_(s, "attest non-compliant ak=%.16s... device_hint=\"%s\" %s: %s",
-				      name_hex, hint, f.items[i].name, f.items[i].detail);
+				logf_(s, "  check %s: %s", f.items[i].name, f.items[i].detail);
+		for (i = 0; appraised && i < TPA_RULE_COUNT; i++)
+			if (ap.rules[i].status == TPA_RULE_FAIL)
+				logf_(s, "  rule %s: %s", tpa_rule_name(ap.rules[i].rule),
+				      ap.rules[i].detail);
 	}
 cleanup:
+	free(pcrs_json);
+	tpa_baseline_free(bl_owned);
 	free(txt);
 	free(token);
 	attest__v1__attest_request__free_unpacked(in, NULL);

@@ -58,10 +58,10 @@ int tpa_store_remove(tpa_store *s, const char *id, int64_t now)
 }
 
 int tpa_store_record(tpa_store *s, const char *id, int compliant, const char *reasons,
-		     int64_t now)
+		     const tpa_attest_record *rec, int64_t now)
 {
 	CHECK(s);
-	return s->ops->record(s, id, compliant, reasons, now);
+	return s->ops->record(s, id, compliant, reasons, rec, now);
 }
 
 int tpa_store_list(tpa_device **out, size_t *n, tpa_store *s)
@@ -74,4 +74,51 @@ int tpa_store_audit_count(size_t *n, tpa_store *s, const char *id)
 {
 	CHECK(s);
 	return s->ops->audit_count(n, s, id);
+}
+
+int tpa_store_baseline_add(int *version, tpa_store *s, const char *name, const char *body,
+			   int64_t now)
+{
+	CHECK(s);
+	return s->ops->baseline_add(version, s, name, body, now);
+}
+
+int tpa_store_baseline_get(char **body, int *version_out, tpa_store *s, const char *name,
+			   int version)
+{
+	CHECK(s);
+	return s->ops->baseline_get(body, version_out, s, name, version);
+}
+
+int tpa_store_baseline_list(tpa_baseline_info **out, size_t *n, tpa_store *s)
+{
+	CHECK(s);
+	return s->ops->baseline_list(out, n, s);
+}
+
+int tpa_store_assign(tpa_store *s, const char *kind, const char *target, const char *name,
+		     int64_t now)
+{
+	CHECK(s);
+	return s->ops->assign(s, kind, target, name, now);
+}
+
+int tpa_store_set_label(tpa_store *s, const char *id, const char *label, int64_t now)
+{
+	CHECK(s);
+	return s->ops->set_label(s, id, label, now);
+}
+
+int tpa_store_baseline_for(char *name, size_t name_cap, int *version, tpa_store *s,
+			   const char *id)
+{
+	CHECK(s);
+	return s->ops->baseline_for(name, name_cap, version, s, id);
+}
+
+int tpa_store_last_evidence(uint8_t **event_log, size_t *len, char **pcrs_json,
+			    tpa_store *s, const char *id)
+{
+	CHECK(s);
+	return s->ops->last_evidence(event_log, len, pcrs_json, s, id);
 }

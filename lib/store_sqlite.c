@@ -46,6 +46,60 @@ static const char *schema_v1[] = {
 	" BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END",
 };
 
+/* Golden baselines: devices get a group label and the outcome of their last
+ * attestation; baselines are versioned and append-only; a baseline is
+ * assigned to a device or to a label; the evidence of each device's last
+ * attestation is kept apart (so that reading devices stays cheap). The sizes
+ * are TPA_LABEL_MAX, TPA_BASELINE_NAME_MAX, TPA_BASELINE_BODY_MAX,
+ * TPA_STORE_EVENT_LOG_MAX and TPA_STORE_PCRS_JSON_MAX. */
+#define TOKEN_OK(c) "(typeof(" c ") = 'text' AND length(" c ") BETWEEN 1 AND 64" \
+	" AND " c " NOT GLOB '*[^A-Za-z0-9._-]*')"
+static const char *schema_v2[] = {
+	"ALTER TABLE devices ADD COLUMN label TEXT CHECK(label IS NULL OR " TOKEN_OK("label") ")",
+	"ALTER TABLE devices ADD COLUMN last_outcome TEXT CHECK(last_outcome IS NULL OR"
+	" last_outcome IN ('compliant', 'warning', 'non-compliant', 'no-baseline'))",
+	"ALTER TABLE devices ADD COLUMN last_baseline TEXT",
+	"CREATE TABLE baselines("
+	" name TEXT NOT NULL CHECK" TOKEN_OK("name") ","
+	" version INTEGER NOT NULL CHECK(typeof(version) = 'integer' AND version >= 1),"
+	" body TEXT NOT NULL CHECK(length(CAST(body AS BLOB)) BETWEEN 1 AND 1048576),"
+	" added_at INTEGER NOT NULL,"
+	" PRIMARY KEY(name, version))",
+	"CREATE TRIGGER baselines_no_update BEFORE UPDATE ON baselines"
+	" BEGIN SELECT RAISE(ABORT, 'baselines are append-only'); END",
+	"CREATE TRIGGER baselines_no_delete BEFORE DELETE ON baselines"
+	" BEGIN SELECT RAISE(ABORT, 'baselines are append-only'); END",
+	"CREATE TABLE assignments("
+	" kind TEXT NOT NULL CHECK(kind IN ('device', 'label')),"
+	" target TEXT NOT NULL CHECK((kind = 'device' AND typeof(target) = 'text'"
+	"  AND length(target) = 64 AND target NOT GLOB '*[^0-9a-f]*')"
+	"  OR (kind = 'label' AND " TOKEN_OK("target") ")),"
+	" baseline TEXT NOT NULL CHECK" TOKEN_OK("baseline") ","
+	" assigned_at INTEGER NOT NULL,"
+	" PRIMARY KEY(kind, target))",
+	/* Baseline names are not unique rows, so no foreign key: triggers. */
+	"CREATE TRIGGER assignments_baseline_insert BEFORE INSERT ON assignments"
+	" WHEN NOT EXISTS(SELECT 1 FROM baselines WHERE name = NEW.baseline)"
+	" BEGIN SELECT RAISE(ABORT, 'no such baseline'); END",
+	"CREATE TRIGGER assignments_baseline_update BEFORE UPDATE ON assignments"
+	" WHEN NOT EXISTS(SELECT 1 FROM baselines WHERE name = NEW.baseline)"
+	" BEGIN SELECT RAISE(ABORT, 'no such baseline'); END",
+	"CREATE TRIGGER assignments_device_insert BEFORE INSERT ON assignments"
+	" WHEN NEW.kind = 'device' AND NOT EXISTS(SELECT 1 FROM devices WHERE id = NEW.target)"
+	" BEGIN SELECT RAISE(ABORT, 'no such device'); END",
+	"CREATE TRIGGER assignments_device_update BEFORE UPDATE ON assignments"
+	" WHEN NEW.kind = 'device' AND NOT EXISTS(SELECT 1 FROM devices WHERE id = NEW.target)"
+	" BEGIN SELECT RAISE(ABORT, 'no such device'); END",
+	"CREATE TRIGGER devices_delete_assignment AFTER DELETE ON devices"
+	" BEGIN DELETE FROM assignments WHERE kind = 'device' AND target = OLD.id; END",
+	"CREATE TABLE evidence("
+	" device_id TEXT PRIMARY KEY REFERENCES devices(id) ON DELETE CASCADE,"
+	" event_log BLOB CHECK(event_log IS NULL OR length(event_log) BETWEEN 1 AND 1048576),"
+	" pcrs_json TEXT CHECK(pcrs_json IS NULL OR"
+	"  length(CAST(pcrs_json AS BLOB)) BETWEEN 1 AND 65536))",
+};
+#undef TOKEN_OK
+
 static int sq_fail(sq_store *s, const char *what)
 {
 	return tpa_err_fail(TPA_ERR_IO, "registry %s: %s: %s", s->path, what,
@@ -151,6 +205,93 @@ static int valid_id(const char *id)
 	return id && id[i] == '\0';
 }
 
+/* 1..max bytes of [A-Za-z0-9._-]: labels and baseline names. */
+static int valid_token(const char *v, size_t max)
+{
+	size_t i;
+
+	for (i = 0; v && v[i]; i++)
+		if (i >= max || !((v[i] >= '0' && v[i] <= '9') || (v[i] >= 'a' && v[i] <= 'z') ||
+				  (v[i] >= 'A' && v[i] <= 'Z') || v[i] == '.' || v[i] == '_' ||
+				  v[i] == '-'))
+			return 0;
+	return i > 0;
+}
+
+static int bad_id(const char *op)
+{
+	return tpa_err_fail(TPA_ERR_INVALID_ARG, "%s: the device id must be %d lowercase hex digits",
+			    op, TPA_DEVICE_ID_LEN);
+}
+
+static int bad_token(const char *op, const char *field, size_t max)
+{
+	return tpa_err_fail(TPA_ERR_INVALID_ARG,
+			    "%s: the %s must be 1 to %zu bytes of A-Z, a-z, 0-9, '.', '_', '-'",
+			    op, field, max);
+}
+
+/* "name@version" into its parts. */
+static int parse_ref(char *name, int *version, const char *ref)
+{
+	const char *at = ref ? strrchr(ref, '@') : NULL;
+	size_t n = at ? (size_t)(at - ref) : 0;
+	long v = 0;
+	const char *p;
+
+	if (!at || n == 0 || n > TPA_BASELINE_NAME_MAX || !at[1] || at[1] == '0' ||
+	    strlen(at + 1) > 9)
+		return -1;
+	memcpy(name, ref, n);
+	name[n] = '\0';
+	if (!valid_token(name, TPA_BASELINE_NAME_MAX))
+		return -1;
+	for (p = at + 1; *p; p++) {
+		if (*p < '0' || *p > '9')
+			return -1;
+		v = 10 * v + (*p - '0');
+	}
+	*version = (int)v;
+	return 0;
+}
+
+/* Steps a statement expected to give at most one row: 1 a row, 0 none, or
+ * an error. The statement is not finalized. */
+static int step_one(sq_store *s, sqlite3_stmt *st)
+{
+	int rc = sqlite3_step(st);
+
+	if (rc == SQLITE_ROW)
+		return 1;
+	if (rc == SQLITE_DONE)
+		return 0;
+	return sq_fail(s, "read");
+}
+
+/* Whether a query gives a row (1), none (0), or an error; finalizes. */
+static int exists(sq_store *s, sqlite3_stmt *st)
+{
+	int rc = step_one(s, st);
+
+	sqlite3_finalize(st);
+	return rc;
+}
+
+static char *dup_column_text(sqlite3_stmt *st, int col)
+{
+	const unsigned char *t = sqlite3_column_text(st, col);
+	int n = sqlite3_column_bytes(st, col);
+	char *d;
+
+	if (!t)
+		return NULL;
+	if ((d = malloc((size_t)n + 1))) {
+		memcpy(d, t, (size_t)n);
+		d[n] = '\0';
+	}
+	return d;
+}
+
 static int sq_enroll(tpa_store *p, const char *id, const uint8_t *ek_pub, size_t ek_len,
 		     const uint8_t *ek_cert, size_t cert_len, const uint8_t *ak_pub,
 		     size_t ak_len, const char *ak_name, int64_t now)
@@ -206,10 +347,17 @@ static void row_to_device(tpa_device *d, sqlite3_stmt *st)
 		snprintf(d->last_verdict, sizeof(d->last_verdict), "%s", (const char *)t);
 	if ((t = sqlite3_column_text(st, 5)))
 		snprintf(d->ak_name, sizeof(d->ak_name), "%s", (const char *)t);
+	if ((t = sqlite3_column_text(st, 6)))
+		snprintf(d->label, sizeof(d->label), "%s", (const char *)t);
+	if ((t = sqlite3_column_text(st, 7)))
+		snprintf(d->last_outcome, sizeof(d->last_outcome), "%s", (const char *)t);
+	if ((t = sqlite3_column_text(st, 8)))
+		snprintf(d->last_baseline, sizeof(d->last_baseline), "%s", (const char *)t);
 }
 
 #define DEVICE_COLUMNS "d.id, d.state, d.enrolled_at, d.last_attest_at, d.last_verdict, " \
-	"(SELECT name FROM aks WHERE device_id = d.id ORDER BY registered_at DESC LIMIT 1)"
+	"(SELECT name FROM aks WHERE device_id = d.id ORDER BY registered_at DESC LIMIT 1), " \
+	"d.label, d.last_outcome, d.last_baseline"
 
 static int get_one(tpa_device *out, sq_store *s, const char *sql, const char *key,
 		   const char *what)
@@ -312,18 +460,84 @@ static int sq_remove(tpa_store *p, const char *id, int64_t now)
 }
 
 static int sq_record(tpa_store *p, const char *id, int compliant, const char *reasons,
-		     int64_t now)
+		     const tpa_attest_record *rec, int64_t now)
 {
+	static const char *outcomes[] = { "compliant", "warning", "non-compliant", "no-baseline" };
+	sq_store *s = (sq_store *)p;
 	const char *verdict = compliant ? "compliant" : "non-compliant";
-	char detail[1024];
+	const char *outcome = rec && rec->outcome ? rec->outcome : verdict;
+	const char *ref = rec ? rec->baseline : NULL;
+	const uint8_t *log = rec && rec->event_log_len ? rec->event_log : NULL;
+	size_t log_len = log ? rec->event_log_len : 0;
+	const char *pcrs = rec && rec->pcrs_json && *rec->pcrs_json ? rec->pcrs_json : NULL;
+	char bname[TPA_BASELINE_NAME_MAX + 1], detail[1024];
+	sqlite3_stmt *st;
+	int err, bver = 0, changes = 0;
+	size_t i;
 
-	if (!id)
-		return tpa_err_fail(TPA_ERR_INVALID_ARG, "record: NULL");
-	snprintf(detail, sizeof(detail), "%s%s%s", verdict, reasons && *reasons ? ": " : "",
-		 reasons ? reasons : "");
-	return change((sq_store *)p, id,
-		      "UPDATE devices SET last_attest_at = ?, last_verdict = ? WHERE id = ?",
-		      "itt", "attest", detail, now, (int64_t)now, verdict);
+	if (!valid_id(id))
+		return bad_id("record");
+	for (i = 0; i < sizeof(outcomes) / sizeof(outcomes[0]); i++)
+		if (strcmp(outcome, outcomes[i]) == 0)
+			break;
+	if (i == sizeof(outcomes) / sizeof(outcomes[0]))
+		return tpa_err_fail(TPA_ERR_INVALID_ARG, "record: the outcome must be compliant, "
+				    "warning, non-compliant or no-baseline");
+	if (ref && parse_ref(bname, &bver, ref) < 0)
+		return tpa_err_fail(TPA_ERR_INVALID_ARG,
+				    "record: the baseline must be name@version (a name of 1 to %d "
+				    "bytes of A-Z, a-z, 0-9, '.', '_', '-'; a version from 1)",
+				    TPA_BASELINE_NAME_MAX);
+	if (rec && rec->event_log_len && !rec->event_log)
+		return tpa_err_fail(TPA_ERR_INVALID_ARG, "record: event_log NULL with a length");
+	if (log_len > TPA_STORE_EVENT_LOG_MAX)
+		return tpa_err_fail(TPA_ERR_INVALID_ARG,
+				    "record: the event_log of %zu bytes exceeds %u", log_len,
+				    TPA_STORE_EVENT_LOG_MAX);
+	if (pcrs && strnlen(pcrs, TPA_STORE_PCRS_JSON_MAX + 1) > TPA_STORE_PCRS_JSON_MAX)
+		return tpa_err_fail(TPA_ERR_INVALID_ARG, "record: pcrs_json exceeds %u bytes",
+				    TPA_STORE_PCRS_JSON_MAX);
+	snprintf(detail, sizeof(detail), "%s%s%s%s%s%s%s", verdict,
+		 strcmp(outcome, verdict) ? ", outcome " : "",
+		 strcmp(outcome, verdict) ? outcome : "", ref ? ", baseline " : "", ref ? ref : "",
+		 reasons && *reasons ? ": " : "", reasons ? reasons : "");
+
+	pthread_mutex_lock(&s->lock);
+	if ((err = begin(s)) < 0)
+		goto out;
+	if (ref) {
+		if ((err = prepare(&st, s, "SELECT 1 FROM baselines WHERE name = ? AND version = ?",
+				   "ti", bname, (int64_t)bver)) < 0 || (err = exists(s, st)) < 0)
+			goto done;
+		if (err == 0) {
+			err = tpa_err_fail(TPA_ERR_NOT_FOUND, "record: no baseline %s", ref);
+			goto done;
+		}
+	}
+	if ((err = prepare(&st, s, "UPDATE devices SET last_attest_at = ?, last_verdict = ?, "
+			   "last_outcome = ?, last_baseline = ? WHERE id = ?", "itttt", now,
+			   verdict, outcome, ref, id)) < 0 || (err = run(s, st, &changes)) < 0)
+		goto done;
+	if (changes == 0) {
+		err = tpa_err_fail(TPA_ERR_NOT_FOUND, "no device with id %.64s", id);
+		goto done;
+	}
+	/* The evidence replaces the previous one, or its absence removes it. */
+	if (log || pcrs)
+		err = prepare(&st, s, "INSERT INTO evidence(device_id, event_log, pcrs_json) "
+			      "VALUES(?, ?, ?) ON CONFLICT(device_id) DO UPDATE SET "
+			      "event_log = excluded.event_log, pcrs_json = excluded.pcrs_json",
+			      "tbt", id, (const void *)log, log_len, pcrs);
+	else
+		err = prepare(&st, s, "DELETE FROM evidence WHERE device_id = ?", "t", id);
+	if (err < 0 || (err = run(s, st, NULL)) < 0)
+		goto done;
+	err = audit(s, id, "attest", detail, now);
+done:
+	err = finish(s, err);
+out:
+	pthread_mutex_unlock(&s->lock);
+	return err;
 }
 
 static int sq_list(tpa_device **out, size_t *n, tpa_store *p)
@@ -385,6 +599,326 @@ static int sq_audit_count(size_t *n, tpa_store *p, const char *id)
 	return err;
 }
 
+static int sq_baseline_add(int *version, tpa_store *p, const char *name, const char *body,
+			   int64_t now)
+{
+	sq_store *s = (sq_store *)p;
+	sqlite3_stmt *st;
+	char detail[160];
+	size_t len;
+	int64_t v = 0;
+	int err;
+
+	if (!valid_token(name, TPA_BASELINE_NAME_MAX))
+		return bad_token("baseline add", "baseline name", TPA_BASELINE_NAME_MAX);
+	if (!body || !*body)
+		return tpa_err_fail(TPA_ERR_INVALID_ARG, "baseline add: the body is empty");
+	if ((len = strnlen(body, TPA_BASELINE_BODY_MAX + 1)) > TPA_BASELINE_BODY_MAX)
+		return tpa_err_fail(TPA_ERR_INVALID_ARG, "baseline add: the body exceeds %u bytes",
+				    TPA_BASELINE_BODY_MAX);
+	pthread_mutex_lock(&s->lock);
+	if ((err = begin(s)) < 0)
+		goto out;
+	if ((err = prepare(&st, s, "SELECT coalesce(max(version), 0) + 1 FROM baselines "
+			   "WHERE name = ?", "t", name)) < 0)
+		goto done;
+	if ((err = step_one(s, st)) == 1)
+		v = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	if (err < 0)
+		goto done;
+	if (v < 1 || v > 999999999) {
+		err = tpa_err_fail(TPA_ERR_LIMIT, "baseline add: %s has too many versions", name);
+		goto done;
+	}
+	if ((err = prepare(&st, s, "INSERT INTO baselines(name, version, body, added_at) "
+			   "VALUES(?, ?, ?, ?)", "titi", name, v, body, now)) < 0 ||
+	    (err = run(s, st, NULL)) < 0)
+		goto done;
+	snprintf(detail, sizeof(detail), "baseline %s@%d added (%zu bytes)", name, (int)v, len);
+	err = audit(s, NULL, "baseline-add", detail, now);
+done:
+	err = finish(s, err);
+	if (err == 0 && version)
+		*version = (int)v;
+out:
+	pthread_mutex_unlock(&s->lock);
+	return err;
+}
+
+static int sq_baseline_get(char **body, int *version_out, tpa_store *p, const char *name,
+			   int version)
+{
+	sq_store *s = (sq_store *)p;
+	sqlite3_stmt *st;
+	int err;
+
+	if (!body)
+		return tpa_err_fail(TPA_ERR_INVALID_ARG, "baseline get: NULL body");
+	*body = NULL;
+	if (!valid_token(name, TPA_BASELINE_NAME_MAX))
+		return bad_token("baseline get", "baseline name", TPA_BASELINE_NAME_MAX);
+	if (version < 0)
+		return tpa_err_fail(TPA_ERR_INVALID_ARG,
+				    "baseline get: the version must be 0 (the latest) or from 1");
+	pthread_mutex_lock(&s->lock);
+	err = version ? prepare(&st, s, "SELECT body, version FROM baselines "
+				"WHERE name = ? AND version = ?", "ti", name, (int64_t)version) :
+		prepare(&st, s, "SELECT body, version FROM baselines WHERE name = ? "
+			"ORDER BY version DESC LIMIT 1", "t", name);
+	if (err < 0)
+		goto out;
+	if ((err = step_one(s, st)) == 1) {
+		if (!(*body = dup_column_text(st, 0))) {
+			err = tpa_err_fail(TPA_ERR_NOMEM, "baseline get: out of memory");
+		} else {
+			if (version_out)
+				*version_out = sqlite3_column_int(st, 1);
+			err = 0;
+		}
+	} else if (err == 0) {
+		err = version ? tpa_err_fail(TPA_ERR_NOT_FOUND, "no baseline %s@%d", name, version) :
+			tpa_err_fail(TPA_ERR_NOT_FOUND, "no baseline named %s", name);
+	}
+	sqlite3_finalize(st);
+out:
+	pthread_mutex_unlock(&s->lock);
+	return err;
+}
+
+static int sq_baseline_list(tpa_baseline_info **out, size_t *n, tpa_store *p)
+{
+	sq_store *s = (sq_store *)p;
+	sqlite3_stmt *st;
+	tpa_baseline_info *v = NULL, *nv;
+	size_t count = 0, cap = 0;
+	int err, rc;
+
+	if (!out || !n)
+		return tpa_err_fail(TPA_ERR_INVALID_ARG, "baseline list: NULL");
+	pthread_mutex_lock(&s->lock);
+	/* With max(), SQLite takes added_at from the row of the latest version. */
+	if ((err = prepare(&st, s, "SELECT name, max(version), added_at FROM baselines "
+			   "GROUP BY name ORDER BY name", "")) < 0)
+		goto out;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (count == cap) {
+			cap = cap ? 2 * cap : 16;
+			if (!(nv = realloc(v, cap * sizeof(*v)))) {
+				err = tpa_err_fail(TPA_ERR_NOMEM, "baseline list: out of memory");
+				break;
+			}
+			v = nv;
+		}
+		memset(&v[count], 0, sizeof(v[count]));
+		snprintf(v[count].name, sizeof(v[count].name), "%s",
+			 (const char *)sqlite3_column_text(st, 0));
+		v[count].version = sqlite3_column_int(st, 1);
+		v[count].added_at = sqlite3_column_int64(st, 2);
+		count++;
+	}
+	if (!err && rc != SQLITE_DONE)
+		err = sq_fail(s, "read");
+	sqlite3_finalize(st);
+	if (err < 0) {
+		free(v);
+		goto out;
+	}
+	*out = v;
+	*n = count;
+out:
+	pthread_mutex_unlock(&s->lock);
+	return err;
+}
+
+static int sq_assign(tpa_store *p, const char *kind, const char *target, const char *name,
+		     int64_t now)
+{
+	sq_store *s = (sq_store *)p;
+	sqlite3_stmt *st;
+	char detail[256], old[TPA_BASELINE_NAME_MAX + 1] = "";
+	int err, device;
+
+	if (!kind || (strcmp(kind, "device") && strcmp(kind, "label")))
+		return tpa_err_fail(TPA_ERR_INVALID_ARG,
+				    "assign: the kind must be \"device\" or \"label\"");
+	device = strcmp(kind, "device") == 0;
+	if (device && !valid_id(target))
+		return bad_id("assign");
+	if (!device && !valid_token(target, TPA_LABEL_MAX))
+		return bad_token("assign", "label", TPA_LABEL_MAX);
+	if (name && !valid_token(name, TPA_BASELINE_NAME_MAX))
+		return bad_token("assign", "baseline name", TPA_BASELINE_NAME_MAX);
+	pthread_mutex_lock(&s->lock);
+	if ((err = begin(s)) < 0)
+		goto out;
+	if (!name) {
+		if ((err = prepare(&st, s, "SELECT baseline FROM assignments "
+				   "WHERE kind = ? AND target = ?", "tt", kind, target)) < 0)
+			goto done;
+		if ((err = step_one(s, st)) == 1)
+			snprintf(old, sizeof(old), "%s", (const char *)sqlite3_column_text(st, 0));
+		sqlite3_finalize(st);
+		if (err == 0)
+			err = tpa_err_fail(TPA_ERR_NOT_FOUND, "no baseline is assigned to %s %.64s",
+					   device ? "device" : "label", target);
+		if (err < 0)
+			goto done;
+		if ((err = prepare(&st, s, "DELETE FROM assignments WHERE kind = ? AND target = ?",
+				   "tt", kind, target)) < 0 || (err = run(s, st, NULL)) < 0)
+			goto done;
+		snprintf(detail, sizeof(detail), "baseline %s unassigned from %s%s", old,
+			 device ? "the device" : "label ", device ? "" : target);
+		err = audit(s, device ? target : NULL, "unassign", detail, now);
+		goto done;
+	}
+	if ((err = prepare(&st, s, "SELECT 1 FROM baselines WHERE name = ? LIMIT 1", "t",
+			   name)) < 0 || (err = exists(s, st)) < 0)
+		goto done;
+	if (err == 0) {
+		err = tpa_err_fail(TPA_ERR_NOT_FOUND, "no baseline named %s", name);
+		goto done;
+	}
+	if (device) {
+		if ((err = prepare(&st, s, "SELECT 1 FROM devices WHERE id = ?", "t", target)) < 0 ||
+		    (err = exists(s, st)) < 0)
+			goto done;
+		if (err == 0) {
+			err = tpa_err_fail(TPA_ERR_NOT_FOUND, "no device with id %.64s", target);
+			goto done;
+		}
+	}
+	if ((err = prepare(&st, s, "INSERT INTO assignments(kind, target, baseline, assigned_at) "
+			   "VALUES(?, ?, ?, ?) ON CONFLICT(kind, target) DO UPDATE SET "
+			   "baseline = excluded.baseline, assigned_at = excluded.assigned_at",
+			   "ttti", kind, target, name, now)) < 0 || (err = run(s, st, NULL)) < 0)
+		goto done;
+	snprintf(detail, sizeof(detail), "baseline %s assigned to %s%s", name,
+		 device ? "the device" : "label ", device ? "" : target);
+	err = audit(s, device ? target : NULL, "assign", detail, now);
+done:
+	err = finish(s, err);
+out:
+	pthread_mutex_unlock(&s->lock);
+	return err;
+}
+
+static int sq_set_label(tpa_store *p, const char *id, const char *label, int64_t now)
+{
+	char detail[TPA_LABEL_MAX + 32];
+
+	if (!valid_id(id))
+		return bad_id("set label");
+	if (label && !*label)
+		label = NULL;
+	if (label && !valid_token(label, TPA_LABEL_MAX))
+		return bad_token("set label", "label", TPA_LABEL_MAX);
+	snprintf(detail, sizeof(detail), "%s%s", label ? "label " : "label removed",
+		 label ? label : "");
+	return change((sq_store *)p, id, "UPDATE devices SET label = ? WHERE id = ?", "tt",
+		      "label", detail, now, label);
+}
+
+static int sq_baseline_for(char *name, size_t name_cap, int *version, tpa_store *p,
+			   const char *id)
+{
+	sq_store *s = (sq_store *)p;
+	sqlite3_stmt *st;
+	const unsigned char *b;
+	int err;
+
+	if (!name || !name_cap)
+		return tpa_err_fail(TPA_ERR_INVALID_ARG, "baseline for: no room for the name");
+	*name = '\0';
+	if (!valid_id(id))
+		return bad_id("baseline for");
+	pthread_mutex_lock(&s->lock);
+	/* One statement: one consistent read. A row: the device exists. */
+	if ((err = prepare(&st, s,
+			   "SELECT x.b, (SELECT max(version) FROM baselines WHERE name = x.b) FROM "
+			   "(SELECT coalesce((SELECT baseline FROM assignments "
+			   "WHERE kind = 'device' AND target = d.id), (SELECT baseline FROM assignments "
+			   "WHERE kind = 'label' AND target = d.label)) AS b "
+			   "FROM devices d WHERE d.id = ?) x", "t", id)) < 0)
+		goto out;
+	if ((err = step_one(s, st)) == 0) {
+		err = tpa_err_fail(TPA_ERR_NOT_FOUND, "no device with id %.64s", id);
+	} else if (err == 1) {
+		b = sqlite3_column_text(st, 0);
+		if (!b || sqlite3_column_type(st, 1) == SQLITE_NULL)
+			err = tpa_err_fail(TPA_ERR_NOT_FOUND,
+					   "no baseline applies to device %.16s... (none assigned "
+					   "to it or to its label)", id);
+		else if ((size_t)sqlite3_column_bytes(st, 0) >= name_cap)
+			err = tpa_err_fail(TPA_ERR_LIMIT, "baseline for: the name %s needs %d bytes",
+					   (const char *)b, sqlite3_column_bytes(st, 0) + 1);
+		else {
+			memcpy(name, b, (size_t)sqlite3_column_bytes(st, 0) + 1);
+			if (version)
+				*version = sqlite3_column_int(st, 1);
+			err = 0;
+		}
+	}
+	sqlite3_finalize(st);
+out:
+	pthread_mutex_unlock(&s->lock);
+	return err;
+}
+
+static int sq_last_evidence(uint8_t **event_log, size_t *len, char **pcrs_json, tpa_store *p,
+			    const char *id)
+{
+	sq_store *s = (sq_store *)p;
+	sqlite3_stmt *st;
+	uint8_t *log = NULL;
+	char *pcrs = NULL;
+	size_t n = 0;
+	int err;
+
+	if (!event_log || !len || !pcrs_json)
+		return tpa_err_fail(TPA_ERR_INVALID_ARG, "last evidence: NULL");
+	*event_log = NULL;
+	*len = 0;
+	*pcrs_json = NULL;
+	if (!valid_id(id))
+		return bad_id("last evidence");
+	pthread_mutex_lock(&s->lock);
+	if ((err = prepare(&st, s, "SELECT d.last_attest_at, e.event_log, e.pcrs_json "
+			   "FROM devices d LEFT JOIN evidence e ON e.device_id = d.id "
+			   "WHERE d.id = ?", "t", id)) < 0)
+		goto out;
+	if ((err = step_one(s, st)) == 0) {
+		err = tpa_err_fail(TPA_ERR_NOT_FOUND, "no device with id %.64s", id);
+	} else if (err == 1) {
+		const void *b = sqlite3_column_blob(st, 1);
+
+		n = (size_t)sqlite3_column_bytes(st, 1);
+		err = 0;
+		if (sqlite3_column_type(st, 0) == SQLITE_NULL) {
+			err = tpa_err_fail(TPA_ERR_NOT_FOUND, "device %.16s... never attested", id);
+		} else if (b && n && !(log = malloc(n))) {
+			err = tpa_err_fail(TPA_ERR_NOMEM, "last evidence: out of memory");
+		} else if (sqlite3_column_type(st, 2) != SQLITE_NULL &&
+			   !(pcrs = dup_column_text(st, 2))) {
+			err = tpa_err_fail(TPA_ERR_NOMEM, "last evidence: out of memory");
+		}
+		if (err == 0 && log)
+			memcpy(log, b, n);
+	}
+	sqlite3_finalize(st);
+	if (err < 0) {
+		free(log);
+		free(pcrs);
+		goto out;
+	}
+	*event_log = log;
+	*len = log ? n : 0;
+	*pcrs_json = pcrs;
+out:
+	pthread_mutex_unlock(&s->lock);
+	return err;
+}
+
 static void sq_close(tpa_store *p)
 {
 	sq_store *s = (sq_store *)p;
@@ -395,36 +929,91 @@ static void sq_close(tpa_store *p)
 }
 
 static const tpa_store_ops sq_ops = {
-	sq_close, sq_enroll, sq_get, sq_find_by_ak, sq_set_state, sq_remove, sq_record,
-	sq_list, sq_audit_count,
+	.close = sq_close,
+	.enroll = sq_enroll,
+	.get = sq_get,
+	.find_by_ak = sq_find_by_ak,
+	.set_state = sq_set_state,
+	.remove = sq_remove,
+	.record = sq_record,
+	.list = sq_list,
+	.audit_count = sq_audit_count,
+	.baseline_add = sq_baseline_add,
+	.baseline_get = sq_baseline_get,
+	.baseline_list = sq_baseline_list,
+	.assign = sq_assign,
+	.set_label = sq_set_label,
+	.baseline_for = sq_baseline_for,
+	.last_evidence = sq_last_evidence,
 };
 
-/* The schema version, migrating an empty database to the current one. */
-static int migrate(sq_store *s)
+/* The schema version of the file: 0 for a new one. */
+static int read_version(int *version, sq_store *s)
 {
 	sqlite3_stmt *st;
-	int version = 0, err;
-	size_t i;
+	int err;
 
-	if ((err = exec(s, "CREATE TABLE IF NOT EXISTS schema_version(version INTEGER NOT NULL)")) < 0)
+	*version = 0;
+	if ((err = prepare(&st, s, "SELECT 1 FROM sqlite_master WHERE type = 'table' AND "
+			   "name = 'schema_version'", "")) < 0 || (err = exists(s, st)) <= 0)
 		return err;
 	if ((err = prepare(&st, s, "SELECT max(version) FROM schema_version", "")) < 0)
 		return err;
-	if (sqlite3_step(st) == SQLITE_ROW)
-		version = sqlite3_column_int(st, 0);
+	if ((err = step_one(s, st)) == 1)
+		*version = sqlite3_column_int(st, 0);
 	sqlite3_finalize(st);
+	return err < 0 ? err : 0;
+}
+
+static int too_new(sq_store *s, int version)
+{
+	return tpa_err_fail(TPA_ERR_IO,
+			    "registry %s: schema version %d is newer than this verifier's %d",
+			    s->path, version, TPA_STORE_SCHEMA_VERSION);
+}
+
+static int exec_all(sq_store *s, const char *const *sql, size_t n)
+{
+	size_t i;
+	int err = 0;
+
+	for (i = 0; i < n && err == 0; i++)
+		err = exec(s, sql[i]);
+	return err;
+}
+
+/* Migrates the file to TPA_STORE_SCHEMA_VERSION in one transaction (an
+ * empty one through every version); a file already there is not written. */
+static int migrate(sq_store *s)
+{
+	int version, err;
+
+	if ((err = read_version(&version, s)) < 0)
+		return err;
 	if (version > TPA_STORE_SCHEMA_VERSION)
-		return tpa_err_fail(TPA_ERR_IO,
-				    "registry %s: schema version %d is newer than this verifier's %d",
-				    s->path, version, TPA_STORE_SCHEMA_VERSION);
+		return too_new(s, version);
 	if (version == TPA_STORE_SCHEMA_VERSION)
 		return 0;
 	if ((err = begin(s)) < 0)
 		return err;
-	for (i = 0; i < sizeof(schema_v1) / sizeof(schema_v1[0]) && err == 0; i++)
-		err = exec(s, schema_v1[i]);
-	if (err == 0)
-		err = exec(s, "INSERT INTO schema_version(version) VALUES(1)");
+	/* Again under the write lock: another process may have migrated it. */
+	if ((err = read_version(&version, s)) < 0)
+		goto done;
+	if (version > TPA_STORE_SCHEMA_VERSION) {
+		err = too_new(s, version);
+		goto done;
+	}
+	if (version < 1 &&
+	    ((err = exec(s, "CREATE TABLE IF NOT EXISTS schema_version("
+			 "version INTEGER NOT NULL)")) < 0 ||
+	     (err = exec_all(s, schema_v1, sizeof(schema_v1) / sizeof(schema_v1[0]))) < 0 ||
+	     (err = exec(s, "INSERT INTO schema_version(version) VALUES(1)")) < 0))
+		goto done;
+	if (version < 2 &&
+	    ((err = exec_all(s, schema_v2, sizeof(schema_v2) / sizeof(schema_v2[0]))) < 0 ||
+	     (err = exec(s, "INSERT INTO schema_version(version) VALUES(2)")) < 0))
+		goto done;
+done:
 	return finish(s, err);
 }
 

@@ -244,6 +244,22 @@ static json_t *claims_json(const tpa_token_claims *c)
 		if (json_array_append_new(failed, json_string(line)))
 			goto fail;
 	}
+	for (i = 0; c->appraisal && i < TPA_RULE_COUNT; i++) {
+		const tpa_rule_result *r = &c->appraisal->rules[i];
+		char line[32 + TPA_RULE_DETAIL_MAX];
+
+		if (r->status != TPA_RULE_FAIL)
+			continue;
+		snprintf(line, sizeof(line), "baseline %s: %s", tpa_rule_name(r->rule), r->detail);
+		if (json_array_append_new(failed, json_string(line)))
+			goto fail;
+	}
+	if (c->outcome && strcmp(c->outcome, "no-baseline") == 0 &&
+	    json_array_append_new(failed, json_string("no baseline applies to the device")))
+		goto fail;
+	if ((c->outcome && json_object_set_new(j, "tpa.outcome", json_string(c->outcome))) ||
+	    (c->baseline && json_object_set_new(j, "tpa.baseline", json_string(c->baseline))))
+		goto fail;
 	if (json_object_set_new(j, "tpa.reasons", failed))
 		goto fail_j;
 	return j;

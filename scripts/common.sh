@@ -8,7 +8,7 @@ wait_listening() {
     local out=$1 pid=$2 tries=${3:-250} i
     PORT=
     for ((i = 0; i < tries; i++)); do
-        PORT=$(sed -n 's/^listening on .*:\([0-9][0-9]*\) .*/\1/p' "$out")
+        PORT=$(sed -n 's/^listening on .*:\([0-9][0-9]*\) .*/\1/p' "$out" 2>/dev/null)
         [ -n "$PORT" ] && return 0
         kill -0 "$pid" 2>/dev/null || return 1
         sleep 0.02

@@ -48,10 +48,23 @@ step "attest_client enroll: EK certificate checked, credential activated, AK reg
 "$BIN/attest_client" enroll --verifier "127.0.0.1:$PORT" --ca "$W/certs/ca.pem" \
     --tcti "$TCTI" --ak-file "$W/ak.bin"
 
+A=("$BIN/attest_client" attest --verifier "127.0.0.1:$PORT" --ca "$W/certs/ca.pem"
+   --tcti "$TCTI" --ak-file "$W/ak.bin" --eventlog "$W/boot.log" --device-hint demo)
+DEV=$("$BIN/verifier" devices list --json --registry "$W/registry.db" |
+      /usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["id"])')
+
+step "attest before any baseline: the evidence holds, but nothing says this boot is the right one"
+"${A[@]}" || echo "(exit $?: not compliant: no baseline applies to the device)"
+
+step "learn a golden baseline from that known-good boot, store it, assign it to the device's group"
+"$BIN/verifier" baseline learn --registry "$W/registry.db" --device "$DEV" --name demo-fleet \
+    --out "$W/baseline.json"
+"$BIN/verifier" baseline add --registry "$W/registry.db" "$W/baseline.json"
+"$BIN/verifier" devices label --registry "$W/registry.db" "$DEV" laptops
+"$BIN/verifier" baseline assign --registry "$W/registry.db" --label laptops demo-fleet
+
 step "attest_client attest --verifier 127.0.0.1:$PORT --ca certs/ca.pem --tcti '$TCTI' --ak-file ak.bin --eventlog boot.log"
-"$BIN/attest_client" attest --verifier "127.0.0.1:$PORT" --ca "$W/certs/ca.pem" \
-    --tcti "$TCTI" --ak-file "$W/ak.bin" --eventlog "$W/boot.log" --device-hint demo \
-    --token-out "$W/token"
+"${A[@]}" --token-out "$W/token"
 
 step "the token, checked with the verifier's published key"
 "$BIN/verifier" token verify --jwk "$W/jwk.json" "$(cat "$W/token")"

@@ -5,5 +5,6 @@
 
 int cmd_eventlog(int argc, char **argv);
 int cmd_devices(int argc, char **argv);
+int cmd_baseline(int argc, char **argv);
 
 #endif

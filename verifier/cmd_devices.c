@@ -18,7 +18,8 @@
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: verifier devices list [--json] --registry FILE\n"
-		   "       verifier devices show|revoke|reinstate|delete [--json] --registry FILE DEVICE_ID\n");
+		   "       verifier devices show|revoke|reinstate|delete [--json] --registry FILE DEVICE_ID\n"
+		   "       verifier devices label [--json] --registry FILE DEVICE_ID LABEL (\"\" removes)\n");
 }
 
 static json_t *device_json(const tpa_device *d)
@@ -33,6 +34,11 @@ static json_t *device_json(const tpa_device *d)
 			    json_integer(d->last_attest_at) : json_null());
 	json_object_set_new(o, "last_verdict", d->last_verdict[0] ?
 			    json_string(d->last_verdict) : json_null());
+	json_object_set_new(o, "last_outcome", d->last_outcome[0] ?
+			    json_string(d->last_outcome) : json_null());
+	json_object_set_new(o, "last_baseline", d->last_baseline[0] ?
+			    json_string(d->last_baseline) : json_null());
+	json_object_set_new(o, "label", d->label[0] ? json_string(d->label) : json_null());
 	return o;
 }
 
@@ -48,9 +54,11 @@ static void print_json(json_t *j)
 
 static void print_device(const tpa_device *d)
 {
-	printf("%s  %-8s  enrolled %lld  last verdict %s  ak %.16s...\n", d->id,
-	       tpa_device_state_name(d->state), (long long)d->enrolled_at,
-	       d->last_verdict[0] ? d->last_verdict : "none", d->ak_name);
+	printf("%s  %-8s  enrolled %lld  last verdict %s (%s%s%s)  label %s  ak %.16s...\n",
+	       d->id, tpa_device_state_name(d->state), (long long)d->enrolled_at,
+	       d->last_verdict[0] ? d->last_verdict : "none",
+	       d->last_outcome[0] ? d->last_outcome : "-", d->last_baseline[0] ? ", " : "",
+	       d->last_baseline, d->label[0] ? d->label : "-", d->ak_name);
 }
 
 int cmd_devices(int argc, char **argv)
@@ -87,12 +95,13 @@ int cmd_devices(int argc, char **argv)
 		fprintf(stderr, "verifier: devices: --registry FILE is required\n");
 		return 2;
 	}
-	if (strcmp(verb, "list") == 0 ? optind != argc : optind != argc - 1) {
+	if (strcmp(verb, "list") == 0 ? optind != argc :
+	    strcmp(verb, "label") == 0 ? optind != argc - 2 : optind != argc - 1) {
 		usage(stderr);
 		return 2;
 	}
 	if (strcmp(verb, "list") && strcmp(verb, "show") && strcmp(verb, "revoke") &&
-	    strcmp(verb, "reinstate") && strcmp(verb, "delete")) {
+	    strcmp(verb, "reinstate") && strcmp(verb, "delete") && strcmp(verb, "label")) {
 		fprintf(stderr, "verifier: devices: unknown command '%s'\n", verb);
 		usage(stderr);
 		return 2;
@@ -123,6 +132,10 @@ int cmd_devices(int argc, char **argv)
 		err = tpa_store_get(&d, store, argv[optind]);
 	} else if (strcmp(verb, "delete") == 0) {
 		err = tpa_store_remove(store, argv[optind], (int64_t)time(NULL));
+	} else if (strcmp(verb, "label") == 0) {
+		err = tpa_store_set_label(store, argv[optind], argv[optind + 1], (int64_t)time(NULL));
+		if (err == 0)
+			err = tpa_store_get(&d, store, argv[optind]);
 	} else {
 		err = tpa_store_set_state(store, argv[optind],
 					  strcmp(verb, "revoke") == 0 ? TPA_DEVICE_REVOKED :

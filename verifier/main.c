@@ -47,6 +47,9 @@ static void usage(FILE *f)
 "       " PROG " token verify --jwk FILE TOKEN\n"
 "       " PROG " eventlog show [--json] FILE\n"
 "       " PROG " devices list|show|revoke|reinstate|delete [--json] --registry FILE [ID]\n"
+"       " PROG " devices label --registry FILE ID LABEL\n"
+"       " PROG " baseline learn|merge|diff|check|appraise|add|assign|list ... (see\n"
+"                         verifier baseline --help, docs/baseline.md)\n"
 "\n"
 "serve: answers attest.v1.Verifier over gRPC until SIGTERM or SIGINT, then\n"
 "finishes the calls in flight (up to --grace) and exits 0.\n"
@@ -69,6 +72,9 @@ static void usage(FILE *f)
 "                        registered AKs of active devices\n"
 "  --ek-ca DIR           trusted TPM manufacturer CA certificates (PEM or DER\n"
 "                        files) for EK certificates; goes with --registry\n"
+"  --baseline FILE       the golden baseline for devices the registry assigns\n"
+"                        none (every device without --registry); a device\n"
+"                        without any baseline is never compliant\n"
 "  --verbose             let gRPC log to stderr\n"
 "\n"
 "token verify: checks a token's ES256 signature against a public JWK and its\n"
@@ -132,12 +138,14 @@ static int cmd_serve(int argc, char **argv)
 		{ "verbose", no_argument, NULL, 'V' },
 		{ "registry", required_argument, NULL, 'R' },
 		{ "ek-ca", required_argument, NULL, 'E' },
+		{ "baseline", required_argument, NULL, 'B' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	tpa_rpc_server_opts so = { 0 };
-	const char *registry = NULL;
+	const char *registry = NULL, *baseline = NULL;
 	tpa_store *store = NULL;
+	tpa_baseline *bl = NULL;
 	tpa_service_opts sv = { 0 };
 	const char *token_key = NULL, *jwk_out = NULL;
 	unsigned long v, grace = DEFAULT_GRACE_MS;
@@ -161,6 +169,7 @@ static int cmd_serve(int argc, char **argv)
 		case 'V': verbose = 1; break;
 		case 'R': registry = optarg; break;
 		case 'E': sv.ek_ca = optarg; break;
+		case 'B': baseline = optarg; break;
 		case 'n':
 		case 't':
 		case 'w':
@@ -243,6 +252,12 @@ static int cmd_serve(int argc, char **argv)
 		rc = EXIT_USAGE;
 		goto cleanup;
 	}
+	if (baseline && tpa_baseline_load_file(&bl, baseline) < 0) {
+		fprintf(stderr, PROG ": --baseline: %s\n", tpa_err_last());
+		rc = EXIT_USAGE;
+		goto cleanup;
+	}
+	sv.baseline = bl;
 	sv.store = store;
 	sv.key = key;
 	sv.log = log_line;
@@ -276,6 +291,7 @@ cleanup:
 	tpa_rpc_server_free(srv);
 	tpa_service_free(svc);
 	tpa_store_close(store);
+	tpa_baseline_free(bl);
 	tpa_token_key_free(key);
 	return rc;
 }
@@ -343,6 +359,8 @@ int main(int argc, char **argv)
 		return cmd_token(argc - 1, argv + 1);
 	if (strcmp(argv[1], "eventlog") == 0)
 		return cmd_eventlog(argc - 1, argv + 1);
+	if (strcmp(argv[1], "baseline") == 0)
+		return cmd_baseline(argc - 1, argv + 1);
 	if (strcmp(argv[1], "devices") == 0)
 		return cmd_devices(argc - 1, argv + 1);
 	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||

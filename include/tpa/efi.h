@@ -54,4 +54,22 @@ void tpa_efi_utf16_ascii(char *out, size_t cap, const uint8_t *b, size_t n);
  * there are none. TPA_ERR_PARSE if a node's length does not fit. */
 int tpa_efi_devpath_file(char *out, size_t cap, const uint8_t *b, size_t n);
 
+/* UEFI_VARIABLE_DATA: GUID, UnicodeNameLength (u64), VariableDataLength
+ * (u64), UTF-16LE name, data; pointers into the measured bytes. */
+typedef struct {
+	const uint8_t *guid;
+	const uint8_t *name;      /* UTF-16LE */
+	uint64_t name_chars;
+	const uint8_t *data;
+	uint64_t data_len;
+} tpa_efi_var;
+
+extern const uint8_t tpa_efi_global_variable[16];   /* SecureBoot, PK, KEK, ... */
+extern const uint8_t tpa_efi_image_security_db[16]; /* db, dbx */
+
+/* 0 if b (n bytes) is one well-formed UEFI_VARIABLE_DATA, exactly. */
+int tpa_efi_var_parse(tpa_efi_var *v, const uint8_t *b, size_t n);
+/* Whether the variable is guid:ascii. */
+int tpa_efi_var_is(const tpa_efi_var *v, const uint8_t *guid, const char *ascii);
+
 #endif

@@ -63,6 +63,8 @@ int tpa_attest_request_pack(uint8_t **out, size_t *len, const char *challenge_id
 			    size_t ak_public_len, const tpa_pcr_set *pcrs,
 			    const tpa_attest_extras *extras);
 
+#define TPA_VERDICT_RULES_MAX 16
+
 typedef struct {
 	int compliant;
 	tpa_findings findings;
@@ -75,6 +77,18 @@ typedef struct {
 	char firmware_version[128];
 	char kernel_cmdline[1024];
 	int uefi_debug_mode;
+	int warning;               /* compliant, but warning rules failed */
+	char outcome[16];          /* the appraisal: "compliant", "warning", ... */
+	char baseline[80];         /* its name, "" without one */
+	uint32_t baseline_version;
+	size_t nrules;
+	struct {
+		char rule[24];
+		char severity[12];
+		char status[8];    /* "pass", "fail", "n/a" */
+		int32_t event, pcr;
+		char detail[320];
+	} rules[TPA_VERDICT_RULES_MAX];
 } tpa_verdict;
 
 int tpa_verdict_unpack(tpa_verdict *out, const uint8_t *b, size_t n);

@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include "tpa/nonce.h"
+#include "tpa/baseline.h"
 #include "tpa/rpc.h"
 #include "tpa/store.h"
 #include "tpa/token.h"
@@ -29,6 +30,10 @@ typedef struct {
 	 * are served and Attest takes only registered, active AKs. */
 	tpa_store *store;             /* borrowed */
 	const char *ek_ca;            /* trusted TPM manufacturer CAs (dir/file) */
+	/* The golden baseline for devices the registry assigns none (or for
+	 * every device without a registry); NULL: such a device's outcome is
+	 * "no-baseline", never a pass. Borrowed. */
+	const tpa_baseline *baseline;
 } tpa_service_opts;
 
 int tpa_service_new(tpa_service **out, const tpa_service_opts *opts);

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /* The device registry: devices (identified by their EK), their AKs, the
- * last attestation, and an append-only audit log. An interface, so that
- * another backend (PostgreSQL) can replace the embedded SQLite one without
- * touching the code that uses it. */
+ * last attestation and its evidence, golden baselines (versioned,
+ * append-only) assigned to devices or group labels, and an append-only audit
+ * log. An interface, so that another backend (PostgreSQL) can replace the
+ * embedded SQLite one without touching the code that uses it. */
 #ifndef TPA_STORE_H
 #define TPA_STORE_H
 
@@ -10,7 +11,12 @@
 #include <stdint.h>
 
 #define TPA_DEVICE_ID_LEN 64          /* hex SHA-256 of the EK's TPMT_PUBLIC */
-#define TPA_STORE_SCHEMA_VERSION 1
+#define TPA_STORE_SCHEMA_VERSION 2
+#define TPA_LABEL_MAX 64              /* bytes of a group label */
+#define TPA_BASELINE_NAME_MAX 64      /* bytes of a baseline name */
+#define TPA_BASELINE_BODY_MAX (1u << 20)    /* bytes of a baseline's JSON text */
+#define TPA_STORE_EVENT_LOG_MAX (1u << 20)  /* bytes of a kept event log */
+#define TPA_STORE_PCRS_JSON_MAX (64u << 10) /* bytes of kept PCR values (JSON) */
 
 typedef enum {
 	TPA_DEVICE_ACTIVE = 1,
@@ -24,7 +30,30 @@ typedef struct {
 	char ak_name[2 * 66 + 1];         /* the current AK, hex */
 	int64_t last_attest_at;           /* 0 if never */
 	char last_verdict[32];            /* "compliant", "non-compliant", "" */
+	char label[TPA_LABEL_MAX + 1];    /* group label, "" if none */
+	char last_outcome[32];            /* "compliant", "warning", "non-compliant",
+					   * "no-baseline", "" */
+	char last_baseline[TPA_BASELINE_NAME_MAX + 16]; /* "name@version" that decided
+							  * the last verdict, "" */
 } tpa_device;
+
+typedef struct {
+	char name[TPA_BASELINE_NAME_MAX + 1];
+	int version;                      /* the latest */
+	int64_t added_at;                 /* of the latest version */
+} tpa_baseline_info;
+
+/* What an attestation leaves behind, so that a baseline can be learned from
+ * a device's last one. */
+typedef struct {
+	const char *outcome;              /* "compliant", "warning", "non-compliant",
+					   * "no-baseline"; NULL: the verdict's */
+	const char *baseline;             /* "name@version" that decided it, or NULL */
+	const uint8_t *event_log;         /* the raw event log sent, or NULL */
+	size_t event_log_len;             /* at most TPA_STORE_EVENT_LOG_MAX */
+	const char *pcrs_json;            /* the quoted PCR values as JSON text, or NULL;
+					   * at most TPA_STORE_PCRS_JSON_MAX bytes */
+} tpa_attest_record;
 
 typedef struct tpa_store tpa_store;
 
@@ -39,9 +68,21 @@ typedef struct {
 	int (*set_state)(tpa_store *s, const char *id, tpa_device_state st, int64_t now);
 	int (*remove)(tpa_store *s, const char *id, int64_t now);
 	int (*record)(tpa_store *s, const char *id, int compliant, const char *reasons,
-		      int64_t now);
+		      const tpa_attest_record *rec, int64_t now);
 	int (*list)(tpa_device **out, size_t *n, tpa_store *s);
 	int (*audit_count)(size_t *n, tpa_store *s, const char *id);
+	int (*baseline_add)(int *version, tpa_store *s, const char *name, const char *body,
+			    int64_t now);
+	int (*baseline_get)(char **body, int *version_out, tpa_store *s, const char *name,
+			    int version);
+	int (*baseline_list)(tpa_baseline_info **out, size_t *n, tpa_store *s);
+	int (*assign)(tpa_store *s, const char *kind, const char *target, const char *name,
+		      int64_t now);
+	int (*set_label)(tpa_store *s, const char *id, const char *label, int64_t now);
+	int (*baseline_for)(char *name, size_t name_cap, int *version, tpa_store *s,
+			    const char *id);
+	int (*last_evidence)(uint8_t **event_log, size_t *len, char **pcrs_json,
+			     tpa_store *s, const char *id);
 } tpa_store_ops;
 
 struct tpa_store {
@@ -65,15 +106,56 @@ int tpa_store_enroll(tpa_store *s, const char *id, const uint8_t *ek_pub,
 int tpa_store_get(tpa_device *out, tpa_store *s, const char *id);
 int tpa_store_find_by_ak(tpa_device *out, tpa_store *s, const char *ak_name);
 int tpa_store_set_state(tpa_store *s, const char *id, tpa_device_state st, int64_t now);
-/* Deletes a device and its AKs; its audit entries stay. */
+/* Deletes a device, its AKs, its last evidence and its baseline assignment;
+ * its audit entries stay. */
 int tpa_store_remove(tpa_store *s, const char *id, int64_t now);
-/* The last attestation of a device, and an audit entry with the reasons. */
+/* The last attestation of a device (verdict, outcome, baseline, evidence:
+ * replacing the previous one) and an audit entry with the reasons and the
+ * baseline. rec may be NULL (outcome the verdict's, no baseline, no
+ * evidence). A baseline named in rec must exist (TPA_ERR_NOT_FOUND). */
 int tpa_store_record(tpa_store *s, const char *id, int compliant, const char *reasons,
-		     int64_t now);
+		     const tpa_attest_record *rec, int64_t now);
 /* Every device; *out is malloc'd (free it). */
 int tpa_store_list(tpa_device **out, size_t *n, tpa_store *s);
 /* Audit entries about a device (all with id NULL). */
 int tpa_store_audit_count(size_t *n, tpa_store *s, const char *id);
+
+/* Golden baselines. A name is 1..TPA_BASELINE_NAME_MAX bytes of
+ * [A-Za-z0-9._-], a label 1..TPA_LABEL_MAX bytes of the same. Versions are
+ * append-only. */
+
+/* Adds a new version of baseline `name` (body: its JSON text, 1 byte to
+ * TPA_BASELINE_BODY_MAX; the caller validated it); *version gets 1, 2, ...
+ * Audited. */
+int tpa_store_baseline_add(int *version, tpa_store *s, const char *name, const char *body,
+			   int64_t now);
+/* The body (malloc'd, NUL-terminated) of baseline name at version (0: the
+ * latest) and the version it is (version_out may be NULL).
+ * TPA_ERR_NOT_FOUND if none. */
+int tpa_store_baseline_get(char **body, int *version_out, tpa_store *s, const char *name,
+			   int version);
+/* Every baseline name with its latest version, by name; *out malloc'd (NULL
+ * when *n is 0). */
+int tpa_store_baseline_list(tpa_baseline_info **out, size_t *n, tpa_store *s);
+/* Assigns baseline `name` (which must exist: TPA_ERR_NOT_FOUND otherwise) to
+ * a device id (kind "device", the device must exist) or to a group label
+ * (kind "label"), replacing an earlier assignment; name NULL removes the
+ * assignment (TPA_ERR_NOT_FOUND if there was none). Audited. */
+int tpa_store_assign(tpa_store *s, const char *kind, const char *target, const char *name,
+		     int64_t now);
+/* Sets a device's group label ("" or NULL removes it). Audited. */
+int tpa_store_set_label(tpa_store *s, const char *id, const char *label, int64_t now);
+/* The baseline that applies to a device: its own assignment, else its
+ * label's; its latest version (version may be NULL). TPA_ERR_NOT_FOUND if
+ * none applies or there is no such device; TPA_ERR_LIMIT if name_cap is too
+ * small. Cheap (no body): called on every attestation. */
+int tpa_store_baseline_for(char *name, size_t name_cap, int *version, tpa_store *s,
+			   const char *id);
+/* The evidence of the device's last attestation: event log (malloc'd, may be
+ * NULL with *len 0) and PCR JSON (malloc'd, may be NULL).
+ * TPA_ERR_NOT_FOUND if there is no such device or it never attested. */
+int tpa_store_last_evidence(uint8_t **event_log, size_t *len, char **pcrs_json,
+			    tpa_store *s, const char *id);
 
 const char *tpa_device_state_name(tpa_device_state st); /* "active", "revoked" */
 

@@ -8,6 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "tpa/baseline.h"
 #include "tpa/quote.h"
 
 #define TPA_TOKEN_DEFAULT_TTL_S 3600
@@ -35,6 +36,9 @@ typedef struct {
 	const char *issuer;         /* verifier id */
 	int64_t iat;                /* Unix seconds */
 	uint32_t ttl_s;
+	const char *outcome;        /* the appraisal's outcome, or NULL */
+	const char *baseline;       /* "name@version" that decided it, or NULL */
+	const tpa_appraisal *appraisal; /* its rules (failed ones are reasons), or NULL */
 } tpa_token_claims;
 
 /* Signs the claims; *out is a malloc'd compact JWS. */

@@ -40,7 +40,8 @@ echo "== 2. end to end over gRPC + TLS on loopback (pre-made evidence)"
 "$ROOT/scripts/demo-certs.sh" "$W/certs"
 TCTI=$("$ROOT/simulator/tpa-swtpm" start "$W/tpm")
 "$BIN/verifier" serve --listen 127.0.0.1:0 --cert "$W/certs/server.pem" \
-    --key "$W/certs/server.key" --workers 2 >"$W/v.out" 2>/dev/null &
+    --key "$W/certs/server.key" --workers 2 \
+    --baseline "$ROOT/tests/data/baselines/evidence-only.json" >"$W/v.out" 2>/dev/null &
 VPID=$!
 wait_listening "$W/v.out" "$VPID" || { echo "verifier did not start"; exit 1; }
 "$BIN/tests/bench/bench_rpc" "127.0.0.1:$PORT" "$W/certs/ca.pem" "$TCTI" 3000 16

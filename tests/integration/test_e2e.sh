@@ -10,8 +10,11 @@ echo "integration: end to end (swtpm, TLS, gRPC)"
 "$ROOT/scripts/demo-certs.sh" "$WORK/certs"
 CA=$WORK/certs/ca.pem
 start_swtpm "$WORK/tpm"
+# swtpm boots nothing: a baseline that judges no boot property (the
+# measured-boot and baseline tests judge boots).
 start_verifier v1 --cert "$WORK/certs/server.pem" --key "$WORK/certs/server.key" \
-    --public-jwk-out "$WORK/jwk.json" --token-key "$WORK/token.jwk"
+    --public-jwk-out "$WORK/jwk.json" --token-key "$WORK/token.jwk" \
+    --baseline "$ROOT/tests/data/baselines/evidence-only.json"
 TARGET=127.0.0.1:$PORT
 # VALGRIND (make valgrind) runs both programs under valgrind.
 C=(${VALGRIND:-} "$BIN/attest_client")
@@ -113,7 +116,8 @@ expect_grep "SIGTERM: graceful shutdown logged" "$WORK/v1.err" 'stopped$'
 expect_grep "decisions logged one per line" "$WORK/v1.err" 'attest compliant ak=[0-9a-f]{16}\.\.\. device_hint="it-ecc"'
 
 # ---- plaintext only when asked for, and the same key after a restart ----
-start_verifier v2 --insecure --token-key "$WORK/token.jwk" --public-jwk-out "$WORK/jwk2.json"
+start_verifier v2 --insecure --token-key "$WORK/token.jwk" --public-jwk-out "$WORK/jwk2.json" \
+    --baseline "$ROOT/tests/data/baselines/evidence-only.json"
 expect_exit "--insecure on both sides: compliant" 0 "${C[@]}" attest --verifier "127.0.0.1:$PORT" \
     --insecure --tcti "$TCTI"
 cmp -s "$WORK/jwk.json" "$WORK/jwk2.json" && ok "token key kept across restarts" || bad "token key changed"
@@ -122,5 +126,12 @@ expect_exit "TLS client to a plaintext verifier (4)" 4 "${C[@]}" attest --verifi
 kill -INT "$VPID"
 set +e; wait "$VPID"; vrc=$?; set -e
 [ $vrc -eq 0 ] && ok "SIGINT: verifier exits 0" || bad "SIGINT: verifier exited $vrc"
+
+# ---- no baseline: the evidence holds, the device is still not compliant ----
+start_verifier v3 --insecure
+expect_exit "no baseline for the device: non-compliant (1)" 1 "${C[@]}" attest \
+    --verifier "127.0.0.1:$PORT" --insecure --tcti "$TCTI"
+expect_grep "... said so, not a silent pass" "$WORK/out" '^appraisal: no-baseline$'
+expect_grep "... every evidence check passed" "$WORK/out" 'ok +quote.signature'
 
 summary

@@ -18,7 +18,7 @@ TCTI_B=$TCTI
 mkdir -p "$WORK/ekca"
 cp "$WORK/tpm/ca/swtpm-localca-rootca-cert.pem" "$WORK/tpm/ca/issuercert.pem" "$WORK/ekca/"
 start_verifier v --cert "$WORK/certs/server.pem" --key "$WORK/certs/server.key" \
-    --registry "$WORK/registry.db" --ek-ca "$WORK/ekca"
+    --registry "$WORK/registry.db" --ek-ca "$WORK/ekca" --baseline "$ROOT/tests/data/baselines/evidence-only.json"
 TARGET=127.0.0.1:$PORT
 C=(${VALGRIND:-} "$BIN/attest_client")
 

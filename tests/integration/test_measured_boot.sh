@@ -12,10 +12,16 @@ echo "integration: measured boot (tpa-bootsim, swtpm, TLS)"
 "$ROOT/scripts/demo-certs.sh" "$WORK/certs"
 CA=$WORK/certs/ca.pem
 start_swtpm "$WORK/tpm"
-start_verifier v --cert "$WORK/certs/server.pem" --key "$WORK/certs/server.key"
-TARGET=127.0.0.1:$PORT
 C=(${VALGRIND:-} "$BIN/attest_client")
 SCEN=$ROOT/simulator/scenarios
+# The golden baseline: learned from the good scenario's log, written without
+# a TPM (the simulator is deterministic).
+"$BIN/tpa-bootsim" --scenario "$SCEN/good.json" --log "$WORK/golden.log" >/dev/null
+"$BIN/verifier" baseline learn --eventlog "$WORK/golden.log" --name sim-good \
+    --out "$WORK/golden.json" >"$WORK/learn.out" 2>&1 || bad "learning the golden baseline" "$WORK/learn.out"
+start_verifier v --cert "$WORK/certs/server.pem" --key "$WORK/certs/server.key" \
+    --baseline "$WORK/golden.json"
+TARGET=127.0.0.1:$PORT
 
 # efivarfs look-alikes: 4 bytes of attributes, then the value.
 mkefivars() { # DIR SECUREBOOT
@@ -69,6 +75,8 @@ if attest good 0 "$WORK/efi-on"; then
     expect_grep "good: the verdict carries the kernel command line" "$WORK/out" \
         '^kernel command line: \\boot\\vmlinuz-6.1.0-13-amd64 root=UUID=.* ro quiet$|^kernel command line: /boot/vmlinuz-6.1.0-13-amd64 root=UUID=.* ro quiet$'
     expect_grep "good: the verdict carries the firmware version" "$WORK/out" '^firmware: EDK II 2023.05-tpa \(OVMF\)$'
+    expect_grep "good: appraised as compliant against the learned baseline" "$WORK/out" \
+        '^appraisal: compliant \(baseline sim-good@0\)$'
 fi
 # The state as the log shows it (checked data only).
 state() { # LOG PYTHON-EXPRESSION-ON-s -> prints the value
@@ -108,19 +116,35 @@ attest good-liar 1 "$WORK/efi-off" || true
 expect_grep "a client that misreports Secure Boot is a finding" "$WORK/out" 'FAIL client.secure_boot: the device reports Secure Boot disabled, its event log shows enabled'
 expect_grep "... and the log still decides" "$WORK/out" '^secure boot: enabled'
 
-# ---- boots that replay, with a different state ----
+# only_rule NAME RULE: the appraisal failed on RULE and on no other rule.
+only_rule() {
+    local failed
+    failed=$(sed -n 's/^  FAIL \([a-z-]*\) (\(critical\|warning\)): .*/\1/p' "$WORK/out" | tr '\n' ' ' | sed 's/ $//')
+    [ "$failed" = "$2" ] && ok "$1: fails on the $2 rule and no other" ||
+        bad "$1: failed rules '$failed', expected '$2'" "$WORK/out"
+}
+
+# ---- boots that replay, with a different state: each breaks one rule ----
 boot sb-off
-attest sb-off 0 "$WORK/efi-off" || true
+attest sb-off 1 "$WORK/efi-off" || true
 expect_grep "sb-off: Secure Boot disabled" "$WORK/out" '^secure boot: disabled'
+expect_grep "sb-off: non-compliant against the baseline" "$WORK/out" '^appraisal: non-compliant'
+only_rule sb-off secure-boot
 [ "$(changed_pcrs sb-off)" = 7 ] && ok "sb-off: only PCR 7 differs from good" || bad "sb-off: PCRs $(changed_pcrs sb-off)"
 boot tampered-bootloader
-attest tampered-bootloader 0 "$WORK/efi-on" || true
+attest tampered-bootloader 1 "$WORK/efi-on" || true
+only_rule tampered-bootloader boot-applications
+expect_grep "tampered-bootloader: GRUB is named" "$WORK/out" 'FAIL boot-applications \(critical\): event [0-9]+: application .EFI.debian.grubx64.efi'
 [ "$(changed_pcrs tampered-bootloader)" = 4 ] && ok "tampered-bootloader: only PCR 4 differs" || bad "tampered-bootloader: PCRs $(changed_pcrs tampered-bootloader)"
 boot unexpected-kernel
-attest unexpected-kernel 0 "$WORK/efi-on" || true
+attest unexpected-kernel 1 "$WORK/efi-on" || true
+only_rule unexpected-kernel boot-applications
+expect_grep "unexpected-kernel: the kernel is named" "$WORK/out" 'FAIL boot-applications \(critical\): event [0-9]+: application .boot.vmlinuz-5.10.0-9-amd64'
 [ "$(changed_pcrs unexpected-kernel)" = "4 8 9" ] && ok "unexpected-kernel: PCRs 4, 8, 9 differ" || bad "unexpected-kernel: PCRs $(changed_pcrs unexpected-kernel)"
 boot debug-cmdline
-attest debug-cmdline 0 "$WORK/efi-on" || true
+attest debug-cmdline 1 "$WORK/efi-on" || true
+only_rule debug-cmdline kernel-cmdline
+expect_grep "debug-cmdline: the command line is named" "$WORK/out" 'FAIL kernel-cmdline \(critical\): event [0-9]+: kernel command line ".*debug init=/bin/sh" is not allowed'
 [ "$(changed_pcrs debug-cmdline)" = 8 ] && ok "debug-cmdline: only PCR 8 differs" || bad "debug-cmdline: PCRs $(changed_pcrs debug-cmdline)"
 check_state "debug-cmdline: the command line, from the log" "$WORK/debug-cmdline.log" \
     "'init=/bin/sh' in s['kernel_cmdline']" "True"
@@ -133,6 +157,7 @@ boot log-edited
 if attest log-edited 1 "$WORK/efi-on"; then
     expect_grep "log-edited: still replays (digests untouched)" "$WORK/out" 'ok +eventlog.replay'
     expect_grep "log-edited: the edited event is named" "$WORK/out" 'FAIL eventlog.digests: 1 event\(s\) carry data that does not hash to their digest \(first: #[0-9]+\)'
+    expect_grep "log-edited: not appraised: the evidence failed" "$WORK/out" '^appraisal: not-appraised'
 fi
 boot truncated
 if attest truncated 1 "$WORK/efi-on"; then
@@ -150,8 +175,23 @@ fi
 # ---- the client's own failures ----
 expect_exit "an unreadable --eventlog is a usage error (2)" 2 "${C[@]}" attest --verifier "$TARGET" \
     --ca "$CA" --tcti "$TCTI" --eventlog "$WORK/none.log" || true
-expect_exit "--no-eventlog: no log, still compliant" 0 "${C[@]}" attest --verifier "$TARGET" --ca "$CA" \
-    --tcti "$TCTI" --no-eventlog --efivars "$WORK/none" || true
+expect_exit "--no-eventlog: no log to judge the boot by: non-compliant (1)" 1 "${C[@]}" attest \
+    --verifier "$TARGET" --ca "$CA" --tcti "$TCTI" --no-eventlog --efivars "$WORK/none" || true
 expect_grep "--no-eventlog: no measured boot" "$WORK/out" '^measured boot: no$'
+expect_grep "--no-eventlog: the baseline's rules fail, they do not pass" "$WORK/out" \
+    'FAIL secure-boot \(critical\): no event log: the boot cannot be judged'
+
+# ---- a verifier without a baseline: never a silent pass ----
+start_verifier v-none --cert "$WORK/certs/server.pem" --key "$WORK/certs/server.key"
+boot good
+expect_exit "no baseline: the good boot is not compliant (1)" 1 "${C[@]}" attest \
+    --verifier "127.0.0.1:$PORT" --ca "$CA" --tcti "$TCTI" --eventlog "$WORK/good.log" \
+    --efivars "$WORK/efi-on" || true
+expect_grep "no baseline: said so" "$WORK/out" '^appraisal: no-baseline$'
+expect_grep "no baseline: every evidence check still passed" "$WORK/out" 'ok +eventlog.replay'
+expect_exit "a malformed --baseline is a configuration error (2)" 2 "$BIN/verifier" serve \
+    --listen 127.0.0.1:0 --insecure --baseline "$WORK/learn.out" || true
+expect_grep "... naming the file" "$WORK/err" 'learn.out'
+
 
 summary

@@ -12,6 +12,7 @@
 #include "logwriter.h"
 #include "swtpm_fixture.h"
 #include "testutil.h"
+#include "tpa/baseline.h"
 #include "tpa/err.h"
 #include "tpa/eventlog.h"
 #include "tpa/evidence.h"
@@ -402,6 +403,7 @@ static void test_unrestricted_ak(void)
 
 static tpa_service *svc;
 static tpa_token_key *tkey;
+static tpa_baseline *evidence_only; /* tests/data/baselines: judges no boot property */
 static uint64_t fake_now;
 
 static uint64_t fake_clock(void *ctx)
@@ -414,9 +416,11 @@ static int service_init(void)
 {
 	tpa_service_opts o = { 0 };
 
-	if (tpa_token_key_new(&tkey) < 0)
+	if (tpa_token_key_new(&tkey) < 0 ||
+	    tpa_baseline_load_file(&evidence_only, "tests/data/baselines/evidence-only.json") < 0)
 		return -1;
 	o.key = tkey;
+	o.baseline = evidence_only;
 	o.nonce_ttl_ms = 60000;
 	if (tpa_service_new(&svc, &o) < 0)
 		return -1;
@@ -654,9 +658,37 @@ static void test_service_compliant(void)
 	CU_ASSERT_EQUAL(tpa_token_key_public_jwk(&jwk, tkey), 0);
 	CU_ASSERT_EQUAL(tpa_token_verify(&claims, jwk, v.token, 0), 0);
 	CU_ASSERT(claims && strstr(claims, "\"tpa.status\":\"compliant\""));
+	CU_ASSERT_STRING_EQUAL(v.outcome, "compliant");
+	CU_ASSERT_STRING_EQUAL(v.baseline, "evidence-only");
+	CU_ASSERT_EQUAL(v.nrules, TPA_RULE_COUNT);
 	free(jwk);
 	free(claims);
 	tpa_verdict_clear(&v);
+}
+
+/* A verifier with no baseline for the device: every check passes, and the
+ * verdict is still not compliant ("no-baseline"), never a silent pass. */
+static void test_service_no_baseline(void)
+{
+	tpa_service *bare = NULL, *keep = svc;
+	tpa_service_opts o = { 0 };
+	tpa_client_challenge ch;
+	tpa_verdict v;
+	int st;
+
+	o.key = tkey;
+	CU_ASSERT_EQUAL_FATAL(tpa_service_new(&bare, &o), 0);
+	svc = bare;
+	get_challenge(&ch);
+	attest(&v, &ch, &st);
+	svc = keep;
+	CU_ASSERT_EQUAL(st, TPA_RPC_OK);
+	CU_ASSERT_FALSE(v.compliant);
+	CU_ASSERT_EQUAL(tpa_findings_failed(&v.findings), 0);
+	CU_ASSERT_STRING_EQUAL(v.outcome, "no-baseline");
+	CU_ASSERT_EQUAL(v.nrules, 0);
+	tpa_verdict_clear(&v);
+	tpa_service_free(bare);
 }
 
 static void test_service_reused_nonce(void)
@@ -739,6 +771,7 @@ static int service_clean(void)
 {
 	tpa_service_free(svc);
 	tpa_token_key_free(tkey);
+	tpa_baseline_free(evidence_only);
 	return 0;
 }
 
@@ -771,6 +804,7 @@ int main(void)
 	CU_add_test(s, "truncated structures", test_truncated);
 	CU_add_test(s, "unrestricted or decrypting AK", test_unrestricted_ak);
 	s2 = CU_add_suite("service (swtpm, in process)", service_init, service_clean);
+	CU_add_test(s2, "no baseline: never compliant", test_service_no_baseline);
 	CU_add_test(s2, "compliant attestation with a valid token", test_service_compliant);
 	CU_add_test(s2, "reused nonce", test_service_reused_nonce);
 	CU_add_test(s2, "expired nonce", test_service_expired_nonce);

@@ -73,7 +73,7 @@ static void test_revoke_record_list_delete(void)
 	size_t n = 0, before = 0, after = 0;
 
 	CU_ASSERT_PTR_NOT_NULL_FATAL(s);
-	CU_ASSERT_EQUAL(tpa_store_record(s, ID1, 1, NULL, 300), 0);
+	CU_ASSERT_EQUAL(tpa_store_record(s, ID1, 1, NULL, NULL, 300), 0);
 	CU_ASSERT_EQUAL(tpa_store_get(&d, s, ID1), 0);
 	CU_ASSERT_EQUAL(d.last_attest_at, 300);
 	CU_ASSERT_STRING_EQUAL(d.last_verdict, "compliant");
@@ -85,7 +85,7 @@ static void test_revoke_record_list_delete(void)
 					 "000bbbbb", 320), 0);
 	CU_ASSERT_EQUAL(tpa_store_get(&d, s, ID1), 0);
 	CU_ASSERT_EQUAL(d.state, TPA_DEVICE_REVOKED);
-	CU_ASSERT_EQUAL(tpa_store_record(s, ID1, 0, "quote.nonce: wrong", 330), 0);
+	CU_ASSERT_EQUAL(tpa_store_record(s, ID1, 0, "quote.nonce: wrong", NULL, 330), 0);
 	CU_ASSERT_EQUAL(tpa_store_set_state(s, ID2, TPA_DEVICE_REVOKED, 1), TPA_ERR_NOT_FOUND);
 	CU_ASSERT_EQUAL(tpa_store_enroll(s, ID2, EK, sizeof(EK), NULL, 0, AKP, sizeof(AKP),
 					 "000bcccc", 340), 0);
@@ -229,6 +229,452 @@ static void test_unwritable(void)
 	}
 }
 
+/* ---- schema 2: golden baselines ---- */
+
+static const char *ID3 = "3333333333333333333333333333333333333333333333333333333333333333";
+
+/* Runs a python3 script (sqlite3 at hand, c a connection) on a registry
+ * file: 0 if it exits 0. */
+static int run_py(const char *db, const char *code)
+{
+	char script[300], cmd[700];
+	FILE *f;
+
+	snprintf(script, sizeof(script), "%s/check.py", dir);
+	if (!(f = fopen(script, "w")))
+		return -1;
+	fprintf(f, "import sqlite3, sys\nc = sqlite3.connect(sys.argv[1])\n%s\n", code);
+	fclose(f);
+	snprintf(cmd, sizeof(cmd), "/usr/bin/python3 %s '%s'", script, db);
+	return system(cmd);
+}
+
+static tpa_store *open_file(const char *name, char *p, size_t cap)
+{
+	tpa_store *s = NULL;
+
+	snprintf(p, cap, "%s/%s", dir, name);
+	CU_ASSERT_EQUAL(tpa_store_open_sqlite(&s, p), 0);
+	return s;
+}
+
+/* A registry as schema version 1 created it (its DDL as it was), with a
+ * revoked device, its AK and two audit entries. */
+static const char *V1_FILE =
+	"c.executescript('''\n"
+	"CREATE TABLE schema_version(version INTEGER NOT NULL);\n"
+	"CREATE TABLE devices( id TEXT PRIMARY KEY CHECK(length(id) = 64), ek_public BLOB NOT NULL,"
+	" ek_cert BLOB, state TEXT NOT NULL CHECK(state IN ('active', 'revoked')),"
+	" enrolled_at INTEGER NOT NULL, last_attest_at INTEGER, last_verdict TEXT);\n"
+	"CREATE TABLE aks( name TEXT PRIMARY KEY,"
+	" device_id TEXT NOT NULL REFERENCES devices(id) ON DELETE CASCADE,"
+	" public BLOB NOT NULL, registered_at INTEGER NOT NULL);\n"
+	"CREATE INDEX aks_device ON aks(device_id);\n"
+	"CREATE TABLE audit( seq INTEGER PRIMARY KEY AUTOINCREMENT, at INTEGER NOT NULL,"
+	" device_id TEXT, event TEXT NOT NULL, detail TEXT NOT NULL);\n"
+	"CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit"
+	" BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;\n"
+	"CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit"
+	" BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;\n"
+	"INSERT INTO schema_version(version) VALUES(1);\n"
+	"INSERT INTO devices VALUES('1111111111111111111111111111111111111111111111111111111111111111',"
+	" x'010203', NULL, 'revoked', 50, 60, 'non-compliant');\n"
+	"INSERT INTO aks VALUES('000b5555',"
+	" '1111111111111111111111111111111111111111111111111111111111111111', x'0909', 50);\n"
+	"INSERT INTO audit(at, device_id, event, detail) VALUES(50,"
+	" '1111111111111111111111111111111111111111111111111111111111111111', 'enroll',"
+	" 'AK 000b5555...');\n"
+	"INSERT INTO audit(at, device_id, event, detail) VALUES(60,"
+	" '1111111111111111111111111111111111111111111111111111111111111111', 'attest',"
+	" 'non-compliant');\n"
+	"''')\n";
+
+static void test_migrate_v1(void)
+{
+	char p[300], code[4096];
+	tpa_store *s = NULL;
+	tpa_device d;
+	size_t n = 0;
+	int v = 0;
+
+	snprintf(p, sizeof(p), "%s/v1.db", dir);
+	snprintf(code, sizeof(code), "%s", V1_FILE);
+	CU_ASSERT_EQUAL_FATAL(run_py(p, code), 0);
+	CU_ASSERT_EQUAL_FATAL(tpa_store_open_sqlite(&s, p), 0);
+	/* Devices, AKs and audit kept; the new fields empty. */
+	CU_ASSERT_EQUAL(tpa_store_get(&d, s, ID1), 0);
+	CU_ASSERT_EQUAL(d.state, TPA_DEVICE_REVOKED);
+	CU_ASSERT_EQUAL(d.enrolled_at, 50);
+	CU_ASSERT_EQUAL(d.last_attest_at, 60);
+	CU_ASSERT_STRING_EQUAL(d.last_verdict, "non-compliant");
+	CU_ASSERT_STRING_EQUAL(d.ak_name, "000b5555");
+	CU_ASSERT_STRING_EQUAL(d.label, "");
+	CU_ASSERT_STRING_EQUAL(d.last_outcome, "");
+	CU_ASSERT_STRING_EQUAL(d.last_baseline, "");
+	CU_ASSERT_EQUAL(tpa_store_find_by_ak(&d, s, "000b5555"), 0);
+	CU_ASSERT_EQUAL(tpa_store_audit_count(&n, s, ID1), 0);
+	CU_ASSERT_EQUAL(n, 2);
+	/* The new tables work on the migrated file. */
+	CU_ASSERT_EQUAL(tpa_store_set_label(s, ID1, "lab", 70), 0);
+	CU_ASSERT_EQUAL(tpa_store_baseline_add(&v, s, "b1", "{}", 70), 0);
+	CU_ASSERT_EQUAL(tpa_store_assign(s, "label", "lab", "b1", 70), 0);
+	CU_ASSERT_EQUAL(tpa_store_get(&d, s, ID1), 0);
+	CU_ASSERT_STRING_EQUAL(d.label, "lab");
+	tpa_store_close(s);
+	CU_ASSERT_EQUAL(run_py(p,
+		"v = [r[0] for r in c.execute('SELECT version FROM schema_version ORDER BY version')]\n"
+		"names = {r[0] for r in c.execute('SELECT name FROM sqlite_master')}\n"
+		"need = {'devices', 'aks', 'aks_device', 'audit', 'audit_no_update', 'audit_no_delete',\n"
+		"        'baselines', 'assignments', 'evidence', 'baselines_no_update',\n"
+		"        'baselines_no_delete', 'devices_delete_assignment'}\n"
+		"ok = c.execute('PRAGMA integrity_check').fetchone()[0] == 'ok'\n"
+		"a = [r[0] for r in c.execute('SELECT event FROM audit ORDER BY seq')]\n"
+		"sys.exit(0 if v == [1, 2] and need <= names and ok and a[:2] == ['enroll', 'attest']"
+		" else 1)"), 0);
+	/* Opened again: already at 2, nothing migrated twice. */
+	CU_ASSERT_EQUAL_FATAL(tpa_store_open_sqlite(&s, p), 0);
+	tpa_store_close(s);
+	CU_ASSERT_EQUAL(run_py(p, "sys.exit(0 if c.execute('SELECT count(*) FROM schema_version')"
+			       ".fetchone()[0] == 2 else 1)"), 0);
+
+	/* A migration that fails half-way leaves the file at 1, untouched. */
+	snprintf(p, sizeof(p), "%s/v1-stuck.db", dir);
+	snprintf(code, sizeof(code), "%sc.execute('CREATE TABLE evidence(x)'); c.commit()\n",
+		 V1_FILE);
+	CU_ASSERT_EQUAL_FATAL(run_py(p, code), 0);
+	s = NULL;
+	CU_ASSERT_EQUAL(tpa_store_open_sqlite(&s, p), TPA_ERR_IO);
+	CU_ASSERT(strstr(tpa_err_last(), "v1-stuck.db") != NULL);
+	CU_ASSERT_PTR_NULL(s);
+	CU_ASSERT_EQUAL(run_py(p,
+		"v = c.execute('SELECT max(version) FROM schema_version').fetchone()[0]\n"
+		"cols = [r[1] for r in c.execute('PRAGMA table_info(devices)')]\n"
+		"t = {r[0] for r in c.execute(\"SELECT name FROM sqlite_master WHERE type = 'table'\")}\n"
+		"sys.exit(0 if v == 1 and 'label' not in cols and 'baselines' not in t else 1)"), 0);
+
+	/* A new file goes to 2 at once. */
+	s = open_file("new.db", p, sizeof(p));
+	tpa_store_close(s);
+	CU_ASSERT_EQUAL(run_py(p, "v = c.execute('SELECT max(version) FROM schema_version')"
+			       ".fetchone()[0]\nsys.exit(0 if v == 2 else 1)"), 0);
+}
+
+static void test_baseline_add_get_list(void)
+{
+	char p[300], *body = NULL;
+	tpa_store *s = open_file("baselines.db", p, sizeof(p));
+	tpa_baseline_info *all = NULL;
+	size_t n = 9, before = 0, after = 0;
+	int v = 0;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(s);
+	CU_ASSERT_EQUAL(tpa_store_baseline_list(&all, &n, s), 0);
+	CU_ASSERT_EQUAL(n, 0);
+	free(all);
+	CU_ASSERT_EQUAL(tpa_store_audit_count(&before, s, NULL), 0);
+	CU_ASSERT_EQUAL(tpa_store_baseline_add(&v, s, "web.prod", "{\"v\": 1}", 100), 0);
+	CU_ASSERT_EQUAL(v, 1);
+	CU_ASSERT_EQUAL(tpa_store_baseline_add(&v, s, "web.prod", "{\"v\": 2}", 110), 0);
+	CU_ASSERT_EQUAL(v, 2);
+	CU_ASSERT_EQUAL(tpa_store_baseline_add(&v, s, "DB_1-a", "{\"db\": true}", 120), 0);
+	CU_ASSERT_EQUAL(v, 1);
+	CU_ASSERT_EQUAL(tpa_store_audit_count(&after, s, NULL), 0);
+	CU_ASSERT_EQUAL(after, before + 3);
+	/* The latest, a given version, none. */
+	v = 0;
+	CU_ASSERT_EQUAL(tpa_store_baseline_get(&body, &v, s, "web.prod", 0), 0);
+	CU_ASSERT(body && strcmp(body, "{\"v\": 2}") == 0);
+	CU_ASSERT_EQUAL(v, 2);
+	free(body);
+	CU_ASSERT_EQUAL(tpa_store_baseline_get(&body, &v, s, "web.prod", 1), 0);
+	CU_ASSERT(body && strcmp(body, "{\"v\": 1}") == 0);
+	CU_ASSERT_EQUAL(v, 1);
+	free(body);
+	CU_ASSERT_EQUAL(tpa_store_baseline_get(&body, NULL, s, "web.prod", 3), TPA_ERR_NOT_FOUND);
+	CU_ASSERT_PTR_NULL(body);
+	CU_ASSERT(strstr(tpa_err_last(), "web.prod@3") != NULL);
+	CU_ASSERT_EQUAL(tpa_store_baseline_get(&body, NULL, s, "nope", 0), TPA_ERR_NOT_FOUND);
+	CU_ASSERT_EQUAL(tpa_store_baseline_get(&body, NULL, s, "web.prod", -1),
+			TPA_ERR_INVALID_ARG);
+	/* Every name with its latest version, by name. */
+	CU_ASSERT_EQUAL(tpa_store_baseline_list(&all, &n, s), 0);
+	CU_ASSERT_EQUAL_FATAL(n, 2);
+	CU_ASSERT_STRING_EQUAL(all[0].name, "DB_1-a");
+	CU_ASSERT_EQUAL(all[0].version, 1);
+	CU_ASSERT_EQUAL(all[0].added_at, 120);
+	CU_ASSERT_STRING_EQUAL(all[1].name, "web.prod");
+	CU_ASSERT_EQUAL(all[1].version, 2);
+	CU_ASSERT_EQUAL(all[1].added_at, 110);
+	free(all);
+	tpa_store_close(s);
+}
+
+static void test_baseline_append_only(void)
+{
+	char p[300];
+
+	snprintf(p, sizeof(p), "%s/baselines.db", dir);
+	CU_ASSERT_EQUAL(run_py(p,
+		"for sql in (\"UPDATE baselines SET body = 'x'\", 'DELETE FROM baselines'):\n"
+		"    try:\n"
+		"        c.execute(sql); c.commit(); sys.exit(1)\n"
+		"    except sqlite3.DatabaseError as e:\n"
+		"        if 'append-only' not in str(e): sys.exit(2)\n"
+		"sys.exit(0 if c.execute('SELECT count(*) FROM baselines').fetchone()[0] == 3 else 3)"),
+		0);
+}
+
+static void test_assign_and_labels(void)
+{
+	char p[300], name[TPA_BASELINE_NAME_MAX + 1], tiny[4];
+	tpa_store *s = open_file("baselines.db", p, sizeof(p));
+	tpa_device d, *all = NULL;
+	size_t n = 0;
+	int v = 0;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(s);
+	CU_ASSERT_EQUAL(tpa_store_enroll(s, ID1, EK, sizeof(EK), NULL, 0, AKP, sizeof(AKP),
+					 "000b0001", 200), 0);
+	CU_ASSERT_EQUAL(tpa_store_enroll(s, ID2, EK, sizeof(EK), NULL, 0, AKP, sizeof(AKP),
+					 "000b0002", 200), 0);
+	CU_ASSERT_EQUAL(tpa_store_set_label(s, ID1, "fleet-a", 210), 0);
+	CU_ASSERT_EQUAL(tpa_store_set_label(s, ID2, "fleet-a", 210), 0);
+	CU_ASSERT_EQUAL(tpa_store_get(&d, s, ID1), 0);
+	CU_ASSERT_STRING_EQUAL(d.label, "fleet-a");
+	/* Nothing assigned yet; no such device. */
+	CU_ASSERT_EQUAL(tpa_store_baseline_for(name, sizeof(name), &v, s, ID1), TPA_ERR_NOT_FOUND);
+	CU_ASSERT(strstr(tpa_err_last(), "no baseline applies") != NULL);
+	CU_ASSERT_EQUAL(tpa_store_baseline_for(name, sizeof(name), &v, s, ID3), TPA_ERR_NOT_FOUND);
+	CU_ASSERT(strstr(tpa_err_last(), "no device") != NULL);
+	/* The label's, at its latest version. */
+	CU_ASSERT_EQUAL(tpa_store_assign(s, "label", "fleet-a", "web.prod", 220), 0);
+	CU_ASSERT_EQUAL(tpa_store_baseline_for(name, sizeof(name), &v, s, ID1), 0);
+	CU_ASSERT_STRING_EQUAL(name, "web.prod");
+	CU_ASSERT_EQUAL(v, 2);
+	CU_ASSERT_EQUAL(tpa_store_baseline_add(&v, s, "web.prod", "{\"v\": 3}", 225), 0);
+	CU_ASSERT_EQUAL(tpa_store_baseline_for(name, sizeof(name), &v, s, ID1), 0);
+	CU_ASSERT_EQUAL(v, 3);
+	/* The device's own wins over its label's. */
+	CU_ASSERT_EQUAL(tpa_store_assign(s, "device", ID1, "DB_1-a", 230), 0);
+	CU_ASSERT_EQUAL(tpa_store_baseline_for(name, sizeof(name), &v, s, ID1), 0);
+	CU_ASSERT_STRING_EQUAL(name, "DB_1-a");
+	CU_ASSERT_EQUAL(v, 1);
+	CU_ASSERT_EQUAL(tpa_store_baseline_for(name, sizeof(name), NULL, s, ID2), 0);
+	CU_ASSERT_STRING_EQUAL(name, "web.prod");
+	CU_ASSERT_EQUAL(tpa_store_baseline_for(tiny, sizeof(tiny), &v, s, ID1), TPA_ERR_LIMIT);
+	/* Reassigning replaces. */
+	CU_ASSERT_EQUAL(tpa_store_assign(s, "device", ID1, "web.prod", 232), 0);
+	CU_ASSERT_EQUAL(tpa_store_baseline_for(name, sizeof(name), &v, s, ID1), 0);
+	CU_ASSERT_STRING_EQUAL(name, "web.prod");
+	/* Removed: the label's again; removed twice: not found. */
+	CU_ASSERT_EQUAL(tpa_store_assign(s, "device", ID1, NULL, 240), 0);
+	CU_ASSERT_EQUAL(tpa_store_assign(s, "device", ID1, NULL, 241), TPA_ERR_NOT_FOUND);
+	CU_ASSERT_EQUAL(tpa_store_baseline_for(name, sizeof(name), &v, s, ID1), 0);
+	CU_ASSERT_STRING_EQUAL(name, "web.prod");
+	/* Without a label, nothing applies. */
+	CU_ASSERT_EQUAL(tpa_store_set_label(s, ID1, "", 250), 0);
+	CU_ASSERT_EQUAL(tpa_store_get(&d, s, ID1), 0);
+	CU_ASSERT_STRING_EQUAL(d.label, "");
+	CU_ASSERT_EQUAL(tpa_store_baseline_for(name, sizeof(name), &v, s, ID1), TPA_ERR_NOT_FOUND);
+	CU_ASSERT_EQUAL(tpa_store_list(&all, &n, s), 0);
+	CU_ASSERT_EQUAL(n, 2);
+	if (n == 2) {
+		CU_ASSERT_STRING_EQUAL(all[0].label, "");
+		CU_ASSERT_STRING_EQUAL(all[1].label, "fleet-a");
+	}
+	free(all);
+	/* A label's assignment goes away too. */
+	CU_ASSERT_EQUAL(tpa_store_assign(s, "label", "fleet-a", NULL, 260), 0);
+	CU_ASSERT_EQUAL(tpa_store_baseline_for(name, sizeof(name), &v, s, ID2), TPA_ERR_NOT_FOUND);
+	CU_ASSERT_EQUAL(tpa_store_assign(s, "label", "fleet-a", "web.prod", 265), 0);
+	/* Deleting a device removes its assignment (and not the label's). */
+	CU_ASSERT_EQUAL(tpa_store_assign(s, "device", ID2, "DB_1-a", 270), 0);
+	CU_ASSERT_EQUAL(tpa_store_remove(s, ID2, 280), 0);
+	tpa_store_close(s);
+	CU_ASSERT_EQUAL(run_py(p,
+		"a = c.execute('SELECT kind, target, baseline FROM assignments').fetchall()\n"
+		"sys.exit(0 if a == [('label', 'fleet-a', 'web.prod')] else 1)"), 0);
+}
+
+static void test_record_evidence(void)
+{
+	char p[300], *pcrs = NULL;
+	tpa_store *s = open_file("baselines.db", p, sizeof(p));
+	tpa_attest_record rec;
+	tpa_device d;
+	uint8_t log[5000], *got = NULL;
+	size_t len = 99, i;
+	const char *pj = "{\"sha256\": {\"0\": \"00ff\", \"7\": \"a1b2\"}}";
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(s);
+	for (i = 0; i < sizeof(log); i++)
+		log[i] = (uint8_t)(i * 7 + (i >> 8));  /* zeros and every byte value */
+	/* Never attested; no such device. */
+	CU_ASSERT_EQUAL(tpa_store_last_evidence(&got, &len, &pcrs, s, ID1), TPA_ERR_NOT_FOUND);
+	CU_ASSERT(strstr(tpa_err_last(), "never attested") != NULL);
+	CU_ASSERT_EQUAL(tpa_store_last_evidence(&got, &len, &pcrs, s, ID3), TPA_ERR_NOT_FOUND);
+	/* With evidence and the baseline that decided. */
+	memset(&rec, 0, sizeof(rec));
+	rec.outcome = "warning";
+	rec.baseline = "web.prod@2";
+	rec.event_log = log;
+	rec.event_log_len = sizeof(log);
+	rec.pcrs_json = pj;
+	CU_ASSERT_EQUAL(tpa_store_record(s, ID1, 1, "pcr.7: differs", &rec, 300), 0);
+	CU_ASSERT_EQUAL(tpa_store_get(&d, s, ID1), 0);
+	CU_ASSERT_EQUAL(d.last_attest_at, 300);
+	CU_ASSERT_STRING_EQUAL(d.last_verdict, "compliant");
+	CU_ASSERT_STRING_EQUAL(d.last_outcome, "warning");
+	CU_ASSERT_STRING_EQUAL(d.last_baseline, "web.prod@2");
+	CU_ASSERT_EQUAL(tpa_store_last_evidence(&got, &len, &pcrs, s, ID1), 0);
+	CU_ASSERT_EQUAL(len, sizeof(log));
+	CU_ASSERT(got && memcmp(got, log, sizeof(log)) == 0);
+	CU_ASSERT(pcrs && strcmp(pcrs, pj) == 0);
+	free(got);
+	free(pcrs);
+	/* A baseline that does not exist: refused, nothing changed. */
+	rec.baseline = "web.prod@99";
+	CU_ASSERT_EQUAL(tpa_store_record(s, ID1, 0, NULL, &rec, 310), TPA_ERR_NOT_FOUND);
+	CU_ASSERT_EQUAL(tpa_store_get(&d, s, ID1), 0);
+	CU_ASSERT_EQUAL(d.last_attest_at, 300);
+	CU_ASSERT_STRING_EQUAL(d.last_baseline, "web.prod@2");
+	/* Only the PCRs: the old event log goes. */
+	memset(&rec, 0, sizeof(rec));
+	rec.outcome = "no-baseline";
+	rec.pcrs_json = "{}";
+	CU_ASSERT_EQUAL(tpa_store_record(s, ID1, 1, NULL, &rec, 320), 0);
+	CU_ASSERT_EQUAL(tpa_store_last_evidence(&got, &len, &pcrs, s, ID1), 0);
+	CU_ASSERT_PTR_NULL(got);
+	CU_ASSERT_EQUAL(len, 0);
+	CU_ASSERT(pcrs && strcmp(pcrs, "{}") == 0);
+	free(pcrs);
+	CU_ASSERT_EQUAL(tpa_store_get(&d, s, ID1), 0);
+	CU_ASSERT_STRING_EQUAL(d.last_outcome, "no-baseline");
+	CU_ASSERT_STRING_EQUAL(d.last_baseline, "");
+	/* Without a record: the verdict is the outcome, no evidence. */
+	CU_ASSERT_EQUAL(tpa_store_record(s, ID1, 0, "quote.signature", NULL, 330), 0);
+	CU_ASSERT_EQUAL(tpa_store_get(&d, s, ID1), 0);
+	CU_ASSERT_STRING_EQUAL(d.last_verdict, "non-compliant");
+	CU_ASSERT_STRING_EQUAL(d.last_outcome, "non-compliant");
+	CU_ASSERT_EQUAL(tpa_store_last_evidence(&got, &len, &pcrs, s, ID1), 0);
+	CU_ASSERT_PTR_NULL(got);
+	CU_ASSERT_EQUAL(len, 0);
+	CU_ASSERT_PTR_NULL(pcrs);
+	/* The audit names the baseline and the reasons. */
+	tpa_store_close(s);
+	CU_ASSERT_EQUAL(run_py(p,
+		"a = [r[0] for r in c.execute(\"SELECT detail FROM audit WHERE event = 'attest'"
+		" ORDER BY seq\")]\n"
+		"sys.exit(0 if a == ['compliant, outcome warning, baseline web.prod@2: pcr.7: differs',\n"
+		"                    'compliant, outcome no-baseline',\n"
+		"                    'non-compliant: quote.signature'] else 1)"), 0);
+}
+
+static void test_invalid_inputs(void)
+{
+	char p[300], name[80], big_label[TPA_LABEL_MAX + 2], *body, *big;
+	tpa_store *s = open_file("baselines.db", p, sizeof(p));
+	tpa_attest_record rec;
+	size_t before = 0, after = 0;
+	int v = 0;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(s);
+	CU_ASSERT_EQUAL(tpa_store_audit_count(&before, s, NULL), 0);
+	memset(big_label, 'a', sizeof(big_label) - 1);
+	big_label[sizeof(big_label) - 1] = '\0';  /* 65 bytes */
+	/* Baseline names. */
+	CU_ASSERT_EQUAL(tpa_store_baseline_add(&v, s, "a b", "{}", 1), TPA_ERR_INVALID_ARG);
+	CU_ASSERT(strstr(tpa_err_last(), "baseline name") != NULL);
+	CU_ASSERT_EQUAL(tpa_store_baseline_add(&v, s, "x'; DROP TABLE baselines; --", "{}", 1),
+			TPA_ERR_INVALID_ARG);
+	CU_ASSERT_EQUAL(tpa_store_baseline_add(&v, s, "a/b", "{}", 1), TPA_ERR_INVALID_ARG);
+	CU_ASSERT_EQUAL(tpa_store_baseline_add(&v, s, "", "{}", 1), TPA_ERR_INVALID_ARG);
+	CU_ASSERT_EQUAL(tpa_store_baseline_add(&v, s, NULL, "{}", 1), TPA_ERR_INVALID_ARG);
+	CU_ASSERT_EQUAL(tpa_store_baseline_add(&v, s, big_label, "{}", 1), TPA_ERR_INVALID_ARG);
+	big_label[TPA_LABEL_MAX] = '\0';  /* 64 bytes: fine */
+	CU_ASSERT_EQUAL(tpa_store_baseline_add(&v, s, big_label, "{}", 1), 0);
+	big_label[TPA_LABEL_MAX] = 'a';
+	/* Bodies. */
+	CU_ASSERT_EQUAL(tpa_store_baseline_add(&v, s, "ok", "", 1), TPA_ERR_INVALID_ARG);
+	CU_ASSERT(strstr(tpa_err_last(), "body") != NULL);
+	CU_ASSERT_EQUAL(tpa_store_baseline_add(&v, s, "ok", NULL, 1), TPA_ERR_INVALID_ARG);
+	body = malloc(TPA_BASELINE_BODY_MAX + 2);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(body);
+	memset(body, ' ', TPA_BASELINE_BODY_MAX + 1);
+	body[TPA_BASELINE_BODY_MAX + 1] = '\0';
+	CU_ASSERT_EQUAL(tpa_store_baseline_add(&v, s, "ok", body, 1), TPA_ERR_INVALID_ARG);
+	CU_ASSERT(strstr(tpa_err_last(), "body") != NULL);
+	body[TPA_BASELINE_BODY_MAX] = '\0';  /* exactly the cap: fine */
+	CU_ASSERT_EQUAL(tpa_store_baseline_add(&v, s, "big", body, 1), 0);
+	free(body);
+	body = NULL;
+	/* Labels and assignments. */
+	CU_ASSERT_EQUAL(tpa_store_set_label(s, ID1, big_label, 1), TPA_ERR_INVALID_ARG);
+	CU_ASSERT(strstr(tpa_err_last(), "label") != NULL);
+	CU_ASSERT_EQUAL(tpa_store_set_label(s, ID1, "a,b", 1), TPA_ERR_INVALID_ARG);
+	CU_ASSERT_EQUAL(tpa_store_set_label(s, ID3, "x", 1), TPA_ERR_NOT_FOUND);
+	CU_ASSERT_EQUAL(tpa_store_set_label(s, "1111", "x", 1), TPA_ERR_INVALID_ARG);
+	CU_ASSERT(strstr(tpa_err_last(), "device id") != NULL);
+	CU_ASSERT_EQUAL(tpa_store_assign(s, "group", "x", "web.prod", 1), TPA_ERR_INVALID_ARG);
+	CU_ASSERT(strstr(tpa_err_last(), "kind") != NULL);
+	CU_ASSERT_EQUAL(tpa_store_assign(s, NULL, "x", "web.prod", 1), TPA_ERR_INVALID_ARG);
+	CU_ASSERT_EQUAL(tpa_store_assign(s, "label", big_label, "web.prod", 1),
+			TPA_ERR_INVALID_ARG);
+	CU_ASSERT(strstr(tpa_err_last(), "label") != NULL);
+	CU_ASSERT_EQUAL(tpa_store_assign(s, "label", "x", "bad name", 1), TPA_ERR_INVALID_ARG);
+	CU_ASSERT(strstr(tpa_err_last(), "baseline name") != NULL);
+	CU_ASSERT_EQUAL(tpa_store_assign(s, "device", "not-an-id", "web.prod", 1),
+			TPA_ERR_INVALID_ARG);
+	CU_ASSERT_EQUAL(tpa_store_assign(s, "device", ID3, "web.prod", 1), TPA_ERR_NOT_FOUND);
+	CU_ASSERT(strstr(tpa_err_last(), "no device") != NULL);
+	CU_ASSERT_EQUAL(tpa_store_assign(s, "device", ID1, "unknown", 1), TPA_ERR_NOT_FOUND);
+	CU_ASSERT(strstr(tpa_err_last(), "no baseline named unknown") != NULL);
+	CU_ASSERT_EQUAL(tpa_store_assign(s, "label", "x", "unknown", 1), TPA_ERR_NOT_FOUND);
+	CU_ASSERT_EQUAL(tpa_store_baseline_for(name, sizeof(name), &v, s, "zz"),
+			TPA_ERR_INVALID_ARG);
+	CU_ASSERT_EQUAL(tpa_store_baseline_get(&body, NULL, s, "a b", 0), TPA_ERR_INVALID_ARG);
+	/* Records. */
+	memset(&rec, 0, sizeof(rec));
+	rec.outcome = "fine";
+	CU_ASSERT_EQUAL(tpa_store_record(s, ID1, 1, NULL, &rec, 1), TPA_ERR_INVALID_ARG);
+	CU_ASSERT(strstr(tpa_err_last(), "outcome") != NULL);
+	rec.outcome = NULL;
+	rec.baseline = "web.prod@0";
+	CU_ASSERT_EQUAL(tpa_store_record(s, ID1, 1, NULL, &rec, 1), TPA_ERR_INVALID_ARG);
+	CU_ASSERT(strstr(tpa_err_last(), "baseline") != NULL);
+	rec.baseline = "web.prod";
+	CU_ASSERT_EQUAL(tpa_store_record(s, ID1, 1, NULL, &rec, 1), TPA_ERR_INVALID_ARG);
+	rec.baseline = "@1";
+	CU_ASSERT_EQUAL(tpa_store_record(s, ID1, 1, NULL, &rec, 1), TPA_ERR_INVALID_ARG);
+	rec.baseline = "web prod@1";
+	CU_ASSERT_EQUAL(tpa_store_record(s, ID1, 1, NULL, &rec, 1), TPA_ERR_INVALID_ARG);
+	rec.baseline = "web.prod@1x";
+	CU_ASSERT_EQUAL(tpa_store_record(s, ID1, 1, NULL, &rec, 1), TPA_ERR_INVALID_ARG);
+	rec.baseline = NULL;
+	big = calloc(1, TPA_STORE_EVENT_LOG_MAX + 1);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(big);
+	rec.event_log = (const uint8_t *)big;
+	rec.event_log_len = TPA_STORE_EVENT_LOG_MAX + 1;
+	CU_ASSERT_EQUAL(tpa_store_record(s, ID1, 1, NULL, &rec, 1), TPA_ERR_INVALID_ARG);
+	CU_ASSERT(strstr(tpa_err_last(), "event_log") != NULL);
+	rec.event_log = NULL;
+	rec.event_log_len = 10;
+	CU_ASSERT_EQUAL(tpa_store_record(s, ID1, 1, NULL, &rec, 1), TPA_ERR_INVALID_ARG);
+	rec.event_log_len = 0;
+	memset(big, '1', TPA_STORE_PCRS_JSON_MAX + 1);
+	rec.pcrs_json = big;
+	CU_ASSERT_EQUAL(tpa_store_record(s, ID1, 1, NULL, &rec, 1), TPA_ERR_INVALID_ARG);
+	CU_ASSERT(strstr(tpa_err_last(), "pcrs_json") != NULL);
+	free(big);
+	rec.pcrs_json = NULL;
+	CU_ASSERT_EQUAL(tpa_store_record(s, "x", 1, NULL, &rec, 1), TPA_ERR_INVALID_ARG);
+	CU_ASSERT_EQUAL(tpa_store_record(s, ID3, 1, NULL, &rec, 1), TPA_ERR_NOT_FOUND);
+	/* Nothing refused was written or audited (only the two good baselines). */
+	CU_ASSERT_EQUAL(tpa_store_audit_count(&after, s, NULL), 0);
+	CU_ASSERT_EQUAL(after, before + 2);
+	tpa_store_close(s);
+}
+
 int main(void)
 {
 	CU_pSuite s;
@@ -247,6 +693,12 @@ int main(void)
 	CU_add_test(s, "audit is append-only; data persists", test_audit_append_only_and_persistent);
 	CU_add_test(s, "corrupt, unreachable and newer files", test_bad_files);
 	CU_add_test(s, "a registry that cannot be written", test_unwritable);
+	CU_add_test(s, "schema 1 migrates to 2, keeping everything", test_migrate_v1);
+	CU_add_test(s, "baselines: add, get, list", test_baseline_add_get_list);
+	CU_add_test(s, "baselines are append-only", test_baseline_append_only);
+	CU_add_test(s, "assignments, labels, the baseline for a device", test_assign_and_labels);
+	CU_add_test(s, "record with and without evidence", test_record_evidence);
+	CU_add_test(s, "invalid inputs refused", test_invalid_inputs);
 	failed = test_run_all();
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
 	if (system(cmd) != 0)

@@ -1,0 +1,137 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* Golden baselines: reference values for a boot, learned from a known-good
+ * one, and the appraisal of every boot against them, rule by rule.
+ *
+ * A baseline is JSON (docs/baseline.md, docs/baseline.schema.json): a name,
+ * the bank its digests belong to, and named rules, each with a severity.
+ * Every event of a log is judged by exactly one rule: the SecureBoot
+ * variable by secure-boot, PK/KEK/db/dbx by theirs, EV_EFI_VARIABLE_AUTHORITY
+ * by authorities, the S-CRTM version by firmware-version, the UEFI debug
+ * mode action by uefi-debug-mode, the EFI applications (PCR 4) and what the
+ * boot loader loaded and ran (PCR 8 commands, PCR 9 files, PCR 11) by
+ * boot-applications, the kernel command line (GRUB's kernel_cmdline and
+ * linux commands, systemd-stub on PCR 12) by kernel-cmdline, and every other
+ * event by known-events. PCRs the log does not cover are judged by pcrs. */
+#ifndef TPA_BASELINE_H
+#define TPA_BASELINE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "tpa/bootstate.h"
+#include "tpa/eventlog.h"
+#include "tpa/quote.h"
+
+#define TPA_BASELINE_FORMAT 1          /* "tpa_baseline": 1 */
+#define TPA_BASELINE_MAX_BYTES (1024 * 1024)
+#define TPA_BASELINE_ENTRIES_MAX 20000 /* items in all lists together */
+#define TPA_RULE_DETAIL_MAX 320
+
+typedef enum {
+	TPA_RULE_SECURE_BOOT,
+	TPA_RULE_UEFI_DEBUG_MODE,
+	TPA_RULE_FIRMWARE_VERSION,
+	TPA_RULE_PK,
+	TPA_RULE_KEK,
+	TPA_RULE_DB,
+	TPA_RULE_DBX,
+	TPA_RULE_AUTHORITIES,
+	TPA_RULE_BOOT_APPLICATIONS,
+	TPA_RULE_KERNEL_CMDLINE,
+	TPA_RULE_PCRS,
+	TPA_RULE_KNOWN_EVENTS,
+	TPA_RULE_COUNT
+} tpa_rule_id;
+
+/* "secure-boot", "uefi-debug-mode", ... */
+const char *tpa_rule_name(tpa_rule_id r);
+
+typedef enum {
+	TPA_SEVERITY_CRITICAL = 0,     /* a failure makes the boot non-compliant */
+	TPA_SEVERITY_WARNING = 1,      /* a failure makes it a warning */
+} tpa_severity;
+
+typedef enum {
+	TPA_RULE_PASS = 0,
+	TPA_RULE_FAIL = 1,
+	TPA_RULE_NOT_APPLICABLE = 2,
+} tpa_rule_status;
+
+typedef enum {
+	TPA_OUTCOME_COMPLIANT = 0,
+	TPA_OUTCOME_WARNING = 1,
+	TPA_OUTCOME_NON_COMPLIANT = 2,
+	TPA_OUTCOME_NO_BASELINE = 3,
+} tpa_outcome;
+
+const char *tpa_outcome_name(tpa_outcome o);     /* "compliant", "warning", ... */
+const char *tpa_rule_status_name(tpa_rule_status s); /* "pass", "fail", "n/a" */
+
+typedef struct tpa_baseline tpa_baseline;
+
+/* Parses and validates a baseline (JSON text, n bytes). Errors name the
+ * source, the field ("rules.boot-applications.applications[2].digest") and
+ * what is wrong: TPA_ERR_PARSE for JSON, TPA_ERR_VERIFY for content,
+ * TPA_ERR_LIMIT beyond the caps. Unknown rules and fields are errors. */
+int tpa_baseline_parse(tpa_baseline **out, const char *json, size_t n, const char *source);
+int tpa_baseline_load_file(tpa_baseline **out, const char *path);
+void tpa_baseline_free(tpa_baseline *b);
+
+const char *tpa_baseline_name(const tpa_baseline *b);
+uint16_t tpa_baseline_bank(const tpa_baseline *b);
+/* The baseline as JSON text (malloc'd), as written by learn and merge. */
+char *tpa_baseline_to_json(const tpa_baseline *b);
+/* One line per rule, for a person: what it holds. malloc'd. */
+char *tpa_baseline_summary(const tpa_baseline *b);
+
+/* A boot as the verifier knows it: the parsed log (may be NULL), the state
+ * derived from it with `bank`, and the PCR values a quote covered (may be
+ * NULL when learning from a log file). */
+typedef struct {
+	const tpa_eventlog *log;
+	const tpa_bootstate *state;
+	uint16_t bank;
+	const tpa_pcr_set *quoted;
+} tpa_boot_evidence;
+
+/* A baseline that accepts exactly this boot. */
+int tpa_baseline_learn(tpa_baseline **out, const tpa_boot_evidence *ev, const char *name);
+/* A baseline that accepts what a or b accepts (same bank): allowed sets
+ * joined, dbx requirements intersected, a rule only one has dropped. */
+int tpa_baseline_merge(tpa_baseline **out, const tpa_baseline *a, const tpa_baseline *b);
+/* What differs from a to b, one line per difference ("+ ", "- ", "~ "),
+ * malloc'd; "" if nothing. */
+int tpa_baseline_diff(char **out, const tpa_baseline *a, const tpa_baseline *b);
+
+typedef struct {
+	tpa_rule_id rule;
+	tpa_severity severity;
+	tpa_rule_status status;
+	int32_t event;                   /* the event that decided, -1 */
+	int32_t pcr;                     /* its PCR, -1 */
+	char detail[TPA_RULE_DETAIL_MAX]; /* the evidence: what was seen, what expected */
+} tpa_rule_result;
+
+typedef struct {
+	tpa_outcome outcome;
+	tpa_rule_result rules[TPA_RULE_COUNT]; /* in tpa_rule_id order */
+	uint32_t unknown_events;         /* events no list of the baseline knows */
+	uint32_t failed;                 /* rules that failed */
+} tpa_appraisal;
+
+/* Appraises a boot, rule by rule. Rules the baseline does not have are
+ * "n/a (not in the baseline)"; the outcome is non-compliant if a critical
+ * rule failed, warning if only warnings did. */
+int tpa_baseline_appraise(tpa_appraisal *out, const tpa_baseline *b, const tpa_boot_evidence *ev);
+/* An appraisal without a baseline: outcome "no-baseline", every rule n/a. */
+void tpa_appraisal_none(tpa_appraisal *out);
+/* The appraisal as JSON text (malloc'd): {"outcome", "baseline", "rules":
+ * [{"rule", "severity", "status", "event", "pcr", "detail"}], ...}. */
+char *tpa_appraisal_to_json(const tpa_appraisal *a, const char *baseline, int version);
+
+/* Quoted PCR values as JSON text ({"sha256": {"0": "hex", ...}}, malloc'd)
+ * and back: how the registry keeps them for learning. */
+char *tpa_pcr_set_to_json(const tpa_pcr_set *set);
+int tpa_pcr_set_from_json(tpa_pcr_set *out, const char *json);
+
+#endif

@@ -1,0 +1,194 @@
+#!/usr/bin/env bash
+# Golden baselines: learned on the simulator's good boot, each bad boot
+# fails on exactly the rule it breaks; a kernel update is accepted after a
+# merge; a rollback to a revoked boot loader is refused once dbx lists it;
+# real logs against each other; baselines validated by an independent JSON
+# Schema validator; then the registry flow end to end over gRPC with swtpm:
+# learn from the device's last attestation, add versions, assign to a device
+# or a label, every verdict naming the baseline version that decided it.
+# usage: test_baselines.sh BUILD_DIR
+set -euo pipefail
+BUILD=${1:?usage: test_baselines.sh BUILD_DIR}
+. "$(dirname "$0")/lib.sh"
+
+echo "integration: golden baselines (tpa-bootsim, real logs, registry, swtpm, TLS)"
+SCEN=$ROOT/simulator/scenarios
+DATA=$ROOT/tests/data/eventlog
+V=(${VALGRIND:-} "$BIN/verifier")
+B=("${V[@]}" baseline)
+
+for s in good sb-off tampered-bootloader unexpected-kernel debug-cmdline kernel-update \
+    rollback-bootloader rollback-revoked; do
+    "$BIN/tpa-bootsim" --scenario "$SCEN/$s.json" --log "$WORK/$s.log" >/dev/null ||
+        bad "tpa-bootsim $s"
+done
+
+# failed_rules: the rules `baseline appraise` printed as failed, in order.
+failed_rules() { sed -n 's/^  fail \([a-z-]*\) .*/\1/p' "$WORK/out" | tr '\n' ' ' | sed 's/ $//'; }
+appraise() { # NAME BASELINE LOG EXPECTED_EXIT EXPECTED_FAILED_RULES
+    expect_exit "$1: appraise exits $4" "$4" "${B[@]}" appraise --baseline "$2" --eventlog "$3" || true
+    [ "$(failed_rules)" = "$5" ] && ok "$1: failed rules '$5'" ||
+        bad "$1: failed rules '$(failed_rules)', expected '$5'" "$WORK/out"
+}
+
+# ---- learn on the good boot; each bad boot breaks one rule ----
+expect_exit "learn from the good boot's log" 0 "${B[@]}" learn --eventlog "$WORK/good.log" \
+    --name sim --out "$WORK/good.json"
+expect_grep "learn prints a summary a person can read" "$WORK/out" '^  boot-applications  critical 3 application\(s\), 11 boot loader event\(s\)$'
+appraise "good" "$WORK/good.json" "$WORK/good.log" 0 ""
+appraise "sb-off" "$WORK/good.json" "$WORK/sb-off.log" 1 "secure-boot"
+expect_grep "sb-off: the databases are n/a without Secure Boot" "$WORK/out" '^  n/a  db +Secure Boot is not enabled'
+appraise "tampered-bootloader" "$WORK/good.json" "$WORK/tampered-bootloader.log" 1 "boot-applications"
+expect_grep "tampered-bootloader: the evidence names event, path and digest" "$WORK/out" \
+    'fail boot-applications  event 24: application .EFI.debian.grubx64.efi \([0-9a-f]{16}\.\.\.\) is not among the 3 allowed'
+appraise "unexpected-kernel" "$WORK/good.json" "$WORK/unexpected-kernel.log" 1 "boot-applications"
+appraise "debug-cmdline" "$WORK/good.json" "$WORK/debug-cmdline.log" 1 "kernel-cmdline"
+expect_exit "appraise --json" 1 "${B[@]}" appraise --json --baseline "$WORK/good.json" \
+    --eventlog "$WORK/debug-cmdline.log" || true
+/usr/bin/python3 - "$WORK/out" >"$WORK/py.out" 2>&1 <<'PY' && ok "appraise --json: outcome, rules, evidence" || bad "appraise --json" "$WORK/py.out"
+import json, sys
+a = json.load(open(sys.argv[1]))
+assert a["outcome"] == "non-compliant", a["outcome"]
+r = {x["rule"]: x for x in a["rules"]}
+assert r["kernel-cmdline"]["status"] == "fail" and r["kernel-cmdline"]["pcr"] == 8
+assert r["kernel-cmdline"]["event"] > 0 and "init=/bin/sh" in r["kernel-cmdline"]["detail"]
+assert r["secure-boot"]["status"] == "pass" and r["pcrs"]["status"] == "n/a"
+PY
+
+# ---- a kernel update: refused, then accepted after a merge ----
+appraise "kernel-update before the merge" "$WORK/good.json" "$WORK/kernel-update.log" 1 "boot-applications"
+"${B[@]}" learn --eventlog "$WORK/kernel-update.log" --name sim --out "$WORK/ku.json" >/dev/null
+expect_exit "merge the two boots" 0 "${B[@]}" merge --out "$WORK/merged.json" "$WORK/good.json" "$WORK/ku.json"
+appraise "kernel-update after the merge" "$WORK/merged.json" "$WORK/kernel-update.log" 0 ""
+appraise "the old kernel still after the merge" "$WORK/merged.json" "$WORK/good.log" 0 ""
+appraise "a third kernel after the merge" "$WORK/merged.json" "$WORK/unexpected-kernel.log" 1 "boot-applications"
+expect_exit "diff shows what the merge added (exit 1)" 1 "${B[@]}" diff "$WORK/good.json" "$WORK/merged.json" || true
+expect_grep "... the new kernel among them" "$WORK/out" '^\+ boot-applications.applications: .*vmlinuz-6.1.0-15-amd64'
+if grep -q '^- ' "$WORK/out"; then bad "... and removes nothing" "$WORK/out"; else ok "... and removes nothing"; fi
+expect_exit "diff of a baseline with itself (exit 0)" 0 "${B[@]}" diff "$WORK/good.json" "$WORK/good.json"
+
+# ---- a rollback to GRUB 2.04 (BootHole) ----
+appraise "rollback against the good baseline" "$WORK/good.json" "$WORK/rollback-bootloader.log" 1 "dbx boot-applications"
+"${B[@]}" learn --eventlog "$WORK/rollback-bootloader.log" --name sim --out "$WORK/rb.json" >/dev/null
+"${B[@]}" merge --out "$WORK/with-old.json" "$WORK/good.json" "$WORK/rb.json" >/dev/null
+appraise "rollback allowed by a merged baseline, dbx not yet updated" "$WORK/with-old.json" \
+    "$WORK/rollback-bootloader.log" 0 ""
+appraise "rollback refused once dbx lists it" "$WORK/with-old.json" "$WORK/rollback-revoked.log" 1 "boot-applications"
+expect_grep "... as revoked by dbx" "$WORK/out" 'application .EFI.debian.grubx64.efi \([0-9a-f]{16}\.\.\.\) is revoked: dbx lists it'
+
+# ---- real logs against each other ----
+"${B[@]}" learn --eventlog "$DATA/go-tpm-tools/cos-93-amd-sev.bin" --name cos \
+    --out "$WORK/cos.json" >/dev/null
+appraise "a real log against its own baseline" "$WORK/cos.json" "$DATA/go-tpm-tools/cos-93-amd-sev.bin" 0 ""
+expect_exit "Secure Boot off (CoreOS shielded VM) against a Secure Boot on baseline (1)" 1 \
+    "${B[@]}" appraise --baseline "$WORK/cos.json" \
+    --eventlog "$DATA/go-attestation/coreos_36_shielded_vm_no_secure_boot_eventlog" || true
+expect_grep "... fails on the Secure Boot rule" "$WORK/out" '^  fail secure-boot +Secure Boot is disabled'
+"${B[@]}" learn --eventlog "$DATA/go-attestation/windows_gcp_shielded_vm.bin" --bank sha1 \
+    --name win --out "$WORK/win.json" >/dev/null
+appraise "a SHA-1 Windows log against its own baseline" "$WORK/win.json" \
+    "$DATA/go-attestation/windows_gcp_shielded_vm.bin" 0 ""
+expect_exit "baselines of different banks do not merge (2)" 2 "${B[@]}" merge "$WORK/cos.json" "$WORK/win.json" || true
+
+# ---- baselines are untrusted input; an independent validator agrees ----
+/usr/bin/python3 - "$ROOT/docs/baseline.schema.json" "$WORK" >"$WORK/schema.out" 2>&1 <<'PY' && ok "every baseline written validates against docs/baseline.schema.json (python3-jsonschema)" || bad "JSON Schema" "$WORK/schema.out"
+import json, sys, jsonschema
+schema = json.load(open(sys.argv[1]))
+jsonschema.Draft202012Validator.check_schema(schema)
+v = jsonschema.Draft202012Validator(schema)
+for f in ["good", "ku", "merged", "rb", "with-old", "cos", "win"]:
+    errs = list(v.iter_errors(json.load(open("%s/%s.json" % (sys.argv[2], f)))))
+    assert not errs, (f, [e.message for e in errs])
+print("ok")
+PY
+bad_baseline() { # NAME PYTHON-EDIT-OF-b EXPECTED-MESSAGE
+    /usr/bin/python3 -c "
+import json, sys
+b = json.load(open('$WORK/good.json'))
+$2
+json.dump(b, open('$WORK/bad.json', 'w'))" || bad "$1: editing"
+    expect_exit "$1: refused (2)" 2 "${B[@]}" check "$WORK/bad.json" || true
+    expect_grep "$1: the file, field and why" "$WORK/err" "bad.json: $3"
+    /usr/bin/python3 - "$ROOT/docs/baseline.schema.json" "$WORK/bad.json" >/dev/null 2>&1 <<'PY' && bad "$1: the schema refuses it too" || ok "$1: the schema refuses it too"
+import json, sys, jsonschema
+jsonschema.validate(json.load(open(sys.argv[2])), json.load(open(sys.argv[1])), cls=jsonschema.Draft202012Validator)
+PY
+}
+bad_baseline "an unknown rule" "b['rules']['secureboot'] = b['rules'].pop('secure-boot')" \
+    'rules.secureboot: unknown rule'
+bad_baseline "a malformed digest" "b['rules']['boot-applications']['applications'][1]['digest'] = 'xyz'" \
+    'rules.boot-applications.applications\[1\].digest: not 64 lower-case hex digits'
+bad_baseline "an unknown field" "b['rules']['dbx']['must_contain'] = []" 'rules.dbx.must_contain: unknown field'
+bad_baseline "a bad severity" "b['rules']['pk']['severity'] = 'fatal'" 'rules.pk.severity: must be'
+bad_baseline "a PCR out of range" "b['rules']['known-events']['events'][0]['pcr'] = 31" \
+    'rules.known-events.events\[0\].pcr: must be a PCR number'
+printf '{"tpa_baseline": 1, ' >"$WORK/bad.json"
+expect_exit "truncated JSON (2)" 2 "${B[@]}" check "$WORK/bad.json" || true
+expect_grep "... with the line and column" "$WORK/err" 'bad.json: line 1 column'
+
+# ---- the registry: learn from a device's last attestation, versions, assignment ----
+"$ROOT/scripts/demo-certs.sh" "$WORK/certs"
+CA=$WORK/certs/ca.pem
+start_swtpm "$WORK/tpm"
+"$BIN/tpa-bootsim" --scenario "$SCEN/good.json" --log "$WORK/boot.log" --tcti "$TCTI" >/dev/null
+mkdir -p "$WORK/ekca"
+cp "$WORK/tpm/ca/swtpm-localca-rootca-cert.pem" "$WORK/tpm/ca/issuercert.pem" "$WORK/ekca/"
+DB=$WORK/registry.db
+start_verifier v --cert "$WORK/certs/server.pem" --key "$WORK/certs/server.key" \
+    --registry "$DB" --ek-ca "$WORK/ekca"
+TARGET=127.0.0.1:$PORT
+C=(${VALGRIND:-} "$BIN/attest_client")
+A=("${C[@]}" attest --verifier "$TARGET" --ca "$CA" --tcti "$TCTI" --ak-file "$WORK/ak.bin"
+   --eventlog "$WORK/boot.log" --pcrs sha256:0-15)
+"${C[@]}" enroll --verifier "$TARGET" --ca "$CA" --tcti "$TCTI" --ak-file "$WORK/ak.bin" >"$WORK/enroll.out" 2>&1 ||
+    bad "enroll" "$WORK/enroll.out"
+DEV=$(sed -n 's/^enrolled: device //p' "$WORK/enroll.out")
+expect_exit "learn from a device that never attested (2)" 2 "${B[@]}" learn --registry "$DB" \
+    --device "$DEV" --out "$WORK/none.json" || true
+expect_grep "... says so" "$WORK/err" 'never attested'
+expect_exit "no baseline assigned: not compliant (1)" 1 "${A[@]}" || true
+expect_grep "... outcome no-baseline" "$WORK/out" '^appraisal: no-baseline$'
+expect_exit "learn from the device's last attestation" 0 "${B[@]}" learn --registry "$DB" \
+    --device "$DEV" --name fleet --out "$WORK/fleet.json"
+expect_grep "... with the PCRs the log does not cover (11-15; not IMA's 10)" "$WORK/out" '^  pcrs +critical 5 value\(s\) of fixed PCRs$'
+expect_exit "add it to the registry" 0 "${B[@]}" add --registry "$DB" "$WORK/fleet.json"
+expect_grep "... as version 1" "$WORK/out" '^added: fleet@1$'
+expect_exit "assign an unknown baseline (1)" 1 "${B[@]}" assign --registry "$DB" --device "$DEV" nothere || true
+expect_exit "assign it to the device" 0 "${B[@]}" assign --registry "$DB" --device "$DEV" fleet
+expect_exit "attest: compliant against fleet@1" 0 "${A[@]}" || true
+expect_grep "... naming the baseline version" "$WORK/out" '^appraisal: compliant \(baseline fleet@1\)$'
+"${V[@]}" devices show --json --registry "$DB" "$DEV" >"$WORK/dev.json"
+/usr/bin/python3 -c "
+import json, sys
+d = json.load(open('$WORK/dev.json'))
+assert d['last_outcome'] == 'compliant' and d['last_baseline'] == 'fleet@1', d" 2>"$WORK/py.out" &&
+    ok "the registry records the baseline version of the verdict" || bad "registry record" "$WORK/py.out"
+
+# A second version (the fleet's kernel update merged in) takes over.
+"${B[@]}" learn --eventlog "$WORK/kernel-update.log" --name fleet --out "$WORK/fleet-ku.json" >/dev/null
+"${B[@]}" merge --name fleet --out "$WORK/fleet2.json" "$WORK/fleet.json" "$WORK/fleet-ku.json" >/dev/null
+expect_exit "add the merged baseline" 0 "${B[@]}" add --registry "$DB" "$WORK/fleet2.json"
+expect_grep "... as version 2" "$WORK/out" '^added: fleet@2$'
+expect_exit "attest: compliant against fleet@2" 0 "${A[@]}" || true
+expect_grep "... the latest version decides" "$WORK/out" '^appraisal: compliant \(baseline fleet@2\)$'
+
+# By label: the device's own assignment removed, its group's applies.
+python_warn="b = json.load(open('$WORK/fleet.json')); b['name'] = 'lab'; b['rules']['known-events']['events'] = b['rules']['known-events']['events'][1:]; json.dump(b, open('$WORK/lab.json', 'w'))"
+/usr/bin/python3 -c "import json; $python_warn"
+"${B[@]}" add --registry "$DB" "$WORK/lab.json" >/dev/null
+expect_exit "remove the device's assignment" 0 "${B[@]}" assign --registry "$DB" --device "$DEV" -
+expect_exit "label the device" 0 "${V[@]}" devices label --registry "$DB" "$DEV" lab-machines
+expect_exit "assign a baseline to the label" 0 "${B[@]}" assign --registry "$DB" --label lab-machines lab
+expect_exit "attest: an unknown event only fails a warning rule: WARNING, exit 0" 0 "${A[@]}" || true
+expect_grep "... verdict WARNING" "$WORK/out" '^verdict: WARNING$'
+expect_grep "... the unknown event named" "$WORK/out" '^  FAIL known-events \(warning\): event [0-9]+ \(PCR [0-9]+, EV_[A-Z_0-9]+, [0-9a-f]{16}\.\.\.\) is not in the baseline$'
+expect_grep "... by the label's baseline" "$WORK/out" '^appraisal: warning \(baseline lab@1\)$'
+expect_exit "list the baselines" 0 "${B[@]}" list --registry "$DB"
+expect_grep "... every name with its latest version" "$WORK/out" '^fleet@2 '
+expect_exit "devices show names the label" 0 "${V[@]}" devices show --json --registry "$DB" "$DEV"
+expect_grep "... and the last outcome" "$WORK/out" '"last_outcome": "warning"'
+"$SIM" extend "$WORK/tpm" "12:sha256=$(printf '%064x' 5)"
+expect_exit "a fixed PCR that moved: non-compliant (1)" 1 "${A[@]}" || true
+expect_grep "... on the pcrs rule, naming the PCR" "$WORK/out" '^  FAIL pcrs \(critical\): PCR 12 = [0-9a-f]{16}\.\.\. is not an allowed value$'
+
+summary

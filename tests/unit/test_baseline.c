@@ -1,0 +1,381 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* Golden baselines on real event logs (tests/data/eventlog, from real
+ * machines): learned baselines accept their own boot and explain the
+ * differences of others rule by rule; baselines are validated like any
+ * other untrusted input. The boot simulator's scenarios are the subject of
+ * tests/integration/test_baselines.sh. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <CUnit/Basic.h>
+
+#include "testutil.h"
+#include "tpa/baseline.h"
+#include "tpa/err.h"
+#include "tpa/tpm_decode.h"
+
+#define DATA "tests/data/eventlog/"
+
+typedef struct {
+	uint8_t *bytes;
+	tpa_eventlog *log;
+	tpa_bootstate state;
+	tpa_boot_evidence ev;
+} boot;
+
+static int boot_load(boot *b, const char *file, uint16_t bank)
+{
+	size_t n = 0;
+
+	memset(b, 0, sizeof(*b));
+	if (tpa_eventlog_read_file(&b->bytes, &n, file) < 0 ||
+	    tpa_eventlog_parse(&b->log, b->bytes, n) < 0 ||
+	    tpa_bootstate_derive(&b->state, b->log, bank) < 0) {
+		fprintf(stderr, "%s: %s\n", file, tpa_err_last());
+		return -1;
+	}
+	b->ev.log = b->log;
+	b->ev.state = &b->state;
+	b->ev.bank = bank;
+	return 0;
+}
+
+static void boot_free(boot *b)
+{
+	tpa_bootstate_clear(&b->state);
+	tpa_eventlog_free(b->log);
+	free(b->bytes);
+}
+
+static tpa_baseline *learn(const char *file, uint16_t bank, const char *name)
+{
+	boot b;
+	tpa_baseline *bl = NULL;
+
+	if (boot_load(&b, file, bank) < 0)
+		return NULL;
+	if (tpa_baseline_learn(&bl, &b.ev, name) < 0)
+		fprintf(stderr, "learn %s: %s\n", file, tpa_err_last());
+	boot_free(&b);
+	return bl;
+}
+
+static tpa_outcome appraise(tpa_appraisal *a, const tpa_baseline *bl, const char *file,
+			    uint16_t bank)
+{
+	boot b;
+
+	memset(a, 0, sizeof(*a));
+	a->outcome = TPA_OUTCOME_NO_BASELINE;
+	if (boot_load(&b, file, bank) < 0)
+		return TPA_OUTCOME_NO_BASELINE;
+	CU_ASSERT_EQUAL(tpa_baseline_appraise(a, bl, &b.ev), 0);
+	boot_free(&b);
+	return a->outcome;
+}
+
+static const struct {
+	const char *file;
+	uint16_t bank;
+} sb_on[] = {
+	{ DATA "go-tpm-tools/cos-93-amd-sev.bin", TPM2_ALG_SHA256 },
+	{ DATA "go-tpm-tools/cos-85-amd-sev.bin", TPM2_ALG_SHA256 },
+	{ DATA "go-tpm-tools/debian-10.bin", TPM2_ALG_SHA1 },
+	{ DATA "go-tpm-tools/rhel8-uefi.bin", TPM2_ALG_SHA256 },
+	{ DATA "keylime/mb_log.bin", TPM2_ALG_SHA256 },
+	{ DATA "tpm2-tools/event-moklisttrusted.bin", TPM2_ALG_SHA256 },
+	{ DATA "go-attestation/windows_gcp_shielded_vm.bin", TPM2_ALG_SHA1 },
+};
+
+/* A baseline learned from a boot accepts exactly that boot, and survives
+ * being written and read again. */
+static void test_learn_accepts_its_boot(void)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(sb_on) / sizeof(sb_on[0]); i++) {
+		tpa_baseline *bl = learn(sb_on[i].file, sb_on[i].bank, "learned"), *again = NULL;
+		tpa_appraisal a;
+		char *json;
+		int id;
+
+		CU_ASSERT_PTR_NOT_NULL_FATAL(bl);
+		CU_ASSERT_EQUAL(appraise(&a, bl, sb_on[i].file, sb_on[i].bank),
+				TPA_OUTCOME_COMPLIANT);
+		for (id = 0; id < TPA_RULE_COUNT; id++)
+			if (a.rules[id].status == TPA_RULE_FAIL)
+				fprintf(stderr, "%s: %s: %s\n", sb_on[i].file,
+					tpa_rule_name(a.rules[id].rule), a.rules[id].detail);
+		CU_ASSERT_EQUAL(a.rules[TPA_RULE_SECURE_BOOT].status, TPA_RULE_PASS);
+		CU_ASSERT_EQUAL(a.rules[TPA_RULE_BOOT_APPLICATIONS].status, TPA_RULE_PASS);
+		/* Offline (no quote): the fixed PCRs cannot be judged. */
+		CU_ASSERT_EQUAL(a.rules[TPA_RULE_PCRS].status, TPA_RULE_NOT_APPLICABLE);
+		json = tpa_baseline_to_json(bl);
+		CU_ASSERT_PTR_NOT_NULL_FATAL(json);
+		CU_ASSERT_EQUAL(tpa_baseline_parse(&again, json, strlen(json), "round trip"), 0);
+		{
+			char *d = NULL;
+
+			CU_ASSERT_EQUAL(tpa_baseline_diff(&d, bl, again), 0);
+			CU_ASSERT_STRING_EQUAL(d ? d : "x", "");
+			free(d);
+		}
+		free(json);
+		tpa_baseline_free(again);
+		tpa_baseline_free(bl);
+	}
+}
+
+/* Google's Secure Boot off COS/CoreOS shielded VM against the Secure Boot
+ * on baseline of another: the Secure Boot rule fails and says why; the
+ * databases are not judged without Secure Boot. */
+static void test_secure_boot_off_against_on(void)
+{
+	tpa_baseline *bl = learn(DATA "go-tpm-tools/cos-93-amd-sev.bin", TPM2_ALG_SHA256, "cos93");
+	tpa_appraisal a;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(bl);
+	CU_ASSERT_EQUAL(appraise(&a, bl,
+				 DATA "go-attestation/coreos_36_shielded_vm_no_secure_boot_eventlog",
+				 TPM2_ALG_SHA256), TPA_OUTCOME_NON_COMPLIANT);
+	CU_ASSERT_EQUAL(a.rules[TPA_RULE_SECURE_BOOT].status, TPA_RULE_FAIL);
+	CU_ASSERT(strstr(a.rules[TPA_RULE_SECURE_BOOT].detail, "disabled") != NULL);
+	CU_ASSERT_EQUAL(a.rules[TPA_RULE_DB].status, TPA_RULE_NOT_APPLICABLE);
+	CU_ASSERT_EQUAL(a.rules[TPA_RULE_UEFI_DEBUG_MODE].status, TPA_RULE_PASS);
+	/* The same machine type with Secure Boot on passes that rule. */
+	CU_ASSERT_EQUAL(appraise(&a, bl, DATA "go-tpm-tools/cos-85-amd-sev.bin", TPM2_ALG_SHA256),
+			TPA_OUTCOME_NON_COMPLIANT);
+	CU_ASSERT_EQUAL(a.rules[TPA_RULE_SECURE_BOOT].status, TPA_RULE_PASS);
+	CU_ASSERT_EQUAL(a.rules[TPA_RULE_DB].status, TPA_RULE_PASS);
+	CU_ASSERT_EQUAL(a.rules[TPA_RULE_BOOT_APPLICATIONS].status, TPA_RULE_FAIL);
+	CU_ASSERT(a.rules[TPA_RULE_BOOT_APPLICATIONS].event >= 0);
+	CU_ASSERT(strstr(a.rules[TPA_RULE_BOOT_APPLICATIONS].detail, "not among") != NULL);
+	tpa_baseline_free(bl);
+}
+
+/* Merged baselines accept both boots; dbx requirements shrink to what both
+ * have, a rule only one baseline has is dropped. */
+static void test_merge_and_diff(void)
+{
+	tpa_baseline *a = learn(DATA "go-tpm-tools/cos-93-amd-sev.bin", TPM2_ALG_SHA256, "fleet");
+	tpa_baseline *b = learn(DATA "go-tpm-tools/cos-85-amd-sev.bin", TPM2_ALG_SHA256, "other");
+	tpa_baseline *m = NULL, *sha1 = learn(DATA "go-tpm-tools/debian-10.bin", TPM2_ALG_SHA1, "s");
+	boot x;
+
+	/* A log without the bank asked for teaches nothing. */
+	CU_ASSERT_EQUAL_FATAL(boot_load(&x, DATA "go-tpm-tools/debian-10.bin", TPM2_ALG_SHA256), 0);
+	CU_ASSERT_EQUAL(tpa_baseline_learn(&m, &x.ev, "x"), TPA_ERR_VERIFY);
+	CU_ASSERT(strstr(tpa_err_last(), "no sha256 bank") != NULL);
+	boot_free(&x);
+	tpa_appraisal r;
+	char *d = NULL;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(a);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(b);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(sha1);
+	CU_ASSERT_EQUAL_FATAL(tpa_baseline_merge(&m, a, b), 0);
+	CU_ASSERT_STRING_EQUAL(tpa_baseline_name(m), "fleet");
+	CU_ASSERT_EQUAL(appraise(&r, m, DATA "go-tpm-tools/cos-93-amd-sev.bin", TPM2_ALG_SHA256),
+			TPA_OUTCOME_COMPLIANT);
+	CU_ASSERT_EQUAL(appraise(&r, m, DATA "go-tpm-tools/cos-85-amd-sev.bin", TPM2_ALG_SHA256),
+			TPA_OUTCOME_COMPLIANT);
+	CU_ASSERT_EQUAL(appraise(&r, m, DATA "go-tpm-tools/debian-10.bin", TPM2_ALG_SHA256),
+			TPA_OUTCOME_NON_COMPLIANT);
+	CU_ASSERT_EQUAL(tpa_baseline_diff(&d, a, m), 0);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(d);
+	CU_ASSERT(strstr(d, "+ boot-applications.applications: ") != NULL);
+	CU_ASSERT(strstr(d, "+ kernel-cmdline.allowed: ") != NULL);
+	CU_ASSERT(strstr(d, "- ") == NULL || strstr(d, "- dbx") != NULL);
+	free(d);
+	/* Different banks do not merge. */
+	tpa_baseline_free(m);
+	m = NULL;
+	CU_ASSERT_EQUAL(tpa_baseline_merge(&m, a, sha1), TPA_ERR_VERIFY);
+	CU_ASSERT(strstr(tpa_err_last(), "sha1") != NULL);
+	CU_ASSERT_PTR_NULL(m);
+	tpa_baseline_free(a);
+	tpa_baseline_free(b);
+	tpa_baseline_free(sha1);
+}
+
+/* A small hand-written baseline: the smallest thing a policy author
+ * writes. */
+#define MINI_HEAD "{\"tpa_baseline\": 1, \"name\": \"mini\", \"bank\": \"sha256\", \"rules\": {"
+
+static int parse_text(tpa_baseline **b, const char *text)
+{
+	*b = NULL;
+	return tpa_baseline_parse(b, text, strlen(text), "mini.json");
+}
+
+static void expect_refused(const char *text, int code, const char *where)
+{
+	tpa_baseline *b = NULL;
+
+	CU_ASSERT_EQUAL(parse_text(&b, text), code);
+	CU_ASSERT_PTR_NULL(b);
+	if (!strstr(tpa_err_last(), where))
+		fprintf(stderr, "expected \"%s\" in: %s\n", where, tpa_err_last());
+	CU_ASSERT(strstr(tpa_err_last(), where) != NULL);
+	CU_ASSERT(strstr(tpa_err_last(), "mini.json") != NULL);
+	tpa_baseline_free(b);
+}
+
+static void test_untrusted_baselines(void)
+{
+	char *big;
+
+	expect_refused("{ not json", TPA_ERR_PARSE, "line 1");
+	expect_refused("[]", TPA_ERR_VERIFY, "must be an object");
+	expect_refused("{\"name\": \"x\", \"bank\": \"sha256\", \"rules\": {}}", TPA_ERR_VERIFY,
+		       "tpa_baseline: missing");
+	expect_refused("{\"tpa_baseline\": 2, \"name\": \"x\", \"bank\": \"sha256\", \"rules\": {}}",
+		       TPA_ERR_VERIFY, "format 2");
+	expect_refused("{\"tpa_baseline\": 1, \"name\": \"a b\", \"bank\": \"sha256\", \"rules\": {}}",
+		       TPA_ERR_VERIFY, "name: only letters");
+	expect_refused("{\"tpa_baseline\": 1, \"name\": \"x\", \"bank\": \"md5\", \"rules\": {}}",
+		       TPA_ERR_VERIFY, "bank: must be");
+	expect_refused("{\"tpa_baseline\": 1, \"name\": \"x\", \"bank\": \"sha256\", \"rules\": {},"
+		       " \"extra\": 1}", TPA_ERR_VERIFY, "(top).extra: unknown field");
+	expect_refused(MINI_HEAD "\"secure-bot\": {\"severity\": \"critical\", \"required\": true}}}",
+		       TPA_ERR_VERIFY, "rules.secure-bot: unknown rule (known: secure-boot,");
+	expect_refused(MINI_HEAD "\"secure-boot\": {\"required\": true}}}", TPA_ERR_VERIFY,
+		       "rules.secure-boot.severity: missing");
+	expect_refused(MINI_HEAD "\"secure-boot\": {\"severity\": \"high\", \"required\": true}}}",
+		       TPA_ERR_VERIFY, "rules.secure-boot.severity: must be");
+	expect_refused(MINI_HEAD "\"secure-boot\": {\"severity\": \"critical\", \"required\": 1}}}",
+		       TPA_ERR_VERIFY, "\"required\" must be true or false");
+	expect_refused(MINI_HEAD "\"secure-boot\": {\"severity\": \"critical\", \"required\": true,"
+		       " \"enforce\": true}}}", TPA_ERR_VERIFY, "rules.secure-boot.enforce: unknown field");
+	expect_refused(MINI_HEAD "\"boot-applications\": {\"severity\": \"critical\", \"applications\":"
+		       " [{\"digest\": \"" "00000000000000000000000000000000"
+		       "00000000000000000000000000000000\"}, {\"digest\": \"00\"}], \"boot_loader\": []}}}",
+		       TPA_ERR_VERIFY, "rules.boot-applications.applications[1].digest: not 64 lower-case hex");
+	expect_refused(MINI_HEAD "\"boot-applications\": {\"severity\": \"critical\", \"applications\":"
+		       " [{\"digest\": \"" "ABCDEF0000000000000000000000000000000000000000000000000000000000"
+		       "\"}], \"boot_loader\": []}}}", TPA_ERR_VERIFY, "applications[0].digest");
+	expect_refused(MINI_HEAD "\"boot-applications\": {\"severity\": \"critical\", \"applications\":"
+		       " [], \"boot_loader\": [{\"pcr\": 24, \"digest\": \"00\"}]}}}", TPA_ERR_VERIFY,
+		       "boot_loader[0].pcr: must be a PCR number");
+	expect_refused(MINI_HEAD "\"known-events\": {\"severity\": \"warning\", \"events\": [{\"pcr\": 1,"
+		       " \"type\": \"EV_NOTHING\", \"digest\": \"00\"}]}}}", TPA_ERR_VERIFY,
+		       "events[0].type: must be an event type name");
+	expect_refused(MINI_HEAD "\"pcrs\": {\"severity\": \"critical\", \"values\": {\"07\": [\"00\"]}}}}",
+		       TPA_ERR_VERIFY, "rules.pcrs.values.07: not a PCR number");
+	expect_refused(MINI_HEAD "\"kernel-cmdline\": {\"severity\": \"critical\", \"allowed\": "
+		       "[{\"exact\": \"ro\", \"pattern\": \"*\"}]}}}", TPA_ERR_VERIFY,
+		       "rules.kernel-cmdline.allowed[0]: must be");
+	expect_refused(MINI_HEAD "\"secure-boot\": {\"severity\": \"critical\", \"required\": true},"
+		       " \"secure-boot\": {\"severity\": \"warning\", \"required\": false}}}",
+		       TPA_ERR_PARSE, "duplicate");
+	big = malloc(TPA_BASELINE_MAX_BYTES + 2);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(big);
+	memset(big, ' ', TPA_BASELINE_MAX_BYTES + 1);
+	big[TPA_BASELINE_MAX_BYTES + 1] = '\0';
+	expect_refused(big, TPA_ERR_LIMIT, "larger than");
+	free(big);
+	CU_ASSERT(tpa_baseline_load_file(&(tpa_baseline *){ NULL }, "/nonexistent/b.json") < 0);
+}
+
+/* Patterns, severities and the outcome they make; rules the baseline does
+ * not have are n/a, never a silent pass. */
+static void test_rules_and_outcomes(void)
+{
+	tpa_baseline *b = NULL;
+	tpa_appraisal a;
+	const char *log = DATA "go-tpm-tools/cos-93-amd-sev.bin";
+
+	/* Only a command line pattern, as a warning. */
+	CU_ASSERT_EQUAL_FATAL(parse_text(&b, MINI_HEAD "\"kernel-cmdline\": {\"severity\": \"warning\","
+					 " \"allowed\": [{\"pattern\": \"*console=ttyS0*\"}]}}}"), 0);
+	CU_ASSERT_EQUAL(appraise(&a, b, log, TPM2_ALG_SHA256), TPA_OUTCOME_COMPLIANT);
+	CU_ASSERT_EQUAL(a.rules[TPA_RULE_KERNEL_CMDLINE].status, TPA_RULE_PASS);
+	CU_ASSERT_EQUAL(a.rules[TPA_RULE_SECURE_BOOT].status, TPA_RULE_NOT_APPLICABLE);
+	CU_ASSERT_STRING_EQUAL(a.rules[TPA_RULE_SECURE_BOOT].detail, "not in the baseline");
+	tpa_baseline_free(b);
+	CU_ASSERT_EQUAL_FATAL(parse_text(&b, MINI_HEAD "\"kernel-cmdline\": {\"severity\": \"warning\","
+					 " \"allowed\": [{\"pattern\": \"*console=tty9*\"}]}}}"), 0);
+	CU_ASSERT_EQUAL(appraise(&a, b, log, TPM2_ALG_SHA256), TPA_OUTCOME_WARNING);
+	CU_ASSERT_EQUAL(a.rules[TPA_RULE_KERNEL_CMDLINE].status, TPA_RULE_FAIL);
+	CU_ASSERT_EQUAL(a.failed, 1);
+	tpa_baseline_free(b);
+	/* Secure Boot required but the log's bank is another: not judged as
+	 * passing. */
+	CU_ASSERT_EQUAL_FATAL(parse_text(&b, "{\"tpa_baseline\": 1, \"name\": \"m\", \"bank\": "
+					 "\"sha384\", \"rules\": {\"secure-boot\": {\"severity\": "
+					 "\"critical\", \"required\": true}}}"), 0);
+	CU_ASSERT_EQUAL(appraise(&a, b, log, TPM2_ALG_SHA256), TPA_OUTCOME_NON_COMPLIANT);
+	CU_ASSERT(strstr(a.rules[TPA_RULE_SECURE_BOOT].detail, "sha384") != NULL);
+	tpa_baseline_free(b);
+	/* No appraisal at all: explicit. */
+	tpa_appraisal_none(&a);
+	CU_ASSERT_EQUAL(a.outcome, TPA_OUTCOME_NO_BASELINE);
+	CU_ASSERT_STRING_EQUAL(tpa_outcome_name(a.outcome), "no-baseline");
+}
+
+/* Fixed PCRs: judged from the quoted values, not from the log. */
+static void test_fixed_pcrs(void)
+{
+	boot bt;
+	tpa_pcr_set q, back;
+	tpa_baseline *bl = NULL;
+	tpa_appraisal a;
+	uint8_t v[32];
+	char *json;
+
+	CU_ASSERT_EQUAL_FATAL(boot_load(&bt, DATA "go-tpm-tools/cos-93-amd-sev.bin",
+					TPM2_ALG_SHA256), 0);
+	memset(&q, 0, sizeof(q));
+	CU_ASSERT_EQUAL(tpa_pcr_set_add_bank(&q, TPM2_ALG_SHA256), 0);
+	memset(v, 0x11, sizeof(v));
+	CU_ASSERT_EQUAL(tpa_pcr_set_add(&q, 10, v, 32), 0); /* IMA: never fixed */
+	memset(v, 0x22, sizeof(v));
+	CU_ASSERT_EQUAL(tpa_pcr_set_add(&q, 15, v, 32), 0);
+	bt.ev.quoted = &q;
+	CU_ASSERT_EQUAL_FATAL(tpa_baseline_learn(&bl, &bt.ev, "pcrs"), 0);
+	CU_ASSERT_EQUAL(tpa_baseline_appraise(&a, bl, &bt.ev), 0);
+	CU_ASSERT_EQUAL(a.outcome, TPA_OUTCOME_COMPLIANT);
+	CU_ASSERT_EQUAL(a.rules[TPA_RULE_PCRS].status, TPA_RULE_PASS);
+	q.banks[0].digest[1][0] ^= 1;             /* PCR 15 changed */
+	CU_ASSERT_EQUAL(tpa_baseline_appraise(&a, bl, &bt.ev), 0);
+	CU_ASSERT_EQUAL(a.rules[TPA_RULE_PCRS].status, TPA_RULE_FAIL);
+	CU_ASSERT_EQUAL(a.rules[TPA_RULE_PCRS].pcr, 15);
+	q.banks[0].count = 1;                     /* PCR 15 not quoted */
+	CU_ASSERT_EQUAL(tpa_baseline_appraise(&a, bl, &bt.ev), 0);
+	CU_ASSERT(strstr(a.rules[TPA_RULE_PCRS].detail, "not quoted") != NULL);
+	/* The registry's form of quoted values round-trips. */
+	q.banks[0].count = 2;
+	json = tpa_pcr_set_to_json(&q);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(json);
+	CU_ASSERT_EQUAL(tpa_pcr_set_from_json(&back, json), 0);
+	CU_ASSERT_EQUAL(back.nbanks, 1);
+	CU_ASSERT_EQUAL(back.banks[0].count, 2);
+	CU_ASSERT_EQUAL(memcmp(back.banks[0].digest[1], q.banks[0].digest[1], 32), 0);
+	CU_ASSERT(tpa_pcr_set_from_json(&back, "{\"sha256\": {\"3\": \"zz\"}}") < 0);
+	free(json);
+	/* Without a log the log's rules fail, they do not pass. */
+	bt.ev.log = NULL;
+	CU_ASSERT_EQUAL(tpa_baseline_appraise(&a, bl, &bt.ev), 0);
+	CU_ASSERT_EQUAL(a.outcome, TPA_OUTCOME_NON_COMPLIANT);
+	CU_ASSERT(strstr(a.rules[TPA_RULE_BOOT_APPLICATIONS].detail, "no event log") != NULL);
+	tpa_baseline_free(bl);
+	boot_free(&bt);
+}
+
+int main(void)
+{
+	CU_pSuite s;
+
+	if (CU_initialize_registry() != CUE_SUCCESS)
+		return 2;
+	s = CU_add_suite("baselines (real event logs)", NULL, NULL);
+	CU_add_test(s, "a learned baseline accepts its own boot", test_learn_accepts_its_boot);
+	CU_add_test(s, "Secure Boot off against a Secure Boot on baseline",
+		    test_secure_boot_off_against_on);
+	CU_add_test(s, "merge and diff", test_merge_and_diff);
+	CU_add_test(s, "baselines are untrusted input", test_untrusted_baselines);
+	CU_add_test(s, "patterns, severities, outcomes", test_rules_and_outcomes);
+	CU_add_test(s, "fixed PCRs from the quote", test_fixed_pcrs);
+	return test_run_all() ? 1 : 0;
+}

@@ -1,0 +1,545 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* verifier baseline: golden baselines for a policy author.
+ *
+ *   learn (--eventlog FILE | --registry DB --device ID) [--name N] [--out F]
+ *   merge A B... [--name N] [--out F]     accept what any of them accepts
+ *   diff A B                              what differs (exit 1 if anything)
+ *   check FILE                            validate and summarize
+ *   appraise --baseline F --eventlog LOG [--json]
+ *   add --registry DB FILE                store a new version
+ *   assign --registry DB (--device ID | --label L) NAME   (NAME "-" removes)
+ *   list --registry DB
+ *
+ * Exit status: 0 done (appraise: compliant), 1 diff found differences or
+ * appraise: non-compliant, 2 usage or invalid input (one line naming the
+ * file, the field and why), 3 appraise: warning. */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <jansson.h>
+
+#include "tpa/baseline.h"
+#include "tpa/bootstate.h"
+#include "tpa/err.h"
+#include "tpa/eventlog.h"
+#include "tpa/store.h"
+#include "tpa/tpm_decode.h"
+
+#include "cmd.h"
+
+#define PROG "verifier baseline"
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+"usage: verifier baseline learn (--eventlog FILE | --registry DB --device ID)\n"
+"                               [--name NAME] [--bank sha256] [--out FILE]\n"
+"       verifier baseline merge [--name NAME] [--out FILE] A.json B.json...\n"
+"       verifier baseline diff A.json B.json\n"
+"       verifier baseline check FILE\n"
+"       verifier baseline appraise --baseline FILE --eventlog LOG [--json]\n"
+"       verifier baseline add --registry DB FILE\n"
+"       verifier baseline assign --registry DB (--device ID | --label LABEL) NAME|-\n"
+"       verifier baseline list --registry DB\n"
+"exit status: 0 done (appraise: compliant), 1 differences (diff) or\n"
+"non-compliant (appraise), 2 usage or invalid input, 3 warning (appraise)\n");
+}
+
+static int fail(const char *what)
+{
+	fprintf(stderr, PROG ": %s: %s\n", what, tpa_err_last());
+	return 2;
+}
+
+/* Writes text to path (or stdout), with a final newline. */
+static int write_out(const char *path, const char *text)
+{
+	FILE *f = path ? fopen(path, "w") : stdout;
+	int bad;
+
+	if (!f) {
+		fprintf(stderr, PROG ": %s: cannot be written\n", path);
+		return 2;
+	}
+	bad = fputs(text, f) < 0 || fputs("\n", f) < 0;
+	if (path)
+		bad |= fclose(f) != 0;
+	if (bad) {
+		fprintf(stderr, PROG ": %s: write failed\n", path ? path : "stdout");
+		return 2;
+	}
+	return 0;
+}
+
+/* A boot from an event log (and optionally quoted PCR values). */
+typedef struct {
+	uint8_t *bytes;
+	tpa_eventlog *log;
+	tpa_bootstate state;
+	tpa_pcr_set pcrs;
+	int have_pcrs;
+	tpa_boot_evidence ev;
+} boot;
+
+static void boot_free(boot *b)
+{
+	tpa_bootstate_clear(&b->state);
+	tpa_eventlog_free(b->log);
+	free(b->bytes);
+}
+
+static int boot_from(boot *b, const uint8_t *bytes, size_t len, uint16_t bank, const char *what)
+{
+	tpa_replay r;
+	uint16_t algs[TPA_EVLOG_MAX_ALGS];
+	size_t n, i;
+
+	if (tpa_eventlog_parse(&b->log, bytes, len) < 0 || tpa_eventlog_replay(&r, b->log) < 0)
+		return fail(what);
+	n = tpa_eventlog_banks(b->log, algs, TPA_EVLOG_MAX_ALGS);
+	if (!bank) {
+		bank = TPM2_ALG_SHA1;
+		for (i = 0; i < n && i < TPA_EVLOG_MAX_ALGS; i++)
+			if (algs[i] == TPM2_ALG_SHA256)
+				bank = TPM2_ALG_SHA256;
+	}
+	for (i = 0; i < n && i < TPA_EVLOG_MAX_ALGS && algs[i] != bank; i++)
+		;
+	if (i == n || i == TPA_EVLOG_MAX_ALGS) {
+		fprintf(stderr, PROG ": %s: the log has no %s bank\n", what, tpa_hash_label(bank));
+		return 2;
+	}
+	if (tpa_bootstate_derive(&b->state, b->log, bank) < 0)
+		return fail(what);
+	if (b->state.digest_mismatches) {
+		fprintf(stderr, PROG ": %s: event %d's data does not match its digest: not a "
+			"boot to learn from or judge\n", what, b->state.first_mismatch);
+		return 2;
+	}
+	b->ev.log = b->log;
+	b->ev.state = &b->state;
+	b->ev.bank = bank;
+	b->ev.quoted = b->have_pcrs ? &b->pcrs : NULL;
+	return 0;
+}
+
+static int boot_from_file(boot *b, const char *path, uint16_t bank)
+{
+	size_t len = 0;
+
+	if (tpa_eventlog_read_file(&b->bytes, &len, path) < 0)
+		return fail(path);
+	return boot_from(b, b->bytes, len, bank, path);
+}
+
+static uint16_t parse_bank(const char *s)
+{
+	if (strcmp(s, "sha1") == 0)
+		return TPM2_ALG_SHA1;
+	if (strcmp(s, "sha256") == 0)
+		return TPM2_ALG_SHA256;
+	if (strcmp(s, "sha384") == 0)
+		return TPM2_ALG_SHA384;
+	if (strcmp(s, "sha512") == 0)
+		return TPM2_ALG_SHA512;
+	return 0;
+}
+
+static int open_registry(tpa_store **s, const char *path)
+{
+	if (!path) {
+		fprintf(stderr, PROG ": --registry FILE is required\n");
+		return 2;
+	}
+	if (tpa_store_open_sqlite(s, path) < 0)
+		return fail("registry");
+	return 0;
+}
+
+static int do_learn(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "eventlog", required_argument, NULL, 'e' },
+		{ "registry", required_argument, NULL, 'R' },
+		{ "device", required_argument, NULL, 'd' },
+		{ "name", required_argument, NULL, 'n' },
+		{ "bank", required_argument, NULL, 'b' },
+		{ "out", required_argument, NULL, 'o' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *eventlog = NULL, *registry = NULL, *device = NULL, *name = "learned";
+	const char *out = NULL;
+	uint16_t bank = 0;
+	boot b;
+	tpa_baseline *bl = NULL;
+	tpa_store *st = NULL;
+	char *json = NULL, *summary = NULL;
+	int c, rc = 2;
+
+	memset(&b, 0, sizeof(b));
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (c) {
+		case 'e': eventlog = optarg; break;
+		case 'R': registry = optarg; break;
+		case 'd': device = optarg; break;
+		case 'n': name = optarg; break;
+		case 'o': out = optarg; break;
+		case 'b':
+			if (!(bank = parse_bank(optarg))) {
+				fprintf(stderr, PROG ": --bank: '%s' is not sha1, sha256, sha384 "
+					"or sha512\n", optarg);
+				return 2;
+			}
+			break;
+		default: usage(stderr); return 2;
+		}
+	}
+	if (optind != argc || !eventlog == !device || (device && !registry)) {
+		fprintf(stderr, PROG ": learn takes --eventlog FILE, or --registry DB and "
+			"--device ID\n");
+		return 2;
+	}
+	if (eventlog) {
+		if ((rc = boot_from_file(&b, eventlog, bank)) != 0)
+			goto cleanup;
+	} else {
+		uint8_t *log = NULL;
+		size_t len = 0;
+		char *pcrs = NULL;
+
+		if ((rc = open_registry(&st, registry)) != 0)
+			goto cleanup;
+		if (tpa_store_last_evidence(&log, &len, &pcrs, st, device) < 0) {
+			rc = fail(device);
+			goto cleanup;
+		}
+		if (pcrs && tpa_pcr_set_from_json(&b.pcrs, pcrs) == 0)
+			b.have_pcrs = 1;
+		free(pcrs);
+		if (!log) {
+			fprintf(stderr, PROG ": device %s sent no event log with its last "
+				"attestation: nothing to learn the boot from\n", device);
+			rc = 2;
+			goto cleanup;
+		}
+		b.bytes = log;
+		if ((rc = boot_from(&b, log, len, bank, device)) != 0)
+			goto cleanup;
+	}
+	rc = 2;
+	if (tpa_baseline_learn(&bl, &b.ev, name) < 0) {
+		rc = fail("learn");
+		goto cleanup;
+	}
+	if (!(json = tpa_baseline_to_json(bl)) || !(summary = tpa_baseline_summary(bl)))
+		goto cleanup;
+	if ((rc = write_out(out, json)) != 0)
+		goto cleanup;
+	fputs(summary, out ? stdout : stderr);
+cleanup:
+	free(json);
+	free(summary);
+	tpa_baseline_free(bl);
+	tpa_store_close(st);
+	boot_free(&b);
+	return rc;
+}
+
+static int do_merge(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "name", required_argument, NULL, 'n' },
+		{ "out", required_argument, NULL, 'o' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *out = NULL, *name = NULL;
+	tpa_baseline *acc = NULL;
+	char *json = NULL, *summary = NULL;
+	int c, i, rc = 2;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (c) {
+		case 'n': name = optarg; break;
+		case 'o': out = optarg; break;
+		default: usage(stderr); return 2;
+		}
+	}
+	if (argc - optind < 2) {
+		fprintf(stderr, PROG ": merge takes two or more baselines\n");
+		return 2;
+	}
+	for (i = optind; i < argc; i++) {
+		tpa_baseline *next = NULL, *m = NULL;
+
+		if (tpa_baseline_load_file(&next, argv[i]) < 0) {
+			rc = fail("merge");
+			goto cleanup;
+		}
+		if (!acc) {
+			acc = next;
+			continue;
+		}
+		if (tpa_baseline_merge(&m, acc, next) < 0) {
+			tpa_baseline_free(next);
+			rc = fail("merge");
+			goto cleanup;
+		}
+		tpa_baseline_free(next);
+		tpa_baseline_free(acc);
+		acc = m;
+	}
+	if (name) {
+		/* Rename through the JSON, validated again. */
+		json_t *j;
+		char *txt = tpa_baseline_to_json(acc);
+		tpa_baseline *renamed = NULL;
+
+		j = txt ? json_loads(txt, 0, NULL) : NULL;
+		free(txt);
+		txt = NULL;
+		if (j) {
+			json_object_set_new(j, "name", json_string(name));
+			txt = json_dumps(j, JSON_PRESERVE_ORDER);
+			json_decref(j);
+		}
+		if (!txt || tpa_baseline_parse(&renamed, txt, strlen(txt), "--name") < 0) {
+			free(txt);
+			rc = fail("merge");
+			goto cleanup;
+		}
+		free(txt);
+		tpa_baseline_free(acc);
+		acc = renamed;
+	}
+	if (!(json = tpa_baseline_to_json(acc)) || !(summary = tpa_baseline_summary(acc)))
+		goto cleanup;
+	if ((rc = write_out(out, json)) != 0)
+		goto cleanup;
+	fputs(summary, out ? stdout : stderr);
+cleanup:
+	free(json);
+	free(summary);
+	tpa_baseline_free(acc);
+	return rc;
+}
+
+static int do_diff(int argc, char **argv)
+{
+	tpa_baseline *a = NULL, *b = NULL;
+	char *d = NULL;
+	int rc = 2;
+
+	if (argc != 3) {
+		fprintf(stderr, PROG ": diff takes two baselines\n");
+		return 2;
+	}
+	if (tpa_baseline_load_file(&a, argv[1]) < 0 || tpa_baseline_load_file(&b, argv[2]) < 0 ||
+	    tpa_baseline_diff(&d, a, b) < 0) {
+		rc = fail("diff");
+	} else {
+		fputs(d, stdout);
+		rc = d[0] ? 1 : 0;
+	}
+	free(d);
+	tpa_baseline_free(a);
+	tpa_baseline_free(b);
+	return rc;
+}
+
+static int do_check(int argc, char **argv)
+{
+	tpa_baseline *b = NULL;
+	char *s;
+
+	if (argc != 2) {
+		fprintf(stderr, PROG ": check takes one baseline\n");
+		return 2;
+	}
+	if (tpa_baseline_load_file(&b, argv[1]) < 0)
+		return fail("check");
+	if ((s = tpa_baseline_summary(b)))
+		fputs(s, stdout);
+	free(s);
+	tpa_baseline_free(b);
+	return 0;
+}
+
+static int outcome_status(tpa_outcome o)
+{
+	switch (o) {
+	case TPA_OUTCOME_COMPLIANT: return 0;
+	case TPA_OUTCOME_WARNING: return 3;
+	case TPA_OUTCOME_NON_COMPLIANT:
+	case TPA_OUTCOME_NO_BASELINE: return 1;
+	}
+	return 1;
+}
+
+static int do_appraise(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "baseline", required_argument, NULL, 'b' },
+		{ "eventlog", required_argument, NULL, 'e' },
+		{ "json", no_argument, NULL, 'j' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *bpath = NULL, *eventlog = NULL;
+	tpa_baseline *bl = NULL;
+	tpa_appraisal a;
+	boot b;
+	int c, json = 0, rc = 2, id;
+
+	memset(&b, 0, sizeof(b));
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (c) {
+		case 'b': bpath = optarg; break;
+		case 'e': eventlog = optarg; break;
+		case 'j': json = 1; break;
+		default: usage(stderr); return 2;
+		}
+	}
+	if (optind != argc || !bpath || !eventlog) {
+		fprintf(stderr, PROG ": appraise takes --baseline FILE and --eventlog LOG\n");
+		return 2;
+	}
+	if (tpa_baseline_load_file(&bl, bpath) < 0) {
+		rc = fail("appraise");
+		goto cleanup;
+	}
+	if ((rc = boot_from_file(&b, eventlog, tpa_baseline_bank(bl))) != 0)
+		goto cleanup;
+	if (tpa_baseline_appraise(&a, bl, &b.ev) < 0) {
+		rc = fail("appraise");
+		goto cleanup;
+	}
+	if (json) {
+		char *t = tpa_appraisal_to_json(&a, tpa_baseline_name(bl), 0);
+
+		if (t)
+			printf("%s\n", t);
+		free(t);
+	} else {
+		printf("outcome: %s (baseline %s)\n", tpa_outcome_name(a.outcome),
+		       tpa_baseline_name(bl));
+		for (id = 0; id < TPA_RULE_COUNT; id++)
+			printf("  %-4s %-18s %s\n", tpa_rule_status_name(a.rules[id].status),
+			       tpa_rule_name(a.rules[id].rule), a.rules[id].detail);
+	}
+	rc = outcome_status(a.outcome);
+cleanup:
+	tpa_baseline_free(bl);
+	boot_free(&b);
+	return rc;
+}
+
+static int do_registry(const char *cmd, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "registry", required_argument, NULL, 'R' },
+		{ "device", required_argument, NULL, 'd' },
+		{ "label", required_argument, NULL, 'l' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *registry = NULL, *device = NULL, *label = NULL;
+	tpa_store *st = NULL;
+	int c, rc = 2;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (c) {
+		case 'R': registry = optarg; break;
+		case 'd': device = optarg; break;
+		case 'l': label = optarg; break;
+		default: usage(stderr); return 2;
+		}
+	}
+	if ((rc = open_registry(&st, registry)) != 0)
+		return rc;
+	rc = 2;
+	if (strcmp(cmd, "add") == 0) {
+		tpa_baseline *b = NULL;
+		char *json = NULL;
+		int version = 0;
+
+		if (optind != argc - 1 || device || label) {
+			fprintf(stderr, PROG ": add takes --registry DB and one baseline file\n");
+		} else if (tpa_baseline_load_file(&b, argv[optind]) < 0 ||
+			   !(json = tpa_baseline_to_json(b)) ||
+			   tpa_store_baseline_add(&version, st, tpa_baseline_name(b), json,
+						  (int64_t)time(NULL)) < 0) {
+			rc = fail("add");
+		} else {
+			printf("added: %s@%d\n", tpa_baseline_name(b), version);
+			rc = 0;
+		}
+		free(json);
+		tpa_baseline_free(b);
+	} else if (strcmp(cmd, "assign") == 0) {
+		const char *name;
+
+		if (optind != argc - 1 || !device == !label) {
+			fprintf(stderr, PROG ": assign takes --device ID or --label LABEL, and a "
+				"baseline name (\"-\" removes the assignment)\n");
+		} else {
+			name = strcmp(argv[optind], "-") == 0 ? NULL : argv[optind];
+			int err = tpa_store_assign(st, device ? "device" : "label",
+						   device ? device : label, name, (int64_t)time(NULL));
+
+			if (err < 0) {
+				fail("assign");
+				rc = err == TPA_ERR_NOT_FOUND ? 1 : 2;
+			} else {
+				printf("%s %s: %s\n", device ? "device" : "label",
+				       device ? device : label, name ? name : "(none)");
+				rc = 0;
+			}
+		}
+	} else {
+		tpa_baseline_info *list = NULL;
+		size_t n = 0, i;
+
+		if (optind != argc) {
+			fprintf(stderr, PROG ": list takes --registry DB\n");
+		} else if (tpa_store_baseline_list(&list, &n, st) < 0) {
+			rc = fail("list");
+		} else {
+			for (i = 0; i < n; i++)
+				printf("%s@%d  added %lld\n", list[i].name, list[i].version,
+				       (long long)list[i].added_at);
+			rc = 0;
+		}
+		free(list);
+	}
+	tpa_store_close(st);
+	return rc;
+}
+
+int cmd_baseline(int argc, char **argv)
+{
+	const char *sub = argc >= 2 ? argv[1] : "";
+
+	if (strcmp(sub, "learn") == 0)
+		return do_learn(argc - 1, argv + 1);
+	if (strcmp(sub, "merge") == 0)
+		return do_merge(argc - 1, argv + 1);
+	if (strcmp(sub, "diff") == 0)
+		return do_diff(argc - 1, argv + 1);
+	if (strcmp(sub, "check") == 0)
+		return do_check(argc - 1, argv + 1);
+	if (strcmp(sub, "appraise") == 0)
+		return do_appraise(argc - 1, argv + 1);
+	if (strcmp(sub, "add") == 0 || strcmp(sub, "assign") == 0 || strcmp(sub, "list") == 0)
+		return do_registry(sub, argc - 1, argv + 1);
+	if (strcmp(sub, "--help") == 0 || strcmp(sub, "-h") == 0) {
+		usage(stdout);
+		return 0;
+	}
+	usage(stderr);
+	return 2;
+}
