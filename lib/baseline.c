@@ -1377,8 +1377,15 @@ char *tpa_baseline_summary(const tpa_baseline *b)
 /* ---- appraisal ---- */
 
 typedef struct {
+	uint8_t (*slot)[32];
+	uint8_t *used;
+	size_t cap;                      /* a power of two, at least twice the entries */
+} dset;
+
+typedef struct {
 	tpa_appraisal *a;
 	uint32_t extra[TPA_RULE_COUNT];  /* failures beyond the first */
+	dset dbx;                        /* the measured dbx's SHA-256 entries */
 } judge;
 
 static void fail_rule(judge *j, tpa_rule_id id, int32_t event, int32_t pcr, const char *fmt, ...)
@@ -1400,6 +1407,16 @@ static void fail_rule(judge *j, tpa_rule_id id, int32_t event, int32_t pcr, cons
 	va_end(ap);
 }
 
+/* Counts a further failure of a rule that already failed, without the cost
+ * of describing it: 1 if so. */
+static int failed_again(judge *j, tpa_rule_id id)
+{
+	if (j->a->rules[id].status != TPA_RULE_FAIL)
+		return 0;
+	j->extra[id]++;
+	return 1;
+}
+
 static void short_hex(char *out, const uint8_t *d, size_t n)
 {
 	char h[2 * TPA_DIGEST_MAX + 1];
@@ -1411,6 +1428,51 @@ static void short_hex(char *out, const uint8_t *d, size_t n)
 static int hset_has(const eset *s, const uint8_t *d)
 {
 	return eset_has(s, 0, 0, d, 32);
+}
+
+/* The measured dbx's SHA-256 entries in a hash set: a real dbx lists
+ * hundreds, and digests are uniform, so their first bytes index well. */
+static uint64_t digest_key(const uint8_t *d)
+{
+	uint64_t v;
+
+	memcpy(&v, d, sizeof(v));
+	return v;
+}
+
+static size_t dset_slot(const dset *h, const uint8_t *d)
+{
+	size_t i = (size_t)(digest_key(d) & (h->cap - 1));
+
+	while (h->used[i] && memcmp(h->slot[i], d, 32) != 0)
+		i = (i + 1) & (h->cap - 1);
+	return i;
+}
+
+static int dset_build(dset *h, const tpa_bootstate *st)
+{
+	size_t i, k;
+
+	memset(h, 0, sizeof(*h));
+	if (!st->dbx.nhashes)
+		return 0;
+	for (h->cap = 16; h->cap < 2 * st->dbx.nhashes; h->cap *= 2)
+		;
+	if (!(h->slot = malloc(h->cap * sizeof(*h->slot))) || !(h->used = calloc(h->cap, 1))) {
+		free(h->slot);
+		return tpa_err_fail(TPA_ERR_NOMEM, "appraise: out of memory");
+	}
+	for (i = 0; i < st->dbx.nhashes; i++) {
+		k = dset_slot(h, st->dbx.hashes[i]);
+		memcpy(h->slot[k], st->dbx.hashes[i], 32);
+		h->used[k] = 1;
+	}
+	return 0;
+}
+
+static int dset_has(const dset *h, const uint8_t *d)
+{
+	return h->cap && h->used[dset_slot(h, d)];
 }
 
 /* PK, KEK, db: nothing outside the allowed certificates and hashes; dbx:
@@ -1428,15 +1490,9 @@ static void judge_sigdb(judge *j, const tpa_baseline *b, tpa_rule_id id, const t
 	if (id == TPA_RULE_DBX) {
 		size_t missing = 0;
 
-		for (i = 0; i < b->hashes[id].n; i++) {
-			size_t k;
-			int found = 0;
-
-			for (k = 0; k < db->nhashes && !found; k++)
-				found = memcmp(db->hashes[k], b->hashes[id].v[i].d, 32) == 0;
-			if (!found && missing++ == 0)
+		for (i = 0; i < b->hashes[id].n; i++)
+			if (!dset_has(&j->dbx, b->hashes[id].v[i].d) && missing++ == 0)
 				short_hex(h, b->hashes[id].v[i].d, 32);
-		}
 		for (i = 0; i < b->certs[id].n; i++) {
 			size_t k;
 			int found = 0;
@@ -1462,6 +1518,8 @@ static void judge_sigdb(judge *j, const tpa_baseline *b, tpa_rule_id id, const t
 		if (tpa_efi_cert_sha256(fp, &db->certs[i]) < 0 || !hset_has(&b->certs[id], fp)) {
 			char cn[80];
 
+			if (failed_again(j, id))
+				continue;
 			tpa_efi_cert_subject(cn, sizeof(cn), &db->certs[i]);
 			short_hex(h, fp, 32);
 			fail_rule(j, id, -1, 7, "%s holds a certificate not in the baseline: %s (%s)",
@@ -1473,16 +1531,6 @@ static void judge_sigdb(judge *j, const tpa_baseline *b, tpa_rule_id id, const t
 			short_hex(h, db->hashes[i], 32);
 			fail_rule(j, id, -1, 7, "%s holds a hash not in the baseline: %s", name, h);
 		}
-}
-
-static int in_dbx(const tpa_bootstate *st, const uint8_t *d)
-{
-	size_t i;
-
-	for (i = 0; i < st->dbx.nhashes; i++)
-		if (memcmp(st->dbx.hashes[i], d, 32) == 0)
-			return 1;
-	return 0;
 }
 
 void tpa_appraisal_none(tpa_appraisal *out)
@@ -1530,6 +1578,8 @@ int tpa_baseline_appraise(tpa_appraisal *out, const tpa_baseline *b, const tpa_b
 	memset(out, 0, sizeof(*out));
 	memset(&j, 0, sizeof(j));
 	j.a = out;
+	if (dset_build(&j.dbx, st) < 0)
+		return TPA_ERR_NOMEM;
 	for (id = 0; id < TPA_RULE_COUNT; id++) {
 		tpa_rule_result *r = &out->rules[id];
 
@@ -1591,6 +1641,8 @@ int tpa_baseline_appraise(tpa_appraisal *out, const tpa_baseline *b, const tpa_b
 			    !hset_has(&b->certs[TPA_RULE_AUTHORITIES], fp)) {
 				char cn[80];
 
+				if (failed_again(&j, TPA_RULE_AUTHORITIES))
+					continue;
 				tpa_efi_cert_subject(cn, sizeof(cn), &st->authorities[i]);
 				short_hex(h, fp, 32);
 				fail_rule(&j, TPA_RULE_AUTHORITIES, -1, 7,
@@ -1613,41 +1665,49 @@ int tpa_baseline_appraise(tpa_appraisal *out, const tpa_baseline *b, const tpa_b
 				  tpa_hash_label(b->bank));
 			continue;
 		}
-		short_hex(h, d, b->ds);
 		switch (own) {
 		case TPA_RULE_FIRMWARE_VERSION:
 			fw_seen = 1;
-			if (!eset_has(&b->firmware, 0, 0, d, b->ds))
-				fail_rule(&j, TPA_RULE_FIRMWARE_VERSION, num, pcr,
-					  "event %d: firmware \"%s\" (%s) is not among the %zu allowed",
-					  num, st->firmware_version, h, b->firmware.n);
+			if (eset_has(&b->firmware, 0, 0, d, b->ds) ||
+			    failed_again(&j, TPA_RULE_FIRMWARE_VERSION))
+				break;
+			short_hex(h, d, b->ds);
+			fail_rule(&j, TPA_RULE_FIRMWARE_VERSION, num, pcr,
+				  "event %d: firmware \"%s\" (%s) is not among the %zu allowed", num,
+				  st->firmware_version, h, b->firmware.n);
 			break;
 		case TPA_RULE_BOOT_APPLICATIONS:
 			if (e->pcr == 4) {
-				const tpa_boot_app *app = app_of(st, e->number);
-				const char *path = app && app->path[0] ? app->path : "no path";
+				int allowed = eset_has(&b->apps, 0, 0, d, b->ds);
+				int revoked = b->bank == TPM2_ALG_SHA256 && dset_has(&j.dbx, d);
+				const tpa_boot_app *app;
+				const char *path;
 
+				if (allowed && !revoked)
+					break;
+				app = app_of(st, e->number);
+				path = app && app->path[0] ? app->path : "no path";
+				short_hex(h, d, b->ds);
 				/* An application is the headline over boot loader
 				 * events that follow from it. */
-				if (out->rules[own].status == TPA_RULE_FAIL &&
-				    out->rules[own].pcr != 4 &&
-				    (!eset_has(&b->apps, 0, 0, d, b->ds) ||
-				     (b->bank == TPM2_ALG_SHA256 && in_dbx(st, d)))) {
+				if (out->rules[own].status == TPA_RULE_FAIL && out->rules[own].pcr != 4) {
 					out->rules[own].status = TPA_RULE_PASS;
 					j.extra[own]++;
 				}
-				if (!eset_has(&b->apps, 0, 0, d, b->ds))
+				if (!allowed)
 					fail_rule(&j, TPA_RULE_BOOT_APPLICATIONS, num, pcr,
 						  "event %d: application %s (%s) is not among the %zu "
 						  "allowed", num, path, h, b->apps.n);
-				else if (b->bank == TPM2_ALG_SHA256 && in_dbx(st, d))
+				else
 					fail_rule(&j, TPA_RULE_BOOT_APPLICATIONS, num, pcr,
 						  "event %d: application %s (%s) is revoked: dbx lists it",
 						  num, path, h);
-			} else if (!eset_has(&b->loader, e->pcr, 0, d, b->ds)) {
+			} else if (!eset_has(&b->loader, e->pcr, 0, d, b->ds) &&
+				   !failed_again(&j, TPA_RULE_BOOT_APPLICATIONS)) {
 				char t[60];
 
 				event_text(t, sizeof(t), e);
+				short_hex(h, d, b->ds);
 				fail_rule(&j, TPA_RULE_BOOT_APPLICATIONS, num, pcr,
 					  "event %d (PCR %d): boot loader event \"%s\" (%s) is not in "
 					  "the baseline", num, pcr, e->pcr == 11 ? "" : t, h);
@@ -1672,8 +1732,11 @@ int tpa_baseline_appraise(tpa_appraisal *out, const tpa_baseline *b, const tpa_b
 			if (!eset_has(&b->known, e->pcr, e->type, d, b->ds)) {
 				char type[48];
 
-				type_text(type, sizeof(type), e->type);
 				out->unknown_events++;
+				if (failed_again(&j, TPA_RULE_KNOWN_EVENTS))
+					break;
+				short_hex(h, d, b->ds);
+				type_text(type, sizeof(type), e->type);
 				fail_rule(&j, TPA_RULE_KNOWN_EVENTS, num, pcr,
 					  "event %d (PCR %d, %s, %s) is not in the baseline", num, pcr,
 					  type, h);
@@ -1740,6 +1803,8 @@ pcrs:
 		else if (out->outcome == TPA_OUTCOME_COMPLIANT)
 			out->outcome = TPA_OUTCOME_WARNING;
 	}
+	free(j.dbx.slot);
+	free(j.dbx.used);
 	return 0;
 }
 

@@ -86,7 +86,7 @@
 
 #define SHA256_LEN     32u
 #define STR_MAX        1024u  /* longest scenario string */
-#define LIST_MAX       64u    /* longest scenario array */
+#define LIST_MAX       512u   /* longest scenario array (a real dbx has ~400) */
 #define EVENTS_MAX     1024u
 #define KEY_MAX        128u   /* longest key path in messages */
 #define CERT_NOT_BEFORE 1672531200L  /* 2023-01-01T00:00:00Z */

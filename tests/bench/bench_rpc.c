@@ -2,8 +2,9 @@
 /* Attestations per second a running verifier sustains over gRPC + TLS on
  * loopback with many concurrent clients. The evidence is made first (one
  * challenge and one swtpm quote per attestation), so the TPM is not the
- * bottleneck; then the Attest calls are sent from T threads at once.
- * usage: bench_rpc TARGET CA_FILE TCTI [COUNT] [THREADS] */
+ * bottleneck; then the Attest calls are sent from T threads at once. With
+ * EVENTLOG, each request carries that log (it must be what the TPM measured).
+ * usage: bench_rpc TARGET CA_FILE TCTI [COUNT] [THREADS] [EVENTLOG] */
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,6 +12,7 @@
 #include <time.h>
 
 #include "tpa/err.h"
+#include "tpa/eventlog.h"
 #include "tpa/evidence.h"
 #include "tpa/rpc.h"
 #include "tpa/tpm.h"
@@ -72,16 +74,22 @@ int main(int argc, char **argv)
 	size_t akpub_len;
 	pthread_t th[256];
 	double t0, el, prep;
+	uint8_t *log = NULL;
+	size_t log_len = 0;
 	int i;
 
 	if (argc < 4) {
-		fprintf(stderr, "usage: bench_rpc TARGET CA_FILE TCTI [COUNT] [THREADS]\n");
+		fprintf(stderr, "usage: bench_rpc TARGET CA_FILE TCTI [COUNT] [THREADS] [EVENTLOG]\n");
 		return 2;
 	}
 	count = argc > 4 ? atoi(argv[4]) : 2000;
 	threads = argc > 5 ? atoi(argv[5]) : 16;
 	if (count < 1 || threads < 1 || threads > 256)
 		return 2;
+	if (argc > 6 && tpa_eventlog_read_file(&log, &log_len, argv[6]) < 0) {
+		fprintf(stderr, "bench_rpc: %s\n", tpa_err_last());
+		return 1;
+	}
 	setenv("TSS2_LOG", "all+none", 1);
 	tpa_rpc_log_init(0);
 	co.target = argv[1];
@@ -101,7 +109,8 @@ int main(int argc, char **argv)
 		tpa_pcr_set pcrs = sel;
 		uint8_t *req = NULL, *resp = NULL;
 		size_t len = 0, n = 0;
-		tpa_attest_extras extras = { .hint = "bench" };
+		tpa_attest_extras extras = { .hint = "bench", .event_log = log,
+					     .event_log_len = log_len };
 
 		if (tpa_challenge_request_pack(&req, &len, "bench") < 0 ||
 		    tpa_rpc_client_call(&resp, &n, NULL, client, TPA_RPC_GET_CHALLENGE, req,
@@ -126,8 +135,10 @@ int main(int argc, char **argv)
 		pthread_join(th[i], NULL);
 	el = now_s() - t0;
 	printf("e2e_attest_grpc_tls %.0f attestations/s (%d in %.2f s, %d concurrent "
-	       "clients on one channel, %d compliant, %d errors; evidence prepared in %.2f s)\n",
-	       (double)count / el, count, el, threads, compliant, errors, prep);
+	       "clients on one channel, %d compliant, %d errors; evidence prepared in %.2f s%s)\n",
+	       (double)count / el, count, el, threads, compliant, errors, prep,
+	       log ? ", with the event log" : "");
+	free(log);
 	for (i = 0; i < count; i++)
 		free(reqs[i].req);
 	free(reqs);
