@@ -86,7 +86,8 @@ $(BUILD)/attest_client: $(OBJ)/attest_client/main.o $(LIBA)
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 $(BUILD)/verifier: $(OBJ)/verifier/main.o $(OBJ)/verifier/cmd_eventlog.o \
-                   $(OBJ)/verifier/cmd_devices.o $(OBJ)/verifier/cmd_baseline.o $(LIBA)
+                   $(OBJ)/verifier/cmd_devices.o $(OBJ)/verifier/cmd_baseline.o \
+                   $(OBJ)/verifier/cmd_keys.o $(LIBA)
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 $(BUILD)/tpa-pcr-extend: $(OBJ)/simulator/pcr_extend.o $(LIBA)
@@ -170,6 +171,7 @@ valgrind-check: tests
 	VALGRIND="$(VALGRIND_CMD)" ./tests/integration/test_eventlog_corpus.sh $(BUILD)
 	VALGRIND="$(VALGRIND_CMD)" ./tests/integration/test_identity.sh $(BUILD)
 	VALGRIND="$(VALGRIND_CMD)" ./tests/integration/test_baselines.sh $(BUILD)
+	VALGRIND="$(VALGRIND_CMD)" ./tests/integration/test_claims.sh $(BUILD)
 
 bench: deps
 	$(MAKE) $(PROGS) $(BENCH)

@@ -26,6 +26,11 @@
 #include "tpa/quote.h"
 #include "tpa/rpc.h"
 #include "tpa/tpm.h"
+#include "tpa/token.h"
+
+#include <cjose/cjose.h>
+#include <jansson.h>
+#include <time.h>
 
 #include <tss2/tss2_mu.h>
 
@@ -330,6 +335,60 @@ static int write_token(const char *path, const char *token)
 	return 0;
 }
 
+/* The token's EAR status and expiry, read (not verified: relying parties
+ * verify) for the one-line summary. */
+static void token_status(const char *token, char *status, size_t cap, long long *exp)
+{
+	const char *a = token ? strchr(token, '.') : NULL, *b = a ? strchr(a + 1, '.') : NULL;
+	uint8_t *pl = NULL;
+	size_t n = 0;
+	cjose_err e;
+	json_t *j;
+	const char *st = NULL;
+	json_int_t x = 0;
+
+	snprintf(status, cap, "?");
+	*exp = 0;
+	if (!a || !b || !cjose_base64url_decode(a + 1, (size_t)(b - a - 1), &pl, &n, &e))
+		return;
+	if ((j = json_loadb((const char *)pl, n, 0, NULL))) {
+		if (json_unpack(j, "{s:I, s:{s:{s:s}}}", "exp", &x, "submods", TPA_EAR_SUBMOD,
+				"ear.status", &st) == 0) {
+			snprintf(status, cap, "%s", st);
+			*exp = (long long)x;
+		}
+		json_decref(j);
+	}
+	cjose_get_dealloc()(pl);
+}
+
+/* One line for a person or a log: the EAR status, why, and the token. */
+static void print_summary(const tpa_verdict *v, const char *token_out)
+{
+	char status[32], when[32] = "?", bl[100] = "none";
+	long long exp;
+	size_t i, failed = 0;
+
+	token_status(v->token, status, sizeof(status), &exp);
+	if (exp) {
+		time_t t = (time_t)exp;
+		struct tm tm;
+
+		if (gmtime_r(&t, &tm))
+			strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	}
+	for (i = 0; i < v->findings.n; i++)
+		failed += !v->findings.items[i].passed;
+	for (i = 0; i < v->nrules; i++)
+		failed += strcmp(v->rules[i].status, "fail") == 0;
+	if (v->baseline[0])
+		snprintf(bl, sizeof(bl), "%s@%u", v->baseline, v->baseline_version);
+	printf("summary: %s, %s, secure boot %s, baseline %s, %zu problem(s); token expires %s%s%s\n",
+	       status, v->warning ? "WARNING" : v->compliant ? "COMPLIANT" : "NON-COMPLIANT",
+	       v->secure_boot, bl, failed, when, token_out ? ", written to " : "",
+	       token_out ? token_out : "");
+}
+
 static int cmd_attest(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -566,6 +625,7 @@ static int cmd_attest(int argc, char **argv)
 		rc = EXIT_INTERNAL;
 		goto cleanup;
 	}
+	print_summary(&v, token_out);
 	rc = v.compliant ? EXIT_COMPLIANT : EXIT_NON_COMPLIANT;
 cleanup:
 	tpa_verdict_clear(&v);

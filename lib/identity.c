@@ -13,6 +13,7 @@
 #include <openssl/rsa.h>
 #include <openssl/x509.h>
 #include <openssl/x509_vfy.h>
+#include <openssl/x509v3.h>
 #include <tss2/tss2_mu.h>
 
 #include "tpa/err.h"
@@ -205,6 +206,91 @@ cleanup:
 	sk_X509_pop_free(chain, X509_free);
 	X509_STORE_free(store);
 	X509_free(leaf);
+	return err;
+}
+
+/* The value "id:XXXXXXXX" as the four ASCII letters it spells ("IFX",
+ * "STM", "INTC"), or as it is when those are not letters (swtpm's PCI-style
+ * "id:00001014"). */
+static void manufacturer_text(char *out, size_t cap, const unsigned char *v, size_t n)
+{
+	char raw[24];
+	size_t i, k = 0;
+	int letters = 1;
+
+	if (n >= sizeof(raw))
+		n = sizeof(raw) - 1;
+	for (i = 0; i < n; i++)
+		raw[i] = v[i] >= 0x20 && v[i] < 0x7f ? (char)v[i] : '?';
+	raw[n] = '\0';
+	snprintf(out, cap, "%s", raw);
+	if (n != 11 || strncmp(raw, "id:", 3) != 0)
+		return;
+	for (i = 0; i < 4; i++) {
+		int hi = tpa_hex_digit(raw[3 + 2 * i]), lo = tpa_hex_digit(raw[4 + 2 * i]);
+		int c = hi < 0 || lo < 0 ? -1 : hi << 4 | lo;
+
+		if (c < 0 || (c && c != ' ' && !((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+						 (c >= '0' && c <= '9')))) {
+			letters = 0;
+			break;
+		}
+		if (c && c != ' ' && k + 1 < cap)
+			out[k++] = (char)c;
+	}
+	if (letters && k) {
+		out[k] = '\0';
+		return;
+	}
+	snprintf(out, cap, "%s", raw);
+}
+
+int tpa_ekcert_manufacturer(char *out, size_t cap, const uint8_t *der, size_t n)
+{
+	const unsigned char *p = der;
+	X509 *x = NULL;
+	GENERAL_NAMES *gens = NULL;
+	ASN1_OBJECT *oid = NULL;
+	int i, err = TPA_ERR_NOT_FOUND;
+
+	if (!out || !cap || !der)
+		return tpa_err_fail(TPA_ERR_INVALID_ARG, "EK certificate manufacturer: NULL");
+	out[0] = '\0';
+	if (n > TPA_EKCERT_MAX || !(x = d2i_X509(NULL, &p, (long)n)) || p != der + n) {
+		X509_free(x);
+		ERR_clear_error();
+		return tpa_err_fail(TPA_ERR_PARSE, "EK certificate: not one DER certificate");
+	}
+	/* tcg-at-tpmManufacturer in the SAN's directoryName (TCG EK Credential
+	 * Profile). */
+	if (!(oid = OBJ_txt2obj("2.23.133.2.1", 1)))
+		goto cleanup;
+	gens = X509_get_ext_d2i(x, NID_subject_alt_name, NULL, NULL);
+	for (i = 0; gens && i < sk_GENERAL_NAME_num(gens) && err; i++) {
+		const GENERAL_NAME *g = sk_GENERAL_NAME_value(gens, i);
+		int idx;
+
+		if (g->type != GEN_DIRNAME ||
+		    (idx = X509_NAME_get_index_by_OBJ(g->d.directoryName, oid, -1)) < 0)
+			continue;
+		{
+			const ASN1_STRING *v = X509_NAME_ENTRY_get_data(
+				X509_NAME_get_entry(g->d.directoryName, idx));
+
+			if (v) {
+				manufacturer_text(out, cap, ASN1_STRING_get0_data(v),
+						  (size_t)ASN1_STRING_length(v));
+				err = 0;
+			}
+		}
+	}
+cleanup:
+	if (err)
+		tpa_err_set("EK certificate: no TPM manufacturer in its subject alternative name");
+	GENERAL_NAMES_free(gens);
+	ASN1_OBJECT_free(oid);
+	X509_free(x);
+	ERR_clear_error();
 	return err;
 }
 

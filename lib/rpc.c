@@ -130,7 +130,7 @@ struct tpa_rpc_server {
 	int started, stopping, stopped;
 	tpa_rpc_server_opts opts;
 	char *listen;
-	char *cert_pem, *key_pem;
+	char *cert_pem, *key_pem, *client_ca_pem;
 	size_t max_message;
 };
 
@@ -179,6 +179,36 @@ static void call_free(call_state *cs)
 	free(cs);
 }
 
+/* Whether the peer's TLS client certificate was verified, and its CN.
+ * Property values are not NUL-terminated. */
+static void peer_identity(grpc_call *call, tpa_rpc_reply *r)
+{
+	grpc_auth_context *ctx = grpc_call_auth_context(call);
+	grpc_auth_property_iterator it;
+	const grpc_auth_property *p;
+
+	r->peer_authenticated = 0;
+	r->peer_cn[0] = '\0';
+	if (!ctx)
+		return;
+	if (grpc_auth_context_peer_is_authenticated(ctx)) {
+		it = grpc_auth_context_find_properties_by_name(ctx, GRPC_X509_CN_PROPERTY_NAME);
+		if ((p = grpc_auth_property_iterator_next(&it)) != NULL && p->value) {
+			size_t n = p->value_length < sizeof(r->peer_cn) - 1 ? p->value_length :
+				sizeof(r->peer_cn) - 1, i;
+
+			memcpy(r->peer_cn, p->value, n);
+			r->peer_cn[n] = '\0';
+			for (i = 0; i < n; i++)
+				if ((unsigned char)r->peer_cn[i] < 0x20 ||
+				    (unsigned char)r->peer_cn[i] >= 0x7f)
+					r->peer_cn[i] = '?';
+		}
+		r->peer_authenticated = 1;
+	}
+	grpc_auth_context_release(ctx);
+}
+
 static void run_handler(call_state *cs, tpa_rpc_reply *r)
 {
 	grpc_byte_buffer_reader rd;
@@ -201,6 +231,7 @@ static void run_handler(call_state *cs, tpa_rpc_reply *r)
 	}
 	all = grpc_byte_buffer_reader_readall(&rd);
 	grpc_byte_buffer_reader_destroy(&rd);
+	peer_identity(cs->call, r);
 	r->status = TPA_RPC_INTERNAL;
 	cs->m->h(r, GRPC_SLICE_START_PTR(all), GRPC_SLICE_LENGTH(all), cs->m->ctx);
 	grpc_slice_unref(all);
@@ -316,11 +347,19 @@ int tpa_rpc_server_new(tpa_rpc_server **out, const tpa_rpc_server_opts *o)
 	}
 	if (!o->insecure &&
 	    ((err = read_pem(&s->cert_pem, o->cert_file, "certificate")) < 0 ||
-	     (err = read_pem(&s->key_pem, o->key_file, "private key")) < 0)) {
+	     (err = read_pem(&s->key_pem, o->key_file, "private key")) < 0 ||
+	     (o->client_ca_file &&
+	      (err = read_pem(&s->client_ca_pem, o->client_ca_file, "client CA file")) < 0))) {
 		free(s->cert_pem);
+		free_secret(s->key_pem);
 		free(s->listen);
 		free(s);
 		return err;
+	}
+	if (o->insecure && o->client_ca_file) {
+		free(s->listen);
+		free(s);
+		return tpa_err_fail(TPA_ERR_INVALID_ARG, "rpc server: client certificates need TLS");
 	}
 	pthread_mutex_init(&s->lock, NULL);
 	pthread_cond_init(&s->idle, NULL);
@@ -390,8 +429,12 @@ int tpa_rpc_server_start(tpa_rpc_server *s, int *port)
 	} else {
 		grpc_ssl_pem_key_cert_pair pair = { s->key_pem, s->cert_pem };
 
+		/* Devices present no certificate; a policy engine does, and it
+		 * must then chain to the client CA. */
 		creds = grpc_ssl_server_credentials_create_ex(
-			NULL, &pair, 1, GRPC_SSL_DONT_REQUEST_CLIENT_CERTIFICATE, NULL);
+			s->client_ca_pem, &pair, 1, s->client_ca_pem ?
+			GRPC_SSL_REQUEST_CLIENT_CERTIFICATE_AND_VERIFY :
+			GRPC_SSL_DONT_REQUEST_CLIENT_CERTIFICATE, NULL);
 		free_secret(s->key_pem);
 		s->key_pem = NULL;
 		if (!creds)
@@ -493,6 +536,7 @@ void tpa_rpc_server_free(tpa_rpc_server *s)
 	for (i = 0; i < s->nmethods; i++)
 		free(s->methods[i].path);
 	free(s->cert_pem);
+	free(s->client_ca_pem);
 	free_secret(s->key_pem);
 	free(s->listen);
 	pthread_mutex_destroy(&s->lock);
@@ -515,7 +559,7 @@ int tpa_rpc_client_new(tpa_rpc_client **out, const tpa_rpc_client_opts *o)
 	tpa_rpc_client *c;
 	grpc_arg args[3];
 	grpc_channel_args ca = { 0, args };
-	char *ca_pem = NULL;
+	char *ca_pem = NULL, *cert_pem = NULL, *key_pem = NULL;
 	int err;
 
 	if (!out || !o || !o->target || !*o->target)
@@ -525,18 +569,37 @@ int tpa_rpc_client_new(tpa_rpc_client **out, const tpa_rpc_client_opts *o)
 				    "rpc client: TLS needs a CA file (or --insecure)");
 	if (!o->insecure && (err = read_pem(&ca_pem, o->ca_file, "CA file")) < 0)
 		return err;
+	if ((o->cert_file != NULL) != (o->key_file != NULL) || (o->insecure && o->cert_file)) {
+		free(ca_pem);
+		return tpa_err_fail(TPA_ERR_INVALID_ARG,
+				    "rpc client: a client certificate needs its key, and TLS");
+	}
+	if (o->cert_file && ((err = read_pem(&cert_pem, o->cert_file, "client certificate")) < 0 ||
+			     (err = read_pem(&key_pem, o->key_file, "client key")) < 0)) {
+		free(ca_pem);
+		free(cert_pem);
+		return err;
+	}
 	if (!(c = calloc(1, sizeof(*c))) || !(c->target = strdup(o->target))) {
 		free(c);
 		free(ca_pem);
+		free(cert_pem);
+		free_secret(key_pem);
 		return tpa_err_fail(TPA_ERR_NOMEM, "rpc client: out of memory");
 	}
 	c->max_message = o->max_message ? o->max_message : TPA_RPC_DEFAULT_MAX_MESSAGE;
 	if (c->max_message > (size_t)INT32_MAX)
 		c->max_message = INT32_MAX;
 	grpc_init();
-	creds = o->insecure ? grpc_insecure_credentials_create() :
-		grpc_ssl_credentials_create_ex(ca_pem, NULL, NULL, NULL);
+	{
+		grpc_ssl_pem_key_cert_pair pair = { key_pem, cert_pem };
+
+		creds = o->insecure ? grpc_insecure_credentials_create() :
+			grpc_ssl_credentials_create_ex(ca_pem, cert_pem ? &pair : NULL, NULL, NULL);
+	}
 	free(ca_pem);
+	free(cert_pem);
+	free_secret(key_pem);
 	args[ca.num_args].type = GRPC_ARG_INTEGER;
 	args[ca.num_args].key = (char *)GRPC_ARG_MAX_RECEIVE_MESSAGE_LENGTH;
 	args[ca.num_args].value.integer = (int)c->max_message;

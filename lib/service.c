@@ -21,6 +21,7 @@
 #define PENDING_MAX 4096  /* enrollments waiting for Activate */
 #define INTERMEDIATES_MAX TPA_ENROLL_INTERMEDIATES_MAX
 #define BASELINE_CACHE_MAX 256
+#define KEYS_OWNED_MAX 64      /* key reloads kept alive until the service ends */
 
 /* An enrollment between Enroll and Activate. Its credential is the nonce
  * of a challenge with the same id (single use, expiring). */
@@ -39,7 +40,11 @@ struct tpa_service {
 	tpa_service_opts opts;
 	char *verifier_id;
 	char *ek_ca;
-	pthread_mutex_t lock;        /* the pending list and the baselines */
+	pthread_mutex_t lock;        /* the pending list, the baselines and the keys */
+	const tpa_token_key *key;    /* signs tokens now */
+	const tpa_token_key *previous; /* published in the JWKS during a rotation */
+	tpa_token_key *owned[KEYS_OWNED_MAX]; /* given by tpa_service_set_keys */
+	size_t nowned;
 	pending *pending;
 	size_t npending;
 	/* Registry baselines, parsed once per name and version (versions are
@@ -96,6 +101,8 @@ int tpa_service_new(tpa_service **out, const tpa_service_opts *o)
 	}
 	s->opts.ek_ca = s->ek_ca;
 	pthread_mutex_init(&s->lock, NULL);
+	s->key = o->key;
+	s->previous = o->previous_key;
 	if ((err = tpa_nonce_store_new(&s->nonces, s->opts.nonce_ttl_ms,
 				       s->opts.max_challenges)) < 0) {
 		pthread_mutex_destroy(&s->lock);
@@ -121,11 +128,47 @@ void tpa_service_free(tpa_service *s)
 	}
 	for (i = 0; i < s->nbaselines; i++)
 		tpa_baseline_free(s->baselines[i].b);
+	for (i = 0; i < s->nowned; i++)
+		tpa_token_key_free(s->owned[i]);
 	pthread_mutex_destroy(&s->lock);
 	tpa_nonce_store_free(s->nonces);
 	free(s->ek_ca);
 	free(s->verifier_id);
 	free(s);
+}
+
+int tpa_service_set_keys(tpa_service *s, tpa_token_key *current, tpa_token_key *previous)
+{
+	int err = 0;
+
+	if (!s || !current)
+		return tpa_err_fail(TPA_ERR_INVALID_ARG, "service keys: no current key");
+	pthread_mutex_lock(&s->lock);
+	if (s->nowned + 2 > KEYS_OWNED_MAX) {
+		err = tpa_err_fail(TPA_ERR_LIMIT, "service keys: more than %d reloads",
+				   KEYS_OWNED_MAX / 2);
+	} else {
+		s->owned[s->nowned++] = current;
+		if (previous)
+			s->owned[s->nowned++] = previous;
+		s->key = current;
+		s->previous = previous;
+	}
+	pthread_mutex_unlock(&s->lock);
+	return err;
+}
+
+int tpa_service_jwks(char **out, tpa_service *s)
+{
+	const tpa_token_key *keys[2];
+
+	if (!out || !s)
+		return tpa_err_fail(TPA_ERR_INVALID_ARG, "service JWKS: NULL");
+	pthread_mutex_lock(&s->lock);
+	keys[0] = s->key;
+	keys[1] = s->previous;
+	pthread_mutex_unlock(&s->lock);
+	return tpa_token_jwks(out, keys, 2);
 }
 
 tpa_nonce_store *tpa_service_nonces(tpa_service *s)
@@ -142,9 +185,13 @@ int tpa_service_register(tpa_service *s, tpa_rpc_server *srv)
 	    (err = tpa_rpc_server_add_method(srv, TPA_RPC_ATTEST, tpa_service_attest,
 					     s)) < 0)
 		return err;
+	if ((err = tpa_rpc_server_add_method(srv, TPA_RPC_GET_KEYS, tpa_service_get_keys, s)) < 0)
+		return err;
 	if (s->opts.store &&
 	    ((err = tpa_rpc_server_add_method(srv, TPA_RPC_ENROLL, tpa_service_enroll, s)) < 0 ||
 	     (err = tpa_rpc_server_add_method(srv, TPA_RPC_ACTIVATE, tpa_service_activate,
+					      s)) < 0 ||
+	     (err = tpa_rpc_server_add_method(srv, TPA_RPC_COMPLIANCE, tpa_service_compliance,
 					      s)) < 0))
 		return err;
 	return 0;
@@ -490,6 +537,74 @@ cleanup:
 	return err;
 }
 
+/* The AR4SI trustworthiness vector (docs/claims.md): hardware from the quote
+ * and the EK chain behind a registered AK, instance identity from the
+ * registry, executables and configuration from the evidence and the rules
+ * of the baseline that judge them. */
+static int rule_claim(const tpa_appraisal *ap, const tpa_rule_id *ids, size_t n, int pass,
+		      int warn, int crit)
+{
+	int seen = 0, worst = 0;
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		const tpa_rule_result *r = &ap->rules[ids[i]];
+
+		if (r->status == TPA_RULE_NOT_APPLICABLE)
+			continue;
+		seen = 1;
+		if (r->status == TPA_RULE_FAIL)
+			worst = r->severity == TPA_SEVERITY_CRITICAL ? crit :
+				(worst == crit ? crit : warn);
+	}
+	return !seen ? 0 : worst ? worst : pass;
+}
+
+static void ar4si_vector(tpa_ar4si *v, const tpa_findings *f, int have_dev, int evidence_ok,
+			 const tpa_appraisal *ap)
+{
+	static const tpa_rule_id exec[] = { TPA_RULE_FIRMWARE_VERSION, TPA_RULE_BOOT_APPLICATIONS,
+					    TPA_RULE_KNOWN_EVENTS };
+	static const tpa_rule_id conf[] = { TPA_RULE_SECURE_BOOT, TPA_RULE_UEFI_DEBUG_MODE,
+					    TPA_RULE_PK, TPA_RULE_KEK, TPA_RULE_DB,
+					    TPA_RULE_AUTHORITIES, TPA_RULE_KERNEL_CMDLINE,
+					    TPA_RULE_PCRS };
+	const tpa_check *sig = tpa_findings_get(f, "quote.signature");
+	size_t i;
+	int log_bad = 0;
+
+	memset(v, 0, sizeof(*v));
+	v->hardware = sig && !sig->passed ? 99 : have_dev ? 2 : 0;
+	v->instance_identity = have_dev ? 2 : 0;
+	for (i = 0; i < f->n; i++)
+		if (!f->items[i].passed && strncmp(f->items[i].name, "eventlog.", 9) == 0)
+			log_bad = 1;
+	if (log_bad) {
+		v->executables = 99;
+		return;
+	}
+	if (!evidence_ok || !ap)
+		return;
+	v->executables = rule_claim(ap, exec, sizeof(exec) / sizeof(exec[0]), 3, 33, 96);
+	v->configuration = rule_claim(ap, conf, sizeof(conf) / sizeof(conf[0]), 2, 32, 96);
+	/* A stale dbx is a known vulnerability of the configuration. */
+	if (ap->rules[TPA_RULE_DBX].status == TPA_RULE_FAIL && v->configuration < 32)
+		v->configuration = 32;
+	else if (ap->rules[TPA_RULE_DBX].status == TPA_RULE_PASS && v->configuration == 0)
+		v->configuration = 2;
+}
+
+/* The key that signs tokens now (keys are kept until the service ends). */
+static const tpa_token_key *current_key(tpa_service *s)
+{
+	const tpa_token_key *k;
+
+	pthread_mutex_lock(&s->lock);
+	k = s->key;
+	pthread_mutex_unlock(&s->lock);
+	return k;
+}
+
 /* The baseline that applies to a device: its registry assignment (parsed
  * once, cached), else the verifier's default. NULL if none applies, or if
  * the assigned one cannot be used (a failed "baseline" finding then says
@@ -574,7 +689,7 @@ void tpa_service_attest(tpa_rpc_reply *r, const uint8_t *req, size_t len,
 	tpa_baseline *bl_owned = NULL;
 	const char *outcome;
 	int bl_version = 0, appraised = 0, evidence_ok, compliant;
-	char *pcrs_json = NULL, bl_claim[TPA_BASELINE_NAME_MAX + 16];
+	char *pcrs_json = NULL;
 	uint8_t nonce[TPA_NONCE_LEN], name[TPA_NAME_MAX];
 	char name_hex[2 * TPA_NAME_MAX + 1], hint[TPA_DEVICE_HINT_MAX + 1];
 	char *token = NULL;
@@ -682,21 +797,43 @@ void tpa_service_attest(tpa_rpc_reply *r, const uint8_t *req, size_t len,
 	apr.rules = rulep;
 
 	memset(&claims, 0, sizeof(claims));
-	claims.compliant = compliant;
+	claims.status = tpa_ear_status(outcome, evidence_ok);
+	/* Without a registry the AK is taken on its word: nothing says the
+	 * TPM is genuine or which device it is, so the result is no better
+	 * than a warning (its reasons say why). */
+	if (!have_dev && strcmp(claims.status, "affirming") == 0) {
+		claims.status = "warning";
+		claims.unbound_ak = 1;
+	}
+	ar4si_vector(&claims.vector, &f, have_dev, evidence_ok, appraised ? &ap : NULL);
 	claims.outcome = outcome;
 	claims.appraisal = appraised ? &ap : NULL;
 	if (bl) {
-		snprintf(bl_claim, sizeof(bl_claim), "%s@%d", tpa_baseline_name(bl), bl_version);
-		claims.baseline = bl_claim;
+		claims.baseline = tpa_baseline_name(bl);
+		claims.baseline_version = bl_version;
 	}
 	claims.findings = &f;
 	claims.nonce = have_nonce ? nonce : NULL;
 	claims.nonce_len = have_nonce ? sizeof(nonce) : 0;
 	claims.ak_name_hex = name_len ? name_hex : NULL;
-	claims.issuer = s->verifier_id;
+	claims.device_id = have_dev ? dev.id : NULL;
+	claims.developer = s->verifier_id;
 	claims.iat = (int64_t)time(NULL);
 	claims.ttl_s = s->opts.token_ttl_s;
-	if (tpa_token_sign(&token, s->opts.key, &claims) < 0) {
+	claims.secure_boot = tl.secure_boot;
+	claims.measured_boot = tl.measured_boot;
+	claims.firmware_version = tl.firmware_version;
+	claims.tpm_manufacturer = have_dev ? dev.tpm_manufacturer : NULL;
+	if (check_detail_of(&f, "quote.signature") && tpa_findings_get(&f, "quote.signature")->passed) {
+		TPMS_ATTEST at;
+
+		if (tpa_decode_attest(&at, in->quote->attest.data, in->quote->attest.len) == 0) {
+			claims.tpm_firmware[0] = (uint32_t)(at.firmwareVersion >> 32);
+			claims.tpm_firmware[1] = (uint32_t)at.firmwareVersion;
+			claims.have_tpm_firmware = 1;
+		}
+	}
+	if (tpa_token_sign(&token, current_key(s), &claims) < 0) {
 		refuse(r, TPA_RPC_INTERNAL, "token: %s", tpa_err_last());
 		goto cleanup;
 	}
@@ -754,8 +891,11 @@ void tpa_service_attest(tpa_rpc_reply *r, const uint8_t *req, size_t len,
 			    strlen(pcrs_json) <= TPA_STORE_PCRS_JSON_MAX)
 				rec.pcrs_json = pcrs_json;
 		}
+		/* The token, for GetDeviceCompliance. */
+		rec.token = token;
+		rec.token_exp = token ? claims.iat + (int64_t)claims.ttl_s : 0;
 		if (tpa_store_record(s->opts.store, dev.id, compliant, reasons, &rec,
-				     (int64_t)time(NULL)) < 0)
+				     claims.iat) < 0)
 			logf_(s, "registry: %s", tpa_err_last());
 	}
 
@@ -968,6 +1108,15 @@ void tpa_service_activate(tpa_rpc_reply *r, const uint8_t *req, size_t len, void
 		refuse(r, TPA_RPC_INTERNAL, "registry: %s", tpa_err_last());
 		goto cleanup;
 	}
+	{
+		/* The manufacturer the (verified) EK certificate names, for the
+		 * tokens; a certificate without one leaves it unknown. */
+		char mf[16];
+
+		if (tpa_ekcert_manufacturer(mf, sizeof(mf), p->ek_cert, p->ek_cert_len) == 0 &&
+		    tpa_store_set_manufacturer(s->opts.store, p->device_id, mf) < 0)
+			logf_(s, "registry: %s", tpa_err_last());
+	}
 	logf_(s, "enrolled device=%.16s... ak=%.16s...", p->device_id, p->ak_name);
 	out.device_id = p->device_id;
 	out.ak_name = p->ak_name;
@@ -977,3 +1126,110 @@ cleanup:
 	pending_free(p);
 	attest__v1__activate_request__free_unpacked(in, NULL);
 }
+
+/* ---- for relying parties ---- */
+
+void tpa_service_get_keys(tpa_rpc_reply *r, const uint8_t *req, size_t len, void *ctx)
+{
+	tpa_service *s = ctx;
+	Attest__V1__GetVerificationKeysRequest *in;
+	Attest__V1__GetVerificationKeysResponse out =
+		ATTEST__V1__GET_VERIFICATION_KEYS_RESPONSE__INIT;
+	char *jwks = NULL;
+
+	if (!(in = attest__v1__get_verification_keys_request__unpack(NULL, len, req))) {
+		refuse(r, TPA_RPC_INVALID_ARGUMENT, "malformed GetVerificationKeysRequest protobuf");
+		return;
+	}
+	attest__v1__get_verification_keys_request__free_unpacked(in, NULL);
+	if (tpa_service_jwks(&jwks, s) < 0) {
+		refuse(r, TPA_RPC_INTERNAL, "%s", tpa_err_last());
+		return;
+	}
+	out.jwks = jwks;
+	reply_msg(r, &out.base);
+	free(jwks);
+}
+
+static int is_device_id(const char *id)
+{
+	size_t i;
+
+	if (!id || strlen(id) != TPA_DEVICE_ID_LEN)
+		return 0;
+	for (i = 0; i < TPA_DEVICE_ID_LEN; i++)
+		if (!((id[i] >= '0' && id[i] <= '9') || (id[i] >= 'a' && id[i] <= 'f')))
+			return 0;
+	return 1;
+}
+
+void tpa_service_compliance(tpa_rpc_reply *r, const uint8_t *req, size_t len, void *ctx)
+{
+	tpa_service *s = ctx;
+	Attest__V1__GetDeviceComplianceRequest *in;
+	Attest__V1__GetDeviceComplianceResponse out =
+		ATTEST__V1__GET_DEVICE_COMPLIANCE_RESPONSE__INIT;
+	tpa_device dev;
+	char *token = NULL, reason[256] = "";
+	int64_t now = (int64_t)time(NULL);
+	int err, good_verdict;
+
+	/* Compliance is for the policy engine only, which proves itself with a
+	 * client certificate; devices have none. */
+	if (!r->peer_authenticated) {
+		refuse(r, TPA_RPC_PERMISSION_DENIED,
+		       "GetDeviceCompliance needs a TLS client certificate from the verifier's "
+		       "client CA");
+		logf_(s, "compliance refused: no client certificate");
+		return;
+	}
+	if (!(in = attest__v1__get_device_compliance_request__unpack(NULL, len, req))) {
+		refuse(r, TPA_RPC_INVALID_ARGUMENT, "malformed GetDeviceComplianceRequest protobuf");
+		return;
+	}
+	if (!is_device_id(in->device_id)) {
+		refuse(r, TPA_RPC_INVALID_ARGUMENT, "device_id: not 64 lower-case hex digits");
+		goto cleanup;
+	}
+	err = tpa_store_last_token(&token, &dev, s->opts.store, in->device_id);
+	if (err == TPA_ERR_NOT_FOUND) {
+		refuse(r, TPA_RPC_NOT_FOUND, "no device %.16s...", in->device_id);
+		goto cleanup;
+	}
+	if (err < 0) {
+		refuse(r, TPA_RPC_INTERNAL, "registry: %s", tpa_err_last());
+		goto cleanup;
+	}
+	out.device_id = dev.id;
+	out.outcome = dev.last_outcome;
+	out.verdict_at = dev.last_attest_at;
+	out.token = token ? token : (char *)"";
+	out.token_expires_at = dev.last_token_exp;
+	out.expired = !token || dev.last_token_exp <= now;
+	out.state = (char *)tpa_device_state_name(dev.state);
+	out.revoked_since_verdict = dev.state_changed_at > 0 &&
+				    dev.state_changed_at >= dev.last_attest_at;
+	out.baseline = dev.last_baseline;
+	good_verdict = strcmp(dev.last_outcome, "compliant") == 0 ||
+		       strcmp(dev.last_outcome, "warning") == 0;
+	if (dev.state != TPA_DEVICE_ACTIVE)
+		snprintf(reason, sizeof(reason), "the device is %s", out.state);
+	else if (!dev.last_attest_at)
+		snprintf(reason, sizeof(reason), "the device never attested");
+	else if (out.revoked_since_verdict)
+		snprintf(reason, sizeof(reason), "the device was revoked or reinstated after its "
+			 "last verdict");
+	else if (!good_verdict)
+		snprintf(reason, sizeof(reason), "the last verdict was %s", dev.last_outcome);
+	else if (out.expired)
+		snprintf(reason, sizeof(reason), "the last verdict's token expired");
+	out.compliant = reason[0] == '\0';
+	out.reason = reason;
+	reply_msg(r, &out.base);
+	logf_(s, "compliance device=%.16s... asked by \"%s\": %s%s%s", dev.id, r->peer_cn,
+	      out.compliant ? "compliant" : "not compliant", reason[0] ? ": " : "", reason);
+cleanup:
+	free(token);
+	attest__v1__get_device_compliance_request__free_unpacked(in, NULL);
+}
+

@@ -122,3 +122,17 @@ int tpa_store_last_evidence(uint8_t **event_log, size_t *len, char **pcrs_json,
 	CHECK(s);
 	return s->ops->last_evidence(event_log, len, pcrs_json, s, id);
 }
+
+int tpa_store_set_manufacturer(tpa_store *s, const char *id, const char *manufacturer)
+{
+	CHECK(s);
+	return s->ops->set_manufacturer(s, id, manufacturer);
+}
+
+int tpa_store_last_token(char **token, tpa_device *dev, tpa_store *s, const char *id)
+{
+	if (token)
+		*token = NULL;
+	CHECK(s);
+	return s->ops->last_token(token, dev, s, id);
+}

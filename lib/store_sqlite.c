@@ -100,6 +100,27 @@ static const char *schema_v2[] = {
 };
 #undef TOKEN_OK
 
+/* What a policy engine needs to ask "is this device compliant right now?":
+ * the TPM manufacturer (from the EK certificate), when the state last
+ * changed, and the last verdict's signed token with its expiry (kept in
+ * devices: one row answers; list does not read the token). The sizes are
+ * TPA_STORE_MANUFACTURER_MAX and TPA_STORE_TOKEN_MAX; an expiry goes with a
+ * token, and only with one. */
+#define PRINTABLE(c) c " NOT GLOB '*[^ -~]*'"
+static const char *schema_v3[] = {
+	"ALTER TABLE devices ADD COLUMN tpm_manufacturer TEXT CHECK(tpm_manufacturer IS NULL OR"
+	" (typeof(tpm_manufacturer) = 'text' AND length(tpm_manufacturer) BETWEEN 1 AND 15"
+	" AND " PRINTABLE("tpm_manufacturer") "))",
+	"ALTER TABLE devices ADD COLUMN state_changed_at INTEGER",
+	"ALTER TABLE devices ADD COLUMN last_token TEXT CHECK(last_token IS NULL OR"
+	" (typeof(last_token) = 'text' AND length(CAST(last_token AS BLOB)) BETWEEN 1 AND 16384"
+	" AND " PRINTABLE("last_token") "))",
+	"ALTER TABLE devices ADD COLUMN last_token_exp INTEGER CHECK((last_token_exp IS NULL) ="
+	" (last_token IS NULL) AND (last_token_exp IS NULL OR"
+	" (typeof(last_token_exp) = 'integer' AND last_token_exp >= 0)))",
+};
+#undef PRINTABLE
+
 static int sq_fail(sq_store *s, const char *what)
 {
 	return tpa_err_fail(TPA_ERR_IO, "registry %s: %s: %s", s->path, what,
@@ -214,6 +235,17 @@ static int valid_token(const char *v, size_t max)
 		if (i >= max || !((v[i] >= '0' && v[i] <= '9') || (v[i] >= 'a' && v[i] <= 'z') ||
 				  (v[i] >= 'A' && v[i] <= 'Z') || v[i] == '.' || v[i] == '_' ||
 				  v[i] == '-'))
+			return 0;
+	return i > 0;
+}
+
+/* 1..max bytes of printable ASCII (0x20-0x7e); 0 also when longer. */
+static int valid_printable(const char *v, size_t max)
+{
+	size_t i;
+
+	for (i = 0; v && v[i]; i++)
+		if (i >= max || v[i] < 0x20 || v[i] > 0x7e)
 			return 0;
 	return i > 0;
 }
@@ -353,11 +385,18 @@ static void row_to_device(tpa_device *d, sqlite3_stmt *st)
 		snprintf(d->last_outcome, sizeof(d->last_outcome), "%s", (const char *)t);
 	if ((t = sqlite3_column_text(st, 8)))
 		snprintf(d->last_baseline, sizeof(d->last_baseline), "%s", (const char *)t);
+	if ((t = sqlite3_column_text(st, 9)))
+		snprintf(d->tpm_manufacturer, sizeof(d->tpm_manufacturer), "%s", (const char *)t);
+	d->state_changed_at = sqlite3_column_int64(st, 10);
+	d->last_token_exp = sqlite3_column_int64(st, 11);
 }
 
+/* Not the token body: reading devices stays cheap. */
 #define DEVICE_COLUMNS "d.id, d.state, d.enrolled_at, d.last_attest_at, d.last_verdict, " \
 	"(SELECT name FROM aks WHERE device_id = d.id ORDER BY registered_at DESC LIMIT 1), " \
-	"d.label, d.last_outcome, d.last_baseline"
+	"d.label, d.last_outcome, d.last_baseline, d.tpm_manufacturer, d.state_changed_at, " \
+	"d.last_token_exp"
+#define DEVICE_NCOLUMNS 12
 
 static int get_one(tpa_device *out, sq_store *s, const char *sql, const char *key,
 		   const char *what)
@@ -447,8 +486,12 @@ static int sq_set_state(tpa_store *p, const char *id, tpa_device_state st, int64
 
 	if (!id || (st != TPA_DEVICE_ACTIVE && st != TPA_DEVICE_REVOKED))
 		return tpa_err_fail(TPA_ERR_INVALID_ARG, "set state: bad arguments");
-	return change((sq_store *)p, id, "UPDATE devices SET state = ? WHERE id = ?", "tt",
-		      st == TPA_DEVICE_REVOKED ? "revoke" : "reinstate", name, now, name);
+	/* The time moves only when the state does (the row matches either way:
+	 * a known device is not "not found"). */
+	return change((sq_store *)p, id,
+		      "UPDATE devices SET state_changed_at = CASE WHEN state = ?2 "
+		      "THEN state_changed_at ELSE ?1 END, state = ?2 WHERE id = ?3", "itt",
+		      st == TPA_DEVICE_REVOKED ? "revoke" : "reinstate", name, now, now, name);
 }
 
 static int sq_remove(tpa_store *p, const char *id, int64_t now)
@@ -470,6 +513,8 @@ static int sq_record(tpa_store *p, const char *id, int compliant, const char *re
 	const uint8_t *log = rec && rec->event_log_len ? rec->event_log : NULL;
 	size_t log_len = log ? rec->event_log_len : 0;
 	const char *pcrs = rec && rec->pcrs_json && *rec->pcrs_json ? rec->pcrs_json : NULL;
+	const char *token = rec && rec->token && *rec->token ? rec->token : NULL;
+	int64_t token_exp = rec ? rec->token_exp : 0;
 	char bname[TPA_BASELINE_NAME_MAX + 1], detail[1024];
 	sqlite3_stmt *st;
 	int err, bver = 0, changes = 0;
@@ -497,6 +542,12 @@ static int sq_record(tpa_store *p, const char *id, int compliant, const char *re
 	if (pcrs && strnlen(pcrs, TPA_STORE_PCRS_JSON_MAX + 1) > TPA_STORE_PCRS_JSON_MAX)
 		return tpa_err_fail(TPA_ERR_INVALID_ARG, "record: pcrs_json exceeds %u bytes",
 				    TPA_STORE_PCRS_JSON_MAX);
+	if (token && !valid_printable(token, TPA_STORE_TOKEN_MAX))
+		return tpa_err_fail(TPA_ERR_INVALID_ARG, "record: the token must be 1 to %u bytes "
+				    "of printable ASCII", TPA_STORE_TOKEN_MAX);
+	if (token_exp < 0 || (!token && token_exp != 0))
+		return tpa_err_fail(TPA_ERR_INVALID_ARG, "record: the token_exp must be 0 or more, "
+				    "and 0 without a token");
 	snprintf(detail, sizeof(detail), "%s%s%s%s%s%s%s", verdict,
 		 strcmp(outcome, verdict) ? ", outcome " : "",
 		 strcmp(outcome, verdict) ? outcome : "", ref ? ", baseline " : "", ref ? ref : "",
@@ -514,9 +565,13 @@ static int sq_record(tpa_store *p, const char *id, int compliant, const char *re
 			goto done;
 		}
 	}
-	if ((err = prepare(&st, s, "UPDATE devices SET last_attest_at = ?, last_verdict = ?, "
-			   "last_outcome = ?, last_baseline = ? WHERE id = ?", "itttt", now,
-			   verdict, outcome, ref, id)) < 0 || (err = run(s, st, &changes)) < 0)
+	/* The token replaces the previous one, or its absence clears it: an
+	 * older token must not look current. */
+	if ((err = prepare(&st, s, "UPDATE devices SET last_attest_at = ?1, last_verdict = ?2, "
+			   "last_outcome = ?3, last_baseline = ?4, last_token = ?5, "
+			   "last_token_exp = CASE WHEN ?5 IS NULL THEN NULL ELSE ?6 END "
+			   "WHERE id = ?7", "ittttit", now, verdict, outcome, ref, token,
+			   token_exp, id)) < 0 || (err = run(s, st, &changes)) < 0)
 		goto done;
 	if (changes == 0) {
 		err = tpa_err_fail(TPA_ERR_NOT_FOUND, "no device with id %.64s", id);
@@ -919,6 +974,68 @@ out:
 	return err;
 }
 
+static int sq_set_manufacturer(tpa_store *p, const char *id, const char *manufacturer)
+{
+	sq_store *s = (sq_store *)p;
+	sqlite3_stmt *st;
+	int err, changes = 0;
+
+	if (!valid_id(id))
+		return bad_id("set manufacturer");
+	if (!valid_printable(manufacturer, TPA_STORE_MANUFACTURER_MAX))
+		return tpa_err_fail(TPA_ERR_INVALID_ARG, "set manufacturer: the manufacturer must "
+				    "be 1 to %d bytes of printable ASCII",
+				    TPA_STORE_MANUFACTURER_MAX);
+	pthread_mutex_lock(&s->lock);
+	if ((err = begin(s)) < 0)
+		goto out;
+	if ((err = prepare(&st, s, "UPDATE devices SET tpm_manufacturer = ? WHERE id = ?", "tt",
+			   manufacturer, id)) < 0 || (err = run(s, st, &changes)) < 0)
+		goto done;
+	if (changes == 0)
+		err = tpa_err_fail(TPA_ERR_NOT_FOUND, "no device with id %.64s", id);
+done:
+	err = finish(s, err);
+out:
+	pthread_mutex_unlock(&s->lock);
+	return err;
+}
+
+static int sq_last_token(char **token, tpa_device *dev, tpa_store *p, const char *id)
+{
+	sq_store *s = (sq_store *)p;
+	sqlite3_stmt *st;
+	char *t = NULL;
+	int err;
+
+	if (!token)
+		return tpa_err_fail(TPA_ERR_INVALID_ARG, "last token: NULL");
+	*token = NULL;
+	if (!valid_id(id))
+		return bad_id("last token");
+	pthread_mutex_lock(&s->lock);
+	/* One statement: the device and its token from one consistent read. */
+	if ((err = prepare(&st, s, "SELECT " DEVICE_COLUMNS ", d.last_token FROM devices d "
+			   "WHERE d.id = ?", "t", id)) < 0)
+		goto out;
+	if ((err = step_one(s, st)) == 0) {
+		err = tpa_err_fail(TPA_ERR_NOT_FOUND, "no device with id %.64s", id);
+	} else if (err == 1) {
+		err = 0;
+		if (sqlite3_column_type(st, DEVICE_NCOLUMNS) != SQLITE_NULL &&
+		    !(t = dup_column_text(st, DEVICE_NCOLUMNS)))
+			err = tpa_err_fail(TPA_ERR_NOMEM, "last token: out of memory");
+		else if (dev)
+			row_to_device(dev, st);
+	}
+	sqlite3_finalize(st);
+	if (err == 0)
+		*token = t;
+out:
+	pthread_mutex_unlock(&s->lock);
+	return err;
+}
+
 static void sq_close(tpa_store *p)
 {
 	sq_store *s = (sq_store *)p;
@@ -945,6 +1062,8 @@ static const tpa_store_ops sq_ops = {
 	.set_label = sq_set_label,
 	.baseline_for = sq_baseline_for,
 	.last_evidence = sq_last_evidence,
+	.set_manufacturer = sq_set_manufacturer,
+	.last_token = sq_last_token,
 };
 
 /* The schema version of the file: 0 for a new one. */
@@ -1012,6 +1131,10 @@ static int migrate(sq_store *s)
 	if (version < 2 &&
 	    ((err = exec_all(s, schema_v2, sizeof(schema_v2) / sizeof(schema_v2[0]))) < 0 ||
 	     (err = exec(s, "INSERT INTO schema_version(version) VALUES(2)")) < 0))
+		goto done;
+	if (version < 3 &&
+	    ((err = exec_all(s, schema_v3, sizeof(schema_v3) / sizeof(schema_v3[0]))) < 0 ||
+	     (err = exec(s, "INSERT INTO schema_version(version) VALUES(3)")) < 0))
 		goto done;
 done:
 	return finish(s, err);

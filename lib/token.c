@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 #include <errno.h>
+#include <stdarg.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -212,62 +213,126 @@ int tpa_token_key_public_jwk(char **out, const tpa_token_key *k)
 	return 0;
 }
 
+const char *tpa_ear_status(const char *outcome, int evidence_ok)
+{
+	if (!evidence_ok || !outcome)
+		return "contraindicated";
+	if (strcmp(outcome, "compliant") == 0)
+		return "affirming";
+	if (strcmp(outcome, "warning") == 0)
+		return "warning";
+	if (strcmp(outcome, "no-baseline") == 0)
+		return "none";
+	return "contraindicated";
+}
+
+static int add_reason(json_t *reasons, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int add_reason(json_t *reasons, const char *fmt, ...)
+{
+	char line[TPA_CHECK_NAME_MAX + TPA_RULE_DETAIL_MAX + 32];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	return json_array_append_new(reasons, json_string(line));
+}
+
+/* json_object_set_new takes the value's reference even when it fails: a
+ * failure only needs remembering. */
+#define SET(o, k, v) (bad |= json_object_set_new((o), (k), (v)) != 0)
+
+/* A new container attached to parent under key, or NULL (parent intact). */
+static json_t *child(json_t *parent, const char *key, json_t *c)
+{
+	if (!c || json_object_set_new(parent, key, c) != 0)
+		return NULL;
+	return c;
+}
+
 static json_t *claims_json(const tpa_token_claims *c)
 {
-	json_t *j = json_object(), *failed = json_array();
-	char nonce[128];
+	json_t *j = json_object(), *submods, *sub, *tv, *vid, *reasons, *rules = NULL;
+	char nonce[128], fw[32], policy[128];
 	size_t i;
+	int bad = 0;
 
-	if (!j || !failed)
-		goto fail;
-	if (json_object_set_new(j, "iss", json_string(c->issuer ? c->issuer : "tpm-attest")) ||
-	    json_object_set_new(j, "iat", json_integer(c->iat)) ||
-	    json_object_set_new(j, "exp", json_integer(c->iat + (int64_t)c->ttl_s)) ||
-	    json_object_set_new(j, "tpa.status",
-				json_string(c->compliant ? "compliant" : "non-compliant")))
-		goto fail;
+	if (!j)
+		return NULL;
+	if (!(submods = child(j, "submods", json_object())) ||
+	    !(sub = child(submods, TPA_EAR_SUBMOD, json_object())) ||
+	    !(tv = child(sub, "ear.trustworthiness-vector", json_object())) ||
+	    !(vid = child(j, "ear.verifier-id", json_object())) ||
+	    !(reasons = child(sub, "tpa.reasons", json_array())) ||
+	    (c->appraisal && !(rules = child(sub, "tpa.rules", json_object())))) {
+		json_decref(j);
+		return NULL;
+	}
+	SET(j, "eat_profile", json_string(TPA_EAR_PROFILE));
+	SET(j, "iat", json_integer(c->iat));
+	SET(j, "exp", json_integer(c->iat + (int64_t)c->ttl_s));
+	SET(vid, "developer", json_string(c->developer ? c->developer : "tpm-attest"));
+	SET(vid, "build", json_string("tpm-attest " TPA_VERSION));
 	if (c->nonce && c->nonce_len) {
-		if (b64url(nonce, sizeof(nonce), c->nonce, c->nonce_len) < 0 ||
-		    json_object_set_new(j, "eat_nonce", json_string(nonce)))
-			goto fail;
+		if (b64url(nonce, sizeof(nonce), c->nonce, c->nonce_len) < 0)
+			bad = 1;
+		else
+			SET(j, "eat_nonce", json_string(nonce));
 	}
-	if (c->ak_name_hex &&
-	    json_object_set_new(j, "tpa.ak_name", json_string(c->ak_name_hex)))
-		goto fail;
-	for (i = 0; c->findings && i < c->findings->n; i++) {
-		const tpa_check *k = &c->findings->items[i];
-		char line[TPA_CHECK_NAME_MAX + TPA_CHECK_DETAIL_MAX + 4];
+	if (c->device_id)
+		SET(j, "tpa.device_id", json_string(c->device_id));
+	if (c->ak_name_hex)
+		SET(j, "tpa.ak_name", json_string(c->ak_name_hex));
 
-		if (k->passed)
-			continue;
-		snprintf(line, sizeof(line), "%s: %s", k->name, k->detail);
-		if (json_array_append_new(failed, json_string(line)))
-			goto fail;
+	SET(sub, "ear.status", json_string(c->status ? c->status : "none"));
+	SET(tv, "instance-identity", json_integer(c->vector.instance_identity));
+	SET(tv, "configuration", json_integer(c->vector.configuration));
+	SET(tv, "executables", json_integer(c->vector.executables));
+	SET(tv, "hardware", json_integer(c->vector.hardware));
+	if (c->baseline) {
+		snprintf(policy, sizeof(policy), "policy:%s/%s@%d", TPA_EAR_SUBMOD, c->baseline,
+			 c->baseline_version);
+		SET(sub, "ear.appraisal-policy-id", json_string(policy));
+		SET(sub, "tpa.baseline", json_string(c->baseline));
+		SET(sub, "tpa.baseline_version", json_integer(c->baseline_version));
 	}
+	if (c->outcome)
+		SET(sub, "tpa.outcome", json_string(c->outcome));
+	SET(sub, "tpa.secure_boot", json_string(c->secure_boot ? c->secure_boot : "unknown"));
+	SET(sub, "tpa.measured_boot", json_boolean(c->measured_boot));
+	if (c->tpm_manufacturer && c->tpm_manufacturer[0])
+		SET(sub, "tpa.tpm_manufacturer", json_string(c->tpm_manufacturer));
+	if (c->have_tpm_firmware) {
+		snprintf(fw, sizeof(fw), "%08x.%08x", c->tpm_firmware[0], c->tpm_firmware[1]);
+		SET(sub, "tpa.tpm_firmware", json_string(fw));
+	}
+	if (c->firmware_version && c->firmware_version[0])
+		SET(sub, "tpa.firmware_version", json_string(c->firmware_version));
+
+	/* The reasons for anything that is not affirming. */
+	for (i = 0; c->findings && i < c->findings->n; i++)
+		if (!c->findings->items[i].passed)
+			bad |= add_reason(reasons, "%s: %s", c->findings->items[i].name,
+					  c->findings->items[i].detail) != 0;
 	for (i = 0; c->appraisal && i < TPA_RULE_COUNT; i++) {
 		const tpa_rule_result *r = &c->appraisal->rules[i];
-		char line[32 + TPA_RULE_DETAIL_MAX];
 
-		if (r->status != TPA_RULE_FAIL)
-			continue;
-		snprintf(line, sizeof(line), "baseline %s: %s", tpa_rule_name(r->rule), r->detail);
-		if (json_array_append_new(failed, json_string(line)))
-			goto fail;
+		SET(rules, tpa_rule_name(r->rule), json_string(tpa_rule_status_name(r->status)));
+		if (r->status == TPA_RULE_FAIL)
+			bad |= add_reason(reasons, "baseline %s (%s): %s", tpa_rule_name(r->rule),
+					  r->severity == TPA_SEVERITY_CRITICAL ? "critical" :
+					  "warning", r->detail) != 0;
 	}
-	if (c->outcome && strcmp(c->outcome, "no-baseline") == 0 &&
-	    json_array_append_new(failed, json_string("no baseline applies to the device")))
-		goto fail;
-	if ((c->outcome && json_object_set_new(j, "tpa.outcome", json_string(c->outcome))) ||
-	    (c->baseline && json_object_set_new(j, "tpa.baseline", json_string(c->baseline))))
-		goto fail;
-	if (json_object_set_new(j, "tpa.reasons", failed))
-		goto fail_j;
+	if (c->outcome && strcmp(c->outcome, "no-baseline") == 0)
+		bad |= add_reason(reasons, "no baseline applies to the device") != 0;
+	if (c->unbound_ak)
+		bad |= add_reason(reasons, "no device registry: the AK is not bound to an EK of a "
+				  "genuine TPM (instance-identity and hardware are not claimed)") != 0;
+	if (bad) {
+		json_decref(j);
+		return NULL;
+	}
 	return j;
-fail:
-	json_decref(failed);
-fail_j:
-	json_decref(j);
-	return NULL;
 }
 
 int tpa_token_sign(char **out, const tpa_token_key *k, const tpa_token_claims *c)
@@ -313,8 +378,35 @@ cleanup:
 	return err;
 }
 
-int tpa_token_verify(char **claims_out, const char *jwk_json, const char *token,
-		     int64_t now)
+/* The checks after the signature: exp (and iat) against now, the EAR
+ * profile, and the nonce if one is asked for. */
+static int check_claims(json_t *j, int64_t now, const uint8_t *nonce, size_t nonce_len)
+{
+	json_int_t exp, iat;
+	const char *prof = NULL, *got = NULL;
+	char want[128];
+	int err;
+
+	if (json_unpack(j, "{s:I, s:I}", "exp", &exp, "iat", &iat) != 0)
+		return tpa_err_fail(TPA_ERR_PARSE, "token: claims without integer exp and iat");
+	if ((int64_t)exp <= now)
+		return tpa_err_fail(TPA_ERR_VERIFY, "token: expired %lld s ago",
+				    (long long)(now - (int64_t)exp));
+	if ((int64_t)iat > now + 300)
+		return tpa_err_fail(TPA_ERR_VERIFY, "token: issued in the future");
+	if (json_unpack(j, "{s:s}", "eat_profile", &prof) != 0 || strcmp(prof, TPA_EAR_PROFILE) != 0)
+		return tpa_err_fail(TPA_ERR_VERIFY, "token: eat_profile is not %s", TPA_EAR_PROFILE);
+	if (nonce) {
+		if ((err = b64url(want, sizeof(want), nonce, nonce_len)) < 0)
+			return err;
+		if (json_unpack(j, "{s:s}", "eat_nonce", &got) != 0 || strcmp(got, want) != 0)
+			return tpa_err_fail(TPA_ERR_VERIFY, "token: eat_nonce is not the nonce asked for");
+	}
+	return 0;
+}
+
+static int verify_core(char **claims_out, const char *jwk_json, const char *token, int64_t now,
+		       const uint8_t *nonce, size_t nonce_len, int ear)
 {
 	cjose_jwk_t *jwk = NULL;
 	cjose_jws_t *jws = NULL;
@@ -361,7 +453,10 @@ int tpa_token_verify(char **claims_out, const char *jwk_json, const char *token,
 		err = tpa_err_fail(TPA_ERR_PARSE, "token: claims are not JSON with exp");
 		goto cleanup;
 	}
-	if ((int64_t)exp <= now) {
+	if (ear) {
+		if ((err = check_claims(j, now, nonce, nonce_len)) < 0)
+			goto cleanup;
+	} else if ((int64_t)exp <= now) {
 		err = tpa_err_fail(TPA_ERR_VERIFY, "token: expired");
 		goto cleanup;
 	}
@@ -374,5 +469,125 @@ cleanup:
 	json_decref(j);
 	cjose_jws_release(jws);
 	cjose_jwk_release(jwk);
+	return err;
+}
+
+int tpa_token_verify(char **claims_out, const char *jwk_json, const char *token,
+		     int64_t now)
+{
+	return verify_core(claims_out, jwk_json, token, now, NULL, 0, 0);
+}
+
+int tpa_token_verify_jwks(char **claims_out, const char *jwks_json, const char *token,
+			  int64_t now, const uint8_t *nonce, size_t nonce_len)
+{
+	cjose_jws_t *jws = NULL;
+	cjose_header_t *hdr;
+	const char *hkid = NULL;
+	json_t *set = NULL, *keys, *k;
+	char *one = NULL;
+	size_t i, tl;
+	cjose_err e;
+	int err;
+
+	if (!claims_out || !jwks_json || !token)
+		return tpa_err_fail(TPA_ERR_INVALID_ARG, "token verify: NULL");
+	tl = strlen(token);
+	if (tl == 0 || tl > TPA_TOKEN_MAX)
+		return tpa_err_fail(TPA_ERR_PARSE, "token: %zu bytes", tl);
+	if (!(set = json_loads(jwks_json, JSON_REJECT_DUPLICATES, NULL)) ||
+	    !json_is_array(keys = json_object_get(set, "keys"))) {
+		json_decref(set);
+		return tpa_err_fail(TPA_ERR_PARSE, "token: the key set is not a JWKS");
+	}
+	if (!(jws = cjose_jws_import(token, tl, &e)) || !(hdr = cjose_jws_get_protected(jws)) ||
+	    !(hkid = cjose_header_get(hdr, CJOSE_HDR_KID, &e))) {
+		err = tpa_err_fail(TPA_ERR_PARSE, "token: not a compact JWS with a kid");
+		goto cleanup;
+	}
+	err = tpa_err_fail(TPA_ERR_VERIFY, "token: no key in the JWKS has kid %.64s", hkid);
+	json_array_foreach(keys, i, k) {
+		const char *kid = json_string_value(json_object_get(k, "kid"));
+
+		if (!kid || strcmp(kid, hkid) != 0)
+			continue;
+		if (!(one = json_dumps(k, JSON_COMPACT))) {
+			err = tpa_err_fail(TPA_ERR_NOMEM, "token: out of memory");
+			break;
+		}
+		err = verify_core(claims_out, one, token, now, nonce, nonce_len, 1);
+		break;
+	}
+cleanup:
+	free(one);
+	cjose_jws_release(jws);
+	json_decref(set);
+	return err;
+}
+
+int tpa_token_jwks(char **out, const tpa_token_key *const *keys, size_t n)
+{
+	json_t *set = json_object(), *arr = json_array();
+	size_t i;
+	int bad = !set || !arr;
+
+	if (!out)
+		return tpa_err_fail(TPA_ERR_INVALID_ARG, "JWKS: NULL");
+	for (i = 0; !bad && i < n; i++) {
+		char *pub = NULL;
+		json_t *k;
+
+		if (!keys[i])
+			continue;
+		if (tpa_token_key_public_jwk(&pub, keys[i]) < 0 || !(k = json_loads(pub, 0, NULL))) {
+			free(pub);
+			bad = 1;
+			break;
+		}
+		free(pub);
+		SET(k, "use", json_string("sig"));
+		SET(k, "alg", json_string("ES256"));
+		bad |= json_array_append_new(arr, k) != 0;
+	}
+	if (!bad) {
+		bad |= json_object_set_new(set, "keys", arr) != 0;
+		arr = NULL;
+	}
+	if (bad || !(*out = json_dumps(set, JSON_COMPACT))) {
+		json_decref(arr);
+		json_decref(set);
+		return tpa_err_fail(TPA_ERR_NOMEM, "JWKS: cannot build");
+	}
+	json_decref(set);
+	return 0;
+}
+
+int tpa_token_key_rotate(const char *path, char *kid_out, size_t kid_cap)
+{
+	char fresh[4096], prev[4096];
+	tpa_token_key *k = NULL;
+	int err;
+
+	if (!path || !*path)
+		return tpa_err_fail(TPA_ERR_INVALID_ARG, "key rotate: no path");
+	if ((size_t)snprintf(fresh, sizeof(fresh), "%s.new", path) >= sizeof(fresh) ||
+	    (size_t)snprintf(prev, sizeof(prev), "%s.previous", path) >= sizeof(prev))
+		return tpa_err_fail(TPA_ERR_INVALID_ARG, "key rotate: path too long");
+	if (access(path, F_OK) != 0)
+		return tpa_err_fail(TPA_ERR_NOT_FOUND, "key rotate: %s: no key to rotate", path);
+	unlink(fresh); /* a rotation that died before its rename */
+	if ((err = tpa_token_key_new(&k)) < 0 || (err = write_private(fresh, k)) < 0)
+		goto cleanup;
+	/* The new key is on disk before anything moves; then the current key
+	 * becomes the previous one, and the new one current. */
+	if (rename(path, prev) != 0 || rename(fresh, path) != 0) {
+		err = tpa_err_fail(TPA_ERR_IO, "key rotate: %s: %s", path, strerror(errno));
+		goto cleanup;
+	}
+	if (kid_out && kid_cap)
+		snprintf(kid_out, kid_cap, "%s", k->kid);
+	err = 0;
+cleanup:
+	tpa_token_key_free(k);
 	return err;
 }

@@ -2,7 +2,10 @@
 # demo-certs.sh DIR: a throw-away CA and a verifier TLS certificate for
 # 127.0.0.1 / ::1 / localhost, for demos and tests. Never for production.
 #   DIR/ca.pem  DIR/ca.key  DIR/server.pem  DIR/server.key
+#   DIR/client.pem  DIR/client.key (CN policy-engine: a relying party's mTLS
+#   client certificate from the same CA)
 #   DIR/other-ca.pem (an unrelated CA, for negative tests)
+#   DIR/other-client.pem DIR/other-client.key (a client certificate from it)
 set -euo pipefail
 d=${1:?usage: demo-certs.sh DIR}
 mkdir -p "$d"
@@ -20,5 +23,14 @@ ossl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial \
 ossl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout other-ca.key \
     -out other-ca.pem -days 2 -subj "/CN=unrelated CA" \
     -addext basicConstraints=critical,CA:TRUE
-rm -f server.csr server.ext ca.srl
-chmod 0644 ca.pem server.pem other-ca.pem
+ossl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout client.key \
+    -out client.csr -subj "/CN=policy-engine"
+printf 'basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=clientAuth\n' >client.ext
+ossl x509 -req -in client.csr -CA ca.pem -CAkey ca.key -CAcreateserial \
+    -out client.pem -days 2 -extfile client.ext
+ossl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout other-client.key \
+    -out other-client.csr -subj "/CN=policy-engine"
+ossl x509 -req -in other-client.csr -CA other-ca.pem -CAkey other-ca.key -CAcreateserial \
+    -out other-client.pem -days 2 -extfile client.ext
+rm -f server.csr server.ext client.csr client.ext other-client.csr ca.srl other-ca.srl
+chmod 0644 ca.pem server.pem other-ca.pem client.pem other-client.pem

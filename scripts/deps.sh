@@ -14,7 +14,7 @@ PKGS=(
     libcunit1-dev
     libsqlite3-dev                    # the device registry
     swtpm swtpm-tools
-    python3 python3-grpcio python3-jsonschema python3-protobuf protobuf-compiler   # the independent gRPC peer
+    python3 python3-grpcio python3-jsonschema python3-jwt python3-cryptography python3-protobuf protobuf-compiler   # the independent gRPC peer
     tpm2-tools                        # tpm2_eventlog, the peer parser in the corpus test
     valgrind
 )

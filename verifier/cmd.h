@@ -6,5 +6,8 @@
 int cmd_eventlog(int argc, char **argv);
 int cmd_devices(int argc, char **argv);
 int cmd_baseline(int argc, char **argv);
+int cmd_token(int argc, char **argv);
+int cmd_keys(int argc, char **argv);
+int cmd_compliance(int argc, char **argv);
 
 #endif

@@ -44,7 +44,10 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 "usage: " PROG " serve --listen ADDR (--cert FILE --key FILE | --insecure) [options]\n"
-"       " PROG " token verify --jwk FILE TOKEN\n"
+"       " PROG " token verify (--jwks FILE | --jwk FILE) [--nonce HEX] TOKEN\n"
+"       " PROG " keys rotate|jwks --token-key FILE\n"
+"       " PROG " keys fetch --verifier ADDR (--ca FILE | --insecure)\n"
+"       " PROG " compliance --verifier ADDR --ca FILE --cert FILE --key FILE [--json] ID\n"
 "       " PROG " eventlog show [--json] FILE\n"
 "       " PROG " devices list|show|revoke|reinstate|delete [--json] --registry FILE [ID]\n"
 "       " PROG " devices label --registry FILE ID LABEL\n"
@@ -72,13 +75,18 @@ static void usage(FILE *f)
 "                        registered AKs of active devices\n"
 "  --ek-ca DIR           trusted TPM manufacturer CA certificates (PEM or DER\n"
 "                        files) for EK certificates; goes with --registry\n"
+"  --client-ca FILE      PEM CA of relying parties' client certificates (mTLS):\n"
+"                        GetDeviceCompliance answers only them\n"
 "  --baseline FILE       the golden baseline for devices the registry assigns\n"
 "                        none (every device without --registry); a device\n"
 "                        without any baseline is never compliant\n"
 "  --verbose             let gRPC log to stderr\n"
 "\n"
-"token verify: checks a token's ES256 signature against a public JWK and its\n"
-"expiry; prints the claims; exit 0 valid, 1 not valid.\n"
+"token verify: checks a token (EAR) against a JWKS (the key its kid names) or\n"
+"one JWK: ES256 signature, expiry, the EAR profile and, with --nonce, the\n"
+"nonce; prints the claims; exit 0 valid, 1 not valid.\n"
+"keys rotate: the key in FILE becomes FILE.previous (still published), a new\n"
+"key signs; SIGHUP makes a running verifier take it.\n"
 "\n"
 "eventlog show: parses a TCG measured-boot event log (SHA1 or crypto-agile),\n"
 "prints its events, the replayed PCRs and the Secure Boot state; --json for\n"
@@ -100,6 +108,19 @@ static int parse_ulong(unsigned long *out, const char *s, unsigned long min,
 		return -1;
 	*out = v;
 	return 0;
+}
+
+/* FILE.previous, the key before the last rotation, if there is one. */
+static int load_previous(tpa_token_key **out, const char *path)
+{
+	char prev[4096];
+
+	*out = NULL;
+	if ((size_t)snprintf(prev, sizeof(prev), "%s.previous", path) >= sizeof(prev))
+		return tpa_err_fail(TPA_ERR_INVALID_ARG, "--token-key: path too long");
+	if (access(prev, F_OK) != 0)
+		return 0;
+	return tpa_token_key_load(out, prev, 0);
 }
 
 static int write_public_jwk(const char *path, const tpa_token_key *k)
@@ -139,6 +160,7 @@ static int cmd_serve(int argc, char **argv)
 		{ "registry", required_argument, NULL, 'R' },
 		{ "ek-ca", required_argument, NULL, 'E' },
 		{ "baseline", required_argument, NULL, 'B' },
+		{ "client-ca", required_argument, NULL, 'C' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -149,7 +171,7 @@ static int cmd_serve(int argc, char **argv)
 	tpa_service_opts sv = { 0 };
 	const char *token_key = NULL, *jwk_out = NULL;
 	unsigned long v, grace = DEFAULT_GRACE_MS;
-	tpa_token_key *key = NULL;
+	tpa_token_key *key = NULL, *prev_key = NULL;
 	tpa_service *svc = NULL;
 	tpa_rpc_server *srv = NULL;
 	sigset_t set;
@@ -170,6 +192,7 @@ static int cmd_serve(int argc, char **argv)
 		case 'R': registry = optarg; break;
 		case 'E': sv.ek_ca = optarg; break;
 		case 'B': baseline = optarg; break;
+		case 'C': so.client_ca_file = optarg; break;
 		case 'n':
 		case 't':
 		case 'w':
@@ -228,6 +251,7 @@ static int cmd_serve(int argc, char **argv)
 	sigemptyset(&set);
 	sigaddset(&set, SIGINT);
 	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGHUP);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	tpa_rpc_log_init(verbose);
@@ -237,7 +261,8 @@ static int cmd_serve(int argc, char **argv)
 		setenv("TSS2_LOG", "all+none", 0);
 
 	if ((token_key ? tpa_token_key_load(&key, token_key, 1) :
-	     tpa_token_key_new(&key)) < 0) {
+	     tpa_token_key_new(&key)) < 0 ||
+	    (token_key && load_previous(&prev_key, token_key) < 0)) {
 		fprintf(stderr, PROG ": %s\n", tpa_err_last());
 		rc = EXIT_USAGE;
 		goto cleanup;
@@ -260,6 +285,7 @@ static int cmd_serve(int argc, char **argv)
 	sv.baseline = bl;
 	sv.store = store;
 	sv.key = key;
+	sv.previous_key = prev_key;
 	sv.log = log_line;
 	if (tpa_service_new(&svc, &sv) < 0 || tpa_rpc_server_new(&srv, &so) < 0 ||
 	    tpa_service_register(svc, srv) < 0) {
@@ -280,8 +306,26 @@ static int cmd_serve(int argc, char **argv)
 		       so.insecure ? "plaintext" : "TLS");
 		fflush(stdout);
 	}
-	fprintf(stderr, PROG ": token key id %s\n", tpa_token_key_id(key));
-	sigwait(&set, &sig);
+	fprintf(stderr, PROG ": token key id %s%s%s\n", tpa_token_key_id(key),
+		prev_key ? ", previous " : "", prev_key ? tpa_token_key_id(prev_key) : "");
+	/* SIGHUP: the token keys again (after `verifier keys rotate`). */
+	while (sigwait(&set, &sig) == 0 && sig == SIGHUP) {
+		tpa_token_key *k = NULL, *p = NULL;
+
+		if (!token_key) {
+			fprintf(stderr, PROG ": SIGHUP: no --token-key to reload\n");
+			continue;
+		}
+		if (tpa_token_key_load(&k, token_key, 0) < 0 || load_previous(&p, token_key) < 0 ||
+		    tpa_service_set_keys(svc, k, p) < 0) {
+			fprintf(stderr, PROG ": SIGHUP: keys not reloaded: %s\n", tpa_err_last());
+			tpa_token_key_free(k);
+			tpa_token_key_free(p);
+			continue;
+		}
+		fprintf(stderr, PROG ": SIGHUP: token key id %s%s%s\n", tpa_token_key_id(k),
+			p ? ", previous " : "", p ? tpa_token_key_id(p) : "");
+	}
 	fprintf(stderr, PROG ": %s received, finishing calls in flight\n",
 		sig == SIGTERM ? "SIGTERM" : "SIGINT");
 	tpa_rpc_server_shutdown(srv, (unsigned)grace);
@@ -293,58 +337,8 @@ cleanup:
 	tpa_store_close(store);
 	tpa_baseline_free(bl);
 	tpa_token_key_free(key);
+	tpa_token_key_free(prev_key);
 	return rc;
-}
-
-static int cmd_token(int argc, char **argv)
-{
-	static const struct option opts[] = {
-		{ "jwk", required_argument, NULL, 'j' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
-	const char *jwk_file = NULL;
-	char jwk[JWK_MAX + 1], *claims = NULL;
-	size_t n;
-	FILE *f;
-	int c;
-
-	if (argc < 2 || strcmp(argv[1], "verify") != 0) {
-		usage(stderr);
-		return EXIT_USAGE;
-	}
-	argc--;
-	argv++;
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		switch (c) {
-		case 'j': jwk_file = optarg; break;
-		case 'h': usage(stdout); return EXIT_OK;
-		default: usage(stderr); return EXIT_USAGE;
-		}
-	}
-	if (!jwk_file || optind != argc - 1) {
-		fprintf(stderr, PROG ": token verify --jwk FILE TOKEN\n");
-		return EXIT_USAGE;
-	}
-	if (!(f = fopen(jwk_file, "rb"))) {
-		fprintf(stderr, PROG ": cannot open %s\n", jwk_file);
-		return EXIT_USAGE;
-	}
-	n = fread(jwk, 1, JWK_MAX + 1, f);
-	fclose(f);
-	if (n > JWK_MAX) {
-		fprintf(stderr, PROG ": %s: larger than %d bytes\n", jwk_file, JWK_MAX);
-		return EXIT_USAGE;
-	}
-	jwk[n] = '\0';
-	if (tpa_token_verify(&claims, jwk, argv[optind], (int64_t)time(NULL)) < 0) {
-		fprintf(stderr, PROG ": token not valid: %s\n", tpa_err_last());
-		return EXIT_INVALID;
-	}
-	printf("%s\n", claims);
-	free(claims);
-	return EXIT_OK;
 }
 
 int main(int argc, char **argv)
@@ -361,6 +355,10 @@ int main(int argc, char **argv)
 		return cmd_eventlog(argc - 1, argv + 1);
 	if (strcmp(argv[1], "baseline") == 0)
 		return cmd_baseline(argc - 1, argv + 1);
+	if (strcmp(argv[1], "keys") == 0)
+		return cmd_keys(argc - 1, argv + 1);
+	if (strcmp(argv[1], "compliance") == 0)
+		return cmd_compliance(argc - 1, argv + 1);
 	if (strcmp(argv[1], "devices") == 0)
 		return cmd_devices(argc - 1, argv + 1);
 	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||

@@ -14,6 +14,8 @@
 
 #define TPA_RPC_GET_CHALLENGE "/attest.v1.Verifier/GetChallenge"
 #define TPA_RPC_ATTEST        "/attest.v1.Verifier/Attest"
+#define TPA_RPC_GET_KEYS      "/attest.v1.Verifier/GetVerificationKeys"
+#define TPA_RPC_COMPLIANCE    "/attest.v1.Verifier/GetDeviceCompliance"
 #define TPA_RPC_ENROLL        "/attest.v1.Verifier/Enroll"
 #define TPA_RPC_ACTIVATE      "/attest.v1.Verifier/Activate"
 #define TPA_DEVICE_HINT_MAX   128

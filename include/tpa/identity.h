@@ -24,6 +24,11 @@ int tpa_ekcert_verify(const uint8_t *der, size_t n, const uint8_t *const *interm
 		      const size_t *intermediate_lens, size_t nintermediates,
 		      const char *ca_dir, const TPMT_PUBLIC *ek);
 
+/* The TPM manufacturer an EK certificate names (tcg-at-tpmManufacturer in
+ * its subject alternative name): "IFX", "STM", "NTC", "INTC", or the raw
+ * "id:XXXXXXXX" when it spells no letters. TPA_ERR_NOT_FOUND without one. */
+int tpa_ekcert_manufacturer(char *out, size_t cap, const uint8_t *der, size_t n);
+
 /* KDFa of TPM 2.0 Part 1 (SP 800-108 counter mode with HMAC); bits must be
  * a multiple of 8 and out must hold bits / 8 bytes. */
 int tpa_kdfa(uint8_t *out, TPM2_ALG_ID hash, const uint8_t *key, size_t key_len,

@@ -45,6 +45,11 @@ typedef struct {
 	uint8_t *data;
 	size_t len;
 	char details[TPA_RPC_DETAILS_MAX];
+	/* Set by the layer before the handler runs: the peer presented a client
+	 * certificate that chains to the server's client CA (mTLS), and its
+	 * subject CN. */
+	int peer_authenticated;
+	char peer_cn[128];
 } tpa_rpc_reply;
 
 /* Called on a worker thread for each request; req is the whole message. */
@@ -58,6 +63,9 @@ typedef struct {
 	int insecure;              /* plaintext: only when explicitly asked */
 	size_t max_message;        /* largest request accepted, bytes */
 	unsigned workers;          /* worker threads, >= 1 */
+	const char *client_ca_file; /* PEM: client certificates are asked for and,
+				     * if presented, must chain to it (mTLS); a
+				     * handler sees peer_authenticated */
 } tpa_rpc_server_opts;
 
 int tpa_rpc_server_new(tpa_rpc_server **out, const tpa_rpc_server_opts *opts);
@@ -83,6 +91,8 @@ typedef struct {
 	const char *server_name;   /* name to check instead of the host, or NULL */
 	int insecure;              /* plaintext: only when explicitly asked */
 	size_t max_message;        /* largest reply accepted, bytes */
+	const char *cert_file;     /* PEM client certificate for mTLS, or NULL */
+	const char *key_file;      /* its private key */
 } tpa_rpc_client_opts;
 
 int tpa_rpc_client_new(tpa_rpc_client **out, const tpa_rpc_client_opts *opts);

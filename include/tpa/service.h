@@ -24,6 +24,8 @@ typedef struct {
 	uint32_t token_ttl_s;         /* default TPA_TOKEN_DEFAULT_TTL_S */
 	const char *verifier_id;      /* "iss" of tokens */
 	tpa_token_key *key;           /* borrowed; signs the tokens */
+	tpa_token_key *previous_key;  /* borrowed, or NULL: the key before a
+				       * rotation, still in the JWKS */
 	tpa_service_log_fn log;       /* optional */
 	void *log_ctx;
 	/* Device identity (both or neither): with them, Enroll and Activate
@@ -40,6 +42,13 @@ int tpa_service_new(tpa_service **out, const tpa_service_opts *opts);
 void tpa_service_free(tpa_service *s);
 /* Registers GetChallenge and Attest on a server that has not started. */
 int tpa_service_register(tpa_service *s, tpa_rpc_server *srv);
+/* Replaces the signing key and the previous one (NULL: none), e.g. after
+ * `verifier keys rotate` and SIGHUP. The service owns them from here; keys
+ * replaced stay alive until the service ends (at most 64 replacements). */
+int tpa_service_set_keys(tpa_service *s, tpa_token_key *current, tpa_token_key *previous);
+/* The JWKS the GetVerificationKeys RPC serves (malloc'd). */
+int tpa_service_jwks(char **out, tpa_service *s);
+
 /* The challenge store, e.g. for a test clock. */
 tpa_nonce_store *tpa_service_nonces(tpa_service *s);
 
@@ -50,5 +59,8 @@ void tpa_service_attest(tpa_rpc_reply *r, const uint8_t *req, size_t len,
 			void *ctx);
 void tpa_service_enroll(tpa_rpc_reply *r, const uint8_t *req, size_t len, void *ctx);
 void tpa_service_activate(tpa_rpc_reply *r, const uint8_t *req, size_t len, void *ctx);
+void tpa_service_get_keys(tpa_rpc_reply *r, const uint8_t *req, size_t len, void *ctx);
+/* Needs r->peer_authenticated (a client certificate the server verified). */
+void tpa_service_compliance(tpa_rpc_reply *r, const uint8_t *req, size_t len, void *ctx);
 
 #endif

@@ -11,12 +11,14 @@
 #include <stdint.h>
 
 #define TPA_DEVICE_ID_LEN 64          /* hex SHA-256 of the EK's TPMT_PUBLIC */
-#define TPA_STORE_SCHEMA_VERSION 2
+#define TPA_STORE_SCHEMA_VERSION 3
 #define TPA_LABEL_MAX 64              /* bytes of a group label */
 #define TPA_BASELINE_NAME_MAX 64      /* bytes of a baseline name */
 #define TPA_BASELINE_BODY_MAX (1u << 20)    /* bytes of a baseline's JSON text */
 #define TPA_STORE_EVENT_LOG_MAX (1u << 20)  /* bytes of a kept event log */
 #define TPA_STORE_PCRS_JSON_MAX (64u << 10) /* bytes of kept PCR values (JSON) */
+#define TPA_STORE_TOKEN_MAX 16384      /* bytes of a stored token */
+#define TPA_STORE_MANUFACTURER_MAX 15 /* bytes of a TPM manufacturer */
 
 typedef enum {
 	TPA_DEVICE_ACTIVE = 1,
@@ -35,6 +37,13 @@ typedef struct {
 					   * "no-baseline", "" */
 	char last_baseline[TPA_BASELINE_NAME_MAX + 16]; /* "name@version" that decided
 							  * the last verdict, "" */
+	char tpm_manufacturer[TPA_STORE_MANUFACTURER_MAX + 1]; /* from the EK certificate
+								 * at enrollment, "" if
+								 * unknown */
+	int64_t state_changed_at;         /* when the state last changed (revoke/reinstate),
+					   * 0 if never */
+	int64_t last_token_exp;           /* expiry (Unix s) of the last verdict's token,
+					   * 0 if none */
 } tpa_device;
 
 typedef struct {
@@ -53,6 +62,10 @@ typedef struct {
 	size_t event_log_len;             /* at most TPA_STORE_EVENT_LOG_MAX */
 	const char *pcrs_json;            /* the quoted PCR values as JSON text, or NULL;
 					   * at most TPA_STORE_PCRS_JSON_MAX bytes */
+	const char *token;                /* the signed verdict token (compact JWS), or
+					   * NULL; printable ASCII, at most
+					   * TPA_STORE_TOKEN_MAX bytes */
+	int64_t token_exp;                /* its expiry, Unix seconds (0 with no token) */
 } tpa_attest_record;
 
 typedef struct tpa_store tpa_store;
@@ -83,6 +96,8 @@ typedef struct {
 			    const char *id);
 	int (*last_evidence)(uint8_t **event_log, size_t *len, char **pcrs_json,
 			     tpa_store *s, const char *id);
+	int (*set_manufacturer)(tpa_store *s, const char *id, const char *manufacturer);
+	int (*last_token)(char **token, tpa_device *dev, tpa_store *s, const char *id);
 } tpa_store_ops;
 
 struct tpa_store {
@@ -105,17 +120,21 @@ int tpa_store_enroll(tpa_store *s, const char *id, const uint8_t *ek_pub,
 /* TPA_ERR_NOT_FOUND if there is no such device (or AK). */
 int tpa_store_get(tpa_device *out, tpa_store *s, const char *id);
 int tpa_store_find_by_ak(tpa_device *out, tpa_store *s, const char *ak_name);
+/* Revokes or reinstates a device. Audited. state_changed_at becomes now when
+ * the state actually changes (revoking a revoked device keeps it). */
 int tpa_store_set_state(tpa_store *s, const char *id, tpa_device_state st, int64_t now);
 /* Deletes a device, its AKs, its last evidence and its baseline assignment;
  * its audit entries stay. */
 int tpa_store_remove(tpa_store *s, const char *id, int64_t now);
-/* The last attestation of a device (verdict, outcome, baseline, evidence:
- * replacing the previous one) and an audit entry with the reasons and the
- * baseline. rec may be NULL (outcome the verdict's, no baseline, no
- * evidence). A baseline named in rec must exist (TPA_ERR_NOT_FOUND). */
+/* The last attestation of a device (verdict, outcome, baseline, evidence,
+ * token: replacing the previous one) and an audit entry with the reasons and
+ * the baseline. rec may be NULL (outcome the verdict's, no baseline, no
+ * evidence, no token). A baseline named in rec must exist
+ * (TPA_ERR_NOT_FOUND). A record without a token (NULL or "") clears the
+ * previous one; a token_exp below 0, or not 0 without a token, is refused. */
 int tpa_store_record(tpa_store *s, const char *id, int compliant, const char *reasons,
 		     const tpa_attest_record *rec, int64_t now);
-/* Every device; *out is malloc'd (free it). */
+/* Every device (without token bodies); *out is malloc'd (free it). */
 int tpa_store_list(tpa_device **out, size_t *n, tpa_store *s);
 /* Audit entries about a device (all with id NULL). */
 int tpa_store_audit_count(size_t *n, tpa_store *s, const char *id);
@@ -156,6 +175,16 @@ int tpa_store_baseline_for(char *name, size_t name_cap, int *version, tpa_store 
  * TPA_ERR_NOT_FOUND if there is no such device or it never attested. */
 int tpa_store_last_evidence(uint8_t **event_log, size_t *len, char **pcrs_json,
 			    tpa_store *s, const char *id);
+
+/* Sets the TPM manufacturer of an enrolled device (e.g. "IBM", "IFX",
+ * "STM"): 1..TPA_STORE_MANUFACTURER_MAX bytes of printable ASCII (0x20-0x7e).
+ * TPA_ERR_NOT_FOUND if there is no such device. Not audited (not a
+ * decision). Enrolling again keeps it. */
+int tpa_store_set_manufacturer(tpa_store *s, const char *id, const char *manufacturer);
+/* The last verdict's token (malloc'd, NUL-terminated) of a device, with the
+ * device (dev may be NULL), in one read. TPA_ERR_NOT_FOUND if the device is
+ * unknown; *token NULL if it never got one (or its last verdict had none). */
+int tpa_store_last_token(char **token, tpa_device *dev, tpa_store *s, const char *id);
 
 const char *tpa_device_state_name(tpa_device_state st); /* "active", "revoked" */
 

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
-/* The verdict token: a compact JWS (JWT, ES256) signed with the verifier's
- * key, built and checked with cjose. This is the first form; the EAR claim
- * set replaces its payload in the claims issue. */
+/* The verdict token: an EAT Attestation Result (EAR, Veraison profile) as a
+ * compact JWS (JWT, ES256) signed with the verifier's key, built and checked
+ * with cjose. docs/claims.md lists every claim. */
 #ifndef TPA_TOKEN_H
 #define TPA_TOKEN_H
 
@@ -27,19 +27,49 @@ const char *tpa_token_key_id(const tpa_token_key *k);
 /* The public JWK as JSON (malloc'd; caller frees). */
 int tpa_token_key_public_jwk(char **out, const tpa_token_key *k);
 
+#define TPA_EAR_PROFILE "tag:github.com,2023:veraison/ear"
+#define TPA_EAR_SUBMOD "TPM_DEVICE"   /* the one appraisal's label */
+#define TPA_VERSION "0.1.0"
+
+/* AR4SI trustworthiness claims (draft-ietf-rats-ar4si): 0 no claim, 2
+ * affirming, 3 approved boot only, 32/33 warning tier, 96/97
+ * contraindicated, 99 cryptographic validation failed. */
 typedef struct {
-	int compliant;
-	const tpa_findings *findings;
-	const uint8_t *nonce;       /* the challenge nonce, or NULL */
+	int instance_identity;
+	int configuration;
+	int executables;
+	int hardware;
+} tpa_ar4si;
+
+typedef struct {
+	const char *status;         /* ear.status: "affirming", "warning",
+				     * "contraindicated" or "none" */
+	tpa_ar4si vector;
+	const uint8_t *nonce;       /* the challenge nonce (eat_nonce), or NULL */
 	size_t nonce_len;
-	const char *ak_name_hex;    /* or NULL */
-	const char *issuer;         /* verifier id */
+	const char *developer;      /* ear.verifier-id developer (the verifier id) */
 	int64_t iat;                /* Unix seconds */
 	uint32_t ttl_s;
-	const char *outcome;        /* the appraisal's outcome, or NULL */
-	const char *baseline;       /* "name@version" that decided it, or NULL */
-	const tpa_appraisal *appraisal; /* its rules (failed ones are reasons), or NULL */
+	const char *device_id;      /* the EK-derived device id, or NULL */
+	const char *ak_name_hex;    /* or NULL */
+	/* The project's own claims, in the submodule. */
+	const char *outcome;        /* the appraisal's outcome */
+	const char *baseline;       /* its baseline name, or NULL */
+	int baseline_version;
+	const tpa_appraisal *appraisal; /* rules: summary and reasons; or NULL */
+	const tpa_findings *findings;   /* failed checks are reasons; or NULL */
+	const char *secure_boot;    /* "enabled", "disabled", "unknown" */
+	int measured_boot;
+	const char *tpm_manufacturer; /* from the EK certificate, or NULL */
+	uint32_t tpm_firmware[2];   /* the quote's firmwareVersion (TPM-signed) */
+	int have_tpm_firmware;
+	const char *firmware_version; /* S-CRTM version from the log, or NULL */
+	int unbound_ak;             /* no registry bound the AK to an EK: a reason */
 } tpa_token_claims;
+
+/* The EAR status for an outcome of the appraisal, and the AR4SI vector for
+ * the evidence and the appraisal: docs/claims.md has the table. */
+const char *tpa_ear_status(const char *outcome, int evidence_ok);
 
 /* Signs the claims; *out is a malloc'd compact JWS. */
 int tpa_token_sign(char **out, const tpa_token_key *k, const tpa_token_claims *c);
@@ -49,5 +79,19 @@ int tpa_token_sign(char **out, const tpa_token_key *k, const tpa_token_claims *c
  * *claims_out (malloc'd JSON) receives the payload. */
 int tpa_token_verify(char **claims_out, const char *jwk_json, const char *token,
 		     int64_t now);
+
+/* The same with a JWKS ({"keys": [...]}): the key is the one the token's
+ * kid names. With nonce set, eat_nonce must be it (base64url). The EAR
+ * profile must be TPA_EAR_PROFILE. */
+int tpa_token_verify_jwks(char **claims_out, const char *jwks_json, const char *token,
+			  int64_t now, const uint8_t *nonce, size_t nonce_len);
+
+/* A JWKS of the public keys (NULLs skipped): "use" sig, "alg" ES256, kid. */
+int tpa_token_jwks(char **out, const tpa_token_key *const *keys, size_t n);
+
+/* Rotates the key file at path: the current key becomes path.previous (an
+ * older previous one is dropped) and a new key is written at path (0600).
+ * The new key id in kid_out (at least 64 bytes), if not NULL. */
+int tpa_token_key_rotate(const char *path, char *kid_out, size_t kid_cap);
 
 #endif

@@ -29,7 +29,9 @@ if expect_exit "ECC P-256 AK: compliant" 0 "${C[@]}" attest --verifier "$TARGET"
     [ "$(stat -c %a "$WORK/token")" = 600 ] && ok "token file is mode 0600" || bad "token file mode"
     expect_exit "token verifies with the published key" 0 "${V[@]}" token verify \
         --jwk "$WORK/jwk.json" "$(cat "$WORK/token")"
-    expect_grep "token claims say compliant" "$WORK/out" '"tpa.status":"compliant"'
+    expect_grep "token claims: compliant outcome" "$WORK/out" '"tpa.outcome":"compliant"'
+    expect_grep "token claims: no better than a warning without a registry (AK unbound)" "$WORK/out" \
+        '"ear.status":"warning".*"tpa.reasons":\["no device registry: the AK is not bound'
     tampered=$(sed 's/\.\(.\)/.X\1/' "$WORK/token")
     expect_exit "tampered token is refused" 1 "${V[@]}" token verify --jwk "$WORK/jwk.json" "$tampered"
 fi

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <CUnit/Basic.h>
 
@@ -222,6 +223,36 @@ static void test_hash_table(void)
 
 /* ---- tokens ---- */
 
+/* Rotation: the current key becomes FILE.previous, a new one is written;
+ * a file that is not there is not rotated. */
+static void test_token_key_rotate(void)
+{
+	char dir[] = "/tmp/tpa-keys-XXXXXX", path[300], prev[320], kid[80], cmd[400];
+	tpa_token_key *a = NULL, *b = NULL, *p = NULL;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/token.jwk", dir);
+	snprintf(prev, sizeof(prev), "%s.previous", path);
+	CU_ASSERT_EQUAL(tpa_token_key_rotate(path, kid, sizeof(kid)), TPA_ERR_NOT_FOUND);
+	CU_ASSERT_EQUAL_FATAL(tpa_token_key_load(&a, path, 1), 0);
+	CU_ASSERT_EQUAL_FATAL(tpa_token_key_rotate(path, kid, sizeof(kid)), 0);
+	CU_ASSERT_EQUAL_FATAL(tpa_token_key_load(&b, path, 0), 0);
+	CU_ASSERT_EQUAL_FATAL(tpa_token_key_load(&p, prev, 0), 0);
+	CU_ASSERT_STRING_EQUAL(tpa_token_key_id(b), kid);
+	CU_ASSERT_STRING_EQUAL(tpa_token_key_id(p), tpa_token_key_id(a));
+	CU_ASSERT(strcmp(tpa_token_key_id(a), tpa_token_key_id(b)) != 0);
+	{
+		struct stat st;
+
+		CU_ASSERT(stat(path, &st) == 0 && (st.st_mode & 0777) == 0600);
+	}
+	tpa_token_key_free(a);
+	tpa_token_key_free(b);
+	tpa_token_key_free(p);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	CU_ASSERT_EQUAL(system(cmd), 0);
+}
+
 static void test_token_sign_verify(void)
 {
 	tpa_token_key *k = NULL, *other = NULL;
@@ -236,7 +267,8 @@ static void test_token_sign_verify(void)
 	CU_ASSERT_EQUAL_FATAL(tpa_token_key_new(&other), 0);
 	CU_ASSERT_EQUAL(strlen(tpa_token_key_id(k)), 43);
 	memset(&c, 0, sizeof(c));
-	c.compliant = 0;
+	c.status = "contraindicated";
+	c.vector.hardware = 99;
 	c.findings = &f;
 	c.nonce = nonce;
 	c.nonce_len = sizeof(nonce);
@@ -248,9 +280,36 @@ static void test_token_sign_verify(void)
 	CU_ASSERT(strstr(jwk, "\"d\"") == NULL); /* public only */
 
 	CU_ASSERT_EQUAL(tpa_token_verify(&claims, jwk, tok, 1059), 0);
-	CU_ASSERT(claims && strstr(claims, "non-compliant") && strstr(claims, "quote.nonce"));
+	CU_ASSERT(claims && strstr(claims, "\"ear.status\":\"contraindicated\"") &&
+		  strstr(claims, "quote.nonce") &&
+		  strstr(claims, "\"eat_profile\":\"" TPA_EAR_PROFILE "\"") &&
+		  strstr(claims, "\"hardware\":99"));
 	free(claims);
 	claims = NULL;
+	/* Through a JWKS: the key the token's kid names, the nonce if asked. */
+	{
+		const tpa_token_key *both[2] = { other, k };
+		char *jwks = NULL;
+		uint8_t wrong[32] = { 9 };
+
+		CU_ASSERT_EQUAL_FATAL(tpa_token_jwks(&jwks, both, 2), 0);
+		CU_ASSERT(strstr(jwks, "\"use\":\"sig\"") && strstr(jwks, "\"alg\":\"ES256\""));
+		CU_ASSERT_EQUAL(tpa_token_verify_jwks(&claims, jwks, tok, 1000, nonce, sizeof(nonce)), 0);
+		free(claims);
+		claims = NULL;
+		CU_ASSERT_EQUAL(tpa_token_verify_jwks(&claims, jwks, tok, 1000, wrong, sizeof(wrong)),
+				TPA_ERR_VERIFY);
+		CU_ASSERT(strstr(tpa_err_last(), "eat_nonce") != NULL);
+		CU_ASSERT_EQUAL(tpa_token_verify_jwks(&claims, jwks, tok, 1060, NULL, 0), TPA_ERR_VERIFY);
+		CU_ASSERT(strstr(tpa_err_last(), "expired") != NULL);
+		free(jwks);
+		CU_ASSERT_EQUAL_FATAL(tpa_token_jwks(&jwks, both, 1), 0);
+		CU_ASSERT_EQUAL(tpa_token_verify_jwks(&claims, jwks, tok, 1000, NULL, 0), TPA_ERR_VERIFY);
+		CU_ASSERT(strstr(tpa_err_last(), "no key in the JWKS") != NULL);
+		CU_ASSERT(tpa_token_verify_jwks(&claims, "{\"keys\": 3}", tok, 1000, NULL, 0) < 0);
+		CU_ASSERT_PTR_NULL(claims);
+		free(jwks);
+	}
 	/* expired */
 	CU_ASSERT_EQUAL(tpa_token_verify(&claims, jwk, tok, 1060), TPA_ERR_VERIFY);
 	/* another key */
@@ -516,6 +575,7 @@ int main(void)
 	CU_add_test(s, "hash table", test_hash_table);
 	s = CU_add_suite("token", NULL, NULL);
 	CU_add_test(s, "sign and verify, negatives", test_token_sign_verify);
+	CU_add_test(s, "key rotation", test_token_key_rotate);
 	CU_add_test(s, "key file", test_token_key_file);
 	s = CU_add_suite("err", NULL, NULL);
 	CU_add_test(s, "strings and message slot", test_err_strings);

@@ -329,13 +329,13 @@ static void test_migrate_v1(void)
 		"        'baselines_no_delete', 'devices_delete_assignment'}\n"
 		"ok = c.execute('PRAGMA integrity_check').fetchone()[0] == 'ok'\n"
 		"a = [r[0] for r in c.execute('SELECT event FROM audit ORDER BY seq')]\n"
-		"sys.exit(0 if v == [1, 2] and need <= names and ok and a[:2] == ['enroll', 'attest']"
+		"sys.exit(0 if v == [1, 2, 3] and need <= names and ok and a[:2] == ['enroll', 'attest']"
 		" else 1)"), 0);
-	/* Opened again: already at 2, nothing migrated twice. */
+	/* Opened again: already at 3, nothing migrated twice. */
 	CU_ASSERT_EQUAL_FATAL(tpa_store_open_sqlite(&s, p), 0);
 	tpa_store_close(s);
 	CU_ASSERT_EQUAL(run_py(p, "sys.exit(0 if c.execute('SELECT count(*) FROM schema_version')"
-			       ".fetchone()[0] == 2 else 1)"), 0);
+			       ".fetchone()[0] == 3 else 1)"), 0);
 
 	/* A migration that fails half-way leaves the file at 1, untouched. */
 	snprintf(p, sizeof(p), "%s/v1-stuck.db", dir);
@@ -352,11 +352,11 @@ static void test_migrate_v1(void)
 		"t = {r[0] for r in c.execute(\"SELECT name FROM sqlite_master WHERE type = 'table'\")}\n"
 		"sys.exit(0 if v == 1 and 'label' not in cols and 'baselines' not in t else 1)"), 0);
 
-	/* A new file goes to 2 at once. */
+	/* A new file goes to 3 at once, through every version. */
 	s = open_file("new.db", p, sizeof(p));
 	tpa_store_close(s);
-	CU_ASSERT_EQUAL(run_py(p, "v = c.execute('SELECT max(version) FROM schema_version')"
-			       ".fetchone()[0]\nsys.exit(0 if v == 2 else 1)"), 0);
+	CU_ASSERT_EQUAL(run_py(p, "v = [r[0] for r in c.execute('SELECT version FROM schema_version"
+			       " ORDER BY version')]\nsys.exit(0 if v == [1, 2, 3] else 1)"), 0);
 }
 
 static void test_baseline_add_get_list(void)
@@ -675,6 +675,464 @@ static void test_invalid_inputs(void)
 	tpa_store_close(s);
 }
 
+/* ---- schema 3: what a policy engine asks ---- */
+
+/* Schema version 2 as it was (its DDL copied), on top of V1_FILE: device 1
+ * (revoked, from V1_FILE) gets a label, an outcome, a baseline and
+ * evidence; device 2 is active; a baseline is assigned to the label. */
+#define V2_TOKEN_OK(c) "(typeof(" c ") = 'text' AND length(" c ") BETWEEN 1 AND 64" \
+	" AND " c " NOT GLOB '*[^A-Za-z0-9._-]*')"
+static const char *V2_FILE =
+	"c.executescript('''\n"
+	"ALTER TABLE devices ADD COLUMN label TEXT CHECK(label IS NULL OR " V2_TOKEN_OK("label") ");\n"
+	"ALTER TABLE devices ADD COLUMN last_outcome TEXT CHECK(last_outcome IS NULL OR"
+	" last_outcome IN ('compliant', 'warning', 'non-compliant', 'no-baseline'));\n"
+	"ALTER TABLE devices ADD COLUMN last_baseline TEXT;\n"
+	"CREATE TABLE baselines("
+	" name TEXT NOT NULL CHECK" V2_TOKEN_OK("name") ","
+	" version INTEGER NOT NULL CHECK(typeof(version) = 'integer' AND version >= 1),"
+	" body TEXT NOT NULL CHECK(length(CAST(body AS BLOB)) BETWEEN 1 AND 1048576),"
+	" added_at INTEGER NOT NULL,"
+	" PRIMARY KEY(name, version));\n"
+	"CREATE TRIGGER baselines_no_update BEFORE UPDATE ON baselines"
+	" BEGIN SELECT RAISE(ABORT, 'baselines are append-only'); END;\n"
+	"CREATE TRIGGER baselines_no_delete BEFORE DELETE ON baselines"
+	" BEGIN SELECT RAISE(ABORT, 'baselines are append-only'); END;\n"
+	"CREATE TABLE assignments("
+	" kind TEXT NOT NULL CHECK(kind IN ('device', 'label')),"
+	" target TEXT NOT NULL CHECK((kind = 'device' AND typeof(target) = 'text'"
+	"  AND length(target) = 64 AND target NOT GLOB '*[^0-9a-f]*')"
+	"  OR (kind = 'label' AND " V2_TOKEN_OK("target") ")),"
+	" baseline TEXT NOT NULL CHECK" V2_TOKEN_OK("baseline") ","
+	" assigned_at INTEGER NOT NULL,"
+	" PRIMARY KEY(kind, target));\n"
+	"CREATE TRIGGER assignments_baseline_insert BEFORE INSERT ON assignments"
+	" WHEN NOT EXISTS(SELECT 1 FROM baselines WHERE name = NEW.baseline)"
+	" BEGIN SELECT RAISE(ABORT, 'no such baseline'); END;\n"
+	"CREATE TRIGGER assignments_baseline_update BEFORE UPDATE ON assignments"
+	" WHEN NOT EXISTS(SELECT 1 FROM baselines WHERE name = NEW.baseline)"
+	" BEGIN SELECT RAISE(ABORT, 'no such baseline'); END;\n"
+	"CREATE TRIGGER assignments_device_insert BEFORE INSERT ON assignments"
+	" WHEN NEW.kind = 'device' AND NOT EXISTS(SELECT 1 FROM devices WHERE id = NEW.target)"
+	" BEGIN SELECT RAISE(ABORT, 'no such device'); END;\n"
+	"CREATE TRIGGER assignments_device_update BEFORE UPDATE ON assignments"
+	" WHEN NEW.kind = 'device' AND NOT EXISTS(SELECT 1 FROM devices WHERE id = NEW.target)"
+	" BEGIN SELECT RAISE(ABORT, 'no such device'); END;\n"
+	"CREATE TRIGGER devices_delete_assignment AFTER DELETE ON devices"
+	" BEGIN DELETE FROM assignments WHERE kind = 'device' AND target = OLD.id; END;\n"
+	"CREATE TABLE evidence("
+	" device_id TEXT PRIMARY KEY REFERENCES devices(id) ON DELETE CASCADE,"
+	" event_log BLOB CHECK(event_log IS NULL OR length(event_log) BETWEEN 1 AND 1048576),"
+	" pcrs_json TEXT CHECK(pcrs_json IS NULL OR"
+	"  length(CAST(pcrs_json AS BLOB)) BETWEEN 1 AND 65536));\n"
+	"INSERT INTO schema_version(version) VALUES(2);\n"
+	"INSERT INTO baselines VALUES('gold', 1, '{\"v\": 1}', 70);\n"
+	"UPDATE devices SET label = 'lab', last_outcome = 'warning', last_baseline = 'gold@1'"
+	" WHERE id = '1111111111111111111111111111111111111111111111111111111111111111';\n"
+	"INSERT INTO evidence VALUES("
+	"'1111111111111111111111111111111111111111111111111111111111111111', x'0a0b0c', '{}');\n"
+	"INSERT INTO assignments VALUES('label', 'lab', 'gold', 75);\n"
+	"INSERT INTO devices VALUES('2222222222222222222222222222222222222222222222222222222222222222',"
+	" x'010203', x'3000', 'active', 80, NULL, NULL, NULL, NULL, NULL);\n"
+	"INSERT INTO aks VALUES('000b6666',"
+	" '2222222222222222222222222222222222222222222222222222222222222222', x'0909', 80);\n"
+	"INSERT INTO audit(at, device_id, event, detail) VALUES(80,"
+	" '2222222222222222222222222222222222222222222222222222222222222222', 'enroll',"
+	" 'AK 000b6666...');\n"
+	"''')\n";
+#undef V2_TOKEN_OK
+
+static void test_migrate_v2(void)
+{
+	char p[300], code[8192], name[TPA_BASELINE_NAME_MAX + 1], *pcrs = NULL, *tok = NULL;
+	tpa_store *s = NULL;
+	tpa_device d, *all = NULL;
+	uint8_t *log = NULL;
+	size_t n = 0, len = 0;
+	int v = 0;
+
+	snprintf(p, sizeof(p), "%s/v2.db", dir);
+	snprintf(code, sizeof(code), "%s%s", V1_FILE, V2_FILE);
+	CU_ASSERT_EQUAL_FATAL(run_py(p, code), 0);
+	CU_ASSERT_EQUAL(run_py(p, "sys.exit(0 if c.execute('SELECT max(version) FROM "
+			       "schema_version').fetchone()[0] == 2 else 1)"), 0);
+	CU_ASSERT_EQUAL_FATAL(tpa_store_open_sqlite(&s, p), 0);
+	/* Everything of schema 2 kept; the new fields empty. */
+	CU_ASSERT_EQUAL(tpa_store_get(&d, s, ID1), 0);
+	CU_ASSERT_EQUAL(d.state, TPA_DEVICE_REVOKED);
+	CU_ASSERT_EQUAL(d.enrolled_at, 50);
+	CU_ASSERT_EQUAL(d.last_attest_at, 60);
+	CU_ASSERT_STRING_EQUAL(d.last_verdict, "non-compliant");
+	CU_ASSERT_STRING_EQUAL(d.ak_name, "000b5555");
+	CU_ASSERT_STRING_EQUAL(d.label, "lab");
+	CU_ASSERT_STRING_EQUAL(d.last_outcome, "warning");
+	CU_ASSERT_STRING_EQUAL(d.last_baseline, "gold@1");
+	CU_ASSERT_STRING_EQUAL(d.tpm_manufacturer, "");
+	CU_ASSERT_EQUAL(d.state_changed_at, 0);
+	CU_ASSERT_EQUAL(d.last_token_exp, 0);
+	CU_ASSERT_EQUAL(tpa_store_last_evidence(&log, &len, &pcrs, s, ID1), 0);
+	CU_ASSERT(len == 3 && log && log[0] == 0x0a && log[2] == 0x0c);
+	CU_ASSERT(pcrs && strcmp(pcrs, "{}") == 0);
+	free(log);
+	free(pcrs);
+	CU_ASSERT_EQUAL(tpa_store_baseline_for(name, sizeof(name), &v, s, ID1), 0);
+	CU_ASSERT_STRING_EQUAL(name, "gold");
+	CU_ASSERT_EQUAL(v, 1);
+	CU_ASSERT_EQUAL(tpa_store_find_by_ak(&d, s, "000b6666"), 0);
+	CU_ASSERT_STRING_EQUAL(d.id, ID2);
+	CU_ASSERT_EQUAL(tpa_store_audit_count(&n, s, NULL), 0);
+	CU_ASSERT_EQUAL(n, 3);
+	CU_ASSERT_EQUAL(tpa_store_list(&all, &n, s), 0);
+	CU_ASSERT_EQUAL(n, 2);
+	free(all);
+	/* Never a token. */
+	tok = (char *)"x";
+	CU_ASSERT_EQUAL(tpa_store_last_token(&tok, &d, s, ID1), 0);
+	CU_ASSERT_PTR_NULL(tok);
+	CU_ASSERT_STRING_EQUAL(d.label, "lab");
+	/* The new columns work on the migrated file. */
+	CU_ASSERT_EQUAL(tpa_store_set_manufacturer(s, ID2, "STM"), 0);
+	CU_ASSERT_EQUAL(tpa_store_set_state(s, ID1, TPA_DEVICE_ACTIVE, 90), 0);
+	CU_ASSERT_EQUAL(tpa_store_get(&d, s, ID1), 0);
+	CU_ASSERT_EQUAL(d.state_changed_at, 90);
+	tpa_store_close(s);
+	CU_ASSERT_EQUAL(run_py(p,
+		"v = [r[0] for r in c.execute('SELECT version FROM schema_version ORDER BY version')]\n"
+		"cols = [r[1] for r in c.execute('PRAGMA table_info(devices)')]\n"
+		"ok = c.execute('PRAGMA integrity_check').fetchone()[0] == 'ok'\n"
+		"a = [r[0] for r in c.execute('SELECT event FROM audit ORDER BY seq')]\n"
+		"need = ['tpm_manufacturer', 'state_changed_at', 'last_token', 'last_token_exp']\n"
+		"m = c.execute(\"SELECT tpm_manufacturer FROM devices WHERE id LIKE '2%'\").fetchone()\n"
+		"sys.exit(0 if v == [1, 2, 3] and cols[-4:] == need and ok and m == ('STM',)"
+		" and a == ['enroll', 'attest', 'enroll', 'reinstate'] else 1)"), 0);
+	/* Opened again: already at 3, nothing migrated twice. */
+	CU_ASSERT_EQUAL_FATAL(tpa_store_open_sqlite(&s, p), 0);
+	tpa_store_close(s);
+	CU_ASSERT_EQUAL(run_py(p, "sys.exit(0 if c.execute('SELECT count(*) FROM schema_version')"
+			       ".fetchone()[0] == 3 else 1)"), 0);
+
+	/* A migration that fails half-way (at its last ALTER) leaves the file
+	 * at 2, without any of the new columns. */
+	snprintf(p, sizeof(p), "%s/v2-stuck.db", dir);
+	snprintf(code, sizeof(code), "%s%sc.execute('ALTER TABLE devices ADD COLUMN "
+		 "last_token_exp INTEGER'); c.commit()\n", V1_FILE, V2_FILE);
+	CU_ASSERT_EQUAL_FATAL(run_py(p, code), 0);
+	s = NULL;
+	CU_ASSERT_EQUAL(tpa_store_open_sqlite(&s, p), TPA_ERR_IO);
+	CU_ASSERT(strstr(tpa_err_last(), "v2-stuck.db") != NULL);
+	CU_ASSERT_PTR_NULL(s);
+	CU_ASSERT_EQUAL(run_py(p,
+		"v = c.execute('SELECT max(version) FROM schema_version').fetchone()[0]\n"
+		"cols = [r[1] for r in c.execute('PRAGMA table_info(devices)')]\n"
+		"sys.exit(0 if v == 2 and 'tpm_manufacturer' not in cols and 'last_token' not in cols"
+		" else 1)"), 0);
+}
+
+/* A compact-JWS-like string of n bytes (base64url and two dots). */
+static char *fake_token(size_t n)
+{
+	char *t = malloc(n + 1);
+	size_t i;
+
+	if (!t)
+		return NULL;
+	for (i = 0; i < n; i++)
+		t[i] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"[i % 64];
+	if (n > 10) {
+		t[n / 3] = '.';
+		t[2 * n / 3] = '.';
+	}
+	t[n] = '\0';
+	return t;
+}
+
+static void test_token(void)
+{
+	char p[300], *tok = NULL, *big;
+	tpa_store *s = open_file("v3.db", p, sizeof(p));
+	tpa_attest_record rec;
+	tpa_device d, *all = NULL;
+	size_t n = 0;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(s);
+	CU_ASSERT_EQUAL(tpa_store_enroll(s, ID1, EK, sizeof(EK), CERT, sizeof(CERT), AKP,
+					 sizeof(AKP), "000b3001", 1000), 0);
+	CU_ASSERT_EQUAL(tpa_store_enroll(s, ID2, EK, sizeof(EK), CERT, sizeof(CERT), AKP,
+					 sizeof(AKP), "000b3002", 1000), 0);
+	/* Enrolled, never attested: no token. */
+	tok = (char *)"x";
+	memset(&d, 0x55, sizeof(d));
+	CU_ASSERT_EQUAL(tpa_store_last_token(&tok, &d, s, ID1), 0);
+	CU_ASSERT_PTR_NULL(tok);
+	CU_ASSERT_STRING_EQUAL(d.id, ID1);
+	CU_ASSERT_EQUAL(d.last_token_exp, 0);
+	CU_ASSERT_STRING_EQUAL(d.tpm_manufacturer, "");
+	/* Unknown and malformed devices. */
+	tok = (char *)"x";
+	CU_ASSERT_EQUAL(tpa_store_last_token(&tok, &d, s, ID3), TPA_ERR_NOT_FOUND);
+	CU_ASSERT_PTR_NULL(tok);
+	CU_ASSERT(strstr(tpa_err_last(), "no device") != NULL);
+	CU_ASSERT_EQUAL(tpa_store_last_token(&tok, &d, s, "1'; --"), TPA_ERR_INVALID_ARG);
+	CU_ASSERT_EQUAL(tpa_store_last_token(NULL, &d, s, ID1), TPA_ERR_INVALID_ARG);
+	CU_ASSERT_EQUAL(tpa_store_last_token(&tok, &d, NULL, ID1), TPA_ERR_INVALID_ARG);
+	/* A verdict with a token. */
+	memset(&rec, 0, sizeof(rec));
+	rec.token = "eyJhbGciOiJFUzI1NiJ9.eyJzdWIiOiIxMTEifQ.c2ln";
+	rec.token_exp = 1300;
+	CU_ASSERT_EQUAL(tpa_store_record(s, ID1, 1, NULL, &rec, 1100), 0);
+	CU_ASSERT_EQUAL(tpa_store_last_token(&tok, &d, s, ID1), 0);
+	CU_ASSERT(tok && strcmp(tok, rec.token) == 0);
+	free(tok);
+	CU_ASSERT_EQUAL(d.last_token_exp, 1300);
+	CU_ASSERT_EQUAL(d.last_attest_at, 1100);
+	CU_ASSERT_STRING_EQUAL(d.last_verdict, "compliant");
+	CU_ASSERT_STRING_EQUAL(d.ak_name, "000b3001");
+	/* dev is optional. */
+	CU_ASSERT_EQUAL(tpa_store_last_token(&tok, NULL, s, ID1), 0);
+	CU_ASSERT(tok && strcmp(tok, rec.token) == 0);
+	free(tok);
+	/* get, find_by_ak and list give the expiry (list no body). */
+	CU_ASSERT_EQUAL(tpa_store_get(&d, s, ID1), 0);
+	CU_ASSERT_EQUAL(d.last_token_exp, 1300);
+	CU_ASSERT_EQUAL(tpa_store_find_by_ak(&d, s, "000b3001"), 0);
+	CU_ASSERT_EQUAL(d.last_token_exp, 1300);
+	CU_ASSERT_EQUAL(tpa_store_list(&all, &n, s), 0);
+	CU_ASSERT_EQUAL_FATAL(n, 2);
+	CU_ASSERT_EQUAL(all[0].last_token_exp, 1300);
+	CU_ASSERT_EQUAL(all[1].last_token_exp, 0);
+	free(all);
+	/* The other device's record does not touch this one's token. */
+	CU_ASSERT_EQUAL(tpa_store_record(s, ID2, 0, NULL, NULL, 1110), 0);
+	CU_ASSERT_EQUAL(tpa_store_get(&d, s, ID1), 0);
+	CU_ASSERT_EQUAL(d.last_token_exp, 1300);
+	/* A token of exactly TPA_STORE_TOKEN_MAX bytes replaces the previous
+	 * one; its expiry may be 0. */
+	big = fake_token(TPA_STORE_TOKEN_MAX);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(big);
+	rec.token = big;
+	rec.token_exp = 0;
+	CU_ASSERT_EQUAL(tpa_store_record(s, ID1, 0, "pcr.0: differs", &rec, 1200), 0);
+	CU_ASSERT_EQUAL(tpa_store_last_token(&tok, &d, s, ID1), 0);
+	CU_ASSERT(tok && strlen(tok) == TPA_STORE_TOKEN_MAX && strcmp(tok, big) == 0);
+	free(tok);
+	CU_ASSERT_EQUAL(d.last_token_exp, 0);
+	CU_ASSERT_STRING_EQUAL(d.last_verdict, "non-compliant");
+	free(big);
+	/* A verdict without a token clears the older one: a record without ... */
+	rec.token = "a.b.c";
+	rec.token_exp = 1500;
+	CU_ASSERT_EQUAL(tpa_store_record(s, ID1, 1, NULL, &rec, 1300), 0);
+	memset(&rec, 0, sizeof(rec));
+	rec.outcome = "no-baseline";
+	CU_ASSERT_EQUAL(tpa_store_record(s, ID1, 1, NULL, &rec, 1400), 0);
+	tok = (char *)"x";
+	CU_ASSERT_EQUAL(tpa_store_last_token(&tok, &d, s, ID1), 0);
+	CU_ASSERT_PTR_NULL(tok);
+	CU_ASSERT_EQUAL(d.last_token_exp, 0);
+	CU_ASSERT_EQUAL(d.last_attest_at, 1400);
+	/* ... an empty token (the same as none) ... */
+	rec.token = "a.b.c";
+	rec.token_exp = 1500;
+	CU_ASSERT_EQUAL(tpa_store_record(s, ID1, 1, NULL, &rec, 1410), 0);
+	rec.token = "";
+	rec.token_exp = 0;
+	CU_ASSERT_EQUAL(tpa_store_record(s, ID1, 1, NULL, &rec, 1420), 0);
+	tok = (char *)"x";
+	CU_ASSERT_EQUAL(tpa_store_last_token(&tok, &d, s, ID1), 0);
+	CU_ASSERT_PTR_NULL(tok);
+	/* ... or no record at all. */
+	rec.token = "a.b.c";
+	rec.token_exp = 1500;
+	CU_ASSERT_EQUAL(tpa_store_record(s, ID1, 1, NULL, &rec, 1430), 0);
+	CU_ASSERT_EQUAL(tpa_store_record(s, ID1, 0, "quote.signature", NULL, 1440), 0);
+	tok = (char *)"x";
+	CU_ASSERT_EQUAL(tpa_store_last_token(&tok, &d, s, ID1), 0);
+	CU_ASSERT_PTR_NULL(tok);
+	CU_ASSERT_EQUAL(d.last_token_exp, 0);
+	CU_ASSERT_STRING_EQUAL(d.last_verdict, "non-compliant");
+	/* Stored as NULL, both of them. */
+	rec.token = "p.q.r";
+	rec.token_exp = 1600;
+	CU_ASSERT_EQUAL(tpa_store_record(s, ID2, 1, NULL, &rec, 1450), 0);
+	tpa_store_close(s);
+	CU_ASSERT_EQUAL(run_py(p,
+		"r = dict((i[:1], (t, e)) for i, t, e in c.execute("
+		"'SELECT id, last_token, last_token_exp FROM devices'))\n"
+		"sys.exit(0 if r == {'1': (None, None), '2': ('p.q.r', 1600)} else 1)"), 0);
+}
+
+static void test_token_refused(void)
+{
+	static const char *bad[] = { "a.b\n.c", "a.b.c\x7f", "a.b.\x01", "a.\xc3\xa9.c",
+				     "\t", "a.b.c\r" };
+	char p[300], *tok = NULL, *big;
+	tpa_store *s = open_file("v3.db", p, sizeof(p));
+	tpa_attest_record rec;
+	tpa_device d;
+	size_t before = 0, after = 0, i;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(s);
+	CU_ASSERT_EQUAL(tpa_store_audit_count(&before, s, NULL), 0);
+	/* ID2 holds "p.q.r" (1600) from test_token, last attested at 1450. */
+	memset(&rec, 0, sizeof(rec));
+	rec.outcome = "compliant";
+	big = fake_token(TPA_STORE_TOKEN_MAX + 1);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(big);
+	rec.token = big;
+	rec.token_exp = 2000;
+	CU_ASSERT_EQUAL(tpa_store_record(s, ID2, 1, NULL, &rec, 2000), TPA_ERR_INVALID_ARG);
+	CU_ASSERT(strstr(tpa_err_last(), "token") != NULL);
+	free(big);
+	big = fake_token(4 * TPA_STORE_TOKEN_MAX);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(big);
+	rec.token = big;
+	CU_ASSERT_EQUAL(tpa_store_record(s, ID2, 1, NULL, &rec, 2000), TPA_ERR_INVALID_ARG);
+	free(big);
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		rec.token = bad[i];
+		CU_ASSERT_EQUAL(tpa_store_record(s, ID2, 1, NULL, &rec, 2000),
+				TPA_ERR_INVALID_ARG);
+		CU_ASSERT(strstr(tpa_err_last(), "printable") != NULL);
+	}
+	/* Expiries: never negative; none without a token. */
+	rec.token = "a.b.c";
+	rec.token_exp = -1;
+	CU_ASSERT_EQUAL(tpa_store_record(s, ID2, 1, NULL, &rec, 2000), TPA_ERR_INVALID_ARG);
+	CU_ASSERT(strstr(tpa_err_last(), "token_exp") != NULL);
+	rec.token = NULL;
+	rec.token_exp = 2500;
+	CU_ASSERT_EQUAL(tpa_store_record(s, ID2, 1, NULL, &rec, 2000), TPA_ERR_INVALID_ARG);
+	CU_ASSERT(strstr(tpa_err_last(), "token_exp") != NULL);
+	/* Nothing written: not the verdict, not the token, not the audit. */
+	CU_ASSERT_EQUAL(tpa_store_last_token(&tok, &d, s, ID2), 0);
+	CU_ASSERT(tok && strcmp(tok, "p.q.r") == 0);
+	free(tok);
+	CU_ASSERT_EQUAL(d.last_token_exp, 1600);
+	CU_ASSERT_EQUAL(d.last_attest_at, 1450);
+	CU_ASSERT_STRING_EQUAL(d.last_verdict, "compliant");
+	CU_ASSERT_EQUAL(tpa_store_audit_count(&after, s, NULL), 0);
+	CU_ASSERT_EQUAL(after, before);
+	tpa_store_close(s);
+	/* The schema refuses them too, whoever writes; the largest fits. */
+	CU_ASSERT_EQUAL(run_py(p,
+		"bad = [\"last_token = 'a' || char(10)\", 'last_token = zeroblob(3)',\n"
+		"       \"last_token = printf('%.*c', 16385, 'a')\", \"last_token = ''\",\n"
+		"       'last_token_exp = -1', 'last_token_exp = 5.5', \"last_token_exp = 'x'\",\n"
+		"       'last_token = NULL', 'last_token_exp = NULL',\n"
+		"       \"tpm_manufacturer = ''\", \"tpm_manufacturer = 'ABCDEFGHIJKLMNOP'\",\n"
+		"       \"tpm_manufacturer = 'I' || char(1)\", \"tpm_manufacturer = 'I' || char(233)\",\n"
+		"       \"tpm_manufacturer = x'49424d'\"]\n"
+		"for b in bad:\n"
+		"    try:\n"
+		"        c.execute(\"UPDATE devices SET \" + b + \" WHERE id LIKE '2%'\")\n"
+		"        print('accepted:', b); sys.exit(1)\n"
+		"    except sqlite3.IntegrityError:\n"
+		"        pass\n"
+		"c.execute(\"UPDATE devices SET last_token = printf('%.*c', 16384, 'a'),\"\n"
+		"          \" tpm_manufacturer = 'ABCDEFGHIJKLMNO' WHERE id LIKE '2%'\")\n"
+		"c.rollback()\n"
+		"sys.exit(0)"), 0);
+}
+
+static void test_state_changed_at(void)
+{
+	char p[300];
+	tpa_store *s = open_file("v3.db", p, sizeof(p));
+	tpa_device d, *all = NULL;
+	size_t n = 0, before = 0, after = 0;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(s);
+	/* Never changed. */
+	CU_ASSERT_EQUAL(tpa_store_get(&d, s, ID1), 0);
+	CU_ASSERT_EQUAL(d.state_changed_at, 0);
+	CU_ASSERT_EQUAL(tpa_store_audit_count(&before, s, ID1), 0);
+	CU_ASSERT_EQUAL(tpa_store_set_state(s, ID1, TPA_DEVICE_REVOKED, 3000), 0);
+	CU_ASSERT_EQUAL(tpa_store_get(&d, s, ID1), 0);
+	CU_ASSERT_EQUAL(d.state, TPA_DEVICE_REVOKED);
+	CU_ASSERT_EQUAL(d.state_changed_at, 3000);
+	/* Revoked again: audited, but the state did not change, nor its time. */
+	CU_ASSERT_EQUAL(tpa_store_set_state(s, ID1, TPA_DEVICE_REVOKED, 3010), 0);
+	CU_ASSERT_EQUAL(tpa_store_find_by_ak(&d, s, "000b3001"), 0);
+	CU_ASSERT_EQUAL(d.state_changed_at, 3000);
+	/* Attesting or enrolling again does not change it. */
+	CU_ASSERT_EQUAL(tpa_store_record(s, ID1, 1, NULL, NULL, 3015), 0);
+	CU_ASSERT_EQUAL(tpa_store_enroll(s, ID1, EK, sizeof(EK), CERT, sizeof(CERT), AKP,
+					 sizeof(AKP), "000b3001", 3016), 0);
+	CU_ASSERT_EQUAL(tpa_store_get(&d, s, ID1), 0);
+	CU_ASSERT_EQUAL(d.state_changed_at, 3000);
+	/* Reinstated. */
+	CU_ASSERT_EQUAL(tpa_store_set_state(s, ID1, TPA_DEVICE_ACTIVE, 3020), 0);
+	CU_ASSERT_EQUAL(tpa_store_list(&all, &n, s), 0);
+	CU_ASSERT_EQUAL_FATAL(n, 2);
+	CU_ASSERT_EQUAL(all[0].state, TPA_DEVICE_ACTIVE);
+	CU_ASSERT_EQUAL(all[0].state_changed_at, 3020);
+	CU_ASSERT_EQUAL(all[1].state_changed_at, 0);
+	free(all);
+	/* Unknown device, bad state: nothing. */
+	CU_ASSERT_EQUAL(tpa_store_set_state(s, ID3, TPA_DEVICE_REVOKED, 3030), TPA_ERR_NOT_FOUND);
+	CU_ASSERT_EQUAL(tpa_store_set_state(s, ID1, (tpa_device_state)7, 3030),
+			TPA_ERR_INVALID_ARG);
+	CU_ASSERT_EQUAL(tpa_store_get(&d, s, ID1), 0);
+	CU_ASSERT_EQUAL(d.state_changed_at, 3020);
+	CU_ASSERT_EQUAL(tpa_store_audit_count(&after, s, ID1), 0);
+	CU_ASSERT_EQUAL(after, before + 5);  /* revoke twice, attest, enroll, reinstate */
+	tpa_store_close(s);
+}
+
+static void test_manufacturer(void)
+{
+	char p[300], *tok = NULL;
+	tpa_store *s = open_file("v3.db", p, sizeof(p));
+	tpa_device d, *all = NULL;
+	size_t n = 0, before = 0, after = 0;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(s);
+	CU_ASSERT_EQUAL(tpa_store_audit_count(&before, s, NULL), 0);
+	CU_ASSERT_EQUAL(tpa_store_set_manufacturer(s, ID1, "IBM"), 0);
+	CU_ASSERT_EQUAL(tpa_store_get(&d, s, ID1), 0);
+	CU_ASSERT_STRING_EQUAL(d.tpm_manufacturer, "IBM");
+	CU_ASSERT_EQUAL(tpa_store_find_by_ak(&d, s, "000b3001"), 0);
+	CU_ASSERT_STRING_EQUAL(d.tpm_manufacturer, "IBM");
+	/* Replaced; the longest (15 bytes; a space is printable). */
+	CU_ASSERT_EQUAL(tpa_store_set_manufacturer(s, ID1, "IFX"), 0);
+	CU_ASSERT_EQUAL(tpa_store_set_manufacturer(s, ID2, "Nuvoton NPCT75~"), 0);
+	CU_ASSERT_EQUAL(tpa_store_list(&all, &n, s), 0);
+	CU_ASSERT_EQUAL_FATAL(n, 2);
+	CU_ASSERT_STRING_EQUAL(all[0].tpm_manufacturer, "IFX");
+	CU_ASSERT_STRING_EQUAL(all[1].tpm_manufacturer, "Nuvoton NPCT75~");
+	free(all);
+	CU_ASSERT_EQUAL(tpa_store_last_token(&tok, &d, s, ID2), 0);
+	CU_ASSERT_STRING_EQUAL(d.tpm_manufacturer, "Nuvoton NPCT75~");
+	free(tok);
+	/* Refused, nothing changed. */
+	CU_ASSERT_EQUAL(tpa_store_set_manufacturer(s, ID1, "Nuvoton NPCT75xx"),
+			TPA_ERR_INVALID_ARG);
+	CU_ASSERT(strstr(tpa_err_last(), "manufacturer") != NULL);
+	CU_ASSERT_EQUAL(tpa_store_set_manufacturer(s, ID1, "IB\x01"), TPA_ERR_INVALID_ARG);
+	CU_ASSERT_EQUAL(tpa_store_set_manufacturer(s, ID1, "IBM\n"), TPA_ERR_INVALID_ARG);
+	CU_ASSERT_EQUAL(tpa_store_set_manufacturer(s, ID1, "\xc3\x89T"), TPA_ERR_INVALID_ARG);
+	CU_ASSERT_EQUAL(tpa_store_set_manufacturer(s, ID1, "\x7f"), TPA_ERR_INVALID_ARG);
+	CU_ASSERT_EQUAL(tpa_store_set_manufacturer(s, ID1, ""), TPA_ERR_INVALID_ARG);
+	CU_ASSERT_EQUAL(tpa_store_set_manufacturer(s, ID1, NULL), TPA_ERR_INVALID_ARG);
+	CU_ASSERT_EQUAL(tpa_store_set_manufacturer(s, ID3, "IBM"), TPA_ERR_NOT_FOUND);
+	CU_ASSERT(strstr(tpa_err_last(), "no device") != NULL);
+	CU_ASSERT_EQUAL(tpa_store_set_manufacturer(s, "x'; DROP TABLE devices; --", "IBM"),
+			TPA_ERR_INVALID_ARG);
+	CU_ASSERT(strstr(tpa_err_last(), "device id") != NULL);
+	CU_ASSERT_EQUAL(tpa_store_set_manufacturer(NULL, ID1, "IBM"), TPA_ERR_INVALID_ARG);
+	CU_ASSERT_EQUAL(tpa_store_get(&d, s, ID1), 0);
+	CU_ASSERT_STRING_EQUAL(d.tpm_manufacturer, "IFX");
+	/* Enrolling again keeps it. */
+	CU_ASSERT_EQUAL(tpa_store_enroll(s, ID1, EK, sizeof(EK), CERT, sizeof(CERT), AKP,
+					 sizeof(AKP), "000b3001", 4000), 0);
+	CU_ASSERT_EQUAL(tpa_store_get(&d, s, ID1), 0);
+	CU_ASSERT_STRING_EQUAL(d.tpm_manufacturer, "IFX");
+	/* Not audited (only the enrollment was). */
+	CU_ASSERT_EQUAL(tpa_store_audit_count(&after, s, NULL), 0);
+	CU_ASSERT_EQUAL(after, before + 1);
+	tpa_store_close(s);
+}
+
 int main(void)
 {
 	CU_pSuite s;
@@ -693,12 +1151,18 @@ int main(void)
 	CU_add_test(s, "audit is append-only; data persists", test_audit_append_only_and_persistent);
 	CU_add_test(s, "corrupt, unreachable and newer files", test_bad_files);
 	CU_add_test(s, "a registry that cannot be written", test_unwritable);
-	CU_add_test(s, "schema 1 migrates to 2, keeping everything", test_migrate_v1);
+	CU_add_test(s, "schema 1 migrates to 3, keeping everything", test_migrate_v1);
 	CU_add_test(s, "baselines: add, get, list", test_baseline_add_get_list);
 	CU_add_test(s, "baselines are append-only", test_baseline_append_only);
 	CU_add_test(s, "assignments, labels, the baseline for a device", test_assign_and_labels);
 	CU_add_test(s, "record with and without evidence", test_record_evidence);
 	CU_add_test(s, "invalid inputs refused", test_invalid_inputs);
+	CU_add_test(s, "schema 2 migrates to 3, keeping everything", test_migrate_v2);
+	CU_add_test(s, "tokens: record, last token, cleared by a record without", test_token);
+	CU_add_test(s, "tokens too long or not printable: refused, nothing written",
+		    test_token_refused);
+	CU_add_test(s, "revoke and reinstate set state_changed_at", test_state_changed_at);
+	CU_add_test(s, "TPM manufacturer: set, read, refusals", test_manufacturer);
 	failed = test_run_all();
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
 	if (system(cmd) != 0)

@@ -1,0 +1,188 @@
+#!/usr/bin/env bash
+# Device-compliance claims end to end: EAR tokens from the real verifier for
+# real (simulated) boots, checked by our `token verify` and by an independent
+# JWT library (Debian's python3-jwt with python3-cryptography); key rotation
+# with the JWKS from GetVerificationKeys; GetDeviceCompliance for a policy
+# engine over mTLS; the README's policy-engine example.
+# usage: test_claims.sh BUILD_DIR
+set -euo pipefail
+BUILD=${1:?usage: test_claims.sh BUILD_DIR}
+. "$(dirname "$0")/lib.sh"
+
+echo "integration: EAR claims, JWKS, key rotation, GetDeviceCompliance (swtpm, TLS, mTLS)"
+"$ROOT/scripts/demo-certs.sh" "$WORK/certs"
+CA=$WORK/certs/ca.pem
+SCEN=$ROOT/simulator/scenarios
+V=(${VALGRIND:-} "$BIN/verifier")
+C=(${VALGRIND:-} "$BIN/attest_client")
+POLICY=$ROOT/docs/examples/policy_engine.py
+start_swtpm "$WORK/tpm"
+"$BIN/tpa-bootsim" --scenario "$SCEN/good.json" --log "$WORK/good.log" --tcti "$TCTI" >/dev/null
+mkdir -p "$WORK/ekca"
+cp "$WORK/tpm/ca/swtpm-localca-rootca-cert.pem" "$WORK/tpm/ca/issuercert.pem" "$WORK/ekca/"
+DB=$WORK/registry.db
+KEY=$WORK/token.jwk
+SERVE=(--cert "$WORK/certs/server.pem" --key "$WORK/certs/server.key" --registry "$DB"
+       --ek-ca "$WORK/ekca" --client-ca "$CA" --token-key "$KEY" --verifier-id https://verifier.test)
+start_verifier v "${SERVE[@]}"
+VP=$VPID
+TARGET=127.0.0.1:$PORT
+A=("${C[@]}" attest --verifier "$TARGET" --ca "$CA" --tcti "$TCTI" --ak-file "$WORK/ak.bin"
+   --eventlog "$WORK/good.log")
+"${C[@]}" enroll --verifier "$TARGET" --ca "$CA" --tcti "$TCTI" --ak-file "$WORK/ak.bin" >"$WORK/enroll.out" 2>&1 ||
+    bad "enroll" "$WORK/enroll.out"
+DEV=$(sed -n 's/^enrolled: device //p' "$WORK/enroll.out")
+"${A[@]}" >/dev/null 2>&1 || true
+"$BIN/verifier" baseline learn --registry "$DB" --device "$DEV" --name fleet --out "$WORK/fleet.json" >/dev/null
+"$BIN/verifier" baseline add --registry "$DB" "$WORK/fleet.json" >/dev/null
+"$BIN/verifier" baseline assign --registry "$DB" --device "$DEV" fleet >/dev/null
+
+# ---- the token: an EAR, written for local consumers, summarized ----
+expect_exit "attest: compliant" 0 "${A[@]}" --token-out "$WORK/token"
+expect_grep "one-line summary" "$WORK/out" '^summary: affirming, COMPLIANT, secure boot enabled, baseline fleet@1, 0 problem\(s\); token expires [0-9-]+T[0-9:]+Z, written to '
+[ "$(stat -c %a "$WORK/token")" = 600 ] && ok "token file mode 0600" || bad "token file mode"
+TOKEN=$(cat "$WORK/token")
+expect_exit "GetVerificationKeys: the JWKS" 0 "${V[@]}" keys fetch --verifier "$TARGET" --ca "$CA"
+cp "$WORK/out" "$WORK/jwks.json"
+expect_exit "our check with the JWKS" 0 "${V[@]}" token verify --jwks "$WORK/jwks.json" "$TOKEN"
+cp "$WORK/out" "$WORK/claims.json"
+/usr/bin/python3 - "$WORK/claims.json" "$DEV" >"$WORK/py.out" 2>&1 <<'PY' && ok "the EAR claim set (profile, verifier, nonce, vector, our claims)" || bad "the EAR claim set" "$WORK/py.out"
+import json, sys
+c = json.load(open(sys.argv[1]))
+assert c["eat_profile"] == "tag:github.com,2023:veraison/ear", c
+assert isinstance(c["iat"], int) and c["exp"] - c["iat"] == 3600
+assert c["ear.verifier-id"] == {"developer": "https://verifier.test", "build": c["ear.verifier-id"]["build"]}
+assert c["ear.verifier-id"]["build"].startswith("tpm-attest ")
+assert 8 <= len(c["eat_nonce"]) <= 88
+assert c["tpa.device_id"] == sys.argv[2] and len(c["tpa.ak_name"]) == 68
+s = c["submods"]["TPM_DEVICE"]
+assert s["ear.status"] == "affirming", s
+assert s["ear.trustworthiness-vector"] == {"instance-identity": 2, "configuration": 2,
+                                          "executables": 3, "hardware": 2}, s
+assert s["ear.appraisal-policy-id"] == "policy:TPM_DEVICE/fleet@1"
+assert s["tpa.secure_boot"] == "enabled" and s["tpa.measured_boot"] is True
+assert s["tpa.baseline"] == "fleet" and s["tpa.baseline_version"] == 1
+assert s["tpa.rules"]["secure-boot"] == "pass" and s["tpa.reasons"] == []
+assert s["tpa.tpm_manufacturer"] == "id:00001014", s  # swtpm's EK certificate
+assert s["tpa.tpm_firmware"].count(".") == 1
+assert s["tpa.firmware_version"] == "EDK II 2023.05-tpa (OVMF)"
+print("ok")
+PY
+NONCE=$(/usr/bin/python3 -c 'import base64,json,sys; n=json.load(open(sys.argv[1]))["eat_nonce"]; print(base64.urlsafe_b64decode(n + "=" * (-len(n) % 4)).hex())' "$WORK/claims.json")
+expect_exit "our check with the nonce it was made for" 0 "${V[@]}" token verify --jwks "$WORK/jwks.json" \
+    --nonce "$NONCE" "$TOKEN"
+expect_exit "our check refuses a token for another nonce (1)" 1 "${V[@]}" token verify \
+    --jwks "$WORK/jwks.json" --nonce "$(printf '%064x' 7)" "$TOKEN" || true
+expect_grep "... naming the nonce" "$WORK/err" 'eat_nonce is not the nonce asked for'
+TAMPERED=$(/usr/bin/python3 -c '
+import base64, json, sys
+h, p, s = sys.argv[1].split(".")
+c = json.loads(base64.urlsafe_b64decode(p + "=" * (-len(p) % 4)))
+c["submods"]["TPM_DEVICE"]["tpa.secure_boot"] = "enabled!"
+p = base64.urlsafe_b64encode(json.dumps(c).encode()).rstrip(b"=").decode()
+print(".".join([h, p, s]))' "$TOKEN")
+expect_exit "our check refuses a tampered token (1)" 1 "${V[@]}" token verify --jwks "$WORK/jwks.json" "$TAMPERED" || true
+expect_grep "... the signature" "$WORK/err" 'signature does not verify'
+
+# The same through python3-jwt, the way the policy engine example does it.
+expect_exit "python3-jwt: the token verifies; the policy grants" 0 /usr/bin/python3 "$POLICY" \
+    "$WORK/jwks.json" "$WORK/token" "$NONCE"
+expect_grep "... for this device" "$WORK/out" "^grant: device $DEV\$"
+printf '%s' "$TAMPERED" >"$WORK/tampered"
+expect_exit "python3-jwt: a tampered token is refused" 1 /usr/bin/python3 "$POLICY" "$WORK/jwks.json" "$WORK/tampered" || true
+expect_grep "... by the library" "$WORK/out" '^deny: the token does not verify: Signature verification failed'
+expect_exit "python3-jwt: a token for another nonce is refused" 1 /usr/bin/python3 "$POLICY" \
+    "$WORK/jwks.json" "$WORK/token" "$(printf '%064x' 7)" || true
+expect_grep "... as for another nonce" "$WORK/out" '^deny: the token is for another nonce$'
+
+# ---- an expired token (a second verifier on the same registry and key, 1 s tokens) ----
+start_verifier v-short "${SERVE[@]}" --token-ttl 1
+VS=$VPID
+expect_exit "attest with 1-second tokens" 0 "${C[@]}" attest --verifier "127.0.0.1:$PORT" --ca "$CA" \
+    --tcti "$TCTI" --ak-file "$WORK/ak.bin" --eventlog "$WORK/good.log" --token-out "$WORK/short"
+sleep 2.2
+expect_exit "our check refuses an expired token (1)" 1 "${V[@]}" token verify --jwks "$WORK/jwks.json" \
+    "$(cat "$WORK/short")" || true
+expect_grep "... as expired" "$WORK/err" 'token: expired'
+expect_exit "python3-jwt refuses it too" 1 /usr/bin/python3 "$POLICY" "$WORK/jwks.json" "$WORK/short" || true
+expect_grep "... as expired" "$WORK/out" '^deny: the token expired$'
+CO=("${V[@]}" compliance --verifier "$TARGET" --ca "$CA" --cert "$WORK/certs/client.pem"
+    --key "$WORK/certs/client.key")
+expect_exit "GetDeviceCompliance: the last verdict's token expired: not compliant (1)" 1 "${CO[@]}" "$DEV" || true
+expect_grep "... and why" "$WORK/out" "^$DEV: NOT compliant: the last verdict's token expired$"
+kill -TERM "$VS"; wait "$VS" || true
+
+# ---- GetDeviceCompliance: only for the policy engine's certificate ----
+expect_exit "a fresh verdict" 0 "${A[@]}"
+expect_exit "GetDeviceCompliance with the policy engine's certificate: compliant" 0 "${CO[@]}" --json "$DEV"
+/usr/bin/python3 - "$WORK/out" "$WORK/jwks.json" >"$WORK/py.out" 2>&1 <<'PY' && ok "... with the verdict, its token and expiry" || bad "compliance JSON" "$WORK/py.out"
+import json, sys, time
+c = json.load(open(sys.argv[1]))
+assert c["compliant"] and c["outcome"] == "compliant" and c["state"] == "active", c
+assert not c["expired"] and c["token_expires_at"] > time.time() and c["baseline"] == "fleet@1"
+assert not c["revoked_since_verdict"] and c["token"].count(".") == 2
+PY
+expect_exit "without a client certificate: refused (5)" 5 "${V[@]}" compliance --verifier "$TARGET" \
+    --ca "$CA" "$DEV" || true
+expect_grep "... PERMISSION_DENIED" "$WORK/err" 'PERMISSION_DENIED.*client certificate'
+expect_exit "with a certificate from another CA: the TLS handshake fails (4)" 4 "${V[@]}" compliance \
+    --verifier "$TARGET" --ca "$CA" --cert "$WORK/certs/other-client.pem" \
+    --key "$WORK/certs/other-client.key" "$DEV" || true
+expect_exit "an unknown device (5, NOT_FOUND)" 5 "${CO[@]}" "$(printf '%064d' 0)" || true
+expect_grep "... NOT_FOUND" "$WORK/err" 'NOT_FOUND'
+expect_exit "a malformed device id (5, INVALID_ARGUMENT)" 5 "${CO[@]}" "xyz" || true
+"$BIN/verifier" devices revoke --registry "$DB" "$DEV" >/dev/null
+expect_exit "revoked: not compliant (1)" 1 "${CO[@]}" "$DEV" || true
+expect_grep "... because revoked" "$WORK/out" "NOT compliant: the device is revoked$"
+"$BIN/verifier" devices reinstate --registry "$DB" "$DEV" >/dev/null
+expect_exit "reinstated, no verdict since: not compliant (1)" 1 "${CO[@]}" "$DEV" || true
+expect_grep "... until it attests again" "$WORK/out" 'revoked or reinstated after its last verdict'
+sleep 1.1
+expect_exit "attests again" 0 "${A[@]}"
+expect_exit "... and is compliant again" 0 "${CO[@]}" "$DEV"
+
+# ---- key rotation: both keys published, old tokens still check, new ones use the new key ----
+expect_exit "keys rotate" 0 "$BIN/verifier" keys rotate --token-key "$KEY"
+NEWKID=$(sed -n 's/^new key id \([^;]*\);.*/\1/p' "$WORK/out")
+kill -HUP "$VP"
+for _ in $(seq 1 100); do grep -q "SIGHUP: token key id $NEWKID" "$WORK/v.err" && break; sleep 0.05; done
+expect_grep "SIGHUP: the verifier takes the new key" "$WORK/v.err" "SIGHUP: token key id $NEWKID, previous "
+"${V[@]}" keys fetch --verifier "$TARGET" --ca "$CA" >"$WORK/jwks2.json"
+/usr/bin/python3 -c 'import json,sys; k=[x["kid"] for x in json.load(open(sys.argv[1]))["keys"]]; assert len(k)==2 and k[0]==sys.argv[2], k' \
+    "$WORK/jwks2.json" "$NEWKID" 2>"$WORK/py.out" && ok "the JWKS holds the new key and the previous one" || bad "JWKS after rotation" "$WORK/py.out"
+expect_exit "an old token still checks with the new JWKS (ours)" 0 "${V[@]}" token verify --jwks "$WORK/jwks2.json" "$TOKEN"
+expect_exit "... and with python3-jwt" 0 /usr/bin/python3 "$POLICY" "$WORK/jwks2.json" "$WORK/token"
+expect_exit "a new token" 0 "${A[@]}" --token-out "$WORK/token2"
+/usr/bin/python3 -c 'import jwt,sys; assert jwt.get_unverified_header(open(sys.argv[1]).read().strip())["kid"]==sys.argv[2]' \
+    "$WORK/token2" "$NEWKID" 2>"$WORK/py.out" && ok "... is signed with the new key" || bad "new token's kid" "$WORK/py.out"
+"$BIN/verifier" keys rotate --token-key "$KEY" >/dev/null
+kill -HUP "$VP"
+for _ in $(seq 1 100); do [ "$(grep -c 'SIGHUP: token key id' "$WORK/v.err")" -ge 2 ] && break; sleep 0.05; done
+"${V[@]}" keys fetch --verifier "$TARGET" --ca "$CA" >"$WORK/jwks3.json"
+expect_exit "two rotations later the first key is gone: its token is refused (1)" 1 "${V[@]}" token verify \
+    --jwks "$WORK/jwks3.json" "$TOKEN" || true
+expect_grep "... no key with its kid" "$WORK/err" 'no key in the JWKS has kid'
+expect_exit "keys jwks prints what the verifier publishes" 0 "${V[@]}" keys jwks --token-key "$KEY"
+cmp -s <(/usr/bin/python3 -c 'import json,sys; print(json.load(open(sys.argv[1])))' "$WORK/out") \
+       <(/usr/bin/python3 -c 'import json,sys; print(json.load(open(sys.argv[1])))' "$WORK/jwks3.json") &&
+    ok "... the same JWKS" || bad "keys jwks differs from GetVerificationKeys"
+
+# ---- the policy engine's second condition: Secure Boot on ----
+"$SIM" stop "$WORK/tpm"
+rm -rf "$WORK/tpm2"
+start_swtpm "$WORK/tpm2"
+"$BIN/tpa-bootsim" --scenario "$SCEN/sb-off.json" --log "$WORK/sboff.log" --tcti "$TCTI" >/dev/null
+"$BIN/verifier" baseline learn --eventlog "$WORK/sboff.log" --name sboff --out "$WORK/sboff.json" >/dev/null
+mkdir -p "$WORK/ekca2"
+cp "$WORK/tpm2/ca/swtpm-localca-rootca-cert.pem" "$WORK/tpm2/ca/issuercert.pem" "$WORK/ekca2/"
+start_verifier v-sboff --insecure --registry "$WORK/registry2.db" --ek-ca "$WORK/ekca2" \
+    --baseline "$WORK/sboff.json" --token-key "$KEY"
+expect_exit "a boot with Secure Boot off that its baseline accepts: compliant" 0 "${C[@]}" attest \
+    --verifier "127.0.0.1:$PORT" --insecure --tcti "$TCTI" --eventlog "$WORK/sboff.log" \
+    --ak-file "$WORK/ak2.bin" --auto-enroll --token-out "$WORK/sboff.tok"
+expect_grep "... and its claims say so" "$WORK/out" '^summary: affirming, COMPLIANT, secure boot disabled'
+"$BIN/verifier" keys jwks --token-key "$KEY" >"$WORK/jwks4.json"
+expect_exit "the policy engine still denies it (1)" 1 /usr/bin/python3 "$POLICY" "$WORK/jwks4.json" "$WORK/sboff.tok" || true
+expect_grep "... because Secure Boot is off" "$WORK/out" '^deny: Secure Boot is disabled$'
+
+summary

@@ -1,0 +1,323 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* What a relying party and an operator need around the tokens:
+ *
+ *   token verify (--jwks FILE | --jwk FILE) [--nonce HEX] TOKEN
+ *   keys rotate --token-key FILE      the current key becomes FILE.previous
+ *   keys jwks --token-key FILE        the JWKS a running verifier publishes
+ *   keys fetch --verifier ADDR (--ca FILE | --insecure)
+ *                                     GetVerificationKeys: the JWKS over gRPC
+ *   compliance --verifier ADDR --ca FILE --cert FILE --key FILE [--json] ID
+ *                                     GetDeviceCompliance (mTLS)
+ *
+ * Exit status: 0 valid / done / compliant, 1 not valid / not compliant,
+ * 2 usage or unreadable input, 4 verifier unreachable, 5 refused. */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "attest/v1/attest.pb-c.h"
+#include "tpa/err.h"
+#include "tpa/evidence.h"
+#include "tpa/rpc.h"
+#include "tpa/token.h"
+#include "tpa/tpm_decode.h"
+
+#include "cmd.h"
+
+#define PROG "verifier"
+#define KEYFILE_MAX (64 * 1024)
+
+/* A small text file (JWK, JWKS) read whole; NUL-terminated, malloc'd. */
+static char *read_text(const char *path)
+{
+	FILE *f = fopen(path, "rb");
+	char *b;
+	size_t n;
+
+	if (!f) {
+		fprintf(stderr, PROG ": cannot open %s\n", path);
+		return NULL;
+	}
+	if (!(b = malloc(KEYFILE_MAX + 1))) {
+		fclose(f);
+		return NULL;
+	}
+	n = fread(b, 1, KEYFILE_MAX + 1, f);
+	fclose(f);
+	if (n > KEYFILE_MAX) {
+		fprintf(stderr, PROG ": %s: larger than %d bytes\n", path, KEYFILE_MAX);
+		free(b);
+		return NULL;
+	}
+	b[n] = '\0';
+	return b;
+}
+
+static int parse_nonce(uint8_t *out, size_t cap, size_t *len, const char *hex)
+{
+	size_t n = strlen(hex), i;
+
+	if (n == 0 || n % 2 || n / 2 > cap)
+		return -1;
+	for (i = 0; i < n / 2; i++) {
+		int hi = tpa_hex_digit(hex[2 * i]), lo = tpa_hex_digit(hex[2 * i + 1]);
+
+		if (hi < 0 || lo < 0)
+			return -1;
+		out[i] = (uint8_t)(hi << 4 | lo);
+	}
+	*len = n / 2;
+	return 0;
+}
+
+int cmd_token(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "jwk", required_argument, NULL, 'j' },
+		{ "jwks", required_argument, NULL, 'J' },
+		{ "nonce", required_argument, NULL, 'n' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *jwk_file = NULL, *jwks_file = NULL, *nonce_hex = NULL;
+	char *keys, *claims = NULL;
+	uint8_t nonce[64];
+	size_t nonce_len = 0;
+	int c, err;
+
+	if (argc < 2 || strcmp(argv[1], "verify") != 0) {
+		fprintf(stderr, "usage: " PROG " token verify (--jwks FILE | --jwk FILE) "
+			"[--nonce HEX] TOKEN\n");
+		return 2;
+	}
+	argc--;
+	argv++;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'j': jwk_file = optarg; break;
+		case 'J': jwks_file = optarg; break;
+		case 'n': nonce_hex = optarg; break;
+		case 'h':
+			printf("usage: " PROG " token verify (--jwks FILE | --jwk FILE) "
+			       "[--nonce HEX] TOKEN\n");
+			return 0;
+		default: return 2;
+		}
+	}
+	if (!jwk_file == !jwks_file || optind != argc - 1) {
+		fprintf(stderr, PROG ": token verify (--jwks FILE | --jwk FILE) [--nonce HEX] "
+			"TOKEN\n");
+		return 2;
+	}
+	if (nonce_hex && parse_nonce(nonce, sizeof(nonce), &nonce_len, nonce_hex) < 0) {
+		fprintf(stderr, PROG ": --nonce: not hex of at most 64 bytes\n");
+		return 2;
+	}
+	if (!(keys = read_text(jwks_file ? jwks_file : jwk_file)))
+		return 2;
+	if (jwks_file)
+		err = tpa_token_verify_jwks(&claims, keys, argv[optind], (int64_t)time(NULL),
+					    nonce_hex ? nonce : NULL, nonce_len);
+	else if (nonce_hex)
+		err = tpa_err_fail(TPA_ERR_INVALID_ARG, "--nonce needs --jwks");
+	else
+		err = tpa_token_verify(&claims, keys, argv[optind], (int64_t)time(NULL));
+	free(keys);
+	if (err < 0) {
+		fprintf(stderr, PROG ": token not valid: %s\n", tpa_err_last());
+		return err == TPA_ERR_INVALID_ARG ? 2 : 1;
+	}
+	printf("%s\n", claims);
+	free(claims);
+	return 0;
+}
+
+/* One call to a verifier; exit status on failure, 0 with *resp. */
+static int call(uint8_t **resp, size_t *len, const tpa_rpc_client_opts *co, const char *method,
+		const ProtobufCMessage *req)
+{
+	tpa_rpc_client *cl = NULL;
+	uint8_t *buf;
+	size_t n = protobuf_c_message_get_packed_size(req);
+	int err;
+
+	if (!(buf = malloc(n ? n : 1)))
+		return 2;
+	protobuf_c_message_pack(req, buf);
+	tpa_rpc_log_init(0);
+	if ((err = tpa_rpc_client_new(&cl, co)) == 0)
+		err = tpa_rpc_client_call(resp, len, NULL, cl, method, buf, n, 10000);
+	free(buf);
+	tpa_rpc_client_free(cl);
+	if (err < 0) {
+		fprintf(stderr, PROG ": %s\n", tpa_err_last());
+		return err == TPA_ERR_UNAVAILABLE || err == TPA_ERR_DEADLINE ? 4 :
+		       err == TPA_ERR_REFUSED ? 5 : 2;
+	}
+	return 0;
+}
+
+static int client_opts(tpa_rpc_client_opts *co, int argc, char **argv, const char **extra,
+		       int *json)
+{
+	static const struct option opts[] = {
+		{ "verifier", required_argument, NULL, 'v' },
+		{ "ca", required_argument, NULL, 'c' },
+		{ "server-name", required_argument, NULL, 'n' },
+		{ "insecure", no_argument, NULL, 'I' },
+		{ "cert", required_argument, NULL, 'C' },
+		{ "key", required_argument, NULL, 'K' },
+		{ "json", no_argument, NULL, 'j' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int c;
+
+	memset(co, 0, sizeof(*co));
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (c) {
+		case 'v': co->target = optarg; break;
+		case 'c': co->ca_file = optarg; break;
+		case 'n': co->server_name = optarg; break;
+		case 'I': co->insecure = 1; break;
+		case 'C': co->cert_file = optarg; break;
+		case 'K': co->key_file = optarg; break;
+		case 'j': *json = 1; break;
+		default: return -1;
+		}
+	}
+	if (!co->target || (!co->insecure == !co->ca_file))
+		return -1;
+	*extra = optind < argc ? argv[optind] : NULL;
+	return optind + (*extra ? 1 : 0) == argc ? 0 : -1;
+}
+
+int cmd_keys(int argc, char **argv)
+{
+	const char *sub = argc >= 2 ? argv[1] : "";
+
+	if (strcmp(sub, "rotate") == 0 || strcmp(sub, "jwks") == 0) {
+		char kid[80];
+
+		if (argc != 4 || strcmp(argv[2], "--token-key") != 0) {
+			fprintf(stderr, "usage: " PROG " keys %s --token-key FILE\n", sub);
+			return 2;
+		}
+		if (strcmp(sub, "rotate") == 0) {
+			if (tpa_token_key_rotate(argv[3], kid, sizeof(kid)) < 0) {
+				fprintf(stderr, PROG ": %s\n", tpa_err_last());
+				return 2;
+			}
+			printf("new key id %s; the old key is %s.previous and stays in the JWKS. "
+			       "Send SIGHUP to a running verifier to take it.\n", kid, argv[3]);
+			return 0;
+		} else {
+			tpa_token_key *k[2] = { NULL, NULL };
+			char prev[4096], *jwks = NULL;
+			int rc = 2;
+
+			snprintf(prev, sizeof(prev), "%s.previous", argv[3]);
+			if (tpa_token_key_load(&k[0], argv[3], 0) < 0 ||
+			    (access(prev, F_OK) == 0 && tpa_token_key_load(&k[1], prev, 0) < 0) ||
+			    tpa_token_jwks(&jwks, (const tpa_token_key *const *)k, 2) < 0) {
+				fprintf(stderr, PROG ": %s\n", tpa_err_last());
+			} else {
+				printf("%s\n", jwks);
+				rc = 0;
+			}
+			free(jwks);
+			tpa_token_key_free(k[0]);
+			tpa_token_key_free(k[1]);
+			return rc;
+		}
+	}
+	if (strcmp(sub, "fetch") == 0) {
+		Attest__V1__GetVerificationKeysRequest req =
+			ATTEST__V1__GET_VERIFICATION_KEYS_REQUEST__INIT;
+		Attest__V1__GetVerificationKeysResponse *r;
+		tpa_rpc_client_opts co;
+		const char *extra;
+		uint8_t *resp = NULL;
+		size_t n = 0;
+		int json = 0, rc;
+
+		if (client_opts(&co, argc - 1, argv + 1, &extra, &json) < 0 || extra) {
+			fprintf(stderr, "usage: " PROG " keys fetch --verifier ADDR (--ca FILE | "
+				"--insecure)\n");
+			return 2;
+		}
+		if ((rc = call(&resp, &n, &co, TPA_RPC_GET_KEYS, &req.base)) != 0)
+			return rc;
+		r = attest__v1__get_verification_keys_response__unpack(NULL, n, resp);
+		free(resp);
+		if (!r || !r->jwks) {
+			fprintf(stderr, PROG ": malformed GetVerificationKeys reply\n");
+			attest__v1__get_verification_keys_response__free_unpacked(r, NULL);
+			return 2;
+		}
+		printf("%s\n", r->jwks);
+		attest__v1__get_verification_keys_response__free_unpacked(r, NULL);
+		return 0;
+	}
+	fprintf(stderr, "usage: " PROG " keys rotate|jwks --token-key FILE\n"
+		"       " PROG " keys fetch --verifier ADDR (--ca FILE | --insecure)\n");
+	return 2;
+}
+
+int cmd_compliance(int argc, char **argv)
+{
+	Attest__V1__GetDeviceComplianceRequest req = ATTEST__V1__GET_DEVICE_COMPLIANCE_REQUEST__INIT;
+	Attest__V1__GetDeviceComplianceResponse *r;
+	tpa_rpc_client_opts co;
+	const char *id;
+	uint8_t *resp = NULL;
+	size_t n = 0;
+	int json = 0, rc;
+
+	if (client_opts(&co, argc, argv, &id, &json) < 0 || !id) {
+		fprintf(stderr, "usage: " PROG " compliance --verifier ADDR --ca FILE --cert FILE "
+			"--key FILE [--json] DEVICE_ID\n");
+		return 2;
+	}
+	req.device_id = (char *)id;
+	if ((rc = call(&resp, &n, &co, TPA_RPC_COMPLIANCE, &req.base)) != 0)
+		return rc;
+	r = attest__v1__get_device_compliance_response__unpack(NULL, n, resp);
+	free(resp);
+	if (!r) {
+		fprintf(stderr, PROG ": malformed GetDeviceCompliance reply\n");
+		return 2;
+	}
+	if (json) {
+		json_t *o = json_object();
+		char *t;
+
+		json_object_set_new(o, "device_id", json_string(r->device_id ? r->device_id : ""));
+		json_object_set_new(o, "compliant", json_boolean(r->compliant));
+		json_object_set_new(o, "outcome", json_string(r->outcome ? r->outcome : ""));
+		json_object_set_new(o, "verdict_at", json_integer(r->verdict_at));
+		json_object_set_new(o, "token_expires_at", json_integer(r->token_expires_at));
+		json_object_set_new(o, "expired", json_boolean(r->expired));
+		json_object_set_new(o, "state", json_string(r->state ? r->state : ""));
+		json_object_set_new(o, "revoked_since_verdict", json_boolean(r->revoked_since_verdict));
+		json_object_set_new(o, "baseline", json_string(r->baseline ? r->baseline : ""));
+		json_object_set_new(o, "reason", json_string(r->reason ? r->reason : ""));
+		json_object_set_new(o, "token", json_string(r->token ? r->token : ""));
+		if ((t = json_dumps(o, JSON_INDENT(1) | JSON_PRESERVE_ORDER)))
+			printf("%s\n", t);
+		free(t);
+		json_decref(o);
+	} else {
+		printf("%s: %s%s%s\n", id, r->compliant ? "compliant" : "NOT compliant",
+		       r->reason && r->reason[0] ? ": " : "", r->reason ? r->reason : "");
+	}
+	rc = r->compliant ? 0 : 1;
+	attest__v1__get_device_compliance_response__free_unpacked(r, NULL);
+	return rc;
+}
