@@ -15,6 +15,9 @@
 PREFIX  ?= /usr/local
 DESTDIR ?=
 BINDIR  ?= $(PREFIX)/bin
+UNITDIR ?= $(PREFIX)/lib/systemd/system
+DOCDIR  ?= $(PREFIX)/share/doc/tpm-attest
+SYSCONFDIR ?= /etc
 LIBDIR  ?= $(PREFIX)/lib
 INCDIR  ?= $(PREFIX)/include
 DATADIR ?= $(PREFIX)/share/tpm-attest
@@ -38,7 +41,7 @@ PB_C     := $(GEN)/attest/v1/attest.pb-c.c
 PB_H     := $(GEN)/attest/v1/attest.pb-c.h
 
 LIB_SRC  := lib/err.c lib/tpm_decode.c lib/keycache.c lib/quote.c lib/nonce.c lib/tpm.c \
-            lib/rpc.c lib/token.c lib/service.c lib/evidence.c lib/eventlog.c lib/bootstate.c lib/efi.c lib/identity.c lib/store.c lib/store_sqlite.c lib/baseline.c
+            lib/rpc.c lib/token.c lib/service.c lib/evidence.c lib/eventlog.c lib/bootstate.c lib/efi.c lib/identity.c lib/store.c lib/store_sqlite.c lib/baseline.c lib/config.c
 OBJ      := $(BUILD)/obj
 LIB_OBJ  := $(LIB_SRC:%.c=$(OBJ)/%.o) $(OBJ)/gen/attest.pb-c.o
 LIBA     := $(BUILD)/libtpa.a
@@ -53,7 +56,7 @@ BENCH    := $(BUILD)/tests/bench/bench_quote $(BUILD)/tests/bench/bench_rpc \
 FUZZ_TARGETS := attest replies eventlog
 FUZZ_DRIVERS := $(FUZZ_TARGETS:%=$(BUILD)/tests/fuzz/fuzz_%)
 
-HDRS := $(wildcard include/tpa/*.h) $(wildcard lib/*.h) $(wildcard verifier/*.h) \
+HDRS := $(wildcard include/tpa/*.h) $(wildcard lib/*.h) $(wildcard verifier/*.h) $(wildcard attest_client/*.h) \
         $(wildcard tests/unit/*.h) $(PB_H)
 
 .SECONDARY:
@@ -82,7 +85,7 @@ $(LIBA): $(LIB_OBJ)
 	@rm -f $@
 	ar rcs $@ $^
 
-$(BUILD)/attest_client: $(OBJ)/attest_client/main.o $(LIBA)
+$(BUILD)/attest_client: $(OBJ)/attest_client/main.o $(OBJ)/attest_client/agent.o $(LIBA)
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 $(BUILD)/verifier: $(OBJ)/verifier/main.o $(OBJ)/verifier/cmd_eventlog.o \
@@ -172,6 +175,7 @@ valgrind-check: tests
 	VALGRIND="$(VALGRIND_CMD)" ./tests/integration/test_identity.sh $(BUILD)
 	VALGRIND="$(VALGRIND_CMD)" ./tests/integration/test_baselines.sh $(BUILD)
 	VALGRIND="$(VALGRIND_CMD)" ./tests/integration/test_claims.sh $(BUILD)
+	VALGRIND="$(VALGRIND_CMD)" ./tests/integration/test_agent.sh $(BUILD)
 
 bench: deps
 	$(MAKE) $(PROGS) $(BENCH)
@@ -191,6 +195,18 @@ install: all
 	install -m 0644 $(LIBA) $(DESTDIR)$(LIBDIR)/
 	install -m 0644 include/tpa/*.h $(DESTDIR)$(INCDIR)/tpa/
 	install -m 0644 $(PROTO) $(DESTDIR)$(DATADIR)/proto/attest/v1/
+	install -d $(DESTDIR)$(UNITDIR) $(DESTDIR)$(DOCDIR)/examples $(DESTDIR)$(SYSCONFDIR)/tpm-attest
+	sed 's|/usr/local/bin|$(BINDIR)|g; s|/usr/local/share/doc/tpm-attest|$(DOCDIR)|g' \
+	  packaging/systemd/attest-client.service >$(DESTDIR)$(UNITDIR)/attest-client.service
+	sed 's|/usr/local/bin|$(BINDIR)|g; s|/usr/local/share/doc/tpm-attest|$(DOCDIR)|g' \
+	  packaging/systemd/tpm-attest-verifier.service >$(DESTDIR)$(UNITDIR)/tpm-attest-verifier.service
+	chmod 0644 $(DESTDIR)$(UNITDIR)/attest-client.service $(DESTDIR)$(UNITDIR)/tpm-attest-verifier.service
+	install -m 0644 packaging/examples/attest-client.conf packaging/examples/verifier.conf \
+	  docs/examples/policy_engine.py $(DESTDIR)$(DOCDIR)/examples/
+	install -m 0644 README.md docs/baseline.md docs/claims.md docs/baseline.schema.json \
+	  $(DESTDIR)$(DOCDIR)/
+	for f in attest-client.conf verifier.conf; do \
+	  install -m 0644 packaging/examples/$$f $(DESTDIR)$(SYSCONFDIR)/tpm-attest/$$f.example; done
 
 clean:
 	rm -rf build

@@ -13,6 +13,7 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,6 +28,7 @@
 #include "tpa/rpc.h"
 #include "tpa/tpm.h"
 #include "tpa/token.h"
+#include "tpa/config.h"
 
 #include <cjose/cjose.h>
 #include <jansson.h>
@@ -34,39 +36,33 @@
 
 #include <tss2/tss2_mu.h>
 
-enum {
-	EXIT_COMPLIANT = 0,
-	EXIT_NON_COMPLIANT = 1,
-	EXIT_USAGE = 2,
-	EXIT_TPM = 3,
-	EXIT_UNREACHABLE = 4,
-	EXIT_REFUSED = 5,
-	EXIT_PROTOCOL = 6,
-	EXIT_INTERNAL = 7,
-};
+#include "client.h"
 
-#define PROG "attest_client"
-#define DEFAULT_PCRS "sha256:0-9"
-#define DEFAULT_TIMEOUT_MS 10000
-#define DEFAULT_EVENTLOG "/sys/kernel/security/tpm0/binary_bios_measurements"
-#define DEFAULT_EFIVARS "/sys/firmware/efi/efivars"
+/* Where the option being handled came from: "FILE:LINE: key: " or "--key: ". */
+static char where[600] = "";
 
 static void usage(FILE *f)
 {
 	fprintf(f,
 "usage: " PROG " attest --verifier HOST:PORT (--ca FILE | --insecure) [options]\n"
 "       " PROG " enroll --verifier HOST:PORT (--ca FILE | --insecure) [options]\n"
+"       " PROG " run [--config FILE] [options]\n"
+"\n"
+"attest: quotes the TPM's PCRs with a fresh challenge from the verifier, sends\n"
+"the quote, the event log and the device's own view, and prints the verdict,\n"
+"the appraisal against the device's baseline, the signed token (an EAR) and a\n"
+"one-line summary.\n"
 "\n"
 "enroll: registers this device's AK with a verifier that keeps a registry:\n"
 "sends the EK (public area, certificate and any CA certificates from NV) and\n"
 "the AK, answers the verifier's credential with TPM2_ActivateCredential. Use\n"
-"the same --ak-file for enroll and attest. Takes --verifier, --ca,\n"
-"--server-name, --insecure, --tcti, --ak-type, --ak-file, --ek, --timeout and\n"
-"--verbose.\n"
+"the same --ak-file for enroll and attest.\n"
 "\n"
-"Quotes the TPM's PCRs with a fresh challenge from the verifier and prints\n"
-"the verdict and its signed token.\n"
+"run: the boot-time agent (see below).\n"
 "\n"
+"  --config FILE         settings from FILE, one \"key = value\" per line; the\n"
+"                        keys are the options below without \"--\" (\"-\" or \"_\");\n"
+"                        flags take true or false; the command line overrides\n"
 "  --verifier HOST:PORT  the verifier's gRPC address (required)\n"
 "  --ca FILE             PEM CA certificate(s) the verifier's TLS certificate\n"
 "                        must chain to\n"
@@ -78,28 +74,46 @@ static void usage(FILE *f)
 "                        sha256:0,2,4,7 or sha1:0-7+sha256:0-9\n"
 "  --ak-type TYPE        ecc (P-256 ECDSA, default), rsa (RSASSA) or rsapss\n"
 "  --ak-file FILE        keep the AK here: reloaded if present, else created\n"
-"                        and saved (mode 0600)\n"
+"                        and saved (mode 0600); run: default " DEFAULT_AK_FILE "\n"
 "  --ek TYPE             the EK a new AK is made under: auto (default: the\n"
 "                        first whose certificate is in NV), rsa, ecc-p256 or\n"
 "                        ecc-p384; a saved AK stays under its own EK\n"
-"  --auto-enroll         (attest) enroll when the verifier does not know the\n"
-"                        AK, then attest again; if the TPM refuses the saved\n"
-"                        AK (cleared), move it to FILE.refused, make and\n"
-"                        enroll a new one. Needs --ak-file\n"
+"  --auto-enroll         (attest; always on for run) enroll when the verifier\n"
+"                        does not know the AK, then attest again; if the TPM\n"
+"                        refuses the saved AK (cleared), move it to\n"
+"                        FILE.refused, make and enroll a new one\n"
 "  --timeout MS          deadline of each call to the verifier (default %d)\n"
 "  --device-hint TEXT    free text for the verifier's log (at most %d bytes)\n"
-"  --token-out FILE      also write the token to FILE (mode 0600)\n"
+"  --token-out FILE      write the token to FILE (atomic replace, mode 0600);\n"
+"                        run: default " DEFAULT_TOKEN_FILE "\n"
 "  --eventlog FILE       the measured-boot event log to send (default\n"
 "                        " DEFAULT_EVENTLOG " if readable)\n"
 "  --no-eventlog         send no event log\n"
 "  --efivars DIR         where to read SecureBoot and SetupMode (default\n"
 "                        " DEFAULT_EFIVARS ")\n"
-"  --verbose             let tpm2-tss and gRPC log to stderr\n"
+"  --verbose             let tpm2-tss and gRPC log to stderr; run: debug lines\n"
 "\n"
-"exit status: 0 compliant, 1 non-compliant, 2 usage, 3 TPM error,\n"
-"4 verifier unreachable (connection, TLS, timeout), 5 request refused by the\n"
-"verifier, 6 malformed reply, 7 internal error\n",
-		DEFAULT_TIMEOUT_MS, TPA_DEVICE_HINT_MAX);
+"run, the agent: enrolls if needed, attests, writes the token and a status\n"
+"file (JSON: last attempt, last success, verdict, expiry, next attempt),\n"
+"then attests again --refresh-before the token expires, at least every\n"
+"--interval, and after a resume; while the verifier is unreachable or the TPM\n"
+"busy it retries after --retry-min seconds, doubling up to --retry-max, with\n"
+"+-25%% jitter; refused (e.g. revoked), it asks again every --interval.\n"
+"SIGTERM or SIGINT: clean exit (an attestation in flight finishes first);\n"
+"SIGHUP: the configuration file is read again. One line per event on stderr\n"
+"with a syslog level prefix (<6>info ...) and the device id.\n"
+"  --status-file FILE    default " DEFAULT_STATUS_FILE " (mode 0644)\n"
+"  --interval S          default %d\n"
+"  --retry-min S         default %d\n"
+"  --retry-max S         default %d\n"
+"  --refresh-before S    default %d\n"
+"\n"
+"exit status: 0 compliant (run: stopped by a signal), 1 non-compliant, 2 usage\n"
+"or configuration (the file, line and key are named), 3 TPM error, 4 verifier\n"
+"unreachable (connection, TLS, timeout), 5 request refused by the verifier,\n"
+"6 malformed reply, 7 internal error\n",
+		DEFAULT_TIMEOUT_MS, TPA_DEVICE_HINT_MAX, DEFAULT_INTERVAL_S, DEFAULT_RETRY_MIN_S,
+		DEFAULT_RETRY_MAX_S, DEFAULT_REFRESH_S);
 }
 
 static int exit_for(int err)
@@ -118,9 +132,29 @@ static int exit_for(int err)
 	}
 }
 
+client_note_fn client_note;
+
+/* Progress worth a line: the agent logs it, the commands print it. */
+static void note(int error, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void note(int error, const char *fmt, ...)
+{
+	char msg[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (client_note)
+		client_note(error, msg);
+	else
+		fprintf(stderr, PROG ": %s\n", msg);
+}
+
 static int fail(int code, const char *what)
 {
-	fprintf(stderr, PROG ": %s: %s\n", what, tpa_err_last());
+	/* The agent logs the attempt's error once, from the attempt. */
+	if (!client_note)
+		fprintf(stderr, PROG ": %s: %s\n", what, tpa_err_last());
 	return code;
 }
 
@@ -147,7 +181,7 @@ static int parse_ak_type(tpa_ak_type *out, const char *s)
 	else if (strcmp(s, "rsapss") == 0)
 		*out = TPA_AK_RSA_2048_PSS;
 	else {
-		fprintf(stderr, PROG ": --ak-type: '%s' is not ecc, rsa or rsapss\n", s);
+		fprintf(stderr, PROG ": %s'%s' is not ecc, rsa or rsapss\n", where[0] ? where : "--ak-type: ", s);
 		return -1;
 	}
 	return 0;
@@ -156,7 +190,7 @@ static int parse_ak_type(tpa_ak_type *out, const char *s)
 static int parse_timeout(unsigned *out, const char *s)
 {
 	if (parse_uint(out, s, 3600000) < 0 || *out == 0) {
-		fprintf(stderr, PROG ": --timeout: '%s' is not 1..3600000 ms\n", s);
+		fprintf(stderr, PROG ": %s'%s' is not 1..3600000 ms\n", where[0] ? where : "--timeout: ", s);
 		return -1;
 	}
 	return 0;
@@ -186,11 +220,10 @@ static int open_tpm_ak(tpa_tpm **tpm, uint8_t *akpub, size_t cap, size_t *akpub_
 	if (err == TPA_ERR_NOT_FOUND && renew && ak_file) {
 		char aside[4096];
 
-		fprintf(stderr, PROG ": %s; making a new AK\n", tpa_err_last());
+		note(0, "%s; making a new AK", tpa_err_last());
 		if ((size_t)snprintf(aside, sizeof(aside), "%s.refused", ak_file) >= sizeof(aside) ||
 		    rename(ak_file, aside) != 0) {
-			fprintf(stderr, PROG ": cannot move %s aside: %s\n", ak_file,
-				strerror(errno));
+			note(1, "cannot move %s aside: %s", ak_file, strerror(errno));
 			return EXIT_INTERNAL;
 		}
 		if (renewed)
@@ -282,8 +315,12 @@ static int enroll(tpa_tpm *tpm, tpa_rpc_client *cl, const uint8_t *akpub, size_t
 		rc = fail(EXIT_PROTOCOL, "Activate");
 		goto cleanup;
 	}
-	printf("enrolled: device %s\nak_name: %s\nek: %s\n", device_id, ak_name,
-	       tpa_ek_type_label(tpa_tpm_ek_type(tpm)));
+	if (client_note)
+		note(0, "enrolled: device %s, AK %s, EK %s", device_id, ak_name,
+		     tpa_ek_type_label(tpa_tpm_ek_type(tpm)));
+	else
+		printf("enrolled: device %s\nak_name: %s\nek: %s\n", device_id, ak_name,
+		       tpa_ek_type_label(tpa_tpm_ek_type(tpm)));
 	rc = EXIT_COMPLIANT;
 cleanup:
 	memset(cred, 0, sizeof(cred));
@@ -302,25 +339,31 @@ static int parse_ek(int *ek_auto, tpa_ek_type *ek, const char *s)
 	}
 	*ek_auto = 0;
 	if (tpa_ek_type_parse(ek, s) < 0) {
-		fprintf(stderr, PROG ": --ek: '%s' is not auto, rsa, ecc-p256 or ecc-p384\n", s);
+		fprintf(stderr, PROG ": %s'%s' is not auto, rsa, ecc-p256 or ecc-p384\n",
+			where[0] ? where : "--ek: ", s);
 		return -1;
 	}
 	return 0;
 }
 
-static int write_token(const char *path, const char *token)
+int write_file_atomic(const char *path, const char *data, unsigned mode)
 {
-	size_t len = strlen(token), done = 0;
+	size_t len = strlen(data), done = 0;
 	char tmp[4096];
 	ssize_t w;
 	int fd;
 
 	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= sizeof(tmp))
 		return -1;
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
 	if (fd < 0)
 		return -1;
-	while (done < len && (w = write(fd, token + done, len - done)) > 0)
+	if (fchmod(fd, mode) != 0) {
+		close(fd);
+		unlink(tmp);
+		return -1;
+	}
+	while (done < len && (w = write(fd, data + done, len - done)) > 0)
 		done += (size_t)w;
 	if (done != len || write(fd, "\n", 1) != 1 || fsync(fd) != 0) {
 		close(fd);
@@ -335,19 +378,25 @@ static int write_token(const char *path, const char *token)
 	return 0;
 }
 
-/* The token's EAR status and expiry, read (not verified: relying parties
- * verify) for the one-line summary. */
-static void token_status(const char *token, char *status, size_t cap, long long *exp)
+static int write_token(const char *path, const char *token)
+{
+	return write_file_atomic(path, token, 0600);
+}
+
+void token_read(const char *token, char *status, size_t cap, long long *exp, char *device,
+		size_t dcap)
 {
 	const char *a = token ? strchr(token, '.') : NULL, *b = a ? strchr(a + 1, '.') : NULL;
 	uint8_t *pl = NULL;
 	size_t n = 0;
 	cjose_err e;
 	json_t *j;
-	const char *st = NULL;
+	const char *st = NULL, *dev = NULL;
 	json_int_t x = 0;
 
 	snprintf(status, cap, "?");
+	if (device && dcap)
+		device[0] = '\0';
 	*exp = 0;
 	if (!a || !b || !cjose_base64url_decode(a + 1, (size_t)(b - a - 1), &pl, &n, &e))
 		return;
@@ -357,6 +406,8 @@ static void token_status(const char *token, char *status, size_t cap, long long 
 			snprintf(status, cap, "%s", st);
 			*exp = (long long)x;
 		}
+		if (device && dcap && json_unpack(j, "{s:s}", "tpa.device_id", &dev) == 0)
+			snprintf(device, dcap, "%s", dev);
 		json_decref(j);
 	}
 	cjose_get_dealloc()(pl);
@@ -369,7 +420,7 @@ static void print_summary(const tpa_verdict *v, const char *token_out)
 	long long exp;
 	size_t i, failed = 0;
 
-	token_status(v->token, status, sizeof(status), &exp);
+	token_read(v->token, status, sizeof(status), &exp, NULL, 0);
 	if (exp) {
 		time_t t = (time_t)exp;
 		struct tm tm;
@@ -389,246 +440,392 @@ static void print_summary(const tpa_verdict *v, const char *token_out)
 	       token_out ? token_out : "");
 }
 
-static int cmd_attest(int argc, char **argv)
-{
-	static const struct option opts[] = {
-		{ "verifier", required_argument, NULL, 'v' },
-		{ "ca", required_argument, NULL, 'c' },
-		{ "server-name", required_argument, NULL, 'n' },
-		{ "insecure", no_argument, NULL, 'I' },
-		{ "tcti", required_argument, NULL, 't' },
-		{ "pcrs", required_argument, NULL, 'p' },
-		{ "ak-type", required_argument, NULL, 'k' },
-		{ "ak-file", required_argument, NULL, 'a' },
-		{ "timeout", required_argument, NULL, 'T' },
-		{ "device-hint", required_argument, NULL, 'd' },
-		{ "token-out", required_argument, NULL, 'o' },
-		{ "verbose", no_argument, NULL, 'V' },
-		{ "eventlog", required_argument, NULL, 'e' },
-		{ "no-eventlog", no_argument, NULL, 'E' },
-		{ "efivars", required_argument, NULL, 'f' },
-		{ "ek", required_argument, NULL, 'K' },
-		{ "auto-enroll", no_argument, NULL, 'A' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
-	tpa_rpc_client_opts co = { 0 };
-	const char *eventlog = NULL, *efivars = DEFAULT_EFIVARS;
-	int no_eventlog = 0;
-	uint8_t *log = NULL;
-	size_t log_len = 0;
-	tpa_client_view view;
-	tpa_attest_extras extras;
-	const char *tcti = TPA_TCTI_DEFAULT, *pcr_spec = DEFAULT_PCRS;
-	const char *ak_file = NULL, *hint = NULL, *token_out = NULL;
-	tpa_ak_type ak_type = TPA_AK_ECC_P256;
-	tpa_ek_type ek = TPA_EK_RSA_2048;
-	unsigned timeout = DEFAULT_TIMEOUT_MS;
-	int verbose = 0, c, rc = EXIT_INTERNAL, err, ek_auto = 1, auto_enroll = 0;
-	int renewed = 0, attempt, status = 0;
-	tpa_rpc_client *cl = NULL;
-	tpa_tpm *tpm = NULL;
-	tpa_pcr_set pcrs;
-	tpa_client_challenge ch;
-	tpa_tpm_quote_result q;
-	tpa_verdict v;
-	uint8_t akpub[TPA_PUBLIC_MAX], *req = NULL, *resp = NULL;
-	size_t akpub_len = 0, req_len = 0, resp_len = 0, i;
+/* ---- settings: command line and configuration file ---- */
 
-	memset(&v, 0, sizeof(v));
+static const struct option options[] = {
+	{ "config", required_argument, NULL, 'C' },
+	{ "verifier", required_argument, NULL, 'v' },
+	{ "ca", required_argument, NULL, 'c' },
+	{ "server-name", required_argument, NULL, 'n' },
+	{ "insecure", no_argument, NULL, 'I' },
+	{ "tcti", required_argument, NULL, 't' },
+	{ "pcrs", required_argument, NULL, 'p' },
+	{ "ak-type", required_argument, NULL, 'k' },
+	{ "ak-file", required_argument, NULL, 'a' },
+	{ "ek", required_argument, NULL, 'K' },
+	{ "timeout", required_argument, NULL, 'T' },
+	{ "device-hint", required_argument, NULL, 'd' },
+	{ "token-out", required_argument, NULL, 'o' },
+	{ "status-file", required_argument, NULL, 's' },
+	{ "eventlog", required_argument, NULL, 'e' },
+	{ "no-eventlog", no_argument, NULL, 'E' },
+	{ "efivars", required_argument, NULL, 'f' },
+	{ "auto-enroll", no_argument, NULL, 'A' },
+	{ "interval", required_argument, NULL, 'i' },
+	{ "retry-min", required_argument, NULL, 'r' },
+	{ "retry-max", required_argument, NULL, 'R' },
+	{ "refresh-before", required_argument, NULL, 'B' },
+	{ "verbose", no_argument, NULL, 'V' },
+	{ "help", no_argument, NULL, 'h' },
+	{ NULL, 0, NULL, 0 },
+};
+
+/* Keys a configuration file may not set. */
+static const char *const not_in_config[] = { "config", "help", NULL };
+static const char *const flags[] = { "insecure", "no-eventlog", "auto-enroll", "verbose", NULL };
+
+
+static void set_where(const tpa_config_args *a, int idx, const char *name)
+{
+	if (idx > 0 && idx < a->argc && a->where[idx])
+		snprintf(where, sizeof(where), "%s: ", a->where[idx]);
+	else
+		snprintf(where, sizeof(where), "--%s: ", name);
+}
+
+static int bad_value(const char *why, const char *value)
+{
+	fprintf(stderr, PROG ": %s'%s' %s\n", where, value, why);
+	return EXIT_USAGE;
+}
+
+static int parse_seconds(unsigned *out, const char *v, unsigned min, unsigned max)
+{
+	if (parse_uint(out, v, max) < 0 || *out < min) {
+		char why[64];
+
+		snprintf(why, sizeof(why), "is not %u..%u seconds", min, max);
+		return bad_value(why, v);
+	}
+	return 0;
+}
+
+void settings_free(settings *s)
+{
+	if (!s)
+		return;
+	tpa_config_args_free(&s->args);
+	tpa_config_free(s->cfg);
+	s->cfg = NULL;
+}
+
+/* The config file named by --config (the first one on the command line). */
+static const char *config_path(int argc, char **argv)
+{
+	int i;
+
+	for (i = 1; i < argc; i++) {
+		if (strncmp(argv[i], "--config=", 9) == 0)
+			return argv[i] + 9;
+		if (strcmp(argv[i], "--config") == 0 && i + 1 < argc)
+			return argv[i + 1];
+		if (strcmp(argv[i], "--") == 0)
+			break;
+	}
+	return NULL;
+}
+
+int settings_load(settings *s, int argc, char **argv)
+{
+	const char *path = config_path(argc, argv);
+	size_t i, k;
+	int c, rc;
+
+	memset(s, 0, sizeof(*s));
+	s->tcti = TPA_TCTI_DEFAULT;
+	s->pcr_spec = DEFAULT_PCRS;
+	s->efivars = DEFAULT_EFIVARS;
+	s->ak_type = TPA_AK_ECC_P256;
+	s->ek = TPA_EK_RSA_2048;
+	s->ek_auto = 1;
+	s->timeout = DEFAULT_TIMEOUT_MS;
+	s->interval = DEFAULT_INTERVAL_S;
+	s->retry_min = DEFAULT_RETRY_MIN_S;
+	s->retry_max = DEFAULT_RETRY_MAX_S;
+	s->refresh_before = DEFAULT_REFRESH_S;
+	if (path && tpa_config_load(&s->cfg, path) < 0) {
+		fprintf(stderr, PROG ": %s\n", tpa_err_last());
+		return EXIT_USAGE;
+	}
+	/* Every key of the file must be an option the program knows. */
+	for (i = 0; s->cfg && i < s->cfg->n; i++) {
+		const tpa_config_entry *e = &s->cfg->entries[i];
+		int known = 0;
+
+		for (k = 0; options[k].name; k++)
+			known |= strcmp(options[k].name, e->key) == 0;
+		for (k = 0; not_in_config[k]; k++)
+			known &= strcmp(not_in_config[k], e->key) != 0;
+		if (!known) {
+			fprintf(stderr, PROG ": %s:%u: unknown key '%s'\n", s->cfg->path, e->line, e->key);
+			return EXIT_USAGE;
+		}
+	}
+	if (tpa_config_args_build(&s->args, s->cfg, flags, argc, argv) < 0) {
+		fprintf(stderr, PROG ": %s\n", tpa_err_last());
+		return EXIT_USAGE;
+	}
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+	opterr = 0;
+	while ((c = getopt_long(s->args.argc, s->args.argv, "h", options, NULL)) != -1) {
+		const char *name = "?";
+
+		for (k = 0; options[k].name; k++)
+			if (options[k].val == c)
+				name = options[k].name;
+		set_where(&s->args, optind - 1, name);
 		switch (c) {
-		case 'v': co.target = optarg; break;
-		case 'c': co.ca_file = optarg; break;
-		case 'n': co.server_name = optarg; break;
-		case 'I': co.insecure = 1; break;
-		case 't': tcti = optarg; break;
-		case 'p': pcr_spec = optarg; break;
-		case 'a': ak_file = optarg; break;
-		case 'd': hint = optarg; break;
-		case 'o': token_out = optarg; break;
-		case 'V': verbose = 1; break;
-		case 'e': eventlog = optarg; break;
-		case 'E': no_eventlog = 1; break;
-		case 'f': efivars = optarg; break;
-		case 'A': auto_enroll = 1; break;
+		case 'C': break; /* read above */
+		case 'v': s->co.target = optarg; break;
+		case 'c': s->co.ca_file = optarg; break;
+		case 'n': s->co.server_name = optarg; break;
+		case 'I': s->co.insecure = 1; break;
+		case 't': s->tcti = optarg; break;
+		case 'p': s->pcr_spec = optarg; break;
+		case 'a': s->ak_file = optarg; break;
+		case 'd': s->hint = optarg; break;
+		case 'o': s->token_out = optarg; break;
+		case 's': s->status_file = optarg; break;
+		case 'e': s->eventlog = optarg; break;
+		case 'E': s->no_eventlog = 1; break;
+		case 'f': s->efivars = optarg; break;
+		case 'A': s->auto_enroll = 1; break;
+		case 'V': s->verbose = 1; break;
 		case 'K':
-			if (parse_ek(&ek_auto, &ek, optarg) < 0)
+			if (parse_ek(&s->ek_auto, &s->ek, optarg) < 0)
 				return EXIT_USAGE;
 			break;
 		case 'k':
-			if (parse_ak_type(&ak_type, optarg) < 0)
+			if (parse_ak_type(&s->ak_type, optarg) < 0)
 				return EXIT_USAGE;
 			break;
 		case 'T':
-			if (parse_timeout(&timeout, optarg) < 0)
+			if (parse_timeout(&s->timeout, optarg) < 0)
 				return EXIT_USAGE;
 			break;
-		case 'h': usage(stdout); return 0;
-		default: usage(stderr); return EXIT_USAGE;
+		case 'i':
+			if ((rc = parse_seconds(&s->interval, optarg, 1, 7 * 86400)) != 0)
+				return rc;
+			break;
+		case 'r':
+			if ((rc = parse_seconds(&s->retry_min, optarg, 1, 86400)) != 0)
+				return rc;
+			break;
+		case 'R':
+			if ((rc = parse_seconds(&s->retry_max, optarg, 1, 7 * 86400)) != 0)
+				return rc;
+			break;
+		case 'B':
+			if ((rc = parse_seconds(&s->refresh_before, optarg, 0, 86400)) != 0)
+				return rc;
+			break;
+		case 'h': usage(stdout); return -1;
+		default:
+			set_where(&s->args, optind - 1, "?");
+			fprintf(stderr, PROG ": %sunknown or incomplete option '%s'\n",
+				optind - 1 < s->args.argc && s->args.where[optind - 1] ? where : "",
+				s->args.argv[optind - 1]);
+			usage(stderr);
+			return EXIT_USAGE;
 		}
 	}
-	if (optind != argc) {
-		fprintf(stderr, PROG ": unexpected argument '%s'\n", argv[optind]);
+	if (optind != s->args.argc) {
+		fprintf(stderr, PROG ": unexpected argument '%s'\n", s->args.argv[optind]);
 		return EXIT_USAGE;
 	}
-	if (!co.target) {
-		fprintf(stderr, PROG ": --verifier HOST:PORT is required\n");
-		return EXIT_USAGE;
-	}
-	if (!co.insecure && !co.ca_file) {
-		fprintf(stderr, PROG ": --ca FILE is required (or --insecure for local tests)\n");
-		return EXIT_USAGE;
-	}
-	if (co.insecure && co.ca_file) {
+	if (s->co.insecure && s->co.ca_file) {
 		fprintf(stderr, PROG ": --ca and --insecure exclude each other\n");
 		return EXIT_USAGE;
 	}
-	if (tpa_pcr_set_parse_selection(&pcrs, pcr_spec) < 0) {
-		fprintf(stderr, PROG ": --pcrs: %s\n", tpa_err_last());
-		return EXIT_USAGE;
-	}
-	if (eventlog && no_eventlog) {
+	if (s->eventlog && s->no_eventlog) {
 		fprintf(stderr, PROG ": --eventlog and --no-eventlog exclude each other\n");
 		return EXIT_USAGE;
 	}
-	if (hint && strlen(hint) > TPA_DEVICE_HINT_MAX) {
-		fprintf(stderr, PROG ": --device-hint: longer than %d bytes\n",
-			TPA_DEVICE_HINT_MAX);
+	if (s->hint && strlen(s->hint) > TPA_DEVICE_HINT_MAX) {
+		fprintf(stderr, PROG ": --device-hint: longer than %d bytes\n", TPA_DEVICE_HINT_MAX);
 		return EXIT_USAGE;
 	}
-	if (!verbose && !getenv("TSS2_LOG"))
-		setenv("TSS2_LOG", "all+none", 1);
-	tpa_rpc_log_init(verbose);
+	if (s->retry_min > s->retry_max) {
+		fprintf(stderr, PROG ": retry-min (%u s) is above retry-max (%u s)\n", s->retry_min,
+			s->retry_max);
+		return EXIT_USAGE;
+	}
+	if (tpa_pcr_set_parse_selection(&s->pcrs, s->pcr_spec) < 0) {
+		fprintf(stderr, PROG ": --pcrs: %s\n", tpa_err_last());
+		return EXIT_USAGE;
+	}
+	return 0;
+}
 
-	/* The TPM first: no verifier round trip for a device without one. */
-	if (auto_enroll && !ak_file) {
-		fprintf(stderr, PROG ": --auto-enroll needs --ak-file (an AK to keep)\n");
+static int need_verifier(const settings *s, const char *cmd)
+{
+	if (!s->co.target) {
+		fprintf(stderr, PROG ": %s needs --verifier HOST:PORT\n", cmd);
 		return EXIT_USAGE;
 	}
-	if ((rc = open_tpm_ak(&tpm, akpub, sizeof(akpub), &akpub_len, tcti, ak_type, ak_file,
-			      ek_auto, ek, auto_enroll, &renewed)) != 0)
-		goto cleanup;
+	if (!s->co.insecure && !s->co.ca_file) {
+		fprintf(stderr, PROG ": --ca FILE is required (or --insecure for local tests)\n");
+		return EXIT_USAGE;
+	}
+	return 0;
+}
+
+/* ---- one attestation ---- */
+
+void attempt_clear(attempt *a)
+{
+	tpa_verdict_clear(&a->v);
+	memset(a, 0, sizeof(*a));
+}
+
+static void print_verdict(const tpa_verdict *v, const tpa_client_view *view, size_t log_len,
+			  const char *token_out)
+{
+	size_t i;
+
+	printf("verdict: %s\n", v->warning ? "WARNING" : v->compliant ? "COMPLIANT" :
+	       "NON-COMPLIANT");
+	for (i = 0; i < v->findings.n; i++)
+		printf("  %-4s %s: %s\n", v->findings.items[i].passed ? "ok" : "FAIL",
+		       v->findings.items[i].name, v->findings.items[i].detail);
+	printf("appraisal: %s", v->outcome);
+	if (v->baseline[0])
+		printf(" (baseline %s@%u)", v->baseline, v->baseline_version);
+	printf("\n");
+	for (i = 0; i < v->nrules; i++)
+		if (strcmp(v->rules[i].status, "fail") == 0)
+			printf("  FAIL %s (%s): %s\n", v->rules[i].rule, v->rules[i].severity,
+			       v->rules[i].detail);
+	printf("measured boot: %s", v->measured_boot ? "yes" : "no");
+	if (log_len)
+		printf(" (%u events)", v->events);
+	printf("\nsecure boot: %s (%s)\n", v->secure_boot, v->secure_boot_reason);
+	if (v->firmware_version[0])
+		printf("firmware: %s\n", v->firmware_version);
+	if (v->kernel_cmdline[0])
+		printf("kernel command line: %s\n", v->kernel_cmdline);
+	if (v->uefi_debug_mode)
+		printf("UEFI debug mode: ON\n");
+	printf("tpm: %s%s, firmware %08llx.%08llx\n",
+	       view->tpm_manufacturer[0] ? view->tpm_manufacturer : "?",
+	       view->virtual_tpm ? " (virtual)" : "",
+	       (unsigned long long)(view->tpm_firmware_version >> 32),
+	       (unsigned long long)(view->tpm_firmware_version & 0xffffffffu));
+	printf("ak_name: %s\n", v->ak_name);
+	printf("token: %s\n", v->token ? v->token : "");
+	print_summary(v, token_out);
+}
+
+int attest_once(const settings *s, attempt *a, int print)
+{
+	tpa_rpc_client *cl = NULL;
+	tpa_tpm *tpm = NULL;
+	tpa_pcr_set pcrs = s->pcrs;
+	tpa_client_challenge ch;
+	tpa_tpm_quote_result q;
+	tpa_client_view view;
+	tpa_attest_extras extras;
+	uint8_t akpub[TPA_PUBLIC_MAX], *req = NULL, *resp = NULL, *log = NULL;
+	size_t akpub_len = 0, req_len = 0, resp_len = 0, log_len = 0;
+	int rc, err, renewed = 0, attempt_no;
+
+	memset(a, 0, sizeof(*a));
+	/* The TPM first: no verifier round trip for a device without one. */
+	if ((rc = open_tpm_ak(&tpm, akpub, sizeof(akpub), &akpub_len, s->tcti, s->ak_type,
+			      s->ak_file, s->ek_auto, s->ek, s->auto_enroll, &renewed)) != 0)
+		goto done;
 	rc = EXIT_INTERNAL;
 	/* What the device believes about itself (the verifier checks it). */
 	memset(&view, 0, sizeof(view));
-	tpa_client_view_read_efivars(&view, efivars);
+	tpa_client_view_read_efivars(&view, s->efivars);
 	if (tpa_tpm_properties(tpm, view.tpm_manufacturer, &view.tpm_firmware_version) < 0) {
 		rc = fail(EXIT_TPM, "TPM properties");
-		goto cleanup;
+		goto done;
 	}
 	view.virtual_tpm = tpa_manufacturer_is_virtual(view.tpm_manufacturer);
 	/* The default log may be absent (no TPM event log exposed); a log
 	 * asked for by name must be there. */
-	if (!no_eventlog && (eventlog || access(DEFAULT_EVENTLOG, R_OK) == 0) &&
-	    tpa_eventlog_read_file(&log, &log_len, eventlog ? eventlog : DEFAULT_EVENTLOG) < 0) {
+	if (!s->no_eventlog && (s->eventlog || access(DEFAULT_EVENTLOG, R_OK) == 0) &&
+	    tpa_eventlog_read_file(&log, &log_len, s->eventlog ? s->eventlog : DEFAULT_EVENTLOG) < 0) {
 		rc = fail(EXIT_USAGE, "event log");
-		goto cleanup;
+		goto done;
 	}
-	if ((err = tpa_rpc_client_new(&cl, &co)) < 0) {
-		rc = fail(err == TPA_ERR_IO || err == TPA_ERR_PARSE ? EXIT_USAGE :
-			  EXIT_INTERNAL, "verifier");
-		goto cleanup;
+	if ((err = tpa_rpc_client_new(&cl, &s->co)) < 0) {
+		rc = fail(err == TPA_ERR_IO || err == TPA_ERR_PARSE ? EXIT_USAGE : EXIT_INTERNAL,
+			  "verifier");
+		goto done;
 	}
-
 	/* A new AK (the old one refused by the TPM) is enrolled first; an AK
 	 * the verifier does not know (its registry lost it, or the AK file is
 	 * new) is enrolled and the attestation tried once more. A revoked
 	 * device is refused with FAILED_PRECONDITION and stays refused. */
-	if (renewed && (rc = enroll(tpm, cl, akpub, akpub_len, timeout)) != 0)
-		goto cleanup;
-	for (attempt = 0;; attempt++) {
-		if (tpa_challenge_request_pack(&req, &req_len, hint) < 0) {
+	if (renewed && (rc = enroll(tpm, cl, akpub, akpub_len, s->timeout)) != 0)
+		goto done;
+	for (attempt_no = 0;; attempt_no++) {
+		if (tpa_challenge_request_pack(&req, &req_len, s->hint) < 0) {
 			rc = fail(EXIT_INTERNAL, "challenge");
-			goto cleanup;
+			goto done;
 		}
-		err = call(&resp, &resp_len, NULL, cl, TPA_RPC_GET_CHALLENGE, req, req_len,
-			   timeout);
+		err = call(&resp, &resp_len, &a->grpc_status, cl, TPA_RPC_GET_CHALLENGE, req,
+			   req_len, s->timeout);
 		req = NULL;
 		if (err < 0) {
 			rc = fail(exit_for(err), "GetChallenge");
-			goto cleanup;
+			goto done;
 		}
 		err = tpa_challenge_unpack(&ch, resp, resp_len);
 		free(resp);
 		resp = NULL;
 		if (err < 0) {
 			rc = fail(EXIT_PROTOCOL, "GetChallenge");
-			goto cleanup;
+			goto done;
 		}
 		if (tpa_tpm_quote(&q, tpm, &pcrs, ch.nonce, ch.nonce_len) < 0) {
 			rc = fail(EXIT_TPM, "quote");
-			goto cleanup;
+			goto done;
 		}
 		extras.event_log = log;
 		extras.event_log_len = log_len;
 		extras.view = &view;
-		extras.hint = hint;
+		extras.hint = s->hint;
 		if (tpa_attest_request_pack(&req, &req_len, ch.id, &q, akpub, akpub_len, &pcrs,
 					    &extras) < 0) {
 			rc = fail(EXIT_INTERNAL, "evidence");
-			goto cleanup;
+			goto done;
 		}
-		err = call(&resp, &resp_len, &status, cl, TPA_RPC_ATTEST, req, req_len, timeout);
+		err = call(&resp, &resp_len, &a->grpc_status, cl, TPA_RPC_ATTEST, req, req_len,
+			   s->timeout);
 		req = NULL;
-		if (err == TPA_ERR_REFUSED && status == TPA_RPC_PERMISSION_DENIED &&
-		    auto_enroll && attempt == 0) {
-			fprintf(stderr, PROG ": %s; enrolling\n", tpa_err_last());
-			if ((rc = enroll(tpm, cl, akpub, akpub_len, timeout)) != 0)
-				goto cleanup;
+		if (err == TPA_ERR_REFUSED && a->grpc_status == TPA_RPC_PERMISSION_DENIED &&
+		    s->auto_enroll && attempt_no == 0) {
+			note(0, "%s; enrolling", tpa_err_last());
+			if ((rc = enroll(tpm, cl, akpub, akpub_len, s->timeout)) != 0)
+				goto done;
 			continue;
 		}
 		if (err < 0) {
 			rc = fail(exit_for(err), "Attest");
-			goto cleanup;
+			goto done;
 		}
 		break;
 	}
-	if (tpa_verdict_unpack(&v, resp, resp_len) < 0) {
+	if (tpa_verdict_unpack(&a->v, resp, resp_len) < 0) {
 		rc = fail(EXIT_PROTOCOL, "Attest");
-		goto cleanup;
+		goto done;
 	}
-
-	printf("verdict: %s\n", v.warning ? "WARNING" : v.compliant ? "COMPLIANT" :
-	       "NON-COMPLIANT");
-	for (i = 0; i < v.findings.n; i++)
-		printf("  %-4s %s: %s\n", v.findings.items[i].passed ? "ok" : "FAIL",
-		       v.findings.items[i].name, v.findings.items[i].detail);
-	printf("appraisal: %s", v.outcome);
-	if (v.baseline[0])
-		printf(" (baseline %s@%u)", v.baseline, v.baseline_version);
-	printf("\n");
-	for (i = 0; i < v.nrules; i++)
-		if (strcmp(v.rules[i].status, "fail") == 0)
-			printf("  FAIL %s (%s): %s\n", v.rules[i].rule, v.rules[i].severity,
-			       v.rules[i].detail);
-	printf("measured boot: %s", v.measured_boot ? "yes" : "no");
-	if (log_len)
-		printf(" (%u events)", v.events);
-	printf("\nsecure boot: %s (%s)\n", v.secure_boot, v.secure_boot_reason);
-	if (v.firmware_version[0])
-		printf("firmware: %s\n", v.firmware_version);
-	if (v.kernel_cmdline[0])
-		printf("kernel command line: %s\n", v.kernel_cmdline);
-	if (v.uefi_debug_mode)
-		printf("UEFI debug mode: ON\n");
-	printf("tpm: %s%s, firmware %08llx.%08llx\n",
-	       view.tpm_manufacturer[0] ? view.tpm_manufacturer : "?",
-	       view.virtual_tpm ? " (virtual)" : "",
-	       (unsigned long long)(view.tpm_firmware_version >> 32),
-	       (unsigned long long)(view.tpm_firmware_version & 0xffffffffu));
-	printf("ak_name: %s\n", v.ak_name);
-	printf("token: %s\n", v.token ? v.token : "");
-	if (token_out && v.token && write_token(token_out, v.token) < 0) {
-		fprintf(stderr, PROG ": cannot write the token to %s\n", token_out);
+	a->have_verdict = 1;
+	if (s->token_out && a->v.token && write_token(s->token_out, a->v.token) < 0) {
+		fprintf(stderr, PROG ": cannot write the token to %s\n", s->token_out);
 		rc = EXIT_INTERNAL;
-		goto cleanup;
+		goto done;
 	}
-	print_summary(&v, token_out);
-	rc = v.compliant ? EXIT_COMPLIANT : EXIT_NON_COMPLIANT;
-cleanup:
-	tpa_verdict_clear(&v);
+	if (print)
+		print_verdict(&a->v, &view, log_len, s->token_out);
+	rc = a->v.compliant ? EXIT_COMPLIANT : EXIT_NON_COMPLIANT;
+done:
+	if (rc != EXIT_COMPLIANT && rc != EXIT_NON_COMPLIANT)
+		snprintf(a->error, sizeof(a->error), "%s", tpa_err_last());
+	a->code = rc;
 	free(log);
 	free(req);
 	free(resp);
@@ -637,80 +834,64 @@ cleanup:
 	return rc;
 }
 
+static int cmd_attest(int argc, char **argv)
+{
+	settings s;
+	attempt a;
+	int rc;
+
+	if ((rc = settings_load(&s, argc, argv)) != 0 || (rc = need_verifier(&s, "attest")) != 0) {
+		settings_free(&s);
+		return rc < 0 ? 0 : rc;
+	}
+	if (s.auto_enroll && !s.ak_file) {
+		fprintf(stderr, PROG ": --auto-enroll needs --ak-file (an AK to keep)\n");
+		settings_free(&s);
+		return EXIT_USAGE;
+	}
+	if (!s.verbose && !getenv("TSS2_LOG"))
+		setenv("TSS2_LOG", "all+none", 1);
+	tpa_rpc_log_init(s.verbose);
+	rc = attest_once(&s, &a, 1);
+	attempt_clear(&a);
+	settings_free(&s);
+	return rc;
+}
+
 static int cmd_enroll(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "verifier", required_argument, NULL, 'v' },
-		{ "ca", required_argument, NULL, 'c' },
-		{ "server-name", required_argument, NULL, 'n' },
-		{ "insecure", no_argument, NULL, 'I' },
-		{ "tcti", required_argument, NULL, 't' },
-		{ "ak-type", required_argument, NULL, 'k' },
-		{ "ak-file", required_argument, NULL, 'a' },
-		{ "ek", required_argument, NULL, 'K' },
-		{ "timeout", required_argument, NULL, 'T' },
-		{ "verbose", no_argument, NULL, 'V' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
-	tpa_rpc_client_opts co = { 0 };
-	const char *tcti = TPA_TCTI_DEFAULT, *ak_file = NULL;
-	tpa_ak_type ak_type = TPA_AK_ECC_P256;
-	tpa_ek_type ek = TPA_EK_RSA_2048;
-	unsigned timeout = DEFAULT_TIMEOUT_MS;
-	int verbose = 0, ek_auto = 1, c, rc = EXIT_INTERNAL, err;
+	settings s;
 	tpa_rpc_client *cl = NULL;
 	tpa_tpm *tpm = NULL;
 	uint8_t akpub[TPA_PUBLIC_MAX];
 	size_t akpub_len = 0;
+	int rc, err;
 
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		switch (c) {
-		case 'v': co.target = optarg; break;
-		case 'c': co.ca_file = optarg; break;
-		case 'n': co.server_name = optarg; break;
-		case 'I': co.insecure = 1; break;
-		case 't': tcti = optarg; break;
-		case 'a': ak_file = optarg; break;
-		case 'V': verbose = 1; break;
-		case 'k':
-			if (parse_ak_type(&ak_type, optarg) < 0)
-				return EXIT_USAGE;
-			break;
-		case 'K':
-			if (parse_ek(&ek_auto, &ek, optarg) < 0)
-				return EXIT_USAGE;
-			break;
-		case 'T':
-			if (parse_timeout(&timeout, optarg) < 0)
-				return EXIT_USAGE;
-			break;
-		case 'h': usage(stdout); return 0;
-		default: usage(stderr); return EXIT_USAGE;
-		}
+	if ((rc = settings_load(&s, argc, argv)) != 0) {
+		settings_free(&s);
+		return rc < 0 ? 0 : rc;
 	}
-	if (optind != argc || !co.target || (!co.insecure && !co.ca_file) ||
-	    (co.insecure && co.ca_file)) {
+	if (!s.co.target || (!s.co.insecure && !s.co.ca_file)) {
 		fprintf(stderr, PROG ": enroll needs --verifier and one of --ca or --insecure\n");
+		settings_free(&s);
 		return EXIT_USAGE;
 	}
-	if (!verbose && !getenv("TSS2_LOG"))
+	if (!s.verbose && !getenv("TSS2_LOG"))
 		setenv("TSS2_LOG", "all+none", 1);
-	tpa_rpc_log_init(verbose);
-
-	if ((rc = open_tpm_ak(&tpm, akpub, sizeof(akpub), &akpub_len, tcti, ak_type, ak_file,
-			      ek_auto, ek, 1, NULL)) != 0)
+	tpa_rpc_log_init(s.verbose);
+	if ((rc = open_tpm_ak(&tpm, akpub, sizeof(akpub), &akpub_len, s.tcti, s.ak_type, s.ak_file,
+			      s.ek_auto, s.ek, 1, NULL)) != 0)
 		goto cleanup;
-	if ((err = tpa_rpc_client_new(&cl, &co)) < 0) {
+	if ((err = tpa_rpc_client_new(&cl, &s.co)) < 0) {
 		rc = fail(err == TPA_ERR_IO || err == TPA_ERR_PARSE ? EXIT_USAGE : EXIT_INTERNAL,
 			  "verifier");
 		goto cleanup;
 	}
-	rc = enroll(tpm, cl, akpub, akpub_len, timeout);
+	rc = enroll(tpm, cl, akpub, akpub_len, s.timeout);
 cleanup:
 	tpa_rpc_client_free(cl);
 	tpa_tpm_close(tpm);
+	settings_free(&s);
 	return rc;
 }
 
@@ -724,6 +905,8 @@ int main(int argc, char **argv)
 		return cmd_attest(argc - 1, argv + 1);
 	if (strcmp(argv[1], "enroll") == 0)
 		return cmd_enroll(argc - 1, argv + 1);
+	if (strcmp(argv[1], "run") == 0)
+		return cmd_run(argc - 1, argv + 1);
 	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
 	    strcmp(argv[1], "help") == 0) {
 		usage(stdout);

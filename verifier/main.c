@@ -16,6 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "tpa/config.h"
 #include "tpa/err.h"
 #include "tpa/rpc.h"
 #include "tpa/service.h"
@@ -43,7 +44,7 @@ static void log_line(void *ctx, const char *line)
 static void usage(FILE *f)
 {
 	fprintf(f,
-"usage: " PROG " serve --listen ADDR (--cert FILE --key FILE | --insecure) [options]\n"
+"usage: " PROG " serve [--config FILE] --listen ADDR (--cert FILE --key FILE | --insecure) [options]\n"
 "       " PROG " token verify (--jwks FILE | --jwk FILE) [--nonce HEX] TOKEN\n"
 "       " PROG " keys rotate|jwks --token-key FILE\n"
 "       " PROG " keys fetch --verifier ADDR (--ca FILE | --insecure)\n"
@@ -55,7 +56,12 @@ static void usage(FILE *f)
 "                         verifier baseline --help, docs/baseline.md)\n"
 "\n"
 "serve: answers attest.v1.Verifier over gRPC until SIGTERM or SIGINT, then\n"
-"finishes the calls in flight (up to --grace) and exits 0.\n"
+"finishes the calls in flight (up to --grace) and exits 0; SIGHUP reloads\n"
+"the token keys.\n"
+"  --config FILE         settings from FILE, one \"key = value\" per line: the\n"
+"                        options below without \"--\"; flags take true or\n"
+"                        false; the command line overrides; errors name the\n"
+"                        file, line and key\n"
 "  --listen ADDR         e.g. 127.0.0.1:50051, [::]:50051; port 0 picks a free\n"
 "                        port; the bound address is printed on stdout\n"
 "  --cert FILE           PEM server certificate chain\n"
@@ -141,9 +147,8 @@ static int write_public_jwk(const char *path, const tpa_token_key *k)
 	return ok ? 0 : -1;
 }
 
-static int cmd_serve(int argc, char **argv)
-{
-	static const struct option opts[] = {
+static const struct option serve_opts[] = {
+		{ "config", required_argument, NULL, 'F' },
 		{ "listen", required_argument, NULL, 'l' },
 		{ "cert", required_argument, NULL, 'c' },
 		{ "key", required_argument, NULL, 'k' },
@@ -163,7 +168,13 @@ static int cmd_serve(int argc, char **argv)
 		{ "client-ca", required_argument, NULL, 'C' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
-	};
+};
+
+/* serve with its arguments: a configuration file's first ("--key=value"),
+ * where[i] naming the file and line of argument i (NULL: the command line). */
+static int serve(int argc, char **argv, char **where)
+{
+	const struct option *opts = serve_opts;
 	tpa_rpc_server_opts so = { 0 };
 	const char *registry = NULL, *baseline = NULL;
 	tpa_store *store = NULL;
@@ -179,8 +190,12 @@ static int cmd_serve(int argc, char **argv)
 
 	so.workers = 2;
 	optind = 1;
+	opterr = 0;
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		const char *src = optind - 1 < argc && where[optind - 1] ? where[optind - 1] : NULL;
+
 		switch (c) {
+		case 'F': break; /* read by cmd_serve */
 		case 'l': so.listen = optarg; break;
 		case 'c': so.cert_file = optarg; break;
 		case 'k': so.key_file = optarg; break;
@@ -211,7 +226,7 @@ static int cmd_serve(int argc, char **argv)
 				;
 			if (parse_ulong(&v, optarg, lim[i].min, lim[i].max) < 0) {
 				fprintf(stderr, PROG ": %s: '%s' is not in %lu..%lu\n",
-					lim[i].name, optarg, lim[i].min, lim[i].max);
+					src ? src : lim[i].name, optarg, lim[i].min, lim[i].max);
 				return EXIT_USAGE;
 			}
 			if (c == 'n') sv.nonce_ttl_ms = (uint32_t)v;
@@ -222,7 +237,11 @@ static int cmd_serve(int argc, char **argv)
 			break;
 		}
 		case 'h': usage(stdout); return EXIT_OK;
-		default: usage(stderr); return EXIT_USAGE;
+		default:
+			fprintf(stderr, PROG ": %s%sunknown or incomplete option '%s'\n", src ? src : "",
+				src ? ": " : "", argv[optind - 1]);
+			usage(stderr);
+			return EXIT_USAGE;
 		}
 	}
 	if (optind != argc) {
@@ -338,6 +357,49 @@ cleanup:
 	tpa_baseline_free(bl);
 	tpa_token_key_free(key);
 	tpa_token_key_free(prev_key);
+	return rc;
+}
+
+static int cmd_serve(int argc, char **argv)
+{
+	static const char *const flags[] = { "insecure", "verbose", NULL };
+	tpa_config *cfg = NULL;
+	tpa_config_args args;
+	const char *path = NULL;
+	size_t i, k;
+	int rc;
+
+	for (i = 1; i < (size_t)argc && !path; i++) {
+		if (strncmp(argv[i], "--config=", 9) == 0)
+			path = argv[i] + 9;
+		else if (strcmp(argv[i], "--config") == 0 && i + 1 < (size_t)argc)
+			path = argv[i + 1];
+	}
+	if (path && tpa_config_load(&cfg, path) < 0) {
+		fprintf(stderr, PROG ": %s\n", tpa_err_last());
+		return EXIT_USAGE;
+	}
+	for (i = 0; cfg && i < cfg->n; i++) {
+		int known = strcmp(cfg->entries[i].key, "config") != 0 &&
+			    strcmp(cfg->entries[i].key, "help") != 0 ? 0 : -1;
+
+		for (k = 0; !known && serve_opts[k].name; k++)
+			known = strcmp(serve_opts[k].name, cfg->entries[i].key) == 0;
+		if (known != 1) {
+			fprintf(stderr, PROG ": %s:%u: unknown key '%s'\n", cfg->path,
+				cfg->entries[i].line, cfg->entries[i].key);
+			tpa_config_free(cfg);
+			return EXIT_USAGE;
+		}
+	}
+	if (tpa_config_args_build(&args, cfg, flags, argc, argv) < 0) {
+		fprintf(stderr, PROG ": %s\n", tpa_err_last());
+		tpa_config_free(cfg);
+		return EXIT_USAGE;
+	}
+	rc = serve(args.argc, args.argv, args.where);
+	tpa_config_args_free(&args);
+	tpa_config_free(cfg);
 	return rc;
 }
 
