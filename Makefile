@@ -53,7 +53,7 @@ UNIT_TESTS := $(BUILD)/tests/unit/test_quote $(BUILD)/tests/unit/test_core $(BUI
               $(BUILD)/tests/unit/test_store $(BUILD)/tests/unit/test_baseline
 BENCH    := $(BUILD)/tests/bench/bench_quote $(BUILD)/tests/bench/bench_rpc \
             $(BUILD)/tests/bench/bench_eventlog $(BUILD)/tests/bench/bench_baseline
-FUZZ_TARGETS := attest replies eventlog
+FUZZ_TARGETS := attest replies eventlog baseline config
 FUZZ_DRIVERS := $(FUZZ_TARGETS:%=$(BUILD)/tests/fuzz/fuzz_%)
 
 HDRS := $(wildcard include/tpa/*.h) $(wildcard lib/*.h) $(wildcard verifier/*.h) $(wildcard attest_client/*.h) \
