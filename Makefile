@@ -61,7 +61,7 @@ HDRS := $(wildcard include/tpa/*.h) $(wildcard lib/*.h) $(wildcard verifier/*.h)
 
 .SECONDARY:
 .PHONY: all deps demo test check asan asan-check valgrind valgrind-check bench clean \
-        install tests seeds fuzz
+        install install-files tests seeds fuzz
 all: $(PROGS)
 
 # ---- Debian packages (only the missing ones; idempotent) ----
@@ -187,6 +187,10 @@ demo: deps
 
 # ---- install ----
 install: all
+	$(MAKE) install-files
+
+# Installs what $(BUILD) holds, building nothing (the tests use it).
+install-files:
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR) $(DESTDIR)$(INCDIR)/tpa \
 	  $(DESTDIR)$(DATADIR)/proto/attest/v1
 	install -m 0755 $(BUILD)/attest_client $(BUILD)/verifier $(DESTDIR)$(BINDIR)/

@@ -194,7 +194,7 @@ expect_exit "the example agent configuration parses" 0 "$BIN/attest_client" atte
     --config "$ROOT/packaging/examples/attest-client.conf" --help
 expect_exit "the example verifier configuration parses" 0 "$BIN/verifier" serve \
     --config "$ROOT/packaging/examples/verifier.conf" --help
-make -s -C "$ROOT" install BUILD="$BUILD" DESTDIR="$WORK/inst" >"$WORK/install.out" 2>&1 ||
+make -s -C "$ROOT" install-files BUILD="$BUILD" DESTDIR="$WORK/inst" >"$WORK/install.out" 2>&1 ||
     bad "make install DESTDIR" "$WORK/install.out"
 for f in usr/local/bin/attest_client usr/local/bin/verifier usr/local/lib/systemd/system/attest-client.service \
     usr/local/lib/systemd/system/tpm-attest-verifier.service etc/tpm-attest/attest-client.conf.example \

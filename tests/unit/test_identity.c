@@ -315,8 +315,9 @@ static void env_close(enroll_env *e)
 	tpa_store_close(e->store);
 }
 
-/* Enroll side A's EK and AK with n copies of A's intermediate. */
-static int enroll_a(tpa_rpc_reply *r, enroll_env *e, size_t n_inter)
+/* Enroll side A's EK and AK with n copies of A's intermediate; the AK's
+ * attributes in clear are cleared first (a key the verifier must refuse). */
+static int enroll_a_attrs(tpa_rpc_reply *r, enroll_env *e, size_t n_inter, TPMA_OBJECT clear)
 {
 	Attest__V1__EnrollRequest req = ATTEST__V1__ENROLL_REQUEST__INIT;
 	ProtobufCBinaryData inter[8];
@@ -326,6 +327,17 @@ static int enroll_a(tpa_rpc_reply *r, enroll_env *e, size_t n_inter)
 	if (Tss2_MU_TPMT_PUBLIC_Marshal(&A.ek, ek, sizeof(ek), &ek_len) != 0 ||
 	    tpa_tpm_ak_public(A.tpm, ak, sizeof(ak), &ak_len) < 0)
 		return -1;
+	if (clear) {
+		TPMT_PUBLIC p;
+		size_t off = 0;
+
+		if (tpa_decode_public(&p, ak, ak_len) < 0)
+			return -1;
+		p.objectAttributes &= ~clear;
+		if (Tss2_MU_TPMT_PUBLIC_Marshal(&p, ak, sizeof(ak), &off) != 0)
+			return -1;
+		ak_len = off;
+	}
 	for (i = 0; i < n_inter && i < 8; i++) {
 		inter[i].data = A.issuer;
 		inter[i].len = A.issuer_len;
@@ -341,6 +353,11 @@ static int enroll_a(tpa_rpc_reply *r, enroll_env *e, size_t n_inter)
 	memset(r, 0, sizeof(*r));
 	tpa_service_enroll(r, buf, protobuf_c_message_pack(&req.base, buf), e->svc);
 	return 0;
+}
+
+static int enroll_a(tpa_rpc_reply *r, enroll_env *e, size_t n_inter)
+{
+	return enroll_a_attrs(r, e, n_inter, 0);
 }
 
 static void activate(tpa_rpc_reply *r, enroll_env *e, const char *id, const uint8_t *cred,
@@ -446,6 +463,17 @@ static void test_enroll_refusals(void)
 	CU_ASSERT_EQUAL_FATAL(enroll_a(&r, &e, 5), 0);
 	CU_ASSERT_EQUAL(r.status, TPA_RPC_INVALID_ARGUMENT);
 	CU_ASSERT(strstr(r.details, "ek_intermediates") != NULL);
+	/* AKs that do not deserve a credential: not restricted (it could sign
+	 * a forged TPMS_ATTEST), not fixedTPM (it could be moved out of the
+	 * TPM), a decryption key too. */
+	CU_ASSERT_EQUAL_FATAL(enroll_a_attrs(&r, &e, 1, TPMA_OBJECT_RESTRICTED), 0);
+	CU_ASSERT_EQUAL(r.status, TPA_RPC_PERMISSION_DENIED);
+	CU_ASSERT(strstr(r.details, "restricted") != NULL);
+	CU_ASSERT_EQUAL_FATAL(enroll_a_attrs(&r, &e, 1, TPMA_OBJECT_FIXEDTPM), 0);
+	CU_ASSERT_EQUAL(r.status, TPA_RPC_PERMISSION_DENIED);
+	CU_ASSERT(strstr(r.details, "fixedTPM") != NULL);
+	CU_ASSERT_EQUAL_FATAL(enroll_a_attrs(&r, &e, 1, TPMA_OBJECT_SENSITIVEDATAORIGIN), 0);
+	CU_ASSERT_EQUAL(r.status, TPA_RPC_PERMISSION_DENIED);
 	env_close(&e);
 }
 
@@ -1096,7 +1124,8 @@ int main(void)
 	CU_add_test(s, "Activate with a wrong credential, then replayed",
 		    test_enroll_wrong_credential);
 	CU_add_test(s, "Activate replayed or expired", test_enroll_replayed_and_expired);
-	CU_add_test(s, "Enroll refusals: no chain, too many intermediates", test_enroll_refusals);
+	CU_add_test(s, "Enroll refusals: no chain, too many intermediates, unfit AKs",
+		    test_enroll_refusals);
 	s = CU_add_suite("EK certificates from real TPMs (tests/data/ekcerts)", real_init,
 			 real_cleanup);
 	CU_add_test(s, "each vendor's certificate chains to its root", test_real_accepted);
