@@ -1075,6 +1075,7 @@ void tpa_service_activate(tpa_rpc_reply *r, const uint8_t *req, size_t len, void
 	Attest__V1__ActivateRequest *in;
 	Attest__V1__ActivateResponse out = ATTEST__V1__ACTIVATE_RESPONSE__INIT;
 	uint8_t nonce[TPA_NONCE_LEN];
+	char mf[16];
 	pending *p = NULL;
 
 	if (!(in = attest__v1__activate_request__unpack(NULL, len, req))) {
@@ -1102,20 +1103,15 @@ void tpa_service_activate(tpa_rpc_reply *r, const uint8_t *req, size_t len, void
 		logf_(s, "activate refused device=%.16s...: wrong credential", p->device_id);
 		goto cleanup;
 	}
+	/* The manufacturer the (verified) EK certificate names, for the tokens;
+	 * written with the enrollment, in its transaction. */
+	if (tpa_ekcert_manufacturer(mf, sizeof(mf), p->ek_cert, p->ek_cert_len) < 0)
+		mf[0] = '\0';
 	if (tpa_store_enroll(s->opts.store, p->device_id, p->ek_pub, p->ek_pub_len, p->ek_cert,
 			     p->ek_cert_len, p->ak_pub, p->ak_pub_len, p->ak_name,
-			     (int64_t)time(NULL)) < 0) {
+			     mf[0] ? mf : NULL, (int64_t)time(NULL)) < 0) {
 		refuse(r, TPA_RPC_INTERNAL, "registry: %s", tpa_err_last());
 		goto cleanup;
-	}
-	{
-		/* The manufacturer the (verified) EK certificate names, for the
-		 * tokens; a certificate without one leaves it unknown. */
-		char mf[16];
-
-		if (tpa_ekcert_manufacturer(mf, sizeof(mf), p->ek_cert, p->ek_cert_len) == 0 &&
-		    tpa_store_set_manufacturer(s->opts.store, p->device_id, mf) < 0)
-			logf_(s, "registry: %s", tpa_err_last());
 	}
 	logf_(s, "enrolled device=%.16s... ak=%.16s...", p->device_id, p->ak_name);
 	out.device_id = p->device_id;

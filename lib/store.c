@@ -26,11 +26,11 @@ void tpa_store_close(tpa_store *s)
 int tpa_store_enroll(tpa_store *s, const char *id, const uint8_t *ek_pub,
 		     size_t ek_pub_len, const uint8_t *ek_cert, size_t ek_cert_len,
 		     const uint8_t *ak_pub, size_t ak_pub_len, const char *ak_name,
-		     int64_t now)
+		     const char *tpm_manufacturer, int64_t now)
 {
 	CHECK(s);
 	return s->ops->enroll(s, id, ek_pub, ek_pub_len, ek_cert, ek_cert_len, ak_pub,
-			      ak_pub_len, ak_name, now);
+			      ak_pub_len, ak_name, tpm_manufacturer, now);
 }
 
 int tpa_store_get(tpa_device *out, tpa_store *s, const char *id)

@@ -326,7 +326,7 @@ static char *dup_column_text(sqlite3_stmt *st, int col)
 
 static int sq_enroll(tpa_store *p, const char *id, const uint8_t *ek_pub, size_t ek_len,
 		     const uint8_t *ek_cert, size_t cert_len, const uint8_t *ak_pub,
-		     size_t ak_len, const char *ak_name, int64_t now)
+		     size_t ak_len, const char *ak_name, const char *mf, int64_t now)
 {
 	sq_store *s = (sq_store *)p;
 	sqlite3_stmt *st;
@@ -336,6 +336,9 @@ static int sq_enroll(tpa_store *p, const char *id, const uint8_t *ek_pub, size_t
 	if (!valid_id(id) || !ek_pub || !ek_len || !ak_pub || !ak_len || !ak_name ||
 	    !*ak_name)
 		return tpa_err_fail(TPA_ERR_INVALID_ARG, "enroll: missing or malformed input");
+	if (mf && !valid_printable(mf, TPA_STORE_MANUFACTURER_MAX))
+		return tpa_err_fail(TPA_ERR_INVALID_ARG, "enroll: the manufacturer must be 1..%d "
+				    "printable ASCII characters", TPA_STORE_MANUFACTURER_MAX);
 	pthread_mutex_lock(&s->lock);
 	if ((err = begin(s)) < 0)
 		goto out;
@@ -346,6 +349,11 @@ static int sq_enroll(tpa_store *p, const char *id, const uint8_t *ek_pub, size_t
 			   "VALUES(?, ?, ?, 'active', ?) ON CONFLICT(id) DO UPDATE SET "
 			   "ek_cert = excluded.ek_cert", "tbbi", id, ek_pub, ek_len, ek_cert,
 			   cert_len, now)) < 0 || (err = run(s, st, NULL)) < 0)
+		goto done;
+	/* The manufacturer in the same transaction: a device is never left
+	 * enrolled without what its enrollment writes. */
+	if (mf && ((err = prepare(&st, s, "UPDATE devices SET tpm_manufacturer = ? WHERE id = ?",
+				  "tt", mf, id)) < 0 || (err = run(s, st, NULL)) < 0))
 		goto done;
 	if ((err = prepare(&st, s, "DELETE FROM aks WHERE device_id = ? AND name <> ?", "tt",
 			   id, ak_name)) < 0 || (err = run(s, st, NULL)) < 0)

@@ -75,7 +75,8 @@ typedef struct {
 	void (*close)(tpa_store *s);
 	int (*enroll)(tpa_store *s, const char *id, const uint8_t *ek_pub, size_t ek_pub_len,
 		      const uint8_t *ek_cert, size_t ek_cert_len, const uint8_t *ak_pub,
-		      size_t ak_pub_len, const char *ak_name, int64_t now);
+		      size_t ak_pub_len, const char *ak_name, const char *tpm_manufacturer,
+		      int64_t now);
 	int (*get)(tpa_device *out, tpa_store *s, const char *id);
 	int (*find_by_ak)(tpa_device *out, tpa_store *s, const char *ak_name);
 	int (*set_state)(tpa_store *s, const char *id, tpa_device_state st, int64_t now);
@@ -110,13 +111,14 @@ struct tpa_store {
 int tpa_store_open_sqlite(tpa_store **out, const char *path);
 void tpa_store_close(tpa_store *s);
 
-/* Registers (or re-registers) a device and its current AK in one
- * transaction; an older AK of the device is replaced. Audited. A revoked
- * device stays revoked. */
+/* Registers (or re-registers) a device, its current AK and the TPM
+ * manufacturer its EK certificate names (NULL: unknown, an earlier value
+ * stays) in one transaction; an older AK of the device is replaced.
+ * Audited. A revoked device stays revoked. */
 int tpa_store_enroll(tpa_store *s, const char *id, const uint8_t *ek_pub,
 		     size_t ek_pub_len, const uint8_t *ek_cert, size_t ek_cert_len,
 		     const uint8_t *ak_pub, size_t ak_pub_len, const char *ak_name,
-		     int64_t now);
+		     const char *tpm_manufacturer, int64_t now);
 /* TPA_ERR_NOT_FOUND if there is no such device (or AK). */
 int tpa_store_get(tpa_device *out, tpa_store *s, const char *id);
 int tpa_store_find_by_ak(tpa_device *out, tpa_store *s, const char *ak_name);

@@ -3,6 +3,7 @@
  * byte by byte, so that each rule has a log that breaks exactly it. The
  * real logs of real machines are checked by
  * tests/integration/test_eventlog_corpus.sh. */
+#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,6 +11,7 @@
 #include <CUnit/Basic.h>
 
 #include "testutil.h"
+#include "tpa/baseline.h"
 #include "tpa/bootstate.h"
 #include "tpa/efi.h"
 #include "tpa/err.h"
@@ -456,6 +458,82 @@ static void test_type_names(void)
 	tpa_eventlog_free(NULL);
 }
 
+/* Every real log of tests/data/eventlog, in process (so that the valgrind
+ * pass sees the parser, the replay, the launch state and a baseline learned
+ * and appraised on each of them): what parses must replay, derive, learn and
+ * accept its own boot; what does not parse must fail cleanly. */
+static void test_corpus_in_process(void)
+{
+	static const char *const dirs[] = { "go-attestation", "go-eventlog/ccel", "go-tpm-tools",
+					    "keylime", "tpm2-tools", "tpm2-tss" };
+	size_t d, parsed = 0, refused = 0;
+
+	for (d = 0; d < sizeof(dirs) / sizeof(dirs[0]); d++) {
+		char dir[256];
+		DIR *dh;
+		struct dirent *de;
+
+		snprintf(dir, sizeof(dir), "tests/data/eventlog/%s", dirs[d]);
+		CU_ASSERT_PTR_NOT_NULL_FATAL(dh = opendir(dir));
+		while ((de = readdir(dh))) {
+			char path[600];
+			uint8_t *b = NULL;
+			size_t n = 0;
+			tpa_eventlog *log = NULL;
+			tpa_replay r;
+			tpa_bootstate st = { 0 };
+			const char *dot = strrchr(de->d_name, '.');
+
+			if (de->d_name[0] == '.' || (dot && (!strcmp(dot, ".json") || !strcmp(dot, ".yaml"))))
+				continue;
+			snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+			if (tpa_eventlog_read_file(&b, &n, path) < 0)
+				continue;
+			if (tpa_eventlog_parse(&log, b, n) < 0) {
+				refused++;
+				CU_ASSERT_PTR_NULL(log);
+				free(b);
+				continue;
+			}
+			parsed++;
+			if (tpa_eventlog_replay(&r, log) == 0 && tpa_bootstate_derive(&st, log, 0) == 0) {
+				uint16_t algs[TPA_EVLOG_MAX_ALGS], bank = 0;
+				size_t nb = tpa_eventlog_banks(log, algs, TPA_EVLOG_MAX_ALGS), k;
+				tpa_baseline *bl = NULL;
+				tpa_boot_evidence ev;
+				tpa_appraisal a;
+
+				for (k = 0; k < nb && k < TPA_EVLOG_MAX_ALGS; k++)
+					if (algs[k] == 0x000B || (!bank && algs[k] == 0x0004))
+						bank = algs[k];
+				tpa_bootstate_clear(&st);
+				if (bank && tpa_bootstate_derive(&st, log, bank) == 0 &&
+				    !st.digest_mismatches) {
+					ev.log = log;
+					ev.state = &st;
+					ev.bank = bank;
+					ev.quoted = NULL;
+					CU_ASSERT_EQUAL(tpa_baseline_learn(&bl, &ev, "corpus"), 0);
+					if (bl) {
+						CU_ASSERT_EQUAL(tpa_baseline_appraise(&a, bl, &ev), 0);
+						if (a.outcome != TPA_OUTCOME_COMPLIANT)
+							fprintf(stderr, "%s: its own baseline: %s\n", path,
+								tpa_outcome_name(a.outcome));
+						CU_ASSERT_EQUAL(a.outcome, TPA_OUTCOME_COMPLIANT);
+					}
+					tpa_baseline_free(bl);
+				}
+			}
+			tpa_bootstate_clear(&st);
+			tpa_eventlog_free(log);
+			free(b);
+		}
+		closedir(dh);
+	}
+	CU_ASSERT(parsed >= 30);
+	CU_ASSERT(refused >= 1); /* tpm2-tools' specid-vendordata.bin, at least */
+}
+
 int main(void)
 {
 	CU_pSuite s;
@@ -475,6 +553,8 @@ int main(void)
 	CU_add_test(s, "event type names", test_type_names);
 	CU_add_test(s, "EFI signature lists: good and lying sizes", test_signature_lists);
 	CU_add_test(s, "EFI device paths and UTF-16", test_device_paths);
+	CU_add_test(s, "every real log, in process: parse, replay, state, baseline",
+		    test_corpus_in_process);
 	failed = test_run_all();
 	return failed ? 1 : 0;
 }

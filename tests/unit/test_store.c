@@ -34,7 +34,7 @@ static void test_enroll_and_get(void)
 
 	CU_ASSERT_PTR_NOT_NULL_FATAL(s);
 	CU_ASSERT_EQUAL(tpa_store_enroll(s, ID1, EK, sizeof(EK), CERT, sizeof(CERT), AKP,
-					 sizeof(AKP), "000baaaa", 100), 0);
+					 sizeof(AKP), "000baaaa", NULL, 100), 0);
 	CU_ASSERT_EQUAL(tpa_store_get(&d, s, ID1), 0);
 	CU_ASSERT_STRING_EQUAL(d.id, ID1);
 	CU_ASSERT_EQUAL(d.state, TPA_DEVICE_ACTIVE);
@@ -46,7 +46,7 @@ static void test_enroll_and_get(void)
 	CU_ASSERT_EQUAL(tpa_store_find_by_ak(&d, s, "000bffff"), TPA_ERR_NOT_FOUND);
 	/* A malformed id is refused before it reaches SQL. */
 	CU_ASSERT_EQUAL(tpa_store_enroll(s, "1'; DROP TABLE devices; --", EK, sizeof(EK), NULL,
-					 0, AKP, sizeof(AKP), "x", 1), TPA_ERR_INVALID_ARG);
+					 0, AKP, sizeof(AKP), "x", NULL, 1), TPA_ERR_INVALID_ARG);
 	tpa_store_close(s);
 }
 
@@ -57,7 +57,7 @@ static void test_reenroll_replaces_ak(void)
 
 	CU_ASSERT_PTR_NOT_NULL_FATAL(s);
 	CU_ASSERT_EQUAL(tpa_store_enroll(s, ID1, EK, sizeof(EK), CERT, sizeof(CERT), AKP,
-					 sizeof(AKP), "000bbbbb", 200), 0);
+					 sizeof(AKP), "000bbbbb", NULL, 200), 0);
 	CU_ASSERT_EQUAL(tpa_store_get(&d, s, ID1), 0);
 	CU_ASSERT_STRING_EQUAL(d.ak_name, "000bbbbb");
 	CU_ASSERT_EQUAL(d.enrolled_at, 100);  /* first enrollment kept */
@@ -82,13 +82,13 @@ static void test_revoke_record_list_delete(void)
 	CU_ASSERT_EQUAL(d.state, TPA_DEVICE_REVOKED);
 	/* Enrolling again does not un-revoke. */
 	CU_ASSERT_EQUAL(tpa_store_enroll(s, ID1, EK, sizeof(EK), NULL, 0, AKP, sizeof(AKP),
-					 "000bbbbb", 320), 0);
+					 "000bbbbb", NULL, 320), 0);
 	CU_ASSERT_EQUAL(tpa_store_get(&d, s, ID1), 0);
 	CU_ASSERT_EQUAL(d.state, TPA_DEVICE_REVOKED);
 	CU_ASSERT_EQUAL(tpa_store_record(s, ID1, 0, "quote.nonce: wrong", NULL, 330), 0);
 	CU_ASSERT_EQUAL(tpa_store_set_state(s, ID2, TPA_DEVICE_REVOKED, 1), TPA_ERR_NOT_FOUND);
 	CU_ASSERT_EQUAL(tpa_store_enroll(s, ID2, EK, sizeof(EK), NULL, 0, AKP, sizeof(AKP),
-					 "000bcccc", 340), 0);
+					 "000bcccc", NULL, 340), 0);
 	CU_ASSERT_EQUAL(tpa_store_list(&all, &n, s), 0);
 	CU_ASSERT_EQUAL(n, 2);
 	if (n == 2) {
@@ -175,7 +175,7 @@ static void test_unwritable(void)
 	snprintf(p, sizeof(p), "%s/locked.db", dir);
 	CU_ASSERT_EQUAL_FATAL(tpa_store_open_sqlite(&s, p), 0);
 	CU_ASSERT_EQUAL(tpa_store_enroll(s, ID1, EK, sizeof(EK), CERT, sizeof(CERT), AKP,
-					 sizeof(AKP), "000b1111", 10), 0);
+					 sizeof(AKP), "000b1111", NULL, 10), 0);
 	snprintf(ready, sizeof(ready), "%s/locked.ready", dir);
 	snprintf(cmd, sizeof(cmd),
 		 "/usr/bin/python3 -c \"import sqlite3, time; c = sqlite3.connect('%s', "
@@ -187,13 +187,13 @@ static void test_unwritable(void)
 	CU_ASSERT_EQUAL_FATAL(access(ready, F_OK), 0);
 	/* Locked past the busy timeout (5 s): a clear error. */
 	CU_ASSERT_EQUAL(tpa_store_enroll(s, ID2, EK, sizeof(EK), CERT, sizeof(CERT), AKP,
-					 sizeof(AKP), "000b2222", 20), TPA_ERR_IO);
+					 sizeof(AKP), "000b2222", NULL, 20), TPA_ERR_IO);
 	CU_ASSERT(strstr(tpa_err_last(), "locked.db") != NULL);
 	CU_ASSERT(strstr(tpa_err_last(), "locked") != NULL);
 	/* Once the lock is gone, what was there is there and writes work. */
 	for (i = 0; i < 500; i++) {
 		if (tpa_store_enroll(s, ID2, EK, sizeof(EK), CERT, sizeof(CERT), AKP,
-				     sizeof(AKP), "000b2222", 30) == 0)
+				     sizeof(AKP), "000b2222", NULL, 30) == 0)
 			break;
 		usleep(10000);
 	}
@@ -434,9 +434,9 @@ static void test_assign_and_labels(void)
 
 	CU_ASSERT_PTR_NOT_NULL_FATAL(s);
 	CU_ASSERT_EQUAL(tpa_store_enroll(s, ID1, EK, sizeof(EK), NULL, 0, AKP, sizeof(AKP),
-					 "000b0001", 200), 0);
+					 "000b0001", NULL, 200), 0);
 	CU_ASSERT_EQUAL(tpa_store_enroll(s, ID2, EK, sizeof(EK), NULL, 0, AKP, sizeof(AKP),
-					 "000b0002", 200), 0);
+					 "000b0002", NULL, 200), 0);
 	CU_ASSERT_EQUAL(tpa_store_set_label(s, ID1, "fleet-a", 210), 0);
 	CU_ASSERT_EQUAL(tpa_store_set_label(s, ID2, "fleet-a", 210), 0);
 	CU_ASSERT_EQUAL(tpa_store_get(&d, s, ID1), 0);
@@ -856,9 +856,9 @@ static void test_token(void)
 
 	CU_ASSERT_PTR_NOT_NULL_FATAL(s);
 	CU_ASSERT_EQUAL(tpa_store_enroll(s, ID1, EK, sizeof(EK), CERT, sizeof(CERT), AKP,
-					 sizeof(AKP), "000b3001", 1000), 0);
+					 sizeof(AKP), "000b3001", NULL, 1000), 0);
 	CU_ASSERT_EQUAL(tpa_store_enroll(s, ID2, EK, sizeof(EK), CERT, sizeof(CERT), AKP,
-					 sizeof(AKP), "000b3002", 1000), 0);
+					 sizeof(AKP), "000b3002", NULL, 1000), 0);
 	/* Enrolled, never attested: no token. */
 	tok = (char *)"x";
 	memset(&d, 0x55, sizeof(d));
@@ -1057,7 +1057,7 @@ static void test_state_changed_at(void)
 	/* Attesting or enrolling again does not change it. */
 	CU_ASSERT_EQUAL(tpa_store_record(s, ID1, 1, NULL, NULL, 3015), 0);
 	CU_ASSERT_EQUAL(tpa_store_enroll(s, ID1, EK, sizeof(EK), CERT, sizeof(CERT), AKP,
-					 sizeof(AKP), "000b3001", 3016), 0);
+					 sizeof(AKP), "000b3001", NULL, 3016), 0);
 	CU_ASSERT_EQUAL(tpa_store_get(&d, s, ID1), 0);
 	CU_ASSERT_EQUAL(d.state_changed_at, 3000);
 	/* Reinstated. */
@@ -1124,7 +1124,7 @@ static void test_manufacturer(void)
 	CU_ASSERT_STRING_EQUAL(d.tpm_manufacturer, "IFX");
 	/* Enrolling again keeps it. */
 	CU_ASSERT_EQUAL(tpa_store_enroll(s, ID1, EK, sizeof(EK), CERT, sizeof(CERT), AKP,
-					 sizeof(AKP), "000b3001", 4000), 0);
+					 sizeof(AKP), "000b3001", NULL, 4000), 0);
 	CU_ASSERT_EQUAL(tpa_store_get(&d, s, ID1), 0);
 	CU_ASSERT_STRING_EQUAL(d.tpm_manufacturer, "IFX");
 	/* Not audited (only the enrollment was). */
