@@ -159,8 +159,9 @@ asan-check:
 	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	  ./tests/run.sh build/asan
 
-# valgrind on our code: the unit tests, both programs end to end, measured
-# boots, and the parser on every real log.
+# valgrind on our code: every unit test (every real log in process among
+# them), and both programs end to end: quotes, measured boots, enrollment,
+# claims and key rotation, the agent's lifecycle; three at a time.
 VALGRIND_CMD := valgrind -q --leak-check=full --errors-for-leak-kinds=definite,indirect \
   --show-leak-kinds=definite,indirect --error-exitcode=99
 valgrind: deps
@@ -169,13 +170,8 @@ valgrind: deps
 valgrind-check: tests
 	@set -e; for t in $(UNIT_TESTS); do echo "valgrind $$t"; \
 	  TPA_SIMULATOR=$(CURDIR)/simulator/tpa-swtpm $(VALGRIND_CMD) $$t >/dev/null; done
-	VALGRIND="$(VALGRIND_CMD)" ./tests/integration/test_e2e.sh $(BUILD)
-	VALGRIND="$(VALGRIND_CMD)" ./tests/integration/test_measured_boot.sh $(BUILD)
-	VALGRIND="$(VALGRIND_CMD)" ./tests/integration/test_eventlog_corpus.sh $(BUILD)
-	VALGRIND="$(VALGRIND_CMD)" ./tests/integration/test_identity.sh $(BUILD)
-	VALGRIND="$(VALGRIND_CMD)" ./tests/integration/test_baselines.sh $(BUILD)
-	VALGRIND="$(VALGRIND_CMD)" ./tests/integration/test_claims.sh $(BUILD)
-	VALGRIND="$(VALGRIND_CMD)" ./tests/integration/test_agent.sh $(BUILD)
+	VALGRIND="$(VALGRIND_CMD)" TEST_ONLY="e2e claims identity measured_boot agent" \
+	  ./tests/run.sh $(BUILD)
 
 bench: deps
 	$(MAKE) $(PROGS) $(BENCH)

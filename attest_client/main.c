@@ -13,6 +13,8 @@
  */
 #include <errno.h>
 #include <getopt.h>
+
+#include <openssl/crypto.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -897,6 +899,10 @@ cleanup:
 
 int main(int argc, char **argv)
 {
+	/* No OpenSSL cleanup at exit: gRPC's threads may still be finishing
+	 * then, and their thread-local OpenSSL state would touch freed locks.
+	 * The process's exit frees the memory anyway. */
+	OPENSSL_init_crypto(OPENSSL_INIT_NO_ATEXIT, NULL);
 	if (argc < 2) {
 		usage(stderr);
 		return EXIT_USAGE;

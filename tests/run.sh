@@ -1,6 +1,10 @@
 #!/usr/bin/env bash
 # Runs every test against one build directory and prints one closing line:
 # "N passed, N failed". usage: tests/run.sh BUILD_DIR
+#   TEST_JOBS      integration tests run at once (default 3: they wait on
+#                  processes and sockets more than they compute)
+#   TEST_ONLY      integration tests to run (names without test_ and .sh),
+#                  and no unit or fuzz test; VALGRIND (as for the tests) applies
 set -uo pipefail
 BUILD=${1:-build}
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -22,6 +26,7 @@ tally() {
     fi
 }
 
+if [ -z "${TEST_ONLY:-}" ]; then
 for t in "$BUILD"/tests/unit/test_*; do
     [ -x "$t" ] || continue
     log=$(mktemp)
@@ -41,16 +46,31 @@ for t in "$BUILD"/tests/fuzz/fuzz_*; do
     rc=$?
     tally "$name" $rc $((rc == 0)) 0
 done
+fi
 
-for t in tests/integration/test_*.sh; do
-    log=$(mktemp)
-    timeout --kill-after=10 900 "$t" "$BUILD" >"$log" 2>&1
-    rc=$?
-    cat "$log"
-    read -r p f < <(sed -n 's/^\([0-9][0-9]*\) passed, \([0-9][0-9]*\) failed$/\1 \2/p' "$log" | tail -1)
-    rm -f "$log"
-    tally "$(basename "$t")" $rc "${p:-0}" "${f:-0}"
+# Integration tests, TEST_JOBS at a time (each has its own directory, swtpm
+# sockets and ports); their output is printed whole, in order.
+tests=()
+if [ -n "${TEST_ONLY:-}" ]; then
+    for n in $TEST_ONLY; do tests+=("tests/integration/test_$n.sh"); done
+else
+    tests=(tests/integration/test_*.sh)
+fi
+dir=$(mktemp -d)
+pids=()
+for i in "${!tests[@]}"; do
+    while [ "$(jobs -rp | wc -l)" -ge "${TEST_JOBS:-3}" ]; do sleep 0.2; done
+    ( timeout --kill-after=10 900 "${tests[$i]}" "$BUILD" >"$dir/$i.log" 2>&1; echo $? >"$dir/$i.rc" ) &
+    pids+=($!)
 done
+wait "${pids[@]}" 2>/dev/null
+for i in "${!tests[@]}"; do
+    cat "$dir/$i.log"
+    rc=$(cat "$dir/$i.rc" 2>/dev/null || echo 1)
+    read -r p f < <(sed -n 's/^\([0-9][0-9]*\) passed, \([0-9][0-9]*\) failed$/\1 \2/p' "$dir/$i.log" | tail -1)
+    tally "$(basename "${tests[$i]}")" "$rc" "${p:-0}" "${f:-0}"
+done
+rm -rf "$dir"
 
 echo
 for n in "${failed_names[@]}"; do echo "failed: $n"; done

@@ -8,6 +8,8 @@
  * Exit status: 0 success (token verify: the token is valid), 1 the token is
  * not valid, 2 usage or configuration error, 3 the service failed. */
 #include <getopt.h>
+
+#include <openssl/crypto.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -405,6 +407,10 @@ static int cmd_serve(int argc, char **argv)
 
 int main(int argc, char **argv)
 {
+	/* No OpenSSL cleanup at exit: gRPC's threads may still be finishing
+	 * then, and their thread-local OpenSSL state would touch freed locks.
+	 * The process's exit frees the memory anyway. */
+	OPENSSL_init_crypto(OPENSSL_INIT_NO_ATEXIT, NULL);
 	if (argc < 2) {
 		usage(stderr);
 		return EXIT_USAGE;

@@ -24,7 +24,7 @@ cleanup() {
 trap cleanup EXIT
 
 ok() { PASSED=$((PASSED + 1)); echo "  ok   $1"; }
-bad() { FAILED=$((FAILED + 1)); echo "  FAIL $1"; [ -n "${2:-}" ] && sed 's/^/       | /' "$2" | head -20; return 0; }
+bad() { FAILED=$((FAILED + 1)); echo "  FAIL $1"; [ -n "${2:-}" ] && { sed 's/^/       | /' "$2" | head -20 || true; }; return 0; }
 
 # expect_exit NAME CODE CMD...: runs CMD, output in $WORK/out, $WORK/err.
 expect_exit() {
