@@ -434,6 +434,7 @@ static void print_summary(const tpa_verdict *v, const char *token_out)
 		failed += !v->findings.items[i].passed;
 	for (i = 0; i < v->nrules; i++)
 		failed += strcmp(v->rules[i].status, "fail") == 0;
+	failed += strcmp(v->outcome, "no-baseline") == 0; /* never a silent pass */
 	if (v->baseline[0])
 		snprintf(bl, sizeof(bl), "%s@%u", v->baseline, v->baseline_version);
 	printf("summary: %s, %s, secure boot %s, baseline %s, %zu problem(s); token expires %s%s%s\n",
