@@ -65,6 +65,8 @@ typedef struct {
 	int pattern;
 } cmdline_entry;
 
+#define TPA_PATTERN_STARS_MAX 8
+
 struct tpa_baseline {
 	json_t *root;
 	const char *name;            /* in root */
@@ -512,6 +514,18 @@ static int parse_rule(const vctx *c, const char *name, json_t *r)
 				return bad(c, ep, "must be {\"exact\": TEXT} or {\"pattern\": GLOB}");
 			if (json_string_length(t) > TPA_CMDLINE_MAX)
 				return bad(c, ep, "longer than %d bytes", TPA_CMDLINE_MAX);
+			/* fnmatch backtracks: many '*' against a long command
+			 * line could take forever; a few are all a policy needs. */
+			if (pt) {
+				const char *q = json_string_value(t);
+				int stars = 0;
+
+				for (; *q; q++)
+					stars += *q == '*';
+				if (stars > TPA_PATTERN_STARS_MAX)
+					return bad(c, ep, "more than %d '*' in a pattern",
+						   TPA_PATTERN_STARS_MAX);
+			}
 			if (++b->entries > TPA_BASELINE_ENTRIES_MAX)
 				return tpa_err_fail(TPA_ERR_LIMIT, "%s: more than %d entries", c->src,
 						    TPA_BASELINE_ENTRIES_MAX);

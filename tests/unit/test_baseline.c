@@ -266,6 +266,9 @@ static void test_untrusted_baselines(void)
 	expect_refused(MINI_HEAD "\"kernel-cmdline\": {\"severity\": \"critical\", \"allowed\": "
 		       "[{\"exact\": \"ro\", \"pattern\": \"*\"}]}}}", TPA_ERR_VERIFY,
 		       "rules.kernel-cmdline.allowed[0]: must be");
+	expect_refused(MINI_HEAD "\"kernel-cmdline\": {\"severity\": \"critical\", \"allowed\": "
+		       "[{\"pattern\": \"*a*a*a*a*a*a*a*a*a*b\"}]}}}", TPA_ERR_VERIFY,
+		       "allowed[0]: more than 8 '*' in a pattern");
 	expect_refused(MINI_HEAD "\"secure-boot\": {\"severity\": \"critical\", \"required\": true},"
 		       " \"secure-boot\": {\"severity\": \"warning\", \"required\": false}}}",
 		       TPA_ERR_PARSE, "duplicate");
