@@ -512,26 +512,10 @@ void settings_free(settings *s)
 	s->cfg = NULL;
 }
 
-/* The config file named by --config (the first one on the command line). */
-static const char *config_path(int argc, char **argv)
-{
-	int i;
-
-	for (i = 1; i < argc; i++) {
-		if (strncmp(argv[i], "--config=", 9) == 0)
-			return argv[i] + 9;
-		if (strcmp(argv[i], "--config") == 0 && i + 1 < argc)
-			return argv[i + 1];
-		if (strcmp(argv[i], "--") == 0)
-			break;
-	}
-	return NULL;
-}
-
 int settings_load(settings *s, int argc, char **argv)
 {
-	const char *path = config_path(argc, argv);
-	size_t i, k;
+	const char *path = tpa_config_path_arg(argc, argv);
+	size_t k;
 	int c, rc;
 
 	memset(s, 0, sizeof(*s));
@@ -551,18 +535,9 @@ int settings_load(settings *s, int argc, char **argv)
 		return EXIT_USAGE;
 	}
 	/* Every key of the file must be an option the program knows. */
-	for (i = 0; s->cfg && i < s->cfg->n; i++) {
-		const tpa_config_entry *e = &s->cfg->entries[i];
-		int known = 0;
-
-		for (k = 0; options[k].name; k++)
-			known |= strcmp(options[k].name, e->key) == 0;
-		for (k = 0; not_in_config[k]; k++)
-			known &= strcmp(not_in_config[k], e->key) != 0;
-		if (!known) {
-			fprintf(stderr, PROG ": %s:%u: unknown key '%s'\n", s->cfg->path, e->line, e->key);
-			return EXIT_USAGE;
-		}
+	if (tpa_config_check_options(s->cfg, options, not_in_config) < 0) {
+		fprintf(stderr, PROG ": %s\n", tpa_err_last());
+		return EXIT_USAGE;
 	}
 	if (tpa_config_args_build(&s->args, s->cfg, flags, argc, argv) < 0) {
 		fprintf(stderr, PROG ": %s\n", tpa_err_last());

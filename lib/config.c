@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 #include <errno.h>
+#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -238,3 +239,39 @@ int tpa_config_args_build(tpa_config_args *out, const tpa_config *c, const char 
 	}
 	return 0;
 }
+
+const char *tpa_config_path_arg(int argc, char **argv)
+{
+	int i;
+
+	for (i = 1; argv && i < argc; i++) {
+		if (strncmp(argv[i], "--config=", 9) == 0)
+			return argv[i] + 9;
+		if (strcmp(argv[i], "--config") == 0 && i + 1 < argc)
+			return argv[i + 1];
+		if (strcmp(argv[i], "--") == 0)
+			break;
+	}
+	return NULL;
+}
+
+int tpa_config_check_options(const tpa_config *c, const struct option *opts,
+			     const char *const *excluded)
+{
+	size_t i, k;
+
+	for (i = 0; c && i < c->n; i++) {
+		const tpa_config_entry *e = &c->entries[i];
+		int known = 0;
+
+		for (k = 0; opts && opts[k].name; k++)
+			known |= strcmp(opts[k].name, e->key) == 0;
+		for (k = 0; excluded && excluded[k]; k++)
+			known &= strcmp(excluded[k], e->key) != 0;
+		if (!known)
+			return tpa_err_fail(TPA_ERR_PARSE, "%s:%u: unknown key '%s'", c->path, e->line,
+					    e->key);
+	}
+	return 0;
+}
+

@@ -367,10 +367,14 @@ int tpa_quote_verify(tpa_findings *out, const tpa_quote_evidence *ev,
 	}
 
 	/* The attestation structure. */
+	if (ev->firmware_out)
+		*ev->firmware_out = 0;
 	if (tpa_decode_attest(&attest, ev->attest, ev->attest_len) < 0) {
 		tpa_findings_add(out, "quote.structure", 0, "%s", tpa_err_last());
 	} else {
 		have_attest = 1;
+		if (ev->firmware_out)
+			*ev->firmware_out = attest.firmwareVersion;
 		tpa_findings_add(out, "quote.structure", 1, "TPMS_ATTEST of %zu bytes",
 				 ev->attest_len);
 		if (attest.magic == TPM2_GENERATED_VALUE)

@@ -680,7 +680,7 @@ void tpa_service_attest(tpa_rpc_reply *r, const uint8_t *req, size_t len,
 	Attest__V1__CheckResult checks[TPA_CHECKS_MAX], *checkp[TPA_CHECKS_MAX];
 	tpa_pcr_set pcrs;
 	tpa_findings f;
-	tpa_quote_evidence ev;
+	tpa_quote_evidence ev = { 0 };
 	tpa_token_claims claims;
 	tpa_appraisal ap;
 	Attest__V1__Appraisal apr = ATTEST__V1__APPRAISAL__INIT;
@@ -690,6 +690,8 @@ void tpa_service_attest(tpa_rpc_reply *r, const uint8_t *req, size_t len,
 	const char *outcome;
 	int bl_version = 0, appraised = 0, evidence_ok, compliant;
 	char *pcrs_json = NULL;
+	const tpa_check *sig;
+	uint64_t tpm_firmware = 0;
 	uint8_t nonce[TPA_NONCE_LEN], name[TPA_NAME_MAX];
 	char name_hex[2 * TPA_NAME_MAX + 1], hint[TPA_DEVICE_HINT_MAX + 1];
 	char *token = NULL;
@@ -720,6 +722,7 @@ void tpa_service_attest(tpa_rpc_reply *r, const uint8_t *req, size_t len,
 	ev.ak_public = in->ak_public.data;
 	ev.ak_public_len = in->ak_public.len;
 	ev.pcrs = &pcrs;
+	ev.firmware_out = &tpm_firmware;
 	err = tpa_quote_verify(&f, &ev, have_nonce ? nonce : NULL,
 			       have_nonce ? sizeof(nonce) : 0, name, &name_len);
 	if (err < 0 && err != TPA_ERR_VERIFY) {
@@ -824,14 +827,12 @@ void tpa_service_attest(tpa_rpc_reply *r, const uint8_t *req, size_t len,
 	claims.measured_boot = tl.measured_boot;
 	claims.firmware_version = tl.firmware_version;
 	claims.tpm_manufacturer = have_dev ? dev.tpm_manufacturer : NULL;
-	if (check_detail_of(&f, "quote.signature") && tpa_findings_get(&f, "quote.signature")->passed) {
-		TPMS_ATTEST at;
-
-		if (tpa_decode_attest(&at, in->quote->attest.data, in->quote->attest.len) == 0) {
-			claims.tpm_firmware[0] = (uint32_t)(at.firmwareVersion >> 32);
-			claims.tpm_firmware[1] = (uint32_t)at.firmwareVersion;
-			claims.have_tpm_firmware = 1;
-		}
+	/* The TPM's firmware version as the quote it signed says it. */
+	sig = tpa_findings_get(&f, "quote.signature");
+	if (sig && sig->passed) {
+		claims.tpm_firmware[0] = (uint32_t)(tpm_firmware >> 32);
+		claims.tpm_firmware[1] = (uint32_t)tpm_firmware;
+		claims.have_tpm_firmware = 1;
 	}
 	if (tpa_token_sign(&token, current_key(s), &claims) < 0) {
 		refuse(r, TPA_RPC_INTERNAL, "token: %s", tpa_err_last());

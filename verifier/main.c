@@ -365,34 +365,17 @@ cleanup:
 static int cmd_serve(int argc, char **argv)
 {
 	static const char *const flags[] = { "insecure", "verbose", NULL };
+	static const char *const not_in_config[] = { "config", "help", NULL };
+	const char *path = tpa_config_path_arg(argc, argv);
 	tpa_config *cfg = NULL;
 	tpa_config_args args;
-	const char *path = NULL;
-	size_t i, k;
 	int rc;
 
-	for (i = 1; i < (size_t)argc && !path; i++) {
-		if (strncmp(argv[i], "--config=", 9) == 0)
-			path = argv[i] + 9;
-		else if (strcmp(argv[i], "--config") == 0 && i + 1 < (size_t)argc)
-			path = argv[i + 1];
-	}
-	if (path && tpa_config_load(&cfg, path) < 0) {
+	if (path && (tpa_config_load(&cfg, path) < 0 ||
+		     tpa_config_check_options(cfg, serve_opts, not_in_config) < 0)) {
 		fprintf(stderr, PROG ": %s\n", tpa_err_last());
+		tpa_config_free(cfg);
 		return EXIT_USAGE;
-	}
-	for (i = 0; cfg && i < cfg->n; i++) {
-		int known = strcmp(cfg->entries[i].key, "config") != 0 &&
-			    strcmp(cfg->entries[i].key, "help") != 0 ? 0 : -1;
-
-		for (k = 0; !known && serve_opts[k].name; k++)
-			known = strcmp(serve_opts[k].name, cfg->entries[i].key) == 0;
-		if (known != 1) {
-			fprintf(stderr, PROG ": %s:%u: unknown key '%s'\n", cfg->path,
-				cfg->entries[i].line, cfg->entries[i].key);
-			tpa_config_free(cfg);
-			return EXIT_USAGE;
-		}
 	}
 	if (tpa_config_args_build(&args, cfg, flags, argc, argv) < 0) {
 		fprintf(stderr, PROG ": %s\n", tpa_err_last());

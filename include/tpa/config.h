@@ -33,6 +33,17 @@ typedef struct {
 int tpa_config_load(tpa_config **out, const char *path);
 void tpa_config_free(tpa_config *c);
 
+struct option;
+
+/* The file named by the command line's first --config (--config=FILE or
+ * --config FILE), or NULL. */
+const char *tpa_config_path_arg(int argc, char **argv);
+/* Every key must be one of the long options (getopt_long's table) and not
+ * one of excluded (NULL-ended, e.g. "config", "help"): TPA_ERR_PARSE with
+ * "FILE:LINE: unknown key 'k'" otherwise. */
+int tpa_config_check_options(const tpa_config *c, const struct option *opts,
+			     const char *const *excluded);
+
 typedef struct {
 	int argc;
 	char **argv;               /* argv[argc] is NULL */

@@ -72,6 +72,8 @@ typedef struct {
 	const uint8_t *ak_public;   /* TPMT_PUBLIC, marshaled */
 	size_t ak_public_len;
 	const tpa_pcr_set *pcrs;    /* the reported PCR values */
+	uint64_t *firmware_out;     /* if not NULL: receives the quote's
+				     * firmwareVersion (0 if it does not decode) */
 } tpa_quote_evidence;
 
 /* Checks a quote, appending one finding per rule to *out:

@@ -5,27 +5,11 @@
  * usage: bench_baseline LOG BASELINE */
 #include <stdio.h>
 #include <stdlib.h>
-#include <time.h>
 
+#include "bench.h"
 #include "tpa/baseline.h"
 #include "tpa/err.h"
 #include "tpa/eventlog.h"
-
-static double now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-/* Microseconds per call, measured over at least 0.3 s. */
-#define TIME_US(stmt, out) do { \
-	long n_ = 0; double t0_ = now_s(), el_; \
-	do { for (int k_ = 0; k_ < 20; k_++) { stmt; } n_ += 20; el_ = now_s() - t0_; } \
-	while (el_ < 0.3); \
-	(out) = el_ * 1e6 / (double)n_; \
-} while (0)
 
 int main(int argc, char **argv)
 {
@@ -67,8 +51,8 @@ int main(int argc, char **argv)
 			tpa_bootstate_clear(&s);
 		}
 		tpa_eventlog_free(l);
-	}, path_us);
-	TIME_US(tpa_baseline_appraise(&a, bl, &ev), appraise_us);
+	}, 0.3, path_us);
+	TIME_US(tpa_baseline_appraise(&a, bl, &ev), 0.3, appraise_us);
 	printf("appraisal %.1f us per attestation (%zu events, %zu-byte log; outcome %s); "
 	       "the log path it adds to: %.1f us (+%.0f%%)\n", appraise_us,
 	       tpa_eventlog_count(log), n, tpa_outcome_name(a.outcome), path_us,

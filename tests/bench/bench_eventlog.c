@@ -7,29 +7,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include <openssl/evp.h>
 
+#include "bench.h"
 #include "tpa/bootstate.h"
 #include "tpa/err.h"
 #include "tpa/eventlog.h"
-
-static double now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-/* Microseconds per call of one round, measured over at least 0.2 s. */
-#define TIME_US(stmt, out) do { \
-	long n_ = 0; double t0_ = now_s(), el_; \
-	do { for (int k_ = 0; k_ < 20; k_++) { stmt; } n_ += 20; el_ = now_s() - t0_; } \
-	while (el_ < 0.2); \
-	(out) = el_ * 1e6 / (double)n_; \
-} while (0)
 
 int main(int argc, char **argv)
 {
@@ -46,7 +30,7 @@ int main(int argc, char **argv)
 		double call;
 
 		TIME_US({ EVP_DigestInit_ex(ctx, md, NULL); EVP_DigestUpdate(ctx, in, 64);
-			  EVP_DigestFinal_ex(ctx, out, NULL); }, call);
+			  EVP_DigestFinal_ex(ctx, out, NULL); }, 0.2, call);
 		EVP_MD_CTX_free(ctx);
 		EVP_MD_free(md);
 		printf("one EVP SHA-256 call over 64 bytes (context reused): %.3f us\n", call);
@@ -77,7 +61,7 @@ int main(int argc, char **argv)
 				tpa_bootstate_clear(&bs);
 			}
 			tpa_eventlog_free(log);
-		}, ours);
+		}, 0.2, ours);
 		TIME_US({
 			tpa_eventlog *log = NULL;
 			tpa_replay r;
@@ -89,18 +73,18 @@ int main(int argc, char **argv)
 				tpa_bootstate_clear(&bs);
 			}
 			tpa_eventlog_free(log);
-		}, quoted);
-		TIME_US(EVP_Digest(b, n, dg, NULL, sha256, NULL), sha);
+		}, 0.2, quoted);
+		TIME_US(EVP_Digest(b, n, dg, NULL, sha256, NULL), 0.2, sha);
 		if (getenv("BENCH_SPLIT")) {
 			tpa_eventlog *log = NULL;
 			tpa_replay r;
 			tpa_bootstate bs;
 			double p, rp, st;
 
-			TIME_US({ tpa_eventlog *l = NULL; tpa_eventlog_parse(&l, b, n); tpa_eventlog_free(l); }, p);
+			TIME_US({ tpa_eventlog *l = NULL; tpa_eventlog_parse(&l, b, n); tpa_eventlog_free(l); }, 0.2, p);
 			tpa_eventlog_parse(&log, b, n);
-			TIME_US(tpa_eventlog_replay(&r, log), rp);
-			TIME_US({ tpa_bootstate_derive(&bs, log, 0); tpa_bootstate_clear(&bs); }, st);
+			TIME_US(tpa_eventlog_replay(&r, log), 0.2, rp);
+			TIME_US({ tpa_bootstate_derive(&bs, log, 0); tpa_bootstate_clear(&bs); }, 0.2, st);
 			tpa_eventlog_free(log);
 			printf("  parse %.1f replay %.1f state %.1f us\n", p, rp, st);
 		}

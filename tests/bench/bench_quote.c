@@ -4,27 +4,19 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "../unit/swtpm_fixture.h"
+#include "bench.h"
 #include "tpa/err.h"
 #include "tpa/quote.h"
 #include "tpa/tpm.h"
-
-static double now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 static int bench(const char *label, const char *tcti, tpa_ak_type type, double secs)
 {
 	tpa_tpm *t = NULL;
 	tpa_tpm_quote_result q;
 	tpa_pcr_set pcrs;
-	tpa_quote_evidence ev;
+	tpa_quote_evidence ev = { 0 };
 	uint8_t akpub[TPA_PUBLIC_MAX], nonce[32];
 	size_t akpub_len;
 	double t0, el;

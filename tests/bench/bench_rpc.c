@@ -9,8 +9,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
+#include "bench.h"
 #include "tpa/err.h"
 #include "tpa/eventlog.h"
 #include "tpa/evidence.h"
@@ -27,14 +27,6 @@ static int count, threads;
 static int next_req, compliant, errors;
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static tpa_rpc_client *client;
-
-static double now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 static void *worker(void *arg)
 {

@@ -272,6 +272,23 @@ static void test_untrusted_baselines(void)
 	expect_refused(MINI_HEAD "\"secure-boot\": {\"severity\": \"critical\", \"required\": true},"
 		       " \"secure-boot\": {\"severity\": \"warning\", \"required\": false}}}",
 		       TPA_ERR_PARSE, "duplicate");
+	/* More list entries than the cap, in a file under the size cap. */
+	{
+		size_t cap = TPA_BASELINE_ENTRIES_MAX + 1, i, o;
+		char *many = malloc(cap * 44 + 512);	/* ,"<40 hex>" */
+
+		CU_ASSERT_PTR_NOT_NULL_FATAL(many);
+		/* SHA-1 PCR values: the shortest entries, so the count cap
+		 * is what is hit, not the size cap. */
+		o = (size_t)sprintf(many, "{\"tpa_baseline\": 1, \"name\": \"m\", \"bank\": \"sha1\", "
+				    "\"rules\": {\"pcrs\": {\"severity\": \"critical\", \"values\": "
+				    "{\"0\": [");
+		for (i = 0; i < cap; i++)
+			o += (size_t)sprintf(many + o, "%s\"%040zx\"", i ? "," : "", i);
+		sprintf(many + o, "]}}}}");
+		expect_refused(many, TPA_ERR_LIMIT, "more than 20000 entries");
+		free(many);
+	}
 	big = malloc(TPA_BASELINE_MAX_BYTES + 2);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(big);
 	memset(big, ' ', TPA_BASELINE_MAX_BYTES + 1);

@@ -107,7 +107,7 @@ static tpa_quote_evidence ev_of(const fixture *f)
 {
 	tpa_quote_evidence ev = {
 		f->q.attest, f->q.attest_len, f->q.signature, f->q.signature_len,
-		f->akpub, f->akpub_len, &f->pcrs,
+		f->akpub, f->akpub_len, &f->pcrs, NULL,
 	};
 	return ev;
 }
