@@ -61,7 +61,7 @@ typedef struct {
 	int code;                     /* an exit status above */
 	int grpc_status;              /* of the last call */
 	int have_verdict;
-	tpa_verdict v;
+	tpa_verdict_reply v;
 	char error[512];              /* why, when there is no verdict */
 } attempt;
 

@@ -416,7 +416,7 @@ void token_read(const char *token, char *status, size_t cap, long long *exp, cha
 }
 
 /* One line for a person or a log: the EAR status, why, and the token. */
-static void print_summary(const tpa_verdict *v, const char *token_out)
+static void print_summary(const tpa_verdict_reply *v, const char *token_out)
 {
 	char status[32], when[32] = "?", bl[100] = "none";
 	long long exp;
@@ -652,11 +652,11 @@ static int need_verifier(const settings *s, const char *cmd)
 
 void attempt_clear(attempt *a)
 {
-	tpa_verdict_clear(&a->v);
+	tpa_verdict_reply_clear(&a->v);
 	memset(a, 0, sizeof(*a));
 }
 
-static void print_verdict(const tpa_verdict *v, const tpa_client_view *view, size_t log_len,
+static void print_verdict(const tpa_verdict_reply *v, const tpa_client_view *view, size_t log_len,
 			  const char *token_out)
 {
 	size_t i;
@@ -787,7 +787,7 @@ int attest_once(const settings *s, attempt *a, int print)
 		}
 		break;
 	}
-	if (tpa_verdict_unpack(&a->v, resp, resp_len) < 0) {
+	if (tpa_verdict_reply_unpack(&a->v, resp, resp_len) < 0) {
 		rc = fail(EXIT_PROTOCOL, "Attest");
 		goto done;
 	}

@@ -504,7 +504,7 @@ int tpa_eventlog_compare(tpa_findings *f, const tpa_replay *r,
 				continue;
 			if (!rb) {
 				/* A quoted bank the log does not record at all. */
-				tpa_findings_add(f, "eventlog.replay", 0,
+				tpa_findings_add(f, TPA_CHECK_EVENTLOG_REPLAY, 0,
 						 "the log records no %s digests for quoted PCR %u",
 						 tpa_hash_label(qb->hash_alg), pcr);
 				return TPA_ERR_VERIFY;
@@ -512,14 +512,14 @@ int tpa_eventlog_compare(tpa_findings *f, const tpa_replay *r,
 			if (!((rb->extended | rb->incomplete) >> pcr & 1))
 				continue; /* the log does not cover it */
 			if ((rb->incomplete >> pcr) & 1) {
-				tpa_findings_add(f, "eventlog.replay", 0,
+				tpa_findings_add(f, TPA_CHECK_EVENTLOG_REPLAY, 0,
 						 "%s PCR %u: the log lacks %s digests for some of its events",
 						 tpa_hash_label(qb->hash_alg), pcr,
 						 tpa_hash_label(qb->hash_alg));
 				return TPA_ERR_VERIFY;
 			}
 			if (memcmp(rb->value[pcr], qb->digest[i], ds) != 0) {
-				tpa_findings_add(f, "eventlog.replay", 0,
+				tpa_findings_add(f, TPA_CHECK_EVENTLOG_REPLAY, 0,
 						 "%s PCR %u: the log replays to another value than quoted (last event on it: #%d)",
 						 tpa_hash_label(qb->hash_alg), pcr,
 						 (int)rb->last_event[pcr]);
@@ -528,7 +528,7 @@ int tpa_eventlog_compare(tpa_findings *f, const tpa_replay *r,
 			checked++;
 		}
 	}
-	tpa_findings_add(f, "eventlog.replay", 1,
+	tpa_findings_add(f, TPA_CHECK_EVENTLOG_REPLAY, 1,
 			 "the log replays to the quoted value of %u PCR(s)", checked);
 	return 0;
 }

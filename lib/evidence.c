@@ -187,7 +187,7 @@ static void sanitize(char *s)
 			*s = '?';
 }
 
-int tpa_verdict_unpack(tpa_verdict *out, const uint8_t *b, size_t n)
+int tpa_verdict_reply_unpack(tpa_verdict_reply *out, const uint8_t *b, size_t n)
 {
 	Attest__V1__AttestResponse *r;
 	size_t i;
@@ -219,7 +219,7 @@ int tpa_verdict_unpack(tpa_verdict *out, const uint8_t *b, size_t n)
 	for (i = 0; i < r->verdict->n_checks; i++) {
 		const Attest__V1__CheckResult *c = r->verdict->checks[i];
 
-		tpa_findings_add(&out->findings, c->name ? c->name : "?", c->passed,
+		tpa_findings_add_named(&out->findings, c->name ? c->name : "?", c->passed,
 				 "%s", c->detail ? c->detail : "");
 	}
 	/* Text from the network is printed: keep it printable. */
@@ -317,7 +317,7 @@ cleanup:
 	return err;
 }
 
-void tpa_verdict_clear(tpa_verdict *v)
+void tpa_verdict_reply_clear(tpa_verdict_reply *v)
 {
 	if (!v)
 		return;

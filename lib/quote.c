@@ -11,197 +11,6 @@
 #include "tpa/tpm_decode.h"
 #include "keycache.h"
 
-int tpa_pcr_set_add_bank(tpa_pcr_set *set, uint16_t hash_alg)
-{
-	uint32_t i;
-
-	if (!set)
-		return tpa_err_fail(TPA_ERR_INVALID_ARG, "pcr set: NULL");
-	if (tpa_hash_size(hash_alg) == 0)
-		return tpa_err_fail(TPA_ERR_PARSE, "PCR bank 0x%04x: unknown hash algorithm",
-				    hash_alg);
-	if (set->nbanks >= TPA_BANKS_MAX)
-		return tpa_err_fail(TPA_ERR_LIMIT, "more than %d PCR banks",
-				    TPA_BANKS_MAX);
-	for (i = 0; i < set->nbanks; i++)
-		if (set->banks[i].hash_alg == hash_alg)
-			return tpa_err_fail(TPA_ERR_PARSE, "PCR bank %s appears twice",
-					    tpa_hash_label(hash_alg));
-	memset(&set->banks[set->nbanks], 0, sizeof(set->banks[0]));
-	set->banks[set->nbanks].hash_alg = hash_alg;
-	set->nbanks++;
-	return 0;
-}
-
-int tpa_pcr_set_add(tpa_pcr_set *set, uint32_t index, const uint8_t *digest,
-		    size_t len)
-{
-	tpa_pcr_bank *b;
-	size_t ds;
-
-	if (!set || set->nbanks == 0 || (!digest && len))
-		return tpa_err_fail(TPA_ERR_INVALID_ARG, "pcr set: no bank");
-	b = &set->banks[set->nbanks - 1];
-	ds = tpa_hash_size(b->hash_alg);
-	if (index >= TPA_PCR_COUNT)
-		return tpa_err_fail(TPA_ERR_PARSE, "PCR index %u out of range 0..%d",
-				    index, TPA_PCR_COUNT - 1);
-	if (b->count > 0 && index <= b->index[b->count - 1])
-		return tpa_err_fail(TPA_ERR_PARSE,
-				    "%s PCR %u: indices must be strictly ascending",
-				    tpa_hash_label(b->hash_alg), index);
-	if (len != ds)
-		return tpa_err_fail(TPA_ERR_PARSE,
-				    "%s PCR %u: digest of %zu bytes, expected %zu",
-				    tpa_hash_label(b->hash_alg), index, len, ds);
-	b->index[b->count] = (uint8_t)index;
-	if (len)
-		memcpy(b->digest[b->count], digest, len);
-	b->count++;
-	return 0;
-}
-
-static int alg_from_label(uint16_t *alg, const char *s, size_t n)
-{
-	static const struct { const char *name; uint16_t alg; } t[] = {
-		{ "sha1", TPM2_ALG_SHA1 }, { "sha256", TPM2_ALG_SHA256 },
-		{ "sha384", TPM2_ALG_SHA384 }, { "sha512", TPM2_ALG_SHA512 },
-	};
-	size_t i;
-
-	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++)
-		if (strlen(t[i].name) == n && memcmp(t[i].name, s, n) == 0) {
-			*alg = t[i].alg;
-			return 0;
-		}
-	return tpa_err_fail(TPA_ERR_PARSE, "PCR selection: unknown bank '%.*s'",
-			    (int)n, s);
-}
-
-/* Reads a decimal number of at most two digits. */
-static int read_index(unsigned *out, const char **p)
-{
-	unsigned v = 0, digits = 0;
-
-	while (**p >= '0' && **p <= '9') {
-		if (++digits > 2)
-			return tpa_err_fail(TPA_ERR_PARSE, "PCR selection: index too long");
-		v = v * 10 + (unsigned)(**p - '0');
-		(*p)++;
-	}
-	if (digits == 0)
-		return tpa_err_fail(TPA_ERR_PARSE, "PCR selection: index expected");
-	if (v >= TPA_PCR_COUNT)
-		return tpa_err_fail(TPA_ERR_PARSE, "PCR selection: index %u out of range 0..%d",
-				    v, TPA_PCR_COUNT - 1);
-	*out = v;
-	return 0;
-}
-
-int tpa_pcr_set_parse_selection(tpa_pcr_set *out, const char *spec)
-{
-	static const uint8_t zero[TPA_DIGEST_MAX];
-	tpa_pcr_set set;
-	const char *p = spec, *colon;
-	int err;
-
-	if (!out || !spec)
-		return tpa_err_fail(TPA_ERR_INVALID_ARG, "PCR selection: NULL");
-	memset(&set, 0, sizeof(set));
-	for (;;) {
-		uint32_t mask = 0;
-		uint16_t alg = 0;
-		unsigned i;
-
-		if (!(colon = strchr(p, ':')))
-			return tpa_err_fail(TPA_ERR_PARSE,
-					    "PCR selection '%s': expected BANK:LIST", spec);
-		if ((err = alg_from_label(&alg, p, (size_t)(colon - p))) < 0)
-			return err;
-		p = colon + 1;
-		for (;;) {
-			unsigned lo, hi;
-
-			if ((err = read_index(&lo, &p)) < 0)
-				return err;
-			hi = lo;
-			if (*p == '-') {
-				p++;
-				if ((err = read_index(&hi, &p)) < 0)
-					return err;
-				if (hi < lo)
-					return tpa_err_fail(TPA_ERR_PARSE,
-							    "PCR selection: range %u-%u", lo, hi);
-			}
-			for (i = lo; i <= hi; i++)
-				mask |= 1u << i;
-			if (*p != ',')
-				break;
-			p++;
-		}
-		if ((err = tpa_pcr_set_add_bank(&set, alg)) < 0)
-			return err;
-		for (i = 0; i < TPA_PCR_COUNT; i++)
-			if ((mask & (1u << i)) &&
-			    (err = tpa_pcr_set_add(&set, i, zero, tpa_hash_size(alg))) < 0)
-				return err;
-		if (*p == '\0')
-			break;
-		if (*p != '+')
-			return tpa_err_fail(TPA_ERR_PARSE,
-					    "PCR selection '%s': unexpected '%c'", spec, *p);
-		p++;
-	}
-	*out = set;
-	return 0;
-}
-
-void tpa_findings_add(tpa_findings *f, const char *name, int passed,
-		      const char *fmt, ...)
-{
-	tpa_check *c;
-	va_list ap;
-
-	if (!f)
-		return;
-	if (f->n >= TPA_CHECKS_MAX) {
-		/* Never lose a failure: the last slot turns into a failed
-		 * "findings.overflow" entry. */
-		c = &f->items[TPA_CHECKS_MAX - 1];
-		snprintf(c->name, sizeof(c->name), "findings.overflow");
-		c->passed = 0;
-		snprintf(c->detail, sizeof(c->detail), "more than %d checks",
-			 TPA_CHECKS_MAX);
-		return;
-	}
-	c = &f->items[f->n++];
-	snprintf(c->name, sizeof(c->name), "%s", name);
-	c->passed = passed ? 1 : 0;
-	va_start(ap, fmt);
-	vsnprintf(c->detail, sizeof(c->detail), fmt, ap);
-	va_end(ap);
-}
-
-size_t tpa_findings_failed(const tpa_findings *f)
-{
-	size_t i, n = 0;
-
-	for (i = 0; f && i < f->n; i++)
-		if (!f->items[i].passed)
-			n++;
-	return n;
-}
-
-const tpa_check *tpa_findings_get(const tpa_findings *f, const char *name)
-{
-	size_t i;
-
-	for (i = 0; f && i < f->n; i++)
-		if (strcmp(f->items[i].name, name) == 0)
-			return &f->items[i];
-	return NULL;
-}
-
 static int bit_set(const TPMS_PCR_SELECTION *s, unsigned i)
 {
 	return i / 8 < s->sizeofSelect && (s->pcrSelect[i / 8] >> (i % 8)) & 1;
@@ -312,10 +121,10 @@ int tpa_ak_check_attributes(const TPMT_PUBLIC *pub)
 static int check_ak_attributes(tpa_findings *f, const TPMT_PUBLIC *pub)
 {
 	if (tpa_ak_check_attributes(pub) < 0) {
-		tpa_findings_add(f, "ak.attributes", 0, "%s", tpa_err_last());
+		tpa_findings_add(f, TPA_CHECK_AK_ATTRIBUTES, 0, "%s", tpa_err_last());
 		return 0;
 	}
-	tpa_findings_add(f, "ak.attributes", 1,
+	tpa_findings_add(f, TPA_CHECK_AK_ATTRIBUTES, 1,
 			 "restricted signing key, fixedTPM, fixedParent, sensitiveDataOrigin");
 	return 1;
 }
@@ -342,21 +151,21 @@ int tpa_quote_verify(tpa_findings *out, const tpa_quote_evidence *ev,
 	/* The AK: decoded, named, usable, and of the right kind. The key
 	 * object of an AK seen before comes from the cache (same bytes). */
 	if (tpa_decode_public(&pub, ev->ak_public, ev->ak_public_len) < 0) {
-		tpa_findings_add(out, "ak.public", 0, "%s", tpa_err_last());
+		tpa_findings_add(out, TPA_CHECK_AK_PUBLIC, 0, "%s", tpa_err_last());
 	} else {
 		uint8_t name[TPA_NAME_MAX];
 		size_t name_len = 0;
 
 		if (tpa_public_name(name, &name_len, &pub) < 0) {
-			tpa_findings_add(out, "ak.public", 0, "%s", tpa_err_last());
+			tpa_findings_add(out, TPA_CHECK_AK_PUBLIC, 0, "%s", tpa_err_last());
 		} else if (!(key = keycache__get(ev->ak_public, ev->ak_public_len,
 						 name + 2)) &&
 			   tpa_public_to_pkey(&key, &pub) < 0) {
-			tpa_findings_add(out, "ak.public", 0, "%s", tpa_err_last());
+			tpa_findings_add(out, TPA_CHECK_AK_PUBLIC, 0, "%s", tpa_err_last());
 		} else {
 			keycache__put(ev->ak_public, ev->ak_public_len, name + 2, key);
 			have_pub = 1;
-			tpa_findings_add(out, "ak.public", 1, "%s key",
+			tpa_findings_add(out, TPA_CHECK_AK_PUBLIC, 1, "%s key",
 					 pub.type == TPM2_ALG_ECC ? "ECC" : "RSA");
 			if (ak_name && ak_name_len) {
 				memcpy(ak_name, name, name_len);
@@ -370,51 +179,51 @@ int tpa_quote_verify(tpa_findings *out, const tpa_quote_evidence *ev,
 	if (ev->firmware_out)
 		*ev->firmware_out = 0;
 	if (tpa_decode_attest(&attest, ev->attest, ev->attest_len) < 0) {
-		tpa_findings_add(out, "quote.structure", 0, "%s", tpa_err_last());
+		tpa_findings_add(out, TPA_CHECK_QUOTE_STRUCTURE, 0, "%s", tpa_err_last());
 	} else {
 		have_attest = 1;
 		if (ev->firmware_out)
 			*ev->firmware_out = attest.firmwareVersion;
-		tpa_findings_add(out, "quote.structure", 1, "TPMS_ATTEST of %zu bytes",
+		tpa_findings_add(out, TPA_CHECK_QUOTE_STRUCTURE, 1, "TPMS_ATTEST of %zu bytes",
 				 ev->attest_len);
 		if (attest.magic == TPM2_GENERATED_VALUE)
-			tpa_findings_add(out, "quote.magic", 1, "TPM_GENERATED_VALUE");
+			tpa_findings_add(out, TPA_CHECK_QUOTE_MAGIC, 1, "TPM_GENERATED_VALUE");
 		else
-			tpa_findings_add(out, "quote.magic", 0,
+			tpa_findings_add(out, TPA_CHECK_QUOTE_MAGIC, 0,
 					 "magic 0x%08x is not TPM_GENERATED_VALUE",
 					 attest.magic);
 		if (attest.type == TPM2_ST_ATTEST_QUOTE)
-			tpa_findings_add(out, "quote.type", 1, "TPM_ST_ATTEST_QUOTE");
+			tpa_findings_add(out, TPA_CHECK_QUOTE_TYPE, 1, "TPM_ST_ATTEST_QUOTE");
 		else
-			tpa_findings_add(out, "quote.type", 0,
+			tpa_findings_add(out, TPA_CHECK_QUOTE_TYPE, 0,
 					 "type 0x%04x is not TPM_ST_ATTEST_QUOTE",
 					 attest.type);
 	}
 
 	if (have_attest) {
 		if (!nonce)
-			tpa_findings_add(out, "quote.nonce", 0,
+			tpa_findings_add(out, TPA_CHECK_QUOTE_NONCE, 0,
 					 "no valid challenge to compare extraData with");
 		else if (attest.extraData.size != nonce_len ||
 			 CRYPTO_memcmp(attest.extraData.buffer, nonce, nonce_len) != 0)
-			tpa_findings_add(out, "quote.nonce", 0,
+			tpa_findings_add(out, TPA_CHECK_QUOTE_NONCE, 0,
 					 "extraData (%u bytes) is not the challenge nonce",
 					 attest.extraData.size);
 		else
-			tpa_findings_add(out, "quote.nonce", 1,
+			tpa_findings_add(out, TPA_CHECK_QUOTE_NONCE, 1,
 					 "extraData is the challenge nonce");
 	}
 
 	if (tpa_decode_signature(&sig, ev->signature, ev->signature_len) == 0)
 		have_sig = 1;
 	else
-		tpa_findings_add(out, "quote.signature", 0, "%s", tpa_err_last());
+		tpa_findings_add(out, TPA_CHECK_QUOTE_SIGNATURE, 0, "%s", tpa_err_last());
 
 	if (have_attest && attest.type == TPM2_ST_ATTEST_QUOTE) {
 		const TPMS_QUOTE_INFO *qi = &attest.attested.quote;
 		int sel_ok = selection_equal(&qi->pcrSelect, ev->pcrs, msg, sizeof(msg));
 
-		tpa_findings_add(out, "quote.pcr_selection", sel_ok, "%s", msg);
+		tpa_findings_add(out, TPA_CHECK_QUOTE_PCR_SELECTION, sel_ok, "%s", msg);
 
 		/* Only a signature made with a known hash tells which hash the
 		 * PCR digest uses; the signature rule reports a bad one. */
@@ -423,24 +232,24 @@ int tpa_quote_verify(tpa_findings *out, const tpa_quote_evidence *ev,
 			size_t hs = tpa_hash_size(h);
 
 			if (hs == 0) {
-				tpa_findings_add(out, "quote.pcr_digest", 0,
+				tpa_findings_add(out, TPA_CHECK_QUOTE_PCR_DIGEST, 0,
 						 "signature hash 0x%04x unknown", h);
 			} else if ((err = pcr_digest(digest, h, ev->pcrs)) < 0) {
 				goto cleanup;
 			} else if (qi->pcrDigest.size != hs ||
 				   memcmp(qi->pcrDigest.buffer, digest, hs) != 0) {
-				tpa_findings_add(out, "quote.pcr_digest", 0,
+				tpa_findings_add(out, TPA_CHECK_QUOTE_PCR_DIGEST, 0,
 						 "the reported PCR values do not hash to the quoted pcrDigest");
 			} else {
-				tpa_findings_add(out, "quote.pcr_digest", 1,
+				tpa_findings_add(out, TPA_CHECK_QUOTE_PCR_DIGEST, 1,
 						 "reported PCR values match the quoted pcrDigest (%s)",
 						 tpa_hash_label(h));
 			}
 		} else if (!sel_ok) {
-			tpa_findings_add(out, "quote.pcr_digest", 0,
+			tpa_findings_add(out, TPA_CHECK_QUOTE_PCR_DIGEST, 0,
 					 "not checked: the PCR selection differs");
 		} else {
-			tpa_findings_add(out, "quote.pcr_digest", 0,
+			tpa_findings_add(out, TPA_CHECK_QUOTE_PCR_DIGEST, 0,
 					 "not checked: the signature is malformed");
 		}
 	}
@@ -449,17 +258,17 @@ int tpa_quote_verify(tpa_findings *out, const tpa_quote_evidence *ev,
 	if (!have_sig) {
 		/* already reported */
 	} else if (!have_pub) {
-		tpa_findings_add(out, "quote.signature", 0,
+		tpa_findings_add(out, TPA_CHECK_QUOTE_SIGNATURE, 0,
 				 "not checked: no usable AK public key");
 	} else if (!ev->attest || ev->attest_len == 0) {
-		tpa_findings_add(out, "quote.signature", 0, "no attestation data");
+		tpa_findings_add(out, TPA_CHECK_QUOTE_SIGNATURE, 0, "no attestation data");
 	} else if ((err = tpa_signature_verify(&sig, &pub, key, ev->attest,
 					       ev->attest_len)) < 0) {
 		if (err != TPA_ERR_VERIFY)
 			goto cleanup;
-		tpa_findings_add(out, "quote.signature", 0, "%s", tpa_err_last());
+		tpa_findings_add(out, TPA_CHECK_QUOTE_SIGNATURE, 0, "%s", tpa_err_last());
 	} else {
-		tpa_findings_add(out, "quote.signature", 1, "%s/%s signature verifies",
+		tpa_findings_add(out, TPA_CHECK_QUOTE_SIGNATURE, 1, "%s/%s signature verifies",
 				 sig.sigAlg == TPM2_ALG_ECDSA ? "ECDSA" :
 				 sig.sigAlg == TPM2_ALG_RSASSA ? "RSASSA" : "RSAPSS",
 				 tpa_hash_label(tpa_signature_hash(&sig)));

@@ -375,9 +375,9 @@ static int check_request(tpa_rpc_reply *r, tpa_pcr_set *pcrs,
 }
 
 /* The detail of a finding, or "". */
-static const char *check_detail_of(const tpa_findings *f, const char *name)
+static const char *check_detail_of(const tpa_findings *f, tpa_check_id id)
 {
-	const tpa_check *c = tpa_findings_get(f, name);
+	const tpa_check *c = tpa_findings_get(f, id);
 
 	return c ? c->detail : "";
 }
@@ -466,12 +466,12 @@ static int appraise_eventlog(tpa_findings *f, Attest__V1__TrustedLaunch *tl,
 	    (err = tpa_eventlog_replay_banks(&rp, log, quoted, pcrs->nbanks)) < 0) {
 		if (err == TPA_ERR_NOMEM || err == TPA_ERR_CRYPTO)
 			goto cleanup;
-		tpa_findings_add(f, "eventlog.parse", 0, "%s", tpa_err_last());
+		tpa_findings_add(f, TPA_CHECK_EVENTLOG_PARSE, 0, "%s", tpa_err_last());
 		snprintf(sb_reason, sb_reason_cap, "the event log is malformed");
 		err = 0;
 		goto cleanup;
 	}
-	tpa_findings_add(f, "eventlog.parse", 1, "%s log, %zu events",
+	tpa_findings_add(f, TPA_CHECK_EVENTLOG_PARSE, 1, "%s log, %zu events",
 			 tpa_eventlog_format(log) == TPA_EVLOG_CRYPTO_AGILE ?
 			 "crypto-agile" : "SHA1", tpa_eventlog_count(log));
 	if ((err = tpa_eventlog_compare(f, &rp, pcrs, EVENTLOG_IGNORED_PCRS)) < 0 &&
@@ -513,7 +513,7 @@ static int appraise_eventlog(tpa_findings *f, Attest__V1__TrustedLaunch *tl,
 	}
 	tl->events = (uint32_t)tpa_eventlog_count(log);
 	if (bs.digest_mismatches)
-		tpa_findings_add(f, "eventlog.digests", 0,
+		tpa_findings_add(f, TPA_CHECK_EVENTLOG_DIGESTS, 0,
 				 "%u event(s) carry data that does not hash to their digest (first: #%d)",
 				 bs.digest_mismatches, bs.first_mismatch);
 	if (tl->measured_boot && in->client_view &&
@@ -523,11 +523,11 @@ static int appraise_eventlog(tpa_findings *f, Attest__V1__TrustedLaunch *tl,
 		const char *shown = tpa_secure_boot_name(bs.secure_boot);
 
 		if (strcmp(claimed, shown) != 0)
-			tpa_findings_add(f, "client.secure_boot", 0,
+			tpa_findings_add(f, TPA_CHECK_CLIENT_SECURE_BOOT, 0,
 					 "the device reports Secure Boot %s, its event log shows %s",
 					 claimed, shown);
 		else
-			tpa_findings_add(f, "client.secure_boot", 1,
+			tpa_findings_add(f, TPA_CHECK_CLIENT_SECURE_BOOT, 1,
 					 "the device's report agrees with the log (%s)", shown);
 	}
 	err = tl->measured_boot ? judge_boot(ap, appraised, bl, f, log, &bs, pcrs) : 0;
@@ -569,16 +569,13 @@ static void ar4si_vector(tpa_ar4si *v, const tpa_findings *f, int have_dev, int 
 					    TPA_RULE_PK, TPA_RULE_KEK, TPA_RULE_DB,
 					    TPA_RULE_AUTHORITIES, TPA_RULE_KERNEL_CMDLINE,
 					    TPA_RULE_PCRS };
-	const tpa_check *sig = tpa_findings_get(f, "quote.signature");
-	size_t i;
-	int log_bad = 0;
+	const tpa_check *sig = tpa_findings_get(f, TPA_CHECK_QUOTE_SIGNATURE);
+	int log_bad;
 
 	memset(v, 0, sizeof(*v));
 	v->hardware = sig && !sig->passed ? 99 : have_dev ? 2 : 0;
 	v->instance_identity = have_dev ? 2 : 0;
-	for (i = 0; i < f->n; i++)
-		if (!f->items[i].passed && strncmp(f->items[i].name, "eventlog.", 9) == 0)
-			log_bad = 1;
+	log_bad = tpa_findings_failed_class(f, TPA_CHECK_CLASS_EVENTLOG) > 0;
 	if (log_bad) {
 		v->executables = 99;
 		return;
@@ -626,7 +623,7 @@ static const tpa_baseline *baseline_for(tpa_service *s, const char *device_id, i
 	if (err == TPA_ERR_NOT_FOUND)
 		return s->opts.baseline;
 	if (err < 0) {
-		tpa_findings_add(f, "baseline", 0, "registry: %s", tpa_err_last());
+		tpa_findings_add(f, TPA_CHECK_BASELINE, 0, "registry: %s", tpa_err_last());
 		return NULL;
 	}
 	pthread_mutex_lock(&s->lock);
@@ -640,7 +637,7 @@ static const tpa_baseline *baseline_for(tpa_service *s, const char *device_id, i
 	}
 	if (tpa_store_baseline_get(&body, NULL, s->opts.store, name, v) < 0 ||
 	    tpa_baseline_parse(&b, body, strlen(body), name) < 0) {
-		tpa_findings_add(f, "baseline", 0, "baseline %s@%d cannot be used: %s", name, v,
+		tpa_findings_add(f, TPA_CHECK_BASELINE, 0, "baseline %s@%d cannot be used: %s", name, v,
 				 tpa_err_last());
 		free(body);
 		return NULL;
@@ -711,9 +708,9 @@ void tpa_service_attest(tpa_rpc_reply *r, const uint8_t *req, size_t len,
 	memset(&f, 0, sizeof(f));
 	have_nonce = tpa_nonce_take(nonce, s->nonces, in->challenge_id) == 0;
 	if (have_nonce)
-		tpa_findings_add(&f, "challenge", 1, "issued here, unused, unexpired");
+		tpa_findings_add(&f, TPA_CHECK_CHALLENGE, 1, "issued here, unused, unexpired");
 	else
-		tpa_findings_add(&f, "challenge", 0, "%s", tpa_err_last());
+		tpa_findings_add(&f, TPA_CHECK_CHALLENGE, 0, "%s", tpa_err_last());
 
 	ev.attest = in->quote->attest.data;
 	ev.attest_len = in->quote->attest.len;
@@ -735,7 +732,7 @@ void tpa_service_attest(tpa_rpc_reply *r, const uint8_t *req, size_t len,
 	if (s->opts.store) {
 		if (name_len == 0) {
 			refuse(r, TPA_RPC_PERMISSION_DENIED, "the AK cannot be identified: %s",
-			       check_detail_of(&f, "ak.public"));
+			       check_detail_of(&f, TPA_CHECK_AK_PUBLIC));
 			goto cleanup;
 		}
 		if (tpa_store_find_by_ak(&dev, s->opts.store, name_hex) < 0) {
@@ -751,7 +748,7 @@ void tpa_service_attest(tpa_rpc_reply *r, const uint8_t *req, size_t len,
 			goto cleanup;
 		}
 		have_dev = 1;
-		tpa_findings_add(&f, "device.registered", 1,
+		tpa_findings_add(&f, TPA_CHECK_DEVICE_REGISTERED, 1,
 				 "AK registered to device %.16s..., active", dev.id);
 	}
 
@@ -828,7 +825,7 @@ void tpa_service_attest(tpa_rpc_reply *r, const uint8_t *req, size_t len,
 	claims.firmware_version = tl.firmware_version;
 	claims.tpm_manufacturer = have_dev ? dev.tpm_manufacturer : NULL;
 	/* The TPM's firmware version as the quote it signed says it. */
-	sig = tpa_findings_get(&f, "quote.signature");
+	sig = tpa_findings_get(&f, TPA_CHECK_QUOTE_SIGNATURE);
 	if (sig && sig->passed) {
 		claims.tpm_firmware[0] = (uint32_t)(tpm_firmware >> 32);
 		claims.tpm_firmware[1] = (uint32_t)tpm_firmware;

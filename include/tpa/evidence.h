@@ -91,9 +91,9 @@ typedef struct {
 		int32_t event, pcr;
 		char detail[320];
 	} rules[TPA_VERDICT_RULES_MAX];
-} tpa_verdict;
+} tpa_verdict_reply;
 
-int tpa_verdict_unpack(tpa_verdict *out, const uint8_t *b, size_t n);
+int tpa_verdict_reply_unpack(tpa_verdict_reply *out, const uint8_t *b, size_t n);
 
 /* Enrollment messages, client side. Replies are bounded and checked. */
 #define TPA_ENROLL_INTERMEDIATES_MAX 4  /* EK CA certificates in one request */
@@ -116,6 +116,6 @@ int tpa_activate_request_pack(uint8_t **out, size_t *len, const char *enrollment
 /* device_id and ak_name receive hex text (65 and 133 bytes at most). */
 int tpa_activate_response_unpack(char *device_id, size_t id_cap, char *ak_name,
 				 size_t name_cap, const uint8_t *b, size_t n);
-void tpa_verdict_clear(tpa_verdict *v);
+void tpa_verdict_reply_clear(tpa_verdict_reply *v);
 
 #endif

@@ -34,7 +34,7 @@ static void *worker(void *arg)
 	for (;;) {
 		uint8_t *resp = NULL;
 		size_t n = 0;
-		tpa_verdict v;
+		tpa_verdict_reply v;
 		int i, ok;
 
 		pthread_mutex_lock(&lock);
@@ -44,7 +44,7 @@ static void *worker(void *arg)
 			return NULL;
 		ok = tpa_rpc_client_call(&resp, &n, NULL, client, TPA_RPC_ATTEST, reqs[i].req,
 					 reqs[i].len, 30000) == 0 &&
-		     tpa_verdict_unpack(&v, resp, n) == 0;
+		     tpa_verdict_reply_unpack(&v, resp, n) == 0;
 		pthread_mutex_lock(&lock);
 		if (ok && v.compliant)
 			compliant++;
@@ -52,7 +52,7 @@ static void *worker(void *arg)
 			errors++;
 		pthread_mutex_unlock(&lock);
 		if (ok)
-			tpa_verdict_clear(&v);
+			tpa_verdict_reply_clear(&v);
 		free(resp);
 	}
 }

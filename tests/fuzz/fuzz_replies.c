@@ -12,15 +12,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	tpa_client_challenge ch;
-	tpa_verdict v;
+	tpa_verdict_reply v;
 
 	if (tpa_challenge_unpack(&ch, data, size) == 0 &&
 	    (ch.nonce_len < TPA_NONCE_MIN || ch.nonce_len > TPA_NONCE_MAX))
 		abort();
-	if (tpa_verdict_unpack(&v, data, size) == 0) {
+	if (tpa_verdict_reply_unpack(&v, data, size) == 0) {
 		if (v.compliant && tpa_findings_failed(&v.findings))
 			abort();
-		tpa_verdict_clear(&v);
+		tpa_verdict_reply_clear(&v);
 	}
 	return 0;
 }

@@ -27,7 +27,7 @@
  * instead of crashing the runner. */
 static int check_passed(const tpa_findings *f, const char *name)
 {
-	const tpa_check *c = tpa_findings_get(f, name);
+	const tpa_check *c = tpa_findings_find(f, name);
 
 	return c ? c->passed : -1;
 }
@@ -176,11 +176,11 @@ static void test_findings_overflow(void)
 
 	memset(&f, 0, sizeof(f));
 	for (i = 0; i < TPA_CHECKS_MAX + 5; i++)
-		tpa_findings_add(&f, "x", 1, "%d", i);
+		tpa_findings_add(&f, TPA_CHECK_OTHER, 1, "%d", i);
 	CU_ASSERT_EQUAL(f.n, TPA_CHECKS_MAX);
 	/* Overflow is never a silent pass. */
 	CU_ASSERT_EQUAL(tpa_findings_failed(&f), 1);
-	CU_ASSERT_PTR_NOT_NULL(tpa_findings_get(&f, "findings.overflow"));
+	CU_ASSERT_PTR_NOT_NULL(tpa_findings_find(&f, "findings.overflow"));
 }
 
 /* ---- decoders on hostile bytes ---- */
@@ -359,7 +359,7 @@ static void test_token_sign_verify(void)
 	uint8_t nonce[32] = { 1, 2, 3 };
 
 	memset(&f, 0, sizeof(f));
-	tpa_findings_add(&f, "quote.nonce", 0, "extraData is not the nonce");
+	tpa_findings_add(&f, TPA_CHECK_QUOTE_NONCE, 0, "extraData is not the nonce");
 	CU_ASSERT_EQUAL_FATAL(tpa_token_key_new(&k), 0);
 	CU_ASSERT_EQUAL_FATAL(tpa_token_key_new(&other), 0);
 	CU_ASSERT_EQUAL(strlen(tpa_token_key_id(k)), 43);
@@ -579,15 +579,15 @@ static void test_service_missing_fields(void)
 	call_attest(&r, &req.base);
 	CU_ASSERT_EQUAL(r.status, TPA_RPC_OK);
 	{
-		tpa_verdict v;
+		tpa_verdict_reply v;
 
-		CU_ASSERT_EQUAL(tpa_verdict_unpack(&v, r.data, r.len), 0);
+		CU_ASSERT_EQUAL(tpa_verdict_reply_unpack(&v, r.data, r.len), 0);
 		CU_ASSERT_FALSE(v.compliant);
 		CU_ASSERT_EQUAL(check_passed(&v.findings, "challenge"), 0);
 		CU_ASSERT_EQUAL(check_passed(&v.findings, "quote.structure"), 0);
 		CU_ASSERT_EQUAL(check_passed(&v.findings, "ak.public"), 0);
 		CU_ASSERT_EQUAL(check_passed(&v.findings, "quote.signature"), 0);
-		tpa_verdict_clear(&v);
+		tpa_verdict_reply_clear(&v);
 	}
 	free(r.data);
 }
@@ -599,7 +599,7 @@ static void test_client_rejects_bad_replies(void)
 	Attest__V1__Verdict v = ATTEST__V1__VERDICT__INIT;
 	Attest__V1__CheckResult cr = ATTEST__V1__CHECK_RESULT__INIT, *crp = &cr;
 	tpa_client_challenge c;
-	tpa_verdict out;
+	tpa_verdict_reply out;
 	uint8_t buf[512], nonce[100] = { 0 };
 	size_t n;
 
@@ -625,13 +625,13 @@ static void test_client_rejects_bad_replies(void)
 	v.checks = &crp;
 	ar.verdict = &v;
 	n = protobuf_c_message_pack(&ar.base, buf);
-	CU_ASSERT_EQUAL(tpa_verdict_unpack(&out, buf, n), TPA_ERR_PARSE);
+	CU_ASSERT_EQUAL(tpa_verdict_reply_unpack(&out, buf, n), TPA_ERR_PARSE);
 	v.status = ATTEST__V1__VERDICT__STATUS__STATUS_UNSPECIFIED;
 	n = protobuf_c_message_pack(&ar.base, buf);
-	CU_ASSERT_EQUAL(tpa_verdict_unpack(&out, buf, n), TPA_ERR_PARSE);
+	CU_ASSERT_EQUAL(tpa_verdict_reply_unpack(&out, buf, n), TPA_ERR_PARSE);
 	ar.verdict = NULL;
 	n = protobuf_c_message_pack(&ar.base, buf);
-	CU_ASSERT_EQUAL(tpa_verdict_unpack(&out, buf, n), TPA_ERR_PARSE);
+	CU_ASSERT_EQUAL(tpa_verdict_reply_unpack(&out, buf, n), TPA_ERR_PARSE);
 }
 
 static int service_init(void)

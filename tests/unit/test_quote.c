@@ -34,14 +34,14 @@ typedef struct {
  * check fails an assertion instead of crashing the runner. */
 static int check_passed(const tpa_findings *f, const char *name)
 {
-	const tpa_check *c = tpa_findings_get(f, name);
+	const tpa_check *c = tpa_findings_find(f, name);
 
 	return c ? c->passed : -1;
 }
 
 static const char *check_detail(const tpa_findings *f, const char *name)
 {
-	const tpa_check *c = tpa_findings_get(f, name);
+	const tpa_check *c = tpa_findings_find(f, name);
 
 	return c ? c->detail : "";
 }
@@ -121,7 +121,7 @@ static int verify_check(const tpa_quote_evidence *ev, const uint8_t *nonce,
 
 	memset(&f, 0, sizeof(f));
 	*rc = tpa_quote_verify(&f, ev, nonce, nlen, NULL, NULL);
-	c = tpa_findings_get(&f, check);
+	c = tpa_findings_find(&f, check);
 	return c ? c->passed : -1;
 }
 
@@ -134,7 +134,7 @@ static void expect_only_failure(const tpa_quote_evidence *ev, const uint8_t *non
 
 	memset(&f, 0, sizeof(f));
 	CU_ASSERT_EQUAL(tpa_quote_verify(&f, ev, nonce, nlen, NULL, NULL), TPA_ERR_VERIFY);
-	c = tpa_findings_get(&f, check);
+	c = tpa_findings_find(&f, check);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(c);
 	CU_ASSERT_FALSE(c->passed);
 	CU_ASSERT(strlen(c->detail) > 0);
@@ -156,7 +156,7 @@ static void all_pass(const fixture *fx, const char *sig)
 					 &name_len), 0);
 	CU_ASSERT_EQUAL(tpa_findings_failed(&f), 0);
 	CU_ASSERT_EQUAL(name_len, 34);
-	CU_ASSERT(tpa_findings_get(&f, "quote.signature") != NULL);
+	CU_ASSERT(tpa_findings_find(&f, "quote.signature") != NULL);
 	CU_ASSERT(strstr(check_detail(&f, "quote.signature"), sig) != NULL);
 	for (i = 0; i < f.n; i++)
 		if (!f.items[i].passed)
@@ -443,7 +443,7 @@ static void get_challenge(tpa_client_challenge *ch)
 }
 
 /* Quotes for the challenge and sends it; returns the verdict. */
-static void attest_with(tpa_verdict *v, const tpa_client_challenge *ch, int *status,
+static void attest_with(tpa_verdict_reply *v, const tpa_client_challenge *ch, int *status,
 			tpa_tpm *t, const tpa_attest_extras *extras)
 {
 	tpa_tpm_quote_result q;
@@ -463,11 +463,11 @@ static void attest_with(tpa_verdict *v, const tpa_client_challenge *ch, int *sta
 	*status = r.status;
 	memset(v, 0, sizeof(*v));
 	if (r.status == TPA_RPC_OK)
-		CU_ASSERT_EQUAL(tpa_verdict_unpack(v, r.data, r.len), 0);
+		CU_ASSERT_EQUAL(tpa_verdict_reply_unpack(v, r.data, r.len), 0);
 	free(r.data);
 }
 
-static void attest(tpa_verdict *v, const tpa_client_challenge *ch, int *status)
+static void attest(tpa_verdict_reply *v, const tpa_client_challenge *ch, int *status)
 {
 	tpa_attest_extras extras = { .hint = "unit" };
 
@@ -521,7 +521,7 @@ static int log_suite_clean(void)
 	return service_clean();
 }
 
-static void attest_log(tpa_verdict *v, const buf *log, const tpa_client_view *view)
+static void attest_log(tpa_verdict_reply *v, const buf *log, const tpa_client_view *view)
 {
 	tpa_attest_extras extras = { .hint = "unit-log" };
 	tpa_client_challenge ch;
@@ -537,7 +537,7 @@ static void attest_log(tpa_verdict *v, const buf *log, const tpa_client_view *vi
 
 static void test_log_good(void)
 {
-	tpa_verdict v;
+	tpa_verdict_reply v;
 
 	attest_log(&v, &good_log, NULL);
 	CU_ASSERT_TRUE(v.compliant);
@@ -545,13 +545,13 @@ static void test_log_good(void)
 	CU_ASSERT_STRING_EQUAL(v.secure_boot, "enabled");
 	CU_ASSERT_EQUAL(v.events, 6);
 	CU_ASSERT_EQUAL(check_passed(&v.findings, "eventlog.replay"), 1);
-	tpa_verdict_clear(&v);
+	tpa_verdict_reply_clear(&v);
 }
 
 static void test_log_extra_event(void)
 {
 	buf w = good_log;
-	tpa_verdict v;
+	tpa_verdict_reply v;
 
 	/* An event the TPM never saw: the log no longer replays. */
 	lw_event2(&w, 4, TPA_EV_EFI_BOOT_SERVICES_APPLICATION, "rootkit", 7, NULL, 0);
@@ -562,13 +562,13 @@ static void test_log_extra_event(void)
 	CU_ASSERT(strstr(check_detail(&v.findings, "eventlog.replay"), "PCR 4") != NULL);
 	CU_ASSERT(strstr(check_detail(&v.findings, "eventlog.replay"), "#6") != NULL);
 	CU_ASSERT_STRING_EQUAL(v.secure_boot, "unknown");
-	tpa_verdict_clear(&v);
+	tpa_verdict_reply_clear(&v);
 }
 
 static void test_log_edited(void)
 {
 	buf w = good_log;
-	tpa_verdict v;
+	tpa_verdict_reply v;
 	size_t i;
 
 	/* Secure Boot's value edited in the log after the boot: the digests
@@ -583,13 +583,13 @@ static void test_log_edited(void)
 	CU_ASSERT_EQUAL(check_passed(&v.findings, "eventlog.replay"), 1);
 	CU_ASSERT_EQUAL(check_passed(&v.findings, "eventlog.digests"), 0);
 	CU_ASSERT_STRING_EQUAL(v.secure_boot, "unknown");
-	tpa_verdict_clear(&v);
+	tpa_verdict_reply_clear(&v);
 }
 
 static void test_log_malformed(void)
 {
 	buf w = good_log;
-	tpa_verdict v;
+	tpa_verdict_reply v;
 
 	w.n -= 3; /* truncated */
 	attest_log(&v, &w, NULL);
@@ -597,13 +597,13 @@ static void test_log_malformed(void)
 	CU_ASSERT_EQUAL(check_passed(&v.findings, "eventlog.parse"), 0);
 	CU_ASSERT(strstr(check_detail(&v.findings, "eventlog.parse"), "offset") != NULL);
 	CU_ASSERT_FALSE(v.measured_boot);
-	tpa_verdict_clear(&v);
+	tpa_verdict_reply_clear(&v);
 }
 
 static void test_log_client_disagrees(void)
 {
 	tpa_client_view view;
-	tpa_verdict v;
+	tpa_verdict_reply v;
 
 	memset(&view, 0, sizeof(view));
 	view.secure_boot = TPA_TRI_OFF;
@@ -613,20 +613,20 @@ static void test_log_client_disagrees(void)
 	CU_ASSERT(strstr(check_detail(&v.findings, "client.secure_boot"), "reports Secure Boot disabled") != NULL);
 	/* The log decides, not the client. */
 	CU_ASSERT_STRING_EQUAL(v.secure_boot, "enabled");
-	tpa_verdict_clear(&v);
+	tpa_verdict_reply_clear(&v);
 
 	view.secure_boot = TPA_TRI_ON;
 	attest_log(&v, &good_log, &view);
 	CU_ASSERT_TRUE(v.compliant);
 	CU_ASSERT_EQUAL(check_passed(&v.findings, "client.secure_boot"), 1);
-	tpa_verdict_clear(&v);
+	tpa_verdict_reply_clear(&v);
 }
 
 static void test_log_without_valid_quote(void)
 {
 	tpa_attest_extras extras = { .hint = "unit-log" };
 	tpa_client_challenge ch;
-	tpa_verdict v;
+	tpa_verdict_reply v;
 	int st;
 
 	/* A good log with a reused challenge: the PCR values are not the
@@ -635,18 +635,18 @@ static void test_log_without_valid_quote(void)
 	extras.event_log_len = good_log.n;
 	get_challenge(&ch);
 	attest_with(&v, &ch, &st, tpm_log, &extras);
-	tpa_verdict_clear(&v);
+	tpa_verdict_reply_clear(&v);
 	attest_with(&v, &ch, &st, tpm_log, &extras);
 	CU_ASSERT_FALSE(v.compliant);
 	CU_ASSERT_FALSE(v.measured_boot);
 	CU_ASSERT_STRING_EQUAL(v.secure_boot, "unknown");
-	tpa_verdict_clear(&v);
+	tpa_verdict_reply_clear(&v);
 }
 
 static void test_service_compliant(void)
 {
 	tpa_client_challenge ch;
-	tpa_verdict v;
+	tpa_verdict_reply v;
 	char *jwk = NULL, *claims = NULL;
 	int st;
 
@@ -665,7 +665,7 @@ static void test_service_compliant(void)
 	CU_ASSERT_EQUAL(v.nrules, TPA_RULE_COUNT);
 	free(jwk);
 	free(claims);
-	tpa_verdict_clear(&v);
+	tpa_verdict_reply_clear(&v);
 }
 
 /* A verifier with no baseline for the device: every check passes, and the
@@ -675,7 +675,7 @@ static void test_service_no_baseline(void)
 	tpa_service *bare = NULL, *keep = svc;
 	tpa_service_opts o = { 0 };
 	tpa_client_challenge ch;
-	tpa_verdict v;
+	tpa_verdict_reply v;
 	int st;
 
 	o.key = tkey;
@@ -689,36 +689,36 @@ static void test_service_no_baseline(void)
 	CU_ASSERT_EQUAL(tpa_findings_failed(&v.findings), 0);
 	CU_ASSERT_STRING_EQUAL(v.outcome, "no-baseline");
 	CU_ASSERT_EQUAL(v.nrules, 0);
-	tpa_verdict_clear(&v);
+	tpa_verdict_reply_clear(&v);
 	tpa_service_free(bare);
 }
 
 static void test_service_reused_nonce(void)
 {
 	tpa_client_challenge ch;
-	tpa_verdict v;
+	tpa_verdict_reply v;
 	const tpa_check *c;
 	int st;
 
 	get_challenge(&ch);
 	attest(&v, &ch, &st);
 	CU_ASSERT_TRUE(v.compliant);
-	tpa_verdict_clear(&v);
+	tpa_verdict_reply_clear(&v);
 	attest(&v, &ch, &st);
 	CU_ASSERT_EQUAL(st, TPA_RPC_OK);
 	CU_ASSERT_FALSE(v.compliant);
-	c = tpa_findings_get(&v.findings, "challenge");
+	c = tpa_findings_find(&v.findings, "challenge");
 	CU_ASSERT_PTR_NOT_NULL_FATAL(c);
 	CU_ASSERT_FALSE(c->passed);
 	CU_ASSERT(strstr(c->detail, "already used") != NULL);
 	CU_ASSERT_EQUAL(check_passed(&v.findings, "quote.nonce"), 0);
-	tpa_verdict_clear(&v);
+	tpa_verdict_reply_clear(&v);
 }
 
 static void test_service_expired_nonce(void)
 {
 	tpa_client_challenge ch;
-	tpa_verdict v;
+	tpa_verdict_reply v;
 	const tpa_check *c;
 	int st;
 
@@ -726,22 +726,22 @@ static void test_service_expired_nonce(void)
 	fake_now += 60000; /* exactly the lifetime: expired */
 	attest(&v, &ch, &st);
 	CU_ASSERT_FALSE(v.compliant);
-	c = tpa_findings_get(&v.findings, "challenge");
+	c = tpa_findings_find(&v.findings, "challenge");
 	CU_ASSERT_PTR_NOT_NULL_FATAL(c);
 	CU_ASSERT(strstr(c->detail, "expired") != NULL);
-	tpa_verdict_clear(&v);
+	tpa_verdict_reply_clear(&v);
 
 	get_challenge(&ch);
 	fake_now += 59999; /* one millisecond before expiry: still good */
 	attest(&v, &ch, &st);
 	CU_ASSERT_TRUE(v.compliant);
-	tpa_verdict_clear(&v);
+	tpa_verdict_reply_clear(&v);
 }
 
 static void test_service_unknown_challenge(void)
 {
 	tpa_client_challenge ch;
-	tpa_verdict v;
+	tpa_verdict_reply v;
 	int st;
 
 	get_challenge(&ch);
@@ -749,13 +749,13 @@ static void test_service_unknown_challenge(void)
 	attest(&v, &ch, &st);
 	CU_ASSERT_FALSE(v.compliant);
 	CU_ASSERT(strstr(check_detail(&v.findings, "challenge"), "unknown") != NULL);
-	tpa_verdict_clear(&v);
+	tpa_verdict_reply_clear(&v);
 }
 
 static void test_service_nonce_of_other_challenge(void)
 {
 	tpa_client_challenge a, b;
-	tpa_verdict v;
+	tpa_verdict_reply v;
 	int st;
 
 	/* Quote with challenge a's nonce but send b's id. */
@@ -766,7 +766,7 @@ static void test_service_nonce_of_other_challenge(void)
 	CU_ASSERT_FALSE(v.compliant);
 	CU_ASSERT_EQUAL(check_passed(&v.findings, "challenge"), 1);
 	CU_ASSERT_EQUAL(check_passed(&v.findings, "quote.nonce"), 0);
-	tpa_verdict_clear(&v);
+	tpa_verdict_reply_clear(&v);
 }
 
 static int service_clean(void)
