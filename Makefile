@@ -40,8 +40,8 @@ PROTO    := proto/attest/v1/attest.proto
 PB_C     := $(GEN)/attest/v1/attest.pb-c.c
 PB_H     := $(GEN)/attest/v1/attest.pb-c.h
 
-LIB_SRC  := lib/err.c lib/pcr.c lib/findings.c lib/tpm_decode.c lib/keycache.c lib/quote.c lib/nonce.c lib/tpm.c \
-            lib/rpc.c lib/token.c lib/service.c lib/evidence.c lib/eventlog.c lib/bootstate.c lib/efi.c lib/identity.c lib/store.c lib/store_sqlite.c lib/baseline.c lib/config.c
+LIB_SRC  := lib/err.c lib/pcr.c lib/findings.c lib/tpm_decode.c lib/keycache.c lib/quote.c lib/tpm.c \
+            lib/rpc.c lib/token.c lib/service.c lib/evidence.c lib/eventlog.c lib/events.c lib/bootstate.c lib/efi.c lib/identity.c lib/seal.c lib/boot.c lib/verdict.c lib/store.c lib/store_sqlite.c lib/baseline.c lib/config.c
 OBJ      := $(BUILD)/obj
 LIB_OBJ  := $(LIB_SRC:%.c=$(OBJ)/%.o) $(OBJ)/gen/attest.pb-c.o
 LIBA     := $(BUILD)/libtpa.a
@@ -50,14 +50,12 @@ PROGS    := $(BUILD)/attest_client $(BUILD)/verifier $(BUILD)/tpa-pcr-extend \
             $(BUILD)/tpa-bootsim
 UNIT_TESTS := $(BUILD)/tests/unit/test_quote $(BUILD)/tests/unit/test_core $(BUILD)/tests/unit/test_rpc $(BUILD)/tests/unit/test_eventlog \
               $(BUILD)/tests/unit/test_identity $(BUILD)/tests/unit/test_identity_ecc \
-              $(BUILD)/tests/unit/test_store $(BUILD)/tests/unit/test_baseline
+              $(BUILD)/tests/unit/test_store $(BUILD)/tests/unit/test_baseline \
+              $(BUILD)/tests/unit/test_seal
 BENCH    := $(BUILD)/tests/bench/bench_quote $(BUILD)/tests/bench/bench_rpc \
             $(BUILD)/tests/bench/bench_eventlog $(BUILD)/tests/bench/bench_baseline
-FUZZ_TARGETS := attest replies eventlog baseline config
+FUZZ_TARGETS := attest replies eventlog baseline config seal
 FUZZ_DRIVERS := $(FUZZ_TARGETS:%=$(BUILD)/tests/fuzz/fuzz_%)
-
-HDRS := $(wildcard include/tpa/*.h) $(wildcard lib/*.h) $(wildcard verifier/*.h) $(wildcard attest_client/*.h) \
-        $(wildcard tests/unit/*.h) $(PB_H)
 
 .SECONDARY:
 .PHONY: all deps demo test check asan asan-check valgrind valgrind-check bench clean \
@@ -77,9 +75,13 @@ $(OBJ)/gen/attest.pb-c.o: $(PB_C) $(PB_H)
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) -std=c11 $(OPT) $(SAN) $(CFLAGS) -fPIC -c -o $@ $<
 
-$(OBJ)/%.o: %.c $(HDRS)
+# Each object depends on the headers it includes (-MMD -MP writes them down);
+# the generated protobuf header must exist before anything is compiled.
+$(OBJ)/%.o: %.c | $(PB_H)
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -c -o $@ $<
+	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -MMD -MP -c -o $@ $<
+
+-include $(shell find $(OBJ) -name '*.d' 2>/dev/null)
 
 $(LIBA): $(LIB_OBJ)
 	@rm -f $@

@@ -22,7 +22,7 @@ enum {
 };
 
 #define PROG "attest_client"
-#define DEFAULT_PCRS "sha256:0-9"
+#define DEFAULT_PCRS "auto"
 #define DEFAULT_TIMEOUT_MS 10000
 #define DEFAULT_EVENTLOG "/sys/kernel/security/tpm0/binary_bios_measurements"
 #define DEFAULT_EFIVARS "/sys/firmware/efi/efivars"
@@ -45,7 +45,7 @@ typedef struct {
 	tpa_ek_type ek;
 	int ek_auto;
 	unsigned timeout;             /* ms, each call to the verifier */
-	int no_eventlog, auto_enroll, verbose;
+	int no_eventlog, auto_enroll, replace, verbose;
 	unsigned interval, retry_min, retry_max, refresh_before; /* seconds */
 	tpa_pcr_set pcrs;
 	tpa_config *cfg;              /* owned: the strings above point into it */

@@ -39,6 +39,7 @@
 #include <tss2/tss2_mu.h>
 
 #include "client.h"
+#include "tpa/boot.h"
 
 /* Where the option being handled came from: "FILE:LINE: key: " or "--key: ". */
 static char where[600] = "";
@@ -72,8 +73,10 @@ static void usage(FILE *f)
 "  --insecure            plaintext gRPC, for local tests only\n"
 "  --tcti CONF           TPM transport (default " TPA_TCTI_DEFAULT "),\n"
 "                        e.g. swtpm:path=/run/swtpm/tpm.sock\n"
-"  --pcrs SEL            PCRs to quote (default " DEFAULT_PCRS "), e.g.\n"
-"                        sha256:0,2,4,7 or sha1:0-7+sha256:0-9\n"
+"  --pcrs SEL            PCRs to quote, e.g. sha256:0,2,4,7 or sha1:0-7+sha256:0-9;\n"
+"                        default " DEFAULT_PCRS ": the event log's strongest bank\n"
+"                        (sha256 without a log), PCRs 0-9 and those of 11-14 the\n"
+"                        log extends: what the verifier needs for the log to count\n"
 "  --ak-type TYPE        ecc (P-256 ECDSA, default), rsa (RSASSA) or rsapss\n"
 "  --ak-file FILE        keep the AK here: reloaded if present, else created\n"
 "                        and saved (mode 0600); run: default " DEFAULT_AK_FILE "\n"
@@ -84,6 +87,8 @@ static void usage(FILE *f)
 "                        does not know the AK, then attest again; if the TPM\n"
 "                        refuses the saved AK (cleared), move it to\n"
 "                        FILE.refused, make and enroll a new one\n"
+"  --replace             (enroll) the new AK replaces the AKs the verifier holds\n"
+"                        for the device; without it, it joins them\n"
 "  --timeout MS          deadline of each call to the verifier (default %d)\n"
 "  --device-hint TEXT    free text for the verifier's log (at most %d bytes)\n"
 "  --token-out FILE      write the token to FILE (atomic replace, mode 0600);\n"
@@ -254,8 +259,9 @@ static int call(uint8_t **resp, size_t *resp_len, int *status, tpa_rpc_client *c
  * TPM keeps go to the verifier, whose credential the TPM releases only to
  * this AK beside this EK. Prints the device id. An exit status. */
 static int enroll(tpa_tpm *tpm, tpa_rpc_client *cl, const uint8_t *akpub, size_t akpub_len,
-		  unsigned timeout)
+		  unsigned timeout, int replace)
 {
+	tpa_enroll_keys keys;
 	TPMT_PUBLIC ek;
 	tpa_enrollment en;
 	uint8_t ekpub[TPA_PUBLIC_MAX], *cert = NULL, *req = NULL, *resp = NULL, cred[64];
@@ -280,9 +286,14 @@ static int enroll(tpa_tpm *tpm, tpa_rpc_client *cl, const uint8_t *akpub, size_t
 		rc = fail(EXIT_TPM, "EK intermediates");
 		goto cleanup;
 	}
-	if (tpa_enroll_request_pack(&req, &req_len, ekpub, ekpub_len, cert, cert_len,
-				    (const uint8_t *const *)inter, inter_len, ninter, akpub,
-				    akpub_len) < 0) {
+	keys.ek_public = ekpub;
+	keys.ek_public_len = ekpub_len;
+	keys.ek_cert = cert;
+	keys.ek_cert_len = cert_len;
+	keys.ak_public = akpub;
+	keys.ak_public_len = akpub_len;
+	if (tpa_enroll_request_pack(&req, &req_len, &keys, (const uint8_t *const *)inter,
+				    inter_len, ninter, replace) < 0) {
 		rc = fail(EXIT_INTERNAL, "enroll");
 		goto cleanup;
 	}
@@ -303,7 +314,8 @@ static int enroll(tpa_tpm *tpm, tpa_rpc_client *cl, const uint8_t *akpub, size_t
 		rc = fail(EXIT_TPM, "ActivateCredential");
 		goto cleanup;
 	}
-	if (tpa_activate_request_pack(&req, &req_len, en.id, cred, cred_len) < 0) {
+	/* The verifier keeps nothing between the calls: the EK and AK again. */
+	if (tpa_activate_request_pack(&req, &req_len, en.id, cred, cred_len, &keys) < 0) {
 		rc = fail(EXIT_INTERNAL, "activate");
 		goto cleanup;
 	}
@@ -464,6 +476,7 @@ static const struct option options[] = {
 	{ "no-eventlog", no_argument, NULL, 'E' },
 	{ "efivars", required_argument, NULL, 'f' },
 	{ "auto-enroll", no_argument, NULL, 'A' },
+	{ "replace", no_argument, NULL, 'P' },
 	{ "interval", required_argument, NULL, 'i' },
 	{ "retry-min", required_argument, NULL, 'r' },
 	{ "retry-max", required_argument, NULL, 'R' },
@@ -475,7 +488,8 @@ static const struct option options[] = {
 
 /* Keys a configuration file may not set. */
 static const char *const not_in_config[] = { "config", "help", NULL };
-static const char *const flags[] = { "insecure", "no-eventlog", "auto-enroll", "verbose", NULL };
+static const char *const flags[] = { "insecure", "no-eventlog", "auto-enroll", "replace",
+				     "verbose", NULL };
 
 
 static void set_where(const tpa_config_args *a, int idx, const char *name)
@@ -568,6 +582,7 @@ int settings_load(settings *s, int argc, char **argv)
 		case 'E': s->no_eventlog = 1; break;
 		case 'f': s->efivars = optarg; break;
 		case 'A': s->auto_enroll = 1; break;
+		case 'P': s->replace = 1; break;
 		case 'V': s->verbose = 1; break;
 		case 'K':
 			if (parse_ek(&s->ek_auto, &s->ek, optarg) < 0)
@@ -628,7 +643,9 @@ int settings_load(settings *s, int argc, char **argv)
 			s->retry_max);
 		return EXIT_USAGE;
 	}
-	if (tpa_pcr_set_parse_selection(&s->pcrs, s->pcr_spec) < 0) {
+	/* "auto": chosen from the event log when it is read. */
+	if (strcmp(s->pcr_spec, "auto") != 0 &&
+	    tpa_pcr_set_parse_selection(&s->pcrs, s->pcr_spec) < 0) {
 		fprintf(stderr, PROG ": --pcrs: %s\n", tpa_err_last());
 		return EXIT_USAGE;
 	}
@@ -728,6 +745,13 @@ int attest_once(const settings *s, attempt *a, int print)
 		rc = fail(EXIT_USAGE, "event log");
 		goto done;
 	}
+	/* What the verifier needs quoted for the log to count: its strongest
+	 * bank, PCRs 0-9 and the boot chain's it extends. */
+	if (strcmp(s->pcr_spec, "auto") == 0 &&
+	    tpa_boot_quote_selection(&pcrs, log, log_len) < 0) {
+		rc = fail(EXIT_INTERNAL, "PCR selection");
+		goto done;
+	}
 	if ((err = tpa_rpc_client_new(&cl, &s->co)) < 0) {
 		rc = fail(err == TPA_ERR_IO || err == TPA_ERR_PARSE ? EXIT_USAGE : EXIT_INTERNAL,
 			  "verifier");
@@ -737,7 +761,8 @@ int attest_once(const settings *s, attempt *a, int print)
 	 * the verifier does not know (its registry lost it, or the AK file is
 	 * new) is enrolled and the attestation tried once more. A revoked
 	 * device is refused with FAILED_PRECONDITION and stays refused. */
-	if (renewed && (rc = enroll(tpm, cl, akpub, akpub_len, s->timeout)) != 0)
+	/* The TPM refused the old AK: the new one replaces it. */
+	if (renewed && (rc = enroll(tpm, cl, akpub, akpub_len, s->timeout, 1)) != 0)
 		goto done;
 	for (attempt_no = 0;; attempt_no++) {
 		if (tpa_challenge_request_pack(&req, &req_len, s->hint) < 0) {
@@ -777,7 +802,7 @@ int attest_once(const settings *s, attempt *a, int print)
 		if (err == TPA_ERR_REFUSED && a->grpc_status == TPA_RPC_PERMISSION_DENIED &&
 		    s->auto_enroll && attempt_no == 0) {
 			note(0, "%s; enrolling", tpa_err_last());
-			if ((rc = enroll(tpm, cl, akpub, akpub_len, s->timeout)) != 0)
+			if ((rc = enroll(tpm, cl, akpub, akpub_len, s->timeout, 0)) != 0)
 				goto done;
 			continue;
 		}
@@ -865,7 +890,7 @@ static int cmd_enroll(int argc, char **argv)
 			  "verifier");
 		goto cleanup;
 	}
-	rc = enroll(tpm, cl, akpub, akpub_len, s.timeout);
+	rc = enroll(tpm, cl, akpub, akpub_len, s.timeout, s.replace);
 cleanup:
 	tpa_rpc_client_free(cl);
 	tpa_tpm_close(tpm);

@@ -14,15 +14,7 @@
 #include "tpa/err.h"
 #include "tpa/tpm_decode.h"
 
-static const char *const rule_names[TPA_RULE_COUNT] = {
-	"secure-boot", "uefi-debug-mode", "firmware-version", "pk", "kek", "db", "dbx",
-	"authorities", "boot-applications", "kernel-cmdline", "pcrs", "known-events",
-};
-
-const char *tpa_rule_name(tpa_rule_id r)
-{
-	return (unsigned)r < TPA_RULE_COUNT ? rule_names[r] : "unknown";
-}
+#define rule_names_of(id) tpa_rule_name((tpa_rule_id)(id))
 
 const char *tpa_outcome_name(tpa_outcome o)
 {
@@ -31,6 +23,7 @@ const char *tpa_outcome_name(tpa_outcome o)
 	case TPA_OUTCOME_WARNING: return "warning";
 	case TPA_OUTCOME_NON_COMPLIANT: return "non-compliant";
 	case TPA_OUTCOME_NO_BASELINE: return "no-baseline";
+	case TPA_OUTCOME_NOT_APPRAISED: return "not-appraised";
 	}
 	return "unknown";
 }
@@ -86,6 +79,10 @@ struct tpa_baseline {
 	uint32_t pcrs_mask;
 	eset known;                  /* (PCR, type, digest) */
 	size_t entries;
+	tpa_pcr_mask required;       /* "required_pcrs", if required_set */
+	int required_set;
+	tpa_pcr_mask loader_pcrs;    /* PCRs of boot_loader entries */
+	tpa_pcr_mask entry_pcrs;     /* PCRs any entry names */
 };
 
 static int ekey_cmp(const void *a, const void *b)
@@ -415,16 +412,18 @@ static int parse_rule(const vctx *c, const char *name, json_t *r)
 	int id, err;
 
 	for (id = 0; id < TPA_RULE_COUNT; id++)
-		if (strcmp(name, rule_names[id]) == 0)
+		if (strcmp(name, rule_names_of(id)) == 0)
 			break;
 	snprintf(p, sizeof(p), "rules.%s", name);
+	if (id == TPA_RULE_REQUIRED_PCRS)
+		return bad(c, p, "is not written as a rule: the top-level \"required_pcrs\" sets it");
 	if (id == TPA_RULE_COUNT) {
 		char known[400] = "";
 		int k;
 
-		for (k = 0; k < TPA_RULE_COUNT; k++)
+		for (k = 0; k < TPA_RULE_REQUIRED_PCRS; k++)
 			snprintf(known + strlen(known), sizeof(known) - strlen(known), "%s%s",
-				 k ? ", " : "", rule_names[k]);
+				 k ? ", " : "", rule_names_of(k));
 		return bad(c, p, "unknown rule (known: %s)", known);
 	}
 	b->present[id] = 1;
@@ -512,8 +511,8 @@ static int parse_rule(const vctx *c, const char *name, json_t *r)
 			snprintf(ep, sizeof(ep), "%s[%zu]", pp, i);
 			if (!json_is_object(e) || json_object_size(e) != 1 || !json_is_string(t))
 				return bad(c, ep, "must be {\"exact\": TEXT} or {\"pattern\": GLOB}");
-			if (json_string_length(t) > TPA_CMDLINE_MAX)
-				return bad(c, ep, "longer than %d bytes", TPA_CMDLINE_MAX);
+			if (json_string_length(t) > TPA_KERNEL_PARAMS_MAX)
+				return bad(c, ep, "longer than %d bytes", TPA_KERNEL_PARAMS_MAX);
 			/* fnmatch backtracks: many '*' against a long command
 			 * line could take forever; a few are all a policy needs. */
 			if (pt) {
@@ -581,6 +580,7 @@ static int parse_rule(const vctx *c, const char *name, json_t *r)
 		snprintf(pp, sizeof(pp), "%s.events", p);
 		return entry_list(c, &b->known, pp, json_object_get(r, "events"), ek, 1, "type");
 	}
+	case TPA_RULE_REQUIRED_PCRS:
 	case TPA_RULE_COUNT:
 		break;
 	}
@@ -590,7 +590,7 @@ static int parse_rule(const vctx *c, const char *name, json_t *r)
 static int validate(tpa_baseline *b, const char *src)
 {
 	static const char *const top[] = { "tpa_baseline", "name", "description", "bank",
-					   "rules", NULL };
+					   "required_pcrs", "rules", NULL };
 	vctx c = { src, b };
 	json_t *v, *rules, *r;
 	const char *k, *name;
@@ -624,12 +624,38 @@ static int validate(tpa_baseline *b, const char *src)
 	if (!json_is_string(v) || !(b->bank = bank_of(json_string_value(v))) ||
 	    !(b->ds = tpa_hash_size(b->bank)))
 		return bad(&c, "bank", "must be sha1, sha256, sha384, sha512 or sm3_256");
+	if ((v = json_object_get(b->root, "required_pcrs"))) {
+		/* An empty list requires nothing: a baseline that judges no
+		 * property of the boot (transport tests). */
+		if (!json_is_array(v))
+			return bad(&c, "required_pcrs", "must be a list of PCR numbers");
+		json_array_foreach(v, i, r) {
+			char p[48];
+			uint32_t pcr;
+
+			snprintf(p, sizeof(p), "required_pcrs[%zu]", i);
+			if ((err = get_pcr(&c, p, r, &pcr)) < 0)
+				return err;
+			if ((b->required >> pcr) & 1)
+				return bad(&c, p, "PCR %u is listed twice", pcr);
+			b->required |= (tpa_pcr_mask)1 << pcr;
+		}
+		b->required_set = 1;
+	}
 	rules = json_object_get(b->root, "rules");
 	if (!json_is_object(rules))
 		return bad(&c, "rules", "missing: an object of named rules");
 	json_object_foreach(rules, k, r)
 		if ((err = parse_rule(&c, k, r)) < 0)
 			return err;
+	for (i = 0; i < b->loader.n; i++)
+		b->loader_pcrs |= (tpa_pcr_mask)1 << b->loader.v[i].pcr;
+	b->entry_pcrs = b->loader_pcrs | b->pcrs_mask | (b->apps.n ? 1u << 4 : 0);
+	for (i = 0; i < b->known.n; i++)
+		b->entry_pcrs |= (tpa_pcr_mask)1 << b->known.v[i].pcr;
+	/* The rule is always there: derived from required_pcrs, or by default. */
+	b->present[TPA_RULE_REQUIRED_PCRS] = 1;
+	b->sev[TPA_RULE_REQUIRED_PCRS] = TPA_SEVERITY_CRITICAL;
 	return 0;
 }
 
@@ -694,139 +720,36 @@ char *tpa_baseline_to_json(const tpa_baseline *b)
 	return b ? json_dumps(b->root, JSON_INDENT(2) | JSON_PRESERVE_ORDER) : NULL;
 }
 
-/* ---- events: which rule judges each ---- */
+/* ---- events: which rule judges each (events.h has the table) ---- */
 
-/* The event's digest in bank, or NULL. */
-static const uint8_t *digest_in(const tpa_event *ev, uint16_t bank)
+/* PCRs of the boot chain that a learned baseline requires when the boot
+ * used them. */
+#define BOOT_CHAIN_PCRS TPA_BOOT_CHAIN_PCRS
+#define FIRMWARE_PCRS ((tpa_pcr_mask)0xFFu)
+
+static tpa_pcr_mask log_pcrs(const tpa_eventlog *log)
 {
-	uint32_t k;
+	tpa_pcr_mask m = 0;
+	size_t i, n = tpa_eventlog_count(log);
 
-	for (k = 0; k < ev->ndigests; k++)
-		if (ev->digests[k].alg == bank)
-			return ev->digests[k].digest;
-	return NULL;
-}
+	for (i = 0; i < n; i++) {
+		const tpa_event *e = tpa_eventlog_event(log, i);
 
-static int text_is(const tpa_event *ev, const char *s)
-{
-	size_t n = ev->data_len;
-
-	if (n && ev->data[n - 1] == '\0')
-		n--;
-	return n == strlen(s) && memcmp(ev->data, s, n) == 0;
-}
-
-static int starts(const tpa_event *ev, const char *prefix)
-{
-	size_t pl = strlen(prefix);
-
-	return ev->data_len >= pl && memcmp(ev->data, prefix, pl) == 0;
-}
-
-static int is_cmdline_event(const tpa_event *ev)
-{
-	return starts(ev, "kernel_cmdline: ") || starts(ev, "grub_kernel_cmdline ") ||
-	       starts(ev, "grub_cmd: linux ") || starts(ev, "grub_cmd linux ") ||
-	       starts(ev, "grub_cmd: linuxefi ") || starts(ev, "grub_cmd linuxefi ");
-}
-
-/* The rule that judges an event; -1 for events that extend nothing. */
-static int owner(const tpa_event *ev)
-{
-	if (ev->type == TPA_EV_NO_ACTION)
-		return -1;
-	if (ev->pcr == 7 && ev->type == TPA_EV_EFI_VARIABLE_DRIVER_CONFIG) {
-		tpa_efi_var v;
-
-		if (tpa_efi_var_parse(&v, ev->data, ev->data_len) == 0) {
-			if (tpa_efi_var_is(&v, tpa_efi_global_variable, "SecureBoot"))
-				return TPA_RULE_SECURE_BOOT;
-			if (tpa_efi_var_is(&v, tpa_efi_global_variable, "PK"))
-				return TPA_RULE_PK;
-			if (tpa_efi_var_is(&v, tpa_efi_global_variable, "KEK"))
-				return TPA_RULE_KEK;
-			if (tpa_efi_var_is(&v, tpa_efi_image_security_db, "db"))
-				return TPA_RULE_DB;
-			if (tpa_efi_var_is(&v, tpa_efi_image_security_db, "dbx"))
-				return TPA_RULE_DBX;
-		}
-		return TPA_RULE_KNOWN_EVENTS;
+		if (e->type != TPA_EV_NO_ACTION && e->pcr < TPA_PCR_COUNT)
+			m |= (tpa_pcr_mask)1 << e->pcr;
 	}
-	if (ev->pcr == 7 && ev->type == TPA_EV_EFI_VARIABLE_AUTHORITY)
-		return TPA_RULE_AUTHORITIES;
-	if (ev->pcr == 7 && ev->type == TPA_EV_EFI_ACTION && text_is(ev, "UEFI Debug Mode"))
-		return TPA_RULE_UEFI_DEBUG_MODE;
-	if (ev->type == TPA_EV_S_CRTM_VERSION)
-		return TPA_RULE_FIRMWARE_VERSION;
-	if (ev->pcr == 4 && ev->type == TPA_EV_EFI_BOOT_SERVICES_APPLICATION)
-		return TPA_RULE_BOOT_APPLICATIONS;
-	if (ev->type == TPA_EV_IPL && ev->pcr == 8)
-		return is_cmdline_event(ev) ? TPA_RULE_KERNEL_CMDLINE : TPA_RULE_BOOT_APPLICATIONS;
-	if (ev->type == TPA_EV_IPL && (ev->pcr == 9 || ev->pcr == 11))
-		return TPA_RULE_BOOT_APPLICATIONS;
-	if (ev->type == TPA_EV_IPL && ev->pcr == 12)
-		return TPA_RULE_KERNEL_CMDLINE;
-	return TPA_RULE_KNOWN_EVENTS;
+	return m;
 }
 
-/* The kernel parameters an event carries, without the kernel's path (the
- * kernel itself is judged by boot-applications): "root=... ro quiet". */
-static void cmdline_params(char *out, size_t cap, const tpa_event *ev)
+tpa_pcr_mask tpa_baseline_required_pcrs(const tpa_baseline *b, const tpa_eventlog *log)
 {
-	static const char *const with_path[] = { "grub_cmd: linux ", "grub_cmd linux ",
-						  "grub_cmd: linuxefi ", "grub_cmd linuxefi " };
-	static const char *const plain[] = { "kernel_cmdline: ", "grub_kernel_cmdline " };
-	char text[TPA_CMDLINE_MAX + 64];
-	const char *t = text;
-	size_t i, n;
-
-	out[0] = '\0';
-	if (ev->pcr == 12) {
-		tpa_efi_utf16_ascii(text, sizeof(text), ev->data, ev->data_len);
-	} else {
-		n = ev->data_len < sizeof(text) - 1 ? ev->data_len : sizeof(text) - 1;
-		memcpy(text, ev->data, n);
-		text[n] = '\0';
-		for (i = 0; i < n; i++)
-			if ((unsigned char)text[i] < 0x20 || (unsigned char)text[i] >= 0x7f)
-				text[i] = text[i] ? '?' : '\0';
-		for (i = 0; i < sizeof(with_path) / sizeof(with_path[0]); i++)
-			if (strncmp(text, with_path[i], strlen(with_path[i])) == 0) {
-				t = text + strlen(with_path[i]);
-				while (*t && *t != ' ')
-					t++;
-				break;
-			}
-		for (i = 0; t == text && i < sizeof(plain) / sizeof(plain[0]); i++)
-			if (strncmp(text, plain[i], strlen(plain[i])) == 0) {
-				t = text + strlen(plain[i]);
-				/* GRUB puts the kernel's path first (BOOT_IMAGE). */
-				if (*t == '/' || *t == '(' || strncmp(t, "BOOT_IMAGE=", 11) == 0)
-					while (*t && *t != ' ')
-						t++;
-			}
-	}
-	while (*t == ' ')
-		t++;
-	n = strlen(t) < cap - 1 ? strlen(t) : cap - 1;
-	memcpy(out, t, n);
-	out[n] = '\0';
-	while (n && out[n - 1] == ' ')
-		out[--n] = '\0';
-}
-
-/* Printable text of an event's data, for boot_loader entries and notes. */
-static void event_text(char *out, size_t cap, const tpa_event *ev)
-{
-	size_t i, n = ev->data_len;
-
-	if (n && ev->data[n - 1] == '\0')
-		n--;
-	if (n >= cap)
-		n = cap - 1;
-	for (i = 0; i < n; i++)
-		out[i] = ev->data[i] >= 0x20 && ev->data[i] < 0x7f ? (char)ev->data[i] : '?';
-	out[n] = '\0';
+	if (!b)
+		return 0;
+	if (b->required_set)
+		return b->required;
+	/* A baseline from before required_pcrs: the firmware's PCRs, those its
+	 * own entries name, and the boot chain's that the log uses. */
+	return FIRMWARE_PCRS | b->entry_pcrs | (log ? log_pcrs(log) & BOOT_CHAIN_PCRS : 0);
 }
 
 /* ---- learn ---- */
@@ -870,7 +793,7 @@ static json_t *new_rule(json_t *rules, tpa_rule_id id, tpa_severity sev)
 
 	json_object_set_new(r, "severity",
 			    json_string(sev == TPA_SEVERITY_CRITICAL ? "critical" : "warning"));
-	json_object_set_new(rules, rule_names[id], r);
+	json_object_set_new(rules, rule_names_of(id), r);
 	return r;
 }
 
@@ -898,29 +821,47 @@ static const tpa_boot_app *app_of(const tpa_bootstate *st, uint32_t event)
 	return NULL;
 }
 
-int tpa_baseline_learn(tpa_baseline **out, const tpa_boot_evidence *ev, const char *name)
+static json_t *pcr_list(tpa_pcr_mask m)
 {
-	const tpa_bootstate *st = ev ? ev->state : NULL;
+	json_t *a = json_array();
+	uint32_t p;
+
+	for (p = 0; p < TPA_PCR_COUNT; p++)
+		if ((m >> p) & 1)
+			json_array_append_new(a, json_integer(p));
+	return a;
+}
+
+int tpa_baseline_learn(tpa_baseline **out, const tpa_boot *ev, const char *name)
+{
+	const tpa_bootstate *st = ev ? &ev->state : NULL;
 	json_t *root, *rules, *apps, *loader, *cmd, *known, *fw;
+	tpa_pcr_mask extended, uncounted;
 	size_t i, n, ds;
-	char *text;
+	char *text, pcrs[64];
 	int err;
 
-	if (!out || !ev || !st || !name)
+	if (!out || !ev || !name)
 		return tpa_err_fail(TPA_ERR_INVALID_ARG, "baseline learn: NULL");
 	*out = NULL;
+	if (!ev->log)
+		return tpa_err_fail(TPA_ERR_VERIFY, "baseline learn: no event log to learn the boot "
+				    "from");
+	if (!ev->log_ok)
+		return tpa_err_fail(TPA_ERR_VERIFY, "baseline learn: the boot's evidence does not "
+				    "hold (see its checks): not a boot to learn from");
 	if (!(ds = tpa_hash_size(ev->bank)))
 		return tpa_err_fail(TPA_ERR_INVALID_ARG, "baseline learn: unknown bank 0x%04x",
 				    ev->bank);
-	if (ev->log) {
-		uint16_t algs[TPA_EVLOG_MAX_ALGS];
-		size_t nb = tpa_eventlog_banks(ev->log, algs, TPA_EVLOG_MAX_ALGS), k;
-
-		for (k = 0; k < nb && k < TPA_EVLOG_MAX_ALGS && algs[k] != ev->bank; k++)
-			;
-		if (k == nb || k == TPA_EVLOG_MAX_ALGS)
-			return tpa_err_fail(TPA_ERR_VERIFY, "baseline learn: the log has no %s bank",
-					    tpa_hash_label(ev->bank));
+	/* Only events that count are learned, and a learned baseline requires
+	 * every PCR it learned from: a log with events the quote did not vouch
+	 * for is not a boot to learn. */
+	extended = log_pcrs(ev->log) & ~TPA_BOOT_OS_PCRS;
+	if ((uncounted = extended & ~ev->counted)) {
+		tpa_pcr_mask_text(pcrs, sizeof(pcrs), uncounted);
+		return tpa_err_fail(TPA_ERR_VERIFY, "baseline learn: the log extends %s PCRs %s, "
+				    "which the quote does not vouch for: learn from an attestation "
+				    "that quotes them", tpa_hash_label(ev->bank), pcrs);
 	}
 	root = json_object();
 	json_object_set_new(root, "tpa_baseline", json_integer(TPA_BASELINE_FORMAT));
@@ -928,6 +869,8 @@ int tpa_baseline_learn(tpa_baseline **out, const tpa_boot_evidence *ev, const ch
 	json_object_set_new(root, "description",
 			    json_string("learned from one known-good boot: accepts exactly it"));
 	json_object_set_new(root, "bank", json_string(tpa_hash_label(ev->bank)));
+	json_object_set_new(root, "required_pcrs",
+			    pcr_list(FIRMWARE_PCRS | (extended & BOOT_CHAIN_PCRS)));
 	rules = json_object();
 	json_object_set_new(root, "rules", rules);
 
@@ -964,17 +907,18 @@ int tpa_baseline_learn(tpa_baseline **out, const tpa_boot_evidence *ev, const ch
 	loader = json_array();
 	cmd = json_array();
 	known = json_array();
-	n = ev->log ? tpa_eventlog_count(ev->log) : 0;
+	n = tpa_eventlog_count(ev->log);
 	for (i = 0; i < n; i++) {
 		const tpa_event *e = tpa_eventlog_event(ev->log, i);
-		const uint8_t *d = digest_in(e, ev->bank);
-		int own = owner(e);
-		char t[TPA_CMDLINE_MAX + 1], type[48];
+		const tpa_event_meaning *m = tpa_bootstate_meaning(st, i);
+		const uint8_t *d = tpa_event_digest_in(e, ev->bank);
+		char t[TPA_EVENT_TEXT_MAX], type[48];
 		json_t *o;
 
-		if (own < 0 || !d || e->pcr > 23)
+		if (!m || m->rule < 0 || !d || e->pcr >= TPA_PCR_COUNT ||
+		    !((ev->counted >> e->pcr) & 1))
 			continue;
-		switch (own) {
+		switch (m->rule) {
 		case TPA_RULE_FIRMWARE_VERSION:
 			o = json_object();
 			json_object_set_new(o, "digest", hex_str(d, ds));
@@ -983,7 +927,7 @@ int tpa_baseline_learn(tpa_baseline **out, const tpa_boot_evidence *ev, const ch
 			break;
 		case TPA_RULE_BOOT_APPLICATIONS:
 			o = json_object();
-			if (e->pcr == 4) {
+			if (m->kind == TPA_EVK_BOOT_APPLICATION) {
 				const tpa_boot_app *a = app_of(st, e->number);
 
 				json_object_set_new(o, "digest", hex_str(d, ds));
@@ -992,13 +936,24 @@ int tpa_baseline_learn(tpa_baseline **out, const tpa_boot_evidence *ev, const ch
 			} else {
 				json_object_set_new(o, "pcr", json_integer(e->pcr));
 				json_object_set_new(o, "digest", hex_str(d, ds));
-				event_text(t, sizeof(t), e);
-				json_object_set_new(o, "text", json_string(e->pcr == 11 ? "" : t));
+				tpa_event_text(t, sizeof(t), e);
+				json_object_set_new(o, "text", json_string(
+					m->kind == TPA_EVK_UKI_SECTION ? "" : t));
 				append_unique(loader, o);
 			}
 			break;
 		case TPA_RULE_KERNEL_CMDLINE:
-			cmdline_params(t, sizeof(t), e);
+			if (tpa_event_cmdline_params(t, e, m) < 0) {
+				json_decref(fw);
+				json_decref(apps);
+				json_decref(loader);
+				json_decref(cmd);
+				json_decref(known);
+				json_decref(root);
+				return tpa_err_fail(TPA_ERR_LIMIT, "baseline learn: event %u: a kernel "
+						    "command line longer than %d bytes", e->number,
+						    TPA_KERNEL_PARAMS_MAX);
+			}
 			o = json_object();
 			json_object_set_new(o, "exact", json_string(t));
 			append_unique(cmd, o);
@@ -1031,43 +986,6 @@ int tpa_baseline_learn(tpa_baseline **out, const tpa_boot_evidence *ev, const ch
 	json_decref(apps);
 	json_decref(loader);
 	json_decref(cmd);
-
-	/* PCRs the quote covered and the log does not: simply fixed. PCR 10
-	 * (IMA) changes with every file the kernel measures. */
-	if (ev->quoted) {
-		json_t *vals = json_object();
-		uint32_t covered = 0;
-		size_t b, k;
-
-		for (i = 0; i < n; i++) {
-			const tpa_event *e = tpa_eventlog_event(ev->log, i);
-
-			if (e->type != TPA_EV_NO_ACTION && e->pcr < 32)
-				covered |= 1u << e->pcr;
-		}
-		for (b = 0; b < ev->quoted->nbanks; b++) {
-			const tpa_pcr_bank *pb = &ev->quoted->banks[b];
-
-			if (pb->hash_alg != ev->bank)
-				continue;
-			for (k = 0; k < pb->count; k++) {
-				char key[4];
-				json_t *arr;
-
-				if ((covered >> pb->index[k] & 1) || pb->index[k] == 10)
-					continue;
-				snprintf(key, sizeof(key), "%u", pb->index[k]);
-				arr = json_array();
-				json_array_append_new(arr, hex_str(pb->digest[k], ds));
-				json_object_set_new(vals, key, arr);
-			}
-		}
-		if (json_object_size(vals))
-			json_object_set_new(new_rule(rules, TPA_RULE_PCRS, TPA_SEVERITY_CRITICAL),
-					    "values", vals);
-		else
-			json_decref(vals);
-	}
 	json_object_set_new(new_rule(rules, TPA_RULE_KNOWN_EVENTS, TPA_SEVERITY_WARNING), "events",
 			    known);
 
@@ -1085,7 +1003,7 @@ int tpa_baseline_learn(tpa_baseline **out, const tpa_boot_evidence *ev, const ch
 
 static json_t *rule_of(const tpa_baseline *b, tpa_rule_id id)
 {
-	return json_object_get(json_object_get(b->root, "rules"), rule_names[id]);
+	return json_object_get(json_object_get(b->root, "rules"), rule_names_of(id));
 }
 
 /* Items of a that are in b too (intersect) or of both (join). */
@@ -1130,6 +1048,11 @@ int tpa_baseline_merge(tpa_baseline **out, const tpa_baseline *a, const tpa_base
 	snprintf(desc, sizeof(desc), "%s + %s: accepts what either accepts", a->name, b->name);
 	json_object_set_new(root, "description", json_string(desc));
 	json_object_set_new(root, "bank", json_string(tpa_hash_label(a->bank)));
+	/* What either requires, the merge requires. */
+	if (a->required_set || b->required_set)
+		json_object_set_new(root, "required_pcrs",
+				    pcr_list((a->required_set ? a->required : 0) |
+					     (b->required_set ? b->required : 0)));
 	rules = json_object();
 	json_object_set_new(root, "rules", rules);
 	for (id = 0; id < TPA_RULE_COUNT; id++) {
@@ -1307,15 +1230,24 @@ int tpa_baseline_diff(char **out, const tpa_baseline *a, const tpa_baseline *b)
 		sb_printf(&o, "~ bank: %s -> %s\n", tpa_hash_label(a->bank), tpa_hash_label(b->bank));
 	if (strcmp(a->name, b->name) != 0)
 		sb_printf(&o, "~ name: %s -> %s\n", a->name, b->name);
+	if (a->required_set != b->required_set || a->required != b->required) {
+		char ta[64] = "(default)", tb[64] = "(default)";
+
+		if (a->required_set)
+			tpa_pcr_mask_text(ta, sizeof(ta), a->required);
+		if (b->required_set)
+			tpa_pcr_mask_text(tb, sizeof(tb), b->required);
+		sb_printf(&o, "~ required_pcrs: %s -> %s\n", ta, tb);
+	}
 	for (id = 0; id < TPA_RULE_COUNT; id++) {
 		json_t *ra = rule_of(a, (tpa_rule_id)id), *rb = rule_of(b, (tpa_rule_id)id);
 
 		if (!ra && rb)
-			sb_printf(&o, "+ rule %s\n", rule_names[id]);
+			sb_printf(&o, "+ rule %s\n", rule_names_of(id));
 		else if (ra && !rb)
-			sb_printf(&o, "- rule %s\n", rule_names[id]);
+			sb_printf(&o, "- rule %s\n", rule_names_of(id));
 		else if (ra && rb)
-			diff_values(&o, rule_names[id], ra, rb);
+			diff_values(&o, rule_names_of(id), ra, rb);
 	}
 	if (o.oom) {
 		free(o.s);
@@ -1337,10 +1269,10 @@ char *tpa_baseline_summary(const tpa_baseline *b)
 		const char *sev = b->sev[id] == TPA_SEVERITY_CRITICAL ? "critical" : "warning";
 
 		if (!b->present[id]) {
-			sb_printf(&o, "  %-18s not in the baseline\n", rule_names[id]);
+			sb_printf(&o, "  %-18s not in the baseline\n", rule_names_of(id));
 			continue;
 		}
-		sb_printf(&o, "  %-18s %-8s ", rule_names[id], sev);
+		sb_printf(&o, "  %-18s %-8s ", rule_names_of(id), sev);
 		switch ((tpa_rule_id)id) {
 		case TPA_RULE_SECURE_BOOT:
 			sb_printf(&o, "%s\n", b->sb_required ? "required" : "not required");
@@ -1377,6 +1309,18 @@ char *tpa_baseline_summary(const tpa_baseline *b)
 		case TPA_RULE_KNOWN_EVENTS:
 			sb_printf(&o, "%zu known event(s)\n", b->known.n);
 			break;
+		case TPA_RULE_REQUIRED_PCRS: {
+			char m[64];
+
+			tpa_pcr_mask_text(m, sizeof(m), b->required);
+			if (b->required_set)
+				sb_printf(&o, "%s PCRs %s\n", tpa_hash_label(b->bank), m);
+			else
+				sb_printf(&o, "%s PCRs 0-7, the boot chain's in the log and those "
+					  "the rules name (no required_pcrs)\n",
+					  tpa_hash_label(b->bank));
+			break;
+		}
 		case TPA_RULE_COUNT:
 			break;
 		}
@@ -1493,7 +1437,7 @@ static int dset_has(const dset *h, const uint8_t *d)
  * at least the required ones. */
 static void judge_sigdb(judge *j, const tpa_baseline *b, tpa_rule_id id, const tpa_efi_sigdb *db)
 {
-	const char *name = rule_names[id];
+	const char *name = rule_names_of(id);
 	char h[24];
 	size_t i;
 
@@ -1577,17 +1521,81 @@ static const char *const pass_text[TPA_RULE_COUNT] = {
 	"every kernel command line is allowed",
 	"every fixed PCR has an allowed value",
 	"every other event is in the baseline",
+	"the quote covers every PCR the baseline requires",
 };
 
-int tpa_baseline_appraise(tpa_appraisal *out, const tpa_baseline *b, const tpa_boot_evidence *ev)
+/* The PCRs a rule's evidence lies on: unless they count, it has none. */
+static tpa_pcr_mask rule_needs(const tpa_baseline *b, tpa_rule_id id)
 {
-	const tpa_bootstate *st = ev ? ev->state : NULL;
+	switch (id) {
+	case TPA_RULE_SECURE_BOOT:
+	case TPA_RULE_UEFI_DEBUG_MODE:
+	case TPA_RULE_PK:
+	case TPA_RULE_KEK:
+	case TPA_RULE_DB:
+	case TPA_RULE_DBX:
+	case TPA_RULE_AUTHORITIES:
+		return (tpa_pcr_mask)1 << 7;
+	case TPA_RULE_FIRMWARE_VERSION:
+		return 1;
+	case TPA_RULE_BOOT_APPLICATIONS:
+		return ((tpa_pcr_mask)1 << 4) | b->loader_pcrs;
+	case TPA_RULE_KERNEL_CMDLINE:
+	case TPA_RULE_PCRS:
+	case TPA_RULE_KNOWN_EVENTS:
+	case TPA_RULE_REQUIRED_PCRS:
+	case TPA_RULE_COUNT:
+		break;
+	}
+	return 0;
+}
+
+static unsigned lowest_pcr(tpa_pcr_mask m)
+{
+	unsigned p = 0;
+
+	while (p < TPA_PCR_COUNT && !((m >> p) & 1))
+		p++;
+	return p;
+}
+
+/* required-pcrs: the quote covers, in the baseline's bank, every PCR the
+ * baseline requires. */
+static void judge_required(judge *j, const tpa_baseline *b, const tpa_boot *ev)
+{
+	const tpa_pcr_bank *qb = tpa_pcr_set_bank(ev->quoted, b->bank);
+	tpa_pcr_mask req = tpa_baseline_required_pcrs(b, ev->log);
+	tpa_pcr_mask missing = req & ~tpa_pcr_bank_mask(qb);
+	char rt[64], mt[64];
+
+	tpa_pcr_mask_text(rt, sizeof(rt), req);
+	if (missing) {
+		tpa_pcr_mask_text(mt, sizeof(mt), missing);
+		fail_rule(j, TPA_RULE_REQUIRED_PCRS, -1, (int32_t)lowest_pcr(missing),
+			  "%s PCR%s %s %s not in the quote: the baseline requires %s PCRs %s",
+			  tpa_hash_label(b->bank), (missing & (missing - 1)) ? "s" : "", mt,
+			  (missing & (missing - 1)) ? "are" : "is", tpa_hash_label(b->bank), rt);
+		return;
+	}
+	if (!req)
+		snprintf(j->a->rules[TPA_RULE_REQUIRED_PCRS].detail, TPA_RULE_DETAIL_MAX,
+			 "the baseline requires no PCR");
+	else
+		snprintf(j->a->rules[TPA_RULE_REQUIRED_PCRS].detail, TPA_RULE_DETAIL_MAX,
+			 ev->offline ? "no quote: a quote must cover %s PCRs %s" :
+			 "the quote covers %s PCRs %s", tpa_hash_label(b->bank), rt);
+}
+
+int tpa_baseline_appraise(tpa_appraisal *out, const tpa_baseline *b, const tpa_boot *ev)
+{
+	const tpa_bootstate *st = ev ? &ev->state : NULL;
 	judge j;
 	size_t i, n;
-	int id, sb_on, fw_seen = 0;
+	int id, sb_on, fw_seen = 0, apps_seen = 0, cmdline_seen = 0;
+	tpa_pcr_mask loader_seen = 0;
 	char h[24];
 
-	if (!out || !b || !ev || !st)
+	if (!out || !b || !ev)
 		return tpa_err_fail(TPA_ERR_INVALID_ARG, "appraise: NULL");
 	memset(out, 0, sizeof(*out));
 	memset(&j, 0, sizeof(j));
@@ -1605,12 +1613,13 @@ int tpa_baseline_appraise(tpa_appraisal *out, const tpa_baseline *b, const tpa_b
 			snprintf(r->detail, sizeof(r->detail), "not in the baseline");
 	}
 	sb_on = st->secure_boot == TPA_SB_ENABLED;
+	judge_required(&j, b, ev);
 
 	/* Without a log, or without the baseline's bank, nothing the log shows
 	 * can be judged: every such rule fails rather than passes. */
 	if (!ev->log || ev->bank != b->bank) {
 		for (id = 0; id < TPA_RULE_COUNT; id++)
-			if (b->present[id] && id != TPA_RULE_PCRS)
+			if (b->present[id] && id != TPA_RULE_PCRS && id != TPA_RULE_REQUIRED_PCRS)
 				fail_rule(&j, (tpa_rule_id)id, -1, -1, !ev->log ?
 					  "no event log: the boot cannot be judged" :
 					  "the evidence is in %s, the baseline in %s",
@@ -1618,10 +1627,22 @@ int tpa_baseline_appraise(tpa_appraisal *out, const tpa_baseline *b, const tpa_b
 		goto pcrs;
 	}
 
+	/* A rule whose evidence lies on a PCR that does not count has none: it
+	 * fails, it never passes on silence. */
+	for (id = 0; id < TPA_RULE_COUNT; id++) {
+		tpa_pcr_mask gap = rule_needs(b, (tpa_rule_id)id) & ~ev->counted;
+
+		if (b->present[id] && gap)
+			fail_rule(&j, (tpa_rule_id)id, -1, (int32_t)lowest_pcr(gap),
+				  "%s PCR %u is not vouched for by the quote: this rule has no "
+				  "evidence", tpa_hash_label(b->bank), lowest_pcr(gap));
+	}
+
 	if (b->present[TPA_RULE_SECURE_BOOT] && b->sb_required && !sb_on)
 		fail_rule(&j, TPA_RULE_SECURE_BOOT, -1, 7, "Secure Boot is %s (%s)",
 			  tpa_secure_boot_name(st->secure_boot), st->secure_boot_why);
-	else if (b->present[TPA_RULE_SECURE_BOOT])
+	else if (b->present[TPA_RULE_SECURE_BOOT] &&
+		 out->rules[TPA_RULE_SECURE_BOOT].status != TPA_RULE_FAIL)
 		snprintf(out->rules[TPA_RULE_SECURE_BOOT].detail, TPA_RULE_DETAIL_MAX, "%s%s",
 			 sb_on ? "Secure Boot is enabled" : "not required: Secure Boot is ",
 			 sb_on ? "" : tpa_secure_boot_name(st->secure_boot));
@@ -1630,7 +1651,7 @@ int tpa_baseline_appraise(tpa_appraisal *out, const tpa_baseline *b, const tpa_b
 			  "the firmware ran in UEFI debug mode (a \"UEFI Debug Mode\" action in PCR 7)");
 	/* The databases only decide what boots while Secure Boot enforces them. */
 	for (id = TPA_RULE_PK; id <= TPA_RULE_AUTHORITIES; id++) {
-		if (!b->present[id])
+		if (!b->present[id] || out->rules[id].status == TPA_RULE_FAIL)
 			continue;
 		if (!sb_on) {
 			out->rules[id].status = TPA_RULE_NOT_APPLICABLE;
@@ -1647,7 +1668,8 @@ int tpa_baseline_appraise(tpa_appraisal *out, const tpa_baseline *b, const tpa_b
 		else if (id == TPA_RULE_DBX)
 			judge_sigdb(&j, b, (tpa_rule_id)id, &st->dbx);
 	}
-	if (b->present[TPA_RULE_AUTHORITIES] && sb_on)
+	if (b->present[TPA_RULE_AUTHORITIES] && sb_on &&
+	    out->rules[TPA_RULE_AUTHORITIES].status != TPA_RULE_FAIL) {
 		for (i = 0; i < st->nauthorities; i++) {
 			uint8_t fp[32];
 
@@ -1664,16 +1686,29 @@ int tpa_baseline_appraise(tpa_appraisal *out, const tpa_baseline *b, const tpa_b
 					  "baseline: %s (%s)", h, cn[0] ? cn : "no CN");
 			}
 		}
+		if (!st->nauthorities && b->certs[TPA_RULE_AUTHORITIES].n)
+			fail_rule(&j, TPA_RULE_AUTHORITIES, -1, 7,
+				  "no authority that verified an image was measured (the baseline "
+				  "allows %zu)", b->certs[TPA_RULE_AUTHORITIES].n);
+	}
 
 	n = tpa_eventlog_count(ev->log);
 	for (i = 0; i < n; i++) {
 		const tpa_event *e = tpa_eventlog_event(ev->log, i);
-		const uint8_t *d = digest_in(e, b->bank);
-		int own = owner(e);
+		const tpa_event_meaning *m = tpa_bootstate_meaning(st, i);
+		const uint8_t *d = tpa_event_digest_in(e, b->bank);
+		int own = m ? m->rule : -1;
 		int32_t num = (int32_t)e->number, pcr = (int32_t)e->pcr;
 
 		if (own < 0 || !b->present[own] || out->rules[own].status == TPA_RULE_NOT_APPLICABLE)
 			continue;
+		if (e->pcr >= TPA_PCR_COUNT || !((ev->counted >> e->pcr) & 1)) {
+			if (!failed_again(&j, (tpa_rule_id)own))
+				fail_rule(&j, (tpa_rule_id)own, num, pcr,
+					  "event %d (PCR %d): the quote does not vouch for PCR %d, "
+					  "so the event is no evidence", num, pcr, pcr);
+			continue;
+		}
 		if (!d) {
 			fail_rule(&j, (tpa_rule_id)own, num, pcr, "event %d has no %s digest", num,
 				  tpa_hash_label(b->bank));
@@ -1691,12 +1726,13 @@ int tpa_baseline_appraise(tpa_appraisal *out, const tpa_baseline *b, const tpa_b
 				  st->firmware_version, h, b->firmware.n);
 			break;
 		case TPA_RULE_BOOT_APPLICATIONS:
-			if (e->pcr == 4) {
+			if (m->kind == TPA_EVK_BOOT_APPLICATION) {
 				int allowed = eset_has(&b->apps, 0, 0, d, b->ds);
 				int revoked = b->bank == TPM2_ALG_SHA256 && dset_has(&j.dbx, d);
 				const tpa_boot_app *app;
 				const char *path;
 
+				apps_seen = 1;
 				if (allowed && !revoked)
 					break;
 				app = app_of(st, e->number);
@@ -1716,22 +1752,32 @@ int tpa_baseline_appraise(tpa_appraisal *out, const tpa_baseline *b, const tpa_b
 					fail_rule(&j, TPA_RULE_BOOT_APPLICATIONS, num, pcr,
 						  "event %d: application %s (%s) is revoked: dbx lists it",
 						  num, path, h);
-			} else if (!eset_has(&b->loader, e->pcr, 0, d, b->ds) &&
-				   !failed_again(&j, TPA_RULE_BOOT_APPLICATIONS)) {
+				break;
+			}
+			loader_seen |= (tpa_pcr_mask)1 << e->pcr;
+			if (!eset_has(&b->loader, e->pcr, 0, d, b->ds) &&
+			    !failed_again(&j, TPA_RULE_BOOT_APPLICATIONS)) {
 				char t[60];
 
-				event_text(t, sizeof(t), e);
+				tpa_event_text(t, sizeof(t), e);
 				short_hex(h, d, b->ds);
 				fail_rule(&j, TPA_RULE_BOOT_APPLICATIONS, num, pcr,
 					  "event %d (PCR %d): boot loader event \"%s\" (%s) is not in "
-					  "the baseline", num, pcr, e->pcr == 11 ? "" : t, h);
+					  "the baseline", num, pcr,
+					  m->kind == TPA_EVK_UKI_SECTION ? "" : t, h);
 			}
 			break;
 		case TPA_RULE_KERNEL_CMDLINE: {
-			char params[TPA_CMDLINE_MAX + 1];
+			char params[TPA_KERNEL_PARAMS_MAX + 1];
 			size_t k;
 
-			cmdline_params(params, sizeof(params), e);
+			cmdline_seen = 1;
+			if (tpa_event_cmdline_params(params, e, m) < 0) {
+				fail_rule(&j, TPA_RULE_KERNEL_CMDLINE, num, pcr,
+					  "event %d: a kernel command line longer than %d bytes is "
+					  "not judged", num, TPA_KERNEL_PARAMS_MAX);
+				break;
+			}
 			for (k = 0; k < b->ncmd; k++)
 				if (b->cmd[k].pattern ? fnmatch(b->cmd[k].text, params, 0) == 0 :
 				    strcmp(b->cmd[k].text, params) == 0)
@@ -1760,40 +1806,44 @@ int tpa_baseline_appraise(tpa_appraisal *out, const tpa_baseline *b, const tpa_b
 			break;
 		}
 	}
+	/* Silence is no pass: what the baseline expects must be there. */
 	if (b->present[TPA_RULE_FIRMWARE_VERSION] && !fw_seen && b->firmware.n)
 		fail_rule(&j, TPA_RULE_FIRMWARE_VERSION, -1, 0, "no S-CRTM version was measured");
+	if (b->present[TPA_RULE_BOOT_APPLICATIONS] && b->apps.n && !apps_seen)
+		fail_rule(&j, TPA_RULE_BOOT_APPLICATIONS, -1, 4, "no boot application was measured "
+			  "on PCR 4 (the baseline allows %zu)", b->apps.n);
+	if (b->present[TPA_RULE_BOOT_APPLICATIONS] && (b->loader_pcrs & ~loader_seen))
+		fail_rule(&j, TPA_RULE_BOOT_APPLICATIONS, -1,
+			  (int32_t)lowest_pcr(b->loader_pcrs & ~loader_seen),
+			  "no boot loader event was measured on PCR %u (the baseline lists some)",
+			  lowest_pcr(b->loader_pcrs & ~loader_seen));
+	if (b->present[TPA_RULE_KERNEL_CMDLINE] && b->ncmd && !cmdline_seen)
+		fail_rule(&j, TPA_RULE_KERNEL_CMDLINE, -1, -1, "no kernel command line was measured "
+			  "(the baseline allows %zu)", b->ncmd);
 
 pcrs:
 	if (b->present[TPA_RULE_PCRS]) {
-		const tpa_pcr_bank *pb = NULL;
+		const tpa_pcr_bank *pb = tpa_pcr_set_bank(ev->quoted, b->bank);
 		uint32_t p;
 
-		for (i = 0; ev->quoted && i < ev->quoted->nbanks; i++)
-			if (ev->quoted->banks[i].hash_alg == b->bank)
-				pb = &ev->quoted->banks[i];
-		if (!ev->quoted) {
+		if (ev->offline) {
 			out->rules[TPA_RULE_PCRS].status = TPA_RULE_NOT_APPLICABLE;
 			snprintf(out->rules[TPA_RULE_PCRS].detail, TPA_RULE_DETAIL_MAX,
 				 "no quoted PCR values to judge (an event log alone)");
 		} else {
-			for (p = 0; p < 24; p++) {
-				size_t k;
-				int found = 0;
+			for (p = 0; p < TPA_PCR_COUNT; p++) {
+				const uint8_t *v;
 
 				if (!(b->pcrs_mask >> p & 1))
 					continue;
-				for (k = 0; pb && k < pb->count && !found; k++)
-					if (pb->index[k] == p) {
-						found = 1;
-						if (!eset_has(&b->pcrs, p, 0, pb->digest[k], b->ds)) {
-							short_hex(h, pb->digest[k], b->ds);
-							fail_rule(&j, TPA_RULE_PCRS, -1, (int32_t)p,
-								  "PCR %u = %s is not an allowed value", p, h);
-						}
-					}
-				if (!found)
+				if (!(v = tpa_pcr_bank_value(pb, p))) {
 					fail_rule(&j, TPA_RULE_PCRS, -1, (int32_t)p,
 						  "PCR %u (%s) was not quoted", p, tpa_hash_label(b->bank));
+				} else if (!eset_has(&b->pcrs, p, 0, v, b->ds)) {
+					short_hex(h, v, b->ds);
+					fail_rule(&j, TPA_RULE_PCRS, -1, (int32_t)p,
+						  "PCR %u = %s is not an allowed value", p, h);
+				}
 			}
 		}
 	}

@@ -301,6 +301,32 @@ int tpa_efi_var_parse(tpa_efi_var *v, const uint8_t *b, size_t n)
 	return 0;
 }
 
+/* UEFI_IMAGE_LOAD_EVENT: location, length and link address in memory, the
+ * device path's length (8 bytes each), then the device path. */
+#define IMAGE_LOAD_HDR 32
+
+int tpa_efi_image_load_path(char *out, size_t cap, const uint8_t *b, size_t n)
+{
+	uint64_t pl;
+
+	if (!cap)
+		return tpa_err_fail(TPA_ERR_INVALID_ARG, "image load event: no room");
+	out[0] = '\0';
+	if (n < IMAGE_LOAD_HDR)
+		return tpa_err_fail(TPA_ERR_PARSE, "image load event: %zu bytes, shorter than %d",
+				    n, IMAGE_LOAD_HDR);
+	pl = var_le64(b + 24);
+	if (pl > n - IMAGE_LOAD_HDR)
+		return tpa_err_fail(TPA_ERR_PARSE,
+				    "image load event: device path of %llu bytes, %zu left",
+				    (unsigned long long)pl, n - IMAGE_LOAD_HDR);
+	if (tpa_efi_devpath_file(out, cap, b + IMAGE_LOAD_HDR, (size_t)pl) < 0) {
+		out[0] = '\0';
+		return TPA_ERR_PARSE;
+	}
+	return 0;
+}
+
 int tpa_efi_var_is(const tpa_efi_var *v, const uint8_t *guid, const char *ascii)
 {
 	size_t i, len = strlen(ascii);

@@ -26,6 +26,8 @@ const char *tpa_err_str(int code)
 	case TPA_ERR_REFUSED: return "request refused";
 	case TPA_ERR_RPC: return "RPC failed";
 	case TPA_ERR_INTERNAL: return "internal error";
+	case TPA_ERR_CONFLICT: return "conflict";
+	case TPA_ERR_USED: return "already used";
 	}
 	return "unknown error";
 }

@@ -358,6 +358,31 @@ size_t tpa_eventlog_banks(const tpa_eventlog *log, uint16_t *algs, size_t cap)
 	return log->nalgs;
 }
 
+int tpa_hash_strength(uint16_t alg)
+{
+	if (!tpa_hash_md(alg))
+		return 0;
+	switch (alg) {
+	case TPM2_ALG_SHA1: return 1;
+	case TPM2_ALG_SM3_256: return 2;
+	case TPM2_ALG_SHA256: return 3;
+	case TPM2_ALG_SHA384: return 4;
+	case TPM2_ALG_SHA512: return 5;
+	default: return 0;
+	}
+}
+
+uint16_t tpa_eventlog_strongest_bank(const tpa_eventlog *log)
+{
+	uint16_t best = 0;
+	uint32_t i;
+
+	for (i = 0; log && i < log->nalgs; i++)
+		if (tpa_hash_strength(log->algs[i].alg) > tpa_hash_strength(best))
+			best = log->algs[i].alg;
+	return best;
+}
+
 /* StartupLocality: EV_NO_ACTION on PCR 0, "StartupLocality\0" + locality. */
 static int startup_locality(const tpa_event *ev)
 {
@@ -485,51 +510,75 @@ const tpa_replay_bank *tpa_replay_bank_get(const tpa_replay *r, uint16_t alg)
 	return NULL;
 }
 
-int tpa_eventlog_compare(tpa_findings *f, const tpa_replay *r,
-			 const tpa_pcr_set *quoted, uint32_t ignore_mask)
+int tpa_eventlog_compare(tpa_findings *f, const tpa_replay *r, const tpa_pcr_set *quoted,
+			 uint32_t ignore_mask, uint16_t bank, tpa_pcr_mask *matched)
 {
-	uint32_t b, i, checked = 0;
+	char first[TPA_CHECK_DETAIL_MAX] = "";
+	uint32_t b, i, checked = 0, failed = 0;
+	tpa_pcr_mask ok = 0;
 
 	if (!f || !r || !quoted)
 		return tpa_err_fail(TPA_ERR_INVALID_ARG, "compare: NULL");
-	for (b = 0; b < quoted->nbanks; b++) {
+	for (b = 0; b < quoted->nbanks && b < TPA_BANKS_MAX; b++) {
 		const tpa_pcr_bank *qb = &quoted->banks[b];
 		const tpa_replay_bank *rb = tpa_replay_bank_get(r, qb->hash_alg);
 		size_t ds = tpa_hash_size(qb->hash_alg);
 
-		for (i = 0; i < qb->count; i++) {
+		for (i = 0; i < qb->count && i < TPA_PCR_COUNT; i++) {
 			uint32_t pcr = qb->index[i];
+			int bad = 1;
 
 			if (pcr >= TPA_EVLOG_PCRS || (ignore_mask >> pcr) & 1)
 				continue;
 			if (!rb) {
 				/* A quoted bank the log does not record at all. */
-				tpa_findings_add(f, TPA_CHECK_EVENTLOG_REPLAY, 0,
+				if (!first[0])
+					snprintf(first, sizeof(first),
 						 "the log records no %s digests for quoted PCR %u",
 						 tpa_hash_label(qb->hash_alg), pcr);
-				return TPA_ERR_VERIFY;
-			}
-			if (!((rb->extended | rb->incomplete) >> pcr & 1))
-				continue; /* the log does not cover it */
-			if ((rb->incomplete >> pcr) & 1) {
-				tpa_findings_add(f, TPA_CHECK_EVENTLOG_REPLAY, 0,
+			} else if ((rb->incomplete >> pcr) & 1) {
+				if (!first[0])
+					snprintf(first, sizeof(first),
 						 "%s PCR %u: the log lacks %s digests for some of its events",
 						 tpa_hash_label(qb->hash_alg), pcr,
 						 tpa_hash_label(qb->hash_alg));
-				return TPA_ERR_VERIFY;
-			}
-			if (memcmp(rb->value[pcr], qb->digest[i], ds) != 0) {
-				tpa_findings_add(f, TPA_CHECK_EVENTLOG_REPLAY, 0,
+			} else if (memcmp(rb->value[pcr], qb->digest[i], ds) != 0) {
+				/* The first mismatch is the one named. */
+				if (!first[0] && !((rb->extended >> pcr) & 1))
+					snprintf(first, sizeof(first),
+						 "%s PCR %u: the log has no event for it, yet it is not at "
+						 "its reset value: events are missing from the log",
+						 tpa_hash_label(qb->hash_alg), pcr);
+				else if (!first[0])
+					snprintf(first, sizeof(first),
 						 "%s PCR %u: the log replays to another value than quoted (last event on it: #%d)",
 						 tpa_hash_label(qb->hash_alg), pcr,
 						 (int)rb->last_event[pcr]);
-				return TPA_ERR_VERIFY;
+			} else {
+				bad = 0;
+			}
+			if (bad) {
+				failed++;
+				continue;
 			}
 			checked++;
+			if (qb->hash_alg == bank)
+				ok |= (tpa_pcr_mask)1 << pcr;
 		}
 	}
+	if (matched)
+		*matched = ok;
+	if (failed) {
+		if (failed > 1) {
+			size_t l = strlen(first);
+
+			snprintf(first + l, sizeof(first) - l, " (and %u more)", failed - 1);
+		}
+		tpa_findings_add(f, TPA_CHECK_EVENTLOG_REPLAY, 0, "%s", first);
+		return TPA_ERR_VERIFY;
+	}
 	tpa_findings_add(f, TPA_CHECK_EVENTLOG_REPLAY, 1,
-			 "the log replays to the quoted value of %u PCR(s)", checked);
+			 "every quoted PCR replays to its quoted value (%u)", checked);
 	return 0;
 }
 

@@ -34,15 +34,16 @@ int tpa_challenge_request_pack(uint8_t **out, size_t *len, const char *hint)
 	return pack_msg(out, len, &req.base);
 }
 
+/* A sealed id: opaque, but lower-case hex of a bounded length. */
 static int valid_id(const char *id)
 {
 	size_t i;
 
 	for (i = 0; id[i]; i++)
-		if (i >= TPA_CHALLENGE_ID_LEN ||
+		if (i >= TPA_CLIENT_ID_MAX ||
 		    !((id[i] >= '0' && id[i] <= '9') || (id[i] >= 'a' && id[i] <= 'f')))
 			return 0;
-	return i == TPA_CHALLENGE_ID_LEN;
+	return i > 0;
 }
 
 int tpa_challenge_unpack(tpa_client_challenge *out, const uint8_t *b, size_t n)
@@ -55,7 +56,8 @@ int tpa_challenge_unpack(tpa_client_challenge *out, const uint8_t *b, size_t n)
 	if (!(r = attest__v1__get_challenge_response__unpack(NULL, n, b)))
 		return tpa_err_fail(TPA_ERR_PARSE, "challenge: malformed reply");
 	if (!r->challenge_id || !valid_id(r->challenge_id)) {
-		tpa_err_set("challenge: id is not %d hex characters", TPA_CHALLENGE_ID_LEN);
+		tpa_err_set("challenge: id is not 1 to %d lower-case hex characters",
+			    TPA_CLIENT_ID_MAX);
 		goto cleanup;
 	}
 	if (r->nonce.len < TPA_NONCE_MIN || r->nonce.len > TPA_NONCE_MAX) {
@@ -64,7 +66,7 @@ int tpa_challenge_unpack(tpa_client_challenge *out, const uint8_t *b, size_t n)
 		goto cleanup;
 	}
 	memset(out, 0, sizeof(*out));
-	memcpy(out->id, r->challenge_id, TPA_CHALLENGE_ID_LEN);
+	snprintf(out->id, sizeof(out->id), "%s", r->challenge_id);
 	memcpy(out->nonce, r->nonce.data, r->nonce.len);
 	out->nonce_len = r->nonce.len;
 	out->expires_at_unix = r->expires_at_unix;
@@ -282,7 +284,8 @@ int tpa_verdict_reply_unpack(tpa_verdict_reply *out, const uint8_t *b, size_t n)
 		out->measured_boot = tl->measured_boot;
 		out->events = tl->events;
 		if (tl->secure_boot && (strcmp(tl->secure_boot, "enabled") == 0 ||
-					strcmp(tl->secure_boot, "disabled") == 0))
+					strcmp(tl->secure_boot, "disabled") == 0 ||
+					strcmp(tl->secure_boot, "unverified") == 0))
 			snprintf(out->secure_boot, sizeof(out->secure_boot), "%s",
 				 tl->secure_boot);
 		if (tl->secure_boot_reason)
@@ -325,16 +328,15 @@ void tpa_verdict_reply_clear(tpa_verdict_reply *v)
 	memset(v, 0, sizeof(*v));
 }
 
-int tpa_enroll_request_pack(uint8_t **out, size_t *len, const uint8_t *ek_public,
-			    size_t ek_public_len, const uint8_t *ek_cert, size_t ek_cert_len,
+int tpa_enroll_request_pack(uint8_t **out, size_t *len, const tpa_enroll_keys *k,
 			    const uint8_t *const *intermediates, const size_t *intermediate_lens,
-			    size_t nintermediates, const uint8_t *ak_public, size_t ak_public_len)
+			    size_t nintermediates, int replace_aks)
 {
 	Attest__V1__EnrollRequest req = ATTEST__V1__ENROLL_REQUEST__INIT;
 	ProtobufCBinaryData inter[TPA_ENROLL_INTERMEDIATES_MAX];
 	size_t i;
 
-	if (!out || !len || !ek_public || !ak_public ||
+	if (!out || !len || !k || !k->ek_public || !k->ak_public ||
 	    (nintermediates && (!intermediates || !intermediate_lens)))
 		return tpa_err_fail(TPA_ERR_INVALID_ARG, "enroll: NULL");
 	if (nintermediates > TPA_ENROLL_INTERMEDIATES_MAX)
@@ -344,14 +346,15 @@ int tpa_enroll_request_pack(uint8_t **out, size_t *len, const uint8_t *ek_public
 		inter[i].data = (uint8_t *)intermediates[i];
 		inter[i].len = intermediate_lens[i];
 	}
-	req.ek_public.data = (uint8_t *)ek_public;
-	req.ek_public.len = ek_public_len;
-	req.ek_certificate.data = (uint8_t *)ek_cert;
-	req.ek_certificate.len = ek_cert ? ek_cert_len : 0;
+	req.ek_public.data = (uint8_t *)k->ek_public;
+	req.ek_public.len = k->ek_public_len;
+	req.ek_certificate.data = (uint8_t *)k->ek_cert;
+	req.ek_certificate.len = k->ek_cert ? k->ek_cert_len : 0;
 	req.n_ek_intermediates = nintermediates;
 	req.ek_intermediates = nintermediates ? inter : NULL;
-	req.ak_public.data = (uint8_t *)ak_public;
-	req.ak_public.len = ak_public_len;
+	req.ak_public.data = (uint8_t *)k->ak_public;
+	req.ak_public.len = k->ak_public_len;
+	req.replace_aks = replace_aks != 0;
 	return pack_msg(out, len, &req.base);
 }
 
@@ -371,7 +374,7 @@ int tpa_enroll_response_unpack(tpa_enrollment *out, const uint8_t *b, size_t n)
 		goto cleanup;
 	}
 	memset(out, 0, sizeof(*out));
-	memcpy(out->id, r->enrollment_id, TPA_CHALLENGE_ID_LEN);
+	snprintf(out->id, sizeof(out->id), "%s", r->enrollment_id);
 	memcpy(out->blob, r->credential_blob.data, r->credential_blob.len);
 	out->blob_len = r->credential_blob.len;
 	memcpy(out->secret, r->encrypted_secret.data, r->encrypted_secret.len);
@@ -383,15 +386,22 @@ cleanup:
 }
 
 int tpa_activate_request_pack(uint8_t **out, size_t *len, const char *enrollment_id,
-			      const uint8_t *credential, size_t credential_len)
+			      const uint8_t *credential, size_t credential_len,
+			      const tpa_enroll_keys *k)
 {
 	Attest__V1__ActivateRequest req = ATTEST__V1__ACTIVATE_REQUEST__INIT;
 
-	if (!out || !len || !enrollment_id || !credential)
+	if (!out || !len || !enrollment_id || !credential || !k)
 		return tpa_err_fail(TPA_ERR_INVALID_ARG, "activate: NULL");
 	req.enrollment_id = (char *)enrollment_id;
 	req.credential.data = (uint8_t *)credential;
 	req.credential.len = credential_len;
+	req.ek_public.data = (uint8_t *)k->ek_public;
+	req.ek_public.len = k->ek_public_len;
+	req.ek_certificate.data = (uint8_t *)k->ek_cert;
+	req.ek_certificate.len = k->ek_cert ? k->ek_cert_len : 0;
+	req.ak_public.data = (uint8_t *)k->ak_public;
+	req.ak_public.len = k->ak_public_len;
 	return pack_msg(out, len, &req.base);
 }
 

@@ -593,3 +593,221 @@ cleanup:
 	ERR_clear_error();
 	return err;
 }
+
+/* ---- EK templates (TCG EK Credential Profile, annex B) ---- */
+
+/* Policy A: PolicySecret(TPM_RH_ENDORSEMENT), low range. Policy B: the OR
+ * of policy A and policy C, high range, in the template's name algorithm. */
+static const uint8_t policy_a_sha256[32] = {
+	0x83, 0x71, 0x97, 0x67, 0x44, 0x84, 0xb3, 0xf8, 0x1a, 0x90, 0xcc, 0x8d, 0x46, 0xa5, 0xd7,
+	0x24, 0xfd, 0x52, 0xd7, 0x6e, 0x06, 0x52, 0x0b, 0x64, 0xf2, 0xa1, 0xda, 0x1b, 0x33, 0x14,
+	0x69, 0xaa,
+};
+static const uint8_t policy_b_sha256[32] = {
+	0xca, 0x3d, 0x0a, 0x99, 0xa2, 0xb9, 0x39, 0x06, 0xf7, 0xa3, 0x34, 0x24, 0x14, 0xef, 0xcf,
+	0xb3, 0xa3, 0x85, 0xd4, 0x4c, 0xd1, 0xfd, 0x45, 0x90, 0x89, 0xd1, 0x9b, 0x50, 0x71, 0xc0,
+	0xb7, 0xa0,
+};
+static const uint8_t policy_b_sha384[48] = {
+	0xb2, 0x6e, 0x7d, 0x28, 0xd1, 0x1a, 0x50, 0xbc, 0x53, 0xd8, 0x82, 0xbc, 0xf5, 0xfd, 0x3a,
+	0x1a, 0x07, 0x41, 0x48, 0xbb, 0x35, 0xd3, 0xb4, 0xe4, 0xcb, 0x1c, 0x0a, 0xd9, 0xbd, 0xe4,
+	0x19, 0xca, 0xcb, 0x47, 0xba, 0x09, 0x69, 0x96, 0x46, 0x15, 0x0f, 0x9f, 0xc0, 0x00, 0xf3,
+	0xf8, 0x0e, 0x12,
+};
+static const uint8_t policy_b_sha512[64] = {
+	0xb8, 0x22, 0x1c, 0xa6, 0x9e, 0x85, 0x50, 0xa4, 0x91, 0x4d, 0xe3, 0xfa, 0xa6, 0xa1, 0x8c,
+	0x07, 0x2c, 0xc0, 0x12, 0x08, 0x07, 0x3a, 0x92, 0x8d, 0x5d, 0x66, 0xd5, 0x9e, 0xf7, 0x9e,
+	0x49, 0xa4, 0x29, 0xc4, 0x1a, 0x6b, 0x26, 0x95, 0x71, 0xd5, 0x7e, 0xdb, 0x25, 0xfb, 0xdb,
+	0x18, 0x38, 0x42, 0x56, 0x08, 0xb4, 0x13, 0xcd, 0x61, 0x6a, 0x5f, 0x6d, 0xb5, 0xb6, 0x07,
+	0x1a, 0xf9, 0x9b, 0xea,
+};
+
+static const struct {
+	const char *name;
+	TPMI_ALG_PUBLIC type;
+	TPMI_ALG_HASH name_alg;
+	int high;                 /* userWithAuth, policy B, empty unique */
+	uint16_t bits;            /* RSA key bits, or the AES key bits for ECC */
+	uint16_t aes;
+	TPMI_ECC_CURVE curve;
+	const uint8_t *policy;
+	uint16_t policy_len;
+} templates[TPA_EK_TEMPLATE_COUNT] = {
+	[TPA_EK_TEMPLATE_L1] = { "L-1", TPM2_ALG_RSA, TPM2_ALG_SHA256, 0, 2048, 128, 0,
+				 policy_a_sha256, 32 },
+	[TPA_EK_TEMPLATE_L2] = { "L-2", TPM2_ALG_ECC, TPM2_ALG_SHA256, 0, 0, 128,
+				 TPM2_ECC_NIST_P256, policy_a_sha256, 32 },
+	[TPA_EK_TEMPLATE_H1] = { "H-1", TPM2_ALG_RSA, TPM2_ALG_SHA256, 1, 2048, 128, 0,
+				 policy_b_sha256, 32 },
+	[TPA_EK_TEMPLATE_H2] = { "H-2", TPM2_ALG_ECC, TPM2_ALG_SHA256, 1, 0, 128,
+				 TPM2_ECC_NIST_P256, policy_b_sha256, 32 },
+	[TPA_EK_TEMPLATE_H3] = { "H-3", TPM2_ALG_ECC, TPM2_ALG_SHA384, 1, 0, 256,
+				 TPM2_ECC_NIST_P384, policy_b_sha384, 48 },
+	[TPA_EK_TEMPLATE_H4] = { "H-4", TPM2_ALG_ECC, TPM2_ALG_SHA512, 1, 0, 256,
+				 TPM2_ECC_NIST_P521, policy_b_sha512, 64 },
+	[TPA_EK_TEMPLATE_H6] = { "H-6", TPM2_ALG_RSA, TPM2_ALG_SHA384, 1, 3072, 256, 0,
+				 policy_b_sha384, 48 },
+	[TPA_EK_TEMPLATE_H7] = { "H-7", TPM2_ALG_RSA, TPM2_ALG_SHA384, 1, 4096, 256, 0,
+				 policy_b_sha384, 48 },
+};
+
+const char *tpa_ek_template_name(tpa_ek_template_id id)
+{
+	return id > TPA_EK_TEMPLATE_NONE && id < TPA_EK_TEMPLATE_COUNT ? templates[id].name :
+		"none";
+}
+
+int tpa_ek_template(TPMT_PUBLIC *a, tpa_ek_template_id id)
+{
+	if (!a || id <= TPA_EK_TEMPLATE_NONE || id >= TPA_EK_TEMPLATE_COUNT)
+		return tpa_err_fail(TPA_ERR_INVALID_ARG, "EK template: unknown");
+	memset(a, 0, sizeof(*a));
+	a->type = templates[id].type;
+	a->nameAlg = templates[id].name_alg;
+	a->objectAttributes = TPMA_OBJECT_FIXEDTPM | TPMA_OBJECT_FIXEDPARENT |
+		TPMA_OBJECT_SENSITIVEDATAORIGIN | TPMA_OBJECT_ADMINWITHPOLICY |
+		TPMA_OBJECT_RESTRICTED | TPMA_OBJECT_DECRYPT;
+	if (templates[id].high)
+		a->objectAttributes |= TPMA_OBJECT_USERWITHAUTH;
+	a->authPolicy.size = templates[id].policy_len;
+	memcpy(a->authPolicy.buffer, templates[id].policy, templates[id].policy_len);
+	if (a->type == TPM2_ALG_ECC) {
+		TPMS_ECC_PARMS *e = &a->parameters.eccDetail;
+
+		e->symmetric.algorithm = TPM2_ALG_AES;
+		e->symmetric.keyBits.aes = templates[id].aes;
+		e->symmetric.mode.aes = TPM2_ALG_CFB;
+		e->scheme.scheme = TPM2_ALG_NULL;
+		e->curveID = templates[id].curve;
+		e->kdf.scheme = TPM2_ALG_NULL;
+		/* Low-range templates pad unique with zeros; high-range ones
+		 * leave it empty. */
+		if (!templates[id].high)
+			a->unique.ecc.x.size = a->unique.ecc.y.size = 32;
+		return 0;
+	}
+	a->parameters.rsaDetail.symmetric.algorithm = TPM2_ALG_AES;
+	a->parameters.rsaDetail.symmetric.keyBits.aes = templates[id].aes;
+	a->parameters.rsaDetail.symmetric.mode.aes = TPM2_ALG_CFB;
+	a->parameters.rsaDetail.scheme.scheme = TPM2_ALG_NULL;
+	a->parameters.rsaDetail.keyBits = templates[id].bits;
+	a->parameters.rsaDetail.exponent = 0;
+	if (!templates[id].high)
+		a->unique.rsa.size = 256;
+	return 0;
+}
+
+/* What differs between an EK and a template, "" if nothing but the key. */
+static const char *template_diff(const TPMT_PUBLIC *k, const TPMT_PUBLIC *t)
+{
+	if (k->type != t->type)
+		return "key type";
+	if (k->nameAlg != t->nameAlg)
+		return "name algorithm";
+	if (k->objectAttributes != t->objectAttributes)
+		return "object attributes";
+	if (k->authPolicy.size != t->authPolicy.size ||
+	    memcmp(k->authPolicy.buffer, t->authPolicy.buffer, t->authPolicy.size) != 0)
+		return "authPolicy";
+	if (t->type == TPM2_ALG_ECC) {
+		const TPMS_ECC_PARMS *a = &k->parameters.eccDetail, *b = &t->parameters.eccDetail;
+
+		if (a->curveID != b->curveID)
+			return "curve";
+		if (a->symmetric.algorithm != b->symmetric.algorithm ||
+		    a->symmetric.keyBits.aes != b->symmetric.keyBits.aes ||
+		    a->symmetric.mode.aes != b->symmetric.mode.aes)
+			return "symmetric algorithm";
+		if (a->scheme.scheme != TPM2_ALG_NULL || a->kdf.scheme != TPM2_ALG_NULL)
+			return "scheme";
+		return "";
+	}
+	if (k->parameters.rsaDetail.keyBits != t->parameters.rsaDetail.keyBits)
+		return "key size";
+	if (k->parameters.rsaDetail.symmetric.algorithm != TPM2_ALG_AES ||
+	    k->parameters.rsaDetail.symmetric.keyBits.aes !=
+		    t->parameters.rsaDetail.symmetric.keyBits.aes ||
+	    k->parameters.rsaDetail.symmetric.mode.aes != TPM2_ALG_CFB)
+		return "symmetric algorithm";
+	if (k->parameters.rsaDetail.scheme.scheme != TPM2_ALG_NULL)
+		return "scheme";
+	if (k->parameters.rsaDetail.exponent != 0)
+		return "exponent (a template's is 0, the default)";
+	return "";
+}
+
+int tpa_ek_check_template(tpa_ek_template_id *out, const TPMT_PUBLIC *ek)
+{
+	static const char *const order[] = { "key type", "name algorithm", "curve", "key size",
+					     "object attributes", "authPolicy",
+					     "symmetric algorithm", "scheme", "exponent" };
+	int id, best = TPA_EK_TEMPLATE_NONE, best_rank = -1;
+	const char *why = "key type";
+
+	if (!ek)
+		return tpa_err_fail(TPA_ERR_INVALID_ARG, "EK template: NULL");
+	for (id = TPA_EK_TEMPLATE_NONE + 1; id < TPA_EK_TEMPLATE_COUNT; id++) {
+		TPMT_PUBLIC t;
+		const char *d;
+		int rank;
+		size_t k;
+
+		tpa_ek_template(&t, (tpa_ek_template_id)id);
+		if (!*(d = template_diff(ek, &t))) {
+			if (out)
+				*out = (tpa_ek_template_id)id;
+			return 0;
+		}
+		/* The closest template is the one that differs latest. */
+		for (k = 0, rank = 0; k < sizeof(order) / sizeof(order[0]); k++)
+			if (strncmp(d, order[k], strlen(order[k])) == 0)
+				rank = (int)k;
+		if (rank > best_rank) {
+			best_rank = rank;
+			best = id;
+			why = d;
+		}
+	}
+	if (out)
+		*out = TPA_EK_TEMPLATE_NONE;
+	if (best == TPA_EK_TEMPLATE_NONE || best_rank == 0)
+		return tpa_err_fail(TPA_ERR_VERIFY, "the EK public area follows no TCG EK template "
+				    "(its key type or name algorithm is none of theirs)");
+	return tpa_err_fail(TPA_ERR_VERIFY, "the EK public area is not a TCG EK template: its %s "
+			    "differs from template %s's", why, templates[best].name);
+}
+
+int tpa_ek_device_id(char *out, const TPMT_PUBLIC *ek)
+{
+	EVP_PKEY *key = NULL;
+	unsigned char *der = NULL;
+	uint8_t dg[32];
+	int n, err;
+
+	if (!out || !ek)
+		return tpa_err_fail(TPA_ERR_INVALID_ARG, "device id: NULL");
+	if ((err = tpa_public_to_pkey(&key, ek)) < 0)
+		return err;
+	n = i2d_PUBKEY(key, &der);
+	EVP_PKEY_free(key);
+	if (n <= 0) {
+		ERR_clear_error();
+		return tpa_err_fail(TPA_ERR_CRYPTO, "device id: cannot encode the EK's key");
+	}
+	err = tpa_hash(dg, TPM2_ALG_SHA256, der, (size_t)n);
+	OPENSSL_free(der);
+	if (err < 0)
+		return err;
+	tpa_hex(out, dg, sizeof(dg));
+	return 0;
+}
+
+int tpa_ek_device_id_of(char *out, const uint8_t *ek_public, size_t n)
+{
+	TPMT_PUBLIC ek;
+	int err;
+
+	if ((err = tpa_decode_public(&ek, ek_public, n)) < 0)
+		return err;
+	return tpa_ek_device_id(out, &ek);
+}

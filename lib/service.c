@@ -1,6 +1,13 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
+/* The verifier's handlers: each unpacks a request, calls the library (seal,
+ * quote, identity, store, verdict) and packs the answer. No rule is decided
+ * here: the verdict is lib/verdict.c's. Nothing a caller sends before it
+ * proves something holds server state: challenges and enrollments are
+ * sealed (lib/seal.c), and only what a verified quote or a released
+ * credential vouches for is written to the registry. */
 #include <pthread.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,36 +24,24 @@
 #include "tpa/quote.h"
 #include "tpa/service.h"
 #include "tpa/tpm_decode.h"
+#include "tpa/verdict.h"
 
-#define PENDING_MAX 4096  /* enrollments waiting for Activate */
 #define INTERMEDIATES_MAX TPA_ENROLL_INTERMEDIATES_MAX
 #define BASELINE_CACHE_MAX 256
 #define KEYS_OWNED_MAX 64      /* key reloads kept alive until the service ends */
-
-/* An enrollment between Enroll and Activate. Its credential is the nonce
- * of a challenge with the same id (single use, expiring). */
-typedef struct pending {
-	struct pending *next;
-	char id[TPA_CHALLENGE_ID_LEN + 1];
-	uint64_t expires_ms;
-	char device_id[TPA_DEVICE_ID_LEN + 1];
-	char ak_name[2 * TPA_NAME_MAX + 1];
-	uint8_t *ek_pub, *ek_cert, *ak_pub;
-	size_t ek_pub_len, ek_cert_len, ak_pub_len;
-} pending;
+#define QUIET_LOG_MS 1000      /* at most one line a second about strangers */
 
 struct tpa_service {
-	tpa_nonce_store *nonces;
+	tpa_sealer *sealer;
+	tpa_used_set *used;          /* challenges used up, without a registry */
 	tpa_service_opts opts;
 	char *verifier_id;
 	char *ek_ca;
-	pthread_mutex_t lock;        /* the pending list, the baselines and the keys */
+	pthread_mutex_t lock;        /* the baselines, the keys, the quiet log */
 	const tpa_token_key *key;    /* signs tokens now */
 	const tpa_token_key *previous; /* published in the JWKS during a rotation */
 	tpa_token_key *owned[KEYS_OWNED_MAX]; /* given by tpa_service_set_keys */
 	size_t nowned;
-	pending *pending;
-	size_t npending;
 	/* Registry baselines, parsed once per name and version (versions are
 	 * append-only, so an entry never goes stale). */
 	struct {
@@ -55,83 +50,72 @@ struct tpa_service {
 		tpa_baseline *b;
 	} baselines[BASELINE_CACHE_MAX];
 	size_t nbaselines;
+	uint64_t quiet_until;        /* the quiet log's next line, ms */
+	unsigned long quiet_dropped;
+	struct {
+		atomic_ullong challenges, verdicts, recorded, unverified, refused, replays,
+			enrollments, enroll_refused, activations, activate_refused;
+	} n;
 };
-
-static void pending_free(pending *p)
-{
-	if (!p)
-		return;
-	free(p->ek_pub);
-	free(p->ek_cert);
-	free(p->ak_pub);
-	free(p);
-}
 
 int tpa_service_new(tpa_service **out, const tpa_service_opts *o)
 {
+	uint8_t key[TPA_SEAL_KEY_LEN];
 	tpa_service *s;
 	int err;
 
 	if (!out || !o || !o->key)
 		return tpa_err_fail(TPA_ERR_INVALID_ARG, "service: a token key is required");
+	if ((o->store != NULL) != (o->ek_ca != NULL))
+		return tpa_err_fail(TPA_ERR_INVALID_ARG,
+				    "service: a registry needs trusted EK CAs, and the other way round");
 	if (!(s = calloc(1, sizeof(*s))))
 		return tpa_err_fail(TPA_ERR_NOMEM, "service: out of memory");
+	pthread_mutex_init(&s->lock, NULL);
 	s->opts = *o;
 	if (!s->opts.nonce_ttl_ms)
 		s->opts.nonce_ttl_ms = TPA_NONCE_DEFAULT_TTL_MS;
-	if (!s->opts.max_challenges)
-		s->opts.max_challenges = TPA_NONCE_DEFAULT_MAX;
+	if (!s->opts.max_used)
+		s->opts.max_used = TPA_USED_DEFAULT_MAX;
 	if (!s->opts.token_ttl_s)
 		s->opts.token_ttl_s = TPA_TOKEN_DEFAULT_TTL_S;
-	if (!(s->verifier_id = strdup(o->verifier_id ? o->verifier_id : "tpm-attest"))) {
-		free(s);
-		return tpa_err_fail(TPA_ERR_NOMEM, "service: out of memory");
+	if (!(s->verifier_id = strdup(o->verifier_id ? o->verifier_id : "tpm-attest")) ||
+	    (o->ek_ca && !(s->ek_ca = strdup(o->ek_ca)))) {
+		err = tpa_err_fail(TPA_ERR_NOMEM, "service: out of memory");
+		goto fail;
 	}
 	s->opts.verifier_id = s->verifier_id;
-	if ((o->store != NULL) != (o->ek_ca != NULL)) {
-		free(s->verifier_id);
-		free(s);
-		return tpa_err_fail(TPA_ERR_INVALID_ARG,
-				    "service: a registry needs trusted EK CAs, and the other way round");
-	}
-	if (o->ek_ca && !(s->ek_ca = strdup(o->ek_ca))) {
-		free(s->verifier_id);
-		free(s);
-		return tpa_err_fail(TPA_ERR_NOMEM, "service: out of memory");
-	}
 	s->opts.ek_ca = s->ek_ca;
-	pthread_mutex_init(&s->lock, NULL);
 	s->key = o->key;
 	s->previous = o->previous_key;
-	if ((err = tpa_nonce_store_new(&s->nonces, s->opts.nonce_ttl_ms,
-				       s->opts.max_challenges)) < 0) {
-		pthread_mutex_destroy(&s->lock);
-		free(s->ek_ca);
-		free(s->verifier_id);
-		free(s);
-		return err;
-	}
+	/* The sealing key: the registry's, so that sealed ids hold across
+	 * restarts and verifiers sharing it; else one held in memory. */
+	if (o->store && (err = tpa_store_seal_key(key, o->store)) < 0)
+		goto fail;
+	err = tpa_sealer_new(&s->sealer, o->store ? key : NULL);
+	OPENSSL_cleanse(key, sizeof(key));
+	if (err < 0 || (!o->store && (err = tpa_used_set_new(&s->used, s->opts.max_used)) < 0))
+		goto fail;
 	*out = s;
 	return 0;
+fail:
+	tpa_service_free(s);
+	return err;
 }
 
 void tpa_service_free(tpa_service *s)
 {
-	pending *p, *n;
 	size_t i;
 
 	if (!s)
 		return;
-	for (p = s->pending; p; p = n) {
-		n = p->next;
-		pending_free(p);
-	}
 	for (i = 0; i < s->nbaselines; i++)
 		tpa_baseline_free(s->baselines[i].b);
 	for (i = 0; i < s->nowned; i++)
 		tpa_token_key_free(s->owned[i]);
 	pthread_mutex_destroy(&s->lock);
-	tpa_nonce_store_free(s->nonces);
+	tpa_sealer_free(s->sealer);
+	tpa_used_set_free(s->used);
 	free(s->ek_ca);
 	free(s->verifier_id);
 	free(s);
@@ -171,9 +155,23 @@ int tpa_service_jwks(char **out, tpa_service *s)
 	return tpa_token_jwks(out, keys, 2);
 }
 
-tpa_nonce_store *tpa_service_nonces(tpa_service *s)
+tpa_sealer *tpa_service_sealer(tpa_service *s)
 {
-	return s ? s->nonces : NULL;
+	return s ? s->sealer : NULL;
+}
+
+void tpa_service_stats_get(tpa_service_stats *o, tpa_service *s)
+{
+	o->challenges = atomic_load(&s->n.challenges);
+	o->verdicts = atomic_load(&s->n.verdicts);
+	o->recorded = atomic_load(&s->n.recorded);
+	o->unverified = atomic_load(&s->n.unverified);
+	o->refused = atomic_load(&s->n.refused);
+	o->replays = atomic_load(&s->n.replays);
+	o->enrollments = atomic_load(&s->n.enrollments);
+	o->enroll_refused = atomic_load(&s->n.enroll_refused);
+	o->activations = atomic_load(&s->n.activations);
+	o->activate_refused = atomic_load(&s->n.activate_refused);
 }
 
 int tpa_service_register(tpa_service *s, tpa_rpc_server *srv)
@@ -210,6 +208,39 @@ static void logf_(tpa_service *s, const char *fmt, ...)
 	vsnprintf(line, sizeof(line), fmt, ap);
 	va_end(ap);
 	s->opts.log(s->opts.log_ctx, line);
+}
+
+/* A line about a caller that proved nothing: at most one a second, so that
+ * a stranger cannot flood the log; the next line says how many were not
+ * written. */
+static void quiet_logf(tpa_service *s, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+static void quiet_logf(tpa_service *s, const char *fmt, ...)
+{
+	char line[900];
+	uint64_t now = tpa_sealer_now(s->sealer);
+	unsigned long dropped;
+	va_list ap;
+
+	if (!s->opts.log)
+		return;
+	pthread_mutex_lock(&s->lock);
+	if (now < s->quiet_until) {
+		s->quiet_dropped++;
+		pthread_mutex_unlock(&s->lock);
+		return;
+	}
+	s->quiet_until = now + QUIET_LOG_MS;
+	dropped = s->quiet_dropped;
+	s->quiet_dropped = 0;
+	pthread_mutex_unlock(&s->lock);
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	if (dropped)
+		logf_(s, "%s (and %lu such lines not written)", line, dropped);
+	else
+		logf_(s, "%s", line);
 }
 
 static void refuse(tpa_rpc_reply *r, int status, const char *fmt, ...)
@@ -253,33 +284,32 @@ void tpa_service_get_challenge(tpa_rpc_reply *r, const uint8_t *req, size_t len,
 	Attest__V1__GetChallengeRequest *in;
 	Attest__V1__GetChallengeResponse out = ATTEST__V1__GET_CHALLENGE_RESPONSE__INIT;
 	tpa_challenge c;
-	char hint[TPA_DEVICE_HINT_MAX + 1];
+	size_t hint_len;
 	int err;
 
 	if (!(in = attest__v1__get_challenge_request__unpack(NULL, len, req))) {
 		refuse(r, TPA_RPC_INVALID_ARGUMENT, "malformed GetChallengeRequest protobuf");
 		return;
 	}
-	if (in->device_hint && strlen(in->device_hint) > TPA_DEVICE_HINT_MAX) {
-		attest__v1__get_challenge_request__free_unpacked(in, NULL);
+	hint_len = in->device_hint ? strlen(in->device_hint) : 0;
+	attest__v1__get_challenge_request__free_unpacked(in, NULL);
+	if (hint_len > TPA_DEVICE_HINT_MAX) {
 		refuse(r, TPA_RPC_INVALID_ARGUMENT, "device_hint longer than %d bytes",
 		       TPA_DEVICE_HINT_MAX);
 		return;
 	}
-	safe_text(hint, sizeof(hint), in->device_hint);
-	attest__v1__get_challenge_request__free_unpacked(in, NULL);
-	if ((err = tpa_nonce_issue(&c, s->nonces)) < 0) {
-		refuse(r, err == TPA_ERR_LIMIT ? TPA_RPC_RESOURCE_EXHAUSTED :
-		       TPA_RPC_INTERNAL, "%s", tpa_err_last());
+	/* Sealed: nothing is kept for it. */
+	if ((err = tpa_seal_challenge(&c, s->sealer, s->opts.nonce_ttl_ms)) < 0) {
+		refuse(r, TPA_RPC_INTERNAL, "%s", tpa_err_last());
 		return;
 	}
 	out.challenge_id = c.id;
 	out.nonce.data = c.nonce;
 	out.nonce.len = sizeof(c.nonce);
-	out.valid_for_ms = tpa_nonce_store_ttl(s->nonces);
-	out.expires_at_unix = (int64_t)time(NULL) + (out.valid_for_ms + 999) / 1000;
+	out.valid_for_ms = s->opts.nonce_ttl_ms;
+	out.expires_at_unix = (int64_t)(c.expires_ms / 1000);
 	reply_msg(r, &out.base);
-	logf_(s, "challenge issued id=%.8s... device_hint=\"%s\"", c.id, hint);
+	atomic_fetch_add(&s->n.challenges, 1);
 }
 
 /* Checks the request's shape and fills the PCR set; 0 or a refusal. */
@@ -292,9 +322,9 @@ static int check_request(tpa_rpc_reply *r, tpa_pcr_set *pcrs,
 		refuse(r, TPA_RPC_INVALID_ARGUMENT, "challenge_id missing");
 		return -1;
 	}
-	if (strlen(in->challenge_id) > TPA_CHALLENGE_ID_LEN) {
+	if (strlen(in->challenge_id) > TPA_SEALED_ID_MAX) {
 		refuse(r, TPA_RPC_INVALID_ARGUMENT, "challenge_id longer than %d characters",
-		       TPA_CHALLENGE_ID_LEN);
+		       TPA_SEALED_ID_MAX);
 		return -1;
 	}
 	if (!in->quote || !in->quote->attest.len) {
@@ -374,234 +404,6 @@ static int check_request(tpa_rpc_reply *r, tpa_pcr_set *pcrs,
 	return 0;
 }
 
-/* The detail of a finding, or "". */
-static const char *check_detail_of(const tpa_findings *f, tpa_check_id id)
-{
-	const tpa_check *c = tpa_findings_get(f, id);
-
-	return c ? c->detail : "";
-}
-
-/* Whether the last finding added passed. */
-static int check_passed_all(const tpa_findings *f)
-{
-	return f->n > 0 && f->items[f->n - 1].passed;
-}
-
-/* PCRs the OS extends after the firmware log ends (IMA): not replayed. */
-#define EVENTLOG_IGNORED_PCRS (1u << 10)
-
-static const char *tristate_name(Attest__V1__Tristate t)
-{
-	switch (t) {
-	case ATTEST__V1__TRISTATE__TRISTATE_ON: return "enabled";
-	case ATTEST__V1__TRISTATE__TRISTATE_OFF: return "disabled";
-	case ATTEST__V1__TRISTATE__TRISTATE_UNKNOWN:
-	case _ATTEST__V1__TRISTATE_IS_INT_SIZE:
-		break;
-	}
-	return "unknown";
-}
-
-/* The event log: parsed, replayed against the PCR values the quote vouches
- * for, and read for the trusted-launch state. Fills tl; adds findings. */
-/* Strings the trusted-launch reply points into. */
-typedef struct {
-	char sb_reason[TPA_CHECK_DETAIL_MAX];
-	char firmware[128];
-	char cmdline[TPA_CMDLINE_MAX];
-	char apps[TPA_BOOT_APPS_MAX][TPA_PATH_MAX + 2 * TPA_DIGEST_MAX + 16];
-	char *app_ptrs[TPA_BOOT_APPS_MAX];
-} tl_text;
-
-/* The boot against its baseline, once the evidence holds: the quote and
- * every check so far passed, the log (if any) replays and its data matches
- * its digests. *appraised says whether it ran. */
-static int judge_boot(tpa_appraisal *ap, int *appraised, const tpa_baseline *bl,
-		      const tpa_findings *f, const tpa_eventlog *log, const tpa_bootstate *bs,
-		      const tpa_pcr_set *pcrs)
-{
-	tpa_boot_evidence ev;
-
-	*appraised = 0;
-	if (!bl || !check_passed_all(f) || bs->digest_mismatches)
-		return 0;
-	ev.log = log;
-	ev.state = bs;
-	ev.bank = pcrs->banks[0].hash_alg;
-	ev.quoted = pcrs;
-	if (tpa_baseline_appraise(ap, bl, &ev) < 0)
-		return -1;
-	*appraised = 1;
-	return 0;
-}
-
-static int appraise_eventlog(tpa_findings *f, Attest__V1__TrustedLaunch *tl,
-			     tl_text *txt, const Attest__V1__AttestRequest *in,
-			     const tpa_pcr_set *pcrs, int quote_ok, const tpa_baseline *bl,
-			     tpa_appraisal *ap, int *appraised)
-{
-	tpa_eventlog *log = NULL;
-	tpa_replay rp;
-	tpa_bootstate bs = { 0 };
-	uint16_t quoted[TPA_BANKS_MAX];
-	uint32_t b;
-	int err;
-
-	char *sb_reason = txt->sb_reason;
-	size_t sb_reason_cap = sizeof(txt->sb_reason);
-
-	tl->secure_boot = (char *)"unknown";
-	snprintf(sb_reason, sb_reason_cap, "no event log");
-	*appraised = 0;
-	if (!in->event_log.len) {
-		bs.secure_boot = TPA_SB_UNKNOWN;
-		bs.first_mismatch = -1;
-		return quote_ok ? judge_boot(ap, appraised, bl, f, NULL, &bs, pcrs) : 0;
-	}
-	for (b = 0; b < pcrs->nbanks; b++)
-		quoted[b] = pcrs->banks[b].hash_alg;
-	/* Only the banks the quote covers are worth replaying. */
-	if ((err = tpa_eventlog_parse(&log, in->event_log.data, in->event_log.len)) < 0 ||
-	    (err = tpa_eventlog_replay_banks(&rp, log, quoted, pcrs->nbanks)) < 0) {
-		if (err == TPA_ERR_NOMEM || err == TPA_ERR_CRYPTO)
-			goto cleanup;
-		tpa_findings_add(f, TPA_CHECK_EVENTLOG_PARSE, 0, "%s", tpa_err_last());
-		snprintf(sb_reason, sb_reason_cap, "the event log is malformed");
-		err = 0;
-		goto cleanup;
-	}
-	tpa_findings_add(f, TPA_CHECK_EVENTLOG_PARSE, 1, "%s log, %zu events",
-			 tpa_eventlog_format(log) == TPA_EVLOG_CRYPTO_AGILE ?
-			 "crypto-agile" : "SHA1", tpa_eventlog_count(log));
-	if ((err = tpa_eventlog_compare(f, &rp, pcrs, EVENTLOG_IGNORED_PCRS)) < 0 &&
-	    err != TPA_ERR_VERIFY)
-		goto cleanup;
-	/* The PCR values are the quote's only if every quote check passed. */
-	tl->measured_boot = quote_ok && err == 0 && check_passed_all(f);
-	/* Event data is checked against the first quoted bank's digests. */
-	if ((err = tpa_bootstate_derive(&bs, log, pcrs->banks[0].hash_alg)) < 0)
-		goto cleanup;
-	/* Only a log that replays to the quote is evidence. */
-	if (tl->measured_boot) {
-		size_t i;
-
-		tl->secure_boot = (char *)tpa_secure_boot_name(bs.secure_boot);
-		snprintf(sb_reason, sb_reason_cap, "%s", bs.secure_boot_why);
-		snprintf(txt->firmware, sizeof(txt->firmware), "%s", bs.firmware_version);
-		snprintf(txt->cmdline, sizeof(txt->cmdline), "%s", bs.kernel_cmdline);
-		tl->firmware_version = txt->firmware;
-		tl->kernel_cmdline = txt->cmdline;
-		tl->uefi_debug_mode = bs.uefi_debug_mode;
-		for (i = 0; i < bs.napps; i++) {
-			char hex[2 * TPA_DIGEST_MAX + 1];
-
-			tpa_hex(hex, bs.apps[i].digest, bs.apps[i].digest_len);
-			snprintf(txt->apps[i], sizeof(txt->apps[i]), "%s %s:%s",
-				 bs.apps[i].path[0] ? bs.apps[i].path : "?",
-				 tpa_hash_label(pcrs->banks[0].hash_alg), hex);
-			txt->app_ptrs[i] = txt->apps[i];
-		}
-		tl->n_boot_applications = bs.napps;
-		tl->boot_applications = txt->app_ptrs;
-		tl->exit_boot_services = bs.exit_boot_services;
-		tl->events_after_exit_boot_services = bs.events_after_ebs;
-	} else {
-		snprintf(sb_reason, sb_reason_cap, quote_ok ?
-			 "the event log does not replay to the quoted PCRs" :
-			 "the quote did not verify, so the log proves nothing");
-	}
-	tl->events = (uint32_t)tpa_eventlog_count(log);
-	if (bs.digest_mismatches)
-		tpa_findings_add(f, TPA_CHECK_EVENTLOG_DIGESTS, 0,
-				 "%u event(s) carry data that does not hash to their digest (first: #%d)",
-				 bs.digest_mismatches, bs.first_mismatch);
-	if (tl->measured_boot && in->client_view &&
-	    in->client_view->secure_boot != ATTEST__V1__TRISTATE__TRISTATE_UNKNOWN &&
-	    bs.secure_boot != TPA_SB_UNKNOWN) {
-		const char *claimed = tristate_name(in->client_view->secure_boot);
-		const char *shown = tpa_secure_boot_name(bs.secure_boot);
-
-		if (strcmp(claimed, shown) != 0)
-			tpa_findings_add(f, TPA_CHECK_CLIENT_SECURE_BOOT, 0,
-					 "the device reports Secure Boot %s, its event log shows %s",
-					 claimed, shown);
-		else
-			tpa_findings_add(f, TPA_CHECK_CLIENT_SECURE_BOOT, 1,
-					 "the device's report agrees with the log (%s)", shown);
-	}
-	err = tl->measured_boot ? judge_boot(ap, appraised, bl, f, log, &bs, pcrs) : 0;
-cleanup:
-	tpa_bootstate_clear(&bs);
-	tpa_eventlog_free(log);
-	return err;
-}
-
-/* The AR4SI trustworthiness vector (docs/claims.md): hardware from the quote
- * and the EK chain behind a registered AK, instance identity from the
- * registry, executables and configuration from the evidence and the rules
- * of the baseline that judge them. */
-static int rule_claim(const tpa_appraisal *ap, const tpa_rule_id *ids, size_t n, int pass,
-		      int warn, int crit)
-{
-	int seen = 0, worst = 0;
-	size_t i;
-
-	for (i = 0; i < n; i++) {
-		const tpa_rule_result *r = &ap->rules[ids[i]];
-
-		if (r->status == TPA_RULE_NOT_APPLICABLE)
-			continue;
-		seen = 1;
-		if (r->status == TPA_RULE_FAIL)
-			worst = r->severity == TPA_SEVERITY_CRITICAL ? crit :
-				(worst == crit ? crit : warn);
-	}
-	return !seen ? 0 : worst ? worst : pass;
-}
-
-static void ar4si_vector(tpa_ar4si *v, const tpa_findings *f, int have_dev, int evidence_ok,
-			 const tpa_appraisal *ap)
-{
-	static const tpa_rule_id exec[] = { TPA_RULE_FIRMWARE_VERSION, TPA_RULE_BOOT_APPLICATIONS,
-					    TPA_RULE_KNOWN_EVENTS };
-	static const tpa_rule_id conf[] = { TPA_RULE_SECURE_BOOT, TPA_RULE_UEFI_DEBUG_MODE,
-					    TPA_RULE_PK, TPA_RULE_KEK, TPA_RULE_DB,
-					    TPA_RULE_AUTHORITIES, TPA_RULE_KERNEL_CMDLINE,
-					    TPA_RULE_PCRS };
-	const tpa_check *sig = tpa_findings_get(f, TPA_CHECK_QUOTE_SIGNATURE);
-	int log_bad;
-
-	memset(v, 0, sizeof(*v));
-	v->hardware = sig && !sig->passed ? 99 : have_dev ? 2 : 0;
-	v->instance_identity = have_dev ? 2 : 0;
-	log_bad = tpa_findings_failed_class(f, TPA_CHECK_CLASS_EVENTLOG) > 0;
-	if (log_bad) {
-		v->executables = 99;
-		return;
-	}
-	if (!evidence_ok || !ap)
-		return;
-	v->executables = rule_claim(ap, exec, sizeof(exec) / sizeof(exec[0]), 3, 33, 96);
-	v->configuration = rule_claim(ap, conf, sizeof(conf) / sizeof(conf[0]), 2, 32, 96);
-	/* A stale dbx is a known vulnerability of the configuration. */
-	if (ap->rules[TPA_RULE_DBX].status == TPA_RULE_FAIL && v->configuration < 32)
-		v->configuration = 32;
-	else if (ap->rules[TPA_RULE_DBX].status == TPA_RULE_PASS && v->configuration == 0)
-		v->configuration = 2;
-}
-
-/* The key that signs tokens now (keys are kept until the service ends). */
-static const tpa_token_key *current_key(tpa_service *s)
-{
-	const tpa_token_key *k;
-
-	pthread_mutex_lock(&s->lock);
-	k = s->key;
-	pthread_mutex_unlock(&s->lock);
-	return k;
-}
-
 /* The baseline that applies to a device: its registry assignment (parsed
  * once, cached), else the verifier's default. NULL if none applies, or if
  * the assigned one cannot be used (a failed "baseline" finding then says
@@ -663,52 +465,226 @@ static const tpa_baseline *baseline_for(tpa_service *s, const char *device_id, i
 	return b;
 }
 
+/* The key that signs tokens now (keys are kept until the service ends). */
+static const tpa_token_key *current_key(tpa_service *s)
+{
+	const tpa_token_key *k;
+
+	pthread_mutex_lock(&s->lock);
+	k = s->key;
+	pthread_mutex_unlock(&s->lock);
+	return k;
+}
+
+/* Strings the trusted-launch reply points into. */
+typedef struct {
+	char sb_reason[TPA_CHECK_DETAIL_MAX];
+	char firmware[128];
+	char cmdline[TPA_CMDLINE_MAX];
+	char apps[TPA_BOOT_APPS_MAX][TPA_PATH_MAX + 2 * TPA_DIGEST_MAX + 16];
+	char *app_ptrs[TPA_BOOT_APPS_MAX];
+	uint32_t verified[TPA_PCR_COUNT];
+	Attest__V1__Fact facts[TPA_FACT_COUNT];
+	Attest__V1__Fact *fact_ptrs[TPA_FACT_COUNT];
+	uint32_t fact_pcrs[TPA_FACT_COUNT][TPA_PCR_COUNT];
+	Attest__V1__CheckResult checks[TPA_CHECKS_MAX];
+	Attest__V1__CheckResult *check_ptrs[TPA_CHECKS_MAX];
+	Attest__V1__RuleResult rules[TPA_RULE_COUNT];
+	Attest__V1__RuleResult *rule_ptrs[TPA_RULE_COUNT];
+} reply_text;
+
+static size_t mask_list(uint32_t *out, tpa_pcr_mask m)
+{
+	size_t n = 0;
+	uint32_t p;
+
+	for (p = 0; p < TPA_PCR_COUNT; p++)
+		if ((m >> p) & 1)
+			out[n++] = p;
+	return n;
+}
+
+/* The trusted-launch state for the reply: what the verdict shows of the
+ * boot. Without a log that replays to a verified quote it says why not. */
+static void pack_launch(Attest__V1__TrustedLaunch *tl, reply_text *t, const tpa_verdict *v,
+			const Attest__V1__ClientView *view)
+{
+	const tpa_bootstate *bs = &v->boot.state;
+	size_t i;
+
+	tl->secure_boot = (char *)"unknown";
+	tl->secure_boot_reason = t->sb_reason;
+	tl->client_view = (Attest__V1__ClientView *)view;
+	tl->events = (uint32_t)tpa_eventlog_count(v->boot.log);
+	tl->measured_boot = v->measured_boot;
+	if (!v->boot.have_log) {
+		snprintf(t->sb_reason, sizeof(t->sb_reason), "no event log");
+		return;
+	}
+	if (!v->measured_boot) {
+		snprintf(t->sb_reason, sizeof(t->sb_reason), "%s",
+			 !v->boot.log ? "the event log is malformed" :
+			 !v->quote_ok ? "the quote did not verify, so the log proves nothing" :
+			 "the event log does not replay to the quoted PCRs");
+		return;
+	}
+	tl->secure_boot = (char *)tpa_secure_boot_name(bs->secure_boot);
+	snprintf(t->sb_reason, sizeof(t->sb_reason), "%s", bs->secure_boot_why);
+	snprintf(t->firmware, sizeof(t->firmware), "%s", bs->firmware_version);
+	snprintf(t->cmdline, sizeof(t->cmdline), "%s", bs->kernel_cmdline);
+	tl->firmware_version = t->firmware;
+	tl->kernel_cmdline = t->cmdline;
+	tl->uefi_debug_mode = bs->uefi_debug_mode;
+	for (i = 0; i < bs->napps; i++) {
+		char hex[2 * TPA_DIGEST_MAX + 1];
+
+		tpa_hex(hex, bs->apps[i].digest, bs->apps[i].digest_len);
+		snprintf(t->apps[i], sizeof(t->apps[i]), "%s %s:%s",
+			 bs->apps[i].path[0] ? bs->apps[i].path : "?", tpa_hash_label(bs->bank),
+			 hex);
+		t->app_ptrs[i] = t->apps[i];
+	}
+	tl->n_boot_applications = bs->napps;
+	tl->boot_applications = t->app_ptrs;
+	tl->exit_boot_services = bs->exit_boot_services;
+	tl->events_after_exit_boot_services = bs->events_after_ebs;
+	tl->bank = (char *)tpa_hash_label(bs->bank);
+	tl->n_verified_pcrs = mask_list(t->verified, bs->counted);
+	tl->verified_pcrs = t->verified;
+	for (i = 0; i < TPA_FACT_COUNT; i++) {
+		attest__v1__fact__init(&t->facts[i]);
+		t->facts[i].name = (char *)tpa_fact_name((tpa_fact_id)i);
+		t->facts[i].status = (char *)tpa_fact_status_name(bs->facts[i].status);
+		t->facts[i].n_pcrs = mask_list(t->fact_pcrs[i], bs->facts[i].pcrs);
+		t->facts[i].pcrs = t->fact_pcrs[i];
+		t->fact_ptrs[i] = &t->facts[i];
+	}
+	tl->n_facts = TPA_FACT_COUNT;
+	tl->facts = t->fact_ptrs;
+}
+
+static void pack_verdict(Attest__V1__Verdict *out, Attest__V1__Appraisal *apr, reply_text *t,
+			 const tpa_verdict *v, const tpa_baseline *bl, int bl_version,
+			 char *name_hex)
+{
+	size_t i;
+
+	for (i = 0; i < v->checks.n; i++) {
+		attest__v1__check_result__init(&t->checks[i]);
+		t->checks[i].name = (char *)v->checks.items[i].name;
+		t->checks[i].passed = v->checks.items[i].passed;
+		t->checks[i].detail = (char *)v->checks.items[i].detail;
+		t->check_ptrs[i] = &t->checks[i];
+	}
+	apr->outcome = (char *)tpa_outcome_name(v->outcome);
+	apr->baseline = (char *)(bl ? tpa_baseline_name(bl) : "");
+	apr->baseline_version = (uint32_t)bl_version;
+	for (i = 0; v->appraised && i < TPA_RULE_COUNT; i++) {
+		const tpa_rule_result *x = &v->appraisal.rules[i];
+
+		attest__v1__rule_result__init(&t->rules[i]);
+		t->rules[i].rule = (char *)tpa_rule_name(x->rule);
+		t->rules[i].severity = (char *)(x->severity == TPA_SEVERITY_CRITICAL ? "critical" :
+						"warning");
+		t->rules[i].status = (char *)tpa_rule_status_name(x->status);
+		t->rules[i].event = x->event;
+		t->rules[i].pcr = x->pcr;
+		t->rules[i].detail = (char *)x->detail;
+		t->rule_ptrs[i] = &t->rules[i];
+	}
+	apr->n_rules = v->appraised ? TPA_RULE_COUNT : 0;
+	apr->rules = t->rule_ptrs;
+	out->status = v->status == TPA_STATUS_COMPLIANT ? ATTEST__V1__VERDICT__STATUS__COMPLIANT :
+		v->status == TPA_STATUS_WARNING ? ATTEST__V1__VERDICT__STATUS__WARNING :
+		ATTEST__V1__VERDICT__STATUS__NON_COMPLIANT;
+	out->appraisal = apr;
+	out->n_checks = v->checks.n;
+	out->checks = t->check_ptrs;
+	out->ak_name = name_hex;
+}
+
+static tpa_claimed claimed_of(const Attest__V1__ClientView *view)
+{
+	if (!view)
+		return TPA_CLAIMED_UNKNOWN;
+	switch (view->secure_boot) {
+	case ATTEST__V1__TRISTATE__TRISTATE_ON: return TPA_CLAIMED_ON;
+	case ATTEST__V1__TRISTATE__TRISTATE_OFF: return TPA_CLAIMED_OFF;
+	case ATTEST__V1__TRISTATE__TRISTATE_UNKNOWN:
+	case _ATTEST__V1__TRISTATE_IS_INT_SIZE:
+		break;
+	}
+	return TPA_CLAIMED_UNKNOWN;
+}
+
+/* The token's claims from the verdict. */
+static void claims_of(tpa_token_claims *c, const tpa_verdict *v, const tpa_baseline *bl,
+		      int bl_version)
+{
+	memset(c, 0, sizeof(*c));
+	c->status = tpa_ear_status_name(v->ear);
+	c->unbound_ak = v->unbound_ak;
+	c->vector = v->vector;
+	c->outcome = tpa_outcome_name(v->outcome);
+	c->appraisal = v->appraised ? &v->appraisal : NULL;
+	if (bl) {
+		c->baseline = tpa_baseline_name(bl);
+		c->baseline_version = bl_version;
+	}
+	c->findings = &v->checks;
+	c->measured_boot = v->measured_boot;
+	c->secure_boot = v->measured_boot ? tpa_secure_boot_name(v->boot.state.secure_boot) :
+		"unknown";
+	if (v->measured_boot)
+		c->firmware_version = v->boot.state.firmware_version;
+}
+
 void tpa_service_attest(tpa_rpc_reply *r, const uint8_t *req, size_t len,
 			void *ctx)
 {
 	tpa_service *s = ctx;
 	Attest__V1__AttestRequest *in;
 	Attest__V1__AttestResponse out = ATTEST__V1__ATTEST_RESPONSE__INIT;
-	Attest__V1__Verdict verdict = ATTEST__V1__VERDICT__INIT;
+	Attest__V1__Verdict reply = ATTEST__V1__VERDICT__INIT;
 	Attest__V1__TrustedLaunch tl = ATTEST__V1__TRUSTED_LAUNCH__INIT;
-	tl_text *txt = NULL;
+	Attest__V1__Appraisal apr = ATTEST__V1__APPRAISAL__INIT;
+	reply_text *txt = NULL;
 	tpa_device dev;
-	int have_dev = 0;
-	Attest__V1__CheckResult checks[TPA_CHECKS_MAX], *checkp[TPA_CHECKS_MAX];
 	tpa_pcr_set pcrs;
 	tpa_findings f;
 	tpa_quote_evidence ev = { 0 };
 	tpa_token_claims claims;
-	tpa_appraisal ap;
-	Attest__V1__Appraisal apr = ATTEST__V1__APPRAISAL__INIT;
-	Attest__V1__RuleResult rules[TPA_RULE_COUNT], *rulep[TPA_RULE_COUNT];
+	tpa_verdict_input vin;
+	tpa_verdict v;
+	tpa_challenge ch;
 	const tpa_baseline *bl = NULL;
 	tpa_baseline *bl_owned = NULL;
-	const char *outcome;
-	int bl_version = 0, appraised = 0, evidence_ok, compliant;
-	char *pcrs_json = NULL;
-	const tpa_check *sig;
 	uint64_t tpm_firmware = 0;
-	uint8_t nonce[TPA_NONCE_LEN], name[TPA_NAME_MAX];
+	uint8_t name[TPA_NAME_MAX];
 	char name_hex[2 * TPA_NAME_MAX + 1], hint[TPA_DEVICE_HINT_MAX + 1];
-	char *token = NULL;
+	char *token = NULL, *pcrs_json = NULL;
 	size_t name_len = 0, i;
-	int have_nonce, err;
+	int have_dev = 0, have_ch, quote_ok, judged = 0, err;
 
+	memset(&v, 0, sizeof(v));
 	if (!(in = attest__v1__attest_request__unpack(NULL, len, req))) {
 		refuse(r, TPA_RPC_INVALID_ARGUMENT, "malformed AttestRequest protobuf");
+		atomic_fetch_add(&s->n.refused, 1);
 		return;
 	}
 	if (check_request(r, &pcrs, in) < 0) {
-		logf_(s, "attest refused: %s", r->details);
+		quiet_logf(s, "attest refused: %s", r->details);
+		atomic_fetch_add(&s->n.refused, 1);
 		goto cleanup;
 	}
 	safe_text(hint, sizeof(hint), in->device_hint);
 
+	/* The challenge: sealed here, unexpired. Whether it is used up already
+	 * is asked only of evidence that proves something (below). */
 	memset(&f, 0, sizeof(f));
-	have_nonce = tpa_nonce_take(nonce, s->nonces, in->challenge_id) == 0;
-	if (have_nonce)
-		tpa_findings_add(&f, TPA_CHECK_CHALLENGE, 1, "issued here, unused, unexpired");
+	have_ch = tpa_unseal_challenge(&ch, s->sealer, in->challenge_id) == 0;
+	if (have_ch)
+		tpa_findings_add(&f, TPA_CHECK_CHALLENGE, 1, "sealed by this verifier, unexpired");
 	else
 		tpa_findings_add(&f, TPA_CHECK_CHALLENGE, 0, "%s", tpa_err_last());
 
@@ -720,198 +696,191 @@ void tpa_service_attest(tpa_rpc_reply *r, const uint8_t *req, size_t len,
 	ev.ak_public_len = in->ak_public.len;
 	ev.pcrs = &pcrs;
 	ev.firmware_out = &tpm_firmware;
-	err = tpa_quote_verify(&f, &ev, have_nonce ? nonce : NULL,
-			       have_nonce ? sizeof(nonce) : 0, name, &name_len);
+	err = tpa_quote_verify(&f, &ev, have_ch ? ch.nonce : NULL, have_ch ? sizeof(ch.nonce) : 0,
+			       name, &name_len);
 	if (err < 0 && err != TPA_ERR_VERIFY) {
 		refuse(r, TPA_RPC_INTERNAL, "verification failed: %s", tpa_err_last());
 		goto cleanup;
 	}
 	tpa_hex(name_hex, name, name_len);
+	/* A valid challenge and a quote that verified: the TPM signed these
+	 * PCR values for this nonce. */
+	quote_ok = tpa_findings_failed(&f) == 0;
 
 	/* With a registry, only a registered AK of an active device. */
 	if (s->opts.store) {
 		if (name_len == 0) {
+			const tpa_check *c = tpa_findings_get(&f, TPA_CHECK_AK_PUBLIC);
+
 			refuse(r, TPA_RPC_PERMISSION_DENIED, "the AK cannot be identified: %s",
-			       check_detail_of(&f, TPA_CHECK_AK_PUBLIC));
+			       c ? c->detail : "");
+			quiet_logf(s, "attest refused: %s", r->details);
+			atomic_fetch_add(&s->n.refused, 1);
 			goto cleanup;
 		}
 		if (tpa_store_find_by_ak(&dev, s->opts.store, name_hex) < 0) {
 			refuse(r, TPA_RPC_PERMISSION_DENIED,
 			       "AK %.16s... is not registered: enroll the device first", name_hex);
-			logf_(s, "attest refused: %s", r->details);
+			quiet_logf(s, "attest refused: %s", r->details);
+			atomic_fetch_add(&s->n.refused, 1);
 			goto cleanup;
 		}
 		if (dev.state != TPA_DEVICE_ACTIVE) {
 			refuse(r, TPA_RPC_FAILED_PRECONDITION, "device %.16s... is %s", dev.id,
 			       tpa_device_state_name(dev.state));
-			logf_(s, "attest refused: %s", r->details);
+			quiet_logf(s, "attest refused: %s", r->details);
+			atomic_fetch_add(&s->n.refused, 1);
 			goto cleanup;
 		}
 		have_dev = 1;
 		tpa_findings_add(&f, TPA_CHECK_DEVICE_REGISTERED, 1,
 				 "AK registered to device %.16s..., active", dev.id);
+	} else if (quote_ok) {
+		/* No registry: the challenge is used up here, by the first
+		 * evidence that proves it was quoted. */
+		err = tpa_used_set_take(s->used, ch.tag, ch.expires_ms,
+					tpa_sealer_now(s->sealer));
+		if (err < 0) {
+			refuse(r, err == TPA_ERR_USED ? TPA_RPC_FAILED_PRECONDITION :
+			       TPA_RPC_RESOURCE_EXHAUSTED, "challenge: %s", tpa_err_last());
+			quiet_logf(s, "attest refused: %s", r->details);
+			atomic_fetch_add(&s->n.refused, 1);
+			if (err == TPA_ERR_USED)
+				atomic_fetch_add(&s->n.replays, 1);
+			goto cleanup;
+		}
 	}
 
 	if (!(txt = calloc(1, sizeof(*txt)))) {
 		refuse(r, TPA_RPC_RESOURCE_EXHAUSTED, "out of memory");
 		goto cleanup;
 	}
-	tpa_appraisal_none(&ap);
-	bl = baseline_for(s, have_dev ? dev.id : NULL, &bl_version, &bl_owned, &f);
-	if (appraise_eventlog(&f, &tl, txt, in, &pcrs, tpa_findings_failed(&f) == 0, bl, &ap,
-			      &appraised) < 0) {
-		refuse(r, TPA_RPC_INTERNAL, "event log: %s", tpa_err_last());
-		goto cleanup;
-	}
-	tl.secure_boot_reason = txt->sb_reason;
-	tl.client_view = in->client_view;
+	{
+		int bl_version = 0;
 
-	/* Compliant: the evidence holds and the boot matches its baseline (or
-	 * breaks only warning rules). Without a baseline: not compliant. */
-	evidence_ok = tpa_findings_failed(&f) == 0;
-	if (!evidence_ok)
-		outcome = "not-appraised";
-	else if (!appraised)
-		outcome = tpa_outcome_name(TPA_OUTCOME_NO_BASELINE);
-	else
-		outcome = tpa_outcome_name(ap.outcome);
-	compliant = evidence_ok && appraised &&
-		    (ap.outcome == TPA_OUTCOME_COMPLIANT || ap.outcome == TPA_OUTCOME_WARNING);
-	apr.outcome = (char *)outcome;
-	apr.baseline = (char *)(bl ? tpa_baseline_name(bl) : "");
-	apr.baseline_version = (uint32_t)bl_version;
-	for (i = 0; appraised && i < TPA_RULE_COUNT; i++) {
-		const tpa_rule_result *x = &ap.rules[i];
-
-		attest__v1__rule_result__init(&rules[i]);
-		rules[i].rule = (char *)tpa_rule_name(x->rule);
-		rules[i].severity = (char *)(x->severity == TPA_SEVERITY_CRITICAL ? "critical" :
-					     "warning");
-		rules[i].status = (char *)tpa_rule_status_name(x->status);
-		rules[i].event = x->event;
-		rules[i].pcr = x->pcr;
-		rules[i].detail = (char *)x->detail;
-		rulep[i] = &rules[i];
-	}
-	apr.n_rules = appraised ? TPA_RULE_COUNT : 0;
-	apr.rules = rulep;
-
-	memset(&claims, 0, sizeof(claims));
-	claims.status = tpa_ear_status(outcome, evidence_ok);
-	/* Without a registry the AK is taken on its word: nothing says the
-	 * TPM is genuine or which device it is, so the result is no better
-	 * than a warning (its reasons say why). */
-	if (!have_dev && strcmp(claims.status, "affirming") == 0) {
-		claims.status = "warning";
-		claims.unbound_ak = 1;
-	}
-	ar4si_vector(&claims.vector, &f, have_dev, evidence_ok, appraised ? &ap : NULL);
-	claims.outcome = outcome;
-	claims.appraisal = appraised ? &ap : NULL;
-	if (bl) {
-		claims.baseline = tpa_baseline_name(bl);
-		claims.baseline_version = bl_version;
-	}
-	claims.findings = &f;
-	claims.nonce = have_nonce ? nonce : NULL;
-	claims.nonce_len = have_nonce ? sizeof(nonce) : 0;
-	claims.ak_name_hex = name_len ? name_hex : NULL;
-	claims.device_id = have_dev ? dev.id : NULL;
-	claims.developer = s->verifier_id;
-	claims.iat = (int64_t)time(NULL);
-	claims.ttl_s = s->opts.token_ttl_s;
-	claims.secure_boot = tl.secure_boot;
-	claims.measured_boot = tl.measured_boot;
-	claims.firmware_version = tl.firmware_version;
-	claims.tpm_manufacturer = have_dev ? dev.tpm_manufacturer : NULL;
-	/* The TPM's firmware version as the quote it signed says it. */
-	sig = tpa_findings_get(&f, TPA_CHECK_QUOTE_SIGNATURE);
-	if (sig && sig->passed) {
-		claims.tpm_firmware[0] = (uint32_t)(tpm_firmware >> 32);
-		claims.tpm_firmware[1] = (uint32_t)tpm_firmware;
-		claims.have_tpm_firmware = 1;
-	}
-	if (tpa_token_sign(&token, current_key(s), &claims) < 0) {
-		refuse(r, TPA_RPC_INTERNAL, "token: %s", tpa_err_last());
-		goto cleanup;
-	}
-
-	for (i = 0; i < f.n; i++) {
-		attest__v1__check_result__init(&checks[i]);
-		checks[i].name = f.items[i].name;
-		checks[i].passed = f.items[i].passed;
-		checks[i].detail = f.items[i].detail;
-		checkp[i] = &checks[i];
-	}
-	verdict.status = !compliant ? ATTEST__V1__VERDICT__STATUS__NON_COMPLIANT :
-		ap.outcome == TPA_OUTCOME_WARNING ? ATTEST__V1__VERDICT__STATUS__WARNING :
-		ATTEST__V1__VERDICT__STATUS__COMPLIANT;
-	verdict.appraisal = &apr;
-	verdict.n_checks = f.n;
-	verdict.checks = checkp;
-	verdict.ak_name = name_hex;
-	verdict.trusted_launch = &tl;
-	out.verdict = &verdict;
-	out.token = token;
-	reply_msg(r, &out.base);
-	if (have_dev) {
-		tpa_attest_record rec = { 0 };
-		char reasons[512] = "", bl_ref[TPA_BASELINE_NAME_MAX + 16];
-		size_t k, o = 0;
-
-		for (k = 0; k < f.n + TPA_RULE_COUNT && o + 2 < sizeof(reasons); k++) {
-			const char *what = k < f.n ? (f.items[k].passed ? NULL : f.items[k].name) :
-				appraised && ap.rules[k - f.n].status == TPA_RULE_FAIL ?
-				tpa_rule_name(ap.rules[k - f.n].rule) : NULL;
-			int w;
-
-			if (!what)
-				continue;
-			w = snprintf(reasons + o, sizeof(reasons) - o, "%s%s", o ? ", " : "", what);
-			if (w < 0)
-				break;
-			o += (size_t)w;
+		bl = baseline_for(s, have_dev ? dev.id : NULL, &bl_version, &bl_owned, &f);
+		memset(&vin, 0, sizeof(vin));
+		vin.checks = &f;
+		vin.quoted = &pcrs;
+		vin.event_log = in->event_log.len ? in->event_log.data : NULL;
+		vin.event_log_len = in->event_log.len;
+		vin.baseline = bl;
+		vin.registered = have_dev;
+		vin.client_secure_boot = claimed_of(in->client_view);
+		if (tpa_verdict_judge(&v, &vin) < 0) {
+			refuse(r, TPA_RPC_INTERNAL, "verdict: %s", tpa_err_last());
+			goto cleanup;
 		}
-		/* The registry's outcomes: a boot not appraised is non-compliant. */
-		rec.outcome = evidence_ok ? outcome : "non-compliant";
-		if (bl && bl_version > 0) {
-			snprintf(bl_ref, sizeof(bl_ref), "%s@%d", tpa_baseline_name(bl), bl_version);
-			rec.baseline = bl_ref;
+		judged = 1;
+
+		claims_of(&claims, &v, bl, bl_version);
+		claims.nonce = have_ch ? ch.nonce : NULL;
+		claims.nonce_len = have_ch ? sizeof(ch.nonce) : 0;
+		/* Who attested, only if the quote proves it. */
+		claims.ak_name_hex = quote_ok && name_len ? name_hex : NULL;
+		claims.device_id = quote_ok && have_dev ? dev.id : NULL;
+		claims.tpm_manufacturer = quote_ok && have_dev ? dev.tpm_manufacturer : NULL;
+		claims.developer = s->verifier_id;
+		claims.iat = (int64_t)time(NULL);
+		claims.ttl_s = s->opts.token_ttl_s;
+		/* The TPM's firmware version as the quote it signed says it. */
+		if (tpa_findings_passed(&v.checks, TPA_CHECK_QUOTE_SIGNATURE)) {
+			claims.tpm_firmware[0] = (uint32_t)(tpm_firmware >> 32);
+			claims.tpm_firmware[1] = (uint32_t)tpm_firmware;
+			claims.have_tpm_firmware = 1;
 		}
-		/* The evidence is kept to learn a baseline from, only if it held
-		 * (and the registry takes its size). */
-		if (evidence_ok) {
-			if (in->event_log.len && in->event_log.len <= TPA_STORE_EVENT_LOG_MAX) {
-				rec.event_log = in->event_log.data;
-				rec.event_log_len = in->event_log.len;
+		if (tpa_token_sign(&token, current_key(s), &claims) < 0) {
+			refuse(r, TPA_RPC_INTERNAL, "token: %s", tpa_err_last());
+			goto cleanup;
+		}
+
+		/* Only evidence that proves itself is recorded against the
+		 * device, with its challenge used up in the same transaction. */
+		if (have_dev && quote_ok) {
+			tpa_attest_record rec = { 0 };
+			char reasons[512], bl_ref[TPA_BASELINE_NAME_MAX + 16];
+
+			tpa_verdict_reasons(&v, reasons, sizeof(reasons));
+			/* The registry's outcomes: a boot not appraised is non-compliant. */
+			rec.outcome = tpa_outcome_name(v.evidence_ok ? v.outcome :
+						       TPA_OUTCOME_NON_COMPLIANT);
+			if (bl && bl_version > 0) {
+				snprintf(bl_ref, sizeof(bl_ref), "%s@%d", tpa_baseline_name(bl),
+					 bl_version);
+				rec.baseline = bl_ref;
 			}
-			if ((pcrs_json = tpa_pcr_set_to_json(&pcrs)) &&
-			    strlen(pcrs_json) <= TPA_STORE_PCRS_JSON_MAX)
-				rec.pcrs_json = pcrs_json;
+			/* The evidence is kept to learn a baseline from, only if it
+			 * held (and the registry takes its size). */
+			if (v.evidence_ok) {
+				if (in->event_log.len && in->event_log.len <= TPA_STORE_EVENT_LOG_MAX) {
+					rec.event_log = in->event_log.data;
+					rec.event_log_len = in->event_log.len;
+				}
+				if ((pcrs_json = tpa_pcr_set_to_json(&pcrs)) &&
+				    strlen(pcrs_json) <= TPA_STORE_PCRS_JSON_MAX)
+					rec.pcrs_json = pcrs_json;
+			}
+			/* The token, for GetDeviceCompliance. */
+			rec.token = token;
+			rec.token_exp = claims.iat + (int64_t)claims.ttl_s;
+			rec.seal_tag = ch.tag;
+			rec.seal_expires_ms = (int64_t)ch.expires_ms;
+			err = tpa_store_record(s->opts.store, dev.id,
+					       v.status != TPA_STATUS_NON_COMPLIANT, reasons, &rec,
+					       claims.iat);
+			if (err == TPA_ERR_USED) {
+				refuse(r, TPA_RPC_FAILED_PRECONDITION,
+				       "challenge already used: another Attest took it");
+				logf_(s, "attest refused device=%.16s...: %s", dev.id, r->details);
+				atomic_fetch_add(&s->n.refused, 1);
+				atomic_fetch_add(&s->n.replays, 1);
+				goto cleanup;
+			}
+			if (err < 0) {
+				refuse(r, TPA_RPC_INTERNAL, "the verdict cannot be recorded: %s",
+				       tpa_err_last());
+				logf_(s, "registry: %s", tpa_err_last());
+				goto cleanup;
+			}
+			atomic_fetch_add(&s->n.recorded, 1);
 		}
-		/* The token, for GetDeviceCompliance. */
-		rec.token = token;
-		rec.token_exp = token ? claims.iat + (int64_t)claims.ttl_s : 0;
-		if (tpa_store_record(s->opts.store, dev.id, compliant, reasons, &rec,
-				     claims.iat) < 0)
-			logf_(s, "registry: %s", tpa_err_last());
-	}
 
-	if (compliant) {
-		logf_(s, "attest %s ak=%.16s... device_hint=\"%s\" baseline=%s@%d", outcome,
-		      name_hex, hint, bl ? tpa_baseline_name(bl) : "", bl_version);
-	} else {
-		logf_(s, "attest non-compliant ak=%.16s... device_hint=\"%s\" outcome=%s baseline=%s@%d",
-		      name_hex, hint, outcome, bl ? tpa_baseline_name(bl) : "", bl_version);
-		for (i = 0; i < f.n; i++)
-			if (!f.items[i].passed)
-				logf_(s, "  check %s: %s", f.items[i].name, f.items[i].detail);
-		for (i = 0; appraised && i < TPA_RULE_COUNT; i++)
-			if (ap.rules[i].status == TPA_RULE_FAIL)
-				logf_(s, "  rule %s: %s", tpa_rule_name(ap.rules[i].rule),
-				      ap.rules[i].detail);
+		pack_launch(&tl, txt, &v, in->client_view);
+		pack_verdict(&reply, &apr, txt, &v, bl, bl_version, name_hex);
+		reply.trusted_launch = &tl;
+		out.verdict = &reply;
+		out.token = token;
+		reply_msg(r, &out.base);
+		atomic_fetch_add(&s->n.verdicts, 1);
+
+		if (!quote_ok) {
+			/* A stranger's evidence: counted and logged quietly, never
+			 * recorded against anyone. */
+			atomic_fetch_add(&s->n.unverified, 1);
+			quiet_logf(s, "attest non-compliant, unverified ak=%.16s... device_hint=\"%s\"",
+				   name_hex, hint);
+		} else if (v.status != TPA_STATUS_NON_COMPLIANT) {
+			logf_(s, "attest %s ak=%.16s... device_hint=\"%s\" baseline=%s@%d",
+			      tpa_outcome_name(v.outcome), name_hex, hint,
+			      bl ? tpa_baseline_name(bl) : "", bl_version);
+		} else {
+			logf_(s, "attest non-compliant ak=%.16s... device_hint=\"%s\" outcome=%s "
+			      "baseline=%s@%d", name_hex, hint, tpa_outcome_name(v.outcome),
+			      bl ? tpa_baseline_name(bl) : "", bl_version);
+			for (i = 0; i < v.checks.n; i++)
+				if (!v.checks.items[i].passed)
+					logf_(s, "  check %s: %s", v.checks.items[i].name,
+					      v.checks.items[i].detail);
+			for (i = 0; v.appraised && i < TPA_RULE_COUNT; i++)
+				if (v.appraisal.rules[i].status == TPA_RULE_FAIL)
+					logf_(s, "  rule %s: %s",
+					      tpa_rule_name(v.appraisal.rules[i].rule),
+					      v.appraisal.rules[i].detail);
+		}
 	}
 cleanup:
+	if (judged)
+		tpa_verdict_clear(&v);
 	free(pcrs_json);
 	tpa_baseline_free(bl_owned);
 	free(txt);
@@ -921,59 +890,26 @@ cleanup:
 
 /* ---- enrollment ---- */
 
-static uint8_t *dup_bytes(const uint8_t *b, size_t n)
+/* What Enroll and Activate both check of the EK and AK: the public areas
+ * decode, the AK is fit to attest, the EK is a TCG template. 0 or a
+ * refusal. */
+static int check_keys(tpa_rpc_reply *r, TPMT_PUBLIC *ek, TPMT_PUBLIC *ak, uint8_t *name,
+		      size_t *name_len, const ProtobufCBinaryData *ek_pub,
+		      const ProtobufCBinaryData *ak_pub)
 {
-	uint8_t *d = malloc(n ? n : 1);
-
-	if (d && n)
-		memcpy(d, b, n);
-	return d;
-}
-
-/* Keeps an enrollment for Activate; drops expired ones first. */
-static int pending_add(tpa_service *s, pending *p)
-{
-	uint64_t now = tpa_nonce_store_now(s->nonces);
-	pending **pp;
-	int err = 0;
-
-	pthread_mutex_lock(&s->lock);
-	for (pp = &s->pending; *pp;) {
-		if ((*pp)->expires_ms <= now) {
-			pending *dead = *pp;
-
-			*pp = dead->next;
-			pending_free(dead);
-			s->npending--;
-		} else {
-			pp = &(*pp)->next;
-		}
+	if (ek_pub->len > TPA_PUBLIC_MAX || ak_pub->len > TPA_PUBLIC_MAX ||
+	    tpa_decode_public(ek, ek_pub->data, ek_pub->len) < 0 ||
+	    tpa_decode_public(ak, ak_pub->data, ak_pub->len) < 0) {
+		refuse(r, TPA_RPC_INVALID_ARGUMENT, "%s", ek_pub->len > TPA_PUBLIC_MAX ||
+		       ak_pub->len > TPA_PUBLIC_MAX ? "a public area is too long" : tpa_err_last());
+		return -1;
 	}
-	if (s->npending >= PENDING_MAX) {
-		err = tpa_err_fail(TPA_ERR_LIMIT, "too many enrollments in progress");
-	} else {
-		p->next = s->pending;
-		s->pending = p;
-		s->npending++;
+	if (tpa_ak_check_attributes(ak) < 0 || tpa_public_name(name, name_len, ak) < 0 ||
+	    tpa_ek_check_template(NULL, ek) < 0) {
+		refuse(r, TPA_RPC_PERMISSION_DENIED, "%s", tpa_err_last());
+		return -1;
 	}
-	pthread_mutex_unlock(&s->lock);
-	return err;
-}
-
-static pending *pending_take(tpa_service *s, const char *id)
-{
-	pending **pp, *p = NULL;
-
-	pthread_mutex_lock(&s->lock);
-	for (pp = &s->pending; *pp; pp = &(*pp)->next)
-		if (strcmp((*pp)->id, id) == 0) {
-			p = *pp;
-			*pp = p->next;
-			s->npending--;
-			break;
-		}
-	pthread_mutex_unlock(&s->lock);
-	return p;
+	return 0;
 }
 
 void tpa_service_enroll(tpa_rpc_reply *r, const uint8_t *req, size_t len, void *ctx)
@@ -982,36 +918,31 @@ void tpa_service_enroll(tpa_rpc_reply *r, const uint8_t *req, size_t len, void *
 	Attest__V1__EnrollRequest *in;
 	Attest__V1__EnrollResponse out = ATTEST__V1__ENROLL_RESPONSE__INIT;
 	TPMT_PUBLIC ek, ak;
-	tpa_challenge ch;
-	uint8_t name[TPA_NAME_MAX], dg[32], blob[TPA_ID_OBJECT_MAX], sec[TPA_ENC_SECRET_MAX];
+	tpa_enrollment_seal seal;
+	uint8_t name[TPA_NAME_MAX], blob[TPA_ID_OBJECT_MAX], sec[TPA_ENC_SECRET_MAX];
+	uint8_t binding[TPA_SEAL_BINDING_LEN];
 	size_t name_len = 0, blob_len = 0, sec_len = 0, i;
-	pending *p = NULL;
+	char device_id[TPA_DEVICE_ID_HEX + 1];
 
+	memset(&seal, 0, sizeof(seal));
 	if (!(in = attest__v1__enroll_request__unpack(NULL, len, req))) {
 		refuse(r, TPA_RPC_INVALID_ARGUMENT, "malformed EnrollRequest protobuf");
+		atomic_fetch_add(&s->n.enroll_refused, 1);
 		return;
 	}
 	if (!in->ek_public.len || !in->ek_certificate.len || !in->ak_public.len) {
 		refuse(r, TPA_RPC_INVALID_ARGUMENT, "%s missing",
 		       !in->ek_public.len ? "ek_public" :
 		       !in->ek_certificate.len ? "ek_certificate" : "ak_public");
-		goto cleanup;
+		goto refused;
 	}
 	if (in->n_ek_intermediates > INTERMEDIATES_MAX) {
 		refuse(r, TPA_RPC_INVALID_ARGUMENT, "more than %d ek_intermediates",
 		       INTERMEDIATES_MAX);
-		goto cleanup;
+		goto refused;
 	}
-	if (tpa_decode_public(&ek, in->ek_public.data, in->ek_public.len) < 0 ||
-	    tpa_decode_public(&ak, in->ak_public.data, in->ak_public.len) < 0) {
-		refuse(r, TPA_RPC_INVALID_ARGUMENT, "%s", tpa_err_last());
-		goto cleanup;
-	}
-	if (tpa_ak_check_attributes(&ak) < 0 || tpa_public_name(name, &name_len, &ak) < 0) {
-		refuse(r, TPA_RPC_PERMISSION_DENIED, "%s", tpa_err_last());
-		logf_(s, "enroll refused: %s", r->details);
-		goto cleanup;
-	}
+	if (check_keys(r, &ek, &ak, name, &name_len, &in->ek_public, &in->ak_public) < 0)
+		goto refused;
 	{
 		const uint8_t *inter[INTERMEDIATES_MAX];
 		size_t inter_len[INTERMEDIATES_MAX];
@@ -1023,47 +954,36 @@ void tpa_service_enroll(tpa_rpc_reply *r, const uint8_t *req, size_t len, void *
 		if (tpa_ekcert_verify(in->ek_certificate.data, in->ek_certificate.len, inter,
 				      inter_len, in->n_ek_intermediates, s->ek_ca, &ek) < 0) {
 			refuse(r, TPA_RPC_PERMISSION_DENIED, "%s", tpa_err_last());
-			logf_(s, "enroll refused: %s", r->details);
-			goto cleanup;
+			goto refused;
 		}
 	}
-	if (!(p = calloc(1, sizeof(*p))) ||
-	    !(p->ek_pub = dup_bytes(in->ek_public.data, in->ek_public.len)) ||
-	    !(p->ek_cert = dup_bytes(in->ek_certificate.data, in->ek_certificate.len)) ||
-	    !(p->ak_pub = dup_bytes(in->ak_public.data, in->ak_public.len))) {
-		refuse(r, TPA_RPC_RESOURCE_EXHAUSTED, "out of memory");
-		goto cleanup;
-	}
-	p->ek_pub_len = in->ek_public.len;
-	p->ek_cert_len = in->ek_certificate.len;
-	p->ak_pub_len = in->ak_public.len;
-	if (tpa_hash(dg, TPM2_ALG_SHA256, in->ek_public.data, in->ek_public.len) < 0 ||
-	    tpa_nonce_issue(&ch, s->nonces) < 0 ||
-	    tpa_credential_make(blob, &blob_len, sec, &sec_len, &ek, name, name_len, ch.nonce,
-				sizeof(ch.nonce)) < 0) {
+	/* The credential secret is sealed into the enrollment id, bound to
+	 * this EK and AK: nothing is kept until Activate proves the TPM. */
+	if (tpa_ek_device_id(device_id, &ek) < 0 ||
+	    tpa_seal_binding(binding, in->ek_public.data, in->ek_public.len,
+			     in->ek_certificate.data, in->ek_certificate.len, in->ak_public.data,
+			     in->ak_public.len) < 0 ||
+	    tpa_seal_enrollment(&seal, s->sealer, in->replace_aks ? TPA_ENROLLMENT_REPLACE_AKS : 0,
+				s->opts.nonce_ttl_ms, binding) < 0 ||
+	    tpa_credential_make(blob, &blob_len, sec, &sec_len, &ek, name, name_len, seal.secret,
+				sizeof(seal.secret)) < 0) {
 		refuse(r, TPA_RPC_FAILED_PRECONDITION, "%s", tpa_err_last());
-		goto cleanup;
+		goto refused;
 	}
-	tpa_hex(p->device_id, dg, sizeof(dg));
-	tpa_hex(p->ak_name, name, name_len);
-	memcpy(p->id, ch.id, sizeof(p->id));
-	p->expires_ms = ch.expires_ms;
-	if (pending_add(s, p) < 0) {
-		refuse(r, TPA_RPC_RESOURCE_EXHAUSTED, "%s", tpa_err_last());
-		goto cleanup;
-	}
-	logf_(s, "enroll credential issued device=%.16s... ak=%.16s...", p->device_id,
-	      p->ak_name);
-	p = NULL;
-	out.enrollment_id = ch.id;
+	out.enrollment_id = seal.id;
 	out.credential_blob.data = blob;
 	out.credential_blob.len = blob_len;
 	out.encrypted_secret.data = sec;
 	out.encrypted_secret.len = sec_len;
-	out.valid_for_ms = tpa_nonce_store_ttl(s->nonces);
+	out.valid_for_ms = s->opts.nonce_ttl_ms;
 	reply_msg(r, &out.base);
+	atomic_fetch_add(&s->n.enrollments, 1);
+	goto cleanup;
+refused:
+	quiet_logf(s, "enroll refused: %s", r->details);
+	atomic_fetch_add(&s->n.enroll_refused, 1);
 cleanup:
-	pending_free(p);
+	OPENSSL_cleanse(&seal, sizeof(seal));
 	attest__v1__enroll_request__free_unpacked(in, NULL);
 }
 
@@ -1072,52 +992,96 @@ void tpa_service_activate(tpa_rpc_reply *r, const uint8_t *req, size_t len, void
 	tpa_service *s = ctx;
 	Attest__V1__ActivateRequest *in;
 	Attest__V1__ActivateResponse out = ATTEST__V1__ACTIVATE_RESPONSE__INIT;
-	uint8_t nonce[TPA_NONCE_LEN];
-	char mf[16];
-	pending *p = NULL;
+	TPMT_PUBLIC ek, ak;
+	tpa_enrollment_seal seal;
+	tpa_device dev;
+	uint8_t binding[TPA_SEAL_BINDING_LEN], name[TPA_NAME_MAX];
+	size_t name_len = 0;
+	char mf[16], device_id[TPA_DEVICE_ID_HEX + 1], ak_name[2 * TPA_NAME_MAX + 1];
+	int err;
 
+	memset(&seal, 0, sizeof(seal));
 	if (!(in = attest__v1__activate_request__unpack(NULL, len, req))) {
 		refuse(r, TPA_RPC_INVALID_ARGUMENT, "malformed ActivateRequest protobuf");
+		atomic_fetch_add(&s->n.activate_refused, 1);
 		return;
 	}
-	if (!in->enrollment_id || !*in->enrollment_id || !in->credential.len) {
+	if (!in->enrollment_id || !*in->enrollment_id || !in->credential.len ||
+	    !in->ek_public.len || !in->ek_certificate.len || !in->ak_public.len) {
 		refuse(r, TPA_RPC_INVALID_ARGUMENT, "%s missing",
-		       !in->credential.len ? "credential" : "enrollment_id");
-		goto cleanup;
+		       !in->credential.len ? "credential" :
+		       !in->enrollment_id || !*in->enrollment_id ? "enrollment_id" :
+		       !in->ek_public.len ? "ek_public (what Enroll was sent)" :
+		       !in->ek_certificate.len ? "ek_certificate (what Enroll was sent)" :
+		       "ak_public (what Enroll was sent)");
+		goto refused;
 	}
-	/* The enrollment is used up whatever the answer. */
-	if (tpa_nonce_take(nonce, s->nonces, in->enrollment_id) < 0) {
-		refuse(r, TPA_RPC_FAILED_PRECONDITION, "enrollment: %s", tpa_err_last());
-		goto cleanup;
+	if (in->ek_certificate.len > TPA_EKCERT_MAX) {
+		refuse(r, TPA_RPC_INVALID_ARGUMENT, "ek_certificate of %zu bytes exceeds %d",
+		       in->ek_certificate.len, TPA_EKCERT_MAX);
+		goto refused;
 	}
-	if (!(p = pending_take(s, in->enrollment_id))) {
-		refuse(r, TPA_RPC_FAILED_PRECONDITION, "enrollment: unknown or expired");
-		goto cleanup;
+	/* The seal vouches for what Enroll checked: the same EK, certificate
+	 * and AK, within its lifetime. */
+	if (tpa_seal_binding(binding, in->ek_public.data, in->ek_public.len,
+			     in->ek_certificate.data, in->ek_certificate.len, in->ak_public.data,
+			     in->ak_public.len) < 0) {
+		refuse(r, TPA_RPC_INTERNAL, "%s", tpa_err_last());
+		goto refused;
 	}
-	if (in->credential.len != sizeof(nonce) ||
-	    CRYPTO_memcmp(in->credential.data, nonce, sizeof(nonce)) != 0) {
+	if ((err = tpa_unseal_enrollment(&seal, s->sealer, in->enrollment_id, binding)) < 0) {
+		refuse(r, err == TPA_ERR_PARSE ? TPA_RPC_INVALID_ARGUMENT :
+		       TPA_RPC_FAILED_PRECONDITION, "enrollment: %s", tpa_err_last());
+		goto refused;
+	}
+	if (in->credential.len != sizeof(seal.secret) ||
+	    CRYPTO_memcmp(in->credential.data, seal.secret, sizeof(seal.secret)) != 0) {
 		refuse(r, TPA_RPC_PERMISSION_DENIED,
 		       "the credential is wrong: the AK is not in the TPM that holds the EK");
-		logf_(s, "activate refused device=%.16s...: wrong credential", p->device_id);
-		goto cleanup;
+		goto refused;
+	}
+	if (check_keys(r, &ek, &ak, name, &name_len, &in->ek_public, &in->ak_public) < 0 ||
+	    tpa_ek_device_id(device_id, &ek) < 0) {
+		if (!r->status)
+			refuse(r, TPA_RPC_INTERNAL, "%s", tpa_err_last());
+		goto refused;
+	}
+	tpa_hex(ak_name, name, name_len);
+	/* The TPM proved it holds the EK: the enrollment is used up now. */
+	if ((err = tpa_store_consume(s->opts.store, seal.tag, (int64_t)seal.expires_ms,
+				     (int64_t)tpa_sealer_now(s->sealer))) < 0) {
+		refuse(r, err == TPA_ERR_USED ? TPA_RPC_FAILED_PRECONDITION : TPA_RPC_INTERNAL,
+		       "enrollment: %s", err == TPA_ERR_USED ? "already activated" : tpa_err_last());
+		goto refused;
 	}
 	/* The manufacturer the (verified) EK certificate names, for the tokens;
 	 * written with the enrollment, in its transaction. */
-	if (tpa_ekcert_manufacturer(mf, sizeof(mf), p->ek_cert, p->ek_cert_len) < 0)
+	if (tpa_ekcert_manufacturer(mf, sizeof(mf), in->ek_certificate.data,
+				    in->ek_certificate.len) < 0)
 		mf[0] = '\0';
-	if (tpa_store_enroll(s->opts.store, p->device_id, p->ek_pub, p->ek_pub_len, p->ek_cert,
-			     p->ek_cert_len, p->ak_pub, p->ak_pub_len, p->ak_name,
-			     mf[0] ? mf : NULL, (int64_t)time(NULL)) < 0) {
-		refuse(r, TPA_RPC_INTERNAL, "registry: %s", tpa_err_last());
-		goto cleanup;
+	err = tpa_store_enroll(s->opts.store, device_id, in->ek_public.data, in->ek_public.len,
+			       in->ek_certificate.data, in->ek_certificate.len, in->ak_public.data,
+			       in->ak_public.len, ak_name, mf[0] ? mf : NULL,
+			       (seal.flags & TPA_ENROLLMENT_REPLACE_AKS) != 0, (int64_t)time(NULL));
+	if (err < 0) {
+		refuse(r, err == TPA_ERR_CONFLICT ? TPA_RPC_ALREADY_EXISTS : TPA_RPC_INTERNAL,
+		       "registry: %s", tpa_err_last());
+		goto refused;
 	}
-	logf_(s, "enrolled device=%.16s... ak=%.16s...", p->device_id, p->ak_name);
-	out.device_id = p->device_id;
-	out.ak_name = p->ak_name;
+	out.aks = tpa_store_get(&dev, s->opts.store, device_id) == 0 ? dev.naks : 1;
+	logf_(s, "enrolled device=%.16s... ak=%.16s...%s (%u AK%s)", device_id, ak_name,
+	      seal.flags & TPA_ENROLLMENT_REPLACE_AKS ? ", replacing the others" : "", out.aks,
+	      out.aks == 1 ? "" : "s");
+	out.device_id = device_id;
+	out.ak_name = ak_name;
 	reply_msg(r, &out.base);
+	atomic_fetch_add(&s->n.activations, 1);
+	goto cleanup;
+refused:
+	quiet_logf(s, "activate refused: %s", r->details);
+	atomic_fetch_add(&s->n.activate_refused, 1);
 cleanup:
-	OPENSSL_cleanse(nonce, sizeof(nonce));
-	pending_free(p);
+	OPENSSL_cleanse(&seal, sizeof(seal));
 	attest__v1__activate_request__free_unpacked(in, NULL);
 }
 

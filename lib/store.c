@@ -26,11 +26,11 @@ void tpa_store_close(tpa_store *s)
 int tpa_store_enroll(tpa_store *s, const char *id, const uint8_t *ek_pub,
 		     size_t ek_pub_len, const uint8_t *ek_cert, size_t ek_cert_len,
 		     const uint8_t *ak_pub, size_t ak_pub_len, const char *ak_name,
-		     const char *tpm_manufacturer, int64_t now)
+		     const char *tpm_manufacturer, int replace_aks, int64_t now)
 {
 	CHECK(s);
 	return s->ops->enroll(s, id, ek_pub, ek_pub_len, ek_cert, ek_cert_len, ak_pub,
-			      ak_pub_len, ak_name, tpm_manufacturer, now);
+			      ak_pub_len, ak_name, tpm_manufacturer, replace_aks, now);
 }
 
 int tpa_store_get(tpa_device *out, tpa_store *s, const char *id)
@@ -135,4 +135,22 @@ int tpa_store_last_token(char **token, tpa_device *dev, tpa_store *s, const char
 		*token = NULL;
 	CHECK(s);
 	return s->ops->last_token(token, dev, s, id);
+}
+
+int tpa_store_seal_key(uint8_t *key, tpa_store *s)
+{
+	CHECK(s);
+	return s->ops->seal_key(key, s);
+}
+
+int tpa_store_consume(tpa_store *s, const uint8_t *tag, int64_t expires_ms, int64_t now_ms)
+{
+	CHECK(s);
+	return s->ops->consume(s, tag, expires_ms, now_ms);
+}
+
+int tpa_store_resolve(char *id_out, tpa_store *s, const char *id)
+{
+	CHECK(s);
+	return s->ops->resolve(id_out, s, id);
 }

@@ -6,11 +6,17 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
+#include <openssl/crypto.h>
+#include <openssl/rand.h>
 #include <sqlite3.h>
 
 #include "tpa/err.h"
+#include "tpa/identity.h"
+#include "tpa/seal.h"
 #include "tpa/store.h"
+#include "tpa/tpm_decode.h"
 
 typedef struct {
 	tpa_store public;            /* first: the interface */
@@ -120,6 +126,26 @@ static const char *schema_v3[] = {
 	" (typeof(last_token_exp) = 'integer' AND last_token_exp >= 0)))",
 };
 #undef PRINTABLE
+
+/* Device ids from the EK's key (SHA-256 of its SubjectPublicKeyInfo), not
+ * from the bytes a client sent: the ids devices had before stay findable
+ * as aliases. Sealed ids used up are kept until they expire; the sealing
+ * key lives here, so that sealed ids hold across restarts. */
+static const char *schema_v4[] = {
+	"CREATE TABLE device_aliases("
+	" alias TEXT PRIMARY KEY CHECK(typeof(alias) = 'text' AND length(alias) = 64"
+	"  AND alias NOT GLOB '*[^0-9a-f]*'),"
+	" device_id TEXT NOT NULL REFERENCES devices(id) ON DELETE CASCADE,"
+	" added_at INTEGER NOT NULL)",
+	"CREATE INDEX device_aliases_device ON device_aliases(device_id)",
+	"CREATE TABLE used_seals("
+	" tag BLOB PRIMARY KEY CHECK(typeof(tag) = 'blob' AND length(tag) = 16),"
+	" expires_at INTEGER NOT NULL)",
+	"CREATE INDEX used_seals_expiry ON used_seals(expires_at)",
+	"CREATE TABLE secrets("
+	" name TEXT PRIMARY KEY,"
+	" value BLOB NOT NULL)",
+};
 
 static int sq_fail(sq_store *s, const char *what)
 {
@@ -309,6 +335,26 @@ static int exists(sq_store *s, sqlite3_stmt *st)
 	return rc;
 }
 
+/* The device an id names: itself, or the device an alias (its id before ids
+ * were derived from the EK's key) now is. Called with the lock held; out
+ * holds TPA_DEVICE_ID_LEN + 1 bytes. */
+static int canonical(sq_store *s, const char *id, char *out)
+{
+	sqlite3_stmt *st;
+	int rc, err;
+
+	snprintf(out, TPA_DEVICE_ID_LEN + 1, "%s", id ? id : "");
+	if (!valid_id(id))
+		return 0;
+	if ((err = prepare(&st, s, "SELECT device_id FROM device_aliases WHERE alias = ?", "t",
+			   id)) < 0)
+		return err;
+	if ((rc = step_one(s, st)) == 1)
+		snprintf(out, TPA_DEVICE_ID_LEN + 1, "%s", (const char *)sqlite3_column_text(st, 0));
+	sqlite3_finalize(st);
+	return rc < 0 ? rc : 0;
+}
+
 static char *dup_column_text(sqlite3_stmt *st, int col)
 {
 	const unsigned char *t = sqlite3_column_text(st, col);
@@ -326,12 +372,12 @@ static char *dup_column_text(sqlite3_stmt *st, int col)
 
 static int sq_enroll(tpa_store *p, const char *id, const uint8_t *ek_pub, size_t ek_len,
 		     const uint8_t *ek_cert, size_t cert_len, const uint8_t *ak_pub,
-		     size_t ak_len, const char *ak_name, const char *mf, int64_t now)
+		     size_t ak_len, const char *ak_name, const char *mf, int replace, int64_t now)
 {
 	sq_store *s = (sq_store *)p;
 	sqlite3_stmt *st;
-	char detail[200];
-	int err;
+	char detail[200], owner[TPA_DEVICE_ID_LEN + 1] = "";
+	int err, rc, naks = 0;
 
 	if (!valid_id(id) || !ek_pub || !ek_len || !ak_pub || !ak_len || !ak_name ||
 	    !*ak_name)
@@ -342,6 +388,20 @@ static int sq_enroll(tpa_store *p, const char *id, const uint8_t *ek_pub, size_t
 	pthread_mutex_lock(&s->lock);
 	if ((err = begin(s)) < 0)
 		goto out;
+	/* An AK belongs to one device: one registered elsewhere is a conflict,
+	 * never silently kept or moved. */
+	if ((err = prepare(&st, s, "SELECT device_id FROM aks WHERE name = ?", "t", ak_name)) < 0)
+		goto done;
+	if ((rc = step_one(s, st)) == 1)
+		snprintf(owner, sizeof(owner), "%s", (const char *)sqlite3_column_text(st, 0));
+	sqlite3_finalize(st);
+	if ((err = rc < 0 ? rc : 0) < 0)
+		goto done;
+	if (owner[0] && strcmp(owner, id) != 0) {
+		err = tpa_err_fail(TPA_ERR_CONFLICT, "AK %.16s... is registered to another device "
+				   "(%.16s...)", ak_name, owner);
+		goto done;
+	}
 	/* A device keeps its state (a revoked one stays revoked) and its
 	 * enrollment time; the EK certificate is refreshed. */
 	if ((err = prepare(&st, s,
@@ -355,15 +415,24 @@ static int sq_enroll(tpa_store *p, const char *id, const uint8_t *ek_pub, size_t
 	if (mf && ((err = prepare(&st, s, "UPDATE devices SET tpm_manufacturer = ? WHERE id = ?",
 				  "tt", mf, id)) < 0 || (err = run(s, st, NULL)) < 0))
 		goto done;
-	if ((err = prepare(&st, s, "DELETE FROM aks WHERE device_id = ? AND name <> ?", "tt",
-			   id, ak_name)) < 0 || (err = run(s, st, NULL)) < 0)
+	if (replace && ((err = prepare(&st, s, "DELETE FROM aks WHERE device_id = ? AND name <> ?",
+				       "tt", id, ak_name)) < 0 || (err = run(s, st, NULL)) < 0))
 		goto done;
-	if ((err = prepare(&st, s,
-			   "INSERT INTO aks(name, device_id, public, registered_at) "
-			   "VALUES(?, ?, ?, ?) ON CONFLICT(name) DO NOTHING", "ttbi", ak_name, id,
-			   ak_pub, ak_len, now)) < 0 || (err = run(s, st, NULL)) < 0)
+	if (!owner[0] &&
+	    ((err = prepare(&st, s, "INSERT INTO aks(name, device_id, public, registered_at) "
+			    "VALUES(?, ?, ?, ?)", "ttbi", ak_name, id, ak_pub, ak_len, now)) < 0 ||
+	     (err = run(s, st, NULL)) < 0))
 		goto done;
-	snprintf(detail, sizeof(detail), "AK %.16s...", ak_name);
+	if ((err = prepare(&st, s, "SELECT count(*) FROM aks WHERE device_id = ?", "t", id)) < 0)
+		goto done;
+	if ((rc = step_one(s, st)) == 1)
+		naks = sqlite3_column_int(st, 0);
+	sqlite3_finalize(st);
+	if ((err = rc < 0 ? rc : 0) < 0)
+		goto done;
+	snprintf(detail, sizeof(detail), "AK %.16s...%s (the device holds %d AK%s)", ak_name,
+		 replace ? ", replacing the others" : owner[0] ? " again" : "", naks,
+		 naks == 1 ? "" : "s");
 	err = audit(s, id, "enroll", detail, now);
 done:
 	err = finish(s, err);
@@ -397,14 +466,15 @@ static void row_to_device(tpa_device *d, sqlite3_stmt *st)
 		snprintf(d->tpm_manufacturer, sizeof(d->tpm_manufacturer), "%s", (const char *)t);
 	d->state_changed_at = sqlite3_column_int64(st, 10);
 	d->last_token_exp = sqlite3_column_int64(st, 11);
+	d->naks = (unsigned)sqlite3_column_int(st, 12);
 }
 
 /* Not the token body: reading devices stays cheap. */
 #define DEVICE_COLUMNS "d.id, d.state, d.enrolled_at, d.last_attest_at, d.last_verdict, " \
 	"(SELECT name FROM aks WHERE device_id = d.id ORDER BY registered_at DESC LIMIT 1), " \
 	"d.label, d.last_outcome, d.last_baseline, d.tpm_manufacturer, d.state_changed_at, " \
-	"d.last_token_exp"
-#define DEVICE_NCOLUMNS 12
+	"d.last_token_exp, (SELECT count(*) FROM aks WHERE device_id = d.id)"
+#define DEVICE_NCOLUMNS 13
 
 static int get_one(tpa_device *out, sq_store *s, const char *sql, const char *key,
 		   const char *what)
@@ -432,10 +502,36 @@ out:
 
 static int sq_get(tpa_device *out, tpa_store *p, const char *id)
 {
+	sq_store *s = (sq_store *)p;
+	char cid[TPA_DEVICE_ID_LEN + 1];
+	int err;
+
 	if (!out || !id)
 		return tpa_err_fail(TPA_ERR_INVALID_ARG, "get: NULL");
-	return get_one(out, (sq_store *)p, "SELECT " DEVICE_COLUMNS " FROM devices d WHERE d.id = ?",
-		       id, "id");
+	pthread_mutex_lock(&s->lock);
+	err = canonical(s, id, cid);
+	pthread_mutex_unlock(&s->lock);
+	if (err < 0)
+		return err;
+	return get_one(out, s, "SELECT " DEVICE_COLUMNS " FROM devices d WHERE d.id = ?", cid,
+		       "id");
+}
+
+static int sq_resolve(char *id_out, tpa_store *p, const char *id)
+{
+	sq_store *s = (sq_store *)p;
+	sqlite3_stmt *st;
+	int err;
+
+	if (!id_out || !valid_id(id))
+		return bad_id("resolve");
+	pthread_mutex_lock(&s->lock);
+	if ((err = canonical(s, id, id_out)) == 0 &&
+	    (err = prepare(&st, s, "SELECT 1 FROM devices WHERE id = ?", "t", id_out)) == 0 &&
+	    (err = exists(s, st)) == 0)
+		err = tpa_err_fail(TPA_ERR_NOT_FOUND, "no device with id %.64s", id);
+	pthread_mutex_unlock(&s->lock);
+	return err < 0 ? err : 0;
 }
 
 static int sq_find_by_ak(tpa_device *out, tpa_store *p, const char *ak_name)
@@ -452,12 +548,16 @@ static int change(sq_store *s, const char *id, const char *sql, const char *type
 		  const char *event, const char *detail, int64_t now, ...)
 {
 	sqlite3_stmt *st = NULL;
+	char cid[TPA_DEVICE_ID_LEN + 1];
 	int err, changes = 0;
 	va_list ap;
 
 	pthread_mutex_lock(&s->lock);
 	if ((err = begin(s)) < 0)
 		goto out;
+	if ((err = canonical(s, id, cid)) < 0)
+		goto done;
+	id = cid;
 	/* The statement's arguments before the id: none, a text, or an
 	 * integer and a text (read one by one: argument order is unspecified). */
 	va_start(ap, now);
@@ -508,6 +608,73 @@ static int sq_remove(tpa_store *p, const char *id, int64_t now)
 		return tpa_err_fail(TPA_ERR_INVALID_ARG, "remove: NULL");
 	return change((sq_store *)p, id, "DELETE FROM devices WHERE id = ?", "t", "delete",
 		      "device and its AKs deleted", now);
+}
+
+/* Uses up a sealed id; expired ones go first. Called in a transaction. */
+static int consume_locked(sq_store *s, const uint8_t *tag, int64_t expires_ms, int64_t now_ms)
+{
+	sqlite3_stmt *st;
+	int err, changes = 0;
+
+	if ((err = prepare(&st, s, "DELETE FROM used_seals WHERE expires_at <= ?", "i",
+			   now_ms)) < 0 || (err = run(s, st, NULL)) < 0)
+		return err;
+	if ((err = prepare(&st, s, "INSERT INTO used_seals(tag, expires_at) VALUES(?, ?) "
+			   "ON CONFLICT(tag) DO NOTHING", "bi", (const void *)tag,
+			   (size_t)TPA_SEAL_TAG_LEN, expires_ms)) < 0 ||
+	    (err = run(s, st, &changes)) < 0)
+		return err;
+	return changes ? 0 : tpa_err_fail(TPA_ERR_USED, "challenge already used");
+}
+
+static int sq_consume(tpa_store *p, const uint8_t *tag, int64_t expires_ms, int64_t now_ms)
+{
+	sq_store *s = (sq_store *)p;
+	int err;
+
+	if (!tag)
+		return tpa_err_fail(TPA_ERR_INVALID_ARG, "consume: NULL");
+	pthread_mutex_lock(&s->lock);
+	if ((err = begin(s)) == 0)
+		err = finish(s, consume_locked(s, tag, expires_ms, now_ms));
+	pthread_mutex_unlock(&s->lock);
+	return err;
+}
+
+static int sq_seal_key(uint8_t *key, tpa_store *p)
+{
+	sq_store *s = (sq_store *)p;
+	sqlite3_stmt *st;
+	int err, rc;
+
+	if (!key)
+		return tpa_err_fail(TPA_ERR_INVALID_ARG, "seal key: NULL");
+	pthread_mutex_lock(&s->lock);
+	if ((err = begin(s)) < 0)
+		goto out;
+	if ((err = prepare(&st, s, "SELECT value FROM secrets WHERE name = 'seal-key'", "")) < 0)
+		goto done;
+	if ((rc = step_one(s, st)) == 1 && sqlite3_column_bytes(st, 0) == TPA_SEAL_KEY_LEN)
+		memcpy(key, sqlite3_column_blob(st, 0), TPA_SEAL_KEY_LEN);
+	else if (rc == 1)
+		rc = tpa_err_fail(TPA_ERR_IO, "registry %s: the seal key is malformed", s->path);
+	sqlite3_finalize(st);
+	if ((err = rc < 0 ? rc : 0) < 0 || rc == 1)
+		goto done;
+	if (RAND_bytes(key, TPA_SEAL_KEY_LEN) != 1) {
+		err = tpa_err_fail(TPA_ERR_CRYPTO, "seal key: RAND_bytes failed");
+		goto done;
+	}
+	if ((err = prepare(&st, s, "INSERT INTO secrets(name, value) VALUES('seal-key', ?)", "b",
+			   (const void *)key, (size_t)TPA_SEAL_KEY_LEN)) == 0)
+		err = run(s, st, NULL);
+done:
+	err = finish(s, err);
+	if (err < 0)
+		OPENSSL_cleanse(key, TPA_SEAL_KEY_LEN);
+out:
+	pthread_mutex_unlock(&s->lock);
+	return err;
 }
 
 static int sq_record(tpa_store *p, const char *id, int compliant, const char *reasons,
@@ -564,6 +731,10 @@ static int sq_record(tpa_store *p, const char *id, int compliant, const char *re
 	pthread_mutex_lock(&s->lock);
 	if ((err = begin(s)) < 0)
 		goto out;
+	/* The challenge is used up with the verdict, or neither happens. */
+	if (rec && rec->seal_tag &&
+	    (err = consume_locked(s, rec->seal_tag, rec->seal_expires_ms, now * 1000)) < 0)
+		goto done;
 	if (ref) {
 		if ((err = prepare(&st, s, "SELECT 1 FROM baselines WHERE name = ? AND version = ?",
 				   "ti", bname, (int64_t)bver)) < 0 || (err = exists(s, st)) < 0)
@@ -646,10 +817,15 @@ static int sq_audit_count(size_t *n, tpa_store *p, const char *id)
 {
 	sq_store *s = (sq_store *)p;
 	sqlite3_stmt *st;
+	char cid[TPA_DEVICE_ID_LEN + 1];
 	int err;
 
 	pthread_mutex_lock(&s->lock);
-	err = id ? prepare(&st, s, "SELECT count(*) FROM audit WHERE device_id = ?", "t", id) :
+	/* A device's entries, also those written under an old id of it. */
+	if (id && (err = canonical(s, id, cid)) < 0)
+		goto out;
+	err = id ? prepare(&st, s, "SELECT count(*) FROM audit WHERE device_id = ?1 OR device_id "
+			   "IN (SELECT alias FROM device_aliases WHERE device_id = ?1)", "t", cid) :
 		prepare(&st, s, "SELECT count(*) FROM audit", "");
 	if (err == 0) {
 		if (sqlite3_step(st) == SQLITE_ROW)
@@ -658,6 +834,7 @@ static int sq_audit_count(size_t *n, tpa_store *p, const char *id)
 			err = sq_fail(s, "read");
 		sqlite3_finalize(st);
 	}
+out:
 	pthread_mutex_unlock(&s->lock);
 	return err;
 }
@@ -799,7 +976,7 @@ static int sq_assign(tpa_store *p, const char *kind, const char *target, const c
 {
 	sq_store *s = (sq_store *)p;
 	sqlite3_stmt *st;
-	char detail[256], old[TPA_BASELINE_NAME_MAX + 1] = "";
+	char detail[256], old[TPA_BASELINE_NAME_MAX + 1] = "", cid[TPA_DEVICE_ID_LEN + 1];
 	int err, device;
 
 	if (!kind || (strcmp(kind, "device") && strcmp(kind, "label")))
@@ -815,6 +992,11 @@ static int sq_assign(tpa_store *p, const char *kind, const char *target, const c
 	pthread_mutex_lock(&s->lock);
 	if ((err = begin(s)) < 0)
 		goto out;
+	if (device) {
+		if ((err = canonical(s, target, cid)) < 0)
+			goto done;
+		target = cid;
+	}
 	if (!name) {
 		if ((err = prepare(&st, s, "SELECT baseline FROM assignments "
 				   "WHERE kind = ? AND target = ?", "tt", kind, target)) < 0)
@@ -888,6 +1070,7 @@ static int sq_baseline_for(char *name, size_t name_cap, int *version, tpa_store 
 	sq_store *s = (sq_store *)p;
 	sqlite3_stmt *st;
 	const unsigned char *b;
+	char cid[TPA_DEVICE_ID_LEN + 1];
 	int err;
 
 	if (!name || !name_cap)
@@ -896,6 +1079,9 @@ static int sq_baseline_for(char *name, size_t name_cap, int *version, tpa_store 
 	if (!valid_id(id))
 		return bad_id("baseline for");
 	pthread_mutex_lock(&s->lock);
+	if ((err = canonical(s, id, cid)) < 0)
+		goto out;
+	id = cid;
 	/* One statement: one consistent read. A row: the device exists. */
 	if ((err = prepare(&st, s,
 			   "SELECT x.b, (SELECT max(version) FROM baselines WHERE name = x.b) FROM "
@@ -934,7 +1120,7 @@ static int sq_last_evidence(uint8_t **event_log, size_t *len, char **pcrs_json, 
 	sq_store *s = (sq_store *)p;
 	sqlite3_stmt *st;
 	uint8_t *log = NULL;
-	char *pcrs = NULL;
+	char *pcrs = NULL, cid[TPA_DEVICE_ID_LEN + 1];
 	size_t n = 0;
 	int err;
 
@@ -946,6 +1132,9 @@ static int sq_last_evidence(uint8_t **event_log, size_t *len, char **pcrs_json, 
 	if (!valid_id(id))
 		return bad_id("last evidence");
 	pthread_mutex_lock(&s->lock);
+	if ((err = canonical(s, id, cid)) < 0)
+		goto out;
+	id = cid;
 	if ((err = prepare(&st, s, "SELECT d.last_attest_at, e.event_log, e.pcrs_json "
 			   "FROM devices d LEFT JOIN evidence e ON e.device_id = d.id "
 			   "WHERE d.id = ?", "t", id)) < 0)
@@ -986,6 +1175,7 @@ static int sq_set_manufacturer(tpa_store *p, const char *id, const char *manufac
 {
 	sq_store *s = (sq_store *)p;
 	sqlite3_stmt *st;
+	char cid[TPA_DEVICE_ID_LEN + 1];
 	int err, changes = 0;
 
 	if (!valid_id(id))
@@ -997,8 +1187,10 @@ static int sq_set_manufacturer(tpa_store *p, const char *id, const char *manufac
 	pthread_mutex_lock(&s->lock);
 	if ((err = begin(s)) < 0)
 		goto out;
+	if ((err = canonical(s, id, cid)) < 0)
+		goto done;
 	if ((err = prepare(&st, s, "UPDATE devices SET tpm_manufacturer = ? WHERE id = ?", "tt",
-			   manufacturer, id)) < 0 || (err = run(s, st, &changes)) < 0)
+			   manufacturer, cid)) < 0 || (err = run(s, st, &changes)) < 0)
 		goto done;
 	if (changes == 0)
 		err = tpa_err_fail(TPA_ERR_NOT_FOUND, "no device with id %.64s", id);
@@ -1013,7 +1205,7 @@ static int sq_last_token(char **token, tpa_device *dev, tpa_store *p, const char
 {
 	sq_store *s = (sq_store *)p;
 	sqlite3_stmt *st;
-	char *t = NULL;
+	char *t = NULL, cid[TPA_DEVICE_ID_LEN + 1];
 	int err;
 
 	if (!token)
@@ -1022,6 +1214,9 @@ static int sq_last_token(char **token, tpa_device *dev, tpa_store *p, const char
 	if (!valid_id(id))
 		return bad_id("last token");
 	pthread_mutex_lock(&s->lock);
+	if ((err = canonical(s, id, cid)) < 0)
+		goto out;
+	id = cid;
 	/* One statement: the device and its token from one consistent read. */
 	if ((err = prepare(&st, s, "SELECT " DEVICE_COLUMNS ", d.last_token FROM devices d "
 			   "WHERE d.id = ?", "t", id)) < 0)
@@ -1072,6 +1267,9 @@ static const tpa_store_ops sq_ops = {
 	.last_evidence = sq_last_evidence,
 	.set_manufacturer = sq_set_manufacturer,
 	.last_token = sq_last_token,
+	.seal_key = sq_seal_key,
+	.consume = sq_consume,
+	.resolve = sq_resolve,
 };
 
 /* The schema version of the file: 0 for a new one. */
@@ -1109,6 +1307,154 @@ static int exec_all(sq_store *s, const char *const *sql, size_t n)
 	return err;
 }
 
+/* One device of a registry before schema 4, and the id its key gives. */
+typedef struct {
+	char old[TPA_DEVICE_ID_LEN + 1];
+	char id[TPA_DEVICE_ID_LEN + 1];
+	int revoked, genuine;          /* a TCG EK template, or only the key matches */
+	int64_t enrolled_at, last_attest_at, state_changed_at;
+} old_device;
+
+static int old_cmp(const void *a, const void *b)
+{
+	const old_device *x = a, *y = b;
+	int c = strcmp(x->id, y->id);
+
+	return c ? c : strcmp(x->old, y->old);
+}
+
+/* Moves what one old id holds to the new id (whose row exists) and keeps
+ * the old id as an alias. The first old id moved keeps its last evidence
+ * and its baseline assignment; later ones only add what is missing. */
+static int move_device(sq_store *s, const char *old, const char *id, int64_t now)
+{
+	sqlite3_stmt *st;
+	int err;
+
+	if ((err = prepare(&st, s, "UPDATE aks SET device_id = ? WHERE device_id = ?", "tt", id,
+			   old)) < 0 || (err = run(s, st, NULL)) < 0 ||
+	    (err = prepare(&st, s, "UPDATE OR IGNORE evidence SET device_id = ? WHERE "
+			   "device_id = ?", "tt", id, old)) < 0 || (err = run(s, st, NULL)) < 0 ||
+	    (err = prepare(&st, s, "UPDATE OR IGNORE assignments SET target = ? WHERE "
+			   "kind = 'device' AND target = ?", "tt", id, old)) < 0 ||
+	    (err = run(s, st, NULL)) < 0)
+		return err;
+	if ((err = prepare(&st, s, "DELETE FROM devices WHERE id = ?", "t", old)) < 0 ||
+	    (err = run(s, st, NULL)) < 0)
+		return err;
+	if ((err = prepare(&st, s, "INSERT INTO device_aliases(alias, device_id, added_at) "
+			   "VALUES(?, ?, ?)", "tti", old, id, now)) < 0)
+		return err;
+	return run(s, st, NULL);
+}
+
+/* One device under its new id from the members of a group (same key):
+ * the row of the most recent attestation, the EK public area of a genuine
+ * template, revoked if any member was. */
+static int merge_group(sq_store *s, const old_device *g, size_t n, int64_t now)
+{
+	size_t i, last = 0, key = 0;
+	int revoked = 0, err;
+	int64_t enrolled = g[0].enrolled_at, changed = 0;
+	char detail[1024];
+	size_t o;
+	sqlite3_stmt *st;
+
+	for (i = 0; i < n; i++) {
+		if (g[i].last_attest_at > g[last].last_attest_at)
+			last = i;
+		if (g[i].genuine && !g[key].genuine)
+			key = i;
+		revoked |= g[i].revoked;
+		if (g[i].enrolled_at < enrolled)
+			enrolled = g[i].enrolled_at;
+		if (g[i].state_changed_at > changed)
+			changed = g[i].state_changed_at;
+	}
+	if ((err = prepare(&st, s,
+			   "INSERT INTO devices(id, ek_public, ek_cert, state, enrolled_at, "
+			   "last_attest_at, last_verdict, label, last_outcome, last_baseline, "
+			   "tpm_manufacturer, state_changed_at, last_token, last_token_exp) "
+			   "SELECT ?1, k.ek_public, k.ek_cert, ?2, ?3, p.last_attest_at, "
+			   "p.last_verdict, coalesce(p.label, k.label), p.last_outcome, "
+			   "p.last_baseline, coalesce(p.tpm_manufacturer, k.tpm_manufacturer), "
+			   "nullif(?4, 0), p.last_token, p.last_token_exp "
+			   "FROM devices p, devices k WHERE p.id = ?5 AND k.id = ?6", "ttiitt",
+			   g[0].id, revoked ? "revoked" : "active", enrolled, changed, g[last].old,
+			   g[key].old)) < 0 || (err = run(s, st, NULL)) < 0)
+		return err;
+	/* The most recent attestation's evidence and assignment win. */
+	if ((err = move_device(s, g[last].old, g[last].id, now)) < 0)
+		return err;
+	o = (size_t)snprintf(detail, sizeof(detail), "device id from the EK's key; was");
+	for (i = 0; i < n; i++) {
+		if (i != last && (err = move_device(s, g[i].old, g[i].id, now)) < 0)
+			return err;
+		if (o < sizeof(detail))
+			o += (size_t)snprintf(detail + o, sizeof(detail) - o, "%s %.16s...%s",
+					      i ? "," : "", g[i].old, g[i].revoked ? " (revoked)" : "");
+	}
+	if (n > 1 && o < sizeof(detail))
+		snprintf(detail + o, sizeof(detail) - o, ": %zu ids of one TPM merged%s", n,
+			 revoked ? ", revoked as one of them was" : "");
+	return audit(s, g[0].id, "migrate", detail, now);
+}
+
+/* Schema 4: every device gets the id its EK's key gives. */
+static int migrate_ids(sq_store *s)
+{
+	sqlite3_stmt *st;
+	old_device *v = NULL, *nv;
+	size_t n = 0, cap = 0, i, j;
+	int64_t now = (int64_t)time(NULL);
+	int err = 0, rc;
+
+	if ((err = prepare(&st, s, "SELECT id, ek_public, state, enrolled_at, "
+			   "coalesce(last_attest_at, 0), coalesce(state_changed_at, 0) "
+			   "FROM devices ORDER BY id", "")) < 0)
+		return err;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		const uint8_t *ek = sqlite3_column_blob(st, 1);
+		size_t len = (size_t)sqlite3_column_bytes(st, 1);
+		TPMT_PUBLIC pub;
+
+		if (n == cap) {
+			cap = cap ? 2 * cap : 64;
+			if (!(nv = realloc(v, cap * sizeof(*v)))) {
+				err = tpa_err_fail(TPA_ERR_NOMEM, "registry migration: out of memory");
+				break;
+			}
+			v = nv;
+		}
+		memset(&v[n], 0, sizeof(v[n]));
+		snprintf(v[n].old, sizeof(v[n].old), "%s", (const char *)sqlite3_column_text(st, 0));
+		if (!ek || tpa_decode_public(&pub, ek, len) < 0 || tpa_ek_device_id(v[n].id, &pub) < 0) {
+			err = tpa_err_fail(TPA_ERR_IO, "registry %s: device %.16s...: its EK public "
+					   "area cannot be read: %s", s->path, v[n].old, tpa_err_last());
+			break;
+		}
+		v[n].genuine = tpa_ek_check_template(NULL, &pub) == 0;
+		v[n].revoked = strcmp((const char *)sqlite3_column_text(st, 2), "revoked") == 0;
+		v[n].enrolled_at = sqlite3_column_int64(st, 3);
+		v[n].last_attest_at = sqlite3_column_int64(st, 4);
+		v[n].state_changed_at = sqlite3_column_int64(st, 5);
+		n++;
+	}
+	if (!err && rc != SQLITE_DONE)
+		err = sq_fail(s, "read");
+	sqlite3_finalize(st);
+	tpa_err_clear();
+	if (!err && n)
+		qsort(v, n, sizeof(*v), old_cmp);
+	for (i = 0; !err && i < n; i = j) {
+		for (j = i + 1; j < n && strcmp(v[j].id, v[i].id) == 0; j++)
+			;
+		err = merge_group(s, v + i, j - i, now);
+	}
+	free(v);
+	return err;
+}
+
 /* Migrates the file to TPA_STORE_SCHEMA_VERSION in one transaction (an
  * empty one through every version); a file already there is not written. */
 static int migrate(sq_store *s)
@@ -1143,6 +1489,11 @@ static int migrate(sq_store *s)
 	if (version < 3 &&
 	    ((err = exec_all(s, schema_v3, sizeof(schema_v3) / sizeof(schema_v3[0]))) < 0 ||
 	     (err = exec(s, "INSERT INTO schema_version(version) VALUES(3)")) < 0))
+		goto done;
+	if (version < 4 &&
+	    ((err = exec_all(s, schema_v4, sizeof(schema_v4) / sizeof(schema_v4[0]))) < 0 ||
+	     (err = migrate_ids(s)) < 0 ||
+	     (err = exec(s, "INSERT INTO schema_version(version) VALUES(4)")) < 0))
 		goto done;
 done:
 	return finish(s, err);

@@ -213,19 +213,6 @@ int tpa_token_key_public_jwk(char **out, const tpa_token_key *k)
 	return 0;
 }
 
-const char *tpa_ear_status(const char *outcome, int evidence_ok)
-{
-	if (!evidence_ok || !outcome)
-		return "contraindicated";
-	if (strcmp(outcome, "compliant") == 0)
-		return "affirming";
-	if (strcmp(outcome, "warning") == 0)
-		return "warning";
-	if (strcmp(outcome, "no-baseline") == 0)
-		return "none";
-	return "contraindicated";
-}
-
 static int add_reason(json_t *reasons, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static int add_reason(json_t *reasons, const char *fmt, ...)
 {

@@ -13,6 +13,7 @@
 #include <tss2/tss2_tctildr.h>
 
 #include "tpa/err.h"
+#include "tpa/identity.h"
 #include "tpa/tpm.h"
 
 #define TPA_EKCERT_NV_MAX 8192
@@ -133,64 +134,13 @@ int tpa_ek_type_parse(tpa_ek_type *out, const char *text)
 			    text ? text : "");
 }
 
-/* Policy A (PolicySecret(TPM_RH_ENDORSEMENT)) with SHA-256, of templates
- * L-1 and L-2; policy B with SHA-384, of the high-range template H-3. */
-static const uint8_t policy_a_sha256[32] = {
-	0x83, 0x71, 0x97, 0x67, 0x44, 0x84, 0xb3, 0xf8, 0x1a, 0x90, 0xcc,
-	0x8d, 0x46, 0xa5, 0xd7, 0x24, 0xfd, 0x52, 0xd7, 0x6e, 0x06, 0x52,
-	0x0b, 0x64, 0xf2, 0xa1, 0xda, 0x1b, 0x33, 0x14, 0x69, 0xaa,
-};
-static const uint8_t policy_b_sha384[48] = {
-	0xb2, 0x6e, 0x7d, 0x28, 0xd1, 0x1a, 0x50, 0xbc, 0x53, 0xd8, 0x82, 0xbc,
-	0xf5, 0xfd, 0x3a, 0x1a, 0x07, 0x41, 0x48, 0xbb, 0x35, 0xd3, 0xb4, 0xe4,
-	0xcb, 0x1c, 0x0a, 0xd9, 0xbd, 0xe4, 0x19, 0xca, 0xcb, 0x47, 0xba, 0x09,
-	0x69, 0x96, 0x46, 0x15, 0x0f, 0x9f, 0xc0, 0x00, 0xf3, 0xf8, 0x0e, 0x12,
-};
-
-/* The TCG EK Credential Profile templates: L-1 (RSA 2048, AES-128-CFB),
- * L-2 (ECC P-256, AES-128-CFB), H-3 (ECC P-384, AES-256-CFB, userWithAuth). */
+/* The TCG EK Credential Profile templates of the EKs the client makes:
+ * L-1 (RSA 2048), L-2 (ECC P-256), H-3 (ECC P-384); identity.c has them. */
 static void ek_template(TPM2B_PUBLIC *p, tpa_ek_type type)
 {
-	TPMT_PUBLIC *a = &p->publicArea;
-
 	memset(p, 0, sizeof(*p));
-	a->objectAttributes = TPMA_OBJECT_FIXEDTPM | TPMA_OBJECT_FIXEDPARENT |
-		TPMA_OBJECT_SENSITIVEDATAORIGIN | TPMA_OBJECT_ADMINWITHPOLICY |
-		TPMA_OBJECT_RESTRICTED | TPMA_OBJECT_DECRYPT;
-	if (type == TPA_EK_ECC_P256 || type == TPA_EK_ECC_P384) {
-		TPMS_ECC_PARMS *e = &a->parameters.eccDetail;
-		int high = type == TPA_EK_ECC_P384;
-
-		a->type = TPM2_ALG_ECC;
-		a->nameAlg = high ? TPM2_ALG_SHA384 : TPM2_ALG_SHA256;
-		if (high)
-			a->objectAttributes |= TPMA_OBJECT_USERWITHAUTH;
-		a->authPolicy.size = high ? sizeof(policy_b_sha384) : sizeof(policy_a_sha256);
-		memcpy(a->authPolicy.buffer, high ? policy_b_sha384 : policy_a_sha256,
-		       a->authPolicy.size);
-		e->symmetric.algorithm = TPM2_ALG_AES;
-		e->symmetric.keyBits.aes = high ? 256 : 128;
-		e->symmetric.mode.aes = TPM2_ALG_CFB;
-		e->scheme.scheme = TPM2_ALG_NULL;
-		e->curveID = high ? TPM2_ECC_NIST_P384 : TPM2_ECC_NIST_P256;
-		e->kdf.scheme = TPM2_ALG_NULL;
-		/* Low-range templates pad unique with zeros; high-range ones
-		 * leave it empty. */
-		if (!high)
-			a->unique.ecc.x.size = a->unique.ecc.y.size = 32;
-		return;
-	}
-	a->type = TPM2_ALG_RSA;
-	a->nameAlg = TPM2_ALG_SHA256;
-	a->authPolicy.size = sizeof(policy_a_sha256);
-	memcpy(a->authPolicy.buffer, policy_a_sha256, sizeof(policy_a_sha256));
-	a->parameters.rsaDetail.symmetric.algorithm = TPM2_ALG_AES;
-	a->parameters.rsaDetail.symmetric.keyBits.aes = 128;
-	a->parameters.rsaDetail.symmetric.mode.aes = TPM2_ALG_CFB;
-	a->parameters.rsaDetail.scheme.scheme = TPM2_ALG_NULL;
-	a->parameters.rsaDetail.keyBits = 2048;
-	a->parameters.rsaDetail.exponent = 0;
-	a->unique.rsa.size = 256;
+	tpa_ek_template(&p->publicArea, type == TPA_EK_ECC_P256 ? TPA_EK_TEMPLATE_L2 :
+			type == TPA_EK_ECC_P384 ? TPA_EK_TEMPLATE_H3 : TPA_EK_TEMPLATE_L1);
 }
 
 /* Whether a provisioned key is the EK the template describes (its unique

@@ -22,11 +22,13 @@
 #include <jansson.h>
 
 #include "tpa/baseline.h"
+#include "tpa/boot.h"
 #include "tpa/bootstate.h"
 #include "tpa/err.h"
 #include "tpa/eventlog.h"
 #include "tpa/store.h"
 #include "tpa/tpm_decode.h"
+#include "tpa/verdict.h"
 
 #include "cmd.h"
 
@@ -40,7 +42,7 @@ static void usage(FILE *f)
 "       verifier baseline merge [--name NAME] [--out FILE] A.json B.json...\n"
 "       verifier baseline diff A.json B.json\n"
 "       verifier baseline check FILE\n"
-"       verifier baseline appraise --baseline FILE --eventlog LOG [--json]\n"
+"       verifier baseline appraise --baseline FILE --eventlog LOG [--pcrs JSON] [--json]\n"
 "       verifier baseline add --registry DB FILE\n"
 "       verifier baseline assign --registry DB (--device ID | --label LABEL) NAME|-\n"
 "       verifier baseline list --registry DB\n"
@@ -74,55 +76,60 @@ static int write_out(const char *path, const char *text)
 	return 0;
 }
 
-/* A boot from an event log (and optionally quoted PCR values). */
+/* A boot from an event log (and optionally the PCR values a quote covered),
+ * evaluated as the verifier evaluates evidence. */
 typedef struct {
 	uint8_t *bytes;
-	tpa_eventlog *log;
-	tpa_bootstate state;
 	tpa_pcr_set pcrs;
 	int have_pcrs;
-	tpa_boot_evidence ev;
+	tpa_findings checks;
+	tpa_boot boot;
 } boot;
 
 static void boot_free(boot *b)
 {
-	tpa_bootstate_clear(&b->state);
-	tpa_eventlog_free(b->log);
+	tpa_boot_clear(&b->boot);
 	free(b->bytes);
 }
 
+static void print_failed(const tpa_findings *f, const char *what)
+{
+	size_t i;
+
+	for (i = 0; i < f->n; i++)
+		if (!f->items[i].passed)
+			fprintf(stderr, PROG ": %s: %s: %s\n", what, f->items[i].name,
+				f->items[i].detail);
+}
+
+/* For learning: the boot's evidence must hold, in its evidence bank (the
+ * log's strongest; bank, if given, must be it). */
 static int boot_from(boot *b, const uint8_t *bytes, size_t len, uint16_t bank, const char *what)
 {
-	tpa_replay r;
-	uint16_t algs[TPA_EVLOG_MAX_ALGS];
-	size_t n, i;
+	tpa_boot_input in;
 
-	if (tpa_eventlog_parse(&b->log, bytes, len) < 0 || tpa_eventlog_replay(&r, b->log) < 0)
+	memset(&in, 0, sizeof(in));
+	in.event_log = bytes;
+	in.event_log_len = len;
+	in.quoted = b->have_pcrs ? &b->pcrs : NULL;
+	in.baseline_bank = bank ? bank : TPA_BOOT_BANK_OF_LOG;
+	if (tpa_boot_evaluate(&b->boot, &b->checks, &in) < 0)
 		return fail(what);
-	n = tpa_eventlog_banks(b->log, algs, TPA_EVLOG_MAX_ALGS);
-	if (!bank) {
-		bank = TPM2_ALG_SHA1;
-		for (i = 0; i < n && i < TPA_EVLOG_MAX_ALGS; i++)
-			if (algs[i] == TPM2_ALG_SHA256)
-				bank = TPM2_ALG_SHA256;
-	}
-	for (i = 0; i < n && i < TPA_EVLOG_MAX_ALGS && algs[i] != bank; i++)
-		;
-	if (i == n || i == TPA_EVLOG_MAX_ALGS) {
-		fprintf(stderr, PROG ": %s: the log has no %s bank\n", what, tpa_hash_label(bank));
+	if (!b->boot.log) {
+		print_failed(&b->checks, what);
 		return 2;
 	}
-	if (tpa_bootstate_derive(&b->state, b->log, bank) < 0)
-		return fail(what);
-	if (b->state.digest_mismatches) {
-		fprintf(stderr, PROG ": %s: event %d's data does not match its digest: not a "
-			"boot to learn from or judge\n", what, b->state.first_mismatch);
+	if (bank && b->boot.bank != bank) {
+		fprintf(stderr, PROG ": %s: the log's strongest bank is %s: a baseline must be in it, "
+			"not in %s\n", what, tpa_hash_label(b->boot.bank), tpa_hash_label(bank));
 		return 2;
 	}
-	b->ev.log = b->log;
-	b->ev.state = &b->state;
-	b->ev.bank = bank;
-	b->ev.quoted = b->have_pcrs ? &b->pcrs : NULL;
+	if (!b->boot.log_ok) {
+		print_failed(&b->checks, what);
+		fprintf(stderr, PROG ": %s: the evidence does not hold: not a boot to learn from\n",
+			what);
+		return 2;
+	}
 	return 0;
 }
 
@@ -231,7 +238,7 @@ static int do_learn(int argc, char **argv)
 			goto cleanup;
 	}
 	rc = 2;
-	if (tpa_baseline_learn(&bl, &b.ev, name) < 0) {
+	if (tpa_baseline_learn(&bl, &b.boot, name) < 0) {
 		rc = fail("learn");
 		goto cleanup;
 	}
@@ -375,7 +382,8 @@ static int outcome_status(tpa_outcome o)
 	case TPA_OUTCOME_COMPLIANT: return 0;
 	case TPA_OUTCOME_WARNING: return 3;
 	case TPA_OUTCOME_NON_COMPLIANT:
-	case TPA_OUTCOME_NO_BASELINE: return 1;
+	case TPA_OUTCOME_NO_BASELINE:
+	case TPA_OUTCOME_NOT_APPRAISED: return 1;
 	}
 	return 1;
 }
@@ -385,21 +393,27 @@ static int do_appraise(int argc, char **argv)
 	static const struct option opts[] = {
 		{ "baseline", required_argument, NULL, 'b' },
 		{ "eventlog", required_argument, NULL, 'e' },
+		{ "pcrs", required_argument, NULL, 'p' },
 		{ "json", no_argument, NULL, 'j' },
 		{ NULL, 0, NULL, 0 },
 	};
-	const char *bpath = NULL, *eventlog = NULL;
+	const char *bpath = NULL, *eventlog = NULL, *pcrs_file = NULL;
 	tpa_baseline *bl = NULL;
-	tpa_appraisal a;
-	boot b;
+	tpa_verdict_input in;
+	tpa_verdict v;
+	tpa_findings none;
+	tpa_pcr_set pcrs;
+	uint8_t *bytes = NULL;
+	size_t len = 0, i;
 	int c, json = 0, rc = 2, id;
 
-	memset(&b, 0, sizeof(b));
+	memset(&v, 0, sizeof(v));
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (c) {
 		case 'b': bpath = optarg; break;
 		case 'e': eventlog = optarg; break;
+		case 'p': pcrs_file = optarg; break;
 		case 'j': json = 1; break;
 		default: usage(stderr); return 2;
 		}
@@ -412,29 +426,69 @@ static int do_appraise(int argc, char **argv)
 		rc = fail("appraise");
 		goto cleanup;
 	}
-	if ((rc = boot_from_file(&b, eventlog, tpa_baseline_bank(bl))) != 0)
+	if (tpa_eventlog_read_file(&bytes, &len, eventlog) < 0) {
+		rc = fail(eventlog);
 		goto cleanup;
-	if (tpa_baseline_appraise(&a, bl, &b.ev) < 0) {
+	}
+	memset(&in, 0, sizeof(in));
+	in.event_log = bytes;
+	in.event_log_len = len;
+	in.baseline = bl;
+	/* With --pcrs, the log against those values as if a quote had covered
+	 * them; without, the log alone. */
+	if (pcrs_file) {
+		char *text = NULL;
+		size_t n = 0;
+
+		if (tpa_eventlog_read_file((uint8_t **)&text, &n, pcrs_file) < 0 ||
+		    !(text = realloc(text, n + 1))) {
+			rc = fail(pcrs_file);
+			goto cleanup;
+		}
+		text[n] = '\0';
+		rc = tpa_pcr_set_from_json(&pcrs, text);
+		free(text);
+		if (rc < 0) {
+			rc = fail(pcrs_file);
+			goto cleanup;
+		}
+		memset(&none, 0, sizeof(none));
+		in.checks = &none;
+		in.quoted = &pcrs;
+		in.registered = 1;
+	}
+	rc = 2;
+	if (tpa_verdict_judge(&v, &in) < 0) {
 		rc = fail("appraise");
 		goto cleanup;
 	}
+	if (!v.evidence_ok) {
+		print_failed(&v.checks, eventlog);
+		fprintf(stderr, PROG ": %s: the evidence does not hold: the boot is not appraised\n",
+			eventlog);
+		rc = 1;
+		goto cleanup;
+	}
 	if (json) {
-		char *t = tpa_appraisal_to_json(&a, tpa_baseline_name(bl), 0);
+		char *t = tpa_appraisal_to_json(&v.appraisal, tpa_baseline_name(bl), 0);
 
 		if (t)
 			printf("%s\n", t);
 		free(t);
 	} else {
-		printf("outcome: %s (baseline %s)\n", tpa_outcome_name(a.outcome),
+		printf("outcome: %s (baseline %s)\n", tpa_outcome_name(v.appraisal.outcome),
 		       tpa_baseline_name(bl));
 		for (id = 0; id < TPA_RULE_COUNT; id++)
-			printf("  %-4s %-18s %s\n", tpa_rule_status_name(a.rules[id].status),
-			       tpa_rule_name(a.rules[id].rule), a.rules[id].detail);
+			printf("  %-4s %-18s %s\n", tpa_rule_status_name(v.appraisal.rules[id].status),
+			       tpa_rule_name(v.appraisal.rules[id].rule), v.appraisal.rules[id].detail);
+		for (i = 0; i < v.checks.n; i++)
+			printf("  check %s: %s\n", v.checks.items[i].name, v.checks.items[i].detail);
 	}
-	rc = outcome_status(a.outcome);
+	rc = outcome_status(v.appraisal.outcome);
 cleanup:
+	tpa_verdict_clear(&v);
 	tpa_baseline_free(bl);
-	boot_free(&b);
+	free(bytes);
 	return rc;
 }
 

@@ -1,6 +1,9 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /* verifier eventlog show [--json] FILE: the events of a measured-boot log,
  * the replayed PCRs and the trusted-launch state, for a person or a program.
+ * The log is judged as the verifier judges it (tpa_verdict_judge), but alone:
+ * nothing in it is TPM-signed, so the output says which PCRs a quote must
+ * cover for each fact to count, and which checks the log itself fails.
  * Exit status: 0 shown, 2 unreadable or malformed log (one line naming the
  * offset and the rule), 3 internal failure. */
 #include <errno.h>
@@ -11,10 +14,12 @@
 
 #include <jansson.h>
 
+#include "tpa/boot.h"
 #include "tpa/bootstate.h"
 #include "tpa/err.h"
 #include "tpa/eventlog.h"
 #include "tpa/tpm_decode.h"
+#include "tpa/verdict.h"
 
 #include "cmd.h"
 
@@ -127,12 +132,60 @@ static json_t *state_json(const tpa_bootstate *bs)
 	json_object_set_new(o, "digest_mismatches", json_integer(bs->digest_mismatches));
 	if (bs->truncated)
 		json_object_set_new(o, "truncated", json_true());
+	{
+		json_t *facts = json_object();
+		int f;
+
+		for (f = 0; f < TPA_FACT_COUNT; f++) {
+			json_t *x = json_object();
+
+			json_object_set_new(x, "status", json_string(
+				tpa_fact_status_name(bs->facts[f].status)));
+			json_object_set_new(x, "pcrs", pcr_list_json(bs->facts[f].pcrs));
+			json_object_set_new(facts, tpa_fact_name((tpa_fact_id)f), x);
+		}
+		json_object_set_new(o, "facts", facts);
+	}
 	return o;
 }
 
-static int show_json(const tpa_eventlog *log, const tpa_replay *r,
-		     const tpa_bootstate *bs)
+/* What a quote must cover for the log's facts to count: the evidence bank,
+ * PCRs 0-7 and every PCR the firmware's log extends. */
+static tpa_pcr_mask must_cover(const tpa_eventlog *log)
 {
+	tpa_pcr_mask m = TPA_BOOT_SEPARATOR_PCRS;
+	size_t i;
+
+	for (i = 0; i < tpa_eventlog_count(log); i++) {
+		const tpa_event *ev = tpa_eventlog_event(log, i);
+
+		if (ev->type != TPA_EV_NO_ACTION && ev->pcr < TPA_EVLOG_PCRS)
+			m |= (tpa_pcr_mask)1 << ev->pcr;
+	}
+	return m & ~TPA_BOOT_OS_PCRS;
+}
+
+static json_t *checks_json(const tpa_findings *f)
+{
+	json_t *a = json_array();
+	size_t i;
+
+	for (i = 0; i < f->n; i++) {
+		json_t *c = json_object();
+
+		json_object_set_new(c, "name", json_string(f->items[i].name));
+		json_object_set_new(c, "passed", json_boolean(f->items[i].passed));
+		json_object_set_new(c, "detail", json_string(f->items[i].detail));
+		json_array_append_new(a, c);
+	}
+	return a;
+}
+
+static int show_json(const tpa_verdict *v)
+{
+	const tpa_eventlog *log = v->boot.log;
+	const tpa_replay *r = &v->boot.replay;
+	const tpa_bootstate *bs = &v->boot.state;
 	json_t *root = json_object(), *banks = json_array(), *events = json_array();
 	json_t *pcrs = json_object();
 	uint16_t algs[TPA_EVLOG_MAX_ALGS];
@@ -213,6 +266,17 @@ static int show_json(const tpa_eventlog *log, const tpa_replay *r,
 	json_object_set_new(root, "events_after_exit_boot_services",
 			    json_integer(bs->events_after_ebs));
 	json_object_set_new(root, "digest_mismatches", json_integer(bs->digest_mismatches));
+	json_object_set_new(root, "evidence",
+			    json_string("the log alone: nothing in it is TPM-signed"));
+	json_object_set_new(root, "bank", json_string(tpa_hash_label(v->boot.bank)));
+	{
+		json_t *cover = json_object();
+
+		json_object_set_new(cover, "bank", json_string(tpa_hash_label(v->boot.bank)));
+		json_object_set_new(cover, "pcrs", pcr_list_json(must_cover(log)));
+		json_object_set_new(root, "quote_must_cover", cover);
+	}
+	json_object_set_new(root, "checks", checks_json(&v->checks));
 	json_object_set_new(root, "state", state_json(bs));
 	if (!(txt = json_dumps(root, JSON_INDENT(1) | JSON_PRESERVE_ORDER)))
 		goto cleanup;
@@ -227,9 +291,12 @@ cleanup:
 	return rc;
 }
 
-static void show_text(const tpa_eventlog *log, const tpa_replay *r,
-		      const tpa_bootstate *bs)
+static void show_text(const tpa_verdict *v)
 {
+	const tpa_eventlog *log = v->boot.log;
+	const tpa_replay *r = &v->boot.replay;
+	const tpa_bootstate *bs = &v->boot.state;
+	char cover[64];
 	uint16_t algs[TPA_EVLOG_MAX_ALGS];
 	size_t nb = tpa_eventlog_banks(log, algs, TPA_EVLOG_MAX_ALGS), i;
 	uint32_t b, k;
@@ -295,6 +362,20 @@ static void show_text(const tpa_eventlog *log, const tpa_replay *r,
 		printf("kernel: %s\n", bs->kernel);
 	if (bs->kernel_cmdline[0])
 		printf("kernel command line (%s): %s\n", bs->cmdline_source, bs->kernel_cmdline);
+	tpa_pcr_mask_text(cover, sizeof(cover), must_cover(log));
+	printf("evidence: the log alone, nothing TPM-signed; for its facts to count a quote "
+	       "must cover %s PCRs %s\n", tpa_hash_label(v->boot.bank), cover);
+	for (i = 0; i < TPA_FACT_COUNT; i++) {
+		char pcrs[64];
+
+		if (bs->facts[i].status == TPA_FACT_ABSENT)
+			continue;
+		tpa_pcr_mask_text(pcrs, sizeof(pcrs), bs->facts[i].pcrs);
+		printf("  fact %-18s PCR %s\n", tpa_fact_name((tpa_fact_id)i), pcrs);
+	}
+	for (i = 0; i < v->checks.n; i++)
+		printf("check %-4s %s: %s\n", v->checks.items[i].passed ? "ok" : "FAIL",
+		       v->checks.items[i].name, v->checks.items[i].detail);
 }
 
 int cmd_eventlog(int argc, char **argv)
@@ -304,9 +385,9 @@ int cmd_eventlog(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	tpa_eventlog *log = NULL;
-	tpa_replay r;
-	tpa_bootstate bs = { 0 };
+	tpa_verdict_input in;
+	tpa_verdict v;
+	const tpa_check *parse;
 	uint8_t *bytes = NULL;
 	size_t len = 0;
 	int json = 0, c, rc = 2;
@@ -333,21 +414,39 @@ int cmd_eventlog(int argc, char **argv)
 		fprintf(stderr, "usage: verifier eventlog show [--json] FILE\n");
 		return 2;
 	}
-	if (tpa_eventlog_read_file(&bytes, &len, argv[optind]) < 0 ||
-	    tpa_eventlog_parse(&log, bytes, len) < 0 ||
-	    tpa_eventlog_replay(&r, log) < 0 || tpa_bootstate_derive(&bs, log, 0) < 0) {
+	memset(&v, 0, sizeof(v));
+	if (tpa_eventlog_read_file(&bytes, &len, argv[optind]) < 0) {
 		fprintf(stderr, "verifier: eventlog %s: %s\n", argv[optind], tpa_err_last());
 		goto cleanup;
 	}
+	if (len == 0) {
+		fprintf(stderr, "verifier: eventlog %s: offset 0: empty event log\n", argv[optind]);
+		goto cleanup;
+	}
+	/* Judged as the verifier judges a log, with no quote and no baseline. */
+	memset(&in, 0, sizeof(in));
+	in.event_log = bytes;
+	in.event_log_len = len;
+	if (tpa_verdict_judge(&v, &in) < 0) {
+		fprintf(stderr, "verifier: eventlog %s: %s\n", argv[optind], tpa_err_last());
+		rc = 3;
+		goto cleanup;
+	}
+	parse = tpa_findings_get(&v.checks, TPA_CHECK_EVENTLOG_PARSE);
+	if (!v.boot.log || !v.boot.bank) {
+		fprintf(stderr, "verifier: eventlog %s: %s\n", argv[optind],
+			parse && !parse->passed ? parse->detail :
+			"the log declares no bank this verifier can compute");
+		goto cleanup;
+	}
 	if (json) {
-		rc = show_json(log, &r, &bs);
+		rc = show_json(&v);
 	} else {
-		show_text(log, &r, &bs);
+		show_text(&v);
 		rc = 0;
 	}
 cleanup:
-	tpa_bootstate_clear(&bs);
-	tpa_eventlog_free(log);
+	tpa_verdict_clear(&v);
 	free(bytes);
 	return rc;
 }

@@ -18,33 +18,16 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "tpa/boot.h"
 #include "tpa/bootstate.h"
 #include "tpa/eventlog.h"
+#include "tpa/events.h"
 #include "tpa/quote.h"
 
 #define TPA_BASELINE_FORMAT 1          /* "tpa_baseline": 1 */
 #define TPA_BASELINE_MAX_BYTES (1024 * 1024)
 #define TPA_BASELINE_ENTRIES_MAX 20000 /* items in all lists together */
 #define TPA_RULE_DETAIL_MAX 320
-
-typedef enum {
-	TPA_RULE_SECURE_BOOT,
-	TPA_RULE_UEFI_DEBUG_MODE,
-	TPA_RULE_FIRMWARE_VERSION,
-	TPA_RULE_PK,
-	TPA_RULE_KEK,
-	TPA_RULE_DB,
-	TPA_RULE_DBX,
-	TPA_RULE_AUTHORITIES,
-	TPA_RULE_BOOT_APPLICATIONS,
-	TPA_RULE_KERNEL_CMDLINE,
-	TPA_RULE_PCRS,
-	TPA_RULE_KNOWN_EVENTS,
-	TPA_RULE_COUNT
-} tpa_rule_id;
-
-/* "secure-boot", "uefi-debug-mode", ... */
-const char *tpa_rule_name(tpa_rule_id r);
 
 typedef enum {
 	TPA_SEVERITY_CRITICAL = 0,     /* a failure makes the boot non-compliant */
@@ -62,6 +45,7 @@ typedef enum {
 	TPA_OUTCOME_WARNING = 1,
 	TPA_OUTCOME_NON_COMPLIANT = 2,
 	TPA_OUTCOME_NO_BASELINE = 3,
+	TPA_OUTCOME_NOT_APPRAISED = 4, /* the evidence failed: no boot to judge */
 } tpa_outcome;
 
 const char *tpa_outcome_name(tpa_outcome o);     /* "compliant", "warning", ... */
@@ -84,18 +68,11 @@ char *tpa_baseline_to_json(const tpa_baseline *b);
 /* One line per rule, for a person: what it holds. malloc'd. */
 char *tpa_baseline_summary(const tpa_baseline *b);
 
-/* A boot as the verifier knows it: the parsed log (may be NULL), the state
- * derived from it with `bank`, and the PCR values a quote covered (may be
- * NULL when learning from a log file). */
-typedef struct {
-	const tpa_eventlog *log;
-	const tpa_bootstate *state;
-	uint16_t bank;
-	const tpa_pcr_set *quoted;
-} tpa_boot_evidence;
-
-/* A baseline that accepts exactly this boot. */
-int tpa_baseline_learn(tpa_baseline **out, const tpa_boot_evidence *ev, const char *name);
+/* A baseline that accepts exactly this boot, in its evidence bank, requiring
+ * PCRs 0-7 and the boot chain's PCRs it used (8 and 9 for GRUB, 11, 12 and
+ * 13 for systemd-stub, 14 for shim). The boot's evidence must hold, and
+ * every PCR the log extends must count (be quoted and replayed). */
+int tpa_baseline_learn(tpa_baseline **out, const tpa_boot *boot, const char *name);
 /* A baseline that accepts what a or b accepts (same bank): allowed sets
  * joined, dbx requirements intersected, a rule only one has dropped. */
 int tpa_baseline_merge(tpa_baseline **out, const tpa_baseline *a, const tpa_baseline *b);
@@ -122,7 +99,11 @@ typedef struct {
 /* Appraises a boot, rule by rule. Rules the baseline does not have are
  * "n/a (not in the baseline)"; the outcome is non-compliant if a critical
  * rule failed, warning if only warnings did. */
-int tpa_baseline_appraise(tpa_appraisal *out, const tpa_baseline *b, const tpa_boot_evidence *ev);
+int tpa_baseline_appraise(tpa_appraisal *out, const tpa_baseline *b, const tpa_boot *boot);
+/* The PCRs the baseline requires a quote to cover: its "required_pcrs", or
+ * for a baseline without one, PCRs 0-7, those its entries name and the boot
+ * chain's (8, 9, 11-14) that log (may be NULL) extends. */
+tpa_pcr_mask tpa_baseline_required_pcrs(const tpa_baseline *b, const tpa_eventlog *log);
 /* An appraisal without a baseline: outcome "no-baseline", every rule n/a. */
 void tpa_appraisal_none(tpa_appraisal *out);
 /* The appraisal as JSON text (malloc'd): {"outcome", "baseline", "rules":

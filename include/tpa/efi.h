@@ -54,6 +54,10 @@ void tpa_efi_utf16_ascii(char *out, size_t cap, const uint8_t *b, size_t n);
  * there are none. TPA_ERR_PARSE if a node's length does not fit. */
 int tpa_efi_devpath_file(char *out, size_t cap, const uint8_t *b, size_t n);
 
+/* The file path of a UEFI_IMAGE_LOAD_EVENT (n bytes), as for
+ * tpa_efi_devpath_file; "" and TPA_ERR_PARSE if it does not parse. */
+int tpa_efi_image_load_path(char *out, size_t cap, const uint8_t *b, size_t n);
+
 /* UEFI_VARIABLE_DATA: GUID, UnicodeNameLength (u64), VariableDataLength
  * (u64), UTF-16LE name, data; pointers into the measured bytes. */
 typedef struct {

@@ -31,7 +31,11 @@ typedef enum {
 	TPA_ERR_REFUSED = -12,      /* the peer rejected the request */
 	TPA_ERR_RPC = -13,          /* any other RPC failure */
 	TPA_ERR_INTERNAL = -14,     /* a bug or an impossible state */
+	TPA_ERR_CONFLICT = -15,     /* the registry holds a conflicting record */
+	TPA_ERR_USED = -16,         /* a single-use item was used already */
 } tpa_err;
+
+#define TPA_ERR_LAST TPA_ERR_USED   /* the lowest code, for tests */
 
 /* Fixed text for a code ("invalid argument", ...). Never NULL. */
 const char *tpa_err_str(int code);

@@ -96,6 +96,14 @@ const tpa_event *tpa_eventlog_event(const tpa_eventlog *log, size_t i);
  * algorithm ids into algs (at most cap); returns how many. */
 size_t tpa_eventlog_banks(const tpa_eventlog *log, uint16_t *algs, size_t cap);
 
+/* How strong a hash algorithm is, for choosing between banks: sha1 1,
+ * sm3_256 2, sha256 3, sha384 4, sha512 5; 0 for one the library cannot
+ * compute. */
+int tpa_hash_strength(uint16_t alg);
+/* The strongest bank the log declares that the library can replay (0 if
+ * none): the bank whose digests are evidence. */
+uint16_t tpa_eventlog_strongest_bank(const tpa_eventlog *log);
+
 /* Replayed PCR values of one bank. */
 typedef struct {
 	uint16_t alg;
@@ -126,11 +134,15 @@ int tpa_eventlog_replay_banks(tpa_replay *out, const tpa_eventlog *log,
 /* The replayed bank of an algorithm, or NULL. */
 const tpa_replay_bank *tpa_replay_bank_get(const tpa_replay *r, uint16_t alg);
 
-/* Compares the replay with quoted PCR values: every quoted PCR that the log
- * extends (and that is not in ignore_mask, e.g. 1 << 10 for IMA) must equal
- * its replayed value. Adds one "eventlog.replay" finding; a mismatch names
- * the PCR, the bank and the last event on it. */
-int tpa_eventlog_compare(tpa_findings *f, const tpa_replay *r,
-			 const tpa_pcr_set *quoted, uint32_t ignore_mask);
+/* Compares the replay with quoted PCR values: every quoted PCR of every
+ * quoted bank (but those in ignore_mask, e.g. 1 << 10 for IMA) must equal its
+ * replayed value, which for a PCR the log has no event for is its initial
+ * value: a quoted PCR with no events must still hold its reset value.
+ * Adds one "eventlog.replay" finding naming the first mismatch (the bank,
+ * the PCR and the last event on it) and how many failed. *matched (may be
+ * NULL) receives the PCRs of bank `bank` that replayed. 0 when every quoted
+ * PCR replayed, TPA_ERR_VERIFY when one did not. */
+int tpa_eventlog_compare(tpa_findings *f, const tpa_replay *r, const tpa_pcr_set *quoted,
+			 uint32_t ignore_mask, uint16_t bank, tpa_pcr_mask *matched);
 
 #endif

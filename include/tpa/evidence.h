@@ -8,7 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "tpa/nonce.h"
+#include "tpa/seal.h"
 #include "tpa/quote.h"
 #include "tpa/tpm.h"
 
@@ -21,10 +21,12 @@
 #define TPA_DEVICE_HINT_MAX   128
 #define TPA_NONCE_MIN         16
 #define TPA_NONCE_MAX         64
+#define TPA_CLIENT_ID_MAX     256   /* a sealed id is opaque to the client: lower-case
+				     * hex of at most this many characters */
 
 /* A challenge as the client received it. */
 typedef struct {
-	char id[TPA_CHALLENGE_ID_LEN + 1];
+	char id[TPA_CLIENT_ID_MAX + 1];
 	uint8_t nonce[TPA_NONCE_MAX];
 	size_t nonce_len;
 	int64_t expires_at_unix;
@@ -73,7 +75,7 @@ typedef struct {
 	char ak_name[2 * 66 + 1];
 	char *token;               /* malloc'd */
 	int measured_boot;         /* the log replayed to the quote */
-	char secure_boot[16];      /* "enabled", "disabled", "unknown" */
+	char secure_boot[16];      /* "enabled", "disabled", "unknown", "unverified" */
 	char secure_boot_reason[TPA_CHECK_DETAIL_MAX];
 	uint32_t events;
 	char firmware_version[128];
@@ -97,13 +99,23 @@ int tpa_verdict_reply_unpack(tpa_verdict_reply *out, const uint8_t *b, size_t n)
 
 /* Enrollment messages, client side. Replies are bounded and checked. */
 #define TPA_ENROLL_INTERMEDIATES_MAX 4  /* EK CA certificates in one request */
-int tpa_enroll_request_pack(uint8_t **out, size_t *len, const uint8_t *ek_public,
-			    size_t ek_public_len, const uint8_t *ek_cert, size_t ek_cert_len,
+/* The EK and AK of an enrollment, sent to Enroll and again to Activate. */
+typedef struct {
+	const uint8_t *ek_public;
+	size_t ek_public_len;
+	const uint8_t *ek_cert;
+	size_t ek_cert_len;
+	const uint8_t *ak_public;
+	size_t ak_public_len;
+} tpa_enroll_keys;
+
+/* replace_aks: the new AK replaces the AKs the device holds (see the proto). */
+int tpa_enroll_request_pack(uint8_t **out, size_t *len, const tpa_enroll_keys *keys,
 			    const uint8_t *const *intermediates, const size_t *intermediate_lens,
-			    size_t nintermediates, const uint8_t *ak_public, size_t ak_public_len);
+			    size_t nintermediates, int replace_aks);
 
 typedef struct {
-	char id[TPA_CHALLENGE_ID_LEN + 1];
+	char id[TPA_CLIENT_ID_MAX + 1];
 	uint8_t blob[128];             /* TPM2B_ID_OBJECT */
 	size_t blob_len;
 	uint8_t secret[2 + 512];       /* TPM2B_ENCRYPTED_SECRET */
@@ -112,7 +124,8 @@ typedef struct {
 
 int tpa_enroll_response_unpack(tpa_enrollment *out, const uint8_t *b, size_t n);
 int tpa_activate_request_pack(uint8_t **out, size_t *len, const char *enrollment_id,
-			      const uint8_t *credential, size_t credential_len);
+			      const uint8_t *credential, size_t credential_len,
+			      const tpa_enroll_keys *keys);
 /* device_id and ak_name receive hex text (65 and 133 bytes at most). */
 int tpa_activate_response_unpack(char *device_id, size_t id_cap, char *ak_name,
 				 size_t name_cap, const uint8_t *b, size_t n);

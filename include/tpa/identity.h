@@ -29,6 +29,37 @@ int tpa_ekcert_verify(const uint8_t *der, size_t n, const uint8_t *const *interm
  * "id:XXXXXXXX" when it spells no letters. TPA_ERR_NOT_FOUND without one. */
 int tpa_ekcert_manufacturer(char *out, size_t cap, const uint8_t *der, size_t n);
 
+/* The EK templates of the TCG EK Credential Profile this verifier takes. */
+typedef enum {
+	TPA_EK_TEMPLATE_NONE = 0,
+	TPA_EK_TEMPLATE_L1,   /* RSA 2048, SHA-256, policy A, AES-128-CFB */
+	TPA_EK_TEMPLATE_L2,   /* ECC P-256, SHA-256, policy A, AES-128-CFB */
+	TPA_EK_TEMPLATE_H1,   /* RSA 2048, SHA-256, policy B, AES-128-CFB, userWithAuth */
+	TPA_EK_TEMPLATE_H2,   /* ECC P-256, SHA-256, policy B, AES-128-CFB, userWithAuth */
+	TPA_EK_TEMPLATE_H3,   /* ECC P-384, SHA-384, policy B, AES-256-CFB, userWithAuth */
+	TPA_EK_TEMPLATE_H4,   /* ECC P-521, SHA-512, policy B, AES-256-CFB, userWithAuth */
+	TPA_EK_TEMPLATE_H6,   /* RSA 3072, SHA-384, policy B, AES-256-CFB, userWithAuth */
+	TPA_EK_TEMPLATE_H7,   /* RSA 4096, SHA-384, policy B, AES-256-CFB, userWithAuth */
+	TPA_EK_TEMPLATE_COUNT
+} tpa_ek_template_id;
+
+const char *tpa_ek_template_name(tpa_ek_template_id id); /* "L-1", ... */
+/* The template's public area, its unique part as the template has it
+ * (zeros for the low range, empty for the high range). */
+int tpa_ek_template(TPMT_PUBLIC *out, tpa_ek_template_id id);
+/* Which template an EK's public area follows: type, name algorithm,
+ * attributes, authPolicy, symmetric algorithm, scheme, key size or curve,
+ * all but the key itself. TPA_ERR_VERIFY names what differs from the
+ * closest template; *out (may be NULL) gets the template. */
+int tpa_ek_check_template(tpa_ek_template_id *out, const TPMT_PUBLIC *ek);
+
+/* The device id: lower-case hex SHA-256 of the EK's SubjectPublicKeyInfo
+ * (DER), the same for every encoding of the same key. out holds 65 bytes. */
+#define TPA_DEVICE_ID_HEX 64
+int tpa_ek_device_id(char *out, const TPMT_PUBLIC *ek);
+/* The same from a marshaled TPMT_PUBLIC. */
+int tpa_ek_device_id_of(char *out, const uint8_t *ek_public, size_t n);
+
 /* KDFa of TPM 2.0 Part 1 (SP 800-108 counter mode with HMAC); bits must be
  * a multiple of 8 and out must hold bits / 8 bytes. */
 int tpa_kdfa(uint8_t *out, TPM2_ALG_ID hash, const uint8_t *key, size_t key_len,

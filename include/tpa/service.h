@@ -7,7 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "tpa/nonce.h"
+#include "tpa/seal.h"
 #include "tpa/baseline.h"
 #include "tpa/rpc.h"
 #include "tpa/store.h"
@@ -19,8 +19,11 @@ typedef struct tpa_service tpa_service;
 typedef void (*tpa_service_log_fn)(void *ctx, const char *line);
 
 typedef struct {
-	uint32_t nonce_ttl_ms;        /* default TPA_NONCE_DEFAULT_TTL_MS */
-	size_t max_challenges;        /* default TPA_NONCE_DEFAULT_MAX */
+	uint32_t nonce_ttl_ms;        /* challenge and enrollment lifetime, default
+				       * TPA_NONCE_DEFAULT_TTL_MS */
+	size_t max_used;              /* challenges used up and not yet expired that
+				       * the in-memory used set keeps (without a
+				       * registry), default TPA_USED_DEFAULT_MAX */
 	uint32_t token_ttl_s;         /* default TPA_TOKEN_DEFAULT_TTL_S */
 	const char *verifier_id;      /* "iss" of tokens */
 	tpa_token_key *key;           /* borrowed; signs the tokens */
@@ -49,8 +52,27 @@ int tpa_service_set_keys(tpa_service *s, tpa_token_key *current, tpa_token_key *
 /* The JWKS the GetVerificationKeys RPC serves (malloc'd). */
 int tpa_service_jwks(char **out, tpa_service *s);
 
-/* The challenge store, e.g. for a test clock. */
-tpa_nonce_store *tpa_service_nonces(tpa_service *s);
+/* The sealer, e.g. for a test clock. */
+tpa_sealer *tpa_service_sealer(tpa_service *s);
+
+/* What the service did, counted (for logs and metrics): nothing here is
+ * written against a device. */
+typedef struct {
+	uint64_t challenges;          /* issued */
+	uint64_t verdicts;            /* Attest answered with a verdict */
+	uint64_t recorded;            /* ... recorded against a device */
+	uint64_t unverified;          /* ... whose challenge or quote did not hold:
+				       * never recorded */
+	uint64_t refused;             /* Attest refused (malformed, unknown AK,
+				       * revoked device, challenge used up) */
+	uint64_t replays;             /* ... of those, a challenge used up already */
+	uint64_t enrollments;         /* Enroll answered with a credential */
+	uint64_t enroll_refused;
+	uint64_t activations;         /* an AK registered */
+	uint64_t activate_refused;
+} tpa_service_stats;
+
+void tpa_service_stats_get(tpa_service_stats *out, tpa_service *s);
 
 /* The handlers, callable in process (ctx is the tpa_service). */
 void tpa_service_get_challenge(tpa_rpc_reply *r, const uint8_t *req, size_t len,

@@ -10,8 +10,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define TPA_DEVICE_ID_LEN 64          /* hex SHA-256 of the EK's TPMT_PUBLIC */
-#define TPA_STORE_SCHEMA_VERSION 3
+#define TPA_DEVICE_ID_LEN 64          /* hex SHA-256 of the EK's SubjectPublicKeyInfo */
+#define TPA_STORE_SCHEMA_VERSION 4
 #define TPA_LABEL_MAX 64              /* bytes of a group label */
 #define TPA_BASELINE_NAME_MAX 64      /* bytes of a baseline name */
 #define TPA_BASELINE_BODY_MAX (1u << 20)    /* bytes of a baseline's JSON text */
@@ -44,6 +44,7 @@ typedef struct {
 					   * 0 if never */
 	int64_t last_token_exp;           /* expiry (Unix s) of the last verdict's token,
 					   * 0 if none */
+	unsigned naks;                    /* AKs registered to the device */
 } tpa_device;
 
 typedef struct {
@@ -66,6 +67,9 @@ typedef struct {
 					   * NULL; printable ASCII, at most
 					   * TPA_STORE_TOKEN_MAX bytes */
 	int64_t token_exp;                /* its expiry, Unix seconds (0 with no token) */
+	const uint8_t *seal_tag;          /* the challenge this attestation used up
+					   * (TPA_SEAL_TAG_LEN bytes), or NULL */
+	int64_t seal_expires_ms;          /* when that challenge expires (Unix ms) */
 } tpa_attest_record;
 
 typedef struct tpa_store tpa_store;
@@ -76,7 +80,7 @@ typedef struct {
 	int (*enroll)(tpa_store *s, const char *id, const uint8_t *ek_pub, size_t ek_pub_len,
 		      const uint8_t *ek_cert, size_t ek_cert_len, const uint8_t *ak_pub,
 		      size_t ak_pub_len, const char *ak_name, const char *tpm_manufacturer,
-		      int64_t now);
+		      int replace_aks, int64_t now);
 	int (*get)(tpa_device *out, tpa_store *s, const char *id);
 	int (*find_by_ak)(tpa_device *out, tpa_store *s, const char *ak_name);
 	int (*set_state)(tpa_store *s, const char *id, tpa_device_state st, int64_t now);
@@ -99,6 +103,9 @@ typedef struct {
 			     tpa_store *s, const char *id);
 	int (*set_manufacturer)(tpa_store *s, const char *id, const char *manufacturer);
 	int (*last_token)(char **token, tpa_device *dev, tpa_store *s, const char *id);
+	int (*seal_key)(uint8_t *key, tpa_store *s);
+	int (*consume)(tpa_store *s, const uint8_t *tag, int64_t expires_ms, int64_t now_ms);
+	int (*resolve)(char *id_out, tpa_store *s, const char *id);
 } tpa_store_ops;
 
 struct tpa_store {
@@ -111,15 +118,18 @@ struct tpa_store {
 int tpa_store_open_sqlite(tpa_store **out, const char *path);
 void tpa_store_close(tpa_store *s);
 
-/* Registers (or re-registers) a device, its current AK and the TPM
- * manufacturer its EK certificate names (NULL: unknown, an earlier value
- * stays) in one transaction; an older AK of the device is replaced.
- * Audited. A revoked device stays revoked. */
+/* Registers (or re-registers) a device, an AK and the TPM manufacturer its
+ * EK certificate names (NULL: unknown, an earlier value stays) in one
+ * transaction. A device may hold several AKs (an ECC and an RSA one, a
+ * re-created one): the new AK joins those it holds, or with replace_aks
+ * replaces them all. An AK registered to another device is
+ * TPA_ERR_CONFLICT. Audited. A revoked device stays revoked. */
 int tpa_store_enroll(tpa_store *s, const char *id, const uint8_t *ek_pub,
 		     size_t ek_pub_len, const uint8_t *ek_cert, size_t ek_cert_len,
 		     const uint8_t *ak_pub, size_t ak_pub_len, const char *ak_name,
-		     const char *tpm_manufacturer, int64_t now);
-/* TPA_ERR_NOT_FOUND if there is no such device (or AK). */
+		     const char *tpm_manufacturer, int replace_aks, int64_t now);
+/* TPA_ERR_NOT_FOUND if there is no such device (or AK). A device id may be
+ * an alias: the id a device had before ids were derived from the EK's key. */
 int tpa_store_get(tpa_device *out, tpa_store *s, const char *id);
 int tpa_store_find_by_ak(tpa_device *out, tpa_store *s, const char *ak_name);
 /* Revokes or reinstates a device. Audited. state_changed_at becomes now when
@@ -133,7 +143,9 @@ int tpa_store_remove(tpa_store *s, const char *id, int64_t now);
  * the baseline. rec may be NULL (outcome the verdict's, no baseline, no
  * evidence, no token). A baseline named in rec must exist
  * (TPA_ERR_NOT_FOUND). A record without a token (NULL or "") clears the
- * previous one; a token_exp below 0, or not 0 without a token, is refused. */
+ * previous one; a token_exp below 0, or not 0 without a token, is refused.
+ * With rec->seal_tag the challenge is used up in the same transaction: if it
+ * was already, nothing is recorded and the answer is TPA_ERR_USED. */
 int tpa_store_record(tpa_store *s, const char *id, int compliant, const char *reasons,
 		     const tpa_attest_record *rec, int64_t now);
 /* Every device (without token bodies); *out is malloc'd (free it). */
@@ -187,6 +199,17 @@ int tpa_store_set_manufacturer(tpa_store *s, const char *id, const char *manufac
  * device (dev may be NULL), in one read. TPA_ERR_NOT_FOUND if the device is
  * unknown; *token NULL if it never got one (or its last verdict had none). */
 int tpa_store_last_token(char **token, tpa_device *dev, tpa_store *s, const char *id);
+
+/* The verifier's sealing key (TPA_SEAL_KEY_LEN bytes), made on first use
+ * and kept in the registry, so that sealed challenges hold across restarts
+ * and verifiers that share the registry. */
+int tpa_store_seal_key(uint8_t *key, tpa_store *s);
+/* Uses up a sealed id (its TPA_SEAL_TAG_LEN-byte tag) until it expires:
+ * 0, or TPA_ERR_USED if it was used up already. Expired entries go. */
+int tpa_store_consume(tpa_store *s, const uint8_t *tag, int64_t expires_ms, int64_t now_ms);
+/* The device id an id or alias names (id_out holds TPA_DEVICE_ID_LEN + 1
+ * bytes); TPA_ERR_NOT_FOUND if neither. */
+int tpa_store_resolve(char *id_out, tpa_store *s, const char *id);
 
 const char *tpa_device_state_name(tpa_device_state st); /* "active", "revoked" */
 

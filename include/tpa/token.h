@@ -10,6 +10,7 @@
 
 #include "tpa/baseline.h"
 #include "tpa/quote.h"
+#include "tpa/verdict.h"
 
 #define TPA_TOKEN_DEFAULT_TTL_S 3600
 #define TPA_TOKEN_MAX (64 * 1024)
@@ -30,16 +31,6 @@ int tpa_token_key_public_jwk(char **out, const tpa_token_key *k);
 #define TPA_EAR_PROFILE "tag:github.com,2023:veraison/ear"
 #define TPA_EAR_SUBMOD "TPM_DEVICE"   /* the one appraisal's label */
 #define TPA_VERSION "0.1.0"
-
-/* AR4SI trustworthiness claims (draft-ietf-rats-ar4si): 0 no claim, 2
- * affirming, 3 approved boot only, 32/33 warning tier, 96/97
- * contraindicated, 99 cryptographic validation failed. */
-typedef struct {
-	int instance_identity;
-	int configuration;
-	int executables;
-	int hardware;
-} tpa_ar4si;
 
 typedef struct {
 	const char *status;         /* ear.status: "affirming", "warning",
@@ -66,10 +57,6 @@ typedef struct {
 	const char *firmware_version; /* S-CRTM version from the log, or NULL */
 	int unbound_ak;             /* no registry bound the AK to an EK: a reason */
 } tpa_token_claims;
-
-/* The EAR status for an outcome of the appraisal, and the AR4SI vector for
- * the evidence and the appraisal: docs/claims.md has the table. */
-const char *tpa_ear_status(const char *outcome, int evidence_ok);
 
 /* Signs the claims; *out is a malloc'd compact JWS. */
 int tpa_token_sign(char **out, const tpa_token_key *k, const tpa_token_claims *c);

@@ -2,12 +2,14 @@
 /* Writes the seed corpora from a real attestation against swtpm:
  *   corpora/attest/{ecc,rsa}.bin   AttestRequest messages
  *   corpora/replies/{challenge,verdict-ok,verdict-bad}.bin
+ *   corpora/seal/{challenge,enrollment}.txt  sealed ids the seal target opens
  * usage: mkseed OUT_DIR (run from the repository root) */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "../unit/swtpm_fixture.h"
+#include "seal_fixture.h"
 #include "tpa/err.h"
 #include "tpa/evidence.h"
 #include "tpa/service.h"
@@ -63,7 +65,17 @@ static int one(const char *out, tpa_service *svc, const char *tcti,
 		return -1;
 	free(r2.data);
 	memset(&r2, 0, sizeof(r2));
-	/* The same request again: a non-compliant verdict with reasons. */
+	/* The same quote for another challenge: a non-compliant verdict with
+	 * reasons (the same request again is refused: its challenge is used). */
+	free(req);
+	req = NULL;
+	free(r.data);
+	memset(&r, 0, sizeof(r));
+	tpa_service_get_challenge(&r, NULL, 0, svc);
+	if (r.status || tpa_challenge_unpack(&ch, r.data, r.len) < 0 ||
+	    tpa_attest_request_pack(&req, &len, ch.id, &q, akpub, akpub_len, &pcrs,
+				    &extras) < 0)
+		return -1;
 	tpa_service_attest(&r2, req, len, svc);
 	if (replies && save(dir, "verdict-bad.bin", r2.data, r2.len) < 0)
 		return -1;
@@ -71,6 +83,29 @@ static int one(const char *out, tpa_service *svc, const char *tcti,
 	free(r2.data);
 	free(req);
 	return 0;
+}
+
+/* Sealed ids of the seal target's fixed key, clock and binding. */
+static int seal_seeds(const char *out)
+{
+	tpa_sealer *s = NULL;
+	tpa_challenge c;
+	tpa_enrollment_seal e;
+	char dir[1024];
+	int rc = -1;
+
+	snprintf(dir, sizeof(dir), "%s/seal", out);
+	if (tpa_sealer_new(&s, seal_fixture_key) < 0)
+		return -1;
+	tpa_sealer_set_clock(s, seal_fixture_clock, NULL);
+	if (tpa_seal_challenge(&c, s, 60000) == 0 &&
+	    tpa_seal_enrollment(&e, s, TPA_ENROLLMENT_REPLACE_AKS, 60000,
+				seal_fixture_binding) == 0 &&
+	    save(dir, "challenge.txt", (const uint8_t *)c.id, strlen(c.id)) == 0 &&
+	    save(dir, "enrollment.txt", (const uint8_t *)e.id, strlen(e.id)) == 0)
+		rc = 0;
+	tpa_sealer_free(s);
+	return rc;
 }
 
 int main(int argc, char **argv)
@@ -90,7 +125,8 @@ int main(int argc, char **argv)
 		o.key = key;
 		if (tpa_service_new(&svc, &o) == 0 &&
 		    one(argv[1], svc, fx.tcti, TPA_AK_ECC_P256, "ecc.bin", 1) == 0 &&
-		    one(argv[1], svc, fx.tcti, TPA_AK_RSA_2048, "rsa.bin", 0) == 0)
+		    one(argv[1], svc, fx.tcti, TPA_AK_RSA_2048, "rsa.bin", 0) == 0 &&
+		    seal_seeds(argv[1]) == 0)
 			rc = 0;
 	}
 	tpa_service_free(svc);

@@ -53,7 +53,7 @@ check("GetChallenge OK", code == grpc.StatusCode.OK, "%s %s" % (code, det))
 if body is not None:
     ch = attest_pb2.GetChallengeResponse.FromString(body)
     check("GetChallenge nonce >= 16 bytes", len(ch.nonce) >= 16, repr(ch.nonce))
-    check("GetChallenge id is 32 hex", len(ch.challenge_id) == 32 and
+    check("GetChallenge id is sealed: 116 hex", len(ch.challenge_id) == 116 and
           all(c in "0123456789abcdef" for c in ch.challenge_id), ch.challenge_id)
     check("GetChallenge expiry set", ch.valid_for_ms == 60000 and ch.expires_at_unix > 0,
           "%d %d" % (ch.valid_for_ms, ch.expires_at_unix))
@@ -105,11 +105,22 @@ if body is not None:
           r.verdict.status == attest_pb2.Verdict.NON_COMPLIANT and
           "quote.structure" in failed and "ak.public" in failed and r.token.count(".") == 2,
           repr(failed))
-    # The challenge was taken: a second use is refused.
+    # Garbage proves nothing, so it uses nothing up: the challenge is still
+    # good (single use is for evidence whose quote verified).
     code, body, det = call(AT, req.SerializeToString())
     r = attest_pb2.AttestResponse.FromString(body)
-    reasons = [c.detail for c in r.verdict.checks if c.name == "challenge"]
-    check("a challenge is single use", reasons and "already used" in reasons[0], repr(reasons))
+    reasons = [c for c in r.verdict.checks if c.name == "challenge"]
+    check("garbage evidence does not use up the challenge",
+          reasons and reasons[0].passed, repr(reasons))
+    # A challenge id the verifier did not seal, and an edited one.
+    bad = ch.challenge_id[:40] + ("0" if ch.challenge_id[40] != "0" else "1") + ch.challenge_id[41:]
+    for name, cid, want in (("an edited challenge id", bad, "seal is not this verifier"),
+                            ("a 32-hex id of the old kind", "00" * 16, "116 hex")):
+        req.challenge_id = cid
+        code, body, det = call(AT, req.SerializeToString())
+        r = attest_pb2.AttestResponse.FromString(body) if body else None
+        reasons = [c.detail for c in r.verdict.checks if c.name == "challenge"] if r else [det]
+        check(name + " is refused by name", reasons and want in reasons[0], repr(reasons))
 
 # Still serving after all that.
 code, _, det = call(GC, b"")

@@ -34,8 +34,17 @@ expect_exit "attest after enrolling: compliant" 0 "${C[@]}" attest --verifier "$
 expect_grep "... the verdict names the registered device" "$WORK/out" "ok +device.registered: AK registered to device ${DEV:0:16}\\.\\.\\., active"
 expect_exit "another AK of the same TPM, not enrolled, is refused" 5 "${C[@]}" attest \
     --verifier "$TARGET" --ca "$CA" --tcti "$TCTI_A" --ak-file "$WORK/ak-a2.bin" || true
-expect_exit "enrolling again with a new AK" 0 "${C[@]}" enroll --verifier "$TARGET" --ca "$CA" \
-    --tcti "$TCTI_A" --ak-file "$WORK/ak-a2.bin" || true
+# A device may hold several AKs: a new one joins the others, or with
+# --replace replaces them.
+expect_exit "enrolling a second AK" 0 "${C[@]}" enroll --verifier "$TARGET" \
+    --ca "$CA" --tcti "$TCTI_A" --ak-file "$WORK/ak-a2.bin" || true
+expect_grep "... keeps the device id" "$WORK/out" "^enrolled: device $DEV\$"
+expect_exit "... and the first AK still attests" 0 "${C[@]}" attest --verifier "$TARGET" \
+    --ca "$CA" --tcti "$TCTI_A" --ak-file "$WORK/ak-a.bin" || true
+expect_exit "... as the second does" 0 "${C[@]}" attest --verifier "$TARGET" \
+    --ca "$CA" --tcti "$TCTI_A" --ak-file "$WORK/ak-a2.bin" || true
+expect_exit "enrolling a new AK with --replace" 0 "${C[@]}" enroll --verifier "$TARGET" --ca "$CA" \
+    --tcti "$TCTI_A" --ak-file "$WORK/ak-a2.bin" --replace || true
 expect_grep "... keeps the device id" "$WORK/out" "^enrolled: device $DEV\$"
 expect_exit "... and the old AK is no longer taken" 5 "${C[@]}" attest --verifier "$TARGET" \
     --ca "$CA" --tcti "$TCTI_A" --ak-file "$WORK/ak-a.bin" || true
@@ -161,11 +170,15 @@ def code(f, msg):
         return "OK"
     except grpc.RpcError as e:
         return "%s %s" % (e.code().name, e.details())
-print("activate-unknown", code(act, pb.ActivateRequest(enrollment_id="00" * 16, credential=b"x" * 32)))
+print("activate-bare", code(act, pb.ActivateRequest(enrollment_id="00" * 16, credential=b"x" * 32)))
+print("activate-unknown", code(act, pb.ActivateRequest(enrollment_id="01" + "00" * 73, credential=b"x" * 32,
+      ek_public=b"\0\1", ek_certificate=b"\x30", ak_public=b"\0\1")))
 print("enroll-empty", code(enr, pb.EnrollRequest()))
 print("enroll-garbage", code(enr, pb.EnrollRequest(ek_public=b"\0\1", ek_certificate=b"\x30", ak_public=b"\0\1")))
 PY
-expect_grep "Activate with an unknown enrollment: FAILED_PRECONDITION" "$WORK/py.out" '^activate-unknown FAILED_PRECONDITION enrollment'
+expect_grep "Activate without what Enroll was sent: INVALID_ARGUMENT" "$WORK/py.out" '^activate-bare INVALID_ARGUMENT ek_public'
+expect_grep "Activate with an enrollment this verifier did not seal: FAILED_PRECONDITION" "$WORK/py.out" \
+    "^activate-unknown FAILED_PRECONDITION enrollment: the enrollment's seal is not this verifier's"
 expect_grep "Enroll without fields: INVALID_ARGUMENT" "$WORK/py.out" '^enroll-empty INVALID_ARGUMENT ek_public missing'
 expect_grep "Enroll with garbage: INVALID_ARGUMENT" "$WORK/py.out" '^enroll-garbage INVALID_ARGUMENT'
 

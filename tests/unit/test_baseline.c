@@ -17,34 +17,45 @@
 
 #define DATA "tests/data/eventlog/"
 
+/* A boot as the verifier evaluates evidence, from a log alone (or with the
+ * PCR values of a quote, set by the test). */
 typedef struct {
 	uint8_t *bytes;
-	tpa_eventlog *log;
-	tpa_bootstate state;
-	tpa_boot_evidence ev;
+	size_t n;
+	tpa_findings checks;
+	tpa_boot ev;
 } boot;
+
+/* bank: the bank of the baseline that will judge it (sha1 for a SHA1-format
+ * log), or 0 for one learned from it. */
+static int boot_eval(boot *b, const tpa_pcr_set *quoted, uint16_t bank)
+{
+	tpa_boot_input in;
+
+	memset(&in, 0, sizeof(in));
+	in.event_log = b->bytes;
+	in.event_log_len = b->n;
+	in.quoted = quoted;
+	in.baseline_bank = bank ? bank : TPA_BOOT_BANK_OF_LOG;
+	tpa_boot_clear(&b->ev);
+	memset(&b->checks, 0, sizeof(b->checks));
+	return tpa_boot_evaluate(&b->ev, &b->checks, &in);
+}
 
 static int boot_load(boot *b, const char *file, uint16_t bank)
 {
-	size_t n = 0;
-
 	memset(b, 0, sizeof(*b));
-	if (tpa_eventlog_read_file(&b->bytes, &n, file) < 0 ||
-	    tpa_eventlog_parse(&b->log, b->bytes, n) < 0 ||
-	    tpa_bootstate_derive(&b->state, b->log, bank) < 0) {
+	if (tpa_eventlog_read_file(&b->bytes, &b->n, file) < 0 || boot_eval(b, NULL, bank) < 0 ||
+	    !b->ev.log) {
 		fprintf(stderr, "%s: %s\n", file, tpa_err_last());
 		return -1;
 	}
-	b->ev.log = b->log;
-	b->ev.state = &b->state;
-	b->ev.bank = bank;
 	return 0;
 }
 
 static void boot_free(boot *b)
 {
-	tpa_bootstate_clear(&b->state);
-	tpa_eventlog_free(b->log);
+	tpa_boot_clear(&b->ev);
 	free(b->bytes);
 }
 
@@ -68,7 +79,8 @@ static tpa_outcome appraise(tpa_appraisal *a, const tpa_baseline *bl, const char
 
 	memset(a, 0, sizeof(*a));
 	a->outcome = TPA_OUTCOME_NO_BASELINE;
-	if (boot_load(&b, file, bank) < 0)
+	(void)bank;
+	if (boot_load(&b, file, tpa_baseline_bank(bl)) < 0)
 		return TPA_OUTCOME_NO_BASELINE;
 	CU_ASSERT_EQUAL(tpa_baseline_appraise(a, bl, &b.ev), 0);
 	boot_free(&b);
@@ -85,7 +97,6 @@ static const struct {
 	{ DATA "go-tpm-tools/rhel8-uefi.bin", TPM2_ALG_SHA256 },
 	{ DATA "keylime/mb_log.bin", TPM2_ALG_SHA256 },
 	{ DATA "tpm2-tools/event-moklisttrusted.bin", TPM2_ALG_SHA256 },
-	{ DATA "go-attestation/windows_gcp_shielded_vm.bin", TPM2_ALG_SHA1 },
 };
 
 /* A baseline learned from a boot accepts exactly that boot, and survives
@@ -163,10 +174,13 @@ static void test_merge_and_diff(void)
 	tpa_baseline *m = NULL, *sha1 = learn(DATA "go-tpm-tools/debian-10.bin", TPM2_ALG_SHA1, "s");
 	boot x;
 
-	/* A log without the bank asked for teaches nothing. */
+	/* A SHA1-format log is evidence only for a baseline in sha1: for any
+	 * other, its evidence does not hold and it teaches nothing. */
 	CU_ASSERT_EQUAL_FATAL(boot_load(&x, DATA "go-tpm-tools/debian-10.bin", TPM2_ALG_SHA256), 0);
+	CU_ASSERT_FALSE(x.ev.log_ok);
+	CU_ASSERT(strstr(tpa_findings_get(&x.checks, TPA_CHECK_QUOTE_BANKS)->detail,
+			 "only for a baseline whose bank is sha1") != NULL);
 	CU_ASSERT_EQUAL(tpa_baseline_learn(&m, &x.ev, "x"), TPA_ERR_VERIFY);
-	CU_ASSERT(strstr(tpa_err_last(), "no sha256 bank") != NULL);
 	boot_free(&x);
 	tpa_appraisal r;
 	char *d = NULL;
@@ -202,6 +216,8 @@ static void test_merge_and_diff(void)
 /* A small hand-written baseline: the smallest thing a policy author
  * writes. */
 #define MINI_HEAD "{\"tpa_baseline\": 1, \"name\": \"mini\", \"bank\": \"sha256\", \"rules\": {"
+/* The bank of the COS logs' evidence: their strongest. */
+#define MINI384_HEAD "{\"tpa_baseline\": 1, \"name\": \"mini\", \"bank\": \"sha384\", \"rules\": {"
 
 static int parse_text(tpa_baseline **b, const char *text)
 {
@@ -307,14 +323,14 @@ static void test_rules_and_outcomes(void)
 	const char *log = DATA "go-tpm-tools/cos-93-amd-sev.bin";
 
 	/* Only a command line pattern, as a warning. */
-	CU_ASSERT_EQUAL_FATAL(parse_text(&b, MINI_HEAD "\"kernel-cmdline\": {\"severity\": \"warning\","
+	CU_ASSERT_EQUAL_FATAL(parse_text(&b, MINI384_HEAD "\"kernel-cmdline\": {\"severity\": \"warning\","
 					 " \"allowed\": [{\"pattern\": \"*console=ttyS0*\"}]}}}"), 0);
 	CU_ASSERT_EQUAL(appraise(&a, b, log, TPM2_ALG_SHA256), TPA_OUTCOME_COMPLIANT);
 	CU_ASSERT_EQUAL(a.rules[TPA_RULE_KERNEL_CMDLINE].status, TPA_RULE_PASS);
 	CU_ASSERT_EQUAL(a.rules[TPA_RULE_SECURE_BOOT].status, TPA_RULE_NOT_APPLICABLE);
 	CU_ASSERT_STRING_EQUAL(a.rules[TPA_RULE_SECURE_BOOT].detail, "not in the baseline");
 	tpa_baseline_free(b);
-	CU_ASSERT_EQUAL_FATAL(parse_text(&b, MINI_HEAD "\"kernel-cmdline\": {\"severity\": \"warning\","
+	CU_ASSERT_EQUAL_FATAL(parse_text(&b, MINI384_HEAD "\"kernel-cmdline\": {\"severity\": \"warning\","
 					 " \"allowed\": [{\"pattern\": \"*console=tty9*\"}]}}}"), 0);
 	CU_ASSERT_EQUAL(appraise(&a, b, log, TPM2_ALG_SHA256), TPA_OUTCOME_WARNING);
 	CU_ASSERT_EQUAL(a.rules[TPA_RULE_KERNEL_CMDLINE].status, TPA_RULE_FAIL);
@@ -323,10 +339,11 @@ static void test_rules_and_outcomes(void)
 	/* Secure Boot required but the log's bank is another: not judged as
 	 * passing. */
 	CU_ASSERT_EQUAL_FATAL(parse_text(&b, "{\"tpa_baseline\": 1, \"name\": \"m\", \"bank\": "
-					 "\"sha384\", \"rules\": {\"secure-boot\": {\"severity\": "
+					 "\"sha256\", \"rules\": {\"secure-boot\": {\"severity\": "
 					 "\"critical\", \"required\": true}}}"), 0);
 	CU_ASSERT_EQUAL(appraise(&a, b, log, TPM2_ALG_SHA256), TPA_OUTCOME_NON_COMPLIANT);
-	CU_ASSERT(strstr(a.rules[TPA_RULE_SECURE_BOOT].detail, "sha384") != NULL);
+	CU_ASSERT(strstr(a.rules[TPA_RULE_SECURE_BOOT].detail,
+			 "the evidence is in sha384, the baseline in sha256") != NULL);
 	tpa_baseline_free(b);
 	/* No appraisal at all: explicit. */
 	tpa_appraisal_none(&a);
@@ -334,51 +351,101 @@ static void test_rules_and_outcomes(void)
 	CU_ASSERT_STRING_EQUAL(tpa_outcome_name(a.outcome), "no-baseline");
 }
 
-/* Fixed PCRs: judged from the quoted values, not from the log. */
+/* Quoted PCRs: those the firmware's log speaks for are replayed, from
+ * their reset value when it has no event for them; the pcrs rule judges the
+ * others (IMA's PCR 10) by value; and a baseline requires its PCRs. */
 static void test_fixed_pcrs(void)
 {
+	static const char *fixed_json =
+		"{\"tpa_baseline\": 1, \"name\": \"ima\", \"bank\": \"sha256\", \"rules\": "
+		"{\"pcrs\": {\"severity\": \"critical\", \"values\": {\"10\": "
+		"[\"1111111111111111111111111111111111111111111111111111111111111111\"]}}}}";
 	boot bt;
 	tpa_pcr_set q, back;
-	tpa_baseline *bl = NULL;
+	tpa_baseline *bl = NULL, *fixed = NULL;
 	tpa_appraisal a;
+	tpa_eventlog *keep;
 	uint8_t v[32];
+	uint32_t p;
 	char *json;
 
-	CU_ASSERT_EQUAL_FATAL(boot_load(&bt, DATA "go-tpm-tools/cos-93-amd-sev.bin",
-					TPM2_ALG_SHA256), 0);
+	CU_ASSERT_EQUAL_FATAL(boot_load(&bt, DATA "keylime/mb_log.bin", 0), 0);
+	/* A quote of PCRs 0-10, 14 and 15 with the values the log replays to
+	 * (15, no events: its reset value), and IMA's PCR 10. */
 	memset(&q, 0, sizeof(q));
 	CU_ASSERT_EQUAL(tpa_pcr_set_add_bank(&q, TPM2_ALG_SHA256), 0);
-	memset(v, 0x11, sizeof(v));
-	CU_ASSERT_EQUAL(tpa_pcr_set_add(&q, 10, v, 32), 0); /* IMA: never fixed */
-	memset(v, 0x22, sizeof(v));
-	CU_ASSERT_EQUAL(tpa_pcr_set_add(&q, 15, v, 32), 0);
-	bt.ev.quoted = &q;
-	CU_ASSERT_EQUAL_FATAL(tpa_baseline_learn(&bl, &bt.ev, "pcrs"), 0);
+	for (p = 0; p <= 15; p++) {
+		const uint8_t *rv = tpa_pcr_bank_value(&bt.ev.assumed.banks[0], p);
+
+		if (p == 10) {
+			memset(v, 0x11, sizeof(v));
+			CU_ASSERT_EQUAL(tpa_pcr_set_add(&q, p, v, 32), 0);
+		} else if (p <= 9 || p >= 14) {
+			CU_ASSERT_PTR_NOT_NULL_FATAL(rv);
+			CU_ASSERT_EQUAL(tpa_pcr_set_add(&q, p, rv, 32), 0);
+		}
+	}
+	CU_ASSERT_EQUAL_FATAL(boot_eval(&bt, &q, 0), 0);
+	CU_ASSERT_TRUE(bt.ev.log_ok);
+	CU_ASSERT_EQUAL(bt.ev.counted, 0x3FFu | (1u << 14) | (1u << 15));
+	/* Learned: nothing is left for the pcrs rule, every PCR is replayed. */
+	CU_ASSERT_EQUAL_FATAL(tpa_baseline_learn(&bl, &bt.ev, "learned"), 0);
+	json = tpa_baseline_to_json(bl);
+	CU_ASSERT(json && strstr(json, "\"pcrs\"") == NULL);
+	free(json);
+	CU_ASSERT_EQUAL(tpa_baseline_required_pcrs(bl, bt.ev.log), 0x3FFu | (1u << 14));
 	CU_ASSERT_EQUAL(tpa_baseline_appraise(&a, bl, &bt.ev), 0);
 	CU_ASSERT_EQUAL(a.outcome, TPA_OUTCOME_COMPLIANT);
+	CU_ASSERT_EQUAL(a.rules[TPA_RULE_REQUIRED_PCRS].status, TPA_RULE_PASS);
+	/* PCR 10 by value. */
+	CU_ASSERT_EQUAL_FATAL(tpa_baseline_parse(&fixed, fixed_json, strlen(fixed_json), "t"), 0);
+	CU_ASSERT_EQUAL(tpa_baseline_appraise(&a, fixed, &bt.ev), 0);
 	CU_ASSERT_EQUAL(a.rules[TPA_RULE_PCRS].status, TPA_RULE_PASS);
-	q.banks[0].digest[1][0] ^= 1;             /* PCR 15 changed */
-	CU_ASSERT_EQUAL(tpa_baseline_appraise(&a, bl, &bt.ev), 0);
+	q.banks[0].digest[10][0] ^= 1;             /* PCR 10 changed */
+	CU_ASSERT_EQUAL(tpa_baseline_appraise(&a, fixed, &bt.ev), 0);
 	CU_ASSERT_EQUAL(a.rules[TPA_RULE_PCRS].status, TPA_RULE_FAIL);
-	CU_ASSERT_EQUAL(a.rules[TPA_RULE_PCRS].pcr, 15);
-	q.banks[0].count = 1;                     /* PCR 15 not quoted */
-	CU_ASSERT_EQUAL(tpa_baseline_appraise(&a, bl, &bt.ev), 0);
-	CU_ASSERT(strstr(a.rules[TPA_RULE_PCRS].detail, "not quoted") != NULL);
+	CU_ASSERT_EQUAL(a.rules[TPA_RULE_PCRS].pcr, 10);
+	/* PCR 10 left out: the pcrs rule and required-pcrs both fail. */
+	{
+		tpa_pcr_set q2;
+
+		memset(&q2, 0, sizeof(q2));
+		CU_ASSERT_EQUAL(tpa_pcr_set_add_bank(&q2, TPM2_ALG_SHA256), 0);
+		for (p = 0; p < q.banks[0].count; p++)
+			if (q.banks[0].index[p] != 10)
+				tpa_pcr_set_add(&q2, q.banks[0].index[p], q.banks[0].digest[p], 32);
+		CU_ASSERT_EQUAL_FATAL(boot_eval(&bt, &q2, 0), 0);
+		CU_ASSERT_EQUAL(tpa_baseline_appraise(&a, fixed, &bt.ev), 0);
+		CU_ASSERT(strstr(a.rules[TPA_RULE_PCRS].detail, "not quoted") != NULL);
+		CU_ASSERT_EQUAL(a.rules[TPA_RULE_REQUIRED_PCRS].status, TPA_RULE_FAIL);
+		CU_ASSERT(strstr(a.rules[TPA_RULE_REQUIRED_PCRS].detail, "PCR 10 is not in the quote") !=
+			  NULL);
+	}
+	/* PCR 15 moved with no event in the log: the log is incomplete. */
+	q.banks[0].digest[10][0] ^= 1;
+	q.banks[0].digest[12][0] ^= 1;             /* PCR 15 */
+	CU_ASSERT_EQUAL_FATAL(boot_eval(&bt, &q, 0), 0);
+	CU_ASSERT_FALSE(bt.ev.log_ok);
+	CU_ASSERT(strstr(tpa_findings_get(&bt.checks, TPA_CHECK_EVENTLOG_REPLAY)->detail,
+			 "PCR 15: the log has no event for it") != NULL);
 	/* The registry's form of quoted values round-trips. */
-	q.banks[0].count = 2;
 	json = tpa_pcr_set_to_json(&q);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(json);
 	CU_ASSERT_EQUAL(tpa_pcr_set_from_json(&back, json), 0);
 	CU_ASSERT_EQUAL(back.nbanks, 1);
-	CU_ASSERT_EQUAL(back.banks[0].count, 2);
-	CU_ASSERT_EQUAL(memcmp(back.banks[0].digest[1], q.banks[0].digest[1], 32), 0);
+	CU_ASSERT_EQUAL(back.banks[0].count, q.banks[0].count);
+	CU_ASSERT_EQUAL(memcmp(back.banks[0].digest[12], q.banks[0].digest[12], 32), 0);
 	CU_ASSERT(tpa_pcr_set_from_json(&back, "{\"sha256\": {\"3\": \"zz\"}}") < 0);
 	free(json);
 	/* Without a log the log's rules fail, they do not pass. */
+	CU_ASSERT_EQUAL_FATAL(boot_eval(&bt, &q, 0), 0);
+	keep = bt.ev.log;
 	bt.ev.log = NULL;
 	CU_ASSERT_EQUAL(tpa_baseline_appraise(&a, bl, &bt.ev), 0);
 	CU_ASSERT_EQUAL(a.outcome, TPA_OUTCOME_NON_COMPLIANT);
 	CU_ASSERT(strstr(a.rules[TPA_RULE_BOOT_APPLICATIONS].detail, "no event log") != NULL);
+	bt.ev.log = keep;
+	tpa_baseline_free(fixed);
 	tpa_baseline_free(bl);
 	boot_free(&bt);
 }
@@ -396,6 +463,6 @@ int main(void)
 	CU_add_test(s, "merge and diff", test_merge_and_diff);
 	CU_add_test(s, "baselines are untrusted input", test_untrusted_baselines);
 	CU_add_test(s, "patterns, severities, outcomes", test_rules_and_outcomes);
-	CU_add_test(s, "fixed PCRs from the quote", test_fixed_pcrs);
+	CU_add_test(s, "quoted PCRs: replayed, fixed, required", test_fixed_pcrs);
 	return test_run_all() ? 1 : 0;
 }

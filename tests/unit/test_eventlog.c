@@ -78,7 +78,7 @@ static void test_good(void)
 	/* 17-22 start at all-FF and were not touched */
 	memset(pcr, 0xFF, 32);
 	CU_ASSERT_EQUAL(memcmp(rb->value[18], pcr, 32), 0);
-	CU_ASSERT_EQUAL(tpa_bootstate_derive(&bs, log, 0), 0);
+	CU_ASSERT_EQUAL(tpa_bootstate_derive(&bs, log, 0, TPA_PCR_MASK_ALL), 0);
 	CU_ASSERT_EQUAL(bs.secure_boot, TPA_SB_ENABLED);
 	CU_ASSERT_TRUE(bs.exit_boot_services);
 	CU_ASSERT_EQUAL(bs.separators, 1u << 7);
@@ -269,11 +269,13 @@ static void test_padding(void)
 
 static void test_compare(void)
 {
+	static const uint8_t zero20[20];
 	buf w;
 	tpa_eventlog *log = NULL;
 	tpa_replay r;
 	tpa_pcr_set q;
 	tpa_findings f;
+	tpa_pcr_mask m = 0;
 	const tpa_replay_bank *rb;
 
 	good_log(&w);
@@ -285,22 +287,42 @@ static void test_compare(void)
 	tpa_pcr_set_add(&q, 0, rb->value[0], 32);
 	tpa_pcr_set_add(&q, 4, rb->value[4], 32);
 	tpa_pcr_set_add(&q, 7, rb->value[7], 32);
-	tpa_pcr_set_add(&q, 9, rb->value[9], 32); /* not in the log: not compared */
+	tpa_pcr_set_add(&q, 9, rb->value[9], 32); /* no events: its reset value */
 	memset(&f, 0, sizeof(f));
-	CU_ASSERT_EQUAL(tpa_eventlog_compare(&f, &r, &q, 0), 0);
+	CU_ASSERT_EQUAL(tpa_eventlog_compare(&f, &r, &q, 0, TPM2_ALG_SHA256, &m), 0);
 	CU_ASSERT_EQUAL(tpa_findings_failed(&f), 0);
+	CU_ASSERT_EQUAL(m, (1u << 0) | (1u << 4) | (1u << 7) | (1u << 9));
 	q.banks[0].digest[2][5] ^= 1; /* PCR 7 */
 	memset(&f, 0, sizeof(f));
-	CU_ASSERT_EQUAL(tpa_eventlog_compare(&f, &r, &q, 0), TPA_ERR_VERIFY);
+	CU_ASSERT_EQUAL(tpa_eventlog_compare(&f, &r, &q, 0, TPM2_ALG_SHA256, &m), TPA_ERR_VERIFY);
 	CU_ASSERT(strstr(f.items[0].detail, "PCR 7") != NULL);
 	CU_ASSERT(strstr(f.items[0].detail, "#3") != NULL);
-	/* ... unless PCR 7 is left out by policy */
+	CU_ASSERT_EQUAL(m, (1u << 0) | (1u << 4) | (1u << 9)); /* PCR 7 does not count */
+	/* ... unless PCR 7 is left out by policy (as IMA's PCR 10 is) */
 	memset(&f, 0, sizeof(f));
-	CU_ASSERT_EQUAL(tpa_eventlog_compare(&f, &r, &q, 1u << 7), 0);
+	CU_ASSERT_EQUAL(tpa_eventlog_compare(&f, &r, &q, 1u << 7, TPM2_ALG_SHA256, &m), 0);
+	CU_ASSERT_EQUAL(m & (1u << 7), 0);
+	q.banks[0].digest[2][5] ^= 1;
+	/* A quoted PCR the log has no event for must hold its reset value: a
+	 * log whose events on it were deleted does not replay. */
+	q.banks[0].digest[3][0] ^= 1; /* PCR 9 */
+	memset(&f, 0, sizeof(f));
+	CU_ASSERT_EQUAL(tpa_eventlog_compare(&f, &r, &q, 0, TPM2_ALG_SHA256, &m), TPA_ERR_VERIFY);
+	CU_ASSERT(strstr(f.items[0].detail, "PCR 9: the log has no event for it") != NULL);
+	q.banks[0].digest[3][0] ^= 1;
+	/* Every quoted bank is compared, not only the first: a second bank of
+	 * the log, edited, fails too. */
+	tpa_pcr_set_add_bank(&q, TPM2_ALG_SHA1);
+	tpa_pcr_set_add(&q, 0, zero20, 20);
+	memset(&f, 0, sizeof(f));
+	CU_ASSERT_EQUAL(tpa_eventlog_compare(&f, &r, &q, 0, TPM2_ALG_SHA256, &m), TPA_ERR_VERIFY);
+	CU_ASSERT(strstr(f.items[0].detail, "no sha1 digests") != NULL);
+	q.nbanks = 1;
 	/* A quoted bank the log does not record. */
 	q.banks[0].hash_alg = TPM2_ALG_SHA384;
 	memset(&f, 0, sizeof(f));
-	CU_ASSERT_EQUAL(tpa_eventlog_compare(&f, &r, &q, 0), TPA_ERR_VERIFY);
+	CU_ASSERT_EQUAL(tpa_eventlog_compare(&f, &r, &q, 0, TPM2_ALG_SHA256, &m), TPA_ERR_VERIFY);
+	CU_ASSERT_EQUAL(m, 0);
 	tpa_eventlog_free(log);
 }
 
@@ -319,7 +341,7 @@ static void test_secure_boot_rules(void)
 	vn = lw_secureboot_var(var, &off, 1);
 	lw_event2(&w, 7, TPA_EV_EFI_VARIABLE_DRIVER_CONFIG, var, (uint32_t)vn, NULL, 0);
 	CU_ASSERT_EQUAL_FATAL(tpa_eventlog_parse(&log, w.b, w.n), 0);
-	CU_ASSERT_EQUAL(tpa_bootstate_derive(&bs, log, 0), 0);
+	CU_ASSERT_EQUAL(tpa_bootstate_derive(&bs, log, 0, TPA_PCR_MASK_ALL), 0);
 	CU_ASSERT_EQUAL(bs.secure_boot, TPA_SB_DISABLED);
 	tpa_bootstate_clear(&bs);
 	tpa_eventlog_free(log);
@@ -330,7 +352,7 @@ static void test_secure_boot_rules(void)
 	vn = lw_secureboot_var(var, &on, 0);
 	lw_event2(&w, 7, TPA_EV_EFI_VARIABLE_DRIVER_CONFIG, var, (uint32_t)vn, NULL, 0);
 	CU_ASSERT_EQUAL_FATAL(tpa_eventlog_parse(&log, w.b, w.n), 0);
-	CU_ASSERT_EQUAL(tpa_bootstate_derive(&bs, log, 0), 0);
+	CU_ASSERT_EQUAL(tpa_bootstate_derive(&bs, log, 0, TPA_PCR_MASK_ALL), 0);
 	CU_ASSERT_EQUAL(bs.secure_boot, TPA_SB_UNKNOWN);
 	tpa_bootstate_clear(&bs);
 	tpa_eventlog_free(log);
@@ -348,7 +370,7 @@ static void test_secure_boot_rules(void)
 	}
 	lw_event2(&w, 7, TPA_EV_SEPARATOR, sep, 4, NULL, 0);
 	CU_ASSERT_EQUAL_FATAL(tpa_eventlog_parse(&log, w.b, w.n), 0);
-	CU_ASSERT_EQUAL(tpa_bootstate_derive(&bs, log, 0), 0);
+	CU_ASSERT_EQUAL(tpa_bootstate_derive(&bs, log, 0, TPA_PCR_MASK_ALL), 0);
 	CU_ASSERT_EQUAL(bs.secure_boot, TPA_SB_UNKNOWN);
 	CU_ASSERT_EQUAL(bs.digest_mismatches, 1);
 	CU_ASSERT_EQUAL(bs.first_mismatch, 1);
@@ -360,7 +382,7 @@ static void test_secure_boot_rules(void)
 	lw_spec_id(&w, lw_sha256_only, lw_size32, 1, 2);
 	lw_event2(&w, 7, TPA_EV_EFI_VARIABLE_DRIVER_CONFIG, "\x01", 1, NULL, 0);
 	CU_ASSERT_EQUAL_FATAL(tpa_eventlog_parse(&log, w.b, w.n), 0);
-	CU_ASSERT_EQUAL(tpa_bootstate_derive(&bs, log, 0), 0);
+	CU_ASSERT_EQUAL(tpa_bootstate_derive(&bs, log, 0, TPA_PCR_MASK_ALL), 0);
 	CU_ASSERT_EQUAL(bs.secure_boot, TPA_SB_UNKNOWN);
 	tpa_bootstate_clear(&bs);
 	tpa_eventlog_free(log);
@@ -466,7 +488,7 @@ static void test_corpus_in_process(void)
 {
 	static const char *const dirs[] = { "go-attestation", "go-eventlog/ccel", "go-tpm-tools",
 					    "keylime", "tpm2-tools", "tpm2-tss" };
-	size_t d, parsed = 0, refused = 0;
+	size_t d, parsed = 0, refused = 0, unheld = 0;
 
 	for (d = 0; d < sizeof(dirs) / sizeof(dirs[0]); d++) {
 		char dir[256];
@@ -496,23 +518,19 @@ static void test_corpus_in_process(void)
 				continue;
 			}
 			parsed++;
-			if (tpa_eventlog_replay(&r, log) == 0 && tpa_bootstate_derive(&st, log, 0) == 0) {
-				uint16_t algs[TPA_EVLOG_MAX_ALGS], bank = 0;
-				size_t nb = tpa_eventlog_banks(log, algs, TPA_EVLOG_MAX_ALGS), k;
+			if (tpa_eventlog_replay(&r, log) == 0 &&
+			    tpa_bootstate_derive(&st, log, 0, TPA_PCR_MASK_ALL) == 0) {
+				tpa_boot_input in = { b, n, NULL, 0, TPA_BOOT_BANK_OF_LOG };
 				tpa_baseline *bl = NULL;
-				tpa_boot_evidence ev;
+				tpa_findings f;
+				tpa_boot ev;
 				tpa_appraisal a;
 
-				for (k = 0; k < nb && k < TPA_EVLOG_MAX_ALGS; k++)
-					if (algs[k] == 0x000B || (!bank && algs[k] == 0x0004))
-						bank = algs[k];
-				tpa_bootstate_clear(&st);
-				if (bank && tpa_bootstate_derive(&st, log, bank) == 0 &&
-				    !st.digest_mismatches) {
-					ev.log = log;
-					ev.state = &st;
-					ev.bank = bank;
-					ev.quoted = NULL;
+				/* A log whose evidence holds learns a baseline that
+				 * accepts it, as the verifier judges it. */
+				memset(&f, 0, sizeof(f));
+				CU_ASSERT_EQUAL(tpa_boot_evaluate(&ev, &f, &in), 0);
+				if (ev.log_ok) {
 					CU_ASSERT_EQUAL(tpa_baseline_learn(&bl, &ev, "corpus"), 0);
 					if (bl) {
 						CU_ASSERT_EQUAL(tpa_baseline_appraise(&a, bl, &ev), 0);
@@ -522,7 +540,10 @@ static void test_corpus_in_process(void)
 						CU_ASSERT_EQUAL(a.outcome, TPA_OUTCOME_COMPLIANT);
 					}
 					tpa_baseline_free(bl);
+				} else {
+					unheld++;
 				}
+				tpa_boot_clear(&ev);
 			}
 			tpa_bootstate_clear(&st);
 			tpa_eventlog_free(log);
@@ -532,6 +553,11 @@ static void test_corpus_in_process(void)
 	}
 	CU_ASSERT(parsed >= 30);
 	CU_ASSERT(refused >= 1); /* tpm2-tools' specid-vendordata.bin, at least */
+	/* Logs whose evidence does not hold on its own (no separators on PCRs
+	 * 0-7, SHA1-format logs without a sha1 baseline, ...): a few, not most. */
+	fprintf(stderr, "\n  %zu of %zu real logs do not hold as a whole boot on their own\n",
+		unheld, parsed);
+	CU_ASSERT(unheld < parsed / 2);
 }
 
 int main(void)

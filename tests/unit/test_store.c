@@ -10,7 +10,9 @@
 
 #include "testutil.h"
 #include "tpa/err.h"
+#include "tpa/identity.h"
 #include "tpa/store.h"
+#include "tpa/tpm_decode.h"
 
 static char dir[] = "/tmp/tpa-store-XXXXXX";
 static char path[256];
@@ -34,7 +36,7 @@ static void test_enroll_and_get(void)
 
 	CU_ASSERT_PTR_NOT_NULL_FATAL(s);
 	CU_ASSERT_EQUAL(tpa_store_enroll(s, ID1, EK, sizeof(EK), CERT, sizeof(CERT), AKP,
-					 sizeof(AKP), "000baaaa", NULL, 100), 0);
+					 sizeof(AKP), "000baaaa", NULL, 0, 100), 0);
 	CU_ASSERT_EQUAL(tpa_store_get(&d, s, ID1), 0);
 	CU_ASSERT_STRING_EQUAL(d.id, ID1);
 	CU_ASSERT_EQUAL(d.state, TPA_DEVICE_ACTIVE);
@@ -46,20 +48,41 @@ static void test_enroll_and_get(void)
 	CU_ASSERT_EQUAL(tpa_store_find_by_ak(&d, s, "000bffff"), TPA_ERR_NOT_FOUND);
 	/* A malformed id is refused before it reaches SQL. */
 	CU_ASSERT_EQUAL(tpa_store_enroll(s, "1'; DROP TABLE devices; --", EK, sizeof(EK), NULL,
-					 0, AKP, sizeof(AKP), "x", NULL, 1), TPA_ERR_INVALID_ARG);
+					 0, AKP, sizeof(AKP), "x", NULL, 0, 1), TPA_ERR_INVALID_ARG);
 	tpa_store_close(s);
 }
 
-static void test_reenroll_replaces_ak(void)
+static void test_reenroll_adds_or_replaces_ak(void)
 {
 	tpa_store *s = open_store();
 	tpa_device d;
 
 	CU_ASSERT_PTR_NOT_NULL_FATAL(s);
+	/* A second AK joins the first unless it replaces them. */
 	CU_ASSERT_EQUAL(tpa_store_enroll(s, ID1, EK, sizeof(EK), CERT, sizeof(CERT), AKP,
-					 sizeof(AKP), "000bbbbb", NULL, 200), 0);
+					 sizeof(AKP), "000bbbbb", NULL, 0, 150), 0);
+	CU_ASSERT_EQUAL(tpa_store_get(&d, s, ID1), 0);
+	CU_ASSERT_EQUAL(d.naks, 2);
+	CU_ASSERT_EQUAL(tpa_store_find_by_ak(&d, s, "000baaaa"), 0);
+	CU_ASSERT_EQUAL(tpa_store_find_by_ak(&d, s, "000bbbbb"), 0);
+	/* The same AK again changes nothing. */
+	CU_ASSERT_EQUAL(tpa_store_enroll(s, ID1, EK, sizeof(EK), CERT, sizeof(CERT), AKP,
+					 sizeof(AKP), "000bbbbb", NULL, 0, 160), 0);
+	CU_ASSERT_EQUAL(tpa_store_get(&d, s, ID1), 0);
+	CU_ASSERT_EQUAL(d.naks, 2);
+	/* An AK of another device is a conflict, never moved or kept silently. */
+	CU_ASSERT_EQUAL(tpa_store_enroll(s, ID2, EK, sizeof(EK), CERT, sizeof(CERT), AKP,
+					 sizeof(AKP), "000bbbbb", NULL, 0, 170), TPA_ERR_CONFLICT);
+	CU_ASSERT(strstr(tpa_err_last(), "registered to another device") != NULL);
+	CU_ASSERT_EQUAL(tpa_store_get(&d, s, ID2), TPA_ERR_NOT_FOUND);
+	CU_ASSERT_EQUAL(tpa_store_find_by_ak(&d, s, "000bbbbb"), 0);
+	CU_ASSERT_STRING_EQUAL(d.id, ID1);
+	/* Replacing: the device holds the new AK alone. */
+	CU_ASSERT_EQUAL(tpa_store_enroll(s, ID1, EK, sizeof(EK), CERT, sizeof(CERT), AKP,
+					 sizeof(AKP), "000bbbbb", NULL, 1, 200), 0);
 	CU_ASSERT_EQUAL(tpa_store_get(&d, s, ID1), 0);
 	CU_ASSERT_STRING_EQUAL(d.ak_name, "000bbbbb");
+	CU_ASSERT_EQUAL(d.naks, 1);
 	CU_ASSERT_EQUAL(d.enrolled_at, 100);  /* first enrollment kept */
 	/* The old AK is no longer the device's. */
 	CU_ASSERT_EQUAL(tpa_store_find_by_ak(&d, s, "000baaaa"), TPA_ERR_NOT_FOUND);
@@ -82,13 +105,13 @@ static void test_revoke_record_list_delete(void)
 	CU_ASSERT_EQUAL(d.state, TPA_DEVICE_REVOKED);
 	/* Enrolling again does not un-revoke. */
 	CU_ASSERT_EQUAL(tpa_store_enroll(s, ID1, EK, sizeof(EK), NULL, 0, AKP, sizeof(AKP),
-					 "000bbbbb", NULL, 320), 0);
+					 "000bbbbb", NULL, 0, 320), 0);
 	CU_ASSERT_EQUAL(tpa_store_get(&d, s, ID1), 0);
 	CU_ASSERT_EQUAL(d.state, TPA_DEVICE_REVOKED);
 	CU_ASSERT_EQUAL(tpa_store_record(s, ID1, 0, "quote.nonce: wrong", NULL, 330), 0);
 	CU_ASSERT_EQUAL(tpa_store_set_state(s, ID2, TPA_DEVICE_REVOKED, 1), TPA_ERR_NOT_FOUND);
 	CU_ASSERT_EQUAL(tpa_store_enroll(s, ID2, EK, sizeof(EK), NULL, 0, AKP, sizeof(AKP),
-					 "000bcccc", NULL, 340), 0);
+					 "000bcccc", NULL, 0, 340), 0);
 	CU_ASSERT_EQUAL(tpa_store_list(&all, &n, s), 0);
 	CU_ASSERT_EQUAL(n, 2);
 	if (n == 2) {
@@ -175,7 +198,7 @@ static void test_unwritable(void)
 	snprintf(p, sizeof(p), "%s/locked.db", dir);
 	CU_ASSERT_EQUAL_FATAL(tpa_store_open_sqlite(&s, p), 0);
 	CU_ASSERT_EQUAL(tpa_store_enroll(s, ID1, EK, sizeof(EK), CERT, sizeof(CERT), AKP,
-					 sizeof(AKP), "000b1111", NULL, 10), 0);
+					 sizeof(AKP), "000b1111", NULL, 0, 10), 0);
 	snprintf(ready, sizeof(ready), "%s/locked.ready", dir);
 	snprintf(cmd, sizeof(cmd),
 		 "/usr/bin/python3 -c \"import sqlite3, time; c = sqlite3.connect('%s', "
@@ -187,13 +210,13 @@ static void test_unwritable(void)
 	CU_ASSERT_EQUAL_FATAL(access(ready, F_OK), 0);
 	/* Locked past the busy timeout (5 s): a clear error. */
 	CU_ASSERT_EQUAL(tpa_store_enroll(s, ID2, EK, sizeof(EK), CERT, sizeof(CERT), AKP,
-					 sizeof(AKP), "000b2222", NULL, 20), TPA_ERR_IO);
+					 sizeof(AKP), "000b2222", NULL, 0, 20), TPA_ERR_IO);
 	CU_ASSERT(strstr(tpa_err_last(), "locked.db") != NULL);
 	CU_ASSERT(strstr(tpa_err_last(), "locked") != NULL);
 	/* Once the lock is gone, what was there is there and writes work. */
 	for (i = 0; i < 500; i++) {
 		if (tpa_store_enroll(s, ID2, EK, sizeof(EK), CERT, sizeof(CERT), AKP,
-				     sizeof(AKP), "000b2222", NULL, 30) == 0)
+				     sizeof(AKP), "000b2222", NULL, 0, 30) == 0)
 			break;
 		usleep(10000);
 	}
@@ -260,6 +283,46 @@ static tpa_store *open_file(const char *name, char *p, size_t cap)
 
 /* A registry as schema version 1 created it (its DDL as it was), with a
  * revoked device, its AK and two audit entries. */
+/* Real EK public areas (swtpm, template L-1), from tests/data/registry-v3. */
+#define EKA_HEX \
+	"0001000b000300b20020837197674484b3f81a90cc8d46a5d724fd52d76e06520b64f2a1" \
+	"da1b331469aa00060080004300100800000000000100bfe3ea44ef50657c76d92ca60fc7" \
+	"d635d0b3041424f9afd3b2dc2942b86e9224bf6b449b5dc391d7d6d73e811058e2019a8f" \
+	"7e78587fb5fa97be93ac8dde3c873f1a22b3c73353f5b7d5fd71414ed796cf79ee88af5a" \
+	"3235d3ace2361023f8c96670796858a3e1cc0d28c29a4774c6ec54ad3a6b2a8dda9b64dc" \
+	"fcf5c97c8b2ee589b2da5bc124700a4249056b3a40edfdbcecd22d5f896876caa9c6700b" \
+	"30d13ec45bf35691558793d634af723e5faea0c45b600b6671ab2c16593af03645f341d7" \
+	"a94534346c11f057ac80a06f58cda178c4f2c8882e34f95c692ebd8deb047977375dc088" \
+	"1fac9834a5a25532aa7ee25dd1253a45566f8ed77b07f860861f"
+#define EKB_HEX \
+	"0001000b000300b20020837197674484b3f81a90cc8d46a5d724fd52d76e06520b64f2a1" \
+	"da1b331469aa00060080004300100800000000000100bd29fa5d3817d8c265baf594da50" \
+	"d125ee48decd6eebbabf298003ce8ccce957ef8202422f3dad900f423398572aef8513a6" \
+	"64c7f2432cbb834802f3762557de8a320b6420ebd9e911fffecc5c78aa5e8024b736da45" \
+	"97361a8cc6aea121b52ee103404607c9473717a0ce9ffd6a4614fe3ba802218d6808575a" \
+	"2285904982405edf5e72fed6d0314a000c46d1b30eeef069c5b696ffc79921793d102b29" \
+	"ae9c000a0ffe9c1fe6b8cfa03930088a090bb60267df34fe00513a5c22af3e735f77709b" \
+	"1c247b1374c24b75f22d175d18775f5719b00e321357c11adcd258cd607e0cfe3a843f0f" \
+	"22636776cfa6b8af9ad65017814f3a711d9c9ab74b94f581f729"
+
+/* The ids a schema 4 registry gives the devices of EKA_HEX and EKB_HEX. */
+static char NEW1[TPA_DEVICE_ID_LEN + 1], NEW2[TPA_DEVICE_ID_LEN + 1];
+
+static void new_ids(void)
+{
+	static const char *const hex[2] = { EKA_HEX, EKB_HEX };
+	char *out[2] = { NEW1, NEW2 };
+	uint8_t b[400];
+	size_t i, k, n;
+
+	for (k = 0; k < 2; k++) {
+		n = strlen(hex[k]) / 2;
+		for (i = 0; i < n && i < sizeof(b); i++)
+			b[i] = (uint8_t)(tpa_hex_digit(hex[k][2 * i]) << 4 | tpa_hex_digit(hex[k][2 * i + 1]));
+		CU_ASSERT_EQUAL(tpa_ek_device_id_of(out[k], b, n), 0);
+	}
+}
+
 static const char *V1_FILE =
 	"c.executescript('''\n"
 	"CREATE TABLE schema_version(version INTEGER NOT NULL);\n"
@@ -278,7 +341,7 @@ static const char *V1_FILE =
 	" BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;\n"
 	"INSERT INTO schema_version(version) VALUES(1);\n"
 	"INSERT INTO devices VALUES('1111111111111111111111111111111111111111111111111111111111111111',"
-	" x'010203', NULL, 'revoked', 50, 60, 'non-compliant');\n"
+	" x'" EKA_HEX "', NULL, 'revoked', 50, 60, 'non-compliant');\n"
 	"INSERT INTO aks VALUES('000b5555',"
 	" '1111111111111111111111111111111111111111111111111111111111111111', x'0909', 50);\n"
 	"INSERT INTO audit(at, device_id, event, detail) VALUES(50,"
@@ -301,8 +364,11 @@ static void test_migrate_v1(void)
 	snprintf(code, sizeof(code), "%s", V1_FILE);
 	CU_ASSERT_EQUAL_FATAL(run_py(p, code), 0);
 	CU_ASSERT_EQUAL_FATAL(tpa_store_open_sqlite(&s, p), 0);
-	/* Devices, AKs and audit kept; the new fields empty. */
+	new_ids();
+	/* Devices, AKs and audit kept; the new fields empty; the device under
+	 * the id its EK's key gives, the old id an alias. */
 	CU_ASSERT_EQUAL(tpa_store_get(&d, s, ID1), 0);
+	CU_ASSERT_STRING_EQUAL(d.id, NEW1);
 	CU_ASSERT_EQUAL(d.state, TPA_DEVICE_REVOKED);
 	CU_ASSERT_EQUAL(d.enrolled_at, 50);
 	CU_ASSERT_EQUAL(d.last_attest_at, 60);
@@ -312,8 +378,12 @@ static void test_migrate_v1(void)
 	CU_ASSERT_STRING_EQUAL(d.last_outcome, "");
 	CU_ASSERT_STRING_EQUAL(d.last_baseline, "");
 	CU_ASSERT_EQUAL(tpa_store_find_by_ak(&d, s, "000b5555"), 0);
+	CU_ASSERT_STRING_EQUAL(d.id, NEW1);
+	/* Its audit: the old entries (under the old id) and the migration. */
 	CU_ASSERT_EQUAL(tpa_store_audit_count(&n, s, ID1), 0);
-	CU_ASSERT_EQUAL(n, 2);
+	CU_ASSERT_EQUAL(n, 3);
+	CU_ASSERT_EQUAL(tpa_store_audit_count(&n, s, NEW1), 0);
+	CU_ASSERT_EQUAL(n, 3);
 	/* The new tables work on the migrated file. */
 	CU_ASSERT_EQUAL(tpa_store_set_label(s, ID1, "lab", 70), 0);
 	CU_ASSERT_EQUAL(tpa_store_baseline_add(&v, s, "b1", "{}", 70), 0);
@@ -326,16 +396,18 @@ static void test_migrate_v1(void)
 		"names = {r[0] for r in c.execute('SELECT name FROM sqlite_master')}\n"
 		"need = {'devices', 'aks', 'aks_device', 'audit', 'audit_no_update', 'audit_no_delete',\n"
 		"        'baselines', 'assignments', 'evidence', 'baselines_no_update',\n"
-		"        'baselines_no_delete', 'devices_delete_assignment'}\n"
+		"        'baselines_no_delete', 'devices_delete_assignment', 'device_aliases',\n"
+		"        'used_seals', 'secrets'}\n"
 		"ok = c.execute('PRAGMA integrity_check').fetchone()[0] == 'ok'\n"
 		"a = [r[0] for r in c.execute('SELECT event FROM audit ORDER BY seq')]\n"
-		"sys.exit(0 if v == [1, 2, 3] and need <= names and ok and a[:2] == ['enroll', 'attest']"
-		" else 1)"), 0);
-	/* Opened again: already at 3, nothing migrated twice. */
+		"sys.exit(0 if v == [1, 2, 3, 4] and need <= names and ok and"
+		" a[:3] == ['enroll', 'attest', 'migrate'] else 1)"), 0);
+	/* Opened again: already at 4, nothing migrated twice. */
 	CU_ASSERT_EQUAL_FATAL(tpa_store_open_sqlite(&s, p), 0);
 	tpa_store_close(s);
 	CU_ASSERT_EQUAL(run_py(p, "sys.exit(0 if c.execute('SELECT count(*) FROM schema_version')"
-			       ".fetchone()[0] == 3 else 1)"), 0);
+			       ".fetchone()[0] == 4 and c.execute('SELECT count(*) FROM audit WHERE "
+			       "event = \\'migrate\\'').fetchone()[0] == 1 else 1)"), 0);
 
 	/* A migration that fails half-way leaves the file at 1, untouched. */
 	snprintf(p, sizeof(p), "%s/v1-stuck.db", dir);
@@ -352,11 +424,11 @@ static void test_migrate_v1(void)
 		"t = {r[0] for r in c.execute(\"SELECT name FROM sqlite_master WHERE type = 'table'\")}\n"
 		"sys.exit(0 if v == 1 and 'label' not in cols and 'baselines' not in t else 1)"), 0);
 
-	/* A new file goes to 3 at once, through every version. */
+	/* A new file goes to 4 at once, through every version. */
 	s = open_file("new.db", p, sizeof(p));
 	tpa_store_close(s);
 	CU_ASSERT_EQUAL(run_py(p, "v = [r[0] for r in c.execute('SELECT version FROM schema_version"
-			       " ORDER BY version')]\nsys.exit(0 if v == [1, 2, 3] else 1)"), 0);
+			       " ORDER BY version')]\nsys.exit(0 if v == [1, 2, 3, 4] else 1)"), 0);
 }
 
 static void test_baseline_add_get_list(void)
@@ -434,9 +506,9 @@ static void test_assign_and_labels(void)
 
 	CU_ASSERT_PTR_NOT_NULL_FATAL(s);
 	CU_ASSERT_EQUAL(tpa_store_enroll(s, ID1, EK, sizeof(EK), NULL, 0, AKP, sizeof(AKP),
-					 "000b0001", NULL, 200), 0);
+					 "000b0001", NULL, 0, 200), 0);
 	CU_ASSERT_EQUAL(tpa_store_enroll(s, ID2, EK, sizeof(EK), NULL, 0, AKP, sizeof(AKP),
-					 "000b0002", NULL, 200), 0);
+					 "000b0002", NULL, 0, 200), 0);
 	CU_ASSERT_EQUAL(tpa_store_set_label(s, ID1, "fleet-a", 210), 0);
 	CU_ASSERT_EQUAL(tpa_store_set_label(s, ID2, "fleet-a", 210), 0);
 	CU_ASSERT_EQUAL(tpa_store_get(&d, s, ID1), 0);
@@ -733,7 +805,7 @@ static const char *V2_FILE =
 	"'1111111111111111111111111111111111111111111111111111111111111111', x'0a0b0c', '{}');\n"
 	"INSERT INTO assignments VALUES('label', 'lab', 'gold', 75);\n"
 	"INSERT INTO devices VALUES('2222222222222222222222222222222222222222222222222222222222222222',"
-	" x'010203', x'3000', 'active', 80, NULL, NULL, NULL, NULL, NULL);\n"
+	" x'" EKB_HEX "', x'3000', 'active', 80, NULL, NULL, NULL, NULL, NULL);\n"
 	"INSERT INTO aks VALUES('000b6666',"
 	" '2222222222222222222222222222222222222222222222222222222222222222', x'0909', 80);\n"
 	"INSERT INTO audit(at, device_id, event, detail) VALUES(80,"
@@ -778,10 +850,12 @@ static void test_migrate_v2(void)
 	CU_ASSERT_EQUAL(tpa_store_baseline_for(name, sizeof(name), &v, s, ID1), 0);
 	CU_ASSERT_STRING_EQUAL(name, "gold");
 	CU_ASSERT_EQUAL(v, 1);
+	new_ids();
 	CU_ASSERT_EQUAL(tpa_store_find_by_ak(&d, s, "000b6666"), 0);
-	CU_ASSERT_STRING_EQUAL(d.id, ID2);
+	CU_ASSERT_STRING_EQUAL(d.id, NEW2);
+	/* The three entries of schema 2 and one migration per device. */
 	CU_ASSERT_EQUAL(tpa_store_audit_count(&n, s, NULL), 0);
-	CU_ASSERT_EQUAL(n, 3);
+	CU_ASSERT_EQUAL(n, 5);
 	CU_ASSERT_EQUAL(tpa_store_list(&all, &n, s), 0);
 	CU_ASSERT_EQUAL(n, 2);
 	free(all);
@@ -802,14 +876,16 @@ static void test_migrate_v2(void)
 		"ok = c.execute('PRAGMA integrity_check').fetchone()[0] == 'ok'\n"
 		"a = [r[0] for r in c.execute('SELECT event FROM audit ORDER BY seq')]\n"
 		"need = ['tpm_manufacturer', 'state_changed_at', 'last_token', 'last_token_exp']\n"
-		"m = c.execute(\"SELECT tpm_manufacturer FROM devices WHERE id LIKE '2%'\").fetchone()\n"
-		"sys.exit(0 if v == [1, 2, 3] and cols[-4:] == need and ok and m == ('STM',)"
-		" and a == ['enroll', 'attest', 'enroll', 'reinstate'] else 1)"), 0);
-	/* Opened again: already at 3, nothing migrated twice. */
+		"m = c.execute(\"SELECT tpm_manufacturer FROM devices WHERE id = (SELECT device_id"
+		" FROM device_aliases WHERE alias LIKE '2%')\").fetchone()\n"
+		"sys.exit(0 if v == [1, 2, 3, 4] and cols[-4:] == need and ok and m == ('STM',)"
+		" and a == ['enroll', 'attest', 'enroll', 'migrate', 'migrate', 'reinstate'] else 1)"),
+			0);
+	/* Opened again: already at 4, nothing migrated twice. */
 	CU_ASSERT_EQUAL_FATAL(tpa_store_open_sqlite(&s, p), 0);
 	tpa_store_close(s);
 	CU_ASSERT_EQUAL(run_py(p, "sys.exit(0 if c.execute('SELECT count(*) FROM schema_version')"
-			       ".fetchone()[0] == 3 else 1)"), 0);
+			       ".fetchone()[0] == 4 else 1)"), 0);
 
 	/* A migration that fails half-way (at its last ALTER) leaves the file
 	 * at 2, without any of the new columns. */
@@ -856,9 +932,9 @@ static void test_token(void)
 
 	CU_ASSERT_PTR_NOT_NULL_FATAL(s);
 	CU_ASSERT_EQUAL(tpa_store_enroll(s, ID1, EK, sizeof(EK), CERT, sizeof(CERT), AKP,
-					 sizeof(AKP), "000b3001", NULL, 1000), 0);
+					 sizeof(AKP), "000b3001", NULL, 0, 1000), 0);
 	CU_ASSERT_EQUAL(tpa_store_enroll(s, ID2, EK, sizeof(EK), CERT, sizeof(CERT), AKP,
-					 sizeof(AKP), "000b3002", NULL, 1000), 0);
+					 sizeof(AKP), "000b3002", NULL, 0, 1000), 0);
 	/* Enrolled, never attested: no token. */
 	tok = (char *)"x";
 	memset(&d, 0x55, sizeof(d));
@@ -1057,7 +1133,7 @@ static void test_state_changed_at(void)
 	/* Attesting or enrolling again does not change it. */
 	CU_ASSERT_EQUAL(tpa_store_record(s, ID1, 1, NULL, NULL, 3015), 0);
 	CU_ASSERT_EQUAL(tpa_store_enroll(s, ID1, EK, sizeof(EK), CERT, sizeof(CERT), AKP,
-					 sizeof(AKP), "000b3001", NULL, 3016), 0);
+					 sizeof(AKP), "000b3001", NULL, 0, 3016), 0);
 	CU_ASSERT_EQUAL(tpa_store_get(&d, s, ID1), 0);
 	CU_ASSERT_EQUAL(d.state_changed_at, 3000);
 	/* Reinstated. */
@@ -1124,7 +1200,7 @@ static void test_manufacturer(void)
 	CU_ASSERT_STRING_EQUAL(d.tpm_manufacturer, "IFX");
 	/* Enrolling again keeps it. */
 	CU_ASSERT_EQUAL(tpa_store_enroll(s, ID1, EK, sizeof(EK), CERT, sizeof(CERT), AKP,
-					 sizeof(AKP), "000b3001", NULL, 4000), 0);
+					 sizeof(AKP), "000b3001", NULL, 0, 4000), 0);
 	CU_ASSERT_EQUAL(tpa_store_get(&d, s, ID1), 0);
 	CU_ASSERT_STRING_EQUAL(d.tpm_manufacturer, "IFX");
 	/* Not audited (only the enrollment was). */
@@ -1146,18 +1222,18 @@ int main(void)
 		return 2;
 	s = CU_add_suite("store (SQLite files)", NULL, NULL);
 	CU_add_test(s, "enroll, get, find by AK", test_enroll_and_get);
-	CU_add_test(s, "enrolling again replaces the AK", test_reenroll_replaces_ak);
+	CU_add_test(s, "enrolling again replaces the AK", test_reenroll_adds_or_replaces_ak);
 	CU_add_test(s, "revoke, record, list, delete", test_revoke_record_list_delete);
 	CU_add_test(s, "audit is append-only; data persists", test_audit_append_only_and_persistent);
 	CU_add_test(s, "corrupt, unreachable and newer files", test_bad_files);
 	CU_add_test(s, "a registry that cannot be written", test_unwritable);
-	CU_add_test(s, "schema 1 migrates to 3, keeping everything", test_migrate_v1);
+	CU_add_test(s, "schema 1 migrates to 4, keeping everything", test_migrate_v1);
 	CU_add_test(s, "baselines: add, get, list", test_baseline_add_get_list);
 	CU_add_test(s, "baselines are append-only", test_baseline_append_only);
 	CU_add_test(s, "assignments, labels, the baseline for a device", test_assign_and_labels);
 	CU_add_test(s, "record with and without evidence", test_record_evidence);
 	CU_add_test(s, "invalid inputs refused", test_invalid_inputs);
-	CU_add_test(s, "schema 2 migrates to 3, keeping everything", test_migrate_v2);
+	CU_add_test(s, "schema 2 migrates to 4, keeping everything", test_migrate_v2);
 	CU_add_test(s, "tokens: record, last token, cleared by a record without", test_token);
 	CU_add_test(s, "tokens too long or not printable: refused, nothing written",
 		    test_token_refused);
