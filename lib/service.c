@@ -912,6 +912,30 @@ static int check_keys(tpa_rpc_reply *r, TPMT_PUBLIC *ek, TPMT_PUBLIC *ak, uint8_
 	return 0;
 }
 
+/* A revoked device stays revoked whatever AK it comes back with: refused
+ * before a credential is made for it, and again before an AK is
+ * registered. 0, or a refusal. */
+static int refuse_revoked(tpa_rpc_reply *r, tpa_service *s, const char *device_id)
+{
+	tpa_device dev;
+	int err = tpa_store_get(&dev, s->opts.store, device_id);
+
+	if (err == TPA_ERR_NOT_FOUND) {
+		tpa_err_clear();
+		return 0;
+	}
+	if (err < 0) {
+		refuse(r, TPA_RPC_INTERNAL, "registry: %s", tpa_err_last());
+		return -1;
+	}
+	if (dev.state != TPA_DEVICE_ACTIVE) {
+		refuse(r, TPA_RPC_FAILED_PRECONDITION, "device %.16s... is %s: no AK is enrolled "
+		       "for it", dev.id, tpa_device_state_name(dev.state));
+		return -1;
+	}
+	return 0;
+}
+
 void tpa_service_enroll(tpa_rpc_reply *r, const uint8_t *req, size_t len, void *ctx)
 {
 	tpa_service *s = ctx;
@@ -959,8 +983,13 @@ void tpa_service_enroll(tpa_rpc_reply *r, const uint8_t *req, size_t len, void *
 	}
 	/* The credential secret is sealed into the enrollment id, bound to
 	 * this EK and AK: nothing is kept until Activate proves the TPM. */
-	if (tpa_ek_device_id(device_id, &ek) < 0 ||
-	    tpa_seal_binding(binding, in->ek_public.data, in->ek_public.len,
+	if (tpa_ek_device_id(device_id, &ek) < 0) {
+		refuse(r, TPA_RPC_INTERNAL, "%s", tpa_err_last());
+		goto refused;
+	}
+	if (refuse_revoked(r, s, device_id) < 0)
+		goto refused;
+	if (tpa_seal_binding(binding, in->ek_public.data, in->ek_public.len,
 			     in->ek_certificate.data, in->ek_certificate.len, in->ak_public.data,
 			     in->ak_public.len) < 0 ||
 	    tpa_seal_enrollment(&seal, s->sealer, in->replace_aks ? TPA_ENROLLMENT_REPLACE_AKS : 0,
@@ -1046,6 +1075,8 @@ void tpa_service_activate(tpa_rpc_reply *r, const uint8_t *req, size_t len, void
 			refuse(r, TPA_RPC_INTERNAL, "%s", tpa_err_last());
 		goto refused;
 	}
+	if (refuse_revoked(r, s, device_id) < 0)
+		goto refused;
 	tpa_hex(ak_name, name, name_len);
 	/* The TPM proved it holds the EK: the enrollment is used up now. */
 	if ((err = tpa_store_consume(s->opts.store, seal.tag, (int64_t)seal.expires_ms,
