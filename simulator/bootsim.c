@@ -46,10 +46,13 @@
  *                                  PCR 9 / PCR 8 "grub_cmd: ..." EV_IPL
  *   "kernel": { "image": "name", "path": "/vmlinuz-...", "cmdline": "...",
  *               "initrd_image": "name", "initrd": "/initrd.img-...",
- *               "authority": "vendor" },
+ *               "authority": "vendor", "command": "linux" },
  *                                  PCR 8 "grub_cmd: linux ...",
  *                                  "kernel_cmdline: ...", "grub_cmd: initrd
- *                                  ...", PCR 9 file events, PCR 4 kernel
+ *                                  ...", PCR 9 file events, PCR 4 kernel;
+ *                                  "command" linuxefi / linux16 (Fedora,
+ *                                  RHEL GRUB) logs those with initrdefi /
+ *                                  initrd16
  *   "faults": {
  *     "tampered_images": ["image", ...],  these images' bytes are altered
  *     "log_edit": { "pcr": 8, "find": "text", "replace": "text" },
@@ -955,10 +958,15 @@ static int phase_grub_kernel(sim *s)
 	static const char *const grub_keys[] = { "files", "commands", NULL };
 	static const char *const file_keys[] = { "path", "image", NULL };
 	static const char *const k_keys[] = { "image", "path", "cmdline", "initrd",
-					      "initrd_image", "authority", NULL };
+					      "initrd_image", "authority", "command", NULL };
+	/* GRUB's kernel commands and the initrd command that goes with each. */
+	static const char *const kcmds[][2] = {
+		{ "linux", "initrd" }, { "linuxefi", "initrdefi" }, { "linux16", "initrd16" },
+	};
 	json_t *grub = json_object_get(s->root, "grub"), *k, *files, *cmds;
 	json_t *empty = json_object();
-	const char *fpath, *img, *cmd, *kimg, *kpath, *cmdline, *iimg, *ipath, *auth;
+	const char *fpath, *img, *cmd, *kimg, *kpath, *cmdline, *iimg, *ipath, *auth, *kcmd;
+	const char *iimg_cmd;
 	char path[KEY_MAX];
 	size_t i;
 	int rc;
@@ -981,8 +989,20 @@ static int phase_grub_kernel(sim *s)
 	    (rc = get_str(&cmdline, s, k, "kernel", "cmdline", 1)) < 0 ||
 	    (rc = get_str(&iimg, s, k, "kernel", "initrd_image", 0)) < 0 ||
 	    (rc = get_str(&ipath, s, k, "kernel", "initrd", 0)) < 0 ||
-	    (rc = get_str(&auth, s, k, "kernel", "authority", 0)) < 0)
+	    (rc = get_str(&auth, s, k, "kernel", "authority", 0)) < 0 ||
+	    (rc = get_str(&kcmd, s, k, "kernel", "command", 0)) < 0)
 		goto cleanup;
+	for (i = 0; kcmd && i < sizeof(kcmds) / sizeof(kcmds[0]); i++)
+		if (strcmp(kcmd, kcmds[i][0]) == 0)
+			break;
+	if (!kcmd) {
+		i = 0;
+	} else if (i == sizeof(kcmds) / sizeof(kcmds[0])) {
+		rc = bad(s, "kernel.command", "not linux, linuxefi or linux16");
+		goto cleanup;
+	}
+	kcmd = kcmds[i][0];
+	iimg_cmd = kcmds[i][1];
 	if (!iimg != !ipath) {
 		rc = bad(s, "kernel.initrd", "initrd and initrd_image go together");
 		goto cleanup;
@@ -1002,11 +1022,11 @@ static int phase_grub_kernel(sim *s)
 		    (rc = grub_string(s, "grub_cmd", cmd, NULL, NULL)) < 0)
 			goto cleanup;
 	}
-	if ((rc = grub_string(s, "grub_cmd", "linux", kpath, cmdline)) < 0 ||
+	if ((rc = grub_string(s, "grub_cmd", kcmd, kpath, cmdline)) < 0 ||
 	    (rc = grub_file(s, kpath, kimg)) < 0 ||
 	    (rc = grub_string(s, "kernel_cmdline", kpath, cmdline, NULL)) < 0)
 		goto cleanup;
-	if (ipath && ((rc = grub_string(s, "grub_cmd", "initrd", ipath, NULL)) < 0 ||
+	if (ipath && ((rc = grub_string(s, "grub_cmd", iimg_cmd, ipath, NULL)) < 0 ||
 		      (rc = grub_file(s, ipath, iimg)) < 0))
 		goto cleanup;
 	if ((rc = authority(s, auth, "kernel.authority")) < 0 ||

@@ -57,6 +57,35 @@ assert r["kernel-cmdline"]["event"] > 0 and "init=/bin/sh" in r["kernel-cmdline"
 assert r["secure-boot"]["status"] == "pass" and r["pcrs"]["status"] == "n/a"
 PY
 
+# ---- a Fedora/RHEL GRUB: linuxefi/initrdefi; one event table, so the
+# state, learn and appraisal all read the linuxefi line as the kernel's ----
+"$BIN/tpa-bootsim" --scenario "$SCEN/linuxefi.json" --log "$WORK/linuxefi.log" >/dev/null
+/usr/bin/python3 - "$SCEN/linuxefi.json" "$WORK/linuxefi-debug.json" <<'PY'
+import json, sys
+s = json.load(open(sys.argv[1]))
+s["kernel"]["cmdline"] = s["kernel"]["cmdline"].replace("ro quiet", "ro debug init=/bin/sh")
+json.dump(s, open(sys.argv[2], "w"))
+PY
+"$BIN/tpa-bootsim" --scenario "$WORK/linuxefi-debug.json" --log "$WORK/linuxefi-debug.log" >/dev/null
+expect_exit "linuxefi: eventlog show" 0 "$BIN/verifier" eventlog show --json "$WORK/linuxefi.log"
+/usr/bin/python3 - "$WORK/out" >"$WORK/py.out" 2>&1 <<'PY' && ok "linuxefi: the state's kernel and command line come from the linuxefi line" || bad "linuxefi: the state" "$WORK/py.out"
+import json, sys
+s = json.load(open(sys.argv[1]))["state"]
+assert s["kernel"] == "/boot/vmlinuz-6.1.0-13-amd64", s["kernel"]
+assert s["kernel_cmdline"].endswith(" ro quiet"), s["kernel_cmdline"]
+f = s["facts"]
+assert f["kernel"] == {"status": "unverified", "pcrs": [8]}, f["kernel"]
+PY
+expect_exit "linuxefi: learn" 0 "${B[@]}" learn --eventlog "$WORK/linuxefi.log" --name el --out "$WORK/linuxefi.json"
+expect_grep "... one command line, from the linuxefi line" "$WORK/out" '^  kernel-cmdline +critical 1 allowed command line'
+expect_exit "linuxefi: the baseline differs from good's by the initrd command only (exit 1)" 1 \
+    "${B[@]}" diff "$WORK/good.json" "$WORK/linuxefi.json" || true
+[ "$(grep -c '^[-+] ' "$WORK/out")" = 2 ] && grep -q '^+ boot-applications.boot_loader: .*grub_cmd: initrdefi' "$WORK/out" &&
+    ok "... the linuxefi line is a kernel line, not a boot loader event" || bad "... the diff" "$WORK/out"
+appraise "linuxefi" "$WORK/linuxefi.json" "$WORK/linuxefi.log" 0 ""
+appraise "linuxefi with a debug command line" "$WORK/linuxefi.json" "$WORK/linuxefi-debug.log" 1 "kernel-cmdline"
+expect_grep "... naming it" "$WORK/out" 'fail kernel-cmdline .*init=/bin/sh'
+
 # ---- a kernel update: refused, then accepted after a merge ----
 appraise "kernel-update before the merge" "$WORK/good.json" "$WORK/kernel-update.log" 1 "boot-applications"
 "${B[@]}" learn --eventlog "$WORK/kernel-update.log" --name sim --out "$WORK/ku.json" >/dev/null

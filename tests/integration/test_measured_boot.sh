@@ -172,6 +172,25 @@ if attest measured-after-quote 1 "$WORK/efi-on"; then
     expect_grep "measured-after-quote: Secure Boot not believed" "$WORK/out" '^secure boot: unknown'
 fi
 
+# ---- a Fedora/RHEL GRUB (linuxefi/initrdefi), against its own baseline ----
+"$BIN/tpa-bootsim" --scenario "$SCEN/linuxefi.json" --log "$WORK/linuxefi-golden.log" >/dev/null
+"$BIN/verifier" baseline learn --eventlog "$WORK/linuxefi-golden.log" --name sim-linuxefi \
+    --out "$WORK/linuxefi.json" >"$WORK/learn.out" 2>&1 || bad "learning the linuxefi baseline" "$WORK/learn.out"
+start_verifier v-linuxefi --cert "$WORK/certs/server.pem" --key "$WORK/certs/server.key" \
+    --baseline "$WORK/linuxefi.json"
+boot linuxefi
+expect_exit "linuxefi: a linuxefi GRUB's boot is compliant with its baseline" 0 "${C[@]}" attest \
+    --verifier "127.0.0.1:$PORT" --ca "$CA" --tcti "$TCTI" --eventlog "$WORK/linuxefi.log" \
+    --efivars "$WORK/efi-on" || true
+expect_grep "linuxefi: the verdict carries the command line of the linuxefi boot" "$WORK/out" \
+    '^kernel command line: /boot/vmlinuz-6.1.0-13-amd64 root=UUID=.* ro quiet$'
+expect_exit "linuxefi: against the linux baseline it is not (1)" 1 "${C[@]}" attest \
+    --verifier "$TARGET" --ca "$CA" --tcti "$TCTI" --eventlog "$WORK/linuxefi.log" \
+    --efivars "$WORK/efi-on" || true
+only_rule linuxefi boot-applications
+expect_grep "linuxefi: ... for its initrdefi line only, the linuxefi line being the kernel's" \
+    "$WORK/out" 'FAIL boot-applications \(critical\): event [0-9]+ \(PCR 8\): boot loader event "grub_cmd: initrdefi'
+
 # ---- the client's own failures ----
 expect_exit "an unreadable --eventlog is a usage error (2)" 2 "${C[@]}" attest --verifier "$TARGET" \
     --ca "$CA" --tcti "$TCTI" --eventlog "$WORK/none.log" || true
