@@ -521,7 +521,7 @@ static void pack_launch(Attest__V1__TrustedLaunch *tl, reply_text *t, const tpa_
 		snprintf(t->sb_reason, sizeof(t->sb_reason), "no event log");
 		return;
 	}
-	if (!v->measured_boot) {
+	if (!v->replayed) {
 		snprintf(t->sb_reason, sizeof(t->sb_reason), "%s",
 			 !v->boot.log ? "the event log is malformed" :
 			 !v->quote_ok ? "the quote did not verify, so the log proves nothing" :
@@ -633,9 +633,10 @@ static void claims_of(tpa_token_claims *c, const tpa_verdict *v, const tpa_basel
 	}
 	c->findings = &v->checks;
 	c->measured_boot = v->measured_boot;
-	c->secure_boot = v->measured_boot ? tpa_secure_boot_name(v->boot.state.secure_boot) :
+	c->secure_boot = v->replayed ? tpa_secure_boot_name(v->boot.state.secure_boot) :
 		"unknown";
-	if (v->measured_boot)
+	if (v->replayed && v->boot.state.facts[TPA_FACT_FIRMWARE_VERSION].status ==
+	    TPA_FACT_VERIFIED)
 		c->firmware_version = v->boot.state.firmware_version;
 }
 

@@ -41,7 +41,7 @@ static void check_client(tpa_verdict *v, tpa_claimed claimed)
 	tpa_secure_boot shown = v->boot.state.secure_boot;
 	const char *said;
 
-	if (!v->measured_boot || claimed == TPA_CLAIMED_UNKNOWN ||
+	if (!v->replayed || claimed == TPA_CLAIMED_UNKNOWN ||
 	    (shown != TPA_SB_ENABLED && shown != TPA_SB_DISABLED))
 		return;
 	said = claimed == TPA_CLAIMED_ON ? "enabled" : "disabled";
@@ -135,9 +135,15 @@ int tpa_verdict_judge(tpa_verdict *out, const tpa_verdict_input *in)
 		tpa_boot_clear(&v->boot);
 		return err;
 	}
-	v->measured_boot = !v->offline && v->quote_ok && v->boot.log &&
-			   tpa_findings_passed(&v->checks, TPA_CHECK_QUOTE_BANKS) &&
-			   tpa_findings_passed(&v->checks, TPA_CHECK_EVENTLOG_REPLAY);
+	/* The state is shown for a log that replays to a verified quote (its
+	 * facts each verified or not); a measured boot also needs the
+	 * firmware's PCRs 0-7 among those replayed (a quote of PCR 23 alone
+	 * replays too, and proves nothing of the boot). */
+	v->replayed = !v->offline && v->quote_ok && v->boot.log &&
+		      tpa_findings_passed(&v->checks, TPA_CHECK_QUOTE_BANKS) &&
+		      tpa_findings_passed(&v->checks, TPA_CHECK_EVENTLOG_REPLAY);
+	v->measured_boot = v->replayed &&
+			   (v->boot.counted & TPA_BOOT_SEPARATOR_PCRS) == TPA_BOOT_SEPARATOR_PCRS;
 	check_client(v, in->client_secure_boot);
 	v->evidence_ok = tpa_findings_failed(&v->checks) == 0;
 

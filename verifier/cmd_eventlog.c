@@ -136,11 +136,14 @@ static json_t *state_json(const tpa_bootstate *bs)
 		json_t *facts = json_object();
 		int f;
 
+		/* Offline no quote vouches for anything: a fact the log has is
+		 * unverified, with the PCRs a quote would have to cover. */
 		for (f = 0; f < TPA_FACT_COUNT; f++) {
 			json_t *x = json_object();
 
-			json_object_set_new(x, "status", json_string(
-				tpa_fact_status_name(bs->facts[f].status)));
+			json_object_set_new(x, "status", json_string(tpa_fact_status_name(
+				bs->facts[f].status == TPA_FACT_ABSENT ? TPA_FACT_ABSENT :
+				TPA_FACT_UNVERIFIED)));
 			json_object_set_new(x, "pcrs", pcr_list_json(bs->facts[f].pcrs));
 			json_object_set_new(facts, tpa_fact_name((tpa_fact_id)f), x);
 		}

@@ -70,7 +70,9 @@ typedef struct {
 	int offline;
 	int quote_ok;                    /* the checks given held: the PCR values are the
 					  * TPM's (offline: there are none to doubt) */
-	int measured_boot;               /* online: a log that replays to the quote */
+	int replayed;                    /* online: a log that replays to the quote
+					  * (boot.state shows what it says) */
+	int measured_boot;               /* replayed, PCRs 0-7 among the replayed */
 	int evidence_ok;                 /* every check held */
 	tpa_outcome outcome;
 	tpa_verdict_status status;
