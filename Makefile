@@ -53,7 +53,8 @@ UNIT_TESTS := $(BUILD)/tests/unit/test_quote $(BUILD)/tests/unit/test_core $(BUI
               $(BUILD)/tests/unit/test_store $(BUILD)/tests/unit/test_baseline \
               $(BUILD)/tests/unit/test_seal
 BENCH    := $(BUILD)/tests/bench/bench_quote $(BUILD)/tests/bench/bench_rpc \
-            $(BUILD)/tests/bench/bench_eventlog $(BUILD)/tests/bench/bench_baseline
+            $(BUILD)/tests/bench/bench_eventlog $(BUILD)/tests/bench/bench_baseline \
+            $(BUILD)/tests/bench/bench_challenge
 FUZZ_TARGETS := attest replies eventlog baseline config seal
 FUZZ_DRIVERS := $(FUZZ_TARGETS:%=$(BUILD)/tests/fuzz/fuzz_%)
 
@@ -163,7 +164,8 @@ asan-check:
 
 # valgrind on our code: every unit test (every real log in process among
 # them), and both programs end to end: quotes, measured boots, enrollment,
-# claims and key rotation, the agent's lifecycle; three at a time.
+# claims and key rotation, the agent's lifecycle, the migrated registry
+# and the attack suite (its floods a hundredth); three at a time.
 VALGRIND_CMD := valgrind -q --leak-check=full --errors-for-leak-kinds=definite,indirect \
   --show-leak-kinds=definite,indirect --error-exitcode=99
 valgrind: deps
@@ -172,7 +174,7 @@ valgrind: deps
 valgrind-check: tests
 	@set -e; for t in $(UNIT_TESTS); do echo "valgrind $$t"; \
 	  TPA_SIMULATOR=$(CURDIR)/simulator/tpa-swtpm $(VALGRIND_CMD) $$t >/dev/null; done
-	VALGRIND="$(VALGRIND_CMD)" TEST_ONLY="e2e claims identity measured_boot agent" \
+	VALGRIND="$(VALGRIND_CMD)" TEST_ONLY="e2e claims identity measured_boot agent migration attacks" \
 	  ./tests/run.sh $(BUILD)
 
 bench: deps

@@ -757,8 +757,9 @@ print("   GetChallenge flood: %d calls in %.1f s (%.0f/s); verifier RSS %d kB ->
 check("a GetChallenge flood (%d): every call answered" % n_ch, not errs, repr(errs[:5]))
 # The verifier of f09b216 kept ~200 bytes per challenge (and refused all
 # after 100 000); 8 MB over the flood would be 40 bytes a challenge.
-check("... the verifier's memory flat (< 8 MB more)", rss1 - rss0 < 8192,
-      "%d kB -> %d kB" % (rss0, rss1))
+if cfg["measure_rss"]:
+    check("... the verifier's memory flat (< 8 MB more)", rss1 - rss0 < 8192,
+          "%d kB -> %d kB" % (rss0, rss1))
 check("... and a real device attesting during it: compliant", v_during.status == "COMPLIANT",
       v_during.why())
 tmpl = bytearray(ak_a)  # an ECC AK's public area; its point varied per call
@@ -788,8 +789,9 @@ check("an Enroll flood (%d) with A's public EK certificate and no TPM: every cal
       n_en, not errs, repr(errs[:5]))
 # A pending enrollment of f09b216 kept the EK, certificate, AK and secret
 # (~1.5 kB); 8 MB over 20 000 calls would be 400 bytes each.
-check("... the verifier's memory flat (< 8 MB more)", rss1 - rss0 < 8192,
-      "%d kB -> %d kB" % (rss0, rss1))
+if cfg["measure_rss"]:
+    check("... the verifier's memory flat (< 8 MB more)", rss1 - rss0 < 8192,
+          "%d kB -> %d kB" % (rss0, rss1))
 check("... and the real TPM enrolling a new AK during it", code_during == grpc.StatusCode.OK,
       "%s %s" % (code_during, det_during))
 req, ch = evidence(A, "0x81000005", ak_a3, SEL, good)
@@ -800,6 +802,16 @@ n = c.execute("SELECT count(*) FROM aks").fetchone()[0]
 c.close()
 check("... and the floods left nothing in the registry (4 AKs: A's 2, B's 1, D's 1)", n == 4,
       "%d AKs" % n)
+
+# For test_attacks.sh, across a restart of the verifier: a used challenge,
+# and genuine evidence whose challenge this verifier sealed but never saw.
+req, ch = evidence(A, AK, ak_a, SEL, good)
+v = attest(req)
+check("genuine evidence once more, to replay after a restart: compliant",
+      v.status == "COMPLIANT", v.why())
+open(os.path.join(WORK, "replay.bin"), "wb").write(req.SerializeToString())
+req, ch = evidence(A, AK, ak_a, SEL, good)
+open(os.path.join(WORK, "fresh.bin"), "wb").write(req.SerializeToString())
 
 for ch_ in channels.values():
     ch_.close()

@@ -12,6 +12,7 @@ WORK=$(mktemp -d /tmp/tpa-it-XXXXXX)
 PASSED=0
 FAILED=0
 VERIFIER_PIDS=()
+declare -A VERIFIER_NAME=()  # pid -> name (its output in $WORK/NAME.out, .err)
 SWTPM_DIRS=()
 
 cleanup() {
@@ -56,11 +57,30 @@ start_verifier() {
     ${VALGRIND:-} "$BIN/verifier" serve --listen 127.0.0.1:0 "$@" >"$WORK/$name.out" 2>"$WORK/$name.err" &
     VPID=$!
     VERIFIER_PIDS+=("$VPID")
+    VERIFIER_NAME[$VPID]=$name
     # Long enough for a verifier under valgrind.
     wait_listening "$WORK/$name.out" "$VPID" 1500 || { cat "$WORK/$name.err" >&2; return 1; }
 }
 
+# Every verifier still running stops on SIGTERM and exits 0: a valgrind
+# error (exit 99), a sanitizer's report or a crash at shutdown fails here.
+stop_verifiers() {
+    local p n rc
+    for p in "${VERIFIER_PIDS[@]}"; do
+        n=${VERIFIER_NAME[$p]:-verifier}
+        kill -0 "$p" 2>/dev/null || continue
+        kill -TERM "$p" 2>/dev/null || continue
+        set +e
+        wait "$p"
+        rc=$?
+        set -e
+        [ "$rc" -eq 0 ] && ok "verifier $n: stopped cleanly" ||
+            bad "verifier $n: exit $rc on SIGTERM" "$WORK/$n.err"
+    done
+}
+
 summary() {
+    stop_verifiers
     echo "$PASSED passed, $FAILED failed"
     [ "$FAILED" -eq 0 ]
 }

@@ -37,6 +37,7 @@ serve_conf() {
     ${VALGRIND:-} "$BIN/verifier" serve --config "$WORK/verifier.conf" >"$WORK/$1.out" 2>"$WORK/$1.err" &
     VPID=$!
     VERIFIER_PIDS+=("$VPID")
+    VERIFIER_NAME[$VPID]=$1
     wait_listening "$WORK/$1.out" "$VPID" 1500 || { cat "$WORK/$1.err" >&2; return 1; }
 }
 serve_conf v
