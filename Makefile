@@ -120,7 +120,7 @@ $(BUILD)/tests/fuzz/mkseed: $(OBJ)/tests/fuzz/mkseed.o $(OBJ)/tests/unit/swtpm_f
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-tests: $(PROGS) $(UNIT_TESTS) $(FUZZ_DRIVERS)
+tests: $(PROGS) $(UNIT_TESTS) $(FUZZ_DRIVERS) $(BENCH)
 
 # Regenerates the seed corpora from a real attestation against swtpm.
 seeds: $(BUILD)/tests/fuzz/mkseed

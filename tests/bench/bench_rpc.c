@@ -4,11 +4,14 @@
  * challenge and one swtpm quote per attestation), so the TPM is not the
  * bottleneck; then the Attest calls are sent from T threads at once. With
  * EVENTLOG, each request carries that log (it must be what the TPM measured).
+ * With TPA_BENCH_VERIFIER_PID set (a verifier on this machine), also the
+ * CPU time that process spent per attestation while the calls ran.
  * usage: bench_rpc TARGET CA_FILE TCTI [COUNT] [THREADS] [EVENTLOG] */
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "bench.h"
 #include "tpa/err.h"
@@ -57,8 +60,31 @@ static void *worker(void *arg)
 	}
 }
 
+/* utime + stime of a process, in seconds; -1 if unreadable. */
+static double cpu_of(const char *pid)
+{
+	char path[64], buf[1024], *p;
+	unsigned long ut, st;
+	FILE *f;
+	size_t n;
+
+	snprintf(path, sizeof(path), "/proc/%s/stat", pid);
+	if (!(f = fopen(path, "r")))
+		return -1;
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	/* After "pid (comm) ": state is field 3, utime 14, stime 15. */
+	if (!(p = strrchr(buf, ')')) ||
+	    sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &ut, &st) != 2)
+		return -1;
+	return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
+}
+
 int main(int argc, char **argv)
 {
+	const char *vpid = getenv("TPA_BENCH_VERIFIER_PID");
+	double cpu0 = -1, cpu1 = -1;
 	tpa_rpc_client_opts co = { 0 };
 	tpa_tpm *t = NULL;
 	tpa_pcr_set sel;
@@ -120,16 +146,23 @@ int main(int argc, char **argv)
 	prep = now_s() - t0;
 	tpa_tpm_close(t);
 
+	if (vpid)
+		cpu0 = cpu_of(vpid);
 	t0 = now_s();
 	for (i = 0; i < threads; i++)
 		pthread_create(&th[i], NULL, worker, NULL);
 	for (i = 0; i < threads; i++)
 		pthread_join(th[i], NULL);
 	el = now_s() - t0;
+	if (vpid)
+		cpu1 = cpu_of(vpid);
 	printf("e2e_attest_grpc_tls %.0f attestations/s (%d in %.2f s, %d concurrent "
 	       "clients on one channel, %d compliant, %d errors; evidence prepared in %.2f s%s)\n",
 	       (double)count / el, count, el, threads, compliant, errors, prep,
 	       log ? ", with the event log" : "");
+	if (cpu0 >= 0 && cpu1 >= cpu0)
+		printf("verifier_cpu_per_attestation %.3f ms (user+system of pid %s over the calls)\n",
+		       (cpu1 - cpu0) * 1e3 / (double)count, vpid);
 	free(log);
 	for (i = 0; i < count; i++)
 		free(reqs[i].req);

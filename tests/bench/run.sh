@@ -206,3 +206,74 @@ print("agent_first_token median %.1f ms, min %.1f ms, max %.1f ms (process start
       % (walls[5] * 1000, walls[0] * 1000, walls[-1] * 1000))
 print("agent_idle_rss %.1f MiB (VmRSS 3 s after its attestation; goal < 10 MiB)" % (int(rss) / 1024.0))
 PY
+
+echo
+echo "== 7. evidence integrity (issue 11): the verifier before it (${TPA_BENCH_BEFORE:=f09b216})"
+echo "      beside this one, in this run: attestations/s and CPU per attestation over"
+echo "      gRPC + TLS (the fleet boot, its log, a baseline each learned), GetChallenge/s"
+echo "      and RSS after 500 000 outstanding challenges"
+[ -n "$VPID" ] && { kill -TERM "$VPID"; wait "$VPID" || true; VPID=; }
+VERIFIERS="after=$BIN/verifier"
+if git -C "$ROOT" cat-file -e "$TPA_BENCH_BEFORE^{commit}" 2>/dev/null; then
+    mkdir -p "$W/before"
+    git -C "$ROOT" archive "$TPA_BENCH_BEFORE" | tar -x -C "$W/before"
+    if make -C "$W/before" -j"$(nproc)" BUILD=build build/verifier >"$W/before.make" 2>&1; then
+        VERIFIERS="before=$W/before/build/verifier $VERIFIERS"
+    else
+        echo "(the verifier of $TPA_BENCH_BEFORE does not build here:)"; tail -5 "$W/before.make"
+    fi
+else
+    echo "(commit $TPA_BENCH_BEFORE is not in this clone: no before figures; fetch the history)"
+fi
+rss_of() { awk '/^VmRSS/ { print $2 }' "/proc/$1/status"; }
+for v in $VERIFIERS; do
+    "${v#*=}" baseline learn --eventlog "$W/boot.log" --name fleet --out "$W/${v%%=*}.b.json" >/dev/null
+done
+# Alternating rounds, to see past the noise of a shared machine.
+for round in 1 2 3 4 5; do
+    for v in $VERIFIERS; do
+        name=${v%%=*}
+        "${v#*=}" serve --listen 127.0.0.1:0 --cert "$W/certs/server.pem" --key "$W/certs/server.key" \
+            --workers 2 --baseline "$W/$name.b.json" >"$W/v.out" 2>/dev/null &
+        VPID=$!
+        wait_listening "$W/v.out" "$VPID" || { echo "verifier $name did not start"; exit 1; }
+        TPA_BENCH_VERIFIER_PID=$VPID "$BIN/tests/bench/bench_rpc" "127.0.0.1:$PORT" "$W/certs/ca.pem" \
+            "$TCTI" 4000 16 "$W/boot.log" | sed "s/^/$name /" | tee -a "$W/rpc7.txt"
+        kill -TERM "$VPID"; wait "$VPID" || true; VPID=
+    done
+done
+for v in $VERIFIERS; do
+    name=${v%%=*}
+    "${v#*=}" serve --listen 127.0.0.1:0 --cert "$W/certs/server.pem" --key "$W/certs/server.key" \
+        --workers 2 --baseline "$W/$name.b.json" >"$W/v.out" 2>/dev/null &
+    VPID=$!
+    wait_listening "$W/v.out" "$VPID" || { echo "verifier $name did not start"; exit 1; }
+    rss0=$(rss_of "$VPID")
+    "$BIN/tests/bench/bench_challenge" "127.0.0.1:$PORT" "$W/certs/ca.pem" 100000 32 |
+        sed "s/^/$name /" | tee -a "$W/ch7.txt"
+    rss1=$(rss_of "$VPID")
+    "$BIN/tests/bench/bench_challenge" "127.0.0.1:$PORT" "$W/certs/ca.pem" 400000 32 |
+        sed "s/^/$name /" | tee -a "$W/ch7.txt"
+    rss2=$(rss_of "$VPID")
+    echo "$name verifier_rss_after_500000_challenges $rss2 kB (at start $rss0 kB; the first" \
+        "100 000 added $((rss1 - rss0)) kB, the next 400 000 $((rss2 - rss1)) kB)" | tee -a "$W/ch7.txt"
+    kill -TERM "$VPID"; wait "$VPID" || true; VPID=
+done
+/usr/bin/python3 - "$W/rpc7.txt" "$W/ch7.txt" <<'PY'
+import statistics, sys
+att, cpu = {}, {}
+for line in open(sys.argv[1]):
+    f = line.split()
+    if len(f) > 2 and f[1] == "e2e_attest_grpc_tls":
+        att.setdefault(f[0], []).append(float(f[2]))
+    if len(f) > 2 and f[1] == "verifier_cpu_per_attestation":
+        cpu.setdefault(f[0], []).append(float(f[2]))
+for k in att:
+    print("%-6s attestations/s median of 5: %.0f; verifier CPU per attestation, median: %.3f ms"
+          % (k, statistics.median(att[k]), statistics.median(cpu.get(k, [0]))))
+if "before" in att:
+    a, b = statistics.median(att["before"]), statistics.median(att["after"])
+    c, d = statistics.median(cpu["before"]), statistics.median(cpu["after"])
+    print("after vs before: attestations/s %+.1f%%, CPU per attestation %+.1f%% (goal: not "
+          "slower; the rounds above show the spread)" % (100 * (b - a) / a, 100 * (d - c) / c))
+PY
