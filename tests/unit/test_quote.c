@@ -704,9 +704,10 @@ static void test_service_reused_nonce(void)
 {
 	tpa_client_challenge ch;
 	tpa_verdict_reply v;
-	const tpa_check *c;
+	tpa_service_stats a, b;
 	int st;
 
+	tpa_service_stats_get(&a, svc);
 	get_challenge(&ch);
 	attest(&v, &ch, &st);
 	CU_ASSERT_TRUE(v.compliant);
@@ -716,7 +717,13 @@ static void test_service_reused_nonce(void)
 	attest(&v, &ch, &st);
 	CU_ASSERT_EQUAL(st, TPA_RPC_FAILED_PRECONDITION);
 	CU_ASSERT_FALSE(v.compliant);
-	(void)c;
+	/* ... and counted as a replay. */
+	tpa_service_stats_get(&b, svc);
+	CU_ASSERT_EQUAL(b.challenges, a.challenges + 1);
+	CU_ASSERT_EQUAL(b.verdicts, a.verdicts + 1);
+	CU_ASSERT_EQUAL(b.refused, a.refused + 1);
+	CU_ASSERT_EQUAL(b.replays, a.replays + 1);
+	CU_ASSERT_EQUAL(b.unverified, a.unverified);
 }
 
 static void test_service_expired_nonce(void)
@@ -746,14 +753,21 @@ static void test_service_unknown_challenge(void)
 {
 	tpa_client_challenge ch;
 	tpa_verdict_reply v;
+	tpa_service_stats a, b;
 	int st;
 
+	tpa_service_stats_get(&a, svc);
 	get_challenge(&ch);
 	ch.id[40] = ch.id[40] == 'a' ? 'b' : 'a'; /* a nonce byte: under the seal */
 	attest(&v, &ch, &st);
 	CU_ASSERT_FALSE(v.compliant);
 	CU_ASSERT(strstr(check_detail(&v.findings, "challenge"), "seal is not this verifier's") != NULL);
 	tpa_verdict_reply_clear(&v);
+	/* A verdict, counted as unverified evidence, never recorded. */
+	tpa_service_stats_get(&b, svc);
+	CU_ASSERT_EQUAL(b.verdicts, a.verdicts + 1);
+	CU_ASSERT_EQUAL(b.unverified, a.unverified + 1);
+	CU_ASSERT_EQUAL(b.recorded, a.recorded);
 }
 
 static void test_service_nonce_of_other_challenge(void)
