@@ -1,12 +1,16 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /* The registry in an embedded SQLite file. Every change is one transaction,
  * so a verifier killed at any moment leaves either all of it or none. */
+#include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
+#include <sys/stat.h>
 
 #include <openssl/crypto.h>
 #include <openssl/rand.h>
@@ -1499,6 +1503,49 @@ done:
 	return finish(s, err);
 }
 
+/* The registry holds the sealing key (and EK certificates, tokens): it is
+ * created 0600, never through a symlink, and a file from before that is
+ * readable by others is made 0600, with its WAL and shared-memory files
+ * (SQLite gives those the database file's mode). */
+static int private_file(const char *path)
+{
+	static const char *const suffixes[] = { "", "-wal", "-shm" };
+	char p[4096];
+	struct stat st;
+	size_t i;
+	int fd;
+
+	fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd >= 0) {
+		close(fd);
+		return 0;
+	}
+	if (errno != EEXIST)
+		return tpa_err_fail(TPA_ERR_IO, "registry %s: cannot create: %s", path,
+				    strerror(errno));
+	for (i = 0; i < sizeof(suffixes) / sizeof(suffixes[0]); i++) {
+		if ((size_t)snprintf(p, sizeof(p), "%s%s", path, suffixes[i]) >= sizeof(p))
+			return tpa_err_fail(TPA_ERR_INVALID_ARG, "registry: path too long");
+		if ((fd = open(p, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) < 0) {
+			if (errno == ENOENT && i > 0)
+				continue;
+			return tpa_err_fail(TPA_ERR_IO, "registry %s: %s", p,
+					    errno == ELOOP ? "is a symbolic link" : strerror(errno));
+		}
+		if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+			close(fd);
+			return tpa_err_fail(TPA_ERR_IO, "registry %s: not a regular file", p);
+		}
+		if ((st.st_mode & 077) && fchmod(fd, st.st_mode & 0700) < 0) {
+			close(fd);
+			return tpa_err_fail(TPA_ERR_IO, "registry %s: others may read it, and "
+					    "it cannot be made private: %s", p, strerror(errno));
+		}
+		close(fd);
+	}
+	return 0;
+}
+
 int tpa_store_open_sqlite(tpa_store **out, const char *path)
 {
 	sq_store *s;
@@ -1511,6 +1558,8 @@ int tpa_store_open_sqlite(tpa_store **out, const char *path)
 	s->public.ops = &sq_ops;
 	snprintf(s->path, sizeof(s->path), "%s", path);
 	pthread_mutex_init(&s->lock, NULL);
+	if ((err = private_file(path)) < 0)
+		goto fail;
 	if (sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
 			    SQLITE_OPEN_FULLMUTEX, NULL) != SQLITE_OK) {
 		err = tpa_err_fail(TPA_ERR_IO, "registry %s: cannot open: %s", path,

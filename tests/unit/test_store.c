@@ -11,6 +11,7 @@
 #include "testutil.h"
 #include "tpa/err.h"
 #include "tpa/identity.h"
+#include "tpa/seal.h"
 #include "tpa/store.h"
 #include "tpa/tpm_decode.h"
 
@@ -183,6 +184,44 @@ static void test_bad_files(void)
 	}
 	tpa_store_close(NULL);
 	CU_ASSERT_EQUAL(tpa_store_get(NULL, NULL, ID1), TPA_ERR_INVALID_ARG);
+}
+
+/* The registry holds the sealing key: created 0600, an older file that
+ * others could read made 0600 with its WAL, a symbolic link refused. */
+static void test_private_file(void)
+{
+	char p[300], q[300], wal[310];
+	tpa_store *s = NULL;
+	struct stat st;
+	uint8_t key[TPA_SEAL_KEY_LEN];
+
+	snprintf(p, sizeof(p), "%s/private.db", dir);
+	CU_ASSERT_EQUAL_FATAL(tpa_store_open_sqlite(&s, p), 0);
+	CU_ASSERT_EQUAL(tpa_store_seal_key(key, s), 0);
+	tpa_store_close(s);
+	CU_ASSERT_EQUAL_FATAL(stat(p, &st), 0);
+	CU_ASSERT_EQUAL(st.st_mode & 0777, 0600);
+	snprintf(wal, sizeof(wal), "%s-wal", p);
+	if (stat(wal, &st) == 0)
+		CU_ASSERT_EQUAL(st.st_mode & 0777, 0600);
+	/* As an older verifier left it. */
+	CU_ASSERT_EQUAL(chmod(p, 0644), 0);
+	CU_ASSERT_EQUAL_FATAL(tpa_store_open_sqlite(&s, p), 0);
+	tpa_store_close(s);
+	CU_ASSERT_EQUAL_FATAL(stat(p, &st), 0);
+	CU_ASSERT_EQUAL(st.st_mode & 0777, 0600);
+	/* A symbolic link: refused, the file it points to untouched. */
+	snprintf(q, sizeof(q), "%s/link.db", dir);
+	CU_ASSERT_EQUAL_FATAL(symlink(p, q), 0);
+	CU_ASSERT_EQUAL(tpa_store_open_sqlite(&s, q), TPA_ERR_IO);
+	CU_ASSERT(strstr(tpa_err_last(), "symbolic link") != NULL);
+	CU_ASSERT_EQUAL(unlink(q), 0);
+	/* A dangling one is not followed to create a file either. */
+	snprintf(wal, sizeof(wal), "%s/nothere.db", dir);
+	CU_ASSERT_EQUAL_FATAL(symlink(wal, q), 0);
+	CU_ASSERT_EQUAL(tpa_store_open_sqlite(&s, q), TPA_ERR_IO);
+	CU_ASSERT_EQUAL(access(wal, F_OK), -1);
+	CU_ASSERT_EQUAL(unlink(q), 0);
 }
 
 /* A registry that cannot be written: another process holds it locked, or
@@ -1227,6 +1266,7 @@ int main(void)
 	CU_add_test(s, "audit is append-only; data persists", test_audit_append_only_and_persistent);
 	CU_add_test(s, "corrupt, unreachable and newer files", test_bad_files);
 	CU_add_test(s, "a registry that cannot be written", test_unwritable);
+	CU_add_test(s, "the registry file is private, never a symlink", test_private_file);
 	CU_add_test(s, "schema 1 migrates to 4, keeping everything", test_migrate_v1);
 	CU_add_test(s, "baselines: add, get, list", test_baseline_add_get_list);
 	CU_add_test(s, "baselines are append-only", test_baseline_append_only);
