@@ -226,6 +226,12 @@ else
     echo "(commit $TPA_BENCH_BEFORE is not in this clone: no before figures; fetch the history)"
 fi
 rss_of() { awk '/^VmRSS/ { print $2 }' "/proc/$1/status"; }
+serve7() { # NAME=BINARY: starts it with its own baseline; sets VPID, PORT
+    "${1#*=}" serve --listen 127.0.0.1:0 --cert "$W/certs/server.pem" --key "$W/certs/server.key" \
+        --workers 2 --baseline "$W/${1%%=*}.b.json" >"$W/v.out" 2>/dev/null &
+    VPID=$!
+    wait_listening "$W/v.out" "$VPID" || { echo "verifier ${1%%=*} did not start"; exit 1; }
+}
 for v in $VERIFIERS; do
     "${v#*=}" baseline learn --eventlog "$W/boot.log" --name fleet --out "$W/${v%%=*}.b.json" >/dev/null
 done
@@ -233,10 +239,7 @@ done
 for round in 1 2 3 4 5; do
     for v in $VERIFIERS; do
         name=${v%%=*}
-        "${v#*=}" serve --listen 127.0.0.1:0 --cert "$W/certs/server.pem" --key "$W/certs/server.key" \
-            --workers 2 --baseline "$W/$name.b.json" >"$W/v.out" 2>/dev/null &
-        VPID=$!
-        wait_listening "$W/v.out" "$VPID" || { echo "verifier $name did not start"; exit 1; }
+        serve7 "$v"
         TPA_BENCH_VERIFIER_PID=$VPID "$BIN/tests/bench/bench_rpc" "127.0.0.1:$PORT" "$W/certs/ca.pem" \
             "$TCTI" 4000 16 "$W/boot.log" | sed "s/^/$name /" | tee -a "$W/rpc7.txt"
         kill -TERM "$VPID"; wait "$VPID" || true; VPID=
@@ -244,10 +247,7 @@ for round in 1 2 3 4 5; do
 done
 for v in $VERIFIERS; do
     name=${v%%=*}
-    "${v#*=}" serve --listen 127.0.0.1:0 --cert "$W/certs/server.pem" --key "$W/certs/server.key" \
-        --workers 2 --baseline "$W/$name.b.json" >"$W/v.out" 2>/dev/null &
-    VPID=$!
-    wait_listening "$W/v.out" "$VPID" || { echo "verifier $name did not start"; exit 1; }
+    serve7 "$v"
     rss0=$(rss_of "$VPID")
     "$BIN/tests/bench/bench_challenge" "127.0.0.1:$PORT" "$W/certs/ca.pem" 100000 32 |
         sed "s/^/$name /" | tee -a "$W/ch7.txt"
