@@ -164,6 +164,15 @@ bad_baseline "an unknown field" "b['rules']['dbx']['must_contain'] = []" 'rules.
 bad_baseline "a bad severity" "b['rules']['pk']['severity'] = 'fatal'" 'rules.pk.severity: must be'
 bad_baseline "a PCR out of range" "b['rules']['known-events']['events'][0]['pcr'] = 31" \
     'rules.known-events.events\[0\].pcr: must be a PCR number'
+bad_baseline "required_pcrs not a list" "b['required_pcrs'] = '0-7'" \
+    'required_pcrs: must be a list of PCR numbers'
+bad_baseline "a required PCR out of range" "b['required_pcrs'] = [0, 24]" \
+    'required_pcrs\[1\]: must be a PCR number'
+bad_baseline "a required PCR twice" "b['required_pcrs'] = [7, 7]" \
+    'required_pcrs\[1\]: PCR 7 is listed twice'
+bad_baseline "required-pcrs written as a rule" "b['rules']['required-pcrs'] = {'severity': 'critical'}" \
+    'rules.required-pcrs: is not written as a rule'
+bad_baseline "an unknown bank" "b['bank'] = 'md5'" 'bank: must be sha1, sha256'
 printf '{"tpa_baseline": 1, ' >"$WORK/bad.json"
 expect_exit "truncated JSON (2)" 2 "${B[@]}" check "$WORK/bad.json" || true
 expect_grep "... with the line and column" "$WORK/err" 'bad.json: line 1 column'
