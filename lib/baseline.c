@@ -943,13 +943,21 @@ int tpa_baseline_learn(tpa_baseline **out, const tpa_boot *ev, const char *name)
 			}
 			break;
 		case TPA_RULE_KERNEL_CMDLINE:
-			if (tpa_event_cmdline_params(t, e, m) < 0) {
+			/* The text is what the digest binds, or nothing. */
+			if (m->data_ok != 1 || tpa_event_cmdline_params(t, e, m) < 0) {
+				int mismatch = m->data_ok != 1;
+
 				json_decref(fw);
 				json_decref(apps);
 				json_decref(loader);
 				json_decref(cmd);
 				json_decref(known);
 				json_decref(root);
+				if (mismatch)
+					return tpa_err_fail(TPA_ERR_VERIFY, "baseline learn: event %u: "
+							    "its kernel command line does not hash to "
+							    "its digest: the text is not what was "
+							    "measured", e->number);
 				return tpa_err_fail(TPA_ERR_LIMIT, "baseline learn: event %u: a kernel "
 						    "command line longer than %d bytes", e->number,
 						    TPA_KERNEL_PARAMS_MAX);
@@ -1772,6 +1780,16 @@ int tpa_baseline_appraise(tpa_appraisal *out, const tpa_baseline *b, const tpa_b
 			size_t k;
 
 			cmdline_seen = 1;
+			/* Only text its digest binds is evidence (GRUB's must match
+			 * or the log is refused; systemd-stub's is believed only
+			 * when it matches). */
+			if (m->data_ok != 1) {
+				fail_rule(&j, TPA_RULE_KERNEL_CMDLINE, num, pcr,
+					  "event %d (PCR %d): the kernel command line does not hash "
+					  "to its digest: the text is not what was measured", num,
+					  pcr);
+				break;
+			}
 			if (tpa_event_cmdline_params(params, e, m) < 0) {
 				fail_rule(&j, TPA_RULE_KERNEL_CMDLINE, num, pcr,
 					  "event %d: a kernel command line longer than %d bytes is "

@@ -325,6 +325,7 @@ int tpa_bootstate_derive(tpa_bootstate *out, const tpa_eventlog *log, uint16_t b
 			err = tpa_err_fail(TPA_ERR_CRYPTO, "bootstate: hashing failed");
 			goto cleanup;
 		}
+		m->data_ok = ok;
 		if (ok == 0 && m->digest_of != TPA_DIGEST_OF_DATA_OR_OTHER) {
 			s->digest_mismatches++;
 			if (s->first_mismatch < 0)

@@ -83,6 +83,10 @@ typedef struct {
 					  * prefix, without a trailing NUL */
 	size_t text_len;
 	int text_nul_first;              /* that prefix's GRUB usually measures the NUL */
+	int data_ok;                     /* set by the state: 1 if the data hashes to
+					  * its digest in the evidence bank, 0 if
+					  * not, negative if no rule or no digest
+					  * says (tpa_event_data_check) */
 } tpa_event_meaning;
 
 #define TPA_KERNEL_PARAMS_MAX 4096      /* bytes of kernel parameters judged (the

@@ -80,6 +80,15 @@ class Tpm:
                                "--log", log, "--tcti", self.tcti], stdout=subprocess.DEVNULL)
         return open(log, "rb").read()
 
+    def boot_log(self, log):
+        """A fresh boot that measured exactly this log's sha256 digests."""
+        subprocess.check_call([cfg["swtpm"], "stop", self.dir])
+        subprocess.check_call([cfg["swtpm"], "start", self.dir], stdout=subprocess.DEVNULL)
+        _, _, evs = parse_log(log)
+        for pcr, typ, dg, data in evs:
+            if typ != 3:  # EV_NO_ACTION is not extended
+                self.extend(pcr, "sha256", dg[SHA256])
+
     def public(self, handle):
         f = self.tmp("pub")
         self.run("tpm2_readpublic", "-c", handle, "-o", f)
@@ -535,6 +544,67 @@ for scen, pcrs, rule in (("tampered-bootloader", (4,), "boot-applications"),
     v = attest(req)
     _named("... its whole log: the %s rule fails" % rule,
            v.rules.get(rule, ("",))[0] == "fail" and not v.granted(), v)
+
+print("-- systemd-stub: a real Fedora 37 systemd-boot log, measured into swtpm", flush=True)
+SD = cfg["target_sd"]
+sd = open(cfg["sd_log"], "rb").read()
+SEL12 = SEL + ",12"
+
+
+def stub_log(log, text):
+    """The log with its PCR 12 (systemd-stub command line) events carrying
+    text, as UTF-16 with its NUL, and the digest of that text."""
+    h, _, evs = parse_log(log)
+    data = (text + "\0").encode("utf-16-le")
+    return write_log(h, [(p, t, {SHA256: hashlib.sha256(data).digest()}, data) if p == 12
+                         else (p, t, dg, d) for p, t, dg, d in evs])
+
+
+A.boot_log(sd)
+req, ch = evidence(A, AK, ak_a, SEL12, sd, ch=challenge(SD))
+v = attest(req, SD)
+check("the Fedora boot against its own baseline: compliant", v.status == "COMPLIANT" and
+      not v.failed, v.why())
+check("... its systemd-stub command line verified, from PCR 12",
+      v.fact("kernel_cmdline") == "verified" and "efi=debug" in v.launch.kernel_cmdline,
+      repr(v.launch))
+req, ch = evidence(A, AK, ak_a, SEL, sd, ch=challenge(SD))
+v = attest(req, SD)
+_named("... PCR 12 left out: required-pcrs and kernel-cmdline fail",
+       v.rules.get("required-pcrs", ("",))[0] == "fail" and "12" in v.rules["required-pcrs"][1]
+       and v.rules.get("kernel-cmdline", ("",))[0] == "fail" and
+       v.fact("kernel_cmdline") == "unverified" and v.status != "COMPLIANT", v)
+req, ch = evidence(A, AK, ak_a, SEL12, without_pcrs(sd, (12,)), ch=challenge(SD))
+v = attest(req, SD)
+_named("... every PCR 12 event deleted: eventlog.replay fails",
+       "eventlog.replay" in v.failed and "PCR 12" in v.failed["eventlog.replay"] and
+       v.status != "COMPLIANT", v)
+booted = stub_log(sd, "console=ttyS0 init=/bin/sh")
+A.boot_log(booted)
+req, ch = evidence(A, AK, ak_a, SEL12, booted, ch=challenge(SD))
+v = attest(req, SD)
+_named("a boot with init=/bin/sh on the stub's command line: kernel-cmdline fails",
+       v.rules.get("kernel-cmdline", ("",))[0] == "fail" and
+       "init=/bin/sh" in v.rules["kernel-cmdline"][1] and v.status != "COMPLIANT", v)
+# The same boot, its log carrying the allowed text over the digests of what
+# booted: PCR 12 replays, the text lies.
+h, _, evs = parse_log(sd)
+_, _, bevs = parse_log(booted)
+lying = write_log(h, [(p, t, bevs[k][2], d) if p == 12 else (p, t, dg, d)
+                      for k, (p, t, dg, d) in enumerate(evs)])
+req, ch = evidence(A, AK, ak_a, SEL12, lying, ch=challenge(SD))
+v = attest(req, SD)
+_named("... its log showing the allowed text over the booted digests: kernel-cmdline fails",
+       "eventlog.replay" not in v.failed and v.rules.get("kernel-cmdline", ("",))[0] == "fail"
+       and "does not hash to its digest" in v.rules["kernel-cmdline"][1] and
+       v.status != "COMPLIANT", v)
+check("... and the state shows no command line", not v.launch.kernel_cmdline,
+      repr(v.launch.kernel_cmdline))
+open(os.path.join(WORK, "stub-lying.log"), "wb").write(lying)
+p = verifier("baseline", "learn", "--eventlog", os.path.join(WORK, "stub-lying.log"),
+             "--out", os.path.join(WORK, "lying.json"))
+check("... and baseline learn refuses to learn it, by name", p.returncode == 2 and
+      "does not hash to its digest" in p.stderr, p.stderr + p.stdout)
 good = A.reboot("good")
 
 print("-- keys that are not the device's", flush=True)

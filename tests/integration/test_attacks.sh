@@ -36,6 +36,15 @@ V_PID=$VPID
 start_verifier open --cert "$WORK/certs/server.pem" --key "$WORK/certs/server.key" \
     --baseline "$WORK/fleet.json"
 TARGET_OPEN=127.0.0.1:$PORT
+# A real systemd-boot/systemd-stub boot (tests/data/eventlog, Fedora 37) and
+# its own baseline, learned from it.
+SD_LOG=$ROOT/tests/data/eventlog/tpm2-tools/event-sd-boot-fedora37.bin
+"$BIN/verifier" baseline learn --eventlog "$SD_LOG" --name fedora-sd --out "$WORK/sd.json" \
+    >"$WORK/learn-sd.out" 2>&1 || bad "baseline learn (Fedora 37 systemd-boot)" "$WORK/learn-sd.out"
+expect_grep "the systemd-boot baseline requires PCR 12" "$WORK/learn-sd.out" 'required-pcrs +critical sha256 PCRs 0-7, 9, 12$'
+start_verifier sd --cert "$WORK/certs/server.pem" --key "$WORK/certs/server.key" \
+    --baseline "$WORK/sd.json"
+TARGET_SD=127.0.0.1:$PORT
 
 FLOOD_CH=${ATTACK_FLOOD_CHALLENGES:-200000}
 FLOOD_EN=${ATTACK_FLOOD_ENROLLS:-20000}
@@ -50,6 +59,7 @@ protoc -I "$ROOT/proto" --python_out="$WORK/py" "$ROOT/proto/attest/v1/attest.pr
 cat >"$WORK/attacks.json" <<JSON
 {"root": "$ROOT", "work": "$WORK", "gen_dir": "$WORK/py", "ca": "$CA",
  "target": "$TARGET", "target_open": "$TARGET_OPEN", "verifier_pid": $V_PID,
+ "target_sd": "$TARGET_SD", "sd_log": "$SD_LOG",
  "registry": "$WORK/registry.db", "verifier": "$BIN/verifier", "swtpm": "$SIM",
  "bootsim": "$BIN/tpa-bootsim", "scenarios": "$ROOT/simulator/scenarios",
  "flood_challenges": $FLOOD_CH, "flood_enrolls": $FLOOD_EN, "measure_rss": $MEASURE_RSS}
