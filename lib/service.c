@@ -530,7 +530,9 @@ static void pack_launch(Attest__V1__TrustedLaunch *tl, reply_text *t, const tpa_
 	}
 	tl->secure_boot = (char *)tpa_secure_boot_name(bs->secure_boot);
 	snprintf(t->sb_reason, sizeof(t->sb_reason), "%s", bs->secure_boot_why);
-	snprintf(t->firmware, sizeof(t->firmware), "%s", bs->firmware_version);
+	/* Text for people too: only what its digest binds. */
+	if (bs->firmware_version_verified)
+		snprintf(t->firmware, sizeof(t->firmware), "%s", bs->firmware_version);
 	snprintf(t->cmdline, sizeof(t->cmdline), "%s", bs->kernel_cmdline);
 	tl->firmware_version = t->firmware;
 	tl->kernel_cmdline = t->cmdline;
@@ -635,8 +637,10 @@ static void claims_of(tpa_token_claims *c, const tpa_verdict *v, const tpa_basel
 	c->measured_boot = v->measured_boot;
 	c->secure_boot = v->replayed ? tpa_secure_boot_name(v->boot.state.secure_boot) :
 		"unknown";
+	/* The S-CRTM text only when its PCR counts and it hashes to its digest
+	 * (some firmware measures something else: then the text is unbound). */
 	if (v->replayed && v->boot.state.facts[TPA_FACT_FIRMWARE_VERSION].status ==
-	    TPA_FACT_VERIFIED)
+	    TPA_FACT_VERIFIED && v->boot.state.firmware_version_verified)
 		c->firmware_version = v->boot.state.firmware_version;
 }
 

@@ -461,6 +461,16 @@ req, ch = evidence(A, AK, ak_a, SEL, write_log(h, edited))
 v = attest(req)
 _named("an edited log (a digest): eventlog.replay fails",
        "eventlog.replay" in v.failed and not v.granted(), v)
+i = next(k for k, e in enumerate(evs) if e[1] == 8)  # EV_S_CRTM_VERSION
+p, t, dg, d = evs[i]
+fw = [e for e in evs]
+fw[i] = (p, t, dg, "EDK II 2099.01 (certified)".encode("utf-16-le") + b"\0\0")
+req, ch = evidence(A, AK, ak_a, SEL, write_log(h, fw))
+v = attest(req)
+sub = v.claims().get("submods", {}).get("TPM_DEVICE", {})
+check("an S-CRTM version text edited over its digest: neither the state nor the token "
+      "carries it", "2099" not in v.launch.firmware_version and
+      "tpa.firmware_version" not in sub, "%r %r" % (v.launch.firmware_version, sub))
 req, ch = evidence(A, AK, ak_a, SEL, good[:-9])
 v = attest(req)
 _named("a truncated log: eventlog.parse fails", "eventlog.parse" in v.failed and
