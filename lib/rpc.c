@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 #include <errno.h>
 #include <pthread.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,7 +14,12 @@
 #include <grpc/support/log.h>
 #include <grpc/support/time.h>
 #include <openssl/crypto.h>
+#include <openssl/pem.h>
+#include <openssl/x509v3.h>
+#include <sys/resource.h>
+#include <unistd.h>
 
+#include "rpc_gate.h"
 #include "tpa/err.h"
 #include "tpa/rpc.h"
 
@@ -132,6 +138,11 @@ struct tpa_rpc_server {
 	char *listen;
 	char *cert_pem, *key_pem, *client_ca_pem;
 	size_t max_message;
+	rpc_gate *gate;               /* NULL for a unix: listener */
+	unsigned max_connections;
+	char dir[64];                 /* private directory of the inner sockets */
+	char inner[96], probe[96];
+	rpc_gate_opts gate_opts;
 };
 
 static int post(tpa_rpc_server *s, rpc_method *m)
@@ -179,6 +190,22 @@ static void call_free(call_state *cs)
 	free(cs);
 }
 
+/* Whether a PEM certificate says it is for TLS clients: an extended key
+ * usage extension that names clientAuth. No extension is no. */
+static int cert_is_client_auth(const char *pem, size_t len)
+{
+	BIO *b = BIO_new_mem_buf(pem, (int)len);
+	X509 *x = b ? PEM_read_bio_X509(b, NULL, NULL, NULL) : NULL;
+	int ok = 0;
+
+	if (x)
+		ok = (X509_get_extension_flags(x) & EXFLAG_XKUSAGE) &&
+		     (X509_get_extended_key_usage(x) & XKU_SSL_CLIENT);
+	X509_free(x);
+	BIO_free(b);
+	return ok;
+}
+
 /* Whether the peer's TLS client certificate was verified, and its CN.
  * Property values are not NUL-terminated. */
 static void peer_identity(grpc_call *call, tpa_rpc_reply *r)
@@ -205,6 +232,10 @@ static void peer_identity(grpc_call *call, tpa_rpc_reply *r)
 					r->peer_cn[i] = '?';
 		}
 		r->peer_authenticated = 1;
+		it = grpc_auth_context_find_properties_by_name(ctx, GRPC_X509_PEM_CERT_PROPERTY_NAME);
+		if ((p = grpc_auth_property_iterator_next(&it)) != NULL && p->value &&
+		    p->value_length < PEM_MAX)
+			r->peer_client_auth = cert_is_client_auth(p->value, p->value_length);
 	}
 	grpc_auth_context_release(ctx);
 }
@@ -365,8 +396,21 @@ int tpa_rpc_server_new(tpa_rpc_server **out, const tpa_rpc_server_opts *o)
 	pthread_cond_init(&s->idle, NULL);
 	grpc_init();
 	{
-		grpc_arg args[3];
-		grpc_channel_args ca = { 3, args };
+		static const struct { const char *key; unsigned def; size_t off; } lim[] = {
+			{ GRPC_ARG_SERVER_HANDSHAKE_TIMEOUT_MS, TPA_RPC_DEFAULT_HANDSHAKE_MS,
+			  offsetof(tpa_rpc_server_opts, handshake_timeout_ms) },
+			{ GRPC_ARG_MAX_CONNECTION_IDLE_MS, TPA_RPC_DEFAULT_IDLE_MS,
+			  offsetof(tpa_rpc_server_opts, idle_timeout_ms) },
+			{ GRPC_ARG_MAX_CONNECTION_AGE_MS, TPA_RPC_DEFAULT_MAX_AGE_MS,
+			  offsetof(tpa_rpc_server_opts, max_age_ms) },
+			{ GRPC_ARG_MAX_CONNECTION_AGE_GRACE_MS, TPA_RPC_DEFAULT_AGE_GRACE_MS,
+			  offsetof(tpa_rpc_server_opts, max_age_grace_ms) },
+			{ GRPC_ARG_MAX_CONCURRENT_STREAMS, TPA_RPC_DEFAULT_MAX_STREAMS,
+			  offsetof(tpa_rpc_server_opts, max_streams) },
+		};
+		grpc_arg args[3 + sizeof(lim) / sizeof(lim[0])];
+		grpc_channel_args ca = { sizeof(args) / sizeof(args[0]), args };
+		size_t i;
 
 		args[0].type = GRPC_ARG_INTEGER;
 		args[0].key = (char *)GRPC_ARG_MAX_RECEIVE_MESSAGE_LENGTH;
@@ -379,6 +423,15 @@ int tpa_rpc_server_new(tpa_rpc_server **out, const tpa_rpc_server_opts *o)
 		args[2].type = GRPC_ARG_INTEGER;
 		args[2].key = (char *)GRPC_ARG_ALLOW_REUSEPORT;
 		args[2].value.integer = 0;
+		/* No connection is held for ever: not in its handshake, not idle,
+		 * not past its age. */
+		for (i = 0; i < sizeof(lim) / sizeof(lim[0]); i++) {
+			unsigned v = *(const unsigned *)((const char *)o + lim[i].off);
+
+			args[3 + i].type = GRPC_ARG_INTEGER;
+			args[3 + i].key = (char *)lim[i].key;
+			args[3 + i].value.integer = (int)((v ? v : lim[i].def) & 0x7fffffff);
+		}
 		s->server = grpc_server_create(&ca, NULL);
 	}
 	s->cq = grpc_completion_queue_create_for_next(NULL);
@@ -416,6 +469,125 @@ int tpa_rpc_server_add_method(tpa_rpc_server *s, const char *path,
 	return 0;
 }
 
+static void gate_dir_remove(tpa_rpc_server *s)
+{
+	if (!s->dir[0])
+		return;
+	unlink(s->inner);
+	unlink(s->probe);
+	rmdir(s->dir);
+	s->dir[0] = '\0';
+}
+
+/* gRPC listens on two unix sockets in a directory of this process's alone:
+ * one with the server's credentials, fed by the gate, and a plaintext one
+ * for the probe (reachable only by this user, who holds the keys anyway).
+ * Takes creds. Returns 0 or an error. */
+static int gate_open(tpa_rpc_server *s, grpc_server_credentials *creds)
+{
+	grpc_server_credentials *plain;
+	const char *tmp = getenv("TMPDIR");
+	char addr[128];
+	struct rlimit rl;
+	unsigned cap;
+	int ok;
+
+	if (!tmp || !*tmp || strlen(tmp) > 32)
+		tmp = "/tmp";
+	snprintf(s->dir, sizeof(s->dir), "%s/tpa-rpc-XXXXXX", tmp);
+	if (!mkdtemp(s->dir)) {
+		s->dir[0] = '\0';
+		grpc_server_credentials_release(creds);
+		return tpa_err_fail(TPA_ERR_IO, "rpc: cannot make a private directory in %s: %s",
+				    tmp, strerror(errno));
+	}
+	snprintf(s->inner, sizeof(s->inner), "%s/grpc.sock", s->dir);
+	snprintf(s->probe, sizeof(s->probe), "%s/probe.sock", s->dir);
+	snprintf(addr, sizeof(addr), "unix:%s", s->inner);
+	ok = grpc_server_add_http2_port(s->server, addr, creds) > 0;
+	grpc_server_credentials_release(creds);
+	snprintf(addr, sizeof(addr), "unix:%s", s->probe);
+	plain = grpc_insecure_server_credentials_create();
+	ok = ok && grpc_server_add_http2_port(s->server, addr, plain) > 0;
+	grpc_server_credentials_release(plain);
+	if (!ok) {
+		gate_dir_remove(s);
+		return tpa_err_fail(TPA_ERR_IO, "rpc: cannot listen on %s", addr);
+	}
+	/* Three descriptors a connection (the peer's, the relay's, gRPC's),
+	 * and room for the rest of the process. */
+	cap = s->opts.max_connections ? s->opts.max_connections : TPA_RPC_DEFAULT_MAX_CONNECTIONS;
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY) {
+		rlim_t room = rl.rlim_cur > 128 ? (rl.rlim_cur - 128) / 3 : 1;
+
+		if (room < cap)
+			cap = room ? (unsigned)room : 1;
+	}
+	s->max_connections = cap;
+	s->gate_opts.listen = s->listen;
+	s->gate_opts.inner = s->inner;
+	s->gate_opts.max_total = cap;
+	s->gate_opts.max_per_peer = s->opts.max_connections_per_peer ?
+		s->opts.max_connections_per_peer : TPA_RPC_DEFAULT_MAX_PER_PEER;
+	return 0;
+}
+
+int tpa_rpc_server_conn_stats(tpa_rpc_server *s, tpa_rpc_conn_stats *st)
+{
+	rpc_gate_stats g;
+
+	if (!s || !st)
+		return tpa_err_fail(TPA_ERR_INVALID_ARG, "rpc: NULL server");
+	memset(st, 0, sizeof(*st));
+	if (!s->gate)
+		return 0;
+	rpc_gate__stats(s->gate, &g);
+	st->accepted = g.accepted;
+	st->refused_total = g.refused_total;
+	st->refused_peer = g.refused_peer;
+	st->refused_inner = g.refused_inner;
+	st->out_of_fds = g.out_of_fds;
+	st->open = g.open;
+	st->max_connections = s->max_connections;
+	return 0;
+}
+
+int tpa_rpc_server_probe(tpa_rpc_server *s, unsigned timeout_ms)
+{
+	tpa_rpc_client_opts co = { 0 };
+	tpa_rpc_client *c = NULL;
+	char target[128];
+	uint8_t *resp = NULL;
+	size_t len = 0;
+	int st = -1, err;
+
+	if (!s || !s->started || s->stopping)
+		return tpa_err_fail(TPA_ERR_UNAVAILABLE, "rpc: server not running");
+	if (s->gate) {
+		rpc_gate_stats g;
+
+		rpc_gate__stats(s->gate, &g);
+		if (rpc_gate__now_ms() - g.heartbeat_ms > 2000 + (int64_t)timeout_ms)
+			return tpa_err_fail(TPA_ERR_UNAVAILABLE, "rpc: the gate's loop is stuck");
+	}
+	if (!s->probe[0])
+		return 0;
+	snprintf(target, sizeof(target), "unix:%s", s->probe);
+	co.target = target;
+	co.insecure = 1;
+	if ((err = tpa_rpc_client_new(&c, &co)) < 0)
+		return err;
+	/* A fresh channel: gRPC must accept it, and a worker answer. */
+	tpa_rpc_client_call(&resp, &len, &st, c, "/tpa.internal.Probe/Check",
+			    (const uint8_t *)"", 0, timeout_ms);
+	free(resp);
+	tpa_rpc_client_free(c);
+	if (st != TPA_RPC_UNIMPLEMENTED)
+		return tpa_err_fail(TPA_ERR_UNAVAILABLE, "rpc: the server did not answer a probe (%s)",
+				    st < 0 ? "no status" : tpa_rpc_status_name(st));
+	return 0;
+}
+
 int tpa_rpc_server_start(tpa_rpc_server *s, int *port)
 {
 	grpc_server_credentials *creds;
@@ -441,11 +613,24 @@ int tpa_rpc_server_start(tpa_rpc_server *s, int *port)
 			return tpa_err_fail(TPA_ERR_CRYPTO,
 					    "rpc: TLS certificate or key unusable");
 	}
-	bound = grpc_server_add_http2_port(s->server, s->listen, creds);
-	grpc_server_credentials_release(creds);
-	if (bound <= 0)
-		return tpa_err_fail(TPA_ERR_IO, "rpc: cannot listen on %s", s->listen);
+	if (strncmp(s->listen, "unix:", 5) == 0) {
+		bound = grpc_server_add_http2_port(s->server, s->listen, creds);
+		grpc_server_credentials_release(creds);
+		if (bound <= 0)
+			return tpa_err_fail(TPA_ERR_IO, "rpc: cannot listen on %s", s->listen);
+	} else if ((bound = gate_open(s, creds)) < 0) {
+		return bound;
+	}
 	grpc_server_start(s->server);
+	if (s->gate_opts.listen) {
+		int err = rpc_gate__start(&s->gate, &s->gate_opts, &bound);
+
+		if (err < 0) {
+			s->started = 1;
+			tpa_rpc_server_shutdown(s, 0);
+			return err;
+		}
+	}
 	s->started = 1;
 	pthread_mutex_lock(&s->lock);
 	for (i = 0; i < s->nmethods; i++)
@@ -480,6 +665,9 @@ int tpa_rpc_server_shutdown(tpa_rpc_server *s, unsigned grace_ms)
 	s->stopping = 1;
 	pthread_mutex_unlock(&s->lock);
 
+	/* No new connections; those open keep their bytes flowing while
+	 * their calls finish. */
+	rpc_gate__close_listener(s->gate);
 	grpc_server_shutdown_and_notify(s->server, s->shutdown_cq, s);
 	ev = grpc_completion_queue_next(
 		s->shutdown_cq,
@@ -498,6 +686,9 @@ int tpa_rpc_server_shutdown(tpa_rpc_server *s, unsigned grace_ms)
 	pthread_mutex_unlock(&s->lock);
 	grpc_server_destroy(s->server);
 	s->server = NULL;
+	rpc_gate__stop(s->gate);
+	s->gate = NULL;
+	gate_dir_remove(s);
 
 	grpc_completion_queue_shutdown(s->cq);
 	for (i = 0; i < s->started_workers; i++)
@@ -531,6 +722,7 @@ void tpa_rpc_server_free(tpa_rpc_server *s)
 						  NULL).type != GRPC_QUEUE_SHUTDOWN)
 			;
 	}
+	gate_dir_remove(s);
 	grpc_completion_queue_destroy(s->cq);
 	grpc_completion_queue_destroy(s->shutdown_cq);
 	for (i = 0; i < s->nmethods; i++)

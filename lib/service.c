@@ -22,6 +22,7 @@
 #include "tpa/evidence.h"
 #include "tpa/identity.h"
 #include "tpa/quote.h"
+#include "pbarena.h"
 #include "tpa/service.h"
 #include "tpa/tpm_decode.h"
 #include "tpa/verdict.h"
@@ -255,6 +256,27 @@ static void refuse(tpa_rpc_reply *r, int status, const char *fmt, ...)
 	va_end(ap);
 }
 
+/* Decodes a request into a bounded arena (pbarena.h): a request may cost
+ * TPA_SERVICE_DECODE_FACTOR times its size and a little more, not the ~50
+ * times a crafted one costs protobuf-c's own allocator. NULL (and r says
+ * why) if it is malformed or would cost more; else pbarena__release frees. */
+static void *unpack(tpa_rpc_reply *r, pbarena *a, const ProtobufCMessageDescriptor *d,
+		    const uint8_t *req, size_t len, const char *what)
+{
+	ProtobufCMessage *m;
+
+	pbarena__init(a, len * TPA_SERVICE_DECODE_FACTOR + TPA_SERVICE_DECODE_SLACK);
+	if ((m = protobuf_c_message_unpack(d, &a->alloc, len, req)))
+		return m;
+	if (a->exceeded)
+		refuse(r, TPA_RPC_RESOURCE_EXHAUSTED, "%s of %zu bytes would take more than "
+		       "%zu bytes to decode", what, len, a->budget);
+	else
+		refuse(r, TPA_RPC_INVALID_ARGUMENT, "malformed %s protobuf", what);
+	pbarena__release(a);
+	return NULL;
+}
+
 static void reply_msg(tpa_rpc_reply *r, const ProtobufCMessage *m)
 {
 	size_t n = protobuf_c_message_get_packed_size(m);
@@ -281,18 +303,19 @@ void tpa_service_get_challenge(tpa_rpc_reply *r, const uint8_t *req, size_t len,
 			       void *ctx)
 {
 	tpa_service *s = ctx;
+	pbarena arena;
 	Attest__V1__GetChallengeRequest *in;
 	Attest__V1__GetChallengeResponse out = ATTEST__V1__GET_CHALLENGE_RESPONSE__INIT;
 	tpa_challenge c;
 	size_t hint_len;
 	int err;
 
-	if (!(in = attest__v1__get_challenge_request__unpack(NULL, len, req))) {
-		refuse(r, TPA_RPC_INVALID_ARGUMENT, "malformed GetChallengeRequest protobuf");
+	if (!(in = unpack(r, &arena, &attest__v1__get_challenge_request__descriptor, req, len,
+			   "GetChallengeRequest"))) {
 		return;
 	}
 	hint_len = in->device_hint ? strlen(in->device_hint) : 0;
-	attest__v1__get_challenge_request__free_unpacked(in, NULL);
+	pbarena__release(&arena);
 	if (hint_len > TPA_DEVICE_HINT_MAX) {
 		refuse(r, TPA_RPC_INVALID_ARGUMENT, "device_hint longer than %d bytes",
 		       TPA_DEVICE_HINT_MAX);
@@ -648,6 +671,7 @@ void tpa_service_attest(tpa_rpc_reply *r, const uint8_t *req, size_t len,
 			void *ctx)
 {
 	tpa_service *s = ctx;
+	pbarena arena;
 	Attest__V1__AttestRequest *in;
 	Attest__V1__AttestResponse out = ATTEST__V1__ATTEST_RESPONSE__INIT;
 	Attest__V1__Verdict reply = ATTEST__V1__VERDICT__INIT;
@@ -672,8 +696,8 @@ void tpa_service_attest(tpa_rpc_reply *r, const uint8_t *req, size_t len,
 	int have_dev = 0, have_ch, quote_ok, judged = 0, err;
 
 	memset(&v, 0, sizeof(v));
-	if (!(in = attest__v1__attest_request__unpack(NULL, len, req))) {
-		refuse(r, TPA_RPC_INVALID_ARGUMENT, "malformed AttestRequest protobuf");
+	if (!(in = unpack(r, &arena, &attest__v1__attest_request__descriptor, req, len,
+			   "AttestRequest"))) {
 		atomic_fetch_add(&s->n.refused, 1);
 		return;
 	}
@@ -890,7 +914,7 @@ cleanup:
 	tpa_baseline_free(bl_owned);
 	free(txt);
 	free(token);
-	attest__v1__attest_request__free_unpacked(in, NULL);
+	pbarena__release(&arena);
 }
 
 /* ---- enrollment ---- */
@@ -944,6 +968,7 @@ static int refuse_revoked(tpa_rpc_reply *r, tpa_service *s, const char *device_i
 void tpa_service_enroll(tpa_rpc_reply *r, const uint8_t *req, size_t len, void *ctx)
 {
 	tpa_service *s = ctx;
+	pbarena arena;
 	Attest__V1__EnrollRequest *in;
 	Attest__V1__EnrollResponse out = ATTEST__V1__ENROLL_RESPONSE__INIT;
 	TPMT_PUBLIC ek, ak;
@@ -954,8 +979,8 @@ void tpa_service_enroll(tpa_rpc_reply *r, const uint8_t *req, size_t len, void *
 	char device_id[TPA_DEVICE_ID_HEX + 1];
 
 	memset(&seal, 0, sizeof(seal));
-	if (!(in = attest__v1__enroll_request__unpack(NULL, len, req))) {
-		refuse(r, TPA_RPC_INVALID_ARGUMENT, "malformed EnrollRequest protobuf");
+	if (!(in = unpack(r, &arena, &attest__v1__enroll_request__descriptor, req, len,
+			   "EnrollRequest"))) {
 		atomic_fetch_add(&s->n.enroll_refused, 1);
 		return;
 	}
@@ -1018,12 +1043,13 @@ refused:
 	atomic_fetch_add(&s->n.enroll_refused, 1);
 cleanup:
 	OPENSSL_cleanse(&seal, sizeof(seal));
-	attest__v1__enroll_request__free_unpacked(in, NULL);
+	pbarena__release(&arena);
 }
 
 void tpa_service_activate(tpa_rpc_reply *r, const uint8_t *req, size_t len, void *ctx)
 {
 	tpa_service *s = ctx;
+	pbarena arena;
 	Attest__V1__ActivateRequest *in;
 	Attest__V1__ActivateResponse out = ATTEST__V1__ACTIVATE_RESPONSE__INIT;
 	TPMT_PUBLIC ek, ak;
@@ -1035,8 +1061,8 @@ void tpa_service_activate(tpa_rpc_reply *r, const uint8_t *req, size_t len, void
 	int err;
 
 	memset(&seal, 0, sizeof(seal));
-	if (!(in = attest__v1__activate_request__unpack(NULL, len, req))) {
-		refuse(r, TPA_RPC_INVALID_ARGUMENT, "malformed ActivateRequest protobuf");
+	if (!(in = unpack(r, &arena, &attest__v1__activate_request__descriptor, req, len,
+			   "ActivateRequest"))) {
 		atomic_fetch_add(&s->n.activate_refused, 1);
 		return;
 	}
@@ -1118,7 +1144,7 @@ refused:
 	atomic_fetch_add(&s->n.activate_refused, 1);
 cleanup:
 	OPENSSL_cleanse(&seal, sizeof(seal));
-	attest__v1__activate_request__free_unpacked(in, NULL);
+	pbarena__release(&arena);
 }
 
 /* ---- for relying parties ---- */
@@ -1126,16 +1152,17 @@ cleanup:
 void tpa_service_get_keys(tpa_rpc_reply *r, const uint8_t *req, size_t len, void *ctx)
 {
 	tpa_service *s = ctx;
+	pbarena arena;
 	Attest__V1__GetVerificationKeysRequest *in;
 	Attest__V1__GetVerificationKeysResponse out =
 		ATTEST__V1__GET_VERIFICATION_KEYS_RESPONSE__INIT;
 	char *jwks = NULL;
 
-	if (!(in = attest__v1__get_verification_keys_request__unpack(NULL, len, req))) {
-		refuse(r, TPA_RPC_INVALID_ARGUMENT, "malformed GetVerificationKeysRequest protobuf");
+	if (!(in = unpack(r, &arena, &attest__v1__get_verification_keys_request__descriptor, req, len,
+			   "GetVerificationKeysRequest"))) {
 		return;
 	}
-	attest__v1__get_verification_keys_request__free_unpacked(in, NULL);
+	pbarena__release(&arena);
 	if (tpa_service_jwks(&jwks, s) < 0) {
 		refuse(r, TPA_RPC_INTERNAL, "%s", tpa_err_last());
 		return;
@@ -1157,9 +1184,32 @@ static int is_device_id(const char *id)
 	return 1;
 }
 
+/* A decision is for the relying parties named, each with a certificate
+ * made for a TLS client: a device's or a laptop's certificate from the same
+ * CA, or the verifier's own server certificate, reads nothing. */
+static int relying_party_ok(tpa_service *s, tpa_rpc_reply *r)
+{
+	size_t i;
+
+	if (!r->peer_client_auth) {
+		refuse(r, TPA_RPC_PERMISSION_DENIED, "client certificate \"%s\" does not name the "
+		       "clientAuth extended key usage", r->peer_cn);
+		logf_(s, "compliance refused: \"%s\" has no clientAuth EKU", r->peer_cn);
+		return 0;
+	}
+	for (i = 0; i < s->opts.nrelying_parties; i++)
+		if (strcmp(s->opts.relying_parties[i], r->peer_cn) == 0)
+			return 1;
+	refuse(r, TPA_RPC_PERMISSION_DENIED, "\"%s\" is not an allowed relying party%s", r->peer_cn,
+	       s->opts.nrelying_parties ? "" : " (the verifier allows none: --relying-party)");
+	logf_(s, "compliance refused: \"%s\" is not an allowed relying party", r->peer_cn);
+	return 0;
+}
+
 void tpa_service_compliance(tpa_rpc_reply *r, const uint8_t *req, size_t len, void *ctx)
 {
 	tpa_service *s = ctx;
+	pbarena arena;
 	Attest__V1__GetDeviceComplianceRequest *in;
 	Attest__V1__GetDeviceComplianceResponse out =
 		ATTEST__V1__GET_DEVICE_COMPLIANCE_RESPONSE__INIT;
@@ -1177,8 +1227,10 @@ void tpa_service_compliance(tpa_rpc_reply *r, const uint8_t *req, size_t len, vo
 		logf_(s, "compliance refused: no client certificate");
 		return;
 	}
-	if (!(in = attest__v1__get_device_compliance_request__unpack(NULL, len, req))) {
-		refuse(r, TPA_RPC_INVALID_ARGUMENT, "malformed GetDeviceComplianceRequest protobuf");
+	if (!relying_party_ok(s, r))
+		return;
+	if (!(in = unpack(r, &arena, &attest__v1__get_device_compliance_request__descriptor, req, len,
+			   "GetDeviceComplianceRequest"))) {
 		return;
 	}
 	if (!is_device_id(in->device_id)) {
@@ -1224,6 +1276,6 @@ void tpa_service_compliance(tpa_rpc_reply *r, const uint8_t *req, size_t len, vo
 	      out.compliant ? "compliant" : "not compliant", reason[0] ? ": " : "", reason);
 cleanup:
 	free(token);
-	attest__v1__get_device_compliance_request__free_unpacked(in, NULL);
+	pbarena__release(&arena);
 }
 

@@ -13,6 +13,7 @@ PKGS=(
     libcjose-dev libjansson-dev
     libcunit1-dev
     libsqlite3-dev                    # the device registry
+    libsystemd-dev                    # sd_notify: readiness and the watchdog
     swtpm swtpm-tools
     python3 python3-grpcio python3-jsonschema python3-jwt python3-cryptography python3-protobuf protobuf-compiler   # the independent gRPC peer
     tpm2-tools                        # tpm2_eventlog, the peer parser in the corpus test

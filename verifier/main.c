@@ -7,6 +7,7 @@
  *
  * Exit status: 0 success (token verify: the token is valid), 1 the token is
  * not valid, 2 usage or configuration error, 3 the service failed. */
+#include <errno.h>
 #include <getopt.h>
 
 #include <openssl/crypto.h>
@@ -15,6 +16,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <systemd/sd-daemon.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -29,6 +32,13 @@
 
 #define PROG "verifier"
 #define DEFAULT_GRACE_MS 5000
+/* Memory a request may cost is about its size times the decoder's bound
+ * (TPA_SERVICE_DECODE_FACTOR) on each worker at once: these keep the worst
+ * case of workers x message in hand. */
+#define WORKERS_MAX 16
+#define MAX_MESSAGE_MAX (16u << 20)
+#define WORKERS_X_MESSAGE_MAX (64u << 20)
+#define NOFILE_WANTED 65536
 #define JWK_MAX 8192
 
 enum { EXIT_OK = 0, EXIT_INVALID = 1, EXIT_USAGE = 2, EXIT_FAIL = 3 };
@@ -78,13 +88,27 @@ static void usage(FILE *f)
 "  --workers N           worker threads (default 2)\n"
 "  --max-message BYTES   largest request accepted (default %u)\n"
 "  --grace MS            shutdown grace for calls in flight (default %d)\n"
+"  --max-connections N   connections open at once, all peers (default %d; fewer\n"
+"                        if the descriptor limit allows fewer: 3 each); more\n"
+"                        are reset before TLS\n"
+"  --max-connections-per-peer N  from one address (default %d)\n"
+"  --handshake-timeout MS  TLS and HTTP/2 set-up (default %d)\n"
+"  --idle-timeout MS     a connection without calls is closed (default %d)\n"
+"  --max-connection-age MS  and any after this, with 30 s for its calls\n"
+"                        (default %d)\n"
+"  --max-streams N       concurrent calls on one connection (default %d)\n"
 "  --registry FILE       the device registry (SQLite, created if absent); with\n"
 "                        it, Enroll/Activate are served and Attest takes only\n"
 "                        registered AKs of active devices\n"
 "  --ek-ca DIR           trusted TPM manufacturer CA certificates (PEM or DER\n"
 "                        files) for EK certificates; goes with --registry\n"
-"  --client-ca FILE      PEM CA of relying parties' client certificates (mTLS):\n"
-"                        GetDeviceCompliance answers only them\n"
+"  --client-ca FILE      PEM CA of relying parties' client certificates (mTLS);\n"
+"                        never the CA that issues devices' or users'\n"
+"                        certificates\n"
+"  --relying-party CN    GetDeviceCompliance answers a certificate from\n"
+"                        --client-ca with this subject CN and the clientAuth\n"
+"                        extended key usage; repeatable; none: nobody\n"
+"  --relying-parties FILE  the same, one CN a line ('#' comments)\n"
 "  --baseline FILE       the golden baseline for devices the registry assigns\n"
 "                        none (every device without --registry); a device\n"
 "                        without any baseline is never compliant\n"
@@ -100,7 +124,9 @@ static void usage(FILE *f)
 "prints its events, the replayed PCRs and the Secure Boot state; --json for\n"
 "programs. Exit 0 shown, 2 unreadable or malformed (the offset is named).\n",
 		TPA_NONCE_DEFAULT_TTL_MS, TPA_TOKEN_DEFAULT_TTL_S,
-		TPA_RPC_DEFAULT_MAX_MESSAGE, DEFAULT_GRACE_MS);
+		TPA_RPC_DEFAULT_MAX_MESSAGE, DEFAULT_GRACE_MS, TPA_RPC_DEFAULT_MAX_CONNECTIONS,
+		TPA_RPC_DEFAULT_MAX_PER_PEER, TPA_RPC_DEFAULT_HANDSHAKE_MS, TPA_RPC_DEFAULT_IDLE_MS,
+		TPA_RPC_DEFAULT_MAX_AGE_MS, TPA_RPC_DEFAULT_MAX_STREAMS);
 }
 
 static int parse_ulong(unsigned long *out, const char *s, unsigned long min,
@@ -149,6 +175,143 @@ static int write_public_jwk(const char *path, const tpa_token_key *k)
 	return ok ? 0 : -1;
 }
 
+enum { OPT_RP = 250, OPT_RP_FILE, OPT_MAX_CONN = 256, OPT_MAX_PEER, OPT_HANDSHAKE, OPT_IDLE, OPT_AGE, OPT_STREAMS };
+
+/* The relying parties GetDeviceCompliance answers: subject CNs. */
+#define RP_MAX 256
+#define RP_NAME_MAX 127
+
+typedef struct {
+	char **names;
+	size_t n;
+} rp_list;
+
+static void rp_free(rp_list *l)
+{
+	size_t i;
+
+	for (i = 0; i < l->n; i++)
+		free(l->names[i]);
+	free(l->names);
+	l->names = NULL;
+	l->n = 0;
+}
+
+static int rp_add(rp_list *l, const char *name, const char *where)
+{
+	size_t i, len = strlen(name);
+	char **grown;
+
+	for (i = 0; i < len; i++)
+		if ((unsigned char)name[i] < 0x20 || (unsigned char)name[i] >= 0x7f)
+			break;
+	if (!len || len > RP_NAME_MAX || i < len) {
+		fprintf(stderr, PROG ": %s: a relying party is a certificate's subject CN: 1..%d "
+			"printable ASCII characters\n", where, RP_NAME_MAX);
+		return -1;
+	}
+	if (l->n >= RP_MAX) {
+		fprintf(stderr, PROG ": %s: more than %d relying parties\n", where, RP_MAX);
+		return -1;
+	}
+	if (!(grown = realloc(l->names, (l->n + 1) * sizeof(*grown))) ||
+	    !(grown[l->n] = strdup(name))) {
+		if (grown)
+			l->names = grown;
+		fprintf(stderr, PROG ": out of memory\n");
+		return -1;
+	}
+	l->names = grown;
+	l->n++;
+	return 0;
+}
+
+/* One CN a line; blank lines and lines starting with '#' are skipped. */
+static int rp_load(rp_list *l, const char *path)
+{
+	char line[512], where[4200];
+	FILE *f = fopen(path, "re");
+	unsigned no = 0;
+	int rc = 0;
+
+	if (!f) {
+		fprintf(stderr, PROG ": --relying-parties %s: %s\n", path, strerror(errno));
+		return -1;
+	}
+	while (rc == 0 && fgets(line, sizeof(line), f)) {
+		size_t n = strlen(line);
+
+		no++;
+		snprintf(where, sizeof(where), "%s:%u", path, no);
+		if (n && line[n - 1] != '\n' && !feof(f)) {
+			fprintf(stderr, PROG ": %s: line too long\n", where);
+			rc = -1;
+			break;
+		}
+		while (n && (line[n - 1] == '\n' || line[n - 1] == '\r' || line[n - 1] == ' '))
+			line[--n] = '\0';
+		if (!n || line[0] == '#')
+			continue;
+		rc = rp_add(l, line, where);
+	}
+	fclose(f);
+	return rc;
+}
+
+/* Each connection costs three descriptors: take what the hard limit allows
+ * (up to NOFILE_WANTED) rather than the soft limit's 1024. */
+static void raise_nofile(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur >= NOFILE_WANTED)
+		return;
+	rl.rlim_cur = rl.rlim_max < NOFILE_WANTED ? rl.rlim_max : NOFILE_WANTED;
+	setrlimit(RLIMIT_NOFILE, &rl);
+}
+
+/* systemd's watchdog (WatchdogSec=): pinged only while the server still
+ * accepts a connection and answers on it, so a listener that died is
+ * restarted rather than left listening to no one. */
+typedef struct {
+	tpa_rpc_server *srv;
+	uint64_t usec;
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	int stop;
+} watchdog_t;
+
+static void *watchdog(void *arg)
+{
+	watchdog_t *w = arg;
+	unsigned probe_ms = (unsigned)(w->usec / 4000);
+
+	if (probe_ms > 5000)
+		probe_ms = 5000;
+	if (probe_ms < 100)
+		probe_ms = 100;
+	pthread_mutex_lock(&w->lock);
+	while (!w->stop) {
+		struct timespec ts;
+		uint64_t ns;
+
+		pthread_mutex_unlock(&w->lock);
+		if (tpa_rpc_server_probe(w->srv, probe_ms) == 0)
+			sd_notify(0, "WATCHDOG=1");
+		else
+			fprintf(stderr, PROG ": watchdog: %s\n", tpa_err_last());
+		pthread_mutex_lock(&w->lock);
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ns = (uint64_t)ts.tv_nsec + w->usec / 2 * 1000;
+		ts.tv_sec += (time_t)(ns / 1000000000u);
+		ts.tv_nsec = (long)(ns % 1000000000u);
+		while (!w->stop && pthread_cond_timedwait(&w->cond, &w->lock, &ts) == 0)
+			;
+	}
+	pthread_mutex_unlock(&w->lock);
+	return NULL;
+}
+
 static const struct option serve_opts[] = {
 		{ "config", required_argument, NULL, 'F' },
 		{ "listen", required_argument, NULL, 'l' },
@@ -168,6 +331,14 @@ static const struct option serve_opts[] = {
 		{ "ek-ca", required_argument, NULL, 'E' },
 		{ "baseline", required_argument, NULL, 'B' },
 		{ "client-ca", required_argument, NULL, 'C' },
+		{ "relying-party", required_argument, NULL, OPT_RP },
+		{ "relying-parties", required_argument, NULL, OPT_RP_FILE },
+		{ "max-connections", required_argument, NULL, OPT_MAX_CONN },
+		{ "max-connections-per-peer", required_argument, NULL, OPT_MAX_PEER },
+		{ "handshake-timeout", required_argument, NULL, OPT_HANDSHAKE },
+		{ "idle-timeout", required_argument, NULL, OPT_IDLE },
+		{ "max-connection-age", required_argument, NULL, OPT_AGE },
+		{ "max-streams", required_argument, NULL, OPT_STREAMS },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 };
@@ -189,6 +360,10 @@ static int serve(int argc, char **argv, char **where)
 	tpa_rpc_server *srv = NULL;
 	sigset_t set;
 	int c, sig = 0, port = 0, verbose = 0, rc = EXIT_FAIL;
+	watchdog_t wd = { NULL, 0, PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0 };
+	rp_list rp = { NULL, 0 };
+	pthread_t wd_thread;
+	int wd_started = 0;
 
 	so.workers = 2;
 	optind = 1;
@@ -210,17 +385,39 @@ static int serve(int argc, char **argv, char **where)
 		case 'E': sv.ek_ca = optarg; break;
 		case 'B': baseline = optarg; break;
 		case 'C': so.client_ca_file = optarg; break;
+		case OPT_RP:
+			if (rp_add(&rp, optarg, src ? src : "--relying-party") < 0)
+				return EXIT_USAGE;
+			break;
+		case OPT_RP_FILE:
+			if (rp_load(&rp, optarg) < 0) {
+				rp_free(&rp);
+				return EXIT_USAGE;
+			}
+			break;
 		case 'n':
 		case 't':
 		case 'w':
 		case 'm':
-		case 'g': {
+		case 'g':
+		case OPT_MAX_CONN:
+		case OPT_MAX_PEER:
+		case OPT_HANDSHAKE:
+		case OPT_IDLE:
+		case OPT_AGE:
+		case OPT_STREAMS: {
 			static const struct { int opt; const char *name; unsigned long min, max; } lim[] = {
 				{ 'n', "--nonce-ttl", 1000, 3600000 },
 				{ 't', "--token-ttl", 1, 30 * 86400 },
-				{ 'w', "--workers", 1, 64 },
-				{ 'm', "--max-message", 1024, 64u << 20 },
+				{ 'w', "--workers", 1, WORKERS_MAX },
+				{ 'm', "--max-message", 1024, MAX_MESSAGE_MAX },
 				{ 'g', "--grace", 0, 600000 },
+				{ OPT_MAX_CONN, "--max-connections", 1, 1000000 },
+				{ OPT_MAX_PEER, "--max-connections-per-peer", 1, 1000000 },
+				{ OPT_HANDSHAKE, "--handshake-timeout", 100, 600000 },
+				{ OPT_IDLE, "--idle-timeout", 1000, 86400000 },
+				{ OPT_AGE, "--max-connection-age", 1000, 86400000 },
+				{ OPT_STREAMS, "--max-streams", 1, 1000 },
 			};
 			size_t i;
 
@@ -236,6 +433,12 @@ static int serve(int argc, char **argv, char **where)
 			if (c == 'w') so.workers = (unsigned)v;
 			if (c == 'm') so.max_message = v;
 			if (c == 'g') grace = v;
+			if (c == OPT_MAX_CONN) so.max_connections = (unsigned)v;
+			if (c == OPT_MAX_PEER) so.max_connections_per_peer = (unsigned)v;
+			if (c == OPT_HANDSHAKE) so.handshake_timeout_ms = (unsigned)v;
+			if (c == OPT_IDLE) so.idle_timeout_ms = (unsigned)v;
+			if (c == OPT_AGE) so.max_age_ms = (unsigned)v;
+			if (c == OPT_STREAMS) so.max_streams = (unsigned)v;
 			break;
 		}
 		case 'h': usage(stdout); return EXIT_OK;
@@ -266,6 +469,13 @@ static int serve(int argc, char **argv, char **where)
 		fprintf(stderr, PROG ": --cert and --key are required (or --insecure for local tests)\n");
 		return EXIT_USAGE;
 	}
+	if ((uint64_t)so.workers * (so.max_message ? so.max_message : TPA_RPC_DEFAULT_MAX_MESSAGE) >
+	    WORKERS_X_MESSAGE_MAX) {
+		fprintf(stderr, PROG ": --workers x --max-message is above %u MiB: requests in flight "
+			"could cost more memory than that times %u\n", WORKERS_X_MESSAGE_MAX >> 20,
+			TPA_SERVICE_DECODE_FACTOR);
+		return EXIT_USAGE;
+	}
 
 	/* Signals are taken by sigwait below; every thread (gRPC's too)
 	 * inherits this mask. */
@@ -275,6 +485,7 @@ static int serve(int argc, char **argv, char **where)
 	sigaddset(&set, SIGHUP);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	signal(SIGPIPE, SIG_IGN);
+	raise_nofile();
 	tpa_rpc_log_init(verbose);
 	/* tpm2-tss's unmarshaller logs each malformed structure a client
 	 * sends; the verdict already says what was wrong. */
@@ -308,6 +519,13 @@ static int serve(int argc, char **argv, char **where)
 	sv.key = key;
 	sv.previous_key = prev_key;
 	sv.log = log_line;
+	sv.relying_parties = (const char *const *)rp.names;
+	sv.nrelying_parties = rp.n;
+	if (rp.n && !so.client_ca_file) {
+		fprintf(stderr, PROG ": --relying-party needs --client-ca\n");
+		rc = EXIT_USAGE;
+		goto cleanup;
+	}
 	if (tpa_service_new(&svc, &sv) < 0 || tpa_rpc_server_new(&srv, &so) < 0 ||
 	    tpa_service_register(svc, srv) < 0) {
 		fprintf(stderr, PROG ": %s\n", tpa_err_last());
@@ -329,6 +547,11 @@ static int serve(int argc, char **argv, char **where)
 	}
 	fprintf(stderr, PROG ": token key id %s%s%s\n", tpa_token_key_id(key),
 		prev_key ? ", previous " : "", prev_key ? tpa_token_key_id(prev_key) : "");
+	sd_notify(0, "READY=1");
+	if (sd_watchdog_enabled(0, &wd.usec) > 0 && wd.usec >= 200000) {
+		wd.srv = srv;
+		wd_started = pthread_create(&wd_thread, NULL, watchdog, &wd) == 0;
+	}
 	/* SIGHUP: the token keys again (after `verifier keys rotate`). */
 	while (sigwait(&set, &sig) == 0 && sig == SIGHUP) {
 		tpa_token_key *k = NULL, *p = NULL;
@@ -349,6 +572,14 @@ static int serve(int argc, char **argv, char **where)
 	}
 	fprintf(stderr, PROG ": %s received, finishing calls in flight\n",
 		sig == SIGTERM ? "SIGTERM" : "SIGINT");
+	sd_notify(0, "STOPPING=1");
+	if (wd_started) {
+		pthread_mutex_lock(&wd.lock);
+		wd.stop = 1;
+		pthread_cond_signal(&wd.cond);
+		pthread_mutex_unlock(&wd.lock);
+		pthread_join(wd_thread, NULL);
+	}
 	tpa_rpc_server_shutdown(srv, (unsigned)grace);
 	fprintf(stderr, PROG ": stopped\n");
 	rc = EXIT_OK;
@@ -359,6 +590,7 @@ cleanup:
 	tpa_baseline_free(bl);
 	tpa_token_key_free(key);
 	tpa_token_key_free(prev_key);
+	rp_free(&rp);
 	return rc;
 }
 

@@ -25,7 +25,15 @@ enum {
 	TPA_RPC_UNAVAILABLE = 14,
 };
 
-#define TPA_RPC_DEFAULT_MAX_MESSAGE (4u << 20)
+#define TPA_RPC_DEFAULT_MAX_MESSAGE (1u << 20)
+/* Connections: see tpa_rpc_server_opts. */
+#define TPA_RPC_DEFAULT_MAX_CONNECTIONS 1024
+#define TPA_RPC_DEFAULT_MAX_PER_PEER 64
+#define TPA_RPC_DEFAULT_HANDSHAKE_MS 10000
+#define TPA_RPC_DEFAULT_IDLE_MS 300000
+#define TPA_RPC_DEFAULT_MAX_AGE_MS 1800000
+#define TPA_RPC_DEFAULT_AGE_GRACE_MS 30000
+#define TPA_RPC_DEFAULT_MAX_STREAMS 32
 #define TPA_RPC_DETAILS_MAX 512
 
 /* Name of a status code ("INVALID_ARGUMENT"). */
@@ -51,6 +59,9 @@ typedef struct {
 	 * subject CN. */
 	int peer_authenticated;
 	char peer_cn[128];
+	/* ... and that certificate names clientAuth in an extended key usage
+	 * extension (one without the extension, a server's, does not). */
+	int peer_client_auth;
 } tpa_rpc_reply;
 
 /* Called on a worker thread for each request; req is the whole message. */
@@ -67,7 +78,30 @@ typedef struct {
 	const char *client_ca_file; /* PEM: client certificates are asked for and,
 				     * if presented, must chain to it (mTLS); a
 				     * handler sees peer_authenticated */
+	/* Connections, 0 for the default. A TCP listen address is served by
+	 * the layer's own gate: at most max_connections open at once (fewer
+	 * if RLIMIT_NOFILE allows fewer: each costs three descriptors) and
+	 * max_connections_per_peer from one address; the excess is reset
+	 * before TLS. A unix: address goes to gRPC as it is. */
+	unsigned max_connections;
+	unsigned max_connections_per_peer;
+	unsigned handshake_timeout_ms;  /* TLS and HTTP/2 set-up must end by then */
+	unsigned idle_timeout_ms;       /* a connection without calls this long goes */
+	unsigned max_age_ms;            /* no connection lives longer ... */
+	unsigned max_age_grace_ms;      /* ... than this more for its calls to end */
+	unsigned max_streams;           /* concurrent calls on one connection */
 } tpa_rpc_server_opts;
+
+/* What the gate saw since start. */
+typedef struct {
+	uint64_t accepted;       /* connections admitted */
+	uint64_t refused_total;  /* reset: max_connections open */
+	uint64_t refused_peer;   /* reset: max_connections_per_peer open */
+	uint64_t refused_inner;  /* reset: the relay could not reach gRPC */
+	uint64_t out_of_fds;     /* accept failed for want of descriptors */
+	unsigned open;           /* open now */
+	unsigned max_connections; /* the cap in force */
+} tpa_rpc_conn_stats;
 
 int tpa_rpc_server_new(tpa_rpc_server **out, const tpa_rpc_server_opts *opts);
 /* path is "/package.Service/Method". Before start. */
@@ -79,6 +113,12 @@ int tpa_rpc_server_start(tpa_rpc_server *s, int *port);
 /* Stops taking calls, lets calls in flight finish for up to grace_ms, then
  * cancels the rest, and joins the workers. */
 int tpa_rpc_server_shutdown(tpa_rpc_server *s, unsigned grace_ms);
+/* The gate's counters (all zero for a unix: listener). */
+int tpa_rpc_server_conn_stats(tpa_rpc_server *s, tpa_rpc_conn_stats *st);
+/* Whether the server still serves: the gate's loop turned lately, and gRPC
+ * accepted a new connection and a worker answered a call on it, within
+ * timeout_ms. 0 if so. For a watchdog. */
+int tpa_rpc_server_probe(tpa_rpc_server *s, unsigned timeout_ms);
 /* Shuts down (grace 0) if still running, then frees. */
 void tpa_rpc_server_free(tpa_rpc_server *s);
 

@@ -13,6 +13,12 @@
 #include "tpa/store.h"
 #include "tpa/token.h"
 
+/* A request may take at most FACTOR times its size, plus SLACK, to decode;
+ * more is refused RESOURCE_EXHAUSTED before it is spent. Real requests take
+ * about one to two times (an event log is one bytes field). */
+#define TPA_SERVICE_DECODE_FACTOR 8u
+#define TPA_SERVICE_DECODE_SLACK (64u << 10)
+
 typedef struct tpa_service tpa_service;
 
 /* One line per decision, for the program to write where it logs. */
@@ -39,6 +45,11 @@ typedef struct {
 	 * every device without a registry); NULL: such a device's outcome is
 	 * "no-baseline", never a pass. Borrowed. */
 	const tpa_baseline *baseline;
+	/* Who may ask for a device's compliance: subject CNs of relying
+	 * parties' client certificates, which must also name the clientAuth
+	 * extended key usage. None: nobody. Borrowed. */
+	const char *const *relying_parties;
+	size_t nrelying_parties;
 } tpa_service_opts;
 
 int tpa_service_new(tpa_service **out, const tpa_service_opts *opts);

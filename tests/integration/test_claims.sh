@@ -23,7 +23,7 @@ cp "$WORK/tpm/ca/swtpm-localca-rootca-cert.pem" "$WORK/tpm/ca/issuercert.pem" "$
 DB=$WORK/registry.db
 KEY=$WORK/token.jwk
 SERVE=(--cert "$WORK/certs/server.pem" --key "$WORK/certs/server.key" --registry "$DB"
-       --ek-ca "$WORK/ekca" --client-ca "$CA" --token-key "$KEY" --verifier-id https://verifier.test)
+       --ek-ca "$WORK/ekca" --client-ca "$WORK/certs/rp-ca.pem" --relying-party policy-engine --token-key "$KEY" --verifier-id https://verifier.test)
 start_verifier v "${SERVE[@]}"
 VP=$VPID
 TARGET=127.0.0.1:$PORT
@@ -128,6 +128,16 @@ expect_grep "... PERMISSION_DENIED" "$WORK/err" 'PERMISSION_DENIED.*client certi
 expect_exit "with a certificate from another CA: the TLS handshake fails (4)" 4 "${V[@]}" compliance \
     --verifier "$TARGET" --ca "$CA" --cert "$WORK/certs/other-client.pem" \
     --key "$WORK/certs/other-client.key" "$DEV" || true
+# Relying parties: the allow-list and the clientAuth EKU, not just the CA.
+expect_exit "a certificate of the relying-party CA without clientAuth EKU: refused (5)" 5 "${V[@]}" \
+    compliance --verifier "$TARGET" --ca "$CA" --cert "$WORK/certs/noeku-client.pem" \
+    --key "$WORK/certs/noeku-client.key" "$DEV" || true
+expect_grep "... PERMISSION_DENIED naming the EKU" "$WORK/err" 'PERMISSION_DENIED.*clientAuth extended key usage'
+expect_exit "a laptop's clientAuth certificate from the same CA, not in the allow-list: refused (5)" 5 \
+    "${V[@]}" compliance --verifier "$TARGET" --ca "$CA" --cert "$WORK/certs/laptop.pem" \
+    --key "$WORK/certs/laptop.key" "$DEV" || true
+expect_grep "... PERMISSION_DENIED naming it" "$WORK/err" 'PERMISSION_DENIED.*"alice-laptop" is not an allowed relying party'
+expect_grep "... and the verifier logs the refusal" "$WORK/v.err" 'compliance refused: "alice-laptop" is not an allowed relying party'
 expect_exit "an unknown device (5, NOT_FOUND)" 5 "${CO[@]}" "$(printf '%064d' 0)" || true
 expect_grep "... NOT_FOUND" "$WORK/err" 'NOT_FOUND'
 expect_exit "a malformed device id (5, INVALID_ARGUMENT)" 5 "${CO[@]}" "xyz" || true

@@ -2,15 +2,23 @@
 /* The gRPC layer over real loopback connections: replies, status mapping,
  * deadlines, message limits, unknown methods, and a graceful shutdown that
  * finishes the calls in flight. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <CUnit/Basic.h>
 
+#include "../../lib/rpc_gate.h"
 #include "testutil.h"
 #include "tpa/err.h"
 #include "tpa/rpc.h"
@@ -262,6 +270,232 @@ static void test_bad_options(void)
 	CU_ASSERT_STRING_EQUAL(tpa_rpc_status_name(99), "UNKNOWN");
 }
 
+/* A TCP connection to 127.0.0.1:port from the address src. */
+static int tcp_from(const char *src, int port)
+{
+	struct sockaddr_in a = { 0 }, b = { 0 };
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	if (fd < 0)
+		return -1;
+	a.sin_family = b.sin_family = AF_INET;
+	inet_pton(AF_INET, src, &a.sin_addr);
+	inet_pton(AF_INET, "127.0.0.1", &b.sin_addr);
+	b.sin_port = htons((uint16_t)port);
+	if (bind(fd, (struct sockaddr *)&a, sizeof(a)) < 0 ||
+	    connect(fd, (struct sockaddr *)&b, sizeof(b)) < 0) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* Whether the gate closed fd (EOF or reset) within ms. */
+static int closed_within(int fd, int ms)
+{
+	struct pollfd p = { fd, POLLIN, 0 };
+	char c;
+
+	if (poll(&p, 1, ms) <= 0)
+		return 0;
+	return recv(fd, &c, 1, MSG_DONTWAIT) <= 0;
+}
+
+static int call_echo(int port)
+{
+	tpa_rpc_client *c = connect_to(port);
+	uint8_t *resp = NULL;
+	size_t len = 0;
+	int st = -1, ok;
+
+	if (!c)
+		return 0;
+	ok = tpa_rpc_client_call(&resp, &len, &st, c, "/t.T/Echo", (const uint8_t *)"x", 1,
+				 5000) == 0 && st == TPA_RPC_OK && len == 2;
+	free(resp);
+	tpa_rpc_client_free(c);
+	return ok;
+}
+
+/* Caps on connections per peer address and in total: the excess is reset
+ * before anything is read; when the holders go, everyone gets in again. */
+static void test_connection_caps(void)
+{
+	tpa_rpc_server_opts o = { 0 };
+	tpa_rpc_server *s = NULL;
+	tpa_rpc_conn_stats st;
+	int port = 0, fds[8], extra, i, n = 0;
+
+	o.listen = "127.0.0.1:0";
+	o.insecure = 1;
+	o.workers = 1;
+	o.max_connections = 6;
+	o.max_connections_per_peer = 3;
+	CU_ASSERT_FATAL(tpa_rpc_server_new(&s, &o) == 0);
+	CU_ASSERT_FATAL(tpa_rpc_server_add_method(s, "/t.T/Echo", h_echo, NULL) == 0);
+	CU_ASSERT_FATAL(tpa_rpc_server_start(s, &port) == 0);
+	for (i = 0; i < 3; i++)
+		if ((fds[n] = tcp_from("127.0.0.2", port)) >= 0)
+			n++;
+	CU_ASSERT_EQUAL(n, 3);
+	extra = tcp_from("127.0.0.2", port);
+	CU_ASSERT(extra >= 0 && closed_within(extra, 2000));
+	if (extra >= 0)
+		close(extra);
+	for (i = 0; i < 3; i++)
+		if ((fds[n] = tcp_from("127.0.0.3", port)) >= 0)
+			n++;
+	CU_ASSERT_EQUAL(n, 6);
+	for (i = 0; i < n; i++)
+		CU_ASSERT(!closed_within(fds[i], 50));     /* the admitted stay */
+	CU_ASSERT(!call_echo(port));                   /* 6 open: no seventh */
+	tpa_rpc_server_conn_stats(s, &st);
+	CU_ASSERT_EQUAL(st.refused_peer, 1);
+	CU_ASSERT(st.refused_total >= 1);
+	CU_ASSERT_EQUAL(st.max_connections, 6);
+	for (i = 0; i < n; i++)
+		close(fds[i]);
+	usleep(100000);
+	CU_ASSERT(call_echo(port));
+	tpa_rpc_server_free(s);
+}
+
+/* An inner "server" for the gate alone: echoes on a unix socket. */
+typedef struct {
+	int lfd, stop;
+} echo_srv;
+
+static void *echo_loop(void *arg)
+{
+	echo_srv *e = arg;
+	struct pollfd p[64];
+	nfds_t n = 1, i;
+
+	p[0].fd = e->lfd;
+	p[0].events = POLLIN;
+	while (!e->stop) {
+		if (poll(p, n, 50) <= 0)
+			continue;
+		if ((p[0].revents & POLLIN) && n < 64) {
+			int fd = accept(e->lfd, NULL, NULL);
+
+			if (fd >= 0) {
+				p[n].fd = fd;
+				p[n].events = POLLIN;
+				p[n++].revents = 0;
+			}
+		}
+		for (i = 1; i < n; i++) {
+			char buf[256];
+			ssize_t r;
+
+			if (!(p[i].revents & (POLLIN | POLLHUP)))
+				continue;
+			if ((r = read(p[i].fd, buf, sizeof(buf))) <= 0) {
+				close(p[i].fd);
+				p[i--] = p[--n];
+				continue;
+			}
+			if (write(p[i].fd, buf, (size_t)r) != r) {
+				/* the test sees what arrived */
+			}
+		}
+	}
+	for (i = 1; i < n; i++)
+		close(p[i].fd);
+	return NULL;
+}
+
+/* The gate runs out of descriptors (the process's limit lowered under it),
+ * keeps turning, and relays again once descriptors are free: gRPC 1.51's
+ * own listener stops for good at its first EMFILE. */
+static void test_gate_survives_emfile(void)
+{
+	char dir[] = "/tmp/tpa-gate-XXXXXX", path[64];
+	struct sockaddr_un un = { 0 };
+	struct rlimit old, low;
+	rpc_gate_opts go = { 0 };
+	rpc_gate_stats st;
+	rpc_gate *g = NULL;
+	echo_srv e = { -1, 0 };
+	pthread_t thr;
+	int fds[400], n = 0, port = 0, fd, i, top;
+	char buf[8];
+
+	CU_ASSERT_FATAL(mkdtemp(dir) != NULL);
+	snprintf(path, sizeof(path), "%s/echo.sock", dir);
+	un.sun_family = AF_UNIX;
+	strcpy(un.sun_path, path);
+	e.lfd = socket(AF_UNIX, SOCK_STREAM, 0);
+	CU_ASSERT_FATAL(bind(e.lfd, (struct sockaddr *)&un, sizeof(un)) == 0 &&
+			listen(e.lfd, 64) == 0);
+	pthread_create(&thr, NULL, echo_loop, &e);
+	go.listen = "127.0.0.1:0";
+	go.inner = path;
+	go.max_total = 1000;
+	go.max_per_peer = 1000;
+	CU_ASSERT_FATAL(rpc_gate__start(&g, &go, &port) == 0);
+
+	/* Leave 24 descriptors free, then open connections until the gate
+	 * finds none, giving this test one more whenever it finds none first. */
+	getrlimit(RLIMIT_NOFILE, &old);
+	top = dup(0);
+	close(top);
+	low = old;
+	low.rlim_cur = (rlim_t)top + 24;
+	CU_ASSERT_FATAL(setrlimit(RLIMIT_NOFILE, &low) == 0);
+	for (i = 0; i < 300 && n < 400; i++) {
+		if ((fd = tcp_from("127.0.0.1", port)) < 0) {
+			if (errno != EMFILE)
+				break;
+			low.rlim_cur++;
+			setrlimit(RLIMIT_NOFILE, &low);
+			continue;
+		}
+		fds[n++] = fd;
+		usleep(2000);
+		rpc_gate__stats(g, &st);
+		if (st.out_of_fds > 0 && st.refused_inner + st.out_of_fds >= 3)
+			break;
+	}
+	rpc_gate__stats(g, &st);
+	CU_ASSERT(st.out_of_fds > 0);
+	for (i = 0; i < n; i++)
+		close(fds[i]);
+	setrlimit(RLIMIT_NOFILE, &old);
+	usleep(300000);     /* past the gate's pause */
+	fd = tcp_from("127.0.0.1", port);
+	CU_ASSERT_FATAL(fd >= 0);
+	CU_ASSERT(write(fd, "ping", 4) == 4);
+	{
+		struct pollfd p = { fd, POLLIN, 0 };
+
+		CU_ASSERT(poll(&p, 1, 2000) == 1 && read(fd, buf, sizeof(buf)) == 4 &&
+			  memcmp(buf, "ping", 4) == 0);
+	}
+	close(fd);
+	rpc_gate__stop(g);
+	e.stop = 1;
+	pthread_join(thr, NULL);
+	close(e.lfd);
+	unlink(path);
+	rmdir(dir);
+}
+
+/* The watchdog's probe: passes while serving, fails once stopped. */
+static void test_probe(void)
+{
+	unsigned slow = 1;
+	int port = 0;
+	tpa_rpc_server *s = start(&port, &slow);
+
+	CU_ASSERT_FATAL(s != NULL);
+	CU_ASSERT_EQUAL(tpa_rpc_server_probe(s, 2000), 0);
+	tpa_rpc_server_shutdown(s, 0);
+	CU_ASSERT_NOT_EQUAL(tpa_rpc_server_probe(s, 2000), 0);
+	tpa_rpc_server_free(s);
+}
+
 int main(void)
 {
 	CU_pSuite s;
@@ -278,6 +512,9 @@ int main(void)
 	CU_add_test(s, "shutdown cancels after the grace period",
 		    test_shutdown_cancels_after_grace);
 	CU_add_test(s, "bad options", test_bad_options);
+	CU_add_test(s, "connection caps per peer and in total", test_connection_caps);
+	CU_add_test(s, "the gate survives running out of descriptors", test_gate_survives_emfile);
+	CU_add_test(s, "watchdog probe", test_probe);
 	failed = test_run_all();
 	return failed ? 1 : 0;
 }
