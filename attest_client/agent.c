@@ -98,7 +98,7 @@ static void write_status(const settings *s, const status *st)
 	json_object_set_new(o, "failures", json_integer(st->failures));
 	json_object_set_new(o, "error", st->error[0] ? json_string(st->error) : json_null());
 	if ((t = json_dumps(o, JSON_INDENT(1) | JSON_PRESERVE_ORDER)) &&
-	    write_file_atomic(s->status_file, t, 0644) < 0)
+	    write_file_atomic(s->status_file, t, 0640) < 0)
 		logline(LOG_ERR, "cannot write the status file %s: %s", s->status_file,
 			strerror(errno));
 	free(t);

@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "tpa/err.h"
+#include "tpa/fileio.h"
 #include "tpa/eventlog.h"
 #include "tpa/evidence.h"
 #include "tpa/quote.h"
@@ -362,34 +363,17 @@ static int parse_ek(int *ek_auto, tpa_ek_type *ek, const char *s)
 
 int write_file_atomic(const char *path, const char *data, unsigned mode)
 {
-	size_t len = strlen(data), done = 0;
-	char tmp[4096];
-	ssize_t w;
-	int fd;
+	size_t len = strlen(data);
+	char *line = malloc(len + 2);
+	int rc;
 
-	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= sizeof(tmp))
+	if (!line)
 		return -1;
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
-	if (fd < 0)
-		return -1;
-	if (fchmod(fd, mode) != 0) {
-		close(fd);
-		unlink(tmp);
-		return -1;
-	}
-	while (done < len && (w = write(fd, data + done, len - done)) > 0)
-		done += (size_t)w;
-	if (done != len || write(fd, "\n", 1) != 1 || fsync(fd) != 0) {
-		close(fd);
-		unlink(tmp);
-		return -1;
-	}
-	close(fd);
-	if (rename(tmp, path) != 0) {
-		unlink(tmp);
-		return -1;
-	}
-	return 0;
+	memcpy(line, data, len);
+	line[len] = '\n';
+	rc = tpa_file_write_atomic(path, line, len + 1, mode);
+	free(line);
+	return rc < 0 ? -1 : 0;
 }
 
 static int write_token(const char *path, const char *token)

@@ -126,7 +126,7 @@ static int write_private(const char *path, const tpa_token_key *k)
 	if (!(json = cjose_jwk_to_json(k->jwk, true, &e)))
 		return cj_fail("token key: export", &e);
 	len = strlen(json);
-	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (fd < 0) {
 		err = tpa_err_fail(TPA_ERR_IO, "token key %s: %s", path, strerror(errno));
 	} else {

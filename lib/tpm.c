@@ -13,6 +13,7 @@
 #include <tss2/tss2_tctildr.h>
 
 #include "tpa/err.h"
+#include "tpa/fileio.h"
 #include "tpa/identity.h"
 #include "tpa/tpm.h"
 
@@ -299,13 +300,14 @@ static int ak_file_read(TPM2B_PUBLIC *pub, TPM2B_PRIVATE *priv, tpa_ek_type *ek,
 	int fd;
 
 	*missing = 0;
-	fd = open(path, O_RDONLY | O_CLOEXEC);
+	fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0) {
 		if (errno == ENOENT) {
 			*missing = 1;
 			return 0;
 		}
-		return tpa_err_fail(TPA_ERR_IO, "AK file %s: %s", path, strerror(errno));
+		return tpa_err_fail(TPA_ERR_IO, "AK file %s: %s", path,
+				    errno == ELOOP ? "is a symbolic link" : strerror(errno));
 	}
 	while (n < sizeof(buf) && (r = read(fd, buf + n, sizeof(buf) - n)) > 0)
 		n += (size_t)r;
@@ -337,34 +339,15 @@ static int ak_file_write(const char *path, tpa_ek_type ek, const TPM2B_PUBLIC *p
 			 const TPM2B_PRIVATE *priv)
 {
 	uint8_t buf[AK_FILE_MAX];
-	size_t off = AK_MAGIC_LEN, done = 0;
-	char tmp[4096];
-	ssize_t w;
-	int fd, n;
+	size_t off = AK_MAGIC_LEN;
 
 	memcpy(buf, AK_FILE_MAGIC, off);
 	buf[off++] = (uint8_t)ek;
 	if (Tss2_MU_TPM2B_PUBLIC_Marshal(pub, buf, sizeof(buf), &off) != TSS2_RC_SUCCESS ||
 	    Tss2_MU_TPM2B_PRIVATE_Marshal(priv, buf, sizeof(buf), &off) != TSS2_RC_SUCCESS)
 		return tpa_err_fail(TPA_ERR_INTERNAL, "AK file: cannot marshal");
-	n = snprintf(tmp, sizeof(tmp), "%s.tmp.%ld", path, (long)getpid());
-	if (n < 0 || (size_t)n >= sizeof(tmp))
-		return tpa_err_fail(TPA_ERR_INVALID_ARG, "AK file path too long");
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (fd < 0)
-		return tpa_err_fail(TPA_ERR_IO, "AK file %s: %s", tmp, strerror(errno));
-	while (done < off && (w = write(fd, buf + done, off - done)) > 0)
-		done += (size_t)w;
-	if (done != off || fsync(fd) != 0) {
-		close(fd);
-		unlink(tmp);
-		return tpa_err_fail(TPA_ERR_IO, "AK file %s: write failed", tmp);
-	}
-	close(fd);
-	if (rename(tmp, path) != 0) {
-		unlink(tmp);
-		return tpa_err_fail(TPA_ERR_IO, "AK file %s: %s", path, strerror(errno));
-	}
+	if (tpa_file_write_atomic(path, buf, off, 0600) < 0)
+		return tpa_err_fail(TPA_ERR_IO, "AK file %s", tpa_err_last());
 	return 0;
 }
 

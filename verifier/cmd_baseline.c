@@ -25,6 +25,7 @@
 #include "tpa/boot.h"
 #include "tpa/bootstate.h"
 #include "tpa/err.h"
+#include "tpa/fileio.h"
 #include "tpa/eventlog.h"
 #include "tpa/store.h"
 #include "tpa/tpm_decode.h"
@@ -56,21 +57,31 @@ static int fail(const char *what)
 	return 2;
 }
 
-/* Writes text to path (or stdout), with a final newline. */
+/* Writes text to path (atomically, 0644, through no link) or stdout, with a
+ * final newline. */
 static int write_out(const char *path, const char *text)
 {
-	FILE *f = path ? fopen(path, "w") : stdout;
+	size_t n = strlen(text);
+	char *line;
 	int bad;
 
-	if (!f) {
-		fprintf(stderr, PROG ": %s: cannot be written\n", path);
+	if (!path) {
+		if (fputs(text, stdout) < 0 || fputs("\n", stdout) < 0) {
+			fprintf(stderr, PROG ": stdout: write failed\n");
+			return 2;
+		}
+		return 0;
+	}
+	if (!(line = malloc(n + 2))) {
+		fprintf(stderr, PROG ": out of memory\n");
 		return 2;
 	}
-	bad = fputs(text, f) < 0 || fputs("\n", f) < 0;
-	if (path)
-		bad |= fclose(f) != 0;
+	memcpy(line, text, n);
+	line[n] = '\n';
+	bad = tpa_file_write_atomic(path, line, n + 1, 0644) < 0;
+	free(line);
 	if (bad) {
-		fprintf(stderr, PROG ": %s: write failed\n", path ? path : "stdout");
+		fprintf(stderr, PROG ": %s\n", tpa_err_last());
 		return 2;
 	}
 	return 0;

@@ -23,6 +23,7 @@
 
 #include "tpa/config.h"
 #include "tpa/err.h"
+#include "tpa/fileio.h"
 #include "tpa/rpc.h"
 #include "tpa/service.h"
 #include "tpa/store.h"
@@ -157,25 +158,30 @@ static int load_previous(tpa_token_key **out, const char *path)
 	return tpa_token_key_load(out, prev, 0);
 }
 
+/* Public, for relying parties: 0644, through no link. */
 static int write_public_jwk(const char *path, const tpa_token_key *k)
 {
-	char *jwk = NULL;
-	FILE *f;
-	int ok;
+	char *jwk = NULL, *line;
+	size_t n;
+	int rc;
 
 	if (tpa_token_key_public_jwk(&jwk, k) < 0)
 		return -1;
-	if (!(f = fopen(path, "w"))) {
+	n = strlen(jwk);
+	if (!(line = malloc(n + 2))) {
 		free(jwk);
 		return -1;
 	}
-	ok = fprintf(f, "%s\n", jwk) > 0;
-	ok = (fclose(f) == 0) && ok;
+	memcpy(line, jwk, n);
+	line[n] = '\n';
+	rc = tpa_file_write_atomic(path, line, n + 1, 0644);
+	free(line);
 	free(jwk);
-	return ok ? 0 : -1;
+	return rc;
 }
 
-enum { OPT_RP = 250, OPT_RP_FILE, OPT_MAX_CONN = 256, OPT_MAX_PEER, OPT_HANDSHAKE, OPT_IDLE, OPT_AGE, OPT_STREAMS };
+enum { OPT_RP = 250, OPT_RP_FILE, OPT_MAX_CONN = 256, OPT_MAX_PEER, OPT_HANDSHAKE, OPT_IDLE, OPT_AGE,
+       OPT_STREAMS };
 
 /* The relying parties GetDeviceCompliance answers: subject CNs. */
 #define RP_MAX 256

@@ -180,7 +180,7 @@ kill "$HOLE" 2>/dev/null || true
 /usr/bin/python3 -c "import sys; sys.exit(0 if float('$t1') - float('$t0') < 6 else 1)" &&
     ok "... within the call's deadline" || bad "took $t0..$t1"
 cmp -s "$WORK/token" "$WORK/token.before" && ok "... the token file untouched, whole" || bad "token file changed"
-ls "$WORK"/token.tmp "$WORK"/status.json.tmp >/dev/null 2>&1 && bad "a temporary file was left" || ok "... no partial file left"
+ls "$WORK"/token.tmp* "$WORK"/status.json.tmp* >/dev/null 2>&1 && bad "a temporary file was left" || ok "... no partial file left"
 
 # ---- configuration errors ----
 printf 'verifier = 127.0.0.1:1\ninsecure = true\nretry_min = 10\nretry_max = 5\n' >"$WORK/bad1.conf"

@@ -1,0 +1,15 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* Files the programs write: never through a link an attacker planted, never
+ * half-written, never readable by more than they must be. */
+#ifndef TPA_FILEIO_H
+#define TPA_FILEIO_H
+
+#include <stddef.h>
+
+/* Replaces path with len bytes of data, atomically: a new file beside it
+ * with a random name (O_CREAT|O_EXCL|O_NOFOLLOW: never an existing file or
+ * link), given mode, written, fsync'd, then renamed over path (a rename
+ * replaces a link at path; it never follows one). */
+int tpa_file_write_atomic(const char *path, const void *data, size_t len, unsigned mode);
+
+#endif
