@@ -48,6 +48,8 @@ typedef struct {
 	int no_eventlog, auto_enroll, replace, verbose;
 	unsigned interval, retry_min, retry_max, refresh_before; /* seconds */
 	tpa_pcr_set pcrs;
+	uint8_t rp_nonce[TPA_RP_NONCE_MAX]; /* --rp-nonce: a relying party's */
+	size_t rp_nonce_len;
 	tpa_config *cfg;              /* owned: the strings above point into it */
 	tpa_config_args args;
 } settings;

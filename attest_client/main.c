@@ -11,6 +11,7 @@
  *   6  protocol: the verifier's reply is malformed
  *   7  internal: out of memory or another local failure
  */
+#include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
 
@@ -92,6 +93,8 @@ static void usage(FILE *f)
 "                        for the device; without it, it joins them\n"
 "  --timeout MS          deadline of each call to the verifier (default %d)\n"
 "  --device-hint TEXT    free text for the verifier's log (at most %d bytes)\n"
+"  --rp-nonce HEX        attest: a relying party's nonce (8-64 bytes) bound into\n"
+"                        the quote with the verifier's; the token's eat_nonce\n"
 "  --token-out FILE      write the token to FILE (atomic replace, mode 0600);\n"
 "                        run: default " DEFAULT_TOKEN_FILE "\n"
 "  --eventlog FILE       the measured-boot event log to send (default\n"
@@ -439,6 +442,30 @@ static void print_summary(const tpa_verdict_reply *v, const char *token_out)
 	       token_out ? token_out : "");
 }
 
+/* A relying party's nonce: 8 to 64 bytes in hex. */
+static int parse_rp_nonce(settings *s, const char *hex)
+{
+	size_t n = strlen(hex), i;
+
+	if (n % 2 || n / 2 < TPA_RP_NONCE_MIN || n / 2 > TPA_RP_NONCE_MAX) {
+		fprintf(stderr, PROG ": --rp-nonce: %d to %d bytes in hex\n", TPA_RP_NONCE_MIN,
+			TPA_RP_NONCE_MAX);
+		return -1;
+	}
+	for (i = 0; i < n / 2; i++) {
+		unsigned v;
+
+		if (!isxdigit((unsigned char)hex[2 * i]) || !isxdigit((unsigned char)hex[2 * i + 1]) ||
+		    sscanf(hex + 2 * i, "%2x", &v) != 1) {
+			fprintf(stderr, PROG ": --rp-nonce: '%s' is not hex\n", hex);
+			return -1;
+		}
+		s->rp_nonce[i] = (uint8_t)v;
+	}
+	s->rp_nonce_len = n / 2;
+	return 0;
+}
+
 /* ---- settings: command line and configuration file ---- */
 
 static const struct option options[] = {
@@ -454,6 +481,7 @@ static const struct option options[] = {
 	{ "ek", required_argument, NULL, 'K' },
 	{ "timeout", required_argument, NULL, 'T' },
 	{ "device-hint", required_argument, NULL, 'd' },
+	{ "rp-nonce", required_argument, NULL, 'N' },
 	{ "token-out", required_argument, NULL, 'o' },
 	{ "status-file", required_argument, NULL, 's' },
 	{ "eventlog", required_argument, NULL, 'e' },
@@ -560,6 +588,10 @@ int settings_load(settings *s, int argc, char **argv)
 		case 'p': s->pcr_spec = optarg; break;
 		case 'a': s->ak_file = optarg; break;
 		case 'd': s->hint = optarg; break;
+		case 'N':
+			if (parse_rp_nonce(s, optarg) < 0)
+				return EXIT_USAGE;
+			break;
 		case 'o': s->token_out = optarg; break;
 		case 's': s->status_file = optarg; break;
 		case 'e': s->eventlog = optarg; break;
@@ -749,7 +781,8 @@ int attest_once(const settings *s, attempt *a, int print)
 	if (renewed && (rc = enroll(tpm, cl, akpub, akpub_len, s->timeout, 1)) != 0)
 		goto done;
 	for (attempt_no = 0;; attempt_no++) {
-		if (tpa_challenge_request_pack(&req, &req_len, s->hint) < 0) {
+		if (tpa_challenge_request_pack(&req, &req_len, s->hint, s->rp_nonce_len ? s->rp_nonce :
+					       NULL, s->rp_nonce_len) < 0) {
 			rc = fail(EXIT_INTERNAL, "challenge");
 			goto done;
 		}
@@ -775,6 +808,8 @@ int attest_once(const settings *s, attempt *a, int print)
 		extras.event_log_len = log_len;
 		extras.view = &view;
 		extras.hint = s->hint;
+		extras.rp_nonce = s->rp_nonce_len ? s->rp_nonce : NULL;
+		extras.rp_nonce_len = s->rp_nonce_len;
 		if (tpa_attest_request_pack(&req, &req_len, ch.id, &q, akpub, akpub_len, &pcrs,
 					    &extras) < 0) {
 			rc = fail(EXIT_INTERNAL, "evidence");

@@ -21,7 +21,8 @@ static int pack_msg(uint8_t **out, size_t *len, const ProtobufCMessage *m)
 	return 0;
 }
 
-int tpa_challenge_request_pack(uint8_t **out, size_t *len, const char *hint)
+int tpa_challenge_request_pack(uint8_t **out, size_t *len, const char *hint, const uint8_t *rp,
+			       size_t rp_len)
 {
 	Attest__V1__GetChallengeRequest req = ATTEST__V1__GET_CHALLENGE_REQUEST__INIT;
 
@@ -30,7 +31,12 @@ int tpa_challenge_request_pack(uint8_t **out, size_t *len, const char *hint)
 	if (hint && strlen(hint) > TPA_DEVICE_HINT_MAX)
 		return tpa_err_fail(TPA_ERR_LIMIT, "device hint longer than %d bytes",
 				    TPA_DEVICE_HINT_MAX);
+	if (rp_len && (!rp || rp_len < TPA_RP_NONCE_MIN || rp_len > TPA_RP_NONCE_MAX))
+		return tpa_err_fail(TPA_ERR_INVALID_ARG, "relying-party nonce of %zu bytes "
+				    "(expected %d..%d)", rp_len, TPA_RP_NONCE_MIN, TPA_RP_NONCE_MAX);
 	req.device_hint = (char *)(hint ? hint : "");
+	req.relying_party_nonce.data = (uint8_t *)rp;
+	req.relying_party_nonce.len = rp_len;
 	return pack_msg(out, len, &req.base);
 }
 
@@ -132,6 +138,10 @@ int tpa_attest_request_pack(uint8_t **out, size_t *len, const char *challenge_id
 	req.n_pcr_banks = pcrs->nbanks;
 	req.pcr_banks = bankp;
 	req.device_hint = (char *)(hint ? hint : "");
+	if (extras && extras->rp_nonce_len) {
+		req.relying_party_nonce.data = (uint8_t *)extras->rp_nonce;
+		req.relying_party_nonce.len = extras->rp_nonce_len;
+	}
 	if (extras && extras->event_log && extras->event_log_len) {
 		req.event_log.data = (uint8_t *)extras->event_log;
 		req.event_log.len = extras->event_log_len;

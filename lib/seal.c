@@ -507,3 +507,31 @@ size_t tpa_used_set_count(tpa_used_set *u)
 	pthread_mutex_unlock(&u->lock);
 	return n;
 }
+
+int tpa_challenge_qualifying_data(uint8_t *out, const tpa_challenge *c, const uint8_t *rp,
+				  size_t rp_len)
+{
+	static const char label[] = "tpa rp-nonce v1";
+	EVP_MD_CTX *md;
+	unsigned n = 0;
+	int ok;
+
+	if (!out || !c || (rp_len && !rp))
+		return tpa_err_fail(TPA_ERR_INVALID_ARG, "qualifying data: NULL");
+	if (!rp_len) {
+		memcpy(out, c->nonce, TPA_NONCE_LEN);
+		return 0;
+	}
+	if (rp_len < TPA_RP_NONCE_MIN || rp_len > TPA_RP_NONCE_MAX)
+		return tpa_err_fail(TPA_ERR_INVALID_ARG, "relying_party_nonce of %zu bytes "
+				    "(expected %d..%d)", rp_len, TPA_RP_NONCE_MIN, TPA_RP_NONCE_MAX);
+	if (!(md = EVP_MD_CTX_new()))
+		return tpa_err_fail(TPA_ERR_NOMEM, "qualifying data: out of memory");
+	ok = EVP_DigestInit_ex(md, EVP_sha256(), NULL) == 1 &&
+	     EVP_DigestUpdate(md, label, sizeof(label) - 1) == 1 &&
+	     EVP_DigestUpdate(md, c->nonce, TPA_NONCE_LEN) == 1 &&
+	     EVP_DigestUpdate(md, rp, rp_len) == 1 &&
+	     EVP_DigestFinal_ex(md, out, &n) == 1 && n == TPA_NONCE_LEN;
+	EVP_MD_CTX_free(md);
+	return ok ? 0 : tpa_err_fail(TPA_ERR_CRYPTO, "qualifying data: SHA-256 failed");
+}

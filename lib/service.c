@@ -307,7 +307,8 @@ void tpa_service_get_challenge(tpa_rpc_reply *r, const uint8_t *req, size_t len,
 	Attest__V1__GetChallengeRequest *in;
 	Attest__V1__GetChallengeResponse out = ATTEST__V1__GET_CHALLENGE_RESPONSE__INIT;
 	tpa_challenge c;
-	size_t hint_len;
+	uint8_t rp[TPA_RP_NONCE_MAX], qd[TPA_NONCE_LEN];
+	size_t hint_len, rp_len;
 	int err;
 
 	if (!(in = unpack(r, &arena, &attest__v1__get_challenge_request__descriptor, req, len,
@@ -315,7 +316,15 @@ void tpa_service_get_challenge(tpa_rpc_reply *r, const uint8_t *req, size_t len,
 		return;
 	}
 	hint_len = in->device_hint ? strlen(in->device_hint) : 0;
+	rp_len = in->relying_party_nonce.len;
+	if (rp_len <= sizeof(rp))
+		memcpy(rp, in->relying_party_nonce.data, rp_len);
 	pbarena__release(&arena);
+	if (rp_len && (rp_len < TPA_RP_NONCE_MIN || rp_len > TPA_RP_NONCE_MAX)) {
+		refuse(r, TPA_RPC_INVALID_ARGUMENT, "relying_party_nonce of %zu bytes (expected "
+		       "%d..%d)", rp_len, TPA_RP_NONCE_MIN, TPA_RP_NONCE_MAX);
+		return;
+	}
 	if (hint_len > TPA_DEVICE_HINT_MAX) {
 		refuse(r, TPA_RPC_INVALID_ARGUMENT, "device_hint longer than %d bytes",
 		       TPA_DEVICE_HINT_MAX);
@@ -326,9 +335,14 @@ void tpa_service_get_challenge(tpa_rpc_reply *r, const uint8_t *req, size_t len,
 		refuse(r, TPA_RPC_INTERNAL, "%s", tpa_err_last());
 		return;
 	}
+	/* With a relying party's nonce, the quote carries both. */
+	if (tpa_challenge_qualifying_data(qd, &c, rp, rp_len) < 0) {
+		refuse(r, TPA_RPC_INTERNAL, "%s", tpa_err_last());
+		return;
+	}
 	out.challenge_id = c.id;
-	out.nonce.data = c.nonce;
-	out.nonce.len = sizeof(c.nonce);
+	out.nonce.data = qd;
+	out.nonce.len = sizeof(qd);
 	out.valid_for_ms = s->opts.nonce_ttl_ms;
 	out.expires_at_unix = (int64_t)(c.expires_ms / 1000);
 	reply_msg(r, &out.base);
@@ -689,7 +703,7 @@ void tpa_service_attest(tpa_rpc_reply *r, const uint8_t *req, size_t len,
 	const tpa_baseline *bl = NULL;
 	tpa_baseline *bl_owned = NULL;
 	uint64_t tpm_firmware = 0;
-	uint8_t name[TPA_NAME_MAX];
+	uint8_t name[TPA_NAME_MAX], qd[TPA_NONCE_LEN];
 	char name_hex[2 * TPA_NAME_MAX + 1], hint[TPA_DEVICE_HINT_MAX + 1];
 	char *token = NULL, *pcrs_json = NULL;
 	size_t name_len = 0, i;
@@ -725,7 +739,15 @@ void tpa_service_attest(tpa_rpc_reply *r, const uint8_t *req, size_t len,
 	ev.ak_public_len = in->ak_public.len;
 	ev.pcrs = &pcrs;
 	ev.firmware_out = &tpm_firmware;
-	err = tpa_quote_verify(&f, &ev, have_ch ? ch.nonce : NULL, have_ch ? sizeof(ch.nonce) : 0,
+	/* What the quote must carry: the challenge's nonce, with the relying
+	 * party's if one was given. */
+	if (have_ch && tpa_challenge_qualifying_data(qd, &ch, in->relying_party_nonce.data,
+						     in->relying_party_nonce.len) < 0) {
+		refuse(r, TPA_RPC_INVALID_ARGUMENT, "%s", tpa_err_last());
+		atomic_fetch_add(&s->n.refused, 1);
+		goto cleanup;
+	}
+	err = tpa_quote_verify(&f, &ev, have_ch ? qd : NULL, have_ch ? sizeof(qd) : 0,
 			       name, &name_len);
 	if (err < 0 && err != TPA_ERR_VERIFY) {
 		refuse(r, TPA_RPC_INTERNAL, "verification failed: %s", tpa_err_last());
@@ -803,8 +825,15 @@ void tpa_service_attest(tpa_rpc_reply *r, const uint8_t *req, size_t len,
 		judged = 1;
 
 		claims_of(&claims, &v, bl, bl_version);
-		claims.nonce = have_ch ? ch.nonce : NULL;
-		claims.nonce_len = have_ch ? sizeof(ch.nonce) : 0;
+		/* eat_nonce: the relying party's, which it checks, once the
+		 * quote proved it was bound; else ours. */
+		if (quote_ok && in->relying_party_nonce.len) {
+			claims.nonce = in->relying_party_nonce.data;
+			claims.nonce_len = in->relying_party_nonce.len;
+		} else {
+			claims.nonce = have_ch ? ch.nonce : NULL;
+			claims.nonce_len = have_ch ? sizeof(ch.nonce) : 0;
+		}
 		/* Who attested, only if the quote proves it. */
 		claims.ak_name_hex = quote_ok && name_len ? name_hex : NULL;
 		claims.device_id = quote_ok && have_dev ? dev.id : NULL;

@@ -33,7 +33,10 @@ typedef struct {
 	uint32_t valid_for_ms;
 } tpa_client_challenge;
 
-int tpa_challenge_request_pack(uint8_t **out, size_t *len, const char *hint);
+/* rp: a relying party's nonce to bind into the quote (TPA_RP_NONCE_MIN..MAX
+ * bytes), or NULL. */
+int tpa_challenge_request_pack(uint8_t **out, size_t *len, const char *hint, const uint8_t *rp,
+			       size_t rp_len);
 int tpa_challenge_unpack(tpa_client_challenge *out, const uint8_t *b, size_t n);
 
 /* The device's own view of its launch (untrusted by the verifier). */
@@ -60,6 +63,8 @@ typedef struct {
 	size_t event_log_len;
 	const tpa_client_view *view;  /* or NULL */
 	const char *hint;             /* or NULL */
+	const uint8_t *rp_nonce;      /* the relying party's nonce given to */
+	size_t rp_nonce_len;          /* GetChallenge, or NULL */
 } tpa_attest_extras;
 
 int tpa_attest_request_pack(uint8_t **out, size_t *len, const char *challenge_id,

@@ -54,6 +54,17 @@ typedef struct {
 	uint8_t tag[TPA_SEAL_TAG_LEN];        /* what single use is kept by */
 } tpa_challenge;
 
+/* A relying party's own nonce: bytes it chose, bound into the quote with
+ * the verifier's. */
+#define TPA_RP_NONCE_MIN 8
+#define TPA_RP_NONCE_MAX 64
+
+/* The qualifying data a quote for challenge c must carry (TPA_NONCE_LEN
+ * bytes): its nonce, or with a relying party's nonce (rp_len 8..64),
+ * SHA-256("tpa rp-nonce v1" || c->nonce || rp). */
+int tpa_challenge_qualifying_data(uint8_t *out, const tpa_challenge *c, const uint8_t *rp,
+				  size_t rp_len);
+
 /* A fresh challenge valid for ttl_ms. */
 int tpa_seal_challenge(tpa_challenge *out, tpa_sealer *s, uint32_t ttl_ms);
 /* Opens a challenge id: TPA_ERR_PARSE for one of the wrong length or not

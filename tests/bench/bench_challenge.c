@@ -66,7 +66,7 @@ int main(int argc, char **argv)
 	co.target = argv[1];
 	co.ca_file = argv[2];
 	if (tpa_rpc_client_new(&client, &co) < 0 ||
-	    tpa_challenge_request_pack(&req, &req_len, "bench") < 0) {
+	    tpa_challenge_request_pack(&req, &req_len, "bench", NULL, 0) < 0) {
 		fprintf(stderr, "bench_challenge: %s\n", tpa_err_last());
 		return 1;
 	}

@@ -130,7 +130,7 @@ int main(int argc, char **argv)
 		tpa_attest_extras extras = { .hint = "bench", .event_log = log,
 					     .event_log_len = log_len };
 
-		if (tpa_challenge_request_pack(&req, &len, "bench") < 0 ||
+		if (tpa_challenge_request_pack(&req, &len, "bench", NULL, 0) < 0 ||
 		    tpa_rpc_client_call(&resp, &n, NULL, client, TPA_RPC_GET_CHALLENGE, req,
 					len, 10000) < 0 ||
 		    tpa_challenge_unpack(&ch, resp, n) < 0 ||

@@ -434,6 +434,46 @@ for _ in range(10):
 check("a challenge raced by two Attest calls (10 times): exactly one verdict each time",
       races_ok, repr([r.why() for r in res]))
 
+print("-- a relying party's nonce", flush=True)
+RPN = os.urandom(16)
+
+
+def rp_challenge(n):
+    return call("GetChallenge", pb.GetChallengeRequest(device_hint="attacks", relying_party_nonce=n))
+
+
+code, ch, det = rp_challenge(RPN)
+check("GetChallenge takes a relying party's nonce", code == grpc.StatusCode.OK and len(ch.nonce) == 32,
+      "%s %s" % (code, det))
+req, _ = evidence(A, AK, ak_a, SEL, good, ch=ch)
+req.relying_party_nonce = RPN
+v = attest(req)
+check("... a quote of what it answered, with the nonce sent again: COMPLIANT", v.status == "COMPLIANT",
+      v.why())
+b64 = base64.urlsafe_b64encode(RPN).rstrip(b"=").decode()
+check("... and the token's eat_nonce is the relying party's", v.claims().get("eat_nonce") == b64,
+      repr(v.claims().get("eat_nonce")))
+code, ch, det = rp_challenge(RPN)
+req, _ = evidence(A, AK, ak_a, SEL, good, ch=ch)
+req.relying_party_nonce = os.urandom(16)
+v = attest(req)
+_named("another relying-party nonce at Attest than at GetChallenge: quote.nonce fails",
+       "quote.nonce" in v.failed and v.status != "COMPLIANT" and not v.granted(), v)
+code, ch, det = rp_challenge(RPN)
+req, _ = evidence(A, AK, ak_a, SEL, good, ch=ch)
+v = attest(req)
+_named("the relying-party nonce left out at Attest: quote.nonce fails",
+       "quote.nonce" in v.failed and v.status != "COMPLIANT", v)
+req, ch = evidence(A, AK, ak_a, SEL, good)
+req.relying_party_nonce = RPN
+v = attest(req)
+_named("a nonce claimed at Attest that GetChallenge never bound: quote.nonce fails, no eat_nonce of it",
+       "quote.nonce" in v.failed and v.status != "COMPLIANT" and v.claims().get("eat_nonce") != b64, v)
+for n in (7, 65):
+    code, ch, det = rp_challenge(os.urandom(n))
+    check("a relying-party nonce of %d bytes: INVALID_ARGUMENT" % n,
+          code == grpc.StatusCode.INVALID_ARGUMENT and "relying_party_nonce" in det, "%s %s" % (code, det))
+
 print("-- evidence edited after the quote", flush=True)
 req, ch = evidence(A, AK, ak_a, SEL, good)
 req.pcr_banks[0].pcrs[7].digest = bytes(32)

@@ -74,6 +74,15 @@ expect_exit "our check with the nonce it was made for" 0 "${V[@]}" token verify 
 expect_exit "our check refuses a token for another nonce (1)" 1 "${V[@]}" token verify \
     --jwks "$WORK/jwks.json" --nonce "$(printf '%064x' 7)" "$TOKEN" || true
 expect_grep "... naming the nonce" "$WORK/err" 'eat_nonce is not the nonce asked for'
+# A relying party's own nonce, bound into the quote with the verifier's.
+RPN=00112233445566778899aabbccddeeff
+expect_exit "attest --rp-nonce: a relying party's nonce in the evidence" 0 "${A[@]}" --rp-nonce "$RPN" \
+    --token-out "$WORK/rp-token"
+expect_exit "... its token checks against that nonce" 0 "${V[@]}" token verify --jwks "$WORK/jwks.json" \
+    --nonce "$RPN" "$(cat "$WORK/rp-token")"
+expect_exit "... and not against the verifier's own (1)" 1 "${V[@]}" token verify --jwks "$WORK/jwks.json" \
+    --nonce "$NONCE" "$(cat "$WORK/rp-token")" || true
+expect_exit "--rp-nonce of 7 bytes is a usage error (2)" 2 "${A[@]}" --rp-nonce 00112233445566 || true
 TAMPERED=$(/usr/bin/python3 -c '
 import base64, json, sys
 h, p, s = sys.argv[1].split(".")
