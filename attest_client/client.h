@@ -40,7 +40,7 @@ enum {
 typedef struct {
 	tpa_rpc_client_opts co;
 	const char *tcti, *pcr_spec, *ak_file, *hint, *token_out, *status_file;
-	const char *eventlog, *efivars;
+	const char *eventlog, *efivars, *bind_key;
 	tpa_ak_type ak_type;
 	tpa_ek_type ek;
 	int ek_auto;

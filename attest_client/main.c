@@ -26,6 +26,7 @@
 
 #include "tpa/err.h"
 #include "tpa/fileio.h"
+#include "tpa/keybind.h"
 #include "tpa/eventlog.h"
 #include "tpa/evidence.h"
 #include "tpa/quote.h"
@@ -93,6 +94,9 @@ static void usage(FILE *f)
 "                        for the device; without it, it joins them\n"
 "  --timeout MS          deadline of each call to the verifier (default %d)\n"
 "  --device-hint TEXT    free text for the verifier's log (at most %d bytes)\n"
+"  --bind-key FILE       attest: a P-256 key of this TPM (made and saved in FILE,\n"
+"                        0600, if absent), certified by the AK: the token's cnf\n"
+"                        claim names it; its RFC 7638 thumbprint is printed\n"
 "  --rp-nonce HEX        attest: a relying party's nonce (8-64 bytes) bound into\n"
 "                        the quote with the verifier's; the token's eat_nonce\n"
 "  --token-out FILE      write the token to FILE (atomic replace, mode 0600);\n"
@@ -482,6 +486,7 @@ static const struct option options[] = {
 	{ "timeout", required_argument, NULL, 'T' },
 	{ "device-hint", required_argument, NULL, 'd' },
 	{ "rp-nonce", required_argument, NULL, 'N' },
+	{ "bind-key", required_argument, NULL, 'b' },
 	{ "token-out", required_argument, NULL, 'o' },
 	{ "status-file", required_argument, NULL, 's' },
 	{ "eventlog", required_argument, NULL, 'e' },
@@ -588,6 +593,7 @@ int settings_load(settings *s, int argc, char **argv)
 		case 'p': s->pcr_spec = optarg; break;
 		case 'a': s->ak_file = optarg; break;
 		case 'd': s->hint = optarg; break;
+		case 'b': s->bind_key = optarg; break;
 		case 'N':
 			if (parse_rp_nonce(s, optarg) < 0)
 				return EXIT_USAGE;
@@ -736,6 +742,7 @@ int attest_once(const settings *s, attempt *a, int print)
 	tpa_tpm_quote_result q;
 	tpa_client_view view;
 	tpa_attest_extras extras;
+	tpa_tpm_certify_result bound;
 	uint8_t akpub[TPA_PUBLIC_MAX], *req = NULL, *resp = NULL, *log = NULL;
 	size_t akpub_len = 0, req_len = 0, resp_len = 0, log_len = 0;
 	int rc, err, renewed = 0, attempt_no;
@@ -808,6 +815,19 @@ int attest_once(const settings *s, attempt *a, int print)
 		extras.event_log_len = log_len;
 		extras.view = &view;
 		extras.hint = s->hint;
+		extras.bound_key = NULL;
+		if (s->bind_key) {
+			tpa_bound_key named;
+
+			if (tpa_tpm_bind_key(&bound, tpm, s->bind_key, ch.nonce, ch.nonce_len) < 0) {
+				rc = fail(EXIT_TPM, "bind key");
+				goto done;
+			}
+			extras.bound_key = &bound;
+			if (print && tpa_keybind_describe(&named, bound.key_public,
+							  bound.key_public_len) == 0)
+				printf("bound_key: %s\n", named.thumbprint);
+		}
 		extras.rp_nonce = s->rp_nonce_len ? s->rp_nonce : NULL;
 		extras.rp_nonce_len = s->rp_nonce_len;
 		if (tpa_attest_request_pack(&req, &req_len, ch.id, &q, akpub, akpub_len, &pcrs,

@@ -99,6 +99,7 @@ int tpa_attest_request_pack(uint8_t **out, size_t *len, const char *challenge_id
 	const char *hint = extras ? extras->hint : NULL;
 	Attest__V1__AttestRequest req = ATTEST__V1__ATTEST_REQUEST__INIT;
 	Attest__V1__Quote quote = ATTEST__V1__QUOTE__INIT;
+	Attest__V1__BoundKey bk = ATTEST__V1__BOUND_KEY__INIT;
 	Attest__V1__PcrBank banks[TPA_BANKS_MAX], *bankp[TPA_BANKS_MAX];
 	Attest__V1__PcrValue vals[TPA_BANKS_MAX][TPA_PCR_COUNT];
 	Attest__V1__PcrValue *valp[TPA_BANKS_MAX][TPA_PCR_COUNT];
@@ -138,6 +139,15 @@ int tpa_attest_request_pack(uint8_t **out, size_t *len, const char *challenge_id
 	req.n_pcr_banks = pcrs->nbanks;
 	req.pcr_banks = bankp;
 	req.device_hint = (char *)(hint ? hint : "");
+	if (extras && extras->bound_key) {
+		bk.public_.data = (uint8_t *)extras->bound_key->key_public;
+		bk.public_.len = extras->bound_key->key_public_len;
+		bk.certify_info.data = (uint8_t *)extras->bound_key->attest;
+		bk.certify_info.len = extras->bound_key->attest_len;
+		bk.signature.data = (uint8_t *)extras->bound_key->signature;
+		bk.signature.len = extras->bound_key->signature_len;
+		req.bound_key = &bk;
+	}
 	if (extras && extras->rp_nonce_len) {
 		req.relying_party_nonce.data = (uint8_t *)extras->rp_nonce;
 		req.relying_party_nonce.len = extras->rp_nonce_len;

@@ -29,6 +29,7 @@ static const struct {
 	[TPA_CHECK_EVENTLOG_SEPARATORS] = { "eventlog.separators", TPA_CHECK_CLASS_EVENTLOG },
 	[TPA_CHECK_CLIENT_SECURE_BOOT] = { "client.secure_boot", TPA_CHECK_CLASS_CLIENT },
 	[TPA_CHECK_FINDINGS_OVERFLOW] = { "findings.overflow", TPA_CHECK_CLASS_OTHER },
+	[TPA_CHECK_KEY_BINDING] = { "key.binding", TPA_CHECK_CLASS_QUOTE },
 };
 
 const char *tpa_check_name(tpa_check_id id)

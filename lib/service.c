@@ -21,6 +21,7 @@
 #include "tpa/eventlog.h"
 #include "tpa/evidence.h"
 #include "tpa/identity.h"
+#include "tpa/keybind.h"
 #include "tpa/quote.h"
 #include "pbarena.h"
 #include "tpa/service.h"
@@ -704,6 +705,7 @@ void tpa_service_attest(tpa_rpc_reply *r, const uint8_t *req, size_t len,
 	tpa_baseline *bl_owned = NULL;
 	uint64_t tpm_firmware = 0;
 	uint8_t name[TPA_NAME_MAX], qd[TPA_NONCE_LEN];
+	tpa_bound_key bound = { "", "" };
 	char name_hex[2 * TPA_NAME_MAX + 1], hint[TPA_DEVICE_HINT_MAX + 1];
 	char *token = NULL, *pcrs_json = NULL;
 	size_t name_len = 0, i;
@@ -752,6 +754,21 @@ void tpa_service_attest(tpa_rpc_reply *r, const uint8_t *req, size_t len,
 	if (err < 0 && err != TPA_ERR_VERIFY) {
 		refuse(r, TPA_RPC_INTERNAL, "verification failed: %s", tpa_err_last());
 		goto cleanup;
+	}
+	/* A key to bind: certified by this AK for this challenge, or the
+	 * evidence fails by name. */
+	if (in->bound_key) {
+		tpa_keybind_evidence kb = {
+			in->bound_key->public_.data, in->bound_key->public_.len,
+			in->bound_key->certify_info.data, in->bound_key->certify_info.len,
+			in->bound_key->signature.data, in->bound_key->signature.len,
+		};
+
+		if (tpa_keybind_verify(&f, &bound, &kb, in->ak_public.data, in->ak_public.len,
+				       have_ch ? qd : NULL, have_ch ? sizeof(qd) : 0) < 0) {
+			refuse(r, TPA_RPC_INTERNAL, "key binding: %s", tpa_err_last());
+			goto cleanup;
+		}
 	}
 	tpa_hex(name_hex, name, name_len);
 	/* A valid challenge and a quote that verified: the TPM signed these
@@ -834,6 +851,8 @@ void tpa_service_attest(tpa_rpc_reply *r, const uint8_t *req, size_t len,
 			claims.nonce = have_ch ? ch.nonce : NULL;
 			claims.nonce_len = have_ch ? sizeof(ch.nonce) : 0;
 		}
+		/* A bound key, only if the AK certified it and the quote held. */
+		claims.cnf_jwk = quote_ok && bound.jwk[0] ? bound.jwk : NULL;
 		/* Who attested, only if the quote proves it. */
 		claims.ak_name_hex = quote_ok && name_len ? name_hex : NULL;
 		claims.device_id = quote_ok && have_dev ? dev.id : NULL;

@@ -268,6 +268,16 @@ static json_t *claims_json(const tpa_token_claims *c)
 	}
 	if (c->device_id)
 		SET(j, "tpa.device_id", json_string(c->device_id));
+	if (c->cnf_jwk) {
+		json_t *jwk = json_loads(c->cnf_jwk, JSON_REJECT_DUPLICATES, NULL);
+
+		if (!json_is_object(jwk)) {
+			json_decref(jwk);
+			bad = 1;
+		} else {
+			SET(j, "cnf", json_pack("{s:o}", "jwk", jwk));
+		}
+	}
 	if (c->ak_name_hex)
 		SET(j, "tpa.ak_name", json_string(c->ak_name_hex));
 

@@ -379,14 +379,54 @@ static int ak_foreign(TSS2_RC rc)
 	       base == TPM2_RC_SIZE;
 }
 
-int tpa_tpm_ak_load(tpa_tpm *t, tpa_ak_type type, const char *ak_file)
+/* A new key from tmpl under the EK (loaded). */
+static int ek_child_create(tpa_tpm *t, const TPM2B_PUBLIC *tmpl, TPM2B_PUBLIC *pub,
+			   TPM2B_PRIVATE *priv, const char *what)
 {
-	TPM2B_PUBLIC tmpl, saved_pub, *out_pub = NULL;
-	TPM2B_PRIVATE saved_priv, *out_priv = NULL;
+	TPM2B_PUBLIC *out_pub = NULL;
+	TPM2B_PRIVATE *out_priv = NULL;
 	TPM2B_SENSITIVE_CREATE sens;
 	TPM2B_DATA outside = { .size = 0 };
 	TPML_PCR_SELECTION pcrs = { .count = 0 };
 	ESYS_TR session = ESYS_TR_NONE;
+	TSS2_RC rc;
+	int err;
+
+	memset(&sens, 0, sizeof(sens));
+	if ((err = ek_session(t, &session)) < 0)
+		return err;
+	rc = Esys_Create(t->esys, t->ek, session, ESYS_TR_NONE, ESYS_TR_NONE, &sens, tmpl,
+			 &outside, &pcrs, &out_priv, &out_pub, NULL, NULL, NULL);
+	ek_session_end(t, session);
+	if (rc != TSS2_RC_SUCCESS)
+		return tss_fail(what, rc);
+	*pub = *out_pub;
+	*priv = *out_priv;
+	Esys_Free(out_pub);
+	Esys_Free(out_priv);
+	return 0;
+}
+
+/* Loads a key made under the EK (loaded); the TPM's response code. */
+static TSS2_RC ek_child_load(tpa_tpm *t, const TPM2B_PUBLIC *pub, const TPM2B_PRIVATE *priv,
+			     ESYS_TR *out)
+{
+	ESYS_TR session = ESYS_TR_NONE;
+	TSS2_RC rc;
+
+	if (ek_session(t, &session) < 0)
+		return TSS2_ESYS_RC_GENERAL_FAILURE;
+	rc = Esys_Load(t->esys, t->ek, session, ESYS_TR_NONE, ESYS_TR_NONE, priv, pub, out);
+	ek_session_end(t, session);
+	if (rc != TSS2_RC_SUCCESS)
+		*out = ESYS_TR_NONE;
+	return rc;
+}
+
+int tpa_tpm_ak_load(tpa_tpm *t, tpa_ak_type type, const char *ak_file)
+{
+	TPM2B_PUBLIC tmpl, saved_pub;
+	TPM2B_PRIVATE saved_priv;
 	tpa_ek_type file_ek = TPA_EK_RSA_2048;
 	int missing = 1, err;
 	TSS2_RC rc;
@@ -412,29 +452,15 @@ int tpa_tpm_ak_load(tpa_tpm *t, tpa_ak_type type, const char *ak_file)
 
 	if (missing) {
 		ak_template(&tmpl, type);
-		memset(&sens, 0, sizeof(sens));
-		if ((err = ek_session(t, &session)) < 0)
+		if ((err = ek_child_create(t, &tmpl, &saved_pub, &saved_priv,
+					   "creating the attestation key")) < 0)
 			return err;
-		rc = Esys_Create(t->esys, t->ek, session, ESYS_TR_NONE, ESYS_TR_NONE,
-				 &sens, &tmpl, &outside, &pcrs, &out_priv, &out_pub,
-				 NULL, NULL, NULL);
-		ek_session_end(t, session);
-		if (rc != TSS2_RC_SUCCESS)
-			return tss_fail("creating the attestation key", rc);
-		saved_pub = *out_pub;
-		saved_priv = *out_priv;
-		Esys_Free(out_pub);
-		Esys_Free(out_priv);
 		if (ak_file &&
 		    (err = ak_file_write(ak_file, t->ek_type, &saved_pub, &saved_priv)) < 0)
 			return err;
 	}
 
-	if ((err = ek_session(t, &session)) < 0)
-		return err;
-	rc = Esys_Load(t->esys, t->ek, session, ESYS_TR_NONE, ESYS_TR_NONE,
-		       &saved_priv, &saved_pub, &t->ak);
-	ek_session_end(t, session);
+	rc = ek_child_load(t, &saved_pub, &saved_priv, &t->ak);
 	memset(&saved_priv, 0, sizeof(saved_priv));
 	if (rc != TSS2_RC_SUCCESS) {
 		t->ak = ESYS_TR_NONE;
@@ -629,6 +655,97 @@ int tpa_tpm_quote(tpa_tpm_quote_result *out, tpa_tpm *t, tpa_pcr_set *pcrs,
 	}
 	return tpa_err_fail(TPA_ERR_TPM, "PCRs kept changing during %d quotes",
 			    QUOTE_RETRIES);
+}
+
+/* The bound key: ECDSA P-256 signing, made by this TPM and never leaving it.
+ * noDA for the AK's reason (an empty authValue). */
+static void bound_template(TPM2B_PUBLIC *p)
+{
+	TPMS_ECC_PARMS *e = &p->publicArea.parameters.eccDetail;
+
+	memset(p, 0, sizeof(*p));
+	p->publicArea.type = TPM2_ALG_ECC;
+	p->publicArea.nameAlg = TPM2_ALG_SHA256;
+	p->publicArea.objectAttributes = TPMA_OBJECT_FIXEDTPM | TPMA_OBJECT_FIXEDPARENT |
+		TPMA_OBJECT_SENSITIVEDATAORIGIN | TPMA_OBJECT_USERWITHAUTH |
+		TPMA_OBJECT_SIGN_ENCRYPT | TPMA_OBJECT_NODA;
+	e->symmetric.algorithm = TPM2_ALG_NULL;
+	e->scheme.scheme = TPM2_ALG_ECDSA;
+	e->scheme.details.ecdsa.hashAlg = TPM2_ALG_SHA256;
+	e->curveID = TPM2_ECC_NIST_P256;
+	e->kdf.scheme = TPM2_ALG_NULL;
+}
+
+int tpa_tpm_bind_key(tpa_tpm_certify_result *out, tpa_tpm *t, const char *key_file,
+		     const uint8_t *qd, size_t qd_len)
+{
+	TPMT_SIG_SCHEME scheme = { .scheme = TPM2_ALG_NULL };
+	TPM2B_PUBLIC pub, tmpl;
+	TPM2B_PRIVATE priv;
+	TPM2B_DATA q;
+	TPM2B_ATTEST *info = NULL;
+	TPMT_SIGNATURE *sig = NULL;
+	ESYS_TR key = ESYS_TR_NONE;
+	tpa_ek_type file_ek = t ? t->ek_type : TPA_EK_RSA_2048;
+	size_t off = 0;
+	int missing = 1, err;
+	TSS2_RC rc;
+
+	if (!out || !t || !key_file || (!qd && qd_len))
+		return tpa_err_fail(TPA_ERR_INVALID_ARG, "bind key: NULL");
+	if (t->ak == ESYS_TR_NONE)
+		return tpa_err_fail(TPA_ERR_INVALID_ARG, "bind key: no AK loaded");
+	if (qd_len > sizeof(q.buffer))
+		return tpa_err_fail(TPA_ERR_LIMIT, "bind key: qualifying data too long");
+	if ((err = ak_file_read(&pub, &priv, &file_ek, key_file, &missing)) < 0)
+		return err;
+	if (!missing && file_ek != t->ek_type)
+		return tpa_err_fail(TPA_ERR_INVALID_ARG, "bound key %s: made under the %s EK, "
+				    "the AK under the %s one", key_file, tpa_ek_type_label(file_ek),
+				    tpa_ek_type_label(t->ek_type));
+	if ((err = ek_load(t)) < 0)
+		return err;
+	if (missing) {
+		bound_template(&tmpl);
+		if ((err = ek_child_create(t, &tmpl, &pub, &priv, "creating the bound key")) < 0 ||
+		    (err = ak_file_write(key_file, t->ek_type, &pub, &priv)) < 0) {
+			ek_release(t);
+			return err;
+		}
+	}
+	rc = ek_child_load(t, &pub, &priv, &key);
+	memset(&priv, 0, sizeof(priv));
+	ek_release(t);
+	if (rc != TSS2_RC_SUCCESS)
+		return tpa_err_fail(ak_foreign(rc) ? TPA_ERR_NOT_FOUND : TPA_ERR_TPM,
+				    "loading the bound key from %s: %s%s", key_file,
+				    Tss2_RC_Decode(rc), ak_foreign(rc) ? " (not made by this TPM)" : "");
+	q.size = (UINT16)qd_len;
+	if (qd_len)
+		memcpy(q.buffer, qd, qd_len);
+	rc = Esys_Certify(t->esys, key, t->ak, ESYS_TR_PASSWORD, ESYS_TR_PASSWORD, ESYS_TR_NONE,
+			  &q, &scheme, &info, &sig);
+	Esys_FlushContext(t->esys, key);
+	if (rc != TSS2_RC_SUCCESS)
+		return tss_fail("Certify (the bound key by the AK)", rc);
+	err = 0;
+	if (info->size > sizeof(out->attest) ||
+	    Tss2_MU_TPMT_SIGNATURE_Marshal(sig, out->signature, sizeof(out->signature), &off) !=
+		    TSS2_RC_SUCCESS)
+		err = tpa_err_fail(TPA_ERR_LIMIT, "bind key: certify output too large");
+	if (!err) {
+		memcpy(out->attest, info->attestationData, info->size);
+		out->attest_len = info->size;
+		out->signature_len = off;
+		off = 0;
+		if (Tss2_MU_TPMT_PUBLIC_Marshal(&pub.publicArea, out->key_public,
+						sizeof(out->key_public), &off) != TSS2_RC_SUCCESS)
+			err = tpa_err_fail(TPA_ERR_LIMIT, "bind key: public area too large");
+		out->key_public_len = off;
+	}
+	Esys_Free(info);
+	Esys_Free(sig);
+	return err;
 }
 
 int tpa_tpm_pcr_extend(tpa_tpm *t, uint32_t pcr, uint16_t hash_alg,

@@ -65,6 +65,7 @@ typedef struct {
 	const char *hint;             /* or NULL */
 	const uint8_t *rp_nonce;      /* the relying party's nonce given to */
 	size_t rp_nonce_len;          /* GetChallenge, or NULL */
+	const tpa_tpm_certify_result *bound_key; /* a key to bind, or NULL */
 } tpa_attest_extras;
 
 int tpa_attest_request_pack(uint8_t **out, size_t *len, const char *challenge_id,

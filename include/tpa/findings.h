@@ -35,6 +35,7 @@ typedef enum {
 	TPA_CHECK_EVENTLOG_SEPARATORS,    /* "eventlog.separators" */
 	TPA_CHECK_CLIENT_SECURE_BOOT,     /* "client.secure_boot" */
 	TPA_CHECK_FINDINGS_OVERFLOW,      /* "findings.overflow" */
+	TPA_CHECK_KEY_BINDING,            /* "key.binding": a TPM key certified by the AK */
 	TPA_CHECK_COUNT
 } tpa_check_id;
 

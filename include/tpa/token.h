@@ -56,6 +56,8 @@ typedef struct {
 	int have_tpm_firmware;
 	const char *firmware_version; /* S-CRTM version from the log, or NULL */
 	int unbound_ak;             /* no registry bound the AK to an EK: a reason */
+	const char *cnf_jwk;        /* a public JWK (JSON object) of a key the AK
+				     * certified: "cnf": {"jwk": ...} (RFC 7800); or NULL */
 } tpa_token_claims;
 
 /* Signs the claims; *out is a malloc'd compact JWS. */

@@ -39,6 +39,16 @@ typedef struct {
 	size_t signature_len;
 } tpa_tpm_quote_result;
 
+/* A key bound to the AK's TPM: its public area and the AK's TPM2_Certify. */
+typedef struct {
+	uint8_t key_public[TPA_PUBLIC_MAX];   /* TPMT_PUBLIC, marshaled */
+	size_t key_public_len;
+	uint8_t attest[TPA_ATTEST_MAX];       /* TPMS_ATTEST of the certify */
+	size_t attest_len;
+	uint8_t signature[TPA_SIGNATURE_MAX];
+	size_t signature_len;
+} tpa_tpm_certify_result;
+
 /* Opens the TPM through a TCTI configuration string ("device:/dev/tpmrm0",
  * "swtpm:path=/run/x/tpm.sock", "swtpm:host=127.0.0.1,port=2321") and sends
  * TPM2_Startup(CLEAR) if the TPM needs it. */
@@ -69,6 +79,13 @@ int tpa_tpm_ak_public(const tpa_tpm *t, uint8_t *buf, size_t cap, size_t *len);
 /* Reads the PCRs named in *pcrs (banks and indices; digests are ignored) and
  * fills in their values. */
 int tpa_tpm_pcr_read(tpa_tpm *t, tpa_pcr_set *pcrs);
+
+/* A key for the token's cnf claim: loaded from key_file (the AK file's
+ * format), or made under the EK and saved there (0600) if the file does not
+ * exist, then certified by the loaded AK (TPM2_Certify) with qd, the quote's
+ * qualifying data. */
+int tpa_tpm_bind_key(tpa_tpm_certify_result *out, tpa_tpm *t, const char *key_file,
+		     const uint8_t *qd, size_t qd_len);
 
 /* Quotes the PCRs named in *pcrs with the AK and nonce as qualifyingData, and
  * fills *pcrs with the values the quote covers (read around the quote; a PCR

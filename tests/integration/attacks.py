@@ -120,6 +120,30 @@ class Tpm:
         self.flush()
         return self.public(handle)
 
+    def make_key(self, handle, attrs="fixedtpm|fixedparent|sensitivedataorigin|userwithauth|sign",
+                 alg="ecc256:ecdsa-sha256"):
+        """A primary key of the owner hierarchy with these attributes."""
+        self.run("tpm2_evictcontrol", "-c", handle, ok=False)
+        ctx = self.tmp("k.ctx")
+        self.run("tpm2_createprimary", "-C", "o", "-G", alg, "-g", "sha256", "-a", attrs, "-c", ctx)
+        self.run("tpm2_evictcontrol", "-c", ctx, handle)
+        self.flush()
+        return self.public(handle)
+
+    def certify(self, key, ak, nonce):
+        """TPM2_Certify of key by ak for nonce, through python3-tpm2-pytss
+        (tpm2-tools 5.4's tpm2_certify takes no qualifying data):
+        (TPMS_ATTEST, TPMT_SIGNATURE), marshaled."""
+        from tpm2_pytss import ESAPI, TCTILdr
+        from tpm2_pytss.types import TPMT_SIG_SCHEME
+        from tpm2_pytss.constants import TPM2_ALG
+        name, _, conf = self.tcti.partition(":")
+        with TCTILdr(name, conf) as tcti, ESAPI(tcti) as e:
+            k = e.tr_from_tpmpublic(int(key, 16))
+            a = e.tr_from_tpmpublic(int(ak, 16))
+            info, sig = e.certify(k, a, nonce, TPMT_SIG_SCHEME(scheme=TPM2_ALG.NULL))
+            return bytes(info.attestationData)[:info.size], sig.marshal()
+
     def quote(self, ak, sel, nonce):
         msg, sig = self.tmp("quote.msg"), self.tmp("quote.sig")
         self.run("tpm2_quote", "-c", ak, "-l", sel, "-q", nonce.hex(), "-m", msg, "-s", sig,
@@ -473,6 +497,64 @@ for n in (7, 65):
     code, ch, det = rp_challenge(os.urandom(n))
     check("a relying-party nonce of %d bytes: INVALID_ARGUMENT" % n,
           code == grpc.StatusCode.INVALID_ARGUMENT and "relying_party_nonce" in det, "%s %s" % (code, det))
+
+print("-- key binding (cnf)", flush=True)
+KEY = "0x81000010"
+key_a = A.make_key(KEY)
+
+
+def bound(tpm, key, key_pub, signer, nonce_of=None, attest_of=None):
+    req, ch = evidence(A, AK, ak_a, SEL, good)
+    info, sig = tpm.certify(key, signer, nonce_of if nonce_of is not None else ch.nonce)
+    req.bound_key.CopyFrom(pb.BoundKey(public=key_pub, certify_info=attest_of or info,
+                                       signature=sig))
+    return attest(req)
+
+
+v = bound(A, KEY, key_a, AK)
+jwk = v.claims().get("cnf", {}).get("jwk", {})
+check("a key tpm2_certify'd by the AK for the challenge: COMPLIANT, cnf.jwk names it",
+      v.status == "COMPLIANT" and jwk.get("crv") == "P-256", v.why())
+v = bound(A, KEY, key_a, AK, nonce_of=os.urandom(32))
+_named("a certify for another nonce (a stale binding): key.binding fails, no cnf",
+       "key.binding" in v.failed and "stale" in v.failed["key.binding"] and
+       v.status != "COMPLIANT" and "cnf" not in v.claims(), v)
+AK_B = "0x81000003"
+ak_b2 = A.make_ak(AK_B)
+v = bound(A, KEY, key_a, AK_B)
+_named("a certify signed by another AK of the same TPM: key.binding fails",
+       "key.binding" in v.failed and "not the AK" in v.failed["key.binding"] and
+       "cnf" not in v.claims(), v)
+dup = A.make_key("0x81000011", attrs="sensitivedataorigin|userwithauth|sign")
+v = bound(A, "0x81000011", dup, AK)
+_named("a duplicable key (no fixedTPM): key.binding fails by name",
+       "key.binding" in v.failed and "fixedTPM" in v.failed["key.binding"], v)
+dec = A.make_key("0x81000012", attrs="fixedtpm|fixedparent|sensitivedataorigin|userwithauth|decrypt",
+                 alg="ecc256:ecdh")
+v = bound(A, "0x81000012", dec, AK)
+_named("a decryption key: key.binding fails (it lacks sign)",
+       "key.binding" in v.failed and "lacks sign" in v.failed["key.binding"], v)
+v = bound(A, AK_B, ak_b2, AK)
+_named("a restricted key (another AK) as the bound key: key.binding fails",
+       "key.binding" in v.failed and "restricted" in v.failed["key.binding"], v)
+other = A.make_key("0x81000014", alg="ecc256:ecdsa-sha384")  # primaries of one template are one key
+v = bound(A, KEY, other, AK)
+_named("the certify of one key sent with another key's public area: key.binding fails",
+       "key.binding" in v.failed and "another key" in v.failed["key.binding"], v)
+req, ch = evidence(A, AK, ak_a, SEL, good)
+info, sig = A.certify(KEY, AK, ch.nonce)
+req.bound_key.CopyFrom(pb.BoundKey(public=key_a, certify_info=req.quote.attest,
+                                   signature=req.quote.signature))
+v = attest(req)
+_named("the quote itself sent as the certify: key.binding fails on its type",
+       "key.binding" in v.failed and "TPM_ST_ATTEST_CERTIFY" in v.failed["key.binding"], v)
+rsa = A.make_key("0x81000013", alg="rsa2048:rsassa-sha256")
+v = bound(A, "0x81000013", rsa, AK)
+_named("an RSA key: key.binding fails (P-256 only)",
+       "key.binding" in v.failed and "P-256" in v.failed["key.binding"], v)
+A.run("tpm2_evictcontrol", "-c", AK_B, ok=False)
+for h in ("0x81000011", "0x81000012", "0x81000013", "0x81000014"):
+    A.run("tpm2_evictcontrol", "-c", h, ok=False)
 
 print("-- evidence edited after the quote", flush=True)
 req, ch = evidence(A, AK, ak_a, SEL, good)

@@ -83,6 +83,30 @@ expect_exit "... its token checks against that nonce" 0 "${V[@]}" token verify -
 expect_exit "... and not against the verifier's own (1)" 1 "${V[@]}" token verify --jwks "$WORK/jwks.json" \
     --nonce "$NONCE" "$(cat "$WORK/rp-token")" || true
 expect_exit "--rp-nonce of 7 bytes is a usage error (2)" 2 "${A[@]}" --rp-nonce 00112233445566 || true
+# Key binding: a TPM key certified by the AK, named in the token's cnf.
+expect_exit "attest --bind-key: a P-256 key of the TPM, certified by the AK" 0 "${A[@]}" \
+    --bind-key "$WORK/bound.key" --token-out "$WORK/bound-token"
+TP=$(sed -n 's/^bound_key: //p' "$WORK/out")
+[ "$(stat -c %a "$WORK/bound.key")" = 600 ] && ok "... its key file is 0600" || bad "bound key file mode"
+expect_exit "... again with the same key file" 0 "${A[@]}" --bind-key "$WORK/bound.key" \
+    --token-out "$WORK/bound-token2"
+[ -n "$TP" ] && [ "$(sed -n 's/^bound_key: //p' "$WORK/out")" = "$TP" ] && ok "... the same key (thumbprint $TP)" ||
+    bad "bound key changed"
+/usr/bin/python3 - "$WORK/bound-token2" "$TP" "$WORK/token" >"$WORK/py.out" 2>&1 <<'PY' && ok "... the token's cnf.jwk is that key (RFC 7638 thumbprint), a token without --bind-key has no cnf" || bad "cnf claim" "$WORK/py.out"
+import base64, hashlib, json, sys
+def claims(t):
+    p = t.split(".")[1]
+    return json.loads(base64.urlsafe_b64decode(p + "=" * (-len(p) % 4)))
+c = claims(open(sys.argv[1]).read().strip())
+jwk = c["cnf"]["jwk"]
+assert jwk["kty"] == "EC" and jwk["crv"] == "P-256" and set(jwk) == {"kty", "crv", "x", "y"}, jwk
+canon = json.dumps({k: jwk[k] for k in ("crv", "kty", "x", "y")}, separators=(",", ":"))
+tp = base64.urlsafe_b64encode(hashlib.sha256(canon.encode()).digest()).rstrip(b"=").decode()
+assert tp == sys.argv[2], (tp, sys.argv[2])
+assert c["submods"]["TPM_DEVICE"]["ear.status"] == "affirming"
+assert "cnf" not in claims(open(sys.argv[3]).read().strip())
+print("ok")
+PY
 TAMPERED=$(/usr/bin/python3 -c '
 import base64, json, sys
 h, p, s = sys.argv[1].split(".")
