@@ -1515,29 +1515,6 @@ static int private_file(const char *path)
 	size_t i;
 	int fd;
 
-	/* A directory made for it is the registry's alone. */
-	{
-		const char *slash = strrchr(path, '/');
-
-		if (slash && slash != path && (size_t)(slash - path) < sizeof(p)) {
-			size_t k, n = (size_t)(slash - path);
-
-			memcpy(p, path, n);
-			p[n] = '\0';
-			/* Each missing component, as mkdir -p -m 0700 would. */
-			for (k = 1; k <= n; k++) {
-				if (p[k] != '/' && p[k] != '\0')
-					continue;
-				p[k] = '\0';
-				if (mkdir(p, 0700) < 0 && errno != EEXIST)
-					return tpa_err_fail(TPA_ERR_IO, "registry %s: cannot create "
-							    "its directory %s: %s", path, p,
-							    strerror(errno));
-				if (k < n)
-					p[k] = '/';
-			}
-		}
-	}
 	fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (fd >= 0) {
 		close(fd);

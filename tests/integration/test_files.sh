@@ -19,6 +19,7 @@ start_swtpm "$WORK/tpm"
 "$BIN/tpa-bootsim" --scenario "$ROOT/simulator/scenarios/good.json" --log "$WORK/good.log" \
     --tcti "$TCTI" >/dev/null
 mkdir -p "$WORK/files" "$WORK/ekca"
+mkdir -m 0700 "$WORK/new"     # as systemd's StateDirectory= (0700) makes it
 cp "$WORK/tpm/ca/swtpm-localca-rootca-cert.pem" "$WORK/tpm/ca/issuercert.pem" "$WORK/ekca/"
 O=$WORK/files
 victim() { printf 'precious\n' >"$WORK/victim"; chmod 0644 "$WORK/victim"; }
@@ -40,18 +41,19 @@ ln -s "$WORK/victim" "$O/jwk.json"
 ln -s "$WORK/victim" "$O/jwk.json.tmp"
 "$BIN/verifier" baseline learn --eventlog "$WORK/good.log" --name fleet --out "$WORK/fleet.json" >/dev/null
 start_verifier v --cert "$WORK/certs/server.pem" --key "$WORK/certs/server.key" \
-    --baseline "$WORK/fleet.json" --public-jwk-out "$O/jwk.json" --registry "$WORK/new/dir/registry.db" \
+    --baseline "$WORK/fleet.json" --public-jwk-out "$O/jwk.json" --registry "$WORK/new/registry.db" \
     --ek-ca "$WORK/ekca"
 TARGET=127.0.0.1:$PORT
 untouched "--public-jwk-out over a link"
 regular "--public-jwk-out" "$O/jwk.json" 644
 grep -q '"kty"' "$O/jwk.json" && ok "... holding the JWK" || bad "jwk content"
-[ "$(stat -c %a "$WORK/new/dir")" = 700 ] && ok "a registry directory the verifier creates is 0700" ||
-    bad "registry dir mode $(stat -c %a "$WORK/new/dir")"
-regular "the registry" "$WORK/new/dir/registry.db" 600
-for f in "$WORK/new/dir/registry.db-wal" "$WORK/new/dir/registry.db-shm"; do
+regular "the registry" "$WORK/new/registry.db" 600
+for f in "$WORK/new/registry.db-wal" "$WORK/new/registry.db-shm"; do
     [ -e "$f" ] && regular "$(basename "$f")" "$f" 600
 done
+expect_exit "a registry in a directory that does not exist is refused, not made (a typo) (2)" 2 \
+    "${V[@]}" devices list --registry "$WORK/typo/registry.db" || true
+[ ! -e "$WORK/typo" ] && ok "... and nothing is created" || bad "a directory was created for a typo"
 ln -s "$WORK/victim" "$O/fleet2.json"
 expect_exit "baseline learn --out over a link" 0 "${V[@]}" baseline learn --eventlog "$WORK/good.log" \
     --name fleet --out "$O/fleet2.json"
