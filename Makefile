@@ -55,7 +55,7 @@ UNIT_TESTS := $(BUILD)/tests/unit/test_quote $(BUILD)/tests/unit/test_core $(BUI
 BENCH    := $(BUILD)/tests/bench/bench_quote $(BUILD)/tests/bench/bench_rpc \
             $(BUILD)/tests/bench/bench_eventlog $(BUILD)/tests/bench/bench_baseline \
             $(BUILD)/tests/bench/bench_challenge
-FUZZ_TARGETS := attest replies eventlog baseline config seal
+FUZZ_TARGETS := attest replies eventlog baseline config seal enroll appraise
 FUZZ_DRIVERS := $(FUZZ_TARGETS:%=$(BUILD)/tests/fuzz/fuzz_%)
 
 .SECONDARY:

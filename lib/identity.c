@@ -113,11 +113,58 @@ static int ek_verify_cb(int ok, X509_STORE_CTX *ctx)
 	return ok;
 }
 
+struct tpa_ek_anchors {
+	X509_STORE *store;
+};
+
+int tpa_ek_anchors_load(tpa_ek_anchors **out, const char *ca)
+{
+	tpa_ek_anchors *a;
+	int err;
+
+	if (!out || !ca)
+		return tpa_err_fail(TPA_ERR_INVALID_ARG, "EK CA: none named");
+	if (!(a = calloc(1, sizeof(*a))) || !(a->store = X509_STORE_new())) {
+		free(a);
+		return tpa_err_fail(TPA_ERR_NOMEM, "EK CA: out of memory");
+	}
+	if ((err = load_anchors(a->store, ca)) < 0) {
+		tpa_ek_anchors_free(a);
+		return err;
+	}
+	*out = a;
+	return 0;
+}
+
+void tpa_ek_anchors_free(tpa_ek_anchors *a)
+{
+	if (!a)
+		return;
+	X509_STORE_free(a->store);
+	free(a);
+}
+
 int tpa_ekcert_verify(const uint8_t *der, size_t n, const uint8_t *const *inter,
 		      const size_t *inter_lens, size_t ninter, const char *ca_dir,
 		      const TPMT_PUBLIC *ek)
 {
-	X509_STORE *store = NULL;
+	tpa_ek_anchors *a = NULL;
+	int err;
+
+	if (!ca_dir)
+		return tpa_err_fail(TPA_ERR_INVALID_ARG, "EK certificate: missing input");
+	if ((err = tpa_ek_anchors_load(&a, ca_dir)) < 0)
+		return err;
+	err = tpa_ekcert_verify_anchors(der, n, inter, inter_lens, ninter, a, ek);
+	tpa_ek_anchors_free(a);
+	return err;
+}
+
+int tpa_ekcert_verify_anchors(const uint8_t *der, size_t n, const uint8_t *const *inter,
+			      const size_t *inter_lens, size_t ninter, const tpa_ek_anchors *anchors,
+			      const TPMT_PUBLIC *ek)
+{
+	X509_STORE *store = anchors ? anchors->store : NULL;
 	X509_STORE_CTX *ctx = NULL;
 	STACK_OF(X509) *chain = NULL;
 	X509 *leaf = NULL;
@@ -126,7 +173,7 @@ int tpa_ekcert_verify(const uint8_t *der, size_t n, const uint8_t *const *inter,
 	size_t i;
 	int err = TPA_ERR_VERIFY, rc;
 
-	if (!der || !ca_dir || !ek || (ninter && (!inter || !inter_lens)))
+	if (!der || !store || !ek || (ninter && (!inter || !inter_lens)))
 		return tpa_err_fail(TPA_ERR_INVALID_ARG, "EK certificate: missing input");
 	if (n == 0 || n > TPA_EKCERT_MAX)
 		return tpa_err_fail(TPA_ERR_PARSE, "EK certificate of %zu bytes", n);
@@ -134,13 +181,10 @@ int tpa_ekcert_verify(const uint8_t *der, size_t n, const uint8_t *const *inter,
 		err = tpa_err_fail(TPA_ERR_PARSE, "EK certificate: not one DER certificate");
 		goto cleanup;
 	}
-	if (!(store = X509_STORE_new()) || !(chain = sk_X509_new_null()) ||
-	    !(ctx = X509_STORE_CTX_new())) {
+	if (!(chain = sk_X509_new_null()) || !(ctx = X509_STORE_CTX_new())) {
 		err = tpa_err_fail(TPA_ERR_NOMEM, "EK certificate: out of memory");
 		goto cleanup;
 	}
-	if ((err = load_anchors(store, ca_dir)) < 0)
-		goto cleanup;
 	for (i = 0; i < ninter; i++) {
 		const unsigned char *q = inter[i];
 		X509 *x;
@@ -204,7 +248,6 @@ cleanup:
 	EVP_PKEY_free(ek_key);
 	X509_STORE_CTX_free(ctx);
 	sk_X509_pop_free(chain, X509_free);
-	X509_STORE_free(store);
 	X509_free(leaf);
 	return err;
 }

@@ -39,6 +39,7 @@ struct tpa_service {
 	tpa_service_opts opts;
 	char *verifier_id;
 	char *ek_ca;
+	tpa_ek_anchors *anchors;     /* --ek-ca, loaded at start */
 	pthread_mutex_t lock;        /* the baselines, the keys, the quiet log */
 	const tpa_token_key *key;    /* signs tokens now */
 	const tpa_token_key *previous; /* published in the JWKS during a rotation */
@@ -88,6 +89,10 @@ int tpa_service_new(tpa_service **out, const tpa_service_opts *o)
 	}
 	s->opts.verifier_id = s->verifier_id;
 	s->opts.ek_ca = s->ek_ca;
+	/* The EK CAs once, at start: a missing or empty --ek-ca is an error
+	 * now, not an enrollment refused later; and no request reads them. */
+	if (s->ek_ca && (err = tpa_ek_anchors_load(&s->anchors, s->ek_ca)) < 0)
+		goto fail;
 	s->key = o->key;
 	s->previous = o->previous_key;
 	/* The sealing key: the registry's, so that sealed ids hold across
@@ -119,6 +124,7 @@ void tpa_service_free(tpa_service *s)
 	tpa_sealer_free(s->sealer);
 	tpa_used_set_free(s->used);
 	free(s->ek_ca);
+	tpa_ek_anchors_free(s->anchors);
 	free(s->verifier_id);
 	free(s);
 }
@@ -1053,8 +1059,8 @@ void tpa_service_enroll(tpa_rpc_reply *r, const uint8_t *req, size_t len, void *
 			inter[i] = in->ek_intermediates[i].data;
 			inter_len[i] = in->ek_intermediates[i].len;
 		}
-		if (tpa_ekcert_verify(in->ek_certificate.data, in->ek_certificate.len, inter,
-				      inter_len, in->n_ek_intermediates, s->ek_ca, &ek) < 0) {
+		if (tpa_ekcert_verify_anchors(in->ek_certificate.data, in->ek_certificate.len, inter,
+				      inter_len, in->n_ek_intermediates, s->anchors, &ek) < 0) {
 			refuse(r, TPA_RPC_PERMISSION_DENIED, "%s", tpa_err_last());
 			goto refused;
 		}

@@ -15,6 +15,13 @@
 #define TPA_ID_OBJECT_MAX   (2 + 2 + 64 + 2 + TPA_CREDENTIAL_MAX + 16)
 #define TPA_ENC_SECRET_MAX  (2 + 512)
 
+/* The trusted TPM manufacturer CAs, loaded once: every PEM or DER file in a
+ * directory (or the one file named); TPA_ERR_NOT_FOUND if none holds a
+ * certificate. Shared by threads for verification. */
+typedef struct tpa_ek_anchors tpa_ek_anchors;
+int tpa_ek_anchors_load(tpa_ek_anchors **out, const char *ca);
+void tpa_ek_anchors_free(tpa_ek_anchors *a);
+
 /* Validates an EK certificate (DER) up to a trusted root: the trusted
  * certificates are every PEM or DER file in ca_dir (or the file ca_dir
  * names); intermediates (DER, may be NULL) only help build the chain and are
@@ -23,6 +30,10 @@
 int tpa_ekcert_verify(const uint8_t *der, size_t n, const uint8_t *const *intermediates,
 		      const size_t *intermediate_lens, size_t nintermediates,
 		      const char *ca_dir, const TPMT_PUBLIC *ek);
+/* The same against anchors loaded once. */
+int tpa_ekcert_verify_anchors(const uint8_t *der, size_t n, const uint8_t *const *intermediates,
+			      const size_t *intermediate_lens, size_t nintermediates,
+			      const tpa_ek_anchors *anchors, const TPMT_PUBLIC *ek);
 
 /* The TPM manufacturer an EK certificate names (tcg-at-tpmManufacturer in
  * its subject alternative name): "IFX", "STM", "NTC", "INTC", or the raw

@@ -115,4 +115,10 @@ expect_exit "a relying-party file with a control character is refused (2)" 2 "$B
     --listen 127.0.0.1:0 "${TLS[@]}" --client-ca "$WORK/certs/rp-ca.pem" --relying-parties "$WORK/rp-bad.txt" || true
 expect_grep "... naming the line" "$WORK/err" 'rp-bad.txt:1'
 
+# ---- the EK CAs, read once at start ----
+mkdir -p "$WORK/empty-ekca"
+expect_exit "an empty --ek-ca stops the verifier at start (2), not every enrollment later" 2 \
+    "$BIN/verifier" serve --listen 127.0.0.1:0 "${TLS[@]}" --registry "$WORK/e.db" --ek-ca "$WORK/empty-ekca" || true
+expect_grep "... naming it" "$WORK/err" 'empty-ekca: no certificate'
+
 summary
