@@ -216,6 +216,7 @@ static void admit(rpc_gate *g, int fd, const struct sockaddr_storage *ss)
 	int in, one = 1;
 	uint64_t *refused = NULL;
 
+	memset(&probe, 0, sizeof(probe));
 	peer_key(&probe, ss);
 	if (g->nconns >= g->max_total)
 		refused = &g->st.refused_total;

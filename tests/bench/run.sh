@@ -14,6 +14,10 @@
 #   6. the agent (attest_client run): start to first token with an enrolled
 #      AK (wall, median; goal < 100 ms) and resident memory while idle
 #      between attestations (goal < 10 MiB)
+#   7. evidence integrity (issue 11), before and after
+#   8. hardening (issue 12), before and after: RSS with 1 000 idle connections,
+#      attestations/s while they are held, RSS after a burst of worst-case
+#      requests
 # usage: tests/bench/run.sh BUILD_DIR
 set -euo pipefail
 BUILD=${1:-build}
@@ -277,3 +281,82 @@ if "before" in att:
     print("after vs before: attestations/s %+.1f%%, CPU per attestation %+.1f%% (goal: not "
           "slower; the rounds above show the spread)" % (100 * (b - a) / a, 100 * (d - c) / c))
 PY
+
+echo
+echo "== 8. hardening (issue 12): the verifier before it (${TPA_BENCH_BEFORE12:=6b6022c}) beside this"
+echo "      one, in this run: RSS idle, with 1 000 idle connections (TLS and HTTP/2 set up,"
+echo "      then silent), attestations/s while they are held, and RSS after a burst of 64"
+echo "      worst-case requests (1000 KiB of empty repeated messages each, 8 at a time)"
+[ -n "$VPID" ] && { kill -TERM "$VPID"; wait "$VPID" || true; VPID=; }
+VERIFIERS="after=$BIN/verifier"
+if git -C "$ROOT" cat-file -e "$TPA_BENCH_BEFORE12^{commit}" 2>/dev/null; then
+    mkdir -p "$W/before12"
+    git -C "$ROOT" archive "$TPA_BENCH_BEFORE12" | tar -x -C "$W/before12"
+    if make -C "$W/before12" -j"$(nproc)" BUILD=build build/verifier >"$W/before12.make" 2>&1; then
+        VERIFIERS="before=$W/before12/build/verifier $VERIFIERS"
+    else
+        echo "(the verifier of $TPA_BENCH_BEFORE12 does not build here:)"; tail -5 "$W/before12.make"
+    fi
+else
+    echo "(commit $TPA_BENCH_BEFORE12 is not in this clone: no before figures; fetch the history)"
+fi
+for v in $VERIFIERS; do
+    "${v#*=}" baseline learn --eventlog "$W/boot.log" --name fleet --out "$W/${v%%=*}.b.json" >/dev/null
+done
+for v in $VERIFIERS; do
+    name=${v%%=*}
+    serve7 "$v"
+    rss0=$(rss_of "$VPID")
+    # 1 000 idle connections from 20 loopback addresses (50 each, under the
+    # per-address cap), held while 16 clients attest.
+    /usr/bin/python3 - "$PORT" "$W/certs/ca.pem" "$W/idle.ready" "$W/idle.stop" >"$W/idle.out" 2>&1 <<'PY' &
+import os, socket, ssl, sys, time
+port, ca, ready, stop = int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4]
+ctx = ssl.create_default_context(cafile=ca)
+ctx.set_alpn_protocols(["h2"])
+held = []
+for i in range(1000):
+    s = socket.socket()
+    s.bind(("127.0.0.%d" % (2 + i // 50), 0))
+    try:
+        s.connect(("127.0.0.1", port))
+        t = ctx.wrap_socket(s, server_hostname="localhost")
+        # The HTTP/2 preface and an empty SETTINGS frame: set up, then silent.
+        t.sendall(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n" + b"\x00\x00\x00\x04\x00\x00\x00\x00\x00")
+        held.append(t)
+    except OSError:
+        s.close()
+print("held %d" % len(held), flush=True)
+open(ready, "w").close()
+while not os.path.exists(stop):
+    time.sleep(0.1)
+alive = 0
+for t in held:
+    t.setblocking(False)
+    try:
+        alive += t.recv(1) != b""
+    except (ssl.SSLWantReadError, BlockingIOError):
+        alive += 1
+    except OSError:
+        pass
+print("still open at the end %d" % alive, flush=True)
+PY
+    ip=$!
+    for _ in $(seq 600); do [ -e "$W/idle.ready" ] && break; sleep 0.1; done
+    sleep 1
+    rss1=$(rss_of "$VPID")
+    TPA_BENCH_VERIFIER_PID=$VPID "$BIN/tests/bench/bench_rpc" "127.0.0.1:$PORT" "$W/certs/ca.pem" \
+        "$TCTI" 3000 16 "$W/boot.log" | sed "s/^/$name /" | tee "$W/rpc8.txt"
+    touch "$W/idle.stop"; wait "$ip" || true
+    echo "$name idle connections: $(sed -n 's/^held //p' "$W/idle.out") set up," \
+        "$(sed -n 's/^still open at the end //p' "$W/idle.out") still open after the attestations"
+    rm -f "$W/idle.ready" "$W/idle.stop"
+    sleep 1
+    rss2=$(rss_of "$VPID")
+    /usr/bin/python3 "$ROOT/tests/integration/hardening.py" burst "127.0.0.1:$PORT" "$W/certs/ca.pem" \
+        "$VPID" 64 $((1000 << 10)) 100000 | sed -n "s/^rss /$name burst: rss /p"
+    rss3=$(rss_of "$VPID")
+    echo "$name verifier_rss idle $rss0 kB, with 1000 idle connections $rss1 kB, after them" \
+        "$rss2 kB, after the burst $rss3 kB"
+    kill -TERM "$VPID"; wait "$VPID" || true; VPID=
+done
