@@ -232,9 +232,9 @@ fi
 rss_of() { awk '/^VmRSS/ { print $2 }' "/proc/$1/status"; }
 serve7() { # NAME=BINARY: starts it with its own baseline; sets VPID, PORT
     "${1#*=}" serve --listen 127.0.0.1:0 --cert "$W/certs/server.pem" --key "$W/certs/server.key" \
-        --workers 2 --baseline "$W/${1%%=*}.b.json" >"$W/v.out" 2>/dev/null &
+        --workers 2 --baseline "$W/${1%%=*}.b.json" >"$W/v.out" 2>"$W/v.err" &
     VPID=$!
-    wait_listening "$W/v.out" "$VPID" || { echo "verifier ${1%%=*} did not start"; exit 1; }
+    wait_listening "$W/v.out" "$VPID" || { echo "verifier ${1%%=*} did not start"; cat "$W/v.err"; exit 1; }
 }
 for v in $VERIFIERS; do
     "${v#*=}" baseline learn --eventlog "$W/boot.log" --name fleet --out "$W/${v%%=*}.b.json" >/dev/null
@@ -245,7 +245,9 @@ for round in 1 2 3 4 5; do
         name=${v%%=*}
         serve7 "$v"
         TPA_BENCH_VERIFIER_PID=$VPID "$BIN/tests/bench/bench_rpc" "127.0.0.1:$PORT" "$W/certs/ca.pem" \
-            "$TCTI" 4000 16 "$W/boot.log" | sed "s/^/$name /" | tee -a "$W/rpc7.txt"
+            "$TCTI" 4000 16 "$W/boot.log" | sed "s/^/$name /" | tee -a "$W/rpc7.txt" ||
+            { kill -0 "$VPID" 2>/dev/null || wait "$VPID" || echo "verifier $name exited $?:";
+              tail -5 "$W/v.err"; exit 1; }
         kill -TERM "$VPID"; wait "$VPID" || true; VPID=
     done
 done
