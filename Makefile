@@ -41,7 +41,7 @@ PB_C     := $(GEN)/attest/v1/attest.pb-c.c
 PB_H     := $(GEN)/attest/v1/attest.pb-c.h
 
 LIB_SRC  := lib/err.c lib/pcr.c lib/findings.c lib/tpm_decode.c lib/keycache.c lib/quote.c lib/tpm.c \
-            lib/fileio.c lib/keybind.c lib/rpc.c lib/rpc_gate.c lib/pbarena.c lib/token.c lib/service.c lib/evidence.c lib/eventlog.c lib/events.c lib/bootstate.c lib/efi.c lib/identity.c lib/seal.c lib/boot.c lib/verdict.c lib/store.c lib/store_sqlite.c lib/baseline.c lib/config.c
+            lib/fileio.c lib/keybind.c lib/rpc.c lib/rpc_gate.c lib/pbarena.c lib/token.c lib/service.c lib/evidence.c lib/eventlog.c lib/events.c lib/bootstate.c lib/efi.c lib/identity.c lib/seal.c lib/boot.c lib/verdict.c lib/store.c lib/store_sqlite.c lib/audit.c lib/baseline.c lib/config.c
 OBJ      := $(BUILD)/obj
 LIB_OBJ  := $(LIB_SRC:%.c=$(OBJ)/%.o) $(OBJ)/gen/attest.pb-c.o
 LIBA     := $(BUILD)/libtpa.a

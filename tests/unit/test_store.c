@@ -436,16 +436,18 @@ static void test_migrate_v1(void)
 		"need = {'devices', 'aks', 'aks_device', 'audit', 'audit_no_update', 'audit_no_delete',\n"
 		"        'baselines', 'assignments', 'evidence', 'baselines_no_update',\n"
 		"        'baselines_no_delete', 'devices_delete_assignment', 'device_aliases',\n"
-		"        'used_seals', 'secrets'}\n"
+		"        'used_seals', 'secrets', 'audit_heads', 'audit_chained',\n"
+		"        'audit_heads_no_update', 'audit_heads_no_delete'}\n"
 		"ok = c.execute('PRAGMA integrity_check').fetchone()[0] == 'ok'\n"
 		"a = [r[0] for r in c.execute('SELECT event FROM audit ORDER BY seq')]\n"
-		"sys.exit(0 if v == [1, 2, 3, 4] and need <= names and ok and"
-		" a[:3] == ['enroll', 'attest', 'migrate'] else 1)"), 0);
-	/* Opened again: already at 4, nothing migrated twice. */
+		"h = c.execute('SELECT count(*) FROM audit WHERE length(hash) = 32').fetchone()[0]\n"
+		"sys.exit(0 if v == [1, 2, 3, 4, 5] and need <= names and ok and"
+		" a[:3] == ['enroll', 'attest', 'migrate'] and h == len(a) else 1)"), 0);
+	/* Opened again: already at 5, nothing migrated twice. */
 	CU_ASSERT_EQUAL_FATAL(tpa_store_open_sqlite(&s, p), 0);
 	tpa_store_close(s);
 	CU_ASSERT_EQUAL(run_py(p, "sys.exit(0 if c.execute('SELECT count(*) FROM schema_version')"
-			       ".fetchone()[0] == 4 and c.execute('SELECT count(*) FROM audit WHERE "
+			       ".fetchone()[0] == 5 and c.execute('SELECT count(*) FROM audit WHERE "
 			       "event = \\'migrate\\'').fetchone()[0] == 1 else 1)"), 0);
 
 	/* A migration that fails half-way leaves the file at 1, untouched. */
@@ -463,11 +465,11 @@ static void test_migrate_v1(void)
 		"t = {r[0] for r in c.execute(\"SELECT name FROM sqlite_master WHERE type = 'table'\")}\n"
 		"sys.exit(0 if v == 1 and 'label' not in cols and 'baselines' not in t else 1)"), 0);
 
-	/* A new file goes to 4 at once, through every version. */
+	/* A new file goes to 5 at once, through every version. */
 	s = open_file("new.db", p, sizeof(p));
 	tpa_store_close(s);
 	CU_ASSERT_EQUAL(run_py(p, "v = [r[0] for r in c.execute('SELECT version FROM schema_version"
-			       " ORDER BY version')]\nsys.exit(0 if v == [1, 2, 3, 4] else 1)"), 0);
+			       " ORDER BY version')]\nsys.exit(0 if v == [1, 2, 3, 4, 5] else 1)"), 0);
 }
 
 static void test_baseline_add_get_list(void)
@@ -917,14 +919,14 @@ static void test_migrate_v2(void)
 		"need = ['tpm_manufacturer', 'state_changed_at', 'last_token', 'last_token_exp']\n"
 		"m = c.execute(\"SELECT tpm_manufacturer FROM devices WHERE id = (SELECT device_id"
 		" FROM device_aliases WHERE alias LIKE '2%')\").fetchone()\n"
-		"sys.exit(0 if v == [1, 2, 3, 4] and cols[-4:] == need and ok and m == ('STM',)"
+		"sys.exit(0 if v == [1, 2, 3, 4, 5] and cols[-4:] == need and ok and m == ('STM',)"
 		" and a == ['enroll', 'attest', 'enroll', 'migrate', 'migrate', 'reinstate'] else 1)"),
 			0);
-	/* Opened again: already at 4, nothing migrated twice. */
+	/* Opened again: already at 5, nothing migrated twice. */
 	CU_ASSERT_EQUAL_FATAL(tpa_store_open_sqlite(&s, p), 0);
 	tpa_store_close(s);
 	CU_ASSERT_EQUAL(run_py(p, "sys.exit(0 if c.execute('SELECT count(*) FROM schema_version')"
-			       ".fetchone()[0] == 4 else 1)"), 0);
+			       ".fetchone()[0] == 5 else 1)"), 0);
 
 	/* A migration that fails half-way (at its last ALTER) leaves the file
 	 * at 2, without any of the new columns. */
@@ -1267,13 +1269,13 @@ int main(void)
 	CU_add_test(s, "corrupt, unreachable and newer files", test_bad_files);
 	CU_add_test(s, "a registry that cannot be written", test_unwritable);
 	CU_add_test(s, "the registry file is private, never a symlink", test_private_file);
-	CU_add_test(s, "schema 1 migrates to 4, keeping everything", test_migrate_v1);
+	CU_add_test(s, "schema 1 migrates to 5, keeping everything", test_migrate_v1);
 	CU_add_test(s, "baselines: add, get, list", test_baseline_add_get_list);
 	CU_add_test(s, "baselines are append-only", test_baseline_append_only);
 	CU_add_test(s, "assignments, labels, the baseline for a device", test_assign_and_labels);
 	CU_add_test(s, "record with and without evidence", test_record_evidence);
 	CU_add_test(s, "invalid inputs refused", test_invalid_inputs);
-	CU_add_test(s, "schema 2 migrates to 4, keeping everything", test_migrate_v2);
+	CU_add_test(s, "schema 2 migrates to 5, keeping everything", test_migrate_v2);
 	CU_add_test(s, "tokens: record, last token, cleared by a record without", test_token);
 	CU_add_test(s, "tokens too long or not printable: refused, nothing written",
 		    test_token_refused);
