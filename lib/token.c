@@ -596,6 +596,28 @@ int tpa_token_verify_payload(char **payload_out, const char *jwks_json, const ch
 	return err;
 }
 
+int tpa_token_peek_payload(char **payload_out, const char *jws)
+{
+	cjose_jws_t *j;
+	uint8_t *pt = NULL;
+	size_t ptl = 0, tl;
+	cjose_err e;
+	int err = 0;
+
+	if (!payload_out || !jws)
+		return tpa_err_fail(TPA_ERR_INVALID_ARG, "token peek: NULL");
+	*payload_out = NULL;
+	tl = strlen(jws);
+	if (tl == 0 || tl > TPA_TOKEN_MAX)
+		return tpa_err_fail(TPA_ERR_PARSE, "token: %zu bytes", tl);
+	if (!(j = cjose_jws_import(jws, tl, &e)) || !cjose_jws_get_plaintext(j, &pt, &ptl, &e))
+		err = tpa_err_fail(TPA_ERR_PARSE, "token: not a compact JWS");
+	else if (!(*payload_out = strndup((const char *)pt, ptl)))
+		err = tpa_err_fail(TPA_ERR_NOMEM, "token: out of memory");
+	cjose_jws_release(j);
+	return err;
+}
+
 int tpa_token_jwks(char **out, const tpa_token_key *const *keys, size_t n)
 {
 	json_t *set = json_object(), *arr = json_array();

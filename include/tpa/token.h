@@ -86,6 +86,10 @@ int tpa_token_sign_payload(char **out, const tpa_token_key *k, const char *typ,
 int tpa_token_verify_payload(char **payload_out, const char *jwks_json, const char *jws,
 			     const char *typ);
 
+/* The payload of a compact JWS, NOT verified (malloc'd): for a report that
+ * has no key to check it with. */
+int tpa_token_peek_payload(char **payload_out, const char *jws);
+
 /* A JWKS of the public keys (NULLs skipped): "use" sig, "alg" ES256, kid. */
 int tpa_token_jwks(char **out, const tpa_token_key *const *keys, size_t n);
 
