@@ -543,9 +543,11 @@ void tpa_audit_signer_free(tpa_audit_signer *g)
 }
 
 /* Where to check from: the newest head that k or prev signed and whose row
- * still holds its hash (and matches its contents); the start if none. A
- * head of ours whose row changed breaks the chain. */
-static int signer_start(tpa_audit_signer *g, const tpa_token_key *k, const tpa_token_key *prev)
+ * still holds its hash (and matches its contents); the start if none (the
+ * interval then counts from now). A head of ours whose row changed breaks
+ * the chain. */
+static int signer_start(tpa_audit_signer *g, const tpa_token_key *k, const tpa_token_key *prev,
+			int64_t now)
 {
 	const tpa_token_key *keys[2] = { k, prev };
 	head_batch b = { .n = 0 };
@@ -557,7 +559,8 @@ static int signer_start(tpa_audit_signer *g, const tpa_token_key *k, const tpa_t
 	int err;
 
 	chain_start(&g->c, 0, NULL);
-	g->signed_seq = g->signed_at = 0;
+	g->signed_seq = 0;
+	g->signed_at = now;
 	if ((err = tpa_token_jwks(&jwks, keys, 2)) < 0)
 		return err;
 	for (;;) {
@@ -623,7 +626,7 @@ int tpa_audit_signer_tick(tpa_audit_signer *g, const tpa_token_key *k,
 	if (!g || !k)
 		return tpa_err_fail(TPA_ERR_INVALID_ARG, "audit sign: NULL");
 	if (!g->started) {
-		if ((err = signer_start(g, k, prev)) < 0)
+		if ((err = signer_start(g, k, prev, now)) < 0)
 			return err;
 		g->started = 1;
 	}

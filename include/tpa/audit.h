@@ -66,8 +66,8 @@ int tpa_audit_signer_new(tpa_audit_signer **out, tpa_store *s, const tpa_audit_s
 void tpa_audit_signer_free(tpa_audit_signer *g);
 
 /* Signs the chain's head with k when it is due: o.rows rows or more since
- * the last head, or o.interval_s since it was signed, or with force any row
- * not under it. Never blindly: first it checks every row since the latest
+ * the last head, or o.interval_s since it was signed (since the first call,
+ * if k and prev signed none), or with force any row not under it. Never blindly: first it checks every row since the latest
  * head that k or prev (the key before k, or NULL) signed and that still
  * matches its row (the first call finds it; from then on the signer
  * remembers how far it checked). 1 signed (*seq_out, if not NULL, its

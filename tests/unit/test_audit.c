@@ -385,7 +385,9 @@ static void test_signer(void)
 	CU_ASSERT_EQUAL(tpa_audit_signer_new(NULL, s, &o), TPA_ERR_INVALID_ARG);
 	CU_ASSERT_EQUAL_FATAL(tpa_audit_signer_new(&g, s, &o), 0);
 	CU_ASSERT_EQUAL(tpa_audit_signer_tick(g, NULL, NULL, 1, 0, &seq), TPA_ERR_INVALID_ARG);
-	/* No head yet: the first is due at once. */
+	/* No head yet: the interval counts from the first call. */
+	CU_ASSERT_EQUAL(tpa_audit_signer_tick(g, key, NULL, 900, 0, &seq), 0);
+	CU_ASSERT_EQUAL(tpa_audit_signer_tick(g, key, NULL, 999, 0, &seq), 0);
 	CU_ASSERT_EQUAL(tpa_audit_signer_tick(g, key, NULL, 1000, 0, &seq), 1);
 	CU_ASSERT_EQUAL(seq, 2);
 	/* Nothing new: nothing signed, even forced. */
