@@ -164,8 +164,9 @@ asan-check:
 
 # valgrind on our code: every unit test (every real log in process among
 # them), and both programs end to end: quotes, measured boots, enrollment,
-# claims and key rotation, the agent's lifecycle, the migrated registry
-# and the attack suite (its floods a hundredth); three at a time.
+# claims and key rotation, the agent's lifecycle, the migrated registry,
+# the audit log and the attack suite (its floods a hundredth); three at a
+# time.
 VALGRIND_CMD := valgrind -q --leak-check=full --errors-for-leak-kinds=definite,indirect \
   --show-leak-kinds=definite,indirect --error-exitcode=99
 valgrind: deps
@@ -207,7 +208,7 @@ install-files:
 	chmod 0644 $(DESTDIR)$(UNITDIR)/attest-client.service $(DESTDIR)$(UNITDIR)/tpm-attest-verifier.service
 	install -m 0644 packaging/examples/attest-client.conf packaging/examples/verifier.conf \
 	  docs/examples/policy_engine.py $(DESTDIR)$(DOCDIR)/examples/
-	install -m 0644 README.md docs/baseline.md docs/claims.md docs/baseline.schema.json \
+	install -m 0644 README.md docs/baseline.md docs/claims.md docs/audit.md docs/baseline.schema.json \
 	  $(DESTDIR)$(DOCDIR)/
 	for f in attest-client.conf verifier.conf; do \
 	  install -m 0644 packaging/examples/$$f $(DESTDIR)$(SYSCONFDIR)/tpm-attest/$$f.example; done
