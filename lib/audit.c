@@ -465,6 +465,17 @@ int tpa_audit_verify(tpa_audit_report *out, tpa_store *s, const char *jwks_json,
 	if (extra_head && !jwks_json)
 		return tpa_err_fail(TPA_ERR_INVALID_ARG, "audit verify: a head given needs the "
 				    "JWKS to check it with");
+	if (jwks_json) {
+		/* A key set that is not one is the caller's mistake, not a
+		 * broken head. */
+		json_t *set = json_loads(jwks_json, JSON_REJECT_DUPLICATES, NULL);
+		int ok = json_is_array(json_object_get(set, "keys"));
+
+		json_decref(set);
+		if (!ok)
+			return tpa_err_fail(TPA_ERR_PARSE,
+					    "the key set is not a JWKS ({\"keys\": [...]})");
+	}
 	if ((err = tpa_store_audit_state(&st, s)) < 0)
 		return err;
 	chain_start(&c, 0, NULL);

@@ -375,9 +375,9 @@ static int audit(sq_store *s, const char *id, const char *event, const char *det
 	r.prev_hash = prev;
 	r.prev_hash_len = sizeof(prev);
 	if ((err = tpa_audit_row_hash(hash, &r)) < 0 ||
-	    (err = prepare(&st, s, "INSERT INTO audit(" AUDIT_COLUMNS ") VALUES(?, ?, ?, ?, ?, ?, ?)",
-			   "iitttbb", r.seq, now, id, event, detail, (const void *)prev,
-			   sizeof(prev), (const void *)hash, sizeof(hash))) < 0)
+	    (err = prepare(&st, s, "INSERT INTO audit(" AUDIT_COLUMNS ") "
+			   "VALUES(?, ?, ?, ?, ?, ?, ?)", "iitttbb", r.seq, now, id, event, detail,
+			   (const void *)prev, sizeof(prev), (const void *)hash, sizeof(hash))) < 0)
 		return err;
 	return run(s, st, NULL);
 }

@@ -105,7 +105,8 @@ static void print_report(const tpa_audit_report *r, int json)
 		printf("audit log BROKEN: %s\n", r->reason);
 		return;
 	}
-	printf("audit log intact: %" PRId64 " rows, %" PRId64 " signed heads", r->rows, r->heads);
+	printf("audit log intact: %" PRId64 " row%s, %" PRId64 " signed head%s", r->rows,
+	       r->rows == 1 ? "" : "s", r->heads, r->heads == 1 ? "" : "s");
 	if (r->heads)
 		printf(" (the latest at seq %" PRId64 ")", r->last_head_seq);
 	printf("%s\n", r->signatures ? "" : "; signatures NOT checked (no --jwks)");

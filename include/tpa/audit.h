@@ -67,12 +67,13 @@ void tpa_audit_signer_free(tpa_audit_signer *g);
 
 /* Signs the chain's head with k when it is due: o.rows rows or more since
  * the last head, or o.interval_s since it was signed (since the first call,
- * if k and prev signed none), or with force any row not under it. Never blindly: first it checks every row since the latest
- * head that k or prev (the key before k, or NULL) signed and that still
- * matches its row (the first call finds it; from then on the signer
- * remembers how far it checked). 1 signed (*seq_out, if not NULL, its
- * seq), 0 nothing due, TPA_ERR_VERIFY the chain is broken (nothing is
- * signed, now or later: tpa_err_last() names the row), or an error. */
+ * if k and prev signed none), or with force any row not under it. Never
+ * blindly: first it checks every row since the latest head that k or prev
+ * (the key before k, or NULL) signed and that still matches its row (the
+ * first call finds it; from then on the signer remembers how far it
+ * checked). 1 signed (*seq_out, if not NULL, its seq), 0 nothing due,
+ * TPA_ERR_VERIFY the chain is broken (nothing is signed, now or later:
+ * tpa_err_last() names the row), or an error. */
 int tpa_audit_signer_tick(tpa_audit_signer *g, const tpa_token_key *k,
 			  const tpa_token_key *prev, int64_t now, int force, int64_t *seq_out);
 

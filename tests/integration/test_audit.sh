@@ -277,6 +277,9 @@ expect_grep "... naming that head" "$WORK/err" \
     'the log is broken, nothing signed: signed head at seq 12 does not match row 12'
 expect_exit "audit sign without a key file (2)" 2 "${V[@]}" audit sign --registry "$T" \
     --token-key "$WORK/nothere.jwk" || true
+echo '{"keys": 1}' >"$WORK/bad.jwks"
+expect_exit "audit verify with a JWKS that is none (2)" 2 "${V[@]}" audit verify --registry "$DB" \
+    --jwks "$WORK/bad.jwks" || true
 expect_exit "audit verify of no registry (2)" 2 "${V[@]}" audit verify --registry "$WORK/nothere.db" || true
 [ ! -e "$WORK/nothere.db" ] && ok "... creates none" || bad "... creates none"
 summary

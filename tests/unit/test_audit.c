@@ -172,6 +172,9 @@ static void test_intact_chain(void)
 	CU_ASSERT_EQUAL(r.heads, 1);
 	CU_ASSERT_EQUAL(r.last_head_seq, 10);
 	CU_ASSERT_EQUAL(r.signatures, 1);
+	/* A key set that is not one: an error, not a broken log. */
+	CU_ASSERT_EQUAL(verify_file(&r, p, "{\"keys\": 5}"), TPA_ERR_PARSE);
+	CU_ASSERT_EQUAL(verify_file(&r, p, "not json"), TPA_ERR_PARSE);
 	/* Without a JWKS the heads are read, their signatures unchecked. */
 	CU_ASSERT_EQUAL(verify_file(&r, p, NULL), 0);
 	CU_ASSERT_EQUAL(r.heads, 1);
