@@ -30,21 +30,10 @@ static const uint8_t EK[] = { 1, 2, 3 }, AKP[] = { 9, 9 };
  * could); 0 if it exits 0. */
 static int run_py(const char *db, const char *code)
 {
-	char script[300], cmd[700];
-	FILE *f;
-
-	snprintf(script, sizeof(script), "%s/tamper.py", dir);
-	if (!(f = fopen(script, "w")))
-		return -1;
-	fprintf(f, "import sqlite3, sys\nc = sqlite3.connect(sys.argv[1])\n"
-		"c.execute('PRAGMA ignore_check_constraints = ON')\n"
-		"for t in ('audit_no_update', 'audit_no_delete', 'audit_chained',\n"
-		"          'audit_heads_no_update', 'audit_heads_no_delete'):\n"
-		"    c.execute('DROP TRIGGER IF EXISTS ' + t)\n"
-		"%s\nc.commit()\n", code);
-	fclose(f);
-	snprintf(cmd, sizeof(cmd), "/usr/bin/python3 %s '%s'", script, db);
-	return system(cmd);
+	return test_run_py(dir, db, "c.execute('PRAGMA ignore_check_constraints = ON')\n"
+			   "for t in ('audit_no_update', 'audit_no_delete', 'audit_chained',\n"
+			   "          'audit_heads_no_update', 'audit_heads_no_delete'):\n"
+			   "    c.execute('DROP TRIGGER IF EXISTS ' + t)", code);
 }
 
 /* A registry of n audit rows (an enrollment, then labels), at dir/name. */

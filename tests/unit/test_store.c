@@ -300,16 +300,7 @@ static const char *ID3 = "333333333333333333333333333333333333333333333333333333
  * file: 0 if it exits 0. */
 static int run_py(const char *db, const char *code)
 {
-	char script[300], cmd[700];
-	FILE *f;
-
-	snprintf(script, sizeof(script), "%s/check.py", dir);
-	if (!(f = fopen(script, "w")))
-		return -1;
-	fprintf(f, "import sqlite3, sys\nc = sqlite3.connect(sys.argv[1])\n%s\n", code);
-	fclose(f);
-	snprintf(cmd, sizeof(cmd), "/usr/bin/python3 %s '%s'", script, db);
-	return system(cmd);
+	return test_run_py(dir, db, "", code);
 }
 
 static tpa_store *open_file(const char *name, char *p, size_t cap)
