@@ -41,7 +41,7 @@ PB_C     := $(GEN)/attest/v1/attest.pb-c.c
 PB_H     := $(GEN)/attest/v1/attest.pb-c.h
 
 LIB_SRC  := lib/err.c lib/pcr.c lib/findings.c lib/tpm_decode.c lib/keycache.c lib/quote.c lib/tpm.c \
-            lib/fileio.c lib/keybind.c lib/rpc.c lib/rpc_gate.c lib/pbarena.c lib/token.c lib/service.c lib/evidence.c lib/eventlog.c lib/events.c lib/bootstate.c lib/efi.c lib/identity.c lib/seal.c lib/boot.c lib/verdict.c lib/store.c lib/store_sqlite.c lib/baseline.c lib/config.c
+            lib/fileio.c lib/keybind.c lib/rpc.c lib/rpc_gate.c lib/pbarena.c lib/token.c lib/service.c lib/evidence.c lib/eventlog.c lib/events.c lib/bootstate.c lib/efi.c lib/identity.c lib/seal.c lib/boot.c lib/verdict.c lib/store.c lib/store_sqlite.c lib/audit.c lib/baseline.c lib/config.c
 OBJ      := $(BUILD)/obj
 LIB_OBJ  := $(LIB_SRC:%.c=$(OBJ)/%.o) $(OBJ)/gen/attest.pb-c.o
 LIBA     := $(BUILD)/libtpa.a
@@ -51,7 +51,7 @@ PROGS    := $(BUILD)/attest_client $(BUILD)/verifier $(BUILD)/tpa-pcr-extend \
 UNIT_TESTS := $(BUILD)/tests/unit/test_quote $(BUILD)/tests/unit/test_core $(BUILD)/tests/unit/test_rpc $(BUILD)/tests/unit/test_eventlog \
               $(BUILD)/tests/unit/test_identity $(BUILD)/tests/unit/test_identity_ecc \
               $(BUILD)/tests/unit/test_store $(BUILD)/tests/unit/test_baseline \
-              $(BUILD)/tests/unit/test_seal
+              $(BUILD)/tests/unit/test_seal $(BUILD)/tests/unit/test_audit
 BENCH    := $(BUILD)/tests/bench/bench_quote $(BUILD)/tests/bench/bench_rpc \
             $(BUILD)/tests/bench/bench_eventlog $(BUILD)/tests/bench/bench_baseline \
             $(BUILD)/tests/bench/bench_challenge
@@ -93,7 +93,7 @@ $(BUILD)/attest_client: $(OBJ)/attest_client/main.o $(OBJ)/attest_client/agent.o
 
 $(BUILD)/verifier: $(OBJ)/verifier/main.o $(OBJ)/verifier/cmd_eventlog.o \
                    $(OBJ)/verifier/cmd_devices.o $(OBJ)/verifier/cmd_baseline.o \
-                   $(OBJ)/verifier/cmd_keys.o $(LIBA)
+                   $(OBJ)/verifier/cmd_keys.o $(OBJ)/verifier/cmd_audit.o $(LIBA)
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lsystemd
 
 $(BUILD)/tpa-pcr-extend: $(OBJ)/simulator/pcr_extend.o $(LIBA)
@@ -164,8 +164,9 @@ asan-check:
 
 # valgrind on our code: every unit test (every real log in process among
 # them), and both programs end to end: quotes, measured boots, enrollment,
-# claims and key rotation, the agent's lifecycle, the migrated registry
-# and the attack suite (its floods a hundredth); three at a time.
+# claims and key rotation, the agent's lifecycle, the migrated registry,
+# the audit log and the attack suite (its floods a hundredth); three at a
+# time.
 VALGRIND_CMD := valgrind -q --leak-check=full --errors-for-leak-kinds=definite,indirect \
   --show-leak-kinds=definite,indirect --error-exitcode=99
 valgrind: deps
@@ -174,7 +175,7 @@ valgrind: deps
 valgrind-check: tests
 	@set -e; for t in $(UNIT_TESTS); do echo "valgrind $$t"; \
 	  TPA_SIMULATOR=$(CURDIR)/simulator/tpa-swtpm $(VALGRIND_CMD) $$t >/dev/null; done
-	VALGRIND="$(VALGRIND_CMD)" TEST_ONLY="e2e claims identity measured_boot agent migration attacks files" \
+	VALGRIND="$(VALGRIND_CMD)" TEST_ONLY="e2e claims identity measured_boot agent migration attacks files audit" \
 	  ./tests/run.sh $(BUILD)
 
 bench: deps
@@ -207,7 +208,7 @@ install-files:
 	chmod 0644 $(DESTDIR)$(UNITDIR)/attest-client.service $(DESTDIR)$(UNITDIR)/tpm-attest-verifier.service
 	install -m 0644 packaging/examples/attest-client.conf packaging/examples/verifier.conf \
 	  docs/examples/policy_engine.py $(DESTDIR)$(DOCDIR)/examples/
-	install -m 0644 README.md docs/baseline.md docs/claims.md docs/baseline.schema.json \
+	install -m 0644 README.md docs/baseline.md docs/claims.md docs/audit.md docs/baseline.schema.json \
 	  $(DESTDIR)$(DOCDIR)/
 	for f in attest-client.conf verifier.conf; do \
 	  install -m 0644 packaging/examples/$$f $(DESTDIR)$(SYSCONFDIR)/tpm-attest/$$f.example; done

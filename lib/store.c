@@ -154,3 +154,30 @@ int tpa_store_resolve(char *id_out, tpa_store *s, const char *id)
 	CHECK(s);
 	return s->ops->resolve(id_out, s, id);
 }
+
+int tpa_store_audit_state(tpa_audit_state *out, tpa_store *s)
+{
+	CHECK(s);
+	return s->ops->audit_state(out, s);
+}
+
+int tpa_store_audit_rows(tpa_store *s, int64_t after, size_t max, tpa_audit_row_cb cb,
+			 void *ctx)
+{
+	CHECK(s);
+	return s->ops->audit_rows(s, after, max, cb, ctx);
+}
+
+int tpa_store_audit_heads(tpa_store *s, int64_t from, int descending, size_t max,
+			  tpa_audit_head_cb cb, void *ctx)
+{
+	CHECK(s);
+	return s->ops->audit_heads(s, from, descending, max, cb, ctx);
+}
+
+int tpa_store_audit_add_head(tpa_store *s, int64_t seq, const uint8_t *hash,
+			     int64_t signed_at, const char *kid, const char *jws)
+{
+	CHECK(s);
+	return s->ops->audit_add_head(s, seq, hash, signed_at, kid, jws);
+}

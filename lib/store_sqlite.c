@@ -16,6 +16,7 @@
 #include <openssl/rand.h>
 #include <sqlite3.h>
 
+#include "tpa/audit.h"
 #include "tpa/err.h"
 #include "tpa/identity.h"
 #include "tpa/seal.h"
@@ -27,7 +28,11 @@ typedef struct {
 	sqlite3 *db;
 	pthread_mutex_t lock;
 	char path[512];
+	int chained;                 /* the audit rows carry their hashes (schema 5) */
 } sq_store;
+
+#define AUDIT_NO_UPDATE "CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit" \
+	" BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END"
 
 static const char *schema_v1[] = {
 	"CREATE TABLE devices("
@@ -50,8 +55,7 @@ static const char *schema_v1[] = {
 	" device_id TEXT,"
 	" event TEXT NOT NULL,"
 	" detail TEXT NOT NULL)",
-	"CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit"
-	" BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END",
+	AUDIT_NO_UPDATE,
 	"CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit"
 	" BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END",
 };
@@ -151,6 +155,31 @@ static const char *schema_v4[] = {
 	" value BLOB NOT NULL)",
 };
 
+/* The audit log as a hash chain (lib/audit.c, docs/audit.md): each row the
+ * hash of the row before it and its own; the chain's signed heads, kept
+ * append-only. The rows there are get chained by the migration. */
+#define HASH_OK(c) "(typeof(" c ") = 'blob' AND length(" c ") = 32)"
+static const char *schema_v5[] = {
+	"ALTER TABLE audit ADD COLUMN prev_hash BLOB CHECK(prev_hash IS NULL OR "
+	HASH_OK("prev_hash") ")",
+	"ALTER TABLE audit ADD COLUMN hash BLOB CHECK(hash IS NULL OR " HASH_OK("hash") ")",
+	"CREATE TRIGGER audit_chained BEFORE INSERT ON audit"
+	" WHEN NEW.prev_hash IS NULL OR NEW.hash IS NULL"
+	" BEGIN SELECT RAISE(ABORT, 'an audit row needs its hashes'); END",
+	"CREATE TABLE audit_heads("
+	" seq INTEGER PRIMARY KEY CHECK(seq >= 1),"
+	" hash BLOB NOT NULL CHECK" HASH_OK("hash") ","
+	" signed_at INTEGER NOT NULL CHECK(typeof(signed_at) = 'integer'),"
+	" kid TEXT NOT NULL CHECK(typeof(kid) = 'text' AND length(kid) BETWEEN 1 AND 64),"
+	" jws TEXT NOT NULL CHECK(typeof(jws) = 'text' AND"
+	"  length(CAST(jws AS BLOB)) BETWEEN 1 AND 16384))",
+	"CREATE TRIGGER audit_heads_no_update BEFORE UPDATE ON audit_heads"
+	" BEGIN SELECT RAISE(ABORT, 'signed heads are append-only'); END",
+	"CREATE TRIGGER audit_heads_no_delete BEFORE DELETE ON audit_heads"
+	" BEGIN SELECT RAISE(ABORT, 'signed heads are append-only'); END",
+};
+#undef HASH_OK
+
 static int sq_fail(sq_store *s, const char *what)
 {
 	return tpa_err_fail(TPA_ERR_IO, "registry %s: %s: %s", s->path, what,
@@ -234,14 +263,121 @@ static int run(sq_store *s, sqlite3_stmt *st, int *changes)
 	return 0;
 }
 
+/* Steps a statement expected to give at most one row: 1 a row, 0 none, or
+ * an error. The statement is not finalized. */
+static int step_one(sq_store *s, sqlite3_stmt *st)
+{
+	int rc = sqlite3_step(st);
+
+	if (rc == SQLITE_ROW)
+		return 1;
+	if (rc == SQLITE_DONE)
+		return 0;
+	return sq_fail(s, "read");
+}
+
+/* Whether a query gives a row (1), none (0), or an error; finalizes. */
+static int exists(sq_store *s, sqlite3_stmt *st)
+{
+	int rc = step_one(s, st);
+
+	sqlite3_finalize(st);
+	return rc;
+}
+
+#define AUDIT_COLUMNS "seq, at, device_id, event, detail, prev_hash, hash"
+
+/* A column's bytes, never NULL for a present value (SQLite gives NULL for
+ * an empty blob). */
+static const void *column_bytes(sqlite3_stmt *st, int col, size_t *len, int blob)
+{
+	const void *b = blob ? sqlite3_column_blob(st, col) :
+		(const void *)sqlite3_column_text(st, col);
+
+	*len = (size_t)sqlite3_column_bytes(st, col);
+	return b ? b : "";
+}
+
+/* One audit row (AUDIT_COLUMNS) as the file holds it: a column not of its
+ * type is named, never trusted. Valid until the next step. */
+static void row_from(tpa_audit_row *r, sqlite3_stmt *st)
+{
+	static const char *const wrong[] = { "device_id is not text", "event is not text",
+					     "detail is not text" };
+	const char **text[] = { &r->device_id, &r->event, &r->detail };
+	size_t *len[] = { &r->device_id_len, &r->event_len, &r->detail_len };
+	int i, t;
+
+	memset(r, 0, sizeof(*r));
+	r->seq = sqlite3_column_int64(st, 0);
+	r->at = sqlite3_column_int64(st, 1);
+	if (sqlite3_column_type(st, 1) != SQLITE_INTEGER)
+		r->malformed = "at is not an integer";
+	/* device_id may be NULL (no device); event and detail are text. */
+	for (i = 0; i < 3; i++) {
+		if ((t = sqlite3_column_type(st, 2 + i)) == SQLITE_TEXT)
+			*text[i] = column_bytes(st, 2 + i, len[i], 0);
+		else if (!(t == SQLITE_NULL && i == 0) && !r->malformed)
+			r->malformed = wrong[i];
+	}
+	if (sqlite3_column_type(st, 5) == SQLITE_BLOB)
+		r->prev_hash = column_bytes(st, 5, &r->prev_hash_len, 1);
+	if (sqlite3_column_type(st, 6) == SQLITE_BLOB)
+		r->hash = column_bytes(st, 6, &r->hash_len, 1);
+}
+
+/* Chains a row: it links to the last row there is (its hash; the genesis
+ * value if there is none, or its hash is malformed: verify names that row)
+ * under the next seq the log never gave, so that a gap left by rows
+ * removed stays visible. Called in the transaction that writes it. */
 static int audit(sq_store *s, const char *id, const char *event, const char *detail,
 		 int64_t now)
 {
+	uint8_t prev[TPA_AUDIT_HASH_LEN] = { 0 }, hash[TPA_AUDIT_HASH_LEN];
+	tpa_audit_row r;
 	sqlite3_stmt *st;
-	int err;
+	int64_t seq = 0;
+	int err, rc;
 
-	if ((err = prepare(&st, s, "INSERT INTO audit(at, device_id, event, detail) "
-			   "VALUES(?, ?, ?, ?)", "ittt", now, id, event, detail)) < 0)
+	if (!s->chained) {
+		/* Only while migrating: schema 5 chains these rows. */
+		if ((err = prepare(&st, s, "INSERT INTO audit(at, device_id, event, detail) "
+				   "VALUES(?, ?, ?, ?)", "ittt", now, id, event, detail)) < 0)
+			return err;
+		return run(s, st, NULL);
+	}
+	if ((err = prepare(&st, s, "SELECT max(coalesce((SELECT seq FROM sqlite_sequence "
+			   "WHERE name = 'audit' AND typeof(seq) = 'integer'), 0), "
+			   "coalesce(a.seq, 0)), a.hash FROM (SELECT 1) LEFT JOIN "
+			   "(SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1) a", "")) < 0)
+		return err;
+	if ((rc = step_one(s, st)) == 1) {
+		seq = sqlite3_column_int64(st, 0);
+		if (sqlite3_column_type(st, 1) == SQLITE_BLOB &&
+		    sqlite3_column_bytes(st, 1) == TPA_AUDIT_HASH_LEN)
+			memcpy(prev, sqlite3_column_blob(st, 1), TPA_AUDIT_HASH_LEN);
+	}
+	sqlite3_finalize(st);
+	if (rc < 0)
+		return rc;
+	if (seq == INT64_MAX)
+		return tpa_err_fail(TPA_ERR_LIMIT, "registry %s: the audit log's seq is at its "
+				    "end", s->path);
+	memset(&r, 0, sizeof(r));
+	r.seq = seq < 0 ? 1 : seq + 1;
+	r.at = now;
+	r.device_id = id;
+	r.device_id_len = id ? strlen(id) : 0;
+	r.event = event;
+	r.event_len = strlen(event);
+	r.detail = detail;
+	r.detail_len = strlen(detail);
+	r.prev_hash = prev;
+	r.prev_hash_len = sizeof(prev);
+	if ((err = tpa_audit_row_hash(hash, &r)) < 0 ||
+	    (err = prepare(&st, s, "INSERT INTO audit(" AUDIT_COLUMNS ") "
+			   "VALUES(?, ?, ?, ?, ?, ?, ?)", "iitttbb", r.seq, now, id, event, detail,
+			   (const void *)prev, sizeof(prev), (const void *)hash, sizeof(hash))) < 0)
 		return err;
 	return run(s, st, NULL);
 }
@@ -315,28 +451,6 @@ static int parse_ref(char *name, int *version, const char *ref)
 	}
 	*version = (int)v;
 	return 0;
-}
-
-/* Steps a statement expected to give at most one row: 1 a row, 0 none, or
- * an error. The statement is not finalized. */
-static int step_one(sq_store *s, sqlite3_stmt *st)
-{
-	int rc = sqlite3_step(st);
-
-	if (rc == SQLITE_ROW)
-		return 1;
-	if (rc == SQLITE_DONE)
-		return 0;
-	return sq_fail(s, "read");
-}
-
-/* Whether a query gives a row (1), none (0), or an error; finalizes. */
-static int exists(sq_store *s, sqlite3_stmt *st)
-{
-	int rc = step_one(s, st);
-
-	sqlite3_finalize(st);
-	return rc;
 }
 
 /* The device an id names: itself, or the device an alias (its id before ids
@@ -1243,6 +1357,163 @@ out:
 	return err;
 }
 
+static int sq_audit_state(tpa_audit_state *out, tpa_store *p)
+{
+	sq_store *s = (sq_store *)p;
+	sqlite3_stmt *st;
+	int err;
+
+	if (!out)
+		return tpa_err_fail(TPA_ERR_INVALID_ARG, "audit state: NULL");
+	memset(out, 0, sizeof(*out));
+	pthread_mutex_lock(&s->lock);
+	/* One statement: one consistent read. */
+	if ((err = prepare(&st, s, "SELECT coalesce((SELECT max(seq) FROM audit), 0), "
+			   "coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'audit' AND "
+			   "typeof(seq) = 'integer'), 0)", "")) < 0)
+		goto out;
+	if ((err = step_one(s, st)) == 1) {
+		out->last_seq = sqlite3_column_int64(st, 0);
+		out->high_seq = sqlite3_column_int64(st, 1);
+		if (out->high_seq < out->last_seq)
+			out->high_seq = out->last_seq;
+		err = 0;
+	} else if (err == 0) {
+		err = sq_fail(s, "read");
+	}
+	sqlite3_finalize(st);
+out:
+	pthread_mutex_unlock(&s->lock);
+	return err;
+}
+
+static void head_from(tpa_audit_signed_head *h, sqlite3_stmt *st)
+{
+	memset(h, 0, sizeof(*h));
+	h->seq = sqlite3_column_int64(st, 0);
+	if (sqlite3_column_type(st, 1) == SQLITE_BLOB)
+		h->hash = column_bytes(st, 1, &h->hash_len, 1);
+	h->signed_at = sqlite3_column_int64(st, 2);
+	if (sqlite3_column_type(st, 3) == SQLITE_TEXT)
+		h->kid = (const char *)sqlite3_column_text(st, 3);
+	if (sqlite3_column_type(st, 4) == SQLITE_TEXT)
+		h->jws = (const char *)sqlite3_column_text(st, 4);
+	if (sqlite3_column_type(st, 2) != SQLITE_INTEGER)
+		h->malformed = "signed_at is not an integer";
+	else if (!h->kid || !h->jws)
+		h->malformed = "its kid or JWS is not text";
+	else if (strlen(h->jws) != (size_t)sqlite3_column_bytes(st, 4))
+		h->malformed = "its JWS holds a NUL byte";
+}
+
+/* Who gets the rows (or the heads) a statement gives. */
+typedef struct {
+	tpa_audit_row_cb row;
+	tpa_audit_head_cb head;
+	void *ctx;
+} visitor;
+
+/* Steps st, handing each row or head to the visitor until it stops; what
+ * it stopped with, 0 at the end, or an error. Finalizes. */
+static int each_row(sq_store *s, sqlite3_stmt *st, const visitor *v)
+{
+	tpa_audit_signed_head h;
+	tpa_audit_row r;
+	int rc, stop = 0;
+
+	while (stop == 0 && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (v->row) {
+			row_from(&r, st);
+			stop = v->row(v->ctx, &r);
+		} else {
+			head_from(&h, st);
+			stop = v->head(v->ctx, &h);
+		}
+	}
+	sqlite3_finalize(st);
+	if (stop == 0 && rc != SQLITE_DONE)
+		return sq_fail(s, "read");
+	return stop;
+}
+
+/* Runs sql (a seq bound and a limit: max, 0 for none) under the lock and
+ * hands what it gives to v. */
+static int visit(sq_store *s, const char *sql, int64_t from, size_t max, const visitor *v)
+{
+	sqlite3_stmt *st;
+	int err;
+
+	if (!v->row && !v->head)
+		return tpa_err_fail(TPA_ERR_INVALID_ARG, "audit: no callback");
+	pthread_mutex_lock(&s->lock);
+	if ((err = prepare(&st, s, sql, "ii", from,
+			   max == 0 || max > INT64_MAX ? (int64_t)-1 : (int64_t)max)) == 0)
+		err = each_row(s, st, v);
+	pthread_mutex_unlock(&s->lock);
+	return err;
+}
+
+static int sq_audit_rows(tpa_store *p, int64_t after, size_t max, tpa_audit_row_cb cb,
+			 void *ctx)
+{
+	visitor v = { .row = cb, .ctx = ctx };
+
+	return visit((sq_store *)p, "SELECT " AUDIT_COLUMNS " FROM audit WHERE seq > ? "
+		     "ORDER BY seq LIMIT ?", after, max, &v);
+}
+
+static int sq_audit_heads(tpa_store *p, int64_t from, int descending, size_t max,
+			  tpa_audit_head_cb cb, void *ctx)
+{
+	visitor v = { .head = cb, .ctx = ctx };
+
+	return visit((sq_store *)p, descending ?
+		     "SELECT seq, hash, signed_at, kid, jws FROM audit_heads WHERE seq < ? "
+		     "ORDER BY seq DESC LIMIT ?" :
+		     "SELECT seq, hash, signed_at, kid, jws FROM audit_heads WHERE seq > ? "
+		     "ORDER BY seq LIMIT ?", from, max, &v);
+}
+
+static int sq_audit_add_head(tpa_store *p, int64_t seq, const uint8_t *hash, int64_t signed_at,
+			     const char *kid, const char *jws)
+{
+	sq_store *s = (sq_store *)p;
+	sqlite3_stmt *st;
+	int err, changes = 0;
+
+	if (seq < 1 || !hash || !valid_printable(kid, 64) ||
+	    !valid_printable(jws, TPA_STORE_TOKEN_MAX))
+		return tpa_err_fail(TPA_ERR_INVALID_ARG, "audit head: a seq from 1, a hash, a kid "
+				    "of 1 to 64 and a JWS of 1 to %u printable bytes",
+				    TPA_STORE_TOKEN_MAX);
+	pthread_mutex_lock(&s->lock);
+	if ((err = begin(s)) < 0)
+		goto out;
+	if ((err = prepare(&st, s, "SELECT 1 FROM audit_heads WHERE seq = ?", "i", seq)) < 0 ||
+	    (err = exists(s, st)) < 0)
+		goto done;
+	if (err == 1) {
+		err = tpa_err_fail(TPA_ERR_CONFLICT, "audit head: seq %lld is signed already",
+				   (long long)seq);
+		goto done;
+	}
+	/* The row still holds what was signed, in the same transaction. */
+	if ((err = prepare(&st, s, "INSERT INTO audit_heads(seq, hash, signed_at, kid, jws) "
+			   "SELECT ?1, ?2, ?3, ?4, ?5 WHERE EXISTS(SELECT 1 FROM audit "
+			   "WHERE seq = ?1 AND hash = ?2)", "ibitt", seq, (const void *)hash,
+			   (size_t)TPA_AUDIT_HASH_LEN, signed_at, kid, jws)) < 0 ||
+	    (err = run(s, st, &changes)) < 0)
+		goto done;
+	if (changes == 0)
+		err = tpa_err_fail(TPA_ERR_VERIFY, "audit head: row %lld does not hold the hash "
+				   "signed", (long long)seq);
+done:
+	err = finish(s, err);
+out:
+	pthread_mutex_unlock(&s->lock);
+	return err;
+}
+
 static void sq_close(tpa_store *p)
 {
 	sq_store *s = (sq_store *)p;
@@ -1274,6 +1545,10 @@ static const tpa_store_ops sq_ops = {
 	.seal_key = sq_seal_key,
 	.consume = sq_consume,
 	.resolve = sq_resolve,
+	.audit_state = sq_audit_state,
+	.audit_rows = sq_audit_rows,
+	.audit_heads = sq_audit_heads,
+	.audit_add_head = sq_audit_add_head,
 };
 
 /* The schema version of the file: 0 for a new one. */
@@ -1459,6 +1734,42 @@ static int migrate_ids(sq_store *s)
 	return err;
 }
 
+/* Schema 5: the rows there are chained in seq order, as audit() would
+ * have written them (one at a time: the table is written as it is read). */
+static int chain_rows(sq_store *s)
+{
+	uint8_t prev[TPA_AUDIT_HASH_LEN] = { 0 }, hash[TPA_AUDIT_HASH_LEN];
+	int64_t after = INT64_MIN;
+	tpa_audit_row r;
+	sqlite3_stmt *st;
+	int err, rc;
+
+	if ((err = exec(s, "DROP TRIGGER audit_no_update")) < 0)
+		return err;
+	for (;;) {
+		if ((err = prepare(&st, s, "SELECT " AUDIT_COLUMNS " FROM audit WHERE seq > ? "
+				   "ORDER BY seq LIMIT 1", "i", after)) < 0)
+			return err;
+		if ((rc = step_one(s, st)) == 1) {
+			row_from(&r, st);
+			r.prev_hash = prev;
+			r.prev_hash_len = sizeof(prev);
+			if ((err = tpa_audit_row_hash(hash, &r)) < 0)
+				rc = err;
+			after = r.seq;
+		}
+		sqlite3_finalize(st);
+		if (rc <= 0)
+			break;
+		if ((err = prepare(&st, s, "UPDATE audit SET prev_hash = ?, hash = ? WHERE seq = ?",
+				   "bbi", (const void *)prev, sizeof(prev), (const void *)hash,
+				   sizeof(hash), after)) < 0 || (err = run(s, st, NULL)) < 0)
+			return err;
+		memcpy(prev, hash, sizeof(prev));
+	}
+	return rc < 0 ? rc : exec(s, AUDIT_NO_UPDATE);
+}
+
 /* Migrates the file to TPA_STORE_SCHEMA_VERSION in one transaction (an
  * empty one through every version); a file already there is not written. */
 static int migrate(sq_store *s)
@@ -1469,8 +1780,10 @@ static int migrate(sq_store *s)
 		return err;
 	if (version > TPA_STORE_SCHEMA_VERSION)
 		return too_new(s, version);
-	if (version == TPA_STORE_SCHEMA_VERSION)
+	if (version == TPA_STORE_SCHEMA_VERSION) {
+		s->chained = 1;
 		return 0;
+	}
 	if ((err = begin(s)) < 0)
 		return err;
 	/* Again under the write lock: another process may have migrated it. */
@@ -1499,8 +1812,15 @@ static int migrate(sq_store *s)
 	     (err = migrate_ids(s)) < 0 ||
 	     (err = exec(s, "INSERT INTO schema_version(version) VALUES(4)")) < 0))
 		goto done;
+	if (version < 5 &&
+	    ((err = exec_all(s, schema_v5, sizeof(schema_v5) / sizeof(schema_v5[0]))) < 0 ||
+	     (err = chain_rows(s)) < 0 ||
+	     (err = exec(s, "INSERT INTO schema_version(version) VALUES(5)")) < 0))
+		goto done;
 done:
-	return finish(s, err);
+	if ((err = finish(s, err)) == 0)
+		s->chained = 1;
+	return err;
 }
 
 /* The registry holds the sealing key (and EK certificates, tokens): it is

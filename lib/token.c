@@ -332,26 +332,18 @@ static json_t *claims_json(const tpa_token_claims *c)
 	return j;
 }
 
-int tpa_token_sign(char **out, const tpa_token_key *k, const tpa_token_claims *c)
+/* payload as a compact JWS: ES256, the key's kid, typ. */
+static int sign_payload(char **out, const tpa_token_key *k, const char *typ, const char *payload)
 {
 	cjose_header_t *hdr = NULL;
 	cjose_jws_t *jws = NULL;
 	const char *ser = NULL;
-	json_t *j = NULL;
-	char *payload = NULL;
 	cjose_err e;
 	int err = TPA_ERR_CRYPTO;
 
-	if (!out || !k || !c)
-		return tpa_err_fail(TPA_ERR_INVALID_ARG, "token sign: NULL");
-	if (!(j = claims_json(c)) ||
-	    !(payload = json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS))) {
-		err = tpa_err_fail(TPA_ERR_NOMEM, "token: cannot build claims");
-		goto cleanup;
-	}
 	if (!(hdr = cjose_header_new(&e)) ||
 	    !cjose_header_set(hdr, CJOSE_HDR_ALG, CJOSE_HDR_ALG_ES256, &e) ||
-	    !cjose_header_set(hdr, "typ", "JWT", &e) ||
+	    !cjose_header_set(hdr, "typ", typ, &e) ||
 	    !cjose_header_set(hdr, CJOSE_HDR_KID, k->kid, &e)) {
 		err = cj_fail("token header", &e);
 		goto cleanup;
@@ -370,9 +362,33 @@ int tpa_token_sign(char **out, const tpa_token_key *k, const tpa_token_claims *c
 cleanup:
 	cjose_jws_release(jws);
 	cjose_header_release(hdr);
+	return err;
+}
+
+int tpa_token_sign(char **out, const tpa_token_key *k, const tpa_token_claims *c)
+{
+	json_t *j = NULL;
+	char *payload = NULL;
+	int err;
+
+	if (!out || !k || !c)
+		return tpa_err_fail(TPA_ERR_INVALID_ARG, "token sign: NULL");
+	if (!(j = claims_json(c)) ||
+	    !(payload = json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS)))
+		err = tpa_err_fail(TPA_ERR_NOMEM, "token: cannot build claims");
+	else
+		err = sign_payload(out, k, "JWT", payload);
 	free(payload);
 	json_decref(j);
 	return err;
+}
+
+int tpa_token_sign_payload(char **out, const tpa_token_key *k, const char *typ,
+			   const char *payload)
+{
+	if (!out || !k || !typ || !payload)
+		return tpa_err_fail(TPA_ERR_INVALID_ARG, "token sign: NULL");
+	return sign_payload(out, k, typ, payload);
 }
 
 /* The checks after the signature: exp (and iat) against now, the EAR
@@ -402,22 +418,20 @@ static int check_claims(json_t *j, int64_t now, const uint8_t *nonce, size_t non
 	return 0;
 }
 
-static int verify_core(char **claims_out, const char *jwk_json, const char *token, int64_t now,
-		       const uint8_t *nonce, size_t nonce_len, int ear)
+/* A compact JWS checked with one public JWK (JSON): ES256, the kid if the
+ * JWK has one, typ if asked for, the signature. *jws_out holds the payload
+ * (*pt, *ptl) until released. */
+static int jws_check(cjose_jws_t **jws_out, uint8_t **pt, size_t *ptl, const char *jwk_json,
+		     const char *token, const char *typ)
 {
 	cjose_jwk_t *jwk = NULL;
 	cjose_jws_t *jws = NULL;
 	cjose_header_t *hdr;
-	const char *alg, *kid, *hkid;
-	uint8_t *pt = NULL;
-	size_t ptl = 0, tl;
-	json_t *j = NULL;
-	json_int_t exp;
+	const char *alg, *kid, *hkid, *htyp;
+	size_t tl;
 	cjose_err e;
-	int err = TPA_ERR_VERIFY;
+	int err;
 
-	if (!claims_out || !jwk_json || !token)
-		return tpa_err_fail(TPA_ERR_INVALID_ARG, "token verify: NULL");
 	tl = strlen(token);
 	if (tl == 0 || tl > TPA_TOKEN_MAX)
 		return tpa_err_fail(TPA_ERR_PARSE, "token: %zu bytes", tl);
@@ -440,12 +454,44 @@ static int verify_core(char **claims_out, const char *jwk_json, const char *toke
 		err = tpa_err_fail(TPA_ERR_VERIFY, "token: key id does not match");
 		goto cleanup;
 	}
+	htyp = typ ? cjose_header_get(hdr, "typ", &e) : NULL;
+	if (typ && (!htyp || strcmp(htyp, typ) != 0)) {
+		err = tpa_err_fail(TPA_ERR_VERIFY, "token: type %.32s, %s required",
+				   htyp ? htyp : "missing", typ);
+		goto cleanup;
+	}
 	if (!cjose_jws_verify(jws, jwk, &e)) {
 		err = tpa_err_fail(TPA_ERR_VERIFY, "token: signature does not verify");
 		goto cleanup;
 	}
-	if (!cjose_jws_get_plaintext(jws, &pt, &ptl, &e) ||
-	    !(j = json_loadb((const char *)pt, ptl, JSON_REJECT_DUPLICATES, NULL)) ||
+	if (!cjose_jws_get_plaintext(jws, pt, ptl, &e)) {
+		err = tpa_err_fail(TPA_ERR_PARSE, "token: no payload");
+		goto cleanup;
+	}
+	*jws_out = jws;
+	jws = NULL;
+	err = 0;
+cleanup:
+	cjose_jws_release(jws);
+	cjose_jwk_release(jwk);
+	return err;
+}
+
+static int verify_core(char **claims_out, const char *jwk_json, const char *token, int64_t now,
+		       const uint8_t *nonce, size_t nonce_len, int ear)
+{
+	cjose_jws_t *jws = NULL;
+	uint8_t *pt = NULL;
+	size_t ptl = 0;
+	json_t *j = NULL;
+	json_int_t exp;
+	int err;
+
+	if (!claims_out || !jwk_json || !token)
+		return tpa_err_fail(TPA_ERR_INVALID_ARG, "token verify: NULL");
+	if ((err = jws_check(&jws, &pt, &ptl, jwk_json, token, NULL)) < 0)
+		return err;
+	if (!(j = json_loadb((const char *)pt, ptl, JSON_REJECT_DUPLICATES, NULL)) ||
 	    json_unpack(j, "{s:I}", "exp", &exp) != 0) {
 		err = tpa_err_fail(TPA_ERR_PARSE, "token: claims are not JSON with exp");
 		goto cleanup;
@@ -465,7 +511,6 @@ static int verify_core(char **claims_out, const char *jwk_json, const char *toke
 cleanup:
 	json_decref(j);
 	cjose_jws_release(jws);
-	cjose_jwk_release(jwk);
 	return err;
 }
 
@@ -475,20 +520,18 @@ int tpa_token_verify(char **claims_out, const char *jwk_json, const char *token,
 	return verify_core(claims_out, jwk_json, token, now, NULL, 0, 0);
 }
 
-int tpa_token_verify_jwks(char **claims_out, const char *jwks_json, const char *token,
-			  int64_t now, const uint8_t *nonce, size_t nonce_len)
+/* The JWK (JSON, malloc'd) of the JWKS that the token's kid names. */
+static int jwks_key(char **one, const char *jwks_json, const char *token)
 {
 	cjose_jws_t *jws = NULL;
 	cjose_header_t *hdr;
 	const char *hkid = NULL;
 	json_t *set = NULL, *keys, *k;
-	char *one = NULL;
 	size_t i, tl;
 	cjose_err e;
 	int err;
 
-	if (!claims_out || !jwks_json || !token)
-		return tpa_err_fail(TPA_ERR_INVALID_ARG, "token verify: NULL");
+	*one = NULL;
 	tl = strlen(token);
 	if (tl == 0 || tl > TPA_TOKEN_MAX)
 		return tpa_err_fail(TPA_ERR_PARSE, "token: %zu bytes", tl);
@@ -508,17 +551,70 @@ int tpa_token_verify_jwks(char **claims_out, const char *jwks_json, const char *
 
 		if (!kid || strcmp(kid, hkid) != 0)
 			continue;
-		if (!(one = json_dumps(k, JSON_COMPACT))) {
-			err = tpa_err_fail(TPA_ERR_NOMEM, "token: out of memory");
-			break;
-		}
-		err = verify_core(claims_out, one, token, now, nonce, nonce_len, 1);
+		err = (*one = json_dumps(k, JSON_COMPACT)) ? 0 :
+			tpa_err_fail(TPA_ERR_NOMEM, "token: out of memory");
 		break;
 	}
 cleanup:
-	free(one);
 	cjose_jws_release(jws);
 	json_decref(set);
+	return err;
+}
+
+int tpa_token_verify_jwks(char **claims_out, const char *jwks_json, const char *token,
+			  int64_t now, const uint8_t *nonce, size_t nonce_len)
+{
+	char *one = NULL;
+	int err;
+
+	if (!claims_out || !jwks_json || !token)
+		return tpa_err_fail(TPA_ERR_INVALID_ARG, "token verify: NULL");
+	if ((err = jwks_key(&one, jwks_json, token)) == 0)
+		err = verify_core(claims_out, one, token, now, nonce, nonce_len, 1);
+	free(one);
+	return err;
+}
+
+int tpa_token_verify_payload(char **payload_out, const char *jwks_json, const char *jws,
+			     const char *typ)
+{
+	cjose_jws_t *j = NULL;
+	uint8_t *pt = NULL;
+	size_t ptl = 0;
+	char *one = NULL;
+	int err;
+
+	if (!payload_out || !jwks_json || !jws)
+		return tpa_err_fail(TPA_ERR_INVALID_ARG, "token verify: NULL");
+	*payload_out = NULL;
+	if ((err = jwks_key(&one, jwks_json, jws)) == 0 &&
+	    (err = jws_check(&j, &pt, &ptl, one, jws, typ)) == 0 &&
+	    !(*payload_out = strndup((const char *)pt, ptl)))
+		err = tpa_err_fail(TPA_ERR_NOMEM, "token: out of memory");
+	cjose_jws_release(j);
+	free(one);
+	return err;
+}
+
+int tpa_token_peek_payload(char **payload_out, const char *jws)
+{
+	cjose_jws_t *j;
+	uint8_t *pt = NULL;
+	size_t ptl = 0, tl;
+	cjose_err e;
+	int err = 0;
+
+	if (!payload_out || !jws)
+		return tpa_err_fail(TPA_ERR_INVALID_ARG, "token peek: NULL");
+	*payload_out = NULL;
+	tl = strlen(jws);
+	if (tl == 0 || tl > TPA_TOKEN_MAX)
+		return tpa_err_fail(TPA_ERR_PARSE, "token: %zu bytes", tl);
+	if (!(j = cjose_jws_import(jws, tl, &e)) || !cjose_jws_get_plaintext(j, &pt, &ptl, &e))
+		err = tpa_err_fail(TPA_ERR_PARSE, "token: not a compact JWS");
+	else if (!(*payload_out = strndup((const char *)pt, ptl)))
+		err = tpa_err_fail(TPA_ERR_NOMEM, "token: out of memory");
+	cjose_jws_release(j);
 	return err;
 }
 

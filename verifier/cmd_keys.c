@@ -32,8 +32,7 @@
 #define PROG "verifier"
 #define KEYFILE_MAX (64 * 1024)
 
-/* A small text file (JWK, JWKS) read whole; NUL-terminated, malloc'd. */
-static char *read_text(const char *path)
+char *cmd_read_text(const char *path)
 {
 	FILE *f = fopen(path, "rb");
 	char *b;
@@ -119,7 +118,7 @@ int cmd_token(int argc, char **argv)
 		fprintf(stderr, PROG ": --nonce: not hex of at most 64 bytes\n");
 		return 2;
 	}
-	if (!(keys = read_text(jwks_file ? jwks_file : jwk_file)))
+	if (!(keys = cmd_read_text(jwks_file ? jwks_file : jwk_file)))
 		return 2;
 	if (jwks_file)
 		err = tpa_token_verify_jwks(&claims, keys, argv[optind], (int64_t)time(NULL),

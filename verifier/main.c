@@ -4,9 +4,11 @@
  *   verifier serve --listen ADDR (--cert FILE --key FILE | --insecure) ...
  *   verifier token verify --jwk FILE TOKEN
  *   verifier eventlog show [--json] FILE
+ *   verifier audit verify|sign|export --registry FILE ...
  *
- * Exit status: 0 success (token verify: the token is valid), 1 the token is
- * not valid, 2 usage or configuration error, 3 the service failed. */
+ * Exit status: 0 success (token verify: the token is valid; audit verify:
+ * the log is intact), 1 the token is not valid (audit verify: the log is
+ * broken), 2 usage or configuration error, 3 the service failed. */
 #include <errno.h>
 #include <getopt.h>
 
@@ -21,6 +23,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "tpa/audit.h"
 #include "tpa/config.h"
 #include "tpa/err.h"
 #include "tpa/fileio.h"
@@ -67,6 +70,9 @@ static void usage(FILE *f)
 "       " PROG " devices label --registry FILE ID LABEL\n"
 "       " PROG " baseline learn|merge|diff|check|appraise|add|assign|list ... (see\n"
 "                         verifier baseline --help, docs/baseline.md)\n"
+"       " PROG " audit verify --registry FILE [--jwks FILE] [--head FILE] [--json]\n"
+"       " PROG " audit sign --registry FILE --token-key FILE\n"
+"       " PROG " audit export --registry FILE\n"
 "\n"
 "serve: answers attest.v1.Verifier over gRPC until SIGTERM or SIGINT, then\n"
 "finishes the calls in flight (up to --grace) and exits 0; SIGHUP reloads\n"
@@ -113,6 +119,13 @@ static void usage(FILE *f)
 "  --baseline FILE       the golden baseline for devices the registry assigns\n"
 "                        none (every device without --registry); a device\n"
 "                        without any baseline is never compliant\n"
+"  --audit-sign-rows N   sign the head of the registry's audit log (hash chain)\n"
+"                        with the token key once N rows are under no signed\n"
+"                        head (default %d) ...\n"
+"  --audit-sign-interval S  ... or S seconds after the last signed head\n"
+"                        (default %d); and at shutdown. Rows are checked\n"
+"                        before their head is signed: a broken log is never\n"
+"                        signed (said on stderr). Go with --registry\n"
 "  --verbose             let gRPC log to stderr\n"
 "\n"
 "token verify: checks a token (EAR) against a JWKS (the key its kid names) or\n"
@@ -123,7 +136,15 @@ static void usage(FILE *f)
 "\n"
 "eventlog show: parses a TCG measured-boot event log (SHA1 or crypto-agile),\n"
 "prints its events, the replayed PCRs and the Secure Boot state; --json for\n"
-"programs. Exit 0 shown, 2 unreadable or malformed (the offset is named).\n",
+"programs. Exit 0 shown, 2 unreadable or malformed (the offset is named).\n"
+"\n"
+"audit verify: walks the registry's audit log from its first row (each row's\n"
+"hash, its link to the row before, seq continuity) and checks the signed\n"
+"heads (with --jwks, their signatures); names the first broken row. Exit 0\n"
+"intact, 1 broken, 2 unreadable. audit sign: signs the head now. audit\n"
+"export: the rows, their hashes and the latest signed head as JSON. See\n"
+"verifier audit --help, docs/audit.md.\n",
+		TPA_AUDIT_DEFAULT_SIGN_ROWS, TPA_AUDIT_DEFAULT_SIGN_INTERVAL_S,
 		TPA_NONCE_DEFAULT_TTL_MS, TPA_TOKEN_DEFAULT_TTL_S,
 		TPA_RPC_DEFAULT_MAX_MESSAGE, DEFAULT_GRACE_MS, TPA_RPC_DEFAULT_MAX_CONNECTIONS,
 		TPA_RPC_DEFAULT_MAX_PER_PEER, TPA_RPC_DEFAULT_HANDSHAKE_MS, TPA_RPC_DEFAULT_IDLE_MS,
@@ -318,6 +339,33 @@ static void *watchdog(void *arg)
 	return NULL;
 }
 
+/* Signs the audit log's head if due (or, with force, if any row is under
+ * none); says what happened on stderr, a problem once until it changes. */
+static void audit_tick(tpa_audit_signer *g, const tpa_token_key *k, const tpa_token_key *prev,
+		       int force, char *said, size_t cap)
+{
+	char line[TPA_AUDIT_REASON_MAX + 64];
+	int64_t seq = 0;
+	int rc;
+
+	if (!g)
+		return;
+	rc = tpa_audit_signer_tick(g, k, prev, (int64_t)time(NULL), force, &seq);
+	if (rc == 1) {
+		fprintf(stderr, PROG ": audit: signed the head at seq %lld (key %s)\n",
+			(long long)seq, tpa_token_key_id(k));
+		said[0] = '\0';
+		return;
+	}
+	if (rc == 0)
+		return;
+	snprintf(line, sizeof(line), "%s%s", rc == TPA_ERR_VERIFY ?
+		 "the log is broken, no head is signed: " : "", tpa_err_last());
+	if (strcmp(line, said) != 0)
+		fprintf(stderr, PROG ": audit: %s\n", line);
+	snprintf(said, cap, "%s", line);
+}
+
 static const struct option serve_opts[] = {
 		{ "config", required_argument, NULL, 'F' },
 		{ "listen", required_argument, NULL, 'l' },
@@ -345,6 +393,8 @@ static const struct option serve_opts[] = {
 		{ "idle-timeout", required_argument, NULL, OPT_IDLE },
 		{ "max-connection-age", required_argument, NULL, OPT_AGE },
 		{ "max-streams", required_argument, NULL, OPT_STREAMS },
+		{ "audit-sign-rows", required_argument, NULL, 'A' },
+		{ "audit-sign-interval", required_argument, NULL, 'T' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 };
@@ -362,8 +412,12 @@ static int serve(int argc, char **argv, char **where)
 	const char *token_key = NULL, *jwk_out = NULL;
 	unsigned long v, grace = DEFAULT_GRACE_MS;
 	tpa_token_key *key = NULL, *prev_key = NULL;
+	const tpa_token_key *cur_key, *cur_prev;
 	tpa_service *svc = NULL;
 	tpa_rpc_server *srv = NULL;
+	tpa_audit_sign_opts ao = { 0 };
+	tpa_audit_signer *signer = NULL;
+	char audit_said[TPA_AUDIT_REASON_MAX + 64] = "";
 	sigset_t set;
 	int c, sig = 0, port = 0, verbose = 0, rc = EXIT_FAIL;
 	watchdog_t wd = { NULL, 0, PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0 };
@@ -411,7 +465,9 @@ static int serve(int argc, char **argv, char **where)
 		case OPT_HANDSHAKE:
 		case OPT_IDLE:
 		case OPT_AGE:
-		case OPT_STREAMS: {
+		case OPT_STREAMS:
+		case 'A':
+		case 'T': {
 			static const struct { int opt; const char *name; unsigned long min, max; } lim[] = {
 				{ 'n', "--nonce-ttl", 1000, 3600000 },
 				{ 't', "--token-ttl", 1, 30 * 86400 },
@@ -424,6 +480,8 @@ static int serve(int argc, char **argv, char **where)
 				{ OPT_IDLE, "--idle-timeout", 1000, 86400000 },
 				{ OPT_AGE, "--max-connection-age", 1000, 86400000 },
 				{ OPT_STREAMS, "--max-streams", 1, 1000 },
+				{ 'A', "--audit-sign-rows", 1, 1000000 },
+				{ 'T', "--audit-sign-interval", 1, 86400 },
 			};
 			size_t i;
 
@@ -445,6 +503,8 @@ static int serve(int argc, char **argv, char **where)
 			if (c == OPT_IDLE) so.idle_timeout_ms = (unsigned)v;
 			if (c == OPT_AGE) so.max_age_ms = (unsigned)v;
 			if (c == OPT_STREAMS) so.max_streams = (unsigned)v;
+			if (c == 'A') ao.rows = (uint32_t)v;
+			if (c == 'T') ao.interval_s = (uint32_t)v;
 			break;
 		}
 		case 'h': usage(stdout); return EXIT_OK;
@@ -469,6 +529,11 @@ static int serve(int argc, char **argv, char **where)
 	}
 	if ((registry != NULL) != (sv.ek_ca != NULL)) {
 		fprintf(stderr, PROG ": --registry and --ek-ca go together\n");
+		return EXIT_USAGE;
+	}
+	if (!registry && (ao.rows || ao.interval_s)) {
+		fprintf(stderr, PROG ": --audit-sign-rows and --audit-sign-interval go with "
+			"--registry\n");
 		return EXIT_USAGE;
 	}
 	if (!so.insecure && (!so.cert_file || !so.key_file)) {
@@ -510,7 +575,8 @@ static int serve(int argc, char **argv, char **where)
 		rc = EXIT_USAGE;
 		goto cleanup;
 	}
-	if (registry && tpa_store_open_sqlite(&store, registry) < 0) {
+	if (registry && (tpa_store_open_sqlite(&store, registry) < 0 ||
+			 tpa_audit_signer_new(&signer, store, &ao) < 0)) {
 		fprintf(stderr, PROG ": %s\n", tpa_err_last());
 		rc = EXIT_USAGE;
 		goto cleanup;
@@ -538,6 +604,10 @@ static int serve(int argc, char **argv, char **where)
 		rc = EXIT_USAGE;
 		goto cleanup;
 	}
+	cur_key = key;
+	cur_prev = prev_key;
+	/* The rows since the last head are checked before serving. */
+	audit_tick(signer, cur_key, cur_prev, 0, audit_said, sizeof(audit_said));
 	if (tpa_rpc_server_start(srv, &port) < 0) {
 		fprintf(stderr, PROG ": %s\n", tpa_err_last());
 		goto cleanup;
@@ -558,10 +628,20 @@ static int serve(int argc, char **argv, char **where)
 		wd.srv = srv;
 		wd_started = pthread_create(&wd_thread, NULL, watchdog, &wd) == 0;
 	}
-	/* SIGHUP: the token keys again (after `verifier keys rotate`). */
-	while (sigwait(&set, &sig) == 0 && sig == SIGHUP) {
+	/* SIGHUP: the token keys again (after `verifier keys rotate`). Once a
+	 * second, the audit log's head is signed if due. */
+	for (;;) {
+		struct timespec tick = { 1, 0 };
 		tpa_token_key *k = NULL, *p = NULL;
 
+		if ((sig = sigtimedwait(&set, NULL, &tick)) < 0) {
+			if (errno != EAGAIN && errno != EINTR)
+				break;
+			audit_tick(signer, cur_key, cur_prev, 0, audit_said, sizeof(audit_said));
+			continue;
+		}
+		if (sig != SIGHUP)
+			break;
 		if (!token_key) {
 			fprintf(stderr, PROG ": SIGHUP: no --token-key to reload\n");
 			continue;
@@ -575,6 +655,9 @@ static int serve(int argc, char **argv, char **where)
 		}
 		fprintf(stderr, PROG ": SIGHUP: token key id %s%s%s\n", tpa_token_key_id(k),
 			p ? ", previous " : "", p ? tpa_token_key_id(p) : "");
+		/* The service owns them now, until it is freed. */
+		cur_key = k;
+		cur_prev = p;
 	}
 	fprintf(stderr, PROG ": %s received, finishing calls in flight\n",
 		sig == SIGTERM ? "SIGTERM" : "SIGINT");
@@ -587,11 +670,14 @@ static int serve(int argc, char **argv, char **where)
 		pthread_join(wd_thread, NULL);
 	}
 	tpa_rpc_server_shutdown(srv, (unsigned)grace);
+	/* Every row written is under a signed head when the verifier stops. */
+	audit_tick(signer, cur_key, cur_prev, 1, audit_said, sizeof(audit_said));
 	fprintf(stderr, PROG ": stopped\n");
 	rc = EXIT_OK;
 cleanup:
 	tpa_rpc_server_free(srv);
 	tpa_service_free(svc);
+	tpa_audit_signer_free(signer);
 	tpa_store_close(store);
 	tpa_baseline_free(bl);
 	tpa_token_key_free(key);
@@ -650,6 +736,8 @@ int main(int argc, char **argv)
 		return cmd_compliance(argc - 1, argv + 1);
 	if (strcmp(argv[1], "devices") == 0)
 		return cmd_devices(argc - 1, argv + 1);
+	if (strcmp(argv[1], "audit") == 0)
+		return cmd_audit(argc - 1, argv + 1);
 	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
 	    strcmp(argv[1], "help") == 0) {
 		usage(stdout);

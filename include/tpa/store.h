@@ -11,7 +11,7 @@
 #include <stdint.h>
 
 #define TPA_DEVICE_ID_LEN 64          /* hex SHA-256 of the EK's SubjectPublicKeyInfo */
-#define TPA_STORE_SCHEMA_VERSION 4
+#define TPA_STORE_SCHEMA_VERSION 5
 #define TPA_LABEL_MAX 64              /* bytes of a group label */
 #define TPA_BASELINE_NAME_MAX 64      /* bytes of a baseline name */
 #define TPA_BASELINE_BODY_MAX (1u << 20)    /* bytes of a baseline's JSON text */
@@ -72,6 +72,51 @@ typedef struct {
 	int64_t seal_expires_ms;          /* when that challenge expires (Unix ms) */
 } tpa_attest_record;
 
+/* One row of the audit log as the backend holds it. Untrusted: anyone who
+ * could write the file could have put anything there. Text is not
+ * NUL-terminated; the pointers are valid during the callback only. */
+typedef struct {
+	int64_t seq;
+	int64_t at;
+	const char *device_id;            /* NULL: the row names no device */
+	size_t device_id_len;
+	const char *event;
+	size_t event_len;
+	const char *detail;
+	size_t detail_len;
+	const uint8_t *prev_hash;         /* NULL if missing or not bytes */
+	size_t prev_hash_len;
+	const uint8_t *hash;              /* NULL if missing or not bytes */
+	size_t hash_len;
+	const char *malformed;            /* a column not of its type ("at is not an
+					   * integer"), or NULL */
+} tpa_audit_row;
+
+/* A signed head of the audit log as the backend holds it (untrusted). */
+typedef struct {
+	int64_t seq;                      /* the row it names */
+	const uint8_t *hash;              /* NULL if missing or not bytes */
+	size_t hash_len;
+	int64_t signed_at;
+	const char *kid;                  /* NUL-terminated, or NULL */
+	const char *jws;                  /* the compact JWS, NUL-terminated, or NULL */
+	const char *malformed;            /* or NULL */
+} tpa_audit_signed_head;
+
+/* Where the audit log stands. */
+typedef struct {
+	int64_t last_seq;                 /* the last row's seq, 0 if none */
+	int64_t high_seq;                 /* the highest seq the log ever gave out
+					   * (above last_seq only if rows were removed) */
+	int64_t rows;                     /* how many rows there are */
+	int64_t heads;                    /* how many signed heads */
+} tpa_audit_state;
+
+/* Called per row or head: 0 goes on, anything else stops the walk and is
+ * what the walk returns. Must not call into the store. */
+typedef int (*tpa_audit_row_cb)(void *ctx, const tpa_audit_row *r);
+typedef int (*tpa_audit_head_cb)(void *ctx, const tpa_audit_signed_head *h);
+
 typedef struct tpa_store tpa_store;
 
 /* The operations a backend provides; the tpa_store_* functions dispatch. */
@@ -106,6 +151,13 @@ typedef struct {
 	int (*seal_key)(uint8_t *key, tpa_store *s);
 	int (*consume)(tpa_store *s, const uint8_t *tag, int64_t expires_ms, int64_t now_ms);
 	int (*resolve)(char *id_out, tpa_store *s, const char *id);
+	int (*audit_state)(tpa_audit_state *out, tpa_store *s);
+	int (*audit_rows)(tpa_store *s, int64_t after, size_t max, tpa_audit_row_cb cb,
+			  void *ctx);
+	int (*audit_heads)(tpa_store *s, int64_t from, int descending, size_t max,
+			   tpa_audit_head_cb cb, void *ctx);
+	int (*audit_add_head)(tpa_store *s, int64_t seq, const uint8_t *hash,
+			      int64_t signed_at, const char *kid, const char *jws);
 } tpa_store_ops;
 
 struct tpa_store {
@@ -210,6 +262,29 @@ int tpa_store_consume(tpa_store *s, const uint8_t *tag, int64_t expires_ms, int6
 /* The device id an id or alias names (id_out holds TPA_DEVICE_ID_LEN + 1
  * bytes); TPA_ERR_NOT_FOUND if neither. */
 int tpa_store_resolve(char *id_out, tpa_store *s, const char *id);
+
+/* The audit log is a hash chain (include/tpa/audit.h, docs/audit.md): every
+ * row written carries the hash of the row before it and its own, computed
+ * in the transaction that writes it. What follows reads it as it is, for
+ * lib/audit.c to judge, and keeps the signed heads it makes. */
+
+/* Where the log stands: the last row, the sequence's high mark, counts. */
+int tpa_store_audit_state(tpa_audit_state *out, tpa_store *s);
+/* The rows after seq `after`, in seq order, at most max (0: all), each to
+ * cb. Returns what cb stopped with, 0 at the end, or an error. */
+int tpa_store_audit_rows(tpa_store *s, int64_t after, size_t max, tpa_audit_row_cb cb,
+			 void *ctx);
+/* The signed heads in seq order (seq > from), or with descending in reverse
+ * order (seq < from), at most max (0: all), each to cb. */
+int tpa_store_audit_heads(tpa_store *s, int64_t from, int descending, size_t max,
+			  tpa_audit_head_cb cb, void *ctx);
+/* Keeps a signed head (the JWS of row seq's hash, TPA_AUDIT_HASH_LEN bytes,
+ * signed by key kid at signed_at). The row must hold that hash still
+ * (TPA_ERR_VERIFY if not); TPA_ERR_CONFLICT if a head at seq is kept
+ * already. Not
+ * audited (a row about it would never be under a head). */
+int tpa_store_audit_add_head(tpa_store *s, int64_t seq, const uint8_t *hash,
+			     int64_t signed_at, const char *kid, const char *jws);
 
 const char *tpa_device_state_name(tpa_device_state st); /* "active", "revoked" */
 

@@ -75,6 +75,21 @@ int tpa_token_verify(char **claims_out, const char *jwk_json, const char *token,
 int tpa_token_verify_jwks(char **claims_out, const char *jwks_json, const char *token,
 			  int64_t now, const uint8_t *nonce, size_t nonce_len);
 
+/* Signs payload (any text, e.g. JSON) as a compact JWS: ES256, the key's
+ * kid, the type typ; *out malloc'd. For what is not a verdict token (the
+ * audit log's signed heads): a typ of its own keeps the two apart. */
+int tpa_token_sign_payload(char **out, const tpa_token_key *k, const char *typ,
+			   const char *payload);
+/* Verifies such a JWS with the key of the JWKS its kid names: ES256, the
+ * type (typ; NULL: any) and the signature; no claim is looked at.
+ * *payload_out (malloc'd, NUL-terminated) receives the payload. */
+int tpa_token_verify_payload(char **payload_out, const char *jwks_json, const char *jws,
+			     const char *typ);
+
+/* The payload of a compact JWS, NOT verified (malloc'd): for a report that
+ * has no key to check it with. */
+int tpa_token_peek_payload(char **payload_out, const char *jws);
+
 /* A JWKS of the public keys (NULLs skipped): "use" sig, "alg" ES256, kid. */
 int tpa_token_jwks(char **out, const tpa_token_key *const *keys, size_t n);
 

@@ -58,13 +58,16 @@ for d in sys.argv[2:]:
     print("migrate", d[:8], c.execute("select detail from audit where device_id=? and event='migrate'", (d,)).fetchone()[0])
 print("orphans", c.execute("select count(*) from aks where device_id not in (select id from devices)").fetchone()[0])
 PY
-expect_grep "the file is schema 4" "$WORK/db.out" "^schema 4$"
+expect_grep "the file is schema 5" "$WORK/db.out" "^schema 5$"
 expect_grep "B keeps both AKs it enrolled" "$WORK/db.out" "^aks ${NEW_B:0:8} 2$"
 expect_grep "no AK is left pointing at an old id" "$WORK/db.out" '^orphans 0$'
 expect_grep "the audit says how A's id changed" "$WORK/db.out" "^migrate ${NEW_A:0:8} device id from the EK's key; was ${OLD_A:0:16}"
 expect_grep "... and that B's ids were merged, revoked" "$WORK/db.out" "^migrate ${NEW_B:0:8} .*2 ids of one TPM merged, revoked as one of them was"
 expect_exit "opening it again changes nothing" 0 "${V[@]}" list --registry "$DB" || true
 cmp -s "$WORK/out" "$WORK/list.out" && ok "... the same list" || bad "... the same list" "$WORK/out"
+expect_exit "the audit log from the field is chained (schema 5) and verifies" 0 \
+    "$BIN/verifier" audit verify --registry "$DB" || true
+expect_grep "... its 10 rows and the 2 of the migration" "$WORK/out" '^audit log intact: 12 rows, 0 signed heads'
 
 # The same TPMs and AK files, against a verifier on the migrated file.
 "$ROOT/scripts/demo-certs.sh" "$WORK/certs"
@@ -95,4 +98,9 @@ expect_exit "B enrolling a new AK is refused (5)" 5 "${C[@]}" enroll --verifier 
 expect_grep "... as revoked" "$WORK/err" 'FAILED_PRECONDITION.*is revoked: no AK is enrolled for it'
 expect_exit "... and B is still revoked" 0 "${V[@]}" show --json --registry "$DB" "$NEW_B" || true
 expect_grep "... in the registry" "$WORK/out" '"state": "revoked"'
+stop_verifiers
+expect_exit "the verifier that served it left the log intact" 0 "$BIN/verifier" audit verify \
+    --registry "$DB" || true
+expect_grep "... with every row under a head it signed" "$WORK/out" \
+    '^audit log intact: ([0-9]+) rows, [1-9][0-9]* signed heads? \(the latest at seq \1\)'
 summary

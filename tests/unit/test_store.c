@@ -9,6 +9,7 @@
 #include <CUnit/Basic.h>
 
 #include "testutil.h"
+#include "tpa/audit.h"
 #include "tpa/err.h"
 #include "tpa/identity.h"
 #include "tpa/seal.h"
@@ -299,16 +300,7 @@ static const char *ID3 = "333333333333333333333333333333333333333333333333333333
  * file: 0 if it exits 0. */
 static int run_py(const char *db, const char *code)
 {
-	char script[300], cmd[700];
-	FILE *f;
-
-	snprintf(script, sizeof(script), "%s/check.py", dir);
-	if (!(f = fopen(script, "w")))
-		return -1;
-	fprintf(f, "import sqlite3, sys\nc = sqlite3.connect(sys.argv[1])\n%s\n", code);
-	fclose(f);
-	snprintf(cmd, sizeof(cmd), "/usr/bin/python3 %s '%s'", script, db);
-	return system(cmd);
+	return test_run_py(dir, db, "", code);
 }
 
 static tpa_store *open_file(const char *name, char *p, size_t cap)
@@ -394,6 +386,7 @@ static const char *V1_FILE =
 static void test_migrate_v1(void)
 {
 	char p[300], code[4096];
+	tpa_audit_report r;
 	tpa_store *s = NULL;
 	tpa_device d;
 	size_t n = 0;
@@ -423,12 +416,18 @@ static void test_migrate_v1(void)
 	CU_ASSERT_EQUAL(n, 3);
 	CU_ASSERT_EQUAL(tpa_store_audit_count(&n, s, NEW1), 0);
 	CU_ASSERT_EQUAL(n, 3);
+	/* The audit rows there were, and the migration's, are chained. */
+	CU_ASSERT_EQUAL(tpa_audit_verify(&r, s, NULL, NULL), 0);
+	CU_ASSERT_EQUAL(r.rows, 3);
 	/* The new tables work on the migrated file. */
 	CU_ASSERT_EQUAL(tpa_store_set_label(s, ID1, "lab", 70), 0);
 	CU_ASSERT_EQUAL(tpa_store_baseline_add(&v, s, "b1", "{}", 70), 0);
 	CU_ASSERT_EQUAL(tpa_store_assign(s, "label", "lab", "b1", 70), 0);
 	CU_ASSERT_EQUAL(tpa_store_get(&d, s, ID1), 0);
 	CU_ASSERT_STRING_EQUAL(d.label, "lab");
+	/* ... and what is written after it links on. */
+	CU_ASSERT_EQUAL(tpa_audit_verify(&r, s, NULL, NULL), 0);
+	CU_ASSERT_EQUAL(r.rows, 6);
 	tpa_store_close(s);
 	CU_ASSERT_EQUAL(run_py(p,
 		"v = [r[0] for r in c.execute('SELECT version FROM schema_version ORDER BY version')]\n"
@@ -436,16 +435,17 @@ static void test_migrate_v1(void)
 		"need = {'devices', 'aks', 'aks_device', 'audit', 'audit_no_update', 'audit_no_delete',\n"
 		"        'baselines', 'assignments', 'evidence', 'baselines_no_update',\n"
 		"        'baselines_no_delete', 'devices_delete_assignment', 'device_aliases',\n"
-		"        'used_seals', 'secrets'}\n"
+		"        'used_seals', 'secrets', 'audit_heads', 'audit_chained',\n"
+		"        'audit_heads_no_update', 'audit_heads_no_delete'}\n"
 		"ok = c.execute('PRAGMA integrity_check').fetchone()[0] == 'ok'\n"
 		"a = [r[0] for r in c.execute('SELECT event FROM audit ORDER BY seq')]\n"
-		"sys.exit(0 if v == [1, 2, 3, 4] and need <= names and ok and"
+		"sys.exit(0 if v == [1, 2, 3, 4, 5] and need <= names and ok and"
 		" a[:3] == ['enroll', 'attest', 'migrate'] else 1)"), 0);
-	/* Opened again: already at 4, nothing migrated twice. */
+	/* Opened again: already at 5, nothing migrated twice. */
 	CU_ASSERT_EQUAL_FATAL(tpa_store_open_sqlite(&s, p), 0);
 	tpa_store_close(s);
 	CU_ASSERT_EQUAL(run_py(p, "sys.exit(0 if c.execute('SELECT count(*) FROM schema_version')"
-			       ".fetchone()[0] == 4 and c.execute('SELECT count(*) FROM audit WHERE "
+			       ".fetchone()[0] == 5 and c.execute('SELECT count(*) FROM audit WHERE "
 			       "event = \\'migrate\\'').fetchone()[0] == 1 else 1)"), 0);
 
 	/* A migration that fails half-way leaves the file at 1, untouched. */
@@ -463,11 +463,11 @@ static void test_migrate_v1(void)
 		"t = {r[0] for r in c.execute(\"SELECT name FROM sqlite_master WHERE type = 'table'\")}\n"
 		"sys.exit(0 if v == 1 and 'label' not in cols and 'baselines' not in t else 1)"), 0);
 
-	/* A new file goes to 4 at once, through every version. */
+	/* A new file goes to 5 at once, through every version. */
 	s = open_file("new.db", p, sizeof(p));
 	tpa_store_close(s);
 	CU_ASSERT_EQUAL(run_py(p, "v = [r[0] for r in c.execute('SELECT version FROM schema_version"
-			       " ORDER BY version')]\nsys.exit(0 if v == [1, 2, 3, 4] else 1)"), 0);
+			       " ORDER BY version')]\nsys.exit(0 if v == [1, 2, 3, 4, 5] else 1)"), 0);
 }
 
 static void test_baseline_add_get_list(void)
@@ -903,6 +903,13 @@ static void test_migrate_v2(void)
 	CU_ASSERT_EQUAL(tpa_store_last_token(&tok, &d, s, ID1), 0);
 	CU_ASSERT_PTR_NULL(tok);
 	CU_ASSERT_STRING_EQUAL(d.label, "lab");
+	/* The audit log chained, through migrations 3, 4 and 5 at once. */
+	{
+		tpa_audit_report r;
+
+		CU_ASSERT_EQUAL(tpa_audit_verify(&r, s, NULL, NULL), 0);
+		CU_ASSERT_EQUAL(r.rows, 5);
+	}
 	/* The new columns work on the migrated file. */
 	CU_ASSERT_EQUAL(tpa_store_set_manufacturer(s, ID2, "STM"), 0);
 	CU_ASSERT_EQUAL(tpa_store_set_state(s, ID1, TPA_DEVICE_ACTIVE, 90), 0);
@@ -917,14 +924,14 @@ static void test_migrate_v2(void)
 		"need = ['tpm_manufacturer', 'state_changed_at', 'last_token', 'last_token_exp']\n"
 		"m = c.execute(\"SELECT tpm_manufacturer FROM devices WHERE id = (SELECT device_id"
 		" FROM device_aliases WHERE alias LIKE '2%')\").fetchone()\n"
-		"sys.exit(0 if v == [1, 2, 3, 4] and cols[-4:] == need and ok and m == ('STM',)"
+		"sys.exit(0 if v == [1, 2, 3, 4, 5] and cols[-4:] == need and ok and m == ('STM',)"
 		" and a == ['enroll', 'attest', 'enroll', 'migrate', 'migrate', 'reinstate'] else 1)"),
 			0);
-	/* Opened again: already at 4, nothing migrated twice. */
+	/* Opened again: already at 5, nothing migrated twice. */
 	CU_ASSERT_EQUAL_FATAL(tpa_store_open_sqlite(&s, p), 0);
 	tpa_store_close(s);
 	CU_ASSERT_EQUAL(run_py(p, "sys.exit(0 if c.execute('SELECT count(*) FROM schema_version')"
-			       ".fetchone()[0] == 4 else 1)"), 0);
+			       ".fetchone()[0] == 5 else 1)"), 0);
 
 	/* A migration that fails half-way (at its last ALTER) leaves the file
 	 * at 2, without any of the new columns. */
@@ -1267,13 +1274,13 @@ int main(void)
 	CU_add_test(s, "corrupt, unreachable and newer files", test_bad_files);
 	CU_add_test(s, "a registry that cannot be written", test_unwritable);
 	CU_add_test(s, "the registry file is private, never a symlink", test_private_file);
-	CU_add_test(s, "schema 1 migrates to 4, keeping everything", test_migrate_v1);
+	CU_add_test(s, "schema 1 migrates to 5, keeping everything", test_migrate_v1);
 	CU_add_test(s, "baselines: add, get, list", test_baseline_add_get_list);
 	CU_add_test(s, "baselines are append-only", test_baseline_append_only);
 	CU_add_test(s, "assignments, labels, the baseline for a device", test_assign_and_labels);
 	CU_add_test(s, "record with and without evidence", test_record_evidence);
 	CU_add_test(s, "invalid inputs refused", test_invalid_inputs);
-	CU_add_test(s, "schema 2 migrates to 4, keeping everything", test_migrate_v2);
+	CU_add_test(s, "schema 2 migrates to 5, keeping everything", test_migrate_v2);
 	CU_add_test(s, "tokens: record, last token, cleared by a record without", test_token);
 	CU_add_test(s, "tokens too long or not printable: refused, nothing written",
 		    test_token_refused);

@@ -1,4 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
+#include <stdio.h>
+#include <stdlib.h>
+
 #include <CUnit/Basic.h>
 
 #include "testutil.h"
@@ -13,4 +16,19 @@ unsigned test_run_all(void)
 		 CU_get_number_of_tests_failed();
 	CU_cleanup_registry();
 	return failed;
+}
+
+int test_run_py(const char *dir, const char *db, const char *prelude, const char *code)
+{
+	char script[300], cmd[700];
+	FILE *f;
+
+	snprintf(script, sizeof(script), "%s/check.py", dir);
+	if (!(f = fopen(script, "w")))
+		return -1;
+	fprintf(f, "import sqlite3, sys\nc = sqlite3.connect(sys.argv[1])\n%s\n%s\nc.commit()\n",
+		prelude, code);
+	fclose(f);
+	snprintf(cmd, sizeof(cmd), "/usr/bin/python3 %s '%s'", script, db);
+	return system(cmd);
 }

@@ -7,4 +7,9 @@
  * the number of failures (asserts, suites and tests). */
 unsigned test_run_all(void);
 
+/* Runs python3 on a registry file db: sqlite3 and sys imported, c a
+ * connection to it, then prelude and code, then c.commit(); the script is
+ * written in dir. 0 if it exits 0. */
+int test_run_py(const char *dir, const char *db, const char *prelude, const char *code);
+
 #endif

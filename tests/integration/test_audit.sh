@@ -1,0 +1,285 @@
+#!/usr/bin/env bash
+# The tamper-evident audit log end to end: a real verifier writes a real
+# registry (a swtpm device enrolls and attests, an operator labels, revokes
+# and adds baselines), signs the chain's head as rows come and at shutdown;
+# then the file is tampered with directly (python3's sqlite3, triggers
+# dropped first): a middle row deleted, a row's detail edited, two rows
+# swapped, the last rows deleted after a signed head, heads forged. Each must
+# make `verifier audit verify` fail naming the right row; the untouched
+# registry verifies, by our code and by an independent check in python3
+# (hashlib, python3-jwt) of what `audit export` prints.
+# usage: test_audit.sh BUILD_DIR
+set -euo pipefail
+BUILD=${1:?usage: test_audit.sh BUILD_DIR}
+. "$(dirname "$0")/lib.sh"
+
+echo "integration: audit log (hash chain, signed heads, tampering)"
+"$ROOT/scripts/demo-certs.sh" "$WORK/certs" >/dev/null
+CA=$WORK/certs/ca.pem
+start_swtpm "$WORK/tpm"
+mkdir -p "$WORK/ekca"
+cp "$WORK/tpm/ca/swtpm-localca-rootca-cert.pem" "$WORK/tpm/ca/issuercert.pem" "$WORK/ekca/"
+DB=$WORK/registry.db
+KEY=$WORK/token.jwk
+BL=$ROOT/tests/data/baselines/evidence-only.json
+V=(${VALGRIND:-} "$BIN/verifier")
+C=(${VALGRIND:-} "$BIN/attest_client")
+PY=/usr/bin/python3
+
+# ---- a registry written by the real verifier ----
+start_verifier v --cert "$WORK/certs/server.pem" --key "$WORK/certs/server.key" \
+    --registry "$DB" --ek-ca "$WORK/ekca" --baseline "$BL" --token-key "$KEY" \
+    --audit-sign-rows 4 --audit-sign-interval 3600
+SERVE=$VPID
+TARGET=127.0.0.1:$PORT
+# wait_head SEQ: until serve says it signed the head at SEQ (it checks once
+# a second).
+wait_head() {
+    for _ in $(seq 1 300); do
+        grep -q "audit: signed the head at seq $1 " "$WORK/v.err" && break
+        sleep 0.1
+    done
+    expect_grep "serve signs the head at seq $1 (--audit-sign-rows 4)" "$WORK/v.err" \
+        "audit: signed the head at seq $1 \\(key "
+}
+expect_exit "enroll" 0 "${C[@]}" enroll --verifier "$TARGET" --ca "$CA" --tcti "$TCTI" \
+    --ak-file "$WORK/ak.bin" || true
+DEV=$(sed -n 's/^enrolled: device //p' "$WORK/out")
+for i in 1 2 3; do
+    expect_exit "attest $i" 0 "${C[@]}" attest --verifier "$TARGET" --ca "$CA" --tcti "$TCTI" \
+        --ak-file "$WORK/ak.bin" || true
+done
+wait_head 4
+# The operator's commands write to the same file while it serves.
+for l in lab-a lab-b lab-c; do
+    expect_exit "devices label $l" 0 "${V[@]}" devices label --registry "$DB" "$DEV" "$l" || true
+done
+expect_exit "devices revoke" 0 "${V[@]}" devices revoke --registry "$DB" "$DEV" || true
+wait_head 8
+expect_exit "devices reinstate" 0 "${V[@]}" devices reinstate --registry "$DB" "$DEV" || true
+expect_exit "baseline add" 0 "${V[@]}" baseline add --registry "$DB" "$BL" || true
+expect_exit "attest again" 0 "${C[@]}" attest --verifier "$TARGET" --ca "$CA" --tcti "$TCTI" \
+    --ak-file "$WORK/ak.bin" || true
+# 3 rows under no head: not due (4 rows, an hour), until the shutdown.
+sleep 1.5
+grep -q 'signed the head at seq 11' "$WORK/v.err" &&
+    bad "... not before 4 new rows or an hour" "$WORK/v.err" || ok "... not before 4 new rows or an hour"
+kill -TERM "$SERVE"
+set +e
+wait "$SERVE"
+rc=$?
+set -e
+[ "$rc" -eq 0 ] && ok "verifier v: stopped cleanly" || bad "verifier v: exit $rc on SIGTERM" "$WORK/v.err"
+expect_grep "... and signs the last row at shutdown" "$WORK/v.err" \
+    'audit: signed the head at seq 11 \(key .*\)$'
+# Its stderr in order: the shutdown's head after "SIGTERM received".
+sed -n '/SIGTERM received/,$p' "$WORK/v.err" | grep -q 'signed the head at seq 11' &&
+    ok "... after the calls in flight finished" || bad "... after the calls in flight finished" "$WORK/v.err"
+expect_exit "keys jwks" 0 "${V[@]}" keys jwks --token-key "$KEY" || true
+cp "$WORK/out" "$WORK/jwks.json"
+
+A=("${V[@]}" audit verify --jwks "$WORK/jwks.json" --registry)
+expect_exit "the registry verifies (0)" 0 "${A[@]}" "$DB" || true
+expect_grep "... 11 rows, every one under a signed head" "$WORK/out" \
+    '^audit log intact: 11 rows, 3 signed heads \(the latest at seq 11\)$'
+expect_exit "... also as JSON" 0 "${A[@]}" "$DB" --json || true
+expect_grep "... intact, signatures checked" "$WORK/out" '"signatures_checked": true'
+expect_exit "without --jwks it verifies, saying the signatures were not checked" 0 \
+    "${V[@]}" audit verify --registry "$DB" || true
+expect_grep "... so" "$WORK/out" 'signatures NOT checked'
+
+# ---- the export, checked by code nobody here wrote ----
+expect_exit "audit export" 0 "${V[@]}" audit export --registry "$DB" || true
+cp "$WORK/out" "$WORK/export.json"
+cat >"$WORK/chain.py" <<'PY'
+# The chain recomputed from docs/audit.md with hashlib; the latest head's
+# JWS checked with python3-jwt against the JWKS. Prints the rows' events.
+import hashlib, json, struct, sys
+import jwt
+d = json.load(open(sys.argv[1]))
+jwks = json.load(open(sys.argv[2]))
+assert d["format"] == "tpa-audit-v1" and d["genesis"] == "00" * 32
+prev = bytes(32)
+for i, r in enumerate(d["rows"]):
+    assert r["seq"] == i + 1, r
+    h = hashlib.sha256()
+    def b(x): h.update(struct.pack(">I", len(x)) + x)
+    b(b"tpa-audit-v1")
+    h.update(struct.pack(">qq", r["seq"], r["at"]))
+    if r["device_id"] is None:
+        h.update(b"\0")
+    else:
+        h.update(b"\1"); b(r["device_id"].encode())
+    b(r["event"].encode()); b(r["detail"].encode()); h.update(prev)
+    assert r["prev_hash"] == prev.hex(), r
+    assert r["hash"] == h.hexdigest(), r
+    prev = h.digest()
+head = d["signed_head"]
+hdr = jwt.get_unverified_header(head["jws"])
+assert hdr["typ"] == "tpa-audit-head" and hdr["alg"] == "ES256", hdr
+key = [k for k in jwks["keys"] if k["kid"] == hdr["kid"]][0]
+claims = jwt.decode(head["jws"], jwt.PyJWK(key).key, algorithms=["ES256"])
+assert claims["seq"] == head["seq"] == len(d["rows"]), claims
+assert claims["hash"] == head["hash"] == prev.hex(), claims
+print(" ".join(r["event"] for r in d["rows"]))
+PY
+$PY "$WORK/chain.py" "$WORK/export.json" "$WORK/jwks.json" >"$WORK/py.out" 2>&1 &&
+    ok "python3 recomputes every hash and checks the head's signature (python3-jwt)" ||
+    bad "python3 recomputes every hash and checks the head's signature (python3-jwt)" "$WORK/py.out"
+expect_grep "... over every decision, in order" "$WORK/py.out" \
+    '^enroll attest attest attest label label label revoke reinstate baseline-add attest$'
+$PY -c 'import json,sys; print(json.load(open(sys.argv[1]))["signed_head"]["jws"])' \
+    "$WORK/export.json" >"$WORK/head.jws"
+
+# ---- tampering: a copy each, triggers dropped ----
+# tamper NAME PYTHON: $WORK/NAME.db is the registry with PYTHON run on it
+# (c: a connection); sets T.
+tamper() {
+    T=$WORK/$1.db
+    cp "$DB" "$T"
+    rm -f "$T-wal" "$T-shm"
+    $PY - "$T" "$2" <<'PY'
+import sqlite3, sys
+c = sqlite3.connect(sys.argv[1])
+for t in ("audit_no_update", "audit_no_delete", "audit_heads_no_update", "audit_heads_no_delete"):
+    c.execute("DROP TRIGGER IF EXISTS " + t)
+exec(sys.argv[2])
+c.commit()
+PY
+}
+# broken NAME PATTERN: verify exits 1 naming the row
+broken() {
+    expect_exit "$1: verify fails (1)" 1 "${A[@]}" "$T" || true
+    expect_grep "... naming it: $2" "$WORK/out" "^audit log BROKEN: $2"
+}
+# The hashes recomputed over a rewritten log, as a forger with the file would.
+REHASH='
+import hashlib, struct
+prev = bytes(32)
+for r in c.execute("SELECT seq, at, device_id, event, detail FROM audit ORDER BY seq").fetchall():
+    h = hashlib.sha256()
+    def b(x): h.update(struct.pack(">I", len(x)) + x)
+    b(b"tpa-audit-v1"); h.update(struct.pack(">qq", r[0], r[1]))
+    if r[2] is None: h.update(b"\0")
+    else: h.update(b"\1"); b(r[2].encode())
+    b(r[3].encode()); b(r[4].encode()); h.update(prev)
+    c.execute("UPDATE audit SET prev_hash = ?, hash = ? WHERE seq = ?", (prev, h.digest(), r[0]))
+    prev = h.digest()
+'
+
+tamper a 'c.execute("DELETE FROM audit WHERE seq = 6")'
+broken "(a) a middle row deleted" 'row 7: prev_hash does not link to row 5 \(row 6 missing\?\)$'
+tamper b 'c.execute("UPDATE audit SET detail = '"'"'label lab-z'"'"' WHERE seq = 6")'
+broken "(b) a row's detail edited" 'row 6: hash does not match its contents$'
+tamper c 'c.execute("UPDATE audit SET seq = -1 WHERE seq = 8"); c.execute("UPDATE audit SET seq = 8 WHERE seq = 9"); c.execute("UPDATE audit SET seq = 9 WHERE seq = -1")'
+broken "(c) two rows swapped (revoke and reinstate)" 'row 8: hash does not match its contents$'
+tamper d 'c.execute("DELETE FROM audit WHERE seq >= 10"); c.execute("UPDATE sqlite_sequence SET seq = 9 WHERE name = '"'"'audit'"'"'")'
+broken "(d) the last rows deleted after a signed head" \
+    'signed head at seq 11 names a row that is gone \(the log ends at row 9\)$'
+tamper d2 'c.execute("DELETE FROM audit WHERE seq >= 10")'
+broken "(d) ... also leaving the sequence as it was" 'signed head at seq 11 names a row that is gone'
+# (e) forged heads
+tamper e1 'c.execute("UPDATE audit SET detail = '"'"'label lab-z'"'"' WHERE seq = 6")
+'"$REHASH"'
+c.execute("DELETE FROM audit_heads")
+import jwt, time
+from cryptography.hazmat.primitives.asymmetric import ec
+k = ec.generate_private_key(ec.SECP256R1())
+seq, h = c.execute("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1").fetchone()
+t = int(time.time())
+jws = jwt.encode({"format": "tpa-audit-v1", "seq": seq, "hash": h.hex(), "iat": t}, k,
+                 algorithm="ES256", headers={"kid": "forger", "typ": "tpa-audit-head"})
+c.execute("INSERT INTO audit_heads VALUES(?, ?, ?, ?, ?)", (seq, h, t, "forger", jws))'
+broken "(e) the log rewritten, its heads replaced by one of another key" \
+    'signed head at seq 11: no key in the JWKS has kid forger$'
+tamper e2 'c.execute("UPDATE audit SET detail = '"'"'label lab-z'"'"' WHERE seq = 6")
+'"$REHASH"'
+import base64, json
+seq, jws = c.execute("SELECT seq, jws FROM audit_heads ORDER BY seq DESC LIMIT 1").fetchone()
+h = c.execute("SELECT hash FROM audit WHERE seq = ?", (seq,)).fetchone()[0]
+hd, pl, sig = jws.split(".")
+d = json.loads(base64.urlsafe_b64decode(pl + "=" * (-len(pl) % 4)))
+d["hash"] = h.hex()
+pl = base64.urlsafe_b64encode(json.dumps(d).encode()).decode().rstrip("=")
+c.execute("DELETE FROM audit_heads WHERE seq < ?", (seq,))
+c.execute("UPDATE audit_heads SET hash = ?, jws = ? WHERE seq = ?", (h, ".".join((hd, pl, sig)), seq))'
+broken "(e) ... or the last head's JWS edited to the new hash" \
+    'signed head at seq 11: signature does not verify$'
+tamper e3 'c.execute("UPDATE audit SET detail = '"'"'label lab-z'"'"' WHERE seq = 6")
+'"$REHASH"
+broken "(e) row 6 rewritten with every hash after it, the heads left as they were" \
+    'signed head at seq 8 does not match row 8: rows 5 to 8 were rewritten after it was signed$'
+tamper e4 'c.execute("UPDATE audit SET detail = '"'"'label lab-z'"'"' WHERE seq = 6")
+'"$REHASH"'
+c.execute("DELETE FROM audit_heads")'
+expect_exit "(e) rewritten with every head deleted: the file alone cannot tell (0)" 0 \
+    "${A[@]}" "$T" || true
+expect_exit "... the head exported before can (1)" 1 "${A[@]}" "$T" --head "$WORK/head.jws" || true
+expect_grep "... naming the rows" "$WORK/out" \
+    '^audit log BROKEN: the head given \(seq 11\) does not match row 11: '
+expect_exit "... and the untouched registry agrees with it (0)" 0 "${A[@]}" "$DB" \
+    --head "$WORK/head.jws" || true
+# Rows of the wrong type, not trusted.
+tamper f 'c.execute("PRAGMA ignore_check_constraints = ON"); c.execute("UPDATE audit SET hash = x'"'"'00'"'"' WHERE seq = 3")'
+broken "a hash of another size" 'row 3: its hash is of another size, not 32 bytes$'
+
+# ---- a verifier on a broken log signs nothing, and says so ----
+# serve and audit sign check the rows after the newest head their key signed
+# (rows under it are that head's, and audit verify's); here the row after it.
+T=$WORK/g.db
+cp "$DB" "$T"
+expect_exit "a row after the last head" 0 "${V[@]}" devices label --registry "$T" "$DEV" lab-q || true
+$PY - "$T" <<'PY'
+import sqlite3, sys
+c = sqlite3.connect(sys.argv[1])
+c.execute("DROP TRIGGER audit_no_update")
+c.execute("UPDATE audit SET detail = 'label lab-z' WHERE seq = 12")
+c.commit()
+PY
+start_verifier g --insecure --registry "$T" --ek-ca "$WORK/ekca" --token-key "$KEY"
+expect_exit "devices label on it while a verifier serves it" 0 "${V[@]}" devices label \
+    --registry "$T" "$DEV" lab-r || true
+stop_verifiers
+expect_grep "... the verifier says the log is broken, naming the row" "$WORK/g.err" \
+    'audit: the log is broken, no head is signed: row 12: hash does not match its contents$'
+[ "$(grep -c 'the log is broken' "$WORK/g.err")" -eq 1 ] && ok "... once" ||
+    bad "... once" "$WORK/g.err"
+$PY -c 'import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); sys.exit(0 if c.execute("SELECT max(seq) FROM audit_heads").fetchone()[0] == 11 else 1)' "$T" &&
+    ok "... and signed no head over it" || bad "... and signed no head over it"
+
+# ---- audit sign, for an admin ----
+T=$WORK/s.db
+cp "$DB" "$T"
+expect_exit "audit sign: nothing new to sign (0)" 0 "${V[@]}" audit sign --registry "$T" \
+    --token-key "$KEY" || true
+expect_grep "... says so" "$WORK/out" '^nothing to sign'
+expect_exit "a new row" 0 "${V[@]}" devices label --registry "$T" "$DEV" lab-x || true
+expect_exit "audit sign" 0 "${V[@]}" audit sign --registry "$T" --token-key "$KEY" || true
+expect_grep "... signs the new head" "$WORK/out" '^signed the head at seq 12 \(key '
+expect_exit "... which verifies" 0 "${A[@]}" "$T" || true
+expect_exit "another row" 0 "${V[@]}" devices label --registry "$T" "$DEV" lab-y || true
+cp "$T" "$WORK/s2.db"
+$PY - "$T" "$WORK/s2.db" <<'PY'
+import sqlite3, sys
+for db, seq in ((sys.argv[1], 13), (sys.argv[2], 12)):
+    c = sqlite3.connect(db)
+    c.execute("DROP TRIGGER audit_no_update")
+    c.execute("UPDATE audit SET event = 'attest' WHERE seq = ?", (seq,))
+    c.commit()
+PY
+expect_exit "audit sign refuses a row edited after the last head (1)" 1 "${V[@]}" audit sign \
+    --registry "$T" --token-key "$KEY" || true
+expect_grep "... naming it" "$WORK/err" \
+    'the log is broken, nothing signed: row 13: hash does not match its contents$'
+expect_exit "... and the row under its key's last head (1)" 1 "${V[@]}" audit sign \
+    --registry "$WORK/s2.db" --token-key "$KEY" || true
+expect_grep "... naming that head" "$WORK/err" \
+    'the log is broken, nothing signed: signed head at seq 12 does not match row 12'
+expect_exit "audit sign without a key file (2)" 2 "${V[@]}" audit sign --registry "$T" \
+    --token-key "$WORK/nothere.jwk" || true
+echo '{"keys": 1}' >"$WORK/bad.jwks"
+expect_exit "audit verify with a JWKS that is none (2)" 2 "${V[@]}" audit verify --registry "$DB" \
+    --jwks "$WORK/bad.jwks" || true
+expect_exit "audit verify of no registry (2)" 2 "${V[@]}" audit verify --registry "$WORK/nothere.db" || true
+[ ! -e "$WORK/nothere.db" ] && ok "... creates none" || bad "... creates none"
+summary

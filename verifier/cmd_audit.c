@@ -1,0 +1,247 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* verifier audit verify|sign|export: the registry's tamper-evident audit
+ * log (lib/audit.c, docs/audit.md) for an operator.
+ *
+ *   audit verify --registry FILE [--jwks FILE] [--head FILE] [--json]
+ *   audit sign --registry FILE --token-key FILE
+ *   audit export --registry FILE
+ *
+ * Exit status: 0 intact / done, 1 the log is broken (the first broken row
+ * named), 2 usage or an unreadable registry or key. */
+#include <ctype.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "tpa/audit.h"
+#include "tpa/err.h"
+#include "tpa/store.h"
+#include "tpa/token.h"
+
+#include "cmd.h"
+
+#define PROG "verifier"
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+"usage: " PROG " audit verify --registry FILE [--jwks FILE] [--head FILE] [--json]\n"
+"       " PROG " audit sign --registry FILE --token-key FILE\n"
+"       " PROG " audit export --registry FILE\n"
+"\n"
+"verify: walks the audit log from its first row: every row's hash against its\n"
+"contents, its prev_hash against the row before, seq continuity; then every\n"
+"signed head: with --jwks FILE (e.g. from 'verifier keys jwks'), its\n"
+"signature by a key of that set; the row it names still there with its hash.\n"
+"--head FILE: a head's JWS kept elsewhere (from 'audit export'), checked the\n"
+"same way. Names the first broken row. Exit 0 intact, 1 broken, 2 unreadable.\n"
+"sign: signs the log's head now with the token key, after checking the rows\n"
+"since the last head that key (or FILE.previous) signed.\n"
+"export: the rows with their hashes and the latest signed head, as JSON.\n");
+}
+
+/* The registry, which must exist (opening creates a missing one). */
+static tpa_store *open_registry(const char *path)
+{
+	tpa_store *s = NULL;
+
+	if (access(path, F_OK) != 0) {
+		fprintf(stderr, PROG ": audit: no registry at %s\n", path);
+		return NULL;
+	}
+	if (tpa_store_open_sqlite(&s, path) < 0) {
+		fprintf(stderr, PROG ": %s\n", tpa_err_last());
+		return NULL;
+	}
+	return s;
+}
+
+/* A JWS kept in a file: its text without the white space around it. */
+static char *read_jws(const char *path)
+{
+	char *t = cmd_read_text(path), *b;
+	size_t n;
+
+	if (!t)
+		return NULL;
+	for (b = t; isspace((unsigned char)*b); b++)
+		;
+	n = strlen(b);
+	while (n && isspace((unsigned char)b[n - 1]))
+		n--;
+	memmove(t, b, n);
+	t[n] = '\0';
+	return t;
+}
+
+static void print_report(const tpa_audit_report *r, int json)
+{
+	if (json) {
+		json_t *o = json_object();
+		char *t;
+
+		json_object_set_new(o, "intact", json_boolean(r->intact));
+		json_object_set_new(o, "broken_seq", r->intact ? json_null() :
+				    json_integer(r->broken_seq));
+		json_object_set_new(o, "reason", r->intact ? json_null() : json_string(r->reason));
+		json_object_set_new(o, "rows", json_integer(r->rows));
+		json_object_set_new(o, "last_seq", json_integer(r->last_seq));
+		json_object_set_new(o, "signed_heads", json_integer(r->heads));
+		json_object_set_new(o, "last_signed_seq", json_integer(r->last_head_seq));
+		json_object_set_new(o, "signatures_checked", json_boolean(r->signatures));
+		if ((t = json_dumps(o, JSON_INDENT(1) | JSON_PRESERVE_ORDER)))
+			printf("%s\n", t);
+		free(t);
+		json_decref(o);
+		return;
+	}
+	if (!r->intact) {
+		printf("audit log BROKEN: %s\n", r->reason);
+		return;
+	}
+	printf("audit log intact: %" PRId64 " row%s, %" PRId64 " signed head%s", r->rows,
+	       r->rows == 1 ? "" : "s", r->heads, r->heads == 1 ? "" : "s");
+	if (r->heads)
+		printf(" (the latest at seq %" PRId64 ")", r->last_head_seq);
+	printf("%s\n", r->signatures ? "" : "; signatures NOT checked (no --jwks)");
+	if (r->last_seq > r->last_head_seq)
+		printf("rows %" PRId64 " to %" PRId64 " are under no signed head yet\n",
+		       r->last_head_seq + 1, r->last_seq);
+}
+
+static int do_verify(tpa_store *s, const char *jwks_file, const char *head_file, int json)
+{
+	tpa_audit_report r;
+	char *jwks = NULL, *head = NULL;
+	int err, rc = 2;
+
+	if ((jwks_file && !(jwks = cmd_read_text(jwks_file))) ||
+	    (head_file && !(head = read_jws(head_file))))
+		goto out;
+	err = tpa_audit_verify(&r, s, jwks, head);
+	if (err < 0 && err != TPA_ERR_VERIFY) {
+		fprintf(stderr, PROG ": audit verify: %s\n", tpa_err_last());
+		goto out;
+	}
+	print_report(&r, json);
+	rc = r.intact ? 0 : 1;
+out:
+	free(jwks);
+	free(head);
+	return rc;
+}
+
+static int do_sign(tpa_store *s, const char *key_file)
+{
+	tpa_token_key *k = NULL, *prev = NULL;
+	tpa_audit_signer *g = NULL;
+	char prev_file[4096];
+	int64_t seq = 0;
+	int rc;
+
+	if ((size_t)snprintf(prev_file, sizeof(prev_file), "%s.previous", key_file) >=
+	    sizeof(prev_file) || tpa_token_key_load(&k, key_file, 0) < 0 ||
+	    (access(prev_file, F_OK) == 0 && tpa_token_key_load(&prev, prev_file, 0) < 0) ||
+	    tpa_audit_signer_new(&g, s, NULL) < 0) {
+		fprintf(stderr, PROG ": audit sign: %s\n", tpa_err_last());
+		rc = 2;
+		goto out;
+	}
+	rc = tpa_audit_signer_tick(g, k, prev, (int64_t)time(NULL), 1, &seq);
+	if (rc == 1) {
+		printf("signed the head at seq %" PRId64 " (key %s)\n", seq, tpa_token_key_id(k));
+		rc = 0;
+	} else if (rc == 0) {
+		printf("nothing to sign: every row is under a signed head\n");
+	} else {
+		fprintf(stderr, PROG ": audit sign: %s%s\n", rc == TPA_ERR_VERIFY ?
+			"the log is broken, nothing signed: " : "", tpa_err_last());
+		rc = rc == TPA_ERR_VERIFY ? 1 : 2;
+	}
+out:
+	tpa_audit_signer_free(g);
+	tpa_token_key_free(k);
+	tpa_token_key_free(prev);
+	return rc;
+}
+
+static int write_stdout(void *ctx, const char *text, size_t len)
+{
+	return fwrite(text, 1, len, ctx) == len ? 0 : -1;
+}
+
+static int do_export(tpa_store *s)
+{
+	if (tpa_audit_export(s, write_stdout, stdout) < 0 || fflush(stdout) != 0) {
+		fprintf(stderr, PROG ": audit export: %s\n", tpa_err_last());
+		return 2;
+	}
+	return 0;
+}
+
+int cmd_audit(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "registry", required_argument, NULL, 'R' },
+		{ "jwks", required_argument, NULL, 'J' },
+		{ "head", required_argument, NULL, 'H' },
+		{ "token-key", required_argument, NULL, 'K' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *registry = NULL, *jwks = NULL, *head = NULL, *key = NULL, *verb;
+	tpa_store *s;
+	int c, json = 0, rc;
+
+	if (argc < 2) {
+		usage(stderr);
+		return 2;
+	}
+	verb = argv[1];
+	if (strcmp(verb, "--help") == 0 || strcmp(verb, "-h") == 0) {
+		usage(stdout);
+		return 0;
+	}
+	argc--;
+	argv++;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'R': registry = optarg; break;
+		case 'J': jwks = optarg; break;
+		case 'H': head = optarg; break;
+		case 'K': key = optarg; break;
+		case 'j': json = 1; break;
+		case 'h': usage(stdout); return 0;
+		default: usage(stderr); return 2;
+		}
+	}
+	if (optind != argc || !registry ||
+	    (strcmp(verb, "verify") == 0 ? key != NULL || (head && !jwks) :
+	     strcmp(verb, "sign") == 0 ? !key || jwks || head || json :
+	     strcmp(verb, "export") == 0 ? key || jwks || head || json : 1)) {
+		if (strcmp(verb, "verify") && strcmp(verb, "sign") && strcmp(verb, "export"))
+			fprintf(stderr, PROG ": audit: unknown command '%s'\n", verb);
+		else if (head && !jwks)
+			fprintf(stderr, PROG ": audit verify: --head needs --jwks\n");
+		usage(stderr);
+		return 2;
+	}
+	if (!(s = open_registry(registry)))
+		return 2;
+	if (strcmp(verb, "verify") == 0)
+		rc = do_verify(s, jwks, head, json);
+	else if (strcmp(verb, "sign") == 0)
+		rc = do_sign(s, key);
+	else
+		rc = do_export(s);
+	tpa_store_close(s);
+	return rc;
+}
