@@ -51,7 +51,8 @@ PROGS    := $(BUILD)/attest_client $(BUILD)/verifier $(BUILD)/tpa-pcr-extend \
 UNIT_TESTS := $(BUILD)/tests/unit/test_quote $(BUILD)/tests/unit/test_core $(BUILD)/tests/unit/test_rpc $(BUILD)/tests/unit/test_eventlog \
               $(BUILD)/tests/unit/test_identity $(BUILD)/tests/unit/test_identity_ecc \
               $(BUILD)/tests/unit/test_store $(BUILD)/tests/unit/test_baseline \
-              $(BUILD)/tests/unit/test_seal $(BUILD)/tests/unit/test_audit
+              $(BUILD)/tests/unit/test_seal $(BUILD)/tests/unit/test_audit \
+              $(BUILD)/tests/unit/test_token
 BENCH    := $(BUILD)/tests/bench/bench_quote $(BUILD)/tests/bench/bench_rpc \
             $(BUILD)/tests/bench/bench_eventlog $(BUILD)/tests/bench/bench_baseline \
             $(BUILD)/tests/bench/bench_challenge

@@ -72,6 +72,10 @@ int tpa_service_new(tpa_service **out, const tpa_service_opts *o)
 	if ((o->store != NULL) != (o->ek_ca != NULL))
 		return tpa_err_fail(TPA_ERR_INVALID_ARG,
 				    "service: a registry needs trusted EK CAs, and the other way round");
+	if (o->token_ttl_s > TPA_TOKEN_MAX_TTL_S)
+		return tpa_err_fail(TPA_ERR_INVALID_ARG, "service: token lifetime %u s is above "
+				    "the maximum of %d s", (unsigned)o->token_ttl_s,
+				    TPA_TOKEN_MAX_TTL_S);
 	if (!(s = calloc(1, sizeof(*s))))
 		return tpa_err_fail(TPA_ERR_NOMEM, "service: out of memory");
 	pthread_mutex_init(&s->lock, NULL);

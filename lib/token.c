@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 #include <errno.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -373,6 +374,14 @@ int tpa_token_sign(char **out, const tpa_token_key *k, const tpa_token_claims *c
 
 	if (!out || !k || !c)
 		return tpa_err_fail(TPA_ERR_INVALID_ARG, "token sign: NULL");
+	/* exp = iat + ttl_s: after iat, never beyond the maximum a verifier
+	 * accepts, and no overflow. */
+	if (c->ttl_s == 0 || c->ttl_s > TPA_TOKEN_MAX_TTL_S)
+		return tpa_err_fail(TPA_ERR_INVALID_ARG, "token sign: lifetime %u s is not in 1..%d",
+				    (unsigned)c->ttl_s, TPA_TOKEN_MAX_TTL_S);
+	if (c->iat < 0 || c->iat > INT64_MAX - TPA_TOKEN_MAX_TTL_S)
+		return tpa_err_fail(TPA_ERR_INVALID_ARG, "token sign: iat %lld out of range",
+				    (long long)c->iat);
 	if (!(j = claims_json(c)) ||
 	    !(payload = json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS)))
 		err = tpa_err_fail(TPA_ERR_NOMEM, "token: cannot build claims");

@@ -91,7 +91,7 @@ static void usage(FILE *f)
 "  --public-jwk-out FILE write the token verification key (public JWK) here\n"
 "  --verifier-id TEXT    the tokens' issuer (default tpm-attest)\n"
 "  --nonce-ttl MS        challenge lifetime (default %d)\n"
-"  --token-ttl S         token lifetime (default %d)\n"
+"  --token-ttl S         token lifetime (default %d, at most %d)\n"
 "  --workers N           worker threads (default 2)\n"
 "  --max-message BYTES   largest request accepted (default %u)\n"
 "  --grace MS            shutdown grace for calls in flight (default %d)\n"
@@ -145,7 +145,7 @@ static void usage(FILE *f)
 "export: the rows, their hashes and the latest signed head as JSON. See\n"
 "verifier audit --help, docs/audit.md.\n",
 		TPA_AUDIT_DEFAULT_SIGN_ROWS, TPA_AUDIT_DEFAULT_SIGN_INTERVAL_S,
-		TPA_NONCE_DEFAULT_TTL_MS, TPA_TOKEN_DEFAULT_TTL_S,
+		TPA_NONCE_DEFAULT_TTL_MS, TPA_TOKEN_DEFAULT_TTL_S, TPA_TOKEN_MAX_TTL_S,
 		TPA_RPC_DEFAULT_MAX_MESSAGE, DEFAULT_GRACE_MS, TPA_RPC_DEFAULT_MAX_CONNECTIONS,
 		TPA_RPC_DEFAULT_MAX_PER_PEER, TPA_RPC_DEFAULT_HANDSHAKE_MS, TPA_RPC_DEFAULT_IDLE_MS,
 		TPA_RPC_DEFAULT_MAX_AGE_MS, TPA_RPC_DEFAULT_MAX_STREAMS);
@@ -470,7 +470,7 @@ static int serve(int argc, char **argv, char **where)
 		case 'T': {
 			static const struct { int opt; const char *name; unsigned long min, max; } lim[] = {
 				{ 'n', "--nonce-ttl", 1000, 3600000 },
-				{ 't', "--token-ttl", 1, 30 * 86400 },
+				{ 't', "--token-ttl", 1, TPA_TOKEN_MAX_TTL_S },
 				{ 'w', "--workers", 1, WORKERS_MAX },
 				{ 'm', "--max-message", 1024, MAX_MESSAGE_MAX },
 				{ 'g', "--grace", 0, 600000 },

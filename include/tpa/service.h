@@ -30,7 +30,8 @@ typedef struct {
 	size_t max_used;              /* challenges used up and not yet expired that
 				       * the in-memory used set keeps (without a
 				       * registry), default TPA_USED_DEFAULT_MAX */
-	uint32_t token_ttl_s;         /* default TPA_TOKEN_DEFAULT_TTL_S */
+	uint32_t token_ttl_s;         /* default TPA_TOKEN_DEFAULT_TTL_S, at most
+				       * TPA_TOKEN_MAX_TTL_S */
 	const char *verifier_id;      /* "iss" of tokens */
 	tpa_token_key *key;           /* borrowed; signs the tokens */
 	tpa_token_key *previous_key;  /* borrowed, or NULL: the key before a

@@ -13,6 +13,9 @@
 #include "tpa/verdict.h"
 
 #define TPA_TOKEN_DEFAULT_TTL_S 3600
+/* The longest lifetime (exp - iat) a token may have: serve's --token-ttl
+ * stops here and tpa_token_sign refuses more (30 days). */
+#define TPA_TOKEN_MAX_TTL_S (30 * 86400)
 #define TPA_TOKEN_MAX (64 * 1024)
 
 typedef struct tpa_token_key tpa_token_key;
@@ -60,7 +63,8 @@ typedef struct {
 				     * certified: "cnf": {"jwk": ...} (RFC 7800); or NULL */
 } tpa_token_claims;
 
-/* Signs the claims; *out is a malloc'd compact JWS. */
+/* Signs the claims; *out is a malloc'd compact JWS. ttl_s must be in
+ * 1..TPA_TOKEN_MAX_TTL_S and iat not negative. */
 int tpa_token_sign(char **out, const tpa_token_key *k, const tpa_token_claims *c);
 
 /* Verifies a compact JWS with a public JWK (JSON): algorithm ES256, the kid
