@@ -427,46 +427,205 @@ static int check_claims(json_t *j, int64_t now, const uint8_t *nonce, size_t non
 	return 0;
 }
 
-/* A compact JWS checked with one public JWK (JSON): ES256, the kid if the
- * JWK has one, typ if asked for, the signature. *jws_out holds the payload
- * (*pt, *ptl) until released. */
+/* ---- the compact JWS as it arrives: every byte untrusted ---- */
+
+#define HDR_KID_MAX 256    /* a header's kid, NUL included */
+#define HDR_TYP_MAX 64     /* and its typ */
+#define ES256_SIG_LEN 64   /* R || S, 32 bytes each (RFC 7518 3.4) */
+#define ES256_SIG_B64_LEN 86
+
+static const char *const segment_name[3] = { "header", "payload", "signature" };
+
+/* The checked header: what the verify functions go on. */
+typedef struct {
+	char kid[HDR_KID_MAX];
+	int have_kid;
+	char typ[HDR_TYP_MAX];
+	int have_typ;
+} jws_header;
+
+/* Untrusted text for a message: printable ASCII only (anything else is
+ * '?'), cut at cap - 1 bytes. */
+static const char *printable(char *buf, size_t cap, const char *s)
+{
+	size_t i;
+
+	for (i = 0; s[i] && i + 1 < cap; i++)
+		buf[i] = s[i] >= 0x20 && s[i] < 0x7f ? s[i] : '?';
+	buf[i] = '\0';
+	return buf;
+}
+
+/* The base64url alphabet (RFC 4648 section 5), or -1. */
+static int b64url_value(unsigned char c)
+{
+	if (c >= 'A' && c <= 'Z')
+		return c - 'A';
+	if (c >= 'a' && c <= 'z')
+		return c - 'a' + 26;
+	if (c >= '0' && c <= '9')
+		return c - '0' + 52;
+	return c == '-' ? 62 : c == '_' ? 63 : -1;
+}
+
+/* One segment in canonical base64url (RFC 7515 section 2): only the
+ * alphabet, no padding, a length that is not 1 mod 4, and the bits of the
+ * last character that encode no byte zero. Each byte string then has
+ * exactly one encoding; cjose's decoder takes many. */
+static int canonical_segment(const char *what, const char *s, size_t n)
+{
+	size_t i;
+	int last;
+
+	if (n == 0)
+		return tpa_err_fail(TPA_ERR_PARSE, "token: the %s segment is empty", what);
+	for (i = 0; i < n; i++)
+		if (b64url_value((unsigned char)s[i]) < 0)
+			return tpa_err_fail(TPA_ERR_PARSE, "token: the %s segment has byte 0x%02x at "
+					    "offset %zu: not base64url (A-Z a-z 0-9 - _, no padding)",
+					    what, (unsigned char)s[i], i);
+	if (n % 4 == 1)
+		return tpa_err_fail(TPA_ERR_PARSE, "token: the %s segment is %zu characters: "
+				    "no base64url has that length", what, n);
+	last = b64url_value((unsigned char)s[n - 1]);
+	if ((n % 4 == 2 && (last & 0x0f)) || (n % 4 == 3 && (last & 0x03)))
+		return tpa_err_fail(TPA_ERR_PARSE, "token: the %s segment is not canonical "
+				    "base64url: its last character's unused bits are not zero", what);
+	return 0;
+}
+
+/* A string member of the header, if present, copied to buf (cap bytes). */
+static int header_string(char *buf, size_t cap, int *have, json_t *j, const char *name)
+{
+	json_t *v = json_object_get(j, name);
+
+	if (!v)
+		return 0;
+	if (!json_is_string(v))
+		return tpa_err_fail(TPA_ERR_PARSE, "token: the header's %s is not a string", name);
+	if (json_string_length(v) >= cap)
+		return tpa_err_fail(TPA_ERR_LIMIT, "token: the header's %s is longer than %zu "
+				    "bytes", name, cap - 1);
+	memcpy(buf, json_string_value(v), json_string_length(v) + 1);
+	*have = 1;
+	return 0;
+}
+
+/* The header: a JSON object without duplicate members (cjose's parser
+ * would take the last of two "alg"), alg ES256, no crit, a string kid and
+ * typ if any. */
+static int check_header(jws_header *h, const char *seg, size_t n)
+{
+	uint8_t *raw = NULL;
+	size_t rawl = 0;
+	json_t *j, *alg;
+	char shown[40];
+	cjose_err e;
+	int err = 0;
+
+	if (!cjose_base64url_decode(seg, n, &raw, &rawl, &e))
+		return tpa_err_fail(TPA_ERR_PARSE, "token: the header is not base64url");
+	j = json_loadb((const char *)raw, rawl, JSON_REJECT_DUPLICATES, NULL);
+	cjose_get_dealloc()(raw);
+	if (!json_is_object(j)) {
+		err = tpa_err_fail(TPA_ERR_PARSE, "token: the header is not a JSON object (or "
+				   "repeats a member)");
+		goto out;
+	}
+	/* RFC 7515 4.1.11: a crit extension not understood makes the JWS
+	 * invalid. This verifier understands none. */
+	if (json_object_get(j, "crit")) {
+		err = tpa_err_fail(TPA_ERR_VERIFY, "token: the header has crit: no critical "
+				   "extension is understood here");
+		goto out;
+	}
+	alg = json_object_get(j, "alg");
+	if (!json_is_string(alg) || strcmp(json_string_value(alg), CJOSE_HDR_ALG_ES256) != 0) {
+		err = tpa_err_fail(TPA_ERR_VERIFY, "token: algorithm %s, ES256 required",
+				   !alg ? "missing" : !json_is_string(alg) ? "not a string" :
+				   printable(shown, sizeof(shown), json_string_value(alg)));
+		goto out;
+	}
+	if ((err = header_string(h->kid, sizeof(h->kid), &h->have_kid, j, "kid")) == 0)
+		err = header_string(h->typ, sizeof(h->typ), &h->have_typ, j, "typ");
+out:
+	json_decref(j);
+	return err;
+}
+
+/* Everything before cjose sees the token: its size, exactly three
+ * canonical segments, the header, the length of an ES256 signature. */
+static int precheck(jws_header *h, const char *token)
+{
+	const char *seg[3];
+	size_t len[3], tl, i, dots = 0, k = 0, start = 0;
+	int err;
+
+	memset(h, 0, sizeof(*h));
+	tl = strnlen(token, TPA_TOKEN_MAX + 1);
+	if (tl == 0)
+		return tpa_err_fail(TPA_ERR_PARSE, "token: empty");
+	if (tl > TPA_TOKEN_MAX)
+		return tpa_err_fail(TPA_ERR_LIMIT, "token: longer than %d bytes", TPA_TOKEN_MAX);
+	for (i = 0; i < tl; i++)
+		dots += token[i] == '.';
+	if (dots != 2)
+		return tpa_err_fail(TPA_ERR_PARSE, "token: not a compact JWS: %zu segments, not 3",
+				    dots + 1);
+	for (i = 0; i <= tl; i++) {
+		if (i < tl && token[i] != '.')
+			continue;
+		seg[k] = token + start;
+		len[k++] = i - start;
+		start = i + 1;
+	}
+	for (k = 0; k < 3; k++)
+		if ((err = canonical_segment(segment_name[k], seg[k], len[k])) < 0)
+			return err;
+	if ((err = check_header(h, seg[0], len[0])) < 0)
+		return err;
+	if (len[2] != ES256_SIG_B64_LEN)
+		return tpa_err_fail(TPA_ERR_VERIFY, "token: the signature is %zu bytes, ES256 "
+				    "makes %d", len[2] * 3 / 4, ES256_SIG_LEN);
+	return 0;
+}
+
+/* A compact JWS that passed precheck, checked with one public JWK (JSON):
+ * the kid if the JWK has one, typ if asked for, the signature. *jws_out
+ * holds the payload (*pt, *ptl) until released. */
 static int jws_check(cjose_jws_t **jws_out, uint8_t **pt, size_t *ptl, const char *jwk_json,
-		     const char *token, const char *typ)
+		     const char *token, const jws_header *h, const char *typ)
 {
 	cjose_jwk_t *jwk = NULL;
 	cjose_jws_t *jws = NULL;
 	cjose_header_t *hdr;
-	const char *alg, *kid, *hkid, *htyp;
-	size_t tl;
+	const char *alg, *kid;
+	char shown[40];
 	cjose_err e;
 	int err;
 
-	tl = strlen(token);
-	if (tl == 0 || tl > TPA_TOKEN_MAX)
-		return tpa_err_fail(TPA_ERR_PARSE, "token: %zu bytes", tl);
 	if (!(jwk = cjose_jwk_import(jwk_json, strlen(jwk_json), &e)))
 		return tpa_err_fail(TPA_ERR_PARSE, "token: key is not a JWK");
-	if (!(jws = cjose_jws_import(token, tl, &e))) {
+	if (!(jws = cjose_jws_import(token, strlen(token), &e))) {
 		err = tpa_err_fail(TPA_ERR_PARSE, "token: not a compact JWS");
 		goto cleanup;
 	}
+	/* The same header bytes as precheck read; cjose's reading must agree. */
 	hdr = cjose_jws_get_protected(jws);
 	alg = hdr ? cjose_header_get(hdr, CJOSE_HDR_ALG, &e) : NULL;
 	if (!alg || strcmp(alg, CJOSE_HDR_ALG_ES256) != 0) {
-		err = tpa_err_fail(TPA_ERR_VERIFY, "token: algorithm %s, ES256 required",
-				   alg ? alg : "missing");
+		err = tpa_err_fail(TPA_ERR_VERIFY, "token: algorithm is not ES256");
 		goto cleanup;
 	}
 	kid = cjose_jwk_get_kid(jwk, &e);
-	hkid = cjose_header_get(hdr, CJOSE_HDR_KID, &e);
-	if (kid && (!hkid || strcmp(kid, hkid) != 0)) {
+	if (kid && (!h->have_kid || strcmp(kid, h->kid) != 0)) {
 		err = tpa_err_fail(TPA_ERR_VERIFY, "token: key id does not match");
 		goto cleanup;
 	}
-	htyp = typ ? cjose_header_get(hdr, "typ", &e) : NULL;
-	if (typ && (!htyp || strcmp(htyp, typ) != 0)) {
-		err = tpa_err_fail(TPA_ERR_VERIFY, "token: type %.32s, %s required",
-				   htyp ? htyp : "missing", typ);
+	if (typ && (!h->have_typ || strcmp(h->typ, typ) != 0)) {
+		err = tpa_err_fail(TPA_ERR_VERIFY, "token: type %s, %s required",
+				   h->have_typ ? printable(shown, sizeof(shown), h->typ) : "missing",
+				   typ);
 		goto cleanup;
 	}
 	if (!cjose_jws_verify(jws, jwk, &e)) {
@@ -486,32 +645,25 @@ cleanup:
 	return err;
 }
 
-static int verify_core(char **claims_out, const char *jwk_json, const char *token, int64_t now,
-		       const uint8_t *nonce, size_t nonce_len, int ear)
+/* A token that passed precheck, with one public JWK: the signature, then
+ * the claims. */
+static int verify_core(char **claims_out, const char *jwk_json, const char *token,
+		       const jws_header *h, int64_t now, const uint8_t *nonce, size_t nonce_len)
 {
 	cjose_jws_t *jws = NULL;
 	uint8_t *pt = NULL;
 	size_t ptl = 0;
 	json_t *j = NULL;
-	json_int_t exp;
 	int err;
 
-	if (!claims_out || !jwk_json || !token)
-		return tpa_err_fail(TPA_ERR_INVALID_ARG, "token verify: NULL");
-	if ((err = jws_check(&jws, &pt, &ptl, jwk_json, token, NULL)) < 0)
+	if ((err = jws_check(&jws, &pt, &ptl, jwk_json, token, h, NULL)) < 0)
 		return err;
-	if (!(j = json_loadb((const char *)pt, ptl, JSON_REJECT_DUPLICATES, NULL)) ||
-	    json_unpack(j, "{s:I}", "exp", &exp) != 0) {
-		err = tpa_err_fail(TPA_ERR_PARSE, "token: claims are not JSON with exp");
+	if (!(j = json_loadb((const char *)pt, ptl, JSON_REJECT_DUPLICATES, NULL))) {
+		err = tpa_err_fail(TPA_ERR_PARSE, "token: claims are not JSON");
 		goto cleanup;
 	}
-	if (ear) {
-		if ((err = check_claims(j, now, nonce, nonce_len)) < 0)
-			goto cleanup;
-	} else if ((int64_t)exp <= now) {
-		err = tpa_err_fail(TPA_ERR_VERIFY, "token: expired");
+	if ((err = check_claims(j, now, nonce, nonce_len)) < 0)
 		goto cleanup;
-	}
 	if (!(*claims_out = strndup((const char *)pt, ptl))) {
 		err = tpa_err_fail(TPA_ERR_NOMEM, "token: out of memory");
 		goto cleanup;
@@ -526,46 +678,45 @@ cleanup:
 int tpa_token_verify(char **claims_out, const char *jwk_json, const char *token,
 		     int64_t now)
 {
-	return verify_core(claims_out, jwk_json, token, now, NULL, 0, 0);
+	jws_header h;
+	int err;
+
+	if (!claims_out || !jwk_json || !token)
+		return tpa_err_fail(TPA_ERR_INVALID_ARG, "token verify: NULL");
+	if ((err = precheck(&h, token)) < 0)
+		return err;
+	return verify_core(claims_out, jwk_json, token, &h, now, NULL, 0);
 }
 
-/* The JWK (JSON, malloc'd) of the JWKS that the token's kid names. */
-static int jwks_key(char **one, const char *jwks_json, const char *token)
+/* The JWK (JSON, malloc'd) of the JWKS that the checked header's kid
+ * names. */
+static int jwks_key(char **one, const char *jwks_json, const jws_header *h)
 {
-	cjose_jws_t *jws = NULL;
-	cjose_header_t *hdr;
-	const char *hkid = NULL;
-	json_t *set = NULL, *keys, *k;
-	size_t i, tl;
-	cjose_err e;
+	json_t *set, *keys, *k;
+	char shown[72];
+	size_t i;
 	int err;
 
 	*one = NULL;
-	tl = strlen(token);
-	if (tl == 0 || tl > TPA_TOKEN_MAX)
-		return tpa_err_fail(TPA_ERR_PARSE, "token: %zu bytes", tl);
+	if (!h->have_kid)
+		return tpa_err_fail(TPA_ERR_PARSE, "token: no kid in the header to pick a key "
+				    "of the JWKS");
 	if (!(set = json_loads(jwks_json, JSON_REJECT_DUPLICATES, NULL)) ||
 	    !json_is_array(keys = json_object_get(set, "keys"))) {
 		json_decref(set);
 		return tpa_err_fail(TPA_ERR_PARSE, "token: the key set is not a JWKS");
 	}
-	if (!(jws = cjose_jws_import(token, tl, &e)) || !(hdr = cjose_jws_get_protected(jws)) ||
-	    !(hkid = cjose_header_get(hdr, CJOSE_HDR_KID, &e))) {
-		err = tpa_err_fail(TPA_ERR_PARSE, "token: not a compact JWS with a kid");
-		goto cleanup;
-	}
-	err = tpa_err_fail(TPA_ERR_VERIFY, "token: no key in the JWKS has kid %.64s", hkid);
+	err = tpa_err_fail(TPA_ERR_VERIFY, "token: no key in the JWKS has kid %s",
+			   printable(shown, sizeof(shown), h->kid));
 	json_array_foreach(keys, i, k) {
 		const char *kid = json_string_value(json_object_get(k, "kid"));
 
-		if (!kid || strcmp(kid, hkid) != 0)
+		if (!kid || strcmp(kid, h->kid) != 0)
 			continue;
 		err = (*one = json_dumps(k, JSON_COMPACT)) ? 0 :
 			tpa_err_fail(TPA_ERR_NOMEM, "token: out of memory");
 		break;
 	}
-cleanup:
-	cjose_jws_release(jws);
 	json_decref(set);
 	return err;
 }
@@ -573,13 +724,14 @@ cleanup:
 int tpa_token_verify_jwks(char **claims_out, const char *jwks_json, const char *token,
 			  int64_t now, const uint8_t *nonce, size_t nonce_len)
 {
+	jws_header h;
 	char *one = NULL;
 	int err;
 
 	if (!claims_out || !jwks_json || !token)
 		return tpa_err_fail(TPA_ERR_INVALID_ARG, "token verify: NULL");
-	if ((err = jwks_key(&one, jwks_json, token)) == 0)
-		err = verify_core(claims_out, one, token, now, nonce, nonce_len, 1);
+	if ((err = precheck(&h, token)) == 0 && (err = jwks_key(&one, jwks_json, &h)) == 0)
+		err = verify_core(claims_out, one, token, &h, now, nonce, nonce_len);
 	free(one);
 	return err;
 }
@@ -588,6 +740,7 @@ int tpa_token_verify_payload(char **payload_out, const char *jwks_json, const ch
 			     const char *typ)
 {
 	cjose_jws_t *j = NULL;
+	jws_header h;
 	uint8_t *pt = NULL;
 	size_t ptl = 0;
 	char *one = NULL;
@@ -596,8 +749,8 @@ int tpa_token_verify_payload(char **payload_out, const char *jwks_json, const ch
 	if (!payload_out || !jwks_json || !jws)
 		return tpa_err_fail(TPA_ERR_INVALID_ARG, "token verify: NULL");
 	*payload_out = NULL;
-	if ((err = jwks_key(&one, jwks_json, jws)) == 0 &&
-	    (err = jws_check(&j, &pt, &ptl, one, jws, typ)) == 0 &&
+	if ((err = precheck(&h, jws)) == 0 && (err = jwks_key(&one, jwks_json, &h)) == 0 &&
+	    (err = jws_check(&j, &pt, &ptl, one, jws, &h, typ)) == 0 &&
 	    !(*payload_out = strndup((const char *)pt, ptl)))
 		err = tpa_err_fail(TPA_ERR_NOMEM, "token: out of memory");
 	cjose_jws_release(j);

@@ -67,15 +67,20 @@ typedef struct {
  * 1..TPA_TOKEN_MAX_TTL_S and iat not negative. */
 int tpa_token_sign(char **out, const tpa_token_key *k, const tpa_token_claims *c);
 
-/* Verifies a compact JWS with a public JWK (JSON): algorithm ES256, the kid
- * if the JWK has one, the signature, and exp against now (Unix seconds).
- * *claims_out (malloc'd JSON) receives the payload. */
+/* Verifies a compact JWS with a public JWK (JSON). Before cjose sees it:
+ * exactly three segments, each canonical base64url (only A-Z a-z 0-9 - _,
+ * no padding, a length that is not 1 mod 4, the unused bits of the last
+ * character zero: one encoding for each byte string); a header that is a
+ * JSON object without repeated members, alg ES256, no crit (no extension
+ * is understood, so none may be critical); a 64-byte signature. Then the
+ * kid if the JWK has one, the signature, and the claims: exp and iat
+ * against now (Unix seconds), the EAR profile TPA_EAR_PROFILE. *claims_out
+ * (malloc'd JSON) receives the payload. */
 int tpa_token_verify(char **claims_out, const char *jwk_json, const char *token,
 		     int64_t now);
 
 /* The same with a JWKS ({"keys": [...]}): the key is the one the token's
- * kid names. With nonce set, eat_nonce must be it (base64url). The EAR
- * profile must be TPA_EAR_PROFILE. */
+ * kid names. With nonce set, eat_nonce must be it (base64url). */
 int tpa_token_verify_jwks(char **claims_out, const char *jwks_json, const char *token,
 			  int64_t now, const uint8_t *nonce, size_t nonce_len);
 
@@ -84,8 +89,10 @@ int tpa_token_verify_jwks(char **claims_out, const char *jwks_json, const char *
  * audit log's signed heads): a typ of its own keeps the two apart. */
 int tpa_token_sign_payload(char **out, const tpa_token_key *k, const char *typ,
 			   const char *payload);
-/* Verifies such a JWS with the key of the JWKS its kid names: ES256, the
- * type (typ; NULL: any) and the signature; no claim is looked at.
+/* Verifies such a JWS with the key of the JWKS its kid names: read as
+ * tpa_token_verify reads a token (canonical segments, a header without
+ * crit, ES256), the type (typ; NULL: any) and the signature; no claim is
+ * looked at.
  * *payload_out (malloc'd, NUL-terminated) receives the payload. */
 int tpa_token_verify_payload(char **payload_out, const char *jwks_json, const char *jws,
 			     const char *typ);

@@ -1,12 +1,19 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /* Tokens as a relying party checks them: the limits on what the verifier
- * signs. */
+ * signs, and tokens built by hand (headers, payloads and encodings the
+ * verifier never makes) signed ES256 with a real key through OpenSSL, so
+ * that the rule under test is the only reason to refuse each one. */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <CUnit/Basic.h>
+#include <cjose/cjose.h>
+#include <openssl/bn.h>
+#include <openssl/core_names.h>
+#include <openssl/ec.h>
+#include <openssl/evp.h>
 
 #include "testutil.h"
 #include "tpa/err.h"
@@ -62,6 +69,468 @@ static void test_sign_lifetime(void)
 	tpa_token_key_free(k);
 }
 
+/* ---- tokens by hand ---- */
+
+#define KID "test-key-1"
+#define NOW 1700000000LL
+#define GOOD_HDR "{\"alg\":\"ES256\",\"typ\":\"JWT\",\"kid\":\"" KID "\"}"
+
+static EVP_PKEY *rp_key;    /* the signer's key */
+static char rp_jwk[512];    /* its public JWK, kid KID */
+static char rp_jwks[600];   /* a JWKS of it */
+
+/* base64url of bytes, canonical (cjose's encoder); malloc'd. */
+static char *b64(const void *b, size_t n)
+{
+	char *enc = NULL, *out;
+	size_t len = 0;
+	cjose_err e;
+
+	if (!cjose_base64url_encode(b, n, &enc, &len, &e))
+		return NULL;
+	out = strndup(enc, len);
+	cjose_get_dealloc()(enc);
+	return out;
+}
+
+static int keys_init(void)
+{
+	BIGNUM *x = NULL, *y = NULL;
+	uint8_t xb[32], yb[32];
+	char *xs = NULL, *ys = NULL;
+	int ok;
+
+	if (!(rp_key = EVP_EC_gen("P-256")))
+		return -1;
+	ok = EVP_PKEY_get_bn_param(rp_key, OSSL_PKEY_PARAM_EC_PUB_X, &x) == 1 &&
+	     EVP_PKEY_get_bn_param(rp_key, OSSL_PKEY_PARAM_EC_PUB_Y, &y) == 1 &&
+	     BN_bn2binpad(x, xb, 32) == 32 && BN_bn2binpad(y, yb, 32) == 32 &&
+	     (xs = b64(xb, 32)) && (ys = b64(yb, 32));
+	if (ok) {
+		snprintf(rp_jwk, sizeof(rp_jwk), "{\"kty\":\"EC\",\"crv\":\"P-256\",\"kid\":\""
+			 KID "\",\"x\":\"%s\",\"y\":\"%s\"}", xs, ys);
+		snprintf(rp_jwks, sizeof(rp_jwks), "{\"keys\":[%s]}", rp_jwk);
+	}
+	BN_free(x);
+	BN_free(y);
+	free(xs);
+	free(ys);
+	return ok ? 0 : -1;
+}
+
+static int keys_clean(void)
+{
+	EVP_PKEY_free(rp_key);
+	return 0;
+}
+
+/* The ES256 signature (R || S, base64url) of input with rp_key; malloc'd. */
+static char *es256(const char *input)
+{
+	EVP_MD_CTX *md = EVP_MD_CTX_new();
+	uint8_t der[80], rs[64];
+	const uint8_t *p = der;
+	size_t dl = sizeof(der);
+	ECDSA_SIG *sig = NULL;
+	char *out = NULL;
+
+	if (md && EVP_DigestSignInit(md, NULL, EVP_sha256(), NULL, rp_key) == 1 &&
+	    EVP_DigestSign(md, der, &dl, (const uint8_t *)input, strlen(input)) == 1 &&
+	    (sig = d2i_ECDSA_SIG(NULL, &p, (long)dl)) &&
+	    BN_bn2binpad(ECDSA_SIG_get0_r(sig), rs, 32) == 32 &&
+	    BN_bn2binpad(ECDSA_SIG_get0_s(sig), rs + 32, 32) == 32)
+		out = b64(rs, sizeof(rs));
+	ECDSA_SIG_free(sig);
+	EVP_MD_CTX_free(md);
+	return out;
+}
+
+/* "h64.p64.sig": the two segments as given, whatever they hold, and a
+ * valid signature over them; malloc'd. */
+static char *token_raw(const char *h64, const char *p64)
+{
+	size_t n = strlen(h64) + strlen(p64) + 2;
+	char *t = malloc(n + 90), *sig;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(t);
+	snprintf(t, n, "%s.%s", h64, p64);
+	sig = es256(t);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(sig);
+	strcat(t, ".");
+	strcat(t, sig);
+	free(sig);
+	return t;
+}
+
+/* The same from the header's and the payload's JSON text. */
+static char *token_json(const char *hdr, const char *payload)
+{
+	char *h = b64(hdr, strlen(hdr)), *p = b64(payload, strlen(payload)), *t;
+
+	CU_ASSERT_FATAL(h && p);
+	t = token_raw(h, p);
+	free(h);
+	free(p);
+	return t;
+}
+
+/* Claims the way the verifier writes them (what matters here). */
+static const char *claims_text(long long iat, long long exp, const char *status)
+{
+	static char buf[512];
+
+	snprintf(buf, sizeof(buf), "{\"eat_profile\":\"" TPA_EAR_PROFILE "\",\"iat\":%lld,"
+		 "\"exp\":%lld,\"submods\":{\"" TPA_EAR_SUBMOD "\":{\"ear.status\":\"%s\"}}}",
+		 iat, exp, status);
+	return buf;
+}
+
+static char *good_token(void)
+{
+	return token_json(GOOD_HDR, claims_text(NOW, NOW + 3600, "affirming"));
+}
+
+/* The token checked both ways (one JWK, the JWKS): the same code for both,
+ * 0 or the error; *why the message. */
+static int check(const char *tok, const char **why)
+{
+	char *claims = NULL;
+	int e1, e2;
+
+	e1 = tpa_token_verify(&claims, rp_jwk, tok, NOW);
+	free(claims);
+	claims = NULL;
+	e2 = tpa_token_verify_jwks(&claims, rp_jwks, tok, NOW, NULL, 0);
+	free(claims);
+	*why = tpa_err_last();
+	CU_ASSERT_EQUAL(e1, e2);
+	return e2;
+}
+
+/* Refused by both, the message naming want. */
+#define REFUSED(tok, want) do { \
+		const char *why_; \
+		CU_ASSERT(check((tok), &why_) < 0); \
+		if (!strstr(why_, (want))) { \
+			fprintf(stderr, "\n  expected /%s/, got /%s/\n", (want), why_); \
+			CU_FAIL("refused for another reason"); \
+		} \
+	} while (0)
+
+static void test_handmade_good(void)
+{
+	char *t = good_token(), *claims = NULL;
+	const char *why;
+
+	/* The harness makes tokens the verifier accepts: what the tests below
+	 * change is the only reason to refuse them. */
+	CU_ASSERT_EQUAL(check(t, &why), 0);
+	CU_ASSERT_EQUAL(tpa_token_verify_jwks(&claims, rp_jwks, t, NOW, NULL, 0), 0);
+	CU_ASSERT(claims && strstr(claims, "\"ear.status\":\"affirming\""));
+	free(claims);
+	free(t);
+}
+
+/* tok with segment idx replaced by seg; malloc'd. */
+static char *with_segment(const char *tok, int idx, const char *seg)
+{
+	const char *d1 = strchr(tok, '.'), *d2 = strchr(d1 + 1, '.');
+	size_t n = strlen(tok) + strlen(seg) + 1;
+	char *t = malloc(n);
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(t);
+	if (idx == 0)
+		snprintf(t, n, "%s%s", seg, d1);
+	else if (idx == 1)
+		snprintf(t, n, "%.*s.%s%s", (int)(d1 - tok), tok, seg, d2);
+	else
+		snprintf(t, n, "%.*s.%s", (int)(d2 - tok), tok, seg);
+	return t;
+}
+
+static char *concat(const char *a, const char *b)
+{
+	size_t n = strlen(a) + strlen(b) + 1;
+	char *t = malloc(n);
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(t);
+	snprintf(t, n, "%s%s", a, b);
+	return t;
+}
+
+/* tok with suffix appended is refused for want. */
+static void refused_with(const char *tok, const char *suffix, const char *want)
+{
+	char *v = concat(tok, suffix);
+
+	REFUSED(v, want);
+	free(v);
+}
+
+/* A token of the good segment and seg (the header if idx is 0, else the
+ * payload), signed as it stands, is refused for want. */
+static void signed_refused(int idx, const char *good, const char *seg, const char *want)
+{
+	char *t = idx ? token_raw(good, seg) : token_raw(seg, good);
+
+	REFUSED(t, want);
+	free(t);
+}
+
+static const char b64chars[] =
+	"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+
+/* s (malloc'd, length n % 4 of 2 or 3) with its last character's unused
+ * bits set: the same bytes to a lax decoder, another text. */
+static void set_unused_bits(char *s)
+{
+	size_t n = strlen(s);
+	int v = (int)(strchr(b64chars, s[n - 1]) - b64chars);
+
+	CU_ASSERT_FATAL(n % 4 == 2 || n % 4 == 3);
+	s[n - 1] = b64chars[v | (n % 4 == 2 ? 0x0f : 0x03)];
+}
+
+static void test_canonical_signature(void)
+{
+	static const char *const extra[] = { "=", "==", " ", "\n", "~", "%3D" };
+	char *t = good_token(), *v, *sig, *bad;
+	const char *d2 = strrchr(t, '.');
+	size_t i;
+
+	/* An extra character: padding, white space, anything else. */
+	for (i = 0; i < sizeof(extra) / sizeof(extra[0]); i++)
+		refused_with(t, extra[i], "the signature segment has byte 0x");
+	/* One more base64url character: 65 bytes, or an impossible length. */
+	refused_with(t, "A", "the signature is 65 bytes, ES256 makes 64");
+	refused_with(t, "AAA", "the signature segment is 89 characters: no base64url has that "
+		     "length");
+	/* The same 64 bytes with other bits in the last character. */
+	sig = strdup(d2 + 1);
+	set_unused_bits(sig);
+	v = with_segment(t, 2, sig);
+	REFUSED(v, "the signature segment is not canonical base64url");
+	free(v);
+	free(sig);
+	/* '+' and '/', standard base64 for '-' and '_': until a signature has
+	 * one of them (almost every one does). */
+	for (i = 0; i < 64; i++) {
+		char *p;
+
+		free(t);
+		t = good_token();
+		sig = strdup(strrchr(t, '.') + 1);
+		if (!(p = strpbrk(sig, "-_"))) {
+			free(sig);
+			continue;
+		}
+		*p = *p == '-' ? '+' : '/';
+		bad = with_segment(t, 2, sig);
+		REFUSED(bad, "not base64url");
+		free(bad);
+		free(sig);
+		break;
+	}
+	CU_ASSERT(i < 64);
+	/* A short signature. */
+	v = with_segment(t, 2, "AAAA");
+	REFUSED(v, "the signature is 3 bytes, ES256 makes 64");
+	free(v);
+	free(t);
+}
+
+static void test_canonical_header_payload(void)
+{
+	const char *pay = claims_text(NOW, NOW + 3600, "affirming");
+	char padded[600], *h = b64(GOOD_HDR, strlen(GOOD_HDR)), *p, *t, *seg;
+	int i;
+
+	/* A payload whose encoding ends in a partial group. */
+	snprintf(padded, sizeof(padded), "%s%s", pay, strlen(pay) % 3 ? "" : " ");
+	p = b64(padded, strlen(padded));
+	CU_ASSERT_FATAL(h && p && strlen(h) % 4 && strlen(p) % 4);
+	t = token_raw(h, p);
+	{
+		const char *why;
+
+		CU_ASSERT_EQUAL(check(t, &why), 0);
+	}
+	free(t);
+
+	/* Each variant of the header, then of the payload, signed as it
+	 * stands: only the encoding is wrong. */
+	for (i = 0; i < 2; i++) {
+		static const char *const extra[] = { "=", "==", "===", " ", "\t", "~", "\"" };
+		const char *name = i ? "payload" : "header";
+		char want[80];
+		size_t x;
+
+		seg = strdup(i ? p : h);
+		set_unused_bits(seg);
+		snprintf(want, sizeof(want), "the %s segment is not canonical base64url", name);
+		signed_refused(i, i ? h : p, seg, want);
+		free(seg);
+		snprintf(want, sizeof(want), "the %s segment has byte 0x", name);
+		for (x = 0; x < sizeof(extra) / sizeof(extra[0]); x++) {
+			seg = concat(i ? p : h, extra[x]);
+			signed_refused(i, i ? h : p, seg, want);
+			free(seg);
+		}
+		/* '+' and '/', where a '-' or '_' could be. */
+		for (x = 0; x < 2; x++) {
+			seg = strdup(i ? p : h);
+			seg[3] = x ? '/' : '+';
+			signed_refused(i, i ? h : p, seg, want);
+			free(seg);
+		}
+		/* An impossible length: one character more than a full group. */
+		seg = strdup(i ? p : h);
+		while (strlen(seg) % 4 != 1) {
+			char *longer = concat(seg, "A");
+
+			free(seg);
+			seg = longer;
+		}
+		snprintf(want, sizeof(want), "the %s segment is %zu characters: no base64url",
+			 name, strlen(seg));
+		signed_refused(i, i ? h : p, seg, want);
+		free(seg);
+	}
+	free(h);
+	free(p);
+}
+
+static void test_segments(void)
+{
+	char *t = good_token(), *v, *h, *p;
+	const char *d1 = strchr(t, '.'), *d2 = strrchr(t, '.');
+
+	h = strndup(t, (size_t)(d1 - t));
+	p = strndup(d1 + 1, (size_t)(d2 - d1 - 1));
+	CU_ASSERT_FATAL(h && p);
+	/* A fourth segment, empty or not. */
+	refused_with(t, ".", "not a compact JWS: 4 segments, not 3");
+	refused_with(t, ".AAAA", "4 segments");
+	refused_with(t, "..", "5 segments");
+	/* Two segments, one. */
+	v = strndup(t, (size_t)(d2 - t));
+	REFUSED(v, "2 segments");
+	free(v);
+	REFUSED(h, "1 segments");
+	/* Empty segments, each signed where it can be. */
+	signed_refused(1, h, "", "the payload segment is empty");
+	signed_refused(0, p, "", "the header segment is empty");
+	v = with_segment(t, 2, "");
+	REFUSED(v, "the signature segment is empty");
+	free(v);
+	REFUSED("..", "the header segment is empty");
+	REFUSED("", "token: empty");
+	v = malloc(TPA_TOKEN_MAX + 2);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(v);
+	memset(v, 'A', TPA_TOKEN_MAX + 1);
+	v[TPA_TOKEN_MAX + 1] = '\0';
+	REFUSED(v, "token: longer than 65536 bytes");
+	free(v);
+	free(h);
+	free(p);
+	free(t);
+}
+
+static void test_header_rules(void)
+{
+	static const struct { const char *hdr, *why; } bad[] = {
+		/* crit: this implementation understands no extension */
+		{ "{\"alg\":\"ES256\",\"kid\":\"" KID "\",\"crit\":[\"exp\"],\"exp\":1}",
+		  "the header has crit" },
+		{ "{\"alg\":\"ES256\",\"kid\":\"" KID "\",\"crit\":[\"b64\"],\"b64\":false}",
+		  "the header has crit" },
+		{ "{\"alg\":\"ES256\",\"kid\":\"" KID "\",\"crit\":[]}", "the header has crit" },
+		{ "{\"crit\":null,\"alg\":\"ES256\",\"kid\":\"" KID "\"}", "the header has crit" },
+		/* alg: ES256 only, by its exact name */
+		{ "{\"alg\":\"none\",\"kid\":\"" KID "\"}", "algorithm none, ES256 required" },
+		{ "{\"alg\":\"HS256\",\"kid\":\"" KID "\"}", "algorithm HS256, ES256 required" },
+		{ "{\"alg\":\"ES384\",\"kid\":\"" KID "\"}", "algorithm ES384, ES256 required" },
+		{ "{\"alg\":\"RS256\",\"kid\":\"" KID "\"}", "algorithm RS256, ES256 required" },
+		{ "{\"alg\":\"es256\",\"kid\":\"" KID "\"}", "algorithm es256, ES256 required" },
+		{ "{\"alg\":\"ES256 \",\"kid\":\"" KID "\"}", "algorithm ES256 , ES256 required" },
+		{ "{\"kid\":\"" KID "\"}", "algorithm missing, ES256 required" },
+		{ "{\"alg\":256,\"kid\":\"" KID "\"}", "algorithm not a string, ES256 required" },
+		{ "{\"alg\":\"\\u001b[2J\",\"kid\":\"" KID "\"}", "algorithm ?[2J, ES256 required" },
+		/* one reading only: a repeated member is refused */
+		{ "{\"alg\":\"none\",\"alg\":\"ES256\",\"kid\":\"" KID "\"}", "repeats a member" },
+		{ "{\"alg\":\"ES256\",\"alg\":\"ES256\",\"kid\":\"" KID "\"}", "repeats a member" },
+		{ "[\"ES256\"]", "not a JSON object" },
+		{ "{\"alg\":\"ES256\"", "not a JSON object" },
+		{ "{\"alg\":\"ES256\",\"kid\":7}", "kid is not a string" },
+	};
+	const char *pay = claims_text(NOW, NOW + 3600, "affirming");
+	char hdr[400], kid[300];
+	size_t i;
+
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		char *t = token_json(bad[i].hdr, pay);
+
+		REFUSED(t, bad[i].why);
+		free(t);
+	}
+	memset(kid, 'k', sizeof(kid) - 1);
+	kid[sizeof(kid) - 1] = '\0';
+	snprintf(hdr, sizeof(hdr), "{\"alg\":\"ES256\",\"kid\":\"%s\"}", kid);
+	{
+		char *t = token_json(hdr, pay), *claims = NULL;
+
+		REFUSED(t, "kid is longer than 255 bytes");
+		free(t);
+		/* No kid: one JWK without a kid checks it, a JWKS cannot pick. */
+		t = token_json("{\"alg\":\"ES256\"}", pay);
+		CU_ASSERT_EQUAL(tpa_token_verify_jwks(&claims, rp_jwks, t, NOW, NULL, 0),
+				TPA_ERR_PARSE);
+		CU_ASSERT(strstr(tpa_err_last(), "no kid in the header") != NULL);
+		CU_ASSERT_PTR_NULL(claims);
+		free(t);
+		/* Another kid than the JWK's. */
+		t = token_json("{\"alg\":\"ES256\",\"kid\":\"other\"}", pay);
+		CU_ASSERT_EQUAL(tpa_token_verify(&claims, rp_jwk, t, NOW), TPA_ERR_VERIFY);
+		CU_ASSERT(strstr(tpa_err_last(), "key id does not match") != NULL);
+		CU_ASSERT_EQUAL(tpa_token_verify_jwks(&claims, rp_jwks, t, NOW, NULL, 0),
+				TPA_ERR_VERIFY);
+		CU_ASSERT(strstr(tpa_err_last(), "no key in the JWKS has kid other") != NULL);
+		free(t);
+	}
+}
+
+/* A JWS of any payload (the audit log's signed heads) is read the same
+ * way before its signature is checked. */
+static void test_payload_jws(void)
+{
+	char *t = good_token(), *v, *out = NULL;
+	const char *pay = claims_text(NOW, NOW + 3600, "affirming");
+
+	CU_ASSERT_EQUAL(tpa_token_verify_payload(&out, rp_jwks, t, NULL), 0);
+	CU_ASSERT(out && strcmp(out, pay) == 0);
+	free(out);
+	out = NULL;
+	CU_ASSERT_EQUAL(tpa_token_verify_payload(&out, rp_jwks, t, "JWT"), 0);
+	free(out);
+	out = NULL;
+	CU_ASSERT_EQUAL(tpa_token_verify_payload(&out, rp_jwks, t, "other+jwt"), TPA_ERR_VERIFY);
+	CU_ASSERT(strstr(tpa_err_last(), "type JWT, other+jwt required") != NULL);
+	v = concat(t, "==");
+	CU_ASSERT_EQUAL(tpa_token_verify_payload(&out, rp_jwks, v, NULL), TPA_ERR_PARSE);
+	CU_ASSERT(strstr(tpa_err_last(), "the signature segment has byte 0x3d") != NULL);
+	free(v);
+	free(t);
+	t = token_json("{\"alg\":\"ES256\",\"kid\":\"" KID "\",\"crit\":[\"x\"],\"x\":1}", pay);
+	CU_ASSERT_EQUAL(tpa_token_verify_payload(&out, rp_jwks, t, NULL), TPA_ERR_VERIFY);
+	CU_ASSERT(strstr(tpa_err_last(), "the header has crit") != NULL);
+	free(t);
+	t = token_json("{\"alg\":\"ES256\",\"kid\":\"" KID "\",\"typ\":7}", pay);
+	CU_ASSERT_EQUAL(tpa_token_verify_payload(&out, rp_jwks, t, NULL), TPA_ERR_PARSE);
+	CU_ASSERT(strstr(tpa_err_last(), "the header's typ is not a string") != NULL);
+	CU_ASSERT_PTR_NULL(out);
+	free(t);
+}
+
 int main(void)
 {
 	CU_pSuite s;
@@ -70,5 +539,12 @@ int main(void)
 		return 2;
 	s = CU_add_suite("token signing", NULL, NULL);
 	CU_add_test(s, "lifetime in 1..TPA_TOKEN_MAX_TTL_S", test_sign_lifetime);
+	s = CU_add_suite("token encoding and header", keys_init, keys_clean);
+	CU_add_test(s, "a token made by hand verifies", test_handmade_good);
+	CU_add_test(s, "signature: canonical base64url only", test_canonical_signature);
+	CU_add_test(s, "header and payload: canonical base64url only", test_canonical_header_payload);
+	CU_add_test(s, "exactly three non-empty segments", test_segments);
+	CU_add_test(s, "header: ES256, no crit, one reading", test_header_rules);
+	CU_add_test(s, "a JWS of any payload: the same reading", test_payload_jws);
 	return test_run_all() ? 1 : 0;
 }
