@@ -400,8 +400,24 @@ int tpa_token_sign_payload(char **out, const tpa_token_key *k, const char *typ,
 	return sign_payload(out, k, typ, payload);
 }
 
-/* The checks after the signature: exp (and iat) against now, the EAR
- * profile, and the nonce if one is asked for. */
+/* An integer time claim (NumericDate, RFC 7519 2), named when missing. */
+static int time_claim(json_int_t *out, json_t *j, const char *name)
+{
+	json_t *v = json_object_get(j, name);
+
+	if (!v)
+		return tpa_err_fail(TPA_ERR_PARSE, "token: no %s claim", name);
+	if (!json_is_integer(v))
+		return tpa_err_fail(TPA_ERR_PARSE, "token: %s is not an integer", name);
+	*out = json_integer_value(v);
+	return 0;
+}
+
+/* The checks after the signature: iat and exp (exp after iat, a lifetime
+ * the verifier could have signed, iat not beyond the clock skew ahead of
+ * now, exp after now), the EAR profile, and the nonce if one is asked
+ * for. The differences are taken unsigned once their sign is known, so
+ * no value of the claims overflows. */
 static int check_claims(json_t *j, int64_t now, const uint8_t *nonce, size_t nonce_len)
 {
 	json_int_t exp, iat;
@@ -409,13 +425,25 @@ static int check_claims(json_t *j, int64_t now, const uint8_t *nonce, size_t non
 	char want[128];
 	int err;
 
-	if (json_unpack(j, "{s:I, s:I}", "exp", &exp, "iat", &iat) != 0)
-		return tpa_err_fail(TPA_ERR_PARSE, "token: claims without integer exp and iat");
+	if (!json_is_object(j))
+		return tpa_err_fail(TPA_ERR_PARSE, "token: the claims are not a JSON object");
+	if ((err = time_claim(&iat, j, "iat")) < 0 || (err = time_claim(&exp, j, "exp")) < 0)
+		return err;
+	if (exp <= iat)
+		return tpa_err_fail(TPA_ERR_VERIFY, "token: exp %lld is not after iat %lld",
+				    (long long)exp, (long long)iat);
+	if ((uint64_t)exp - (uint64_t)iat > TPA_TOKEN_MAX_TTL_S)
+		return tpa_err_fail(TPA_ERR_VERIFY, "token: a lifetime of %llu s, above the "
+				    "maximum of %d s", (unsigned long long)((uint64_t)exp - (uint64_t)iat),
+				    TPA_TOKEN_MAX_TTL_S);
+	if ((int64_t)iat > now && (uint64_t)iat - (uint64_t)now > TPA_TOKEN_CLOCK_SKEW_S)
+		return tpa_err_fail(TPA_ERR_VERIFY, "token: issued %llu s in the future (the "
+				    "clock skew allowed is %d s)",
+				    (unsigned long long)((uint64_t)iat - (uint64_t)now),
+				    TPA_TOKEN_CLOCK_SKEW_S);
 	if ((int64_t)exp <= now)
-		return tpa_err_fail(TPA_ERR_VERIFY, "token: expired %lld s ago",
-				    (long long)(now - (int64_t)exp));
-	if ((int64_t)iat > now + 300)
-		return tpa_err_fail(TPA_ERR_VERIFY, "token: issued in the future");
+		return tpa_err_fail(TPA_ERR_VERIFY, "token: expired %llu s ago",
+				    (unsigned long long)((uint64_t)now - (uint64_t)exp));
 	if (json_unpack(j, "{s:s}", "eat_profile", &prof) != 0 || strcmp(prof, TPA_EAR_PROFILE) != 0)
 		return tpa_err_fail(TPA_ERR_VERIFY, "token: eat_profile is not %s", TPA_EAR_PROFILE);
 	if (nonce) {

@@ -14,8 +14,13 @@
 
 #define TPA_TOKEN_DEFAULT_TTL_S 3600
 /* The longest lifetime (exp - iat) a token may have: serve's --token-ttl
- * stops here and tpa_token_sign refuses more (30 days). */
+ * stops here, tpa_token_sign refuses more and the verify functions refuse
+ * a token that claims more (30 days). */
 #define TPA_TOKEN_MAX_TTL_S (30 * 86400)
+/* How far in the future iat may be when a token is checked: the clocks of
+ * the verifier and of the one who checks may differ by this much (60 s).
+ * exp gets no such allowance. */
+#define TPA_TOKEN_CLOCK_SKEW_S 60
 #define TPA_TOKEN_MAX (64 * 1024)
 
 typedef struct tpa_token_key tpa_token_key;
@@ -73,8 +78,10 @@ int tpa_token_sign(char **out, const tpa_token_key *k, const tpa_token_claims *c
  * character zero: one encoding for each byte string); a header that is a
  * JSON object without repeated members, alg ES256, no crit (no extension
  * is understood, so none may be critical); a 64-byte signature. Then the
- * kid if the JWK has one, the signature, and the claims: exp and iat
- * against now (Unix seconds), the EAR profile TPA_EAR_PROFILE. *claims_out
+ * kid if the JWK has one, the signature, and the claims: a JSON object
+ * with integer iat and exp, exp after iat, a lifetime of at most
+ * TPA_TOKEN_MAX_TTL_S, iat at most TPA_TOKEN_CLOCK_SKEW_S after now (Unix
+ * seconds), exp after now, the EAR profile TPA_EAR_PROFILE. *claims_out
  * (malloc'd JSON) receives the payload. */
 int tpa_token_verify(char **claims_out, const char *jwk_json, const char *token,
 		     int64_t now);

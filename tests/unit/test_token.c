@@ -531,6 +531,85 @@ static void test_payload_jws(void)
 	free(t);
 }
 
+/* ---- the claims ---- */
+
+#define PROFILE "\"eat_profile\":\"" TPA_EAR_PROFILE "\""
+
+static void accepted(const char *payload)
+{
+	char *t = token_json(GOOD_HDR, payload);
+	const char *why;
+
+	if (check(t, &why) != 0) {
+		fprintf(stderr, "\n  %s refused: %s\n", payload, why);
+		CU_FAIL("a good token refused");
+	}
+	free(t);
+}
+
+static void refused(const char *payload, const char *want)
+{
+	char *t = token_json(GOOD_HDR, payload);
+
+	REFUSED(t, want);
+	free(t);
+}
+
+static void test_time_rules(void)
+{
+	char buf[512];
+
+	/* Missing or not integers. */
+	refused("{" PROFILE ",\"exp\":1700003600}", "no iat claim");
+	refused("{" PROFILE ",\"iat\":1700000000}", "no exp claim");
+	refused("{" PROFILE "}", "no iat claim");
+	refused("{" PROFILE ",\"iat\":1700000000.0,\"exp\":1700003600}", "iat is not an integer");
+	refused("{" PROFILE ",\"iat\":\"1700000000\",\"exp\":1700003600}", "iat is not an integer");
+	refused("{" PROFILE ",\"iat\":null,\"exp\":1700003600}", "iat is not an integer");
+	refused("{" PROFILE ",\"iat\":true,\"exp\":1700003600}", "iat is not an integer");
+	refused("{" PROFILE ",\"iat\":1700000000,\"exp\":1.7e9}", "exp is not an integer");
+	refused("{" PROFILE ",\"iat\":1700000000,\"exp\":[1700003600]}", "exp is not an integer");
+	/* Beyond 64 bits: no JSON number jansson takes. */
+	refused("{" PROFILE ",\"iat\":1700000000,\"exp\":99999999999999999999}", "not JSON");
+	/* Not an object; a member twice (two readings of exp). */
+	refused("[1700000000,1700003600]", "the claims are not a JSON object");
+	refused("{" PROFILE ",\"iat\":1700000000,\"exp\":1700003600,\"exp\":1900000000}",
+		"not JSON");
+
+	/* exp after iat. */
+	refused(claims_text(NOW, NOW, "affirming"), "exp 1700000000 is not after iat 1700000000");
+	refused(claims_text(NOW, NOW - 1, "affirming"), "exp 1699999999 is not after iat");
+	refused(claims_text(NOW - 7200, NOW - 7201, "affirming"), "is not after iat");
+	/* The lifetime: the maximum is taken, a second more is not. */
+	accepted(claims_text(NOW - 10, NOW - 10 + TPA_TOKEN_MAX_TTL_S, "affirming"));
+	snprintf(buf, sizeof(buf), "a lifetime of %d s, above the maximum of %d s",
+		 TPA_TOKEN_MAX_TTL_S + 1, TPA_TOKEN_MAX_TTL_S);
+	refused(claims_text(NOW - 10, NOW - 9 + TPA_TOKEN_MAX_TTL_S, "affirming"), buf);
+	refused(claims_text(NOW - 10, NOW + 10LL * 365 * 86400, "affirming"), "above the maximum");
+	/* iat ahead of now: up to the clock skew. */
+	accepted(claims_text(NOW + TPA_TOKEN_CLOCK_SKEW_S, NOW + 3600, "affirming"));
+	snprintf(buf, sizeof(buf), "issued %d s in the future (the clock skew allowed is %d s)",
+		 TPA_TOKEN_CLOCK_SKEW_S + 1, TPA_TOKEN_CLOCK_SKEW_S);
+	refused(claims_text(NOW + TPA_TOKEN_CLOCK_SKEW_S + 1, NOW + 3600, "affirming"), buf);
+	/* exp: no skew. */
+	accepted(claims_text(NOW - 3599, NOW + 1, "affirming"));
+	refused(claims_text(NOW - 3600, NOW, "affirming"), "expired 0 s ago");
+	refused(claims_text(NOW - 3601, NOW - 1, "affirming"), "expired 1 s ago");
+	/* The extremes of 64 bits: refused, and nothing overflows (UBSan). */
+	refused(claims_text(-9223372036854775807LL - 1, 9223372036854775807LL, "affirming"),
+		"above the maximum");
+	refused(claims_text(9223372036854775806LL, 9223372036854775807LL, "affirming"),
+		"in the future");
+	refused(claims_text(-9223372036854775807LL - 1, -9223372036854775807LL, "affirming"),
+		"expired");
+	refused(claims_text(9223372036854775807LL, -9223372036854775807LL - 1, "affirming"),
+		"is not after iat");
+	/* The profile. */
+	snprintf(buf, sizeof(buf), "{\"eat_profile\":\"tag:example.com,2023:other\",\"iat\":%lld,"
+		 "\"exp\":%lld}", NOW, NOW + 60);
+	refused(buf, "eat_profile is not " TPA_EAR_PROFILE);
+}
+
 int main(void)
 {
 	CU_pSuite s;
@@ -546,5 +625,6 @@ int main(void)
 	CU_add_test(s, "exactly three non-empty segments", test_segments);
 	CU_add_test(s, "header: ES256, no crit, one reading", test_header_rules);
 	CU_add_test(s, "a JWS of any payload: the same reading", test_payload_jws);
+	CU_add_test(s, "iat and exp: present, ordered, bounded, skew", test_time_rules);
 	return test_run_all() ? 1 : 0;
 }
