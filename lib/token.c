@@ -808,6 +808,61 @@ int tpa_token_peek_payload(char **payload_out, const char *jws)
 	return err;
 }
 
+/* Why a submodule is not accepted, for the message: where it is if not
+ * the device's, its first tpa.reason and how many more (all shown as
+ * printable ASCII). */
+static void status_why(char *buf, size_t cap, const char *name, json_t *sub)
+{
+	json_t *r = json_object_get(sub, "tpa.reasons");
+	const char *first = json_string_value(json_array_get(r, 0));
+	char shown_name[40], shown_first[200];
+	size_t n = json_array_size(r);
+	int off = 0;
+
+	buf[0] = '\0';
+	if (strcmp(name, TPA_EAR_SUBMOD) != 0)
+		off = snprintf(buf, cap, " (submodule %s)",
+			       printable(shown_name, sizeof(shown_name), name));
+	if (!first || off < 0 || (size_t)off >= cap)
+		return;
+	printable(shown_first, sizeof(shown_first), first);
+	if (n > 1)
+		snprintf(buf + off, cap - (size_t)off, ": %s (and %zu more)", shown_first, n - 1);
+	else
+		snprintf(buf + off, cap - (size_t)off, ": %s", shown_first);
+}
+
+int tpa_token_accept_status(const char *claims_json, int accept_warning)
+{
+	json_t *j, *submods, *sub;
+	const char *name;
+	char shown[40], why[300];
+	int err = 0;
+
+	if (!claims_json)
+		return tpa_err_fail(TPA_ERR_INVALID_ARG, "token status: NULL");
+	j = json_loads(claims_json, JSON_REJECT_DUPLICATES, NULL);
+	submods = json_object_get(j, "submods");
+	if (!json_is_object(submods) || !json_object_get(submods, TPA_EAR_SUBMOD)) {
+		json_decref(j);
+		return tpa_err_fail(TPA_ERR_VERIFY, "token status: no %s submodule", TPA_EAR_SUBMOD);
+	}
+	/* Every submodule is an appraisal: the worst of them decides. */
+	json_object_foreach(submods, name, sub) {
+		const char *st = json_string_value(json_object_get(sub, "ear.status"));
+
+		if (st && (strcmp(st, "affirming") == 0 ||
+			   (accept_warning && strcmp(st, "warning") == 0)))
+			continue;
+		status_why(why, sizeof(why), name, sub);
+		err = tpa_err_fail(TPA_ERR_VERIFY, "token status is %s%s",
+				   st ? printable(shown, sizeof(shown), st) : "missing", why);
+		break;
+	}
+	json_decref(j);
+	return err;
+}
+
 int tpa_token_jwks(char **out, const tpa_token_key *const *keys, size_t n)
 {
 	json_t *set = json_object(), *arr = json_array();

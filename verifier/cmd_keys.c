@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /* What a relying party and an operator need around the tokens:
  *
- *   token verify (--jwks FILE | --jwk FILE) [--nonce HEX] TOKEN
+ *   token verify (--jwks FILE | --jwk FILE) [--nonce HEX] [--accept-warning] TOKEN
+ *                                     a valid token says ear.status affirming
+ *                                     (or warning, with --accept-warning)
  *   keys rotate --token-key FILE      the current key becomes FILE.previous
  *   keys jwks --token-key FILE        the JWKS a running verifier publishes
  *   keys fetch --verifier ADDR (--ca FILE | --insecure)
@@ -9,7 +11,8 @@
  *   compliance --verifier ADDR --ca FILE --cert FILE --key FILE [--json] ID
  *                                     GetDeviceCompliance (mTLS)
  *
- * Exit status: 0 valid / done / compliant, 1 not valid / not compliant,
+ * Exit status: 0 valid / done / compliant, 1 not valid / not compliant
+ * (token verify: also a valid token whose status is not accepted),
  * 2 usage or unreadable input, 4 verifier unreachable, 5 refused. */
 #include <getopt.h>
 #include <stdio.h>
@@ -74,12 +77,15 @@ static int parse_nonce(uint8_t *out, size_t cap, size_t *len, const char *hex)
 	return 0;
 }
 
+#define TOKEN_USAGE "token verify (--jwks FILE | --jwk FILE) [--nonce HEX] [--accept-warning] TOKEN"
+
 int cmd_token(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "jwk", required_argument, NULL, 'j' },
 		{ "jwks", required_argument, NULL, 'J' },
 		{ "nonce", required_argument, NULL, 'n' },
+		{ "accept-warning", no_argument, NULL, 'w' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -87,11 +93,10 @@ int cmd_token(int argc, char **argv)
 	char *keys, *claims = NULL;
 	uint8_t nonce[64];
 	size_t nonce_len = 0;
-	int c, err;
+	int c, err, accept_warning = 0;
 
 	if (argc < 2 || strcmp(argv[1], "verify") != 0) {
-		fprintf(stderr, "usage: " PROG " token verify (--jwks FILE | --jwk FILE) "
-			"[--nonce HEX] TOKEN\n");
+		fprintf(stderr, "usage: " PROG " " TOKEN_USAGE "\n");
 		return 2;
 	}
 	argc--;
@@ -102,16 +107,15 @@ int cmd_token(int argc, char **argv)
 		case 'j': jwk_file = optarg; break;
 		case 'J': jwks_file = optarg; break;
 		case 'n': nonce_hex = optarg; break;
+		case 'w': accept_warning = 1; break;
 		case 'h':
-			printf("usage: " PROG " token verify (--jwks FILE | --jwk FILE) "
-			       "[--nonce HEX] TOKEN\n");
+			printf("usage: " PROG " " TOKEN_USAGE "\n");
 			return 0;
 		default: return 2;
 		}
 	}
 	if (!jwk_file == !jwks_file || optind != argc - 1) {
-		fprintf(stderr, PROG ": token verify (--jwks FILE | --jwk FILE) [--nonce HEX] "
-			"TOKEN\n");
+		fprintf(stderr, PROG ": " TOKEN_USAGE "\n");
 		return 2;
 	}
 	if (nonce_hex && parse_nonce(nonce, sizeof(nonce), &nonce_len, nonce_hex) < 0) {
@@ -131,6 +135,15 @@ int cmd_token(int argc, char **argv)
 	if (err < 0) {
 		fprintf(stderr, PROG ": token not valid: %s\n", tpa_err_last());
 		return err == TPA_ERR_INVALID_ARG ? 2 : 1;
+	}
+	/* Authentic is not enough: the verdict it carries must be one to act
+	 * on. The claims are printed only for a token that is accepted. */
+	if (tpa_token_accept_status(claims, accept_warning) < 0) {
+		fprintf(stderr, PROG ": token not accepted: %s\n", tpa_err_last());
+		if (!accept_warning && tpa_token_accept_status(claims, 1) == 0)
+			fprintf(stderr, PROG ": --accept-warning accepts a warning\n");
+		free(claims);
+		return 1;
 	}
 	printf("%s\n", claims);
 	free(claims);

@@ -2,13 +2,16 @@
 /* verifier: the attestation verifier service and its operator commands.
  *
  *   verifier serve --listen ADDR (--cert FILE --key FILE | --insecure) ...
- *   verifier token verify --jwk FILE TOKEN
+ *   verifier token verify (--jwks FILE | --jwk FILE) [--nonce HEX]
+ *                         [--accept-warning] TOKEN
  *   verifier eventlog show [--json] FILE
  *   verifier audit verify|sign|export --registry FILE ...
  *
- * Exit status: 0 success (token verify: the token is valid; audit verify:
- * the log is intact), 1 the token is not valid (audit verify: the log is
- * broken), 2 usage or configuration error, 3 the service failed. */
+ * Exit status: 0 success (token verify: the token is valid and its
+ * ear.status affirming, or warning with --accept-warning; audit verify: the
+ * log is intact), 1 the token is not valid or its status is not accepted
+ * (audit verify: the log is broken), 2 usage or configuration error, 3 the
+ * service failed. */
 #include <errno.h>
 #include <getopt.h>
 
@@ -61,7 +64,7 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 "usage: " PROG " serve [--config FILE] --listen ADDR (--cert FILE --key FILE | --insecure) [options]\n"
-"       " PROG " token verify (--jwks FILE | --jwk FILE) [--nonce HEX] TOKEN\n"
+"       " PROG " token verify (--jwks FILE | --jwk FILE) [--nonce HEX] [--accept-warning] TOKEN\n"
 "       " PROG " keys rotate|jwks --token-key FILE\n"
 "       " PROG " keys fetch --verifier ADDR (--ca FILE | --insecure)\n"
 "       " PROG " compliance --verifier ADDR --ca FILE --cert FILE --key FILE [--json] ID\n"
@@ -129,8 +132,11 @@ static void usage(FILE *f)
 "  --verbose             let gRPC log to stderr\n"
 "\n"
 "token verify: checks a token (EAR) against a JWKS (the key its kid names) or\n"
-"one JWK: ES256 signature, expiry, the EAR profile and, with --nonce, the\n"
-"nonce; prints the claims; exit 0 valid, 1 not valid.\n"
+"one JWK: canonical base64url, ES256 signature, no crit header, iat and exp\n"
+"(a lifetime of at most %d s, iat at most %d s ahead), the EAR profile, with\n"
+"--nonce the nonce, and ear.status affirming (--accept-warning: or warning;\n"
+"never contraindicated); prints the claims; exit 0 accepted, 1 not valid or\n"
+"a status not accepted (the message names it).\n"
 "keys rotate: the key in FILE becomes FILE.previous (still published), a new\n"
 "key signs; SIGHUP makes a running verifier take it.\n"
 "\n"
@@ -148,7 +154,8 @@ static void usage(FILE *f)
 		TPA_NONCE_DEFAULT_TTL_MS, TPA_TOKEN_DEFAULT_TTL_S, TPA_TOKEN_MAX_TTL_S,
 		TPA_RPC_DEFAULT_MAX_MESSAGE, DEFAULT_GRACE_MS, TPA_RPC_DEFAULT_MAX_CONNECTIONS,
 		TPA_RPC_DEFAULT_MAX_PER_PEER, TPA_RPC_DEFAULT_HANDSHAKE_MS, TPA_RPC_DEFAULT_IDLE_MS,
-		TPA_RPC_DEFAULT_MAX_AGE_MS, TPA_RPC_DEFAULT_MAX_STREAMS);
+		TPA_RPC_DEFAULT_MAX_AGE_MS, TPA_RPC_DEFAULT_MAX_STREAMS, TPA_TOKEN_MAX_TTL_S,
+		TPA_TOKEN_CLOCK_SKEW_S);
 }
 
 static int parse_ulong(unsigned long *out, const char *s, unsigned long min,

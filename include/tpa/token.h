@@ -82,7 +82,8 @@ int tpa_token_sign(char **out, const tpa_token_key *k, const tpa_token_claims *c
  * with integer iat and exp, exp after iat, a lifetime of at most
  * TPA_TOKEN_MAX_TTL_S, iat at most TPA_TOKEN_CLOCK_SKEW_S after now (Unix
  * seconds), exp after now, the EAR profile TPA_EAR_PROFILE. *claims_out
- * (malloc'd JSON) receives the payload. */
+ * (malloc'd JSON) receives the payload. ear.status is not judged here:
+ * see tpa_token_accept_status. */
 int tpa_token_verify(char **claims_out, const char *jwk_json, const char *token,
 		     int64_t now);
 
@@ -107,6 +108,14 @@ int tpa_token_verify_payload(char **payload_out, const char *jwks_json, const ch
 /* The payload of a compact JWS, NOT verified (malloc'd): for a report that
  * has no key to check it with. */
 int tpa_token_peek_payload(char **payload_out, const char *jws);
+
+/* What a relying party accepts of verified claims (the JSON a verify
+ * function gave): ear.status "affirming" in every submodule, TPA_EAR_SUBMOD
+ * among them; with accept_warning "warning" too; never "contraindicated",
+ * "none", a missing status or anything else. The verify functions do not
+ * judge the status: a relying party calls this too. TPA_ERR_VERIFY names
+ * the status ("token status is contraindicated") and the first reason. */
+int tpa_token_accept_status(const char *claims_json, int accept_warning);
 
 /* A JWKS of the public keys (NULLs skipped): "use" sig, "alg" ES256, kid. */
 int tpa_token_jwks(char **out, const tpa_token_key *const *keys, size_t n);

@@ -128,6 +128,45 @@ expect_exit "python3-jwt: a token for another nonce is refused" 1 /usr/bin/pytho
     "$WORK/jwks.json" "$WORK/token" "$(printf '%064x' 7)" || true
 expect_grep "... as for another nonce" "$WORK/out" '^deny: the token is for another nonce$'
 
+# ---- tokens made by hand with the verifier's key: each breaks one rule ----
+mkdir -p "$WORK/hand"
+/usr/bin/python3 "$(dirname "$0")/tokens.py" "$KEY" "$WORK/claims.json" "$WORK/token" "$WORK/hand" \
+    2>"$WORK/py.out" || bad "tokens.py" "$WORK/py.out"
+TV=("${V[@]}" token verify --jwks "$WORK/jwks.json")
+expect_exit "a real token's claims signed again: accepted" 0 "${TV[@]}" "$(cat "$WORK/hand/good")"
+expect_exit "a warning: not accepted (1)" 1 "${TV[@]}" "$(cat "$WORK/hand/warning")" || true
+expect_grep "... naming the status" "$WORK/err" '^verifier: token not accepted: token status is warning'
+expect_grep "... and the flag that accepts it" "$WORK/err" '^verifier: --accept-warning accepts a warning$'
+[ -s "$WORK/out" ] && bad "... no claims printed for a token not accepted" || ok "... no claims printed"
+expect_exit "a warning with --accept-warning: accepted" 0 "${TV[@]}" --accept-warning "$(cat "$WORK/hand/warning")"
+expect_grep "... its claims printed" "$WORK/out" '"ear.status":"warning"'
+for st in contraindicated none; do
+    expect_exit "$st, even with --accept-warning: not accepted (1)" 1 "${TV[@]}" --accept-warning \
+        "$(cat "$WORK/hand/$st")" || true
+    expect_grep "... naming the status" "$WORK/err" "^verifier: token not accepted: token status is $st\$"
+done
+# name | what our check says
+HAND=(
+    "crit|the header has crit"
+    "es384|algorithm ES384, ES256 required"
+    "exp-before-iat|exp [0-9]+ is not after iat [0-9]+"
+    "exp-equals-iat|exp ([0-9]+) is not after iat \\1\$"
+    "too-long|a lifetime of 2592001 s, above the maximum of 2592000 s"
+    "future|issued 6[0-9][0-9] s in the future \\(the clock skew allowed is 60 s\\)"
+    "no-iat|no iat claim"
+    "padded|the signature segment has byte 0x3d"
+    "extra-char|the signature is 65 bytes, ES256 makes 64"
+    "unused-bits|the signature segment is not canonical base64url"
+    "plus-slash|the signature segment has byte 0x(2b|2f)"
+    "four-segments|not a compact JWS: 4 segments, not 3"
+    "empty-payload|the payload segment is empty"
+)
+for h in "${HAND[@]}"; do
+    name=${h%%|*}
+    expect_exit "token verify refuses $name (1)" 1 "${TV[@]}" "$(cat "$WORK/hand/$name")" || true
+    expect_grep "... by name" "$WORK/err" "^verifier: token not valid: token: ${h#*|}"
+done
+
 # ---- an expired token (a second verifier on the same registry and key, 1 s tokens) ----
 start_verifier v-short "${SERVE[@]}" --token-ttl 1
 VS=$VPID

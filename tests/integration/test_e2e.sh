@@ -27,11 +27,18 @@ if expect_exit "ECC P-256 AK: compliant" 0 "${C[@]}" attest --verifier "$TARGET"
     expect_grep "every check printed" "$WORK/out" 'ok +quote.signature: ECDSA/sha256'
     expect_grep "token printed" "$WORK/out" '^token: ey[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$'
     [ "$(stat -c %a "$WORK/token")" = 600 ] && ok "token file is mode 0600" || bad "token file mode"
-    expect_exit "token verifies with the published key" 0 "${V[@]}" token verify \
-        --jwk "$WORK/jwk.json" "$(cat "$WORK/token")"
+    expect_exit "token verifies with the published key (a warning, accepted as one)" 0 "${V[@]}" \
+        token verify --accept-warning --jwk "$WORK/jwk.json" "$(cat "$WORK/token")"
     expect_grep "token claims: compliant outcome" "$WORK/out" '"tpa.outcome":"compliant"'
     expect_grep "token claims: no better than a warning without a registry (AK unbound)" "$WORK/out" \
         '"ear.status":"warning".*"tpa.reasons":\["no device registry: the AK is not bound'
+    expect_exit "... without --accept-warning a warning is not accepted (1)" 1 "${V[@]}" token verify \
+        --jwk "$WORK/jwk.json" "$(cat "$WORK/token")" || true
+    expect_grep "... naming the status and why" "$WORK/err" \
+        '^verifier: token not accepted: token status is warning: no device registry'
+    expect_exit "... nor padded (1)" 1 "${V[@]}" token verify --accept-warning \
+        --jwk "$WORK/jwk.json" "$(cat "$WORK/token")==" || true
+    expect_grep "... by name" "$WORK/err" 'the signature segment has byte 0x3d'
     tampered=$(sed 's/\.\(.\)/.X\1/' "$WORK/token")
     expect_exit "tampered token is refused" 1 "${V[@]}" token verify --jwk "$WORK/jwk.json" "$tampered"
 fi

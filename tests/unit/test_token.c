@@ -610,6 +610,98 @@ static void test_time_rules(void)
 	refused(buf, "eat_profile is not " TPA_EAR_PROFILE);
 }
 
+/* ---- the status a relying party acts on ---- */
+
+/* tpa_token_accept_status of claims with and without accept_warning: 0 or
+ * the message must name want. */
+static void status_is(const char *claims, int accept_warning, const char *want)
+{
+	int err = tpa_token_accept_status(claims, accept_warning);
+
+	if (!want) {
+		if (err != 0)
+			fprintf(stderr, "\n  refused: %s\n", tpa_err_last());
+		CU_ASSERT_EQUAL(err, 0);
+		return;
+	}
+	CU_ASSERT_EQUAL(err, TPA_ERR_VERIFY);
+	if (!strstr(tpa_err_last(), want)) {
+		fprintf(stderr, "\n  expected /%s/, got /%s/\n", want, tpa_err_last());
+		CU_FAIL("refused for another reason");
+	}
+}
+
+#define SUB(body) "{\"submods\":{\"" TPA_EAR_SUBMOD "\":" body "}}"
+
+static void test_status(void)
+{
+	status_is(SUB("{\"ear.status\":\"affirming\"}"), 0, NULL);
+	status_is(SUB("{\"ear.status\":\"affirming\"}"), 1, NULL);
+	status_is(SUB("{\"ear.status\":\"warning\"}"), 0, "token status is warning");
+	status_is(SUB("{\"ear.status\":\"warning\"}"), 1, NULL);
+	status_is(SUB("{\"ear.status\":\"contraindicated\"}"), 0, "token status is contraindicated");
+	status_is(SUB("{\"ear.status\":\"contraindicated\"}"), 1, "token status is contraindicated");
+	status_is(SUB("{\"ear.status\":\"none\"}"), 1, "token status is none");
+	status_is(SUB("{\"ear.status\":\"Affirming\"}"), 1, "token status is Affirming");
+	status_is(SUB("{\"ear.status\":\"affirming \"}"), 1, "token status is affirming ");
+	status_is(SUB("{\"ear.status\":2}"), 1, "token status is missing");
+	status_is(SUB("{}"), 1, "token status is missing");
+	status_is(SUB("[]"), 1, "token status is missing");
+	status_is("{\"submods\":{}}", 1, "no " TPA_EAR_SUBMOD " submodule");
+	status_is("{\"submods\":{\"OTHER\":{\"ear.status\":\"affirming\"}}}", 1,
+		  "no " TPA_EAR_SUBMOD " submodule");
+	status_is("{\"ear.status\":\"affirming\"}", 1, "no " TPA_EAR_SUBMOD " submodule");
+	status_is("not JSON", 1, "no " TPA_EAR_SUBMOD " submodule");
+	status_is("{\"submods\":{\"" TPA_EAR_SUBMOD "\":{\"ear.status\":\"affirming\"},"
+		  "\"" TPA_EAR_SUBMOD "\":{\"ear.status\":\"contraindicated\"}}}", 1,
+		  "no " TPA_EAR_SUBMOD " submodule");
+	/* Every submodule counts. */
+	status_is("{\"submods\":{\"" TPA_EAR_SUBMOD "\":{\"ear.status\":\"affirming\"},"
+		  "\"GPU\":{\"ear.status\":\"contraindicated\"}}}", 1,
+		  "token status is contraindicated (submodule GPU)");
+	status_is("{\"submods\":{\"" TPA_EAR_SUBMOD "\":{\"ear.status\":\"affirming\"},"
+		  "\"GPU\":{\"ear.status\":\"warning\"}}}", 1, NULL);
+	/* The reasons, shown as printable text. */
+	status_is(SUB("{\"ear.status\":\"contraindicated\",\"tpa.reasons\":[\"quote.nonce: "
+		      "extraData is not the nonce\",\"b\",\"c\"]}"), 1,
+		  "token status is contraindicated: quote.nonce: extraData is not the nonce "
+		  "(and 2 more)");
+	status_is(SUB("{\"ear.status\":\"warning\",\"tpa.reasons\":[\"x\\u001b[2Jy\"]}"), 0,
+		  "token status is warning: x?[2Jy");
+	status_is(SUB("{\"ear.status\":\"\\u001b[2J\"}"), 0, "token status is ?[2J");
+	CU_ASSERT_EQUAL(tpa_token_accept_status(NULL, 1), TPA_ERR_INVALID_ARG);
+}
+
+/* What the verifier signs, verified and then judged. */
+static void test_status_of_signed(void)
+{
+	static const char *const st[] = { "affirming", "warning", "contraindicated", "none" };
+	tpa_token_key *k = NULL;
+	tpa_token_claims c;
+	char *tok = NULL, *jwk = NULL, *claims = NULL;
+	size_t i;
+
+	CU_ASSERT_EQUAL_FATAL(tpa_token_key_new(&k), 0);
+	CU_ASSERT_EQUAL_FATAL(tpa_token_key_public_jwk(&jwk, k), 0);
+	for (i = 0; i < sizeof(st) / sizeof(st[0]); i++) {
+		memset(&c, 0, sizeof(c));
+		c.status = st[i];
+		c.iat = NOW;
+		c.ttl_s = 60;
+		CU_ASSERT_EQUAL_FATAL(tpa_token_sign(&tok, k, &c), 0);
+		CU_ASSERT_EQUAL_FATAL(tpa_token_verify(&claims, jwk, tok, NOW), 0);
+		CU_ASSERT_EQUAL(tpa_token_accept_status(claims, 0) == 0, i == 0);
+		CU_ASSERT_EQUAL(tpa_token_accept_status(claims, 1) == 0, i <= 1);
+		if (i > 1)
+			CU_ASSERT(strstr(tpa_err_last(), st[i]) != NULL);
+		free(claims);
+		free(tok);
+		claims = tok = NULL;
+	}
+	free(jwk);
+	tpa_token_key_free(k);
+}
+
 int main(void)
 {
 	CU_pSuite s;
@@ -626,5 +718,8 @@ int main(void)
 	CU_add_test(s, "header: ES256, no crit, one reading", test_header_rules);
 	CU_add_test(s, "a JWS of any payload: the same reading", test_payload_jws);
 	CU_add_test(s, "iat and exp: present, ordered, bounded, skew", test_time_rules);
+	s = CU_add_suite("token status", NULL, NULL);
+	CU_add_test(s, "affirming; warning only if asked; never contraindicated", test_status);
+	CU_add_test(s, "the statuses the verifier signs", test_status_of_signed);
 	return test_run_all() ? 1 : 0;
 }
