@@ -82,6 +82,11 @@ expect_exit "... its token checks against that nonce" 0 "${V[@]}" token verify -
     --nonce "$RPN" "$(cat "$WORK/rp-token")"
 expect_exit "... and not against the verifier's own (1)" 1 "${V[@]}" token verify --jwks "$WORK/jwks.json" \
     --nonce "$NONCE" "$(cat "$WORK/rp-token")" || true
+expect_exit "... the policy engine grants it for that nonce" 0 /usr/bin/python3 "$POLICY" \
+    "$WORK/jwks.json" "$WORK/rp-token" "$RPN"
+expect_exit "... and denies it for the verifier's own (1)" 1 /usr/bin/python3 "$POLICY" \
+    "$WORK/jwks.json" "$WORK/rp-token" "$NONCE" || true
+expect_grep "... as for another nonce" "$WORK/out" '^deny: the token is for another nonce$'
 expect_exit "--rp-nonce of 7 bytes is a usage error (2)" 2 "${A[@]}" --rp-nonce 00112233445566 || true
 # Key binding: a TPM key certified by the AK, named in the token's cnf.
 expect_exit "attest --bind-key: a P-256 key of the TPM, certified by the AK" 0 "${A[@]}" \
@@ -145,26 +150,36 @@ for st in contraindicated none; do
         "$(cat "$WORK/hand/$st")" || true
     expect_grep "... naming the status" "$WORK/err" "^verifier: token not accepted: token status is $st\$"
 done
-# name | what our check says
+# name | what our check says | what the policy engine says
 HAND=(
-    "crit|the header has crit"
-    "es384|algorithm ES384, ES256 required"
-    "exp-before-iat|exp [0-9]+ is not after iat [0-9]+"
-    "exp-equals-iat|exp ([0-9]+) is not after iat \\1\$"
-    "too-long|a lifetime of 2592001 s, above the maximum of 2592000 s"
-    "future|issued 6[0-9][0-9] s in the future \\(the clock skew allowed is 60 s\\)"
-    "no-iat|no iat claim"
-    "padded|the signature segment has byte 0x3d"
-    "extra-char|the signature is 65 bytes, ES256 makes 64"
-    "unused-bits|the signature segment is not canonical base64url"
-    "plus-slash|the signature segment has byte 0x(2b|2f)"
-    "four-segments|not a compact JWS: 4 segments, not 3"
-    "empty-payload|the payload segment is empty"
+    "crit|the header has crit|the header has crit"
+    "es384|algorithm ES384, ES256 required|algorithm 'ES384', ES256 required"
+    "exp-before-iat|exp [0-9]+ is not after iat [0-9]+|exp is not after iat"
+    "exp-equals-iat|exp ([0-9]+) is not after iat \\1\$|exp is not after iat"
+    "too-long|a lifetime of 2592001 s, above the maximum of 2592000 s|a lifetime of 2592001 s, above the maximum of 2592000 s"
+    "future|issued 6[0-9][0-9] s in the future \\(the clock skew allowed is 60 s\\)|issued 6[0-9][0-9] s in the future"
+    "no-iat|no iat claim|iat is missing or not an integer"
+    "padded|the signature segment has byte 0x3d|the signature segment is not canonical base64url"
+    "extra-char|the signature is 65 bytes, ES256 makes 64|the signature is 65 bytes, ES256 makes 64"
+    "unused-bits|the signature segment is not canonical base64url|the signature segment is not canonical base64url"
+    "plus-slash|the signature segment has byte 0x2[bf]|the signature segment is not canonical base64url"
+    "four-segments|not a compact JWS: 4 segments, not 3|not a compact JWS: 4 segments, not 3"
+    "empty-payload|the payload segment is empty|the payload segment is empty"
 )
 for h in "${HAND[@]}"; do
-    name=${h%%|*}
+    IFS='|' read -r name ours theirs <<<"$h"
     expect_exit "token verify refuses $name (1)" 1 "${TV[@]}" "$(cat "$WORK/hand/$name")" || true
-    expect_grep "... by name" "$WORK/err" "^verifier: token not valid: token: ${h#*|}"
+    expect_grep "... by name" "$WORK/err" "^verifier: token not valid: token: $ours"
+    expect_exit "... and so does the policy engine (1)" 1 /usr/bin/python3 "$POLICY" "$WORK/jwks.json" \
+        "$WORK/hand/$name" || true
+    expect_grep "... by name" "$WORK/out" "^deny: $theirs"
+done
+expect_exit "the policy engine grants the good one" 0 /usr/bin/python3 "$POLICY" "$WORK/jwks.json" \
+    "$WORK/hand/good"
+for st in warning contraindicated none; do
+    expect_exit "the policy engine denies $st (1)" 1 /usr/bin/python3 "$POLICY" "$WORK/jwks.json" \
+        "$WORK/hand/$st" || true
+    expect_grep "... by name" "$WORK/out" "^deny: ear.status is $st: \$"
 done
 
 # ---- an expired token (a second verifier on the same registry and key, 1 s tokens) ----
