@@ -150,12 +150,12 @@ static void usage(FILE *f)
 "intact, 1 broken, 2 unreadable. audit sign: signs the head now. audit\n"
 "export: the rows, their hashes and the latest signed head as JSON. See\n"
 "verifier audit --help, docs/audit.md.\n",
-		TPA_AUDIT_DEFAULT_SIGN_ROWS, TPA_AUDIT_DEFAULT_SIGN_INTERVAL_S,
 		TPA_NONCE_DEFAULT_TTL_MS, TPA_TOKEN_DEFAULT_TTL_S, TPA_TOKEN_MAX_TTL_S,
 		TPA_RPC_DEFAULT_MAX_MESSAGE, DEFAULT_GRACE_MS, TPA_RPC_DEFAULT_MAX_CONNECTIONS,
 		TPA_RPC_DEFAULT_MAX_PER_PEER, TPA_RPC_DEFAULT_HANDSHAKE_MS, TPA_RPC_DEFAULT_IDLE_MS,
-		TPA_RPC_DEFAULT_MAX_AGE_MS, TPA_RPC_DEFAULT_MAX_STREAMS, TPA_TOKEN_MAX_TTL_S,
-		TPA_TOKEN_CLOCK_SKEW_S);
+		TPA_RPC_DEFAULT_MAX_AGE_MS, TPA_RPC_DEFAULT_MAX_STREAMS,
+		TPA_AUDIT_DEFAULT_SIGN_ROWS, TPA_AUDIT_DEFAULT_SIGN_INTERVAL_S,
+		TPA_TOKEN_MAX_TTL_S, TPA_TOKEN_CLOCK_SKEW_S);
 }
 
 static int parse_ulong(unsigned long *out, const char *s, unsigned long min,
