@@ -328,7 +328,7 @@ void tpa_service_get_challenge(tpa_rpc_reply *r, const uint8_t *req, size_t len,
 	}
 	hint_len = in->device_hint ? strlen(in->device_hint) : 0;
 	rp_len = in->relying_party_nonce.len;
-	if (rp_len <= sizeof(rp))
+	if (rp_len && rp_len <= sizeof(rp))
 		memcpy(rp, in->relying_party_nonce.data, rp_len);
 	pbarena__release(&arena);
 	if (rp_len && (rp_len < TPA_RP_NONCE_MIN || rp_len > TPA_RP_NONCE_MAX)) {
