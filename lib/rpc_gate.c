@@ -28,6 +28,8 @@
 #define EVENTS 64
 #define PAUSE_MS 100        /* listener paused after an EMFILE it could not absorb */
 #define TURN_MS 500         /* the loop turns at least this often (heartbeat) */
+#define LINGER_MS 2000      /* a peer's time to read its last reply and close */
+#define DRAIN_MS 1000       /* at stop, time for replies already written to reach peers */
 
 typedef struct conn conn;
 
@@ -36,6 +38,9 @@ typedef struct {
 	int fd;
 	uint8_t *pend;      /* bytes for this fd that it did not take yet */
 	size_t pend_len, pend_off;
+	int parked;         /* hung up while the other side held its bytes: out
+			     * of epoll (a hang-up is reported whatever is asked)
+			     * until they are sent, then read to its end */
 } side;
 
 struct conn {
@@ -44,6 +49,12 @@ struct conn {
 	uint8_t addr[16];
 	unsigned slot;
 	int dead;
+	int inner_shut;         /* gRPC takes no more bytes: the peer's are dropped */
+	int64_t linger_until;   /* gRPC closed: the peer's write side is shut
+				 * and what it still sends is read and dropped
+				 * (a close with unread input would be a reset,
+				 * and a reset makes the peer drop the reply it
+				 * has not read yet); 0 otherwise */
 	conn *next_dead;
 };
 
@@ -55,6 +66,8 @@ struct rpc_gate {
 	pthread_t thr;
 	pthread_mutex_t lock;
 	int stop, close_listeners, listeners_closed;
+	int64_t drain_until;        /* stopping: relay until every conn ends, or then */
+	int64_t swept_ms;           /* lingering connections last looked at */
 	conn **conns;
 	unsigned nconns, max_total, max_per_peer;
 	conn *dead;
@@ -128,7 +141,8 @@ static void conn_kill(rpc_gate *g, conn *c)
 		return;
 	c->dead = 1;
 	for (i = 0; i < 2; i++) {
-		epoll_ctl(g->epfd, EPOLL_CTL_DEL, c->s[i].fd, NULL);
+		if (!c->s[i].parked)
+			epoll_ctl(g->epfd, EPOLL_CTL_DEL, c->s[i].fd, NULL);
 		close(c->s[i].fd);
 		free(c->s[i].pend);
 		c->s[i].pend = NULL;
@@ -153,12 +167,29 @@ static void relay(rpc_gate *g, side *src)
 	n = read(src->fd, buf, sizeof(buf));
 	if (n < 0 && (errno == EAGAIN || errno == EINTR))
 		return;
+	if (n == 0 && src == &c->s[1] && !c->linger_until) {
+		/* gRPC is done, and all it wrote is with the peer's kernel:
+		 * a FIN after it, then wait for the peer's. */
+		epoll_ctl(g->epfd, EPOLL_CTL_DEL, src->fd, NULL);
+		src->parked = 1;
+		shutdown(dst->fd, SHUT_WR);
+		c->linger_until = rpc_gate__now_ms() + LINGER_MS;
+		return;
+	}
 	if (n <= 0) {
 		conn_kill(g, c);
 		return;
 	}
+	if (c->linger_until || c->inner_shut)
+		return;   /* dropped: gRPC has gone */
 	w = send(dst->fd, buf, (size_t)n, MSG_NOSIGNAL);
 	if (w < 0 && errno != EAGAIN && errno != EINTR) {
+		/* gRPC closed its end: what it wrote before may still be
+		 * waiting to be read, and its end of file comes after. */
+		if (dst == &c->s[1]) {
+			c->inner_shut = 1;
+			return;
+		}
 		conn_kill(g, c);
 		return;
 	}
@@ -185,6 +216,12 @@ static void flush(rpc_gate *g, side *x)
 	if (!x->pend_len)
 		return;
 	w = send(x->fd, x->pend + x->pend_off, x->pend_len, MSG_NOSIGNAL);
+	if (w < 0 && errno != EAGAIN && errno != EINTR && x == &x->c->s[1]) {
+		/* gRPC closed its end: drop what was for it, keep reading
+		 * what it wrote before. */
+		x->c->inner_shut = 1;
+		w = (ssize_t)x->pend_len;
+	}
 	if (w < 0) {
 		if (errno != EAGAIN && errno != EINTR)
 			conn_kill(g, x->c);
@@ -193,11 +230,22 @@ static void flush(rpc_gate *g, side *x)
 	x->pend_off += (size_t)w;
 	x->pend_len -= (size_t)w;
 	if (x->pend_len == 0) {
+		side *o = &x->c->s[x == &x->c->s[0]];
+
 		free(x->pend);
 		x->pend = NULL;
 		x->pend_off = 0;
 		want(g, x);
-		want(g, &x->c->s[x == &x->c->s[0]]);
+		if (o->parked) {
+			/* Back in, to read what it sent before hanging up. */
+			struct epoll_event ev = { EPOLLIN, { .ptr = o } };
+
+			o->parked = 0;
+			if (epoll_ctl(g->epfd, EPOLL_CTL_ADD, o->fd, &ev) < 0)
+				conn_kill(g, x->c);
+		} else {
+			want(g, o);
+		}
 	}
 }
 
@@ -331,10 +379,14 @@ static void *loop(void *arg)
 		g->st.heartbeat_ms = now;
 		g->st.open = g->nconns;
 		stop = g->stop;
-		closing = g->close_listeners;
+		closing = g->close_listeners || stop;
 		pthread_mutex_unlock(&g->lock);
-		if (stop)
+		/* Stopping: gRPC has closed its ends; what it wrote before is still
+		 * relayed, each connection closing on its end of file. */
+		if (stop && (g->nconns == 0 || now >= g->drain_until))
 			break;
+		if (stop && g->drain_until - now < timeout)
+			timeout = (int)(g->drain_until - now);
 		if (closing && !g->listeners_closed)
 			close_listeners(g);
 		if (g->paused_until) {
@@ -366,20 +418,32 @@ static void *loop(void *arg)
 			x = p;
 			if (x->c->dead)
 				continue;
-			if (ev[i].events & EPOLLERR) {
+			if ((ev[i].events & EPOLLERR) && x == &x->c->s[0]) {
 				conn_kill(g, x->c);
 				continue;
 			}
 			if (ev[i].events & EPOLLOUT)
 				flush(g, x);
-			if (x->c->dead || !(ev[i].events & (EPOLLIN | EPOLLHUP)))
+			if (x->c->dead || !(ev[i].events & (EPOLLIN | EPOLLHUP | EPOLLERR)))
 				continue;
-			/* A hang-up is reported whether asked for or not: one
-			 * that cannot be read now would turn the loop. */
-			if ((ev[i].events & EPOLLHUP) && x->c->s[x == &x->c->s[0]].pend_len)
-				conn_kill(g, x->c);
-			else
+			/* A hang-up is reported whether asked for or not: a side
+			 * that cannot be read now (the other holds its bytes)
+			 * is parked, so the loop does not turn on it, and its
+			 * last bytes still reach the other side. */
+			if ((ev[i].events & (EPOLLHUP | EPOLLERR)) && x->c->s[x == &x->c->s[0]].pend_len) {
+				epoll_ctl(g->epfd, EPOLL_CTL_DEL, x->fd, NULL);
+				x->parked = 1;
+			} else {
 				relay(g, x);
+			}
+		}
+		if (now - g->swept_ms >= TURN_MS) {
+			unsigned k;
+
+			g->swept_ms = now;
+			for (k = g->nconns; k-- > 0;)
+				if (g->conns[k]->linger_until && now >= g->conns[k]->linger_until)
+					conn_kill(g, g->conns[k]);
 		}
 		while (g->dead) {
 			conn *c = g->dead;
@@ -573,6 +637,7 @@ void rpc_gate__stop(rpc_gate *g)
 		return;
 	pthread_mutex_lock(&g->lock);
 	g->stop = 1;
+	g->drain_until = rpc_gate__now_ms() + DRAIN_MS;
 	pthread_mutex_unlock(&g->lock);
 	wake(g);
 	pthread_join(g->thr, NULL);

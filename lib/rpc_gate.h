@@ -34,7 +34,8 @@ typedef struct {
 int rpc_gate__start(rpc_gate **out, const rpc_gate_opts *o, int *port);
 /* Stops admitting (the listener is closed); open connections keep going. */
 void rpc_gate__close_listener(rpc_gate *g);
-/* Closes every connection, joins the thread, frees. */
+/* Relays what is in flight until each connection ends (gRPC has closed its
+ * side) or a second passes, closes the rest, joins the thread, frees. */
 void rpc_gate__stop(rpc_gate *g);
 void rpc_gate__stats(rpc_gate *g, rpc_gate_stats *st);
 int64_t rpc_gate__now_ms(void);
