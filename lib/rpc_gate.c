@@ -167,9 +167,13 @@ static void relay(rpc_gate *g, side *src)
 	n = read(src->fd, buf, sizeof(buf));
 	if (n < 0 && (errno == EAGAIN || errno == EINTR))
 		return;
-	if (n == 0 && src == &c->s[1] && !c->linger_until) {
+	if (n <= 0 && src == &c->s[1] && !c->linger_until) {
 		/* gRPC is done, and all it wrote is with the peer's kernel:
-		 * a FIN after it, then wait for the peer's. */
+		 * a FIN after it, then wait for the peer's. A unix socket
+		 * closed with unread input reads as a reset here, after its
+		 * last bytes: that is an end too, and closing the peer at once
+		 * would reset it, and a reset peer drops the reply it has not
+		 * read yet. */
 		epoll_ctl(g->epfd, EPOLL_CTL_DEL, src->fd, NULL);
 		src->parked = 1;
 		shutdown(dst->fd, SHUT_WR);
@@ -180,8 +184,8 @@ static void relay(rpc_gate *g, side *src)
 		conn_kill(g, c);
 		return;
 	}
-	if (c->linger_until || c->inner_shut)
-		return;   /* dropped: gRPC has gone */
+	if (src == &c->s[0] && (c->linger_until || c->inner_shut))
+		return;   /* dropped: gRPC has gone; what it wrote still goes */
 	w = send(dst->fd, buf, (size_t)n, MSG_NOSIGNAL);
 	if (w < 0 && errno != EAGAIN && errno != EINTR) {
 		/* gRPC closed its end: what it wrote before may still be

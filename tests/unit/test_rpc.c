@@ -177,6 +177,7 @@ typedef struct {
 	int port;
 	int rc, status;
 	size_t len;
+	char err[256];
 } call_arg;
 
 static void *slow_call(void *p)
@@ -187,6 +188,8 @@ static void *slow_call(void *p)
 
 	a->rc = tpa_rpc_client_call(&resp, &a->len, &a->status, c, "/t.T/Slow",
 				    (const uint8_t *)"inflight", 8, 10000);
+	if (a->rc < 0)
+		snprintf(a->err, sizeof(a->err), "%s", tpa_err_last());
 	free(resp);
 	tpa_rpc_client_free(c);
 	return NULL;
@@ -213,6 +216,8 @@ static void test_graceful_shutdown(void)
 	CU_ASSERT_EQUAL(tpa_rpc_server_shutdown(s, 5000), 0);
 	for (i = 0; i < 2; i++) {
 		pthread_join(th[i], NULL);
+		if (a[i].rc != 0)
+			fprintf(stderr, "call %d in flight: %s\n", i, a[i].err);
 		CU_ASSERT_EQUAL(a[i].rc, 0);
 		CU_ASSERT_EQUAL(a[i].status, TPA_RPC_OK);
 		CU_ASSERT_EQUAL(a[i].len, 9);
@@ -482,6 +487,58 @@ static void test_gate_survives_emfile(void)
 	rmdir(dir);
 }
 
+/* gRPC's side stops reading (its endpoint shut down) while its last reply
+ * is still on the way: the peer's next bytes cannot be delivered, and are
+ * dropped, but the reply still reaches the peer, then its end of file. Seen
+ * as "Socket closed" in a graceful shutdown with two calls on one
+ * connection. */
+static void test_gate_reply_after_inner_stops_reading(void)
+{
+	char dir[] = "/tmp/tpa-gate-XXXXXX", path[64], buf[16];
+	struct sockaddr_un un = { 0 };
+	rpc_gate_opts go = { 0 };
+	rpc_gate *g = NULL;
+	int lfd, ifd, fd, port = 0;
+	size_t got = 0;
+	ssize_t n;
+
+	CU_ASSERT_FATAL(mkdtemp(dir) != NULL);
+	snprintf(path, sizeof(path), "%s/inner.sock", dir);
+	un.sun_family = AF_UNIX;
+	strcpy(un.sun_path, path);
+	lfd = socket(AF_UNIX, SOCK_STREAM, 0);
+	CU_ASSERT_FATAL(bind(lfd, (struct sockaddr *)&un, sizeof(un)) == 0 &&
+			listen(lfd, 4) == 0);
+	go.listen = "127.0.0.1:0";
+	go.inner = path;
+	go.max_total = 8;
+	go.max_per_peer = 8;
+	CU_ASSERT_FATAL(rpc_gate__start(&g, &go, &port) == 0);
+	fd = tcp_from("127.0.0.1", port);
+	CU_ASSERT_FATAL(fd >= 0);
+	ifd = accept(lfd, NULL, NULL);
+	CU_ASSERT_FATAL(ifd >= 0);
+	CU_ASSERT(shutdown(ifd, SHUT_RD) == 0);
+	CU_ASSERT(write(fd, "late", 4) == 4);
+	usleep(100000);     /* the gate tries to deliver it, and cannot */
+	CU_ASSERT(write(ifd, "reply", 5) == 5);
+	close(ifd);
+	for (;;) {
+		struct pollfd p = { fd, POLLIN, 0 };
+
+		if (poll(&p, 1, 3000) != 1 || (n = read(fd, buf + got, sizeof(buf) - got)) <= 0)
+			break;
+		got += (size_t)n;
+	}
+	CU_ASSERT_EQUAL(got, 5);
+	CU_ASSERT(got == 5 && memcmp(buf, "reply", 5) == 0);
+	close(fd);
+	rpc_gate__stop(g);
+	close(lfd);
+	unlink(path);
+	rmdir(dir);
+}
+
 /* The watchdog's probe: passes while serving, fails once stopped. */
 static void test_probe(void)
 {
@@ -514,6 +571,8 @@ int main(void)
 	CU_add_test(s, "bad options", test_bad_options);
 	CU_add_test(s, "connection caps per peer and in total", test_connection_caps);
 	CU_add_test(s, "the gate survives running out of descriptors", test_gate_survives_emfile);
+	CU_add_test(s, "the gate relays a reply after gRPC stops reading",
+		    test_gate_reply_after_inner_stops_reading);
 	CU_add_test(s, "watchdog probe", test_probe);
 	failed = test_run_all();
 	return failed ? 1 : 0;
