@@ -94,7 +94,8 @@ $(BUILD)/attest_client: $(OBJ)/attest_client/main.o $(OBJ)/attest_client/agent.o
 
 $(BUILD)/verifier: $(OBJ)/verifier/main.o $(OBJ)/verifier/cmd_eventlog.o \
                    $(OBJ)/verifier/cmd_devices.o $(OBJ)/verifier/cmd_baseline.o \
-                   $(OBJ)/verifier/cmd_keys.o $(OBJ)/verifier/cmd_audit.o $(LIBA)
+                   $(OBJ)/verifier/cmd_keys.o $(OBJ)/verifier/cmd_audit.o \
+                   $(OBJ)/verifier/cmd.o $(LIBA)
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lsystemd
 
 $(BUILD)/tpa-pcr-extend: $(OBJ)/simulator/pcr_extend.o $(LIBA)

@@ -200,18 +200,8 @@ int cmd_audit(int argc, char **argv)
 	tpa_store *s;
 	int c, json = 0, rc;
 
-	if (argc < 2) {
-		usage(stderr);
-		return 2;
-	}
-	verb = argv[1];
-	if (strcmp(verb, "--help") == 0 || strcmp(verb, "-h") == 0) {
-		usage(stdout);
-		return 0;
-	}
-	argc--;
-	argv++;
-	optind = 1;
+	if (!(verb = cmd_verb(&argc, &argv, usage, &rc)))
+		return rc;
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'R': registry = optarg; break;

@@ -75,14 +75,8 @@ int cmd_devices(int argc, char **argv)
 	size_t n = 0, i;
 	int json = 0, c, err, rc = 2;
 
-	if (argc < 2) {
-		usage(stderr);
-		return 2;
-	}
-	verb = argv[1];
-	argc--;
-	argv++;
-	optind = 1;
+	if (!(verb = cmd_verb(&argc, &argv, usage, &rc)))
+		return rc;
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'R': registry = optarg; break;

@@ -33,32 +33,6 @@
 #include "cmd.h"
 
 #define PROG "verifier"
-#define KEYFILE_MAX (64 * 1024)
-
-char *cmd_read_text(const char *path)
-{
-	FILE *f = fopen(path, "rb");
-	char *b;
-	size_t n;
-
-	if (!f) {
-		fprintf(stderr, PROG ": cannot open %s\n", path);
-		return NULL;
-	}
-	if (!(b = malloc(KEYFILE_MAX + 1))) {
-		fclose(f);
-		return NULL;
-	}
-	n = fread(b, 1, KEYFILE_MAX + 1, f);
-	fclose(f);
-	if (n > KEYFILE_MAX) {
-		fprintf(stderr, PROG ": %s: larger than %d bytes\n", path, KEYFILE_MAX);
-		free(b);
-		return NULL;
-	}
-	b[n] = '\0';
-	return b;
-}
 
 static int parse_nonce(uint8_t *out, size_t cap, size_t *len, const char *hex)
 {

@@ -217,18 +217,27 @@ echo "      beside this one, in this run: attestations/s and CPU per attestation
 echo "      gRPC + TLS (the fleet boot, its log, a baseline each learned), GetChallenge/s"
 echo "      and RSS after 500 000 outstanding challenges"
 [ -n "$VPID" ] && { kill -TERM "$VPID"; wait "$VPID" || true; VPID=; }
-VERIFIERS="after=$BIN/verifier"
-if git -C "$ROOT" cat-file -e "$TPA_BENCH_BEFORE^{commit}" 2>/dev/null; then
-    mkdir -p "$W/before"
-    git -C "$ROOT" archive "$TPA_BENCH_BEFORE" | tar -x -C "$W/before"
-    if make -C "$W/before" -j"$(nproc)" BUILD=build build/verifier >"$W/before.make" 2>&1; then
-        VERIFIERS="before=$W/before/build/verifier $VERIFIERS"
+# verifiers_of REV DIR: sets VERIFIERS to "before=... after=...", building
+# the verifier of REV in $W/DIR; only "after=..." if REV is not here.
+verifiers_of() {
+    VERIFIERS="after=$BIN/verifier"
+    if git -C "$ROOT" cat-file -e "$1^{commit}" 2>/dev/null; then
+        mkdir -p "$W/$2"
+        git -C "$ROOT" archive "$1" | tar -x -C "$W/$2"
+        if make -C "$W/$2" -j"$(nproc)" BUILD=build build/verifier >"$W/$2.make" 2>&1; then
+            VERIFIERS="before=$W/$2/build/verifier $VERIFIERS"
+        else
+            echo "(the verifier of $1 does not build here:)"; tail -5 "$W/$2.make"
+        fi
     else
-        echo "(the verifier of $TPA_BENCH_BEFORE does not build here:)"; tail -5 "$W/before.make"
+        echo "(commit $1 is not in this clone: no before figures; fetch the history)"
     fi
-else
-    echo "(commit $TPA_BENCH_BEFORE is not in this clone: no before figures; fetch the history)"
-fi
+    for v in $VERIFIERS; do
+        "${v#*=}" baseline learn --eventlog "$W/boot.log" --name fleet \
+            --out "$W/${v%%=*}.b.json" >/dev/null
+    done
+}
+verifiers_of "$TPA_BENCH_BEFORE" before
 rss_of() { awk '/^VmRSS/ { print $2 }' "/proc/$1/status"; }
 serve7() { # NAME=BINARY: starts it with its own baseline; sets VPID, PORT
     "${1#*=}" serve --listen 127.0.0.1:0 --cert "$W/certs/server.pem" --key "$W/certs/server.key" \
@@ -236,9 +245,6 @@ serve7() { # NAME=BINARY: starts it with its own baseline; sets VPID, PORT
     VPID=$!
     wait_listening "$W/v.out" "$VPID" || { echo "verifier ${1%%=*} did not start"; cat "$W/v.err"; exit 1; }
 }
-for v in $VERIFIERS; do
-    "${v#*=}" baseline learn --eventlog "$W/boot.log" --name fleet --out "$W/${v%%=*}.b.json" >/dev/null
-done
 # Alternating rounds, to see past the noise of a shared machine.
 for round in 1 2 3 4 5; do
     for v in $VERIFIERS; do
@@ -290,21 +296,7 @@ echo "      one, in this run: RSS idle, with 1 000 idle connections (TLS and HTT
 echo "      then silent), attestations/s while they are held, and RSS after a burst of 64"
 echo "      worst-case requests (1000 KiB of empty repeated messages each, 8 at a time)"
 [ -n "$VPID" ] && { kill -TERM "$VPID"; wait "$VPID" || true; VPID=; }
-VERIFIERS="after=$BIN/verifier"
-if git -C "$ROOT" cat-file -e "$TPA_BENCH_BEFORE12^{commit}" 2>/dev/null; then
-    mkdir -p "$W/before12"
-    git -C "$ROOT" archive "$TPA_BENCH_BEFORE12" | tar -x -C "$W/before12"
-    if make -C "$W/before12" -j"$(nproc)" BUILD=build build/verifier >"$W/before12.make" 2>&1; then
-        VERIFIERS="before=$W/before12/build/verifier $VERIFIERS"
-    else
-        echo "(the verifier of $TPA_BENCH_BEFORE12 does not build here:)"; tail -5 "$W/before12.make"
-    fi
-else
-    echo "(commit $TPA_BENCH_BEFORE12 is not in this clone: no before figures; fetch the history)"
-fi
-for v in $VERIFIERS; do
-    "${v#*=}" baseline learn --eventlog "$W/boot.log" --name fleet --out "$W/${v%%=*}.b.json" >/dev/null
-done
+verifiers_of "$TPA_BENCH_BEFORE12" before12
 for v in $VERIFIERS; do
     name=${v%%=*}
     serve7 "$v"
