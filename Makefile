@@ -40,18 +40,52 @@ PROTO    := proto/attest/v1/attest.proto
 PB_C     := $(GEN)/attest/v1/attest.pb-c.c
 PB_H     := $(GEN)/attest/v1/attest.pb-c.h
 
-LIB_SRC  := lib/err.c lib/pcr.c lib/findings.c lib/tpm_decode.c lib/keycache.c lib/quote.c lib/tpm.c \
-            lib/fileio.c lib/keybind.c lib/rpc.c lib/rpc_gate.c lib/pbarena.c lib/token.c lib/service.c lib/evidence.c lib/eventlog.c lib/events.c lib/bootstate.c lib/efi.c lib/identity.c lib/seal.c lib/boot.c lib/verdict.c lib/store.c lib/store_sqlite.c lib/audit.c lib/baseline.c lib/config.c
+LIB_SRC  := \
+            lib/err.c \
+            lib/pcr.c \
+            lib/findings.c \
+            lib/tpm_decode.c \
+            lib/keycache.c \
+            lib/quote.c \
+            lib/tpm.c \
+            lib/fileio.c \
+            lib/keybind.c \
+            lib/rpc.c \
+            lib/rpc_gate.c \
+            lib/pbarena.c \
+            lib/token.c \
+            lib/service.c \
+            lib/evidence.c \
+            lib/eventlog.c \
+            lib/events.c \
+            lib/bootstate.c \
+            lib/efi.c \
+            lib/identity.c \
+            lib/seal.c \
+            lib/boot.c \
+            lib/verdict.c \
+            lib/store.c \
+            lib/store_sqlite.c \
+            lib/audit.c \
+            lib/baseline.c \
+            lib/config.c
 OBJ      := $(BUILD)/obj
 LIB_OBJ  := $(LIB_SRC:%.c=$(OBJ)/%.o) $(OBJ)/gen/attest.pb-c.o
 LIBA     := $(BUILD)/libtpa.a
 
 PROGS    := $(BUILD)/attest_client $(BUILD)/verifier $(BUILD)/tpa-pcr-extend \
             $(BUILD)/tpa-bootsim
-UNIT_TESTS := $(BUILD)/tests/unit/test_quote $(BUILD)/tests/unit/test_core $(BUILD)/tests/unit/test_rpc $(BUILD)/tests/unit/test_eventlog \
-              $(BUILD)/tests/unit/test_identity $(BUILD)/tests/unit/test_identity_ecc \
-              $(BUILD)/tests/unit/test_store $(BUILD)/tests/unit/test_baseline \
-              $(BUILD)/tests/unit/test_seal $(BUILD)/tests/unit/test_audit \
+UNIT_TESTS := \
+              $(BUILD)/tests/unit/test_quote \
+              $(BUILD)/tests/unit/test_core \
+              $(BUILD)/tests/unit/test_rpc \
+              $(BUILD)/tests/unit/test_eventlog \
+              $(BUILD)/tests/unit/test_identity \
+              $(BUILD)/tests/unit/test_identity_ecc \
+              $(BUILD)/tests/unit/test_store \
+              $(BUILD)/tests/unit/test_baseline \
+              $(BUILD)/tests/unit/test_seal \
+              $(BUILD)/tests/unit/test_audit \
               $(BUILD)/tests/unit/test_token
 BENCH    := $(BUILD)/tests/bench/bench_quote $(BUILD)/tests/bench/bench_rpc \
             $(BUILD)/tests/bench/bench_eventlog $(BUILD)/tests/bench/bench_baseline \
