@@ -202,6 +202,7 @@ int tpa_config_args_build(tpa_config_args *out, const tpa_config *c, const char 
 		size_t f;
 		int flag = 0, on = 0;
 		char *arg, *where;
+		size_t alen, wlen;
 
 		for (f = 0; flags && flags[f]; f++)
 			if (strcmp(flags[f], e->key) == 0)
@@ -213,8 +214,10 @@ int tpa_config_args_build(tpa_config_args *out, const tpa_config *c, const char 
 		}
 		if (flag && !on)
 			continue;
-		arg = malloc(strlen(e->key) + strlen(e->value) + 4);
-		where = malloc(strlen(c->path) + strlen(e->key) + 24);
+		alen = strlen(e->key) + strlen(e->value) + 4;
+		wlen = strlen(c->path) + strlen(e->key) + 24;   /* ":4294967295: " */
+		arg = malloc(alen);
+		where = malloc(wlen);
 		if (!arg || !where) {
 			free(arg);
 			free(where);
@@ -222,10 +225,10 @@ int tpa_config_args_build(tpa_config_args *out, const tpa_config *c, const char 
 			break;
 		}
 		if (flag)
-			sprintf(arg, "--%s", e->key);
+			snprintf(arg, alen, "--%s", e->key);
 		else
-			sprintf(arg, "--%s=%s", e->key, e->value);
-		sprintf(where, "%s:%u: %s", c->path, e->line, e->key);
+			snprintf(arg, alen, "--%s=%s", e->key, e->value);
+		snprintf(where, wlen, "%s:%u: %s", c->path, e->line, e->key);
 		out->argv[k] = arg;
 		out->where[k] = where;
 		k++;

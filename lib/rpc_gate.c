@@ -492,7 +492,7 @@ static int split_addr(char *host, size_t hmax, char *port, size_t pmax, const ch
 		return -1;
 	memcpy(host, h, hl);
 	host[hl] = '\0';
-	strcpy(port, colon + 1);
+	memcpy(port, colon + 1, strlen(colon + 1) + 1);   /* < pmax, above */
 	return 0;
 }
 
@@ -586,7 +586,7 @@ int rpc_gate__start(rpc_gate **out, const rpc_gate_opts *o, int *port)
 	g->max_total = o->max_total;
 	g->max_per_peer = o->max_per_peer;
 	g->inner.sun_family = AF_UNIX;
-	strcpy(g->inner.sun_path, o->inner);
+	memcpy(g->inner.sun_path, o->inner, strlen(o->inner) + 1);   /* fits, above */
 	if (!(g->conns = calloc(o->max_total, sizeof(*g->conns)))) {
 		gate_free(g);
 		return tpa_err_fail(TPA_ERR_NOMEM, "rpc: out of memory");

@@ -5,6 +5,7 @@
  * verifier that keeps challenges refuses once its store is full).
  * usage: bench_challenge TARGET CA_FILE [COUNT] [THREADS] */
 #include <pthread.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -47,6 +48,15 @@ static void *worker(void *arg)
 	}
 }
 
+/* A positive decimal number, or -1. */
+static int num(const char *s)
+{
+	char *end;
+	long v = strtol(s, &end, 10);
+
+	return *s && !*end && v > 0 && v <= INT_MAX ? (int)v : -1;
+}
+
 int main(int argc, char **argv)
 {
 	tpa_rpc_client_opts co = { 0 };
@@ -58,8 +68,8 @@ int main(int argc, char **argv)
 		fprintf(stderr, "usage: bench_challenge TARGET CA_FILE [COUNT] [THREADS]\n");
 		return 2;
 	}
-	count = argc > 3 ? atoi(argv[3]) : 100000;
-	threads = argc > 4 ? atoi(argv[4]) : 16;
+	count = argc > 3 ? num(argv[3]) : 100000;
+	threads = argc > 4 ? num(argv[4]) : 16;
 	if (count < 1 || threads < 1 || threads > 256)
 		return 2;
 	tpa_rpc_log_init(0);

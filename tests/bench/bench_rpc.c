@@ -8,6 +8,7 @@
  * CPU time that process spent per attestation while the calls ran.
  * usage: bench_rpc TARGET CA_FILE TCTI [COUNT] [THREADS] [EVENTLOG] */
 #include <pthread.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -81,6 +82,15 @@ static double cpu_of(const char *pid)
 	return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
 }
 
+/* A positive decimal number, or -1. */
+static int num(const char *s)
+{
+	char *end;
+	long v = strtol(s, &end, 10);
+
+	return *s && !*end && v > 0 && v <= INT_MAX ? (int)v : -1;
+}
+
 int main(int argc, char **argv)
 {
 	const char *vpid = getenv("TPA_BENCH_VERIFIER_PID");
@@ -100,8 +110,8 @@ int main(int argc, char **argv)
 		fprintf(stderr, "usage: bench_rpc TARGET CA_FILE TCTI [COUNT] [THREADS] [EVENTLOG]\n");
 		return 2;
 	}
-	count = argc > 4 ? atoi(argv[4]) : 2000;
-	threads = argc > 5 ? atoi(argv[5]) : 16;
+	count = argc > 4 ? num(argv[4]) : 2000;
+	threads = argc > 5 ? num(argv[5]) : 16;
 	if (count < 1 || threads < 1 || threads > 256)
 		return 2;
 	if (argc > 6 && tpa_eventlog_read_file(&log, &log_len, argv[6]) < 0) {

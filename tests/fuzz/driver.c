@@ -119,7 +119,13 @@ int main(int argc, char **argv)
 		struct stat st;
 
 		if (strcmp(argv[i], "-n") == 0 && i + 1 < argc) {
-			mutations = atol(argv[++i]);
+			char *end;
+
+			mutations = strtol(argv[++i], &end, 10);
+			if (!*argv[i] || *end || mutations < 0) {
+				fprintf(stderr, "-n: '%s' is not a count\n", argv[i]);
+				return 2;
+			}
 			continue;
 		}
 		if (stat(argv[i], &st) == 0 && S_ISDIR(st.st_mode)) {
