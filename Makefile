@@ -65,6 +65,7 @@ LIB_SRC  := \
             lib/boot.c \
             lib/verdict.c \
             lib/store.c \
+            lib/compliance.c \
             lib/store_sqlite.c \
             lib/audit.c \
             lib/baseline.c \
@@ -86,7 +87,8 @@ UNIT_TESTS := \
               $(BUILD)/tests/unit/test_baseline \
               $(BUILD)/tests/unit/test_seal \
               $(BUILD)/tests/unit/test_audit \
-              $(BUILD)/tests/unit/test_token
+              $(BUILD)/tests/unit/test_token \
+              $(BUILD)/tests/unit/test_compliance
 BENCH    := $(BUILD)/tests/bench/bench_quote $(BUILD)/tests/bench/bench_rpc \
             $(BUILD)/tests/bench/bench_eventlog $(BUILD)/tests/bench/bench_baseline \
             $(BUILD)/tests/bench/bench_challenge

@@ -17,6 +17,7 @@
 
 #include "attest/v1/attest.pb-c.h"
 #include "tpa/bootstate.h"
+#include "tpa/compliance.h"
 #include "tpa/err.h"
 #include "tpa/eventlog.h"
 #include "tpa/evidence.h"
@@ -1230,18 +1231,6 @@ void tpa_service_get_keys(tpa_rpc_reply *r, const uint8_t *req, size_t len, void
 	free(jwks);
 }
 
-static int is_device_id(const char *id)
-{
-	size_t i;
-
-	if (!id || strlen(id) != TPA_DEVICE_ID_LEN)
-		return 0;
-	for (i = 0; i < TPA_DEVICE_ID_LEN; i++)
-		if (!((id[i] >= '0' && id[i] <= '9') || (id[i] >= 'a' && id[i] <= 'f')))
-			return 0;
-	return 1;
-}
-
 /* A decision is for the relying parties named, each with a certificate
  * made for a TLS client: a device's or a laptop's certificate from the same
  * CA, or the verifier's own server certificate, reads nothing. */
@@ -1271,11 +1260,11 @@ void tpa_service_compliance(tpa_rpc_reply *r, const uint8_t *req, size_t len, vo
 	Attest__V1__GetDeviceComplianceRequest *in;
 	Attest__V1__GetDeviceComplianceResponse out =
 		ATTEST__V1__GET_DEVICE_COMPLIANCE_RESPONSE__INIT;
-	tpa_device dev;
-	char *token = NULL, reason[256] = "";
-	int64_t now = (int64_t)time(NULL);
-	int err, good_verdict;
+	tpa_compliance_answer a;
+	const tpa_device *dev = &a.device;
+	int err;
 
+	memset(&a, 0, sizeof(a));
 	/* Compliance is for the policy engine only, which proves itself with a
 	 * client certificate; devices have none. */
 	if (!r->peer_authenticated) {
@@ -1291,11 +1280,11 @@ void tpa_service_compliance(tpa_rpc_reply *r, const uint8_t *req, size_t len, vo
 			   "GetDeviceComplianceRequest"))) {
 		return;
 	}
-	if (!is_device_id(in->device_id)) {
+	err = tpa_compliance_answer_get(&a, s->opts.store, in->device_id, (int64_t)time(NULL));
+	if (err == TPA_ERR_INVALID_ARG) {
 		refuse(r, TPA_RPC_INVALID_ARGUMENT, "device_id: not 64 lower-case hex digits");
 		goto cleanup;
 	}
-	err = tpa_store_last_token(&token, &dev, s->opts.store, in->device_id);
 	if (err == TPA_ERR_NOT_FOUND) {
 		refuse(r, TPA_RPC_NOT_FOUND, "no device %.16s...", in->device_id);
 		goto cleanup;
@@ -1304,36 +1293,22 @@ void tpa_service_compliance(tpa_rpc_reply *r, const uint8_t *req, size_t len, vo
 		refuse(r, TPA_RPC_INTERNAL, "registry: %s", tpa_err_last());
 		goto cleanup;
 	}
-	out.device_id = dev.id;
-	out.outcome = dev.last_outcome;
-	out.verdict_at = dev.last_attest_at;
-	out.token = token ? token : (char *)"";
-	out.token_expires_at = dev.last_token_exp;
-	out.expired = !token || dev.last_token_exp <= now;
-	out.state = (char *)tpa_device_state_name(dev.state);
-	out.revoked_since_verdict = dev.state_changed_at > 0 &&
-				    dev.state_changed_at >= dev.last_attest_at;
-	out.baseline = dev.last_baseline;
-	good_verdict = strcmp(dev.last_outcome, "compliant") == 0 ||
-		       strcmp(dev.last_outcome, "warning") == 0;
-	if (dev.state != TPA_DEVICE_ACTIVE)
-		snprintf(reason, sizeof(reason), "the device is %s", out.state);
-	else if (!dev.last_attest_at)
-		snprintf(reason, sizeof(reason), "the device never attested");
-	else if (out.revoked_since_verdict)
-		snprintf(reason, sizeof(reason), "the device was revoked or reinstated after its "
-			 "last verdict");
-	else if (!good_verdict)
-		snprintf(reason, sizeof(reason), "the last verdict was %s", dev.last_outcome);
-	else if (out.expired)
-		snprintf(reason, sizeof(reason), "the last verdict's token expired");
-	out.compliant = reason[0] == '\0';
-	out.reason = reason;
+	out.device_id = (char *)dev->id;
+	out.outcome = (char *)dev->last_outcome;
+	out.verdict_at = dev->last_attest_at;
+	out.token = a.token ? a.token : (char *)"";
+	out.token_expires_at = dev->last_token_exp;
+	out.expired = a.expired;
+	out.state = (char *)tpa_device_state_name(dev->state);
+	out.revoked_since_verdict = a.revoked_since_verdict;
+	out.baseline = (char *)dev->last_baseline;
+	out.compliant = a.compliant;
+	out.reason = a.reason;
 	reply_msg(r, &out.base);
-	logf_(s, "compliance device=%.16s... asked by \"%s\": %s%s%s", dev.id, r->peer_cn,
-	      out.compliant ? "compliant" : "not compliant", reason[0] ? ": " : "", reason);
+	logf_(s, "compliance device=%.16s... asked by \"%s\": %s%s%s", dev->id, r->peer_cn,
+	      a.compliant ? "compliant" : "not compliant", a.reason[0] ? ": " : "", a.reason);
 cleanup:
-	free(token);
+	tpa_compliance_answer_free(&a);
 	pbarena__release(&arena);
 }
 

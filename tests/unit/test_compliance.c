@@ -1,0 +1,160 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* A device's compliance now, judged from a real SQLite registry: each
+ * reason a device is not compliant, and the one way it is. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <CUnit/Basic.h>
+
+#include "testutil.h"
+#include "tpa/compliance.h"
+#include "tpa/err.h"
+#include "tpa/store.h"
+
+static char dir[] = "/tmp/tpa-compliance-XXXXXX";
+static char path[256];
+static tpa_store *st;
+
+static const char *ID = "abababababababababababababababababababababababababababababababab";
+static const uint8_t EK[] = { 1, 2, 3 }, AKP[] = { 9, 9 };
+
+static int suite_init(void)
+{
+	int version;
+
+	if (!mkdtemp(dir))
+		return -1;
+	snprintf(path, sizeof(path), "%s/registry.db", dir);
+	if (tpa_store_open_sqlite(&st, path) < 0)
+		return -1;
+	if (tpa_store_baseline_add(&version, st, "fleet", "{\"tpa_baseline\": 1}", 50) < 0)
+		return -1;
+	return tpa_store_enroll(st, ID, EK, sizeof(EK), NULL, 0, AKP, sizeof(AKP), "000b1234",
+				NULL, 0, 100) < 0 ? -1 : 0;
+}
+
+static int suite_clean(void)
+{
+	char p[300];
+
+	tpa_store_close(st);
+	snprintf(p, sizeof(p), "%s-wal", path);
+	unlink(p);
+	snprintf(p, sizeof(p), "%s-shm", path);
+	unlink(p);
+	unlink(path);
+	rmdir(dir);
+	return 0;
+}
+
+/* A verdict with outcome o (and a token that expires at exp, if exp). */
+static void verdict(const char *o, int64_t at, int64_t exp)
+{
+	tpa_attest_record rec;
+
+	memset(&rec, 0, sizeof(rec));
+	rec.outcome = o;
+	rec.baseline = "fleet@1";
+	if (exp) {
+		rec.token = "eyJhbGciOiJFUzI1NiJ9.e30.c2ln";
+		rec.token_exp = exp;
+	}
+	if (tpa_store_record(st, ID, strcmp(o, "non-compliant") != 0, NULL, &rec, at) < 0) {
+		fprintf(stderr, "record: %s\n", tpa_err_last());
+		CU_FAIL("record");
+	}
+}
+
+/* The answer at now: compliant or not, and the reason's start. */
+static void expect(int64_t now, int compliant, const char *reason)
+{
+	tpa_compliance_answer a;
+
+	CU_ASSERT_EQUAL_FATAL(tpa_compliance_answer_get(&a, st, ID, now), 0);
+	CU_ASSERT_EQUAL(a.compliant, compliant);
+	CU_ASSERT_STRING_EQUAL(a.device.id, ID);
+	if (strncmp(a.reason, reason, strlen(reason)) != 0 || (!*reason && *a.reason)) {
+		fprintf(stderr, "at %lld: reason \"%s\", expected \"%s\"\n", (long long)now,
+			a.reason, reason);
+		CU_FAIL("reason");
+	}
+	tpa_compliance_answer_free(&a);
+}
+
+static void test_bad_ids(void)
+{
+	tpa_compliance_answer a;
+	char upper[65];
+
+	memset(upper, 'A', 64);
+	upper[64] = '\0';
+	CU_ASSERT_EQUAL(tpa_compliance_answer_get(&a, st, NULL, 0), TPA_ERR_INVALID_ARG);
+	tpa_compliance_answer_free(&a);
+	CU_ASSERT_EQUAL(tpa_compliance_answer_get(&a, st, "abab", 0), TPA_ERR_INVALID_ARG);
+	tpa_compliance_answer_free(&a);
+	CU_ASSERT_EQUAL(tpa_compliance_answer_get(&a, st, upper, 0), TPA_ERR_INVALID_ARG);
+	tpa_compliance_answer_free(&a);
+	CU_ASSERT_FALSE(tpa_device_id_valid(upper));
+	CU_ASSERT_TRUE(tpa_device_id_valid(ID));
+	/* Well formed, unknown. */
+	memset(upper, 'c', 64);
+	CU_ASSERT_EQUAL(tpa_compliance_answer_get(&a, st, upper, 0), TPA_ERR_NOT_FOUND);
+	CU_ASSERT_FALSE(a.compliant);
+	tpa_compliance_answer_free(&a);
+}
+
+static void test_each_reason(void)
+{
+	tpa_compliance_answer a;
+
+	expect(150, 0, "the device never attested");
+	verdict("compliant", 200, 1200);
+	expect(300, 1, "");
+	CU_ASSERT_EQUAL(tpa_compliance_answer_get(&a, st, ID, 300), 0);
+	CU_ASSERT_PTR_NOT_NULL(a.token);
+	CU_ASSERT(a.token && strcmp(a.token, "eyJhbGciOiJFUzI1NiJ9.e30.c2ln") == 0);
+	CU_ASSERT_STRING_EQUAL(a.device.last_baseline, "fleet@1");
+	CU_ASSERT_EQUAL(a.device.last_token_exp, 1200);
+	CU_ASSERT_FALSE(a.expired);
+	tpa_compliance_answer_free(&a);
+	CU_ASSERT_PTR_NULL(a.token);
+	/* The token's expiry is the verdict's: at it, no longer. */
+	expect(1199, 1, "");
+	expect(1200, 0, "the last verdict's token expired");
+	verdict("warning", 1300, 2300);
+	expect(1400, 1, "");
+	verdict("non-compliant", 1500, 2500);
+	expect(1600, 0, "the last verdict was non-compliant");
+	verdict("no-baseline", 1700, 2700);
+	expect(1800, 0, "the last verdict was no-baseline");
+	/* A compliant verdict without a token is not enough. */
+	verdict("compliant", 1900, 0);
+	expect(2000, 0, "the last verdict's token expired");
+	verdict("compliant", 2100, 3100);
+	expect(2200, 1, "");
+	/* Revoked: whatever the verdict. */
+	CU_ASSERT_EQUAL(tpa_store_set_state(st, ID, TPA_DEVICE_REVOKED, 2300), 0);
+	expect(2400, 0, "the device is revoked");
+	/* Reinstated: not until a verdict newer than that. */
+	CU_ASSERT_EQUAL(tpa_store_set_state(st, ID, TPA_DEVICE_ACTIVE, 2500), 0);
+	expect(2600, 0, "the device was revoked or reinstated after its last verdict");
+	CU_ASSERT_EQUAL(tpa_compliance_answer_get(&a, st, ID, 2600), 0);
+	CU_ASSERT_TRUE(a.revoked_since_verdict);
+	tpa_compliance_answer_free(&a);
+	verdict("compliant", 2700, 3700);
+	expect(2800, 1, "");
+}
+
+int main(void)
+{
+	CU_pSuite s;
+
+	if (CU_initialize_registry() != CUE_SUCCESS)
+		return 2;
+	s = CU_add_suite("compliance now (SQLite registry)", suite_init, suite_clean);
+	CU_add_test(s, "malformed and unknown device ids", test_bad_ids);
+	CU_add_test(s, "each reason, and compliant", test_each_reason);
+	return test_run_all() ? 1 : 0;
+}
