@@ -66,6 +66,7 @@ LIB_SRC  := \
             lib/verdict.c \
             lib/store.c \
             lib/compliance.c \
+            lib/notify.c \
             lib/store_sqlite.c \
             lib/audit.c \
             lib/baseline.c \
@@ -88,7 +89,8 @@ UNIT_TESTS := \
               $(BUILD)/tests/unit/test_seal \
               $(BUILD)/tests/unit/test_audit \
               $(BUILD)/tests/unit/test_token \
-              $(BUILD)/tests/unit/test_compliance
+              $(BUILD)/tests/unit/test_compliance \
+              $(BUILD)/tests/unit/test_notify
 BENCH    := $(BUILD)/tests/bench/bench_quote $(BUILD)/tests/bench/bench_rpc \
             $(BUILD)/tests/bench/bench_eventlog $(BUILD)/tests/bench/bench_baseline \
             $(BUILD)/tests/bench/bench_challenge

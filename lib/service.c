@@ -223,6 +223,11 @@ static void logf_(tpa_service *s, const char *fmt, ...)
 	s->opts.log(s->opts.log_ctx, line);
 }
 
+static void notify_failed(void *ctx, const char *name, const char *why)
+{
+	logf_(ctx, "notify %s: %s", name, why);
+}
+
 /* A line about a caller that proved nothing: at most one a second, so that
  * a stranger cannot flood the log; the next line says how many were not
  * written. */
@@ -931,6 +936,13 @@ void tpa_service_attest(tpa_rpc_reply *r, const uint8_t *req, size_t len,
 				goto cleanup;
 			}
 			atomic_fetch_add(&s->n.recorded, 1);
+			if (strcmp(dev.last_outcome, rec.outcome) != 0) {
+				tpa_device_change c = { TPA_CHANGE_OUTCOME, dev.id, rec.outcome,
+							dev.last_outcome, claims.iat };
+
+				tpa_notify_all(s->opts.notifiers, s->opts.nnotifiers, &c,
+					       notify_failed, s);
+			}
 		}
 
 		pack_launch(&tl, txt, &v, in->client_view);

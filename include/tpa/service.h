@@ -9,6 +9,7 @@
 
 #include "tpa/seal.h"
 #include "tpa/baseline.h"
+#include "tpa/notify.h"
 #include "tpa/rpc.h"
 #include "tpa/store.h"
 #include "tpa/token.h"
@@ -51,6 +52,10 @@ typedef struct {
 	 * extended key usage. None: nobody. Borrowed. */
 	const char *const *relying_parties;
 	size_t nrelying_parties;
+	/* Told of each device whose outcome a recorded verdict changes.
+	 * Borrowed; called on the thread serving the Attest. */
+	const tpa_notifier *notifiers;
+	size_t nnotifiers;
 } tpa_service_opts;
 
 int tpa_service_new(tpa_service **out, const tpa_service_opts *opts);
