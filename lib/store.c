@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /* The registry interface: dispatch to the backend. */
 #include <stddef.h>
+#include <string.h>
 
 #include "tpa/err.h"
 #include "tpa/store.h"
@@ -15,6 +16,28 @@ const char *tpa_device_state_name(tpa_device_state st)
 	case TPA_DEVICE_REVOKED: return "revoked";
 	}
 	return "unknown";
+}
+
+int tpa_store_open(tpa_store **out, const char *where)
+{
+	const char *sep;
+
+	if (!out || !where || !*where)
+		return tpa_err_fail(TPA_ERR_INVALID_ARG, "registry: none named");
+	if (strncmp(where, "sqlite:", 7) == 0)
+		return tpa_store_open_sqlite(out, where + 7);
+	if ((sep = strstr(where, "://")) != NULL) {
+		size_t n = (size_t)(sep - where);
+
+		if ((n == 10 && strncmp(where, "postgresql", n) == 0) ||
+		    (n == 8 && strncmp(where, "postgres", n) == 0))
+			return tpa_err_fail(TPA_ERR_INVALID_ARG,
+					    "registry: PostgreSQL registries are not built in");
+		return tpa_err_fail(TPA_ERR_INVALID_ARG,
+				    "registry: '%.*s://' is not a registry backend (sqlite:PATH or a "
+				    "file)", (int)(n < 32 ? n : 32), where);
+	}
+	return tpa_store_open_sqlite(out, where);
 }
 
 void tpa_store_close(tpa_store *s)

@@ -168,6 +168,13 @@ struct tpa_store {
  * synchronous FULL, schema migrated to TPA_STORE_SCHEMA_VERSION. A file that
  * is not a database, or has a newer schema, is refused naming the file. */
 int tpa_store_open_sqlite(tpa_store **out, const char *path);
+/* Opens the registry a --registry option names, through the backend its
+ * form says: "sqlite:PATH" or a plain PATH is an SQLite file (as above);
+ * "postgresql://..." or "postgres://..." names a PostgreSQL database, which
+ * this build cannot open (TPA_ERR_INVALID_ARG, saying so); another
+ * "scheme://" is refused the same way. Programs open registries through
+ * this, so that a backend is added here and nowhere else. */
+int tpa_store_open(tpa_store **out, const char *where);
 void tpa_store_close(tpa_store *s);
 
 /* Registers (or re-registers) a device, an AK and the TPM manufacturer its
