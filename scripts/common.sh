@@ -3,7 +3,9 @@
 
 # wait_listening OUT_FILE PID [TRIES]: waits until the verifier started as PID
 # prints "listening on ADDR:PORT (...)" into OUT_FILE; sets PORT. Fails if the
-# verifier exits first or TRIES x 20 ms pass.
+# verifier exits first or TRIES x 20 ms pass. Remove OUT_FILE before starting
+# the verifier: the redirection of a background job happens in the child,
+# later, so an old file read first names the port of a verifier gone.
 wait_listening() {
     local out=$1 pid=$2 tries=${3:-250} i
     PORT=

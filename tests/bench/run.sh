@@ -50,6 +50,7 @@ echo
 echo "== 2. end to end over gRPC + TLS on loopback (pre-made evidence)"
 "$ROOT/scripts/demo-certs.sh" "$W/certs"
 TCTI=$("$ROOT/simulator/tpa-swtpm" start "$W/tpm")
+rm -f "$W/v.out"   # see wait_listening
 "$BIN/verifier" serve --listen 127.0.0.1:0 --cert "$W/certs/server.pem" \
     --key "$W/certs/server.key" --workers 2 \
     --baseline "$ROOT/tests/data/baselines/evidence-only.json" >"$W/v.out" 2>/dev/null &
@@ -146,6 +147,7 @@ for round in 1 2 3; do
     for b in none fleet; do
         f=$ROOT/tests/data/baselines/evidence-only.json
         [ $b = fleet ] && f=$W/fleet.b.json
+        rm -f "$W/v.out"   # see wait_listening
         "$BIN/verifier" serve --listen 127.0.0.1:0 --cert "$W/certs/server.pem" \
             --key "$W/certs/server.key" --workers 2 --baseline "$f" >"$W/v.out" 2>/dev/null &
         VPID=$!
@@ -173,6 +175,7 @@ echo "== 6. the agent: start to first token (enrolled AK, swtpm, TLS), idle memo
 [ -n "$VPID" ] && { kill -TERM "$VPID"; wait "$VPID" || true; VPID=; }
 mkdir -p "$W/ekca"
 cp "$W/tpm/ca/swtpm-localca-rootca-cert.pem" "$W/tpm/ca/issuercert.pem" "$W/ekca/"
+rm -f "$W/v.out"   # see wait_listening
 "$BIN/verifier" serve --listen 127.0.0.1:0 --cert "$W/certs/server.pem" --key "$W/certs/server.key" \
     --registry "$W/agent.db" --ek-ca "$W/ekca" --baseline "$W/fleet.b.json" >"$W/v.out" 2>/dev/null &
 VPID=$!
@@ -240,6 +243,7 @@ verifiers_of() {
 verifiers_of "$TPA_BENCH_BEFORE" before
 rss_of() { awk '/^VmRSS/ { print $2 }' "/proc/$1/status"; }
 serve7() { # NAME=BINARY: starts it with its own baseline; sets VPID, PORT
+    rm -f "$W/v.out"   # see wait_listening
     "${1#*=}" serve --listen 127.0.0.1:0 --cert "$W/certs/server.pem" --key "$W/certs/server.key" \
         --workers 2 --baseline "$W/${1%%=*}.b.json" >"$W/v.out" 2>"$W/v.err" &
     VPID=$!

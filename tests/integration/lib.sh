@@ -54,6 +54,7 @@ start_swtpm() { # DIR: sets TCTI
 start_verifier() {
     local name=$1
     shift
+    rm -f "$WORK/$name.out"   # see wait_listening
     ${VALGRIND:-} "$BIN/verifier" serve --listen 127.0.0.1:0 "$@" >"$WORK/$name.out" 2>"$WORK/$name.err" &
     VPID=$!
     VERIFIER_PIDS+=("$VPID")

@@ -34,6 +34,7 @@ token_ttl = 8
 EOF
 # serve_conf NAME: the verifier with nothing but its configuration file.
 serve_conf() {
+    rm -f "$WORK/$1.out"   # see wait_listening
     ${VALGRIND:-} "$BIN/verifier" serve --config "$WORK/verifier.conf" >"$WORK/$1.out" 2>"$WORK/$1.err" &
     VPID=$!
     VERIFIER_PIDS+=("$VPID")
