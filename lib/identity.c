@@ -18,7 +18,7 @@
 
 #include "tpa/err.h"
 #include "tpa/identity.h"
-#include "tpa/quote.h"
+#include "tpa/pcr.h"
 #include "tpa/tpm_decode.h"
 
 #define CA_FILES_MAX 256

@@ -83,7 +83,7 @@
 
 #include "tpa/err.h"
 #include "tpa/eventlog.h"
-#include "tpa/quote.h"
+#include "tpa/pcr.h"
 #include "tpa/tpm.h"
 #include "tpa/tpm_decode.h"
 

@@ -8,7 +8,7 @@
 
 #include "tpa/err.h"
 #include "tpa/tpm_decode.h"
-#include "tpa/quote.h"
+#include "tpa/pcr.h"
 #include "tpa/tpm.h"
 
 /* "PCR:BANK=HEX" -> pcr, bank, digest. */

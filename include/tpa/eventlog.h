@@ -8,7 +8,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "tpa/quote.h"
+#include "tpa/findings.h"
+#include "tpa/pcr.h"
 
 #define TPA_EVLOG_MAX_BYTES   (16u << 20) /* a whole log */
 #define TPA_EVLOG_MAX_EVENTS  100000u

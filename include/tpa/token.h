@@ -9,7 +9,7 @@
 #include <stdint.h>
 
 #include "tpa/baseline.h"
-#include "tpa/quote.h"
+#include "tpa/findings.h"
 #include "tpa/verdict.h"
 
 #define TPA_TOKEN_DEFAULT_TTL_S 3600

@@ -7,7 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "tpa/quote.h"
+#include "tpa/pcr.h"
 #include "tpa/tpm_decode.h"
 
 #define TPA_TCTI_DEFAULT "device:/dev/tpmrm0"
