@@ -18,6 +18,9 @@
 #   8. hardening (issue 12), before and after: RSS with 1 000 idle connections,
 #      attestations/s while they are held, RSS after a burst of worst-case
 #      requests
+#   9. architecture (issue 13), before and after: the same work, moved between
+#      files, must cost the same: appraisal and the event-log path in
+#      process, attestations/s over gRPC + TLS
 # usage: tests/bench/run.sh BUILD_DIR
 set -euo pipefail
 BUILD=${1:-build}
@@ -220,14 +223,15 @@ echo "      beside this one, in this run: attestations/s and CPU per attestation
 echo "      gRPC + TLS (the fleet boot, its log, a baseline each learned), GetChallenge/s"
 echo "      and RSS after 500 000 outstanding challenges"
 [ -n "$VPID" ] && { kill -TERM "$VPID"; wait "$VPID" || true; VPID=; }
-# verifiers_of REV DIR: sets VERIFIERS to "before=... after=...", building
-# the verifier of REV in $W/DIR; only "after=..." if REV is not here.
+# verifiers_of REV DIR [TARGET...]: sets VERIFIERS to "before=... after=...",
+# building the verifier (and the make TARGETs) of REV in $W/DIR; only
+# "after=..." if REV is not here.
 verifiers_of() {
     VERIFIERS="after=$BIN/verifier"
     if git -C "$ROOT" cat-file -e "$1^{commit}" 2>/dev/null; then
         mkdir -p "$W/$2"
         git -C "$ROOT" archive "$1" | tar -x -C "$W/$2"
-        if make -C "$W/$2" -j"$(nproc)" BUILD=build build/verifier >"$W/$2.make" 2>&1; then
+        if make -C "$W/$2" -j"$(nproc)" BUILD=build build/verifier "${@:3}" >"$W/$2.make" 2>&1; then
             VERIFIERS="before=$W/$2/build/verifier $VERIFIERS"
         else
             echo "(the verifier of $1 does not build here:)"; tail -5 "$W/$2.make"
@@ -358,3 +362,51 @@ PY
         "$rss2 kB, after the burst $rss3 kB"
     kill -TERM "$VPID"; wait "$VPID" || true; VPID=
 done
+
+echo
+echo "== 9. architecture (issue 13): the code of ${TPA_BENCH_BEFORE13:=297fbd2} beside this"
+echo "      tree's, in this run (goal: within noise): one appraisal in process, the"
+echo "      event-log path of the real logs, then attestations/s and CPU per attestation"
+echo "      over gRPC + TLS (3 rounds, alternating)"
+[ -n "$VPID" ] && { kill -TERM "$VPID"; wait "$VPID" || true; VPID=; }
+verifiers_of "$TPA_BENCH_BEFORE13" before13 build/tests/bench/bench_baseline \
+    build/tests/bench/bench_eventlog
+for round in 1 2 3; do
+    for v in $VERIFIERS; do
+        name=${v%%=*}
+        bin=$(dirname "${v#*=}")
+        "$bin/tests/bench/bench_baseline" "$W/fleet0.log" "$W/fleet.b.json" |
+            sed "s/^/$name /" | tee -a "$W/bl9.txt"
+        "$bin/tests/bench/bench_eventlog" $LOGS | awk -v n="$name" \
+            'NF == 8 && $1 != "log" { s += $6; k++ } END { printf "%s eventlog_quoted_path_total %.1f us over %d real logs\n", n, s, k }' |
+            tee -a "$W/ev9.txt"
+        serve7 "$v"
+        TPA_BENCH_VERIFIER_PID=$VPID "$BIN/tests/bench/bench_rpc" "127.0.0.1:$PORT" "$W/certs/ca.pem" \
+            "$TCTI" 4000 16 "$W/boot.log" | sed "s/^/$name /" | tee -a "$W/rpc9.txt" ||
+            { kill -0 "$VPID" 2>/dev/null || wait "$VPID" || echo "verifier $name exited $?:";
+              tail -5 "$W/v.err"; exit 1; }
+        kill -TERM "$VPID"; wait "$VPID" || true; VPID=
+    done
+done
+/usr/bin/python3 - "$W/bl9.txt" "$W/ev9.txt" "$W/rpc9.txt" <<'PY'
+import statistics, sys
+def col(path, key, idx):
+    r = {}
+    for line in open(path):
+        f = line.split()
+        if len(f) > idx and f[1] == key:
+            r.setdefault(f[0], []).append(float(f[idx]))
+    return r
+rows = [("appraisal us", col(sys.argv[1], "appraisal", 2)),
+        ("event-log path us (sum)", col(sys.argv[2], "eventlog_quoted_path_total", 2)),
+        ("attestations/s", col(sys.argv[3], "e2e_attest_grpc_tls", 2)),
+        ("verifier CPU ms/attestation", col(sys.argv[3], "verifier_cpu_per_attestation", 2))]
+for label, r in rows:
+    if "before" in r and "after" in r:
+        a, b = statistics.median(r["before"]), statistics.median(r["after"])
+        print("%-28s before %10.3f  after %10.3f  (%+.1f%%; rounds: %s / %s)"
+              % (label, a, b, 100 * (b - a) / a, " ".join("%g" % x for x in r["before"]),
+                 " ".join("%g" % x for x in r["after"])))
+    elif "after" in r:
+        print("%-28s after %10.3f (no before figures)" % (label, statistics.median(r["after"])))
+PY
