@@ -42,6 +42,7 @@
 #include <tss2/tss2_mu.h>
 
 #include "client.h"
+#include "view.h"
 #include "tpa/boot.h"
 
 /* Where the option being handled came from: "FILE:LINE: key: " or "--key: ". */
@@ -754,13 +755,10 @@ int attest_once(const settings *s, attempt *a, int print)
 		goto done;
 	rc = EXIT_INTERNAL;
 	/* What the device believes about itself (the verifier checks it). */
-	memset(&view, 0, sizeof(view));
-	tpa_client_view_read_efivars(&view, s->efivars);
-	if (tpa_tpm_properties(tpm, view.tpm_manufacturer, &view.tpm_firmware_version) < 0) {
+	if (view_collect(&view, tpm, s->efivars) < 0) {
 		rc = fail(EXIT_TPM, "TPM properties");
 		goto done;
 	}
-	view.virtual_tpm = tpa_manufacturer_is_virtual(view.tpm_manufacturer);
 	/* The default log may be absent (no TPM event log exposed); a log
 	 * asked for by name must be there. */
 	if (!s->no_eventlog && (s->eventlog || access(DEFAULT_EVENTLOG, R_OK) == 0) &&
