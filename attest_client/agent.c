@@ -138,7 +138,7 @@ static void attempt_in_child(const settings *s, result *r)
 	ssize_t n;
 
 	memset(r, 0, sizeof(*r));
-	r->code = EXIT_INTERNAL;
+	r->code = TPA_EXIT_INTERNAL;
 	if (pipe(fds) != 0) {
 		snprintf(r->error, sizeof(r->error), "pipe: %s", strerror(errno));
 		return;
@@ -188,7 +188,7 @@ static void attempt_in_child(const settings *s, result *r)
 			;
 		if (done != sizeof(*r)) {
 			memset(r, 0, sizeof(*r));
-			r->code = EXIT_INTERNAL;
+			r->code = TPA_EXIT_INTERNAL;
 			snprintf(r->error, sizeof(r->error), "the attempt ended without a result (%s %d)",
 				 WIFSIGNALED(wstatus) ? "signal" : "exit",
 				 WIFSIGNALED(wstatus) ? WTERMSIG(wstatus) : WEXITSTATUS(wstatus));
@@ -231,7 +231,7 @@ static unsigned run_once(const settings *s, status *st)
 			"attested: %s (%s, outcome %s%s%s), token expires %s, next in %u s",
 			st->ear_status, st->verdict, r.outcome, r.baseline[0] ? ", baseline " : "",
 			r.baseline, when, next);
-	} else if (r.code == EXIT_REFUSED) {
+	} else if (r.code == TPA_EXIT_REFUSED) {
 		/* A decision (revoked, not enrollable): ask again, but slowly. */
 		st->failures++;
 		snprintf(st->error, sizeof(st->error), "%s", r.error);
@@ -242,7 +242,7 @@ static unsigned run_once(const settings *s, status *st)
 		st->failures++;
 		snprintf(st->error, sizeof(st->error), "%s", r.error);
 		next = backoff(s, st->failures);
-		logline(r.code == EXIT_USAGE ? LOG_ERR : LOG_WARNING,
+		logline(r.code == TPA_EXIT_USAGE ? LOG_ERR : LOG_WARNING,
 			"attempt %u failed (exit %d): %s; retry in %u s", st->failures, r.code,
 			r.error, next);
 	}
@@ -259,7 +259,7 @@ static int load(settings *s, int argc, char **argv)
 		return rc < 0 ? -1 : rc;
 	if (!s->co.target || (!s->co.insecure && !s->co.ca_file)) {
 		fprintf(stderr, PROG ": run needs --verifier and one of --ca or --insecure\n");
-		return EXIT_USAGE;
+		return TPA_EXIT_USAGE;
 	}
 	if (!s->ak_file)
 		s->ak_file = DEFAULT_AK_FILE;

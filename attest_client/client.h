@@ -6,20 +6,10 @@
 
 #include "tpa/config.h"
 #include "tpa/evidence.h"
+#include "tpa/exit.h"
 #include "tpa/quote.h"
 #include "tpa/rpc.h"
 #include "tpa/tpm.h"
-
-enum {
-	EXIT_COMPLIANT = 0,
-	EXIT_NON_COMPLIANT = 1,
-	EXIT_USAGE = 2,
-	EXIT_TPM = 3,
-	EXIT_UNREACHABLE = 4,
-	EXIT_REFUSED = 5,
-	EXIT_PROTOCOL = 6,
-	EXIT_INTERNAL = 7,
-};
 
 #define PROG "attest_client"
 #define DEFAULT_PCRS "auto"
@@ -54,13 +44,13 @@ typedef struct {
 	tpa_config_args args;
 } settings;
 
-/* 0, EXIT_USAGE with a message naming the file, line and key, or -1 after
+/* 0, TPA_EXIT_USAGE with a message naming the file, line and key, or -1 after
  * printing --help. Free with settings_free in every case. */
 int settings_load(settings *s, int argc, char **argv);
 void settings_free(settings *s);
 
 typedef struct {
-	int code;                     /* an exit status above */
+	int code;                     /* a tpa_exit status */
 	int grpc_status;              /* of the last call */
 	int have_verdict;
 	tpa_verdict_reply v;

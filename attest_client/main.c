@@ -137,14 +137,14 @@ static int exit_for(int err)
 	switch (err) {
 	case TPA_ERR_UNAVAILABLE:
 	case TPA_ERR_DEADLINE:
-		return EXIT_UNREACHABLE;
+		return TPA_EXIT_UNREACHABLE;
 	case TPA_ERR_REFUSED:
-		return EXIT_REFUSED;
+		return TPA_EXIT_REFUSED;
 	case TPA_ERR_PARSE:
 	case TPA_ERR_LIMIT:
-		return EXIT_PROTOCOL;
+		return TPA_EXIT_PROTOCOL;
 	default:
-		return EXIT_INTERNAL;
+		return TPA_EXIT_INTERNAL;
 	}
 }
 
@@ -227,11 +227,11 @@ static int open_tpm_ak(tpa_tpm **tpm, uint8_t *akpub, size_t cap, size_t *akpub_
 	if (renewed)
 		*renewed = 0;
 	if (tpa_tpm_open(tpm, tcti) < 0)
-		return fail(EXIT_TPM, "TPM");
+		return fail(TPA_EXIT_TPM, "TPM");
 	if (ek_auto && tpa_tpm_ek_detect(*tpm, &ek) < 0)
 		ek = TPA_EK_RSA_2048; /* no certificate at all: enrollment will say so */
 	if (tpa_tpm_set_ek(*tpm, ek) < 0)
-		return fail(EXIT_INTERNAL, "EK");
+		return fail(TPA_EXIT_INTERNAL, "EK");
 	err = tpa_tpm_ak_load(*tpm, ak_type, ak_file);
 	if (err == TPA_ERR_NOT_FOUND && renew && ak_file) {
 		char aside[4096];
@@ -240,7 +240,7 @@ static int open_tpm_ak(tpa_tpm **tpm, uint8_t *akpub, size_t cap, size_t *akpub_
 		if ((size_t)snprintf(aside, sizeof(aside), "%s.refused", ak_file) >= sizeof(aside) ||
 		    rename(ak_file, aside) != 0) {
 			note(1, "cannot move %s aside: %s", ak_file, strerror(errno));
-			return EXIT_INTERNAL;
+			return TPA_EXIT_INTERNAL;
 		}
 		if (renewed)
 			*renewed = 1;
@@ -248,7 +248,7 @@ static int open_tpm_ak(tpa_tpm **tpm, uint8_t *akpub, size_t cap, size_t *akpub_
 	}
 	if (err < 0 || (err = tpa_tpm_ak_public(*tpm, akpub, cap, akpub_len)) < 0)
 		/* A bad --ak-file is a configuration error, the rest the TPM's. */
-		return fail(err == TPA_ERR_TPM ? EXIT_TPM : EXIT_USAGE, "attestation key");
+		return fail(err == TPA_ERR_TPM ? TPA_EXIT_TPM : TPA_EXIT_USAGE, "attestation key");
 	return 0;
 }
 
@@ -283,16 +283,16 @@ static int enroll(tpa_tpm *tpm, tpa_rpc_client *cl, const uint8_t *akpub, size_t
 
 	if (tpa_tpm_ek_public(tpm, &ek) < 0 ||
 	    Tss2_MU_TPMT_PUBLIC_Marshal(&ek, ekpub, sizeof(ekpub), &off) != TSS2_RC_SUCCESS) {
-		rc = fail(EXIT_TPM, "endorsement key");
+		rc = fail(TPA_EXIT_TPM, "endorsement key");
 		goto cleanup;
 	}
 	ekpub_len = off;
 	if (tpa_tpm_ek_cert(tpm, &cert, &cert_len) < 0) {
-		rc = fail(EXIT_TPM, "EK certificate");
+		rc = fail(TPA_EXIT_TPM, "EK certificate");
 		goto cleanup;
 	}
 	if (tpa_tpm_ek_intermediates(tpm, inter, inter_len, EK_INTERMEDIATES_MAX, &ninter) < 0) {
-		rc = fail(EXIT_TPM, "EK intermediates");
+		rc = fail(TPA_EXIT_TPM, "EK intermediates");
 		goto cleanup;
 	}
 	keys.ek_public = ekpub;
@@ -303,7 +303,7 @@ static int enroll(tpa_tpm *tpm, tpa_rpc_client *cl, const uint8_t *akpub, size_t
 	keys.ak_public_len = akpub_len;
 	if (tpa_enroll_request_pack(&req, &req_len, &keys, (const uint8_t *const *)inter,
 				    inter_len, ninter, replace) < 0) {
-		rc = fail(EXIT_INTERNAL, "enroll");
+		rc = fail(TPA_EXIT_INTERNAL, "enroll");
 		goto cleanup;
 	}
 	if ((err = call(&resp, &resp_len, NULL, cl, TPA_RPC_ENROLL, req, req_len, timeout)) < 0) {
@@ -314,18 +314,18 @@ static int enroll(tpa_tpm *tpm, tpa_rpc_client *cl, const uint8_t *akpub, size_t
 	free(resp);
 	resp = NULL;
 	if (err < 0) {
-		rc = fail(EXIT_PROTOCOL, "Enroll");
+		rc = fail(TPA_EXIT_PROTOCOL, "Enroll");
 		goto cleanup;
 	}
 	/* Only the TPM that holds the EK releases the credential to this AK. */
 	if (tpa_tpm_activate_credential(cred, &cred_len, tpm, en.blob, en.blob_len, en.secret,
 					en.secret_len) < 0) {
-		rc = fail(EXIT_TPM, "ActivateCredential");
+		rc = fail(TPA_EXIT_TPM, "ActivateCredential");
 		goto cleanup;
 	}
 	/* The verifier keeps nothing between the calls: the EK and AK again. */
 	if (tpa_activate_request_pack(&req, &req_len, en.id, cred, cred_len, &keys) < 0) {
-		rc = fail(EXIT_INTERNAL, "activate");
+		rc = fail(TPA_EXIT_INTERNAL, "activate");
 		goto cleanup;
 	}
 	if ((err = call(&resp, &resp_len, NULL, cl, TPA_RPC_ACTIVATE, req, req_len,
@@ -335,7 +335,7 @@ static int enroll(tpa_tpm *tpm, tpa_rpc_client *cl, const uint8_t *akpub, size_t
 	}
 	if (tpa_activate_response_unpack(device_id, sizeof(device_id), ak_name,
 					 sizeof(ak_name), resp, resp_len) < 0) {
-		rc = fail(EXIT_PROTOCOL, "Activate");
+		rc = fail(TPA_EXIT_PROTOCOL, "Activate");
 		goto cleanup;
 	}
 	if (client_note)
@@ -344,7 +344,7 @@ static int enroll(tpa_tpm *tpm, tpa_rpc_client *cl, const uint8_t *akpub, size_t
 	else
 		printf("enrolled: device %s\nak_name: %s\nek: %s\n", device_id, ak_name,
 		       tpa_ek_type_label(tpa_tpm_ek_type(tpm)));
-	rc = EXIT_COMPLIANT;
+	rc = TPA_EXIT_OK;
 cleanup:
 	memset(cred, 0, sizeof(cred));
 	for (i = 0; i < ninter; i++)
@@ -521,7 +521,7 @@ static void set_where(const tpa_config_args *a, int idx, const char *name)
 static int bad_value(const char *why, const char *value)
 {
 	fprintf(stderr, PROG ": %s'%s' %s\n", where, value, why);
-	return EXIT_USAGE;
+	return TPA_EXIT_USAGE;
 }
 
 static int parse_seconds(unsigned *out, const char *v, unsigned min, unsigned max)
@@ -564,16 +564,16 @@ int settings_load(settings *s, int argc, char **argv)
 	s->refresh_before = DEFAULT_REFRESH_S;
 	if (path && tpa_config_load(&s->cfg, path) < 0) {
 		fprintf(stderr, PROG ": %s\n", tpa_err_last());
-		return EXIT_USAGE;
+		return TPA_EXIT_USAGE;
 	}
 	/* Every key of the file must be an option the program knows. */
 	if (tpa_config_check_options(s->cfg, options, not_in_config) < 0) {
 		fprintf(stderr, PROG ": %s\n", tpa_err_last());
-		return EXIT_USAGE;
+		return TPA_EXIT_USAGE;
 	}
 	if (tpa_config_args_build(&s->args, s->cfg, flags, argc, argv) < 0) {
 		fprintf(stderr, PROG ": %s\n", tpa_err_last());
-		return EXIT_USAGE;
+		return TPA_EXIT_USAGE;
 	}
 	optind = 1;
 	opterr = 0;
@@ -597,7 +597,7 @@ int settings_load(settings *s, int argc, char **argv)
 		case 'b': s->bind_key = optarg; break;
 		case 'N':
 			if (parse_rp_nonce(s, optarg) < 0)
-				return EXIT_USAGE;
+				return TPA_EXIT_USAGE;
 			break;
 		case 'o': s->token_out = optarg; break;
 		case 's': s->status_file = optarg; break;
@@ -609,15 +609,15 @@ int settings_load(settings *s, int argc, char **argv)
 		case 'V': s->verbose = 1; break;
 		case 'K':
 			if (parse_ek(&s->ek_auto, &s->ek, optarg) < 0)
-				return EXIT_USAGE;
+				return TPA_EXIT_USAGE;
 			break;
 		case 'k':
 			if (parse_ak_type(&s->ak_type, optarg) < 0)
-				return EXIT_USAGE;
+				return TPA_EXIT_USAGE;
 			break;
 		case 'T':
 			if (parse_timeout(&s->timeout, optarg) < 0)
-				return EXIT_USAGE;
+				return TPA_EXIT_USAGE;
 			break;
 		case 'i':
 			if ((rc = parse_seconds(&s->interval, optarg, 1, 7 * 86400)) != 0)
@@ -642,35 +642,35 @@ int settings_load(settings *s, int argc, char **argv)
 				optind - 1 < s->args.argc && s->args.where[optind - 1] ? where : "",
 				s->args.argv[optind - 1]);
 			usage(stderr);
-			return EXIT_USAGE;
+			return TPA_EXIT_USAGE;
 		}
 	}
 	if (optind != s->args.argc) {
 		fprintf(stderr, PROG ": unexpected argument '%s'\n", s->args.argv[optind]);
-		return EXIT_USAGE;
+		return TPA_EXIT_USAGE;
 	}
 	if (s->co.insecure && s->co.ca_file) {
 		fprintf(stderr, PROG ": --ca and --insecure exclude each other\n");
-		return EXIT_USAGE;
+		return TPA_EXIT_USAGE;
 	}
 	if (s->eventlog && s->no_eventlog) {
 		fprintf(stderr, PROG ": --eventlog and --no-eventlog exclude each other\n");
-		return EXIT_USAGE;
+		return TPA_EXIT_USAGE;
 	}
 	if (s->hint && strlen(s->hint) > TPA_DEVICE_HINT_MAX) {
 		fprintf(stderr, PROG ": --device-hint: longer than %d bytes\n", TPA_DEVICE_HINT_MAX);
-		return EXIT_USAGE;
+		return TPA_EXIT_USAGE;
 	}
 	if (s->retry_min > s->retry_max) {
 		fprintf(stderr, PROG ": retry-min (%u s) is above retry-max (%u s)\n", s->retry_min,
 			s->retry_max);
-		return EXIT_USAGE;
+		return TPA_EXIT_USAGE;
 	}
 	/* "auto": chosen from the event log when it is read. */
 	if (strcmp(s->pcr_spec, "auto") != 0 &&
 	    tpa_pcr_set_parse_selection(&s->pcrs, s->pcr_spec) < 0) {
 		fprintf(stderr, PROG ": --pcrs: %s\n", tpa_err_last());
-		return EXIT_USAGE;
+		return TPA_EXIT_USAGE;
 	}
 	return 0;
 }
@@ -679,11 +679,11 @@ static int need_verifier(const settings *s, const char *cmd)
 {
 	if (!s->co.target) {
 		fprintf(stderr, PROG ": %s needs --verifier HOST:PORT\n", cmd);
-		return EXIT_USAGE;
+		return TPA_EXIT_USAGE;
 	}
 	if (!s->co.insecure && !s->co.ca_file) {
 		fprintf(stderr, PROG ": --ca FILE is required (or --insecure for local tests)\n");
-		return EXIT_USAGE;
+		return TPA_EXIT_USAGE;
 	}
 	return 0;
 }
@@ -753,28 +753,28 @@ int attest_once(const settings *s, attempt *a, int print)
 	if ((rc = open_tpm_ak(&tpm, akpub, sizeof(akpub), &akpub_len, s->tcti, s->ak_type,
 			      s->ak_file, s->ek_auto, s->ek, s->auto_enroll, &renewed)) != 0)
 		goto done;
-	rc = EXIT_INTERNAL;
+	rc = TPA_EXIT_INTERNAL;
 	/* What the device believes about itself (the verifier checks it). */
 	if (view_collect(&view, tpm, s->efivars) < 0) {
-		rc = fail(EXIT_TPM, "TPM properties");
+		rc = fail(TPA_EXIT_TPM, "TPM properties");
 		goto done;
 	}
 	/* The default log may be absent (no TPM event log exposed); a log
 	 * asked for by name must be there. */
 	if (!s->no_eventlog && (s->eventlog || access(DEFAULT_EVENTLOG, R_OK) == 0) &&
 	    tpa_eventlog_read_file(&log, &log_len, s->eventlog ? s->eventlog : DEFAULT_EVENTLOG) < 0) {
-		rc = fail(EXIT_USAGE, "event log");
+		rc = fail(TPA_EXIT_USAGE, "event log");
 		goto done;
 	}
 	/* What the verifier needs quoted for the log to count: its strongest
 	 * bank, PCRs 0-9 and the boot chain's it extends. */
 	if (strcmp(s->pcr_spec, "auto") == 0 &&
 	    tpa_boot_quote_selection(&pcrs, log, log_len) < 0) {
-		rc = fail(EXIT_INTERNAL, "PCR selection");
+		rc = fail(TPA_EXIT_INTERNAL, "PCR selection");
 		goto done;
 	}
 	if ((err = tpa_rpc_client_new(&cl, &s->co)) < 0) {
-		rc = fail(err == TPA_ERR_IO || err == TPA_ERR_PARSE ? EXIT_USAGE : EXIT_INTERNAL,
+		rc = fail(err == TPA_ERR_IO || err == TPA_ERR_PARSE ? TPA_EXIT_USAGE : TPA_EXIT_INTERNAL,
 			  "verifier");
 		goto done;
 	}
@@ -788,7 +788,7 @@ int attest_once(const settings *s, attempt *a, int print)
 	for (attempt_no = 0;; attempt_no++) {
 		if (tpa_challenge_request_pack(&req, &req_len, s->hint, s->rp_nonce_len ? s->rp_nonce :
 					       NULL, s->rp_nonce_len) < 0) {
-			rc = fail(EXIT_INTERNAL, "challenge");
+			rc = fail(TPA_EXIT_INTERNAL, "challenge");
 			goto done;
 		}
 		err = call(&resp, &resp_len, &a->grpc_status, cl, TPA_RPC_GET_CHALLENGE, req,
@@ -802,11 +802,11 @@ int attest_once(const settings *s, attempt *a, int print)
 		free(resp);
 		resp = NULL;
 		if (err < 0) {
-			rc = fail(EXIT_PROTOCOL, "GetChallenge");
+			rc = fail(TPA_EXIT_PROTOCOL, "GetChallenge");
 			goto done;
 		}
 		if (tpa_tpm_quote(&q, tpm, &pcrs, ch.nonce, ch.nonce_len) < 0) {
-			rc = fail(EXIT_TPM, "quote");
+			rc = fail(TPA_EXIT_TPM, "quote");
 			goto done;
 		}
 		extras.event_log = log;
@@ -818,7 +818,7 @@ int attest_once(const settings *s, attempt *a, int print)
 			tpa_bound_key named;
 
 			if (tpa_tpm_bind_key(&bound, tpm, s->bind_key, ch.nonce, ch.nonce_len) < 0) {
-				rc = fail(EXIT_TPM, "bind key");
+				rc = fail(TPA_EXIT_TPM, "bind key");
 				goto done;
 			}
 			extras.bound_key = &bound;
@@ -830,7 +830,7 @@ int attest_once(const settings *s, attempt *a, int print)
 		extras.rp_nonce_len = s->rp_nonce_len;
 		if (tpa_attest_request_pack(&req, &req_len, ch.id, &q, akpub, akpub_len, &pcrs,
 					    &extras) < 0) {
-			rc = fail(EXIT_INTERNAL, "evidence");
+			rc = fail(TPA_EXIT_INTERNAL, "evidence");
 			goto done;
 		}
 		err = call(&resp, &resp_len, &a->grpc_status, cl, TPA_RPC_ATTEST, req, req_len,
@@ -850,20 +850,20 @@ int attest_once(const settings *s, attempt *a, int print)
 		break;
 	}
 	if (tpa_verdict_reply_unpack(&a->v, resp, resp_len) < 0) {
-		rc = fail(EXIT_PROTOCOL, "Attest");
+		rc = fail(TPA_EXIT_PROTOCOL, "Attest");
 		goto done;
 	}
 	a->have_verdict = 1;
 	if (s->token_out && a->v.token && write_token(s->token_out, a->v.token) < 0) {
 		fprintf(stderr, PROG ": cannot write the token to %s\n", s->token_out);
-		rc = EXIT_INTERNAL;
+		rc = TPA_EXIT_INTERNAL;
 		goto done;
 	}
 	if (print)
 		print_verdict(&a->v, &view, log_len, s->token_out);
-	rc = a->v.compliant ? EXIT_COMPLIANT : EXIT_NON_COMPLIANT;
+	rc = a->v.compliant ? TPA_EXIT_OK : TPA_EXIT_NO;
 done:
-	if (rc != EXIT_COMPLIANT && rc != EXIT_NON_COMPLIANT)
+	if (rc != TPA_EXIT_OK && rc != TPA_EXIT_NO)
 		snprintf(a->error, sizeof(a->error), "%s", tpa_err_last());
 	a->code = rc;
 	free(log);
@@ -887,7 +887,7 @@ static int cmd_attest(int argc, char **argv)
 	if (s.auto_enroll && !s.ak_file) {
 		fprintf(stderr, PROG ": --auto-enroll needs --ak-file (an AK to keep)\n");
 		settings_free(&s);
-		return EXIT_USAGE;
+		return TPA_EXIT_USAGE;
 	}
 	if (!s.verbose && !getenv("TSS2_LOG"))
 		setenv("TSS2_LOG", "all+none", 1);
@@ -914,7 +914,7 @@ static int cmd_enroll(int argc, char **argv)
 	if (!s.co.target || (!s.co.insecure && !s.co.ca_file)) {
 		fprintf(stderr, PROG ": enroll needs --verifier and one of --ca or --insecure\n");
 		settings_free(&s);
-		return EXIT_USAGE;
+		return TPA_EXIT_USAGE;
 	}
 	if (!s.verbose && !getenv("TSS2_LOG"))
 		setenv("TSS2_LOG", "all+none", 1);
@@ -923,7 +923,7 @@ static int cmd_enroll(int argc, char **argv)
 			      s.ek_auto, s.ek, 1, NULL)) != 0)
 		goto cleanup;
 	if ((err = tpa_rpc_client_new(&cl, &s.co)) < 0) {
-		rc = fail(err == TPA_ERR_IO || err == TPA_ERR_PARSE ? EXIT_USAGE : EXIT_INTERNAL,
+		rc = fail(err == TPA_ERR_IO || err == TPA_ERR_PARSE ? TPA_EXIT_USAGE : TPA_EXIT_INTERNAL,
 			  "verifier");
 		goto cleanup;
 	}
@@ -943,7 +943,7 @@ int main(int argc, char **argv)
 	OPENSSL_init_crypto(OPENSSL_INIT_NO_ATEXIT, NULL);
 	if (argc < 2) {
 		usage(stderr);
-		return EXIT_USAGE;
+		return TPA_EXIT_USAGE;
 	}
 	if (strcmp(argv[1], "attest") == 0)
 		return cmd_attest(argc - 1, argv + 1);
@@ -958,5 +958,5 @@ int main(int argc, char **argv)
 	}
 	fprintf(stderr, PROG ": unknown command '%s'\n", argv[1]);
 	usage(stderr);
-	return EXIT_USAGE;
+	return TPA_EXIT_USAGE;
 }
