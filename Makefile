@@ -124,6 +124,7 @@ $(LIBA): $(LIB_OBJ)
 	ar rcs $@ $^
 
 $(BUILD)/attest_client: $(OBJ)/attest_client/main.o $(OBJ)/attest_client/agent.o \
+                        $(OBJ)/attest_client/attest.o $(OBJ)/attest_client/settings.o \
                         $(OBJ)/attest_client/view.o $(LIBA)
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 

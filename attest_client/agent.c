@@ -22,7 +22,8 @@
 #include "tpa/err.h"
 #include "tpa/token.h"
 
-#include "client.h"
+#include "agent.h"
+#include "attest.h"
 
 enum { LOG_ERR = 3, LOG_WARNING = 4, LOG_INFO = 6, LOG_DEBUG = 7 };
 
@@ -251,12 +252,12 @@ static unsigned run_once(const settings *s, status *st)
 	return next;
 }
 
-static int load(settings *s, int argc, char **argv)
+int agent_settings_load(settings *s, int argc, char **argv)
 {
 	int rc = settings_load(s, argc, argv);
 
 	if (rc != 0)
-		return rc < 0 ? -1 : rc;
+		return rc;
 	if (!s->co.target || (!s->co.insecure && !s->co.ca_file)) {
 		fprintf(stderr, PROG ": run needs --verifier and one of --ca or --insecure\n");
 		return TPA_EXIT_USAGE;
@@ -272,23 +273,18 @@ static int load(settings *s, int argc, char **argv)
 	return 0;
 }
 
-int cmd_run(int argc, char **argv)
+int agent_run(settings *s, int argc, char **argv)
 {
-	settings s;
 	status st;
 	sigset_t set;
 	siginfo_t info;
-	int rc, sig;
+	int sig;
 	unsigned next;
 	double deadline, drift;
 
-	if ((rc = load(&s, argc, argv)) != 0) {
-		settings_free(&s);
-		return rc < 0 ? 0 : rc;
-	}
-	if (!s.verbose && !getenv("TSS2_LOG"))
+	if (!s->verbose && !getenv("TSS2_LOG"))
 		setenv("TSS2_LOG", "all+none", 1);
-	client_note = agent_note;
+	attest_note = agent_note;
 	srand((unsigned)time(NULL) ^ (unsigned)getpid());
 	sigemptyset(&set);
 	sigaddset(&set, SIGTERM);
@@ -297,10 +293,10 @@ int cmd_run(int argc, char **argv)
 	sigprocmask(SIG_BLOCK, &set, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	memset(&st, 0, sizeof(st));
-	logline(LOG_INFO, "started: verifier %s, token %s, status %s, AK %s", s.co.target,
-		s.token_out, s.status_file, s.ak_file);
+	logline(LOG_INFO, "started: verifier %s, token %s, status %s, AK %s", s->co.target,
+		s->token_out, s->status_file, s->ak_file);
 	for (;;) {
-		next = run_once(&s, &st);
+		next = run_once(s, &st);
 		/* Sleep until the next attempt, a signal, or a resume: the boot
 		 * clock runs through a suspend, the monotonic one does not. */
 		deadline = mono(CLOCK_BOOTTIME) + next;
@@ -332,17 +328,17 @@ int cmd_run(int argc, char **argv)
 		if (sig == SIGHUP) {
 			settings fresh;
 
-			if ((rc = load(&fresh, argc, argv)) != 0) {
+			if (agent_settings_load(&fresh, argc, argv) != 0) {
 				logline(LOG_ERR, "SIGHUP: the configuration has errors (above); keeping "
 					"the old one");
 				settings_free(&fresh);
 			} else {
-				settings_free(&s);
-				s = fresh;
+				settings_free(s);
+				*s = fresh;
 				logline(LOG_INFO, "SIGHUP: configuration re-read; attesting");
 			}
 		}
 	}
-	settings_free(&s);
+	settings_free(s);
 	return 0;
 }

@@ -1,14 +1,19 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
-/* attest_client's parts shared by its commands (main.c) and its agent
- * (agent.c). */
-#ifndef TPA_ATTEST_CLIENT_H
-#define TPA_ATTEST_CLIENT_H
+/* attest_client's settings: the defaults, then --config FILE, then the
+ * command line, which overrides the file. Every command reads them here;
+ * what a command further requires (a verifier, an AK file) it checks
+ * itself. */
+#ifndef TPA_CLIENT_SETTINGS_H
+#define TPA_CLIENT_SETTINGS_H
+
+#include <stddef.h>
+#include <stdint.h>
 
 #include "tpa/config.h"
-#include "tpa/evidence.h"
 #include "tpa/exit.h"
-#include "tpa/quote.h"
+#include "tpa/pcr.h"
 #include "tpa/rpc.h"
+#include "tpa/seal.h"
 #include "tpa/tpm.h"
 
 #define PROG "attest_client"
@@ -25,8 +30,7 @@
 #define DEFAULT_TOKEN_FILE "/run/attest-client/token"
 #define DEFAULT_STATUS_FILE "/run/attest-client/status.json"
 
-/* Every setting of every command, from --config FILE and the command line
- * (which overrides the file). */
+/* Every setting of every command. */
 typedef struct {
 	tpa_rpc_client_opts co;
 	const char *tcti, *pcr_spec, *ak_file, *hint, *token_out, *status_file;
@@ -44,36 +48,17 @@ typedef struct {
 	tpa_config_args args;
 } settings;
 
-/* 0, TPA_EXIT_USAGE with a message naming the file, line and key, or -1 after
- * printing --help. Free with settings_free in every case. */
+/* settings_load's answers that ask the command for its usage text: the
+ * caller prints it (to stdout for --help, to stderr after a bad option,
+ * whose message is already printed) and exits 0 or TPA_EXIT_USAGE. */
+enum {
+	SETTINGS_HELP = -1,
+	SETTINGS_BAD_OPTION = -2,
+};
+
+/* 0; TPA_EXIT_USAGE with a message naming the file, line and key; or one
+ * of the two above. Free with settings_free in every case. */
 int settings_load(settings *s, int argc, char **argv);
 void settings_free(settings *s);
-
-typedef struct {
-	int code;                     /* a tpa_exit status */
-	int grpc_status;              /* of the last call */
-	int have_verdict;
-	tpa_verdict_reply v;
-	char error[512];              /* why, when there is no verdict */
-} attempt;
-
-/* One attestation (enrolling first if needed with --auto-enroll); writes the
- * token file; prints the verdict if print. Returns a->code. */
-int attest_once(const settings *s, attempt *a, int print);
-void attempt_clear(attempt *a);
-
-/* Writes data to path atomically (a temporary file, fsync, rename). */
-int write_file_atomic(const char *path, const char *data, unsigned mode);
-/* The token's EAR status, expiry and device id (not verified: read for
- * logs and summaries). */
-void token_read(const char *token, char *status, size_t cap, long long *exp, char *device,
-		size_t dcap);
-
-/* Where progress and errors go: NULL prints them to stderr (the commands);
- * the agent logs them as its lines. */
-typedef void (*client_note_fn)(int error, const char *msg);
-extern client_note_fn client_note;
-
-int cmd_run(int argc, char **argv);
 
 #endif
