@@ -19,9 +19,6 @@
 #include <jansson.h>
 #include <sys/wait.h>
 
-#include "tpa/err.h"
-#include "tpa/token.h"
-
 #include "agent.h"
 #include "attest.h"
 
