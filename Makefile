@@ -127,7 +127,9 @@ $(LIBA): $(LIB_OBJ)
 	@rm -f $@
 	ar rcs $@ $^
 
-$(BUILD)/attest_client: $(OBJ)/attest_client/main.o $(OBJ)/attest_client/agent.o $(LIBA)
+$(BUILD)/attest_client: $(OBJ)/attest_client/main.o $(OBJ)/attest_client/agent.o \
+                        $(OBJ)/attest_client/attest.o $(OBJ)/attest_client/settings.o \
+                        $(OBJ)/attest_client/view.o $(LIBA)
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 $(BUILD)/verifier: $(OBJ)/verifier/main.o $(OBJ)/verifier/cmd_eventlog.o \

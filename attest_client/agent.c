@@ -19,10 +19,8 @@
 #include <jansson.h>
 #include <sys/wait.h>
 
-#include "tpa/err.h"
-#include "tpa/token.h"
-
-#include "client.h"
+#include "agent.h"
+#include "attest.h"
 
 enum { LOG_ERR = 3, LOG_WARNING = 4, LOG_INFO = 6, LOG_DEBUG = 7 };
 
@@ -138,7 +136,7 @@ static void attempt_in_child(const settings *s, result *r)
 	ssize_t n;
 
 	memset(r, 0, sizeof(*r));
-	r->code = EXIT_INTERNAL;
+	r->code = TPA_EXIT_INTERNAL;
 	if (pipe(fds) != 0) {
 		snprintf(r->error, sizeof(r->error), "pipe: %s", strerror(errno));
 		return;
@@ -188,7 +186,7 @@ static void attempt_in_child(const settings *s, result *r)
 			;
 		if (done != sizeof(*r)) {
 			memset(r, 0, sizeof(*r));
-			r->code = EXIT_INTERNAL;
+			r->code = TPA_EXIT_INTERNAL;
 			snprintf(r->error, sizeof(r->error), "the attempt ended without a result (%s %d)",
 				 WIFSIGNALED(wstatus) ? "signal" : "exit",
 				 WIFSIGNALED(wstatus) ? WTERMSIG(wstatus) : WEXITSTATUS(wstatus));
@@ -231,7 +229,7 @@ static unsigned run_once(const settings *s, status *st)
 			"attested: %s (%s, outcome %s%s%s), token expires %s, next in %u s",
 			st->ear_status, st->verdict, r.outcome, r.baseline[0] ? ", baseline " : "",
 			r.baseline, when, next);
-	} else if (r.code == EXIT_REFUSED) {
+	} else if (r.code == TPA_EXIT_REFUSED) {
 		/* A decision (revoked, not enrollable): ask again, but slowly. */
 		st->failures++;
 		snprintf(st->error, sizeof(st->error), "%s", r.error);
@@ -242,7 +240,7 @@ static unsigned run_once(const settings *s, status *st)
 		st->failures++;
 		snprintf(st->error, sizeof(st->error), "%s", r.error);
 		next = backoff(s, st->failures);
-		logline(r.code == EXIT_USAGE ? LOG_ERR : LOG_WARNING,
+		logline(r.code == TPA_EXIT_USAGE ? LOG_ERR : LOG_WARNING,
 			"attempt %u failed (exit %d): %s; retry in %u s", st->failures, r.code,
 			r.error, next);
 	}
@@ -251,15 +249,15 @@ static unsigned run_once(const settings *s, status *st)
 	return next;
 }
 
-static int load(settings *s, int argc, char **argv)
+int agent_settings_load(settings *s, int argc, char **argv)
 {
 	int rc = settings_load(s, argc, argv);
 
 	if (rc != 0)
-		return rc < 0 ? -1 : rc;
+		return rc;
 	if (!s->co.target || (!s->co.insecure && !s->co.ca_file)) {
 		fprintf(stderr, PROG ": run needs --verifier and one of --ca or --insecure\n");
-		return EXIT_USAGE;
+		return TPA_EXIT_USAGE;
 	}
 	if (!s->ak_file)
 		s->ak_file = DEFAULT_AK_FILE;
@@ -272,23 +270,18 @@ static int load(settings *s, int argc, char **argv)
 	return 0;
 }
 
-int cmd_run(int argc, char **argv)
+int agent_run(settings *s, int argc, char **argv)
 {
-	settings s;
 	status st;
 	sigset_t set;
 	siginfo_t info;
-	int rc, sig;
+	int sig;
 	unsigned next;
 	double deadline, drift;
 
-	if ((rc = load(&s, argc, argv)) != 0) {
-		settings_free(&s);
-		return rc < 0 ? 0 : rc;
-	}
-	if (!s.verbose && !getenv("TSS2_LOG"))
+	if (!s->verbose && !getenv("TSS2_LOG"))
 		setenv("TSS2_LOG", "all+none", 1);
-	client_note = agent_note;
+	attest_note = agent_note;
 	srand((unsigned)time(NULL) ^ (unsigned)getpid());
 	sigemptyset(&set);
 	sigaddset(&set, SIGTERM);
@@ -297,10 +290,10 @@ int cmd_run(int argc, char **argv)
 	sigprocmask(SIG_BLOCK, &set, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	memset(&st, 0, sizeof(st));
-	logline(LOG_INFO, "started: verifier %s, token %s, status %s, AK %s", s.co.target,
-		s.token_out, s.status_file, s.ak_file);
+	logline(LOG_INFO, "started: verifier %s, token %s, status %s, AK %s", s->co.target,
+		s->token_out, s->status_file, s->ak_file);
 	for (;;) {
-		next = run_once(&s, &st);
+		next = run_once(s, &st);
 		/* Sleep until the next attempt, a signal, or a resume: the boot
 		 * clock runs through a suspend, the monotonic one does not. */
 		deadline = mono(CLOCK_BOOTTIME) + next;
@@ -332,17 +325,17 @@ int cmd_run(int argc, char **argv)
 		if (sig == SIGHUP) {
 			settings fresh;
 
-			if ((rc = load(&fresh, argc, argv)) != 0) {
+			if (agent_settings_load(&fresh, argc, argv) != 0) {
 				logline(LOG_ERR, "SIGHUP: the configuration has errors (above); keeping "
 					"the old one");
 				settings_free(&fresh);
 			} else {
-				settings_free(&s);
-				s = fresh;
+				settings_free(s);
+				*s = fresh;
 				logline(LOG_INFO, "SIGHUP: configuration re-read; attesting");
 			}
 		}
 	}
-	settings_free(&s);
+	settings_free(s);
 	return 0;
 }

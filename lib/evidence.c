@@ -167,30 +167,6 @@ int tpa_attest_request_pack(uint8_t **out, size_t *len, const char *challenge_id
 	return pack_msg(out, len, &req.base);
 }
 
-/* efivarfs files: 4 bytes of attributes, then the value. */
-static tpa_tristate read_efi_bool(const char *dir, const char *name)
-{
-	char path[4096];
-	uint8_t b[8];
-	size_t n;
-	FILE *f;
-
-	if ((size_t)snprintf(path, sizeof(path), "%s/%s-8be4df61-93ca-11d2-aa0d-00e098032b8c",
-			     dir, name) >= sizeof(path) || !(f = fopen(path, "rb")))
-		return TPA_TRI_UNKNOWN;
-	n = fread(b, 1, sizeof(b), f);
-	fclose(f);
-	if (n != 5 || (b[4] != 0 && b[4] != 1))
-		return TPA_TRI_UNKNOWN;
-	return b[4] ? TPA_TRI_ON : TPA_TRI_OFF;
-}
-
-void tpa_client_view_read_efivars(tpa_client_view *v, const char *dir)
-{
-	v->secure_boot = read_efi_bool(dir, "SecureBoot");
-	v->setup_mode = read_efi_bool(dir, "SetupMode");
-}
-
 int tpa_manufacturer_is_virtual(const char *m)
 {
 	static const char *virt[] = { "IBM", "MSFT", "GOOG", "AMZN", "QEMU" };

@@ -50,9 +50,6 @@ typedef struct {
 	int virtual_tpm;
 } tpa_client_view;
 
-/* Reads SecureBoot and SetupMode from an efivarfs directory
- * (/sys/firmware/efi/efivars); a missing variable stays unknown. */
-void tpa_client_view_read_efivars(tpa_client_view *v, const char *efivars_dir);
 /* Whether a TPM manufacturer id names a virtual TPM (swtpm/libtpms "IBM",
  * Microsoft "MSFT", Google "GOOG", Amazon "AMZN", QEMU-style "QEMU"). */
 int tpa_manufacturer_is_virtual(const char *manufacturer);
