@@ -86,6 +86,7 @@ UNIT_TESTS := \
               $(BUILD)/tests/unit/test_baseline \
               $(BUILD)/tests/unit/test_seal \
               $(BUILD)/tests/unit/test_audit \
+              $(BUILD)/tests/unit/test_evidence \
               $(BUILD)/tests/unit/test_token
 BENCH    := $(BUILD)/tests/bench/bench_quote $(BUILD)/tests/bench/bench_rpc \
             $(BUILD)/tests/bench/bench_eventlog $(BUILD)/tests/bench/bench_baseline \
