@@ -127,10 +127,17 @@ $(LIBA): $(LIB_OBJ)
 $(BUILD)/attest_client: $(OBJ)/attest_client/main.o $(OBJ)/attest_client/agent.o $(LIBA)
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-$(BUILD)/verifier: $(OBJ)/verifier/main.o $(OBJ)/verifier/cmd_eventlog.o \
-                   $(OBJ)/verifier/cmd_devices.o $(OBJ)/verifier/cmd_baseline.o \
-                   $(OBJ)/verifier/cmd_keys.o $(OBJ)/verifier/cmd_audit.o \
-                   $(OBJ)/verifier/cmd.o $(LIBA)
+# The verifier: main.c (the command table, serve) and one file per command
+# family, one a line.
+VERIFIER_OBJ := \
+                $(OBJ)/verifier/main.o \
+                $(OBJ)/verifier/cmd.o \
+                $(OBJ)/verifier/cmd_eventlog.o \
+                $(OBJ)/verifier/cmd_devices.o \
+                $(OBJ)/verifier/cmd_baseline.o \
+                $(OBJ)/verifier/cmd_keys.o \
+                $(OBJ)/verifier/cmd_audit.o
+$(BUILD)/verifier: $(VERIFIER_OBJ) $(LIBA)
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lsystemd
 
 $(BUILD)/tpa-pcr-extend: $(OBJ)/simulator/pcr_extend.o $(LIBA)
