@@ -88,6 +88,7 @@ UNIT_TESTS := \
               $(BUILD)/tests/unit/test_baseline \
               $(BUILD)/tests/unit/test_seal \
               $(BUILD)/tests/unit/test_audit \
+              $(BUILD)/tests/unit/test_evidence \
               $(BUILD)/tests/unit/test_token \
               $(BUILD)/tests/unit/test_compliance \
               $(BUILD)/tests/unit/test_notify
@@ -132,10 +133,17 @@ $(BUILD)/attest_client: $(OBJ)/attest_client/main.o $(OBJ)/attest_client/agent.o
                         $(OBJ)/attest_client/view.o $(LIBA)
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-$(BUILD)/verifier: $(OBJ)/verifier/main.o $(OBJ)/verifier/cmd_eventlog.o \
-                   $(OBJ)/verifier/cmd_devices.o $(OBJ)/verifier/cmd_baseline.o \
-                   $(OBJ)/verifier/cmd_keys.o $(OBJ)/verifier/cmd_audit.o \
-                   $(OBJ)/verifier/cmd.o $(LIBA)
+# The verifier: main.c (the command table, serve) and one file per command
+# family, one a line.
+VERIFIER_OBJ := \
+                $(OBJ)/verifier/main.o \
+                $(OBJ)/verifier/cmd.o \
+                $(OBJ)/verifier/cmd_eventlog.o \
+                $(OBJ)/verifier/cmd_devices.o \
+                $(OBJ)/verifier/cmd_baseline.o \
+                $(OBJ)/verifier/cmd_keys.o \
+                $(OBJ)/verifier/cmd_audit.o
+$(BUILD)/verifier: $(VERIFIER_OBJ) $(LIBA)
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lsystemd
 
 $(BUILD)/tpa-pcr-extend: $(OBJ)/simulator/pcr_extend.o $(LIBA)

@@ -417,3 +417,131 @@ int tpa_activate_response_unpack(char *device_id, size_t id_cap, char *ak_name,
 	attest__v1__activate_response__free_unpacked(r, NULL);
 	return 0;
 }
+
+/* ---- a relying party's calls: GetVerificationKeys, GetDeviceCompliance ---- */
+
+int tpa_keys_request_pack(uint8_t **out, size_t *len)
+{
+	Attest__V1__GetVerificationKeysRequest req = ATTEST__V1__GET_VERIFICATION_KEYS_REQUEST__INIT;
+
+	if (!out || !len)
+		return tpa_err_fail(TPA_ERR_INVALID_ARG, "pack: NULL");
+	return pack_msg(out, len, &req.base);
+}
+
+int tpa_keys_response_unpack(char **jwks, const uint8_t *b, size_t n)
+{
+	Attest__V1__GetVerificationKeysResponse *r;
+	size_t len;
+	int err = TPA_ERR_PARSE;
+
+	if (!jwks || (!b && n))
+		return tpa_err_fail(TPA_ERR_INVALID_ARG, "keys reply: NULL");
+	if (!(r = attest__v1__get_verification_keys_response__unpack(NULL, n, b)))
+		return tpa_err_fail(TPA_ERR_PARSE, "malformed GetVerificationKeys reply");
+	len = r->jwks ? strlen(r->jwks) : 0;
+	if (!len) {
+		tpa_err_set("malformed GetVerificationKeys reply: no JWKS");
+		goto cleanup;
+	}
+	if (len > TPA_JWKS_MAX) {
+		err = tpa_err_fail(TPA_ERR_LIMIT, "GetVerificationKeys reply: a JWKS of %zu bytes "
+				   "(at most %d)", len, TPA_JWKS_MAX);
+		goto cleanup;
+	}
+	if (!(*jwks = strdup(r->jwks))) {
+		err = tpa_err_fail(TPA_ERR_NOMEM, "keys reply: out of memory");
+		goto cleanup;
+	}
+	/* It is printed: keep it printable. */
+	sanitize(*jwks);
+	err = 0;
+cleanup:
+	attest__v1__get_verification_keys_response__free_unpacked(r, NULL);
+	return err;
+}
+
+int tpa_compliance_request_pack(uint8_t **out, size_t *len, const char *device_id)
+{
+	Attest__V1__GetDeviceComplianceRequest req = ATTEST__V1__GET_DEVICE_COMPLIANCE_REQUEST__INIT;
+
+	if (!out || !len || !device_id)
+		return tpa_err_fail(TPA_ERR_INVALID_ARG, "compliance: NULL");
+	req.device_id = (char *)device_id;
+	return pack_msg(out, len, &req.base);
+}
+
+/* A text field copied whole (never cut short) and printable. */
+static int compliance_text(char *dst, const char *src, const char *field)
+{
+	size_t n = src ? strlen(src) : 0;
+
+	if (n > TPA_COMPLIANCE_TEXT_MAX)
+		return tpa_err_fail(TPA_ERR_LIMIT, "compliance reply: %s of %zu bytes (at most %d)",
+				    field, n, TPA_COMPLIANCE_TEXT_MAX);
+	if (n)
+		memcpy(dst, src, n);
+	dst[n] = '\0';
+	sanitize(dst);
+	return 0;
+}
+
+int tpa_compliance_response_unpack(tpa_compliance_reply *out, const uint8_t *b, size_t n)
+{
+	Attest__V1__GetDeviceComplianceResponse *r;
+	tpa_compliance_reply c;
+	size_t tlen;
+	int err;
+
+	if (!out || (!b && n))
+		return tpa_err_fail(TPA_ERR_INVALID_ARG, "compliance reply: NULL");
+	if (!(r = attest__v1__get_device_compliance_response__unpack(NULL, n, b)))
+		return tpa_err_fail(TPA_ERR_PARSE, "malformed GetDeviceCompliance reply");
+	memset(&c, 0, sizeof(c));
+	if ((err = compliance_text(c.device_id, r->device_id, "device_id")) < 0 ||
+	    (err = compliance_text(c.outcome, r->outcome, "outcome")) < 0 ||
+	    (err = compliance_text(c.state, r->state, "state")) < 0 ||
+	    (err = compliance_text(c.baseline, r->baseline, "baseline")) < 0 ||
+	    (err = compliance_text(c.reason, r->reason, "reason")) < 0)
+		goto cleanup;
+	c.compliant = r->compliant;
+	c.verdict_at = r->verdict_at;
+	c.token_expires_at = r->token_expires_at;
+	c.expired = r->expired;
+	c.revoked_since_verdict = r->revoked_since_verdict;
+	if (c.compliant && (c.reason[0] || c.expired || c.revoked_since_verdict ||
+			    strcmp(c.state, "active") != 0)) {
+		err = tpa_err_fail(TPA_ERR_PARSE, "malformed GetDeviceCompliance reply: compliant, "
+				   "but %s", c.reason[0] ? "with a reason not to be" :
+				   c.expired ? "its token expired" :
+				   c.revoked_since_verdict ? "revoked since its verdict" :
+				   "the device is not active");
+		goto cleanup;
+	}
+	tlen = r->token ? strlen(r->token) : 0;
+	if (tlen > TPA_TOKEN_MAX) {
+		err = tpa_err_fail(TPA_ERR_LIMIT, "compliance reply: a token of %zu bytes (at most "
+				   "%d)", tlen, TPA_TOKEN_MAX);
+		goto cleanup;
+	}
+	if (tlen) {
+		if (!(c.token = strdup(r->token))) {
+			err = tpa_err_fail(TPA_ERR_NOMEM, "compliance reply: out of memory");
+			goto cleanup;
+		}
+		sanitize(c.token);
+	}
+	*out = c;
+	err = 0;
+cleanup:
+	attest__v1__get_device_compliance_response__free_unpacked(r, NULL);
+	return err;
+}
+
+void tpa_compliance_reply_clear(tpa_compliance_reply *r)
+{
+	if (!r)
+		return;
+	free(r->token);
+	memset(r, 0, sizeof(*r));
+}

@@ -35,19 +35,19 @@ char *cmd_read_text(const char *path)
 	return b;
 }
 
-const char *cmd_verb(int *argc, char ***argv, void (*usage)(FILE *), int *ret)
+const char *cmd_verb(int *argc, char ***argv, void (*usage)(FILE *), tpa_exit *ret)
 {
 	const char *verb;
 
 	if (*argc < 2) {
 		usage(stderr);
-		*ret = 2;
+		*ret = TPA_EXIT_USAGE;
 		return NULL;
 	}
 	verb = (*argv)[1];
 	if (strcmp(verb, "--help") == 0 || strcmp(verb, "-h") == 0) {
 		usage(stdout);
-		*ret = 0;
+		*ret = TPA_EXIT_OK;
 		return NULL;
 	}
 	(*argc)--;

@@ -6,8 +6,8 @@
  *   audit sign --registry FILE --token-key FILE
  *   audit export --registry FILE
  *
- * Exit status: 0 intact / done, 1 the log is broken (the first broken row
- * named), 2 usage or an unreadable registry or key. */
+ * Exit status (tpa/exit.h): 0 intact / done, 1 the log is broken (the
+ * first broken row named), 2 usage or an unreadable registry or key. */
 #include <ctype.h>
 #include <getopt.h>
 #include <inttypes.h>
@@ -115,11 +115,12 @@ static void print_report(const tpa_audit_report *r, int json)
 		       r->last_head_seq + 1, r->last_seq);
 }
 
-static int do_verify(tpa_store *s, const char *jwks_file, const char *head_file, int json)
+static tpa_exit do_verify(tpa_store *s, const char *jwks_file, const char *head_file, int json)
 {
 	tpa_audit_report r;
 	char *jwks = NULL, *head = NULL;
-	int err, rc = 2;
+	tpa_exit rc = TPA_EXIT_USAGE;
+	int err;
 
 	if ((jwks_file && !(jwks = cmd_read_text(jwks_file))) ||
 	    (head_file && !(head = read_jws(head_file))))
@@ -130,39 +131,40 @@ static int do_verify(tpa_store *s, const char *jwks_file, const char *head_file,
 		goto out;
 	}
 	print_report(&r, json);
-	rc = r.intact ? 0 : 1;
+	rc = r.intact ? TPA_EXIT_OK : TPA_EXIT_NO;
 out:
 	free(jwks);
 	free(head);
 	return rc;
 }
 
-static int do_sign(tpa_store *s, const char *key_file)
+static tpa_exit do_sign(tpa_store *s, const char *key_file)
 {
 	tpa_token_key *k = NULL, *prev = NULL;
 	tpa_audit_signer *g = NULL;
 	char prev_file[4096];
 	int64_t seq = 0;
-	int rc;
+	tpa_exit rc;
+	int done;
 
 	if ((size_t)snprintf(prev_file, sizeof(prev_file), "%s.previous", key_file) >=
 	    sizeof(prev_file) || tpa_token_key_load(&k, key_file, 0) < 0 ||
 	    (access(prev_file, F_OK) == 0 && tpa_token_key_load(&prev, prev_file, 0) < 0) ||
 	    tpa_audit_signer_new(&g, s, NULL) < 0) {
 		fprintf(stderr, PROG ": audit sign: %s\n", tpa_err_last());
-		rc = 2;
+		rc = TPA_EXIT_USAGE;
 		goto out;
 	}
-	rc = tpa_audit_signer_tick(g, k, prev, (int64_t)time(NULL), 1, &seq);
-	if (rc == 1) {
+	done = tpa_audit_signer_tick(g, k, prev, (int64_t)time(NULL), 1, &seq);
+	rc = TPA_EXIT_OK;
+	if (done == 1) {
 		printf("signed the head at seq %" PRId64 " (key %s)\n", seq, tpa_token_key_id(k));
-		rc = 0;
-	} else if (rc == 0) {
+	} else if (done == 0) {
 		printf("nothing to sign: every row is under a signed head\n");
 	} else {
-		fprintf(stderr, PROG ": audit sign: %s%s\n", rc == TPA_ERR_VERIFY ?
+		fprintf(stderr, PROG ": audit sign: %s%s\n", done == TPA_ERR_VERIFY ?
 			"the log is broken, nothing signed: " : "", tpa_err_last());
-		rc = rc == TPA_ERR_VERIFY ? 1 : 2;
+		rc = done == TPA_ERR_VERIFY ? TPA_EXIT_NO : TPA_EXIT_USAGE;
 	}
 out:
 	tpa_audit_signer_free(g);
@@ -176,16 +178,16 @@ static int write_stdout(void *ctx, const char *text, size_t len)
 	return fwrite(text, 1, len, ctx) == len ? 0 : -1;
 }
 
-static int do_export(tpa_store *s)
+static tpa_exit do_export(tpa_store *s)
 {
 	if (tpa_audit_export(s, write_stdout, stdout) < 0 || fflush(stdout) != 0) {
 		fprintf(stderr, PROG ": audit export: %s\n", tpa_err_last());
-		return 2;
+		return TPA_EXIT_USAGE;
 	}
-	return 0;
+	return TPA_EXIT_OK;
 }
 
-int cmd_audit(int argc, char **argv)
+tpa_exit cmd_audit(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "registry", required_argument, NULL, 'R' },
@@ -198,7 +200,8 @@ int cmd_audit(int argc, char **argv)
 	};
 	const char *registry = NULL, *jwks = NULL, *head = NULL, *key = NULL, *verb;
 	tpa_store *s;
-	int c, json = 0, rc;
+	int c, json = 0;
+	tpa_exit rc;
 
 	if (!(verb = cmd_verb(&argc, &argv, usage, &rc)))
 		return rc;
@@ -209,8 +212,8 @@ int cmd_audit(int argc, char **argv)
 		case 'H': head = optarg; break;
 		case 'K': key = optarg; break;
 		case 'j': json = 1; break;
-		case 'h': usage(stdout); return 0;
-		default: usage(stderr); return 2;
+		case 'h': usage(stdout); return TPA_EXIT_OK;
+		default: usage(stderr); return TPA_EXIT_USAGE;
 		}
 	}
 	if (optind != argc || !registry ||
@@ -222,10 +225,10 @@ int cmd_audit(int argc, char **argv)
 		else if (head && !jwks)
 			fprintf(stderr, PROG ": audit verify: --head needs --jwks\n");
 		usage(stderr);
-		return 2;
+		return TPA_EXIT_USAGE;
 	}
 	if (!(s = open_registry(registry)))
-		return 2;
+		return TPA_EXIT_USAGE;
 	if (strcmp(verb, "verify") == 0)
 		rc = do_verify(s, jwks, head, json);
 	else if (strcmp(verb, "sign") == 0)

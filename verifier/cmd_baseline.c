@@ -10,9 +10,10 @@
  *   assign --registry DB (--device ID | --label L) NAME   (NAME "-" removes)
  *   list --registry DB
  *
- * Exit status: 0 done (appraise: compliant), 1 diff found differences or
- * appraise: non-compliant, 2 usage or invalid input (one line naming the
- * file, the field and why), 3 appraise: warning. */
+ * Exit status (tpa/exit.h): 0 done (appraise: compliant), 1 diff found
+ * differences or appraise: non-compliant, 2 usage or invalid input (one line
+ * naming the file, the field and why), 7 a write failed, 8 appraise:
+ * warning. */
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -48,18 +49,18 @@ static void usage(FILE *f)
 "       verifier baseline assign --registry DB (--device ID | --label LABEL) NAME|-\n"
 "       verifier baseline list --registry DB\n"
 "exit status: 0 done (appraise: compliant), 1 differences (diff) or\n"
-"non-compliant (appraise), 2 usage or invalid input, 3 warning (appraise)\n");
+"non-compliant (appraise), 2 usage or invalid input, 8 warning (appraise)\n");
 }
 
-static int fail(const char *what)
+static tpa_exit fail(const char *what)
 {
 	fprintf(stderr, PROG ": %s: %s\n", what, tpa_err_last());
-	return 2;
+	return TPA_EXIT_USAGE;
 }
 
 /* Writes text to path (atomically, 0644, through no link) or stdout, with a
  * final newline. */
-static int write_out(const char *path, const char *text)
+static tpa_exit write_out(const char *path, const char *text)
 {
 	size_t n = strlen(text);
 	char *line;
@@ -68,13 +69,13 @@ static int write_out(const char *path, const char *text)
 	if (!path) {
 		if (fputs(text, stdout) < 0 || fputs("\n", stdout) < 0) {
 			fprintf(stderr, PROG ": stdout: write failed\n");
-			return 2;
+			return TPA_EXIT_INTERNAL;
 		}
-		return 0;
+		return TPA_EXIT_OK;
 	}
 	if (!(line = malloc(n + 2))) {
 		fprintf(stderr, PROG ": out of memory\n");
-		return 2;
+		return TPA_EXIT_INTERNAL;
 	}
 	memcpy(line, text, n);
 	line[n] = '\n';
@@ -82,9 +83,9 @@ static int write_out(const char *path, const char *text)
 	free(line);
 	if (bad) {
 		fprintf(stderr, PROG ": %s\n", tpa_err_last());
-		return 2;
+		return TPA_EXIT_INTERNAL;
 	}
-	return 0;
+	return TPA_EXIT_OK;
 }
 
 /* A boot from an event log (and optionally the PCR values a quote covered),
@@ -115,7 +116,8 @@ static void print_failed(const tpa_findings *f, const char *what)
 
 /* For learning: the boot's evidence must hold, in its evidence bank (the
  * log's strongest; bank, if given, must be it). */
-static int boot_from(boot *b, const uint8_t *bytes, size_t len, uint16_t bank, const char *what)
+static tpa_exit boot_from(boot *b, const uint8_t *bytes, size_t len, uint16_t bank,
+			  const char *what)
 {
 	tpa_boot_input in;
 
@@ -128,23 +130,23 @@ static int boot_from(boot *b, const uint8_t *bytes, size_t len, uint16_t bank, c
 		return fail(what);
 	if (!b->boot.log) {
 		print_failed(&b->checks, what);
-		return 2;
+		return TPA_EXIT_USAGE;
 	}
 	if (bank && b->boot.bank != bank) {
 		fprintf(stderr, PROG ": %s: the log's strongest bank is %s: a baseline must be in it, "
 			"not in %s\n", what, tpa_hash_label(b->boot.bank), tpa_hash_label(bank));
-		return 2;
+		return TPA_EXIT_USAGE;
 	}
 	if (!b->boot.log_ok) {
 		print_failed(&b->checks, what);
 		fprintf(stderr, PROG ": %s: the evidence does not hold: not a boot to learn from\n",
 			what);
-		return 2;
+		return TPA_EXIT_USAGE;
 	}
-	return 0;
+	return TPA_EXIT_OK;
 }
 
-static int boot_from_file(boot *b, const char *path, uint16_t bank)
+static tpa_exit boot_from_file(boot *b, const char *path, uint16_t bank)
 {
 	size_t len = 0;
 
@@ -163,21 +165,21 @@ static uint16_t parse_bank(const char *s)
 		return TPM2_ALG_SHA384;
 	if (strcmp(s, "sha512") == 0)
 		return TPM2_ALG_SHA512;
-	return 0;
+	return TPA_EXIT_OK;
 }
 
-static int open_registry(tpa_store **s, const char *path)
+static tpa_exit open_registry(tpa_store **s, const char *path)
 {
 	if (!path) {
 		fprintf(stderr, PROG ": --registry FILE is required\n");
-		return 2;
+		return TPA_EXIT_USAGE;
 	}
 	if (tpa_store_open_sqlite(s, path) < 0)
 		return fail("registry");
-	return 0;
+	return TPA_EXIT_OK;
 }
 
-static int do_learn(int argc, char **argv)
+static tpa_exit do_learn(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "eventlog", required_argument, NULL, 'e' },
@@ -195,7 +197,8 @@ static int do_learn(int argc, char **argv)
 	tpa_baseline *bl = NULL;
 	tpa_store *st = NULL;
 	char *json = NULL, *summary = NULL;
-	int c, rc = 2;
+	int c;
+	tpa_exit rc = TPA_EXIT_USAGE;
 
 	memset(&b, 0, sizeof(b));
 	optind = 1;
@@ -210,26 +213,26 @@ static int do_learn(int argc, char **argv)
 			if (!(bank = parse_bank(optarg))) {
 				fprintf(stderr, PROG ": --bank: '%s' is not sha1, sha256, sha384 "
 					"or sha512\n", optarg);
-				return 2;
+				return TPA_EXIT_USAGE;
 			}
 			break;
-		default: usage(stderr); return 2;
+		default: usage(stderr); return TPA_EXIT_USAGE;
 		}
 	}
 	if (optind != argc || !eventlog == !device || (device && !registry)) {
 		fprintf(stderr, PROG ": learn takes --eventlog FILE, or --registry DB and "
 			"--device ID\n");
-		return 2;
+		return TPA_EXIT_USAGE;
 	}
 	if (eventlog) {
-		if ((rc = boot_from_file(&b, eventlog, bank)) != 0)
+		if ((rc = boot_from_file(&b, eventlog, bank)) != TPA_EXIT_OK)
 			goto cleanup;
 	} else {
 		uint8_t *log = NULL;
 		size_t len = 0;
 		char *pcrs = NULL;
 
-		if ((rc = open_registry(&st, registry)) != 0)
+		if ((rc = open_registry(&st, registry)) != TPA_EXIT_OK)
 			goto cleanup;
 		if (tpa_store_last_evidence(&log, &len, &pcrs, st, device) < 0) {
 			rc = fail(device);
@@ -241,21 +244,21 @@ static int do_learn(int argc, char **argv)
 		if (!log) {
 			fprintf(stderr, PROG ": device %s sent no event log with its last "
 				"attestation: nothing to learn the boot from\n", device);
-			rc = 2;
+			rc = TPA_EXIT_USAGE;
 			goto cleanup;
 		}
 		b.bytes = log;
-		if ((rc = boot_from(&b, log, len, bank, device)) != 0)
+		if ((rc = boot_from(&b, log, len, bank, device)) != TPA_EXIT_OK)
 			goto cleanup;
 	}
-	rc = 2;
+	rc = TPA_EXIT_USAGE;
 	if (tpa_baseline_learn(&bl, &b.boot, name) < 0) {
 		rc = fail("learn");
 		goto cleanup;
 	}
 	if (!(json = tpa_baseline_to_json(bl)) || !(summary = tpa_baseline_summary(bl)))
 		goto cleanup;
-	if ((rc = write_out(out, json)) != 0)
+	if ((rc = write_out(out, json)) != TPA_EXIT_OK)
 		goto cleanup;
 	fputs(summary, out ? stdout : stderr);
 cleanup:
@@ -267,7 +270,7 @@ cleanup:
 	return rc;
 }
 
-static int do_merge(int argc, char **argv)
+static tpa_exit do_merge(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "name", required_argument, NULL, 'n' },
@@ -277,19 +280,20 @@ static int do_merge(int argc, char **argv)
 	const char *out = NULL, *name = NULL;
 	tpa_baseline *acc = NULL;
 	char *json = NULL, *summary = NULL;
-	int c, i, rc = 2;
+	int c, i;
+	tpa_exit rc = TPA_EXIT_USAGE;
 
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (c) {
 		case 'n': name = optarg; break;
 		case 'o': out = optarg; break;
-		default: usage(stderr); return 2;
+		default: usage(stderr); return TPA_EXIT_USAGE;
 		}
 	}
 	if (argc - optind < 2) {
 		fprintf(stderr, PROG ": merge takes two or more baselines\n");
-		return 2;
+		return TPA_EXIT_USAGE;
 	}
 	for (i = optind; i < argc; i++) {
 		tpa_baseline *next = NULL, *m = NULL;
@@ -336,7 +340,7 @@ static int do_merge(int argc, char **argv)
 	}
 	if (!(json = tpa_baseline_to_json(acc)) || !(summary = tpa_baseline_summary(acc)))
 		goto cleanup;
-	if ((rc = write_out(out, json)) != 0)
+	if ((rc = write_out(out, json)) != TPA_EXIT_OK)
 		goto cleanup;
 	fputs(summary, out ? stdout : stderr);
 cleanup:
@@ -346,22 +350,22 @@ cleanup:
 	return rc;
 }
 
-static int do_diff(int argc, char **argv)
+static tpa_exit do_diff(int argc, char **argv)
 {
 	tpa_baseline *a = NULL, *b = NULL;
 	char *d = NULL;
-	int rc = 2;
+	tpa_exit rc = TPA_EXIT_USAGE;
 
 	if (argc != 3) {
 		fprintf(stderr, PROG ": diff takes two baselines\n");
-		return 2;
+		return TPA_EXIT_USAGE;
 	}
 	if (tpa_baseline_load_file(&a, argv[1]) < 0 || tpa_baseline_load_file(&b, argv[2]) < 0 ||
 	    tpa_baseline_diff(&d, a, b) < 0) {
 		rc = fail("diff");
 	} else {
 		fputs(d, stdout);
-		rc = d[0] ? 1 : 0;
+		rc = d[0] ? TPA_EXIT_NO : TPA_EXIT_OK;
 	}
 	free(d);
 	tpa_baseline_free(a);
@@ -369,14 +373,14 @@ static int do_diff(int argc, char **argv)
 	return rc;
 }
 
-static int do_check(int argc, char **argv)
+static tpa_exit do_check(int argc, char **argv)
 {
 	tpa_baseline *b = NULL;
 	char *s;
 
 	if (argc != 2) {
 		fprintf(stderr, PROG ": check takes one baseline\n");
-		return 2;
+		return TPA_EXIT_USAGE;
 	}
 	if (tpa_baseline_load_file(&b, argv[1]) < 0)
 		return fail("check");
@@ -384,22 +388,22 @@ static int do_check(int argc, char **argv)
 		fputs(s, stdout);
 	free(s);
 	tpa_baseline_free(b);
-	return 0;
+	return TPA_EXIT_OK;
 }
 
-static int outcome_status(tpa_outcome o)
+static tpa_exit outcome_status(tpa_outcome o)
 {
 	switch (o) {
-	case TPA_OUTCOME_COMPLIANT: return 0;
-	case TPA_OUTCOME_WARNING: return 3;
+	case TPA_OUTCOME_COMPLIANT: return TPA_EXIT_OK;
+	case TPA_OUTCOME_WARNING: return TPA_EXIT_WARNING;
 	case TPA_OUTCOME_NON_COMPLIANT:
 	case TPA_OUTCOME_NO_BASELINE:
-	case TPA_OUTCOME_NOT_APPRAISED: return 1;
+	case TPA_OUTCOME_NOT_APPRAISED: return TPA_EXIT_NO;
 	}
-	return 1;
+	return TPA_EXIT_NO;
 }
 
-static int do_appraise(int argc, char **argv)
+static tpa_exit do_appraise(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "baseline", required_argument, NULL, 'b' },
@@ -416,7 +420,8 @@ static int do_appraise(int argc, char **argv)
 	tpa_pcr_set pcrs;
 	uint8_t *bytes = NULL;
 	size_t len = 0, i;
-	int c, json = 0, rc = 2, id;
+	int c, json = 0, id, err;
+	tpa_exit rc = TPA_EXIT_USAGE;
 
 	memset(&v, 0, sizeof(v));
 	optind = 1;
@@ -426,12 +431,12 @@ static int do_appraise(int argc, char **argv)
 		case 'e': eventlog = optarg; break;
 		case 'p': pcrs_file = optarg; break;
 		case 'j': json = 1; break;
-		default: usage(stderr); return 2;
+		default: usage(stderr); return TPA_EXIT_USAGE;
 		}
 	}
 	if (optind != argc || !bpath || !eventlog) {
 		fprintf(stderr, PROG ": appraise takes --baseline FILE and --eventlog LOG\n");
-		return 2;
+		return TPA_EXIT_USAGE;
 	}
 	if (tpa_baseline_load_file(&bl, bpath) < 0) {
 		rc = fail("appraise");
@@ -457,9 +462,9 @@ static int do_appraise(int argc, char **argv)
 			goto cleanup;
 		}
 		text[n] = '\0';
-		rc = tpa_pcr_set_from_json(&pcrs, text);
+		err = tpa_pcr_set_from_json(&pcrs, text);
 		free(text);
-		if (rc < 0) {
+		if (err < 0) {
 			rc = fail(pcrs_file);
 			goto cleanup;
 		}
@@ -468,7 +473,7 @@ static int do_appraise(int argc, char **argv)
 		in.quoted = &pcrs;
 		in.registered = 1;
 	}
-	rc = 2;
+	rc = TPA_EXIT_USAGE;
 	if (tpa_verdict_judge(&v, &in) < 0) {
 		rc = fail("appraise");
 		goto cleanup;
@@ -477,7 +482,7 @@ static int do_appraise(int argc, char **argv)
 		print_failed(&v.checks, eventlog);
 		fprintf(stderr, PROG ": %s: the evidence does not hold: the boot is not appraised\n",
 			eventlog);
-		rc = 1;
+		rc = TPA_EXIT_NO;
 		goto cleanup;
 	}
 	if (json) {
@@ -503,7 +508,7 @@ cleanup:
 	return rc;
 }
 
-static int do_registry(const char *cmd, int argc, char **argv)
+static tpa_exit do_registry(const char *cmd, int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "registry", required_argument, NULL, 'R' },
@@ -513,7 +518,8 @@ static int do_registry(const char *cmd, int argc, char **argv)
 	};
 	const char *registry = NULL, *device = NULL, *label = NULL;
 	tpa_store *st = NULL;
-	int c, rc = 2;
+	int c;
+	tpa_exit rc = TPA_EXIT_USAGE;
 
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
@@ -521,12 +527,12 @@ static int do_registry(const char *cmd, int argc, char **argv)
 		case 'R': registry = optarg; break;
 		case 'd': device = optarg; break;
 		case 'l': label = optarg; break;
-		default: usage(stderr); return 2;
+		default: usage(stderr); return TPA_EXIT_USAGE;
 		}
 	}
-	if ((rc = open_registry(&st, registry)) != 0)
+	if ((rc = open_registry(&st, registry)) != TPA_EXIT_OK)
 		return rc;
-	rc = 2;
+	rc = TPA_EXIT_USAGE;
 	if (strcmp(cmd, "add") == 0) {
 		tpa_baseline *b = NULL;
 		char *json = NULL;
@@ -541,7 +547,7 @@ static int do_registry(const char *cmd, int argc, char **argv)
 			rc = fail("add");
 		} else {
 			printf("added: %s@%d\n", tpa_baseline_name(b), version);
-			rc = 0;
+			rc = TPA_EXIT_OK;
 		}
 		free(json);
 		tpa_baseline_free(b);
@@ -558,11 +564,11 @@ static int do_registry(const char *cmd, int argc, char **argv)
 
 			if (err < 0) {
 				fail("assign");
-				rc = err == TPA_ERR_NOT_FOUND ? 1 : 2;
+				rc = err == TPA_ERR_NOT_FOUND ? TPA_EXIT_NO : TPA_EXIT_USAGE;
 			} else {
 				printf("%s %s: %s\n", device ? "device" : "label",
 				       device ? device : label, name ? name : "(none)");
-				rc = 0;
+				rc = TPA_EXIT_OK;
 			}
 		}
 	} else {
@@ -577,7 +583,7 @@ static int do_registry(const char *cmd, int argc, char **argv)
 			for (i = 0; i < n; i++)
 				printf("%s@%d  added %lld\n", list[i].name, list[i].version,
 				       (long long)list[i].added_at);
-			rc = 0;
+			rc = TPA_EXIT_OK;
 		}
 		free(list);
 	}
@@ -585,7 +591,7 @@ static int do_registry(const char *cmd, int argc, char **argv)
 	return rc;
 }
 
-int cmd_baseline(int argc, char **argv)
+tpa_exit cmd_baseline(int argc, char **argv)
 {
 	const char *sub = argc >= 2 ? argv[1] : "";
 
@@ -603,8 +609,8 @@ int cmd_baseline(int argc, char **argv)
 		return do_registry(sub, argc - 1, argv + 1);
 	if (strcmp(sub, "--help") == 0 || strcmp(sub, "-h") == 0) {
 		usage(stdout);
-		return 0;
+		return TPA_EXIT_OK;
 	}
 	usage(stderr);
-	return 2;
+	return TPA_EXIT_USAGE;
 }

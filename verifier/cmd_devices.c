@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /* verifier devices list|show|revoke|reinstate|delete: the device registry
- * for an operator. Exit status: 0 done, 1 no such device, 2 usage or an
- * unreadable registry. */
+ * for an operator. Exit status (tpa/exit.h): 0 done, 1 no such device, 2
+ * usage or an unreadable registry. */
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -61,7 +61,7 @@ static void print_device(const tpa_device *d)
 	       d->last_baseline, d->label[0] ? d->label : "-", d->ak_name);
 }
 
-int cmd_devices(int argc, char **argv)
+tpa_exit cmd_devices(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "registry", required_argument, NULL, 'R' },
@@ -73,7 +73,8 @@ int cmd_devices(int argc, char **argv)
 	tpa_store *store = NULL;
 	tpa_device d, *all = NULL;
 	size_t n = 0, i;
-	int json = 0, c, err, rc = 2;
+	int json = 0, c, err;
+	tpa_exit rc = TPA_EXIT_USAGE;
 
 	if (!(verb = cmd_verb(&argc, &argv, usage, &rc)))
 		return rc;
@@ -81,28 +82,28 @@ int cmd_devices(int argc, char **argv)
 		switch (c) {
 		case 'R': registry = optarg; break;
 		case 'j': json = 1; break;
-		case 'h': usage(stdout); return 0;
-		default: usage(stderr); return 2;
+		case 'h': usage(stdout); return TPA_EXIT_OK;
+		default: usage(stderr); return TPA_EXIT_USAGE;
 		}
 	}
 	if (!registry) {
 		fprintf(stderr, "verifier: devices: --registry FILE is required\n");
-		return 2;
+		return TPA_EXIT_USAGE;
 	}
 	if (strcmp(verb, "list") == 0 ? optind != argc :
 	    strcmp(verb, "label") == 0 ? optind != argc - 2 : optind != argc - 1) {
 		usage(stderr);
-		return 2;
+		return TPA_EXIT_USAGE;
 	}
 	if (strcmp(verb, "list") && strcmp(verb, "show") && strcmp(verb, "revoke") &&
 	    strcmp(verb, "reinstate") && strcmp(verb, "delete") && strcmp(verb, "label")) {
 		fprintf(stderr, "verifier: devices: unknown command '%s'\n", verb);
 		usage(stderr);
-		return 2;
+		return TPA_EXIT_USAGE;
 	}
 	if (tpa_store_open_sqlite(&store, registry) < 0) {
 		fprintf(stderr, "verifier: %s\n", tpa_err_last());
-		return 2;
+		return TPA_EXIT_USAGE;
 	}
 	if (strcmp(verb, "list") == 0) {
 		if ((err = tpa_store_list(&all, &n, store)) < 0) {
@@ -119,7 +120,7 @@ int cmd_devices(int argc, char **argv)
 			for (i = 0; i < n; i++)
 				print_device(&all[i]);
 		}
-		rc = 0;
+		rc = TPA_EXIT_OK;
 		goto cleanup;
 	}
 	if (strcmp(verb, "show") == 0) {
@@ -139,7 +140,8 @@ int cmd_devices(int argc, char **argv)
 	}
 	if (err < 0) {
 		fprintf(stderr, "verifier: devices %s: %s\n", verb, tpa_err_last());
-		rc = err == TPA_ERR_NOT_FOUND || err == TPA_ERR_INVALID_ARG ? 1 : 2;
+		rc = err == TPA_ERR_NOT_FOUND || err == TPA_ERR_INVALID_ARG ? TPA_EXIT_NO :
+		     TPA_EXIT_USAGE;
 		goto cleanup;
 	}
 	if (strcmp(verb, "delete") == 0) {
@@ -156,7 +158,7 @@ int cmd_devices(int argc, char **argv)
 	} else {
 		print_device(&d);
 	}
-	rc = 0;
+	rc = TPA_EXIT_OK;
 cleanup:
 	free(all);
 	tpa_store_close(store);

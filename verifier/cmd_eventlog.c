@@ -4,8 +4,8 @@
  * The log is judged as the verifier judges it (tpa_verdict_judge), but alone:
  * nothing in it is TPM-signed, so the output says which PCRs a quote must
  * cover for each fact to count, and which checks the log itself fails.
- * Exit status: 0 shown, 2 unreadable or malformed log (one line naming the
- * offset and the rule), 3 internal failure. */
+ * Exit status (tpa/exit.h): 0 shown, 2 unreadable or malformed log (one
+ * line naming the offset and the rule), 7 internal failure. */
 #include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
@@ -184,7 +184,7 @@ static json_t *checks_json(const tpa_findings *f)
 	return a;
 }
 
-static int show_json(const tpa_verdict *v)
+static tpa_exit show_json(const tpa_verdict *v)
 {
 	const tpa_eventlog *log = v->boot.log;
 	const tpa_replay *r = &v->boot.replay;
@@ -195,7 +195,7 @@ static int show_json(const tpa_verdict *v)
 	size_t nb = tpa_eventlog_banks(log, algs, TPA_EVLOG_MAX_ALGS), i;
 	uint32_t b, k;
 	char *txt;
-	int rc = 3;
+	tpa_exit rc = TPA_EXIT_INTERNAL;
 
 	if (!root || !banks || !events || !pcrs)
 		goto cleanup;
@@ -285,7 +285,7 @@ static int show_json(const tpa_verdict *v)
 		goto cleanup;
 	printf("%s\n", txt);
 	free(txt);
-	rc = 0;
+	rc = TPA_EXIT_OK;
 cleanup:
 	json_decref(banks);
 	json_decref(events);
@@ -381,7 +381,7 @@ static void show_text(const tpa_verdict *v)
 		       v->checks.items[i].name, v->checks.items[i].detail);
 }
 
-int cmd_eventlog(int argc, char **argv)
+tpa_exit cmd_eventlog(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "json", no_argument, NULL, 'j' },
@@ -393,11 +393,12 @@ int cmd_eventlog(int argc, char **argv)
 	const tpa_check *parse;
 	uint8_t *bytes = NULL;
 	size_t len = 0;
-	int json = 0, c, rc = 2;
+	int json = 0, c, err;
+	tpa_exit rc = TPA_EXIT_USAGE;
 
 	if (argc < 2 || strcmp(argv[1], "show") != 0) {
 		fprintf(stderr, "usage: verifier eventlog show [--json] FILE\n");
-		return 2;
+		return TPA_EXIT_USAGE;
 	}
 	argc--;
 	argv++;
@@ -407,19 +408,21 @@ int cmd_eventlog(int argc, char **argv)
 		case 'j': json = 1; break;
 		case 'h':
 			printf("usage: verifier eventlog show [--json] FILE\n");
-			return 0;
+			return TPA_EXIT_OK;
 		default:
 			fprintf(stderr, "usage: verifier eventlog show [--json] FILE\n");
-			return 2;
+			return TPA_EXIT_USAGE;
 		}
 	}
 	if (optind != argc - 1) {
 		fprintf(stderr, "usage: verifier eventlog show [--json] FILE\n");
-		return 2;
+		return TPA_EXIT_USAGE;
 	}
 	memset(&v, 0, sizeof(v));
-	if (tpa_eventlog_read_file(&bytes, &len, argv[optind]) < 0) {
+	if ((err = tpa_eventlog_read_file(&bytes, &len, argv[optind])) < 0) {
 		fprintf(stderr, "verifier: eventlog %s: %s\n", argv[optind], tpa_err_last());
+		if (err == TPA_ERR_NOMEM)
+			rc = TPA_EXIT_INTERNAL;
 		goto cleanup;
 	}
 	if (len == 0) {
@@ -432,7 +435,7 @@ int cmd_eventlog(int argc, char **argv)
 	in.event_log_len = len;
 	if (tpa_verdict_judge(&v, &in) < 0) {
 		fprintf(stderr, "verifier: eventlog %s: %s\n", argv[optind], tpa_err_last());
-		rc = 3;
+		rc = TPA_EXIT_INTERNAL;
 		goto cleanup;
 	}
 	parse = tpa_findings_get(&v.checks, TPA_CHECK_EVENTLOG_PARSE);
@@ -446,7 +449,7 @@ int cmd_eventlog(int argc, char **argv)
 		rc = show_json(&v);
 	} else {
 		show_text(&v);
-		rc = 0;
+		rc = TPA_EXIT_OK;
 	}
 cleanup:
 	tpa_verdict_clear(&v);

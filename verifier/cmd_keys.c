@@ -11,9 +11,10 @@
  *   compliance --verifier ADDR --ca FILE --cert FILE --key FILE [--json] ID
  *                                     GetDeviceCompliance (mTLS)
  *
- * Exit status: 0 valid / done / compliant, 1 not valid / not compliant
- * (token verify: also a valid token whose status is not accepted),
- * 2 usage or unreadable input, 4 verifier unreachable, 5 refused. */
+ * Exit status (tpa/exit.h): 0 valid / done / compliant, 1 not valid / not
+ * compliant (token verify: also a valid token whose status is not
+ * accepted), 2 usage or unreadable input, 4 verifier unreachable, 5
+ * refused, 6 a reply that cannot be understood, 7 internal. */
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,7 +24,6 @@
 
 #include <jansson.h>
 
-#include "attest/v1/attest.pb-c.h"
 #include "tpa/err.h"
 #include "tpa/evidence.h"
 #include "tpa/rpc.h"
@@ -53,7 +53,7 @@ static int parse_nonce(uint8_t *out, size_t cap, size_t *len, const char *hex)
 
 #define TOKEN_USAGE "token verify (--jwks FILE | --jwk FILE) [--nonce HEX] [--accept-warning] TOKEN"
 
-int cmd_token(int argc, char **argv)
+tpa_exit cmd_token(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "jwk", required_argument, NULL, 'j' },
@@ -71,7 +71,7 @@ int cmd_token(int argc, char **argv)
 
 	if (argc < 2 || strcmp(argv[1], "verify") != 0) {
 		fprintf(stderr, "usage: " PROG " " TOKEN_USAGE "\n");
-		return 2;
+		return TPA_EXIT_USAGE;
 	}
 	argc--;
 	argv++;
@@ -84,20 +84,20 @@ int cmd_token(int argc, char **argv)
 		case 'w': accept_warning = 1; break;
 		case 'h':
 			printf("usage: " PROG " " TOKEN_USAGE "\n");
-			return 0;
-		default: return 2;
+			return TPA_EXIT_OK;
+		default: return TPA_EXIT_USAGE;
 		}
 	}
 	if (!jwk_file == !jwks_file || optind != argc - 1) {
 		fprintf(stderr, PROG ": " TOKEN_USAGE "\n");
-		return 2;
+		return TPA_EXIT_USAGE;
 	}
 	if (nonce_hex && parse_nonce(nonce, sizeof(nonce), &nonce_len, nonce_hex) < 0) {
 		fprintf(stderr, PROG ": --nonce: not hex of at most 64 bytes\n");
-		return 2;
+		return TPA_EXIT_USAGE;
 	}
 	if (!(keys = cmd_read_text(jwks_file ? jwks_file : jwk_file)))
-		return 2;
+		return TPA_EXIT_USAGE;
 	if (jwks_file)
 		err = tpa_token_verify_jwks(&claims, keys, argv[optind], (int64_t)time(NULL),
 					    nonce_hex ? nonce : NULL, nonce_len);
@@ -108,7 +108,7 @@ int cmd_token(int argc, char **argv)
 	free(keys);
 	if (err < 0) {
 		fprintf(stderr, PROG ": token not valid: %s\n", tpa_err_last());
-		return err == TPA_ERR_INVALID_ARG ? 2 : 1;
+		return err == TPA_ERR_INVALID_ARG ? TPA_EXIT_USAGE : TPA_EXIT_NO;
 	}
 	/* Authentic is not enough: the verdict it carries must be one to act
 	 * on. The claims are printed only for a token that is accepted. */
@@ -117,36 +117,49 @@ int cmd_token(int argc, char **argv)
 		if (!accept_warning && tpa_token_accept_status(claims, 1) == 0)
 			fprintf(stderr, PROG ": --accept-warning accepts a warning\n");
 		free(claims);
-		return 1;
+		return TPA_EXIT_NO;
 	}
 	printf("%s\n", claims);
 	free(claims);
-	return 0;
+	return TPA_EXIT_OK;
 }
 
-/* One call to a verifier; exit status on failure, 0 with *resp. */
-static int call(uint8_t **resp, size_t *len, const tpa_rpc_client_opts *co, const char *method,
-		const ProtobufCMessage *req)
+/* What a failed call to a verifier exits with. */
+static tpa_exit call_exit(int err)
+{
+	switch (err) {
+	case TPA_ERR_UNAVAILABLE:
+	case TPA_ERR_DEADLINE:
+		return TPA_EXIT_UNREACHABLE;
+	case TPA_ERR_REFUSED:
+		return TPA_EXIT_REFUSED;
+	case TPA_ERR_IO:
+	case TPA_ERR_PARSE:
+	case TPA_ERR_INVALID_ARG:
+		return TPA_EXIT_USAGE;   /* the TLS files or options given */
+	default:
+		return TPA_EXIT_INTERNAL;
+	}
+}
+
+/* One call to a verifier with a packed request (freed here); an exit
+ * status on failure, TPA_EXIT_OK with *resp. */
+static tpa_exit call(uint8_t **resp, size_t *len, const tpa_rpc_client_opts *co, const char *method,
+		     uint8_t *req, size_t req_len)
 {
 	tpa_rpc_client *cl = NULL;
-	uint8_t *buf;
-	size_t n = protobuf_c_message_get_packed_size(req);
 	int err;
 
-	if (!(buf = malloc(n ? n : 1)))
-		return 2;
-	protobuf_c_message_pack(req, buf);
 	tpa_rpc_log_init(0);
 	if ((err = tpa_rpc_client_new(&cl, co)) == 0)
-		err = tpa_rpc_client_call(resp, len, NULL, cl, method, buf, n, 10000);
-	free(buf);
+		err = tpa_rpc_client_call(resp, len, NULL, cl, method, req, req_len, 10000);
+	free(req);
 	tpa_rpc_client_free(cl);
 	if (err < 0) {
 		fprintf(stderr, PROG ": %s\n", tpa_err_last());
-		return err == TPA_ERR_UNAVAILABLE || err == TPA_ERR_DEADLINE ? 4 :
-		       err == TPA_ERR_REFUSED ? 5 : 2;
+		return call_exit(err);
 	}
-	return 0;
+	return TPA_EXIT_OK;
 }
 
 static int client_opts(tpa_rpc_client_opts *co, int argc, char **argv, const char **extra,
@@ -184,7 +197,7 @@ static int client_opts(tpa_rpc_client_opts *co, int argc, char **argv, const cha
 	return optind + (*extra ? 1 : 0) == argc ? 0 : -1;
 }
 
-int cmd_keys(int argc, char **argv)
+tpa_exit cmd_keys(int argc, char **argv)
 {
 	const char *sub = argc >= 2 ? argv[1] : "";
 
@@ -193,20 +206,20 @@ int cmd_keys(int argc, char **argv)
 
 		if (argc != 4 || strcmp(argv[2], "--token-key") != 0) {
 			fprintf(stderr, "usage: " PROG " keys %s --token-key FILE\n", sub);
-			return 2;
+			return TPA_EXIT_USAGE;
 		}
 		if (strcmp(sub, "rotate") == 0) {
 			if (tpa_token_key_rotate(argv[3], kid, sizeof(kid)) < 0) {
 				fprintf(stderr, PROG ": %s\n", tpa_err_last());
-				return 2;
+				return TPA_EXIT_USAGE;
 			}
 			printf("new key id %s; the old key is %s.previous and stays in the JWKS. "
 			       "Send SIGHUP to a running verifier to take it.\n", kid, argv[3]);
-			return 0;
+			return TPA_EXIT_OK;
 		} else {
 			tpa_token_key *k[2] = { NULL, NULL };
 			char prev[4096], *jwks = NULL;
-			int rc = 2;
+			tpa_exit rc = TPA_EXIT_USAGE;
 
 			snprintf(prev, sizeof(prev), "%s.previous", argv[3]);
 			if (tpa_token_key_load(&k[0], argv[3], 0) < 0 ||
@@ -215,7 +228,7 @@ int cmd_keys(int argc, char **argv)
 				fprintf(stderr, PROG ": %s\n", tpa_err_last());
 			} else {
 				printf("%s\n", jwks);
-				rc = 0;
+				rc = TPA_EXIT_OK;
 			}
 			free(jwks);
 			tpa_token_key_free(k[0]);
@@ -224,86 +237,91 @@ int cmd_keys(int argc, char **argv)
 		}
 	}
 	if (strcmp(sub, "fetch") == 0) {
-		Attest__V1__GetVerificationKeysRequest req =
-			ATTEST__V1__GET_VERIFICATION_KEYS_REQUEST__INIT;
-		Attest__V1__GetVerificationKeysResponse *r;
 		tpa_rpc_client_opts co;
 		const char *extra;
-		uint8_t *resp = NULL;
-		size_t n = 0;
-		int json = 0, rc;
+		uint8_t *req = NULL, *resp = NULL;
+		size_t req_len = 0, n = 0;
+		char *jwks = NULL;
+		int json = 0, err;
+		tpa_exit rc;
 
 		if (client_opts(&co, argc - 1, argv + 1, &extra, &json) < 0 || extra) {
 			fprintf(stderr, "usage: " PROG " keys fetch --verifier ADDR (--ca FILE | "
 				"--insecure)\n");
-			return 2;
+			return TPA_EXIT_USAGE;
 		}
-		if ((rc = call(&resp, &n, &co, TPA_RPC_GET_KEYS, &req.base)) != 0)
+		if (tpa_keys_request_pack(&req, &req_len) < 0) {
+			fprintf(stderr, PROG ": %s\n", tpa_err_last());
+			return TPA_EXIT_INTERNAL;
+		}
+		if ((rc = call(&resp, &n, &co, TPA_RPC_GET_KEYS, req, req_len)) != TPA_EXIT_OK)
 			return rc;
-		r = attest__v1__get_verification_keys_response__unpack(NULL, n, resp);
+		err = tpa_keys_response_unpack(&jwks, resp, n);
 		free(resp);
-		if (!r || !r->jwks) {
-			fprintf(stderr, PROG ": malformed GetVerificationKeys reply\n");
-			attest__v1__get_verification_keys_response__free_unpacked(r, NULL);
-			return 2;
+		if (err < 0) {
+			fprintf(stderr, PROG ": %s\n", tpa_err_last());
+			return err == TPA_ERR_NOMEM ? TPA_EXIT_INTERNAL : TPA_EXIT_PROTOCOL;
 		}
-		printf("%s\n", r->jwks);
-		attest__v1__get_verification_keys_response__free_unpacked(r, NULL);
-		return 0;
+		printf("%s\n", jwks);
+		free(jwks);
+		return TPA_EXIT_OK;
 	}
 	fprintf(stderr, "usage: " PROG " keys rotate|jwks --token-key FILE\n"
 		"       " PROG " keys fetch --verifier ADDR (--ca FILE | --insecure)\n");
-	return 2;
+	return TPA_EXIT_USAGE;
 }
 
-int cmd_compliance(int argc, char **argv)
+tpa_exit cmd_compliance(int argc, char **argv)
 {
-	Attest__V1__GetDeviceComplianceRequest req = ATTEST__V1__GET_DEVICE_COMPLIANCE_REQUEST__INIT;
-	Attest__V1__GetDeviceComplianceResponse *r;
+	tpa_compliance_reply r;
 	tpa_rpc_client_opts co;
 	const char *id;
-	uint8_t *resp = NULL;
-	size_t n = 0;
-	int json = 0, rc;
+	uint8_t *req = NULL, *resp = NULL;
+	size_t req_len = 0, n = 0;
+	int json = 0, err;
+	tpa_exit rc;
 
 	if (client_opts(&co, argc, argv, &id, &json) < 0 || !id) {
 		fprintf(stderr, "usage: " PROG " compliance --verifier ADDR --ca FILE --cert FILE "
 			"--key FILE [--json] DEVICE_ID\n");
-		return 2;
+		return TPA_EXIT_USAGE;
 	}
-	req.device_id = (char *)id;
-	if ((rc = call(&resp, &n, &co, TPA_RPC_COMPLIANCE, &req.base)) != 0)
+	if (tpa_compliance_request_pack(&req, &req_len, id) < 0) {
+		fprintf(stderr, PROG ": %s\n", tpa_err_last());
+		return TPA_EXIT_INTERNAL;
+	}
+	if ((rc = call(&resp, &n, &co, TPA_RPC_COMPLIANCE, req, req_len)) != TPA_EXIT_OK)
 		return rc;
-	r = attest__v1__get_device_compliance_response__unpack(NULL, n, resp);
+	err = tpa_compliance_response_unpack(&r, resp, n);
 	free(resp);
-	if (!r) {
-		fprintf(stderr, PROG ": malformed GetDeviceCompliance reply\n");
-		return 2;
+	if (err < 0) {
+		fprintf(stderr, PROG ": %s\n", tpa_err_last());
+		return err == TPA_ERR_NOMEM ? TPA_EXIT_INTERNAL : TPA_EXIT_PROTOCOL;
 	}
 	if (json) {
 		json_t *o = json_object();
 		char *t;
 
-		json_object_set_new(o, "device_id", json_string(r->device_id ? r->device_id : ""));
-		json_object_set_new(o, "compliant", json_boolean(r->compliant));
-		json_object_set_new(o, "outcome", json_string(r->outcome ? r->outcome : ""));
-		json_object_set_new(o, "verdict_at", json_integer(r->verdict_at));
-		json_object_set_new(o, "token_expires_at", json_integer(r->token_expires_at));
-		json_object_set_new(o, "expired", json_boolean(r->expired));
-		json_object_set_new(o, "state", json_string(r->state ? r->state : ""));
-		json_object_set_new(o, "revoked_since_verdict", json_boolean(r->revoked_since_verdict));
-		json_object_set_new(o, "baseline", json_string(r->baseline ? r->baseline : ""));
-		json_object_set_new(o, "reason", json_string(r->reason ? r->reason : ""));
-		json_object_set_new(o, "token", json_string(r->token ? r->token : ""));
+		json_object_set_new(o, "device_id", json_string(r.device_id));
+		json_object_set_new(o, "compliant", json_boolean(r.compliant));
+		json_object_set_new(o, "outcome", json_string(r.outcome));
+		json_object_set_new(o, "verdict_at", json_integer(r.verdict_at));
+		json_object_set_new(o, "token_expires_at", json_integer(r.token_expires_at));
+		json_object_set_new(o, "expired", json_boolean(r.expired));
+		json_object_set_new(o, "state", json_string(r.state));
+		json_object_set_new(o, "revoked_since_verdict", json_boolean(r.revoked_since_verdict));
+		json_object_set_new(o, "baseline", json_string(r.baseline));
+		json_object_set_new(o, "reason", json_string(r.reason));
+		json_object_set_new(o, "token", json_string(r.token ? r.token : ""));
 		if ((t = json_dumps(o, JSON_INDENT(1) | JSON_PRESERVE_ORDER)))
 			printf("%s\n", t);
 		free(t);
 		json_decref(o);
 	} else {
-		printf("%s: %s%s%s\n", id, r->compliant ? "compliant" : "NOT compliant",
-		       r->reason && r->reason[0] ? ": " : "", r->reason ? r->reason : "");
+		printf("%s: %s%s%s\n", id, r.compliant ? "compliant" : "NOT compliant",
+		       r.reason[0] ? ": " : "", r.reason);
 	}
-	rc = r->compliant ? 0 : 1;
-	attest__v1__get_device_compliance_response__free_unpacked(r, NULL);
+	rc = r.compliant ? TPA_EXIT_OK : TPA_EXIT_NO;
+	tpa_compliance_reply_clear(&r);
 	return rc;
 }

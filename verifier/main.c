@@ -7,11 +7,9 @@
  *   verifier eventlog show [--json] FILE
  *   verifier audit verify|sign|export --registry FILE ...
  *
- * Exit status: 0 success (token verify: the token is valid and its
- * ear.status affirming, or warning with --accept-warning; audit verify: the
- * log is intact), 1 the token is not valid or its status is not accepted
- * (audit verify: the log is broken), 2 usage or configuration error, 3 the
- * service failed. */
+ * Each command returns its exit status, a tpa_exit (tpa/exit.h; README,
+ * "Exit status", says which command gives which). serve: 0 stopped by a
+ * signal, 2 usage or configuration error, 9 the service failed. */
 #include <errno.h>
 #include <getopt.h>
 
@@ -48,8 +46,6 @@
 #define NOFILE_WANTED 65536
 #define JWK_MAX 8192
 
-enum { EXIT_OK = 0, EXIT_INVALID = 1, EXIT_USAGE = 2, EXIT_FAIL = 3 };
-
 static pthread_mutex_t log_lock = PTHREAD_MUTEX_INITIALIZER;
 
 static void log_line(void *ctx, const char *line)
@@ -60,22 +56,64 @@ static void log_line(void *ctx, const char *line)
 	pthread_mutex_unlock(&log_lock);
 }
 
+static tpa_exit cmd_serve(int argc, char **argv);
+
+/* The commands, in the order usage lists them. help: the synopsis after
+ * "verifier "; a further line of it starts with the command again, or with
+ * a space to continue the line before. */
+static const struct {
+	const char *name;
+	tpa_exit (*run)(int argc, char **argv);
+	const char *help;
+} commands[] = {
+	{ "serve", cmd_serve,
+	  "serve [--config FILE] --listen ADDR (--cert FILE --key FILE | --insecure) [options]" },
+	{ "token", cmd_token,
+	  "token verify (--jwks FILE | --jwk FILE) [--nonce HEX] [--accept-warning] TOKEN" },
+	{ "keys", cmd_keys,
+	  "keys rotate|jwks --token-key FILE\n"
+	  "keys fetch --verifier ADDR (--ca FILE | --insecure)" },
+	{ "compliance", cmd_compliance,
+	  "compliance --verifier ADDR --ca FILE --cert FILE --key FILE [--json] ID" },
+	{ "eventlog", cmd_eventlog, "eventlog show [--json] FILE" },
+	{ "devices", cmd_devices,
+	  "devices list|show|revoke|reinstate|delete [--json] --registry FILE [ID]\n"
+	  "devices label --registry FILE ID LABEL" },
+	{ "baseline", cmd_baseline,
+	  "baseline learn|merge|diff|check|appraise|add|assign|list ... (see\n"
+	  "                         " PROG " baseline --help, docs/baseline.md)" },
+	{ "audit", cmd_audit,
+	  "audit verify --registry FILE [--jwks FILE] [--head FILE] [--json]\n"
+	  "audit sign --registry FILE --token-key FILE\n"
+	  "audit export --registry FILE" },
+};
+
+#define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
+
 static void usage(FILE *f)
 {
+	const char *lead = "usage: ";
+	size_t i;
+
+	for (i = 0; i < NCOMMANDS; i++) {
+		const char *h = commands[i].help, *nl;
+
+		for (;;) {
+			int n;
+
+			nl = strchr(h, '\n');
+			n = nl ? (int)(nl - h) : (int)strlen(h);
+			if (h[0] == ' ')
+				fprintf(f, "%.*s\n", n, h);
+			else
+				fprintf(f, "%s" PROG " %.*s\n", lead, n, h);
+			lead = "       ";
+			if (!nl)
+				break;
+			h = nl + 1;
+		}
+	}
 	fprintf(f,
-"usage: " PROG " serve [--config FILE] --listen ADDR (--cert FILE --key FILE | --insecure) [options]\n"
-"       " PROG " token verify (--jwks FILE | --jwk FILE) [--nonce HEX] [--accept-warning] TOKEN\n"
-"       " PROG " keys rotate|jwks --token-key FILE\n"
-"       " PROG " keys fetch --verifier ADDR (--ca FILE | --insecure)\n"
-"       " PROG " compliance --verifier ADDR --ca FILE --cert FILE --key FILE [--json] ID\n"
-"       " PROG " eventlog show [--json] FILE\n"
-"       " PROG " devices list|show|revoke|reinstate|delete [--json] --registry FILE [ID]\n"
-"       " PROG " devices label --registry FILE ID LABEL\n"
-"       " PROG " baseline learn|merge|diff|check|appraise|add|assign|list ... (see\n"
-"                         verifier baseline --help, docs/baseline.md)\n"
-"       " PROG " audit verify --registry FILE [--jwks FILE] [--head FILE] [--json]\n"
-"       " PROG " audit sign --registry FILE --token-key FILE\n"
-"       " PROG " audit export --registry FILE\n"
 "\n"
 "serve: answers attest.v1.Verifier over gRPC until SIGTERM or SIGINT, then\n"
 "finishes the calls in flight (up to --grace) and exits 0; SIGHUP reloads\n"
@@ -408,7 +446,7 @@ static const struct option serve_opts[] = {
 
 /* serve with its arguments: a configuration file's first ("--key=value"),
  * where[i] naming the file and line of argument i (NULL: the command line). */
-static int serve(int argc, char **argv, char **where)
+static tpa_exit serve(int argc, char **argv, char **where)
 {
 	const struct option *opts = serve_opts;
 	tpa_rpc_server_opts so = { 0 };
@@ -426,7 +464,8 @@ static int serve(int argc, char **argv, char **where)
 	tpa_audit_signer *signer = NULL;
 	char audit_said[TPA_AUDIT_REASON_MAX + 64] = "";
 	sigset_t set;
-	int c, sig = 0, port = 0, verbose = 0, rc = EXIT_FAIL;
+	int c, sig = 0, port = 0, verbose = 0;
+	tpa_exit rc = TPA_EXIT_SERVICE;
 	watchdog_t wd = { NULL, 0, PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0 };
 	rp_list rp = { NULL, 0 };
 	pthread_t wd_thread;
@@ -454,12 +493,12 @@ static int serve(int argc, char **argv, char **where)
 		case 'C': so.client_ca_file = optarg; break;
 		case OPT_RP:
 			if (rp_add(&rp, optarg, src ? src : "--relying-party") < 0)
-				return EXIT_USAGE;
+				return TPA_EXIT_USAGE;
 			break;
 		case OPT_RP_FILE:
 			if (rp_load(&rp, optarg) < 0) {
 				rp_free(&rp);
-				return EXIT_USAGE;
+				return TPA_EXIT_USAGE;
 			}
 			break;
 		case 'n':
@@ -497,7 +536,7 @@ static int serve(int argc, char **argv, char **where)
 			if (parse_ulong(&v, optarg, lim[i].min, lim[i].max) < 0) {
 				fprintf(stderr, PROG ": %s: '%s' is not in %lu..%lu\n",
 					src ? src : lim[i].name, optarg, lim[i].min, lim[i].max);
-				return EXIT_USAGE;
+				return TPA_EXIT_USAGE;
 			}
 			if (c == 'n') sv.nonce_ttl_ms = (uint32_t)v;
 			if (c == 't') sv.token_ttl_s = (uint32_t)v;
@@ -514,45 +553,45 @@ static int serve(int argc, char **argv, char **where)
 			if (c == 'T') ao.interval_s = (uint32_t)v;
 			break;
 		}
-		case 'h': usage(stdout); return EXIT_OK;
+		case 'h': usage(stdout); return TPA_EXIT_OK;
 		default:
 			fprintf(stderr, PROG ": %s%sunknown or incomplete option '%s'\n", src ? src : "",
 				src ? ": " : "", argv[optind - 1]);
 			usage(stderr);
-			return EXIT_USAGE;
+			return TPA_EXIT_USAGE;
 		}
 	}
 	if (optind != argc) {
 		fprintf(stderr, PROG ": unexpected argument '%s'\n", argv[optind]);
-		return EXIT_USAGE;
+		return TPA_EXIT_USAGE;
 	}
 	if (!so.listen) {
 		fprintf(stderr, PROG ": --listen ADDR is required\n");
-		return EXIT_USAGE;
+		return TPA_EXIT_USAGE;
 	}
 	if (so.insecure && (so.cert_file || so.key_file)) {
 		fprintf(stderr, PROG ": --insecure excludes --cert and --key\n");
-		return EXIT_USAGE;
+		return TPA_EXIT_USAGE;
 	}
 	if ((registry != NULL) != (sv.ek_ca != NULL)) {
 		fprintf(stderr, PROG ": --registry and --ek-ca go together\n");
-		return EXIT_USAGE;
+		return TPA_EXIT_USAGE;
 	}
 	if (!registry && (ao.rows || ao.interval_s)) {
 		fprintf(stderr, PROG ": --audit-sign-rows and --audit-sign-interval go with "
 			"--registry\n");
-		return EXIT_USAGE;
+		return TPA_EXIT_USAGE;
 	}
 	if (!so.insecure && (!so.cert_file || !so.key_file)) {
 		fprintf(stderr, PROG ": --cert and --key are required (or --insecure for local tests)\n");
-		return EXIT_USAGE;
+		return TPA_EXIT_USAGE;
 	}
 	if ((uint64_t)so.workers * (so.max_message ? so.max_message : TPA_RPC_DEFAULT_MAX_MESSAGE) >
 	    WORKERS_X_MESSAGE_MAX) {
 		fprintf(stderr, PROG ": --workers x --max-message is above %u MiB: requests in flight "
 			"could cost more memory than that times %u\n", WORKERS_X_MESSAGE_MAX >> 20,
 			TPA_SERVICE_DECODE_FACTOR);
-		return EXIT_USAGE;
+		return TPA_EXIT_USAGE;
 	}
 
 	/* Signals are taken by sigwait below; every thread (gRPC's too)
@@ -574,23 +613,23 @@ static int serve(int argc, char **argv, char **where)
 	     tpa_token_key_new(&key)) < 0 ||
 	    (token_key && load_previous(&prev_key, token_key) < 0)) {
 		fprintf(stderr, PROG ": %s\n", tpa_err_last());
-		rc = EXIT_USAGE;
+		rc = TPA_EXIT_USAGE;
 		goto cleanup;
 	}
 	if (jwk_out && write_public_jwk(jwk_out, key) < 0) {
 		fprintf(stderr, PROG ": cannot write %s\n", jwk_out);
-		rc = EXIT_USAGE;
+		rc = TPA_EXIT_USAGE;
 		goto cleanup;
 	}
 	if (registry && (tpa_store_open_sqlite(&store, registry) < 0 ||
 			 tpa_audit_signer_new(&signer, store, &ao) < 0)) {
 		fprintf(stderr, PROG ": %s\n", tpa_err_last());
-		rc = EXIT_USAGE;
+		rc = TPA_EXIT_USAGE;
 		goto cleanup;
 	}
 	if (baseline && tpa_baseline_load_file(&bl, baseline) < 0) {
 		fprintf(stderr, PROG ": --baseline: %s\n", tpa_err_last());
-		rc = EXIT_USAGE;
+		rc = TPA_EXIT_USAGE;
 		goto cleanup;
 	}
 	sv.baseline = bl;
@@ -602,13 +641,13 @@ static int serve(int argc, char **argv, char **where)
 	sv.nrelying_parties = rp.n;
 	if (rp.n && !so.client_ca_file) {
 		fprintf(stderr, PROG ": --relying-party needs --client-ca\n");
-		rc = EXIT_USAGE;
+		rc = TPA_EXIT_USAGE;
 		goto cleanup;
 	}
 	if (tpa_service_new(&svc, &sv) < 0 || tpa_rpc_server_new(&srv, &so) < 0 ||
 	    tpa_service_register(svc, srv) < 0) {
 		fprintf(stderr, PROG ": %s\n", tpa_err_last());
-		rc = EXIT_USAGE;
+		rc = TPA_EXIT_USAGE;
 		goto cleanup;
 	}
 	cur_key = key;
@@ -680,7 +719,7 @@ static int serve(int argc, char **argv, char **where)
 	/* Every row written is under a signed head when the verifier stops. */
 	audit_tick(signer, cur_key, cur_prev, 1, audit_said, sizeof(audit_said));
 	fprintf(stderr, PROG ": stopped\n");
-	rc = EXIT_OK;
+	rc = TPA_EXIT_OK;
 cleanup:
 	tpa_rpc_server_free(srv);
 	tpa_service_free(svc);
@@ -693,25 +732,25 @@ cleanup:
 	return rc;
 }
 
-static int cmd_serve(int argc, char **argv)
+static tpa_exit cmd_serve(int argc, char **argv)
 {
 	static const char *const flags[] = { "insecure", "verbose", NULL };
 	static const char *const not_in_config[] = { "config", "help", NULL };
 	const char *path = tpa_config_path_arg(argc, argv);
 	tpa_config *cfg = NULL;
 	tpa_config_args args;
-	int rc;
+	tpa_exit rc;
 
 	if (path && (tpa_config_load(&cfg, path) < 0 ||
 		     tpa_config_check_options(cfg, serve_opts, not_in_config) < 0)) {
 		fprintf(stderr, PROG ": %s\n", tpa_err_last());
 		tpa_config_free(cfg);
-		return EXIT_USAGE;
+		return TPA_EXIT_USAGE;
 	}
 	if (tpa_config_args_build(&args, cfg, flags, argc, argv) < 0) {
 		fprintf(stderr, PROG ": %s\n", tpa_err_last());
 		tpa_config_free(cfg);
-		return EXIT_USAGE;
+		return TPA_EXIT_USAGE;
 	}
 	rc = serve(args.argc, args.argv, args.where);
 	tpa_config_args_free(&args);
@@ -721,36 +760,25 @@ static int cmd_serve(int argc, char **argv)
 
 int main(int argc, char **argv)
 {
+	size_t i;
+
 	/* No OpenSSL cleanup at exit: gRPC's threads may still be finishing
 	 * then, and their thread-local OpenSSL state would touch freed locks.
 	 * The process's exit frees the memory anyway. */
 	OPENSSL_init_crypto(OPENSSL_INIT_NO_ATEXIT, NULL);
 	if (argc < 2) {
 		usage(stderr);
-		return EXIT_USAGE;
+		return TPA_EXIT_USAGE;
 	}
-	if (strcmp(argv[1], "serve") == 0)
-		return cmd_serve(argc - 1, argv + 1);
-	if (strcmp(argv[1], "token") == 0)
-		return cmd_token(argc - 1, argv + 1);
-	if (strcmp(argv[1], "eventlog") == 0)
-		return cmd_eventlog(argc - 1, argv + 1);
-	if (strcmp(argv[1], "baseline") == 0)
-		return cmd_baseline(argc - 1, argv + 1);
-	if (strcmp(argv[1], "keys") == 0)
-		return cmd_keys(argc - 1, argv + 1);
-	if (strcmp(argv[1], "compliance") == 0)
-		return cmd_compliance(argc - 1, argv + 1);
-	if (strcmp(argv[1], "devices") == 0)
-		return cmd_devices(argc - 1, argv + 1);
-	if (strcmp(argv[1], "audit") == 0)
-		return cmd_audit(argc - 1, argv + 1);
+	for (i = 0; i < NCOMMANDS; i++)
+		if (strcmp(argv[1], commands[i].name) == 0)
+			return commands[i].run(argc - 1, argv + 1);
 	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
 	    strcmp(argv[1], "help") == 0) {
 		usage(stdout);
-		return EXIT_OK;
+		return TPA_EXIT_OK;
 	}
 	fprintf(stderr, PROG ": unknown command '%s'\n", argv[1]);
 	usage(stderr);
-	return EXIT_USAGE;
+	return TPA_EXIT_USAGE;
 }

@@ -134,4 +134,37 @@ int tpa_activate_response_unpack(char *device_id, size_t id_cap, char *ak_name,
 				 size_t name_cap, const uint8_t *b, size_t n);
 void tpa_verdict_reply_clear(tpa_verdict_reply *v);
 
+/* A relying party's calls, client side: GetVerificationKeys and
+ * GetDeviceCompliance. Replies are bounded, checked and made printable. */
+#define TPA_JWKS_MAX (64 * 1024)          /* bytes of a JWKS in a reply */
+#define TPA_COMPLIANCE_TEXT_MAX 255       /* bytes of each text field of a
+					   * compliance reply (but the token) */
+
+int tpa_keys_request_pack(uint8_t **out, size_t *len);
+/* *jwks: the JWKS text, malloc'd; a reply without one is malformed. */
+int tpa_keys_response_unpack(char **jwks, const uint8_t *b, size_t n);
+
+/* device_id: as given (the verifier judges it). */
+int tpa_compliance_request_pack(uint8_t **out, size_t *len, const char *device_id);
+
+/* The registry's answer for one device (see GetDeviceComplianceResponse). */
+typedef struct {
+	char device_id[TPA_COMPLIANCE_TEXT_MAX + 1];
+	int compliant;
+	char outcome[TPA_COMPLIANCE_TEXT_MAX + 1];  /* "" if it never attested */
+	int64_t verdict_at;
+	char *token;               /* malloc'd; NULL without one */
+	int64_t token_expires_at;
+	int expired;
+	char state[TPA_COMPLIANCE_TEXT_MAX + 1];    /* "active", "revoked" */
+	int revoked_since_verdict;
+	char baseline[TPA_COMPLIANCE_TEXT_MAX + 1]; /* "name@version" or "" */
+	char reason[TPA_COMPLIANCE_TEXT_MAX + 1];   /* why not compliant, or "" */
+} tpa_compliance_reply;
+
+/* A reply that says compliant and also why not (a reason, an expired token,
+ * a device not active or revoked since) is malformed. */
+int tpa_compliance_response_unpack(tpa_compliance_reply *out, const uint8_t *b, size_t n);
+void tpa_compliance_reply_clear(tpa_compliance_reply *r);
+
 #endif

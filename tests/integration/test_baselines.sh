@@ -240,6 +240,9 @@ expect_exit "attest: an unknown event only fails a warning rule: WARNING, exit 0
 expect_grep "... verdict WARNING" "$WORK/out" '^verdict: WARNING$'
 expect_grep "... the unknown event named" "$WORK/out" '^  FAIL known-events \(warning\): event [0-9]+ \(PCR [0-9]+, EV_[A-Z_0-9]+, [0-9a-f]{16}\.\.\.\) is not in the baseline$'
 expect_grep "... by the label's baseline" "$WORK/out" '^appraisal: warning \(baseline lab@1\)$'
+expect_exit "baseline appraise of the same boot against lab: warning, exit 8" 8 "${B[@]}" appraise \
+    --baseline "$WORK/lab.json" --eventlog "$WORK/boot.log" || true
+expect_grep "... outcome warning" "$WORK/out" '^outcome: warning \(baseline lab\)$'
 expect_exit "list the baselines" 0 "${B[@]}" list --registry "$DB"
 expect_grep "... every name with its latest version" "$WORK/out" '^fleet@2 '
 expect_exit "devices show names the label" 0 "${V[@]}" devices show --json --registry "$DB" "$DEV"

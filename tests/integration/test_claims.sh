@@ -282,4 +282,43 @@ expect_grep "... and its claims say so" "$WORK/out" '^summary: affirming, COMPLI
 expect_exit "the policy engine still denies it (1)" 1 /usr/bin/python3 "$POLICY" "$WORK/jwks4.json" "$WORK/sboff.tok" || true
 expect_grep "... because Secure Boot is off" "$WORK/out" '^deny: Secure Boot is disabled$'
 
+# ---- a hostile verifier: replies a relying party cannot understand (6) ----
+# python3-grpcio answers both calls with the bytes of a file, read per call.
+/usr/bin/python3 - "$WORK/hostile" >"$WORK/hostile.out" 2>"$WORK/hostile.err" <<'PY' &
+import sys, time
+from concurrent import futures
+import grpc
+d = sys.argv[1]
+def answer(name):
+    return grpc.unary_unary_rpc_method_handler(lambda req, ctx: open(d + "." + name, "rb").read())
+srv = grpc.server(futures.ThreadPoolExecutor(2))
+srv.add_generic_rpc_handlers([grpc.method_handlers_generic_handler("attest.v1.Verifier", {
+    "GetVerificationKeys": answer("keys"), "GetDeviceCompliance": answer("compliance")})])
+port = srv.add_insecure_port("127.0.0.1:0")
+srv.start()
+print("listening on 127.0.0.1:%d (plaintext)" % port, flush=True)
+time.sleep(120)
+PY
+HP=$!
+if wait_listening "$WORK/hostile.out" "$HP" 500; then
+    HT=127.0.0.1:$PORT
+    printf '\xff\xff' >"$WORK/hostile.keys"
+    expect_exit "keys fetch: a reply that is not protobuf (6)" 6 "${V[@]}" keys fetch --verifier "$HT" \
+        --insecure || true
+    expect_grep "... named malformed" "$WORK/err" '^verifier: malformed GetVerificationKeys reply$'
+    : >"$WORK/hostile.keys"
+    expect_exit "keys fetch: a reply without a JWKS (6)" 6 "${V[@]}" keys fetch --verifier "$HT" --insecure || true
+    expect_grep "... said so" "$WORK/err" 'no JWKS'
+    # compliant = true, expired = true, state = "active"
+    printf '\x10\x01\x38\x01\x42\x06active' >"$WORK/hostile.compliance"
+    expect_exit "compliance: 'compliant' with an expired token (6)" 6 "${V[@]}" compliance --verifier "$HT" \
+        --insecure "$DEV" || true
+    expect_grep "... refused as contradicting itself" "$WORK/err" 'compliant, but its token expired'
+    [ -s "$WORK/out" ] && bad "... yet something was printed" "$WORK/out" || ok "... and nothing printed"
+else
+    bad "the hostile gRPC server did not start" "$WORK/hostile.err"
+fi
+kill "$HP" 2>/dev/null || true
+wait "$HP" 2>/dev/null || true
+
 summary

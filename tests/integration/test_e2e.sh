@@ -113,7 +113,7 @@ expect_exit "verifier still serves the client after the peer's abuse" 0 "${C[@]}
 expect_exit "verifier without --cert (2)" 2 "${V[@]}" serve --listen 127.0.0.1:0
 expect_exit "verifier with an unreadable key (2)" 2 "${V[@]}" serve --listen 127.0.0.1:0 \
     --cert "$WORK/certs/server.pem" --key "$WORK/none.key"
-expect_exit "verifier on a port in use (3)" 3 "${V[@]}" serve --listen "127.0.0.1:$PORT" \
+expect_exit "verifier on a port in use: the service failed (9)" 9 "${V[@]}" serve --listen "127.0.0.1:$PORT" \
     --cert "$WORK/certs/server.pem" --key "$WORK/certs/server.key"
 expect_exit "verifier with a bad --nonce-ttl (2)" 2 "${V[@]}" serve --listen 127.0.0.1:0 \
     --insecure --nonce-ttl 5

@@ -1,0 +1,378 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* The client side of the wire (lib/evidence.c) for a relying party:
+ * GetVerificationKeys and GetDeviceCompliance. Requests as the service reads
+ * them, replies the real service sends, then replies a hostile verifier
+ * could send: malformed, oversized, contradictory, unprintable. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <CUnit/Basic.h>
+
+#include "attest/v1/attest.pb-c.h"
+#include "testutil.h"
+#include "tpa/err.h"
+#include "tpa/evidence.h"
+#include "tpa/rpc.h"
+#include "tpa/service.h"
+#include "tpa/store.h"
+#include "tpa/token.h"
+
+static char dir[] = "/tmp/tpa-evidence-XXXXXX";
+static const char *ID1 = "1111111111111111111111111111111111111111111111111111111111111111";
+
+/* A message packed into a malloc'd buffer. */
+static uint8_t *pack(const ProtobufCMessage *m, size_t *n)
+{
+	uint8_t *b;
+
+	*n = protobuf_c_message_get_packed_size(m);
+	b = malloc(*n ? *n : 1);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(b);
+	protobuf_c_message_pack(m, b);
+	return b;
+}
+
+/* A string of n copies of c; malloc'd. */
+static char *repeat(char c, size_t n)
+{
+	char *s = malloc(n + 1);
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(s);
+	memset(s, c, n);
+	s[n] = '\0';
+	return s;
+}
+
+/* ---- GetVerificationKeys ---- */
+
+static void test_keys_round_trip(void)
+{
+	Attest__V1__GetVerificationKeysRequest *in;
+	tpa_service_opts o = { 0 };
+	tpa_service *svc = NULL;
+	tpa_token_key *k = NULL;
+	tpa_rpc_reply r = { 0 };
+	uint8_t *req = NULL;
+	size_t len = 0;
+	char *jwks = NULL, *want = NULL;
+
+	CU_ASSERT_EQUAL(tpa_keys_request_pack(NULL, &len), TPA_ERR_INVALID_ARG);
+	CU_ASSERT_EQUAL_FATAL(tpa_keys_request_pack(&req, &len), 0);
+	in = attest__v1__get_verification_keys_request__unpack(NULL, len, req);
+	CU_ASSERT_PTR_NOT_NULL(in);
+	attest__v1__get_verification_keys_request__free_unpacked(in, NULL);
+
+	/* What the service publishes is what the client reads. */
+	CU_ASSERT_EQUAL_FATAL(tpa_token_key_new(&k), 0);
+	o.key = k;
+	CU_ASSERT_EQUAL_FATAL(tpa_service_new(&svc, &o), 0);
+	tpa_service_get_keys(&r, req, len, svc);
+	CU_ASSERT_EQUAL_FATAL(r.status, TPA_RPC_OK);
+	CU_ASSERT_EQUAL(tpa_keys_response_unpack(&jwks, r.data, r.len), 0);
+	CU_ASSERT_EQUAL(tpa_service_jwks(&want, svc), 0);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(jwks);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(want);
+	CU_ASSERT_STRING_EQUAL(jwks, want);
+	CU_ASSERT(strstr(jwks, tpa_token_key_id(k)) != NULL);
+	free(jwks);
+	free(want);
+	free(r.data);
+	free(req);
+	tpa_service_free(svc);
+	tpa_token_key_free(k);
+}
+
+static void test_keys_malformed(void)
+{
+	Attest__V1__GetVerificationKeysResponse m = ATTEST__V1__GET_VERIFICATION_KEYS_RESPONSE__INIT;
+	uint8_t *b;
+	size_t n;
+	char *jwks = NULL, *big;
+
+	CU_ASSERT_EQUAL(tpa_keys_response_unpack(NULL, (const uint8_t *)"", 0), TPA_ERR_INVALID_ARG);
+	CU_ASSERT_EQUAL(tpa_keys_response_unpack(&jwks, NULL, 3), TPA_ERR_INVALID_ARG);
+	/* Not protobuf: a truncated length, a bad wire type. */
+	CU_ASSERT_EQUAL(tpa_keys_response_unpack(&jwks, (const uint8_t *)"\x0a\x05{}", 4),
+			TPA_ERR_PARSE);
+	CU_ASSERT(strstr(tpa_err_last(), "malformed GetVerificationKeys reply") != NULL);
+	CU_ASSERT_EQUAL(tpa_keys_response_unpack(&jwks, (const uint8_t *)"\x0f\xff", 2),
+			TPA_ERR_PARSE);
+	/* Empty: no JWKS, nothing to verify a token with. */
+	CU_ASSERT_EQUAL(tpa_keys_response_unpack(&jwks, (const uint8_t *)"", 0), TPA_ERR_PARSE);
+	CU_ASSERT(strstr(tpa_err_last(), "no JWKS") != NULL);
+	CU_ASSERT_PTR_NULL(jwks);
+
+	/* At the cap it is taken, past it refused. */
+	big = repeat('k', TPA_JWKS_MAX);
+	m.jwks = big;
+	b = pack(&m.base, &n);
+	CU_ASSERT_EQUAL(tpa_keys_response_unpack(&jwks, b, n), 0);
+	CU_ASSERT_PTR_NOT_NULL(jwks);
+	CU_ASSERT_EQUAL(jwks ? strlen(jwks) : 0, TPA_JWKS_MAX);
+	free(jwks);
+	jwks = NULL;
+	free(b);
+	free(big);
+	big = repeat('k', TPA_JWKS_MAX + 1);
+	m.jwks = big;
+	b = pack(&m.base, &n);
+	CU_ASSERT_EQUAL(tpa_keys_response_unpack(&jwks, b, n), TPA_ERR_LIMIT);
+	CU_ASSERT(strstr(tpa_err_last(), "a JWKS of 65537 bytes") != NULL);
+	CU_ASSERT_PTR_NULL(jwks);
+	free(b);
+	free(big);
+
+	/* A terminal escape from the network is not printed as such. */
+	m.jwks = "{\"keys\":[]}\x1b[2J";
+	b = pack(&m.base, &n);
+	CU_ASSERT_EQUAL(tpa_keys_response_unpack(&jwks, b, n), 0);
+	CU_ASSERT_STRING_EQUAL(jwks ? jwks : "", "{\"keys\":[]}?[2J");
+	free(jwks);
+	free(b);
+}
+
+/* ---- GetDeviceCompliance ---- */
+
+/* The service's answer for ID1, asked by relying party "rp". */
+static void test_compliance_round_trip(void)
+{
+	static const char *const rps[] = { "rp" };
+	static const uint8_t EK[] = { 1, 2, 3 }, AKP[] = { 9, 9 };
+	Attest__V1__GetDeviceComplianceRequest *in;
+	tpa_service_opts o = { 0 };
+	tpa_compliance_reply c;
+	tpa_service *svc = NULL;
+	tpa_token_key *k = NULL;
+	tpa_store *st = NULL;
+	tpa_rpc_reply r = { 0 };
+	uint8_t *req = NULL;
+	size_t len = 0;
+	char db[64];
+
+	CU_ASSERT_EQUAL(tpa_compliance_request_pack(&req, &len, NULL), TPA_ERR_INVALID_ARG);
+	CU_ASSERT_EQUAL_FATAL(tpa_compliance_request_pack(&req, &len, ID1), 0);
+	in = attest__v1__get_device_compliance_request__unpack(NULL, len, req);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(in);
+	CU_ASSERT_STRING_EQUAL(in->device_id, ID1);
+	attest__v1__get_device_compliance_request__free_unpacked(in, NULL);
+
+	snprintf(db, sizeof(db), "%s/registry.db", dir);
+	CU_ASSERT_EQUAL_FATAL(tpa_store_open_sqlite(&st, db), 0);
+	CU_ASSERT_EQUAL_FATAL(tpa_store_enroll(st, ID1, EK, sizeof(EK), NULL, 0, AKP, sizeof(AKP),
+					       "000b1111", NULL, 0, 100), 0);
+	CU_ASSERT_EQUAL_FATAL(tpa_token_key_new(&k), 0);
+	o.key = k;
+	o.store = st;
+	o.ek_ca = "tests/data/ekcerts"; /* goes with a registry; not used here */
+	o.relying_parties = rps;
+	o.nrelying_parties = 1;
+	CU_ASSERT_EQUAL_FATAL(tpa_service_new(&svc, &o), 0);
+	r.peer_authenticated = 1;
+	r.peer_client_auth = 1;
+	snprintf(r.peer_cn, sizeof(r.peer_cn), "rp");
+	tpa_service_compliance(&r, req, len, svc);
+	CU_ASSERT_EQUAL_FATAL(r.status, TPA_RPC_OK);
+	CU_ASSERT_EQUAL_FATAL(tpa_compliance_response_unpack(&c, r.data, r.len), 0);
+	CU_ASSERT_STRING_EQUAL(c.device_id, ID1);
+	CU_ASSERT_FALSE(c.compliant);
+	CU_ASSERT_STRING_EQUAL(c.state, "active");
+	CU_ASSERT_STRING_EQUAL(c.reason, "the device never attested");
+	CU_ASSERT_STRING_EQUAL(c.outcome, "");
+	CU_ASSERT_EQUAL(c.verdict_at, 0);
+	CU_ASSERT_PTR_NULL(c.token);
+	CU_ASSERT_TRUE(c.expired);
+	tpa_compliance_reply_clear(&c);
+	tpa_compliance_reply_clear(NULL);
+	free(r.data);
+	free(req);
+	tpa_service_free(svc);
+	tpa_store_close(st);
+	tpa_token_key_free(k);
+}
+
+/* A compliant reply, every field set. */
+static void compliant_reply(Attest__V1__GetDeviceComplianceResponse *m)
+{
+	attest__v1__get_device_compliance_response__init(m);
+	m->device_id = (char *)ID1;
+	m->compliant = 1;
+	m->outcome = "warning";
+	m->verdict_at = 1700000000;
+	m->token = "eyJhbGciOiJFUzI1NiJ9.e30.c2ln";
+	m->token_expires_at = 1700003600;
+	m->state = "active";
+	m->baseline = "fleet@3";
+}
+
+static void test_compliance_fields(void)
+{
+	Attest__V1__GetDeviceComplianceResponse m;
+	tpa_compliance_reply c;
+	uint8_t *b;
+	size_t n;
+
+	compliant_reply(&m);
+	b = pack(&m.base, &n);
+	CU_ASSERT_EQUAL_FATAL(tpa_compliance_response_unpack(&c, b, n), 0);
+	CU_ASSERT_TRUE(c.compliant);
+	CU_ASSERT_STRING_EQUAL(c.device_id, ID1);
+	CU_ASSERT_STRING_EQUAL(c.outcome, "warning");
+	CU_ASSERT_EQUAL(c.verdict_at, 1700000000);
+	CU_ASSERT_STRING_EQUAL(c.token ? c.token : "", "eyJhbGciOiJFUzI1NiJ9.e30.c2ln");
+	CU_ASSERT_EQUAL(c.token_expires_at, 1700003600);
+	CU_ASSERT_FALSE(c.expired);
+	CU_ASSERT_STRING_EQUAL(c.state, "active");
+	CU_ASSERT_FALSE(c.revoked_since_verdict);
+	CU_ASSERT_STRING_EQUAL(c.baseline, "fleet@3");
+	CU_ASSERT_STRING_EQUAL(c.reason, "");
+	tpa_compliance_reply_clear(&c);
+	CU_ASSERT_PTR_NULL(c.token);
+	free(b);
+
+	/* Not compliant, revoked: said as it is. */
+	m.compliant = 0;
+	m.state = "revoked";
+	m.revoked_since_verdict = 1;
+	m.reason = "the device is revoked\n\x1b[1m";
+	b = pack(&m.base, &n);
+	CU_ASSERT_EQUAL_FATAL(tpa_compliance_response_unpack(&c, b, n), 0);
+	CU_ASSERT_FALSE(c.compliant);
+	CU_ASSERT_TRUE(c.revoked_since_verdict);
+	CU_ASSERT_STRING_EQUAL(c.state, "revoked");
+	CU_ASSERT_STRING_EQUAL(c.reason, "the device is revoked??[1m");
+	tpa_compliance_reply_clear(&c);
+	free(b);
+}
+
+static void test_compliance_malformed(void)
+{
+	Attest__V1__GetDeviceComplianceResponse m;
+	tpa_compliance_reply c;
+	uint8_t *b;
+	size_t n, i;
+
+	memset(&c, 0x55, sizeof(c));
+	CU_ASSERT_EQUAL(tpa_compliance_response_unpack(NULL, (const uint8_t *)"", 0),
+			TPA_ERR_INVALID_ARG);
+	CU_ASSERT_EQUAL(tpa_compliance_response_unpack(&c, NULL, 1), TPA_ERR_INVALID_ARG);
+	CU_ASSERT_EQUAL(tpa_compliance_response_unpack(&c, (const uint8_t *)"\x0a\x40" "abc", 5),
+			TPA_ERR_PARSE);
+	CU_ASSERT(strstr(tpa_err_last(), "malformed GetDeviceCompliance reply") != NULL);
+	/* compliant (field 2) as a length-delimited field: wrong wire type */
+	CU_ASSERT_EQUAL(tpa_compliance_response_unpack(&c, (const uint8_t *)"\x12\x01\x01", 3),
+			TPA_ERR_PARSE);
+	/* Nothing was written on failure. */
+	CU_ASSERT_EQUAL(((unsigned char *)&c)[0], 0x55);
+
+	/* An empty reply is a device nobody knows about, not compliant. */
+	CU_ASSERT_EQUAL_FATAL(tpa_compliance_response_unpack(&c, (const uint8_t *)"", 0), 0);
+	CU_ASSERT_FALSE(c.compliant);
+	CU_ASSERT_STRING_EQUAL(c.device_id, "");
+	CU_ASSERT_PTR_NULL(c.token);
+	tpa_compliance_reply_clear(&c);
+
+	/* "Compliant", and a reason not to be, an expired token, a device
+	 * revoked since or not active: a reply that contradicts itself. */
+	for (i = 0; i < 4; i++) {
+		static const char *const why[] = { "with a reason not to be", "its token expired",
+						   "revoked since its verdict", "not active" };
+
+		compliant_reply(&m);
+		if (i == 0)
+			m.reason = "the last verdict was non-compliant";
+		m.expired = i == 1;
+		m.revoked_since_verdict = i == 2;
+		if (i == 3)
+			m.state = "revoked";
+		b = pack(&m.base, &n);
+		CU_ASSERT_EQUAL(tpa_compliance_response_unpack(&c, b, n), TPA_ERR_PARSE);
+		CU_ASSERT(strstr(tpa_err_last(), why[i]) != NULL);
+		free(b);
+	}
+}
+
+static void test_compliance_oversized(void)
+{
+	Attest__V1__GetDeviceComplianceResponse m;
+	tpa_compliance_reply c;
+	char *max = repeat('a', TPA_COMPLIANCE_TEXT_MAX), *over = repeat('a',
+		TPA_COMPLIANCE_TEXT_MAX + 1);
+	char *tok = repeat('t', TPA_TOKEN_MAX), *tok_over = repeat('t', TPA_TOKEN_MAX + 1);
+	char **field[5];
+	const char *name[5] = { "device_id", "outcome", "state", "baseline", "reason" };
+	uint8_t *b;
+	size_t n, i;
+
+	/* Each text field at its cap is taken whole (not compliant, so a
+	 * reason and any state are fine), one byte more refused by name. */
+	field[0] = &m.device_id;
+	field[1] = &m.outcome;
+	field[2] = &m.state;
+	field[3] = &m.baseline;
+	field[4] = &m.reason;
+	for (i = 0; i < 5; i++) {
+		compliant_reply(&m);
+		m.compliant = 0;
+		*field[i] = max;
+		b = pack(&m.base, &n);
+		CU_ASSERT_EQUAL(tpa_compliance_response_unpack(&c, b, n), 0);
+		CU_ASSERT_EQUAL(strlen(i == 0 ? c.device_id : i == 1 ? c.outcome : i == 2 ?
+				       c.state : i == 3 ? c.baseline : c.reason),
+				TPA_COMPLIANCE_TEXT_MAX);
+		tpa_compliance_reply_clear(&c);
+		free(b);
+		*field[i] = over;
+		b = pack(&m.base, &n);
+		CU_ASSERT_EQUAL(tpa_compliance_response_unpack(&c, b, n), TPA_ERR_LIMIT);
+		CU_ASSERT(strstr(tpa_err_last(), name[i]) != NULL);
+		free(b);
+	}
+	compliant_reply(&m);
+	m.token = tok;
+	b = pack(&m.base, &n);
+	CU_ASSERT_EQUAL(tpa_compliance_response_unpack(&c, b, n), 0);
+	CU_ASSERT_EQUAL(c.token ? strlen(c.token) : 0, TPA_TOKEN_MAX);
+	tpa_compliance_reply_clear(&c);
+	free(b);
+	m.token = tok_over;
+	b = pack(&m.base, &n);
+	CU_ASSERT_EQUAL(tpa_compliance_response_unpack(&c, b, n), TPA_ERR_LIMIT);
+	CU_ASSERT(strstr(tpa_err_last(), "token") != NULL);
+	free(b);
+	free(max);
+	free(over);
+	free(tok);
+	free(tok_over);
+}
+
+int main(void)
+{
+	CU_pSuite s;
+	unsigned failed;
+	char cmd[300];
+
+	if (!mkdtemp(dir))
+		return 2;
+	if (CU_initialize_registry() != CUE_SUCCESS)
+		return 2;
+	s = CU_add_suite("evidence (client-side wire: keys, compliance)", NULL, NULL);
+	CU_add_test(s, "GetVerificationKeys: the request, the service's JWKS read back",
+		    test_keys_round_trip);
+	CU_add_test(s, "GetVerificationKeys: malformed, empty, oversized, unprintable replies",
+		    test_keys_malformed);
+	CU_add_test(s, "GetDeviceCompliance: the request, the service's answer read back",
+		    test_compliance_round_trip);
+	CU_add_test(s, "GetDeviceCompliance: every field, text kept printable",
+		    test_compliance_fields);
+	CU_add_test(s, "GetDeviceCompliance: malformed and self-contradicting replies",
+		    test_compliance_malformed);
+	CU_add_test(s, "GetDeviceCompliance: each field at its cap and one byte over",
+		    test_compliance_oversized);
+	failed = test_run_all();
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	if (system(cmd) != 0)
+		fprintf(stderr, "test_evidence: cannot remove %s\n", dir);
+	return failed ? 1 : 0;
+}
