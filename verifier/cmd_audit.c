@@ -55,7 +55,7 @@ static tpa_store *open_registry(const char *path)
 		fprintf(stderr, PROG ": audit: no registry at %s\n", path);
 		return NULL;
 	}
-	if (tpa_store_open_sqlite(&s, path) < 0) {
+	if (tpa_store_open(&s, path) < 0) {
 		fprintf(stderr, PROG ": %s\n", tpa_err_last());
 		return NULL;
 	}

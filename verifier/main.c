@@ -621,7 +621,7 @@ static tpa_exit serve(int argc, char **argv, char **where)
 		rc = TPA_EXIT_USAGE;
 		goto cleanup;
 	}
-	if (registry && (tpa_store_open_sqlite(&store, registry) < 0 ||
+	if (registry && (tpa_store_open(&store, registry) < 0 ||
 			 tpa_audit_signer_new(&signer, store, &ao) < 0)) {
 		fprintf(stderr, PROG ": %s\n", tpa_err_last());
 		rc = TPA_EXIT_USAGE;
