@@ -69,7 +69,10 @@ LIB_SRC  := \
             lib/notify.c \
             lib/store_sqlite.c \
             lib/audit.c \
-            lib/baseline.c \
+            lib/baseline_format.c \
+            lib/baseline_rules.c \
+            lib/baseline_author.c \
+            lib/baseline_appraise.c \
             lib/config.c
 OBJ      := $(BUILD)/obj
 LIB_OBJ  := $(LIB_SRC:%.c=$(OBJ)/%.o) $(OBJ)/gen/attest.pb-c.o

@@ -48,8 +48,7 @@ typedef enum {
 	TPA_OUTCOME_NOT_APPRAISED = 4, /* the evidence failed: no boot to judge */
 } tpa_outcome;
 
-const char *tpa_outcome_name(tpa_outcome o);     /* "compliant", "warning", ... */
-const char *tpa_rule_status_name(tpa_rule_status s); /* "pass", "fail", "n/a" */
+/* ---- the format: parse and validate (lib/baseline_format.c) ---- */
 
 typedef struct tpa_baseline tpa_baseline;
 
@@ -65,8 +64,8 @@ const char *tpa_baseline_name(const tpa_baseline *b);
 uint16_t tpa_baseline_bank(const tpa_baseline *b);
 /* The baseline as JSON text (malloc'd), as written by learn and merge. */
 char *tpa_baseline_to_json(const tpa_baseline *b);
-/* One line per rule, for a person: what it holds. malloc'd. */
-char *tpa_baseline_summary(const tpa_baseline *b);
+
+/* ---- authoring: learn, merge, diff, summary (lib/baseline_author.c) ---- */
 
 /* A baseline that accepts exactly this boot, in its evidence bank, requiring
  * PCRs 0-7 and the boot chain's PCRs it used (8 and 9 for GRUB, 11, 12 and
@@ -79,6 +78,14 @@ int tpa_baseline_merge(tpa_baseline **out, const tpa_baseline *a, const tpa_base
 /* What differs from a to b, one line per difference ("+ ", "- ", "~ "),
  * malloc'd; "" if nothing. */
 int tpa_baseline_diff(char **out, const tpa_baseline *a, const tpa_baseline *b);
+
+/* One line per rule, for a person: what it holds. malloc'd. */
+char *tpa_baseline_summary(const tpa_baseline *b);
+
+/* ---- appraisal (lib/baseline_appraise.c) ---- */
+
+const char *tpa_outcome_name(tpa_outcome o);     /* "compliant", "warning", ... */
+const char *tpa_rule_status_name(tpa_rule_status s); /* "pass", "fail", "n/a" */
 
 typedef struct {
 	tpa_rule_id rule;
@@ -100,12 +107,18 @@ typedef struct {
  * "n/a (not in the baseline)"; the outcome is non-compliant if a critical
  * rule failed, warning if only warnings did. */
 int tpa_baseline_appraise(tpa_appraisal *out, const tpa_baseline *b, const tpa_boot *boot);
+/* An appraisal without a baseline: outcome "no-baseline", every rule n/a. */
+void tpa_appraisal_none(tpa_appraisal *out);
+
+/* ---- what the rules read (lib/baseline_rules.c) ---- */
+
 /* The PCRs the baseline requires a quote to cover: its "required_pcrs", or
  * for a baseline without one, PCRs 0-7, those its entries name and the boot
  * chain's (8, 9, 11-14) that log (may be NULL) extends. */
 tpa_pcr_mask tpa_baseline_required_pcrs(const tpa_baseline *b, const tpa_eventlog *log);
-/* An appraisal without a baseline: outcome "no-baseline", every rule n/a. */
-void tpa_appraisal_none(tpa_appraisal *out);
+
+/* ---- JSON out (lib/baseline_format.c) ---- */
+
 /* The appraisal as JSON text (malloc'd): {"outcome", "baseline", "rules":
  * [{"rule", "severity", "status", "event", "pcr", "detail"}], ...}. */
 char *tpa_appraisal_to_json(const tpa_appraisal *a, const char *baseline, int version);

@@ -1,0 +1,557 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* The appraisal: a boot judged against a baseline, rule by rule. Each
+ * event is judged by the rule its meaning names (events.c); a rule whose
+ * evidence is missing fails, it never passes on silence. */
+#include <fnmatch.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "baseline_int.h"
+#include "tpa/err.h"
+#include "tpa/tpm_decode.h"
+
+const char *tpa_outcome_name(tpa_outcome o)
+{
+	switch (o) {
+	case TPA_OUTCOME_COMPLIANT: return "compliant";
+	case TPA_OUTCOME_WARNING: return "warning";
+	case TPA_OUTCOME_NON_COMPLIANT: return "non-compliant";
+	case TPA_OUTCOME_NO_BASELINE: return "no-baseline";
+	case TPA_OUTCOME_NOT_APPRAISED: return "not-appraised";
+	}
+	return "unknown";
+}
+
+const char *tpa_rule_status_name(tpa_rule_status s)
+{
+	switch (s) {
+	case TPA_RULE_PASS: return "pass";
+	case TPA_RULE_FAIL: return "fail";
+	case TPA_RULE_NOT_APPLICABLE: return "n/a";
+	}
+	return "unknown";
+}
+
+typedef struct {
+	uint8_t (*slot)[32];
+	uint8_t *used;
+	size_t cap;                      /* a power of two, at least twice the entries */
+} dset;
+
+typedef struct {
+	tpa_appraisal *a;
+	uint32_t extra[TPA_RULE_COUNT];  /* failures beyond the first */
+	dset dbx;                        /* the measured dbx's SHA-256 entries */
+} judge;
+
+static void fail_rule(judge *j, tpa_rule_id id, int32_t event, int32_t pcr, const char *fmt, ...)
+	__attribute__((format(printf, 5, 6)));
+static void fail_rule(judge *j, tpa_rule_id id, int32_t event, int32_t pcr, const char *fmt, ...)
+{
+	tpa_rule_result *r = &j->a->rules[id];
+	va_list ap;
+
+	if (r->status == TPA_RULE_FAIL) {
+		j->extra[id]++;
+		return;
+	}
+	r->status = TPA_RULE_FAIL;
+	r->event = event;
+	r->pcr = pcr;
+	va_start(ap, fmt);
+	vsnprintf(r->detail, sizeof(r->detail), fmt, ap);
+	va_end(ap);
+}
+
+/* Counts a further failure of a rule that already failed, without the cost
+ * of describing it: 1 if so. */
+static int failed_again(judge *j, tpa_rule_id id)
+{
+	if (j->a->rules[id].status != TPA_RULE_FAIL)
+		return 0;
+	j->extra[id]++;
+	return 1;
+}
+
+static void short_hex(char *out, const uint8_t *d, size_t n)
+{
+	char h[2 * TPA_DIGEST_MAX + 1];
+
+	tpa_hex(h, d, n);
+	snprintf(out, 24, "%.16s...", h);
+}
+
+static int hset_has(const eset *s, const uint8_t *d)
+{
+	return baseline__eset_has(s, 0, 0, d, 32);
+}
+
+/* The measured dbx's SHA-256 entries in a hash set: a real dbx lists
+ * hundreds, and digests are uniform, so their first bytes index well. */
+static uint64_t digest_key(const uint8_t *d)
+{
+	uint64_t v;
+
+	memcpy(&v, d, sizeof(v));
+	return v;
+}
+
+static size_t dset_slot(const dset *h, const uint8_t *d)
+{
+	size_t i = (size_t)(digest_key(d) & (h->cap - 1));
+
+	while (h->used[i] && memcmp(h->slot[i], d, 32) != 0)
+		i = (i + 1) & (h->cap - 1);
+	return i;
+}
+
+static int dset_build(dset *h, const tpa_bootstate *st)
+{
+	size_t i, k;
+
+	memset(h, 0, sizeof(*h));
+	if (!st->dbx.nhashes)
+		return 0;
+	for (h->cap = 16; h->cap < 2 * st->dbx.nhashes; h->cap *= 2)
+		;
+	if (!(h->slot = malloc(h->cap * sizeof(*h->slot))) || !(h->used = calloc(h->cap, 1))) {
+		free(h->slot);
+		return tpa_err_fail(TPA_ERR_NOMEM, "appraise: out of memory");
+	}
+	for (i = 0; i < st->dbx.nhashes; i++) {
+		k = dset_slot(h, st->dbx.hashes[i]);
+		memcpy(h->slot[k], st->dbx.hashes[i], 32);
+		h->used[k] = 1;
+	}
+	return 0;
+}
+
+static int dset_has(const dset *h, const uint8_t *d)
+{
+	return h->cap && h->used[dset_slot(h, d)];
+}
+
+/* PK, KEK, db: nothing outside the allowed certificates and hashes; dbx:
+ * at least the required ones. */
+static void judge_sigdb(judge *j, const tpa_baseline *b, tpa_rule_id id, const tpa_efi_sigdb *db)
+{
+	const char *name = rule_names_of(id);
+	char h[24];
+	size_t i;
+
+	if (!db->present) {
+		fail_rule(j, id, -1, 7, "%s was not measured in PCR 7", name);
+		return;
+	}
+	if (id == TPA_RULE_DBX) {
+		size_t missing = 0;
+
+		for (i = 0; i < b->hashes[id].n; i++)
+			if (!dset_has(&j->dbx, b->hashes[id].v[i].d) && missing++ == 0)
+				short_hex(h, b->hashes[id].v[i].d, 32);
+		for (i = 0; i < b->certs[id].n; i++) {
+			size_t k;
+			int found = 0;
+
+			for (k = 0; k < db->ncerts && !found; k++) {
+				uint8_t fp[32];
+
+				found = tpa_efi_cert_sha256(fp, &db->certs[k]) == 0 &&
+					memcmp(fp, b->certs[id].v[i].d, 32) == 0;
+			}
+			if (!found && missing++ == 0)
+				short_hex(h, b->certs[id].v[i].d, 32);
+		}
+		if (missing)
+			fail_rule(j, id, -1, 7, "dbx lacks %zu required entr%s (first %s): an "
+				  "update that revokes them is not installed", missing,
+				  missing == 1 ? "y" : "ies", h);
+		return;
+	}
+	for (i = 0; i < db->ncerts; i++) {
+		uint8_t fp[32];
+
+		if (tpa_efi_cert_sha256(fp, &db->certs[i]) < 0 || !hset_has(&b->certs[id], fp)) {
+			char cn[80];
+
+			if (failed_again(j, id))
+				continue;
+			tpa_efi_cert_subject(cn, sizeof(cn), &db->certs[i]);
+			short_hex(h, fp, 32);
+			fail_rule(j, id, -1, 7, "%s holds a certificate not in the baseline: %s (%s)",
+				  name, h, cn[0] ? cn : "no CN");
+		}
+	}
+	for (i = 0; i < db->nhashes; i++)
+		if (!hset_has(&b->hashes[id], db->hashes[i])) {
+			short_hex(h, db->hashes[i], 32);
+			fail_rule(j, id, -1, 7, "%s holds a hash not in the baseline: %s", name, h);
+		}
+}
+
+void tpa_appraisal_none(tpa_appraisal *out)
+{
+	int id;
+
+	if (!out)
+		return;
+	memset(out, 0, sizeof(*out));
+	out->outcome = TPA_OUTCOME_NO_BASELINE;
+	for (id = 0; id < TPA_RULE_COUNT; id++) {
+		out->rules[id].rule = (tpa_rule_id)id;
+		out->rules[id].status = TPA_RULE_NOT_APPLICABLE;
+		out->rules[id].event = out->rules[id].pcr = -1;
+		snprintf(out->rules[id].detail, sizeof(out->rules[id].detail),
+			 "no baseline applies to this device");
+	}
+}
+
+static const char *const pass_text[TPA_RULE_COUNT] = {
+	"Secure Boot is enabled",
+	"no UEFI debug mode",
+	"the S-CRTM version is an allowed one",
+	"PK holds only allowed entries",
+	"KEK holds only allowed entries",
+	"db holds only allowed entries",
+	"dbx lists every required entry",
+	"every image was verified by an allowed certificate",
+	"every application and boot loader event is in the baseline",
+	"every kernel command line is allowed",
+	"every fixed PCR has an allowed value",
+	"every other event is in the baseline",
+	"the quote covers every PCR the baseline requires",
+};
+
+static unsigned lowest_pcr(tpa_pcr_mask m)
+{
+	unsigned p = 0;
+
+	while (p < TPA_PCR_COUNT && !((m >> p) & 1))
+		p++;
+	return p;
+}
+
+/* required-pcrs: the quote covers, in the baseline's bank, every PCR the
+ * baseline requires. */
+static void judge_required(judge *j, const tpa_baseline *b, const tpa_boot *ev)
+{
+	const tpa_pcr_bank *qb = tpa_pcr_set_bank(ev->quoted, b->bank);
+	tpa_pcr_mask req = tpa_baseline_required_pcrs(b, ev->log);
+	tpa_pcr_mask missing = req & ~tpa_pcr_bank_mask(qb);
+	char rt[64], mt[64];
+
+	tpa_pcr_mask_text(rt, sizeof(rt), req);
+	if (missing) {
+		tpa_pcr_mask_text(mt, sizeof(mt), missing);
+		fail_rule(j, TPA_RULE_REQUIRED_PCRS, -1, (int32_t)lowest_pcr(missing),
+			  "%s PCR%s %s %s not in the quote: the baseline requires %s PCRs %s",
+			  tpa_hash_label(b->bank), (missing & (missing - 1)) ? "s" : "", mt,
+			  (missing & (missing - 1)) ? "are" : "is", tpa_hash_label(b->bank), rt);
+		return;
+	}
+	if (!req)
+		snprintf(j->a->rules[TPA_RULE_REQUIRED_PCRS].detail, TPA_RULE_DETAIL_MAX,
+			 "the baseline requires no PCR");
+	else
+		snprintf(j->a->rules[TPA_RULE_REQUIRED_PCRS].detail, TPA_RULE_DETAIL_MAX,
+			 ev->offline ? "no quote: a quote must cover %s PCRs %s" :
+			 "the quote covers %s PCRs %s", tpa_hash_label(b->bank), rt);
+}
+
+int tpa_baseline_appraise(tpa_appraisal *out, const tpa_baseline *b, const tpa_boot *ev)
+{
+	const tpa_bootstate *st = ev ? &ev->state : NULL;
+	judge j;
+	size_t i, n;
+	int id, sb_on, fw_seen = 0, apps_seen = 0, cmdline_seen = 0;
+	tpa_pcr_mask loader_seen = 0;
+	char h[24];
+
+	if (!out || !b || !ev)
+		return tpa_err_fail(TPA_ERR_INVALID_ARG, "appraise: NULL");
+	memset(out, 0, sizeof(*out));
+	memset(&j, 0, sizeof(j));
+	j.a = out;
+	if (dset_build(&j.dbx, st) < 0)
+		return TPA_ERR_NOMEM;
+	for (id = 0; id < TPA_RULE_COUNT; id++) {
+		tpa_rule_result *r = &out->rules[id];
+
+		r->rule = (tpa_rule_id)id;
+		r->severity = b->sev[id];
+		r->event = r->pcr = -1;
+		r->status = b->present[id] ? TPA_RULE_PASS : TPA_RULE_NOT_APPLICABLE;
+		if (!b->present[id])
+			snprintf(r->detail, sizeof(r->detail), "not in the baseline");
+	}
+	sb_on = st->secure_boot == TPA_SB_ENABLED;
+	judge_required(&j, b, ev);
+
+	/* Without a log, or without the baseline's bank, nothing the log shows
+	 * can be judged: every such rule fails rather than passes. */
+	if (!ev->log || ev->bank != b->bank) {
+		for (id = 0; id < TPA_RULE_COUNT; id++)
+			if (b->present[id] && id != TPA_RULE_PCRS && id != TPA_RULE_REQUIRED_PCRS)
+				fail_rule(&j, (tpa_rule_id)id, -1, -1, !ev->log ?
+					  "no event log: the boot cannot be judged" :
+					  "the evidence is in %s, the baseline in %s",
+					  tpa_hash_label(ev->bank), tpa_hash_label(b->bank));
+		goto pcrs;
+	}
+
+	/* A rule whose evidence lies on a PCR that does not count has none: it
+	 * fails, it never passes on silence. */
+	for (id = 0; id < TPA_RULE_COUNT; id++) {
+		tpa_pcr_mask gap = baseline__rule_pcrs(b, (tpa_rule_id)id) & ~ev->counted;
+
+		if (b->present[id] && gap)
+			fail_rule(&j, (tpa_rule_id)id, -1, (int32_t)lowest_pcr(gap),
+				  "%s PCR %u is not vouched for by the quote: this rule has no "
+				  "evidence", tpa_hash_label(b->bank), lowest_pcr(gap));
+	}
+
+	if (b->present[TPA_RULE_SECURE_BOOT] && b->sb_required && !sb_on)
+		fail_rule(&j, TPA_RULE_SECURE_BOOT, -1, 7, "Secure Boot is %s (%s)",
+			  tpa_secure_boot_name(st->secure_boot), st->secure_boot_why);
+	else if (b->present[TPA_RULE_SECURE_BOOT] &&
+		 out->rules[TPA_RULE_SECURE_BOOT].status != TPA_RULE_FAIL)
+		snprintf(out->rules[TPA_RULE_SECURE_BOOT].detail, TPA_RULE_DETAIL_MAX, "%s%s",
+			 sb_on ? "Secure Boot is enabled" : "not required: Secure Boot is ",
+			 sb_on ? "" : tpa_secure_boot_name(st->secure_boot));
+	if (b->present[TPA_RULE_UEFI_DEBUG_MODE] && b->debug_forbidden && st->uefi_debug_mode)
+		fail_rule(&j, TPA_RULE_UEFI_DEBUG_MODE, -1, 7,
+			  "the firmware ran in UEFI debug mode (a \"UEFI Debug Mode\" action in PCR 7)");
+	/* The databases only decide what boots while Secure Boot enforces them. */
+	for (id = TPA_RULE_PK; id <= TPA_RULE_AUTHORITIES; id++) {
+		if (!b->present[id] || out->rules[id].status == TPA_RULE_FAIL)
+			continue;
+		if (!sb_on) {
+			out->rules[id].status = TPA_RULE_NOT_APPLICABLE;
+			snprintf(out->rules[id].detail, TPA_RULE_DETAIL_MAX,
+				 "Secure Boot is not enabled: the databases decide nothing");
+			continue;
+		}
+		if (id == TPA_RULE_PK)
+			judge_sigdb(&j, b, (tpa_rule_id)id, &st->pk);
+		else if (id == TPA_RULE_KEK)
+			judge_sigdb(&j, b, (tpa_rule_id)id, &st->kek);
+		else if (id == TPA_RULE_DB)
+			judge_sigdb(&j, b, (tpa_rule_id)id, &st->db);
+		else if (id == TPA_RULE_DBX)
+			judge_sigdb(&j, b, (tpa_rule_id)id, &st->dbx);
+	}
+	if (b->present[TPA_RULE_AUTHORITIES] && sb_on &&
+	    out->rules[TPA_RULE_AUTHORITIES].status != TPA_RULE_FAIL) {
+		for (i = 0; i < st->nauthorities; i++) {
+			uint8_t fp[32];
+
+			if (tpa_efi_cert_sha256(fp, &st->authorities[i]) < 0 ||
+			    !hset_has(&b->certs[TPA_RULE_AUTHORITIES], fp)) {
+				char cn[80];
+
+				if (failed_again(&j, TPA_RULE_AUTHORITIES))
+					continue;
+				tpa_efi_cert_subject(cn, sizeof(cn), &st->authorities[i]);
+				short_hex(h, fp, 32);
+				fail_rule(&j, TPA_RULE_AUTHORITIES, -1, 7,
+					  "an image was verified by a certificate not in the "
+					  "baseline: %s (%s)", h, cn[0] ? cn : "no CN");
+			}
+		}
+		if (!st->nauthorities && b->certs[TPA_RULE_AUTHORITIES].n)
+			fail_rule(&j, TPA_RULE_AUTHORITIES, -1, 7,
+				  "no authority that verified an image was measured (the baseline "
+				  "allows %zu)", b->certs[TPA_RULE_AUTHORITIES].n);
+	}
+
+	n = tpa_eventlog_count(ev->log);
+	for (i = 0; i < n; i++) {
+		const tpa_event *e = tpa_eventlog_event(ev->log, i);
+		const tpa_event_meaning *m = tpa_bootstate_meaning(st, i);
+		const uint8_t *d = tpa_event_digest_in(e, b->bank);
+		int own = m ? m->rule : -1;
+		int32_t num = (int32_t)e->number, pcr = (int32_t)e->pcr;
+
+		if (own < 0 || !b->present[own] || out->rules[own].status == TPA_RULE_NOT_APPLICABLE)
+			continue;
+		if (e->pcr >= TPA_PCR_COUNT || !((ev->counted >> e->pcr) & 1)) {
+			if (!failed_again(&j, (tpa_rule_id)own))
+				fail_rule(&j, (tpa_rule_id)own, num, pcr,
+					  "event %d (PCR %d): the quote does not vouch for PCR %d, "
+					  "so the event is no evidence", num, pcr, pcr);
+			continue;
+		}
+		if (!d) {
+			fail_rule(&j, (tpa_rule_id)own, num, pcr, "event %d has no %s digest", num,
+				  tpa_hash_label(b->bank));
+			continue;
+		}
+		switch (own) {
+		case TPA_RULE_FIRMWARE_VERSION:
+			fw_seen = 1;
+			if (baseline__eset_has(&b->firmware, 0, 0, d, b->ds) ||
+			    failed_again(&j, TPA_RULE_FIRMWARE_VERSION))
+				break;
+			short_hex(h, d, b->ds);
+			fail_rule(&j, TPA_RULE_FIRMWARE_VERSION, num, pcr,
+				  "event %d: firmware \"%s\" (%s) is not among the %zu allowed", num,
+				  st->firmware_version, h, b->firmware.n);
+			break;
+		case TPA_RULE_BOOT_APPLICATIONS:
+			if (m->kind == TPA_EVK_BOOT_APPLICATION) {
+				int allowed = baseline__eset_has(&b->apps, 0, 0, d, b->ds);
+				int revoked = b->bank == TPM2_ALG_SHA256 && dset_has(&j.dbx, d);
+				const tpa_boot_app *app;
+				const char *path;
+
+				apps_seen = 1;
+				if (allowed && !revoked)
+					break;
+				app = baseline__app_of(st, e->number);
+				path = app && app->path[0] ? app->path : "no path";
+				short_hex(h, d, b->ds);
+				/* An application is the headline over boot loader
+				 * events that follow from it. */
+				if (out->rules[own].status == TPA_RULE_FAIL && out->rules[own].pcr != 4) {
+					out->rules[own].status = TPA_RULE_PASS;
+					j.extra[own]++;
+				}
+				if (!allowed)
+					fail_rule(&j, TPA_RULE_BOOT_APPLICATIONS, num, pcr,
+						  "event %d: application %s (%s) is not among the %zu "
+						  "allowed", num, path, h, b->apps.n);
+				else
+					fail_rule(&j, TPA_RULE_BOOT_APPLICATIONS, num, pcr,
+						  "event %d: application %s (%s) is revoked: dbx lists it",
+						  num, path, h);
+				break;
+			}
+			loader_seen |= (tpa_pcr_mask)1 << e->pcr;
+			if (!baseline__eset_has(&b->loader, e->pcr, 0, d, b->ds) &&
+			    !failed_again(&j, TPA_RULE_BOOT_APPLICATIONS)) {
+				char t[60];
+
+				tpa_event_text(t, sizeof(t), e);
+				short_hex(h, d, b->ds);
+				fail_rule(&j, TPA_RULE_BOOT_APPLICATIONS, num, pcr,
+					  "event %d (PCR %d): boot loader event \"%s\" (%s) is not in "
+					  "the baseline", num, pcr,
+					  m->kind == TPA_EVK_UKI_SECTION ? "" : t, h);
+			}
+			break;
+		case TPA_RULE_KERNEL_CMDLINE: {
+			char params[TPA_KERNEL_PARAMS_MAX + 1];
+			size_t k;
+
+			cmdline_seen = 1;
+			/* Only text its digest binds is evidence (GRUB's must match
+			 * or the log is refused; systemd-stub's is believed only
+			 * when it matches). */
+			if (m->data_ok != 1) {
+				fail_rule(&j, TPA_RULE_KERNEL_CMDLINE, num, pcr,
+					  "event %d (PCR %d): the kernel command line does not hash "
+					  "to its digest: the text is not what was measured", num,
+					  pcr);
+				break;
+			}
+			if (tpa_event_cmdline_params(params, e, m) < 0) {
+				fail_rule(&j, TPA_RULE_KERNEL_CMDLINE, num, pcr,
+					  "event %d: a kernel command line longer than %d bytes is "
+					  "not judged", num, TPA_KERNEL_PARAMS_MAX);
+				break;
+			}
+			for (k = 0; k < b->ncmd; k++)
+				if (b->cmd[k].pattern ? fnmatch(b->cmd[k].text, params, 0) == 0 :
+				    strcmp(b->cmd[k].text, params) == 0)
+					break;
+			if (k == b->ncmd)
+				fail_rule(&j, TPA_RULE_KERNEL_CMDLINE, num, pcr,
+					  "event %d: kernel command line \"%.160s\" is not allowed", num,
+					  params);
+			break;
+		}
+		case TPA_RULE_KNOWN_EVENTS:
+			if (!baseline__eset_has(&b->known, e->pcr, e->type, d, b->ds)) {
+				char type[48];
+
+				out->unknown_events++;
+				if (failed_again(&j, TPA_RULE_KNOWN_EVENTS))
+					break;
+				short_hex(h, d, b->ds);
+				baseline__type_text(type, sizeof(type), e->type);
+				fail_rule(&j, TPA_RULE_KNOWN_EVENTS, num, pcr,
+					  "event %d (PCR %d, %s, %s) is not in the baseline", num, pcr,
+					  type, h);
+			}
+			break;
+		default:
+			break;
+		}
+	}
+	/* Silence is no pass: what the baseline expects must be there. */
+	if (b->present[TPA_RULE_FIRMWARE_VERSION] && !fw_seen && b->firmware.n)
+		fail_rule(&j, TPA_RULE_FIRMWARE_VERSION, -1, 0, "no S-CRTM version was measured");
+	if (b->present[TPA_RULE_BOOT_APPLICATIONS] && b->apps.n && !apps_seen)
+		fail_rule(&j, TPA_RULE_BOOT_APPLICATIONS, -1, 4, "no boot application was measured "
+			  "on PCR 4 (the baseline allows %zu)", b->apps.n);
+	if (b->present[TPA_RULE_BOOT_APPLICATIONS] && (b->loader_pcrs & ~loader_seen))
+		fail_rule(&j, TPA_RULE_BOOT_APPLICATIONS, -1,
+			  (int32_t)lowest_pcr(b->loader_pcrs & ~loader_seen),
+			  "no boot loader event was measured on PCR %u (the baseline lists some)",
+			  lowest_pcr(b->loader_pcrs & ~loader_seen));
+	if (b->present[TPA_RULE_KERNEL_CMDLINE] && b->ncmd && !cmdline_seen)
+		fail_rule(&j, TPA_RULE_KERNEL_CMDLINE, -1, -1, "no kernel command line was measured "
+			  "(the baseline allows %zu)", b->ncmd);
+
+pcrs:
+	if (b->present[TPA_RULE_PCRS]) {
+		const tpa_pcr_bank *pb = tpa_pcr_set_bank(ev->quoted, b->bank);
+		uint32_t p;
+
+		if (ev->offline) {
+			out->rules[TPA_RULE_PCRS].status = TPA_RULE_NOT_APPLICABLE;
+			snprintf(out->rules[TPA_RULE_PCRS].detail, TPA_RULE_DETAIL_MAX,
+				 "no quoted PCR values to judge (an event log alone)");
+		} else {
+			for (p = 0; p < TPA_PCR_COUNT; p++) {
+				const uint8_t *v;
+
+				if (!(b->pcrs_mask >> p & 1))
+					continue;
+				if (!(v = tpa_pcr_bank_value(pb, p))) {
+					fail_rule(&j, TPA_RULE_PCRS, -1, (int32_t)p,
+						  "PCR %u (%s) was not quoted", p, tpa_hash_label(b->bank));
+				} else if (!baseline__eset_has(&b->pcrs, p, 0, v, b->ds)) {
+					short_hex(h, v, b->ds);
+					fail_rule(&j, TPA_RULE_PCRS, -1, (int32_t)p,
+						  "PCR %u = %s is not an allowed value", p, h);
+				}
+			}
+		}
+	}
+
+	out->outcome = TPA_OUTCOME_COMPLIANT;
+	for (id = 0; id < TPA_RULE_COUNT; id++) {
+		tpa_rule_result *r = &out->rules[id];
+
+		if (r->status == TPA_RULE_PASS && !r->detail[0])
+			snprintf(r->detail, sizeof(r->detail), "%s", pass_text[id]);
+		if (r->status != TPA_RULE_FAIL)
+			continue;
+		out->failed++;
+		if (j.extra[id]) {
+			size_t l = strlen(r->detail);
+
+			snprintf(r->detail + l, sizeof(r->detail) - l, " (and %u more)", j.extra[id]);
+		}
+		if (r->severity == TPA_SEVERITY_CRITICAL)
+			out->outcome = TPA_OUTCOME_NON_COMPLIANT;
+		else if (out->outcome == TPA_OUTCOME_COMPLIANT)
+			out->outcome = TPA_OUTCOME_WARNING;
+	}
+	free(j.dbx.slot);
+	free(j.dbx.used);
+	return 0;
+}
