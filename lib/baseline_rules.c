@@ -60,21 +60,6 @@ tpa_pcr_mask tpa_baseline_required_pcrs(const tpa_baseline *b, const tpa_eventlo
 	       (log ? baseline__log_pcrs(log) & BOOT_CHAIN_PCRS : 0);
 }
 
-/* The event types by name, for known-events. */
-static const uint32_t event_types[] = {
-	TPA_EV_PREBOOT_CERT, TPA_EV_POST_CODE, TPA_EV_NO_ACTION, TPA_EV_SEPARATOR,
-	TPA_EV_ACTION, TPA_EV_EVENT_TAG, TPA_EV_S_CRTM_CONTENTS, TPA_EV_S_CRTM_VERSION,
-	TPA_EV_CPU_MICROCODE, TPA_EV_PLATFORM_CONFIG_FLAGS, TPA_EV_TABLE_OF_DEVICES,
-	TPA_EV_COMPACT_HASH, TPA_EV_IPL, TPA_EV_IPL_PARTITION_DATA, TPA_EV_NONHOST_CODE,
-	TPA_EV_NONHOST_CONFIG, TPA_EV_NONHOST_INFO, TPA_EV_OMIT_BOOT_DEVICE_EVENTS,
-	TPA_EV_EFI_VARIABLE_DRIVER_CONFIG, TPA_EV_EFI_VARIABLE_BOOT,
-	TPA_EV_EFI_BOOT_SERVICES_APPLICATION, TPA_EV_EFI_BOOT_SERVICES_DRIVER,
-	TPA_EV_EFI_RUNTIME_SERVICES_DRIVER, TPA_EV_EFI_GPT_EVENT, TPA_EV_EFI_ACTION,
-	TPA_EV_EFI_PLATFORM_FIRMWARE_BLOB, TPA_EV_EFI_HANDOFF_TABLES,
-	TPA_EV_EFI_PLATFORM_FIRMWARE_BLOB2, TPA_EV_EFI_HANDOFF_TABLES2,
-	TPA_EV_EFI_VARIABLE_BOOT2, TPA_EV_EFI_HCRTM_EVENT, TPA_EV_EFI_VARIABLE_AUTHORITY,
-	TPA_EV_EFI_SPDM_FIRMWARE_BLOB, TPA_EV_EFI_SPDM_FIRMWARE_CONFIG,
-};
 
 void baseline__type_text(char *out, size_t cap, uint32_t type)
 {
@@ -88,18 +73,11 @@ void baseline__type_text(char *out, size_t cap, uint32_t type)
 
 int baseline__type_parse(uint32_t *out, const char *s)
 {
-	size_t i;
 	char *end;
 	unsigned long v;
 
-	for (i = 0; i < sizeof(event_types) / sizeof(event_types[0]); i++) {
-		const char *n = tpa_event_type_name(event_types[i]);
-
-		if (n && strcmp(n, s) == 0) {
-			*out = event_types[i];
-			return 0;
-		}
-	}
+	if (tpa_event_type_from_name(out, s) == 0)
+		return 0;
 	if (strncmp(s, "0x", 2) != 0 || strlen(s) != 10)
 		return -1;
 	v = strtoul(s + 2, &end, 16);

@@ -78,6 +78,18 @@ const char *tpa_event_type_name(uint32_t type)
 	return NULL;
 }
 
+int tpa_event_type_from_name(uint32_t *out, const char *name)
+{
+	size_t i;
+
+	for (i = 0; name && i < sizeof(type_names) / sizeof(type_names[0]); i++)
+		if (strcmp(type_names[i].name, name) == 0) {
+			*out = type_names[i].type;
+			return 0;
+		}
+	return TPA_ERR_NOT_FOUND;
+}
+
 static uint32_t le32(const uint8_t *p)
 {
 	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |

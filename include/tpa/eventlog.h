@@ -56,6 +56,8 @@
 
 /* A name for an event type ("EV_SEPARATOR"), or NULL if unknown. */
 const char *tpa_event_type_name(uint32_t type);
+/* The type of a name tpa_event_type_name gives: 0, or TPA_ERR_NOT_FOUND. */
+int tpa_event_type_from_name(uint32_t *out, const char *name);
 
 typedef enum {
 	TPA_EVLOG_SHA1 = 1,          /* TCG_PCClientPCREvent records only */
