@@ -85,6 +85,8 @@ UNIT_TESTS := \
               $(BUILD)/tests/unit/test_service \
               $(BUILD)/tests/unit/test_rpc \
               $(BUILD)/tests/unit/test_eventlog \
+              $(BUILD)/tests/unit/test_bootstate \
+              $(BUILD)/tests/unit/test_efi \
               $(BUILD)/tests/unit/test_identity \
               $(BUILD)/tests/unit/test_identity_ecc \
               $(BUILD)/tests/unit/test_store \

@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /* Tokens: signing keys (files, rotation), signing and verifying with their
  * negatives, and tokens as a relying party checks them: the limits on what
- * the verifier signs, and tokens built by hand (headers, payloads and encodings the
- * verifier never makes) signed ES256 with a real key through OpenSSL, so
- * that the rule under test is the only reason to refuse each one. */
+ * the verifier signs, and tokens built by hand (headers, payloads and
+ * encodings the verifier never makes) signed ES256 with a real key through
+ * OpenSSL, so that the rule under test is the only reason to refuse each one. */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
