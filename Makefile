@@ -82,9 +82,16 @@ PROGS    := $(BUILD)/attest_client $(BUILD)/verifier $(BUILD)/tpa-pcr-extend \
             $(BUILD)/tpa-bootsim
 UNIT_TESTS := \
               $(BUILD)/tests/unit/test_quote \
-              $(BUILD)/tests/unit/test_core \
+              $(BUILD)/tests/unit/test_err \
+              $(BUILD)/tests/unit/test_pcr \
+              $(BUILD)/tests/unit/test_findings \
+              $(BUILD)/tests/unit/test_tpm_decode \
+              $(BUILD)/tests/unit/test_config \
+              $(BUILD)/tests/unit/test_service \
               $(BUILD)/tests/unit/test_rpc \
               $(BUILD)/tests/unit/test_eventlog \
+              $(BUILD)/tests/unit/test_bootstate \
+              $(BUILD)/tests/unit/test_efi \
               $(BUILD)/tests/unit/test_identity \
               $(BUILD)/tests/unit/test_identity_ecc \
               $(BUILD)/tests/unit/test_store \

@@ -1127,8 +1127,9 @@ cleanup:
 
 static int build(sim *s, json_t **faults_out)
 {
+	/* "expect" is the tests' (the verdict the boot should get); ignored. */
 	static const char *const top_keys[] = {
-		"description", "firmware", "secure_boot", "keys", "disk",
+		"description", "expect", "firmware", "secure_boot", "keys", "disk",
 		"boot_entries", "boot_order", "applications", "grub", "kernel",
 		"faults", NULL };
 	static const char *const disk_keys[] = { "esp_guid", "root_guid", NULL };

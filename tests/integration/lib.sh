@@ -45,6 +45,20 @@ expect_grep() {
     if grep -qE -- "$3" "$2"; then ok "$1"; else bad "$1 (no /$3/)" "$2"; fi
 }
 
+# checker_lines: counts a checker's "ok<TAB>NAME" and "bad<TAB>NAME" lines
+# from stdin, printing its "|<TAB>EVIDENCE" lines under them.
+checker_lines() {
+    local kind text
+    while IFS=$'\t' read -r kind text; do
+        case $kind in
+            ok) ok "$text" ;;
+            bad) bad "$text" ;;
+            '|') echo "       | $text" ;;
+            *) bad "checker output: $kind $text" ;;
+        esac
+    done
+}
+
 start_swtpm() { # DIR: sets TCTI
     SWTPM_DIRS+=("$1")
     TCTI=$("$SIM" start "$1")

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
-/* The event-log parser, replay and trusted-launch state on logs built here
- * byte by byte, so that each rule has a log that breaks exactly it. The
+/* The event-log parser and replay on logs built here byte by byte, so that
+ * each rule has a log that breaks exactly it (the trusted-launch state has
+ * test_bootstate.c, the UEFI structures test_efi.c). The
  * real logs of real machines are checked by
  * tests/integration/test_eventlog_corpus.sh. */
 #include <dirent.h>
@@ -13,7 +14,6 @@
 #include "testutil.h"
 #include "tpa/baseline.h"
 #include "tpa/bootstate.h"
-#include "tpa/efi.h"
 #include "tpa/err.h"
 #include "tpa/eventlog.h"
 #include "tpa/tpm_decode.h"
@@ -326,151 +326,6 @@ static void test_compare(void)
 	tpa_eventlog_free(log);
 }
 
-static void test_secure_boot_rules(void)
-{
-	static const uint8_t off = 0, on = 1, sep[4] = { 0 };
-	uint8_t var[64];
-	size_t vn;
-	buf w;
-	tpa_eventlog *log = NULL;
-	tpa_bootstate bs;
-
-	/* disabled */
-	memset(&w, 0, sizeof(w));
-	lw_spec_id(&w, lw_sha256_only, lw_size32, 1, 2);
-	vn = lw_secureboot_var(var, &off, 1);
-	lw_event2(&w, 7, TPA_EV_EFI_VARIABLE_DRIVER_CONFIG, var, (uint32_t)vn, NULL, 0);
-	CU_ASSERT_EQUAL_FATAL(tpa_eventlog_parse(&log, w.b, w.n), 0);
-	CU_ASSERT_EQUAL(tpa_bootstate_derive(&bs, log, 0, TPA_PCR_MASK_ALL), 0);
-	CU_ASSERT_EQUAL(bs.secure_boot, TPA_SB_DISABLED);
-	tpa_bootstate_clear(&bs);
-	tpa_eventlog_free(log);
-
-	/* zero-length data: unknown */
-	memset(&w, 0, sizeof(w));
-	lw_spec_id(&w, lw_sha256_only, lw_size32, 1, 2);
-	vn = lw_secureboot_var(var, &on, 0);
-	lw_event2(&w, 7, TPA_EV_EFI_VARIABLE_DRIVER_CONFIG, var, (uint32_t)vn, NULL, 0);
-	CU_ASSERT_EQUAL_FATAL(tpa_eventlog_parse(&log, w.b, w.n), 0);
-	CU_ASSERT_EQUAL(tpa_bootstate_derive(&bs, log, 0, TPA_PCR_MASK_ALL), 0);
-	CU_ASSERT_EQUAL(bs.secure_boot, TPA_SB_UNKNOWN);
-	tpa_bootstate_clear(&bs);
-	tpa_eventlog_free(log);
-
-	/* a lying log: the data says on, the measured digest says off */
-	memset(&w, 0, sizeof(w));
-	lw_spec_id(&w, lw_sha256_only, lw_size32, 1, 2);
-	vn = lw_secureboot_var(var, &on, 1);
-	{
-		uint8_t measured[64];
-		size_t mn = lw_secureboot_var(measured, &off, 1);
-
-		lw_event2(&w, 7, TPA_EV_EFI_VARIABLE_DRIVER_CONFIG, var, (uint32_t)vn, measured,
-		       (uint32_t)mn);
-	}
-	lw_event2(&w, 7, TPA_EV_SEPARATOR, sep, 4, NULL, 0);
-	CU_ASSERT_EQUAL_FATAL(tpa_eventlog_parse(&log, w.b, w.n), 0);
-	CU_ASSERT_EQUAL(tpa_bootstate_derive(&bs, log, 0, TPA_PCR_MASK_ALL), 0);
-	CU_ASSERT_EQUAL(bs.secure_boot, TPA_SB_UNKNOWN);
-	CU_ASSERT_EQUAL(bs.digest_mismatches, 1);
-	CU_ASSERT_EQUAL(bs.first_mismatch, 1);
-	tpa_bootstate_clear(&bs);
-	tpa_eventlog_free(log);
-
-	/* only the event type, no SecureBoot variable: unknown */
-	memset(&w, 0, sizeof(w));
-	lw_spec_id(&w, lw_sha256_only, lw_size32, 1, 2);
-	lw_event2(&w, 7, TPA_EV_EFI_VARIABLE_DRIVER_CONFIG, "\x01", 1, NULL, 0);
-	CU_ASSERT_EQUAL_FATAL(tpa_eventlog_parse(&log, w.b, w.n), 0);
-	CU_ASSERT_EQUAL(tpa_bootstate_derive(&bs, log, 0, TPA_PCR_MASK_ALL), 0);
-	CU_ASSERT_EQUAL(bs.secure_boot, TPA_SB_UNKNOWN);
-	tpa_bootstate_clear(&bs);
-	tpa_eventlog_free(log);
-}
-
-/* An EFI_SIGNATURE_LIST of SHA-256 entries (28-byte header, no signature
- * header, entries of owner + hash). */
-static size_t sha256_list(uint8_t *out, unsigned entries)
-{
-	static const uint8_t sha256_guid[16] = { 0x26, 0x16, 0xc4, 0xc1, 0x4c, 0x50, 0x92, 0x40,
-						 0xac, 0xa9, 0x41, 0xf9, 0x36, 0x93, 0x43, 0x28 };
-	uint32_t size = 28 + entries * 48, i;
-
-	memcpy(out, sha256_guid, 16);
-	memcpy(out + 16, &size, 4);      /* little-endian host */
-	memset(out + 20, 0, 4);
-	i = 48;
-	memcpy(out + 24, &i, 4);
-	for (i = 0; i < entries; i++) {
-		memset(out + 28 + 48 * i, 0x11, 16);
-		memset(out + 28 + 48 * i + 16, (int)(0xA0 + i), 32);
-	}
-	return size;
-}
-
-static void test_signature_lists(void)
-{
-	uint8_t b[1024];
-	tpa_efi_sigdb db = { 0 };
-	size_t n = sha256_list(b, 3);
-
-	CU_ASSERT_EQUAL(tpa_efi_sigdb_add(&db, b, n), 0);
-	CU_ASSERT_EQUAL(db.nhashes, 3);
-	CU_ASSERT_EQUAL(db.hashes[2][0], 0xA2);
-	/* two lists back to back */
-	n += sha256_list(b + n, 1);
-	CU_ASSERT_EQUAL(tpa_efi_sigdb_add(&db, b, n), 0);
-	CU_ASSERT_EQUAL(db.nhashes, 7);
-	tpa_efi_sigdb_clear(&db);
-
-	n = sha256_list(b, 2);
-	b[16] += 1;                      /* ListSize not a multiple of entries */
-	CU_ASSERT_EQUAL(tpa_efi_sigdb_add(&db, b, n), TPA_ERR_PARSE);
-	tpa_efi_sigdb_clear(&db);
-	n = sha256_list(b, 2);
-	b[17] = 0x10;                    /* ListSize beyond the data */
-	CU_ASSERT_EQUAL(tpa_efi_sigdb_add(&db, b, n), TPA_ERR_PARSE);
-	tpa_efi_sigdb_clear(&db);
-	n = sha256_list(b, 2);
-	b[24] = 16;                      /* SignatureSize without data */
-	CU_ASSERT_EQUAL(tpa_efi_sigdb_add(&db, b, n), TPA_ERR_PARSE);
-	tpa_efi_sigdb_clear(&db);
-	n = sha256_list(b, 1);
-	CU_ASSERT_EQUAL(tpa_efi_sigdb_add(&db, b, n - 1), TPA_ERR_PARSE);  /* truncated */
-	CU_ASSERT_EQUAL(tpa_efi_sigdb_add(&db, b, 27), TPA_ERR_PARSE);     /* short header */
-	tpa_efi_sigdb_clear(&db);
-	tpa_efi_sigdb_clear(NULL);
-}
-
-static void test_device_paths(void)
-{
-	/* Hard drive node (type 4/1, 42 bytes), file path "\EFI\x.efi", end. */
-	uint8_t b[128];
-	size_t n = 0, i;
-	const char *path = "\\EFI\\x.efi";
-	char out[64];
-
-	memset(b, 0, sizeof(b));
-	b[n] = 4; b[n + 1] = 1; b[n + 2] = 42; n += 42;
-	b[n] = 4; b[n + 1] = 4; b[n + 2] = (uint8_t)(4 + 2 * (strlen(path) + 1));
-	for (i = 0; i < strlen(path); i++)
-		b[n + 4 + 2 * i] = (uint8_t)path[i];
-	n += b[n + 2];
-	b[n] = 0x7f; b[n + 1] = 0xff; b[n + 2] = 4; n += 4;
-	CU_ASSERT_EQUAL(tpa_efi_devpath_file(out, sizeof(out), b, n), 0);
-	CU_ASSERT_STRING_EQUAL(out, path);
-	b[42 + 2] = 200;                 /* a node longer than the path */
-	CU_ASSERT_EQUAL(tpa_efi_devpath_file(out, sizeof(out), b, n), TPA_ERR_PARSE);
-	b[42 + 2] = 2;                   /* a node shorter than its header */
-	CU_ASSERT_EQUAL(tpa_efi_devpath_file(out, sizeof(out), b, n), TPA_ERR_PARSE);
-	/* UTF-16 outside ASCII becomes '?'; a short buffer is cut, terminated */
-	b[0] = 0x41; b[1] = 0x00; b[2] = 0xAC; b[3] = 0x20; b[4] = 0x42; b[5] = 0;
-	tpa_efi_utf16_ascii(out, sizeof(out), b, 6);
-	CU_ASSERT_STRING_EQUAL(out, "A?B");
-	tpa_efi_utf16_ascii(out, 2, b, 6);
-	CU_ASSERT_STRING_EQUAL(out, "A");
-}
-
 static void test_type_names(void)
 {
 	CU_ASSERT_STRING_EQUAL(tpa_event_type_name(TPA_EV_SEPARATOR), "EV_SEPARATOR");
@@ -575,10 +430,7 @@ int main(void)
 	CU_add_test(s, "StartupLocality, PCR index 0xFFFFFFFF", test_locality_and_pcr_index);
 	CU_add_test(s, "padding after the last event", test_padding);
 	CU_add_test(s, "replay against quoted PCRs", test_compare);
-	CU_add_test(s, "Secure Boot from checked data only", test_secure_boot_rules);
 	CU_add_test(s, "event type names", test_type_names);
-	CU_add_test(s, "EFI signature lists: good and lying sizes", test_signature_lists);
-	CU_add_test(s, "EFI device paths and UTF-16", test_device_paths);
 	CU_add_test(s, "every real log, in process: parse, replay, state, baseline",
 		    test_corpus_in_process);
 	failed = test_run_all();

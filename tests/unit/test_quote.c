@@ -4,22 +4,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include <CUnit/Basic.h>
 #include <tss2/tss2_mu.h>
 
-#include "attest/v1/attest.pb-c.h"
-#include "logwriter.h"
 #include "swtpm_fixture.h"
 #include "testutil.h"
-#include "tpa/baseline.h"
 #include "tpa/err.h"
-#include "tpa/eventlog.h"
-#include "tpa/evidence.h"
 #include "tpa/quote.h"
-#include "tpa/service.h"
-#include "tpa/token.h"
 #include "tpa/tpm.h"
 
 typedef struct {
@@ -30,25 +22,8 @@ typedef struct {
 	uint8_t nonce[32];
 } fixture;
 
-
-/* A check's outcome (-1 if absent) and detail ("" if absent): a missing
- * check fails an assertion instead of crashing the runner. */
-static int check_passed(const tpa_findings *f, const char *name)
-{
-	const tpa_check *c = tpa_findings_find(f, name);
-
-	return c ? c->passed : -1;
-}
-
-static const char *check_detail(const tpa_findings *f, const char *name)
-{
-	const tpa_check *c = tpa_findings_find(f, name);
-
-	return c ? c->detail : "";
-}
-
 static swtpm_fixture tpm_fx;
-static tpa_tpm *tpm_ecc;           /* stays open: ECC AK for live tests */
+static tpa_tpm *tpm_ecc;           /* stays open: its AK quotes in the tests */
 static fixture fx_ecc, fx_rsa, fx_pss, fx_ecc2;
 
 static int make_fixture(fixture *f, tpa_tpm *t, const char *sel, uint8_t seed)
@@ -158,7 +133,7 @@ static void all_pass(const fixture *fx, const char *sig)
 	CU_ASSERT_EQUAL(tpa_findings_failed(&f), 0);
 	CU_ASSERT_EQUAL(name_len, 34);
 	CU_ASSERT(tpa_findings_find(&f, "quote.signature") != NULL);
-	CU_ASSERT(strstr(check_detail(&f, "quote.signature"), sig) != NULL);
+	CU_ASSERT(strstr(test_check_detail(&f, "quote.signature"), sig) != NULL);
 	for (i = 0; i < f.n; i++)
 		if (!f.items[i].passed)
 			fprintf(stderr, "\n  failed: %s: %s", f.items[i].name, f.items[i].detail);
@@ -333,11 +308,11 @@ static void test_trailing_bytes(void)
 	memset(&fs, 0, sizeof(fs));
 	CU_ASSERT_EQUAL(tpa_quote_verify(&fs, &ev, f.nonce, sizeof(f.nonce), NULL, NULL),
 			TPA_ERR_VERIFY);
-	CU_ASSERT_EQUAL(check_passed(&fs, "quote.structure"), 0);
-	CU_ASSERT(strstr(check_detail(&fs, "quote.structure"),
+	CU_ASSERT_EQUAL(test_check_passed(&fs, "quote.structure"), 0);
+	CU_ASSERT(strstr(test_check_detail(&fs, "quote.structure"),
 			 "2 trailing bytes") != NULL);
 	/* The bytes as signed are not the bytes as sent either. */
-	CU_ASSERT_EQUAL(check_passed(&fs, "quote.signature"), 0);
+	CU_ASSERT_EQUAL(test_check_passed(&fs, "quote.signature"), 0);
 
 	/* Trailing bytes after the AK public area and the signature. */
 	f = fx_ecc;
@@ -400,405 +375,9 @@ static void test_unrestricted_ak(void)
 	expect_only_failure(&ev, f.nonce, sizeof(f.nonce), "ak.attributes");
 }
 
-/* ---- the same rules through the service, with live challenges ---- */
-
-static tpa_service *svc;
-static tpa_token_key *tkey;
-static tpa_baseline *evidence_only; /* tests/data/baselines: judges no boot property */
-static uint64_t fake_now;
-
-static uint64_t fake_clock(void *ctx)
-{
-	(void)ctx;
-	return fake_now;
-}
-
-static int service_init(void)
-{
-	tpa_service_opts o = { 0 };
-
-	if (tpa_token_key_new(&tkey) < 0 ||
-	    tpa_baseline_load_file(&evidence_only, "tests/data/baselines/evidence-only.json") < 0)
-		return -1;
-	o.key = tkey;
-	o.baseline = evidence_only;
-	o.nonce_ttl_ms = 60000;
-	if (tpa_service_new(&svc, &o) < 0)
-		return -1;
-	fake_now = 1000000;
-	tpa_sealer_set_clock(tpa_service_sealer(svc), fake_clock, NULL);
-	return 0;
-}
-
-static void get_challenge(tpa_client_challenge *ch)
-{
-	tpa_rpc_reply r;
-
-	memset(&r, 0, sizeof(r));
-	tpa_service_get_challenge(&r, NULL, 0, svc);
-	CU_ASSERT_EQUAL_FATAL(r.status, TPA_RPC_OK);
-	CU_ASSERT_EQUAL_FATAL(tpa_challenge_unpack(ch, r.data, r.len), 0);
-	CU_ASSERT_EQUAL(ch->nonce_len, 32);
-	CU_ASSERT_EQUAL(ch->valid_for_ms, 60000);
-	free(r.data);
-}
-
-/* Quotes for the challenge and sends it; returns the verdict. */
-static void attest_with(tpa_verdict_reply *v, const tpa_client_challenge *ch, int *status,
-			tpa_tpm *t, const tpa_attest_extras *extras)
-{
-	tpa_tpm_quote_result q;
-	tpa_pcr_set pcrs;
-	uint8_t akpub[TPA_PUBLIC_MAX], *req = NULL;
-	size_t akpub_len, req_len;
-	tpa_rpc_reply r;
-
-	CU_ASSERT_EQUAL_FATAL(tpa_pcr_set_parse_selection(&pcrs, "sha256:0-9"), 0);
-	CU_ASSERT_EQUAL_FATAL(tpa_tpm_ak_public(t, akpub, sizeof(akpub), &akpub_len), 0);
-	CU_ASSERT_EQUAL_FATAL(tpa_tpm_quote(&q, t, &pcrs, ch->nonce, ch->nonce_len), 0);
-	CU_ASSERT_EQUAL_FATAL(tpa_attest_request_pack(&req, &req_len, ch->id, &q, akpub,
-						      akpub_len, &pcrs, extras), 0);
-	memset(&r, 0, sizeof(r));
-	tpa_service_attest(&r, req, req_len, svc);
-	free(req);
-	*status = r.status;
-	memset(v, 0, sizeof(*v));
-	if (r.status == TPA_RPC_OK)
-		CU_ASSERT_EQUAL(tpa_verdict_reply_unpack(v, r.data, r.len), 0);
-	free(r.data);
-}
-
-static void attest(tpa_verdict_reply *v, const tpa_client_challenge *ch, int *status)
-{
-	tpa_attest_extras extras = { .hint = "unit" };
-
-	attest_with(v, ch, status, tpm_ecc, &extras);
-}
-
-/* ---- event logs through the service, against a swtpm of their own ---- */
-
-static int service_clean(void);
-
-static swtpm_fixture log_fx;
-static tpa_tpm *tpm_log;
-static buf good_log;
-
-/* Logs an event and extends the same digest into the TPM. */
-static int measure(buf *w, uint32_t pcr, uint32_t type, const void *data, uint32_t len)
-{
-	uint8_t d[32];
-
-	lw_event2(w, pcr, type, data, len, NULL, 0);
-	return tpa_hash(d, TPM2_ALG_SHA256, data, len) < 0 ||
-	       tpa_tpm_pcr_extend(tpm_log, pcr, TPM2_ALG_SHA256, d, 32) < 0 ? -1 : 0;
-}
-
-static int log_suite_init(void)
-{
-	static const uint8_t sep[4] = { 0 }, on = 1;
-	uint8_t var[64];
-	size_t vn = lw_secureboot_var(var, &on, 1);
-	uint32_t p;
-
-	if (service_init() < 0 || swtpm_fixture_start(&log_fx) < 0 ||
-	    tpa_tpm_open(&tpm_log, log_fx.tcti) < 0 ||
-	    tpa_tpm_ak_load(tpm_log, TPA_AK_ECC_P256, NULL) < 0)
-		return -1;
-	memset(&good_log, 0, sizeof(good_log));
-	lw_spec_id(&good_log, lw_sha256_only, lw_size32, 1, 2);
-	if (measure(&good_log, 0, TPA_EV_S_CRTM_VERSION, "1\0.\0" "0\0\0\0", 8) < 0 ||
-	    measure(&good_log, 7, TPA_EV_EFI_VARIABLE_DRIVER_CONFIG, var, (uint32_t)vn) < 0)
-		return -1;
-	/* A whole boot: a separator on each of PCRs 0-7. */
-	for (p = 0; p < 8; p++)
-		if (measure(&good_log, p, TPA_EV_SEPARATOR, sep, 4) < 0)
-			return -1;
-	if (measure(&good_log, 4, TPA_EV_EFI_BOOT_SERVICES_APPLICATION, "grub", 4) < 0 ||
-	    measure(&good_log, 5, TPA_EV_EFI_ACTION, "Exit Boot Services Invocation", 29) < 0)
-		return -1;
-	return 0;
-}
-
-static int log_suite_clean(void)
-{
-	tpa_tpm_close(tpm_log);
-	tpm_log = NULL;
-	swtpm_fixture_stop(&log_fx);
-	return service_clean();
-}
-
-static void attest_log(tpa_verdict_reply *v, const buf *log, const tpa_client_view *view)
-{
-	tpa_attest_extras extras = { .hint = "unit-log" };
-	tpa_client_challenge ch;
-	int st;
-
-	extras.event_log = log->b;
-	extras.event_log_len = log->n;
-	extras.view = view;
-	get_challenge(&ch);
-	attest_with(v, &ch, &st, tpm_log, &extras);
-	CU_ASSERT_EQUAL(st, TPA_RPC_OK);
-}
-
-static void test_log_good(void)
-{
-	tpa_verdict_reply v;
-
-	attest_log(&v, &good_log, NULL);
-	CU_ASSERT_TRUE(v.compliant);
-	CU_ASSERT_TRUE(v.measured_boot);
-	CU_ASSERT_STRING_EQUAL(v.secure_boot, "enabled");
-	CU_ASSERT_EQUAL(v.events, 13);
-	CU_ASSERT_EQUAL(check_passed(&v.findings, "eventlog.replay"), 1);
-	tpa_verdict_reply_clear(&v);
-}
-
-static void test_log_extra_event(void)
-{
-	buf w = good_log;
-	tpa_verdict_reply v;
-
-	/* An event the TPM never saw: the log no longer replays. */
-	lw_event2(&w, 4, TPA_EV_EFI_BOOT_SERVICES_APPLICATION, "rootkit", 7, NULL, 0);
-	attest_log(&v, &w, NULL);
-	CU_ASSERT_FALSE(v.compliant);
-	CU_ASSERT_FALSE(v.measured_boot);
-	CU_ASSERT_EQUAL(check_passed(&v.findings, "eventlog.replay"), 0);
-	CU_ASSERT(strstr(check_detail(&v.findings, "eventlog.replay"), "PCR 4") != NULL);
-	CU_ASSERT(strstr(check_detail(&v.findings, "eventlog.replay"), "#13") != NULL);
-	CU_ASSERT_STRING_EQUAL(v.secure_boot, "unknown");
-	tpa_verdict_reply_clear(&v);
-}
-
-static void test_log_edited(void)
-{
-	buf w = good_log;
-	tpa_verdict_reply v;
-	size_t i;
-
-	/* Secure Boot's value edited in the log after the boot: the digests
-	 * (and so the replay) still match, the data no longer does. */
-	for (i = 0; i + 20 < w.n; i++)
-		if (memcmp(w.b + i, "S\0e\0c\0u\0r\0e\0B\0o\0o\0t\0", 20) == 0)
-			break;
-	CU_ASSERT_FATAL(i + 20 < w.n);
-	w.b[i + 20] = 0; /* the value byte follows the name */
-	attest_log(&v, &w, NULL);
-	CU_ASSERT_FALSE(v.compliant);
-	CU_ASSERT_EQUAL(check_passed(&v.findings, "eventlog.replay"), 1);
-	CU_ASSERT_EQUAL(check_passed(&v.findings, "eventlog.digests"), 0);
-	CU_ASSERT_STRING_EQUAL(v.secure_boot, "unknown");
-	tpa_verdict_reply_clear(&v);
-}
-
-static void test_log_malformed(void)
-{
-	buf w = good_log;
-	tpa_verdict_reply v;
-
-	w.n -= 3; /* truncated */
-	attest_log(&v, &w, NULL);
-	CU_ASSERT_FALSE(v.compliant);
-	CU_ASSERT_EQUAL(check_passed(&v.findings, "eventlog.parse"), 0);
-	CU_ASSERT(strstr(check_detail(&v.findings, "eventlog.parse"), "offset") != NULL);
-	CU_ASSERT_FALSE(v.measured_boot);
-	tpa_verdict_reply_clear(&v);
-}
-
-static void test_log_client_disagrees(void)
-{
-	tpa_client_view view;
-	tpa_verdict_reply v;
-
-	memset(&view, 0, sizeof(view));
-	view.secure_boot = TPA_TRI_OFF;
-	attest_log(&v, &good_log, &view);
-	CU_ASSERT_FALSE(v.compliant);
-	CU_ASSERT_EQUAL(check_passed(&v.findings, "client.secure_boot"), 0);
-	CU_ASSERT(strstr(check_detail(&v.findings, "client.secure_boot"), "reports Secure Boot disabled") != NULL);
-	/* The log decides, not the client. */
-	CU_ASSERT_STRING_EQUAL(v.secure_boot, "enabled");
-	tpa_verdict_reply_clear(&v);
-
-	view.secure_boot = TPA_TRI_ON;
-	attest_log(&v, &good_log, &view);
-	CU_ASSERT_TRUE(v.compliant);
-	CU_ASSERT_EQUAL(check_passed(&v.findings, "client.secure_boot"), 1);
-	tpa_verdict_reply_clear(&v);
-}
-
-static void test_log_without_valid_quote(void)
-{
-	tpa_attest_extras extras = { .hint = "unit-log" };
-	tpa_client_challenge a, b;
-	tpa_verdict_reply v;
-	int st;
-
-	/* A good log with a quote of another challenge's nonce: the PCR
-	 * values are nobody's word, so the log proves nothing. */
-	extras.event_log = good_log.b;
-	extras.event_log_len = good_log.n;
-	get_challenge(&a);
-	get_challenge(&b);
-	memcpy(a.id, b.id, sizeof(a.id));
-	attest_with(&v, &a, &st, tpm_log, &extras);
-	CU_ASSERT_EQUAL(st, TPA_RPC_OK);
-	CU_ASSERT_FALSE(v.compliant);
-	CU_ASSERT_FALSE(v.measured_boot);
-	CU_ASSERT_STRING_EQUAL(v.secure_boot, "unknown");
-	CU_ASSERT(strstr(v.secure_boot_reason, "did not verify") != NULL);
-	tpa_verdict_reply_clear(&v);
-}
-
-static void test_service_compliant(void)
-{
-	tpa_client_challenge ch;
-	tpa_verdict_reply v;
-	char *jwk = NULL, *claims = NULL;
-	int st;
-
-	get_challenge(&ch);
-	attest(&v, &ch, &st);
-	CU_ASSERT_EQUAL(st, TPA_RPC_OK);
-	CU_ASSERT_TRUE(v.compliant);
-	CU_ASSERT_PTR_NOT_NULL_FATAL(v.token);
-	CU_ASSERT_EQUAL(tpa_token_key_public_jwk(&jwk, tkey), 0);
-	CU_ASSERT_EQUAL(tpa_token_verify(&claims, jwk, v.token, (int64_t)time(NULL)), 0);
-	/* No registry: the AK is unbound, so no better than a warning. */
-	CU_ASSERT(claims && strstr(claims, "\"ear.status\":\"warning\"") &&
-		  strstr(claims, "\"tpa.outcome\":\"compliant\""));
-	CU_ASSERT_STRING_EQUAL(v.outcome, "compliant");
-	CU_ASSERT_STRING_EQUAL(v.baseline, "evidence-only");
-	CU_ASSERT_EQUAL(v.nrules, TPA_RULE_COUNT);
-	free(jwk);
-	free(claims);
-	tpa_verdict_reply_clear(&v);
-}
-
-/* A verifier with no baseline for the device: every check passes, and the
- * verdict is still not compliant ("no-baseline"), never a silent pass. */
-static void test_service_no_baseline(void)
-{
-	tpa_service *bare = NULL, *keep = svc;
-	tpa_service_opts o = { 0 };
-	tpa_client_challenge ch;
-	tpa_verdict_reply v;
-	int st;
-
-	o.key = tkey;
-	CU_ASSERT_EQUAL_FATAL(tpa_service_new(&bare, &o), 0);
-	svc = bare;
-	get_challenge(&ch);
-	attest(&v, &ch, &st);
-	svc = keep;
-	CU_ASSERT_EQUAL(st, TPA_RPC_OK);
-	CU_ASSERT_FALSE(v.compliant);
-	CU_ASSERT_EQUAL(tpa_findings_failed(&v.findings), 0);
-	CU_ASSERT_STRING_EQUAL(v.outcome, "no-baseline");
-	CU_ASSERT_EQUAL(v.nrules, 0);
-	tpa_verdict_reply_clear(&v);
-	tpa_service_free(bare);
-}
-
-static void test_service_reused_nonce(void)
-{
-	tpa_client_challenge ch;
-	tpa_verdict_reply v;
-	tpa_service_stats a, b;
-	int st;
-
-	tpa_service_stats_get(&a, svc);
-	get_challenge(&ch);
-	attest(&v, &ch, &st);
-	CU_ASSERT_TRUE(v.compliant);
-	tpa_verdict_reply_clear(&v);
-	/* The challenge was used up by evidence that verified: the same
-	 * challenge again is refused, with no verdict. */
-	attest(&v, &ch, &st);
-	CU_ASSERT_EQUAL(st, TPA_RPC_FAILED_PRECONDITION);
-	CU_ASSERT_FALSE(v.compliant);
-	/* ... and counted as a replay. */
-	tpa_service_stats_get(&b, svc);
-	CU_ASSERT_EQUAL(b.challenges, a.challenges + 1);
-	CU_ASSERT_EQUAL(b.verdicts, a.verdicts + 1);
-	CU_ASSERT_EQUAL(b.refused, a.refused + 1);
-	CU_ASSERT_EQUAL(b.replays, a.replays + 1);
-	CU_ASSERT_EQUAL(b.unverified, a.unverified);
-}
-
-static void test_service_expired_nonce(void)
-{
-	tpa_client_challenge ch;
-	tpa_verdict_reply v;
-	const tpa_check *c;
-	int st;
-
-	get_challenge(&ch);
-	fake_now += 60000; /* exactly the lifetime: expired */
-	attest(&v, &ch, &st);
-	CU_ASSERT_FALSE(v.compliant);
-	c = tpa_findings_find(&v.findings, "challenge");
-	CU_ASSERT_PTR_NOT_NULL_FATAL(c);
-	CU_ASSERT(strstr(c->detail, "expired") != NULL);
-	tpa_verdict_reply_clear(&v);
-
-	get_challenge(&ch);
-	fake_now += 59999; /* one millisecond before expiry: still good */
-	attest(&v, &ch, &st);
-	CU_ASSERT_TRUE(v.compliant);
-	tpa_verdict_reply_clear(&v);
-}
-
-static void test_service_unknown_challenge(void)
-{
-	tpa_client_challenge ch;
-	tpa_verdict_reply v;
-	tpa_service_stats a, b;
-	int st;
-
-	tpa_service_stats_get(&a, svc);
-	get_challenge(&ch);
-	ch.id[40] = ch.id[40] == 'a' ? 'b' : 'a'; /* a nonce byte: under the seal */
-	attest(&v, &ch, &st);
-	CU_ASSERT_FALSE(v.compliant);
-	CU_ASSERT(strstr(check_detail(&v.findings, "challenge"), "seal is not this verifier's") != NULL);
-	tpa_verdict_reply_clear(&v);
-	/* A verdict, counted as unverified evidence, never recorded. */
-	tpa_service_stats_get(&b, svc);
-	CU_ASSERT_EQUAL(b.verdicts, a.verdicts + 1);
-	CU_ASSERT_EQUAL(b.unverified, a.unverified + 1);
-	CU_ASSERT_EQUAL(b.recorded, a.recorded);
-}
-
-static void test_service_nonce_of_other_challenge(void)
-{
-	tpa_client_challenge a, b;
-	tpa_verdict_reply v;
-	int st;
-
-	/* Quote with challenge a's nonce but send b's id. */
-	get_challenge(&a);
-	get_challenge(&b);
-	memcpy(a.id, b.id, sizeof(a.id));
-	attest(&v, &a, &st);
-	CU_ASSERT_FALSE(v.compliant);
-	CU_ASSERT_EQUAL(check_passed(&v.findings, "challenge"), 1);
-	CU_ASSERT_EQUAL(check_passed(&v.findings, "quote.nonce"), 0);
-	tpa_verdict_reply_clear(&v);
-}
-
-static int service_clean(void)
-{
-	tpa_service_free(svc);
-	tpa_token_key_free(tkey);
-	tpa_baseline_free(evidence_only);
-	return 0;
-}
-
 int main(void)
 {
-	CU_pSuite s, s2;
+	CU_pSuite s;
 	unsigned failed;
 
 	setenv("TSS2_LOG", "all+none", 1);
@@ -824,20 +403,6 @@ int main(void)
 	CU_add_test(s, "trailing bytes", test_trailing_bytes);
 	CU_add_test(s, "truncated structures", test_truncated);
 	CU_add_test(s, "unrestricted or decrypting AK", test_unrestricted_ak);
-	s2 = CU_add_suite("service (swtpm, in process)", service_init, service_clean);
-	CU_add_test(s2, "no baseline: never compliant", test_service_no_baseline);
-	CU_add_test(s2, "compliant attestation with a valid token", test_service_compliant);
-	CU_add_test(s2, "reused nonce", test_service_reused_nonce);
-	CU_add_test(s2, "expired nonce", test_service_expired_nonce);
-	CU_add_test(s2, "unknown challenge", test_service_unknown_challenge);
-	CU_add_test(s2, "nonce of another challenge", test_service_nonce_of_other_challenge);
-	s2 = CU_add_suite("service with event logs (own swtpm)", log_suite_init, log_suite_clean);
-	CU_add_test(s2, "a log that replays: measured boot, Secure Boot on", test_log_good);
-	CU_add_test(s2, "an event the TPM never measured", test_log_extra_event);
-	CU_add_test(s2, "a log edited after the boot", test_log_edited);
-	CU_add_test(s2, "a truncated log", test_log_malformed);
-	CU_add_test(s2, "the client's view disagrees with the log", test_log_client_disagrees);
-	CU_add_test(s2, "a good log without a valid quote", test_log_without_valid_quote);
 	failed = test_run_all();
 	tpa_tpm_close(tpm_ecc);
 	swtpm_fixture_stop(&tpm_fx);

@@ -1,12 +1,14 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
-/* Tokens as a relying party checks them: the limits on what the verifier
- * signs, and tokens built by hand (headers, payloads and encodings the
- * verifier never makes) signed ES256 with a real key through OpenSSL, so
- * that the rule under test is the only reason to refuse each one. */
+/* Tokens: signing keys (files, rotation), signing and verifying with their
+ * negatives, and tokens as a relying party checks them: the limits on what
+ * the verifier signs, and tokens built by hand (headers, payloads and
+ * encodings the verifier never makes) signed ES256 with a real key through
+ * OpenSSL, so that the rule under test is the only reason to refuse each one. */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <CUnit/Basic.h>
 #include <cjose/cjose.h>
@@ -702,6 +704,145 @@ static void test_status_of_signed(void)
 	tpa_token_key_free(k);
 }
 
+/* ---- keys, signing and verifying ---- */
+
+/* Rotation: the current key becomes FILE.previous, a new one is written;
+ * a file that is not there is not rotated. */
+static void test_token_key_rotate(void)
+{
+	char dir[] = "/tmp/tpa-keys-XXXXXX", path[300], prev[320], kid[80], cmd[400];
+	tpa_token_key *a = NULL, *b = NULL, *p = NULL;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/token.jwk", dir);
+	snprintf(prev, sizeof(prev), "%s.previous", path);
+	CU_ASSERT_EQUAL(tpa_token_key_rotate(path, kid, sizeof(kid)), TPA_ERR_NOT_FOUND);
+	CU_ASSERT_EQUAL_FATAL(tpa_token_key_load(&a, path, 1), 0);
+	CU_ASSERT_EQUAL_FATAL(tpa_token_key_rotate(path, kid, sizeof(kid)), 0);
+	CU_ASSERT_EQUAL_FATAL(tpa_token_key_load(&b, path, 0), 0);
+	CU_ASSERT_EQUAL_FATAL(tpa_token_key_load(&p, prev, 0), 0);
+	CU_ASSERT_STRING_EQUAL(tpa_token_key_id(b), kid);
+	CU_ASSERT_STRING_EQUAL(tpa_token_key_id(p), tpa_token_key_id(a));
+	CU_ASSERT(strcmp(tpa_token_key_id(a), tpa_token_key_id(b)) != 0);
+	{
+		struct stat st;
+
+		CU_ASSERT(stat(path, &st) == 0 && (st.st_mode & 0777) == 0600);
+	}
+	tpa_token_key_free(a);
+	tpa_token_key_free(b);
+	tpa_token_key_free(p);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	CU_ASSERT_EQUAL(system(cmd), 0);
+}
+
+static void test_token_sign_verify(void)
+{
+	tpa_token_key *k = NULL, *other = NULL;
+	tpa_token_claims c;
+	tpa_findings f;
+	char *tok = NULL, *jwk = NULL, *jwk2 = NULL, *claims = NULL;
+	uint8_t nonce[32] = { 1, 2, 3 };
+
+	memset(&f, 0, sizeof(f));
+	tpa_findings_add(&f, TPA_CHECK_QUOTE_NONCE, 0, "extraData is not the nonce");
+	CU_ASSERT_EQUAL_FATAL(tpa_token_key_new(&k), 0);
+	CU_ASSERT_EQUAL_FATAL(tpa_token_key_new(&other), 0);
+	CU_ASSERT_EQUAL(strlen(tpa_token_key_id(k)), 43);
+	memset(&c, 0, sizeof(c));
+	c.status = "contraindicated";
+	c.vector.hardware = 99;
+	c.findings = &f;
+	c.nonce = nonce;
+	c.nonce_len = sizeof(nonce);
+	c.iat = 1000;
+	c.ttl_s = 60;
+	CU_ASSERT_EQUAL_FATAL(tpa_token_sign(&tok, k, &c), 0);
+	CU_ASSERT_EQUAL(tpa_token_key_public_jwk(&jwk, k), 0);
+	CU_ASSERT_EQUAL(tpa_token_key_public_jwk(&jwk2, other), 0);
+	CU_ASSERT(strstr(jwk, "\"d\"") == NULL); /* public only */
+
+	CU_ASSERT_EQUAL(tpa_token_verify(&claims, jwk, tok, 1059), 0);
+	CU_ASSERT(claims && strstr(claims, "\"ear.status\":\"contraindicated\"") &&
+		  strstr(claims, "quote.nonce") &&
+		  strstr(claims, "\"eat_profile\":\"" TPA_EAR_PROFILE "\"") &&
+		  strstr(claims, "\"hardware\":99"));
+	free(claims);
+	claims = NULL;
+	/* Through a JWKS: the key the token's kid names, the nonce if asked. */
+	{
+		const tpa_token_key *both[2] = { other, k };
+		char *jwks = NULL;
+		uint8_t wrong[32] = { 9 };
+
+		CU_ASSERT_EQUAL_FATAL(tpa_token_jwks(&jwks, both, 2), 0);
+		CU_ASSERT(strstr(jwks, "\"use\":\"sig\"") && strstr(jwks, "\"alg\":\"ES256\""));
+		CU_ASSERT_EQUAL(tpa_token_verify_jwks(&claims, jwks, tok, 1000, nonce, sizeof(nonce)), 0);
+		free(claims);
+		claims = NULL;
+		CU_ASSERT_EQUAL(tpa_token_verify_jwks(&claims, jwks, tok, 1000, wrong, sizeof(wrong)),
+				TPA_ERR_VERIFY);
+		CU_ASSERT(strstr(tpa_err_last(), "eat_nonce") != NULL);
+		CU_ASSERT_EQUAL(tpa_token_verify_jwks(&claims, jwks, tok, 1060, NULL, 0), TPA_ERR_VERIFY);
+		CU_ASSERT(strstr(tpa_err_last(), "expired") != NULL);
+		free(jwks);
+		CU_ASSERT_EQUAL_FATAL(tpa_token_jwks(&jwks, both, 1), 0);
+		CU_ASSERT_EQUAL(tpa_token_verify_jwks(&claims, jwks, tok, 1000, NULL, 0), TPA_ERR_VERIFY);
+		CU_ASSERT(strstr(tpa_err_last(), "no key in the JWKS") != NULL);
+		CU_ASSERT(tpa_token_verify_jwks(&claims, "{\"keys\": 3}", tok, 1000, NULL, 0) < 0);
+		CU_ASSERT_PTR_NULL(claims);
+		free(jwks);
+	}
+	/* expired */
+	CU_ASSERT_EQUAL(tpa_token_verify(&claims, jwk, tok, 1060), TPA_ERR_VERIFY);
+	/* another key */
+	CU_ASSERT_EQUAL(tpa_token_verify(&claims, jwk2, tok, 1000), TPA_ERR_VERIFY);
+	/* tampered payload */
+	{
+		char *t2 = strdup(tok), *dot = strchr(t2, '.');
+
+		dot[5] = dot[5] == 'A' ? 'B' : 'A';
+		CU_ASSERT(tpa_token_verify(&claims, jwk, t2, 1000) < 0);
+		free(t2);
+	}
+	CU_ASSERT(tpa_token_verify(&claims, jwk, "not.a.token", 1000) < 0);
+	CU_ASSERT(tpa_token_verify(&claims, jwk, "", 1000) < 0);
+	CU_ASSERT(tpa_token_verify(&claims, "{}", tok, 1000) < 0);
+	CU_ASSERT_PTR_NULL(claims);
+	free(tok);
+	free(jwk);
+	free(jwk2);
+	tpa_token_key_free(k);
+	tpa_token_key_free(other);
+	tpa_token_key_free(NULL);
+}
+
+static void test_token_key_file(void)
+{
+	char dir[] = "/tmp/tpa-key-XXXXXX", path[256];
+	tpa_token_key *a = NULL, *b = NULL;
+	FILE *f;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/key.jwk", dir);
+	CU_ASSERT(tpa_token_key_load(&a, path, 0) < 0);      /* absent, no create */
+	CU_ASSERT_EQUAL_FATAL(tpa_token_key_load(&a, path, 1), 0);
+	CU_ASSERT_EQUAL_FATAL(tpa_token_key_load(&b, path, 0), 0);
+	CU_ASSERT_STRING_EQUAL(tpa_token_key_id(a), tpa_token_key_id(b));
+	tpa_token_key_free(a);
+	tpa_token_key_free(b);
+	f = fopen(path, "w");
+	fputs("{\"kty\":\"oct\",\"k\":\"AAAA\"}", f);
+	fclose(f);
+	CU_ASSERT(tpa_token_key_load(&a, path, 0) < 0);      /* not an EC key */
+	f = fopen(path, "w");
+	fputs("garbage", f);
+	fclose(f);
+	CU_ASSERT(tpa_token_key_load(&a, path, 0) < 0);
+	remove(path);
+	remove(dir);
+}
+
 int main(void)
 {
 	CU_pSuite s;
@@ -718,6 +859,10 @@ int main(void)
 	CU_add_test(s, "header: ES256, no crit, one reading", test_header_rules);
 	CU_add_test(s, "a JWS of any payload: the same reading", test_payload_jws);
 	CU_add_test(s, "iat and exp: present, ordered, bounded, skew", test_time_rules);
+	s = CU_add_suite("token keys, signing and verifying", NULL, NULL);
+	CU_add_test(s, "sign and verify, negatives", test_token_sign_verify);
+	CU_add_test(s, "key rotation", test_token_key_rotate);
+	CU_add_test(s, "key file", test_token_key_file);
 	s = CU_add_suite("token status", NULL, NULL);
 	CU_add_test(s, "affirming; warning only if asked; never contraindicated", test_status);
 	CU_add_test(s, "the statuses the verifier signs", test_status_of_signed);

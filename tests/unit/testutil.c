@@ -32,3 +32,17 @@ int test_run_py(const char *dir, const char *db, const char *prelude, const char
 	snprintf(cmd, sizeof(cmd), "/usr/bin/python3 %s '%s'", script, db);
 	return system(cmd);
 }
+
+int test_check_passed(const tpa_findings *f, const char *name)
+{
+	const tpa_check *c = tpa_findings_find(f, name);
+
+	return c ? c->passed : -1;
+}
+
+const char *test_check_detail(const tpa_findings *f, const char *name)
+{
+	const tpa_check *c = tpa_findings_find(f, name);
+
+	return c ? c->detail : "";
+}

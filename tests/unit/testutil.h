@@ -3,6 +3,8 @@
 #ifndef TPA_TEST_TESTUTIL_H
 #define TPA_TEST_TESTUTIL_H
 
+#include "tpa/findings.h"
+
 /* Runs every registered suite verbosely, cleans the registry up and returns
  * the number of failures (asserts, suites and tests). */
 unsigned test_run_all(void);
@@ -11,5 +13,10 @@ unsigned test_run_all(void);
  * connection to it, then prelude and code, then c.commit(); the script is
  * written in dir. 0 if it exits 0. */
 int test_run_py(const char *dir, const char *db, const char *prelude, const char *code);
+
+/* A check's outcome (-1 if absent) and detail ("" if absent): a missing
+ * check fails an assertion instead of crashing the runner. */
+int test_check_passed(const tpa_findings *f, const char *name);
+const char *test_check_detail(const tpa_findings *f, const char *name);
 
 #endif

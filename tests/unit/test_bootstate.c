@@ -1,0 +1,85 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* The trusted-launch state from logs built here byte by byte: Secure Boot
+ * only from data that hashes to its measured digest. */
+#include <stdint.h>
+#include <string.h>
+
+#include <CUnit/Basic.h>
+
+#include "logwriter.h"
+#include "testutil.h"
+#include "tpa/bootstate.h"
+#include "tpa/eventlog.h"
+
+static void test_secure_boot_rules(void)
+{
+	static const uint8_t off = 0, on = 1, sep[4] = { 0 };
+	uint8_t var[64];
+	size_t vn;
+	buf w;
+	tpa_eventlog *log = NULL;
+	tpa_bootstate bs;
+
+	/* disabled */
+	memset(&w, 0, sizeof(w));
+	lw_spec_id(&w, lw_sha256_only, lw_size32, 1, 2);
+	vn = lw_secureboot_var(var, &off, 1);
+	lw_event2(&w, 7, TPA_EV_EFI_VARIABLE_DRIVER_CONFIG, var, (uint32_t)vn, NULL, 0);
+	CU_ASSERT_EQUAL_FATAL(tpa_eventlog_parse(&log, w.b, w.n), 0);
+	CU_ASSERT_EQUAL(tpa_bootstate_derive(&bs, log, 0, TPA_PCR_MASK_ALL), 0);
+	CU_ASSERT_EQUAL(bs.secure_boot, TPA_SB_DISABLED);
+	tpa_bootstate_clear(&bs);
+	tpa_eventlog_free(log);
+
+	/* zero-length data: unknown */
+	memset(&w, 0, sizeof(w));
+	lw_spec_id(&w, lw_sha256_only, lw_size32, 1, 2);
+	vn = lw_secureboot_var(var, &on, 0);
+	lw_event2(&w, 7, TPA_EV_EFI_VARIABLE_DRIVER_CONFIG, var, (uint32_t)vn, NULL, 0);
+	CU_ASSERT_EQUAL_FATAL(tpa_eventlog_parse(&log, w.b, w.n), 0);
+	CU_ASSERT_EQUAL(tpa_bootstate_derive(&bs, log, 0, TPA_PCR_MASK_ALL), 0);
+	CU_ASSERT_EQUAL(bs.secure_boot, TPA_SB_UNKNOWN);
+	tpa_bootstate_clear(&bs);
+	tpa_eventlog_free(log);
+
+	/* a lying log: the data says on, the measured digest says off */
+	memset(&w, 0, sizeof(w));
+	lw_spec_id(&w, lw_sha256_only, lw_size32, 1, 2);
+	vn = lw_secureboot_var(var, &on, 1);
+	{
+		uint8_t measured[64];
+		size_t mn = lw_secureboot_var(measured, &off, 1);
+
+		lw_event2(&w, 7, TPA_EV_EFI_VARIABLE_DRIVER_CONFIG, var, (uint32_t)vn, measured,
+		       (uint32_t)mn);
+	}
+	lw_event2(&w, 7, TPA_EV_SEPARATOR, sep, 4, NULL, 0);
+	CU_ASSERT_EQUAL_FATAL(tpa_eventlog_parse(&log, w.b, w.n), 0);
+	CU_ASSERT_EQUAL(tpa_bootstate_derive(&bs, log, 0, TPA_PCR_MASK_ALL), 0);
+	CU_ASSERT_EQUAL(bs.secure_boot, TPA_SB_UNKNOWN);
+	CU_ASSERT_EQUAL(bs.digest_mismatches, 1);
+	CU_ASSERT_EQUAL(bs.first_mismatch, 1);
+	tpa_bootstate_clear(&bs);
+	tpa_eventlog_free(log);
+
+	/* only the event type, no SecureBoot variable: unknown */
+	memset(&w, 0, sizeof(w));
+	lw_spec_id(&w, lw_sha256_only, lw_size32, 1, 2);
+	lw_event2(&w, 7, TPA_EV_EFI_VARIABLE_DRIVER_CONFIG, "\x01", 1, NULL, 0);
+	CU_ASSERT_EQUAL_FATAL(tpa_eventlog_parse(&log, w.b, w.n), 0);
+	CU_ASSERT_EQUAL(tpa_bootstate_derive(&bs, log, 0, TPA_PCR_MASK_ALL), 0);
+	CU_ASSERT_EQUAL(bs.secure_boot, TPA_SB_UNKNOWN);
+	tpa_bootstate_clear(&bs);
+	tpa_eventlog_free(log);
+}
+
+int main(void)
+{
+	CU_pSuite s;
+
+	if (CU_initialize_registry() != CUE_SUCCESS)
+		return 2;
+	s = CU_add_suite("bootstate", NULL, NULL);
+	CU_add_test(s, "Secure Boot from checked data only", test_secure_boot_rules);
+	return test_run_all() ? 1 : 0;
+}

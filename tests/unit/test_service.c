@@ -1,0 +1,641 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* The service's handlers in process: malformed requests refused before any
+ * rule runs (and the client's refusal of bad replies), then real quotes
+ * from swtpm with live challenges, and event logs that replay or do not. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <CUnit/Basic.h>
+
+#include "attest/v1/attest.pb-c.h"
+#include "logwriter.h"
+#include "swtpm_fixture.h"
+#include "testutil.h"
+#include "tpa/baseline.h"
+#include "tpa/err.h"
+#include "tpa/eventlog.h"
+#include "tpa/evidence.h"
+#include "tpa/service.h"
+#include "tpa/token.h"
+#include "tpa/tpm.h"
+#include "tpa/tpm_decode.h"
+
+/* The service under test and its signing key, made by each suite's init. */
+static tpa_service *svc;
+static tpa_token_key *tkey;
+
+/* ---- the service refuses malformed requests ---- */
+
+static void call_attest(tpa_rpc_reply *r, const ProtobufCMessage *m)
+{
+	uint8_t pb[8192];
+	size_t n = protobuf_c_message_pack(m, pb);
+
+	memset(r, 0, sizeof(*r));
+	tpa_service_attest(r, pb, n, svc);
+}
+
+static void test_service_malformed(void)
+{
+	static const uint8_t junk[] = { 0x0a, 0xff, 0xff, 0xff, 0xff, 0x0f, 0x01 };
+	tpa_rpc_reply r;
+
+	memset(&r, 0, sizeof(r));
+	tpa_service_attest(&r, junk, sizeof(junk), svc);
+	CU_ASSERT_EQUAL(r.status, TPA_RPC_INVALID_ARGUMENT);
+	CU_ASSERT(strstr(r.details, "malformed AttestRequest") != NULL);
+	memset(&r, 0, sizeof(r));
+	tpa_service_get_challenge(&r, junk, sizeof(junk), svc);
+	CU_ASSERT_EQUAL(r.status, TPA_RPC_INVALID_ARGUMENT);
+	CU_ASSERT_PTR_NULL(r.data);
+}
+
+static void test_service_missing_fields(void)
+{
+	Attest__V1__AttestRequest req = ATTEST__V1__ATTEST_REQUEST__INIT;
+	Attest__V1__Quote q = ATTEST__V1__QUOTE__INIT;
+	Attest__V1__PcrBank bank = ATTEST__V1__PCR_BANK__INIT, *bp = &bank;
+	Attest__V1__PcrValue pv = ATTEST__V1__PCR_VALUE__INIT, *pvp = &pv;
+	uint8_t bytes[64] = { 1 }, big[TPA_ATTEST_MAX + 1];
+	char hint[TPA_DEVICE_HINT_MAX + 2];
+	tpa_rpc_reply r;
+
+	call_attest(&r, &req.base);
+	CU_ASSERT_EQUAL(r.status, TPA_RPC_INVALID_ARGUMENT);
+	CU_ASSERT_STRING_EQUAL(r.details, "challenge_id missing");
+
+	req.challenge_id = "00112233445566778899aabbccddeeff";
+	call_attest(&r, &req.base);
+	CU_ASSERT_STRING_EQUAL(r.details, "quote.attest missing");
+
+	req.quote = &q;
+	q.attest.data = bytes;
+	q.attest.len = 10;
+	call_attest(&r, &req.base);
+	CU_ASSERT_STRING_EQUAL(r.details, "quote.signature missing");
+
+	q.signature.data = bytes;
+	q.signature.len = 10;
+	call_attest(&r, &req.base);
+	CU_ASSERT_STRING_EQUAL(r.details, "ak_public missing");
+
+	req.ak_public.data = bytes;
+	req.ak_public.len = 10;
+	call_attest(&r, &req.base);
+	CU_ASSERT_STRING_EQUAL(r.details, "pcr_banks missing");
+
+	req.n_pcr_banks = 1;
+	req.pcr_banks = &bp;
+	bank.hash_alg = TPM2_ALG_SHA256;
+	call_attest(&r, &req.base);
+	CU_ASSERT(strstr(r.details, "0 PCRs") != NULL);
+
+	bank.n_pcrs = 1;
+	bank.pcrs = &pvp;
+	pv.index = 0xFFFFFFFFu;
+	pv.digest.data = bytes;
+	pv.digest.len = 32;
+	call_attest(&r, &req.base);
+	CU_ASSERT(strstr(r.details, "out of range") != NULL);
+
+	pv.index = 3;
+	pv.digest.len = 20;
+	call_attest(&r, &req.base);
+	CU_ASSERT(strstr(r.details, "expected 32") != NULL);
+
+	pv.digest.len = 32;
+	bank.hash_alg = 0x10000B;
+	call_attest(&r, &req.base);
+	CU_ASSERT(strstr(r.details, "hash_alg") != NULL);
+
+	bank.hash_alg = TPM2_ALG_SHA256;
+	memset(hint, 'h', sizeof(hint) - 1);
+	hint[sizeof(hint) - 1] = '\0';
+	req.device_hint = hint;
+	call_attest(&r, &req.base);
+	CU_ASSERT(strstr(r.details, "device_hint") != NULL);
+
+	req.device_hint = NULL;
+	memset(big, 0, sizeof(big));
+	q.attest.data = big;
+	q.attest.len = sizeof(big);
+	call_attest(&r, &req.base);
+	CU_ASSERT(strstr(r.details, "quote: attest") != NULL);
+
+	/* Well-formed but garbage evidence: a verdict, not an RPC error. */
+	q.attest.data = bytes;
+	q.attest.len = 10;
+	call_attest(&r, &req.base);
+	CU_ASSERT_EQUAL(r.status, TPA_RPC_OK);
+	{
+		tpa_verdict_reply v;
+
+		CU_ASSERT_EQUAL(tpa_verdict_reply_unpack(&v, r.data, r.len), 0);
+		CU_ASSERT_FALSE(v.compliant);
+		CU_ASSERT_EQUAL(test_check_passed(&v.findings, "challenge"), 0);
+		CU_ASSERT_EQUAL(test_check_passed(&v.findings, "quote.structure"), 0);
+		CU_ASSERT_EQUAL(test_check_passed(&v.findings, "ak.public"), 0);
+		CU_ASSERT_EQUAL(test_check_passed(&v.findings, "quote.signature"), 0);
+		tpa_verdict_reply_clear(&v);
+	}
+	free(r.data);
+}
+
+static void test_client_rejects_bad_replies(void)
+{
+	Attest__V1__GetChallengeResponse ch = ATTEST__V1__GET_CHALLENGE_RESPONSE__INIT;
+	Attest__V1__AttestResponse ar = ATTEST__V1__ATTEST_RESPONSE__INIT;
+	Attest__V1__Verdict v = ATTEST__V1__VERDICT__INIT;
+	Attest__V1__CheckResult cr = ATTEST__V1__CHECK_RESULT__INIT, *crp = &cr;
+	tpa_client_challenge c;
+	tpa_verdict_reply out;
+	uint8_t pb[512], nonce[100] = { 0 };
+	size_t n;
+
+	ch.challenge_id = "00112233445566778899aabbccddeeff";
+	ch.nonce.data = nonce;
+	ch.nonce.len = 8;                         /* too short */
+	n = protobuf_c_message_pack(&ch.base, pb);
+	CU_ASSERT_EQUAL(tpa_challenge_unpack(&c, pb, n), TPA_ERR_PARSE);
+	ch.nonce.len = 65;                        /* too long for TPM2B_DATA */
+	n = protobuf_c_message_pack(&ch.base, pb);
+	CU_ASSERT_EQUAL(tpa_challenge_unpack(&c, pb, n), TPA_ERR_PARSE);
+	ch.nonce.len = 32;
+	ch.challenge_id = "../../etc";
+	n = protobuf_c_message_pack(&ch.base, pb);
+	CU_ASSERT_EQUAL(tpa_challenge_unpack(&c, pb, n), TPA_ERR_PARSE);
+	CU_ASSERT_EQUAL(tpa_challenge_unpack(&c, (const uint8_t *)"\xff\xff", 2), TPA_ERR_PARSE);
+
+	/* A "compliant" verdict that lists a failed check is refused. */
+	v.status = ATTEST__V1__VERDICT__STATUS__COMPLIANT;
+	cr.name = "quote.nonce";
+	cr.passed = 0;
+	v.n_checks = 1;
+	v.checks = &crp;
+	ar.verdict = &v;
+	n = protobuf_c_message_pack(&ar.base, pb);
+	CU_ASSERT_EQUAL(tpa_verdict_reply_unpack(&out, pb, n), TPA_ERR_PARSE);
+	v.status = ATTEST__V1__VERDICT__STATUS__STATUS_UNSPECIFIED;
+	n = protobuf_c_message_pack(&ar.base, pb);
+	CU_ASSERT_EQUAL(tpa_verdict_reply_unpack(&out, pb, n), TPA_ERR_PARSE);
+	ar.verdict = NULL;
+	n = protobuf_c_message_pack(&ar.base, pb);
+	CU_ASSERT_EQUAL(tpa_verdict_reply_unpack(&out, pb, n), TPA_ERR_PARSE);
+}
+
+static int requests_init(void)
+{
+	tpa_service_opts o = { 0 };
+
+	if (tpa_token_key_new(&tkey) < 0)
+		return -1;
+	o.key = tkey;
+	return tpa_service_new(&svc, &o);
+}
+
+static int requests_clean(void)
+{
+	tpa_service_free(svc);
+	tpa_token_key_free(tkey);
+	svc = NULL;
+	tkey = NULL;
+	return 0;
+}
+
+/* ---- the same rules through the service, with live challenges ---- */
+
+static tpa_baseline *evidence_only; /* tests/data/baselines: judges no boot property */
+static uint64_t fake_now;
+
+static uint64_t fake_clock(void *ctx)
+{
+	(void)ctx;
+	return fake_now;
+}
+
+static int service_init(void)
+{
+	tpa_service_opts o = { 0 };
+
+	if (tpa_token_key_new(&tkey) < 0 ||
+	    tpa_baseline_load_file(&evidence_only, "tests/data/baselines/evidence-only.json") < 0)
+		return -1;
+	o.key = tkey;
+	o.baseline = evidence_only;
+	o.nonce_ttl_ms = 60000;
+	if (tpa_service_new(&svc, &o) < 0)
+		return -1;
+	fake_now = 1000000;
+	tpa_sealer_set_clock(tpa_service_sealer(svc), fake_clock, NULL);
+	return 0;
+}
+
+static void get_challenge(tpa_client_challenge *ch)
+{
+	tpa_rpc_reply r;
+
+	memset(&r, 0, sizeof(r));
+	tpa_service_get_challenge(&r, NULL, 0, svc);
+	CU_ASSERT_EQUAL_FATAL(r.status, TPA_RPC_OK);
+	CU_ASSERT_EQUAL_FATAL(tpa_challenge_unpack(ch, r.data, r.len), 0);
+	CU_ASSERT_EQUAL(ch->nonce_len, 32);
+	CU_ASSERT_EQUAL(ch->valid_for_ms, 60000);
+	free(r.data);
+}
+
+/* Quotes for the challenge and sends it; returns the verdict. */
+static void attest_with(tpa_verdict_reply *v, const tpa_client_challenge *ch, int *status,
+			tpa_tpm *t, const tpa_attest_extras *extras)
+{
+	tpa_tpm_quote_result q;
+	tpa_pcr_set pcrs;
+	uint8_t akpub[TPA_PUBLIC_MAX], *req = NULL;
+	size_t akpub_len, req_len;
+	tpa_rpc_reply r;
+
+	CU_ASSERT_EQUAL_FATAL(tpa_pcr_set_parse_selection(&pcrs, "sha256:0-9"), 0);
+	CU_ASSERT_EQUAL_FATAL(tpa_tpm_ak_public(t, akpub, sizeof(akpub), &akpub_len), 0);
+	CU_ASSERT_EQUAL_FATAL(tpa_tpm_quote(&q, t, &pcrs, ch->nonce, ch->nonce_len), 0);
+	CU_ASSERT_EQUAL_FATAL(tpa_attest_request_pack(&req, &req_len, ch->id, &q, akpub,
+						      akpub_len, &pcrs, extras), 0);
+	memset(&r, 0, sizeof(r));
+	tpa_service_attest(&r, req, req_len, svc);
+	free(req);
+	*status = r.status;
+	memset(v, 0, sizeof(*v));
+	if (r.status == TPA_RPC_OK)
+		CU_ASSERT_EQUAL(tpa_verdict_reply_unpack(v, r.data, r.len), 0);
+	free(r.data);
+}
+
+/* Each swtpm suite's own swtpm, fresh, with an ECC AK. */
+static swtpm_fixture tpm_fx;
+static tpa_tpm *tpm;
+
+static void attest(tpa_verdict_reply *v, const tpa_client_challenge *ch, int *status)
+{
+	tpa_attest_extras extras = { .hint = "unit" };
+
+	attest_with(v, ch, status, tpm, &extras);
+}
+
+static int service_clean(void);
+
+static int tpm_suite_init(void)
+{
+	if (service_init() < 0 || swtpm_fixture_start(&tpm_fx) < 0 ||
+	    tpa_tpm_open(&tpm, tpm_fx.tcti) < 0 ||
+	    tpa_tpm_ak_load(tpm, TPA_AK_ECC_P256, NULL) < 0) {
+		fprintf(stderr, "tpm: %s\n", tpa_err_last());
+		return -1;
+	}
+	return 0;
+}
+
+static int tpm_suite_clean(void)
+{
+	tpa_tpm_close(tpm);
+	tpm = NULL;
+	swtpm_fixture_stop(&tpm_fx);
+	return service_clean();
+}
+
+/* ---- event logs through the service ---- */
+
+static buf good_log;
+
+/* Logs an event and extends the same digest into the TPM. */
+static int measure(buf *w, uint32_t pcr, uint32_t type, const void *data, uint32_t len)
+{
+	uint8_t d[32];
+
+	lw_event2(w, pcr, type, data, len, NULL, 0);
+	return tpa_hash(d, TPM2_ALG_SHA256, data, len) < 0 ||
+	       tpa_tpm_pcr_extend(tpm, pcr, TPM2_ALG_SHA256, d, 32) < 0 ? -1 : 0;
+}
+
+static int log_suite_init(void)
+{
+	static const uint8_t sep[4] = { 0 }, on = 1;
+	uint8_t var[64];
+	size_t vn = lw_secureboot_var(var, &on, 1);
+	uint32_t p;
+
+	if (tpm_suite_init() < 0)
+		return -1;
+	memset(&good_log, 0, sizeof(good_log));
+	lw_spec_id(&good_log, lw_sha256_only, lw_size32, 1, 2);
+	if (measure(&good_log, 0, TPA_EV_S_CRTM_VERSION, "1\0.\0" "0\0\0\0", 8) < 0 ||
+	    measure(&good_log, 7, TPA_EV_EFI_VARIABLE_DRIVER_CONFIG, var, (uint32_t)vn) < 0)
+		return -1;
+	/* A whole boot: a separator on each of PCRs 0-7. */
+	for (p = 0; p < 8; p++)
+		if (measure(&good_log, p, TPA_EV_SEPARATOR, sep, 4) < 0)
+			return -1;
+	if (measure(&good_log, 4, TPA_EV_EFI_BOOT_SERVICES_APPLICATION, "grub", 4) < 0 ||
+	    measure(&good_log, 5, TPA_EV_EFI_ACTION, "Exit Boot Services Invocation", 29) < 0)
+		return -1;
+	return 0;
+}
+
+static void attest_log(tpa_verdict_reply *v, const buf *log, const tpa_client_view *view)
+{
+	tpa_attest_extras extras = { .hint = "unit-log" };
+	tpa_client_challenge ch;
+	int st;
+
+	extras.event_log = log->b;
+	extras.event_log_len = log->n;
+	extras.view = view;
+	get_challenge(&ch);
+	attest_with(v, &ch, &st, tpm, &extras);
+	CU_ASSERT_EQUAL(st, TPA_RPC_OK);
+}
+
+static void test_log_good(void)
+{
+	tpa_verdict_reply v;
+
+	attest_log(&v, &good_log, NULL);
+	CU_ASSERT_TRUE(v.compliant);
+	CU_ASSERT_TRUE(v.measured_boot);
+	CU_ASSERT_STRING_EQUAL(v.secure_boot, "enabled");
+	CU_ASSERT_EQUAL(v.events, 13);
+	CU_ASSERT_EQUAL(test_check_passed(&v.findings, "eventlog.replay"), 1);
+	tpa_verdict_reply_clear(&v);
+}
+
+static void test_log_extra_event(void)
+{
+	buf w = good_log;
+	tpa_verdict_reply v;
+
+	/* An event the TPM never saw: the log no longer replays. */
+	lw_event2(&w, 4, TPA_EV_EFI_BOOT_SERVICES_APPLICATION, "rootkit", 7, NULL, 0);
+	attest_log(&v, &w, NULL);
+	CU_ASSERT_FALSE(v.compliant);
+	CU_ASSERT_FALSE(v.measured_boot);
+	CU_ASSERT_EQUAL(test_check_passed(&v.findings, "eventlog.replay"), 0);
+	CU_ASSERT(strstr(test_check_detail(&v.findings, "eventlog.replay"), "PCR 4") != NULL);
+	CU_ASSERT(strstr(test_check_detail(&v.findings, "eventlog.replay"), "#13") != NULL);
+	CU_ASSERT_STRING_EQUAL(v.secure_boot, "unknown");
+	tpa_verdict_reply_clear(&v);
+}
+
+static void test_log_edited(void)
+{
+	buf w = good_log;
+	tpa_verdict_reply v;
+	size_t i;
+
+	/* Secure Boot's value edited in the log after the boot: the digests
+	 * (and so the replay) still match, the data no longer does. */
+	for (i = 0; i + 20 < w.n; i++)
+		if (memcmp(w.b + i, "S\0e\0c\0u\0r\0e\0B\0o\0o\0t\0", 20) == 0)
+			break;
+	CU_ASSERT_FATAL(i + 20 < w.n);
+	w.b[i + 20] = 0; /* the value byte follows the name */
+	attest_log(&v, &w, NULL);
+	CU_ASSERT_FALSE(v.compliant);
+	CU_ASSERT_EQUAL(test_check_passed(&v.findings, "eventlog.replay"), 1);
+	CU_ASSERT_EQUAL(test_check_passed(&v.findings, "eventlog.digests"), 0);
+	CU_ASSERT_STRING_EQUAL(v.secure_boot, "unknown");
+	tpa_verdict_reply_clear(&v);
+}
+
+static void test_log_malformed(void)
+{
+	buf w = good_log;
+	tpa_verdict_reply v;
+
+	w.n -= 3; /* truncated */
+	attest_log(&v, &w, NULL);
+	CU_ASSERT_FALSE(v.compliant);
+	CU_ASSERT_EQUAL(test_check_passed(&v.findings, "eventlog.parse"), 0);
+	CU_ASSERT(strstr(test_check_detail(&v.findings, "eventlog.parse"), "offset") != NULL);
+	CU_ASSERT_FALSE(v.measured_boot);
+	tpa_verdict_reply_clear(&v);
+}
+
+static void test_log_client_disagrees(void)
+{
+	tpa_client_view view;
+	tpa_verdict_reply v;
+
+	memset(&view, 0, sizeof(view));
+	view.secure_boot = TPA_TRI_OFF;
+	attest_log(&v, &good_log, &view);
+	CU_ASSERT_FALSE(v.compliant);
+	CU_ASSERT_EQUAL(test_check_passed(&v.findings, "client.secure_boot"), 0);
+	CU_ASSERT(strstr(test_check_detail(&v.findings, "client.secure_boot"), "reports Secure Boot disabled") != NULL);
+	/* The log decides, not the client. */
+	CU_ASSERT_STRING_EQUAL(v.secure_boot, "enabled");
+	tpa_verdict_reply_clear(&v);
+
+	view.secure_boot = TPA_TRI_ON;
+	attest_log(&v, &good_log, &view);
+	CU_ASSERT_TRUE(v.compliant);
+	CU_ASSERT_EQUAL(test_check_passed(&v.findings, "client.secure_boot"), 1);
+	tpa_verdict_reply_clear(&v);
+}
+
+static void test_log_without_valid_quote(void)
+{
+	tpa_attest_extras extras = { .hint = "unit-log" };
+	tpa_client_challenge a, b;
+	tpa_verdict_reply v;
+	int st;
+
+	/* A good log with a quote of another challenge's nonce: the PCR
+	 * values are nobody's word, so the log proves nothing. */
+	extras.event_log = good_log.b;
+	extras.event_log_len = good_log.n;
+	get_challenge(&a);
+	get_challenge(&b);
+	memcpy(a.id, b.id, sizeof(a.id));
+	attest_with(&v, &a, &st, tpm, &extras);
+	CU_ASSERT_EQUAL(st, TPA_RPC_OK);
+	CU_ASSERT_FALSE(v.compliant);
+	CU_ASSERT_FALSE(v.measured_boot);
+	CU_ASSERT_STRING_EQUAL(v.secure_boot, "unknown");
+	CU_ASSERT(strstr(v.secure_boot_reason, "did not verify") != NULL);
+	tpa_verdict_reply_clear(&v);
+}
+
+
+static void test_service_compliant(void)
+{
+	tpa_client_challenge ch;
+	tpa_verdict_reply v;
+	char *jwk = NULL, *claims = NULL;
+	int st;
+
+	get_challenge(&ch);
+	attest(&v, &ch, &st);
+	CU_ASSERT_EQUAL(st, TPA_RPC_OK);
+	CU_ASSERT_TRUE(v.compliant);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(v.token);
+	CU_ASSERT_EQUAL(tpa_token_key_public_jwk(&jwk, tkey), 0);
+	CU_ASSERT_EQUAL(tpa_token_verify(&claims, jwk, v.token, (int64_t)time(NULL)), 0);
+	/* No registry: the AK is unbound, so no better than a warning. */
+	CU_ASSERT(claims && strstr(claims, "\"ear.status\":\"warning\"") &&
+		  strstr(claims, "\"tpa.outcome\":\"compliant\""));
+	CU_ASSERT_STRING_EQUAL(v.outcome, "compliant");
+	CU_ASSERT_STRING_EQUAL(v.baseline, "evidence-only");
+	CU_ASSERT_EQUAL(v.nrules, TPA_RULE_COUNT);
+	free(jwk);
+	free(claims);
+	tpa_verdict_reply_clear(&v);
+}
+
+/* A verifier with no baseline for the device: every check passes, and the
+ * verdict is still not compliant ("no-baseline"), never a silent pass. */
+static void test_service_no_baseline(void)
+{
+	tpa_service *bare = NULL, *keep = svc;
+	tpa_service_opts o = { 0 };
+	tpa_client_challenge ch;
+	tpa_verdict_reply v;
+	int st;
+
+	o.key = tkey;
+	CU_ASSERT_EQUAL_FATAL(tpa_service_new(&bare, &o), 0);
+	svc = bare;
+	get_challenge(&ch);
+	attest(&v, &ch, &st);
+	svc = keep;
+	CU_ASSERT_EQUAL(st, TPA_RPC_OK);
+	CU_ASSERT_FALSE(v.compliant);
+	CU_ASSERT_EQUAL(tpa_findings_failed(&v.findings), 0);
+	CU_ASSERT_STRING_EQUAL(v.outcome, "no-baseline");
+	CU_ASSERT_EQUAL(v.nrules, 0);
+	tpa_verdict_reply_clear(&v);
+	tpa_service_free(bare);
+}
+
+static void test_service_reused_nonce(void)
+{
+	tpa_client_challenge ch;
+	tpa_verdict_reply v;
+	tpa_service_stats a, b;
+	int st;
+
+	tpa_service_stats_get(&a, svc);
+	get_challenge(&ch);
+	attest(&v, &ch, &st);
+	CU_ASSERT_TRUE(v.compliant);
+	tpa_verdict_reply_clear(&v);
+	/* The challenge was used up by evidence that verified: the same
+	 * challenge again is refused, with no verdict. */
+	attest(&v, &ch, &st);
+	CU_ASSERT_EQUAL(st, TPA_RPC_FAILED_PRECONDITION);
+	CU_ASSERT_FALSE(v.compliant);
+	/* ... and counted as a replay. */
+	tpa_service_stats_get(&b, svc);
+	CU_ASSERT_EQUAL(b.challenges, a.challenges + 1);
+	CU_ASSERT_EQUAL(b.verdicts, a.verdicts + 1);
+	CU_ASSERT_EQUAL(b.refused, a.refused + 1);
+	CU_ASSERT_EQUAL(b.replays, a.replays + 1);
+	CU_ASSERT_EQUAL(b.unverified, a.unverified);
+}
+
+static void test_service_expired_nonce(void)
+{
+	tpa_client_challenge ch;
+	tpa_verdict_reply v;
+	const tpa_check *c;
+	int st;
+
+	get_challenge(&ch);
+	fake_now += 60000; /* exactly the lifetime: expired */
+	attest(&v, &ch, &st);
+	CU_ASSERT_FALSE(v.compliant);
+	c = tpa_findings_find(&v.findings, "challenge");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(c);
+	CU_ASSERT(strstr(c->detail, "expired") != NULL);
+	tpa_verdict_reply_clear(&v);
+
+	get_challenge(&ch);
+	fake_now += 59999; /* one millisecond before expiry: still good */
+	attest(&v, &ch, &st);
+	CU_ASSERT_TRUE(v.compliant);
+	tpa_verdict_reply_clear(&v);
+}
+
+static void test_service_unknown_challenge(void)
+{
+	tpa_client_challenge ch;
+	tpa_verdict_reply v;
+	tpa_service_stats a, b;
+	int st;
+
+	tpa_service_stats_get(&a, svc);
+	get_challenge(&ch);
+	ch.id[40] = ch.id[40] == 'a' ? 'b' : 'a'; /* a nonce byte: under the seal */
+	attest(&v, &ch, &st);
+	CU_ASSERT_FALSE(v.compliant);
+	CU_ASSERT(strstr(test_check_detail(&v.findings, "challenge"), "seal is not this verifier's") != NULL);
+	tpa_verdict_reply_clear(&v);
+	/* A verdict, counted as unverified evidence, never recorded. */
+	tpa_service_stats_get(&b, svc);
+	CU_ASSERT_EQUAL(b.verdicts, a.verdicts + 1);
+	CU_ASSERT_EQUAL(b.unverified, a.unverified + 1);
+	CU_ASSERT_EQUAL(b.recorded, a.recorded);
+}
+
+static void test_service_nonce_of_other_challenge(void)
+{
+	tpa_client_challenge a, b;
+	tpa_verdict_reply v;
+	int st;
+
+	/* Quote with challenge a's nonce but send b's id. */
+	get_challenge(&a);
+	get_challenge(&b);
+	memcpy(a.id, b.id, sizeof(a.id));
+	attest(&v, &a, &st);
+	CU_ASSERT_FALSE(v.compliant);
+	CU_ASSERT_EQUAL(test_check_passed(&v.findings, "challenge"), 1);
+	CU_ASSERT_EQUAL(test_check_passed(&v.findings, "quote.nonce"), 0);
+	tpa_verdict_reply_clear(&v);
+}
+
+static int service_clean(void)
+{
+	tpa_service_free(svc);
+	tpa_token_key_free(tkey);
+	tpa_baseline_free(evidence_only);
+	return 0;
+}
+
+int main(void)
+{
+	CU_pSuite s;
+	unsigned failed;
+
+	setenv("TSS2_LOG", "all+none", 1);
+	if (CU_initialize_registry() != CUE_SUCCESS)
+		return 2;
+	s = CU_add_suite("service requests", requests_init, requests_clean);
+	CU_add_test(s, "malformed protobuf", test_service_malformed);
+	CU_add_test(s, "missing and oversized fields", test_service_missing_fields);
+	CU_add_test(s, "client refuses bad replies", test_client_rejects_bad_replies);
+	s = CU_add_suite("service (swtpm, in process)", tpm_suite_init, tpm_suite_clean);
+	CU_add_test(s, "no baseline: never compliant", test_service_no_baseline);
+	CU_add_test(s, "compliant attestation with a valid token", test_service_compliant);
+	CU_add_test(s, "reused nonce", test_service_reused_nonce);
+	CU_add_test(s, "expired nonce", test_service_expired_nonce);
+	CU_add_test(s, "unknown challenge", test_service_unknown_challenge);
+	CU_add_test(s, "nonce of another challenge", test_service_nonce_of_other_challenge);
+	s = CU_add_suite("service with event logs (own swtpm)", log_suite_init, tpm_suite_clean);
+	CU_add_test(s, "a log that replays: measured boot, Secure Boot on", test_log_good);
+	CU_add_test(s, "an event the TPM never measured", test_log_extra_event);
+	CU_add_test(s, "a log edited after the boot", test_log_edited);
+	CU_add_test(s, "a truncated log", test_log_malformed);
+	CU_add_test(s, "the client's view disagrees with the log", test_log_client_disagrees);
+	CU_add_test(s, "a good log without a valid quote", test_log_without_valid_quote);
+	failed = test_run_all();
+	return failed ? 1 : 0;
+}
