@@ -4,7 +4,8 @@
 #   make test       install what is missing (Debian), build, run every test:
 #                   plain, under ASan+UBSan, and under valgrind
 #   make demo       install, build, run swtpm + verifier + client end to end
-#   make check      build and run the tests once (no install step)
+#   make check      build, check the sources, run the tests once (no install step)
+#   make checksrc   the source check alone (scripts/checksrc)
 #   make asan       the tests built and run with -fsanitize=address,undefined
 #   make valgrind   the unit tests and both programs under valgrind
 #   make bench      print the performance figures
@@ -109,7 +110,7 @@ FUZZ_TARGETS := attest replies eventlog baseline config seal enroll appraise
 FUZZ_DRIVERS := $(FUZZ_TARGETS:%=$(BUILD)/tests/fuzz/fuzz_%)
 
 .SECONDARY:
-.PHONY: all deps demo test check asan asan-check valgrind valgrind-check bench clean \
+.PHONY: all deps demo test check checksrc asan asan-check valgrind valgrind-check bench clean \
         install install-files tests seeds fuzz
 all: $(PROGS)
 
@@ -208,8 +209,14 @@ test: deps
 	$(MAKE) asan-check
 	$(MAKE) valgrind-check
 
-check: tests
+check: tests checksrc
 	./tests/run.sh $(BUILD)
+
+# The source check (banned calls, layering, exports, headers alone), after
+# proving on a tree made to break them that it sees each rule broken.
+checksrc: $(LIBA)
+	./scripts/checksrc --self-test
+	./scripts/checksrc $(LIBA)
 
 asan: deps
 	$(MAKE) asan-check

@@ -215,6 +215,7 @@ static void test_merge_and_diff(void)
 
 /* A small hand-written baseline: the smallest thing a policy author
  * writes. */
+#define HEX64 "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff"
 #define MINI_HEAD "{\"tpa_baseline\": 1, \"name\": \"mini\", \"bank\": \"sha256\", \"rules\": {"
 /* The bank of the COS logs' evidence: their strongest. */
 #define MINI384_HEAD "{\"tpa_baseline\": 1, \"name\": \"mini\", \"bank\": \"sha384\", \"rules\": {"
@@ -277,6 +278,19 @@ static void test_untrusted_baselines(void)
 	expect_refused(MINI_HEAD "\"known-events\": {\"severity\": \"warning\", \"events\": [{\"pcr\": 1,"
 		       " \"type\": \"EV_NOTHING\", \"digest\": \"00\"}]}}}", TPA_ERR_VERIFY,
 		       "events[0].type: must be an event type name");
+	/* Every name the event log gives a type, a baseline may use. */
+	{
+		tpa_baseline *b = NULL;
+
+		CU_ASSERT_EQUAL(parse_text(&b, MINI_HEAD "\"known-events\": {\"severity\": "
+					   "\"warning\", \"events\": [{\"pcr\": 1, \"type\": "
+					   "\"EV_UNUSED\", \"digest\": \"" HEX64 "\"}, {\"pcr\": 2, "
+					   "\"type\": \"EV_EFI_EVENT_BASE\", \"digest\": \"" HEX64
+					   "\"}]}}}"), 0);
+		if (!b)
+			fprintf(stderr, "EV_UNUSED: %s\n", tpa_err_last());
+		tpa_baseline_free(b);
+	}
 	expect_refused(MINI_HEAD "\"pcrs\": {\"severity\": \"critical\", \"values\": {\"07\": [\"00\"]}}}}",
 		       TPA_ERR_VERIFY, "rules.pcrs.values.07: not a PCR number");
 	expect_refused(MINI_HEAD "\"kernel-cmdline\": {\"severity\": \"critical\", \"allowed\": "
@@ -291,17 +305,18 @@ static void test_untrusted_baselines(void)
 	/* More list entries than the cap, in a file under the size cap. */
 	{
 		size_t cap = TPA_BASELINE_ENTRIES_MAX + 1, i, o;
-		char *many = malloc(cap * 44 + 512);	/* ,"<40 hex>" */
+		size_t room = cap * 44 + 512;	/* ,"<40 hex>" */
+		char *many = malloc(room);
 
 		CU_ASSERT_PTR_NOT_NULL_FATAL(many);
 		/* SHA-1 PCR values: the shortest entries, so the count cap
 		 * is what is hit, not the size cap. */
-		o = (size_t)sprintf(many, "{\"tpa_baseline\": 1, \"name\": \"m\", \"bank\": \"sha1\", "
+		o = (size_t)snprintf(many, room, "{\"tpa_baseline\": 1, \"name\": \"m\", \"bank\": \"sha1\", "
 				    "\"rules\": {\"pcrs\": {\"severity\": \"critical\", \"values\": "
 				    "{\"0\": [");
 		for (i = 0; i < cap; i++)
-			o += (size_t)sprintf(many + o, "%s\"%040zx\"", i ? "," : "", i);
-		sprintf(many + o, "]}}}}");
+			o += (size_t)snprintf(many + o, room - o, "%s\"%040zx\"", i ? "," : "", i);
+		snprintf(many + o, room - o, "]}}}}");
 		expect_refused(many, TPA_ERR_LIMIT, "more than 20000 entries");
 		free(many);
 	}

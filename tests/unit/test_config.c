@@ -96,7 +96,7 @@ static void test_config_files(void)
 	big[TPA_CONFIG_MAX_BYTES + 1] = '\0';
 	expect_config_refused(path, big, TPA_ERR_LIMIT, "larger than");
 	for (i = 0, big[0] = '\0'; i <= TPA_CONFIG_MAX_ENTRIES; i++)
-		sprintf(big + strlen(big), "k%zu = v\n", i);
+		snprintf(big + strlen(big), TPA_CONFIG_MAX_BYTES + 2 - strlen(big), "k%zu = v\n", i);
 	expect_config_refused(path, big, TPA_ERR_LIMIT, "more than 128 settings");
 	free(big);
 	CU_ASSERT_EQUAL(tpa_config_load(&c, "/nonexistent/x.conf"), TPA_ERR_IO);

@@ -332,6 +332,30 @@ static void test_type_names(void)
 	CU_ASSERT_STRING_EQUAL(tpa_event_type_name(TPA_EV_EFI_VARIABLE_AUTHORITY),
 			       "EV_EFI_VARIABLE_AUTHORITY");
 	CU_ASSERT_PTR_NULL(tpa_event_type_name(0x12345678u));
+	/* Every name back to its type: a name the writer prints, a baseline
+	 * can say (EV_UNUSED and EV_EFI_EVENT_BASE were once missing). */
+	{
+		static const uint32_t ranges[][2] = { { 0, 0x40 }, { 0x80000000u, 0x80000100u } };
+		uint32_t t, back;
+		size_t r, named = 0;
+
+		for (r = 0; r < 2; r++)
+			for (t = ranges[r][0]; t < ranges[r][1]; t++) {
+				const char *n = tpa_event_type_name(t);
+
+				if (!n)
+					continue;
+				named++;
+				back = 0xffffffffu;
+				CU_ASSERT_EQUAL(tpa_event_type_from_name(&back, n), 0);
+				CU_ASSERT_EQUAL(back, t);
+			}
+		CU_ASSERT(named >= 35);
+		CU_ASSERT_EQUAL(tpa_event_type_from_name(&back, "EV_UNUSED"), 0);
+		CU_ASSERT_EQUAL(back, 2);
+		CU_ASSERT_EQUAL(tpa_event_type_from_name(&back, "EV_NOTHING"), TPA_ERR_NOT_FOUND);
+		CU_ASSERT_EQUAL(tpa_event_type_from_name(&back, NULL), TPA_ERR_NOT_FOUND);
+	}
 	tpa_eventlog_free(NULL);
 }
 

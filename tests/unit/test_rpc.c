@@ -430,7 +430,7 @@ static void test_gate_survives_emfile(void)
 	CU_ASSERT_FATAL(mkdtemp(dir) != NULL);
 	snprintf(path, sizeof(path), "%s/echo.sock", dir);
 	un.sun_family = AF_UNIX;
-	strcpy(un.sun_path, path);
+	snprintf(un.sun_path, sizeof(un.sun_path), "%s", path);
 	e.lfd = socket(AF_UNIX, SOCK_STREAM, 0);
 	CU_ASSERT_FATAL(bind(e.lfd, (struct sockaddr *)&un, sizeof(un)) == 0 &&
 			listen(e.lfd, 64) == 0);
@@ -505,7 +505,7 @@ static void test_gate_reply_after_inner_stops_reading(void)
 	CU_ASSERT_FATAL(mkdtemp(dir) != NULL);
 	snprintf(path, sizeof(path), "%s/inner.sock", dir);
 	un.sun_family = AF_UNIX;
-	strcpy(un.sun_path, path);
+	snprintf(un.sun_path, sizeof(un.sun_path), "%s", path);
 	lfd = socket(AF_UNIX, SOCK_STREAM, 0);
 	CU_ASSERT_FATAL(bind(lfd, (struct sockaddr *)&un, sizeof(un)) == 0 &&
 			listen(lfd, 4) == 0);

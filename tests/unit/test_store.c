@@ -1255,6 +1255,40 @@ static void test_manufacturer(void)
 	tpa_store_close(s);
 }
 
+/* The registry a --registry names: its backend from its form. */
+static void test_open_by_name(void)
+{
+	tpa_store *s = NULL;
+	tpa_device d;
+	char own[280], named[300];
+
+	/* "sqlite:PATH" and PATH are the same file (its own, beside the
+	 * registry the other tests share). */
+	snprintf(own, sizeof(own), "%s/by-name.db", dir);
+	snprintf(named, sizeof(named), "sqlite:%s", own);
+	CU_ASSERT_EQUAL_FATAL(tpa_store_open(&s, named), 0);
+	CU_ASSERT_EQUAL(tpa_store_enroll(s, ID2, EK, sizeof(EK), NULL, 0, AKP, sizeof(AKP),
+					 "000b5001", NULL, 0, 5000), 0);
+	tpa_store_close(s);
+	s = NULL;
+	CU_ASSERT_EQUAL_FATAL(tpa_store_open(&s, own), 0);
+	CU_ASSERT_EQUAL(tpa_store_get(&d, s, ID2), 0);
+	CU_ASSERT_STRING_EQUAL(d.ak_name, "000b5001");
+	tpa_store_close(s);
+	s = NULL;
+	/* PostgreSQL is named, and refused by this build; no file appears. */
+	CU_ASSERT_EQUAL(tpa_store_open(&s, "postgresql://verifier@db/registry"),
+			TPA_ERR_INVALID_ARG);
+	CU_ASSERT(strstr(tpa_err_last(), "PostgreSQL") != NULL);
+	CU_ASSERT_EQUAL(tpa_store_open(&s, "postgres://db/registry"), TPA_ERR_INVALID_ARG);
+	CU_ASSERT_EQUAL(access("postgres:", F_OK), -1);
+	CU_ASSERT_EQUAL(tpa_store_open(&s, "mysql://db/registry"), TPA_ERR_INVALID_ARG);
+	CU_ASSERT(strstr(tpa_err_last(), "'mysql://' is not a registry backend") != NULL);
+	CU_ASSERT_EQUAL(tpa_store_open(&s, ""), TPA_ERR_INVALID_ARG);
+	CU_ASSERT_EQUAL(tpa_store_open(&s, NULL), TPA_ERR_INVALID_ARG);
+	CU_ASSERT_PTR_NULL(s);
+}
+
 int main(void)
 {
 	CU_pSuite s;
@@ -1268,6 +1302,8 @@ int main(void)
 		return 2;
 	s = CU_add_suite("store (SQLite files)", NULL, NULL);
 	CU_add_test(s, "enroll, get, find by AK", test_enroll_and_get);
+	CU_add_test(s, "a registry opened by its name: sqlite:, a path, postgresql://",
+		    test_open_by_name);
 	CU_add_test(s, "enrolling again replaces the AK", test_reenroll_adds_or_replaces_ak);
 	CU_add_test(s, "revoke, record, list, delete", test_revoke_record_list_delete);
 	CU_add_test(s, "audit is append-only; data persists", test_audit_append_only_and_persistent);

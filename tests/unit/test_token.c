@@ -158,8 +158,7 @@ static char *token_raw(const char *h64, const char *p64)
 	snprintf(t, n, "%s.%s", h64, p64);
 	sig = es256(t);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(sig);
-	strcat(t, ".");
-	strcat(t, sig);
+	snprintf(t + strlen(t), n + 90 - strlen(t), ".%s", sig);
 	free(sig);
 	return t;
 }
