@@ -173,6 +173,7 @@ static void attest(char *outcome, size_t cap, tpa_service *s, int wrong_nonce)
 	CU_ASSERT_EQUAL_FATAL(tpa_verdict_reply_unpack(&v, r.data, r.len), 0);
 	free(r.data);
 	snprintf(outcome, cap, "%s", v.outcome);
+	tpa_verdict_reply_clear(&v);
 }
 
 static void expect_change(size_t i, const char *outcome, const char *previous)
