@@ -20,6 +20,7 @@
 #include "swtpm_fixture.h"
 #include "testutil.h"
 #include "tpa/err.h"
+#include "tpa/evidence.h"
 #include "tpa/identity.h"
 #include "tpa/service.h"
 #include "tpa/store.h"
@@ -488,39 +489,35 @@ static void test_enroll_refusals(void)
 
 /* ---- real EK certificates from TPM vendors (tests/data/ekcerts) ----
  * Leaves, intermediates and roots copied from public repositories (see
- * tests/data/SOURCES.md); each leaf is checked against its own chain, without
- * its root, with a flipped byte and with a key that is not its own. */
+ * tests/data/SOURCES.md), the cases listed in tests/data/ekcerts/cases.txt;
+ * each leaf is checked against its own chain, without its root, with a
+ * flipped byte and with a key that is not its own. */
 
-#define REAL_MAX 5
+#define REAL_MAX 32                  /* cases in cases.txt */
+#define REAL_INTER_MAX TPA_ENROLL_INTERMEDIATES_MAX
+#define REAL_FILE_MAX 128            /* a file name in cases.txt */
+
+typedef enum { REAL_RSA2048, REAL_ECC_P256, REAL_ECC_P384 } real_key;
 
 typedef struct {
-	const char *name;
-	const char *leaf;            /* PEM as stored; may carry NV padding */
-	const char *inter[2];        /* what a client sends as ek_intermediates */
-	const char *root;            /* the anchor */
+	char name[160];              /* vendor, TPM, what the case shows */
+	char leaf[REAL_FILE_MAX];    /* PEM as stored; may carry NV padding */
+	char inter[REAL_INTER_MAX][REAL_FILE_MAX]; /* sent as ek_intermediates */
+	char root[REAL_FILE_MAX];    /* the anchor */
+	int ok;                      /* 1: verifies; 0: refused even so */
+	real_key key;
 } real_case;
 
-static const real_case real_cases[REAL_MAX] = {
-	{ "STMicroelectronics ST33 (RSA, NV padding)", "stmicro-st33-rsa-ek.nv.pem",
-	  { "stmicro-ek-intermediate-ca-05.pem", "stmicro-ek-root-ca.pem" },
-	  "globalsign-tpm-root-ca.pem" },
-	{ "STMicroelectronics ST33 (ECC, cross-signed anchor)", "stmicro-st33-ecc-ek.pem",
-	  { "stmicro-ecc-intermediate-ca-01.pem", NULL }, "stmicro-ecc-root-ca-01.pem" },
-	{ "Infineon SLB 9665 (RSA)", "infineon-slb9665-rsa-ek.pem",
-	  { "infineon-rsa-manufacturing-ca-003.pem", NULL }, "infineon-optiga-rsa-root-ca.pem" },
-	{ "Nuvoton NPCT75x (RSA, unsorted multi-valued RDN)", "nuvoton-npct75x-rsa-ek.pem",
-	  { NULL, NULL }, "nuvoton-tpm-root-ca-2111.pem" },
-	{ "Intel PTT SPT (RSA, explicit DEFAULT FALSE)", "intel-ptt-spt-rsa-ek.pem",
-	  { "intel-tpm-ek-intermediate-spth.pem", NULL }, "intel-tpm-ek-root.pem" },
-};
+static real_case real_cases[REAL_MAX];
+static size_t real_n;
 
 typedef struct {
 	uint8_t *raw;                /* the first PEM block, as stored */
 	size_t raw_len;
 	uint8_t *leaf;               /* the certificate alone (NV padding cut) */
 	size_t leaf_len;
-	uint8_t *inter[2];
-	size_t inter_len[2];
+	uint8_t *inter[REAL_INTER_MAX];
+	size_t inter_len[REAL_INTER_MAX];
 	size_t ninter;
 	TPMT_PUBLIC ek;              /* derived from the certificate's key */
 	char root[1024];             /* path of the anchor file */
@@ -535,6 +532,107 @@ static const char *ekcerts_dir(void)
 	const char *d = getenv("TPA_EKCERTS");
 
 	return d && *d ? d : "tests/data/ekcerts";
+}
+
+/* A file name of cases.txt into out: a plain name in the directory. */
+static int real_file(char out[REAL_FILE_MAX], const char *tok)
+{
+	size_t n = tok ? strlen(tok) : 0;
+
+	if (n == 0 || n >= REAL_FILE_MAX || strchr(tok, '/') || tok[0] == '.')
+		return -1;
+	memcpy(out, tok, n + 1);
+	return 0;
+}
+
+static int real_key_of(real_key *out, const char *tok)
+{
+	static const struct { const char *name; real_key key; } keys[] = {
+		{ "rsa2048", REAL_RSA2048 }, { "ecc-p256", REAL_ECC_P256 },
+		{ "ecc-p384", REAL_ECC_P384 },
+	};
+	size_t i;
+
+	for (i = 0; tok && i < sizeof(keys) / sizeof(keys[0]); i++)
+		if (strcmp(tok, keys[i].name) == 0) {
+			*out = keys[i].key;
+			return 0;
+		}
+	return -1;
+}
+
+/* One line of cases.txt: leaf, expect, key, intermediates, root, name. */
+static int real_parse_line(real_case *c, char *line)
+{
+	char *tok[5], *save = NULL, *name;
+	size_t i, n;
+
+	memset(c, 0, sizeof(*c));
+	for (i = 0; i < 5; i++)
+		if (!(tok[i] = strtok_r(i ? NULL : line, " \t\n", &save)))
+			return -1;
+	name = save + strspn(save, " \t");
+	name[strcspn(name, "\n")] = '\0';
+	n = strlen(name);
+	if (n == 0 || n >= sizeof(c->name) || real_file(c->leaf, tok[0]) < 0 ||
+	    real_key_of(&c->key, tok[2]) < 0 || real_file(c->root, tok[4]) < 0)
+		return -1;
+	memcpy(c->name, name, n + 1);
+	if (strcmp(tok[1], "ok") == 0)
+		c->ok = 1;
+	else if (strcmp(tok[1], "refused") != 0)
+		return -1;
+	if (strcmp(tok[3], "-") == 0)
+		return 0;
+	for (i = 0, save = NULL; (tok[0] = strtok_r(i ? NULL : tok[3], ",", &save)); i++)
+		if (i == REAL_INTER_MAX || real_file(c->inter[i], tok[0]) < 0)
+			return -1;
+	return 0;
+}
+
+/* Reads cases.txt: '#' starts a comment line, blank lines are skipped. */
+static int real_load_cases(void)
+{
+	char path[1024], line[1024];
+	unsigned lineno = 0;
+	FILE *f;
+	int rc = 0;
+
+	snprintf(path, sizeof(path), "%s/cases.txt", ekcerts_dir());
+	if (!(f = fopen(path, "r"))) {
+		fprintf(stderr, "real EK certificates: cannot open %s\n", path);
+		return -1;
+	}
+	real_n = 0;
+	while (rc == 0 && fgets(line, sizeof(line), f)) {
+		lineno++;
+		if (!strchr(line, '\n') && !feof(f))
+			rc = -1;                 /* longer than the buffer */
+		else if (line[strspn(line, " \t")] == '#' || line[strspn(line, " \t\n")] == '\0')
+			continue;
+		else if (real_n == REAL_MAX || real_parse_line(&real_cases[real_n], line) < 0)
+			rc = -1;
+		else
+			real_n++;
+	}
+	fclose(f);
+	if (rc < 0)
+		fprintf(stderr, "real EK certificates: %s:%u: not a case\n", path, lineno);
+	else if (real_n < 3)                 /* the negatives borrow other cases' keys */
+		rc = -1, fprintf(stderr, "real EK certificates: %s: fewer than 3 cases\n", path);
+	return rc;
+}
+
+/* The case of a leaf file, for the tests of one certificate's quirk. */
+static size_t real_index(const char *leaf)
+{
+	size_t i;
+
+	for (i = 0; i < real_n; i++)
+		if (strcmp(real_cases[i].leaf, leaf) == 0)
+			return i;
+	CU_FAIL_FATAL("a case of cases.txt is missing");
+	return 0;
 }
 
 /* The bytes of the first PEM block of a file, never re-encoded. */
@@ -669,10 +767,12 @@ static int real_init(void)
 {
 	size_t i, j, k, hdr, len;
 
+	if (real_load_cases() < 0)
+		return -1;
 	snprintf(real_tmp, sizeof(real_tmp), "/tmp/tpa-ekcerts-XXXXXX");
 	if (!mkdtemp(real_tmp))
 		return -1;
-	for (i = 0; i < REAL_MAX; i++) {
+	for (i = 0; i < real_n; i++) {
 		const real_case *c = &real_cases[i];
 		real_side *s = &R[i];
 
@@ -684,7 +784,7 @@ static int real_init(void)
 		memcpy(s->leaf, s->raw, s->leaf_len);
 		if (ek_public_of(&s->ek, s->leaf, s->leaf_len) < 0)
 			goto fail;
-		for (j = 0; j < 2 && c->inter[j]; j++)
+		for (j = 0; j < REAL_INTER_MAX && c->inter[j][0]; j++)
 			if (pem_raw(&s->inter[j], &s->inter_len[j], c->inter[j]) < 0)
 				goto fail;
 		s->ninter = j;
@@ -692,7 +792,7 @@ static int real_init(void)
 		snprintf(s->others, sizeof(s->others), "%s/others-%zu", real_tmp, i);
 		if (mkdir(s->others, 0700) != 0)
 			goto fail;
-		for (k = 0; k < REAL_MAX; k++) {
+		for (k = 0; k < real_n; k++) {
 			char from[1024], to[600];
 
 			if (strcmp(real_cases[k].root, c->root) == 0)
@@ -715,10 +815,12 @@ static int real_cleanup(void)
 	size_t i;
 
 	for (i = 0; i < REAL_MAX; i++) {
+		size_t j;
+
 		free(R[i].raw);
 		free(R[i].leaf);
-		free(R[i].inter[0]);
-		free(R[i].inter[1]);
+		for (j = 0; j < REAL_INTER_MAX; j++)
+			free(R[i].inter[j]);
 	}
 	memset(R, 0, sizeof(R));
 	if (real_tmp[0] && strncmp(real_tmp, "/tmp/tpa-ekcerts-", 17) == 0) {
@@ -732,27 +834,47 @@ static int real_cleanup(void)
 static int real_verify(const real_side *s, const uint8_t *leaf, size_t leaf_len,
 		       const char *ca, const TPMT_PUBLIC *ek)
 {
-	const uint8_t *list[2] = { s->inter[0], s->inter[1] };
+	const uint8_t *list[REAL_INTER_MAX];
+	size_t j;
 
+	for (j = 0; j < REAL_INTER_MAX; j++)
+		list[j] = s->inter[j];
 	return tpa_ekcert_verify(leaf, leaf_len, list, s->inter_len, s->ninter, ca, ek);
+}
+
+/* The case's leaf, as the client sends it, against its own root. */
+static int real_verify_leaf(const real_side *s, const TPMT_PUBLIC *ek)
+{
+	return real_verify(s, s->leaf, s->leaf_len, s->root, ek);
 }
 
 static void test_real_accepted(void)
 {
-	size_t i;
+	size_t i, rsa = 0, ecc = 0;
 
-	for (i = 0; i < REAL_MAX; i++) {
+	for (i = 0; i < real_n; i++) {
+		const real_case *c = &real_cases[i];
 		int rc = real_verify(&R[i], R[i].leaf, R[i].leaf_len, R[i].root, &R[i].ek);
 
-		if (rc != 0)
-			fprintf(stderr, "\n  %s: %s\n", real_cases[i].name, tpa_err_last());
-		CU_ASSERT_EQUAL(rc, 0);
+		if (rc != (c->ok ? 0 : TPA_ERR_VERIFY))
+			fprintf(stderr, "\n  %s: %s\n", c->name,
+				rc == 0 ? "verifies, expected refused" : tpa_err_last());
+		CU_ASSERT_EQUAL(rc, c->ok ? 0 : TPA_ERR_VERIFY);
+		/* Each EK of the kind its line names. */
+		if (c->key == REAL_RSA2048) {
+			CU_ASSERT_EQUAL(R[i].ek.type, TPM2_ALG_RSA);
+			CU_ASSERT_EQUAL(R[i].ek.parameters.rsaDetail.keyBits, 2048);
+			rsa++;
+		} else {
+			CU_ASSERT_EQUAL(R[i].ek.type, TPM2_ALG_ECC);
+			CU_ASSERT_EQUAL(R[i].ek.parameters.eccDetail.curveID,
+					c->key == REAL_ECC_P256 ? TPM2_ECC_NIST_P256
+								: TPM2_ECC_NIST_P384);
+			ecc++;
+		}
 	}
-	/* The RSA and ECC EKs above are of both kinds. */
-	CU_ASSERT_EQUAL(R[0].ek.type, TPM2_ALG_RSA);
-	CU_ASSERT_EQUAL(R[0].ek.parameters.rsaDetail.keyBits, 2048);
-	CU_ASSERT_EQUAL(R[1].ek.type, TPM2_ALG_ECC);
-	CU_ASSERT_EQUAL(R[1].ek.parameters.eccDetail.curveID, TPM2_ECC_NIST_P256);
+	/* The EKs are of both kinds. */
+	CU_ASSERT(rsa > 0 && ecc > 0);
 }
 
 static void test_real_without_root(void)
@@ -760,21 +882,24 @@ static void test_real_without_root(void)
 	size_t i;
 
 	/* Every other vendor's root, but not this one's. */
-	for (i = 0; i < REAL_MAX; i++) {
+	for (i = 0; i < real_n; i++) {
+		if (!real_cases[i].ok)
+			continue;
 		CU_ASSERT_EQUAL(real_verify(&R[i], R[i].leaf, R[i].leaf_len, R[i].others, &R[i].ek),
 				TPA_ERR_VERIFY);
 		CU_ASSERT(strstr(tpa_err_last(), "trusted CA") != NULL);
 	}
 	/* Sending the root along as an "intermediate" does not make it trusted. */
 	{
-		const uint8_t *list[2] = { R[2].inter[0], NULL };
-		size_t lens[2] = { R[2].inter_len[0], 0 };
+		size_t k = real_index("infineon-slb9665-rsa-ek.pem");
+		const uint8_t *list[2] = { R[k].inter[0], NULL };
+		size_t lens[2] = { R[k].inter_len[0], 0 };
 		uint8_t *root = NULL;
 
-		CU_ASSERT_EQUAL_FATAL(pem_raw(&root, &lens[1], real_cases[2].root), 0);
+		CU_ASSERT_EQUAL_FATAL(pem_raw(&root, &lens[1], real_cases[k].root), 0);
 		list[1] = root;
-		CU_ASSERT_EQUAL(tpa_ekcert_verify(R[2].leaf, R[2].leaf_len, list, lens, 2,
-						  R[2].others, &R[2].ek), TPA_ERR_VERIFY);
+		CU_ASSERT_EQUAL(tpa_ekcert_verify(R[k].leaf, R[k].leaf_len, list, lens, 2,
+						  R[k].others, &R[k].ek), TPA_ERR_VERIFY);
 		free(root);
 	}
 }
@@ -783,9 +908,13 @@ static void test_real_flipped_bytes(void)
 {
 	size_t i, hdr, len;
 
-	for (i = 0; i < REAL_MAX; i++) {
+	for (i = 0; i < real_n; i++) {
 		real_side *s = &R[i];
-		uint8_t *c = malloc(s->leaf_len);
+		uint8_t *c;
+
+		if (!real_cases[i].ok)
+			continue;
+		c = malloc(s->leaf_len);
 
 		CU_ASSERT_PTR_NOT_NULL_FATAL(c);
 		/* The last byte of the signature. */
@@ -807,14 +936,16 @@ static void test_real_flipped_bytes(void)
 		free(c);
 		/* The last byte of the first intermediate's signature. */
 		if (s->ninter) {
-			const uint8_t *list[2];
+			const uint8_t *list[REAL_INTER_MAX];
 			uint8_t *m = malloc(s->inter_len[0]);
+			size_t j;
 
 			CU_ASSERT_PTR_NOT_NULL_FATAL(m);
 			memcpy(m, s->inter[0], s->inter_len[0]);
 			m[s->inter_len[0] - 1] ^= 0x01;
 			list[0] = m;
-			list[1] = s->inter[1];
+			for (j = 1; j < REAL_INTER_MAX; j++)
+				list[j] = s->inter[j];
 			CU_ASSERT_EQUAL(tpa_ekcert_verify(s->leaf, s->leaf_len, list, s->inter_len,
 							  s->ninter, s->root, &s->ek),
 					TPA_ERR_VERIFY);
@@ -827,10 +958,12 @@ static void test_real_wrong_key(void)
 {
 	size_t i;
 
-	for (i = 0; i < REAL_MAX; i++) {
-		const TPMT_PUBLIC *other = &R[(i + 2) % REAL_MAX].ek;
+	for (i = 0; i < real_n; i++) {
+		const TPMT_PUBLIC *other = &R[(i + 2) % real_n].ek;
 		TPMT_PUBLIC ek = R[i].ek;
 
+		if (!real_cases[i].ok)
+			continue;
 		CU_ASSERT_EQUAL(real_verify(&R[i], R[i].leaf, R[i].leaf_len, R[i].root, other),
 				TPA_ERR_VERIFY);
 		CU_ASSERT(strstr(tpa_err_last(), "not the EK's") != NULL);
@@ -846,32 +979,39 @@ static void test_real_wrong_key(void)
 
 static void test_real_nv_padding(void)
 {
+	size_t st = real_index("stmicro-st33-rsa-ek.nv.pem");
+
 	/* STMicro's NV index is 1600 bytes for a 1169-byte certificate, the
 	 * rest 0xff: the verifier takes exactly one certificate, the client cuts
 	 * the padding (tpa_tpm_ek_cert). */
-	CU_ASSERT_EQUAL(R[0].raw_len, 1600);
-	CU_ASSERT_EQUAL(R[0].leaf_len, 1169);
-	CU_ASSERT_EQUAL(R[0].raw[R[0].raw_len - 1], 0xff);
-	CU_ASSERT_EQUAL(real_verify(&R[0], R[0].raw, R[0].raw_len, R[0].root, &R[0].ek),
+	CU_ASSERT_EQUAL(R[st].raw_len, 1600);
+	CU_ASSERT_EQUAL(R[st].leaf_len, 1169);
+	CU_ASSERT_EQUAL(R[st].raw[R[st].raw_len - 1], 0xff);
+	CU_ASSERT_EQUAL(real_verify(&R[st], R[st].raw, R[st].raw_len, R[st].root, &R[st].ek),
 			TPA_ERR_PARSE);
-	CU_ASSERT_EQUAL(real_verify(&R[0], R[0].leaf, R[0].leaf_len, R[0].root, &R[0].ek), 0);
+	CU_ASSERT_EQUAL(real_verify(&R[st], R[st].leaf, R[st].leaf_len, R[st].root, &R[st].ek), 0);
 }
 
 static void test_real_anchors(void)
 {
 	char path[1024];
+	size_t ecc = real_index("stmicro-st33-ecc-ek.pem");
+	size_t ifx = real_index("infineon-slb9665-rsa-ek.pem");
+	size_t nuv = real_index("nuvoton-npct75x-rsa-ek.pem");
 
 	/* STMicro's ECC "root" is cross-signed by GlobalSign (not kept here):
 	 * an anchor that is not self-signed. */
-	CU_ASSERT_EQUAL(real_verify(&R[1], R[1].leaf, R[1].leaf_len, R[1].root, &R[1].ek), 0);
+	CU_ASSERT_EQUAL(real_verify_leaf(&R[ecc], &R[ecc].ek), 0);
 	/* Trusting one intermediate alone is the administrator's choice. */
-	snprintf(path, sizeof(path), "%s/%s", ekcerts_dir(), real_cases[2].inter[0]);
-	CU_ASSERT_EQUAL(tpa_ekcert_verify(R[2].leaf, R[2].leaf_len, NULL, NULL, 0, path, &R[2].ek),
+	snprintf(path, sizeof(path), "%s/%s", ekcerts_dir(), real_cases[ifx].inter[0]);
+	CU_ASSERT_EQUAL(tpa_ekcert_verify(R[ifx].leaf, R[ifx].leaf_len, NULL, NULL, 0, path,
+					  &R[ifx].ek),
 			0);
 	/* The leaf itself in the CA directory is no issuer: its signature is
 	 * still checked by one. */
-	snprintf(path, sizeof(path), "%s/%s", ekcerts_dir(), real_cases[3].leaf);
-	CU_ASSERT_EQUAL(tpa_ekcert_verify(R[3].leaf, R[3].leaf_len, NULL, NULL, 0, path, &R[3].ek),
+	snprintf(path, sizeof(path), "%s/%s", ekcerts_dir(), real_cases[nuv].leaf);
+	CU_ASSERT_EQUAL(tpa_ekcert_verify(R[nuv].leaf, R[nuv].leaf_len, NULL, NULL, 0, path,
+					  &R[nuv].ek),
 			TPA_ERR_VERIFY);
 	CU_ASSERT(strstr(tpa_err_last(), "itself") != NULL);
 }
@@ -921,24 +1061,26 @@ static void test_real_non_der(void)
 	const uint8_t *at;
 	uint8_t *c;
 	size_t n;
+	size_t nuv = real_index("nuvoton-npct75x-rsa-ek.pem");
+	size_t intel = real_index("intel-ptt-spt-rsa-ek.pem");
 
 	/* Intel: Subject Directory Attributes with critical FALSE spelt out
 	 * (a DEFAULT value, which DER omits). Nuvoton: a multi-valued RDN whose
 	 * SET is not in DER order (CN, O, C). Both verify on their own bytes. */
-	at = memmem(R[4].leaf, R[4].leaf_len, sda_false, sizeof(sda_false));
+	at = memmem(R[intel].leaf, R[intel].leaf_len, sda_false, sizeof(sda_false));
 	CU_ASSERT_PTR_NOT_NULL_FATAL(at);
-	CU_ASSERT_PTR_NOT_NULL(memmem(R[3].leaf, R[3].leaf_len, cn_first, sizeof(cn_first)));
-	CU_ASSERT_EQUAL(real_verify(&R[4], R[4].leaf, R[4].leaf_len, R[4].root, &R[4].ek), 0);
-	CU_ASSERT_EQUAL(real_verify(&R[3], R[3].leaf, R[3].leaf_len, R[3].root, &R[3].ek), 0);
+	CU_ASSERT_PTR_NOT_NULL(memmem(R[nuv].leaf, R[nuv].leaf_len, cn_first, sizeof(cn_first)));
+	CU_ASSERT_EQUAL(real_verify_leaf(&R[intel], &R[intel].ek), 0);
+	CU_ASSERT_EQUAL(real_verify_leaf(&R[nuv], &R[nuv].ek), 0);
 	/* Made DER (the BOOLEAN dropped), the certificate means the same but
 	 * its signature no longer matches: nothing may re-encode it. */
-	n = R[4].leaf_len;
+	n = R[intel].leaf_len;
 	c = malloc(n);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(c);
-	memcpy(c, R[4].leaf, n);
-	CU_ASSERT_EQUAL_FATAL(der_cut(c, &n, (size_t)(at - R[4].leaf) + 5, 3), 0);
-	CU_ASSERT_EQUAL(n, R[4].leaf_len - 3);
-	CU_ASSERT_EQUAL(real_verify(&R[4], c, n, R[4].root, &R[4].ek), TPA_ERR_VERIFY);
+	memcpy(c, R[intel].leaf, n);
+	CU_ASSERT_EQUAL_FATAL(der_cut(c, &n, (size_t)(at - R[intel].leaf) + 5, 3), 0);
+	CU_ASSERT_EQUAL(n, R[intel].leaf_len - 3);
+	CU_ASSERT_EQUAL(real_verify(&R[intel], c, n, R[intel].root, &R[intel].ek), TPA_ERR_VERIFY);
 	CU_ASSERT(strstr(tpa_err_last(), "signature") != NULL);
 	free(c);
 }
@@ -951,6 +1093,8 @@ static void test_real_intel_ek_public(void)
 	TPM2B_PUBLIC tp;
 	FILE *f;
 	int ch;
+	size_t ifx = real_index("infineon-slb9665-rsa-ek.pem");
+	size_t intel = real_index("intel-ptt-spt-rsa-ek.pem");
 
 	/* The EK public area of the same Intel PTT, as tpm2-tools' test has it:
 	 * what a real client sends. */
@@ -974,13 +1118,11 @@ static void test_real_intel_ek_public(void)
 	CU_ASSERT_EQUAL(off, n / 2);
 	CU_ASSERT_EQUAL(tp.publicArea.type, TPM2_ALG_RSA);
 	CU_ASSERT_EQUAL(tp.publicArea.parameters.rsaDetail.keyBits, 2048);
-	CU_ASSERT_EQUAL(tp.publicArea.unique.rsa.size, R[4].ek.unique.rsa.size);
-	CU_ASSERT_EQUAL(memcmp(tp.publicArea.unique.rsa.buffer, R[4].ek.unique.rsa.buffer,
-			       R[4].ek.unique.rsa.size), 0);
-	CU_ASSERT_EQUAL(real_verify(&R[4], R[4].leaf, R[4].leaf_len, R[4].root, &tp.publicArea),
-			0);
-	CU_ASSERT_EQUAL(real_verify(&R[2], R[2].leaf, R[2].leaf_len, R[2].root, &tp.publicArea),
-			TPA_ERR_VERIFY);
+	CU_ASSERT_EQUAL(tp.publicArea.unique.rsa.size, R[intel].ek.unique.rsa.size);
+	CU_ASSERT_EQUAL(memcmp(tp.publicArea.unique.rsa.buffer, R[intel].ek.unique.rsa.buffer,
+			       R[intel].ek.unique.rsa.size), 0);
+	CU_ASSERT_EQUAL(real_verify_leaf(&R[intel], &tp.publicArea), 0);
+	CU_ASSERT_EQUAL(real_verify_leaf(&R[ifx], &tp.publicArea), TPA_ERR_VERIFY);
 }
 
 /* ---- the time policy, on a chain made here ---- */
