@@ -347,6 +347,50 @@ static void test_compliance_oversized(void)
 	free(tok_over);
 }
 
+/* Challenge and Attest replies a client must refuse (moved from the
+ * service tests: this is the client side). */
+static void test_client_rejects_bad_replies(void)
+{
+	Attest__V1__GetChallengeResponse ch = ATTEST__V1__GET_CHALLENGE_RESPONSE__INIT;
+	Attest__V1__AttestResponse ar = ATTEST__V1__ATTEST_RESPONSE__INIT;
+	Attest__V1__Verdict v = ATTEST__V1__VERDICT__INIT;
+	Attest__V1__CheckResult cr = ATTEST__V1__CHECK_RESULT__INIT, *crp = &cr;
+	tpa_client_challenge c;
+	tpa_verdict_reply out;
+	uint8_t pb[512], nonce[100] = { 0 };
+	size_t n;
+
+	ch.challenge_id = "00112233445566778899aabbccddeeff";
+	ch.nonce.data = nonce;
+	ch.nonce.len = 8;                         /* too short */
+	n = protobuf_c_message_pack(&ch.base, pb);
+	CU_ASSERT_EQUAL(tpa_challenge_unpack(&c, pb, n), TPA_ERR_PARSE);
+	ch.nonce.len = 65;                        /* too long for TPM2B_DATA */
+	n = protobuf_c_message_pack(&ch.base, pb);
+	CU_ASSERT_EQUAL(tpa_challenge_unpack(&c, pb, n), TPA_ERR_PARSE);
+	ch.nonce.len = 32;
+	ch.challenge_id = "../../etc";
+	n = protobuf_c_message_pack(&ch.base, pb);
+	CU_ASSERT_EQUAL(tpa_challenge_unpack(&c, pb, n), TPA_ERR_PARSE);
+	CU_ASSERT_EQUAL(tpa_challenge_unpack(&c, (const uint8_t *)"\xff\xff", 2), TPA_ERR_PARSE);
+
+	/* A "compliant" verdict that lists a failed check is refused. */
+	v.status = ATTEST__V1__VERDICT__STATUS__COMPLIANT;
+	cr.name = "quote.nonce";
+	cr.passed = 0;
+	v.n_checks = 1;
+	v.checks = &crp;
+	ar.verdict = &v;
+	n = protobuf_c_message_pack(&ar.base, pb);
+	CU_ASSERT_EQUAL(tpa_verdict_reply_unpack(&out, pb, n), TPA_ERR_PARSE);
+	v.status = ATTEST__V1__VERDICT__STATUS__STATUS_UNSPECIFIED;
+	n = protobuf_c_message_pack(&ar.base, pb);
+	CU_ASSERT_EQUAL(tpa_verdict_reply_unpack(&out, pb, n), TPA_ERR_PARSE);
+	ar.verdict = NULL;
+	n = protobuf_c_message_pack(&ar.base, pb);
+	CU_ASSERT_EQUAL(tpa_verdict_reply_unpack(&out, pb, n), TPA_ERR_PARSE);
+}
+
 int main(void)
 {
 	CU_pSuite s;
@@ -358,6 +402,8 @@ int main(void)
 	if (CU_initialize_registry() != CUE_SUCCESS)
 		return 2;
 	s = CU_add_suite("evidence (client-side wire: keys, compliance)", NULL, NULL);
+	CU_add_test(s, "GetChallenge and Attest: bad replies refused",
+		    test_client_rejects_bad_replies);
 	CU_add_test(s, "GetVerificationKeys: the request, the service's JWKS read back",
 		    test_keys_round_trip);
 	CU_add_test(s, "GetVerificationKeys: malformed, empty, oversized, unprintable replies",
