@@ -254,15 +254,19 @@ serve7() { # NAME=BINARY: starts it with its own baseline; sets VPID, PORT
     wait_listening "$W/v.out" "$VPID" || { echo "verifier ${1%%=*} did not start"; cat "$W/v.err"; exit 1; }
 }
 # Alternating rounds, to see past the noise of a shared machine.
+# rpc_round NAME=BINARY FILE: its verifier, 4000 attestations, figures to FILE.
+rpc_round() {
+    local name=${1%%=*}
+    serve7 "$1"
+    TPA_BENCH_VERIFIER_PID=$VPID "$BIN/tests/bench/bench_rpc" "127.0.0.1:$PORT" "$W/certs/ca.pem" \
+        "$TCTI" 4000 16 "$W/boot.log" | sed "s/^/$name /" | tee -a "$2" ||
+        { kill -0 "$VPID" 2>/dev/null || wait "$VPID" || echo "verifier $name exited $?:";
+          tail -5 "$W/v.err"; exit 1; }
+    kill -TERM "$VPID"; wait "$VPID" || true; VPID=
+}
 for round in 1 2 3 4 5; do
     for v in $VERIFIERS; do
-        name=${v%%=*}
-        serve7 "$v"
-        TPA_BENCH_VERIFIER_PID=$VPID "$BIN/tests/bench/bench_rpc" "127.0.0.1:$PORT" "$W/certs/ca.pem" \
-            "$TCTI" 4000 16 "$W/boot.log" | sed "s/^/$name /" | tee -a "$W/rpc7.txt" ||
-            { kill -0 "$VPID" 2>/dev/null || wait "$VPID" || echo "verifier $name exited $?:";
-              tail -5 "$W/v.err"; exit 1; }
-        kill -TERM "$VPID"; wait "$VPID" || true; VPID=
+        rpc_round "$v" "$W/rpc7.txt"
     done
 done
 for v in $VERIFIERS; do
@@ -380,12 +384,7 @@ for round in 1 2 3; do
         "$bin/tests/bench/bench_eventlog" $LOGS | awk -v n="$name" \
             'NF == 8 && $1 != "log" { s += $6; k++ } END { printf "%s eventlog_quoted_path_total %.1f us over %d real logs\n", n, s, k }' |
             tee -a "$W/ev9.txt"
-        serve7 "$v"
-        TPA_BENCH_VERIFIER_PID=$VPID "$BIN/tests/bench/bench_rpc" "127.0.0.1:$PORT" "$W/certs/ca.pem" \
-            "$TCTI" 4000 16 "$W/boot.log" | sed "s/^/$name /" | tee -a "$W/rpc9.txt" ||
-            { kill -0 "$VPID" 2>/dev/null || wait "$VPID" || echo "verifier $name exited $?:";
-              tail -5 "$W/v.err"; exit 1; }
-        kill -TERM "$VPID"; wait "$VPID" || true; VPID=
+        rpc_round "$v" "$W/rpc9.txt"
     done
 done
 /usr/bin/python3 - "$W/bl9.txt" "$W/ev9.txt" "$W/rpc9.txt" <<'PY'

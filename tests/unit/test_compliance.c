@@ -37,15 +37,8 @@ static int suite_init(void)
 
 static int suite_clean(void)
 {
-	char p[300];
-
 	tpa_store_close(st);
-	snprintf(p, sizeof(p), "%s-wal", path);
-	unlink(p);
-	snprintf(p, sizeof(p), "%s-shm", path);
-	unlink(p);
-	unlink(path);
-	rmdir(dir);
+	test_registry_remove(path, dir);
 	return 0;
 }
 

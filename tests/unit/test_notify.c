@@ -123,8 +123,6 @@ static int suite_init(void)
 
 static int suite_clean(void)
 {
-	char p[300];
-
 	tpa_service_free(svc);
 	tpa_service_free(svc_strict);
 	tpa_baseline_free(lenient);
@@ -133,12 +131,7 @@ static int suite_clean(void)
 	tpa_store_close(st);
 	tpa_tpm_close(tpm);
 	swtpm_fixture_stop(&fx);
-	snprintf(p, sizeof(p), "%s-wal", path);
-	unlink(p);
-	snprintf(p, sizeof(p), "%s-shm", path);
-	unlink(p);
-	unlink(path);
-	rmdir(dir);
+	test_registry_remove(path, dir);
 	return 0;
 }
 

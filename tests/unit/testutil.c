@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 #include <stdio.h>
+#include <unistd.h>
 #include <stdlib.h>
 
 #include <CUnit/Basic.h>
@@ -45,4 +46,16 @@ const char *test_check_detail(const tpa_findings *f, const char *name)
 	const tpa_check *c = tpa_findings_find(f, name);
 
 	return c ? c->detail : "";
+}
+
+void test_registry_remove(const char *path, const char *dir)
+{
+	char p[4200];
+
+	snprintf(p, sizeof(p), "%s-wal", path);
+	unlink(p);
+	snprintf(p, sizeof(p), "%s-shm", path);
+	unlink(p);
+	unlink(path);
+	rmdir(dir);
 }

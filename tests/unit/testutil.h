@@ -19,4 +19,8 @@ int test_run_py(const char *dir, const char *db, const char *prelude, const char
 int test_check_passed(const tpa_findings *f, const char *name);
 const char *test_check_detail(const tpa_findings *f, const char *name);
 
+/* Removes an SQLite registry file with its -wal and -shm files, then the
+ * (now empty) directory it was made in. */
+void test_registry_remove(const char *path, const char *dir);
+
 #endif
