@@ -30,6 +30,8 @@
 #define TURN_MS 500         /* the loop turns at least this often (heartbeat) */
 #define LINGER_MS 2000      /* a peer's time to read its last reply and close */
 #define DRAIN_MS 1000       /* at stop, time for replies already written to reach peers */
+#define GONE_MS 5000        /* gRPC gone, what it wrote still held here for a peer
+			     * that does not read: the connection's time to end */
 
 typedef struct conn conn;
 
@@ -55,6 +57,10 @@ struct conn {
 				 * (a close with unread input would be a reset,
 				 * and a reset makes the peer drop the reply it
 				 * has not read yet); 0 otherwise */
+	int64_t gone_until;     /* gRPC hung up or stopped reading while bytes
+				 * for the peer wait here: closed then, read
+				 * or not (else a peer that never reads holds
+				 * the connection for ever); 0 otherwise */
 	conn *next_dead;
 };
 
@@ -154,6 +160,13 @@ static void conn_kill(rpc_gate *g, conn *c)
 	g->dead = c;
 }
 
+/* gRPC has gone from c: it must end within GONE_MS. */
+static void gone(conn *c)
+{
+	if (!c->gone_until)
+		c->gone_until = rpc_gate__now_ms() + GONE_MS;
+}
+
 /* src is readable: move one chunk to the other side. */
 static void relay(rpc_gate *g, side *src)
 {
@@ -192,6 +205,7 @@ static void relay(rpc_gate *g, side *src)
 		 * waiting to be read, and its end of file comes after. */
 		if (dst == &c->s[1]) {
 			c->inner_shut = 1;
+			gone(c);
 			return;
 		}
 		conn_kill(g, c);
@@ -224,6 +238,7 @@ static void flush(rpc_gate *g, side *x)
 		/* gRPC closed its end: drop what was for it, keep reading
 		 * what it wrote before. */
 		x->c->inner_shut = 1;
+		gone(x->c);
 		w = (ssize_t)x->pend_len;
 	}
 	if (w < 0) {
@@ -437,6 +452,8 @@ static void *loop(void *arg)
 			if ((ev[i].events & (EPOLLHUP | EPOLLERR)) && x->c->s[x == &x->c->s[0]].pend_len) {
 				epoll_ctl(g->epfd, EPOLL_CTL_DEL, x->fd, NULL);
 				x->parked = 1;
+				if (x == &x->c->s[1])
+					gone(x->c);
 			} else {
 				relay(g, x);
 			}
@@ -446,7 +463,8 @@ static void *loop(void *arg)
 
 			g->swept_ms = now;
 			for (k = g->nconns; k-- > 0;)
-				if (g->conns[k]->linger_until && now >= g->conns[k]->linger_until)
+				if ((g->conns[k]->linger_until && now >= g->conns[k]->linger_until) ||
+				    (g->conns[k]->gone_until && now >= g->conns[k]->gone_until))
 					conn_kill(g, g->conns[k]);
 		}
 		while (g->dead) {

@@ -4,6 +4,7 @@
  * finishes the calls in flight. */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <pthread.h>
@@ -539,6 +540,75 @@ static void test_gate_reply_after_inner_stops_reading(void)
 	rmdir(dir);
 }
 
+/* A peer that never reads while gRPC writes, then gRPC closes (its idle
+ * timeout, its connection age): the bytes held for the peer cannot go, and
+ * the connection would be held for ever, a slot lost to anyone who can
+ * finish TLS. It is closed a few seconds after gRPC left. */
+static void test_gate_closes_a_peer_that_never_reads(void)
+{
+	char dir[] = "/tmp/tpa-gate-XXXXXX", path[64], big[65536];
+	struct sockaddr_un un = { 0 };
+	struct sockaddr_in to = { 0 };
+	rpc_gate_opts go = { 0 };
+	rpc_gate_stats st;
+	rpc_gate *g = NULL;
+	int lfd, ifd, fd, port = 0, small = 1024, i;
+	size_t sent = 0;
+	ssize_t n;
+
+	CU_ASSERT_FATAL(mkdtemp(dir) != NULL);
+	snprintf(path, sizeof(path), "%s/inner.sock", dir);
+	un.sun_family = AF_UNIX;
+	snprintf(un.sun_path, sizeof(un.sun_path), "%s", path);
+	lfd = socket(AF_UNIX, SOCK_STREAM, 0);
+	CU_ASSERT_FATAL(bind(lfd, (struct sockaddr *)&un, sizeof(un)) == 0 &&
+			listen(lfd, 4) == 0);
+	go.listen = "127.0.0.1:0";
+	go.inner = path;
+	go.max_total = 8;
+	go.max_per_peer = 8;
+	CU_ASSERT_FATAL(rpc_gate__start(&g, &go, &port) == 0);
+	/* A small receive window, and never a read. */
+	fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	CU_ASSERT_FATAL(fd >= 0);
+	setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof(small));
+	to.sin_family = AF_INET;
+	to.sin_port = htons((uint16_t)port);
+	inet_pton(AF_INET, "127.0.0.1", &to.sin_addr);
+	CU_ASSERT_FATAL(connect(fd, (struct sockaddr *)&to, sizeof(to)) == 0);
+	ifd = accept(lfd, NULL, NULL);
+	CU_ASSERT_FATAL(ifd >= 0);
+	/* "gRPC" writes until nothing more is taken, then goes. */
+	memset(big, 'r', sizeof(big));
+	fcntl(ifd, F_SETFL, O_NONBLOCK);
+	for (i = 0; i < 2000; i++) {
+		if ((n = write(ifd, big, sizeof(big))) > 0) {
+			sent += (size_t)n;
+			continue;
+		}
+		if (errno != EAGAIN)
+			break;
+		usleep(2000);
+		if ((n = write(ifd, big, sizeof(big))) <= 0)
+			break;
+		sent += (size_t)n;
+	}
+	CU_ASSERT(sent > 4 * sizeof(big));
+	close(ifd);
+	for (i = 0; i < 100; i++) {     /* 10 s at most */
+		rpc_gate__stats(g, &st);
+		if (st.open == 0)
+			break;
+		usleep(100000);
+	}
+	CU_ASSERT_EQUAL(st.open, 0);
+	close(fd);
+	rpc_gate__stop(g);
+	close(lfd);
+	unlink(path);
+	rmdir(dir);
+}
+
 /* The watchdog's probe: passes while serving, fails once stopped. */
 static void test_probe(void)
 {
@@ -573,6 +643,8 @@ int main(void)
 	CU_add_test(s, "the gate survives running out of descriptors", test_gate_survives_emfile);
 	CU_add_test(s, "the gate relays a reply after gRPC stops reading",
 		    test_gate_reply_after_inner_stops_reading);
+	CU_add_test(s, "the gate closes a peer that never reads once gRPC has gone",
+		    test_gate_closes_a_peer_that_never_reads);
 	CU_add_test(s, "watchdog probe", test_probe);
 	failed = test_run_all();
 	return failed ? 1 : 0;
