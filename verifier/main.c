@@ -356,7 +356,10 @@ typedef struct {
 static void *watchdog(void *arg)
 {
 	watchdog_t *w = arg;
-	unsigned probe_ms = (unsigned)(w->usec / 4000);
+	/* A probe and a pause take at most a quarter of the watchdog's time,
+	 * so one probe that fails (a slow moment, every worker busy) leaves two
+	 * more chances before systemd gives up on the verifier. */
+	unsigned probe_ms = (unsigned)(w->usec / 8000);
 
 	if (probe_ms > 5000)
 		probe_ms = 5000;
@@ -374,7 +377,7 @@ static void *watchdog(void *arg)
 			fprintf(stderr, PROG ": watchdog: %s\n", tpa_err_last());
 		pthread_mutex_lock(&w->lock);
 		clock_gettime(CLOCK_REALTIME, &ts);
-		ns = (uint64_t)ts.tv_nsec + w->usec / 2 * 1000;
+		ns = (uint64_t)ts.tv_nsec + w->usec / 8 * 1000;
 		ts.tv_sec += (time_t)(ns / 1000000000u);
 		ts.tv_nsec = (long)(ns % 1000000000u);
 		while (!w->stop && pthread_cond_timedwait(&w->cond, &w->lock, &ts) == 0)
