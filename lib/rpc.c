@@ -216,6 +216,7 @@ static void peer_identity(grpc_call *call, tpa_rpc_reply *r)
 
 	r->peer_authenticated = 0;
 	r->peer_cn[0] = '\0';
+	r->peer_cn_exact = 0;
 	if (!ctx)
 		return;
 	if (grpc_auth_context_peer_is_authenticated(ctx)) {
@@ -226,10 +227,13 @@ static void peer_identity(grpc_call *call, tpa_rpc_reply *r)
 
 			memcpy(r->peer_cn, p->value, n);
 			r->peer_cn[n] = '\0';
+			r->peer_cn_exact = n == p->value_length;
 			for (i = 0; i < n; i++)
 				if ((unsigned char)r->peer_cn[i] < 0x20 ||
-				    (unsigned char)r->peer_cn[i] >= 0x7f)
+				    (unsigned char)r->peer_cn[i] >= 0x7f) {
 					r->peer_cn[i] = '?';
+					r->peer_cn_exact = 0;
+				}
 		}
 		r->peer_authenticated = 1;
 		it = grpc_auth_context_find_properties_by_name(ctx, GRPC_X509_PEM_CERT_PROPERTY_NAME);

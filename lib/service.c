@@ -1256,7 +1256,9 @@ static int relying_party_ok(tpa_service *s, tpa_rpc_reply *r)
 		logf_(s, "compliance refused: \"%s\" has no clientAuth EKU", r->peer_cn);
 		return 0;
 	}
-	for (i = 0; i < s->opts.nrelying_parties; i++)
+	/* Only a CN read whole and unaltered is matched: one cut to fit, or
+	 * with '?' for a byte it had, could equal a name it is not. */
+	for (i = 0; r->peer_cn_exact && i < s->opts.nrelying_parties; i++)
 		if (strcmp(s->opts.relying_parties[i], r->peer_cn) == 0)
 			return 1;
 	refuse(r, TPA_RPC_PERMISSION_DENIED, "\"%s\" is not an allowed relying party%s", r->peer_cn,

@@ -58,7 +58,10 @@ typedef struct {
 	 * certificate that chains to the server's client CA (mTLS), and its
 	 * subject CN. */
 	int peer_authenticated;
-	char peer_cn[128];
+	char peer_cn[128];          /* for messages: cut, and '?' for bytes not
+				     * printable ASCII */
+	int peer_cn_exact;          /* 1 if peer_cn is the CN whole and as it is:
+				     * only then may it be matched to a name */
 	/* ... and that certificate names clientAuth in an extended key usage
 	 * extension (one without the extension, a server's, does not). */
 	int peer_client_auth;

@@ -172,6 +172,16 @@ static void test_compliance_round_trip(void)
 	r.peer_authenticated = 1;
 	r.peer_client_auth = 1;
 	snprintf(r.peer_cn, sizeof(r.peer_cn), "rp");
+	/* A CN that was cut or had a byte replaced is matched to no name,
+	 * even when what is left equals one. */
+	r.peer_cn_exact = 0;
+	tpa_service_compliance(&r, req, len, svc);
+	CU_ASSERT_EQUAL(r.status, TPA_RPC_PERMISSION_DENIED);
+	free(r.data);
+	r.data = NULL;
+	r.len = 0;
+	r.status = TPA_RPC_OK;
+	r.peer_cn_exact = 1;
 	tpa_service_compliance(&r, req, len, svc);
 	CU_ASSERT_EQUAL_FATAL(r.status, TPA_RPC_OK);
 	CU_ASSERT_EQUAL_FATAL(tpa_compliance_response_unpack(&c, r.data, r.len), 0);
