@@ -684,7 +684,7 @@ static int verify_core(char **claims_out, const char *jwk_json, const char *toke
 	json_t *j = NULL;
 	int err;
 
-	if ((err = jws_check(&jws, &pt, &ptl, jwk_json, token, h, NULL)) < 0)
+	if ((err = jws_check(&jws, &pt, &ptl, jwk_json, token, h, "JWT")) < 0)
 		return err;
 	if (!(j = json_loadb((const char *)pt, ptl, JSON_REJECT_DUPLICATES, NULL))) {
 		err = tpa_err_fail(TPA_ERR_PARSE, "token: claims are not JSON");

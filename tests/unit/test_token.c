@@ -497,6 +497,19 @@ static void test_header_rules(void)
 				TPA_ERR_VERIFY);
 		CU_ASSERT(strstr(tpa_err_last(), "no key in the JWKS has kid other") != NULL);
 		free(t);
+		/* A token is typ JWT: a signed audit head (same key, another
+		 * typ) or a JWS with none is not one, whatever its payload. */
+		t = token_json("{\"alg\":\"ES256\",\"typ\":\"tpa-audit-head\",\"kid\":\"" KID "\"}",
+			       pay);
+		CU_ASSERT_EQUAL(tpa_token_verify(&claims, rp_jwk, t, NOW), TPA_ERR_VERIFY);
+		CU_ASSERT(strstr(tpa_err_last(), "type tpa-audit-head, JWT required") != NULL);
+		free(t);
+		t = token_json("{\"alg\":\"ES256\",\"kid\":\"" KID "\"}", pay);
+		CU_ASSERT_EQUAL(tpa_token_verify_jwks(&claims, rp_jwks, t, NOW, NULL, 0),
+				TPA_ERR_VERIFY);
+		CU_ASSERT(strstr(tpa_err_last(), "type missing, JWT required") != NULL);
+		CU_ASSERT_PTR_NULL(claims);
+		free(t);
 	}
 }
 
