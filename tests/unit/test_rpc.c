@@ -488,23 +488,16 @@ static void test_gate_survives_emfile(void)
 	rmdir(dir);
 }
 
-/* gRPC's side stops reading (its endpoint shut down) while its last reply
- * is still on the way: the peer's next bytes cannot be delivered, and are
- * dropped, but the reply still reaches the peer, then its end of file. Seen
- * as "Socket closed" in a graceful shutdown with two calls on one
- * connection. */
-static void test_gate_reply_after_inner_stops_reading(void)
+/* A gate relaying to a unix listener of the test's own in a new directory
+ * (dir is the mkdtemp template): returns the listener, sets *g and *port. */
+static int gate_to_own_inner(rpc_gate **g, int *port, char *dir, char *path, size_t cap)
 {
-	char dir[] = "/tmp/tpa-gate-XXXXXX", path[64], buf[16];
 	struct sockaddr_un un = { 0 };
 	rpc_gate_opts go = { 0 };
-	rpc_gate *g = NULL;
-	int lfd, ifd, fd, port = 0;
-	size_t got = 0;
-	ssize_t n;
+	int lfd;
 
 	CU_ASSERT_FATAL(mkdtemp(dir) != NULL);
-	snprintf(path, sizeof(path), "%s/inner.sock", dir);
+	snprintf(path, cap, "%s/inner.sock", dir);
 	un.sun_family = AF_UNIX;
 	snprintf(un.sun_path, sizeof(un.sun_path), "%s", path);
 	lfd = socket(AF_UNIX, SOCK_STREAM, 0);
@@ -514,7 +507,24 @@ static void test_gate_reply_after_inner_stops_reading(void)
 	go.inner = path;
 	go.max_total = 8;
 	go.max_per_peer = 8;
-	CU_ASSERT_FATAL(rpc_gate__start(&g, &go, &port) == 0);
+	CU_ASSERT_FATAL(rpc_gate__start(g, &go, port) == 0);
+	return lfd;
+}
+
+/* gRPC's side stops reading (its endpoint shut down) while its last reply
+ * is still on the way: the peer's next bytes cannot be delivered, and are
+ * dropped, but the reply still reaches the peer, then its end of file. Seen
+ * as "Socket closed" in a graceful shutdown with two calls on one
+ * connection. */
+static void test_gate_reply_after_inner_stops_reading(void)
+{
+	char dir[] = "/tmp/tpa-gate-XXXXXX", path[64], buf[16];
+	rpc_gate *g = NULL;
+	int lfd, ifd, fd, port = 0;
+	size_t got = 0;
+	ssize_t n;
+
+	lfd = gate_to_own_inner(&g, &port, dir, path, sizeof(path));
 	fd = tcp_from("127.0.0.1", port);
 	CU_ASSERT_FATAL(fd >= 0);
 	ifd = accept(lfd, NULL, NULL);
@@ -547,27 +557,14 @@ static void test_gate_reply_after_inner_stops_reading(void)
 static void test_gate_closes_a_peer_that_never_reads(void)
 {
 	char dir[] = "/tmp/tpa-gate-XXXXXX", path[64], big[65536];
-	struct sockaddr_un un = { 0 };
 	struct sockaddr_in to = { 0 };
-	rpc_gate_opts go = { 0 };
 	rpc_gate_stats st;
 	rpc_gate *g = NULL;
 	int lfd, ifd, fd, port = 0, small = 1024, i;
 	size_t sent = 0;
 	ssize_t n;
 
-	CU_ASSERT_FATAL(mkdtemp(dir) != NULL);
-	snprintf(path, sizeof(path), "%s/inner.sock", dir);
-	un.sun_family = AF_UNIX;
-	snprintf(un.sun_path, sizeof(un.sun_path), "%s", path);
-	lfd = socket(AF_UNIX, SOCK_STREAM, 0);
-	CU_ASSERT_FATAL(bind(lfd, (struct sockaddr *)&un, sizeof(un)) == 0 &&
-			listen(lfd, 4) == 0);
-	go.listen = "127.0.0.1:0";
-	go.inner = path;
-	go.max_total = 8;
-	go.max_per_peer = 8;
-	CU_ASSERT_FATAL(rpc_gate__start(&g, &go, &port) == 0);
+	lfd = gate_to_own_inner(&g, &port, dir, path, sizeof(path));
 	/* A small receive window, and never a read. */
 	fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	CU_ASSERT_FATAL(fd >= 0);
