@@ -180,6 +180,61 @@ static const char *schema_v5[] = {
 };
 #undef HASH_OK
 
+/* Operating a fleet (issue 14). Devices gain what names their host to a
+ * person, as the host reports it (never attested: kept apart from what the
+ * TPM signed, and shown marked so), when they were first and last seen,
+ * whether an operator must still approve them, how they were admitted and
+ * where their EK certificate came from. A revoked device that is deleted
+ * leaves a tombstone, so that its TPM cannot enroll again as a new device
+ * until an operator reinstates it. The inventory lists the EKs an
+ * allowlist admits, by device id or by EK certificate issuer and serial.
+ * An assignment may pin a baseline version (NULL: the latest). */
+#define TEXT_OK(c, n) "(" c " IS NULL OR (typeof(" c ") = 'text' AND" \
+	" length(CAST(" c " AS BLOB)) BETWEEN 1 AND " #n " AND " c " NOT GLOB '*[^ -~]*'))"
+#define ID_OK(c) "(typeof(" c ") = 'text' AND length(" c ") = 64 AND " c " NOT GLOB '*[^0-9a-f]*')"
+static const char *schema_v6[] = {
+	"ALTER TABLE devices ADD COLUMN hostname TEXT CHECK" TEXT_OK("hostname", 255),
+	"ALTER TABLE devices ADD COLUMN machine_id TEXT CHECK(machine_id IS NULL OR"
+	" (typeof(machine_id) = 'text' AND length(machine_id) = 32"
+	" AND machine_id NOT GLOB '*[^0-9a-f]*'))",
+	"ALTER TABLE devices ADD COLUMN dmi_product TEXT CHECK" TEXT_OK("dmi_product", 128),
+	"ALTER TABLE devices ADD COLUMN dmi_serial TEXT CHECK" TEXT_OK("dmi_serial", 128),
+	"ALTER TABLE devices ADD COLUMN first_seen INTEGER",
+	"ALTER TABLE devices ADD COLUMN last_seen INTEGER",
+	"ALTER TABLE devices ADD COLUMN pending INTEGER NOT NULL DEFAULT 0"
+	" CHECK(pending IN (0, 1))",
+	"ALTER TABLE devices ADD COLUMN admission TEXT CHECK(admission IS NULL OR"
+	" admission IN ('open', 'approved', 'allowlist'))",
+	"ALTER TABLE devices ADD COLUMN ek_cert_source TEXT CHECK(ek_cert_source IS NULL OR"
+	" ek_cert_source IN ('nv', 'file', 'none'))",
+	"CREATE INDEX devices_hostname ON devices(hostname)",
+	"UPDATE devices SET first_seen = enrolled_at,"
+	" last_seen = coalesce(last_attest_at, enrolled_at), admission = 'open',"
+	" ek_cert_source = CASE WHEN ek_cert IS NULL OR length(ek_cert) = 0"
+	" THEN 'none' ELSE 'nv' END",
+	"CREATE TABLE tombstones("
+	" device_id TEXT PRIMARY KEY CHECK" ID_OK("device_id") ","
+	" revoked_at INTEGER,"
+	" deleted_at INTEGER NOT NULL,"
+	" hostname TEXT CHECK" TEXT_OK("hostname", 255) ")",
+	"CREATE TABLE inventory("
+	" kind TEXT NOT NULL CHECK(kind IN ('device', 'ek-cert')),"
+	" value TEXT NOT NULL CHECK(typeof(value) = 'text' AND"
+	"  length(CAST(value AS BLOB)) BETWEEN 1 AND 1024 AND value NOT GLOB '*[^ -~]*'),"
+	" name TEXT CHECK" TEXT_OK("name", 255) ","
+	" label TEXT CHECK(label IS NULL OR (typeof(label) = 'text' AND length(label)"
+	"  BETWEEN 1 AND 64 AND label NOT GLOB '*[^A-Za-z0-9._-]*')),"
+	" no_ek_cert INTEGER NOT NULL DEFAULT 0 CHECK(no_ek_cert IN (0, 1)),"
+	" added_at INTEGER NOT NULL,"
+	" PRIMARY KEY(kind, value),"
+	" CHECK(kind <> 'device' OR " ID_OK("value") "),"
+	" CHECK(no_ek_cert = 0 OR kind = 'device'))",
+	"ALTER TABLE assignments ADD COLUMN version INTEGER CHECK(version IS NULL OR"
+	" (typeof(version) = 'integer' AND version >= 1))",
+};
+#undef ID_OK
+#undef TEXT_OK
+
 static int sq_fail(sq_store *s, const char *what)
 {
 	return tpa_err_fail(TPA_ERR_IO, "registry %s: %s: %s", s->path, what,
@@ -1816,6 +1871,10 @@ static int migrate(sq_store *s)
 	    ((err = exec_all(s, schema_v5, sizeof(schema_v5) / sizeof(schema_v5[0]))) < 0 ||
 	     (err = chain_rows(s)) < 0 ||
 	     (err = exec(s, "INSERT INTO schema_version(version) VALUES(5)")) < 0))
+		goto done;
+	if (version < 6 &&
+	    ((err = exec_all(s, schema_v6, sizeof(schema_v6) / sizeof(schema_v6[0]))) < 0 ||
+	     (err = exec(s, "INSERT INTO schema_version(version) VALUES(6)")) < 0))
 		goto done;
 done:
 	if ((err = finish(s, err)) == 0)
