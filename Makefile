@@ -43,6 +43,7 @@ PB_H     := $(GEN)/attest/v1/attest.pb-c.h
 
 LIB_SRC  := \
             lib/err.c \
+            lib/timefmt.c \
             lib/pcr.c \
             lib/findings.c \
             lib/tpm_decode.c \
@@ -84,6 +85,7 @@ PROGS    := $(BUILD)/attest_client $(BUILD)/verifier $(BUILD)/tpa-pcr-extend \
 UNIT_TESTS := \
               $(BUILD)/tests/unit/test_quote \
               $(BUILD)/tests/unit/test_err \
+              $(BUILD)/tests/unit/test_timefmt \
               $(BUILD)/tests/unit/test_pcr \
               $(BUILD)/tests/unit/test_findings \
               $(BUILD)/tests/unit/test_tpm_decode \
