@@ -14,6 +14,8 @@
 #include <grpc/support/log.h>
 #include <grpc/support/time.h>
 #include <openssl/crypto.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/x509v3.h>
 #include <sys/resource.h>
@@ -87,6 +89,115 @@ static int read_pem(char **out, const char *path, const char *what)
 		return tpa_err_fail(TPA_ERR_PARSE, "%s %s: no PEM data", what, path);
 	}
 	*out = buf;
+	return 0;
+}
+
+/* A passphrase-protected key is not asked for: the server has no one to ask. */
+static int no_passphrase(char *buf, int size, int rwflag, void *u)
+{
+	(void)buf; (void)size; (void)rwflag; (void)u;
+	return 0;
+}
+
+/* The first certificate in a PEM text, or NULL. */
+static X509 *pem_first_cert(const char *pem)
+{
+	BIO *b = BIO_new_mem_buf(pem, -1);
+	X509 *x = b ? PEM_read_bio_X509(b, NULL, no_passphrase, NULL) : NULL;
+
+	BIO_free(b);
+	ERR_clear_error();
+	return x;
+}
+
+/* A CA file (opt "--ca" or "--client-ca") must hold a certificate: gRPC
+ * would take one that holds none and fail later, on every connection, with
+ * a message that says nothing about the file. */
+static int check_ca_pem(const char *pem, const char *opt, const char *path)
+{
+	X509 *x = pem_first_cert(pem);
+
+	if (!x)
+		return tpa_err_fail(TPA_ERR_PARSE, "%s %s: holds no certificate%s", opt, path,
+				    strstr(pem, "PRIVATE KEY-----") ? " (a private key?)" : "");
+	X509_free(x);
+	return 0;
+}
+
+/* The server's certificate and key must be a pair; gRPC only finds out at
+ * bind time and says "cannot listen". */
+static int check_cert_key_pem(const char *cert_pem, const char *cert_path,
+			      const char *key_pem, const char *key_path)
+{
+	X509 *x = pem_first_cert(cert_pem);
+	EVP_PKEY *k = NULL;
+	BIO *b;
+	int err = 0;
+
+	if (!x)
+		return tpa_err_fail(TPA_ERR_PARSE, "--cert %s: holds no certificate%s", cert_path,
+				    strstr(cert_pem, "PRIVATE KEY-----") ? " (a private key?)" : "");
+	if ((b = BIO_new_mem_buf(key_pem, -1)))
+		k = PEM_read_bio_PrivateKey(b, NULL, no_passphrase, NULL);
+	BIO_free(b);
+	ERR_clear_error();
+	if (!k)
+		err = tpa_err_fail(TPA_ERR_PARSE, "--key %s: holds no private key (or one with a "
+				   "passphrase)", key_path);
+	else if (EVP_PKEY_eq(X509_get0_pubkey(x), k) != 1)
+		err = tpa_err_fail(TPA_ERR_PARSE, "--cert %s and --key %s do not match",
+				   cert_path, key_path);
+	ERR_clear_error();
+	EVP_PKEY_free(k);
+	X509_free(x);
+	return err;
+}
+
+int tpa_rpc_check_listen(const char *addr)
+{
+	const char *port, *p;
+	unsigned long v = 0;
+
+	if (!addr || !*addr)
+		return tpa_err_fail(TPA_ERR_INVALID_ARG, "--listen: empty address");
+	if (strncmp(addr, "unix:", 5) == 0)
+		return addr[5] ? 0 : tpa_err_fail(TPA_ERR_INVALID_ARG, "--listen %s: no path", addr);
+	if (addr[0] == '[') {
+		const char *end = strchr(addr, ']');
+
+		if (!end || end == addr + 1)
+			return tpa_err_fail(TPA_ERR_INVALID_ARG, "--listen %.64s: an IPv6 address "
+					    "is [ADDR]:PORT (e.g. [::1]:50051)", addr);
+		if (end[1] == '\0')
+			return tpa_err_fail(TPA_ERR_INVALID_ARG, "--listen %.64s: no port (e.g. "
+					    "%.*s:50051)", addr, (int)(end - addr + 1), addr);
+		if (end[1] != ':')
+			return tpa_err_fail(TPA_ERR_INVALID_ARG, "--listen %.64s: an IPv6 address "
+					    "is [ADDR]:PORT (e.g. [::1]:50051)", addr);
+		port = end + 2;
+	} else {
+		const char *colon = strchr(addr, ':');
+
+		if (!colon)
+			return tpa_err_fail(TPA_ERR_INVALID_ARG, "--listen %.64s: no port (e.g. "
+					    "%.64s:50051)", addr, addr);
+		if (strchr(colon + 1, ':'))
+			return tpa_err_fail(TPA_ERR_INVALID_ARG, "--listen %.64s: an IPv6 address "
+					    "goes in brackets (e.g. [::1]:50051)", addr);
+		port = colon + 1;
+	}
+	if (!*port)
+		return tpa_err_fail(TPA_ERR_INVALID_ARG, "--listen %.64s: no port after ':'", addr);
+	for (p = port; *p; p++) {
+		if (*p < '0' || *p > '9')
+			return tpa_err_fail(TPA_ERR_INVALID_ARG, "--listen %.64s: port '%.16s' is "
+					    "not a number (0..65535)", addr, port);
+		if (v <= 65535)
+			v = v * 10 + (unsigned long)(*p - '0');
+	}
+	if (v > 65535)
+		return tpa_err_fail(TPA_ERR_INVALID_ARG, "--listen %.64s: port %.16s is out of "
+				    "range (0..65535)", addr, port);
 	return 0;
 }
 
@@ -367,6 +478,8 @@ int tpa_rpc_server_new(tpa_rpc_server **out, const tpa_rpc_server_opts *o)
 	if (!o->insecure && (!o->cert_file || !o->key_file))
 		return tpa_err_fail(TPA_ERR_INVALID_ARG,
 				    "rpc server: TLS needs a certificate and a key (or --insecure)");
+	if ((err = tpa_rpc_check_listen(o->listen)) < 0)
+		return err;
 	if (!(s = calloc(1, sizeof(*s))))
 		return tpa_err_fail(TPA_ERR_NOMEM, "rpc server: out of memory");
 	s->opts = *o;
@@ -383,8 +496,11 @@ int tpa_rpc_server_new(tpa_rpc_server **out, const tpa_rpc_server_opts *o)
 	if (!o->insecure &&
 	    ((err = read_pem(&s->cert_pem, o->cert_file, "certificate")) < 0 ||
 	     (err = read_pem(&s->key_pem, o->key_file, "private key")) < 0 ||
+	     (err = check_cert_key_pem(s->cert_pem, o->cert_file, s->key_pem, o->key_file)) < 0 ||
 	     (o->client_ca_file &&
-	      (err = read_pem(&s->client_ca_pem, o->client_ca_file, "client CA file")) < 0))) {
+	      ((err = read_pem(&s->client_ca_pem, o->client_ca_file, "--client-ca")) < 0 ||
+	       (err = check_ca_pem(s->client_ca_pem, "--client-ca", o->client_ca_file)) < 0)))) {
+		free(s->client_ca_pem);
 		free(s->cert_pem);
 		free_secret(s->key_pem);
 		free(s->listen);
@@ -763,8 +879,12 @@ int tpa_rpc_client_new(tpa_rpc_client **out, const tpa_rpc_client_opts *o)
 	if (!o->insecure && !o->ca_file)
 		return tpa_err_fail(TPA_ERR_INVALID_ARG,
 				    "rpc client: TLS needs a CA file (or --insecure)");
-	if (!o->insecure && (err = read_pem(&ca_pem, o->ca_file, "CA file")) < 0)
+	if (!o->insecure && (err = read_pem(&ca_pem, o->ca_file, "--ca")) < 0)
 		return err;
+	if (!o->insecure && (err = check_ca_pem(ca_pem, "--ca", o->ca_file)) < 0) {
+		free(ca_pem);
+		return err;
+	}
 	if ((o->cert_file != NULL) != (o->key_file != NULL) || (o->insecure && o->cert_file)) {
 		free(ca_pem);
 		return tpa_err_fail(TPA_ERR_INVALID_ARG,

@@ -572,6 +572,11 @@ static tpa_exit serve(int argc, char **argv, char **where)
 		fprintf(stderr, PROG ": --listen ADDR is required\n");
 		return TPA_EXIT_USAGE;
 	}
+	/* Checked first: "localhost" alone would otherwise bind port 443. */
+	if (tpa_rpc_check_listen(so.listen) < 0) {
+		fprintf(stderr, PROG ": %s\n", tpa_err_last());
+		return TPA_EXIT_USAGE;
+	}
 	if (so.insecure && (so.cert_file || so.key_file)) {
 		fprintf(stderr, PROG ": --insecure excludes --cert and --key\n");
 		return TPA_EXIT_USAGE;

@@ -106,7 +106,13 @@ typedef struct {
 	unsigned max_connections; /* the cap in force */
 } tpa_rpc_conn_stats;
 
+/* Checks before anything is bound: the listen address has a port (HOST:PORT,
+ * [V6]:PORT, or unix:PATH), the certificate file holds a certificate whose
+ * key is the private key's, and the client CA file holds a certificate.
+ * Each error names the option and the file. */
 int tpa_rpc_server_new(tpa_rpc_server **out, const tpa_rpc_server_opts *opts);
+/* 0 if addr is HOST:PORT, [V6]:PORT with a port 0..65535, or unix:PATH. */
+int tpa_rpc_check_listen(const char *addr);
 /* path is "/package.Service/Method". Before start. */
 int tpa_rpc_server_add_method(tpa_rpc_server *s, const char *path,
 			      tpa_rpc_handler h, void *ctx);
@@ -139,6 +145,7 @@ typedef struct {
 	const char *key_file;      /* its private key */
 } tpa_rpc_client_opts;
 
+/* The CA file must hold a certificate (a key file given as --ca is named). */
 int tpa_rpc_client_new(tpa_rpc_client **out, const tpa_rpc_client_opts *opts);
 void tpa_rpc_client_free(tpa_rpc_client *c);
 

@@ -18,6 +18,8 @@
 #include <unistd.h>
 
 #include <CUnit/Basic.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
 
 #include "../../lib/rpc_gate.h"
 #include "testutil.h"
@@ -274,6 +276,79 @@ static void test_bad_options(void)
 	tpa_rpc_client_free(NULL);
 	CU_ASSERT_STRING_EQUAL(tpa_rpc_status_name(12), "UNIMPLEMENTED");
 	CU_ASSERT_STRING_EQUAL(tpa_rpc_status_name(99), "UNKNOWN");
+}
+
+/* Listen addresses without a port ("localhost" bound 443) or with a bad one
+ * are refused before anything is bound, and named. */
+static void test_listen_address(void)
+{
+	static const char *good[] = { "127.0.0.1:0", "localhost:50051", "[::1]:65535",
+				      "[::]:0", "unix:/tmp/x.sock" };
+	static const struct { const char *addr, *msg; } bad[] = {
+		{ "localhost", "--listen localhost: no port (e.g. localhost:50051)" },
+		{ "127.0.0.1", "--listen 127.0.0.1: no port (e.g. 127.0.0.1:50051)" },
+		{ "[::1]", "--listen [::1]: no port (e.g. [::1]:50051)" },
+		{ "127.0.0.1:", "no port after ':'" },
+		{ "::1", "in brackets" },
+		{ "[::1", "[ADDR]:PORT" },
+		{ "[::1]50051", "[ADDR]:PORT" },
+		{ "127.0.0.1:65536", "port 65536 is out of range" },
+		{ "127.0.0.1:99999999999999999999", "out of range" },
+		{ "127.0.0.1:http", "port 'http' is not a number" },
+		{ "127.0.0.1:-1", "not a number" },
+		{ "", "empty address" },
+		{ "unix:", "no path" },
+	};
+	tpa_rpc_server_opts o = { 0 };
+	tpa_rpc_server *s = NULL;
+	size_t i;
+
+	for (i = 0; i < sizeof(good) / sizeof(good[0]); i++)
+		CU_ASSERT_EQUAL(tpa_rpc_check_listen(good[i]), 0);
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		CU_ASSERT_EQUAL(tpa_rpc_check_listen(bad[i].addr), TPA_ERR_INVALID_ARG);
+		if (!strstr(tpa_err_last(), bad[i].msg))
+			fprintf(stderr, "\n%s: got '%s'\n", bad[i].addr, tpa_err_last());
+		CU_ASSERT(strstr(tpa_err_last(), bad[i].msg) != NULL);
+	}
+	/* The server takes the same check, before it reads any file. */
+	o.listen = "localhost";
+	o.insecure = 1;
+	CU_ASSERT_EQUAL(tpa_rpc_server_new(&s, &o), TPA_ERR_INVALID_ARG);
+	CU_ASSERT(s == NULL);
+}
+
+/* A private key given as a CA file, or as the certificate, is named so. */
+static void test_key_as_certificate(void)
+{
+	char path[] = "/tmp/tpa-rpc-key-XXXXXX";
+	tpa_rpc_server_opts o = { 0 };
+	tpa_rpc_client_opts co = { 0 };
+	tpa_rpc_server *s = NULL;
+	tpa_rpc_client *c = NULL;
+	EVP_PKEY *k = EVP_EC_gen("P-256");
+	int fd = mkstemp(path);
+	FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
+
+	CU_ASSERT_FATAL(k != NULL && f != NULL);
+	CU_ASSERT_FATAL(PEM_write_PrivateKey(f, k, NULL, NULL, 0, NULL, NULL) == 1);
+	fclose(f);
+	EVP_PKEY_free(k);
+	co.target = "127.0.0.1:1";
+	co.ca_file = path;
+	CU_ASSERT_EQUAL(tpa_rpc_client_new(&c, &co), TPA_ERR_PARSE);
+	CU_ASSERT(c == NULL);
+	CU_ASSERT(strstr(tpa_err_last(), "--ca ") != NULL);
+	CU_ASSERT(strstr(tpa_err_last(), path) != NULL);
+	CU_ASSERT(strstr(tpa_err_last(), "holds no certificate (a private key?)") != NULL);
+	o.listen = "127.0.0.1:0";
+	o.cert_file = path;
+	o.key_file = path;
+	CU_ASSERT_EQUAL(tpa_rpc_server_new(&s, &o), TPA_ERR_PARSE);
+	CU_ASSERT(s == NULL);
+	CU_ASSERT(strstr(tpa_err_last(), "--cert ") != NULL);
+	CU_ASSERT(strstr(tpa_err_last(), "holds no certificate (a private key?)") != NULL);
+	unlink(path);
 }
 
 /* A TCP connection to 127.0.0.1:port from the address src. */
@@ -636,6 +711,8 @@ int main(void)
 	CU_add_test(s, "shutdown cancels after the grace period",
 		    test_shutdown_cancels_after_grace);
 	CU_add_test(s, "bad options", test_bad_options);
+	CU_add_test(s, "listen address: a port, in range", test_listen_address);
+	CU_add_test(s, "a private key as CA file or certificate", test_key_as_certificate);
 	CU_add_test(s, "connection caps per peer and in total", test_connection_caps);
 	CU_add_test(s, "the gate survives running out of descriptors", test_gate_survives_emfile);
 	CU_add_test(s, "the gate relays a reply after gRPC stops reading",
