@@ -494,8 +494,8 @@ int tpa_rpc_server_new(tpa_rpc_server **out, const tpa_rpc_server_opts *o)
 		return tpa_err_fail(TPA_ERR_NOMEM, "rpc server: out of memory");
 	}
 	if (!o->insecure &&
-	    ((err = read_pem(&s->cert_pem, o->cert_file, "certificate")) < 0 ||
-	     (err = read_pem(&s->key_pem, o->key_file, "private key")) < 0 ||
+	    ((err = read_pem(&s->cert_pem, o->cert_file, "--cert")) < 0 ||
+	     (err = read_pem(&s->key_pem, o->key_file, "--key")) < 0 ||
 	     (err = check_cert_key_pem(s->cert_pem, o->cert_file, s->key_pem, o->key_file)) < 0 ||
 	     (o->client_ca_file &&
 	      ((err = read_pem(&s->client_ca_pem, o->client_ca_file, "--client-ca")) < 0 ||
@@ -890,8 +890,8 @@ int tpa_rpc_client_new(tpa_rpc_client **out, const tpa_rpc_client_opts *o)
 		return tpa_err_fail(TPA_ERR_INVALID_ARG,
 				    "rpc client: a client certificate needs its key, and TLS");
 	}
-	if (o->cert_file && ((err = read_pem(&cert_pem, o->cert_file, "client certificate")) < 0 ||
-			     (err = read_pem(&key_pem, o->key_file, "client key")) < 0)) {
+	if (o->cert_file && ((err = read_pem(&cert_pem, o->cert_file, "--cert")) < 0 ||
+			     (err = read_pem(&key_pem, o->key_file, "--key")) < 0)) {
 		free(ca_pem);
 		free(cert_pem);
 		return err;

@@ -60,6 +60,10 @@ refused "--cert holding a key, not a certificate" \
     "${L[@]}" --cert "$D/server.key" --key "$D/server.key"
 refused "--key holding a certificate, not a key" "^verifier: --key $D/server\.pem: holds no private key" \
     "${L[@]}" --cert "$D/server.pem" --key "$D/server.pem"
+refused "--key that does not exist" "^verifier: --key $WORK/none\.key: No such file" \
+    "${L[@]}" --cert "$D/server.pem" --key "$WORK/none.key"
+refused "--cert that is empty" "^verifier: --cert $WORK/empty\.pem: no PEM data" \
+    "${L[@]}" --cert "$WORK/empty.pem" --key "$D/server.key"
 
 # ---- the client CA (mTLS of relying parties) ----
 refused "--client-ca holding a private key" \
