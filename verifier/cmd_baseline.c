@@ -508,6 +508,41 @@ cleanup:
 	return rc;
 }
 
+/* A label no device carries is most likely a typo ("flet" for "fleet"):
+ * say so, with the labels that are in use, but assign all the same (a label
+ * may be assigned before its devices are labelled). */
+static void warn_unused_label(tpa_store *st, const char *label)
+{
+	tpa_device *devs = NULL;
+	size_t n = 0, i, k;
+	int first = 1;
+
+	if (tpa_store_list(&devs, &n, st) < 0) {
+		free(devs);
+		return;
+	}
+	for (i = 0; i < n; i++)
+		if (strcmp(devs[i].label, label) == 0)
+			break;
+	if (i == n) {
+		fprintf(stderr, "verifier: warning: no device has label '%s' (labels in use: ", label);
+		/* Each label once, in the order of the first device carrying it. */
+		for (i = 0; i < n; i++) {
+			if (!devs[i].label[0])
+				continue;
+			for (k = 0; k < i; k++)
+				if (strcmp(devs[k].label, devs[i].label) == 0)
+					break;
+			if (k < i)
+				continue;
+			fprintf(stderr, "%s%s", first ? "" : ", ", devs[i].label);
+			first = 0;
+		}
+		fprintf(stderr, "%s)\n", first ? "none" : "");
+	}
+	free(devs);
+}
+
 static tpa_exit do_registry(const char *cmd, int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -566,6 +601,8 @@ static tpa_exit do_registry(const char *cmd, int argc, char **argv)
 				fail("assign");
 				rc = err == TPA_ERR_NOT_FOUND ? TPA_EXIT_NO : TPA_EXIT_USAGE;
 			} else {
+				if (label && name)
+					warn_unused_label(st, label);
 				printf("%s %s: %s\n", device ? "device" : "label",
 				       device ? device : label, name ? name : "(none)");
 				rc = TPA_EXIT_OK;

@@ -247,6 +247,14 @@ python_warn="b = json.load(open('$WORK/fleet.json')); b['name'] = 'lab'; b['rule
 expect_exit "remove the device's assignment" 0 "${B[@]}" assign --registry "$DB" --device "$DEV" -
 expect_exit "label the device" 0 "${V[@]}" devices label --registry "$DB" "$DEV" lab-machines
 expect_exit "assign a baseline to the label" 0 "${B[@]}" assign --registry "$DB" --label lab-machines lab
+if grep -q warning "$WORK/err"; then bad "... a label a device has: no warning" "$WORK/err"
+else ok "... a label a device has: no warning"; fi
+expect_exit "assign to a label no device has (a typo): still assigned, exit 0" 0 \
+    "${B[@]}" assign --registry "$DB" --label lab-machnes lab
+expect_grep "... warns, naming the labels in use" "$WORK/err" \
+    "^verifier: warning: no device has label 'lab-machnes' \(labels in use: lab-machines\)$"
+expect_grep "... and assigns" "$WORK/out" '^label lab-machnes: lab$'
+expect_exit "remove the typo'd assignment" 0 "${B[@]}" assign --registry "$DB" --label lab-machnes -
 expect_exit "attest: an unknown event only fails a warning rule: WARNING, exit 0" 0 "${A[@]}" || true
 expect_grep "... verdict WARNING" "$WORK/out" '^verdict: WARNING$'
 expect_grep "... the unknown event named" "$WORK/out" '^  FAIL known-events \(warning\): event [0-9]+ \(PCR [0-9]+, EV_[A-Z_0-9]+, [0-9a-f]{16}\.\.\.\) is not in the baseline$'
