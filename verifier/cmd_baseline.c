@@ -494,9 +494,24 @@ static tpa_exit do_appraise(int argc, char **argv)
 	} else {
 		printf("outcome: %s (baseline %s)\n", tpa_outcome_name(v.appraisal.outcome),
 		       tpa_baseline_name(bl));
-		for (id = 0; id < TPA_RULE_COUNT; id++)
-			printf("  %-4s %-18s %s\n", tpa_rule_status_name(v.appraisal.rules[id].status),
-			       tpa_rule_name(v.appraisal.rules[id].rule), v.appraisal.rules[id].detail);
+		for (id = 0; id < TPA_RULE_COUNT; id++) {
+			const tpa_rule_result *r = &v.appraisal.rules[id];
+			size_t k;
+
+			printf("  %-4s %-18s %s\n", tpa_rule_status_name(r->status),
+			       tpa_rule_name(r->rule), r->detail);
+			/* Every failing event, then what the baseline allows there. */
+			for (k = 0; k < r->nfailed; k++) {
+				if (r->failed[k].event >= 0)
+					printf("         seen: event %d (PCR %d): %s\n",
+					       r->failed[k].event, r->failed[k].pcr, r->failed[k].seen);
+				else
+					printf("         seen: PCR %d: %s\n", r->failed[k].pcr,
+					       r->failed[k].seen);
+			}
+			for (k = 0; k < r->nexpected; k++)
+				printf("         expected: %s\n", r->expected[k]);
+		}
 		for (i = 0; i < v.checks.n; i++)
 			printf("  check %s: %s\n", v.checks.items[i].name, v.checks.items[i].detail);
 	}
