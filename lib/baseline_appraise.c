@@ -42,9 +42,45 @@ typedef struct {
 
 typedef struct {
 	tpa_appraisal *a;
-	uint32_t extra[TPA_RULE_COUNT];  /* failures beyond the first */
 	dset dbx;                        /* the measured dbx's SHA-256 entries */
+	const uint8_t *cur;              /* the value being judged (event digest, PCR) */
+	size_t ds;
+	size_t cap[TPA_RULE_COUNT];      /* of each rule's failed list */
+	int oom;
 } judge;
+
+/* Adds a failing event, with the value being judged, to the rule's list.
+ * Bounded by the log: one entry per event (the loop visits each once, and
+ * a log holds at most TPA_EVLOG_MAX_EVENTS) plus one per PCR. */
+static void record(judge *j, tpa_rule_id id, int32_t event, int32_t pcr)
+{
+	tpa_rule_result *r = &j->a->rules[id];
+	static const char hx[] = "0123456789abcdef";
+	tpa_failed_event *f;
+	size_t k;
+
+	if (!j->cur || j->oom)
+		return;
+	if (r->nfailed == j->cap[id]) {
+		size_t cap = j->cap[id] ? 2 * j->cap[id] : 4;
+		tpa_failed_event *v = realloc(r->failed, cap * sizeof(*v));
+
+		if (!v) {
+			j->oom = 1;
+			return;
+		}
+		r->failed = v;
+		j->cap[id] = cap;
+	}
+	f = &r->failed[r->nfailed++];
+	f->event = event;
+	f->pcr = pcr;
+	for (k = 0; k < j->ds && k < TPA_DIGEST_MAX; k++) {
+		f->seen[2 * k] = hx[j->cur[k] >> 4];
+		f->seen[2 * k + 1] = hx[j->cur[k] & 15];
+	}
+	f->seen[2 * k] = 0;
+}
 
 static void fail_rule(judge *j, tpa_rule_id id, int32_t event, int32_t pcr, const char *fmt, ...)
 	__attribute__((format(printf, 5, 6)));
@@ -53,10 +89,9 @@ static void fail_rule(judge *j, tpa_rule_id id, int32_t event, int32_t pcr, cons
 	tpa_rule_result *r = &j->a->rules[id];
 	va_list ap;
 
-	if (r->status == TPA_RULE_FAIL) {
-		j->extra[id]++;
+	record(j, id, event, pcr);
+	if (r->status == TPA_RULE_FAIL)
 		return;
-	}
 	r->status = TPA_RULE_FAIL;
 	r->event = event;
 	r->pcr = pcr;
@@ -67,11 +102,11 @@ static void fail_rule(judge *j, tpa_rule_id id, int32_t event, int32_t pcr, cons
 
 /* Counts a further failure of a rule that already failed, without the cost
  * of describing it: 1 if so. */
-static int failed_again(judge *j, tpa_rule_id id)
+static int failed_again(judge *j, tpa_rule_id id, int32_t event, int32_t pcr)
 {
 	if (j->a->rules[id].status != TPA_RULE_FAIL)
 		return 0;
-	j->extra[id]++;
+	record(j, id, event, pcr);
 	return 1;
 }
 
@@ -176,7 +211,7 @@ static void judge_sigdb(judge *j, const tpa_baseline *b, tpa_rule_id id, const t
 		if (tpa_efi_cert_sha256(fp, &db->certs[i]) < 0 || !hset_has(&b->certs[id], fp)) {
 			char cn[80];
 
-			if (failed_again(j, id))
+			if (failed_again(j, id, -1, 7))
 				continue;
 			tpa_efi_cert_subject(cn, sizeof(cn), &db->certs[i]);
 			short_hex(h, fp, 32);
@@ -260,6 +295,114 @@ static void judge_required(judge *j, const tpa_baseline *b, const tpa_boot *ev)
 			 "the quote covers %s PCRs %s", tpa_hash_label(b->bank), rt);
 }
 
+void tpa_appraisal_clear(tpa_appraisal *a)
+{
+	int id;
+
+	if (!a)
+		return;
+	for (id = 0; id < TPA_RULE_COUNT; id++) {
+		free(a->rules[id].failed);
+		free(a->rules[id].seen);
+		free(a->rules[id].expected);
+	}
+	memset(a, 0, sizeof(*a));
+}
+
+/* The list a rule's allowed values are in, for its failing events' PCRs
+ * (NULL: the rule has no per-digest list). */
+static const eset *expected_set(const tpa_baseline *b, tpa_rule_id id, int32_t pcr, int *any_pcr)
+{
+	*any_pcr = 0;
+	if (id == TPA_RULE_FIRMWARE_VERSION || (id == TPA_RULE_BOOT_APPLICATIONS && pcr == 4)) {
+		*any_pcr = 1;
+		return id == TPA_RULE_FIRMWARE_VERSION ? &b->firmware : &b->apps;
+	}
+	if (id == TPA_RULE_BOOT_APPLICATIONS)
+		return &b->loader;
+	if (id == TPA_RULE_KNOWN_EVENTS)
+		return &b->known;
+	if (id == TPA_RULE_PCRS)
+		return &b->pcrs;
+	return NULL;
+}
+
+/* Fills a failed rule's seen text ("event 12 (PCR 4): hex; ...") and its
+ * expected values: every allowed value on the PCRs it failed on, each once. */
+static int list_rule(tpa_rule_result *r, const tpa_baseline *b)
+{
+	static const char hx[] = "0123456789abcdef";
+	size_t i, k, len = 1, n = 0, at;
+	char *p = NULL;
+
+	if (!r->nfailed)
+		return 0;
+	for (i = 0; i < r->nfailed; i++)
+		len += 40 + strlen(r->failed[i].seen);
+	if (!(r->seen = malloc(len)))
+		return -1;
+	for (i = 0, at = 0; i < r->nfailed; i++) {
+		const tpa_failed_event *f = &r->failed[i];
+
+		if (f->event >= 0)
+			at += (size_t)snprintf(r->seen + at, len - at, "%sevent %d (PCR %d): %s",
+					       i ? "; " : "", f->event, f->pcr, f->seen);
+		else
+			at += (size_t)snprintf(r->seen + at, len - at, "%sPCR %d: %s",
+					       i ? "; " : "", f->pcr, f->seen);
+	}
+	/* Two passes over the set: count, then fill one allocation. */
+	for (int pass = 0; pass < 2; pass++) {
+		size_t m = 0;
+
+		for (i = 0; i < r->nfailed; i++) {
+			int any;
+			const eset *s = expected_set(b, r->rule, r->failed[i].pcr, &any);
+
+			if (!s)
+				break;
+			/* Each PCR's (or the whole list's) values once. */
+			for (k = 0; k < i; k++) {
+				int any2;
+
+				if (expected_set(b, r->rule, r->failed[k].pcr, &any2) == s &&
+				    (any || r->failed[k].pcr == r->failed[i].pcr))
+					break;
+			}
+			if (k < i)
+				continue;
+			for (k = 0; k < s->n; k++) {
+				if (!any && s->v[k].pcr != (uint32_t)r->failed[i].pcr)
+					continue;
+				if (pass) {
+					char *h = p + m * (2 * b->ds + 1);
+					size_t x;
+
+					for (x = 0; x < b->ds; x++) {
+						h[2 * x] = hx[s->v[k].d[x] >> 4];
+						h[2 * x + 1] = hx[s->v[k].d[x] & 15];
+					}
+					h[2 * x] = 0;
+					r->expected[m] = h;
+				}
+				m++;
+			}
+		}
+		if (!pass) {
+			n = m;
+			if (!n)
+				return 0;
+			r->expected = malloc(n * (sizeof(char *) + 2 * b->ds + 1));
+			if (!r->expected)
+				return -1;
+			p = (char *)(r->expected + n);
+		} else {
+			r->nexpected = m;
+		}
+	}
+	return 0;
+}
+
 int tpa_baseline_appraise(tpa_appraisal *out, const tpa_baseline *b, const tpa_boot *ev)
 {
 	const tpa_bootstate *st = ev ? &ev->state : NULL;
@@ -274,6 +417,7 @@ int tpa_baseline_appraise(tpa_appraisal *out, const tpa_baseline *b, const tpa_b
 	memset(out, 0, sizeof(*out));
 	memset(&j, 0, sizeof(j));
 	j.a = out;
+	j.ds = b->ds;
 	if (dset_build(&j.dbx, st) < 0)
 		return TPA_ERR_NOMEM;
 	for (id = 0; id < TPA_RULE_COUNT; id++) {
@@ -351,7 +495,7 @@ int tpa_baseline_appraise(tpa_appraisal *out, const tpa_baseline *b, const tpa_b
 			    !hset_has(&b->certs[TPA_RULE_AUTHORITIES], fp)) {
 				char cn[80];
 
-				if (failed_again(&j, TPA_RULE_AUTHORITIES))
+				if (failed_again(&j, TPA_RULE_AUTHORITIES, -1, 7))
 					continue;
 				tpa_efi_cert_subject(cn, sizeof(cn), &st->authorities[i]);
 				short_hex(h, fp, 32);
@@ -374,10 +518,12 @@ int tpa_baseline_appraise(tpa_appraisal *out, const tpa_baseline *b, const tpa_b
 		int own = m ? m->rule : -1;
 		int32_t num = (int32_t)e->number, pcr = (int32_t)e->pcr;
 
+		j.cur = d;
+
 		if (own < 0 || !b->present[own] || out->rules[own].status == TPA_RULE_NOT_APPLICABLE)
 			continue;
 		if (e->pcr >= TPA_PCR_COUNT || !((ev->counted >> e->pcr) & 1)) {
-			if (!failed_again(&j, (tpa_rule_id)own))
+			if (!failed_again(&j, (tpa_rule_id)own, num, pcr))
 				fail_rule(&j, (tpa_rule_id)own, num, pcr,
 					  "event %d (PCR %d): the quote does not vouch for PCR %d, "
 					  "so the event is no evidence", num, pcr, pcr);
@@ -392,7 +538,7 @@ int tpa_baseline_appraise(tpa_appraisal *out, const tpa_baseline *b, const tpa_b
 		case TPA_RULE_FIRMWARE_VERSION:
 			fw_seen = 1;
 			if (baseline__eset_has(&b->firmware, 0, 0, d, b->ds) ||
-			    failed_again(&j, TPA_RULE_FIRMWARE_VERSION))
+			    failed_again(&j, TPA_RULE_FIRMWARE_VERSION, num, pcr))
 				break;
 			short_hex(h, d, b->ds);
 			fail_rule(&j, TPA_RULE_FIRMWARE_VERSION, num, pcr,
@@ -416,7 +562,6 @@ int tpa_baseline_appraise(tpa_appraisal *out, const tpa_baseline *b, const tpa_b
 				 * events that follow from it. */
 				if (out->rules[own].status == TPA_RULE_FAIL && out->rules[own].pcr != 4) {
 					out->rules[own].status = TPA_RULE_PASS;
-					j.extra[own]++;
 				}
 				if (!allowed)
 					fail_rule(&j, TPA_RULE_BOOT_APPLICATIONS, num, pcr,
@@ -430,7 +575,7 @@ int tpa_baseline_appraise(tpa_appraisal *out, const tpa_baseline *b, const tpa_b
 			}
 			loader_seen |= (tpa_pcr_mask)1 << e->pcr;
 			if (!baseline__eset_has(&b->loader, e->pcr, 0, d, b->ds) &&
-			    !failed_again(&j, TPA_RULE_BOOT_APPLICATIONS)) {
+			    !failed_again(&j, TPA_RULE_BOOT_APPLICATIONS, num, pcr)) {
 				char t[60];
 
 				tpa_event_text(t, sizeof(t), e);
@@ -477,7 +622,7 @@ int tpa_baseline_appraise(tpa_appraisal *out, const tpa_baseline *b, const tpa_b
 				char type[48];
 
 				out->unknown_events++;
-				if (failed_again(&j, TPA_RULE_KNOWN_EVENTS))
+				if (failed_again(&j, TPA_RULE_KNOWN_EVENTS, num, pcr))
 					break;
 				short_hex(h, d, b->ds);
 				baseline__type_text(type, sizeof(type), e->type);
@@ -490,6 +635,7 @@ int tpa_baseline_appraise(tpa_appraisal *out, const tpa_baseline *b, const tpa_b
 			break;
 		}
 	}
+	j.cur = NULL;
 	/* Silence is no pass: what the baseline expects must be there. */
 	if (b->present[TPA_RULE_FIRMWARE_VERSION] && !fw_seen && b->firmware.n)
 		fail_rule(&j, TPA_RULE_FIRMWARE_VERSION, -1, 0, "no S-CRTM version was measured");
@@ -520,7 +666,8 @@ pcrs:
 
 				if (!(b->pcrs_mask >> p & 1))
 					continue;
-				if (!(v = tpa_pcr_bank_value(pb, p))) {
+				j.cur = v = tpa_pcr_bank_value(pb, p);
+				if (!v) {
 					fail_rule(&j, TPA_RULE_PCRS, -1, (int32_t)p,
 						  "PCR %u (%s) was not quoted", p, tpa_hash_label(b->bank));
 				} else if (!baseline__eset_has(&b->pcrs, p, 0, v, b->ds)) {
@@ -541,11 +688,14 @@ pcrs:
 		if (r->status != TPA_RULE_FAIL)
 			continue;
 		out->failed++;
-		if (j.extra[id]) {
+		if (r->nfailed > 1) {
 			size_t l = strlen(r->detail);
 
-			snprintf(r->detail + l, sizeof(r->detail) - l, " (and %u more)", j.extra[id]);
+			snprintf(r->detail + l, sizeof(r->detail) - l, " (%zu events fail, all listed)",
+				 r->nfailed);
 		}
+		if (!j.oom && list_rule(r, b) < 0)
+			j.oom = 1;
 		if (r->severity == TPA_SEVERITY_CRITICAL)
 			out->outcome = TPA_OUTCOME_NON_COMPLIANT;
 		else if (out->outcome == TPA_OUTCOME_COMPLIANT)
@@ -553,5 +703,9 @@ pcrs:
 	}
 	free(j.dbx.slot);
 	free(j.dbx.used);
+	if (j.oom) {
+		tpa_appraisal_clear(out);
+		return tpa_err_fail(TPA_ERR_NOMEM, "appraise: out of memory");
+	}
 	return 0;
 }

@@ -642,6 +642,24 @@ char *tpa_appraisal_to_json(const tpa_appraisal *a, const char *baseline, int ve
 		json_object_set_new(x, "event", r->event >= 0 ? json_integer(r->event) : json_null());
 		json_object_set_new(x, "pcr", r->pcr >= 0 ? json_integer(r->pcr) : json_null());
 		json_object_set_new(x, "detail", json_string(r->detail));
+		if (r->status == TPA_RULE_FAIL) {
+			json_t *fl = json_array(), *ex = json_array();
+			size_t k;
+
+			for (k = 0; k < r->nfailed; k++) {
+				json_t *f = json_object();
+
+				json_object_set_new(f, "event", r->failed[k].event >= 0 ?
+						    json_integer(r->failed[k].event) : json_null());
+				json_object_set_new(f, "pcr", json_integer(r->failed[k].pcr));
+				json_object_set_new(f, "seen", json_string(r->failed[k].seen));
+				json_array_append_new(fl, f);
+			}
+			for (k = 0; k < r->nexpected; k++)
+				json_array_append_new(ex, json_string(r->expected[k]));
+			json_object_set_new(x, "failed", fl);
+			json_object_set_new(x, "expected", ex);
+		}
 		json_array_append_new(rules, x);
 	}
 	json_object_set_new(o, "rules", rules);

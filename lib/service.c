@@ -646,6 +646,10 @@ static void pack_verdict(Attest__V1__Verdict *out, Attest__V1__Appraisal *apr, r
 		t->rules[i].event = x->event;
 		t->rules[i].pcr = x->pcr;
 		t->rules[i].detail = (char *)x->detail;
+		/* Every failing event, and what the baseline allows there. */
+		t->rules[i].seen = x->seen ? x->seen : (char *)"";
+		t->rules[i].n_expected = x->nexpected;
+		t->rules[i].expected = x->expected;
 		t->rule_ptrs[i] = &t->rules[i];
 	}
 	apr->n_rules = v->appraised ? TPA_RULE_COUNT : 0;

@@ -32,6 +32,7 @@ void tpa_verdict_clear(tpa_verdict *v)
 	if (!v)
 		return;
 	tpa_boot_clear(&v->boot);
+	tpa_appraisal_clear(&v->appraisal);
 	memset(v, 0, sizeof(*v));
 }
 

@@ -494,9 +494,24 @@ static tpa_exit do_appraise(int argc, char **argv)
 	} else {
 		printf("outcome: %s (baseline %s)\n", tpa_outcome_name(v.appraisal.outcome),
 		       tpa_baseline_name(bl));
-		for (id = 0; id < TPA_RULE_COUNT; id++)
-			printf("  %-4s %-18s %s\n", tpa_rule_status_name(v.appraisal.rules[id].status),
-			       tpa_rule_name(v.appraisal.rules[id].rule), v.appraisal.rules[id].detail);
+		for (id = 0; id < TPA_RULE_COUNT; id++) {
+			const tpa_rule_result *r = &v.appraisal.rules[id];
+			size_t k;
+
+			printf("  %-4s %-18s %s\n", tpa_rule_status_name(r->status),
+			       tpa_rule_name(r->rule), r->detail);
+			/* Every failing event, then what the baseline allows there. */
+			for (k = 0; k < r->nfailed; k++) {
+				if (r->failed[k].event >= 0)
+					printf("         seen: event %d (PCR %d): %s\n",
+					       r->failed[k].event, r->failed[k].pcr, r->failed[k].seen);
+				else
+					printf("         seen: PCR %d: %s\n", r->failed[k].pcr,
+					       r->failed[k].seen);
+			}
+			for (k = 0; k < r->nexpected; k++)
+				printf("         expected: %s\n", r->expected[k]);
+		}
 		for (i = 0; i < v.checks.n; i++)
 			printf("  check %s: %s\n", v.checks.items[i].name, v.checks.items[i].detail);
 	}
@@ -506,6 +521,41 @@ cleanup:
 	tpa_baseline_free(bl);
 	free(bytes);
 	return rc;
+}
+
+/* A label no device carries is most likely a typo ("flet" for "fleet"):
+ * say so, with the labels that are in use, but assign all the same (a label
+ * may be assigned before its devices are labelled). */
+static void warn_unused_label(tpa_store *st, const char *label)
+{
+	tpa_device *devs = NULL;
+	size_t n = 0, i, k;
+	int first = 1;
+
+	if (tpa_store_list(&devs, &n, st) < 0) {
+		free(devs);
+		return;
+	}
+	for (i = 0; i < n; i++)
+		if (strcmp(devs[i].label, label) == 0)
+			break;
+	if (i == n) {
+		fprintf(stderr, "verifier: warning: no device has label '%s' (labels in use: ", label);
+		/* Each label once, in the order of the first device carrying it. */
+		for (i = 0; i < n; i++) {
+			if (!devs[i].label[0])
+				continue;
+			for (k = 0; k < i; k++)
+				if (strcmp(devs[k].label, devs[i].label) == 0)
+					break;
+			if (k < i)
+				continue;
+			fprintf(stderr, "%s%s", first ? "" : ", ", devs[i].label);
+			first = 0;
+		}
+		fprintf(stderr, "%s)\n", first ? "none" : "");
+	}
+	free(devs);
 }
 
 static tpa_exit do_registry(const char *cmd, int argc, char **argv)
@@ -566,6 +616,8 @@ static tpa_exit do_registry(const char *cmd, int argc, char **argv)
 				fail("assign");
 				rc = err == TPA_ERR_NOT_FOUND ? TPA_EXIT_NO : TPA_EXIT_USAGE;
 			} else {
+				if (label && name)
+					warn_unused_label(st, label);
 				printf("%s %s: %s\n", device ? "device" : "label",
 				       device ? device : label, name ? name : "(none)");
 				rc = TPA_EXIT_OK;

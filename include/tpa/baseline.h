@@ -87,6 +87,13 @@ char *tpa_baseline_summary(const tpa_baseline *b);
 const char *tpa_outcome_name(tpa_outcome o);     /* "compliant", "warning", ... */
 const char *tpa_rule_status_name(tpa_rule_status s); /* "pass", "fail", "n/a" */
 
+/* One event (or PCR) a rule failed on: what was seen. */
+typedef struct {
+	int32_t event;                   /* -1 for a quoted PCR value */
+	int32_t pcr;
+	char seen[2 * TPA_DIGEST_MAX + 1]; /* hex digest or PCR value */
+} tpa_failed_event;
+
 typedef struct {
 	tpa_rule_id rule;
 	tpa_severity severity;
@@ -94,6 +101,15 @@ typedef struct {
 	int32_t event;                   /* the event that decided, -1 */
 	int32_t pcr;                     /* its PCR, -1 */
 	char detail[TPA_RULE_DETAIL_MAX]; /* the evidence: what was seen, what expected */
+	/* Every failing event, in log order, and the values the rule allows on
+	 * their PCRs (malloc'd, freed by tpa_appraisal_clear). Bounded by the
+	 * log: at most TPA_EVLOG_MAX_EVENTS events plus one per PCR; expected
+	 * by the baseline's TPA_BASELINE_ENTRIES_MAX. */
+	tpa_failed_event *failed;
+	size_t nfailed;
+	char *seen;                      /* the failed list as one line of text, or NULL */
+	char **expected;                 /* hex values, one allocation with the array */
+	size_t nexpected;
 } tpa_rule_result;
 
 typedef struct {
@@ -107,6 +123,9 @@ typedef struct {
  * "n/a (not in the baseline)"; the outcome is non-compliant if a critical
  * rule failed, warning if only warnings did. */
 int tpa_baseline_appraise(tpa_appraisal *out, const tpa_baseline *b, const tpa_boot *boot);
+/* Frees what an appraisal holds (the failing-event lists) and zeroes it.
+ * An appraisal must be cleared before it is appraised again. */
+void tpa_appraisal_clear(tpa_appraisal *a);
 /* An appraisal without a baseline: outcome "no-baseline", every rule n/a. */
 void tpa_appraisal_none(tpa_appraisal *out);
 
@@ -120,7 +139,8 @@ tpa_pcr_mask tpa_baseline_required_pcrs(const tpa_baseline *b, const tpa_eventlo
 /* ---- JSON out (lib/baseline_format.c) ---- */
 
 /* The appraisal as JSON text (malloc'd): {"outcome", "baseline", "rules":
- * [{"rule", "severity", "status", "event", "pcr", "detail"}], ...}. */
+ * [{"rule", "severity", "status", "event", "pcr", "detail", "failed": [{"event",
+ * "pcr", "seen"}], "expected": ["hex", ...]}], ...}. */
 char *tpa_appraisal_to_json(const tpa_appraisal *a, const char *baseline, int version);
 
 /* Quoted PCR values as JSON text ({"sha256": {"0": "hex", ...}}, malloc'd)

@@ -43,6 +43,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (a.rules[TPA_RULE_SECURE_BOOT].status == TPA_RULE_PASS ||
 	    a.rules[TPA_RULE_BOOT_APPLICATIONS].status == TPA_RULE_PASS)
 		abort();
+	tpa_appraisal_clear(&a);
 	free(json);
 	tpa_baseline_free(m);
 	tpa_baseline_free(again);

@@ -56,6 +56,25 @@ done
 expect_grep "sb-off: the databases are n/a without Secure Boot" "$WORK/sb-off.appraise" '^  n/a  db +Secure Boot is not enabled'
 expect_grep "tampered-bootloader: the evidence names event, path and digest" "$WORK/tampered-bootloader.appraise" \
     'fail boot-applications  event 24: application .EFI.debian.grubx64.efi \([0-9a-f]{16}\.\.\.\) is not among the 3 allowed'
+# The kernel update fails on the kernel (PCR 4) and what GRUB measured of it
+# (PCR 8, 9): every such event is listed with the digests allowed there.
+expect_grep "kernel-update: the kernel's digest seen, on PCR 4" "$WORK/kernel-update.appraise" \
+    '^         seen: event [0-9]+ \(PCR 4\): [0-9a-f]{64}$'
+expect_grep "... the files GRUB loaded, on PCR 9" "$WORK/kernel-update.appraise" \
+    '^         seen: event [0-9]+ \(PCR 9\): [0-9a-f]{64}$'
+expect_grep "... with the digests the baseline allows" "$WORK/kernel-update.appraise" \
+    '^         expected: [0-9a-f]{64}$'
+if grep -q 'more)' "$WORK/kernel-update.appraise" "$WORK/kernel-update.appraise.json"; then
+    bad "... no failure hidden behind \"and N more\"" "$WORK/kernel-update.appraise"
+else ok "... no failure hidden behind \"and N more\""; fi
+/usr/bin/python3 - "$WORK/kernel-update.appraise.json" >"$WORK/py.out" 2>&1 <<'PY' && ok "... and in --json: every failing event, the expected values" || bad "kernel-update --json lists" "$WORK/py.out"
+import json, sys
+r = [r for r in json.load(open(sys.argv[1]))["rules"] if r["rule"] == "boot-applications"][0]
+pcrs = {f["pcr"] for f in r["failed"]}
+assert r["status"] == "fail" and len(r["failed"]) >= 3 and {4, 9} <= pcrs, r
+assert all(len(f["seen"]) == 64 and f["event"] is not None for f in r["failed"]), r
+assert r["expected"] and all(len(e) == 64 for e in r["expected"]), r
+PY
 expect_exit "appraise --json" 1 "${B[@]}" appraise --json --baseline "$WORK/good.json" \
     --eventlog "$WORK/debug-cmdline.log" || true
 /usr/bin/python3 - "$WORK/out" >"$WORK/py.out" 2>&1 <<'PY' && ok "appraise --json: outcome, rules, evidence" || bad "appraise --json" "$WORK/py.out"
@@ -247,6 +266,14 @@ python_warn="b = json.load(open('$WORK/fleet.json')); b['name'] = 'lab'; b['rule
 expect_exit "remove the device's assignment" 0 "${B[@]}" assign --registry "$DB" --device "$DEV" -
 expect_exit "label the device" 0 "${V[@]}" devices label --registry "$DB" "$DEV" lab-machines
 expect_exit "assign a baseline to the label" 0 "${B[@]}" assign --registry "$DB" --label lab-machines lab
+if grep -q warning "$WORK/err"; then bad "... a label a device has: no warning" "$WORK/err"
+else ok "... a label a device has: no warning"; fi
+expect_exit "assign to a label no device has (a typo): still assigned, exit 0" 0 \
+    "${B[@]}" assign --registry "$DB" --label lab-machnes lab
+expect_grep "... warns, naming the labels in use" "$WORK/err" \
+    "^verifier: warning: no device has label 'lab-machnes' \(labels in use: lab-machines\)$"
+expect_grep "... and assigns" "$WORK/out" '^label lab-machnes: lab$'
+expect_exit "remove the typo'd assignment" 0 "${B[@]}" assign --registry "$DB" --label lab-machnes -
 expect_exit "attest: an unknown event only fails a warning rule: WARNING, exit 0" 0 "${A[@]}" || true
 expect_grep "... verdict WARNING" "$WORK/out" '^verdict: WARNING$'
 expect_grep "... the unknown event named" "$WORK/out" '^  FAIL known-events \(warning\): event [0-9]+ \(PCR [0-9]+, EV_[A-Z_0-9]+, [0-9a-f]{16}\.\.\.\) is not in the baseline$'

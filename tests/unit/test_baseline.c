@@ -77,7 +77,7 @@ static tpa_outcome appraise(tpa_appraisal *a, const tpa_baseline *bl, const char
 {
 	boot b;
 
-	memset(a, 0, sizeof(*a));
+	tpa_appraisal_clear(a);
 	a->outcome = TPA_OUTCOME_NO_BASELINE;
 	(void)bank;
 	if (boot_load(&b, file, tpa_baseline_bank(bl)) < 0)
@@ -107,7 +107,7 @@ static void test_learn_accepts_its_boot(void)
 
 	for (i = 0; i < sizeof(sb_on) / sizeof(sb_on[0]); i++) {
 		tpa_baseline *bl = learn(sb_on[i].file, sb_on[i].bank, "learned"), *again = NULL;
-		tpa_appraisal a;
+		tpa_appraisal a = { 0 };
 		char *json;
 		int id;
 
@@ -133,6 +133,7 @@ static void test_learn_accepts_its_boot(void)
 			free(d);
 		}
 		free(json);
+		tpa_appraisal_clear(&a);
 		tpa_baseline_free(again);
 		tpa_baseline_free(bl);
 	}
@@ -144,7 +145,7 @@ static void test_learn_accepts_its_boot(void)
 static void test_secure_boot_off_against_on(void)
 {
 	tpa_baseline *bl = learn(DATA "go-tpm-tools/cos-93-amd-sev.bin", TPM2_ALG_SHA256, "cos93");
-	tpa_appraisal a;
+	tpa_appraisal a = { 0 };
 
 	CU_ASSERT_PTR_NOT_NULL_FATAL(bl);
 	CU_ASSERT_EQUAL(appraise(&a, bl,
@@ -162,6 +163,7 @@ static void test_secure_boot_off_against_on(void)
 	CU_ASSERT_EQUAL(a.rules[TPA_RULE_BOOT_APPLICATIONS].status, TPA_RULE_FAIL);
 	CU_ASSERT(a.rules[TPA_RULE_BOOT_APPLICATIONS].event >= 0);
 	CU_ASSERT(strstr(a.rules[TPA_RULE_BOOT_APPLICATIONS].detail, "not among") != NULL);
+	tpa_appraisal_clear(&a);
 	tpa_baseline_free(bl);
 }
 
@@ -182,7 +184,7 @@ static void test_merge_and_diff(void)
 			 "only for a baseline whose bank is sha1") != NULL);
 	CU_ASSERT_EQUAL(tpa_baseline_learn(&m, &x.ev, "x"), TPA_ERR_VERIFY);
 	boot_free(&x);
-	tpa_appraisal r;
+	tpa_appraisal r = { 0 };
 	char *d = NULL;
 
 	CU_ASSERT_PTR_NOT_NULL_FATAL(a);
@@ -203,6 +205,7 @@ static void test_merge_and_diff(void)
 	CU_ASSERT(strstr(d, "- ") == NULL || strstr(d, "- dbx") != NULL);
 	free(d);
 	/* Different banks do not merge. */
+	tpa_appraisal_clear(&r);
 	tpa_baseline_free(m);
 	m = NULL;
 	CU_ASSERT_EQUAL(tpa_baseline_merge(&m, a, sha1), TPA_ERR_VERIFY);
@@ -334,7 +337,7 @@ static void test_untrusted_baselines(void)
 static void test_rules_and_outcomes(void)
 {
 	tpa_baseline *b = NULL;
-	tpa_appraisal a;
+	tpa_appraisal a = { 0 };
 	const char *log = DATA "go-tpm-tools/cos-93-amd-sev.bin";
 
 	/* Only a command line pattern, as a warning. */
@@ -361,6 +364,7 @@ static void test_rules_and_outcomes(void)
 			 "the evidence is in sha384, the baseline in sha256") != NULL);
 	tpa_baseline_free(b);
 	/* No appraisal at all: explicit. */
+	tpa_appraisal_clear(&a);
 	tpa_appraisal_none(&a);
 	CU_ASSERT_EQUAL(a.outcome, TPA_OUTCOME_NO_BASELINE);
 	CU_ASSERT_STRING_EQUAL(tpa_outcome_name(a.outcome), "no-baseline");
@@ -378,7 +382,7 @@ static void test_fixed_pcrs(void)
 	boot bt;
 	tpa_pcr_set q, back;
 	tpa_baseline *bl = NULL, *fixed = NULL;
-	tpa_appraisal a;
+	tpa_appraisal a = { 0 };
 	tpa_eventlog *keep;
 	uint8_t v[32];
 	uint32_t p;
@@ -409,14 +413,17 @@ static void test_fixed_pcrs(void)
 	CU_ASSERT(json && strstr(json, "\"pcrs\"") == NULL);
 	free(json);
 	CU_ASSERT_EQUAL(tpa_baseline_required_pcrs(bl, bt.ev.log), 0x3FFu | (1u << 14));
+	tpa_appraisal_clear(&a);
 	CU_ASSERT_EQUAL(tpa_baseline_appraise(&a, bl, &bt.ev), 0);
 	CU_ASSERT_EQUAL(a.outcome, TPA_OUTCOME_COMPLIANT);
 	CU_ASSERT_EQUAL(a.rules[TPA_RULE_REQUIRED_PCRS].status, TPA_RULE_PASS);
 	/* PCR 10 by value. */
 	CU_ASSERT_EQUAL_FATAL(tpa_baseline_parse(&fixed, fixed_json, strlen(fixed_json), "t"), 0);
+	tpa_appraisal_clear(&a);
 	CU_ASSERT_EQUAL(tpa_baseline_appraise(&a, fixed, &bt.ev), 0);
 	CU_ASSERT_EQUAL(a.rules[TPA_RULE_PCRS].status, TPA_RULE_PASS);
 	q.banks[0].digest[10][0] ^= 1;             /* PCR 10 changed */
+	tpa_appraisal_clear(&a);
 	CU_ASSERT_EQUAL(tpa_baseline_appraise(&a, fixed, &bt.ev), 0);
 	CU_ASSERT_EQUAL(a.rules[TPA_RULE_PCRS].status, TPA_RULE_FAIL);
 	CU_ASSERT_EQUAL(a.rules[TPA_RULE_PCRS].pcr, 10);
@@ -430,6 +437,7 @@ static void test_fixed_pcrs(void)
 			if (q.banks[0].index[p] != 10)
 				tpa_pcr_set_add(&q2, q.banks[0].index[p], q.banks[0].digest[p], 32);
 		CU_ASSERT_EQUAL_FATAL(boot_eval(&bt, &q2, 0), 0);
+		tpa_appraisal_clear(&a);
 		CU_ASSERT_EQUAL(tpa_baseline_appraise(&a, fixed, &bt.ev), 0);
 		CU_ASSERT(strstr(a.rules[TPA_RULE_PCRS].detail, "not quoted") != NULL);
 		CU_ASSERT_EQUAL(a.rules[TPA_RULE_REQUIRED_PCRS].status, TPA_RULE_FAIL);
@@ -456,13 +464,78 @@ static void test_fixed_pcrs(void)
 	CU_ASSERT_EQUAL_FATAL(boot_eval(&bt, &q, 0), 0);
 	keep = bt.ev.log;
 	bt.ev.log = NULL;
+	tpa_appraisal_clear(&a);
 	CU_ASSERT_EQUAL(tpa_baseline_appraise(&a, bl, &bt.ev), 0);
 	CU_ASSERT_EQUAL(a.outcome, TPA_OUTCOME_NON_COMPLIANT);
 	CU_ASSERT(strstr(a.rules[TPA_RULE_BOOT_APPLICATIONS].detail, "no event log") != NULL);
 	bt.ev.log = keep;
+	tpa_appraisal_clear(&a);
 	tpa_baseline_free(fixed);
 	tpa_baseline_free(bl);
 	boot_free(&bt);
+}
+
+/* A boot with several unexpected applications: every one is listed (event,
+ * PCR, the digest seen) with the digests the baseline allows, in the result
+ * and in JSON, and no "and N more" hides any of them. */
+static void test_every_failure_listed(void)
+{
+	static const char *apps[] = {
+		"cb994b400590b66cbf55fc663555caf0d4f1ce267464d0452c2361e05ee1cd50",
+		"8a4af74576143e8ddfcfd46646b2734f32dc57cea4feaadd00f245625c3933a2",
+		"c6ffd33076d66d41be67125c7614c3c9ff56b4107194cc2d3a0491dfa069445b",
+	};
+	const char *log = DATA "keylime/mb_log.bin", *fake =
+		"abababababababababababababababababababababababababababababababab";
+	tpa_baseline *bl = learn(log, TPM2_ALG_SHA256, "one-app"), *b = NULL;
+	tpa_appraisal a = { 0 };
+	const tpa_rule_result *r = &a.rules[TPA_RULE_BOOT_APPLICATIONS];
+	char *json, *from, *to, *text, *out;
+	size_t i, k;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(bl);
+	json = tpa_baseline_to_json(bl);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(json);
+	/* The applications the boot ran replaced by one it did not. */
+	from = strstr(json, "\"applications\": [");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(from);
+	to = strchr(from, ']');
+	CU_ASSERT_PTR_NOT_NULL_FATAL(to);
+	text = malloc(strlen(json) + 200);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(text);
+	snprintf(text, strlen(json) + 200, "%.*s\"applications\": [{\"digest\": \"%s\", \"path\": \"\"}%s",
+		(int)(from - json), json, fake, to);
+	CU_ASSERT_EQUAL_FATAL(tpa_baseline_parse(&b, text, strlen(text), "one-app"), 0);
+	CU_ASSERT_EQUAL(appraise(&a, b, log, TPM2_ALG_SHA256), TPA_OUTCOME_NON_COMPLIANT);
+	CU_ASSERT_EQUAL(r->status, TPA_RULE_FAIL);
+	CU_ASSERT(r->nfailed >= 3);
+	for (i = 0; i < 3; i++) {
+		for (k = 0; k < r->nfailed; k++)
+			if (strcmp(r->failed[k].seen, apps[i]) == 0)
+				break;
+		CU_ASSERT(k < r->nfailed);
+		if (k < r->nfailed) {
+			CU_ASSERT_EQUAL(r->failed[k].pcr, 4);
+			CU_ASSERT(r->failed[k].event >= 0);
+		}
+		CU_ASSERT(r->seen && strstr(r->seen, apps[i]) != NULL);
+	}
+	CU_ASSERT_EQUAL_FATAL(r->nexpected, 1);
+	CU_ASSERT_STRING_EQUAL(r->expected[0], fake);
+	CU_ASSERT(strstr(r->detail, "more)") == NULL);
+	out = tpa_appraisal_to_json(&a, "one-app", 1);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(out);
+	for (i = 0; i < 3; i++)
+		CU_ASSERT(strstr(out, apps[i]) != NULL);
+	CU_ASSERT(strstr(out, "\"expected\"") != NULL);
+	CU_ASSERT(strstr(out, fake) != NULL);
+	CU_ASSERT(strstr(out, "more)") == NULL);
+	free(out);
+	tpa_appraisal_clear(&a);
+	tpa_baseline_free(b);
+	free(text);
+	free(json);
+	tpa_baseline_free(bl);
 }
 
 int main(void)
@@ -476,6 +549,8 @@ int main(void)
 	CU_add_test(s, "Secure Boot off against a Secure Boot on baseline",
 		    test_secure_boot_off_against_on);
 	CU_add_test(s, "merge and diff", test_merge_and_diff);
+	CU_add_test(s, "every failing event listed, with the expected values",
+		    test_every_failure_listed);
 	CU_add_test(s, "baselines are untrusted input", test_untrusted_baselines);
 	CU_add_test(s, "patterns, severities, outcomes", test_rules_and_outcomes);
 	CU_add_test(s, "quoted PCRs: replayed, fixed, required", test_fixed_pcrs);
