@@ -32,6 +32,7 @@
 #include "tpa/service.h"
 #include "tpa/store.h"
 #include "tpa/token.h"
+#include "tpa/version.h"
 
 #include "cmd.h"
 
@@ -113,6 +114,7 @@ static void usage(FILE *f)
 			h = nl + 1;
 		}
 	}
+	fprintf(f, "       " PROG " --version\n");
 	fprintf(f,
 "\n"
 "serve: answers attest.v1.Verifier over gRPC until SIGTERM or SIGINT, then\n"
@@ -779,6 +781,10 @@ int main(int argc, char **argv)
 	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
 	    strcmp(argv[1], "help") == 0) {
 		usage(stdout);
+		return TPA_EXIT_OK;
+	}
+	if (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "version") == 0) {
+		printf(PROG " " TPA_VERSION "\n");
 		return TPA_EXIT_OK;
 	}
 	fprintf(stderr, PROG ": unknown command '%s'\n", argv[1]);
