@@ -3,7 +3,7 @@
  *
  *   verifier serve --listen ADDR (--cert FILE --key FILE | --insecure) ...
  *   verifier token verify (--jwks FILE | --jwk FILE) [--nonce HEX]
- *                         [--accept-warning] TOKEN
+ *                         [--accept-warning] (TOKEN | @FILE | --token-file FILE | -)
  *   verifier eventlog show [--json] FILE
  *   verifier audit verify|sign|export --registry FILE ...
  *
@@ -70,7 +70,8 @@ static const struct {
 	{ "serve", cmd_serve,
 	  "serve [--config FILE] --listen ADDR (--cert FILE --key FILE | --insecure) [options]" },
 	{ "token", cmd_token,
-	  "token verify (--jwks FILE | --jwk FILE) [--nonce HEX] [--accept-warning] TOKEN" },
+	  "token verify (--jwks FILE | --jwk FILE) [--nonce HEX] [--accept-warning]\n"
+	  "                         (TOKEN | @FILE | --token-file FILE | -)" },
 	{ "keys", cmd_keys,
 	  "keys rotate|jwks --token-key FILE\n"
 	  "keys fetch --verifier ADDR (--ca FILE | --insecure)" },
