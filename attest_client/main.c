@@ -27,6 +27,7 @@
 #include "tpa/exit.h"
 #include "tpa/rpc.h"
 #include "tpa/tpm.h"
+#include "tpa/version.h"
 
 #include "agent.h"
 #include "attest.h"
@@ -38,6 +39,7 @@ static void usage(FILE *f)
 "usage: " PROG " attest --verifier HOST:PORT (--ca FILE | --insecure) [options]\n"
 "       " PROG " enroll --verifier HOST:PORT (--ca FILE | --insecure) [options]\n"
 "       " PROG " run [--config FILE] [options]\n"
+"       " PROG " --version\n"
 "\n"
 "attest: quotes the TPM's PCRs with a fresh challenge from the verifier, sends\n"
 "the quote, the event log and the device's own view, and prints the verdict,\n"
@@ -232,6 +234,10 @@ int main(int argc, char **argv)
 	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
 	    strcmp(argv[1], "help") == 0) {
 		usage(stdout);
+		return TPA_EXIT_OK;
+	}
+	if (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "version") == 0) {
+		printf(PROG " " TPA_VERSION "\n");
 		return TPA_EXIT_OK;
 	}
 	fprintf(stderr, PROG ": unknown command '%s'\n", argv[1]);

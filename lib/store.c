@@ -18,14 +18,15 @@ const char *tpa_device_state_name(tpa_device_state st)
 	return "unknown";
 }
 
-int tpa_store_open(tpa_store **out, const char *where)
+static int store_open(tpa_store **out, const char *where, int create)
 {
 	const char *sep;
 
 	if (!out || !where || !*where)
 		return tpa_err_fail(TPA_ERR_INVALID_ARG, "registry: none named");
 	if (strncmp(where, "sqlite:", 7) == 0)
-		return tpa_store_open_sqlite(out, where + 7);
+		return create ? tpa_store_open_sqlite(out, where + 7) :
+			 tpa_store_open_sqlite_existing(out, where + 7);
 	if ((sep = strstr(where, "://")) != NULL) {
 		size_t n = (size_t)(sep - where);
 
@@ -37,7 +38,18 @@ int tpa_store_open(tpa_store **out, const char *where)
 				    "registry: '%.*s://' is not a registry backend (sqlite:PATH or a "
 				    "file)", (int)(n < 32 ? n : 32), where);
 	}
-	return tpa_store_open_sqlite(out, where);
+	return create ? tpa_store_open_sqlite(out, where) :
+		 tpa_store_open_sqlite_existing(out, where);
+}
+
+int tpa_store_open(tpa_store **out, const char *where)
+{
+	return store_open(out, where, 1);
+}
+
+int tpa_store_open_existing(tpa_store **out, const char *where)
+{
+	return store_open(out, where, 0);
 }
 
 void tpa_store_close(tpa_store *s)

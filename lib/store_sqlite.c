@@ -1886,7 +1886,7 @@ done:
  * created 0600, never through a symlink, and a file from before that is
  * readable by others is made 0600, with its WAL and shared-memory files
  * (SQLite gives those the database file's mode). */
-static int private_file(const char *path)
+static int private_file(const char *path, int create)
 {
 	static const char *const suffixes[] = { "", "-wal", "-shm" };
 	char p[4096];
@@ -1894,20 +1894,27 @@ static int private_file(const char *path)
 	size_t i;
 	int fd;
 
-	fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-	if (fd >= 0) {
-		close(fd);
-		return 0;
+	if (create) {
+		fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+		if (fd >= 0) {
+			close(fd);
+			return 0;
+		}
+		if (errno != EEXIST)
+			return tpa_err_fail(TPA_ERR_IO, "registry %s: cannot create: %s", path,
+					    strerror(errno));
 	}
-	if (errno != EEXIST)
-		return tpa_err_fail(TPA_ERR_IO, "registry %s: cannot create: %s", path,
-				    strerror(errno));
 	for (i = 0; i < sizeof(suffixes) / sizeof(suffixes[0]); i++) {
 		if ((size_t)snprintf(p, sizeof(p), "%s%s", path, suffixes[i]) >= sizeof(p))
 			return tpa_err_fail(TPA_ERR_INVALID_ARG, "registry: path too long");
 		if ((fd = open(p, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) < 0) {
 			if (errno == ENOENT && i > 0)
 				continue;
+			/* An admin command's typo must not become a new, empty
+			 * registry: only serve creates one. */
+			if (errno == ENOENT)
+				return tpa_err_fail(TPA_ERR_NOT_FOUND, "registry %s does not exist "
+						    "(verifier serve --registry creates one)", path);
 			return tpa_err_fail(TPA_ERR_IO, "registry %s: %s", p,
 					    errno == ELOOP ? "is a symbolic link" : strerror(errno));
 		}
@@ -1925,7 +1932,7 @@ static int private_file(const char *path)
 	return 0;
 }
 
-int tpa_store_open_sqlite(tpa_store **out, const char *path)
+static int sq_open(tpa_store **out, const char *path, int create)
 {
 	sq_store *s;
 	int err;
@@ -1937,9 +1944,10 @@ int tpa_store_open_sqlite(tpa_store **out, const char *path)
 	s->public.ops = &sq_ops;
 	snprintf(s->path, sizeof(s->path), "%s", path);
 	pthread_mutex_init(&s->lock, NULL);
-	if ((err = private_file(path)) < 0)
+	if ((err = private_file(path, create)) < 0)
 		goto fail;
-	if (sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
+	if (sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE |
+			    (create ? SQLITE_OPEN_CREATE : 0) |
 			    SQLITE_OPEN_FULLMUTEX, NULL) != SQLITE_OK) {
 		err = tpa_err_fail(TPA_ERR_IO, "registry %s: cannot open: %s", path,
 				   s->db ? sqlite3_errmsg(s->db) : "out of memory");
@@ -1958,4 +1966,14 @@ fail:
 	pthread_mutex_destroy(&s->lock);
 	free(s);
 	return err;
+}
+
+int tpa_store_open_sqlite(tpa_store **out, const char *path)
+{
+	return sq_open(out, path, 1);
+}
+
+int tpa_store_open_sqlite_existing(tpa_store **out, const char *path)
+{
+	return sq_open(out, path, 0);
 }

@@ -1,9 +1,12 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /* What the verifier's commands share: see cmd.h. */
+#include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cmd.h"
 
@@ -30,6 +33,73 @@ char *cmd_read_text(const char *path)
 		fprintf(stderr, PROG ": %s: larger than %d bytes\n", path, KEYFILE_MAX);
 		free(b);
 		return NULL;
+	}
+	b[n] = '\0';
+	return b;
+}
+
+/* At most what the registry stores of a token: a longer one is not ours. */
+#define TOKEN_FILE_MAX 16384
+
+char *cmd_read_token(const char *arg, const char *file)
+{
+	const char *name;
+	FILE *f;
+	char *b;
+	size_t n, i;
+	int fd;
+
+	if (!file && arg[0] == '@')
+		file = arg + 1;
+	if (!file && strcmp(arg, "-") != 0)
+		return strdup(arg);
+	name = file ? file : "standard input";
+	if (file) {
+		/* A regular file or a pipe (<(...)); read once, bounded. */
+		if ((fd = open(file, O_RDONLY | O_CLOEXEC | O_NOCTTY)) < 0 ||
+		    !(f = fdopen(fd, "rb"))) {
+			fprintf(stderr, PROG ": token file %s: %s\n", file, strerror(errno));
+			if (fd >= 0)
+				close(fd);
+			return NULL;
+		}
+	} else {
+		f = stdin;
+	}
+	if (!(b = malloc(TOKEN_FILE_MAX + 2))) {
+		if (f != stdin)
+			fclose(f);
+		fprintf(stderr, PROG ": out of memory\n");
+		return NULL;
+	}
+	n = fread(b, 1, TOKEN_FILE_MAX + 2, f);
+	if (f != stdin)
+		fclose(f);
+	/* One trailing newline (as echo or an editor leaves) is not part of
+	 * the token; anything else must be the compact JWS's characters. */
+	if (n > 0 && b[n - 1] == '\n')
+		n--;
+	if (n > TOKEN_FILE_MAX) {
+		fprintf(stderr, PROG ": token from %s: larger than %d bytes\n", name,
+			TOKEN_FILE_MAX);
+		free(b);
+		return NULL;
+	}
+	if (n == 0) {
+		fprintf(stderr, PROG ": token from %s: empty\n", name);
+		free(b);
+		return NULL;
+	}
+	for (i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)b[i];
+
+		if (c < 0x21 || c > 0x7e) {
+			fprintf(stderr, PROG ": token from %s: byte %zu is not printable "
+				"(0x%02x); a token is one line of base64url and dots\n", name,
+				i, c);
+			free(b);
+			return NULL;
+		}
 	}
 	b[n] = '\0';
 	return b;

@@ -19,6 +19,13 @@ tpa_exit cmd_audit(int argc, char **argv);
  * NULL (said on stderr) if it cannot be read or is over 64 KiB. */
 char *cmd_read_text(const char *path);
 
+/* The token a command was given: ARG itself, or, when ARG is "-", standard
+ * input, when it is "@FILE" (or FILE is given, --token-file), that file.
+ * Read bounded (16384 bytes), one trailing newline dropped; empty or a
+ * byte that is not printable ASCII is refused naming where it came from.
+ * malloc'd; NULL said on stderr. */
+char *cmd_read_token(const char *arg, const char *file);
+
 /* The verb of "verifier NOUN VERB [options]": returned with argc/argv moved
  * to it and getopt reset, so its options parse next. NULL when there is
  * none or it asks for help: usage is printed and *ret is the exit status. */

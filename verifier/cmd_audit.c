@@ -51,11 +51,7 @@ static tpa_store *open_registry(const char *path)
 {
 	tpa_store *s = NULL;
 
-	if (access(path, F_OK) != 0) {
-		fprintf(stderr, PROG ": audit: no registry at %s\n", path);
-		return NULL;
-	}
-	if (tpa_store_open(&s, path) < 0) {
+	if (tpa_store_open_existing(&s, path) < 0) {
 		fprintf(stderr, PROG ": %s\n", tpa_err_last());
 		return NULL;
 	}

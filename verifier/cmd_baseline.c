@@ -174,7 +174,7 @@ static tpa_exit open_registry(tpa_store **s, const char *path)
 		fprintf(stderr, PROG ": --registry FILE is required\n");
 		return TPA_EXIT_USAGE;
 	}
-	if (tpa_store_open(s, path) < 0)
+	if (tpa_store_open_existing(s, path) < 0)
 		return fail("registry");
 	return TPA_EXIT_OK;
 }

@@ -101,7 +101,7 @@ tpa_exit cmd_devices(int argc, char **argv)
 		usage(stderr);
 		return TPA_EXIT_USAGE;
 	}
-	if (tpa_store_open(&store, registry) < 0) {
+	if (tpa_store_open_existing(&store, registry) < 0) {
 		fprintf(stderr, "verifier: %s\n", tpa_err_last());
 		return TPA_EXIT_USAGE;
 	}

@@ -51,7 +51,8 @@ static int parse_nonce(uint8_t *out, size_t cap, size_t *len, const char *hex)
 	return 0;
 }
 
-#define TOKEN_USAGE "token verify (--jwks FILE | --jwk FILE) [--nonce HEX] [--accept-warning] TOKEN"
+#define TOKEN_USAGE "token verify (--jwks FILE | --jwk FILE) [--nonce HEX] [--accept-warning]\n" \
+	"       (TOKEN | @FILE | --token-file FILE | -)"
 
 tpa_exit cmd_token(int argc, char **argv)
 {
@@ -60,11 +61,12 @@ tpa_exit cmd_token(int argc, char **argv)
 		{ "jwks", required_argument, NULL, 'J' },
 		{ "nonce", required_argument, NULL, 'n' },
 		{ "accept-warning", no_argument, NULL, 'w' },
+		{ "token-file", required_argument, NULL, 't' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	const char *jwk_file = NULL, *jwks_file = NULL, *nonce_hex = NULL;
-	char *keys, *claims = NULL;
+	const char *jwk_file = NULL, *jwks_file = NULL, *nonce_hex = NULL, *token_file = NULL;
+	char *keys, *claims = NULL, *token;
 	uint8_t nonce[64];
 	size_t nonce_len = 0;
 	int c, err, accept_warning = 0;
@@ -82,13 +84,14 @@ tpa_exit cmd_token(int argc, char **argv)
 		case 'J': jwks_file = optarg; break;
 		case 'n': nonce_hex = optarg; break;
 		case 'w': accept_warning = 1; break;
+		case 't': token_file = optarg; break;
 		case 'h':
 			printf("usage: " PROG " " TOKEN_USAGE "\n");
 			return TPA_EXIT_OK;
 		default: return TPA_EXIT_USAGE;
 		}
 	}
-	if (!jwk_file == !jwks_file || optind != argc - 1) {
+	if (!jwk_file == !jwks_file || optind != argc - (token_file ? 0 : 1)) {
 		fprintf(stderr, PROG ": " TOKEN_USAGE "\n");
 		return TPA_EXIT_USAGE;
 	}
@@ -96,15 +99,20 @@ tpa_exit cmd_token(int argc, char **argv)
 		fprintf(stderr, PROG ": --nonce: not hex of at most 64 bytes\n");
 		return TPA_EXIT_USAGE;
 	}
-	if (!(keys = cmd_read_text(jwks_file ? jwks_file : jwk_file)))
+	if (!(token = cmd_read_token(token_file ? NULL : argv[optind], token_file)))
 		return TPA_EXIT_USAGE;
+	if (!(keys = cmd_read_text(jwks_file ? jwks_file : jwk_file))) {
+		free(token);
+		return TPA_EXIT_USAGE;
+	}
 	if (jwks_file)
-		err = tpa_token_verify_jwks(&claims, keys, argv[optind], (int64_t)time(NULL),
+		err = tpa_token_verify_jwks(&claims, keys, token, (int64_t)time(NULL),
 					    nonce_hex ? nonce : NULL, nonce_len);
 	else if (nonce_hex)
 		err = tpa_err_fail(TPA_ERR_INVALID_ARG, "--nonce needs --jwks");
 	else
-		err = tpa_token_verify(&claims, keys, argv[optind], (int64_t)time(NULL));
+		err = tpa_token_verify(&claims, keys, token, (int64_t)time(NULL));
+	free(token);
 	free(keys);
 	if (err < 0) {
 		fprintf(stderr, PROG ": token not valid: %s\n", tpa_err_last());

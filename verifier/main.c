@@ -3,7 +3,7 @@
  *
  *   verifier serve --listen ADDR (--cert FILE --key FILE | --insecure) ...
  *   verifier token verify (--jwks FILE | --jwk FILE) [--nonce HEX]
- *                         [--accept-warning] TOKEN
+ *                         [--accept-warning] (TOKEN | @FILE | --token-file FILE | -)
  *   verifier eventlog show [--json] FILE
  *   verifier audit verify|sign|export --registry FILE ...
  *
@@ -32,6 +32,7 @@
 #include "tpa/service.h"
 #include "tpa/store.h"
 #include "tpa/token.h"
+#include "tpa/version.h"
 
 #include "cmd.h"
 
@@ -69,7 +70,8 @@ static const struct {
 	{ "serve", cmd_serve,
 	  "serve [--config FILE] --listen ADDR (--cert FILE --key FILE | --insecure) [options]" },
 	{ "token", cmd_token,
-	  "token verify (--jwks FILE | --jwk FILE) [--nonce HEX] [--accept-warning] TOKEN" },
+	  "token verify (--jwks FILE | --jwk FILE) [--nonce HEX] [--accept-warning]\n"
+	  "                         (TOKEN | @FILE | --token-file FILE | -)" },
 	{ "keys", cmd_keys,
 	  "keys rotate|jwks --token-key FILE\n"
 	  "keys fetch --verifier ADDR (--ca FILE | --insecure)" },
@@ -113,6 +115,7 @@ static void usage(FILE *f)
 			h = nl + 1;
 		}
 	}
+	fprintf(f, "       " PROG " --version\n");
 	fprintf(f,
 "\n"
 "serve: answers attest.v1.Verifier over gRPC until SIGTERM or SIGINT, then\n"
@@ -785,6 +788,10 @@ int main(int argc, char **argv)
 	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
 	    strcmp(argv[1], "help") == 0) {
 		usage(stdout);
+		return TPA_EXIT_OK;
+	}
+	if (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "version") == 0) {
+		printf(PROG " " TPA_VERSION "\n");
 		return TPA_EXIT_OK;
 	}
 	fprintf(stderr, PROG ": unknown command '%s'\n", argv[1]);

@@ -168,6 +168,11 @@ struct tpa_store {
  * synchronous FULL, schema migrated to TPA_STORE_SCHEMA_VERSION. A file that
  * is not a database, or has a newer schema, is refused naming the file. */
 int tpa_store_open_sqlite(tpa_store **out, const char *path);
+/* As above, but never creates: a file that is not there (or is a symbolic
+ * link) is refused, TPA_ERR_NOT_FOUND "registry PATH does not exist (verifier
+ * serve --registry creates one)", so an admin command's typo'd path does not
+ * become a new, empty registry. */
+int tpa_store_open_sqlite_existing(tpa_store **out, const char *path);
 /* Opens the registry a --registry option names, through the backend its
  * form says: "sqlite:PATH" or a plain PATH is an SQLite file (as above);
  * "postgresql://..." or "postgres://..." names a PostgreSQL database, which
@@ -175,6 +180,10 @@ int tpa_store_open_sqlite(tpa_store **out, const char *path);
  * "scheme://" is refused the same way. Programs open registries through
  * this, so that a backend is added here and nowhere else. */
 int tpa_store_open(tpa_store **out, const char *where);
+/* As tpa_store_open, but refuses a registry that does not exist yet (see
+ * tpa_store_open_sqlite_existing): what admin commands open with; only
+ * serve creates a registry. */
+int tpa_store_open_existing(tpa_store **out, const char *where);
 void tpa_store_close(tpa_store *s);
 
 /* Registers (or re-registers) a device, an AK and the TPM manufacturer its

@@ -38,7 +38,7 @@ int tpa_token_key_public_jwk(char **out, const tpa_token_key *k);
 
 #define TPA_EAR_PROFILE "tag:github.com,2023:veraison/ear"
 #define TPA_EAR_SUBMOD "TPM_DEVICE"   /* the one appraisal's label */
-#define TPA_VERSION "0.1.0"
+#include "tpa/version.h"   /* TPA_VERSION, the tokens' build info */
 
 typedef struct {
 	const char *status;         /* ear.status: "affirming", "warning",

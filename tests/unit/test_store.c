@@ -1290,6 +1290,59 @@ static void test_open_by_name(void)
 	CU_ASSERT_PTR_NULL(s);
 }
 
+/* Admin commands open with tpa_store_open_existing: a typo'd path is refused
+ * naming it, and no file (nor -wal/-shm) appears; a symlink is refused too;
+ * a registry serve created opens, with what it holds. */
+static void test_open_existing(void)
+{
+	tpa_store *s = NULL;
+	tpa_device d;
+	char own[280], typo[280], named[300], link[280], p[300];
+
+	snprintf(own, sizeof(own), "%s/existing.db", dir);
+	snprintf(typo, sizeof(typo), "%s/exsiting.db", dir);
+	snprintf(link, sizeof(link), "%s/existing-link.db", dir);
+	CU_ASSERT_EQUAL(tpa_store_open_existing(&s, typo), TPA_ERR_NOT_FOUND);
+	CU_ASSERT_PTR_NULL(s);
+	CU_ASSERT(strstr(tpa_err_last(), typo) != NULL);
+	CU_ASSERT(strstr(tpa_err_last(), "does not exist (verifier serve --registry "
+			 "creates one)") != NULL);
+	CU_ASSERT_EQUAL(access(typo, F_OK), -1);
+	snprintf(p, sizeof(p), "%s-wal", typo);
+	CU_ASSERT_EQUAL(access(p, F_OK), -1);
+	snprintf(p, sizeof(p), "%s-shm", typo);
+	CU_ASSERT_EQUAL(access(p, F_OK), -1);
+	snprintf(named, sizeof(named), "sqlite:%s", typo);
+	CU_ASSERT_EQUAL(tpa_store_open_existing(&s, named), TPA_ERR_NOT_FOUND);
+	CU_ASSERT_EQUAL(access(typo, F_OK), -1);
+	CU_ASSERT_EQUAL(tpa_store_open_existing(&s, "postgresql://db/registry"),
+			TPA_ERR_INVALID_ARG);
+	CU_ASSERT_EQUAL(tpa_store_open_existing(&s, ""), TPA_ERR_INVALID_ARG);
+	CU_ASSERT_PTR_NULL(s);
+
+	/* What serve creates, an admin command opens. */
+	CU_ASSERT_EQUAL_FATAL(tpa_store_open(&s, own), 0);
+	CU_ASSERT_EQUAL(tpa_store_enroll(s, ID2, EK, sizeof(EK), NULL, 0, AKP, sizeof(AKP),
+					 "000b5002", NULL, 0, 5000), 0);
+	tpa_store_close(s);
+	s = NULL;
+	CU_ASSERT_EQUAL_FATAL(tpa_store_open_existing(&s, own), 0);
+	CU_ASSERT_EQUAL(tpa_store_get(&d, s, ID2), 0);
+	CU_ASSERT_STRING_EQUAL(d.ak_name, "000b5002");
+	tpa_store_close(s);
+	s = NULL;
+	snprintf(named, sizeof(named), "sqlite:%s", own);
+	CU_ASSERT_EQUAL_FATAL(tpa_store_open_existing(&s, named), 0);
+	tpa_store_close(s);
+	s = NULL;
+
+	/* Never through a symbolic link. */
+	CU_ASSERT_EQUAL_FATAL(symlink(own, link), 0);
+	CU_ASSERT(tpa_store_open_existing(&s, link) < 0);
+	CU_ASSERT(strstr(tpa_err_last(), "symbolic link") != NULL);
+	CU_ASSERT_PTR_NULL(s);
+}
+
 int main(void)
 {
 	CU_pSuite s;
@@ -1323,6 +1376,8 @@ int main(void)
 		    test_token_refused);
 	CU_add_test(s, "revoke and reinstate set state_changed_at", test_state_changed_at);
 	CU_add_test(s, "TPM manufacturer: set, read, refusals", test_manufacturer);
+	CU_add_test(s, "open_existing: a missing registry is refused, never created",
+		    test_open_existing);
 	failed = test_run_all();
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
 	if (system(cmd) != 0)
