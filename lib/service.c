@@ -1019,17 +1019,40 @@ static int check_keys(tpa_rpc_reply *r, TPMT_PUBLIC *ek, TPMT_PUBLIC *ak, uint8_
 /* A revoked device stays revoked whatever AK it comes back with: refused
  * before a credential is made for it, and again before an AK is
  * registered. 0, or a refusal. */
-static int refuse_revoked(tpa_rpc_reply *r, tpa_service *s, const char *device_id)
+/* A device deleted while revoked (a tombstone) is refused by name, with
+ * what an operator does about it; so is a revoked one at Activate
+ * (activating), where the refusal must not read as "enrolled". */
+static void refuse_tombstoned(tpa_rpc_reply *r, const char *device_id, int deleted)
+{
+	refuse(r, TPA_RPC_PERMISSION_DENIED, "device %.16s is revoked%s: an operator must "
+	       "reinstate it: verifier devices reinstate %.16s", device_id,
+	       deleted ? " (deleted while revoked)" : "", device_id);
+}
+
+static int refuse_revoked(tpa_rpc_reply *r, tpa_service *s, const char *device_id,
+			  int activating)
 {
 	tpa_device dev;
 	int err = tpa_store_get(&dev, s->opts.store, device_id);
 
 	if (err == TPA_ERR_NOT_FOUND) {
 		tpa_err_clear();
+		if ((err = tpa_store_tombstoned(s->opts.store, device_id)) < 0) {
+			refuse(r, TPA_RPC_INTERNAL, "registry: %s", tpa_err_last());
+			return -1;
+		}
+		if (err == 1) {
+			refuse_tombstoned(r, device_id, 1);
+			return -1;
+		}
 		return 0;
 	}
 	if (err < 0) {
 		refuse(r, TPA_RPC_INTERNAL, "registry: %s", tpa_err_last());
+		return -1;
+	}
+	if (dev.state == TPA_DEVICE_REVOKED && activating) {
+		refuse_tombstoned(r, dev.id, 0);
 		return -1;
 	}
 	if (dev.state != TPA_DEVICE_ACTIVE) {
@@ -1092,7 +1115,7 @@ void tpa_service_enroll(tpa_rpc_reply *r, const uint8_t *req, size_t len, void *
 		refuse(r, TPA_RPC_INTERNAL, "%s", tpa_err_last());
 		goto refused;
 	}
-	if (refuse_revoked(r, s, device_id) < 0)
+	if (refuse_revoked(r, s, device_id, 0) < 0)
 		goto refused;
 	if (tpa_seal_binding(binding, in->ek_public.data, in->ek_public.len,
 			     in->ek_certificate.data, in->ek_certificate.len, in->ak_public.data,
@@ -1181,7 +1204,7 @@ void tpa_service_activate(tpa_rpc_reply *r, const uint8_t *req, size_t len, void
 			refuse(r, TPA_RPC_INTERNAL, "%s", tpa_err_last());
 		goto refused;
 	}
-	if (refuse_revoked(r, s, device_id) < 0)
+	if (refuse_revoked(r, s, device_id, 1) < 0)
 		goto refused;
 	tpa_hex(ak_name, name, name_len);
 	/* The TPM proved it holds the EK: the enrollment is used up now. */
@@ -1200,6 +1223,10 @@ void tpa_service_activate(tpa_rpc_reply *r, const uint8_t *req, size_t len, void
 			       in->ek_certificate.data, in->ek_certificate.len, in->ak_public.data,
 			       in->ak_public.len, ak_name, mf[0] ? mf : NULL,
 			       (seal.flags & TPA_ENROLLMENT_REPLACE_AKS) != 0, (int64_t)time(NULL));
+	if (err == TPA_ERR_REFUSED) {
+		refuse_tombstoned(r, device_id, 1);
+		goto refused;
+	}
 	if (err < 0) {
 		refuse(r, err == TPA_ERR_CONFLICT ? TPA_RPC_ALREADY_EXISTS : TPA_RPC_INTERNAL,
 		       "registry: %s", tpa_err_last());

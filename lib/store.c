@@ -216,3 +216,21 @@ int tpa_store_audit_add_head(tpa_store *s, int64_t seq, const uint8_t *hash,
 	CHECK(s);
 	return s->ops->audit_add_head(s, seq, hash, signed_at, kid, jws);
 }
+
+int tpa_store_find_device(char id_out[TPA_DEVICE_ID_LEN + 1], tpa_store *s, const char *what)
+{
+	CHECK(s);
+	return s->ops->find_device(id_out, s, what);
+}
+
+int tpa_store_tombstoned(tpa_store *s, const char *id)
+{
+	CHECK(s);
+	return s->ops->tombstoned(s, id);
+}
+
+int tpa_store_untombstone(tpa_store *s, const char *id, int64_t now)
+{
+	CHECK(s);
+	return s->ops->untombstone(s, id, now);
+}

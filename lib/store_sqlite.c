@@ -570,6 +570,16 @@ static int sq_enroll(tpa_store *p, const char *id, const uint8_t *ek_pub, size_t
 	sqlite3_finalize(st);
 	if ((err = rc < 0 ? rc : 0) < 0)
 		goto done;
+	/* A TPM deleted while revoked stays out until an operator reinstates
+	 * it: checked here too, in the transaction that would register it. */
+	if ((err = prepare(&st, s, "SELECT 1 FROM tombstones WHERE device_id = ?", "t", id)) < 0 ||
+	    (err = exists(s, st)) < 0)
+		goto done;
+	if (err == 1) {
+		err = tpa_err_fail(TPA_ERR_REFUSED, "device %.16s is revoked (deleted while revoked)",
+				   id);
+		goto done;
+	}
 	if (owner[0] && strcmp(owner, id) != 0) {
 		err = tpa_err_fail(TPA_ERR_CONFLICT, "AK %.16s... is registered to another device "
 				   "(%.16s...)", ak_name, owner);
@@ -775,12 +785,155 @@ static int sq_set_state(tpa_store *p, const char *id, tpa_device_state st, int64
 		      st == TPA_DEVICE_REVOKED ? "revoke" : "reinstate", name, now, now, name);
 }
 
+/* Deleting a revoked device leaves a tombstone in the same transaction: the
+ * revocation outlives the row, so that the TPM cannot come back as a new
+ * device (tpa_store_enroll refuses it) until an operator reinstates it. */
 static int sq_remove(tpa_store *p, const char *id, int64_t now)
 {
+	sq_store *s = (sq_store *)p;
+	sqlite3_stmt *st;
+	char cid[TPA_DEVICE_ID_LEN + 1];
+	int err, rc, revoked = 0, changes = 0;
+
 	if (!id)
 		return tpa_err_fail(TPA_ERR_INVALID_ARG, "remove: NULL");
-	return change((sq_store *)p, id, "DELETE FROM devices WHERE id = ?", "t", "delete",
-		      "device and its AKs deleted", now);
+	pthread_mutex_lock(&s->lock);
+	if ((err = begin(s)) < 0)
+		goto out;
+	if ((err = canonical(s, id, cid)) < 0)
+		goto done;
+	if ((err = prepare(&st, s, "SELECT state FROM devices WHERE id = ?", "t", cid)) < 0)
+		goto done;
+	if ((rc = step_one(s, st)) == 1)
+		revoked = sqlite3_column_text(st, 0) &&
+			  strcmp((const char *)sqlite3_column_text(st, 0), "revoked") == 0;
+	sqlite3_finalize(st);
+	if ((err = rc < 0 ? rc : 0) < 0)
+		goto done;
+	if (revoked &&
+	    ((err = prepare(&st, s, "INSERT INTO tombstones(device_id, revoked_at, deleted_at, "
+			    "hostname) SELECT id, state_changed_at, ?, hostname FROM devices "
+			    "WHERE id = ? ON CONFLICT(device_id) DO UPDATE SET "
+			    "revoked_at = excluded.revoked_at, deleted_at = excluded.deleted_at, "
+			    "hostname = excluded.hostname", "it", now, cid)) < 0 ||
+	     (err = run(s, st, NULL)) < 0))
+		goto done;
+	if ((err = prepare(&st, s, "DELETE FROM devices WHERE id = ?", "t", cid)) < 0 ||
+	    (err = run(s, st, &changes)) < 0)
+		goto done;
+	if (!changes) {
+		err = tpa_err_fail(TPA_ERR_NOT_FOUND, "no device with id %.64s", cid);
+		goto done;
+	}
+	err = audit(s, cid, "delete", revoked ? "device and its AKs deleted; revoked: a "
+		    "tombstone keeps it out until reinstated" : "device and its AKs deleted", now);
+done:
+	err = finish(s, err);
+out:
+	pthread_mutex_unlock(&s->lock);
+	return err;
+}
+
+static int sq_tombstoned(tpa_store *p, const char *id)
+{
+	sq_store *s = (sq_store *)p;
+	sqlite3_stmt *st;
+	int err;
+
+	if (!valid_id(id))
+		return bad_id("tombstone");
+	pthread_mutex_lock(&s->lock);
+	if ((err = prepare(&st, s, "SELECT 1 FROM tombstones WHERE device_id = ?", "t", id)) == 0)
+		err = exists(s, st);
+	pthread_mutex_unlock(&s->lock);
+	return err;
+}
+
+static int sq_untombstone(tpa_store *p, const char *id, int64_t now)
+{
+	sq_store *s = (sq_store *)p;
+	sqlite3_stmt *st;
+	int err, changes = 0;
+
+	if (!valid_id(id))
+		return bad_id("reinstate");
+	pthread_mutex_lock(&s->lock);
+	if ((err = begin(s)) < 0)
+		goto out;
+	if ((err = prepare(&st, s, "DELETE FROM tombstones WHERE device_id = ?", "t", id)) < 0 ||
+	    (err = run(s, st, &changes)) < 0)
+		goto done;
+	if (!changes) {
+		err = tpa_err_fail(TPA_ERR_NOT_FOUND, "no device or tombstone with id %.64s", id);
+		goto done;
+	}
+	err = audit(s, id, "reinstate", "tombstone removed: the TPM may enroll again", now);
+done:
+	err = finish(s, err);
+out:
+	pthread_mutex_unlock(&s->lock);
+	return err;
+}
+
+static int is_hex_lower(const char *t)
+{
+	for (; *t; t++)
+		if (!((*t >= '0' && *t <= '9') || (*t >= 'a' && *t <= 'f')))
+			return 0;
+	return 1;
+}
+
+/* A full id (or alias) or a unique prefix of at least 8 hex digits, among
+ * devices and tombstones (so that a deleted revoked device can be
+ * reinstated by the prefix the log printed). */
+static int sq_find_device(char *id_out, tpa_store *p, const char *what)
+{
+	sq_store *s = (sq_store *)p;
+	sqlite3_stmt *st;
+	char cand[3][TPA_DEVICE_ID_LEN + 1];
+	size_t len, n = 0;
+	int err, rc;
+
+	if (!id_out || !what)
+		return tpa_err_fail(TPA_ERR_INVALID_ARG, "find device: NULL");
+	len = strlen(what);
+	if (len < 8 || len > TPA_DEVICE_ID_LEN || !is_hex_lower(what))
+		return tpa_err_fail(TPA_ERR_INVALID_ARG, "device \"%.70s%s\": give a device id or "
+				    "a prefix of at least 8 lower-case hex digits", what,
+				    len > 70 ? "..." : "");
+	pthread_mutex_lock(&s->lock);
+	if (len == TPA_DEVICE_ID_LEN && (err = canonical(s, what, id_out)) < 0)
+		goto out;
+	if (len == TPA_DEVICE_ID_LEN)
+		what = id_out;
+	if ((err = prepare(&st, s, "SELECT id FROM devices WHERE substr(id, 1, length(?1)) = ?1 "
+			   "UNION SELECT device_id FROM tombstones WHERE "
+			   "substr(device_id, 1, length(?1)) = ?1 ORDER BY 1 LIMIT 4", "t",
+			   what)) < 0)
+		goto out;
+	while ((rc = step_one(s, st)) == 1) {
+		if (n < 3)
+			snprintf(cand[n], sizeof(cand[n]), "%s",
+				 (const char *)sqlite3_column_text(st, 0));
+		n++;
+	}
+	sqlite3_finalize(st);
+	if (rc < 0) {
+		err = rc;
+	} else if (n == 0) {
+		err = tpa_err_fail(TPA_ERR_NOT_FOUND, "no device with id%s %.64s",
+				   len < TPA_DEVICE_ID_LEN ? " prefix" : "", what);
+	} else if (n > 1) {
+		err = tpa_err_fail(TPA_ERR_CONFLICT, "device prefix %s is ambiguous: %.16s, %.16s%s%s%s",
+				   what, cand[0], cand[1], n > 2 ? ", " : "", n > 2 ? cand[2] : "",
+				   n > 3 ? ", ..." : "");
+	} else {
+		snprintf(id_out, TPA_DEVICE_ID_LEN + 1, "%s", cand[0]);
+		err = 0;
+	}
+out:
+	pthread_mutex_unlock(&s->lock);
+	return err;
 }
 
 /* Uses up a sealed id; expired ones go first. Called in a transaction. */
@@ -1604,6 +1757,9 @@ static const tpa_store_ops sq_ops = {
 	.audit_rows = sq_audit_rows,
 	.audit_heads = sq_audit_heads,
 	.audit_add_head = sq_audit_add_head,
+	.find_device = sq_find_device,
+	.tombstoned = sq_tombstoned,
+	.untombstone = sq_untombstone,
 };
 
 /* The schema version of the file: 0 for a new one. */

@@ -18,8 +18,12 @@
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: verifier devices list [--json] --registry FILE\n"
-		   "       verifier devices show|revoke|reinstate|delete [--json] --registry FILE DEVICE_ID\n"
-		   "       verifier devices label [--json] --registry FILE DEVICE_ID LABEL (\"\" removes)\n");
+		   "       verifier devices show|revoke|reinstate|delete [--json] --registry FILE DEVICE\n"
+		   "       verifier devices label [--json] --registry FILE DEVICE LABEL (\"\" removes)\n"
+		   "\n"
+		   "DEVICE is a device id or a unique prefix of it of at least 8 hex digits (the\n"
+		   "verifier's log prints 16). Deleting a revoked device keeps a tombstone: its TPM\n"
+		   "cannot enroll again until \"devices reinstate\" names it.\n");
 }
 
 static json_t *device_json(const tpa_device *d)
@@ -72,6 +76,7 @@ tpa_exit cmd_devices(int argc, char **argv)
 	const char *registry = NULL, *verb;
 	tpa_store *store = NULL;
 	tpa_device d, *all = NULL;
+	char id[TPA_DEVICE_ID_LEN + 1];
 	size_t n = 0, i;
 	int json = 0, c, err;
 	tpa_exit rc = TPA_EXIT_USAGE;
@@ -123,24 +128,44 @@ tpa_exit cmd_devices(int argc, char **argv)
 		rc = TPA_EXIT_OK;
 		goto cleanup;
 	}
-	if (strcmp(verb, "show") == 0) {
-		err = tpa_store_get(&d, store, argv[optind]);
+	/* Every verb names its device the same ways (an id or a unique
+	 * prefix); from here on, the full id. */
+	if ((err = tpa_store_find_device(id, store, argv[optind])) < 0) {
+	} else if (strcmp(verb, "show") == 0) {
+		err = tpa_store_get(&d, store, id);
 	} else if (strcmp(verb, "delete") == 0) {
-		err = tpa_store_remove(store, argv[optind], (int64_t)time(NULL));
+		err = tpa_store_remove(store, id, (int64_t)time(NULL));
 	} else if (strcmp(verb, "label") == 0) {
-		err = tpa_store_set_label(store, argv[optind], argv[optind + 1], (int64_t)time(NULL));
+		err = tpa_store_set_label(store, id, argv[optind + 1], (int64_t)time(NULL));
 		if (err == 0)
-			err = tpa_store_get(&d, store, argv[optind]);
+			err = tpa_store_get(&d, store, id);
+	} else if (strcmp(verb, "reinstate") == 0 && tpa_store_tombstoned(store, id) == 1) {
+		/* Deleted while revoked: lifting the tombstone lets it enroll
+		 * again (as a new device; there is no row to show). */
+		if ((err = tpa_store_untombstone(store, id, (int64_t)time(NULL))) == 0) {
+			if (json) {
+				json_t *o = json_object();
+
+				json_object_set_new(o, "reinstated", json_string(id));
+				json_object_set_new(o, "tombstone", json_true());
+				print_json(o);
+			} else {
+				printf("reinstated %s (tombstone removed: it may enroll again)\n", id);
+			}
+			rc = TPA_EXIT_OK;
+			goto cleanup;
+		}
 	} else {
-		err = tpa_store_set_state(store, argv[optind],
+		err = tpa_store_set_state(store, id,
 					  strcmp(verb, "revoke") == 0 ? TPA_DEVICE_REVOKED :
 					  TPA_DEVICE_ACTIVE, (int64_t)time(NULL));
 		if (err == 0)
-			err = tpa_store_get(&d, store, argv[optind]);
+			err = tpa_store_get(&d, store, id);
 	}
 	if (err < 0) {
 		fprintf(stderr, "verifier: devices %s: %s\n", verb, tpa_err_last());
-		rc = err == TPA_ERR_NOT_FOUND || err == TPA_ERR_INVALID_ARG ? TPA_EXIT_NO :
+		rc = err == TPA_ERR_NOT_FOUND || err == TPA_ERR_INVALID_ARG ||
+		     err == TPA_ERR_CONFLICT ? TPA_EXIT_NO :
 		     TPA_EXIT_USAGE;
 		goto cleanup;
 	}
@@ -148,10 +173,10 @@ tpa_exit cmd_devices(int argc, char **argv)
 		if (json) {
 			json_t *o = json_object();
 
-			json_object_set_new(o, "deleted", json_string(argv[optind]));
+			json_object_set_new(o, "deleted", json_string(id));
 			print_json(o);
 		} else {
-			printf("deleted %s\n", argv[optind]);
+			printf("deleted %s\n", id);
 		}
 	} else if (json) {
 		print_json(device_json(&d));

@@ -158,6 +158,9 @@ typedef struct {
 			   tpa_audit_head_cb cb, void *ctx);
 	int (*audit_add_head)(tpa_store *s, int64_t seq, const uint8_t *hash,
 			      int64_t signed_at, const char *kid, const char *jws);
+	int (*find_device)(char *id_out, tpa_store *s, const char *what);
+	int (*tombstoned)(tpa_store *s, const char *id);
+	int (*untombstone)(tpa_store *s, const char *id, int64_t now);
 } tpa_store_ops;
 
 struct tpa_store {
@@ -191,7 +194,8 @@ void tpa_store_close(tpa_store *s);
  * transaction. A device may hold several AKs (an ECC and an RSA one, a
  * re-created one): the new AK joins those it holds, or with replace_aks
  * replaces them all. An AK registered to another device is
- * TPA_ERR_CONFLICT. Audited. A revoked device stays revoked. */
+ * TPA_ERR_CONFLICT. Audited. A revoked device stays revoked; a tombstoned
+ * one (deleted while revoked) is refused: TPA_ERR_REFUSED. */
 int tpa_store_enroll(tpa_store *s, const char *id, const uint8_t *ek_pub,
 		     size_t ek_pub_len, const uint8_t *ek_cert, size_t ek_cert_len,
 		     const uint8_t *ak_pub, size_t ak_pub_len, const char *ak_name,
@@ -204,7 +208,10 @@ int tpa_store_find_by_ak(tpa_device *out, tpa_store *s, const char *ak_name);
  * the state actually changes (revoking a revoked device keeps it). */
 int tpa_store_set_state(tpa_store *s, const char *id, tpa_device_state st, int64_t now);
 /* Deletes a device, its AKs, its last evidence and its baseline assignment;
- * its audit entries stay. */
+ * its audit entries stay. A revoked device leaves a tombstone (device id,
+ * when it was revoked and deleted, its hostname) in the same transaction:
+ * its TPM cannot enroll again (tpa_store_enroll: TPA_ERR_REFUSED) until
+ * tpa_store_untombstone. */
 int tpa_store_remove(tpa_store *s, const char *id, int64_t now);
 /* The last attestation of a device (verdict, outcome, baseline, evidence,
  * token: replacing the previous one) and an audit entry with the reasons and
@@ -301,6 +308,21 @@ int tpa_store_audit_heads(tpa_store *s, int64_t from, int descending, size_t max
  * audited (a row about it would never be under a head). */
 int tpa_store_audit_add_head(tpa_store *s, int64_t seq, const uint8_t *hash,
 			     int64_t signed_at, const char *kid, const char *jws);
+
+/* Fleet naming (issue 14). */
+
+/* The device id (id_out: TPA_DEVICE_ID_LEN + 1 bytes) that what names: a
+ * full id (or alias), or a unique prefix of at least 8 lower-case hex digits
+ * (the verifier's log prints 16), among the devices and the tombstones.
+ * TPA_ERR_INVALID_ARG if what is neither form, TPA_ERR_NOT_FOUND if nothing
+ * matches, TPA_ERR_CONFLICT if several do (naming up to 3). */
+int tpa_store_find_device(char id_out[TPA_DEVICE_ID_LEN + 1], tpa_store *s, const char *what);
+/* 1 if a revoked device with this id was deleted and not reinstated, 0 if
+ * not, or an error. */
+int tpa_store_tombstoned(tpa_store *s, const char *id);
+/* Removes the tombstone of a deleted revoked device, so that its TPM may
+ * enroll again. Audited ("reinstate"). TPA_ERR_NOT_FOUND if there is none. */
+int tpa_store_untombstone(tpa_store *s, const char *id, int64_t now);
 
 const char *tpa_device_state_name(tpa_device_state st); /* "active", "revoked" */
 

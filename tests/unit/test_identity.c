@@ -487,6 +487,53 @@ static void test_enroll_refusals(void)
 	env_close(&e);
 }
 
+/* A device revoked between Enroll and Activate, or deleted while revoked
+ * (a tombstone), is refused at Activate by name (never answered
+ * "enrolled"); the refusal uses nothing up, so once an operator reinstates
+ * it the same answer activates. */
+static void test_activate_revoked_or_tombstoned(void)
+{
+	enroll_env e;
+	tpa_rpc_reply r;
+	tpa_device d;
+	char id[TPA_ENROLLMENT_ID_LEN + 1], dev[TPA_DEVICE_ID_LEN + 1], want[200];
+	uint8_t cred[64];
+	size_t n = sizeof(cred);
+
+	CU_ASSERT_EQUAL_FATAL(env_open(&e), 0);
+	CU_ASSERT_EQUAL_FATAL(tpa_ek_device_id(dev, &A.ek), 0);
+	CU_ASSERT_EQUAL_FATAL(enroll_and_release(&e, id, cred, &n), 0);
+	activate(&r, &e, id, cred, n);
+	CU_ASSERT_EQUAL(r.status, TPA_RPC_OK);
+	free(r.data);
+	n = sizeof(cred);
+	CU_ASSERT_EQUAL_FATAL(enroll_and_release(&e, id, cred, &n), 0);
+	CU_ASSERT_EQUAL(tpa_store_set_state(e.store, dev, TPA_DEVICE_REVOKED, 1), 0);
+	activate(&r, &e, id, cred, n);
+	CU_ASSERT_EQUAL(r.status, TPA_RPC_PERMISSION_DENIED);
+	snprintf(want, sizeof(want), "device %.16s is revoked: an operator must reinstate it: "
+		 "verifier devices reinstate %.16s", dev, dev);
+	CU_ASSERT_STRING_EQUAL(r.details, want);
+	free(r.data);
+	/* Deleted while revoked: a tombstone, refused the same way. */
+	CU_ASSERT_EQUAL(tpa_store_remove(e.store, dev, 2), 0);
+	activate(&r, &e, id, cred, n);
+	CU_ASSERT_EQUAL(r.status, TPA_RPC_PERMISSION_DENIED);
+	snprintf(want, sizeof(want), "device %.16s is revoked (deleted while revoked): an "
+		 "operator must reinstate it: verifier devices reinstate %.16s", dev, dev);
+	CU_ASSERT_STRING_EQUAL(r.details, want);
+	free(r.data);
+	CU_ASSERT_EQUAL(tpa_store_get(&d, e.store, dev), TPA_ERR_NOT_FOUND);
+	/* Reinstated: the same credential activates (nothing was used up). */
+	CU_ASSERT_EQUAL(tpa_store_untombstone(e.store, dev, 3), 0);
+	activate(&r, &e, id, cred, n);
+	CU_ASSERT_EQUAL(r.status, TPA_RPC_OK);
+	free(r.data);
+	CU_ASSERT_EQUAL(tpa_store_get(&d, e.store, dev), 0);
+	CU_ASSERT_EQUAL(d.state, TPA_DEVICE_ACTIVE);
+	env_close(&e);
+}
+
 /* ---- real EK certificates from TPM vendors (tests/data/ekcerts) ----
  * Leaves, intermediates and roots copied from public repositories (see
  * tests/data/SOURCES.md), the cases listed in tests/data/ekcerts/cases.txt;
@@ -1277,6 +1324,8 @@ int main(void)
 	CU_add_test(s, "Activate replayed or expired", test_enroll_replayed_and_expired);
 	CU_add_test(s, "Enroll refusals: no chain, too many intermediates, unfit AKs",
 		    test_enroll_refusals);
+	CU_add_test(s, "Activate of a revoked or tombstoned device: refused by name",
+		    test_activate_revoked_or_tombstoned);
 	s = CU_add_suite("EK certificates from real TPMs (tests/data/ekcerts)", real_init,
 			 real_cleanup);
 	CU_add_test(s, "each vendor's certificate chains to its root", test_real_accepted);

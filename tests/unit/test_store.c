@@ -1257,6 +1257,86 @@ static void test_manufacturer(void)
 }
 
 /* The registry a --registry names: its backend from its form. */
+/* Issue 14: a revoked device outlives its deletion (a tombstone) until an
+ * operator reinstates it; devices are named by a unique id prefix. */
+static void test_tombstone_and_prefix(void)
+{
+	static const char *A = "abcdef0111111111111111111111111111111111111111111111111111111111";
+	static const char *B = "abcdef0122222222222222222222222222222222222222222222222222222222";
+	static const char *C = "abcdef0233333333333333333333333333333333333333333333333333333333";
+	tpa_store *s = open_store();
+	tpa_device d;
+	char id[TPA_DEVICE_ID_LEN + 1];
+	size_t before = 0, after = 0;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(s);
+	CU_ASSERT_EQUAL(tpa_store_enroll(s, A, EK, sizeof(EK), NULL, 0, AKP, sizeof(AKP),
+					 "000bt001", NULL, 0, 400), 0);
+	CU_ASSERT_EQUAL(tpa_store_enroll(s, B, EK, sizeof(EK), NULL, 0, AKP, sizeof(AKP),
+					 "000bt002", NULL, 0, 400), 0);
+	CU_ASSERT_EQUAL(tpa_store_enroll(s, C, EK, sizeof(EK), NULL, 0, AKP, sizeof(AKP),
+					 "000bt003", NULL, 0, 400), 0);
+	/* Prefixes: unique (16 hex, as the log prints, and 8), ambiguous, too
+	 * short, not hex, unknown; a full id. */
+	CU_ASSERT_EQUAL(tpa_store_find_device(id, s, "abcdef0111111111"), 0);
+	CU_ASSERT_STRING_EQUAL(id, A);
+	CU_ASSERT_EQUAL(tpa_store_find_device(id, s, "abcdef02"), 0);
+	CU_ASSERT_STRING_EQUAL(id, C);
+	CU_ASSERT_EQUAL(tpa_store_find_device(id, s, C), 0);
+	CU_ASSERT_STRING_EQUAL(id, C);
+	CU_ASSERT_EQUAL(tpa_store_find_device(id, s, "abcdef01"), TPA_ERR_CONFLICT);
+	CU_ASSERT_PTR_NOT_NULL(strstr(tpa_err_last(), "abcdef0111111111"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(tpa_err_last(), "abcdef0122222222"));
+	CU_ASSERT_EQUAL(tpa_store_find_device(id, s, "abcdef0"), TPA_ERR_INVALID_ARG);
+	CU_ASSERT_EQUAL(tpa_store_find_device(id, s, "ABCDEF01"), TPA_ERR_INVALID_ARG);
+	CU_ASSERT_EQUAL(tpa_store_find_device(id, s, "abcdef01%"), TPA_ERR_INVALID_ARG);
+	CU_ASSERT_EQUAL(tpa_store_find_device(id, s, "abcdef09"), TPA_ERR_NOT_FOUND);
+
+	/* Deleting an active device leaves nothing: it may enroll again. */
+	CU_ASSERT_EQUAL(tpa_store_remove(s, C, 410), 0);
+	CU_ASSERT_EQUAL(tpa_store_tombstoned(s, C), 0);
+	CU_ASSERT_EQUAL(tpa_store_enroll(s, C, EK, sizeof(EK), NULL, 0, AKP, sizeof(AKP),
+					 "000bt003", NULL, 0, 415), 0);
+
+	/* Deleting a revoked one leaves a tombstone, audited, in the same
+	 * transaction: enrolling it again is refused, nothing registered. */
+	CU_ASSERT_EQUAL(tpa_store_set_state(s, A, TPA_DEVICE_REVOKED, 420), 0);
+	CU_ASSERT_EQUAL(tpa_store_remove(s, A, 430), 0);
+	CU_ASSERT_EQUAL(tpa_store_tombstoned(s, A), 1);
+	CU_ASSERT_EQUAL(tpa_store_audit_count(&before, s, A), 0);
+	CU_ASSERT_EQUAL(tpa_store_enroll(s, A, EK, sizeof(EK), NULL, 0, AKP, sizeof(AKP),
+					 "000bt001", NULL, 0, 440), TPA_ERR_REFUSED);
+	CU_ASSERT_PTR_NOT_NULL(strstr(tpa_err_last(), "abcdef0111111111 is revoked"));
+	CU_ASSERT_EQUAL(tpa_store_get(&d, s, A), TPA_ERR_NOT_FOUND);
+	CU_ASSERT_EQUAL(tpa_store_find_by_ak(&d, s, "000bt001"), TPA_ERR_NOT_FOUND);
+	/* The tombstone is found by its prefix, so it can be reinstated by
+	 * the name the log gave; it still counts for ambiguity. */
+	CU_ASSERT_EQUAL(tpa_store_find_device(id, s, "abcdef0111111111"), 0);
+	CU_ASSERT_STRING_EQUAL(id, A);
+	CU_ASSERT_EQUAL(tpa_store_find_device(id, s, "abcdef01"), TPA_ERR_CONFLICT);
+	/* Reinstating removes it (audited); then the TPM enrolls again. */
+	CU_ASSERT_EQUAL(tpa_store_untombstone(s, A, 450), 0);
+	CU_ASSERT_EQUAL(tpa_store_audit_count(&after, s, A), 0);
+	CU_ASSERT_EQUAL(after, before + 1);
+	CU_ASSERT_EQUAL(tpa_store_tombstoned(s, A), 0);
+	CU_ASSERT_EQUAL(tpa_store_untombstone(s, A, 455), TPA_ERR_NOT_FOUND);
+	CU_ASSERT_EQUAL(tpa_store_untombstone(s, "nothex", 455), TPA_ERR_INVALID_ARG);
+	CU_ASSERT_EQUAL(tpa_store_enroll(s, A, EK, sizeof(EK), NULL, 0, AKP, sizeof(AKP),
+					 "000bt001", NULL, 0, 460), 0);
+	CU_ASSERT_EQUAL(tpa_store_get(&d, s, A), 0);
+	CU_ASSERT_EQUAL(d.state, TPA_DEVICE_ACTIVE);
+	/* A tombstone survives reopening the registry. */
+	CU_ASSERT_EQUAL(tpa_store_set_state(s, B, TPA_DEVICE_REVOKED, 470), 0);
+	CU_ASSERT_EQUAL(tpa_store_remove(s, B, 480), 0);
+	tpa_store_close(s);
+	s = open_store();
+	CU_ASSERT_PTR_NOT_NULL_FATAL(s);
+	CU_ASSERT_EQUAL(tpa_store_tombstoned(s, B), 1);
+	CU_ASSERT_EQUAL(tpa_store_enroll(s, B, EK, sizeof(EK), NULL, 0, AKP, sizeof(AKP),
+					 "000bt002", NULL, 0, 490), TPA_ERR_REFUSED);
+	tpa_store_close(s);
+}
+
 static void test_open_by_name(void)
 {
 	tpa_store *s = NULL;
@@ -1378,6 +1458,8 @@ int main(void)
 	CU_add_test(s, "TPM manufacturer: set, read, refusals", test_manufacturer);
 	CU_add_test(s, "open_existing: a missing registry is refused, never created",
 		    test_open_existing);
+	CU_add_test(s, "tombstones across delete, reinstate; device id prefixes",
+		    test_tombstone_and_prefix);
 	failed = test_run_all();
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
 	if (system(cmd) != 0)
