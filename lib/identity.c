@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 #include <dirent.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -68,16 +69,17 @@ static int load_anchors(X509_STORE *store, const char *ca)
 	struct stat st;
 	struct dirent *de;
 	DIR *d;
-	int added = 0, files = 0, err;
+	int added = 0, files = 0, is_dir, err;
 
 	if (stat(ca, &st) != 0)
-		return tpa_err_fail(TPA_ERR_IO, "CA %s: not found", ca);
-	if (!S_ISDIR(st.st_mode)) {
+		return tpa_err_fail(TPA_ERR_IO, "CA %s: %s", ca, strerror(errno));
+	if (!(is_dir = S_ISDIR(st.st_mode))) {
 		if ((err = add_ca_file(store, ca, &added)) < 0)
 			return err;
 	} else {
 		if (!(d = opendir(ca)))
-			return tpa_err_fail(TPA_ERR_IO, "CA directory %s: cannot open", ca);
+			return tpa_err_fail(TPA_ERR_IO, "CA directory %s: cannot open: %s", ca,
+					    strerror(errno));
 		while ((de = readdir(d)) && files < CA_FILES_MAX) {
 			char path[4096];
 
@@ -94,8 +96,12 @@ static int load_anchors(X509_STORE *store, const char *ca)
 		}
 		closedir(d);
 	}
+	/* A file that is no certificate (a README, a key) is skipped; a
+	 * directory where none is one trusts nobody and is refused. */
 	if (added == 0)
-		return tpa_err_fail(TPA_ERR_NOT_FOUND, "CA %s: no certificate", ca);
+		return tpa_err_fail(TPA_ERR_NOT_FOUND, files || !is_dir ?
+				    "CA %s: no certificate in it (PEM or DER)" :
+				    "CA directory %s: empty", ca);
 	return 0;
 }
 

@@ -28,6 +28,7 @@
 #include "tpa/config.h"
 #include "tpa/err.h"
 #include "tpa/fileio.h"
+#include "tpa/identity.h"
 #include "tpa/rpc.h"
 #include "tpa/service.h"
 #include "tpa/store.h"
@@ -655,6 +656,18 @@ static tpa_exit serve(int argc, char **argv, char **where)
 		fprintf(stderr, PROG ": --relying-party needs --client-ca\n");
 		rc = TPA_EXIT_USAGE;
 		goto cleanup;
+	}
+	/* The EK CAs are checked here too, to name the option: a missing,
+	 * unreadable or empty --ek-ca would refuse every enrollment. */
+	if (sv.ek_ca) {
+		tpa_ek_anchors *anchors = NULL;
+
+		if (tpa_ek_anchors_load(&anchors, sv.ek_ca) < 0) {
+			fprintf(stderr, PROG ": --ek-ca: %s\n", tpa_err_last());
+			rc = TPA_EXIT_USAGE;
+			goto cleanup;
+		}
+		tpa_ek_anchors_free(anchors);
 	}
 	if (tpa_service_new(&svc, &sv) < 0 || tpa_rpc_server_new(&srv, &so) < 0 ||
 	    tpa_service_register(svc, srv) < 0) {

@@ -93,4 +93,31 @@ expect_grep "attest_client names the --ca file" "$WORK/err" \
 if grep -q 'empty address list' "$WORK/err"; then bad "attest_client: no 'empty address list'" "$WORK/err"
 else ok "attest_client: no 'empty address list'"; fi
 
+# ---- the trusted EK CAs (--ek-ca) ----
+# Missing, empty, or holding no certificate: every enrollment would be
+# refused, so the verifier refuses to start, naming the option and the path.
+R=(--listen 127.0.0.1:0 --insecure --registry "$WORK/ekca.db")
+mkdir -p "$WORK/ekca-empty" "$WORK/ekca-junk"
+echo "not a certificate" >"$WORK/ekca-junk/README.pem"
+cp "$D/ca.key" "$WORK/ekca-junk/"
+refused "--ek-ca that does not exist" "^verifier: --ek-ca: CA $WORK/ekca-none: No such file" \
+    "${R[@]}" --ek-ca "$WORK/ekca-none"
+refused "--ek-ca directory that is empty" "^verifier: --ek-ca: CA directory $WORK/ekca-empty: empty\$" \
+    "${R[@]}" --ek-ca "$WORK/ekca-empty"
+refused "--ek-ca directory with no certificate in it" \
+    "^verifier: --ek-ca: CA $WORK/ekca-junk: no certificate in it \(PEM or DER\)\$" \
+    "${R[@]}" --ek-ca "$WORK/ekca-junk"
+
+# An enrollment refused for its EK chain tells the client why, never where
+# the server keeps its CAs (the path stays in the server's log).
+mkdir -p "$WORK/srv-ekca-secret"
+cp "$D/ca.pem" "$WORK/srv-ekca-secret/"
+start_verifier ek --insecure --registry "$WORK/ekca.db" --ek-ca "$WORK/srv-ekca-secret"
+expect_exit "enroll with an EK from an untrusted CA is refused (5)" 5 "${C[@]}" enroll \
+    --verifier "127.0.0.1:$PORT" --insecure --tcti "$TCTI" --ak-file "$WORK/ak.bin" || true
+expect_grep "... saying it does not chain" "$WORK/err" 'PERMISSION_DENIED.*does not chain to a trusted CA'
+if grep -qE "srv-ekca-secret|$WORK/[a-z]" "$WORK/err"; then
+    bad "... without the server's paths" "$WORK/err"
+else ok "... without the server's paths"; fi
+
 summary
