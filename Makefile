@@ -155,7 +155,8 @@ VERIFIER_OBJ := \
                 $(OBJ)/verifier/cmd_devices.o \
                 $(OBJ)/verifier/cmd_baseline.o \
                 $(OBJ)/verifier/cmd_keys.o \
-                $(OBJ)/verifier/cmd_audit.o
+                $(OBJ)/verifier/cmd_audit.o \
+                $(OBJ)/verifier/cmd_registry.o
 $(BUILD)/verifier: $(VERIFIER_OBJ) $(LIBA)
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lsystemd
 

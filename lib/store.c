@@ -52,6 +52,14 @@ int tpa_store_open_existing(tpa_store **out, const char *where)
 	return store_open(out, where, 0);
 }
 
+int tpa_store_backup(tpa_store *s, const char *out_path)
+{
+	CHECK(s);
+	if (!s->ops->backup)
+		return tpa_err_fail(TPA_ERR_INVALID_ARG, "registry: this backend cannot back up");
+	return s->ops->backup(s, out_path);
+}
+
 void tpa_store_close(tpa_store *s)
 {
 	if (s && s->ops)

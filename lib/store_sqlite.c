@@ -1731,6 +1731,110 @@ static void sq_close(tpa_store *p)
 	free(s);
 }
 
+/* A consistent copy of the registry while a verifier may be writing it
+ * (cp of the file alone misses what is still in the WAL): SQLite's online
+ * backup, 64 pages a step so writers wait little, into a private file beside
+ * OUT, checked, fsync'd, then linked into place, which refuses an OUT that
+ * exists (even one made meanwhile). */
+static int sq_backup(tpa_store *p, const char *out_path)
+{
+	sq_store *s = (sq_store *)p;
+	sqlite3 *dst = NULL;
+	sqlite3_backup *b;
+	sqlite3_stmt *st = NULL;
+	char tmp[4096];
+	int fd, rc, err = 0, ok = 0;
+
+	if (!out_path || !*out_path)
+		return tpa_err_fail(TPA_ERR_INVALID_ARG, "backup: no file named");
+	if (access(out_path, F_OK) == 0 || errno != ENOENT)
+		return tpa_err_fail(TPA_ERR_CONFLICT, "backup %s: exists already", out_path);
+	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmp-XXXXXX", out_path) >= sizeof(tmp))
+		return tpa_err_fail(TPA_ERR_INVALID_ARG, "backup: path too long");
+	{
+		unsigned char r[6];
+		size_t i, n = strlen(tmp) - 6;
+
+		if (RAND_bytes(r, sizeof(r)) != 1)
+			return tpa_err_fail(TPA_ERR_INTERNAL, "backup: no randomness");
+		for (i = 0; i < 6; i++)
+			tmp[n + i] = "abcdefghijklmnopqrstuvwxyz0123456789"[r[i] % 36];
+	}
+	fd = open(tmp, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return tpa_err_fail(TPA_ERR_IO, "backup %s: cannot create: %s", tmp,
+				    strerror(errno));
+	close(fd);
+	if (sqlite3_open_v2(tmp, &dst, SQLITE_OPEN_READWRITE, NULL) != SQLITE_OK) {
+		err = tpa_err_fail(TPA_ERR_IO, "backup %s: cannot open: %s", tmp,
+				   dst ? sqlite3_errmsg(dst) : "out of memory");
+		goto out;
+	}
+	if (!(b = sqlite3_backup_init(dst, "main", s->db, "main"))) {
+		err = tpa_err_fail(TPA_ERR_IO, "backup: %s", sqlite3_errmsg(dst));
+		goto out;
+	}
+	do {
+		rc = sqlite3_backup_step(b, 64);
+		if (rc == SQLITE_BUSY || rc == SQLITE_LOCKED)
+			sqlite3_sleep(20);
+	} while (rc == SQLITE_OK || rc == SQLITE_BUSY || rc == SQLITE_LOCKED);
+	sqlite3_backup_finish(b);
+	if (rc != SQLITE_DONE) {
+		err = tpa_err_fail(TPA_ERR_IO, "backup: %s", sqlite3_errstr(rc));
+		goto out;
+	}
+	if (sqlite3_prepare_v2(dst, "PRAGMA integrity_check", -1, &st, NULL) != SQLITE_OK ||
+	    sqlite3_step(st) != SQLITE_ROW) {
+		err = tpa_err_fail(TPA_ERR_IO, "backup: integrity check: %s", sqlite3_errmsg(dst));
+		goto out;
+	}
+	if (strcmp((const char *)sqlite3_column_text(st, 0), "ok") != 0) {
+		err = tpa_err_fail(TPA_ERR_IO, "backup: integrity check failed: %.200s",
+				   (const char *)sqlite3_column_text(st, 0));
+		goto out;
+	}
+	sqlite3_finalize(st);
+	st = NULL;
+	sqlite3_close(dst);
+	dst = NULL;
+	if ((fd = open(tmp, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) < 0 || fsync(fd) < 0) {
+		err = tpa_err_fail(TPA_ERR_IO, "backup %s: fsync: %s", tmp, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		goto out;
+	}
+	close(fd);
+	if (link(tmp, out_path) < 0) {
+		err = errno == EEXIST ?
+			tpa_err_fail(TPA_ERR_CONFLICT, "backup %s: exists already", out_path) :
+			tpa_err_fail(TPA_ERR_IO, "backup %s: %s", out_path, strerror(errno));
+		goto out;
+	}
+	ok = 1;
+	{
+		char dir[4096], *sl;
+
+		snprintf(dir, sizeof(dir), "%s", out_path);
+		sl = strrchr(dir, '/');
+		if (sl == dir)
+			sl[1] = '\0';
+		else if (sl)
+			*sl = '\0';
+		else
+			snprintf(dir, sizeof(dir), ".");
+		if ((fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) >= 0) {
+			fsync(fd);
+			close(fd);
+		}
+	}
+out:
+	sqlite3_finalize(st);
+	sqlite3_close(dst);
+	unlink(tmp);
+	return ok ? 0 : err;
+}
+
 static const tpa_store_ops sq_ops = {
 	.close = sq_close,
 	.enroll = sq_enroll,
@@ -1760,6 +1864,7 @@ static const tpa_store_ops sq_ops = {
 	.find_device = sq_find_device,
 	.tombstoned = sq_tombstoned,
 	.untombstone = sq_untombstone,
+	.backup = sq_backup,
 };
 
 /* The schema version of the file: 0 for a new one. */

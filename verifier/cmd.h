@@ -14,6 +14,7 @@ tpa_exit cmd_token(int argc, char **argv);
 tpa_exit cmd_keys(int argc, char **argv);
 tpa_exit cmd_compliance(int argc, char **argv);
 tpa_exit cmd_audit(int argc, char **argv);
+tpa_exit cmd_registry(int argc, char **argv);
 
 /* A small text file (JWK, JWKS, JWS) read whole: NUL-terminated, malloc'd;
  * NULL (said on stderr) if it cannot be read or is over 64 KiB. */

@@ -89,6 +89,7 @@ static const struct {
 	  "audit verify --registry FILE [--jwks FILE] [--head FILE] [--json]\n"
 	  "audit sign --registry FILE --token-key FILE\n"
 	  "audit export --registry FILE" },
+	{ "registry", cmd_registry, "registry backup --registry FILE OUT" },
 };
 
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))

@@ -161,6 +161,7 @@ typedef struct {
 	int (*find_device)(char *id_out, tpa_store *s, const char *what);
 	int (*tombstoned)(tpa_store *s, const char *id);
 	int (*untombstone)(tpa_store *s, const char *id, int64_t now);
+	int (*backup)(tpa_store *s, const char *out_path);
 } tpa_store_ops;
 
 struct tpa_store {
@@ -187,6 +188,9 @@ int tpa_store_open(tpa_store **out, const char *where);
  * tpa_store_open_sqlite_existing): what admin commands open with; only
  * serve creates a registry. */
 int tpa_store_open_existing(tpa_store **out, const char *where);
+/* A consistent copy of the registry into OUT (created 0600), safe while a
+ * verifier serves it; an OUT that exists is refused (TPA_ERR_CONFLICT). */
+int tpa_store_backup(tpa_store *s, const char *out_path);
 void tpa_store_close(tpa_store *s);
 
 /* Registers (or re-registers) a device, an AK and the TPM manufacturer its
