@@ -108,6 +108,7 @@ typedef struct {
 	size_t ek_public_len;
 	const uint8_t *ek_cert;
 	size_t ek_cert_len;
+	const char *ek_cert_source;   /* "nv", "file", or NULL: unsaid */
 	const uint8_t *ak_public;
 	size_t ak_public_len;
 } tpa_enroll_keys;
