@@ -73,7 +73,7 @@ static void usage(FILE *f)
 "  --ek TYPE             the EK a new AK is made under: auto (default: the\n"
 "                        first whose certificate is in NV), rsa, ecc-p256 or\n"
 "                        ecc-p384; a saved AK stays under its own EK\n"
-"  --ek-cert FILE        (enroll) the EK certificate, PEM or DER, from FILE\n"
+"  --ek-cert FILE        (enrolling) the EK certificate, PEM or DER, from FILE\n"
 "                        instead of the TPM's NV; it must be one certificate\n"
 "                        whose key is the EK's, or nothing is sent\n"
 "  --auto-enroll         (attest; always on for run) enroll when the verifier\n"

@@ -406,7 +406,7 @@ static void test_client_rejects_bad_replies(void)
 static void test_enroll_cert_source(void)
 {
 	const uint8_t ek[4] = { 1, 2, 3, 4 }, ak[4] = { 5, 6, 7, 8 }, cert[3] = { 0x30, 1, 0 };
-	tpa_enroll_keys k = { ek, sizeof(ek), cert, sizeof(cert), "file", ak, sizeof(ak) };
+	tpa_enroll_keys k = { ek, sizeof(ek), cert, sizeof(cert), ak, sizeof(ak), "file" };
 	Attest__V1__EnrollRequest *r;
 	uint8_t *b = NULL;
 	size_t n = 0;
