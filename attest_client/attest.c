@@ -138,7 +138,7 @@ static int open_verifier(tpa_rpc_client **cl, const settings *s)
  * TPM keeps go to the verifier, whose credential the TPM releases only to
  * this AK beside this EK. Prints the device id. An exit status. */
 static int enroll(tpa_tpm *tpm, tpa_rpc_client *cl, const uint8_t *akpub, size_t akpub_len,
-		  unsigned timeout, int replace)
+		  const char *ek_cert_file, unsigned timeout, int replace)
 {
 	tpa_enroll_keys keys;
 	TPMT_PUBLIC ek;
@@ -157,7 +157,13 @@ static int enroll(tpa_tpm *tpm, tpa_rpc_client *cl, const uint8_t *akpub, size_t
 		goto cleanup;
 	}
 	ekpub_len = off;
-	if (tpa_tpm_ek_cert(tpm, &cert, &cert_len) < 0) {
+	if (ek_cert_file) {
+		/* The user's file: a mistake in it is theirs, refused before it is sent. */
+		if (tpa_ek_cert_file(&cert, &cert_len, ek_cert_file, &ek) < 0) {
+			rc = fail(TPA_EXIT_USAGE, "--ek-cert");
+			goto cleanup;
+		}
+	} else if (tpa_tpm_ek_cert(tpm, &cert, &cert_len) < 0) {
 		rc = fail(TPA_EXIT_TPM, "EK certificate");
 		goto cleanup;
 	}
@@ -169,6 +175,7 @@ static int enroll(tpa_tpm *tpm, tpa_rpc_client *cl, const uint8_t *akpub, size_t
 	keys.ek_public_len = ekpub_len;
 	keys.ek_cert = cert;
 	keys.ek_cert_len = cert_len;
+	keys.ek_cert_source = ek_cert_file ? "file" : "nv";
 	keys.ak_public = akpub;
 	keys.ak_public_len = akpub_len;
 	if (tpa_enroll_request_pack(&req, &req_len, &keys, (const uint8_t *const *)inter,
@@ -392,7 +399,7 @@ int attest_once(const settings *s, attempt *a, int print)
 	 * new) is enrolled and the attestation tried once more. A revoked
 	 * device is refused with FAILED_PRECONDITION and stays refused. */
 	/* The TPM refused the old AK: the new one replaces it. */
-	if (renewed && (rc = enroll(tpm, cl, akpub, akpub_len, s->timeout, 1)) != 0)
+	if (renewed && (rc = enroll(tpm, cl, akpub, akpub_len, s->ek_cert_file, s->timeout, 1)) != 0)
 		goto done;
 	for (attempt_no = 0;; attempt_no++) {
 		if (tpa_challenge_request_pack(&req, &req_len, s->hint, s->rp_nonce_len ? s->rp_nonce :
@@ -448,7 +455,7 @@ int attest_once(const settings *s, attempt *a, int print)
 		if (err == TPA_ERR_REFUSED && a->grpc_status == TPA_RPC_PERMISSION_DENIED &&
 		    s->auto_enroll && attempt_no == 0) {
 			note(0, "%s; enrolling", tpa_err_last());
-			if ((rc = enroll(tpm, cl, akpub, akpub_len, s->timeout, 0)) != 0)
+			if ((rc = enroll(tpm, cl, akpub, akpub_len, s->ek_cert_file, s->timeout, 0)) != 0)
 				goto done;
 			continue;
 		}
@@ -495,7 +502,7 @@ int attest_enroll(const settings *s)
 			      s->ak_file, s->ek_auto, s->ek, 1, NULL)) != 0 ||
 	    (rc = open_verifier(&cl, s)) != 0)
 		goto cleanup;
-	rc = enroll(tpm, cl, akpub, akpub_len, s->timeout, s->replace);
+	rc = enroll(tpm, cl, akpub, akpub_len, s->ek_cert_file, s->timeout, s->replace);
 cleanup:
 	tpa_rpc_client_free(cl);
 	tpa_tpm_close(tpm);

@@ -104,6 +104,7 @@ static const struct option options[] = {
 	{ "ak-type", required_argument, NULL, 'k' },
 	{ "ak-file", required_argument, NULL, 'a' },
 	{ "ek", required_argument, NULL, 'K' },
+	{ "ek-cert", required_argument, NULL, 'X' },
 	{ "timeout", required_argument, NULL, 'T' },
 	{ "device-hint", required_argument, NULL, 'd' },
 	{ "rp-nonce", required_argument, NULL, 'N' },
@@ -214,6 +215,7 @@ int settings_load(settings *s, int argc, char **argv)
 		case 'a': s->ak_file = optarg; break;
 		case 'd': s->hint = optarg; break;
 		case 'b': s->bind_key = optarg; break;
+		case 'X': s->ek_cert_file = optarg; break;
 		case 'N':
 			if (parse_rp_nonce(s, optarg) < 0)
 				return TPA_EXIT_USAGE;

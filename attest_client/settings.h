@@ -35,6 +35,7 @@ typedef struct {
 	tpa_rpc_client_opts co;
 	const char *tcti, *pcr_spec, *ak_file, *hint, *token_out, *status_file;
 	const char *eventlog, *efivars, *bind_key;
+	const char *ek_cert_file;     /* --ek-cert: the EK certificate instead of NV's */
 	tpa_ak_type ak_type;
 	tpa_ek_type ek;
 	int ek_auto;

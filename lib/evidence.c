@@ -346,6 +346,8 @@ int tpa_enroll_request_pack(uint8_t **out, size_t *len, const tpa_enroll_keys *k
 	req.ek_public.len = k->ek_public_len;
 	req.ek_certificate.data = (uint8_t *)k->ek_cert;
 	req.ek_certificate.len = k->ek_cert ? k->ek_cert_len : 0;
+	if (k->ek_cert_source)
+		req.ek_certificate_source = (char *)k->ek_cert_source;
 	req.n_ek_intermediates = nintermediates;
 	req.ek_intermediates = nintermediates ? inter : NULL;
 	req.ak_public.data = (uint8_t *)k->ak_public;

@@ -7,6 +7,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <openssl/bio.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
 #include <tss2/tss2_esys.h>
 #include <tss2/tss2_mu.h>
 #include <tss2/tss2_rc.h>
@@ -16,6 +20,7 @@
 #include "tpa/fileio.h"
 #include "tpa/identity.h"
 #include "tpa/tpm.h"
+#include "tpa/tpm_decode.h"
 
 #define TPA_EKCERT_NV_MAX 8192
 #define AK_FILE_MAGIC_V1 "TPAAK\x01\x00\x00"
@@ -914,6 +919,95 @@ static size_t der_seq_len(const uint8_t *b, size_t n)
 	else
 		return 0;
 	return len <= n ? len : 0;
+}
+
+/* One certificate from PEM or DER bytes; NULL if they are not exactly one. */
+static X509 *one_cert(const uint8_t *b, size_t n)
+{
+	const unsigned char *p = b;
+	X509 *x = NULL, *more = NULL;
+	BIO *bio;
+
+	/* DER: one certificate that is the whole file. */
+	if (n && b[0] == 0x30) {
+		x = d2i_X509(NULL, &p, (long)n);
+		if (x && p != b + n) {
+			X509_free(x);
+			x = NULL;
+		}
+		return x;
+	}
+	if (!(bio = BIO_new_mem_buf(b, (int)n)))
+		return NULL;
+	x = PEM_read_bio_X509(bio, NULL, NULL, NULL);
+	/* A second certificate makes the file ambiguous: refuse it. */
+	if (x && (more = PEM_read_bio_X509(bio, NULL, NULL, NULL)) != NULL) {
+		X509_free(more);
+		X509_free(x);
+		x = NULL;
+	}
+	BIO_free(bio);
+	return x;
+}
+
+int tpa_ek_cert_file(uint8_t **der, size_t *len, const char *path, const TPMT_PUBLIC *ek)
+{
+	uint8_t *b = NULL;
+	unsigned char *out = NULL;
+	EVP_PKEY *ek_key = NULL;
+	X509 *x = NULL;
+	size_t n = 0;
+	FILE *f;
+	int err, dl;
+
+	if (!der || !len || !path || !ek)
+		return tpa_err_fail(TPA_ERR_INVALID_ARG, "EK certificate file: NULL");
+	if (!(f = fopen(path, "rb")))
+		return tpa_err_fail(TPA_ERR_IO, "%s: %s", path, strerror(errno));
+	/* Bounded: an EK certificate is a few kilobytes, PEM a third more. */
+	b = malloc(2 * TPA_EKCERT_MAX + 1);
+	if (b)
+		n = fread(b, 1, 2 * TPA_EKCERT_MAX + 1, f);
+	err = ferror(f);
+	fclose(f);
+	if (!b)
+		return tpa_err_fail(TPA_ERR_NOMEM, "%s: out of memory", path);
+	if (err) {
+		free(b);
+		return tpa_err_fail(TPA_ERR_IO, "%s: read error", path);
+	}
+	if (n > 2 * TPA_EKCERT_MAX) {
+		free(b);
+		return tpa_err_fail(TPA_ERR_LIMIT, "%s: larger than an EK certificate can be", path);
+	}
+	x = one_cert(b, n);
+	free(b);
+	if (!x)
+		return tpa_err_fail(TPA_ERR_PARSE, "%s: not one PEM or DER X.509 certificate", path);
+	if ((err = tpa_public_to_pkey(&ek_key, ek)) < 0)
+		goto cleanup;
+	if (!X509_get0_pubkey(x) || EVP_PKEY_eq(X509_get0_pubkey(x), ek_key) != 1) {
+		err = tpa_err_fail(TPA_ERR_VERIFY, "%s: the certificate's public key is not "
+				   "this TPM's EK (another TPM's certificate?)", path);
+		goto cleanup;
+	}
+	if ((dl = i2d_X509(x, &out)) <= 0 || dl > TPA_EKCERT_MAX) {
+		err = tpa_err_fail(TPA_ERR_LIMIT, "%s: certificate larger than %d bytes", path,
+				   TPA_EKCERT_MAX);
+		goto cleanup;
+	}
+	if (!(*der = malloc((size_t)dl))) {
+		err = tpa_err_fail(TPA_ERR_NOMEM, "%s: out of memory", path);
+		goto cleanup;
+	}
+	memcpy(*der, out, (size_t)dl);
+	*len = (size_t)dl;
+	err = 0;
+cleanup:
+	OPENSSL_free(out);
+	EVP_PKEY_free(ek_key);
+	X509_free(x);
+	return err;
 }
 
 int tpa_tpm_ek_cert(tpa_tpm *t, uint8_t **der, size_t *len)

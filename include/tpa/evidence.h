@@ -110,6 +110,7 @@ typedef struct {
 	size_t ek_cert_len;
 	const uint8_t *ak_public;
 	size_t ak_public_len;
+	const char *ek_cert_source;   /* "nv", "file", or NULL: unsaid */
 } tpa_enroll_keys;
 
 /* replace_aks: the new AK replaces the AKs the device holds (see the proto). */

@@ -98,6 +98,11 @@ int tpa_tpm_ek_public(tpa_tpm *t, TPMT_PUBLIC *out);
 
 /* The chosen EK's certificate from NV, DER, malloc'd. */
 int tpa_tpm_ek_cert(tpa_tpm *t, uint8_t **der, size_t *len);
+/* An EK certificate from a file instead (a TPM whose NV holds none): one
+ * PEM or DER certificate whose public key must be ek's, as DER, malloc'd.
+ * TPA_ERR_PARSE for a file that is not exactly one certificate,
+ * TPA_ERR_VERIFY for another key's; the message names the file. */
+int tpa_ek_cert_file(uint8_t **der, size_t *len, const char *path, const TPMT_PUBLIC *ek);
 
 /* The CA certificates the TPM keeps for its EK certificates (NV indices
  * 0x01c00100-0x01c001ff, one or more DER certificates each), at most cap;

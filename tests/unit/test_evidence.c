@@ -401,6 +401,32 @@ static void test_client_rejects_bad_replies(void)
 	CU_ASSERT_EQUAL(tpa_verdict_reply_unpack(&out, pb, n), TPA_ERR_PARSE);
 }
 
+/* Enroll carries where the EK certificate came from, and says nothing when
+ * the caller does not know. */
+static void test_enroll_cert_source(void)
+{
+	const uint8_t ek[4] = { 1, 2, 3, 4 }, ak[4] = { 5, 6, 7, 8 }, cert[3] = { 0x30, 1, 0 };
+	tpa_enroll_keys k = { ek, sizeof(ek), cert, sizeof(cert), ak, sizeof(ak), "file" };
+	Attest__V1__EnrollRequest *r;
+	uint8_t *b = NULL;
+	size_t n = 0;
+
+	CU_ASSERT_EQUAL_FATAL(tpa_enroll_request_pack(&b, &n, &k, NULL, NULL, 0, 0), 0);
+	r = attest__v1__enroll_request__unpack(NULL, n, b);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(r);
+	CU_ASSERT_STRING_EQUAL(r->ek_certificate_source, "file");
+	CU_ASSERT_EQUAL(r->ek_certificate.len, sizeof(cert));
+	attest__v1__enroll_request__free_unpacked(r, NULL);
+	free(b);
+	k.ek_cert_source = NULL;
+	CU_ASSERT_EQUAL_FATAL(tpa_enroll_request_pack(&b, &n, &k, NULL, NULL, 0, 0), 0);
+	r = attest__v1__enroll_request__unpack(NULL, n, b);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(r);
+	CU_ASSERT_STRING_EQUAL(r->ek_certificate_source, "");
+	attest__v1__enroll_request__free_unpacked(r, NULL);
+	free(b);
+}
+
 int main(void)
 {
 	CU_pSuite s;
@@ -412,6 +438,7 @@ int main(void)
 	if (CU_initialize_registry() != CUE_SUCCESS)
 		return 2;
 	s = CU_add_suite("evidence (client-side wire: keys, compliance)", NULL, NULL);
+	CU_add_test(s, "Enroll: the EK certificate's source sent", test_enroll_cert_source);
 	CU_add_test(s, "GetChallenge and Attest: bad replies refused",
 		    test_client_rejects_bad_replies);
 	CU_add_test(s, "GetVerificationKeys: the request, the service's JWKS read back",
