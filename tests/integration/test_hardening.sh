@@ -125,6 +125,6 @@ expect_grep "... naming the line" "$WORK/err" 'rp-bad.txt:1'
 mkdir -p "$WORK/empty-ekca"
 expect_exit "an empty --ek-ca stops the verifier at start (2), not every enrollment later" 2 \
     "$BIN/verifier" serve --listen 127.0.0.1:0 "${TLS[@]}" --registry "$WORK/e.db" --ek-ca "$WORK/empty-ekca" || true
-expect_grep "... naming it" "$WORK/err" 'empty-ekca: no certificate'
+expect_grep "... naming it" "$WORK/err" '--ek-ca: CA directory .*empty-ekca: empty'
 
 summary
