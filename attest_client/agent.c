@@ -197,13 +197,16 @@ static void attempt_in_child(const settings *s, result *r)
 	r->error[sizeof(r->error) - 1] = '\0';
 }
 
-/* One attempt, its log lines and status; returns seconds to the next. */
+/* One attempt, its status and log line; returns seconds to the next. The
+ * status file is written before the line is logged, so whoever reads the
+ * log line finds the status that goes with it. */
 static unsigned run_once(const settings *s, status *st)
 {
 	result r;
 	long long now = (long long)time(NULL);
 	unsigned next;
-	char when[32];
+	char when[32], line[1024];
+	int level;
 
 	st->last_attempt = now;
 	attempt_in_child(s, &r);
@@ -225,27 +228,31 @@ static unsigned run_once(const settings *s, status *st)
 			next = r.exp - (long long)s->refresh_before - now > 1 ?
 			       (unsigned)(r.exp - (long long)s->refresh_before - now) : 1;
 		iso(when, sizeof(when), r.exp);
-		logline(r.compliant ? LOG_INFO : LOG_WARNING,
-			"attested: %s (%s, outcome %s%s%s), token expires %s, next in %u s",
-			st->ear_status, st->verdict, r.outcome, r.baseline[0] ? ", baseline " : "",
-			r.baseline, when, next);
+		level = r.compliant ? LOG_INFO : LOG_WARNING;
+		snprintf(line, sizeof(line),
+			 "attested: %s (%s, outcome %s%s%s), token expires %s, next in %u s",
+			 st->ear_status, st->verdict, r.outcome, r.baseline[0] ? ", baseline " : "",
+			 r.baseline, when, next);
 	} else if (r.code == TPA_EXIT_REFUSED) {
 		/* A decision (revoked, not enrollable): ask again, but slowly. */
 		st->failures++;
 		snprintf(st->error, sizeof(st->error), "%s", r.error);
 		next = s->interval;
-		logline(LOG_WARNING, "refused by the verifier: %s; next in %u s", r.error, next);
+		level = LOG_WARNING;
+		snprintf(line, sizeof(line), "refused by the verifier: %s; next in %u s", r.error,
+			 next);
 	} else {
 		/* Unreachable, TPM busy, a malformed reply: back off. */
 		st->failures++;
 		snprintf(st->error, sizeof(st->error), "%s", r.error);
 		next = backoff(s, st->failures);
-		logline(r.code == TPA_EXIT_USAGE ? LOG_ERR : LOG_WARNING,
-			"attempt %u failed (exit %d): %s; retry in %u s", st->failures, r.code,
-			r.error, next);
+		level = r.code == TPA_EXIT_USAGE ? LOG_ERR : LOG_WARNING;
+		snprintf(line, sizeof(line), "attempt %u failed (exit %d): %s; retry in %u s",
+			 st->failures, r.code, r.error, next);
 	}
 	st->next_attempt = (long long)time(NULL) + next;
 	write_status(s, st);
+	logline(level, "%s", line);
 	return next;
 }
 
