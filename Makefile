@@ -44,6 +44,7 @@ PB_H     := $(GEN)/attest/v1/attest.pb-c.h
 LIB_SRC  := \
             lib/err.c \
             lib/timefmt.c \
+            lib/hostinfo.c \
             lib/pcr.c \
             lib/findings.c \
             lib/tpm_decode.c \
@@ -86,6 +87,7 @@ UNIT_TESTS := \
               $(BUILD)/tests/unit/test_quote \
               $(BUILD)/tests/unit/test_err \
               $(BUILD)/tests/unit/test_timefmt \
+              $(BUILD)/tests/unit/test_hostinfo \
               $(BUILD)/tests/unit/test_pcr \
               $(BUILD)/tests/unit/test_findings \
               $(BUILD)/tests/unit/test_tpm_decode \
