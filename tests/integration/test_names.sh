@@ -159,14 +159,23 @@ code, r, det = call("Attest", req(pb.HostInfo(hostname="bad\x07name")), pb.Attes
 print("invalid-host", code, det)
 code, r, det = call("Attest", req(pb.HostInfo(machine_id="ABC")), pb.AttestResponse)
 print("invalid-mid", code, det)
+# Enroll proves nothing: the device's own EK and AK, another name; answered
+# with a credential, nothing kept.
+ekpub, ekcert = c.execute("SELECT ek_public, ek_cert FROM devices WHERE id = ?", (dev,)).fetchone()
+code, r, det = call("Enroll", pb.EnrollRequest(ek_public=ekpub, ek_certificate=ekcert,
+                                               ak_public=akpub,
+                                               host=pb.HostInfo(hostname="mallory")),
+                    pb.EnrollResponse)
+print("enroll", code, det)
 PY
 expect_grep "failed evidence is answered (non-compliant), not refused" "$WORK/peer.out" \
     '^failed-evidence OK 2$'
 expect_grep "a host name the validator refuses: INVALID_ARGUMENT naming the field" "$WORK/peer.out" \
     '^invalid-host INVALID_ARGUMENT host\.hostname: byte 4 is not printable \(0x07\)$'
 expect_grep "... and a bad machine-id" "$WORK/peer.out" '^invalid-mid INVALID_ARGUMENT host\.machine_id: '
+expect_grep "Enroll with another name is answered (it proves nothing yet)" "$WORK/peer.out" '^enroll OK $'
 db "SELECT hostname, machine_id, last_seen FROM devices WHERE id = '$DEV_A'" >"$WORK/db.out"
-expect_grep "registry: failed evidence renamed nothing, last_seen unchanged" "$WORK/db.out" \
+expect_grep "registry: failed evidence and Enroll renamed nothing, last_seen unchanged" "$WORK/db.out" \
     "^alice-laptop\\|$MID_A\\|$SEEN1\$"
 if grep -q mallory "$LOG"; then bad "... and the log never says the stranger's name" "$LOG"
 else ok "... and the log never says the stranger's name"; fi
