@@ -1026,9 +1026,10 @@ void tpa_service_attest(tpa_rpc_reply *r, const uint8_t *req, size_t len,
 			      tpa_outcome_name(v.outcome), name_hex, hint, have_dev ? " " : "",
 			      have_dev ? who : "", bl ? tpa_baseline_name(bl) : "", bl_version);
 		} else {
-			logf_(s, "attest non-compliant ak=%.16s... device_hint=\"%s\"%s%s outcome=%s "
-			      "baseline=%s@%d", name_hex, hint, have_dev ? " " : "", have_dev ? who : "",
-			      tpa_outcome_name(v.outcome), bl ? tpa_baseline_name(bl) : "", bl_version);
+			logf_(s, "attest non-compliant ak=%.16s... device_hint=\"%s\"%s%s "
+			      "outcome=%s baseline=%s@%d", name_hex, hint, have_dev ? " " : "",
+			      have_dev ? who : "", tpa_outcome_name(v.outcome),
+			      bl ? tpa_baseline_name(bl) : "", bl_version);
 			for (i = 0; i < v.checks.n; i++)
 				if (!v.checks.items[i].passed)
 					logf_(s, "  check %s: %s", v.checks.items[i].name,

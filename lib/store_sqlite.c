@@ -963,10 +963,11 @@ static int sq_find_device(char *id_out, tpa_store *p, const char *what)
 			goto out;
 		if (len == TPA_DEVICE_ID_LEN)
 			key = id_out;
-		if ((err = prepare(&st, s, "SELECT id FROM devices WHERE substr(id, 1, length(?1)) = ?1 "
-				   "UNION SELECT device_id FROM tombstones WHERE "
-				   "substr(device_id, 1, length(?1)) = ?1 ORDER BY 1 LIMIT 4", "t",
-				   key)) < 0 || (err = candidates(s, st, cand, &n)) < 0)
+		if ((err = prepare(&st, s, "SELECT id FROM devices WHERE "
+				   "substr(id, 1, length(?1)) = ?1 UNION SELECT device_id FROM "
+				   "tombstones WHERE substr(device_id, 1, length(?1)) = ?1 "
+				   "ORDER BY 1 LIMIT 4", "t", key)) < 0 ||
+		    (err = candidates(s, st, cand, &n)) < 0)
 			goto out;
 		if (n > 1) {
 			err = ambiguous("prefix", key, cand, n);
@@ -974,8 +975,8 @@ static int sq_find_device(char *id_out, tpa_store *p, const char *what)
 		}
 	}
 	if (n == 0 && probe.hostname[0]) {
-		if ((err = prepare(&st, s, "SELECT id FROM devices WHERE hostname = ?1 COLLATE NOCASE "
-				   "ORDER BY 1 LIMIT 4", "t", what)) < 0 ||
+		if ((err = prepare(&st, s, "SELECT id FROM devices WHERE hostname = ?1 "
+				   "COLLATE NOCASE ORDER BY 1 LIMIT 4", "t", what)) < 0 ||
 		    (err = candidates(s, st, cand, &n)) < 0)
 			goto out;
 		if (n == 0 &&

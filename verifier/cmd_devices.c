@@ -257,7 +257,8 @@ static json_t *fleet_json(const fleet *f)
 
 	json_object_set_new(o, "devices", json_integer((json_int_t)f->devices));
 	for (i = 0; i < f->states.n; i++)
-		json_object_set_new(st, f->states.name[i], json_integer((json_int_t)f->states.count[i]));
+		json_object_set_new(st, f->states.name[i],
+				    json_integer((json_int_t)f->states.count[i]));
 	for (i = 0; i < f->outcomes.n; i++)
 		json_object_set_new(oc, strcmp(f->outcomes.name[i], "never attested") == 0 ?
 				    "never-attested" : f->outcomes.name[i],
