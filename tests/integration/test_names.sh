@@ -167,6 +167,11 @@ code, r, det = call("Enroll", pb.EnrollRequest(ek_public=ekpub, ek_certificate=e
                                                host=pb.HostInfo(hostname="mallory")),
                     pb.EnrollResponse)
 print("enroll", code, det)
+code, r, det = call("Enroll", pb.EnrollRequest(ek_public=ekpub, ek_certificate=ekcert,
+                                               ak_public=akpub,
+                                               host=pb.HostInfo(dmi_serial="S" * 129)),
+                    pb.EnrollResponse)
+print("enroll-invalid", code, det)
 PY
 expect_grep "failed evidence is answered (non-compliant), not refused" "$WORK/peer.out" \
     '^failed-evidence OK 2$'
@@ -174,6 +179,8 @@ expect_grep "a host name the validator refuses: INVALID_ARGUMENT naming the fiel
     '^invalid-host INVALID_ARGUMENT host\.hostname: byte 4 is not printable \(0x07\)$'
 expect_grep "... and a bad machine-id" "$WORK/peer.out" '^invalid-mid INVALID_ARGUMENT host\.machine_id: '
 expect_grep "Enroll with another name is answered (it proves nothing yet)" "$WORK/peer.out" '^enroll OK $'
+expect_grep "Enroll with an over-long serial: INVALID_ARGUMENT naming it" "$WORK/peer.out" \
+    '^enroll-invalid INVALID_ARGUMENT host\.dmi_serial: 129 bytes, longer than 128$'
 db "SELECT hostname, machine_id, last_seen FROM devices WHERE id = '$DEV_A'" >"$WORK/db.out"
 expect_grep "registry: failed evidence and Enroll renamed nothing, last_seen unchanged" "$WORK/db.out" \
     "^alice-laptop\\|$MID_A\\|$SEEN1\$"
