@@ -44,6 +44,7 @@ PB_H     := $(GEN)/attest/v1/attest.pb-c.h
 LIB_SRC  := \
             lib/err.c \
             lib/timefmt.c \
+            lib/hostinfo.c \
             lib/pcr.c \
             lib/findings.c \
             lib/tpm_decode.c \
@@ -86,6 +87,7 @@ UNIT_TESTS := \
               $(BUILD)/tests/unit/test_quote \
               $(BUILD)/tests/unit/test_err \
               $(BUILD)/tests/unit/test_timefmt \
+              $(BUILD)/tests/unit/test_hostinfo \
               $(BUILD)/tests/unit/test_pcr \
               $(BUILD)/tests/unit/test_findings \
               $(BUILD)/tests/unit/test_tpm_decode \
@@ -245,7 +247,7 @@ valgrind: deps
 valgrind-check: tests
 	@set -e; for t in $(UNIT_TESTS); do echo "valgrind $$t"; \
 	  TPA_SIMULATOR=$(CURDIR)/simulator/tpa-swtpm $(VALGRIND_CMD) $$t >/dev/null; done
-	VALGRIND="$(VALGRIND_CMD)" TEST_ONLY="e2e claims identity measured_boot agent migration attacks files audit cli fleet" \
+	VALGRIND="$(VALGRIND_CMD)" TEST_ONLY="e2e claims identity measured_boot agent migration attacks files audit cli fleet names" \
 	  ./tests/run.sh $(BUILD)
 
 bench: deps

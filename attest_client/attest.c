@@ -134,11 +134,34 @@ static int open_verifier(tpa_rpc_client **cl, const settings *s)
 
 #define EK_INTERMEDIATES_MAX TPA_ENROLL_INTERMEDIATES_MAX
 
+/* A value the verifier would refuse is left out and said once a process
+ * (the agent collects on every attestation). */
+static unsigned host_warned;
+
+static void host_invalid(void *ctx, tpa_host_field f, const char *why)
+{
+	(void)ctx;
+	if (host_warned & (1u << f))
+		return;
+	host_warned |= 1u << f;
+	note(1, "host info: %s: not sent", why);
+}
+
+/* What names this host to a person, to send with the evidence (reported,
+ * not attested); NULL with --no-host-info. */
+static const tpa_host_info *host_collect(tpa_host_info *hi, const settings *s)
+{
+	if (s->no_host_info)
+		return NULL;
+	tpa_host_info_collect(hi, s->host_info_root, host_invalid, NULL);
+	return hi;
+}
+
 /* Enrolls the loaded AK: the EK, its certificate and the intermediates the
  * TPM keeps go to the verifier, whose credential the TPM releases only to
  * this AK beside this EK. Prints the device id. An exit status. */
 static int enroll(tpa_tpm *tpm, tpa_rpc_client *cl, const uint8_t *akpub, size_t akpub_len,
-		  const char *ek_cert_file, unsigned timeout, int replace)
+		  const char *ek_cert_file, unsigned timeout, int replace, const tpa_host_info *host)
 {
 	tpa_enroll_keys keys;
 	TPMT_PUBLIC ek;
@@ -178,6 +201,7 @@ static int enroll(tpa_tpm *tpm, tpa_rpc_client *cl, const uint8_t *akpub, size_t
 	keys.ek_cert_source = ek_cert_file ? "file" : "nv";
 	keys.ak_public = akpub;
 	keys.ak_public_len = akpub_len;
+	keys.host = host;
 	if (tpa_enroll_request_pack(&req, &req_len, &keys, (const uint8_t *const *)inter,
 				    inter_len, ninter, replace) < 0) {
 		rc = fail(TPA_EXIT_INTERNAL, "enroll");
@@ -363,6 +387,8 @@ int attest_once(const settings *s, attempt *a, int print)
 	tpa_client_view view;
 	tpa_attest_extras extras;
 	tpa_tpm_certify_result bound;
+	tpa_host_info hi;
+	const tpa_host_info *host;
 	uint8_t akpub[TPA_PUBLIC_MAX], *req = NULL, *resp = NULL, *log = NULL;
 	size_t akpub_len = 0, req_len = 0, resp_len = 0, log_len = 0;
 	int rc, err, renewed = 0, attempt_no;
@@ -392,6 +418,7 @@ int attest_once(const settings *s, attempt *a, int print)
 		rc = fail(TPA_EXIT_INTERNAL, "PCR selection");
 		goto done;
 	}
+	host = host_collect(&hi, s);
 	if ((rc = open_verifier(&cl, s)) != 0)
 		goto done;
 	/* A new AK (the old one refused by the TPM) is enrolled first; an AK
@@ -399,7 +426,8 @@ int attest_once(const settings *s, attempt *a, int print)
 	 * new) is enrolled and the attestation tried once more. A revoked
 	 * device is refused with FAILED_PRECONDITION and stays refused. */
 	/* The TPM refused the old AK: the new one replaces it. */
-	if (renewed && (rc = enroll(tpm, cl, akpub, akpub_len, s->ek_cert_file, s->timeout, 1)) != 0)
+	if (renewed && (rc = enroll(tpm, cl, akpub, akpub_len, s->ek_cert_file, s->timeout, 1,
+				    host)) != 0)
 		goto done;
 	for (attempt_no = 0;; attempt_no++) {
 		if (tpa_challenge_request_pack(&req, &req_len, s->hint, s->rp_nonce_len ? s->rp_nonce :
@@ -430,6 +458,7 @@ int attest_once(const settings *s, attempt *a, int print)
 		extras.view = &view;
 		extras.hint = s->hint;
 		extras.bound_key = NULL;
+		extras.host = host;
 		if (s->bind_key) {
 			tpa_bound_key named;
 
@@ -455,7 +484,8 @@ int attest_once(const settings *s, attempt *a, int print)
 		if (err == TPA_ERR_REFUSED && a->grpc_status == TPA_RPC_PERMISSION_DENIED &&
 		    s->auto_enroll && attempt_no == 0) {
 			note(0, "%s; enrolling", tpa_err_last());
-			if ((rc = enroll(tpm, cl, akpub, akpub_len, s->ek_cert_file, s->timeout, 0)) != 0)
+			if ((rc = enroll(tpm, cl, akpub, akpub_len, s->ek_cert_file, s->timeout, 0,
+					 host)) != 0)
 				goto done;
 			continue;
 		}
@@ -496,13 +526,15 @@ int attest_enroll(const settings *s)
 	tpa_tpm *tpm = NULL;
 	uint8_t akpub[TPA_PUBLIC_MAX];
 	size_t akpub_len = 0;
+	tpa_host_info hi;
 	int rc;
 
 	if ((rc = open_tpm_ak(&tpm, akpub, sizeof(akpub), &akpub_len, s->tcti, s->ak_type,
 			      s->ak_file, s->ek_auto, s->ek, 1, NULL)) != 0 ||
 	    (rc = open_verifier(&cl, s)) != 0)
 		goto cleanup;
-	rc = enroll(tpm, cl, akpub, akpub_len, s->ek_cert_file, s->timeout, s->replace);
+	rc = enroll(tpm, cl, akpub, akpub_len, s->ek_cert_file, s->timeout, s->replace,
+		    host_collect(&hi, s));
 cleanup:
 	tpa_rpc_client_free(cl);
 	tpa_tpm_close(tpm);

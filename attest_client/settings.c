@@ -121,6 +121,8 @@ static const struct option options[] = {
 	{ "retry-max", required_argument, NULL, 'R' },
 	{ "refresh-before", required_argument, NULL, 'B' },
 	{ "verbose", no_argument, NULL, 'V' },
+	{ "no-host-info", no_argument, NULL, 'H' },
+	{ "host-info-root", required_argument, NULL, 'O' },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
@@ -128,7 +130,7 @@ static const struct option options[] = {
 /* Keys a configuration file may not set. */
 static const char *const not_in_config[] = { "config", "help", NULL };
 static const char *const flags[] = { "insecure", "no-eventlog", "auto-enroll", "replace",
-				     "verbose", NULL };
+				     "verbose", "no-host-info", NULL };
 
 static void set_where(const tpa_config_args *a, int idx, const char *name)
 {
@@ -228,6 +230,8 @@ int settings_load(settings *s, int argc, char **argv)
 		case 'A': s->auto_enroll = 1; break;
 		case 'P': s->replace = 1; break;
 		case 'V': s->verbose = 1; break;
+		case 'H': s->no_host_info = 1; break;
+		case 'O': s->host_info_root = optarg; break;
 		case 'K':
 			if (parse_ek(&s->ek_auto, &s->ek, optarg) < 0)
 				return TPA_EXIT_USAGE;
@@ -275,6 +279,10 @@ int settings_load(settings *s, int argc, char **argv)
 	}
 	if (s->eventlog && s->no_eventlog) {
 		fprintf(stderr, PROG ": --eventlog and --no-eventlog exclude each other\n");
+		return TPA_EXIT_USAGE;
+	}
+	if (s->no_host_info && s->host_info_root) {
+		fprintf(stderr, PROG ": --host-info-root and --no-host-info exclude each other\n");
 		return TPA_EXIT_USAGE;
 	}
 	if (s->hint && strlen(s->hint) > TPA_DEVICE_HINT_MAX) {

@@ -36,6 +36,8 @@ typedef struct {
 	const char *tcti, *pcr_spec, *ak_file, *hint, *token_out, *status_file;
 	const char *eventlog, *efivars, *bind_key;
 	const char *ek_cert_file;     /* --ek-cert: the EK certificate instead of NV's */
+	const char *host_info_root;   /* --host-info-root: read the host's names under it */
+	int no_host_info;             /* --no-host-info: send none */
 	tpa_ak_type ak_type;
 	tpa_ek_type ek;
 	int ek_auto;

@@ -83,6 +83,40 @@ cleanup:
 	return err;
 }
 
+/* What names the host, as it reports it: only values the shared validator
+ * keeps (tpa/hostinfo.h), so that nothing the verifier would refuse is
+ * sent; NULL when there is nothing to send. */
+static Attest__V1__HostInfo *host_msg(Attest__V1__HostInfo *m, const tpa_host_info *hi)
+{
+	if (!tpa_host_info_any(hi))
+		return NULL;
+	attest__v1__host_info__init(m);
+	m->hostname = (char *)hi->hostname;
+	m->machine_id = (char *)hi->machine_id;
+	m->dmi_product = (char *)hi->dmi_product;
+	m->dmi_serial = (char *)hi->dmi_serial;
+	return m;
+}
+
+/* The host names to send, checked again (a caller's struct may hold
+ * anything): 0, or TPA_ERR_INVALID_ARG naming the field. */
+static int host_check(const tpa_host_info *hi)
+{
+	tpa_host_info copy;
+	unsigned f;
+
+	for (f = 0; hi && f < TPA_HOST_NFIELDS; f++) {
+		const char *v = tpa_host_field_ptr((tpa_host_info *)hi, (tpa_host_field)f);
+		size_t n = strnlen(v, TPA_HOSTNAME_MAX + 1);
+
+		if (tpa_host_info_set(&copy, (tpa_host_field)f, v, n) < 0 ||
+		    strcmp(v, tpa_host_field_ptr(&copy, (tpa_host_field)f)) != 0)
+			return tpa_err_fail(TPA_ERR_INVALID_ARG, "host info: %s is not sent as it "
+					    "is", tpa_host_field_name((tpa_host_field)f));
+	}
+	return 0;
+}
+
 static Attest__V1__Tristate tristate(tpa_tristate t)
 {
 	return t == TPA_TRI_ON ? ATTEST__V1__TRISTATE__TRISTATE_ON :
@@ -100,6 +134,7 @@ int tpa_attest_request_pack(uint8_t **out, size_t *len, const char *challenge_id
 	Attest__V1__AttestRequest req = ATTEST__V1__ATTEST_REQUEST__INIT;
 	Attest__V1__Quote quote = ATTEST__V1__QUOTE__INIT;
 	Attest__V1__BoundKey bk = ATTEST__V1__BOUND_KEY__INIT;
+	Attest__V1__HostInfo host;
 	Attest__V1__PcrBank banks[TPA_BANKS_MAX], *bankp[TPA_BANKS_MAX];
 	Attest__V1__PcrValue vals[TPA_BANKS_MAX][TPA_PCR_COUNT];
 	Attest__V1__PcrValue *valp[TPA_BANKS_MAX][TPA_PCR_COUNT];
@@ -163,6 +198,11 @@ int tpa_attest_request_pack(uint8_t **out, size_t *len, const char *challenge_id
 		cv.tpm_firmware_version = extras->view->tpm_firmware_version;
 		cv.virtual_tpm = extras->view->virtual_tpm;
 		req.client_view = &cv;
+	}
+	if (extras && extras->host) {
+		if (host_check(extras->host) < 0)
+			return TPA_ERR_INVALID_ARG;
+		req.host = host_msg(&host, extras->host);
 	}
 	return pack_msg(out, len, &req.base);
 }
@@ -329,6 +369,7 @@ int tpa_enroll_request_pack(uint8_t **out, size_t *len, const tpa_enroll_keys *k
 			    size_t nintermediates, int replace_aks)
 {
 	Attest__V1__EnrollRequest req = ATTEST__V1__ENROLL_REQUEST__INIT;
+	Attest__V1__HostInfo host;
 	ProtobufCBinaryData inter[TPA_ENROLL_INTERMEDIATES_MAX];
 	size_t i;
 
@@ -353,6 +394,9 @@ int tpa_enroll_request_pack(uint8_t **out, size_t *len, const tpa_enroll_keys *k
 	req.ak_public.data = (uint8_t *)k->ak_public;
 	req.ak_public.len = k->ak_public_len;
 	req.replace_aks = replace_aks != 0;
+	if (k->host && host_check(k->host) < 0)
+		return TPA_ERR_INVALID_ARG;
+	req.host = host_msg(&host, k->host);
 	return pack_msg(out, len, &req.base);
 }
 
@@ -388,9 +432,13 @@ int tpa_activate_request_pack(uint8_t **out, size_t *len, const char *enrollment
 			      const tpa_enroll_keys *k)
 {
 	Attest__V1__ActivateRequest req = ATTEST__V1__ACTIVATE_REQUEST__INIT;
+	Attest__V1__HostInfo host;
 
 	if (!out || !len || !enrollment_id || !credential || !k)
 		return tpa_err_fail(TPA_ERR_INVALID_ARG, "activate: NULL");
+	if (k->host && host_check(k->host) < 0)
+		return TPA_ERR_INVALID_ARG;
+	req.host = host_msg(&host, k->host);
 	req.enrollment_id = (char *)enrollment_id;
 	req.credential.data = (uint8_t *)credential;
 	req.credential.len = credential_len;

@@ -316,6 +316,49 @@ static void safe_text(char *out, size_t cap, const char *in)
 	out[i] = '\0';
 }
 
+/* How a log line names a device: as every `verifier devices` verb accepts
+ * it, by the 16-digit prefix of its id, with the host name it reported
+ * (not attested: for a person reading the log) when one is known:
+ * "device=0123456789abcdef (alice-laptop)". */
+static const char *dev_name(char *buf, size_t cap, const char *id, const char *hostname)
+{
+	char h[TPA_HOSTNAME_MAX + 1];
+
+	safe_text(h, sizeof(h), hostname);
+	if (h[0])
+		snprintf(buf, cap, "device=%.16s (%s)", id, h);
+	else
+		snprintf(buf, cap, "device=%.16s", id);
+	return buf;
+}
+
+#define DEV_NAME_MAX (sizeof("device=") + 16 + 3 + TPA_HOSTNAME_MAX)
+
+/* What a request says names its host, checked by the validator the client
+ * uses (tpa/hostinfo.h): 0, or an INVALID_ARGUMENT refusal naming the
+ * field ("host.hostname: byte 3 is not printable (0x07)"). Reported, never
+ * attested: kept only by the callers that proved a TPM. */
+static int host_of(tpa_rpc_reply *r, tpa_host_info *out, const Attest__V1__HostInfo *h)
+{
+	const char *v[TPA_HOST_NFIELDS];
+	unsigned f;
+
+	memset(out, 0, sizeof(*out));
+	if (!h)
+		return 0;
+	v[TPA_HOST_HOSTNAME] = h->hostname;
+	v[TPA_HOST_MACHINE_ID] = h->machine_id;
+	v[TPA_HOST_DMI_PRODUCT] = h->dmi_product;
+	v[TPA_HOST_DMI_SERIAL] = h->dmi_serial;
+	for (f = 0; f < TPA_HOST_NFIELDS; f++)
+		if (v[f] && tpa_host_info_set(out, (tpa_host_field)f, v[f], strlen(v[f])) < 0) {
+			refuse(r, TPA_RPC_INVALID_ARGUMENT, "host.%s", tpa_err_last());
+			memset(out, 0, sizeof(*out));
+			return -1;
+		}
+	return 0;
+}
+
 void tpa_service_get_challenge(tpa_rpc_reply *r, const uint8_t *req, size_t len,
 			       void *ctx)
 {
@@ -726,7 +769,9 @@ void tpa_service_attest(tpa_rpc_reply *r, const uint8_t *req, size_t len,
 	uint64_t tpm_firmware = 0;
 	uint8_t name[TPA_NAME_MAX], qd[TPA_NONCE_LEN];
 	tpa_bound_key bound = { "", "" };
+	tpa_host_info host;
 	char name_hex[2 * TPA_NAME_MAX + 1], hint[TPA_DEVICE_HINT_MAX + 1];
+	char who[DEV_NAME_MAX] = "device=?";
 	char *token = NULL, *pcrs_json = NULL;
 	size_t name_len = 0, i;
 	int have_dev = 0, have_ch, quote_ok, judged = 0, err;
@@ -743,6 +788,11 @@ void tpa_service_attest(tpa_rpc_reply *r, const uint8_t *req, size_t len,
 		goto cleanup;
 	}
 	safe_text(hint, sizeof(hint), in->device_hint);
+	if (host_of(r, &host, in->host) < 0) {
+		quiet_logf(s, "attest refused: %s", r->details);
+		atomic_fetch_add(&s->n.refused, 1);
+		goto cleanup;
+	}
 
 	/* The challenge: sealed here, unexpired. Whether it is used up already
 	 * is asked only of evidence that proves something (below). */
@@ -813,10 +863,11 @@ void tpa_service_attest(tpa_rpc_reply *r, const uint8_t *req, size_t len,
 			atomic_fetch_add(&s->n.refused, 1);
 			goto cleanup;
 		}
+		dev_name(who, sizeof(who), dev.id, dev.host.hostname);
 		if (dev.state != TPA_DEVICE_ACTIVE) {
 			refuse(r, TPA_RPC_FAILED_PRECONDITION, "device %.16s... is %s", dev.id,
 			       tpa_device_state_name(dev.state));
-			quiet_logf(s, "attest refused: %s", r->details);
+			quiet_logf(s, "attest refused %s: %s", who, r->details);
 			atomic_fetch_add(&s->n.refused, 1);
 			goto cleanup;
 		}
@@ -928,7 +979,7 @@ void tpa_service_attest(tpa_rpc_reply *r, const uint8_t *req, size_t len,
 			if (err == TPA_ERR_USED) {
 				refuse(r, TPA_RPC_FAILED_PRECONDITION,
 				       "challenge already used: another Attest took it");
-				logf_(s, "attest refused device=%.16s...: %s", dev.id, r->details);
+				logf_(s, "attest refused %s: %s", who, r->details);
 				atomic_fetch_add(&s->n.refused, 1);
 				atomic_fetch_add(&s->n.replays, 1);
 				goto cleanup;
@@ -940,6 +991,13 @@ void tpa_service_attest(tpa_rpc_reply *r, const uint8_t *req, size_t len,
 				goto cleanup;
 			}
 			atomic_fetch_add(&s->n.recorded, 1);
+			/* The names the host reports, and that it was seen: only
+			 * now, with the evidence held and recorded; never from a
+			 * stranger's or a refused attempt. */
+			if (tpa_store_set_host(s->opts.store, dev.id, &host, claims.iat) < 0)
+				logf_(s, "registry: host names of %s: %s", who, tpa_err_last());
+			else if (host.hostname[0])
+				dev_name(who, sizeof(who), dev.id, host.hostname);
 			if (strcmp(dev.last_outcome, rec.outcome) != 0) {
 				tpa_device_change c = { TPA_CHANGE_OUTCOME, dev.id, rec.outcome,
 							dev.last_outcome, claims.iat };
@@ -964,12 +1022,13 @@ void tpa_service_attest(tpa_rpc_reply *r, const uint8_t *req, size_t len,
 			quiet_logf(s, "attest non-compliant, unverified ak=%.16s... device_hint=\"%s\"",
 				   name_hex, hint);
 		} else if (v.status != TPA_STATUS_NON_COMPLIANT) {
-			logf_(s, "attest %s ak=%.16s... device_hint=\"%s\" baseline=%s@%d",
-			      tpa_outcome_name(v.outcome), name_hex, hint,
-			      bl ? tpa_baseline_name(bl) : "", bl_version);
+			logf_(s, "attest %s ak=%.16s... device_hint=\"%s\"%s%s baseline=%s@%d",
+			      tpa_outcome_name(v.outcome), name_hex, hint, have_dev ? " " : "",
+			      have_dev ? who : "", bl ? tpa_baseline_name(bl) : "", bl_version);
 		} else {
-			logf_(s, "attest non-compliant ak=%.16s... device_hint=\"%s\" outcome=%s "
-			      "baseline=%s@%d", name_hex, hint, tpa_outcome_name(v.outcome),
+			logf_(s, "attest non-compliant ak=%.16s... device_hint=\"%s\"%s%s "
+			      "outcome=%s baseline=%s@%d", name_hex, hint, have_dev ? " " : "",
+			      have_dev ? who : "", tpa_outcome_name(v.outcome),
 			      bl ? tpa_baseline_name(bl) : "", bl_version);
 			for (i = 0; i < v.checks.n; i++)
 				if (!v.checks.items[i].passed)
@@ -1074,9 +1133,11 @@ void tpa_service_enroll(tpa_rpc_reply *r, const uint8_t *req, size_t len, void *
 	uint8_t name[TPA_NAME_MAX], blob[TPA_ID_OBJECT_MAX], sec[TPA_ENC_SECRET_MAX];
 	uint8_t binding[TPA_SEAL_BINDING_LEN];
 	size_t name_len = 0, blob_len = 0, sec_len = 0, i;
-	char device_id[TPA_DEVICE_ID_HEX + 1];
+	char device_id[TPA_DEVICE_ID_HEX + 1] = "", who[DEV_NAME_MAX] = "";
+	tpa_host_info host;
 
 	memset(&seal, 0, sizeof(seal));
+	memset(&host, 0, sizeof(host));
 	if (!(in = unpack(r, &arena, &attest__v1__enroll_request__descriptor, req, len,
 			   "EnrollRequest"))) {
 		atomic_fetch_add(&s->n.enroll_refused, 1);
@@ -1088,6 +1149,11 @@ void tpa_service_enroll(tpa_rpc_reply *r, const uint8_t *req, size_t len, void *
 		       !in->ek_certificate.len ? "ek_certificate" : "ak_public");
 		goto refused;
 	}
+	/* Enroll proves nothing: what it reports is checked (a client that
+	 * sends what Activate would refuse learns it now) and named in the
+	 * log, never kept. */
+	if (host_of(r, &host, in->host) < 0)
+		goto refused;
 	if (in->n_ek_intermediates > INTERMEDIATES_MAX) {
 		refuse(r, TPA_RPC_INVALID_ARGUMENT, "more than %d ek_intermediates",
 		       INTERMEDIATES_MAX);
@@ -1137,7 +1203,21 @@ void tpa_service_enroll(tpa_rpc_reply *r, const uint8_t *req, size_t len, void *
 	atomic_fetch_add(&s->n.enrollments, 1);
 	goto cleanup;
 refused:
-	quiet_logf(s, "enroll refused: %s", r->details);
+	/* A device the request names; its host name here is only what an
+	 * unproven request says, and is said so. */
+	if (device_id[0]) {
+		dev_name(who, sizeof(who), device_id, NULL);
+		if (host.hostname[0]) {
+			size_t n = strlen(who);
+
+			snprintf(who + n, sizeof(who) - n, " (says ");
+			n = strlen(who);
+			safe_text(who + n, sizeof(who) - n - 1, host.hostname);
+			n = strlen(who);
+			snprintf(who + n, sizeof(who) - n, ")");
+		}
+	}
+	quiet_logf(s, "enroll refused%s%s: %s", who[0] ? " " : "", who, r->details);
 	atomic_fetch_add(&s->n.enroll_refused, 1);
 cleanup:
 	OPENSSL_cleanse(&seal, sizeof(seal));
@@ -1155,7 +1235,9 @@ void tpa_service_activate(tpa_rpc_reply *r, const uint8_t *req, size_t len, void
 	tpa_device dev;
 	uint8_t binding[TPA_SEAL_BINDING_LEN], name[TPA_NAME_MAX];
 	size_t name_len = 0;
-	char mf[16], device_id[TPA_DEVICE_ID_HEX + 1], ak_name[2 * TPA_NAME_MAX + 1];
+	char mf[16], device_id[TPA_DEVICE_ID_HEX + 1] = "", ak_name[2 * TPA_NAME_MAX + 1];
+	char who[DEV_NAME_MAX] = "";
+	tpa_host_info host;
 	int err;
 
 	memset(&seal, 0, sizeof(seal));
@@ -1174,6 +1256,9 @@ void tpa_service_activate(tpa_rpc_reply *r, const uint8_t *req, size_t len, void
 		       "ak_public (what Enroll was sent)");
 		goto refused;
 	}
+	/* Checked before the enrollment is used up: a refusal leaves it. */
+	if (host_of(r, &host, in->host) < 0)
+		goto refused;
 	if (in->ek_certificate.len > TPA_EKCERT_MAX) {
 		refuse(r, TPA_RPC_INVALID_ARGUMENT, "ek_certificate of %zu bytes exceeds %d",
 		       in->ek_certificate.len, TPA_EKCERT_MAX);
@@ -1232,8 +1317,19 @@ void tpa_service_activate(tpa_rpc_reply *r, const uint8_t *req, size_t len, void
 		       "registry: %s", tpa_err_last());
 		goto refused;
 	}
-	out.aks = tpa_store_get(&dev, s->opts.store, device_id) == 0 ? dev.naks : 1;
-	logf_(s, "enrolled device=%.16s... ak=%.16s...%s (%u AK%s)", device_id, ak_name,
+	/* The TPM proved its EK: what the host reports is kept, first seen now.
+	 * Names are not a decision; one the registry could not keep is
+	 * logged, the enrollment stands. */
+	if (tpa_store_set_host(s->opts.store, device_id, &host, (int64_t)time(NULL)) < 0)
+		logf_(s, "registry: host names of device=%.16s: %s", device_id, tpa_err_last());
+	if (tpa_store_get(&dev, s->opts.store, device_id) == 0) {
+		out.aks = dev.naks;
+		dev_name(who, sizeof(who), device_id, dev.host.hostname);
+	} else {
+		out.aks = 1;
+		dev_name(who, sizeof(who), device_id, host.hostname);
+	}
+	logf_(s, "enrolled %s ak=%.16s...%s (%u AK%s)", who, ak_name,
 	      seal.flags & TPA_ENROLLMENT_REPLACE_AKS ? ", replacing the others" : "", out.aks,
 	      out.aks == 1 ? "" : "s");
 	out.device_id = device_id;
@@ -1242,7 +1338,9 @@ void tpa_service_activate(tpa_rpc_reply *r, const uint8_t *req, size_t len, void
 	atomic_fetch_add(&s->n.activations, 1);
 	goto cleanup;
 refused:
-	quiet_logf(s, "activate refused: %s", r->details);
+	if (device_id[0])
+		dev_name(who, sizeof(who), device_id, NULL);
+	quiet_logf(s, "activate refused%s%s: %s", who[0] ? " " : "", who, r->details);
 	atomic_fetch_add(&s->n.activate_refused, 1);
 cleanup:
 	OPENSSL_cleanse(&seal, sizeof(seal));
@@ -1307,6 +1405,7 @@ void tpa_service_compliance(tpa_rpc_reply *r, const uint8_t *req, size_t len, vo
 		ATTEST__V1__GET_DEVICE_COMPLIANCE_RESPONSE__INIT;
 	tpa_compliance_answer a;
 	const tpa_device *dev = &a.device;
+	char who[DEV_NAME_MAX];
 	int err;
 
 	memset(&a, 0, sizeof(a));
@@ -1350,7 +1449,8 @@ void tpa_service_compliance(tpa_rpc_reply *r, const uint8_t *req, size_t len, vo
 	out.compliant = a.compliant;
 	out.reason = a.reason;
 	reply_msg(r, &out.base);
-	logf_(s, "compliance device=%.16s... asked by \"%s\": %s%s%s", dev->id, r->peer_cn,
+	logf_(s, "compliance %s asked by \"%s\": %s%s%s",
+	      dev_name(who, sizeof(who), dev->id, dev->host.hostname), r->peer_cn,
 	      a.compliant ? "compliant" : "not compliant", a.reason[0] ? ": " : "", a.reason);
 cleanup:
 	tpa_compliance_answer_free(&a);

@@ -18,6 +18,20 @@ const char *tpa_device_state_name(tpa_device_state st)
 	return "unknown";
 }
 
+int tpa_device_state_parse(tpa_device_state *out, const char *name)
+{
+	static const tpa_device_state all[] = { TPA_DEVICE_ACTIVE, TPA_DEVICE_REVOKED };
+	size_t i;
+
+	for (i = 0; name && i < sizeof(all) / sizeof(all[0]); i++)
+		if (strcmp(name, tpa_device_state_name(all[i])) == 0) {
+			*out = all[i];
+			return 0;
+		}
+	return tpa_err_fail(TPA_ERR_INVALID_ARG, "state \"%.32s\": not active or revoked",
+			    name ? name : "");
+}
+
 static int store_open(tpa_store **out, const char *where, int create)
 {
 	const char *sep;
@@ -241,4 +255,12 @@ int tpa_store_untombstone(tpa_store *s, const char *id, int64_t now)
 {
 	CHECK(s);
 	return s->ops->untombstone(s, id, now);
+}
+
+int tpa_store_set_host(tpa_store *s, const char *id, const tpa_host_info *host, int64_t now)
+{
+	CHECK(s);
+	if (!s->ops->set_host)
+		return tpa_err_fail(TPA_ERR_INVALID_ARG, "registry: this backend keeps no host names");
+	return s->ops->set_host(s, id, host, now);
 }

@@ -650,14 +650,27 @@ static void row_to_device(tpa_device *d, sqlite3_stmt *st)
 	d->state_changed_at = sqlite3_column_int64(st, 10);
 	d->last_token_exp = sqlite3_column_int64(st, 11);
 	d->naks = (unsigned)sqlite3_column_int(st, 12);
+	/* The reported names: the schema's CHECKs bound them; copied bounded
+	 * all the same. */
+	if ((t = sqlite3_column_text(st, 13)))
+		snprintf(d->host.hostname, sizeof(d->host.hostname), "%s", (const char *)t);
+	if ((t = sqlite3_column_text(st, 14)))
+		snprintf(d->host.machine_id, sizeof(d->host.machine_id), "%s", (const char *)t);
+	if ((t = sqlite3_column_text(st, 15)))
+		snprintf(d->host.dmi_product, sizeof(d->host.dmi_product), "%s", (const char *)t);
+	if ((t = sqlite3_column_text(st, 16)))
+		snprintf(d->host.dmi_serial, sizeof(d->host.dmi_serial), "%s", (const char *)t);
+	d->first_seen = sqlite3_column_int64(st, 17);
+	d->last_seen = sqlite3_column_int64(st, 18);
 }
 
 /* Not the token body: reading devices stays cheap. */
 #define DEVICE_COLUMNS "d.id, d.state, d.enrolled_at, d.last_attest_at, d.last_verdict, " \
 	"(SELECT name FROM aks WHERE device_id = d.id ORDER BY registered_at DESC LIMIT 1), " \
 	"d.label, d.last_outcome, d.last_baseline, d.tpm_manufacturer, d.state_changed_at, " \
-	"d.last_token_exp, (SELECT count(*) FROM aks WHERE device_id = d.id)"
-#define DEVICE_NCOLUMNS 13
+	"d.last_token_exp, (SELECT count(*) FROM aks WHERE device_id = d.id), " \
+	"d.hostname, d.machine_id, d.dmi_product, d.dmi_serial, d.first_seen, d.last_seen"
+#define DEVICE_NCOLUMNS 19
 
 static int get_one(tpa_device *out, sq_store *s, const char *sql, const char *key,
 		   const char *what)
@@ -883,54 +896,153 @@ static int is_hex_lower(const char *t)
 	return 1;
 }
 
+/* Up to 3 candidates' ids from st (each a row's first column) and how
+ * many rows there were (at most 4 are asked for). Finalizes. */
+static int candidates(sq_store *s, sqlite3_stmt *st, char cand[3][TPA_DEVICE_ID_LEN + 1],
+		      size_t *n)
+{
+	int rc;
+
+	*n = 0;
+	while ((rc = step_one(s, st)) == 1) {
+		if (*n < 3)
+			snprintf(cand[*n], sizeof(cand[*n]), "%s",
+				 (const char *)sqlite3_column_text(st, 0));
+		(*n)++;
+	}
+	sqlite3_finalize(st);
+	return rc < 0 ? rc : 0;
+}
+
+static int ambiguous(const char *kind, const char *what, char cand[3][TPA_DEVICE_ID_LEN + 1],
+		     size_t n)
+{
+	return tpa_err_fail(TPA_ERR_CONFLICT, "device %s %.255s is ambiguous: %.16s, %.16s%s%.16s%s"
+			    " (give more of the id)", kind, what, cand[0], cand[1],
+			    n > 2 ? ", " : "", n > 2 ? cand[2] : "", n > 3 ? ", ..." : "");
+}
+
 /* A full id (or alias) or a unique prefix of at least 8 hex digits, among
  * devices and tombstones (so that a deleted revoked device can be
- * reinstated by the prefix the log printed). */
+ * reinstated by the prefix the log printed); else a host name, as people
+ * call a device: the devices' first, then the tombstones' (a deleted
+ * laptop's name must not make its successor's ambiguous). An id that
+ * matches wins, so that a host name cannot shadow a device's id. */
 static int sq_find_device(char *id_out, tpa_store *p, const char *what)
 {
 	sq_store *s = (sq_store *)p;
 	sqlite3_stmt *st;
 	char cand[3][TPA_DEVICE_ID_LEN + 1];
+	tpa_host_info probe;
+	const char *key;
 	size_t len, n = 0;
-	int err, rc;
+	int err, idform;
 
 	if (!id_out || !what)
 		return tpa_err_fail(TPA_ERR_INVALID_ARG, "find device: NULL");
 	len = strlen(what);
-	if (len < 8 || len > TPA_DEVICE_ID_LEN || !is_hex_lower(what))
-		return tpa_err_fail(TPA_ERR_INVALID_ARG, "device \"%.70s%s\": give a device id or "
-				    "a prefix of at least 8 lower-case hex digits", what,
-				    len > 70 ? "..." : "");
-	pthread_mutex_lock(&s->lock);
-	if (len == TPA_DEVICE_ID_LEN && (err = canonical(s, what, id_out)) < 0)
-		goto out;
-	if (len == TPA_DEVICE_ID_LEN)
-		what = id_out;
-	if ((err = prepare(&st, s, "SELECT id FROM devices WHERE substr(id, 1, length(?1)) = ?1 "
-			   "UNION SELECT device_id FROM tombstones WHERE "
-			   "substr(device_id, 1, length(?1)) = ?1 ORDER BY 1 LIMIT 4", "t",
-			   what)) < 0)
-		goto out;
-	while ((rc = step_one(s, st)) == 1) {
-		if (n < 3)
-			snprintf(cand[n], sizeof(cand[n]), "%s",
-				 (const char *)sqlite3_column_text(st, 0));
-		n++;
+	idform = len >= 8 && len <= TPA_DEVICE_ID_LEN && is_hex_lower(what);
+	/* As a host name: the validator's, untrimmed (a name with a trailing
+	 * space is no name a device could have reported). */
+	memset(&probe, 0, sizeof(probe));
+	if (tpa_host_info_set(&probe, TPA_HOST_HOSTNAME, what, len) < 0 ||
+	    strlen(probe.hostname) != len) {
+		probe.hostname[0] = '\0';
+		tpa_err_clear();
 	}
-	sqlite3_finalize(st);
-	if (rc < 0) {
-		err = rc;
-	} else if (n == 0) {
-		err = tpa_err_fail(TPA_ERR_NOT_FOUND, "no device with id%s %.64s",
-				   len < TPA_DEVICE_ID_LEN ? " prefix" : "", what);
-	} else if (n > 1) {
-		err = tpa_err_fail(TPA_ERR_CONFLICT, "device prefix %s is ambiguous: %.16s, %.16s%s%s%s",
-				   what, cand[0], cand[1], n > 2 ? ", " : "", n > 2 ? cand[2] : "",
-				   n > 3 ? ", ..." : "");
+	if (!idform && !probe.hostname[0]) {
+		/* Not echoed: it may be anything. */
+		return tpa_err_fail(TPA_ERR_INVALID_ARG, "device: give a device id, a prefix of "
+				    "at least 8 lower-case hex digits, or a host name (1..%d "
+				    "printable characters)", TPA_HOSTNAME_MAX);
+	}
+	pthread_mutex_lock(&s->lock);
+	key = what;
+	if (idform) {
+		if (len == TPA_DEVICE_ID_LEN && (err = canonical(s, what, id_out)) < 0)
+			goto out;
+		if (len == TPA_DEVICE_ID_LEN)
+			key = id_out;
+		if ((err = prepare(&st, s, "SELECT id FROM devices WHERE "
+				   "substr(id, 1, length(?1)) = ?1 UNION SELECT device_id FROM "
+				   "tombstones WHERE substr(device_id, 1, length(?1)) = ?1 "
+				   "ORDER BY 1 LIMIT 4", "t", key)) < 0 ||
+		    (err = candidates(s, st, cand, &n)) < 0)
+			goto out;
+		if (n > 1) {
+			err = ambiguous("prefix", key, cand, n);
+			goto out;
+		}
+	}
+	if (n == 0 && probe.hostname[0]) {
+		if ((err = prepare(&st, s, "SELECT id FROM devices WHERE hostname = ?1 "
+				   "COLLATE NOCASE ORDER BY 1 LIMIT 4", "t", what)) < 0 ||
+		    (err = candidates(s, st, cand, &n)) < 0)
+			goto out;
+		if (n == 0 &&
+		    ((err = prepare(&st, s, "SELECT device_id FROM tombstones WHERE hostname = ?1 "
+				    "COLLATE NOCASE ORDER BY 1 LIMIT 4", "t", what)) < 0 ||
+		     (err = candidates(s, st, cand, &n)) < 0))
+			goto out;
+		if (n > 1) {
+			err = ambiguous("host name", what, cand, n);
+			goto out;
+		}
+	}
+	if (n == 0) {
+		err = idform ? tpa_err_fail(TPA_ERR_NOT_FOUND, "no device with id%s %.64s%s",
+					    len < TPA_DEVICE_ID_LEN ? " prefix" : "", key,
+					    len < TPA_DEVICE_ID_LEN ? " or host name" : "") :
+			tpa_err_fail(TPA_ERR_NOT_FOUND, "no device with host name %s (an id "
+				     "prefix has at least 8 lower-case hex digits)", what);
 	} else {
 		snprintf(id_out, TPA_DEVICE_ID_LEN + 1, "%s", cand[0]);
 		err = 0;
 	}
+out:
+	pthread_mutex_unlock(&s->lock);
+	return err;
+}
+
+/* Reported names and times; a value not reported keeps the one held. */
+static int sq_set_host(tpa_store *p, const char *id, const tpa_host_info *host, int64_t now)
+{
+	sq_store *s = (sq_store *)p;
+	sqlite3_stmt *st;
+	tpa_host_info v;
+	char cid[TPA_DEVICE_ID_LEN + 1];
+	const char *val[TPA_HOST_NFIELDS];
+	int err, changes = 0;
+	unsigned f;
+
+	if (!id)
+		return tpa_err_fail(TPA_ERR_INVALID_ARG, "host info: NULL");
+	/* The validator again: the registry keeps nothing it would refuse. */
+	memset(&v, 0, sizeof(v));
+	for (f = 0; host && f < TPA_HOST_NFIELDS; f++) {
+		const char *t = tpa_host_field_ptr((tpa_host_info *)host, (tpa_host_field)f);
+		size_t n = strnlen(t, TPA_HOSTNAME_MAX + 1);
+
+		if (tpa_host_info_set(&v, (tpa_host_field)f, t, n) < 0)
+			return TPA_ERR_INVALID_ARG;
+		val[f] = tpa_host_field_ptr(&v, (tpa_host_field)f)[0] ?
+			 tpa_host_field_ptr(&v, (tpa_host_field)f) : NULL;
+	}
+	for (; f < TPA_HOST_NFIELDS; f++)
+		val[f] = NULL;
+	pthread_mutex_lock(&s->lock);
+	if ((err = canonical(s, id, cid)) < 0)
+		goto out;
+	if ((err = prepare(&st, s, "UPDATE devices SET hostname = coalesce(?1, hostname), "
+			   "machine_id = coalesce(?2, machine_id), "
+			   "dmi_product = coalesce(?3, dmi_product), "
+			   "dmi_serial = coalesce(?4, dmi_serial), "
+			   "first_seen = coalesce(first_seen, ?5), last_seen = ?5 WHERE id = ?6",
+			   "ttttit", val[0], val[1], val[2], val[3], now, cid)) < 0 ||
+	    (err = run(s, st, &changes)) < 0)
+		goto out;
+	if (!changes)
+		err = tpa_err_fail(TPA_ERR_NOT_FOUND, "no device with id %.64s", cid);
 out:
 	pthread_mutex_unlock(&s->lock);
 	return err;
@@ -1865,6 +1977,7 @@ static const tpa_store_ops sq_ops = {
 	.tombstoned = sq_tombstoned,
 	.untombstone = sq_untombstone,
 	.backup = sq_backup,
+	.set_host = sq_set_host,
 };
 
 /* The schema version of the file: 0 for a new one. */

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
-/* verifier devices list|show|revoke|reinstate|delete: the device registry
- * for an operator. Exit status (tpa/exit.h): 0 done, 1 no such device, 2
- * usage or an unreadable registry. */
+/* verifier devices list|show|summary|revoke|reinstate|delete|label: the
+ * device registry for an operator. Exit status (tpa/exit.h): 0 done, 1 no
+ * such device (or an ambiguous name), 2 usage or an unreadable registry. */
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,37 +12,131 @@
 
 #include "tpa/err.h"
 #include "tpa/store.h"
+#include "tpa/timefmt.h"
 
 #include "cmd.h"
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: verifier devices list [--json] --registry FILE\n"
+	fprintf(f, "usage: verifier devices list [options] --registry FILE\n"
+		   "       verifier devices summary [--json] --registry FILE\n"
 		   "       verifier devices show|revoke|reinstate|delete [--json] --registry FILE DEVICE\n"
 		   "       verifier devices label [--json] --registry FILE DEVICE LABEL (\"\" removes)\n"
 		   "\n"
-		   "DEVICE is a device id or a unique prefix of it of at least 8 hex digits (the\n"
-		   "verifier's log prints 16). Deleting a revoked device keeps a tombstone: its TPM\n"
-		   "cannot enroll again until \"devices reinstate\" names it.\n");
+		   "DEVICE is a device id, a unique prefix of it of at least 8 hex digits (the\n"
+		   "verifier's log prints 16: device=0123456789abcdef (alice-laptop)), or the\n"
+		   "unique host name a device reported (any case); an id or prefix wins over a\n"
+		   "host name. Host names, machine-ids and DMI values are as the device reported\n"
+		   "them, not attested. Deleting a revoked device keeps a tombstone: its TPM\n"
+		   "cannot enroll again until \"devices reinstate\" names it. Times are ISO 8601\n"
+		   "UTC. \"verifier devices VERB --help\" says more of list, summary and show;\n"
+		   "list's options: --state STATE, --label L, --stale, --non-compliant.\n"
+		   "\n"
+		   "  --registry FILE       the registry (sqlite:PATH or a file; never created)\n"
+		   "  --json                JSON instead of text\n");
 }
 
-static json_t *device_json(const tpa_device *d)
+static void usage_list(FILE *f)
 {
-	json_t *o = json_object();
+	fprintf(f, "usage: verifier devices list [options] --registry FILE\n"
+		   "\n"
+		   "Lists the devices, one a line (id, state, host name as reported, enrollment,\n"
+		   "last verdict, label, AK), those the filters keep (all of them must), and\n"
+		   "ends with a summary line: counts per state, per last outcome, and stale.\n"
+		   "\n"
+		   "  --registry FILE       the registry (sqlite:PATH or a file; never created)\n"
+		   "  --json                a JSON array of the devices, times ISO 8601 UTC\n"
+		   "  --state STATE         only devices in STATE (active, revoked)\n"
+		   "  --label L             only devices with group label L\n"
+		   "  --stale               only devices without an unexpired token now: never\n"
+		   "                        attested, or the last token expired\n"
+		   "  --non-compliant       only devices whose last outcome is neither compliant\n"
+		   "                        nor warning (never attested counts), or that are not\n"
+		   "                        active\n");
+}
+
+static void usage_summary(FILE *f)
+{
+	fprintf(f, "usage: verifier devices summary [--json] --registry FILE\n"
+		   "\n"
+		   "Counts the fleet: devices per state, per last outcome (never attested\n"
+		   "included), and how many are stale (no unexpired token now).\n"
+		   "\n"
+		   "  --registry FILE       the registry (sqlite:PATH or a file; never created)\n"
+		   "  --json                a JSON object instead of a line\n");
+}
+
+static void usage_show(FILE *f)
+{
+	fprintf(f, "usage: verifier devices show [--json] --registry FILE DEVICE\n"
+		   "\n"
+		   "Shows one device: its state, enrollment, last verdict, token expiry, and\n"
+		   "under their own heading the names its host reported (host name,\n"
+		   "machine-id, DMI product and serial: reported by the device, not attested)\n"
+		   "with when it was first and last seen. DEVICE: an id, a unique prefix of at\n"
+		   "least 8 hex digits, or a unique host name.\n"
+		   "\n"
+		   "  --registry FILE       the registry (sqlite:PATH or a file; never created)\n"
+		   "  --json                JSON (the names in an object \"reported\")\n");
+}
+
+/* A time for people: ISO 8601 UTC, or "never" for 0. */
+static const char *when(char *b, size_t cap, int64_t t)
+{
+	if (t == 0 || tpa_time_iso(b, cap, t) < 0)
+		snprintf(b, cap, "%s", t == 0 ? "never" : "?");
+	return b;
+}
+
+static json_t *time_json(int64_t t)
+{
+	char b[TPA_TIME_ISO_LEN + 1];
+
+	return t && tpa_time_iso(b, sizeof(b), t) == 0 ? json_string(b) : json_null();
+}
+
+static json_t *text_json(const char *v)
+{
+	return v && v[0] ? json_string(v) : json_null();
+}
+
+/* No token that holds now: never attested, or the last one expired. */
+static int is_stale(const tpa_device *d, int64_t now)
+{
+	return d->last_token_exp == 0 || d->last_token_exp <= now;
+}
+
+static int is_non_compliant(const tpa_device *d)
+{
+	return d->state != TPA_DEVICE_ACTIVE || (strcmp(d->last_outcome, "compliant") != 0 &&
+						 strcmp(d->last_outcome, "warning") != 0);
+}
+
+static json_t *device_json(const tpa_device *d, int64_t now)
+{
+	json_t *o = json_object(), *r = json_object();
 
 	json_object_set_new(o, "id", json_string(d->id));
 	json_object_set_new(o, "state", json_string(tpa_device_state_name(d->state)));
-	json_object_set_new(o, "enrolled_at", json_integer(d->enrolled_at));
+	json_object_set_new(o, "enrolled_at", time_json(d->enrolled_at));
 	json_object_set_new(o, "ak_name", json_string(d->ak_name));
-	json_object_set_new(o, "last_attest_at", d->last_attest_at ?
-			    json_integer(d->last_attest_at) : json_null());
-	json_object_set_new(o, "last_verdict", d->last_verdict[0] ?
-			    json_string(d->last_verdict) : json_null());
-	json_object_set_new(o, "last_outcome", d->last_outcome[0] ?
-			    json_string(d->last_outcome) : json_null());
-	json_object_set_new(o, "last_baseline", d->last_baseline[0] ?
-			    json_string(d->last_baseline) : json_null());
-	json_object_set_new(o, "label", d->label[0] ? json_string(d->label) : json_null());
+	json_object_set_new(o, "last_attest_at", time_json(d->last_attest_at));
+	json_object_set_new(o, "last_verdict", text_json(d->last_verdict));
+	json_object_set_new(o, "last_outcome", text_json(d->last_outcome));
+	json_object_set_new(o, "last_baseline", text_json(d->last_baseline));
+	json_object_set_new(o, "label", text_json(d->label));
+	json_object_set_new(o, "token_expires_at", time_json(d->last_token_exp));
+	json_object_set_new(o, "state_changed_at", time_json(d->state_changed_at));
+	json_object_set_new(o, "stale", json_boolean(is_stale(d, now)));
+	json_object_set_new(o, "first_seen", time_json(d->first_seen));
+	json_object_set_new(o, "last_seen", time_json(d->last_seen));
+	/* What the host said of itself: apart, and said to be so. */
+	json_object_set_new(r, "attested", json_false());
+	json_object_set_new(r, "hostname", text_json(d->host.hostname));
+	json_object_set_new(r, "machine_id", text_json(d->host.machine_id));
+	json_object_set_new(r, "dmi_product", text_json(d->host.dmi_product));
+	json_object_set_new(r, "dmi_serial", text_json(d->host.dmi_serial));
+	json_object_set_new(o, "reported", r);
 	return o;
 }
 
@@ -58,11 +152,171 @@ static void print_json(json_t *j)
 
 static void print_device(const tpa_device *d)
 {
-	printf("%s  %-8s  enrolled %lld  last verdict %s (%s%s%s)  label %s  ak %.16s...\n",
-	       d->id, tpa_device_state_name(d->state), (long long)d->enrolled_at,
-	       d->last_verdict[0] ? d->last_verdict : "none",
+	char e[32], a[32];
+
+	printf("%s  %-8s  %-20s  enrolled %s  last verdict %s (%s%s%s) %s  label %s  ak %.16s...\n",
+	       d->id, tpa_device_state_name(d->state), d->host.hostname[0] ? d->host.hostname : "-",
+	       when(e, sizeof(e), d->enrolled_at), d->last_verdict[0] ? d->last_verdict : "none",
 	       d->last_outcome[0] ? d->last_outcome : "-", d->last_baseline[0] ? ", " : "",
-	       d->last_baseline, d->label[0] ? d->label : "-", d->ak_name);
+	       d->last_baseline, when(a, sizeof(a), d->last_attest_at),
+	       d->label[0] ? d->label : "-", d->ak_name);
+}
+
+static void print_show(const tpa_device *d)
+{
+	char b[32];
+
+	print_device(d);
+	printf("  state changed   %s\n", when(b, sizeof(b), d->state_changed_at));
+	printf("  last attest     %s\n", when(b, sizeof(b), d->last_attest_at));
+	printf("  token expires   %s\n", when(b, sizeof(b), d->last_token_exp));
+	printf("  first seen      %s\n", when(b, sizeof(b), d->first_seen));
+	printf("  last seen       %s\n", when(b, sizeof(b), d->last_seen));
+	printf("reported by the device, not attested:\n");
+	printf("  hostname        %s\n", d->host.hostname[0] ? d->host.hostname : "-");
+	printf("  machine-id      %s\n", d->host.machine_id[0] ? d->host.machine_id : "-");
+	printf("  dmi product     %s\n", d->host.dmi_product[0] ? d->host.dmi_product : "-");
+	printf("  dmi serial      %s\n", d->host.dmi_serial[0] ? d->host.dmi_serial : "-");
+}
+
+/* Counts by name, the known names first, in their order. */
+#define TALLY_MAX 12
+typedef struct {
+	const char *name[TALLY_MAX];
+	size_t count[TALLY_MAX], n;
+} tally;
+
+static void tally_add(tally *t, const char *name, size_t k)
+{
+	size_t i;
+
+	for (i = 0; i < t->n; i++)
+		if (strcmp(t->name[i], name) == 0)
+			break;
+	if (i == t->n) {
+		if (t->n == TALLY_MAX)
+			i = TALLY_MAX - 1;  /* the last slot holds "other" */
+		else
+			t->name[t->n++] = name;
+	}
+	t->count[i] += k;
+}
+
+typedef struct {
+	size_t devices, stale;
+	tally states, outcomes;
+} fleet;
+
+static void fleet_init(fleet *f)
+{
+	static const char *const outcomes[] = { "compliant", "warning", "non-compliant",
+						"no-baseline", "never attested" };
+	size_t i;
+
+	memset(f, 0, sizeof(*f));
+	tally_add(&f->states, tpa_device_state_name(TPA_DEVICE_ACTIVE), 0);
+	tally_add(&f->states, tpa_device_state_name(TPA_DEVICE_REVOKED), 0);
+	for (i = 0; i < sizeof(outcomes) / sizeof(outcomes[0]); i++)
+		tally_add(&f->outcomes, outcomes[i], 0);
+}
+
+static void fleet_add(fleet *f, const tpa_device *d, int64_t now)
+{
+	f->devices++;
+	tally_add(&f->states, tpa_device_state_name(d->state), 1);
+	tally_add(&f->outcomes, d->last_outcome[0] ? d->last_outcome : "never attested", 1);
+	f->stale += is_stale(d, now) != 0;
+}
+
+/* "3 devices: 2 active, 1 revoked; 1 compliant, 2 never attested; 1 stale" */
+static void fleet_print(const fleet *f)
+{
+	const tally *t[2] = { &f->states, &f->outcomes };
+	size_t i, k;
+
+	printf("%zu device%s", f->devices, f->devices == 1 ? "" : "s");
+	if (f->devices) {
+		for (k = 0; k < 2; k++) {
+			const char *sep = k == 0 ? ": " : "; ";
+
+			for (i = 0; i < t[k]->n; i++)
+				if (t[k]->count[i]) {
+					printf("%s%zu %s", sep, t[k]->count[i], t[k]->name[i]);
+					sep = ", ";
+				}
+		}
+		printf("; %zu stale", f->stale);
+	}
+	printf("\n");
+}
+
+static json_t *fleet_json(const fleet *f)
+{
+	json_t *o = json_object(), *st = json_object(), *oc = json_object();
+	size_t i;
+
+	json_object_set_new(o, "devices", json_integer((json_int_t)f->devices));
+	for (i = 0; i < f->states.n; i++)
+		json_object_set_new(st, f->states.name[i],
+				    json_integer((json_int_t)f->states.count[i]));
+	for (i = 0; i < f->outcomes.n; i++)
+		json_object_set_new(oc, strcmp(f->outcomes.name[i], "never attested") == 0 ?
+				    "never-attested" : f->outcomes.name[i],
+				    json_integer((json_int_t)f->outcomes.count[i]));
+	json_object_set_new(o, "states", st);
+	json_object_set_new(o, "outcomes", oc);
+	json_object_set_new(o, "stale", json_integer((json_int_t)f->stale));
+	return o;
+}
+
+/* Whether list shows d: every filter given must keep it. */
+typedef struct {
+	int state_given, stale, non_compliant;
+	tpa_device_state state;
+	const char *label;
+} filters;
+
+static int kept(const filters *fl, const tpa_device *d, int64_t now)
+{
+	return (!fl->state_given || d->state == fl->state) &&
+	       (!fl->label || strcmp(d->label, fl->label) == 0) &&
+	       (!fl->stale || is_stale(d, now)) && (!fl->non_compliant || is_non_compliant(d));
+}
+
+static tpa_exit list_or_summary(tpa_store *store, const char *verb, const filters *fl, int json)
+{
+	tpa_device *all = NULL;
+	int64_t now = (int64_t)time(NULL);
+	json_t *a = NULL;
+	fleet f;
+	size_t n = 0, i;
+
+	if (tpa_store_list(&all, &n, store) < 0) {
+		fprintf(stderr, "verifier: devices %s: %s\n", verb, tpa_err_last());
+		return TPA_EXIT_USAGE;
+	}
+	fleet_init(&f);
+	if (json && strcmp(verb, "list") == 0)
+		a = json_array();
+	for (i = 0; i < n; i++) {
+		if (!kept(fl, &all[i], now))
+			continue;
+		fleet_add(&f, &all[i], now);
+		if (strcmp(verb, "list") != 0)
+			continue;
+		if (a)
+			json_array_append_new(a, device_json(&all[i], now));
+		else
+			print_device(&all[i]);
+	}
+	if (a)
+		print_json(a);
+	else if (json)
+		print_json(fleet_json(&f));
+	else
+		fleet_print(&f);
+	free(all);
+	return TPA_EXIT_OK;
 }
 
 tpa_exit cmd_devices(int argc, char **argv)
@@ -70,38 +324,68 @@ tpa_exit cmd_devices(int argc, char **argv)
 	static const struct option opts[] = {
 		{ "registry", required_argument, NULL, 'R' },
 		{ "json", no_argument, NULL, 'j' },
+		{ "state", required_argument, NULL, 's' },
+		{ "label", required_argument, NULL, 'l' },
+		{ "stale", no_argument, NULL, 'S' },
+		{ "non-compliant", no_argument, NULL, 'N' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *registry = NULL, *verb;
 	tpa_store *store = NULL;
-	tpa_device d, *all = NULL;
+	tpa_device d;
+	filters fl = { 0, 0, 0, TPA_DEVICE_ACTIVE, NULL };
 	char id[TPA_DEVICE_ID_LEN + 1];
-	size_t n = 0, i;
-	int json = 0, c, err;
+	void (*help)(FILE *) = usage;
+	int json = 0, c, err, filtered = 0;
 	tpa_exit rc = TPA_EXIT_USAGE;
 
 	if (!(verb = cmd_verb(&argc, &argv, usage, &rc)))
 		return rc;
+	if (strcmp(verb, "list") == 0)
+		help = usage_list;
+	else if (strcmp(verb, "summary") == 0)
+		help = usage_summary;
+	else if (strcmp(verb, "show") == 0)
+		help = usage_show;
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'R': registry = optarg; break;
 		case 'j': json = 1; break;
-		case 'h': usage(stdout); return TPA_EXIT_OK;
-		default: usage(stderr); return TPA_EXIT_USAGE;
+		case 's':
+			/* The store's names, so that a state it adds is one here. */
+			if (tpa_device_state_parse(&fl.state, optarg) < 0) {
+				fprintf(stderr, "verifier: devices: --state: %s\n", tpa_err_last());
+				help(stderr);
+				return TPA_EXIT_USAGE;
+			}
+			fl.state_given = filtered = 1;
+			break;
+		case 'l': fl.label = optarg; filtered = 1; break;
+		case 'S': fl.stale = filtered = 1; break;
+		case 'N': fl.non_compliant = filtered = 1; break;
+		case 'h': help(stdout); return TPA_EXIT_OK;
+		default: help(stderr); return TPA_EXIT_USAGE;
 		}
+	}
+	if (filtered && strcmp(verb, "list") != 0) {
+		fprintf(stderr, "verifier: devices: --state, --label, --stale and --non-compliant "
+			"are options of list\n");
+		help(stderr);
+		return TPA_EXIT_USAGE;
 	}
 	if (!registry) {
 		fprintf(stderr, "verifier: devices: --registry FILE is required\n");
 		return TPA_EXIT_USAGE;
 	}
-	if (strcmp(verb, "list") == 0 ? optind != argc :
+	if (strcmp(verb, "list") == 0 || strcmp(verb, "summary") == 0 ? optind != argc :
 	    strcmp(verb, "label") == 0 ? optind != argc - 2 : optind != argc - 1) {
-		usage(stderr);
+		help(stderr);
 		return TPA_EXIT_USAGE;
 	}
-	if (strcmp(verb, "list") && strcmp(verb, "show") && strcmp(verb, "revoke") &&
-	    strcmp(verb, "reinstate") && strcmp(verb, "delete") && strcmp(verb, "label")) {
+	if (strcmp(verb, "list") && strcmp(verb, "summary") && strcmp(verb, "show") &&
+	    strcmp(verb, "revoke") && strcmp(verb, "reinstate") && strcmp(verb, "delete") &&
+	    strcmp(verb, "label")) {
 		fprintf(stderr, "verifier: devices: unknown command '%s'\n", verb);
 		usage(stderr);
 		return TPA_EXIT_USAGE;
@@ -110,26 +394,12 @@ tpa_exit cmd_devices(int argc, char **argv)
 		fprintf(stderr, "verifier: %s\n", tpa_err_last());
 		return TPA_EXIT_USAGE;
 	}
-	if (strcmp(verb, "list") == 0) {
-		if ((err = tpa_store_list(&all, &n, store)) < 0) {
-			fprintf(stderr, "verifier: %s\n", tpa_err_last());
-			goto cleanup;
-		}
-		if (json) {
-			json_t *a = json_array();
-
-			for (i = 0; i < n; i++)
-				json_array_append_new(a, device_json(&all[i]));
-			print_json(a);
-		} else {
-			for (i = 0; i < n; i++)
-				print_device(&all[i]);
-		}
-		rc = TPA_EXIT_OK;
+	if (strcmp(verb, "list") == 0 || strcmp(verb, "summary") == 0) {
+		rc = list_or_summary(store, verb, &fl, json);
 		goto cleanup;
 	}
-	/* Every verb names its device the same ways (an id or a unique
-	 * prefix); from here on, the full id. */
+	/* Every verb names its device the same ways (an id, a unique prefix,
+	 * a unique host name); from here on, the full id. */
 	if ((err = tpa_store_find_device(id, store, argv[optind])) < 0) {
 	} else if (strcmp(verb, "show") == 0) {
 		err = tpa_store_get(&d, store, id);
@@ -179,13 +449,14 @@ tpa_exit cmd_devices(int argc, char **argv)
 			printf("deleted %s\n", id);
 		}
 	} else if (json) {
-		print_json(device_json(&d));
+		print_json(device_json(&d, (int64_t)time(NULL)));
+	} else if (strcmp(verb, "show") == 0) {
+		print_show(&d);
 	} else {
 		print_device(&d);
 	}
 	rc = TPA_EXIT_OK;
 cleanup:
-	free(all);
 	tpa_store_close(store);
 	return rc;
 }

@@ -8,6 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "tpa/hostinfo.h"
 #include "tpa/seal.h"
 #include "tpa/quote.h"
 #include "tpa/tpm.h"
@@ -63,6 +64,7 @@ typedef struct {
 	const uint8_t *rp_nonce;      /* the relying party's nonce given to */
 	size_t rp_nonce_len;          /* GetChallenge, or NULL */
 	const tpa_tpm_certify_result *bound_key; /* a key to bind, or NULL */
+	const tpa_host_info *host;    /* what names the host (reported), or NULL */
 } tpa_attest_extras;
 
 int tpa_attest_request_pack(uint8_t **out, size_t *len, const char *challenge_id,
@@ -111,6 +113,8 @@ typedef struct {
 	const uint8_t *ak_public;
 	size_t ak_public_len;
 	const char *ek_cert_source;   /* "nv", "file", or NULL: unsaid */
+	const tpa_host_info *host;    /* what names the host (reported), or NULL; sent
+				       * to Enroll and Activate */
 } tpa_enroll_keys;
 
 /* replace_aks: the new AK replaces the AKs the device holds (see the proto). */

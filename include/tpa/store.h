@@ -10,6 +10,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "tpa/hostinfo.h"
+
 #define TPA_DEVICE_ID_LEN 64          /* hex SHA-256 of the EK's SubjectPublicKeyInfo */
 #define TPA_STORE_SCHEMA_VERSION 6
 #define TPA_LABEL_MAX 64              /* bytes of a group label */
@@ -45,6 +47,12 @@ typedef struct {
 	int64_t last_token_exp;           /* expiry (Unix s) of the last verdict's token,
 					   * 0 if none */
 	unsigned naks;                    /* AKs registered to the device */
+	/* ---- names (issue 14): what the device reports about its host, never
+	 * attested; "" where not reported. Times in Unix seconds, 0 if never. */
+	tpa_host_info host;
+	int64_t first_seen;               /* its enrollment (Activate) */
+	int64_t last_seen;                /* its last enrollment or attestation that held */
+	/* ---- end of names */
 } tpa_device;
 
 typedef struct {
@@ -162,6 +170,7 @@ typedef struct {
 	int (*tombstoned)(tpa_store *s, const char *id);
 	int (*untombstone)(tpa_store *s, const char *id, int64_t now);
 	int (*backup)(tpa_store *s, const char *out_path);
+	int (*set_host)(tpa_store *s, const char *id, const tpa_host_info *host, int64_t now);
 } tpa_store_ops;
 
 struct tpa_store {
@@ -317,9 +326,12 @@ int tpa_store_audit_add_head(tpa_store *s, int64_t seq, const uint8_t *hash,
 
 /* The device id (id_out: TPA_DEVICE_ID_LEN + 1 bytes) that what names: a
  * full id (or alias), or a unique prefix of at least 8 lower-case hex digits
- * (the verifier's log prints 16), among the devices and the tombstones.
- * TPA_ERR_INVALID_ARG if what is neither form, TPA_ERR_NOT_FOUND if nothing
- * matches, TPA_ERR_CONFLICT if several do (naming up to 3). */
+ * (the verifier's log prints 16), among the devices and the tombstones; or
+ * else a host name a device reported (exact, case-insensitive), among the
+ * devices, then the tombstones. An id or prefix that matches wins over a
+ * host name that looks like one. TPA_ERR_INVALID_ARG if what is none of
+ * these forms, TPA_ERR_NOT_FOUND if nothing matches, TPA_ERR_CONFLICT if
+ * several do (naming up to 3 by their 16-digit prefixes). */
 int tpa_store_find_device(char id_out[TPA_DEVICE_ID_LEN + 1], tpa_store *s, const char *what);
 /* 1 if a revoked device with this id was deleted and not reinstated, 0 if
  * not, or an error. */
@@ -328,6 +340,18 @@ int tpa_store_tombstoned(tpa_store *s, const char *id);
  * enroll again. Audited ("reinstate"). TPA_ERR_NOT_FOUND if there is none. */
 int tpa_store_untombstone(tpa_store *s, const char *id, int64_t now);
 
+/* Keeps what a device reported about its host (see tpa/hostinfo.h: each
+ * value valid, or "" for not reported, which keeps the value held) and
+ * when it was seen: last_seen becomes now, first_seen too if it had none.
+ * For an enrollment that the TPM proved and an attestation whose evidence
+ * held, never for anything less. Not audited (reported, not a decision).
+ * TPA_ERR_NOT_FOUND if there is no such device; TPA_ERR_INVALID_ARG for a
+ * value the validator refuses. */
+int tpa_store_set_host(tpa_store *s, const char *id, const tpa_host_info *host, int64_t now);
+
 const char *tpa_device_state_name(tpa_device_state st); /* "active", "revoked" */
+/* The state a name (tpa_device_state_name's) says; TPA_ERR_INVALID_ARG
+ * naming the states there are for another. */
+int tpa_device_state_parse(tpa_device_state *out, const char *name);
 
 #endif

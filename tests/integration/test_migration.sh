@@ -40,7 +40,7 @@ NEW_B=$(spki_id "$TCTI_B")
 V=("$BIN/verifier" devices)
 expect_exit "devices list opens (and migrates) the old file" 0 "${V[@]}" list --registry "$DB" || true
 cp "$WORK/out" "$WORK/list.out"
-[ "$(grep -c . "$WORK/list.out")" -eq 2 ] && ok "... two devices, not three" || bad "... two devices, not three" "$WORK/list.out"
+[ "$(grep -c "^[0-9a-f]\{64\}  " "$WORK/list.out")" -eq 2 ] && ok "... two devices, not three" || bad "... two devices, not three" "$WORK/list.out"
 expect_grep "... A under its key's id, active, its label kept" "$WORK/list.out" "^$NEW_A  active .*compliant, fleet@1.*label laptops"
 expect_grep "... B's two ids merged into its key's id, revoked" "$WORK/list.out" "^$NEW_B  revoked "
 expect_exit "A's old id still finds it" 0 "${V[@]}" show --json --registry "$DB" "$OLD_A" || true

@@ -406,7 +406,7 @@ static void test_client_rejects_bad_replies(void)
 static void test_enroll_cert_source(void)
 {
 	const uint8_t ek[4] = { 1, 2, 3, 4 }, ak[4] = { 5, 6, 7, 8 }, cert[3] = { 0x30, 1, 0 };
-	tpa_enroll_keys k = { ek, sizeof(ek), cert, sizeof(cert), ak, sizeof(ak), "file" };
+	tpa_enroll_keys k = { ek, sizeof(ek), cert, sizeof(cert), ak, sizeof(ak), "file", NULL };
 	Attest__V1__EnrollRequest *r;
 	uint8_t *b = NULL;
 	size_t n = 0;
@@ -425,6 +425,58 @@ static void test_enroll_cert_source(void)
 	CU_ASSERT_STRING_EQUAL(r->ek_certificate_source, "");
 	attest__v1__enroll_request__free_unpacked(r, NULL);
 	free(b);
+}
+
+/* Enroll and Activate carry what names the host; nothing when there is
+ * nothing to say; a value the verifier would refuse is never sent. */
+static void test_enroll_host(void)
+{
+	const uint8_t ek[4] = { 1, 2, 3, 4 }, ak[4] = { 5, 6, 7, 8 }, cert[3] = { 0x30, 1, 0 };
+	const uint8_t cred[4] = { 9, 9, 9, 9 };
+	tpa_host_info hi;
+	tpa_enroll_keys k = { ek, sizeof(ek), cert, sizeof(cert), ak, sizeof(ak), "nv", &hi };
+	Attest__V1__EnrollRequest *r;
+	Attest__V1__ActivateRequest *a;
+	uint8_t *b = NULL;
+	size_t n = 0;
+
+	memset(&hi, 0, sizeof(hi));
+	snprintf(hi.hostname, sizeof(hi.hostname), "alice-laptop");
+	snprintf(hi.dmi_serial, sizeof(hi.dmi_serial), "SN-0042");
+	CU_ASSERT_EQUAL_FATAL(tpa_enroll_request_pack(&b, &n, &k, NULL, NULL, 0, 0), 0);
+	r = attest__v1__enroll_request__unpack(NULL, n, b);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(r);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(r->host);
+	CU_ASSERT_STRING_EQUAL(r->host->hostname, "alice-laptop");
+	CU_ASSERT_STRING_EQUAL(r->host->dmi_serial, "SN-0042");
+	CU_ASSERT_STRING_EQUAL(r->host->machine_id, "");
+	attest__v1__enroll_request__free_unpacked(r, NULL);
+	free(b);
+	CU_ASSERT_EQUAL_FATAL(tpa_activate_request_pack(&b, &n, "00", cred, sizeof(cred), &k), 0);
+	a = attest__v1__activate_request__unpack(NULL, n, b);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(a);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(a->host);
+	CU_ASSERT_STRING_EQUAL(a->host->hostname, "alice-laptop");
+	attest__v1__activate_request__free_unpacked(a, NULL);
+	free(b);
+	/* Nothing known: no HostInfo at all. */
+	memset(&hi, 0, sizeof(hi));
+	CU_ASSERT_EQUAL_FATAL(tpa_enroll_request_pack(&b, &n, &k, NULL, NULL, 0, 0), 0);
+	r = attest__v1__enroll_request__unpack(NULL, n, b);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(r);
+	CU_ASSERT_PTR_NULL(r->host);
+	attest__v1__enroll_request__free_unpacked(r, NULL);
+	free(b);
+	/* A value that did not pass the validator: refused, nothing packed. */
+	b = NULL;
+	snprintf(hi.hostname, sizeof(hi.hostname), "bad\x01");
+	CU_ASSERT_EQUAL(tpa_enroll_request_pack(&b, &n, &k, NULL, NULL, 0, 0), TPA_ERR_INVALID_ARG);
+	CU_ASSERT(strstr(tpa_err_last(), "hostname") != NULL);
+	CU_ASSERT_PTR_NULL(b);
+	snprintf(hi.hostname, sizeof(hi.hostname), "trailing ");
+	CU_ASSERT_EQUAL(tpa_activate_request_pack(&b, &n, "00", cred, sizeof(cred), &k),
+			TPA_ERR_INVALID_ARG);
+	CU_ASSERT_PTR_NULL(b);
 }
 
 int main(void)
@@ -453,6 +505,7 @@ int main(void)
 		    test_compliance_malformed);
 	CU_add_test(s, "GetDeviceCompliance: each field at its cap and one byte over",
 		    test_compliance_oversized);
+	CU_add_test(s, "Enroll and Activate carry the host names, only valid ones", test_enroll_host);
 	failed = test_run_all();
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
 	if (system(cmd) != 0)

@@ -1287,9 +1287,12 @@ static void test_tombstone_and_prefix(void)
 	CU_ASSERT_EQUAL(tpa_store_find_device(id, s, "abcdef01"), TPA_ERR_CONFLICT);
 	CU_ASSERT_PTR_NOT_NULL(strstr(tpa_err_last(), "abcdef0111111111"));
 	CU_ASSERT_PTR_NOT_NULL(strstr(tpa_err_last(), "abcdef0122222222"));
-	CU_ASSERT_EQUAL(tpa_store_find_device(id, s, "abcdef0"), TPA_ERR_INVALID_ARG);
-	CU_ASSERT_EQUAL(tpa_store_find_device(id, s, "ABCDEF01"), TPA_ERR_INVALID_ARG);
-	CU_ASSERT_EQUAL(tpa_store_find_device(id, s, "abcdef01%"), TPA_ERR_INVALID_ARG);
+	/* Not an id's form: a host name no device reported. */
+	CU_ASSERT_EQUAL(tpa_store_find_device(id, s, "abcdef0"), TPA_ERR_NOT_FOUND);
+	CU_ASSERT_PTR_NOT_NULL(strstr(tpa_err_last(), "at least 8 lower-case hex digits"));
+	CU_ASSERT_EQUAL(tpa_store_find_device(id, s, "ABCDEF01"), TPA_ERR_NOT_FOUND);
+	CU_ASSERT_EQUAL(tpa_store_find_device(id, s, "abcdef01%"), TPA_ERR_NOT_FOUND);
+	CU_ASSERT_EQUAL(tpa_store_find_device(id, s, "abc\tdef01"), TPA_ERR_INVALID_ARG);
 	CU_ASSERT_EQUAL(tpa_store_find_device(id, s, "abcdef09"), TPA_ERR_NOT_FOUND);
 
 	/* Deleting an active device leaves nothing: it may enroll again. */
@@ -1423,6 +1426,139 @@ static void test_open_existing(void)
 	CU_ASSERT_PTR_NULL(s);
 }
 
+/* Issue 14: what a device reports about its host is kept (a value not
+ * reported keeps the one held), with first and last seen; a unique host
+ * name names a device, case-insensitively; two devices with one name are
+ * ambiguous, named by both prefixes; an id or prefix wins over a name. */
+static void test_host_names(void)
+{
+	static const char *A = "1234567811111111111111111111111111111111111111111111111111111111";
+	static const char *B = "1234567822222222222222222222222222222222222222222222222222222222";
+	static const char *C = "fedcba9833333333333333333333333333333333333333333333333333333333";
+	tpa_store *s = open_store();
+	tpa_host_info h;
+	tpa_device d;
+	char id[TPA_DEVICE_ID_LEN + 1];
+	size_t before = 0, after = 0;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(s);
+	CU_ASSERT_EQUAL(tpa_store_enroll(s, A, EK, sizeof(EK), NULL, 0, AKP, sizeof(AKP),
+					 "000bh001", NULL, 0, 500), 0);
+	CU_ASSERT_EQUAL(tpa_store_enroll(s, B, EK, sizeof(EK), NULL, 0, AKP, sizeof(AKP),
+					 "000bh002", NULL, 0, 500), 0);
+	CU_ASSERT_EQUAL(tpa_store_enroll(s, C, EK, sizeof(EK), NULL, 0, AKP, sizeof(AKP),
+					 "000bh003", NULL, 0, 500), 0);
+	/* Enrolled, never seen: nothing reported. */
+	CU_ASSERT_EQUAL(tpa_store_get(&d, s, A), 0);
+	CU_ASSERT_STRING_EQUAL(d.host.hostname, "");
+	CU_ASSERT_EQUAL(d.first_seen, 0);
+	CU_ASSERT_EQUAL(tpa_store_audit_count(&before, s, NULL), 0);
+
+	memset(&h, 0, sizeof(h));
+	snprintf(h.hostname, sizeof(h.hostname), "Alice-Laptop");
+	snprintf(h.machine_id, sizeof(h.machine_id), "0123456789abcdef0123456789abcdef");
+	snprintf(h.dmi_product, sizeof(h.dmi_product), "Test Machine 3000");
+	snprintf(h.dmi_serial, sizeof(h.dmi_serial), "SN-0042");
+	CU_ASSERT_EQUAL(tpa_store_set_host(s, A, &h, 510), 0);
+	CU_ASSERT_EQUAL(tpa_store_get(&d, s, A), 0);
+	CU_ASSERT_STRING_EQUAL(d.host.hostname, "Alice-Laptop");
+	CU_ASSERT_STRING_EQUAL(d.host.machine_id, "0123456789abcdef0123456789abcdef");
+	CU_ASSERT_STRING_EQUAL(d.host.dmi_product, "Test Machine 3000");
+	CU_ASSERT_STRING_EQUAL(d.host.dmi_serial, "SN-0042");
+	CU_ASSERT_EQUAL(d.first_seen, 510);
+	CU_ASSERT_EQUAL(d.last_seen, 510);
+	/* Seen again, reporting only a new product: first_seen stays, the
+	 * names not reported stay. */
+	memset(&h, 0, sizeof(h));
+	snprintf(h.dmi_product, sizeof(h.dmi_product), "Test Machine 4000");
+	CU_ASSERT_EQUAL(tpa_store_set_host(s, A, &h, 520), 0);
+	CU_ASSERT_EQUAL(tpa_store_set_host(s, A, NULL, 530), 0);
+	CU_ASSERT_EQUAL(tpa_store_get(&d, s, A), 0);
+	CU_ASSERT_STRING_EQUAL(d.host.hostname, "Alice-Laptop");
+	CU_ASSERT_STRING_EQUAL(d.host.dmi_product, "Test Machine 4000");
+	CU_ASSERT_EQUAL(d.first_seen, 510);
+	CU_ASSERT_EQUAL(d.last_seen, 530);
+	/* The validator's refusals: nothing written. */
+	memset(&h, 0, sizeof(h));
+	snprintf(h.hostname, sizeof(h.hostname), "bad\x01name");
+	CU_ASSERT_EQUAL(tpa_store_set_host(s, A, &h, 540), TPA_ERR_INVALID_ARG);
+	CU_ASSERT(strstr(tpa_err_last(), "hostname: byte 4") != NULL);
+	memset(&h, 0, sizeof(h));
+	snprintf(h.machine_id, sizeof(h.machine_id), "0123");
+	CU_ASSERT_EQUAL(tpa_store_set_host(s, A, &h, 540), TPA_ERR_INVALID_ARG);
+	CU_ASSERT_EQUAL(tpa_store_get(&d, s, A), 0);
+	CU_ASSERT_STRING_EQUAL(d.host.hostname, "Alice-Laptop");
+	CU_ASSERT_EQUAL(d.last_seen, 530);
+	CU_ASSERT_EQUAL(tpa_store_set_host(s, "99999999999999999999999999999999"
+					   "99999999999999999999999999999999", NULL, 540),
+			TPA_ERR_NOT_FOUND);
+	/* Not audited: reported, not a decision. */
+	CU_ASSERT_EQUAL(tpa_store_audit_count(&after, s, NULL), 0);
+	CU_ASSERT_EQUAL(after, before);
+
+	/* By host name, in any case. */
+	CU_ASSERT_EQUAL(tpa_store_find_device(id, s, "alice-laptop"), 0);
+	CU_ASSERT_STRING_EQUAL(id, A);
+	CU_ASSERT_EQUAL(tpa_store_find_device(id, s, "ALICE-LAPTOP"), 0);
+	CU_ASSERT_STRING_EQUAL(id, A);
+	CU_ASSERT_EQUAL(tpa_store_find_device(id, s, "alice"), TPA_ERR_NOT_FOUND);
+	CU_ASSERT(strstr(tpa_err_last(), "no device with host name alice") != NULL);
+	CU_ASSERT_EQUAL(tpa_store_find_device(id, s, ""), TPA_ERR_INVALID_ARG);
+	/* Two devices reporting one name: ambiguous, both named. */
+	memset(&h, 0, sizeof(h));
+	snprintf(h.hostname, sizeof(h.hostname), "alice-laptop");
+	CU_ASSERT_EQUAL(tpa_store_set_host(s, C, &h, 550), 0);
+	CU_ASSERT_EQUAL(tpa_store_find_device(id, s, "alice-laptop"), TPA_ERR_CONFLICT);
+	CU_ASSERT(strstr(tpa_err_last(), "1234567811111111") != NULL);
+	CU_ASSERT(strstr(tpa_err_last(), "fedcba9833333333") != NULL);
+	CU_ASSERT(strstr(tpa_err_last(), "host name alice-laptop is ambiguous") != NULL);
+	/* The 16-digit prefix the log prints still names each. */
+	CU_ASSERT_EQUAL(tpa_store_find_device(id, s, "fedcba9833333333"), 0);
+	CU_ASSERT_STRING_EQUAL(id, C);
+	/* A host name that looks like another device's prefix: the id wins. */
+	memset(&h, 0, sizeof(h));
+	snprintf(h.hostname, sizeof(h.hostname), "fedcba98");
+	CU_ASSERT_EQUAL(tpa_store_set_host(s, B, &h, 560), 0);
+	CU_ASSERT_EQUAL(tpa_store_find_device(id, s, "fedcba98"), 0);
+	CU_ASSERT_STRING_EQUAL(id, C);
+	/* ... but one that is no id's prefix finds its device. */
+	snprintf(h.hostname, sizeof(h.hostname), "deadbeef");
+	CU_ASSERT_EQUAL(tpa_store_set_host(s, B, &h, 570), 0);
+	CU_ASSERT_EQUAL(tpa_store_find_device(id, s, "deadbeef"), 0);
+	CU_ASSERT_STRING_EQUAL(id, B);
+	/* The list carries the names. */
+	{
+		tpa_device *all = NULL;
+		size_t n = 0, i, seen = 0;
+
+		CU_ASSERT_EQUAL(tpa_store_list(&all, &n, s), 0);
+		for (i = 0; i < n; i++)
+			if (strcmp(all[i].id, B) == 0 && strcmp(all[i].host.hostname, "deadbeef") == 0 &&
+			    all[i].first_seen == 560 && all[i].last_seen == 570)
+				seen++;
+		CU_ASSERT_EQUAL(seen, 1);
+		free(all);
+	}
+	/* A deleted revoked device is found by the name it had, unless a
+	 * device has that name. */
+	CU_ASSERT_EQUAL(tpa_store_set_state(s, B, TPA_DEVICE_REVOKED, 580), 0);
+	CU_ASSERT_EQUAL(tpa_store_remove(s, B, 590), 0);
+	CU_ASSERT_EQUAL(tpa_store_find_device(id, s, "DeadBeef"), 0);
+	CU_ASSERT_STRING_EQUAL(id, B);
+	/* States by name. */
+	{
+		tpa_device_state st;
+
+		CU_ASSERT_EQUAL(tpa_device_state_parse(&st, "revoked"), 0);
+		CU_ASSERT_EQUAL(st, TPA_DEVICE_REVOKED);
+		CU_ASSERT_EQUAL(tpa_device_state_parse(&st, "active"), 0);
+		CU_ASSERT_EQUAL(st, TPA_DEVICE_ACTIVE);
+		CU_ASSERT_EQUAL(tpa_device_state_parse(&st, "Active"), TPA_ERR_INVALID_ARG);
+		CU_ASSERT_EQUAL(tpa_device_state_parse(&st, NULL), TPA_ERR_INVALID_ARG);
+	}
+	tpa_store_close(s);
+}
+
 int main(void)
 {
 	CU_pSuite s;
@@ -1460,6 +1596,7 @@ int main(void)
 		    test_open_existing);
 	CU_add_test(s, "tombstones across delete, reinstate; device id prefixes",
 		    test_tombstone_and_prefix);
+	CU_add_test(s, "host names: kept, found, ambiguous; first and last seen", test_host_names);
 	failed = test_run_all();
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
 	if (system(cmd) != 0)
