@@ -1245,7 +1245,7 @@ static int keyset_signer_copy(tpa_token_key **out, const char *path)
 	return err;
 }
 
-int tpa_token_keyset_load(tpa_token_keyset **out, const char *path, int create)
+int tpa_token_keyset_load(tpa_token_keyset **out, const char *path, long create)
 {
 	tpa_token_keyset *ks;
 	json_t *j = NULL;
@@ -1261,7 +1261,7 @@ int tpa_token_keyset_load(tpa_token_keyset **out, const char *path, int create)
 	if ((err = read_secret(&buf, &len, path, KEYSET_FILE_MAX)) == 1) {
 		int64_t now = (int64_t)time(NULL);
 
-		if (!create) {
+		if (create < 1 || create > TPA_TOKEN_MAX_TTL_S) {
 			err = tpa_err_fail(TPA_ERR_NOT_FOUND, "token key %s: no such file", path);
 			goto out;
 		}
@@ -1269,6 +1269,7 @@ int tpa_token_keyset_load(tpa_token_keyset **out, const char *path, int create)
 			goto out;
 		ks->v[0].state = TPA_KEY_ACTIVE;
 		ks->v[0].created_at = ks->v[0].activate_at = now;
+		ks->ttl_s = (uint32_t)create;
 		ks->v[0].ttl_s = ks->ttl_s;
 		ks->n = 1;
 		err = tpa_token_keyset_save(ks, path, now);

@@ -218,15 +218,15 @@ static int parse_ulong(unsigned long *out, const char *s, unsigned long min,
 	return 0;
 }
 
-/* The key set of --token-key FILE (created if absent and create is set):
- * a verifier signing tokens of ttl_s must not use a set that drops its
+/* The key set of --token-key FILE (created if absent and create is set,
+ * with this verifier's token TTL): a verifier signing tokens of ttl_s must not use a set that drops its
  * retired keys sooner. */
 static int load_keyset(tpa_token_keyset **out, const char *path, int create, uint32_t ttl_s)
 {
 	tpa_token_keyset *ks = NULL;
 	int err;
 
-	if ((err = tpa_token_keyset_load(&ks, path, create)) < 0)
+	if ((err = tpa_token_keyset_load(&ks, path, create ? (long)ttl_s : 0)) < 0)
 		return err;
 	if (ttl_s > tpa_token_keyset_ttl(ks)) {
 		err = tpa_err_fail(TPA_ERR_INVALID_ARG, "--token-ttl %u is above the token TTL "

@@ -152,9 +152,11 @@ typedef struct {
 	uint32_t ttl_s;             /* the longest token it may have signed */
 } tpa_token_keyinfo;
 
-/* Reads the key set at path (or a single JWK, see above). With create and
- * no file, a new set with one active key is written (0600). */
-int tpa_token_keyset_load(tpa_token_keyset **out, const char *path, int create);
+/* Reads the key set at path (or a single JWK, see above). Without a file,
+ * with create (1..TPA_TOKEN_MAX_TTL_S: the new set's token TTL; 0: refuse)
+ * a new set with one active key is written (0600). A set read from a
+ * single JWK has the TTL TPA_TOKEN_MAX_TTL_S: nobody knows a shorter one. */
+int tpa_token_keyset_load(tpa_token_keyset **out, const char *path, long create);
 /* Writes the set to path (0600, atomically), first dropping keys whose
  * tokens have all expired and writing down what time did (a next key whose
  * time came is active, the key it replaced retired). */
