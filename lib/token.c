@@ -1058,7 +1058,8 @@ static int read_secret(char **out, size_t *len, const char *path, size_t max)
 	if (n > max) {
 		OPENSSL_cleanse(buf, max + 1);
 		free(buf);
-		return tpa_err_fail(TPA_ERR_LIMIT, "token key %s: larger than %zu bytes", path, max);
+		return tpa_err_fail(TPA_ERR_LIMIT, "token key %s: larger than %zu bytes", path,
+				    max);
 	}
 	buf[n] = '\0';
 	*out = buf;
@@ -1122,7 +1123,8 @@ static int slot_from_json(struct keyslot *e, json_t *o, size_t i, const char *pa
 		for (j = 0; known[j] && strcmp(known[j], key) != 0; j++)
 			;
 		if (!known[j])
-			return tpa_err_fail(TPA_ERR_PARSE, "%s: unknown member \"%.40s\"", what, key);
+			return tpa_err_fail(TPA_ERR_PARSE, "%s: unknown member \"%.40s\"", what,
+					    key);
 	}
 	if (!json_is_string(v = json_object_get(o, "state")))
 		return tpa_err_fail(TPA_ERR_PARSE, "%s: no state", what);
@@ -1130,7 +1132,8 @@ static int slot_from_json(struct keyslot *e, json_t *o, size_t i, const char *pa
 	for (j = 0; j < TPA_KEY_GONE && strcmp(st, state_names[j]) != 0; j++)
 		;
 	if (j == TPA_KEY_GONE)
-		return tpa_err_fail(TPA_ERR_PARSE, "%s: state is not next, active or retired", what);
+		return tpa_err_fail(TPA_ERR_PARSE, "%s: state is not next, active or retired",
+				    what);
 	e->state = (tpa_token_key_state)j;
 	ttl = json_object_get(o, "ttl_s");
 	if (!json_is_integer(ttl) || json_integer_value(ttl) < 1 ||
@@ -1220,7 +1223,8 @@ static int keyset_legacy(tpa_token_keyset *ks, const char *path)
 		return err;
 	ks->v[1].state = TPA_KEY_RETIRED;
 	ks->v[1].ttl_s = ks->ttl_s;
-	ks->v[1].retired_at = stat(path, &sb) == 0 ? (int64_t)sb.st_mtime : 0;
+	/* Unknown, if FILE cannot be looked at: now, the safe side. */
+	ks->v[1].retired_at = stat(path, &sb) == 0 ? (int64_t)sb.st_mtime : (int64_t)time(NULL);
 	ks->n = 2;
 	if (strcmp(ks->v[0].k->kid, ks->v[1].k->kid) == 0)
 		return tpa_err_fail(TPA_ERR_PARSE, "token key %s: the same key as %s", prev, path);
@@ -1449,7 +1453,7 @@ int tpa_token_keyset_rotate(tpa_token_keyset *ks, int64_t now, int64_t delay_s, 
 		if (ks->v[i].activate_at - now <= TPA_TOKEN_CLOCK_SKEW_S)
 			return tpa_err_fail(TPA_ERR_CONFLICT, "key rotate: key %s signs from %s: "
 					    "too close to replace (a verifier whose clock is "
-					    "ahead may sign with it); keys activate it", 
+					    "ahead may sign with it); keys activate it",
 					    ks->v[i].k->kid, when);
 		tpa_token_key_free(ks->v[i].k);
 		memmove(&ks->v[i], &ks->v[i + 1], (ks->n - i - 1) * sizeof(ks->v[0]));

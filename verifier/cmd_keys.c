@@ -14,7 +14,8 @@
  *
  * Exit status (tpa/exit.h): 0 valid / done / compliant, 1 not valid / not
  * compliant (token verify: also a valid token whose status is not
- * accepted), 2 usage or unreadable input, 4 verifier unreachable, 5
+ * accepted; keys rotate/activate: refused, saying why), 2 usage or
+ * unreadable input, 4 verifier unreachable, 5
  * refused, 6 a reply that cannot be understood, 7 internal. */
 #include <errno.h>
 #include <getopt.h>
@@ -324,7 +325,8 @@ static tpa_exit keys_list(const tpa_token_keyset *ks, int json, int64_t now)
 
 			json_object_set_new(k, "kid", json_string(ki.kid));
 			json_object_set_new(k, "state", json_string(state_word[ki.state]));
-			json_object_set_new(k, "created_at", ki.created_at ? json_string(c) : json_null());
+			json_object_set_new(k, "created_at", ki.created_at ? json_string(c) :
+					    json_null());
 			json_object_set_new(k, "activate_at", ki.activate_at ? json_string(a) :
 					    json_null());
 			json_object_set_new(k, "retired_at", ki.retired_at ? json_string(r) :
@@ -468,8 +470,9 @@ static tpa_exit keys_local(const char *sub, int argc, char **argv)
 			       newkid, when, tpa_token_key_id(tpa_token_keyset_signer(ks, now)));
 			say_kept(ks, now);
 			if (delay < TPA_JWKS_REFRESH_S)
-				printf("warning: relying parties re-fetch the JWKS every %d s: some "
-				       "will meet its kid before they hold it and must re-fetch\n",
+				printf("warning: relying parties re-fetch the JWKS every %d s: "
+				       "some will meet its kid before they hold it and must "
+				       "re-fetch\n",
 				       TPA_JWKS_REFRESH_S);
 			printf("Send SIGHUP to every verifier using %s so that they publish it.\n",
 			       file);

@@ -75,7 +75,11 @@ static const struct {
 	  "token verify (--jwks FILE | --jwk FILE) [--nonce HEX] [--accept-warning]\n"
 	  "                         (TOKEN | @FILE | --token-file FILE | -)" },
 	{ "keys", cmd_keys,
-	  "keys rotate|jwks --token-key FILE\n"
+	  "keys rotate --token-key FILE [--activate-after DURATION] [--replace-next]\n"
+	  "                         [--token-ttl S]\n"
+	  "keys activate --token-key FILE [KID]\n"
+	  "keys list --token-key FILE [--json]\n"
+	  "keys jwks --token-key FILE\n"
 	  "keys fetch --verifier ADDR (--ca FILE | --insecure)" },
 	{ "compliance", cmd_compliance,
 	  "compliance --verifier ADDR --ca FILE --cert FILE --key FILE [--json] ID" },
@@ -122,8 +126,8 @@ static void usage(FILE *f)
 	fprintf(f,
 "\n"
 "serve: answers attest.v1.Verifier over gRPC until SIGTERM or SIGINT, then\n"
-"finishes the calls in flight (up to --grace) and exits 0; SIGHUP reloads\n"
-"the token keys.\n"
+"finishes the calls in flight (up to --grace) and exits 0; SIGHUP re-reads\n"
+"the token key set (a next key whose time comes signs without it).\n"
 "  --config FILE         settings from FILE, one \"key = value\" per line: the\n"
 "                        options below without \"--\"; flags take true or\n"
 "                        false; the command line overrides; errors name the\n"
@@ -134,12 +138,14 @@ static void usage(FILE *f)
 "  --cert FILE           PEM server certificate chain\n"
 "  --key FILE            PEM private key of the certificate\n"
 "  --insecure            plaintext gRPC, for local tests only\n"
-"  --token-key FILE      the token signing key (private JWK, P-256); created\n"
-"                        with mode 0600 if absent; default: a key in memory\n"
+"  --token-key FILE      the token key set (verifier keys --help; or an old\n"
+"                        private JWK, P-256); created with mode 0600 and this\n"
+"                        --token-ttl if absent; default: a key in memory\n"
 "  --public-jwk-out FILE write the token verification key (public JWK) here\n"
 "  --verifier-id TEXT    the tokens' issuer (default tpm-attest)\n"
 "  --nonce-ttl MS        challenge lifetime (default %d)\n"
-"  --token-ttl S         token lifetime (default %d, at most %d)\n"
+"  --token-ttl S         token lifetime (default %d, at most %d and at most\n"
+"                        the key set's token TTL)\n"
 "  --workers N           worker threads (default 2)\n"
 "  --max-message BYTES   largest request accepted (default %u)\n"
 "  --grace MS            shutdown grace for calls in flight (default %d)\n"
@@ -182,8 +188,10 @@ static void usage(FILE *f)
 "--nonce the nonce, and ear.status affirming (--accept-warning: or warning;\n"
 "never contraindicated); prints the claims; exit 0 accepted, 1 not valid or\n"
 "a status not accepted (the message names it).\n"
-"keys rotate: the key in FILE becomes FILE.previous (still published), a new\n"
-"key signs; SIGHUP makes a running verifier take it.\n"
+"keys rotate: publishes a next key in the key set FILE; it signs after\n"
+"--activate-after (24h) or keys activate; retired keys stay published until\n"
+"their last token expires; SIGHUP makes running verifiers re-read FILE. See\n"
+"verifier keys --help.\n"
 "\n"
 "eventlog show: parses a TCG measured-boot event log (SHA1 or crypto-agile),\n"
 "prints its events, the replayed PCRs and the Secure Boot state; --json for\n"
@@ -219,8 +227,8 @@ static int parse_ulong(unsigned long *out, const char *s, unsigned long min,
 }
 
 /* The key set of --token-key FILE (created if absent and create is set,
- * with this verifier's token TTL): a verifier signing tokens of ttl_s must not use a set that drops its
- * retired keys sooner. */
+ * with this verifier's token TTL): a verifier signing tokens of ttl_s must
+ * not use a set that drops its retired keys sooner. */
 static int load_keyset(tpa_token_keyset **out, const char *path, int create, uint32_t ttl_s)
 {
 	tpa_token_keyset *ks = NULL;

@@ -269,7 +269,11 @@ def main():
         if cache and os.path.exists(a.jwks):
             jwks = cache.load()
             if refresh_due(jwks, now):
-                jwks = cache.fetch()
+                try:
+                    jwks = cache.fetch()
+                except Exception as e:  # the keys cached are still the verifier's
+                    print("policy_engine: JWKS not refreshed, using the cache: %s" % e,
+                          file=sys.stderr)
         elif cache:
             jwks = cache.fetch()
         else:

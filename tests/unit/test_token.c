@@ -927,7 +927,8 @@ static void test_keyset_malformed(void)
 	static const struct { const char *from, *to, *why; } cases[] = {
 		{ "\"tpa_token_keys\": 1", "\"tpa_token_keys\": 2", "not format 1" },
 		{ "\"token_ttl_s\": 100", "\"token_ttl_s\": 0", "token_ttl_s is not in" },
-		{ "\"token_ttl_s\": 100", "\"token_ttl_s\": 100, \"x\": 1", "unknown member \"x\"" },
+		{ "\"token_ttl_s\": 100", "\"token_ttl_s\": 100, \"x\": 1",
+		  "unknown member \"x\"" },
 		{ "\"state\": \"next\"", "\"state\": \"active\"", "2 active and 0 next" },
 		{ "\"state\": \"next\"", "\"state\": \"soon\"", "state is not next" },
 		{ "\"state\": \"next\"", "\"state\": \"next\", \"y\": 1", "unknown member \"y\"" },
