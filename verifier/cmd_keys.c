@@ -18,10 +18,12 @@
  * unreadable input, 4 verifier unreachable, 5
  * refused, 6 a reply that cannot be understood, 7 internal. */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -231,7 +233,8 @@ KEYS_USAGE
 "Running verifiers re-read FILE on SIGHUP (send it after rotate and\n"
 "activate) and switch to a next key at its time by themselves. A FILE\n"
 "holding one JWK (and FILE.previous) from before is read as a set; the first\n"
-"rotate or activate rewrites it and removes FILE.previous.\n"
+"rotate or activate rewrites it and removes FILE.previous. rotate and activate\n"
+"hold FILE.lock while they rewrite FILE: one at a time.\n"
 "\n"
 "  --token-key FILE      the key set (private: 0600)\n"
 "  --activate-after DURATION  rotate: the next key signs after DURATION\n"
@@ -374,6 +377,26 @@ static void say_kept(const tpa_token_keyset *ks, int64_t now)
 	}
 }
 
+/* rotate and activate read, change and write FILE: one at a time, so that
+ * two operators (or two hosts sharing the file) do not lose a key. The
+ * lock is FILE.lock (flock); FILE itself is replaced by each write. */
+static int lock_keyset(const char *file)
+{
+	char path[4096];
+	int fd;
+
+	if ((size_t)snprintf(path, sizeof(path), "%s.lock", file) >= sizeof(path))
+		return tpa_err_fail(TPA_ERR_INVALID_ARG, "--token-key: path too long");
+	fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return tpa_err_fail(TPA_ERR_IO, "%s: %s", path, strerror(errno));
+	if (flock(fd, LOCK_EX) != 0) {
+		close(fd);
+		return tpa_err_fail(TPA_ERR_IO, "%s: %s", path, strerror(errno));
+	}
+	return fd;
+}
+
 static tpa_exit keys_local(const char *sub, int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -393,6 +416,7 @@ static tpa_exit keys_local(const char *sub, int argc, char **argv)
 	tpa_token_keyset *ks = NULL;
 	char newkid[80], when[32], *end;
 	tpa_exit rc = TPA_EXIT_OK;
+	int lock = -1;
 
 	optind = 1;
 	opterr = 0;
@@ -437,8 +461,14 @@ static tpa_exit keys_local(const char *sub, int argc, char **argv)
 		kid = argv[optind++];
 	if (optind != argc)
 		return keys_usage("unexpected argument");
+	if ((rotate || activate) && access(file, F_OK) == 0 && (lock = lock_keyset(file)) < 0) {
+		fprintf(stderr, PROG ": keys %s: %s\n", sub, tpa_err_last());
+		return TPA_EXIT_USAGE;
+	}
 	if (tpa_token_keyset_load(&ks, file, 0) < 0) {
 		fprintf(stderr, PROG ": keys %s: %s\n", sub, tpa_err_last());
+		if (lock >= 0)
+			close(lock);
 		return TPA_EXIT_USAGE;
 	}
 	if (strcmp(sub, "list") == 0) {
@@ -484,6 +514,8 @@ static tpa_exit keys_local(const char *sub, int argc, char **argv)
 		}
 	}
 	tpa_token_keyset_free(ks);
+	if (lock >= 0)
+		close(lock);
 	return rc;
 }
 

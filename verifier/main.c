@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <systemd/sd-daemon.h>
 #include <time.h>
 #include <unistd.h>
@@ -236,6 +237,13 @@ static int load_keyset(tpa_token_keyset **out, const char *path, int create, uin
 
 	if ((err = tpa_token_keyset_load(&ks, path, create ? (long)ttl_s : 0)) < 0)
 		return err;
+	{
+		struct stat st;
+
+		if (stat(path, &st) == 0 && (st.st_mode & 077))
+			fprintf(stderr, PROG ": warning: the token key set %s is open to others "
+				"(mode %03o): chmod 600 it\n", path, (unsigned)(st.st_mode & 0777));
+	}
 	if (ttl_s > tpa_token_keyset_ttl(ks)) {
 		err = tpa_err_fail(TPA_ERR_INVALID_ARG, "--token-ttl %u is above the token TTL "
 				   "of the key set %s (%u s): its retired keys would leave the "

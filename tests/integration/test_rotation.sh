@@ -164,9 +164,20 @@ expect_exit "keys rotate then writes the set without it" 0 "$BIN/verifier" keys 
 [ "$(stat -c %a "$KEY")" = 600 ] && ok "... which stays mode 0600" || bad "key set mode after rotate"
 
 # ---- refusals ----
+chmod 644 "$KEY"
 expect_exit "serve with a --token-ttl above the key set's is refused (2)" 2 "${V[@]}" serve \
     --listen 127.0.0.1:0 --insecure --token-key "$KEY" --token-ttl 7200 || true
 expect_grep "... naming both and the fix" "$WORK/err" "--token-ttl 7200 is above the token TTL of the key set .*\($TTL s\).*keys rotate --token-ttl 7200"
+expect_grep "... and a key set open to others is warned about" "$WORK/err" "warning: the token key set .* is open to others \(mode 644\)"
+chmod 600 "$KEY"
+# Two writers at once would lose a key: the second waits for the first.
+flock "$KEY.lock" -c "touch '$WORK/locked'; sleep 4" &
+LOCKER=$!
+for _ in $(seq 1 100); do [ -e "$WORK/locked" ] && break; sleep 0.05; done
+expect_exit "keys rotate waits while another holds the key set's lock" 124 timeout 2 "$BIN/verifier" \
+    keys rotate --token-key "$KEY" --replace-next || true
+wait "$LOCKER"
+expect_exit "... and goes on once it is free" 0 "$BIN/verifier" keys rotate --token-key "$KEY" --replace-next
 expect_exit "keys activate (the next key of the last rotate)" 0 "$BIN/verifier" keys activate --token-key "$KEY"
 expect_exit "keys activate with no next key is refused (1)" 1 "$BIN/verifier" keys activate --token-key "$KEY" || true
 expect_grep "... saying so" "$WORK/err" 'no next key'

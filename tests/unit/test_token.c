@@ -862,6 +862,53 @@ static void test_keyset_rotation(void)
 	tmpdir_rm(dir);
 }
 
+/* The service publishes the set's JWKS at the time asked, the signing key
+ * first: a next key whose time has come without any reload; a set given
+ * later replaces it. */
+static void test_keyset_service(void)
+{
+	char dir[] = "/tmp/tpa-keys-XXXXXX", path[300], k1[80], k2[80], want[160];
+	tpa_token_keyset *ks = NULL, *ks2 = NULL;
+	tpa_service_opts so;
+	tpa_service *svc = NULL;
+	char *jwks = NULL;
+	int64_t now = (int64_t)time(NULL);
+	const char *k0;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/keys.json", dir);
+	CU_ASSERT_EQUAL_FATAL(tpa_token_keyset_load(&ks, path, 3600), 0);
+	k0 = tpa_token_key_id(tpa_token_keyset_signer(ks, now));
+	/* next since 5 s ago: it signs now */
+	CU_ASSERT_EQUAL_FATAL(tpa_token_keyset_rotate(ks, now - 10, 5, 0, 0, k1, sizeof(k1)), 0);
+	memset(&so, 0, sizeof(so));
+	so.keyset = ks;
+	CU_ASSERT_EQUAL_FATAL(tpa_service_new(&svc, &so), 0);
+	CU_ASSERT_EQUAL_FATAL(tpa_service_jwks(&jwks, svc), 0);
+	snprintf(want, sizeof(want), "{\"keys\":[{\"kty\":\"EC\",\"kid\":\"%s\"", k1);
+	CU_ASSERT(strncmp(jwks, want, strlen(want)) == 0);
+	snprintf(want, sizeof(want), "\"kid\":\"%s\"", k0);
+	CU_ASSERT(strstr(jwks, want) != NULL);       /* retired, still published */
+	CU_ASSERT(strstr(jwks, "\"tpa_refresh_after\":\"") != NULL);
+	free(jwks);
+	jwks = NULL;
+	/* a reload: the next key of the new set is published, not signing */
+	CU_ASSERT_EQUAL_FATAL(tpa_token_keyset_save(ks, path, now), 0);
+	CU_ASSERT_EQUAL_FATAL(tpa_token_keyset_load(&ks2, path, 0), 0);
+	CU_ASSERT_EQUAL_FATAL(tpa_token_keyset_rotate(ks2, now, 3600, 0, 0, k2, sizeof(k2)), 0);
+	CU_ASSERT_EQUAL(tpa_service_set_keyset(svc, NULL), TPA_ERR_INVALID_ARG);
+	CU_ASSERT_EQUAL_FATAL(tpa_service_set_keyset(svc, ks2), 0);
+	CU_ASSERT_EQUAL_FATAL(tpa_service_jwks(&jwks, svc), 0);
+	snprintf(want, sizeof(want), "{\"keys\":[{\"kty\":\"EC\",\"kid\":\"%s\"", k1);
+	CU_ASSERT(strncmp(jwks, want, strlen(want)) == 0);
+	snprintf(want, sizeof(want), "\"kid\":\"%s\"", k2);
+	CU_ASSERT(strstr(jwks, want) != NULL);
+	free(jwks);
+	tpa_service_free(svc);                       /* frees ks2, the service's */
+	tpa_token_keyset_free(ks);
+	tmpdir_rm(dir);
+}
+
 /* A file from before key sets: FILE one JWK (active), FILE.previous
  * retired; the first save writes a set and removes FILE.previous. */
 static void test_keyset_legacy(void)
@@ -1125,6 +1172,7 @@ int main(void)
 	CU_add_test(s, "sign and verify, negatives", test_token_sign_verify);
 	CU_add_test(s, "key set: next, active, retired", test_keyset_rotation);
 	CU_add_test(s, "key set: a single JWK and FILE.previous", test_keyset_legacy);
+	CU_add_test(s, "key set: the service's JWKS and signer", test_keyset_service);
 	CU_add_test(s, "key set: a malformed file is refused", test_keyset_malformed);
 	CU_add_test(s, "key file", test_token_key_file);
 	s = CU_add_suite("token status", NULL, NULL);
