@@ -114,6 +114,40 @@ expect_exit "a cache past its tpa_refresh_after is fetched again, rate limit or 
 expect_exit "policy_engine --verifier with an unreachable verifier and no cache (2)" 2 \
     /usr/bin/python3 "$POLICY" --verifier 127.0.0.1:1 --insecure "$WORK/nocache.json" "$WORK/t2" || true
 expect_grep "... denies, saying why" "$WORK/out" '^deny: no JWKS from 127.0.0.1:1'
+# A token naming a made-up kid and a key URL (jku, x5u): the engine asks the
+# pinned verifier once, never the URL.
+/usr/bin/python3 - "$WORK/lure" >"$WORK/lure.out" 2>&1 <<'PY' &
+import socket, sys
+s = socket.socket()
+s.bind(("127.0.0.1", 0))
+s.listen(5)
+open(sys.argv[1] + ".port", "w").write(str(s.getsockname()[1]))
+s.settimeout(30)
+try:
+    s.accept()
+    open(sys.argv[1] + ".called", "w").write("called")
+except socket.timeout:
+    pass
+PY
+LURE=$!
+for _ in $(seq 1 100); do [ -s "$WORK/lure.port" ] && break; sleep 0.05; done
+/usr/bin/python3 - "$WORK/t2" "http://127.0.0.1:$(cat "$WORK/lure.port")/jwks.json" >"$WORK/t-jku" <<'PY'
+import base64, json, sys
+h, p, s = open(sys.argv[1]).read().strip().split(".")
+hdr = {"alg": "ES256", "kid": "made-up-kid", "jku": sys.argv[2], "x5u": sys.argv[2]}
+print(base64.urlsafe_b64encode(json.dumps(hdr).encode()).rstrip(b"=").decode() + "." + p + "." + s)
+PY
+refresh_at "$WORK/cache.json" "$WORK/cache.json" 2999-01-01T00:00:00Z
+touch -d '-2 minutes' "$WORK/cache.json"
+expect_exit "a token with a made-up kid and a jku is denied (1)" 1 /usr/bin/python3 "$POLICY" \
+    --verifier "$TARGET" --insecure "$WORK/cache.json" "$WORK/t-jku" || true
+expect_grep "... after one fetch from the pinned verifier" "$WORK/out" "^deny: no key 'made-up-kid' .*fetched again from $TARGET"
+[ "$(( $(date +%s) - $(stat -c %Y "$WORK/cache.json") ))" -lt 60 ] && ok "... whose answer is cached" ||
+    bad "the cache was not refreshed"
+kill "$LURE" 2>/dev/null || true
+wait "$LURE" 2>/dev/null || true
+[ ! -e "$WORK/lure.called" ] && ok "... and the URL in the token is never fetched" ||
+    bad "policy_engine.py connected to the token's jku"
 
 # ---- a second rotation right after: nothing whose tokens are valid goes ----
 expect_exit "keys rotate right after the activation" 0 "$BIN/verifier" keys rotate --token-key "$KEY"
