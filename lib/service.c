@@ -46,6 +46,11 @@ struct tpa_service {
 	const tpa_token_key *previous; /* published in the JWKS during a rotation */
 	tpa_token_key *owned[KEYS_OWNED_MAX]; /* given by tpa_service_set_keys */
 	size_t nowned;
+	/* With a key set, the keys come from it, read at each use: a next
+	 * key signs once its time comes, without a reload. */
+	const tpa_token_keyset *keyset;
+	tpa_token_keyset *owned_sets[KEYS_OWNED_MAX]; /* tpa_service_set_keyset */
+	size_t nsets;
 	/* Registry baselines, parsed once per name and version (versions are
 	 * append-only, so an entry never goes stale). */
 	struct {
@@ -68,7 +73,7 @@ int tpa_service_new(tpa_service **out, const tpa_service_opts *o)
 	tpa_service *s;
 	int err;
 
-	if (!out || !o || !o->key)
+	if (!out || !o || (!o->key && !o->keyset))
 		return tpa_err_fail(TPA_ERR_INVALID_ARG, "service: a token key is required");
 	if ((o->store != NULL) != (o->ek_ca != NULL))
 		return tpa_err_fail(TPA_ERR_INVALID_ARG,
@@ -100,6 +105,7 @@ int tpa_service_new(tpa_service **out, const tpa_service_opts *o)
 		goto fail;
 	s->key = o->key;
 	s->previous = o->previous_key;
+	s->keyset = o->keyset;
 	/* The sealing key: the registry's, so that sealed ids hold across
 	 * restarts and verifiers sharing it; else one held in memory. */
 	if (o->store && (err = tpa_store_seal_key(key, o->store)) < 0)
@@ -125,6 +131,8 @@ void tpa_service_free(tpa_service *s)
 		tpa_baseline_free(s->baselines[i].b);
 	for (i = 0; i < s->nowned; i++)
 		tpa_token_key_free(s->owned[i]);
+	for (i = 0; i < s->nsets; i++)
+		tpa_token_keyset_free(s->owned_sets[i]);
 	pthread_mutex_destroy(&s->lock);
 	tpa_sealer_free(s->sealer);
 	tpa_used_set_free(s->used);
@@ -155,16 +163,38 @@ int tpa_service_set_keys(tpa_service *s, tpa_token_key *current, tpa_token_key *
 	return err;
 }
 
+int tpa_service_set_keyset(tpa_service *s, tpa_token_keyset *ks)
+{
+	int err = 0;
+
+	if (!s || !ks)
+		return tpa_err_fail(TPA_ERR_INVALID_ARG, "service keys: no key set");
+	pthread_mutex_lock(&s->lock);
+	if (s->nsets >= KEYS_OWNED_MAX) {
+		err = tpa_err_fail(TPA_ERR_LIMIT, "service keys: more than %d reloads",
+				   KEYS_OWNED_MAX);
+	} else {
+		s->owned_sets[s->nsets++] = ks;
+		s->keyset = ks;
+	}
+	pthread_mutex_unlock(&s->lock);
+	return err;
+}
+
 int tpa_service_jwks(char **out, tpa_service *s)
 {
 	const tpa_token_key *keys[2];
+	const tpa_token_keyset *ks;
 
 	if (!out || !s)
 		return tpa_err_fail(TPA_ERR_INVALID_ARG, "service JWKS: NULL");
 	pthread_mutex_lock(&s->lock);
 	keys[0] = s->key;
 	keys[1] = s->previous;
+	ks = s->keyset;
 	pthread_mutex_unlock(&s->lock);
+	if (ks)
+		return tpa_token_keyset_jwks(out, ks, (int64_t)time(NULL));
 	return tpa_token_jwks(out, keys, 2);
 }
 
@@ -568,7 +598,7 @@ static const tpa_token_key *current_key(tpa_service *s)
 	const tpa_token_key *k;
 
 	pthread_mutex_lock(&s->lock);
-	k = s->key;
+	k = s->keyset ? tpa_token_keyset_signer(s->keyset, (int64_t)time(NULL)) : s->key;
 	pthread_mutex_unlock(&s->lock);
 	return k;
 }

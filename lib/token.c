@@ -6,6 +6,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cjose/cjose.h>
@@ -14,6 +16,8 @@
 #include <openssl/evp.h>
 
 #include "tpa/err.h"
+#include "tpa/fileio.h"
+#include "tpa/timefmt.h"
 #include "tpa/token.h"
 #include "tpa/tpm_decode.h"
 
@@ -142,23 +146,24 @@ static int write_private(const char *path, const tpa_token_key *k)
 	return err;
 }
 
+static int read_secret(char **out, size_t *len, const char *path, size_t max);
+static int keyset_signer_copy(tpa_token_key **out, const char *path);
+
 int tpa_token_key_load(tpa_token_key **out, const char *path, int create)
 {
-	char buf[JWK_FILE_MAX + 1];
+	char *buf = NULL;
 	cjose_jwk_t *jwk;
 	cjose_err e;
-	size_t n;
-	FILE *f;
+	size_t n = 0;
 	int err;
 
 	if (!out || !path)
 		return tpa_err_fail(TPA_ERR_INVALID_ARG, "token key: no path");
-	if (!(f = fopen(path, "rb"))) {
+	if ((err = read_secret(&buf, &n, path, JWK_FILE_MAX)) == 1) {
 		tpa_token_key *k = NULL;
 
-		if (errno != ENOENT || !create)
-			return tpa_err_fail(TPA_ERR_IO, "token key %s: %s", path,
-					    strerror(errno));
+		if (!create)
+			return tpa_err_fail(TPA_ERR_IO, "token key %s: %s", path, strerror(ENOENT));
 		if ((err = tpa_token_key_new(&k)) < 0)
 			return err;
 		if ((err = write_private(path, k)) < 0) {
@@ -168,13 +173,18 @@ int tpa_token_key_load(tpa_token_key **out, const char *path, int create)
 		*out = k;
 		return 0;
 	}
-	n = fread(buf, 1, sizeof(buf), f);
-	fclose(f);
-	if (n > JWK_FILE_MAX)
-		return tpa_err_fail(TPA_ERR_LIMIT, "token key %s: larger than %d bytes",
-				    path, JWK_FILE_MAX);
+	if (err == TPA_ERR_LIMIT || (err == 0 && strstr(buf, "\"tpa_token_keys\""))) {
+		/* A key set (larger than one JWK may be): the key signing now. */
+		if (buf)
+			OPENSSL_cleanse(buf, n);
+		free(buf);
+		return keyset_signer_copy(out, path);
+	}
+	if (err < 0)
+		return err;
 	jwk = cjose_jwk_import(buf, n, &e);
-	OPENSSL_cleanse(buf, sizeof(buf));
+	OPENSSL_cleanse(buf, n);
+	free(buf);
 	if (!jwk)
 		return tpa_err_fail(TPA_ERR_PARSE, "token key %s: not a JWK", path);
 	if (!cjose_jwk_get_keydata(jwk, NULL)) {
@@ -900,32 +910,613 @@ int tpa_token_jwks(char **out, const tpa_token_key *const *keys, size_t n)
 	return 0;
 }
 
-int tpa_token_key_rotate(const char *path, char *kid_out, size_t kid_cap)
+/* ---- the key set ---- */
+
+#define KEYSET_FILE_MAX (64 * 1024)
+#define KEYSET_FORMAT 1
+
+struct keyslot {
+	tpa_token_key *k;
+	tpa_token_key_state state;   /* as written in the file */
+	int64_t created_at, activate_at, retired_at;
+	uint32_t ttl_s;
+};
+
+struct tpa_token_keyset {
+	struct keyslot v[TPA_KEYSET_MAX];
+	size_t n;
+	uint32_t ttl_s;              /* the set's token lifetime */
+	int legacy;                  /* read from a single JWK (+ .previous) */
+};
+
+static const char *const state_names[] = { "next", "active", "retired", "gone" };
+
+/* The file's states at now: the next key whose time came is active and the
+ * key it replaced retired; a retired key whose tokens have all expired is
+ * gone. st[i] receives the state, at[i] the retired_at it implies. */
+static void keyset_view(const tpa_token_keyset *ks, int64_t now, tpa_token_key_state *st,
+			int64_t *at)
 {
-	char fresh[4096], prev[4096];
-	tpa_token_key *k = NULL;
+	size_t i, a = ks->n, x = ks->n;
+
+	for (i = 0; i < ks->n; i++) {
+		st[i] = ks->v[i].state;
+		at[i] = ks->v[i].retired_at;
+		if (st[i] == TPA_KEY_ACTIVE)
+			a = i;
+		if (st[i] == TPA_KEY_NEXT)
+			x = i;
+	}
+	if (x < ks->n && a < ks->n && ks->v[x].activate_at <= now) {
+		st[x] = TPA_KEY_ACTIVE;
+		st[a] = TPA_KEY_RETIRED;
+		at[a] = ks->v[x].activate_at;
+	}
+	for (i = 0; i < ks->n; i++)
+		if (st[i] == TPA_KEY_RETIRED &&
+		    now >= at[i] + (int64_t)ks->v[i].ttl_s + TPA_TOKEN_CLOCK_SKEW_S)
+			st[i] = TPA_KEY_GONE;
+}
+
+static size_t keyset_find(const tpa_token_keyset *ks, int64_t now, tpa_token_key_state want)
+{
+	tpa_token_key_state st[TPA_KEYSET_MAX];
+	int64_t at[TPA_KEYSET_MAX];
+	size_t i, best = ks->n;
+
+	keyset_view(ks, now, st, at);
+	for (i = 0; i < ks->n; i++)
+		if (st[i] == want && (best == ks->n || at[i] > at[best]))
+			best = i;
+	return best;
+}
+
+const tpa_token_key *tpa_token_keyset_signer(const tpa_token_keyset *ks, int64_t now)
+{
+	size_t i;
+
+	if (!ks)
+		return NULL;
+	i = keyset_find(ks, now, TPA_KEY_ACTIVE);
+	return i < ks->n ? ks->v[i].k : NULL;
+}
+
+const tpa_token_key *tpa_token_keyset_previous(const tpa_token_keyset *ks, int64_t now)
+{
+	size_t i;
+
+	if (!ks)
+		return NULL;
+	i = keyset_find(ks, now, TPA_KEY_RETIRED);
+	return i < ks->n ? ks->v[i].k : NULL;
+}
+
+uint32_t tpa_token_keyset_ttl(const tpa_token_keyset *ks)
+{
+	return ks ? ks->ttl_s : 0;
+}
+
+size_t tpa_token_keyset_count(const tpa_token_keyset *ks)
+{
+	return ks ? ks->n : 0;
+}
+
+int tpa_token_keyset_info(tpa_token_keyinfo *out, const tpa_token_keyset *ks, size_t i,
+			  int64_t now)
+{
+	tpa_token_key_state st[TPA_KEYSET_MAX];
+	int64_t at[TPA_KEYSET_MAX];
+	const struct keyslot *e;
+
+	if (!out || !ks || i >= ks->n)
+		return tpa_err_fail(TPA_ERR_INVALID_ARG, "key set: no key %zu", i);
+	keyset_view(ks, now, st, at);
+	e = &ks->v[i];
+	memset(out, 0, sizeof(*out));
+	out->kid = e->k->kid;
+	out->state = st[i];
+	out->created_at = e->created_at;
+	out->activate_at = e->activate_at;
+	out->ttl_s = e->ttl_s;
+	if (st[i] == TPA_KEY_RETIRED || st[i] == TPA_KEY_GONE) {
+		out->retired_at = at[i];
+		out->published_until = at[i] + (int64_t)e->ttl_s + TPA_TOKEN_CLOCK_SKEW_S;
+	}
+	return 0;
+}
+
+void tpa_token_keyset_free(tpa_token_keyset *ks)
+{
+	size_t i;
+
+	if (!ks)
+		return;
+	for (i = 0; i < ks->n; i++)
+		tpa_token_key_free(ks->v[i].k);
+	free(ks);
+}
+
+/* The file's contents, at most max bytes (NUL-terminated, malloc'd); the
+ * caller cleanses them. 1 if there is no file. */
+static int read_secret(char **out, size_t *len, const char *path, size_t max)
+{
+	char *buf;
+	size_t n;
+	FILE *f;
+
+	if (!(f = fopen(path, "rb"))) {
+		if (errno == ENOENT)
+			return 1;
+		return tpa_err_fail(TPA_ERR_IO, "token key %s: %s", path, strerror(errno));
+	}
+	if (!(buf = malloc(max + 1))) {
+		fclose(f);
+		return tpa_err_fail(TPA_ERR_NOMEM, "token key: out of memory");
+	}
+	n = fread(buf, 1, max + 1, f);
+	fclose(f);
+	if (n > max) {
+		OPENSSL_cleanse(buf, max + 1);
+		free(buf);
+		return tpa_err_fail(TPA_ERR_LIMIT, "token key %s: larger than %zu bytes", path,
+				    max);
+	}
+	buf[n] = '\0';
+	*out = buf;
+	*len = n;
+	return 0;
+}
+
+/* A private P-256 JWK (a JSON object) as a key; what names it in errors. */
+static int key_from_json(tpa_token_key **out, json_t *jwk, const char *what)
+{
+	const char *crv = NULL;
+	char *text;
+	cjose_jwk_t *cj;
+	cjose_err e;
+
+	if (!json_is_object(jwk) || json_unpack(jwk, "{s:s}", "crv", &crv) != 0 ||
+	    strcmp(crv, "P-256") != 0)
+		return tpa_err_fail(TPA_ERR_PARSE, "%s: not a P-256 JWK", what);
+	if (!(text = json_dumps(jwk, JSON_COMPACT)))
+		return tpa_err_fail(TPA_ERR_NOMEM, "%s: out of memory", what);
+	cj = cjose_jwk_import(text, strlen(text), &e);
+	OPENSSL_cleanse(text, strlen(text));
+	free(text);
+	if (!cj)
+		return tpa_err_fail(TPA_ERR_PARSE, "%s: not a JWK", what);
+	if (!cjose_jwk_get_keydata(cj, NULL) || !json_object_get(jwk, "d")) {
+		cjose_jwk_release(cj);
+		return tpa_err_fail(TPA_ERR_PARSE, "%s: no private key", what);
+	}
+	return key_wrap(out, cj);
+}
+
+static int time_member(int64_t *out, json_t *o, const char *name, int required,
+		       const char *what)
+{
+	json_t *v = json_object_get(o, name);
+
+	*out = 0;
+	if (!v && !required)
+		return 0;
+	if (!json_is_string(v) || tpa_time_parse_iso(out, json_string_value(v)) < 0)
+		return tpa_err_fail(TPA_ERR_PARSE, "%s: %s is not an ISO 8601 time", what, name);
+	return 0;
+}
+
+/* One entry of the file's "keys". */
+static int slot_from_json(struct keyslot *e, json_t *o, size_t i, const char *path)
+{
+	static const char *const known[] = { "state", "created_at", "activate_at", "retired_at",
+					     "ttl_s", "jwk", NULL };
+	char what[4200];
+	const char *key, *st;
+	json_t *v, *ttl;
+	size_t j;
 	int err;
 
-	if (!path || !*path)
-		return tpa_err_fail(TPA_ERR_INVALID_ARG, "key rotate: no path");
-	if ((size_t)snprintf(fresh, sizeof(fresh), "%s.new", path) >= sizeof(fresh) ||
-	    (size_t)snprintf(prev, sizeof(prev), "%s.previous", path) >= sizeof(prev))
-		return tpa_err_fail(TPA_ERR_INVALID_ARG, "key rotate: path too long");
-	if (access(path, F_OK) != 0)
-		return tpa_err_fail(TPA_ERR_NOT_FOUND, "key rotate: %s: no key to rotate", path);
-	unlink(fresh); /* a rotation that died before its rename */
-	if ((err = tpa_token_key_new(&k)) < 0 || (err = write_private(fresh, k)) < 0)
-		goto cleanup;
-	/* The new key is on disk before anything moves; then the current key
-	 * becomes the previous one, and the new one current. */
-	if (rename(path, prev) != 0 || rename(fresh, path) != 0) {
-		err = tpa_err_fail(TPA_ERR_IO, "key rotate: %s: %s", path, strerror(errno));
-		goto cleanup;
+	snprintf(what, sizeof(what), "token key set %s: key %zu", path, i + 1);
+	if (!json_is_object(o))
+		return tpa_err_fail(TPA_ERR_PARSE, "%s: not an object", what);
+	json_object_foreach(o, key, v) {
+		for (j = 0; known[j] && strcmp(known[j], key) != 0; j++)
+			;
+		if (!known[j])
+			return tpa_err_fail(TPA_ERR_PARSE, "%s: unknown member \"%.40s\"", what,
+					    key);
 	}
-	if (kid_out && kid_cap)
-		snprintf(kid_out, kid_cap, "%s", k->kid);
-	err = 0;
-cleanup:
-	tpa_token_key_free(k);
+	if (!json_is_string(v = json_object_get(o, "state")))
+		return tpa_err_fail(TPA_ERR_PARSE, "%s: no state", what);
+	st = json_string_value(v);
+	for (j = 0; j < TPA_KEY_GONE && strcmp(st, state_names[j]) != 0; j++)
+		;
+	if (j == TPA_KEY_GONE)
+		return tpa_err_fail(TPA_ERR_PARSE, "%s: state is not next, active or retired",
+				    what);
+	e->state = (tpa_token_key_state)j;
+	ttl = json_object_get(o, "ttl_s");
+	if (!json_is_integer(ttl) || json_integer_value(ttl) < 1 ||
+	    json_integer_value(ttl) > TPA_TOKEN_MAX_TTL_S)
+		return tpa_err_fail(TPA_ERR_PARSE, "%s: ttl_s is not in 1..%d", what,
+				    TPA_TOKEN_MAX_TTL_S);
+	e->ttl_s = (uint32_t)json_integer_value(ttl);
+	if ((err = time_member(&e->created_at, o, "created_at", 0, what)) < 0 ||
+	    (err = time_member(&e->activate_at, o, "activate_at", e->state == TPA_KEY_NEXT,
+			       what)) < 0 ||
+	    (err = time_member(&e->retired_at, o, "retired_at", e->state == TPA_KEY_RETIRED,
+			       what)) < 0)
+		return err;
+	return key_from_json(&e->k, json_object_get(o, "jwk"), what);
+}
+
+static int keyset_check(const tpa_token_keyset *ks, const char *path)
+{
+	size_t i, j, active = 0, next = 0;
+
+	for (i = 0; i < ks->n; i++) {
+		active += ks->v[i].state == TPA_KEY_ACTIVE;
+		next += ks->v[i].state == TPA_KEY_NEXT;
+		for (j = 0; j < i; j++)
+			if (strcmp(ks->v[i].k->kid, ks->v[j].k->kid) == 0)
+				return tpa_err_fail(TPA_ERR_PARSE, "token key set %s: key %s "
+						    "twice", path, ks->v[i].k->kid);
+	}
+	if (active != 1 || next > 1)
+		return tpa_err_fail(TPA_ERR_PARSE, "token key set %s: %zu active and %zu next "
+				    "keys (one active, at most one next)", path, active, next);
+	return 0;
+}
+
+static int keyset_parse(tpa_token_keyset *ks, json_t *j, const char *path)
+{
+	json_t *keys = json_object_get(j, "keys"), *ttl = json_object_get(j, "token_ttl_s"), *v;
+	const char *key;
+	size_t i;
+	int err;
+
+	json_object_foreach(j, key, v)
+		if (strcmp(key, "tpa_token_keys") != 0 && strcmp(key, "token_ttl_s") != 0 &&
+		    strcmp(key, "keys") != 0)
+			return tpa_err_fail(TPA_ERR_PARSE, "token key set %s: unknown member "
+					    "\"%.40s\"", path, key);
+	if (!json_is_integer(v = json_object_get(j, "tpa_token_keys")) ||
+	    json_integer_value(v) != KEYSET_FORMAT)
+		return tpa_err_fail(TPA_ERR_PARSE, "token key set %s: not format %d", path,
+				    KEYSET_FORMAT);
+	if (!json_is_integer(ttl) || json_integer_value(ttl) < 1 ||
+	    json_integer_value(ttl) > TPA_TOKEN_MAX_TTL_S)
+		return tpa_err_fail(TPA_ERR_PARSE, "token key set %s: token_ttl_s is not in 1..%d",
+				    path, TPA_TOKEN_MAX_TTL_S);
+	ks->ttl_s = (uint32_t)json_integer_value(ttl);
+	if (!json_is_array(keys) || json_array_size(keys) < 1 ||
+	    json_array_size(keys) > TPA_KEYSET_MAX)
+		return tpa_err_fail(TPA_ERR_PARSE, "token key set %s: keys is not an array of "
+				    "1..%d keys", path, TPA_KEYSET_MAX);
+	for (i = 0; i < json_array_size(keys); i++) {
+		if ((err = slot_from_json(&ks->v[i], json_array_get(keys, i), i, path)) < 0)
+			return err;
+		ks->n++;
+	}
+	return keyset_check(ks, path);
+}
+
+/* A file from before key sets: FILE the active key, FILE.previous retired
+ * when FILE was written (the rotation that made it). */
+static int keyset_legacy(tpa_token_keyset *ks, const char *path)
+{
+	char prev[4096];
+	struct stat sb;
+	int err;
+
+	if ((err = tpa_token_key_load(&ks->v[0].k, path, 0)) < 0)
+		return err;
+	ks->v[0].state = TPA_KEY_ACTIVE;
+	ks->v[0].ttl_s = ks->ttl_s;
+	ks->n = 1;
+	ks->legacy = 1;
+	if ((size_t)snprintf(prev, sizeof(prev), "%s.previous", path) >= sizeof(prev))
+		return tpa_err_fail(TPA_ERR_INVALID_ARG, "token key: path too long");
+	if (access(prev, F_OK) != 0)
+		return 0;
+	if ((err = tpa_token_key_load(&ks->v[1].k, prev, 0)) < 0)
+		return err;
+	ks->v[1].state = TPA_KEY_RETIRED;
+	ks->v[1].ttl_s = ks->ttl_s;
+	/* Unknown, if FILE cannot be looked at: now, the safe side. */
+	ks->v[1].retired_at = stat(path, &sb) == 0 ? (int64_t)sb.st_mtime : (int64_t)time(NULL);
+	ks->n = 2;
+	if (strcmp(ks->v[0].k->kid, ks->v[1].k->kid) == 0)
+		return tpa_err_fail(TPA_ERR_PARSE, "token key %s: the same key as %s", prev, path);
+	return 0;
+}
+
+static int keyset_signer_copy(tpa_token_key **out, const char *path)
+{
+	tpa_token_keyset *ks = NULL;
+	const tpa_token_key *k;
+	cjose_err e;
+	int err;
+
+	if ((err = tpa_token_keyset_load(&ks, path, 0)) < 0)
+		return err;
+	k = tpa_token_keyset_signer(ks, (int64_t)time(NULL));
+	if (!cjose_jwk_retain(k->jwk, &e))
+		err = cj_fail("token key", &e);
+	else
+		err = key_wrap(out, k->jwk);
+	tpa_token_keyset_free(ks);
 	return err;
+}
+
+int tpa_token_keyset_load(tpa_token_keyset **out, const char *path, long create)
+{
+	tpa_token_keyset *ks;
+	json_t *j = NULL;
+	char *buf = NULL;
+	size_t len = 0;
+	int err;
+
+	if (!out || !path || !*path)
+		return tpa_err_fail(TPA_ERR_INVALID_ARG, "token key set: no path");
+	if (!(ks = calloc(1, sizeof(*ks))))
+		return tpa_err_fail(TPA_ERR_NOMEM, "token key set: out of memory");
+	ks->ttl_s = TPA_TOKEN_MAX_TTL_S;
+	if ((err = read_secret(&buf, &len, path, KEYSET_FILE_MAX)) == 1) {
+		int64_t now = (int64_t)time(NULL);
+
+		if (create < 1 || create > TPA_TOKEN_MAX_TTL_S) {
+			err = tpa_err_fail(TPA_ERR_NOT_FOUND, "token key %s: no such file", path);
+			goto out;
+		}
+		if ((err = tpa_token_key_new(&ks->v[0].k)) < 0)
+			goto out;
+		ks->v[0].state = TPA_KEY_ACTIVE;
+		ks->v[0].created_at = ks->v[0].activate_at = now;
+		ks->ttl_s = (uint32_t)create;
+		ks->v[0].ttl_s = ks->ttl_s;
+		ks->n = 1;
+		err = tpa_token_keyset_save(ks, path, now);
+		goto out;
+	}
+	if (err < 0)
+		goto out;
+	j = json_loadb(buf, len, JSON_REJECT_DUPLICATES, NULL);
+	OPENSSL_cleanse(buf, len);
+	free(buf);
+	if (!json_is_object(j))
+		err = tpa_err_fail(TPA_ERR_PARSE, "token key %s: not JSON (a key set or a JWK)",
+				   path);
+	else if (json_object_get(j, "kty"))
+		err = keyset_legacy(ks, path);
+	else
+		err = keyset_parse(ks, j, path);
+out:
+	/* jansson does not cleanse what it frees; the text is cleansed above. */
+	json_decref(j);
+	if (err < 0) {
+		tpa_token_keyset_free(ks);
+		return err;
+	}
+	*out = ks;
+	return 0;
+}
+
+/* Writes down what time did and drops the keys gone. */
+static void keyset_settle(tpa_token_keyset *ks, int64_t now)
+{
+	tpa_token_key_state st[TPA_KEYSET_MAX];
+	int64_t at[TPA_KEYSET_MAX];
+	size_t i, n = 0;
+
+	keyset_view(ks, now, st, at);
+	for (i = 0; i < ks->n; i++) {
+		if (st[i] == TPA_KEY_GONE) {
+			tpa_token_key_free(ks->v[i].k);
+			continue;
+		}
+		ks->v[n] = ks->v[i];
+		ks->v[n].state = st[i];
+		ks->v[n].retired_at = at[i];
+		n++;
+	}
+	ks->n = n;
+}
+
+static json_t *iso_json(int64_t t)
+{
+	char buf[TPA_TIME_ISO_LEN + 1];
+
+	return tpa_time_iso(buf, sizeof(buf), t) < 0 ? NULL : json_string(buf);
+}
+
+int tpa_token_keyset_save(tpa_token_keyset *ks, const char *path, int64_t now)
+{
+	json_t *j = json_object(), *arr = json_array();
+	char *text = NULL;
+	size_t i;
+	int bad = !j || !arr, err;
+
+	if (!ks || !path)
+		return tpa_err_fail(TPA_ERR_INVALID_ARG, "token key set: NULL");
+	keyset_settle(ks, now);
+	SET(j, "tpa_token_keys", json_integer(KEYSET_FORMAT));
+	SET(j, "token_ttl_s", json_integer(ks->ttl_s));
+	for (i = 0; !bad && i < ks->n; i++) {
+		const struct keyslot *e = &ks->v[i];
+		json_t *o = json_object(), *jwk;
+		char *priv;
+		cjose_err ce;
+
+		if (!o || !(priv = cjose_jwk_to_json(e->k->jwk, true, &ce))) {
+			json_decref(o);
+			bad = 1;
+			break;
+		}
+		jwk = json_loads(priv, 0, NULL);
+		OPENSSL_cleanse(priv, strlen(priv));
+		cjose_get_dealloc()(priv);
+		SET(o, "state", json_string(state_names[e->state]));
+		if (e->created_at)
+			SET(o, "created_at", iso_json(e->created_at));
+		if (e->activate_at)
+			SET(o, "activate_at", iso_json(e->activate_at));
+		if (e->state == TPA_KEY_RETIRED)
+			SET(o, "retired_at", iso_json(e->retired_at));
+		SET(o, "ttl_s", json_integer(e->ttl_s));
+		SET(o, "jwk", jwk);
+		bad |= json_array_append_new(arr, o) != 0;
+	}
+	SET(j, "keys", arr);
+	if (bad || !(text = json_dumps(j, JSON_INDENT(1) | JSON_PRESERVE_ORDER))) {
+		json_decref(j);
+		return tpa_err_fail(TPA_ERR_NOMEM, "token key set: cannot build");
+	}
+	json_decref(j);
+	err = tpa_file_write_atomic(path, text, strlen(text), 0600);
+	OPENSSL_cleanse(text, strlen(text));
+	free(text);
+	if (err < 0)
+		return err;
+	if (ks->legacy) {
+		/* FILE now holds the previous key too. */
+		char prev[4096];
+
+		if ((size_t)snprintf(prev, sizeof(prev), "%s.previous", path) < sizeof(prev))
+			unlink(prev);
+		ks->legacy = 0;
+	}
+	return 0;
+}
+
+int tpa_token_keyset_jwks(char **out, const tpa_token_keyset *ks, int64_t now)
+{
+	tpa_token_key_state st[TPA_KEYSET_MAX];
+	int64_t at[TPA_KEYSET_MAX];
+	const tpa_token_key *keys[TPA_KEYSET_MAX];
+	char *base = NULL;
+	json_t *j;
+	size_t i, n = 0;
+	int64_t refresh;
+	int bad = 0, err;
+
+	if (!out || !ks)
+		return tpa_err_fail(TPA_ERR_INVALID_ARG, "JWKS: NULL");
+	keyset_view(ks, now, st, at);
+	/* The signing key first, then the next one, then the retired ones. */
+	for (i = 0; i < ks->n; i++)
+		if (st[i] == TPA_KEY_ACTIVE)
+			keys[n++] = ks->v[i].k;
+	for (i = 0; i < ks->n; i++)
+		if (st[i] == TPA_KEY_NEXT)
+			keys[n++] = ks->v[i].k;
+	for (i = 0; i < ks->n; i++)
+		if (st[i] == TPA_KEY_RETIRED)
+			keys[n++] = ks->v[i].k;
+	if ((err = tpa_token_jwks(&base, keys, n)) < 0)
+		return err;
+	j = json_loads(base, 0, NULL);
+	free(base);
+	if (!j)
+		return tpa_err_fail(TPA_ERR_NOMEM, "JWKS: cannot build");
+	/* A boundary, not now + an interval: every verifier serving the set
+	 * gives the same JWKS. */
+	refresh = (now / TPA_JWKS_REFRESH_S + 1) * TPA_JWKS_REFRESH_S;
+	SET(j, "tpa_refresh_after", iso_json(refresh));
+	if (bad || !(*out = json_dumps(j, JSON_COMPACT | JSON_PRESERVE_ORDER))) {
+		json_decref(j);
+		return tpa_err_fail(TPA_ERR_NOMEM, "JWKS: cannot build");
+	}
+	json_decref(j);
+	return 0;
+}
+
+int tpa_token_keyset_rotate(tpa_token_keyset *ks, int64_t now, int64_t delay_s, int replace,
+			    uint32_t ttl_s, char *kid_out, size_t kid_cap)
+{
+	char when[TPA_TIME_ISO_LEN + 1];
+	struct keyslot *e;
+	size_t i;
+	int err;
+
+	if (!ks || delay_s < 0 || delay_s > 10LL * 366 * 86400 || ttl_s > TPA_TOKEN_MAX_TTL_S)
+		return tpa_err_fail(TPA_ERR_INVALID_ARG, "key rotate: bad arguments");
+	keyset_settle(ks, now);
+	for (i = 0; i < ks->n; i++) {
+		if (ks->v[i].state != TPA_KEY_NEXT)
+			continue;
+		tpa_time_iso(when, sizeof(when), ks->v[i].activate_at);
+		if (!replace)
+			return tpa_err_fail(TPA_ERR_CONFLICT, "key rotate: key %s is next already "
+					    "(signs from %s); --replace-next replaces it",
+					    ks->v[i].k->kid, when);
+		if (ks->v[i].activate_at - now <= TPA_TOKEN_CLOCK_SKEW_S)
+			return tpa_err_fail(TPA_ERR_CONFLICT, "key rotate: key %s signs from %s: "
+					    "too close to replace (a verifier whose clock is "
+					    "ahead may sign with it); keys activate it",
+					    ks->v[i].k->kid, when);
+		tpa_token_key_free(ks->v[i].k);
+		memmove(&ks->v[i], &ks->v[i + 1], (ks->n - i - 1) * sizeof(ks->v[0]));
+		ks->n--;
+		break;
+	}
+	if (ks->n >= TPA_KEYSET_MAX) {
+		int64_t first = INT64_MAX;
+
+		for (i = 0; i < ks->n; i++)
+			if (ks->v[i].state == TPA_KEY_RETIRED &&
+			    ks->v[i].retired_at + ks->v[i].ttl_s + TPA_TOKEN_CLOCK_SKEW_S < first)
+				first = ks->v[i].retired_at + ks->v[i].ttl_s +
+					TPA_TOKEN_CLOCK_SKEW_S;
+		tpa_time_iso(when, sizeof(when), first);
+		return tpa_err_fail(TPA_ERR_LIMIT, "key rotate: the set holds %d keys, the most; "
+				    "its oldest retired key still verifies tokens until %s",
+				    TPA_KEYSET_MAX, when);
+	}
+	if (ttl_s) {
+		/* A key keeps the longest lifetime its tokens may have had. */
+		for (i = 0; i < ks->n; i++)
+			if (ks->v[i].state == TPA_KEY_ACTIVE && ks->v[i].ttl_s < ttl_s)
+				ks->v[i].ttl_s = ttl_s;
+		ks->ttl_s = ttl_s;
+	}
+	e = &ks->v[ks->n];
+	memset(e, 0, sizeof(*e));
+	if ((err = tpa_token_key_new(&e->k)) < 0)
+		return err;
+	e->state = TPA_KEY_NEXT;
+	e->created_at = now;
+	e->activate_at = now + delay_s;
+	e->ttl_s = ks->ttl_s;
+	ks->n++;
+	if (kid_out && kid_cap)
+		snprintf(kid_out, kid_cap, "%s", e->k->kid);
+	return 0;
+}
+
+int tpa_token_keyset_activate(tpa_token_keyset *ks, const char *kid, int64_t now)
+{
+	size_t i, a = 0, x;
+
+	if (!ks)
+		return tpa_err_fail(TPA_ERR_INVALID_ARG, "key activate: NULL");
+	keyset_settle(ks, now);
+	for (x = 0; x < ks->n && ks->v[x].state != TPA_KEY_NEXT; x++)
+		;
+	for (i = 0; i < ks->n; i++)
+		if (ks->v[i].state == TPA_KEY_ACTIVE)
+			a = i;
+	if (kid && strcmp(kid, ks->v[a].k->kid) == 0 && x == ks->n)
+		return 0; /* active already */
+	if (x == ks->n)
+		return tpa_err_fail(TPA_ERR_NOT_FOUND, "key activate: no next key (keys rotate "
+				    "adds one)");
+	if (kid && strcmp(kid, ks->v[x].k->kid) != 0)
+		return tpa_err_fail(TPA_ERR_NOT_FOUND, "key activate: %.64s is not the next key "
+				    "(%s is)", kid, ks->v[x].k->kid);
+	ks->v[a].state = TPA_KEY_RETIRED;
+	ks->v[a].retired_at = now;
+	ks->v[x].state = TPA_KEY_ACTIVE;
+	ks->v[x].activate_at = now;
+	return 0;
 }

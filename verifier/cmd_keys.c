@@ -4,8 +4,9 @@
  *   token verify (--jwks FILE | --jwk FILE) [--nonce HEX] [--accept-warning] TOKEN
  *                                     a valid token says ear.status affirming
  *                                     (or warning, with --accept-warning)
- *   keys rotate --token-key FILE      the current key becomes FILE.previous
- *   keys jwks --token-key FILE        the JWKS a running verifier publishes
+ *   keys rotate|activate|list|jwks --token-key FILE
+ *                                     the key set: publish a next key, make it
+ *                                     sign, show the keys, the JWKS published
  *   keys fetch --verifier ADDR (--ca FILE | --insecure)
  *                                     GetVerificationKeys: the JWKS over gRPC
  *   compliance --verifier ADDR --ca FILE --cert FILE --key FILE [--json] ID
@@ -13,12 +14,16 @@
  *
  * Exit status (tpa/exit.h): 0 valid / done / compliant, 1 not valid / not
  * compliant (token verify: also a valid token whose status is not
- * accepted), 2 usage or unreadable input, 4 verifier unreachable, 5
+ * accepted; keys rotate/activate: refused, saying why), 2 usage or
+ * unreadable input, 4 verifier unreachable, 5
  * refused, 6 a reply that cannot be understood, 7 internal. */
+#include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -27,6 +32,7 @@
 #include "tpa/err.h"
 #include "tpa/evidence.h"
 #include "tpa/rpc.h"
+#include "tpa/timefmt.h"
 #include "tpa/token.h"
 #include "tpa/tpm_decode.h"
 
@@ -205,44 +211,328 @@ static int client_opts(tpa_rpc_client_opts *co, int argc, char **argv, const cha
 	return optind + (*extra ? 1 : 0) == argc ? 0 : -1;
 }
 
+#define KEYS_USAGE \
+	"usage: " PROG " keys rotate --token-key FILE [--activate-after DURATION] [--replace-next]\n" \
+	"                [--token-ttl S]\n" \
+	"       " PROG " keys activate --token-key FILE [KID]\n" \
+	"       " PROG " keys list --token-key FILE [--json]\n" \
+	"       " PROG " keys jwks --token-key FILE\n" \
+	"       " PROG " keys fetch --verifier ADDR (--ca FILE | --insecure)\n"
+
+static const char keys_help[] =
+KEYS_USAGE
+"\n"
+"The token signing keys: a key set in --token-key FILE (mode 0600) that\n"
+"every verifier sharing it reads. A key is next (published in the JWKS, not\n"
+"signing), active (signs; one) or retired (published until every token it\n"
+"signed has expired: retired + its token TTL + 60 s; then dropped). rotate\n"
+"adds a next key that signs from DURATION on: publish first, sign later, so\n"
+"a relying party holding the JWKS has the key before its tokens come.\n"
+"activate makes the next key (KID if given) sign now. list shows the keys,\n"
+"jwks what is published, fetch what a verifier publishes (GetVerificationKeys).\n"
+"Running verifiers re-read FILE on SIGHUP (send it after rotate and\n"
+"activate) and switch to a next key at its time by themselves. A FILE\n"
+"holding one JWK (and FILE.previous) from before is read as a set; the first\n"
+"rotate or activate rewrites it and removes FILE.previous. rotate and activate\n"
+"hold FILE.lock while they rewrite FILE: one at a time.\n"
+"\n"
+"  --token-key FILE      the key set (private: 0600)\n"
+"  --activate-after DURATION  rotate: the next key signs after DURATION\n"
+"                        (N, Ns, Nm, Nh or Nd; default 24h; 0: at once, for a\n"
+"                        compromised key: relying parties then meet an\n"
+"                        unknown kid and must re-fetch)\n"
+"  --replace-next        rotate: replace a next key that does not sign yet\n"
+"                        (without it, a pending next key is refused)\n"
+"  --token-ttl S         rotate: the longest token lifetime of verifiers using\n"
+"                        the set (default and most: 2592000); serve refuses a\n"
+"                        larger --token-ttl; a retired key stays published S\n"
+"                        s + 60 s\n"
+"  --json                list: as JSON\n"
+"  --verifier ADDR       fetch: the verifier's HOST:PORT\n"
+"  --ca FILE             fetch: PEM CA of its certificate\n"
+"  --insecure            fetch: plaintext gRPC (tests only)\n"
+"\n"
+"Exit status: 0 done; 1 refused (a next key pending, a full set, no next key\n"
+"to activate: the message says why and until when); 2 usage or an unreadable\n"
+"key set; 4, 5, 6 fetch: unreachable, refused, a reply not understood; 7\n"
+"internal (a write failed).\n";
+
+static int keys_usage(const char *why)
+{
+	fprintf(stderr, PROG ": keys: %s\n" KEYS_USAGE, why);
+	return TPA_EXIT_USAGE;
+}
+
+/* "90", "90s", "15m", "24h", "2d": seconds, at most 366 days. */
+static int parse_duration(int64_t *out, const char *s)
+{
+	unsigned long v;
+	char *end;
+	int64_t mul = 1;
+
+	if (!s || !(*s >= '0' && *s <= '9'))
+		return -1;
+	errno = 0;
+	v = strtoul(s, &end, 10);
+	if (errno || v > 366UL * 86400)
+		return -1;
+	if (*end) {
+		if (end[1])
+			return -1;
+		switch (*end) {
+		case 's': mul = 1; break;
+		case 'm': mul = 60; break;
+		case 'h': mul = 3600; break;
+		case 'd': mul = 86400; break;
+		default: return -1;
+		}
+	}
+	if ((int64_t)v * mul > 366LL * 86400)
+		return -1;
+	*out = (int64_t)v * mul;
+	return 0;
+}
+
+static const char *const state_word[] = { "next", "active", "retired", "gone" };
+
+static void iso(char *buf, size_t cap, int64_t t)
+{
+	if (!t || tpa_time_iso(buf, cap, t) < 0)
+		snprintf(buf, cap, "-");
+}
+
+static tpa_exit keys_list(const tpa_token_keyset *ks, int json, int64_t now)
+{
+	json_t *o = json ? json_object() : NULL, *arr = json ? json_array() : NULL;
+	size_t i;
+
+	if (json && (!o || !arr)) {
+		json_decref(o);
+		json_decref(arr);
+		return TPA_EXIT_INTERNAL;
+	}
+	if (!json)
+		printf("token TTL %u s\n", tpa_token_keyset_ttl(ks));
+	for (i = 0; i < tpa_token_keyset_count(ks); i++) {
+		char c[32], a[32], r[32], u[32];
+		tpa_token_keyinfo ki;
+
+		if (tpa_token_keyset_info(&ki, ks, i, now) < 0)
+			continue;
+		iso(c, sizeof(c), ki.created_at);
+		iso(a, sizeof(a), ki.activate_at);
+		iso(r, sizeof(r), ki.retired_at);
+		iso(u, sizeof(u), ki.published_until);
+		if (json) {
+			json_t *k = json_object();
+
+			json_object_set_new(k, "kid", json_string(ki.kid));
+			json_object_set_new(k, "state", json_string(state_word[ki.state]));
+			json_object_set_new(k, "created_at", ki.created_at ? json_string(c) :
+					    json_null());
+			json_object_set_new(k, "activate_at", ki.activate_at ? json_string(a) :
+					    json_null());
+			json_object_set_new(k, "retired_at", ki.retired_at ? json_string(r) :
+					    json_null());
+			json_object_set_new(k, "published_until", ki.published_until ?
+					    json_string(u) : json_null());
+			json_object_set_new(k, "ttl_s", json_integer(ki.ttl_s));
+			json_array_append_new(arr, k);
+		} else if (ki.state == TPA_KEY_NEXT) {
+			printf("next     %s  signs from %s (created %s)\n", ki.kid, a, c);
+		} else if (ki.state == TPA_KEY_ACTIVE) {
+			printf("active   %s  signs since %s (created %s)\n", ki.kid, a, c);
+		} else {
+			printf("%-8s %s  retired %s, published until %s\n", state_word[ki.state],
+			       ki.kid, r, u);
+		}
+	}
+	if (json) {
+		char *t;
+
+		json_object_set_new(o, "token_ttl_s", json_integer(tpa_token_keyset_ttl(ks)));
+		json_object_set_new(o, "keys", arr);
+		if ((t = json_dumps(o, JSON_INDENT(1) | JSON_PRESERVE_ORDER)))
+			printf("%s\n", t);
+		free(t);
+		json_decref(o);
+	}
+	return TPA_EXIT_OK;
+}
+
+/* What rotate and activate leave: each key kept, and until when. */
+static void say_kept(const tpa_token_keyset *ks, int64_t now)
+{
+	size_t i;
+
+	for (i = 0; i < tpa_token_keyset_count(ks); i++) {
+		tpa_token_keyinfo ki;
+		char u[32];
+
+		if (tpa_token_keyset_info(&ki, ks, i, now) < 0 || ki.state != TPA_KEY_RETIRED)
+			continue;
+		iso(u, sizeof(u), ki.published_until);
+		printf("retired key %s stays published until %s (its last tokens expire)\n",
+		       ki.kid, u);
+	}
+}
+
+/* rotate and activate read, change and write FILE: one at a time, so that
+ * two operators (or two hosts sharing the file) do not lose a key. The
+ * lock is FILE.lock (flock); FILE itself is replaced by each write. */
+static int lock_keyset(const char *file)
+{
+	char path[4096];
+	int fd;
+
+	if ((size_t)snprintf(path, sizeof(path), "%s.lock", file) >= sizeof(path))
+		return tpa_err_fail(TPA_ERR_INVALID_ARG, "--token-key: path too long");
+	fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return tpa_err_fail(TPA_ERR_IO, "%s: %s", path, strerror(errno));
+	if (flock(fd, LOCK_EX) != 0) {
+		close(fd);
+		return tpa_err_fail(TPA_ERR_IO, "%s: %s", path, strerror(errno));
+	}
+	return fd;
+}
+
+static tpa_exit keys_local(const char *sub, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "token-key", required_argument, NULL, 'k' },
+		{ "activate-after", required_argument, NULL, 'a' },
+		{ "replace-next", no_argument, NULL, 'r' },
+		{ "token-ttl", required_argument, NULL, 't' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *file = NULL, *kid = NULL;
+	int64_t delay = TPA_KEYSET_DEFAULT_DELAY_S, now = (int64_t)time(NULL);
+	unsigned long ttl = 0;
+	int c, json = 0, replace = 0, rotate = strcmp(sub, "rotate") == 0, err;
+	int activate = strcmp(sub, "activate") == 0;
+	tpa_token_keyset *ks = NULL;
+	char newkid[80], when[32], *end;
+	tpa_exit rc = TPA_EXIT_OK;
+	int lock = -1;
+
+	optind = 1;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'k': file = optarg; break;
+		case 'a':
+			if (!rotate || parse_duration(&delay, optarg) < 0)
+				return keys_usage(rotate ? "--activate-after: not a duration of "
+						  "at most 366d (N, Ns, Nm, Nh, Nd)" :
+						  "--activate-after goes with rotate");
+			break;
+		case 'r':
+			if (!rotate)
+				return keys_usage("--replace-next goes with rotate");
+			replace = 1;
+			break;
+		case 't':
+			errno = 0;
+			if (!rotate)
+				return keys_usage("--token-ttl goes with rotate");
+			ttl = strtoul(optarg, &end, 10);
+			if (*optarg < '0' || *optarg > '9' || *end || errno || ttl < 1 ||
+			    ttl > TPA_TOKEN_MAX_TTL_S) {
+				fprintf(stderr, PROG ": keys: --token-ttl: '%s' is not in 1..%d\n",
+					optarg, TPA_TOKEN_MAX_TTL_S);
+				return TPA_EXIT_USAGE;
+			}
+			break;
+		case 'j':
+			if (strcmp(sub, "list") != 0)
+				return keys_usage("--json goes with list");
+			json = 1;
+			break;
+		case 'h': fputs(keys_help, stdout); return TPA_EXIT_OK;
+		default: return keys_usage("unknown or incomplete option");
+		}
+	}
+	if (!file)
+		return keys_usage("--token-key FILE is required");
+	if (activate && optind < argc)
+		kid = argv[optind++];
+	if (optind != argc)
+		return keys_usage("unexpected argument");
+	if ((rotate || activate) && access(file, F_OK) == 0 && (lock = lock_keyset(file)) < 0) {
+		fprintf(stderr, PROG ": keys %s: %s\n", sub, tpa_err_last());
+		return TPA_EXIT_USAGE;
+	}
+	if (tpa_token_keyset_load(&ks, file, 0) < 0) {
+		fprintf(stderr, PROG ": keys %s: %s\n", sub, tpa_err_last());
+		if (lock >= 0)
+			close(lock);
+		return TPA_EXIT_USAGE;
+	}
+	if (strcmp(sub, "list") == 0) {
+		rc = keys_list(ks, json, now);
+	} else if (strcmp(sub, "jwks") == 0) {
+		char *jwks = NULL;
+
+		if (tpa_token_keyset_jwks(&jwks, ks, now) < 0) {
+			fprintf(stderr, PROG ": keys jwks: %s\n", tpa_err_last());
+			rc = TPA_EXIT_INTERNAL;
+		} else {
+			printf("%s\n", jwks);
+		}
+		free(jwks);
+	} else {
+		err = rotate ? tpa_token_keyset_rotate(ks, now, delay, replace, (uint32_t)ttl,
+						       newkid, sizeof(newkid)) :
+			       tpa_token_keyset_activate(ks, kid, now);
+		if (err < 0) {
+			fprintf(stderr, PROG ": %s\n", tpa_err_last());
+			rc = err == TPA_ERR_CONFLICT || err == TPA_ERR_LIMIT ||
+			     err == TPA_ERR_NOT_FOUND ? TPA_EXIT_NO : TPA_EXIT_INTERNAL;
+		} else if (tpa_token_keyset_save(ks, file, now) < 0) {
+			fprintf(stderr, PROG ": keys %s: %s\n", sub, tpa_err_last());
+			rc = TPA_EXIT_INTERNAL;
+		} else if (rotate) {
+			iso(when, sizeof(when), now + delay);
+			printf("next key %s is published; it signs from %s, key %s until then.\n",
+			       newkid, when, tpa_token_key_id(tpa_token_keyset_signer(ks, now)));
+			say_kept(ks, now);
+			if (delay < TPA_JWKS_REFRESH_S)
+				printf("warning: relying parties re-fetch the JWKS every %d s: "
+				       "some will meet its kid before they hold it and must "
+				       "re-fetch\n",
+				       TPA_JWKS_REFRESH_S);
+			printf("Send SIGHUP to every verifier using %s so that they publish it.\n",
+			       file);
+		} else {
+			printf("key %s signs now.\n",
+			       tpa_token_key_id(tpa_token_keyset_signer(ks, now)));
+			say_kept(ks, now);
+			printf("Send SIGHUP to every verifier using %s.\n", file);
+		}
+	}
+	tpa_token_keyset_free(ks);
+	if (lock >= 0)
+		close(lock);
+	return rc;
+}
+
 tpa_exit cmd_keys(int argc, char **argv)
 {
 	const char *sub = argc >= 2 ? argv[1] : "";
 
-	if (strcmp(sub, "rotate") == 0 || strcmp(sub, "jwks") == 0) {
-		char kid[80];
-
-		if (argc != 4 || strcmp(argv[2], "--token-key") != 0) {
-			fprintf(stderr, "usage: " PROG " keys %s --token-key FILE\n", sub);
-			return TPA_EXIT_USAGE;
-		}
-		if (strcmp(sub, "rotate") == 0) {
-			if (tpa_token_key_rotate(argv[3], kid, sizeof(kid)) < 0) {
-				fprintf(stderr, PROG ": %s\n", tpa_err_last());
-				return TPA_EXIT_USAGE;
-			}
-			printf("new key id %s; the old key is %s.previous and stays in the JWKS. "
-			       "Send SIGHUP to a running verifier to take it.\n", kid, argv[3]);
-			return TPA_EXIT_OK;
-		} else {
-			tpa_token_key *k[2] = { NULL, NULL };
-			char prev[4096], *jwks = NULL;
-			tpa_exit rc = TPA_EXIT_USAGE;
-
-			snprintf(prev, sizeof(prev), "%s.previous", argv[3]);
-			if (tpa_token_key_load(&k[0], argv[3], 0) < 0 ||
-			    (access(prev, F_OK) == 0 && tpa_token_key_load(&k[1], prev, 0) < 0) ||
-			    tpa_token_jwks(&jwks, (const tpa_token_key *const *)k, 2) < 0) {
-				fprintf(stderr, PROG ": %s\n", tpa_err_last());
-			} else {
-				printf("%s\n", jwks);
-				rc = TPA_EXIT_OK;
-			}
-			free(jwks);
-			tpa_token_key_free(k[0]);
-			tpa_token_key_free(k[1]);
-			return rc;
-		}
+	if (strcmp(sub, "--help") == 0 || strcmp(sub, "-h") == 0) {
+		fputs(keys_help, stdout);
+		return TPA_EXIT_OK;
+	}
+	if (strcmp(sub, "rotate") == 0 || strcmp(sub, "activate") == 0 ||
+	    strcmp(sub, "list") == 0 || strcmp(sub, "jwks") == 0)
+		return keys_local(sub, argc - 1, argv + 1);
+	if (strcmp(sub, "fetch") == 0 && argc == 3 && strcmp(argv[2], "--help") == 0) {
+		fputs(keys_help, stdout);
+		return TPA_EXIT_OK;
 	}
 	if (strcmp(sub, "fetch") == 0) {
 		tpa_rpc_client_opts co;
@@ -274,8 +564,9 @@ tpa_exit cmd_keys(int argc, char **argv)
 		free(jwks);
 		return TPA_EXIT_OK;
 	}
-	fprintf(stderr, "usage: " PROG " keys rotate|jwks --token-key FILE\n"
-		"       " PROG " keys fetch --verifier ADDR (--ca FILE | --insecure)\n");
+	if (!*sub)
+		return keys_usage("no verb");
+	fprintf(stderr, PROG ": keys: unknown verb '%.40s'\n" KEYS_USAGE, sub);
 	return TPA_EXIT_USAGE;
 }
 

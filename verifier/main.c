@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <systemd/sd-daemon.h>
 #include <time.h>
 #include <unistd.h>
@@ -32,6 +33,7 @@
 #include "tpa/rpc.h"
 #include "tpa/service.h"
 #include "tpa/store.h"
+#include "tpa/timefmt.h"
 #include "tpa/token.h"
 #include "tpa/version.h"
 
@@ -74,7 +76,11 @@ static const struct {
 	  "token verify (--jwks FILE | --jwk FILE) [--nonce HEX] [--accept-warning]\n"
 	  "                         (TOKEN | @FILE | --token-file FILE | -)" },
 	{ "keys", cmd_keys,
-	  "keys rotate|jwks --token-key FILE\n"
+	  "keys rotate --token-key FILE [--activate-after DURATION] [--replace-next]\n"
+	  "                         [--token-ttl S]\n"
+	  "keys activate --token-key FILE [KID]\n"
+	  "keys list --token-key FILE [--json]\n"
+	  "keys jwks --token-key FILE\n"
 	  "keys fetch --verifier ADDR (--ca FILE | --insecure)" },
 	{ "compliance", cmd_compliance,
 	  "compliance --verifier ADDR --ca FILE --cert FILE --key FILE [--json] ID" },
@@ -121,8 +127,8 @@ static void usage(FILE *f)
 	fprintf(f,
 "\n"
 "serve: answers attest.v1.Verifier over gRPC until SIGTERM or SIGINT, then\n"
-"finishes the calls in flight (up to --grace) and exits 0; SIGHUP reloads\n"
-"the token keys.\n"
+"finishes the calls in flight (up to --grace) and exits 0; SIGHUP re-reads\n"
+"the token key set (a next key whose time comes signs without it).\n"
 "  --config FILE         settings from FILE, one \"key = value\" per line: the\n"
 "                        options below without \"--\"; flags take true or\n"
 "                        false; the command line overrides; errors name the\n"
@@ -133,12 +139,14 @@ static void usage(FILE *f)
 "  --cert FILE           PEM server certificate chain\n"
 "  --key FILE            PEM private key of the certificate\n"
 "  --insecure            plaintext gRPC, for local tests only\n"
-"  --token-key FILE      the token signing key (private JWK, P-256); created\n"
-"                        with mode 0600 if absent; default: a key in memory\n"
+"  --token-key FILE      the token key set (verifier keys --help; or an old\n"
+"                        private JWK, P-256); created with mode 0600 and this\n"
+"                        --token-ttl if absent; default: a key in memory\n"
 "  --public-jwk-out FILE write the token verification key (public JWK) here\n"
 "  --verifier-id TEXT    the tokens' issuer (default tpm-attest)\n"
 "  --nonce-ttl MS        challenge lifetime (default %d)\n"
-"  --token-ttl S         token lifetime (default %d, at most %d)\n"
+"  --token-ttl S         token lifetime (default %d, at most %d and at most\n"
+"                        the key set's token TTL)\n"
 "  --workers N           worker threads (default 2)\n"
 "  --max-message BYTES   largest request accepted (default %u)\n"
 "  --grace MS            shutdown grace for calls in flight (default %d)\n"
@@ -181,8 +189,10 @@ static void usage(FILE *f)
 "--nonce the nonce, and ear.status affirming (--accept-warning: or warning;\n"
 "never contraindicated); prints the claims; exit 0 accepted, 1 not valid or\n"
 "a status not accepted (the message names it).\n"
-"keys rotate: the key in FILE becomes FILE.previous (still published), a new\n"
-"key signs; SIGHUP makes a running verifier take it.\n"
+"keys rotate: publishes a next key in the key set FILE; it signs after\n"
+"--activate-after (24h) or keys activate; retired keys stay published until\n"
+"their last token expires; SIGHUP makes running verifiers re-read FILE. See\n"
+"verifier keys --help.\n"
 "\n"
 "eventlog show: parses a TCG measured-boot event log (SHA1 or crypto-agile),\n"
 "prints its events, the replayed PCRs and the Secure Boot state; --json for\n"
@@ -217,17 +227,68 @@ static int parse_ulong(unsigned long *out, const char *s, unsigned long min,
 	return 0;
 }
 
-/* FILE.previous, the key before the last rotation, if there is one. */
-static int load_previous(tpa_token_key **out, const char *path)
+/* The key set of --token-key FILE (created if absent and create is set,
+ * with this verifier's token TTL): a verifier signing tokens of ttl_s must
+ * not use a set that drops its retired keys sooner. */
+static int load_keyset(tpa_token_keyset **out, const char *path, int create, uint32_t ttl_s)
 {
-	char prev[4096];
+	tpa_token_keyset *ks = NULL;
+	int err;
 
-	*out = NULL;
-	if ((size_t)snprintf(prev, sizeof(prev), "%s.previous", path) >= sizeof(prev))
-		return tpa_err_fail(TPA_ERR_INVALID_ARG, "--token-key: path too long");
-	if (access(prev, F_OK) != 0)
-		return 0;
-	return tpa_token_key_load(out, prev, 0);
+	if ((err = tpa_token_keyset_load(&ks, path, create ? (long)ttl_s : 0)) < 0)
+		return err;
+	{
+		struct stat st;
+
+		if (stat(path, &st) == 0 && (st.st_mode & 077))
+			fprintf(stderr, PROG ": warning: the token key set %s is open to others "
+				"(mode %03o): chmod 600 it\n", path, (unsigned)(st.st_mode & 0777));
+	}
+	if (ttl_s > tpa_token_keyset_ttl(ks)) {
+		err = tpa_err_fail(TPA_ERR_INVALID_ARG, "--token-ttl %u is above the token TTL "
+				   "of the key set %s (%u s): its retired keys would leave the "
+				   "JWKS before their tokens expire; verifier keys rotate "
+				   "--token-ttl %u raises it", ttl_s, path,
+				   tpa_token_keyset_ttl(ks), ttl_s);
+		tpa_token_keyset_free(ks);
+		return err;
+	}
+	*out = ks;
+	return 0;
+}
+
+/* The keys of the set by kid and state (never the keys themselves). */
+static void say_keys(const char *what, const tpa_token_keyset *ks, int64_t now)
+{
+	size_t i;
+
+	fprintf(stderr, PROG ": %stoken keys:", what);
+	for (i = 0; i < tpa_token_keyset_count(ks); i++) {
+		static const char *const names[] = { "next", "active", "retired", "gone" };
+		char when[TPA_TIME_ISO_LEN + 1] = "";
+		tpa_token_keyinfo ki;
+
+		if (tpa_token_keyset_info(&ki, ks, i, now) < 0 || ki.state == TPA_KEY_GONE)
+			continue;
+		if (ki.state == TPA_KEY_NEXT)
+			tpa_time_iso(when, sizeof(when), ki.activate_at);
+		else if (ki.state == TPA_KEY_RETIRED)
+			tpa_time_iso(when, sizeof(when), ki.published_until);
+		fprintf(stderr, "%s %s %s%s%s%s", i ? "," : "", names[ki.state], ki.kid,
+			*when ? (ki.state == TPA_KEY_NEXT ? " (signs from " :
+				 " (published until ") : "", when, *when ? ")" : "");
+	}
+	fprintf(stderr, "\n");
+}
+
+/* What signs now, and the key before it (for the audit signer). */
+static const tpa_token_key *signing_key(const tpa_token_keyset *ks, const tpa_token_key *key,
+					const tpa_token_key **prev)
+{
+	int64_t now = (int64_t)time(NULL);
+
+	*prev = ks ? tpa_token_keyset_previous(ks, now) : NULL;
+	return ks ? tpa_token_keyset_signer(ks, now) : key;
 }
 
 /* Public, for relying parties: 0644, through no link. */
@@ -465,8 +526,11 @@ static tpa_exit serve(int argc, char **argv, char **where)
 	tpa_service_opts sv = { 0 };
 	const char *token_key = NULL, *jwk_out = NULL;
 	unsigned long v, grace = DEFAULT_GRACE_MS;
-	tpa_token_key *key = NULL, *prev_key = NULL;
+	tpa_token_key *key = NULL;
+	tpa_token_keyset *keyset = NULL;
+	const tpa_token_keyset *cur_ks;
 	const tpa_token_key *cur_key, *cur_prev;
+	char signing_kid[80] = "";
 	tpa_service *svc = NULL;
 	tpa_rpc_server *srv = NULL;
 	tpa_audit_sign_opts ao = { 0 };
@@ -623,14 +687,14 @@ static tpa_exit serve(int argc, char **argv, char **where)
 	if (!verbose)
 		setenv("TSS2_LOG", "all+none", 0);
 
-	if ((token_key ? tpa_token_key_load(&key, token_key, 1) :
-	     tpa_token_key_new(&key)) < 0 ||
-	    (token_key && load_previous(&prev_key, token_key) < 0)) {
+	if ((token_key ? load_keyset(&keyset, token_key, 1, sv.token_ttl_s ? sv.token_ttl_s :
+				     TPA_TOKEN_DEFAULT_TTL_S) :
+	     tpa_token_key_new(&key)) < 0) {
 		fprintf(stderr, PROG ": %s\n", tpa_err_last());
 		rc = TPA_EXIT_USAGE;
 		goto cleanup;
 	}
-	if (jwk_out && write_public_jwk(jwk_out, key) < 0) {
+	if (jwk_out && write_public_jwk(jwk_out, signing_key(keyset, key, &cur_prev)) < 0) {
 		fprintf(stderr, PROG ": cannot write %s\n", jwk_out);
 		rc = TPA_EXIT_USAGE;
 		goto cleanup;
@@ -649,7 +713,7 @@ static tpa_exit serve(int argc, char **argv, char **where)
 	sv.baseline = bl;
 	sv.store = store;
 	sv.key = key;
-	sv.previous_key = prev_key;
+	sv.keyset = keyset;
 	sv.log = log_line;
 	sv.relying_parties = (const char *const *)rp.names;
 	sv.nrelying_parties = rp.n;
@@ -676,8 +740,9 @@ static tpa_exit serve(int argc, char **argv, char **where)
 		rc = TPA_EXIT_USAGE;
 		goto cleanup;
 	}
-	cur_key = key;
-	cur_prev = prev_key;
+	cur_ks = keyset;
+	cur_key = signing_key(cur_ks, key, &cur_prev);
+	snprintf(signing_kid, sizeof(signing_kid), "%s", tpa_token_key_id(cur_key));
 	/* The rows since the last head are checked before serving. */
 	audit_tick(signer, cur_key, cur_prev, 0, audit_said, sizeof(audit_said));
 	if (tpa_rpc_server_start(srv, &port) < 0) {
@@ -693,22 +758,33 @@ static tpa_exit serve(int argc, char **argv, char **where)
 		       so.insecure ? "plaintext" : "TLS");
 		fflush(stdout);
 	}
-	fprintf(stderr, PROG ": token key id %s%s%s\n", tpa_token_key_id(key),
-		prev_key ? ", previous " : "", prev_key ? tpa_token_key_id(prev_key) : "");
+	fprintf(stderr, PROG ": token key id %s%s%s\n", tpa_token_key_id(cur_key),
+		cur_prev ? ", previous " : "", cur_prev ? tpa_token_key_id(cur_prev) : "");
+	if (cur_ks)
+		say_keys("", cur_ks, (int64_t)time(NULL));
 	sd_notify(0, "READY=1");
 	if (sd_watchdog_enabled(0, &wd.usec) > 0 && wd.usec >= 200000) {
 		wd.srv = srv;
 		wd_started = pthread_create(&wd_thread, NULL, watchdog, &wd) == 0;
 	}
-	/* SIGHUP: the token keys again (after `verifier keys rotate`). Once a
-	 * second, the audit log's head is signed if due. */
+	/* SIGHUP: the token keys again (after `verifier keys rotate` or
+	 * `keys activate`). Once a second, the audit log's head is signed if
+	 * due, and a next key whose time came is said to sign (the service
+	 * takes it by itself, at its activation time). */
 	for (;;) {
 		struct timespec tick = { 1, 0 };
-		tpa_token_key *k = NULL, *p = NULL;
+		tpa_token_keyset *ks = NULL;
 
 		if ((sig = sigtimedwait(&set, NULL, &tick)) < 0) {
 			if (errno != EAGAIN && errno != EINTR)
 				break;
+			cur_key = signing_key(cur_ks, key, &cur_prev);
+			if (strcmp(signing_kid, tpa_token_key_id(cur_key)) != 0) {
+				snprintf(signing_kid, sizeof(signing_kid), "%s",
+					 tpa_token_key_id(cur_key));
+				fprintf(stderr, PROG ": token key %s signs from now (its "
+					"activation time)\n", signing_kid);
+			}
 			audit_tick(signer, cur_key, cur_prev, 0, audit_said, sizeof(audit_said));
 			continue;
 		}
@@ -718,18 +794,19 @@ static tpa_exit serve(int argc, char **argv, char **where)
 			fprintf(stderr, PROG ": SIGHUP: no --token-key to reload\n");
 			continue;
 		}
-		if (tpa_token_key_load(&k, token_key, 0) < 0 || load_previous(&p, token_key) < 0 ||
-		    tpa_service_set_keys(svc, k, p) < 0) {
+		if (load_keyset(&ks, token_key, 0, sv.token_ttl_s ? sv.token_ttl_s :
+				TPA_TOKEN_DEFAULT_TTL_S) < 0 || tpa_service_set_keyset(svc, ks) < 0) {
 			fprintf(stderr, PROG ": SIGHUP: keys not reloaded: %s\n", tpa_err_last());
-			tpa_token_key_free(k);
-			tpa_token_key_free(p);
+			tpa_token_keyset_free(ks);
 			continue;
 		}
-		fprintf(stderr, PROG ": SIGHUP: token key id %s%s%s\n", tpa_token_key_id(k),
-			p ? ", previous " : "", p ? tpa_token_key_id(p) : "");
-		/* The service owns them now, until it is freed. */
-		cur_key = k;
-		cur_prev = p;
+		/* The service owns it now, until it is freed. */
+		cur_ks = ks;
+		cur_key = signing_key(cur_ks, key, &cur_prev);
+		snprintf(signing_kid, sizeof(signing_kid), "%s", tpa_token_key_id(cur_key));
+		fprintf(stderr, PROG ": SIGHUP: token key id %s%s%s\n", signing_kid,
+			cur_prev ? ", previous " : "", cur_prev ? tpa_token_key_id(cur_prev) : "");
+		say_keys("SIGHUP: ", cur_ks, (int64_t)time(NULL));
 	}
 	fprintf(stderr, PROG ": %s received, finishing calls in flight\n",
 		sig == SIGTERM ? "SIGTERM" : "SIGINT");
@@ -743,6 +820,7 @@ static tpa_exit serve(int argc, char **argv, char **where)
 	}
 	tpa_rpc_server_shutdown(srv, (unsigned)grace);
 	/* Every row written is under a signed head when the verifier stops. */
+	cur_key = signing_key(cur_ks, key, &cur_prev);
 	audit_tick(signer, cur_key, cur_prev, 1, audit_said, sizeof(audit_said));
 	fprintf(stderr, PROG ": stopped\n");
 	rc = TPA_EXIT_OK;
@@ -753,7 +831,7 @@ cleanup:
 	tpa_store_close(store);
 	tpa_baseline_free(bl);
 	tpa_token_key_free(key);
-	tpa_token_key_free(prev_key);
+	tpa_token_keyset_free(keyset); /* those SIGHUP gave are the service's */
 	rp_free(&rp);
 	return rc;
 }

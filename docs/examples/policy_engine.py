@@ -2,7 +2,9 @@
 # SPDX-License-Identifier: BSD-3-Clause
 """A relying party's access rule, as a policy engine would apply it.
 
-usage: policy_engine.py JWKS_FILE TOKEN_FILE [NONCE_HEX]
+usage: policy_engine.py [--verifier HOST:PORT (--ca FILE | --insecure)
+                         [--server-name NAME] [--min-refetch S]]
+                        JWKS_FILE TOKEN_FILE [NONCE_HEX]
 
 Grants access (exit 0, "grant") only for a token that
   - is three segments of canonical base64url (no padding, no other
@@ -18,15 +20,27 @@ Grants access (exit 0, "grant") only for a token that
   - says ear.status "affirming" in every submodule, TPM_DEVICE among
     them, and
   - says Secure Boot is on.
-Anything else is "deny: <why>" and exit 1. Needs python3-jwt and
-python3-cryptography (Debian packages).
+Anything else is "deny: <why>" and exit 1 (2: usage, or no JWKS to be
+had). Needs python3-jwt and python3-cryptography, and with --verifier
+python3-grpcio (Debian packages).
 
 The JWKS comes from the verifier (`verifier keys fetch`, the
 GetVerificationKeys RPC); pin where you get it from, never follow a URL
-from the token itself.
+from the token itself. Without --verifier, JWKS_FILE is used as it is.
+With --verifier (the pinned address, with its CA), JWKS_FILE is a cache
+of what that verifier publishes: fetched when it is missing or its
+"tpa_refresh_after" time has passed, and again when a token names a kid
+it does not hold (a key rotation: the verifier signs with a key published
+since the cache was filled), at most once per --min-refetch seconds
+(default 60; the file's mtime says when it was fetched), so that tokens
+with made-up kids cannot make us hammer the verifier. Nothing in the
+token (jku, x5u, kid as a URL) is ever fetched.
 """
+import argparse
 import base64
+import datetime
 import json
+import os
 import re
 import sys
 import time
@@ -38,6 +52,7 @@ MAX_TTL_S = 30 * 86400  # TPA_TOKEN_MAX_TTL_S: the longest lifetime a verifier s
 CLOCK_SKEW_S = 60       # TPA_TOKEN_CLOCK_SKEW_S: how far ahead iat may be
 ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
 SEGMENTS = ("header", "payload", "signature")
+UNKNOWN_KID = "no key %r in the verifier's JWKS"
 
 
 def canonical(seg):
@@ -101,7 +116,7 @@ def decide(jwks, token, nonce_hex=None, now=None):
     kid = header.get("kid")
     keys = {k.get("kid"): k for k in jwks.get("keys", [])}
     if not isinstance(kid, str) or kid not in keys:
-        return False, "no key %r in the verifier's JWKS" % (kid,)
+        return False, UNKNOWN_KID % (kid,)
     key = jwt.PyJWK(keys[kid]).key
     try:
         # The signature; the times are checked below, against now.
@@ -137,14 +152,149 @@ def decide(jwks, token, nonce_hex=None, now=None):
     return True, "device %s" % claims.get("tpa.device_id", "?")
 
 
+JWKS_MAX = 1 << 20        # a JWKS larger than this is not one
+FETCH_TIMEOUT_S = 10
+MIN_REFETCH_S = 60
+
+
+def pb_string(msg, field):
+    """Field number field (a string) of a protobuf message, or ""."""
+    i, out = 0, ""
+
+    def varint():
+        nonlocal i
+        v = shift = 0
+        while True:
+            if i >= len(msg) or shift > 63:
+                raise ValueError("a truncated varint")
+            b = msg[i]
+            i += 1
+            v |= (b & 0x7F) << shift
+            shift += 7
+            if not b & 0x80:
+                return v
+    while i < len(msg):
+        key = varint()
+        if key & 7 == 0:
+            varint()
+        elif key & 7 == 2:
+            n = varint()
+            if i + n > len(msg):
+                raise ValueError("a field past the end")
+            if key >> 3 == field:
+                out = msg[i:i + n].decode("utf-8")
+            i += n
+        else:
+            raise ValueError("wire type %d" % (key & 7))
+    return out
+
+
+def fetch_jwks(target, ca, server_name):
+    """GetVerificationKeys from the pinned verifier: the JWKS text."""
+    import grpc  # only a fetching policy engine needs it
+
+    if ca is None:
+        channel = grpc.insecure_channel(target)
+    else:
+        opts = [("grpc.ssl_target_name_override", server_name)] if server_name else []
+        with open(ca, "rb") as f:
+            creds = grpc.ssl_channel_credentials(root_certificates=f.read())
+        channel = grpc.secure_channel(target, creds, opts)
+    with channel:
+        call = channel.unary_unary("/attest.v1.Verifier/GetVerificationKeys")
+        reply = call(b"", timeout=FETCH_TIMEOUT_S)
+    if len(reply) > JWKS_MAX:
+        raise ValueError("a reply of %d bytes" % len(reply))
+    text = pb_string(reply, 1)
+    jwks = json.loads(text)
+    if not isinstance(jwks, dict) or not isinstance(jwks.get("keys"), list):
+        raise ValueError("not a JWKS")
+    return text
+
+
+def refresh_due(jwks, now):
+    """The JWKS says it should be fetched again by now."""
+    when = jwks.get("tpa_refresh_after")
+    if not isinstance(when, str):
+        return False
+    try:
+        t = datetime.datetime.strptime(when, "%Y-%m-%dT%H:%M:%SZ")
+    except ValueError:
+        return True  # unreadable: ask again
+    return now >= t.replace(tzinfo=datetime.timezone.utc).timestamp()
+
+
+class Cache:
+    """JWKS_FILE as a cache of the pinned verifier's JWKS."""
+
+    def __init__(self, path, target, ca, server_name, min_refetch):
+        self.path, self.target, self.ca = path, target, ca
+        self.server_name, self.min_refetch = server_name, min_refetch
+
+    def load(self):
+        with open(self.path) as f:
+            return json.load(f)
+
+    def fetch(self):
+        text = fetch_jwks(self.target, self.ca, self.server_name)
+        tmp = "%s.%d.tmp" % (self.path, os.getpid())
+        with open(tmp, "w") as f:
+            f.write(text + "\n")
+        os.replace(tmp, self.path)  # atomic: another reader sees old or new
+        return json.loads(text)
+
+    def age(self, now):
+        return now - os.stat(self.path).st_mtime
+
+
 def main():
-    if len(sys.argv) not in (3, 4):
-        print(__doc__.strip().splitlines()[2], file=sys.stderr)
-        return 2
-    jwks = json.load(open(sys.argv[1]))
-    token = open(sys.argv[2]).read()
+    ap = argparse.ArgumentParser(usage=__doc__.strip().splitlines()[2][len("usage: "):] + " ...")
+    ap.add_argument("--verifier")
+    ap.add_argument("--ca")
+    ap.add_argument("--insecure", action="store_true")
+    ap.add_argument("--server-name")
+    ap.add_argument("--min-refetch", type=int, default=MIN_REFETCH_S)
+    ap.add_argument("jwks")
+    ap.add_argument("token")
+    ap.add_argument("nonce", nargs="?")
+    a = ap.parse_args()
+    if a.verifier and (a.ca is None) == (not a.insecure) or a.min_refetch < 0:
+        ap.error("--verifier needs --ca FILE or --insecure; --min-refetch is not negative")
+    token = open(a.token).read()
     token = token[:-1] if token.endswith("\n") else token  # one newline ends a file
-    ok, why = decide(jwks, token, sys.argv[3] if len(sys.argv) == 4 else None)
+    now = time.time()
+    cache = Cache(a.jwks, a.verifier, a.ca, a.server_name, a.min_refetch) if a.verifier else None
+    try:
+        jwks = None
+        if cache and os.path.exists(a.jwks):
+            jwks = cache.load()
+            if refresh_due(jwks, now):
+                try:
+                    jwks = cache.fetch()
+                except Exception as e:  # the keys cached are still the verifier's
+                    print("policy_engine: JWKS not refreshed, using the cache: %s" % e,
+                          file=sys.stderr)
+        elif cache:
+            jwks = cache.fetch()
+        else:
+            with open(a.jwks) as f:
+                jwks = json.load(f)
+        ok, why = decide(jwks, token, a.nonce)
+        kid_unknown = not ok and why.startswith(UNKNOWN_KID.split("%")[0])
+        if kid_unknown and cache:
+            age = cache.age(now)
+            if age < a.min_refetch:
+                why += " (fetched %d s ago; at most once per %d s)" % (age, a.min_refetch)
+            else:
+                ok, why = decide(cache.fetch(), token, a.nonce)
+                why += " (the JWKS fetched again from %s)" % a.verifier
+    except (OSError, ValueError) as e:
+        print("deny: no JWKS: %s" % e)
+        return 2
+    except Exception as e:  # grpc.RpcError: the verifier is unreachable or refused
+        details = e.details() if hasattr(e, "details") else str(e)
+        print("deny: no JWKS from %s: %s" % (a.verifier, details))
+        return 2
     print(("grant: " if ok else "deny: ") + why)
     return 0 if ok else 1
 

@@ -37,6 +37,9 @@ typedef struct {
 	tpa_token_key *key;           /* borrowed; signs the tokens */
 	tpa_token_key *previous_key;  /* borrowed, or NULL: the key before a
 				       * rotation, still in the JWKS */
+	const tpa_token_keyset *keyset; /* borrowed, or NULL; if set, used
+				       * instead of key and previous_key: its
+				       * signer at each signing, its JWKS */
 	tpa_service_log_fn log;       /* optional */
 	void *log_ctx;
 	/* Device identity (both or neither): with them, Enroll and Activate
@@ -66,6 +69,9 @@ int tpa_service_register(tpa_service *s, tpa_rpc_server *srv);
  * `verifier keys rotate` and SIGHUP. The service owns them from here; keys
  * replaced stay alive until the service ends (at most 64 replacements). */
 int tpa_service_set_keys(tpa_service *s, tpa_token_key *current, tpa_token_key *previous);
+/* Replaces the key set (after SIGHUP); the service owns it from here, and
+ * sets replaced stay alive until the service ends (at most 64). */
+int tpa_service_set_keyset(tpa_service *s, tpa_token_keyset *ks);
 /* The JWKS the GetVerificationKeys RPC serves (malloc'd). */
 int tpa_service_jwks(char **out, tpa_service *s);
 

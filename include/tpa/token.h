@@ -120,9 +120,76 @@ int tpa_token_accept_status(const char *claims_json, int accept_warning);
 /* A JWKS of the public keys (NULLs skipped): "use" sig, "alg" ES256, kid. */
 int tpa_token_jwks(char **out, const tpa_token_key *const *keys, size_t n);
 
-/* Rotates the key file at path: the current key becomes path.previous (an
- * older previous one is dropped) and a new key is written at path (0600).
- * The new key id in kid_out (at least 64 bytes), if not NULL. */
-int tpa_token_key_rotate(const char *path, char *kid_out, size_t kid_cap);
+/* ---- the key set: rotation without an outage ----
+ *
+ * The --token-key FILE holds a key set (JSON, mode 0600): every key with a
+ * state. "next" is published in the JWKS but does not sign until its
+ * activate_at; "active" signs (exactly one); "retired" stopped signing at
+ * its retired_at and stays published until every token it signed has
+ * expired: retired_at + its ttl_s + TPA_TOKEN_CLOCK_SKEW_S. The states are
+ * a function of the file and the time, so verifiers sharing one file
+ * switch keys at the same instant without being told. docs/claims.md.
+ *
+ * A FILE that is one private JWK (before key sets) is read as a set with
+ * that key active, and FILE.previous, if present, as a retired key (since
+ * FILE's mtime); the first save writes the set and removes FILE.previous. */
+#define TPA_KEYSET_MAX 8                /* keys in one set */
+#define TPA_KEYSET_DEFAULT_DELAY_S 86400 /* keys rotate: next signs after 24 h */
+/* Consumers re-fetch the JWKS at least this often (tpa_refresh_after). */
+#define TPA_JWKS_REFRESH_S 3600
+
+typedef struct tpa_token_keyset tpa_token_keyset;
+
+typedef enum { TPA_KEY_NEXT, TPA_KEY_ACTIVE, TPA_KEY_RETIRED, TPA_KEY_GONE } tpa_token_key_state;
+
+typedef struct {
+	const char *kid;
+	tpa_token_key_state state;  /* at the time asked about */
+	int64_t created_at;
+	int64_t activate_at;        /* when it signs (next) or began to (0: unknown) */
+	int64_t retired_at;         /* retired: when it stopped signing */
+	int64_t published_until;    /* retired: when it leaves the JWKS */
+	uint32_t ttl_s;             /* the longest token it may have signed */
+} tpa_token_keyinfo;
+
+/* Reads the key set at path (or a single JWK, see above). Without a file,
+ * with create (1..TPA_TOKEN_MAX_TTL_S: the new set's token TTL; 0: refuse)
+ * a new set with one active key is written (0600). A set read from a
+ * single JWK has the TTL TPA_TOKEN_MAX_TTL_S: nobody knows a shorter one. */
+int tpa_token_keyset_load(tpa_token_keyset **out, const char *path, long create);
+/* Writes the set to path (0600, atomically), first dropping keys whose
+ * tokens have all expired and writing down what time did (a next key whose
+ * time came is active, the key it replaced retired). */
+int tpa_token_keyset_save(tpa_token_keyset *ks, const char *path, int64_t now);
+void tpa_token_keyset_free(tpa_token_keyset *ks);
+/* The key that signs at now: the next key once its activate_at has come,
+ * else the active one. Never NULL for a loaded set. */
+const tpa_token_key *tpa_token_keyset_signer(const tpa_token_keyset *ks, int64_t now);
+/* The key that signed before it (the newest retired key still published),
+ * or NULL. */
+const tpa_token_key *tpa_token_keyset_previous(const tpa_token_keyset *ks, int64_t now);
+/* The longest token lifetime the set's keys are kept published for: a
+ * verifier must not sign longer tokens with it. */
+uint32_t tpa_token_keyset_ttl(const tpa_token_keyset *ks);
+/* The keys (also those GONE at now, until the next save), in file order. */
+size_t tpa_token_keyset_count(const tpa_token_keyset *ks);
+int tpa_token_keyset_info(tpa_token_keyinfo *out, const tpa_token_keyset *ks, size_t i,
+			  int64_t now);
+/* The JWKS published at now: every next, active and retired key not yet
+ * gone ("use" sig, "alg" ES256, kid) and "tpa_refresh_after", the time
+ * (ISO 8601) by which a consumer should fetch it again: the next multiple
+ * of TPA_JWKS_REFRESH_S after now, the same on every verifier. */
+int tpa_token_keyset_jwks(char **out, const tpa_token_keyset *ks, int64_t now);
+/* Adds a new next key that signs at now + delay_s (0: at once). A pending
+ * next key is refused (TPA_ERR_CONFLICT) unless replace is set, and even
+ * then within TPA_TOKEN_CLOCK_SKEW_S of its activation (a verifier whose
+ * clock is ahead may sign with it). ttl_s (0: keep) sets the set's token
+ * lifetime. A full set is refused, naming when its oldest key goes: no
+ * key whose tokens may still be valid is ever dropped. */
+int tpa_token_keyset_rotate(tpa_token_keyset *ks, int64_t now, int64_t delay_s, int replace,
+			    uint32_t ttl_s, char *kid_out, size_t kid_cap);
+/* Makes the next key active now (kid NULL, or it must name the next key);
+ * the active key retires. */
+int tpa_token_keyset_activate(tpa_token_keyset *ks, const char *kid, int64_t now);
 
 #endif

@@ -5,7 +5,7 @@ the verifier's own key, so that each breaks one rule and nothing else.
 
 usage: tokens.py KEY_JWK CLAIMS_JSON TOKEN OUT_DIR
 
-KEY_JWK is the verifier's private JWK (serve --token-key), CLAIMS_JSON the
+KEY_JWK is the verifier's private JWK or key set (serve --token-key), CLAIMS_JSON the
 claims of TOKEN, a real token it signed (for its kid). One file per case in
 OUT_DIR, named as below; "good" is the real claims signed again, fresh.
 """
@@ -39,10 +39,12 @@ def standard_b64(s):
 def main():
     key, claims, token, out = sys.argv[1:5]
     jwk = json.load(open(key))
-    priv = ec.derive_private_key(int.from_bytes(b64d(jwk["d"]), "big"), ec.SECP256R1())
     base = json.load(open(claims))
     real = open(token).read().strip()
     kid = json.loads(b64d(real.split(".")[0]))["kid"]
+    if "tpa_token_keys" in jwk:  # a key set: the key that signed TOKEN
+        jwk = [k["jwk"] for k in jwk["keys"] if k["jwk"]["kid"] == kid][0]
+    priv = ec.derive_private_key(int.from_bytes(b64d(jwk["d"]), "big"), ec.SECP256R1())
     hdr = {"alg": "ES256", "typ": "JWT", "kid": kid}
     now = int(time.time())
 

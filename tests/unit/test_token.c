@@ -9,6 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
 
 #include <CUnit/Basic.h>
 #include <cjose/cjose.h>
@@ -718,34 +720,329 @@ static void test_status_of_signed(void)
 
 /* ---- keys, signing and verifying ---- */
 
-/* Rotation: the current key becomes FILE.previous, a new one is written;
- * a file that is not there is not rotated. */
-static void test_token_key_rotate(void)
+/* ---- the key set ---- */
+
+static int has_kid(const char *jwks, const tpa_token_key *k)
 {
-	char dir[] = "/tmp/tpa-keys-XXXXXX", path[300], prev[320], kid[80], cmd[400];
-	tpa_token_key *a = NULL, *b = NULL, *p = NULL;
+	char want[80];
+
+	snprintf(want, sizeof(want), "\"kid\":\"%s\"", tpa_token_key_id(k));
+	return strstr(jwks, want) != NULL;
+}
+
+static int jwks_has(const tpa_token_keyset *ks, int64_t now, const char *kid)
+{
+	char *jwks = NULL, want[80];
+	int r;
+
+	if (tpa_token_keyset_jwks(&jwks, ks, now) < 0)
+		return -1;
+	snprintf(want, sizeof(want), "\"kid\":\"%s\"", kid);
+	r = strstr(jwks, want) != NULL;
+	free(jwks);
+	return r;
+}
+
+static void tmpdir_rm(const char *dir)
+{
+	char cmd[400];
+
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	CU_ASSERT_EQUAL(system(cmd), 0);
+}
+
+/* Publish first, sign later, keep until the last token expires. */
+static void test_keyset_rotation(void)
+{
+	char dir[] = "/tmp/tpa-keys-XXXXXX", path[300], k0[80], k1[80], k2[80], k3[80];
+	tpa_token_keyset *ks = NULL, *again = NULL;
+	tpa_token_keyinfo ki;
+	char *jwks = NULL;
+	struct stat st;
+	int64_t t = 1800000000; /* 2027-01-15T08:00:00Z, after the set's creation */
+	int i;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/keys.json", dir);
+	CU_ASSERT_EQUAL(tpa_token_keyset_load(&ks, path, 0), TPA_ERR_NOT_FOUND);
+	CU_ASSERT_EQUAL_FATAL(tpa_token_keyset_load(&ks, path, 100), 0);
+	CU_ASSERT(stat(path, &st) == 0 && (st.st_mode & 0777) == 0600);
+	CU_ASSERT_EQUAL(tpa_token_keyset_ttl(ks), 100);
+	CU_ASSERT_EQUAL(tpa_token_keyset_count(ks), 1);
+	snprintf(k0, sizeof(k0), "%s", tpa_token_key_id(tpa_token_keyset_signer(ks, t)));
+	CU_ASSERT_PTR_NULL(tpa_token_keyset_previous(ks, t));
+
+	/* rotate: the next key is published at once and signs after the delay */
+	CU_ASSERT_EQUAL_FATAL(tpa_token_keyset_rotate(ks, t, 1000, 0, 0, k1, sizeof(k1)), 0);
+	CU_ASSERT_STRING_EQUAL(tpa_token_key_id(tpa_token_keyset_signer(ks, t)), k0);
+	CU_ASSERT_STRING_EQUAL(tpa_token_key_id(tpa_token_keyset_signer(ks, t + 999)), k0);
+	CU_ASSERT_STRING_EQUAL(tpa_token_key_id(tpa_token_keyset_signer(ks, t + 1000)), k1);
+	CU_ASSERT_STRING_EQUAL(tpa_token_key_id(tpa_token_keyset_previous(ks, t + 1000)), k0);
+	CU_ASSERT_EQUAL(jwks_has(ks, t, k0), 1);
+	CU_ASSERT_EQUAL(jwks_has(ks, t, k1), 1);
+	CU_ASSERT_EQUAL_FATAL(tpa_token_keyset_jwks(&jwks, ks, t), 0);
+	/* the next hour boundary: the same on every verifier */
+	CU_ASSERT(strstr(jwks, "\"tpa_refresh_after\":\"2027-01-15T09:00:00Z\"") != NULL);
+	CU_ASSERT(strstr(jwks, "\"use\":\"sig\"") && strstr(jwks, "\"alg\":\"ES256\""));
+	CU_ASSERT(strstr(jwks, "\"d\"") == NULL);
+	free(jwks);
+	/* a second pending next key: refused; replaced only if asked, not close to its time */
+	CU_ASSERT_EQUAL(tpa_token_keyset_rotate(ks, t, 1000, 0, 0, k2, sizeof(k2)),
+			TPA_ERR_CONFLICT);
+	CU_ASSERT(strstr(tpa_err_last(), "--replace-next") != NULL);
+	CU_ASSERT_EQUAL(tpa_token_keyset_rotate(ks, t + 950, 1000, 1, 0, k2, sizeof(k2)),
+			TPA_ERR_CONFLICT);
+	CU_ASSERT(strstr(tpa_err_last(), "too close") != NULL);
+	CU_ASSERT_EQUAL_FATAL(tpa_token_keyset_rotate(ks, t, 1000, 1, 0, k2, sizeof(k2)), 0);
+	CU_ASSERT_EQUAL(jwks_has(ks, t, k1), 0);
+	CU_ASSERT_EQUAL(tpa_token_keyset_count(ks), 2);
+	/* saved and read again: the same states */
+	CU_ASSERT_EQUAL_FATAL(tpa_token_keyset_save(ks, path, t), 0);
+	CU_ASSERT(stat(path, &st) == 0 && (st.st_mode & 0777) == 0600);
+	CU_ASSERT_EQUAL_FATAL(tpa_token_keyset_load(&again, path, 0), 0);
+	CU_ASSERT_STRING_EQUAL(tpa_token_key_id(tpa_token_keyset_signer(again, t + 999)), k0);
+	CU_ASSERT_STRING_EQUAL(tpa_token_key_id(tpa_token_keyset_signer(again, t + 1000)), k2);
+	tpa_token_keyset_free(again);
+	again = NULL;
+
+	/* activate: now; the old key retires and is kept TTL + skew */
+	CU_ASSERT_EQUAL(tpa_token_keyset_activate(ks, "nosuchkid", t + 10), TPA_ERR_NOT_FOUND);
+	CU_ASSERT_EQUAL_FATAL(tpa_token_keyset_activate(ks, k2, t + 10), 0);
+	CU_ASSERT_STRING_EQUAL(tpa_token_key_id(tpa_token_keyset_signer(ks, t + 10)), k2);
+	CU_ASSERT_EQUAL(tpa_token_keyset_activate(ks, NULL, t + 11), TPA_ERR_NOT_FOUND);
+	CU_ASSERT_EQUAL(tpa_token_keyset_activate(ks, k2, t + 11), 0); /* active already */
+	CU_ASSERT_EQUAL_FATAL(tpa_token_keyset_info(&ki, ks, 0, t + 10), 0);
+	CU_ASSERT_STRING_EQUAL(ki.kid, k0);
+	CU_ASSERT_EQUAL(ki.state, TPA_KEY_RETIRED);
+	CU_ASSERT_EQUAL(ki.retired_at, t + 10);
+	CU_ASSERT_EQUAL(ki.published_until, t + 10 + 100 + TPA_TOKEN_CLOCK_SKEW_S);
+	/* a second rotation right after keeps it */
+	CU_ASSERT_EQUAL_FATAL(tpa_token_keyset_rotate(ks, t + 11, 0, 0, 0, k3, sizeof(k3)), 0);
+	CU_ASSERT_STRING_EQUAL(tpa_token_key_id(tpa_token_keyset_signer(ks, t + 11)), k3);
+	CU_ASSERT_EQUAL(jwks_has(ks, t + 11, k0), 1);
+	CU_ASSERT_EQUAL(jwks_has(ks, t + 169, k0), 1);
+	CU_ASSERT_EQUAL(jwks_has(ks, t + 170, k0), 0);
+	CU_ASSERT_EQUAL_FATAL(tpa_token_keyset_info(&ki, ks, 0, t + 170), 0);
+	CU_ASSERT_EQUAL(ki.state, TPA_KEY_GONE);
+	CU_ASSERT_EQUAL(tpa_token_keyset_count(ks), 3);
+	CU_ASSERT_EQUAL_FATAL(tpa_token_keyset_save(ks, path, t + 170), 0);
+	CU_ASSERT_EQUAL(tpa_token_keyset_count(ks), 2);   /* gone from the file */
+	CU_ASSERT_EQUAL(jwks_has(ks, t + 170, k2), 1);    /* retired at t + 11 */
+
+	/* a raised TTL applies to the active key too; a lowered one not */
+	CU_ASSERT_EQUAL_FATAL(tpa_token_keyset_rotate(ks, t + 200, 1000, 0, 500, NULL, 0), 0);
+	CU_ASSERT_EQUAL(tpa_token_keyset_ttl(ks), 500);
+	CU_ASSERT_EQUAL_FATAL(tpa_token_keyset_activate(ks, NULL, t + 300), 0);
+	CU_ASSERT_EQUAL_FATAL(tpa_token_keyset_rotate(ks, t + 300, 10, 0, 50, NULL, 0), 0);
+	for (i = 0; i < (int)tpa_token_keyset_count(ks); i++) {
+		CU_ASSERT_EQUAL_FATAL(tpa_token_keyset_info(&ki, ks, (size_t)i, t + 300), 0);
+		if (strcmp(ki.kid, k3) == 0)
+			CU_ASSERT_EQUAL(ki.published_until, t + 300 + 500 + TPA_TOKEN_CLOCK_SKEW_S);
+		if (ki.state == TPA_KEY_ACTIVE)
+			CU_ASSERT_EQUAL(ki.ttl_s, 500);
+		if (ki.state == TPA_KEY_NEXT)
+			CU_ASSERT_EQUAL(ki.ttl_s, 50);
+	}
+
+	/* a full set is refused, never emptied of a key whose tokens may be valid */
+	for (i = 0; i < 2 * TPA_KEYSET_MAX; i++) {
+		int err = tpa_token_keyset_rotate(ks, t + 400, 0, 0, 0, NULL, 0);
+
+		CU_ASSERT(err == 0 || err == TPA_ERR_LIMIT);
+		if (err == TPA_ERR_LIMIT) {
+			CU_ASSERT(strstr(tpa_err_last(), "until 2027-01-15T") != NULL);
+			break;
+		}
+	}
+	CU_ASSERT_EQUAL(tpa_token_keyset_count(ks), TPA_KEYSET_MAX);
+	CU_ASSERT_EQUAL(tpa_token_keyset_rotate(ks, t, -1, 0, 0, NULL, 0), TPA_ERR_INVALID_ARG);
+	CU_ASSERT_EQUAL(tpa_token_keyset_rotate(ks, t, 0, 0, TPA_TOKEN_MAX_TTL_S + 1, NULL, 0),
+			TPA_ERR_INVALID_ARG);
+	tpa_token_keyset_free(ks);
+	tmpdir_rm(dir);
+}
+
+/* The service publishes the set's JWKS at the time asked, the signing key
+ * first: a next key whose time has come without any reload; a set given
+ * later replaces it. */
+static void test_keyset_service(void)
+{
+	char dir[] = "/tmp/tpa-keys-XXXXXX", path[300], k1[80], k2[80], want[160];
+	tpa_token_keyset *ks = NULL, *ks2 = NULL;
+	tpa_service_opts so;
+	tpa_service *svc = NULL;
+	char *jwks = NULL;
+	int64_t now = (int64_t)time(NULL);
+	const char *k0;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/keys.json", dir);
+	CU_ASSERT_EQUAL_FATAL(tpa_token_keyset_load(&ks, path, 3600), 0);
+	k0 = tpa_token_key_id(tpa_token_keyset_signer(ks, now));
+	/* next since 5 s ago: it signs now */
+	CU_ASSERT_EQUAL_FATAL(tpa_token_keyset_rotate(ks, now - 10, 5, 0, 0, k1, sizeof(k1)), 0);
+	memset(&so, 0, sizeof(so));
+	so.keyset = ks;
+	CU_ASSERT_EQUAL_FATAL(tpa_service_new(&svc, &so), 0);
+	CU_ASSERT_EQUAL_FATAL(tpa_service_jwks(&jwks, svc), 0);
+	snprintf(want, sizeof(want), "{\"keys\":[{\"kty\":\"EC\",\"kid\":\"%s\"", k1);
+	CU_ASSERT(strncmp(jwks, want, strlen(want)) == 0);
+	snprintf(want, sizeof(want), "\"kid\":\"%s\"", k0);
+	CU_ASSERT(strstr(jwks, want) != NULL);       /* retired, still published */
+	CU_ASSERT(strstr(jwks, "\"tpa_refresh_after\":\"") != NULL);
+	free(jwks);
+	jwks = NULL;
+	/* a reload: the next key of the new set is published, not signing */
+	CU_ASSERT_EQUAL_FATAL(tpa_token_keyset_save(ks, path, now), 0);
+	CU_ASSERT_EQUAL_FATAL(tpa_token_keyset_load(&ks2, path, 0), 0);
+	CU_ASSERT_EQUAL_FATAL(tpa_token_keyset_rotate(ks2, now, 3600, 0, 0, k2, sizeof(k2)), 0);
+	CU_ASSERT_EQUAL(tpa_service_set_keyset(svc, NULL), TPA_ERR_INVALID_ARG);
+	CU_ASSERT_EQUAL_FATAL(tpa_service_set_keyset(svc, ks2), 0);
+	CU_ASSERT_EQUAL_FATAL(tpa_service_jwks(&jwks, svc), 0);
+	snprintf(want, sizeof(want), "{\"keys\":[{\"kty\":\"EC\",\"kid\":\"%s\"", k1);
+	CU_ASSERT(strncmp(jwks, want, strlen(want)) == 0);
+	snprintf(want, sizeof(want), "\"kid\":\"%s\"", k2);
+	CU_ASSERT(strstr(jwks, want) != NULL);
+	free(jwks);
+	tpa_service_free(svc);                       /* frees ks2, the service's */
+	tpa_token_keyset_free(ks);
+	tmpdir_rm(dir);
+}
+
+/* A file from before key sets: FILE one JWK (active), FILE.previous
+ * retired; the first save writes a set and removes FILE.previous. */
+static void test_keyset_legacy(void)
+{
+	char dir[] = "/tmp/tpa-keys-XXXXXX", path[300], prev[320];
+	tpa_token_key *a = NULL, *p = NULL, *k = NULL;
+	tpa_token_keyset *ks = NULL;
+	tpa_token_keyinfo ki;
+	int64_t now = (int64_t)time(NULL);
 
 	CU_ASSERT_PTR_NOT_NULL_FATAL(mkdtemp(dir));
 	snprintf(path, sizeof(path), "%s/token.jwk", dir);
 	snprintf(prev, sizeof(prev), "%s.previous", path);
-	CU_ASSERT_EQUAL(tpa_token_key_rotate(path, kid, sizeof(kid)), TPA_ERR_NOT_FOUND);
 	CU_ASSERT_EQUAL_FATAL(tpa_token_key_load(&a, path, 1), 0);
-	CU_ASSERT_EQUAL_FATAL(tpa_token_key_rotate(path, kid, sizeof(kid)), 0);
-	CU_ASSERT_EQUAL_FATAL(tpa_token_key_load(&b, path, 0), 0);
-	CU_ASSERT_EQUAL_FATAL(tpa_token_key_load(&p, prev, 0), 0);
-	CU_ASSERT_STRING_EQUAL(tpa_token_key_id(b), kid);
-	CU_ASSERT_STRING_EQUAL(tpa_token_key_id(p), tpa_token_key_id(a));
-	CU_ASSERT(strcmp(tpa_token_key_id(a), tpa_token_key_id(b)) != 0);
+	/* one file: one active key */
+	CU_ASSERT_EQUAL_FATAL(tpa_token_keyset_load(&ks, path, 0), 0);
+	CU_ASSERT_EQUAL(tpa_token_keyset_count(ks), 1);
+	CU_ASSERT_STRING_EQUAL(tpa_token_key_id(tpa_token_keyset_signer(ks, now)),
+			       tpa_token_key_id(a));
+	CU_ASSERT_EQUAL(tpa_token_keyset_ttl(ks), TPA_TOKEN_MAX_TTL_S);
+	tpa_token_keyset_free(ks);
+	ks = NULL;
+	/* with FILE.previous: retired, still published */
+	CU_ASSERT_EQUAL_FATAL(tpa_token_key_load(&p, prev, 1), 0);
+	CU_ASSERT_EQUAL_FATAL(tpa_token_keyset_load(&ks, path, 0), 0);
+	CU_ASSERT_EQUAL(tpa_token_keyset_count(ks), 2);
+	CU_ASSERT_STRING_EQUAL(tpa_token_key_id(tpa_token_keyset_signer(ks, now)),
+			       tpa_token_key_id(a));
+	CU_ASSERT_STRING_EQUAL(tpa_token_key_id(tpa_token_keyset_previous(ks, now)),
+			       tpa_token_key_id(p));
+	CU_ASSERT_EQUAL_FATAL(tpa_token_keyset_info(&ki, ks, 1, now), 0);
+	CU_ASSERT_EQUAL(ki.state, TPA_KEY_RETIRED);
+	CU_ASSERT(ki.published_until >= now + TPA_TOKEN_MAX_TTL_S);
 	{
-		struct stat st;
+		char *jwks = NULL;
 
-		CU_ASSERT(stat(path, &st) == 0 && (st.st_mode & 0777) == 0600);
+		CU_ASSERT_EQUAL_FATAL(tpa_token_keyset_jwks(&jwks, ks, now), 0);
+		CU_ASSERT(has_kid(jwks, a) && has_kid(jwks, p));
+		free(jwks);
 	}
+	/* the first save: a set in FILE, FILE.previous gone, the same keys */
+	CU_ASSERT_EQUAL_FATAL(tpa_token_keyset_save(ks, path, now), 0);
+	CU_ASSERT(access(prev, F_OK) != 0);
+	tpa_token_keyset_free(ks);
+	ks = NULL;
+	CU_ASSERT_EQUAL_FATAL(tpa_token_keyset_load(&ks, path, 0), 0);
+	CU_ASSERT_EQUAL(tpa_token_keyset_count(ks), 2);
+	CU_ASSERT_STRING_EQUAL(tpa_token_key_id(tpa_token_keyset_previous(ks, now)),
+			       tpa_token_key_id(p));
+	/* tpa_token_key_load reads a set as the key signing now */
+	CU_ASSERT_EQUAL_FATAL(tpa_token_key_load(&k, path, 0), 0);
+	CU_ASSERT_STRING_EQUAL(tpa_token_key_id(k), tpa_token_key_id(a));
+	tpa_token_key_free(k);
+	tpa_token_keyset_free(ks);
 	tpa_token_key_free(a);
-	tpa_token_key_free(b);
 	tpa_token_key_free(p);
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-	CU_ASSERT_EQUAL(system(cmd), 0);
+	tmpdir_rm(dir);
+}
+
+/* A key set file that breaks one rule is refused, saying which. */
+static void test_keyset_malformed(void)
+{
+	static const struct { const char *from, *to, *why; } cases[] = {
+		{ "\"tpa_token_keys\": 1", "\"tpa_token_keys\": 2", "not format 1" },
+		{ "\"token_ttl_s\": 100", "\"token_ttl_s\": 0", "token_ttl_s is not in" },
+		{ "\"token_ttl_s\": 100", "\"token_ttl_s\": 100, \"x\": 1",
+		  "unknown member \"x\"" },
+		{ "\"state\": \"next\"", "\"state\": \"active\"", "2 active and 0 next" },
+		{ "\"state\": \"next\"", "\"state\": \"soon\"", "state is not next" },
+		{ "\"state\": \"next\"", "\"state\": \"next\", \"y\": 1", "unknown member \"y\"" },
+		{ "\"ttl_s\": 100", "\"ttl_s\": -1", "ttl_s is not in" },
+		{ "\"activate_at\": \"", "\"activate_at\": \"x", "activate_at is not an ISO" },
+		{ "\"crv\": \"P-256\"", "\"crv\": \"P-384\"", "not a P-256 JWK" },
+		{ "\"d\": \"", "\"e\": \"", "no private key" }, /* a public key */
+		{ "\"keys\": [", "\"keys\": 7, \"z\": [", "unknown member" },
+	};
+	char dir[] = "/tmp/tpa-keys-XXXXXX", path[300], bad[320], *text;
+	tpa_token_keyset *ks = NULL;
+	size_t i, n;
+	FILE *f;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/keys.json", dir);
+	snprintf(bad, sizeof(bad), "%s/bad.json", dir);
+	CU_ASSERT_EQUAL_FATAL(tpa_token_keyset_load(&ks, path, 100), 0);
+	CU_ASSERT_EQUAL_FATAL(tpa_token_keyset_rotate(ks, (int64_t)time(NULL), 100, 0, 0, NULL, 0),
+			      0);
+	CU_ASSERT_EQUAL_FATAL(tpa_token_keyset_save(ks, path, (int64_t)time(NULL)), 0);
+	tpa_token_keyset_free(ks);
+	ks = NULL;
+	f = fopen(path, "rb");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+	text = calloc(1, 65536);
+	n = fread(text, 1, 65535, f);
+	fclose(f);
+	CU_ASSERT_FATAL(n > 0 && n < 65535);
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char *at = strstr(text, cases[i].from);
+
+		CU_ASSERT_PTR_NOT_NULL_FATAL(at);
+		f = fopen(bad, "wb");
+		fprintf(f, "%.*s%s%s", (int)(at - text), text, cases[i].to,
+			at + strlen(cases[i].from));
+		fclose(f);
+		CU_ASSERT(tpa_token_keyset_load(&ks, bad, 0) < 0);
+		if (!strstr(tpa_err_last(), cases[i].why))
+			fprintf(stderr, "case %zu: %s\n", i, tpa_err_last());
+		CU_ASSERT(strstr(tpa_err_last(), cases[i].why) != NULL);
+		CU_ASSERT_PTR_NULL(ks);
+	}
+	/* not JSON, and a file larger than a set may be */
+	f = fopen(bad, "wb");
+	fputs("garbage", f);
+	fclose(f);
+	CU_ASSERT_EQUAL(tpa_token_keyset_load(&ks, bad, 0), TPA_ERR_PARSE);
+	f = fopen(bad, "wb");
+	for (i = 0; i < 70000; i++)
+		fputc(' ', f);
+	fclose(f);
+	CU_ASSERT_EQUAL(tpa_token_keyset_load(&ks, bad, 0), TPA_ERR_LIMIT);
+	/* the same key twice */
+	{
+		char *k1 = strstr(text, "\"jwk\""), *k2 = k1 ? strstr(k1 + 1, "\"jwk\"") : NULL;
+		char *e1 = k1 ? strchr(k1, '}') : NULL, *e2 = k2 ? strchr(k2, '}') : NULL;
+
+		CU_ASSERT_FATAL(k1 && k2 && e1 && e2);
+		f = fopen(bad, "wb");
+		fprintf(f, "%.*s%.*s%s", (int)(k2 - text), text, (int)(e1 - k1), k1, e2);
+		fclose(f);
+		CU_ASSERT(tpa_token_keyset_load(&ks, bad, 0) < 0);
+		CU_ASSERT(strstr(tpa_err_last(), "twice") != NULL);
+	}
+	free(text);
+	tmpdir_rm(dir);
 }
 
 static void test_token_sign_verify(void)
@@ -873,7 +1170,10 @@ int main(void)
 	CU_add_test(s, "iat and exp: present, ordered, bounded, skew", test_time_rules);
 	s = CU_add_suite("token keys, signing and verifying", NULL, NULL);
 	CU_add_test(s, "sign and verify, negatives", test_token_sign_verify);
-	CU_add_test(s, "key rotation", test_token_key_rotate);
+	CU_add_test(s, "key set: next, active, retired", test_keyset_rotation);
+	CU_add_test(s, "key set: a single JWK and FILE.previous", test_keyset_legacy);
+	CU_add_test(s, "key set: the service's JWKS and signer", test_keyset_service);
+	CU_add_test(s, "key set: a malformed file is refused", test_keyset_malformed);
 	CU_add_test(s, "key file", test_token_key_file);
 	s = CU_add_suite("token status", NULL, NULL);
 	CU_add_test(s, "affirming; warning only if asked; never contraindicated", test_status);
