@@ -124,8 +124,8 @@ missing=()
 while read -r prog opt; do
     [ -f "$MAN/$prog.8" ] || continue
     # In the page an option is \-\-name (or --name), set in bold or not.
-    sed -e 's/\\-/-/g' -e 's/\\f[BIRP]//g' "$MAN/$prog.8" | grep -qE -- "(^|[^a-z0-9-])$opt([^a-z0-9-]|$)" ||
-        missing+=("$prog $opt")
+    sed -e 's/\\-/-/g' -e 's/\\f[BIRP]//g' "$MAN/$prog.8" >"$WORK/page.txt"
+    grep -qE -- "(^|[^a-z0-9-])$opt([^a-z0-9-]|$)" "$WORK/page.txt" || missing+=("$prog $opt")
 done <"$WORK/options.u"
 if [ "${#missing[@]}" -eq 0 ]; then
     ok "every option of the help ($(wc -l <"$WORK/options.u")) is in the man pages"
