@@ -10,7 +10,10 @@
 #   make valgrind   the unit tests and both programs under valgrind
 #   make bench      print the performance figures
 #   make fuzz       libFuzzer on the fuzz targets (FUZZ_SECONDS=60 each)
-#   make install    PREFIX=/usr/local DESTDIR=
+#   make install    PREFIX=/usr/local DESTDIR=: the programs, units, man pages,
+#                   examples and docs (what an operator runs)
+#   make install-dev  headers, libtpa.a and the proto (for building on the library)
+#   make man        check the man pages with groff
 #   make clean
 
 PREFIX  ?= /usr/local
@@ -115,7 +118,7 @@ FUZZ_DRIVERS := $(FUZZ_TARGETS:%=$(BUILD)/tests/fuzz/fuzz_%)
 
 .SECONDARY:
 .PHONY: all deps demo test check checksrc asan asan-check valgrind valgrind-check bench clean \
-        install install-files tests seeds fuzz
+        install install-files install-dev install-dev-files man tests seeds fuzz
 all: $(PROGS)
 
 # ---- Debian packages (only the missing ones; idempotent) ----
@@ -214,7 +217,7 @@ test: deps
 	$(MAKE) asan-check
 	$(MAKE) valgrind-check
 
-check: tests checksrc
+check: tests checksrc man
 	./tests/run.sh $(BUILD)
 
 # The source check (banned calls, layering, exports, headers alone), after
@@ -259,19 +262,27 @@ demo: deps
 	./scripts/demo.sh $(BUILD)
 
 # ---- install ----
+# make install: what an operator runs (the two programs, their systemd
+# units, man pages, example configurations, docs); make install-dev: what
+# a program built on the library needs (headers, libtpa.a, the proto). The
+# simulators run from the tree (tests, demo) and are installed by neither.
+MAN8DIR ?= $(PREFIX)/share/man/man8
+MAN7DIR ?= $(PREFIX)/share/man/man7
+MAN8 := man/verifier.8 man/attest_client.8
+MAN7 := man/tpm-attest.7
+
 install: all
 	$(MAKE) install-files
 
-# Installs what $(BUILD) holds, building nothing (the tests use it).
+install-dev: $(LIBA)
+	$(MAKE) install-dev-files
+
+# Install what $(BUILD) holds, building nothing (the tests use them).
 install-files:
-	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR) $(DESTDIR)$(INCDIR)/tpa \
-	  $(DESTDIR)$(DATADIR)/proto/attest/v1
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MAN8DIR) $(DESTDIR)$(MAN7DIR)
 	install -m 0755 $(BUILD)/attest_client $(BUILD)/verifier $(DESTDIR)$(BINDIR)/
-	install -m 0755 $(BUILD)/tpa-pcr-extend $(BUILD)/tpa-bootsim $(DESTDIR)$(BINDIR)/
-	install -m 0755 simulator/tpa-swtpm $(DESTDIR)$(BINDIR)/
-	install -m 0644 $(LIBA) $(DESTDIR)$(LIBDIR)/
-	install -m 0644 include/tpa/*.h $(DESTDIR)$(INCDIR)/tpa/
-	install -m 0644 $(PROTO) $(DESTDIR)$(DATADIR)/proto/attest/v1/
+	install -m 0644 $(MAN8) $(DESTDIR)$(MAN8DIR)/
+	install -m 0644 $(MAN7) $(DESTDIR)$(MAN7DIR)/
 	install -d $(DESTDIR)$(UNITDIR) $(DESTDIR)$(DOCDIR)/examples $(DESTDIR)$(SYSCONFDIR)/tpm-attest
 	sed 's|/usr/local/bin|$(BINDIR)|g; s|/usr/local/share/doc/tpm-attest|$(DOCDIR)|g' \
 	  packaging/systemd/attest-client.service >$(DESTDIR)$(UNITDIR)/attest-client.service
@@ -284,6 +295,20 @@ install-files:
 	  $(DESTDIR)$(DOCDIR)/
 	for f in attest-client.conf verifier.conf; do \
 	  install -m 0644 packaging/examples/$$f $(DESTDIR)$(SYSCONFDIR)/tpm-attest/$$f.example; done
+
+install-dev-files:
+	install -d $(DESTDIR)$(LIBDIR) $(DESTDIR)$(INCDIR)/tpa $(DESTDIR)$(DATADIR)/proto/attest/v1
+	install -m 0644 $(LIBA) $(DESTDIR)$(LIBDIR)/
+	install -m 0644 include/tpa/*.h $(DESTDIR)$(INCDIR)/tpa/
+	install -m 0644 $(PROTO) $(DESTDIR)$(DATADIR)/proto/attest/v1/
+
+# The man pages, checked by groff: a macro or escape it does not know, a
+# line it cannot fill, any warning fails.
+man:
+	@set -e; for p in $(MAN8) $(MAN7); do \
+	  out=$$(groff -man -ww -z $$p 2>&1); \
+	  if [ -n "$$out" ]; then echo "$$p:"; echo "$$out"; exit 1; fi; \
+	  echo "man: $$p ok"; done
 
 clean:
 	rm -rf build

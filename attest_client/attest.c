@@ -20,6 +20,7 @@
 #include "tpa/fileio.h"
 #include "tpa/keybind.h"
 #include "tpa/rpc.h"
+#include "tpa/timefmt.h"
 #include "tpa/token.h"
 #include "tpa/tpm.h"
 
@@ -46,6 +47,23 @@ static int exit_for(int err)
 }
 
 attest_note_fn attest_note;
+int attest_json;
+
+/* The last failure's message, for --json's error object. */
+static char last_error[1024];
+
+const char *attest_error(void)
+{
+	return last_error[0] ? last_error : "failed";
+}
+
+/* What the last enrollment registered, for --json. */
+static struct {
+	int done;
+	tpa_activation act;
+	char ek[16];
+	const char *cert_source;
+} enrolled;
 
 /* Progress worth a line: the agent logs it, the commands print it. */
 static void note(int error, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -57,6 +75,8 @@ static void note(int error, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
+	if (error)
+		snprintf(last_error, sizeof(last_error), "%s", msg);
 	if (attest_note)
 		attest_note(error, msg);
 	else
@@ -65,6 +85,7 @@ static void note(int error, const char *fmt, ...)
 
 static int fail(int code, const char *what)
 {
+	snprintf(last_error, sizeof(last_error), "%s: %s", what, tpa_err_last());
 	/* The agent logs the attempt's error once, from the attempt. */
 	if (!attest_note)
 		fprintf(stderr, PROG ": %s: %s\n", what, tpa_err_last());
@@ -234,17 +255,22 @@ static int enroll(tpa_tpm *tpm, tpa_rpc_client *cl, const uint8_t *akpub, size_t
 		rc = fail(exit_for(err), "Activate");
 		goto cleanup;
 	}
-	if (tpa_activate_response_unpack(device_id, sizeof(device_id), ak_name,
-					 sizeof(ak_name), resp, resp_len) < 0) {
+	if (tpa_activation_unpack(&enrolled.act, resp, resp_len) < 0) {
 		rc = fail(TPA_EXIT_PROTOCOL, "Activate");
 		goto cleanup;
 	}
+	snprintf(device_id, sizeof(device_id), "%s", enrolled.act.device_id);
+	snprintf(ak_name, sizeof(ak_name), "%s", enrolled.act.ak_name);
+	snprintf(enrolled.ek, sizeof(enrolled.ek), "%s", tpa_ek_type_label(tpa_tpm_ek_type(tpm)));
+	enrolled.cert_source = keys.ek_cert_source;
+	enrolled.done = 1;
 	if (attest_note)
-		note(0, "enrolled: device %s, AK %s, EK %s", device_id, ak_name,
-		     tpa_ek_type_label(tpa_tpm_ek_type(tpm)));
+		note(0, "enrolled: device %s, AK %s, EK %s", device_id, ak_name, enrolled.ek);
+	else if (attest_json) /* stdout holds one JSON object: the command's */
+		fprintf(stderr, PROG ": enrolled: device %s\n", device_id);
 	else
 		printf("enrolled: device %s\nak_name: %s\nek: %s\n", device_id, ak_name,
-		       tpa_ek_type_label(tpa_tpm_ek_type(tpm)));
+		       enrolled.ek);
 	rc = TPA_EXIT_OK;
 cleanup:
 	memset(cred, 0, sizeof(cred));
@@ -333,6 +359,115 @@ static void print_summary(const tpa_verdict_reply *v, const char *token_out)
 	       token_out ? token_out : "");
 }
 
+/* --json: the object on stdout, one line; a failure to build it is ours. */
+static int json_print(json_t *o)
+{
+	char *text = o ? json_dumps(o, JSON_COMPACT | JSON_ENSURE_ASCII) : NULL;
+
+	json_decref(o);
+	if (!text) {
+		snprintf(last_error, sizeof(last_error), "cannot build the JSON output");
+		fprintf(stderr, PROG ": %s\n", last_error);
+		return TPA_EXIT_INTERNAL;
+	}
+	printf("%s\n", text);
+	free(text);
+	return 0;
+}
+
+void attest_print_error(const char *msg, int code)
+{
+	json_print(json_pack("{s:s, s:i}", "error", msg ? msg : attest_error(), "exit", code));
+}
+
+static json_t *json_enrolled(void)
+{
+	return json_pack("{s:s, s:s, s:I, s:s, s:s?}", "device_id", enrolled.act.device_id,
+			 "ak_name", enrolled.act.ak_name, "aks", (json_int_t)enrolled.act.aks,
+			 "ek", enrolled.ek, "ek_cert_source", enrolled.cert_source);
+}
+
+/* A number the reply leaves unset (-1) is null. */
+static json_t *json_index(int32_t v)
+{
+	return v < 0 ? json_null() : json_integer(v);
+}
+
+static json_t *json_rules(const tpa_verdict_reply *v)
+{
+	json_t *rules = json_array(), *r, *exp;
+	size_t i, k;
+
+	for (i = 0; rules && i < v->nrules; i++) {
+		exp = json_array();
+		for (k = 0; exp && k < v->rules[i].nexpected; k++)
+			if (json_array_append_new(exp, json_string(v->rules[i].expected[k])) < 0) {
+				json_decref(exp);
+				exp = NULL;
+			}
+		r = json_pack("{s:s, s:s, s:s, s:o, s:o, s:s, s:s?, s:o}", "rule", v->rules[i].rule,
+			      "severity", v->rules[i].severity, "status", v->rules[i].status,
+			      "event", json_index(v->rules[i].event), "pcr",
+			      json_index(v->rules[i].pcr), "detail", v->rules[i].detail, "seen",
+			      v->rules[i].seen, "expected", exp);
+		if (json_array_append_new(rules, r) < 0) {
+			json_decref(rules);
+			return NULL;
+		}
+	}
+	return rules;
+}
+
+/* attest --json: the verdict, every check and rule, both views of the
+ * launch, the token and when it expires. */
+static int print_verdict_json(const tpa_verdict_reply *v, const tpa_client_view *view,
+			      const char *bound, const char *token_out)
+{
+	json_t *checks = json_array(), *o;
+	char status[32], when[TPA_TIME_ISO_LEN + 1] = "", fw[20];
+	long long exp;
+	size_t i;
+
+	token_read(v->token, status, sizeof(status), &exp, NULL, 0);
+	if (exp)
+		tpa_time_iso(when, sizeof(when), exp);
+	for (i = 0; checks && i < v->findings.n; i++)
+		if (json_array_append_new(checks, json_pack("{s:s, s:b, s:s}", "name",
+							    v->findings.items[i].name, "passed",
+							    v->findings.items[i].passed, "detail",
+							    v->findings.items[i].detail)) < 0) {
+			json_decref(checks);
+			checks = NULL;
+		}
+	snprintf(fw, sizeof(fw), "%08llx.%08llx",
+		 (unsigned long long)(view->tpm_firmware_version >> 32),
+		 (unsigned long long)(view->tpm_firmware_version & 0xffffffffu));
+	o = json_pack("{s:s, s:s, s:o, s:{s:b, s:i, s:s, s:s, s:s, s:s, s:b},"
+		      " s:{s:s, s:b, s:s}, s:{s:s, s:s, s:i, s:o}, s:s, s:s?, s:o, s:s?, s:s?}",
+		      "verdict", v->warning ? "warning" : v->compliant ? "compliant" :
+		      "non-compliant",
+		      "ear_status", status,
+		      "checks", checks,
+		      "trusted_launch",
+		      "measured_boot", v->measured_boot, "events", (int)v->events,
+		      "secure_boot", v->secure_boot, "secure_boot_reason", v->secure_boot_reason,
+		      "firmware_version", v->firmware_version, "kernel_cmdline", v->kernel_cmdline,
+		      "uefi_debug_mode", v->uefi_debug_mode,
+		      "tpm", "manufacturer", view->tpm_manufacturer, "virtual", view->virtual_tpm,
+		      "firmware_version", fw,
+		      "appraisal", "outcome", v->outcome, "baseline", v->baseline,
+		      "baseline_version", (int)v->baseline_version, "rules", json_rules(v),
+		      "ak_name", v->ak_name,
+		      "bound_key", bound,
+		      "token_expires", when[0] ? json_string(when) : json_null(),
+		      "token", v->token, "token_file", token_out);
+	if (o && enrolled.done && json_object_set_new(o, "enrolled", json_enrolled()) < 0) {
+		json_decref(o);
+		o = NULL;
+	}
+	return json_print(o);
+}
+
 void attempt_clear(attempt *a)
 {
 	tpa_verdict_reply_clear(&a->v);
@@ -389,6 +524,7 @@ int attest_once(const settings *s, attempt *a, int print)
 	tpa_tpm_certify_result bound;
 	tpa_host_info hi;
 	const tpa_host_info *host;
+	char thumbprint[sizeof(((tpa_bound_key *)0)->thumbprint)] = "";
 	uint8_t akpub[TPA_PUBLIC_MAX], *req = NULL, *resp = NULL, *log = NULL;
 	size_t akpub_len = 0, req_len = 0, resp_len = 0, log_len = 0;
 	int rc, err, renewed = 0, attempt_no;
@@ -468,8 +604,11 @@ int attest_once(const settings *s, attempt *a, int print)
 			}
 			extras.bound_key = &bound;
 			if (print && tpa_keybind_describe(&named, bound.key_public,
-							  bound.key_public_len) == 0)
-				printf("bound_key: %s\n", named.thumbprint);
+							  bound.key_public_len) == 0) {
+				snprintf(thumbprint, sizeof(thumbprint), "%s", named.thumbprint);
+				if (!attest_json)
+					printf("bound_key: %s\n", named.thumbprint);
+			}
 		}
 		extras.rp_nonce = s->rp_nonce_len ? s->rp_nonce : NULL;
 		extras.rp_nonce_len = s->rp_nonce_len;
@@ -501,13 +640,20 @@ int attest_once(const settings *s, attempt *a, int print)
 	}
 	a->have_verdict = 1;
 	if (s->token_out && a->v.token && write_token(s->token_out, a->v.token) < 0) {
-		fprintf(stderr, PROG ": cannot write the token to %s\n", s->token_out);
+		snprintf(last_error, sizeof(last_error), "cannot write the token to %s",
+			 s->token_out);
+		fprintf(stderr, PROG ": %s\n", last_error);
 		rc = TPA_EXIT_INTERNAL;
 		goto done;
 	}
-	if (print)
-		print_verdict(&a->v, &view, log_len, s->token_out);
 	rc = a->v.compliant ? TPA_EXIT_OK : TPA_EXIT_NO;
+	if (print && attest_json) {
+		if (print_verdict_json(&a->v, &view, thumbprint[0] ? thumbprint : NULL,
+				       s->token_out) != 0)
+			rc = TPA_EXIT_INTERNAL;
+	} else if (print) {
+		print_verdict(&a->v, &view, log_len, s->token_out);
+	}
 done:
 	if (rc != TPA_EXIT_OK && rc != TPA_EXIT_NO)
 		snprintf(a->error, sizeof(a->error), "%s", tpa_err_last());
@@ -535,6 +681,8 @@ int attest_enroll(const settings *s)
 		goto cleanup;
 	rc = enroll(tpm, cl, akpub, akpub_len, s->ek_cert_file, s->timeout, s->replace,
 		    host_collect(&hi, s));
+	if (rc == TPA_EXIT_OK && attest_json && json_print(json_enrolled()) != 0)
+		rc = TPA_EXIT_INTERNAL;
 cleanup:
 	tpa_rpc_client_free(cl);
 	tpa_tpm_close(tpm);

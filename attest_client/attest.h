@@ -41,4 +41,12 @@ void token_read(const char *token, char *status, size_t cap, long long *exp, cha
 typedef void (*attest_note_fn)(int error, const char *msg);
 extern attest_note_fn attest_note;
 
+/* --json: the commands print one JSON object on stdout instead of text
+ * (messages still go to stderr). */
+extern int attest_json;
+/* The last failure's message ("what: why"), for the error object. */
+const char *attest_error(void);
+/* {"error": msg (NULL: attest_error()), "exit": code} on stdout. */
+void attest_print_error(const char *msg, int code);
+
 #endif

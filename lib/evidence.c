@@ -225,6 +225,35 @@ static void sanitize(char *s)
 			*s = '?';
 }
 
+/* A rule's evidence: what was seen and every value the baseline allows,
+ * copied (printable) out of the reply, whose size the RPC layer bounds. */
+static int rule_evidence_copy(char **seen, char ***expected, size_t *nexpected,
+			      const Attest__V1__RuleResult *x)
+{
+	size_t i;
+
+	if (x->n_expected > TPA_VERDICT_EXPECTED_MAX)
+		return tpa_err_fail(TPA_ERR_PARSE, "verdict: rule %s: %zu expected values exceed %d",
+				    x->rule ? x->rule : "?", x->n_expected,
+				    TPA_VERDICT_EXPECTED_MAX);
+	if (x->seen && *x->seen) {
+		if (!(*seen = strdup(x->seen)))
+			return tpa_err_fail(TPA_ERR_NOMEM, "verdict: out of memory");
+		sanitize(*seen);
+	}
+	if (!x->n_expected)
+		return 0;
+	if (!(*expected = calloc(x->n_expected, sizeof(**expected))))
+		return tpa_err_fail(TPA_ERR_NOMEM, "verdict: out of memory");
+	for (i = 0; i < x->n_expected; i++) {
+		if (!((*expected)[i] = strdup(x->expected[i] ? x->expected[i] : "")))
+			return tpa_err_fail(TPA_ERR_NOMEM, "verdict: out of memory");
+		*nexpected = i + 1;
+		sanitize((*expected)[i]);
+	}
+	return 0;
+}
+
 int tpa_verdict_reply_unpack(tpa_verdict_reply *out, const uint8_t *b, size_t n)
 {
 	Attest__V1__AttestResponse *r;
@@ -301,6 +330,10 @@ int tpa_verdict_reply_unpack(tpa_verdict_reply *out, const uint8_t *b, size_t n)
 			sanitize(out->rules[i].severity);
 			sanitize(out->rules[i].status);
 			sanitize(out->rules[i].detail);
+			if ((err = rule_evidence_copy(&out->rules[i].seen, &out->rules[i].expected,
+						      &out->rules[i].nexpected, x)) < 0)
+				goto cleanup;
+			err = TPA_ERR_PARSE;
 			/* A compliant verdict cannot carry a failed critical rule. */
 			if (out->compliant && strcmp(out->rules[i].status, "fail") == 0 &&
 			    strcmp(out->rules[i].severity, "warning") != 0) {
@@ -353,14 +386,25 @@ int tpa_verdict_reply_unpack(tpa_verdict_reply *out, const uint8_t *b, size_t n)
 	err = 0;
 cleanup:
 	attest__v1__attest_response__free_unpacked(r, NULL);
+	if (err < 0)
+		tpa_verdict_reply_clear(out);
 	return err;
 }
 
 void tpa_verdict_reply_clear(tpa_verdict_reply *v)
 {
+	size_t i, k;
+
 	if (!v)
 		return;
 	free(v->token);
+	/* Every slot: a reply refused half-way has rules past nrules. */
+	for (i = 0; i < TPA_VERDICT_RULES_MAX; i++) {
+		free(v->rules[i].seen);
+		for (k = 0; k < v->rules[i].nexpected; k++)
+			free(v->rules[i].expected[k]);
+		free(v->rules[i].expected);
+	}
 	memset(v, 0, sizeof(*v));
 }
 
@@ -454,16 +498,31 @@ int tpa_activate_request_pack(uint8_t **out, size_t *len, const char *enrollment
 int tpa_activate_response_unpack(char *device_id, size_t id_cap, char *ak_name,
 				 size_t name_cap, const uint8_t *b, size_t n)
 {
-	Attest__V1__ActivateResponse *r;
+	tpa_activation a;
 
 	if (!device_id || !ak_name || (!b && n))
 		return tpa_err_fail(TPA_ERR_INVALID_ARG, "activate reply: NULL");
+	if (tpa_activation_unpack(&a, b, n) < 0)
+		return TPA_ERR_PARSE;
+	snprintf(device_id, id_cap, "%s", a.device_id);
+	snprintf(ak_name, name_cap, "%s", a.ak_name);
+	return 0;
+}
+
+int tpa_activation_unpack(tpa_activation *out, const uint8_t *b, size_t n)
+{
+	Attest__V1__ActivateResponse *r;
+
+	if (!out || (!b && n))
+		return tpa_err_fail(TPA_ERR_INVALID_ARG, "activate reply: NULL");
+	memset(out, 0, sizeof(*out));
 	if (!(r = attest__v1__activate_response__unpack(NULL, n, b)))
 		return tpa_err_fail(TPA_ERR_PARSE, "activate reply: malformed");
-	snprintf(device_id, id_cap, "%s", r->device_id ? r->device_id : "");
-	snprintf(ak_name, name_cap, "%s", r->ak_name ? r->ak_name : "");
-	sanitize(device_id);
-	sanitize(ak_name);
+	snprintf(out->device_id, sizeof(out->device_id), "%s", r->device_id ? r->device_id : "");
+	snprintf(out->ak_name, sizeof(out->ak_name), "%s", r->ak_name ? r->ak_name : "");
+	out->aks = r->aks;
+	sanitize(out->device_id);
+	sanitize(out->ak_name);
 	attest__v1__activate_response__free_unpacked(r, NULL);
 	return 0;
 }

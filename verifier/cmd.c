@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -110,6 +111,7 @@ const char *cmd_verb(int *argc, char ***argv, void (*usage)(FILE *), tpa_exit *r
 	const char *verb;
 
 	if (*argc < 2) {
+		fprintf(stderr, PROG ": %s: a verb is required\n", (*argv)[0]);
 		usage(stderr);
 		*ret = TPA_EXIT_USAGE;
 		return NULL;
@@ -124,4 +126,29 @@ const char *cmd_verb(int *argc, char ***argv, void (*usage)(FILE *), tpa_exit *r
 	(*argv)++;
 	optind = 1;
 	return verb;
+}
+
+tpa_exit cmd_help(const char *help)
+{
+	fputs(help, stdout);
+	return TPA_EXIT_OK;
+}
+
+tpa_exit cmd_usage_error(const char *cmd, const char *help, const char *fmt, ...)
+{
+	const char *blank = strstr(help, "\n\n");
+	va_list ap;
+
+	fprintf(stderr, PROG ": %s: ", cmd);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "\n%.*s", blank ? (int)(blank - help + 1) : (int)strlen(help), help);
+	return TPA_EXIT_USAGE;
+}
+
+tpa_exit cmd_bad_option(const char *cmd, const char *help, char **argv)
+{
+	return cmd_usage_error(cmd, help, "unknown or incomplete option '%s'",
+			       optind > 0 ? argv[optind - 1] : "?");
 }

@@ -32,4 +32,19 @@ char *cmd_read_token(const char *arg, const char *file);
  * none or it asks for help: usage is printed and *ret is the exit status. */
 const char *cmd_verb(int *argc, char ***argv, void (*usage)(FILE *), tpa_exit *ret);
 
+/* Help in one style for every command and verb: the text is the usage
+ * lines ("usage: verifier CMD VERB ...", further forms indented to line up),
+ * a blank line, what it does, a blank line, then the options, two spaces in,
+ * their text at column 24. */
+
+/* --help: the whole text on stdout; TPA_EXIT_OK. */
+tpa_exit cmd_help(const char *help);
+/* A usage error: "verifier: CMD: why" and the usage lines (the text up to
+ * its first blank line) on stderr; TPA_EXIT_USAGE. */
+tpa_exit cmd_usage_error(const char *cmd, const char *help, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+/* getopt_long's '?' (run with opterr = 0) as a usage error naming the
+ * option it stopped at. */
+tpa_exit cmd_bad_option(const char *cmd, const char *help, char **argv);
+
 #endif

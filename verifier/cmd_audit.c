@@ -28,22 +28,56 @@
 
 #define PROG "verifier"
 
-static void usage(FILE *f)
-{
-	fprintf(f,
+static const char help_verify[] =
+"usage: " PROG " audit verify --registry FILE [--jwks FILE] [--head FILE] [--json]\n"
+"\n"
+"Walks the registry's audit log from its first row: every row's hash against\n"
+"its contents, its prev_hash against the row before, seq continuity; then\n"
+"every signed head: with --jwks, its signature by a key of that set; the row\n"
+"it names still there with its hash. Names the first broken row. Exit 0\n"
+"intact, 1 broken, 2 usage or an unreadable registry or key set.\n"
+"\n"
+"  --registry FILE       the registry (must exist)\n"
+"  --jwks FILE           check the heads' signatures against this JWKS (e.g.\n"
+"                        from 'verifier keys jwks')\n"
+"  --head FILE           also check a head's JWS kept elsewhere (from 'audit\n"
+"                        export'); needs --jwks\n"
+"  --json                the result as one JSON object\n"
+"  --help                this text\n";
+
+static const char help_sign[] =
+"usage: " PROG " audit sign --registry FILE --token-key FILE\n"
+"\n"
+"Signs the audit log's head now with the token key, after checking the rows\n"
+"since the last head that key (or FILE.previous) signed; a broken log is\n"
+"never signed. Exit 0 signed, 1 broken, 2 usage or unreadable.\n"
+"\n"
+"  --registry FILE       the registry (must exist)\n"
+"  --token-key FILE      the verifier's token signing key (private JWK)\n"
+"  --help                this text\n";
+
+static const char help_export[] =
+"usage: " PROG " audit export --registry FILE\n"
+"\n"
+"Prints the audit log's rows with their hashes and the latest signed head, as\n"
+"JSON, for keeping elsewhere. Exit 0 done, 2 usage or unreadable.\n"
+"\n"
+"  --registry FILE       the registry (must exist)\n"
+"  --help                this text\n";
+
+static const char help_audit[] =
 "usage: " PROG " audit verify --registry FILE [--jwks FILE] [--head FILE] [--json]\n"
 "       " PROG " audit sign --registry FILE --token-key FILE\n"
 "       " PROG " audit export --registry FILE\n"
 "\n"
-"verify: walks the audit log from its first row: every row's hash against its\n"
-"contents, its prev_hash against the row before, seq continuity; then every\n"
-"signed head: with --jwks FILE (e.g. from 'verifier keys jwks'), its\n"
-"signature by a key of that set; the row it names still there with its hash.\n"
-"--head FILE: a head's JWS kept elsewhere (from 'audit export'), checked the\n"
-"same way. Names the first broken row. Exit 0 intact, 1 broken, 2 unreadable.\n"
-"sign: signs the log's head now with the token key, after checking the rows\n"
-"since the last head that key (or FILE.previous) signed.\n"
-"export: the rows with their hashes and the latest signed head, as JSON.\n");
+"The registry's audit log: a hash chain of every change, whose head the\n"
+"verifier signs. " PROG " audit VERB --help: a verb's options; docs/audit.md.\n"
+"\n"
+"  --help                this text\n";
+
+static void usage(FILE *f)
+{
+	fputs(help_audit, f);
 }
 
 /* The registry, which must exist (opening creates a missing one). */
@@ -194,13 +228,18 @@ tpa_exit cmd_audit(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	const char *registry = NULL, *jwks = NULL, *head = NULL, *key = NULL, *verb;
+	const char *registry = NULL, *jwks = NULL, *head = NULL, *key = NULL, *verb, *help;
 	tpa_store *s;
 	int c, json = 0;
 	tpa_exit rc;
 
 	if (!(verb = cmd_verb(&argc, &argv, usage, &rc)))
 		return rc;
+	help = strcmp(verb, "verify") == 0 ? help_verify : strcmp(verb, "sign") == 0 ? help_sign :
+	       strcmp(verb, "export") == 0 ? help_export : NULL;
+	if (!help)
+		return cmd_usage_error("audit", help_audit, "unknown verb '%s'", verb);
+	opterr = 0;
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'R': registry = optarg; break;
@@ -208,21 +247,22 @@ tpa_exit cmd_audit(int argc, char **argv)
 		case 'H': head = optarg; break;
 		case 'K': key = optarg; break;
 		case 'j': json = 1; break;
-		case 'h': usage(stdout); return TPA_EXIT_OK;
-		default: usage(stderr); return TPA_EXIT_USAGE;
+		case 'h': return cmd_help(help);
+		default: return cmd_bad_option("audit", help, argv);
 		}
 	}
-	if (optind != argc || !registry ||
-	    (strcmp(verb, "verify") == 0 ? key != NULL || (head && !jwks) :
-	     strcmp(verb, "sign") == 0 ? !key || jwks || head || json :
-	     strcmp(verb, "export") == 0 ? key || jwks || head || json : 1)) {
-		if (strcmp(verb, "verify") && strcmp(verb, "sign") && strcmp(verb, "export"))
-			fprintf(stderr, PROG ": audit: unknown command '%s'\n", verb);
-		else if (head && !jwks)
-			fprintf(stderr, PROG ": audit verify: --head needs --jwks\n");
-		usage(stderr);
-		return TPA_EXIT_USAGE;
-	}
+	if (optind != argc)
+		return cmd_usage_error("audit", help, "unexpected argument '%s'", argv[optind]);
+	if (!registry)
+		return cmd_usage_error("audit", help, "--registry FILE is required");
+	if (head && !jwks)
+		return cmd_usage_error("audit", help, "--head needs --jwks");
+	if (help == help_verify && key)
+		return cmd_usage_error("audit", help, "verify takes no --token-key");
+	if (help == help_sign && (!key || jwks || head || json))
+		return cmd_usage_error("audit", help, "sign takes --token-key and no other option");
+	if (help == help_export && (key || jwks || head || json))
+		return cmd_usage_error("audit", help, "export takes only --registry");
 	if (!(s = open_registry(registry)))
 		return TPA_EXIT_USAGE;
 	if (strcmp(verb, "verify") == 0)

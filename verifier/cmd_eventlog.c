@@ -381,6 +381,25 @@ static void show_text(const tpa_verdict *v)
 		       v->checks.items[i].name, v->checks.items[i].detail);
 }
 
+static const char help_show[] =
+"usage: verifier eventlog show [--json] FILE\n"
+"\n"
+"Parses a TCG measured-boot event log (SHA1 or crypto-agile), as the kernel\n"
+"exposes it in /sys/kernel/security/tpm0/binary_bios_measurements, and\n"
+"prints its events, the PCRs it replays to and the Secure Boot state. Exit 0\n"
+"shown, 2 usage or an unreadable or malformed log (the offset is named).\n"
+"\n"
+"  --json                one JSON object for programs\n"
+"  --help                this text\n";
+
+static const char help_eventlog[] =
+"usage: verifier eventlog show [--json] FILE\n"
+"\n"
+"Measured-boot event logs, read offline. verifier eventlog VERB --help: a\n"
+"verb's options.\n"
+"\n"
+"  --help                this text\n";
+
 tpa_exit cmd_eventlog(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -396,28 +415,25 @@ tpa_exit cmd_eventlog(int argc, char **argv)
 	int json = 0, c, err;
 	tpa_exit rc = TPA_EXIT_USAGE;
 
-	if (argc < 2 || strcmp(argv[1], "show") != 0) {
-		fprintf(stderr, "usage: verifier eventlog show [--json] FILE\n");
-		return TPA_EXIT_USAGE;
-	}
+	if (argc < 2)
+		return cmd_usage_error("eventlog", help_eventlog, "a verb is required");
+	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)
+		return cmd_help(help_eventlog);
+	if (strcmp(argv[1], "show") != 0)
+		return cmd_usage_error("eventlog", help_eventlog, "unknown verb '%s'", argv[1]);
 	argc--;
 	argv++;
 	optind = 1;
+	opterr = 0;
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'j': json = 1; break;
-		case 'h':
-			printf("usage: verifier eventlog show [--json] FILE\n");
-			return TPA_EXIT_OK;
-		default:
-			fprintf(stderr, "usage: verifier eventlog show [--json] FILE\n");
-			return TPA_EXIT_USAGE;
+		case 'h': return cmd_help(help_show);
+		default: return cmd_bad_option("eventlog", help_show, argv);
 		}
 	}
-	if (optind != argc - 1) {
-		fprintf(stderr, "usage: verifier eventlog show [--json] FILE\n");
-		return TPA_EXIT_USAGE;
-	}
+	if (optind != argc - 1)
+		return cmd_usage_error("eventlog", help_show, "one FILE is required");
 	memset(&v, 0, sizeof(v));
 	if ((err = tpa_eventlog_read_file(&bytes, &len, argv[optind])) < 0) {
 		fprintf(stderr, "verifier: eventlog %s: %s\n", argv[optind], tpa_err_last());

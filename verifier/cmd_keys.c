@@ -57,8 +57,50 @@ static int parse_nonce(uint8_t *out, size_t cap, size_t *len, const char *hex)
 	return 0;
 }
 
-#define TOKEN_USAGE "token verify (--jwks FILE | --jwk FILE) [--nonce HEX] [--accept-warning]\n" \
-	"       (TOKEN | @FILE | --token-file FILE | -)"
+static const char help_verify[] =
+"usage: " PROG " token verify (--jwks FILE | --jwk FILE) [options] TOKEN\n"
+"       " PROG " token verify (--jwks FILE | --jwk FILE) [options] @FILE | -\n"
+"       " PROG " token verify (--jwks FILE | --jwk FILE) [options] --token-file FILE\n"
+"\n"
+"Checks a token (an EAR, as attest_client --token-out writes it) against a\n"
+"JWKS (the key its kid names) or one JWK: canonical base64url, the ES256\n"
+"signature, no crit header, iat and exp (a lifetime of at most %d s, iat at\n"
+"most %d s ahead), the EAR profile, with --nonce the nonce, and ear.status\n"
+"affirming (--accept-warning: or warning; never contraindicated); prints the\n"
+"claims. The token is the argument, the file after \"@\" or --token-file, or\n"
+"standard input for \"-\". Exit 0 accepted, 1 not valid or a status not\n"
+"accepted (the message names it), 2 usage or unreadable input.\n"
+"\n"
+"  --jwks FILE           the verifier's key set (GetVerificationKeys, or\n"
+"                        'verifier keys jwks')\n"
+"  --jwk FILE            one public key (serve --public-jwk-out)\n"
+"  --nonce HEX           the nonce the token must carry (eat_nonce); needs\n"
+"                        --jwks\n"
+"  --accept-warning      accept ear.status warning too\n"
+"  --token-file FILE     read the token from FILE\n"
+"  --help                this text\n";
+
+static const char help_token[] =
+"usage: " PROG " token verify (--jwks FILE | --jwk FILE) [options] TOKEN\n"
+"\n"
+"A relying party's check of the verifier's tokens. " PROG " token VERB --help:\n"
+"a verb's options.\n"
+"\n"
+"  --help                this text\n";
+
+static void help_verify_print(FILE *f)
+{
+	fprintf(f, help_verify, TPA_TOKEN_MAX_TTL_S, TPA_TOKEN_CLOCK_SKEW_S);
+}
+
+/* help_verify with its numbers, for cmd_help and cmd_usage_error. */
+static const char *help_verify_text(void)
+{
+	static char text[sizeof(help_verify) + 32];
+
+	snprintf(text, sizeof(text), help_verify, TPA_TOKEN_MAX_TTL_S, TPA_TOKEN_CLOCK_SKEW_S);
+	return text;
+}
 
 tpa_exit cmd_token(int argc, char **argv)
 {
@@ -77,13 +119,16 @@ tpa_exit cmd_token(int argc, char **argv)
 	size_t nonce_len = 0;
 	int c, err, accept_warning = 0;
 
-	if (argc < 2 || strcmp(argv[1], "verify") != 0) {
-		fprintf(stderr, "usage: " PROG " " TOKEN_USAGE "\n");
-		return TPA_EXIT_USAGE;
-	}
+	if (argc < 2)
+		return cmd_usage_error("token", help_token, "a verb is required");
+	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)
+		return cmd_help(help_token);
+	if (strcmp(argv[1], "verify") != 0)
+		return cmd_usage_error("token", help_token, "unknown verb '%s'", argv[1]);
 	argc--;
 	argv++;
 	optind = 1;
+	opterr = 0;
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'j': jwk_file = optarg; break;
@@ -91,16 +136,16 @@ tpa_exit cmd_token(int argc, char **argv)
 		case 'n': nonce_hex = optarg; break;
 		case 'w': accept_warning = 1; break;
 		case 't': token_file = optarg; break;
-		case 'h':
-			printf("usage: " PROG " " TOKEN_USAGE "\n");
-			return TPA_EXIT_OK;
-		default: return TPA_EXIT_USAGE;
+		case 'h': help_verify_print(stdout); return TPA_EXIT_OK;
+		default: return cmd_bad_option("token", help_verify_text(), argv);
 		}
 	}
-	if (!jwk_file == !jwks_file || optind != argc - (token_file ? 0 : 1)) {
-		fprintf(stderr, PROG ": " TOKEN_USAGE "\n");
-		return TPA_EXIT_USAGE;
-	}
+	if (!jwk_file == !jwks_file)
+		return cmd_usage_error("token", help_verify_text(), "one of --jwks and --jwk is required");
+	if (optind != argc - (token_file ? 0 : 1))
+		return cmd_usage_error("token", help_verify_text(), token_file ?
+				       "--token-file and a TOKEN argument exclude each other" :
+				       "one TOKEN (or @FILE, -, --token-file FILE) is required");
 	if (nonce_hex && parse_nonce(nonce, sizeof(nonce), &nonce_len, nonce_hex) < 0) {
 		fprintf(stderr, PROG ": --nonce: not hex of at most 64 bytes\n");
 		return TPA_EXIT_USAGE;
@@ -570,6 +615,24 @@ tpa_exit cmd_keys(int argc, char **argv)
 	return TPA_EXIT_USAGE;
 }
 
+static const char help_compliance[] =
+"usage: " PROG " compliance --verifier ADDR --ca FILE --cert FILE --key FILE [--json] DEVICE_ID\n"
+"\n"
+"Asks a verifier (GetDeviceCompliance, over mutual TLS) whether a device is\n"
+"compliant now: its last verdict, the token's expiry, whether it was revoked\n"
+"since. The client certificate must be one the verifier's --client-ca issued\n"
+"with a --relying-party CN. Exit 0 compliant, 1 not compliant, 2 usage,\n"
+"4 unreachable, 5 refused, 6 malformed reply, 7 internal error.\n"
+"\n"
+"  --verifier ADDR       the verifier's gRPC address, HOST:PORT\n"
+"  --ca FILE             PEM CA the verifier's certificate must chain to\n"
+"  --server-name NAME    check the verifier's certificate for NAME\n"
+"  --insecure            plaintext gRPC (no client certificate), tests only\n"
+"  --cert FILE           PEM client certificate (the relying party's)\n"
+"  --key FILE            its PEM private key\n"
+"  --json                the answer as one JSON object\n"
+"  --help                this text\n";
+
 tpa_exit cmd_compliance(int argc, char **argv)
 {
 	tpa_compliance_reply r;
@@ -577,14 +640,17 @@ tpa_exit cmd_compliance(int argc, char **argv)
 	const char *id;
 	uint8_t *req = NULL, *resp = NULL;
 	size_t req_len = 0, n = 0;
-	int json = 0, err;
+	int json = 0, err, i;
 	tpa_exit rc;
 
-	if (client_opts(&co, argc, argv, &id, &json) < 0 || !id) {
-		fprintf(stderr, "usage: " PROG " compliance --verifier ADDR --ca FILE --cert FILE "
-			"--key FILE [--json] DEVICE_ID\n");
-		return TPA_EXIT_USAGE;
-	}
+	for (i = 1; i < argc && strcmp(argv[i], "--") != 0; i++)
+		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0)
+			return cmd_help(help_compliance);
+	opterr = 0;
+	if (client_opts(&co, argc, argv, &id, &json) < 0 || !id)
+		return cmd_usage_error("compliance", help_compliance,
+				       "--verifier, one of --ca and --insecure, --cert, --key and "
+				       "one DEVICE_ID are required (an option is unknown or incomplete?)");
 	if (tpa_compliance_request_pack(&req, &req_len, id) < 0) {
 		fprintf(stderr, PROG ": %s\n", tpa_err_last());
 		return TPA_EXIT_INTERNAL;

@@ -17,25 +17,35 @@
 
 #define PROG "verifier"
 
-static void usage(FILE *f)
-{
-	fprintf(f,
+static const char help_backup[] =
 "usage: " PROG " registry backup --registry FILE OUT\n"
 "\n"
-"backup: copies the registry into OUT (mode 0600) with SQLite's online\n"
-"backup, consistent while a verifier serves it (cp of the file alone misses\n"
-"what is still in its WAL); the copy is integrity-checked and fsync'd before\n"
-"it is put in place. An OUT that exists is refused. Restore: stop the\n"
-"verifier, move the backup into place of the registry, start it.\n"
+"Copies the registry into OUT (mode 0600) with SQLite's online backup,\n"
+"consistent while a verifier serves it (cp of the file alone misses what is\n"
+"still in its WAL); the copy is integrity-checked and fsync'd before it is\n"
+"put in place. An OUT that exists is refused. Restore: stop the verifier,\n"
+"move the backup into place of the registry, start it. Exit 0 done, 2 usage\n"
+"or a registry that cannot be read or copied.\n"
 "\n"
-"  --registry FILE       the registry (must exist)\n");
+"  --registry FILE       the registry (must exist)\n"
+"  --help                this text\n";
+
+static const char help_registry[] =
+"usage: " PROG " registry backup --registry FILE OUT\n"
+"\n"
+"The device registry's upkeep. " PROG " registry VERB --help: a verb's\n"
+"options.\n"
+"\n"
+"  --help                this text\n";
+
+static void usage(FILE *f)
+{
+	fputs(help_registry, f);
 }
 
 static tpa_exit cmd_usage(const char *what)
 {
-	fprintf(stderr, PROG ": registry: %s\n", what);
-	usage(stderr);
-	return TPA_EXIT_USAGE;
+	return cmd_usage_error("registry", help_backup, "%s", what);
 }
 
 tpa_exit cmd_registry(int argc, char **argv)
@@ -53,12 +63,13 @@ tpa_exit cmd_registry(int argc, char **argv)
 	if (!(verb = cmd_verb(&argc, &argv, usage, &ret)))
 		return ret;
 	if (strcmp(verb, "backup") != 0)
-		return cmd_usage("unknown verb (backup)");
+		return cmd_usage_error("registry", help_registry, "unknown verb '%s'", verb);
+	opterr = 0;
 	while ((c = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'R': registry = optarg; break;
-		case 'h': usage(stdout); return TPA_EXIT_OK;
-		default: usage(stderr); return TPA_EXIT_USAGE;
+		case 'h': return cmd_help(help_backup);
+		default: return cmd_bad_option("registry", help_backup, argv);
 		}
 	}
 	if (!registry)

@@ -62,9 +62,8 @@ static void log_line(void *ctx, const char *line)
 
 static tpa_exit cmd_serve(int argc, char **argv);
 
-/* The commands, in the order usage lists them. help: the synopsis after
- * "verifier "; a further line of it starts with the command again, or with
- * a space to continue the line before. */
+/* The commands, in the order usage lists them. help: each of its forms
+ * after "verifier ", one a line; the command's own --help says the rest. */
 static const struct {
 	const char *name;
 	tpa_exit (*run)(int argc, char **argv);
@@ -72,9 +71,7 @@ static const struct {
 } commands[] = {
 	{ "serve", cmd_serve,
 	  "serve [--config FILE] --listen ADDR (--cert FILE --key FILE | --insecure) [options]" },
-	{ "token", cmd_token,
-	  "token verify (--jwks FILE | --jwk FILE) [--nonce HEX] [--accept-warning]\n"
-	  "                         (TOKEN | @FILE | --token-file FILE | -)" },
+	{ "token", cmd_token, "token verify (--jwks FILE | --jwk FILE) [options] TOKEN|@FILE|-" },
 	{ "keys", cmd_keys,
 	  "keys rotate --token-key FILE [--activate-after DURATION] [--replace-next]\n"
 	  "                         [--token-ttl S]\n"
@@ -83,23 +80,19 @@ static const struct {
 	  "keys jwks --token-key FILE\n"
 	  "keys fetch --verifier ADDR (--ca FILE | --insecure)" },
 	{ "compliance", cmd_compliance,
-	  "compliance --verifier ADDR --ca FILE --cert FILE --key FILE [--json] ID" },
+	  "compliance --verifier ADDR --ca FILE --cert FILE --key FILE [--json] DEVICE_ID" },
 	{ "eventlog", cmd_eventlog, "eventlog show [--json] FILE" },
 	{ "devices", cmd_devices,
-	  "devices list|show|revoke|reinstate|delete [--json] --registry FILE [ID]\n"
-	  "devices label --registry FILE ID LABEL" },
+	  "devices list|show|revoke|reinstate|delete|label [options] --registry FILE ..." },
 	{ "baseline", cmd_baseline,
-	  "baseline learn|merge|diff|check|appraise|add|assign|list ... (see\n"
-	  "                         " PROG " baseline --help, docs/baseline.md)" },
-	{ "audit", cmd_audit,
-	  "audit verify --registry FILE [--jwks FILE] [--head FILE] [--json]\n"
-	  "audit sign --registry FILE --token-key FILE\n"
-	  "audit export --registry FILE" },
+	  "baseline learn|merge|diff|check|appraise|add|assign|list [options] ..." },
+	{ "audit", cmd_audit, "audit verify|sign|export --registry FILE [options]" },
 	{ "registry", cmd_registry, "registry backup --registry FILE OUT" },
 };
 
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
 
+/* verifier --help: every command's forms, then where the rest is. */
 static void usage(FILE *f)
 {
 	const char *lead = "usage: ";
@@ -113,10 +106,7 @@ static void usage(FILE *f)
 
 			nl = strchr(h, '\n');
 			n = nl ? (int)(nl - h) : (int)strlen(h);
-			if (h[0] == ' ')
-				fprintf(f, "%.*s\n", n, h);
-			else
-				fprintf(f, "%s" PROG " %.*s\n", lead, n, h);
+			fprintf(f, "%s" PROG " %.*s\n", lead, n, h);
 			lead = "       ";
 			if (!nl)
 				break;
@@ -124,11 +114,31 @@ static void usage(FILE *f)
 		}
 	}
 	fprintf(f, "       " PROG " --version\n");
+	if (f == stderr)
+		return;
 	fprintf(f,
 "\n"
-"serve: answers attest.v1.Verifier over gRPC until SIGTERM or SIGINT, then\n"
-"finishes the calls in flight (up to --grace) and exits 0; SIGHUP re-reads\n"
-"the token key set (a next key whose time comes signs without it).\n"
+"The attestation verifier service (serve) and its operator's commands.\n"
+PROG " CMD --help and " PROG " CMD VERB --help: a command's options; man\n"
+PROG "(8) and tpm-attest(7): all of it. Exit status: README, \"Exit status\".\n"
+"\n"
+"  --help                this text\n"
+"  --version             the program's version\n");
+}
+
+static const char serve_usage_line[] =
+"usage: " PROG " serve [--config FILE] --listen ADDR (--cert FILE --key FILE | --insecure) [options]\n";
+
+static void serve_help(FILE *f)
+{
+	fprintf(f,
+"usage: " PROG " serve [--config FILE] --listen ADDR (--cert FILE --key FILE | --insecure) [options]\n"
+"\n"
+"Answers attest.v1.Verifier over gRPC until SIGTERM or SIGINT, then finishes\n"
+"the calls in flight (up to --grace) and exits 0; SIGHUP re-reads the token\n"
+"key set (a next key whose time comes signs without it). Exit 2 usage or\n"
+"configuration (the file, line and key are named), 9 the service failed.\n"
+"\n"
 "  --config FILE         settings from FILE, one \"key = value\" per line: the\n"
 "                        options below without \"--\"; flags take true or\n"
 "                        false; the command line overrides; errors name the\n"
@@ -142,7 +152,8 @@ static void usage(FILE *f)
 "  --token-key FILE      the token key set (verifier keys --help; or an old\n"
 "                        private JWK, P-256); created with mode 0600 and this\n"
 "                        --token-ttl if absent; default: a key in memory\n"
-"  --public-jwk-out FILE write the token verification key (public JWK) here\n"
+"  --public-jwk-out FILE\n"
+"                        write the token verification key (public JWK) here\n"
 "  --verifier-id TEXT    the tokens' issuer (default tpm-attest)\n"
 "  --nonce-ttl MS        challenge lifetime (default %d)\n"
 "  --token-ttl S         token lifetime (default %d, at most %d and at most\n"
@@ -153,10 +164,13 @@ static void usage(FILE *f)
 "  --max-connections N   connections open at once, all peers (default %d; fewer\n"
 "                        if the descriptor limit allows fewer: 3 each); more\n"
 "                        are reset before TLS\n"
-"  --max-connections-per-peer N  from one address (default %d)\n"
-"  --handshake-timeout MS  TLS and HTTP/2 set-up (default %d)\n"
+"  --max-connections-per-peer N\n"
+"                        connections from one address (default %d)\n"
+"  --handshake-timeout MS\n"
+"                        TLS and HTTP/2 set-up (default %d)\n"
 "  --idle-timeout MS     a connection without calls is closed (default %d)\n"
-"  --max-connection-age MS  and any after this, with 30 s for its calls\n"
+"  --max-connection-age MS\n"
+"                        and any after this, with 30 s for its calls\n"
 "                        (default %d)\n"
 "  --max-streams N       concurrent calls on one connection (default %d)\n"
 "  --registry FILE       the device registry (SQLite, created if absent); with\n"
@@ -170,46 +184,35 @@ static void usage(FILE *f)
 "  --relying-party CN    GetDeviceCompliance answers a certificate from\n"
 "                        --client-ca with this subject CN and the clientAuth\n"
 "                        extended key usage; repeatable; none: nobody\n"
-"  --relying-parties FILE  the same, one CN a line ('#' comments)\n"
+"  --relying-parties FILE\n"
+"                        the same, one CN a line ('#' comments)\n"
 "  --baseline FILE       the golden baseline for devices the registry assigns\n"
 "                        none (every device without --registry); a device\n"
 "                        without any baseline is never compliant\n"
 "  --audit-sign-rows N   sign the head of the registry's audit log (hash chain)\n"
 "                        with the token key once N rows are under no signed\n"
 "                        head (default %d) ...\n"
-"  --audit-sign-interval S  ... or S seconds after the last signed head\n"
+"  --audit-sign-interval S\n"
+"                        ... or S seconds after the last signed head\n"
 "                        (default %d); and at shutdown. Rows are checked\n"
 "                        before their head is signed: a broken log is never\n"
 "                        signed (said on stderr). Go with --registry\n"
 "  --verbose             let gRPC log to stderr\n"
-"\n"
-"token verify: checks a token (EAR) against a JWKS (the key its kid names) or\n"
-"one JWK: canonical base64url, ES256 signature, no crit header, iat and exp\n"
-"(a lifetime of at most %d s, iat at most %d s ahead), the EAR profile, with\n"
-"--nonce the nonce, and ear.status affirming (--accept-warning: or warning;\n"
-"never contraindicated); prints the claims; exit 0 accepted, 1 not valid or\n"
-"a status not accepted (the message names it).\n"
-"keys rotate: publishes a next key in the key set FILE; it signs after\n"
-"--activate-after (24h) or keys activate; retired keys stay published until\n"
-"their last token expires; SIGHUP makes running verifiers re-read FILE. See\n"
-"verifier keys --help.\n"
-"\n"
-"eventlog show: parses a TCG measured-boot event log (SHA1 or crypto-agile),\n"
-"prints its events, the replayed PCRs and the Secure Boot state; --json for\n"
-"programs. Exit 0 shown, 2 unreadable or malformed (the offset is named).\n"
-"\n"
-"audit verify: walks the registry's audit log from its first row (each row's\n"
-"hash, its link to the row before, seq continuity) and checks the signed\n"
-"heads (with --jwks, their signatures); names the first broken row. Exit 0\n"
-"intact, 1 broken, 2 unreadable. audit sign: signs the head now. audit\n"
-"export: the rows, their hashes and the latest signed head as JSON. See\n"
-"verifier audit --help, docs/audit.md.\n",
+"  --help                this text\n",
 		TPA_NONCE_DEFAULT_TTL_MS, TPA_TOKEN_DEFAULT_TTL_S, TPA_TOKEN_MAX_TTL_S,
 		TPA_RPC_DEFAULT_MAX_MESSAGE, DEFAULT_GRACE_MS, TPA_RPC_DEFAULT_MAX_CONNECTIONS,
 		TPA_RPC_DEFAULT_MAX_PER_PEER, TPA_RPC_DEFAULT_HANDSHAKE_MS, TPA_RPC_DEFAULT_IDLE_MS,
 		TPA_RPC_DEFAULT_MAX_AGE_MS, TPA_RPC_DEFAULT_MAX_STREAMS,
-		TPA_AUDIT_DEFAULT_SIGN_ROWS, TPA_AUDIT_DEFAULT_SIGN_INTERVAL_S,
-		TPA_TOKEN_MAX_TTL_S, TPA_TOKEN_CLOCK_SKEW_S);
+		TPA_AUDIT_DEFAULT_SIGN_ROWS, TPA_AUDIT_DEFAULT_SIGN_INTERVAL_S);
+}
+
+/* A usage error of serve: "verifier: serve: why" (or "FILE:LINE: why" first
+ * when it came from the configuration file) and the usage line. */
+static tpa_exit serve_usage_error(const char *src, const char *why, const char *arg)
+{
+	fprintf(stderr, PROG ": serve: %s%s%s '%s'\n", src ? src : "", src ? ": " : "", why, arg);
+	fputs(serve_usage_line, stderr);
+	return TPA_EXIT_USAGE;
 }
 
 static int parse_ulong(unsigned long *out, const char *s, unsigned long min,
@@ -626,12 +629,9 @@ static tpa_exit serve(int argc, char **argv, char **where)
 			if (c == 'T') ao.interval_s = (uint32_t)v;
 			break;
 		}
-		case 'h': usage(stdout); return TPA_EXIT_OK;
+		case 'h': serve_help(stdout); return TPA_EXIT_OK;
 		default:
-			fprintf(stderr, PROG ": %s%sunknown or incomplete option '%s'\n", src ? src : "",
-				src ? ": " : "", argv[optind - 1]);
-			usage(stderr);
-			return TPA_EXIT_USAGE;
+			return serve_usage_error(src, "unknown or incomplete option", argv[optind - 1]);
 		}
 	}
 	if (optind != argc) {

@@ -73,6 +73,7 @@ int tpa_attest_request_pack(uint8_t **out, size_t *len, const char *challenge_id
 			    const tpa_attest_extras *extras);
 
 #define TPA_VERDICT_RULES_MAX 16
+#define TPA_VERDICT_EXPECTED_MAX 20000 /* values one rule may list as expected */
 
 typedef struct {
 	int compliant;
@@ -97,6 +98,9 @@ typedef struct {
 		char status[8];    /* "pass", "fail", "n/a" */
 		int32_t event, pcr;
 		char detail[320];
+		char *seen;        /* what the events held, malloc'd; NULL if unsaid */
+		char **expected;   /* what the baseline allows, malloc'd */
+		size_t nexpected;
 	} rules[TPA_VERDICT_RULES_MAX];
 } tpa_verdict_reply;
 
@@ -137,6 +141,13 @@ int tpa_activate_request_pack(uint8_t **out, size_t *len, const char *enrollment
 /* device_id and ak_name receive hex text (65 and 133 bytes at most). */
 int tpa_activate_response_unpack(char *device_id, size_t id_cap, char *ak_name,
 				 size_t name_cap, const uint8_t *b, size_t n);
+/* The same with the number of AKs the device holds after it (0 if unsaid). */
+typedef struct {
+	char device_id[80];
+	char ak_name[140];
+	uint32_t aks;
+} tpa_activation;
+int tpa_activation_unpack(tpa_activation *out, const uint8_t *b, size_t n);
 void tpa_verdict_reply_clear(tpa_verdict_reply *v);
 
 /* A relying party's calls, client side: GetVerificationKeys and

@@ -479,6 +479,86 @@ static void test_enroll_host(void)
 	CU_ASSERT_PTR_NULL(b);
 }
 
+/* A rule's evidence (what was seen, what the baseline allows) is read
+ * back printable; a rule listing more expected values than the cap is
+ * refused and nothing leaks (valgrind). Activate's AK count is read. */
+static void test_verdict_rule_evidence(void)
+{
+	Attest__V1__AttestResponse ar = ATTEST__V1__ATTEST_RESPONSE__INIT;
+	Attest__V1__Verdict v = ATTEST__V1__VERDICT__INIT;
+	Attest__V1__Appraisal ap = ATTEST__V1__APPRAISAL__INIT;
+	Attest__V1__RuleResult rr = ATTEST__V1__RULE_RESULT__INIT, *rrp = &rr;
+	Attest__V1__ActivateResponse act = ATTEST__V1__ACTIVATE_RESPONSE__INIT;
+	char *expected[2] = { "aa\001bb", "ccdd" }, **many;
+	tpa_verdict_reply out;
+	tpa_activation a;
+	uint8_t *b;
+	size_t n, i;
+
+	v.status = ATTEST__V1__VERDICT__STATUS__NON_COMPLIANT;
+	ap.outcome = "non-compliant";
+	rr.rule = "boot-applications";
+	rr.severity = "critical";
+	rr.status = "fail";
+	rr.event = 7;
+	rr.pcr = 4;
+	rr.seen = "event 7 (PCR 4): 00ff\n";
+	rr.n_expected = 2;
+	rr.expected = expected;
+	ap.n_rules = 1;
+	ap.rules = &rrp;
+	v.appraisal = &ap;
+	ar.verdict = &v;
+	b = pack(&ar.base, &n);
+	CU_ASSERT_EQUAL_FATAL(tpa_verdict_reply_unpack(&out, b, n), 0);
+	CU_ASSERT_EQUAL(out.nrules, 1);
+	CU_ASSERT_STRING_EQUAL(out.rules[0].seen, "event 7 (PCR 4): 00ff?");
+	CU_ASSERT_EQUAL_FATAL(out.rules[0].nexpected, 2);
+	CU_ASSERT_STRING_EQUAL(out.rules[0].expected[0], "aa?bb");
+	CU_ASSERT_STRING_EQUAL(out.rules[0].expected[1], "ccdd");
+	tpa_verdict_reply_clear(&out);
+	free(b);
+	/* Unsaid: no allocation, NULL. */
+	rr.seen = "";
+	rr.n_expected = 0;
+	b = pack(&ar.base, &n);
+	CU_ASSERT_EQUAL_FATAL(tpa_verdict_reply_unpack(&out, b, n), 0);
+	CU_ASSERT_PTR_NULL(out.rules[0].seen);
+	CU_ASSERT_EQUAL(out.rules[0].nexpected, 0);
+	tpa_verdict_reply_clear(&out);
+	free(b);
+	many = calloc(TPA_VERDICT_EXPECTED_MAX + 1, sizeof(*many));
+	CU_ASSERT_PTR_NOT_NULL_FATAL(many);
+	for (i = 0; i <= TPA_VERDICT_EXPECTED_MAX; i++)
+		many[i] = "ab";
+	rr.seen = "x";
+	rr.expected = many;
+	rr.n_expected = TPA_VERDICT_EXPECTED_MAX + 1;
+	b = pack(&ar.base, &n);
+	CU_ASSERT_EQUAL(tpa_verdict_reply_unpack(&out, b, n), TPA_ERR_PARSE);
+	CU_ASSERT(strstr(tpa_err_last(), "expected values exceed") != NULL);
+	CU_ASSERT_PTR_NULL(out.rules[0].seen);
+	free(b);
+	rr.n_expected = TPA_VERDICT_EXPECTED_MAX;
+	b = pack(&ar.base, &n);
+	CU_ASSERT_EQUAL(tpa_verdict_reply_unpack(&out, b, n), 0);
+	CU_ASSERT_EQUAL(out.rules[0].nexpected, TPA_VERDICT_EXPECTED_MAX);
+	tpa_verdict_reply_clear(&out);
+	free(b);
+	free(many);
+
+	act.device_id = "ab01";
+	act.ak_name = "000b";
+	act.aks = 3;
+	b = pack(&act.base, &n);
+	CU_ASSERT_EQUAL_FATAL(tpa_activation_unpack(&a, b, n), 0);
+	CU_ASSERT_STRING_EQUAL(a.device_id, "ab01");
+	CU_ASSERT_STRING_EQUAL(a.ak_name, "000b");
+	CU_ASSERT_EQUAL(a.aks, 3);
+	free(b);
+	CU_ASSERT_EQUAL(tpa_activation_unpack(&a, (const uint8_t *)"\xff\xff", 2), TPA_ERR_PARSE);
+}
+
 int main(void)
 {
 	CU_pSuite s;
@@ -493,6 +573,8 @@ int main(void)
 	CU_add_test(s, "Enroll: the EK certificate's source sent", test_enroll_cert_source);
 	CU_add_test(s, "GetChallenge and Attest: bad replies refused",
 		    test_client_rejects_bad_replies);
+	CU_add_test(s, "Attest and Activate: a rule's seen and expected, the AK count",
+		    test_verdict_rule_evidence);
 	CU_add_test(s, "GetVerificationKeys: the request, the service's JWKS read back",
 		    test_keys_round_trip);
 	CU_add_test(s, "GetVerificationKeys: malformed, empty, oversized, unprintable replies",
