@@ -2531,7 +2531,10 @@ int tpa_store_restore_sqlite(tpa_store_check_report *out, const char *path,
 	if (lstat(path, &st) == 0 && (err = held(path)) < 0)
 		goto out;
 	for (i = 0; i < sizeof(side) / sizeof(side[0]); i++) {
-		snprintf(p, sizeof(p), "%s%s", path, side[i]);
+		if ((size_t)snprintf(p, sizeof(p), "%s%s", path, side[i]) >= sizeof(p)) {
+			err = tpa_err_fail(TPA_ERR_INVALID_ARG, "restore: registry path too long");
+			goto out;
+		}
 		if (unlink(p) < 0 && errno != ENOENT) {
 			err = tpa_err_fail(TPA_ERR_IO, "restore: %s: %s", p, strerror(errno));
 			goto out;
@@ -2550,8 +2553,8 @@ out:
 		sq_close(&s->public);
 	unlink(tmp);
 	for (i = 0; i < sizeof(side) / sizeof(side[0]); i++) {
-		snprintf(p, sizeof(p), "%s%s", tmp, side[i]);
-		unlink(p);
+		if ((size_t)snprintf(p, sizeof(p), "%s%s", tmp, side[i]) < sizeof(p))
+			unlink(p);
 	}
 	return err;
 }
