@@ -89,8 +89,12 @@ static const struct {
 	{ "audit", cmd_audit,
 	  "audit verify --registry FILE [--jwks FILE] [--head FILE] [--json]\n"
 	  "audit sign --registry FILE --token-key FILE\n"
-	  "audit export --registry FILE" },
-	{ "registry", cmd_registry, "registry backup --registry FILE OUT" },
+	  "audit export --registry FILE [--since SEQ|TIME] [--format lines|json]\n"
+	  "                         [--output FILE]" },
+	{ "registry", cmd_registry,
+	  "registry backup --registry FILE OUT\n"
+	  "registry restore --registry FILE [--force] BACKUP\n"
+	  "registry check --registry FILE" },
 };
 
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
@@ -122,8 +126,10 @@ static void usage(FILE *f)
 	fprintf(f,
 "\n"
 "serve: answers attest.v1.Verifier over gRPC until SIGTERM or SIGINT, then\n"
-"finishes the calls in flight (up to --grace) and exits 0; SIGHUP reloads\n"
-"the token keys.\n"
+"finishes the calls in flight (up to --grace) and exits 0. SIGHUP reads the\n"
+"configuration again and applies, all or nothing, the lifetimes, --baseline,\n"
+"the relying parties, --ek-ca and the token keys; the rest needs a restart\n"
+"(said, and kept).\n"
 "  --config FILE         settings from FILE, one \"key = value\" per line: the\n"
 "                        options below without \"--\"; flags take true or\n"
 "                        false; the command line overrides; errors name the\n"
@@ -796,13 +802,15 @@ static void reload(serve_live *L)
 	n.rp.names = NULL;
 	n.rp.n = 0;
 	say_restart_only(L->run, &n);
+	if (n.token_key)
+		fprintf(stderr, PROG ": SIGHUP: token key id %s%s%s\n", tpa_token_key_id(L->key),
+			L->prev ? ", previous " : "", L->prev ? tpa_token_key_id(L->prev) : "");
 	fprintf(stderr, PROG ": SIGHUP: reloaded: token TTL %u s, nonce TTL %u ms, baseline %s, "
-		"%zu relying part%s, EK CAs %s, token key id %s%s%s\n",
+		"%zu relying part%s, EK CAs %s\n",
 		(unsigned)(n.sv.token_ttl_s ? n.sv.token_ttl_s : TPA_TOKEN_DEFAULT_TTL_S),
 		(unsigned)(n.sv.nonce_ttl_ms ? n.sv.nonce_ttl_ms : TPA_NONCE_DEFAULT_TTL_MS),
 		n.baseline ? n.baseline : "(none)", L->rp.n, L->rp.n == 1 ? "y" : "ies",
-		n.sv.ek_ca ? n.sv.ek_ca : "(none)", tpa_token_key_id(L->key),
-		L->prev ? ", previous " : "", L->prev ? tpa_token_key_id(L->prev) : "");
+		n.sv.ek_ca ? n.sv.ek_ca : "(none)");
 	if (!L->run->so.insecure)
 		fprintf(stderr, PROG ": SIGHUP: the TLS files (--cert, --key, --client-ca) are "
 			"read at start: a new certificate needs a restart\n");
