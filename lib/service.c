@@ -40,7 +40,7 @@ struct tpa_service {
 	tpa_service_opts opts;
 	char *verifier_id;
 	char *ek_ca;
-	tpa_ek_anchors *anchors;     /* --ek-ca, loaded at start */
+	tpa_ek_anchors *anchors;     /* --ek-ca, loaded at start and by a reload */
 	pthread_mutex_t lock;        /* the baselines, the keys, the quiet log */
 	/* The settings a reload replaces (tpa_service_reload): every RPC runs
 	 * under its read side, a reload under its write side, so a call reads
