@@ -68,6 +68,18 @@ int tpa_store_check(tpa_store_check_report *out, tpa_store *s)
 	return s->ops->check(out, s);
 }
 
+int tpa_store_check_file(tpa_store_check_report *out, const char *where)
+{
+	if (!where || !*where)
+		return tpa_err_fail(TPA_ERR_INVALID_ARG, "registry: none named");
+	if (strncmp(where, "sqlite:", 7) == 0)
+		where += 7;
+	else if (strstr(where, "://"))
+		return tpa_err_fail(TPA_ERR_INVALID_ARG, "registry check: only an SQLite "
+				    "registry (sqlite:PATH or a file) can be checked");
+	return tpa_store_check_sqlite(out, where);
+}
+
 int tpa_store_restore(tpa_store_check_report *out, const char *where, const char *backup,
 		      unsigned flags)
 {

@@ -2558,3 +2558,26 @@ out:
 	}
 	return err;
 }
+
+/* registry check: the file as it is, opened without creating or migrating
+ * it, so that a foreign or older file is reported, not turned into a
+ * registry of this version. */
+int tpa_store_check_sqlite(tpa_store_check_report *out, const char *path)
+{
+	tpa_store_check_report rep;
+	sq_store *s;
+	int err;
+
+	if (!path || !*path)
+		return tpa_err_fail(TPA_ERR_INVALID_ARG, "registry: no path");
+	if ((err = private_file(path, 0)) < 0 || (err = open_plain(&s, path)) < 0)
+		return err;
+	sqlite3_busy_timeout(s->db, 5000);
+	pthread_mutex_lock(&s->lock);
+	err = check_locked(&rep, s, "registry");
+	pthread_mutex_unlock(&s->lock);
+	sq_close(&s->public);
+	if (err == 0 && out)
+		*out = rep;
+	return err;
+}

@@ -40,7 +40,9 @@ static void usage(FILE *f)
 "replaced only with --force, and never while a verifier holds it open. The\n"
 "copy is written beside the registry and renamed into place; refused, the\n"
 "registry is left as it was.\n"
-"check: the registry's integrity, schema version and counts.\n"
+"check: the registry's integrity, schema version and counts, of the file as it\n"
+"is (never created, migrated or written); exit 1 if it is damaged or not a\n"
+"registry.\n"
 "\n"
 "  --registry FILE       the registry (backup, check: must exist)\n"
 "  --force               restore: replace a registry that exists\n");
@@ -120,21 +122,23 @@ tpa_exit cmd_registry(int argc, char **argv)
 				 "restore: one BACKUP file is required");
 	if (restore)
 		return do_restore(registry, argv[optind], force);
+	if (check) {
+		int err = tpa_store_check_file(&r, registry);
+
+		if (err < 0) {
+			fprintf(stderr, PROG ": %s\n", tpa_err_last());
+			return err == TPA_ERR_PARSE ? TPA_EXIT_NO : TPA_EXIT_USAGE;
+		}
+		printf("registry %s: ok: ", registry);
+		print_check(&r);
+		if (r.schema_version < TPA_STORE_SCHEMA_VERSION)
+			printf("schema version %d is migrated to %d when a verifier opens it\n",
+			       r.schema_version, TPA_STORE_SCHEMA_VERSION);
+		return TPA_EXIT_OK;
+	}
 	if (tpa_store_open_existing(&s, registry) < 0) {
 		fprintf(stderr, PROG ": %s\n", tpa_err_last());
 		return TPA_EXIT_USAGE;
-	}
-	if (check) {
-		ret = TPA_EXIT_OK;
-		if (tpa_store_check(&r, s) < 0) {
-			fprintf(stderr, PROG ": %s\n", tpa_err_last());
-			ret = TPA_EXIT_NO;
-		} else {
-			printf("registry %s: ok: ", registry);
-			print_check(&r);
-		}
-		tpa_store_close(s);
-		return ret;
 	}
 	if (tpa_store_backup(s, argv[optind]) < 0) {
 		fprintf(stderr, PROG ": %s\n", tpa_err_last());

@@ -207,6 +207,11 @@ void tpa_store_close(tpa_store *s);
 /* The registry's SQLite integrity check, schema version and counts
  * (TPA_ERR_PARSE naming what is wrong). */
 int tpa_store_check(tpa_store_check_report *out, tpa_store *s);
+/* The same of the registry file where names, as it is: never created,
+ * migrated or written (a file that is not there is TPA_ERR_NOT_FOUND, a
+ * foreign or damaged one TPA_ERR_PARSE naming what is wrong). */
+int tpa_store_check_file(tpa_store_check_report *out, const char *where);
+int tpa_store_check_sqlite(tpa_store_check_report *out, const char *path);
 
 #define TPA_STORE_RESTORE_FORCE 1u    /* replace a registry that exists */
 /* Puts a backup (from tpa_store_backup) in place of the registry where

@@ -134,6 +134,19 @@ refused "a backup that does not exist" 2 "backup $WORK/none.db: No such file" "$
 ln -s "$BK" "$WORK/link.db"
 refused "a backup that is a symbolic link" 2 "backup $WORK/link.db: is a symbolic link" "$WORK/link.db" --force
 
+# registry check judges a file as it is and never makes it a registry.
+expect_exit "registry check of the registry a verifier serves" 0 "${V[@]}" registry check --registry "$DB" || true
+expect_grep "... 1 device" "$WORK/out" "^registry $DB: ok: schema version [0-9]+, 1 device "
+OTHERSUM=$(sha "$WORK/other.db")
+expect_exit "registry check of an SQLite file that is not a registry: 1" 1 \
+    "${V[@]}" registry check --registry "$WORK/other.db" || true
+expect_grep "... naming it" "$WORK/err" "registry $WORK/other.db: an SQLite database, but not a registry"
+[ "$(sha "$WORK/other.db")" = "$OTHERSUM" ] && ok "... and leaves it as it was" ||
+    bad "... and leaves it as it was"
+expect_exit "registry check of a truncated registry: 1" 1 \
+    "${V[@]}" registry check --registry "$WORK/truncated.db" || true
+expect_grep "... naming it" "$WORK/err" "registry $WORK/truncated.db: .*(damaged|integrity)"
+
 # The verifier still serves $DB: replacing it under it is refused, even with --force.
 DBSUM=$(sha "$DB")
 expect_exit "restore over the registry a verifier serves: refused (5)" 5 \
