@@ -13,6 +13,7 @@
 
 #include "tpa/audit.h"
 #include "tpa/err.h"
+#include "tpa/timefmt.h"
 #include "tpa/tpm_decode.h"
 
 #define BATCH 512           /* rows read under one lock of the store */
@@ -680,6 +681,8 @@ typedef struct {
 	void *ctx;
 	int64_t seq, n;
 	int stopped;                /* the writer said stop, or memory ran out */
+	int64_t seen;               /* rows read (lines: some are filtered out) */
+	const tpa_audit_export_opts *o;
 } exporter;
 
 static int emit(exporter *e, const char *text)
@@ -794,5 +797,165 @@ int tpa_audit_export(tpa_store *s, tpa_audit_write_fn write, void *ctx)
 	if (rc == 0)
 		emit(&e, "null");
 	emit(&e, "}\n");
+	return e.stopped ? tpa_err_fail(TPA_ERR_IO, "audit export: the output failed") : 0;
+}
+
+/* ---- export as JSON lines, for a SIEM ---- */
+
+/* A word of [a-z-] at *p (advanced past it) into out; 0 if none fits. */
+static int take_word(char *out, size_t cap, const char **p, const char *end)
+{
+	size_t n = 0;
+
+	while (*p + n < end && ((*p)[n] == '-' || ((*p)[n] >= 'a' && (*p)[n] <= 'z')))
+		n++;
+	if (n == 0 || n >= cap)
+		return 0;
+	memcpy(out, *p, n);
+	out[n] = '\0';
+	*p += n;
+	return 1;
+}
+
+static int starts(const char *p, const char *end, const char *lit)
+{
+	size_t n = strlen(lit);
+
+	return (size_t)(end - p) >= n && memcmp(p, lit, n) == 0;
+}
+
+/* An attestation row's detail as lib/store_sqlite.c writes it: "VERDICT[,
+ * outcome OUTCOME][, baseline NAME@VERSION][: REASONS]" as an object
+ * (compliant, outcome, baseline, reasons), or NULL if the text is not of
+ * that form (an older or foreign row: its detail stays as it is). */
+static json_t *verdict_of(const char *d, size_t len)
+{
+	const char *p = d, *end = d + len, *b;
+	char verdict[32], outcome[32];
+	json_t *o;
+
+	if (!d || !take_word(verdict, sizeof(verdict), &p, end) ||
+	    (strcmp(verdict, "compliant") && strcmp(verdict, "non-compliant")))
+		return NULL;
+	snprintf(outcome, sizeof(outcome), "%s", verdict);
+	if (starts(p, end, ", outcome ")) {
+		p += 10;
+		if (!take_word(outcome, sizeof(outcome), &p, end))
+			return NULL;
+	}
+	if (!(o = json_object()))
+		return NULL;
+	json_object_set_new(o, "compliant", json_boolean(strcmp(verdict, "compliant") == 0));
+	json_object_set_new(o, "outcome", json_string(outcome));
+	if (starts(p, end, ", baseline ")) {
+		p += 11;
+		for (b = p; p < end && *p != ':' && *p != ',' && *p != ' '; p++)
+			;
+		if (p == b || json_object_set_new(o, "baseline", json_stringn(b, (size_t)(p - b)))) {
+			json_decref(o);
+			return NULL;
+		}
+	} else {
+		json_object_set_new(o, "baseline", json_null());
+	}
+	if (starts(p, end, ": ")) {
+		p += 2;
+		json_object_set_new(o, "reasons", json_stringn(p, (size_t)(end - p)));
+		p = end;
+	} else {
+		json_object_set_new(o, "reasons", json_null());
+	}
+	if (p != end || !json_object_get(o, "reasons")) {
+		json_decref(o);
+		return NULL;
+	}
+	return o;
+}
+
+static json_t *time_json(int64_t t)
+{
+	char iso[TPA_TIME_ISO_LEN + 1];
+
+	return tpa_time_iso(iso, sizeof(iso), t) == 0 ? json_string(iso) : json_null();
+}
+
+static int line_row(void *ctx, const tpa_audit_row *r)
+{
+	exporter *e = ctx;
+	json_t *o, *detail = NULL, *v = NULL;
+	int bad;
+
+	e->seen++;
+	e->seq = r->seq;
+	if (e->o && e->o->since_time && r->at < e->o->since_at)
+		return 0;
+	if (r->detail && r->detail_len && r->detail[0] == '{') {
+		detail = json_loadb(r->detail, r->detail_len, JSON_REJECT_DUPLICATES, NULL);
+		if (!json_is_object(detail)) {
+			json_decref(detail);
+			detail = NULL;
+		}
+	}
+	if (r->event && r->event_len == 6 && memcmp(r->event, "attest", 6) == 0)
+		v = verdict_of(r->detail, r->detail_len);
+	o = json_object();
+	bad = !o || json_object_set_new(o, "type", json_string("row")) ||
+	      json_object_set_new(o, "seq", json_integer(r->seq)) ||
+	      json_object_set_new(o, "time", time_json(r->at)) ||
+	      json_object_set_new(o, "at", json_integer(r->at)) ||
+	      set_text(o, "device_id", r->device_id, r->device_id_len) ||
+	      set_text(o, "event", r->event, r->event_len) ||
+	      (detail ? json_object_set(o, "detail", detail) :
+	       set_text(o, "detail", r->detail, r->detail_len)) ||
+	      (v && json_object_set(o, "verdict", v)) ||
+	      json_object_set_new(o, "prev_hash", hex_json(r->prev_hash, r->prev_hash_len)) ||
+	      json_object_set_new(o, "hash", hex_json(r->hash, r->hash_len)) ||
+	      (r->malformed && json_object_set_new(o, "malformed", json_string(r->malformed)));
+	json_decref(detail);
+	json_decref(v);
+	e->n++;
+	if (emit_json(e, o, bad))
+		return 1;
+	return emit(e, "\n");
+}
+
+static int line_head(void *ctx, const tpa_audit_signed_head *h)
+{
+	exporter *e = ctx;
+	json_t *o = json_object();
+	int bad = !o;
+
+	bad = bad || json_object_set_new(o, "type", json_string("signed_head")) ||
+	      json_object_set_new(o, "seq", json_integer(h->seq)) ||
+	      json_object_set_new(o, "hash", hex_json(h->hash, h->hash_len)) ||
+	      json_object_set_new(o, "time", time_json(h->signed_at)) ||
+	      json_object_set_new(o, "signed_at", json_integer(h->signed_at)) ||
+	      json_object_set_new(o, "kid", h->kid ? json_string(h->kid) : json_null()) ||
+	      json_object_set_new(o, "jws", h->jws ? json_string(h->jws) : json_null()) ||
+	      (h->malformed && json_object_set_new(o, "malformed", json_string(h->malformed)));
+	if (!emit_json(e, o, bad))
+		emit(e, "\n");
+	return 1;
+}
+
+int tpa_audit_export_lines(tpa_store *s, const tpa_audit_export_opts *o,
+			   tpa_audit_write_fn write, void *ctx)
+{
+	exporter e = { .write = write, .ctx = ctx, .o = o };
+	int64_t seen;
+	int rc;
+
+	if (!s || !write)
+		return tpa_err_fail(TPA_ERR_INVALID_ARG, "audit export: NULL");
+	if (o && o->since_seq < 0)
+		return tpa_err_fail(TPA_ERR_INVALID_ARG, "audit export: since seq below 0");
+	e.seq = o && o->since_seq > 0 ? o->since_seq - 1 : INT64_MIN;
+	do {
+		seen = e.seen;
+		if ((rc = tpa_store_audit_rows(s, e.seq, BATCH, line_row, &e)) < 0)
+			return rc;
+	} while (!e.stopped && e.seen - seen == BATCH);
+	if (!e.stopped && (rc = tpa_store_audit_heads(s, INT64_MAX, 1, 1, line_head, &e)) < 0)
+		return rc;
 	return e.stopped ? tpa_err_fail(TPA_ERR_IO, "audit export: the output failed") : 0;
 }

@@ -40,8 +40,13 @@ struct tpa_service {
 	tpa_service_opts opts;
 	char *verifier_id;
 	char *ek_ca;
-	tpa_ek_anchors *anchors;     /* --ek-ca, loaded at start */
+	tpa_ek_anchors *anchors;     /* --ek-ca, loaded at start and by a reload */
 	pthread_mutex_t lock;        /* the baselines, the keys, the quiet log */
+	/* The settings a reload replaces (tpa_service_reload): every RPC runs
+	 * under its read side, a reload under its write side, so a call reads
+	 * one set of them from start to end and nothing it uses is freed
+	 * under it. */
+	pthread_rwlock_t live;
 	const tpa_token_key *key;    /* signs tokens now */
 	const tpa_token_key *previous; /* published in the JWKS during a rotation */
 	tpa_token_key *owned[KEYS_OWNED_MAX]; /* given by tpa_service_set_keys */
@@ -85,6 +90,16 @@ int tpa_service_new(tpa_service **out, const tpa_service_opts *o)
 	if (!(s = calloc(1, sizeof(*s))))
 		return tpa_err_fail(TPA_ERR_NOMEM, "service: out of memory");
 	pthread_mutex_init(&s->lock, NULL);
+	{
+		pthread_rwlockattr_t a;
+
+		/* A reload waits for the calls in flight, not for every call
+		 * that comes after it. */
+		pthread_rwlockattr_init(&a);
+		pthread_rwlockattr_setkind_np(&a, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
+		pthread_rwlock_init(&s->live, &a);
+		pthread_rwlockattr_destroy(&a);
+	}
 	s->opts = *o;
 	if (!s->opts.nonce_ttl_ms)
 		s->opts.nonce_ttl_ms = TPA_NONCE_DEFAULT_TTL_MS;
@@ -134,6 +149,7 @@ void tpa_service_free(tpa_service *s)
 	for (i = 0; i < s->nsets; i++)
 		tpa_token_keyset_free(s->owned_sets[i]);
 	pthread_mutex_destroy(&s->lock);
+	pthread_rwlock_destroy(&s->live);
 	tpa_sealer_free(s->sealer);
 	tpa_used_set_free(s->used);
 	free(s->ek_ca);
@@ -217,22 +233,70 @@ void tpa_service_stats_get(tpa_service_stats *o, tpa_service *s)
 	o->activate_refused = atomic_load(&s->n.activate_refused);
 }
 
+int tpa_service_reload(tpa_service *s, const tpa_service_opts *o, tpa_ek_anchors *anchors)
+{
+	tpa_ek_anchors *old_anchors;
+	char *ek_ca = NULL;
+
+	if (!s || !o)
+		return tpa_err_fail(TPA_ERR_INVALID_ARG, "service reload: NULL");
+	if ((s->opts.store != NULL) != (anchors != NULL) || (anchors && !o->ek_ca))
+		return tpa_err_fail(TPA_ERR_INVALID_ARG, "service reload: a registry needs "
+				    "trusted EK CAs, and the other way round");
+	if (o->token_ttl_s > TPA_TOKEN_MAX_TTL_S)
+		return tpa_err_fail(TPA_ERR_INVALID_ARG, "service reload: token lifetime %u s is "
+				    "above the maximum of %d s", (unsigned)o->token_ttl_s,
+				    TPA_TOKEN_MAX_TTL_S);
+	if (o->ek_ca && !(ek_ca = strdup(o->ek_ca)))
+		return tpa_err_fail(TPA_ERR_NOMEM, "service reload: out of memory");
+	pthread_rwlock_wrlock(&s->live);
+	/* One line per setting that can change while serving. */
+	s->opts.nonce_ttl_ms = o->nonce_ttl_ms ? o->nonce_ttl_ms : TPA_NONCE_DEFAULT_TTL_MS;
+	s->opts.token_ttl_s = o->token_ttl_s ? o->token_ttl_s : TPA_TOKEN_DEFAULT_TTL_S;
+	s->opts.baseline = o->baseline;
+	s->opts.relying_parties = o->relying_parties;
+	s->opts.nrelying_parties = o->nrelying_parties;
+	old_anchors = s->anchors;
+	s->anchors = anchors;
+	free(s->ek_ca);
+	s->ek_ca = ek_ca;
+	s->opts.ek_ca = ek_ca;
+	pthread_rwlock_unlock(&s->live);
+	tpa_ek_anchors_free(old_anchors);
+	return 0;
+}
+
+/* The handlers as the server calls them: under the settings' read lock. */
+#define LIVE(name) \
+	static void live_##name(tpa_rpc_reply *r, const uint8_t *req, size_t len, void *ctx) \
+	{ \
+		tpa_service *s = ctx; \
+		pthread_rwlock_rdlock(&s->live); \
+		tpa_service_##name(r, req, len, ctx); \
+		pthread_rwlock_unlock(&s->live); \
+	}
+LIVE(get_challenge)
+LIVE(attest)
+LIVE(get_keys)
+LIVE(enroll)
+LIVE(activate)
+LIVE(compliance)
+#undef LIVE
+
 int tpa_service_register(tpa_service *s, tpa_rpc_server *srv)
 {
 	int err;
 
 	if ((err = tpa_rpc_server_add_method(srv, TPA_RPC_GET_CHALLENGE,
-					     tpa_service_get_challenge, s)) < 0 ||
-	    (err = tpa_rpc_server_add_method(srv, TPA_RPC_ATTEST, tpa_service_attest,
-					     s)) < 0)
+					     live_get_challenge, s)) < 0 ||
+	    (err = tpa_rpc_server_add_method(srv, TPA_RPC_ATTEST, live_attest, s)) < 0)
 		return err;
-	if ((err = tpa_rpc_server_add_method(srv, TPA_RPC_GET_KEYS, tpa_service_get_keys, s)) < 0)
+	if ((err = tpa_rpc_server_add_method(srv, TPA_RPC_GET_KEYS, live_get_keys, s)) < 0)
 		return err;
 	if (s->opts.store &&
-	    ((err = tpa_rpc_server_add_method(srv, TPA_RPC_ENROLL, tpa_service_enroll, s)) < 0 ||
-	     (err = tpa_rpc_server_add_method(srv, TPA_RPC_ACTIVATE, tpa_service_activate,
-					      s)) < 0 ||
-	     (err = tpa_rpc_server_add_method(srv, TPA_RPC_COMPLIANCE, tpa_service_compliance,
+	    ((err = tpa_rpc_server_add_method(srv, TPA_RPC_ENROLL, live_enroll, s)) < 0 ||
+	     (err = tpa_rpc_server_add_method(srv, TPA_RPC_ACTIVATE, live_activate, s)) < 0 ||
+	     (err = tpa_rpc_server_add_method(srv, TPA_RPC_COMPLIANCE, live_compliance,
 					      s)) < 0))
 		return err;
 	return 0;

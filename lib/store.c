@@ -74,6 +74,39 @@ int tpa_store_backup(tpa_store *s, const char *out_path)
 	return s->ops->backup(s, out_path);
 }
 
+int tpa_store_check(tpa_store_check_report *out, tpa_store *s)
+{
+	CHECK(s);
+	if (!s->ops->check)
+		return tpa_err_fail(TPA_ERR_INVALID_ARG, "registry: this backend cannot check");
+	return s->ops->check(out, s);
+}
+
+int tpa_store_check_file(tpa_store_check_report *out, const char *where)
+{
+	if (!where || !*where)
+		return tpa_err_fail(TPA_ERR_INVALID_ARG, "registry: none named");
+	if (strncmp(where, "sqlite:", 7) == 0)
+		where += 7;
+	else if (strstr(where, "://"))
+		return tpa_err_fail(TPA_ERR_INVALID_ARG, "registry check: only an SQLite "
+				    "registry (sqlite:PATH or a file) can be checked");
+	return tpa_store_check_sqlite(out, where);
+}
+
+int tpa_store_restore(tpa_store_check_report *out, const char *where, const char *backup,
+		      unsigned flags)
+{
+	if (!where || !*where)
+		return tpa_err_fail(TPA_ERR_INVALID_ARG, "registry: none named");
+	if (strncmp(where, "sqlite:", 7) == 0)
+		where += 7;
+	else if (strstr(where, "://"))
+		return tpa_err_fail(TPA_ERR_INVALID_ARG, "restore: only an SQLite registry "
+				    "(sqlite:PATH or a file) can be restored");
+	return tpa_store_restore_sqlite(out, where, backup, flags);
+}
+
 void tpa_store_close(tpa_store *s)
 {
 	if (s && s->ops)

@@ -1947,6 +1947,96 @@ out:
 	return ok ? 0 : err;
 }
 
+static int read_version(int *version, sq_store *s);
+
+/* integrity_check's first line: "ok", or what it found first. */
+static int integrity(sq_store *s, const char *what)
+{
+	sqlite3_stmt *st = NULL;
+	int err = 0;
+
+	if (sqlite3_prepare_v2(s->db, "PRAGMA integrity_check", -1, &st, NULL) != SQLITE_OK ||
+	    sqlite3_step(st) != SQLITE_ROW)
+		err = tpa_err_fail(TPA_ERR_PARSE, "%s %s: not an SQLite database, or damaged: %s",
+				   what, s->path, sqlite3_errmsg(s->db));
+	else if (strcmp((const char *)sqlite3_column_text(st, 0), "ok") != 0)
+		err = tpa_err_fail(TPA_ERR_PARSE, "%s %s: integrity check failed: %.200s", what,
+				   s->path, (const char *)sqlite3_column_text(st, 0));
+	sqlite3_finalize(st);
+	return err;
+}
+
+static int count_rows(int64_t *n, sq_store *s, const char *sql)
+{
+	sqlite3_stmt *st;
+	int err;
+
+	*n = 0;
+	if ((err = prepare(&st, s, sql, "")) < 0)
+		return err;
+	if ((err = step_one(s, st)) == 1)
+		*n = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return err < 0 ? err : 0;
+}
+
+/* What `registry check` reports and restore requires of a backup: SQLite's
+ * integrity check, a registry's schema (not newer than this build's), and
+ * the counts, all read under the store's lock. what names the file in
+ * errors ("registry", "backup"). */
+static int check_locked(tpa_store_check_report *out, sq_store *s, const char *what)
+{
+	int err, has_devices = 0;
+	sqlite3_stmt *st;
+
+	memset(out, 0, sizeof(*out));
+	if ((err = integrity(s, what)) < 0)
+		return err;
+	if ((err = read_version(&out->schema_version, s)) < 0)
+		return tpa_err_fail(TPA_ERR_PARSE, "%s %s: not a registry (no schema version "
+				    "readable)", what, s->path);
+	if (out->schema_version > TPA_STORE_SCHEMA_VERSION)
+		return tpa_err_fail(TPA_ERR_PARSE, "%s %s: schema version %d is newer than this "
+				    "verifier's %d", what, s->path, out->schema_version,
+				    TPA_STORE_SCHEMA_VERSION);
+	if ((err = prepare(&st, s, "SELECT count(*) FROM sqlite_master WHERE type = 'table' "
+			   "AND name IN ('devices', 'aks', 'audit')", "")) < 0)
+		return err;
+	if (step_one(s, st) == 1)
+		has_devices = sqlite3_column_int(st, 0) == 3;
+	sqlite3_finalize(st);
+	if (out->schema_version < 1 || !has_devices)
+		return tpa_err_fail(TPA_ERR_PARSE, "%s %s: an SQLite database, but not a registry "
+				    "(no schema version, devices, aks or audit table)", what,
+				    s->path);
+	if ((err = count_rows(&out->devices, s, "SELECT count(*) FROM devices")) < 0 ||
+	    (err = count_rows(&out->revoked, s, "SELECT count(*) FROM devices WHERE "
+			      "state = 'revoked'")) < 0 ||
+	    (err = count_rows(&out->audit_rows, s, "SELECT count(*) FROM audit")) < 0)
+		return err;
+	if (out->schema_version >= 2 &&
+	    (err = count_rows(&out->baselines, s, "SELECT count(DISTINCT name) FROM "
+			      "baselines")) < 0)
+		return err;
+	if (out->schema_version >= 5 &&
+	    (err = count_rows(&out->signed_heads, s, "SELECT count(*) FROM audit_heads")) < 0)
+		return err;
+	return 0;
+}
+
+static int sq_check(tpa_store_check_report *out, tpa_store *p)
+{
+	sq_store *s = (sq_store *)p;
+	int err;
+
+	if (!out)
+		return tpa_err_fail(TPA_ERR_INVALID_ARG, "registry check: NULL");
+	pthread_mutex_lock(&s->lock);
+	err = check_locked(out, s, "registry");
+	pthread_mutex_unlock(&s->lock);
+	return err;
+}
+
 static const tpa_store_ops sq_ops = {
 	.close = sq_close,
 	.enroll = sq_enroll,
@@ -1978,6 +2068,7 @@ static const tpa_store_ops sq_ops = {
 	.untombstone = sq_untombstone,
 	.backup = sq_backup,
 	.set_host = sq_set_host,
+	.check = sq_check,
 };
 
 /* The schema version of the file: 0 for a new one. */
@@ -2350,4 +2441,256 @@ int tpa_store_open_sqlite(tpa_store **out, const char *path)
 int tpa_store_open_sqlite_existing(tpa_store **out, const char *path)
 {
 	return sq_open(out, path, 0);
+}
+
+/* A name beside path for a private temporary file: path.restore-XXXXXX. */
+static int temp_beside(char *tmp, size_t cap, const char *path, const char *what)
+{
+	unsigned char r[6];
+	size_t i, n;
+
+	if ((size_t)snprintf(tmp, cap, "%s.%s-XXXXXX", path, what) >= cap)
+		return tpa_err_fail(TPA_ERR_INVALID_ARG, "%s: path too long", what);
+	if (RAND_bytes(r, sizeof(r)) != 1)
+		return tpa_err_fail(TPA_ERR_INTERNAL, "%s: no randomness", what);
+	for (i = 0, n = strlen(tmp) - 6; i < 6; i++)
+		tmp[n + i] = "abcdefghijklmnopqrstuvwxyz0123456789"[r[i] % 36];
+	return 0;
+}
+
+/* Copies the backup file, which must be a regular file (not a link), into
+ * a new private file tmp; fsync'd. */
+static int copy_private(const char *tmp, const char *backup)
+{
+	char buf[65536];
+	struct stat st;
+	int in, out, err = 0;
+	ssize_t n;
+
+	if ((in = open(backup, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) < 0)
+		return tpa_err_fail(errno == ENOENT ? TPA_ERR_NOT_FOUND : TPA_ERR_IO,
+				    "backup %s: %s", backup,
+				    errno == ELOOP ? "is a symbolic link" : strerror(errno));
+	if (fstat(in, &st) < 0 || !S_ISREG(st.st_mode)) {
+		close(in);
+		return tpa_err_fail(TPA_ERR_IO, "backup %s: not a regular file", backup);
+	}
+	if ((out = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600)) < 0) {
+		close(in);
+		return tpa_err_fail(TPA_ERR_IO, "restore %s: cannot create: %s", tmp,
+				    strerror(errno));
+	}
+	while ((n = read(in, buf, sizeof(buf))) != 0) {
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			err = tpa_err_fail(TPA_ERR_IO, "backup %s: %s", backup, strerror(errno));
+			break;
+		}
+		for (ssize_t off = 0, w; off < n; off += w) {
+			if ((w = write(out, buf + off, (size_t)(n - off))) < 0 && errno == EINTR) {
+				w = 0;
+				continue;
+			}
+			if (w < 0) {
+				err = tpa_err_fail(TPA_ERR_IO, "restore %s: %s", tmp,
+						   strerror(errno));
+				goto done;
+			}
+		}
+	}
+	if (!err && fsync(out) < 0)
+		err = tpa_err_fail(TPA_ERR_IO, "restore %s: fsync: %s", tmp, strerror(errno));
+done:
+	close(in);
+	if (close(out) < 0 && !err)
+		err = tpa_err_fail(TPA_ERR_IO, "restore %s: %s", tmp, strerror(errno));
+	return err;
+}
+
+/* Opens a file that already exists without migrating it (restore checks
+ * a backup as it is; the verifier migrates it on its next open). */
+static int open_plain(sq_store **out, const char *path)
+{
+	sq_store *s;
+
+	if (!(s = calloc(1, sizeof(*s))))
+		return tpa_err_fail(TPA_ERR_NOMEM, "registry: out of memory");
+	s->public.ops = &sq_ops;
+	snprintf(s->path, sizeof(s->path), "%s", path);
+	pthread_mutex_init(&s->lock, NULL);
+	if (sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_FULLMUTEX,
+			    NULL) != SQLITE_OK) {
+		int err = tpa_err_fail(TPA_ERR_IO, "registry %s: cannot open: %s", path,
+				       s->db ? sqlite3_errmsg(s->db) : "out of memory");
+
+		sq_close(&s->public);
+		return err;
+	}
+	*out = s;
+	return 0;
+}
+
+/* Whether a process holds the registry at path open (a verifier serving
+ * it): every connection to a WAL database keeps a shared lock on it, so an
+ * exclusive lock in exclusive locking mode is refused at once while one is
+ * open. 0 free, TPA_ERR_CONFLICT held, or an error. This catches a verifier
+ * left running; it is no lock against one started after it. */
+static int held(const char *path)
+{
+	sq_store *s;
+	int err;
+
+	if ((err = open_plain(&s, path)) < 0)
+		return err;
+	sqlite3_busy_timeout(s->db, 200);
+	if (sqlite3_exec(s->db, "PRAGMA locking_mode = EXCLUSIVE", NULL, NULL, NULL) !=
+	    SQLITE_OK || sqlite3_exec(s->db, "BEGIN EXCLUSIVE", NULL, NULL, NULL) != SQLITE_OK) {
+		int rc = sqlite3_errcode(s->db);
+
+		/* A damaged registry, what a restore is for, no verifier serves. */
+		err = rc == SQLITE_BUSY || rc == SQLITE_LOCKED ?
+			tpa_err_fail(TPA_ERR_CONFLICT, "restore: registry %s is in use (is a "
+				     "verifier serving it?): stop it, restore, then start it",
+				     path) :
+			rc == SQLITE_NOTADB || rc == SQLITE_CORRUPT ? 0 : sq_fail(s, "lock");
+	} else
+		sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+	sq_close(&s->public);
+	return err;
+}
+
+static void fsync_dir_of(const char *path)
+{
+	char dir[4096], *sl;
+	int fd;
+
+	snprintf(dir, sizeof(dir), "%s", path);
+	sl = strrchr(dir, '/');
+	if (sl == dir)
+		sl[1] = '\0';
+	else if (sl)
+		*sl = '\0';
+	else
+		snprintf(dir, sizeof(dir), ".");
+	if ((fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) >= 0) {
+		fsync(fd);
+		close(fd);
+	}
+}
+
+/* Restore: the backup is copied into a private file beside the registry
+ * and judged there, as it will be used (integrity, a registry's schema not
+ * newer than this build's, its audit chain); then the registry, if there is
+ * one and force allows replacing it, must not be held by a running
+ * verifier; its stale -wal and -shm go (SQLite would otherwise lay the old
+ * WAL over the restored file) and the copy is renamed into place. Anything
+ * refused leaves the registry as it was. */
+int tpa_store_restore_sqlite(tpa_store_check_report *out, const char *path,
+			     const char *backup, unsigned flags)
+{
+	static const char *const side[] = { "-wal", "-shm" };
+	tpa_store_check_report rep;
+	char tmp[4096], p[4096];
+	struct stat st;
+	sq_store *s = NULL;
+	size_t i;
+	int err;
+
+	if (!path || !*path || !backup || !*backup)
+		return tpa_err_fail(TPA_ERR_INVALID_ARG, "restore: no registry or backup named");
+	if (lstat(path, &st) == 0) {
+		if (!S_ISREG(st.st_mode))
+			return tpa_err_fail(TPA_ERR_IO, "restore: registry %s is not a regular "
+					    "file", path);
+		if (!(flags & TPA_STORE_RESTORE_FORCE))
+			return tpa_err_fail(TPA_ERR_CONFLICT, "restore: registry %s exists: "
+					    "restoring replaces it (--force)", path);
+	} else if (errno != ENOENT) {
+		return tpa_err_fail(TPA_ERR_IO, "restore: registry %s: %s", path,
+				    strerror(errno));
+	}
+	if ((err = temp_beside(tmp, sizeof(tmp), path, "restore")) < 0)
+		return err;
+	if ((err = copy_private(tmp, backup)) < 0)
+		goto out;
+	if ((err = open_plain(&s, tmp)) < 0)
+		goto out;
+	/* Named as the operator knows it, not by the temporary copy. */
+	snprintf(s->path, sizeof(s->path), "%s", backup);
+	pthread_mutex_lock(&s->lock);
+	err = check_locked(&rep, s, "backup");
+	pthread_mutex_unlock(&s->lock);
+	if (err < 0)
+		goto out;
+	if (rep.schema_version >= 5) {
+		tpa_audit_report r;
+
+		s->chained = 1;
+		if ((err = tpa_audit_verify(&r, &s->public, NULL, NULL)) < 0) {
+			char why[TPA_AUDIT_REASON_MAX];
+
+			/* The message is formatted into tpa_err_last()'s buffer. */
+			snprintf(why, sizeof(why), "%s", err == TPA_ERR_VERIFY ? r.reason :
+				 tpa_err_last());
+			err = tpa_err_fail(err, "backup %s: its audit log does not verify: %s",
+					   backup, why);
+			goto out;
+		}
+	}
+	/* Closing the last connection checkpoints the copy: no -wal of its own. */
+	sq_close(&s->public);
+	s = NULL;
+	if (lstat(path, &st) == 0 && (err = held(path)) < 0)
+		goto out;
+	for (i = 0; i < sizeof(side) / sizeof(side[0]); i++) {
+		if ((size_t)snprintf(p, sizeof(p), "%s%s", path, side[i]) >= sizeof(p)) {
+			err = tpa_err_fail(TPA_ERR_INVALID_ARG, "restore: registry path too long");
+			goto out;
+		}
+		if (unlink(p) < 0 && errno != ENOENT) {
+			err = tpa_err_fail(TPA_ERR_IO, "restore: %s: %s", p, strerror(errno));
+			goto out;
+		}
+	}
+	if (rename(tmp, path) < 0) {
+		err = tpa_err_fail(TPA_ERR_IO, "restore: registry %s: %s", path, strerror(errno));
+		goto out;
+	}
+	fsync_dir_of(path);
+	if (out)
+		*out = rep;
+	return 0;
+out:
+	if (s)
+		sq_close(&s->public);
+	unlink(tmp);
+	for (i = 0; i < sizeof(side) / sizeof(side[0]); i++) {
+		if ((size_t)snprintf(p, sizeof(p), "%s%s", tmp, side[i]) < sizeof(p))
+			unlink(p);
+	}
+	return err;
+}
+
+/* registry check: the file as it is, opened without creating or migrating
+ * it, so that a foreign or older file is reported, not turned into a
+ * registry of this version. */
+int tpa_store_check_sqlite(tpa_store_check_report *out, const char *path)
+{
+	tpa_store_check_report rep;
+	sq_store *s;
+	int err;
+
+	if (!path || !*path)
+		return tpa_err_fail(TPA_ERR_INVALID_ARG, "registry: no path");
+	if ((err = private_file(path, 0)) < 0 || (err = open_plain(&s, path)) < 0)
+		return err;
+	sqlite3_busy_timeout(s->db, 5000);
+	pthread_mutex_lock(&s->lock);
+	err = check_locked(&rep, s, "registry");
+	pthread_mutex_unlock(&s->lock);
+	sq_close(&s->public);
+	if (err == 0 && out)
+		*out = rep;
+	return err;
 }

@@ -4,11 +4,13 @@
  *
  *   audit verify --registry FILE [--jwks FILE] [--head FILE] [--json]
  *   audit sign --registry FILE --token-key FILE
- *   audit export --registry FILE
+ *   audit export --registry FILE [--since SEQ|TIME] [--format lines|json]
+ *                [--output FILE]
  *
  * Exit status (tpa/exit.h): 0 intact / done, 1 the log is broken (the
  * first broken row named), 2 usage or an unreadable registry or key. */
 #include <ctype.h>
+#include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -21,7 +23,9 @@
 
 #include "tpa/audit.h"
 #include "tpa/err.h"
+#include "tpa/fileio.h"
 #include "tpa/store.h"
+#include "tpa/timefmt.h"
 #include "tpa/token.h"
 
 #include "cmd.h"
@@ -57,18 +61,29 @@ static const char help_sign[] =
 "  --help                this text\n";
 
 static const char help_export[] =
-"usage: " PROG " audit export --registry FILE\n"
+"usage: " PROG " audit export --registry FILE [--since SEQ|TIME] [--format lines|json]\n"
+"                    [--output FILE]\n"
 "\n"
-"Prints the audit log's rows with their hashes and the latest signed head, as\n"
-"JSON, for keeping elsewhere. Exit 0 done, 2 usage or unreadable.\n"
+"The audit log's rows for a SIEM, as JSON lines (the default): one object per\n"
+"row (seq, time, device_id, event, detail, an attestation's verdict,\n"
+"prev_hash, hash), then a line with the latest signed head, if any; with\n"
+"--format json, one document with every row and the head, to recompute the\n"
+"chain offline (docs/audit.md). Exit 0 done, 2 usage or unreadable, 7 the\n"
+"output could not be written.\n"
 "\n"
 "  --registry FILE       the registry (must exist)\n"
+"  --since SEQ|TIME      (lines) the rows from seq SEQ on, or from TIME on\n"
+"                        (ISO 8601: 2026-12-02 or 2026-12-02T15:00:00Z)\n"
+"  --format lines|json   JSON lines (the default) or one document\n"
+"  --output FILE         into FILE (0600, written atomically), not standard\n"
+"                        output\n"
 "  --help                this text\n";
 
 static const char help_audit[] =
 "usage: " PROG " audit verify --registry FILE [--jwks FILE] [--head FILE] [--json]\n"
 "       " PROG " audit sign --registry FILE --token-key FILE\n"
-"       " PROG " audit export --registry FILE\n"
+"       " PROG " audit export --registry FILE [--since SEQ|TIME] [--format lines|json]\n"
+"                    [--output FILE]\n"
 "\n"
 "The registry's audit log: a hash chain of every change, whose head the\n"
 "verifier signs. " PROG " audit VERB --help: a verb's options; docs/audit.md.\n"
@@ -208,11 +223,81 @@ static int write_stdout(void *ctx, const char *text, size_t len)
 	return fwrite(text, 1, len, ctx) == len ? 0 : -1;
 }
 
-static tpa_exit do_export(tpa_store *s)
+/* The export collected for --output, written whole (atomically). */
+typedef struct {
+	char *b;
+	size_t len, cap;
+} buffer;
+
+#define EXPORT_MAX ((size_t)1 << 32)
+
+static int write_buffer(void *ctx, const char *text, size_t len)
 {
-	if (tpa_audit_export(s, write_stdout, stdout) < 0 || fflush(stdout) != 0) {
-		fprintf(stderr, PROG ": audit export: %s\n", tpa_err_last());
-		return TPA_EXIT_USAGE;
+	buffer *b = ctx;
+	char *n;
+
+	if (len > EXPORT_MAX - b->len)
+		return -1;
+	if (b->len + len > b->cap) {
+		size_t cap = b->cap ? b->cap : 65536;
+
+		while (cap < b->len + len)
+			cap *= 2;
+		if (!(n = realloc(b->b, cap)))
+			return -1;
+		b->b = n;
+		b->cap = cap;
+	}
+	memcpy(b->b + b->len, text, len);
+	b->len += len;
+	return 0;
+}
+
+/* --since: a seq (digits) or an ISO 8601 time. 0, or -1 said on stderr. */
+static int parse_since(tpa_audit_export_opts *o, const char *arg)
+{
+	const char *p;
+	char *end;
+
+	for (p = arg; *p >= '0' && *p <= '9'; p++)
+		;
+	if (*arg && !*p) {
+		errno = 0;
+		o->since_seq = strtoll(arg, &end, 10);
+		if (errno == 0 && o->since_seq >= 1)
+			return 0;
+		fprintf(stderr, PROG ": audit export: --since %.64s: a seq is 1 or more, and "
+			"at most %" PRId64 "\n", arg, INT64_MAX);
+		return -1;
+	}
+	if (tpa_time_parse_iso(&o->since_at, arg) == 0) {
+		o->since_time = 1;
+		return 0;
+	}
+	fprintf(stderr, PROG ": audit export: --since %.64s: neither a seq (1, 2, ...) nor an "
+		"ISO 8601 time (2026-12-02, 2026-12-02T15:00:00Z): %s\n", arg, tpa_err_last());
+	return -1;
+}
+
+static tpa_exit do_export(tpa_store *s, const tpa_audit_export_opts *o, int document,
+			  const char *output)
+{
+	buffer b = { 0 };
+	int err;
+
+	if (document)
+		err = output ? tpa_audit_export(s, write_buffer, &b) :
+			tpa_audit_export(s, write_stdout, stdout);
+	else
+		err = output ? tpa_audit_export_lines(s, o, write_buffer, &b) :
+			tpa_audit_export_lines(s, o, write_stdout, stdout);
+	if (err == 0 && output)
+		err = tpa_file_write_atomic(output, b.b ? b.b : "", b.len, 0600);
+	free(b.b);
+	if (err < 0 || (!output && fflush(stdout) != 0)) {
+		fprintf(stderr, PROG ": audit export: %s\n", err < 0 ? tpa_err_last() :
+			"standard output: write failed");
+		return err == TPA_ERR_IO && output ? TPA_EXIT_INTERNAL : TPA_EXIT_USAGE;
 	}
 	return TPA_EXIT_OK;
 }
@@ -225,12 +310,17 @@ tpa_exit cmd_audit(int argc, char **argv)
 		{ "head", required_argument, NULL, 'H' },
 		{ "token-key", required_argument, NULL, 'K' },
 		{ "json", no_argument, NULL, 'j' },
+		{ "since", required_argument, NULL, 'S' },
+		{ "format", required_argument, NULL, 'F' },
+		{ "output", required_argument, NULL, 'o' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *registry = NULL, *jwks = NULL, *head = NULL, *key = NULL, *verb, *help;
+	const char *since = NULL, *format = NULL, *output = NULL;
+	tpa_audit_export_opts eo = { 0 };
 	tpa_store *s;
-	int c, json = 0;
+	int c, json = 0, document = 0;
 	tpa_exit rc;
 
 	if (!(verb = cmd_verb(&argc, &argv, usage, &rc)))
@@ -247,6 +337,9 @@ tpa_exit cmd_audit(int argc, char **argv)
 		case 'H': head = optarg; break;
 		case 'K': key = optarg; break;
 		case 'j': json = 1; break;
+		case 'S': since = optarg; break;
+		case 'F': format = optarg; break;
+		case 'o': output = optarg; break;
 		case 'h': return cmd_help(help);
 		default: return cmd_bad_option("audit", help, argv);
 		}
@@ -262,7 +355,22 @@ tpa_exit cmd_audit(int argc, char **argv)
 	if (help == help_sign && (!key || jwks || head || json))
 		return cmd_usage_error("audit", help, "sign takes --token-key and no other option");
 	if (help == help_export && (key || jwks || head || json))
-		return cmd_usage_error("audit", help, "export takes only --registry");
+		return cmd_usage_error("audit", help, "export takes no --token-key, --jwks, --head "
+				       "or --json");
+	if ((since || format || output) && help != help_export)
+		return cmd_usage_error("audit", help, "--since, --format and --output are for export");
+	if (format && strcmp(format, "lines") && strcmp(format, "json"))
+		return cmd_usage_error("audit", help, "--format %.32s: lines or json", format);
+	document = format && strcmp(format, "json") == 0;
+	if (since && document)
+		return cmd_usage_error("audit", help, "--since is for JSON lines: --format json is "
+				       "the whole log, to check the chain from its start");
+	if (output && !*output)
+		return cmd_usage_error("audit", help, "--output: no file named");
+	if (since && parse_since(&eo, since) < 0) {
+		fputs(help, stderr);
+		return TPA_EXIT_USAGE;
+	}
 	if (!(s = open_registry(registry)))
 		return TPA_EXIT_USAGE;
 	if (strcmp(verb, "verify") == 0)
@@ -270,7 +378,7 @@ tpa_exit cmd_audit(int argc, char **argv)
 	else if (strcmp(verb, "sign") == 0)
 		rc = do_sign(s, key);
 	else
-		rc = do_export(s);
+		rc = do_export(s, &eo, document, output);
 	tpa_store_close(s);
 	return rc;
 }

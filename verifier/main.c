@@ -12,6 +12,7 @@
  * signal, 2 usage or configuration error, 9 the service failed. */
 #include <errno.h>
 #include <getopt.h>
+#include <stddef.h>
 
 #include <openssl/crypto.h>
 #include <pthread.h>
@@ -87,7 +88,7 @@ static const struct {
 	{ "baseline", cmd_baseline,
 	  "baseline learn|merge|diff|check|appraise|add|assign|list [options] ..." },
 	{ "audit", cmd_audit, "audit verify|sign|export --registry FILE [options]" },
-	{ "registry", cmd_registry, "registry backup --registry FILE OUT" },
+	{ "registry", cmd_registry, "registry backup|restore|check --registry FILE [options] ..." },
 };
 
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
@@ -135,9 +136,12 @@ static void serve_help(FILE *f)
 "usage: " PROG " serve [--config FILE] --listen ADDR (--cert FILE --key FILE | --insecure) [options]\n"
 "\n"
 "Answers attest.v1.Verifier over gRPC until SIGTERM or SIGINT, then finishes\n"
-"the calls in flight (up to --grace) and exits 0; SIGHUP re-reads the token\n"
-"key set (a next key whose time comes signs without it). Exit 2 usage or\n"
-"configuration (the file, line and key are named), 9 the service failed.\n"
+"the calls in flight (up to --grace) and exits 0. SIGHUP reads the\n"
+"configuration again and applies, all or nothing, the lifetimes, --baseline,\n"
+"the relying parties, --ek-ca and the token key set (a next key whose time\n"
+"comes signs without it); the rest needs a restart (said, and kept). Exit 2\n"
+"usage or configuration (the file, line and key are named), 9 the service\n"
+"failed.\n"
 "\n"
 "  --config FILE         settings from FILE, one \"key = value\" per line: the\n"
 "                        options below without \"--\"; flags take true or\n"
@@ -517,65 +521,85 @@ static const struct option serve_opts[] = {
 		{ NULL, 0, NULL, 0 },
 };
 
-/* serve with its arguments: a configuration file's first ("--key=value"),
- * where[i] naming the file and line of argument i (NULL: the command line). */
-static tpa_exit serve(int argc, char **argv, char **where)
+/* serve's settings: a configuration file's first ("--key=value"), then the
+ * command line's, which so override the file's. */
+typedef struct {
+	tpa_rpc_server_opts so;
+	tpa_service_opts sv;
+	const char *registry, *baseline, *token_key, *jwk_out;
+	unsigned long grace;
+	int verbose;
+	tpa_audit_sign_opts ao;
+	rp_list rp;
+} serve_conf;
+
+/* Where serve's arguments come from, read again on SIGHUP. */
+typedef struct {
+	const char *config;          /* --config FILE, or NULL */
+	int argc;                    /* serve's own command line */
+	char **argv;
+} serve_src;
+
+static const char *const serve_flags[] = { "insecure", "verbose", NULL };
+static const char *const serve_not_in_config[] = { "config", "help", NULL };
+
+/* The configuration file (if any) read and checked, and serve's arguments
+ * built from it and the command line: 0, or -1 said on stderr (the file
+ * and line named). */
+static int serve_args(tpa_config **cfg, tpa_config_args *args, const serve_src *src)
+{
+	*cfg = NULL;
+	memset(args, 0, sizeof(*args));
+	if ((src->config && (tpa_config_load(cfg, src->config) < 0 ||
+			     tpa_config_check_options(*cfg, serve_opts, serve_not_in_config) < 0)) ||
+	    tpa_config_args_build(args, *cfg, serve_flags, src->argc, src->argv) < 0) {
+		fprintf(stderr, PROG ": %s\n", tpa_err_last());
+		tpa_config_free(*cfg);
+		*cfg = NULL;
+		return -1;
+	}
+	return 0;
+}
+
+/* Parses and checks serve's arguments (where[i] names the file and line of
+ * argument i, NULL: the command line) into c, whose strings point into
+ * argv: 0, 1 after printing --help, or -1 said on stderr naming the option,
+ * file and line. Nothing is loaded yet. */
+static int parse_serve(serve_conf *c, int argc, char **argv, char **where)
 {
 	const struct option *opts = serve_opts;
-	tpa_rpc_server_opts so = { 0 };
-	const char *registry = NULL, *baseline = NULL;
-	tpa_store *store = NULL;
-	tpa_baseline *bl = NULL;
-	tpa_service_opts sv = { 0 };
-	const char *token_key = NULL, *jwk_out = NULL;
-	unsigned long v, grace = DEFAULT_GRACE_MS;
-	tpa_token_key *key = NULL;
-	tpa_token_keyset *keyset = NULL;
-	const tpa_token_keyset *cur_ks;
-	const tpa_token_key *cur_key, *cur_prev;
-	char signing_kid[80] = "";
-	tpa_service *svc = NULL;
-	tpa_rpc_server *srv = NULL;
-	tpa_audit_sign_opts ao = { 0 };
-	tpa_audit_signer *signer = NULL;
-	char audit_said[TPA_AUDIT_REASON_MAX + 64] = "";
-	sigset_t set;
-	int c, sig = 0, port = 0, verbose = 0;
-	tpa_exit rc = TPA_EXIT_SERVICE;
-	watchdog_t wd = { NULL, 0, PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0 };
-	rp_list rp = { NULL, 0 };
-	pthread_t wd_thread;
-	int wd_started = 0;
+	unsigned long v;
+	int o;
 
-	so.workers = 2;
+	memset(c, 0, sizeof(*c));
+	c->grace = DEFAULT_GRACE_MS;
+	c->so.workers = 2;
 	optind = 1;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+	while ((o = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		const char *src = optind - 1 < argc && where[optind - 1] ? where[optind - 1] : NULL;
 
-		switch (c) {
+		switch (o) {
 		case 'F': break; /* read by cmd_serve */
-		case 'l': so.listen = optarg; break;
-		case 'c': so.cert_file = optarg; break;
-		case 'k': so.key_file = optarg; break;
-		case 'I': so.insecure = 1; break;
-		case 'K': token_key = optarg; break;
-		case 'P': jwk_out = optarg; break;
-		case 'i': sv.verifier_id = optarg; break;
-		case 'V': verbose = 1; break;
-		case 'R': registry = optarg; break;
-		case 'E': sv.ek_ca = optarg; break;
-		case 'B': baseline = optarg; break;
-		case 'C': so.client_ca_file = optarg; break;
+		case 'l': c->so.listen = optarg; break;
+		case 'c': c->so.cert_file = optarg; break;
+		case 'k': c->so.key_file = optarg; break;
+		case 'I': c->so.insecure = 1; break;
+		case 'K': c->token_key = optarg; break;
+		case 'P': c->jwk_out = optarg; break;
+		case 'i': c->sv.verifier_id = optarg; break;
+		case 'V': c->verbose = 1; break;
+		case 'R': c->registry = optarg; break;
+		case 'E': c->sv.ek_ca = optarg; break;
+		case 'B': c->baseline = optarg; break;
+		case 'C': c->so.client_ca_file = optarg; break;
 		case OPT_RP:
-			if (rp_add(&rp, optarg, src ? src : "--relying-party") < 0)
-				return TPA_EXIT_USAGE;
+			if (rp_add(&c->rp, optarg, src ? src : "--relying-party") < 0)
+				goto fail;
 			break;
 		case OPT_RP_FILE:
-			if (rp_load(&rp, optarg) < 0) {
-				rp_free(&rp);
-				return TPA_EXIT_USAGE;
-			}
+			if (rp_load(&c->rp, optarg) < 0)
+				goto fail;
 			break;
 		case 'n':
 		case 't':
@@ -607,70 +631,275 @@ static tpa_exit serve(int argc, char **argv, char **where)
 			};
 			size_t i;
 
-			for (i = 0; lim[i].opt != c; i++)
+			for (i = 0; lim[i].opt != o; i++)
 				;
 			if (parse_ulong(&v, optarg, lim[i].min, lim[i].max) < 0) {
 				fprintf(stderr, PROG ": %s: '%s' is not in %lu..%lu\n",
 					src ? src : lim[i].name, optarg, lim[i].min, lim[i].max);
-				return TPA_EXIT_USAGE;
+				goto fail;
 			}
-			if (c == 'n') sv.nonce_ttl_ms = (uint32_t)v;
-			if (c == 't') sv.token_ttl_s = (uint32_t)v;
-			if (c == 'w') so.workers = (unsigned)v;
-			if (c == 'm') so.max_message = v;
-			if (c == 'g') grace = v;
-			if (c == OPT_MAX_CONN) so.max_connections = (unsigned)v;
-			if (c == OPT_MAX_PEER) so.max_connections_per_peer = (unsigned)v;
-			if (c == OPT_HANDSHAKE) so.handshake_timeout_ms = (unsigned)v;
-			if (c == OPT_IDLE) so.idle_timeout_ms = (unsigned)v;
-			if (c == OPT_AGE) so.max_age_ms = (unsigned)v;
-			if (c == OPT_STREAMS) so.max_streams = (unsigned)v;
-			if (c == 'A') ao.rows = (uint32_t)v;
-			if (c == 'T') ao.interval_s = (uint32_t)v;
+			if (o == 'n') c->sv.nonce_ttl_ms = (uint32_t)v;
+			if (o == 't') c->sv.token_ttl_s = (uint32_t)v;
+			if (o == 'w') c->so.workers = (unsigned)v;
+			if (o == 'm') c->so.max_message = v;
+			if (o == 'g') c->grace = v;
+			if (o == OPT_MAX_CONN) c->so.max_connections = (unsigned)v;
+			if (o == OPT_MAX_PEER) c->so.max_connections_per_peer = (unsigned)v;
+			if (o == OPT_HANDSHAKE) c->so.handshake_timeout_ms = (unsigned)v;
+			if (o == OPT_IDLE) c->so.idle_timeout_ms = (unsigned)v;
+			if (o == OPT_AGE) c->so.max_age_ms = (unsigned)v;
+			if (o == OPT_STREAMS) c->so.max_streams = (unsigned)v;
+			if (o == 'A') c->ao.rows = (uint32_t)v;
+			if (o == 'T') c->ao.interval_s = (uint32_t)v;
 			break;
 		}
-		case 'h': serve_help(stdout); return TPA_EXIT_OK;
+		case 'h': serve_help(stdout); rp_free(&c->rp); return 1;
 		default:
-			return serve_usage_error(src, "unknown or incomplete option", argv[optind - 1]);
+			serve_usage_error(src, "unknown or incomplete option", argv[optind - 1]);
+			goto fail;
 		}
 	}
 	if (optind != argc) {
 		fprintf(stderr, PROG ": unexpected argument '%s'\n", argv[optind]);
-		return TPA_EXIT_USAGE;
+		goto fail;
 	}
-	if (!so.listen) {
+	if (!c->so.listen) {
 		fprintf(stderr, PROG ": --listen ADDR is required\n");
-		return TPA_EXIT_USAGE;
+		goto fail;
 	}
 	/* Checked first: "localhost" alone would otherwise bind port 443. */
-	if (tpa_rpc_check_listen(so.listen) < 0) {
+	if (tpa_rpc_check_listen(c->so.listen) < 0) {
 		fprintf(stderr, PROG ": %s\n", tpa_err_last());
-		return TPA_EXIT_USAGE;
+		goto fail;
 	}
-	if (so.insecure && (so.cert_file || so.key_file)) {
+	if (c->so.insecure && (c->so.cert_file || c->so.key_file)) {
 		fprintf(stderr, PROG ": --insecure excludes --cert and --key\n");
-		return TPA_EXIT_USAGE;
+		goto fail;
 	}
-	if ((registry != NULL) != (sv.ek_ca != NULL)) {
+	if ((c->registry != NULL) != (c->sv.ek_ca != NULL)) {
 		fprintf(stderr, PROG ": --registry and --ek-ca go together\n");
-		return TPA_EXIT_USAGE;
+		goto fail;
 	}
-	if (!registry && (ao.rows || ao.interval_s)) {
+	if (!c->registry && (c->ao.rows || c->ao.interval_s)) {
 		fprintf(stderr, PROG ": --audit-sign-rows and --audit-sign-interval go with "
 			"--registry\n");
-		return TPA_EXIT_USAGE;
+		goto fail;
 	}
-	if (!so.insecure && (!so.cert_file || !so.key_file)) {
+	if (!c->so.insecure && (!c->so.cert_file || !c->so.key_file)) {
 		fprintf(stderr, PROG ": --cert and --key are required (or --insecure for local tests)\n");
-		return TPA_EXIT_USAGE;
+		goto fail;
 	}
-	if ((uint64_t)so.workers * (so.max_message ? so.max_message : TPA_RPC_DEFAULT_MAX_MESSAGE) >
-	    WORKERS_X_MESSAGE_MAX) {
+	if ((uint64_t)c->so.workers * (c->so.max_message ? c->so.max_message :
+				       TPA_RPC_DEFAULT_MAX_MESSAGE) > WORKERS_X_MESSAGE_MAX) {
 		fprintf(stderr, PROG ": --workers x --max-message is above %u MiB: requests in flight "
 			"could cost more memory than that times %u\n", WORKERS_X_MESSAGE_MAX >> 20,
 			TPA_SERVICE_DECODE_FACTOR);
-		return TPA_EXIT_USAGE;
+		goto fail;
 	}
+	if (c->rp.n && !c->so.client_ca_file) {
+		fprintf(stderr, PROG ": --relying-party needs --client-ca\n");
+		goto fail;
+	}
+	return 0;
+fail:
+	rp_free(&c->rp);
+	return -1;
+}
+
+/* What the service serves with now, replaced by a SIGHUP that succeeds. */
+typedef struct {
+	const serve_src *src;
+	const serve_conf *run;           /* the settings serve started with */
+	tpa_service *svc;
+	tpa_baseline *bl;                /* --baseline, NULL if none */
+	rp_list rp;
+	const tpa_token_keyset *ks;      /* the service owns it; NULL without --token-key */
+	const tpa_token_key *key;        /* without --token-key: the key in memory */
+	char signing_kid[80];            /* the kid that signed when last looked at */
+} serve_live;
+
+/* The settings that a running verifier cannot change: each one a SIGHUP
+ * finds changed is said to need a restart, and kept. */
+#define RESTART(opt, field, kind) { opt, offsetof(serve_conf, field), kind }
+static const struct {
+	const char *opt;
+	size_t off;
+	char kind;                       /* s string, i int, u unsigned, z size_t,
+					  * l unsigned long, w uint32_t */
+} restart_only[] = {
+	RESTART("--listen", so.listen, 's'),
+	RESTART("--cert", so.cert_file, 's'),
+	RESTART("--key", so.key_file, 's'),
+	RESTART("--client-ca", so.client_ca_file, 's'),
+	RESTART("--insecure", so.insecure, 'i'),
+	RESTART("--workers", so.workers, 'u'),
+	RESTART("--max-message", so.max_message, 'z'),
+	RESTART("--max-connections", so.max_connections, 'u'),
+	RESTART("--max-connections-per-peer", so.max_connections_per_peer, 'u'),
+	RESTART("--handshake-timeout", so.handshake_timeout_ms, 'u'),
+	RESTART("--idle-timeout", so.idle_timeout_ms, 'u'),
+	RESTART("--max-connection-age", so.max_age_ms, 'u'),
+	RESTART("--max-streams", so.max_streams, 'u'),
+	RESTART("--grace", grace, 'l'),
+	RESTART("--registry", registry, 's'),
+	RESTART("--verifier-id", sv.verifier_id, 's'),
+	RESTART("--public-jwk-out", jwk_out, 's'),
+	RESTART("--verbose", verbose, 'i'),
+	RESTART("--audit-sign-rows", ao.rows, 'w'),
+	RESTART("--audit-sign-interval", ao.interval_s, 'w'),
+};
+#undef RESTART
+
+static void setting_text(char *buf, size_t cap, const serve_conf *c, size_t i)
+{
+	const char *p = (const char *)c + restart_only[i].off;
+	const char *s;
+
+	switch (restart_only[i].kind) {
+	case 's':
+		memcpy(&s, p, sizeof(s));
+		snprintf(buf, cap, "%s", s ? s : "(none)");
+		break;
+	case 'i': snprintf(buf, cap, "%d", *(const int *)(const void *)p); break;
+	case 'u': snprintf(buf, cap, "%u", *(const unsigned *)(const void *)p); break;
+	case 'z': snprintf(buf, cap, "%zu", *(const size_t *)(const void *)p); break;
+	case 'l': snprintf(buf, cap, "%lu", *(const unsigned long *)(const void *)p); break;
+	default: snprintf(buf, cap, "%lu", (unsigned long)*(const uint32_t *)(const void *)p);
+	}
+}
+
+static void say_restart_only(const serve_conf *run, const serve_conf *n)
+{
+	char was[512], now[512];
+	size_t i;
+
+	for (i = 0; i < sizeof(restart_only) / sizeof(restart_only[0]); i++) {
+		setting_text(was, sizeof(was), run, i);
+		setting_text(now, sizeof(now), n, i);
+		if (strcmp(was, now) != 0)
+			fprintf(stderr, PROG ": SIGHUP: %s changed (%s to %s): needs a restart; "
+				"still %s\n", restart_only[i].opt, was, now, was);
+	}
+}
+
+/* SIGHUP: the configuration file and the command line read again, and what
+ * can change while serving (token and nonce lifetimes, --baseline, the
+ * relying parties, --ek-ca, the token keys; tpa_service_reload) checked
+ * whole, then applied at once; with any error, none of it, the error named
+ * by file and line. The rest is kept, said to need a restart if changed. */
+static void reload(serve_live *L)
+{
+	tpa_config *cfg = NULL;
+	tpa_config_args args = { 0 };
+	serve_conf n;
+	int parsed = -1;
+	tpa_baseline *bl = NULL;
+	tpa_ek_anchors *anchors = NULL;
+	tpa_token_keyset *ks = NULL;
+
+	fprintf(stderr, PROG ": SIGHUP: reading %s%s\n", L->src->config ? L->src->config :
+		"the command line", L->src->config ? " and the command line" : "");
+	if (serve_args(&cfg, &args, L->src) < 0 ||
+	    (parsed = parse_serve(&n, args.argc, args.argv, args.where)) != 0)
+		goto refused;
+	if ((L->run->registry != NULL) != (n.sv.ek_ca != NULL)) {
+		fprintf(stderr, PROG ": --ek-ca: %s\n", L->run->registry ?
+			"the registry served needs trusted EK CAs" :
+			"no registry is served (--registry needs a restart)");
+		goto refused;
+	}
+	if (n.baseline && tpa_baseline_load_file(&bl, n.baseline) < 0) {
+		fprintf(stderr, PROG ": --baseline: %s\n", tpa_err_last());
+		goto refused;
+	}
+	if (n.sv.ek_ca && tpa_ek_anchors_load(&anchors, n.sv.ek_ca) < 0) {
+		fprintf(stderr, PROG ": --ek-ca: %s\n", tpa_err_last());
+		goto refused;
+	}
+	if (n.token_key && load_keyset(&ks, n.token_key, 0, n.sv.token_ttl_s ? n.sv.token_ttl_s :
+				       TPA_TOKEN_DEFAULT_TTL_S) < 0) {
+		fprintf(stderr, PROG ": --token-key: %s\n", tpa_err_last());
+		goto refused;
+	}
+	if (!n.token_key && L->run->token_key)
+		fprintf(stderr, PROG ": SIGHUP: --token-key removed: the keys are kept\n");
+	/* Everything checked: now all of it. */
+	if (ks && tpa_service_set_keyset(L->svc, ks) < 0) {
+		fprintf(stderr, PROG ": --token-key: %s\n", tpa_err_last());
+		goto refused;
+	}
+	if (ks) {
+		L->ks = ks;
+		ks = NULL;                /* the service's now, until it ends */
+	}
+	n.sv.baseline = bl;
+	n.sv.relying_parties = (const char *const *)n.rp.names;
+	n.sv.nrelying_parties = n.rp.n;
+	if (tpa_service_reload(L->svc, &n.sv, anchors) < 0) {
+		fprintf(stderr, PROG ": SIGHUP: %s (the token keys were reloaded, nothing "
+			"else)\n", tpa_err_last());
+		goto refused;
+	}
+	anchors = NULL;                   /* the service's now */
+	/* No call uses the old ones any more. */
+	tpa_baseline_free(L->bl);
+	L->bl = bl;
+	bl = NULL;
+	rp_free(&L->rp);
+	L->rp = n.rp;
+	n.rp.names = NULL;
+	n.rp.n = 0;
+	say_restart_only(L->run, &n);
+	if (n.token_key) {
+		const tpa_token_key *prev, *cur = signing_key(L->ks, L->key, &prev);
+
+		snprintf(L->signing_kid, sizeof(L->signing_kid), "%s", tpa_token_key_id(cur));
+		fprintf(stderr, PROG ": SIGHUP: token key id %s%s%s\n", L->signing_kid,
+			prev ? ", previous " : "", prev ? tpa_token_key_id(prev) : "");
+		say_keys("SIGHUP: ", L->ks, (int64_t)time(NULL));
+	}
+	fprintf(stderr, PROG ": SIGHUP: reloaded: token TTL %u s, nonce TTL %u ms, baseline %s, "
+		"%zu relying part%s, EK CAs %s\n",
+		(unsigned)(n.sv.token_ttl_s ? n.sv.token_ttl_s : TPA_TOKEN_DEFAULT_TTL_S),
+		(unsigned)(n.sv.nonce_ttl_ms ? n.sv.nonce_ttl_ms : TPA_NONCE_DEFAULT_TTL_MS),
+		n.baseline ? n.baseline : "(none)", L->rp.n, L->rp.n == 1 ? "y" : "ies",
+		n.sv.ek_ca ? n.sv.ek_ca : "(none)");
+	if (!L->run->so.insecure)
+		fprintf(stderr, PROG ": SIGHUP: the TLS files (--cert, --key, --client-ca) are "
+			"read at start: a new certificate needs a restart\n");
+	goto out;
+refused:
+	fprintf(stderr, PROG ": SIGHUP: nothing reloaded: serving with the settings it had\n");
+out:
+	if (parsed == 0)
+		rp_free(&n.rp);
+	tpa_baseline_free(bl);
+	tpa_ek_anchors_free(anchors);
+	tpa_token_keyset_free(ks);
+	tpa_config_args_free(&args);
+	tpa_config_free(cfg);
+}
+
+/* serve with its settings (c, from src). */
+static tpa_exit serve(serve_conf *c, const serve_src *src)
+{
+	tpa_store *store = NULL;
+	tpa_baseline *bl = NULL;
+	tpa_service_opts sv = c->sv;
+	tpa_token_key *key = NULL;
+	tpa_token_keyset *keyset = NULL;
+	const tpa_token_key *cur_key, *cur_prev;
+	tpa_service *svc = NULL;
+	tpa_rpc_server *srv = NULL;
+	tpa_audit_signer *signer = NULL;
+	char audit_said[TPA_AUDIT_REASON_MAX + 64] = "";
+	sigset_t set;
+	int sig = 0, port = 0;
+	tpa_exit rc = TPA_EXIT_SERVICE;
+	watchdog_t wd = { NULL, 0, PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0 };
+	serve_live live = { .src = src, .run = c };
+	pthread_t wd_thread;
+	int wd_started = 0;
 
 	/* Signals are taken by sigwait below; every thread (gRPC's too)
 	 * inherits this mask. */
@@ -681,31 +910,31 @@ static tpa_exit serve(int argc, char **argv, char **where)
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	raise_nofile();
-	tpa_rpc_log_init(verbose);
+	tpa_rpc_log_init(c->verbose);
 	/* tpm2-tss's unmarshaller logs each malformed structure a client
 	 * sends; the verdict already says what was wrong. */
-	if (!verbose)
+	if (!c->verbose)
 		setenv("TSS2_LOG", "all+none", 0);
 
-	if ((token_key ? load_keyset(&keyset, token_key, 1, sv.token_ttl_s ? sv.token_ttl_s :
-				     TPA_TOKEN_DEFAULT_TTL_S) :
+	if ((c->token_key ? load_keyset(&keyset, c->token_key, 1, c->sv.token_ttl_s ?
+					 c->sv.token_ttl_s : TPA_TOKEN_DEFAULT_TTL_S) :
 	     tpa_token_key_new(&key)) < 0) {
 		fprintf(stderr, PROG ": %s\n", tpa_err_last());
 		rc = TPA_EXIT_USAGE;
 		goto cleanup;
 	}
-	if (jwk_out && write_public_jwk(jwk_out, signing_key(keyset, key, &cur_prev)) < 0) {
-		fprintf(stderr, PROG ": cannot write %s\n", jwk_out);
+	if (c->jwk_out && write_public_jwk(c->jwk_out, signing_key(keyset, key, &cur_prev)) < 0) {
+		fprintf(stderr, PROG ": cannot write %s\n", c->jwk_out);
 		rc = TPA_EXIT_USAGE;
 		goto cleanup;
 	}
-	if (registry && (tpa_store_open(&store, registry) < 0 ||
-			 tpa_audit_signer_new(&signer, store, &ao) < 0)) {
+	if (c->registry && (tpa_store_open(&store, c->registry) < 0 ||
+			    tpa_audit_signer_new(&signer, store, &c->ao) < 0)) {
 		fprintf(stderr, PROG ": %s\n", tpa_err_last());
 		rc = TPA_EXIT_USAGE;
 		goto cleanup;
 	}
-	if (baseline && tpa_baseline_load_file(&bl, baseline) < 0) {
+	if (c->baseline && tpa_baseline_load_file(&bl, c->baseline) < 0) {
 		fprintf(stderr, PROG ": --baseline: %s\n", tpa_err_last());
 		rc = TPA_EXIT_USAGE;
 		goto cleanup;
@@ -715,13 +944,8 @@ static tpa_exit serve(int argc, char **argv, char **where)
 	sv.key = key;
 	sv.keyset = keyset;
 	sv.log = log_line;
-	sv.relying_parties = (const char *const *)rp.names;
-	sv.nrelying_parties = rp.n;
-	if (rp.n && !so.client_ca_file) {
-		fprintf(stderr, PROG ": --relying-party needs --client-ca\n");
-		rc = TPA_EXIT_USAGE;
-		goto cleanup;
-	}
+	sv.relying_parties = (const char *const *)c->rp.names;
+	sv.nrelying_parties = c->rp.n;
 	/* The EK CAs are checked here too, to name the option: a missing,
 	 * unreadable or empty --ek-ca would refuse every enrollment. */
 	if (sv.ek_ca) {
@@ -734,15 +958,17 @@ static tpa_exit serve(int argc, char **argv, char **where)
 		}
 		tpa_ek_anchors_free(anchors);
 	}
-	if (tpa_service_new(&svc, &sv) < 0 || tpa_rpc_server_new(&srv, &so) < 0 ||
+	if (tpa_service_new(&svc, &sv) < 0 || tpa_rpc_server_new(&srv, &c->so) < 0 ||
 	    tpa_service_register(svc, srv) < 0) {
 		fprintf(stderr, PROG ": %s\n", tpa_err_last());
 		rc = TPA_EXIT_USAGE;
 		goto cleanup;
 	}
-	cur_ks = keyset;
-	cur_key = signing_key(cur_ks, key, &cur_prev);
-	snprintf(signing_kid, sizeof(signing_kid), "%s", tpa_token_key_id(cur_key));
+	live.svc = svc;
+	live.ks = keyset;
+	live.key = key;
+	cur_key = signing_key(live.ks, live.key, &cur_prev);
+	snprintf(live.signing_kid, sizeof(live.signing_kid), "%s", tpa_token_key_id(cur_key));
 	/* The rows since the last head are checked before serving. */
 	audit_tick(signer, cur_key, cur_prev, 0, audit_said, sizeof(audit_said));
 	if (tpa_rpc_server_start(srv, &port) < 0) {
@@ -751,62 +977,53 @@ static tpa_exit serve(int argc, char **argv, char **where)
 	}
 	{
 		/* The listen address with the bound port. */
-		const char *colon = strrchr(so.listen, ':');
-		int hl = colon ? (int)(colon - so.listen) : (int)strlen(so.listen);
+		const char *colon = strrchr(c->so.listen, ':');
+		int hl = colon ? (int)(colon - c->so.listen) : (int)strlen(c->so.listen);
 
-		printf("listening on %.*s:%d (%s)\n", hl, so.listen, port,
-		       so.insecure ? "plaintext" : "TLS");
+		printf("listening on %.*s:%d (%s)\n", hl, c->so.listen, port,
+		       c->so.insecure ? "plaintext" : "TLS");
 		fflush(stdout);
 	}
 	fprintf(stderr, PROG ": token key id %s%s%s\n", tpa_token_key_id(cur_key),
 		cur_prev ? ", previous " : "", cur_prev ? tpa_token_key_id(cur_prev) : "");
-	if (cur_ks)
-		say_keys("", cur_ks, (int64_t)time(NULL));
+	if (live.ks)
+		say_keys("", live.ks, (int64_t)time(NULL));
 	sd_notify(0, "READY=1");
 	if (sd_watchdog_enabled(0, &wd.usec) > 0 && wd.usec >= 200000) {
 		wd.srv = srv;
 		wd_started = pthread_create(&wd_thread, NULL, watchdog, &wd) == 0;
 	}
-	/* SIGHUP: the token keys again (after `verifier keys rotate` or
-	 * `keys activate`). Once a second, the audit log's head is signed if
-	 * due, and a next key whose time came is said to sign (the service
-	 * takes it by itself, at its activation time). */
+	/* From here the service has the baseline and the relying parties; a
+	 * SIGHUP replaces them (reload), and frees these. */
+	live.bl = bl;
+	bl = NULL;
+	live.rp = c->rp;
+	c->rp.names = NULL;
+	c->rp.n = 0;
+	/* SIGHUP: the settings again (reload). Once a second, the audit log's
+	 * head is signed if due, and a next key whose time came is said to
+	 * sign (the service takes it by itself, at its activation time). */
 	for (;;) {
 		struct timespec tick = { 1, 0 };
-		tpa_token_keyset *ks = NULL;
 
 		if ((sig = sigtimedwait(&set, NULL, &tick)) < 0) {
 			if (errno != EAGAIN && errno != EINTR)
 				break;
-			cur_key = signing_key(cur_ks, key, &cur_prev);
-			if (strcmp(signing_kid, tpa_token_key_id(cur_key)) != 0) {
-				snprintf(signing_kid, sizeof(signing_kid), "%s",
+			cur_key = signing_key(live.ks, live.key, &cur_prev);
+			if (strcmp(live.signing_kid, tpa_token_key_id(cur_key)) != 0) {
+				snprintf(live.signing_kid, sizeof(live.signing_kid), "%s",
 					 tpa_token_key_id(cur_key));
 				fprintf(stderr, PROG ": token key %s signs from now (its "
-					"activation time)\n", signing_kid);
+					"activation time)\n", live.signing_kid);
 			}
 			audit_tick(signer, cur_key, cur_prev, 0, audit_said, sizeof(audit_said));
 			continue;
 		}
 		if (sig != SIGHUP)
 			break;
-		if (!token_key) {
-			fprintf(stderr, PROG ": SIGHUP: no --token-key to reload\n");
-			continue;
-		}
-		if (load_keyset(&ks, token_key, 0, sv.token_ttl_s ? sv.token_ttl_s :
-				TPA_TOKEN_DEFAULT_TTL_S) < 0 || tpa_service_set_keyset(svc, ks) < 0) {
-			fprintf(stderr, PROG ": SIGHUP: keys not reloaded: %s\n", tpa_err_last());
-			tpa_token_keyset_free(ks);
-			continue;
-		}
-		/* The service owns it now, until it is freed. */
-		cur_ks = ks;
-		cur_key = signing_key(cur_ks, key, &cur_prev);
-		snprintf(signing_kid, sizeof(signing_kid), "%s", tpa_token_key_id(cur_key));
-		fprintf(stderr, PROG ": SIGHUP: token key id %s%s%s\n", signing_kid,
-			cur_prev ? ", previous " : "", cur_prev ? tpa_token_key_id(cur_prev) : "");
-		say_keys("SIGHUP: ", cur_ks, (int64_t)time(NULL));
+		sd_notify(0, "RELOADING=1");
+		reload(&live);
+		sd_notify(0, "READY=1");
 	}
 	fprintf(stderr, PROG ": %s received, finishing calls in flight\n",
 		sig == SIGTERM ? "SIGTERM" : "SIGINT");
@@ -818,9 +1035,9 @@ static tpa_exit serve(int argc, char **argv, char **where)
 		pthread_mutex_unlock(&wd.lock);
 		pthread_join(wd_thread, NULL);
 	}
-	tpa_rpc_server_shutdown(srv, (unsigned)grace);
+	tpa_rpc_server_shutdown(srv, (unsigned)c->grace);
 	/* Every row written is under a signed head when the verifier stops. */
-	cur_key = signing_key(cur_ks, key, &cur_prev);
+	cur_key = signing_key(live.ks, live.key, &cur_prev);
 	audit_tick(signer, cur_key, cur_prev, 1, audit_said, sizeof(audit_said));
 	fprintf(stderr, PROG ": stopped\n");
 	rc = TPA_EXIT_OK;
@@ -830,33 +1047,28 @@ cleanup:
 	tpa_audit_signer_free(signer);
 	tpa_store_close(store);
 	tpa_baseline_free(bl);
+	tpa_baseline_free(live.bl);
+	rp_free(&live.rp);
 	tpa_token_key_free(key);
 	tpa_token_keyset_free(keyset); /* those SIGHUP gave are the service's */
-	rp_free(&rp);
 	return rc;
 }
 
 static tpa_exit cmd_serve(int argc, char **argv)
 {
-	static const char *const flags[] = { "insecure", "verbose", NULL };
-	static const char *const not_in_config[] = { "config", "help", NULL };
-	const char *path = tpa_config_path_arg(argc, argv);
+	serve_src src = { tpa_config_path_arg(argc, argv), argc, argv };
 	tpa_config *cfg = NULL;
 	tpa_config_args args;
+	serve_conf c;
 	tpa_exit rc;
+	int parsed;
 
-	if (path && (tpa_config_load(&cfg, path) < 0 ||
-		     tpa_config_check_options(cfg, serve_opts, not_in_config) < 0)) {
-		fprintf(stderr, PROG ": %s\n", tpa_err_last());
-		tpa_config_free(cfg);
+	if (serve_args(&cfg, &args, &src) < 0)
 		return TPA_EXIT_USAGE;
-	}
-	if (tpa_config_args_build(&args, cfg, flags, argc, argv) < 0) {
-		fprintf(stderr, PROG ": %s\n", tpa_err_last());
-		tpa_config_free(cfg);
-		return TPA_EXIT_USAGE;
-	}
-	rc = serve(args.argc, args.argv, args.where);
+	parsed = parse_serve(&c, args.argc, args.argv, args.where);
+	rc = parsed < 0 ? TPA_EXIT_USAGE : parsed > 0 ? TPA_EXIT_OK : serve(&c, &src);
+	if (parsed == 0)
+		rp_free(&c.rp);
 	tpa_config_args_free(&args);
 	tpa_config_free(cfg);
 	return rc;

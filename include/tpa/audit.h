@@ -84,4 +84,21 @@ int tpa_audit_signer_tick(tpa_audit_signer *g, const tpa_token_key *k,
 typedef int (*tpa_audit_write_fn)(void *ctx, const char *text, size_t len);
 int tpa_audit_export(tpa_store *s, tpa_audit_write_fn write, void *ctx);
 
+/* Which rows a JSON-lines export gives (the defaults: all). */
+typedef struct {
+	int64_t since_seq;    /* rows with seq >= this (0: from the first) */
+	int since_time;       /* 1: only rows with at >= since_at */
+	int64_t since_at;     /* Unix seconds */
+} tpa_audit_export_opts;
+
+/* The log as JSON lines for a SIEM (docs/audit.md, "Exporting"): one
+ * object per row, "type":"row", with seq, time (ISO 8601 UTC), at,
+ * device_id, event, detail (an object when the text is a JSON object, else
+ * the text), for an attestation a "verdict" object (compliant, outcome,
+ * baseline, reasons) read from its detail, prev_hash and hash; then, if
+ * the log has one, a last line "type":"signed_head" with the latest head.
+ * o may be NULL. */
+int tpa_audit_export_lines(tpa_store *s, const tpa_audit_export_opts *o,
+			   tpa_audit_write_fn write, void *ctx);
+
 #endif

@@ -9,6 +9,7 @@
 
 #include "tpa/seal.h"
 #include "tpa/baseline.h"
+#include "tpa/identity.h"
 #include "tpa/notify.h"
 #include "tpa/rpc.h"
 #include "tpa/store.h"
@@ -72,6 +73,17 @@ int tpa_service_set_keys(tpa_service *s, tpa_token_key *current, tpa_token_key *
 /* Replaces the key set (after SIGHUP); the service owns it from here, and
  * sets replaced stay alive until the service ends (at most 64). */
 int tpa_service_set_keyset(tpa_service *s, tpa_token_keyset *ks);
+
+/* Replaces, while serving, the settings that can change without a restart
+ * (SIGHUP): nonce_ttl_ms, token_ttl_s, baseline, relying_parties (borrowed
+ * from here: the caller frees the ones they replace once this returns) and
+ * the EK CAs: ek_ca and anchors, loaded from it by the caller (owned by the
+ * service from here; NULL without a registry). The rest of o is ignored.
+ * It waits for the calls in flight, which finish with the old settings;
+ * the calls after it use the new ones, all of them. Fails (nothing
+ * changed) only on arguments that could not have come from a valid
+ * configuration. */
+int tpa_service_reload(tpa_service *s, const tpa_service_opts *o, tpa_ek_anchors *anchors);
 /* The JWKS the GetVerificationKeys RPC serves (malloc'd). */
 int tpa_service_jwks(char **out, tpa_service *s);
 

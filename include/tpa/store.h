@@ -127,6 +127,16 @@ typedef int (*tpa_audit_head_cb)(void *ctx, const tpa_audit_signed_head *h);
 
 typedef struct tpa_store tpa_store;
 
+/* What `registry check` finds (tpa_store_check) and restore requires. */
+typedef struct {
+	int schema_version;
+	int64_t devices;
+	int64_t revoked;
+	int64_t baselines;                /* names */
+	int64_t audit_rows;
+	int64_t signed_heads;
+} tpa_store_check_report;
+
 /* The operations a backend provides; the tpa_store_* functions dispatch. */
 typedef struct {
 	void (*close)(tpa_store *s);
@@ -171,6 +181,7 @@ typedef struct {
 	int (*untombstone)(tpa_store *s, const char *id, int64_t now);
 	int (*backup)(tpa_store *s, const char *out_path);
 	int (*set_host)(tpa_store *s, const char *id, const tpa_host_info *host, int64_t now);
+	int (*check)(tpa_store_check_report *out, tpa_store *s);
 } tpa_store_ops;
 
 struct tpa_store {
@@ -201,6 +212,32 @@ int tpa_store_open_existing(tpa_store **out, const char *where);
  * verifier serves it; an OUT that exists is refused (TPA_ERR_CONFLICT). */
 int tpa_store_backup(tpa_store *s, const char *out_path);
 void tpa_store_close(tpa_store *s);
+
+/* The registry's SQLite integrity check, schema version and counts
+ * (TPA_ERR_PARSE naming what is wrong). */
+int tpa_store_check(tpa_store_check_report *out, tpa_store *s);
+/* The same of the registry file where names, as it is: never created,
+ * migrated or written (a file that is not there is TPA_ERR_NOT_FOUND, a
+ * foreign or damaged one TPA_ERR_PARSE naming what is wrong). */
+int tpa_store_check_file(tpa_store_check_report *out, const char *where);
+int tpa_store_check_sqlite(tpa_store_check_report *out, const char *path);
+
+#define TPA_STORE_RESTORE_FORCE 1u    /* replace a registry that exists */
+/* Puts a backup (from tpa_store_backup) in place of the registry where
+ * names (a form tpa_store_open takes), never in use: the backup must pass
+ * the integrity check, hold a registry's schema not newer than this
+ * build's (an older one is migrated on the next open) and an audit chain
+ * that verifies (TPA_ERR_PARSE, TPA_ERR_VERIFY, naming the backup); a
+ * registry that exists is replaced only with TPA_STORE_RESTORE_FORCE
+ * (TPA_ERR_CONFLICT), and never while a process holds it open
+ * (TPA_ERR_CONFLICT: stop the verifier first). Atomic: a private copy beside
+ * the registry, checked, fsync'd and renamed into place; the registry's
+ * stale -wal and -shm files are removed. Refused, the registry is left as
+ * it was. out (may be NULL) gets the backup's check. */
+int tpa_store_restore(tpa_store_check_report *out, const char *where, const char *backup,
+		      unsigned flags);
+int tpa_store_restore_sqlite(tpa_store_check_report *out, const char *path,
+			     const char *backup, unsigned flags);
 
 /* Registers (or re-registers) a device, an AK and the TPM manufacturer its
  * EK certificate names (NULL: unknown, an earlier value stays) in one

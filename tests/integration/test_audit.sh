@@ -7,7 +7,10 @@
 # swapped, the last rows deleted after a signed head, heads forged. Each must
 # make `verifier audit verify` fail naming the right row; the untouched
 # registry verifies, by our code and by an independent check in python3
-# (hashlib, python3-jwt) of what `audit export` prints.
+# (hashlib, python3-jwt) of what `audit export --format json` prints. The
+# default JSON-lines export is read as a SIEM would: every line parsed, the
+# chain linked, each attestation's outcome; --since by seq and by time, a
+# bad --since refused by name.
 # usage: test_audit.sh BUILD_DIR
 set -euo pipefail
 BUILD=${1:?usage: test_audit.sh BUILD_DIR}
@@ -89,7 +92,7 @@ expect_exit "without --jwks it verifies, saying the signatures were not checked"
 expect_grep "... so" "$WORK/out" 'signatures NOT checked'
 
 # ---- the export, checked by code nobody here wrote ----
-expect_exit "audit export" 0 "${V[@]}" audit export --registry "$DB" || true
+expect_exit "audit export --format json" 0 "${V[@]}" audit export --format json --registry "$DB" || true
 cp "$WORK/out" "$WORK/export.json"
 cat >"$WORK/chain.py" <<'PY'
 # The chain recomputed from docs/audit.md with hashlib; the latest head's
@@ -130,6 +133,81 @@ expect_grep "... over every decision, in order" "$WORK/py.out" \
     '^enroll attest attest attest label label label revoke reinstate baseline-add attest$'
 $PY -c 'import json,sys; print(json.load(open(sys.argv[1]))["signed_head"]["jws"])' \
     "$WORK/export.json" >"$WORK/head.jws"
+
+# ---- the export as JSON lines, read as a SIEM would ----
+expect_exit "audit export (JSON lines)" 0 "${V[@]}" audit export --registry "$DB" || true
+cp "$WORK/out" "$WORK/export.jsonl"
+"$BIN/verifier" devices list --json --registry "$DB" >"$WORK/devices.json"
+cat >"$WORK/siem.py" <<'PY'
+# Every line one JSON object; rows in seq order, each linked to the one
+# before; each attestation's verdict; the latest signed head last. Prints
+# "SEQ EVENT [OUTCOME]" per row.
+import datetime, json, sys
+lines = open(sys.argv[1]).read().splitlines()
+first = int(sys.argv[2]) if len(sys.argv) > 2 else 1
+objs = [json.loads(l) for l in lines]
+rows = [o for o in objs if o["type"] == "row"]
+heads = [o for o in objs if o["type"] == "signed_head"]
+assert len(rows) + len(heads) == len(objs), objs
+assert len(heads) == 1 and objs[-1] is heads[0], heads
+if first == 1:
+    assert rows[0]["prev_hash"] == "00" * 32, rows[0]
+assert rows[0]["seq"] == first, rows[0]
+for a, b in zip(rows, rows[1:]):
+    assert b["seq"] == a["seq"] + 1 and b["prev_hash"] == a["hash"], (a, b)
+for r in rows:
+    t = datetime.datetime.strptime(r["time"], "%Y-%m-%dT%H:%M:%SZ")
+    assert t.replace(tzinfo=datetime.timezone.utc).timestamp() == r["at"], r
+    assert len(r["hash"]) == 64 and isinstance(r["detail"], (str, dict)), r
+    if r["event"] == "attest":
+        v = r["verdict"]
+        assert v["outcome"] in ("compliant", "warning", "non-compliant", "no-baseline"), v
+        assert v["compliant"] == (v["outcome"] in ("compliant", "warning")), v
+    else:
+        assert "verdict" not in r, r
+assert heads[0]["seq"] == rows[-1]["seq"] and heads[0]["hash"] == rows[-1]["hash"], heads
+if len(sys.argv) > 3:
+    dev = json.load(open(sys.argv[3]))
+    dev = (dev["devices"] if isinstance(dev, dict) else dev)[0]
+    last = [r for r in rows if r["event"] == "attest"][-1]
+    assert last["verdict"]["outcome"] == dev["last_outcome"], (last, dev)
+    assert last["verdict"]["baseline"] == (dev.get("last_baseline") or None), (last, dev)
+for r in rows:
+    print(r["seq"], r["event"], r.get("verdict", {}).get("outcome", ""))
+PY
+$PY "$WORK/siem.py" "$WORK/export.jsonl" 1 "$WORK/devices.json" >"$WORK/siem.out" 2>&1 &&
+    ok "... every line parses, the chain links, each attestation's verdict as devices list has it" ||
+    bad "... every line parses, the chain links, each attestation's verdict as devices list has it" \
+        "$WORK/siem.out"
+expect_grep "... 11 rows, 4 attestations with their outcome" "$WORK/siem.out" '^11 attest [a-z-]+$'
+[ "$(grep -cE '^[0-9]+ attest [a-z-]+$' "$WORK/siem.out")" = 4 ] && ok "... 4 attestations" ||
+    bad "... 4 attestations" "$WORK/siem.out"
+expect_exit "audit export --since 5" 0 "${V[@]}" audit export --since 5 --registry "$DB" || true
+cp "$WORK/out" "$WORK/since.jsonl"
+$PY "$WORK/siem.py" "$WORK/since.jsonl" 5 >"$WORK/siem.out" 2>&1 &&
+    ok "... from row 5, linked, the head last" || bad "... from row 5, linked, the head last" "$WORK/siem.out"
+[ "$(wc -l <"$WORK/since.jsonl")" = 8 ] && ok "... rows 5 to 11 and the head" ||
+    bad "... rows 5 to 11 and the head" "$WORK/since.jsonl"
+expect_exit "audit export --since 2099-01-01" 0 "${V[@]}" audit export --since 2099-01-01 --registry "$DB" || true
+[ "$(grep -c '"type":"row"' "$WORK/out")" = 0 ] && [ "$(wc -l <"$WORK/out")" = 1 ] &&
+    ok "... no rows, the head" || bad "... no rows, the head" "$WORK/out"
+expect_exit "audit export --since 2000-01-01T00:00:00Z" 0 \
+    "${V[@]}" audit export --since 2000-01-01T00:00:00Z --registry "$DB" || true
+cmp -s "$WORK/out" "$WORK/export.jsonl" && ok "... every row" || bad "... every row" "$WORK/out"
+for s in yesterday 0 2026-13-01 99999999999999999999 -5; do
+    expect_exit "audit export --since $s: refused (2)" 2 "${V[@]}" audit export --since "$s" \
+        --registry "$DB" || true
+    expect_grep "... naming it" "$WORK/err" "audit export: --since $s: "
+done
+expect_exit "audit export --since with --format json: refused (2)" 2 \
+    "${V[@]}" audit export --since 3 --format json --registry "$DB" || true
+expect_exit "audit export --format xml: refused (2)" 2 "${V[@]}" audit export --format xml --registry "$DB" || true
+expect_grep "... naming it" "$WORK/err" "audit export: --format xml: lines or json"
+expect_exit "audit verify --since: refused (2)" 2 "${V[@]}" audit verify --since 3 --registry "$DB" || true
+expect_exit "audit export --output FILE" 0 "${V[@]}" audit export --output "$WORK/siem.jsonl" --registry "$DB" || true
+cmp -s "$WORK/siem.jsonl" "$WORK/export.jsonl" && ok "... the same lines" || bad "... the same lines"
+[ "$(stat -c %a "$WORK/siem.jsonl")" = 600 ] && ok "... mode 0600" || bad "... mode 0600"
+[ -s "$WORK/out" ] && bad "... nothing on stdout" "$WORK/out" || ok "... nothing on stdout"
 
 # ---- tampering: a copy each, triggers dropped ----
 # tamper NAME PYTHON: $WORK/NAME.db is the registry with PYTHON run on it

@@ -618,6 +618,126 @@ static void test_head_is_not_a_token(void)
 	CU_ASSERT_EQUAL(tpa_token_sign_payload(&jws, key, NULL, "x"), TPA_ERR_INVALID_ARG);
 }
 
+/* The lines of a JSON-lines export, parsed (at most 16). */
+static size_t export_lines(json_t **lines, tpa_store *s, const tpa_audit_export_opts *o)
+{
+	char *buf = NULL, *line, *save = NULL;
+	size_t len = 0, n = 0;
+	FILE *f;
+
+	CU_ASSERT_FATAL((f = open_memstream(&buf, &len)) != NULL);
+	CU_ASSERT_EQUAL(tpa_audit_export_lines(s, o, collect, f), 0);
+	fclose(f);
+	CU_ASSERT(len == 0 || buf[len - 1] == '\n');
+	for (line = strtok_r(buf, "\n", &save); line && n < 16; line = strtok_r(NULL, "\n", &save)) {
+		lines[n] = json_loads(line, JSON_REJECT_DUPLICATES, NULL);
+		CU_ASSERT_PTR_NOT_NULL(lines[n]);
+		if (lines[n])
+			n++;
+	}
+	free(buf);
+	return n;
+}
+
+static const char *field(json_t *o, const char *path)
+{
+	char k[32];
+	const char *dot = strchr(path, '.');
+
+	if (!dot)
+		return json_string_value(json_object_get(o, path));
+	snprintf(k, sizeof(k), "%.*s", (int)(dot - path), path);
+	return field(json_object_get(o, k), dot + 1);
+}
+
+static void test_export_lines(void)
+{
+	tpa_attest_record warn = { .outcome = "warning", .baseline = "base@1" };
+	tpa_audit_export_opts o = { 0 };
+	json_t *l[16], *v;
+	char p[300];
+	size_t n, i;
+	int calls = 0;
+	int version;
+	tpa_store *s = make_log("lines.db", 2, p, sizeof(p));
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(s);
+	CU_ASSERT_EQUAL_FATAL(tpa_store_baseline_add(&version, s, "base", "{}", 150), 0);
+	CU_ASSERT_EQUAL(tpa_store_record(s, ID1, 1, "PCR 7: not the baseline's, but allowed",
+					 &warn, 200), 0);
+	CU_ASSERT_EQUAL(tpa_store_record(s, ID1, 0, "quote: bad signature", NULL, 300), 0);
+	CU_ASSERT_EQUAL(tpa_store_record(s, ID1, 1, NULL, NULL, 400), 0);
+	/* Rows 1 enroll, 2 label, 3 baseline-add, 4..6 attest; no head yet. */
+	n = export_lines(l, s, NULL);
+	CU_ASSERT_EQUAL_FATAL(n, 6);
+	for (i = 0; i < n; i++) {
+		CU_ASSERT_STRING_EQUAL(field(l[i], "type"), "row");
+		CU_ASSERT_EQUAL(json_integer_value(json_object_get(l[i], "seq")), (json_int_t)i + 1);
+		if (i > 0)
+			CU_ASSERT_STRING_EQUAL(field(l[i], "prev_hash"), field(l[i - 1], "hash"));
+	}
+	CU_ASSERT_STRING_EQUAL(field(l[0], "time"), "1970-01-01T00:01:40Z");
+	CU_ASSERT_PTR_NULL(json_object_get(l[0], "verdict"));
+	CU_ASSERT_PTR_NULL(json_object_get(l[2], "verdict"));
+	v = json_object_get(l[3], "verdict");
+	CU_ASSERT(json_is_true(json_object_get(v, "compliant")));
+	CU_ASSERT_STRING_EQUAL(field(l[3], "verdict.outcome"), "warning");
+	CU_ASSERT_STRING_EQUAL(field(l[3], "verdict.baseline"), "base@1");
+	CU_ASSERT_STRING_EQUAL(field(l[3], "verdict.reasons"),
+			       "PCR 7: not the baseline's, but allowed");
+	v = json_object_get(l[4], "verdict");
+	CU_ASSERT(json_is_false(json_object_get(v, "compliant")));
+	CU_ASSERT_STRING_EQUAL(field(l[4], "verdict.outcome"), "non-compliant");
+	CU_ASSERT(json_is_null(json_object_get(v, "baseline")));
+	CU_ASSERT_STRING_EQUAL(field(l[4], "verdict.reasons"), "quote: bad signature");
+	CU_ASSERT_STRING_EQUAL(field(l[5], "verdict.outcome"), "compliant");
+	CU_ASSERT(json_is_null(json_object_get(json_object_get(l[5], "verdict"), "reasons")));
+	for (i = 0; i < n; i++)
+		json_decref(l[i]);
+
+	/* --since: by seq, by time; the head last. */
+	sign_now(s, 1000, 6);
+	o.since_seq = 5;
+	n = export_lines(l, s, &o);
+	CU_ASSERT_EQUAL_FATAL(n, 3);
+	CU_ASSERT_EQUAL(json_integer_value(json_object_get(l[0], "seq")), 5);
+	CU_ASSERT_STRING_EQUAL(field(l[2], "type"), "signed_head");
+	CU_ASSERT_STRING_EQUAL(field(l[2], "hash"), field(l[1], "hash"));
+	CU_ASSERT_STRING_EQUAL(field(l[2], "time"), "1970-01-01T00:16:40Z");
+	for (i = 0; i < n; i++)
+		json_decref(l[i]);
+	o.since_seq = 0;
+	o.since_time = 1;
+	o.since_at = 300;
+	n = export_lines(l, s, &o);
+	CU_ASSERT_EQUAL_FATAL(n, 3);
+	CU_ASSERT_EQUAL(json_integer_value(json_object_get(l[0], "at")), 300);
+	for (i = 0; i < n; i++)
+		json_decref(l[i]);
+	o.since_seq = -1;
+	CU_ASSERT_EQUAL(tpa_audit_export_lines(s, &o, collect, stdout), TPA_ERR_INVALID_ARG);
+	tpa_store_close(s);
+
+	/* A detail that is a JSON object is one; a verdict of another form
+	 * is no verdict, its text as it is. */
+	CU_ASSERT_EQUAL(run_py(p, "c.execute(\"UPDATE audit SET detail = '{\\\"why\\\": 1}' "
+			       "WHERE seq = 2\")\n"
+			       "c.execute(\"UPDATE audit SET detail = 'compliant, outcome' "
+			       "WHERE seq = 6\")"), 0);
+	CU_ASSERT_EQUAL_FATAL(tpa_store_open_sqlite(&s, p), 0);
+	n = export_lines(l, s, NULL);
+	CU_ASSERT_EQUAL_FATAL(n, 7);
+	CU_ASSERT_EQUAL(json_integer_value(json_object_get(json_object_get(l[1], "detail"),
+							   "why")), 1);
+	CU_ASSERT_PTR_NULL(json_object_get(l[5], "verdict"));
+	CU_ASSERT_STRING_EQUAL(field(l[5], "detail"), "compliant, outcome");
+	for (i = 0; i < n; i++)
+		json_decref(l[i]);
+	CU_ASSERT_EQUAL(tpa_audit_export_lines(s, NULL, stop_early, &calls), TPA_ERR_IO);
+	CU_ASSERT_EQUAL(tpa_audit_export_lines(s, NULL, NULL, NULL), TPA_ERR_INVALID_ARG);
+	tpa_store_close(s);
+}
+
 int main(void)
 {
 	const tpa_token_key *keys[1];
@@ -640,6 +760,8 @@ int main(void)
 	CU_add_test(s, "wrong types, sizes and NULLs named, never trusted", test_malformed);
 	CU_add_test(s, "the signer: when due, never over a broken log", test_signer);
 	CU_add_test(s, "export: rows, hashes, the latest head", test_export);
+	CU_add_test(s, "export as JSON lines: verdicts, JSON details, --since, the head last",
+		    test_export_lines);
 	CU_add_test(s, "a head kept elsewhere finds rows cut off with every head",
 		    test_head_kept_elsewhere);
 	CU_add_test(s, "a head is not a verdict token", test_head_is_not_a_token);

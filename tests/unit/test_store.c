@@ -1559,6 +1559,61 @@ static void test_host_names(void)
 	tpa_store_close(s);
 }
 
+/* Restore: an older schema is put in place as it is and migrated on the
+ * next open; a newer one, or a registry that exists without force, is
+ * refused and the target left as it was; check reports the counts. */
+static void test_restore_and_check(void)
+{
+	char v1[300], newer[300], target[300], code[4096];
+	tpa_store_check_report r;
+	tpa_store *s = NULL;
+	tpa_device d;
+	struct stat st;
+
+	snprintf(v1, sizeof(v1), "%s/restore-v1.db", dir);
+	snprintf(newer, sizeof(newer), "%s/restore-newer.db", dir);
+	snprintf(target, sizeof(target), "%s/restored.db", dir);
+	snprintf(code, sizeof(code), "%s", V1_FILE);
+	CU_ASSERT_EQUAL_FATAL(run_py(v1, code), 0);
+	CU_ASSERT_EQUAL(tpa_store_restore(&r, target, v1, 0), 0);
+	CU_ASSERT_EQUAL(r.schema_version, 1);
+	CU_ASSERT_EQUAL(r.devices, 1);
+	CU_ASSERT_EQUAL(r.revoked, 1);
+	CU_ASSERT_EQUAL(r.audit_rows, 2);
+	CU_ASSERT_EQUAL_FATAL(stat(target, &st), 0);
+	CU_ASSERT_EQUAL(st.st_mode & 0777, 0600);
+	/* Migrated when it is opened, as any older registry. */
+	CU_ASSERT_EQUAL_FATAL(tpa_store_open_existing(&s, target), 0);
+	CU_ASSERT_EQUAL(tpa_store_check(&r, s), 0);
+	CU_ASSERT_EQUAL(r.schema_version, TPA_STORE_SCHEMA_VERSION);
+	CU_ASSERT_EQUAL(tpa_store_get(&d, s, ID1), 0);
+	CU_ASSERT_EQUAL(d.state, TPA_DEVICE_REVOKED);
+	tpa_store_close(s);
+	s = NULL;
+
+	/* A registry that exists: only with force; a newer schema: never. */
+	CU_ASSERT_EQUAL(tpa_store_restore(NULL, target, v1, 0), TPA_ERR_CONFLICT);
+	CU_ASSERT(strstr(tpa_err_last(), "exists") != NULL);
+	snprintf(code, sizeof(code), "%sc.execute('INSERT INTO schema_version VALUES(%d)')\n",
+		 V1_FILE, TPA_STORE_SCHEMA_VERSION + 1);
+	CU_ASSERT_EQUAL_FATAL(run_py(newer, code), 0);
+	CU_ASSERT_EQUAL(tpa_store_restore(NULL, target, newer, TPA_STORE_RESTORE_FORCE),
+			TPA_ERR_PARSE);
+	CU_ASSERT(strstr(tpa_err_last(), "is newer than this verifier's") != NULL);
+	CU_ASSERT(strstr(tpa_err_last(), newer) != NULL);
+	CU_ASSERT_EQUAL_FATAL(tpa_store_open_existing(&s, target), 0);
+	CU_ASSERT_EQUAL(tpa_store_check(&r, s), 0);
+	CU_ASSERT_EQUAL(r.schema_version, TPA_STORE_SCHEMA_VERSION);
+	tpa_store_close(s);
+	s = NULL;
+	/* With force, over a registry no process holds. */
+	CU_ASSERT_EQUAL(tpa_store_restore(&r, target, v1, TPA_STORE_RESTORE_FORCE), 0);
+	CU_ASSERT_EQUAL(r.schema_version, 1);
+	CU_ASSERT_EQUAL(tpa_store_restore(NULL, "", v1, 0), TPA_ERR_INVALID_ARG);
+	CU_ASSERT_EQUAL(tpa_store_restore(NULL, "postgresql://x", v1, 0), TPA_ERR_INVALID_ARG);
+	CU_ASSERT_EQUAL(tpa_store_check(&r, NULL), TPA_ERR_INVALID_ARG);
+}
+
 int main(void)
 {
 	CU_pSuite s;
@@ -1597,6 +1652,8 @@ int main(void)
 	CU_add_test(s, "tombstones across delete, reinstate; device id prefixes",
 		    test_tombstone_and_prefix);
 	CU_add_test(s, "host names: kept, found, ambiguous; first and last seen", test_host_names);
+	CU_add_test(s, "restore: an older schema migrated on open, a newer refused; check",
+		    test_restore_and_check);
 	failed = test_run_all();
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
 	if (system(cmd) != 0)
