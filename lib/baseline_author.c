@@ -585,3 +585,22 @@ char *tpa_baseline_summary(const tpa_baseline *b)
 	}
 	return o.s;
 }
+
+char *tpa_baseline_brief(const tpa_baseline *b)
+{
+	sbuf o = { 0 };
+	int id, rules = 0;
+
+	if (!b)
+		return NULL;
+	for (id = 0; id < TPA_RULE_COUNT; id++)
+		rules += b->present[id] != 0;
+	sb_printf(&o, "%s, %d rule(s), %zu application(s), %zu boot loader event(s), "
+		  "%zu command line(s)", tpa_hash_label(b->bank), rules, b->apps.n, b->loader.n,
+		  b->ncmd);
+	if (o.oom) {
+		free(o.s);
+		return NULL;
+	}
+	return o.s;
+}

@@ -242,3 +242,23 @@ int tpa_store_untombstone(tpa_store *s, const char *id, int64_t now)
 	CHECK(s);
 	return s->ops->untombstone(s, id, now);
 }
+
+int tpa_store_assign_version(tpa_store *s, const char *kind, const char *target,
+			     const char *name, int version, int64_t now)
+{
+	CHECK(s);
+	return s->ops->assign_version(s, kind, target, name, version, now);
+}
+
+int tpa_store_baseline_versions(tpa_baseline_info **out, size_t *n, tpa_store *s,
+				const char *name)
+{
+	CHECK(s);
+	return s->ops->baseline_versions(out, n, s, name);
+}
+
+int tpa_store_assignments(tpa_assignment **out, size_t *n, tpa_store *s, const char *name)
+{
+	CHECK(s);
+	return s->ops->assignments(out, n, s, name);
+}

@@ -81,6 +81,8 @@ int tpa_baseline_diff(char **out, const tpa_baseline *a, const tpa_baseline *b);
 
 /* One line per rule, for a person: what it holds. malloc'd. */
 char *tpa_baseline_summary(const tpa_baseline *b);
+/* One line without a newline, for a list: bank, rules, counts. malloc'd. */
+char *tpa_baseline_brief(const tpa_baseline *b);
 
 /* ---- appraisal (lib/baseline_appraise.c) ---- */
 

@@ -259,6 +259,50 @@ expect_grep "... as version 2" "$WORK/out" '^added: fleet@2$'
 expect_exit "attest: compliant against fleet@2" 0 "${A[@]}" || true
 expect_grep "... the latest version decides" "$WORK/out" '^appraisal: compliant \(baseline fleet@2\)$'
 
+# Pinned: fleet@1 after fleet@2 rolls back; NAME alone follows the latest again.
+expect_exit "pin fleet@1 on the device (a rollback)" 0 "${B[@]}" assign --registry "$DB" --device "${DEV:0:12}" fleet@1
+expect_grep "... says it is pinned" "$WORK/out" "^device $DEV: fleet@1 \(pinned\)$"
+expect_exit "attest: appraised against the pinned fleet@1" 0 "${A[@]}" || true
+expect_grep "... the pinned version decides, not the latest" "$WORK/out" '^appraisal: compliant \(baseline fleet@1\)$'
+expect_exit "pin a version that does not exist (1)" 1 "${B[@]}" assign --registry "$DB" --device "$DEV" fleet@3 || true
+expect_grep "... refused by name" "$WORK/err" 'no baseline fleet@3'
+expect_exit "a version that is not a number (2)" 2 "${B[@]}" assign --registry "$DB" --device "$DEV" fleet@two || true
+expect_grep "... says what a version is" "$WORK/err" "'fleet@two': the version after '@' must be a number"
+expect_exit "version 0 (2)" 2 "${B[@]}" assign --registry "$DB" --device "$DEV" fleet@0 || true
+expect_exit "list: versions and assignments" 0 "${B[@]}" list --registry "$DB"
+expect_grep "... every version, with when it was added (ISO 8601) and a summary" "$WORK/out" \
+    '^fleet@1  added [0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:]{8}Z  sha256, [0-9]+ rule\(s\), [0-9]+ application\(s\)'
+expect_grep "... fleet@2 too" "$WORK/out" '^fleet@2  added '
+expect_grep "... the device's pinned assignment" "$WORK/out" "^device $DEV: fleet@1 \(pinned\)  assigned "
+"${B[@]}" list --json --registry "$DB" >"$WORK/list.json" 2>"$WORK/err"
+/usr/bin/python3 -c "
+import json, sys
+j = json.load(open('$WORK/list.json'))
+f = [b for b in j['baselines'] if b['name'] == 'fleet'][0]
+assert [v['version'] for v in f['versions']] == [1, 2] and f['latest'] == 2, f
+assert f['versions'][0]['added_at'].endswith('Z') and 'application' in f['versions'][0]['summary'], f
+a = j['assignments']
+assert a == [dict(a[0], kind='device', target='$DEV', name='fleet', version=1, resolves_to=1)], a" 2>"$WORK/py.out" &&
+    ok "list --json: versions and the pinned assignment" || bad "list --json" "$WORK/py.out"
+expect_exit "show fleet@1" 0 "${B[@]}" show --registry "$DB" fleet@1
+expect_grep "... its version and the latest" "$WORK/out" '^fleet@1  added .*  \(latest fleet@2\)$'
+expect_grep "... its body" "$WORK/out" '"tpa_baseline": 1'
+expect_grep "... its assignments" "$WORK/out" "^device $DEV: fleet@1 \(pinned\)"
+"${B[@]}" show --json --registry "$DB" fleet >"$WORK/show.json" 2>"$WORK/err"
+/usr/bin/python3 -c "
+import json
+j = json.load(open('$WORK/show.json'))
+assert j['version'] == 2 and j['latest'] == 2 and j['body']['name'] == 'fleet', j.keys()
+assert j['assignments'][0]['version'] == 1, j['assignments']" 2>"$WORK/py.out" &&
+    ok "show --json: the latest body and the assignments" || bad "show --json" "$WORK/py.out"
+expect_exit "show a version that does not exist (1)" 1 "${B[@]}" show --registry "$DB" fleet@9 || true
+expect_grep "... named" "$WORK/err" 'no baseline fleet@9'
+expect_exit "baseline list --help: stdout, exit 0" 0 "${B[@]}" list --help
+expect_grep "... usage lines" "$WORK/out" '^usage: verifier baseline learn'
+expect_exit "follow the latest again" 0 "${B[@]}" assign --registry "$DB" --device "$DEV" fleet
+expect_exit "attest: compliant against fleet@2 again" 0 "${A[@]}" || true
+expect_grep "... the latest decides again" "$WORK/out" '^appraisal: compliant \(baseline fleet@2\)$'
+
 # By label: the device's own assignment removed, its group's applies.
 python_warn="b = json.load(open('$WORK/fleet.json')); b['name'] = 'lab'; b['rules']['known-events']['events'] = b['rules']['known-events']['events'][1:]; json.dump(b, open('$WORK/lab.json', 'w'))"
 /usr/bin/python3 -c "import json; $python_warn"
@@ -282,7 +326,7 @@ expect_exit "baseline appraise of the same boot against lab: warning, exit 8" 8 
     --baseline "$WORK/lab.json" --eventlog "$WORK/boot.log" || true
 expect_grep "... outcome warning" "$WORK/out" '^outcome: warning \(baseline lab\)$'
 expect_exit "list the baselines" 0 "${B[@]}" list --registry "$DB"
-expect_grep "... every name with its latest version" "$WORK/out" '^fleet@2 '
+expect_grep "... every version of every name" "$WORK/out" '^fleet@2 '
 expect_exit "devices show names the label" 0 "${V[@]}" devices show --json --registry "$DB" "$DEV"
 expect_grep "... and the last outcome" "$WORK/out" '"last_outcome": "warning"'
 "$SIM" extend "$WORK/tpm" "12:sha256=$(printf '%064x' 5)"
