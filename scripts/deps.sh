@@ -19,6 +19,7 @@ PKGS=(
     tpm2-tools                        # tpm2_eventlog, the peer parser in the corpus test
     python3-tpm2-pytss                # TPM2_Certify with qualifying data in the attack suite
     valgrind
+    pesign osslsigncode               # independent Authenticode digests (tests/data/efi)
 )
 
 missing=()
