@@ -200,17 +200,20 @@ int tpa_authenticode_digest(uint8_t *out, uint16_t alg, const uint8_t *image, si
 	return ok ? 0 : tpa_err_fail(TPA_ERR_CRYPTO, "authenticode: the digest failed");
 }
 
-int tpa_authenticode_file(uint8_t *out, uint16_t alg, const char *path)
+int tpa_authenticode_file(uint8_t *out, uint8_t *file_digest, uint16_t alg, const char *path)
 {
 	struct stat sb;
 	uint8_t *b = NULL;
 	size_t n = 0;
 	ssize_t r;
 	char why[512];
-	int fd, err;
+	int fd, err = 0;
 
-	if (!path)
+	if (!path || (!out && !file_digest))
 		return tpa_err_fail(TPA_ERR_INVALID_ARG, "authenticode: no path");
+	if (!tpa_hash_md(alg))
+		return tpa_err_fail(TPA_ERR_INVALID_ARG, "authenticode: hash algorithm 0x%04x is "
+				    "not supported", alg);
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
 		return tpa_err_fail(TPA_ERR_IO, "%s: %s", path, strerror(errno));
 	if (fstat(fd, &sb) < 0 || !S_ISREG(sb.st_mode)) {
@@ -241,7 +244,9 @@ int tpa_authenticode_file(uint8_t *out, uint16_t alg, const char *path)
 		err = tpa_err_fail(TPA_ERR_IO, "%s: grew while it was read", path);
 		goto out;
 	}
-	if ((err = tpa_authenticode_digest(out, alg, b, n)) < 0) {
+	if (file_digest && (err = tpa_hash(file_digest, alg, b, n)) < 0)
+		goto out;
+	if (out && (err = tpa_authenticode_digest(out, alg, b, n)) < 0) {
 		/* "PE image: ..." becomes "FILE: ...". */
 		const char *m = tpa_err_last();
 

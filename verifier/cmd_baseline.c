@@ -14,11 +14,17 @@
  * differences or appraise: non-compliant, 2 usage or invalid input (one line
  * naming the file, the field and why), 7 a write failed, 8 appraise:
  * warning. */
+#include <errno.h>
+#include <ftw.h>
 #include <getopt.h>
+#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <jansson.h>
 
@@ -50,14 +56,21 @@ static void usage(FILE *f)
 "       verifier baseline assign --registry FILE (--device ID | --label LABEL) NAME[@N]|-\n"
 "       verifier baseline list --registry FILE [--json]\n"
 "       verifier baseline show --registry FILE NAME[@N] [--json]\n"
+"       verifier baseline allow (--registry FILE NAME | --in FILE --out FILE)\n"
+"                               (--file IMAGE... | --package DIR_OR_DEB) [--kind KIND]\n"
+"                               [--path PATH] [--expires DATE] [--note TEXT]\n"
 "\n"
 "Golden baselines (docs/baseline.md): learn one from a known-good boot, merge,\n"
 "compare, appraise a log against one; keep versions of them in the registry\n"
 "(append-only) and assign a baseline to a device or a group label. NAME\n"
 "follows the baseline's latest version; NAME@N pins version N (assigning an\n"
-"older one rolls back). Exit status: 0 done (appraise: compliant), 1 diff found\n"
-"differences, appraise non-compliant, or no such baseline, device or version,\n"
-"2 usage or invalid input, 7 a write failed, 8 appraise: warning.\n"
+"older one rolls back). allow lets a baseline accept boot images before any\n"
+"device boots them (a kernel update without an outage): what the firmware and\n"
+"GRUB will measure of each image, computed from the file, until it expires; with\n"
+"--registry as a new version of NAME (its latest plus the allowances).\n"
+"Exit status: 0 done (appraise: compliant), 1 diff found differences, appraise\n"
+"non-compliant, or no such baseline, device or version, 2 usage or invalid\n"
+"input, 7 a write failed, 8 appraise: warning.\n"
 "\n"
 "  --registry FILE       the registry (must exist)\n"
 "  --device ID           a device id, alias or unique prefix of 8+ hex digits\n"
@@ -71,6 +84,18 @@ static void usage(FILE *f)
 "  --baseline FILE       appraise against this baseline\n"
 "  --pcrs JSON           appraise as if a quote had covered these PCR values\n"
 "  --json                appraise, list, show: JSON on stdout\n"
+"  --in FILE             allow: the baseline file to start from (with --out)\n"
+"  --file IMAGE          allow: a kernel, shim, GRUB or EFI application image\n"
+"                        (PE/COFF), or an initrd; repeatable\n"
+"  --package DIR_OR_DEB  allow: every boot image of a package (.deb, or unpacked):\n"
+"                        boot/vmlinuz-*, *.efi, *.efi.signed\n"
+"  --kind KIND           allow: kernel, shim, grub, app or initrd (default: from\n"
+"                        the file's name: vmlinuz-*, initrd*, shim*, grub*, else app)\n"
+"  --path PATH           allow: where the device's boot loader finds the one\n"
+"                        --file (default /boot/NAME for a kernel or initrd)\n"
+"  --expires DATE        allow: when the allowance ends (ISO 8601; default 30\n"
+"                        days from now); after it the image no longer passes\n"
+"  --note TEXT           allow: why, recorded with the allowance\n"
 "  --help                this text\n");
 }
 
@@ -940,6 +965,324 @@ close:
 	return rc;
 }
 
+/* ---- allow: images before any device boots them ---- */
+
+typedef struct {
+	tpa_allow_image v[TPA_ALLOW_IMAGES_MAX];
+	char *owned[TPA_ALLOW_IMAGES_MAX];     /* the paths allocated here */
+	size_t n;
+	const char *kind;                      /* --kind, or NULL: from the name */
+	int full;
+} image_list;
+
+static void images_free(image_list *l)
+{
+	size_t i;
+
+	for (i = 0; i < l->n; i++)
+		free(l->owned[i]);
+	l->n = 0;
+}
+
+/* The kind an image's name says: vmlinuz-* a kernel, initrd* an initrd,
+ * shim* and grub* those, any other an EFI application. */
+static const char *kind_of(const char *file)
+{
+	const char *b = strrchr(file, '/') ? strrchr(file, '/') + 1 : file;
+
+	if (strncmp(b, "vmlinuz", 7) == 0 || strncmp(b, "vmlinux", 7) == 0)
+		return "kernel";
+	if (strncmp(b, "initrd", 6) == 0)
+		return "initrd";
+	if (strncmp(b, "shim", 4) == 0)
+		return "shim";
+	if (strncmp(b, "grub", 4) == 0)
+		return "grub";
+	return "app";
+}
+
+/* Adds an image; own: file and path are copied (one allocation). */
+static int image_add(image_list *l, const char *file, const char *path, int own)
+{
+	size_t nf = strlen(file) + 1, np = path ? strlen(path) + 1 : 0;
+	char *m = NULL;
+
+	if (l->n == TPA_ALLOW_IMAGES_MAX) {
+		l->full = 1;
+		return -1;
+	}
+	if (own) {
+		if (!(m = malloc(nf + np)))
+			return -1;
+		memcpy(m, file, nf);
+		file = m;
+		if (path) {
+			memcpy(m + nf, path, np);
+			path = m + nf;
+		}
+	}
+	l->owned[l->n] = m;
+	l->v[l->n].file = file;
+	l->v[l->n].path = path;
+	l->v[l->n].kind = l->kind ? l->kind : kind_of(file);
+	l->n++;
+	return 0;
+}
+
+static image_list *walk_list;
+static const char *walk_root;
+
+/* A package's boot images: its kernels (boot/vmlinuz-*, at that path on the
+ * device) and its EFI applications (*.efi, *.efi.signed). */
+static int walk_one(const char *fpath, const struct stat *sb, int type, struct FTW *ftw)
+{
+	const char *b = fpath + ftw->base, *rel = fpath + strlen(walk_root);
+	size_t n = strlen(b);
+	int efi = (n > 4 && strcmp(b + n - 4, ".efi") == 0) ||
+		(n > 11 && strcmp(b + n - 11, ".efi.signed") == 0);
+	int kernel = strncmp(b, "vmlinuz-", 8) == 0 && strstr(rel, "/boot/") == rel;
+
+	(void)sb;
+	if (type != FTW_F || (!efi && !kernel))
+		return 0;
+	return image_add(walk_list, fpath, kernel ? rel : NULL, 1) < 0 ? 1 : 0;
+}
+
+static int rm_one(const char *fpath, const struct stat *sb, int type, struct FTW *ftw)
+{
+	(void)sb;
+	(void)type;
+	(void)ftw;
+	return remove(fpath) < 0 ? -1 : 0;
+}
+
+/* --package: a directory (an unpacked package) or a .deb, unpacked by
+ * dpkg-deb into a private temporary directory (tmp, removed by the caller). */
+static tpa_exit package_images(image_list *l, const char *pkg, char *tmp, size_t tmp_cap)
+{
+	struct stat sb;
+	const char *dir = pkg;
+	size_t before = l->n;
+
+	*tmp = '\0';
+	if (stat(pkg, &sb) < 0) {
+		fprintf(stderr, "verifier: baseline: --package %s: %s\n", pkg, strerror(errno));
+		return TPA_EXIT_USAGE;
+	}
+	if (S_ISREG(sb.st_mode)) {
+		char *argv[] = { "dpkg-deb", "-x", (char *)pkg, tmp, NULL };
+		const char *t = getenv("TMPDIR");
+		pid_t pid;
+		int st;
+
+		snprintf(tmp, tmp_cap, "%s/tpa-allow-XXXXXX", t && *t ? t : "/tmp");
+		if (!mkdtemp(tmp)) {
+			fprintf(stderr, "verifier: baseline: %s: %s\n", tmp, strerror(errno));
+			*tmp = '\0';
+			return TPA_EXIT_INTERNAL;
+		}
+		if (posix_spawnp(&pid, "dpkg-deb", NULL, NULL, argv, environ) != 0 ||
+		    waitpid(pid, &st, 0) != pid || !WIFEXITED(st) || WEXITSTATUS(st) != 0) {
+			fprintf(stderr, "verifier: baseline: --package %s: dpkg-deb -x could not "
+				"unpack it (is it a .deb?)\n", pkg);
+			return TPA_EXIT_USAGE;
+		}
+		dir = tmp;
+	} else if (!S_ISDIR(sb.st_mode)) {
+		fprintf(stderr, "verifier: baseline: --package %s: neither a directory nor a "
+			"file\n", pkg);
+		return TPA_EXIT_USAGE;
+	}
+	walk_list = l;
+	walk_root = dir;
+	if (nftw(dir, walk_one, 16, FTW_PHYS) != 0 || l->full) {
+		fprintf(stderr, "verifier: baseline: --package %s: %s\n", pkg, l->full ?
+			"more than 64 boot images" : "cannot read it all");
+		return TPA_EXIT_USAGE;
+	}
+	if (l->n == before) {
+		fprintf(stderr, "verifier: baseline: --package %s: no boot image in it (boot/vmlinuz-*, "
+			"*.efi, *.efi.signed)\n", pkg);
+		return TPA_EXIT_USAGE;
+	}
+	return TPA_EXIT_OK;
+}
+
+static void print_allowances(const tpa_baseline *b, size_t from)
+{
+	char *txt = tpa_baseline_to_json(b);
+	json_t *j = txt ? json_loads(txt, 0, NULL) : NULL, *list, *a, *e;
+	size_t i, k;
+
+	free(txt);
+	list = json_object_get(json_object_get(json_object_get(j, "rules"), "boot-applications"),
+			       "allowances");
+	for (i = from; i < json_array_size(list); i++) {
+		a = json_array_get(list, i);
+		printf("allowed: %s %s until %s\n", json_string_value(json_object_get(a, "kind")),
+		       json_string_value(json_object_get(a, "source")),
+		       json_string_value(json_object_get(a, "expires")));
+		json_array_foreach(json_object_get(a, "applications"), k, e)
+			printf("  PCR 4 application %s  %s\n",
+			       json_string_value(json_object_get(e, "digest")),
+			       json_string_value(json_object_get(e, "path")));
+		json_array_foreach(json_object_get(a, "boot_loader"), k, e)
+			printf("  PCR %lld %s  %s\n",
+			       (long long)json_integer_value(json_object_get(e, "pcr")),
+			       json_string_value(json_object_get(e, "digest")),
+			       json_string_value(json_object_get(e, "text")));
+	}
+	json_decref(j);
+}
+
+static size_t allowances_in(const tpa_baseline *b)
+{
+	char *txt = tpa_baseline_to_json(b);
+	json_t *j = txt ? json_loads(txt, 0, NULL) : NULL;
+	size_t n = json_array_size(json_object_get(json_object_get(json_object_get(j, "rules"),
+								   "boot-applications"),
+						   "allowances"));
+
+	free(txt);
+	json_decref(j);
+	return n;
+}
+
+#define ALLOW_DAYS_DEFAULT 30
+
+static tpa_exit do_allow(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "registry", required_argument, NULL, 'R' },
+		{ "in", required_argument, NULL, 'i' },
+		{ "out", required_argument, NULL, 'o' },
+		{ "file", required_argument, NULL, 'f' },
+		{ "package", required_argument, NULL, 'P' },
+		{ "kind", required_argument, NULL, 'k' },
+		{ "path", required_argument, NULL, 'p' },
+		{ "expires", required_argument, NULL, 'x' },
+		{ "note", required_argument, NULL, 'N' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *registry = NULL, *in = NULL, *out = NULL, *package = NULL, *path = NULL;
+	const char *expires_s = NULL, *note = NULL, *files[TPA_ALLOW_IMAGES_MAX];
+	char tmp[512] = "", name[TPA_BASELINE_NAME_MAX + 1];
+	image_list l;
+	tpa_baseline *b = NULL, *nb = NULL;
+	tpa_store *st = NULL;
+	char *body = NULL, *json = NULL;
+	size_t nfiles = 0, i, had;
+	int64_t now = (int64_t)time(NULL), expires;
+	int c, version = 0, pinned;
+	tpa_exit rc = TPA_EXIT_USAGE;
+
+	memset(&l, 0, sizeof(l));
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (c) {
+		case 'R': registry = optarg; break;
+		case 'i': in = optarg; break;
+		case 'o': out = optarg; break;
+		case 'P': package = optarg; break;
+		case 'k': l.kind = optarg; break;
+		case 'p': path = optarg; break;
+		case 'x': expires_s = optarg; break;
+		case 'N': note = optarg; break;
+		case 'f':
+			if (nfiles == TPA_ALLOW_IMAGES_MAX) {
+				fprintf(stderr, "verifier: baseline: allow: more than %d --file\n",
+					TPA_ALLOW_IMAGES_MAX);
+				return TPA_EXIT_USAGE;
+			}
+			files[nfiles++] = optarg;
+			break;
+		default: usage(stderr); return TPA_EXIT_USAGE;
+		}
+	}
+	if (!registry == !in || (in && (!out || optind != argc)) ||
+	    (registry && (out || optind != argc - 1)) || !nfiles == !package ||
+	    (path && nfiles != 1)) {
+		fprintf(stderr, "verifier: baseline: allow takes --registry FILE NAME or --in FILE "
+			"--out FILE, and --file IMAGE... or --package DIR_OR_DEB (--path with one "
+			"--file only)\n");
+		usage(stderr);
+		return TPA_EXIT_USAGE;
+	}
+	expires = now + ALLOW_DAYS_DEFAULT * 86400;
+	if (expires_s && tpa_time_parse_iso(&expires, expires_s) < 0) {
+		fprintf(stderr, "verifier: baseline: allow: --expires: %s\n", tpa_err_last());
+		return TPA_EXIT_USAGE;
+	}
+	if (expires <= now) {
+		fprintf(stderr, "verifier: baseline: allow: --expires %s is not in the future\n",
+			expires_s);
+		return TPA_EXIT_USAGE;
+	}
+	for (i = 0; i < nfiles; i++)
+		if (image_add(&l, files[i], path, 0) < 0)
+			goto cleanup;
+	if (package && (rc = package_images(&l, package, tmp, sizeof(tmp))) != TPA_EXIT_OK)
+		goto cleanup;
+	rc = TPA_EXIT_USAGE;
+	if (in) {
+		if (tpa_baseline_load_file(&b, in) < 0) {
+			rc = fail("allow");
+			goto cleanup;
+		}
+	} else {
+		if (parse_ref(name, &pinned, argv[optind]) < 0)
+			goto cleanup;
+		if (pinned) {
+			fprintf(stderr, "verifier: baseline: allow: %s: a new version is made from "
+				"the latest; name the baseline without @N\n", argv[optind]);
+			goto cleanup;
+		}
+		if ((rc = open_registry(&st, registry)) != TPA_EXIT_OK)
+			goto cleanup;
+		rc = TPA_EXIT_USAGE;
+		if (tpa_store_baseline_get(&body, &version, st, name, 0) < 0) {
+			fail("allow");
+			rc = TPA_EXIT_NO;
+			goto cleanup;
+		}
+		if (tpa_baseline_parse(&b, body, strlen(body), name) < 0) {
+			rc = fail("allow");
+			goto cleanup;
+		}
+	}
+	had = allowances_in(b);
+	if (tpa_baseline_allow(&nb, b, l.v, l.n, expires, note, now) < 0) {
+		rc = fail("allow");
+		goto cleanup;
+	}
+	if (!(json = tpa_baseline_to_json(nb))) {
+		rc = TPA_EXIT_INTERNAL;
+		goto cleanup;
+	}
+	if (in) {
+		if ((rc = write_out(out, json)) != TPA_EXIT_OK)
+			goto cleanup;
+	} else {
+		if (tpa_store_baseline_add(&version, st, name, json, now) < 0) {
+			rc = fail("allow");
+			goto cleanup;
+		}
+		printf("added: %s@%d\n", name, version);
+	}
+	print_allowances(nb, had);
+	rc = TPA_EXIT_OK;
+cleanup:
+	if (tmp[0] && nftw(tmp, rm_one, 16, FTW_DEPTH | FTW_PHYS) != 0)
+		fprintf(stderr, "verifier: baseline: cannot remove %s\n", tmp);
+	images_free(&l);
+	free(json);
+	free(body);
+	tpa_baseline_free(nb);
+	tpa_baseline_free(b);
+	tpa_store_close(st);
+	return rc;
+}
+
 tpa_exit cmd_baseline(int argc, char **argv)
 {
 	const char *sub = argc >= 2 ? argv[1] : "";
@@ -962,6 +1305,8 @@ tpa_exit cmd_baseline(int argc, char **argv)
 		return do_check(argc - 1, argv + 1);
 	if (strcmp(sub, "appraise") == 0)
 		return do_appraise(argc - 1, argv + 1);
+	if (strcmp(sub, "allow") == 0)
+		return do_allow(argc - 1, argv + 1);
 	if (strcmp(sub, "add") == 0 || strcmp(sub, "assign") == 0 || strcmp(sub, "list") == 0 ||
 	    strcmp(sub, "show") == 0)
 		return do_registry(sub, argc - 1, argv + 1);

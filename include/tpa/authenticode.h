@@ -26,7 +26,9 @@
 int tpa_authenticode_digest(uint8_t *out, uint16_t alg, const uint8_t *image, size_t len);
 
 /* As above, of a file read whole (at most TPA_AUTHENTICODE_IMAGE_MAX
- * bytes); errors name the file. */
-int tpa_authenticode_file(uint8_t *out, uint16_t alg, const char *path);
+ * bytes), and (file_digest not NULL) the digest of its bytes, what GRUB
+ * measures of a file it loads; out NULL: that digest only, of any file.
+ * Errors name the file. */
+int tpa_authenticode_file(uint8_t *out, uint8_t *file_digest, uint16_t alg, const char *path);
 
 #endif

@@ -334,4 +334,83 @@ expect_exit "a quoted PCR that moved without a logged event: non-compliant (1)" 
 expect_grep "... the log does not replay, naming the PCR" "$WORK/out" '^  FAIL eventlog.replay: sha256 PCR 12: the log has no event for it, yet it is not at its reset value'
 expect_grep "... and the boot is not appraised" "$WORK/out" '^appraisal: not-appraised'
 
+# ---- the kernel allowed before first boot: no outage (issue 14) ----
+# A baseline learned from the good boot alone; the next kernel allowed from
+# its image file (and its initrd) before the device ever boots it; then the
+# device reboots into it and stays compliant, on a real swtpm through the
+# real verifier. The allowance expired, or the wrong image allowed: not.
+EFI=$ROOT/tests/data/efi
+reboot_into() { # SCENARIO: a power cycle (PCRs reset), then that boot
+    "$SIM" stop "$WORK/tpm"
+    TCTI=$("$SIM" start "$WORK/tpm")
+    "$BIN/tpa-bootsim" --scenario "$SCEN/$1.json" --log "$WORK/boot.log" --tcti "$TCTI" >/dev/null
+}
+"${B[@]}" learn --eventlog "$WORK/good.log" --name early --out "$WORK/early.json" >/dev/null
+expect_exit "a baseline learned from the good boot only" 0 "${B[@]}" add --registry "$DB" "$WORK/early.json"
+expect_exit "assigned to the device" 0 "${B[@]}" assign --registry "$DB" --device "$DEV" early
+reboot_into good
+expect_exit "attest the good boot: compliant against early@1" 0 "${A[@]}" || true
+expect_grep "... by early@1" "$WORK/out" '^appraisal: compliant \(baseline early@1\)$'
+expect_exit "allow: an expiry in the past is refused (2)" 2 "${B[@]}" allow --registry "$DB" early \
+    --file "$EFI/vmlinuz-6.1.0-15-amd64" --expires 2020-01-01
+expect_grep "... by name" "$WORK/err" 'is not in the future'
+expect_exit "allow: a file that is not a PE image, as a kernel (2)" 2 "${B[@]}" allow --registry "$DB" \
+    early --kind kernel --file "$EFI/initrd.img-6.1.0-15-amd64"
+expect_grep "... naming the file and why" "$WORK/err" 'initrd.img-6.1.0-15-amd64: 46 bytes: too short for a DOS header'
+expect_exit "allow: a pinned version cannot be the base (2)" 2 "${B[@]}" allow --registry "$DB" early@1 \
+    --file "$EFI/vmlinuz-6.1.0-15-amd64"
+expect_exit "allow the next kernel and its initrd from their files, before any device boots them" 0 \
+    "${B[@]}" allow --registry "$DB" early --file "$EFI/vmlinuz-6.1.0-15-amd64" \
+    --file "$EFI/initrd.img-6.1.0-15-amd64" --expires 2099-01-01 --note "Debian 12 point release"
+expect_grep "... a new version" "$WORK/out" '^added: early@2$'
+expect_grep "... the kernel's Authenticode digest on PCR 4 (pesign's)" "$WORK/out" \
+    '^  PCR 4 application 9d8132c3b51137cfb7c628a1f7fe3b4ede75df98d49babca610439911b15e285  /boot/vmlinuz-6.1.0-15-amd64$'
+expect_grep "... the file GRUB reads on PCR 9" "$WORK/out" "^  PCR 9 $(sha256sum "$EFI/vmlinuz-6.1.0-15-amd64" | cut -c1-64)  /boot/vmlinuz-6.1.0-15-amd64$"
+expect_grep "... GRUB's commands for that version on PCR 8" "$WORK/out" '^  PCR 8 [0-9a-f]{64}  initrd /boot/initrd.img-6.1.0-15-amd64$'
+expect_grep "... until its expiry" "$WORK/out" '^allowed: kernel vmlinuz-6.1.0-15-amd64 until 2099-01-01T00:00:00Z$'
+reboot_into kernel-update
+expect_exit "the device reboots into the new kernel: compliant, no outage" 0 "${A[@]}" || true
+expect_grep "... against early@2" "$WORK/out" '^appraisal: compliant \(baseline early@2\)$'
+"${B[@]}" show --json --registry "$DB" early >"$WORK/early2.json" 2>"$WORK/err"
+/usr/bin/python3 -c "
+import json
+j = json.load(open('$WORK/early2.json'))['body']
+for a in j['rules']['boot-applications']['allowances']:
+    a['expires'] = '2020-01-01T00:00:00Z'
+json.dump(j, open('$WORK/early-expired.json', 'w'))"
+expect_exit "the same allowance, expired" 0 "${B[@]}" add --registry "$DB" "$WORK/early-expired.json"
+expect_exit "after the expiry: non-compliant (1)" 1 "${A[@]}" || true
+expect_grep "... naming the expiry" "$WORK/out" \
+    '^  FAIL boot-applications .*application .boot.vmlinuz-6.1.0-15-amd64 \([0-9a-f]{16}\.\.\.\): allowed until 2020-01-01T00:00:00Z \(kernel vmlinuz-6.1.0-15-amd64\), expired'
+"${B[@]}" show --json --registry "$DB" early@1 >"$WORK/early1.json" 2>"$WORK/err"
+/usr/bin/python3 -c "
+import json
+json.dump(json.load(open('$WORK/early1.json'))['body'], open('$WORK/early1-body.json', 'w'))"
+expect_exit "allow by mistake another build of the kernel (same name, other bytes)" 0 "${B[@]}" allow \
+    --in "$WORK/early1-body.json" --out "$WORK/early-mistake.json" \
+    --file "$EFI/other/vmlinuz-6.1.0-15-amd64" --file "$EFI/initrd.img-6.1.0-15-amd64"
+"${B[@]}" add --registry "$DB" "$WORK/early-mistake.json" >/dev/null
+expect_exit "the wrong image allowed: still non-compliant (1)" 1 "${A[@]}" || true
+expect_grep "... the kernel that booted is not among those allowed" "$WORK/out" \
+    '^  FAIL boot-applications .*application .boot.vmlinuz-6.1.0-15-amd64 \([0-9a-f]{16}\.\.\.\) is not among the 3 allowed'
+expect_exit "pin early@2 again (a rollback to the good allowance)" 0 "${B[@]}" assign --registry "$DB" \
+    --device "$DEV" early@2
+expect_exit "compliant again against the pinned early@2" 0 "${A[@]}" || true
+expect_grep "... by early@2" "$WORK/out" '^appraisal: compliant \(baseline early@2\)$'
+# Offline, from a package: an unpacked one and a .deb (dpkg-deb builds it).
+mkdir -p "$WORK/pkg/boot" "$WORK/pkg/DEBIAN"
+cp "$EFI/vmlinuz-6.1.0-15-amd64" "$WORK/pkg/boot/"
+printf 'Package: linux-image-tpa-test\nVersion: 1\nArchitecture: all\nMaintainer: t <t@t>\nDescription: t\n' \
+    >"$WORK/pkg/DEBIAN/control"
+dpkg-deb --build "$WORK/pkg" "$WORK/kernel.deb" >/dev/null 2>&1 || bad "dpkg-deb --build"
+for p in "$WORK/pkg" "$WORK/kernel.deb"; do
+    expect_exit "allow --package ${p##*/}" 0 "${B[@]}" allow --in "$WORK/early1-body.json" \
+        --out "$WORK/from-pkg.json" --package "$p" --expires 2099-01-01
+    expect_grep "... finds the kernel at its path on the device" "$WORK/out" \
+        '^  PCR 4 application 9d8132c3b51137cfb7c628a1f7fe3b4ede75df98d49babca610439911b15e285  /boot/vmlinuz-6.1.0-15-amd64$'
+done
+expect_exit "allow --package: nothing bootable in it (2)" 2 "${B[@]}" allow --in "$WORK/early1-body.json" \
+    --out "$WORK/x.json" --package "$WORK/pkg/DEBIAN"
+expect_grep "... says so" "$WORK/err" 'no boot image in it'
+
 summary

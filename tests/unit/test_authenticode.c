@@ -70,19 +70,36 @@ static void test_known_images(void)
 	for (i = 0; i < sizeof(known) / sizeof(known[0]); i++) {
 		snprintf(path, sizeof(path), DATA "%s", known[i].file);
 		memset(d, 0, sizeof(d));
-		CU_ASSERT_EQUAL(tpa_authenticode_file(d, TPM2_ALG_SHA256, path), 0);
+		CU_ASSERT_EQUAL(tpa_authenticode_file(d, NULL, TPM2_ALG_SHA256, path), 0);
 		hex(h, d, 32);
 		if (strcmp(h, known[i].digest))
 			fprintf(stderr, "%s: %s, expected %s (%s)\n", known[i].file, h,
 				known[i].digest, tpa_err_last());
 		CU_ASSERT_STRING_EQUAL(h, known[i].digest);
 	}
+	/* With the file's own digest (what GRUB measures), or that alone. */
+	{
+		uint8_t fd[32], want[32];
+		size_t n = 0;
+		uint8_t *img = slurp(&n, DATA "pe64.efi");
+
+		CU_ASSERT_PTR_NOT_NULL_FATAL(img);
+		CU_ASSERT_EQUAL(tpa_hash(want, TPM2_ALG_SHA256, img, n), 0);
+		CU_ASSERT_EQUAL(tpa_authenticode_file(d, fd, TPM2_ALG_SHA256, DATA "pe64.efi"), 0);
+		CU_ASSERT_EQUAL(memcmp(fd, want, 32), 0);
+		memset(fd, 0, sizeof(fd));
+		CU_ASSERT_EQUAL(tpa_authenticode_file(NULL, fd, TPM2_ALG_SHA256, DATA "mkpe.py"), 0);
+		CU_ASSERT_EQUAL(tpa_authenticode_file(d, NULL, TPM2_ALG_SHA256, DATA "mkpe.py"),
+				TPA_ERR_PARSE);
+		CU_ASSERT(strstr(tpa_err_last(), "mkpe.py: no DOS header") != NULL);
+		free(img);
+	}
 	/* Other banks hash the same bytes: SHA-1's is 20 bytes, and different. */
-	CU_ASSERT_EQUAL(tpa_authenticode_file(d, TPM2_ALG_SHA1, DATA "pe64.efi"), 0);
-	CU_ASSERT_EQUAL(tpa_authenticode_file(d, 0x7777, DATA "pe64.efi"), TPA_ERR_INVALID_ARG);
-	CU_ASSERT_EQUAL(tpa_authenticode_file(d, TPM2_ALG_SHA256, DATA "no-such.efi"), TPA_ERR_IO);
+	CU_ASSERT_EQUAL(tpa_authenticode_file(d, NULL, TPM2_ALG_SHA1, DATA "pe64.efi"), 0);
+	CU_ASSERT_EQUAL(tpa_authenticode_file(d, NULL, 0x7777, DATA "pe64.efi"), TPA_ERR_INVALID_ARG);
+	CU_ASSERT_EQUAL(tpa_authenticode_file(d, NULL, TPM2_ALG_SHA256, DATA "no-such.efi"), TPA_ERR_IO);
 	CU_ASSERT(strstr(tpa_err_last(), "no-such.efi") != NULL);
-	CU_ASSERT_EQUAL(tpa_authenticode_file(d, TPM2_ALG_SHA256, DATA), TPA_ERR_IO);
+	CU_ASSERT_EQUAL(tpa_authenticode_file(d, NULL, TPM2_ALG_SHA256, DATA), TPA_ERR_IO);
 	CU_ASSERT(strstr(tpa_err_last(), "not a regular file") != NULL);
 }
 
