@@ -83,7 +83,7 @@ static const struct {
 	  "devices list|show|revoke|reinstate|delete [--json] --registry FILE [ID]\n"
 	  "devices label --registry FILE ID LABEL" },
 	{ "baseline", cmd_baseline,
-	  "baseline learn|merge|diff|check|appraise|add|assign|list ... (see\n"
+	  "baseline learn|merge|diff|check|appraise|add|assign|list|show|allow ... (see\n"
 	  "                         " PROG " baseline --help, docs/baseline.md)" },
 	{ "audit", cmd_audit,
 	  "audit verify --registry FILE [--jwks FILE] [--head FILE] [--json]\n"

@@ -203,6 +203,15 @@ bad_baseline "a required PCR twice" "b['required_pcrs'] = [7, 7]" \
 bad_baseline "required-pcrs written as a rule" "b['rules']['required-pcrs'] = {'severity': 'critical'}" \
     'rules.required-pcrs: is not written as a rule'
 bad_baseline "an unknown bank" "b['bank'] = 'md5'" 'bank: must be sha1, sha256'
+ALW="b['rules']['boot-applications']['allowances'] = [{'kind': 'kernel', 'applications': [{'digest': '00' * 32}]"
+bad_baseline "an allowance without an expiry" "$ALW}]" \
+    'rules.boot-applications.allowances\[0\].expires: missing: every allowance has an expiry'
+bad_baseline "an allowance expiring at no time" "$ALW, 'expires': '2027-13-01'}]" \
+    'rules.boot-applications.allowances\[0\].expires: not an ISO 8601 time'
+bad_baseline "an allowance of an unknown kind" "$ALW, 'expires': '2027-01-01'}]; b['rules']['boot-applications']['allowances'][0]['kind'] = 'bios'" \
+    'rules.boot-applications.allowances\[0\].kind: must be kernel, shim, grub, app or initrd'
+bad_baseline "an allowance that allows nothing" "$ALW, 'expires': '2027-01-01'}]; b['rules']['boot-applications']['allowances'][0].pop('applications')" \
+    'rules.boot-applications.allowances\[0\]: allows nothing'
 printf '{"tpa_baseline": 1, ' >"$WORK/bad.json"
 expect_exit "truncated JSON (2)" 2 "${B[@]}" check "$WORK/bad.json" || true
 expect_grep "... with the line and column" "$WORK/err" 'bad.json: line 1 column'
@@ -409,6 +418,16 @@ for p in "$WORK/pkg" "$WORK/kernel.deb"; do
     expect_grep "... finds the kernel at its path on the device" "$WORK/out" \
         '^  PCR 4 application 9d8132c3b51137cfb7c628a1f7fe3b4ede75df98d49babca610439911b15e285  /boot/vmlinuz-6.1.0-15-amd64$'
 done
+/usr/bin/python3 - "$ROOT/docs/baseline.schema.json" "$WORK" >"$WORK/schema.out" 2>&1 <<'PY' && ok "baselines with allowances validate against the schema too" || bad "JSON Schema (allowances)" "$WORK/schema.out"
+import json, sys, jsonschema
+v = jsonschema.Draft202012Validator(json.load(open(sys.argv[1])))
+for f in ["early-mistake", "from-pkg", "early-expired"]:
+    b = json.load(open("%s/%s.json" % (sys.argv[2], f)))
+    assert b["rules"]["boot-applications"]["allowances"], f
+    errs = list(v.iter_errors(b))
+    assert not errs, (f, [e.message for e in errs])
+print("ok")
+PY
 expect_exit "allow --package: nothing bootable in it (2)" 2 "${B[@]}" allow --in "$WORK/early1-body.json" \
     --out "$WORK/x.json" --package "$WORK/pkg/DEBIAN"
 expect_grep "... says so" "$WORK/err" 'no boot image in it'
