@@ -367,11 +367,30 @@ static const eset *expected_set(const tpa_baseline *b, tpa_rule_id id, int32_t p
 	return NULL;
 }
 
-/* Fills a failed rule's seen text ("event 12 (PCR 4): hex; ...") and its
- * expected values: every allowed value on the PCRs it failed on, each once. */
-static int list_rule(tpa_rule_result *r, const tpa_baseline *b)
+/* One expected value: counted (pass 0) or written at slot m (pass 1). */
+static void expect_value(tpa_rule_result *r, char *p, size_t m, int pass, const uint8_t *d,
+			 size_t ds)
 {
 	static const char hx[] = "0123456789abcdef";
+	char *h;
+	size_t x;
+
+	if (!pass)
+		return;
+	h = p + m * (2 * ds + 1);
+	for (x = 0; x < ds; x++) {
+		h[2 * x] = hx[d[x] >> 4];
+		h[2 * x + 1] = hx[d[x] & 15];
+	}
+	h[2 * x] = 0;
+	r->expected[m] = h;
+}
+
+/* Fills a failed rule's seen text ("event 12 (PCR 4): hex; ...") and its
+ * expected values: every allowed value on the PCRs it failed on, each once,
+ * then those of the allowances in force at now. */
+static int list_rule(tpa_rule_result *r, const tpa_baseline *b, int64_t now)
+{
 	size_t i, k, len = 1, n = 0, at;
 	char *p = NULL;
 
@@ -393,7 +412,7 @@ static int list_rule(tpa_rule_result *r, const tpa_baseline *b)
 	}
 	/* Two passes over the set: count, then fill one allocation. */
 	for (int pass = 0; pass < 2; pass++) {
-		size_t m = 0;
+		size_t m = 0, a;
 
 		for (i = 0; i < r->nfailed; i++) {
 			int any;
@@ -414,18 +433,19 @@ static int list_rule(tpa_rule_result *r, const tpa_baseline *b)
 			for (k = 0; k < s->n; k++) {
 				if (!any && s->v[k].pcr != (uint32_t)r->failed[i].pcr)
 					continue;
-				if (pass) {
-					char *h = p + m * (2 * b->ds + 1);
-					size_t x;
+				expect_value(r, p, m++, pass, s->v[k].d, b->ds);
+			}
+			for (a = 0; r->rule == TPA_RULE_BOOT_APPLICATIONS && a < b->nallow; a++) {
+				const allowance *al = &b->allow[a];
+				const eset *as = s == &b->apps ? &al->apps : &al->loader;
 
-					for (x = 0; x < b->ds; x++) {
-						h[2 * x] = hx[s->v[k].d[x] >> 4];
-						h[2 * x + 1] = hx[s->v[k].d[x] & 15];
-					}
-					h[2 * x] = 0;
-					r->expected[m] = h;
+				if (now >= al->expires)
+					continue;
+				for (k = 0; k < as->n; k++) {
+					if (!any && as->v[k].pcr != (uint32_t)r->failed[i].pcr)
+						continue;
+					expect_value(r, p, m++, pass, as->v[k].d, b->ds);
 				}
-				m++;
 			}
 		}
 		if (!pass) {
@@ -751,7 +771,7 @@ pcrs:
 			snprintf(r->detail + l, sizeof(r->detail) - l, " (%zu events fail, all listed)",
 				 r->nfailed);
 		}
-		if (!j.oom && list_rule(r, b) < 0)
+		if (!j.oom && list_rule(r, b, now) < 0)
 			j.oom = 1;
 		if (r->severity == TPA_SEVERITY_CRITICAL)
 			out->outcome = TPA_OUTCOME_NON_COMPLIANT;

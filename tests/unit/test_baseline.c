@@ -651,6 +651,14 @@ static void test_allowances_expire(void)
 	CU_ASSERT_EQUAL(appraise_at(&a, b, log, until - 1), TPA_OUTCOME_NON_COMPLIANT);
 	CU_ASSERT(strstr(r->detail, "is not among the 0 allowed") != NULL);
 	CU_ASSERT(strstr(r->detail, "expired") == NULL);
+	/* What the allowance in force accepts is listed as expected; once it
+	 * expired, it is not. */
+	CU_ASSERT_EQUAL(r->nexpected, 1);
+	if (r->nexpected == 1)
+		CU_ASSERT_STRING_EQUAL(r->expected[0], "cdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcd"
+				       "cdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcd");
+	CU_ASSERT_EQUAL(appraise_at(&a, b, log, until + 1), TPA_OUTCOME_NON_COMPLIANT);
+	CU_ASSERT_EQUAL(r->nexpected, 0);
 	tpa_appraisal_clear(&a);
 	tpa_baseline_free(b);
 	tpa_baseline_free(bl);
