@@ -1062,6 +1062,7 @@ static tpa_exit package_images(image_list *l, const char *pkg, char *tmp, size_t
 {
 	struct stat sb;
 	const char *dir = pkg;
+	char root[4096];
 	size_t before = l->n;
 
 	*tmp = '\0';
@@ -1093,9 +1094,22 @@ static tpa_exit package_images(image_list *l, const char *pkg, char *tmp, size_t
 			"file\n", pkg);
 		return TPA_EXIT_USAGE;
 	}
+	/* Paths in the package are what follows dir ("/boot/vmlinuz-..."). */
+	{
+		size_t n = strlen(dir);
+
+		while (n > 1 && dir[n - 1] == '/')
+			n--;
+		if (n >= sizeof(root)) {
+			fprintf(stderr, "verifier: baseline: --package %s: the path is too long\n", pkg);
+			return TPA_EXIT_USAGE;
+		}
+		memcpy(root, dir, n);
+		root[n] = '\0';
+	}
 	walk_list = l;
-	walk_root = dir;
-	if (nftw(dir, walk_one, 16, FTW_PHYS) != 0 || l->full) {
+	walk_root = root;
+	if (nftw(root, walk_one, 16, FTW_PHYS) != 0 || l->full) {
 		fprintf(stderr, "verifier: baseline: --package %s: %s\n", pkg, l->full ?
 			"more than 64 boot images" : "cannot read it all");
 		return TPA_EXIT_USAGE;
