@@ -700,6 +700,23 @@ int tpa_baseline_diff(char **out, const tpa_baseline *a, const tpa_baseline *b)
 	return 0;
 }
 
+/* ", 2 allowance(s), the first expiring 2027-01-31T00:00:00Z" or "". */
+static void allowances_text(sbuf *o, const tpa_baseline *b)
+{
+	char t[TPA_TIME_ISO_LEN + 1];
+	int64_t first = 0;
+	size_t i;
+
+	if (!b->nallow)
+		return;
+	for (i = 0; i < b->nallow; i++)
+		if (!i || b->allow[i].expires < first)
+			first = b->allow[i].expires;
+	if (tpa_time_iso(t, sizeof(t), first) < 0)
+		snprintf(t, sizeof(t), "%lld", (long long)first);
+	sb_printf(o, ", %zu allowance(s), the first expiring %s", b->nallow, t);
+}
+
 char *tpa_baseline_summary(const tpa_baseline *b)
 {
 	sbuf o = { 0 };
@@ -740,8 +757,10 @@ char *tpa_baseline_summary(const tpa_baseline *b)
 			sb_printf(&o, "%zu allowed certificate(s)\n", b->certs[id].n);
 			break;
 		case TPA_RULE_BOOT_APPLICATIONS:
-			sb_printf(&o, "%zu application(s), %zu boot loader event(s)\n", b->apps.n,
+			sb_printf(&o, "%zu application(s), %zu boot loader event(s)", b->apps.n,
 				  b->loader.n);
+			allowances_text(&o, b);
+			sb_printf(&o, "\n");
 			break;
 		case TPA_RULE_KERNEL_CMDLINE:
 			sb_printf(&o, "%zu allowed command line(s)\n", b->ncmd);
@@ -787,6 +806,7 @@ char *tpa_baseline_brief(const tpa_baseline *b)
 	sb_printf(&o, "%s, %d rule(s), %zu application(s), %zu boot loader event(s), "
 		  "%zu command line(s)", tpa_hash_label(b->bank), rules, b->apps.n, b->loader.n,
 		  b->ncmd);
+	allowances_text(&o, b);
 	if (o.oom) {
 		free(o.s);
 		return NULL;
