@@ -1514,6 +1514,12 @@ static void test_pinned_assignment(void)
 	CU_ASSERT_EQUAL(run_py(p,
 		"a = c.execute('SELECT target, version FROM assignments ORDER BY target').fetchall()\n"
 		"sys.exit(0 if a == [('fleet', None), ('spare', 1)] else 1)"), 0);
+	/* The audit log says which version was pinned, or that none was. */
+	CU_ASSERT_EQUAL(run_py(p,
+		"d = [r[0] for r in c.execute(\"SELECT detail FROM audit WHERE event = 'assign' "
+		"ORDER BY seq\")]\n"
+		"sys.exit(0 if d[:2] == ['baseline fleet (latest) assigned to label fleet', "
+		"'baseline fleet@1 assigned to label fleet'] else 1)"), 0);
 }
 
 int main(void)
