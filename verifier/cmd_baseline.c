@@ -7,13 +7,18 @@
  *   check FILE                            validate and summarize
  *   appraise --baseline F --eventlog LOG [--json]
  *   add --registry DB FILE                store a new version
- *   assign --registry DB (--device ID | --label L) NAME   (NAME "-" removes)
- *   list --registry DB
+ *   assign --registry DB (--device ID | --label L) NAME[@N]   (NAME "-" removes;
+ *                                         @N pins a version)
+ *   list --registry DB [--json]           every version and assignment
+ *   show --registry DB NAME[@N] [--json]  a version's body, the assignments
+ *   allow (--registry DB NAME | --in F --out F) (--file IMAGE... | --package P)
+ *                                         allow boot images before any device
+ *                                         boots them, until an expiry
  *
  * Exit status (tpa/exit.h): 0 done (appraise: compliant), 1 diff found
- * differences or appraise: non-compliant, 2 usage or invalid input (one line
- * naming the file, the field and why), 7 a write failed, 8 appraise:
- * warning. */
+ * differences, appraise: non-compliant, or no such baseline, version or
+ * device, 2 usage or invalid input (one line naming the file, the field and
+ * why), 7 a write failed, 8 appraise: warning. */
 #include <errno.h>
 #include <ftw.h>
 #include <getopt.h>
@@ -41,7 +46,7 @@
 
 #include "cmd.h"
 
-#define PROG "verifier baseline"
+#define PROG "verifier: baseline"
 
 static void usage(FILE *f)
 {
