@@ -162,6 +162,26 @@ appraise "a SHA-1 Debian log against its own sha1 baseline" "$WORK/win.json" \
     "$DATA/go-tpm-tools/debian-10.bin" 0 ""
 expect_exit "baselines of different banks do not merge (2)" 2 "${B[@]}" merge "$WORK/cos.json" "$WORK/win.json" || true
 
+# ---- Authenticode digests: the project's against independent tools ----
+# pesign and osslsigncode (scripts/deps.sh installs them) on real images and
+# generated PE32/PE32+ ones, through `baseline allow`.
+for f in "$ROOT"/tests/data/efi/linuxx64.efi.stub* "$ROOT"/tests/data/efi/pe*.efi* \
+         "$ROOT"/tests/data/efi/vmlinuz-6.1.0-15-amd64; do
+    n=${f##*/}
+    want=$( (pesign -h -i "$f" 2>/dev/null || true) | sed -n 's/^hash: //p')
+    [ -n "$want" ] || { bad "$n: pesign -h gives no digest (is pesign installed?)"; continue; }
+    expect_exit "$n: baseline allow computes its digest" 0 "${B[@]}" allow --in "$WORK/good.json" \
+        --out "$WORK/digest.json" --kind app --file "$f"
+    expect_grep "... the one pesign computes" "$WORK/out" "^  PCR 4 application $want "
+    case $n in *.signed)
+        # It exits 1 here (the throwaway signer is not trusted); the digest is printed.
+        want=$( (osslsigncode verify -in "$f" 2>/dev/null || true) |
+            sed -n 's/^Calculated message digest *: *\([0-9A-F]*\).*/\1/p' | tr A-F a-f)
+        expect_grep "... and osslsigncode's calculated message digest" "$WORK/out" \
+            "^  PCR 4 application ${want:-none} " ;;
+    esac
+done
+
 # ---- baselines are untrusted input; an independent validator agrees ----
 /usr/bin/python3 - "$ROOT/docs/baseline.schema.json" "$WORK" >"$WORK/schema.out" 2>&1 <<'PY' && ok "every baseline written validates against docs/baseline.schema.json (python3-jsonschema)" || bad "JSON Schema" "$WORK/schema.out"
 import json, sys, jsonschema
