@@ -1130,12 +1130,15 @@ static tpa_exit package_images(image_list *l, const char *pkg, char *tmp, size_t
 static void print_allowances(const tpa_baseline *b, size_t from)
 {
 	char *txt = tpa_baseline_to_json(b);
-	json_t *j = txt ? json_loads(txt, 0, NULL) : NULL, *list, *a, *e;
+	json_t *j = txt ? json_loads(txt, 0, NULL) : NULL, *rule, *list, *a, *e;
 	size_t i, k;
+	int cmds = 0, judges_pcr8 = 0;
 
 	free(txt);
-	list = json_object_get(json_object_get(json_object_get(j, "rules"), "boot-applications"),
-			       "allowances");
+	rule = json_object_get(json_object_get(j, "rules"), "boot-applications");
+	list = json_object_get(rule, "allowances");
+	json_array_foreach(json_object_get(rule, "boot_loader"), k, e)
+		judges_pcr8 |= json_integer_value(json_object_get(e, "pcr")) == 8;
 	for (i = from; i < json_array_size(list); i++) {
 		a = json_array_get(list, i);
 		printf("allowed: %s %s until %s\n", json_string_value(json_object_get(a, "kind")),
@@ -1145,11 +1148,21 @@ static void print_allowances(const tpa_baseline *b, size_t from)
 			printf("  PCR 4 application %s  %s\n",
 			       json_string_value(json_object_get(e, "digest")),
 			       json_string_value(json_object_get(e, "path")));
-		json_array_foreach(json_object_get(a, "boot_loader"), k, e)
+		json_array_foreach(json_object_get(a, "boot_loader"), k, e) {
 			printf("  PCR %lld %s  %s\n",
 			       (long long)json_integer_value(json_object_get(e, "pcr")),
 			       json_string_value(json_object_get(e, "digest")),
 			       json_string_value(json_object_get(e, "text")));
+			cmds += json_integer_value(json_object_get(e, "pcr")) == 8;
+		}
+		/* A GRUB boot also runs commands that name the kernel: without
+		 * them allowed, its boot fails there. */
+		if (!cmds && strcmp(json_string_value(json_object_get(a, "kind")), "kernel") == 0 &&
+		    judges_pcr8)
+			fprintf(stderr, "verifier: warning: %s: no GRUB command allowed for it (its "
+				"path is not .../vmlinuz-VERSION; --path gives it), so a GRUB boot of it "
+				"still fails there\n", json_string_value(json_object_get(a, "source")));
+		cmds = 0;
 	}
 	json_decref(j);
 }

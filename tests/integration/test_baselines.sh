@@ -448,6 +448,14 @@ for f in ["early-mistake", "from-pkg", "early-expired"]:
     assert not errs, (f, [e.message for e in errs])
 print("ok")
 PY
+cp "$EFI/vmlinuz-6.1.0-15-amd64" "$WORK/kernel-new.efi"
+expect_exit "allow a kernel whose name gives no version" 0 "${B[@]}" allow --in "$WORK/early1-body.json" \
+    --out "$WORK/x.json" --kind kernel --file "$WORK/kernel-new.efi"
+expect_grep "... warns that GRUB's commands for it are not allowed" "$WORK/err" \
+    "^verifier: warning: kernel-new.efi: no GRUB command allowed for it"
+expect_exit "... --path gives its version" 0 "${B[@]}" allow --in "$WORK/early1-body.json" \
+    --out "$WORK/x.json" --kind kernel --file "$WORK/kernel-new.efi" --path /boot/vmlinuz-6.1.0-15-amd64
+expect_grep "... and the commands follow from it" "$WORK/out" '^  PCR 8 [0-9a-f]{64}  echo Loading Linux 6.1.0-15-amd64 \.\.\.$'
 expect_exit "allow --package: nothing bootable in it (2)" 2 "${B[@]}" allow --in "$WORK/early1-body.json" \
     --out "$WORK/x.json" --package "$WORK/pkg/DEBIAN"
 expect_grep "... says so" "$WORK/err" 'no boot image in it'
