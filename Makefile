@@ -79,6 +79,7 @@ LIB_SRC  := \
             lib/baseline_rules.c \
             lib/baseline_author.c \
             lib/baseline_appraise.c \
+            lib/authenticode.c \
             lib/config.c
 OBJ      := $(BUILD)/obj
 LIB_OBJ  := $(LIB_SRC:%.c=$(OBJ)/%.o) $(OBJ)/gen/attest.pb-c.o
@@ -109,11 +110,12 @@ UNIT_TESTS := \
               $(BUILD)/tests/unit/test_evidence \
               $(BUILD)/tests/unit/test_token \
               $(BUILD)/tests/unit/test_compliance \
-              $(BUILD)/tests/unit/test_notify
+              $(BUILD)/tests/unit/test_notify \
+              $(BUILD)/tests/unit/test_authenticode
 BENCH    := $(BUILD)/tests/bench/bench_quote $(BUILD)/tests/bench/bench_rpc \
             $(BUILD)/tests/bench/bench_eventlog $(BUILD)/tests/bench/bench_baseline \
             $(BUILD)/tests/bench/bench_challenge
-FUZZ_TARGETS := attest replies eventlog baseline config seal enroll appraise
+FUZZ_TARGETS := attest replies eventlog baseline config seal enroll appraise authenticode
 FUZZ_DRIVERS := $(FUZZ_TARGETS:%=$(BUILD)/tests/fuzz/fuzz_%)
 
 .SECONDARY:

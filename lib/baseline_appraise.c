@@ -7,9 +7,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "baseline_int.h"
 #include "tpa/err.h"
+#include "tpa/timefmt.h"
 #include "tpa/tpm_decode.h"
 
 const char *tpa_outcome_name(tpa_outcome o)
@@ -47,7 +49,45 @@ typedef struct {
 	size_t ds;
 	size_t cap[TPA_RULE_COUNT];      /* of each rule's failed list */
 	int oom;
+	int64_t now;                     /* allowances expire against it */
 } judge;
+
+/* Whether an allowance accepts digest d (an application when app, else a
+ * boot loader event on pcr): 1 if one in force does; 0 if none does, with
+ * *expired the one that did until it expired (NULL if none). */
+static int allowed_by(const tpa_baseline *b, int64_t now, int app, uint32_t pcr,
+		      const uint8_t *d, const allowance **expired)
+{
+	size_t i;
+
+	*expired = NULL;
+	for (i = 0; i < b->nallow; i++) {
+		const allowance *a = &b->allow[i];
+
+		if (!(app ? baseline__eset_has(&a->apps, 0, 0, d, b->ds) :
+		      baseline__eset_has(&a->loader, pcr, 0, d, b->ds)))
+			continue;
+		if (now < a->expires)
+			return 1;
+		if (!*expired || a->expires > (*expired)->expires)
+			*expired = a;
+	}
+	return 0;
+}
+
+/* " (allowed until 2027-01-31T00:00:00Z (kernel vmlinuz-...), expired)" */
+static void expired_text(char *out, size_t cap, const allowance *a)
+{
+	char t[TPA_TIME_ISO_LEN + 1];
+
+	*out = '\0';
+	if (!a)
+		return;
+	if (tpa_time_iso(t, sizeof(t), a->expires) < 0)
+		snprintf(t, sizeof(t), "%lld", (long long)a->expires);
+	snprintf(out, cap, ": allowed until %s (%s%s%.60s), expired", t, a->kind,
+		 a->source[0] ? " " : "", a->source);
+}
 
 /* Adds a failing event, with the value being judged, to the rule's list.
  * Bounded by the log: one entry per event (the loop visits each once, and
@@ -327,11 +367,30 @@ static const eset *expected_set(const tpa_baseline *b, tpa_rule_id id, int32_t p
 	return NULL;
 }
 
-/* Fills a failed rule's seen text ("event 12 (PCR 4): hex; ...") and its
- * expected values: every allowed value on the PCRs it failed on, each once. */
-static int list_rule(tpa_rule_result *r, const tpa_baseline *b)
+/* One expected value: counted (pass 0) or written at slot m (pass 1). */
+static void expect_value(tpa_rule_result *r, char *p, size_t m, int pass, const uint8_t *d,
+			 size_t ds)
 {
 	static const char hx[] = "0123456789abcdef";
+	char *h;
+	size_t x;
+
+	if (!pass)
+		return;
+	h = p + m * (2 * ds + 1);
+	for (x = 0; x < ds; x++) {
+		h[2 * x] = hx[d[x] >> 4];
+		h[2 * x + 1] = hx[d[x] & 15];
+	}
+	h[2 * x] = 0;
+	r->expected[m] = h;
+}
+
+/* Fills a failed rule's seen text ("event 12 (PCR 4): hex; ...") and its
+ * expected values: every allowed value on the PCRs it failed on, each once,
+ * then those of the allowances in force at now. */
+static int list_rule(tpa_rule_result *r, const tpa_baseline *b, int64_t now)
+{
 	size_t i, k, len = 1, n = 0, at;
 	char *p = NULL;
 
@@ -353,7 +412,7 @@ static int list_rule(tpa_rule_result *r, const tpa_baseline *b)
 	}
 	/* Two passes over the set: count, then fill one allocation. */
 	for (int pass = 0; pass < 2; pass++) {
-		size_t m = 0;
+		size_t m = 0, a;
 
 		for (i = 0; i < r->nfailed; i++) {
 			int any;
@@ -374,18 +433,19 @@ static int list_rule(tpa_rule_result *r, const tpa_baseline *b)
 			for (k = 0; k < s->n; k++) {
 				if (!any && s->v[k].pcr != (uint32_t)r->failed[i].pcr)
 					continue;
-				if (pass) {
-					char *h = p + m * (2 * b->ds + 1);
-					size_t x;
+				expect_value(r, p, m++, pass, s->v[k].d, b->ds);
+			}
+			for (a = 0; r->rule == TPA_RULE_BOOT_APPLICATIONS && a < b->nallow; a++) {
+				const allowance *al = &b->allow[a];
+				const eset *as = s == &b->apps ? &al->apps : &al->loader;
 
-					for (x = 0; x < b->ds; x++) {
-						h[2 * x] = hx[s->v[k].d[x] >> 4];
-						h[2 * x + 1] = hx[s->v[k].d[x] & 15];
-					}
-					h[2 * x] = 0;
-					r->expected[m] = h;
+				if (now >= al->expires)
+					continue;
+				for (k = 0; k < as->n; k++) {
+					if (!any && as->v[k].pcr != (uint32_t)r->failed[i].pcr)
+						continue;
+					expect_value(r, p, m++, pass, as->v[k].d, b->ds);
 				}
-				m++;
 			}
 		}
 		if (!pass) {
@@ -405,11 +465,18 @@ static int list_rule(tpa_rule_result *r, const tpa_baseline *b)
 
 int tpa_baseline_appraise(tpa_appraisal *out, const tpa_baseline *b, const tpa_boot *ev)
 {
+	return tpa_baseline_appraise_at(out, b, ev, (int64_t)time(NULL));
+}
+
+int tpa_baseline_appraise_at(tpa_appraisal *out, const tpa_baseline *b, const tpa_boot *ev,
+			     int64_t now)
+{
 	const tpa_bootstate *st = ev ? &ev->state : NULL;
 	judge j;
 	size_t i, n;
 	int id, sb_on, fw_seen = 0, apps_seen = 0, cmdline_seen = 0;
 	tpa_pcr_mask loader_seen = 0;
+	const allowance *gone = NULL;
 	char h[24];
 
 	if (!out || !b || !ev)
@@ -418,6 +485,7 @@ int tpa_baseline_appraise(tpa_appraisal *out, const tpa_baseline *b, const tpa_b
 	memset(&j, 0, sizeof(j));
 	j.a = out;
 	j.ds = b->ds;
+	j.now = now;
 	if (dset_build(&j.dbx, st) < 0)
 		return TPA_ERR_NOMEM;
 	for (id = 0; id < TPA_RULE_COUNT; id++) {
@@ -546,11 +614,14 @@ int tpa_baseline_appraise(tpa_appraisal *out, const tpa_baseline *b, const tpa_b
 				  st->firmware_version, h, b->firmware.n);
 			break;
 		case TPA_RULE_BOOT_APPLICATIONS:
+			gone = NULL;
 			if (m->kind == TPA_EVK_BOOT_APPLICATION) {
-				int allowed = baseline__eset_has(&b->apps, 0, 0, d, b->ds);
+				int allowed = baseline__eset_has(&b->apps, 0, 0, d, b->ds) ||
+					allowed_by(b, j.now, 1, 4, d, &gone);
 				int revoked = b->bank == TPM2_ALG_SHA256 && dset_has(&j.dbx, d);
 				const tpa_boot_app *app;
 				const char *path;
+				char why[160];
 
 				apps_seen = 1;
 				if (allowed && !revoked)
@@ -563,7 +634,11 @@ int tpa_baseline_appraise(tpa_appraisal *out, const tpa_baseline *b, const tpa_b
 				if (out->rules[own].status == TPA_RULE_FAIL && out->rules[own].pcr != 4) {
 					out->rules[own].status = TPA_RULE_PASS;
 				}
-				if (!allowed)
+				expired_text(why, sizeof(why), gone);
+				if (!allowed && gone)
+					fail_rule(&j, TPA_RULE_BOOT_APPLICATIONS, num, pcr,
+						  "event %d: application %s (%s)%s", num, path, h, why);
+				else if (!allowed)
 					fail_rule(&j, TPA_RULE_BOOT_APPLICATIONS, num, pcr,
 						  "event %d: application %s (%s) is not among the %zu "
 						  "allowed", num, path, h, b->apps.n);
@@ -575,15 +650,17 @@ int tpa_baseline_appraise(tpa_appraisal *out, const tpa_baseline *b, const tpa_b
 			}
 			loader_seen |= (tpa_pcr_mask)1 << e->pcr;
 			if (!baseline__eset_has(&b->loader, e->pcr, 0, d, b->ds) &&
+			    !allowed_by(b, j.now, 0, e->pcr, d, &gone) &&
 			    !failed_again(&j, TPA_RULE_BOOT_APPLICATIONS, num, pcr)) {
-				char t[60];
+				char t[60], why[160];
 
 				tpa_event_text(t, sizeof(t), e);
 				short_hex(h, d, b->ds);
+				expired_text(why, sizeof(why), gone);
 				fail_rule(&j, TPA_RULE_BOOT_APPLICATIONS, num, pcr,
-					  "event %d (PCR %d): boot loader event \"%s\" (%s) is not in "
-					  "the baseline", num, pcr,
-					  m->kind == TPA_EVK_UKI_SECTION ? "" : t, h);
+					  "event %d (PCR %d): boot loader event \"%s\" (%s)%s", num,
+					  pcr, m->kind == TPA_EVK_UKI_SECTION ? "" : t, h,
+					  gone ? why : " is not in the baseline");
 			}
 			break;
 		case TPA_RULE_KERNEL_CMDLINE: {
@@ -694,7 +771,7 @@ pcrs:
 			snprintf(r->detail + l, sizeof(r->detail) - l, " (%zu events fail, all listed)",
 				 r->nfailed);
 		}
-		if (!j.oom && list_rule(r, b) < 0)
+		if (!j.oom && list_rule(r, b, now) < 0)
 			j.oom = 1;
 		if (r->severity == TPA_SEVERITY_CRITICAL)
 			out->outcome = TPA_OUTCOME_NON_COMPLIANT;

@@ -11,7 +11,9 @@
 #include <jansson.h>
 
 #include "baseline_int.h"
+#include "tpa/authenticode.h"
 #include "tpa/err.h"
+#include "tpa/timefmt.h"
 #include "tpa/tpm_decode.h"
 
 /* ---- learn ---- */
@@ -361,6 +363,193 @@ int tpa_baseline_merge(tpa_baseline **out, const tpa_baseline *a, const tpa_base
 	return err;
 }
 
+/* ---- allow: images before any device boots them ---- */
+
+static json_t *loader_entry(uint32_t pcr, const uint8_t *d, size_t ds, const char *text)
+{
+	json_t *e = json_object();
+
+	json_object_set_new(e, "pcr", json_integer(pcr));
+	json_object_set_new(e, "digest", baseline__hex_json(d, ds));
+	json_object_set_new(e, "text", json_string(text));
+	return e;
+}
+
+/* A GRUB command as GRUB measures it on PCR 8: the digest of its text. */
+static int add_command(json_t *loader, const tpa_baseline *b, const char *text)
+{
+	uint8_t d[TPA_DIGEST_MAX];
+	int err;
+
+	if ((err = tpa_hash(d, b->bank, (const uint8_t *)text, strlen(text))) < 0)
+		return err;
+	json_array_append_new(loader, loader_entry(8, d, b->ds, text));
+	return 0;
+}
+
+static int printable(const char *s, size_t max)
+{
+	size_t n = 0;
+
+	for (; *s; s++, n++)
+		if ((unsigned char)*s < 0x21 || (unsigned char)*s > 0x7e || n >= max)
+			return 0;
+	return n > 0;
+}
+
+static json_t *allowance_json(const tpa_baseline *b, const tpa_allow_image *im,
+			      int64_t expires, const char *note, int64_t now, int *err)
+{
+	static const char *const kinds[] = { "kernel", "shim", "grub", "app", "initrd", NULL };
+	uint8_t ac[TPA_DIGEST_MAX], fd[TPA_DIGEST_MAX];
+	const char *base, *kind = im->kind ? im->kind : "app";
+	char path[512], t[TPA_TIME_ISO_LEN + 1];
+	json_t *a, *apps, *loader;
+	int k, efi, grub_file;
+
+	for (k = 0; kinds[k] && strcmp(kinds[k], kind); k++)
+		;
+	if (!kinds[k]) {
+		*err = tpa_err_fail(TPA_ERR_INVALID_ARG, "allow: kind '%s' is not kernel, shim, grub, "
+				    "app or initrd", kind);
+		return NULL;
+	}
+	if (!im->file) {
+		*err = tpa_err_fail(TPA_ERR_INVALID_ARG, "allow: no file");
+		return NULL;
+	}
+	efi = strcmp(kind, "initrd") != 0;
+	grub_file = strcmp(kind, "kernel") == 0 || !efi;
+	base = strrchr(im->file, '/') ? strrchr(im->file, '/') + 1 : im->file;
+	if (im->path)
+		snprintf(path, sizeof(path), "%s", im->path);
+	else
+		snprintf(path, sizeof(path), "%s%s", grub_file ? "/boot/" : "", base);
+	if (!printable(path, 255) || !printable(base, 255)) {
+		*err = tpa_err_fail(TPA_ERR_INVALID_ARG, "allow: %s: the path and file name must be "
+				    "1 to 255 bytes of printable ASCII without spaces", im->file);
+		return NULL;
+	}
+	if ((*err = tpa_authenticode_file(efi ? ac : NULL, fd, b->bank, im->file)) < 0)
+		return NULL;
+	a = json_object();
+	apps = json_array();
+	loader = json_array();
+	json_object_set_new(a, "kind", json_string(kind));
+	json_object_set_new(a, "source", json_string(base));
+	if (tpa_time_iso(t, sizeof(t), now) == 0)
+		json_object_set_new(a, "added", json_string(t));
+	if (tpa_time_iso(t, sizeof(t), expires) < 0) {
+		*err = tpa_err_fail(TPA_ERR_INVALID_ARG, "allow: the expiry is out of range");
+		goto fail;
+	}
+	json_object_set_new(a, "expires", json_string(t));
+	if (note && *note)
+		json_object_set_new(a, "note", json_string(note));
+	if (efi) {
+		json_t *e = json_object();
+
+		json_object_set_new(e, "digest", baseline__hex_json(ac, b->ds));
+		json_object_set_new(e, "path", json_string(path));
+		json_array_append_new(apps, e);
+	}
+	if (grub_file)
+		json_array_append_new(loader, loader_entry(9, fd, b->ds, path));
+	/* The commands of Debian's grub.cfg that name the kernel's version,
+	 * when the baseline judges GRUB's commands at all. */
+	if (strcmp(kind, "kernel") == 0 && (b->loader_pcrs & (1u << 8))) {
+		const char *slash = strrchr(path, '/'), *name = slash ? slash + 1 : path;
+		char cmd[600];
+		size_t dir = slash ? (size_t)(slash - path) + 1 : 0;
+
+		if (strncmp(name, "vmlinuz-", 8) == 0 && name[8]) {
+			static const char *const initrd[] = { "initrd", "initrdefi", "initrd16" };
+			size_t i;
+
+			snprintf(cmd, sizeof(cmd), "echo Loading Linux %s ...", name + 8);
+			if ((*err = add_command(loader, b, cmd)) < 0)
+				goto fail;
+			for (i = 0; i < sizeof(initrd) / sizeof(initrd[0]); i++) {
+				snprintf(cmd, sizeof(cmd), "%s %.*sinitrd.img-%s", initrd[i], (int)dir,
+					 path, name + 8);
+				if ((*err = add_command(loader, b, cmd)) < 0)
+					goto fail;
+			}
+		}
+	}
+	if (json_array_size(apps))
+		json_object_set_new(a, "applications", apps);
+	else
+		json_decref(apps);
+	if (json_array_size(loader))
+		json_object_set_new(a, "boot_loader", loader);
+	else
+		json_decref(loader);
+	return a;
+fail:
+	json_decref(apps);
+	json_decref(loader);
+	json_decref(a);
+	return NULL;
+}
+
+int tpa_baseline_allow(tpa_baseline **out, const tpa_baseline *b, const tpa_allow_image *images,
+		       size_t n, int64_t expires, const char *note, int64_t now)
+{
+	json_t *root, *rule, *list, *a;
+	char *text, src[100];
+	size_t i;
+	int err = 0;
+
+	if (!out || !b || (!images && n))
+		return tpa_err_fail(TPA_ERR_INVALID_ARG, "allow: NULL");
+	*out = NULL;
+	if (!n || n > TPA_ALLOW_IMAGES_MAX)
+		return tpa_err_fail(TPA_ERR_INVALID_ARG, "allow: 1 to %d images",
+				    TPA_ALLOW_IMAGES_MAX);
+	if (expires <= now)
+		return tpa_err_fail(TPA_ERR_INVALID_ARG, "allow: the expiry is not in the future");
+	if (note) {
+		const char *q;
+
+		for (q = note; *q; q++)
+			if ((unsigned char)*q < 0x20 || (unsigned char)*q > 0x7e)
+				return tpa_err_fail(TPA_ERR_INVALID_ARG, "allow: the note must be "
+						    "printable ASCII");
+		if (q - note > 1024)
+			return tpa_err_fail(TPA_ERR_INVALID_ARG, "allow: the note is longer than "
+					    "1024 bytes");
+	}
+	if (!b->present[TPA_RULE_BOOT_APPLICATIONS])
+		return tpa_err_fail(TPA_ERR_VERIFY, "allow: baseline %s has no boot-applications "
+				    "rule: there is nothing an image could be allowed by", b->name);
+	if (!(root = json_deep_copy(b->root)))
+		return tpa_err_fail(TPA_ERR_NOMEM, "allow: out of memory");
+	rule = json_object_get(json_object_get(root, "rules"),
+			       rule_names_of(TPA_RULE_BOOT_APPLICATIONS));
+	if (!(list = json_object_get(rule, "allowances"))) {
+		list = json_array();
+		json_object_set_new(rule, "allowances", list);
+	}
+	for (i = 0; i < n; i++) {
+		if (!(a = allowance_json(b, &images[i], expires, note, now, &err)))
+			break;
+		json_array_append_new(list, a);
+	}
+	if (err < 0) {
+		json_decref(root);
+		return err;
+	}
+	text = json_dumps(root, JSON_PRESERVE_ORDER);
+	json_decref(root);
+	if (!text)
+		return tpa_err_fail(TPA_ERR_NOMEM, "allow: out of memory");
+	snprintf(src, sizeof(src), "%s with the allowances", b->name);
+	err = tpa_baseline_parse(out, text, strlen(text), src);
+	free(text);
+	return err;
+}
+
 /* ---- for a person: diff and summary ---- */
 
 typedef struct {
@@ -511,6 +700,23 @@ int tpa_baseline_diff(char **out, const tpa_baseline *a, const tpa_baseline *b)
 	return 0;
 }
 
+/* ", 2 allowance(s), the first expiring 2027-01-31T00:00:00Z" or "". */
+static void allowances_text(sbuf *o, const tpa_baseline *b)
+{
+	char t[TPA_TIME_ISO_LEN + 1];
+	int64_t first = 0;
+	size_t i;
+
+	if (!b->nallow)
+		return;
+	for (i = 0; i < b->nallow; i++)
+		if (!i || b->allow[i].expires < first)
+			first = b->allow[i].expires;
+	if (tpa_time_iso(t, sizeof(t), first) < 0)
+		snprintf(t, sizeof(t), "%lld", (long long)first);
+	sb_printf(o, ", %zu allowance(s), the first expiring %s", b->nallow, t);
+}
+
 char *tpa_baseline_summary(const tpa_baseline *b)
 {
 	sbuf o = { 0 };
@@ -551,8 +757,10 @@ char *tpa_baseline_summary(const tpa_baseline *b)
 			sb_printf(&o, "%zu allowed certificate(s)\n", b->certs[id].n);
 			break;
 		case TPA_RULE_BOOT_APPLICATIONS:
-			sb_printf(&o, "%zu application(s), %zu boot loader event(s)\n", b->apps.n,
+			sb_printf(&o, "%zu application(s), %zu boot loader event(s)", b->apps.n,
 				  b->loader.n);
+			allowances_text(&o, b);
+			sb_printf(&o, "\n");
 			break;
 		case TPA_RULE_KERNEL_CMDLINE:
 			sb_printf(&o, "%zu allowed command line(s)\n", b->ncmd);
@@ -579,6 +787,26 @@ char *tpa_baseline_summary(const tpa_baseline *b)
 			break;
 		}
 	}
+	if (o.oom) {
+		free(o.s);
+		return NULL;
+	}
+	return o.s;
+}
+
+char *tpa_baseline_brief(const tpa_baseline *b)
+{
+	sbuf o = { 0 };
+	int id, rules = 0;
+
+	if (!b)
+		return NULL;
+	for (id = 0; id < TPA_RULE_COUNT; id++)
+		rules += b->present[id] != 0;
+	sb_printf(&o, "%s, %d rule(s), %zu application(s), %zu boot loader event(s), "
+		  "%zu command line(s)", tpa_hash_label(b->bank), rules, b->apps.n, b->loader.n,
+		  b->ncmd);
+	allowances_text(&o, b);
 	if (o.oom) {
 		free(o.s);
 		return NULL;

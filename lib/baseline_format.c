@@ -12,6 +12,7 @@
 
 #include "baseline_int.h"
 #include "tpa/err.h"
+#include "tpa/timefmt.h"
 #include "tpa/tpm_decode.h"
 
 #define TPA_PATTERN_STARS_MAX 8
@@ -68,6 +69,11 @@ void tpa_baseline_free(tpa_baseline *b)
 	}
 	eset_free(&b->apps);
 	eset_free(&b->loader);
+	for (i = 0; i < b->nallow; i++) {
+		eset_free(&b->allow[i].apps);
+		eset_free(&b->allow[i].loader);
+	}
+	free(b->allow);
 	eset_free(&b->pcrs);
 	eset_free(&b->known);
 	for (i = 0; i < b->ncmd; i++)
@@ -290,6 +296,100 @@ static int entry_list(const vctx *c, eset *s, const char *path, json_t *arr,
 	return 0;
 }
 
+/* An optional printable-ASCII string of 1..max bytes. */
+static int text_field(const vctx *c, const char *path, json_t *e, const char *key, size_t max,
+		      const char **out)
+{
+	json_t *v = json_object_get(e, key);
+	const char *s;
+	char p[300];
+
+	*out = "";
+	if (!v)
+		return 0;
+	snprintf(p, sizeof(p), "%s.%s", path, key);
+	if (!json_is_string(v) || !json_string_length(v) || json_string_length(v) > max)
+		return bad(c, p, "must be text of 1 to %zu bytes", max);
+	for (s = json_string_value(v); *s; s++)
+		if ((unsigned char)*s < 0x20 || (unsigned char)*s > 0x7e)
+			return bad(c, p, "must be printable ASCII");
+	*out = json_string_value(v);
+	return 0;
+}
+
+/* boot-applications.allowances: what baseline allow added, each with the
+ * kind of image, where it came from, when it expires, and its digests. */
+static int parse_allowances(const vctx *c, const char *path, json_t *arr)
+{
+	static const char *const k[] = { "kind", "source", "added", "expires", "note",
+					 "applications", "boot_loader", NULL };
+	static const char *const kinds[] = { "kernel", "shim", "grub", "app", "initrd", NULL };
+	static const char *const ak[] = { "digest", "path", NULL };
+	static const char *const lk[] = { "pcr", "digest", "text", NULL };
+	tpa_baseline *b = c->b;
+	json_t *e, *v;
+	size_t i, x;
+	int err;
+
+	if (!json_is_array(arr))
+		return bad(c, path, "must be a list of allowances");
+	if (json_array_size(arr) > ALLOWANCES_MAX)
+		return tpa_err_fail(TPA_ERR_LIMIT, "%s: %s: more than %d allowances", c->src, path,
+				    ALLOWANCES_MAX);
+	if (!(b->allow = calloc(json_array_size(arr) + 1, sizeof(*b->allow))))
+		return tpa_err_fail(TPA_ERR_NOMEM, "baseline: out of memory");
+	json_array_foreach(arr, i, e) {
+		allowance *a = &b->allow[b->nallow];
+		const char *t;
+		int64_t when;
+		char p[256], pp[300];
+
+		snprintf(p, sizeof(p), "%s[%zu]", path, i);
+		if ((err = only_keys(c, p, e, k)) < 0)
+			return err;
+		b->nallow++;
+		if ((err = text_field(c, p, e, "kind", 16, &a->kind)) < 0)
+			return err;
+		for (x = 0; kinds[x] && strcmp(kinds[x], a->kind); x++)
+			;
+		snprintf(pp, sizeof(pp), "%s.kind", p);
+		if (!kinds[x])
+			return bad(c, pp, "must be kernel, shim, grub, app or initrd");
+		if ((err = text_field(c, p, e, "source", 1024, &a->source)) < 0 ||
+		    (err = text_field(c, p, e, "note", 1024, &t)) < 0 ||
+		    (err = text_field(c, p, e, "added", 64, &t)) < 0)
+			return err;
+		if (*t && tpa_time_parse_iso(&when, t) < 0) {
+			snprintf(pp, sizeof(pp), "%s.added", p);
+			return bad(c, pp, "not an ISO 8601 time (2026-12-02T12:00:00Z)");
+		}
+		/* Every allowance ends: no "until further notice". */
+		v = json_object_get(e, "expires");
+		snprintf(pp, sizeof(pp), "%s.expires", p);
+		if (!v)
+			return bad(c, pp, "missing: every allowance has an expiry");
+		if ((err = text_field(c, p, e, "expires", 64, &t)) < 0)
+			return err;
+		if (tpa_time_parse_iso(&a->expires, t) < 0)
+			return bad(c, pp, "not an ISO 8601 time (2026-12-02T12:00:00Z)");
+		snprintf(pp, sizeof(pp), "%s.applications", p);
+		if ((v = json_object_get(e, "applications")) &&
+		    (err = entry_list(c, &a->apps, pp, v, ak, 0, NULL)) < 0)
+			return err;
+		snprintf(pp, sizeof(pp), "%s.boot_loader", p);
+		if ((v = json_object_get(e, "boot_loader")) &&
+		    (err = entry_list(c, &a->loader, pp, v, lk, 1, NULL)) < 0)
+			return err;
+		if (!a->apps.n && !a->loader.n) {
+			snprintf(pp, sizeof(pp), "%s", p);
+			return bad(c, pp, "allows nothing: no applications or boot_loader entries");
+		}
+		for (x = 0; x < a->loader.n; x++)
+			b->entry_pcrs |= (tpa_pcr_mask)1 << a->loader.v[x].pcr;
+	}
+	return 0;
+}
+
 static int parse_rule(const vctx *c, const char *name, json_t *r)
 {
 	tpa_baseline *b = c->b;
@@ -362,9 +462,11 @@ static int parse_rule(const vctx *c, const char *name, json_t *r)
 		return digest_list(c, &b->certs[id], pp, json_object_get(r, "certificates"), 32);
 	}
 	case TPA_RULE_BOOT_APPLICATIONS: {
-		static const char *const k[] = { "severity", "applications", "boot_loader", NULL };
+		static const char *const k[] = { "severity", "applications", "boot_loader",
+						 "allowances", NULL };
 		static const char *const ak[] = { "digest", "path", NULL };
 		static const char *const lk[] = { "pcr", "digest", "text", NULL };
+		json_t *al;
 
 		if ((err = only_keys(c, p, r, k)) < 0)
 			return err;
@@ -373,7 +475,11 @@ static int parse_rule(const vctx *c, const char *name, json_t *r)
 				      NULL)) < 0)
 			return err;
 		snprintf(pp, sizeof(pp), "%s.boot_loader", p);
-		return entry_list(c, &b->loader, pp, json_object_get(r, "boot_loader"), lk, 1, NULL);
+		if ((err = entry_list(c, &b->loader, pp, json_object_get(r, "boot_loader"), lk, 1,
+				      NULL)) < 0)
+			return err;
+		snprintf(pp, sizeof(pp), "%s.allowances", p);
+		return (al = json_object_get(r, "allowances")) ? parse_allowances(c, pp, al) : 0;
 	}
 	case TPA_RULE_KERNEL_CMDLINE: {
 		static const char *const k[] = { "severity", "allowed", NULL };
@@ -535,7 +641,7 @@ static int validate(tpa_baseline *b, const char *src)
 			return err;
 	for (i = 0; i < b->loader.n; i++)
 		b->loader_pcrs |= (tpa_pcr_mask)1 << b->loader.v[i].pcr;
-	b->entry_pcrs = b->loader_pcrs | b->pcrs_mask | (b->apps.n ? 1u << 4 : 0);
+	b->entry_pcrs |= b->loader_pcrs | b->pcrs_mask | (b->apps.n ? 1u << 4 : 0);
 	for (i = 0; i < b->known.n; i++)
 		b->entry_pcrs |= (tpa_pcr_mask)1 << b->known.v[i].pcr;
 	/* The rule is always there: derived from required_pcrs, or by default. */

@@ -47,6 +47,17 @@ typedef struct {
 	int pattern;
 } cmdline_entry;
 
+/* An allowance of boot-applications: digests a baseline accepts until it
+ * expires (baseline allow: an image allowed before any device booted it). */
+#define ALLOWANCES_MAX 256
+typedef struct {
+	const char *kind;            /* in root: "kernel", "shim", "grub", "app", "initrd" */
+	const char *source;          /* in root: the file or package it came from, or "" */
+	int64_t expires;             /* Unix seconds: allows while now < expires */
+	eset apps;                   /* PCR 4 application digests */
+	eset loader;                 /* (PCR, digest) of boot loader events */
+} allowance;
+
 struct tpa_baseline {
 	json_t *root;
 	const char *name;            /* in root */
@@ -70,6 +81,8 @@ struct tpa_baseline {
 	int required_set;
 	tpa_pcr_mask loader_pcrs;    /* PCRs of boot_loader entries */
 	tpa_pcr_mask entry_pcrs;     /* PCRs any entry names */
+	allowance *allow;            /* boot-applications.allowances */
+	size_t nallow;
 };
 
 /* baseline_format.c */

@@ -297,3 +297,23 @@ int tpa_store_set_host(tpa_store *s, const char *id, const tpa_host_info *host, 
 		return tpa_err_fail(TPA_ERR_INVALID_ARG, "registry: this backend keeps no host names");
 	return s->ops->set_host(s, id, host, now);
 }
+
+int tpa_store_assign_version(tpa_store *s, const char *kind, const char *target,
+			     const char *name, int version, int64_t now)
+{
+	CHECK(s);
+	return s->ops->assign_version(s, kind, target, name, version, now);
+}
+
+int tpa_store_baseline_versions(tpa_baseline_info **out, size_t *n, tpa_store *s,
+				const char *name)
+{
+	CHECK(s);
+	return s->ops->baseline_versions(out, n, s, name);
+}
+
+int tpa_store_assignments(tpa_assignment **out, size_t *n, tpa_store *s, const char *name)
+{
+	CHECK(s);
+	return s->ops->assignments(out, n, s, name);
+}

@@ -1409,12 +1409,15 @@ out:
 	return err;
 }
 
-static int sq_assign(tpa_store *p, const char *kind, const char *target, const char *name,
-		     int64_t now)
+/* Assigns baseline name (version: 0 follows the latest, else pinned) to a
+ * device or a label; name NULL removes the assignment. */
+static int sq_assign_version(tpa_store *p, const char *kind, const char *target,
+			     const char *name, int version, int64_t now)
 {
 	sq_store *s = (sq_store *)p;
 	sqlite3_stmt *st;
 	char detail[256], old[TPA_BASELINE_NAME_MAX + 1] = "", cid[TPA_DEVICE_ID_LEN + 1];
+	char pin[16] = "";
 	int err, device;
 
 	if (!kind || (strcmp(kind, "device") && strcmp(kind, "label")))
@@ -1427,6 +1430,12 @@ static int sq_assign(tpa_store *p, const char *kind, const char *target, const c
 		return bad_token("assign", "label", TPA_LABEL_MAX);
 	if (name && !valid_token(name, TPA_BASELINE_NAME_MAX))
 		return bad_token("assign", "baseline name", TPA_BASELINE_NAME_MAX);
+	if (version < 0 || version > 999999999 || (version && !name))
+		return tpa_err_fail(TPA_ERR_INVALID_ARG,
+				    "assign: the version must be 0 (the latest) or 1 to 999999999, "
+				    "with a baseline name");
+	if (version)
+		snprintf(pin, sizeof(pin), "@%d", version);
 	pthread_mutex_lock(&s->lock);
 	if ((err = begin(s)) < 0)
 		goto out;
@@ -1462,6 +1471,18 @@ static int sq_assign(tpa_store *p, const char *kind, const char *target, const c
 		err = tpa_err_fail(TPA_ERR_NOT_FOUND, "no baseline named %s", name);
 		goto done;
 	}
+	/* A pinned version must be there now; versions are never removed, so it
+	 * stays there. */
+	if (version) {
+		if ((err = prepare(&st, s, "SELECT 1 FROM baselines WHERE name = ? AND version = ?",
+				   "ti", name, (int64_t)version)) < 0 || (err = exists(s, st)) < 0)
+			goto done;
+		if (err == 0) {
+			err = tpa_err_fail(TPA_ERR_NOT_FOUND, "no baseline %s@%d (baseline list "
+					   "shows its versions)", name, version);
+			goto done;
+		}
+	}
 	if (device) {
 		if ((err = prepare(&st, s, "SELECT 1 FROM devices WHERE id = ?", "t", target)) < 0 ||
 		    (err = exists(s, st)) < 0)
@@ -1471,16 +1492,149 @@ static int sq_assign(tpa_store *p, const char *kind, const char *target, const c
 			goto done;
 		}
 	}
-	if ((err = prepare(&st, s, "INSERT INTO assignments(kind, target, baseline, assigned_at) "
-			   "VALUES(?, ?, ?, ?) ON CONFLICT(kind, target) DO UPDATE SET "
-			   "baseline = excluded.baseline, assigned_at = excluded.assigned_at",
-			   "ttti", kind, target, name, now)) < 0 || (err = run(s, st, NULL)) < 0)
+	err = version ? prepare(&st, s, "INSERT INTO assignments(kind, target, baseline, "
+				"assigned_at, version) VALUES(?, ?, ?, ?, ?) ON CONFLICT(kind, target) "
+				"DO UPDATE SET baseline = excluded.baseline, assigned_at = "
+				"excluded.assigned_at, version = excluded.version", "tttii", kind,
+				target, name, now, (int64_t)version) :
+		prepare(&st, s, "INSERT INTO assignments(kind, target, baseline, assigned_at, "
+			"version) VALUES(?, ?, ?, ?, NULL) ON CONFLICT(kind, target) DO UPDATE SET "
+			"baseline = excluded.baseline, assigned_at = excluded.assigned_at, "
+			"version = NULL", "ttti", kind, target, name, now);
+	if (err < 0 || (err = run(s, st, NULL)) < 0)
 		goto done;
-	snprintf(detail, sizeof(detail), "baseline %s assigned to %s%s", name,
-		 device ? "the device" : "label ", device ? "" : target);
+	snprintf(detail, sizeof(detail), "baseline %s%s assigned to %s%s", name,
+		 version ? pin : " (latest)", device ? "the device" : "label ", device ? "" : target);
 	err = audit(s, device ? target : NULL, "assign", detail, now);
 done:
 	err = finish(s, err);
+out:
+	pthread_mutex_unlock(&s->lock);
+	return err;
+}
+
+static int sq_assign(tpa_store *p, const char *kind, const char *target, const char *name,
+		     int64_t now)
+{
+	return sq_assign_version(p, kind, target, name, 0, now);
+}
+
+/* Grows a vector by one element (zeroed), doubling its room. */
+static void *grow(void *v, size_t *cap, size_t count, size_t size)
+{
+	void *nv;
+
+	if (count < *cap)
+		goto zero;
+	if (*cap > SIZE_MAX / 2 / size)
+		return NULL;
+	*cap = *cap ? 2 * *cap : 16;
+	if (!(nv = realloc(v, *cap * size)))
+		return NULL;
+	v = nv;
+zero:
+	memset((char *)v + count * size, 0, size);
+	return v;
+}
+
+static void copy_text(char *dst, size_t cap, sqlite3_stmt *st, int col)
+{
+	const unsigned char *t = sqlite3_column_text(st, col);
+
+	snprintf(dst, cap, "%s", t ? (const char *)t : "");
+}
+
+static int sq_baseline_versions(tpa_baseline_info **out, size_t *n, tpa_store *p,
+				const char *name)
+{
+	sq_store *s = (sq_store *)p;
+	sqlite3_stmt *st;
+	tpa_baseline_info *v = NULL, *nv;
+	size_t count = 0, cap = 0;
+	int err, rc;
+
+	if (!out || !n)
+		return tpa_err_fail(TPA_ERR_INVALID_ARG, "baseline versions: NULL");
+	*out = NULL;
+	*n = 0;
+	if (name && !valid_token(name, TPA_BASELINE_NAME_MAX))
+		return bad_token("baseline versions", "baseline name", TPA_BASELINE_NAME_MAX);
+	pthread_mutex_lock(&s->lock);
+	if ((err = prepare(&st, s, "SELECT name, version, added_at FROM baselines "
+			   "WHERE ?1 IS NULL OR name = ?1 ORDER BY name, version", "t", name)) < 0)
+		goto out;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (!(nv = grow(v, &cap, count, sizeof(*v)))) {
+			err = tpa_err_fail(TPA_ERR_NOMEM, "baseline versions: out of memory");
+			break;
+		}
+		v = nv;
+		copy_text(v[count].name, sizeof(v[count].name), st, 0);
+		v[count].version = sqlite3_column_int(st, 1);
+		v[count].added_at = sqlite3_column_int64(st, 2);
+		count++;
+	}
+	if (!err && rc != SQLITE_DONE)
+		err = sq_fail(s, "read");
+	sqlite3_finalize(st);
+	if (!err && name && !count)
+		err = tpa_err_fail(TPA_ERR_NOT_FOUND, "no baseline named %s", name);
+	if (err < 0) {
+		free(v);
+		goto out;
+	}
+	*out = v;
+	*n = count;
+out:
+	pthread_mutex_unlock(&s->lock);
+	return err;
+}
+
+static int sq_assignments(tpa_assignment **out, size_t *n, tpa_store *p, const char *name)
+{
+	sq_store *s = (sq_store *)p;
+	sqlite3_stmt *st;
+	tpa_assignment *v = NULL, *nv;
+	size_t count = 0, cap = 0;
+	int err, rc;
+
+	if (!out || !n)
+		return tpa_err_fail(TPA_ERR_INVALID_ARG, "assignments: NULL");
+	*out = NULL;
+	*n = 0;
+	if (name && !valid_token(name, TPA_BASELINE_NAME_MAX))
+		return bad_token("assignments", "baseline name", TPA_BASELINE_NAME_MAX);
+	pthread_mutex_lock(&s->lock);
+	/* Labels first, then devices; the rows' types are checked by the schema,
+	 * but a NULL or odd version reads as "latest". */
+	if ((err = prepare(&st, s, "SELECT kind, target, baseline, version, assigned_at "
+			   "FROM assignments WHERE ?1 IS NULL OR baseline = ?1 "
+			   "ORDER BY kind DESC, target", "t", name)) < 0)
+		goto out;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (!(nv = grow(v, &cap, count, sizeof(*v)))) {
+			err = tpa_err_fail(TPA_ERR_NOMEM, "assignments: out of memory");
+			break;
+		}
+		v = nv;
+		copy_text(v[count].kind, sizeof(v[count].kind), st, 0);
+		copy_text(v[count].target, sizeof(v[count].target), st, 1);
+		copy_text(v[count].name, sizeof(v[count].name), st, 2);
+		v[count].version = sqlite3_column_type(st, 3) == SQLITE_INTEGER &&
+			sqlite3_column_int64(st, 3) >= 1 && sqlite3_column_int64(st, 3) <= 999999999 ?
+			sqlite3_column_int(st, 3) : 0;
+		v[count].assigned_at = sqlite3_column_int64(st, 4);
+		count++;
+	}
+	if (!err && rc != SQLITE_DONE)
+		err = sq_fail(s, "read");
+	sqlite3_finalize(st);
+	if (err < 0) {
+		free(v);
+		goto out;
+	}
+	*out = v;
+	*n = count;
 out:
 	pthread_mutex_unlock(&s->lock);
 	return err;
@@ -1522,11 +1676,11 @@ static int sq_baseline_for(char *name, size_t name_cap, int *version, tpa_store 
 	id = cid;
 	/* One statement: one consistent read. A row: the device exists. */
 	if ((err = prepare(&st, s,
-			   "SELECT x.b, (SELECT max(version) FROM baselines WHERE name = x.b) FROM "
-			   "(SELECT coalesce((SELECT baseline FROM assignments "
-			   "WHERE kind = 'device' AND target = d.id), (SELECT baseline FROM assignments "
-			   "WHERE kind = 'label' AND target = d.label)) AS b "
-			   "FROM devices d WHERE d.id = ?) x", "t", id)) < 0)
+			   "SELECT a.baseline, coalesce(a.version, (SELECT max(version) FROM "
+			   "baselines WHERE name = a.baseline)) FROM devices d LEFT JOIN "
+			   "assignments a ON (a.kind = 'device' AND a.target = d.id) OR "
+			   "(a.kind = 'label' AND a.target = d.label) WHERE d.id = ? "
+			   "ORDER BY a.kind = 'device' DESC LIMIT 1", "t", id)) < 0)
 		goto out;
 	if ((err = step_one(s, st)) == 0) {
 		err = tpa_err_fail(TPA_ERR_NOT_FOUND, "no device with id %.64s", id);
@@ -2069,6 +2223,9 @@ static const tpa_store_ops sq_ops = {
 	.backup = sq_backup,
 	.set_host = sq_set_host,
 	.check = sq_check,
+	.assign_version = sq_assign_version,
+	.baseline_versions = sq_baseline_versions,
+	.assignments = sq_assignments,
 };
 
 /* The schema version of the file: 0 for a new one. */

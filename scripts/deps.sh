@@ -20,6 +20,7 @@ PKGS=(
     python3-tpm2-pytss                # TPM2_Certify with qualifying data in the attack suite
     valgrind
     groff-base                        # make man: groff -man -ww checks the man pages
+    pesign osslsigncode               # independent Authenticode digests (tests/data/efi)
 )
 
 missing=()

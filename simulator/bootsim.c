@@ -52,7 +52,13 @@
  *                                  ...", PCR 9 file events, PCR 4 kernel;
  *                                  "command" linuxefi / linux16 (Fedora,
  *                                  RHEL GRUB) logs those with initrdefi /
- *                                  initrd16
+ *                                  initrd16; "image_file" / "initrd_file"
+ *                                  name real files (relative to the
+ *                                  scenario): the kernel's PCR 4 digest is
+ *                                  then the PE image's Authenticode digest,
+ *                                  its PCR 9 digest and the initrd's the
+ *                                  SHA-256 of the files' bytes, so that a
+ *                                  baseline can allow them from the files
  *   "faults": {
  *     "tampered_images": ["image", ...],  these images' bytes are altered
  *     "log_edit": { "pcr": 8, "find": "text", "replace": "text" },
@@ -81,6 +87,7 @@
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
+#include "tpa/authenticode.h"
 #include "tpa/err.h"
 #include "tpa/eventlog.h"
 #include "tpa/pcr.h"
@@ -863,8 +870,10 @@ cleanup:
 }
 
 /* UEFI_IMAGE_LOAD_EVENT of a pretend image. */
+/* An EFI application event; dg_file: its digest from a real image file,
+ * else that of the pretend image img. */
 static int app_event(sim *s, const char *img, const char *fpath, int root,
-		     uint64_t slot)
+		     uint64_t slot, const uint8_t *dg_file)
 {
 	uint8_t dg[SHA256_LEN];
 	buf d = { 0 }, dp = { 0 };
@@ -876,9 +885,9 @@ static int app_event(sim *s, const char *img, const char *fpath, int root,
 	    (rc = buf_le(&d, 0, 8)) < 0 ||
 	    (rc = buf_le(&d, dp.len, 8)) < 0 ||
 	    (rc = buf_put(&d, dp.b, dp.len)) < 0 ||
-	    (rc = image_digest(dg, s, img)) < 0)
+	    (!dg_file && (rc = image_digest(dg, s, img)) < 0))
 		goto cleanup;
-	rc = ev_add(s, 4, TPA_EV_EFI_BOOT_SERVICES_APPLICATION, dg, &d, 1);
+	rc = ev_add(s, 4, TPA_EV_EFI_BOOT_SERVICES_APPLICATION, dg_file ? dg_file : dg, &d, 1);
 cleanup:
 	buf_free(&d);
 	buf_free(&dp);
@@ -905,7 +914,7 @@ static int phase_applications(sim *s)
 		    (rc = get_str(&fpath, s, a, path, "path", 1)) < 0 ||
 		    (rc = get_str(&auth, s, a, path, "authority", 0)) < 0 ||
 		    (rc = authority(s, auth, key)) < 0 ||
-		    (rc = app_event(s, img, fpath, 0, i)) < 0)
+		    (rc = app_event(s, img, fpath, 0, i, NULL)) < 0)
 			return rc;
 	}
 	return 0;
@@ -937,20 +946,47 @@ cleanup:
 	return rc;
 }
 
-/* EV_IPL on PCR 9: a file GRUB read, named by its path, digest of its bytes. */
-static int grub_file(sim *s, const char *fpath, const char *img)
+/* EV_IPL on PCR 9: a file GRUB read, named by its path, digest of its bytes
+ * (dg_file: of a real file's, else of the pretend image img's). */
+static int grub_file(sim *s, const char *fpath, const char *img, const uint8_t *dg_file)
 {
 	uint8_t dg[SHA256_LEN];
 	buf d = { 0 };
 	int rc;
 
 	if ((rc = buf_put(&d, fpath, strlen(fpath) + 1)) < 0 ||
-	    (rc = image_digest(dg, s, img)) < 0)
+	    (!dg_file && (rc = image_digest(dg, s, img)) < 0))
 		goto cleanup;
-	rc = ev_add(s, 9, TPA_EV_IPL, dg, &d, 1);
+	rc = ev_add(s, 9, TPA_EV_IPL, dg_file ? dg_file : dg, &d, 1);
 cleanup:
 	buf_free(&d);
 	return rc;
+}
+
+/* A real file a scenario names (relative to the scenario's directory): its
+ * SHA-256 (what GRUB measures of it) into fd and, with ac, its Authenticode
+ * digest (what the firmware measures of a PE image it starts). */
+static int scenario_file(sim *s, const char *name, const char *key, uint8_t *ac, uint8_t *fd)
+{
+	char path[4096];
+	const char *slash = strrchr(s->file, '/');
+	int n, rc;
+
+	if (!name)
+		return 0;
+	if (name[0] == '/' || !slash)
+		n = snprintf(path, sizeof(path), "%s", name);
+	else
+		n = snprintf(path, sizeof(path), "%.*s/%s", (int)(slash - s->file), s->file, name);
+	if (n < 0 || (size_t)n >= sizeof(path))
+		return bad(s, key, "the path is too long");
+	if ((rc = tpa_authenticode_file(ac, fd, TPM2_ALG_SHA256, path)) < 0) {
+		char why[512];
+
+		snprintf(why, sizeof(why), "%s", tpa_err_last());
+		return tpa_err_fail(rc, "%s: key '%s': %s", s->file, key, why);
+	}
+	return 0;
 }
 
 static int phase_grub_kernel(sim *s)
@@ -958,7 +994,8 @@ static int phase_grub_kernel(sim *s)
 	static const char *const grub_keys[] = { "files", "commands", NULL };
 	static const char *const file_keys[] = { "path", "image", NULL };
 	static const char *const k_keys[] = { "image", "path", "cmdline", "initrd",
-					      "initrd_image", "authority", "command", NULL };
+					      "initrd_image", "authority", "command", "image_file",
+					      "initrd_file", NULL };
 	/* GRUB's kernel commands and the initrd command that goes with each. */
 	static const char *const kcmds[][2] = {
 		{ "linux", "initrd" }, { "linuxefi", "initrdefi" }, { "linux16", "initrd16" },
@@ -966,7 +1003,8 @@ static int phase_grub_kernel(sim *s)
 	json_t *grub = json_object_get(s->root, "grub"), *k, *files, *cmds;
 	json_t *empty = json_object();
 	const char *fpath, *img, *cmd, *kimg, *kpath, *cmdline, *iimg, *ipath, *auth, *kcmd;
-	const char *iimg_cmd;
+	const char *iimg_cmd, *kfile, *ifile;
+	uint8_t kac[SHA256_LEN], kfd[SHA256_LEN], ifd[SHA256_LEN];
 	char path[KEY_MAX];
 	size_t i;
 	int rc;
@@ -990,8 +1028,14 @@ static int phase_grub_kernel(sim *s)
 	    (rc = get_str(&iimg, s, k, "kernel", "initrd_image", 0)) < 0 ||
 	    (rc = get_str(&ipath, s, k, "kernel", "initrd", 0)) < 0 ||
 	    (rc = get_str(&auth, s, k, "kernel", "authority", 0)) < 0 ||
-	    (rc = get_str(&kcmd, s, k, "kernel", "command", 0)) < 0)
+	    (rc = get_str(&kcmd, s, k, "kernel", "command", 0)) < 0 ||
+	    (rc = get_str(&kfile, s, k, "kernel", "image_file", 0)) < 0 ||
+	    (rc = get_str(&ifile, s, k, "kernel", "initrd_file", 0)) < 0)
 		goto cleanup;
+	if (ifile && !ipath) {
+		rc = bad(s, "kernel.initrd_file", "needs initrd (its path)");
+		goto cleanup;
+	}
 	for (i = 0; kcmd && i < sizeof(kcmds) / sizeof(kcmds[0]); i++)
 		if (strcmp(kcmd, kcmds[i][0]) == 0)
 			break;
@@ -1014,7 +1058,7 @@ static int phase_grub_kernel(sim *s)
 		if ((rc = check_keys(s, f, path, file_keys)) < 0 ||
 		    (rc = get_str(&fpath, s, f, path, "path", 1)) < 0 ||
 		    (rc = get_str(&img, s, f, path, "image", 1)) < 0 ||
-		    (rc = grub_file(s, fpath, img)) < 0)
+		    (rc = grub_file(s, fpath, img, NULL)) < 0)
 			goto cleanup;
 	}
 	for (i = 0; cmds && i < json_array_size(cmds); i++) {
@@ -1022,15 +1066,18 @@ static int phase_grub_kernel(sim *s)
 		    (rc = grub_string(s, "grub_cmd", cmd, NULL, NULL)) < 0)
 			goto cleanup;
 	}
+	if ((rc = scenario_file(s, kfile, "kernel.image_file", kac, kfd)) < 0 ||
+	    (rc = scenario_file(s, ifile, "kernel.initrd_file", NULL, ifd)) < 0)
+		goto cleanup;
 	if ((rc = grub_string(s, "grub_cmd", kcmd, kpath, cmdline)) < 0 ||
-	    (rc = grub_file(s, kpath, kimg)) < 0 ||
+	    (rc = grub_file(s, kpath, kimg, kfile ? kfd : NULL)) < 0 ||
 	    (rc = grub_string(s, "kernel_cmdline", kpath, cmdline, NULL)) < 0)
 		goto cleanup;
 	if (ipath && ((rc = grub_string(s, "grub_cmd", iimg_cmd, ipath, NULL)) < 0 ||
-		      (rc = grub_file(s, ipath, iimg)) < 0))
+		      (rc = grub_file(s, ipath, iimg, ifile ? ifd : NULL)) < 0))
 		goto cleanup;
 	if ((rc = authority(s, auth, "kernel.authority")) < 0 ||
-	    (rc = app_event(s, kimg, kpath, 1, 8)) < 0)
+	    (rc = app_event(s, kimg, kpath, 1, 8, kfile ? kac : NULL)) < 0)
 		goto cleanup;
 cleanup:
 	json_decref(empty);

@@ -7,18 +7,29 @@
  *   check FILE                            validate and summarize
  *   appraise --baseline F --eventlog LOG [--json]
  *   add --registry DB FILE                store a new version
- *   assign --registry DB (--device ID | --label L) NAME   (NAME "-" removes)
- *   list --registry DB
+ *   assign --registry DB (--device ID | --label L) NAME[@N]   (NAME "-" removes;
+ *                                         @N pins a version)
+ *   list --registry DB [--json]           every version and assignment
+ *   show --registry DB NAME[@N] [--json]  a version's body, the assignments
+ *   allow (--registry DB NAME | --in F --out F) (--file IMAGE... | --package P)
+ *                                         allow boot images before any device
+ *                                         boots them, until an expiry
  *
  * Exit status (tpa/exit.h): 0 done (appraise: compliant), 1 diff found
- * differences or appraise: non-compliant, 2 usage or invalid input (one line
- * naming the file, the field and why), 7 a write failed, 8 appraise:
- * warning. */
+ * differences, appraise: non-compliant, or no such baseline, version or
+ * device, 2 usage or invalid input (one line naming the file, the field and
+ * why), 7 a write failed, 8 appraise: warning. */
+#include <errno.h>
+#include <ftw.h>
 #include <getopt.h>
+#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <jansson.h>
 
@@ -29,27 +40,68 @@
 #include "tpa/fileio.h"
 #include "tpa/eventlog.h"
 #include "tpa/store.h"
+#include "tpa/timefmt.h"
 #include "tpa/tpm_decode.h"
 #include "tpa/verdict.h"
 
 #include "cmd.h"
 
-#define PROG "verifier baseline"
+#define PROG "verifier: baseline"
 
 static void usage(FILE *f)
 {
 	fprintf(f,
-"usage: verifier baseline learn (--eventlog FILE | --registry DB --device ID)\n"
+"usage: verifier baseline learn (--eventlog FILE | --registry FILE --device ID)\n"
 "                               [--name NAME] [--bank sha256] [--out FILE]\n"
 "       verifier baseline merge [--name NAME] [--out FILE] A.json B.json...\n"
 "       verifier baseline diff A.json B.json\n"
 "       verifier baseline check FILE\n"
 "       verifier baseline appraise --baseline FILE --eventlog LOG [--pcrs JSON] [--json]\n"
-"       verifier baseline add --registry DB FILE\n"
-"       verifier baseline assign --registry DB (--device ID | --label LABEL) NAME|-\n"
-"       verifier baseline list --registry DB\n"
-"exit status: 0 done (appraise: compliant), 1 differences (diff) or\n"
-"non-compliant (appraise), 2 usage or invalid input, 8 warning (appraise)\n");
+"       verifier baseline add --registry FILE BASELINE.json\n"
+"       verifier baseline assign --registry FILE (--device ID | --label LABEL) NAME[@N]|-\n"
+"       verifier baseline list --registry FILE [--json]\n"
+"       verifier baseline show --registry FILE NAME[@N] [--json]\n"
+"       verifier baseline allow (--registry FILE NAME | --in FILE --out FILE)\n"
+"                               (--file IMAGE... | --package DIR_OR_DEB) [--kind KIND]\n"
+"                               [--path PATH] [--expires DATE] [--note TEXT]\n"
+"\n"
+"Golden baselines (docs/baseline.md): learn one from a known-good boot, merge,\n"
+"compare, appraise a log against one; keep versions of them in the registry\n"
+"(append-only) and assign a baseline to a device or a group label. NAME\n"
+"follows the baseline's latest version; NAME@N pins version N (assigning an\n"
+"older one rolls back). allow lets a baseline accept boot images before any\n"
+"device boots them (a kernel update without an outage): what the firmware and\n"
+"GRUB will measure of each image, computed from the file, until it expires; with\n"
+"--registry as a new version of NAME (its latest plus the allowances).\n"
+"Exit status: 0 done (appraise: compliant), 1 diff found differences, appraise\n"
+"non-compliant, or no such baseline, device or version, 2 usage or invalid\n"
+"input, 7 a write failed, 8 appraise: warning.\n"
+"\n"
+"  --registry FILE       the registry (must exist)\n"
+"  --device ID           a device id, alias or unique prefix of 8+ hex digits\n"
+"  --label LABEL         a group label (a label no device has is assigned, with\n"
+"                        a warning naming the labels in use)\n"
+"  --eventlog FILE       a binary TCG event log\n"
+"  --name NAME           the baseline's name (learn: \"learned\")\n"
+"  --bank ALG            learn in this bank: sha1, sha256, sha384 or sha512 (the\n"
+"                        log's strongest)\n"
+"  --out FILE            write the baseline there (atomically), not to stdout\n"
+"  --baseline FILE       appraise against this baseline\n"
+"  --pcrs JSON           appraise as if a quote had covered these PCR values\n"
+"  --json                appraise, list, show: JSON on stdout\n"
+"  --in FILE             allow: the baseline file to start from (with --out)\n"
+"  --file IMAGE          allow: a kernel, shim, GRUB or EFI application image\n"
+"                        (PE/COFF), or an initrd; repeatable\n"
+"  --package DIR_OR_DEB  allow: every boot image of a package (.deb, or unpacked):\n"
+"                        boot/vmlinuz-*, *.efi, *.efi.signed\n"
+"  --kind KIND           allow: kernel, shim, grub, app or initrd (default: from\n"
+"                        the file's name: vmlinuz-*, initrd*, shim*, grub*, else app)\n"
+"  --path PATH           allow: where the device's boot loader finds the one\n"
+"                        --file (default /boot/NAME for a kernel or initrd)\n"
+"  --expires DATE        allow: when the allowance ends (ISO 8601; default 30\n"
+"                        days from now); after it the image no longer passes\n"
+"  --note TEXT           allow: why, recorded with the allowance\n"
+"  --help                this text\n");
 }
 
 static tpa_exit fail(const char *what)
@@ -558,17 +610,267 @@ static void warn_unused_label(tpa_store *st, const char *label)
 	free(devs);
 }
 
+/* "NAME" or "NAME@N": the name into name (TPA_BASELINE_NAME_MAX + 1 bytes),
+ * N into *version (0 without one). N is 1 to 999999999 in decimal digits. */
+static int parse_ref(char *name, int *version, const char *arg)
+{
+	const char *at = strrchr(arg, '@');
+	size_t n = at ? (size_t)(at - arg) : strlen(arg);
+	long v = 0;
+	const char *p;
+
+	*version = 0;
+	if (n == 0 || n > TPA_BASELINE_NAME_MAX) {
+		fprintf(stderr, "verifier: baseline: '%s': a baseline name is 1 to %d bytes\n", arg,
+			TPA_BASELINE_NAME_MAX);
+		return -1;
+	}
+	memcpy(name, arg, n);
+	name[n] = '\0';
+	if (!at)
+		return 0;
+	for (p = at + 1; *p; p++) {
+		if (*p < '0' || *p > '9' || v > 99999999) {
+			v = 0;
+			break;
+		}
+		v = v * 10 + (*p - '0');
+	}
+	if (v < 1 || at[1] == '0') {
+		fprintf(stderr, "verifier: baseline: '%s': the version after '@' must be a number "
+			"from 1 to 999999999\n", arg);
+		return -1;
+	}
+	*version = (int)v;
+	return 0;
+}
+
+static void iso(char *buf, size_t cap, int64_t t)
+{
+	if (tpa_time_iso(buf, cap, t) < 0)
+		snprintf(buf, cap, "%lld", (long long)t);
+}
+
+/* A stored version's one-line summary, or why it cannot be read (the
+ * registry is untrusted: a row may not parse). malloc'd. */
+static char *brief_of(tpa_store *st, const char *name, int version)
+{
+	tpa_baseline *b = NULL;
+	char *body = NULL, *s = NULL, src[TPA_BASELINE_NAME_MAX + 16];
+
+	snprintf(src, sizeof(src), "%s@%d", name, version);
+	if (tpa_store_baseline_get(&body, NULL, st, name, version) == 0 &&
+	    tpa_baseline_parse(&b, body, strlen(body), src) == 0)
+		s = tpa_baseline_brief(b);
+	else {
+		size_t n = strlen(tpa_err_last()) + 32;
+
+		if ((s = malloc(n)))
+			snprintf(s, n, "unreadable: %s", tpa_err_last());
+	}
+	tpa_baseline_free(b);
+	free(body);
+	return s;
+}
+
+/* The version an assignment resolves to now. */
+static int resolved(const tpa_assignment *a, const tpa_baseline_info *vs, size_t n)
+{
+	int latest = 0;
+	size_t i;
+
+	if (a->version)
+		return a->version;
+	for (i = 0; i < n; i++)
+		if (strcmp(vs[i].name, a->name) == 0 && vs[i].version > latest)
+			latest = vs[i].version;
+	return latest;
+}
+
+static json_t *assignment_json(const tpa_assignment *a, int now_version)
+{
+	json_t *o = json_object();
+	char t[TPA_TIME_ISO_LEN + 24];
+
+	iso(t, sizeof(t), a->assigned_at);
+	json_object_set_new(o, "kind", json_string(a->kind));
+	json_object_set_new(o, "target", json_string(a->target));
+	json_object_set_new(o, "name", json_string(a->name));
+	json_object_set_new(o, "version", a->version ? json_integer(a->version) :
+			    json_string("latest"));
+	json_object_set_new(o, "resolves_to", json_integer(now_version));
+	json_object_set_new(o, "assigned_at", json_string(t));
+	return o;
+}
+
+static void print_assignment(const tpa_assignment *a, int now_version)
+{
+	char t[TPA_TIME_ISO_LEN + 24];
+
+	iso(t, sizeof(t), a->assigned_at);
+	if (a->version)
+		printf("%s %s: %s@%d (pinned)  assigned %s\n", a->kind, a->target, a->name,
+		       a->version, t);
+	else
+		printf("%s %s: %s (latest, now %s@%d)  assigned %s\n", a->kind, a->target, a->name,
+		       a->name, now_version, t);
+}
+
+static tpa_exit print_json_out(json_t *j)
+{
+	char *txt = j ? json_dumps(j, JSON_INDENT(1) | JSON_PRESERVE_ORDER) : NULL;
+	tpa_exit rc = TPA_EXIT_INTERNAL;
+
+	if (txt && printf("%s\n", txt) > 0)
+		rc = TPA_EXIT_OK;
+	else
+		fprintf(stderr, "verifier: baseline: cannot write the JSON\n");
+	free(txt);
+	json_decref(j);
+	return rc;
+}
+
+/* baseline list: every version of every baseline, then every assignment. */
+static tpa_exit list_baselines(tpa_store *st, int json)
+{
+	tpa_baseline_info *vs = NULL;
+	tpa_assignment *as = NULL;
+	size_t nv = 0, na = 0, i;
+	json_t *j = NULL, *bl = NULL, *cur = NULL, *arr = NULL;
+	tpa_exit rc = TPA_EXIT_USAGE;
+
+	if (tpa_store_baseline_versions(&vs, &nv, st, NULL) < 0 ||
+	    tpa_store_assignments(&as, &na, st, NULL) < 0) {
+		rc = fail("list");
+		goto out;
+	}
+	if (json) {
+		j = json_object();
+		bl = json_array();
+		json_object_set_new(j, "baselines", bl);
+	}
+	for (i = 0; i < nv; i++) {
+		char t[TPA_TIME_ISO_LEN + 24], *brief = brief_of(st, vs[i].name, vs[i].version);
+
+		iso(t, sizeof(t), vs[i].added_at);
+		if (!json) {
+			printf("%s@%d  added %s  %s\n", vs[i].name, vs[i].version, t,
+			       brief ? brief : "?");
+		} else {
+			json_t *v = json_object();
+
+			if (i == 0 || strcmp(vs[i].name, vs[i - 1].name)) {
+				cur = json_object();
+				arr = json_array();
+				json_object_set_new(cur, "name", json_string(vs[i].name));
+				json_object_set_new(cur, "versions", arr);
+				json_array_append_new(bl, cur);
+			}
+			json_object_set_new(cur, "latest", json_integer(vs[i].version));
+			json_object_set_new(v, "version", json_integer(vs[i].version));
+			json_object_set_new(v, "added_at", json_string(t));
+			json_object_set_new(v, "summary", brief ? json_string(brief) : json_null());
+			json_array_append_new(arr, v);
+		}
+		free(brief);
+	}
+	if (json) {
+		arr = json_array();
+		for (i = 0; i < na; i++)
+			json_array_append_new(arr, assignment_json(&as[i], resolved(&as[i], vs, nv)));
+		json_object_set_new(j, "assignments", arr);
+		rc = print_json_out(j);
+		goto out;
+	}
+	if (!nv)
+		printf("no baselines\n");
+	if (!na)
+		printf("no assignments\n");
+	for (i = 0; i < na; i++)
+		print_assignment(&as[i], resolved(&as[i], vs, nv));
+	rc = TPA_EXIT_OK;
+out:
+	free(vs);
+	free(as);
+	return rc;
+}
+
+/* baseline show NAME[@N]: that version's body and the assignments of NAME. */
+static tpa_exit show_baseline(tpa_store *st, const char *ref, int json)
+{
+	char name[TPA_BASELINE_NAME_MAX + 1], t[TPA_TIME_ISO_LEN + 24], *body = NULL;
+	tpa_baseline_info *vs = NULL;
+	tpa_assignment *as = NULL;
+	size_t nv = 0, na = 0, i;
+	int version, got = 0;
+	int64_t added = 0;
+	tpa_exit rc = TPA_EXIT_USAGE;
+
+	if (parse_ref(name, &version, ref) < 0)
+		return TPA_EXIT_USAGE;
+	if (tpa_store_baseline_get(&body, &got, st, name, version) < 0) {
+		fail("show");
+		rc = TPA_EXIT_NO;
+		goto out;
+	}
+	if (tpa_store_baseline_versions(&vs, &nv, st, name) < 0 ||
+	    tpa_store_assignments(&as, &na, st, name) < 0) {
+		rc = fail("show");
+		goto out;
+	}
+	for (i = 0; i < nv; i++)
+		if (vs[i].version == got)
+			added = vs[i].added_at;
+	iso(t, sizeof(t), added);
+	if (json) {
+		json_t *j = json_object(), *arr = json_array(), *b;
+		json_error_t e;
+
+		if (!(b = json_loads(body, JSON_REJECT_DUPLICATES, &e))) {
+			fprintf(stderr, "verifier: baseline: show: %s@%d is not JSON: %s\n", name, got,
+				e.text);
+			json_decref(j);
+			json_decref(arr);
+			goto out;
+		}
+		json_object_set_new(j, "name", json_string(name));
+		json_object_set_new(j, "version", json_integer(got));
+		json_object_set_new(j, "latest", json_integer(nv ? vs[nv - 1].version : got));
+		json_object_set_new(j, "added_at", json_string(t));
+		for (i = 0; i < na; i++)
+			json_array_append_new(arr, assignment_json(&as[i], resolved(&as[i], vs, nv)));
+		json_object_set_new(j, "assignments", arr);
+		json_object_set_new(j, "body", b);
+		rc = print_json_out(j);
+		goto out;
+	}
+	printf("%s@%d  added %s  (latest %s@%d)\n", name, got, t, name,
+	       nv ? vs[nv - 1].version : got);
+	printf("%s\n", body);
+	if (!na)
+		printf("assigned to nothing\n");
+	for (i = 0; i < na; i++)
+		print_assignment(&as[i], resolved(&as[i], vs, nv));
+	rc = TPA_EXIT_OK;
+out:
+	free(body);
+	free(vs);
+	free(as);
+	return rc;
+}
+
 static tpa_exit do_registry(const char *cmd, int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "registry", required_argument, NULL, 'R' },
 		{ "device", required_argument, NULL, 'd' },
 		{ "label", required_argument, NULL, 'l' },
+		{ "json", no_argument, NULL, 'j' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *registry = NULL, *device = NULL, *label = NULL;
 	tpa_store *st = NULL;
-	int c;
+	int c, json = 0;
 	tpa_exit rc = TPA_EXIT_USAGE;
 
 	optind = 1;
@@ -577,68 +879,438 @@ static tpa_exit do_registry(const char *cmd, int argc, char **argv)
 		case 'R': registry = optarg; break;
 		case 'd': device = optarg; break;
 		case 'l': label = optarg; break;
+		case 'j': json = 1; break;
 		default: usage(stderr); return TPA_EXIT_USAGE;
 		}
+	}
+	if (json && strcmp(cmd, "list") && strcmp(cmd, "show")) {
+		fprintf(stderr, "verifier: baseline: %s: --json is for list and show\n", cmd);
+		usage(stderr);
+		return TPA_EXIT_USAGE;
 	}
 	if ((rc = open_registry(&st, registry)) != TPA_EXIT_OK)
 		return rc;
 	rc = TPA_EXIT_USAGE;
 	if (strcmp(cmd, "add") == 0) {
 		tpa_baseline *b = NULL;
-		char *json = NULL;
+		char *json_text = NULL;
 		int version = 0;
 
 		if (optind != argc - 1 || device || label) {
 			fprintf(stderr, PROG ": add takes --registry DB and one baseline file\n");
 		} else if (tpa_baseline_load_file(&b, argv[optind]) < 0 ||
-			   !(json = tpa_baseline_to_json(b)) ||
-			   tpa_store_baseline_add(&version, st, tpa_baseline_name(b), json,
+			   !(json_text = tpa_baseline_to_json(b)) ||
+			   tpa_store_baseline_add(&version, st, tpa_baseline_name(b), json_text,
 						  (int64_t)time(NULL)) < 0) {
 			rc = fail("add");
 		} else {
 			printf("added: %s@%d\n", tpa_baseline_name(b), version);
 			rc = TPA_EXIT_OK;
 		}
-		free(json);
+		free(json_text);
 		tpa_baseline_free(b);
 	} else if (strcmp(cmd, "assign") == 0) {
-		const char *name;
+		char name[TPA_BASELINE_NAME_MAX + 1], id[TPA_DEVICE_ID_LEN + 1];
+		int version = 0, none, err;
 
 		if (optind != argc - 1 || !device == !label) {
 			fprintf(stderr, PROG ": assign takes --device ID or --label LABEL, and a "
-				"baseline name (\"-\" removes the assignment)\n");
-		} else {
-			name = strcmp(argv[optind], "-") == 0 ? NULL : argv[optind];
-			int err = tpa_store_assign(st, device ? "device" : "label",
-						   device ? device : label, name, (int64_t)time(NULL));
-
-			if (err < 0) {
+				"baseline NAME or NAME@VERSION (\"-\" removes the assignment)\n");
+			goto close;
+		}
+		none = strcmp(argv[optind], "-") == 0;
+		if (!none && parse_ref(name, &version, argv[optind]) < 0)
+			goto close;
+		if (device) {
+			if (tpa_store_find_device(id, st, device) < 0) {
 				fail("assign");
-				rc = err == TPA_ERR_NOT_FOUND ? TPA_EXIT_NO : TPA_EXIT_USAGE;
-			} else {
-				if (label && name)
-					warn_unused_label(st, label);
-				printf("%s %s: %s\n", device ? "device" : "label",
-				       device ? device : label, name ? name : "(none)");
-				rc = TPA_EXIT_OK;
+				rc = TPA_EXIT_NO;
+				goto close;
 			}
+			device = id;
+		}
+		err = tpa_store_assign_version(st, device ? "device" : "label",
+					       device ? device : label, none ? NULL : name,
+					       version, (int64_t)time(NULL));
+		if (err < 0) {
+			fail("assign");
+			rc = err == TPA_ERR_NOT_FOUND ? TPA_EXIT_NO : TPA_EXIT_USAGE;
+			goto close;
+		}
+		if (label && !none)
+			warn_unused_label(st, label);
+		if (none)
+			printf("%s %s: (none)\n", device ? "device" : "label", device ? device : label);
+		else if (version)
+			printf("%s %s: %s@%d (pinned)\n", device ? "device" : "label",
+			       device ? device : label, name, version);
+		else
+			printf("%s %s: %s\n", device ? "device" : "label", device ? device : label,
+			       name);
+		rc = TPA_EXIT_OK;
+	} else if (strcmp(cmd, "show") == 0) {
+		if (optind != argc - 1 || device || label) {
+			fprintf(stderr, "verifier: baseline: show takes --registry FILE and one "
+				"NAME or NAME@VERSION\n");
+			usage(stderr);
+		} else {
+			rc = show_baseline(st, argv[optind], json);
 		}
 	} else {
-		tpa_baseline_info *list = NULL;
-		size_t n = 0, i;
-
-		if (optind != argc) {
-			fprintf(stderr, PROG ": list takes --registry DB\n");
-		} else if (tpa_store_baseline_list(&list, &n, st) < 0) {
-			rc = fail("list");
+		if (optind != argc || device || label) {
+			fprintf(stderr, "verifier: baseline: list takes --registry FILE and no "
+				"arguments\n");
+			usage(stderr);
 		} else {
-			for (i = 0; i < n; i++)
-				printf("%s@%d  added %lld\n", list[i].name, list[i].version,
-				       (long long)list[i].added_at);
-			rc = TPA_EXIT_OK;
+			rc = list_baselines(st, json);
 		}
-		free(list);
 	}
+close:
+	tpa_store_close(st);
+	return rc;
+}
+
+/* ---- allow: images before any device boots them ---- */
+
+typedef struct {
+	tpa_allow_image v[TPA_ALLOW_IMAGES_MAX];
+	char *owned[TPA_ALLOW_IMAGES_MAX];     /* the paths allocated here */
+	size_t n;
+	const char *kind;                      /* --kind, or NULL: from the name */
+	int full;
+} image_list;
+
+static void images_free(image_list *l)
+{
+	size_t i;
+
+	for (i = 0; i < l->n; i++)
+		free(l->owned[i]);
+	l->n = 0;
+}
+
+/* The kind an image's name says: vmlinuz-* a kernel, initrd* an initrd,
+ * shim* and grub* those, any other an EFI application. */
+static const char *kind_of(const char *file)
+{
+	const char *b = strrchr(file, '/') ? strrchr(file, '/') + 1 : file;
+
+	if (strncmp(b, "vmlinuz", 7) == 0 || strncmp(b, "vmlinux", 7) == 0)
+		return "kernel";
+	if (strncmp(b, "initrd", 6) == 0)
+		return "initrd";
+	if (strncmp(b, "shim", 4) == 0)
+		return "shim";
+	if (strncmp(b, "grub", 4) == 0)
+		return "grub";
+	return "app";
+}
+
+/* Adds an image; own: file and path are copied (one allocation). */
+static int image_add(image_list *l, const char *file, const char *path, int own)
+{
+	size_t nf = strlen(file) + 1, np = path ? strlen(path) + 1 : 0;
+	char *m = NULL;
+
+	if (l->n == TPA_ALLOW_IMAGES_MAX) {
+		l->full = 1;
+		return -1;
+	}
+	if (own) {
+		if (!(m = malloc(nf + np)))
+			return -1;
+		memcpy(m, file, nf);
+		file = m;
+		if (path) {
+			memcpy(m + nf, path, np);
+			path = m + nf;
+		}
+	}
+	l->owned[l->n] = m;
+	l->v[l->n].file = file;
+	l->v[l->n].path = path;
+	l->v[l->n].kind = l->kind ? l->kind : kind_of(file);
+	l->n++;
+	return 0;
+}
+
+static image_list *walk_list;
+static const char *walk_root;
+
+/* A package's boot images: its kernels (boot/vmlinuz-*, at that path on the
+ * device) and its EFI applications (*.efi, *.efi.signed). */
+static int walk_one(const char *fpath, const struct stat *sb, int type, struct FTW *ftw)
+{
+	const char *b = fpath + ftw->base, *rel = fpath + strlen(walk_root);
+	size_t n = strlen(b);
+	int efi = (n > 4 && strcmp(b + n - 4, ".efi") == 0) ||
+		(n > 11 && strcmp(b + n - 11, ".efi.signed") == 0);
+	int kernel = strncmp(b, "vmlinuz-", 8) == 0 && strstr(rel, "/boot/") == rel;
+
+	(void)sb;
+	if (type != FTW_F || (!efi && !kernel))
+		return 0;
+	return image_add(walk_list, fpath, kernel ? rel : NULL, 1) < 0 ? 1 : 0;
+}
+
+static int rm_one(const char *fpath, const struct stat *sb, int type, struct FTW *ftw)
+{
+	(void)sb;
+	(void)type;
+	(void)ftw;
+	return remove(fpath) < 0 ? -1 : 0;
+}
+
+/* --package: a directory (an unpacked package) or a .deb, unpacked by
+ * dpkg-deb into a private temporary directory (tmp, removed by the caller). */
+static tpa_exit package_images(image_list *l, const char *pkg, char *tmp, size_t tmp_cap)
+{
+	struct stat sb;
+	const char *dir = pkg;
+	char root[4096];
+	size_t before = l->n;
+
+	*tmp = '\0';
+	if (stat(pkg, &sb) < 0) {
+		fprintf(stderr, "verifier: baseline: --package %s: %s\n", pkg, strerror(errno));
+		return TPA_EXIT_USAGE;
+	}
+	if (S_ISREG(sb.st_mode)) {
+		char *argv[] = { "dpkg-deb", "-x", (char *)pkg, tmp, NULL };
+		const char *t = getenv("TMPDIR");
+		pid_t pid;
+		int st;
+
+		snprintf(tmp, tmp_cap, "%s/tpa-allow-XXXXXX", t && *t ? t : "/tmp");
+		if (!mkdtemp(tmp)) {
+			fprintf(stderr, "verifier: baseline: %s: %s\n", tmp, strerror(errno));
+			*tmp = '\0';
+			return TPA_EXIT_INTERNAL;
+		}
+		if (posix_spawnp(&pid, "dpkg-deb", NULL, NULL, argv, environ) != 0 ||
+		    waitpid(pid, &st, 0) != pid || !WIFEXITED(st) || WEXITSTATUS(st) != 0) {
+			fprintf(stderr, "verifier: baseline: --package %s: dpkg-deb -x could not "
+				"unpack it (is it a .deb?)\n", pkg);
+			return TPA_EXIT_USAGE;
+		}
+		dir = tmp;
+	} else if (!S_ISDIR(sb.st_mode)) {
+		fprintf(stderr, "verifier: baseline: --package %s: neither a directory nor a "
+			"file\n", pkg);
+		return TPA_EXIT_USAGE;
+	}
+	/* Paths in the package are what follows dir ("/boot/vmlinuz-..."). */
+	{
+		size_t n = strlen(dir);
+
+		while (n > 1 && dir[n - 1] == '/')
+			n--;
+		if (n >= sizeof(root)) {
+			fprintf(stderr, "verifier: baseline: --package %s: the path is too long\n", pkg);
+			return TPA_EXIT_USAGE;
+		}
+		memcpy(root, dir, n);
+		root[n] = '\0';
+	}
+	walk_list = l;
+	walk_root = root;
+	if (nftw(root, walk_one, 16, FTW_PHYS) != 0 || l->full) {
+		fprintf(stderr, "verifier: baseline: --package %s: %s\n", pkg, l->full ?
+			"more than 64 boot images" : "cannot read it all");
+		return TPA_EXIT_USAGE;
+	}
+	if (l->n == before) {
+		fprintf(stderr, "verifier: baseline: --package %s: no boot image in it (boot/vmlinuz-*, "
+			"*.efi, *.efi.signed)\n", pkg);
+		return TPA_EXIT_USAGE;
+	}
+	return TPA_EXIT_OK;
+}
+
+static void print_allowances(const tpa_baseline *b, size_t from)
+{
+	char *txt = tpa_baseline_to_json(b);
+	json_t *j = txt ? json_loads(txt, 0, NULL) : NULL, *rule, *list, *a, *e;
+	size_t i, k;
+	int cmds = 0, judges_pcr8 = 0;
+
+	free(txt);
+	rule = json_object_get(json_object_get(j, "rules"), "boot-applications");
+	list = json_object_get(rule, "allowances");
+	json_array_foreach(json_object_get(rule, "boot_loader"), k, e)
+		judges_pcr8 |= json_integer_value(json_object_get(e, "pcr")) == 8;
+	for (i = from; i < json_array_size(list); i++) {
+		a = json_array_get(list, i);
+		printf("allowed: %s %s until %s\n", json_string_value(json_object_get(a, "kind")),
+		       json_string_value(json_object_get(a, "source")),
+		       json_string_value(json_object_get(a, "expires")));
+		json_array_foreach(json_object_get(a, "applications"), k, e)
+			printf("  PCR 4 application %s  %s\n",
+			       json_string_value(json_object_get(e, "digest")),
+			       json_string_value(json_object_get(e, "path")));
+		json_array_foreach(json_object_get(a, "boot_loader"), k, e) {
+			printf("  PCR %lld %s  %s\n",
+			       (long long)json_integer_value(json_object_get(e, "pcr")),
+			       json_string_value(json_object_get(e, "digest")),
+			       json_string_value(json_object_get(e, "text")));
+			cmds += json_integer_value(json_object_get(e, "pcr")) == 8;
+		}
+		/* A GRUB boot also runs commands that name the kernel: without
+		 * them allowed, its boot fails there. */
+		if (!cmds && strcmp(json_string_value(json_object_get(a, "kind")), "kernel") == 0 &&
+		    judges_pcr8)
+			fprintf(stderr, "verifier: warning: %s: no GRUB command allowed for it (its "
+				"path is not .../vmlinuz-VERSION; --path gives it), so a GRUB boot of it "
+				"still fails there\n", json_string_value(json_object_get(a, "source")));
+		cmds = 0;
+	}
+	json_decref(j);
+}
+
+static size_t allowances_in(const tpa_baseline *b)
+{
+	char *txt = tpa_baseline_to_json(b);
+	json_t *j = txt ? json_loads(txt, 0, NULL) : NULL;
+	size_t n = json_array_size(json_object_get(json_object_get(json_object_get(j, "rules"),
+								   "boot-applications"),
+						   "allowances"));
+
+	free(txt);
+	json_decref(j);
+	return n;
+}
+
+#define ALLOW_DAYS_DEFAULT 30
+
+static tpa_exit do_allow(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "registry", required_argument, NULL, 'R' },
+		{ "in", required_argument, NULL, 'i' },
+		{ "out", required_argument, NULL, 'o' },
+		{ "file", required_argument, NULL, 'f' },
+		{ "package", required_argument, NULL, 'P' },
+		{ "kind", required_argument, NULL, 'k' },
+		{ "path", required_argument, NULL, 'p' },
+		{ "expires", required_argument, NULL, 'x' },
+		{ "note", required_argument, NULL, 'N' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *registry = NULL, *in = NULL, *out = NULL, *package = NULL, *path = NULL;
+	const char *expires_s = NULL, *note = NULL, *files[TPA_ALLOW_IMAGES_MAX];
+	char tmp[512] = "", name[TPA_BASELINE_NAME_MAX + 1];
+	image_list l;
+	tpa_baseline *b = NULL, *nb = NULL;
+	tpa_store *st = NULL;
+	char *body = NULL, *json = NULL;
+	size_t nfiles = 0, i, had;
+	int64_t now = (int64_t)time(NULL), expires;
+	int c, version = 0, pinned;
+	tpa_exit rc = TPA_EXIT_USAGE;
+
+	memset(&l, 0, sizeof(l));
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (c) {
+		case 'R': registry = optarg; break;
+		case 'i': in = optarg; break;
+		case 'o': out = optarg; break;
+		case 'P': package = optarg; break;
+		case 'k': l.kind = optarg; break;
+		case 'p': path = optarg; break;
+		case 'x': expires_s = optarg; break;
+		case 'N': note = optarg; break;
+		case 'f':
+			if (nfiles == TPA_ALLOW_IMAGES_MAX) {
+				fprintf(stderr, "verifier: baseline: allow: more than %d --file\n",
+					TPA_ALLOW_IMAGES_MAX);
+				return TPA_EXIT_USAGE;
+			}
+			files[nfiles++] = optarg;
+			break;
+		default: usage(stderr); return TPA_EXIT_USAGE;
+		}
+	}
+	if (!registry == !in || (in && (!out || optind != argc)) ||
+	    (registry && (out || optind != argc - 1)) || !nfiles == !package ||
+	    (path && nfiles != 1)) {
+		fprintf(stderr, "verifier: baseline: allow takes --registry FILE NAME or --in FILE "
+			"--out FILE, and --file IMAGE... or --package DIR_OR_DEB (--path with one "
+			"--file only)\n");
+		usage(stderr);
+		return TPA_EXIT_USAGE;
+	}
+	expires = now + ALLOW_DAYS_DEFAULT * 86400;
+	if (expires_s && tpa_time_parse_iso(&expires, expires_s) < 0) {
+		fprintf(stderr, "verifier: baseline: allow: --expires: %s\n", tpa_err_last());
+		return TPA_EXIT_USAGE;
+	}
+	if (expires <= now) {
+		fprintf(stderr, "verifier: baseline: allow: --expires %s is not in the future\n",
+			expires_s);
+		return TPA_EXIT_USAGE;
+	}
+	for (i = 0; i < nfiles; i++)
+		if (image_add(&l, files[i], path, 0) < 0)
+			goto cleanup;
+	if (package && (rc = package_images(&l, package, tmp, sizeof(tmp))) != TPA_EXIT_OK)
+		goto cleanup;
+	rc = TPA_EXIT_USAGE;
+	if (in) {
+		if (tpa_baseline_load_file(&b, in) < 0) {
+			rc = fail("allow");
+			goto cleanup;
+		}
+	} else {
+		if (parse_ref(name, &pinned, argv[optind]) < 0)
+			goto cleanup;
+		if (pinned) {
+			fprintf(stderr, "verifier: baseline: allow: %s: a new version is made from "
+				"the latest; name the baseline without @N\n", argv[optind]);
+			goto cleanup;
+		}
+		if ((rc = open_registry(&st, registry)) != TPA_EXIT_OK)
+			goto cleanup;
+		rc = TPA_EXIT_USAGE;
+		if (tpa_store_baseline_get(&body, &version, st, name, 0) < 0) {
+			fail("allow");
+			rc = TPA_EXIT_NO;
+			goto cleanup;
+		}
+		if (tpa_baseline_parse(&b, body, strlen(body), name) < 0) {
+			rc = fail("allow");
+			goto cleanup;
+		}
+	}
+	had = allowances_in(b);
+	if (tpa_baseline_allow(&nb, b, l.v, l.n, expires, note, now) < 0) {
+		rc = fail("allow");
+		goto cleanup;
+	}
+	if (!(json = tpa_baseline_to_json(nb))) {
+		rc = TPA_EXIT_INTERNAL;
+		goto cleanup;
+	}
+	if (in) {
+		if ((rc = write_out(out, json)) != TPA_EXIT_OK)
+			goto cleanup;
+	} else {
+		if (tpa_store_baseline_add(&version, st, name, json, now) < 0) {
+			rc = fail("allow");
+			goto cleanup;
+		}
+		printf("added: %s@%d\n", name, version);
+	}
+	print_allowances(nb, had);
+	rc = TPA_EXIT_OK;
+cleanup:
+	if (tmp[0] && nftw(tmp, rm_one, 16, FTW_DEPTH | FTW_PHYS) != 0)
+		fprintf(stderr, "verifier: baseline: cannot remove %s\n", tmp);
+	images_free(&l);
+	free(json);
+	free(body);
+	tpa_baseline_free(nb);
+	tpa_baseline_free(b);
 	tpa_store_close(st);
 	return rc;
 }
@@ -646,6 +1318,14 @@ static tpa_exit do_registry(const char *cmd, int argc, char **argv)
 tpa_exit cmd_baseline(int argc, char **argv)
 {
 	const char *sub = argc >= 2 ? argv[1] : "";
+	int i;
+
+	/* "verifier baseline VERB --help": before any option is parsed. */
+	for (i = 1; i < argc && strcmp(argv[i], "--"); i++)
+		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+			usage(stdout);
+			return TPA_EXIT_OK;
+		}
 
 	if (strcmp(sub, "learn") == 0)
 		return do_learn(argc - 1, argv + 1);
@@ -657,7 +1337,10 @@ tpa_exit cmd_baseline(int argc, char **argv)
 		return do_check(argc - 1, argv + 1);
 	if (strcmp(sub, "appraise") == 0)
 		return do_appraise(argc - 1, argv + 1);
-	if (strcmp(sub, "add") == 0 || strcmp(sub, "assign") == 0 || strcmp(sub, "list") == 0)
+	if (strcmp(sub, "allow") == 0)
+		return do_allow(argc - 1, argv + 1);
+	if (strcmp(sub, "add") == 0 || strcmp(sub, "assign") == 0 || strcmp(sub, "list") == 0 ||
+	    strcmp(sub, "show") == 0)
 		return do_registry(sub, argc - 1, argv + 1);
 	if (strcmp(sub, "--help") == 0 || strcmp(sub, "-h") == 0) {
 		usage(stdout);

@@ -86,7 +86,7 @@ static const struct {
 	{ "devices", cmd_devices,
 	  "devices list|show|revoke|reinstate|delete|label [options] --registry FILE ..." },
 	{ "baseline", cmd_baseline,
-	  "baseline learn|merge|diff|check|appraise|add|assign|list [options] ..." },
+	  "baseline learn|merge|diff|check|appraise|add|assign|list|show|allow [options] ..." },
 	{ "audit", cmd_audit, "audit verify|sign|export --registry FILE [options]" },
 	{ "registry", cmd_registry, "registry backup|restore|check --registry FILE [options] ..." },
 };

@@ -79,8 +79,36 @@ int tpa_baseline_merge(tpa_baseline **out, const tpa_baseline *a, const tpa_base
  * malloc'd; "" if nothing. */
 int tpa_baseline_diff(char **out, const tpa_baseline *a, const tpa_baseline *b);
 
+/* An image to allow before any device boots it (baseline allow). */
+typedef struct {
+	const char *kind;      /* "kernel", "shim", "grub", "app" (EFI applications) or
+				* "initrd" (a file GRUB loads) */
+	const char *file;      /* the image here */
+	const char *path;      /* where the device's boot loader finds it
+				* ("/boot/vmlinuz-6.1.0-15-amd64"); NULL: /boot/ and the
+				* file's name, for a kernel or initrd */
+} tpa_allow_image;
+
+#define TPA_ALLOW_IMAGES_MAX 64
+
+/* A baseline that accepts what b accepts and, until expires (Unix seconds),
+ * these images: each becomes one allowance of boot-applications (b must
+ * have that rule) holding what the firmware and the boot loader measure of
+ * it, computed from the file: an EFI application's (kernel's, shim's,
+ * GRUB's) Authenticode digest on PCR 4; a kernel's or initrd's file digest
+ * on PCR 9 (GRUB reads them); and for a kernel "vmlinuz-VERSION", when b
+ * lists boot loader events on PCR 8, the commands GRUB runs for it that name
+ * only the version: "echo Loading Linux VERSION ..." (Debian's grub.cfg) and
+ * "initrd DIR/initrd.img-VERSION" (initrdefi, initrd16 too). The kernel's
+ * own "linux PATH ARGS" command is judged by kernel-cmdline, without its
+ * path. note (may be NULL) and now (the "added" time) are recorded. */
+int tpa_baseline_allow(tpa_baseline **out, const tpa_baseline *b, const tpa_allow_image *images,
+		       size_t n, int64_t expires, const char *note, int64_t now);
+
 /* One line per rule, for a person: what it holds. malloc'd. */
 char *tpa_baseline_summary(const tpa_baseline *b);
+/* One line without a newline, for a list: bank, rules, counts. malloc'd. */
+char *tpa_baseline_brief(const tpa_baseline *b);
 
 /* ---- appraisal (lib/baseline_appraise.c) ---- */
 
@@ -123,6 +151,12 @@ typedef struct {
  * "n/a (not in the baseline)"; the outcome is non-compliant if a critical
  * rule failed, warning if only warnings did. */
 int tpa_baseline_appraise(tpa_appraisal *out, const tpa_baseline *b, const tpa_boot *boot);
+/* As above at time now (Unix seconds; the above uses the clock): the
+ * baseline's allowances (boot-applications.allowances) allow while now is
+ * before their expiry; after it, what only they allowed fails "allowed
+ * until TIME (KIND SOURCE), expired". */
+int tpa_baseline_appraise_at(tpa_appraisal *out, const tpa_baseline *b, const tpa_boot *boot,
+			     int64_t now);
 /* Frees what an appraisal holds (the failing-event lists) and zeroes it.
  * An appraisal must be cleared before it is appraised again. */
 void tpa_appraisal_clear(tpa_appraisal *a);

@@ -61,6 +61,15 @@ typedef struct {
 	int64_t added_at;                 /* of the latest version */
 } tpa_baseline_info;
 
+/* A baseline assigned to a device or a label. */
+typedef struct {
+	char kind[8];                     /* "device" or "label" */
+	char target[TPA_DEVICE_ID_LEN + 1]; /* the device id or the label */
+	char name[TPA_BASELINE_NAME_MAX + 1];
+	int version;                      /* pinned, or 0: follows the latest */
+	int64_t assigned_at;
+} tpa_assignment;
+
 /* What an attestation leaves behind, so that a baseline can be learned from
  * a device's last one. */
 typedef struct {
@@ -182,6 +191,11 @@ typedef struct {
 	int (*backup)(tpa_store *s, const char *out_path);
 	int (*set_host)(tpa_store *s, const char *id, const tpa_host_info *host, int64_t now);
 	int (*check)(tpa_store_check_report *out, tpa_store *s);
+	int (*assign_version)(tpa_store *s, const char *kind, const char *target,
+			      const char *name, int version, int64_t now);
+	int (*baseline_versions)(tpa_baseline_info **out, size_t *n, tpa_store *s,
+				 const char *name);
+	int (*assignments)(tpa_assignment **out, size_t *n, tpa_store *s, const char *name);
 } tpa_store_ops;
 
 struct tpa_store {
@@ -303,8 +317,24 @@ int tpa_store_assign(tpa_store *s, const char *kind, const char *target, const c
 		     int64_t now);
 /* Sets a device's group label ("" or NULL removes it). Audited. */
 int tpa_store_set_label(tpa_store *s, const char *id, const char *label, int64_t now);
+/* As tpa_store_assign, pinning version (1..): the device or label is
+ * appraised against that version until assigned again, even when newer ones
+ * are added (assigning an older one rolls back). 0 follows the latest. A
+ * version that does not exist is refused, TPA_ERR_NOT_FOUND "no baseline
+ * NAME@N". Audited. */
+int tpa_store_assign_version(tpa_store *s, const char *kind, const char *target,
+			     const char *name, int version, int64_t now);
+/* Every version of baseline name (NULL: of every baseline), by name then
+ * version (tpa_baseline_info.version and added_at are each version's);
+ * *out malloc'd (NULL when *n is 0). TPA_ERR_NOT_FOUND if name has none. */
+int tpa_store_baseline_versions(tpa_baseline_info **out, size_t *n, tpa_store *s,
+				const char *name);
+/* Every assignment of baseline name (NULL: of any), labels first, then
+ * devices, each by target; *out malloc'd (NULL when *n is 0). */
+int tpa_store_assignments(tpa_assignment **out, size_t *n, tpa_store *s, const char *name);
 /* The baseline that applies to a device: its own assignment, else its
- * label's; its latest version (version may be NULL). TPA_ERR_NOT_FOUND if
+ * label's; the version the assignment pins, else the latest (version may be
+ * NULL). TPA_ERR_NOT_FOUND if
  * none applies or there is no such device; TPA_ERR_LIMIT if name_cap is too
  * small. Cheap (no body): called on every attestation. */
 int tpa_store_baseline_for(char *name, size_t name_cap, int *version, tpa_store *s,

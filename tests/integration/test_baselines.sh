@@ -162,6 +162,26 @@ appraise "a SHA-1 Debian log against its own sha1 baseline" "$WORK/win.json" \
     "$DATA/go-tpm-tools/debian-10.bin" 0 ""
 expect_exit "baselines of different banks do not merge (2)" 2 "${B[@]}" merge "$WORK/cos.json" "$WORK/win.json" || true
 
+# ---- Authenticode digests: the project's against independent tools ----
+# pesign and osslsigncode (scripts/deps.sh installs them) on real images and
+# generated PE32/PE32+ ones, through `baseline allow`.
+for f in "$ROOT"/tests/data/efi/linuxx64.efi.stub* "$ROOT"/tests/data/efi/pe*.efi* \
+         "$ROOT"/tests/data/efi/vmlinuz-6.1.0-15-amd64; do
+    n=${f##*/}
+    want=$( (pesign -h -i "$f" 2>/dev/null || true) | sed -n 's/^hash: //p')
+    [ -n "$want" ] || { bad "$n: pesign -h gives no digest (is pesign installed?)"; continue; }
+    expect_exit "$n: baseline allow computes its digest" 0 "${B[@]}" allow --in "$WORK/good.json" \
+        --out "$WORK/digest.json" --kind app --file "$f"
+    expect_grep "... the one pesign computes" "$WORK/out" "^  PCR 4 application $want "
+    case $n in *.signed)
+        # It exits 1 here (the throwaway signer is not trusted); the digest is printed.
+        want=$( (osslsigncode verify -in "$f" 2>/dev/null || true) |
+            sed -n 's/^Calculated message digest *: *\([0-9A-F]*\).*/\1/p' | tr A-F a-f)
+        expect_grep "... and osslsigncode's calculated message digest" "$WORK/out" \
+            "^  PCR 4 application ${want:-none} " ;;
+    esac
+done
+
 # ---- baselines are untrusted input; an independent validator agrees ----
 /usr/bin/python3 - "$ROOT/docs/baseline.schema.json" "$WORK" >"$WORK/schema.out" 2>&1 <<'PY' && ok "every baseline written validates against docs/baseline.schema.json (python3-jsonschema)" || bad "JSON Schema" "$WORK/schema.out"
 import json, sys, jsonschema
@@ -203,6 +223,15 @@ bad_baseline "a required PCR twice" "b['required_pcrs'] = [7, 7]" \
 bad_baseline "required-pcrs written as a rule" "b['rules']['required-pcrs'] = {'severity': 'critical'}" \
     'rules.required-pcrs: is not written as a rule'
 bad_baseline "an unknown bank" "b['bank'] = 'md5'" 'bank: must be sha1, sha256'
+ALW="b['rules']['boot-applications']['allowances'] = [{'kind': 'kernel', 'applications': [{'digest': '00' * 32}]"
+bad_baseline "an allowance without an expiry" "$ALW}]" \
+    'rules.boot-applications.allowances\[0\].expires: missing: every allowance has an expiry'
+bad_baseline "an allowance expiring at no time" "$ALW, 'expires': '2027-13-01'}]" \
+    'rules.boot-applications.allowances\[0\].expires: not an ISO 8601 time'
+bad_baseline "an allowance of an unknown kind" "$ALW, 'expires': '2027-01-01'}]; b['rules']['boot-applications']['allowances'][0]['kind'] = 'bios'" \
+    'rules.boot-applications.allowances\[0\].kind: must be kernel, shim, grub, app or initrd'
+bad_baseline "an allowance that allows nothing" "$ALW, 'expires': '2027-01-01'}]; b['rules']['boot-applications']['allowances'][0].pop('applications')" \
+    'rules.boot-applications.allowances\[0\]: allows nothing'
 printf '{"tpa_baseline": 1, ' >"$WORK/bad.json"
 expect_exit "truncated JSON (2)" 2 "${B[@]}" check "$WORK/bad.json" || true
 expect_grep "... with the line and column" "$WORK/err" 'bad.json: line 1 column'
@@ -259,6 +288,50 @@ expect_grep "... as version 2" "$WORK/out" '^added: fleet@2$'
 expect_exit "attest: compliant against fleet@2" 0 "${A[@]}" || true
 expect_grep "... the latest version decides" "$WORK/out" '^appraisal: compliant \(baseline fleet@2\)$'
 
+# Pinned: fleet@1 after fleet@2 rolls back; NAME alone follows the latest again.
+expect_exit "pin fleet@1 on the device (a rollback)" 0 "${B[@]}" assign --registry "$DB" --device "${DEV:0:12}" fleet@1
+expect_grep "... says it is pinned" "$WORK/out" "^device $DEV: fleet@1 \(pinned\)$"
+expect_exit "attest: appraised against the pinned fleet@1" 0 "${A[@]}" || true
+expect_grep "... the pinned version decides, not the latest" "$WORK/out" '^appraisal: compliant \(baseline fleet@1\)$'
+expect_exit "pin a version that does not exist (1)" 1 "${B[@]}" assign --registry "$DB" --device "$DEV" fleet@3 || true
+expect_grep "... refused by name" "$WORK/err" 'no baseline fleet@3'
+expect_exit "a version that is not a number (2)" 2 "${B[@]}" assign --registry "$DB" --device "$DEV" fleet@two || true
+expect_grep "... says what a version is" "$WORK/err" "'fleet@two': the version after '@' must be a number"
+expect_exit "version 0 (2)" 2 "${B[@]}" assign --registry "$DB" --device "$DEV" fleet@0 || true
+expect_exit "list: versions and assignments" 0 "${B[@]}" list --registry "$DB"
+expect_grep "... every version, with when it was added (ISO 8601) and a summary" "$WORK/out" \
+    '^fleet@1  added [0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:]{8}Z  sha256, [0-9]+ rule\(s\), [0-9]+ application\(s\)'
+expect_grep "... fleet@2 too" "$WORK/out" '^fleet@2  added '
+expect_grep "... the device's pinned assignment" "$WORK/out" "^device $DEV: fleet@1 \(pinned\)  assigned "
+"${B[@]}" list --json --registry "$DB" >"$WORK/list.json" 2>"$WORK/err"
+/usr/bin/python3 -c "
+import json, sys
+j = json.load(open('$WORK/list.json'))
+f = [b for b in j['baselines'] if b['name'] == 'fleet'][0]
+assert [v['version'] for v in f['versions']] == [1, 2] and f['latest'] == 2, f
+assert f['versions'][0]['added_at'].endswith('Z') and 'application' in f['versions'][0]['summary'], f
+a = j['assignments']
+assert a == [dict(a[0], kind='device', target='$DEV', name='fleet', version=1, resolves_to=1)], a" 2>"$WORK/py.out" &&
+    ok "list --json: versions and the pinned assignment" || bad "list --json" "$WORK/py.out"
+expect_exit "show fleet@1" 0 "${B[@]}" show --registry "$DB" fleet@1
+expect_grep "... its version and the latest" "$WORK/out" '^fleet@1  added .*  \(latest fleet@2\)$'
+expect_grep "... its body" "$WORK/out" '"tpa_baseline": 1'
+expect_grep "... its assignments" "$WORK/out" "^device $DEV: fleet@1 \(pinned\)"
+"${B[@]}" show --json --registry "$DB" fleet >"$WORK/show.json" 2>"$WORK/err"
+/usr/bin/python3 -c "
+import json
+j = json.load(open('$WORK/show.json'))
+assert j['version'] == 2 and j['latest'] == 2 and j['body']['name'] == 'fleet', j.keys()
+assert j['assignments'][0]['version'] == 1, j['assignments']" 2>"$WORK/py.out" &&
+    ok "show --json: the latest body and the assignments" || bad "show --json" "$WORK/py.out"
+expect_exit "show a version that does not exist (1)" 1 "${B[@]}" show --registry "$DB" fleet@9 || true
+expect_grep "... named" "$WORK/err" 'no baseline fleet@9'
+expect_exit "baseline list --help: stdout, exit 0" 0 "${B[@]}" list --help
+expect_grep "... usage lines" "$WORK/out" '^usage: verifier baseline learn'
+expect_exit "follow the latest again" 0 "${B[@]}" assign --registry "$DB" --device "$DEV" fleet
+expect_exit "attest: compliant against fleet@2 again" 0 "${A[@]}" || true
+expect_grep "... the latest decides again" "$WORK/out" '^appraisal: compliant \(baseline fleet@2\)$'
+
 # By label: the device's own assignment removed, its group's applies.
 python_warn="b = json.load(open('$WORK/fleet.json')); b['name'] = 'lab'; b['rules']['known-events']['events'] = b['rules']['known-events']['events'][1:]; json.dump(b, open('$WORK/lab.json', 'w'))"
 /usr/bin/python3 -c "import json; $python_warn"
@@ -282,12 +355,109 @@ expect_exit "baseline appraise of the same boot against lab: warning, exit 8" 8 
     --baseline "$WORK/lab.json" --eventlog "$WORK/boot.log" || true
 expect_grep "... outcome warning" "$WORK/out" '^outcome: warning \(baseline lab\)$'
 expect_exit "list the baselines" 0 "${B[@]}" list --registry "$DB"
-expect_grep "... every name with its latest version" "$WORK/out" '^fleet@2 '
+expect_grep "... every version of every name" "$WORK/out" '^fleet@2 '
 expect_exit "devices show names the label" 0 "${V[@]}" devices show --json --registry "$DB" "$DEV"
 expect_grep "... and the last outcome" "$WORK/out" '"last_outcome": "warning"'
 "$SIM" extend "$WORK/tpm" "12:sha256=$(printf '%064x' 5)"
 expect_exit "a quoted PCR that moved without a logged event: non-compliant (1)" 1 "${A[@]}" || true
 expect_grep "... the log does not replay, naming the PCR" "$WORK/out" '^  FAIL eventlog.replay: sha256 PCR 12: the log has no event for it, yet it is not at its reset value'
 expect_grep "... and the boot is not appraised" "$WORK/out" '^appraisal: not-appraised'
+
+# ---- the kernel allowed before first boot: no outage (issue 14) ----
+# A baseline learned from the good boot alone; the next kernel allowed from
+# its image file (and its initrd) before the device ever boots it; then the
+# device reboots into it and stays compliant, on a real swtpm through the
+# real verifier. The allowance expired, or the wrong image allowed: not.
+EFI=$ROOT/tests/data/efi
+reboot_into() { # SCENARIO: a power cycle (PCRs reset), then that boot
+    "$SIM" stop "$WORK/tpm"
+    TCTI=$("$SIM" start "$WORK/tpm")
+    "$BIN/tpa-bootsim" --scenario "$SCEN/$1.json" --log "$WORK/boot.log" --tcti "$TCTI" >/dev/null
+}
+"${B[@]}" learn --eventlog "$WORK/good.log" --name early --out "$WORK/early.json" >/dev/null
+expect_exit "a baseline learned from the good boot only" 0 "${B[@]}" add --registry "$DB" "$WORK/early.json"
+expect_exit "assigned to the device" 0 "${B[@]}" assign --registry "$DB" --device "$DEV" early
+reboot_into good
+expect_exit "attest the good boot: compliant against early@1" 0 "${A[@]}" || true
+expect_grep "... by early@1" "$WORK/out" '^appraisal: compliant \(baseline early@1\)$'
+expect_exit "allow: an expiry in the past is refused (2)" 2 "${B[@]}" allow --registry "$DB" early \
+    --file "$EFI/vmlinuz-6.1.0-15-amd64" --expires 2020-01-01
+expect_grep "... by name" "$WORK/err" 'is not in the future'
+expect_exit "allow: a file that is not a PE image, as a kernel (2)" 2 "${B[@]}" allow --registry "$DB" \
+    early --kind kernel --file "$EFI/initrd.img-6.1.0-15-amd64"
+expect_grep "... naming the file and why" "$WORK/err" 'initrd.img-6.1.0-15-amd64: 46 bytes: too short for a DOS header'
+expect_exit "allow: a pinned version cannot be the base (2)" 2 "${B[@]}" allow --registry "$DB" early@1 \
+    --file "$EFI/vmlinuz-6.1.0-15-amd64"
+expect_exit "allow the next kernel and its initrd from their files, before any device boots them" 0 \
+    "${B[@]}" allow --registry "$DB" early --file "$EFI/vmlinuz-6.1.0-15-amd64" \
+    --file "$EFI/initrd.img-6.1.0-15-amd64" --expires 2099-01-01 --note "Debian 12 point release"
+expect_grep "... a new version" "$WORK/out" '^added: early@2$'
+expect_grep "... the kernel's Authenticode digest on PCR 4 (pesign's)" "$WORK/out" \
+    '^  PCR 4 application 9d8132c3b51137cfb7c628a1f7fe3b4ede75df98d49babca610439911b15e285  /boot/vmlinuz-6.1.0-15-amd64$'
+expect_grep "... the file GRUB reads on PCR 9" "$WORK/out" "^  PCR 9 $(sha256sum "$EFI/vmlinuz-6.1.0-15-amd64" | cut -c1-64)  /boot/vmlinuz-6.1.0-15-amd64$"
+expect_grep "... GRUB's commands for that version on PCR 8" "$WORK/out" '^  PCR 8 [0-9a-f]{64}  initrd /boot/initrd.img-6.1.0-15-amd64$'
+expect_grep "... until its expiry" "$WORK/out" '^allowed: kernel vmlinuz-6.1.0-15-amd64 until 2099-01-01T00:00:00Z$'
+reboot_into kernel-update
+expect_exit "the device reboots into the new kernel: compliant, no outage" 0 "${A[@]}" || true
+expect_grep "... against early@2" "$WORK/out" '^appraisal: compliant \(baseline early@2\)$'
+"${B[@]}" show --json --registry "$DB" early >"$WORK/early2.json" 2>"$WORK/err"
+/usr/bin/python3 -c "
+import json
+j = json.load(open('$WORK/early2.json'))['body']
+for a in j['rules']['boot-applications']['allowances']:
+    a['expires'] = '2020-01-01T00:00:00Z'
+json.dump(j, open('$WORK/early-expired.json', 'w'))"
+expect_exit "the same allowance, expired" 0 "${B[@]}" add --registry "$DB" "$WORK/early-expired.json"
+expect_exit "after the expiry: non-compliant (1)" 1 "${A[@]}" || true
+expect_grep "... naming the expiry" "$WORK/out" \
+    '^  FAIL boot-applications .*application .boot.vmlinuz-6.1.0-15-amd64 \([0-9a-f]{16}\.\.\.\): allowed until 2020-01-01T00:00:00Z \(kernel vmlinuz-6.1.0-15-amd64\), expired'
+"${B[@]}" show --json --registry "$DB" early@1 >"$WORK/early1.json" 2>"$WORK/err"
+/usr/bin/python3 -c "
+import json
+json.dump(json.load(open('$WORK/early1.json'))['body'], open('$WORK/early1-body.json', 'w'))"
+expect_exit "allow by mistake another build of the kernel (same name, other bytes)" 0 "${B[@]}" allow \
+    --in "$WORK/early1-body.json" --out "$WORK/early-mistake.json" \
+    --file "$EFI/other/vmlinuz-6.1.0-15-amd64" --file "$EFI/initrd.img-6.1.0-15-amd64"
+"${B[@]}" add --registry "$DB" "$WORK/early-mistake.json" >/dev/null
+expect_exit "the wrong image allowed: still non-compliant (1)" 1 "${A[@]}" || true
+expect_grep "... the kernel that booted is not among those allowed" "$WORK/out" \
+    '^  FAIL boot-applications .*application .boot.vmlinuz-6.1.0-15-amd64 \([0-9a-f]{16}\.\.\.\) is not among the 3 allowed'
+expect_exit "pin early@2 again (a rollback to the good allowance)" 0 "${B[@]}" assign --registry "$DB" \
+    --device "$DEV" early@2
+expect_exit "compliant again against the pinned early@2" 0 "${A[@]}" || true
+expect_grep "... by early@2" "$WORK/out" '^appraisal: compliant \(baseline early@2\)$'
+# Offline, from a package: an unpacked one and a .deb (dpkg-deb builds it).
+mkdir -p "$WORK/pkg/boot" "$WORK/pkg/DEBIAN"
+cp "$EFI/vmlinuz-6.1.0-15-amd64" "$WORK/pkg/boot/"
+printf 'Package: linux-image-tpa-test\nVersion: 1\nArchitecture: all\nMaintainer: t <t@t>\nDescription: t\n' \
+    >"$WORK/pkg/DEBIAN/control"
+dpkg-deb --build "$WORK/pkg" "$WORK/kernel.deb" >/dev/null 2>&1 || bad "dpkg-deb --build"
+for p in "$WORK/pkg" "$WORK/kernel.deb"; do
+    expect_exit "allow --package ${p##*/}" 0 "${B[@]}" allow --in "$WORK/early1-body.json" \
+        --out "$WORK/from-pkg.json" --package "$p" --expires 2099-01-01
+    expect_grep "... finds the kernel at its path on the device" "$WORK/out" \
+        '^  PCR 4 application 9d8132c3b51137cfb7c628a1f7fe3b4ede75df98d49babca610439911b15e285  /boot/vmlinuz-6.1.0-15-amd64$'
+done
+/usr/bin/python3 - "$ROOT/docs/baseline.schema.json" "$WORK" >"$WORK/schema.out" 2>&1 <<'PY' && ok "baselines with allowances validate against the schema too" || bad "JSON Schema (allowances)" "$WORK/schema.out"
+import json, sys, jsonschema
+v = jsonschema.Draft202012Validator(json.load(open(sys.argv[1])))
+for f in ["early-mistake", "from-pkg", "early-expired"]:
+    b = json.load(open("%s/%s.json" % (sys.argv[2], f)))
+    assert b["rules"]["boot-applications"]["allowances"], f
+    errs = list(v.iter_errors(b))
+    assert not errs, (f, [e.message for e in errs])
+print("ok")
+PY
+cp "$EFI/vmlinuz-6.1.0-15-amd64" "$WORK/kernel-new.efi"
+expect_exit "allow a kernel whose name gives no version" 0 "${B[@]}" allow --in "$WORK/early1-body.json" \
+    --out "$WORK/x.json" --kind kernel --file "$WORK/kernel-new.efi"
+expect_grep "... warns that GRUB's commands for it are not allowed" "$WORK/err" \
+    "^verifier: warning: kernel-new.efi: no GRUB command allowed for it"
+expect_exit "... --path gives its version" 0 "${B[@]}" allow --in "$WORK/early1-body.json" \
+    --out "$WORK/x.json" --kind kernel --file "$WORK/kernel-new.efi" --path /boot/vmlinuz-6.1.0-15-amd64
+expect_grep "... and the commands follow from it" "$WORK/out" '^  PCR 8 [0-9a-f]{64}  echo Loading Linux 6.1.0-15-amd64 \.\.\.$'
+expect_exit "allow --package: nothing bootable in it (2)" 2 "${B[@]}" allow --in "$WORK/early1-body.json" \
+    --out "$WORK/x.json" --package "$WORK/pkg/DEBIAN"
+expect_grep "... says so" "$WORK/err" 'no boot image in it'
 
 summary

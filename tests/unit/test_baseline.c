@@ -9,10 +9,12 @@
 #include <string.h>
 
 #include <CUnit/Basic.h>
+#include <jansson.h>
 
 #include "testutil.h"
 #include "tpa/baseline.h"
 #include "tpa/err.h"
+#include "tpa/timefmt.h"
 #include "tpa/tpm_decode.h"
 
 #define DATA "tests/data/eventlog/"
@@ -538,6 +540,278 @@ static void test_every_failure_listed(void)
 	tpa_baseline_free(bl);
 }
 
+/* The boot of file (in bl's bank) appraised at time now. */
+static tpa_outcome appraise_at(tpa_appraisal *a, const tpa_baseline *bl, const char *file,
+			       int64_t now)
+{
+	boot b;
+
+	tpa_appraisal_clear(a);
+	a->outcome = TPA_OUTCOME_NO_BASELINE;
+	if (boot_load(&b, file, tpa_baseline_bank(bl)) < 0)
+		return TPA_OUTCOME_NO_BASELINE;
+	CU_ASSERT_EQUAL(tpa_baseline_appraise_at(a, bl, &b.ev, now), 0);
+	boot_free(&b);
+	return a->outcome;
+}
+
+/* A baseline (JSON) edited by f, parsed: NULL (said) if it does not parse. */
+static tpa_baseline *edited(const tpa_baseline *bl, void (*f)(json_t *root, void *ctx),
+			    void *ctx)
+{
+	char *text = tpa_baseline_to_json(bl), *out;
+	json_t *j = text ? json_loads(text, 0, NULL) : NULL;
+	tpa_baseline *b = NULL;
+
+	free(text);
+	if (!j)
+		return NULL;
+	f(j, ctx);
+	out = json_dumps(j, JSON_PRESERVE_ORDER);
+	json_decref(j);
+	if (out && tpa_baseline_parse(&b, out, strlen(out), "edited") < 0)
+		fprintf(stderr, "edited: %s\n", tpa_err_last());
+	free(out);
+	return b;
+}
+
+/* The boot's applications moved from the allowed list into an allowance
+ * that expires at ctx ("2030-01-01T00:00:00Z"). */
+static void apps_to_allowance(json_t *root, void *ctx)
+{
+	json_t *r = json_object_get(json_object_get(root, "rules"), "boot-applications");
+	json_t *a = json_object(), *list = json_array();
+
+	json_object_set_new(a, "kind", json_string("shim"));
+	json_object_set_new(a, "source", json_string("shimx64.efi.signed"));
+	json_object_set_new(a, "expires", json_string((const char *)ctx));
+	json_object_set(a, "applications", json_object_get(r, "applications"));
+	json_array_append_new(list, a);
+	json_object_set_new(r, "applications", json_array());
+	json_object_set_new(r, "allowances", list);
+}
+
+/* The applications replaced by an allowance of an image the boot did not run. */
+static void wrong_allowance(json_t *root, void *ctx)
+{
+	json_t *r = json_object_get(json_object_get(root, "rules"), "boot-applications");
+	json_t *a = json_object(), *list = json_array(), *apps = json_array(), *e = json_object();
+
+	(void)ctx;
+	json_object_set_new(e, "digest", json_string("cdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcd"
+						     "cdcdcdcdcdcdcdcdcdcdcdcd"));
+	json_array_append_new(apps, e);
+	json_object_set_new(a, "kind", json_string("kernel"));
+	json_object_set_new(a, "expires", json_string("2030-01-01"));
+	json_object_set_new(a, "applications", apps);
+	json_array_append_new(list, a);
+	json_object_set_new(r, "applications", json_array());
+	json_object_set_new(r, "allowances", list);
+}
+
+/* An allowance lets an image pass until it expires; after, the rule fails
+ * naming the expiry; an image no allowance holds still fails. */
+static void test_allowances_expire(void)
+{
+	const char *log = DATA "keylime/mb_log.bin";
+	tpa_baseline *bl = learn(log, TPM2_ALG_SHA256, "allowed"), *b;
+	tpa_appraisal a = { 0 };
+	const tpa_rule_result *r = &a.rules[TPA_RULE_BOOT_APPLICATIONS];
+	int64_t until = 0;
+	char *json;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(bl);
+	CU_ASSERT_EQUAL_FATAL(tpa_time_parse_iso(&until, "2030-01-01T00:00:00Z"), 0);
+	b = edited(bl, apps_to_allowance, "2030-01-01T00:00:00Z");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(b);
+	CU_ASSERT_EQUAL(appraise_at(&a, b, log, until - 1), TPA_OUTCOME_COMPLIANT);
+	CU_ASSERT_EQUAL(appraise_at(&a, b, log, until), TPA_OUTCOME_NON_COMPLIANT);
+	CU_ASSERT_EQUAL(r->status, TPA_RULE_FAIL);
+	if (!strstr(r->detail, "allowed until 2030-01-01T00:00:00Z (shim shimx64.efi.signed), "
+		    "expired"))
+		fprintf(stderr, "detail: %s\n", r->detail);
+	CU_ASSERT(strstr(r->detail, "allowed until 2030-01-01T00:00:00Z (shim "
+			 "shimx64.efi.signed), expired") != NULL);
+	CU_ASSERT(r->nfailed >= 3);
+	/* Written and read again, it means the same; merge keeps it. */
+	json = tpa_baseline_to_json(b);
+	CU_ASSERT(json && strstr(json, "\"allowances\"") != NULL);
+	free(json);
+	{
+		tpa_baseline *m = NULL;
+
+		CU_ASSERT_EQUAL(tpa_baseline_merge(&m, b, b), 0);
+		CU_ASSERT_EQUAL(appraise_at(&a, m, log, until - 1), TPA_OUTCOME_COMPLIANT);
+		tpa_baseline_free(m);
+	}
+	/* Another image allowed by mistake: the boot's still fail, "not among". */
+	tpa_baseline_free(b);
+	b = edited(bl, wrong_allowance, NULL);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(b);
+	CU_ASSERT_EQUAL(appraise_at(&a, b, log, until - 1), TPA_OUTCOME_NON_COMPLIANT);
+	CU_ASSERT(strstr(r->detail, "is not among the 0 allowed") != NULL);
+	CU_ASSERT(strstr(r->detail, "expired") == NULL);
+	/* What the allowance in force accepts is listed as expected; once it
+	 * expired, it is not. */
+	CU_ASSERT_EQUAL(r->nexpected, 1);
+	if (r->nexpected == 1)
+		CU_ASSERT_STRING_EQUAL(r->expected[0], "cdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcd"
+				       "cdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcd");
+	CU_ASSERT_EQUAL(appraise_at(&a, b, log, until + 1), TPA_OUTCOME_NON_COMPLIANT);
+	CU_ASSERT_EQUAL(r->nexpected, 0);
+	tpa_appraisal_clear(&a);
+	tpa_baseline_free(b);
+	tpa_baseline_free(bl);
+}
+
+/* baseline allow from image files: the digests pesign computes, the file's
+ * own on PCR 9 for a kernel, GRUB's commands derived from its version only
+ * when the baseline judges PCR 8; refusals by name. */
+static void test_allow_from_files(void)
+{
+	static const char mini[] =
+		"{\"tpa_baseline\": 1, \"name\": \"mini\", \"bank\": \"sha256\", \"rules\": {"
+		"\"boot-applications\": {\"severity\": \"critical\", \"applications\": [],"
+		" \"boot_loader\": [%s]}}}";
+	static const char pcr8[] = "{\"pcr\": 8, \"digest\": \"0101010101010101010101010101"
+		"010101010101010101010101010101010101\"}";
+	char text[1024], *json;
+	tpa_baseline *b = NULL, *nb = NULL;
+	tpa_allow_image im[2] = {
+		{ "kernel", "tests/data/efi/vmlinuz-6.1.0-15-amd64", NULL },
+		{ NULL, "tests/data/efi/initrd.img-6.1.0-15-amd64", NULL },
+	};
+	int64_t now = 1796169600; /* 2026-12-02 */
+
+	im[1].kind = "initrd";
+	snprintf(text, sizeof(text), mini, pcr8);
+	CU_ASSERT_EQUAL_FATAL(parse_text(&b, text), 0);
+	CU_ASSERT_EQUAL_FATAL(tpa_baseline_allow(&nb, b, im, 2, now + 86400, "point release",
+						 now), 0);
+	json = tpa_baseline_to_json(nb);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(json);
+	/* pesign -h -i tests/data/efi/vmlinuz-6.1.0-15-amd64 */
+	CU_ASSERT(strstr(json, "9d8132c3b51137cfb7c628a1f7fe3b4ede75df98d49babca610439911b15e285")
+		  != NULL);
+	CU_ASSERT(strstr(json, "\"expires\": \"2026-12-03T00:00:00Z\"") != NULL);
+	CU_ASSERT(strstr(json, "\"added\": \"2026-12-02T00:00:00Z\"") != NULL);
+	CU_ASSERT(strstr(json, "echo Loading Linux 6.1.0-15-amd64 ...") != NULL);
+	CU_ASSERT(strstr(json, "initrd /boot/initrd.img-6.1.0-15-amd64") != NULL);
+	CU_ASSERT(strstr(json, "\"kind\": \"initrd\"") != NULL);
+	CU_ASSERT(strstr(json, "\"note\": \"point release\"") != NULL);
+	free(json);
+	tpa_baseline_free(nb);
+	nb = NULL;
+	tpa_baseline_free(b);
+	b = NULL;
+	/* A baseline that does not judge GRUB's commands gets none. */
+	snprintf(text, sizeof(text), mini, "");
+	CU_ASSERT_EQUAL_FATAL(parse_text(&b, text), 0);
+	CU_ASSERT_EQUAL(tpa_baseline_allow(&nb, b, im, 1, now + 86400, NULL, now), 0);
+	json = tpa_baseline_to_json(nb);
+	CU_ASSERT(json && strstr(json, "echo Loading") == NULL && strstr(json, "\"pcr\": 9"));
+	free(json);
+	tpa_baseline_free(nb);
+	nb = NULL;
+	/* Refused: an expiry not in the future, an image that is no PE image
+	 * (as a kernel), a file that is not there, an unknown kind, a bad note. */
+	CU_ASSERT_EQUAL(tpa_baseline_allow(&nb, b, im, 1, now, NULL, now), TPA_ERR_INVALID_ARG);
+	CU_ASSERT(strstr(tpa_err_last(), "not in the future") != NULL);
+	im[1].kind = "kernel";
+	CU_ASSERT_EQUAL(tpa_baseline_allow(&nb, b, im, 2, now + 1, NULL, now), TPA_ERR_PARSE);
+	CU_ASSERT(strstr(tpa_err_last(), "initrd.img-6.1.0-15-amd64: 46 bytes: too short") != NULL);
+	im[1].kind = "firmware";
+	CU_ASSERT_EQUAL(tpa_baseline_allow(&nb, b, im, 2, now + 1, NULL, now), TPA_ERR_INVALID_ARG);
+	CU_ASSERT(strstr(tpa_err_last(), "kind 'firmware'") != NULL);
+	im[1].kind = "app";
+	im[1].file = "tests/data/efi/nothere.efi";
+	CU_ASSERT_EQUAL(tpa_baseline_allow(&nb, b, im, 2, now + 1, NULL, now), TPA_ERR_IO);
+	CU_ASSERT(strstr(tpa_err_last(), "nothere.efi") != NULL);
+	CU_ASSERT_EQUAL(tpa_baseline_allow(&nb, b, im, 1, now + 1, "a\nb", now),
+			TPA_ERR_INVALID_ARG);
+	CU_ASSERT_PTR_NULL(nb);
+	tpa_baseline_free(b);
+	b = NULL;
+	/* A baseline without boot-applications cannot allow an image. */
+	CU_ASSERT_EQUAL_FATAL(parse_text(&b, "{\"tpa_baseline\": 1, \"name\": \"x\", \"bank\": "
+					 "\"sha256\", \"rules\": {}}"), 0);
+	CU_ASSERT_EQUAL(tpa_baseline_allow(&nb, b, im, 1, now + 1, NULL, now), TPA_ERR_VERIFY);
+	CU_ASSERT(strstr(tpa_err_last(), "no boot-applications rule") != NULL);
+	tpa_baseline_free(b);
+}
+
+/* Allowances are untrusted input too: each field checked, by name. */
+static void test_allowances_untrusted(void)
+{
+	static const char head[] =
+		"{\"tpa_baseline\": 1, \"name\": \"x\", \"bank\": \"sha256\", \"rules\": {"
+		"\"boot-applications\": {\"severity\": \"critical\", \"applications\": [],"
+		" \"boot_loader\": [], \"allowances\": %s}}}";
+	static const char app[] = "\"applications\": [{\"digest\": \"0202020202020202020202020202"
+		"020202020202020202020202020202020202\"}]";
+	static const struct {
+		const char *allowances, *where;
+	} bad[] = {
+		{ "{}", "allowances: must be a list" },
+		{ "[{\"kind\": \"kernel\", %s}]", "allowances[0].expires: missing" },
+		{ "[{\"kind\": \"kernel\", \"expires\": \"soon\", %s}]",
+		  "allowances[0].expires: not an ISO 8601 time" },
+		{ "[{\"kind\": \"kernel\", \"expires\": \"2027-02-30\", %s}]",
+		  "allowances[0].expires: not an ISO 8601 time" },
+		{ "[{\"kind\": \"bios\", \"expires\": \"2027-01-01\", %s}]",
+		  "allowances[0].kind: must be kernel" },
+		{ "[{\"expires\": \"2027-01-01\", %s}]", "allowances[0].kind: must be kernel" },
+		{ "[{\"kind\": \"app\", \"expires\": \"2027-01-01\", \"until\": 1, %s}]",
+		  "allowances[0].until: unknown field" },
+		{ "[{\"kind\": \"app\", \"expires\": \"2027-01-01\", \"source\": \"a\\nb\", %s}]",
+		  "allowances[0].source: must be printable ASCII" },
+		{ "[{\"kind\": \"app\", \"expires\": \"2027-01-01\", \"note\": 5, %s}]",
+		  "allowances[0].note: must be text" },
+		{ "[{\"kind\": \"app\", \"expires\": \"2027-01-01\"}]",
+		  "allowances[0]: allows nothing" },
+		{ "[{\"kind\": \"app\", \"expires\": \"2027-01-01\", \"applications\": "
+		  "[{\"digest\": \"xyz\"}]}]", "allowances[0].applications[0].digest: not 64" },
+		{ "[{\"kind\": \"app\", \"expires\": \"2027-01-01\", \"boot_loader\": "
+		  "[{\"pcr\": 24, \"digest\": \"00\"}]}]", "allowances[0].boot_loader[0].pcr" },
+	};
+	char a[600], text[1200];
+	size_t i;
+
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		snprintf(a, sizeof(a), bad[i].allowances, app);
+		snprintf(text, sizeof(text), head, a);
+		expect_refused(text, TPA_ERR_VERIFY, bad[i].where);
+	}
+	/* Old baselines (no allowances) and a valid one parse. */
+	snprintf(a, sizeof(a), "[{\"kind\": \"app\", \"expires\": \"2027-01-01\", %s}]", app);
+	snprintf(text, sizeof(text), head, a);
+	{
+		tpa_baseline *b = NULL;
+
+		CU_ASSERT_EQUAL(parse_text(&b, text), 0);
+		tpa_baseline_free(b);
+	}
+	/* Bounded: more than 256 allowances is refused. */
+	{
+		size_t cap = 300 * 200, at = 0, k;
+		char *big = malloc(cap), *t2 = malloc(cap + 400);
+		tpa_baseline *b = NULL;
+
+		CU_ASSERT_PTR_NOT_NULL_FATAL(big);
+		CU_ASSERT_PTR_NOT_NULL_FATAL(t2);
+		at += (size_t)snprintf(big + at, cap - at, "[");
+		for (k = 0; k < 257; k++)
+			at += (size_t)snprintf(big + at, cap - at, "%s{\"kind\": \"app\", \"expires\": "
+					       "\"2027-01-01\", %s}", k ? ", " : "", app);
+		snprintf(big + at, cap - at, "]");
+		snprintf(t2, cap + 400, head, big);
+		CU_ASSERT_EQUAL(tpa_baseline_parse(&b, t2, strlen(t2), "mini.json"), TPA_ERR_LIMIT);
+		CU_ASSERT(strstr(tpa_err_last(), "more than 256 allowances") != NULL);
+		free(big);
+		free(t2);
+	}
+}
+
 int main(void)
 {
 	CU_pSuite s;
@@ -554,5 +828,9 @@ int main(void)
 	CU_add_test(s, "baselines are untrusted input", test_untrusted_baselines);
 	CU_add_test(s, "patterns, severities, outcomes", test_rules_and_outcomes);
 	CU_add_test(s, "quoted PCRs: replayed, fixed, required", test_fixed_pcrs);
+	CU_add_test(s, "allowances allow until they expire, then fail naming the expiry",
+		    test_allowances_expire);
+	CU_add_test(s, "baseline allow from image files", test_allow_from_files);
+	CU_add_test(s, "allowances are untrusted input", test_allowances_untrusted);
 	return test_run_all() ? 1 : 0;
 }

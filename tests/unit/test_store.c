@@ -1614,6 +1614,105 @@ static void test_restore_and_check(void)
 	CU_ASSERT_EQUAL(tpa_store_check(&r, NULL), TPA_ERR_INVALID_ARG);
 }
 
+/* A pinned assignment holds its version as newer ones are added; pinning an
+ * older one rolls back; following the latest again moves on; a version that
+ * does not exist is refused by name; list shows every version and pin. */
+static void test_pinned_assignment(void)
+{
+	char p[300], name[TPA_BASELINE_NAME_MAX + 1];
+	tpa_store *s = open_file("pinned.db", p, sizeof(p));
+	tpa_baseline_info *vs = NULL;
+	tpa_assignment *as = NULL;
+	size_t n = 0;
+	int v = 0;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(s);
+	CU_ASSERT_EQUAL(tpa_store_enroll(s, ID1, EK, sizeof(EK), NULL, 0, AKP, sizeof(AKP),
+					 "000b0001", NULL, 0, 100), 0);
+	CU_ASSERT_EQUAL(tpa_store_set_label(s, ID1, "fleet", 101), 0);
+	CU_ASSERT_EQUAL(tpa_store_baseline_add(&v, s, "fleet", "{\"v\": 1}", 110), 0);
+	CU_ASSERT_EQUAL(tpa_store_baseline_add(&v, s, "fleet", "{\"v\": 2}", 120), 0);
+	CU_ASSERT_EQUAL(v, 2);
+	CU_ASSERT_EQUAL(tpa_store_baseline_add(&v, s, "other", "{\"v\": 1}", 125), 0);
+	/* fleet (latest) is v2; fleet@1 after it rolls back to v1. */
+	CU_ASSERT_EQUAL(tpa_store_assign_version(s, "label", "fleet", "fleet", 0, 130), 0);
+	CU_ASSERT_EQUAL(tpa_store_baseline_for(name, sizeof(name), &v, s, ID1), 0);
+	CU_ASSERT_EQUAL(v, 2);
+	CU_ASSERT_EQUAL(tpa_store_assign_version(s, "label", "fleet", "fleet", 1, 140), 0);
+	CU_ASSERT_EQUAL(tpa_store_baseline_for(name, sizeof(name), &v, s, ID1), 0);
+	CU_ASSERT_STRING_EQUAL(name, "fleet");
+	CU_ASSERT_EQUAL(v, 1);
+	/* A newer version does not move a pin. */
+	CU_ASSERT_EQUAL(tpa_store_baseline_add(&v, s, "fleet", "{\"v\": 3}", 150), 0);
+	CU_ASSERT_EQUAL(tpa_store_baseline_for(name, sizeof(name), &v, s, ID1), 0);
+	CU_ASSERT_EQUAL(v, 1);
+	/* A device's own pin wins over its label's. */
+	CU_ASSERT_EQUAL(tpa_store_assign_version(s, "device", ID1, "fleet", 2, 155), 0);
+	CU_ASSERT_EQUAL(tpa_store_baseline_for(name, sizeof(name), &v, s, ID1), 0);
+	CU_ASSERT_EQUAL(v, 2);
+	CU_ASSERT_EQUAL(tpa_store_assign(s, "device", ID1, NULL, 156), 0);
+	/* A version that is not there: refused by name, the pin unchanged. */
+	CU_ASSERT_EQUAL(tpa_store_assign_version(s, "label", "fleet", "fleet", 4, 160),
+			TPA_ERR_NOT_FOUND);
+	CU_ASSERT(strstr(tpa_err_last(), "no baseline fleet@4") != NULL);
+	CU_ASSERT_EQUAL(tpa_store_assign_version(s, "label", "fleet", "other", 2, 160),
+			TPA_ERR_NOT_FOUND);
+	CU_ASSERT_EQUAL(tpa_store_assign_version(s, "label", "fleet", "fleet", -1, 160),
+			TPA_ERR_INVALID_ARG);
+	CU_ASSERT_EQUAL(tpa_store_assign_version(s, "label", "fleet", NULL, 1, 160),
+			TPA_ERR_INVALID_ARG);
+	CU_ASSERT_EQUAL(tpa_store_baseline_for(name, sizeof(name), &v, s, ID1), 0);
+	CU_ASSERT_EQUAL(v, 1);
+	/* Following the latest again: v3. */
+	CU_ASSERT_EQUAL(tpa_store_assign(s, "label", "fleet", "fleet", 170), 0);
+	CU_ASSERT_EQUAL(tpa_store_baseline_for(name, sizeof(name), &v, s, ID1), 0);
+	CU_ASSERT_EQUAL(v, 3);
+	CU_ASSERT_EQUAL(tpa_store_assign_version(s, "label", "spare", "other", 1, 175), 0);
+
+	/* Every version, in order, with when it was added. */
+	CU_ASSERT_EQUAL(tpa_store_baseline_versions(&vs, &n, s, NULL), 0);
+	CU_ASSERT_EQUAL_FATAL(n, 4);
+	CU_ASSERT_STRING_EQUAL(vs[0].name, "fleet");
+	CU_ASSERT_EQUAL(vs[0].version, 1);
+	CU_ASSERT_EQUAL(vs[0].added_at, 110);
+	CU_ASSERT_EQUAL(vs[2].version, 3);
+	CU_ASSERT_EQUAL(vs[2].added_at, 150);
+	CU_ASSERT_STRING_EQUAL(vs[3].name, "other");
+	free(vs);
+	vs = NULL;
+	CU_ASSERT_EQUAL(tpa_store_baseline_versions(&vs, &n, s, "other"), 0);
+	CU_ASSERT_EQUAL(n, 1);
+	free(vs);
+	vs = NULL;
+	CU_ASSERT_EQUAL(tpa_store_baseline_versions(&vs, &n, s, "nope"), TPA_ERR_NOT_FOUND);
+	CU_ASSERT_EQUAL(tpa_store_baseline_versions(&vs, &n, s, "bad name"), TPA_ERR_INVALID_ARG);
+	/* Every assignment, with its pin (0: latest). */
+	CU_ASSERT_EQUAL(tpa_store_assignments(&as, &n, s, NULL), 0);
+	CU_ASSERT_EQUAL_FATAL(n, 2);
+	CU_ASSERT_STRING_EQUAL(as[0].kind, "label");
+	CU_ASSERT_STRING_EQUAL(as[0].target, "fleet");
+	CU_ASSERT_EQUAL(as[0].version, 0);
+	CU_ASSERT_STRING_EQUAL(as[1].target, "spare");
+	CU_ASSERT_STRING_EQUAL(as[1].name, "other");
+	CU_ASSERT_EQUAL(as[1].version, 1);
+	CU_ASSERT_EQUAL(as[1].assigned_at, 175);
+	free(as);
+	as = NULL;
+	CU_ASSERT_EQUAL(tpa_store_assignments(&as, &n, s, "other"), 0);
+	CU_ASSERT_EQUAL(n, 1);
+	free(as);
+	tpa_store_close(s);
+	CU_ASSERT_EQUAL(run_py(p,
+		"a = c.execute('SELECT target, version FROM assignments ORDER BY target').fetchall()\n"
+		"sys.exit(0 if a == [('fleet', None), ('spare', 1)] else 1)"), 0);
+	/* The audit log says which version was pinned, or that none was. */
+	CU_ASSERT_EQUAL(run_py(p,
+		"d = [r[0] for r in c.execute(\"SELECT detail FROM audit WHERE event = 'assign' "
+		"ORDER BY seq\")]\n"
+		"sys.exit(0 if d[:2] == ['baseline fleet (latest) assigned to label fleet', "
+		"'baseline fleet@1 assigned to label fleet'] else 1)"), 0);
+}
+
 int main(void)
 {
 	CU_pSuite s;
@@ -1654,6 +1753,8 @@ int main(void)
 	CU_add_test(s, "host names: kept, found, ambiguous; first and last seen", test_host_names);
 	CU_add_test(s, "restore: an older schema migrated on open, a newer refused; check",
 		    test_restore_and_check);
+	CU_add_test(s, "pinned assignments: hold, roll back, refuse a missing version",
+		    test_pinned_assignment);
 	failed = test_run_all();
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
 	if (system(cmd) != 0)
