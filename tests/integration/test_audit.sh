@@ -202,7 +202,7 @@ done
 expect_exit "audit export --since with --format json: refused (2)" 2 \
     "${V[@]}" audit export --since 3 --format json --registry "$DB" || true
 expect_exit "audit export --format xml: refused (2)" 2 "${V[@]}" audit export --format xml --registry "$DB" || true
-expect_grep "... naming it" "$WORK/err" "audit export: --format xml: lines or json"
+expect_grep "... naming it" "$WORK/err" "verifier: audit: --format xml: lines or json"
 expect_exit "audit verify --since: refused (2)" 2 "${V[@]}" audit verify --since 3 --registry "$DB" || true
 expect_exit "audit export --output FILE" 0 "${V[@]}" audit export --output "$WORK/siem.jsonl" --registry "$DB" || true
 cmp -s "$WORK/siem.jsonl" "$WORK/export.jsonl" && ok "... the same lines" || bad "... the same lines"

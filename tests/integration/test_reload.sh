@@ -133,9 +133,18 @@ hup
 expect_grep "a missing --ek-ca: named" "$WORK/hup" "verifier: --ek-ca: .*no-such-dir"
 expect_grep "... nothing reloaded" "$WORK/hup" 'SIGHUP: nothing reloaded'
 
-# ---- fixed: all of it applies ----
+# ---- a token lifetime above the key set's: refused, with the fix named ----
+# (a retired key would leave the JWKS before its last token expired)
 conf 600 "$WORK/ekca-ab"
 cp "$WORK/strict.json" "$BL"
+hup
+expect_grep "a token-ttl above the key set's: named, with the fix" "$WORK/hup" \
+    'token-ttl 600 is above the token TTL of the key set .* verifier keys rotate --token-ttl 600'
+expect_grep "... nothing reloaded" "$WORK/hup" 'SIGHUP: nothing reloaded'
+expect_exit "... keys rotate --token-ttl 600 raises it" 0 "$BIN/verifier" keys rotate \
+    --token-key "$WORK/token.jwk" --token-ttl 600 --activate-after 1h || true
+
+# ---- fixed: all of it applies ----
 hup
 expect_grep "a fixed configuration: reloaded" "$WORK/hup" \
     "SIGHUP: reloaded: token TTL 600 s, .*baseline $BL, .*EK CAs $WORK/ekca-ab"
