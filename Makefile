@@ -67,6 +67,7 @@ LIB_SRC  := \
             lib/boot.c \
             lib/verdict.c \
             lib/store.c \
+            lib/admission.c \
             lib/compliance.c \
             lib/notify.c \
             lib/store_sqlite.c \
@@ -153,6 +154,7 @@ VERIFIER_OBJ := \
                 $(OBJ)/verifier/cmd.o \
                 $(OBJ)/verifier/cmd_eventlog.o \
                 $(OBJ)/verifier/cmd_devices.o \
+                $(OBJ)/verifier/cmd_admission.o \
                 $(OBJ)/verifier/cmd_baseline.o \
                 $(OBJ)/verifier/cmd_keys.o \
                 $(OBJ)/verifier/cmd_audit.o \

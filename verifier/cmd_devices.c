@@ -14,13 +14,15 @@
 #include "tpa/store.h"
 
 #include "cmd.h"
+#include "cmd_admission.h"
 
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: verifier devices list [--json] --registry FILE\n"
 		   "       verifier devices show|revoke|reinstate|delete [--json] --registry FILE DEVICE\n"
-		   "       verifier devices label [--json] --registry FILE DEVICE LABEL (\"\" removes)\n"
-		   "\n"
+		   "       verifier devices label [--json] --registry FILE DEVICE LABEL (\"\" removes)\n");
+	cmd_devices_admission_usage(f);
+	fprintf(f, "\n"
 		   "DEVICE is a device id or a unique prefix of it of at least 8 hex digits (the\n"
 		   "verifier's log prints 16). Deleting a revoked device keeps a tombstone: its TPM\n"
 		   "cannot enroll again until \"devices reinstate\" names it.\n");
@@ -43,6 +45,11 @@ static json_t *device_json(const tpa_device *d)
 	json_object_set_new(o, "last_baseline", d->last_baseline[0] ?
 			    json_string(d->last_baseline) : json_null());
 	json_object_set_new(o, "label", d->label[0] ? json_string(d->label) : json_null());
+	/* Admission (issue 14, item 2). */
+	json_object_set_new(o, "admission", d->admission[0] ? json_string(d->admission) :
+			    json_null());
+	json_object_set_new(o, "ek_cert_source", d->ek_cert_source[0] ?
+			    json_string(d->ek_cert_source) : json_null());
 	return o;
 }
 
@@ -58,11 +65,14 @@ static void print_json(json_t *j)
 
 static void print_device(const tpa_device *d)
 {
-	printf("%s  %-8s  enrolled %lld  last verdict %s (%s%s%s)  label %s  ak %.16s...\n",
+	printf("%s  %-8s  enrolled %lld  last verdict %s (%s%s%s)  label %s  ak %.16s...  "
+	       "admission %s  ek cert %s\n",
 	       d->id, tpa_device_state_name(d->state), (long long)d->enrolled_at,
 	       d->last_verdict[0] ? d->last_verdict : "none",
 	       d->last_outcome[0] ? d->last_outcome : "-", d->last_baseline[0] ? ", " : "",
-	       d->last_baseline, d->label[0] ? d->label : "-", d->ak_name);
+	       d->last_baseline, d->label[0] ? d->label : "-", d->ak_name,
+	       d->admission[0] ? d->admission : "-",
+	       d->ek_cert_source[0] ? d->ek_cert_source : "-");
 }
 
 tpa_exit cmd_devices(int argc, char **argv)
@@ -83,6 +93,8 @@ tpa_exit cmd_devices(int argc, char **argv)
 
 	if (!(verb = cmd_verb(&argc, &argv, usage, &rc)))
 		return rc;
+	if (cmd_devices_admission_verb(verb))
+		return cmd_devices_admission(verb, argc, argv);
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'R': registry = optarg; break;

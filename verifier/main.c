@@ -156,6 +156,11 @@ static void usage(FILE *f)
 "                        registered AKs of active devices\n"
 "  --ek-ca DIR           trusted TPM manufacturer CA certificates (PEM or DER\n"
 "                        files) for EK certificates; goes with --registry\n"
+"  --admission MODE      who may enroll: open (default: an EK certificate that\n"
+"                        chains to --ek-ca), approve (also an EK without one;\n"
+"                        new devices wait for verifier devices approve) or\n"
+"                        allowlist (only EKs verifier devices import listed);\n"
+"                        approve and allowlist need --registry\n"
 "  --client-ca FILE      PEM CA of relying parties' client certificates (mTLS);\n"
 "                        never the CA that issues devices' or users'\n"
 "                        certificates\n"
@@ -254,6 +259,7 @@ static int write_public_jwk(const char *path, const tpa_token_key *k)
 
 enum { OPT_RP = 250, OPT_RP_FILE, OPT_MAX_CONN = 256, OPT_MAX_PEER, OPT_HANDSHAKE, OPT_IDLE, OPT_AGE,
        OPT_STREAMS };
+enum { OPT_ADMISSION = 320 };
 
 /* The relying parties GetDeviceCompliance answers: subject CNs. */
 #define RP_MAX 256
@@ -437,6 +443,7 @@ static const struct option serve_opts[] = {
 		{ "verbose", no_argument, NULL, 'V' },
 		{ "registry", required_argument, NULL, 'R' },
 		{ "ek-ca", required_argument, NULL, 'E' },
+		{ "admission", required_argument, NULL, OPT_ADMISSION },
 		{ "baseline", required_argument, NULL, 'B' },
 		{ "client-ca", required_argument, NULL, 'C' },
 		{ "relying-party", required_argument, NULL, OPT_RP },
@@ -498,6 +505,13 @@ static tpa_exit serve(int argc, char **argv, char **where)
 		case 'V': verbose = 1; break;
 		case 'R': registry = optarg; break;
 		case 'E': sv.ek_ca = optarg; break;
+		case OPT_ADMISSION:
+			if (tpa_admission_mode_parse(&sv.admission, optarg) < 0) {
+				fprintf(stderr, PROG ": %s: %s\n", src ? src : "--admission",
+					tpa_err_last());
+				return TPA_EXIT_USAGE;
+			}
+			break;
 		case 'B': baseline = optarg; break;
 		case 'C': so.client_ca_file = optarg; break;
 		case OPT_RP:
@@ -589,6 +603,11 @@ static tpa_exit serve(int argc, char **argv, char **where)
 	}
 	if ((registry != NULL) != (sv.ek_ca != NULL)) {
 		fprintf(stderr, PROG ": --registry and --ek-ca go together\n");
+		return TPA_EXIT_USAGE;
+	}
+	if (!registry && sv.admission != TPA_ADMISSION_OPEN) {
+		fprintf(stderr, PROG ": --admission %s needs --registry (it keeps pending devices "
+			"and the inventory)\n", tpa_admission_mode_name(sv.admission));
 		return TPA_EXIT_USAGE;
 	}
 	if (!registry && (ao.rows || ao.interval_s)) {

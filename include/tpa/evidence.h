@@ -133,6 +133,10 @@ int tpa_activate_request_pack(uint8_t **out, size_t *len, const char *enrollment
 /* device_id and ak_name receive hex text (65 and 133 bytes at most). */
 int tpa_activate_response_unpack(char *device_id, size_t id_cap, char *ak_name,
 				 size_t name_cap, const uint8_t *b, size_t n);
+/* How the verifier admitted the device (admission: "open", "approved",
+ * "allowlist", "" while pending; printable text), from the same reply. */
+int tpa_activate_response_admission(int *pending, char *admission, size_t cap,
+				    const uint8_t *b, size_t n);
 void tpa_verdict_reply_clear(tpa_verdict_reply *v);
 
 /* A relying party's calls, client side: GetVerificationKeys and

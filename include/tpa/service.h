@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "tpa/admission.h"
 #include "tpa/seal.h"
 #include "tpa/baseline.h"
 #include "tpa/notify.h"
@@ -56,6 +57,10 @@ typedef struct {
 	 * Borrowed; called on the thread serving the Attest. */
 	const tpa_notifier *notifiers;
 	size_t nnotifiers;
+	/* Who may enroll (tpa/admission.h): TPA_ADMISSION_OPEN (the default),
+	 * APPROVE or ALLOWLIST (these two need a registry). Changed while
+	 * serving with tpa_service_set_admission. */
+	tpa_admission_mode admission;
 } tpa_service_opts;
 
 int tpa_service_new(tpa_service **out, const tpa_service_opts *opts);
@@ -66,6 +71,10 @@ int tpa_service_register(tpa_service *s, tpa_rpc_server *srv);
  * `verifier keys rotate` and SIGHUP. The service owns them from here; keys
  * replaced stay alive until the service ends (at most 64 replacements). */
 int tpa_service_set_keys(tpa_service *s, tpa_token_key *current, tpa_token_key *previous);
+/* Replaces the admission mode (e.g. after a configuration reload): the next
+ * Activate decides by it. Approve and allowlist need the registry the
+ * service was made with (TPA_ERR_INVALID_ARG). */
+int tpa_service_set_admission(tpa_service *s, tpa_admission_mode mode);
 /* The JWKS the GetVerificationKeys RPC serves (malloc'd). */
 int tpa_service_jwks(char **out, tpa_service *s);
 
