@@ -468,6 +468,16 @@ static int parse_csv(entries *es, const char *text, size_t len)
 	size_t line = 1;
 	origin o = { 0, 1 };
 
+	/* Comments and blank lines before the header are skipped. */
+	while (p < end && (*p == '#' || *p == '\n' || *p == '\r')) {
+		while (p < end && *p != '\n')
+			p++;
+		if (p < end) {
+			p++;
+			line++;
+		}
+	}
+	o.at = line;
 	/* The header: known column names, each once, in any order. */
 	do {
 		char *f;

@@ -1964,10 +1964,11 @@ static int sq_approve(tpa_store *p, const char *id, int64_t now)
 				   cid, pending ? "revoked" : state);
 		goto done;
 	}
-	/* The state changes: a verdict from before (there is none: a pending
-	 * device does not attest) could not count. */
-	if ((err = prepare(&st, s, "UPDATE devices SET pending = 0, admission = 'approved', "
-			   "state_changed_at = ? WHERE id = ?", "it", now, cid)) < 0 ||
+	/* state_changed_at stays: a pending device never had a verdict (Attest
+	 * refuses it), so none could count from before; and a verdict in the
+	 * second of the approval must count. */
+	if ((err = prepare(&st, s, "UPDATE devices SET pending = 0, admission = 'approved' "
+			   "WHERE id = ?", "t", cid)) < 0 ||
 	    (err = run(s, st, NULL)) < 0)
 		goto done;
 	err = audit(s, cid, "approve", "pending device approved: it may attest", now);
