@@ -105,7 +105,8 @@ UNIT_TESTS := \
               $(BUILD)/tests/unit/test_evidence \
               $(BUILD)/tests/unit/test_token \
               $(BUILD)/tests/unit/test_compliance \
-              $(BUILD)/tests/unit/test_notify
+              $(BUILD)/tests/unit/test_notify \
+              $(BUILD)/tests/unit/test_admission
 BENCH    := $(BUILD)/tests/bench/bench_quote $(BUILD)/tests/bench/bench_rpc \
             $(BUILD)/tests/bench/bench_eventlog $(BUILD)/tests/bench/bench_baseline \
             $(BUILD)/tests/bench/bench_challenge
