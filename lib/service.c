@@ -916,6 +916,10 @@ void tpa_service_attest(tpa_rpc_reply *r, const uint8_t *req, size_t len,
 		claims.admission = quote_ok && have_dev && dev.admission[0] ? dev.admission : NULL;
 		claims.ek_certified = claims.admission && dev.ek_cert_source[0] &&
 				      strcmp(dev.ek_cert_source, "none") != 0;
+		/* hardware 2 says a vendor vouched for the TPM: for an EK without
+		 * a certificate, only an operator did, so no claim (0). */
+		if (claims.admission && !claims.ek_certified)
+			claims.vector.hardware = 0;
 		claims.developer = s->verifier_id;
 		claims.iat = (int64_t)time(NULL);
 		claims.ttl_s = s->opts.token_ttl_s;
@@ -1285,7 +1289,8 @@ void tpa_service_activate(tpa_rpc_reply *r, const uint8_t *req, size_t len, void
 					   (seal.flags & ENROLLMENT_EK_CERT_FILE) != 0);
 	}
 	if (err == TPA_ERR_REFUSED) {
-		refuse(r, TPA_RPC_PERMISSION_DENIED, "device %.16s: %s", device_id, adm.reason);
+		/* The whole id: what an operator puts in the inventory. */
+		refuse(r, TPA_RPC_PERMISSION_DENIED, "device %s: %s", device_id, adm.reason);
 		goto refused;
 	}
 	if (err < 0) {

@@ -163,7 +163,7 @@ TL=127.0.0.1:$PORT
 EL=("${C[@]}" enroll --verifier "$TL" --ca "$CA" --ak-file)
 expect_exit "allowlist: a TPM not in the inventory is refused (5)" 5 "${EL[@]}" "$WORK/akl1.bin" \
     --tcti "$TCTI" || true
-expect_grep "... by name" "$WORK/err" "PERMISSION_DENIED.*device $P16: EK not in the inventory \\(allowlist admission\\)"
+expect_grep "... by name, with the whole device id" "$WORK/err" "PERMISSION_DENIED.*device $DEV: EK not in the inventory \\(allowlist admission\\)"
 if grep -q "$WORK" "$WORK/err"; then bad "... no server path in the refusal" "$WORK/err"; else ok "... no server path in the refusal"; fi
 
 # A bad inventory: the whole file refused, naming its line and column.

@@ -771,6 +771,8 @@ static void test_admission_no_ek_cert(void)
 	CU_ASSERT_EQUAL(st, TPA_RPC_OK);
 	CU_ASSERT(claims && strstr(claims, "\"tpa.admission\":\"allowlist\"") &&
 		  strstr(claims, "\"tpa.ek_certified\":false"));
+	/* No vendor vouched for the TPM: no hardware claim. */
+	CU_ASSERT(claims && strstr(claims, "\"hardware\":0"));
 	free(claims);
 	/* Approve and allowlist need a registry. */
 	{
