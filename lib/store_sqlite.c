@@ -598,11 +598,14 @@ static int enroll_tx(tpa_store *p, const char *id, const uint8_t *ek_pub, size_t
 		goto done;
 	}
 	/* A device keeps its state (a revoked one stays revoked) and its
-	 * enrollment time; the EK certificate is refreshed. */
+	 * enrollment time; the EK certificate is refreshed (one enrollment
+	 * without a certificate keeps the one that chained before: the EK is
+	 * the same key). */
 	if ((err = prepare(&st, s,
 			   "INSERT INTO devices(id, ek_public, ek_cert, state, enrolled_at) "
 			   "VALUES(?, ?, ?, 'active', ?) ON CONFLICT(id) DO UPDATE SET "
-			   "ek_cert = excluded.ek_cert", "tbbi", id, ek_pub, ek_len, ek_cert,
+			   "ek_cert = CASE WHEN length(excluded.ek_cert) > 0 THEN excluded.ek_cert "
+			   "ELSE ek_cert END", "tbbi", id, ek_pub, ek_len, ek_cert,
 			   cert_len, now)) < 0 || (err = run(s, st, NULL)) < 0)
 		goto done;
 	/* The manufacturer in the same transaction: a device is never left
@@ -1911,8 +1914,10 @@ static int write_admission(sq_store *s, const char *id, const tpa_store_admissio
 	sqlite3_stmt *st;
 	int err;
 
-	if ((err = prepare(&st, s, "UPDATE devices SET ek_cert_source = ? WHERE id = ?", "tt", src,
-			   id)) < 0 || (err = run(s, st, NULL)) < 0)
+	/* Without a certificate, a registered device keeps the one it had. */
+	if ((new_device || cert_len) &&
+	    ((err = prepare(&st, s, "UPDATE devices SET ek_cert_source = ? WHERE id = ?", "tt",
+			    src, id)) < 0 || (err = run(s, st, NULL)) < 0))
 		return err;
 	if (!new_device)
 		return 0;

@@ -95,6 +95,10 @@ expect_grep "... naming what it needs" "$WORK/err" '--admission approve needs --
 expect_exit "--admission with an unknown mode is refused (2)" 2 "$BIN/verifier" serve \
     --listen 127.0.0.1:0 --insecure --admission closed || true
 expect_grep "... naming the modes" "$WORK/err" 'admission "closed": expected open, approve or allowlist'
+printf 'listen = 127.0.0.1:0\ninsecure = true\nadmission = approved\n' >"$WORK/adm.conf"
+expect_exit "config key admission with an unknown mode is refused (2)" 2 "$BIN/verifier" serve \
+    --config "$WORK/adm.conf" || true
+expect_grep "... naming the file and line" "$WORK/err" 'adm.conf:3: admission: admission "approved": expected open'
 REGA=$WORK/approve.db
 start_verifier va --cert "$WORK/certs/server.pem" --key "$WORK/certs/server.key" \
     --registry "$REGA" --ek-ca "$WORK/ekca" --admission approve \

@@ -1471,13 +1471,23 @@ static void test_admission(void)
 	CU_ASSERT_FALSE(a.compliant);
 	CU_ASSERT_STRING_EQUAL(a.reason, "the device is pending approval (verifier devices approve)");
 	tpa_compliance_answer_free(&a);
-	/* Enrolling again (admitted open this time) keeps it pending. */
+	/* Enrolling again (admitted by a list this time) keeps it pending,
+	 * and without a certificate keeps the one it had. */
 	CU_ASSERT_EQUAL(tpa_store_enroll_admitted(s, P, EK, sizeof(EK), NULL, 0, AKP, sizeof(AKP),
 						  "000bad02", NULL, 0, &listed, 530), 0);
 	CU_ASSERT_EQUAL(tpa_store_get(&d, s, P), 0);
 	CU_ASSERT_EQUAL(d.state, TPA_DEVICE_PENDING);
 	CU_ASSERT_STRING_EQUAL(d.label, "");
-	CU_ASSERT_STRING_EQUAL(d.ek_cert_source, "none");  /* refreshed, as the certificate */
+	CU_ASSERT_STRING_EQUAL(d.ek_cert_source, "file");
+	CU_ASSERT_EQUAL(test_run_py(dir, path, "", "assert c.execute(\"select length(ek_cert) from "
+				    "devices where id like 'fedc0001%'\").fetchone()[0] == 2"), 0);
+	/* With one, the source is refreshed, as the certificate. */
+	pend.ek_cert_source = "nv";
+	CU_ASSERT_EQUAL(tpa_store_enroll_admitted(s, P, EK, sizeof(EK), CERT, sizeof(CERT), AKP,
+						  sizeof(AKP), "000bad02", NULL, 0, &pend, 535), 0);
+	CU_ASSERT_EQUAL(tpa_store_get(&d, s, P), 0);
+	CU_ASSERT_STRING_EQUAL(d.ek_cert_source, "nv");
+	pend.ek_cert_source = "file";
 	/* Approve: unknown, then pending (audited), then not pending. */
 	CU_ASSERT_EQUAL(tpa_store_approve(s, L, 540), TPA_ERR_NOT_FOUND);
 	CU_ASSERT_EQUAL(tpa_store_audit_count(&before, s, P), 0);
