@@ -374,14 +374,14 @@ typedef struct {
 
 static int entries_add(entries *es, size_t at)
 {
+	if (es->n >= TPA_INVENTORY_ROWS_MAX)
+		return tpa_err_fail(TPA_ERR_LIMIT, "more than %d inventory entries in one file",
+				    TPA_INVENTORY_ROWS_MAX);
 	if (es->n == es->cap) {
 		size_t cap = es->cap ? 2 * es->cap : 16;
 		tpa_inventory_entry *v;
 		size_t *a;
 
-		if (es->n >= TPA_INVENTORY_ROWS_MAX)
-			return tpa_err_fail(TPA_ERR_LIMIT, "more than %d inventory entries in one "
-					    "file", TPA_INVENTORY_ROWS_MAX);
 		if (!(v = realloc(es->v, cap * sizeof(*v))))
 			return tpa_err_fail(TPA_ERR_NOMEM, "inventory: out of memory");
 		es->v = v;

@@ -1294,7 +1294,7 @@ void tpa_service_activate(tpa_rpc_reply *r, const uint8_t *req, size_t len, void
 		goto refused;
 	}
 	if (err < 0) {
-		refuse(r, TPA_RPC_INTERNAL, "admission: the registry cannot be read");
+		refuse(r, TPA_RPC_INTERNAL, "admission cannot be decided (the verifier logs why)");
 		logf_(s, "admission: %s", tpa_err_last());
 		goto refused;
 	}

@@ -42,7 +42,7 @@ static const struct {
 	  "certificate. name and label are given to the device when it enrolls. Every\n"
 	  "row is checked first: one error refuses the whole file, naming its line (or\n"
 	  "entry) and column, and nothing is imported. An entry there already is\n"
-	  "updated. At most 4 MiB.\n",
+	  "updated. At most 4 MiB and 20000 entries a file.\n",
 	  "  --registry FILE       the device registry (must exist)\n"
 	  "  --json                print the count as JSON\n" },
 	{ "inventory",

@@ -69,7 +69,7 @@ int tpa_ekcert_inventory_key(char *out, size_t cap, const uint8_t *der, size_t l
 int tpa_inventory_key_from(char *out, size_t cap, const char *issuer, const char *serial);
 
 #define TPA_INVENTORY_FILE_MAX (4u << 20)   /* bytes of an inventory file */
-#define TPA_INVENTORY_ROWS_MAX 100000       /* entries in one file */
+#define TPA_INVENTORY_ROWS_MAX 20000        /* entries in one file (each held whole) */
 
 /* Parses an inventory file (text, len bytes): a JSON array of objects, or
  * CSV with a header line; fields/columns device_id, ek_cert_issuer,

@@ -305,6 +305,20 @@ static void test_parse_bad(void)
 		}
 		free(e);
 	}
+	/* More rows than a file may hold. */
+	{
+		size_t rows = TPA_INVENTORY_ROWS_MAX + 1, i2, at = 0;
+		size_t cap = 10 + rows * (TPA_DEVICE_ID_LEN + 1) + 1;
+		char *big = malloc(cap);
+
+		CU_ASSERT_PTR_NOT_NULL_FATAL(big);
+		at += (size_t)snprintf(big, cap, "device_id\n");
+		for (i2 = 0; i2 < rows; i2++)
+			at += (size_t)snprintf(big + at, cap - at, "%s\n", ID);
+		CU_ASSERT_EQUAL(tpa_inventory_parse(&e, &n, big, at), TPA_ERR_LIMIT);
+		CU_ASSERT_PTR_NOT_NULL(strstr(tpa_err_last(), "more than 20000 inventory entries"));
+		free(big);
+	}
 	/* A NUL byte, and a file over the bound. */
 	CU_ASSERT_EQUAL(tpa_inventory_parse(&e, &n, "device_id\n\0", 11), TPA_ERR_PARSE);
 	CU_ASSERT_EQUAL(tpa_inventory_parse(&e, &n, "x", TPA_INVENTORY_FILE_MAX + 1),
