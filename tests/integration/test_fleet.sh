@@ -189,9 +189,10 @@ ISSUER=$(openssl x509 -in "$WORK/tpm/ca/issuercert.pem" -noout -subject -nameopt
 tpm2_nvread -T "$TCTI" -o "$WORK/nv.bin" 0x01c00002 >/dev/null 2>&1 || bad "reading the EK certificate"
 SERIAL=$(openssl x509 -inform DER -in "$WORK/nv.bin" -noout -serial | sed 's/^serial=//')
 # Its device id, as an operator learns it: it enrolls pending under approve.
-expect_exit "approve: the TPM without a certificate enrolls pending (0)" 0 "${C[@]}" enroll \
-    --verifier "$TA" --ca "$CA" --tcti "$TN" --ak-file "$WORK/akn2.bin" || true
+expect_exit "approve: the TPM without a certificate enrolls pending (0), --ek auto" 0 "${C[@]}" enroll \
+    --verifier "$TA" --ca "$CA" --tcti "$TN" --ek auto --ak-file "$WORK/akn2.bin" || true
 NDEV=$(sed -n 's/^enrolled: device //p' "$WORK/out")
+expect_grep "... with no certificate anywhere, --ek auto takes RSA 2048" "$WORK/out" '^ek: rsa$'
 expect_grep "... pending" "$WORK/out" '^admission: pending approval$'
 expect_exit "... devices show: no EK certificate" 0 "${V[@]}" show --json --registry "$REGA" "$NDEV" || true
 expect_grep "... ek_cert_source none" "$WORK/out" '"ek_cert_source": "none"'
