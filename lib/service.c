@@ -1165,8 +1165,10 @@ void tpa_service_enroll(tpa_rpc_reply *r, const uint8_t *req, size_t len, void *
 			inter_len[i] = in->ek_intermediates[i].len;
 		}
 		/* A certificate sent must chain, whatever the admission. */
-		if (in->ek_certificate.len && tpa_ekcert_verify_anchors(in->ek_certificate.data, in->ek_certificate.len, inter,
-				      inter_len, in->n_ek_intermediates, s->anchors, &ek) < 0) {
+		if (in->ek_certificate.len &&
+		    tpa_ekcert_verify_anchors(in->ek_certificate.data, in->ek_certificate.len,
+					      inter, inter_len, in->n_ek_intermediates, s->anchors,
+					      &ek) < 0) {
 			refuse(r, TPA_RPC_PERMISSION_DENIED, "%s", tpa_err_last());
 			goto refused;
 		}
