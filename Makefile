@@ -71,6 +71,7 @@ LIB_SRC  := \
             lib/boot.c \
             lib/verdict.c \
             lib/store.c \
+            lib/admission.c \
             lib/compliance.c \
             lib/notify.c \
             lib/store_sqlite.c \
@@ -111,11 +112,12 @@ UNIT_TESTS := \
               $(BUILD)/tests/unit/test_token \
               $(BUILD)/tests/unit/test_compliance \
               $(BUILD)/tests/unit/test_notify \
-              $(BUILD)/tests/unit/test_authenticode
+              $(BUILD)/tests/unit/test_authenticode \
+              $(BUILD)/tests/unit/test_admission
 BENCH    := $(BUILD)/tests/bench/bench_quote $(BUILD)/tests/bench/bench_rpc \
             $(BUILD)/tests/bench/bench_eventlog $(BUILD)/tests/bench/bench_baseline \
             $(BUILD)/tests/bench/bench_challenge
-FUZZ_TARGETS := attest replies eventlog baseline config seal enroll appraise authenticode
+FUZZ_TARGETS := attest replies eventlog baseline config seal enroll appraise authenticode inventory
 FUZZ_DRIVERS := $(FUZZ_TARGETS:%=$(BUILD)/tests/fuzz/fuzz_%)
 
 .SECONDARY:
@@ -160,6 +162,7 @@ VERIFIER_OBJ := \
                 $(OBJ)/verifier/cmd.o \
                 $(OBJ)/verifier/cmd_eventlog.o \
                 $(OBJ)/verifier/cmd_devices.o \
+                $(OBJ)/verifier/cmd_admission.o \
                 $(OBJ)/verifier/cmd_baseline.o \
                 $(OBJ)/verifier/cmd_keys.o \
                 $(OBJ)/verifier/cmd_audit.o \

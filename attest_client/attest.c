@@ -108,8 +108,14 @@ static int open_tpm_ak(tpa_tpm **tpm, uint8_t *akpub, size_t cap, size_t *akpub_
 		*renewed = 0;
 	if (tpa_tpm_open(tpm, tcti) < 0)
 		return fail(TPA_EXIT_TPM, "TPM");
-	if (ek_auto && tpa_tpm_ek_detect(*tpm, &ek) < 0)
-		ek = TPA_EK_RSA_2048; /* no certificate at all: enrollment will say so */
+	/* With no EK certificate in NV at all, the choice is fixed: RSA 2048,
+	 * else (a TPM that cannot make one) ECC P-256; enrollment says that
+	 * such an EK is admitted only by an operator. */
+	if (ek_auto && tpa_tpm_ek_detect(*tpm, &ek) < 0) {
+		tpa_err_clear();
+		ek = tpa_tpm_set_ek(*tpm, TPA_EK_RSA_2048) == 0 ? TPA_EK_RSA_2048 :
+			TPA_EK_ECC_P256;
+	}
 	if (tpa_tpm_set_ek(*tpm, ek) < 0)
 		return fail(TPA_EXIT_INTERNAL, "EK");
 	err = tpa_tpm_ak_load(*tpm, ak_type, ak_file);
@@ -192,8 +198,8 @@ static int enroll(tpa_tpm *tpm, tpa_rpc_client *cl, const uint8_t *akpub, size_t
 	size_t inter_len[EK_INTERMEDIATES_MAX] = { 0 }, ninter = 0, i;
 	size_t ekpub_len = 0, cert_len = 0, req_len = 0, resp_len = 0;
 	size_t cred_len = sizeof(cred), off = 0;
-	char device_id[80], ak_name[140];
-	int rc, err;
+	char device_id[80], ak_name[140], admission[32] = "";
+	int rc, err, pending = 0;
 
 	if (tpa_tpm_ek_public(tpm, &ek) < 0 ||
 	    Tss2_MU_TPMT_PUBLIC_Marshal(&ek, ekpub, sizeof(ekpub), &off) != TSS2_RC_SUCCESS) {
@@ -207,7 +213,16 @@ static int enroll(tpa_tpm *tpm, tpa_rpc_client *cl, const uint8_t *akpub, size_t
 			rc = fail(TPA_EXIT_USAGE, "--ek-cert");
 			goto cleanup;
 		}
-	} else if (tpa_tpm_ek_cert(tpm, &cert, &cert_len) < 0) {
+	} else if ((err = tpa_tpm_ek_cert(tpm, &cert, &cert_len)) == TPA_ERR_NOT_FOUND) {
+		/* Many firmware TPMs keep none: the EK goes without one, and only
+		 * an operator can let it in (approve or allowlist admission). */
+		note(0, "%s: the TPM has no EK certificate; enrolling without one: the verifier "
+		     "admits it only if an operator does (--ek-cert FILE sends one)",
+		     tpa_err_last());
+		tpa_err_clear();
+		cert = NULL;
+		cert_len = 0;
+	} else if (err < 0) {
 		rc = fail(TPA_EXIT_TPM, "EK certificate");
 		goto cleanup;
 	}
@@ -219,7 +234,7 @@ static int enroll(tpa_tpm *tpm, tpa_rpc_client *cl, const uint8_t *akpub, size_t
 	keys.ek_public_len = ekpub_len;
 	keys.ek_cert = cert;
 	keys.ek_cert_len = cert_len;
-	keys.ek_cert_source = ek_cert_file ? "file" : "nv";
+	keys.ek_cert_source = ek_cert_file ? "file" : cert ? "nv" : "none";
 	keys.ak_public = akpub;
 	keys.ak_public_len = akpub_len;
 	keys.host = host;
@@ -255,7 +270,9 @@ static int enroll(tpa_tpm *tpm, tpa_rpc_client *cl, const uint8_t *akpub, size_t
 		rc = fail(exit_for(err), "Activate");
 		goto cleanup;
 	}
-	if (tpa_activation_unpack(&enrolled.act, resp, resp_len) < 0) {
+	if (tpa_activation_unpack(&enrolled.act, resp, resp_len) < 0 ||
+	    tpa_activate_response_admission(&pending, admission, sizeof(admission), resp,
+					    resp_len) < 0) {
 		rc = fail(TPA_EXIT_PROTOCOL, "Activate");
 		goto cleanup;
 	}
@@ -264,13 +281,17 @@ static int enroll(tpa_tpm *tpm, tpa_rpc_client *cl, const uint8_t *akpub, size_t
 	snprintf(enrolled.ek, sizeof(enrolled.ek), "%s", tpa_ek_type_label(tpa_tpm_ek_type(tpm)));
 	enrolled.cert_source = keys.ek_cert_source;
 	enrolled.done = 1;
+	if (pending)
+		note(0, "device %s is pending approval: it cannot attest until an operator "
+		     "approves it (verifier devices approve %.16s)", device_id, device_id);
 	if (attest_note)
 		note(0, "enrolled: device %s, AK %s, EK %s", device_id, ak_name, enrolled.ek);
 	else if (attest_json) /* stdout holds one JSON object: the command's */
 		fprintf(stderr, PROG ": enrolled: device %s\n", device_id);
 	else
-		printf("enrolled: device %s\nak_name: %s\nek: %s\n", device_id, ak_name,
-		       enrolled.ek);
+		printf("enrolled: device %s\nak_name: %s\nek: %s\nadmission: %s\n", device_id,
+		       ak_name, enrolled.ek,
+		       pending ? "pending approval" : admission[0] ? admission : "unknown");
 	rc = TPA_EXIT_OK;
 cleanup:
 	memset(cred, 0, sizeof(cred));

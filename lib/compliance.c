@@ -35,7 +35,10 @@ int tpa_compliance_answer_get(tpa_compliance_answer *out, tpa_store *store,
 				     d->state_changed_at >= d->last_attest_at;
 	good_verdict = strcmp(d->last_outcome, "compliant") == 0 ||
 		       strcmp(d->last_outcome, "warning") == 0;
-	if (d->state != TPA_DEVICE_ACTIVE)
+	if (d->state == TPA_DEVICE_PENDING)
+		snprintf(out->reason, sizeof(out->reason),
+			 "the device is pending approval (verifier devices approve)");
+	else if (d->state != TPA_DEVICE_ACTIVE)
 		snprintf(out->reason, sizeof(out->reason), "the device is %s",
 			 tpa_device_state_name(d->state));
 	else if (!d->last_attest_at)

@@ -527,6 +527,22 @@ int tpa_activation_unpack(tpa_activation *out, const uint8_t *b, size_t n)
 	return 0;
 }
 
+int tpa_activate_response_admission(int *pending, char *admission, size_t cap,
+				    const uint8_t *b, size_t n)
+{
+	Attest__V1__ActivateResponse *r;
+
+	if (!pending || !admission || !cap || (!b && n))
+		return tpa_err_fail(TPA_ERR_INVALID_ARG, "activate reply: NULL");
+	if (!(r = attest__v1__activate_response__unpack(NULL, n, b)))
+		return tpa_err_fail(TPA_ERR_PARSE, "activate reply: malformed");
+	*pending = r->pending != 0;
+	snprintf(admission, cap, "%s", r->admission ? r->admission : "");
+	sanitize(admission);
+	attest__v1__activate_response__free_unpacked(r, NULL);
+	return 0;
+}
+
 /* ---- a relying party's calls: GetVerificationKeys, GetDeviceCompliance ---- */
 
 int tpa_keys_request_pack(uint8_t **out, size_t *len)

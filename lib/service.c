@@ -16,6 +16,7 @@
 #include <openssl/crypto.h>
 
 #include "attest/v1/attest.pb-c.h"
+#include "tpa/admission.h"
 #include "tpa/bootstate.h"
 #include "tpa/compliance.h"
 #include "tpa/err.h"
@@ -33,6 +34,11 @@
 #define BASELINE_CACHE_MAX 256
 #define KEYS_OWNED_MAX 64      /* key reloads kept alive until the service ends */
 #define QUIET_LOG_MS 1000      /* at most one line a second about strangers */
+/* A sealed enrollment's flag (beside TPA_ENROLLMENT_REPLACE_AKS): the EK
+ * certificate Enroll was sent came from a file, not the TPM's NV. Kept for
+ * the registry (ActivateRequest does not repeat the source); never a
+ * decision's input. */
+#define ENROLLMENT_EK_CERT_FILE 0x100u
 
 struct tpa_service {
 	tpa_sealer *sealer;
@@ -66,6 +72,7 @@ struct tpa_service {
 	size_t nbaselines;
 	uint64_t quiet_until;        /* the quiet log's next line, ms */
 	unsigned long quiet_dropped;
+	atomic_int admission;        /* tpa_admission_mode: tpa_service_set_admission */
 	struct {
 		atomic_ullong challenges, verdicts, recorded, unverified, refused, replays,
 			enrollments, enroll_refused, activations, activate_refused;
@@ -83,6 +90,12 @@ int tpa_service_new(tpa_service **out, const tpa_service_opts *o)
 	if ((o->store != NULL) != (o->ek_ca != NULL))
 		return tpa_err_fail(TPA_ERR_INVALID_ARG,
 				    "service: a registry needs trusted EK CAs, and the other way round");
+	if (o->admission != TPA_ADMISSION_OPEN && o->admission != TPA_ADMISSION_APPROVE &&
+	    o->admission != TPA_ADMISSION_ALLOWLIST)
+		return tpa_err_fail(TPA_ERR_INVALID_ARG, "service: unknown admission mode");
+	if (o->admission != TPA_ADMISSION_OPEN && !o->store)
+		return tpa_err_fail(TPA_ERR_INVALID_ARG, "service: %s admission needs a registry",
+				    tpa_admission_mode_name(o->admission));
 	if (o->token_ttl_s > TPA_TOKEN_MAX_TTL_S)
 		return tpa_err_fail(TPA_ERR_INVALID_ARG, "service: token lifetime %u s is above "
 				    "the maximum of %d s", (unsigned)o->token_ttl_s,
@@ -101,6 +114,7 @@ int tpa_service_new(tpa_service **out, const tpa_service_opts *o)
 		pthread_rwlockattr_destroy(&a);
 	}
 	s->opts = *o;
+	atomic_store(&s->admission, (int)o->admission);
 	if (!s->opts.nonce_ttl_ms)
 		s->opts.nonce_ttl_ms = TPA_NONCE_DEFAULT_TTL_MS;
 	if (!s->opts.max_used)
@@ -195,6 +209,18 @@ int tpa_service_set_keyset(tpa_service *s, tpa_token_keyset *ks)
 	}
 	pthread_mutex_unlock(&s->lock);
 	return err;
+}
+
+int tpa_service_set_admission(tpa_service *s, tpa_admission_mode mode)
+{
+	if (!s || (mode != TPA_ADMISSION_OPEN && mode != TPA_ADMISSION_APPROVE &&
+		   mode != TPA_ADMISSION_ALLOWLIST))
+		return tpa_err_fail(TPA_ERR_INVALID_ARG, "service admission: unknown mode");
+	if (mode != TPA_ADMISSION_OPEN && !s->opts.store)
+		return tpa_err_fail(TPA_ERR_INVALID_ARG, "service: %s admission needs a registry",
+				    tpa_admission_mode_name(mode));
+	atomic_store(&s->admission, (int)mode);
+	return 0;
 }
 
 int tpa_service_jwks(char **out, tpa_service *s)
@@ -958,6 +984,15 @@ void tpa_service_attest(tpa_rpc_reply *r, const uint8_t *req, size_t len,
 			goto cleanup;
 		}
 		dev_name(who, sizeof(who), dev.id, dev.host.hostname);
+		if (dev.state == TPA_DEVICE_PENDING) {
+			/* Registered, not yet admitted: no verdict, so no token. */
+			refuse(r, TPA_RPC_FAILED_PRECONDITION, "device %.16s is pending approval: "
+			       "an operator approves it: verifier devices approve %.16s", dev.id,
+			       dev.id);
+			quiet_logf(s, "attest refused %s: %s", who, r->details);
+			atomic_fetch_add(&s->n.refused, 1);
+			goto cleanup;
+		}
 		if (dev.state != TPA_DEVICE_ACTIVE) {
 			refuse(r, TPA_RPC_FAILED_PRECONDITION, "device %.16s... is %s", dev.id,
 			       tpa_device_state_name(dev.state));
@@ -1022,6 +1057,14 @@ void tpa_service_attest(tpa_rpc_reply *r, const uint8_t *req, size_t len,
 		claims.ak_name_hex = quote_ok && name_len ? name_hex : NULL;
 		claims.device_id = quote_ok && have_dev ? dev.id : NULL;
 		claims.tpm_manufacturer = quote_ok && have_dev ? dev.tpm_manufacturer : NULL;
+		/* How it was admitted: only for a device the quote proves. */
+		claims.admission = quote_ok && have_dev && dev.admission[0] ? dev.admission : NULL;
+		claims.ek_certified = claims.admission && dev.ek_cert_source[0] &&
+				      strcmp(dev.ek_cert_source, "none") != 0;
+		/* hardware 2 says a vendor vouched for the TPM: for an EK without
+		 * a certificate, only an operator did, so no claim (0). */
+		if (claims.admission && !claims.ek_certified)
+			claims.vector.hardware = 0;
 		claims.developer = s->verifier_id;
 		claims.iat = (int64_t)time(NULL);
 		claims.ttl_s = s->opts.token_ttl_s;
@@ -1171,10 +1214,8 @@ static int check_keys(tpa_rpc_reply *r, TPMT_PUBLIC *ek, TPMT_PUBLIC *ak, uint8_
 
 /* A revoked device stays revoked whatever AK it comes back with: refused
  * before a credential is made for it, and again before an AK is
- * registered. 0, or a refusal. */
-/* A device deleted while revoked (a tombstone) is refused by name, with
- * what an operator does about it; so is a revoked one at Activate
- * (activating), where the refusal must not read as "enrolled". */
+ * registered, by name, PERMISSION_DENIED, with what an operator does about
+ * it; so is one deleted while revoked (a tombstone). */
 static void refuse_tombstoned(tpa_rpc_reply *r, const char *device_id, int deleted)
 {
 	refuse(r, TPA_RPC_PERMISSION_DENIED, "device %.16s is revoked%s: an operator must "
@@ -1182,12 +1223,13 @@ static void refuse_tombstoned(tpa_rpc_reply *r, const char *device_id, int delet
 	       deleted ? " (deleted while revoked)" : "", device_id);
 }
 
-static int refuse_revoked(tpa_rpc_reply *r, tpa_service *s, const char *device_id,
-			  int activating)
+/* 0 (*known says whether the device is registered), or a refusal. */
+static int refuse_revoked(tpa_rpc_reply *r, tpa_service *s, const char *device_id, int *known)
 {
 	tpa_device dev;
 	int err = tpa_store_get(&dev, s->opts.store, device_id);
 
+	*known = 0;
 	if (err == TPA_ERR_NOT_FOUND) {
 		tpa_err_clear();
 		if ((err = tpa_store_tombstoned(s->opts.store, device_id)) < 0) {
@@ -1204,15 +1246,12 @@ static int refuse_revoked(tpa_rpc_reply *r, tpa_service *s, const char *device_i
 		refuse(r, TPA_RPC_INTERNAL, "registry: %s", tpa_err_last());
 		return -1;
 	}
-	if (dev.state == TPA_DEVICE_REVOKED && activating) {
+	if (dev.state == TPA_DEVICE_REVOKED) {
 		refuse_tombstoned(r, dev.id, 0);
 		return -1;
 	}
-	if (dev.state != TPA_DEVICE_ACTIVE) {
-		refuse(r, TPA_RPC_FAILED_PRECONDITION, "device %.16s... is %s: no AK is enrolled "
-		       "for it", dev.id, tpa_device_state_name(dev.state));
-		return -1;
-	}
+	/* Active, or pending approval (a new AK for it stays pending). */
+	*known = 1;
 	return 0;
 }
 
@@ -1229,6 +1268,9 @@ void tpa_service_enroll(tpa_rpc_reply *r, const uint8_t *req, size_t len, void *
 	size_t name_len = 0, blob_len = 0, sec_len = 0, i;
 	char device_id[TPA_DEVICE_ID_HEX + 1] = "", who[DEV_NAME_MAX] = "";
 	tpa_host_info host;
+	const char *src;
+	uint32_t flags;
+	int known;
 
 	memset(&seal, 0, sizeof(seal));
 	memset(&host, 0, sizeof(host));
@@ -1237,10 +1279,29 @@ void tpa_service_enroll(tpa_rpc_reply *r, const uint8_t *req, size_t len, void *
 		atomic_fetch_add(&s->n.enroll_refused, 1);
 		return;
 	}
-	if (!in->ek_public.len || !in->ek_certificate.len || !in->ak_public.len) {
+	/* An empty ek_certificate: the TPM has none. Whether such an EK gets
+	 * in is the admission's decision, at Activate, once the TPM proved it
+	 * holds the EK; nothing here writes state. */
+	if (!in->ek_public.len || !in->ak_public.len) {
 		refuse(r, TPA_RPC_INVALID_ARGUMENT, "%s missing",
-		       !in->ek_public.len ? "ek_public" :
-		       !in->ek_certificate.len ? "ek_certificate" : "ak_public");
+		       !in->ek_public.len ? "ek_public" : "ak_public");
+		goto refused;
+	}
+	src = in->ek_certificate_source ? in->ek_certificate_source : "";
+	if (strcmp(src, "") != 0 && strcmp(src, "nv") != 0 && strcmp(src, "file") != 0 &&
+	    strcmp(src, "none") != 0) {
+		refuse(r, TPA_RPC_INVALID_ARGUMENT, "ek_certificate_source: expected \"nv\", "
+		       "\"file\" or \"none\"");
+		goto refused;
+	}
+	if (strcmp(src, "none") == 0 && in->ek_certificate.len) {
+		refuse(r, TPA_RPC_INVALID_ARGUMENT, "ek_certificate_source \"none\" with an "
+		       "ek_certificate");
+		goto refused;
+	}
+	if (in->ek_certificate.len > TPA_EKCERT_MAX) {
+		refuse(r, TPA_RPC_INVALID_ARGUMENT, "ek_certificate of %zu bytes exceeds %d",
+		       in->ek_certificate.len, TPA_EKCERT_MAX);
 		goto refused;
 	}
 	/* Enroll proves nothing: what it reports is checked (a client that
@@ -1263,8 +1324,11 @@ void tpa_service_enroll(tpa_rpc_reply *r, const uint8_t *req, size_t len, void *
 			inter[i] = in->ek_intermediates[i].data;
 			inter_len[i] = in->ek_intermediates[i].len;
 		}
-		if (tpa_ekcert_verify_anchors(in->ek_certificate.data, in->ek_certificate.len, inter,
-				      inter_len, in->n_ek_intermediates, s->anchors, &ek) < 0) {
+		/* A certificate sent must chain, whatever the admission. */
+		if (in->ek_certificate.len &&
+		    tpa_ekcert_verify_anchors(in->ek_certificate.data, in->ek_certificate.len,
+					      inter, inter_len, in->n_ek_intermediates, s->anchors,
+					      &ek) < 0) {
 			refuse(r, TPA_RPC_PERMISSION_DENIED, "%s", tpa_err_last());
 			goto refused;
 		}
@@ -1275,13 +1339,14 @@ void tpa_service_enroll(tpa_rpc_reply *r, const uint8_t *req, size_t len, void *
 		refuse(r, TPA_RPC_INTERNAL, "%s", tpa_err_last());
 		goto refused;
 	}
-	if (refuse_revoked(r, s, device_id, 0) < 0)
+	if (refuse_revoked(r, s, device_id, &known) < 0)
 		goto refused;
+	flags = (in->replace_aks ? TPA_ENROLLMENT_REPLACE_AKS : 0) |
+		(in->ek_certificate.len && strcmp(src, "file") == 0 ? ENROLLMENT_EK_CERT_FILE : 0);
 	if (tpa_seal_binding(binding, in->ek_public.data, in->ek_public.len,
 			     in->ek_certificate.data, in->ek_certificate.len, in->ak_public.data,
 			     in->ak_public.len) < 0 ||
-	    tpa_seal_enrollment(&seal, s->sealer, in->replace_aks ? TPA_ENROLLMENT_REPLACE_AKS : 0,
-				s->opts.nonce_ttl_ms, binding) < 0 ||
+	    tpa_seal_enrollment(&seal, s->sealer, flags, s->opts.nonce_ttl_ms, binding) < 0 ||
 	    tpa_credential_make(blob, &blob_len, sec, &sec_len, &ek, name, name_len, seal.secret,
 				sizeof(seal.secret)) < 0) {
 		refuse(r, TPA_RPC_FAILED_PRECONDITION, "%s", tpa_err_last());
@@ -1332,7 +1397,8 @@ void tpa_service_activate(tpa_rpc_reply *r, const uint8_t *req, size_t len, void
 	char mf[16], device_id[TPA_DEVICE_ID_HEX + 1] = "", ak_name[2 * TPA_NAME_MAX + 1];
 	char who[DEV_NAME_MAX] = "";
 	tpa_host_info host;
-	int err;
+	tpa_admission adm;
+	int err, known = 0;
 
 	memset(&seal, 0, sizeof(seal));
 	if (!(in = unpack(r, &arena, &attest__v1__activate_request__descriptor, req, len,
@@ -1340,13 +1406,14 @@ void tpa_service_activate(tpa_rpc_reply *r, const uint8_t *req, size_t len, void
 		atomic_fetch_add(&s->n.activate_refused, 1);
 		return;
 	}
+	/* An empty ek_certificate is what Enroll was sent for a TPM without
+	 * one (the seal is bound to it, empty or not). */
 	if (!in->enrollment_id || !*in->enrollment_id || !in->credential.len ||
-	    !in->ek_public.len || !in->ek_certificate.len || !in->ak_public.len) {
+	    !in->ek_public.len || !in->ak_public.len) {
 		refuse(r, TPA_RPC_INVALID_ARGUMENT, "%s missing",
 		       !in->credential.len ? "credential" :
 		       !in->enrollment_id || !*in->enrollment_id ? "enrollment_id" :
 		       !in->ek_public.len ? "ek_public (what Enroll was sent)" :
-		       !in->ek_certificate.len ? "ek_certificate (what Enroll was sent)" :
 		       "ak_public (what Enroll was sent)");
 		goto refused;
 	}
@@ -1383,8 +1450,35 @@ void tpa_service_activate(tpa_rpc_reply *r, const uint8_t *req, size_t len, void
 			refuse(r, TPA_RPC_INTERNAL, "%s", tpa_err_last());
 		goto refused;
 	}
-	if (refuse_revoked(r, s, device_id, 1) < 0)
+	if (refuse_revoked(r, s, device_id, &known) < 0)
 		goto refused;
+	/* Admission, here and only here: the TPM proved it holds the EK (and
+	 * Enroll checked that a certificate it came with chains). A device
+	 * registered already keeps how it was admitted. */
+	if (known) {
+		/* Kept (the registry refreshes only the certificate's source). */
+		memset(&adm, 0, sizeof(adm));
+		snprintf(adm.source, sizeof(adm.source), "%s", !in->ek_certificate.len ? "none" :
+			 seal.flags & ENROLLMENT_EK_CERT_FILE ? "file" : "nv");
+		adm.rec.ek_cert_source = adm.source;
+		adm.rec.admission = "open";
+		err = 0;
+	} else {
+		err = tpa_admission_decide(&adm, (tpa_admission_mode)atomic_load(&s->admission),
+					   s->opts.store, device_id, in->ek_certificate.data,
+					   in->ek_certificate.len,
+					   (seal.flags & ENROLLMENT_EK_CERT_FILE) != 0);
+	}
+	if (err == TPA_ERR_REFUSED) {
+		/* The whole id: what an operator puts in the inventory. */
+		refuse(r, TPA_RPC_PERMISSION_DENIED, "device %s: %s", device_id, adm.reason);
+		goto refused;
+	}
+	if (err < 0) {
+		refuse(r, TPA_RPC_INTERNAL, "admission cannot be decided (the verifier logs why)");
+		logf_(s, "admission: %s", tpa_err_last());
+		goto refused;
+	}
 	tpa_hex(ak_name, name, name_len);
 	/* The TPM proved it holds the EK: the enrollment is used up now. */
 	if ((err = tpa_store_consume(s->opts.store, seal.tag, (int64_t)seal.expires_ms,
@@ -1398,10 +1492,12 @@ void tpa_service_activate(tpa_rpc_reply *r, const uint8_t *req, size_t len, void
 	if (tpa_ekcert_manufacturer(mf, sizeof(mf), in->ek_certificate.data,
 				    in->ek_certificate.len) < 0)
 		mf[0] = '\0';
-	err = tpa_store_enroll(s->opts.store, device_id, in->ek_public.data, in->ek_public.len,
-			       in->ek_certificate.data, in->ek_certificate.len, in->ak_public.data,
-			       in->ak_public.len, ak_name, mf[0] ? mf : NULL,
-			       (seal.flags & TPA_ENROLLMENT_REPLACE_AKS) != 0, (int64_t)time(NULL));
+	err = tpa_store_enroll_admitted(s->opts.store, device_id, in->ek_public.data,
+					in->ek_public.len, in->ek_certificate.data,
+					in->ek_certificate.len, in->ak_public.data,
+					in->ak_public.len, ak_name, mf[0] ? mf : NULL,
+					(seal.flags & TPA_ENROLLMENT_REPLACE_AKS) != 0, &adm.rec,
+					(int64_t)time(NULL));
 	if (err == TPA_ERR_REFUSED) {
 		refuse_tombstoned(r, device_id, 1);
 		goto refused;
@@ -1418,14 +1514,20 @@ void tpa_service_activate(tpa_rpc_reply *r, const uint8_t *req, size_t len, void
 		logf_(s, "registry: host names of device=%.16s: %s", device_id, tpa_err_last());
 	if (tpa_store_get(&dev, s->opts.store, device_id) == 0) {
 		out.aks = dev.naks;
+		out.pending = dev.pending;
+		out.admission = dev.admission;
 		dev_name(who, sizeof(who), device_id, dev.host.hostname);
 	} else {
 		out.aks = 1;
+		out.pending = adm.rec.pending;
+		out.admission = (char *)(adm.rec.admission ? adm.rec.admission : "");
 		dev_name(who, sizeof(who), device_id, host.hostname);
 	}
-	logf_(s, "enrolled %s ak=%.16s...%s (%u AK%s)", who, ak_name,
+	logf_(s, "enrolled %s ak=%.16s...%s (%u AK%s)%s%s%s", who, ak_name,
 	      seal.flags & TPA_ENROLLMENT_REPLACE_AKS ? ", replacing the others" : "", out.aks,
-	      out.aks == 1 ? "" : "s");
+	      out.aks == 1 ? "" : "s", out.pending ? ", pending approval" : ", admission ",
+	      out.pending ? "" : out.admission,
+	      in->ek_certificate.len ? "" : ", EK without a certificate");
 	out.device_id = device_id;
 	out.ak_name = ak_name;
 	reply_msg(r, &out.base);

@@ -14,13 +14,15 @@ const char *tpa_device_state_name(tpa_device_state st)
 	switch (st) {
 	case TPA_DEVICE_ACTIVE: return "active";
 	case TPA_DEVICE_REVOKED: return "revoked";
+	case TPA_DEVICE_PENDING: return "pending";
 	}
 	return "unknown";
 }
 
 int tpa_device_state_parse(tpa_device_state *out, const char *name)
 {
-	static const tpa_device_state all[] = { TPA_DEVICE_ACTIVE, TPA_DEVICE_REVOKED };
+	static const tpa_device_state all[] = { TPA_DEVICE_ACTIVE, TPA_DEVICE_REVOKED,
+						TPA_DEVICE_PENDING };
 	size_t i;
 
 	for (i = 0; name && i < sizeof(all) / sizeof(all[0]); i++)
@@ -28,8 +30,8 @@ int tpa_device_state_parse(tpa_device_state *out, const char *name)
 			*out = all[i];
 			return 0;
 		}
-	return tpa_err_fail(TPA_ERR_INVALID_ARG, "state \"%.32s\": not active or revoked",
-			    name ? name : "");
+	return tpa_err_fail(TPA_ERR_INVALID_ARG, "state \"%.32s\": expected active, revoked or "
+			    "pending", name ? name : "");
 }
 
 static int store_open(tpa_store **out, const char *where, int create)
@@ -316,4 +318,53 @@ int tpa_store_assignments(tpa_assignment **out, size_t *n, tpa_store *s, const c
 {
 	CHECK(s);
 	return s->ops->assignments(out, n, s, name);
+}
+
+/* ---- admission (issue 14, item 2) ---- */
+
+#define CHECK_OP(s, op) do { CHECK(s); if (!(s)->ops->op) \
+	return tpa_err_fail(TPA_ERR_INVALID_ARG, "registry: this backend has no " #op); \
+	} while (0)
+
+int tpa_store_enroll_admitted(tpa_store *s, const char *id, const uint8_t *ek_pub,
+			      size_t ek_pub_len, const uint8_t *ek_cert, size_t ek_cert_len,
+			      const uint8_t *ak_pub, size_t ak_pub_len, const char *ak_name,
+			      const char *tpm_manufacturer, int replace_aks,
+			      const tpa_store_admission *adm, int64_t now)
+{
+	CHECK_OP(s, enroll_admitted);
+	return s->ops->enroll_admitted(s, id, ek_pub, ek_pub_len, ek_cert, ek_cert_len, ak_pub,
+				       ak_pub_len, ak_name, tpm_manufacturer, replace_aks, adm,
+				       now);
+}
+
+int tpa_store_approve(tpa_store *s, const char *id, int64_t now)
+{
+	CHECK_OP(s, approve);
+	return s->ops->approve(s, id, now);
+}
+
+int tpa_store_inventory_put(tpa_store *s, const tpa_inventory_entry *e, size_t n, int64_t now)
+{
+	CHECK_OP(s, inventory_put);
+	return s->ops->inventory_put(s, e, n, now);
+}
+
+int tpa_store_inventory_remove(tpa_store *s, const char *kind, const char *value, int64_t now)
+{
+	CHECK_OP(s, inventory_remove);
+	return s->ops->inventory_remove(s, kind, value, now);
+}
+
+int tpa_store_inventory_get(tpa_inventory_entry *out, tpa_store *s, const char *kind,
+			    const char *value)
+{
+	CHECK_OP(s, inventory_get);
+	return s->ops->inventory_get(out, s, kind, value);
+}
+
+int tpa_store_inventory_list(tpa_inventory_entry **out, size_t *n, tpa_store *s)
+{
+	CHECK_OP(s, inventory_list);
+	return s->ops->inventory_list(out, n, s);
 }

@@ -543,14 +543,19 @@ static char *dup_column_text(sqlite3_stmt *st, int col)
 	return d;
 }
 
-static int sq_enroll(tpa_store *p, const char *id, const uint8_t *ek_pub, size_t ek_len,
+static int admission_ok(const tpa_store_admission *a);
+static int write_admission(sq_store *s, const char *id, const tpa_store_admission *a,
+			   size_t cert_len, int new_device);
+
+static int enroll_tx(tpa_store *p, const char *id, const uint8_t *ek_pub, size_t ek_len,
 		     const uint8_t *ek_cert, size_t cert_len, const uint8_t *ak_pub,
-		     size_t ak_len, const char *ak_name, const char *mf, int replace, int64_t now)
+		     size_t ak_len, const char *ak_name, const char *mf, int replace,
+		     const tpa_store_admission *adm, int64_t now)
 {
 	sq_store *s = (sq_store *)p;
 	sqlite3_stmt *st;
-	char detail[200], owner[TPA_DEVICE_ID_LEN + 1] = "";
-	int err, rc, naks = 0;
+	char detail[200 + TPA_INVENTORY_NAME_MAX], owner[TPA_DEVICE_ID_LEN + 1] = "";
+	int err, rc, naks = 0, known = 0;
 
 	if (!valid_id(id) || !ek_pub || !ek_len || !ak_pub || !ak_len || !ak_name ||
 	    !*ak_name)
@@ -558,9 +563,16 @@ static int sq_enroll(tpa_store *p, const char *id, const uint8_t *ek_pub, size_t
 	if (mf && !valid_printable(mf, TPA_STORE_MANUFACTURER_MAX))
 		return tpa_err_fail(TPA_ERR_INVALID_ARG, "enroll: the manufacturer must be 1..%d "
 				    "printable ASCII characters", TPA_STORE_MANUFACTURER_MAX);
+	if (adm && (err = admission_ok(adm)) < 0)
+		return err;
 	pthread_mutex_lock(&s->lock);
 	if ((err = begin(s)) < 0)
 		goto out;
+	/* Whether the device is registered already: its admission stays. */
+	if ((err = prepare(&st, s, "SELECT 1 FROM devices WHERE id = ?", "t", id)) < 0 ||
+	    (err = exists(s, st)) < 0)
+		goto done;
+	known = err;
 	/* An AK belongs to one device: one registered elsewhere is a conflict,
 	 * never silently kept or moved. */
 	if ((err = prepare(&st, s, "SELECT device_id FROM aks WHERE name = ?", "t", ak_name)) < 0)
@@ -586,17 +598,22 @@ static int sq_enroll(tpa_store *p, const char *id, const uint8_t *ek_pub, size_t
 		goto done;
 	}
 	/* A device keeps its state (a revoked one stays revoked) and its
-	 * enrollment time; the EK certificate is refreshed. */
+	 * enrollment time; the EK certificate is refreshed (one enrollment
+	 * without a certificate keeps the one that chained before: the EK is
+	 * the same key). */
 	if ((err = prepare(&st, s,
 			   "INSERT INTO devices(id, ek_public, ek_cert, state, enrolled_at) "
 			   "VALUES(?, ?, ?, 'active', ?) ON CONFLICT(id) DO UPDATE SET "
-			   "ek_cert = excluded.ek_cert", "tbbi", id, ek_pub, ek_len, ek_cert,
+			   "ek_cert = CASE WHEN length(excluded.ek_cert) > 0 THEN excluded.ek_cert "
+			   "ELSE ek_cert END", "tbbi", id, ek_pub, ek_len, ek_cert,
 			   cert_len, now)) < 0 || (err = run(s, st, NULL)) < 0)
 		goto done;
 	/* The manufacturer in the same transaction: a device is never left
 	 * enrolled without what its enrollment writes. */
 	if (mf && ((err = prepare(&st, s, "UPDATE devices SET tpm_manufacturer = ? WHERE id = ?",
 				  "tt", mf, id)) < 0 || (err = run(s, st, NULL)) < 0))
+		goto done;
+	if ((err = write_admission(s, id, adm, cert_len, !known)) < 0)
 		goto done;
 	if (replace && ((err = prepare(&st, s, "DELETE FROM aks WHERE device_id = ? AND name <> ?",
 				       "tt", id, ak_name)) < 0 || (err = run(s, st, NULL)) < 0))
@@ -613,15 +630,29 @@ static int sq_enroll(tpa_store *p, const char *id, const uint8_t *ek_pub, size_t
 	sqlite3_finalize(st);
 	if ((err = rc < 0 ? rc : 0) < 0)
 		goto done;
-	snprintf(detail, sizeof(detail), "AK %.16s...%s (the device holds %d AK%s)", ak_name,
-		 replace ? ", replacing the others" : owner[0] ? " again" : "", naks,
-		 naks == 1 ? "" : "s");
+	snprintf(detail, sizeof(detail), "AK %.16s...%s (the device holds %d AK%s)%s%s%s%s%s",
+		 ak_name, replace ? ", replacing the others" : owner[0] ? " again" : "", naks,
+		 naks == 1 ? "" : "s",
+		 known || !adm ? "" : adm->pending ? "; pending approval" : "; admitted: ",
+		 known || !adm || adm->pending ? "" : adm->admission,
+		 known || !adm || !adm->ek_cert_source ? "" :
+		 strcmp(adm->ek_cert_source, "none") == 0 ? ", EK without a certificate" : "",
+		 known || !adm || !adm->name ? "" : ", inventory name ",
+		 known || !adm || !adm->name ? "" : adm->name);
 	err = audit(s, id, "enroll", detail, now);
 done:
 	err = finish(s, err);
 out:
 	pthread_mutex_unlock(&s->lock);
 	return err;
+}
+
+static int sq_enroll(tpa_store *p, const char *id, const uint8_t *ek_pub, size_t ek_len,
+		     const uint8_t *ek_cert, size_t cert_len, const uint8_t *ak_pub,
+		     size_t ak_len, const char *ak_name, const char *mf, int replace, int64_t now)
+{
+	return enroll_tx(p, id, ek_pub, ek_len, ek_cert, cert_len, ak_pub, ak_len, ak_name, mf,
+			 replace, NULL, now);
 }
 
 static void row_to_device(tpa_device *d, sqlite3_stmt *st)
@@ -662,6 +693,15 @@ static void row_to_device(tpa_device *d, sqlite3_stmt *st)
 		snprintf(d->host.dmi_serial, sizeof(d->host.dmi_serial), "%s", (const char *)t);
 	d->first_seen = sqlite3_column_int64(st, 17);
 	d->last_seen = sqlite3_column_int64(st, 18);
+	/* Admission: a pending device is shown pending unless it is revoked
+	 * (revocation wins; it stays pending after a reinstatement). */
+	d->pending = sqlite3_column_int(st, 19) != 0;
+	if (d->pending && d->state == TPA_DEVICE_ACTIVE)
+		d->state = TPA_DEVICE_PENDING;
+	if ((t = sqlite3_column_text(st, 20)))
+		snprintf(d->admission, sizeof(d->admission), "%s", (const char *)t);
+	if ((t = sqlite3_column_text(st, 21)))
+		snprintf(d->ek_cert_source, sizeof(d->ek_cert_source), "%s", (const char *)t);
 }
 
 /* Not the token body: reading devices stays cheap. */
@@ -669,8 +709,9 @@ static void row_to_device(tpa_device *d, sqlite3_stmt *st)
 	"(SELECT name FROM aks WHERE device_id = d.id ORDER BY registered_at DESC LIMIT 1), " \
 	"d.label, d.last_outcome, d.last_baseline, d.tpm_manufacturer, d.state_changed_at, " \
 	"d.last_token_exp, (SELECT count(*) FROM aks WHERE device_id = d.id), " \
-	"d.hostname, d.machine_id, d.dmi_product, d.dmi_serial, d.first_seen, d.last_seen"
-#define DEVICE_NCOLUMNS 19
+	"d.hostname, d.machine_id, d.dmi_product, d.dmi_serial, d.first_seen, d.last_seen, " \
+	"d.pending, d.admission, d.ek_cert_source"
+#define DEVICE_NCOLUMNS 22
 
 static int get_one(tpa_device *out, sq_store *s, const char *sql, const char *key,
 		   const char *what)
@@ -2191,6 +2232,290 @@ static int sq_check(tpa_store_check_report *out, tpa_store *p)
 	return err;
 }
 
+/* ---- admission (issue 14, item 2) ---- */
+
+static int one_of(const char *v, const char *const *set)
+{
+	for (; v && *set; set++)
+		if (strcmp(v, *set) == 0)
+			return 1;
+	return 0;
+}
+
+static int admission_ok(const tpa_store_admission *a)
+{
+	static const char *const admissions[] = { "open", "approved", "allowlist", NULL };
+	static const char *const sources[] = { "nv", "file", "none", NULL };
+
+	if ((a->admission && !one_of(a->admission, admissions)) ||
+	    (!a->admission && !a->pending) ||
+	    (a->ek_cert_source && !one_of(a->ek_cert_source, sources)))
+		return tpa_err_fail(TPA_ERR_INVALID_ARG, "enroll: bad admission or EK "
+				    "certificate source");
+	if (a->name && !valid_printable(a->name, TPA_INVENTORY_NAME_MAX))
+		return tpa_err_fail(TPA_ERR_INVALID_ARG, "enroll: the inventory name must be 1..%d "
+				    "printable ASCII characters", TPA_INVENTORY_NAME_MAX);
+	if (a->label && !valid_token(a->label, TPA_LABEL_MAX))
+		return bad_token("enroll", "label", TPA_LABEL_MAX);
+	return 0;
+}
+
+/* In the enrollment's transaction: a new device gets its admission (and
+ * the inventory's label and name); every enrollment refreshes where the EK
+ * certificate came from, as the certificate itself is refreshed. */
+static int write_admission(sq_store *s, const char *id, const tpa_store_admission *a,
+			   size_t cert_len, int new_device)
+{
+	const char *src = a && a->ek_cert_source ? a->ek_cert_source : cert_len ? "nv" : "none";
+	sqlite3_stmt *st;
+	int err;
+
+	/* Without a certificate, a registered device keeps the one it had. */
+	if ((new_device || cert_len) &&
+	    ((err = prepare(&st, s, "UPDATE devices SET ek_cert_source = ? WHERE id = ?", "tt",
+			    src, id)) < 0 || (err = run(s, st, NULL)) < 0))
+		return err;
+	if (!new_device)
+		return 0;
+	if ((err = prepare(&st, s, "UPDATE devices SET pending = ?, admission = ? WHERE id = ?",
+			   "itt", (int64_t)(a && a->pending), a ? a->admission : "open", id)) < 0 ||
+	    (err = run(s, st, NULL)) < 0)
+		return err;
+	if (a && a->label &&
+	    ((err = prepare(&st, s, "UPDATE devices SET label = ? WHERE id = ?", "tt", a->label,
+			    id)) < 0 || (err = run(s, st, NULL)) < 0))
+		return err;
+	if (a && a->name &&
+	    ((err = prepare(&st, s, "UPDATE devices SET hostname = ? WHERE id = ?", "tt", a->name,
+			    id)) < 0 || (err = run(s, st, NULL)) < 0))
+		return err;
+	return 0;
+}
+
+static int sq_approve(tpa_store *p, const char *id, int64_t now)
+{
+	sq_store *s = (sq_store *)p;
+	sqlite3_stmt *st;
+	char cid[TPA_DEVICE_ID_LEN + 1], state[16] = "";
+	int err, rc, pending = 0;
+
+	if (!id)
+		return tpa_err_fail(TPA_ERR_INVALID_ARG, "approve: NULL");
+	pthread_mutex_lock(&s->lock);
+	if ((err = begin(s)) < 0)
+		goto out;
+	if ((err = canonical(s, id, cid)) < 0)
+		goto done;
+	if ((err = prepare(&st, s, "SELECT state, pending FROM devices WHERE id = ?", "t",
+			   cid)) < 0)
+		goto done;
+	if ((rc = step_one(s, st)) == 1) {
+		snprintf(state, sizeof(state), "%s", (const char *)sqlite3_column_text(st, 0));
+		pending = sqlite3_column_int(st, 1);
+	}
+	sqlite3_finalize(st);
+	if ((err = rc < 0 ? rc : 0) < 0)
+		goto done;
+	if (rc == 0) {
+		err = tpa_err_fail(TPA_ERR_NOT_FOUND, "no device with id %.64s", cid);
+		goto done;
+	}
+	if (!pending || strcmp(state, "revoked") == 0) {
+		err = tpa_err_fail(TPA_ERR_CONFLICT, "device %.16s is %s, not pending approval",
+				   cid, pending ? "revoked" : state);
+		goto done;
+	}
+	/* state_changed_at stays: a pending device never had a verdict (Attest
+	 * refuses it), so none could count from before; and a verdict in the
+	 * second of the approval must count. */
+	if ((err = prepare(&st, s, "UPDATE devices SET pending = 0, admission = 'approved' "
+			   "WHERE id = ?", "t", cid)) < 0 ||
+	    (err = run(s, st, NULL)) < 0)
+		goto done;
+	err = audit(s, cid, "approve", "pending device approved: it may attest", now);
+done:
+	err = finish(s, err);
+out:
+	pthread_mutex_unlock(&s->lock);
+	return err;
+}
+
+static int inventory_entry_ok(const tpa_inventory_entry *e, size_t i)
+{
+	int device = strcmp(e->kind, "device") == 0;
+
+	if (!device && strcmp(e->kind, "ek-cert") != 0)
+		return tpa_err_fail(TPA_ERR_INVALID_ARG, "inventory entry %zu: kind \"%.8s\" "
+				    "(expected device or ek-cert)", i + 1, e->kind);
+	if (device ? !valid_id(e->value) : !valid_printable(e->value, TPA_INVENTORY_VALUE_MAX))
+		return tpa_err_fail(TPA_ERR_INVALID_ARG, "inventory entry %zu: %s", i + 1,
+				    device ? "the device id must be 64 lower-case hex digits" :
+				    "the EK certificate key must be 1..1024 printable characters");
+	if (e->name[0] && !valid_printable(e->name, TPA_INVENTORY_NAME_MAX))
+		return tpa_err_fail(TPA_ERR_INVALID_ARG, "inventory entry %zu: the name must be "
+				    "printable ASCII", i + 1);
+	if (e->label[0] && !valid_token(e->label, TPA_LABEL_MAX))
+		return tpa_err_fail(TPA_ERR_INVALID_ARG, "inventory entry %zu: the label must be 1 "
+				    "to %d bytes of A-Z, a-z, 0-9, '.', '_', '-'", i + 1,
+				    TPA_LABEL_MAX);
+	if (e->no_ek_cert && !device)
+		return tpa_err_fail(TPA_ERR_INVALID_ARG, "inventory entry %zu: no_ek_cert needs a "
+				    "device id (an EK without a certificate has no issuer or serial)",
+				    i + 1);
+	return 0;
+}
+
+static int sq_inventory_put(tpa_store *p, const tpa_inventory_entry *e, size_t n, int64_t now)
+{
+	sq_store *s = (sq_store *)p;
+	sqlite3_stmt *st;
+	char detail[96];
+	size_t i;
+	int err;
+
+	if (!e && n)
+		return tpa_err_fail(TPA_ERR_INVALID_ARG, "inventory: NULL");
+	for (i = 0; i < n; i++)
+		if ((err = inventory_entry_ok(&e[i], i)) < 0)
+			return err;
+	pthread_mutex_lock(&s->lock);
+	if ((err = begin(s)) < 0)
+		goto out;
+	for (i = 0; i < n && err == 0; i++)
+		if ((err = prepare(&st, s, "INSERT INTO inventory(kind, value, name, label, "
+				   "no_ek_cert, added_at) VALUES(?, ?, ?, ?, ?, ?) "
+				   "ON CONFLICT(kind, value) DO UPDATE SET name = excluded.name, "
+				   "label = excluded.label, no_ek_cert = excluded.no_ek_cert",
+				   "ttttii", e[i].kind, e[i].value, e[i].name[0] ? e[i].name : NULL,
+				   e[i].label[0] ? e[i].label : NULL, (int64_t)(e[i].no_ek_cert != 0),
+				   now)) == 0)
+			err = run(s, st, NULL);
+	if (err == 0) {
+		snprintf(detail, sizeof(detail), "%zu inventory entr%s added or updated", n,
+			 n == 1 ? "y" : "ies");
+		err = audit(s, NULL, "inventory", detail, now);
+	}
+	err = finish(s, err);
+out:
+	pthread_mutex_unlock(&s->lock);
+	return err;
+}
+
+static int sq_inventory_remove(tpa_store *p, const char *kind, const char *value, int64_t now)
+{
+	sq_store *s = (sq_store *)p;
+	sqlite3_stmt *st;
+	char detail[TPA_INVENTORY_VALUE_MAX + 64];
+	int err, changes = 0;
+
+	if (!kind || !value)
+		return tpa_err_fail(TPA_ERR_INVALID_ARG, "inventory remove: NULL");
+	pthread_mutex_lock(&s->lock);
+	if ((err = begin(s)) < 0)
+		goto out;
+	if ((err = prepare(&st, s, "DELETE FROM inventory WHERE kind = ? AND value = ?", "tt",
+			   kind, value)) < 0 || (err = run(s, st, &changes)) < 0)
+		goto done;
+	if (!changes) {
+		err = tpa_err_fail(TPA_ERR_NOT_FOUND, "no inventory entry %.8s %.200s", kind, value);
+		goto done;
+	}
+	snprintf(detail, sizeof(detail), "inventory entry removed: %s %s", kind, value);
+	err = audit(s, strcmp(kind, "device") == 0 ? value : NULL, "uninventory", detail, now);
+done:
+	err = finish(s, err);
+out:
+	pthread_mutex_unlock(&s->lock);
+	return err;
+}
+
+static void row_to_entry(tpa_inventory_entry *e, sqlite3_stmt *st)
+{
+	const unsigned char *t;
+
+	memset(e, 0, sizeof(*e));
+	if ((t = sqlite3_column_text(st, 0)))
+		snprintf(e->kind, sizeof(e->kind), "%s", (const char *)t);
+	if ((t = sqlite3_column_text(st, 1)))
+		snprintf(e->value, sizeof(e->value), "%s", (const char *)t);
+	if ((t = sqlite3_column_text(st, 2)))
+		snprintf(e->name, sizeof(e->name), "%s", (const char *)t);
+	if ((t = sqlite3_column_text(st, 3)))
+		snprintf(e->label, sizeof(e->label), "%s", (const char *)t);
+	e->no_ek_cert = sqlite3_column_int(st, 4) != 0;
+	e->added_at = sqlite3_column_int64(st, 5);
+}
+
+#define INVENTORY_COLUMNS "kind, value, name, label, no_ek_cert, added_at"
+
+static int sq_inventory_get(tpa_inventory_entry *out, tpa_store *p, const char *kind,
+			    const char *value)
+{
+	sq_store *s = (sq_store *)p;
+	sqlite3_stmt *st;
+	int err;
+
+	if (!out || !kind || !value)
+		return tpa_err_fail(TPA_ERR_INVALID_ARG, "inventory: NULL");
+	pthread_mutex_lock(&s->lock);
+	if ((err = prepare(&st, s, "SELECT " INVENTORY_COLUMNS " FROM inventory WHERE kind = ? "
+			   "AND value = ?", "tt", kind, value)) < 0)
+		goto out;
+	if ((err = step_one(s, st)) == 1) {
+		row_to_entry(out, st);
+		err = 0;
+	} else if (err == 0) {
+		err = tpa_err_fail(TPA_ERR_NOT_FOUND, "no inventory entry %.8s %.200s", kind, value);
+	}
+	sqlite3_finalize(st);
+out:
+	pthread_mutex_unlock(&s->lock);
+	return err;
+}
+
+static int sq_inventory_list(tpa_inventory_entry **out, size_t *n, tpa_store *p)
+{
+	sq_store *s = (sq_store *)p;
+	sqlite3_stmt *st;
+	tpa_inventory_entry *v = NULL, *nv;
+	size_t count = 0, cap = 0;
+	int err, rc;
+
+	if (!out || !n)
+		return tpa_err_fail(TPA_ERR_INVALID_ARG, "inventory list: NULL");
+	*out = NULL;
+	*n = 0;
+	pthread_mutex_lock(&s->lock);
+	if ((err = prepare(&st, s, "SELECT " INVENTORY_COLUMNS " FROM inventory "
+			   "ORDER BY kind, value", "")) < 0)
+		goto out;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (count == cap) {
+			cap = cap ? 2 * cap : 16;
+			if (!(nv = realloc(v, cap * sizeof(*v)))) {
+				err = tpa_err_fail(TPA_ERR_NOMEM, "inventory list: out of memory");
+				break;
+			}
+			v = nv;
+		}
+		row_to_entry(&v[count++], st);
+	}
+	if (!err && rc != SQLITE_DONE)
+		err = sq_fail(s, "read");
+	sqlite3_finalize(st);
+	if (err < 0) {
+		free(v);
+		goto out;
+	}
+	*out = count ? v : NULL;
+	if (!count)
+		free(v);
+	*n = count;
+out:
+	pthread_mutex_unlock(&s->lock);
+	return err;
+}
+
 static const tpa_store_ops sq_ops = {
 	.close = sq_close,
 	.enroll = sq_enroll,
@@ -2226,6 +2551,12 @@ static const tpa_store_ops sq_ops = {
 	.assign_version = sq_assign_version,
 	.baseline_versions = sq_baseline_versions,
 	.assignments = sq_assignments,
+	.enroll_admitted = enroll_tx,
+	.approve = sq_approve,
+	.inventory_put = sq_inventory_put,
+	.inventory_remove = sq_inventory_remove,
+	.inventory_get = sq_inventory_get,
+	.inventory_list = sq_inventory_list,
 };
 
 /* The schema version of the file: 0 for a new one. */

@@ -310,6 +310,10 @@ static json_t *claims_json(const tpa_token_claims *c)
 	SET(sub, "tpa.measured_boot", json_boolean(c->measured_boot));
 	if (c->tpm_manufacturer && c->tpm_manufacturer[0])
 		SET(sub, "tpa.tpm_manufacturer", json_string(c->tpm_manufacturer));
+	/* How the device got in, in every token: a relying party may refuse
+	 * an EK that no vendor vouched for, or one only an allowlist named. */
+	SET(sub, "tpa.admission", json_string(c->admission ? c->admission : "none"));
+	SET(sub, "tpa.ek_certified", json_boolean(c->admission && c->ek_certified));
 	if (c->have_tpm_firmware) {
 		snprintf(fw, sizeof(fw), "%08x.%08x", c->tpm_firmware[0], c->tpm_firmware[1]);
 		SET(sub, "tpa.tpm_firmware", json_string(fw));

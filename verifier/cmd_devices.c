@@ -15,14 +15,16 @@
 #include "tpa/timefmt.h"
 
 #include "cmd.h"
+#include "cmd_admission.h"
 
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: verifier devices list [options] --registry FILE\n"
 		   "       verifier devices summary [--json] --registry FILE\n"
 		   "       verifier devices show|revoke|reinstate|delete [--json] --registry FILE DEVICE\n"
-		   "       verifier devices label [--json] --registry FILE DEVICE LABEL (\"\" removes)\n"
-		   "\n"
+		   "       verifier devices label [--json] --registry FILE DEVICE LABEL (\"\" removes)\n");
+	cmd_devices_admission_usage(f);
+	fprintf(f, "\n"
 		   "DEVICE is a device id, a unique prefix of it of at least 8 hex digits (the\n"
 		   "verifier's log prints 16: device=0123456789abcdef (alice-laptop)), or the\n"
 		   "unique host name a device reported (any case); an id or prefix wins over a\n"
@@ -137,6 +139,9 @@ static json_t *device_json(const tpa_device *d, int64_t now)
 	json_object_set_new(r, "dmi_product", text_json(d->host.dmi_product));
 	json_object_set_new(r, "dmi_serial", text_json(d->host.dmi_serial));
 	json_object_set_new(o, "reported", r);
+	/* Admission (issue 14, item 2). */
+	json_object_set_new(o, "admission", text_json(d->admission));
+	json_object_set_new(o, "ek_cert_source", text_json(d->ek_cert_source));
 	return o;
 }
 
@@ -154,12 +159,14 @@ static void print_device(const tpa_device *d)
 {
 	char e[32], a[32];
 
-	printf("%s  %-8s  %-20s  enrolled %s  last verdict %s (%s%s%s) %s  label %s  ak %.16s...\n",
+	printf("%s  %-8s  %-20s  enrolled %s  last verdict %s (%s%s%s) %s  label %s  ak %.16s...  "
+	       "admission %s  ek cert %s\n",
 	       d->id, tpa_device_state_name(d->state), d->host.hostname[0] ? d->host.hostname : "-",
 	       when(e, sizeof(e), d->enrolled_at), d->last_verdict[0] ? d->last_verdict : "none",
 	       d->last_outcome[0] ? d->last_outcome : "-", d->last_baseline[0] ? ", " : "",
 	       d->last_baseline, when(a, sizeof(a), d->last_attest_at),
-	       d->label[0] ? d->label : "-", d->ak_name);
+	       d->label[0] ? d->label : "-", d->ak_name, d->admission[0] ? d->admission : "-",
+	       d->ek_cert_source[0] ? d->ek_cert_source : "-");
 }
 
 static void print_show(const tpa_device *d)
@@ -216,6 +223,7 @@ static void fleet_init(fleet *f)
 	memset(f, 0, sizeof(*f));
 	tally_add(&f->states, tpa_device_state_name(TPA_DEVICE_ACTIVE), 0);
 	tally_add(&f->states, tpa_device_state_name(TPA_DEVICE_REVOKED), 0);
+	tally_add(&f->states, tpa_device_state_name(TPA_DEVICE_PENDING), 0);
 	for (i = 0; i < sizeof(outcomes) / sizeof(outcomes[0]); i++)
 		tally_add(&f->outcomes, outcomes[i], 0);
 }
@@ -342,6 +350,8 @@ tpa_exit cmd_devices(int argc, char **argv)
 
 	if (!(verb = cmd_verb(&argc, &argv, usage, &rc)))
 		return rc;
+	if (cmd_devices_admission_verb(verb))
+		return cmd_devices_admission(verb, argc, argv);
 	if (strcmp(verb, "list") == 0)
 		help = usage_list;
 	else if (strcmp(verb, "summary") == 0)

@@ -182,6 +182,11 @@ static void serve_help(FILE *f)
 "                        registered AKs of active devices\n"
 "  --ek-ca DIR           trusted TPM manufacturer CA certificates (PEM or DER\n"
 "                        files) for EK certificates; goes with --registry\n"
+"  --admission MODE      who may enroll: open (default: an EK certificate that\n"
+"                        chains to --ek-ca), approve (also an EK without one;\n"
+"                        new devices wait for verifier devices approve) or\n"
+"                        allowlist (only EKs verifier devices import listed);\n"
+"                        approve and allowlist need --registry\n"
 "  --client-ca FILE      PEM CA of relying parties' client certificates (mTLS);\n"
 "                        never the CA that issues devices' or users'\n"
 "                        certificates\n"
@@ -322,6 +327,7 @@ static int write_public_jwk(const char *path, const tpa_token_key *k)
 
 enum { OPT_RP = 250, OPT_RP_FILE, OPT_MAX_CONN = 256, OPT_MAX_PEER, OPT_HANDSHAKE, OPT_IDLE, OPT_AGE,
        OPT_STREAMS };
+enum { OPT_ADMISSION = 320 };
 
 /* The relying parties GetDeviceCompliance answers: subject CNs. */
 #define RP_MAX 256
@@ -505,6 +511,7 @@ static const struct option serve_opts[] = {
 		{ "verbose", no_argument, NULL, 'V' },
 		{ "registry", required_argument, NULL, 'R' },
 		{ "ek-ca", required_argument, NULL, 'E' },
+		{ "admission", required_argument, NULL, OPT_ADMISSION },
 		{ "baseline", required_argument, NULL, 'B' },
 		{ "client-ca", required_argument, NULL, 'C' },
 		{ "relying-party", required_argument, NULL, OPT_RP },
@@ -591,6 +598,13 @@ static int parse_serve(serve_conf *c, int argc, char **argv, char **where)
 		case 'V': c->verbose = 1; break;
 		case 'R': c->registry = optarg; break;
 		case 'E': c->sv.ek_ca = optarg; break;
+		case OPT_ADMISSION:
+			if (tpa_admission_mode_parse(&c->sv.admission, optarg) < 0) {
+				fprintf(stderr, PROG ": %s: %s\n", src ? src : "--admission",
+					tpa_err_last());
+				goto fail;
+			}
+			break;
 		case 'B': c->baseline = optarg; break;
 		case 'C': c->so.client_ca_file = optarg; break;
 		case OPT_RP:
@@ -678,6 +692,11 @@ static int parse_serve(serve_conf *c, int argc, char **argv, char **where)
 	}
 	if ((c->registry != NULL) != (c->sv.ek_ca != NULL)) {
 		fprintf(stderr, PROG ": --registry and --ek-ca go together\n");
+		goto fail;
+	}
+	if (!c->registry && c->sv.admission != TPA_ADMISSION_OPEN) {
+		fprintf(stderr, PROG ": --admission %s needs --registry (it keeps pending devices "
+			"and the inventory)\n", tpa_admission_mode_name(c->sv.admission));
 		goto fail;
 	}
 	if (!c->registry && (c->ao.rows || c->ao.interval_s)) {
@@ -841,6 +860,8 @@ static void reload(serve_live *L)
 		goto refused;
 	}
 	anchors = NULL;                   /* the service's now */
+	if (tpa_service_set_admission(L->svc, n.sv.admission) < 0)
+		fprintf(stderr, PROG ": SIGHUP: --admission: %s (kept)\n", tpa_err_last());
 	/* No call uses the old ones any more. */
 	tpa_baseline_free(L->bl);
 	L->bl = bl;
@@ -859,11 +880,11 @@ static void reload(serve_live *L)
 		say_keys("SIGHUP: ", L->ks, (int64_t)time(NULL));
 	}
 	fprintf(stderr, PROG ": SIGHUP: reloaded: token TTL %u s, nonce TTL %u ms, baseline %s, "
-		"%zu relying part%s, EK CAs %s\n",
+		"%zu relying part%s, EK CAs %s, admission %s\n",
 		(unsigned)(n.sv.token_ttl_s ? n.sv.token_ttl_s : TPA_TOKEN_DEFAULT_TTL_S),
 		(unsigned)(n.sv.nonce_ttl_ms ? n.sv.nonce_ttl_ms : TPA_NONCE_DEFAULT_TTL_MS),
 		n.baseline ? n.baseline : "(none)", L->rp.n, L->rp.n == 1 ? "y" : "ies",
-		n.sv.ek_ca ? n.sv.ek_ca : "(none)");
+		n.sv.ek_ca ? n.sv.ek_ca : "(none)", tpa_admission_mode_name(n.sv.admission));
 	if (!L->run->so.insecure)
 		fprintf(stderr, PROG ": SIGHUP: the TLS files (--cert, --key, --client-ca) are "
 			"read at start: a new certificate needs a restart\n");

@@ -22,9 +22,10 @@ typedef struct {
 } tpa_compliance_answer;
 
 /* The answer for device_id (64 lower-case hex digits) at now (Unix s):
- * compliant only if the device is active, has attested, was not revoked or
- * reinstated since, its last verdict was compliant or warning, and that
- * verdict's token has not expired. TPA_ERR_INVALID_ARG for a malformed id,
+ * compliant only if the device is active (not pending approval, not
+ * revoked), has attested, was not revoked or reinstated since, its last
+ * verdict was compliant or warning, and that verdict's token has not
+ * expired. TPA_ERR_INVALID_ARG for a malformed id,
  * TPA_ERR_NOT_FOUND for an unknown device, a registry error otherwise.
  * Free with tpa_compliance_answer_free in every case. */
 int tpa_compliance_answer_get(tpa_compliance_answer *out, tpa_store *store,

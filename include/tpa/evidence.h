@@ -148,6 +148,10 @@ typedef struct {
 	uint32_t aks;
 } tpa_activation;
 int tpa_activation_unpack(tpa_activation *out, const uint8_t *b, size_t n);
+/* How the verifier admitted the device (admission: "open", "approved",
+ * "allowlist", "" while pending; printable text), from the same reply. */
+int tpa_activate_response_admission(int *pending, char *admission, size_t cap,
+				    const uint8_t *b, size_t n);
 void tpa_verdict_reply_clear(tpa_verdict_reply *v);
 
 /* A relying party's calls, client side: GetVerificationKeys and

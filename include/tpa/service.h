@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "tpa/admission.h"
 #include "tpa/seal.h"
 #include "tpa/baseline.h"
 #include "tpa/identity.h"
@@ -60,6 +61,10 @@ typedef struct {
 	 * Borrowed; called on the thread serving the Attest. */
 	const tpa_notifier *notifiers;
 	size_t nnotifiers;
+	/* Who may enroll (tpa/admission.h): TPA_ADMISSION_OPEN (the default),
+	 * APPROVE or ALLOWLIST (these two need a registry). Changed while
+	 * serving with tpa_service_set_admission. */
+	tpa_admission_mode admission;
 } tpa_service_opts;
 
 int tpa_service_new(tpa_service **out, const tpa_service_opts *opts);
@@ -84,6 +89,11 @@ int tpa_service_set_keyset(tpa_service *s, tpa_token_keyset *ks);
  * changed) only on arguments that could not have come from a valid
  * configuration. */
 int tpa_service_reload(tpa_service *s, const tpa_service_opts *o, tpa_ek_anchors *anchors);
+
+/* Replaces the admission mode (e.g. after a configuration reload): the next
+ * Activate decides by it. Approve and allowlist need the registry the
+ * service was made with (TPA_ERR_INVALID_ARG). */
+int tpa_service_set_admission(tpa_service *s, tpa_admission_mode mode);
 /* The JWKS the GetVerificationKeys RPC serves (malloc'd). */
 int tpa_service_jwks(char **out, tpa_service *s);
 

@@ -25,7 +25,12 @@
 typedef enum {
 	TPA_DEVICE_ACTIVE = 1,
 	TPA_DEVICE_REVOKED = 2,
+	TPA_DEVICE_PENDING = 3,           /* enrolled, waiting for an operator's approval
+					   * (admission "approve"); never compliant */
 } tpa_device_state;
+
+#define TPA_INVENTORY_NAME_MAX 255    /* bytes of an inventory entry's name */
+#define TPA_INVENTORY_VALUE_MAX 1024  /* bytes of an inventory key */
 
 typedef struct {
 	char id[TPA_DEVICE_ID_LEN + 1];
@@ -53,7 +58,37 @@ typedef struct {
 	int64_t first_seen;               /* its enrollment (Activate) */
 	int64_t last_seen;                /* its last enrollment or attestation that held */
 	/* ---- end of names */
+	/* ---- admission (issue 14, item 2) ---- */
+	int pending;                      /* 1: waiting for `verifier devices approve` */
+	char admission[16];               /* how it was let in: "open", "approved",
+					   * "allowlist"; "" while pending */
+	char ek_cert_source[8];           /* its EK certificate: "nv", "file", "none" */
+	/* ---- end of admission ---- */
 } tpa_device;
+
+/* How a device is admitted at enrollment (tpa_store_enroll_admitted). */
+typedef struct {
+	int pending;                      /* 1: registered pending approval */
+	const char *admission;            /* "open", "approved", "allowlist", or NULL
+					   * (pending) */
+	const char *ek_cert_source;       /* "nv", "file", "none" */
+	const char *name;                 /* the inventory entry's name, or NULL */
+	const char *label;                /* the inventory entry's label (becomes the
+					   * device's group label), or NULL */
+} tpa_store_admission;
+
+/* One inventory entry: an EK an allowlist admits. kind "device": value is a
+ * device id; kind "ek-cert": value is the EK certificate's issuer and serial
+ * in the canonical form of tpa_ekcert_inventory_key (include/tpa/admission.h). */
+typedef struct {
+	char kind[8];
+	char value[TPA_INVENTORY_VALUE_MAX + 1];
+	char name[TPA_INVENTORY_NAME_MAX + 1];   /* "" if none */
+	char label[TPA_LABEL_MAX + 1];           /* "" if none */
+	int no_ek_cert;                          /* a device entry whose EK has no
+						  * certificate */
+	int64_t added_at;
+} tpa_inventory_entry;
 
 typedef struct {
 	char name[TPA_BASELINE_NAME_MAX + 1];
@@ -196,6 +231,18 @@ typedef struct {
 	int (*baseline_versions)(tpa_baseline_info **out, size_t *n, tpa_store *s,
 				 const char *name);
 	int (*assignments)(tpa_assignment **out, size_t *n, tpa_store *s, const char *name);
+	/* ---- admission (issue 14, item 2) ---- */
+	int (*enroll_admitted)(tpa_store *s, const char *id, const uint8_t *ek_pub,
+			       size_t ek_pub_len, const uint8_t *ek_cert, size_t ek_cert_len,
+			       const uint8_t *ak_pub, size_t ak_pub_len, const char *ak_name,
+			       const char *tpm_manufacturer, int replace_aks,
+			       const tpa_store_admission *adm, int64_t now);
+	int (*approve)(tpa_store *s, const char *id, int64_t now);
+	int (*inventory_put)(tpa_store *s, const tpa_inventory_entry *e, size_t n, int64_t now);
+	int (*inventory_remove)(tpa_store *s, const char *kind, const char *value, int64_t now);
+	int (*inventory_get)(tpa_inventory_entry *out, tpa_store *s, const char *kind,
+			     const char *value);
+	int (*inventory_list)(tpa_inventory_entry **out, size_t *n, tpa_store *s);
 } tpa_store_ops;
 
 struct tpa_store {
@@ -416,9 +463,40 @@ int tpa_store_untombstone(tpa_store *s, const char *id, int64_t now);
  * value the validator refuses. */
 int tpa_store_set_host(tpa_store *s, const char *id, const tpa_host_info *host, int64_t now);
 
-const char *tpa_device_state_name(tpa_device_state st); /* "active", "revoked" */
-/* The state a name (tpa_device_state_name's) says; TPA_ERR_INVALID_ARG
- * naming the states there are for another. */
+const char *tpa_device_state_name(tpa_device_state st); /* "active", "revoked", "pending" */
+/* The state a name says ("active", "revoked", "pending"); TPA_ERR_INVALID_ARG
+ * naming the states otherwise. */
 int tpa_device_state_parse(tpa_device_state *out, const char *name);
+
+/* Admission (issue 14, item 2; docs: README "Admission"). */
+
+/* As tpa_store_enroll, and how the device is admitted, in the same
+ * transaction: a new device is registered pending or not, with its
+ * admission, its EK certificate's source and the inventory's label (and
+ * name, which becomes the device's host name until the host reports its
+ * own). A device registered already keeps its admission and pending state;
+ * its EK certificate's source is refreshed. adm NULL: "open", not
+ * pending, the source "nv" (or "none" without a certificate). */
+int tpa_store_enroll_admitted(tpa_store *s, const char *id, const uint8_t *ek_pub,
+			      size_t ek_pub_len, const uint8_t *ek_cert, size_t ek_cert_len,
+			      const uint8_t *ak_pub, size_t ak_pub_len, const char *ak_name,
+			      const char *tpm_manufacturer, int replace_aks,
+			      const tpa_store_admission *adm, int64_t now);
+/* A pending device becomes active, admission "approved". Audited
+ * ("approve"). TPA_ERR_NOT_FOUND if there is no such device,
+ * TPA_ERR_CONFLICT if it is not pending (naming its state). */
+int tpa_store_approve(tpa_store *s, const char *id, int64_t now);
+/* Adds or updates (same kind and value: name, label, no_ek_cert replaced)
+ * n entries in one transaction: all or none. Every entry is checked first
+ * (kind, value, name printable ASCII, label a label, no_ek_cert only for a
+ * device): TPA_ERR_INVALID_ARG naming the entry's index. Audited (one row). */
+int tpa_store_inventory_put(tpa_store *s, const tpa_inventory_entry *e, size_t n, int64_t now);
+/* Removes one entry. Audited. TPA_ERR_NOT_FOUND if there is none. */
+int tpa_store_inventory_remove(tpa_store *s, const char *kind, const char *value, int64_t now);
+/* The entry of that kind and value: 0, or TPA_ERR_NOT_FOUND. */
+int tpa_store_inventory_get(tpa_inventory_entry *out, tpa_store *s, const char *kind,
+			    const char *value);
+/* Every entry by kind and value; *out malloc'd (NULL when *n is 0). */
+int tpa_store_inventory_list(tpa_inventory_entry **out, size_t *n, tpa_store *s);
 
 #endif

@@ -66,6 +66,11 @@ typedef struct {
 	int unbound_ak;             /* no registry bound the AK to an EK: a reason */
 	const char *cnf_jwk;        /* a public JWK (JSON object) of a key the AK
 				     * certified: "cnf": {"jwk": ...} (RFC 7800); or NULL */
+	const char *admission;      /* tpa.admission: how the device was admitted
+				     * ("open", "approved", "allowlist"); NULL: "none"
+				     * (no registered device proved itself) */
+	int ek_certified;           /* tpa.ek_certified: its EK came with a certificate
+				     * that chained to a trusted vendor CA */
 } tpa_token_claims;
 
 /* Signs the claims; *out is a malloc'd compact JWS. ttl_s must be in

@@ -817,8 +817,9 @@ p = verifier("devices", "revoke", "--registry", cfg["registry"], DEV_B)
 check("B revoked", p.returncode == 0, p.stderr)
 ak_b2 = B.make_ak("0x81000004")
 code, _, det = enroll(B, "0x81000004", ak_b2)
-check("the revoked TPM enrolling a new AK: refused as revoked",
-      code == grpc.StatusCode.FAILED_PRECONDITION and "revoked" in det, "%s %s" % (code, det))
+check("the revoked TPM enrolling a new AK: refused as revoked, by name",
+      code == grpc.StatusCode.PERMISSION_DENIED and "is revoked: an operator must reinstate"
+      in det, "%s %s" % (code, det))
 ekp_b = bytearray(B.public(EK_RSA))
 # TPMT_PUBLIC: type, nameAlg, objectAttributes (4), authPolicy (2 + 32)
 for what, off in (("one bit of its authPolicy", 10 + 5), ("its objectAttributes", 4 + 3)):

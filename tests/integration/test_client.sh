@@ -2,7 +2,8 @@
 # attest_client --ek-cert FILE (issue 14, item 3) with a real swtpm,
 # verifier and gRPC: the EK certificate from a file instead of the TPM's NV,
 # refused by the client before it is sent when the file is not one
-# certificate or its key is not this TPM's EK.
+# certificate or its key is not this TPM's EK; the registry keeps where
+# each EK certificate came from (file or NV).
 # And attest_client --json (issue 14, item 8): one JSON object on stdout for
 # enroll, a compliant and a non-compliant attest (a failing rule with what
 # was seen and what the baseline expects), and an error object for an
@@ -42,6 +43,13 @@ E=("${C[@]}" enroll --verifier "$TARGET" --ca "$CA" --tcti "$TCTI1")
 expect_exit "enroll with --ek-cert (PEM): enrolled" 0 "${E[@]}" --ak-file "$WORK/ak1.bin" \
     --ek-cert "$WORK/ek1.pem" || true
 expect_grep "... prints the device" "$WORK/out" '^enrolled: device [0-9a-f]{64}$'
+DEV1=$(sed -n 's/^enrolled: device //p' "$WORK/out")
+expect_grep "... admitted open" "$WORK/out" '^admission: open$'
+expect_exit "devices show" 0 "$BIN/verifier" devices show --json --registry "$WORK/registry.db" \
+    "$DEV1" || true
+expect_grep "... the registry keeps where its EK certificate came from: a file" "$WORK/out" \
+    '"ek_cert_source": "file"'
+expect_grep "... and how it was admitted" "$WORK/out" '"admission": "open"'
 expect_exit "... and attests with that AK" 0 "${C[@]}" attest --verifier "$TARGET" --ca "$CA" \
     --tcti "$TCTI1" --ak-file "$WORK/ak1.bin" || true
 expect_grep "... compliant" "$WORK/out" '^verdict: COMPLIANT$'
@@ -49,6 +57,13 @@ printf 'verifier = %s\nca = %s\ntcti = %s\nek-cert = %s\n' "$TARGET" "$CA" "$TCT
     "$WORK/ek1.der" >"$WORK/client.conf"
 expect_exit "config key ek-cert (DER): enrolled" 0 "${C[@]}" enroll --config "$WORK/client.conf" \
     --ak-file "$WORK/ak2.bin" || true
+# The same TPM from its NV: the source is refreshed with the certificate.
+expect_exit "enroll from NV" 0 "${C[@]}" enroll --verifier "$TARGET" --ca "$CA" --tcti "$TCTI1" \
+    --ak-file "$WORK/ak7.bin" || true
+expect_grep "... the same device" "$WORK/out" "^enrolled: device $DEV1\$"
+expect_exit "devices show" 0 "$BIN/verifier" devices show --json --registry "$WORK/registry.db" \
+    "$DEV1" || true
+expect_grep "... its EK certificate from NV now" "$WORK/out" '"ek_cert_source": "nv"'
 
 # Another TPM's certificate: refused by the client, naming the mismatch.
 expect_exit "--ek-cert with another TPM's certificate: refused (2)" 2 "${E[@]}" \

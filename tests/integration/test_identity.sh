@@ -103,9 +103,12 @@ expect_exit "the AK made under the ECC EK attests (the AK file knows its EK)" 0 
     --verifier "$TARGET" --ca "$CA" --tcti "$TCTI_A" --ak-file "$WORK/ak-ecc.bin" || true
 expect_exit "--ek with an unknown type (2)" 2 "${C[@]}" enroll --verifier "$TARGET" --ca "$CA" \
     --tcti "$TCTI_A" --ek ecc-p521 --ak-file "$WORK/ak-x.bin" || true
-expect_exit "enroll with the P-256 EK, which has no certificate here (3)" 3 "${C[@]}" enroll \
-    --verifier "$TARGET" --ca "$CA" --tcti "$TCTI_A" --ek ecc-p256 --ak-file "$WORK/ak-p256.bin" || true
-expect_grep "... naming its NV index" "$WORK/err" 'no ecc-p256 EK certificate in NV 0x01c0000a'
+expect_exit "enroll with the P-256 EK, which has no certificate here: refused under open admission (5)" \
+    5 "${C[@]}" enroll --verifier "$TARGET" --ca "$CA" --tcti "$TCTI_A" --ek ecc-p256 \
+    --ak-file "$WORK/ak-p256.bin" || true
+expect_grep "... naming its NV index, sending none" "$WORK/err" \
+    'no ecc-p256 EK certificate in NV 0x01c0000a: the TPM has no EK certificate; enrolling without one'
+expect_grep "... the verifier saying why" "$WORK/err" 'PERMISSION_DENIED.*the EK has no certificate: under open admission'
 
 # Enrolling by itself: an AK the verifier does not know, an AK the TPM lost.
 expect_exit "--auto-enroll: a new AK is enrolled, then attests" 0 "${C[@]}" attest \
@@ -131,7 +134,7 @@ expect_exit "devices revoke (the auto-enrolled device)" 0 "${V[@]}" revoke \
     --registry "$WORK/registry.db" "$DEV" || true
 expect_exit "--auto-enroll does not get past a revocation (5)" 5 "${C[@]}" attest \
     --verifier "$TARGET" --ca "$CA" --tcti "$TCTI_A" --ak-file "$WORK/ak-auto.bin" --auto-enroll || true
-expect_grep "... refused as revoked" "$WORK/err" 'FAILED_PRECONDITION.*is revoked'
+expect_grep "... refused as revoked" "$WORK/err" '(FAILED_PRECONDITION|PERMISSION_DENIED).*is revoked'
 expect_exit "... and a fresh AK of the revoked device does not either (5)" 5 "${C[@]}" attest \
     --verifier "$TARGET" --ca "$CA" --tcti "$TCTI_A" --ak-file "$WORK/ak-auto2.bin" --auto-enroll || true
 expect_exit "devices reinstate" 0 "${V[@]}" reinstate --registry "$WORK/registry.db" "$DEV" || true

@@ -95,7 +95,8 @@ for k in ak-b ak-b2; do
 done
 expect_exit "B enrolling a new AK is refused (5)" 5 "${C[@]}" enroll --verifier "$TARGET" --ca "$CA" \
     --tcti "$TCTI_B" --ak-file "$WORK/ak-b3.bin" || true
-expect_grep "... as revoked" "$WORK/err" 'FAILED_PRECONDITION.*is revoked: no AK is enrolled for it'
+expect_grep "... as revoked, by name (PERMISSION_DENIED, as Activate)" "$WORK/err" \
+    'PERMISSION_DENIED.*is revoked: an operator must reinstate it: verifier devices reinstate'
 expect_exit "... and B is still revoked" 0 "${V[@]}" show --json --registry "$DB" "$NEW_B" || true
 expect_grep "... in the registry" "$WORK/out" '"state": "revoked"'
 stop_verifiers

@@ -13,14 +13,18 @@
 #include "logwriter.h"
 #include "swtpm_fixture.h"
 #include "testutil.h"
+#include "tpa/admission.h"
 #include "tpa/baseline.h"
 #include "tpa/err.h"
 #include "tpa/eventlog.h"
 #include "tpa/evidence.h"
+#include "tpa/identity.h"
 #include "tpa/service.h"
 #include "tpa/token.h"
 #include "tpa/tpm.h"
 #include "tpa/tpm_decode.h"
+
+#include <tss2/tss2_mu.h>
 
 /* The service under test and its signing key, made by each suite's init. */
 static tpa_service *svc;
@@ -568,6 +572,221 @@ static int service_clean(void)
 	return 0;
 }
 
+
+/* ---- admission: an EK without a certificate (issue 14, item 3) ----
+ * The suite's swtpm enrolls sending no EK certificate, as a firmware TPM
+ * that keeps none does, to a service with a registry: refused under open
+ * admission, registered pending under approve, admitted under allowlist by
+ * an inventory entry saying no_ek_cert; the tokens say so. */
+
+static char adm_dir[] = "/tmp/tpa-service-adm-XXXXXX";
+static char adm_db[300];
+static tpa_store *adm_store;
+
+static int adm_suite_init(void)
+{
+	tpa_service_opts o = { 0 };
+	char ca[512];
+
+	if (!mkdtemp(adm_dir) || tpa_token_key_new(&tkey) < 0 ||
+	    tpa_baseline_load_file(&evidence_only, "tests/data/baselines/evidence-only.json") < 0 ||
+	    swtpm_fixture_start(&tpm_fx) < 0 || tpa_tpm_open(&tpm, tpm_fx.tcti) < 0 ||
+	    tpa_tpm_ak_load(tpm, TPA_AK_ECC_P256, NULL) < 0) {
+		fprintf(stderr, "admission suite: %s\n", tpa_err_last());
+		return -1;
+	}
+	snprintf(adm_db, sizeof(adm_db), "%s/registry.db", adm_dir);
+	snprintf(ca, sizeof(ca), "%s/ca/swtpm-localca-rootca-cert.pem", tpm_fx.dir);
+	if (tpa_store_open_sqlite(&adm_store, adm_db) < 0)
+		return -1;
+	o.key = tkey;
+	o.baseline = evidence_only;
+	o.store = adm_store;
+	o.ek_ca = ca;
+	o.admission = TPA_ADMISSION_OPEN;
+	if (tpa_service_new(&svc, &o) < 0) {
+		fprintf(stderr, "admission suite: %s\n", tpa_err_last());
+		return -1;
+	}
+	return 0;
+}
+
+static int adm_suite_clean(void)
+{
+	tpa_tpm_close(tpm);
+	tpm = NULL;
+	swtpm_fixture_stop(&tpm_fx);
+	service_clean();
+	tpa_store_close(adm_store);
+	test_registry_remove(adm_db, adm_dir);
+	return 0;
+}
+
+/* Enroll and Activate with no EK certificate; the Activate status, its
+ * details, and (when OK) the device id and whether it is pending. */
+static int enroll_without_cert(char *details, size_t cap, char *device_id, int *pending)
+{
+	tpa_enroll_keys keys;
+	tpa_enrollment en;
+	TPMT_PUBLIC ek;
+	tpa_rpc_reply r;
+	uint8_t ekpub[TPA_PUBLIC_MAX], akpub[TPA_PUBLIC_MAX], cred[64], *req = NULL;
+	size_t ekpub_len = 0, akpub_len = 0, req_len = 0, cred_len = sizeof(cred);
+	char ak_name[140], admission[32];
+	int status;
+
+	*pending = -1;
+	device_id[0] = '\0';
+	CU_ASSERT_EQUAL_FATAL(tpa_tpm_ek_public(tpm, &ek), 0);
+	CU_ASSERT_EQUAL_FATAL(Tss2_MU_TPMT_PUBLIC_Marshal(&ek, ekpub, sizeof(ekpub), &ekpub_len),
+			      TSS2_RC_SUCCESS);
+	CU_ASSERT_EQUAL_FATAL(tpa_tpm_ak_public(tpm, akpub, sizeof(akpub), &akpub_len), 0);
+	memset(&keys, 0, sizeof(keys));
+	keys.ek_public = ekpub;
+	keys.ek_public_len = ekpub_len;
+	keys.ek_cert_source = "none";
+	keys.ak_public = akpub;
+	keys.ak_public_len = akpub_len;
+	CU_ASSERT_EQUAL_FATAL(tpa_enroll_request_pack(&req, &req_len, &keys, NULL, NULL, 0, 0), 0);
+	memset(&r, 0, sizeof(r));
+	tpa_service_enroll(&r, req, req_len, svc);
+	free(req);
+	/* Enroll itself decides nothing about admission. */
+	CU_ASSERT_EQUAL_FATAL(r.status, TPA_RPC_OK);
+	CU_ASSERT_EQUAL_FATAL(tpa_enroll_response_unpack(&en, r.data, r.len), 0);
+	free(r.data);
+	CU_ASSERT_EQUAL_FATAL(tpa_tpm_activate_credential(cred, &cred_len, tpm, en.blob,
+							  en.blob_len, en.secret,
+							  en.secret_len), 0);
+	CU_ASSERT_EQUAL_FATAL(tpa_activate_request_pack(&req, &req_len, en.id, cred, cred_len,
+							&keys), 0);
+	memset(&r, 0, sizeof(r));
+	tpa_service_activate(&r, req, req_len, svc);
+	free(req);
+	status = r.status;
+	snprintf(details, cap, "%s", r.details);
+	if (status == TPA_RPC_OK) {
+		CU_ASSERT_EQUAL(tpa_activate_response_unpack(device_id, TPA_DEVICE_ID_LEN + 1,
+							     ak_name, sizeof(ak_name), r.data,
+							     r.len), 0);
+		CU_ASSERT_EQUAL(tpa_activate_response_admission(pending, admission,
+								sizeof(admission), r.data,
+								r.len), 0);
+	}
+	free(r.data);
+	return status;
+}
+
+/* The claims of a fresh attestation's token (malloc'd), or NULL; *status
+ * the Attest status. */
+static char *attest_claims(int *status)
+{
+	tpa_client_challenge ch;
+	tpa_verdict_reply v;
+	char *jwk = NULL, *claims = NULL;
+
+	get_challenge(&ch);
+	attest(&v, &ch, status);
+	if (*status == TPA_RPC_OK && v.token && tpa_token_key_public_jwk(&jwk, tkey) == 0)
+		CU_ASSERT_EQUAL(tpa_token_verify(&claims, jwk, v.token, (int64_t)time(NULL)), 0);
+	free(jwk);
+	if (*status == TPA_RPC_OK)
+		tpa_verdict_reply_clear(&v);
+	return claims;
+}
+
+static void test_admission_no_ek_cert(void)
+{
+	tpa_inventory_entry e;
+	tpa_device d;
+	char details[512], dev[TPA_DEVICE_ID_LEN + 1], *claims;
+	int pending, st;
+
+	/* open: refused by name, nothing registered. */
+	CU_ASSERT_EQUAL(enroll_without_cert(details, sizeof(details), dev, &pending),
+			TPA_RPC_PERMISSION_DENIED);
+	CU_ASSERT_PTR_NOT_NULL(strstr(details, "the EK has no certificate: under open admission"));
+	CU_ASSERT_PTR_NULL(strstr(details, adm_dir));
+	{
+		tpa_device *all = NULL;
+		size_t n = 9;
+
+		CU_ASSERT_EQUAL(tpa_store_list(&all, &n, adm_store), 0);
+		CU_ASSERT_EQUAL(n, 0);
+		free(all);
+	}
+
+	/* approve: registered pending; it cannot attest, so no token. */
+	CU_ASSERT_EQUAL(tpa_service_set_admission(svc, TPA_ADMISSION_APPROVE), 0);
+	CU_ASSERT_EQUAL(enroll_without_cert(details, sizeof(details), dev, &pending), TPA_RPC_OK);
+	CU_ASSERT_EQUAL(pending, 1);
+	CU_ASSERT_EQUAL_FATAL(tpa_store_get(&d, adm_store, dev), 0);
+	CU_ASSERT_EQUAL(d.state, TPA_DEVICE_PENDING);
+	CU_ASSERT_STRING_EQUAL(d.ek_cert_source, "none");
+	claims = attest_claims(&st);
+	CU_ASSERT_EQUAL(st, TPA_RPC_FAILED_PRECONDITION);
+	CU_ASSERT_PTR_NULL(claims);
+	free(claims);
+	/* Approved: it attests; its token says it was approved, its EK not
+	 * certified. */
+	CU_ASSERT_EQUAL(tpa_store_approve(adm_store, dev, (int64_t)time(NULL)), 0);
+	claims = attest_claims(&st);
+	CU_ASSERT_EQUAL(st, TPA_RPC_OK);
+	CU_ASSERT(claims && strstr(claims, "\"tpa.admission\":\"approved\"") &&
+		  strstr(claims, "\"tpa.ek_certified\":false"));
+	free(claims);
+
+	/* allowlist: a new device (the registry forgot it) with no entry is
+	 * refused; an entry without no_ek_cert is not enough; with it, in. */
+	CU_ASSERT_EQUAL(tpa_store_remove(adm_store, dev, (int64_t)time(NULL)), 0);
+	CU_ASSERT_EQUAL(tpa_service_set_admission(svc, TPA_ADMISSION_ALLOWLIST), 0);
+	CU_ASSERT_EQUAL(enroll_without_cert(details, sizeof(details), dev, &pending),
+			TPA_RPC_PERMISSION_DENIED);
+	CU_ASSERT_PTR_NOT_NULL(strstr(details, "EK not in the inventory (allowlist admission"));
+	CU_ASSERT_EQUAL(tpa_store_get(&d, adm_store, dev), TPA_ERR_NOT_FOUND);
+	memset(&e, 0, sizeof(e));
+	snprintf(e.kind, sizeof(e.kind), "device");
+	{
+		TPMT_PUBLIC ek;
+
+		CU_ASSERT_EQUAL_FATAL(tpa_tpm_ek_public(tpm, &ek), 0);
+		CU_ASSERT_EQUAL_FATAL(tpa_ek_device_id(e.value, &ek), 0);
+	}
+	snprintf(e.name, sizeof(e.name), "fw tpm 3");
+	snprintf(e.label, sizeof(e.label), "fw");
+	CU_ASSERT_EQUAL(tpa_store_inventory_put(adm_store, &e, 1, 1), 0);
+	CU_ASSERT_EQUAL(enroll_without_cert(details, sizeof(details), dev, &pending),
+			TPA_RPC_PERMISSION_DENIED);
+	CU_ASSERT_PTR_NOT_NULL(strstr(details, "does not say no_ek_cert"));
+	e.no_ek_cert = 1;
+	CU_ASSERT_EQUAL(tpa_store_inventory_put(adm_store, &e, 1, 2), 0);
+	CU_ASSERT_EQUAL(enroll_without_cert(details, sizeof(details), dev, &pending), TPA_RPC_OK);
+	CU_ASSERT_EQUAL(pending, 0);
+	CU_ASSERT_STRING_EQUAL(dev, e.value);
+	CU_ASSERT_EQUAL_FATAL(tpa_store_get(&d, adm_store, dev), 0);
+	CU_ASSERT_EQUAL(d.state, TPA_DEVICE_ACTIVE);
+	CU_ASSERT_STRING_EQUAL(d.admission, "allowlist");
+	CU_ASSERT_STRING_EQUAL(d.label, "fw");
+	claims = attest_claims(&st);
+	CU_ASSERT_EQUAL(st, TPA_RPC_OK);
+	CU_ASSERT(claims && strstr(claims, "\"tpa.admission\":\"allowlist\"") &&
+		  strstr(claims, "\"tpa.ek_certified\":false"));
+	/* No vendor vouched for the TPM: no hardware claim. */
+	CU_ASSERT(claims && strstr(claims, "\"hardware\":0"));
+	free(claims);
+	/* Approve and allowlist need a registry. */
+	{
+		tpa_service_opts o = { 0 };
+		tpa_service *bare = NULL;
+
+		o.key = tkey;
+		o.admission = TPA_ADMISSION_APPROVE;
+		CU_ASSERT_EQUAL(tpa_service_new(&bare, &o), TPA_ERR_INVALID_ARG);
+		CU_ASSERT_PTR_NOT_NULL(strstr(tpa_err_last(), "approve admission needs a registry"));
+	}
+	CU_ASSERT_EQUAL(tpa_service_set_admission(svc, (tpa_admission_mode)9), TPA_ERR_INVALID_ARG);
+}
+
 int main(void)
 {
 	CU_pSuite s;
@@ -593,6 +812,10 @@ int main(void)
 	CU_add_test(s, "a truncated log", test_log_malformed);
 	CU_add_test(s, "the client's view disagrees with the log", test_log_client_disagrees);
 	CU_add_test(s, "a good log without a valid quote", test_log_without_valid_quote);
+	s = CU_add_suite("admission: an EK without a certificate (own swtpm, registry)",
+			 adm_suite_init, adm_suite_clean);
+	CU_add_test(s, "refused open, pending approve, admitted by no_ek_cert; the claims say so",
+		    test_admission_no_ek_cert);
 	failed = test_run_all();
 	return failed ? 1 : 0;
 }

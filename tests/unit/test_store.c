@@ -10,6 +10,7 @@
 
 #include "testutil.h"
 #include "tpa/audit.h"
+#include "tpa/compliance.h"
 #include "tpa/err.h"
 #include "tpa/identity.h"
 #include "tpa/seal.h"
@@ -1713,6 +1714,124 @@ static void test_pinned_assignment(void)
 		"'baseline fleet@1 assigned to label fleet'] else 1)"), 0);
 }
 
+/* Issue 14, item 2: a device admitted pending stays pending (and never
+ * compliant, whatever was recorded) until approved; how it was admitted and
+ * where its EK certificate came from are kept; a registered device keeps
+ * its admission when it enrolls again. */
+static void test_admission(void)
+{
+	static const char *P = "fedc000111111111111111111111111111111111111111111111111111111111";
+	static const char *L = "fedc000222222222222222222222222222222222222222222222222222222222";
+	tpa_store_admission pend = { 1, NULL, "file", NULL, NULL };
+	tpa_store_admission listed = { 0, "allowlist", "none", "desk 12", "lab" };
+	tpa_store_admission bad = { 0, "closed", "nv", NULL, NULL };
+	tpa_attest_record rec = { 0 };
+	tpa_compliance_answer a;
+	tpa_device_state ds;
+	tpa_store *s = open_store();
+	tpa_device d;
+	size_t before = 0, after = 0;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(s);
+	CU_ASSERT_EQUAL(tpa_device_state_parse(&ds, "pending"), 0);
+	CU_ASSERT_EQUAL(ds, TPA_DEVICE_PENDING);
+	CU_ASSERT_STRING_EQUAL(tpa_device_state_name(TPA_DEVICE_PENDING), "pending");
+	CU_ASSERT_EQUAL(tpa_device_state_parse(&ds, "gone"), TPA_ERR_INVALID_ARG);
+	CU_ASSERT_PTR_NOT_NULL(strstr(tpa_err_last(), "expected active, revoked or pending"));
+
+	/* A bad admission writes nothing. */
+	CU_ASSERT_EQUAL(tpa_store_enroll_admitted(s, P, EK, sizeof(EK), CERT, sizeof(CERT), AKP,
+						  sizeof(AKP), "000bad01", NULL, 0, &bad, 500),
+			TPA_ERR_INVALID_ARG);
+	CU_ASSERT_EQUAL(tpa_store_get(&d, s, P), TPA_ERR_NOT_FOUND);
+
+	CU_ASSERT_EQUAL(tpa_store_enroll_admitted(s, P, EK, sizeof(EK), CERT, sizeof(CERT), AKP,
+						  sizeof(AKP), "000bad01", NULL, 0, &pend, 500), 0);
+	CU_ASSERT_EQUAL(tpa_store_get(&d, s, P), 0);
+	CU_ASSERT_EQUAL(d.state, TPA_DEVICE_PENDING);
+	CU_ASSERT_EQUAL(d.pending, 1);
+	CU_ASSERT_STRING_EQUAL(d.admission, "");
+	CU_ASSERT_STRING_EQUAL(d.ek_cert_source, "file");
+	/* Never compliant, even with a compliant verdict recorded. */
+	rec.token = "eyJhbGciOiJFUzI1NiJ9.e30.c2ln";
+	rec.token_exp = 2000;
+	CU_ASSERT_EQUAL(tpa_store_record(s, P, 1, "", &rec, 510), 0);
+	CU_ASSERT_EQUAL(tpa_compliance_answer_get(&a, s, P, 520), 0);
+	CU_ASSERT_FALSE(a.compliant);
+	CU_ASSERT_STRING_EQUAL(a.reason, "the device is pending approval (verifier devices approve)");
+	tpa_compliance_answer_free(&a);
+	/* Enrolling again (admitted by a list this time) keeps it pending,
+	 * and without a certificate keeps the one it had. */
+	CU_ASSERT_EQUAL(tpa_store_enroll_admitted(s, P, EK, sizeof(EK), NULL, 0, AKP, sizeof(AKP),
+						  "000bad02", NULL, 0, &listed, 530), 0);
+	CU_ASSERT_EQUAL(tpa_store_get(&d, s, P), 0);
+	CU_ASSERT_EQUAL(d.state, TPA_DEVICE_PENDING);
+	CU_ASSERT_STRING_EQUAL(d.label, "");
+	CU_ASSERT_STRING_EQUAL(d.ek_cert_source, "file");
+	CU_ASSERT_EQUAL(test_run_py(dir, path, "", "assert c.execute(\"select length(ek_cert) from "
+				    "devices where id like 'fedc0001%'\").fetchone()[0] == 2"), 0);
+	/* With one, the source is refreshed, as the certificate. */
+	pend.ek_cert_source = "nv";
+	CU_ASSERT_EQUAL(tpa_store_enroll_admitted(s, P, EK, sizeof(EK), CERT, sizeof(CERT), AKP,
+						  sizeof(AKP), "000bad02", NULL, 0, &pend, 535), 0);
+	CU_ASSERT_EQUAL(tpa_store_get(&d, s, P), 0);
+	CU_ASSERT_STRING_EQUAL(d.ek_cert_source, "nv");
+	pend.ek_cert_source = "file";
+	/* Approve: unknown, then pending (audited), then not pending. */
+	CU_ASSERT_EQUAL(tpa_store_approve(s, L, 540), TPA_ERR_NOT_FOUND);
+	CU_ASSERT_EQUAL(tpa_store_audit_count(&before, s, P), 0);
+	CU_ASSERT_EQUAL(tpa_store_approve(s, P, 540), 0);
+	CU_ASSERT_EQUAL(tpa_store_audit_count(&after, s, P), 0);
+	CU_ASSERT_EQUAL(after, before + 1);
+	CU_ASSERT_EQUAL(tpa_store_get(&d, s, P), 0);
+	CU_ASSERT_EQUAL(d.state, TPA_DEVICE_ACTIVE);
+	CU_ASSERT_EQUAL(d.pending, 0);
+	CU_ASSERT_STRING_EQUAL(d.admission, "approved");
+	CU_ASSERT_EQUAL(tpa_compliance_answer_get(&a, s, P, 545), 0);
+	/* The record of 510 counts now (the service never records one for a
+	 * pending device: Attest refuses it). */
+	CU_ASSERT_TRUE(a.compliant);
+	tpa_compliance_answer_free(&a);
+	CU_ASSERT_EQUAL(tpa_store_approve(s, P, 550), TPA_ERR_CONFLICT);
+	CU_ASSERT_PTR_NOT_NULL(strstr(tpa_err_last(), "is active, not pending approval"));
+
+	/* Admitted by an inventory entry: its label, its name (the host name
+	 * until the host reports one); revoked while pending: revoked wins,
+	 * and approving it is refused. */
+	listed.pending = 0;
+	CU_ASSERT_EQUAL(tpa_store_enroll_admitted(s, L, EK, sizeof(EK), NULL, 0, AKP, sizeof(AKP),
+						  "000bad03", NULL, 0, &listed, 560), 0);
+	CU_ASSERT_EQUAL(tpa_store_get(&d, s, L), 0);
+	CU_ASSERT_EQUAL(d.state, TPA_DEVICE_ACTIVE);
+	CU_ASSERT_STRING_EQUAL(d.admission, "allowlist");
+	CU_ASSERT_STRING_EQUAL(d.label, "lab");
+	CU_ASSERT_STRING_EQUAL(d.ek_cert_source, "none");
+	CU_ASSERT_EQUAL(test_run_py(dir, path, "", "assert c.execute(\"select hostname from devices "
+				    "where id like 'fedc0002%'\").fetchone()[0] == 'desk 12'"), 0);
+	CU_ASSERT_EQUAL(tpa_store_remove(s, L, 570), 0);
+	CU_ASSERT_EQUAL(tpa_store_enroll_admitted(s, L, EK, sizeof(EK), NULL, 0, AKP, sizeof(AKP),
+						  "000bad03", NULL, 0, &pend, 580), 0);
+	CU_ASSERT_EQUAL(tpa_store_set_state(s, L, TPA_DEVICE_REVOKED, 590), 0);
+	CU_ASSERT_EQUAL(tpa_store_get(&d, s, L), 0);
+	CU_ASSERT_EQUAL(d.state, TPA_DEVICE_REVOKED);
+	CU_ASSERT_EQUAL(tpa_store_approve(s, L, 600), TPA_ERR_CONFLICT);
+	CU_ASSERT_PTR_NOT_NULL(strstr(tpa_err_last(), "is revoked, not pending approval"));
+	/* Reinstating does not approve it. */
+	CU_ASSERT_EQUAL(tpa_store_set_state(s, L, TPA_DEVICE_ACTIVE, 610), 0);
+	CU_ASSERT_EQUAL(tpa_store_get(&d, s, L), 0);
+	CU_ASSERT_EQUAL(d.state, TPA_DEVICE_PENDING);
+
+	/* Without an admission (tpa_store_enroll): open, the source by the
+	 * certificate. */
+	CU_ASSERT_EQUAL(tpa_store_remove(s, L, 620), 0);
+	CU_ASSERT_EQUAL(tpa_store_enroll(s, L, EK, sizeof(EK), CERT, sizeof(CERT), AKP, sizeof(AKP),
+					 "000bad03", NULL, 0, 630), 0);
+	CU_ASSERT_EQUAL(tpa_store_get(&d, s, L), 0);
+	CU_ASSERT_STRING_EQUAL(d.admission, "open");
+	CU_ASSERT_STRING_EQUAL(d.ek_cert_source, "nv");
+	tpa_store_close(s);
+}
+
 int main(void)
 {
 	CU_pSuite s;
@@ -1755,6 +1874,8 @@ int main(void)
 		    test_restore_and_check);
 	CU_add_test(s, "pinned assignments: hold, roll back, refuse a missing version",
 		    test_pinned_assignment);
+	CU_add_test(s, "admission: pending, approve, how admitted, the EK certificate's source",
+		    test_admission);
 	failed = test_run_all();
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
 	if (system(cmd) != 0)
