@@ -249,7 +249,7 @@ expect_exit "devices list --state revoked" 0 "${V[@]}" list --state revoked --re
 expect_exit "devices list --state active --stale: none" 0 "${V[@]}" list --state active --stale --registry "$REG" || true
 expect_grep "... zero devices" "$WORK/out" '^0 devices$'
 expect_exit "devices list --state bogus (2)" 2 "${V[@]}" list --state bogus --registry "$REG" || true
-expect_grep "... naming the states" "$WORK/err" 'not active or revoked'
+expect_grep "... naming the states" "$WORK/err" 'expected active, revoked or pending'
 expect_exit "--stale is for list only (2)" 2 "${V[@]}" show --stale --registry "$REG" "$P16" || true
 expect_exit "devices summary" 0 "${V[@]}" summary --registry "$REG" || true
 expect_grep "... one line, per state and outcome" "$WORK/out" \
@@ -258,7 +258,7 @@ expect_exit "devices summary --json" 0 "${V[@]}" summary --json --registry "$REG
 /usr/bin/python3 - "$WORK/out" >"$WORK/json.out" 2>&1 <<'PY' || true
 import json, sys
 s = json.load(open(sys.argv[1]))
-print("summary", s["devices"] == 2 and s["states"] == {"active": 1, "revoked": 1} and
+print("summary", s["devices"] == 2 and s["states"] == {"active": 1, "revoked": 1, "pending": 0} and
       s["outcomes"]["compliant"] == 1 and s["outcomes"]["never-attested"] == 1 and
       s["outcomes"]["non-compliant"] == 0 and s["stale"] == 1)
 PY
