@@ -209,6 +209,46 @@ static void free_secret(char *s)
 	}
 }
 
+/* The server's TLS files, read and checked: what the next handshakes use
+ * once the server takes it (at start, and on tpa_rpc_server_set_tls). */
+struct tpa_rpc_tls {
+	char *cert_pem, *key_pem, *client_ca_pem;
+};
+
+void tpa_rpc_tls_free(tpa_rpc_tls *t)
+{
+	if (!t)
+		return;
+	free(t->cert_pem);
+	free_secret(t->key_pem);
+	free(t->client_ca_pem);
+	free(t);
+}
+
+int tpa_rpc_tls_load(tpa_rpc_tls **out, const char *cert_file, const char *key_file,
+		     const char *client_ca_file)
+{
+	tpa_rpc_tls *t;
+	int err;
+
+	if (!out)
+		return tpa_err_fail(TPA_ERR_INVALID_ARG, "rpc: no TLS files");
+	*out = NULL;
+	if (!(t = calloc(1, sizeof(*t))))
+		return tpa_err_fail(TPA_ERR_NOMEM, "rpc: out of memory");
+	if ((err = read_pem(&t->cert_pem, cert_file, "--cert")) < 0 ||
+	    (err = read_pem(&t->key_pem, key_file, "--key")) < 0 ||
+	    (err = check_cert_key_pem(t->cert_pem, cert_file, t->key_pem, key_file)) < 0 ||
+	    (client_ca_file &&
+	     ((err = read_pem(&t->client_ca_pem, client_ca_file, "--client-ca")) < 0 ||
+	      (err = check_ca_pem(t->client_ca_pem, "--client-ca", client_ca_file)) < 0))) {
+		tpa_rpc_tls_free(t);
+		return err;
+	}
+	*out = t;
+	return 0;
+}
+
 /* ================================ server ================================ */
 
 typedef struct {
@@ -247,7 +287,9 @@ struct tpa_rpc_server {
 	int started, stopping, stopped;
 	tpa_rpc_server_opts opts;
 	char *listen;
-	char *cert_pem, *key_pem, *client_ca_pem;
+	pthread_mutex_t tls_lock;
+	tpa_rpc_tls *tls_next;        /* for the next handshake, NULL: unchanged */
+	int client_certs;             /* client certificates asked for (fixed) */
 	size_t max_message;
 	rpc_gate *gate;               /* NULL for a unix: listener */
 	unsigned max_connections;
@@ -494,25 +536,20 @@ int tpa_rpc_server_new(tpa_rpc_server **out, const tpa_rpc_server_opts *o)
 		return tpa_err_fail(TPA_ERR_NOMEM, "rpc server: out of memory");
 	}
 	if (!o->insecure &&
-	    ((err = read_pem(&s->cert_pem, o->cert_file, "--cert")) < 0 ||
-	     (err = read_pem(&s->key_pem, o->key_file, "--key")) < 0 ||
-	     (err = check_cert_key_pem(s->cert_pem, o->cert_file, s->key_pem, o->key_file)) < 0 ||
-	     (o->client_ca_file &&
-	      ((err = read_pem(&s->client_ca_pem, o->client_ca_file, "--client-ca")) < 0 ||
-	       (err = check_ca_pem(s->client_ca_pem, "--client-ca", o->client_ca_file)) < 0)))) {
-		free(s->client_ca_pem);
-		free(s->cert_pem);
-		free_secret(s->key_pem);
+	    (err = tpa_rpc_tls_load(&s->tls_next, o->cert_file, o->key_file,
+				    o->client_ca_file)) < 0) {
 		free(s->listen);
 		free(s);
 		return err;
 	}
+	s->client_certs = o->client_ca_file != NULL;
 	if (o->insecure && o->client_ca_file) {
 		free(s->listen);
 		free(s);
 		return tpa_err_fail(TPA_ERR_INVALID_ARG, "rpc server: client certificates need TLS");
 	}
 	pthread_mutex_init(&s->lock, NULL);
+	pthread_mutex_init(&s->tls_lock, NULL);
 	pthread_cond_init(&s->idle, NULL);
 	grpc_init();
 	{
@@ -708,6 +745,53 @@ int tpa_rpc_server_probe(tpa_rpc_server *s, unsigned timeout_ms)
 	return 0;
 }
 
+/* gRPC asks at each handshake: new files once, after a set_tls (or the
+ * first time), else unchanged. The config copies the texts; the key's is
+ * wiped as soon as gRPC holds it. */
+static grpc_ssl_certificate_config_reload_status tls_fetch(void *arg,
+							   grpc_ssl_server_certificate_config **cfg)
+{
+	tpa_rpc_server *s = arg;
+	grpc_ssl_certificate_config_reload_status st = GRPC_SSL_CERTIFICATE_CONFIG_RELOAD_UNCHANGED;
+
+	pthread_mutex_lock(&s->tls_lock);
+	if (s->tls_next) {
+		grpc_ssl_pem_key_cert_pair pair = { s->tls_next->key_pem, s->tls_next->cert_pem };
+
+		/* gRPC (1.51) asserts that a fetched config has root
+		 * certificates even when no client certificate is asked for;
+		 * then none is ever verified against them, so the server's own
+		 * chain stands in. */
+		*cfg = grpc_ssl_server_certificate_config_create(
+			s->tls_next->client_ca_pem ? s->tls_next->client_ca_pem :
+			s->tls_next->cert_pem, &pair, 1);
+		st = *cfg ? GRPC_SSL_CERTIFICATE_CONFIG_RELOAD_NEW :
+		     GRPC_SSL_CERTIFICATE_CONFIG_RELOAD_FAIL;
+		tpa_rpc_tls_free(s->tls_next);
+		s->tls_next = NULL;
+	}
+	pthread_mutex_unlock(&s->tls_lock);
+	return st;
+}
+
+int tpa_rpc_server_set_tls(tpa_rpc_server *s, tpa_rpc_tls *t)
+{
+	if (!s || !t)
+		return tpa_err_fail(TPA_ERR_INVALID_ARG, "rpc: no TLS files");
+	if (s->opts.insecure)
+		return tpa_err_fail(TPA_ERR_INVALID_ARG, "rpc: a plaintext server has no TLS "
+				    "files (--insecure needs a restart)");
+	if ((t->client_ca_pem != NULL) != s->client_certs)
+		return tpa_err_fail(TPA_ERR_INVALID_ARG, "--client-ca %s: asking for client "
+				    "certificates or not needs a restart",
+				    s->client_certs ? "removed" : "added");
+	pthread_mutex_lock(&s->tls_lock);
+	tpa_rpc_tls_free(s->tls_next);
+	s->tls_next = t;
+	pthread_mutex_unlock(&s->tls_lock);
+	return 0;
+}
+
 int tpa_rpc_server_start(tpa_rpc_server *s, int *port)
 {
 	grpc_server_credentials *creds;
@@ -719,16 +803,16 @@ int tpa_rpc_server_start(tpa_rpc_server *s, int *port)
 	if (s->opts.insecure) {
 		creds = grpc_insecure_server_credentials_create();
 	} else {
-		grpc_ssl_pem_key_cert_pair pair = { s->key_pem, s->cert_pem };
-
 		/* Devices present no certificate; a policy engine does, and it
-		 * must then chain to the client CA. */
-		creds = grpc_ssl_server_credentials_create_ex(
-			s->client_ca_pem, &pair, 1, s->client_ca_pem ?
-			GRPC_SSL_REQUEST_CLIENT_CERTIFICATE_AND_VERIFY :
-			GRPC_SSL_DONT_REQUEST_CLIENT_CERTIFICATE, NULL);
-		free_secret(s->key_pem);
-		s->key_pem = NULL;
+		 * must then chain to the client CA. The certificate, key and
+		 * client CA come from tls_fetch, asked at each handshake, so
+		 * that tpa_rpc_server_set_tls replaces them while serving. */
+		grpc_ssl_server_credentials_options *so =
+			grpc_ssl_server_credentials_create_options_using_config_fetcher(
+				s->client_certs ? GRPC_SSL_REQUEST_CLIENT_CERTIFICATE_AND_VERIFY :
+				GRPC_SSL_DONT_REQUEST_CLIENT_CERTIFICATE, tls_fetch, s);
+
+		creds = so ? grpc_ssl_server_credentials_create_with_options(so) : NULL;
 		if (!creds)
 			return tpa_err_fail(TPA_ERR_CRYPTO,
 					    "rpc: TLS certificate or key unusable");
@@ -847,10 +931,9 @@ void tpa_rpc_server_free(tpa_rpc_server *s)
 	grpc_completion_queue_destroy(s->shutdown_cq);
 	for (i = 0; i < s->nmethods; i++)
 		free(s->methods[i].path);
-	free(s->cert_pem);
-	free(s->client_ca_pem);
-	free_secret(s->key_pem);
+	tpa_rpc_tls_free(s->tls_next);
 	free(s->listen);
+	pthread_mutex_destroy(&s->tls_lock);
 	pthread_mutex_destroy(&s->lock);
 	pthread_cond_destroy(&s->idle);
 	free(s);

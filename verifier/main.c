@@ -730,6 +730,7 @@ typedef struct {
 	const serve_src *src;
 	const serve_conf *run;           /* the settings serve started with */
 	tpa_service *svc;
+	tpa_rpc_server *srv;
 	tpa_baseline *bl;                /* --baseline, NULL if none */
 	rp_list rp;
 	const tpa_token_keyset *ks;      /* the service owns it; NULL without --token-key */
@@ -747,9 +748,6 @@ static const struct {
 					  * l unsigned long, w uint32_t */
 } restart_only[] = {
 	RESTART("--listen", so.listen, 's'),
-	RESTART("--cert", so.cert_file, 's'),
-	RESTART("--key", so.key_file, 's'),
-	RESTART("--client-ca", so.client_ca_file, 's'),
 	RESTART("--insecure", so.insecure, 'i'),
 	RESTART("--workers", so.workers, 'u'),
 	RESTART("--max-message", so.max_message, 'z'),
@@ -815,6 +813,8 @@ static void reload(serve_live *L)
 	tpa_baseline *bl = NULL;
 	tpa_ek_anchors *anchors = NULL;
 	tpa_token_keyset *ks = NULL;
+	tpa_rpc_tls *tls = NULL;
+	int tls_kept = 0;
 
 	fprintf(stderr, PROG ": SIGHUP: reading %s%s\n", L->src->config ? L->src->config :
 		"the command line", L->src->config ? " and the command line" : "");
@@ -842,6 +842,17 @@ static void reload(serve_live *L)
 	}
 	if (!n.token_key && L->run->token_key)
 		fprintf(stderr, PROG ": SIGHUP: --token-key removed: the keys are kept\n");
+	/* The TLS files, for the connections made from now. Whether client
+	 * certificates are asked for at all is fixed when serving starts. */
+	if (!L->run->so.insecure && !n.so.insecure) {
+		if ((n.so.client_ca_file != NULL) != (L->run->so.client_ca_file != NULL))
+			tls_kept = 1;
+		else if (tpa_rpc_tls_load(&tls, n.so.cert_file, n.so.key_file,
+					  n.so.client_ca_file) < 0) {
+			fprintf(stderr, PROG ": %s\n", tpa_err_last());
+			goto refused;
+		}
+	}
 	/* Everything checked: now all of it. */
 	if (ks && tpa_service_set_keyset(L->svc, ks) < 0) {
 		fprintf(stderr, PROG ": --token-key: %s\n", tpa_err_last());
@@ -862,6 +873,19 @@ static void reload(serve_live *L)
 	anchors = NULL;                   /* the service's now */
 	if (tpa_service_set_admission(L->svc, n.sv.admission) < 0)
 		fprintf(stderr, PROG ": SIGHUP: --admission: %s (kept)\n", tpa_err_last());
+	if (tls && tpa_rpc_server_set_tls(L->srv, tls) < 0) {
+		fprintf(stderr, PROG ": SIGHUP: TLS files kept: %s\n", tpa_err_last());
+	} else if (tls) {
+		fprintf(stderr, PROG ": SIGHUP: TLS: --cert %s, --key %s%s%s read again: new "
+			"connections use them\n", n.so.cert_file, n.so.key_file,
+			n.so.client_ca_file ? ", --client-ca " : "",
+			n.so.client_ca_file ? n.so.client_ca_file : "");
+		tls = NULL;               /* the server's now */
+	}
+	if (tls_kept)
+		fprintf(stderr, PROG ": SIGHUP: --client-ca %s: asking for client certificates "
+			"or not needs a restart; the TLS files are kept\n",
+			n.so.client_ca_file ? "added" : "removed");
 	/* No call uses the old ones any more. */
 	tpa_baseline_free(L->bl);
 	L->bl = bl;
@@ -885,9 +909,6 @@ static void reload(serve_live *L)
 		(unsigned)(n.sv.nonce_ttl_ms ? n.sv.nonce_ttl_ms : TPA_NONCE_DEFAULT_TTL_MS),
 		n.baseline ? n.baseline : "(none)", L->rp.n, L->rp.n == 1 ? "y" : "ies",
 		n.sv.ek_ca ? n.sv.ek_ca : "(none)", tpa_admission_mode_name(n.sv.admission));
-	if (!L->run->so.insecure)
-		fprintf(stderr, PROG ": SIGHUP: the TLS files (--cert, --key, --client-ca) are "
-			"read at start: a new certificate needs a restart\n");
 	goto out;
 refused:
 	fprintf(stderr, PROG ": SIGHUP: nothing reloaded: serving with the settings it had\n");
@@ -897,6 +918,7 @@ out:
 	tpa_baseline_free(bl);
 	tpa_ek_anchors_free(anchors);
 	tpa_token_keyset_free(ks);
+	tpa_rpc_tls_free(tls);
 	tpa_config_args_free(&args);
 	tpa_config_free(cfg);
 }
@@ -986,6 +1008,7 @@ static tpa_exit serve(serve_conf *c, const serve_src *src)
 		goto cleanup;
 	}
 	live.svc = svc;
+	live.srv = srv;
 	live.ks = keyset;
 	live.key = key;
 	cur_key = signing_key(live.ks, live.key, &cur_prev);

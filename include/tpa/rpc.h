@@ -130,6 +130,18 @@ int tpa_rpc_server_conn_stats(tpa_rpc_server *s, tpa_rpc_conn_stats *st);
 int tpa_rpc_server_probe(tpa_rpc_server *s, unsigned timeout_ms);
 /* Shuts down (grace 0) if still running, then frees. */
 void tpa_rpc_server_free(tpa_rpc_server *s);
+/* The server's TLS files (--cert, --key, --client-ca or NULL), read and
+ * checked as tpa_rpc_server_new does: a reload loads them first, with the
+ * rest of its settings, and applies them only if all of it holds. */
+typedef struct tpa_rpc_tls tpa_rpc_tls;
+int tpa_rpc_tls_load(tpa_rpc_tls **out, const char *cert_file, const char *key_file,
+		     const char *client_ca_file);
+void tpa_rpc_tls_free(tpa_rpc_tls *t);
+/* New handshakes use t from now (connections open keep theirs); the server
+ * owns t once this returns 0. Refused (t still the caller's) for a
+ * plaintext server, or when t would start or stop asking for client
+ * certificates: gRPC fixes that when the server starts. */
+int tpa_rpc_server_set_tls(tpa_rpc_server *s, tpa_rpc_tls *t);
 
 /* ---- client ---- */
 

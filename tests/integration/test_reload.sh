@@ -42,8 +42,8 @@ conf() {
     cat >"$CONF" <<EOC
 # serve, reloaded on SIGHUP
 listen = ${3:-127.0.0.1:0}
-cert = $WORK/certs/server.pem
-key = $WORK/certs/server.key
+cert = ${SRV_CERT:-$WORK/certs/server.pem}
+key = ${SRV_KEY:-$WORK/certs/server.key}
 registry = $DB
 ek-ca = $2
 baseline = $BL
@@ -166,6 +166,33 @@ expect_grep "a changed --listen: needs a restart" "$WORK/hup" \
 expect_grep "... the rest reloaded" "$WORK/hup" 'SIGHUP: reloaded: '
 attest "$TCTI_A" "$WORK/ak-a.bin"
 [ "$ATT" = 1 ] && ok "... still serving where it listened" || bad "... still serving (exit $ATT)" "$WORK/att.out"
+
+# ---- the TLS files: a renewed certificate from another CA, without a restart ----
+"$ROOT/scripts/demo-certs.sh" "$WORK/certs2" >/dev/null
+OLD_CA=$CA
+expect_exit "a client trusting only the new CA: unreachable before (4)" 4 "${C[@]}" attest \
+    --verifier "$TARGET" --ca "$WORK/certs2/ca.pem" --tcti "$TCTI_A" --ak-file "$WORK/ak-a.bin" || true
+SRV_CERT=$WORK/certs2/server.pem SRV_KEY=$WORK/certs/server.key conf 600 "$WORK/ekca-ab"
+hup
+expect_grep "a certificate and key that do not match: named" "$WORK/hup" \
+    "--cert $WORK/certs2/server.pem and --key $WORK/certs/server.key do not match"
+expect_grep "... nothing reloaded" "$WORK/hup" 'SIGHUP: nothing reloaded'
+SRV_CERT=$WORK/certs2/server.pem SRV_KEY=$WORK/certs2/server.key conf 600 "$WORK/ekca-ab"
+hup
+expect_grep "the new certificate and key: read again" "$WORK/hup" \
+    "SIGHUP: TLS: --cert $WORK/certs2/server.pem, --key $WORK/certs2/server.key read again"
+CA=$WORK/certs2/ca.pem
+attest "$TCTI_A" "$WORK/ak-a.bin"
+[ "$ATT" = 1 ] && ok "... a client trusting the new CA gets its verdict" ||
+    bad "... a client trusting the new CA (exit $ATT)" "$WORK/att.out"
+expect_exit "... one trusting only the old CA: refused at the handshake (4)" 4 "${C[@]}" attest \
+    --verifier "$TARGET" --ca "$OLD_CA" --tcti "$TCTI_A" --ak-file "$WORK/ak-a.bin" || true
+conf 600 "$WORK/ekca-ab"
+hup
+CA=$OLD_CA
+attest "$TCTI_A" "$WORK/ak-a.bin"
+[ "$ATT" = 1 ] && ok "... and back to the first certificate" ||
+    bad "... back to the first certificate (exit $ATT)" "$WORK/att.out"
 
 # ---- reloads while attestations are in flight ----
 conf 300 "$WORK/ekca-ab"
