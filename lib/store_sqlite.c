@@ -2885,6 +2885,36 @@ static int private_file(const char *path, int create)
 	return 0;
 }
 
+/* Before anything writes to it: a file with tables but no schema_version
+ * is another program's database, never turned into a registry (nor put in
+ * WAL mode); an empty one is a registry only for serve, which creates. */
+static int registry_or_new(sq_store *s, int create)
+{
+	sqlite3_stmt *st;
+	int err, tables = 0, versioned = 0;
+
+	if ((err = prepare(&st, s, "SELECT count(*), coalesce(sum(name = 'schema_version'), 0) "
+			   "FROM sqlite_master WHERE type = 'table'", "")) < 0)
+		return tpa_err_fail(TPA_ERR_IO, "registry %s: not an SQLite database, or "
+				    "damaged: %s", s->path, sqlite3_errmsg(s->db));
+	if ((err = step_one(s, st)) == 1) {
+		tables = sqlite3_column_int(st, 0);
+		versioned = sqlite3_column_int(st, 1);
+	}
+	sqlite3_finalize(st);
+	if (err < 0)
+		return err;
+	if (versioned)
+		return 0;
+	if (tables)
+		return tpa_err_fail(TPA_ERR_PARSE, "registry %s: an SQLite database, but not a "
+				    "registry (no schema_version table): left as it is", s->path);
+	if (!create)
+		return tpa_err_fail(TPA_ERR_NOT_FOUND, "registry %s is empty, not a registry "
+				    "(verifier serve --registry creates one)", s->path);
+	return 0;
+}
+
 static int sq_open(tpa_store **out, const char *path, int create)
 {
 	sq_store *s;
@@ -2907,7 +2937,8 @@ static int sq_open(tpa_store **out, const char *path, int create)
 		goto fail;
 	}
 	sqlite3_busy_timeout(s->db, 5000);
-	if ((err = exec(s, "PRAGMA foreign_keys = ON")) < 0 ||
+	if ((err = registry_or_new(s, create)) < 0 ||
+	    (err = exec(s, "PRAGMA foreign_keys = ON")) < 0 ||
 	    (err = exec(s, "PRAGMA journal_mode = WAL")) < 0 ||
 	    (err = exec(s, "PRAGMA synchronous = FULL")) < 0 ||
 	    (err = migrate(s)) < 0)

@@ -184,6 +184,37 @@ static void test_bad_files(void)
 		CU_ASSERT_EQUAL(tpa_store_open_sqlite(&s, p), TPA_ERR_IO);
 		CU_ASSERT(strstr(tpa_err_last(), "newer") != NULL);
 	}
+	/* Another program's database: never made a registry (no tables
+	 * added, not put in WAL mode), by serve or by an admin command. */
+	{
+		char cmd[600];
+
+		snprintf(p, sizeof(p), "%s/foreign.db", dir);
+		snprintf(cmd, sizeof(cmd),
+			 "/usr/bin/python3 -c \"import sqlite3; c=sqlite3.connect('%s');"
+			 " c.execute('CREATE TABLE contacts(name TEXT)'); c.commit()\"", p);
+		CU_ASSERT_EQUAL_FATAL(system(cmd), 0);
+		CU_ASSERT_EQUAL(tpa_store_open_existing(&s, p), TPA_ERR_PARSE);
+		CU_ASSERT(strstr(tpa_err_last(), "not a registry") != NULL);
+		CU_ASSERT_EQUAL(tpa_store_open_sqlite(&s, p), TPA_ERR_PARSE);
+		snprintf(cmd, sizeof(cmd),
+			 "/usr/bin/python3 -c \"import sqlite3, sys; c=sqlite3.connect('%s');"
+			 " t=[r[0] for r in c.execute(\\\"SELECT name FROM sqlite_master\\\")];"
+			 " m=c.execute('PRAGMA journal_mode').fetchone()[0];"
+			 " sys.exit(0 if t == ['contacts'] and m == 'delete' else 1)\"", p);
+		CU_ASSERT_EQUAL(system(cmd), 0);
+		/* An empty file: serve makes it a registry, an admin command not. */
+		snprintf(p, sizeof(p), "%s/empty.db", dir);
+		fclose(fopen(p, "w"));
+		CU_ASSERT_EQUAL(tpa_store_open_existing(&s, p), TPA_ERR_NOT_FOUND);
+		CU_ASSERT(strstr(tpa_err_last(), "is empty, not a registry") != NULL);
+		CU_ASSERT_EQUAL_FATAL(tpa_store_open_sqlite(&s, p), 0);
+		tpa_store_close(s);
+		s = NULL;
+		CU_ASSERT_EQUAL_FATAL(tpa_store_open_existing(&s, p), 0);
+		tpa_store_close(s);
+		s = NULL;
+	}
 	tpa_store_close(NULL);
 	CU_ASSERT_EQUAL(tpa_store_get(NULL, NULL, ID1), TPA_ERR_INVALID_ARG);
 }
