@@ -63,6 +63,8 @@ static struct {
 	tpa_activation act;
 	char ek[16];
 	const char *cert_source;
+	char admission[32];            /* "open", "approved", "allowlist", or
+					* "pending approval" */
 } enrolled;
 
 /* Progress worth a line: the agent logs it, the commands print it. */
@@ -280,6 +282,8 @@ static int enroll(tpa_tpm *tpm, tpa_rpc_client *cl, const uint8_t *akpub, size_t
 	snprintf(ak_name, sizeof(ak_name), "%s", enrolled.act.ak_name);
 	snprintf(enrolled.ek, sizeof(enrolled.ek), "%s", tpa_ek_type_label(tpa_tpm_ek_type(tpm)));
 	enrolled.cert_source = keys.ek_cert_source;
+	snprintf(enrolled.admission, sizeof(enrolled.admission), "%s",
+		 pending ? "pending approval" : admission[0] ? admission : "unknown");
 	enrolled.done = 1;
 	if (pending)
 		note(0, "device %s is pending approval: it cannot attest until an operator "
@@ -403,9 +407,11 @@ void attest_print_error(const char *msg, int code)
 
 static json_t *json_enrolled(void)
 {
-	return json_pack("{s:s, s:s, s:I, s:s, s:s?}", "device_id", enrolled.act.device_id,
-			 "ak_name", enrolled.act.ak_name, "aks", (json_int_t)enrolled.act.aks,
-			 "ek", enrolled.ek, "ek_cert_source", enrolled.cert_source);
+	return json_pack("{s:s, s:s, s:I, s:s, s:s?, s:s, s:b}", "device_id",
+			 enrolled.act.device_id, "ak_name", enrolled.act.ak_name, "aks",
+			 (json_int_t)enrolled.act.aks, "ek", enrolled.ek, "ek_cert_source",
+			 enrolled.cert_source, "admission", enrolled.admission, "pending",
+			 strcmp(enrolled.admission, "pending approval") == 0);
 }
 
 /* A number the reply leaves unset (-1) is null. */

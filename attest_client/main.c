@@ -55,8 +55,9 @@
 "  --ak-file FILE        keep the AK here: reloaded if present, else created\n" \
 "                        and saved (mode 0600)\n%s" \
 "  --ek TYPE             the EK a new AK is made under: auto (default: the\n" \
-"                        first whose certificate is in NV), rsa, ecc-p256 or\n" \
-"                        ecc-p384; a saved AK stays under its own EK\n" \
+"                        first whose certificate is in NV; with none, RSA\n" \
+"                        2048, else ECC P-256), rsa, ecc-p256 or ecc-p384; a\n" \
+"                        saved AK stays under its own EK\n" \
 "  --ek-cert FILE        (enrolling) the EK certificate, PEM or DER, from FILE\n" \
 "                        instead of the TPM's NV; it must be one certificate\n" \
 "                        whose key is the EK's, or nothing is sent\n" \

@@ -98,6 +98,7 @@ assert re.fullmatch(r"[0-9a-f]{64}", o["device_id"]), o
 assert re.fullmatch(r"[0-9a-f]{68}", o["ak_name"]), o
 assert isinstance(o["aks"], int) and o["aks"] >= 1, o
 assert o["ek_cert_source"] == "nv" and o["ek"], o
+assert o["admission"] == "open" and o["pending"] is False, o
 PY
 if grep -q '^enrolled:' "$WORK/out"; then bad "... no text on stdout" "$WORK/out"; else ok "... no text on stdout"; fi
 
