@@ -271,14 +271,14 @@ tpa_exit cmd_devices_admission(const char *verb, int argc, char **argv)
 			printf("%s\n%s\n%s", verbs[v].usage, verbs[v].text, verbs[v].options);
 			return TPA_EXIT_OK;
 		default:
-			fprintf(stderr, "verifier: devices %s: unknown or incomplete option '%s'\n",
+			fprintf(stderr, "verifier: devices: %s: unknown or incomplete option '%s'\n",
 				verb, argv[optind - 1]);
 			fputs(verbs[v].usage, stderr);
 			return TPA_EXIT_USAGE;
 		}
 	}
 	if (!registry || optind != argc - want) {
-		fprintf(stderr, "verifier: devices %s: %s\n", verb, !registry ?
+		fprintf(stderr, "verifier: devices: %s: %s\n", verb, !registry ?
 			"--registry FILE is required" : want ? "one argument expected" :
 			"no argument expected");
 		fputs(verbs[v].usage, stderr);
