@@ -33,6 +33,9 @@ if not lines[0].startswith("usage: " + what):
     problems.append("first line is not 'usage: %s ...': %r" % (what, lines[0]))
 i = 1
 while i < len(lines) and lines[i].startswith("       "):
+    # A form's continuation is indented; the program's name does not lead it.
+    if re.match(r"       %s {2,}" % re.escape(what.split()[0]), lines[i]):
+        problems.append("a continuation line led by the program's name: %r" % lines[i])
     i += 1
 if i >= len(lines) or lines[i] != "":
     problems.append("no blank line after the usage lines")
