@@ -74,9 +74,10 @@ static const char help_learn[] =
 static const char help_merge[] =
 "usage: verifier baseline merge [--name NAME] [--out FILE] A.json B.json...\n"
 "\n"
-"Merges two or more baselines into one that accepts what any of them\n"
-"accepts (the union of their events and PCR values). The baseline (JSON)\n"
-"goes to stdout or --out FILE, a summary to stderr (with --out, to stdout).\n"
+"Merges two or more baselines (of one bank) into one that accepts what any\n"
+"of them accepts: allowed sets joined, dbx requirements intersected, a rule\n"
+"only one of them has dropped. The baseline (JSON) goes to stdout or --out\n"
+"FILE, a summary to stderr (with --out, to stdout).\n"
 "Exit 0 done, 2 usage or a baseline that is not valid (named with the\n"
 "field and why), 7 a write failed.\n"
 "\n"
