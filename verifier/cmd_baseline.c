@@ -413,7 +413,8 @@ static tpa_exit do_learn(int argc, char **argv)
 	if (optind != argc)
 		return usage_error("unexpected argument '%.40s'", argv[optind]);
 	if (!eventlog == !device || (device && !registry))
-		return usage_error("learn takes --eventlog FILE, or --registry FILE and --device ID");
+		return usage_error("learn takes --eventlog FILE, or --registry FILE and "
+				   "--device ID");
 	if (eventlog) {
 		if ((rc = boot_from_file(&b, eventlog, bank)) != TPA_EXIT_OK)
 			goto cleanup;
@@ -771,7 +772,8 @@ static int parse_ref(char *name, int *version, const char *arg)
 
 	*version = 0;
 	if (n == 0 || n > TPA_BASELINE_NAME_MAX) {
-		usage_error("'%.80s': a baseline name is 1 to %d bytes", arg, TPA_BASELINE_NAME_MAX);
+		usage_error("'%.80s': a baseline name is 1 to %d bytes", arg,
+			    TPA_BASELINE_NAME_MAX);
 		return -1;
 	}
 	memcpy(name, arg, n);
@@ -1377,9 +1379,9 @@ static tpa_exit do_allow(int argc, char **argv)
 	if (!registry == !in || (in && (!out || optind != argc)) ||
 	    (registry && (out || optind != argc - 1)) || !nfiles == !package ||
 	    (path && nfiles != 1)) {
-		return usage_error("allow takes --registry FILE NAME or --in FILE --out FILE, and "
-				   "--file IMAGE... or --package DIR_OR_DEB (--path with one --file "
-				   "only)");
+		return usage_error("allow takes --registry FILE NAME or --in FILE --out "
+				   "FILE, and --file IMAGE... or --package DIR_OR_DEB (--path "
+				   "with one --file only)");
 	}
 	expires = now + ALLOW_DAYS_DEFAULT * 86400;
 	if (expires_s && tpa_time_parse_iso(&expires, expires_s) < 0) {

@@ -537,14 +537,14 @@ static tpa_exit keys_local(const char *sub, const char *help, int argc, char **a
 		case 'k': file = optarg; break;
 		case 'a':
 			if (!rotate || parse_duration(&delay, optarg) < 0)
-				return cmd_usage_error("keys", help, rotate ?
-						       "--activate-after: not a duration of at most "
-						       "366d (N, Ns, Nm, Nh, Nd)" :
-						       "--activate-after is for rotate");
+				return cmd_usage_error("keys", help, "%s", rotate ?
+					"--activate-after: not a duration of at most 366d (N, Ns, "
+					"Nm, Nh, Nd)" : "--activate-after is for rotate");
 			break;
 		case 'r':
 			if (!rotate)
-				return cmd_usage_error("keys", help, "--replace-next is for rotate");
+				return cmd_usage_error("keys", help,
+						       "--replace-next is for rotate");
 			replace = 1;
 			break;
 		case 't':
@@ -554,8 +554,9 @@ static tpa_exit keys_local(const char *sub, const char *help, int argc, char **a
 			ttl = strtoul(optarg, &end, 10);
 			if (*optarg < '0' || *optarg > '9' || *end || errno || ttl < 1 ||
 			    ttl > TPA_TOKEN_MAX_TTL_S)
-				return cmd_usage_error("keys", help, "--token-ttl: '%.40s' is not in "
-						       "1..%d", optarg, TPA_TOKEN_MAX_TTL_S);
+				return cmd_usage_error("keys", help,
+						       "--token-ttl: '%.40s' is not in 1..%d",
+						       optarg, TPA_TOKEN_MAX_TTL_S);
 			break;
 		case 'j':
 			if (strcmp(sub, "list") != 0)
