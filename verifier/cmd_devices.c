@@ -469,9 +469,11 @@ tpa_exit cmd_devices(int argc, char **argv)
 		return usage_error(help, "--registry FILE is required");
 	if (strcmp(verb, "list") == 0 || strcmp(verb, "summary") == 0 ? optind != argc :
 	    strcmp(verb, "label") == 0 ? optind != argc - 2 : optind != argc - 1)
-		return usage_error(help, strcmp(verb, "list") == 0 || strcmp(verb, "summary") == 0 ?
+		return usage_error(help, "%s",
+				   strcmp(verb, "list") == 0 || strcmp(verb, "summary") == 0 ?
 				   "no arguments besides the options" :
-				   strcmp(verb, "label") == 0 ? "one DEVICE and one LABEL are required" :
+				   strcmp(verb, "label") == 0 ?
+				   "one DEVICE and one LABEL are required" :
 				   "one DEVICE is required");
 	if (tpa_store_open_existing(&store, registry) < 0) {
 		fprintf(stderr, "verifier: %s\n", tpa_err_last());
