@@ -23,8 +23,10 @@ static void usage(FILE *f)
 	      "       verifier devices summary [--json] --registry FILE\n"
 	      "       verifier devices show|revoke|reinstate|delete [--json] --registry FILE\n"
 	      "                                                     DEVICE\n"
-	      "       verifier devices label [--json] --registry FILE DEVICE LABEL\n"
-	      "\n"
+	      "       verifier devices label [--json] --registry FILE DEVICE LABEL\n", f);
+	/* The verbs of cmd_admission.c print their usage lines here, before the
+	 * blank line that ends a usage error's lines. */
+	fputs("\n"
 	      "The device registry. DEVICE is a device id, a unique prefix of it of at\n"
 	      "least 8 hex digits (the verifier's log prints 16: device=0123456789abcdef\n"
 	      "(alice-laptop)), or the unique host name a device reported (any case); an\n"
