@@ -48,61 +48,203 @@
 
 #define PROG "verifier: baseline"
 
-static void usage(FILE *f)
-{
-	fprintf(f,
+static const char help_learn[] =
 "usage: verifier baseline learn (--eventlog FILE | --registry FILE --device ID)\n"
-"                               [--name NAME] [--bank sha256] [--out FILE]\n"
+"                               [--name NAME] [--bank ALG] [--out FILE]\n"
+"\n"
+"Learns a baseline that accepts exactly one known-good boot: from a binary\n"
+"TCG event log, or from the log device ID (an id, alias or unique prefix of\n"
+"8+ hex digits) sent with its last attestation. The boot's evidence must\n"
+"hold (the log replays, the quoted PCRs match it): a log that does not is\n"
+"named with what failed. The baseline (JSON) goes to stdout or --out FILE, a\n"
+"summary to stderr (with --out, to stdout). Exit 0 done, 2 usage, an\n"
+"unreadable log, evidence that does not hold or no such device, 7 a write\n"
+"failed.\n"
+"\n"
+"  --eventlog FILE       a binary TCG event log\n"
+"                        (/sys/kernel/security/tpm0/binary_bios_measurements)\n"
+"  --registry FILE       the registry (must exist), with --device\n"
+"  --device ID           the device whose last event log to learn from\n"
+"  --name NAME           the baseline's name (default \"learned\")\n"
+"  --bank ALG            sha1, sha256, sha384 or sha512: must be the log's\n"
+"                        strongest bank, which is the default\n"
+"  --out FILE            write the baseline there (atomically), not to stdout\n"
+"  --help                this text\n";
+
+static const char help_merge[] =
+"usage: verifier baseline merge [--name NAME] [--out FILE] A.json B.json...\n"
+"\n"
+"Merges two or more baselines (of one bank) into one that accepts what any\n"
+"of them accepts: allowed sets joined, dbx requirements intersected, a rule\n"
+"only one of them has dropped. The baseline (JSON) goes to stdout or --out\n"
+"FILE, a summary to stderr (with --out, to stdout).\n"
+"Exit 0 done, 2 usage or a baseline that is not valid (named with the\n"
+"field and why), 7 a write failed.\n"
+"\n"
+"  --name NAME           the merged baseline's name (default: the first's)\n"
+"  --out FILE            write the baseline there (atomically), not to stdout\n"
+"  --help                this text\n";
+
+static const char help_diff[] =
+"usage: verifier baseline diff A.json B.json\n"
+"\n"
+"What differs from A to B, one line each: \"+ \" what B adds, \"- \" what it\n"
+"drops, \"~ \" what it changes. Exit 0 the same, 1 they differ, 2 usage or\n"
+"a baseline that is not valid.\n"
+"\n"
+"  --help                this text\n";
+
+static const char help_check[] =
+"usage: verifier baseline check FILE\n"
+"\n"
+"Validates a baseline and summarizes it: its rules, their severity and what\n"
+"each accepts. A baseline that is not valid is named with the file, the\n"
+"field and why (docs/baseline.schema.json). Exit 0 valid, 2 usage or not\n"
+"valid.\n"
+"\n"
+"  --help                this text\n";
+
+static const char help_appraise[] =
+"usage: verifier baseline appraise --baseline FILE --eventlog LOG [--pcrs JSON]\n"
+"                                  [--json]\n"
+"\n"
+"Appraises a boot offline as the verifier would: the event log against the\n"
+"baseline, rule by rule, each failing event with what the baseline allows\n"
+"there. The log's evidence must hold first (it replays; with --pcrs, to\n"
+"those values). Exit 0 compliant, 1 non-compliant or evidence that does not\n"
+"hold, 2 usage or unreadable input, 8 warning (only warning rules failed).\n"
+"\n"
+"  --baseline FILE       the baseline to appraise against\n"
+"  --eventlog LOG        a binary TCG event log\n"
+"  --pcrs JSON           a file of PCR values: appraise as if a quote had\n"
+"                        covered them\n"
+"  --json                the appraisal as JSON\n"
+"  --help                this text\n";
+
+static const char help_add[] =
+"usage: verifier baseline add --registry FILE BASELINE.json\n"
+"\n"
+"Stores a baseline in the registry as the next version of its name (NAME@N,\n"
+"append-only: a version is never changed). Devices and labels assigned NAME\n"
+"follow it at their next attestation; those pinned to NAME@N do not. Exit 0\n"
+"added, 2 usage, a registry that does not exist or a baseline that is not\n"
+"valid.\n"
+"\n"
+"  --registry FILE       the registry (must exist)\n"
+"  --help                this text\n";
+
+static const char help_assign[] =
+"usage: verifier baseline assign --registry FILE (--device ID | --label LABEL)\n"
+"                                NAME[@N]|-\n"
+"\n"
+"Assigns a baseline to a device or to a group label (a device's own\n"
+"assignment wins over its label's). NAME follows the baseline's latest\n"
+"version; NAME@N pins version N (an older one rolls back); \"-\" removes the\n"
+"assignment. ID is a device id, alias or unique prefix of 8+ hex digits.\n"
+"Exit 0 assigned, 1 no such device, baseline or version, 2 usage.\n"
+"\n"
+"  --registry FILE       the registry (must exist)\n"
+"  --device ID           assign to this device\n"
+"  --label LABEL         assign to every device with this label (a label no\n"
+"                        device has is assigned, with a warning naming the\n"
+"                        labels in use)\n"
+"  --help                this text\n";
+
+static const char help_list[] =
+"usage: verifier baseline list --registry FILE [--json]\n"
+"\n"
+"Every version of every baseline in the registry, with when it was added\n"
+"(ISO 8601 UTC) and a summary, then every assignment: to what, NAME or\n"
+"NAME@N (pinned), the version it resolves to now, and when it was made.\n"
+"Exit 0 done, 2 usage or a registry that does not exist.\n"
+"\n"
+"  --registry FILE       the registry (must exist)\n"
+"  --json                one JSON object: baselines and assignments\n"
+"  --help                this text\n";
+
+static const char help_show[] =
+"usage: verifier baseline show --registry FILE NAME[@N] [--json]\n"
+"\n"
+"One version of a baseline (NAME: its latest; NAME@N: version N): when it\n"
+"was added, the latest version, its body, and the assignments of NAME.\n"
+"Exit 0 done, 1 no such baseline or version, 2 usage or a registry that\n"
+"does not exist.\n"
+"\n"
+"  --registry FILE       the registry (must exist)\n"
+"  --json                one JSON object (the body in \"body\")\n"
+"  --help                this text\n";
+
+static const char help_allow[] =
+"usage: verifier baseline allow (--registry FILE NAME | --in FILE --out FILE)\n"
+"                               (--file IMAGE... | --package DIR_OR_DEB)\n"
+"                               [--kind KIND] [--path PATH] [--expires DATE]\n"
+"                               [--note TEXT]\n"
+"\n"
+"Lets a baseline accept boot images before any device boots them (a kernel\n"
+"update without an outage): what the firmware and GRUB will measure of each\n"
+"image (its Authenticode digest on PCR 4, the file and GRUB's commands on\n"
+"PCRs 8 and 9), computed from the file, until the allowance expires; after\n"
+"that the image fails \"allowed until ..., expired\". With --registry the\n"
+"result is a new version of NAME (its latest plus the allowances); with --in\n"
+"a file. Exit 0 done, 1 no such baseline, 2 usage or an image or package that\n"
+"cannot be read, 7 a write failed.\n"
+"\n"
+"  --registry FILE       the registry (must exist); NAME is the baseline\n"
+"  --in FILE             the baseline file to start from (with --out)\n"
+"  --out FILE            write the new baseline there (atomically)\n"
+"  --file IMAGE          a kernel, shim, GRUB or EFI application image\n"
+"                        (PE/COFF), or an initrd; repeatable\n"
+"  --package DIR_OR_DEB  every boot image of a package (.deb, or unpacked):\n"
+"                        boot/vmlinuz-*, *.efi, *.efi.signed\n"
+"  --kind KIND           kernel, shim, grub, app or initrd (default: from the\n"
+"                        file's name: vmlinuz-*, initrd*, shim*, grub*, else\n"
+"                        app)\n"
+"  --path PATH           where the device's boot loader finds the one --file\n"
+"                        (default /boot/NAME for a kernel or initrd)\n"
+"  --expires DATE        when the allowance ends (ISO 8601; default 30 days\n"
+"                        from now)\n"
+"  --note TEXT           why, recorded with the allowance\n"
+"  --help                this text\n";
+
+static const char help_baseline[] =
+"usage: verifier baseline learn (--eventlog FILE | --registry FILE --device ID)\n"
+"                               [--name NAME] [--bank ALG] [--out FILE]\n"
 "       verifier baseline merge [--name NAME] [--out FILE] A.json B.json...\n"
 "       verifier baseline diff A.json B.json\n"
 "       verifier baseline check FILE\n"
-"       verifier baseline appraise --baseline FILE --eventlog LOG [--pcrs JSON] [--json]\n"
+"       verifier baseline appraise --baseline FILE --eventlog LOG [--pcrs JSON]\n"
+"                                  [--json]\n"
 "       verifier baseline add --registry FILE BASELINE.json\n"
-"       verifier baseline assign --registry FILE (--device ID | --label LABEL) NAME[@N]|-\n"
+"       verifier baseline assign --registry FILE (--device ID | --label LABEL)\n"
+"                                NAME[@N]|-\n"
 "       verifier baseline list --registry FILE [--json]\n"
 "       verifier baseline show --registry FILE NAME[@N] [--json]\n"
 "       verifier baseline allow (--registry FILE NAME | --in FILE --out FILE)\n"
-"                               (--file IMAGE... | --package DIR_OR_DEB) [--kind KIND]\n"
-"                               [--path PATH] [--expires DATE] [--note TEXT]\n"
+"                               (--file IMAGE... | --package DIR_OR_DEB)\n"
+"                               [--kind KIND] [--path PATH] [--expires DATE]\n"
+"                               [--note TEXT]\n"
 "\n"
 "Golden baselines (docs/baseline.md): learn one from a known-good boot, merge,\n"
 "compare, appraise a log against one; keep versions of them in the registry\n"
 "(append-only) and assign a baseline to a device or a group label. NAME\n"
 "follows the baseline's latest version; NAME@N pins version N (assigning an\n"
 "older one rolls back). allow lets a baseline accept boot images before any\n"
-"device boots them (a kernel update without an outage): what the firmware and\n"
-"GRUB will measure of each image, computed from the file, until it expires; with\n"
-"--registry as a new version of NAME (its latest plus the allowances).\n"
-"Exit status: 0 done (appraise: compliant), 1 diff found differences, appraise\n"
-"non-compliant, or no such baseline, device or version, 2 usage or invalid\n"
-"input, 7 a write failed, 8 appraise: warning.\n"
+"device boots them, until an expiry. Exit status: 0 done (appraise:\n"
+"compliant), 1 diff found differences, appraise non-compliant, or no such\n"
+"baseline, device or version, 2 usage or invalid input, 7 a write failed,\n"
+"8 appraise: warning. verifier baseline VERB --help: a verb's options.\n"
 "\n"
-"  --registry FILE       the registry (must exist)\n"
-"  --device ID           a device id, alias or unique prefix of 8+ hex digits\n"
-"  --label LABEL         a group label (a label no device has is assigned, with\n"
-"                        a warning naming the labels in use)\n"
-"  --eventlog FILE       a binary TCG event log\n"
-"  --name NAME           the baseline's name (learn: \"learned\")\n"
-"  --bank ALG            learn in this bank: sha1, sha256, sha384 or sha512 (the\n"
-"                        log's strongest)\n"
-"  --out FILE            write the baseline there (atomically), not to stdout\n"
-"  --baseline FILE       appraise against this baseline\n"
-"  --pcrs JSON           appraise as if a quote had covered these PCR values\n"
-"  --json                appraise, list, show: JSON on stdout\n"
-"  --in FILE             allow: the baseline file to start from (with --out)\n"
-"  --file IMAGE          allow: a kernel, shim, GRUB or EFI application image\n"
-"                        (PE/COFF), or an initrd; repeatable\n"
-"  --package DIR_OR_DEB  allow: every boot image of a package (.deb, or unpacked):\n"
-"                        boot/vmlinuz-*, *.efi, *.efi.signed\n"
-"  --kind KIND           allow: kernel, shim, grub, app or initrd (default: from\n"
-"                        the file's name: vmlinuz-*, initrd*, shim*, grub*, else app)\n"
-"  --path PATH           allow: where the device's boot loader finds the one\n"
-"                        --file (default /boot/NAME for a kernel or initrd)\n"
-"  --expires DATE        allow: when the allowance ends (ISO 8601; default 30\n"
-"                        days from now); after it the image no longer passes\n"
-"  --note TEXT           allow: why, recorded with the allowance\n"
-"  --help                this text\n");
+"  --help                this text\n";
+
+/* The help of the verb being run: its usage lines go with a usage error. */
+static const char *help_verb = help_baseline;
+
+static void usage(FILE *f)
+{
+	fputs(help_baseline, f);
 }
+
+#define usage_error(...) cmd_usage_error("baseline", help_verb, __VA_ARGS__)
 
 static tpa_exit fail(const char *what)
 {
@@ -222,10 +364,8 @@ static uint16_t parse_bank(const char *s)
 
 static tpa_exit open_registry(tpa_store **s, const char *path)
 {
-	if (!path) {
-		fprintf(stderr, PROG ": --registry FILE is required\n");
-		return TPA_EXIT_USAGE;
-	}
+	if (!path)
+		return usage_error("--registry FILE is required");
 	if (tpa_store_open_existing(s, path) < 0)
 		return fail("registry");
 	return TPA_EXIT_OK;
@@ -254,6 +394,7 @@ static tpa_exit do_learn(int argc, char **argv)
 
 	memset(&b, 0, sizeof(b));
 	optind = 1;
+	opterr = 0;
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (c) {
 		case 'e': eventlog = optarg; break;
@@ -262,20 +403,18 @@ static tpa_exit do_learn(int argc, char **argv)
 		case 'n': name = optarg; break;
 		case 'o': out = optarg; break;
 		case 'b':
-			if (!(bank = parse_bank(optarg))) {
-				fprintf(stderr, PROG ": --bank: '%s' is not sha1, sha256, sha384 "
-					"or sha512\n", optarg);
-				return TPA_EXIT_USAGE;
-			}
+			if (!(bank = parse_bank(optarg)))
+				return usage_error("--bank: '%.40s' is not sha1, sha256, sha384 or "
+						   "sha512", optarg);
 			break;
-		default: usage(stderr); return TPA_EXIT_USAGE;
+		default: return cmd_bad_option("baseline", help_verb, argv);
 		}
 	}
-	if (optind != argc || !eventlog == !device || (device && !registry)) {
-		fprintf(stderr, PROG ": learn takes --eventlog FILE, or --registry DB and "
-			"--device ID\n");
-		return TPA_EXIT_USAGE;
-	}
+	if (optind != argc)
+		return usage_error("unexpected argument '%.40s'", argv[optind]);
+	if (!eventlog == !device || (device && !registry))
+		return usage_error("learn takes --eventlog FILE, or --registry FILE and "
+				   "--device ID");
 	if (eventlog) {
 		if ((rc = boot_from_file(&b, eventlog, bank)) != TPA_EXIT_OK)
 			goto cleanup;
@@ -336,17 +475,16 @@ static tpa_exit do_merge(int argc, char **argv)
 	tpa_exit rc = TPA_EXIT_USAGE;
 
 	optind = 1;
+	opterr = 0;
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (c) {
 		case 'n': name = optarg; break;
 		case 'o': out = optarg; break;
-		default: usage(stderr); return TPA_EXIT_USAGE;
+		default: return cmd_bad_option("baseline", help_verb, argv);
 		}
 	}
-	if (argc - optind < 2) {
-		fprintf(stderr, PROG ": merge takes two or more baselines\n");
-		return TPA_EXIT_USAGE;
-	}
+	if (argc - optind < 2)
+		return usage_error("merge takes two or more baselines");
 	for (i = optind; i < argc; i++) {
 		tpa_baseline *next = NULL, *m = NULL;
 
@@ -402,17 +540,29 @@ cleanup:
 	return rc;
 }
 
+/* A verb without options: an argument that looks like one is refused
+ * (-1, optind past it), "--" ends them; the operands start at optind. */
+static int no_options(int argc, char **argv)
+{
+	static const struct option none[] = { { NULL, 0, NULL, 0 } };
+
+	optind = 1;
+	opterr = 0;
+	return getopt_long(argc, argv, "+", none, NULL) == -1 ? 0 : -1;
+}
+
 static tpa_exit do_diff(int argc, char **argv)
 {
 	tpa_baseline *a = NULL, *b = NULL;
 	char *d = NULL;
 	tpa_exit rc = TPA_EXIT_USAGE;
 
-	if (argc != 3) {
-		fprintf(stderr, PROG ": diff takes two baselines\n");
-		return TPA_EXIT_USAGE;
-	}
-	if (tpa_baseline_load_file(&a, argv[1]) < 0 || tpa_baseline_load_file(&b, argv[2]) < 0 ||
+	if (no_options(argc, argv) < 0)
+		return cmd_bad_option("baseline", help_verb, argv);
+	if (argc - optind != 2)
+		return usage_error("diff takes two baselines");
+	if (tpa_baseline_load_file(&a, argv[optind]) < 0 ||
+	    tpa_baseline_load_file(&b, argv[optind + 1]) < 0 ||
 	    tpa_baseline_diff(&d, a, b) < 0) {
 		rc = fail("diff");
 	} else {
@@ -430,11 +580,11 @@ static tpa_exit do_check(int argc, char **argv)
 	tpa_baseline *b = NULL;
 	char *s;
 
-	if (argc != 2) {
-		fprintf(stderr, PROG ": check takes one baseline\n");
-		return TPA_EXIT_USAGE;
-	}
-	if (tpa_baseline_load_file(&b, argv[1]) < 0)
+	if (no_options(argc, argv) < 0)
+		return cmd_bad_option("baseline", help_verb, argv);
+	if (argc - optind != 1)
+		return usage_error("check takes one baseline");
+	if (tpa_baseline_load_file(&b, argv[optind]) < 0)
 		return fail("check");
 	if ((s = tpa_baseline_summary(b)))
 		fputs(s, stdout);
@@ -477,19 +627,20 @@ static tpa_exit do_appraise(int argc, char **argv)
 
 	memset(&v, 0, sizeof(v));
 	optind = 1;
+	opterr = 0;
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (c) {
 		case 'b': bpath = optarg; break;
 		case 'e': eventlog = optarg; break;
 		case 'p': pcrs_file = optarg; break;
 		case 'j': json = 1; break;
-		default: usage(stderr); return TPA_EXIT_USAGE;
+		default: return cmd_bad_option("baseline", help_verb, argv);
 		}
 	}
-	if (optind != argc || !bpath || !eventlog) {
-		fprintf(stderr, PROG ": appraise takes --baseline FILE and --eventlog LOG\n");
-		return TPA_EXIT_USAGE;
-	}
+	if (optind != argc)
+		return usage_error("unexpected argument '%.40s'", argv[optind]);
+	if (!bpath || !eventlog)
+		return usage_error("appraise takes --baseline FILE and --eventlog LOG");
 	if (tpa_baseline_load_file(&bl, bpath) < 0) {
 		rc = fail("appraise");
 		goto cleanup;
@@ -621,8 +772,8 @@ static int parse_ref(char *name, int *version, const char *arg)
 
 	*version = 0;
 	if (n == 0 || n > TPA_BASELINE_NAME_MAX) {
-		fprintf(stderr, "verifier: baseline: '%s': a baseline name is 1 to %d bytes\n", arg,
-			TPA_BASELINE_NAME_MAX);
+		usage_error("'%.80s': a baseline name is 1 to %d bytes", arg,
+			    TPA_BASELINE_NAME_MAX);
 		return -1;
 	}
 	memcpy(name, arg, n);
@@ -637,8 +788,8 @@ static int parse_ref(char *name, int *version, const char *arg)
 		v = v * 10 + (*p - '0');
 	}
 	if (v < 1 || at[1] == '0') {
-		fprintf(stderr, "verifier: baseline: '%s': the version after '@' must be a number "
-			"from 1 to 999999999\n", arg);
+		usage_error("'%.80s': the version after '@' must be a number from 1 to "
+			    "999999999", arg);
 		return -1;
 	}
 	*version = (int)v;
@@ -874,20 +1025,18 @@ static tpa_exit do_registry(const char *cmd, int argc, char **argv)
 	tpa_exit rc = TPA_EXIT_USAGE;
 
 	optind = 1;
+	opterr = 0;
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (c) {
 		case 'R': registry = optarg; break;
 		case 'd': device = optarg; break;
 		case 'l': label = optarg; break;
 		case 'j': json = 1; break;
-		default: usage(stderr); return TPA_EXIT_USAGE;
+		default: return cmd_bad_option("baseline", help_verb, argv);
 		}
 	}
-	if (json && strcmp(cmd, "list") && strcmp(cmd, "show")) {
-		fprintf(stderr, "verifier: baseline: %s: --json is for list and show\n", cmd);
-		usage(stderr);
-		return TPA_EXIT_USAGE;
-	}
+	if (json && strcmp(cmd, "list") && strcmp(cmd, "show"))
+		return usage_error("--json is for list and show");
 	if ((rc = open_registry(&st, registry)) != TPA_EXIT_OK)
 		return rc;
 	rc = TPA_EXIT_USAGE;
@@ -897,7 +1046,7 @@ static tpa_exit do_registry(const char *cmd, int argc, char **argv)
 		int version = 0;
 
 		if (optind != argc - 1 || device || label) {
-			fprintf(stderr, PROG ": add takes --registry DB and one baseline file\n");
+			usage_error("add takes --registry FILE and one baseline file");
 		} else if (tpa_baseline_load_file(&b, argv[optind]) < 0 ||
 			   !(json_text = tpa_baseline_to_json(b)) ||
 			   tpa_store_baseline_add(&version, st, tpa_baseline_name(b), json_text,
@@ -914,8 +1063,8 @@ static tpa_exit do_registry(const char *cmd, int argc, char **argv)
 		int version = 0, none, err;
 
 		if (optind != argc - 1 || !device == !label) {
-			fprintf(stderr, PROG ": assign takes --device ID or --label LABEL, and a "
-				"baseline NAME or NAME@VERSION (\"-\" removes the assignment)\n");
+			usage_error("assign takes --device ID or --label LABEL, and a baseline "
+				    "NAME or NAME@N (\"-\" removes the assignment)");
 			goto close;
 		}
 		none = strcmp(argv[optind], "-") == 0;
@@ -950,17 +1099,13 @@ static tpa_exit do_registry(const char *cmd, int argc, char **argv)
 		rc = TPA_EXIT_OK;
 	} else if (strcmp(cmd, "show") == 0) {
 		if (optind != argc - 1 || device || label) {
-			fprintf(stderr, "verifier: baseline: show takes --registry FILE and one "
-				"NAME or NAME@VERSION\n");
-			usage(stderr);
+			usage_error("show takes --registry FILE and one NAME or NAME@N");
 		} else {
 			rc = show_baseline(st, argv[optind], json);
 		}
 	} else {
 		if (optind != argc || device || label) {
-			fprintf(stderr, "verifier: baseline: list takes --registry FILE and no "
-				"arguments\n");
-			usage(stderr);
+			usage_error("list takes --registry FILE and no arguments");
 		} else {
 			rc = list_baselines(st, json);
 		}
@@ -1210,6 +1355,7 @@ static tpa_exit do_allow(int argc, char **argv)
 
 	memset(&l, 0, sizeof(l));
 	optind = 1;
+	opterr = 0;
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (c) {
 		case 'R': registry = optarg; break;
@@ -1222,33 +1368,27 @@ static tpa_exit do_allow(int argc, char **argv)
 		case 'N': note = optarg; break;
 		case 'f':
 			if (nfiles == TPA_ALLOW_IMAGES_MAX) {
-				fprintf(stderr, "verifier: baseline: allow: more than %d --file\n",
-					TPA_ALLOW_IMAGES_MAX);
-				return TPA_EXIT_USAGE;
+				return usage_error("allow: more than %d --file",
+						   TPA_ALLOW_IMAGES_MAX);
 			}
 			files[nfiles++] = optarg;
 			break;
-		default: usage(stderr); return TPA_EXIT_USAGE;
+		default: return cmd_bad_option("baseline", help_verb, argv);
 		}
 	}
 	if (!registry == !in || (in && (!out || optind != argc)) ||
 	    (registry && (out || optind != argc - 1)) || !nfiles == !package ||
 	    (path && nfiles != 1)) {
-		fprintf(stderr, "verifier: baseline: allow takes --registry FILE NAME or --in FILE "
-			"--out FILE, and --file IMAGE... or --package DIR_OR_DEB (--path with one "
-			"--file only)\n");
-		usage(stderr);
-		return TPA_EXIT_USAGE;
+		return usage_error("allow takes --registry FILE NAME or --in FILE --out "
+				   "FILE, and --file IMAGE... or --package DIR_OR_DEB (--path "
+				   "with one --file only)");
 	}
 	expires = now + ALLOW_DAYS_DEFAULT * 86400;
 	if (expires_s && tpa_time_parse_iso(&expires, expires_s) < 0) {
-		fprintf(stderr, "verifier: baseline: allow: --expires: %s\n", tpa_err_last());
-		return TPA_EXIT_USAGE;
+		return usage_error("allow: --expires: %s", tpa_err_last());
 	}
 	if (expires <= now) {
-		fprintf(stderr, "verifier: baseline: allow: --expires %s is not in the future\n",
-			expires_s);
-		return TPA_EXIT_USAGE;
+		return usage_error("allow: --expires %.40s is not in the future", expires_s);
 	}
 	for (i = 0; i < nfiles; i++)
 		if (image_add(&l, files[i], path, 0) < 0)
@@ -1317,35 +1457,37 @@ cleanup:
 
 tpa_exit cmd_baseline(int argc, char **argv)
 {
-	const char *sub = argc >= 2 ? argv[1] : "";
+	static const struct {
+		const char *verb, *help;
+		tpa_exit (*run)(int argc, char **argv);
+	} verbs[] = {
+		{ "learn", help_learn, do_learn },
+		{ "merge", help_merge, do_merge },
+		{ "diff", help_diff, do_diff },
+		{ "check", help_check, do_check },
+		{ "appraise", help_appraise, do_appraise },
+		{ "add", help_add, NULL },
+		{ "assign", help_assign, NULL },
+		{ "list", help_list, NULL },
+		{ "show", help_show, NULL },
+		{ "allow", help_allow, do_allow },
+	};
+	const char *verb;
+	size_t v;
+	tpa_exit rc;
 	int i;
 
-	/* "verifier baseline VERB --help": before any option is parsed. */
+	if (!(verb = cmd_verb(&argc, &argv, usage, &rc)))
+		return rc;
+	for (v = 0; v < sizeof(verbs) / sizeof(verbs[0]); v++)
+		if (strcmp(verb, verbs[v].verb) == 0)
+			break;
+	if (v == sizeof(verbs) / sizeof(verbs[0]))
+		return usage_error("unknown verb '%.40s'", verb);
+	help_verb = verbs[v].help;
+	/* "verifier baseline VERB ... --help": before any option is parsed. */
 	for (i = 1; i < argc && strcmp(argv[i], "--"); i++)
-		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
-			usage(stdout);
-			return TPA_EXIT_OK;
-		}
-
-	if (strcmp(sub, "learn") == 0)
-		return do_learn(argc - 1, argv + 1);
-	if (strcmp(sub, "merge") == 0)
-		return do_merge(argc - 1, argv + 1);
-	if (strcmp(sub, "diff") == 0)
-		return do_diff(argc - 1, argv + 1);
-	if (strcmp(sub, "check") == 0)
-		return do_check(argc - 1, argv + 1);
-	if (strcmp(sub, "appraise") == 0)
-		return do_appraise(argc - 1, argv + 1);
-	if (strcmp(sub, "allow") == 0)
-		return do_allow(argc - 1, argv + 1);
-	if (strcmp(sub, "add") == 0 || strcmp(sub, "assign") == 0 || strcmp(sub, "list") == 0 ||
-	    strcmp(sub, "show") == 0)
-		return do_registry(sub, argc - 1, argv + 1);
-	if (strcmp(sub, "--help") == 0 || strcmp(sub, "-h") == 0) {
-		usage(stdout);
-		return TPA_EXIT_OK;
-	}
-	usage(stderr);
-	return TPA_EXIT_USAGE;
+		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0)
+			return cmd_help(help_verb);
+	return verbs[v].run ? verbs[v].run(argc, argv) : do_registry(verb, argc, argv);
 }

@@ -3,6 +3,7 @@
  * device registry for an operator. Exit status (tpa/exit.h): 0 done, 1 no
  * such device (or an ambiguous name), 2 usage or an unreadable registry. */
 #include <getopt.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,67 +20,148 @@
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: verifier devices list [options] --registry FILE\n"
-		   "       verifier devices summary [--json] --registry FILE\n"
-		   "       verifier devices show|revoke|reinstate|delete [--json] --registry FILE DEVICE\n"
-		   "       verifier devices label [--json] --registry FILE DEVICE LABEL (\"\" removes)\n");
+	fputs("usage: verifier devices list [options] --registry FILE\n"
+	      "       verifier devices summary [--json] --registry FILE\n"
+	      "       verifier devices show|revoke|reinstate|delete [--json] --registry FILE\n"
+	      "                                                     DEVICE\n"
+	      "       verifier devices label [--json] --registry FILE DEVICE LABEL\n", f);
 	cmd_devices_admission_usage(f);
-	fprintf(f, "\n"
-		   "DEVICE is a device id, a unique prefix of it of at least 8 hex digits (the\n"
-		   "verifier's log prints 16: device=0123456789abcdef (alice-laptop)), or the\n"
-		   "unique host name a device reported (any case); an id or prefix wins over a\n"
-		   "host name. Host names, machine-ids and DMI values are as the device reported\n"
-		   "them, not attested. Deleting a revoked device keeps a tombstone: its TPM\n"
-		   "cannot enroll again until \"devices reinstate\" names it. Times are ISO 8601\n"
-		   "UTC. \"verifier devices VERB --help\" says more of list, summary and show;\n"
-		   "list's options: --state STATE, --label L, --stale, --non-compliant.\n"
-		   "\n"
-		   "  --registry FILE       the registry (sqlite:PATH or a file; never created)\n"
-		   "  --json                JSON instead of text\n");
+	fputs("\n"
+	      "The device registry. DEVICE is a device id, a unique prefix of it of at\n"
+	      "least 8 hex digits (the verifier's log prints 16: device=0123456789abcdef\n"
+	      "(alice-laptop)), or the unique host name a device reported (any case); an\n"
+	      "id or prefix wins over a host name. Host names, machine-ids and DMI values\n"
+	      "are as the device reported them, not attested. Times are ISO 8601 UTC.\n"
+	      "Exit 0 done, 1 no such device (or an ambiguous name), 2 usage or a registry\n"
+	      "that does not exist. verifier devices VERB --help: a verb's options.\n"
+	      "\n"
+	      "  --help                this text\n", f);
 }
 
 static void usage_list(FILE *f)
 {
-	fprintf(f, "usage: verifier devices list [options] --registry FILE\n"
-		   "\n"
-		   "Lists the devices, one a line (id, state, host name as reported, enrollment,\n"
-		   "last verdict, label, AK), those the filters keep (all of them must), and\n"
-		   "ends with a summary line: counts per state, per last outcome, and stale.\n"
-		   "\n"
-		   "  --registry FILE       the registry (sqlite:PATH or a file; never created)\n"
-		   "  --json                a JSON array of the devices, times ISO 8601 UTC\n"
-		   "  --state STATE         only devices in STATE (active, revoked)\n"
-		   "  --label L             only devices with group label L\n"
-		   "  --stale               only devices without an unexpired token now: never\n"
-		   "                        attested, or the last token expired\n"
-		   "  --non-compliant       only devices whose last outcome is neither compliant\n"
-		   "                        nor warning (never attested counts), or that are not\n"
-		   "                        active\n");
+	fputs("usage: verifier devices list [options] --registry FILE\n"
+	      "\n"
+	      "Lists the devices, one a line (id, state, host name as reported, enrollment,\n"
+	      "last verdict, label, AK), those the filters keep (all of them must), and\n"
+	      "ends with a summary line: counts per state, per last outcome, and stale.\n"
+	      "\n"
+	      "  --registry FILE       the registry (sqlite:PATH or a file; never created)\n"
+	      "  --json                a JSON array of the devices, times ISO 8601 UTC\n"
+	      "  --state STATE         only devices in STATE (active, revoked)\n"
+	      "  --label L             only devices with group label L\n"
+	      "  --stale               only devices without an unexpired token now: never\n"
+	      "                        attested, or the last token expired\n"
+	      "  --non-compliant       only devices whose last outcome is neither compliant\n"
+	      "                        nor warning (never attested counts), or that are not\n"
+	      "                        active\n"
+	      "  --help                this text\n", f);
 }
 
 static void usage_summary(FILE *f)
 {
-	fprintf(f, "usage: verifier devices summary [--json] --registry FILE\n"
-		   "\n"
-		   "Counts the fleet: devices per state, per last outcome (never attested\n"
-		   "included), and how many are stale (no unexpired token now).\n"
-		   "\n"
-		   "  --registry FILE       the registry (sqlite:PATH or a file; never created)\n"
-		   "  --json                a JSON object instead of a line\n");
+	fputs("usage: verifier devices summary [--json] --registry FILE\n"
+	      "\n"
+	      "Counts the fleet: devices per state, per last outcome (never attested\n"
+	      "included), and how many are stale (no unexpired token now).\n"
+	      "\n"
+	      "  --registry FILE       the registry (sqlite:PATH or a file; never created)\n"
+	      "  --json                a JSON object instead of a line\n"
+	      "  --help                this text\n", f);
 }
 
 static void usage_show(FILE *f)
 {
-	fprintf(f, "usage: verifier devices show [--json] --registry FILE DEVICE\n"
-		   "\n"
-		   "Shows one device: its state, enrollment, last verdict, token expiry, and\n"
-		   "under their own heading the names its host reported (host name,\n"
-		   "machine-id, DMI product and serial: reported by the device, not attested)\n"
-		   "with when it was first and last seen. DEVICE: an id, a unique prefix of at\n"
-		   "least 8 hex digits, or a unique host name.\n"
-		   "\n"
-		   "  --registry FILE       the registry (sqlite:PATH or a file; never created)\n"
-		   "  --json                JSON (the names in an object \"reported\")\n");
+	fputs("usage: verifier devices show [--json] --registry FILE DEVICE\n"
+	      "\n"
+	      "Shows one device: its state, enrollment, last verdict, token expiry, and\n"
+	      "under their own heading the names its host reported (host name,\n"
+	      "machine-id, DMI product and serial: reported by the device, not attested)\n"
+	      "with when it was first and last seen. DEVICE: an id, a unique prefix of at\n"
+	      "least 8 hex digits, or a unique host name. Exit 0 shown, 1 no such device\n"
+	      "(or an ambiguous name), 2 usage.\n"
+	      "\n"
+	      "  --registry FILE       the registry (sqlite:PATH or a file; never created)\n"
+	      "  --json                JSON (the names in an object \"reported\")\n"
+	      "  --help                this text\n", f);
+}
+
+#define DEVICE_OPTS \
+	"  --registry FILE       the registry (sqlite:PATH or a file; never created)\n" \
+	"  --json                the device as JSON (as show --json)\n" \
+	"  --help                this text\n"
+
+static void usage_revoke(FILE *f)
+{
+	fputs("usage: verifier devices revoke [--json] --registry FILE DEVICE\n"
+	      "\n"
+	      "Revokes a device: its attestations are refused and relying parties asking\n"
+	      "GetDeviceCompliance hear it is revoked, until \"devices reinstate\". DEVICE:\n"
+	      "an id, a unique prefix of at least 8 hex digits, or a unique host name.\n"
+	      "Exit 0 revoked, 1 no such device (or an ambiguous name), 2 usage.\n"
+	      "\n" DEVICE_OPTS, f);
+}
+
+static void usage_reinstate(FILE *f)
+{
+	fputs("usage: verifier devices reinstate [--json] --registry FILE DEVICE\n"
+	      "\n"
+	      "Makes a revoked device active again; for a revoked device that was\n"
+	      "deleted, removes its tombstone so that its TPM may enroll again (as a new\n"
+	      "device). DEVICE: an id, a unique prefix of at least 8 hex digits, or a\n"
+	      "unique host name. Exit 0 reinstated, 1 no such device (or an ambiguous\n"
+	      "name), 2 usage.\n"
+	      "\n" DEVICE_OPTS, f);
+}
+
+static void usage_delete(FILE *f)
+{
+	fputs("usage: verifier devices delete [--json] --registry FILE DEVICE\n"
+	      "\n"
+	      "Deletes a device's record. A revoked device leaves a tombstone: its TPM\n"
+	      "cannot enroll again until \"devices reinstate\" names it. DEVICE: an id, a\n"
+	      "unique prefix of at least 8 hex digits, or a unique host name. Exit 0\n"
+	      "deleted, 1 no such device (or an ambiguous name), 2 usage.\n"
+	      "\n"
+	      "  --registry FILE       the registry (sqlite:PATH or a file; never created)\n"
+	      "  --json                {\"deleted\": ID} instead of a line\n"
+	      "  --help                this text\n", f);
+}
+
+static void usage_label(FILE *f)
+{
+	fputs("usage: verifier devices label [--json] --registry FILE DEVICE LABEL\n"
+	      "\n"
+	      "Sets a device's group label, which baselines can be assigned to (\"\"\n"
+	      "removes it). DEVICE: an id, a unique prefix of at least 8 hex digits, or a\n"
+	      "unique host name. Exit 0 set, 1 no such device (or an ambiguous name),\n"
+	      "2 usage.\n"
+	      "\n" DEVICE_OPTS, f);
+}
+
+/* A usage error: "verifier: devices: why" and the usage lines of the help
+ * that help prints (its text up to the first blank line), on stderr. */
+static tpa_exit usage_error(void (*help)(FILE *), const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+static tpa_exit usage_error(void (*help)(FILE *), const char *fmt, ...)
+{
+	char why[256], *text = NULL;
+	size_t n = 0;
+	va_list ap;
+	FILE *f;
+
+	va_start(ap, fmt);
+	vsnprintf(why, sizeof(why), fmt, ap);
+	va_end(ap);
+	if (!(f = open_memstream(&text, &n))) {
+		fprintf(stderr, "verifier: devices: %s\n", why);
+		return TPA_EXIT_USAGE;
+	}
+	help(f);
+	fclose(f);
+	cmd_usage_error("devices", text, "%s", why);
+	free(text);
+	return TPA_EXIT_USAGE;
 }
 
 /* A time for people: ISO 8601 UTC, or "never" for 0. */
@@ -358,48 +440,51 @@ tpa_exit cmd_devices(int argc, char **argv)
 		help = usage_summary;
 	else if (strcmp(verb, "show") == 0)
 		help = usage_show;
+	else if (strcmp(verb, "revoke") == 0)
+		help = usage_revoke;
+	else if (strcmp(verb, "reinstate") == 0)
+		help = usage_reinstate;
+	else if (strcmp(verb, "delete") == 0)
+		help = usage_delete;
+	else if (strcmp(verb, "label") == 0)
+		help = usage_label;
+	if (strcmp(verb, "list") && strcmp(verb, "summary") && strcmp(verb, "show") &&
+	    strcmp(verb, "revoke") && strcmp(verb, "reinstate") && strcmp(verb, "delete") &&
+	    strcmp(verb, "label"))
+		return usage_error(usage, "unknown verb '%.40s'", verb);
+	opterr = 0;
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'R': registry = optarg; break;
 		case 'j': json = 1; break;
 		case 's':
 			/* The store's names, so that a state it adds is one here. */
-			if (tpa_device_state_parse(&fl.state, optarg) < 0) {
-				fprintf(stderr, "verifier: devices: --state: %s\n", tpa_err_last());
-				help(stderr);
-				return TPA_EXIT_USAGE;
-			}
+			if (tpa_device_state_parse(&fl.state, optarg) < 0)
+				return usage_error(help, "--state: %s", tpa_err_last());
 			fl.state_given = filtered = 1;
 			break;
 		case 'l': fl.label = optarg; filtered = 1; break;
 		case 'S': fl.stale = filtered = 1; break;
 		case 'N': fl.non_compliant = filtered = 1; break;
 		case 'h': help(stdout); return TPA_EXIT_OK;
-		default: help(stderr); return TPA_EXIT_USAGE;
+		default:
+			return usage_error(help, "unknown or incomplete option '%.40s'",
+					   argv[optind - 1]);
 		}
 	}
-	if (filtered && strcmp(verb, "list") != 0) {
-		fprintf(stderr, "verifier: devices: --state, --label, --stale and --non-compliant "
-			"are options of list\n");
-		help(stderr);
-		return TPA_EXIT_USAGE;
-	}
-	if (!registry) {
-		fprintf(stderr, "verifier: devices: --registry FILE is required\n");
-		return TPA_EXIT_USAGE;
-	}
+	if (filtered && strcmp(verb, "list") != 0)
+		return usage_error(help, "--state, --label, --stale and --non-compliant are "
+				   "options of list");
+	if (!registry)
+		return usage_error(help, "--registry FILE is required");
 	if (strcmp(verb, "list") == 0 || strcmp(verb, "summary") == 0 ? optind != argc :
-	    strcmp(verb, "label") == 0 ? optind != argc - 2 : optind != argc - 1) {
-		help(stderr);
-		return TPA_EXIT_USAGE;
-	}
-	if (strcmp(verb, "list") && strcmp(verb, "summary") && strcmp(verb, "show") &&
-	    strcmp(verb, "revoke") && strcmp(verb, "reinstate") && strcmp(verb, "delete") &&
-	    strcmp(verb, "label")) {
-		fprintf(stderr, "verifier: devices: unknown command '%s'\n", verb);
-		usage(stderr);
-		return TPA_EXIT_USAGE;
-	}
+	    strcmp(verb, "label") == 0 ? optind != argc - 2 : optind != argc - 1)
+		return usage_error(help, "%s",
+				   strcmp(verb, "list") == 0 || strcmp(verb, "summary") == 0 ?
+				   "no arguments besides the options" :
+				   strcmp(verb, "label") == 0 ?
+				   "one DEVICE and one LABEL are required" :
+				   "one DEVICE is required");
 	if (tpa_store_open_existing(&store, registry) < 0) {
 		fprintf(stderr, "verifier: %s\n", tpa_err_last());
 		return TPA_EXIT_USAGE;

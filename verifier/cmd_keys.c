@@ -221,8 +221,22 @@ static tpa_exit call(uint8_t **resp, size_t *len, const tpa_rpc_client_opts *co,
 	return TPA_EXIT_OK;
 }
 
+/* --help among ARGV (before a "--"): help wins over the other options. */
+static int wants_help(int argc, char **argv)
+{
+	int i;
+
+	for (i = 1; i < argc && strcmp(argv[i], "--") != 0; i++)
+		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0)
+			return 1;
+	return 0;
+}
+
+/* The options of a call to a verifier, and at most one operand (*extra).
+ * -1 with *why saying what is wrong, or *why NULL for an unknown or
+ * incomplete option (optind past it, for cmd_bad_option). */
 static int client_opts(tpa_rpc_client_opts *co, int argc, char **argv, const char **extra,
-		       int *json)
+		       int *json, const char **why)
 {
 	static const struct option opts[] = {
 		{ "verifier", required_argument, NULL, 'v' },
@@ -237,7 +251,9 @@ static int client_opts(tpa_rpc_client_opts *co, int argc, char **argv, const cha
 	int c;
 
 	memset(co, 0, sizeof(*co));
+	*why = NULL;
 	optind = 1;
+	opterr = 0;
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (c) {
 		case 'v': co->target = optarg; break;
@@ -250,62 +266,113 @@ static int client_opts(tpa_rpc_client_opts *co, int argc, char **argv, const cha
 		default: return -1;
 		}
 	}
-	if (!co->target || (!co->insecure == !co->ca_file))
-		return -1;
 	*extra = optind < argc ? argv[optind] : NULL;
-	return optind + (*extra ? 1 : 0) == argc ? 0 : -1;
+	if (!co->target)
+		*why = "--verifier ADDR is required";
+	else if (!co->insecure == !co->ca_file)
+		*why = "exactly one of --ca FILE and --insecure is required";
+	else if (optind + (*extra ? 1 : 0) != argc)
+		*why = "more than one argument";
+	return *why ? -1 : 0;
 }
 
-#define KEYS_USAGE \
-	"usage: " PROG " keys rotate --token-key FILE [--activate-after DURATION] [--replace-next]\n" \
-	"                [--token-ttl S]\n" \
-	"       " PROG " keys activate --token-key FILE [KID]\n" \
-	"       " PROG " keys list --token-key FILE [--json]\n" \
-	"       " PROG " keys jwks --token-key FILE\n" \
-	"       " PROG " keys fetch --verifier ADDR (--ca FILE | --insecure)\n"
+static const char help_rotate[] =
+"usage: " PROG " keys rotate --token-key FILE [--activate-after DURATION]\n"
+"                            [--replace-next] [--token-ttl S]\n"
+"\n"
+"Adds a next key to the key set in FILE: published in the JWKS at once, it\n"
+"signs from DURATION on. Publish first, sign later: a relying party holding\n"
+"the JWKS has the key before its tokens come. A retired key stays published\n"
+"until every token it signed has expired (retired + the token TTL + 60 s),\n"
+"then it is dropped. Send SIGHUP to every verifier using FILE afterwards;\n"
+"they switch to the next key at its time by themselves. FILE.lock is held\n"
+"while FILE is rewritten. A FILE holding one JWK (and FILE.previous) from\n"
+"before is read as a set, rewritten as one, and FILE.previous removed. Exit\n"
+"0 done, 1 refused (a next key pending, a full set: the message says why\n"
+"and until when), 2 usage or an unreadable key set, 7 a write failed.\n"
+"\n"
+"  --token-key FILE      the key set (private: 0600)\n"
+"  --activate-after DURATION\n"
+"                        the next key signs after DURATION (N, Ns, Nm, Nh or\n"
+"                        Nd, at most 366d; default 24h; 0: at once, for a\n"
+"                        compromised key: relying parties then meet an\n"
+"                        unknown kid and must re-fetch)\n"
+"  --replace-next        replace a next key that does not sign yet (without\n"
+"                        it, a pending next key is refused)\n"
+"  --token-ttl S         the longest token lifetime of verifiers using the set\n"
+"                        (default and most: 2592000); serve refuses a larger\n"
+"                        --token-ttl; a retired key stays published S s + 60 s\n"
+"  --help                this text\n";
 
-static const char keys_help[] =
-KEYS_USAGE
+static const char help_activate[] =
+"usage: " PROG " keys activate --token-key FILE [KID]\n"
+"\n"
+"Makes the next key (KID, if given) of the key set in FILE sign now; the key\n"
+"that signed retires and stays published until its last tokens expire. Send\n"
+"SIGHUP to every verifier using FILE afterwards. FILE.lock is held while\n"
+"FILE is rewritten. Exit 0 done, 1 refused (no next key, or none with KID),\n"
+"2 usage or an unreadable key set, 7 a write failed.\n"
+"\n"
+"  --token-key FILE      the key set (private: 0600)\n"
+"  --help                this text\n";
+
+static const char help_list[] =
+"usage: " PROG " keys list --token-key FILE [--json]\n"
+"\n"
+"Shows the key set in FILE: its token TTL and each key, next (published, not\n"
+"signing yet: from when), active (signing: since when) or retired (published\n"
+"until when), times ISO 8601 UTC. Exit 0 done, 2 usage or an unreadable key\n"
+"set.\n"
+"\n"
+"  --token-key FILE      the key set\n"
+"  --json                one JSON object: token_ttl_s and the keys\n"
+"  --help                this text\n";
+
+static const char help_jwks[] =
+"usage: " PROG " keys jwks --token-key FILE\n"
+"\n"
+"Prints the JWKS a verifier using the key set in FILE publishes now: the\n"
+"public keys of the next, active and retired keys, for relying parties\n"
+"(token verify --jwks). Exit 0 done, 2 usage or an unreadable key set.\n"
+"\n"
+"  --token-key FILE      the key set\n"
+"  --help                this text\n";
+
+static const char help_fetch[] =
+"usage: " PROG " keys fetch --verifier ADDR (--ca FILE | --insecure)\n"
+"                           [--server-name NAME]\n"
+"\n"
+"Asks a verifier for the keys it publishes (GetVerificationKeys) and prints\n"
+"the JWKS. Exit 0 done, 2 usage or unreadable TLS files, 4 unreachable,\n"
+"5 refused, 6 a reply that cannot be understood, 7 internal.\n"
+"\n"
+"  --verifier ADDR       the verifier's gRPC address, HOST:PORT\n"
+"  --ca FILE             PEM CA the verifier's certificate must chain to\n"
+"  --server-name NAME    check the verifier's certificate for NAME\n"
+"  --insecure            plaintext gRPC, tests only\n"
+"  --help                this text\n";
+
+static const char help_keys[] =
+"usage: " PROG " keys rotate --token-key FILE [--activate-after DURATION]\n"
+"                            [--replace-next] [--token-ttl S]\n"
+"       " PROG " keys activate --token-key FILE [KID]\n"
+"       " PROG " keys list --token-key FILE [--json]\n"
+"       " PROG " keys jwks --token-key FILE\n"
+"       " PROG " keys fetch --verifier ADDR (--ca FILE | --insecure)\n"
 "\n"
 "The token signing keys: a key set in --token-key FILE (mode 0600) that\n"
 "every verifier sharing it reads. A key is next (published in the JWKS, not\n"
 "signing), active (signs; one) or retired (published until every token it\n"
 "signed has expired: retired + its token TTL + 60 s; then dropped). rotate\n"
-"adds a next key that signs from DURATION on: publish first, sign later, so\n"
-"a relying party holding the JWKS has the key before its tokens come.\n"
-"activate makes the next key (KID if given) sign now. list shows the keys,\n"
-"jwks what is published, fetch what a verifier publishes (GetVerificationKeys).\n"
-"Running verifiers re-read FILE on SIGHUP (send it after rotate and\n"
-"activate) and switch to a next key at its time by themselves. A FILE\n"
-"holding one JWK (and FILE.previous) from before is read as a set; the first\n"
-"rotate or activate rewrites it and removes FILE.previous. rotate and activate\n"
-"hold FILE.lock while they rewrite FILE: one at a time.\n"
+"adds a next key, activate makes it sign now, list shows the keys, jwks what\n"
+"is published, fetch what a verifier publishes. Running verifiers re-read\n"
+"FILE on SIGHUP. " PROG " keys VERB --help: a verb's options.\n"
 "\n"
-"  --token-key FILE      the key set (private: 0600)\n"
-"  --activate-after DURATION  rotate: the next key signs after DURATION\n"
-"                        (N, Ns, Nm, Nh or Nd; default 24h; 0: at once, for a\n"
-"                        compromised key: relying parties then meet an\n"
-"                        unknown kid and must re-fetch)\n"
-"  --replace-next        rotate: replace a next key that does not sign yet\n"
-"                        (without it, a pending next key is refused)\n"
-"  --token-ttl S         rotate: the longest token lifetime of verifiers using\n"
-"                        the set (default and most: 2592000); serve refuses a\n"
-"                        larger --token-ttl; a retired key stays published S\n"
-"                        s + 60 s\n"
-"  --json                list: as JSON\n"
-"  --verifier ADDR       fetch: the verifier's HOST:PORT\n"
-"  --ca FILE             fetch: PEM CA of its certificate\n"
-"  --insecure            fetch: plaintext gRPC (tests only)\n"
-"\n"
-"Exit status: 0 done; 1 refused (a next key pending, a full set, no next key\n"
-"to activate: the message says why and until when); 2 usage or an unreadable\n"
-"key set; 4, 5, 6 fetch: unreachable, refused, a reply not understood; 7\n"
-"internal (a write failed).\n";
+"  --help                this text\n";
 
-static int keys_usage(const char *why)
+static void usage(FILE *f)
 {
-	fprintf(stderr, PROG ": keys: %s\n" KEYS_USAGE, why);
-	return TPA_EXIT_USAGE;
+	fputs(help_keys, f);
 }
 
 /* "90", "90s", "15m", "24h", "2d": seconds, at most 366 days. */
@@ -442,7 +509,7 @@ static int lock_keyset(const char *file)
 	return fd;
 }
 
-static tpa_exit keys_local(const char *sub, int argc, char **argv)
+static tpa_exit keys_local(const char *sub, const char *help, int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "token-key", required_argument, NULL, 'k' },
@@ -470,42 +537,42 @@ static tpa_exit keys_local(const char *sub, int argc, char **argv)
 		case 'k': file = optarg; break;
 		case 'a':
 			if (!rotate || parse_duration(&delay, optarg) < 0)
-				return keys_usage(rotate ? "--activate-after: not a duration of "
-						  "at most 366d (N, Ns, Nm, Nh, Nd)" :
-						  "--activate-after goes with rotate");
+				return cmd_usage_error("keys", help, "%s", rotate ?
+					"--activate-after: not a duration of at most 366d (N, Ns, "
+					"Nm, Nh, Nd)" : "--activate-after is for rotate");
 			break;
 		case 'r':
 			if (!rotate)
-				return keys_usage("--replace-next goes with rotate");
+				return cmd_usage_error("keys", help,
+						       "--replace-next is for rotate");
 			replace = 1;
 			break;
 		case 't':
 			errno = 0;
 			if (!rotate)
-				return keys_usage("--token-ttl goes with rotate");
+				return cmd_usage_error("keys", help, "--token-ttl is for rotate");
 			ttl = strtoul(optarg, &end, 10);
 			if (*optarg < '0' || *optarg > '9' || *end || errno || ttl < 1 ||
-			    ttl > TPA_TOKEN_MAX_TTL_S) {
-				fprintf(stderr, PROG ": keys: --token-ttl: '%s' is not in 1..%d\n",
-					optarg, TPA_TOKEN_MAX_TTL_S);
-				return TPA_EXIT_USAGE;
-			}
+			    ttl > TPA_TOKEN_MAX_TTL_S)
+				return cmd_usage_error("keys", help,
+						       "--token-ttl: '%.40s' is not in 1..%d",
+						       optarg, TPA_TOKEN_MAX_TTL_S);
 			break;
 		case 'j':
 			if (strcmp(sub, "list") != 0)
-				return keys_usage("--json goes with list");
+				return cmd_usage_error("keys", help, "--json is for list");
 			json = 1;
 			break;
-		case 'h': fputs(keys_help, stdout); return TPA_EXIT_OK;
-		default: return keys_usage("unknown or incomplete option");
+		case 'h': return cmd_help(help);
+		default: return cmd_bad_option("keys", help, argv);
 		}
 	}
 	if (!file)
-		return keys_usage("--token-key FILE is required");
+		return cmd_usage_error("keys", help, "--token-key FILE is required");
 	if (activate && optind < argc)
 		kid = argv[optind++];
 	if (optind != argc)
-		return keys_usage("unexpected argument");
+		return cmd_usage_error("keys", help, "unexpected argument '%.40s'", argv[optind]);
 	if ((rotate || activate) && access(file, F_OK) == 0 && (lock = lock_keyset(file)) < 0) {
 		fprintf(stderr, PROG ": keys %s: %s\n", sub, tpa_err_last());
 		return TPA_EXIT_USAGE;
@@ -566,33 +633,32 @@ static tpa_exit keys_local(const char *sub, int argc, char **argv)
 
 tpa_exit cmd_keys(int argc, char **argv)
 {
-	const char *sub = argc >= 2 ? argv[1] : "";
+	const char *sub;
+	tpa_exit ret;
 
-	if (strcmp(sub, "--help") == 0 || strcmp(sub, "-h") == 0) {
-		fputs(keys_help, stdout);
-		return TPA_EXIT_OK;
-	}
+	if (!(sub = cmd_verb(&argc, &argv, usage, &ret)))
+		return ret;
 	if (strcmp(sub, "rotate") == 0 || strcmp(sub, "activate") == 0 ||
 	    strcmp(sub, "list") == 0 || strcmp(sub, "jwks") == 0)
-		return keys_local(sub, argc - 1, argv + 1);
-	if (strcmp(sub, "fetch") == 0 && argc == 3 && strcmp(argv[2], "--help") == 0) {
-		fputs(keys_help, stdout);
-		return TPA_EXIT_OK;
-	}
+		return keys_local(sub, sub[0] == 'r' ? help_rotate : sub[0] == 'a' ? help_activate :
+				  sub[0] == 'l' ? help_list : help_jwks, argc, argv);
 	if (strcmp(sub, "fetch") == 0) {
 		tpa_rpc_client_opts co;
-		const char *extra;
+		const char *extra, *why;
 		uint8_t *req = NULL, *resp = NULL;
 		size_t req_len = 0, n = 0;
 		char *jwks = NULL;
 		int json = 0, err;
 		tpa_exit rc;
 
-		if (client_opts(&co, argc - 1, argv + 1, &extra, &json) < 0 || extra) {
-			fprintf(stderr, "usage: " PROG " keys fetch --verifier ADDR (--ca FILE | "
-				"--insecure)\n");
-			return TPA_EXIT_USAGE;
-		}
+		if (wants_help(argc, argv))
+			return cmd_help(help_fetch);
+		if (client_opts(&co, argc, argv, &extra, &json, &why) < 0)
+			return why ? cmd_usage_error("keys", help_fetch, "%s", why) :
+				     cmd_bad_option("keys", help_fetch, argv);
+		if (extra)
+			return cmd_usage_error("keys", help_fetch, "unexpected argument '%.40s'",
+					       extra);
 		if (tpa_keys_request_pack(&req, &req_len) < 0) {
 			fprintf(stderr, PROG ": %s\n", tpa_err_last());
 			return TPA_EXIT_INTERNAL;
@@ -609,10 +675,7 @@ tpa_exit cmd_keys(int argc, char **argv)
 		free(jwks);
 		return TPA_EXIT_OK;
 	}
-	if (!*sub)
-		return keys_usage("no verb");
-	fprintf(stderr, PROG ": keys: unknown verb '%.40s'\n" KEYS_USAGE, sub);
-	return TPA_EXIT_USAGE;
+	return cmd_usage_error("keys", help_keys, "unknown verb '%.40s'", sub);
 }
 
 static const char help_compliance[] =
@@ -637,20 +700,19 @@ tpa_exit cmd_compliance(int argc, char **argv)
 {
 	tpa_compliance_reply r;
 	tpa_rpc_client_opts co;
-	const char *id;
+	const char *id, *why;
 	uint8_t *req = NULL, *resp = NULL;
 	size_t req_len = 0, n = 0;
-	int json = 0, err, i;
+	int json = 0, err;
 	tpa_exit rc;
 
-	for (i = 1; i < argc && strcmp(argv[i], "--") != 0; i++)
-		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0)
-			return cmd_help(help_compliance);
-	opterr = 0;
-	if (client_opts(&co, argc, argv, &id, &json) < 0 || !id)
-		return cmd_usage_error("compliance", help_compliance,
-				       "--verifier, one of --ca and --insecure, --cert, --key and "
-				       "one DEVICE_ID are required (an option is unknown or incomplete?)");
+	if (wants_help(argc, argv))
+		return cmd_help(help_compliance);
+	if (client_opts(&co, argc, argv, &id, &json, &why) < 0)
+		return why ? cmd_usage_error("compliance", help_compliance, "%s", why) :
+			     cmd_bad_option("compliance", help_compliance, argv);
+	if (!id)
+		return cmd_usage_error("compliance", help_compliance, "one DEVICE_ID is required");
 	if (tpa_compliance_request_pack(&req, &req_len, id) < 0) {
 		fprintf(stderr, PROG ": %s\n", tpa_err_last());
 		return TPA_EXIT_INTERNAL;

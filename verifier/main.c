@@ -74,8 +74,7 @@ static const struct {
 	  "serve [--config FILE] --listen ADDR (--cert FILE --key FILE | --insecure) [options]" },
 	{ "token", cmd_token, "token verify (--jwks FILE | --jwk FILE) [options] TOKEN|@FILE|-" },
 	{ "keys", cmd_keys,
-	  "keys rotate --token-key FILE [--activate-after DURATION] [--replace-next]\n"
-	  "                         [--token-ttl S]\n"
+	  "keys rotate --token-key FILE [--activate-after DURATION] [options]\n"
 	  "keys activate --token-key FILE [KID]\n"
 	  "keys list --token-key FILE [--json]\n"
 	  "keys jwks --token-key FILE\n"

@@ -297,6 +297,12 @@ expect_exit "pin a version that does not exist (1)" 1 "${B[@]}" assign --registr
 expect_grep "... refused by name" "$WORK/err" 'no baseline fleet@3'
 expect_exit "a version that is not a number (2)" 2 "${B[@]}" assign --registry "$DB" --device "$DEV" fleet@two || true
 expect_grep "... says what a version is" "$WORK/err" "'fleet@two': the version after '@' must be a number"
+expect_grep "... with assign's usage" "$WORK/err" '^usage: verifier baseline assign --registry FILE'
+expect_exit "assign to neither a device nor a label (2)" 2 "${B[@]}" assign --registry "$DB" fleet || true
+expect_grep "... says what assign takes" "$WORK/err" '^verifier: baseline: assign takes --device ID or --label LABEL'
+expect_grep "... with assign's usage, not every verb's" "$WORK/err" '^usage: verifier baseline assign --registry FILE'
+if grep -q 'baseline learn' "$WORK/err"; then bad "... learn's usage is not among them" "$WORK/err"
+else ok "... learn's usage is not among them"; fi
 expect_exit "version 0 (2)" 2 "${B[@]}" assign --registry "$DB" --device "$DEV" fleet@0 || true
 expect_exit "list: versions and assignments" 0 "${B[@]}" list --registry "$DB"
 expect_grep "... every version, with when it was added (ISO 8601) and a summary" "$WORK/out" \
@@ -327,7 +333,7 @@ assert j['assignments'][0]['version'] == 1, j['assignments']" 2>"$WORK/py.out" &
 expect_exit "show a version that does not exist (1)" 1 "${B[@]}" show --registry "$DB" fleet@9 || true
 expect_grep "... named" "$WORK/err" 'no baseline fleet@9'
 expect_exit "baseline list --help: stdout, exit 0" 0 "${B[@]}" list --help
-expect_grep "... usage lines" "$WORK/out" '^usage: verifier baseline learn'
+expect_grep "... usage lines" "$WORK/out" '^usage: verifier baseline list --registry FILE'
 expect_exit "follow the latest again" 0 "${B[@]}" assign --registry "$DB" --device "$DEV" fleet
 expect_exit "attest: compliant against fleet@2 again" 0 "${A[@]}" || true
 expect_grep "... the latest decides again" "$WORK/out" '^appraisal: compliant \(baseline fleet@2\)$'

@@ -45,6 +45,11 @@ expect_exit "an unknown prefix is not found (1)" 1 "${V[@]}" show --registry "$R
 expect_grep "... saying so" "$WORK/err" 'no device with id prefix'
 
 # Revoke, then delete: a tombstone keeps the TPM out.
+expect_exit "devices revoke without a DEVICE is a usage error (2)" 2 "${V[@]}" revoke --registry "$REG" || true
+expect_grep "... saying what is missing" "$WORK/err" '^verifier: devices: one DEVICE is required$'
+expect_grep "... with revoke's usage" "$WORK/err" '^usage: verifier devices revoke \[--json\] --registry FILE DEVICE$'
+expect_exit "devices label with no LABEL is a usage error (2)" 2 "${V[@]}" label --registry "$REG" "$P16" || true
+expect_grep "... saying what is missing" "$WORK/err" '^verifier: devices: one DEVICE and one LABEL are required$'
 expect_exit "devices revoke by prefix" 0 "${V[@]}" revoke --registry "$REG" "$P16" || true
 expect_grep "... revoked" "$WORK/out" "^$DEV  revoked "
 expect_exit "devices delete of the revoked device by prefix" 0 "${V[@]}" delete --registry "$REG" "$P16" || true

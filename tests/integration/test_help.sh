@@ -33,20 +33,26 @@ if not lines[0].startswith("usage: " + what):
     problems.append("first line is not 'usage: %s ...': %r" % (what, lines[0]))
 i = 1
 while i < len(lines) and lines[i].startswith("       "):
+    # A form's continuation is indented; the program's name does not lead it.
+    if re.match(r"       %s {2,}" % re.escape(what.split()[0]), lines[i]):
+        problems.append("a continuation line led by the program's name: %r" % lines[i])
     i += 1
 if i >= len(lines) or lines[i] != "":
     problems.append("no blank line after the usage lines")
+# An option's argument: a placeholder in capitals (FILE, SEQ|TIME), or the
+# words it may be, lower case, "|" between them (lines|json).
+ARG = r"(?:[A-Z][A-Z0-9:_|.-]*|[a-z0-9]+(?:\|[a-z0-9]+)+)"
 opts = [n for n, l in enumerate(lines) if re.match(r"  -", l)]
 if not opts:
     problems.append("no options at two spaces")
 for n in opts:
     l = lines[n]
-    if re.fullmatch(r"  -\S+(?: [A-Z][A-Z0-9:_|.-]*)?", l):
+    if re.fullmatch(r"  -\S+(?: %s)?" % ARG, l):
         # Alone on its line: its text follows at column 24.
         if n + 1 >= len(lines) or not re.match(r" {24}\S", lines[n + 1]):
             problems.append("option alone on its line without text at column 24: %r" % l)
         continue
-    m = re.match(r"  (-\S+(?: [A-Z][A-Z0-9:_|.-]*)?)( +)\S", l)
+    m = re.match(r"  (-\S+(?: %s)?)( +)\S" % ARG, l)
     if not m or len("  " + m.group(1) + m.group(2)) != 24:
         problems.append("option text not at column 24: %r" % l)
 for n in range(opts[0] if opts else len(lines), len(lines)):

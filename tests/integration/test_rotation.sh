@@ -217,6 +217,8 @@ expect_exit "keys activate with no next key is refused (1)" 1 "$BIN/verifier" ke
 expect_grep "... saying so" "$WORK/err" 'no next key'
 expect_exit "keys rotate --activate-after 5x is a usage error (2)" 2 "$BIN/verifier" keys rotate \
     --token-key "$KEY" --activate-after 5x || true
+expect_grep "... naming the option" "$WORK/err" "^verifier: keys: --activate-after: not a duration"
+expect_grep "... with rotate's usage" "$WORK/err" "^usage: verifier keys rotate --token-key FILE"
 expect_exit "keys list of a missing file (2)" 2 "$BIN/verifier" keys list --token-key "$WORK/none.json" || true
 printf '{"tpa_token_keys": 1, "token_ttl_s": 60, "keys": []}\n' >"$WORK/empty.json"
 expect_exit "a key set without keys is refused (2)" 2 "$BIN/verifier" keys list --token-key "$WORK/empty.json" || true
