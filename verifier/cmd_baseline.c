@@ -64,7 +64,8 @@ static const char help_learn[] =
 "  --eventlog FILE       a binary TCG event log\n"
 "                        (/sys/kernel/security/tpm0/binary_bios_measurements)\n"
 "  --registry FILE       the registry (must exist), with --device\n"
-"  --device ID           the device whose last event log to learn from\n"
+"  --device DEVICE       the device whose last event log to learn from: an\n"
+"                        id, a unique prefix or a unique host name\n"
 "  --name NAME           the baseline's name (default \"learned\")\n"
 "  --bank ALG            sha1, sha256, sha384 or sha512: must be the log's\n"
 "                        strongest bank, which is the default\n"
@@ -144,7 +145,8 @@ static const char help_assign[] =
 "Exit 0 assigned, 1 no such device, baseline or version, 2 usage.\n"
 "\n"
 "  --registry FILE       the registry (must exist)\n"
-"  --device ID           assign to this device\n"
+"  --device DEVICE       assign to this device: an id, a unique prefix or a\n"
+"                        unique host name\n"
 "  --label LABEL         assign to every device with this label (a label no\n"
 "                        device has is assigned, with a warning naming the\n"
 "                        labels in use)\n"
@@ -423,9 +425,13 @@ static tpa_exit do_learn(int argc, char **argv)
 		size_t len = 0;
 		char *pcrs = NULL;
 
+		char id[TPA_DEVICE_ID_LEN + 1];
+
 		if ((rc = open_registry(&st, registry)) != TPA_EXIT_OK)
 			goto cleanup;
-		if (tpa_store_last_evidence(&log, &len, &pcrs, st, device) < 0) {
+		/* DEVICE as every devices verb takes it: id, prefix or host name. */
+		if (tpa_store_find_device(id, st, device) < 0 ||
+		    tpa_store_last_evidence(&log, &len, &pcrs, st, id) < 0) {
 			rc = fail(device);
 			goto cleanup;
 		}

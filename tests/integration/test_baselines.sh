@@ -267,6 +267,13 @@ expect_exit "learn from the device's last attestation" 0 "${B[@]}" learn --regis
 # and GRUB's 8 and 9.
 expect_grep "... with nothing for the pcrs rule: every quoted PCR was replayed" "$WORK/out" '^  pcrs +not in the baseline$'
 expect_grep "... requiring PCRs 0-9" "$WORK/out" '^  required-pcrs +critical sha256 PCRs 0-9$'
+expect_exit "learn by the 16-digit prefix the verifier's log prints" 0 "${B[@]}" learn \
+    --registry "$DB" --device "${DEV:0:16}" --name fleet --out "$WORK/fleet16.json"
+cmp -s "$WORK/fleet.json" "$WORK/fleet16.json" && ok "... the same baseline" ||
+    bad "... the same baseline" "$WORK/fleet16.json"
+expect_exit "learn from a device no prefix or name finds (2)" 2 "${B[@]}" learn --registry "$DB" \
+    --device no-such-host --out "$WORK/none.json" || true
+expect_grep "... named" "$WORK/err" 'no-such-host'
 expect_exit "add it to the registry" 0 "${B[@]}" add --registry "$DB" "$WORK/fleet.json"
 expect_grep "... as version 1" "$WORK/out" '^added: fleet@1$'
 expect_exit "assign an unknown baseline (1)" 1 "${B[@]}" assign --registry "$DB" --device "$DEV" nothere || true
