@@ -9,6 +9,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <jansson.h>
+
 #include "cmd.h"
 
 #define PROG "verifier"
@@ -151,4 +153,14 @@ tpa_exit cmd_bad_option(const char *cmd, const char *help, char **argv)
 {
 	return cmd_usage_error(cmd, help, "unknown or incomplete option '%s'",
 			       optind > 0 ? argv[optind - 1] : "?");
+}
+
+void cmd_print_json(json_t *j)
+{
+	char *txt = json_dumps(j, JSON_INDENT(1) | JSON_PRESERVE_ORDER);
+
+	if (txt)
+		printf("%s\n", txt);
+	free(txt);
+	json_decref(j);
 }

@@ -16,6 +16,11 @@ tpa_exit cmd_compliance(int argc, char **argv);
 tpa_exit cmd_audit(int argc, char **argv);
 tpa_exit cmd_registry(int argc, char **argv);
 
+/* Prints a JSON value (indented, in its members' order) and a newline on
+ * stdout, then frees it. */
+struct json_t;
+void cmd_print_json(struct json_t *j);
+
 /* A small text file (JWK, JWKS, JWS) read whole: NUL-terminated, malloc'd;
  * NULL (said on stderr) if it cannot be read or is over 64 KiB. */
 char *cmd_read_text(const char *path);

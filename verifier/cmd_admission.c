@@ -79,16 +79,6 @@ void cmd_devices_admission_usage(FILE *f)
 		fprintf(f, "       %s", verbs[i].usage + strlen("usage: "));
 }
 
-static void print_json(json_t *j)
-{
-	char *txt = json_dumps(j, JSON_INDENT(1) | JSON_PRESERVE_ORDER);
-
-	if (txt)
-		printf("%s\n", txt);
-	free(txt);
-	json_decref(j);
-}
-
 /* The file, bounded; NULL said on stderr. */
 static char *read_inventory(size_t *len, const char *path)
 {
@@ -149,7 +139,7 @@ static tpa_exit inventory(tpa_store *store, int json)
 
 		for (i = 0; i < n; i++)
 			json_array_append_new(a, entry_json(&all[i]));
-		print_json(a);
+		cmd_print_json(a);
 	} else {
 		for (i = 0; i < n; i++)
 			printf("%-7s  %s  name %s  label %s%s\n", all[i].kind, all[i].value,
@@ -183,7 +173,7 @@ static tpa_exit import(tpa_store *store, const char *path, int json)
 		json_t *o = json_object();
 
 		json_object_set_new(o, "imported", json_integer((json_int_t)n));
-		print_json(o);
+		cmd_print_json(o);
 	} else {
 		printf("imported %zu inventory entr%s from %s\n", n, n == 1 ? "y" : "ies", path);
 	}
@@ -208,7 +198,7 @@ static tpa_exit uninventory(tpa_store *store, const char *entry, int json)
 
 		json_object_set_new(o, "removed", json_string(entry));
 		json_object_set_new(o, "kind", json_string(kind));
-		print_json(o);
+		cmd_print_json(o);
 	} else {
 		printf("removed inventory entry %s %s\n", kind, entry);
 	}
@@ -235,7 +225,7 @@ static tpa_exit approve(tpa_store *store, const char *what, int json)
 		json_object_set_new(o, "approved", json_string(id));
 		json_object_set_new(o, "state", json_string(tpa_device_state_name(d.state)));
 		json_object_set_new(o, "admission", json_string(d.admission));
-		print_json(o);
+		cmd_print_json(o);
 	} else {
 		printf("approved %s: %s, admission %s\n", id, tpa_device_state_name(d.state),
 		       d.admission);

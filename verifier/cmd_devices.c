@@ -227,16 +227,6 @@ static json_t *device_json(const tpa_device *d, int64_t now)
 	return o;
 }
 
-static void print_json(json_t *j)
-{
-	char *txt = json_dumps(j, JSON_INDENT(1) | JSON_PRESERVE_ORDER);
-
-	if (txt)
-		printf("%s\n", txt);
-	free(txt);
-	json_decref(j);
-}
-
 static void print_device(const tpa_device *d)
 {
 	char e[32], a[32];
@@ -400,9 +390,9 @@ static tpa_exit list_or_summary(tpa_store *store, const char *verb, const filter
 			print_device(&all[i]);
 	}
 	if (a)
-		print_json(a);
+		cmd_print_json(a);
 	else if (json)
-		print_json(fleet_json(&f));
+		cmd_print_json(fleet_json(&f));
 	else
 		fleet_print(&f);
 	free(all);
@@ -513,7 +503,7 @@ tpa_exit cmd_devices(int argc, char **argv)
 
 				json_object_set_new(o, "reinstated", json_string(id));
 				json_object_set_new(o, "tombstone", json_true());
-				print_json(o);
+				cmd_print_json(o);
 			} else {
 				printf("reinstated %s (tombstone removed: it may enroll again)\n", id);
 			}
@@ -539,12 +529,12 @@ tpa_exit cmd_devices(int argc, char **argv)
 			json_t *o = json_object();
 
 			json_object_set_new(o, "deleted", json_string(id));
-			print_json(o);
+			cmd_print_json(o);
 		} else {
 			printf("deleted %s\n", id);
 		}
 	} else if (json) {
-		print_json(device_json(&d, (int64_t)time(NULL)));
+		cmd_print_json(device_json(&d, (int64_t)time(NULL)));
 	} else if (strcmp(verb, "show") == 0) {
 		print_show(&d);
 	} else {
