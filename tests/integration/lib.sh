@@ -99,3 +99,26 @@ summary() {
     echo "$PASSED passed, $FAILED failed"
     [ "$FAILED" -eq 0 ]
 }
+
+# serve_one_device: a CA, a swtpm booted through simulator/scenarios/good.json
+# (its log in $WORK/good.log), a verifier with a registry, its EK CAs and a
+# token key, and that TPM enrolled. Sets CA, TCTI, DB, KEY, TARGET and DEV;
+# C is the client command.
+serve_one_device() {
+    "$ROOT/scripts/demo-certs.sh" "$WORK/certs" >/dev/null
+    CA=$WORK/certs/ca.pem
+    start_swtpm "$WORK/tpm"
+    "$BIN/tpa-bootsim" --scenario "$ROOT/simulator/scenarios/good.json" --log "$WORK/good.log" \
+        --tcti "$TCTI" >/dev/null
+    mkdir -p "$WORK/ekca"
+    cp "$WORK/tpm/ca/swtpm-localca-rootca-cert.pem" "$WORK/tpm/ca/issuercert.pem" "$WORK/ekca/"
+    DB=$WORK/registry.db
+    KEY=$WORK/token.jwk
+    start_verifier v --cert "$WORK/certs/server.pem" --key "$WORK/certs/server.key" \
+        --registry "$DB" --ek-ca "$WORK/ekca" --token-key "$KEY"
+    TARGET=127.0.0.1:$PORT
+    "${C[@]}" enroll --verifier "$TARGET" --ca "$CA" --tcti "$TCTI" --ak-file "$WORK/ak.bin" \
+        >"$WORK/enroll.out" 2>&1 || bad "enroll" "$WORK/enroll.out"
+    DEV=$(sed -n 's/^enrolled: device //p' "$WORK/enroll.out")
+    [ -n "$DEV" ] && ok "a device enrolled" || bad "a device enrolled" "$WORK/enroll.out"
+}

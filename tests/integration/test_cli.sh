@@ -31,22 +31,7 @@ expect_exit "attest_client --help lists --version" 0 "${C[@]}" --help
 expect_grep "... as a usage line" "$WORK/out" '^       attest_client --version$'
 
 # ---- a real registry and a real token ----
-"$ROOT/scripts/demo-certs.sh" "$WORK/certs" >/dev/null
-CA=$WORK/certs/ca.pem
-start_swtpm "$WORK/tpm"
-"$BIN/tpa-bootsim" --scenario "$ROOT/simulator/scenarios/good.json" --log "$WORK/good.log" \
-    --tcti "$TCTI" >/dev/null
-mkdir -p "$WORK/ekca"
-cp "$WORK/tpm/ca/swtpm-localca-rootca-cert.pem" "$WORK/tpm/ca/issuercert.pem" "$WORK/ekca/"
-DB=$WORK/registry.db
-KEY=$WORK/token.jwk
-start_verifier v --cert "$WORK/certs/server.pem" --key "$WORK/certs/server.key" \
-    --registry "$DB" --ek-ca "$WORK/ekca" --token-key "$KEY"
-TARGET=127.0.0.1:$PORT
-"${C[@]}" enroll --verifier "$TARGET" --ca "$CA" --tcti "$TCTI" --ak-file "$WORK/ak.bin" \
-    >"$WORK/enroll.out" 2>&1 || bad "enroll" "$WORK/enroll.out"
-DEV=$(sed -n 's/^enrolled: device //p' "$WORK/enroll.out")
-[ -n "$DEV" ] && ok "a device enrolled" || bad "a device enrolled" "$WORK/enroll.out"
+serve_one_device
 A=("${C[@]}" attest --verifier "$TARGET" --ca "$CA" --tcti "$TCTI" --ak-file "$WORK/ak.bin"
    --eventlog "$WORK/good.log")
 # A token to act on needs a baseline: learnt from the first attestation.
