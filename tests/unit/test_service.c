@@ -23,6 +23,7 @@
 #include "tpa/token.h"
 #include "tpa/tpm.h"
 #include "tpa/tpm_decode.h"
+#include "tpa/version.h"
 
 #include <tss2/tss2_mu.h>
 
@@ -547,6 +548,67 @@ static void test_service_unknown_challenge(void)
 	CU_ASSERT_EQUAL(b.recorded, a.recorded);
 }
 
+/* ---- metrics: what the counters say after real attestations ---- */
+
+/* The value of a sample line ("name{labels}" exactly), -1 if absent. */
+static double metric(const char *text, const char *sample)
+{
+	size_t n = strlen(sample);
+	const char *p;
+
+	for (p = text; (p = strstr(p, sample)); p += n)
+		if ((p == text || p[-1] == '\n') && p[n] == ' ')
+			return strtod(p + n + 1, NULL);
+	return -1;
+}
+
+static void test_service_metrics(void)
+{
+	tpa_client_challenge ch;
+	tpa_verdict_reply v;
+	char *a = NULL, *b = NULL, want[256];
+	int st;
+
+	CU_ASSERT_EQUAL_FATAL(tpa_service_metrics_text(svc, &a), 0);
+	get_challenge(&ch);
+	attest(&v, &ch, &st);                   /* compliant */
+	CU_ASSERT_TRUE(v.compliant);
+	tpa_verdict_reply_clear(&v);
+	attest(&v, &ch, &st);                   /* the same challenge: refused */
+	CU_ASSERT_EQUAL(st, TPA_RPC_FAILED_PRECONDITION);
+	tpa_verdict_reply_clear(&v);
+	get_challenge(&ch);
+	ch.id[40] = ch.id[40] == 'a' ? 'b' : 'a'; /* not this verifier's: non-compliant */
+	attest(&v, &ch, &st);
+	CU_ASSERT_FALSE(v.compliant);
+	tpa_verdict_reply_clear(&v);
+	CU_ASSERT_EQUAL_FATAL(tpa_service_metrics_text(svc, &b), 0);
+
+#define DELTA(sample) (metric(b, sample) - metric(a, sample))
+	CU_ASSERT_EQUAL(DELTA("tpa_attestations_total{outcome=\"compliant\"}"), 1);
+	CU_ASSERT_EQUAL(DELTA("tpa_attestations_total{outcome=\"refused\"}"), 1);
+	CU_ASSERT_EQUAL(DELTA("tpa_attestations_total{outcome=\"non-compliant\"}"), 1);
+	CU_ASSERT_EQUAL(DELTA("tpa_attestations_total{outcome=\"warning\"}"), 0);
+	CU_ASSERT_EQUAL(DELTA("tpa_challenges_issued_total"), 2);
+#undef DELTA
+	/* The failed check is named; the series appears at its first failure. */
+	CU_ASSERT(metric(b, "tpa_attestation_failed_checks_total{check=\"challenge\"}") -
+		  (metric(a, "tpa_attestation_failed_checks_total{check=\"challenge\"}") < 0 ? 0 :
+		   metric(a, "tpa_attestation_failed_checks_total{check=\"challenge\"}")) == 1);
+	snprintf(want, sizeof(want), "tpa_build_info{version=\"%s\"}", TPA_VERSION);
+	CU_ASSERT_EQUAL(metric(b, want), 1);
+	snprintf(want, sizeof(want), "tpa_token_signing_key_info{kid=\"%s\"}",
+		 tpa_token_key_id(tkey));
+	CU_ASSERT_EQUAL(metric(b, want), 1);
+	/* Without a registry there are no device gauges to give. */
+	CU_ASSERT_EQUAL(metric(b, "tpa_devices{state=\"active\"}"), -1);
+	CU_ASSERT_PTR_NOT_NULL(strstr(b, "# TYPE tpa_rpc_request_duration_seconds histogram\n"));
+	free(a);
+	free(b);
+	CU_ASSERT_EQUAL(tpa_service_metrics_text(NULL, &a), TPA_ERR_INVALID_ARG);
+	CU_ASSERT_PTR_NULL(a);
+}
+
 static void test_service_nonce_of_other_challenge(void)
 {
 	tpa_client_challenge a, b;
@@ -805,6 +867,7 @@ int main(void)
 	CU_add_test(s, "expired nonce", test_service_expired_nonce);
 	CU_add_test(s, "unknown challenge", test_service_unknown_challenge);
 	CU_add_test(s, "nonce of another challenge", test_service_nonce_of_other_challenge);
+	CU_add_test(s, "metrics count what happened", test_service_metrics);
 	s = CU_add_suite("service with event logs (own swtpm)", log_suite_init, tpm_suite_clean);
 	CU_add_test(s, "a log that replays: measured boot, Secure Boot on", test_log_good);
 	CU_add_test(s, "an event the TPM never measured", test_log_extra_event);
