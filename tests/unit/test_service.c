@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <time.h>
 
 #include <CUnit/Basic.h>
@@ -757,6 +758,45 @@ static char *attest_claims(int *status)
 	return claims;
 }
 
+/* The device gauges from the registry, the registry's latency, and the whole
+ * text read by an independent parser (Debian's python3-prometheus-client). */
+static void registry_metrics(const char *dev)
+{
+	char *t = NULL, path[] = "/tmp/tpa-svc-metrics-XXXXXX", cmd[512];
+	FILE *f;
+	int fd;
+
+	CU_ASSERT_EQUAL_FATAL(tpa_service_metrics_text(svc, &t), 0);
+	CU_ASSERT_EQUAL(metric(t, "tpa_devices{state=\"active\"}"), 1);
+	CU_ASSERT_EQUAL(metric(t, "tpa_devices{state=\"compliant\"}"), 1);
+	CU_ASSERT_EQUAL(metric(t, "tpa_devices{state=\"revoked\"}"), 0);
+	CU_ASSERT(metric(t, "tpa_enrollments_total{result=\"activated\"}") >= 1);
+	CU_ASSERT(metric(t, "tpa_registry_operation_duration_seconds_count"
+			    "{operation=\"record\"}") >= 1);
+	CU_ASSERT(metric(t, "tpa_registry_operation_duration_seconds_count"
+			    "{operation=\"find_by_ak\"}") >= 1);
+	free(t);
+	CU_ASSERT_EQUAL(tpa_store_set_state(adm_store, dev, TPA_DEVICE_REVOKED, time(NULL)), 0);
+	CU_ASSERT_EQUAL_FATAL(tpa_service_metrics_text(svc, &t), 0);
+	CU_ASSERT_EQUAL(metric(t, "tpa_devices{state=\"active\"}"), 0);
+	CU_ASSERT_EQUAL(metric(t, "tpa_devices{state=\"compliant\"}"), 0);
+	CU_ASSERT_EQUAL(metric(t, "tpa_devices{state=\"revoked\"}"), 1);
+	CU_ASSERT_FATAL((fd = mkstemp(path)) >= 0);
+	CU_ASSERT_FATAL((f = fdopen(fd, "w")) != NULL);
+	fputs(t, f);
+	fclose(f);
+	snprintf(cmd, sizeof(cmd), "/usr/bin/python3 -c \"import sys\n"
+		 "from prometheus_client.parser import text_string_to_metric_families as p\n"
+		 "v = {s.name + repr(sorted(s.labels.items())): s.value\n"
+		 "     for f in p(open(sys.argv[1]).read()) for s in f.samples}\n"
+		 "assert v[\\\"tpa_devices[('state', 'revoked')]\\\"] == 1, v\n"
+		 "assert v[\\\"tpa_build_info[('version', '%s')]\\\"] == 1, v\n\" %s",
+		 TPA_VERSION, path);
+	CU_ASSERT_EQUAL(system(cmd), 0);
+	unlink(path);
+	free(t);
+}
+
 static void test_admission_no_ek_cert(void)
 {
 	tpa_inventory_entry e;
@@ -847,6 +887,7 @@ static void test_admission_no_ek_cert(void)
 		CU_ASSERT_PTR_NOT_NULL(strstr(tpa_err_last(), "approve admission needs a registry"));
 	}
 	CU_ASSERT_EQUAL(tpa_service_set_admission(svc, (tpa_admission_mode)9), TPA_ERR_INVALID_ARG);
+	registry_metrics(dev);
 }
 
 int main(void)
