@@ -610,6 +610,57 @@ static void test_service_metrics(void)
 	CU_ASSERT_PTR_NULL(a);
 }
 
+/* Through a real gRPC server on loopback: the calls are counted by method and
+ * status and timed where the server calls the handlers. */
+static void test_service_rpc_metrics(void)
+{
+	tpa_rpc_server_opts so = { 0 };
+	tpa_rpc_client_opts co = { 0 };
+	tpa_rpc_server *srv = NULL;
+	tpa_rpc_client *c = NULL;
+	uint8_t *resp = NULL, junk[3] = { 0xff, 0xff, 0xff };
+	char target[64], *a = NULL, *b = NULL;
+	size_t n = 0;
+	int port = 0, st = -1;
+
+	so.listen = "127.0.0.1:0";
+	so.insecure = 1;
+	so.workers = 2;
+	so.max_message = 65536;
+	CU_ASSERT_EQUAL_FATAL(tpa_rpc_server_new(&srv, &so), 0);
+	CU_ASSERT_EQUAL_FATAL(tpa_service_register(svc, srv), 0);
+	CU_ASSERT_EQUAL_FATAL(tpa_rpc_server_start(srv, &port), 0);
+	snprintf(target, sizeof(target), "127.0.0.1:%d", port);
+	co.target = target;
+	co.insecure = 1;
+	CU_ASSERT_EQUAL_FATAL(tpa_rpc_client_new(&c, &co), 0);
+	CU_ASSERT_EQUAL_FATAL(tpa_service_metrics_text(svc, &a), 0);
+	CU_ASSERT_EQUAL(tpa_rpc_client_call(&resp, &n, &st, c, TPA_RPC_GET_CHALLENGE, NULL, 0,
+					    5000), 0);
+	CU_ASSERT_EQUAL(st, TPA_RPC_OK);
+	free(resp);
+	resp = NULL;
+	CU_ASSERT_NOT_EQUAL(tpa_rpc_client_call(&resp, &n, &st, c, TPA_RPC_ATTEST, junk,
+						sizeof(junk), 5000), 0);
+	CU_ASSERT_EQUAL(st, TPA_RPC_INVALID_ARGUMENT);
+	free(resp);
+	CU_ASSERT_EQUAL_FATAL(tpa_service_metrics_text(svc, &b), 0);
+#define DELTA(sample) (metric(b, sample) - (metric(a, sample) < 0 ? 0 : metric(a, sample)))
+	CU_ASSERT_EQUAL(DELTA("tpa_rpc_requests_total{method=\"GetChallenge\",code=\"OK\"}"), 1);
+	CU_ASSERT_EQUAL(DELTA("tpa_rpc_requests_total{method=\"Attest\","
+			      "code=\"INVALID_ARGUMENT\"}"), 1);
+	CU_ASSERT_EQUAL(DELTA("tpa_rpc_request_duration_seconds_count"
+			      "{method=\"GetChallenge\"}"), 1);
+	CU_ASSERT_EQUAL(DELTA("tpa_rpc_request_duration_seconds_bucket"
+			      "{method=\"Attest\",le=\"+Inf\"}"), 1);
+	CU_ASSERT_EQUAL(DELTA("tpa_attestations_total{outcome=\"refused\"}"), 1);
+#undef DELTA
+	free(a);
+	free(b);
+	tpa_rpc_client_free(c);
+	tpa_rpc_server_free(srv);
+}
+
 static void test_service_nonce_of_other_challenge(void)
 {
 	tpa_client_challenge a, b;
@@ -909,6 +960,7 @@ int main(void)
 	CU_add_test(s, "unknown challenge", test_service_unknown_challenge);
 	CU_add_test(s, "nonce of another challenge", test_service_nonce_of_other_challenge);
 	CU_add_test(s, "metrics count what happened", test_service_metrics);
+	CU_add_test(s, "metrics of gRPC calls over loopback", test_service_rpc_metrics);
 	s = CU_add_suite("service with event logs (own swtpm)", log_suite_init, tpm_suite_clean);
 	CU_add_test(s, "a log that replays: measured boot, Secure Boot on", test_log_good);
 	CU_add_test(s, "an event the TPM never measured", test_log_extra_event);
