@@ -244,6 +244,17 @@ void tpa_metric_clear(tpa_metric *f)
 	pthread_mutex_unlock(&f->lock);
 }
 
+void tpa_metric_replace(tpa_metric *f, const char *const *values, double v)
+{
+	if (!f || f->type == TPA_METRIC_HISTOGRAM)
+		return;
+	pthread_mutex_lock(&f->lock);
+	f->ns = 0;
+	f->have_other = 0;
+	series_of(f, values)->value = v;
+	pthread_mutex_unlock(&f->lock);
+}
+
 /* ---- rendering ---- */
 
 typedef struct {

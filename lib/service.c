@@ -509,16 +509,18 @@ static void metrics_key(tpa_service *s)
 	k = s->keyset ? tpa_token_keyset_signer(s->keyset, now) : s->key;
 	kid = k ? tpa_token_key_id(k) : NULL;
 	/* Only the key signing now: a rotation replaces the series. */
-	tpa_metric_clear(s->m_key);
-	tpa_metric_clear(s->m_key_age);
 	if (kid)
-		tpa_metric_set(s->m_key, &kid, 1);
+		tpa_metric_replace(s->m_key, &kid, 1);
+	else
+		tpa_metric_clear(s->m_key);
 	for (i = 0; kid && s->keyset && i < tpa_token_keyset_count(s->keyset); i++)
 		if (tpa_token_keyset_info(&ki, s->keyset, i, now) == 0 &&
-		    strcmp(ki.kid, kid) == 0 && ki.created_at > 0) {
-			tpa_metric_set(s->m_key_age, NULL, (double)(now - ki.created_at));
+		    strcmp(ki.kid, kid) == 0 && ki.created_at > 0)
 			break;
-		}
+	if (kid && s->keyset && i < tpa_token_keyset_count(s->keyset))
+		tpa_metric_set(s->m_key_age, NULL, (double)(now - ki.created_at));
+	else
+		tpa_metric_clear(s->m_key_age);
 	pthread_mutex_unlock(&s->lock);
 }
 

@@ -47,6 +47,9 @@ void tpa_metric_set(tpa_metric *f, const char *const *values, double v);
 void tpa_metric_observe(tpa_metric *f, const char *const *values, double v); /* histogram */
 /* Forgets every series (a gauge computed afresh at each scrape). */
 void tpa_metric_clear(tpa_metric *f);
+/* Forgets every series and sets that one, at once: a scrape meanwhile sees
+ * the old series or the new one, never none (the signing key's id). */
+void tpa_metric_replace(tpa_metric *f, const char *const *values, double v);
 
 /* The exposition text of every family (malloc'd). */
 int tpa_metrics_text(char **out, tpa_metrics *m);

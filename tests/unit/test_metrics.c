@@ -56,6 +56,12 @@ static void test_render(void)
 	CU_ASSERT_FATAL(tpa_metrics_text(&t, m) == 0);
 	CU_ASSERT_PTR_NULL(strstr(t, "tpa_g 0.25"));
 	free(t);
+	/* replace: only the new series is left */
+	tpa_metric_replace(c, (const char *const[]){ "new" }, 1);
+	CU_ASSERT_FATAL(tpa_metrics_text(&t, m) == 0);
+	CU_ASSERT_PTR_NOT_NULL(strstr(t, "tpa_x_total{outcome=\"new\"} 1\n"));
+	CU_ASSERT_PTR_NULL(strstr(t, "\"ok\""));
+	free(t);
 	tpa_metrics_free(m);
 }
 

@@ -608,6 +608,31 @@ static void test_service_metrics(void)
 	free(b);
 	CU_ASSERT_EQUAL(tpa_service_metrics_text(NULL, &a), TPA_ERR_INVALID_ARG);
 	CU_ASSERT_PTR_NULL(a);
+	/* With a key set: the signer's id, and its age from the set. */
+	{
+		char dir[] = "/tmp/tpa-svc-keys-XXXXXX", path[64];
+		tpa_service_opts o = { 0 };
+		tpa_token_keyset *ks = NULL;
+		tpa_service *ksvc = NULL;
+		double age;
+
+		CU_ASSERT_PTR_NOT_NULL_FATAL(mkdtemp(dir));
+		snprintf(path, sizeof(path), "%s/keys.json", dir);
+		CU_ASSERT_EQUAL_FATAL(tpa_token_keyset_load(&ks, path, 3600), 0);
+		o.keyset = ks;
+		CU_ASSERT_EQUAL_FATAL(tpa_service_new(&ksvc, &o), 0);
+		CU_ASSERT_EQUAL_FATAL(tpa_service_metrics_text(ksvc, &a), 0);
+		snprintf(want, sizeof(want), "tpa_token_signing_key_info{kid=\"%s\"}",
+			 tpa_token_key_id(tpa_token_keyset_signer(ks, (int64_t)time(NULL))));
+		CU_ASSERT_EQUAL(metric(a, want), 1);
+		age = metric(a, "tpa_token_signing_key_age_seconds");
+		CU_ASSERT(age >= 0 && age < 60);
+		free(a);
+		tpa_service_free(ksvc);
+		tpa_token_keyset_free(ks);
+		unlink(path);
+		rmdir(dir);
+	}
 }
 
 /* Through a real gRPC server on loopback: the calls are counted by method and
