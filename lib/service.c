@@ -1462,9 +1462,11 @@ static void refuse_tombstoned(tpa_rpc_reply *r, const char *device_id, int delet
 /* 0 (*known says whether the device is registered), or a refusal. */
 static int refuse_revoked(tpa_rpc_reply *r, tpa_service *s, const char *device_id, int *known)
 {
+	double t0 = mono_s();
 	tpa_device dev;
 	int err = tpa_store_get(&dev, s->opts.store, device_id);
 
+	store_observe(s, "get", t0);
 	*known = 0;
 	if (err == TPA_ERR_NOT_FOUND) {
 		tpa_err_clear();
@@ -1635,6 +1637,7 @@ void tpa_service_activate(tpa_rpc_reply *r, const uint8_t *req, size_t len, void
 	tpa_host_info host;
 	tpa_admission adm;
 	int err, known = 0;
+	double t0;
 
 	memset(&seal, 0, sizeof(seal));
 	if (!(in = unpack(r, &arena, &attest__v1__activate_request__descriptor, req, len,
@@ -1728,12 +1731,14 @@ void tpa_service_activate(tpa_rpc_reply *r, const uint8_t *req, size_t len, void
 	if (tpa_ekcert_manufacturer(mf, sizeof(mf), in->ek_certificate.data,
 				    in->ek_certificate.len) < 0)
 		mf[0] = '\0';
+	t0 = mono_s();
 	err = tpa_store_enroll_admitted(s->opts.store, device_id, in->ek_public.data,
 					in->ek_public.len, in->ek_certificate.data,
 					in->ek_certificate.len, in->ak_public.data,
 					in->ak_public.len, ak_name, mf[0] ? mf : NULL,
 					(seal.flags & TPA_ENROLLMENT_REPLACE_AKS) != 0, &adm.rec,
 					(int64_t)time(NULL));
+	store_observe(s, "enroll", t0);
 	if (err == TPA_ERR_REFUSED) {
 		refuse_tombstoned(r, device_id, 1);
 		goto refused;

@@ -851,6 +851,8 @@ static void registry_metrics(const char *dev)
 			    "{operation=\"record\"}") >= 1);
 	CU_ASSERT(metric(t, "tpa_registry_operation_duration_seconds_count"
 			    "{operation=\"find_by_ak\"}") >= 1);
+	CU_ASSERT(metric(t, "tpa_registry_operation_duration_seconds_count"
+			    "{operation=\"enroll\"}") >= 1);
 	free(t);
 	CU_ASSERT_EQUAL(tpa_store_set_state(adm_store, dev, TPA_DEVICE_REVOKED, time(NULL)), 0);
 	CU_ASSERT_EQUAL_FATAL(tpa_service_metrics_text(svc, &t), 0);
