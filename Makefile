@@ -58,6 +58,7 @@ LIB_SRC  := \
             lib/keybind.c \
             lib/rpc.c \
             lib/rpc_gate.c \
+            lib/metrics.c \
             lib/pbarena.c \
             lib/token.c \
             lib/service.c \
@@ -90,6 +91,7 @@ PROGS    := $(BUILD)/attest_client $(BUILD)/verifier $(BUILD)/tpa-pcr-extend \
             $(BUILD)/tpa-bootsim
 UNIT_TESTS := \
               $(BUILD)/tests/unit/test_quote \
+              $(BUILD)/tests/unit/test_metrics \
               $(BUILD)/tests/unit/test_err \
               $(BUILD)/tests/unit/test_timefmt \
               $(BUILD)/tests/unit/test_hostinfo \

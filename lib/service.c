@@ -24,11 +24,13 @@
 #include "tpa/evidence.h"
 #include "tpa/identity.h"
 #include "tpa/keybind.h"
+#include "tpa/metrics.h"
 #include "tpa/quote.h"
 #include "pbarena.h"
 #include "tpa/service.h"
 #include "tpa/tpm_decode.h"
 #include "tpa/verdict.h"
+#include "tpa/version.h"
 
 #define INTERMEDIATES_MAX TPA_ENROLL_INTERMEDIATES_MAX
 #define BASELINE_CACHE_MAX 256
@@ -77,7 +79,15 @@ struct tpa_service {
 		atomic_ullong challenges, verdicts, recorded, unverified, refused, replays,
 			enrollments, enroll_refused, activations, activate_refused;
 	} n;
+	/* Metrics: what n does not count already; n's counts are copied in
+	 * at each scrape (tpa_service_metrics_text). */
+	tpa_metrics *metrics;
+	tpa_metric *m_attest, *m_failed, *m_rpc, *m_rpc_s, *m_chal, *m_enroll, *m_devices,
+		*m_store_s, *m_key, *m_key_age, *m_build;
 };
+
+static int metrics_init(tpa_service *s);
+static void metrics_verdict(tpa_service *s, const tpa_verdict *v, int quote_ok);
 
 int tpa_service_new(tpa_service **out, const tpa_service_opts *o)
 {
@@ -141,7 +151,8 @@ int tpa_service_new(tpa_service **out, const tpa_service_opts *o)
 		goto fail;
 	err = tpa_sealer_new(&s->sealer, o->store ? key : NULL);
 	OPENSSL_cleanse(key, sizeof(key));
-	if (err < 0 || (!o->store && (err = tpa_used_set_new(&s->used, s->opts.max_used)) < 0))
+	if (err < 0 || (!o->store && (err = tpa_used_set_new(&s->used, s->opts.max_used)) < 0) ||
+	    (err = metrics_init(s)) < 0)
 		goto fail;
 	*out = s;
 	return 0;
@@ -169,6 +180,7 @@ void tpa_service_free(tpa_service *s)
 	free(s->ek_ca);
 	tpa_ek_anchors_free(s->anchors);
 	free(s->verifier_id);
+	tpa_metrics_free(s->metrics);
 	free(s);
 }
 
@@ -292,21 +304,45 @@ int tpa_service_reload(tpa_service *s, const tpa_service_opts *o, tpa_ek_anchors
 	return 0;
 }
 
+static double mono_s(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+}
+
+/* Counts a call by method and status and times it, the wait for a reload
+ * included: what the caller waited. */
+static void rpc_observe(tpa_service *s, const char *method, int status, double t0)
+{
+	tpa_metric_add(s->m_rpc, (const char *const[]){ method, tpa_rpc_status_name(status) }, 1);
+	tpa_metric_observe(s->m_rpc_s, (const char *const[]){ method }, mono_s() - t0);
+}
+
+/* A registry call's time, by the kind of operation. */
+static void store_observe(tpa_service *s, const char *op, double t0)
+{
+	tpa_metric_observe(s->m_store_s, (const char *const[]){ op }, mono_s() - t0);
+}
+
 /* The handlers as the server calls them: under the settings' read lock. */
-#define LIVE(name) \
+#define LIVE(name, method) \
 	static void live_##name(tpa_rpc_reply *r, const uint8_t *req, size_t len, void *ctx) \
 	{ \
 		tpa_service *s = ctx; \
+		double t0 = mono_s(); \
 		pthread_rwlock_rdlock(&s->live); \
 		tpa_service_##name(r, req, len, ctx); \
 		pthread_rwlock_unlock(&s->live); \
+		rpc_observe(s, method, r->status, t0); \
 	}
-LIVE(get_challenge)
-LIVE(attest)
-LIVE(get_keys)
-LIVE(enroll)
-LIVE(activate)
-LIVE(compliance)
+LIVE(get_challenge, "GetChallenge")
+LIVE(attest, "Attest")
+LIVE(get_keys, "GetVerificationKeys")
+LIVE(enroll, "Enroll")
+LIVE(activate, "Activate")
+LIVE(compliance, "GetDeviceCompliance")
 #undef LIVE
 
 int tpa_service_register(tpa_service *s, tpa_rpc_server *srv)
@@ -326,6 +362,199 @@ int tpa_service_register(tpa_service *s, tpa_rpc_server *srv)
 					      s)) < 0))
 		return err;
 	return 0;
+}
+
+/* ---- metrics ---- */
+
+static const double rpc_buckets[] = { 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25,
+				       0.5, 1, 2.5, 5, 10 };
+static const double store_buckets[] = { 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01,
+					 0.025, 0.05, 0.1, 0.25, 1 };
+static const char *const outcomes[] = { "compliant", "warning", "non-compliant",
+					 "no-baseline", "refused" };
+static const char *const enroll_results[] = { "enrolled", "enroll-refused", "activated",
+					       "activate-refused" };
+static const char *const dev_states[] = { "active", "pending", "revoked", "stale",
+					   "compliant" };
+
+#define NELEM(a) (sizeof(a) / sizeof((a)[0]))
+
+static int metrics_init(tpa_service *s)
+{
+	static const char *const l_outcome[] = { "outcome", NULL };
+	static const char *const l_check[] = { "check", NULL };
+	static const char *const l_rpc[] = { "method", "code", NULL };
+	static const char *const l_method[] = { "method", NULL };
+	static const char *const l_result[] = { "result", NULL };
+	static const char *const l_state[] = { "state", NULL };
+	static const char *const l_op[] = { "operation", NULL };
+	static const char *const l_kid[] = { "kid", NULL };
+	static const char *const l_version[] = { "version", NULL };
+	tpa_metrics *m;
+	size_t i;
+	int err;
+
+	if ((err = tpa_metrics_new(&s->metrics)) < 0)
+		return err;
+	m = s->metrics;
+	if ((err = tpa_metrics_add(&s->m_attest, m, TPA_METRIC_COUNTER, "tpa_attestations_total",
+				   "Attest calls by outcome: the verdict's, or refused without one.",
+				   l_outcome, NULL, 0)) < 0 ||
+	    (err = tpa_metrics_add(&s->m_failed, m, TPA_METRIC_COUNTER,
+				   "tpa_attestation_failed_checks_total",
+				   "Checks and baseline rules that failed in non-compliant verdicts.",
+				   l_check, NULL, 0)) < 0 ||
+	    (err = tpa_metrics_add(&s->m_rpc, m, TPA_METRIC_COUNTER, "tpa_rpc_requests_total",
+				   "gRPC calls answered, by method and status code.", l_rpc, NULL,
+				   0)) < 0 ||
+	    (err = tpa_metrics_add(&s->m_rpc_s, m, TPA_METRIC_HISTOGRAM,
+				   "tpa_rpc_request_duration_seconds",
+				   "Time to answer a gRPC call, by method.", l_method, rpc_buckets,
+				   NELEM(rpc_buckets))) < 0 ||
+	    (err = tpa_metrics_add(&s->m_chal, m, TPA_METRIC_COUNTER, "tpa_challenges_issued_total",
+				   "Challenges issued by GetChallenge.", NULL, NULL, 0)) < 0 ||
+	    (err = tpa_metrics_add(&s->m_enroll, m, TPA_METRIC_COUNTER, "tpa_enrollments_total",
+				   "Enroll and Activate calls by result.", l_result, NULL, 0)) < 0 ||
+	    (err = tpa_metrics_add(&s->m_devices, m, TPA_METRIC_GAUGE, "tpa_devices",
+				   "Devices in the registry by state (compliant: active, with a "
+				   "compliant last verdict).", l_state, NULL, 0)) < 0 ||
+	    (err = tpa_metrics_add(&s->m_store_s, m, TPA_METRIC_HISTOGRAM,
+				   "tpa_registry_operation_duration_seconds",
+				   "Time of a registry call, by operation.", l_op, store_buckets,
+				   NELEM(store_buckets))) < 0 ||
+	    (err = tpa_metrics_add(&s->m_key, m, TPA_METRIC_GAUGE, "tpa_token_signing_key_info",
+				   "The key that signs tokens now, by key id (always 1).", l_kid,
+				   NULL, 0)) < 0 ||
+	    (err = tpa_metrics_add(&s->m_key_age, m, TPA_METRIC_GAUGE,
+				   "tpa_token_signing_key_age_seconds",
+				   "Age of the key that signs tokens now (with a key set).", NULL,
+				   NULL, 0)) < 0 ||
+	    (err = tpa_metrics_add(&s->m_build, m, TPA_METRIC_GAUGE, "tpa_build_info",
+				   "The verifier's version (always 1).", l_version, NULL, 0)) < 0)
+		return err;
+	/* Every series of a fixed set from the start: a rate over a series
+	 * that appears only at its first event misses that event. */
+	for (i = 0; i < NELEM(outcomes); i++)
+		tpa_metric_add(s->m_attest, &outcomes[i], 0);
+	tpa_metric_set(s->m_build, (const char *const[]){ TPA_VERSION }, 1);
+	return 0;
+}
+
+/* A verdict answered: its outcome, and what failed in a verdict that
+ * failed (a stranger's evidence too: its quote is what failed). */
+static void metrics_verdict(tpa_service *s, const tpa_verdict *v, int quote_ok)
+{
+	const char *o;
+	size_t i;
+
+	o = !quote_ok || v->outcome == TPA_OUTCOME_NOT_APPRAISED ? "non-compliant"
+								   : tpa_outcome_name(v->outcome);
+	tpa_metric_add(s->m_attest, &o, 1);
+	if (quote_ok && v->status != TPA_STATUS_NON_COMPLIANT)
+		return;
+	for (i = 0; i < v->checks.n; i++)
+		if (!v->checks.items[i].passed) {
+			o = v->checks.items[i].name;
+			tpa_metric_add(s->m_failed, &o, 1);
+		}
+	for (i = 0; v->appraised && i < TPA_RULE_COUNT; i++)
+		if (v->appraisal.rules[i].status == TPA_RULE_FAIL) {
+			o = tpa_rule_name(v->appraisal.rules[i].rule);
+			tpa_metric_add(s->m_failed, &o, 1);
+		}
+}
+
+/* The gauges of the registry: one list of the devices, so a scrape costs
+ * one query however often it comes. */
+static void metrics_devices(tpa_service *s)
+{
+	double n[NELEM(dev_states)] = { 0 };
+	tpa_device *d = NULL;
+	size_t i, nd = 0;
+	double t0;
+	int err;
+
+	if (!s->opts.store)
+		return;
+	t0 = mono_s();
+	err = tpa_store_list(&d, &nd, s->opts.store);
+	store_observe(s, "list", t0);
+	if (err < 0)
+		return;       /* the last scrape's values stay; /readyz tells */
+	for (i = 0; i < nd; i++) {
+		if (d[i].state == TPA_DEVICE_ACTIVE)
+			n[0]++;
+		else if (d[i].state == TPA_DEVICE_PENDING)
+			n[1]++;
+		else if (d[i].state == TPA_DEVICE_REVOKED)
+			n[2]++;
+		/* n[3], stale: the due times (issue 15 item 4) are not here yet. */
+		if (d[i].state == TPA_DEVICE_ACTIVE && strcmp(d[i].last_verdict, "compliant") == 0)
+			n[4]++;
+	}
+	free(d);
+	for (i = 0; i < NELEM(dev_states); i++)
+		tpa_metric_set(s->m_devices, &dev_states[i], n[i]);
+}
+
+static void metrics_key(tpa_service *s)
+{
+	const tpa_token_key *k;
+	tpa_token_keyinfo ki;
+	int64_t now = (int64_t)time(NULL);
+	const char *kid;
+	size_t i;
+
+	pthread_mutex_lock(&s->lock);
+	k = s->keyset ? tpa_token_keyset_signer(s->keyset, now) : s->key;
+	kid = k ? tpa_token_key_id(k) : NULL;
+	/* Only the key signing now: a rotation replaces the series. */
+	if (kid)
+		tpa_metric_replace(s->m_key, &kid, 1);
+	else
+		tpa_metric_clear(s->m_key);
+	for (i = 0; kid && s->keyset && i < tpa_token_keyset_count(s->keyset); i++)
+		if (tpa_token_keyset_info(&ki, s->keyset, i, now) == 0 &&
+		    strcmp(ki.kid, kid) == 0 && ki.created_at > 0)
+			break;
+	if (kid && s->keyset && i < tpa_token_keyset_count(s->keyset))
+		tpa_metric_set(s->m_key_age, NULL, (double)(now - ki.created_at));
+	else
+		tpa_metric_clear(s->m_key_age);
+	pthread_mutex_unlock(&s->lock);
+}
+
+int tpa_service_metrics_text(tpa_service *s, char **out)
+{
+	static const char *const refused = "refused";
+	tpa_service_stats st;
+	int err;
+
+	if (!out)
+		return tpa_err_fail(TPA_ERR_INVALID_ARG, "service: no output");
+	*out = NULL;
+	if (!s)
+		return tpa_err_fail(TPA_ERR_INVALID_ARG, "service: none");
+	/* The counts s->n keeps already, copied rather than counted twice. */
+	tpa_service_stats_get(&st, s);
+	tpa_metric_set(s->m_attest, &refused, (double)st.refused);
+	tpa_metric_set(s->m_chal, NULL, (double)st.challenges);
+	tpa_metric_set(s->m_enroll, &enroll_results[0], (double)st.enrollments);
+	tpa_metric_set(s->m_enroll, &enroll_results[1], (double)st.enroll_refused);
+	tpa_metric_set(s->m_enroll, &enroll_results[2], (double)st.activations);
+	tpa_metric_set(s->m_enroll, &enroll_results[3], (double)st.activate_refused);
+	pthread_rwlock_rdlock(&s->live);    /* the store and keys stay put */
+	metrics_devices(s);
+	metrics_key(s);
+	pthread_rwlock_unlock(&s->live);
+	if ((err = tpa_metrics_text(out, s->metrics)) < 0)
+		return err;
+	return 0;
+}
+
+tpa_metrics *tpa_service_metrics(tpa_service *s)
+{
+	return s ? s->metrics : NULL;
 }
 
 static void logf_(tpa_service *s, const char *fmt, ...)
@@ -895,6 +1124,7 @@ void tpa_service_attest(tpa_rpc_reply *r, const uint8_t *req, size_t len,
 	char *token = NULL, *pcrs_json = NULL;
 	size_t name_len = 0, i;
 	int have_dev = 0, have_ch, quote_ok, judged = 0, err;
+	double t0;
 
 	memset(&v, 0, sizeof(v));
 	if (!(in = unpack(r, &arena, &attest__v1__attest_request__descriptor, req, len,
@@ -976,7 +1206,10 @@ void tpa_service_attest(tpa_rpc_reply *r, const uint8_t *req, size_t len,
 			atomic_fetch_add(&s->n.refused, 1);
 			goto cleanup;
 		}
-		if (tpa_store_find_by_ak(&dev, s->opts.store, name_hex) < 0) {
+		t0 = mono_s();
+		err = tpa_store_find_by_ak(&dev, s->opts.store, name_hex);
+		store_observe(s, "find_by_ak", t0);
+		if (err < 0) {
 			refuse(r, TPA_RPC_PERMISSION_DENIED,
 			       "AK %.16s... is not registered: enroll the device first", name_hex);
 			quiet_logf(s, "attest refused: %s", r->details);
@@ -1110,9 +1343,11 @@ void tpa_service_attest(tpa_rpc_reply *r, const uint8_t *req, size_t len,
 			rec.token_exp = claims.iat + (int64_t)claims.ttl_s;
 			rec.seal_tag = ch.tag;
 			rec.seal_expires_ms = (int64_t)ch.expires_ms;
+			t0 = mono_s();
 			err = tpa_store_record(s->opts.store, dev.id,
 					       v.status != TPA_STATUS_NON_COMPLIANT, reasons, &rec,
 					       claims.iat);
+			store_observe(s, "record", t0);
 			if (err == TPA_ERR_USED) {
 				refuse(r, TPA_RPC_FAILED_PRECONDITION,
 				       "challenge already used: another Attest took it");
@@ -1151,6 +1386,7 @@ void tpa_service_attest(tpa_rpc_reply *r, const uint8_t *req, size_t len,
 		out.token = token;
 		reply_msg(r, &out.base);
 		atomic_fetch_add(&s->n.verdicts, 1);
+		metrics_verdict(s, &v, quote_ok);
 
 		if (!quote_ok) {
 			/* A stranger's evidence: counted and logged quietly, never
@@ -1226,9 +1462,11 @@ static void refuse_tombstoned(tpa_rpc_reply *r, const char *device_id, int delet
 /* 0 (*known says whether the device is registered), or a refusal. */
 static int refuse_revoked(tpa_rpc_reply *r, tpa_service *s, const char *device_id, int *known)
 {
+	double t0 = mono_s();
 	tpa_device dev;
 	int err = tpa_store_get(&dev, s->opts.store, device_id);
 
+	store_observe(s, "get", t0);
 	*known = 0;
 	if (err == TPA_ERR_NOT_FOUND) {
 		tpa_err_clear();
@@ -1399,6 +1637,7 @@ void tpa_service_activate(tpa_rpc_reply *r, const uint8_t *req, size_t len, void
 	tpa_host_info host;
 	tpa_admission adm;
 	int err, known = 0;
+	double t0;
 
 	memset(&seal, 0, sizeof(seal));
 	if (!(in = unpack(r, &arena, &attest__v1__activate_request__descriptor, req, len,
@@ -1492,12 +1731,14 @@ void tpa_service_activate(tpa_rpc_reply *r, const uint8_t *req, size_t len, void
 	if (tpa_ekcert_manufacturer(mf, sizeof(mf), in->ek_certificate.data,
 				    in->ek_certificate.len) < 0)
 		mf[0] = '\0';
+	t0 = mono_s();
 	err = tpa_store_enroll_admitted(s->opts.store, device_id, in->ek_public.data,
 					in->ek_public.len, in->ek_certificate.data,
 					in->ek_certificate.len, in->ak_public.data,
 					in->ak_public.len, ak_name, mf[0] ? mf : NULL,
 					(seal.flags & TPA_ENROLLMENT_REPLACE_AKS) != 0, &adm.rec,
 					(int64_t)time(NULL));
+	store_observe(s, "enroll", t0);
 	if (err == TPA_ERR_REFUSED) {
 		refuse_tombstoned(r, device_id, 1);
 		goto refused;

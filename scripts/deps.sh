@@ -16,6 +16,7 @@ PKGS=(
     libsystemd-dev                    # sd_notify: readiness and the watchdog
     swtpm swtpm-tools
     python3 python3-grpcio python3-jsonschema python3-jwt python3-cryptography python3-protobuf protobuf-compiler   # the independent gRPC peer
+    python3-prometheus-client         # the independent parser of the metrics text
     tpm2-tools                        # tpm2_eventlog, the peer parser in the corpus test
     python3-tpm2-pytss                # TPM2_Certify with qualifying data in the attack suite
     valgrind

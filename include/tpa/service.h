@@ -11,6 +11,7 @@
 #include "tpa/seal.h"
 #include "tpa/baseline.h"
 #include "tpa/identity.h"
+#include "tpa/metrics.h"
 #include "tpa/notify.h"
 #include "tpa/rpc.h"
 #include "tpa/store.h"
@@ -118,6 +119,14 @@ typedef struct {
 } tpa_service_stats;
 
 void tpa_service_stats_get(tpa_service_stats *out, tpa_service *s);
+
+/* The metrics in the Prometheus text exposition format 0.0.4 (malloc'd),
+ * what GET /metrics serves; docs/metrics.md lists them. The registry's
+ * gauges are computed here, with one list of the devices. */
+int tpa_service_metrics_text(tpa_service *s, char **out);
+/* The service's metrics, for the HTTP listener to count its requests in
+ * (tpa_metrics_http_observe). Lives as long as the service. */
+tpa_metrics *tpa_service_metrics(tpa_service *s);
 
 /* The handlers, callable in process (ctx is the tpa_service). */
 void tpa_service_get_challenge(tpa_rpc_reply *r, const uint8_t *req, size_t len,

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <time.h>
 
 #include <CUnit/Basic.h>
@@ -23,6 +24,7 @@
 #include "tpa/token.h"
 #include "tpa/tpm.h"
 #include "tpa/tpm_decode.h"
+#include "tpa/version.h"
 
 #include <tss2/tss2_mu.h>
 
@@ -547,6 +549,143 @@ static void test_service_unknown_challenge(void)
 	CU_ASSERT_EQUAL(b.recorded, a.recorded);
 }
 
+/* ---- metrics: what the counters say after real attestations ---- */
+
+/* The value of a sample line ("name{labels}" exactly), -1 if absent. */
+static double metric(const char *text, const char *sample)
+{
+	size_t n = strlen(sample);
+	const char *p;
+
+	for (p = text; (p = strstr(p, sample)); p += n)
+		if ((p == text || p[-1] == '\n') && p[n] == ' ')
+			return strtod(p + n + 1, NULL);
+	return -1;
+}
+
+static void test_service_metrics(void)
+{
+	tpa_client_challenge ch;
+	tpa_verdict_reply v;
+	char *a = NULL, *b = NULL, want[256];
+	int st;
+
+	CU_ASSERT_EQUAL_FATAL(tpa_service_metrics_text(svc, &a), 0);
+	get_challenge(&ch);
+	attest(&v, &ch, &st);                   /* compliant */
+	CU_ASSERT_TRUE(v.compliant);
+	tpa_verdict_reply_clear(&v);
+	attest(&v, &ch, &st);                   /* the same challenge: refused */
+	CU_ASSERT_EQUAL(st, TPA_RPC_FAILED_PRECONDITION);
+	tpa_verdict_reply_clear(&v);
+	get_challenge(&ch);
+	ch.id[40] = ch.id[40] == 'a' ? 'b' : 'a'; /* not this verifier's: non-compliant */
+	attest(&v, &ch, &st);
+	CU_ASSERT_FALSE(v.compliant);
+	tpa_verdict_reply_clear(&v);
+	CU_ASSERT_EQUAL_FATAL(tpa_service_metrics_text(svc, &b), 0);
+
+#define DELTA(sample) (metric(b, sample) - metric(a, sample))
+	CU_ASSERT_EQUAL(DELTA("tpa_attestations_total{outcome=\"compliant\"}"), 1);
+	CU_ASSERT_EQUAL(DELTA("tpa_attestations_total{outcome=\"refused\"}"), 1);
+	CU_ASSERT_EQUAL(DELTA("tpa_attestations_total{outcome=\"non-compliant\"}"), 1);
+	CU_ASSERT_EQUAL(DELTA("tpa_attestations_total{outcome=\"warning\"}"), 0);
+	CU_ASSERT_EQUAL(DELTA("tpa_challenges_issued_total"), 2);
+#undef DELTA
+	/* The failed check is named; the series appears at its first failure. */
+	CU_ASSERT(metric(b, "tpa_attestation_failed_checks_total{check=\"challenge\"}") -
+		  (metric(a, "tpa_attestation_failed_checks_total{check=\"challenge\"}") < 0 ? 0 :
+		   metric(a, "tpa_attestation_failed_checks_total{check=\"challenge\"}")) == 1);
+	snprintf(want, sizeof(want), "tpa_build_info{version=\"%s\"}", TPA_VERSION);
+	CU_ASSERT_EQUAL(metric(b, want), 1);
+	snprintf(want, sizeof(want), "tpa_token_signing_key_info{kid=\"%s\"}",
+		 tpa_token_key_id(tkey));
+	CU_ASSERT_EQUAL(metric(b, want), 1);
+	/* Without a registry there are no device gauges to give. */
+	CU_ASSERT_EQUAL(metric(b, "tpa_devices{state=\"active\"}"), -1);
+	CU_ASSERT_PTR_NOT_NULL(strstr(b, "# TYPE tpa_rpc_request_duration_seconds histogram\n"));
+	free(a);
+	free(b);
+	CU_ASSERT_EQUAL(tpa_service_metrics_text(NULL, &a), TPA_ERR_INVALID_ARG);
+	CU_ASSERT_PTR_NULL(a);
+	/* With a key set: the signer's id, and its age from the set. */
+	{
+		char dir[] = "/tmp/tpa-svc-keys-XXXXXX", path[64];
+		tpa_service_opts o = { 0 };
+		tpa_token_keyset *ks = NULL;
+		tpa_service *ksvc = NULL;
+		double age;
+
+		CU_ASSERT_PTR_NOT_NULL_FATAL(mkdtemp(dir));
+		snprintf(path, sizeof(path), "%s/keys.json", dir);
+		CU_ASSERT_EQUAL_FATAL(tpa_token_keyset_load(&ks, path, 3600), 0);
+		o.keyset = ks;
+		CU_ASSERT_EQUAL_FATAL(tpa_service_new(&ksvc, &o), 0);
+		CU_ASSERT_EQUAL_FATAL(tpa_service_metrics_text(ksvc, &a), 0);
+		snprintf(want, sizeof(want), "tpa_token_signing_key_info{kid=\"%s\"}",
+			 tpa_token_key_id(tpa_token_keyset_signer(ks, (int64_t)time(NULL))));
+		CU_ASSERT_EQUAL(metric(a, want), 1);
+		age = metric(a, "tpa_token_signing_key_age_seconds");
+		CU_ASSERT(age >= 0 && age < 60);
+		free(a);
+		tpa_service_free(ksvc);
+		tpa_token_keyset_free(ks);
+		unlink(path);
+		rmdir(dir);
+	}
+}
+
+/* Through a real gRPC server on loopback: the calls are counted by method and
+ * status and timed where the server calls the handlers. */
+static void test_service_rpc_metrics(void)
+{
+	tpa_rpc_server_opts so = { 0 };
+	tpa_rpc_client_opts co = { 0 };
+	tpa_rpc_server *srv = NULL;
+	tpa_rpc_client *c = NULL;
+	uint8_t *resp = NULL, junk[3] = { 0xff, 0xff, 0xff };
+	char target[64], *a = NULL, *b = NULL;
+	size_t n = 0;
+	int port = 0, st = -1;
+
+	so.listen = "127.0.0.1:0";
+	so.insecure = 1;
+	so.workers = 2;
+	so.max_message = 65536;
+	CU_ASSERT_EQUAL_FATAL(tpa_rpc_server_new(&srv, &so), 0);
+	CU_ASSERT_EQUAL_FATAL(tpa_service_register(svc, srv), 0);
+	CU_ASSERT_EQUAL_FATAL(tpa_rpc_server_start(srv, &port), 0);
+	snprintf(target, sizeof(target), "127.0.0.1:%d", port);
+	co.target = target;
+	co.insecure = 1;
+	CU_ASSERT_EQUAL_FATAL(tpa_rpc_client_new(&c, &co), 0);
+	CU_ASSERT_EQUAL_FATAL(tpa_service_metrics_text(svc, &a), 0);
+	CU_ASSERT_EQUAL(tpa_rpc_client_call(&resp, &n, &st, c, TPA_RPC_GET_CHALLENGE, NULL, 0,
+					    5000), 0);
+	CU_ASSERT_EQUAL(st, TPA_RPC_OK);
+	free(resp);
+	resp = NULL;
+	CU_ASSERT_NOT_EQUAL(tpa_rpc_client_call(&resp, &n, &st, c, TPA_RPC_ATTEST, junk,
+						sizeof(junk), 5000), 0);
+	CU_ASSERT_EQUAL(st, TPA_RPC_INVALID_ARGUMENT);
+	free(resp);
+	CU_ASSERT_EQUAL_FATAL(tpa_service_metrics_text(svc, &b), 0);
+#define DELTA(sample) (metric(b, sample) - (metric(a, sample) < 0 ? 0 : metric(a, sample)))
+	CU_ASSERT_EQUAL(DELTA("tpa_rpc_requests_total{method=\"GetChallenge\",code=\"OK\"}"), 1);
+	CU_ASSERT_EQUAL(DELTA("tpa_rpc_requests_total{method=\"Attest\","
+			      "code=\"INVALID_ARGUMENT\"}"), 1);
+	CU_ASSERT_EQUAL(DELTA("tpa_rpc_request_duration_seconds_count"
+			      "{method=\"GetChallenge\"}"), 1);
+	CU_ASSERT_EQUAL(DELTA("tpa_rpc_request_duration_seconds_bucket"
+			      "{method=\"Attest\",le=\"+Inf\"}"), 1);
+	CU_ASSERT_EQUAL(DELTA("tpa_attestations_total{outcome=\"refused\"}"), 1);
+#undef DELTA
+	free(a);
+	free(b);
+	tpa_rpc_client_free(c);
+	tpa_rpc_server_free(srv);
+}
+
 static void test_service_nonce_of_other_challenge(void)
 {
 	tpa_client_challenge a, b;
@@ -695,6 +834,47 @@ static char *attest_claims(int *status)
 	return claims;
 }
 
+/* The device gauges from the registry, the registry's latency, and the whole
+ * text read by an independent parser (Debian's python3-prometheus-client). */
+static void registry_metrics(const char *dev)
+{
+	char *t = NULL, path[] = "/tmp/tpa-svc-metrics-XXXXXX", cmd[512];
+	FILE *f;
+	int fd;
+
+	CU_ASSERT_EQUAL_FATAL(tpa_service_metrics_text(svc, &t), 0);
+	CU_ASSERT_EQUAL(metric(t, "tpa_devices{state=\"active\"}"), 1);
+	CU_ASSERT_EQUAL(metric(t, "tpa_devices{state=\"compliant\"}"), 1);
+	CU_ASSERT_EQUAL(metric(t, "tpa_devices{state=\"revoked\"}"), 0);
+	CU_ASSERT(metric(t, "tpa_enrollments_total{result=\"activated\"}") >= 1);
+	CU_ASSERT(metric(t, "tpa_registry_operation_duration_seconds_count"
+			    "{operation=\"record\"}") >= 1);
+	CU_ASSERT(metric(t, "tpa_registry_operation_duration_seconds_count"
+			    "{operation=\"find_by_ak\"}") >= 1);
+	CU_ASSERT(metric(t, "tpa_registry_operation_duration_seconds_count"
+			    "{operation=\"enroll\"}") >= 1);
+	free(t);
+	CU_ASSERT_EQUAL(tpa_store_set_state(adm_store, dev, TPA_DEVICE_REVOKED, time(NULL)), 0);
+	CU_ASSERT_EQUAL_FATAL(tpa_service_metrics_text(svc, &t), 0);
+	CU_ASSERT_EQUAL(metric(t, "tpa_devices{state=\"active\"}"), 0);
+	CU_ASSERT_EQUAL(metric(t, "tpa_devices{state=\"compliant\"}"), 0);
+	CU_ASSERT_EQUAL(metric(t, "tpa_devices{state=\"revoked\"}"), 1);
+	CU_ASSERT_FATAL((fd = mkstemp(path)) >= 0);
+	CU_ASSERT_FATAL((f = fdopen(fd, "w")) != NULL);
+	fputs(t, f);
+	fclose(f);
+	snprintf(cmd, sizeof(cmd), "/usr/bin/python3 -c \"import sys\n"
+		 "from prometheus_client.parser import text_string_to_metric_families as p\n"
+		 "v = {s.name + repr(sorted(s.labels.items())): s.value\n"
+		 "     for f in p(open(sys.argv[1]).read()) for s in f.samples}\n"
+		 "assert v[\\\"tpa_devices[('state', 'revoked')]\\\"] == 1, v\n"
+		 "assert v[\\\"tpa_build_info[('version', '%s')]\\\"] == 1, v\n\" %s",
+		 TPA_VERSION, path);
+	CU_ASSERT_EQUAL(system(cmd), 0);
+	unlink(path);
+	free(t);
+}
+
 static void test_admission_no_ek_cert(void)
 {
 	tpa_inventory_entry e;
@@ -785,6 +965,7 @@ static void test_admission_no_ek_cert(void)
 		CU_ASSERT_PTR_NOT_NULL(strstr(tpa_err_last(), "approve admission needs a registry"));
 	}
 	CU_ASSERT_EQUAL(tpa_service_set_admission(svc, (tpa_admission_mode)9), TPA_ERR_INVALID_ARG);
+	registry_metrics(dev);
 }
 
 int main(void)
@@ -805,6 +986,8 @@ int main(void)
 	CU_add_test(s, "expired nonce", test_service_expired_nonce);
 	CU_add_test(s, "unknown challenge", test_service_unknown_challenge);
 	CU_add_test(s, "nonce of another challenge", test_service_nonce_of_other_challenge);
+	CU_add_test(s, "metrics count what happened", test_service_metrics);
+	CU_add_test(s, "metrics of gRPC calls over loopback", test_service_rpc_metrics);
 	s = CU_add_suite("service with event logs (own swtpm)", log_suite_init, tpm_suite_clean);
 	CU_add_test(s, "a log that replays: measured boot, Secure Boot on", test_log_good);
 	CU_add_test(s, "an event the TPM never measured", test_log_extra_event);
