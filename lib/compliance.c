@@ -6,6 +6,7 @@
 
 #include "tpa/compliance.h"
 #include "tpa/err.h"
+#include "tpa/timefmt.h"
 
 int tpa_device_id_valid(const char *s)
 {
@@ -19,13 +20,56 @@ int tpa_device_id_valid(const char *s)
 	return 1;
 }
 
+void tpa_staleness_default(tpa_staleness *p)
+{
+	p->interval_s = TPA_STALE_DEFAULT_INTERVAL_S;
+	p->grace_s = TPA_STALE_DEFAULT_GRACE_S;
+}
+
+int64_t tpa_staleness_window(const tpa_staleness *p)
+{
+	tpa_staleness def;
+
+	if (!p) {
+		tpa_staleness_default(&def);
+		p = &def;
+	}
+	return (int64_t)(p->interval_s ? p->interval_s : TPA_STALE_DEFAULT_INTERVAL_S) +
+	       (int64_t)p->grace_s;
+}
+
+int64_t tpa_device_due(const tpa_device *d, const tpa_staleness *p)
+{
+	/* A registry time is never near INT64_MAX; the window is at most
+	 * 2 * TPA_STALE_MAX_S when the caller checked it, and 2^33 otherwise. */
+	if (!d || d->last_attest_at <= 0)
+		return 0;
+	return d->last_attest_at + tpa_staleness_window(p);
+}
+
+int tpa_device_stale(const tpa_device *d, int64_t now, const tpa_staleness *p)
+{
+	int64_t due = tpa_device_due(d, p);
+
+	return due != 0 && now >= due;
+}
+
 int tpa_compliance_answer_get(tpa_compliance_answer *out, tpa_store *store,
-			      const char *device_id, int64_t now)
+			      const char *device_id, int64_t now, const tpa_staleness *p)
 {
 	const tpa_device *d = &out->device;
+	char at[TPA_TIME_ISO_LEN + 1], due[TPA_TIME_ISO_LEN + 1];
+	tpa_staleness pol;
 	int err, good_verdict;
 
 	memset(out, 0, sizeof(*out));
+	if (p) {
+		pol = *p;
+		if (!pol.interval_s)
+			pol.interval_s = TPA_STALE_DEFAULT_INTERVAL_S;
+	} else {
+		tpa_staleness_default(&pol);
+	}
 	if (!tpa_device_id_valid(device_id))
 		return tpa_err_fail(TPA_ERR_INVALID_ARG, "device_id: not 64 lower-case hex digits");
 	if ((err = tpa_store_last_token(&out->token, &out->device, store, device_id)) < 0)
@@ -33,6 +77,8 @@ int tpa_compliance_answer_get(tpa_compliance_answer *out, tpa_store *store,
 	out->expired = !out->token || d->last_token_exp <= now;
 	out->revoked_since_verdict = d->state_changed_at > 0 &&
 				     d->state_changed_at >= d->last_attest_at;
+	out->due_at = tpa_device_due(d, &pol);
+	out->stale = tpa_device_stale(d, now, &pol);
 	good_verdict = strcmp(d->last_outcome, "compliant") == 0 ||
 		       strcmp(d->last_outcome, "warning") == 0;
 	if (d->state == TPA_DEVICE_PENDING)
@@ -49,6 +95,14 @@ int tpa_compliance_answer_get(tpa_compliance_answer *out, tpa_store *store,
 	else if (!good_verdict)
 		snprintf(out->reason, sizeof(out->reason), "the last verdict was %s",
 			 d->last_outcome);
+	else if (out->stale && tpa_time_iso(at, sizeof(at), d->last_attest_at) >= 0 &&
+		 tpa_time_iso(due, sizeof(due), out->due_at) >= 0)
+		snprintf(out->reason, sizeof(out->reason),
+			 "the device is overdue: its last good verdict was at %s, due by %s "
+			 "(interval %u s + grace %u s)", at, due, (unsigned)pol.interval_s,
+			 (unsigned)pol.grace_s);
+	else if (out->stale)    /* a time past 9999: still overdue */
+		snprintf(out->reason, sizeof(out->reason), "the device is overdue");
 	else if (out->expired)
 		snprintf(out->reason, sizeof(out->reason), "the last verdict's token expired");
 	out->compliant = out->reason[0] == '\0';

@@ -739,14 +739,16 @@ tpa_exit cmd_compliance(int argc, char **argv)
 		json_object_set_new(o, "revoked_since_verdict", json_boolean(r.revoked_since_verdict));
 		json_object_set_new(o, "baseline", json_string(r.baseline));
 		json_object_set_new(o, "reason", json_string(r.reason));
+		json_object_set_new(o, "stale", json_boolean(r.stale));
+		json_object_set_new(o, "due_at", json_integer(r.due_at));
 		json_object_set_new(o, "token", json_string(r.token ? r.token : ""));
 		if ((t = json_dumps(o, JSON_INDENT(1) | JSON_PRESERVE_ORDER)))
 			printf("%s\n", t);
 		free(t);
 		json_decref(o);
 	} else {
-		printf("%s: %s%s%s\n", id, r.compliant ? "compliant" : "NOT compliant",
-		       r.reason[0] ? ": " : "", r.reason);
+		printf("%s: %s%s%s%s\n", id, r.compliant ? "compliant" : "NOT compliant",
+		       r.stale ? " (stale)" : "", r.reason[0] ? ": " : "", r.reason);
 	}
 	rc = r.compliant ? TPA_EXIT_OK : TPA_EXIT_NO;
 	tpa_compliance_reply_clear(&r);
