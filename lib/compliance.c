@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /* A device's compliance now: see tpa/compliance.h. */
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,11 +41,15 @@ int64_t tpa_staleness_window(const tpa_staleness *p)
 
 int64_t tpa_device_due(const tpa_device *d, const tpa_staleness *p)
 {
-	/* A registry time is never near INT64_MAX; the window is at most
-	 * 2 * TPA_STALE_MAX_S when the caller checked it, and 2^33 otherwise. */
+	int64_t w = tpa_staleness_window(p);   /* at most 2^33 */
+
 	if (!d || d->last_attest_at <= 0)
 		return 0;
-	return d->last_attest_at + tpa_staleness_window(p);
+	/* The registry's time is read from a file: one near INT64_MAX is
+	 * nonsense, but must not overflow (due at the end of time, never stale). */
+	if (d->last_attest_at > INT64_MAX - w)
+		return INT64_MAX;
+	return d->last_attest_at + w;
 }
 
 int tpa_device_stale(const tpa_device *d, int64_t now, const tpa_staleness *p)

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /* A device's compliance now, judged from a real SQLite registry: each
  * reason a device is not compliant, and the one way it is. */
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -171,6 +172,10 @@ static void test_due(void)
 	p.grace_s = 0;
 	CU_ASSERT_EQUAL(tpa_staleness_window(&p), 3600);
 	CU_ASSERT_EQUAL(tpa_device_due(NULL, &p), 0);
+	/* A registry time at the end of time does not overflow. */
+	d.last_attest_at = INT64_MAX - 5;
+	CU_ASSERT_EQUAL(tpa_device_due(&d, &p), INT64_MAX);
+	CU_ASSERT_FALSE(tpa_device_stale(&d, INT64_MAX - 1, &p));
 }
 
 /* An answer's staleness: the reason, the flag and due_at, whatever else
