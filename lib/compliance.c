@@ -1,11 +1,13 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /* A device's compliance now: see tpa/compliance.h. */
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "tpa/compliance.h"
 #include "tpa/err.h"
+#include "tpa/timefmt.h"
 
 int tpa_device_id_valid(const char *s)
 {
@@ -19,13 +21,60 @@ int tpa_device_id_valid(const char *s)
 	return 1;
 }
 
+void tpa_staleness_default(tpa_staleness *p)
+{
+	p->interval_s = TPA_STALE_DEFAULT_INTERVAL_S;
+	p->grace_s = TPA_STALE_DEFAULT_GRACE_S;
+}
+
+int64_t tpa_staleness_window(const tpa_staleness *p)
+{
+	tpa_staleness def;
+
+	if (!p) {
+		tpa_staleness_default(&def);
+		p = &def;
+	}
+	return (int64_t)(p->interval_s ? p->interval_s : TPA_STALE_DEFAULT_INTERVAL_S) +
+	       (int64_t)p->grace_s;
+}
+
+int64_t tpa_device_due(const tpa_device *d, const tpa_staleness *p)
+{
+	int64_t w = tpa_staleness_window(p);   /* at most 2^33 */
+
+	if (!d || d->last_attest_at <= 0)
+		return 0;
+	/* The registry's time is read from a file: one near INT64_MAX is
+	 * nonsense, but must not overflow (due at the end of time, never stale). */
+	if (d->last_attest_at > INT64_MAX - w)
+		return INT64_MAX;
+	return d->last_attest_at + w;
+}
+
+int tpa_device_stale(const tpa_device *d, int64_t now, const tpa_staleness *p)
+{
+	int64_t due = tpa_device_due(d, p);
+
+	return due != 0 && now >= due;
+}
+
 int tpa_compliance_answer_get(tpa_compliance_answer *out, tpa_store *store,
-			      const char *device_id, int64_t now)
+			      const char *device_id, int64_t now, const tpa_staleness *p)
 {
 	const tpa_device *d = &out->device;
+	char at[TPA_TIME_ISO_LEN + 1], due[TPA_TIME_ISO_LEN + 1];
+	tpa_staleness pol;
 	int err, good_verdict;
 
 	memset(out, 0, sizeof(*out));
+	if (p) {
+		pol = *p;
+		if (!pol.interval_s)
+			pol.interval_s = TPA_STALE_DEFAULT_INTERVAL_S;
+	} else {
+		tpa_staleness_default(&pol);
+	}
 	if (!tpa_device_id_valid(device_id))
 		return tpa_err_fail(TPA_ERR_INVALID_ARG, "device_id: not 64 lower-case hex digits");
 	if ((err = tpa_store_last_token(&out->token, &out->device, store, device_id)) < 0)
@@ -33,6 +82,8 @@ int tpa_compliance_answer_get(tpa_compliance_answer *out, tpa_store *store,
 	out->expired = !out->token || d->last_token_exp <= now;
 	out->revoked_since_verdict = d->state_changed_at > 0 &&
 				     d->state_changed_at >= d->last_attest_at;
+	out->due_at = tpa_device_due(d, &pol);
+	out->stale = tpa_device_stale(d, now, &pol);
 	good_verdict = strcmp(d->last_outcome, "compliant") == 0 ||
 		       strcmp(d->last_outcome, "warning") == 0;
 	if (d->state == TPA_DEVICE_PENDING)
@@ -49,6 +100,14 @@ int tpa_compliance_answer_get(tpa_compliance_answer *out, tpa_store *store,
 	else if (!good_verdict)
 		snprintf(out->reason, sizeof(out->reason), "the last verdict was %s",
 			 d->last_outcome);
+	else if (out->stale && tpa_time_iso(at, sizeof(at), d->last_attest_at) >= 0 &&
+		 tpa_time_iso(due, sizeof(due), out->due_at) >= 0)
+		snprintf(out->reason, sizeof(out->reason),
+			 "the device is overdue: its last good verdict was at %s, due by %s "
+			 "(interval %u s + grace %u s)", at, due, (unsigned)pol.interval_s,
+			 (unsigned)pol.grace_s);
+	else if (out->stale)    /* a time past 9999: still overdue */
+		snprintf(out->reason, sizeof(out->reason), "the device is overdue");
 	else if (out->expired)
 		snprintf(out->reason, sizeof(out->reason), "the last verdict's token expired");
 	out->compliant = out->reason[0] == '\0';

@@ -634,12 +634,15 @@ int tpa_compliance_response_unpack(tpa_compliance_reply *out, const uint8_t *b, 
 	c.token_expires_at = r->token_expires_at;
 	c.expired = r->expired;
 	c.revoked_since_verdict = r->revoked_since_verdict;
-	if (c.compliant && (c.reason[0] || c.expired || c.revoked_since_verdict ||
+	c.stale = r->stale;
+	c.due_at = r->due_at;
+	if (c.compliant && (c.reason[0] || c.expired || c.revoked_since_verdict || c.stale ||
 			    strcmp(c.state, "active") != 0)) {
 		err = tpa_err_fail(TPA_ERR_PARSE, "malformed GetDeviceCompliance reply: compliant, "
 				   "but %s", c.reason[0] ? "with a reason not to be" :
 				   c.expired ? "its token expired" :
 				   c.revoked_since_verdict ? "revoked since its verdict" :
+				   c.stale ? "the device is stale" :
 				   "the device is not active");
 		goto cleanup;
 	}

@@ -89,6 +89,16 @@ struct tpa_service {
 static int metrics_init(tpa_service *s);
 static void metrics_verdict(tpa_service *s, const tpa_verdict *v, int quote_ok);
 
+/* The staleness settings within their bounds (what names them). */
+static int staleness_ok(const tpa_staleness *p, const char *what)
+{
+	if (p->interval_s > TPA_STALE_MAX_S || p->grace_s > TPA_STALE_MAX_S)
+		return tpa_err_fail(TPA_ERR_INVALID_ARG, "%s: attest interval %u s or stale grace "
+				    "%u s is above the maximum of %d s", what,
+				    (unsigned)p->interval_s, (unsigned)p->grace_s, TPA_STALE_MAX_S);
+	return 0;
+}
+
 int tpa_service_new(tpa_service **out, const tpa_service_opts *o)
 {
 	uint8_t key[TPA_SEAL_KEY_LEN];
@@ -110,6 +120,8 @@ int tpa_service_new(tpa_service **out, const tpa_service_opts *o)
 		return tpa_err_fail(TPA_ERR_INVALID_ARG, "service: token lifetime %u s is above "
 				    "the maximum of %d s", (unsigned)o->token_ttl_s,
 				    TPA_TOKEN_MAX_TTL_S);
+	if ((err = staleness_ok(&o->staleness, "service")) < 0)
+		return err;
 	if (!(s = calloc(1, sizeof(*s))))
 		return tpa_err_fail(TPA_ERR_NOMEM, "service: out of memory");
 	pthread_mutex_init(&s->lock, NULL);
@@ -278,6 +290,8 @@ int tpa_service_reload(tpa_service *s, const tpa_service_opts *o, tpa_ek_anchors
 
 	if (!s || !o)
 		return tpa_err_fail(TPA_ERR_INVALID_ARG, "service reload: NULL");
+	if (staleness_ok(&o->staleness, "service reload") < 0)
+		return TPA_ERR_INVALID_ARG;
 	if ((s->opts.store != NULL) != (anchors != NULL) || (anchors && !o->ek_ca))
 		return tpa_err_fail(TPA_ERR_INVALID_ARG, "service reload: a registry needs "
 				    "trusted EK CAs, and the other way round");
@@ -291,6 +305,7 @@ int tpa_service_reload(tpa_service *s, const tpa_service_opts *o, tpa_ek_anchors
 	/* One line per setting that can change while serving. */
 	s->opts.nonce_ttl_ms = o->nonce_ttl_ms ? o->nonce_ttl_ms : TPA_NONCE_DEFAULT_TTL_MS;
 	s->opts.token_ttl_s = o->token_ttl_s ? o->token_ttl_s : TPA_TOKEN_DEFAULT_TTL_S;
+	s->opts.staleness = o->staleness;
 	s->opts.baseline = o->baseline;
 	s->opts.relying_parties = o->relying_parties;
 	s->opts.nrelying_parties = o->nrelying_parties;
@@ -482,14 +497,19 @@ static void metrics_devices(tpa_service *s)
 	if (err < 0)
 		return;       /* the last scrape's values stay; /readyz tells */
 	for (i = 0; i < nd; i++) {
+		int stale = d[i].last_attest_at &&
+			    tpa_device_stale(&d[i], (int64_t)time(NULL), &s->opts.staleness);
+
 		if (d[i].state == TPA_DEVICE_ACTIVE)
 			n[0]++;
 		else if (d[i].state == TPA_DEVICE_PENDING)
 			n[1]++;
 		else if (d[i].state == TPA_DEVICE_REVOKED)
 			n[2]++;
-		/* n[3], stale: the due times (issue 15 item 4) are not here yet. */
-		if (d[i].state == TPA_DEVICE_ACTIVE && strcmp(d[i].last_verdict, "compliant") == 0)
+		n[3] += stale;
+		/* Compliant as the answer is: active, a compliant verdict, not overdue. */
+		if (d[i].state == TPA_DEVICE_ACTIVE && !stale &&
+		    strcmp(d[i].last_verdict, "compliant") == 0)
 			n[4]++;
 	}
 	free(d);
@@ -1300,7 +1320,12 @@ void tpa_service_attest(tpa_rpc_reply *r, const uint8_t *req, size_t len,
 			claims.vector.hardware = 0;
 		claims.developer = s->verifier_id;
 		claims.iat = (int64_t)time(NULL);
+		/* A token must not outlive the device's due time (iat is the
+		 * verdict's time, the registry's last_attest_at), or a stale
+		 * device would keep a valid one. */
 		claims.ttl_s = s->opts.token_ttl_s;
+		if ((int64_t)claims.ttl_s > tpa_staleness_window(&s->opts.staleness))
+			claims.ttl_s = (uint32_t)tpa_staleness_window(&s->opts.staleness);
 		/* The TPM's firmware version as the quote it signed says it. */
 		if (tpa_findings_passed(&v.checks, TPA_CHECK_QUOTE_SIGNATURE)) {
 			claims.tpm_firmware[0] = (uint32_t)(tpm_firmware >> 32);
@@ -1861,7 +1886,8 @@ void tpa_service_compliance(tpa_rpc_reply *r, const uint8_t *req, size_t len, vo
 			   "GetDeviceComplianceRequest"))) {
 		return;
 	}
-	err = tpa_compliance_answer_get(&a, s->opts.store, in->device_id, (int64_t)time(NULL));
+	err = tpa_compliance_answer_get(&a, s->opts.store, in->device_id, (int64_t)time(NULL),
+					&s->opts.staleness);
 	if (err == TPA_ERR_INVALID_ARG) {
 		refuse(r, TPA_RPC_INVALID_ARGUMENT, "device_id: not 64 lower-case hex digits");
 		goto cleanup;
@@ -1885,6 +1911,8 @@ void tpa_service_compliance(tpa_rpc_reply *r, const uint8_t *req, size_t len, vo
 	out.baseline = (char *)dev->last_baseline;
 	out.compliant = a.compliant;
 	out.reason = a.reason;
+	out.stale = a.stale;
+	out.due_at = a.due_at;
 	reply_msg(r, &out.base);
 	logf_(s, "compliance %s asked by \"%s\": %s%s%s",
 	      dev_name(who, sizeof(who), dev->id, dev->host.hostname), r->peer_cn,

@@ -2,6 +2,7 @@
 /* verifier devices list|show|summary|revoke|reinstate|delete|label: the
  * device registry for an operator. Exit status (tpa/exit.h): 0 done, 1 no
  * such device (or an ambiguous name), 2 usage or an unreadable registry. */
+#include <errno.h>
 #include <getopt.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -11,6 +12,7 @@
 
 #include <jansson.h>
 
+#include "tpa/compliance.h"
 #include "tpa/err.h"
 #include "tpa/store.h"
 #include "tpa/timefmt.h"
@@ -38,6 +40,11 @@ static void usage(FILE *f)
 	      "  --help                this text\n", f);
 }
 
+#define STALE_OPTS \
+	"  --attest-interval S   the serving verifier's --attest-interval (default\n" \
+	"                        3600): this command cannot know it otherwise\n" \
+	"  --stale-grace S       the serving verifier's --stale-grace (default 600)\n"
+
 static void usage_list(FILE *f)
 {
 	fputs("usage: verifier devices list [options] --registry FILE\n"
@@ -45,34 +52,38 @@ static void usage_list(FILE *f)
 	      "Lists the devices, one a line (id, state, host name as reported, enrollment,\n"
 	      "last verdict, label, AK), those the filters keep (all of them must), and\n"
 	      "ends with a summary line: counts per state, per last outcome, and stale.\n"
+	      "A device is stale once its last verdict is older than the attest interval\n"
+	      "plus the stale grace (a device that never attested is not stale: it is\n"
+	      "never attested); give the serving verifier's settings.\n"
 	      "\n"
 	      "  --registry FILE       the registry (sqlite:PATH or a file; never created)\n"
 	      "  --json                a JSON array of the devices, times ISO 8601 UTC\n"
 	      "  --state STATE         only devices in STATE (active, revoked)\n"
 	      "  --label L             only devices with group label L\n"
-	      "  --stale               only devices without an unexpired token now: never\n"
-	      "                        attested, or the last token expired\n"
+	      "  --stale               only devices that are stale now\n"
 	      "  --non-compliant       only devices whose last outcome is neither compliant\n"
 	      "                        nor warning (never attested counts), or that are not\n"
 	      "                        active\n"
+	      STALE_OPTS
 	      "  --help                this text\n", f);
 }
 
 static void usage_summary(FILE *f)
 {
-	fputs("usage: verifier devices summary [--json] --registry FILE\n"
+	fputs("usage: verifier devices summary [options] --registry FILE\n"
 	      "\n"
 	      "Counts the fleet: devices per state, per last outcome (never attested\n"
-	      "included), and how many are stale (no unexpired token now).\n"
+	      "included), and how many are stale (overdue: see devices list --help).\n"
 	      "\n"
 	      "  --registry FILE       the registry (sqlite:PATH or a file; never created)\n"
 	      "  --json                a JSON object instead of a line\n"
+	      STALE_OPTS
 	      "  --help                this text\n", f);
 }
 
 static void usage_show(FILE *f)
 {
-	fputs("usage: verifier devices show [--json] --registry FILE DEVICE\n"
+	fputs("usage: verifier devices show [options] --registry FILE DEVICE\n"
 	      "\n"
 	      "Shows one device: its state, enrollment, last verdict, token expiry, and\n"
 	      "under their own heading the names its host reported (host name,\n"
@@ -83,6 +94,7 @@ static void usage_show(FILE *f)
 	      "\n"
 	      "  --registry FILE       the registry (sqlite:PATH or a file; never created)\n"
 	      "  --json                JSON (the names in an object \"reported\")\n"
+	      STALE_OPTS
 	      "  --help                this text\n", f);
 }
 
@@ -184,10 +196,11 @@ static json_t *text_json(const char *v)
 	return v && v[0] ? json_string(v) : json_null();
 }
 
-/* No token that holds now: never attested, or the last one expired. */
-static int is_stale(const tpa_device *d, int64_t now)
+/* Overdue now, by the library's one definition (tpa/compliance.h), so that
+ * this and GetDeviceCompliance cannot disagree given the same settings. */
+static int is_stale(const tpa_device *d, int64_t now, const tpa_staleness *p)
 {
-	return d->last_token_exp == 0 || d->last_token_exp <= now;
+	return tpa_device_stale(d, now, p);
 }
 
 static int is_non_compliant(const tpa_device *d)
@@ -196,7 +209,7 @@ static int is_non_compliant(const tpa_device *d)
 						 strcmp(d->last_outcome, "warning") != 0);
 }
 
-static json_t *device_json(const tpa_device *d, int64_t now)
+static json_t *device_json(const tpa_device *d, int64_t now, const tpa_staleness *p)
 {
 	json_t *o = json_object(), *r = json_object();
 
@@ -211,7 +224,8 @@ static json_t *device_json(const tpa_device *d, int64_t now)
 	json_object_set_new(o, "label", text_json(d->label));
 	json_object_set_new(o, "token_expires_at", time_json(d->last_token_exp));
 	json_object_set_new(o, "state_changed_at", time_json(d->state_changed_at));
-	json_object_set_new(o, "stale", json_boolean(is_stale(d, now)));
+	json_object_set_new(o, "stale", json_boolean(is_stale(d, now, p)));
+	json_object_set_new(o, "due_at", time_json(tpa_device_due(d, p)));
 	json_object_set_new(o, "first_seen", time_json(d->first_seen));
 	json_object_set_new(o, "last_seen", time_json(d->last_seen));
 	/* What the host said of itself: apart, and said to be so. */
@@ -241,7 +255,7 @@ static void print_device(const tpa_device *d)
 	       d->ek_cert_source[0] ? d->ek_cert_source : "-");
 }
 
-static void print_show(const tpa_device *d)
+static void print_show(const tpa_device *d, int64_t now, const tpa_staleness *p)
 {
 	char b[32];
 
@@ -249,6 +263,8 @@ static void print_show(const tpa_device *d)
 	printf("  state changed   %s\n", when(b, sizeof(b), d->state_changed_at));
 	printf("  last attest     %s\n", when(b, sizeof(b), d->last_attest_at));
 	printf("  token expires   %s\n", when(b, sizeof(b), d->last_token_exp));
+	printf("  due             %s%s\n", when(b, sizeof(b), tpa_device_due(d, p)),
+	       is_stale(d, now, p) ? " (stale)" : "");
 	printf("  first seen      %s\n", when(b, sizeof(b), d->first_seen));
 	printf("  last seen       %s\n", when(b, sizeof(b), d->last_seen));
 	printf("reported by the device, not attested:\n");
@@ -300,12 +316,12 @@ static void fleet_init(fleet *f)
 		tally_add(&f->outcomes, outcomes[i], 0);
 }
 
-static void fleet_add(fleet *f, const tpa_device *d, int64_t now)
+static void fleet_add(fleet *f, const tpa_device *d, int64_t now, const tpa_staleness *p)
 {
 	f->devices++;
 	tally_add(&f->states, tpa_device_state_name(d->state), 1);
 	tally_add(&f->outcomes, d->last_outcome[0] ? d->last_outcome : "never attested", 1);
-	f->stale += is_stale(d, now) != 0;
+	f->stale += is_stale(d, now, p) != 0;
 }
 
 /* "3 devices: 2 active, 1 revoked; 1 compliant, 2 never attested; 1 stale" */
@@ -354,13 +370,14 @@ typedef struct {
 	int state_given, stale, non_compliant;
 	tpa_device_state state;
 	const char *label;
+	tpa_staleness pol;          /* what stale means */
 } filters;
 
 static int kept(const filters *fl, const tpa_device *d, int64_t now)
 {
 	return (!fl->state_given || d->state == fl->state) &&
 	       (!fl->label || strcmp(d->label, fl->label) == 0) &&
-	       (!fl->stale || is_stale(d, now)) && (!fl->non_compliant || is_non_compliant(d));
+	       (!fl->stale || is_stale(d, now, &fl->pol)) && (!fl->non_compliant || is_non_compliant(d));
 }
 
 static tpa_exit list_or_summary(tpa_store *store, const char *verb, const filters *fl, int json)
@@ -381,11 +398,11 @@ static tpa_exit list_or_summary(tpa_store *store, const char *verb, const filter
 	for (i = 0; i < n; i++) {
 		if (!kept(fl, &all[i], now))
 			continue;
-		fleet_add(&f, &all[i], now);
+		fleet_add(&f, &all[i], now, &fl->pol);
 		if (strcmp(verb, "list") != 0)
 			continue;
 		if (a)
-			json_array_append_new(a, device_json(&all[i], now));
+			json_array_append_new(a, device_json(&all[i], now, &fl->pol));
 		else
 			print_device(&all[i]);
 	}
@@ -408,16 +425,18 @@ tpa_exit cmd_devices(int argc, char **argv)
 		{ "label", required_argument, NULL, 'l' },
 		{ "stale", no_argument, NULL, 'S' },
 		{ "non-compliant", no_argument, NULL, 'N' },
+		{ "attest-interval", required_argument, NULL, 'i' },
+		{ "stale-grace", required_argument, NULL, 'g' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *registry = NULL, *verb;
 	tpa_store *store = NULL;
 	tpa_device d;
-	filters fl = { 0, 0, 0, TPA_DEVICE_ACTIVE, NULL };
+	filters fl = { 0, 0, 0, TPA_DEVICE_ACTIVE, NULL, { 0, 0 } };
 	char id[TPA_DEVICE_ID_LEN + 1];
 	void (*help)(FILE *) = usage;
-	int json = 0, c, err, filtered = 0;
+	int json = 0, c, err, filtered = 0, policy_given = 0;
 	tpa_exit rc = TPA_EXIT_USAGE;
 
 	if (!(verb = cmd_verb(&argc, &argv, usage, &rc)))
@@ -442,6 +461,7 @@ tpa_exit cmd_devices(int argc, char **argv)
 	    strcmp(verb, "revoke") && strcmp(verb, "reinstate") && strcmp(verb, "delete") &&
 	    strcmp(verb, "label"))
 		return usage_error(usage, "unknown verb '%.40s'", verb);
+	tpa_staleness_default(&fl.pol);
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (c) {
@@ -456,6 +476,25 @@ tpa_exit cmd_devices(int argc, char **argv)
 		case 'l': fl.label = optarg; filtered = 1; break;
 		case 'S': fl.stale = filtered = 1; break;
 		case 'N': fl.non_compliant = filtered = 1; break;
+		case 'i':
+		case 'g': {
+			const char *name = c == 'i' ? "--attest-interval" : "--stale-grace";
+			unsigned long v;
+			char *end;
+
+			errno = 0;
+			v = strtoul(optarg, &end, 10);
+			if (optarg[0] < '0' || optarg[0] > '9' || *end || errno ||
+			    v > TPA_STALE_MAX_S || (c == 'i' && v == 0))
+				return usage_error(help, "%s: '%.40s' is not in %d..%d", name,
+						   optarg, c == 'i' ? 1 : 0, TPA_STALE_MAX_S);
+			if (c == 'i')
+				fl.pol.interval_s = (uint32_t)v;
+			else
+				fl.pol.grace_s = (uint32_t)v;
+			policy_given = 1;
+			break;
+		}
 		case 'h': help(stdout); return TPA_EXIT_OK;
 		default:
 			return usage_error(help, "unknown or incomplete option '%.40s'",
@@ -465,6 +504,10 @@ tpa_exit cmd_devices(int argc, char **argv)
 	if (filtered && strcmp(verb, "list") != 0)
 		return usage_error(help, "--state, --label, --stale and --non-compliant are "
 				   "options of list");
+	if (policy_given && strcmp(verb, "list") && strcmp(verb, "summary") &&
+	    strcmp(verb, "show"))
+		return usage_error(help, "--attest-interval and --stale-grace are options of "
+				   "list, summary and show");
 	if (!registry)
 		return usage_error(help, "--registry FILE is required");
 	if (strcmp(verb, "list") == 0 || strcmp(verb, "summary") == 0 ? optind != argc :
@@ -534,9 +577,9 @@ tpa_exit cmd_devices(int argc, char **argv)
 			printf("deleted %s\n", id);
 		}
 	} else if (json) {
-		cmd_print_json(device_json(&d, (int64_t)time(NULL)));
+		cmd_print_json(device_json(&d, (int64_t)time(NULL), &fl.pol));
 	} else if (strcmp(verb, "show") == 0) {
-		print_show(&d);
+		print_show(&d, (int64_t)time(NULL), &fl.pol);
 	} else {
 		print_device(&d);
 	}

@@ -683,9 +683,11 @@ static const char help_compliance[] =
 "\n"
 "Asks a verifier (GetDeviceCompliance, over mutual TLS) whether a device is\n"
 "compliant now: its last verdict, the token's expiry, whether it was revoked\n"
-"since. The client certificate must be one the verifier's --client-ca issued\n"
-"with a --relying-party CN. Exit 0 compliant, 1 not compliant, 2 usage,\n"
-"4 unreachable, 5 refused, 6 malformed reply, 7 internal error.\n"
+"since, whether it is stale (overdue by the verifier's attest interval and\n"
+"stale grace: \"(stale)\"). The client certificate must be one the verifier's\n"
+"--client-ca issued with a --relying-party CN. Exit 0 compliant, 1 not\n"
+"compliant, 2 usage, 4 unreachable, 5 refused, 6 malformed reply, 7 internal\n"
+"error.\n"
 "\n"
 "  --verifier ADDR       the verifier's gRPC address, HOST:PORT\n"
 "  --ca FILE             PEM CA the verifier's certificate must chain to\n"
@@ -739,14 +741,16 @@ tpa_exit cmd_compliance(int argc, char **argv)
 		json_object_set_new(o, "revoked_since_verdict", json_boolean(r.revoked_since_verdict));
 		json_object_set_new(o, "baseline", json_string(r.baseline));
 		json_object_set_new(o, "reason", json_string(r.reason));
+		json_object_set_new(o, "stale", json_boolean(r.stale));
+		json_object_set_new(o, "due_at", json_integer(r.due_at));
 		json_object_set_new(o, "token", json_string(r.token ? r.token : ""));
 		if ((t = json_dumps(o, JSON_INDENT(1) | JSON_PRESERVE_ORDER)))
 			printf("%s\n", t);
 		free(t);
 		json_decref(o);
 	} else {
-		printf("%s: %s%s%s\n", id, r.compliant ? "compliant" : "NOT compliant",
-		       r.reason[0] ? ": " : "", r.reason);
+		printf("%s: %s%s%s%s\n", id, r.compliant ? "compliant" : "NOT compliant",
+		       r.stale ? " (stale)" : "", r.reason[0] ? ": " : "", r.reason);
 	}
 	rc = r.compliant ? TPA_EXIT_OK : TPA_EXIT_NO;
 	tpa_compliance_reply_clear(&r);

@@ -161,6 +161,11 @@ static void serve_help(FILE *f)
 "  --nonce-ttl MS        challenge lifetime (default %d)\n"
 "  --token-ttl S         token lifetime (default %d, at most %d and at most\n"
 "                        the key set's token TTL)\n"
+"  --attest-interval S   how often devices attest (default %d, the agent's);\n"
+"                        a device without a verdict for this plus\n"
+"                        --stale-grace is stale: never compliant, and no\n"
+"                        token outlives that (its lifetime is capped)\n"
+"  --stale-grace S       the slack for a late agent (default %d)\n"
 "  --workers N           worker threads (default 2)\n"
 "  --max-message BYTES   largest request accepted (default %u)\n"
 "  --grace MS            shutdown grace for calls in flight (default %d)\n"
@@ -208,6 +213,7 @@ static void serve_help(FILE *f)
 "  --verbose             let gRPC log to stderr\n"
 "  --help                this text\n",
 		TPA_NONCE_DEFAULT_TTL_MS, TPA_TOKEN_DEFAULT_TTL_S, TPA_TOKEN_MAX_TTL_S,
+		TPA_STALE_DEFAULT_INTERVAL_S, TPA_STALE_DEFAULT_GRACE_S,
 		TPA_RPC_DEFAULT_MAX_MESSAGE, DEFAULT_GRACE_MS, TPA_RPC_DEFAULT_MAX_CONNECTIONS,
 		TPA_RPC_DEFAULT_MAX_PER_PEER, TPA_RPC_DEFAULT_HANDSHAKE_MS, TPA_RPC_DEFAULT_IDLE_MS,
 		TPA_RPC_DEFAULT_MAX_AGE_MS, TPA_RPC_DEFAULT_MAX_STREAMS,
@@ -326,7 +332,7 @@ static int write_public_jwk(const char *path, const tpa_token_key *k)
 
 enum { OPT_RP = 250, OPT_RP_FILE, OPT_MAX_CONN = 256, OPT_MAX_PEER, OPT_HANDSHAKE, OPT_IDLE, OPT_AGE,
        OPT_STREAMS };
-enum { OPT_ADMISSION = 320 };
+enum { OPT_ADMISSION = 320, OPT_INTERVAL, OPT_STALE_GRACE };
 
 /* The relying parties GetDeviceCompliance answers: subject CNs. */
 #define RP_MAX 256
@@ -504,6 +510,8 @@ static const struct option serve_opts[] = {
 		{ "verifier-id", required_argument, NULL, 'i' },
 		{ "nonce-ttl", required_argument, NULL, 'n' },
 		{ "token-ttl", required_argument, NULL, 't' },
+		{ "attest-interval", required_argument, NULL, OPT_INTERVAL },
+		{ "stale-grace", required_argument, NULL, OPT_STALE_GRACE },
 		{ "workers", required_argument, NULL, 'w' },
 		{ "max-message", required_argument, NULL, 'm' },
 		{ "grace", required_argument, NULL, 'g' },
@@ -580,6 +588,7 @@ static int parse_serve(serve_conf *c, int argc, char **argv, char **where)
 	memset(c, 0, sizeof(*c));
 	c->grace = DEFAULT_GRACE_MS;
 	c->so.workers = 2;
+	tpa_staleness_default(&c->sv.staleness);
 	optind = 1;
 	opterr = 0;
 	while ((o = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
@@ -625,6 +634,8 @@ static int parse_serve(serve_conf *c, int argc, char **argv, char **where)
 		case OPT_IDLE:
 		case OPT_AGE:
 		case OPT_STREAMS:
+		case OPT_INTERVAL:
+		case OPT_STALE_GRACE:
 		case 'A':
 		case 'T': {
 			static const struct { int opt; const char *name; unsigned long min, max; } lim[] = {
@@ -639,6 +650,8 @@ static int parse_serve(serve_conf *c, int argc, char **argv, char **where)
 				{ OPT_IDLE, "--idle-timeout", 1000, 86400000 },
 				{ OPT_AGE, "--max-connection-age", 1000, 86400000 },
 				{ OPT_STREAMS, "--max-streams", 1, 1000 },
+				{ OPT_INTERVAL, "--attest-interval", 1, TPA_STALE_MAX_S },
+				{ OPT_STALE_GRACE, "--stale-grace", 0, TPA_STALE_MAX_S },
 				{ 'A', "--audit-sign-rows", 1, 1000000 },
 				{ 'T', "--audit-sign-interval", 1, 86400 },
 			};
@@ -662,6 +675,8 @@ static int parse_serve(serve_conf *c, int argc, char **argv, char **where)
 			if (o == OPT_IDLE) c->so.idle_timeout_ms = (unsigned)v;
 			if (o == OPT_AGE) c->so.max_age_ms = (unsigned)v;
 			if (o == OPT_STREAMS) c->so.max_streams = (unsigned)v;
+			if (o == OPT_INTERVAL) c->sv.staleness.interval_s = (uint32_t)v;
+			if (o == OPT_STALE_GRACE) c->sv.staleness.grace_s = (uint32_t)v;
 			if (o == 'A') c->ao.rows = (uint32_t)v;
 			if (o == 'T') c->ao.interval_s = (uint32_t)v;
 			break;
@@ -799,7 +814,8 @@ static void say_restart_only(const serve_conf *run, const serve_conf *n)
 }
 
 /* SIGHUP: the configuration file and the command line read again, and what
- * can change while serving (token and nonce lifetimes, --baseline, the
+ * can change while serving (token and nonce lifetimes, the attest interval
+ * and stale grace, --baseline, the
  * relying parties, --ek-ca, the token keys; tpa_service_reload) checked
  * whole, then applied at once; with any error, none of it, the error named
  * by file and line. The rest is kept, said to need a restart if changed. */
@@ -902,9 +918,11 @@ static void reload(serve_live *L)
 			prev ? ", previous " : "", prev ? tpa_token_key_id(prev) : "");
 		say_keys("SIGHUP: ", L->ks, (int64_t)time(NULL));
 	}
-	fprintf(stderr, PROG ": SIGHUP: reloaded: token TTL %u s, nonce TTL %u ms, baseline %s, "
-		"%zu relying part%s, EK CAs %s, admission %s\n",
+	fprintf(stderr, PROG ": SIGHUP: reloaded: token TTL %u s, attest interval %u s, stale "
+		"grace %u s, nonce TTL %u ms, baseline %s, %zu relying part%s, EK CAs %s, "
+		"admission %s\n",
 		(unsigned)(n.sv.token_ttl_s ? n.sv.token_ttl_s : TPA_TOKEN_DEFAULT_TTL_S),
+		(unsigned)n.sv.staleness.interval_s, (unsigned)n.sv.staleness.grace_s,
 		(unsigned)(n.sv.nonce_ttl_ms ? n.sv.nonce_ttl_ms : TPA_NONCE_DEFAULT_TTL_MS),
 		n.baseline ? n.baseline : "(none)", L->rp.n, L->rp.n == 1 ? "y" : "ies",
 		n.sv.ek_ca ? n.sv.ek_ca : "(none)", tpa_admission_mode_name(n.sv.admission));

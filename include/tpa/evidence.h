@@ -180,10 +180,12 @@ typedef struct {
 	int revoked_since_verdict;
 	char baseline[TPA_COMPLIANCE_TEXT_MAX + 1]; /* "name@version" or "" */
 	char reason[TPA_COMPLIANCE_TEXT_MAX + 1];   /* why not compliant, or "" */
+	int stale;                 /* overdue since due_at */
+	int64_t due_at;            /* 0 if it never attested */
 } tpa_compliance_reply;
 
 /* A reply that says compliant and also why not (a reason, an expired token,
- * a device not active or revoked since) is malformed. */
+ * a device not active, revoked since or stale) is malformed. */
 int tpa_compliance_response_unpack(tpa_compliance_reply *out, const uint8_t *b, size_t n);
 void tpa_compliance_reply_clear(tpa_compliance_reply *r);
 

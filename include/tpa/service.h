@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include "tpa/admission.h"
+#include "tpa/compliance.h"
 #include "tpa/seal.h"
 #include "tpa/baseline.h"
 #include "tpa/identity.h"
@@ -66,6 +67,11 @@ typedef struct {
 	 * APPROVE or ALLOWLIST (these two need a registry). Changed while
 	 * serving with tpa_service_set_admission. */
 	tpa_admission_mode admission;
+	/* When a device that stops attesting stops being compliant
+	 * (tpa/compliance.h): interval 0 is the default, each at most
+	 * TPA_STALE_MAX_S. A token never outlives it: its lifetime is capped
+	 * at interval + grace. */
+	tpa_staleness staleness;
 } tpa_service_opts;
 
 int tpa_service_new(tpa_service **out, const tpa_service_opts *opts);
@@ -81,7 +87,7 @@ int tpa_service_set_keys(tpa_service *s, tpa_token_key *current, tpa_token_key *
 int tpa_service_set_keyset(tpa_service *s, tpa_token_keyset *ks);
 
 /* Replaces, while serving, the settings that can change without a restart
- * (SIGHUP): nonce_ttl_ms, token_ttl_s, baseline, relying_parties (borrowed
+ * (SIGHUP): nonce_ttl_ms, token_ttl_s, staleness, baseline, relying_parties (borrowed
  * from here: the caller frees the ones they replace once this returns) and
  * the EK CAs: ek_ca and anchors, loaded from it by the caller (owned by the
  * service from here; NULL without a registry). The rest of o is ignored.

@@ -229,15 +229,29 @@ expect_exit "... while the prefixes still name each" 0 "${V[@]}" show --registry
 expect_grep "... the second device, its names reported" "$WORK/out" "^$DEV_B  active +ALICE-LAPTOP "
 
 # ---- list filters and the summary ----
-# A: attested (compliant, a token that holds), label lab. B: never attested.
+# A: attested (compliant, a token that holds), label lab. B: never attested
+# (not stale: never attested is its own outcome).
 expect_exit "devices list" 0 "${V[@]}" list --registry "$REG" || true
 [ "$(grep -c '^[0-9a-f]\{64\}  ' "$WORK/out")" -eq 2 ] && ok "... two devices" || bad "... two devices" "$WORK/out"
 expect_grep "... a hostname column" "$WORK/out" "^$DEV_A  active +alice-laptop "
 expect_grep "... ends with the fleet summary" "$WORK/out" \
-    '^2 devices: 2 active; 1 compliant, 1 never attested; 1 stale$'
+    '^2 devices: 2 active; 1 compliant, 1 never attested; 0 stale$'
 list_ids() { grep -o '^[0-9a-f]\{64\}' "$WORK/out" | tr '\n' ' '; }
 expect_exit "devices list --stale" 0 "${V[@]}" list --stale --registry "$REG" || true
-[ "$(list_ids)" = "$DEV_B " ] && ok "... only the never-attested one" || bad "... only the never-attested one" "$WORK/out"
+expect_grep "... none: A is within the default interval, B never attested" "$WORK/out" '^0 devices$'
+# With the serving verifier's interval said to be 1 s, A is overdue once a
+# second has passed since its verdict: waited for, not assumed.
+for _ in $(seq 1 40); do
+    "${V[@]}" list --stale --attest-interval 1 --stale-grace 0 --registry "$REG" \
+        >"$WORK/out" 2>"$WORK/err" || true
+    [ "$(list_ids)" = "$DEV_A " ] && break
+    sleep 0.25
+done
+[ "$(list_ids)" = "$DEV_A " ] && ok "devices list --stale --attest-interval 1 --stale-grace 0: A" ||
+    bad "devices list --stale --attest-interval 1 --stale-grace 0: A" "$WORK/out"
+expect_exit "--attest-interval 0 is refused (2)" 2 "${V[@]}" list --attest-interval 0 --registry "$REG" || true
+expect_grep "... naming the option and its range" "$WORK/err" "^verifier: devices: --attest-interval: '0' is not in 1\.\."
+expect_exit "--stale-grace is not revoke's (2)" 2 "${V[@]}" revoke --stale-grace 5 --registry "$REG" "$P16" || true
 expect_exit "devices list --non-compliant" 0 "${V[@]}" list --non-compliant --registry "$REG" || true
 [ "$(list_ids)" = "$DEV_B " ] && ok "... only it" || bad "... only it" "$WORK/out"
 expect_exit "devices list --label lab" 0 "${V[@]}" list --label lab --registry "$REG" || true
@@ -253,21 +267,22 @@ expect_grep "... naming the states" "$WORK/err" 'expected active, revoked or pen
 expect_exit "--stale is for list only (2)" 2 "${V[@]}" show --stale --registry "$REG" "$P16" || true
 expect_exit "devices summary" 0 "${V[@]}" summary --registry "$REG" || true
 expect_grep "... one line, per state and outcome" "$WORK/out" \
-    '^2 devices: 1 active, 1 revoked; 1 compliant, 1 never attested; 1 stale$'
+    '^2 devices: 1 active, 1 revoked; 1 compliant, 1 never attested; 0 stale$'
 expect_exit "devices summary --json" 0 "${V[@]}" summary --json --registry "$REG" || true
 /usr/bin/python3 - "$WORK/out" >"$WORK/json.out" 2>&1 <<'PY' || true
 import json, sys
 s = json.load(open(sys.argv[1]))
 print("summary", s["devices"] == 2 and s["states"] == {"active": 1, "revoked": 1, "pending": 0} and
       s["outcomes"]["compliant"] == 1 and s["outcomes"]["never-attested"] == 1 and
-      s["outcomes"]["non-compliant"] == 0 and s["stale"] == 1)
+      s["outcomes"]["non-compliant"] == 0 and s["stale"] == 0)
 PY
 expect_grep "... counts as JSON" "$WORK/json.out" '^summary True$'
-expect_exit "devices list --json" 0 "${V[@]}" list --json --stale --registry "$REG" || true
+expect_exit "devices list --json" 0 "${V[@]}" list --json --state revoked --registry "$REG" || true
 /usr/bin/python3 - "$WORK/out" "$DEV_B" >"$WORK/json.out" 2>&1 <<'PY' || true
 import json, sys
 a = json.load(open(sys.argv[1]))
-print("list", [d["id"] for d in a] == [sys.argv[2]] and a[0]["stale"] is True and
+print("list", [d["id"] for d in a] == [sys.argv[2]] and a[0]["stale"] is False and
+      a[0]["due_at"] is None and
       a[0]["reported"]["hostname"] == "ALICE-LAPTOP" and a[0]["state_changed_at"].endswith("Z"))
 PY
 expect_grep "... filtered, with the names and ISO times" "$WORK/json.out" '^list True$'

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /* A device's compliance now, judged from a real SQLite registry: each
  * reason a device is not compliant, and the one way it is. */
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +19,7 @@ static char path[256];
 static tpa_store *st;
 
 static const char *ID = "abababababababababababababababababababababababababababababababab";
+static const char *ID2 = "cdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcd";
 static const uint8_t EK[] = { 1, 2, 3 }, AKP[] = { 9, 9 };
 
 static int suite_init(void)
@@ -42,8 +44,8 @@ static int suite_clean(void)
 	return 0;
 }
 
-/* A verdict with outcome o (and a token that expires at exp, if exp). */
-static void verdict(const char *o, int64_t at, int64_t exp)
+/* A verdict for id with outcome o (and a token that expires at exp, if exp). */
+static void verdict_of(const char *id, const char *o, int64_t at, int64_t exp)
 {
 	tpa_attest_record rec;
 
@@ -54,10 +56,15 @@ static void verdict(const char *o, int64_t at, int64_t exp)
 		rec.token = "eyJhbGciOiJFUzI1NiJ9.e30.c2ln";
 		rec.token_exp = exp;
 	}
-	if (tpa_store_record(st, ID, strcmp(o, "non-compliant") != 0, NULL, &rec, at) < 0) {
+	if (tpa_store_record(st, id, strcmp(o, "non-compliant") != 0, NULL, &rec, at) < 0) {
 		fprintf(stderr, "record: %s\n", tpa_err_last());
 		CU_FAIL("record");
 	}
+}
+
+static void verdict(const char *o, int64_t at, int64_t exp)
+{
+	verdict_of(ID, o, at, exp);
 }
 
 /* The answer at now: compliant or not, and the reason's start. */
@@ -65,7 +72,7 @@ static void expect(int64_t now, int compliant, const char *reason)
 {
 	tpa_compliance_answer a;
 
-	CU_ASSERT_EQUAL_FATAL(tpa_compliance_answer_get(&a, st, ID, now), 0);
+	CU_ASSERT_EQUAL_FATAL(tpa_compliance_answer_get(&a, st, ID, now, NULL), 0);
 	CU_ASSERT_EQUAL(a.compliant, compliant);
 	CU_ASSERT_STRING_EQUAL(a.device.id, ID);
 	if (strncmp(a.reason, reason, strlen(reason)) != 0 || (!*reason && *a.reason)) {
@@ -83,17 +90,17 @@ static void test_bad_ids(void)
 
 	memset(upper, 'A', 64);
 	upper[64] = '\0';
-	CU_ASSERT_EQUAL(tpa_compliance_answer_get(&a, st, NULL, 0), TPA_ERR_INVALID_ARG);
+	CU_ASSERT_EQUAL(tpa_compliance_answer_get(&a, st, NULL, 0, NULL), TPA_ERR_INVALID_ARG);
 	tpa_compliance_answer_free(&a);
-	CU_ASSERT_EQUAL(tpa_compliance_answer_get(&a, st, "abab", 0), TPA_ERR_INVALID_ARG);
+	CU_ASSERT_EQUAL(tpa_compliance_answer_get(&a, st, "abab", 0, NULL), TPA_ERR_INVALID_ARG);
 	tpa_compliance_answer_free(&a);
-	CU_ASSERT_EQUAL(tpa_compliance_answer_get(&a, st, upper, 0), TPA_ERR_INVALID_ARG);
+	CU_ASSERT_EQUAL(tpa_compliance_answer_get(&a, st, upper, 0, NULL), TPA_ERR_INVALID_ARG);
 	tpa_compliance_answer_free(&a);
 	CU_ASSERT_FALSE(tpa_device_id_valid(upper));
 	CU_ASSERT_TRUE(tpa_device_id_valid(ID));
 	/* Well formed, unknown. */
 	memset(upper, 'c', 64);
-	CU_ASSERT_EQUAL(tpa_compliance_answer_get(&a, st, upper, 0), TPA_ERR_NOT_FOUND);
+	CU_ASSERT_EQUAL(tpa_compliance_answer_get(&a, st, upper, 0, NULL), TPA_ERR_NOT_FOUND);
 	CU_ASSERT_FALSE(a.compliant);
 	tpa_compliance_answer_free(&a);
 }
@@ -105,7 +112,7 @@ static void test_each_reason(void)
 	expect(150, 0, "the device never attested");
 	verdict("compliant", 200, 1200);
 	expect(300, 1, "");
-	CU_ASSERT_EQUAL(tpa_compliance_answer_get(&a, st, ID, 300), 0);
+	CU_ASSERT_EQUAL(tpa_compliance_answer_get(&a, st, ID, 300, NULL), 0);
 	CU_ASSERT_PTR_NOT_NULL(a.token);
 	CU_ASSERT(a.token && strcmp(a.token, "eyJhbGciOiJFUzI1NiJ9.e30.c2ln") == 0);
 	CU_ASSERT_STRING_EQUAL(a.device.last_baseline, "fleet@1");
@@ -133,11 +140,108 @@ static void test_each_reason(void)
 	/* Reinstated: not until a verdict newer than that. */
 	CU_ASSERT_EQUAL(tpa_store_set_state(st, ID, TPA_DEVICE_ACTIVE, 2500), 0);
 	expect(2600, 0, "the device was revoked or reinstated after its last verdict");
-	CU_ASSERT_EQUAL(tpa_compliance_answer_get(&a, st, ID, 2600), 0);
+	CU_ASSERT_EQUAL(tpa_compliance_answer_get(&a, st, ID, 2600, NULL), 0);
 	CU_ASSERT_TRUE(a.revoked_since_verdict);
 	tpa_compliance_answer_free(&a);
 	verdict("compliant", 2700, 3700);
 	expect(2800, 1, "");
+}
+
+/* The due time and staleness themselves, at their edges. */
+static void test_due(void)
+{
+	tpa_staleness p = { 100, 10 }, def;
+	tpa_device d;
+
+	memset(&d, 0, sizeof(d));
+	tpa_staleness_default(&def);
+	CU_ASSERT_EQUAL(def.interval_s, 3600);
+	CU_ASSERT_EQUAL(def.grace_s, 600);
+	/* Never attested: no due time, not stale ("never attested" instead). */
+	CU_ASSERT_EQUAL(tpa_device_due(&d, &p), 0);
+	CU_ASSERT_FALSE(tpa_device_stale(&d, 1000000, &p));
+	d.last_attest_at = 1000;
+	CU_ASSERT_EQUAL(tpa_device_due(&d, &p), 1110);
+	CU_ASSERT_FALSE(tpa_device_stale(&d, 1109, &p));
+	CU_ASSERT_TRUE(tpa_device_stale(&d, 1110, &p));
+	CU_ASSERT_TRUE(tpa_device_stale(&d, 1111, &p));
+	/* NULL: the defaults; interval 0: the default interval, grace as given. */
+	CU_ASSERT_EQUAL(tpa_device_due(&d, NULL), 1000 + 3600 + 600);
+	p.interval_s = 0;
+	CU_ASSERT_EQUAL(tpa_device_due(&d, &p), 1000 + 3600 + 10);
+	p.grace_s = 0;
+	CU_ASSERT_EQUAL(tpa_staleness_window(&p), 3600);
+	CU_ASSERT_EQUAL(tpa_device_due(NULL, &p), 0);
+	/* A registry time at the end of time does not overflow. */
+	d.last_attest_at = INT64_MAX - 5;
+	CU_ASSERT_EQUAL(tpa_device_due(&d, &p), INT64_MAX);
+	CU_ASSERT_FALSE(tpa_device_stale(&d, INT64_MAX - 1, &p));
+}
+
+/* An answer's staleness: the reason, the flag and due_at, whatever else
+ * stands in the way. */
+static void test_stale_answer(void)
+{
+	static const uint8_t ek2[] = { 4, 5, 6 }, ak2[] = { 8, 8 };
+	const tpa_staleness p = { 100, 10 };
+	tpa_compliance_answer a;
+
+	CU_ASSERT_EQUAL_FATAL(tpa_store_enroll(st, ID2, ek2, sizeof(ek2), NULL, 0, ak2,
+					       sizeof(ak2), "000b5678", NULL, 0, 100), 0);
+	CU_ASSERT_EQUAL_FATAL(tpa_compliance_answer_get(&a, st, ID2, 100000, &p), 0);
+	CU_ASSERT_FALSE(a.compliant);
+	CU_ASSERT_FALSE(a.stale);
+	CU_ASSERT_EQUAL(a.due_at, 0);
+	CU_ASSERT_STRING_EQUAL(a.reason, "the device never attested");
+	tpa_compliance_answer_free(&a);
+	/* A good verdict with a token that would hold long after it is due. */
+	verdict_of(ID2, "compliant", 1000, 9000);
+	CU_ASSERT_EQUAL_FATAL(tpa_compliance_answer_get(&a, st, ID2, 1109, &p), 0);
+	CU_ASSERT_TRUE(a.compliant);
+	CU_ASSERT_FALSE(a.stale);
+	CU_ASSERT_EQUAL(a.due_at, 1110);
+	tpa_compliance_answer_free(&a);
+	CU_ASSERT_EQUAL_FATAL(tpa_compliance_answer_get(&a, st, ID2, 1110, &p), 0);
+	CU_ASSERT_FALSE(a.compliant);
+	CU_ASSERT_TRUE(a.stale);
+	CU_ASSERT_FALSE(a.expired);
+	CU_ASSERT_STRING_EQUAL(a.reason, "the device is overdue: its last good verdict was at "
+			       "1970-01-01T00:16:40Z, due by 1970-01-01T00:18:30Z (interval "
+			       "100 s + grace 10 s)");
+	tpa_compliance_answer_free(&a);
+	/* The defaults (NULL): not due for an hour and ten minutes. */
+	CU_ASSERT_EQUAL_FATAL(tpa_compliance_answer_get(&a, st, ID2, 1110, NULL), 0);
+	CU_ASSERT_TRUE(a.compliant);
+	CU_ASSERT_EQUAL(a.due_at, 1000 + 3600 + 600);
+	tpa_compliance_answer_free(&a);
+	/* A bad last verdict: due from it, and the verdict is the reason. */
+	verdict_of(ID2, "non-compliant", 2000, 9000);
+	CU_ASSERT_EQUAL_FATAL(tpa_compliance_answer_get(&a, st, ID2, 2109, &p), 0);
+	CU_ASSERT_FALSE(a.compliant);
+	CU_ASSERT_FALSE(a.stale);
+	CU_ASSERT_STRING_EQUAL(a.reason, "the last verdict was non-compliant");
+	tpa_compliance_answer_free(&a);
+	CU_ASSERT_EQUAL_FATAL(tpa_compliance_answer_get(&a, st, ID2, 2110, &p), 0);
+	CU_ASSERT_FALSE(a.compliant);
+	CU_ASSERT_TRUE(a.stale);
+	CU_ASSERT_EQUAL(a.due_at, 2110);
+	CU_ASSERT_STRING_EQUAL(a.reason, "the last verdict was non-compliant");
+	tpa_compliance_answer_free(&a);
+	/* Revoked and overdue: revoked says why, stale is still said. */
+	verdict_of(ID2, "compliant", 3000, 9000);
+	CU_ASSERT_EQUAL(tpa_store_set_state(st, ID2, TPA_DEVICE_REVOKED, 3050), 0);
+	CU_ASSERT_EQUAL_FATAL(tpa_compliance_answer_get(&a, st, ID2, 3200, &p), 0);
+	CU_ASSERT_FALSE(a.compliant);
+	CU_ASSERT_TRUE(a.stale);
+	CU_ASSERT_STRING_EQUAL(a.reason, "the device is revoked");
+	tpa_compliance_answer_free(&a);
+	/* Attesting again makes it current again. */
+	CU_ASSERT_EQUAL(tpa_store_set_state(st, ID2, TPA_DEVICE_ACTIVE, 3250), 0);
+	verdict_of(ID2, "compliant", 3300, 9000);
+	CU_ASSERT_EQUAL_FATAL(tpa_compliance_answer_get(&a, st, ID2, 3409, &p), 0);
+	CU_ASSERT_TRUE(a.compliant);
+	CU_ASSERT_FALSE(a.stale);
+	tpa_compliance_answer_free(&a);
 }
 
 int main(void)
@@ -149,5 +253,7 @@ int main(void)
 	s = CU_add_suite("compliance now (SQLite registry)", suite_init, suite_clean);
 	CU_add_test(s, "malformed and unknown device ids", test_bad_ids);
 	CU_add_test(s, "each reason, and compliant", test_each_reason);
+	CU_add_test(s, "due time and staleness at the edges", test_due);
+	CU_add_test(s, "a stale device is never compliant", test_stale_answer);
 	return test_run_all() ? 1 : 0;
 }

@@ -193,6 +193,8 @@ static void test_compliance_round_trip(void)
 	CU_ASSERT_EQUAL(c.verdict_at, 0);
 	CU_ASSERT_PTR_NULL(c.token);
 	CU_ASSERT_TRUE(c.expired);
+	CU_ASSERT_FALSE(c.stale);
+	CU_ASSERT_EQUAL(c.due_at, 0);
 	tpa_compliance_reply_clear(&c);
 	tpa_compliance_reply_clear(NULL);
 	free(r.data);
@@ -214,6 +216,7 @@ static void compliant_reply(Attest__V1__GetDeviceComplianceResponse *m)
 	m->token_expires_at = 1700003600;
 	m->state = "active";
 	m->baseline = "fleet@3";
+	m->due_at = 1700004200;
 }
 
 static void test_compliance_fields(void)
@@ -237,6 +240,8 @@ static void test_compliance_fields(void)
 	CU_ASSERT_FALSE(c.revoked_since_verdict);
 	CU_ASSERT_STRING_EQUAL(c.baseline, "fleet@3");
 	CU_ASSERT_STRING_EQUAL(c.reason, "");
+	CU_ASSERT_FALSE(c.stale);
+	CU_ASSERT_EQUAL(c.due_at, 1700004200);
 	tpa_compliance_reply_clear(&c);
 	CU_ASSERT_PTR_NULL(c.token);
 	free(b);
@@ -245,10 +250,12 @@ static void test_compliance_fields(void)
 	m.compliant = 0;
 	m.state = "revoked";
 	m.revoked_since_verdict = 1;
+	m.stale = 1;
 	m.reason = "the device is revoked\n\x1b[1m";
 	b = pack(&m.base, &n);
 	CU_ASSERT_EQUAL_FATAL(tpa_compliance_response_unpack(&c, b, n), 0);
 	CU_ASSERT_FALSE(c.compliant);
+	CU_ASSERT_TRUE(c.stale);
 	CU_ASSERT_TRUE(c.revoked_since_verdict);
 	CU_ASSERT_STRING_EQUAL(c.state, "revoked");
 	CU_ASSERT_STRING_EQUAL(c.reason, "the device is revoked??[1m");
@@ -284,10 +291,11 @@ static void test_compliance_malformed(void)
 	tpa_compliance_reply_clear(&c);
 
 	/* "Compliant", and a reason not to be, an expired token, a device
-	 * revoked since or not active: a reply that contradicts itself. */
-	for (i = 0; i < 4; i++) {
+	 * revoked since, not active or stale: a reply that contradicts itself. */
+	for (i = 0; i < 5; i++) {
 		static const char *const why[] = { "with a reason not to be", "its token expired",
-						   "revoked since its verdict", "not active" };
+						   "revoked since its verdict", "not active",
+						   "the device is stale" };
 
 		compliant_reply(&m);
 		if (i == 0)
@@ -296,6 +304,7 @@ static void test_compliance_malformed(void)
 		m.revoked_since_verdict = i == 2;
 		if (i == 3)
 			m.state = "revoked";
+		m.stale = i == 4;
 		b = pack(&m.base, &n);
 		CU_ASSERT_EQUAL(tpa_compliance_response_unpack(&c, b, n), TPA_ERR_PARSE);
 		CU_ASSERT(strstr(tpa_err_last(), why[i]) != NULL);

@@ -963,6 +963,16 @@ static void test_admission_no_ek_cert(void)
 		o.admission = TPA_ADMISSION_APPROVE;
 		CU_ASSERT_EQUAL(tpa_service_new(&bare, &o), TPA_ERR_INVALID_ARG);
 		CU_ASSERT_PTR_NOT_NULL(strstr(tpa_err_last(), "approve admission needs a registry"));
+		/* Staleness settings out of bounds, named. */
+		o.admission = TPA_ADMISSION_OPEN;
+		o.staleness.grace_s = TPA_STALE_MAX_S + 1;
+		CU_ASSERT_EQUAL(tpa_service_new(&bare, &o), TPA_ERR_INVALID_ARG);
+		CU_ASSERT_PTR_NOT_NULL(strstr(tpa_err_last(), "stale grace"));
+		o.staleness.grace_s = 0;
+		o.staleness.interval_s = TPA_STALE_MAX_S + 1;
+		CU_ASSERT_EQUAL(tpa_service_new(&bare, &o), TPA_ERR_INVALID_ARG);
+		CU_ASSERT_EQUAL(tpa_service_reload(svc, &o, NULL), TPA_ERR_INVALID_ARG);
+		CU_ASSERT_PTR_NOT_NULL(strstr(tpa_err_last(), "attest interval"));
 	}
 	CU_ASSERT_EQUAL(tpa_service_set_admission(svc, (tpa_admission_mode)9), TPA_ERR_INVALID_ARG);
 	registry_metrics(dev);

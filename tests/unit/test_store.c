@@ -1787,7 +1787,7 @@ static void test_admission(void)
 	rec.token = "eyJhbGciOiJFUzI1NiJ9.e30.c2ln";
 	rec.token_exp = 2000;
 	CU_ASSERT_EQUAL(tpa_store_record(s, P, 1, "", &rec, 510), 0);
-	CU_ASSERT_EQUAL(tpa_compliance_answer_get(&a, s, P, 520), 0);
+	CU_ASSERT_EQUAL(tpa_compliance_answer_get(&a, s, P, 520, NULL), 0);
 	CU_ASSERT_FALSE(a.compliant);
 	CU_ASSERT_STRING_EQUAL(a.reason, "the device is pending approval (verifier devices approve)");
 	tpa_compliance_answer_free(&a);
@@ -1818,7 +1818,7 @@ static void test_admission(void)
 	CU_ASSERT_EQUAL(d.state, TPA_DEVICE_ACTIVE);
 	CU_ASSERT_EQUAL(d.pending, 0);
 	CU_ASSERT_STRING_EQUAL(d.admission, "approved");
-	CU_ASSERT_EQUAL(tpa_compliance_answer_get(&a, s, P, 545), 0);
+	CU_ASSERT_EQUAL(tpa_compliance_answer_get(&a, s, P, 545, NULL), 0);
 	/* The record of 510 counts now (the service never records one for a
 	 * pending device: Attest refuses it). */
 	CU_ASSERT_TRUE(a.compliant);
