@@ -36,7 +36,7 @@ WARN    := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wformat=2 \
 ALL_CFLAGS := -std=c11 $(OPT) $(WARN) $(SAN) $(CFLAGS) -fPIC -pthread
 CPPFLAGS += -D_GNU_SOURCE -Iinclude -I$(BUILD)/gen
 LDLIBS  := -ltss2-esys -ltss2-tctildr -ltss2-mu -ltss2-rc -lgrpc -lgpr \
-           -lprotobuf-c -lcjose -ljansson -lsqlite3 -lcrypto -lpthread
+           -lprotobuf-c -lcjose -ljansson -lsqlite3 -lmicrohttpd -lgnutls -lcrypto -lpthread
 LDFLAGS ?=
 
 GEN      := $(BUILD)/gen
@@ -73,6 +73,7 @@ LIB_SRC  := \
             lib/store.c \
             lib/admission.c \
             lib/compliance.c \
+            lib/http.c \
             lib/notify.c \
             lib/store_sqlite.c \
             lib/audit.c \

@@ -1653,3 +1653,66 @@ cleanup:
 	pbarena__release(&arena);
 }
 
+
+/* The HTTP face's share of the service: the same rules, read under the
+ * settings' read lock like every RPC. */
+int tpa_service_ready(tpa_service *s, char *why, size_t cap)
+{
+	static const char zero_id[TPA_DEVICE_ID_LEN + 1] =
+		"0000000000000000000000000000000000000000000000000000000000000000";
+	tpa_device d;
+	int ok = 1, err;
+
+	snprintf(why, cap, "ready");
+	pthread_rwlock_rdlock(&s->live);
+	if (!s->keyset && !s->key) {
+		snprintf(why, cap, "no token signing key loaded");
+		ok = 0;
+	} else if (s->opts.store && !s->anchors) {
+		snprintf(why, cap, "the EK anchors are not loaded");
+		ok = 0;
+	} else if (s->opts.store) {
+		/* A device that cannot exist: not found is a registry that
+		 * answered. */
+		err = tpa_store_get(&d, s->opts.store, zero_id);
+		if (err < 0 && err != TPA_ERR_NOT_FOUND) {
+			snprintf(why, cap, "the registry does not answer");
+			ok = 0;
+		}
+	}
+	pthread_rwlock_unlock(&s->live);
+	return ok;
+}
+
+int tpa_service_relying_party(tpa_service *s, const char *cn, int cn_exact, int client_auth,
+			      char *why, size_t cap)
+{
+	size_t i;
+	int ok = 0;
+
+	if (!client_auth) {
+		snprintf(why, cap, "client certificate \"%s\" does not name the clientAuth "
+			 "extended key usage", cn);
+		return 0;
+	}
+	pthread_rwlock_rdlock(&s->live);
+	for (i = 0; cn_exact && i < s->opts.nrelying_parties; i++)
+		if (strcmp(s->opts.relying_parties[i], cn) == 0)
+			ok = 1;
+	if (!ok)
+		snprintf(why, cap, "\"%s\" is not an allowed relying party%s", cn,
+			 s->opts.nrelying_parties ? "" :
+			 " (the verifier allows none: --relying-party)");
+	pthread_rwlock_unlock(&s->live);
+	return ok;
+}
+
+tpa_store *tpa_service_store(tpa_service *s)
+{
+	return s->opts.store;
+}
+
+void tpa_service_log(tpa_service *s, const char *line)
+{
+	logf_(s, "%s", line);
+}
