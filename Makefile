@@ -118,7 +118,7 @@ UNIT_TESTS := \
 BENCH    := $(BUILD)/tests/bench/bench_quote $(BUILD)/tests/bench/bench_rpc \
             $(BUILD)/tests/bench/bench_eventlog $(BUILD)/tests/bench/bench_baseline \
             $(BUILD)/tests/bench/bench_challenge
-FUZZ_TARGETS := attest replies eventlog baseline config seal enroll appraise authenticode inventory
+FUZZ_TARGETS := attest replies eventlog baseline config seal enroll appraise authenticode inventory http
 FUZZ_DRIVERS := $(FUZZ_TARGETS:%=$(BUILD)/tests/fuzz/fuzz_%)
 
 .SECONDARY:
