@@ -43,6 +43,10 @@ GEN      := $(BUILD)/gen
 PROTO    := proto/attest/v1/attest.proto
 PB_C     := $(GEN)/attest/v1/attest.pb-c.c
 PB_H     := $(GEN)/attest/v1/attest.pb-c.h
+# The gRPC health checking protocol (grpc.health.v1), served by lib/service.c.
+HEALTH_PROTO := proto/grpc/health/v1/health.proto
+HEALTH_C := $(GEN)/grpc/health/v1/health.pb-c.c
+HEALTH_H := $(GEN)/grpc/health/v1/health.pb-c.h
 
 LIB_SRC  := \
             lib/err.c \
@@ -84,7 +88,7 @@ LIB_SRC  := \
             lib/authenticode.c \
             lib/config.c
 OBJ      := $(BUILD)/obj
-LIB_OBJ  := $(LIB_SRC:%.c=$(OBJ)/%.o) $(OBJ)/gen/attest.pb-c.o
+LIB_OBJ  := $(LIB_SRC:%.c=$(OBJ)/%.o) $(OBJ)/gen/attest.pb-c.o $(OBJ)/gen/health.pb-c.o
 LIBA     := $(BUILD)/libtpa.a
 
 PROGS    := $(BUILD)/attest_client $(BUILD)/verifier $(BUILD)/tpa-pcr-extend \
@@ -135,13 +139,21 @@ $(PB_C) $(PB_H): $(PROTO)
 	@mkdir -p $(GEN)
 	protoc-c --c_out=$(GEN) -Iproto $(PROTO)
 
+$(HEALTH_C) $(HEALTH_H): $(HEALTH_PROTO)
+	@mkdir -p $(GEN)
+	protoc-c --c_out=$(GEN) -Iproto $(HEALTH_PROTO)
+
+$(OBJ)/gen/health.pb-c.o: $(HEALTH_C) $(HEALTH_H)
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) -std=c11 $(OPT) $(SAN) $(CFLAGS) -fPIC -c -o $@ $<
+
 $(OBJ)/gen/attest.pb-c.o: $(PB_C) $(PB_H)
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) -std=c11 $(OPT) $(SAN) $(CFLAGS) -fPIC -c -o $@ $<
 
 # Each object depends on the headers it includes (-MMD -MP writes them down);
 # the generated protobuf header must exist before anything is compiled.
-$(OBJ)/%.o: %.c | $(PB_H)
+$(OBJ)/%.o: %.c | $(PB_H) $(HEALTH_H)
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -MMD -MP -c -o $@ $<
 

@@ -142,6 +142,9 @@ tpa_store *tpa_service_store(tpa_service *s);
 /* Logs a line as the service logs its decisions. */
 void tpa_service_log(tpa_service *s, const char *line);
 
+/* grpc.health.v1.Health/Check (tpa_service_ready's answer). */
+#define TPA_RPC_HEALTH_CHECK "/grpc.health.v1.Health/Check"
+void tpa_service_health_check(tpa_rpc_reply *r, const uint8_t *req, size_t len, void *ctx);
 /* Needs r->peer_authenticated (a client certificate the server verified). */
 void tpa_service_compliance(tpa_rpc_reply *r, const uint8_t *req, size_t len, void *ctx);
 

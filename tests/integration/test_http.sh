@@ -79,6 +79,25 @@ expect_http "/healthz on the plain address: 200" 200 "http://127.0.0.1:$PP/healt
 expect_http "/readyz: 200 with the registry, keys and EK anchors" 200 "http://127.0.0.1:$PP/readyz"
 expect_http "the plain address has no decisions: 404" 404 "http://127.0.0.1:$PP/v1/devices/$DEV/compliance"
 
+# ---- the gRPC health service, to a python3-grpcio client ----
+/usr/bin/python3 - "$TARGET" "$CA" >"$WORK/health.out" 2>&1 <<'PY' && ok "grpc.health.v1.Health/Check: SERVING for \"\" and attest.v1.Verifier, NOT_FOUND otherwise" || bad "gRPC health" "$WORK/health.out"
+import sys, grpc
+creds = grpc.ssl_channel_credentials(root_certificates=open(sys.argv[2], "rb").read())
+ch = grpc.secure_channel(sys.argv[1], creds, options=[("grpc.ssl_target_name_override", "localhost")])
+check = ch.unary_unary("/grpc.health.v1.Health/Check", request_serializer=lambda b: b,
+                       response_deserializer=lambda b: b)
+req = lambda name: (b"\x0a" + bytes([len(name)]) + name) if name else b""
+for name in (b"", b"attest.v1.Verifier"):
+    r = check(req(name), timeout=10)
+    assert r == b"\x08\x01", (name, r)  # status: SERVING
+try:
+    check(req(b"other.Service"), timeout=10)
+    raise SystemExit("other.Service answered")
+except grpc.RpcError as e:
+    assert e.code() == grpc.StatusCode.NOT_FOUND, e
+print("ok")
+PY
+
 # ---- compliance ----
 CO=("${V[@]}" compliance --verifier "$TARGET" --ca "$CA" --cert "$WORK/certs/client.pem"
     --key "$WORK/certs/client.key")
