@@ -186,4 +186,25 @@ expect_http "after revoke: /v1/authz with the unexpired token 403" 403 "${RP[@]}
 expect_grep "... with X-Reason" "$WORK/hdr" '^X-Reason: .+'
 "$BIN/verifier" devices reinstate --registry "$DB" "$DEV" >/dev/null
 
+# ---- readiness follows the registry ----
+# The registry's file emptied under the running verifier (its connection
+# keeps the file open, so moving or chmod-ing it away changes nothing it
+# reads): a read fails, and /readyz and the gRPC health say so.
+cp "$DB" "$DB.copy"
+: >"$DB"
+expect_http "/readyz with the registry emptied: 503" 503 "http://127.0.0.1:$PP/readyz"
+expect_grep "... naming the registry, not its path" "$WORK/body" '^not ready: the registry does not answer$'
+/usr/bin/python3 - "$TARGET" "$CA" >"$WORK/health.out" 2>&1 <<'PY' && ok "... and Health/Check says NOT_SERVING" || bad "gRPC health NOT_SERVING" "$WORK/health.out"
+import sys, grpc
+creds = grpc.ssl_channel_credentials(root_certificates=open(sys.argv[2], "rb").read())
+ch = grpc.secure_channel(sys.argv[1], creds, options=[("grpc.ssl_target_name_override", "localhost")])
+r = ch.unary_unary("/grpc.health.v1.Health/Check")(b"", timeout=10)
+assert r == b"\x08\x02", r  # status: NOT_SERVING
+PY
+expect_http "... compliance: 503, not a wrong answer" 503 "${RP[@]}" "$H/v1/devices/$DEV/compliance"
+# Put back, and written once (SQLite re-reads its schema on a change).
+cat "$DB.copy" >"$DB"
+"$BIN/verifier" devices label --registry "$DB" "$DEV" lab >/dev/null
+expect_http "/readyz with the registry back: 200" 200 "http://127.0.0.1:$PP/readyz"
+
 summary
