@@ -46,7 +46,7 @@ kill "$TAKER"; wait "$TAKER" 2>/dev/null || true
 start_verifier v "${BASE[@]}" --http-listen 127.0.0.1:0 --http-listen-plain 127.0.0.1:0 \
     --http-max-connections 4
 TARGET=127.0.0.1:$PORT
-for _ in $(seq 500); do grep -q '^http health listening' "$WORK/v.out" && break; sleep 0.02; done
+for _ in $(seq 1500); do grep -q '^http health listening' "$WORK/v.out" && break; sleep 0.02; done
 HP=$(sed -n 's/^http listening on port \([0-9]*\) .*/\1/p' "$WORK/v.out")
 PP=$(sed -n 's/^http health listening on port \([0-9]*\) .*/\1/p' "$WORK/v.out")
 [ -n "$HP" ] && [ -n "$PP" ] && ok "the HTTP listeners say their ports" || bad "HTTP ports" "$WORK/v.out"
