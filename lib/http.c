@@ -193,8 +193,18 @@ static enum MHD_Result send_text(struct MHD_Connection *c, unsigned status, cons
 		return MHD_NO;
 	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, type);
 	MHD_add_response_header(r, "Cache-Control", "no-store");
-	for (i = 0; hdrs && hdrs[i]; i += 2)
-		MHD_add_response_header(r, hdrs[i], hdrs[i + 1]);
+	/* Header values carry what a device reported (its host name): only
+	 * printable ASCII, bounded, so none can end the header or add one. */
+	for (i = 0; hdrs && hdrs[i]; i += 2) {
+		char v[TPA_COMPLIANCE_REASON_MAX + 64];
+		size_t k;
+
+		snprintf(v, sizeof(v), "%s", hdrs[i + 1]);
+		for (k = 0; v[k]; k++)
+			if ((unsigned char)v[k] < 0x20 || (unsigned char)v[k] > 0x7e)
+				v[k] = '?';
+		MHD_add_response_header(r, hdrs[i], v);
+	}
 	ret = MHD_queue_response(c, status, r);
 	MHD_destroy_response(r);
 	return ret;

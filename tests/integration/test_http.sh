@@ -116,6 +116,9 @@ expect_http "no client certificate: 401" 401 "$H/v1/devices/$DEV/compliance"
 expect_http "a laptop's certificate, not a relying party: 403" 403 --cert "$WORK/certs/laptop.pem" \
     --key "$WORK/certs/laptop.key" "$H/v1/devices/$DEV/compliance"
 expect_grep "... naming it" "$WORK/body" '"alice-laptop\\" is not an allowed relying party'
+expect_http "a certificate from another CA: 401" 401 --cert "$WORK/certs/other-client.pem" \
+    --key "$WORK/certs/other-client.key" "$H/v1/devices/$DEV/compliance"
+expect_grep "... it does not verify" "$WORK/body" 'does not verify against the client CA'
 expect_http "a certificate without clientAuth EKU: 403" 403 --cert "$WORK/certs/noeku-client.pem" \
     --key "$WORK/certs/noeku-client.key" "$H/v1/devices/$DEV/compliance"
 expect_http "an unknown device: 404" 404 "${RP[@]}" "$H/v1/devices/$(printf '%064d' 0)/compliance"
@@ -176,6 +179,18 @@ expect_exit "... while gRPC attests" 0 "${A[@]}"
 wait "$CONNS" || true
 expect_http "... and HTTP serves again once they close" 200 "${RP[@]}" "$H/healthz"
 TOKEN=$(cat "$WORK/token")
+
+# ---- a slow client: closed after the connection timeout (10 s) ----
+/usr/bin/python3 - "$PP" >"$WORK/slow.out" 2>&1 <<'PY' && ok "a client that never finishes its request is closed" || bad "slow client" "$WORK/slow.out"
+import socket, sys, time
+c = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+c.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n")   # and never the end of the headers
+c.settimeout(60)
+t = time.time()
+assert c.recv(100) == b"", "answered a request never finished"
+print("closed after %.1f s" % (time.time() - t))
+assert 5 < time.time() - t < 40, time.time() - t   # by the timeout, not at once
+PY
 
 # ---- revoke: not compliant at once ----
 "$BIN/verifier" devices revoke --registry "$DB" "$DEV" >/dev/null
