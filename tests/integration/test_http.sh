@@ -222,4 +222,12 @@ cat "$DB.copy" >"$DB"
 "$BIN/verifier" devices label --registry "$DB" "$DEV" lab >/dev/null
 expect_http "/readyz with the registry back: 200" 200 "http://127.0.0.1:$PP/readyz"
 
+# ---- SIGHUP: the HTTP face keeps serving, with the relying parties reloaded ----
+kill -HUP "$VPID"
+for _ in $(seq 1500); do grep -q 'SIGHUP: reloaded' "$WORK/v.err" && break; sleep 0.02; done
+expect_grep "SIGHUP: reloaded" "$WORK/v.err" 'SIGHUP: reloaded'
+if grep -q 'http-listen.*needs a restart' "$WORK/v.err"; then bad "... the unchanged HTTP options said to need a restart" "$WORK/v.err"
+else ok "... the unchanged HTTP options not said to need a restart"; fi
+expect_http "... and compliance still answers" 200 "${RP[@]}" "$H/v1/devices/$DEV/compliance"
+
 summary
