@@ -116,6 +116,7 @@ UNIT_TESTS := \
               $(BUILD)/tests/unit/test_evidence \
               $(BUILD)/tests/unit/test_token \
               $(BUILD)/tests/unit/test_compliance \
+              $(BUILD)/tests/unit/test_http \
               $(BUILD)/tests/unit/test_notify \
               $(BUILD)/tests/unit/test_authenticode \
               $(BUILD)/tests/unit/test_admission
