@@ -36,13 +36,17 @@ WARN    := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wformat=2 \
 ALL_CFLAGS := -std=c11 $(OPT) $(WARN) $(SAN) $(CFLAGS) -fPIC -pthread
 CPPFLAGS += -D_GNU_SOURCE -Iinclude -I$(BUILD)/gen
 LDLIBS  := -ltss2-esys -ltss2-tctildr -ltss2-mu -ltss2-rc -lgrpc -lgpr \
-           -lprotobuf-c -lcjose -ljansson -lsqlite3 -lcrypto -lpthread
+           -lprotobuf-c -lcjose -ljansson -lsqlite3 -lmicrohttpd -lgnutls -lcrypto -lpthread
 LDFLAGS ?=
 
 GEN      := $(BUILD)/gen
 PROTO    := proto/attest/v1/attest.proto
 PB_C     := $(GEN)/attest/v1/attest.pb-c.c
 PB_H     := $(GEN)/attest/v1/attest.pb-c.h
+# The gRPC health checking protocol (grpc.health.v1), served by lib/service.c.
+HEALTH_PROTO := proto/grpc/health/v1/health.proto
+HEALTH_C := $(GEN)/grpc/health/v1/health.pb-c.c
+HEALTH_H := $(GEN)/grpc/health/v1/health.pb-c.h
 
 LIB_SRC  := \
             lib/err.c \
@@ -74,6 +78,7 @@ LIB_SRC  := \
             lib/store.c \
             lib/admission.c \
             lib/compliance.c \
+            lib/http.c \
             lib/notify.c \
             lib/store_sqlite.c \
             lib/audit.c \
@@ -84,7 +89,7 @@ LIB_SRC  := \
             lib/authenticode.c \
             lib/config.c
 OBJ      := $(BUILD)/obj
-LIB_OBJ  := $(LIB_SRC:%.c=$(OBJ)/%.o) $(OBJ)/gen/attest.pb-c.o
+LIB_OBJ  := $(LIB_SRC:%.c=$(OBJ)/%.o) $(OBJ)/gen/attest.pb-c.o $(OBJ)/gen/health.pb-c.o
 LIBA     := $(BUILD)/libtpa.a
 
 PROGS    := $(BUILD)/attest_client $(BUILD)/verifier $(BUILD)/tpa-pcr-extend \
@@ -113,13 +118,14 @@ UNIT_TESTS := \
               $(BUILD)/tests/unit/test_evidence \
               $(BUILD)/tests/unit/test_token \
               $(BUILD)/tests/unit/test_compliance \
+              $(BUILD)/tests/unit/test_http \
               $(BUILD)/tests/unit/test_notify \
               $(BUILD)/tests/unit/test_authenticode \
               $(BUILD)/tests/unit/test_admission
 BENCH    := $(BUILD)/tests/bench/bench_quote $(BUILD)/tests/bench/bench_rpc \
             $(BUILD)/tests/bench/bench_eventlog $(BUILD)/tests/bench/bench_baseline \
             $(BUILD)/tests/bench/bench_challenge
-FUZZ_TARGETS := attest replies eventlog baseline config seal enroll appraise authenticode inventory
+FUZZ_TARGETS := attest replies eventlog baseline config seal enroll appraise authenticode inventory http
 FUZZ_DRIVERS := $(FUZZ_TARGETS:%=$(BUILD)/tests/fuzz/fuzz_%)
 
 .SECONDARY:
@@ -136,13 +142,21 @@ $(PB_C) $(PB_H): $(PROTO)
 	@mkdir -p $(GEN)
 	protoc-c --c_out=$(GEN) -Iproto $(PROTO)
 
+$(HEALTH_C) $(HEALTH_H): $(HEALTH_PROTO)
+	@mkdir -p $(GEN)
+	protoc-c --c_out=$(GEN) -Iproto $(HEALTH_PROTO)
+
+$(OBJ)/gen/health.pb-c.o: $(HEALTH_C) $(HEALTH_H)
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) -std=c11 $(OPT) $(SAN) $(CFLAGS) -fPIC -c -o $@ $<
+
 $(OBJ)/gen/attest.pb-c.o: $(PB_C) $(PB_H)
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) -std=c11 $(OPT) $(SAN) $(CFLAGS) -fPIC -c -o $@ $<
 
 # Each object depends on the headers it includes (-MMD -MP writes them down);
 # the generated protobuf header must exist before anything is compiled.
-$(OBJ)/%.o: %.c | $(PB_H)
+$(OBJ)/%.o: %.c | $(PB_H) $(HEALTH_H)
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -MMD -MP -c -o $@ $<
 
@@ -257,7 +271,7 @@ valgrind: deps
 valgrind-check: tests
 	@set -e; for t in $(UNIT_TESTS); do echo "valgrind $$t"; \
 	  TPA_SIMULATOR=$(CURDIR)/simulator/tpa-swtpm $(VALGRIND_CMD) $$t >/dev/null; done
-	VALGRIND="$(VALGRIND_CMD)" TEST_ONLY="e2e claims identity measured_boot agent migration attacks files audit cli fleet names rotation reload" \
+	VALGRIND="$(VALGRIND_CMD)" TEST_ONLY="e2e claims identity measured_boot agent migration attacks files audit cli fleet names rotation reload http" \
 	  ./tests/run.sh $(BUILD)
 
 bench: deps

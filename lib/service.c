@@ -16,6 +16,7 @@
 #include <openssl/crypto.h>
 
 #include "attest/v1/attest.pb-c.h"
+#include "grpc/health/v1/health.pb-c.h"
 #include "tpa/admission.h"
 #include "tpa/bootstate.h"
 #include "tpa/compliance.h"
@@ -358,6 +359,7 @@ LIVE(get_keys, "GetVerificationKeys")
 LIVE(enroll, "Enroll")
 LIVE(activate, "Activate")
 LIVE(compliance, "GetDeviceCompliance")
+LIVE(health_check, "Check")
 #undef LIVE
 
 int tpa_service_register(tpa_service *s, tpa_rpc_server *srv)
@@ -367,6 +369,8 @@ int tpa_service_register(tpa_service *s, tpa_rpc_server *srv)
 	if ((err = tpa_rpc_server_add_method(srv, TPA_RPC_GET_CHALLENGE,
 					     live_get_challenge, s)) < 0 ||
 	    (err = tpa_rpc_server_add_method(srv, TPA_RPC_ATTEST, live_attest, s)) < 0)
+		return err;
+	if ((err = tpa_rpc_server_add_method(srv, TPA_RPC_HEALTH_CHECK, live_health_check, s)) < 0)
 		return err;
 	if ((err = tpa_rpc_server_add_method(srv, TPA_RPC_GET_KEYS, live_get_keys, s)) < 0)
 		return err;
@@ -1922,3 +1926,107 @@ cleanup:
 	pbarena__release(&arena);
 }
 
+
+/* tpa_service_ready's rule, under the read lock the caller holds. */
+static int ready_locked(tpa_service *s, char *why, size_t cap)
+{
+	static const char zero_id[TPA_DEVICE_ID_LEN + 1] =
+		"0000000000000000000000000000000000000000000000000000000000000000";
+	tpa_device d;
+	int err;
+
+	snprintf(why, cap, "ready");
+	if (!s->keyset && !s->key) {
+		snprintf(why, cap, "no token signing key loaded");
+		return 0;
+	}
+	if (s->opts.store && !s->anchors) {
+		snprintf(why, cap, "the EK anchors are not loaded");
+		return 0;
+	}
+	/* A device that cannot exist: not found is a registry that answered. */
+	if (s->opts.store && (err = tpa_store_get(&d, s->opts.store, zero_id)) < 0 &&
+	    err != TPA_ERR_NOT_FOUND) {
+		snprintf(why, cap, "the registry does not answer");
+		return 0;
+	}
+	return 1;
+}
+
+/* grpc.health.v1.Health/Check: SERVING when tpa_service_ready says so,
+ * for the server ("") and attest.v1.Verifier; any other name NOT_FOUND,
+ * as the health protocol asks. */
+void tpa_service_health_check(tpa_rpc_reply *r, const uint8_t *req, size_t len, void *ctx)
+{
+	tpa_service *s = ctx;
+	pbarena arena;
+	Grpc__Health__V1__HealthCheckRequest *in;
+	Grpc__Health__V1__HealthCheckResponse out = GRPC__HEALTH__V1__HEALTH_CHECK_RESPONSE__INIT;
+	char why[128];
+
+	if (!(in = unpack(r, &arena, &grpc__health__v1__health_check_request__descriptor, req, len,
+			   "HealthCheckRequest")))
+		return;
+	if (strcmp(in->service, "") != 0 && strcmp(in->service, "attest.v1.Verifier") != 0) {
+		refuse(r, TPA_RPC_NOT_FOUND, "unknown service");
+	} else {
+		out.status = ready_locked(s, why, sizeof(why)) ?
+			GRPC__HEALTH__V1__HEALTH_CHECK_RESPONSE__SERVING_STATUS__SERVING :
+			GRPC__HEALTH__V1__HEALTH_CHECK_RESPONSE__SERVING_STATUS__NOT_SERVING;
+		reply_msg(r, &out.base);
+	}
+	pbarena__release(&arena);
+}
+
+/* The HTTP face's share of the service: the same rules, read under the
+ * settings' read lock like every RPC. */
+int tpa_service_ready(tpa_service *s, char *why, size_t cap)
+{
+	int ok;
+
+	pthread_rwlock_rdlock(&s->live);
+	ok = ready_locked(s, why, cap);
+	pthread_rwlock_unlock(&s->live);
+	return ok;
+}
+
+int tpa_service_relying_party(tpa_service *s, const char *cn, int cn_exact, int client_auth,
+			      char *why, size_t cap)
+{
+	size_t i;
+	int ok = 0;
+
+	if (!client_auth) {
+		snprintf(why, cap, "client certificate \"%s\" does not name the clientAuth "
+			 "extended key usage", cn);
+		return 0;
+	}
+	pthread_rwlock_rdlock(&s->live);
+	for (i = 0; cn_exact && i < s->opts.nrelying_parties; i++)
+		if (strcmp(s->opts.relying_parties[i], cn) == 0)
+			ok = 1;
+	if (!ok)
+		snprintf(why, cap, "\"%s\" is not an allowed relying party%s", cn,
+			 s->opts.nrelying_parties ? "" :
+			 " (the verifier allows none: --relying-party)");
+	pthread_rwlock_unlock(&s->live);
+	return ok;
+}
+
+tpa_store *tpa_service_store(tpa_service *s)
+{
+	return s->opts.store;
+}
+
+void tpa_service_staleness(tpa_service *s, tpa_staleness *out)
+{
+	/* A SIGHUP replaces it under the write side. */
+	pthread_rwlock_rdlock(&s->live);
+	*out = s->opts.staleness;
+	pthread_rwlock_unlock(&s->live);
+}
+
+void tpa_service_log(tpa_service *s, const char *line)
+{
+	logf_(s, "%s", line);
+}

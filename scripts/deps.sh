@@ -13,6 +13,7 @@ PKGS=(
     libcjose-dev libjansson-dev
     libcunit1-dev
     libsqlite3-dev                    # the device registry
+    libmicrohttpd-dev libgnutls28-dev # the HTTP face (TLS by GnuTLS inside libmicrohttpd)
     libsystemd-dev                    # sd_notify: readiness and the watchdog
     swtpm swtpm-tools
     python3 python3-grpcio python3-jsonschema python3-jwt python3-cryptography python3-protobuf protobuf-compiler   # the independent gRPC peer

@@ -30,6 +30,7 @@
 #include "tpa/config.h"
 #include "tpa/err.h"
 #include "tpa/fileio.h"
+#include "tpa/http.h"
 #include "tpa/identity.h"
 #include "tpa/rpc.h"
 #include "tpa/service.h"
@@ -181,6 +182,15 @@ static void serve_help(FILE *f)
 "                        and any after this, with 30 s for its calls\n"
 "                        (default %d)\n"
 "  --max-streams N       concurrent calls on one connection (default %d)\n"
+"  --http-listen ADDR    also serve the HTTP face here (TLS with --cert/--key):\n"
+"                        GET /v1/devices/ID/compliance and /v1/authz for\n"
+"                        relying parties (--client-ca, --relying-party)\n"
+"  --http-listen-plain ADDR\n"
+"                        /healthz and /readyz without TLS; a loopback\n"
+"                        address only\n"
+"  --http-max-connections N\n"
+"                        HTTP connections open at once, per listener\n"
+"                        (default 64; 16 from one address)\n"
 "  --registry FILE       the device registry (SQLite, created if absent); with\n"
 "                        it, Enroll/Activate are served and Attest takes only\n"
 "                        registered AKs of active devices\n"
@@ -332,6 +342,7 @@ static int write_public_jwk(const char *path, const tpa_token_key *k)
 
 enum { OPT_RP = 250, OPT_RP_FILE, OPT_MAX_CONN = 256, OPT_MAX_PEER, OPT_HANDSHAKE, OPT_IDLE, OPT_AGE,
        OPT_STREAMS };
+enum { OPT_HTTP = 280, OPT_HTTP_PLAIN, OPT_HTTP_CONN };
 enum { OPT_ADMISSION = 320, OPT_INTERVAL, OPT_STALE_GRACE };
 
 /* The relying parties GetDeviceCompliance answers: subject CNs. */
@@ -529,6 +540,9 @@ static const struct option serve_opts[] = {
 		{ "idle-timeout", required_argument, NULL, OPT_IDLE },
 		{ "max-connection-age", required_argument, NULL, OPT_AGE },
 		{ "max-streams", required_argument, NULL, OPT_STREAMS },
+		{ "http-listen", required_argument, NULL, OPT_HTTP },
+		{ "http-listen-plain", required_argument, NULL, OPT_HTTP_PLAIN },
+		{ "http-max-connections", required_argument, NULL, OPT_HTTP_CONN },
 		{ "audit-sign-rows", required_argument, NULL, 'A' },
 		{ "audit-sign-interval", required_argument, NULL, 'T' },
 		{ "help", no_argument, NULL, 'h' },
@@ -545,6 +559,7 @@ typedef struct {
 	int verbose;
 	tpa_audit_sign_opts ao;
 	rp_list rp;
+	tpa_http_opts http;          /* the HTTP face: listen, listen_plain, limits */
 } serve_conf;
 
 /* Where serve's arguments come from, read again on SIGHUP. */
@@ -615,6 +630,8 @@ static int parse_serve(serve_conf *c, int argc, char **argv, char **where)
 			break;
 		case 'B': c->baseline = optarg; break;
 		case 'C': c->so.client_ca_file = optarg; break;
+		case OPT_HTTP: c->http.listen = optarg; break;
+		case OPT_HTTP_PLAIN: c->http.listen_plain = optarg; break;
 		case OPT_RP:
 			if (rp_add(&c->rp, optarg, src ? src : "--relying-party") < 0)
 				goto fail;
@@ -636,6 +653,7 @@ static int parse_serve(serve_conf *c, int argc, char **argv, char **where)
 		case OPT_STREAMS:
 		case OPT_INTERVAL:
 		case OPT_STALE_GRACE:
+		case OPT_HTTP_CONN:
 		case 'A':
 		case 'T': {
 			static const struct { int opt; const char *name; unsigned long min, max; } lim[] = {
@@ -652,6 +670,7 @@ static int parse_serve(serve_conf *c, int argc, char **argv, char **where)
 				{ OPT_STREAMS, "--max-streams", 1, 1000 },
 				{ OPT_INTERVAL, "--attest-interval", 1, TPA_STALE_MAX_S },
 				{ OPT_STALE_GRACE, "--stale-grace", 0, TPA_STALE_MAX_S },
+				{ OPT_HTTP_CONN, "--http-max-connections", 1, 10000 },
 				{ 'A', "--audit-sign-rows", 1, 1000000 },
 				{ 'T', "--audit-sign-interval", 1, 86400 },
 			};
@@ -677,6 +696,7 @@ static int parse_serve(serve_conf *c, int argc, char **argv, char **where)
 			if (o == OPT_STREAMS) c->so.max_streams = (unsigned)v;
 			if (o == OPT_INTERVAL) c->sv.staleness.interval_s = (uint32_t)v;
 			if (o == OPT_STALE_GRACE) c->sv.staleness.grace_s = (uint32_t)v;
+			if (o == OPT_HTTP_CONN) c->http.max_connections = (unsigned)v;
 			if (o == 'A') c->ao.rows = (uint32_t)v;
 			if (o == 'T') c->ao.interval_s = (uint32_t)v;
 			break;
@@ -698,6 +718,17 @@ static int parse_serve(serve_conf *c, int argc, char **argv, char **where)
 	/* Checked first: "localhost" alone would otherwise bind port 443. */
 	if (tpa_rpc_check_listen(c->so.listen) < 0) {
 		fprintf(stderr, PROG ": %s\n", tpa_err_last());
+		goto fail;
+	}
+	/* The HTTP face: decisions over TLS only, health plain on loopback only. */
+	if (c->http.listen && (c->so.insecure || tpa_http_check_listen(c->http.listen, 0) < 0)) {
+		fprintf(stderr, PROG ": --http-listen: %s\n", c->so.insecure ?
+			"needs --cert and --key (the decision endpoints are TLS only)" :
+			tpa_err_last());
+		goto fail;
+	}
+	if (c->http.listen_plain && tpa_http_check_listen(c->http.listen_plain, 1) < 0) {
+		fprintf(stderr, PROG ": --http-listen-plain: %s\n", tpa_err_last());
 		goto fail;
 	}
 	if (c->so.insecure && (c->so.cert_file || c->so.key_file)) {
@@ -771,6 +802,9 @@ static const struct {
 	RESTART("--idle-timeout", so.idle_timeout_ms, 'u'),
 	RESTART("--max-connection-age", so.max_age_ms, 'u'),
 	RESTART("--max-streams", so.max_streams, 'u'),
+	RESTART("--http-listen", http.listen, 's'),
+	RESTART("--http-listen-plain", http.listen_plain, 's'),
+	RESTART("--http-max-connections", http.max_connections, 'u'),
 	RESTART("--grace", grace, 'l'),
 	RESTART("--registry", registry, 's'),
 	RESTART("--verifier-id", sv.verifier_id, 's'),
@@ -951,6 +985,7 @@ static tpa_exit serve(serve_conf *c, const serve_src *src)
 	const tpa_token_key *cur_key, *cur_prev;
 	tpa_service *svc = NULL;
 	tpa_rpc_server *srv = NULL;
+	tpa_http *http = NULL;
 	tpa_audit_signer *signer = NULL;
 	char audit_said[TPA_AUDIT_REASON_MAX + 64] = "";
 	sigset_t set;
@@ -1045,6 +1080,23 @@ static tpa_exit serve(serve_conf *c, const serve_src *src)
 		       c->so.insecure ? "plaintext" : "TLS");
 		fflush(stdout);
 	}
+	/* The HTTP face after gRPC: the same service, its own listeners. */
+	if (c->http.listen || c->http.listen_plain) {
+		c->http.cert_file = c->so.cert_file;
+		c->http.key_file = c->so.key_file;
+		c->http.client_ca_file = c->so.client_ca_file;
+		if (tpa_http_start(&http, &c->http, svc) < 0) {
+			fprintf(stderr, PROG ": %s\n", tpa_err_last());
+			tpa_rpc_server_shutdown(srv, 0);
+			goto cleanup;
+		}
+		if (c->http.listen)
+			printf("http listening on port %d (TLS)\n", tpa_http_port(http, 0));
+		if (c->http.listen_plain)
+			printf("http health listening on port %d (plaintext, loopback)\n",
+			       tpa_http_port(http, 1));
+		fflush(stdout);
+	}
 	fprintf(stderr, PROG ": token key id %s%s%s\n", tpa_token_key_id(cur_key),
 		cur_prev ? ", previous " : "", cur_prev ? tpa_token_key_id(cur_prev) : "");
 	if (live.ks)
@@ -1096,6 +1148,8 @@ static tpa_exit serve(serve_conf *c, const serve_src *src)
 		pthread_mutex_unlock(&wd.lock);
 		pthread_join(wd_thread, NULL);
 	}
+	tpa_http_stop(http);
+	http = NULL;
 	tpa_rpc_server_shutdown(srv, (unsigned)c->grace);
 	/* Every row written is under a signed head when the verifier stops. */
 	cur_key = signing_key(live.ks, live.key, &cur_prev);
@@ -1103,6 +1157,7 @@ static tpa_exit serve(serve_conf *c, const serve_src *src)
 	fprintf(stderr, PROG ": stopped\n");
 	rc = TPA_EXIT_OK;
 cleanup:
+	tpa_http_stop(http);
 	tpa_rpc_server_free(srv);
 	tpa_service_free(svc);
 	tpa_audit_signer_free(signer);

@@ -142,6 +142,26 @@ void tpa_service_attest(tpa_rpc_reply *r, const uint8_t *req, size_t len,
 void tpa_service_enroll(tpa_rpc_reply *r, const uint8_t *req, size_t len, void *ctx);
 void tpa_service_activate(tpa_rpc_reply *r, const uint8_t *req, size_t len, void *ctx);
 void tpa_service_get_keys(tpa_rpc_reply *r, const uint8_t *req, size_t len, void *ctx);
+/* Whether the service can answer (the HTTP face's /readyz, the gRPC health
+ * service): the token keys are loaded and, with a registry, the registry
+ * answers a cheap read and the EK anchors are loaded. 1 ready, 0 not (why
+ * says what, without a server path), never an error. */
+int tpa_service_ready(tpa_service *s, char *why, size_t cap);
+/* Whether a client certificate with subject CN cn (cn_exact: read whole and
+ * unaltered) and, client_auth, the clientAuth EKU is an allowed relying
+ * party (the GetDeviceCompliance rule): 1 yes, 0 no (why says which). */
+int tpa_service_relying_party(tpa_service *s, const char *cn, int cn_exact, int client_auth,
+			      char *why, size_t cap);
+/* The registry the service was made with, or NULL. */
+/* The staleness settings in force (a copy: a SIGHUP may replace them). */
+void tpa_service_staleness(tpa_service *s, tpa_staleness *out);
+tpa_store *tpa_service_store(tpa_service *s);
+/* Logs a line as the service logs its decisions. */
+void tpa_service_log(tpa_service *s, const char *line);
+
+/* grpc.health.v1.Health/Check (tpa_service_ready's answer). */
+#define TPA_RPC_HEALTH_CHECK "/grpc.health.v1.Health/Check"
+void tpa_service_health_check(tpa_rpc_reply *r, const uint8_t *req, size_t len, void *ctx);
 /* Needs r->peer_authenticated (a client certificate the server verified). */
 void tpa_service_compliance(tpa_rpc_reply *r, const uint8_t *req, size_t len, void *ctx);
 

@@ -1,0 +1,739 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* The verifier's HTTP face over libmicrohttpd: the only module that speaks
+ * HTTP. libmicrohttpd parses the requests (and percent-decodes the path);
+ * what is parsed here is the route and the Bearer header, both bounded.
+ * The decisions are the library's: tpa_compliance_answer_get, the token
+ * verification, the service's relying-party rule and readiness. */
+#include "tpa/http.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <gnutls/gnutls.h>
+#include <gnutls/x509.h>
+#include <jansson.h>
+#include <microhttpd.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "tpa/compliance.h"
+#include "tpa/err.h"
+#include "tpa/timefmt.h"
+#include "tpa/token.h"
+
+#define PEM_MAX (1u << 20)      /* a certificate, key or CA file, at most */
+#define CN_MAX 128
+#define WHY_MAX 320
+
+struct tpa_http {
+	tpa_service *svc;
+	struct MHD_Daemon *tls, *plain;
+	int tls_port, plain_port;
+	char *cert, *key, *ca;       /* PEM, kept while the daemon runs */
+};
+
+/* --- what is parsed here (fuzzed: tests/fuzz/fuzz_http.c) --- */
+
+static int is_hex_lower(char c)
+{
+	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
+}
+
+tpa_http_route tpa_http_route_parse(const char *path, char id[TPA_DEVICE_ID_LEN + 1])
+{
+	static const char dev[] = "/v1/devices/", tail[] = "/compliance";
+	size_t n, i;
+
+	id[0] = '\0';
+	if (!path || (n = strnlen(path, TPA_HTTP_PATH_MAX + 1)) > TPA_HTTP_PATH_MAX)
+		return TPA_HTTP_ROUTE_NONE;
+	if (strcmp(path, "/healthz") == 0)
+		return TPA_HTTP_ROUTE_HEALTHZ;
+	if (strcmp(path, "/readyz") == 0)
+		return TPA_HTTP_ROUTE_READYZ;
+	if (strcmp(path, "/metrics") == 0)
+		return TPA_HTTP_ROUTE_METRICS;
+	if (strcmp(path, "/v1/authz") == 0)
+		return TPA_HTTP_ROUTE_AUTHZ;
+	if (strncmp(path, dev, sizeof(dev) - 1) != 0 || n < sizeof(dev) - 1 + sizeof(tail) - 1 ||
+	    strcmp(path + n - (sizeof(tail) - 1), tail) != 0)
+		return TPA_HTTP_ROUTE_NONE;
+	/* The id exactly: a prefix could name another device once the
+	 * registry grows, and a relying party has the whole id. */
+	if (n != sizeof(dev) - 1 + TPA_DEVICE_ID_LEN + sizeof(tail) - 1)
+		return TPA_HTTP_ROUTE_BAD;
+	for (i = 0; i < TPA_DEVICE_ID_LEN; i++)
+		if (!is_hex_lower(path[sizeof(dev) - 1 + i]))
+			return TPA_HTTP_ROUTE_BAD;
+	memcpy(id, path + sizeof(dev) - 1, TPA_DEVICE_ID_LEN);
+	id[TPA_DEVICE_ID_LEN] = '\0';
+	return TPA_HTTP_ROUTE_COMPLIANCE;
+}
+
+int tpa_http_bearer(const char **tok, size_t *len, const char *hdr)
+{
+	size_t i, n;
+
+	*tok = NULL;
+	*len = 0;
+	if (!hdr || strncasecmp(hdr, "Bearer ", 7) != 0)
+		return tpa_err_fail(TPA_ERR_INVALID_ARG, "Authorization: not a Bearer token");
+	hdr += 7;
+	while (*hdr == ' ')
+		hdr++;
+	n = strnlen(hdr, TPA_HTTP_TOKEN_MAX + 1);
+	if (n == 0 || n > TPA_HTTP_TOKEN_MAX)
+		return tpa_err_fail(TPA_ERR_INVALID_ARG, "Authorization: the token is %s",
+				    n ? "too long" : "missing");
+	for (i = 0; i < n; i++) {
+		char c = hdr[i];
+
+		if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+		      c == '-' || c == '_' || c == '.'))
+			return tpa_err_fail(TPA_ERR_INVALID_ARG,
+					    "Authorization: the token has a byte outside base64url");
+	}
+	*tok = hdr;
+	*len = n;
+	return 0;
+}
+
+/* host and port of "host:port" or "[v6]:port" into the buffers. */
+static int split_addr(char *host, size_t hcap, char *port, size_t pcap, const char *addr)
+{
+	const char *colon, *h = addr;
+	size_t hl;
+
+	if (!addr || strlen(addr) > 255)
+		return tpa_err_fail(TPA_ERR_INVALID_ARG, "listen address: missing or too long");
+	if (addr[0] == '[') {
+		const char *end = strchr(addr, ']');
+
+		if (!end || end[1] != ':')
+			return tpa_err_fail(TPA_ERR_INVALID_ARG, "'%s': not [v6]:port", addr);
+		h = addr + 1;
+		hl = (size_t)(end - h);
+		colon = end + 1;
+	} else {
+		if (!(colon = strrchr(addr, ':')))
+			return tpa_err_fail(TPA_ERR_INVALID_ARG, "'%s': not host:port", addr);
+		hl = (size_t)(colon - addr);
+	}
+	if (hl == 0 || hl >= hcap || strlen(colon + 1) == 0 || strlen(colon + 1) >= pcap ||
+	    strspn(colon + 1, "0123456789") != strlen(colon + 1) || strlen(colon + 1) > 5 ||
+	    strtoul(colon + 1, NULL, 10) > 65535)
+		return tpa_err_fail(TPA_ERR_INVALID_ARG, "'%s': not host:port (port 0..65535)", addr);
+	memcpy(host, h, hl);
+	host[hl] = '\0';
+	snprintf(port, pcap, "%s", colon + 1);
+	return 0;
+}
+
+static int is_loopback(const struct sockaddr *sa)
+{
+	if (sa->sa_family == AF_INET)
+		return (ntohl(((const struct sockaddr_in *)sa)->sin_addr.s_addr) >> 24) == 127;
+	if (sa->sa_family == AF_INET6)
+		return IN6_IS_ADDR_LOOPBACK(&((const struct sockaddr_in6 *)sa)->sin6_addr);
+	return 0;
+}
+
+static int resolve(struct addrinfo **res, const char *addr, int loopback_only)
+{
+	char host[256], port[8];
+	struct addrinfo hints, *ai;
+	int err;
+
+	*res = NULL;
+	if ((err = split_addr(host, sizeof(host), port, sizeof(port), addr)) < 0)
+		return err;
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = AI_PASSIVE;
+	if (getaddrinfo(host, port, &hints, res) != 0 || !*res)
+		return tpa_err_fail(TPA_ERR_INVALID_ARG, "'%s': the host does not resolve", addr);
+	for (ai = *res; loopback_only && ai; ai = ai->ai_next)
+		if (!is_loopback(ai->ai_addr)) {
+			freeaddrinfo(*res);
+			*res = NULL;
+			return tpa_err_fail(TPA_ERR_INVALID_ARG, "'%s': not a loopback address (the "
+					    "plain listener serves only this host)", addr);
+		}
+	return 0;
+}
+
+int tpa_http_check_listen(const char *addr, int loopback_only)
+{
+	struct addrinfo *res;
+	int err = resolve(&res, addr, loopback_only);
+
+	freeaddrinfo(res);
+	return err;
+}
+
+/* --- serving --- */
+
+static enum MHD_Result send_text(struct MHD_Connection *c, unsigned status, const char *type,
+				 const char *body, const char *const *hdrs)
+{
+	struct MHD_Response *r;
+	enum MHD_Result ret;
+	size_t i;
+
+	if (!(r = MHD_create_response_from_buffer(strlen(body), (void *)body,
+						  MHD_RESPMEM_MUST_COPY)))
+		return MHD_NO;
+	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, type);
+	MHD_add_response_header(r, "Cache-Control", "no-store");
+	/* Header values carry what a device reported (its host name): only
+	 * printable ASCII, bounded, so none can end the header or add one. */
+	for (i = 0; hdrs && hdrs[i]; i += 2) {
+		char v[TPA_COMPLIANCE_REASON_MAX + 64];
+		size_t k;
+
+		snprintf(v, sizeof(v), "%s", hdrs[i + 1]);
+		for (k = 0; v[k]; k++)
+			if ((unsigned char)v[k] < 0x20 || (unsigned char)v[k] > 0x7e)
+				v[k] = '?';
+		MHD_add_response_header(r, hdrs[i], v);
+	}
+	ret = MHD_queue_response(c, status, r);
+	MHD_destroy_response(r);
+	return ret;
+}
+
+/* A JSON error: {"error": why}; why never carries a server path. */
+static enum MHD_Result send_error(struct MHD_Connection *c, unsigned status, const char *why,
+				  const char *const *hdrs)
+{
+	json_t *o = json_pack("{s:s}", "error", why);
+	char *t = o ? json_dumps(o, JSON_COMPACT) : NULL;
+	enum MHD_Result ret = send_text(c, status, "application/json", t ? t : "{}", hdrs);
+
+	free(t);
+	json_decref(o);
+	return ret;
+}
+
+/* The verified client certificate's CN and clientAuth EKU: 1, or 0 if
+ * there is none the client CA verified (why says which). */
+static int peer_identity(struct MHD_Connection *c, char *cn, size_t cncap, int *cn_exact,
+			 int *client_auth, char *why, size_t cap)
+{
+	const union MHD_ConnectionInfo *ci =
+		MHD_get_connection_info(c, MHD_CONNECTION_INFO_GNUTLS_SESSION);
+	gnutls_session_t sess;
+	const gnutls_datum_t *chain;
+	unsigned int nchain = 0, status = 0, i;
+	gnutls_x509_crt_t crt;
+	size_t sz;
+	int ok = 0;
+
+	cn[0] = '\0';
+	*cn_exact = 0;
+	*client_auth = 0;
+	if (!ci || !(sess = (gnutls_session_t)ci->tls_session) ||
+	    !(chain = gnutls_certificate_get_peers(sess, &nchain)) || nchain == 0) {
+		snprintf(why, cap, "a TLS client certificate from the verifier's client CA is needed");
+		return 0;
+	}
+	if (gnutls_certificate_verify_peers2(sess, &status) < 0 || status != 0) {
+		snprintf(why, cap, "the client certificate does not verify against the client CA");
+		return 0;
+	}
+	if (gnutls_x509_crt_init(&crt) < 0) {
+		snprintf(why, cap, "out of memory");
+		return 0;
+	}
+	if (gnutls_x509_crt_import(crt, &chain[0], GNUTLS_X509_FMT_DER) < 0) {
+		snprintf(why, cap, "the client certificate cannot be read");
+		goto out;
+	}
+	sz = cncap;
+	if (gnutls_x509_crt_get_dn_by_oid(crt, GNUTLS_OID_X520_COMMON_NAME, 0, 0, cn, &sz) == 0 &&
+	    sz < cncap && strlen(cn) == sz) {
+		*cn_exact = 1;
+		/* Shown in messages: only printable ASCII. */
+		for (i = 0; cn[i]; i++)
+			if ((unsigned char)cn[i] < 0x20 || (unsigned char)cn[i] > 0x7e) {
+				cn[i] = '?';
+				*cn_exact = 0;
+			}
+	} else {
+		snprintf(cn, cncap, "?");
+	}
+	for (i = 0;; i++) {
+		char oid[128];
+		unsigned int crit = 0;
+
+		sz = sizeof(oid);
+		if (gnutls_x509_crt_get_key_purpose_oid(crt, i, oid, &sz, &crit) < 0)
+			break;
+		if (strcmp(oid, GNUTLS_KP_TLS_WWW_CLIENT) == 0)
+			*client_auth = 1;
+	}
+	ok = 1;
+out:
+	gnutls_x509_crt_deinit(crt);
+	return ok;
+}
+
+/* 401 without a verified client certificate, 403 for one that is not an
+ * allowed relying party; 1 if the caller may go on. */
+static int relying_party(tpa_http *h, struct MHD_Connection *c, enum MHD_Result *ret,
+			 const char *what)
+{
+	char cn[CN_MAX], why[WHY_MAX], line[WHY_MAX + 64];
+	int exact, ca;
+
+	if (!peer_identity(c, cn, sizeof(cn), &exact, &ca, why, sizeof(why))) {
+		*ret = send_error(c, MHD_HTTP_UNAUTHORIZED, why, NULL);
+		snprintf(line, sizeof(line), "http %s refused: %s", what, why);
+		tpa_service_log(h->svc, line);
+		return 0;
+	}
+	if (!tpa_service_relying_party(h->svc, cn, exact, ca, why, sizeof(why))) {
+		*ret = send_error(c, MHD_HTTP_FORBIDDEN, why, NULL);
+		snprintf(line, sizeof(line), "http %s refused: %s", what, why);
+		tpa_service_log(h->svc, line);
+		return 0;
+	}
+	return 1;
+}
+
+/* The EAR status of the token the registry keeps (it signed it): read,
+ * not verified; "" if there is none. */
+static void ear_status(char *out, size_t cap, const char *token)
+{
+	char *payload = NULL;
+	json_t *j;
+	const char *st;
+
+	out[0] = '\0';
+	if (!token || tpa_token_peek_payload(&payload, token) < 0)
+		return;
+	if ((j = json_loads(payload, 0, NULL))) {
+		st = json_string_value(json_object_get(json_object_get(json_object_get(j,
+			"submods"), TPA_EAR_SUBMOD), "ear.status"));
+		snprintf(out, cap, "%s", st ? st : "");
+		json_decref(j);
+	}
+	free(payload);
+}
+
+static void iso(char *buf, size_t cap, int64_t t)
+{
+	if (t <= 0 || tpa_time_iso(buf, cap, t) < 0)
+		buf[0] = '\0';
+}
+
+/* The answer as JSON: the keys of `verifier compliance --json` first
+ * (the gRPC answer's fields), then what only this face adds. One line
+ * per field of tpa_compliance_answer. */
+static char *answer_json(const tpa_compliance_answer *a)
+{
+	const tpa_device *d = &a->device;
+	char es[32], va[32], te[32];
+	json_t *o = json_object();
+	char *t;
+
+	ear_status(es, sizeof(es), a->token);
+	iso(va, sizeof(va), d->last_attest_at);
+	iso(te, sizeof(te), d->last_token_exp);
+	if (!o)
+		return NULL;
+	json_object_set_new(o, "device_id", json_string(d->id));
+	json_object_set_new(o, "compliant", json_boolean(a->compliant));
+	json_object_set_new(o, "outcome", json_string(d->last_outcome));
+	json_object_set_new(o, "verdict_at", json_integer(d->last_attest_at));
+	json_object_set_new(o, "token_expires_at", json_integer(d->last_token_exp));
+	json_object_set_new(o, "expired", json_boolean(a->expired));
+	json_object_set_new(o, "stale", json_boolean(a->stale));
+	json_object_set_new(o, "due_at", json_integer(a->due_at));
+	json_object_set_new(o, "state", json_string(tpa_device_state_name(d->state)));
+	json_object_set_new(o, "revoked_since_verdict", json_boolean(a->revoked_since_verdict));
+	json_object_set_new(o, "baseline", json_string(d->last_baseline));
+	json_object_set_new(o, "reason", json_string(a->reason));
+	json_object_set_new(o, "token", json_string(a->token ? a->token : ""));
+	/* This face's own. */
+	json_object_set_new(o, "revoked", json_boolean(d->state == TPA_DEVICE_REVOKED));
+	json_object_set_new(o, "pending", json_boolean(d->state == TPA_DEVICE_PENDING));
+	json_object_set_new(o, "ear_status", json_string(es));
+	json_object_set_new(o, "verdict_time", json_string(va));
+	json_object_set_new(o, "token_expiry", json_string(te));
+	json_object_set_new(o, "hostname", json_string(d->host.hostname));
+	t = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	json_decref(o);
+	return t;
+}
+
+static enum MHD_Result do_compliance(tpa_http *h, struct MHD_Connection *c, const char *id)
+{
+	tpa_staleness pol;
+	tpa_compliance_answer a;
+	enum MHD_Result ret;
+	char *body;
+	int err;
+
+	if (!relying_party(h, c, &ret, "compliance"))
+		return ret;
+	if (!tpa_service_store(h->svc))
+		return send_error(c, MHD_HTTP_NOT_FOUND, "the verifier keeps no registry", NULL);
+	memset(&a, 0, sizeof(a));
+	tpa_service_staleness(h->svc, &pol);
+	err = tpa_compliance_answer_get(&a, tpa_service_store(h->svc), id, (int64_t)time(NULL),
+					&pol);
+	if (err == TPA_ERR_NOT_FOUND)
+		ret = send_error(c, MHD_HTTP_NOT_FOUND, "no such device", NULL);
+	else if (err == TPA_ERR_INVALID_ARG)
+		ret = send_error(c, MHD_HTTP_BAD_REQUEST, "not a device id", NULL);
+	else if (err < 0)
+		ret = send_error(c, MHD_HTTP_SERVICE_UNAVAILABLE, "the registry does not answer",
+				 NULL);
+	else if (!(body = answer_json(&a)))
+		ret = send_error(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "out of memory", NULL);
+	else {
+		ret = send_text(c, MHD_HTTP_OK, "application/json", body, NULL);
+		free(body);
+	}
+	tpa_compliance_answer_free(&a);
+	return ret;
+}
+
+/* /v1/authz: 200 only for a token this verifier signed (a key of its own
+ * key set), not expired, whose status affirms (or warns), of a device
+ * compliant now by the registry (tpa_compliance_answer_get: active, not
+ * revoked or reinstated since its last verdict, that verdict compliant or
+ * warning and its token unexpired). A later bad verdict so refuses every
+ * earlier token at once, however long it still runs; an earlier token of a
+ * device whose last verdict is good is let through: the device is
+ * compliant now, which is what is asked. */
+static enum MHD_Result do_authz(tpa_http *h, struct MHD_Connection *c)
+{
+	const char *hdr = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+						      MHD_HTTP_HEADER_AUTHORIZATION);
+	const char *tok, *dev_id;
+	size_t len;
+	char *jwks = NULL, *claims = NULL, *token = NULL, line[WHY_MAX + 128];
+	json_t *j = NULL;
+	tpa_staleness pol;
+	tpa_compliance_answer a;
+	enum MHD_Result ret;
+	int err;
+
+	memset(&a, 0, sizeof(a));
+	if (!relying_party(h, c, &ret, "authz"))
+		return ret;
+	if (tpa_http_bearer(&tok, &len, hdr) < 0)
+		return send_error(c, MHD_HTTP_UNAUTHORIZED, tpa_err_last(), NULL);
+	if (!(token = strndup(tok, len)) || tpa_service_jwks(&jwks, h->svc) < 0) {
+		ret = send_error(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "out of memory", NULL);
+		goto out;
+	}
+	if (tpa_token_verify_jwks(&claims, jwks, token, (int64_t)time(NULL), NULL, 0) < 0 ||
+	    tpa_token_accept_status(claims, 1) < 0) {
+		snprintf(line, sizeof(line), "token: %s", tpa_err_last());
+		ret = send_error(c, MHD_HTTP_UNAUTHORIZED, line, NULL);
+		goto out;
+	}
+	if (!(j = json_loads(claims, 0, NULL)) ||
+	    !(dev_id = json_string_value(json_object_get(j, "tpa.device_id")))) {
+		ret = send_error(c, MHD_HTTP_UNAUTHORIZED, "token: names no device", NULL);
+		goto out;
+	}
+	tpa_service_staleness(h->svc, &pol);
+	err = tpa_service_store(h->svc) ?
+		tpa_compliance_answer_get(&a, tpa_service_store(h->svc), dev_id,
+					  (int64_t)time(NULL), &pol) : TPA_ERR_NOT_FOUND;
+	if (err == TPA_ERR_NOT_FOUND || err == TPA_ERR_INVALID_ARG) {
+		const char *hd[] = { "X-Reason", "the device is not registered", NULL };
+
+		ret = send_error(c, MHD_HTTP_FORBIDDEN, hd[1], hd);
+	} else if (err < 0) {
+		ret = send_error(c, MHD_HTTP_SERVICE_UNAVAILABLE, "the registry does not answer",
+				 NULL);
+	} else if (!a.compliant) {
+		const char *why = a.reason;
+		const char *hd[] = { "X-Reason", why, "X-Device-Id", a.device.id, NULL };
+
+		ret = send_error(c, MHD_HTTP_FORBIDDEN, why, hd);
+		snprintf(line, sizeof(line), "http authz %.16s... refused: %s", a.device.id, why);
+		tpa_service_log(h->svc, line);
+	} else {
+		const char *hd[] = { "X-Device-Id", a.device.id, "X-Device-Name",
+				     a.device.host.hostname, NULL };
+
+		ret = send_text(c, MHD_HTTP_OK, "application/json", "{\"allow\":true}", hd);
+	}
+out:
+	tpa_compliance_answer_free(&a);
+	json_decref(j);
+	free(claims);
+	free(jwks);
+	free(token);
+	return ret;
+}
+
+static enum MHD_Result handle(tpa_http *h, struct MHD_Connection *c, int plain, const char *url,
+			      const char *method, size_t *upload_size, void **con_cls)
+{
+	static int seen;
+	char id[TPA_DEVICE_ID_LEN + 1], why[WHY_MAX];
+	const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+						     MHD_HTTP_HEADER_CONTENT_LENGTH);
+	const char *te = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+						     MHD_HTTP_HEADER_TRANSFER_ENCODING);
+	const char *allow[] = { MHD_HTTP_HEADER_ALLOW, "GET", NULL };
+	tpa_http_route rt;
+
+	/* The first call, with the headers: answered at once, a body never
+	 * read. A later one (a body arriving) is dropped. */
+	if (*con_cls) {
+		*upload_size = 0;
+		return MHD_YES;
+	}
+	*con_cls = &seen;
+	if (strcmp(method, MHD_HTTP_METHOD_GET) != 0 && strcmp(method, MHD_HTTP_METHOD_HEAD) != 0)
+		return send_error(c, MHD_HTTP_METHOD_NOT_ALLOWED, "only GET", allow);
+	if (te || (cl && strcmp(cl, "0") != 0))
+		return send_error(c, MHD_HTTP_CONTENT_TOO_LARGE, "a request has no body", NULL);
+	rt = tpa_http_route_parse(url, id);
+	switch (rt) {
+	case TPA_HTTP_ROUTE_HEALTHZ:
+		return send_text(c, MHD_HTTP_OK, "text/plain", "ok\n", NULL);
+	case TPA_HTTP_ROUTE_READYZ:
+		if (tpa_service_ready(h->svc, why, sizeof(why)))
+			return send_text(c, MHD_HTTP_OK, "text/plain", "ready\n", NULL);
+		{
+			char body[WHY_MAX + 16];
+
+			snprintf(body, sizeof(body), "not ready: %s\n", why);
+			return send_text(c, MHD_HTTP_SERVICE_UNAVAILABLE, "text/plain", body, NULL);
+		}
+	case TPA_HTTP_ROUTE_METRICS: {
+		/* The Prometheus text (docs/metrics.md), plain and TLS alike. */
+		char *text = NULL;
+		enum MHD_Result ret;
+
+		if (tpa_service_metrics_text(h->svc, &text) < 0)
+			return send_error(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "metrics unavailable",
+					  NULL);
+		ret = send_text(c, MHD_HTTP_OK, "text/plain; version=0.0.4; charset=utf-8", text,
+				NULL);
+		free(text);
+		return ret;
+	}
+	case TPA_HTTP_ROUTE_COMPLIANCE:
+		if (!plain)
+			return do_compliance(h, c, id);
+		break;
+	case TPA_HTTP_ROUTE_AUTHZ:
+		if (!plain)
+			return do_authz(h, c);
+		break;
+	case TPA_HTTP_ROUTE_BAD:
+		if (!plain)
+			return send_error(c, MHD_HTTP_BAD_REQUEST,
+					  "the device id is not 64 lower-case hex digits", NULL);
+		break;
+	case TPA_HTTP_ROUTE_NONE:
+		break;
+	}
+	return send_error(c, MHD_HTTP_NOT_FOUND, "no such path", NULL);
+}
+
+static enum MHD_Result handle_tls(void *cls, struct MHD_Connection *c, const char *url,
+				  const char *method, const char *version, const char *upload,
+				  size_t *upload_size, void **con_cls)
+{
+	(void)version;
+	(void)upload;
+	return handle(cls, c, 0, url, method, upload_size, con_cls);
+}
+
+static enum MHD_Result handle_plain(void *cls, struct MHD_Connection *c, const char *url,
+				    const char *method, const char *version, const char *upload,
+				    size_t *upload_size, void **con_cls)
+{
+	(void)version;
+	(void)upload;
+	return handle(cls, c, 1, url, method, upload_size, con_cls);
+}
+
+static int read_pem(char **out, const char *path, const char *what)
+{
+	FILE *f = fopen(path, "rb");
+	char *buf = NULL;
+	size_t n;
+
+	*out = NULL;
+	if (!f)
+		return tpa_err_fail(TPA_ERR_IO, "%s %s: %s", what, path, strerror(errno));
+	if (!(buf = malloc(PEM_MAX + 1))) {
+		fclose(f);
+		return tpa_err_fail(TPA_ERR_NOMEM, "out of memory");
+	}
+	n = fread(buf, 1, PEM_MAX + 1, f);
+	fclose(f);
+	if (n == 0 || n > PEM_MAX) {
+		free(buf);
+		return tpa_err_fail(TPA_ERR_LIMIT, "%s %s: empty or larger than %u bytes", what,
+				    path, PEM_MAX);
+	}
+	buf[n] = '\0';
+	*out = buf;
+	return 0;
+}
+
+/* A socket bound and listening on addr, so that an address in use is
+ * named here (libmicrohttpd only says it failed). */
+static int bind_listen(int *fd_out, int *port, const char *addr, int loopback_only,
+		       const char *opt)
+{
+	struct addrinfo *res = NULL;
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof(ss);
+	int fd, one = 1, err;
+
+	*fd_out = -1;
+	if ((err = resolve(&res, addr, loopback_only)) < 0)
+		return tpa_err_fail(err, "%s %s", opt, tpa_err_last());
+	fd = socket(res->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0 ||
+	    bind(fd, res->ai_addr, res->ai_addrlen) < 0 || listen(fd, 64) < 0) {
+		err = errno;
+		if (fd >= 0)
+			close(fd);
+		freeaddrinfo(res);
+		return tpa_err_fail(TPA_ERR_UNAVAILABLE, "%s %s: %s", opt, addr,
+				    err == EADDRINUSE ? "the port is taken" : strerror(err));
+	}
+	freeaddrinfo(res);
+	if (getsockname(fd, (struct sockaddr *)&ss, &sl) == 0)
+		*port = ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port :
+			      ((struct sockaddr_in *)&ss)->sin_port);
+	*fd_out = fd;
+	return 0;
+}
+
+static struct MHD_Daemon *start_one(tpa_http *h, const tpa_http_opts *o, int fd, int plain)
+{
+	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO;
+	unsigned conns = o->max_connections ? o->max_connections : 64;
+	unsigned per_ip = o->max_per_ip ? o->max_per_ip : 16;
+	unsigned timeout = o->timeout_s ? o->timeout_s : 10;
+	unsigned threads = o->threads ? o->threads : 2;
+	/* Headers and the request line together, at most: more is answered
+	 * 431 (or 414 for the line) by libmicrohttpd. */
+	size_t mem = 32u << 10;
+
+	if (plain)
+		return MHD_start_daemon(flags, 0, NULL, NULL, handle_plain, h,
+					MHD_OPTION_LISTEN_SOCKET, fd,
+					MHD_OPTION_CONNECTION_LIMIT, conns,
+					MHD_OPTION_PER_IP_CONNECTION_LIMIT, per_ip,
+					MHD_OPTION_CONNECTION_TIMEOUT, timeout,
+					MHD_OPTION_CONNECTION_MEMORY_LIMIT, mem,
+					MHD_OPTION_THREAD_POOL_SIZE, threads, MHD_OPTION_END);
+	if (h->ca)
+		return MHD_start_daemon(flags | MHD_USE_TLS, 0, NULL, NULL, handle_tls, h,
+					MHD_OPTION_LISTEN_SOCKET, fd,
+					MHD_OPTION_HTTPS_MEM_CERT, h->cert,
+					MHD_OPTION_HTTPS_MEM_KEY, h->key,
+					MHD_OPTION_HTTPS_MEM_TRUST, h->ca,
+					MHD_OPTION_CONNECTION_LIMIT, conns,
+					MHD_OPTION_PER_IP_CONNECTION_LIMIT, per_ip,
+					MHD_OPTION_CONNECTION_TIMEOUT, timeout,
+					MHD_OPTION_CONNECTION_MEMORY_LIMIT, mem,
+					MHD_OPTION_THREAD_POOL_SIZE, threads, MHD_OPTION_END);
+	return MHD_start_daemon(flags | MHD_USE_TLS, 0, NULL, NULL, handle_tls, h,
+				MHD_OPTION_LISTEN_SOCKET, fd,
+				MHD_OPTION_HTTPS_MEM_CERT, h->cert,
+				MHD_OPTION_HTTPS_MEM_KEY, h->key,
+				MHD_OPTION_CONNECTION_LIMIT, conns,
+				MHD_OPTION_PER_IP_CONNECTION_LIMIT, per_ip,
+				MHD_OPTION_CONNECTION_TIMEOUT, timeout,
+				MHD_OPTION_CONNECTION_MEMORY_LIMIT, mem,
+				MHD_OPTION_THREAD_POOL_SIZE, threads, MHD_OPTION_END);
+}
+
+int tpa_http_start(tpa_http **out, const tpa_http_opts *o, tpa_service *svc)
+{
+	tpa_http *h;
+	int fd = -1, err;
+
+	*out = NULL;
+	if (!(h = calloc(1, sizeof(*h))))
+		return tpa_err_fail(TPA_ERR_NOMEM, "out of memory");
+	h->svc = svc;
+	if (o->listen) {
+		if (MHD_is_feature_supported(MHD_FEATURE_TLS) != MHD_YES) {
+			err = tpa_err_fail(TPA_ERR_INVALID_ARG, "--http-listen: this libmicrohttpd "
+					   "has no TLS");
+			goto fail;
+		}
+		if (!o->cert_file || !o->key_file) {
+			err = tpa_err_fail(TPA_ERR_INVALID_ARG, "--http-listen needs --cert and --key");
+			goto fail;
+		}
+		if ((err = read_pem(&h->cert, o->cert_file, "--cert")) < 0 ||
+		    (err = read_pem(&h->key, o->key_file, "--key")) < 0 ||
+		    (o->client_ca_file &&
+		     (err = read_pem(&h->ca, o->client_ca_file, "--client-ca")) < 0) ||
+		    (err = bind_listen(&fd, &h->tls_port, o->listen, 0, "--http-listen")) < 0)
+			goto fail;
+		if (!(h->tls = start_one(h, o, fd, 0))) {
+			close(fd);
+			err = tpa_err_fail(TPA_ERR_UNAVAILABLE, "--http-listen %s: libmicrohttpd "
+					   "did not start (certificate or key unusable?)", o->listen);
+			goto fail;
+		}
+	}
+	if (o->listen_plain) {
+		if ((err = bind_listen(&fd, &h->plain_port, o->listen_plain, 1,
+				       "--http-listen-plain")) < 0)
+			goto fail;
+		if (!(h->plain = start_one(h, o, fd, 1))) {
+			close(fd);
+			err = tpa_err_fail(TPA_ERR_UNAVAILABLE, "--http-listen-plain %s: "
+					   "libmicrohttpd did not start", o->listen_plain);
+			goto fail;
+		}
+	}
+	*out = h;
+	return 0;
+fail:
+	tpa_http_stop(h);
+	return err;
+}
+
+int tpa_http_port(const tpa_http *h, int plain)
+{
+	return !h ? 0 : plain ? (h->plain ? h->plain_port : 0) : (h->tls ? h->tls_port : 0);
+}
+
+void tpa_http_stop(tpa_http *h)
+{
+	if (!h)
+		return;
+	/* MHD_stop_daemon closes a listen socket it was given. */
+	if (h->tls)
+		MHD_stop_daemon(h->tls);
+	if (h->plain)
+		MHD_stop_daemon(h->plain);
+	free(h->cert);
+	if (h->key) {
+		explicit_bzero(h->key, strlen(h->key));
+		free(h->key);
+	}
+	free(h->ca);
+	free(h);
+}

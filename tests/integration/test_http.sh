@@ -1,0 +1,244 @@
+#!/usr/bin/env bash
+# The verifier's HTTP face end to end: a real verifier with a swtpm-enrolled,
+# attested device; curl over TLS with and without the relying party's client
+# certificate; the compliance JSON against GetDeviceCompliance's; /v1/authz
+# with real, forged and expired tokens and after a revoke; health and
+# readiness on the plain loopback address; bad requests.
+# usage: test_http.sh BUILD_DIR
+set -euo pipefail
+BUILD=${1:?usage: test_http.sh BUILD_DIR}
+. "$(dirname "$0")/lib.sh"
+
+echo "integration: HTTP face (libmicrohttpd, TLS, mTLS, health)"
+"$ROOT/scripts/demo-certs.sh" "$WORK/certs"
+CA=$WORK/certs/ca.pem
+SCEN=$ROOT/simulator/scenarios
+V=(${VALGRIND:-} "$BIN/verifier")
+C=(${VALGRIND:-} "$BIN/attest_client")
+start_swtpm "$WORK/tpm"
+"$BIN/tpa-bootsim" --scenario "$SCEN/good.json" --log "$WORK/good.log" --tcti "$TCTI" >/dev/null
+mkdir -p "$WORK/ekca"
+cp "$WORK/tpm/ca/swtpm-localca-rootca-cert.pem" "$WORK/tpm/ca/issuercert.pem" "$WORK/ekca/"
+DB=$WORK/registry.db
+KEY=$WORK/token.jwk
+
+# ---- start-up: the options checked, errors named ----
+BASE=(--cert "$WORK/certs/server.pem" --key "$WORK/certs/server.key" --registry "$DB"
+      --ek-ca "$WORK/ekca" --client-ca "$WORK/certs/rp-ca.pem" --relying-party policy-engine
+      --token-key "$KEY")
+expect_exit "--http-listen-plain on a non-loopback address: refused (2)" 2 "$BIN/verifier" serve \
+    --listen 127.0.0.1:0 "${BASE[@]}" --http-listen-plain 0.0.0.0:0 || true
+expect_grep "... naming it" "$WORK/err" "http-listen-plain: '0.0.0.0:0': not a loopback address"
+expect_exit "--http-listen with --insecure: refused (2)" 2 "$BIN/verifier" serve \
+    --listen 127.0.0.1:0 --insecure --http-listen 127.0.0.1:0 || true
+expect_grep "... TLS only" "$WORK/err" 'http-listen: needs --cert and --key'
+expect_exit "--http-listen without a port: refused (2)" 2 "$BIN/verifier" serve \
+    --listen 127.0.0.1:0 "${BASE[@]}" --http-listen 127.0.0.1 || true
+expect_grep "... naming the address" "$WORK/err" "'127.0.0.1': not host:port"
+/usr/bin/python3 -c 'import socket,time; s=socket.socket(); s.bind(("127.0.0.1",0)); s.listen(); print(s.getsockname()[1], flush=True); time.sleep(60)' >"$WORK/taken" &
+TAKER=$!
+for _ in $(seq 100); do [ -s "$WORK/taken" ] && break; sleep 0.05; done
+expect_exit "--http-listen on a port taken: the verifier does not start" 9 "$BIN/verifier" serve \
+    --listen 127.0.0.1:0 "${BASE[@]}" --http-listen "127.0.0.1:$(cat "$WORK/taken")" || true
+expect_grep "... naming it" "$WORK/err" 'http-listen 127.0.0.1:[0-9]+: the port is taken'
+kill "$TAKER"; wait "$TAKER" 2>/dev/null || true
+
+start_verifier v "${BASE[@]}" --http-listen 127.0.0.1:0 --http-listen-plain 127.0.0.1:0 \
+    --http-max-connections 4
+TARGET=127.0.0.1:$PORT
+for _ in $(seq 1500); do grep -q '^http health listening' "$WORK/v.out" && break; sleep 0.02; done
+HP=$(sed -n 's/^http listening on port \([0-9]*\) .*/\1/p' "$WORK/v.out")
+PP=$(sed -n 's/^http health listening on port \([0-9]*\) .*/\1/p' "$WORK/v.out")
+[ -n "$HP" ] && [ -n "$PP" ] && ok "the HTTP listeners say their ports" || bad "HTTP ports" "$WORK/v.out"
+H=https://localhost:$HP
+CURL=(curl -sS --max-time 10 --cacert "$CA" -o "$WORK/body" -D "$WORK/hdr" -w '%{http_code}')
+RP=(--cert "$WORK/certs/client.pem" --key "$WORK/certs/client.key")
+# expect_http NAME CODE CURL_ARGS...: the status, body in $WORK/body, headers in $WORK/hdr.
+expect_http() {
+    local name=$1 want=$2 got
+    shift 2
+    got=$("${CURL[@]}" "$@" 2>"$WORK/curl.err" || true)
+    if [ "$got" = "$want" ]; then ok "$name"; else
+        bad "$name (HTTP $got, expected $want)" "$WORK/body"; fi
+}
+
+A=("${C[@]}" attest --verifier "$TARGET" --ca "$CA" --tcti "$TCTI" --ak-file "$WORK/ak.bin"
+   --eventlog "$WORK/good.log")
+"${C[@]}" enroll --verifier "$TARGET" --ca "$CA" --tcti "$TCTI" --ak-file "$WORK/ak.bin" >"$WORK/enroll.out" 2>&1 ||
+    bad "enroll" "$WORK/enroll.out"
+DEV=$(sed -n 's/^enrolled: device //p' "$WORK/enroll.out")
+"${A[@]}" >/dev/null 2>&1 || true
+"$BIN/verifier" baseline learn --registry "$DB" --device "$DEV" --name fleet --out "$WORK/fleet.json" >/dev/null
+"$BIN/verifier" baseline add --registry "$DB" "$WORK/fleet.json" >/dev/null
+"$BIN/verifier" baseline assign --registry "$DB" --device "$DEV" fleet >/dev/null
+expect_exit "attest: compliant" 0 "${A[@]}" --token-out "$WORK/token"
+TOKEN=$(cat "$WORK/token")
+
+# ---- health ----
+expect_http "/healthz on the plain address: 200" 200 "http://127.0.0.1:$PP/healthz"
+expect_http "/metrics on the plain address: 200" 200 "http://127.0.0.1:$PP/metrics"
+/usr/bin/python3 - "$WORK/body" >"$WORK/metrics.out" 2>&1 <<'PY' && ok "... the Prometheus text: the compliant attestation counted, build info" || bad "/metrics" "$WORK/metrics.out"
+import sys
+from prometheus_client.parser import text_string_to_metric_families
+v = {}
+for fam in text_string_to_metric_families(open(sys.argv[1]).read()):
+    for s in fam.samples:
+        v[(s.name, tuple(sorted(s.labels.items())))] = s.value
+assert v.get(("tpa_attestations_total", (("outcome", "compliant"),)), 0) >= 1, v
+assert any(k[0] == "tpa_build_info" for k in v), v
+PY
+expect_http "/readyz: 200 with the registry, keys and EK anchors" 200 "http://127.0.0.1:$PP/readyz"
+expect_http "the plain address has no decisions: 404" 404 "http://127.0.0.1:$PP/v1/devices/$DEV/compliance"
+
+# ---- the gRPC health service, to a python3-grpcio client ----
+/usr/bin/python3 - "$TARGET" "$CA" >"$WORK/health.out" 2>&1 <<'PY' && ok "grpc.health.v1.Health/Check: SERVING for \"\" and attest.v1.Verifier, NOT_FOUND otherwise" || bad "gRPC health" "$WORK/health.out"
+import sys, grpc
+creds = grpc.ssl_channel_credentials(root_certificates=open(sys.argv[2], "rb").read())
+ch = grpc.secure_channel(sys.argv[1], creds, options=[("grpc.ssl_target_name_override", "localhost")])
+check = ch.unary_unary("/grpc.health.v1.Health/Check", request_serializer=lambda b: b,
+                       response_deserializer=lambda b: b)
+req = lambda name: (b"\x0a" + bytes([len(name)]) + name) if name else b""
+for name in (b"", b"attest.v1.Verifier"):
+    r = check(req(name), timeout=10)
+    assert r == b"\x08\x01", (name, r)  # status: SERVING
+try:
+    check(req(b"other.Service"), timeout=10)
+    raise SystemExit("other.Service answered")
+except grpc.RpcError as e:
+    assert e.code() == grpc.StatusCode.NOT_FOUND, e
+print("ok")
+PY
+
+# ---- compliance ----
+CO=("${V[@]}" compliance --verifier "$TARGET" --ca "$CA" --cert "$WORK/certs/client.pem"
+    --key "$WORK/certs/client.key")
+expect_exit "GetDeviceCompliance --json" 0 "${CO[@]}" --json "$DEV"
+cp "$WORK/out" "$WORK/grpc.json"
+expect_http "GET compliance with the policy engine's certificate: 200" 200 "${RP[@]}" "$H/v1/devices/$DEV/compliance"
+/usr/bin/python3 - "$WORK/grpc.json" "$WORK/body" >"$WORK/py.out" 2>&1 <<'PY' && ok "... the same answer as GetDeviceCompliance" || bad "compliance JSON" "$WORK/py.out"
+import json, sys
+g, h = json.load(open(sys.argv[1])), json.load(open(sys.argv[2]))
+for k, v in g.items():
+    assert h[k] == v, (k, h[k], v)
+assert h["compliant"] is True and h["ear_status"] == "affirming" and not h["revoked"], h
+assert h["verdict_time"].endswith("Z") and h["token_expiry"].endswith("Z"), h
+PY
+expect_http "no client certificate: 401" 401 "$H/v1/devices/$DEV/compliance"
+expect_http "a laptop's certificate, not a relying party: 403" 403 --cert "$WORK/certs/laptop.pem" \
+    --key "$WORK/certs/laptop.key" "$H/v1/devices/$DEV/compliance"
+expect_grep "... naming it" "$WORK/body" '"alice-laptop\\" is not an allowed relying party'
+expect_http "a certificate from another CA: 401" 401 --cert "$WORK/certs/other-client.pem" \
+    --key "$WORK/certs/other-client.key" "$H/v1/devices/$DEV/compliance"
+expect_grep "... it does not verify" "$WORK/body" 'does not verify against the client CA'
+expect_http "a certificate without clientAuth EKU: 403" 403 --cert "$WORK/certs/noeku-client.pem" \
+    --key "$WORK/certs/noeku-client.key" "$H/v1/devices/$DEV/compliance"
+expect_http "an unknown device: 404" 404 "${RP[@]}" "$H/v1/devices/$(printf '%064d' 0)/compliance"
+expect_http "a malformed id: 400" 400 "${RP[@]}" "$H/v1/devices/${DEV:0:12}/compliance"
+expect_http "an upper-case id: 400" 400 "${RP[@]}" "$H/v1/devices/${DEV^^}/compliance"
+expect_http "a traversal: 404" 404 "${RP[@]}" --path-as-is "$H/v1/devices/../../etc/passwd"
+expect_http "an unknown path: 404" 404 "${RP[@]}" "$H/nothing"
+expect_http "POST: 405" 405 "${RP[@]}" -X POST -d x "$H/v1/devices/$DEV/compliance"
+expect_grep "... Allow: GET" "$WORK/hdr" '^Allow: GET'
+expect_http "a GET with a body: 413" 413 "${RP[@]}" -X GET -d x "$H/v1/devices/$DEV/compliance"
+BIG=$(head -c 40000 /dev/zero | tr '\0' a)
+got=$("${CURL[@]}" "${RP[@]}" -H "X-Big: $BIG" "$H/healthz" 2>/dev/null || true)
+case $got in 431|400|413) ok "an oversized header: $got" ;; *) bad "an oversized header: HTTP $got" ;; esac
+
+# ---- authz ----
+expect_http "/v1/authz with the device's token: 200" 200 "${RP[@]}" -H "Authorization: Bearer $TOKEN" "$H/v1/authz"
+expect_grep "... X-Device-Id" "$WORK/hdr" "^X-Device-Id: $DEV"
+expect_grep "... X-Device-Name" "$WORK/hdr" '^X-Device-Name: .+'
+expect_http "/v1/authz without the client certificate: 401" 401 -H "Authorization: Bearer $TOKEN" "$H/v1/authz"
+expect_http "no token: 401" 401 "${RP[@]}" "$H/v1/authz"
+expect_http "not a Bearer token: 401" 401 "${RP[@]}" -H "Authorization: Basic eDp5" "$H/v1/authz"
+"$BIN/verifier" token verify --jwks <("$BIN/verifier" keys fetch --verifier "$TARGET" --ca "$CA") "$TOKEN" >"$WORK/claims.json"
+mkdir -p "$WORK/tok" "$WORK/forged"
+/usr/bin/python3 "$ROOT/tests/integration/tokens.py" "$KEY" "$WORK/claims.json" "$WORK/token" "$WORK/tok"
+/usr/bin/python3 - "$WORK/other.jwk" <<'PY'
+import base64, json, sys
+from cryptography.hazmat.primitives.asymmetric import ec
+k = ec.generate_private_key(ec.SECP256R1())
+b = lambda i: base64.urlsafe_b64encode(i.to_bytes(32, "big")).rstrip(b"=").decode()
+n = k.private_numbers()
+json.dump({"kty": "EC", "crv": "P-256", "x": b(n.public_numbers.x), "y": b(n.public_numbers.y),
+           "d": b(n.private_value)}, open(sys.argv[1], "w"))
+PY
+/usr/bin/python3 "$ROOT/tests/integration/tokens.py" "$WORK/other.jwk" "$WORK/claims.json" "$WORK/token" "$WORK/forged"
+expect_http "a fresh token of our key (the control): 200" 200 "${RP[@]}" -H "Authorization: Bearer $(cat "$WORK/tok/good")" "$H/v1/authz"
+expect_http "a forged token (another key, our kid): 401" 401 "${RP[@]}" -H "Authorization: Bearer $(cat "$WORK/forged/good")" "$H/v1/authz"
+expect_http "an expired token: 401" 401 "${RP[@]}" -H "Authorization: Bearer $(cat "$WORK/tok/exp-equals-iat")" "$H/v1/authz"
+expect_http "a contraindicated token: 401" 401 "${RP[@]}" -H "Authorization: Bearer $(cat "$WORK/tok/contraindicated")" "$H/v1/authz"
+expect_http "a token of 9000 bytes: 401" 401 "${RP[@]}" -H "Authorization: Bearer $(head -c 9000 /dev/zero | tr '\0' a)" "$H/v1/authz"
+
+# ---- too many connections: not served while gRPC attests ----
+# Past the limit libmicrohttpd stops accepting: a new connection waits in
+# the kernel's backlog, unanswered, until one of the others closes.
+/usr/bin/python3 - "$HP" 8 >"$WORK/conns.out" 2>&1 <<'PY' &
+import socket, sys, time
+s = []
+for _ in range(int(sys.argv[2])):
+    c = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+    s.append(c)
+print("open", flush=True)
+time.sleep(6)
+PY
+CONNS=$!
+for _ in $(seq 100); do grep -q open "$WORK/conns.out" && break; sleep 0.05; done
+got=$("${CURL[@]}" --max-time 2 "${RP[@]}" "$H/healthz" 2>/dev/null || true)
+[ "$got" != 200 ] && ok "more connections than --http-max-connections: not served ($got)" || bad "connection limit: 200"
+expect_exit "... while gRPC attests" 0 "${A[@]}"
+wait "$CONNS" || true
+expect_http "... and HTTP serves again once they close" 200 "${RP[@]}" "$H/healthz"
+TOKEN=$(cat "$WORK/token")
+
+# ---- a slow client: closed after the connection timeout (10 s) ----
+/usr/bin/python3 - "$PP" >"$WORK/slow.out" 2>&1 <<'PY' && ok "a client that never finishes its request is closed" || bad "slow client" "$WORK/slow.out"
+import socket, sys, time
+c = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+c.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n")   # and never the end of the headers
+c.settimeout(60)
+t = time.time()
+assert c.recv(100) == b"", "answered a request never finished"
+print("closed after %.1f s" % (time.time() - t))
+assert 5 < time.time() - t < 40, time.time() - t   # by the timeout, not at once
+PY
+
+# ---- revoke: not compliant at once ----
+"$BIN/verifier" devices revoke --registry "$DB" "$DEV" >/dev/null
+expect_http "after revoke: compliance still 200 ..." 200 "${RP[@]}" "$H/v1/devices/$DEV/compliance"
+/usr/bin/python3 -c 'import json,sys; c=json.load(open(sys.argv[1])); assert not c["compliant"] and c["revoked"], c' "$WORK/body" &&
+    ok "... saying not compliant, revoked" || bad "compliance after revoke" "$WORK/body"
+expect_http "after revoke: /v1/authz with the unexpired token 403" 403 "${RP[@]}" -H "Authorization: Bearer $TOKEN" "$H/v1/authz"
+expect_grep "... with X-Reason" "$WORK/hdr" '^X-Reason: .+'
+"$BIN/verifier" devices reinstate --registry "$DB" "$DEV" >/dev/null
+
+# ---- readiness follows the registry ----
+# The registry's file emptied under the running verifier (its connection
+# keeps the file open, so moving or chmod-ing it away changes nothing it
+# reads): a read fails, and /readyz and the gRPC health say so.
+cp "$DB" "$DB.copy"
+: >"$DB"
+expect_http "/readyz with the registry emptied: 503" 503 "http://127.0.0.1:$PP/readyz"
+expect_grep "... naming the registry, not its path" "$WORK/body" '^not ready: the registry does not answer$'
+/usr/bin/python3 - "$TARGET" "$CA" >"$WORK/health.out" 2>&1 <<'PY' && ok "... and Health/Check says NOT_SERVING" || bad "gRPC health NOT_SERVING" "$WORK/health.out"
+import sys, grpc
+creds = grpc.ssl_channel_credentials(root_certificates=open(sys.argv[2], "rb").read())
+ch = grpc.secure_channel(sys.argv[1], creds, options=[("grpc.ssl_target_name_override", "localhost")])
+r = ch.unary_unary("/grpc.health.v1.Health/Check")(b"", timeout=10)
+assert r == b"\x08\x02", r  # status: NOT_SERVING
+PY
+expect_http "... compliance: 503, not a wrong answer" 503 "${RP[@]}" "$H/v1/devices/$DEV/compliance"
+# Put back, and written once (SQLite re-reads its schema on a change).
+cat "$DB.copy" >"$DB"
+"$BIN/verifier" devices label --registry "$DB" "$DEV" lab >/dev/null
+expect_http "/readyz with the registry back: 200" 200 "http://127.0.0.1:$PP/readyz"
+
+# ---- SIGHUP: the HTTP face keeps serving, with the relying parties reloaded ----
+kill -HUP "$VPID"
+for _ in $(seq 1500); do grep -q 'SIGHUP: reloaded' "$WORK/v.err" && break; sleep 0.02; done
+expect_grep "SIGHUP: reloaded" "$WORK/v.err" 'SIGHUP: reloaded'
+if grep -q 'http-listen.*needs a restart' "$WORK/v.err"; then bad "... the unchanged HTTP options said to need a restart" "$WORK/v.err"
+else ok "... the unchanged HTTP options not said to need a restart"; fi
+expect_http "... and compliance still answers" 200 "${RP[@]}" "$H/v1/devices/$DEV/compliance"
+
+summary
