@@ -51,6 +51,7 @@ HEALTH_H := $(GEN)/grpc/health/v1/health.pb-c.h
 LIB_SRC  := \
             lib/err.c \
             lib/timefmt.c \
+            lib/log.c \
             lib/hostinfo.c \
             lib/pcr.c \
             lib/findings.c \
