@@ -100,6 +100,7 @@ UNIT_TESTS := \
               $(BUILD)/tests/unit/test_metrics \
               $(BUILD)/tests/unit/test_err \
               $(BUILD)/tests/unit/test_timefmt \
+              $(BUILD)/tests/unit/test_log \
               $(BUILD)/tests/unit/test_hostinfo \
               $(BUILD)/tests/unit/test_pcr \
               $(BUILD)/tests/unit/test_findings \
