@@ -319,7 +319,7 @@ expect_exit "devices label on it while a verifier serves it" 0 "${V[@]}" devices
     --registry "$T" "$DEV" lab-r || true
 stop_verifiers
 expect_grep "... the verifier says the log is broken, naming the row" "$WORK/g.err" \
-    'audit: the log is broken, no head is signed: row 12: hash does not match its contents$'
+    'level=err msg="audit: the log is broken, no head is signed: row 12: hash does not match its contents"$'
 [ "$(grep -c 'the log is broken' "$WORK/g.err")" -eq 1 ] && ok "... once" ||
     bad "... once" "$WORK/g.err"
 $PY -c 'import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); sys.exit(0 if c.execute("SELECT max(seq) FROM audit_heads").fetchone()[0] == 11 else 1)' "$T" &&

@@ -102,7 +102,7 @@ conf soon "$WORK/ekca-ab"
 LINE=$(grep -n '^token-ttl' "$CONF" | cut -d: -f1)
 hup
 expect_grep "a broken configuration: the error named by file and line" "$WORK/hup" \
-    "verifier: $CONF:$LINE: token-ttl: 'soon' is not in "
+    "level=err msg=\"$CONF:$LINE: token-ttl: 'soon' is not in "
 expect_grep "... nothing reloaded" "$WORK/hup" 'SIGHUP: nothing reloaded: serving with the settings it had'
 kill -0 "$VPID" && ok "... still serving" || bad "... still serving" "$WORK/v.err"
 attest "$TCTI_A" "$WORK/ak-a.bin"
@@ -112,7 +112,7 @@ conf 600 "$WORK/ekca-ab"
 echo "no-such-option = 1" >>"$CONF"
 hup
 expect_grep "an unknown key: named by file and line" "$WORK/hup" \
-    "verifier: $CONF:$(wc -l <"$CONF"): unknown key 'no-such-option'"
+    "level=err msg=\"$CONF:$(wc -l <"$CONF"): unknown key 'no-such-option'"
 expect_grep "... nothing reloaded" "$WORK/hup" 'SIGHUP: nothing reloaded'
 
 # ---- a baseline that does not parse: the old one stays, and the rest too ----
