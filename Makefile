@@ -51,6 +51,7 @@ HEALTH_H := $(GEN)/grpc/health/v1/health.pb-c.h
 LIB_SRC  := \
             lib/err.c \
             lib/timefmt.c \
+            lib/log.c \
             lib/hostinfo.c \
             lib/pcr.c \
             lib/findings.c \
@@ -99,6 +100,7 @@ UNIT_TESTS := \
               $(BUILD)/tests/unit/test_metrics \
               $(BUILD)/tests/unit/test_err \
               $(BUILD)/tests/unit/test_timefmt \
+              $(BUILD)/tests/unit/test_log \
               $(BUILD)/tests/unit/test_hostinfo \
               $(BUILD)/tests/unit/test_pcr \
               $(BUILD)/tests/unit/test_findings \
@@ -271,7 +273,7 @@ valgrind: deps
 valgrind-check: tests
 	@set -e; for t in $(UNIT_TESTS); do echo "valgrind $$t"; \
 	  TPA_SIMULATOR=$(CURDIR)/simulator/tpa-swtpm $(VALGRIND_CMD) $$t >/dev/null; done
-	VALGRIND="$(VALGRIND_CMD)" TEST_ONLY="e2e claims identity measured_boot agent migration attacks files audit cli fleet names rotation reload http" \
+	VALGRIND="$(VALGRIND_CMD)" TEST_ONLY="e2e claims identity measured_boot agent migration attacks files audit cli fleet names rotation reload http logs" \
 	  ./tests/run.sh $(BUILD)
 
 bench: deps
@@ -312,7 +314,7 @@ install-files:
 	chmod 0644 $(DESTDIR)$(UNITDIR)/attest-client.service $(DESTDIR)$(UNITDIR)/tpm-attest-verifier.service
 	install -m 0644 packaging/examples/attest-client.conf packaging/examples/verifier.conf \
 	  docs/examples/policy_engine.py $(DESTDIR)$(DOCDIR)/examples/
-	install -m 0644 README.md docs/baseline.md docs/claims.md docs/audit.md docs/baseline.schema.json \
+	install -m 0644 README.md docs/baseline.md docs/claims.md docs/audit.md docs/logs.md docs/baseline.schema.json \
 	  $(DESTDIR)$(DOCDIR)/
 	for f in attest-client.conf verifier.conf; do \
 	  install -m 0644 packaging/examples/$$f $(DESTDIR)$(SYSCONFDIR)/tpm-attest/$$f.example; done

@@ -286,24 +286,34 @@ out:
 	return ok;
 }
 
+/* A request refused, in the service's log: "http WHAT refused". */
+static void say_refused(tpa_http *h, const char *what, const char *device, const char *why)
+{
+	tpa_log_rec rec;
+
+	tpa_log_rec_initf(&rec, TPA_LOG_WARNING, "http %s refused", what);
+	if (device)
+		tpa_log_strf(&rec, "device", "%.16s", device);
+	tpa_log_str(&rec, "reason", why);
+	tpa_service_log(h->svc, &rec);
+}
+
 /* 401 without a verified client certificate, 403 for one that is not an
  * allowed relying party; 1 if the caller may go on. */
 static int relying_party(tpa_http *h, struct MHD_Connection *c, enum MHD_Result *ret,
 			 const char *what)
 {
-	char cn[CN_MAX], why[WHY_MAX], line[WHY_MAX + 64];
+	char cn[CN_MAX], why[WHY_MAX];
 	int exact, ca;
 
 	if (!peer_identity(c, cn, sizeof(cn), &exact, &ca, why, sizeof(why))) {
 		*ret = send_error(c, MHD_HTTP_UNAUTHORIZED, why, NULL);
-		snprintf(line, sizeof(line), "http %s refused: %s", what, why);
-		tpa_service_log(h->svc, line);
+		say_refused(h, what, NULL, why);
 		return 0;
 	}
 	if (!tpa_service_relying_party(h->svc, cn, exact, ca, why, sizeof(why))) {
 		*ret = send_error(c, MHD_HTTP_FORBIDDEN, why, NULL);
-		snprintf(line, sizeof(line), "http %s refused: %s", what, why);
-		tpa_service_log(h->svc, line);
+		say_refused(h, what, NULL, why);
 		return 0;
 	}
 	return 1;
@@ -465,8 +475,7 @@ static enum MHD_Result do_authz(tpa_http *h, struct MHD_Connection *c)
 		const char *hd[] = { "X-Reason", why, "X-Device-Id", a.device.id, NULL };
 
 		ret = send_error(c, MHD_HTTP_FORBIDDEN, why, hd);
-		snprintf(line, sizeof(line), "http authz %.16s... refused: %s", a.device.id, why);
-		tpa_service_log(h->svc, line);
+		say_refused(h, "authz", a.device.id, why);
 	} else {
 		const char *hd[] = { "X-Device-Id", a.device.id, "X-Device-Name",
 				     a.device.host.hostname, NULL };

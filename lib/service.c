@@ -581,37 +581,55 @@ tpa_metrics *tpa_service_metrics(tpa_service *s)
 	return s ? s->metrics : NULL;
 }
 
-static void logf_(tpa_service *s, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
-static void logf_(tpa_service *s, const char *fmt, ...)
+/* A record to the program's log (opts.log), if it has one. */
+static void say(tpa_service *s, const tpa_log_rec *rec)
 {
-	char line[1024];
-	va_list ap;
+	if (s->opts.log)
+		s->opts.log(s->opts.log_ctx, rec);
+}
 
-	if (!s->opts.log)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(line, sizeof(line), fmt, ap);
-	va_end(ap);
-	s->opts.log(s->opts.log_ctx, line);
+/* How a record names a device: as every `verifier devices` verb accepts
+ * it, by the 16-digit prefix of its id, with the host name it reported
+ * (not attested: for a person reading the log) when one is known;
+ * host_claimed when only an unproven request says it. */
+typedef struct {
+	char id[17];
+	char host[TPA_HOSTNAME_MAX + 1];
+	int claimed;
+} dev_ref;
+
+static void dev_set(dev_ref *d, const char *id, const char *hostname, int claimed)
+{
+	snprintf(d->id, sizeof(d->id), "%.16s", id ? id : "");
+	snprintf(d->host, sizeof(d->host), "%s", hostname ? hostname : "");
+	d->claimed = claimed;
+}
+
+static void dev_fields(tpa_log_rec *rec, const dev_ref *d)
+{
+	if (d->id[0])
+		tpa_log_str(rec, "device", d->id);
+	if (d->host[0])
+		tpa_log_str(rec, d->claimed ? "host_claimed" : "host", d->host);
 }
 
 static void notify_failed(void *ctx, const char *name, const char *why)
 {
-	logf_(ctx, "notify %s: %s", name, why);
+	tpa_log_rec rec;
+
+	tpa_log_rec_init(&rec, TPA_LOG_WARNING, "notify failed");
+	tpa_log_str(&rec, "notifier", name);
+	tpa_log_str(&rec, "error", why);
+	say(ctx, &rec);
 }
 
-/* A line about a caller that proved nothing: at most one a second, so that
- * a stranger cannot flood the log; the next line says how many were not
- * written. */
-static void quiet_logf(tpa_service *s, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
-static void quiet_logf(tpa_service *s, const char *fmt, ...)
+/* A record about a caller that proved nothing: at most one a second, so
+ * that a stranger cannot flood the log; the next one says how many were
+ * not written (dropped=N). */
+static void quiet_say(tpa_service *s, tpa_log_rec *rec)
 {
-	char line[900];
 	uint64_t now = tpa_sealer_now(s->sealer);
 	unsigned long dropped;
-	va_list ap;
 
 	if (!s->opts.log)
 		return;
@@ -625,13 +643,41 @@ static void quiet_logf(tpa_service *s, const char *fmt, ...)
 	dropped = s->quiet_dropped;
 	s->quiet_dropped = 0;
 	pthread_mutex_unlock(&s->lock);
-	va_start(ap, fmt);
-	vsnprintf(line, sizeof(line), fmt, ap);
-	va_end(ap);
 	if (dropped)
-		logf_(s, "%s (and %lu such lines not written)", line, dropped);
+		tpa_log_uint(rec, "dropped", dropped);
+	say(s, rec);
+}
+
+/* "<what> refused" with the device (if known) and the reason a client is
+ * told; quiet for a caller that proved nothing. */
+static void say_refused(tpa_service *s, int quiet, const char *what, const dev_ref *d,
+			const char *ak, const char *reason)
+{
+	tpa_log_rec rec;
+
+	tpa_log_rec_initf(&rec, TPA_LOG_WARNING, "%s refused", what);
+	if (d)
+		dev_fields(&rec, d);
+	if (ak && ak[0])
+		tpa_log_strf(&rec, "ak", "%.16s", ak);
+	tpa_log_str(&rec, "reason", reason);
+	if (quiet)
+		quiet_say(s, &rec);
 	else
-		logf_(s, "%s", line);
+		say(s, &rec);
+}
+
+/* An internal failure (the registry, admission): an error of the verifier,
+ * not of the caller. */
+static void say_error(tpa_service *s, const char *msg, const dev_ref *d, const char *why)
+{
+	tpa_log_rec rec;
+
+	tpa_log_rec_init(&rec, TPA_LOG_ERR, msg);
+	if (d)
+		dev_fields(&rec, d);
+	tpa_log_str(&rec, "error", why);
+	say(s, &rec);
 }
 
 static void refuse(tpa_rpc_reply *r, int status, const char *fmt, ...)
@@ -679,33 +725,6 @@ static void reply_msg(tpa_rpc_reply *r, const ProtobufCMessage *m)
 	r->status = TPA_RPC_OK;
 }
 
-/* Copies a client's free text for a log line: printable ASCII only. */
-static void safe_text(char *out, size_t cap, const char *in)
-{
-	size_t i = 0;
-
-	for (; in && *in && i + 1 < cap; in++)
-		out[i++] = (*in >= 0x20 && *in < 0x7f) ? *in : '?';
-	out[i] = '\0';
-}
-
-/* How a log line names a device: as every `verifier devices` verb accepts
- * it, by the 16-digit prefix of its id, with the host name it reported
- * (not attested: for a person reading the log) when one is known:
- * "device=0123456789abcdef (alice-laptop)". */
-static const char *dev_name(char *buf, size_t cap, const char *id, const char *hostname)
-{
-	char h[TPA_HOSTNAME_MAX + 1];
-
-	safe_text(h, sizeof(h), hostname);
-	if (h[0])
-		snprintf(buf, cap, "device=%.16s (%s)", id, h);
-	else
-		snprintf(buf, cap, "device=%.16s", id);
-	return buf;
-}
-
-#define DEV_NAME_MAX (sizeof("device=") + 16 + 3 + TPA_HOSTNAME_MAX)
 
 /* What a request says names its host, checked by the validator the client
  * uses (tpa/hostinfo.h): 0, or an INVALID_ARGUMENT refusal naming the
@@ -1144,7 +1163,8 @@ void tpa_service_attest(tpa_rpc_reply *r, const uint8_t *req, size_t len,
 	tpa_bound_key bound = { "", "" };
 	tpa_host_info host;
 	char name_hex[2 * TPA_NAME_MAX + 1], hint[TPA_DEVICE_HINT_MAX + 1];
-	char who[DEV_NAME_MAX] = "device=?";
+	dev_ref who = { "", "", 0 };
+	tpa_log_rec lr;
 	char *token = NULL, *pcrs_json = NULL;
 	size_t name_len = 0, i;
 	int have_dev = 0, have_ch, quote_ok, judged = 0, err;
@@ -1157,13 +1177,14 @@ void tpa_service_attest(tpa_rpc_reply *r, const uint8_t *req, size_t len,
 		return;
 	}
 	if (check_request(r, &pcrs, in) < 0) {
-		quiet_logf(s, "attest refused: %s", r->details);
+		say_refused(s, 1, "attest", NULL, NULL, r->details);
 		atomic_fetch_add(&s->n.refused, 1);
 		goto cleanup;
 	}
-	safe_text(hint, sizeof(hint), in->device_hint);
+	/* Escaped when logged, like every value (tpa/log.h). */
+	snprintf(hint, sizeof(hint), "%s", in->device_hint ? in->device_hint : "");
 	if (host_of(r, &host, in->host) < 0) {
-		quiet_logf(s, "attest refused: %s", r->details);
+		say_refused(s, 1, "attest", NULL, NULL, r->details);
 		atomic_fetch_add(&s->n.refused, 1);
 		goto cleanup;
 	}
@@ -1226,7 +1247,7 @@ void tpa_service_attest(tpa_rpc_reply *r, const uint8_t *req, size_t len,
 
 			refuse(r, TPA_RPC_PERMISSION_DENIED, "the AK cannot be identified: %s",
 			       c ? c->detail : "");
-			quiet_logf(s, "attest refused: %s", r->details);
+			say_refused(s, 1, "attest", NULL, name_hex, r->details);
 			atomic_fetch_add(&s->n.refused, 1);
 			goto cleanup;
 		}
@@ -1236,24 +1257,24 @@ void tpa_service_attest(tpa_rpc_reply *r, const uint8_t *req, size_t len,
 		if (err < 0) {
 			refuse(r, TPA_RPC_PERMISSION_DENIED,
 			       "AK %.16s... is not registered: enroll the device first", name_hex);
-			quiet_logf(s, "attest refused: %s", r->details);
+			say_refused(s, 1, "attest", NULL, name_hex, r->details);
 			atomic_fetch_add(&s->n.refused, 1);
 			goto cleanup;
 		}
-		dev_name(who, sizeof(who), dev.id, dev.host.hostname);
+		dev_set(&who, dev.id, dev.host.hostname, 0);
 		if (dev.state == TPA_DEVICE_PENDING) {
 			/* Registered, not yet admitted: no verdict, so no token. */
 			refuse(r, TPA_RPC_FAILED_PRECONDITION, "device %.16s is pending approval: "
 			       "an operator approves it: verifier devices approve %.16s", dev.id,
 			       dev.id);
-			quiet_logf(s, "attest refused %s: %s", who, r->details);
+			say_refused(s, 1, "attest", &who, name_hex, r->details);
 			atomic_fetch_add(&s->n.refused, 1);
 			goto cleanup;
 		}
 		if (dev.state != TPA_DEVICE_ACTIVE) {
 			refuse(r, TPA_RPC_FAILED_PRECONDITION, "device %.16s... is %s", dev.id,
 			       tpa_device_state_name(dev.state));
-			quiet_logf(s, "attest refused %s: %s", who, r->details);
+			say_refused(s, 1, "attest", &who, name_hex, r->details);
 			atomic_fetch_add(&s->n.refused, 1);
 			goto cleanup;
 		}
@@ -1268,7 +1289,7 @@ void tpa_service_attest(tpa_rpc_reply *r, const uint8_t *req, size_t len,
 		if (err < 0) {
 			refuse(r, err == TPA_ERR_USED ? TPA_RPC_FAILED_PRECONDITION :
 			       TPA_RPC_RESOURCE_EXHAUSTED, "challenge: %s", tpa_err_last());
-			quiet_logf(s, "attest refused: %s", r->details);
+			say_refused(s, 1, "attest", NULL, name_hex, r->details);
 			atomic_fetch_add(&s->n.refused, 1);
 			if (err == TPA_ERR_USED)
 				atomic_fetch_add(&s->n.replays, 1);
@@ -1380,7 +1401,7 @@ void tpa_service_attest(tpa_rpc_reply *r, const uint8_t *req, size_t len,
 			if (err == TPA_ERR_USED) {
 				refuse(r, TPA_RPC_FAILED_PRECONDITION,
 				       "challenge already used: another Attest took it");
-				logf_(s, "attest refused %s: %s", who, r->details);
+				say_refused(s, 0, "attest", &who, name_hex, r->details);
 				atomic_fetch_add(&s->n.refused, 1);
 				atomic_fetch_add(&s->n.replays, 1);
 				goto cleanup;
@@ -1388,7 +1409,8 @@ void tpa_service_attest(tpa_rpc_reply *r, const uint8_t *req, size_t len,
 			if (err < 0) {
 				refuse(r, TPA_RPC_INTERNAL, "the verdict cannot be recorded: %s",
 				       tpa_err_last());
-				logf_(s, "registry: %s", tpa_err_last());
+				say_error(s, "the verdict cannot be recorded", &who,
+					  tpa_err_last());
 				goto cleanup;
 			}
 			atomic_fetch_add(&s->n.recorded, 1);
@@ -1396,9 +1418,10 @@ void tpa_service_attest(tpa_rpc_reply *r, const uint8_t *req, size_t len,
 			 * now, with the evidence held and recorded; never from a
 			 * stranger's or a refused attempt. */
 			if (tpa_store_set_host(s->opts.store, dev.id, &host, claims.iat) < 0)
-				logf_(s, "registry: host names of %s: %s", who, tpa_err_last());
+				say_error(s, "the host names cannot be recorded", &who,
+					  tpa_err_last());
 			else if (host.hostname[0])
-				dev_name(who, sizeof(who), dev.id, host.hostname);
+				dev_set(&who, dev.id, host.hostname, 0);
 			if (strcmp(dev.last_outcome, rec.outcome) != 0) {
 				tpa_device_change c = { TPA_CHANGE_OUTCOME, dev.id, rec.outcome,
 							dev.last_outcome, claims.iat };
@@ -1421,26 +1444,48 @@ void tpa_service_attest(tpa_rpc_reply *r, const uint8_t *req, size_t len,
 			/* A stranger's evidence: counted and logged quietly, never
 			 * recorded against anyone. */
 			atomic_fetch_add(&s->n.unverified, 1);
-			quiet_logf(s, "attest non-compliant, unverified ak=%.16s... device_hint=\"%s\"",
-				   name_hex, hint);
-		} else if (v.status != TPA_STATUS_NON_COMPLIANT) {
-			logf_(s, "attest %s ak=%.16s... device_hint=\"%s\"%s%s baseline=%s@%d",
-			      tpa_outcome_name(v.outcome), name_hex, hint, have_dev ? " " : "",
-			      have_dev ? who : "", bl ? tpa_baseline_name(bl) : "", bl_version);
+			tpa_log_rec_init(&lr, TPA_LOG_WARNING, "attest non-compliant, unverified");
+			tpa_log_strf(&lr, "ak", "%.16s", name_hex);
+			tpa_log_str(&lr, "device_hint", hint);
+			quiet_say(s, &lr);
 		} else {
-			logf_(s, "attest non-compliant ak=%.16s... device_hint=\"%s\"%s%s "
-			      "outcome=%s baseline=%s@%d", name_hex, hint, have_dev ? " " : "",
-			      have_dev ? who : "", tpa_outcome_name(v.outcome),
-			      bl ? tpa_baseline_name(bl) : "", bl_version);
-			for (i = 0; i < v.checks.n; i++)
-				if (!v.checks.items[i].passed)
-					logf_(s, "  check %s: %s", v.checks.items[i].name,
-					      v.checks.items[i].detail);
-			for (i = 0; v.appraised && i < TPA_RULE_COUNT; i++)
-				if (v.appraisal.rules[i].status == TPA_RULE_FAIL)
-					logf_(s, "  rule %s: %s",
-					      tpa_rule_name(v.appraisal.rules[i].rule),
-					      v.appraisal.rules[i].detail);
+			int failed = v.status == TPA_STATUS_NON_COMPLIANT;
+
+			/* One record a decision; each failed check and rule
+			 * in a record of its own, naming the device again. */
+			tpa_log_rec_initf(&lr, failed ? TPA_LOG_WARNING : TPA_LOG_INFO,
+					  "attest %s", failed ? "non-compliant" :
+					  tpa_outcome_name(v.outcome));
+			if (have_dev)
+				dev_fields(&lr, &who);
+			tpa_log_strf(&lr, "ak", "%.16s", name_hex);
+			tpa_log_str(&lr, "device_hint", hint);
+			tpa_log_str(&lr, "outcome", tpa_outcome_name(v.outcome));
+			tpa_log_strf(&lr, "baseline", "%s@%d", bl ? tpa_baseline_name(bl) : "",
+				     bl_version);
+			say(s, &lr);
+			for (i = 0; failed && i < v.checks.n; i++) {
+				if (v.checks.items[i].passed)
+					continue;
+				tpa_log_rec_init(&lr, TPA_LOG_WARNING, "attest check failed");
+				if (have_dev)
+					dev_fields(&lr, &who);
+				tpa_log_strf(&lr, "ak", "%.16s", name_hex);
+				tpa_log_str(&lr, "check", v.checks.items[i].name);
+				tpa_log_str(&lr, "reason", v.checks.items[i].detail);
+				say(s, &lr);
+			}
+			for (i = 0; failed && v.appraised && i < TPA_RULE_COUNT; i++) {
+				if (v.appraisal.rules[i].status != TPA_RULE_FAIL)
+					continue;
+				tpa_log_rec_init(&lr, TPA_LOG_WARNING, "attest rule failed");
+				if (have_dev)
+					dev_fields(&lr, &who);
+				tpa_log_strf(&lr, "ak", "%.16s", name_hex);
+				tpa_log_str(&lr, "rule", tpa_rule_name(v.appraisal.rules[i].rule));
+				tpa_log_str(&lr, "reason", v.appraisal.rules[i].detail);
+				say(s, &lr);
+			}
 		}
 	}
 cleanup:
@@ -1533,7 +1578,8 @@ void tpa_service_enroll(tpa_rpc_reply *r, const uint8_t *req, size_t len, void *
 	uint8_t name[TPA_NAME_MAX], blob[TPA_ID_OBJECT_MAX], sec[TPA_ENC_SECRET_MAX];
 	uint8_t binding[TPA_SEAL_BINDING_LEN];
 	size_t name_len = 0, blob_len = 0, sec_len = 0, i;
-	char device_id[TPA_DEVICE_ID_HEX + 1] = "", who[DEV_NAME_MAX] = "";
+	char device_id[TPA_DEVICE_ID_HEX + 1] = "";
+	dev_ref who = { "", "", 0 };
 	tpa_host_info host;
 	const char *src;
 	uint32_t flags;
@@ -1631,19 +1677,9 @@ void tpa_service_enroll(tpa_rpc_reply *r, const uint8_t *req, size_t len, void *
 refused:
 	/* A device the request names; its host name here is only what an
 	 * unproven request says, and is said so. */
-	if (device_id[0]) {
-		dev_name(who, sizeof(who), device_id, NULL);
-		if (host.hostname[0]) {
-			size_t n = strlen(who);
-
-			snprintf(who + n, sizeof(who) - n, " (says ");
-			n = strlen(who);
-			safe_text(who + n, sizeof(who) - n - 1, host.hostname);
-			n = strlen(who);
-			snprintf(who + n, sizeof(who) - n, ")");
-		}
-	}
-	quiet_logf(s, "enroll refused%s%s: %s", who[0] ? " " : "", who, r->details);
+	if (device_id[0])
+		dev_set(&who, device_id, host.hostname, 1);
+	say_refused(s, 1, "enroll", &who, NULL, r->details);
 	atomic_fetch_add(&s->n.enroll_refused, 1);
 cleanup:
 	OPENSSL_cleanse(&seal, sizeof(seal));
@@ -1662,7 +1698,8 @@ void tpa_service_activate(tpa_rpc_reply *r, const uint8_t *req, size_t len, void
 	uint8_t binding[TPA_SEAL_BINDING_LEN], name[TPA_NAME_MAX];
 	size_t name_len = 0;
 	char mf[16], device_id[TPA_DEVICE_ID_HEX + 1] = "", ak_name[2 * TPA_NAME_MAX + 1];
-	char who[DEV_NAME_MAX] = "";
+	dev_ref who = { "", "", 0 };
+	tpa_log_rec rec;
 	tpa_host_info host;
 	tpa_admission adm;
 	int err, known = 0;
@@ -1744,7 +1781,7 @@ void tpa_service_activate(tpa_rpc_reply *r, const uint8_t *req, size_t len, void
 	}
 	if (err < 0) {
 		refuse(r, TPA_RPC_INTERNAL, "admission cannot be decided (the verifier logs why)");
-		logf_(s, "admission: %s", tpa_err_last());
+		say_error(s, "admission cannot be decided", NULL, tpa_err_last());
 		goto refused;
 	}
 	tpa_hex(ak_name, name, name_len);
@@ -1780,24 +1817,31 @@ void tpa_service_activate(tpa_rpc_reply *r, const uint8_t *req, size_t len, void
 	/* The TPM proved its EK: what the host reports is kept, first seen now.
 	 * Names are not a decision; one the registry could not keep is
 	 * logged, the enrollment stands. */
-	if (tpa_store_set_host(s->opts.store, device_id, &host, (int64_t)time(NULL)) < 0)
-		logf_(s, "registry: host names of device=%.16s: %s", device_id, tpa_err_last());
+	if (tpa_store_set_host(s->opts.store, device_id, &host, (int64_t)time(NULL)) < 0) {
+		dev_set(&who, device_id, NULL, 0);
+		say_error(s, "the host names cannot be recorded", &who, tpa_err_last());
+	}
 	if (tpa_store_get(&dev, s->opts.store, device_id) == 0) {
 		out.aks = dev.naks;
 		out.pending = dev.pending;
 		out.admission = dev.admission;
-		dev_name(who, sizeof(who), device_id, dev.host.hostname);
+		dev_set(&who, device_id, dev.host.hostname, 0);
 	} else {
 		out.aks = 1;
 		out.pending = adm.rec.pending;
 		out.admission = (char *)(adm.rec.admission ? adm.rec.admission : "");
-		dev_name(who, sizeof(who), device_id, host.hostname);
+		dev_set(&who, device_id, host.hostname, 0);
 	}
-	logf_(s, "enrolled %s ak=%.16s...%s (%u AK%s)%s%s%s", who, ak_name,
-	      seal.flags & TPA_ENROLLMENT_REPLACE_AKS ? ", replacing the others" : "", out.aks,
-	      out.aks == 1 ? "" : "s", out.pending ? ", pending approval" : ", admission ",
-	      out.pending ? "" : out.admission,
-	      in->ek_certificate.len ? "" : ", EK without a certificate");
+	tpa_log_rec_init(&rec, out.pending ? TPA_LOG_NOTICE : TPA_LOG_INFO,
+			 out.pending ? "enrolled, pending approval" : "enrolled");
+	dev_fields(&rec, &who);
+	tpa_log_strf(&rec, "ak", "%.16s", ak_name);
+	tpa_log_uint(&rec, "aks", out.aks);
+	if (seal.flags & TPA_ENROLLMENT_REPLACE_AKS)
+		tpa_log_str(&rec, "replaced_aks", "true");
+	tpa_log_str(&rec, "admission", out.pending ? "pending" : out.admission);
+	tpa_log_str(&rec, "ek_cert", in->ek_certificate.len ? "true" : "false");
+	say(s, &rec);
 	out.device_id = device_id;
 	out.ak_name = ak_name;
 	reply_msg(r, &out.base);
@@ -1805,8 +1849,8 @@ void tpa_service_activate(tpa_rpc_reply *r, const uint8_t *req, size_t len, void
 	goto cleanup;
 refused:
 	if (device_id[0])
-		dev_name(who, sizeof(who), device_id, NULL);
-	quiet_logf(s, "activate refused%s%s: %s", who[0] ? " " : "", who, r->details);
+		dev_set(&who, device_id, NULL, 0);
+	say_refused(s, 1, "activate", &who, NULL, r->details);
 	atomic_fetch_add(&s->n.activate_refused, 1);
 cleanup:
 	OPENSSL_cleanse(&seal, sizeof(seal));
@@ -1838,6 +1882,17 @@ void tpa_service_get_keys(tpa_rpc_reply *r, const uint8_t *req, size_t len, void
 	free(jwks);
 }
 
+/* A relying party (peer: its certificate's CN, a client's choice) refused. */
+static void say_compliance_refused(tpa_service *s, const char *peer, const char *reason)
+{
+	tpa_log_rec rec;
+
+	tpa_log_rec_init(&rec, TPA_LOG_WARNING, "compliance refused");
+	tpa_log_str(&rec, "peer", peer);
+	tpa_log_str(&rec, "reason", reason);
+	say(s, &rec);
+}
+
 /* A decision is for the relying parties named, each with a certificate
  * made for a TLS client: a device's or a laptop's certificate from the same
  * CA, or the verifier's own server certificate, reads nothing. */
@@ -1848,7 +1903,7 @@ static int relying_party_ok(tpa_service *s, tpa_rpc_reply *r)
 	if (!r->peer_client_auth) {
 		refuse(r, TPA_RPC_PERMISSION_DENIED, "client certificate \"%s\" does not name the "
 		       "clientAuth extended key usage", r->peer_cn);
-		logf_(s, "compliance refused: \"%s\" has no clientAuth EKU", r->peer_cn);
+		say_compliance_refused(s, r->peer_cn, "no clientAuth extended key usage");
 		return 0;
 	}
 	/* Only a CN read whole and unaltered is matched: one cut to fit, or
@@ -1858,7 +1913,7 @@ static int relying_party_ok(tpa_service *s, tpa_rpc_reply *r)
 			return 1;
 	refuse(r, TPA_RPC_PERMISSION_DENIED, "\"%s\" is not an allowed relying party%s", r->peer_cn,
 	       s->opts.nrelying_parties ? "" : " (the verifier allows none: --relying-party)");
-	logf_(s, "compliance refused: \"%s\" is not an allowed relying party", r->peer_cn);
+	say_compliance_refused(s, r->peer_cn, "not an allowed relying party");
 	return 0;
 }
 
@@ -1871,7 +1926,8 @@ void tpa_service_compliance(tpa_rpc_reply *r, const uint8_t *req, size_t len, vo
 		ATTEST__V1__GET_DEVICE_COMPLIANCE_RESPONSE__INIT;
 	tpa_compliance_answer a;
 	const tpa_device *dev = &a.device;
-	char who[DEV_NAME_MAX];
+	dev_ref who;
+	tpa_log_rec rec;
 	int err;
 
 	memset(&a, 0, sizeof(a));
@@ -1881,7 +1937,7 @@ void tpa_service_compliance(tpa_rpc_reply *r, const uint8_t *req, size_t len, vo
 		refuse(r, TPA_RPC_PERMISSION_DENIED,
 		       "GetDeviceCompliance needs a TLS client certificate from the verifier's "
 		       "client CA");
-		logf_(s, "compliance refused: no client certificate");
+		say_compliance_refused(s, NULL, "no client certificate");
 		return;
 	}
 	if (!relying_party_ok(s, r))
@@ -1918,9 +1974,14 @@ void tpa_service_compliance(tpa_rpc_reply *r, const uint8_t *req, size_t len, vo
 	out.stale = a.stale;
 	out.due_at = a.due_at;
 	reply_msg(r, &out.base);
-	logf_(s, "compliance %s asked by \"%s\": %s%s%s",
-	      dev_name(who, sizeof(who), dev->id, dev->host.hostname), r->peer_cn,
-	      a.compliant ? "compliant" : "not compliant", a.reason[0] ? ": " : "", a.reason);
+	dev_set(&who, dev->id, dev->host.hostname, 0);
+	tpa_log_rec_init(&rec, TPA_LOG_INFO, "compliance asked");
+	dev_fields(&rec, &who);
+	tpa_log_str(&rec, "peer", r->peer_cn);
+	tpa_log_str(&rec, "compliant", a.compliant ? "true" : "false");
+	if (a.reason[0])
+		tpa_log_str(&rec, "reason", a.reason);
+	say(s, &rec);
 cleanup:
 	tpa_compliance_answer_free(&a);
 	pbarena__release(&arena);
@@ -2026,7 +2087,7 @@ void tpa_service_staleness(tpa_service *s, tpa_staleness *out)
 	pthread_rwlock_unlock(&s->live);
 }
 
-void tpa_service_log(tpa_service *s, const char *line)
+void tpa_service_log(tpa_service *s, const tpa_log_rec *rec)
 {
-	logf_(s, "%s", line);
+	say(s, rec);
 }

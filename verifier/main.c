@@ -17,6 +17,7 @@
 #include <openssl/crypto.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,6 +33,7 @@
 #include "tpa/fileio.h"
 #include "tpa/http.h"
 #include "tpa/identity.h"
+#include "tpa/log.h"
 #include "tpa/rpc.h"
 #include "tpa/service.h"
 #include "tpa/store.h"
@@ -52,14 +54,71 @@
 #define NOFILE_WANTED 65536
 #define JWK_MAX 8192
 
-static pthread_mutex_t log_lock = PTHREAD_MUTEX_INITIALIZER;
+/* Set once serve listens (before any other thread of ours starts): from
+ * then on what serve says is a log record (tpa/log.h, --log-format); until
+ * then, a person at a terminal reads "verifier: ..." lines and exit 2. */
+static int serving;
 
-static void log_line(void *ctx, const char *line)
+/* What serve says: a record of this level once serving, else a plain line
+ * (the level is then the exit status's business). */
+static void say(tpa_log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void say(tpa_log_level level, const char *fmt, ...)
+{
+	char msg[TPA_LOG_VALUE_MAX + 2];
+	tpa_log_rec rec;
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (!serving) {
+		fprintf(stderr, PROG ": %s\n", msg);
+		return;
+	}
+	tpa_log_rec_init(&rec, level, msg);
+	tpa_log_write(&rec);
+}
+
+/* The same with fields: key, value string pairs ending in NULL (a NULL
+ * value is left out); before serving "verifier: MSG key=value ...". */
+static void say_fields(tpa_log_level level, const char *msg, ...) __attribute__((sentinel));
+static void say_fields(tpa_log_level level, const char *msg, ...)
+{
+	tpa_log_rec rec;
+	const char *k, *v;
+	va_list ap;
+
+	tpa_log_rec_init(&rec, level, msg);
+	va_start(ap, msg);
+	while ((k = va_arg(ap, const char *)) != NULL)
+		if ((v = va_arg(ap, const char *)) != NULL)
+			tpa_log_str(&rec, k, v);
+	va_end(ap);
+	if (serving) {
+		tpa_log_write(&rec);
+	} else {
+		char line[TPA_LOG_LINE_MAX];
+		const char *tail;
+
+		/* The fields as logfmt writes them: the record again with an
+		 * empty message, what follows it. */
+		tpa_log_rec_init(&rec, level, "");
+		va_start(ap, msg);
+		while ((k = va_arg(ap, const char *)) != NULL)
+			if ((v = va_arg(ap, const char *)) != NULL)
+				tpa_log_str(&rec, k, v);
+		va_end(ap);
+		tpa_log_format_line(line, sizeof(line), &rec, TPA_LOG_TEXT, 1, 0);
+		tail = strstr(line, "msg=\"\"");
+		fprintf(stderr, PROG ": %s%s", msg, tail ? tail + 6 : "\n");
+	}
+}
+
+/* The service's decisions, written where serve logs. */
+static void log_rec(void *ctx, const tpa_log_rec *rec)
 {
 	(void)ctx;
-	pthread_mutex_lock(&log_lock);
-	fprintf(stderr, PROG ": %s\n", line);
-	pthread_mutex_unlock(&log_lock);
+	tpa_log_write(rec);
 }
 
 static tpa_exit cmd_serve(int argc, char **argv);
@@ -220,6 +279,9 @@ static void serve_help(FILE *f)
 "                        (default %d); and at shutdown. Rows are checked\n"
 "                        before their head is signed: a broken log is never\n"
 "                        signed (said on stderr). Go with --registry\n"
+"  --log-format FORMAT   text (default: time=... level=info msg=\"...\" key=value)\n"
+"                        or json (one object a line); under systemd the\n"
+"                        journal's <N> priority prefix and no time\n"
 "  --verbose             let gRPC log to stderr\n"
 "  --help                this text\n",
 		TPA_NONCE_DEFAULT_TTL_MS, TPA_TOKEN_DEFAULT_TTL_S, TPA_TOKEN_MAX_TTL_S,
@@ -234,8 +296,9 @@ static void serve_help(FILE *f)
  * when it came from the configuration file) and the usage line. */
 static tpa_exit serve_usage_error(const char *src, const char *why, const char *arg)
 {
-	fprintf(stderr, PROG ": serve: %s%s%s '%s'\n", src ? src : "", src ? ": " : "", why, arg);
-	fputs(serve_usage_line, stderr);
+	say(TPA_LOG_ERR, "serve: %s%s%s '%s'", src ? src : "", src ? ": " : "", why, arg);
+	if (!serving)
+		fputs(serve_usage_line, stderr);
 	return TPA_EXIT_USAGE;
 }
 
@@ -268,8 +331,9 @@ static int load_keyset(tpa_token_keyset **out, const char *path, int create, uin
 		struct stat st;
 
 		if (stat(path, &st) == 0 && (st.st_mode & 077))
-			fprintf(stderr, PROG ": warning: the token key set %s is open to others "
-				"(mode %03o): chmod 600 it\n", path, (unsigned)(st.st_mode & 0777));
+			say(TPA_LOG_WARNING, "%sthe token key set %s is open to others "
+			    "(mode %03o): chmod 600 it", serving ? "" : "warning: ", path,
+			    (unsigned)(st.st_mode & 0777));
 	}
 	if (ttl_s > tpa_token_keyset_ttl(ks)) {
 		err = tpa_err_fail(TPA_ERR_INVALID_ARG, "--token-ttl %u is above the token TTL "
@@ -284,12 +348,14 @@ static int load_keyset(tpa_token_keyset **out, const char *path, int create, uin
 	return 0;
 }
 
-/* The keys of the set by kid and state (never the keys themselves). */
+/* The keys of the set by kid and state (never the keys themselves), in one
+ * record: keys="active KID, next KID (signs from TIME)". */
 static void say_keys(const char *what, const tpa_token_keyset *ks, int64_t now)
 {
-	size_t i;
+	char list[TPA_LOG_VALUE_MAX + 1] = "";
+	size_t i, n = 0;
+	tpa_log_rec rec;
 
-	fprintf(stderr, PROG ": %stoken keys:", what);
 	for (i = 0; i < tpa_token_keyset_count(ks); i++) {
 		static const char *const names[] = { "next", "active", "retired", "gone" };
 		char when[TPA_TIME_ISO_LEN + 1] = "";
@@ -301,11 +367,16 @@ static void say_keys(const char *what, const tpa_token_keyset *ks, int64_t now)
 			tpa_time_iso(when, sizeof(when), ki.activate_at);
 		else if (ki.state == TPA_KEY_RETIRED)
 			tpa_time_iso(when, sizeof(when), ki.published_until);
-		fprintf(stderr, "%s %s %s%s%s%s", i ? "," : "", names[ki.state], ki.kid,
-			*when ? (ki.state == TPA_KEY_NEXT ? " (signs from " :
-				 " (published until ") : "", when, *when ? ")" : "");
+		if (n < sizeof(list))
+			n += (size_t)snprintf(list + n, sizeof(list) - n, "%s%s %s%s%s%s",
+					      n ? ", " : "", names[ki.state], ki.kid,
+					      *when ? (ki.state == TPA_KEY_NEXT ? " (signs from " :
+						       " (published until ") : "", when,
+					      *when ? ")" : "");
 	}
-	fprintf(stderr, "\n");
+	tpa_log_rec_initf(&rec, TPA_LOG_INFO, "%stoken keys", what);
+	tpa_log_str(&rec, "keys", list);
+	tpa_log_write(&rec);
 }
 
 /* What signs now, and the key before it (for the audit signer). */
@@ -344,6 +415,7 @@ enum { OPT_RP = 250, OPT_RP_FILE, OPT_MAX_CONN = 256, OPT_MAX_PEER, OPT_HANDSHAK
        OPT_STREAMS };
 enum { OPT_HTTP = 280, OPT_HTTP_PLAIN, OPT_HTTP_CONN };
 enum { OPT_ADMISSION = 320, OPT_INTERVAL, OPT_STALE_GRACE };
+enum { OPT_LOG_FORMAT = 340 };
 
 /* The relying parties GetDeviceCompliance answers: subject CNs. */
 #define RP_MAX 256
@@ -374,19 +446,19 @@ static int rp_add(rp_list *l, const char *name, const char *where)
 		if ((unsigned char)name[i] < 0x20 || (unsigned char)name[i] >= 0x7f)
 			break;
 	if (!len || len > RP_NAME_MAX || i < len) {
-		fprintf(stderr, PROG ": %s: a relying party is a certificate's subject CN: 1..%d "
-			"printable ASCII characters\n", where, RP_NAME_MAX);
+		say(TPA_LOG_ERR, "%s: a relying party is a certificate's subject CN: 1..%d "
+			"printable ASCII characters", where, RP_NAME_MAX);
 		return -1;
 	}
 	if (l->n >= RP_MAX) {
-		fprintf(stderr, PROG ": %s: more than %d relying parties\n", where, RP_MAX);
+		say(TPA_LOG_ERR, "%s: more than %d relying parties", where, RP_MAX);
 		return -1;
 	}
 	if (!(grown = realloc(l->names, (l->n + 1) * sizeof(*grown))) ||
 	    !(grown[l->n] = strdup(name))) {
 		if (grown)
 			l->names = grown;
-		fprintf(stderr, PROG ": out of memory\n");
+		say(TPA_LOG_ERR, "out of memory");
 		return -1;
 	}
 	l->names = grown;
@@ -403,7 +475,7 @@ static int rp_load(rp_list *l, const char *path)
 	int rc = 0;
 
 	if (!f) {
-		fprintf(stderr, PROG ": --relying-parties %s: %s\n", path, strerror(errno));
+		say(TPA_LOG_ERR, "--relying-parties %s: %s", path, strerror(errno));
 		return -1;
 	}
 	while (rc == 0 && fgets(line, sizeof(line), f)) {
@@ -412,7 +484,7 @@ static int rp_load(rp_list *l, const char *path)
 		no++;
 		snprintf(where, sizeof(where), "%s:%u", path, no);
 		if (n && line[n - 1] != '\n' && !feof(f)) {
-			fprintf(stderr, PROG ": %s: line too long\n", where);
+			say(TPA_LOG_ERR, "%s: line too long", where);
 			rc = -1;
 			break;
 		}
@@ -470,7 +542,7 @@ static void *watchdog(void *arg)
 		if (tpa_rpc_server_probe(w->srv, probe_ms) == 0)
 			sd_notify(0, "WATCHDOG=1");
 		else
-			fprintf(stderr, PROG ": watchdog: %s\n", tpa_err_last());
+			say(TPA_LOG_WARNING, "watchdog: %s", tpa_err_last());
 		pthread_mutex_lock(&w->lock);
 		clock_gettime(CLOCK_REALTIME, &ts);
 		ns = (uint64_t)ts.tv_nsec + w->usec / 8 * 1000;
@@ -496,8 +568,11 @@ static void audit_tick(tpa_audit_signer *g, const tpa_token_key *k, const tpa_to
 		return;
 	rc = tpa_audit_signer_tick(g, k, prev, (int64_t)time(NULL), force, &seq);
 	if (rc == 1) {
-		fprintf(stderr, PROG ": audit: signed the head at seq %lld (key %s)\n",
-			(long long)seq, tpa_token_key_id(k));
+		char n[24];
+
+		snprintf(n, sizeof(n), "%lld", (long long)seq);
+		say_fields(TPA_LOG_INFO, "audit: signed the head", "seq", n,
+			   "kid", tpa_token_key_id(k), NULL);
 		said[0] = '\0';
 		return;
 	}
@@ -506,7 +581,7 @@ static void audit_tick(tpa_audit_signer *g, const tpa_token_key *k, const tpa_to
 	snprintf(line, sizeof(line), "%s%s", rc == TPA_ERR_VERIFY ?
 		 "the log is broken, no head is signed: " : "", tpa_err_last());
 	if (strcmp(line, said) != 0)
-		fprintf(stderr, PROG ": audit: %s\n", line);
+		say(TPA_LOG_ERR, "audit: %s", line);
 	snprintf(said, cap, "%s", line);
 }
 
@@ -545,6 +620,7 @@ static const struct option serve_opts[] = {
 		{ "http-max-connections", required_argument, NULL, OPT_HTTP_CONN },
 		{ "audit-sign-rows", required_argument, NULL, 'A' },
 		{ "audit-sign-interval", required_argument, NULL, 'T' },
+		{ "log-format", required_argument, NULL, OPT_LOG_FORMAT },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 };
@@ -560,6 +636,7 @@ typedef struct {
 	tpa_audit_sign_opts ao;
 	rp_list rp;
 	tpa_http_opts http;          /* the HTTP face: listen, listen_plain, limits */
+	int log_format;              /* a tpa_log_format, --log-format */
 } serve_conf;
 
 /* Where serve's arguments come from, read again on SIGHUP. */
@@ -582,7 +659,7 @@ static int serve_args(tpa_config **cfg, tpa_config_args *args, const serve_src *
 	if ((src->config && (tpa_config_load(cfg, src->config) < 0 ||
 			     tpa_config_check_options(*cfg, serve_opts, serve_not_in_config) < 0)) ||
 	    tpa_config_args_build(args, *cfg, serve_flags, src->argc, src->argv) < 0) {
-		fprintf(stderr, PROG ": %s\n", tpa_err_last());
+		say(TPA_LOG_ERR, "%s", tpa_err_last());
 		tpa_config_free(*cfg);
 		*cfg = NULL;
 		return -1;
@@ -623,11 +700,21 @@ static int parse_serve(serve_conf *c, int argc, char **argv, char **where)
 		case 'E': c->sv.ek_ca = optarg; break;
 		case OPT_ADMISSION:
 			if (tpa_admission_mode_parse(&c->sv.admission, optarg) < 0) {
-				fprintf(stderr, PROG ": %s: %s\n", src ? src : "--admission",
+				say(TPA_LOG_ERR, "%s: %s", src ? src : "--admission",
 					tpa_err_last());
 				goto fail;
 			}
 			break;
+		case OPT_LOG_FORMAT: {
+			tpa_log_format f;
+
+			if (tpa_log_format_parse(&f, optarg) < 0) {
+				say(TPA_LOG_ERR, "%s: %s", src ? src : "--log-format", tpa_err_last());
+				goto fail;
+			}
+			c->log_format = (int)f;
+			break;
+		}
 		case 'B': c->baseline = optarg; break;
 		case 'C': c->so.client_ca_file = optarg; break;
 		case OPT_HTTP: c->http.listen = optarg; break;
@@ -679,7 +766,7 @@ static int parse_serve(serve_conf *c, int argc, char **argv, char **where)
 			for (i = 0; lim[i].opt != o; i++)
 				;
 			if (parse_ulong(&v, optarg, lim[i].min, lim[i].max) < 0) {
-				fprintf(stderr, PROG ": %s: '%s' is not in %lu..%lu\n",
+				say(TPA_LOG_ERR, "%s: '%s' is not in %lu..%lu",
 					src ? src : lim[i].name, optarg, lim[i].min, lim[i].max);
 				goto fail;
 			}
@@ -708,60 +795,60 @@ static int parse_serve(serve_conf *c, int argc, char **argv, char **where)
 		}
 	}
 	if (optind != argc) {
-		fprintf(stderr, PROG ": unexpected argument '%s'\n", argv[optind]);
+		say(TPA_LOG_ERR, "unexpected argument '%s'", argv[optind]);
 		goto fail;
 	}
 	if (!c->so.listen) {
-		fprintf(stderr, PROG ": --listen ADDR is required\n");
+		say(TPA_LOG_ERR, "--listen ADDR is required");
 		goto fail;
 	}
 	/* Checked first: "localhost" alone would otherwise bind port 443. */
 	if (tpa_rpc_check_listen(c->so.listen) < 0) {
-		fprintf(stderr, PROG ": %s\n", tpa_err_last());
+		say(TPA_LOG_ERR, "%s", tpa_err_last());
 		goto fail;
 	}
 	/* The HTTP face: decisions over TLS only, health plain on loopback only. */
 	if (c->http.listen && (c->so.insecure || tpa_http_check_listen(c->http.listen, 0) < 0)) {
-		fprintf(stderr, PROG ": --http-listen: %s\n", c->so.insecure ?
+		say(TPA_LOG_ERR, "--http-listen: %s", c->so.insecure ?
 			"needs --cert and --key (the decision endpoints are TLS only)" :
 			tpa_err_last());
 		goto fail;
 	}
 	if (c->http.listen_plain && tpa_http_check_listen(c->http.listen_plain, 1) < 0) {
-		fprintf(stderr, PROG ": --http-listen-plain: %s\n", tpa_err_last());
+		say(TPA_LOG_ERR, "--http-listen-plain: %s", tpa_err_last());
 		goto fail;
 	}
 	if (c->so.insecure && (c->so.cert_file || c->so.key_file)) {
-		fprintf(stderr, PROG ": --insecure excludes --cert and --key\n");
+		say(TPA_LOG_ERR, "--insecure excludes --cert and --key");
 		goto fail;
 	}
 	if ((c->registry != NULL) != (c->sv.ek_ca != NULL)) {
-		fprintf(stderr, PROG ": --registry and --ek-ca go together\n");
+		say(TPA_LOG_ERR, "--registry and --ek-ca go together");
 		goto fail;
 	}
 	if (!c->registry && c->sv.admission != TPA_ADMISSION_OPEN) {
-		fprintf(stderr, PROG ": --admission %s needs --registry (it keeps pending devices "
-			"and the inventory)\n", tpa_admission_mode_name(c->sv.admission));
+		say(TPA_LOG_ERR, "--admission %s needs --registry (it keeps pending devices "
+			"and the inventory)", tpa_admission_mode_name(c->sv.admission));
 		goto fail;
 	}
 	if (!c->registry && (c->ao.rows || c->ao.interval_s)) {
-		fprintf(stderr, PROG ": --audit-sign-rows and --audit-sign-interval go with "
-			"--registry\n");
+		say(TPA_LOG_ERR, "--audit-sign-rows and --audit-sign-interval go with "
+			"--registry");
 		goto fail;
 	}
 	if (!c->so.insecure && (!c->so.cert_file || !c->so.key_file)) {
-		fprintf(stderr, PROG ": --cert and --key are required (or --insecure for local tests)\n");
+		say(TPA_LOG_ERR, "--cert and --key are required (or --insecure for local tests)");
 		goto fail;
 	}
 	if ((uint64_t)c->so.workers * (c->so.max_message ? c->so.max_message :
 				       TPA_RPC_DEFAULT_MAX_MESSAGE) > WORKERS_X_MESSAGE_MAX) {
-		fprintf(stderr, PROG ": --workers x --max-message is above %u MiB: requests in flight "
-			"could cost more memory than that times %u\n", WORKERS_X_MESSAGE_MAX >> 20,
+		say(TPA_LOG_ERR, "--workers x --max-message is above %u MiB: requests in flight "
+			"could cost more memory than that times %u", WORKERS_X_MESSAGE_MAX >> 20,
 			TPA_SERVICE_DECODE_FACTOR);
 		goto fail;
 	}
 	if (c->rp.n && !c->so.client_ca_file) {
-		fprintf(stderr, PROG ": --relying-party needs --client-ca\n");
+		say(TPA_LOG_ERR, "--relying-party needs --client-ca");
 		goto fail;
 	}
 	return 0;
@@ -812,6 +899,7 @@ static const struct {
 	RESTART("--verbose", verbose, 'i'),
 	RESTART("--audit-sign-rows", ao.rows, 'w'),
 	RESTART("--audit-sign-interval", ao.interval_s, 'w'),
+	RESTART("--log-format", log_format, 'i'),
 };
 #undef RESTART
 
@@ -842,8 +930,8 @@ static void say_restart_only(const serve_conf *run, const serve_conf *n)
 		setting_text(was, sizeof(was), run, i);
 		setting_text(now, sizeof(now), n, i);
 		if (strcmp(was, now) != 0)
-			fprintf(stderr, PROG ": SIGHUP: %s changed (%s to %s): needs a restart; "
-				"still %s\n", restart_only[i].opt, was, now, was);
+			say(TPA_LOG_WARNING, "SIGHUP: %s changed (%s to %s): needs a restart; "
+				"still %s", restart_only[i].opt, was, now, was);
 	}
 }
 
@@ -865,32 +953,32 @@ static void reload(serve_live *L)
 	tpa_rpc_tls *tls = NULL;
 	int tls_kept = 0;
 
-	fprintf(stderr, PROG ": SIGHUP: reading %s%s\n", L->src->config ? L->src->config :
+	say(TPA_LOG_INFO, "SIGHUP: reading %s%s", L->src->config ? L->src->config :
 		"the command line", L->src->config ? " and the command line" : "");
 	if (serve_args(&cfg, &args, L->src) < 0 ||
 	    (parsed = parse_serve(&n, args.argc, args.argv, args.where)) != 0)
 		goto refused;
 	if ((L->run->registry != NULL) != (n.sv.ek_ca != NULL)) {
-		fprintf(stderr, PROG ": --ek-ca: %s\n", L->run->registry ?
+		say(TPA_LOG_ERR, "--ek-ca: %s", L->run->registry ?
 			"the registry served needs trusted EK CAs" :
 			"no registry is served (--registry needs a restart)");
 		goto refused;
 	}
 	if (n.baseline && tpa_baseline_load_file(&bl, n.baseline) < 0) {
-		fprintf(stderr, PROG ": --baseline: %s\n", tpa_err_last());
+		say(TPA_LOG_ERR, "--baseline: %s", tpa_err_last());
 		goto refused;
 	}
 	if (n.sv.ek_ca && tpa_ek_anchors_load(&anchors, n.sv.ek_ca) < 0) {
-		fprintf(stderr, PROG ": --ek-ca: %s\n", tpa_err_last());
+		say(TPA_LOG_ERR, "--ek-ca: %s", tpa_err_last());
 		goto refused;
 	}
 	if (n.token_key && load_keyset(&ks, n.token_key, 0, n.sv.token_ttl_s ? n.sv.token_ttl_s :
 				       TPA_TOKEN_DEFAULT_TTL_S) < 0) {
-		fprintf(stderr, PROG ": --token-key: %s\n", tpa_err_last());
+		say(TPA_LOG_ERR, "--token-key: %s", tpa_err_last());
 		goto refused;
 	}
 	if (!n.token_key && L->run->token_key)
-		fprintf(stderr, PROG ": SIGHUP: --token-key removed: the keys are kept\n");
+		say(TPA_LOG_WARNING, "SIGHUP: --token-key removed: the keys are kept");
 	/* The TLS files, for the connections made from now. Whether client
 	 * certificates are asked for at all is fixed when serving starts. */
 	if (!L->run->so.insecure && !n.so.insecure) {
@@ -898,13 +986,13 @@ static void reload(serve_live *L)
 			tls_kept = 1;
 		else if (tpa_rpc_tls_load(&tls, n.so.cert_file, n.so.key_file,
 					  n.so.client_ca_file) < 0) {
-			fprintf(stderr, PROG ": %s\n", tpa_err_last());
+			say(TPA_LOG_ERR, "%s", tpa_err_last());
 			goto refused;
 		}
 	}
 	/* Everything checked: now all of it. */
 	if (ks && tpa_service_set_keyset(L->svc, ks) < 0) {
-		fprintf(stderr, PROG ": --token-key: %s\n", tpa_err_last());
+		say(TPA_LOG_ERR, "--token-key: %s", tpa_err_last());
 		goto refused;
 	}
 	if (ks) {
@@ -915,25 +1003,25 @@ static void reload(serve_live *L)
 	n.sv.relying_parties = (const char *const *)n.rp.names;
 	n.sv.nrelying_parties = n.rp.n;
 	if (tpa_service_reload(L->svc, &n.sv, anchors) < 0) {
-		fprintf(stderr, PROG ": SIGHUP: %s (the token keys were reloaded, nothing "
-			"else)\n", tpa_err_last());
+		say(TPA_LOG_ERR, "SIGHUP: %s (the token keys were reloaded, nothing "
+			"else)", tpa_err_last());
 		goto refused;
 	}
 	anchors = NULL;                   /* the service's now */
 	if (tpa_service_set_admission(L->svc, n.sv.admission) < 0)
-		fprintf(stderr, PROG ": SIGHUP: --admission: %s (kept)\n", tpa_err_last());
+		say(TPA_LOG_WARNING, "SIGHUP: --admission: %s (kept)", tpa_err_last());
 	if (tls && tpa_rpc_server_set_tls(L->srv, tls) < 0) {
-		fprintf(stderr, PROG ": SIGHUP: TLS files kept: %s\n", tpa_err_last());
+		say(TPA_LOG_WARNING, "SIGHUP: TLS files kept: %s", tpa_err_last());
 	} else if (tls) {
-		fprintf(stderr, PROG ": SIGHUP: TLS: --cert %s, --key %s%s%s read again: new "
-			"connections use them\n", n.so.cert_file, n.so.key_file,
+		say(TPA_LOG_INFO, "SIGHUP: TLS: --cert %s, --key %s%s%s read again: new "
+			"connections use them", n.so.cert_file, n.so.key_file,
 			n.so.client_ca_file ? ", --client-ca " : "",
 			n.so.client_ca_file ? n.so.client_ca_file : "");
 		tls = NULL;               /* the server's now */
 	}
 	if (tls_kept)
-		fprintf(stderr, PROG ": SIGHUP: --client-ca %s: asking for client certificates "
-			"or not needs a restart; the TLS files are kept\n",
+		say(TPA_LOG_WARNING, "SIGHUP: --client-ca %s: asking for client certificates "
+			"or not needs a restart; the TLS files are kept",
 			n.so.client_ca_file ? "added" : "removed");
 	/* No call uses the old ones any more. */
 	tpa_baseline_free(L->bl);
@@ -948,13 +1036,13 @@ static void reload(serve_live *L)
 		const tpa_token_key *prev, *cur = signing_key(L->ks, L->key, &prev);
 
 		snprintf(L->signing_kid, sizeof(L->signing_kid), "%s", tpa_token_key_id(cur));
-		fprintf(stderr, PROG ": SIGHUP: token key id %s%s%s\n", L->signing_kid,
-			prev ? ", previous " : "", prev ? tpa_token_key_id(prev) : "");
+		say_fields(TPA_LOG_NOTICE, "SIGHUP: token key id", "kid", L->signing_kid,
+			   "previous", prev ? tpa_token_key_id(prev) : NULL, NULL);
 		say_keys("SIGHUP: ", L->ks, (int64_t)time(NULL));
 	}
-	fprintf(stderr, PROG ": SIGHUP: reloaded: token TTL %u s, attest interval %u s, stale "
+	say(TPA_LOG_NOTICE, "SIGHUP: reloaded: token TTL %u s, attest interval %u s, stale "
 		"grace %u s, nonce TTL %u ms, baseline %s, %zu relying part%s, EK CAs %s, "
-		"admission %s\n",
+		"admission %s",
 		(unsigned)(n.sv.token_ttl_s ? n.sv.token_ttl_s : TPA_TOKEN_DEFAULT_TTL_S),
 		(unsigned)n.sv.staleness.interval_s, (unsigned)n.sv.staleness.grace_s,
 		(unsigned)(n.sv.nonce_ttl_ms ? n.sv.nonce_ttl_ms : TPA_NONCE_DEFAULT_TTL_MS),
@@ -962,7 +1050,7 @@ static void reload(serve_live *L)
 		n.sv.ek_ca ? n.sv.ek_ca : "(none)", tpa_admission_mode_name(n.sv.admission));
 	goto out;
 refused:
-	fprintf(stderr, PROG ": SIGHUP: nothing reloaded: serving with the settings it had\n");
+	say(TPA_LOG_WARNING, "SIGHUP: nothing reloaded: serving with the settings it had");
 out:
 	if (parsed == 0)
 		rp_free(&n.rp);
@@ -1005,6 +1093,7 @@ static tpa_exit serve(serve_conf *c, const serve_src *src)
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	raise_nofile();
+	tpa_log_open(STDERR_FILENO, (tpa_log_format)c->log_format);
 	tpa_rpc_log_init(c->verbose);
 	/* tpm2-tss's unmarshaller logs each malformed structure a client
 	 * sends; the verdict already says what was wrong. */
@@ -1014,23 +1103,23 @@ static tpa_exit serve(serve_conf *c, const serve_src *src)
 	if ((c->token_key ? load_keyset(&keyset, c->token_key, 1, c->sv.token_ttl_s ?
 					 c->sv.token_ttl_s : TPA_TOKEN_DEFAULT_TTL_S) :
 	     tpa_token_key_new(&key)) < 0) {
-		fprintf(stderr, PROG ": %s\n", tpa_err_last());
+		say(TPA_LOG_ERR, "%s", tpa_err_last());
 		rc = TPA_EXIT_USAGE;
 		goto cleanup;
 	}
 	if (c->jwk_out && write_public_jwk(c->jwk_out, signing_key(keyset, key, &cur_prev)) < 0) {
-		fprintf(stderr, PROG ": cannot write %s\n", c->jwk_out);
+		say(TPA_LOG_ERR, "cannot write %s", c->jwk_out);
 		rc = TPA_EXIT_USAGE;
 		goto cleanup;
 	}
 	if (c->registry && (tpa_store_open(&store, c->registry) < 0 ||
 			    tpa_audit_signer_new(&signer, store, &c->ao) < 0)) {
-		fprintf(stderr, PROG ": %s\n", tpa_err_last());
+		say(TPA_LOG_ERR, "%s", tpa_err_last());
 		rc = TPA_EXIT_USAGE;
 		goto cleanup;
 	}
 	if (c->baseline && tpa_baseline_load_file(&bl, c->baseline) < 0) {
-		fprintf(stderr, PROG ": --baseline: %s\n", tpa_err_last());
+		say(TPA_LOG_ERR, "--baseline: %s", tpa_err_last());
 		rc = TPA_EXIT_USAGE;
 		goto cleanup;
 	}
@@ -1038,7 +1127,7 @@ static tpa_exit serve(serve_conf *c, const serve_src *src)
 	sv.store = store;
 	sv.key = key;
 	sv.keyset = keyset;
-	sv.log = log_line;
+	sv.log = log_rec;
 	sv.relying_parties = (const char *const *)c->rp.names;
 	sv.nrelying_parties = c->rp.n;
 	/* The EK CAs are checked here too, to name the option: a missing,
@@ -1047,7 +1136,7 @@ static tpa_exit serve(serve_conf *c, const serve_src *src)
 		tpa_ek_anchors *anchors = NULL;
 
 		if (tpa_ek_anchors_load(&anchors, sv.ek_ca) < 0) {
-			fprintf(stderr, PROG ": --ek-ca: %s\n", tpa_err_last());
+			say(TPA_LOG_ERR, "--ek-ca: %s", tpa_err_last());
 			rc = TPA_EXIT_USAGE;
 			goto cleanup;
 		}
@@ -1055,7 +1144,7 @@ static tpa_exit serve(serve_conf *c, const serve_src *src)
 	}
 	if (tpa_service_new(&svc, &sv) < 0 || tpa_rpc_server_new(&srv, &c->so) < 0 ||
 	    tpa_service_register(svc, srv) < 0) {
-		fprintf(stderr, PROG ": %s\n", tpa_err_last());
+		say(TPA_LOG_ERR, "%s", tpa_err_last());
 		rc = TPA_EXIT_USAGE;
 		goto cleanup;
 	}
@@ -1068,7 +1157,7 @@ static tpa_exit serve(serve_conf *c, const serve_src *src)
 	/* The rows since the last head are checked before serving. */
 	audit_tick(signer, cur_key, cur_prev, 0, audit_said, sizeof(audit_said));
 	if (tpa_rpc_server_start(srv, &port) < 0) {
-		fprintf(stderr, PROG ": %s\n", tpa_err_last());
+		say(TPA_LOG_ERR, "%s", tpa_err_last());
 		goto cleanup;
 	}
 	{
@@ -1086,7 +1175,7 @@ static tpa_exit serve(serve_conf *c, const serve_src *src)
 		c->http.key_file = c->so.key_file;
 		c->http.client_ca_file = c->so.client_ca_file;
 		if (tpa_http_start(&http, &c->http, svc) < 0) {
-			fprintf(stderr, PROG ": %s\n", tpa_err_last());
+			say(TPA_LOG_ERR, "%s", tpa_err_last());
 			tpa_rpc_server_shutdown(srv, 0);
 			goto cleanup;
 		}
@@ -1097,8 +1186,18 @@ static tpa_exit serve(serve_conf *c, const serve_src *src)
 			       tpa_http_port(http, 1));
 		fflush(stdout);
 	}
-	fprintf(stderr, PROG ": token key id %s%s%s\n", tpa_token_key_id(cur_key),
-		cur_prev ? ", previous " : "", cur_prev ? tpa_token_key_id(cur_prev) : "");
+	/* Listening: from here what serve says is the log's. */
+	serving = 1;
+	{
+		char p[16];
+
+		snprintf(p, sizeof(p), "%d", port);
+		say_fields(TPA_LOG_NOTICE, "serving", "version", TPA_VERSION, "port", p,
+			   "transport", c->so.insecure ? "plaintext" : "tls",
+			   "log_format", tpa_log_format_name((tpa_log_format)c->log_format), NULL);
+	}
+	say_fields(TPA_LOG_INFO, "token key id", "kid", tpa_token_key_id(cur_key),
+		   "previous", cur_prev ? tpa_token_key_id(cur_prev) : NULL, NULL);
 	if (live.ks)
 		say_keys("", live.ks, (int64_t)time(NULL));
 	sd_notify(0, "READY=1");
@@ -1126,8 +1225,8 @@ static tpa_exit serve(serve_conf *c, const serve_src *src)
 			if (strcmp(live.signing_kid, tpa_token_key_id(cur_key)) != 0) {
 				snprintf(live.signing_kid, sizeof(live.signing_kid), "%s",
 					 tpa_token_key_id(cur_key));
-				fprintf(stderr, PROG ": token key %s signs from now (its "
-					"activation time)\n", live.signing_kid);
+				say_fields(TPA_LOG_NOTICE, "token key signs from now (its "
+					   "activation time)", "kid", live.signing_kid, NULL);
 			}
 			audit_tick(signer, cur_key, cur_prev, 0, audit_said, sizeof(audit_said));
 			continue;
@@ -1138,8 +1237,8 @@ static tpa_exit serve(serve_conf *c, const serve_src *src)
 		reload(&live);
 		sd_notify(0, "READY=1");
 	}
-	fprintf(stderr, PROG ": %s received, finishing calls in flight\n",
-		sig == SIGTERM ? "SIGTERM" : "SIGINT");
+	say_fields(TPA_LOG_NOTICE, "stopping: finishing calls in flight", "signal",
+		   sig == SIGTERM ? "SIGTERM" : "SIGINT", NULL);
 	sd_notify(0, "STOPPING=1");
 	if (wd_started) {
 		pthread_mutex_lock(&wd.lock);
@@ -1154,7 +1253,7 @@ static tpa_exit serve(serve_conf *c, const serve_src *src)
 	/* Every row written is under a signed head when the verifier stops. */
 	cur_key = signing_key(live.ks, live.key, &cur_prev);
 	audit_tick(signer, cur_key, cur_prev, 1, audit_said, sizeof(audit_said));
-	fprintf(stderr, PROG ": stopped\n");
+	say(TPA_LOG_NOTICE, "stopped");
 	rc = TPA_EXIT_OK;
 cleanup:
 	tpa_http_stop(http);

@@ -12,6 +12,7 @@
 #include "tpa/seal.h"
 #include "tpa/baseline.h"
 #include "tpa/identity.h"
+#include "tpa/log.h"
 #include "tpa/metrics.h"
 #include "tpa/notify.h"
 #include "tpa/rpc.h"
@@ -26,8 +27,9 @@
 
 typedef struct tpa_service tpa_service;
 
-/* One line per decision, for the program to write where it logs. */
-typedef void (*tpa_service_log_fn)(void *ctx, const char *line);
+/* One record per decision (tpa/log.h: a level, a message, named fields),
+ * for the program to write where it logs (tpa_log_write). */
+typedef void (*tpa_service_log_fn)(void *ctx, const tpa_log_rec *rec);
 
 typedef struct {
 	uint32_t nonce_ttl_ms;        /* challenge and enrollment lifetime, default
@@ -156,8 +158,8 @@ int tpa_service_relying_party(tpa_service *s, const char *cn, int cn_exact, int 
 /* The staleness settings in force (a copy: a SIGHUP may replace them). */
 void tpa_service_staleness(tpa_service *s, tpa_staleness *out);
 tpa_store *tpa_service_store(tpa_service *s);
-/* Logs a line as the service logs its decisions. */
-void tpa_service_log(tpa_service *s, const char *line);
+/* Logs a record as the service logs its decisions. */
+void tpa_service_log(tpa_service *s, const tpa_log_rec *rec);
 
 /* grpc.health.v1.Health/Check (tpa_service_ready's answer). */
 #define TPA_RPC_HEALTH_CHECK "/grpc.health.v1.Health/Check"

@@ -39,11 +39,11 @@ TARGET=127.0.0.1:$PORT
 # a second).
 wait_head() {
     for _ in $(seq 1 300); do
-        grep -q "audit: signed the head at seq $1 " "$WORK/v.err" && break
+        grep -qE "audit: signed the head\"? seq=$1 " "$WORK/v.err" && break
         sleep 0.1
     done
     expect_grep "serve signs the head at seq $1 (--audit-sign-rows 4)" "$WORK/v.err" \
-        "audit: signed the head at seq $1 \\(key "
+        "audit: signed the head\"? seq=$1 kid="
 }
 expect_exit "enroll" 0 "${C[@]}" enroll --verifier "$TARGET" --ca "$CA" --tcti "$TCTI" \
     --ak-file "$WORK/ak.bin" || true
@@ -65,7 +65,7 @@ expect_exit "attest again" 0 "${C[@]}" attest --verifier "$TARGET" --ca "$CA" --
     --ak-file "$WORK/ak.bin" || true
 # 3 rows under no head: not due (4 rows, an hour), until the shutdown.
 sleep 1.5
-grep -q 'signed the head at seq 11' "$WORK/v.err" &&
+grep -q 'signed the head" seq=11 ' "$WORK/v.err" &&
     bad "... not before 4 new rows or an hour" "$WORK/v.err" || ok "... not before 4 new rows or an hour"
 kill -TERM "$SERVE"
 set +e
@@ -74,9 +74,9 @@ rc=$?
 set -e
 [ "$rc" -eq 0 ] && ok "verifier v: stopped cleanly" || bad "verifier v: exit $rc on SIGTERM" "$WORK/v.err"
 expect_grep "... and signs the last row at shutdown" "$WORK/v.err" \
-    'audit: signed the head at seq 11 \(key .*\)$'
-# Its stderr in order: the shutdown's head after "SIGTERM received".
-sed -n '/SIGTERM received/,$p' "$WORK/v.err" | grep -q 'signed the head at seq 11' &&
+    'level=info msg="audit: signed the head" seq=11 kid=[A-Za-z0-9_-]+$'
+# Its stderr in order: the shutdown's head after "stopping ... signal=SIGTERM".
+sed -n '/msg="stopping: .* signal=SIGTERM/,$p' "$WORK/v.err" | grep -q 'signed the head" seq=11 ' &&
     ok "... after the calls in flight finished" || bad "... after the calls in flight finished" "$WORK/v.err"
 expect_exit "keys jwks" 0 "${V[@]}" keys jwks --token-key "$KEY" || true
 cp "$WORK/out" "$WORK/jwks.json"
@@ -319,7 +319,7 @@ expect_exit "devices label on it while a verifier serves it" 0 "${V[@]}" devices
     --registry "$T" "$DEV" lab-r || true
 stop_verifiers
 expect_grep "... the verifier says the log is broken, naming the row" "$WORK/g.err" \
-    'audit: the log is broken, no head is signed: row 12: hash does not match its contents$'
+    'level=err msg="audit: the log is broken, no head is signed: row 12: hash does not match its contents"$'
 [ "$(grep -c 'the log is broken' "$WORK/g.err")" -eq 1 ] && ok "... once" ||
     bad "... once" "$WORK/g.err"
 $PY -c 'import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); sys.exit(0 if c.execute("SELECT max(seq) FROM audit_heads").fetchone()[0] == 11 else 1)' "$T" &&

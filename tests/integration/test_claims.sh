@@ -224,7 +224,7 @@ expect_exit "a laptop's clientAuth certificate from the same CA, not in the allo
     "${V[@]}" compliance --verifier "$TARGET" --ca "$CA" --cert "$WORK/certs/laptop.pem" \
     --key "$WORK/certs/laptop.key" "$DEV" || true
 expect_grep "... PERMISSION_DENIED naming it" "$WORK/err" 'PERMISSION_DENIED.*"alice-laptop" is not an allowed relying party'
-expect_grep "... and the verifier logs the refusal" "$WORK/v.err" 'compliance refused: "alice-laptop" is not an allowed relying party'
+expect_grep "... and the verifier logs the refusal" "$WORK/v.err" 'level=warning msg="compliance refused" peer=alice-laptop reason="not an allowed relying party"$'
 expect_exit "an unknown device (5, NOT_FOUND)" 5 "${CO[@]}" "$(printf '%064d' 0)" || true
 expect_grep "... NOT_FOUND" "$WORK/err" 'NOT_FOUND'
 expect_exit "a malformed device id (5, INVALID_ARGUMENT)" 5 "${CO[@]}" "xyz" || true
@@ -243,8 +243,8 @@ expect_exit "keys rotate" 0 "$BIN/verifier" keys rotate --token-key "$KEY"
 NEWKID=$(sed -n 's/^next key \([A-Za-z0-9_-]*\) is published.*/\1/p' "$WORK/out")
 expect_exit "keys activate" 0 "$BIN/verifier" keys activate --token-key "$KEY" "$NEWKID"
 kill -HUP "$VP"
-for _ in $(seq 1 100); do grep -q "SIGHUP: token key id $NEWKID" "$WORK/v.err" && break; sleep 0.05; done
-expect_grep "SIGHUP: the verifier takes the new key" "$WORK/v.err" "SIGHUP: token key id $NEWKID, previous "
+for _ in $(seq 1 100); do grep -q "SIGHUP: token key id\" kid=$NEWKID" "$WORK/v.err" && break; sleep 0.05; done
+expect_grep "SIGHUP: the verifier takes the new key" "$WORK/v.err" "SIGHUP: token key id\" kid=$NEWKID previous="
 "${V[@]}" keys fetch --verifier "$TARGET" --ca "$CA" >"$WORK/jwks2.json"
 /usr/bin/python3 -c 'import json,sys; k=[x["kid"] for x in json.load(open(sys.argv[1]))["keys"]]; assert len(k)==2 and k[0]==sys.argv[2], k' \
     "$WORK/jwks2.json" "$NEWKID" 2>"$WORK/py.out" && ok "the JWKS holds the new key and the previous one" || bad "JWKS after rotation" "$WORK/py.out"

@@ -121,8 +121,8 @@ v1=$VPID
 kill -TERM "$v1"
 set +e; wait "$v1"; vrc=$?; set -e
 [ $vrc -eq 0 ] && ok "SIGTERM: verifier exits 0" || bad "SIGTERM: verifier exited $vrc" "$WORK/v1.err"
-expect_grep "SIGTERM: graceful shutdown logged" "$WORK/v1.err" 'stopped$'
-expect_grep "decisions logged one per line" "$WORK/v1.err" 'attest compliant ak=[0-9a-f]{16}\.\.\. device_hint="it-ecc"'
+expect_grep "SIGTERM: graceful shutdown logged" "$WORK/v1.err" 'level=notice msg=stopped$'
+expect_grep "decisions logged one per line" "$WORK/v1.err" 'level=info msg="attest compliant" ak=[0-9a-f]{16} device_hint=it-ecc outcome=compliant baseline='
 
 # ---- plaintext only when asked for, and the same key after a restart ----
 start_verifier v2 --insecure --token-key "$WORK/token.jwk" --public-jwk-out "$WORK/jwk2.json" \

@@ -26,6 +26,7 @@ usr/share/doc/tpm-attest/claims.md
 usr/share/doc/tpm-attest/examples/attest-client.conf
 usr/share/doc/tpm-attest/examples/policy_engine.py
 usr/share/doc/tpm-attest/examples/verifier.conf
+usr/share/doc/tpm-attest/logs.md
 usr/share/man/man7/tpm-attest.7
 usr/share/man/man8/attest_client.8
 usr/share/man/man8/verifier.8

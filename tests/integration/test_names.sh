@@ -76,12 +76,12 @@ expect_grep "... the invalid serial said on stderr, by field" "$WORK/err" \
     'host info: dmi_serial: byte 3 is not printable \(0x01\): not sent'
 [ "$(grep -c 'host info:' "$WORK/err")" -eq 1 ] && ok "... said once (Enroll and Activate)" ||
     bad "... said once (Enroll and Activate)" "$WORK/err"
-if wait_log "enrolled device=[0-9a-f]{16} \\(alice-laptop\\) ak="; then
-    ok "the verifier's log names the device: device=<16 hex> (hostname)"
+if wait_log "msg=enrolled device=[0-9a-f]{16} host=alice-laptop ak="; then
+    ok "the verifier's log names the device: device=<16 hex> host=HOSTNAME"
 else
-    bad "the verifier's log names the device: device=<16 hex> (hostname)" "$LOG"
+    bad "the verifier's log names the device: device=<16 hex> host=HOSTNAME" "$LOG"
 fi
-P16=$(sed -n 's/.*enrolled device=\([0-9a-f]\{16\}\) (alice-laptop).*/\1/p' "$LOG" | head -1)
+P16=$(sed -n 's/.*msg=enrolled device=\([0-9a-f]\{16\}\) host=alice-laptop .*/\1/p' "$LOG" | head -1)
 [ -n "$P16" ] && [ "$P16" = "${DEV_A:0:16}" ] && ok "... the prefix is the device id's" ||
     bad "... the prefix is the device id's ($P16, $DEV_A)" "$LOG"
 db "SELECT hostname, machine_id, dmi_product, dmi_serial, first_seen IS NOT NULL,
@@ -118,7 +118,7 @@ expect_grep "... saying so" "$WORK/err" 'no device with host name bob-laptop'
 # ---- attest: the names and last_seen, only from evidence that held ----
 expect_exit "attest reports the names" 0 "${C[@]}" attest --verifier "$TARGET" --ca "$CA" \
     --tcti "$TCTI_A" --ak-file "$WORK/akA.bin" --host-info-root "$WORK/rootA" || true
-if wait_log "attest compliant ak=[0-9a-f]{16}\\.\\.\\. device_hint=\"\" device=$P16 \\(alice-laptop\\) "; then
+if wait_log "msg=\"attest compliant\" device=$P16 host=alice-laptop ak=[0-9a-f]{16} device_hint=\"\" "; then
     ok "the attest log line names the device the same way"
 else
     bad "the attest log line names the device the same way" "$LOG"
@@ -208,7 +208,7 @@ DEV_B=$(sed -n 's/^enrolled: device //p' "$WORK/out")
 db "SELECT coalesce(hostname, 'NULL'), coalesce(machine_id, 'NULL'), coalesce(dmi_product, 'NULL'),
            coalesce(dmi_serial, 'NULL') FROM devices WHERE id = '$DEV_B'" >"$WORK/db.out"
 expect_grep "registry: --no-host-info stored no name" "$WORK/db.out" '^NULL\|NULL\|NULL\|NULL$'
-if wait_log "enrolled device=${DEV_B:0:16} ak="; then ok "... logged by its prefix alone"
+if wait_log "msg=enrolled device=${DEV_B:0:16} ak="; then ok "... logged by its prefix alone"
 else bad "... logged by its prefix alone" "$LOG"; fi
 expect_exit "--no-host-info and --host-info-root exclude each other (2)" 2 "${C[@]}" enroll \
     --verifier "$TARGET" --ca "$CA" --tcti "$TCTI_B" --ak-file "$WORK/akB.bin" --no-host-info \

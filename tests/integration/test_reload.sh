@@ -102,7 +102,7 @@ conf soon "$WORK/ekca-ab"
 LINE=$(grep -n '^token-ttl' "$CONF" | cut -d: -f1)
 hup
 expect_grep "a broken configuration: the error named by file and line" "$WORK/hup" \
-    "verifier: $CONF:$LINE: token-ttl: 'soon' is not in "
+    "level=err msg=\"$CONF:$LINE: token-ttl: 'soon' is not in "
 expect_grep "... nothing reloaded" "$WORK/hup" 'SIGHUP: nothing reloaded: serving with the settings it had'
 kill -0 "$VPID" && ok "... still serving" || bad "... still serving" "$WORK/v.err"
 attest "$TCTI_A" "$WORK/ak-a.bin"
@@ -112,7 +112,7 @@ conf 600 "$WORK/ekca-ab"
 echo "no-such-option = 1" >>"$CONF"
 hup
 expect_grep "an unknown key: named by file and line" "$WORK/hup" \
-    "verifier: $CONF:$(wc -l <"$CONF"): unknown key 'no-such-option'"
+    "level=err msg=\"$CONF:$(wc -l <"$CONF"): unknown key 'no-such-option'"
 expect_grep "... nothing reloaded" "$WORK/hup" 'SIGHUP: nothing reloaded'
 
 # ---- a baseline that does not parse: the old one stays, and the rest too ----
@@ -120,7 +120,7 @@ conf 600 "$WORK/ekca-ab"
 cp "$BL" "$WORK/bl.good"
 printf '{ "tpa_baseline": 1, "name": ' >"$BL"
 hup
-expect_grep "a broken --baseline: named" "$WORK/hup" 'verifier: --baseline: .*baseline\.json'
+expect_grep "a broken --baseline: named" "$WORK/hup" 'level=err msg="--baseline: .*baseline\.json'
 expect_grep "... nothing reloaded" "$WORK/hup" 'SIGHUP: nothing reloaded'
 attest "$TCTI_A" "$WORK/ak-a.bin"
 [ "$ATT" = 0 ] && [ "$TTL" = 300 ] && ok "... the old baseline and token lifetime kept" ||
@@ -130,7 +130,7 @@ expect_exit "... and the old EK CAs: TPM B still refused (5)" 5 "${C[@]}" enroll
 conf 600 "$WORK/no-such-dir"
 cp "$WORK/bl.good" "$BL"
 hup
-expect_grep "a missing --ek-ca: named" "$WORK/hup" "verifier: --ek-ca: .*no-such-dir"
+expect_grep "a missing --ek-ca: named" "$WORK/hup" "level=err msg=\"--ek-ca: .*no-such-dir"
 expect_grep "... nothing reloaded" "$WORK/hup" 'SIGHUP: nothing reloaded'
 
 # ---- a token lifetime above the key set's: refused, with the fix named ----

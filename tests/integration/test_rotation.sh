@@ -59,7 +59,7 @@ expect_grep "... names the next key and when it signs" "$WORK/out" '^next key [A
 K1=$(sed -n 's/^next key \([A-Za-z0-9_-]*\) is published.*/\1/p' "$WORK/out")
 [ "$(state_of "$K1")" = next ] && ok "keys list: the new key is next" || bad "keys list: $K1 not next"
 sighup 1
-expect_grep "SIGHUP: the verifier still signs with the old key" "$WORK/v.err" "SIGHUP: token key id $K0"
+expect_grep "SIGHUP: the verifier still signs with the old key" "$WORK/v.err" "SIGHUP: token key id\" kid=$K0"
 expect_exit "a token after rotate + SIGHUP" 0 "${A[@]}" --token-out "$WORK/t1"
 [ "$(kid_of "$WORK/t1")" = "$K0" ] && ok "... is signed by the old key" ||
     bad "... signed by $(kid_of "$WORK/t1"), not the old key $K0"
@@ -80,7 +80,7 @@ expect_grep "... naming the pending key and --replace-next" "$WORK/err" "key $K1
 expect_exit "keys activate" 0 "$BIN/verifier" keys activate --token-key "$KEY" "$K1"
 expect_grep "... says the old key stays published, and until when" "$WORK/out" "^retired key $K0 stays published until [0-9-]+T[0-9:]+Z"
 sighup 2
-expect_grep "SIGHUP: the verifier takes the new key" "$WORK/v.err" "SIGHUP: token key id $K1, previous $K0"
+expect_grep "SIGHUP: the verifier takes the new key" "$WORK/v.err" "SIGHUP: token key id\" kid=$K1 previous=$K0\$"
 "${V[@]}" keys fetch --verifier "$TARGET" --insecure >"$WORK/fresh2.json"
 in_list "$K0" "$(kids "$WORK/fresh2.json")" && ok "the retired key is still published" ||
     bad "retired key gone at once: $(kids "$WORK/fresh2.json")"
@@ -169,8 +169,8 @@ L=$("$BIN/verifier" keys jwks --token-key "$KEY" >"$WORK/j4.json" && kids "$WORK
 ! in_list "$K2" "$L" && in_list "$K3" "$L" && ok "... the replaced next key is no longer published" ||
     bad "after --replace-next: $L"
 sighup 3
-for _ in $(seq 1 600); do grep -q "token key $K3 signs from now" "$WORK/v.err" && break; sleep 0.05; done
-expect_grep "the verifier says the next key signs at its time (no SIGHUP)" "$WORK/v.err" "token key $K3 signs from now"
+for _ in $(seq 1 600); do grep -q "token key signs from now .* kid=$K3" "$WORK/v.err" && break; sleep 0.05; done
+expect_grep "the verifier says the next key signs at its time (no SIGHUP)" "$WORK/v.err" "level=notice msg=\"token key signs from now .* kid=$K3\$"
 expect_exit "a token after the delay" 0 "${A[@]}" --token-out "$WORK/t3"
 [ "$(kid_of "$WORK/t3")" = "$K3" ] && ok "... is signed by the key whose time came" ||
     bad "... signed by $(kid_of "$WORK/t3"), not $K3"

@@ -60,13 +60,15 @@ static int remember(void *ctx, const tpa_device_change *c)
 	return k->fail ? tpa_err_fail(TPA_ERR_IO, "the sink is down") : 0;
 }
 
-static void log_line(void *ctx, const char *line)
+/* The service's records as the verifier writes them (logfmt, no time). */
+static void log_line(void *ctx, const tpa_log_rec *rec)
 {
+	char line[TPA_LOG_LINE_MAX];
+
 	(void)ctx;
-	if (strlen(log_lines) + strlen(line) + 2 < sizeof(log_lines)) {
+	tpa_log_format_line(line, sizeof(line), rec, TPA_LOG_TEXT, 1, 0);
+	if (strlen(log_lines) + strlen(line) + 1 < sizeof(log_lines))
 		strncat(log_lines, line, sizeof(log_lines) - strlen(log_lines) - 1);
-		strncat(log_lines, "\n", sizeof(log_lines) - strlen(log_lines) - 1);
-	}
 }
 
 static int service_with(tpa_service **out, const tpa_baseline *b)
@@ -194,7 +196,8 @@ static void test_changes(void)
 	attest(o, sizeof(o), svc, 0);
 	CU_ASSERT_STRING_EQUAL(o, "compliant");
 	expect_change(0, "compliant", "");
-	CU_ASSERT(strstr(log_lines, "notify broken: the sink is down") != NULL);
+	CU_ASSERT(strstr(log_lines, "<4>level=warning msg=\"notify failed\" notifier=broken "
+			 "error=\"the sink is down\"\n") != NULL);
 	/* The same outcome again: nobody is told. */
 	attest(o, sizeof(o), svc, 0);
 	expect_change(0, "compliant", "");
