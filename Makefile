@@ -261,8 +261,9 @@ asan-check:
 # valgrind on our code: every unit test (every real log in process among
 # them), and both programs end to end: quotes, measured boots, enrollment,
 # claims and key rotation, the agent's lifecycle, the migrated registry,
-# the audit log, SIGHUP reloads and the attack suite (its floods a
-# hundredth); three at a time.
+# the audit log, SIGHUP reloads, the HTTP face, Prometheus scraping it
+# (not test_nginx: its revoke and overdue checks are timed, as test_stale's
+# are) and the attack suite (its floods a hundredth); three at a time.
 VALGRIND_CMD := valgrind -q --leak-check=full --errors-for-leak-kinds=definite,indirect \
   --show-leak-kinds=definite,indirect --error-exitcode=99
 valgrind: deps
@@ -271,7 +272,7 @@ valgrind: deps
 valgrind-check: tests
 	@set -e; for t in $(UNIT_TESTS); do echo "valgrind $$t"; \
 	  TPA_SIMULATOR=$(CURDIR)/simulator/tpa-swtpm $(VALGRIND_CMD) $$t >/dev/null; done
-	VALGRIND="$(VALGRIND_CMD)" TEST_ONLY="e2e claims identity measured_boot agent migration attacks files audit cli fleet names rotation reload http" \
+	VALGRIND="$(VALGRIND_CMD)" TEST_ONLY="e2e claims identity measured_boot agent migration attacks files audit cli fleet names rotation reload http prometheus" \
 	  ./tests/run.sh $(BUILD)
 
 bench: deps

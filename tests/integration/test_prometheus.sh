@@ -8,7 +8,8 @@
 # Prometheus' query API says the same numbers; up{job=...} is 1 while the
 # verifier runs, 0 once it is gone, and the example's TpaVerifierDown alert
 # is then pending. promtool checks the config and the rules, and runs the
-# rules' own unit tests.
+# rules' own unit tests. Nothing is timed but the waits (30 s each): it is
+# in the valgrind list (about 45 s there).
 # usage: test_prometheus.sh BUILD_DIR
 set -euo pipefail
 BUILD=${1:?usage: test_prometheus.sh BUILD_DIR}
