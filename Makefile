@@ -263,8 +263,9 @@ asan-check:
 # valgrind on our code: every unit test (every real log in process among
 # them), and both programs end to end: quotes, measured boots, enrollment,
 # claims and key rotation, the agent's lifecycle, the migrated registry,
-# the audit log, SIGHUP reloads and the attack suite (its floods a
-# hundredth); three at a time.
+# the audit log, SIGHUP reloads, the HTTP face, Prometheus scraping it
+# (not test_nginx: its revoke and overdue checks are timed, as test_stale's
+# are) and the attack suite (its floods a hundredth); three at a time.
 VALGRIND_CMD := valgrind -q --leak-check=full --errors-for-leak-kinds=definite,indirect \
   --show-leak-kinds=definite,indirect --error-exitcode=99
 valgrind: deps

@@ -23,6 +23,8 @@ PKGS=(
     valgrind
     groff-base                        # make man: groff -man -ww checks the man pages
     pesign osslsigncode               # independent Authenticode digests (tests/data/efi)
+    nginx                             # auth_request to /v1/authz (test_nginx; not started as a service)
+    prometheus                        # scrapes /metrics (test_prometheus; not started as a service)
 )
 
 missing=()
@@ -40,6 +42,38 @@ if [ "$(id -u)" -ne 0 ]; then
     command -v sudo >/dev/null || { echo "deps: need root to install: ${missing[*]}" >&2; exit 1; }
     SUDO=sudo
 fi
+
+# nginx and prometheus start their services when installed (nginx on port
+# 80, prometheus on 9090): the tests run their own, on loopback ports of
+# their own, and a system one would hold a port and scrape nothing of ours.
+# A policy-rc.d that exits 101 tells invoke-rc.d (and deb-systemd-invoke)
+# not to start anything during the install; one already there (a
+# container's) is put back as it was.
+RCD=/usr/sbin/policy-rc.d
+no_services_start() {
+    if [ -e "$RCD" ]; then $SUDO cp -p "$RCD" "$RCD.tpa-saved"; fi
+    printf '#!/bin/sh\n# tpm-attest scripts/deps.sh: no service starts during the install\nexit 101\n' |
+        $SUDO tee "$RCD" >/dev/null
+    $SUDO chmod 755 "$RCD"
+    trap no_services_end EXIT
+}
+no_services_end() {
+    local unit
+    trap - EXIT
+    if [ -e "$RCD.tpa-saved" ]; then $SUDO mv -f "$RCD.tpa-saved" "$RCD"; else $SUDO rm -f "$RCD"; fi
+    # And if one started all the same (no policy-rc.d honoured), stopped.
+    for unit in nginx prometheus; do
+        if command -v systemctl >/dev/null && systemctl is-active -q "$unit" 2>/dev/null; then
+            echo "deps: $unit was started by its install: stopping and disabling it" >&2
+            $SUDO systemctl disable --now -q "$unit" || true
+        elif [ -x "/etc/init.d/$unit" ] && $SUDO "/etc/init.d/$unit" status >/dev/null 2>&1; then
+            echo "deps: $unit was started by its install: stopping it" >&2
+            $SUDO "/etc/init.d/$unit" stop >/dev/null || true
+        fi
+    done
+}
 export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -qq
+no_services_start
 $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+no_services_end

@@ -122,3 +122,45 @@ serve_one_device() {
     DEV=$(sed -n 's/^enrolled: device //p' "$WORK/enroll.out")
     [ -n "$DEV" ] && ok "a device enrolled" || bad "a device enrolled" "$WORK/enroll.out"
 }
+
+# ---- other servers a test runs (nginx, Prometheus) ----
+# start_extra NAME CMD...: CMD in the background, its output in
+# $WORK/NAME.out and $WORK/NAME.err; sets XPID. Each is stopped by its pid
+# on any exit, before the verifiers (stop_extras below), so none outlives
+# a failed test holding its port.
+declare -A EXTRA_PID=()  # name -> pid
+start_extra() {
+    local name=$1
+    shift
+    "$@" >"$WORK/$name.out" 2>"$WORK/$name.err" &
+    XPID=$!
+    EXTRA_PID[$name]=$XPID
+}
+
+# stop_extra NAME: SIGTERM to it, and whether it exited 0 (a server that
+# crashed or refused its configuration does not).
+stop_extra() {
+    local name=$1 p=${EXTRA_PID[$1]:-} rc
+    [ -n "$p" ] || return 0
+    unset "EXTRA_PID[$name]"
+    kill -TERM "$p" 2>/dev/null || true
+    set +e
+    wait "$p"
+    rc=$?
+    set -e
+    [ "$rc" -eq 0 ] && ok "$name: stopped cleanly" || bad "$name: exit $rc on SIGTERM" "$WORK/$name.err"
+}
+
+stop_extras() {
+    local p
+    for p in "${EXTRA_PID[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
+    for p in "${EXTRA_PID[@]}"; do wait "$p" 2>/dev/null || true; done
+    EXTRA_PID=()
+}
+trap 'stop_extras; cleanup' EXIT
+
+# free_port: a loopback TCP port free a moment ago. Another process may
+# take it before the caller binds it: the caller retries on "in use".
+free_port() {
+    /usr/bin/python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
