@@ -25,6 +25,7 @@
 
 #include "tpa/compliance.h"
 #include "tpa/err.h"
+#include "tpa/metrics.h"
 #include "tpa/timefmt.h"
 #include "tpa/token.h"
 
@@ -550,13 +551,65 @@ static enum MHD_Result handle(tpa_http *h, struct MHD_Connection *c, int plain, 
 	return send_error(c, MHD_HTTP_NOT_FOUND, "no such path", NULL);
 }
 
+/* The route's pattern, the label of its series (docs/metrics.md): a fixed
+ * set, so no path a client sends makes a series; a route the listener does
+ * not serve is "other", as an unknown path is. */
+static const char *route_label(tpa_http_route rt, int plain)
+{
+	switch (rt) {
+	case TPA_HTTP_ROUTE_HEALTHZ:
+		return "/healthz";
+	case TPA_HTTP_ROUTE_READYZ:
+		return "/readyz";
+	case TPA_HTTP_ROUTE_METRICS:
+		return "/metrics";
+	case TPA_HTTP_ROUTE_COMPLIANCE:
+	case TPA_HTTP_ROUTE_BAD:
+		return plain ? TPA_METRIC_OTHER : "/v1/devices/{id}/compliance";
+	case TPA_HTTP_ROUTE_AUTHZ:
+		return plain ? TPA_METRIC_OTHER : "/v1/authz";
+	case TPA_HTTP_ROUTE_NONE:
+		break;
+	}
+	return TPA_METRIC_OTHER;
+}
+
+static double mono_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Every request answered, counted and timed once: at the call with its
+ * headers, from there to its answer queued. The status is the one queued
+ * (0, counted "other", if none could be: the connection is closed). */
+static enum MHD_Result counted(tpa_http *h, struct MHD_Connection *c, int plain, const char *url,
+			       const char *method, size_t *upload_size, void **con_cls)
+{
+	char id[TPA_DEVICE_ID_LEN + 1];
+	const union MHD_ConnectionInfo *ci;
+	int first = *con_cls == NULL;
+	double t0 = first ? mono_s() : 0;
+	enum MHD_Result ret = handle(h, c, plain, url, method, upload_size, con_cls);
+
+	if (first) {
+		ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_HTTP_STATUS);
+		tpa_metrics_http_observe(tpa_service_metrics(h->svc),
+					 route_label(tpa_http_route_parse(url, id), plain),
+					 ci ? (int)ci->http_status : 0, mono_s() - t0);
+	}
+	return ret;
+}
+
 static enum MHD_Result handle_tls(void *cls, struct MHD_Connection *c, const char *url,
 				  const char *method, const char *version, const char *upload,
 				  size_t *upload_size, void **con_cls)
 {
 	(void)version;
 	(void)upload;
-	return handle(cls, c, 0, url, method, upload_size, con_cls);
+	return counted(cls, c, 0, url, method, upload_size, con_cls);
 }
 
 static enum MHD_Result handle_plain(void *cls, struct MHD_Connection *c, const char *url,
@@ -565,7 +618,7 @@ static enum MHD_Result handle_plain(void *cls, struct MHD_Connection *c, const c
 {
 	(void)version;
 	(void)upload;
-	return handle(cls, c, 1, url, method, upload_size, con_cls);
+	return counted(cls, c, 1, url, method, upload_size, con_cls);
 }
 
 static int read_pem(char **out, const char *path, const char *what)
