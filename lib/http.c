@@ -483,10 +483,13 @@ out:
 	return ret;
 }
 
+/* Where a request is, in its *con_cls: its headers checked, or answered.
+ * Only their addresses are used: never written. */
+static char headers_read, answered;
+
 static enum MHD_Result handle(tpa_http *h, struct MHD_Connection *c, int plain, const char *url,
 			      const char *method, size_t *upload_size, void **con_cls)
 {
-	static int seen;
 	char id[TPA_DEVICE_ID_LEN + 1], why[WHY_MAX];
 	const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
 						     MHD_HTTP_HEADER_CONTENT_LENGTH);
@@ -495,17 +498,30 @@ static enum MHD_Result handle(tpa_http *h, struct MHD_Connection *c, int plain, 
 	const char *allow[] = { MHD_HTTP_HEADER_ALLOW, "GET", NULL };
 	tpa_http_route rt;
 
-	/* The first call, with the headers: answered at once, a body never
-	 * read. A later one (a body arriving) is dropped. */
-	if (*con_cls) {
+	/* The first call, with the headers: a request with a body (or not a
+	 * GET) is refused at once, its body never read, and libmicrohttpd
+	 * closes the connection after the answer. Any other is answered at
+	 * the next call, when libmicrohttpd knows the request whole: one
+	 * answered in the first call is closed too (0.9.75), so a relying
+	 * party's keep-alive connection would pay a TLS handshake, with its
+	 * client certificate, for every decision. A call after the answer
+	 * (a body arriving) is dropped. */
+	if (*con_cls == &answered) {
 		*upload_size = 0;
 		return MHD_YES;
 	}
-	*con_cls = &seen;
-	if (strcmp(method, MHD_HTTP_METHOD_GET) != 0 && strcmp(method, MHD_HTTP_METHOD_HEAD) != 0)
-		return send_error(c, MHD_HTTP_METHOD_NOT_ALLOWED, "only GET", allow);
-	if (te || (cl && strcmp(cl, "0") != 0))
-		return send_error(c, MHD_HTTP_CONTENT_TOO_LARGE, "a request has no body", NULL);
+	if (!*con_cls) {
+		*con_cls = &answered;
+		if (strcmp(method, MHD_HTTP_METHOD_GET) != 0 &&
+		    strcmp(method, MHD_HTTP_METHOD_HEAD) != 0)
+			return send_error(c, MHD_HTTP_METHOD_NOT_ALLOWED, "only GET", allow);
+		if (te || (cl && strcmp(cl, "0") != 0))
+			return send_error(c, MHD_HTTP_CONTENT_TOO_LARGE, "a request has no body",
+					  NULL);
+		*con_cls = &headers_read;
+		return MHD_YES;
+	}
+	*con_cls = &answered;
 	rt = tpa_http_route_parse(url, id);
 	switch (rt) {
 	case TPA_HTTP_ROUTE_HEALTHZ:
@@ -582,19 +598,19 @@ static double mono_s(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-/* Every request answered, counted and timed once: at the call with its
- * headers, from there to its answer queued. The status is the one queued
- * (0, counted "other", if none could be: the connection is closed). */
+/* Every request answered, counted and timed once: the call that answers
+ * it, to its answer queued. The status is the one queued (0, counted
+ * "other", if none could be: the connection is closed). */
 static enum MHD_Result counted(tpa_http *h, struct MHD_Connection *c, int plain, const char *url,
 			       const char *method, size_t *upload_size, void **con_cls)
 {
 	char id[TPA_DEVICE_ID_LEN + 1];
 	const union MHD_ConnectionInfo *ci;
-	int first = *con_cls == NULL;
-	double t0 = first ? mono_s() : 0;
+	int before = *con_cls == &answered;
+	double t0 = mono_s();
 	enum MHD_Result ret = handle(h, c, plain, url, method, upload_size, con_cls);
 
-	if (first) {
+	if (!before && *con_cls == &answered) {
 		ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_HTTP_STATUS);
 		tpa_metrics_http_observe(tpa_service_metrics(h->svc),
 					 route_label(tpa_http_route_parse(url, id), plain),

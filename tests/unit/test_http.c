@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <unistd.h>
 
 #include "tpa/err.h"
@@ -248,6 +249,43 @@ static void test_metrics_counted(void)
 	free(t);
 }
 
+/* A relying party keeps its connection: two answers on one, neither
+ * saying it closes. */
+static void test_keepalive(void)
+{
+	static const char req[] = "GET /healthz HTTP/1.1\r\nHost: t\r\n\r\n";
+	struct timeval tv = { .tv_sec = 5 };
+	struct sockaddr_in sa;
+	char buf[1024];
+	int fd, i;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sin_family = AF_INET;
+	sa.sin_port = htons((uint16_t)tpa_http_port(mhttp, 1));
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	CU_ASSERT_FATAL((fd = socket(AF_INET, SOCK_STREAM, 0)) >= 0);
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	CU_ASSERT_EQUAL_FATAL(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	for (i = 0; i < 2; i++) {
+		size_t n = 0;
+		ssize_t r;
+
+		CU_ASSERT_EQUAL(write(fd, req, sizeof(req) - 1), (ssize_t)sizeof(req) - 1);
+		/* The answer ends with its body, "ok\n". */
+		while (n < sizeof(buf) - 1 && (r = read(fd, buf + n, sizeof(buf) - 1 - n)) > 0) {
+			n += (size_t)r;
+			buf[n] = '\0';
+			if (strstr(buf, "\r\n\r\nok\n"))
+				break;
+		}
+		buf[n] = '\0';
+		CU_ASSERT_EQUAL(strncmp(buf, "HTTP/1.1 200 ", 13), 0);
+		CU_ASSERT_PTR_NOT_NULL(strstr(buf, "\r\n\r\nok\n"));
+		CU_ASSERT_PTR_NULL(strcasestr(buf, "Connection: close"));
+	}
+	close(fd);
+}
+
 int main(void)
 {
 	CU_pSuite s;
@@ -262,5 +300,6 @@ int main(void)
 			 metrics_clean);
 	CU_add_test(s, "every answer counted by route pattern and code, unknown paths one series",
 		    test_metrics_counted);
+	CU_add_test(s, "keep-alive: two answers on one connection", test_keepalive);
 	return test_run_all() ? 1 : 0;
 }
