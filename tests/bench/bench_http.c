@@ -134,6 +134,15 @@ static void *run(void *arg)
 	return NULL;
 }
 
+/* A positive decimal number, or -1. */
+static int num(const char *s)
+{
+	char *end;
+	long v = strtol(s, &end, 10);
+
+	return *s && !*end && v > 0 && v <= 100000 ? (int)v : -1;
+}
+
 static int cmp(const void *a, const void *b)
 {
 	double x = *(const double *)a, y = *(const double *)b;
@@ -177,11 +186,11 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	if (argc > 6)
-		nconn = atoi(argv[6]);
+		nconn = num(argv[6]);
 	if (argc > 7)
-		seconds = atof(argv[7]);
+		seconds = num(argv[7]);
 	if (argc > 8)
-		expect = atoi(argv[8]);
+		expect = num(argv[8]);
 	if (nconn < 1 || nconn > CONNS_MAX || !(seconds > 0) || expect < 100 || expect > 599 ||
 	    !(colon = strrchr(argv[1], ':'))) {
 		fprintf(stderr, "bench_http: bad arguments\n");
@@ -194,10 +203,13 @@ int main(int argc, char **argv)
 		fprintf(stderr, "bench_http: %s: cannot read the token\n", argv[5]);
 		return 1;
 	}
-	request = malloc(strlen(token ? token : "") + 256);
-	request_len = (size_t)sprintf(request, "GET /v1/authz HTTP/1.1\r\nHost: localhost\r\n"
-				      "%s%s%s\r\n", token ? "Authorization: Bearer " : "",
-				      token ? token : "", token ? "\r\n" : "");
+	request_len = strlen(token ? token : "") + 256;
+	if (!(request = malloc(request_len)))
+		return 1;
+	request_len = (size_t)snprintf(request, request_len, "GET /v1/authz HTTP/1.1\r\n"
+				       "Host: localhost\r\n%s%s%s\r\n",
+				       token ? "Authorization: Bearer " : "", token ? token : "",
+				       token ? "\r\n" : "");
 	if (!(ctx = SSL_CTX_new(TLS_client_method())) ||
 	    SSL_CTX_load_verify_locations(ctx, argv[2], NULL) != 1 ||
 	    SSL_CTX_use_certificate_chain_file(ctx, argv[3]) != 1 ||
