@@ -126,7 +126,7 @@ UNIT_TESTS := \
               $(BUILD)/tests/unit/test_admission
 BENCH    := $(BUILD)/tests/bench/bench_quote $(BUILD)/tests/bench/bench_rpc \
             $(BUILD)/tests/bench/bench_eventlog $(BUILD)/tests/bench/bench_baseline \
-            $(BUILD)/tests/bench/bench_challenge
+            $(BUILD)/tests/bench/bench_challenge $(BUILD)/tests/bench/bench_http
 FUZZ_TARGETS := attest replies eventlog baseline config seal enroll appraise authenticode inventory http
 FUZZ_DRIVERS := $(FUZZ_TARGETS:%=$(BUILD)/tests/fuzz/fuzz_%)
 
@@ -202,6 +202,9 @@ $(BUILD)/tests/unit/%: $(OBJ)/tests/unit/%.o $(OBJ)/tests/unit/swtpm_fixture.o \
 $(BUILD)/tests/bench/%: $(OBJ)/tests/bench/%.o $(OBJ)/tests/unit/swtpm_fixture.o $(LIBA)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+# The /v1/authz load client speaks TLS itself (OpenSSL's libssl).
+$(BUILD)/tests/bench/bench_http: LDLIBS += -lssl
 
 # Fuzz targets with the standalone replay-and-mutate driver (no clang needed).
 $(BUILD)/tests/fuzz/fuzz_%: $(OBJ)/tests/fuzz/fuzz_%.o $(OBJ)/tests/fuzz/driver.o $(LIBA)

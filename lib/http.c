@@ -14,6 +14,7 @@
 #include <microhttpd.h>
 #include <netdb.h>
 #include <netinet/in.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,19 +26,42 @@
 
 #include "tpa/compliance.h"
 #include "tpa/err.h"
+#include "tpa/metrics.h"
 #include "tpa/timefmt.h"
 #include "tpa/token.h"
 
 #define PEM_MAX (1u << 20)      /* a certificate, key or CA file, at most */
 #define CN_MAX 128
 #define WHY_MAX 320
+#define PEER_CHAIN_MAX (64u << 10) /* a client chain kept to compare, at most */
+#define PEER_RECHECK_S 60       /* a client chain verified again after this */
+
+/* A listener's open connections, counted to refuse those over its limit
+ * at once (libmicrohttpd's own limit leaves them in the backlog). */
+typedef struct {
+	unsigned max;
+	atomic_uint open;
+} http_limit;
 
 struct tpa_http {
 	tpa_service *svc;
 	struct MHD_Daemon *tls, *plain;
 	int tls_port, plain_port;
 	char *cert, *key, *ca;       /* PEM, kept while the daemon runs */
+	http_limit lim[2];           /* [plain] */
 };
+
+/* What a connection keeps between its requests: its client chain as last
+ * verified, with the answer, until the chain changes (a renegotiation) or
+ * until: the leaf's expiry, or PEER_RECHECK_S after the verification. */
+typedef struct {
+	unsigned char *chain;        /* the DER certificates, end to end */
+	size_t len;
+	unsigned n;
+	time_t until;
+	int ok, cn_exact, client_auth;
+	char cn[CN_MAX], why[WHY_MAX];
+} http_conn;
 
 /* --- what is parsed here (fuzzed: tests/fuzz/fuzz_http.c) --- */
 
@@ -224,9 +248,10 @@ static enum MHD_Result send_error(struct MHD_Connection *c, unsigned status, con
 }
 
 /* The verified client certificate's CN and clientAuth EKU: 1, or 0 if
- * there is none the client CA verified (why says which). */
-static int peer_identity(struct MHD_Connection *c, char *cn, size_t cncap, int *cn_exact,
-			 int *client_auth, char *why, size_t cap)
+ * there is none the client CA verified (why says which); *expires, the
+ * leaf's expiry if it was read. */
+static int peer_verify(struct MHD_Connection *c, char *cn, size_t cncap, int *cn_exact,
+		       int *client_auth, char *why, size_t cap, time_t *expires)
 {
 	const union MHD_ConnectionInfo *ci =
 		MHD_get_connection_info(c, MHD_CONNECTION_INFO_GNUTLS_SESSION);
@@ -257,6 +282,7 @@ static int peer_identity(struct MHD_Connection *c, char *cn, size_t cncap, int *
 		snprintf(why, cap, "the client certificate cannot be read");
 		goto out;
 	}
+	*expires = gnutls_x509_crt_get_expiration_time(crt);
 	sz = cncap;
 	if (gnutls_x509_crt_get_dn_by_oid(crt, GNUTLS_OID_X520_COMMON_NAME, 0, 0, cn, &sz) == 0 &&
 	    sz < cncap && strlen(cn) == sz) {
@@ -296,6 +322,80 @@ static void say_refused(tpa_http *h, const char *what, const char *device, const
 		tpa_log_strf(&rec, "device", "%.16s", device);
 	tpa_log_str(&rec, "reason", why);
 	tpa_service_log(h->svc, &rec);
+}
+
+/* The client chain of c, whole, equal to the one its connection kept. */
+static int same_chain(const http_conn *k, const gnutls_datum_t *chain, unsigned n)
+{
+	size_t off = 0;
+	unsigned i;
+
+	if (!k->chain || k->n != n)
+		return 0;
+	for (i = 0; i < n; i++) {
+		if (chain[i].size > k->len - off ||
+		    memcmp(k->chain + off, chain[i].data, chain[i].size) != 0)
+			return 0;
+		off += chain[i].size;
+	}
+	return off == k->len;
+}
+
+/* peer_verify once per connection, not per request: a relying party sends
+ * its decisions over one keep-alive connection, and the chain's
+ * verification (a signature, certificates parsed) costs more than the
+ * decision's own token signature. Verified again if the chain is not the
+ * one kept; the relying-party rule itself is applied to every request
+ * (a SIGHUP may change it). */
+static int peer_identity(struct MHD_Connection *c, char *cn, size_t cncap, int *cn_exact,
+			 int *client_auth, char *why, size_t cap)
+{
+	const union MHD_ConnectionInfo *ci =
+		MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+	const union MHD_ConnectionInfo *ti =
+		MHD_get_connection_info(c, MHD_CONNECTION_INFO_GNUTLS_SESSION);
+	http_conn *k = ci ? ci->socket_context : NULL;
+	const gnutls_datum_t *chain = NULL;
+	unsigned n = 0, i;
+	time_t now = time(NULL), exp = 0;
+	size_t len = 0;
+	int ok;
+
+	if (ti && ti->tls_session)
+		chain = gnutls_certificate_get_peers((gnutls_session_t)ti->tls_session, &n);
+	if (k && chain && same_chain(k, chain, n) && now < k->until) {
+		snprintf(cn, cncap, "%s", k->cn);
+		if (!k->ok)
+			snprintf(why, cap, "%s", k->why);
+		*cn_exact = k->cn_exact;
+		*client_auth = k->client_auth;
+		return k->ok;
+	}
+	ok = peer_verify(c, cn, cncap, cn_exact, client_auth, why, cap, &exp);
+	if (!k || !chain || n == 0)
+		return ok;
+	free(k->chain);
+	k->chain = NULL;
+	for (i = 0; i < n; i++)
+		len += chain[i].size;
+	if (len == 0 || len > PEER_CHAIN_MAX || !(k->chain = malloc(len)))
+		return ok;
+	for (i = 0, len = 0; i < n; i++) {
+		memcpy(k->chain + len, chain[i].data, chain[i].size);
+		len += chain[i].size;
+	}
+	k->len = len;
+	k->n = n;
+	k->until = now + PEER_RECHECK_S;
+	if (exp > 0 && exp < k->until)
+		k->until = exp;
+	k->ok = ok;
+	k->cn_exact = *cn_exact;
+	k->client_auth = *client_auth;
+	snprintf(k->cn, sizeof(k->cn), "%s", cn);
+	/* why is written only on a refusal. */
+	snprintf(k->why, sizeof(k->why), "%s", ok ? "" : why);
+	return ok;
 }
 
 /* 401 without a verified client certificate, 403 for one that is not an
@@ -491,10 +591,13 @@ out:
 	return ret;
 }
 
+/* Where a request is, in its *con_cls: its headers checked, or answered.
+ * Only their addresses are used: never written. */
+static char headers_read, answered;
+
 static enum MHD_Result handle(tpa_http *h, struct MHD_Connection *c, int plain, const char *url,
 			      const char *method, size_t *upload_size, void **con_cls)
 {
-	static int seen;
 	char id[TPA_DEVICE_ID_LEN + 1], why[WHY_MAX];
 	const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
 						     MHD_HTTP_HEADER_CONTENT_LENGTH);
@@ -503,17 +606,30 @@ static enum MHD_Result handle(tpa_http *h, struct MHD_Connection *c, int plain, 
 	const char *allow[] = { MHD_HTTP_HEADER_ALLOW, "GET", NULL };
 	tpa_http_route rt;
 
-	/* The first call, with the headers: answered at once, a body never
-	 * read. A later one (a body arriving) is dropped. */
-	if (*con_cls) {
+	/* The first call, with the headers: a request with a body (or not a
+	 * GET) is refused at once, its body never read, and libmicrohttpd
+	 * closes the connection after the answer. Any other is answered at
+	 * the next call, when libmicrohttpd knows the request whole: one
+	 * answered in the first call is closed too (0.9.75), so a relying
+	 * party's keep-alive connection would pay a TLS handshake, with its
+	 * client certificate, for every decision. A call after the answer
+	 * (a body arriving) is dropped. */
+	if (*con_cls == &answered) {
 		*upload_size = 0;
 		return MHD_YES;
 	}
-	*con_cls = &seen;
-	if (strcmp(method, MHD_HTTP_METHOD_GET) != 0 && strcmp(method, MHD_HTTP_METHOD_HEAD) != 0)
-		return send_error(c, MHD_HTTP_METHOD_NOT_ALLOWED, "only GET", allow);
-	if (te || (cl && strcmp(cl, "0") != 0))
-		return send_error(c, MHD_HTTP_CONTENT_TOO_LARGE, "a request has no body", NULL);
+	if (!*con_cls) {
+		*con_cls = &answered;
+		if (strcmp(method, MHD_HTTP_METHOD_GET) != 0 &&
+		    strcmp(method, MHD_HTTP_METHOD_HEAD) != 0)
+			return send_error(c, MHD_HTTP_METHOD_NOT_ALLOWED, "only GET", allow);
+		if (te || (cl && strcmp(cl, "0") != 0))
+			return send_error(c, MHD_HTTP_CONTENT_TOO_LARGE, "a request has no body",
+					  NULL);
+		*con_cls = &headers_read;
+		return MHD_YES;
+	}
+	*con_cls = &answered;
 	rt = tpa_http_route_parse(url, id);
 	switch (rt) {
 	case TPA_HTTP_ROUTE_HEALTHZ:
@@ -559,13 +675,65 @@ static enum MHD_Result handle(tpa_http *h, struct MHD_Connection *c, int plain, 
 	return send_error(c, MHD_HTTP_NOT_FOUND, "no such path", NULL);
 }
 
+/* The route's pattern, the label of its series (docs/metrics.md): a fixed
+ * set, so no path a client sends makes a series; a route the listener does
+ * not serve is "other", as an unknown path is. */
+static const char *route_label(tpa_http_route rt, int plain)
+{
+	switch (rt) {
+	case TPA_HTTP_ROUTE_HEALTHZ:
+		return "/healthz";
+	case TPA_HTTP_ROUTE_READYZ:
+		return "/readyz";
+	case TPA_HTTP_ROUTE_METRICS:
+		return "/metrics";
+	case TPA_HTTP_ROUTE_COMPLIANCE:
+	case TPA_HTTP_ROUTE_BAD:
+		return plain ? TPA_METRIC_OTHER : "/v1/devices/{id}/compliance";
+	case TPA_HTTP_ROUTE_AUTHZ:
+		return plain ? TPA_METRIC_OTHER : "/v1/authz";
+	case TPA_HTTP_ROUTE_NONE:
+		break;
+	}
+	return TPA_METRIC_OTHER;
+}
+
+static double mono_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Every request answered, counted and timed once: the call that answers
+ * it, to its answer queued. The status is the one queued (0, counted
+ * "other", if none could be: the connection is closed). */
+static enum MHD_Result counted(tpa_http *h, struct MHD_Connection *c, int plain, const char *url,
+			       const char *method, size_t *upload_size, void **con_cls)
+{
+	char id[TPA_DEVICE_ID_LEN + 1];
+	const union MHD_ConnectionInfo *ci;
+	int before = *con_cls == &answered;
+	double t0 = mono_s();
+	enum MHD_Result ret = handle(h, c, plain, url, method, upload_size, con_cls);
+
+	if (!before && *con_cls == &answered) {
+		ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_HTTP_STATUS);
+		tpa_metrics_http_observe(tpa_service_metrics(h->svc),
+					 route_label(tpa_http_route_parse(url, id), plain),
+					 ci ? (int)ci->http_status : 0, mono_s() - t0);
+	}
+	return ret;
+}
+
 static enum MHD_Result handle_tls(void *cls, struct MHD_Connection *c, const char *url,
 				  const char *method, const char *version, const char *upload,
 				  size_t *upload_size, void **con_cls)
 {
 	(void)version;
 	(void)upload;
-	return handle(cls, c, 0, url, method, upload_size, con_cls);
+	return counted(cls, c, 0, url, method, upload_size, con_cls);
 }
 
 static enum MHD_Result handle_plain(void *cls, struct MHD_Connection *c, const char *url,
@@ -574,7 +742,42 @@ static enum MHD_Result handle_plain(void *cls, struct MHD_Connection *c, const c
 {
 	(void)version;
 	(void)upload;
-	return handle(cls, c, 1, url, method, upload_size, con_cls);
+	return counted(cls, c, 1, url, method, upload_size, con_cls);
+}
+
+/* Each connection's state, and the count of its listener's. */
+static void on_connection(void *cls, struct MHD_Connection *c, void **socket_context,
+			  enum MHD_ConnectionNotificationCode toe)
+{
+	http_limit *l = cls;
+	http_conn *k = *socket_context;
+
+	(void)c;
+	if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
+		atomic_fetch_add(&l->open, 1);
+		/* Without it (out of memory) each request verifies the chain. */
+		*socket_context = calloc(1, sizeof(http_conn));
+		return;
+	}
+	atomic_fetch_sub(&l->open, 1);
+	if (k) {
+		free(k->chain);
+		free(k);
+	}
+	*socket_context = NULL;
+}
+
+/* A connection over the limit is closed at once: left in the backlog it
+ * would wait unanswered, and its client with it, until another closes.
+ * Two pool threads accepting at the same moment may both pass: at most
+ * threads - 1 over, and libmicrohttpd's own limit above that. */
+static enum MHD_Result accept_policy(void *cls, const struct sockaddr *addr, socklen_t len)
+{
+	http_limit *l = cls;
+
+	(void)addr;
+	(void)len;
+	return atomic_load(&l->open) >= l->max ? MHD_NO : MHD_YES;
 }
 
 static int read_pem(char **out, const char *path, const char *what)
@@ -643,18 +846,26 @@ static struct MHD_Daemon *start_one(tpa_http *h, const tpa_http_opts *o, int fd,
 	/* Headers and the request line together, at most: more is answered
 	 * 431 (or 414 for the line) by libmicrohttpd. */
 	size_t mem = 32u << 10;
+	http_limit *l = &h->lim[plain ? 1 : 0];
 
+	/* The limit is accept_policy's; libmicrohttpd's, a little above it,
+	 * only bounds what a race lets through. */
+	l->max = conns;
+	atomic_init(&l->open, 0);
+	conns += threads;
 	if (plain)
-		return MHD_start_daemon(flags, 0, NULL, NULL, handle_plain, h,
+		return MHD_start_daemon(flags, 0, accept_policy, l, handle_plain, h,
 					MHD_OPTION_LISTEN_SOCKET, fd,
+					MHD_OPTION_NOTIFY_CONNECTION, on_connection, l,
 					MHD_OPTION_CONNECTION_LIMIT, conns,
 					MHD_OPTION_PER_IP_CONNECTION_LIMIT, per_ip,
 					MHD_OPTION_CONNECTION_TIMEOUT, timeout,
 					MHD_OPTION_CONNECTION_MEMORY_LIMIT, mem,
 					MHD_OPTION_THREAD_POOL_SIZE, threads, MHD_OPTION_END);
 	if (h->ca)
-		return MHD_start_daemon(flags | MHD_USE_TLS, 0, NULL, NULL, handle_tls, h,
+		return MHD_start_daemon(flags | MHD_USE_TLS, 0, accept_policy, l, handle_tls, h,
 					MHD_OPTION_LISTEN_SOCKET, fd,
+					MHD_OPTION_NOTIFY_CONNECTION, on_connection, l,
 					MHD_OPTION_HTTPS_MEM_CERT, h->cert,
 					MHD_OPTION_HTTPS_MEM_KEY, h->key,
 					MHD_OPTION_HTTPS_MEM_TRUST, h->ca,
@@ -663,8 +874,9 @@ static struct MHD_Daemon *start_one(tpa_http *h, const tpa_http_opts *o, int fd,
 					MHD_OPTION_CONNECTION_TIMEOUT, timeout,
 					MHD_OPTION_CONNECTION_MEMORY_LIMIT, mem,
 					MHD_OPTION_THREAD_POOL_SIZE, threads, MHD_OPTION_END);
-	return MHD_start_daemon(flags | MHD_USE_TLS, 0, NULL, NULL, handle_tls, h,
+	return MHD_start_daemon(flags | MHD_USE_TLS, 0, accept_policy, l, handle_tls, h,
 				MHD_OPTION_LISTEN_SOCKET, fd,
+				MHD_OPTION_NOTIFY_CONNECTION, on_connection, l,
 				MHD_OPTION_HTTPS_MEM_CERT, h->cert,
 				MHD_OPTION_HTTPS_MEM_KEY, h->key,
 				MHD_OPTION_CONNECTION_LIMIT, conns,

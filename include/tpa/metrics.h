@@ -59,9 +59,9 @@ int tpa_metrics_text(char **out, tpa_metrics *m);
 #define TPA_METRICS_HTTP_SECONDS "tpa_http_request_duration_seconds" /* {path} */
 /* Counts one request answered with status code after seconds. path must be
  * the route's pattern as the listener knows it ("/v1/devices/{id}/compliance",
- * "/metrics"; "unmatched" for no route), never the request's own path: the
- * family's bound would still hold, but the series would say nothing. Adds the
- * two families on first use. */
+ * "/metrics"; TPA_METRIC_OTHER for no route), never the request's own path:
+ * the family's bound would still hold, but the series would say nothing. Adds
+ * the two families on first use. */
 int tpa_metrics_http_observe(tpa_metrics *m, const char *path, int code, double seconds);
 
 #endif

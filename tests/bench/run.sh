@@ -21,6 +21,9 @@
 #   9. architecture (issue 13), before and after: the same work, moved between
 #      files, must cost the same: appraisal and the event-log path in
 #      process, attestations/s over gRPC + TLS
+#  10. HTTP /v1/authz (issue 15): decisions per CPU-second over TLS with
+#      keep-alive and mTLS, p50/p99, beside one ES256 verify of `openssl
+#      speed` (goal: ratio >= 0.5); tests/bench/http.sh, also run alone
 # usage: tests/bench/run.sh BUILD_DIR
 set -euo pipefail
 BUILD=${1:-build}
@@ -409,3 +412,10 @@ for label, r in rows:
     elif "after" in r:
         print("%-28s after %10.3f (no before figures)" % (label, statistics.median(r["after"])))
 PY
+
+echo
+echo "== 10. HTTP /v1/authz (issue 15): a real device's token over TLS with keep-alive and the"
+echo "      relying party's client certificate; decisions per CPU-second of the verifier beside"
+echo "      one ES256 verify (openssl speed), and the 401 path without a token"
+[ -n "$VPID" ] && { kill -TERM "$VPID"; wait "$VPID" || true; VPID=; }
+"$ROOT/tests/bench/http.sh" "$BUILD"
