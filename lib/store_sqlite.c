@@ -23,12 +23,29 @@
 #include "tpa/store.h"
 #include "tpa/tpm_decode.h"
 
+/* Statements are prepared once and kept, by their text: SQLite parses and
+ * plans each statement in the time the registry read of a decision takes
+ * (issue 15's profile: prepare was 16 % of a /v1/authz decision). A kept
+ * statement is reset, and its bindings cleared, when it is given back; one
+ * asked for while in use (a nested call with the same text) is prepared
+ * afresh and finalized after. Texts beyond STMT_CACHE_MAX are not kept. */
+#define STMT_CACHE_MAX 96
+
+struct kept_stmt {
+	uint64_t hash;
+	char *sql;
+	sqlite3_stmt *st;
+	int busy;
+};
+
 typedef struct {
 	tpa_store public;            /* first: the interface */
 	sqlite3 *db;
 	pthread_mutex_t lock;
 	char path[512];
 	int chained;                 /* the audit rows carry their hashes (schema 5) */
+	struct kept_stmt kept[STMT_CACHE_MAX];
+	size_t nkept;
 } sq_store;
 
 #define AUDIT_NO_UPDATE "CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit" \
@@ -271,13 +288,94 @@ static int finish(sq_store *s, int err)
 
 /* Prepares sql and binds text/blob/int arguments described by types:
  * 't' text, 'b' blob (pointer + length), 'i' int64. */
+static uint64_t sql_hash(const char *sql)
+{
+	uint64_t h = 14695981039346656037ull;   /* FNV-1a */
+
+	for (; *sql; sql++)
+		h = (h ^ (unsigned char)*sql) * 1099511628211ull;
+	return h;
+}
+
+/* The kept statement for sql if it is free, else a new one (kept if there
+ * is room and none with this text is). Under s->lock. */
+static int stmt_get(sqlite3_stmt **st, sq_store *s, const char *sql)
+{
+	uint64_t h = sql_hash(sql);
+	struct kept_stmt *e;
+	size_t i;
+	int found = 0;
+
+	for (i = 0; i < s->nkept; i++) {
+		e = &s->kept[i];
+		if (e->hash != h || strcmp(e->sql, sql) != 0)
+			continue;
+		if (!e->busy) {
+			e->busy = 1;
+			*st = e->st;
+			return 0;
+		}
+		found = 1;
+		break;
+	}
+	if (found || s->nkept == STMT_CACHE_MAX) {
+		if (sqlite3_prepare_v2(s->db, sql, -1, st, NULL) != SQLITE_OK)
+			return sq_fail(s, "prepare");
+		return 0;
+	}
+	e = &s->kept[s->nkept];
+	if (!(e->sql = strdup(sql)))
+		return tpa_err_fail(TPA_ERR_NOMEM, "registry: out of memory");
+	if (sqlite3_prepare_v3(s->db, sql, -1, SQLITE_PREPARE_PERSISTENT, st, NULL) != SQLITE_OK) {
+		free(e->sql);
+		e->sql = NULL;
+		return sq_fail(s, "prepare");
+	}
+	e->hash = h;
+	e->st = *st;
+	e->busy = 1;
+	s->nkept++;
+	return 0;
+}
+
+/* Gives back a statement from prepare: a kept one is reset (ending its
+ * read) and its bindings cleared; another is finalized. */
+static void release(sq_store *s, sqlite3_stmt *st)
+{
+	size_t i;
+
+	if (!st)
+		return;
+	for (i = 0; i < s->nkept; i++) {
+		if (s->kept[i].st != st)
+			continue;
+		sqlite3_reset(st);
+		sqlite3_clear_bindings(st);
+		s->kept[i].busy = 0;
+		return;
+	}
+	sqlite3_finalize(st);
+}
+
+/* Every kept statement finalized: before the connection closes. */
+static void stmt_drop_all(sq_store *s)
+{
+	size_t i;
+
+	for (i = 0; i < s->nkept; i++) {
+		sqlite3_finalize(s->kept[i].st);
+		free(s->kept[i].sql);
+	}
+	s->nkept = 0;
+}
+
 static int prepare(sqlite3_stmt **st, sq_store *s, const char *sql, const char *types, ...)
 {
 	va_list ap;
-	int i, rc = SQLITE_OK;
+	int i, rc = SQLITE_OK, err;
 
-	if (sqlite3_prepare_v2(s->db, sql, -1, st, NULL) != SQLITE_OK)
-		return sq_fail(s, "prepare");
+	if ((err = stmt_get(st, s, sql)) < 0)
+		return err;
 	va_start(ap, types);
 	for (i = 0; types[i] && rc == SQLITE_OK; i++) {
 		if (types[i] == 't') {
@@ -297,9 +395,10 @@ static int prepare(sqlite3_stmt **st, sq_store *s, const char *sql, const char *
 	}
 	va_end(ap);
 	if (rc != SQLITE_OK) {
-		sqlite3_finalize(*st);
+		err = sq_fail(s, "bind");
+		release(s, *st);
 		*st = NULL;
-		return sq_fail(s, "bind");
+		return err;
 	}
 	return 0;
 }
@@ -310,7 +409,7 @@ static int run(sq_store *s, sqlite3_stmt *st, int *changes)
 {
 	int rc = sqlite3_step(st);
 
-	sqlite3_finalize(st);
+	release(s, st);
 	if (rc != SQLITE_DONE)
 		return sq_fail(s, "write");
 	if (changes)
@@ -336,7 +435,7 @@ static int exists(sq_store *s, sqlite3_stmt *st)
 {
 	int rc = step_one(s, st);
 
-	sqlite3_finalize(st);
+	release(s, st);
 	return rc;
 }
 
@@ -412,7 +511,7 @@ static int audit(sq_store *s, const char *id, const char *event, const char *det
 		    sqlite3_column_bytes(st, 1) == TPA_AUDIT_HASH_LEN)
 			memcpy(prev, sqlite3_column_blob(st, 1), TPA_AUDIT_HASH_LEN);
 	}
-	sqlite3_finalize(st);
+	release(s, st);
 	if (rc < 0)
 		return rc;
 	if (seq == INT64_MAX)
@@ -524,7 +623,7 @@ static int canonical(sq_store *s, const char *id, char *out)
 		return err;
 	if ((rc = step_one(s, st)) == 1)
 		snprintf(out, TPA_DEVICE_ID_LEN + 1, "%s", (const char *)sqlite3_column_text(st, 0));
-	sqlite3_finalize(st);
+	release(s, st);
 	return rc < 0 ? rc : 0;
 }
 
@@ -579,7 +678,7 @@ static int enroll_tx(tpa_store *p, const char *id, const uint8_t *ek_pub, size_t
 		goto done;
 	if ((rc = step_one(s, st)) == 1)
 		snprintf(owner, sizeof(owner), "%s", (const char *)sqlite3_column_text(st, 0));
-	sqlite3_finalize(st);
+	release(s, st);
 	if ((err = rc < 0 ? rc : 0) < 0)
 		goto done;
 	/* A TPM deleted while revoked stays out until an operator reinstates
@@ -627,7 +726,7 @@ static int enroll_tx(tpa_store *p, const char *id, const uint8_t *ek_pub, size_t
 		goto done;
 	if ((rc = step_one(s, st)) == 1)
 		naks = sqlite3_column_int(st, 0);
-	sqlite3_finalize(st);
+	release(s, st);
 	if ((err = rc < 0 ? rc : 0) < 0)
 		goto done;
 	snprintf(detail, sizeof(detail), "AK %.16s...%s (the device holds %d AK%s)%s%s%s%s%s",
@@ -731,7 +830,7 @@ static int get_one(tpa_device *out, sq_store *s, const char *sql, const char *ke
 	} else {
 		err = sq_fail(s, "read");
 	}
-	sqlite3_finalize(st);
+	release(s, st);
 out:
 	pthread_mutex_unlock(&s->lock);
 	return err;
@@ -861,7 +960,7 @@ static int sq_remove(tpa_store *p, const char *id, int64_t now)
 	if ((rc = step_one(s, st)) == 1)
 		revoked = sqlite3_column_text(st, 0) &&
 			  strcmp((const char *)sqlite3_column_text(st, 0), "revoked") == 0;
-	sqlite3_finalize(st);
+	release(s, st);
 	if ((err = rc < 0 ? rc : 0) < 0)
 		goto done;
 	if (revoked &&
@@ -951,7 +1050,7 @@ static int candidates(sq_store *s, sqlite3_stmt *st, char cand[3][TPA_DEVICE_ID_
 				 (const char *)sqlite3_column_text(st, 0));
 		(*n)++;
 	}
-	sqlite3_finalize(st);
+	release(s, st);
 	return rc < 0 ? rc : 0;
 }
 
@@ -1137,7 +1236,7 @@ static int sq_seal_key(uint8_t *key, tpa_store *p)
 		memcpy(key, sqlite3_column_blob(st, 0), TPA_SEAL_KEY_LEN);
 	else if (rc == 1)
 		rc = tpa_err_fail(TPA_ERR_IO, "registry %s: the seal key is malformed", s->path);
-	sqlite3_finalize(st);
+	release(s, st);
 	if ((err = rc < 0 ? rc : 0) < 0 || rc == 1)
 		goto done;
 	if (RAND_bytes(key, TPA_SEAL_KEY_LEN) != 1) {
@@ -1280,7 +1379,7 @@ static int sq_list(tpa_device **out, size_t *n, tpa_store *p)
 	}
 	if (!err && rc != SQLITE_DONE)
 		err = sq_fail(s, "read");
-	sqlite3_finalize(st);
+	release(s, st);
 	if (err < 0) {
 		free(v);
 		goto out;
@@ -1311,7 +1410,7 @@ static int sq_audit_count(size_t *n, tpa_store *p, const char *id)
 			*n = (size_t)sqlite3_column_int64(st, 0);
 		else
 			err = sq_fail(s, "read");
-		sqlite3_finalize(st);
+		release(s, st);
 	}
 out:
 	pthread_mutex_unlock(&s->lock);
@@ -1343,7 +1442,7 @@ static int sq_baseline_add(int *version, tpa_store *p, const char *name, const c
 		goto done;
 	if ((err = step_one(s, st)) == 1)
 		v = sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
+	release(s, st);
 	if (err < 0)
 		goto done;
 	if (v < 1 || v > 999999999) {
@@ -1399,7 +1498,7 @@ static int sq_baseline_get(char **body, int *version_out, tpa_store *p, const ch
 		err = version ? tpa_err_fail(TPA_ERR_NOT_FOUND, "no baseline %s@%d", name, version) :
 			tpa_err_fail(TPA_ERR_NOT_FOUND, "no baseline named %s", name);
 	}
-	sqlite3_finalize(st);
+	release(s, st);
 out:
 	pthread_mutex_unlock(&s->lock);
 	return err;
@@ -1438,7 +1537,7 @@ static int sq_baseline_list(tpa_baseline_info **out, size_t *n, tpa_store *p)
 	}
 	if (!err && rc != SQLITE_DONE)
 		err = sq_fail(s, "read");
-	sqlite3_finalize(st);
+	release(s, st);
 	if (err < 0) {
 		free(v);
 		goto out;
@@ -1491,7 +1590,7 @@ static int sq_assign_version(tpa_store *p, const char *kind, const char *target,
 			goto done;
 		if ((err = step_one(s, st)) == 1)
 			snprintf(old, sizeof(old), "%s", (const char *)sqlite3_column_text(st, 0));
-		sqlite3_finalize(st);
+		release(s, st);
 		if (err == 0)
 			err = tpa_err_fail(TPA_ERR_NOT_FOUND, "no baseline is assigned to %s %.64s",
 					   device ? "device" : "label", target);
@@ -1617,7 +1716,7 @@ static int sq_baseline_versions(tpa_baseline_info **out, size_t *n, tpa_store *p
 	}
 	if (!err && rc != SQLITE_DONE)
 		err = sq_fail(s, "read");
-	sqlite3_finalize(st);
+	release(s, st);
 	if (!err && name && !count)
 		err = tpa_err_fail(TPA_ERR_NOT_FOUND, "no baseline named %s", name);
 	if (err < 0) {
@@ -1669,7 +1768,7 @@ static int sq_assignments(tpa_assignment **out, size_t *n, tpa_store *p, const c
 	}
 	if (!err && rc != SQLITE_DONE)
 		err = sq_fail(s, "read");
-	sqlite3_finalize(st);
+	release(s, st);
 	if (err < 0) {
 		free(v);
 		goto out;
@@ -1741,7 +1840,7 @@ static int sq_baseline_for(char *name, size_t name_cap, int *version, tpa_store 
 			err = 0;
 		}
 	}
-	sqlite3_finalize(st);
+	release(s, st);
 out:
 	pthread_mutex_unlock(&s->lock);
 	return err;
@@ -1790,7 +1889,7 @@ static int sq_last_evidence(uint8_t **event_log, size_t *len, char **pcrs_json, 
 		if (err == 0 && log)
 			memcpy(log, b, n);
 	}
-	sqlite3_finalize(st);
+	release(s, st);
 	if (err < 0) {
 		free(log);
 		free(pcrs);
@@ -1864,7 +1963,7 @@ static int sq_last_token(char **token, tpa_device *dev, tpa_store *p, const char
 		else if (dev)
 			row_to_device(dev, st);
 	}
-	sqlite3_finalize(st);
+	release(s, st);
 	if (err == 0)
 		*token = t;
 out:
@@ -1896,7 +1995,7 @@ static int sq_audit_state(tpa_audit_state *out, tpa_store *p)
 	} else if (err == 0) {
 		err = sq_fail(s, "read");
 	}
-	sqlite3_finalize(st);
+	release(s, st);
 out:
 	pthread_mutex_unlock(&s->lock);
 	return err;
@@ -1945,7 +2044,7 @@ static int each_row(sq_store *s, sqlite3_stmt *st, const visitor *v)
 			stop = v->head(v->ctx, &h);
 		}
 	}
-	sqlite3_finalize(st);
+	release(s, st);
 	if (stop == 0 && rc != SQLITE_DONE)
 		return sq_fail(s, "read");
 	return stop;
@@ -2033,6 +2132,7 @@ static void sq_close(tpa_store *p)
 {
 	sq_store *s = (sq_store *)p;
 
+	stmt_drop_all(s);
 	sqlite3_close(s->db);
 	pthread_mutex_destroy(&s->lock);
 	free(s);
@@ -2101,7 +2201,7 @@ static int sq_backup(tpa_store *p, const char *out_path)
 				   (const char *)sqlite3_column_text(st, 0));
 		goto out;
 	}
-	sqlite3_finalize(st);
+	release(s, st);
 	st = NULL;
 	sqlite3_close(dst);
 	dst = NULL;
@@ -2136,7 +2236,7 @@ static int sq_backup(tpa_store *p, const char *out_path)
 		}
 	}
 out:
-	sqlite3_finalize(st);
+	release(s, st);
 	sqlite3_close(dst);
 	unlink(tmp);
 	return ok ? 0 : err;
@@ -2157,7 +2257,7 @@ static int integrity(sq_store *s, const char *what)
 	else if (strcmp((const char *)sqlite3_column_text(st, 0), "ok") != 0)
 		err = tpa_err_fail(TPA_ERR_PARSE, "%s %s: integrity check failed: %.200s", what,
 				   s->path, (const char *)sqlite3_column_text(st, 0));
-	sqlite3_finalize(st);
+	release(s, st);
 	return err;
 }
 
@@ -2171,7 +2271,7 @@ static int count_rows(int64_t *n, sq_store *s, const char *sql)
 		return err;
 	if ((err = step_one(s, st)) == 1)
 		*n = sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
+	release(s, st);
 	return err < 0 ? err : 0;
 }
 
@@ -2199,7 +2299,7 @@ static int check_locked(tpa_store_check_report *out, sq_store *s, const char *wh
 		return err;
 	if (step_one(s, st) == 1)
 		has_devices = sqlite3_column_int(st, 0) == 3;
-	sqlite3_finalize(st);
+	release(s, st);
 	if (out->schema_version < 1 || !has_devices)
 		return tpa_err_fail(TPA_ERR_PARSE, "%s %s: an SQLite database, but not a registry "
 				    "(no schema version, devices, aks or audit table)", what,
@@ -2313,7 +2413,7 @@ static int sq_approve(tpa_store *p, const char *id, int64_t now)
 		snprintf(state, sizeof(state), "%s", (const char *)sqlite3_column_text(st, 0));
 		pending = sqlite3_column_int(st, 1);
 	}
-	sqlite3_finalize(st);
+	release(s, st);
 	if ((err = rc < 0 ? rc : 0) < 0)
 		goto done;
 	if (rc == 0) {
@@ -2467,7 +2567,7 @@ static int sq_inventory_get(tpa_inventory_entry *out, tpa_store *p, const char *
 	} else if (err == 0) {
 		err = tpa_err_fail(TPA_ERR_NOT_FOUND, "no inventory entry %.8s %.200s", kind, value);
 	}
-	sqlite3_finalize(st);
+	release(s, st);
 out:
 	pthread_mutex_unlock(&s->lock);
 	return err;
@@ -2502,7 +2602,7 @@ static int sq_inventory_list(tpa_inventory_entry **out, size_t *n, tpa_store *p)
 	}
 	if (!err && rc != SQLITE_DONE)
 		err = sq_fail(s, "read");
-	sqlite3_finalize(st);
+	release(s, st);
 	if (err < 0) {
 		free(v);
 		goto out;
@@ -2573,7 +2673,7 @@ static int read_version(int *version, sq_store *s)
 		return err;
 	if ((err = step_one(s, st)) == 1)
 		*version = sqlite3_column_int(st, 0);
-	sqlite3_finalize(st);
+	release(s, st);
 	return err < 0 ? err : 0;
 }
 
@@ -2729,7 +2829,7 @@ static int migrate_ids(sq_store *s)
 	}
 	if (!err && rc != SQLITE_DONE)
 		err = sq_fail(s, "read");
-	sqlite3_finalize(st);
+	release(s, st);
 	tpa_err_clear();
 	if (!err && n)
 		qsort(v, n, sizeof(*v), old_cmp);
@@ -2766,7 +2866,7 @@ static int chain_rows(sq_store *s)
 				rc = err;
 			after = r.seq;
 		}
-		sqlite3_finalize(st);
+		release(s, st);
 		if (rc <= 0)
 			break;
 		if ((err = prepare(&st, s, "UPDATE audit SET prev_hash = ?, hash = ? WHERE seq = ?",
@@ -2901,7 +3001,7 @@ static int registry_or_new(sq_store *s, int create)
 		tables = sqlite3_column_int(st, 0);
 		versioned = sqlite3_column_int(st, 1);
 	}
-	sqlite3_finalize(st);
+	release(s, st);
 	if (err < 0)
 		return err;
 	if (versioned)
@@ -2946,6 +3046,7 @@ static int sq_open(tpa_store **out, const char *path, int create)
 	*out = &s->public;
 	return 0;
 fail:
+	stmt_drop_all(s);
 	sqlite3_close(s->db);
 	pthread_mutex_destroy(&s->lock);
 	free(s);

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <CUnit/Basic.h>
+#include <sqlite3.h>
 
 #include "testutil.h"
 #include "tpa/audit.h"
@@ -1001,6 +1002,48 @@ static char *fake_token(size_t n)
 	return t;
 }
 
+/* Statements are kept prepared between calls: each read still ends when
+ * the call returns (another connection's change is seen at once, and a
+ * checkpoint is not held back by a read left open), and the same read
+ * nested or repeated many times gives the same answers. */
+static void test_kept_statements(void)
+{
+	char p[300], *tok = NULL;
+	tpa_store *s = open_file("kept.db", p, sizeof(p));
+	sqlite3 *db = NULL;
+	sqlite3_stmt *st = NULL;
+	tpa_device d, *all = NULL;
+	size_t n = 0;
+	int i, ok = 1;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(s);
+	CU_ASSERT_EQUAL(tpa_store_enroll(s, ID1, EK, sizeof(EK), CERT, sizeof(CERT), AKP,
+					 sizeof(AKP), "000b7001", NULL, 0, 100), 0);
+	for (i = 0; i < 2000 && ok; i++)
+		ok = tpa_store_get(&d, s, ID1) == 0 && strcmp(d.id, ID1) == 0 &&
+		     tpa_store_get(&d, s, ID2) == TPA_ERR_NOT_FOUND;
+	CU_ASSERT(ok);
+	CU_ASSERT_EQUAL_FATAL(sqlite3_open_v2(p, &db, SQLITE_OPEN_READWRITE, NULL), SQLITE_OK);
+	CU_ASSERT_EQUAL(sqlite3_exec(db, "UPDATE devices SET label = 'kept' WHERE id = '1111111111"
+				     "111111111111111111111111111111111111111111111111111111'",
+				     NULL, NULL, NULL), SQLITE_OK);
+	CU_ASSERT_EQUAL(tpa_store_get(&d, s, ID1), 0);
+	CU_ASSERT_STRING_EQUAL(d.label, "kept");
+	CU_ASSERT_EQUAL(tpa_store_last_token(&tok, &d, s, ID1), 0);
+	CU_ASSERT_EQUAL(tpa_store_list(&all, &n, s), 0);
+	CU_ASSERT_EQUAL(n, 1);
+	free(all);
+	/* No read of s is open: a TRUNCATE checkpoint completes (busy 0). */
+	CU_ASSERT_EQUAL(sqlite3_prepare_v2(db, "PRAGMA wal_checkpoint(TRUNCATE)", -1, &st, NULL),
+			SQLITE_OK);
+	CU_ASSERT_EQUAL(sqlite3_step(st), SQLITE_ROW);
+	CU_ASSERT_EQUAL(sqlite3_column_int(st, 0), 0);
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	free(tok);
+	tpa_store_close(s);
+}
+
 static void test_token(void)
 {
 	char p[300], *tok = NULL, *big;
@@ -1892,6 +1935,8 @@ int main(void)
 	CU_add_test(s, "invalid inputs refused", test_invalid_inputs);
 	CU_add_test(s, "schema 2 migrates to 5, keeping everything", test_migrate_v2);
 	CU_add_test(s, "tokens: record, last token, cleared by a record without", test_token);
+	CU_add_test(s, "statements kept prepared: every read ends with its call",
+		    test_kept_statements);
 	CU_add_test(s, "tokens too long or not printable: refused, nothing written",
 		    test_token_refused);
 	CU_add_test(s, "revoke and reinstate set state_changed_at", test_state_changed_at);
