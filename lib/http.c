@@ -530,10 +530,11 @@ static enum MHD_Result do_authz(tpa_http *h, struct MHD_Connection *c)
 {
 	const char *hdr = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
 						      MHD_HTTP_HEADER_AUTHORIZATION);
-	const char *tok, *dev_id;
+	const char *tok;
 	size_t len;
-	char *jwks = NULL, *claims = NULL, *token = NULL, line[WHY_MAX + 128];
-	json_t *j = NULL;
+	char *token = NULL, line[WHY_MAX + 128];
+	tpa_token_verifier *tv = NULL;
+	tpa_token_accepted acc;
 	tpa_staleness pol;
 	tpa_compliance_answer a;
 	enum MHD_Result ret;
@@ -544,24 +545,22 @@ static enum MHD_Result do_authz(tpa_http *h, struct MHD_Connection *c)
 		return ret;
 	if (tpa_http_bearer(&tok, &len, hdr) < 0)
 		return send_error(c, MHD_HTTP_UNAUTHORIZED, tpa_err_last(), NULL);
-	if (!(token = strndup(tok, len)) || tpa_service_jwks(&jwks, h->svc) < 0) {
+	if (!(token = strndup(tok, len)) || tpa_service_token_verifier(&tv, h->svc) < 0) {
 		ret = send_error(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "out of memory", NULL);
 		goto out;
 	}
-	if (tpa_token_verify_jwks(&claims, jwks, token, (int64_t)time(NULL), NULL, 0) < 0 ||
-	    tpa_token_accept_status(claims, 1) < 0) {
+	if (tpa_token_verifier_accept(&acc, tv, token, (int64_t)time(NULL), 1) < 0) {
 		snprintf(line, sizeof(line), "token: %s", tpa_err_last());
 		ret = send_error(c, MHD_HTTP_UNAUTHORIZED, line, NULL);
 		goto out;
 	}
-	if (!(j = json_loads(claims, 0, NULL)) ||
-	    !(dev_id = json_string_value(json_object_get(j, "tpa.device_id")))) {
+	if (!acc.device_id[0]) {
 		ret = send_error(c, MHD_HTTP_UNAUTHORIZED, "token: names no device", NULL);
 		goto out;
 	}
 	tpa_service_staleness(h->svc, &pol);
 	err = tpa_service_store(h->svc) ?
-		tpa_compliance_answer_get(&a, tpa_service_store(h->svc), dev_id,
+		tpa_compliance_answer_get(&a, tpa_service_store(h->svc), acc.device_id,
 					  (int64_t)time(NULL), &pol) : TPA_ERR_NOT_FOUND;
 	if (err == TPA_ERR_NOT_FOUND || err == TPA_ERR_INVALID_ARG) {
 		const char *hd[] = { "X-Reason", "the device is not registered", NULL };
@@ -584,9 +583,7 @@ static enum MHD_Result do_authz(tpa_http *h, struct MHD_Connection *c)
 	}
 out:
 	tpa_compliance_answer_free(&a);
-	json_decref(j);
-	free(claims);
-	free(jwks);
+	tpa_token_verifier_free(tv);
 	free(token);
 	return ret;
 }

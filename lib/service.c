@@ -65,6 +65,14 @@ struct tpa_service {
 	const tpa_token_keyset *keyset;
 	tpa_token_keyset *owned_sets[KEYS_OWNED_MAX]; /* tpa_service_set_keyset */
 	size_t nsets;
+	/* The JWKS as published this second and its keys imported (for
+	 * /v1/authz): rebuilt when the keys or the second change, since the
+	 * key set's states are a function of the time. */
+	pthread_mutex_t pub_lock;
+	char *pub_jwks;
+	tpa_token_verifier *pub_tv;
+	const void *pub_key, *pub_prev, *pub_ks;
+	int64_t pub_at;
 	/* Registry baselines, parsed once per name and version (versions are
 	 * append-only, so an entry never goes stale). */
 	struct {
@@ -126,6 +134,7 @@ int tpa_service_new(tpa_service **out, const tpa_service_opts *o)
 	if (!(s = calloc(1, sizeof(*s))))
 		return tpa_err_fail(TPA_ERR_NOMEM, "service: out of memory");
 	pthread_mutex_init(&s->lock, NULL);
+	pthread_mutex_init(&s->pub_lock, NULL);
 	{
 		pthread_rwlockattr_t a;
 
@@ -186,6 +195,9 @@ void tpa_service_free(tpa_service *s)
 		tpa_token_key_free(s->owned[i]);
 	for (i = 0; i < s->nsets; i++)
 		tpa_token_keyset_free(s->owned_sets[i]);
+	free(s->pub_jwks);
+	tpa_token_verifier_free(s->pub_tv);
+	pthread_mutex_destroy(&s->pub_lock);
 	pthread_mutex_destroy(&s->lock);
 	pthread_rwlock_destroy(&s->live);
 	tpa_sealer_free(s->sealer);
@@ -248,21 +260,65 @@ int tpa_service_set_admission(tpa_service *s, tpa_admission_mode mode)
 	return 0;
 }
 
-int tpa_service_jwks(char **out, tpa_service *s)
+/* The published JWKS and its verifier, current for now; under pub_lock. */
+static int published(tpa_service *s, int64_t now)
 {
 	const tpa_token_key *keys[2];
 	const tpa_token_keyset *ks;
+	tpa_token_verifier *tv = NULL;
+	char *jwks = NULL;
+	int err;
 
-	if (!out || !s)
-		return tpa_err_fail(TPA_ERR_INVALID_ARG, "service JWKS: NULL");
 	pthread_mutex_lock(&s->lock);
 	keys[0] = s->key;
 	keys[1] = s->previous;
 	ks = s->keyset;
 	pthread_mutex_unlock(&s->lock);
-	if (ks)
-		return tpa_token_keyset_jwks(out, ks, (int64_t)time(NULL));
-	return tpa_token_jwks(out, keys, 2);
+	if (s->pub_jwks && s->pub_at == now && s->pub_ks == ks && s->pub_key == keys[0] &&
+	    s->pub_prev == keys[1])
+		return 0;
+	err = ks ? tpa_token_keyset_jwks(&jwks, ks, now) : tpa_token_jwks(&jwks, keys, 2);
+	if (err < 0 || (err = tpa_token_verifier_new(&tv, jwks)) < 0) {
+		free(jwks);
+		return err;
+	}
+	free(s->pub_jwks);
+	tpa_token_verifier_free(s->pub_tv);
+	s->pub_jwks = jwks;
+	s->pub_tv = tv;
+	s->pub_at = now;
+	s->pub_ks = ks;
+	s->pub_key = keys[0];
+	s->pub_prev = keys[1];
+	return 0;
+}
+
+int tpa_service_jwks(char **out, tpa_service *s)
+{
+	int err;
+
+	if (!out || !s)
+		return tpa_err_fail(TPA_ERR_INVALID_ARG, "service JWKS: NULL");
+	*out = NULL;
+	pthread_mutex_lock(&s->pub_lock);
+	if ((err = published(s, (int64_t)time(NULL))) == 0 && !(*out = strdup(s->pub_jwks)))
+		err = tpa_err_fail(TPA_ERR_NOMEM, "service JWKS: out of memory");
+	pthread_mutex_unlock(&s->pub_lock);
+	return err;
+}
+
+int tpa_service_token_verifier(tpa_token_verifier **out, tpa_service *s)
+{
+	int err;
+
+	if (!out || !s)
+		return tpa_err_fail(TPA_ERR_INVALID_ARG, "service token verifier: NULL");
+	*out = NULL;
+	pthread_mutex_lock(&s->pub_lock);
+	if ((err = published(s, (int64_t)time(NULL))) == 0)
+		*out = tpa_token_verifier_ref(s->pub_tv);
+	pthread_mutex_unlock(&s->pub_lock);
+	return err;
 }
 
 tpa_sealer *tpa_service_sealer(tpa_service *s)

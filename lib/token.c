@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 #include <errno.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -635,10 +636,10 @@ static int precheck(jws_header *h, const char *token)
 /* A compact JWS that passed precheck, checked with one public JWK (JSON):
  * the kid if the JWK has one, typ if asked for, the signature. *jws_out
  * holds the payload (*pt, *ptl) until released. */
-static int jws_check(cjose_jws_t **jws_out, uint8_t **pt, size_t *ptl, const char *jwk_json,
-		     const char *token, const jws_header *h, const char *typ)
+static int jws_check_jwk(cjose_jws_t **jws_out, uint8_t **pt, size_t *ptl,
+			 const cjose_jwk_t *jwk, const char *token, const jws_header *h,
+			 const char *typ)
 {
-	cjose_jwk_t *jwk = NULL;
 	cjose_jws_t *jws = NULL;
 	cjose_header_t *hdr;
 	const char *alg, *kid;
@@ -646,8 +647,6 @@ static int jws_check(cjose_jws_t **jws_out, uint8_t **pt, size_t *ptl, const cha
 	cjose_err e;
 	int err;
 
-	if (!(jwk = cjose_jwk_import(jwk_json, strlen(jwk_json), &e)))
-		return tpa_err_fail(TPA_ERR_PARSE, "token: key is not a JWK");
 	if (!(jws = cjose_jws_import(token, strlen(token), &e))) {
 		err = tpa_err_fail(TPA_ERR_PARSE, "token: not a compact JWS");
 		goto cleanup;
@@ -683,6 +682,19 @@ static int jws_check(cjose_jws_t **jws_out, uint8_t **pt, size_t *ptl, const cha
 	err = 0;
 cleanup:
 	cjose_jws_release(jws);
+	return err;
+}
+
+static int jws_check(cjose_jws_t **jws_out, uint8_t **pt, size_t *ptl, const char *jwk_json,
+		     const char *token, const jws_header *h, const char *typ)
+{
+	cjose_jwk_t *jwk;
+	cjose_err e;
+	int err;
+
+	if (!(jwk = cjose_jwk_import(jwk_json, strlen(jwk_json), &e)))
+		return tpa_err_fail(TPA_ERR_PARSE, "token: key is not a JWK");
+	err = jws_check_jwk(jws_out, pt, ptl, jwk, token, h, typ);
 	cjose_jwk_release(jwk);
 	return err;
 }
@@ -846,21 +858,16 @@ static void status_why(char *buf, size_t cap, const char *name, json_t *sub)
 		snprintf(buf + off, cap - (size_t)off, ": %s", shown_first);
 }
 
-int tpa_token_accept_status(const char *claims_json, int accept_warning)
+static int accept_status(json_t *j, int accept_warning)
 {
-	json_t *j, *submods, *sub;
+	json_t *submods, *sub;
 	const char *name;
 	char shown[40], why[300];
 	int err = 0;
 
-	if (!claims_json)
-		return tpa_err_fail(TPA_ERR_INVALID_ARG, "token status: NULL");
-	j = json_loads(claims_json, JSON_REJECT_DUPLICATES, NULL);
 	submods = json_object_get(j, "submods");
-	if (!json_is_object(submods) || !json_object_get(submods, TPA_EAR_SUBMOD)) {
-		json_decref(j);
+	if (!json_is_object(submods) || !json_object_get(submods, TPA_EAR_SUBMOD))
 		return tpa_err_fail(TPA_ERR_VERIFY, "token status: no %s submodule", TPA_EAR_SUBMOD);
-	}
 	/* Every submodule is an appraisal: the worst of them decides. */
 	json_object_foreach(submods, name, sub) {
 		const char *st = json_string_value(json_object_get(sub, "ear.status"));
@@ -873,7 +880,177 @@ int tpa_token_accept_status(const char *claims_json, int accept_warning)
 				   st ? printable(shown, sizeof(shown), st) : "missing", why);
 		break;
 	}
+	return err;
+}
+
+int tpa_token_accept_status(const char *claims_json, int accept_warning)
+{
+	json_t *j;
+	int err;
+
+	if (!claims_json)
+		return tpa_err_fail(TPA_ERR_INVALID_ARG, "token status: NULL");
+	j = json_loads(claims_json, JSON_REJECT_DUPLICATES, NULL);
+	err = accept_status(j, accept_warning);
 	json_decref(j);
+	return err;
+}
+
+/* ---- many tokens checked against one key set ---- */
+
+#define VERIFIER_KEYS_MAX 16
+
+struct tpa_token_verifier {
+	atomic_int refs;
+	size_t n;
+	struct {
+		char kid[HDR_KID_MAX];
+		cjose_jwk_t *jwk;
+	} k[VERIFIER_KEYS_MAX];
+};
+
+void tpa_token_verifier_free(tpa_token_verifier *v)
+{
+	size_t i;
+
+	if (!v || atomic_fetch_sub(&v->refs, 1) != 1)
+		return;
+	for (i = 0; i < v->n; i++)
+		cjose_jwk_release(v->k[i].jwk);
+	free(v);
+}
+
+tpa_token_verifier *tpa_token_verifier_ref(tpa_token_verifier *v)
+{
+	if (v)
+		atomic_fetch_add(&v->refs, 1);
+	return v;
+}
+
+/* One key of the JWKS: a public EC P-256 key with a kid of its own. */
+static int verifier_add(tpa_token_verifier *v, json_t *k, size_t i)
+{
+	const char *kid = json_string_value(json_object_get(k, "kid"));
+	char shown[72], *one;
+	cjose_err e;
+	size_t j;
+
+	if (!kid || !*kid || strlen(kid) >= HDR_KID_MAX)
+		return tpa_err_fail(TPA_ERR_PARSE, "JWKS: key %zu has no kid (or one longer than "
+				    "%d bytes)", i, HDR_KID_MAX - 1);
+	for (j = 0; j < v->n; j++)
+		if (strcmp(v->k[j].kid, kid) == 0)
+			return tpa_err_fail(TPA_ERR_PARSE, "JWKS: kid %s is there twice",
+					    printable(shown, sizeof(shown), kid));
+	if (!(one = json_dumps(k, JSON_COMPACT)))
+		return tpa_err_fail(TPA_ERR_NOMEM, "JWKS: out of memory");
+	v->k[v->n].jwk = cjose_jwk_import(one, strlen(one), &e);
+	free(one);
+	if (!v->k[v->n].jwk)
+		return tpa_err_fail(TPA_ERR_PARSE, "JWKS: key %s is not a JWK",
+				    printable(shown, sizeof(shown), kid));
+	if (cjose_jwk_get_kty(v->k[v->n].jwk, &e) != CJOSE_JWK_KTY_EC ||
+	    cjose_jwk_EC_get_curve(v->k[v->n].jwk, &e) != CJOSE_JWK_EC_P_256) {
+		cjose_jwk_release(v->k[v->n].jwk);
+		return tpa_err_fail(TPA_ERR_PARSE, "JWKS: key %s is not an EC P-256 key",
+				    printable(shown, sizeof(shown), kid));
+	}
+	memcpy(v->k[v->n].kid, kid, strlen(kid) + 1);
+	v->n++;
+	return 0;
+}
+
+int tpa_token_verifier_new(tpa_token_verifier **out, const char *jwks_json)
+{
+	tpa_token_verifier *v;
+	json_t *set, *keys, *k;
+	size_t i;
+	int err = 0;
+
+	if (!out || !jwks_json)
+		return tpa_err_fail(TPA_ERR_INVALID_ARG, "token verifier: NULL");
+	*out = NULL;
+	if (strnlen(jwks_json, TPA_TOKEN_MAX + 1) > TPA_TOKEN_MAX)
+		return tpa_err_fail(TPA_ERR_LIMIT, "JWKS: longer than %d bytes", TPA_TOKEN_MAX);
+	if (!(set = json_loads(jwks_json, JSON_REJECT_DUPLICATES, NULL)) ||
+	    !json_is_array(keys = json_object_get(set, "keys"))) {
+		json_decref(set);
+		return tpa_err_fail(TPA_ERR_PARSE, "token: the key set is not a JWKS");
+	}
+	if ((i = json_array_size(keys)) > VERIFIER_KEYS_MAX) {
+		json_decref(set);
+		return tpa_err_fail(TPA_ERR_LIMIT, "JWKS: %zu keys, at most %d", i,
+				    VERIFIER_KEYS_MAX);
+	}
+	if (!(v = calloc(1, sizeof(*v)))) {
+		json_decref(set);
+		return tpa_err_fail(TPA_ERR_NOMEM, "token verifier: out of memory");
+	}
+	atomic_init(&v->refs, 1);
+	json_array_foreach(keys, i, k)
+		if ((err = verifier_add(v, k, i)) < 0)
+			break;
+	json_decref(set);
+	if (err < 0) {
+		tpa_token_verifier_free(v);
+		return err;
+	}
+	*out = v;
+	return 0;
+}
+
+size_t tpa_token_verifier_count(const tpa_token_verifier *v)
+{
+	return v ? v->n : 0;
+}
+
+int tpa_token_verifier_accept(tpa_token_accepted *out, const tpa_token_verifier *v,
+			      const char *token, int64_t now, int accept_warning)
+{
+	cjose_jws_t *jws = NULL;
+	const cjose_jwk_t *jwk = NULL;
+	const char *dev;
+	uint8_t *pt = NULL;
+	size_t ptl = 0, i;
+	json_int_t iat = 0, exp = 0;
+	json_t *j = NULL;
+	jws_header h;
+	char shown[72];
+	int err;
+
+	if (!out || !v || !token)
+		return tpa_err_fail(TPA_ERR_INVALID_ARG, "token accept: NULL");
+	memset(out, 0, sizeof(*out));
+	if ((err = precheck(&h, token)) < 0)
+		return err;
+	if (!h.have_kid)
+		return tpa_err_fail(TPA_ERR_PARSE, "token: no kid in the header to pick a key "
+				    "of the JWKS");
+	for (i = 0; i < v->n && !jwk; i++)
+		if (strcmp(v->k[i].kid, h.kid) == 0)
+			jwk = v->k[i].jwk;
+	if (!jwk)
+		return tpa_err_fail(TPA_ERR_VERIFY, "token: no key in the JWKS has kid %s",
+				    printable(shown, sizeof(shown), h.kid));
+	if ((err = jws_check_jwk(&jws, &pt, &ptl, jwk, token, &h, "JWT")) < 0)
+		return err;
+	if (!(j = json_loadb((const char *)pt, ptl, JSON_REJECT_DUPLICATES, NULL))) {
+		err = tpa_err_fail(TPA_ERR_PARSE, "token: claims are not JSON");
+		goto out;
+	}
+	if ((err = check_claims(j, now, NULL, 0)) < 0 || (err = accept_status(j, accept_warning)) < 0)
+		goto out;
+	time_claim(&iat, j, "iat");
+	time_claim(&exp, j, "exp");
+	out->iat = (int64_t)iat;
+	out->exp = (int64_t)exp;
+	dev = json_string_value(json_object_get(j, "tpa.device_id"));
+	if (dev && strlen(dev) < sizeof(out->device_id))
+		memcpy(out->device_id, dev, strlen(dev) + 1);
+	err = 0;
+out:
+	json_decref(j);
+	cjose_jws_release(jws);
 	return err;
 }
 

@@ -105,6 +105,10 @@ int tpa_service_reload(tpa_service *s, const tpa_service_opts *o, tpa_ek_anchors
 int tpa_service_set_admission(tpa_service *s, tpa_admission_mode mode);
 /* The JWKS the GetVerificationKeys RPC serves (malloc'd). */
 int tpa_service_jwks(char **out, tpa_service *s);
+/* That JWKS's keys imported, to check tokens with (a reference: the caller
+ * frees it with tpa_token_verifier_free). Both are built once a second at
+ * most, and again when the keys change. */
+int tpa_service_token_verifier(tpa_token_verifier **out, tpa_service *s);
 
 /* The sealer, e.g. for a test clock. */
 tpa_sealer *tpa_service_sealer(tpa_service *s);

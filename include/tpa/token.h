@@ -122,6 +122,30 @@ int tpa_token_peek_payload(char **payload_out, const char *jws);
  * the status ("token status is contraindicated") and the first reason. */
 int tpa_token_accept_status(const char *claims_json, int accept_warning);
 
+/* ---- many tokens checked against one key set ----
+ * A relying party that checks a token per request (the HTTP face's
+ * /v1/authz) imports the JWKS's keys once: a verifier holds them by kid,
+ * read-only, so threads share it; it is counted (tpa_token_verifier_ref,
+ * and _free drops one reference). A JWKS with more than 16 keys, a key
+ * without a kid or one twice, or a key that is not EC P-256 is refused. */
+typedef struct tpa_token_verifier tpa_token_verifier;
+
+int tpa_token_verifier_new(tpa_token_verifier **out, const char *jwks_json);
+tpa_token_verifier *tpa_token_verifier_ref(tpa_token_verifier *v);
+void tpa_token_verifier_free(tpa_token_verifier *v);
+size_t tpa_token_verifier_count(const tpa_token_verifier *v);
+
+/* What a relying party learns of a token it accepts. */
+typedef struct {
+	char device_id[65];         /* tpa.device_id; "" if absent or longer */
+	int64_t iat, exp;
+} tpa_token_accepted;
+
+/* tpa_token_verify_jwks (no nonce) and tpa_token_accept_status, with the
+ * claims read once: the same checks, the same refusals. */
+int tpa_token_verifier_accept(tpa_token_accepted *out, const tpa_token_verifier *v,
+			      const char *token, int64_t now, int accept_warning);
+
 /* A JWKS of the public keys (NULLs skipped): "use" sig, "alg" ES256, kid. */
 int tpa_token_jwks(char **out, const tpa_token_key *const *keys, size_t n);
 

@@ -82,6 +82,7 @@ static void test_sign_lifetime(void)
 static EVP_PKEY *rp_key;    /* the signer's key */
 static char rp_jwk[512];    /* its public JWK, kid KID */
 static char rp_jwks[600];   /* a JWKS of it */
+static tpa_token_verifier *rp_tv; /* that JWKS imported */
 
 /* base64url of bytes, canonical (cjose's encoder); malloc'd. */
 static char *b64(const void *b, size_t n)
@@ -114,6 +115,7 @@ static int keys_init(void)
 		snprintf(rp_jwk, sizeof(rp_jwk), "{\"kty\":\"EC\",\"crv\":\"P-256\",\"kid\":\""
 			 KID "\",\"x\":\"%s\",\"y\":\"%s\"}", xs, ys);
 		snprintf(rp_jwks, sizeof(rp_jwks), "{\"keys\":[%s]}", rp_jwk);
+		ok = tpa_token_verifier_new(&rp_tv, rp_jwks) == 0;
 	}
 	BN_free(x);
 	BN_free(y);
@@ -124,6 +126,7 @@ static int keys_init(void)
 
 static int keys_clean(void)
 {
+	tpa_token_verifier_free(rp_tv);
 	EVP_PKEY_free(rp_key);
 	return 0;
 }
@@ -197,14 +200,27 @@ static char *good_token(void)
  * 0 or the error; *why the message. */
 static int check(const char *tok, const char **why)
 {
-	char *claims = NULL;
-	int e1, e2;
+	char *claims = NULL, msg[512];
+	tpa_token_accepted acc;
+	int e1, e2, e3, want3;
 
 	e1 = tpa_token_verify(&claims, rp_jwk, tok, NOW);
 	free(claims);
 	claims = NULL;
 	e2 = tpa_token_verify_jwks(&claims, rp_jwks, tok, NOW, NULL, 0);
+	/* The verifier with its keys imported once reads the token the same
+	 * way, and judges the status as tpa_token_accept_status does. */
+	want3 = e2 < 0 ? e2 : tpa_token_accept_status(claims, 1);
+	snprintf(msg, sizeof(msg), "%s", want3 < 0 ? tpa_err_last() : "");
 	free(claims);
+	e3 = tpa_token_verifier_accept(&acc, rp_tv, tok, NOW, 1);
+	CU_ASSERT_EQUAL(e3, want3);
+	if (e3 < 0 && strcmp(msg, tpa_err_last()) != 0) {
+		fprintf(stderr, "\n  verifier: /%s/, verify: /%s/\n", tpa_err_last(), msg);
+		CU_FAIL("the verifier refuses for another reason");
+	}
+	if (e2 < 0)
+		tpa_err_fail(e2, "%s", msg);   /* *why: the verify functions' reason */
 	*why = tpa_err_last();
 	CU_ASSERT_EQUAL(e1, e2);
 	return e2;
@@ -718,6 +734,100 @@ static void test_status_of_signed(void)
 	tpa_token_key_free(k);
 }
 
+/* The verifier with the JWKS's keys imported once: which key sets it
+ * takes, what it gives of a token it accepts, its references. */
+static void test_verifier(void)
+{
+	static const char *const bad_sets[][2] = {
+		{ "not JSON", "not a JWKS" },
+		{ "{\"keys\":{}}", "not a JWKS" },
+		{ "{\"keys\":[{\"kty\":\"EC\",\"crv\":\"P-256\"}]}", "key 0 has no kid" },
+		{ "{\"keys\":[{\"kty\":\"oct\",\"kid\":\"h\",\"k\":\"c2VjcmV0c2VjcmV0c2VjcmV0c2Vj"
+		  "cmV0c2VjcmV0\"}]}", "key h is not an EC P-256 key" },
+		{ "{\"keys\":[{\"kty\":\"EC\",\"kid\":\"x\",\"crv\":\"P-256\",\"x\":\"AA\","
+		  "\"y\":\"AA\"}]}", "key x is not a JWK" },
+	};
+	tpa_token_verifier *v = NULL, *v2;
+	tpa_token_accepted acc;
+	tpa_token_key *k = NULL;
+	tpa_token_claims c;
+	char *tok = NULL, *jwks = NULL, buf[4096], *tw;
+	const tpa_token_key *keys[1];
+	size_t i, off;
+
+	for (i = 0; i < sizeof(bad_sets) / sizeof(bad_sets[0]); i++) {
+		v = (tpa_token_verifier *)1;
+		CU_ASSERT(tpa_token_verifier_new(&v, bad_sets[i][0]) < 0);
+		CU_ASSERT_PTR_NULL(v);
+		if (!strstr(tpa_err_last(), bad_sets[i][1])) {
+			fprintf(stderr, "\n  %s: expected /%s/, got /%s/\n", bad_sets[i][0],
+				bad_sets[i][1], tpa_err_last());
+			CU_FAIL("refused for another reason");
+		}
+	}
+	/* A kid twice; more keys than 16. */
+	snprintf(buf, sizeof(buf), "{\"keys\":[%s,%s]}", rp_jwk, rp_jwk);
+	CU_ASSERT_EQUAL(tpa_token_verifier_new(&v, buf), TPA_ERR_PARSE);
+	CU_ASSERT(strstr(tpa_err_last(), "kid " KID " is there twice") != NULL);
+	off = (size_t)snprintf(buf, sizeof(buf), "{\"keys\":[");
+	for (i = 0; i < 17; i++)
+		off += (size_t)snprintf(buf + off, sizeof(buf) - off, "%s{\"kid\":\"k%zu\"}",
+					i ? "," : "", i);
+	snprintf(buf + off, sizeof(buf) - off, "]}");
+	CU_ASSERT_EQUAL(tpa_token_verifier_new(&v, buf), TPA_ERR_LIMIT);
+	CU_ASSERT(strstr(tpa_err_last(), "17 keys, at most 16") != NULL);
+	CU_ASSERT_EQUAL(tpa_token_verifier_new(NULL, rp_jwks), TPA_ERR_INVALID_ARG);
+	CU_ASSERT_EQUAL(tpa_token_verifier_new(&v, "{\"keys\":[]}"), 0);
+	CU_ASSERT_EQUAL(tpa_token_verifier_count(v), 0);
+	CU_ASSERT(tpa_token_verifier_accept(&acc, v, tok = good_token(), NOW, 1) < 0);
+	CU_ASSERT(strstr(tpa_err_last(), "no key in the JWKS has kid " KID) != NULL);
+	free(tok);
+	tpa_token_verifier_free(v);
+
+	/* A token the verifier signs, of a device: accepted with its id and
+	 * times; a warning only when asked. */
+	CU_ASSERT_EQUAL_FATAL(tpa_token_key_new(&k), 0);
+	keys[0] = k;
+	CU_ASSERT_EQUAL_FATAL(tpa_token_jwks(&jwks, keys, 1), 0);
+	CU_ASSERT_EQUAL_FATAL(tpa_token_verifier_new(&v, jwks), 0);
+	CU_ASSERT_EQUAL(tpa_token_verifier_count(v), 1);
+	memset(&c, 0, sizeof(c));
+	c.status = "affirming";
+	c.iat = NOW;
+	c.ttl_s = 600;
+	c.device_id = "ab01ab01ab01ab01ab01ab01ab01ab01ab01ab01ab01ab01ab01ab01ab01ab01";
+	CU_ASSERT_EQUAL_FATAL(tpa_token_sign(&tok, k, &c), 0);
+	v2 = tpa_token_verifier_ref(v);
+	CU_ASSERT_PTR_EQUAL(v2, v);
+	tpa_token_verifier_free(v);     /* one reference left: still usable */
+	CU_ASSERT_EQUAL(tpa_token_verifier_accept(&acc, v2, tok, NOW + 1, 0), 0);
+	CU_ASSERT_STRING_EQUAL(acc.device_id, c.device_id);
+	CU_ASSERT_EQUAL(acc.iat, NOW);
+	CU_ASSERT_EQUAL(acc.exp, NOW + 600);
+	CU_ASSERT_EQUAL(tpa_token_verifier_accept(&acc, v2, tok, NOW + 600, 1), TPA_ERR_VERIFY);
+	CU_ASSERT(strstr(tpa_err_last(), "expired") != NULL);
+	CU_ASSERT_STRING_EQUAL(acc.device_id, "");
+	/* A token of another key (the test's own, kid KID) is not taken. */
+	CU_ASSERT(tpa_token_verifier_accept(&acc, v2, tw = good_token(), NOW, 1) < 0);
+	CU_ASSERT(strstr(tpa_err_last(), "no key in the JWKS has kid") != NULL);
+	free(tw);
+	free(tok);
+	c.status = "warning";
+	c.device_id = NULL;
+	CU_ASSERT_EQUAL_FATAL(tpa_token_sign(&tok, k, &c), 0);
+	CU_ASSERT_EQUAL(tpa_token_verifier_accept(&acc, v2, tok, NOW, 0), TPA_ERR_VERIFY);
+	CU_ASSERT(strstr(tpa_err_last(), "token status is warning") != NULL);
+	CU_ASSERT_EQUAL(tpa_token_verifier_accept(&acc, v2, tok, NOW, 1), 0);
+	CU_ASSERT_STRING_EQUAL(acc.device_id, "");   /* none named: the caller refuses */
+	CU_ASSERT_EQUAL(tpa_token_verifier_accept(NULL, v2, tok, NOW, 1), TPA_ERR_INVALID_ARG);
+	CU_ASSERT_EQUAL(tpa_token_verifier_accept(&acc, NULL, tok, NOW, 1), TPA_ERR_INVALID_ARG);
+	free(tok);
+	tpa_token_verifier_free(v2);
+	tpa_token_verifier_free(NULL);
+	free(jwks);
+	tpa_token_key_free(k);
+}
+
 /* ---- keys, signing and verifying ---- */
 
 /* ---- the key set ---- */
@@ -871,8 +981,11 @@ static void test_keyset_service(void)
 	tpa_token_keyset *ks = NULL, *ks2 = NULL;
 	tpa_service_opts so;
 	tpa_service *svc = NULL;
-	char *jwks = NULL;
+	char *jwks = NULL, *tok = NULL;
 	int64_t now = (int64_t)time(NULL);
+	tpa_token_verifier *tv = NULL, *tv2 = NULL;
+	tpa_token_accepted acc;
+	tpa_token_claims c;
 	const char *k0;
 
 	CU_ASSERT_PTR_NOT_NULL_FATAL(mkdtemp(dir));
@@ -892,6 +1005,15 @@ static void test_keyset_service(void)
 	CU_ASSERT(strstr(jwks, "\"tpa_refresh_after\":\"") != NULL);
 	free(jwks);
 	jwks = NULL;
+	/* The same keys imported, for the tokens of relying parties. */
+	CU_ASSERT_EQUAL_FATAL(tpa_service_token_verifier(&tv, svc), 0);
+	CU_ASSERT_EQUAL(tpa_token_verifier_count(tv), 2);
+	memset(&c, 0, sizeof(c));
+	c.status = "affirming";
+	c.iat = now;
+	c.ttl_s = 60;
+	CU_ASSERT_EQUAL_FATAL(tpa_token_sign(&tok, tpa_token_keyset_signer(ks, now), &c), 0);
+	CU_ASSERT_EQUAL(tpa_token_verifier_accept(&acc, tv, tok, now, 0), 0);
 	/* a reload: the next key of the new set is published, not signing */
 	CU_ASSERT_EQUAL_FATAL(tpa_token_keyset_save(ks, path, now), 0);
 	CU_ASSERT_EQUAL_FATAL(tpa_token_keyset_load(&ks2, path, 0), 0);
@@ -904,6 +1026,15 @@ static void test_keyset_service(void)
 	snprintf(want, sizeof(want), "\"kid\":\"%s\"", k2);
 	CU_ASSERT(strstr(jwks, want) != NULL);
 	free(jwks);
+	/* A new key set: a new verifier at once; the one held still works. */
+	CU_ASSERT_EQUAL_FATAL(tpa_service_token_verifier(&tv2, svc), 0);
+	CU_ASSERT_PTR_NOT_EQUAL(tv2, tv);
+	CU_ASSERT_EQUAL(tpa_token_verifier_count(tv2), 3);
+	CU_ASSERT_EQUAL(tpa_token_verifier_accept(&acc, tv2, tok, now, 0), 0);
+	CU_ASSERT_EQUAL(tpa_token_verifier_accept(&acc, tv, tok, now, 0), 0);
+	tpa_token_verifier_free(tv);
+	tpa_token_verifier_free(tv2);
+	free(tok);
 	tpa_service_free(svc);                       /* frees ks2, the service's */
 	tpa_token_keyset_free(ks);
 	tmpdir_rm(dir);
@@ -1168,6 +1299,8 @@ int main(void)
 	CU_add_test(s, "header: ES256, no crit, one reading", test_header_rules);
 	CU_add_test(s, "a JWS of any payload: the same reading", test_payload_jws);
 	CU_add_test(s, "iat and exp: present, ordered, bounded, skew", test_time_rules);
+	CU_add_test(s, "a verifier of a JWKS: its keys imported once, the same reading",
+		    test_verifier);
 	s = CU_add_suite("token keys, signing and verifying", NULL, NULL);
 	CU_add_test(s, "sign and verify, negatives", test_token_sign_verify);
 	CU_add_test(s, "key set: next, active, retired", test_keyset_rotation);
