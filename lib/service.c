@@ -277,15 +277,27 @@ static int published(tpa_service *s, int64_t now)
 	if (s->pub_jwks && s->pub_at == now && s->pub_ks == ks && s->pub_key == keys[0] &&
 	    s->pub_prev == keys[1])
 		return 0;
-	err = ks ? tpa_token_keyset_jwks(&jwks, ks, now) : tpa_token_jwks(&jwks, keys, 2);
-	if (err < 0 || (err = tpa_token_verifier_new(&tv, jwks)) < 0) {
+	if ((err = ks ? tpa_token_keyset_jwks(&jwks, ks, now) : tpa_token_jwks(&jwks, keys, 2)) < 0)
+		return err;
+	if (s->pub_jwks && strcmp(jwks, s->pub_jwks) == 0) {
+		free(jwks);
+		goto same;
+	}
+	if ((err = tpa_token_verifier_new(&tv, jwks)) < 0) {
 		free(jwks);
 		return err;
+	}
+	/* The same keys (the JWKS changed its refresh time): the verifier
+	 * kept, with the claims it has read. */
+	if (tpa_token_verifier_same_keys(tv, s->pub_tv)) {
+		tpa_token_verifier_free(tv);
+		tv = tpa_token_verifier_ref(s->pub_tv);
 	}
 	free(s->pub_jwks);
 	tpa_token_verifier_free(s->pub_tv);
 	s->pub_jwks = jwks;
 	s->pub_tv = tv;
+same:
 	s->pub_at = now;
 	s->pub_ks = ks;
 	s->pub_key = keys[0];

@@ -134,6 +134,10 @@ int tpa_token_verifier_new(tpa_token_verifier **out, const char *jwks_json);
 tpa_token_verifier *tpa_token_verifier_ref(tpa_token_verifier *v);
 void tpa_token_verifier_free(tpa_token_verifier *v);
 size_t tpa_token_verifier_count(const tpa_token_verifier *v);
+/* 1 if both hold the same keys (kids and public keys, in order). */
+int tpa_token_verifier_same_keys(const tpa_token_verifier *a, const tpa_token_verifier *b);
+/* How often accept found the claims read before (hits) or read them. */
+void tpa_token_verifier_stats(const tpa_token_verifier *v, uint64_t *hits, uint64_t *misses);
 
 /* What a relying party learns of a token it accepts. */
 typedef struct {
@@ -142,7 +146,11 @@ typedef struct {
 } tpa_token_accepted;
 
 /* tpa_token_verify_jwks (no nonce) and tpa_token_accept_status, with the
- * claims read once: the same checks, the same refusals. */
+ * claims read once: the same checks, the same refusals. The signature is
+ * verified at every call; claims that passed are kept by the SHA-256 of
+ * their bytes, and a token with the same claims again has only its iat and
+ * exp checked against now (and its status read again if it warns and
+ * accept_warning is 0). */
 int tpa_token_verifier_accept(tpa_token_accepted *out, const tpa_token_verifier *v,
 			      const char *token, int64_t now, int accept_warning);
 

@@ -751,8 +751,9 @@ static void test_verifier(void)
 	tpa_token_accepted acc;
 	tpa_token_key *k = NULL;
 	tpa_token_claims c;
-	char *tok = NULL, *jwks = NULL, buf[4096], *tw;
+	char *tok = NULL, *jwks = NULL, buf[4096], *tw, *sig;
 	const tpa_token_key *keys[1];
+	uint64_t hits, misses;
 	size_t i, off;
 
 	for (i = 0; i < sizeof(bad_sets) / sizeof(bad_sets[0]); i++) {
@@ -804,9 +805,31 @@ static void test_verifier(void)
 	CU_ASSERT_STRING_EQUAL(acc.device_id, c.device_id);
 	CU_ASSERT_EQUAL(acc.iat, NOW);
 	CU_ASSERT_EQUAL(acc.exp, NOW + 600);
+	/* The claims read before: found, and the time checked again. */
+	tpa_token_verifier_stats(v2, &hits, &misses);
+	CU_ASSERT_EQUAL(hits, 0);
+	CU_ASSERT_EQUAL(misses, 1);
+	memset(&acc, 0, sizeof(acc));
+	CU_ASSERT_EQUAL(tpa_token_verifier_accept(&acc, v2, tok, NOW + 2, 0), 0);
+	CU_ASSERT_STRING_EQUAL(acc.device_id, c.device_id);
+	CU_ASSERT_EQUAL(acc.exp, NOW + 600);
 	CU_ASSERT_EQUAL(tpa_token_verifier_accept(&acc, v2, tok, NOW + 600, 1), TPA_ERR_VERIFY);
-	CU_ASSERT(strstr(tpa_err_last(), "expired") != NULL);
+	CU_ASSERT_STRING_EQUAL(tpa_err_last(), "token: expired 0 s ago");
 	CU_ASSERT_STRING_EQUAL(acc.device_id, "");
+	CU_ASSERT_EQUAL(tpa_token_verifier_accept(&acc, v2, tok, NOW - 61, 1), TPA_ERR_VERIFY);
+	CU_ASSERT(strstr(tpa_err_last(), "issued 61 s in the future") != NULL);
+	tpa_token_verifier_stats(v2, &hits, &misses);
+	CU_ASSERT_EQUAL(hits, 3);
+	CU_ASSERT_EQUAL(misses, 1);
+	/* The same claims under a signature that does not hold: refused, the
+	 * claims read before notwithstanding. */
+	tw = strdup(tok);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(tw);
+	sig = strrchr(tw, '.') + 1;
+	sig[10] = sig[10] == 'A' ? 'B' : 'A';
+	CU_ASSERT_EQUAL(tpa_token_verifier_accept(&acc, v2, tw, NOW, 1), TPA_ERR_VERIFY);
+	CU_ASSERT(strstr(tpa_err_last(), "signature does not verify") != NULL);
+	free(tw);
 	/* A token of another key (the test's own, kid KID) is not taken. */
 	CU_ASSERT(tpa_token_verifier_accept(&acc, v2, tw = good_token(), NOW, 1) < 0);
 	CU_ASSERT(strstr(tpa_err_last(), "no key in the JWKS has kid") != NULL);
@@ -819,6 +842,17 @@ static void test_verifier(void)
 	CU_ASSERT(strstr(tpa_err_last(), "token status is warning") != NULL);
 	CU_ASSERT_EQUAL(tpa_token_verifier_accept(&acc, v2, tok, NOW, 1), 0);
 	CU_ASSERT_STRING_EQUAL(acc.device_id, "");   /* none named: the caller refuses */
+	/* Kept once accepted with a warning: a warning is still refused when
+	 * it is not accepted. */
+	CU_ASSERT_EQUAL(tpa_token_verifier_accept(&acc, v2, tok, NOW, 1), 0);
+	CU_ASSERT_EQUAL(tpa_token_verifier_accept(&acc, v2, tok, NOW, 0), TPA_ERR_VERIFY);
+	CU_ASSERT(strstr(tpa_err_last(), "token status is warning") != NULL);
+	/* Which verifiers hold the same keys. */
+	CU_ASSERT_EQUAL_FATAL(tpa_token_verifier_new(&v, jwks), 0);
+	CU_ASSERT(tpa_token_verifier_same_keys(v, v2));
+	CU_ASSERT(!tpa_token_verifier_same_keys(v, rp_tv));
+	CU_ASSERT(!tpa_token_verifier_same_keys(v, NULL));
+	tpa_token_verifier_free(v);
 	CU_ASSERT_EQUAL(tpa_token_verifier_accept(NULL, v2, tok, NOW, 1), TPA_ERR_INVALID_ARG);
 	CU_ASSERT_EQUAL(tpa_token_verifier_accept(&acc, NULL, tok, NOW, 1), TPA_ERR_INVALID_ARG);
 	free(tok);
