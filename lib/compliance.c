@@ -59,8 +59,9 @@ int tpa_device_stale(const tpa_device *d, int64_t now, const tpa_staleness *p)
 	return due != 0 && now >= due;
 }
 
-int tpa_compliance_answer_get(tpa_compliance_answer *out, tpa_store *store,
-			      const char *device_id, int64_t now, const tpa_staleness *p)
+/* The answer for device_id, with its last token's text if with_token. */
+static int answer(tpa_compliance_answer *out, tpa_store *store, const char *device_id,
+		  int64_t now, const tpa_staleness *p, int with_token)
 {
 	const tpa_device *d = &out->device;
 	char at[TPA_TIME_ISO_LEN + 1], due[TPA_TIME_ISO_LEN + 1];
@@ -77,9 +78,12 @@ int tpa_compliance_answer_get(tpa_compliance_answer *out, tpa_store *store,
 	}
 	if (!tpa_device_id_valid(device_id))
 		return tpa_err_fail(TPA_ERR_INVALID_ARG, "device_id: not 64 lower-case hex digits");
-	if ((err = tpa_store_last_token(&out->token, &out->device, store, device_id)) < 0)
+	/* A device has a token expiry exactly when it has a token (the
+	 * registry's rule), and none is at or before 0: no expiry is expired. */
+	if ((err = with_token ? tpa_store_last_token(&out->token, &out->device, store, device_id) :
+		   tpa_store_get(&out->device, store, device_id)) < 0)
 		return err;
-	out->expired = !out->token || d->last_token_exp <= now;
+	out->expired = (with_token && !out->token) || d->last_token_exp <= now;
 	out->revoked_since_verdict = d->state_changed_at > 0 &&
 				     d->state_changed_at >= d->last_attest_at;
 	out->due_at = tpa_device_due(d, &pol);
@@ -112,6 +116,18 @@ int tpa_compliance_answer_get(tpa_compliance_answer *out, tpa_store *store,
 		snprintf(out->reason, sizeof(out->reason), "the last verdict's token expired");
 	out->compliant = out->reason[0] == '\0';
 	return 0;
+}
+
+int tpa_compliance_answer_get(tpa_compliance_answer *out, tpa_store *store,
+			      const char *device_id, int64_t now, const tpa_staleness *p)
+{
+	return answer(out, store, device_id, now, p, 1);
+}
+
+int tpa_compliance_decide(tpa_compliance_answer *out, tpa_store *store, const char *device_id,
+			  int64_t now, const tpa_staleness *p)
+{
+	return answer(out, store, device_id, now, p, 0);
 }
 
 void tpa_compliance_answer_free(tpa_compliance_answer *a)

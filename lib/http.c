@@ -560,8 +560,8 @@ static enum MHD_Result do_authz(tpa_http *h, struct MHD_Connection *c)
 	}
 	tpa_service_staleness(h->svc, &pol);
 	err = tpa_service_store(h->svc) ?
-		tpa_compliance_answer_get(&a, tpa_service_store(h->svc), acc.device_id,
-					  (int64_t)time(NULL), &pol) : TPA_ERR_NOT_FOUND;
+		tpa_compliance_decide(&a, tpa_service_store(h->svc), acc.device_id,
+				      (int64_t)time(NULL), &pol) : TPA_ERR_NOT_FOUND;
 	if (err == TPA_ERR_NOT_FOUND || err == TPA_ERR_INVALID_ARG) {
 		const char *hd[] = { "X-Reason", "the device is not registered", NULL };
 

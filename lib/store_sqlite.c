@@ -811,6 +811,9 @@ static void row_to_device(tpa_device *d, sqlite3_stmt *st)
 	"d.hostname, d.machine_id, d.dmi_product, d.dmi_serial, d.first_seen, d.last_seen, " \
 	"d.pending, d.admission, d.ek_cert_source"
 #define DEVICE_NCOLUMNS 22
+/* A device id as bound (?1), or the device it is an alias of: canonical()
+ * inside the statement that reads the device. */
+#define BY_ALIAS "coalesce((SELECT device_id FROM device_aliases WHERE alias = ?1), ?1)"
 
 static int get_one(tpa_device *out, sq_store *s, const char *sql, const char *key,
 		   const char *what)
@@ -840,17 +843,13 @@ static int sq_get(tpa_device *out, tpa_store *p, const char *id)
 {
 	sq_store *s = (sq_store *)p;
 	char cid[TPA_DEVICE_ID_LEN + 1];
-	int err;
 
 	if (!out || !id)
 		return tpa_err_fail(TPA_ERR_INVALID_ARG, "get: NULL");
-	pthread_mutex_lock(&s->lock);
-	err = canonical(s, id, cid);
-	pthread_mutex_unlock(&s->lock);
-	if (err < 0)
-		return err;
-	return get_one(out, s, "SELECT " DEVICE_COLUMNS " FROM devices d WHERE d.id = ?", cid,
-		       "id");
+	snprintf(cid, sizeof(cid), "%s", id);
+	/* The id, or the device it is an alias of (canonical), in one read. */
+	return get_one(out, s, "SELECT " DEVICE_COLUMNS " FROM devices d WHERE d.id = " BY_ALIAS,
+		       cid, "id");
 }
 
 static int sq_resolve(char *id_out, tpa_store *p, const char *id)
@@ -1937,7 +1936,7 @@ static int sq_last_token(char **token, tpa_device *dev, tpa_store *p, const char
 {
 	sq_store *s = (sq_store *)p;
 	sqlite3_stmt *st;
-	char *t = NULL, cid[TPA_DEVICE_ID_LEN + 1];
+	char *t = NULL;
 	int err;
 
 	if (!token)
@@ -1946,12 +1945,10 @@ static int sq_last_token(char **token, tpa_device *dev, tpa_store *p, const char
 	if (!valid_id(id))
 		return bad_id("last token");
 	pthread_mutex_lock(&s->lock);
-	if ((err = canonical(s, id, cid)) < 0)
-		goto out;
-	id = cid;
-	/* One statement: the device and its token from one consistent read. */
+	/* One statement: the device (by its id or an alias, as canonical
+	 * reads it) and its token from one consistent read. */
 	if ((err = prepare(&st, s, "SELECT " DEVICE_COLUMNS ", d.last_token FROM devices d "
-			   "WHERE d.id = ?", "t", id)) < 0)
+			   "WHERE d.id = " BY_ALIAS, "t", id)) < 0)
 		goto out;
 	if ((err = step_one(s, st)) == 0) {
 		err = tpa_err_fail(TPA_ERR_NOT_FOUND, "no device with id %.64s", id);

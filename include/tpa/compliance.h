@@ -63,6 +63,10 @@ typedef struct {
  * Free with tpa_compliance_answer_free in every case. */
 int tpa_compliance_answer_get(tpa_compliance_answer *out, tpa_store *store,
 			      const char *device_id, int64_t now, const tpa_staleness *p);
+/* The same decision without the token's text (token stays NULL): for a
+ * decision per request (/v1/authz), which has the token in hand. */
+int tpa_compliance_decide(tpa_compliance_answer *out, tpa_store *store, const char *device_id,
+			  int64_t now, const tpa_staleness *p);
 void tpa_compliance_answer_free(tpa_compliance_answer *a);
 
 /* Whether s is a device id: 64 lower-case hex digits. */

@@ -67,12 +67,32 @@ static void verdict(const char *o, int64_t at, int64_t exp)
 	verdict_of(ID, o, at, exp);
 }
 
+/* The decision without the token's text (what /v1/authz asks) is the
+ * answer's, field for field. */
+static void same_decision(const tpa_compliance_answer *a, const char *id, int64_t now,
+			  const tpa_staleness *p)
+{
+	tpa_compliance_answer b;
+
+	CU_ASSERT_EQUAL_FATAL(tpa_compliance_decide(&b, st, id, now, p), 0);
+	CU_ASSERT_PTR_NULL(b.token);
+	CU_ASSERT_EQUAL(b.compliant, a->compliant);
+	CU_ASSERT_EQUAL(b.expired, a->expired);
+	CU_ASSERT_EQUAL(b.stale, a->stale);
+	CU_ASSERT_EQUAL(b.revoked_since_verdict, a->revoked_since_verdict);
+	CU_ASSERT_EQUAL(b.due_at, a->due_at);
+	CU_ASSERT_STRING_EQUAL(b.reason, a->reason);
+	CU_ASSERT_STRING_EQUAL(b.device.id, a->device.id);
+	tpa_compliance_answer_free(&b);
+}
+
 /* The answer at now: compliant or not, and the reason's start. */
 static void expect(int64_t now, int compliant, const char *reason)
 {
 	tpa_compliance_answer a;
 
 	CU_ASSERT_EQUAL_FATAL(tpa_compliance_answer_get(&a, st, ID, now, NULL), 0);
+	same_decision(&a, ID, now, NULL);
 	CU_ASSERT_EQUAL(a.compliant, compliant);
 	CU_ASSERT_STRING_EQUAL(a.device.id, ID);
 	if (strncmp(a.reason, reason, strlen(reason)) != 0 || (!*reason && *a.reason)) {
@@ -189,6 +209,7 @@ static void test_stale_answer(void)
 	CU_ASSERT_EQUAL_FATAL(tpa_store_enroll(st, ID2, ek2, sizeof(ek2), NULL, 0, ak2,
 					       sizeof(ak2), "000b5678", NULL, 0, 100), 0);
 	CU_ASSERT_EQUAL_FATAL(tpa_compliance_answer_get(&a, st, ID2, 100000, &p), 0);
+	same_decision(&a, ID2, 100000, &p);
 	CU_ASSERT_FALSE(a.compliant);
 	CU_ASSERT_FALSE(a.stale);
 	CU_ASSERT_EQUAL(a.due_at, 0);
@@ -197,11 +218,13 @@ static void test_stale_answer(void)
 	/* A good verdict with a token that would hold long after it is due. */
 	verdict_of(ID2, "compliant", 1000, 9000);
 	CU_ASSERT_EQUAL_FATAL(tpa_compliance_answer_get(&a, st, ID2, 1109, &p), 0);
+	same_decision(&a, ID2, 1109, &p);
 	CU_ASSERT_TRUE(a.compliant);
 	CU_ASSERT_FALSE(a.stale);
 	CU_ASSERT_EQUAL(a.due_at, 1110);
 	tpa_compliance_answer_free(&a);
 	CU_ASSERT_EQUAL_FATAL(tpa_compliance_answer_get(&a, st, ID2, 1110, &p), 0);
+	same_decision(&a, ID2, 1110, &p);
 	CU_ASSERT_FALSE(a.compliant);
 	CU_ASSERT_TRUE(a.stale);
 	CU_ASSERT_FALSE(a.expired);
@@ -211,17 +234,20 @@ static void test_stale_answer(void)
 	tpa_compliance_answer_free(&a);
 	/* The defaults (NULL): not due for an hour and ten minutes. */
 	CU_ASSERT_EQUAL_FATAL(tpa_compliance_answer_get(&a, st, ID2, 1110, NULL), 0);
+	same_decision(&a, ID2, 1110, NULL);
 	CU_ASSERT_TRUE(a.compliant);
 	CU_ASSERT_EQUAL(a.due_at, 1000 + 3600 + 600);
 	tpa_compliance_answer_free(&a);
 	/* A bad last verdict: due from it, and the verdict is the reason. */
 	verdict_of(ID2, "non-compliant", 2000, 9000);
 	CU_ASSERT_EQUAL_FATAL(tpa_compliance_answer_get(&a, st, ID2, 2109, &p), 0);
+	same_decision(&a, ID2, 2109, &p);
 	CU_ASSERT_FALSE(a.compliant);
 	CU_ASSERT_FALSE(a.stale);
 	CU_ASSERT_STRING_EQUAL(a.reason, "the last verdict was non-compliant");
 	tpa_compliance_answer_free(&a);
 	CU_ASSERT_EQUAL_FATAL(tpa_compliance_answer_get(&a, st, ID2, 2110, &p), 0);
+	same_decision(&a, ID2, 2110, &p);
 	CU_ASSERT_FALSE(a.compliant);
 	CU_ASSERT_TRUE(a.stale);
 	CU_ASSERT_EQUAL(a.due_at, 2110);
@@ -231,6 +257,7 @@ static void test_stale_answer(void)
 	verdict_of(ID2, "compliant", 3000, 9000);
 	CU_ASSERT_EQUAL(tpa_store_set_state(st, ID2, TPA_DEVICE_REVOKED, 3050), 0);
 	CU_ASSERT_EQUAL_FATAL(tpa_compliance_answer_get(&a, st, ID2, 3200, &p), 0);
+	same_decision(&a, ID2, 3200, &p);
 	CU_ASSERT_FALSE(a.compliant);
 	CU_ASSERT_TRUE(a.stale);
 	CU_ASSERT_STRING_EQUAL(a.reason, "the device is revoked");
@@ -239,6 +266,7 @@ static void test_stale_answer(void)
 	CU_ASSERT_EQUAL(tpa_store_set_state(st, ID2, TPA_DEVICE_ACTIVE, 3250), 0);
 	verdict_of(ID2, "compliant", 3300, 9000);
 	CU_ASSERT_EQUAL_FATAL(tpa_compliance_answer_get(&a, st, ID2, 3409, &p), 0);
+	same_decision(&a, ID2, 3409, &p);
 	CU_ASSERT_TRUE(a.compliant);
 	CU_ASSERT_FALSE(a.stale);
 	tpa_compliance_answer_free(&a);
