@@ -246,6 +246,15 @@ ms=$((($(date +%s%N) - t0) / 1000000))
 expect_exit "... while gRPC attests" 0 "${A[@]}"
 wait "$CONNS" || true
 expect_http "... and HTTP serves again once they close" 200 "${RP[@]}" "$H/healthz"
+# What serve --help and the man page say of the option: what was just seen.
+"$BIN/verifier" serve --help | sed -n '/^  --http-max-connections/,/^  --[a-gi-z]/p' |
+    tr -s ' \n' ' ' >"$WORK/hmc.help"
+sed -n '/^\.BI \\-\\-http\\-max\\-connections/,/^\.TP/p' "$ROOT/man/verifier.8" |
+    tr -s ' \n' ' ' >"$WORK/hmc.man"
+for f in help man; do
+    expect_grep "--http-max-connections in the $f: more closed at once on accept, before TLS, gRPC not affected" \
+        "$WORK/hmc.$f" 'more are closed at once on accept, before TLS \(gRPC is not affected\)'
+done
 TOKEN=$(cat "$WORK/token")
 
 # ---- a slow client: closed after the connection timeout (10 s) ----
