@@ -325,7 +325,8 @@ install-files:
 	install -d $(DESTDIR)$(DOCDIR)/examples/nginx $(DESTDIR)$(DOCDIR)/examples/prometheus
 	install -m 0644 $(EXAMPLES_NGINX) $(DESTDIR)$(DOCDIR)/examples/nginx/
 	install -m 0644 $(EXAMPLES_PROMETHEUS) $(DESTDIR)$(DOCDIR)/examples/prometheus/
-	install -m 0644 README.md docs/baseline.md docs/claims.md docs/audit.md docs/logs.md docs/baseline.schema.json \
+	install -m 0644 README.md docs/baseline.md docs/claims.md docs/audit.md docs/logs.md docs/metrics.md \
+	  docs/baseline.schema.json \
 	  $(DESTDIR)$(DOCDIR)/
 	for f in attest-client.conf verifier.conf; do \
 	  install -m 0644 packaging/examples/$$f $(DESTDIR)$(SYSCONFDIR)/tpm-attest/$$f.example; done

@@ -33,6 +33,7 @@ usr/share/doc/tpm-attest/examples/prometheus/tpm-attest.rules.test.yml
 usr/share/doc/tpm-attest/examples/prometheus/tpm-attest.rules.yml
 usr/share/doc/tpm-attest/examples/verifier.conf
 usr/share/doc/tpm-attest/logs.md
+usr/share/doc/tpm-attest/metrics.md
 usr/share/man/man7/tpm-attest.7
 usr/share/man/man8/attest_client.8
 usr/share/man/man8/verifier.8
