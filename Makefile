@@ -298,6 +298,10 @@ MAN8DIR ?= $(PREFIX)/share/man/man8
 MAN7DIR ?= $(PREFIX)/share/man/man7
 MAN8 := man/verifier.8 man/attest_client.8
 MAN7 := man/tpm-attest.7
+# The real consumers' examples, each directory with its README.
+EXAMPLES_NGINX := $(addprefix packaging/examples/nginx/,README.md tpm-attest-site.conf)
+EXAMPLES_PROMETHEUS := $(addprefix packaging/examples/prometheus/,README.md prometheus.yml \
+	tpm-attest.rules.yml tpm-attest.rules.test.yml)
 
 install: all
 	$(MAKE) install-files
@@ -319,7 +323,11 @@ install-files:
 	chmod 0644 $(DESTDIR)$(UNITDIR)/attest-client.service $(DESTDIR)$(UNITDIR)/tpm-attest-verifier.service
 	install -m 0644 packaging/examples/attest-client.conf packaging/examples/verifier.conf \
 	  docs/examples/policy_engine.py $(DESTDIR)$(DOCDIR)/examples/
-	install -m 0644 README.md docs/baseline.md docs/claims.md docs/audit.md docs/logs.md docs/baseline.schema.json \
+	install -d $(DESTDIR)$(DOCDIR)/examples/nginx $(DESTDIR)$(DOCDIR)/examples/prometheus
+	install -m 0644 $(EXAMPLES_NGINX) $(DESTDIR)$(DOCDIR)/examples/nginx/
+	install -m 0644 $(EXAMPLES_PROMETHEUS) $(DESTDIR)$(DOCDIR)/examples/prometheus/
+	install -m 0644 README.md docs/baseline.md docs/claims.md docs/audit.md docs/logs.md docs/metrics.md \
+	  docs/baseline.schema.json \
 	  $(DESTDIR)$(DOCDIR)/
 	for f in attest-client.conf verifier.conf; do \
 	  install -m 0644 packaging/examples/$$f $(DESTDIR)$(SYSCONFDIR)/tpm-attest/$$f.example; done

@@ -33,6 +33,8 @@
 #define PEM_MAX (1u << 20)      /* a certificate, key or CA file, at most */
 #define CN_MAX 128
 #define WHY_MAX 320
+#define CHALLENGE "Bearer realm=\"tpm-attest\""
+#define CHALLENGE_WHY_MAX 200   /* a refusal's bytes in its challenge, at most */
 #define PEER_CHAIN_MAX (64u << 10) /* a client chain kept to compare, at most */
 #define PEER_RECHECK_S 60       /* a client chain verified again after this */
 
@@ -247,6 +249,36 @@ static enum MHD_Result send_error(struct MHD_Connection *c, unsigned status, con
 	return ret;
 }
 
+/* RFC 6750 section 3: a 401 for a Bearer token carries its challenge.
+ * refused: the token was there but not accepted, and why is said as
+ * error_description, a quoted-string: printable ASCII without '"' or '\\'
+ * (each such byte a '?'), at most CHALLENGE_WHY_MAX bytes. Without a
+ * token (or a header that is not one) only the realm: RFC 6750 wants no
+ * error code for a request that did not try. */
+static enum MHD_Result send_bearer_401(struct MHD_Connection *c, const char *why, int refused)
+{
+	char v[sizeof(CHALLENGE) + sizeof(", error=\"invalid_token\", error_description=\"\"") +
+	       CHALLENGE_WHY_MAX];
+	const char *hd[] = { MHD_HTTP_HEADER_WWW_AUTHENTICATE, v, NULL };
+	size_t n, k;
+
+	/* send_text copies a header value into this much: a longer one would
+	 * lose its closing quote. */
+	_Static_assert(sizeof(v) <= TPA_COMPLIANCE_REASON_MAX + 64, "challenge too long");
+	n = (size_t)snprintf(v, sizeof(v), "%s", CHALLENGE);
+	if (refused) {
+		n += (size_t)snprintf(v + n, sizeof(v) - n,
+				      ", error=\"invalid_token\", error_description=\"");
+		for (k = 0; why[k] && k < CHALLENGE_WHY_MAX; k++) {
+			unsigned char b = (unsigned char)why[k];
+
+			v[n++] = b < 0x20 || b > 0x7e || b == '"' || b == '\\' ? '?' : (char)b;
+		}
+		snprintf(v + n, sizeof(v) - n, "\"");
+	}
+	return send_error(c, MHD_HTTP_UNAUTHORIZED, why, hd);
+}
+
 /* The verified client certificate's CN and clientAuth EKU: 1, or 0 if
  * there is none the client CA verified (why says which); *expires, the
  * leaf's expiry if it was read. */
@@ -398,8 +430,9 @@ static int peer_identity(struct MHD_Connection *c, char *cn, size_t cncap, int *
 	return ok;
 }
 
-/* 401 without a verified client certificate, 403 for one that is not an
- * allowed relying party; 1 if the caller may go on. */
+/* 401 without a verified client certificate (no Bearer challenge: a
+ * token would not help), 403 for one that is not an allowed relying
+ * party; 1 if the caller may go on. */
 static int relying_party(tpa_http *h, struct MHD_Connection *c, enum MHD_Result *ret,
 			 const char *what)
 {
@@ -544,18 +577,18 @@ static enum MHD_Result do_authz(tpa_http *h, struct MHD_Connection *c)
 	if (!relying_party(h, c, &ret, "authz"))
 		return ret;
 	if (tpa_http_bearer(&tok, &len, hdr) < 0)
-		return send_error(c, MHD_HTTP_UNAUTHORIZED, tpa_err_last(), NULL);
+		return send_bearer_401(c, tpa_err_last(), 0);
 	if (!(token = strndup(tok, len)) || tpa_service_token_verifier(&tv, h->svc) < 0) {
 		ret = send_error(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "out of memory", NULL);
 		goto out;
 	}
 	if (tpa_token_verifier_accept(&acc, tv, token, (int64_t)time(NULL), 1) < 0) {
 		snprintf(line, sizeof(line), "token: %s", tpa_err_last());
-		ret = send_error(c, MHD_HTTP_UNAUTHORIZED, line, NULL);
+		ret = send_bearer_401(c, line, 1);
 		goto out;
 	}
 	if (!acc.device_id[0]) {
-		ret = send_error(c, MHD_HTTP_UNAUTHORIZED, "token: names no device", NULL);
+		ret = send_bearer_401(c, "token: names no device", 1);
 		goto out;
 	}
 	tpa_service_staleness(h->svc, &pol);

@@ -61,6 +61,29 @@ expect_http() {
     if [ "$got" = "$want" ]; then ok "$name"; else
         bad "$name (HTTP $got, expected $want)" "$WORK/body"; fi
 }
+# expect_challenge NAME WANT [LEN]: $WORK/hdr has one WWW-Authenticate
+# (RFC 6750 section 3), matching WANT (a Python regular expression) whole,
+# its error_description, if any, a quoted-string's safe bytes (printable
+# ASCII without '"' or '\'), 1 to 200 of them (LEN of them if given).
+expect_challenge() {
+    /usr/bin/python3 - "$WORK/hdr" "$2" "${3:-}" >"$WORK/challenge.out" 2>&1 <<'PY' && ok "$1" || bad "$1" "$WORK/challenge.out"
+import re, sys
+hs = [l.split(":", 1)[1].strip() for l in open(sys.argv[1], newline="").read().split("\r\n")
+      if l.lower().startswith("www-authenticate:")]
+assert len(hs) == 1, hs
+assert re.fullmatch(sys.argv[2], hs[0]), (hs[0], sys.argv[2])
+d = re.fullmatch(r'.*, error_description="(.*)"', hs[0])
+assert not d or re.fullmatch(r'[ !#-\[\]-~]{1,200}', d.group(1)), d.group(1)
+assert not sys.argv[3] or (d and len(d.group(1)) == int(sys.argv[3])), (d, sys.argv[3])
+PY
+}
+# no_challenge NAME: $WORK/hdr has no WWW-Authenticate (a 401 a token
+# would not help: the client certificate is what is missing).
+no_challenge() {
+    if grep -qi '^WWW-Authenticate:' "$WORK/hdr"; then bad "$1" "$WORK/hdr"; else ok "$1"; fi
+}
+REALM='Bearer realm="tpm-attest"'
+REFUSED='Bearer realm="tpm-attest", error="invalid_token", error_description="token: '
 
 A=("${C[@]}" attest --verifier "$TARGET" --ca "$CA" --tcti "$TCTI" --ak-file "$WORK/ak.bin"
    --eventlog "$WORK/good.log")
@@ -124,6 +147,7 @@ assert h["compliant"] is True and h["ear_status"] == "affirming" and not h["revo
 assert h["verdict_time"].endswith("Z") and h["token_expiry"].endswith("Z"), h
 PY
 expect_http "no client certificate: 401" 401 "$H/v1/devices/$DEV/compliance"
+no_challenge "... no Bearer challenge"
 expect_http "a laptop's certificate, not a relying party: 403" 403 --cert "$WORK/certs/laptop.pem" \
     --key "$WORK/certs/laptop.key" "$H/v1/devices/$DEV/compliance"
 expect_grep "... naming it" "$WORK/body" '"alice-laptop\\" is not an allowed relying party'
@@ -149,8 +173,11 @@ expect_http "/v1/authz with the device's token: 200" 200 "${RP[@]}" -H "Authoriz
 expect_grep "... X-Device-Id" "$WORK/hdr" "^X-Device-Id: $DEV"
 expect_grep "... X-Device-Name" "$WORK/hdr" '^X-Device-Name: .+'
 expect_http "/v1/authz without the client certificate: 401" 401 -H "Authorization: Bearer $TOKEN" "$H/v1/authz"
+no_challenge "... no Bearer challenge"
 expect_http "no token: 401" 401 "${RP[@]}" "$H/v1/authz"
+expect_challenge "... WWW-Authenticate: the realm, no error" "$REALM"
 expect_http "not a Bearer token: 401" 401 "${RP[@]}" -H "Authorization: Basic eDp5" "$H/v1/authz"
+expect_challenge "... WWW-Authenticate: the realm, no error" "$REALM"
 "$BIN/verifier" token verify --jwks <("$BIN/verifier" keys fetch --verifier "$TARGET" --ca "$CA") "$TOKEN" >"$WORK/claims.json"
 mkdir -p "$WORK/tok" "$WORK/forged"
 /usr/bin/python3 "$ROOT/tests/integration/tokens.py" "$KEY" "$WORK/claims.json" "$WORK/token" "$WORK/tok"
@@ -166,9 +193,18 @@ PY
 /usr/bin/python3 "$ROOT/tests/integration/tokens.py" "$WORK/other.jwk" "$WORK/claims.json" "$WORK/token" "$WORK/forged"
 expect_http "a fresh token of our key (the control): 200" 200 "${RP[@]}" -H "Authorization: Bearer $(cat "$WORK/tok/good")" "$H/v1/authz"
 expect_http "a forged token (another key, our kid): 401" 401 "${RP[@]}" -H "Authorization: Bearer $(cat "$WORK/forged/good")" "$H/v1/authz"
+expect_challenge "... WWW-Authenticate: invalid_token, saying why" "$REFUSED.*signature.*\""
 expect_http "an expired token: 401" 401 "${RP[@]}" -H "Authorization: Bearer $(cat "$WORK/tok/exp-equals-iat")" "$H/v1/authz"
+expect_challenge "... WWW-Authenticate: invalid_token, saying why" "$REFUSED.*exp.*\""
 expect_http "a contraindicated token: 401" 401 "${RP[@]}" -H "Authorization: Bearer $(cat "$WORK/tok/contraindicated")" "$H/v1/authz"
+expect_challenge "... WWW-Authenticate: invalid_token, saying why" "$REFUSED.*contraindicated\""
+expect_http "a refusal with '\"' and '\\' in its reason: 401" 401 "${RP[@]}" -H "Authorization: Bearer $(cat "$WORK/tok/quoted-reason")" "$H/v1/authz"
+expect_challenge "... each a '?' in the challenge, cut at 200 bytes" "$REFUSED.*contraindicated: said \\?no\\? \\? (and more )+(a(n(d( (m(o(re?)?)?)?)?)?)?)?\"" 200
+expect_grep "... the JSON body keeps them" "$WORK/body" 'said \\"no\\" \\\\'
+expect_http "a kid with '\"' and '\\': 401" 401 "${RP[@]}" -H "Authorization: Bearer $(cat "$WORK/tok/quoted-kid")" "$H/v1/authz"
+expect_challenge "... each a '?' in the challenge" "$REFUSED.*kid a\\?b\\?c\""
 expect_http "a token of 9000 bytes: 401" 401 "${RP[@]}" -H "Authorization: Bearer $(head -c 9000 /dev/zero | tr '\0' a)" "$H/v1/authz"
+expect_challenge "... WWW-Authenticate: the realm, no error (not a token)" "$REALM"
 
 # ---- too many connections: refused at once, while gRPC attests ----
 # Past the limit a new connection is closed as soon as it is accepted
@@ -210,6 +246,15 @@ ms=$((($(date +%s%N) - t0) / 1000000))
 expect_exit "... while gRPC attests" 0 "${A[@]}"
 wait "$CONNS" || true
 expect_http "... and HTTP serves again once they close" 200 "${RP[@]}" "$H/healthz"
+# What serve --help and the man page say of the option: what was just seen.
+"$BIN/verifier" serve --help | sed -n '/^  --http-max-connections/,/^  --[a-gi-z]/p' |
+    tr -s ' \n' ' ' >"$WORK/hmc.help"
+sed -n '/^\.BI \\-\\-http\\-max\\-connections/,/^\.TP/p' "$ROOT/man/verifier.8" |
+    tr -s ' \n' ' ' >"$WORK/hmc.man"
+for f in help man; do
+    expect_grep "--http-max-connections in the $f: more closed at once on accept, before TLS, gRPC not affected" \
+        "$WORK/hmc.$f" 'more are closed at once on accept, before TLS \(gRPC is not affected\)'
+done
 TOKEN=$(cat "$WORK/token")
 
 # ---- a slow client: closed after the connection timeout (10 s) ----

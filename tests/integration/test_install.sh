@@ -24,9 +24,16 @@ usr/share/doc/tpm-attest/baseline.md
 usr/share/doc/tpm-attest/baseline.schema.json
 usr/share/doc/tpm-attest/claims.md
 usr/share/doc/tpm-attest/examples/attest-client.conf
+usr/share/doc/tpm-attest/examples/nginx/README.md
+usr/share/doc/tpm-attest/examples/nginx/tpm-attest-site.conf
 usr/share/doc/tpm-attest/examples/policy_engine.py
+usr/share/doc/tpm-attest/examples/prometheus/README.md
+usr/share/doc/tpm-attest/examples/prometheus/prometheus.yml
+usr/share/doc/tpm-attest/examples/prometheus/tpm-attest.rules.test.yml
+usr/share/doc/tpm-attest/examples/prometheus/tpm-attest.rules.yml
 usr/share/doc/tpm-attest/examples/verifier.conf
 usr/share/doc/tpm-attest/logs.md
+usr/share/doc/tpm-attest/metrics.md
 usr/share/man/man7/tpm-attest.7
 usr/share/man/man8/attest_client.8
 usr/share/man/man8/verifier.8
@@ -48,6 +55,17 @@ done
     bad "... programs mode 0755"
 [ "$(stat -c %a "$D/usr/share/man/man8/verifier.8")" = 644 ] && ok "... man pages mode 0644" ||
     bad "... man pages mode 0644"
+# Every file of the nginx and Prometheus examples, so that one added there
+# and not to the Makefile's lists is missed here, not by an operator.
+missing=
+for d in nginx prometheus; do
+    for f in "$ROOT/packaging/examples/$d"/*; do
+        i=$D/usr/share/doc/tpm-attest/examples/$d/${f##*/}
+        [ -f "$i" ] && [ "$(stat -c %a "$i")" = 644 ] && cmp -s "$f" "$i" || missing="$missing $d/${f##*/}"
+    done
+done
+[ -z "$missing" ] && ok "... every file of the nginx and Prometheus examples, as is, mode 0644" ||
+    bad "... every file of the nginx and Prometheus examples, as is, mode 0644 (not:$missing)"
 grep -q '^ExecStart=/usr/bin/verifier serve' "$D/usr/lib/systemd/system/tpm-attest-verifier.service" &&
     ok "... the units run the installed programs" ||
     bad "... the units run the installed programs" "$D/usr/lib/systemd/system/tpm-attest-verifier.service"

@@ -184,9 +184,14 @@ expect_http "the subrequest's location from outside: 404" 404 -H "$(bearer "$TOK
 
 # ---- tokens refused: 401 ----
 expect_http "no token: 401" 401 "$F/"
-expect_grep "... asking for a Bearer token" "$WORK/hdr" '^WWW-Authenticate: Bearer realm="tpm-attest"'
+expect_grep "... asking for a Bearer token" "$WORK/hdr" '^WWW-Authenticate: Bearer realm="tpm-attest"'$'\r''$'
+[ "$(grep -ci '^WWW-Authenticate:' "$WORK/hdr")" = 1 ] && ok "... once" || bad "... once" "$WORK/hdr"
 expect_http "a token of our key, fresh (the control): 200" 200 -H "$(bearer "$(cat "$WORK/tok/good")")" "$F/"
 expect_http "a forged token (another key, our kid): 401" 401 -H "$(bearer "$(cat "$WORK/forged/good")")" "$F/"
+[ "$(grep -ci '^WWW-Authenticate:' "$WORK/hdr")" = 1 ] &&
+    grep -q '^WWW-Authenticate: Bearer realm="tpm-attest", error="invalid_token", error_description="token: ' "$WORK/hdr" &&
+    ok "... one challenge, the verifier's: invalid_token" ||
+    bad "... one challenge, the verifier's: invalid_token" "$WORK/hdr"
 expect_http "an expired token: 401" 401 -H "$(bearer "$(cat "$WORK/tok/exp-equals-iat")")" "$F/"
 expect_http "a contraindicated token: 401" 401 -H "$(bearer "$(cat "$WORK/tok/contraindicated")")" "$F/"
 expect_http "garbage after Bearer: 401" 401 -H 'Authorization: Bearer !!not*a~token$$' "$F/"

@@ -59,6 +59,8 @@ def main():
         for k, v in changes.items():
             if k == "status":
                 c["submods"]["TPM_DEVICE"]["ear.status"] = v
+            elif k == "reasons":
+                c["submods"]["TPM_DEVICE"]["tpa.reasons"] = v
             elif v is None:
                 del c[k]
             else:
@@ -73,6 +75,11 @@ def main():
         "good": good,
         "warning": sign(status="warning"),
         "contraindicated": sign(status="contraindicated"),
+        # refusals whose reason has bytes a quoted-string cannot hold (the
+        # kid is the client's), one longer than a 401's challenge says
+        "quoted-reason": sign(status="contraindicated",
+                              reasons=['said "no" \\ ' + "and more " * 40]),
+        "quoted-kid": sign(header=dict(hdr, kid='a"b\\c')),
         "none": sign(status="none"),
         "crit": sign(header=dict(hdr, crit=["exp"])),
         "es384": sign(header=dict(hdr, alg="ES384")),
