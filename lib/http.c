@@ -583,7 +583,10 @@ static enum MHD_Result do_authz(tpa_http *h, struct MHD_Connection *c)
 		goto out;
 	}
 	if (tpa_token_verifier_accept(&acc, tv, token, (int64_t)time(NULL), 1) < 0) {
-		snprintf(line, sizeof(line), "token: %s", tpa_err_last());
+		/* The token's checks name it already ("token: ...", "token
+		 * status is ..."); anything else gets the word. */
+		snprintf(line, sizeof(line), "%s%s",
+			 strncmp(tpa_err_last(), "token", 5) == 0 ? "" : "token: ", tpa_err_last());
 		ret = send_bearer_401(c, line, 1);
 		goto out;
 	}

@@ -83,7 +83,7 @@ no_challenge() {
     if grep -qi '^WWW-Authenticate:' "$WORK/hdr"; then bad "$1" "$WORK/hdr"; else ok "$1"; fi
 }
 REALM='Bearer realm="tpm-attest"'
-REFUSED='Bearer realm="tpm-attest", error="invalid_token", error_description="token: '
+REFUSED='Bearer realm="tpm-attest", error="invalid_token", error_description="token'
 
 A=("${C[@]}" attest --verifier "$TARGET" --ca "$CA" --tcti "$TCTI" --ak-file "$WORK/ak.bin"
    --eventlog "$WORK/good.log")
