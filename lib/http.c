@@ -51,6 +51,7 @@ struct tpa_http {
 	int tls_port, plain_port;
 	char *cert, *key, *ca;       /* PEM, kept while the daemon runs */
 	http_limit lim[2];           /* [plain] */
+	int accept_warning;          /* tpa_http_opts.authz_accept_warning */
 };
 
 /* What a connection keeps between its requests: its client chain as last
@@ -582,7 +583,7 @@ static enum MHD_Result do_authz(tpa_http *h, struct MHD_Connection *c)
 		ret = send_error(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "out of memory", NULL);
 		goto out;
 	}
-	if (tpa_token_verifier_accept(&acc, tv, token, (int64_t)time(NULL), 1) < 0) {
+	if (tpa_token_verifier_accept(&acc, tv, token, (int64_t)time(NULL), h->accept_warning) < 0) {
 		/* The token's checks name it already ("token: ...", "token
 		 * status is ..."); anything else gets the word. */
 		snprintf(line, sizeof(line), "%s%s",
@@ -605,8 +606,12 @@ static enum MHD_Result do_authz(tpa_http *h, struct MHD_Connection *c)
 	} else if (err < 0) {
 		ret = send_error(c, MHD_HTTP_SERVICE_UNAVAILABLE, "the registry does not answer",
 				 NULL);
-	} else if (!a.compliant) {
-		const char *why = a.reason;
+	} else if (!a.compliant || (!h->accept_warning && strcmp(a.device.last_outcome,
+								 "warning") == 0)) {
+		/* Affirming only: a device whose last verdict is a warning is
+		 * refused whatever older token it shows, as its warning token is. */
+		const char *why = a.compliant ? "the last verdict was warning "
+			"(--http-authz-accept-warning lets it through)" : a.reason;
 		const char *hd[] = { "X-Reason", why, "X-Device-Id", a.device.id, NULL };
 
 		ret = send_error(c, MHD_HTTP_FORBIDDEN, why, hd);
@@ -928,6 +933,7 @@ int tpa_http_start(tpa_http **out, const tpa_http_opts *o, tpa_service *svc)
 	if (!(h = calloc(1, sizeof(*h))))
 		return tpa_err_fail(TPA_ERR_NOMEM, "out of memory");
 	h->svc = svc;
+	h->accept_warning = o->authz_accept_warning;
 	if (o->listen) {
 		if (MHD_is_feature_supported(MHD_FEATURE_TLS) != MHD_YES) {
 			err = tpa_err_fail(TPA_ERR_INVALID_ARG, "--http-listen: this libmicrohttpd "

@@ -252,6 +252,10 @@ static void serve_help(FILE *f)
 "                        (default 64; 16 from one address); more are\n"
 "                        closed at once on accept, before TLS (gRPC is\n"
 "                        not affected)\n"
+"  --http-authz-accept-warning\n"
+"                        /v1/authz lets a warning through: a token whose\n"
+"                        status is warning, a device whose last verdict is\n"
+"                        (default: affirming only)\n"
 "  --registry FILE       the device registry (SQLite, created if absent); with\n"
 "                        it, Enroll/Activate are served and Attest takes only\n"
 "                        registered AKs of active devices\n"
@@ -415,7 +419,7 @@ static int write_public_jwk(const char *path, const tpa_token_key *k)
 
 enum { OPT_RP = 250, OPT_RP_FILE, OPT_MAX_CONN = 256, OPT_MAX_PEER, OPT_HANDSHAKE, OPT_IDLE, OPT_AGE,
        OPT_STREAMS };
-enum { OPT_HTTP = 280, OPT_HTTP_PLAIN, OPT_HTTP_CONN };
+enum { OPT_HTTP = 280, OPT_HTTP_PLAIN, OPT_HTTP_CONN, OPT_HTTP_WARN };
 enum { OPT_ADMISSION = 320, OPT_INTERVAL, OPT_STALE_GRACE };
 enum { OPT_LOG_FORMAT = 340 };
 
@@ -620,6 +624,7 @@ static const struct option serve_opts[] = {
 		{ "http-listen", required_argument, NULL, OPT_HTTP },
 		{ "http-listen-plain", required_argument, NULL, OPT_HTTP_PLAIN },
 		{ "http-max-connections", required_argument, NULL, OPT_HTTP_CONN },
+		{ "http-authz-accept-warning", no_argument, NULL, OPT_HTTP_WARN },
 		{ "audit-sign-rows", required_argument, NULL, 'A' },
 		{ "audit-sign-interval", required_argument, NULL, 'T' },
 		{ "log-format", required_argument, NULL, OPT_LOG_FORMAT },
@@ -648,7 +653,8 @@ typedef struct {
 	char **argv;
 } serve_src;
 
-static const char *const serve_flags[] = { "insecure", "verbose", NULL };
+static const char *const serve_flags[] = { "insecure", "verbose", "http-authz-accept-warning",
+					    NULL };
 static const char *const serve_not_in_config[] = { "config", "help", NULL };
 
 /* The configuration file (if any) read and checked, and serve's arguments
@@ -721,6 +727,7 @@ static int parse_serve(serve_conf *c, int argc, char **argv, char **where)
 		case 'C': c->so.client_ca_file = optarg; break;
 		case OPT_HTTP: c->http.listen = optarg; break;
 		case OPT_HTTP_PLAIN: c->http.listen_plain = optarg; break;
+		case OPT_HTTP_WARN: c->http.authz_accept_warning = 1; break;
 		case OPT_RP:
 			if (rp_add(&c->rp, optarg, src ? src : "--relying-party") < 0)
 				goto fail;
@@ -894,6 +901,7 @@ static const struct {
 	RESTART("--http-listen", http.listen, 's'),
 	RESTART("--http-listen-plain", http.listen_plain, 's'),
 	RESTART("--http-max-connections", http.max_connections, 'u'),
+	RESTART("--http-authz-accept-warning", http.authz_accept_warning, 'i'),
 	RESTART("--grace", grace, 'l'),
 	RESTART("--registry", registry, 's'),
 	RESTART("--verifier-id", sv.verifier_id, 's'),

@@ -46,6 +46,8 @@ typedef struct {
 	unsigned max_per_ip;         /* 0: 16 */
 	unsigned timeout_s;          /* idle connection timeout; 0: 10 */
 	unsigned threads;            /* thread pool per listener; 0: 2 */
+	int authz_accept_warning;    /* /v1/authz takes a token whose status is
+				      * warning (default: affirming only) */
 } tpa_http_opts;
 
 typedef struct tpa_http tpa_http;

@@ -203,6 +203,39 @@ expect_challenge "... each a '?' in the challenge, cut at 200 bytes" "$REFUSED.*
 expect_grep "... the JSON body keeps them" "$WORK/body" 'said \\"no\\" \\\\'
 expect_http "a kid with '\"' and '\\': 401" 401 "${RP[@]}" -H "Authorization: Bearer $(cat "$WORK/tok/quoted-kid")" "$H/v1/authz"
 expect_challenge "... each a '?' in the challenge" "$REFUSED.*kid a\\?b\\?c\""
+expect_http "a token whose status is warning: 401 (affirming only, by default)" 401 "${RP[@]}" -H "Authorization: Bearer $(cat "$WORK/tok/warning")" "$H/v1/authz"
+expect_challenge "... WWW-Authenticate: invalid_token, saying why" "$REFUSED status is warning.*\""
+# With --http-authz-accept-warning (a second verifier on the same registry
+# and keys), the same token passes, a contraindicated one still does not.
+V1=$VPID P1=$PORT
+start_verifier w "${BASE[@]}" --http-listen 127.0.0.1:0 --http-authz-accept-warning
+for _ in $(seq 1500); do grep -q '^http listening' "$WORK/w.out" && break; sleep 0.02; done
+HW=https://localhost:$(sed -n 's/^http listening on port \([0-9]*\) .*/\1/p' "$WORK/w.out")
+expect_http "--http-authz-accept-warning: the warning token: 200" 200 "${RP[@]}" -H "Authorization: Bearer $(cat "$WORK/tok/warning")" "$HW/v1/authz"
+expect_http "--http-authz-accept-warning: a contraindicated token: 401" 401 "${RP[@]}" -H "Authorization: Bearer $(cat "$WORK/tok/contraindicated")" "$HW/v1/authz"
+# A last verdict of warning (fleet@2 wants another firmware, a rule of
+# warning severity): by default refused whatever token the device shows,
+# its warning token (401) and its earlier affirming one (403); with the
+# flag both pass. Then fleet@3, the boot as learned: compliant again.
+/usr/bin/python3 - "$WORK/fleet.json" "$WORK/fleet2.json" <<'PY'
+import json, sys
+b = json.load(open(sys.argv[1]))
+b["rules"]["firmware-version"]["allowed"][0]["digest"] = "ab" * 32
+json.dump(b, open(sys.argv[2], "w"))
+PY
+"$BIN/verifier" baseline add --registry "$DB" "$WORK/fleet2.json" >/dev/null
+expect_exit "attest against fleet@2: a warning (exit 0)" 0 "${A[@]}" --token-out "$WORK/token-warn"
+expect_http "... its warning token: 401" 401 "${RP[@]}" -H "Authorization: Bearer $(cat "$WORK/token-warn")" "$H/v1/authz"
+expect_http "... its earlier affirming token, the last verdict a warning: 403" 403 "${RP[@]}" -H "Authorization: Bearer $TOKEN" "$H/v1/authz"
+expect_grep "... saying so, and the flag" "$WORK/hdr" '^X-Reason: the last verdict was warning \(--http-authz-accept-warning lets it through\)'
+expect_http "--http-authz-accept-warning: the warning token: 200" 200 "${RP[@]}" -H "Authorization: Bearer $(cat "$WORK/token-warn")" "$HW/v1/authz"
+expect_http "--http-authz-accept-warning: the earlier affirming token: 200" 200 "${RP[@]}" -H "Authorization: Bearer $TOKEN" "$HW/v1/authz"
+"$BIN/verifier" baseline add --registry "$DB" "$WORK/fleet.json" >/dev/null
+expect_exit "attest against fleet@3: compliant" 0 "${A[@]}" --token-out "$WORK/token"
+TOKEN=$(cat "$WORK/token")
+expect_http "... its token: 200 again" 200 "${RP[@]}" -H "Authorization: Bearer $TOKEN" "$H/v1/authz"
+kill -TERM "$VPID"; wait "$VPID" && ok "verifier w: stopped cleanly" || bad "verifier w: exit $?" "$WORK/w.err"
+VPID=$V1 PORT=$P1
 expect_http "a token of 9000 bytes: 401" 401 "${RP[@]}" -H "Authorization: Bearer $(head -c 9000 /dev/zero | tr '\0' a)" "$H/v1/authz"
 expect_challenge "... WWW-Authenticate: the realm, no error (not a token)" "$REALM"
 
