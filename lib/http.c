@@ -14,6 +14,7 @@
 #include <microhttpd.h>
 #include <netdb.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -45,6 +46,19 @@ typedef struct {
 	atomic_uint open;
 } http_limit;
 
+/* A TLS daemon a reload replaced: it serves the connections it has until
+ * they close, at most DRAIN_S, then stops; its PEMs go with it. */
+#define DRAIN_S 30
+#define DRAINS_MAX 16
+
+typedef struct {
+	struct MHD_Daemon *d;
+	char *cert, *key, *ca;
+	pthread_t th;
+	int used, done;
+	struct tpa_http *h;
+} http_drain;
+
 struct tpa_http {
 	tpa_service *svc;
 	struct MHD_Daemon *tls, *plain;
@@ -52,6 +66,11 @@ struct tpa_http {
 	char *cert, *key, *ca;       /* PEM, kept while the daemon runs */
 	http_limit lim[2];           /* [plain] */
 	int accept_warning;          /* tpa_http_opts.authz_accept_warning */
+	tpa_http_opts o;             /* the limits, for a daemon a reload starts */
+	pthread_mutex_t drain_lock;  /* drains[], stopping */
+	pthread_cond_t drain_cv;
+	int stopping;
+	http_drain drains[DRAINS_MAX];
 };
 
 /* What a connection keeps between its requests: its client chain as last
@@ -886,10 +905,11 @@ static struct MHD_Daemon *start_one(tpa_http *h, const tpa_http_opts *o, int fd,
 	size_t mem = 32u << 10;
 	http_limit *l = &h->lim[plain ? 1 : 0];
 
-	/* The limit is accept_policy's; libmicrohttpd's, a little above it,
-	 * only bounds what a race lets through. */
-	l->max = conns;
-	atomic_init(&l->open, 0);
+	/* The limit is accept_policy's (set in tpa_http_start: a daemon a
+	 * reload starts counts with the one it replaces); libmicrohttpd's, a
+	 * little above it, only bounds what a race lets through. MHD_USE_ITC:
+	 * a reload quiesces the daemon (MHD_quiesce_daemon needs it). */
+	flags |= MHD_USE_ITC;
 	conns += threads;
 	if (plain)
 		return MHD_start_daemon(flags, 0, accept_policy, l, handle_plain, h,
@@ -934,6 +954,12 @@ int tpa_http_start(tpa_http **out, const tpa_http_opts *o, tpa_service *svc)
 		return tpa_err_fail(TPA_ERR_NOMEM, "out of memory");
 	h->svc = svc;
 	h->accept_warning = o->authz_accept_warning;
+	h->o = *o;
+	h->lim[0].max = h->lim[1].max = o->max_connections ? o->max_connections : 64;
+	atomic_init(&h->lim[0].open, 0);
+	atomic_init(&h->lim[1].open, 0);
+	pthread_mutex_init(&h->drain_lock, NULL);
+	pthread_cond_init(&h->drain_cv, NULL);
 	if (o->listen) {
 		if (MHD_is_feature_supported(MHD_FEATURE_TLS) != MHD_YES) {
 			err = tpa_err_fail(TPA_ERR_INVALID_ARG, "--http-listen: this libmicrohttpd "
@@ -980,20 +1006,196 @@ int tpa_http_port(const tpa_http *h, int plain)
 	return !h ? 0 : plain ? (h->plain ? h->plain_port : 0) : (h->tls ? h->tls_port : 0);
 }
 
+static void pem_free(char *cert, char *key, char *ca)
+{
+	free(cert);
+	if (key) {
+		explicit_bzero(key, strlen(key));
+		free(key);
+	}
+	free(ca);
+}
+
+/* A replaced daemon: stopped once it has no connection left, or after
+ * DRAIN_S, or at once when the face stops. */
+static void *drain_main(void *arg)
+{
+	http_drain *dr = arg;
+	tpa_http *h = dr->h;
+	const union MHD_DaemonInfo *di;
+	struct timespec until, step;
+	int n;
+
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += DRAIN_S;
+	pthread_mutex_lock(&h->drain_lock);
+	for (;;) {
+		di = MHD_get_daemon_info(dr->d, MHD_DAEMON_INFO_CURRENT_CONNECTIONS);
+		n = di ? (int)di->num_connections : 0;
+		clock_gettime(CLOCK_REALTIME, &step);
+		if (h->stopping || n == 0 || step.tv_sec >= until.tv_sec)
+			break;
+		step.tv_nsec += 100000000L;
+		if (step.tv_nsec >= 1000000000L) {
+			step.tv_sec++;
+			step.tv_nsec -= 1000000000L;
+		}
+		pthread_cond_timedwait(&h->drain_cv, &h->drain_lock, &step);
+	}
+	pthread_mutex_unlock(&h->drain_lock);
+	MHD_stop_daemon(dr->d);
+	pem_free(dr->cert, dr->key, dr->ca);
+	pthread_mutex_lock(&h->drain_lock);
+	dr->d = NULL;
+	dr->cert = dr->key = dr->ca = NULL;
+	dr->done = 1;
+	pthread_mutex_unlock(&h->drain_lock);
+	return NULL;
+}
+
+/* A slot for a drain: a finished one joined and reused; NULL if every
+ * one is still draining. Under drain_lock. */
+static http_drain *drain_slot(tpa_http *h)
+{
+	size_t i;
+
+	for (i = 0; i < DRAINS_MAX; i++) {
+		http_drain *dr = &h->drains[i];
+
+		if (dr->used && dr->done) {
+			pthread_join(dr->th, NULL);
+			memset(dr, 0, sizeof(*dr));
+		}
+		if (!dr->used)
+			return dr;
+	}
+	return NULL;
+}
+
+/* Whether cert and key (PEM) make a key pair gnutls takes, and ca (if
+ * any) holds a certificate: checked before the daemon that serves is
+ * touched. */
+static int tls_files_ok(const char *cert, const char *key, const char *ca)
+{
+	gnutls_certificate_credentials_t cr;
+	gnutls_datum_t c = { (unsigned char *)cert, (unsigned)strlen(cert) };
+	gnutls_datum_t k = { (unsigned char *)key, (unsigned)strlen(key) };
+	gnutls_datum_t a = { (unsigned char *)ca, ca ? (unsigned)strlen(ca) : 0 };
+	int rc, err = 0;
+
+	if (gnutls_certificate_allocate_credentials(&cr) < 0)
+		return tpa_err_fail(TPA_ERR_NOMEM, "out of memory");
+	if ((rc = gnutls_certificate_set_x509_key_mem2(cr, &c, &k, GNUTLS_X509_FMT_PEM, NULL, 0)) < 0)
+		err = tpa_err_fail(TPA_ERR_PARSE, "--cert and --key: not a certificate and its "
+				   "key (%s)", gnutls_strerror(rc));
+	else if (ca && gnutls_certificate_set_x509_trust_mem(cr, &a, GNUTLS_X509_FMT_PEM) <= 0)
+		err = tpa_err_fail(TPA_ERR_PARSE, "--client-ca: no certificate in it");
+	gnutls_certificate_free_credentials(cr);
+	return err;
+}
+
+int tpa_http_reload_tls(tpa_http *h, const char *cert_file, const char *key_file,
+			const char *client_ca_file)
+{
+	char *cert = NULL, *key = NULL, *ca = NULL, *oc, *ok, *oa;
+	struct MHD_Daemon *old, *d;
+	http_drain *dr;
+	MHD_socket fd;
+	int err;
+
+	if (!h || !h->tls)
+		return 0;
+	if ((client_ca_file != NULL) != (h->ca != NULL))
+		return tpa_err_fail(TPA_ERR_INVALID_ARG, "--client-ca %s: asking for client "
+				    "certificates or not needs a restart",
+				    client_ca_file ? "added" : "removed");
+	if ((err = read_pem(&cert, cert_file, "--cert")) < 0 ||
+	    (err = read_pem(&key, key_file, "--key")) < 0 ||
+	    (client_ca_file && (err = read_pem(&ca, client_ca_file, "--client-ca")) < 0) ||
+	    (err = tls_files_ok(cert, key, ca)) < 0)
+		goto fail;
+	pthread_mutex_lock(&h->drain_lock);
+	dr = drain_slot(h);
+	pthread_mutex_unlock(&h->drain_lock);
+	if (!dr) {
+		err = tpa_err_fail(TPA_ERR_LIMIT, "%d reloads in %d s: the TLS files are kept",
+				   DRAINS_MAX, DRAIN_S);
+		goto fail;
+	}
+	/* The old daemon stops accepting and gives its listening socket to a
+	 * new one with the new files; it keeps its connections a while. */
+	old = h->tls;
+	if ((fd = MHD_quiesce_daemon(old)) == MHD_INVALID_SOCKET) {
+		err = tpa_err_fail(TPA_ERR_INTERNAL, "libmicrohttpd did not give up the listener");
+		goto fail;
+	}
+	oc = h->cert;
+	ok = h->key;
+	oa = h->ca;
+	h->cert = cert;
+	h->key = key;
+	h->ca = ca;
+	if (!(d = start_one(h, &h->o, fd, 0))) {
+		/* The files checked out but libmicrohttpd refused them: the old
+		 * ones again, on the same socket. */
+		h->cert = oc;
+		h->key = ok;
+		h->ca = oa;
+		err = tpa_err_fail(TPA_ERR_UNAVAILABLE, "libmicrohttpd did not start with the new "
+				   "TLS files; the old ones are kept");
+		if (!(d = start_one(h, &h->o, fd, 0))) {
+			close(fd);
+			err = tpa_err_fail(TPA_ERR_UNAVAILABLE, "libmicrohttpd did not start again: "
+					   "the HTTP face's TLS listener is closed");
+		}
+		h->tls = d;
+		MHD_stop_daemon(old);
+		pem_free(cert, key, ca);
+		return err;
+	}
+	h->tls = d;
+	pthread_mutex_lock(&h->drain_lock);
+	dr->d = old;
+	dr->cert = oc;
+	dr->key = ok;
+	dr->ca = oa;
+	dr->h = h;
+	dr->used = 1;
+	if (pthread_create(&dr->th, NULL, drain_main, dr) != 0) {
+		dr->used = 0;
+		pthread_mutex_unlock(&h->drain_lock);
+		MHD_stop_daemon(old);   /* no thread to wait with: its connections end now */
+		pem_free(oc, ok, oa);
+		return 0;
+	}
+	pthread_mutex_unlock(&h->drain_lock);
+	return 0;
+fail:
+	pem_free(cert, key, ca);
+	return err;
+}
+
 void tpa_http_stop(tpa_http *h)
 {
+	size_t i;
+
 	if (!h)
 		return;
+	/* The daemons a reload replaced: stopped now, joined. */
+	pthread_mutex_lock(&h->drain_lock);
+	h->stopping = 1;
+	pthread_cond_broadcast(&h->drain_cv);
+	pthread_mutex_unlock(&h->drain_lock);
+	for (i = 0; i < DRAINS_MAX; i++)
+		if (h->drains[i].used)
+			pthread_join(h->drains[i].th, NULL);
 	/* MHD_stop_daemon closes a listen socket it was given. */
 	if (h->tls)
 		MHD_stop_daemon(h->tls);
 	if (h->plain)
 		MHD_stop_daemon(h->plain);
-	free(h->cert);
-	if (h->key) {
-		explicit_bzero(h->key, strlen(h->key));
-		free(h->key);
-	}
-	free(h->ca);
+	pem_free(h->cert, h->key, h->ca);
+	pthread_cond_destroy(&h->drain_cv);
+	pthread_mutex_destroy(&h->drain_lock);
 	free(h);
 }

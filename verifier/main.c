@@ -872,6 +872,7 @@ typedef struct {
 	const serve_conf *run;           /* the settings serve started with */
 	tpa_service *svc;
 	tpa_rpc_server *srv;
+	tpa_http *http;                  /* the HTTP face, NULL if none */
 	tpa_baseline *bl;                /* --baseline, NULL if none */
 	rp_list rp;
 	const tpa_token_keyset *ks;      /* the service owns it; NULL without --token-key */
@@ -1028,6 +1029,15 @@ static void reload(serve_live *L)
 			n.so.client_ca_file ? ", --client-ca " : "",
 			n.so.client_ca_file ? n.so.client_ca_file : "");
 		tls = NULL;               /* the server's now */
+		/* The HTTP face's TLS listener, from the same files. */
+		if (L->http && tpa_http_port(L->http, 0) &&
+		    tpa_http_reload_tls(L->http, n.so.cert_file, n.so.key_file,
+					n.so.client_ca_file) < 0)
+			say(TPA_LOG_WARNING, "SIGHUP: the HTTP face keeps its TLS files: %s",
+				tpa_err_last());
+		else if (L->http && tpa_http_port(L->http, 0))
+			say(TPA_LOG_INFO, "SIGHUP: the HTTP face's TLS: the same files: new "
+				"connections use them");
 	}
 	if (tls_kept)
 		say(TPA_LOG_WARNING, "SIGHUP: --client-ca %s: asking for client certificates "
@@ -1189,6 +1199,7 @@ static tpa_exit serve(serve_conf *c, const serve_src *src)
 			tpa_rpc_server_shutdown(srv, 0);
 			goto cleanup;
 		}
+		live.http = http;
 		if (c->http.listen)
 			printf("http listening on port %d (TLS)\n", tpa_http_port(http, 0));
 		if (c->http.listen_plain)

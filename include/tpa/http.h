@@ -58,6 +58,14 @@ typedef struct tpa_http tpa_http;
 int tpa_http_start(tpa_http **out, const tpa_http_opts *o, tpa_service *svc);
 /* The port each listener bound (plain: 1 for listen_plain), 0 if none. */
 int tpa_http_port(const tpa_http *h, int plain);
+/* The TLS listener's certificate, key and client CA read again (a SIGHUP):
+ * checked first (nothing changes if they do not make a key pair, or the
+ * CA holds no certificate); then new connections get them, and the ones
+ * open keep the old until they close (at most 30 s). A client CA added or
+ * removed needs a restart (TPA_ERR_INVALID_ARG). 0 without a TLS
+ * listener. */
+int tpa_http_reload_tls(tpa_http *h, const char *cert_file, const char *key_file,
+			const char *client_ca_file);
 /* Stops the listeners (calls in flight finish) and frees h. */
 void tpa_http_stop(tpa_http *h);
 

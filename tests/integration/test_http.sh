@@ -302,6 +302,59 @@ print("closed after %.1f s" % (time.time() - t))
 assert 5 < time.time() - t < 40, time.time() - t   # by the timeout, not at once
 PY
 
+# ---- a new server certificate on SIGHUP: new connections get it, an open
+# one keeps the old until it closes ----
+fingerprint() { # PORT: the SHA-256 of the certificate the TLS listener shows
+    /usr/bin/python3 -c 'import hashlib, socket, ssl, sys
+c = ssl.create_default_context(cafile=sys.argv[2]); c.check_hostname = False
+s = c.wrap_socket(socket.create_connection(("127.0.0.1", int(sys.argv[1]))))
+print(hashlib.sha256(s.getpeercert(True)).hexdigest())' "$1" "$CA"
+}
+FP1=$(fingerprint "$HP")
+( cd "$WORK/certs" &&
+  printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\nbasicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=serverAuth\n' >server2.ext &&
+  openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout server2.key \
+      -out server2.csr -subj "/CN=localhost" >/dev/null 2>&1 &&
+  openssl x509 -req -in server2.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out server2.pem \
+      -days 2 -extfile server2.ext >/dev/null 2>&1 ) || bad "a second server certificate"
+FP2=$(openssl x509 -in "$WORK/certs/server2.pem" -outform DER | sha256sum | cut -d' ' -f1)
+# A connection opened before the SIGHUP, its request sent after.
+/usr/bin/python3 - "$HP" "$CA" "$WORK/held.go" >"$WORK/held.out" 2>&1 <<'PY' &
+import hashlib, os, socket, ssl, sys, time
+c = ssl.create_default_context(cafile=sys.argv[2]); c.check_hostname = False
+s = c.wrap_socket(socket.create_connection(("127.0.0.1", int(sys.argv[1]))))
+print("fp", hashlib.sha256(s.getpeercert(True)).hexdigest(), flush=True)
+for _ in range(100):
+    if os.path.exists(sys.argv[3]):
+        break
+    time.sleep(0.05)
+s.sendall(b"GET /v1/authz HTTP/1.1\r\nHost: localhost\r\n\r\n")
+print("answer", s.recv(64).split(b"\r\n")[0].decode(), flush=True)
+PY
+HELD=$!
+for _ in $(seq 100); do grep -q '^fp ' "$WORK/held.out" && break; sleep 0.05; done
+cp "$WORK/certs/server2.key" "$WORK/certs/server.key"
+cp "$WORK/certs/server2.pem" "$WORK/certs/server.pem"
+kill -HUP "$VPID"
+for _ in $(seq 100); do grep -q "the HTTP face's TLS: the same files" "$WORK/v.err" && break; sleep 0.05; done
+expect_grep "SIGHUP: the HTTP face reads its TLS files again" "$WORK/v.err" "the HTTP face's TLS: the same files: new connections use them"
+[ "$(fingerprint "$HP")" = "$FP2" ] && [ "$FP1" != "$FP2" ] &&
+    ok "... a new connection gets the new certificate" || bad "HTTP certificate after SIGHUP: $(fingerprint "$HP")"
+expect_http "... and /v1/authz answers on it: 200" 200 "${RP[@]}" -H "Authorization: Bearer $TOKEN" "$H/v1/authz"
+: >"$WORK/held.go"
+wait "$HELD" || true
+grep -q "^fp $FP1\$" "$WORK/held.out" && grep -q '^answer HTTP/1.1 401' "$WORK/held.out" &&
+    ok "... the connection opened before it: the old certificate, still answered" ||
+    bad "the connection held across the SIGHUP" "$WORK/held.out"
+# A key that is not the certificate's: the SIGHUP is refused, nothing changes.
+cp "$WORK/certs/client.key" "$WORK/certs/server.key"
+kill -HUP "$VPID"
+for _ in $(seq 100); do [ "$(grep -c 'SIGHUP' "$WORK/v.err")" -ge 4 ] && grep -q 'refused\|kept' "$WORK/v.err" && break; sleep 0.05; done
+sleep 0.3
+[ "$(fingerprint "$HP")" = "$FP2" ] && ok "a SIGHUP with a key not the certificate's: the HTTP face keeps its certificate" ||
+    bad "HTTP certificate after a bad SIGHUP" "$WORK/v.err"
+cp "$WORK/certs/server2.key" "$WORK/certs/server.key"
+
 # ---- revoke: not compliant at once ----
 "$BIN/verifier" devices revoke --registry "$DB" "$DEV" >/dev/null
 expect_http "after revoke: compliance still 200 ..." 200 "${RP[@]}" "$H/v1/devices/$DEV/compliance"
