@@ -120,7 +120,7 @@ static unsigned backoff(const settings *s, unsigned failures)
 
 /* What an attempt run in a child process reports back through a pipe. */
 typedef struct {
-	int code, have_verdict, compliant, warning;
+	int code, have_verdict, have_token, compliant, warning;
 	char outcome[16], baseline[100], ear_status[24], device[80], error[512];
 	long long exp;
 } result;
@@ -165,6 +165,7 @@ static void attempt_in_child(const settings *s, result *r)
 			if (a.v.baseline[0])
 				snprintf(out.baseline, sizeof(out.baseline), "%.80s@%u",
 					 a.v.baseline, a.v.baseline_version);
+			out.have_token = a.v.token != NULL;
 			token_read(a.v.token, out.ear_status, sizeof(out.ear_status), &out.exp,
 				   out.device, sizeof(out.device));
 		}
@@ -197,6 +198,26 @@ static void attempt_in_child(const settings *s, result *r)
 	r->error[sizeof(r->error) - 1] = '\0';
 }
 
+/* The token file removed: what it held no longer stands (revoked, a
+ * verdict without a token, expired). Local consumers read "no token", not
+ * an old compliant one. */
+static void drop_token(const settings *s, const char *why)
+{
+	if (unlink(s->token_out) == 0)
+		logline(LOG_WARNING, "token file %s removed: %s", s->token_out, why);
+	else if (errno != ENOENT)
+		logline(LOG_ERR, "cannot remove the token file %s (%s): %s", s->token_out, why,
+			strerror(errno));
+}
+
+/* What the device holds no longer: no verdict, status, expiry. */
+static void forget_verdict(status *st, const char *verdict)
+{
+	snprintf(st->verdict, sizeof(st->verdict), "%s", verdict);
+	st->outcome[0] = st->ear_status[0] = '\0';
+	st->expires = 0;
+}
+
 /* One attempt, its status and log line; returns seconds to the next. The
  * status file is written before the line is logged, so whoever reads the
  * log line finds the status that goes with it. */
@@ -220,6 +241,9 @@ static unsigned run_once(const settings *s, status *st)
 		st->expires = r.exp;
 		st->error[0] = '\0';
 		st->failures = 0;
+		/* A verdict without a token leaves no earlier one in place. */
+		if (!r.have_token)
+			drop_token(s, "the verdict came without a token");
 		if (r.compliant)
 			st->last_success = now;
 		/* Again before the token expires, and at least every interval. */
@@ -234,17 +258,25 @@ static unsigned run_once(const settings *s, status *st)
 			 st->ear_status, st->verdict, r.outcome, r.baseline[0] ? ", baseline " : "",
 			 r.baseline, when, next);
 	} else if (r.code == TPA_EXIT_REFUSED) {
-		/* A decision (revoked, not enrollable): ask again, but slowly. */
+		/* A decision (revoked, not enrollable): ask again, but slowly.
+		 * Whatever the device held before does not stand. */
 		st->failures++;
 		snprintf(st->error, sizeof(st->error), "%s", r.error);
+		forget_verdict(st, "refused");
+		drop_token(s, "refused by the verifier");
 		next = s->interval;
 		level = LOG_WARNING;
 		snprintf(line, sizeof(line), "refused by the verifier: %s; next in %u s", r.error,
 			 next);
 	} else {
-		/* Unreachable, TPM busy, a malformed reply: back off. */
+		/* Unreachable, TPM busy, a malformed reply: back off. The last
+		 * verdict stands until its token expires, not after. */
 		st->failures++;
 		snprintf(st->error, sizeof(st->error), "%s", r.error);
+		if (st->expires && now >= st->expires) {
+			forget_verdict(st, "expired");
+			drop_token(s, "the token expired with no new verdict");
+		}
 		next = backoff(s, st->failures);
 		level = r.code == TPA_EXIT_USAGE ? LOG_ERR : LOG_WARNING;
 		snprintf(line, sizeof(line), "attempt %u failed (exit %d): %s; retry in %u s",

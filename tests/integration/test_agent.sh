@@ -130,11 +130,64 @@ DEV=$(status "s['device_id']")
 wait_log 'refused by the verifier: .*is revoked; next in 4 s' 12 &&
     ok "revoked: the agent reports it, next attempt at the interval (4 s), not the backoff" ||
     bad "revocation not reported" "$WORK/agent.log"
+# What local consumers read then: no token, and a status that says why.
+[ ! -e "$WORK/token" ] && ok "... the token file is removed, not left compliant" ||
+    bad "token file after revoke" "$WORK/agent.log"
+expect_grep "... saying so" "$WORK/agent.log" "token file $WORK/token removed: refused by the verifier$"
+[ "$(status "s['verdict'], s['ear_status'], s['expires'], 'revoked' in s['error']")" = "refused None None True" ] &&
+    ok "... status file: refused, no EAR status or expiry, the reason" || bad "status after revoke" "$WORK/status.json"
 "$BIN/verifier" devices reinstate --registry "$DB" "$DEV" >/dev/null
 n_before=$(grep -c 'attested: affirming' "$WORK/agent.log")
 for _ in $(seq 1 80); do [ "$(grep -c 'attested: affirming' "$WORK/agent.log")" -gt "$n_before" ] && break; sleep 0.1; done
 [ "$(grep -c 'attested: affirming' "$WORK/agent.log")" -gt "$n_before" ] &&
     ok "reinstated: compliant again at the next attempt" || bad "not compliant after reinstate" "$WORK/agent.log"
+sleep 0.3
+[ -s "$WORK/token" ] && [ "$(status "s['verdict'], s['ear_status']")" = "compliant affirming" ] &&
+    ok "... a token file and a compliant status again" || bad "after reinstate" "$WORK/status.json"
+
+# ---- a failed attestation: the token file holds the new verdict's token ----
+# The verifier's baseline wants another firmware (critical): the same boot
+# is now non-compliant.
+/usr/bin/python3 - "$WORK/sim.json" "$WORK/strict.json" <<'PY'
+import json, sys
+b = json.load(open(sys.argv[1]))
+b["rules"]["firmware-version"] = {"severity": "critical", "allowed": [{"digest": "ab" * 32}]}
+json.dump(b, open(sys.argv[2], "w"))
+PY
+cp "$WORK/sim.json" "$WORK/sim.good.json"
+cp "$WORK/strict.json" "$WORK/sim.json"
+kill -HUP "$VPID"
+kill -HUP "$AGENT_PID"
+wait_log 'attested: contraindicated \(non-compliant' 12 &&
+    ok "a failed attestation: reported" || bad "no failed attestation" "$WORK/agent.log"
+sleep 0.2
+/usr/bin/python3 -c 'import base64, json, sys
+p = open(sys.argv[1]).read().strip().split(".")[1]
+c = json.loads(base64.urlsafe_b64decode(p + "=" * (-len(p) % 4)))
+assert c["submods"]["TPM_DEVICE"]["ear.status"] == "contraindicated", c' "$WORK/token" 2>"$WORK/tokcheck" &&
+    ok "... the token file holds its contraindicated token, not the compliant one" ||
+    bad "token file after a failed attestation" "$WORK/tokcheck"
+[ "$(status "s['verdict'], s['ear_status']")" = "non-compliant contraindicated" ] &&
+    ok "... status file: non-compliant" || bad "status after a failed attestation" "$WORK/status.json"
+cp "$WORK/sim.good.json" "$WORK/sim.json"
+kill -HUP "$VPID"
+n_before=$(grep -c 'attested: affirming' "$WORK/agent.log")
+kill -HUP "$AGENT_PID"
+for _ in $(seq 1 80); do [ "$(grep -c 'attested: affirming' "$WORK/agent.log")" -gt "$n_before" ] && break; sleep 0.1; done
+
+# ---- the verifier gone until the token expires: no token left ----
+kill -TERM "$VPID"; wait "$VPID" || true
+exp=$(status "s['expires']")
+wait_log 'token file .* removed: the token expired with no new verdict' 15 &&
+    ok "verifier away past the token's expiry: the token file is removed" ||
+    bad "token kept past its expiry" "$WORK/agent.log"
+[ "$(status "s['verdict'], s['expires'], s['failures'] > 0")" = "expired None True" ] &&
+    [ "$(date +%s)" -ge "$exp" ] && ok "... status file: expired, the failures" || bad "status past expiry" "$WORK/status.json"
+serve_conf v3
+n_before=$(grep -c 'attested: affirming' "$WORK/agent.log")
+for _ in $(seq 1 100); do [ "$(grep -c 'attested: affirming' "$WORK/agent.log")" -gt "$n_before" ] && break; sleep 0.1; done
+[ "$(grep -c 'attested: affirming' "$WORK/agent.log")" -gt "$n_before" ] && [ -s "$WORK/token" ] &&
+    ok "... back: a token again" || bad "no token after the verifier came back" "$WORK/agent.log"
 
 fi
 
