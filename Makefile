@@ -80,6 +80,7 @@ LIB_SRC  := \
             lib/admission.c \
             lib/compliance.c \
             lib/http.c \
+            lib/radius.c \
             lib/notify.c \
             lib/store_sqlite.c \
             lib/audit.c \
@@ -123,12 +124,13 @@ UNIT_TESTS := \
               $(BUILD)/tests/unit/test_http \
               $(BUILD)/tests/unit/test_notify \
               $(BUILD)/tests/unit/test_authenticode \
-              $(BUILD)/tests/unit/test_admission
+              $(BUILD)/tests/unit/test_admission \
+              $(BUILD)/tests/unit/test_radius
 BENCH    := $(BUILD)/tests/bench/bench_quote $(BUILD)/tests/bench/bench_rpc \
             $(BUILD)/tests/bench/bench_eventlog $(BUILD)/tests/bench/bench_baseline \
             $(BUILD)/tests/bench/bench_challenge $(BUILD)/tests/bench/bench_http \
             $(BUILD)/tests/bench/bench_token
-FUZZ_TARGETS := attest replies eventlog baseline config seal enroll appraise authenticode inventory http
+FUZZ_TARGETS := attest replies eventlog baseline config seal enroll appraise authenticode inventory http radius
 FUZZ_DRIVERS := $(FUZZ_TARGETS:%=$(BUILD)/tests/fuzz/fuzz_%)
 
 .SECONDARY:
@@ -185,7 +187,8 @@ VERIFIER_OBJ := \
                 $(OBJ)/verifier/cmd_baseline.o \
                 $(OBJ)/verifier/cmd_keys.o \
                 $(OBJ)/verifier/cmd_audit.o \
-                $(OBJ)/verifier/cmd_registry.o
+                $(OBJ)/verifier/cmd_registry.o \
+                $(OBJ)/verifier/cmd_radius.o
 $(BUILD)/verifier: $(VERIFIER_OBJ) $(LIBA)
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lsystemd
 

@@ -25,6 +25,7 @@ PKGS=(
     pesign osslsigncode               # independent Authenticode digests (tests/data/efi)
     nginx                             # auth_request to /v1/authz (test_nginx; not started as a service)
     prometheus                        # scrapes /metrics (test_prometheus; not started as a service)
+    hostapd iproute2                  # a NAS's RADIUS DAS in a network namespace (test_radius_das)
 )
 
 missing=()
@@ -62,7 +63,7 @@ no_services_end() {
     trap - EXIT
     if [ -e "$RCD.tpa-saved" ]; then $SUDO mv -f "$RCD.tpa-saved" "$RCD"; else $SUDO rm -f "$RCD"; fi
     # And if one started all the same (no policy-rc.d honoured), stopped.
-    for unit in nginx prometheus; do
+    for unit in nginx prometheus hostapd; do
         if command -v systemctl >/dev/null && systemctl is-active -q "$unit" 2>/dev/null; then
             echo "deps: $unit was started by its install: stopping and disabling it" >&2
             $SUDO systemctl disable --now -q "$unit" || true

@@ -148,6 +148,8 @@ static const struct {
 	  "baseline learn|merge|diff|check|appraise|add|assign|list|show|allow [options] ..." },
 	{ "audit", cmd_audit, "audit verify|sign|export --registry FILE [options]" },
 	{ "registry", cmd_registry, "registry backup|restore|check --registry FILE [options] ..." },
+	{ "radius", cmd_radius,
+	  "radius disconnect|coa --nas HOST:PORT --secret-file FILE SESSION [options]" },
 };
 
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
