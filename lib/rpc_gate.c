@@ -48,7 +48,7 @@ typedef struct {
 struct conn {
 	side s[2];          /* 0: the peer, 1: gRPC */
 	int family;
-	uint8_t addr[16];
+	uint8_t addr[16];        /* the peer: IPv4, or an IPv6 /64 (peer_key) */
 	unsigned slot;
 	int dead;
 	int inner_shut;         /* gRPC takes no more bytes: the peer's are dropped */
@@ -111,7 +111,10 @@ static void peer_key(conn *c, const struct sockaddr_storage *ss)
 			c->family = AF_INET;
 			memcpy(c->addr, a->s6_addr + 12, 4);
 		} else {
-			memcpy(c->addr, a->s6_addr, 16);
+			/* One peer per /64: a host is given a /64 (RFC 6177, SLAAC
+			 * picks its 64 low bits at will), so counting /128s would let
+			 * one machine take every slot from as many addresses. */
+			memcpy(c->addr, a->s6_addr, 8);
 		}
 	}
 }
