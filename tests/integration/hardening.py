@@ -2,7 +2,8 @@
 """Socket-level and gRPC-level load on a verifier (test_hardening.sh).
 
 usage: hardening.py COMMAND ARGS... ; prints "ok NAME" / "FAIL NAME" lines
-  hold PORT N SRC SECONDS          open N idle TCP connections from address SRC,
+  hold PORT N SRC SECONDS [DST]    open N idle TCP connections from address SRC
+                                   to DST (default 127.0.0.1; an IPv6 one too),
                                    report how many the verifier kept open after
                                    1 s ("kept K"), hold them SECONDS, close
   idle PORT WITHIN_S               one connection that sends nothing: closed by
@@ -29,13 +30,13 @@ def rss_kb(pid):
     return 0
 
 
-def hold(port, n, src, seconds):
+def hold(port, n, src, seconds, dst="127.0.0.1"):
     socks = []
     for _ in range(n):
-        s = socket.socket()
+        s = socket.socket(socket.AF_INET6 if ":" in dst else socket.AF_INET)
         s.bind((src, 0))
         try:
-            s.connect(("127.0.0.1", port))
+            s.connect((dst, port))
             socks.append(s)
         except OSError:
             s.close()
@@ -156,7 +157,7 @@ def notify(path, seconds):
 def main():
     cmd, a = sys.argv[1], sys.argv[2:]
     if cmd == "hold":
-        hold(int(a[0]), int(a[1]), a[2], float(a[3]))
+        hold(int(a[0]), int(a[1]), a[2], float(a[3]), *a[4:5])
     elif cmd == "idle":
         idle(int(a[0]), float(a[1]))
     elif cmd == "burst":

@@ -27,37 +27,15 @@ VPID=$!
 VERIFIER_PIDS+=("$VPID")
 VERIFIER_NAME[$VPID]=v6
 wait_listening "$WORK/v6.out" "$VPID" 1500 || bad "the verifier did not listen" "$WORK/v6.err"
-# hold SRC N: N connections from SRC, held; prints how many the verifier kept
-# open after a moment (a reset one reads as closed).
-cat >"$WORK/hold.py" <<'PY'
-import socket, sys, time
-port, src, n = int(sys.argv[1]), sys.argv[2], int(sys.argv[3])
-socks = []
-for _ in range(n):
-    s = socket.socket(socket.AF_INET6)
-    s.bind((src, 0))
-    try:
-        s.connect(("2001:db8:0:1::1", port))
-        socks.append(s)
-    except OSError:
-        s.close()
-time.sleep(0.5)
-kept = 0
-for s in socks:
-    s.setblocking(False)
-    try:
-        kept += s.recv(1) != b""
-    except BlockingIOError:
-        kept += 1
-    except OSError:
-        pass
-print(kept, flush=True)
-time.sleep(float(sys.argv[4]))
-PY
-held() { "${N[@]}" /usr/bin/python3 "$WORK/hold.py" "$PORT" "$@"; }
+# held SRC N SECONDS: N connections from SRC (hardening.py hold), how many
+# the verifier kept open after a moment (a reset one reads as closed).
+held() {
+    "${N[@]}" /usr/bin/python3 "$ROOT/tests/integration/hardening.py" hold "$PORT" "$2" "$1" "$3" \
+        2001:db8:0:1::1 | sed -un 's/^kept //p'
+}
 held 2001:db8:0:1::2 2 4 >"$WORK/a" &
 A=$!
-sleep 1.5
+for _ in $(seq 60); do [ -s "$WORK/a" ] && break; sleep 0.1; done
 [ "$(head -1 "$WORK/a")" = 2 ] && ok "2 connections from 2001:db8:0:1::2: both kept" || bad "first address: $(cat "$WORK/a")"
 n=$(held 2001:db8:0:1::3 3 0)
 [ "$n" = 1 ] && ok "another address of the same /64: 1 more kept, 2 reset (the /64 holds 3)" ||
