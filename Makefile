@@ -242,7 +242,11 @@ fuzz: deps
 # ---- tests ----
 # make test: the tests, the same tests under ASan+UBSan, and valgrind on our
 # code; each part prints its own "N passed, N failed" line.
+# The builds in parallel (one job a core), the tests as run.sh runs them.
+NPROC := $(shell nproc 2>/dev/null || echo 2)
+
 test: deps
+	$(MAKE) -j$(NPROC) all tests
 	$(MAKE) check
 	$(MAKE) asan-check
 	$(MAKE) valgrind-check
@@ -260,7 +264,7 @@ asan: deps
 	$(MAKE) asan-check
 
 asan-check:
-	$(MAKE) BUILD=build/asan OPT="-O1 -g" \
+	$(MAKE) -j$(NPROC) BUILD=build/asan OPT="-O1 -g" \
 	  SAN="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" tests
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 	  LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp:print_suppressions=0 \
@@ -278,9 +282,11 @@ VALGRIND_CMD := valgrind -q --leak-check=full --errors-for-leak-kinds=definite,i
 valgrind: deps
 	$(MAKE) valgrind-check
 
+# The unit tests one a core at once (each its own temporary directory and
+# swtpm); xargs fails if any does.
 valgrind-check: tests
-	@set -e; for t in $(UNIT_TESTS); do echo "valgrind $$t"; \
-	  TPA_SIMULATOR=$(CURDIR)/simulator/tpa-swtpm $(VALGRIND_CMD) $$t >/dev/null; done
+	@printf '%s\n' $(UNIT_TESTS) | TPA_SIMULATOR=$(CURDIR)/simulator/tpa-swtpm \
+	  xargs -P $(NPROC) -I{} sh -c 'echo "valgrind {}"; $(VALGRIND_CMD) {} >/dev/null'
 	VALGRIND="$(VALGRIND_CMD)" TEST_ONLY="e2e claims identity measured_boot agent migration attacks files audit cli fleet names rotation reload http logs" \
 	  ./tests/run.sh $(BUILD)
 

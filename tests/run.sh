@@ -60,7 +60,8 @@ dir=$(mktemp -d)
 pids=()
 for i in "${!tests[@]}"; do
     while [ "$(jobs -rp | wc -l)" -ge "${TEST_JOBS:-3}" ]; do sleep 0.2; done
-    ( timeout --kill-after=10 900 "${tests[$i]}" "$BUILD" >"$dir/$i.log" 2>&1; echo $? >"$dir/$i.rc" ) &
+    ( t0=$(date +%s); timeout --kill-after=10 900 "${tests[$i]}" "$BUILD" >"$dir/$i.log" 2>&1
+      echo $? >"$dir/$i.rc"; echo $(($(date +%s) - t0)) >"$dir/$i.secs" ) &
     pids+=($!)
 done
 wait "${pids[@]}" 2>/dev/null
@@ -70,6 +71,10 @@ for i in "${!tests[@]}"; do
     read -r p f < <(sed -n 's/^\([0-9][0-9]*\) passed, \([0-9][0-9]*\) failed$/\1 \2/p' "$dir/$i.log" | tail -1)
     tally "$(basename "${tests[$i]}")" "$rc" "${p:-0}" "${f:-0}"
 done
+# The slowest, for whoever keeps make test within its time.
+for i in "${!tests[@]}"; do
+    echo "$(cat "$dir/$i.secs" 2>/dev/null || echo 0) $(basename "${tests[$i]}")"
+done | sort -rn | head -5 | awk 'BEGIN { printf "slowest:" } { printf " %s %d s;", $2, $1 } END { print "" }'
 rm -rf "$dir"
 
 echo

@@ -166,9 +166,13 @@ HAND=(
     "four-segments|not a compact JWS: 4 segments, not 3|not a compact JWS: 4 segments, not 3"
     "empty-payload|the payload segment is empty|the payload segment is empty"
 )
+# Under valgrind the first through it; the others are the same code
+# (test_token runs it under valgrind), each a second of valgrind's start.
+T=("${TV[@]}")
 for h in "${HAND[@]}"; do
     IFS='|' read -r name ours theirs <<<"$h"
-    expect_exit "token verify refuses $name (1)" 1 "${TV[@]}" "$(cat "$WORK/hand/$name")" || true
+    expect_exit "token verify refuses $name (1)" 1 "${T[@]}" "$(cat "$WORK/hand/$name")" || true
+    T=("$BIN/verifier" token verify --jwks "$WORK/jwks.json")
     expect_grep "... by name" "$WORK/err" "^verifier: token not valid: token: $ours"
     expect_exit "... and so does the policy engine (1)" 1 /usr/bin/python3 "$POLICY" "$WORK/jwks.json" \
         "$WORK/hand/$name" || true

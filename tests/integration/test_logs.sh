@@ -148,6 +148,8 @@ JOURNAL_STREAM=$(stat -c '%d:%i' "$WORK/other")
 export JOURNAL_STREAM
 restart nj --log-format text
 unset JOURNAL_STREAM
+# "listening on" (stdout) comes before the log's "serving" line (stderr).
+for _ in $(seq 400); do grep -q 'msg=serving' "$WORK/nj.err" && break; sleep 0.05; done
 expect_grep "JOURNAL_STREAM of another file: lines keep their time, no prefix" "$WORK/nj.err" \
     '^time=[^ ]+ level=notice msg=serving '
 
