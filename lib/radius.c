@@ -36,7 +36,7 @@
 #define ATTR_MESSAGE_AUTHENTICATOR 80
 #define ATTR_ERROR_CAUSE 101
 
-/* MD5 of up to four pieces (NULL pieces skipped). */
+/* MD5 of a, b, c and d in turn; a NULL piece adds no bytes. */
 static int md5_of(uint8_t out[AUTH_LEN], const uint8_t *a, size_t alen, const uint8_t *b,
 		  size_t blen, const uint8_t *c, size_t clen, const uint8_t *d, size_t dlen)
 {

@@ -1090,15 +1090,18 @@ static size_t memo_index(const uint8_t hash[32])
 	return ((size_t)hash[0] | (size_t)hash[1] << 8) % MEMO_SLOTS;
 }
 
-/* The claims kept for these bytes, if any: 1 and *out, else 0. */
-static int memo_get(struct memo_slot *out, tpa_token_verifier *v, const uint8_t hash[32])
+/* The claims kept for these bytes, if any and usable (all affirming when
+ * a warning is not accepted): 1 and *out, else 0. */
+static int memo_get(struct memo_slot *out, tpa_token_verifier *v, const uint8_t hash[32],
+		    int accept_warning)
 {
 	struct memo_slot *m;
 	int hit = 0;
 
 	pthread_mutex_lock(&v->memo_lock);
 	m = v->memo ? &v->memo[memo_index(hash)] : NULL;
-	if (m && m->used && CRYPTO_memcmp(m->hash, hash, 32) == 0) {
+	if (m && m->used && CRYPTO_memcmp(m->hash, hash, 32) == 0 &&
+	    (accept_warning || m->affirming)) {
 		*out = *m;
 		hit = 1;
 		v->hits++;
@@ -1157,7 +1160,7 @@ int tpa_token_verifier_accept(tpa_token_accepted *out, const tpa_token_verifier 
 	}
 	/* Claims read before: only the checks of the time again (and the
 	 * status's full reading if a warning is not accepted). */
-	if (memo_get(&m, v, m.hash) && (accept_warning || m.affirming)) {
+	if (memo_get(&m, v, m.hash, accept_warning)) {
 		if ((err = check_times(m.iat, m.exp, now)) < 0)
 			goto out;
 		goto accepted;

@@ -844,9 +844,18 @@ static void test_verifier(void)
 	CU_ASSERT_STRING_EQUAL(acc.device_id, "");   /* none named: the caller refuses */
 	/* Kept once accepted with a warning: a warning is still refused when
 	 * it is not accepted. */
+	tpa_token_verifier_stats(v2, &hits, &misses);
 	CU_ASSERT_EQUAL(tpa_token_verifier_accept(&acc, v2, tok, NOW, 1), 0);
 	CU_ASSERT_EQUAL(tpa_token_verifier_accept(&acc, v2, tok, NOW, 0), TPA_ERR_VERIFY);
 	CU_ASSERT(strstr(tpa_err_last(), "token status is warning") != NULL);
+	{
+		uint64_t h2, m2;
+
+		/* The first found; the second, a warning not accepted, read again. */
+		tpa_token_verifier_stats(v2, &h2, &m2);
+		CU_ASSERT_EQUAL(h2, hits + 1);
+		CU_ASSERT_EQUAL(m2, misses + 1);
+	}
 	/* Which verifiers hold the same keys. */
 	CU_ASSERT_EQUAL_FATAL(tpa_token_verifier_new(&v, jwks), 0);
 	CU_ASSERT(tpa_token_verifier_same_keys(v, v2));
