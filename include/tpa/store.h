@@ -169,6 +169,68 @@ typedef struct {
 typedef int (*tpa_audit_row_cb)(void *ctx, const tpa_audit_row *r);
 typedef int (*tpa_audit_head_cb)(void *ctx, const tpa_audit_signed_head *h);
 
+/* ---- enforcement (issue 16): what the verifier needs to act on a change ---- */
+
+#define TPA_CERT_ISSUER_MAX 512       /* bytes of a certificate issuer (oneline form) */
+#define TPA_CERT_SERIAL_MAX 64        /* hex digits of a certificate serial */
+#define TPA_SESSION_FIELD_MAX 253     /* bytes of a RADIUS text attribute */
+#define TPA_SESSIONS_PER_DEVICE_MAX 16 /* open sessions kept per device; more
+					 * replace the least recently updated */
+#define TPA_NOTIFY_REASON_MAX 255
+#define TPA_OUTBOX_TARGET_MAX 512     /* bytes of a receiver URL or a NAS host:port */
+#define TPA_OUTBOX_BODY_MAX (64u << 10) /* bytes of one outbox item's body */
+#define TPA_OUTBOX_ERROR_MAX 255
+
+/* A device's network-access certificate (EAP-TLS, from the enterprise CA),
+ * bound to it by an operator: the RADIUS server names the certificate it
+ * verified by issuer and serial, and the registry says whose it is. */
+typedef struct {
+	char issuer[TPA_CERT_ISSUER_MAX + 1]; /* X509_NAME_oneline form, printable ASCII */
+	char serial[TPA_CERT_SERIAL_MAX + 1]; /* lower-case hex of its octets, even length */
+	char device_id[TPA_DEVICE_ID_LEN + 1];
+	char sha256[65];                      /* of the DER certificate, lower-case hex */
+	int64_t not_after;                    /* Unix s */
+	int64_t added_at;
+} tpa_device_cert;
+
+/* An open network session of a device, as RADIUS accounting reported it
+ * (Start, Interim-Update): the NAS that holds it and what the NAS knows it
+ * by. Text fields are printable ASCII, "" where not reported. */
+typedef struct {
+	char nas_ip[64];                      /* NAS-IP-Address or NAS-IPv6-Address */
+	char session_id[TPA_SESSION_FIELD_MAX + 1];   /* Acct-Session-Id (required) */
+	char device_id[TPA_DEVICE_ID_LEN + 1];
+	char nas_identifier[TPA_SESSION_FIELD_MAX + 1];
+	char nas_port[TPA_SESSION_FIELD_MAX + 1];     /* NAS-Port or NAS-Port-Id */
+	char calling_station[TPA_SESSION_FIELD_MAX + 1]; /* Calling-Station-Id */
+	char user_name[TPA_SESSION_FIELD_MAX + 1];
+	int64_t started_at;                   /* Unix s */
+	int64_t updated_at;
+} tpa_session;
+
+/* The last compliance of a device that the verifier acted on (told its
+ * enforcement points about). */
+typedef struct {
+	char device_id[TPA_DEVICE_ID_LEN + 1];
+	int compliant;
+	char reason[TPA_NOTIFY_REASON_MAX + 1]; /* why not, "" if compliant */
+	int64_t at;
+} tpa_notified;
+
+/* One delivery an enforcement point is owed (durable, at least once). */
+typedef struct {
+	int64_t id;                           /* the registry's; 0 when adding */
+	char kind[8];                         /* "caep" or "radius" */
+	char target[TPA_OUTBOX_TARGET_MAX + 1]; /* the receiver's URL, the NAS's host[:port] */
+	char device_id[TPA_DEVICE_ID_LEN + 1];
+	char *body;                           /* malloc'd when read: the SET, or the session
+					       * (JSON); at most TPA_OUTBOX_BODY_MAX */
+	int64_t created_at;
+	int64_t next_at;                      /* not before (Unix s) */
+	unsigned attempts;
+	char last_error[TPA_OUTBOX_ERROR_MAX + 1];
+} tpa_outbox_item;
+
 typedef struct tpa_store tpa_store;
 
 /* What `registry check` finds (tpa_store_check) and restore requires. */
@@ -243,6 +305,29 @@ typedef struct {
 	int (*inventory_get)(tpa_inventory_entry *out, tpa_store *s, const char *kind,
 			     const char *value);
 	int (*inventory_list)(tpa_inventory_entry **out, size_t *n, tpa_store *s);
+	/* ---- enforcement (issue 16) ---- */
+	int (*cert_bind)(tpa_store *s, const tpa_device_cert *c, int64_t now);
+	int (*cert_unbind)(tpa_store *s, const char *issuer, const char *serial, int64_t now);
+	int (*cert_find)(tpa_device_cert *out, tpa_store *s, const char *issuer,
+			 const char *serial);
+	int (*cert_list)(tpa_device_cert **out, size_t *n, tpa_store *s, const char *device_id);
+	int (*session_put)(tpa_store *s, const tpa_session *se, int64_t now);
+	int (*session_stop)(tpa_store *s, const char *nas_ip, const char *session_id,
+			    int64_t now);
+	int (*sessions)(tpa_session **out, size_t *n, tpa_store *s, const char *device_id);
+	int (*notified_list)(tpa_notified **out, size_t *n, tpa_store *s);
+	int (*notify_commit)(tpa_store *s, const tpa_notified *st, const tpa_outbox_item *items,
+			     size_t n, int64_t now);
+	int (*outbox_due)(tpa_outbox_item **out, size_t *n, tpa_store *s, const char *kind,
+			  const char *target, int64_t now, size_t max);
+	int (*outbox_next)(int64_t *next_at, tpa_store *s, const char *kind, const char *target);
+	int (*outbox_done)(tpa_store *s, int64_t id, const char *event, const char *result,
+			   int64_t now);
+	int (*outbox_retry)(tpa_store *s, int64_t id, int64_t next_at, const char *error);
+	int (*outbox_count)(size_t *n, tpa_store *s, const char *kind, const char *target);
+	int (*audit_note)(tpa_store *s, const char *id, const char *event, const char *detail,
+			  int64_t now);
+	int (*data_version)(int64_t *v, tpa_store *s);
 } tpa_store_ops;
 
 struct tpa_store {
@@ -498,5 +583,70 @@ int tpa_store_inventory_get(tpa_inventory_entry *out, tpa_store *s, const char *
 			    const char *value);
 /* Every entry by kind and value; *out malloc'd (NULL when *n is 0). */
 int tpa_store_inventory_list(tpa_inventory_entry **out, size_t *n, tpa_store *s);
+
+/* Binds c (every field but added_at checked: TPA_ERR_INVALID_ARG naming
+ * it) to its device. Audited ("cert-bind"). TPA_ERR_NOT_FOUND without such
+ * a device, TPA_ERR_CONFLICT if that issuer and serial are bound to another
+ * device (binding it again to the same device replaces the row). */
+int tpa_store_cert_bind(tpa_store *s, const tpa_device_cert *c, int64_t now);
+/* Audited ("cert-unbind"). TPA_ERR_NOT_FOUND if it is not bound. */
+int tpa_store_cert_unbind(tpa_store *s, const char *issuer, const char *serial, int64_t now);
+int tpa_store_cert_find(tpa_device_cert *out, tpa_store *s, const char *issuer,
+			const char *serial);
+/* The bindings of device_id, or of every device (NULL), by device then
+ * issuer and serial; *out malloc'd (NULL when *n is 0). */
+int tpa_store_cert_list(tpa_device_cert **out, size_t *n, tpa_store *s, const char *device_id);
+
+/* Records a session (Start) or refreshes it (Interim-Update: the same NAS
+ * and session id; started_at kept, the rest replaced). A new session is
+ * audited ("session-start"); past TPA_SESSIONS_PER_DEVICE_MAX for its
+ * device the least recently updated one is dropped. TPA_ERR_NOT_FOUND
+ * without such a device; TPA_ERR_INVALID_ARG for a field out of bounds. */
+int tpa_store_session_put(tpa_store *s, const tpa_session *se, int64_t now);
+/* Ends a session (Stop). Audited ("session-stop"). TPA_ERR_NOT_FOUND if
+ * none is open. */
+int tpa_store_session_stop(tpa_store *s, const char *nas_ip, const char *session_id,
+			   int64_t now);
+/* The open sessions of device_id, or all (NULL), oldest first; *out
+ * malloc'd (NULL when *n is 0). */
+int tpa_store_sessions(tpa_session **out, size_t *n, tpa_store *s, const char *device_id);
+
+/* Every device's last acted-on compliance; *out malloc'd (NULL when *n is 0). */
+int tpa_store_notified_list(tpa_notified **out, size_t *n, tpa_store *s);
+/* In one transaction: st becomes its device's acted-on compliance (a row
+ * for a device the registry no longer has is removed instead when
+ * st->reason is "deleted"), the n items join the outbox (kind, target,
+ * device_id, body, next_at; the rest ignored), and the change is audited
+ * ("compliance-change", naming the reason and the deliveries). All or
+ * nothing. */
+int tpa_store_notify_commit(tpa_store *s, const tpa_notified *st, const tpa_outbox_item *items,
+			    size_t n, int64_t now);
+/* Up to max items of kind (and target, or any: NULL) due at now
+ * (next_at <= now), oldest first; *out malloc'd, each body malloc'd: free
+ * with tpa_outbox_items_free. */
+int tpa_store_outbox_due(tpa_outbox_item **out, size_t *n, tpa_store *s, const char *kind,
+			 const char *target, int64_t now, size_t max);
+void tpa_outbox_items_free(tpa_outbox_item *items, size_t n);
+/* The earliest next_at of kind (and target, or any: NULL); 0 if none. */
+int tpa_store_outbox_next(int64_t *next_at, tpa_store *s, const char *kind, const char *target);
+/* The item is settled: removed, and audited as event ("radius-ack",
+ * "caep-delivered", "caep-gave-up", ...) with result as its detail.
+ * TPA_ERR_NOT_FOUND if it is not there. */
+int tpa_store_outbox_done(tpa_store *s, int64_t id, const char *event, const char *result,
+			  int64_t now);
+/* Another attempt failed: attempts + 1, next_at, last_error (not audited). */
+int tpa_store_outbox_retry(tpa_store *s, int64_t id, int64_t next_at, const char *error);
+/* How many items of kind (and target, or any: NULL) wait. */
+int tpa_store_outbox_count(size_t *n, tpa_store *s, const char *kind, const char *target);
+
+/* An audit row for something done outside the registry (event: lower-case
+ * letters and '-', 1..32; detail printable, at most 1024 bytes; id a device
+ * id or NULL). */
+int tpa_store_audit_note(tpa_store *s, const char *id, const char *event, const char *detail,
+			 int64_t now);
+/* A number that changes whenever another connection (another process, or
+ * another tpa_store on the same file) commits to the registry: for a
+ * watcher to know when to look again. */
+int tpa_store_data_version(int64_t *v, tpa_store *s);
 
 #endif
