@@ -26,6 +26,9 @@ PKGS=(
     nginx                             # auth_request to /v1/authz (test_nginx; not started as a service)
     prometheus                        # scrapes /metrics (test_prometheus; not started as a service)
     hostapd iproute2                  # a NAS's RADIUS DAS in a network namespace (test_radius_das)
+    libcurl4-openssl-dev              # CAEP push delivery (RFC 8935) to a receiver
+    freeradius freeradius-rest freeradius-utils  # 802.1X admission asking the HTTP face (test_8021x)
+    wpasupplicant eapoltest           # the device's supplicant (wired) and eapol_test
 )
 
 missing=()
