@@ -81,6 +81,7 @@ LIB_SRC  := \
             lib/compliance.c \
             lib/http.c \
             lib/radius.c \
+            lib/watch.c \
             lib/notify.c \
             lib/store_sqlite.c \
             lib/audit.c \
