@@ -416,56 +416,62 @@ static void test_push_accepted(void)
 	free(set2);
 }
 
+/* One push of set to a receiver started in mode: the result, the status
+ * in *status and how long it took in *ms; the receiver stopped. */
+static int push_to(const char *mode, unsigned timeout_ms, const char *set, long *status,
+		   long *ms)
+{
+	struct timespec t0, t1;
+	receiver r = { 0, 0 };
+	tpa_caep_pusher *p;
+	int rc;
+
+	if (receiver_start(&r, mode, NULL, 0) != 0) {
+		receiver_stop(&r);
+		CU_FAIL("the receiver " RECEIVER " did not start");
+		return 1;
+	}
+	p = pusher_for(&r, NULL, timeout_ms);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	rc = tpa_caep_push(p, set, status);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	*ms = (t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000;
+	tpa_caep_pusher_free(p);
+	receiver_stop(&r);
+	return rc;
+}
+
 static void test_push_failures(void)
 {
 	char jti[TPA_CAEP_JTI_LEN + 1];
 	char *set = make_set(jti);
-	struct timespec t0, t1;
 	receiver r = { 0, 0 };
 	tpa_caep_pusher *p;
 	long status = -1, ms;
 
-	START(r, "500", NULL, 0);
-	p = pusher_for(&r, NULL, 0);
-	CU_ASSERT_EQUAL(tpa_caep_push(p, set, &status), TPA_ERR_UNAVAILABLE);
+	CU_ASSERT_EQUAL(push_to("500", 0, set, &status, &ms), TPA_ERR_UNAVAILABLE);
 	CU_ASSERT_EQUAL(status, 500);
-	CU_ASSERT(strstr(tpa_err_last(), "500") != NULL);
-	tpa_caep_pusher_free(p);
-	receiver_stop(&r);
+	CU_ASSERT(strstr(tpa_err_last(), "answered 500") != NULL);
 
+	CU_ASSERT_EQUAL(push_to("close", 0, set, &status, &ms), TPA_ERR_UNAVAILABLE);
+	CU_ASSERT_EQUAL(status, 0);
+
+	CU_ASSERT_EQUAL(push_to("hang", 500, set, &status, &ms), TPA_ERR_UNAVAILABLE);
+	CU_ASSERT(ms >= 400 && ms < 1500);
+	CU_ASSERT_EQUAL(status, 0);
+
+	CU_ASSERT_EQUAL(push_to("400", 0, set, &status, &ms), TPA_ERR_REFUSED);
+	CU_ASSERT_EQUAL(status, 400);
+	CU_ASSERT(strstr(tpa_err_last(), "err invalid_request: this receiver refuses") != NULL);
+
+	/* a receiver back after one failure: the retry on the same pusher lands */
 	START(r, "500-then-ok:1", NULL, 0);
 	p = pusher_for(&r, NULL, 0);
 	CU_ASSERT_EQUAL(tpa_caep_push(p, set, &status), TPA_ERR_UNAVAILABLE);
 	CU_ASSERT_EQUAL(status, 500);
-	CU_ASSERT_EQUAL(tpa_caep_push(p, set, &status), 0);   /* the retry */
+	CU_ASSERT_EQUAL(tpa_caep_push(p, set, &status), 0);
 	CU_ASSERT_EQUAL(status, 202);
 	CU_ASSERT_EQUAL(out_lines(jti), 1);
-	tpa_caep_pusher_free(p);
-	receiver_stop(&r);
-
-	START(r, "close", NULL, 0);
-	p = pusher_for(&r, NULL, 0);
-	CU_ASSERT_EQUAL(tpa_caep_push(p, set, &status), TPA_ERR_UNAVAILABLE);
-	CU_ASSERT_EQUAL(status, 0);
-	tpa_caep_pusher_free(p);
-	receiver_stop(&r);
-
-	START(r, "hang", NULL, 0);
-	p = pusher_for(&r, NULL, 500);
-	clock_gettime(CLOCK_MONOTONIC, &t0);
-	CU_ASSERT_EQUAL(tpa_caep_push(p, set, &status), TPA_ERR_UNAVAILABLE);
-	clock_gettime(CLOCK_MONOTONIC, &t1);
-	ms = (t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000;
-	CU_ASSERT(ms >= 400 && ms < 1500);
-	CU_ASSERT_EQUAL(status, 0);
-	tpa_caep_pusher_free(p);
-	receiver_stop(&r);
-
-	START(r, "400", NULL, 0);
-	p = pusher_for(&r, NULL, 0);
-	CU_ASSERT_EQUAL(tpa_caep_push(p, set, &status), TPA_ERR_REFUSED);
-	CU_ASSERT_EQUAL(status, 400);
-	CU_ASSERT(strstr(tpa_err_last(), "err invalid_request: this receiver refuses") != NULL);
 	tpa_caep_pusher_free(p);
 	receiver_stop(&r);
 	free(set);
