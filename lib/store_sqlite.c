@@ -44,6 +44,9 @@ typedef struct {
 	pthread_mutex_t lock;
 	char path[512];
 	int chained;                 /* the audit rows carry their hashes (schema 5) */
+	dev_t dev;                   /* the file's, counted in open_files */
+	ino_t ino;
+	int counted;
 	struct kept_stmt kept[STMT_CACHE_MAX];
 	size_t nkept;
 } sq_store;
@@ -307,6 +310,8 @@ static const char *schema_v7[] = {
 #undef INT_OK
 #undef ID_OK
 #undef TEXT_OK
+
+static void open_files_ref(sq_store *s, int delta);
 
 static int sq_fail(sq_store *s, const char *what)
 {
@@ -2187,6 +2192,8 @@ static void sq_close(tpa_store *p)
 
 	stmt_drop_all(s);
 	sqlite3_close(s->db);
+	if (s->counted)
+		open_files_ref(s, -1);
 	pthread_mutex_destroy(&s->lock);
 	free(s);
 }
@@ -3915,9 +3922,65 @@ static int registry_or_new(sq_store *s, int create)
 	return 0;
 }
 
+/* The registry files this process has open, by device and inode. POSIX
+ * record locks belong to the process, and closing any descriptor of a file
+ * drops all of them: private_file's open and close while another
+ * connection of this process holds SQLite's locks on the same file would
+ * drop those locks and let two writers in (SQLite's "How To Corrupt"
+ * section 2.2). So a file open already is not opened again here: it was
+ * checked when it was first opened. */
+#define OPEN_FILES_MAX 64
+static pthread_mutex_t open_files_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct {
+	dev_t dev;
+	ino_t ino;
+	unsigned refs;
+} open_files[OPEN_FILES_MAX];
+
+/* 1 if path (not followed) is a file this process has open. */
+static int open_already(const char *path)
+{
+	struct stat st;
+	size_t i;
+	int found = 0;
+
+	if (lstat(path, &st) < 0 || !S_ISREG(st.st_mode))
+		return 0;
+	pthread_mutex_lock(&open_files_lock);
+	for (i = 0; i < OPEN_FILES_MAX && !found; i++)
+		found = open_files[i].refs && open_files[i].dev == st.st_dev &&
+			open_files[i].ino == st.st_ino;
+	pthread_mutex_unlock(&open_files_lock);
+	return found;
+}
+
+static void open_files_ref(sq_store *s, int delta)
+{
+	size_t i, free_slot = OPEN_FILES_MAX;
+
+	pthread_mutex_lock(&open_files_lock);
+	for (i = 0; i < OPEN_FILES_MAX; i++) {
+		if (open_files[i].refs && open_files[i].dev == s->dev &&
+		    open_files[i].ino == s->ino) {
+			open_files[i].refs = (unsigned)((int)open_files[i].refs + delta);
+			pthread_mutex_unlock(&open_files_lock);
+			return;
+		}
+		if (!open_files[i].refs && free_slot == OPEN_FILES_MAX)
+			free_slot = i;
+	}
+	if (delta > 0 && free_slot < OPEN_FILES_MAX) {
+		open_files[free_slot].dev = s->dev;
+		open_files[free_slot].ino = s->ino;
+		open_files[free_slot].refs = 1;
+	}
+	pthread_mutex_unlock(&open_files_lock);
+}
+
 static int sq_open(tpa_store **out, const char *path, int create)
 {
 	sq_store *s;
+	struct stat st;
 	int err;
 
 	if (!out || !path || !*path)
@@ -3927,7 +3990,7 @@ static int sq_open(tpa_store **out, const char *path, int create)
 	s->public.ops = &sq_ops;
 	snprintf(s->path, sizeof(s->path), "%s", path);
 	pthread_mutex_init(&s->lock, NULL);
-	if ((err = private_file(path, create)) < 0)
+	if (!open_already(path) && (err = private_file(path, create)) < 0)
 		goto fail;
 	if (sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE |
 			    (create ? SQLITE_OPEN_CREATE : 0) |
@@ -3943,6 +4006,12 @@ static int sq_open(tpa_store **out, const char *path, int create)
 	    (err = exec(s, "PRAGMA synchronous = FULL")) < 0 ||
 	    (err = migrate(s)) < 0)
 		goto fail;
+	if (lstat(path, &st) == 0) {
+		s->dev = st.st_dev;
+		s->ino = st.st_ino;
+		s->counted = 1;
+		open_files_ref(s, 1);
+	}
 	*out = &s->public;
 	return 0;
 fail:
