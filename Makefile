@@ -117,6 +117,7 @@ UNIT_TESTS := \
               $(BUILD)/tests/unit/test_identity \
               $(BUILD)/tests/unit/test_identity_ecc \
               $(BUILD)/tests/unit/test_store \
+              $(BUILD)/tests/unit/test_store_enforce \
               $(BUILD)/tests/unit/test_baseline \
               $(BUILD)/tests/unit/test_seal \
               $(BUILD)/tests/unit/test_audit \
