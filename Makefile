@@ -36,7 +36,7 @@ WARN    := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wformat=2 \
 ALL_CFLAGS := -std=c11 $(OPT) $(WARN) $(SAN) $(CFLAGS) -fPIC -pthread
 CPPFLAGS += -D_GNU_SOURCE -Iinclude -I$(BUILD)/gen
 LDLIBS  := -ltss2-esys -ltss2-tctildr -ltss2-mu -ltss2-rc -lgrpc -lgpr \
-           -lprotobuf-c -lcjose -ljansson -lsqlite3 -lmicrohttpd -lgnutls -lcrypto -lpthread
+           -lprotobuf-c -lcjose -ljansson -lsqlite3 -lmicrohttpd -lgnutls -lcurl -lcrypto -lpthread
 LDFLAGS ?=
 
 GEN      := $(BUILD)/gen
@@ -82,7 +82,9 @@ LIB_SRC  := \
             lib/compliance.c \
             lib/http.c \
             lib/radius.c \
+            lib/watch.c \
             lib/notify.c \
+            lib/caep.c \
             lib/store_sqlite.c \
             lib/audit.c \
             lib/baseline_format.c \
@@ -127,6 +129,7 @@ UNIT_TESTS := \
               $(BUILD)/tests/unit/test_authenticode \
               $(BUILD)/tests/unit/test_admission \
               $(BUILD)/tests/unit/test_radius \
+              $(BUILD)/tests/unit/test_caep \
               $(BUILD)/tests/unit/test_devcert
 BENCH    := $(BUILD)/tests/bench/bench_quote $(BUILD)/tests/bench/bench_rpc \
             $(BUILD)/tests/bench/bench_eventlog $(BUILD)/tests/bench/bench_baseline \
