@@ -130,11 +130,8 @@ UNIT_TESTS := \
               $(BUILD)/tests/unit/test_authenticode \
               $(BUILD)/tests/unit/test_admission \
               $(BUILD)/tests/unit/test_radius \
-<<<<<<< HEAD
-              $(BUILD)/tests/unit/test_caep
-=======
+              $(BUILD)/tests/unit/test_caep \
               $(BUILD)/tests/unit/test_devcert
->>>>>>> cli
 BENCH    := $(BUILD)/tests/bench/bench_quote $(BUILD)/tests/bench/bench_rpc \
             $(BUILD)/tests/bench/bench_eventlog $(BUILD)/tests/bench/bench_baseline \
             $(BUILD)/tests/bench/bench_challenge $(BUILD)/tests/bench/bench_http \

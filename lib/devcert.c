@@ -120,9 +120,10 @@ static int serial_of(char *out, const X509 *x)
 	if (ASN1_STRING_type(sn) == V_ASN1_NEG_INTEGER)
 		return tpa_err_fail(TPA_ERR_INVALID_ARG, "device certificate: the serial is "
 				    "negative (RFC 5280 wants a positive one)");
-	if ((size_t)n * 2 > TPA_CERT_SERIAL_MAX)
+	if (n > TPA_DEVCERT_SERIAL_OCTETS_MAX || (size_t)n * 2 > TPA_CERT_SERIAL_MAX)
 		return tpa_err_fail(TPA_ERR_INVALID_ARG, "device certificate: the serial is %d "
-				    "octets (at most %d)", n, TPA_CERT_SERIAL_MAX / 2);
+				    "octets (FreeRADIUS names none over %d)", n,
+				    TPA_DEVCERT_SERIAL_OCTETS_MAX);
 	for (i = 0; i < n; i++) {
 		out[2 * i] = hexdig[d[i] >> 4];
 		out[2 * i + 1] = hexdig[d[i] & 15];

@@ -571,15 +571,19 @@ static void show_enforcement(tpa_store *s, const char *id)
 
 	if (tpa_store_cert_list(&c, &n, s, id) == 0) {
 		printf("network-access certificates: %zu\n", n);
-		for (i = 0; i < n; i++)
-			cert_print(&c[i], " ", now);
+		for (i = 0; i < n; i++) {
+			printf("  ");
+			cert_print(&c[i], "", now);
+		}
 	}
 	free(c);
 	n = 0;
 	if (tpa_store_sessions(&se, &n, s, id) == 0) {
 		printf("open sessions: %zu\n", n);
-		for (i = 0; i < n; i++)
-			cmd_session_print(&se[i], " ");
+		for (i = 0; i < n; i++) {
+			printf("  ");
+			cmd_session_print(&se[i], "");
+		}
 	}
 	free(se);
 }
@@ -642,10 +646,11 @@ static tpa_exit cert_add(tpa_store *s, const char *what, const char *path, const
 
 	if ((rc = cert_file(&c, &der, &len, "add", path)) != TPA_EXIT_OK)
 		return rc;
+	/* Not from the CA is a no (1); a CA file that cannot be read, usage. */
 	if (ca && (err = tpa_devcert_check_ca(der, len, ca)) < 0) {
-		rc = err == TPA_ERR_VERIFY ? cert_fail("add", err) :
-		     (fprintf(stderr, "verifier: devices cert add: %s\n", tpa_err_last()),
-		      TPA_EXIT_USAGE);
+		rc = cert_fail("add", err);
+		if (err != TPA_ERR_VERIFY)
+			rc = TPA_EXIT_USAGE;
 		goto out;
 	}
 	if ((err = tpa_store_find_device(c.device_id, s, what)) < 0) {

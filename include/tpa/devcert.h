@@ -23,6 +23,10 @@
 #include "tpa/store.h"
 
 #define TPA_DEVCERT_FILE_MAX (64u << 10) /* bytes of a certificate, PEM or DER */
+/* Octets of a serial FreeRADIUS names: it makes TLS-Client-Cert-Serial in a
+ * 64-byte buffer, only for a serial shorter than 32 octets (RFC 5280 allows
+ * 20); a certificate with a longer one could never be found. */
+#define TPA_DEVCERT_SERIAL_OCTETS_MAX 31
 
 /* Reads one X.509 certificate, PEM ("-----BEGIN CERTIFICATE-----", text
  * before it ignored) or DER, and fills out's issuer, serial, sha256 (of the
@@ -33,8 +37,8 @@
  * TPA_ERR_LIMIT over TPA_DEVCERT_FILE_MAX bytes, TPA_ERR_INVALID_ARG for
  * more than one PEM block (a chain or a bundle: give the device's
  * certificate alone), an issuer over TPA_CERT_ISSUER_MAX bytes or not
- * printable, a serial over TPA_CERT_SERIAL_MAX hex digits, a negative or
- * empty serial. */
+ * printable, a serial over TPA_DEVCERT_SERIAL_OCTETS_MAX octets, a
+ * negative or empty serial. */
 int tpa_devcert_read(tpa_device_cert *out, const uint8_t *pem_or_der, size_t len);
 
 /* A certificate file read whole (at most TPA_DEVCERT_FILE_MAX bytes: over
@@ -49,11 +53,12 @@ int tpa_devcert_read_file(uint8_t **out, size_t *len, const char *path);
  * reason; TPA_ERR_IO if ca_file cannot be read. */
 int tpa_devcert_check_ca(const uint8_t *cert, size_t len, const char *ca_file);
 
-/* Whether issuer and serial are a key tpa_devcert_read could have made
- * (what a RADIUS server sends, checked before it is looked up): issuer
- * 1..TPA_CERT_ISSUER_MAX bytes of printable ASCII starting with '/', serial
- * 2..TPA_CERT_SERIAL_MAX lower-case hex digits, an even number of them. 0,
- * or TPA_ERR_INVALID_ARG naming which is wrong. */
+/* Whether issuer and serial have the shape of a key (what a RADIUS server
+ * sends, checked before it is looked up): issuer 1..TPA_CERT_ISSUER_MAX
+ * bytes of printable ASCII starting with '/', serial 2..TPA_CERT_SERIAL_MAX
+ * lower-case hex digits, an even number of them (the registry's bounds;
+ * tpa_devcert_read makes none over 2 * TPA_DEVCERT_SERIAL_OCTETS_MAX). 0, or
+ * TPA_ERR_INVALID_ARG naming which is wrong. */
 int tpa_devcert_key_valid(const char *issuer, const char *serial);
 
 /* A serial as an operator may give it (openssl x509 -serial's "serial=80FF",

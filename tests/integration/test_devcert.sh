@@ -142,6 +142,53 @@ python3 -c 'import json,sys; o=json.load(open(sys.argv[1])); assert o["waiting"]
     "$WORK/out" && ok "... nothing waiting" || bad "... nothing waiting" "$WORK/out"
 expect_exit "outbox with an argument (2)" 2 "${V[@]}" outbox "${R[@]}" extra
 
+# ---- sessions and outbox rows (planted: the RADIUS and CAEP paths that
+# write them are other tests') ----
+python3 - "$DB" "$DEV" "$DEV_B" <<'PY'
+import sqlite3, sys
+c = sqlite3.connect(sys.argv[1])
+a, b = sys.argv[2], sys.argv[3]
+c.execute("INSERT INTO sessions VALUES ('10.0.0.1', 'S-1', ?, 'sw-1', '7', "
+          "'02-00-00-00-00-01', 'host/alice', 1700000000, 1700000600)", (a,))
+c.execute("INSERT INTO sessions VALUES ('10.0.0.2', 'S-2', ?, NULL, NULL, NULL, NULL, "
+          "1700000100, 1700000100)", (b,))
+for kind, target, dev, created, att, err in (
+        ("caep", "https://rp.example/caep", a, 1700000000, 3, "HTTP 503"),
+        ("caep", "https://rp.example/caep", b, 1700000050, 0, None),
+        ("radius", "10.0.0.1:3799", a, 1700000010, 1, "no answer")):
+    c.execute("INSERT INTO outbox(kind, target, device_id, body, created_at, next_at, attempts, "
+              "last_error) VALUES (?, ?, ?, '{}', ?, 4102444800, ?, ?)",
+              (kind, target, dev, created, att, err))
+c.commit()
+PY
+expect_exit "sessions list (two open)" 0 "${V[@]}" sessions list "${R[@]}"
+expect_grep "... the first, every field" "$WORK/out" \
+    "^${DEV:0:16}( \\([^)]*\\))?  nas 10.0.0.1 \(sw-1\)  port 7  session S-1  station 02-00-00-00-00-01  user host/alice  started 2023-11-14T22:13:20Z  updated 2023-11-14T22:23:20Z\$"
+expect_grep "... the second, what was not reported as -" "$WORK/out" \
+    "^${DEV_B:0:16}( \\([^)]*\\))?  nas 10.0.0.2 \(-\)  port -  session S-2  station -  user -"
+expect_grep "... a count" "$WORK/out" "^2 open sessions\$"
+expect_exit "sessions list --json DEVICE_B" 0 "${V[@]}" sessions list --json "${R[@]}" "$DEV_B"
+python3 -c 'import json,sys; a=json.load(open(sys.argv[1])); assert len(a) == 1 and a[0]["session_id"] == "S-2" and a[0]["nas_identifier"] is None and a[0]["started_at"] == "2023-11-14T22:15:00Z", a' \
+    "$WORK/out" && ok "... that device's alone" || bad "... that device's alone" "$WORK/out"
+expect_exit "devices show: its open session" 0 "${V[@]}" devices show "${R[@]}" "$DEV"
+expect_grep "... listed" "$WORK/out" "^open sessions: 1\$"
+expect_grep "... with its NAS" "$WORK/out" "^  nas 10.0.0.1 \(sw-1\)  port 7  session S-1"
+expect_exit "outbox (three waiting)" 0 "${V[@]}" outbox "${R[@]}"
+expect_grep "... per kind" "$WORK/out" "^outbox: 3 waiting: caep 2, radius 1\$"
+expect_grep "... per target" "$WORK/out" "^  caep    https://rp.example/caep  2\$"
+expect_grep "... the oldest first" "$WORK/out" \
+    "^  1  caep    https://rp.example/caep  device ${DEV:0:16}( \\([^)]*\\))?  created 2023-11-14T22:13:20Z  attempts 3  next 2100-01-01T00:00:00Z  last error HTTP 503\$"
+expect_exit "outbox --json" 0 "${V[@]}" outbox --json "${R[@]}"
+python3 -c '
+import json, sys
+o = json.load(open(sys.argv[1]))
+assert o["waiting"] == 3 and o["kinds"] == {"caep": 2, "radius": 1}, o
+assert [i["id"] for i in o["oldest"]] == [1, 3, 2], o
+assert {(t["kind"], t["target"], t["waiting"]) for t in o["targets"]} == \
+    {("caep", "https://rp.example/caep", 2), ("radius", "10.0.0.1:3799", 1)}, o
+assert o["oldest"][2]["last_error"] is None and o["oldest"][1]["attempts"] == 1, o
+' "$WORK/out" && ok "... counts, targets and the oldest" || bad "... counts, targets, oldest" "$WORK/out"
+
 # ---- the audit chain holds the binds; a typo'd registry is not made ----
 expect_exit "audit verify" 0 "${V[@]}" audit verify "${R[@]}"
 TYPO=$WORK/regsitry.db

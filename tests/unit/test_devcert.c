@@ -191,16 +191,19 @@ static void test_bounds(void)
 	uint8_t *d;
 	size_t len = 0;
 
-	/* 32 octets: 64 digits, TPA_CERT_SERIAL_MAX; 33 are refused. */
-	CU_ASSERT_PTR_NOT_NULL_FATAL(d = make_cert(&len, 32, 0, 8));
+	/* 31 octets, the most FreeRADIUS names (its buffer is 64 bytes, the
+	 * serial must be shorter than 32 octets); 32 are refused. */
+	CU_ASSERT_PTR_NOT_NULL_FATAL(d = make_cert(&len, 31, 0, 8));
 	CU_ASSERT_EQUAL(tpa_devcert_read(&c, d, len), 0);
-	CU_ASSERT_EQUAL(strlen(c.serial), TPA_CERT_SERIAL_MAX);
+	CU_ASSERT_EQUAL(strlen(c.serial), 62);
+	CU_ASSERT_EQUAL(tpa_devcert_key_valid(c.issuer, c.serial), 0);
 	CU_ASSERT_EQUAL(strlen(c.issuer), 452 + 8);
 	CU_ASSERT_EQUAL(strncmp(c.issuer, "/OU=aaaa", 8), 0);
 	OPENSSL_free(d);
-	CU_ASSERT_PTR_NOT_NULL_FATAL(d = make_cert(&len, 33, 0, 8));
+	CU_ASSERT_PTR_NOT_NULL_FATAL(d = make_cert(&len, 32, 0, 8));
 	CU_ASSERT_EQUAL(tpa_devcert_read(&c, d, len), TPA_ERR_INVALID_ARG);
-	CU_ASSERT_PTR_NOT_NULL(strstr(tpa_err_last(), "the serial is 33 octets (at most 32)"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(tpa_err_last(),
+				      "the serial is 32 octets (FreeRADIUS names none over 31)"));
 	CU_ASSERT_STRING_EQUAL(c.serial, "");
 	OPENSSL_free(d);
 	/* 512 bytes, the most; 513 are one too many. */
