@@ -123,6 +123,28 @@ expect_grep "... the session is kept (verifier sessions list)" "$WORK/sessions" 
 if grep -qE 'S-[2-6]' "$WORK/sessions"; then bad "no refused report made a session" "$WORK/sessions"
 else ok "no refused report made a session"; fi
 
+# ---- /v1/radius/authorize: the device by the certificate FreeRADIUS verified ----
+DC=$ROOT/tests/data/devcert
+"${V[@]}" devices cert add --registry "$DB" --ca "$DC/ca.pem" "$DEV" "$DC/dev-highbit.pem" \
+    >"$WORK/bind.out" 2>&1 && ok "devices cert add: bound" || bad "devices cert add" "$WORK/bind.out"
+# As FreeRADIUS names it: X509_NAME_oneline's issuer, the serial's octets in hex.
+ISSUER=$(openssl x509 -in "$DC/dev-highbit.pem" -noout -issuer -nameopt compat | sed 's/^issuer=//')
+SERIAL=$(openssl x509 -in "$DC/dev-highbit.pem" -noout -serial | sed 's/^serial=//' | tr A-F a-f)
+AUTHZ="https://127.0.0.1:$HP/v1/radius/authorize"
+authz() { code -G "$AUTHZ" --data-urlencode "issuer=$1" --data-urlencode "serial=$2"; }
+[ "$(authz "$ISSUER" "$SERIAL")" = 200 ] && ok "authorize: 200 for the bound certificate" ||
+    bad "authorize" "$WORK/body"
+expect_grep "... compliant, with the Class the accounting echoes" "$WORK/body" \
+    "\"control:TPA-Compliance\":\"compliant\",\"reply:Class\":\"tpa:$DEV:c\""
+[ "$(authz "$ISSUER" 0102)" = 404 ] && ok "authorize: a certificate bound to no device (404)" ||
+    bad "authorize: unbound" "$WORK/body"
+[ "$(authz "$ISSUER" "")" = 400 ] && ok "authorize: no serial (400)" || bad "authorize: no serial" "$WORK/body"
+[ "$(authz "$ISSUER" "$(head -c 80 /dev/zero | tr '\0' a)")" = 400 ] &&
+    ok "authorize: a serial of 80 digits (400)" || bad "authorize: long serial" "$WORK/body"
+[ "$(curl -sS --cacert "$CA" --cert "$CERTS/laptop.pem" --key "$CERTS/laptop.key" -o "$WORK/body" \
+     -w '%{http_code}' -G "$AUTHZ" --data-urlencode "issuer=$ISSUER" --data-urlencode "serial=$SERIAL" || true)" = 403 ] &&
+    ok "authorize: not a relying party (403)" || bad "authorize: other CN" "$WORK/body"
+
 # ---- a revoke in another process ends the session, timed ----
 nas_count() { [ -f "$WORK/nas.jsonl" ] && grep -c . "$WORK/nas.jsonl" || echo 0; }
 ms() { date +%s%3N; }
@@ -157,6 +179,20 @@ wait_sets not-compliant 1 5 && ok "CAEP: a not-compliant event after the revoke"
     bad "CAEP: not-compliant" "$WORK/v.err"
 audit_has compliance-change "revoked" && ok "the change is in the audit log, with its reason" ||
     bad "audit: compliance-change" "$WORK/audit.txt"
+
+[ "$(authz "$ISSUER" "$SERIAL")" = 200 ] && grep -q '"control:TPA-Compliance":"not-compliant"' "$WORK/body" &&
+    grep -q '"control:TPA-Reason":"the device is revoked"' "$WORK/body" &&
+    grep -q ":n\"" "$WORK/body" && ok "authorize after the revoke: not-compliant, the reason, a quarantine Class" ||
+    bad "authorize after the revoke" "$WORK/body"
+# A session authorized compliant whose accounting comes after the change:
+# ended at once, not left open because the watcher acted before it was known.
+before=$(nas_count)
+[ "$(code -X POST "$ACCT?status=Start&class=0x$CLASS&session=S-late&nas_ip=127.0.0.1&user=dev1")" = 204 ] ||
+    bad "accounting Start S-late" "$WORK/body"
+for _ in $(seq 200); do [ "$(nas_count)" -gt "$before" ] && break; sleep 0.01; done
+tail -1 "$WORK/nas.jsonl" | grep -q '"Acct-Session-Id": "S-late"' &&
+    ok "a session that began compliant after the device was revoked: ended at once" ||
+    bad "late session not ended" "$WORK/v.err"
 
 # ---- a NAS that NAKs, then one that never answers ----
 "${V[@]}" devices reinstate --registry "$DB" "$DEV" >/dev/null
