@@ -36,7 +36,7 @@ WARN    := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wformat=2 \
 ALL_CFLAGS := -std=c11 $(OPT) $(WARN) $(SAN) $(CFLAGS) -fPIC -pthread
 CPPFLAGS += -D_GNU_SOURCE -Iinclude -I$(BUILD)/gen
 LDLIBS  := -ltss2-esys -ltss2-tctildr -ltss2-mu -ltss2-rc -lgrpc -lgpr \
-           -lprotobuf-c -lcjose -ljansson -lsqlite3 -lmicrohttpd -lgnutls -lcrypto -lpthread
+           -lprotobuf-c -lcjose -ljansson -lsqlite3 -lmicrohttpd -lgnutls -lcurl -lcrypto -lpthread
 LDFLAGS ?=
 
 GEN      := $(BUILD)/gen
@@ -81,7 +81,9 @@ LIB_SRC  := \
             lib/compliance.c \
             lib/http.c \
             lib/radius.c \
+            lib/watch.c \
             lib/notify.c \
+            lib/caep.c \
             lib/store_sqlite.c \
             lib/audit.c \
             lib/baseline_format.c \
@@ -125,7 +127,8 @@ UNIT_TESTS := \
               $(BUILD)/tests/unit/test_notify \
               $(BUILD)/tests/unit/test_authenticode \
               $(BUILD)/tests/unit/test_admission \
-              $(BUILD)/tests/unit/test_radius
+              $(BUILD)/tests/unit/test_radius \
+              $(BUILD)/tests/unit/test_caep
 BENCH    := $(BUILD)/tests/bench/bench_quote $(BUILD)/tests/bench/bench_rpc \
             $(BUILD)/tests/bench/bench_eventlog $(BUILD)/tests/bench/bench_baseline \
             $(BUILD)/tests/bench/bench_challenge $(BUILD)/tests/bench/bench_http \

@@ -108,6 +108,10 @@ tpa_http_route tpa_http_route_parse(const char *path, char id[TPA_DEVICE_ID_LEN 
 		return TPA_HTTP_ROUTE_METRICS;
 	if (strcmp(path, "/v1/authz") == 0)
 		return TPA_HTTP_ROUTE_AUTHZ;
+	if (strcmp(path, "/v1/radius/authorize") == 0)
+		return TPA_HTTP_ROUTE_RADIUS_AUTHORIZE;
+	if (strcmp(path, "/v1/radius/accounting") == 0)
+		return TPA_HTTP_ROUTE_RADIUS_ACCOUNTING;
 	if (strncmp(path, dev, sizeof(dev) - 1) != 0 || n < sizeof(dev) - 1 + sizeof(tail) - 1 ||
 	    strcmp(path + n - (sizeof(tail) - 1), tail) != 0)
 		return TPA_HTTP_ROUTE_NONE;
@@ -648,6 +652,245 @@ out:
 	return ret;
 }
 
+/* ---- RADIUS (issue 16): FreeRADIUS's rlm_rest asks, and reports ---- */
+
+static int hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+int tpa_http_class_parse(char *device_id, int *admitted, const char *v)
+{
+	char buf[TPA_DEVICE_ID_LEN + 16];
+	size_t n, i, len;
+
+	device_id[0] = '\0';
+	*admitted = -1;
+	if (!v)
+		return tpa_err_fail(TPA_ERR_PARSE, "class: none");
+	n = strnlen(v, 2 * sizeof(buf) + 3);
+	if (n > 2 && v[0] == '0' && (v[1] == 'x' || v[1] == 'X')) {
+		if ((n - 2) % 2 || (n - 2) / 2 >= sizeof(buf))
+			return tpa_err_fail(TPA_ERR_PARSE, "class: not one of this verifier's");
+		for (i = 0, len = (n - 2) / 2; i < len; i++) {
+			int hi = hexval(v[2 + 2 * i]), lo = hexval(v[3 + 2 * i]);
+
+			if (hi < 0 || lo < 0)
+				return tpa_err_fail(TPA_ERR_PARSE, "class: not hex after 0x");
+			buf[i] = (char)(hi << 4 | lo);
+		}
+		buf[len] = '\0';
+	} else {
+		if (n >= sizeof(buf))
+			return tpa_err_fail(TPA_ERR_PARSE, "class: not one of this verifier's");
+		memcpy(buf, v, n + 1);
+		len = n;
+	}
+	if (len != sizeof(TPA_HTTP_CLASS_PREFIX) - 1 + TPA_DEVICE_ID_LEN + 2 ||
+	    memcmp(buf, TPA_HTTP_CLASS_PREFIX, sizeof(TPA_HTTP_CLASS_PREFIX) - 1) != 0 ||
+	    buf[len - 2] != ':' || (buf[len - 1] != 'c' && buf[len - 1] != 'n'))
+		return tpa_err_fail(TPA_ERR_PARSE, "class: not one of this verifier's");
+	memcpy(device_id, buf + sizeof(TPA_HTTP_CLASS_PREFIX) - 1, TPA_DEVICE_ID_LEN);
+	device_id[TPA_DEVICE_ID_LEN] = '\0';
+	if (!tpa_device_id_valid(device_id)) {
+		device_id[0] = '\0';
+		return tpa_err_fail(TPA_ERR_PARSE, "class: not one of this verifier's");
+	}
+	*admitted = buf[len - 1] == 'c';
+	return 0;
+}
+
+/* A query argument: NULL if absent or empty; *bad set if longer than max
+ * or not printable ASCII (space allowed). */
+static const char *arg(struct MHD_Connection *c, const char *key, size_t max, int *bad,
+		       const char **which)
+{
+	const char *v = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, key);
+	size_t n, i;
+
+	if (!v || !v[0])
+		return NULL;
+	n = strnlen(v, max + 1);
+	for (i = 0; i < n && !*bad; i++)
+		if ((unsigned char)v[i] < 0x20 || (unsigned char)v[i] > 0x7e)
+			*bad = 1;
+	if (n > max)
+		*bad = 1;
+	if (*bad && !*which)
+		*which = key;
+	return *bad ? NULL : v;
+}
+
+/* GET /v1/radius/authorize?issuer=&serial=: the device whose network
+ * certificate the RADIUS server verified, and whether it is compliant now,
+ * as attributes for rlm_rest. 404 for a certificate bound to no device. */
+static enum MHD_Result do_radius_authorize(tpa_http *h, struct MHD_Connection *c)
+{
+	const char *issuer, *serial, *which = NULL, *why;
+	tpa_device_cert dc;
+	tpa_staleness pol;
+	tpa_compliance_answer a;
+	char cls[sizeof(TPA_HTTP_CLASS_PREFIX) + TPA_DEVICE_ID_LEN + 4];
+	enum MHD_Result ret;
+	json_t *o;
+	char *t;
+	int bad = 0, err, ok;
+
+	if (!relying_party(h, c, &ret, "radius-authorize"))
+		return ret;
+	issuer = arg(c, "issuer", TPA_CERT_ISSUER_MAX, &bad, &which);
+	serial = arg(c, "serial", TPA_CERT_SERIAL_MAX, &bad, &which);
+	if (bad || !issuer || !serial) {
+		char msg[96];
+
+		snprintf(msg, sizeof(msg), "%s: %s", which ? which : !issuer ? "issuer" : "serial",
+			 which ? "too long or not printable" : "required");
+		return send_error(c, MHD_HTTP_BAD_REQUEST, msg, NULL);
+	}
+	if (!tpa_service_store(h->svc))
+		return send_error(c, MHD_HTTP_NOT_FOUND, "the verifier keeps no registry", NULL);
+	err = tpa_store_cert_find(&dc, tpa_service_store(h->svc), issuer, serial);
+	if (err == TPA_ERR_NOT_FOUND) {
+		say_refused(h, "radius-authorize", NULL, "a certificate bound to no device");
+		return send_error(c, MHD_HTTP_NOT_FOUND, "no device has this certificate", NULL);
+	}
+	if (err == TPA_ERR_INVALID_ARG)
+		return send_error(c, MHD_HTTP_BAD_REQUEST, tpa_err_last(), NULL);
+	if (err < 0)
+		return send_error(c, MHD_HTTP_SERVICE_UNAVAILABLE, "the registry does not answer",
+				  NULL);
+	tpa_service_staleness(h->svc, &pol);
+	memset(&a, 0, sizeof(a));
+	err = tpa_compliance_decide(&a, tpa_service_store(h->svc), dc.device_id,
+				    (int64_t)time(NULL), &pol);
+	if (err == TPA_ERR_NOT_FOUND)
+		return send_error(c, MHD_HTTP_NOT_FOUND, "no such device", NULL);
+	if (err < 0)
+		return send_error(c, MHD_HTTP_SERVICE_UNAVAILABLE, "the registry does not answer",
+				  NULL);
+	ok = tpa_compliance_enforced(&a, h->accept_warning, &why);
+	snprintf(cls, sizeof(cls), TPA_HTTP_CLASS_PREFIX "%s:%c", dc.device_id, ok ? 'c' : 'n');
+	o = json_pack("{s:s,s:s}", "control:TPA-Compliance", ok ? "compliant" : "not-compliant",
+		      "reply:Class", cls);
+	if (o && !ok)
+		json_object_set_new(o, "control:TPA-Reason", json_string(why));
+	t = o ? json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
+	json_decref(o);
+	tpa_compliance_answer_free(&a);
+	if (!t)
+		return send_error(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "out of memory", NULL);
+	if (!ok)
+		say_refused(h, "radius-authorize", dc.device_id, why);
+	{
+		const char *hd[] = { "X-Device-Id", dc.device_id, NULL };
+
+		ret = send_text(c, MHD_HTTP_OK, "application/json", t, hd);
+	}
+	free(t);
+	return ret;
+}
+
+/* Whether the caller may report accounting: a CN named with
+ * --radius-accounting-from, read whole, with clientAuth. */
+static int accounting_peer(tpa_http *h, struct MHD_Connection *c, enum MHD_Result *ret)
+{
+	char cn[CN_MAX], why[WHY_MAX];
+	int exact, ca;
+	size_t i;
+
+	if (!peer_identity(c, cn, sizeof(cn), &exact, &ca, why, sizeof(why))) {
+		*ret = send_error(c, MHD_HTTP_UNAUTHORIZED, why, NULL);
+		say_refused(h, "radius-accounting", NULL, why);
+		return 0;
+	}
+	for (i = 0; exact && ca && i < h->o.naccounting_from; i++)
+		if (strcmp(h->o.accounting_from[i], cn) == 0)
+			return 1;
+	snprintf(why, sizeof(why), "\"%s\" may not report RADIUS accounting%s", cn,
+		 !ca ? " (no clientAuth extended key usage)" :
+		 h->o.naccounting_from ? "" : " (the verifier takes it from nobody: "
+		 "--radius-accounting-from)");
+	*ret = send_error(c, MHD_HTTP_FORBIDDEN, why, NULL);
+	say_refused(h, "radius-accounting", NULL, why);
+	return 0;
+}
+
+/* POST /v1/radius/accounting?status=&class=&session=&nas_ip=...: a
+ * session of one of our devices began, goes on or ended. 204. */
+static enum MHD_Result do_radius_accounting(tpa_http *h, struct MHD_Connection *c)
+{
+	const char *status, *klass, *session, *nas_ip, *nas_id, *port, *station, *user;
+	const char *which = NULL;
+	tpa_session se;
+	enum MHD_Result ret;
+	int bad = 0, admitted, err;
+	tpa_store *st = tpa_service_store(h->svc);
+
+	if (!accounting_peer(h, c, &ret))
+		return ret;
+	status = arg(c, "status", 32, &bad, &which);
+	klass = arg(c, "class", 2 * (sizeof(TPA_HTTP_CLASS_PREFIX) + TPA_DEVICE_ID_LEN + 4),
+		    &bad, &which);
+	session = arg(c, "session", TPA_SESSION_FIELD_MAX, &bad, &which);
+	nas_ip = arg(c, "nas_ip", sizeof(se.nas_ip) - 1, &bad, &which);
+	nas_id = arg(c, "nas_id", TPA_SESSION_FIELD_MAX, &bad, &which);
+	port = arg(c, "port", TPA_SESSION_FIELD_MAX, &bad, &which);
+	station = arg(c, "station", TPA_SESSION_FIELD_MAX, &bad, &which);
+	user = arg(c, "user", TPA_SESSION_FIELD_MAX, &bad, &which);
+	if (bad) {
+		char msg[96];
+
+		snprintf(msg, sizeof(msg), "%s: too long or not printable", which);
+		return send_error(c, MHD_HTTP_BAD_REQUEST, msg, NULL);
+	}
+	if (!status)
+		return send_error(c, MHD_HTTP_BAD_REQUEST, "status: required", NULL);
+	if (strcmp(status, "Start") != 0 && strcmp(status, "Interim-Update") != 0 &&
+	    strcmp(status, "Alive") != 0 && strcmp(status, "Stop") != 0)
+		/* Accounting-On/Off and the rest: nothing of a session. */
+		return send_text(c, MHD_HTTP_NO_CONTENT, "text/plain", "", NULL);
+	if (!session || !nas_ip)
+		return send_error(c, MHD_HTTP_BAD_REQUEST, "session and nas_ip are required",
+				  NULL);
+	if (!st)
+		return send_error(c, MHD_HTTP_NOT_FOUND, "the verifier keeps no registry", NULL);
+	if (strcmp(status, "Stop") == 0) {
+		err = tpa_store_session_stop(st, nas_ip, session, (int64_t)time(NULL));
+		if (err < 0 && err != TPA_ERR_NOT_FOUND)
+			return send_error(c, MHD_HTTP_SERVICE_UNAVAILABLE,
+					  "the registry does not answer", NULL);
+		return send_text(c, MHD_HTTP_NO_CONTENT, "text/plain", "", NULL);
+	}
+	memset(&se, 0, sizeof(se));
+	/* A session that is not of our devices (no Class of ours): nothing
+	 * to act on. */
+	if (!klass || tpa_http_class_parse(se.device_id, &admitted, klass) < 0)
+		return send_text(c, MHD_HTTP_NO_CONTENT, "text/plain", "", NULL);
+	snprintf(se.nas_ip, sizeof(se.nas_ip), "%s", nas_ip);
+	snprintf(se.session_id, sizeof(se.session_id), "%s", session);
+	snprintf(se.nas_identifier, sizeof(se.nas_identifier), "%s", nas_id ? nas_id : "");
+	snprintf(se.nas_port, sizeof(se.nas_port), "%s", port ? port : "");
+	snprintf(se.calling_station, sizeof(se.calling_station), "%s", station ? station : "");
+	snprintf(se.user_name, sizeof(se.user_name), "%s", user ? user : "");
+	err = tpa_store_session_put(st, &se, (int64_t)time(NULL));
+	if (err == TPA_ERR_NOT_FOUND)
+		return send_error(c, MHD_HTTP_NOT_FOUND, "no such device", NULL);
+	if (err == TPA_ERR_INVALID_ARG)
+		return send_error(c, MHD_HTTP_BAD_REQUEST, tpa_err_last(), NULL);
+	if (err < 0)
+		return send_error(c, MHD_HTTP_SERVICE_UNAVAILABLE, "the registry does not answer",
+				  NULL);
+	if (h->o.session_hook && strcmp(status, "Start") == 0)
+		h->o.session_hook(h->o.session_ctx, &se, admitted);
+	return send_text(c, MHD_HTTP_NO_CONTENT, "text/plain", "", NULL);
+}
+
 /* Where a request is, in its *con_cls: its headers checked, or answered.
  * Only their addresses are used: never written. */
 static char headers_read, answered;
@@ -661,6 +904,7 @@ static enum MHD_Result handle(tpa_http *h, struct MHD_Connection *c, int plain, 
 	const char *te = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
 						     MHD_HTTP_HEADER_TRANSFER_ENCODING);
 	const char *allow[] = { MHD_HTTP_HEADER_ALLOW, "GET", NULL };
+	const char *allow_post[] = { MHD_HTTP_HEADER_ALLOW, "POST", NULL };
 	tpa_http_route rt;
 
 	/* The first call, with the headers: a request with a body (or not a
@@ -677,9 +921,16 @@ static enum MHD_Result handle(tpa_http *h, struct MHD_Connection *c, int plain, 
 	}
 	if (!*con_cls) {
 		*con_cls = &answered;
-		if (strcmp(method, MHD_HTTP_METHOD_GET) != 0 &&
-		    strcmp(method, MHD_HTTP_METHOD_HEAD) != 0)
+		/* Accounting alone is a POST (it changes what the verifier
+		 * keeps), and it too has no body: its fields are the query's. */
+		if (tpa_http_route_parse(url, id) == TPA_HTTP_ROUTE_RADIUS_ACCOUNTING) {
+			if (strcmp(method, MHD_HTTP_METHOD_POST) != 0)
+				return send_error(c, MHD_HTTP_METHOD_NOT_ALLOWED, "only POST",
+						  allow_post);
+		} else if (strcmp(method, MHD_HTTP_METHOD_GET) != 0 &&
+			   strcmp(method, MHD_HTTP_METHOD_HEAD) != 0) {
 			return send_error(c, MHD_HTTP_METHOD_NOT_ALLOWED, "only GET", allow);
+		}
 		if (te || (cl && strcmp(cl, "0") != 0))
 			return send_error(c, MHD_HTTP_CONTENT_TOO_LARGE, "a request has no body",
 					  NULL);
@@ -721,6 +972,14 @@ static enum MHD_Result handle(tpa_http *h, struct MHD_Connection *c, int plain, 
 		if (!plain)
 			return do_authz(h, c);
 		break;
+	case TPA_HTTP_ROUTE_RADIUS_AUTHORIZE:
+		if (!plain)
+			return do_radius_authorize(h, c);
+		break;
+	case TPA_HTTP_ROUTE_RADIUS_ACCOUNTING:
+		if (!plain)
+			return do_radius_accounting(h, c);
+		break;
 	case TPA_HTTP_ROUTE_BAD:
 		if (!plain)
 			return send_error(c, MHD_HTTP_BAD_REQUEST,
@@ -749,6 +1008,10 @@ static const char *route_label(tpa_http_route rt, int plain)
 		return plain ? TPA_METRIC_OTHER : "/v1/devices/{id}/compliance";
 	case TPA_HTTP_ROUTE_AUTHZ:
 		return plain ? TPA_METRIC_OTHER : "/v1/authz";
+	case TPA_HTTP_ROUTE_RADIUS_AUTHORIZE:
+		return plain ? TPA_METRIC_OTHER : "/v1/radius/authorize";
+	case TPA_HTTP_ROUTE_RADIUS_ACCOUNTING:
+		return plain ? TPA_METRIC_OTHER : "/v1/radius/accounting";
 	case TPA_HTTP_ROUTE_NONE:
 		break;
 	}

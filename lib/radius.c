@@ -375,3 +375,31 @@ int tpa_radius_send(tpa_radius_response *out, unsigned *dropped, const char *nas
 			    "of %u ms%s", nas, tries, timeout_ms,
 			    bad ? " (responses that did not check were dropped)" : "");
 }
+
+int tpa_radius_secret_read(uint8_t *out, size_t *len, const char *path)
+{
+	FILE *f = fopen(path, "re");
+	char buf[TPA_RADIUS_SECRET_MAX + 3];
+	size_t n, i;
+	int ok = 1;
+
+	if (!f)
+		return tpa_err_fail(TPA_ERR_IO, "%s: %s", path, strerror(errno));
+	if (!fgets(buf, sizeof(buf), f))
+		buf[0] = '\0';
+	fclose(f);
+	n = strcspn(buf, "\r\n");
+	if (n == 0 || n > TPA_RADIUS_SECRET_MAX)
+		ok = 0;
+	for (i = 0; ok && i < n; i++)
+		ok = (unsigned char)buf[i] >= 0x20 && (unsigned char)buf[i] < 0x7f;
+	if (!ok) {
+		OPENSSL_cleanse(buf, sizeof(buf));
+		return tpa_err_fail(TPA_ERR_INVALID_ARG, "%s: the first line must be a secret of "
+				    "1 to %d printable characters", path, TPA_RADIUS_SECRET_MAX);
+	}
+	memcpy(out, buf, n);
+	*len = n;
+	OPENSSL_cleanse(buf, sizeof(buf));
+	return 0;
+}

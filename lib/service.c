@@ -1033,6 +1033,11 @@ static const tpa_token_key *current_key(tpa_service *s)
 	return k;
 }
 
+const tpa_token_key *tpa_service_signing_key(tpa_service *s)
+{
+	return current_key(s);
+}
+
 /* Strings the trusted-launch reply points into. */
 typedef struct {
 	char sb_reason[TPA_CHECK_DETAIL_MAX];

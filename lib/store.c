@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /* The registry interface: dispatch to the backend. */
 #include <stddef.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "tpa/err.h"
@@ -367,4 +368,117 @@ int tpa_store_inventory_list(tpa_inventory_entry **out, size_t *n, tpa_store *s)
 {
 	CHECK_OP(s, inventory_list);
 	return s->ops->inventory_list(out, n, s);
+}
+
+/* ---- enforcement (issue 16) ---- */
+
+int tpa_store_cert_bind(tpa_store *s, const tpa_device_cert *c, int64_t now)
+{
+	CHECK_OP(s, cert_bind);
+	return s->ops->cert_bind(s, c, now);
+}
+
+int tpa_store_cert_unbind(tpa_store *s, const char *issuer, const char *serial, int64_t now)
+{
+	CHECK_OP(s, cert_unbind);
+	return s->ops->cert_unbind(s, issuer, serial, now);
+}
+
+int tpa_store_cert_find(tpa_device_cert *out, tpa_store *s, const char *issuer,
+			const char *serial)
+{
+	CHECK_OP(s, cert_find);
+	return s->ops->cert_find(out, s, issuer, serial);
+}
+
+int tpa_store_cert_list(tpa_device_cert **out, size_t *n, tpa_store *s, const char *device_id)
+{
+	CHECK_OP(s, cert_list);
+	return s->ops->cert_list(out, n, s, device_id);
+}
+
+int tpa_store_session_put(tpa_store *s, const tpa_session *se, int64_t now)
+{
+	CHECK_OP(s, session_put);
+	return s->ops->session_put(s, se, now);
+}
+
+int tpa_store_session_stop(tpa_store *s, const char *nas_ip, const char *session_id,
+			   int64_t now)
+{
+	CHECK_OP(s, session_stop);
+	return s->ops->session_stop(s, nas_ip, session_id, now);
+}
+
+int tpa_store_sessions(tpa_session **out, size_t *n, tpa_store *s, const char *device_id)
+{
+	CHECK_OP(s, sessions);
+	return s->ops->sessions(out, n, s, device_id);
+}
+
+int tpa_store_notified_list(tpa_notified **out, size_t *n, tpa_store *s)
+{
+	CHECK_OP(s, notified_list);
+	return s->ops->notified_list(out, n, s);
+}
+
+int tpa_store_notify_commit(tpa_store *s, const tpa_notified *st, const tpa_outbox_item *items,
+			    size_t n, int64_t now)
+{
+	CHECK_OP(s, notify_commit);
+	return s->ops->notify_commit(s, st, items, n, now);
+}
+
+int tpa_store_outbox_due(tpa_outbox_item **out, size_t *n, tpa_store *s, const char *kind,
+			 const char *target, int64_t now, size_t max)
+{
+	CHECK_OP(s, outbox_due);
+	return s->ops->outbox_due(out, n, s, kind, target, now, max);
+}
+
+void tpa_outbox_items_free(tpa_outbox_item *items, size_t n)
+{
+	size_t i;
+
+	for (i = 0; items && i < n; i++)
+		free(items[i].body);
+	free(items);
+}
+
+int tpa_store_outbox_next(int64_t *next_at, tpa_store *s, const char *kind, const char *target)
+{
+	CHECK_OP(s, outbox_next);
+	return s->ops->outbox_next(next_at, s, kind, target);
+}
+
+int tpa_store_outbox_done(tpa_store *s, int64_t id, const char *event, const char *result,
+			  int64_t now)
+{
+	CHECK_OP(s, outbox_done);
+	return s->ops->outbox_done(s, id, event, result, now);
+}
+
+int tpa_store_outbox_retry(tpa_store *s, int64_t id, int64_t next_at, const char *error)
+{
+	CHECK_OP(s, outbox_retry);
+	return s->ops->outbox_retry(s, id, next_at, error);
+}
+
+int tpa_store_outbox_count(size_t *n, tpa_store *s, const char *kind, const char *target)
+{
+	CHECK_OP(s, outbox_count);
+	return s->ops->outbox_count(n, s, kind, target);
+}
+
+int tpa_store_audit_note(tpa_store *s, const char *id, const char *event, const char *detail,
+			 int64_t now)
+{
+	CHECK_OP(s, audit_note);
+	return s->ops->audit_note(s, id, event, detail, now);
+}
+
+int tpa_store_data_version(int64_t *v, tpa_store *s)
+{
+	CHECK_OP(s, data_version);
+	return s->ops->data_version(v, s);
 }

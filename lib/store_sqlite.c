@@ -29,7 +29,7 @@
  * statement is reset, and its bindings cleared, when it is given back; one
  * asked for while in use (a nested call with the same text) is prepared
  * afresh and finalized after. Texts beyond STMT_CACHE_MAX are not kept. */
-#define STMT_CACHE_MAX 96
+#define STMT_CACHE_MAX 160
 
 struct kept_stmt {
 	uint64_t hash;
@@ -249,6 +249,62 @@ static const char *schema_v6[] = {
 	"ALTER TABLE assignments ADD COLUMN version INTEGER CHECK(version IS NULL OR"
 	" (typeof(version) = 'integer' AND version >= 1))",
 };
+
+/* Enforcement (issue 16): the network-access certificates bound to devices
+ * (by issuer and serial, as a RADIUS server names the one it verified;
+ * gone with their device), the open network sessions RADIUS accounting
+ * reported (no foreign key: a session of a deleted device must still be
+ * disconnected), the compliance last acted on per device (kept for devices
+ * gone too, until their deletion is acted on), and a durable outbox of the
+ * deliveries enforcement points are owed. The sizes are TPA_CERT_ISSUER_MAX,
+ * TPA_CERT_SERIAL_MAX, TPA_SESSION_FIELD_MAX, TPA_NOTIFY_REASON_MAX,
+ * TPA_OUTBOX_TARGET_MAX, TPA_OUTBOX_BODY_MAX and TPA_OUTBOX_ERROR_MAX. */
+#define INT_OK(c) "(typeof(" c ") = 'integer')"
+static const char *schema_v7[] = {
+	"CREATE TABLE device_certs("
+	" issuer TEXT NOT NULL CHECK" TEXT_OK("issuer", 512) ","
+	" serial TEXT NOT NULL CHECK(typeof(serial) = 'text' AND length(serial) BETWEEN 2 AND 64"
+	"  AND length(serial) % 2 = 0 AND serial NOT GLOB '*[^0-9a-f]*'),"
+	" device_id TEXT NOT NULL CHECK" ID_OK("device_id")
+	"  REFERENCES devices(id) ON DELETE CASCADE,"
+	" sha256 TEXT NOT NULL CHECK" ID_OK("sha256") ","
+	" not_after INTEGER NOT NULL CHECK" INT_OK("not_after") ","
+	" added_at INTEGER NOT NULL CHECK" INT_OK("added_at") ","
+	" PRIMARY KEY(issuer, serial))",
+	"CREATE INDEX device_certs_device ON device_certs(device_id)",
+	"CREATE TABLE sessions("
+	" nas_ip TEXT NOT NULL CHECK" TEXT_OK("nas_ip", 63) ","
+	" session_id TEXT NOT NULL CHECK" TEXT_OK("session_id", 253) ","
+	" device_id TEXT NOT NULL CHECK" ID_OK("device_id") ","
+	" nas_identifier TEXT CHECK" TEXT_OK("nas_identifier", 253) ","
+	" nas_port TEXT CHECK" TEXT_OK("nas_port", 253) ","
+	" calling_station TEXT CHECK" TEXT_OK("calling_station", 253) ","
+	" user_name TEXT CHECK" TEXT_OK("user_name", 253) ","
+	" started_at INTEGER NOT NULL CHECK" INT_OK("started_at") ","
+	" updated_at INTEGER NOT NULL CHECK" INT_OK("updated_at") ","
+	" PRIMARY KEY(nas_ip, session_id))",
+	"CREATE INDEX sessions_device ON sessions(device_id)",
+	"CREATE TABLE notified("
+	" device_id TEXT PRIMARY KEY CHECK" ID_OK("device_id") ","
+	" compliant INTEGER NOT NULL CHECK(compliant IN (0, 1)),"
+	" reason TEXT CHECK" TEXT_OK("reason", 255) ","
+	" at INTEGER NOT NULL CHECK" INT_OK("at") ")",
+	"CREATE TABLE outbox("
+	" id INTEGER PRIMARY KEY AUTOINCREMENT,"
+	" kind TEXT NOT NULL CHECK(kind IN ('caep', 'radius')),"
+	" target TEXT NOT NULL CHECK" TEXT_OK("target", 512) ","
+	" device_id TEXT NOT NULL CHECK" ID_OK("device_id") ","
+	" body TEXT NOT NULL CHECK(typeof(body) = 'text' AND"
+	"  length(CAST(body AS BLOB)) BETWEEN 1 AND 65536 AND"
+	"  body NOT GLOB '*[^ -~' || char(9, 10, 13) || ']*'),"
+	" created_at INTEGER NOT NULL CHECK" INT_OK("created_at") ","
+	" next_at INTEGER NOT NULL CHECK" INT_OK("next_at") ","
+	" attempts INTEGER NOT NULL DEFAULT 0 CHECK(typeof(attempts) = 'integer' AND"
+	"  attempts >= 0),"
+	" last_error TEXT CHECK" TEXT_OK("last_error", 255) ")",
+	"CREATE INDEX outbox_due ON outbox(kind, target, next_at)",
+};
+#undef INT_OK
 #undef ID_OK
 #undef TEXT_OK
 
@@ -2313,6 +2369,18 @@ static int check_locked(tpa_store_check_report *out, sq_store *s, const char *wh
 	if (out->schema_version >= 5 &&
 	    (err = count_rows(&out->signed_heads, s, "SELECT count(*) FROM audit_heads")) < 0)
 		return err;
+	if (out->schema_version >= 7) {
+		int64_t n = 0;
+
+		if ((err = count_rows(&n, s, "SELECT count(*) FROM sqlite_master WHERE "
+				      "type = 'table' AND name IN ('device_certs', 'sessions', "
+				      "'notified', 'outbox')")) < 0)
+			return err;
+		if (n != 4)
+			return tpa_err_fail(TPA_ERR_PARSE, "%s %s: schema 7 without its tables "
+					    "(device_certs, sessions, notified, outbox)", what,
+					    s->path);
+	}
 	return 0;
 }
 
@@ -2613,6 +2681,821 @@ out:
 	return err;
 }
 
+/* ---- enforcement (issue 16) ---- */
+
+/* 0..max bytes of printable ASCII (0x20-0x7e): "" too, unlike
+ * valid_printable. */
+static int printable_upto(const char *v, size_t max)
+{
+	size_t i;
+
+	for (i = 0; v && v[i]; i++)
+		if (i >= max || v[i] < 0x20 || v[i] > 0x7e)
+			return 0;
+	return v != NULL;
+}
+
+/* Lower-case hex, an even number of digits, 2..max. */
+static int valid_hex_even(const char *v, size_t max)
+{
+	size_t i;
+
+	for (i = 0; v && v[i]; i++)
+		if (i >= max || !((v[i] >= '0' && v[i] <= '9') || (v[i] >= 'a' && v[i] <= 'f')))
+			return 0;
+	return i >= 2 && i % 2 == 0;
+}
+
+/* An audit event: 1..32 of lower-case letters and '-'. */
+static int valid_event(const char *v)
+{
+	size_t i;
+
+	for (i = 0; v && v[i]; i++)
+		if (i >= 32 || !((v[i] >= 'a' && v[i] <= 'z') || v[i] == '-'))
+			return 0;
+	return i > 0;
+}
+
+/* An outbox body: 1..TPA_OUTBOX_BODY_MAX bytes of printable ASCII, tab,
+ * CR, LF (a SET is printable; JSON may be laid out). */
+static int valid_body(const char *v)
+{
+	size_t i;
+
+	for (i = 0; v && v[i]; i++)
+		if (i >= TPA_OUTBOX_BODY_MAX ||
+		    !((v[i] >= 0x20 && v[i] <= 0x7e) || v[i] == '\t' || v[i] == '\n' ||
+		      v[i] == '\r'))
+			return 0;
+	return i > 0;
+}
+
+static int valid_kind(const char *kind)
+{
+	return kind && (strcmp(kind, "caep") == 0 || strcmp(kind, "radius") == 0);
+}
+
+/* What another party said (an error, a result), made fit to keep: at most
+ * cap - 1 bytes, anything not printable ASCII a '?'. */
+static void sanitize(char *dst, size_t cap, const char *src)
+{
+	size_t i;
+
+	for (i = 0; src && src[i] && i + 1 < cap; i++)
+		dst[i] = src[i] >= 0x20 && src[i] <= 0x7e ? src[i] : '?';
+	dst[i] = '\0';
+}
+
+/* NULL for "": optional text is kept as NULL (the schema's CHECKs take
+ * 1..n bytes). */
+static const char *or_null(const char *v)
+{
+	return v && *v ? v : NULL;
+}
+
+/* A text column copied bounded, "" if it is not text. */
+static void col_text(char *dst, size_t cap, sqlite3_stmt *st, int col)
+{
+	const unsigned char *t = sqlite3_column_type(st, col) == SQLITE_TEXT ?
+		sqlite3_column_text(st, col) : NULL;
+	size_t n = t ? (size_t)sqlite3_column_bytes(st, col) : 0;
+
+	if (n >= cap)
+		n = cap - 1;
+	if (n)
+		memcpy(dst, t, n);
+	dst[n] = '\0';
+}
+
+/* An integer column, 0 if it is not one. */
+static int64_t col_int(sqlite3_stmt *st, int col)
+{
+	return sqlite3_column_type(st, col) == SQLITE_INTEGER ? sqlite3_column_int64(st, col) : 0;
+}
+
+static int bad_field(const char *op, const char *field, const char *what)
+{
+	return tpa_err_fail(TPA_ERR_INVALID_ARG, "%s: the %s must be %s", op, field, what);
+}
+
+static int cert_key_ok(const char *op, const char *issuer, const char *serial)
+{
+	if (!valid_printable(issuer, TPA_CERT_ISSUER_MAX))
+		return bad_field(op, "issuer", "1 to 512 bytes of printable ASCII");
+	if (!valid_hex_even(serial, TPA_CERT_SERIAL_MAX))
+		return bad_field(op, "serial", "an even number (2 to 64) of lower-case hex digits");
+	return 0;
+}
+
+/* Whether the device exists: 0, TPA_ERR_NOT_FOUND, or an error. */
+static int device_known(sq_store *s, const char *id)
+{
+	sqlite3_stmt *st;
+	int err;
+
+	if ((err = prepare(&st, s, "SELECT 1 FROM devices WHERE id = ?", "t", id)) < 0 ||
+	    (err = exists(s, st)) < 0)
+		return err;
+	return err ? 0 : tpa_err_fail(TPA_ERR_NOT_FOUND, "no device with id %.64s", id);
+}
+
+static int sq_cert_bind(tpa_store *p, const tpa_device_cert *c, int64_t now)
+{
+	sq_store *s = (sq_store *)p;
+	sqlite3_stmt *st;
+	char cid[TPA_DEVICE_ID_LEN + 1], owner[TPA_DEVICE_ID_LEN + 1] = "", detail[256];
+	int err, rc;
+
+	if (!c)
+		return tpa_err_fail(TPA_ERR_INVALID_ARG, "cert bind: NULL");
+	if ((err = cert_key_ok("cert bind", c->issuer, c->serial)) < 0)
+		return err;
+	if (!valid_id(c->device_id))
+		return bad_id("cert bind");
+	if (!valid_id(c->sha256))
+		return bad_field("cert bind", "sha256", "64 lower-case hex digits");
+	pthread_mutex_lock(&s->lock);
+	if ((err = begin(s)) < 0)
+		goto out;
+	if ((err = canonical(s, c->device_id, cid)) < 0 || (err = device_known(s, cid)) < 0)
+		goto done;
+	if ((err = prepare(&st, s, "SELECT device_id FROM device_certs WHERE issuer = ? AND "
+			   "serial = ?", "tt", c->issuer, c->serial)) < 0)
+		goto done;
+	if ((rc = step_one(s, st)) == 1)
+		col_text(owner, sizeof(owner), st, 0);
+	release(s, st);
+	if ((err = rc < 0 ? rc : 0) < 0)
+		goto done;
+	if (owner[0] && strcmp(owner, cid) != 0) {
+		err = tpa_err_fail(TPA_ERR_CONFLICT, "certificate serial %.64s is bound to another "
+				   "device (%.16s...)", c->serial, owner);
+		goto done;
+	}
+	if ((err = prepare(&st, s, "INSERT INTO device_certs(issuer, serial, device_id, sha256, "
+			   "not_after, added_at) VALUES(?, ?, ?, ?, ?, ?) "
+			   "ON CONFLICT(issuer, serial) DO UPDATE SET sha256 = excluded.sha256, "
+			   "not_after = excluded.not_after, added_at = excluded.added_at", "ttttii",
+			   c->issuer, c->serial, cid, c->sha256, c->not_after, now)) < 0 ||
+	    (err = run(s, st, NULL)) < 0)
+		goto done;
+	snprintf(detail, sizeof(detail), "certificate serial %.64s, issuer %.120s%s%s", c->serial,
+		 c->issuer, strlen(c->issuer) > 120 ? "..." : "", owner[0] ? " (again)" : "");
+	err = audit(s, cid, "cert-bind", detail, now);
+done:
+	err = finish(s, err);
+out:
+	pthread_mutex_unlock(&s->lock);
+	return err;
+}
+
+static int sq_cert_unbind(tpa_store *p, const char *issuer, const char *serial, int64_t now)
+{
+	sq_store *s = (sq_store *)p;
+	sqlite3_stmt *st;
+	char owner[TPA_DEVICE_ID_LEN + 1] = "", detail[256];
+	int err, rc;
+
+	if ((err = cert_key_ok("cert unbind", issuer, serial)) < 0)
+		return err;
+	pthread_mutex_lock(&s->lock);
+	if ((err = begin(s)) < 0)
+		goto out;
+	if ((err = prepare(&st, s, "SELECT device_id FROM device_certs WHERE issuer = ? AND "
+			   "serial = ?", "tt", issuer, serial)) < 0)
+		goto done;
+	if ((rc = step_one(s, st)) == 1)
+		col_text(owner, sizeof(owner), st, 0);
+	release(s, st);
+	if ((err = rc < 0 ? rc : 0) < 0)
+		goto done;
+	if (rc == 0) {
+		err = tpa_err_fail(TPA_ERR_NOT_FOUND, "no certificate serial %.64s of that issuer "
+				   "is bound", serial);
+		goto done;
+	}
+	if ((err = prepare(&st, s, "DELETE FROM device_certs WHERE issuer = ? AND serial = ?",
+			   "tt", issuer, serial)) < 0 || (err = run(s, st, NULL)) < 0)
+		goto done;
+	snprintf(detail, sizeof(detail), "certificate serial %.64s, issuer %.120s%s", serial,
+		 issuer, strlen(issuer) > 120 ? "..." : "");
+	err = audit(s, valid_id(owner) ? owner : NULL, "cert-unbind", detail, now);
+done:
+	err = finish(s, err);
+out:
+	pthread_mutex_unlock(&s->lock);
+	return err;
+}
+
+#define CERT_COLUMNS "issuer, serial, device_id, sha256, not_after, added_at"
+
+static void row_to_cert(tpa_device_cert *c, sqlite3_stmt *st)
+{
+	memset(c, 0, sizeof(*c));
+	col_text(c->issuer, sizeof(c->issuer), st, 0);
+	col_text(c->serial, sizeof(c->serial), st, 1);
+	col_text(c->device_id, sizeof(c->device_id), st, 2);
+	col_text(c->sha256, sizeof(c->sha256), st, 3);
+	c->not_after = col_int(st, 4);
+	c->added_at = col_int(st, 5);
+}
+
+static int sq_cert_find(tpa_device_cert *out, tpa_store *p, const char *issuer,
+			const char *serial)
+{
+	sq_store *s = (sq_store *)p;
+	sqlite3_stmt *st;
+	int err;
+
+	if (!out)
+		return tpa_err_fail(TPA_ERR_INVALID_ARG, "cert find: NULL");
+	if ((err = cert_key_ok("cert find", issuer, serial)) < 0)
+		return err;
+	pthread_mutex_lock(&s->lock);
+	if ((err = prepare(&st, s, "SELECT " CERT_COLUMNS " FROM device_certs WHERE issuer = ? "
+			   "AND serial = ?", "tt", issuer, serial)) < 0)
+		goto out;
+	if ((err = step_one(s, st)) == 1) {
+		row_to_cert(out, st);
+		err = 0;
+	} else if (err == 0) {
+		err = tpa_err_fail(TPA_ERR_NOT_FOUND, "no certificate serial %.64s of that issuer "
+				   "is bound", serial);
+	}
+	release(s, st);
+out:
+	pthread_mutex_unlock(&s->lock);
+	return err;
+}
+
+/* Reads every row of st into a malloc'd vector of elements of size, each
+ * filled by fill; *out NULL when none. Gives st back. */
+static int read_rows(void **out, size_t *n, sq_store *s, sqlite3_stmt *st, size_t size,
+		     void (*fill)(void *e, sqlite3_stmt *st), const char *op)
+{
+	void *v = NULL, *nv;
+	size_t count = 0, cap = 0;
+	int err = 0, rc;
+
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (!(nv = grow(v, &cap, count, size))) {
+			err = tpa_err_fail(TPA_ERR_NOMEM, "%s: out of memory", op);
+			break;
+		}
+		v = nv;
+		fill((char *)v + count++ * size, st);
+	}
+	if (!err && rc != SQLITE_DONE)
+		err = sq_fail(s, "read");
+	release(s, st);
+	if (err < 0 || !count) {
+		free(v);
+		v = NULL;
+		count = err < 0 ? 0 : count;
+	}
+	*out = v;
+	*n = count;
+	return err;
+}
+
+static void fill_cert(void *e, sqlite3_stmt *st)
+{
+	row_to_cert(e, st);
+}
+
+static int sq_cert_list(tpa_device_cert **out, size_t *n, tpa_store *p, const char *device_id)
+{
+	sq_store *s = (sq_store *)p;
+	sqlite3_stmt *st;
+	char cid[TPA_DEVICE_ID_LEN + 1];
+	void *v = NULL;
+	int err;
+
+	if (!out || !n)
+		return tpa_err_fail(TPA_ERR_INVALID_ARG, "cert list: NULL");
+	*out = NULL;
+	*n = 0;
+	if (device_id && !valid_id(device_id))
+		return bad_id("cert list");
+	pthread_mutex_lock(&s->lock);
+	if (device_id && (err = canonical(s, device_id, cid)) < 0)
+		goto out;
+	err = device_id ?
+		prepare(&st, s, "SELECT " CERT_COLUMNS " FROM device_certs WHERE device_id = ? "
+			"ORDER BY issuer, serial", "t", cid) :
+		prepare(&st, s, "SELECT " CERT_COLUMNS " FROM device_certs "
+			"ORDER BY device_id, issuer, serial", "");
+	if (err == 0 && (err = read_rows(&v, n, s, st, sizeof(**out), fill_cert,
+					 "cert list")) == 0)
+		*out = v;
+out:
+	pthread_mutex_unlock(&s->lock);
+	return err;
+}
+
+static int session_key_ok(const char *op, const char *nas_ip, const char *session_id)
+{
+	if (!valid_printable(nas_ip, sizeof(((tpa_session *)0)->nas_ip) - 1))
+		return bad_field(op, "NAS address", "1 to 63 bytes of printable ASCII");
+	if (!valid_printable(session_id, TPA_SESSION_FIELD_MAX))
+		return bad_field(op, "session id", "1 to 253 bytes of printable ASCII");
+	return 0;
+}
+
+static int session_ok(const tpa_session *se)
+{
+	static const char *const names[] = { "NAS identifier", "NAS port", "calling station",
+					     "user name" };
+	const char *const v[] = { se->nas_identifier, se->nas_port, se->calling_station,
+				  se->user_name };
+	size_t i;
+	int err;
+
+	if ((err = session_key_ok("session", se->nas_ip, se->session_id)) < 0)
+		return err;
+	if (!valid_id(se->device_id))
+		return bad_id("session");
+	for (i = 0; i < sizeof(v) / sizeof(v[0]); i++)
+		if (!printable_upto(v[i], TPA_SESSION_FIELD_MAX))
+			return bad_field("session", names[i], "at most 253 bytes of printable ASCII");
+	return 0;
+}
+
+static int sq_session_put(tpa_store *p, const tpa_session *se, int64_t now)
+{
+	sq_store *s = (sq_store *)p;
+	sqlite3_stmt *st;
+	char cid[TPA_DEVICE_ID_LEN + 1], had[TPA_DEVICE_ID_LEN + 1] = "", detail[768];
+	int err, rc, dropped = 0, fresh;
+	int64_t started = se && se->started_at > 0 ? se->started_at : now;
+
+	if (!se)
+		return tpa_err_fail(TPA_ERR_INVALID_ARG, "session: NULL");
+	if ((err = session_ok(se)) < 0)
+		return err;
+	pthread_mutex_lock(&s->lock);
+	if ((err = begin(s)) < 0)
+		goto out;
+	if ((err = canonical(s, se->device_id, cid)) < 0 || (err = device_known(s, cid)) < 0)
+		goto done;
+	if ((err = prepare(&st, s, "SELECT device_id FROM sessions WHERE nas_ip = ? AND "
+			   "session_id = ?", "tt", se->nas_ip, se->session_id)) < 0)
+		goto done;
+	if ((rc = step_one(s, st)) == 1)
+		col_text(had, sizeof(had), st, 0);
+	release(s, st);
+	if ((err = rc < 0 ? rc : 0) < 0)
+		goto done;
+	/* An Interim-Update keeps when it started; a session id the NAS gave
+	 * again to another device is a new session. */
+	fresh = rc == 0 || strcmp(had, cid) != 0;
+	if ((err = prepare(&st, s, "INSERT INTO sessions(nas_ip, session_id, device_id, "
+			   "nas_identifier, nas_port, calling_station, user_name, started_at, "
+			   "updated_at) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) "
+			   "ON CONFLICT(nas_ip, session_id) DO UPDATE SET "
+			   "device_id = excluded.device_id, nas_identifier = excluded.nas_identifier, "
+			   "nas_port = excluded.nas_port, calling_station = excluded.calling_station, "
+			   "user_name = excluded.user_name, started_at = CASE WHEN ?10 THEN "
+			   "excluded.started_at ELSE started_at END, updated_at = excluded.updated_at",
+			   "tttttttiii", se->nas_ip, se->session_id, cid, or_null(se->nas_identifier),
+			   or_null(se->nas_port), or_null(se->calling_station),
+			   or_null(se->user_name), started, now, (int64_t)fresh)) < 0 ||
+	    (err = run(s, st, NULL)) < 0)
+		goto done;
+	/* At most TPA_SESSIONS_PER_DEVICE_MAX: this one and the most recently
+	 * updated others. */
+	if ((err = prepare(&st, s, "DELETE FROM sessions WHERE device_id = ?1 AND "
+			   "NOT (nas_ip = ?2 AND session_id = ?3) AND rowid NOT IN "
+			   "(SELECT rowid FROM sessions WHERE device_id = ?1 AND "
+			   "NOT (nas_ip = ?2 AND session_id = ?3) "
+			   "ORDER BY updated_at DESC, rowid DESC LIMIT ?4)", "ttti", cid, se->nas_ip,
+			   se->session_id, (int64_t)(TPA_SESSIONS_PER_DEVICE_MAX - 1))) < 0 ||
+	    (err = run(s, st, &dropped)) < 0)
+		goto done;
+	if (!fresh)
+		goto done;
+	snprintf(detail, sizeof(detail), "NAS %s session %.64s%s%s%s%s%s", se->nas_ip,
+		 se->session_id, strlen(se->session_id) > 64 ? "..." : "",
+		 se->calling_station[0] ? ", station " : "", se->calling_station,
+		 had[0] ? "; was another device's" : "",
+		 dropped ? "; the least recently updated dropped" : "");
+	err = audit(s, cid, "session-start", detail, now);
+done:
+	err = finish(s, err);
+out:
+	pthread_mutex_unlock(&s->lock);
+	return err;
+}
+
+static int sq_session_stop(tpa_store *p, const char *nas_ip, const char *session_id,
+			   int64_t now)
+{
+	sq_store *s = (sq_store *)p;
+	sqlite3_stmt *st;
+	char owner[TPA_DEVICE_ID_LEN + 1] = "", detail[512];
+	int err, rc;
+
+	if ((err = session_key_ok("session stop", nas_ip, session_id)) < 0)
+		return err;
+	pthread_mutex_lock(&s->lock);
+	if ((err = begin(s)) < 0)
+		goto out;
+	if ((err = prepare(&st, s, "SELECT device_id FROM sessions WHERE nas_ip = ? AND "
+			   "session_id = ?", "tt", nas_ip, session_id)) < 0)
+		goto done;
+	if ((rc = step_one(s, st)) == 1)
+		col_text(owner, sizeof(owner), st, 0);
+	release(s, st);
+	if ((err = rc < 0 ? rc : 0) < 0)
+		goto done;
+	if (rc == 0) {
+		err = tpa_err_fail(TPA_ERR_NOT_FOUND, "no open session %.64s at NAS %s", session_id,
+				   nas_ip);
+		goto done;
+	}
+	if ((err = prepare(&st, s, "DELETE FROM sessions WHERE nas_ip = ? AND session_id = ?",
+			   "tt", nas_ip, session_id)) < 0 || (err = run(s, st, NULL)) < 0)
+		goto done;
+	snprintf(detail, sizeof(detail), "NAS %s session %.64s%s", nas_ip, session_id,
+		 strlen(session_id) > 64 ? "..." : "");
+	err = audit(s, valid_id(owner) ? owner : NULL, "session-stop", detail, now);
+done:
+	err = finish(s, err);
+out:
+	pthread_mutex_unlock(&s->lock);
+	return err;
+}
+
+#define SESSION_COLUMNS "nas_ip, session_id, device_id, nas_identifier, nas_port, " \
+	"calling_station, user_name, started_at, updated_at"
+
+static void fill_session(void *e, sqlite3_stmt *st)
+{
+	tpa_session *se = e;
+
+	col_text(se->nas_ip, sizeof(se->nas_ip), st, 0);
+	col_text(se->session_id, sizeof(se->session_id), st, 1);
+	col_text(se->device_id, sizeof(se->device_id), st, 2);
+	col_text(se->nas_identifier, sizeof(se->nas_identifier), st, 3);
+	col_text(se->nas_port, sizeof(se->nas_port), st, 4);
+	col_text(se->calling_station, sizeof(se->calling_station), st, 5);
+	col_text(se->user_name, sizeof(se->user_name), st, 6);
+	se->started_at = col_int(st, 7);
+	se->updated_at = col_int(st, 8);
+}
+
+static int sq_sessions(tpa_session **out, size_t *n, tpa_store *p, const char *device_id)
+{
+	sq_store *s = (sq_store *)p;
+	sqlite3_stmt *st;
+	char cid[TPA_DEVICE_ID_LEN + 1];
+	void *v = NULL;
+	int err;
+
+	if (!out || !n)
+		return tpa_err_fail(TPA_ERR_INVALID_ARG, "sessions: NULL");
+	*out = NULL;
+	*n = 0;
+	if (device_id && !valid_id(device_id))
+		return bad_id("sessions");
+	pthread_mutex_lock(&s->lock);
+	if (device_id && (err = canonical(s, device_id, cid)) < 0)
+		goto out;
+	err = device_id ?
+		prepare(&st, s, "SELECT " SESSION_COLUMNS " FROM sessions WHERE device_id = ? "
+			"ORDER BY started_at, rowid", "t", cid) :
+		prepare(&st, s, "SELECT " SESSION_COLUMNS " FROM sessions "
+			"ORDER BY started_at, rowid", "");
+	if (err == 0 && (err = read_rows(&v, n, s, st, sizeof(**out), fill_session,
+					 "sessions")) == 0)
+		*out = v;
+out:
+	pthread_mutex_unlock(&s->lock);
+	return err;
+}
+
+static void fill_notified(void *e, sqlite3_stmt *st)
+{
+	tpa_notified *nt = e;
+
+	col_text(nt->device_id, sizeof(nt->device_id), st, 0);
+	nt->compliant = col_int(st, 1) == 1;
+	col_text(nt->reason, sizeof(nt->reason), st, 2);
+	nt->at = col_int(st, 3);
+}
+
+static int sq_notified_list(tpa_notified **out, size_t *n, tpa_store *p)
+{
+	sq_store *s = (sq_store *)p;
+	sqlite3_stmt *st;
+	void *v = NULL;
+	int err;
+
+	if (!out || !n)
+		return tpa_err_fail(TPA_ERR_INVALID_ARG, "notified list: NULL");
+	*out = NULL;
+	*n = 0;
+	pthread_mutex_lock(&s->lock);
+	if ((err = prepare(&st, s, "SELECT device_id, compliant, reason, at FROM notified "
+			   "ORDER BY device_id", "")) == 0 &&
+	    (err = read_rows(&v, n, s, st, sizeof(**out), fill_notified, "notified list")) == 0)
+		*out = v;
+	pthread_mutex_unlock(&s->lock);
+	return err;
+}
+
+static int outbox_item_ok(const tpa_outbox_item *it, size_t i)
+{
+	const char *bad = !valid_kind(it->kind) ? "kind (expected caep or radius)" :
+		!valid_printable(it->target, TPA_OUTBOX_TARGET_MAX) ?
+		"target (1 to 512 bytes of printable ASCII)" :
+		!valid_id(it->device_id) ? "device id (64 lower-case hex digits)" :
+		!valid_body(it->body) ? "body (1 to 65536 bytes of printable ASCII, tab, CR, LF)" :
+		NULL;
+
+	return bad ? tpa_err_fail(TPA_ERR_INVALID_ARG, "notify: outbox item %zu: the %s", i + 1,
+				  bad) : 0;
+}
+
+static int sq_notify_commit(tpa_store *p, const tpa_notified *nt, const tpa_outbox_item *items,
+			    size_t n, int64_t now)
+{
+	sq_store *s = (sq_store *)p;
+	sqlite3_stmt *st;
+	char detail[TPA_NOTIFY_REASON_MAX + 96];
+	size_t i;
+	int err, gone;
+
+	if (!nt || (!items && n))
+		return tpa_err_fail(TPA_ERR_INVALID_ARG, "notify: NULL");
+	if (!valid_id(nt->device_id))
+		return bad_id("notify");
+	if (!printable_upto(nt->reason, TPA_NOTIFY_REASON_MAX))
+		return bad_field("notify", "reason", "at most 255 bytes of printable ASCII");
+	for (i = 0; i < n; i++)
+		if ((err = outbox_item_ok(&items[i], i)) < 0)
+			return err;
+	gone = strcmp(nt->reason, "deleted") == 0;
+	pthread_mutex_lock(&s->lock);
+	if ((err = begin(s)) < 0)
+		goto out;
+	err = gone ? prepare(&st, s, "DELETE FROM notified WHERE device_id = ?", "t",
+			     nt->device_id) :
+		prepare(&st, s, "INSERT INTO notified(device_id, compliant, reason, at) "
+			"VALUES(?, ?, ?, ?) ON CONFLICT(device_id) DO UPDATE SET "
+			"compliant = excluded.compliant, reason = excluded.reason, at = excluded.at",
+			"titi", nt->device_id, (int64_t)(nt->compliant != 0), or_null(nt->reason),
+			now);
+	if (err < 0 || (err = run(s, st, NULL)) < 0)
+		goto done;
+	for (i = 0; i < n && err == 0; i++)
+		if ((err = prepare(&st, s, "INSERT INTO outbox(kind, target, device_id, body, "
+				   "created_at, next_at, attempts) VALUES(?, ?, ?, ?, ?, ?, 0)",
+				   "ttttii", items[i].kind, items[i].target, items[i].device_id,
+				   items[i].body, now, items[i].next_at)) == 0)
+			err = run(s, st, NULL);
+	if (err < 0)
+		goto done;
+	snprintf(detail, sizeof(detail), "%s%s%s; %zu deliver%s",
+		 nt->compliant ? "compliant" : "not-compliant", nt->reason[0] ? ": " : "",
+		 nt->reason, n, n == 1 ? "y" : "ies");
+	err = audit(s, nt->device_id, "compliance-change", detail, now);
+done:
+	err = finish(s, err);
+out:
+	pthread_mutex_unlock(&s->lock);
+	return err;
+}
+
+static int outbox_filter_ok(const char *op, const char *kind, const char *target)
+{
+	if (!valid_kind(kind))
+		return bad_field(op, "kind", "caep or radius");
+	if (target && !valid_printable(target, TPA_OUTBOX_TARGET_MAX))
+		return bad_field(op, "target", "1 to 512 bytes of printable ASCII");
+	return 0;
+}
+
+static void fill_item(tpa_outbox_item *it, sqlite3_stmt *st)
+{
+	memset(it, 0, sizeof(*it));
+	it->id = col_int(st, 0);
+	col_text(it->kind, sizeof(it->kind), st, 1);
+	col_text(it->target, sizeof(it->target), st, 2);
+	col_text(it->device_id, sizeof(it->device_id), st, 3);
+	it->created_at = col_int(st, 5);
+	it->next_at = col_int(st, 6);
+	it->attempts = col_int(st, 7) < 0 ? 0 : col_int(st, 7) > UINT32_MAX ? UINT32_MAX :
+		(unsigned)col_int(st, 7);
+	col_text(it->last_error, sizeof(it->last_error), st, 8);
+}
+
+static int sq_outbox_due(tpa_outbox_item **out, size_t *n, tpa_store *p, const char *kind,
+			 const char *target, int64_t now, size_t max)
+{
+	sq_store *s = (sq_store *)p;
+	sqlite3_stmt *st;
+	tpa_outbox_item *v = NULL;
+	size_t count = 0, cap = 0, len;
+	int err, rc;
+
+	if (!out || !n)
+		return tpa_err_fail(TPA_ERR_INVALID_ARG, "outbox: NULL");
+	*out = NULL;
+	*n = 0;
+	if ((err = outbox_filter_ok("outbox", kind, target)) < 0)
+		return err;
+	pthread_mutex_lock(&s->lock);
+	if ((err = prepare(&st, s, "SELECT id, kind, target, device_id, body, created_at, "
+			   "next_at, attempts, last_error FROM outbox WHERE kind = ?1 AND "
+			   "(?2 IS NULL OR target = ?2) AND next_at <= ?3 ORDER BY id LIMIT ?4",
+			   "ttii", kind, target, now,
+			   max == 0 || max > INT64_MAX ? (int64_t)-1 : (int64_t)max)) < 0)
+		goto out;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		tpa_outbox_item *nv;
+		const unsigned char *b;
+
+		if (!(nv = grow(v, &cap, count, sizeof(*v)))) {
+			err = tpa_err_fail(TPA_ERR_NOMEM, "outbox: out of memory");
+			break;
+		}
+		v = nv;
+		fill_item(&v[count], st);
+		/* The body as it is, bounded: one the file holds beyond the
+		 * limit is cut there (the schema refuses it; a file written by
+		 * anyone may hold anything). */
+		b = sqlite3_column_type(st, 4) == SQLITE_TEXT ? sqlite3_column_text(st, 4) : NULL;
+		len = b ? (size_t)sqlite3_column_bytes(st, 4) : 0;
+		if (len > TPA_OUTBOX_BODY_MAX)
+			len = TPA_OUTBOX_BODY_MAX;
+		if (!(v[count].body = malloc(len + 1))) {
+			err = tpa_err_fail(TPA_ERR_NOMEM, "outbox: out of memory");
+			break;
+		}
+		if (len)
+			memcpy(v[count].body, b, len);
+		v[count].body[len] = '\0';
+		count++;
+	}
+	if (!err && rc != SQLITE_DONE)
+		err = sq_fail(s, "read");
+	release(s, st);
+	if (err < 0 || !count) {
+		tpa_outbox_items_free(v, count);
+		goto out;
+	}
+	*out = v;
+	*n = count;
+out:
+	pthread_mutex_unlock(&s->lock);
+	return err;
+}
+
+static int sq_outbox_next(int64_t *next_at, tpa_store *p, const char *kind, const char *target)
+{
+	sq_store *s = (sq_store *)p;
+	sqlite3_stmt *st;
+	int err;
+
+	if (!next_at)
+		return tpa_err_fail(TPA_ERR_INVALID_ARG, "outbox next: NULL");
+	*next_at = 0;
+	if ((err = outbox_filter_ok("outbox next", kind, target)) < 0)
+		return err;
+	pthread_mutex_lock(&s->lock);
+	if ((err = prepare(&st, s, "SELECT min(next_at) FROM outbox WHERE kind = ?1 AND "
+			   "(?2 IS NULL OR target = ?2)", "tt", kind, target)) == 0) {
+		if ((err = step_one(s, st)) == 1)
+			*next_at = col_int(st, 0);
+		release(s, st);
+		err = err < 0 ? err : 0;
+	}
+	pthread_mutex_unlock(&s->lock);
+	return err;
+}
+
+static int sq_outbox_count(size_t *n, tpa_store *p, const char *kind, const char *target)
+{
+	sq_store *s = (sq_store *)p;
+	sqlite3_stmt *st;
+	int err;
+
+	if (!n)
+		return tpa_err_fail(TPA_ERR_INVALID_ARG, "outbox count: NULL");
+	*n = 0;
+	if ((err = outbox_filter_ok("outbox count", kind, target)) < 0)
+		return err;
+	pthread_mutex_lock(&s->lock);
+	if ((err = prepare(&st, s, "SELECT count(*) FROM outbox WHERE kind = ?1 AND "
+			   "(?2 IS NULL OR target = ?2)", "tt", kind, target)) == 0) {
+		if ((err = step_one(s, st)) == 1)
+			*n = (size_t)col_int(st, 0);
+		release(s, st);
+		err = err < 0 ? err : 0;
+	}
+	pthread_mutex_unlock(&s->lock);
+	return err;
+}
+
+static int sq_outbox_done(tpa_store *p, int64_t id, const char *event, const char *result,
+			  int64_t now)
+{
+	sq_store *s = (sq_store *)p;
+	sqlite3_stmt *st;
+	char owner[TPA_DEVICE_ID_LEN + 1] = "", detail[1025];
+	int err, rc;
+
+	if (id <= 0)
+		return bad_field("outbox done", "id", "an outbox item's (1..)");
+	if (!valid_event(event))
+		return bad_field("outbox done", "event", "1 to 32 of a-z and '-'");
+	sanitize(detail, sizeof(detail), result);
+	pthread_mutex_lock(&s->lock);
+	if ((err = begin(s)) < 0)
+		goto out;
+	if ((err = prepare(&st, s, "SELECT device_id FROM outbox WHERE id = ?", "i", id)) < 0)
+		goto done;
+	if ((rc = step_one(s, st)) == 1)
+		col_text(owner, sizeof(owner), st, 0);
+	release(s, st);
+	if ((err = rc < 0 ? rc : 0) < 0)
+		goto done;
+	if (rc == 0) {
+		err = tpa_err_fail(TPA_ERR_NOT_FOUND, "no outbox item %lld", (long long)id);
+		goto done;
+	}
+	if ((err = prepare(&st, s, "DELETE FROM outbox WHERE id = ?", "i", id)) < 0 ||
+	    (err = run(s, st, NULL)) < 0)
+		goto done;
+	err = audit(s, valid_id(owner) ? owner : NULL, event, detail, now);
+done:
+	err = finish(s, err);
+out:
+	pthread_mutex_unlock(&s->lock);
+	return err;
+}
+
+static int sq_outbox_retry(tpa_store *p, int64_t id, int64_t next_at, const char *error)
+{
+	sq_store *s = (sq_store *)p;
+	sqlite3_stmt *st;
+	char msg[TPA_OUTBOX_ERROR_MAX + 1];
+	int err, changes = 0;
+
+	if (id <= 0)
+		return bad_field("outbox retry", "id", "an outbox item's (1..)");
+	sanitize(msg, sizeof(msg), error);
+	pthread_mutex_lock(&s->lock);
+	if ((err = prepare(&st, s, "UPDATE outbox SET attempts = attempts + 1, next_at = ?, "
+			   "last_error = ? WHERE id = ?", "iti", next_at, or_null(msg), id)) == 0 &&
+	    (err = run(s, st, &changes)) == 0 && !changes)
+		err = tpa_err_fail(TPA_ERR_NOT_FOUND, "no outbox item %lld", (long long)id);
+	pthread_mutex_unlock(&s->lock);
+	return err;
+}
+
+static int sq_audit_note(tpa_store *p, const char *id, const char *event, const char *detail,
+			 int64_t now)
+{
+	sq_store *s = (sq_store *)p;
+	int err;
+
+	if (id && !valid_id(id))
+		return bad_id("audit note");
+	if (!valid_event(event))
+		return bad_field("audit note", "event", "1 to 32 of a-z and '-'");
+	if (detail && !printable_upto(detail, 1024))
+		return bad_field("audit note", "detail", "at most 1024 bytes of printable ASCII");
+	pthread_mutex_lock(&s->lock);
+	if ((err = begin(s)) == 0)
+		err = finish(s, audit(s, id, event, detail ? detail : "", now));
+	pthread_mutex_unlock(&s->lock);
+	return err;
+}
+
+static int sq_data_version(int64_t *v, tpa_store *p)
+{
+	sq_store *s = (sq_store *)p;
+	sqlite3_stmt *st;
+	int err;
+
+	if (!v)
+		return tpa_err_fail(TPA_ERR_INVALID_ARG, "data version: NULL");
+	pthread_mutex_lock(&s->lock);
+	if ((err = prepare(&st, s, "PRAGMA data_version", "")) == 0) {
+		if ((err = step_one(s, st)) == 1)
+			*v = col_int(st, 0);
+		else if (err == 0)
+			err = sq_fail(s, "data version");
+		release(s, st);
+		err = err < 0 ? err : 0;
+	}
+	pthread_mutex_unlock(&s->lock);
+	return err;
+}
+
 static const tpa_store_ops sq_ops = {
 	.close = sq_close,
 	.enroll = sq_enroll,
@@ -2654,6 +3537,22 @@ static const tpa_store_ops sq_ops = {
 	.inventory_remove = sq_inventory_remove,
 	.inventory_get = sq_inventory_get,
 	.inventory_list = sq_inventory_list,
+	.cert_bind = sq_cert_bind,
+	.cert_unbind = sq_cert_unbind,
+	.cert_find = sq_cert_find,
+	.cert_list = sq_cert_list,
+	.session_put = sq_session_put,
+	.session_stop = sq_session_stop,
+	.sessions = sq_sessions,
+	.notified_list = sq_notified_list,
+	.notify_commit = sq_notify_commit,
+	.outbox_due = sq_outbox_due,
+	.outbox_next = sq_outbox_next,
+	.outbox_done = sq_outbox_done,
+	.outbox_retry = sq_outbox_retry,
+	.outbox_count = sq_outbox_count,
+	.audit_note = sq_audit_note,
+	.data_version = sq_data_version,
 };
 
 /* The schema version of the file: 0 for a new one. */
@@ -2925,6 +3824,10 @@ static int migrate(sq_store *s)
 	if (version < 6 &&
 	    ((err = exec_all(s, schema_v6, sizeof(schema_v6) / sizeof(schema_v6[0]))) < 0 ||
 	     (err = exec(s, "INSERT INTO schema_version(version) VALUES(6)")) < 0))
+		goto done;
+	if (version < 7 &&
+	    ((err = exec_all(s, schema_v7, sizeof(schema_v7) / sizeof(schema_v7[0]))) < 0 ||
+	     (err = exec(s, "INSERT INTO schema_version(version) VALUES(7)")) < 0))
 		goto done;
 done:
 	if ((err = finish(s, err)) == 0)

@@ -70,36 +70,13 @@ static const char help_coa[] =
 "NAS's Dynamic Authorization Server, with a Message-Authenticator, and\n" RADIUS_ABOUT
 "\n" RADIUS_OPTIONS;
 
-/* The secret: the file's first line (at most TPA_RADIUS_SECRET_MAX bytes,
- * no control characters). 0, or -1 said on stderr (never the secret). */
+/* The secret (tpa_radius_secret_read); -1 said on stderr (never the secret). */
 static int read_secret(uint8_t *out, size_t *len, const char *path)
 {
-	FILE *f = fopen(path, "re");
-	char buf[TPA_RADIUS_SECRET_MAX + 3];
-	size_t n, i;
-	int ok = 1;
-
-	if (!f) {
-		fprintf(stderr, PROG ": --secret-file %s: %s\n", path, strerror(errno));
+	if (tpa_radius_secret_read(out, len, path) < 0) {
+		fprintf(stderr, PROG ": --secret-file %s\n", tpa_err_last());
 		return -1;
 	}
-	if (!fgets(buf, sizeof(buf), f))
-		buf[0] = '\0';
-	fclose(f);
-	n = strcspn(buf, "\r\n");
-	if (n == 0 || n > TPA_RADIUS_SECRET_MAX)
-		ok = 0;
-	for (i = 0; ok && i < n; i++)
-		ok = (unsigned char)buf[i] >= 0x20 && (unsigned char)buf[i] < 0x7f;
-	if (!ok) {
-		OPENSSL_cleanse(buf, sizeof(buf));
-		fprintf(stderr, PROG ": --secret-file %s: the first line must be a secret of 1 to "
-			"%d printable characters\n", path, TPA_RADIUS_SECRET_MAX);
-		return -1;
-	}
-	memcpy(out, buf, n);
-	*len = n;
-	OPENSSL_cleanse(buf, sizeof(buf));
 	return 0;
 }
 

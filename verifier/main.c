@@ -40,6 +40,7 @@
 #include "tpa/timefmt.h"
 #include "tpa/token.h"
 #include "tpa/version.h"
+#include "tpa/watch.h"
 
 #include "cmd.h"
 
@@ -425,6 +426,7 @@ enum { OPT_RP = 250, OPT_RP_FILE, OPT_MAX_CONN = 256, OPT_MAX_PEER, OPT_HANDSHAK
 enum { OPT_HTTP = 280, OPT_HTTP_PLAIN, OPT_HTTP_CONN, OPT_HTTP_WARN };
 enum { OPT_ADMISSION = 320, OPT_INTERVAL, OPT_STALE_GRACE };
 enum { OPT_LOG_FORMAT = 340 };
+enum { OPT_DAS = 360, OPT_CAEP, OPT_ACCT };
 
 /* The relying parties GetDeviceCompliance answers: subject CNs. */
 #define RP_MAX 256
@@ -631,6 +633,9 @@ static const struct option serve_opts[] = {
 		{ "audit-sign-rows", required_argument, NULL, 'A' },
 		{ "audit-sign-interval", required_argument, NULL, 'T' },
 		{ "log-format", required_argument, NULL, OPT_LOG_FORMAT },
+		{ "radius-das", required_argument, NULL, OPT_DAS },
+		{ "radius-accounting-from", required_argument, NULL, OPT_ACCT },
+		{ "caep-receiver", required_argument, NULL, OPT_CAEP },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 };
@@ -647,7 +652,26 @@ typedef struct {
 	rp_list rp;
 	tpa_http_opts http;          /* the HTTP face: listen, listen_plain, limits */
 	int log_format;              /* a tpa_log_format, --log-format */
+	/* Enforcement (tpa/watch.h): restart-only. */
+	tpa_watch_das das[TPA_WATCH_DAS_MAX];
+	size_t ndas;
+	tpa_watch_receiver receivers[TPA_WATCH_RECEIVERS_MAX];
+	size_t nreceivers;
+	rp_list acct;                /* --radius-accounting-from */
 } serve_conf;
+
+static void conf_free(serve_conf *c)
+{
+	size_t i;
+
+	rp_free(&c->rp);
+	rp_free(&c->acct);
+	for (i = 0; i < c->nreceivers; i++)
+		tpa_watch_receiver_clear(&c->receivers[i]);
+	c->nreceivers = 0;
+	OPENSSL_cleanse(c->das, sizeof(c->das));
+	c->ndas = 0;
+}
 
 /* Where serve's arguments come from, read again on SIGHUP. */
 typedef struct {
@@ -739,6 +763,35 @@ static int parse_serve(serve_conf *c, int argc, char **argv, char **where)
 			if (rp_load(&c->rp, optarg) < 0)
 				goto fail;
 			break;
+		case OPT_ACCT:
+			if (rp_add(&c->acct, optarg, src ? src : "--radius-accounting-from") < 0)
+				goto fail;
+			break;
+		case OPT_DAS:
+			if (c->ndas >= TPA_WATCH_DAS_MAX) {
+				say(TPA_LOG_ERR, "%s: more than %d NASes", src ? src : "--radius-das",
+				    TPA_WATCH_DAS_MAX);
+				goto fail;
+			}
+			if (tpa_watch_das_parse(&c->das[c->ndas], optarg) < 0) {
+				say(TPA_LOG_ERR, "%s: %s", src ? src : "--radius-das", tpa_err_last());
+				goto fail;
+			}
+			c->ndas++;
+			break;
+		case OPT_CAEP:
+			if (c->nreceivers >= TPA_WATCH_RECEIVERS_MAX) {
+				say(TPA_LOG_ERR, "%s: more than %d receivers",
+				    src ? src : "--caep-receiver", TPA_WATCH_RECEIVERS_MAX);
+				goto fail;
+			}
+			if (tpa_watch_receiver_parse(&c->receivers[c->nreceivers], optarg) < 0) {
+				say(TPA_LOG_ERR, "%s: %s", src ? src : "--caep-receiver",
+				    tpa_err_last());
+				goto fail;
+			}
+			c->nreceivers++;
+			break;
 		case 'n':
 		case 't':
 		case 'w':
@@ -800,7 +853,7 @@ static int parse_serve(serve_conf *c, int argc, char **argv, char **where)
 			if (o == 'T') c->ao.interval_s = (uint32_t)v;
 			break;
 		}
-		case 'h': serve_help(stdout); rp_free(&c->rp); return 1;
+		case 'h': serve_help(stdout); conf_free(c); return 1;
 		default:
 			serve_usage_error(src, "unknown or incomplete option", argv[optind - 1]);
 			goto fail;
@@ -863,9 +916,19 @@ static int parse_serve(serve_conf *c, int argc, char **argv, char **where)
 		say(TPA_LOG_ERR, "--relying-party needs --client-ca");
 		goto fail;
 	}
+	if (c->acct.n && (!c->so.client_ca_file || !c->http.listen || !c->registry)) {
+		say(TPA_LOG_ERR, "--radius-accounting-from needs --http-listen, --client-ca and "
+			"--registry");
+		goto fail;
+	}
+	if ((c->ndas || c->nreceivers) && !c->registry) {
+		say(TPA_LOG_ERR, "--radius-das and --caep-receiver need --registry (it keeps the "
+			"sessions and what is owed)");
+		goto fail;
+	}
 	return 0;
 fail:
-	rp_free(&c->rp);
+	conf_free(c);
 	return -1;
 }
 
@@ -876,6 +939,7 @@ typedef struct {
 	tpa_service *svc;
 	tpa_rpc_server *srv;
 	tpa_http *http;                  /* the HTTP face, NULL if none */
+	tpa_watch *watch;                /* enforcement, NULL if none */
 	tpa_baseline *bl;                /* --baseline, NULL if none */
 	rp_list rp;
 	const tpa_token_keyset *ks;      /* the service owns it; NULL without --token-key */
@@ -1055,6 +1119,7 @@ static void reload(serve_live *L)
 	n.rp.names = NULL;
 	n.rp.n = 0;
 	say_restart_only(L->run, &n);
+	tpa_watch_set_policy(L->watch, &n.sv.staleness, L->run->http.authz_accept_warning);
 	if (n.token_key) {
 		const tpa_token_key *prev, *cur = signing_key(L->ks, L->key, &prev);
 
@@ -1076,13 +1141,33 @@ refused:
 	say(TPA_LOG_WARNING, "SIGHUP: nothing reloaded: serving with the settings it had");
 out:
 	if (parsed == 0)
-		rp_free(&n.rp);
+		conf_free(&n);
 	tpa_baseline_free(bl);
 	tpa_ek_anchors_free(anchors);
 	tpa_token_keyset_free(ks);
 	tpa_rpc_tls_free(tls);
 	tpa_config_args_free(&args);
 	tpa_config_free(cfg);
+}
+
+/* The watcher, for the service's verdicts and the HTTP face's sessions
+ * (set before either can call). */
+static int kick_watch(void *ctx, const tpa_device_change *ch)
+{
+	(void)ch;
+	tpa_watch_kick(*(tpa_watch **)ctx);
+	return 0;
+}
+
+static int session_started(void *ctx, const tpa_session *se, int admitted)
+{
+	return tpa_watch_session(*(tpa_watch **)ctx, se, admitted);
+}
+
+static const tpa_token_key *watch_key(void *ctx, int64_t now)
+{
+	(void)now;
+	return tpa_service_signing_key(ctx);
 }
 
 /* serve with its settings (c, from src). */
@@ -1104,6 +1189,8 @@ static tpa_exit serve(serve_conf *c, const serve_src *src)
 	tpa_exit rc = TPA_EXIT_SERVICE;
 	watchdog_t wd = { NULL, 0, PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0 };
 	serve_live live = { .src = src, .run = c };
+	tpa_watch *watch = NULL;
+	tpa_notifier kick = { "watch", kick_watch, &watch };
 	pthread_t wd_thread;
 	int wd_started = 0;
 
@@ -1153,6 +1240,10 @@ static tpa_exit serve(serve_conf *c, const serve_src *src)
 	sv.log = log_rec;
 	sv.relying_parties = (const char *const *)c->rp.names;
 	sv.nrelying_parties = c->rp.n;
+	if (c->ndas || c->nreceivers) {
+		sv.notifiers = &kick;
+		sv.nnotifiers = 1;
+	}
 	/* The EK CAs are checked here too, to name the option: a missing,
 	 * unreadable or empty --ek-ca would refuse every enrollment. */
 	if (sv.ek_ca) {
@@ -1177,6 +1268,29 @@ static tpa_exit serve(serve_conf *c, const serve_src *src)
 	live.key = key;
 	cur_key = signing_key(live.ks, live.key, &cur_prev);
 	snprintf(live.signing_kid, sizeof(live.signing_kid), "%s", tpa_token_key_id(cur_key));
+	if (c->ndas || c->nreceivers) {
+		tpa_watch_opts wo;
+
+		memset(&wo, 0, sizeof(wo));
+		wo.registry = c->registry;
+		wo.staleness = c->sv.staleness;
+		wo.accept_warning = c->http.authz_accept_warning;
+		wo.das = c->das;
+		wo.ndas = c->ndas;
+		wo.receivers = c->receivers;
+		wo.nreceivers = c->nreceivers;
+		wo.iss = c->sv.verifier_id ? c->sv.verifier_id : "tpm-attest";
+		wo.key = watch_key;
+		wo.key_ctx = svc;
+		if (tpa_watch_start(&watch, &wo) < 0) {
+			say(TPA_LOG_ERR, "%s", tpa_err_last());
+			rc = TPA_EXIT_USAGE;
+			goto cleanup;
+		}
+		live.watch = watch;
+		say(TPA_LOG_INFO, "enforcement: %zu NAS%s, %zu CAEP receiver%s", c->ndas,
+		    c->ndas == 1 ? "" : "es", c->nreceivers, c->nreceivers == 1 ? "" : "s");
+	}
 	/* The rows since the last head are checked before serving. */
 	audit_tick(signer, cur_key, cur_prev, 0, audit_said, sizeof(audit_said));
 	if (tpa_rpc_server_start(srv, &port) < 0) {
@@ -1197,6 +1311,10 @@ static tpa_exit serve(serve_conf *c, const serve_src *src)
 		c->http.cert_file = c->so.cert_file;
 		c->http.key_file = c->so.key_file;
 		c->http.client_ca_file = c->so.client_ca_file;
+		c->http.accounting_from = (const char *const *)c->acct.names;
+		c->http.naccounting_from = c->acct.n;
+		c->http.session_hook = watch ? session_started : NULL;
+		c->http.session_ctx = &watch;
 		if (tpa_http_start(&http, &c->http, svc) < 0) {
 			say(TPA_LOG_ERR, "%s", tpa_err_last());
 			tpa_rpc_server_shutdown(srv, 0);
@@ -1274,6 +1392,8 @@ static tpa_exit serve(serve_conf *c, const serve_src *src)
 	tpa_http_stop(http);
 	http = NULL;
 	tpa_rpc_server_shutdown(srv, (unsigned)c->grace);
+	tpa_watch_stop(watch);
+	watch = NULL;
 	/* Every row written is under a signed head when the verifier stops. */
 	cur_key = signing_key(live.ks, live.key, &cur_prev);
 	audit_tick(signer, cur_key, cur_prev, 1, audit_said, sizeof(audit_said));
@@ -1282,12 +1402,15 @@ static tpa_exit serve(serve_conf *c, const serve_src *src)
 cleanup:
 	tpa_http_stop(http);
 	tpa_rpc_server_free(srv);
+	tpa_watch_stop(watch);
+	watch = NULL;
 	tpa_service_free(svc);
 	tpa_audit_signer_free(signer);
 	tpa_store_close(store);
 	tpa_baseline_free(bl);
 	tpa_baseline_free(live.bl);
 	rp_free(&live.rp);
+	conf_free(c);
 	tpa_token_key_free(key);
 	tpa_token_keyset_free(keyset); /* those SIGHUP gave are the service's */
 	return rc;

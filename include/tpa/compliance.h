@@ -68,6 +68,18 @@ int tpa_compliance_answer_get(tpa_compliance_answer *out, tpa_store *store,
 int tpa_compliance_decide(tpa_compliance_answer *out, tpa_store *store, const char *device_id,
 			  int64_t now, const tpa_staleness *p);
 void tpa_compliance_answer_free(tpa_compliance_answer *a);
+/* The same decision on a record read already (a watcher that lists the
+ * registry): out->device becomes a copy of *d; nothing to free. */
+void tpa_compliance_judge(tpa_compliance_answer *out, const tpa_device *d, int64_t now,
+			  const tpa_staleness *p);
+/* What an enforcement point (/v1/authz, RADIUS, CAEP) is told: 1 if a is
+ * compliant and, unless accept_warning, its last verdict is not a warning
+ * (affirming only); else 0 and *why says why. */
+int tpa_compliance_enforced(const tpa_compliance_answer *a, int accept_warning,
+			    const char **why);
+/* When a compliant answer stops being one by time alone (its due time or
+ * its token's expiry, the earlier after now); 0 if not compliant or never. */
+int64_t tpa_compliance_next_change(const tpa_compliance_answer *a, int64_t now);
 
 /* Whether s is a device id: 64 lower-case hex digits. */
 int tpa_device_id_valid(const char *s);

@@ -22,7 +22,19 @@ typedef enum {
 	TPA_HTTP_ROUTE_METRICS,
 	TPA_HTTP_ROUTE_COMPLIANCE,           /* /v1/devices/{64 hex}/compliance */
 	TPA_HTTP_ROUTE_AUTHZ,                /* /v1/authz */
+	TPA_HTTP_ROUTE_RADIUS_AUTHORIZE,     /* /v1/radius/authorize (GET) */
+	TPA_HTTP_ROUTE_RADIUS_ACCOUNTING,    /* /v1/radius/accounting (POST, no body) */
 } tpa_http_route;
+
+/* The RADIUS Class attribute the authorize answer gives a session, which
+ * the NAS echoes in its accounting: "tpa:<device id>:<c|n>", c if the
+ * device was compliant when the session was authorized. */
+#define TPA_HTTP_CLASS_PREFIX "tpa:"
+
+/* A Class value as FreeRADIUS prints it in a URI (octets: "0x" and hex) or
+ * as sent: the device id (TPA_DEVICE_ID_LEN + 1 bytes) and whether it was
+ * admitted compliant. 0, or TPA_ERR_PARSE (not one of ours). */
+int tpa_http_class_parse(char *device_id, int *admitted, const char *v);
 
 /* The route of path (decoded, without the query); for COMPLIANCE, id
  * receives the device id. Never fails: anything unknown is NONE. */
@@ -48,6 +60,13 @@ typedef struct {
 	unsigned threads;            /* thread pool per listener; 0: 2 */
 	int authz_accept_warning;    /* /v1/authz takes a token whose status is
 				      * warning (default: affirming only) */
+	/* RADIUS accounting (/v1/radius/accounting) is taken from a client
+	 * certificate with one of these CNs (and clientAuth) only. */
+	const char *const *accounting_from;
+	size_t naccounting_from;
+	/* Told of each session accounting starts (tpa_watch_session). */
+	int (*session_hook)(void *ctx, const tpa_session *se, int admitted);
+	void *session_ctx;
 } tpa_http_opts;
 
 typedef struct tpa_http tpa_http;

@@ -72,4 +72,10 @@ int tpa_radius_send(tpa_radius_response *out, unsigned *dropped, const char *nas
 		    const uint8_t *req, size_t req_len, const uint8_t *secret, size_t secret_len,
 		    unsigned tries, unsigned timeout_ms);
 
+/* A shared secret: the file's first line, 1 to TPA_RADIUS_SECRET_MAX
+ * printable characters (its newline dropped) into out
+ * (TPA_RADIUS_SECRET_MAX bytes). The error names the file, never the
+ * secret. */
+int tpa_radius_secret_read(uint8_t *out, size_t *len, const char *path);
+
 #endif

@@ -110,6 +110,10 @@ int tpa_service_jwks(char **out, tpa_service *s);
  * most, and again when the keys change. */
 int tpa_service_token_verifier(tpa_token_verifier **out, tpa_service *s);
 
+/* The key that signs now (for what else the verifier signs: CAEP SETs).
+ * Keys replaced stay alive until the service ends. Any thread. */
+const tpa_token_key *tpa_service_signing_key(tpa_service *s);
+
 /* The sealer, e.g. for a test clock. */
 tpa_sealer *tpa_service_sealer(tpa_service *s);
 

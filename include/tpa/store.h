@@ -13,7 +13,7 @@
 #include "tpa/hostinfo.h"
 
 #define TPA_DEVICE_ID_LEN 64          /* hex SHA-256 of the EK's SubjectPublicKeyInfo */
-#define TPA_STORE_SCHEMA_VERSION 6
+#define TPA_STORE_SCHEMA_VERSION 7
 #define TPA_LABEL_MAX 64              /* bytes of a group label */
 #define TPA_BASELINE_NAME_MAX 64      /* bytes of a baseline name */
 #define TPA_BASELINE_BODY_MAX (1u << 20)    /* bytes of a baseline's JSON text */

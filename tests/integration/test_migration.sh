@@ -58,7 +58,7 @@ for d in sys.argv[2:]:
     print("migrate", d[:8], c.execute("select detail from audit where device_id=? and event='migrate'", (d,)).fetchone()[0])
 print("orphans", c.execute("select count(*) from aks where device_id not in (select id from devices)").fetchone()[0])
 PY
-expect_grep "the file is schema 6" "$WORK/db.out" "^schema 6$"
+expect_grep "the file is schema 7" "$WORK/db.out" "^schema 7$"
 expect_grep "B keeps both AKs it enrolled" "$WORK/db.out" "^aks ${NEW_B:0:8} 2$"
 expect_grep "no AK is left pointing at an old id" "$WORK/db.out" '^orphans 0$'
 expect_grep "the audit says how A's id changed" "$WORK/db.out" "^migrate ${NEW_A:0:8} device id from the EK's key; was ${OLD_A:0:16}"

@@ -473,13 +473,13 @@ static void test_migrate_v1(void)
 		"        'tombstones', 'inventory', 'devices_hostname'}\n"
 		"ok = c.execute('PRAGMA integrity_check').fetchone()[0] == 'ok'\n"
 		"a = [r[0] for r in c.execute('SELECT event FROM audit ORDER BY seq')]\n"
-		"sys.exit(0 if v == [1, 2, 3, 4, 5, 6] and need <= names and ok and"
+		"sys.exit(0 if v == [1, 2, 3, 4, 5, 6, 7] and need <= names and ok and"
 		" a[:3] == ['enroll', 'attest', 'migrate'] else 1)"), 0);
 	/* Opened again: already at 5, nothing migrated twice. */
 	CU_ASSERT_EQUAL_FATAL(tpa_store_open_sqlite(&s, p), 0);
 	tpa_store_close(s);
 	CU_ASSERT_EQUAL(run_py(p, "sys.exit(0 if c.execute('SELECT count(*) FROM schema_version')"
-			       ".fetchone()[0] == 6 and c.execute('SELECT count(*) FROM audit WHERE "
+			       ".fetchone()[0] == 7 and c.execute('SELECT count(*) FROM audit WHERE "
 			       "event = \\'migrate\\'').fetchone()[0] == 1 else 1)"), 0);
 
 	/* A migration that fails half-way leaves the file at 1, untouched. */
@@ -501,7 +501,7 @@ static void test_migrate_v1(void)
 	s = open_file("new.db", p, sizeof(p));
 	tpa_store_close(s);
 	CU_ASSERT_EQUAL(run_py(p, "v = [r[0] for r in c.execute('SELECT version FROM schema_version"
-			       " ORDER BY version')]\nsys.exit(0 if v == [1, 2, 3, 4, 5, 6] else 1)"), 0);
+			       " ORDER BY version')]\nsys.exit(0 if v == [1, 2, 3, 4, 5, 6, 7] else 1)"), 0);
 }
 
 static void test_baseline_add_get_list(void)
@@ -958,14 +958,14 @@ static void test_migrate_v2(void)
 		"need = ['tpm_manufacturer', 'state_changed_at', 'last_token', 'last_token_exp']\n"
 		"m = c.execute(\"SELECT tpm_manufacturer FROM devices WHERE id = (SELECT device_id"
 		" FROM device_aliases WHERE alias LIKE '2%')\").fetchone()\n"
-		"sys.exit(0 if v == [1, 2, 3, 4, 5, 6] and all(x in cols for x in need) and ok and m == ('STM',)"
+		"sys.exit(0 if v == [1, 2, 3, 4, 5, 6, 7] and all(x in cols for x in need) and ok and m == ('STM',)"
 		" and a == ['enroll', 'attest', 'enroll', 'migrate', 'migrate', 'reinstate'] else 1)"),
 			0);
 	/* Opened again: already at 5, nothing migrated twice. */
 	CU_ASSERT_EQUAL_FATAL(tpa_store_open_sqlite(&s, p), 0);
 	tpa_store_close(s);
 	CU_ASSERT_EQUAL(run_py(p, "sys.exit(0 if c.execute('SELECT count(*) FROM schema_version')"
-			       ".fetchone()[0] == 6 else 1)"), 0);
+			       ".fetchone()[0] == 7 else 1)"), 0);
 
 	/* A migration that fails half-way (at its last ALTER) leaves the file
 	 * at 2, without any of the new columns. */
