@@ -139,14 +139,16 @@ start_freeradius() {
         cat "$WORK/fr-check.out" "$WORK/fr-check.log" >&2 2>/dev/null || true
         return 1
     fi
-    : >"$d/log/radius.log"
-    dot1x_start freeradius "${SW[@]}" freeradius -f -d "$d" -l "$d/log/radius.log"
+    FR_STARTS=$((${FR_STARTS:-0} + 1))
+    FR_LOG=$WORK/radius-$FR_STARTS.log
+    # FR_DEBUG=1: its debug output in that log too.
+    dot1x_start freeradius "${SW[@]}" freeradius -f ${FR_DEBUG:+-xx} -d "$d" -l "$FR_LOG"
     for ((i = 0; i < 250; i++)); do
         "${SW[@]}" ss -Hlun 2>/dev/null | grep -q ':1812 ' && return 0
         kill -0 "$XPID" 2>/dev/null || break
         sleep 0.02
     done
-    cat "$d/log/radius.log" >&2
+    cat "$FR_LOG" >&2
     return 1
 }
 
@@ -179,11 +181,18 @@ EOF
     return 1
 }
 
-# start_supplicant NAME CERT KEY: wpa_supplicant (wired) on dev0 in dev,
-# EAP-TLS with CERT/KEY, trusting CA for the server.
+# start_supplicant NAME CERT KEY CA [MAC]: wpa_supplicant (wired) on dev0 in
+# dev, EAP-TLS with CERT/KEY, trusting CA for the server; dev0 with MAC
+# first (a station hostapd has just refused is held for a while: another
+# device is another MAC).
 WCTRL=$WORK/wpa-ctrl
 start_supplicant() {
-    local name=$1 cert=$2 key=$3 ca=$4
+    local name=$1 cert=$2 key=$3 ca=$4 mac=${5:-}
+    if [ -n "$mac" ]; then
+        "${DEVNS[@]}" ip link set dev0 down
+        "${DEVNS[@]}" ip link set dev0 address "$mac"
+        "${DEVNS[@]}" ip link set dev0 up
+    fi
     cat >"$WORK/$name.conf" <<EOF
 ctrl_interface=$WCTRL
 ap_scan=0
@@ -198,6 +207,28 @@ network={
 }
 EOF
     dot1x_start "$name" "${DEVNS[@]}" wpa_supplicant -t -D wired -i dev0 -c "$WORK/$name.conf"
+    DEV_MAC=$("${DEVNS[@]}" cat /sys/class/net/dev0/address)
+    # Its first EAPOL-Start may go out before the link is up; hostapd then
+    # waits for the next (10 s on): an EAPOL-Logoff and -Start at once.
+    for _ in $(seq 250); do [ -S "$WCTRL/dev0" ] && break; sleep 0.02; done
+    sleep 0.2
+    grep -q CTRL-EVENT-EAP-STARTED "$WORK/$name.log" || supplicant_restart
+}
+
+# supplicant_restart: EAPOL-Logoff, then EAPOL-Start.
+supplicant_restart() {
+    "${DEVNS[@]}" wpa_cli -p "$WCTRL" -i dev0 logoff >/dev/null
+    "${DEVNS[@]}" wpa_cli -p "$WCTRL" -i dev0 logon >/dev/null
+}
+
+# reauthenticate: the device authenticates again, from the start: hostapd
+# forgets the station (with a Logoff alone it would send the last
+# Access-Accept's State in the next Access-Request, which FreeRADIUS
+# refuses: "No EAP session matching state"), then Logoff and Start.
+reauthenticate() {
+    "${SW[@]}" hostapd_cli -p "$HCTRL" -i sw0 deauthenticate "$DEV_MAC" >/dev/null
+    wait_port closed 2000 || true
+    supplicant_restart
 }
 
 # port_flags: the station's flags as hostapd reports them ("" without one).
