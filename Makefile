@@ -78,6 +78,7 @@ LIB_SRC  := \
             lib/verdict.c \
             lib/store.c \
             lib/admission.c \
+            lib/devcert.c \
             lib/compliance.c \
             lib/http.c \
             lib/radius.c \
@@ -117,6 +118,7 @@ UNIT_TESTS := \
               $(BUILD)/tests/unit/test_identity \
               $(BUILD)/tests/unit/test_identity_ecc \
               $(BUILD)/tests/unit/test_store \
+              $(BUILD)/tests/unit/test_store_enforce \
               $(BUILD)/tests/unit/test_baseline \
               $(BUILD)/tests/unit/test_seal \
               $(BUILD)/tests/unit/test_audit \
@@ -128,7 +130,8 @@ UNIT_TESTS := \
               $(BUILD)/tests/unit/test_authenticode \
               $(BUILD)/tests/unit/test_admission \
               $(BUILD)/tests/unit/test_radius \
-              $(BUILD)/tests/unit/test_caep
+              $(BUILD)/tests/unit/test_caep \
+              $(BUILD)/tests/unit/test_devcert
 BENCH    := $(BUILD)/tests/bench/bench_quote $(BUILD)/tests/bench/bench_rpc \
             $(BUILD)/tests/bench/bench_eventlog $(BUILD)/tests/bench/bench_baseline \
             $(BUILD)/tests/bench/bench_challenge $(BUILD)/tests/bench/bench_http \
@@ -191,7 +194,8 @@ VERIFIER_OBJ := \
                 $(OBJ)/verifier/cmd_keys.o \
                 $(OBJ)/verifier/cmd_audit.o \
                 $(OBJ)/verifier/cmd_registry.o \
-                $(OBJ)/verifier/cmd_radius.o
+                $(OBJ)/verifier/cmd_radius.o \
+                $(OBJ)/verifier/cmd_sessions.o
 $(BUILD)/verifier: $(VERIFIER_OBJ) $(LIBA)
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lsystemd
 

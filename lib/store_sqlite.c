@@ -44,6 +44,9 @@ typedef struct {
 	pthread_mutex_t lock;
 	char path[512];
 	int chained;                 /* the audit rows carry their hashes (schema 5) */
+	dev_t dev;                   /* the file's, counted in open_files */
+	ino_t ino;
+	int counted;
 	struct kept_stmt kept[STMT_CACHE_MAX];
 	size_t nkept;
 } sq_store;
@@ -307,6 +310,8 @@ static const char *schema_v7[] = {
 #undef INT_OK
 #undef ID_OK
 #undef TEXT_OK
+
+static void open_files_ref(sq_store *s, int delta);
 
 static int sq_fail(sq_store *s, const char *what)
 {
@@ -2187,6 +2192,8 @@ static void sq_close(tpa_store *p)
 
 	stmt_drop_all(s);
 	sqlite3_close(s->db);
+	if (s->counted)
+		open_files_ref(s, -1);
 	pthread_mutex_destroy(&s->lock);
 	free(s);
 }
@@ -2800,6 +2807,23 @@ static int device_known(sq_store *s, const char *id)
 	return err ? 0 : tpa_err_fail(TPA_ERR_NOT_FOUND, "no device with id %.64s", id);
 }
 
+/* The device_id column of the row a statement with two text keys finds
+ * (owner: TPA_DEVICE_ID_LEN + 1 bytes, "" if none): 1 found, 0 not, or an
+ * error. */
+static int owner_of(char *owner, sq_store *s, const char *sql, const char *a, const char *b)
+{
+	sqlite3_stmt *st;
+	int err, rc;
+
+	owner[0] = '\0';
+	if ((err = prepare(&st, s, sql, "tt", a, b)) < 0)
+		return err;
+	if ((rc = step_one(s, st)) == 1)
+		col_text(owner, TPA_DEVICE_ID_LEN + 1, st, 0);
+	release(s, st);
+	return rc;
+}
+
 static int sq_cert_bind(tpa_store *p, const tpa_device_cert *c, int64_t now)
 {
 	sq_store *s = (sq_store *)p;
@@ -2820,13 +2844,8 @@ static int sq_cert_bind(tpa_store *p, const tpa_device_cert *c, int64_t now)
 		goto out;
 	if ((err = canonical(s, c->device_id, cid)) < 0 || (err = device_known(s, cid)) < 0)
 		goto done;
-	if ((err = prepare(&st, s, "SELECT device_id FROM device_certs WHERE issuer = ? AND "
-			   "serial = ?", "tt", c->issuer, c->serial)) < 0)
-		goto done;
-	if ((rc = step_one(s, st)) == 1)
-		col_text(owner, sizeof(owner), st, 0);
-	release(s, st);
-	if ((err = rc < 0 ? rc : 0) < 0)
+	if ((err = rc = owner_of(owner, s, "SELECT device_id FROM device_certs WHERE issuer = ? "
+				 "AND serial = ?", c->issuer, c->serial)) < 0)
 		goto done;
 	if (owner[0] && strcmp(owner, cid) != 0) {
 		err = tpa_err_fail(TPA_ERR_CONFLICT, "certificate serial %.64s is bound to another "
@@ -2862,13 +2881,8 @@ static int sq_cert_unbind(tpa_store *p, const char *issuer, const char *serial, 
 	pthread_mutex_lock(&s->lock);
 	if ((err = begin(s)) < 0)
 		goto out;
-	if ((err = prepare(&st, s, "SELECT device_id FROM device_certs WHERE issuer = ? AND "
-			   "serial = ?", "tt", issuer, serial)) < 0)
-		goto done;
-	if ((rc = step_one(s, st)) == 1)
-		col_text(owner, sizeof(owner), st, 0);
-	release(s, st);
-	if ((err = rc < 0 ? rc : 0) < 0)
+	if ((err = rc = owner_of(owner, s, "SELECT device_id FROM device_certs WHERE issuer = ? "
+				 "AND serial = ?", issuer, serial)) < 0)
 		goto done;
 	if (rc == 0) {
 		err = tpa_err_fail(TPA_ERR_NOT_FOUND, "no certificate serial %.64s of that issuer "
@@ -2964,33 +2978,44 @@ static void fill_cert(void *e, sqlite3_stmt *st)
 	row_to_cert(e, st);
 }
 
-static int sq_cert_list(tpa_device_cert **out, size_t *n, tpa_store *p, const char *device_id)
+/* The rows of one device (canonical id; sql_one binds it) or of all
+ * (sql_all), read with read_rows. */
+static int list_rows(void **out, size_t *n, tpa_store *p, const char *device_id,
+		     const char *sql_one, const char *sql_all, size_t size,
+		     void (*fill)(void *e, sqlite3_stmt *st), const char *op)
 {
 	sq_store *s = (sq_store *)p;
 	sqlite3_stmt *st;
 	char cid[TPA_DEVICE_ID_LEN + 1];
-	void *v = NULL;
 	int err;
 
 	if (!out || !n)
-		return tpa_err_fail(TPA_ERR_INVALID_ARG, "cert list: NULL");
+		return tpa_err_fail(TPA_ERR_INVALID_ARG, "%s: NULL", op);
 	*out = NULL;
 	*n = 0;
 	if (device_id && !valid_id(device_id))
-		return bad_id("cert list");
+		return bad_id(op);
 	pthread_mutex_lock(&s->lock);
 	if (device_id && (err = canonical(s, device_id, cid)) < 0)
 		goto out;
-	err = device_id ?
-		prepare(&st, s, "SELECT " CERT_COLUMNS " FROM device_certs WHERE device_id = ? "
-			"ORDER BY issuer, serial", "t", cid) :
-		prepare(&st, s, "SELECT " CERT_COLUMNS " FROM device_certs "
-			"ORDER BY device_id, issuer, serial", "");
-	if (err == 0 && (err = read_rows(&v, n, s, st, sizeof(**out), fill_cert,
-					 "cert list")) == 0)
-		*out = v;
+	err = device_id ? prepare(&st, s, sql_one, "t", cid) : prepare(&st, s, sql_all, "");
+	if (err == 0)
+		err = read_rows(out, n, s, st, size, fill, op);
 out:
 	pthread_mutex_unlock(&s->lock);
+	return err;
+}
+
+static int sq_cert_list(tpa_device_cert **out, size_t *n, tpa_store *p, const char *device_id)
+{
+	void *v = NULL;
+	int err = list_rows(&v, n, p, device_id, "SELECT " CERT_COLUMNS " FROM device_certs "
+			    "WHERE device_id = ? ORDER BY issuer, serial", "SELECT " CERT_COLUMNS
+			    " FROM device_certs ORDER BY device_id, issuer, serial",
+			    sizeof(**out), fill_cert, "cert list");
+
+	if (out)
+		*out = v;
 	return err;
 }
 
@@ -3039,13 +3064,8 @@ static int sq_session_put(tpa_store *p, const tpa_session *se, int64_t now)
 		goto out;
 	if ((err = canonical(s, se->device_id, cid)) < 0 || (err = device_known(s, cid)) < 0)
 		goto done;
-	if ((err = prepare(&st, s, "SELECT device_id FROM sessions WHERE nas_ip = ? AND "
-			   "session_id = ?", "tt", se->nas_ip, se->session_id)) < 0)
-		goto done;
-	if ((rc = step_one(s, st)) == 1)
-		col_text(had, sizeof(had), st, 0);
-	release(s, st);
-	if ((err = rc < 0 ? rc : 0) < 0)
+	if ((err = rc = owner_of(had, s, "SELECT device_id FROM sessions WHERE nas_ip = ? AND "
+				 "session_id = ?", se->nas_ip, se->session_id)) < 0)
 		goto done;
 	/* An Interim-Update keeps when it started; a session id the NAS gave
 	 * again to another device is a new session. */
@@ -3101,13 +3121,8 @@ static int sq_session_stop(tpa_store *p, const char *nas_ip, const char *session
 	pthread_mutex_lock(&s->lock);
 	if ((err = begin(s)) < 0)
 		goto out;
-	if ((err = prepare(&st, s, "SELECT device_id FROM sessions WHERE nas_ip = ? AND "
-			   "session_id = ?", "tt", nas_ip, session_id)) < 0)
-		goto done;
-	if ((rc = step_one(s, st)) == 1)
-		col_text(owner, sizeof(owner), st, 0);
-	release(s, st);
-	if ((err = rc < 0 ? rc : 0) < 0)
+	if ((err = rc = owner_of(owner, s, "SELECT device_id FROM sessions WHERE nas_ip = ? AND "
+				 "session_id = ?", nas_ip, session_id)) < 0)
 		goto done;
 	if (rc == 0) {
 		err = tpa_err_fail(TPA_ERR_NOT_FOUND, "no open session %.64s at NAS %s", session_id,
@@ -3147,31 +3162,14 @@ static void fill_session(void *e, sqlite3_stmt *st)
 
 static int sq_sessions(tpa_session **out, size_t *n, tpa_store *p, const char *device_id)
 {
-	sq_store *s = (sq_store *)p;
-	sqlite3_stmt *st;
-	char cid[TPA_DEVICE_ID_LEN + 1];
 	void *v = NULL;
-	int err;
+	int err = list_rows(&v, n, p, device_id, "SELECT " SESSION_COLUMNS " FROM sessions "
+			    "WHERE device_id = ? ORDER BY started_at, rowid", "SELECT "
+			    SESSION_COLUMNS " FROM sessions ORDER BY started_at, rowid",
+			    sizeof(**out), fill_session, "sessions");
 
-	if (!out || !n)
-		return tpa_err_fail(TPA_ERR_INVALID_ARG, "sessions: NULL");
-	*out = NULL;
-	*n = 0;
-	if (device_id && !valid_id(device_id))
-		return bad_id("sessions");
-	pthread_mutex_lock(&s->lock);
-	if (device_id && (err = canonical(s, device_id, cid)) < 0)
-		goto out;
-	err = device_id ?
-		prepare(&st, s, "SELECT " SESSION_COLUMNS " FROM sessions WHERE device_id = ? "
-			"ORDER BY started_at, rowid", "t", cid) :
-		prepare(&st, s, "SELECT " SESSION_COLUMNS " FROM sessions "
-			"ORDER BY started_at, rowid", "");
-	if (err == 0 && (err = read_rows(&v, n, s, st, sizeof(**out), fill_session,
-					 "sessions")) == 0)
+	if (out)
 		*out = v;
-out:
-	pthread_mutex_unlock(&s->lock);
 	return err;
 }
 
@@ -3187,21 +3185,13 @@ static void fill_notified(void *e, sqlite3_stmt *st)
 
 static int sq_notified_list(tpa_notified **out, size_t *n, tpa_store *p)
 {
-	sq_store *s = (sq_store *)p;
-	sqlite3_stmt *st;
 	void *v = NULL;
-	int err;
+	int err = list_rows(&v, n, p, NULL, NULL, "SELECT device_id, compliant, reason, at "
+			    "FROM notified ORDER BY device_id", sizeof(**out), fill_notified,
+			    "notified list");
 
-	if (!out || !n)
-		return tpa_err_fail(TPA_ERR_INVALID_ARG, "notified list: NULL");
-	*out = NULL;
-	*n = 0;
-	pthread_mutex_lock(&s->lock);
-	if ((err = prepare(&st, s, "SELECT device_id, compliant, reason, at FROM notified "
-			   "ORDER BY device_id", "")) == 0 &&
-	    (err = read_rows(&v, n, s, st, sizeof(**out), fill_notified, "notified list")) == 0)
+	if (out)
 		*out = v;
-	pthread_mutex_unlock(&s->lock);
 	return err;
 }
 
@@ -3353,22 +3343,22 @@ out:
 	return err;
 }
 
-static int sq_outbox_next(int64_t *next_at, tpa_store *p, const char *kind, const char *target)
+/* One integer about the items of kind (and target, or any: NULL) that sql
+ * (binding ?1 kind, ?2 target) gives; 0 if none. */
+static int outbox_scalar(int64_t *v, tpa_store *p, const char *kind, const char *target,
+			 const char *sql, const char *op)
 {
 	sq_store *s = (sq_store *)p;
 	sqlite3_stmt *st;
 	int err;
 
-	if (!next_at)
-		return tpa_err_fail(TPA_ERR_INVALID_ARG, "outbox next: NULL");
-	*next_at = 0;
-	if ((err = outbox_filter_ok("outbox next", kind, target)) < 0)
+	*v = 0;
+	if ((err = outbox_filter_ok(op, kind, target)) < 0)
 		return err;
 	pthread_mutex_lock(&s->lock);
-	if ((err = prepare(&st, s, "SELECT min(next_at) FROM outbox WHERE kind = ?1 AND "
-			   "(?2 IS NULL OR target = ?2)", "tt", kind, target)) == 0) {
+	if ((err = prepare(&st, s, sql, "tt", kind, target)) == 0) {
 		if ((err = step_one(s, st)) == 1)
-			*next_at = col_int(st, 0);
+			*v = col_int(st, 0);
 		release(s, st);
 		err = err < 0 ? err : 0;
 	}
@@ -3376,26 +3366,24 @@ static int sq_outbox_next(int64_t *next_at, tpa_store *p, const char *kind, cons
 	return err;
 }
 
+static int sq_outbox_next(int64_t *next_at, tpa_store *p, const char *kind, const char *target)
+{
+	if (!next_at)
+		return tpa_err_fail(TPA_ERR_INVALID_ARG, "outbox next: NULL");
+	return outbox_scalar(next_at, p, kind, target, "SELECT min(next_at) FROM outbox WHERE "
+			     "kind = ?1 AND (?2 IS NULL OR target = ?2)", "outbox next");
+}
+
 static int sq_outbox_count(size_t *n, tpa_store *p, const char *kind, const char *target)
 {
-	sq_store *s = (sq_store *)p;
-	sqlite3_stmt *st;
+	int64_t v = 0;
 	int err;
 
 	if (!n)
 		return tpa_err_fail(TPA_ERR_INVALID_ARG, "outbox count: NULL");
-	*n = 0;
-	if ((err = outbox_filter_ok("outbox count", kind, target)) < 0)
-		return err;
-	pthread_mutex_lock(&s->lock);
-	if ((err = prepare(&st, s, "SELECT count(*) FROM outbox WHERE kind = ?1 AND "
-			   "(?2 IS NULL OR target = ?2)", "tt", kind, target)) == 0) {
-		if ((err = step_one(s, st)) == 1)
-			*n = (size_t)col_int(st, 0);
-		release(s, st);
-		err = err < 0 ? err : 0;
-	}
-	pthread_mutex_unlock(&s->lock);
+	err = outbox_scalar(&v, p, kind, target, "SELECT count(*) FROM outbox WHERE kind = ?1 AND "
+			    "(?2 IS NULL OR target = ?2)", "outbox count");
+	*n = v > 0 ? (size_t)v : 0;
 	return err;
 }
 
@@ -3915,9 +3903,65 @@ static int registry_or_new(sq_store *s, int create)
 	return 0;
 }
 
+/* The registry files this process has open, by device and inode. POSIX
+ * record locks belong to the process, and closing any descriptor of a file
+ * drops all of them: private_file's open and close while another
+ * connection of this process holds SQLite's locks on the same file would
+ * drop those locks and let two writers in (SQLite's "How To Corrupt"
+ * section 2.2). So a file open already is not opened again here: it was
+ * checked when it was first opened. */
+#define OPEN_FILES_MAX 64
+static pthread_mutex_t open_files_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct {
+	dev_t dev;
+	ino_t ino;
+	unsigned refs;
+} open_files[OPEN_FILES_MAX];
+
+/* 1 if path (not followed) is a file this process has open. */
+static int open_already(const char *path)
+{
+	struct stat st;
+	size_t i;
+	int found = 0;
+
+	if (lstat(path, &st) < 0 || !S_ISREG(st.st_mode))
+		return 0;
+	pthread_mutex_lock(&open_files_lock);
+	for (i = 0; i < OPEN_FILES_MAX && !found; i++)
+		found = open_files[i].refs && open_files[i].dev == st.st_dev &&
+			open_files[i].ino == st.st_ino;
+	pthread_mutex_unlock(&open_files_lock);
+	return found;
+}
+
+static void open_files_ref(sq_store *s, int delta)
+{
+	size_t i, free_slot = OPEN_FILES_MAX;
+
+	pthread_mutex_lock(&open_files_lock);
+	for (i = 0; i < OPEN_FILES_MAX; i++) {
+		if (open_files[i].refs && open_files[i].dev == s->dev &&
+		    open_files[i].ino == s->ino) {
+			open_files[i].refs = (unsigned)((int)open_files[i].refs + delta);
+			pthread_mutex_unlock(&open_files_lock);
+			return;
+		}
+		if (!open_files[i].refs && free_slot == OPEN_FILES_MAX)
+			free_slot = i;
+	}
+	if (delta > 0 && free_slot < OPEN_FILES_MAX) {
+		open_files[free_slot].dev = s->dev;
+		open_files[free_slot].ino = s->ino;
+		open_files[free_slot].refs = 1;
+	}
+	pthread_mutex_unlock(&open_files_lock);
+}
+
 static int sq_open(tpa_store **out, const char *path, int create)
 {
 	sq_store *s;
+	struct stat st;
 	int err;
 
 	if (!out || !path || !*path)
@@ -3927,7 +3971,7 @@ static int sq_open(tpa_store **out, const char *path, int create)
 	s->public.ops = &sq_ops;
 	snprintf(s->path, sizeof(s->path), "%s", path);
 	pthread_mutex_init(&s->lock, NULL);
-	if ((err = private_file(path, create)) < 0)
+	if (!open_already(path) && (err = private_file(path, create)) < 0)
 		goto fail;
 	if (sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE |
 			    (create ? SQLITE_OPEN_CREATE : 0) |
@@ -3943,6 +3987,12 @@ static int sq_open(tpa_store **out, const char *path, int create)
 	    (err = exec(s, "PRAGMA synchronous = FULL")) < 0 ||
 	    (err = migrate(s)) < 0)
 		goto fail;
+	if (lstat(path, &st) == 0) {
+		s->dev = st.st_dev;
+		s->ino = st.st_ino;
+		s->counted = 1;
+		open_files_ref(s, 1);
+	}
 	*out = &s->public;
 	return 0;
 fail:

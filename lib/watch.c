@@ -605,6 +605,15 @@ static void settle(deliverer *d, const tpa_outbox_item *x, const char *event, co
 		    event, tpa_err_last());
 }
 
+static void end_session(deliverer *d, const tpa_session *se, int64_t now)
+{
+	int err = tpa_store_session_stop(d->store, se->nas_ip, se->session_id, now);
+
+	if (err < 0 && err != TPA_ERR_NOT_FOUND)
+		say(TPA_LOG_ERR, "a session ended by the NAS is still kept", se->device_id,
+		    "session", se->session_id, tpa_err_last());
+}
+
 /* 1: go on with the batch, 0: the target is down (wait). */
 static int deliver_radius(deliverer *d, const tpa_outbox_item *x, int64_t now)
 {
@@ -645,6 +654,8 @@ static int deliver_radius(deliverer *d, const tpa_outbox_item *x, int64_t now)
 		snprintf(detail, sizeof(detail), "Disconnect-ACK from %s for session %s of %s",
 			 das->addr, se.session_id, se.nas_ip);
 		settle(d, x, "radius-ack", detail);
+		/* The NAS ended it: no Stop need come for it to be gone. */
+		end_session(d, &se, now);
 		say(TPA_LOG_NOTICE, "session ended", x->device_id, "nas", das->addr, NULL);
 		count(w, &w->st.radius_ack);
 		return 1;
@@ -659,12 +670,15 @@ static int deliver_radius(deliverer *d, const tpa_outbox_item *x, int64_t now)
 			snprintf(detail, sizeof(detail), "Disconnect-NAK from %s for session %s",
 				 das->addr, se.session_id);
 		settle(d, x, "radius-nak", detail);
+		if (resp.have_error_cause && resp.error_cause == 503)
+			end_session(d, &se, now);   /* Session-Context-Not-Found */
 		say(TPA_LOG_WARNING, "the NAS refused to end a session", x->device_id, "nas",
 		    das->addr, detail);
 		count(w, &w->st.radius_nak);
 		return 1;
 	}
-	snprintf(detail, sizeof(detail), "%s", tpa_err_last());
+	snprintf(detail, sizeof(detail), "session %s of %s, attempt %u of %d: %s", se.session_id,
+		 se.nas_ip, x->attempts + 1, TPA_WATCH_RADIUS_ATTEMPTS, tpa_err_last());
 	if (x->attempts + 1 >= TPA_WATCH_RADIUS_ATTEMPTS) {
 		settle(d, x, "radius-gave-up", detail);
 		say(TPA_LOG_ERR, "a session could not be ended: the NAS does not answer",

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
-/* verifier devices list|show|summary|revoke|reinstate|delete|label: the
+/* verifier devices list|show|summary|revoke|reinstate|delete|label|cert: the
  * device registry for an operator. Exit status (tpa/exit.h): 0 done, 1 no
  * such device (or an ambiguous name), 2 usage or an unreadable registry. */
 #include <errno.h>
@@ -13,12 +13,14 @@
 #include <jansson.h>
 
 #include "tpa/compliance.h"
+#include "tpa/devcert.h"
 #include "tpa/err.h"
 #include "tpa/store.h"
 #include "tpa/timefmt.h"
 
 #include "cmd.h"
 #include "cmd_admission.h"
+#include "cmd_sessions.h"
 
 static void usage(FILE *f)
 {
@@ -28,6 +30,7 @@ static void usage(FILE *f)
 	      "                                                     DEVICE\n"
 	      "       verifier devices label [--json] --registry FILE DEVICE LABEL\n", f);
 	cmd_devices_admission_usage(f);
+	fputs("       verifier devices cert add|remove|list [options] --registry FILE ...\n", f);
 	fputs("\n"
 	      "The device registry. DEVICE is a device id, a unique prefix of it of at\n"
 	      "least 8 hex digits (the verifier's log prints 16: device=0123456789abcdef\n"
@@ -176,15 +179,14 @@ static tpa_exit usage_error(void (*help)(FILE *), const char *fmt, ...)
 	return TPA_EXIT_USAGE;
 }
 
-/* A time for people: ISO 8601 UTC, or "never" for 0. */
-static const char *when(char *b, size_t cap, int64_t t)
+const char *cmd_when(char *b, size_t cap, int64_t t)
 {
 	if (t == 0 || tpa_time_iso(b, cap, t) < 0)
 		snprintf(b, cap, "%s", t == 0 ? "never" : "?");
 	return b;
 }
 
-static json_t *time_json(int64_t t)
+json_t *cmd_time_json(int64_t t)
 {
 	char b[TPA_TIME_ISO_LEN + 1];
 
@@ -215,19 +217,19 @@ static json_t *device_json(const tpa_device *d, int64_t now, const tpa_staleness
 
 	json_object_set_new(o, "id", json_string(d->id));
 	json_object_set_new(o, "state", json_string(tpa_device_state_name(d->state)));
-	json_object_set_new(o, "enrolled_at", time_json(d->enrolled_at));
+	json_object_set_new(o, "enrolled_at", cmd_time_json(d->enrolled_at));
 	json_object_set_new(o, "ak_name", json_string(d->ak_name));
-	json_object_set_new(o, "last_attest_at", time_json(d->last_attest_at));
+	json_object_set_new(o, "last_attest_at", cmd_time_json(d->last_attest_at));
 	json_object_set_new(o, "last_verdict", text_json(d->last_verdict));
 	json_object_set_new(o, "last_outcome", text_json(d->last_outcome));
 	json_object_set_new(o, "last_baseline", text_json(d->last_baseline));
 	json_object_set_new(o, "label", text_json(d->label));
-	json_object_set_new(o, "token_expires_at", time_json(d->last_token_exp));
-	json_object_set_new(o, "state_changed_at", time_json(d->state_changed_at));
+	json_object_set_new(o, "token_expires_at", cmd_time_json(d->last_token_exp));
+	json_object_set_new(o, "state_changed_at", cmd_time_json(d->state_changed_at));
 	json_object_set_new(o, "stale", json_boolean(is_stale(d, now, p)));
-	json_object_set_new(o, "due_at", time_json(tpa_device_due(d, p)));
-	json_object_set_new(o, "first_seen", time_json(d->first_seen));
-	json_object_set_new(o, "last_seen", time_json(d->last_seen));
+	json_object_set_new(o, "due_at", cmd_time_json(tpa_device_due(d, p)));
+	json_object_set_new(o, "first_seen", cmd_time_json(d->first_seen));
+	json_object_set_new(o, "last_seen", cmd_time_json(d->last_seen));
 	/* What the host said of itself: apart, and said to be so. */
 	json_object_set_new(r, "attested", json_false());
 	json_object_set_new(r, "hostname", text_json(d->host.hostname));
@@ -248,9 +250,9 @@ static void print_device(const tpa_device *d)
 	printf("%s  %-8s  %-20s  enrolled %s  last verdict %s (%s%s%s) %s  label %s  ak %.16s...  "
 	       "admission %s  ek cert %s\n",
 	       d->id, tpa_device_state_name(d->state), d->host.hostname[0] ? d->host.hostname : "-",
-	       when(e, sizeof(e), d->enrolled_at), d->last_verdict[0] ? d->last_verdict : "none",
+	       cmd_when(e, sizeof(e), d->enrolled_at), d->last_verdict[0] ? d->last_verdict : "none",
 	       d->last_outcome[0] ? d->last_outcome : "-", d->last_baseline[0] ? ", " : "",
-	       d->last_baseline, when(a, sizeof(a), d->last_attest_at),
+	       d->last_baseline, cmd_when(a, sizeof(a), d->last_attest_at),
 	       d->label[0] ? d->label : "-", d->ak_name, d->admission[0] ? d->admission : "-",
 	       d->ek_cert_source[0] ? d->ek_cert_source : "-");
 }
@@ -260,13 +262,13 @@ static void print_show(const tpa_device *d, int64_t now, const tpa_staleness *p)
 	char b[32];
 
 	print_device(d);
-	printf("  state changed   %s\n", when(b, sizeof(b), d->state_changed_at));
-	printf("  last attest     %s\n", when(b, sizeof(b), d->last_attest_at));
-	printf("  token expires   %s\n", when(b, sizeof(b), d->last_token_exp));
-	printf("  due             %s%s\n", when(b, sizeof(b), tpa_device_due(d, p)),
+	printf("  state changed   %s\n", cmd_when(b, sizeof(b), d->state_changed_at));
+	printf("  last attest     %s\n", cmd_when(b, sizeof(b), d->last_attest_at));
+	printf("  token expires   %s\n", cmd_when(b, sizeof(b), d->last_token_exp));
+	printf("  due             %s%s\n", cmd_when(b, sizeof(b), tpa_device_due(d, p)),
 	       is_stale(d, now, p) ? " (stale)" : "");
-	printf("  first seen      %s\n", when(b, sizeof(b), d->first_seen));
-	printf("  last seen       %s\n", when(b, sizeof(b), d->last_seen));
+	printf("  first seen      %s\n", cmd_when(b, sizeof(b), d->first_seen));
+	printf("  last seen       %s\n", cmd_when(b, sizeof(b), d->last_seen));
 	printf("reported by the device, not attested:\n");
 	printf("  hostname        %s\n", d->host.hostname[0] ? d->host.hostname : "-");
 	printf("  machine-id      %s\n", d->host.machine_id[0] ? d->host.machine_id : "-");
@@ -416,6 +418,430 @@ static tpa_exit list_or_summary(tpa_store *store, const char *verb, const filter
 	return TPA_EXIT_OK;
 }
 
+const char *cmd_device_text(char *b, size_t cap, tpa_store *s, const char *id)
+{
+	tpa_device d;
+
+	if (!id || !id[0]) {
+		snprintf(b, cap, "-");
+		return b;
+	}
+	if (tpa_store_get(&d, s, id) == 0 && d.host.hostname[0])
+		snprintf(b, cap, "%.16s (%s)", id, d.host.hostname);
+	else
+		snprintf(b, cap, "%.16s", id);
+	return b;
+}
+
+/* ---- devices cert add|remove|list: network-access certificates ---- */
+
+#define CERT_USAGE_ADD \
+	"verifier devices cert add [--ca FILE] [--json] --registry FILE DEVICE CERT\n"
+#define CERT_USAGE_REMOVE \
+	"verifier devices cert remove [--json] --registry FILE DEVICE CERT\n" \
+	"       verifier devices cert remove [--json] --registry FILE --issuer I --serial S\n"
+#define CERT_USAGE_LIST "verifier devices cert list [--json] --registry FILE [DEVICE]\n"
+#define CERT_OPT_REGISTRY \
+	"  --registry FILE       the registry (sqlite:PATH or a file; never created)\n"
+#define CERT_OPT_CA \
+	"  --ca FILE             refuse CERT unless it chains to a certificate in FILE\n" \
+	"                        (PEM; each a trust anchor) for TLS client use, now\n"
+#define CERT_OPT_KEY \
+	"  --issuer I            the issuer, as cert list prints it (/C=US/O=.../CN=...)\n" \
+	"  --serial S            the serial in hex (80ff01; 80:FF:01 and serial=80FF01\n" \
+	"                        as openssl prints it will do)\n"
+
+static void usage_cert(FILE *f)
+{
+	fputs("usage: " CERT_USAGE_ADD
+	      "       " CERT_USAGE_REMOVE
+	      "       " CERT_USAGE_LIST
+	      "\n"
+	      "A device's network-access certificates: the EAP-TLS client certificates the\n"
+	      "enterprise CA issued it, bound to it so that what a RADIUS server asks about\n"
+	      "the certificate it verified (its issuer and serial, named as FreeRADIUS\n"
+	      "names them: TLS-Client-Cert-Issuer, TLS-Client-Cert-Serial) finds the device\n"
+	      "and its compliance. A certificate is bound to one device at a time. CERT: a\n"
+	      "PEM or DER file of one certificate (not a chain), at most 64 KiB. Exit 0\n"
+	      "done, 1 no such device or binding, a certificate bound to another device or\n"
+	      "not from --ca, 2 usage or a certificate file refused. verifier devices cert\n"
+	      "VERB --help: a verb's options.\n"
+	      "\n"
+	      CERT_OPT_REGISTRY
+	      "  --ca FILE             (add) refuse CERT unless it chains to a certificate\n"
+	      "                        in FILE (PEM) for TLS client use\n"
+	      "  --issuer I            (remove) the issuer, as cert list prints it\n"
+	      "  --serial S            (remove) the serial in hex\n"
+	      "  --json                JSON output\n"
+	      "  --help                this text\n", f);
+}
+
+static void usage_cert_add(FILE *f)
+{
+	fputs("usage: " CERT_USAGE_ADD
+	      "\n"
+	      "Binds CERT (a PEM or DER file of one X.509 certificate, at most 64 KiB) to\n"
+	      "DEVICE and prints the binding: the issuer and serial FreeRADIUS will name it\n"
+	      "by, its SHA-256 fingerprint and when it expires. A certificate bound to\n"
+	      "another device is refused (remove it there first); binding it again to the\n"
+	      "same device replaces the binding. Audited. DEVICE: an id, a unique prefix of\n"
+	      "at least 8 hex digits, or a unique host name. Exit 0 bound, 1 no such device\n"
+	      "(or an ambiguous name), bound to another device, or not from --ca, 2 usage or\n"
+	      "CERT refused.\n"
+	      "\n"
+	      CERT_OPT_REGISTRY
+	      CERT_OPT_CA
+	      "  --json                the binding as JSON\n"
+	      "  --help                this text\n", f);
+}
+
+static void usage_cert_remove(FILE *f)
+{
+	fputs("usage: " CERT_USAGE_REMOVE
+	      "\n"
+	      "Removes a binding: of CERT (a PEM or DER file) to DEVICE, or of the\n"
+	      "certificate with that issuer and serial to whichever device holds it (for a\n"
+	      "certificate whose file is gone). Audited. Exit 0 removed, 1 no such device or\n"
+	      "binding (or CERT bound to another device), 2 usage or CERT refused.\n"
+	      "\n"
+	      CERT_OPT_REGISTRY
+	      CERT_OPT_KEY
+	      "  --json                what was removed as JSON\n"
+	      "  --help                this text\n", f);
+}
+
+static void usage_cert_list(FILE *f)
+{
+	fputs("usage: " CERT_USAGE_LIST
+	      "\n"
+	      "Lists the bound certificates (of DEVICE alone if given), by device, then\n"
+	      "issuer and serial: the device, serial, when it expires (\"expired\" once it\n"
+	      "has), when it was bound, the SHA-256 fingerprint's first 16 digits, and the\n"
+	      "issuer; then a count. Times are ISO 8601 UTC. Exit 0 listed, 1 no such device\n"
+	      "(or an ambiguous name), 2 usage.\n"
+	      "\n"
+	      CERT_OPT_REGISTRY
+	      "  --json                a JSON array of the bindings (every field)\n"
+	      "  --help                this text\n", f);
+}
+
+static json_t *cert_json(const tpa_device_cert *c)
+{
+	json_t *o = json_object();
+
+	json_object_set_new(o, "device_id", json_string(c->device_id));
+	json_object_set_new(o, "issuer", json_string(c->issuer));
+	json_object_set_new(o, "serial", json_string(c->serial));
+	json_object_set_new(o, "sha256", json_string(c->sha256));
+	json_object_set_new(o, "not_after", cmd_time_json(c->not_after));
+	json_object_set_new(o, "added_at", cmd_time_json(c->added_at));
+	return o;
+}
+
+static void cert_print(const tpa_device_cert *c, const char *lead, int64_t now)
+{
+	char na[32], ad[32];
+
+	printf("%s%sserial %s  not after %s%s  bound %s  sha256 %.16s...  issuer %s\n", lead,
+	       lead[0] ? "  " : "", c->serial, cmd_when(na, sizeof(na), c->not_after),
+	       c->not_after < now ? " (expired)" : "", cmd_when(ad, sizeof(ad), c->added_at),
+	       c->sha256, c->issuer);
+}
+
+/* The binding as add and remove print it. */
+static void cert_show(const char *what, const tpa_device_cert *c, const char *dev)
+{
+	char b[32];
+
+	printf("%s %s\n", what, dev);
+	printf("  issuer          %s\n", c->issuer);
+	printf("  serial          %s\n", c->serial);
+	printf("  sha256          %s\n", c->sha256);
+	printf("  not after       %s%s\n", cmd_when(b, sizeof(b), c->not_after),
+	       c->not_after < (int64_t)time(NULL) ? " (expired)" : "");
+}
+
+/* The device's certificates and open sessions, as show prints them. */
+static void show_enforcement(tpa_store *s, const char *id)
+{
+	int64_t now = (int64_t)time(NULL);
+	tpa_device_cert *c = NULL;
+	tpa_session *se = NULL;
+	size_t n = 0, i;
+
+	if (tpa_store_cert_list(&c, &n, s, id) == 0) {
+		printf("network-access certificates: %zu\n", n);
+		for (i = 0; i < n; i++) {
+			printf("  ");
+			cert_print(&c[i], "", now);
+		}
+	}
+	free(c);
+	n = 0;
+	if (tpa_store_sessions(&se, &n, s, id) == 0) {
+		printf("open sessions: %zu\n", n);
+		for (i = 0; i < n; i++) {
+			printf("  ");
+			cmd_session_print(&se[i], "");
+		}
+	}
+	free(se);
+}
+
+static void show_enforcement_json(json_t *o, tpa_store *s, const char *id)
+{
+	tpa_device_cert *c = NULL;
+	tpa_session *se = NULL;
+	size_t n = 0, i;
+
+	if (tpa_store_cert_list(&c, &n, s, id) == 0) {
+		json_t *a = json_array();
+
+		for (i = 0; i < n; i++)
+			json_array_append_new(a, cert_json(&c[i]));
+		json_object_set_new(o, "certificates", a);
+	}
+	free(c);
+	n = 0;
+	if (tpa_store_sessions(&se, &n, s, id) == 0) {
+		json_t *a = json_array();
+
+		for (i = 0; i < n; i++)
+			json_array_append_new(a, cmd_session_json(&se[i]));
+		json_object_set_new(o, "sessions", a);
+	}
+	free(se);
+}
+
+/* A store error of a cert verb: said, and its exit status. */
+static tpa_exit cert_fail(const char *verb, int err)
+{
+	fprintf(stderr, "verifier: devices cert %s: %s\n", verb, tpa_err_last());
+	return err == TPA_ERR_NOT_FOUND || err == TPA_ERR_INVALID_ARG ||
+	       err == TPA_ERR_CONFLICT || err == TPA_ERR_VERIFY ? TPA_EXIT_NO : TPA_EXIT_USAGE;
+}
+
+/* CERT read and named; TPA_EXIT_OK, or the usage status (said). */
+static tpa_exit cert_file(tpa_device_cert *c, uint8_t **der, size_t *len, const char *verb,
+			  const char *path)
+{
+	if (tpa_devcert_read_file(der, len, path) < 0 || tpa_devcert_read(c, *der, *len) < 0) {
+		fprintf(stderr, "verifier: devices cert %s: %s: %s\n", verb, path, tpa_err_last());
+		free(*der);
+		*der = NULL;
+		return TPA_EXIT_USAGE;
+	}
+	return TPA_EXIT_OK;
+}
+
+static tpa_exit cert_add(tpa_store *s, const char *what, const char *path, const char *ca,
+			 int json)
+{
+	tpa_device_cert c, held;
+	char dev[128];
+	uint8_t *der = NULL;
+	size_t len = 0;
+	int err;
+	tpa_exit rc;
+
+	if ((rc = cert_file(&c, &der, &len, "add", path)) != TPA_EXIT_OK)
+		return rc;
+	/* Not from the CA is a no (1); a CA file that cannot be read, usage. */
+	if (ca && (err = tpa_devcert_check_ca(der, len, ca)) < 0) {
+		rc = cert_fail("add", err);
+		if (err != TPA_ERR_VERIFY)
+			rc = TPA_EXIT_USAGE;
+		goto out;
+	}
+	if ((err = tpa_store_find_device(c.device_id, s, what)) < 0) {
+		rc = cert_fail("add", err);
+		goto out;
+	}
+	/* Bound to another device: say which, and how to move it. */
+	if (tpa_store_cert_find(&held, s, c.issuer, c.serial) == 0 &&
+	    strcmp(held.device_id, c.device_id) != 0) {
+		fprintf(stderr, "verifier: devices cert add: %s: the certificate (issuer %s, serial "
+			"%s) is bound to device %s already; remove it there first (verifier "
+			"devices cert remove)\n", path, c.issuer, c.serial,
+			cmd_device_text(dev, sizeof(dev), s, held.device_id));
+		rc = TPA_EXIT_NO;
+		goto out;
+	}
+	if ((err = tpa_store_cert_bind(s, &c, (int64_t)time(NULL))) < 0 ||
+	    (err = tpa_store_cert_find(&c, s, c.issuer, c.serial)) < 0) {
+		rc = cert_fail("add", err);
+		goto out;
+	}
+	if (json)
+		cmd_print_json(cert_json(&c));
+	else
+		cert_show("bound to", &c, cmd_device_text(dev, sizeof(dev), s, c.device_id));
+	rc = TPA_EXIT_OK;
+out:
+	free(der);
+	return rc;
+}
+
+static tpa_exit cert_remove(tpa_store *s, const char *what, const char *path, const char *issuer,
+			    const char *serial, int json)
+{
+	tpa_device_cert c, held;
+	char dev[128], id[TPA_DEVICE_ID_LEN + 1] = "";
+	uint8_t *der = NULL;
+	int err;
+	tpa_exit rc;
+
+	memset(&c, 0, sizeof(c));
+	if (path) {
+		size_t len = 0;
+
+		if ((rc = cert_file(&c, &der, &len, "remove", path)) != TPA_EXIT_OK)
+			return rc;
+		free(der);
+		if ((err = tpa_store_find_device(id, s, what)) < 0)
+			return cert_fail("remove", err);
+	} else {
+		snprintf(c.issuer, sizeof(c.issuer), "%s", issuer);
+		snprintf(c.serial, sizeof(c.serial), "%s", serial);
+	}
+	if ((err = tpa_store_cert_find(&held, s, c.issuer, c.serial)) < 0)
+		return cert_fail("remove", err);
+	if (id[0] && strcmp(held.device_id, id) != 0) {
+		fprintf(stderr, "verifier: devices cert remove: %s: the certificate is bound to "
+			"device %s, not to %s\n", path,
+			cmd_device_text(dev, sizeof(dev), s, held.device_id), what);
+		return TPA_EXIT_NO;
+	}
+	if ((err = tpa_store_cert_unbind(s, held.issuer, held.serial, (int64_t)time(NULL))) < 0)
+		return cert_fail("remove", err);
+	if (json) {
+		json_t *o = json_object();
+
+		json_object_set_new(o, "removed", cert_json(&held));
+		cmd_print_json(o);
+	} else {
+		cert_show("removed from", &held, cmd_device_text(dev, sizeof(dev), s,
+								 held.device_id));
+	}
+	return TPA_EXIT_OK;
+}
+
+static tpa_exit cert_list(tpa_store *s, const char *what, int json)
+{
+	char id[TPA_DEVICE_ID_LEN + 1], dev[128];
+	int64_t now = (int64_t)time(NULL);
+	tpa_device_cert *all = NULL;
+	size_t n = 0, i;
+	int err;
+
+	if (what && (err = tpa_store_find_device(id, s, what)) < 0)
+		return cert_fail("list", err);
+	if ((err = tpa_store_cert_list(&all, &n, s, what ? id : NULL)) < 0) {
+		fprintf(stderr, "verifier: devices cert list: %s\n", tpa_err_last());
+		return TPA_EXIT_USAGE;
+	}
+	if (json) {
+		json_t *a = json_array();
+
+		for (i = 0; i < n; i++)
+			json_array_append_new(a, cert_json(&all[i]));
+		cmd_print_json(a);
+	} else {
+		for (i = 0; i < n; i++)
+			cert_print(&all[i], cmd_device_text(dev, sizeof(dev), s, all[i].device_id),
+				   now);
+		printf("%zu certificate%s\n", n, n == 1 ? "" : "s");
+	}
+	free(all);
+	return TPA_EXIT_OK;
+}
+
+/* verifier devices cert VERB ...: argv[0] is "cert". */
+static tpa_exit cmd_devices_cert(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "registry", required_argument, NULL, 'R' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "ca", required_argument, NULL, 'c' },
+		{ "issuer", required_argument, NULL, 'I' },
+		{ "serial", required_argument, NULL, 'S' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *registry = NULL, *ca = NULL, *issuer = NULL, *serial_arg = NULL, *verb;
+	char serial[TPA_CERT_SERIAL_MAX + 1];
+	void (*help)(FILE *) = usage_cert;
+	tpa_store *store = NULL;
+	int json = 0, c, args;
+	tpa_exit rc;
+
+	if (argc < 2)
+		return usage_error(usage_cert, "cert: a verb is required (add, remove, list)");
+	verb = argv[1];
+	if (strcmp(verb, "--help") == 0 || strcmp(verb, "-h") == 0) {
+		usage_cert(stdout);
+		return TPA_EXIT_OK;
+	}
+	if (strcmp(verb, "add") == 0)
+		help = usage_cert_add;
+	else if (strcmp(verb, "remove") == 0)
+		help = usage_cert_remove;
+	else if (strcmp(verb, "list") == 0)
+		help = usage_cert_list;
+	else
+		return usage_error(usage_cert, "cert: unknown verb '%.40s'", verb);
+	argc--;
+	argv++;
+	optind = 1;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'R': registry = optarg; break;
+		case 'j': json = 1; break;
+		case 'c': ca = optarg; break;
+		case 'I': issuer = optarg; break;
+		case 'S': serial_arg = optarg; break;
+		case 'h': help(stdout); return TPA_EXIT_OK;
+		default:
+			return usage_error(help, "cert %s: unknown or incomplete option '%.40s'", verb,
+					   argv[optind - 1]);
+		}
+	}
+	args = argc - optind;
+	if (ca && strcmp(verb, "add") != 0)
+		return usage_error(help, "cert %s: --ca is an option of cert add", verb);
+	if ((issuer || serial_arg) && strcmp(verb, "remove") != 0)
+		return usage_error(help, "cert %s: --issuer and --serial are options of cert "
+				   "remove", verb);
+	if (!registry)
+		return usage_error(help, "cert %s: --registry FILE is required", verb);
+	if (strcmp(verb, "add") == 0 && args != 2)
+		return usage_error(help, "cert add: one DEVICE and one CERT are required");
+	if (strcmp(verb, "list") == 0 && args > 1)
+		return usage_error(help, "cert list: at most one DEVICE");
+	if (strcmp(verb, "remove") == 0) {
+		if (issuer || serial_arg ? args != 0 || !issuer || !serial_arg : args != 2)
+			return usage_error(help, "cert remove: DEVICE and CERT, or --issuer and "
+					   "--serial, are required");
+		if (issuer && (tpa_devcert_serial_norm(serial, serial_arg) < 0 ||
+			       tpa_devcert_key_valid(issuer, serial) < 0))
+			return usage_error(help, "cert remove: %s", tpa_err_last());
+	}
+	if (tpa_store_open_existing(&store, registry) < 0) {
+		fprintf(stderr, "verifier: %s\n", tpa_err_last());
+		return TPA_EXIT_USAGE;
+	}
+	if (strcmp(verb, "add") == 0)
+		rc = cert_add(store, argv[optind], argv[optind + 1], ca, json);
+	else if (strcmp(verb, "remove") == 0)
+		rc = cert_remove(store, issuer ? NULL : argv[optind], issuer ? NULL : argv[optind + 1],
+				 issuer, issuer ? serial : NULL, json);
+	else
+		rc = cert_list(store, args ? argv[optind] : NULL, json);
+	tpa_store_close(store);
+	return rc;
+}
+
 tpa_exit cmd_devices(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -443,6 +869,8 @@ tpa_exit cmd_devices(int argc, char **argv)
 		return rc;
 	if (cmd_devices_admission_verb(verb))
 		return cmd_devices_admission(verb, argc, argv);
+	if (strcmp(verb, "cert") == 0)
+		return cmd_devices_cert(argc, argv);
 	if (strcmp(verb, "list") == 0)
 		help = usage_list;
 	else if (strcmp(verb, "summary") == 0)
@@ -577,9 +1005,14 @@ tpa_exit cmd_devices(int argc, char **argv)
 			printf("deleted %s\n", id);
 		}
 	} else if (json) {
-		cmd_print_json(device_json(&d, (int64_t)time(NULL), &fl.pol));
+		json_t *o = device_json(&d, (int64_t)time(NULL), &fl.pol);
+
+		if (strcmp(verb, "show") == 0)
+			show_enforcement_json(o, store, id);
+		cmd_print_json(o);
 	} else if (strcmp(verb, "show") == 0) {
 		print_show(&d, (int64_t)time(NULL), &fl.pol);
+		show_enforcement(store, id);
 	} else {
 		print_device(&d);
 	}

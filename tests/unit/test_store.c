@@ -470,7 +470,9 @@ static void test_migrate_v1(void)
 		"        'baselines_no_delete', 'devices_delete_assignment', 'device_aliases',\n"
 		"        'used_seals', 'secrets', 'audit_heads', 'audit_chained',\n"
 		"        'audit_heads_no_update', 'audit_heads_no_delete',\n"
-		"        'tombstones', 'inventory', 'devices_hostname'}\n"
+		"        'tombstones', 'inventory', 'devices_hostname',\n"
+		"        'device_certs', 'device_certs_device', 'sessions', 'sessions_device',\n"
+		"        'notified', 'outbox', 'outbox_due'}\n"
 		"ok = c.execute('PRAGMA integrity_check').fetchone()[0] == 'ok'\n"
 		"a = [r[0] for r in c.execute('SELECT event FROM audit ORDER BY seq')]\n"
 		"sys.exit(0 if v == [1, 2, 3, 4, 5, 6, 7] and need <= names and ok and"
@@ -1927,13 +1929,13 @@ int main(void)
 	CU_add_test(s, "corrupt, unreachable and newer files", test_bad_files);
 	CU_add_test(s, "a registry that cannot be written", test_unwritable);
 	CU_add_test(s, "the registry file is private, never a symlink", test_private_file);
-	CU_add_test(s, "schema 1 migrates to 5, keeping everything", test_migrate_v1);
+	CU_add_test(s, "schema 1 migrates to 7, keeping everything", test_migrate_v1);
 	CU_add_test(s, "baselines: add, get, list", test_baseline_add_get_list);
 	CU_add_test(s, "baselines are append-only", test_baseline_append_only);
 	CU_add_test(s, "assignments, labels, the baseline for a device", test_assign_and_labels);
 	CU_add_test(s, "record with and without evidence", test_record_evidence);
 	CU_add_test(s, "invalid inputs refused", test_invalid_inputs);
-	CU_add_test(s, "schema 2 migrates to 5, keeping everything", test_migrate_v2);
+	CU_add_test(s, "schema 2 migrates to 7, keeping everything", test_migrate_v2);
 	CU_add_test(s, "tokens: record, last token, cleared by a record without", test_token);
 	CU_add_test(s, "statements kept prepared: every read ends with its call",
 		    test_kept_statements);

@@ -1,0 +1,230 @@
+#!/usr/bin/env bash
+# Continuous enforcement without 802.1X (issue 16, items 2 and 4): a real
+# verifier with a registry tells a NAS's Dynamic Authorization Server
+# (tests/integration/das_nas.py, RFC 5176 written apart from lib/radius.c:
+# it checks our Request Authenticator and Message-Authenticator) and a
+# CAEP receiver (caep_receiver.py: PyJWT against the verifier's JWKS) of
+# every compliance change of a swtpm device, whoever made it.
+# Checks: RADIUS accounting through the HTTP face (mTLS, who may report it,
+# bad fields refused) keeps the device's session; a revoke from another
+# process ends it (Disconnect-Request at the NAS, timed; the ACK audited)
+# and sends a not-compliant SET; a NAS that NAKs is audited as such, one
+# that never answers is retried and given up, audited; a receiver down or
+# answering 500 gets the events later, each once (same jti), across a
+# verifier restart; a receiver that hangs does not hold up the NAS.
+# usage: test_enforce.sh BUILD_DIR
+set -euo pipefail
+BUILD=${1:?usage: test_enforce.sh BUILD_DIR}
+. "$(dirname "$0")/lib.sh"
+
+echo "integration: enforcement (RADIUS DAS, CAEP push, accounting; swtpm)"
+PY=/usr/bin/python3
+"$ROOT/scripts/demo-certs.sh" "$WORK/certs" >/dev/null
+CERTS=$WORK/certs
+CA=$CERTS/ca.pem
+C=(${VALGRIND:-} "$BIN/attest_client")
+V=("$BIN/verifier")
+start_swtpm "$WORK/tpm"
+"$BIN/tpa-bootsim" --scenario "$ROOT/simulator/scenarios/good.json" --log "$WORK/good.log" \
+    --tcti "$TCTI" >/dev/null
+mkdir -p "$WORK/ekca"
+cp "$WORK/tpm/ca/swtpm-localca-rootca-cert.pem" "$WORK/tpm/ca/issuercert.pem" "$WORK/ekca/"
+DB=$WORK/registry.db
+KEY=$WORK/token.jwk
+printf 'das-secret-%s\n' "$RANDOM$RANDOM" >"$WORK/das.secret"
+SECRET=$(head -1 "$WORK/das.secret")
+
+# ---- the NAS and where the receiver will be ----
+echo ack >"$WORK/nas.mode"
+start_extra nas "$PY" "$ROOT/tests/integration/das_nas.py" "$SECRET" "$WORK/nas.port" \
+    "$WORK/nas.jsonl" ack "$WORK/nas.mode"
+for _ in $(seq 200); do [ -s "$WORK/nas.port" ] && break; sleep 0.05; done
+NASPORT=$(cat "$WORK/nas.port")
+RPORT=$(free_port)
+RURL=http://127.0.0.1:$RPORT/caep
+AUD=urn:example:idp
+
+VARGS=(--cert "$CERTS/server.pem" --key "$CERTS/server.key" --registry "$DB" --ek-ca "$WORK/ekca"
+       --token-key "$KEY" --client-ca "$CERTS/rp-ca.pem" --relying-party policy-engine
+       --radius-accounting-from policy-engine --http-listen 127.0.0.1:0
+       --radius-das "127.0.0.1:$NASPORT,$WORK/das.secret" --caep-receiver "$RURL,aud=$AUD")
+start_verifier v "${VARGS[@]}"
+TARGET=127.0.0.1:$PORT
+for _ in $(seq 1500); do grep -q '^http listening' "$WORK/v.out" && break; sleep 0.02; done
+HP=$(sed -n 's/^http listening on port \([0-9]*\) .*/\1/p' "$WORK/v.out")
+[ -n "$HP" ] && ok "the verifier's HTTP face listens" || bad "the HTTP face" "$WORK/v.out"
+if grep -q "$SECRET" "$WORK/v.out" "$WORK/v.err"; then bad "the DAS secret is never logged"
+else ok "the DAS secret is never logged"; fi
+
+A=("${C[@]}" attest --verifier "$TARGET" --ca "$CA" --tcti "$TCTI" --ak-file "$WORK/ak.bin"
+   --eventlog "$WORK/good.log")
+"${C[@]}" enroll --verifier "$TARGET" --ca "$CA" --tcti "$TCTI" --ak-file "$WORK/ak.bin" \
+    >"$WORK/enroll.out" 2>&1 || bad "enroll" "$WORK/enroll.out"
+DEV=$(sed -n 's/^enrolled: device //p' "$WORK/enroll.out")
+[ -n "$DEV" ] && ok "a device enrolled" || { bad "a device enrolled" "$WORK/enroll.out"; cat "$WORK/v.err" >&2; }
+"${A[@]}" >/dev/null 2>&1 || true
+"${V[@]}" baseline learn --registry "$DB" --device "$DEV" --name fleet --out "$WORK/fleet.json" >/dev/null
+"${V[@]}" baseline add --registry "$DB" "$WORK/fleet.json" >/dev/null
+"${V[@]}" baseline assign --registry "$DB" --device "$DEV" fleet >/dev/null
+expect_exit "attest: compliant" 0 "${A[@]}"
+
+# ---- the receiver, started late: the first event waits in the outbox ----
+"${V[@]}" keys fetch --verifier "$TARGET" --ca "$CA" >"$WORK/jwks.json"
+receiver() { # MODE
+    start_extra recv "$PY" "$ROOT/tests/integration/caep_receiver.py" --port "$RPORT" \
+        --jwks "$WORK/jwks.json" --audience "$AUD" --issuer tpm-attest --out "$WORK/sets.jsonl" \
+        --mode "$1"
+    for _ in $(seq 200); do grep -q '^listening' "$WORK/recv.out" 2>/dev/null && break; sleep 0.05; done
+}
+sets() { # CURRENT: how many SETs for DEV with that current_status
+    [ -f "$WORK/sets.jsonl" ] || { echo 0; return; }
+    "$PY" -c 'import json,sys
+n=0
+for l in open(sys.argv[1]):
+    j=json.loads(l)
+    n+= j["sub"]==sys.argv[2] and j["current"]==sys.argv[3]
+print(n)' "$WORK/sets.jsonl" "$DEV" "$1"
+}
+wait_sets() { # CURRENT N SECONDS
+    local i
+    for i in $(seq $(($3 * 20))); do [ "$(sets "$1")" -ge "$2" ] && return 0; sleep 0.05; done
+    return 1
+}
+receiver ok
+if wait_sets compliant 1 10; then ok "CAEP: the compliant event reached a receiver started late"
+else bad "CAEP: compliant event" "$WORK/v.err"; fi
+
+# ---- accounting through the HTTP face ----
+CURL=(curl -sS --cacert "$CA" --cert "$CERTS/client.pem" --key "$CERTS/client.key")
+ACCT="https://127.0.0.1:$HP/v1/radius/accounting"
+CLASS=$(printf 'tpa:%s:c' "$DEV" | od -An -tx1 | tr -d ' \n')
+code() { "${CURL[@]}" -o "$WORK/body" -w '%{http_code}' "$@" || true; }
+[ "$(code -X POST "$ACCT?status=Start&class=0x$CLASS&session=S-1&nas_ip=127.0.0.1&nas_id=sw1&port=7&station=02-00-00-00-00-01&user=dev1")" = 204 ] &&
+    ok "accounting Start: 204" || bad "accounting Start" "$WORK/body"
+"${V[@]}" sessions list --registry "$DB" >"$WORK/sessions" 2>&1 || true
+expect_grep "... the session is kept (verifier sessions list)" "$WORK/sessions" 'S-1'
+[ "$(code -X POST "$ACCT?status=Start&class=0x$CLASS&session=S-1&nas_ip=127.0.0.1&user=dev%01")" = 400 ] &&
+    ok "accounting: a control character refused (400)" || bad "accounting: control character" "$WORK/body"
+[ "$(code -X POST "$ACCT?status=Start&class=0x$CLASS&session=$(head -c 300 /dev/zero | tr '\0' x)&nas_ip=127.0.0.1")" = 400 ] &&
+    ok "accounting: a session id of 300 bytes refused (400)" || bad "accounting: long session" "$WORK/body"
+[ "$(code "$ACCT?status=Start&session=S-2&nas_ip=127.0.0.1")" = 405 ] &&
+    ok "accounting: GET refused (405)" || bad "accounting: GET" "$WORK/body"
+[ "$(code -X POST "$ACCT?status=Start&class=tpa:nothing&session=S-3&nas_ip=127.0.0.1")" = 204 ] &&
+    ok "accounting: a Class not of ours is nothing to keep (204)" || bad "accounting: foreign class" "$WORK/body"
+[ "$(code -X POST "$ACCT?status=Start&class=tpa:$(printf '%064d' 0):c&session=S-4&nas_ip=127.0.0.1")" = 404 ] &&
+    ok "accounting: a Class naming no device (404)" || bad "accounting: unknown device" "$WORK/body"
+[ "$(curl -sS --cacert "$CA" --cert "$CERTS/laptop.pem" --key "$CERTS/laptop.key" -o "$WORK/body" \
+     -w '%{http_code}' -X POST "$ACCT?status=Start&class=0x$CLASS&session=S-5&nas_ip=127.0.0.1" || true)" = 403 ] &&
+    ok "accounting: a client CN not allowed to report it (403)" || bad "accounting: other CN" "$WORK/body"
+[ "$(curl -sS --cacert "$CA" -o "$WORK/body" -w '%{http_code}' -X POST \
+     "$ACCT?status=Start&class=0x$CLASS&session=S-6&nas_ip=127.0.0.1" || true)" = 401 ] &&
+    ok "accounting: no client certificate (401)" || bad "accounting: no cert" "$WORK/body"
+"${V[@]}" sessions list --registry "$DB" >"$WORK/sessions" 2>&1 || true
+if grep -qE 'S-[2-6]' "$WORK/sessions"; then bad "no refused report made a session" "$WORK/sessions"
+else ok "no refused report made a session"; fi
+
+# ---- a revoke in another process ends the session, timed ----
+nas_count() { [ -f "$WORK/nas.jsonl" ] && grep -c . "$WORK/nas.jsonl" || echo 0; }
+ms() { date +%s%3N; }
+before=$(nas_count)
+t0=$(ms)
+"${V[@]}" devices revoke --registry "$DB" "$DEV" >/dev/null
+for _ in $(seq 200); do [ "$(nas_count)" -gt "$before" ] && break; sleep 0.01; done
+t1=$(ms)
+if [ "$(nas_count)" -gt "$before" ]; then
+    echo "       revoke -> Disconnect-Request at the NAS: $((t1 - t0)) ms"
+    [ $((t1 - t0)) -lt 2000 ] && ok "revoke: a Disconnect-Request within 2 s" ||
+        bad "revoke: Disconnect-Request took $((t1 - t0)) ms"
+else
+    bad "revoke: a Disconnect-Request" "$WORK/v.err"
+fi
+tail -1 "$WORK/nas.jsonl" >"$WORK/req.json" 2>/dev/null || true
+expect_grep "... for the session the accounting named, and it checks (authenticators)" \
+    "$WORK/req.json" '"valid": true.*"Acct-Session-Id": "S-1"'
+expect_grep "... with an Event-Timestamp" "$WORK/req.json" '"Event-Timestamp": [0-9]'
+audit_has() { # EVENT PATTERN: the audit log has it within 5 s
+    local i
+    for i in $(seq 100); do
+        "${V[@]}" audit export --registry "$DB" >"$WORK/audit.txt" 2>/dev/null || true
+        grep "$1" "$WORK/audit.txt" | grep -q -- "$2" && return 0
+        sleep 0.05
+    done
+    return 1
+}
+audit_has radius-ack "S-1" && ok "the Disconnect-ACK is in the audit log" ||
+    bad "audit: radius-ack" "$WORK/audit.txt"
+wait_sets not-compliant 1 5 && ok "CAEP: a not-compliant event after the revoke" ||
+    bad "CAEP: not-compliant" "$WORK/v.err"
+audit_has compliance-change "revoked" && ok "the change is in the audit log, with its reason" ||
+    bad "audit: compliance-change" "$WORK/audit.txt"
+
+# ---- a NAS that NAKs, then one that never answers ----
+"${V[@]}" devices reinstate --registry "$DB" "$DEV" >/dev/null
+sleep 1.1   # a verdict in the second after the reinstate counts as after it
+expect_exit "reinstated and attested again: compliant" 0 "${A[@]}"
+wait_sets compliant 2 5 && ok "CAEP: compliant again" || bad "CAEP: compliant again" "$WORK/v.err"
+[ "$(code -X POST "$ACCT?status=Start&class=0x$CLASS&session=S-7&nas_ip=127.0.0.1&user=dev1")" = 204 ] ||
+    bad "accounting Start S-7" "$WORK/body"
+echo nak >"$WORK/nas.mode"
+"${V[@]}" devices revoke --registry "$DB" "$DEV" >/dev/null
+audit_has radius-nak "Session-Context-Not-Found" && ok "a NAK is audited with its Error-Cause" ||
+    bad "audit: radius-nak" "$WORK/audit.txt"
+"${V[@]}" devices reinstate --registry "$DB" "$DEV" >/dev/null
+sleep 1.1
+"${A[@]}" >/dev/null 2>&1 || bad "attest again"
+[ "$(code -X POST "$ACCT?status=Start&class=0x$CLASS&session=S-8&nas_ip=127.0.0.1&user=dev1")" = 204 ] ||
+    bad "accounting Start S-8" "$WORK/body"
+echo silent >"$WORK/nas.mode"
+wait_sets compliant 3 5 || true
+"${V[@]}" devices revoke --registry "$DB" "$DEV" >/dev/null
+# 3 attempts of 3 tries x 1 s, 2 s and 4 s apart: given up within ~20 s.
+for _ in $(seq 300); do audit_has radius-gave-up "session S-8 .*attempt 3 of 3" && break; sleep 0.1; done
+audit_has radius-gave-up "session S-8 .*attempt 3 of 3" && ok "a NAS that never answers: retried, then given up, audited" ||
+    bad "audit: radius-gave-up" "$WORK/audit.txt"
+n=$(grep -c '"Acct-Session-Id": "S-8"' "$WORK/nas.jsonl" || true)
+[ "$n" -ge 9 ] && ok "... after 3 attempts of 3 tries ($n requests)" || bad "... $n requests for S-8"
+echo ack >"$WORK/nas.mode"
+
+# ---- a receiver answering 500, and down across a restart ----
+stop_extra recv
+receiver 500
+"${V[@]}" devices reinstate --registry "$DB" "$DEV" >/dev/null
+sleep 1.1
+"${A[@]}" >/dev/null 2>&1 || bad "attest again"
+sleep 2
+got=$(sets compliant)
+stop_extra recv
+# The verifier stops with the event owed; another starts and owes it still.
+kill -TERM "$VPID"; wait "$VPID" || true
+"${V[@]}" outbox --registry "$DB" >"$WORK/outbox" 2>&1 || true
+expect_grep "... the event waits in the registry's outbox" "$WORK/outbox" 'caep'
+start_verifier v2 "${VARGS[@]}"
+for _ in $(seq 1500); do grep -q '^http listening' "$WORK/v2.out" && break; sleep 0.02; done
+HP=$(sed -n 's/^http listening on port \([0-9]*\) .*/\1/p' "$WORK/v2.out")
+ACCT="https://127.0.0.1:$HP/v1/radius/accounting"
+receiver ok
+wait_sets compliant $((got + 1)) 20 && ok "CAEP: the event owed reached the receiver after a 500 and a restart" ||
+    bad "CAEP: after restart" "$WORK/v2.err"
+sleep 1
+stop_extra recv
+expect_grep "... once: no duplicate jti" "$WORK/recv.err" 'duplicates 0 rejected 0'
+"$PY" -c 'import json,sys
+j=[json.loads(l)["jti"] for l in open(sys.argv[1])]
+sys.exit(len(j)!=len(set(j)))' "$WORK/sets.jsonl" && ok "every SET has its own jti" ||
+    bad "jti unique" "$WORK/sets.jsonl"
+
+# ---- a receiver that hangs does not hold up a disconnect ----
+receiver hang
+[ "$(code -X POST "$ACCT?status=Start&class=0x$CLASS&session=S-9&nas_ip=127.0.0.1&user=dev1")" = 204 ] ||
+    bad "accounting Start S-9" "$WORK/body"
+before=$(nas_count)
+t0=$(ms)
+"${V[@]}" devices revoke --registry "$DB" "$DEV" >/dev/null
+for _ in $(seq 300); do [ "$(nas_count)" -gt "$before" ] && break; sleep 0.01; done
+t1=$(ms)
+[ "$(nas_count)" -gt "$before" ] && [ $((t1 - t0)) -lt 2000 ] &&
+    ok "a hanging receiver: the Disconnect-Request still within 2 s ($((t1 - t0)) ms)" ||
+    bad "a hanging receiver held up the NAS ($((t1 - t0)) ms)" "$WORK/v2.err"
+stop_extra recv
+stop_extra nas
+summary
