@@ -89,7 +89,7 @@ dot1x_certs() {
 # so the example cannot drift from what is tested.
 set_item() {
     local f=$1 k=$2 v=$3 n
-    n=$(grep -cE "^[[:space:]]*$k[[:space:]]*=" "$f" || true)
+    n=$(grep -cE "^[[:space:]]*${k}[[:space:]]*=" "$f" || true)
     [ "$n" = 1 ] || { echo "set_item: $f has $n lines '$k = '" >&2; return 1; }
     sed -i -E "s|^([[:space:]]*$k[[:space:]]*=).*|\\1 $v|" "$f"
 }
