@@ -776,10 +776,15 @@ static enum MHD_Result do_radius_authorize(tpa_http *h, struct MHD_Connection *c
 				  NULL);
 	ok = tpa_compliance_enforced(&a, h->accept_warning, &why);
 	snprintf(cls, sizeof(cls), TPA_HTTP_CLASS_PREFIX "%s:%c", dc.device_id, ok ? 'c' : 'n');
-	o = json_pack("{s:s,s:s}", "control:TPA-Compliance", ok ? "compliant" : "not-compliant",
-		      "reply:Class", cls);
+	/* rlm_rest expands %{...} in a plain string value (and the stock
+	 * server has the exec module): every value is given as an object
+	 * with do_xlat false, so nothing here is ever run as an expansion. */
+	o = json_pack("{s:{s:s,s:b},s:{s:s,s:b}}",
+		      "control:TPA-Compliance", "value", ok ? "compliant" : "not-compliant",
+		      "do_xlat", 0, "reply:Class", "value", cls, "do_xlat", 0);
 	if (o && !ok)
-		json_object_set_new(o, "control:TPA-Reason", json_string(why));
+		json_object_set_new(o, "control:TPA-Reason",
+				    json_pack("{s:s,s:b}", "value", why, "do_xlat", 0));
 	t = o ? json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
 	json_decref(o);
 	tpa_compliance_answer_free(&a);

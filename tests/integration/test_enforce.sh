@@ -134,8 +134,8 @@ AUTHZ="https://127.0.0.1:$HP/v1/radius/authorize"
 authz() { code -G "$AUTHZ" --data-urlencode "issuer=$1" --data-urlencode "serial=$2"; }
 [ "$(authz "$ISSUER" "$SERIAL")" = 200 ] && ok "authorize: 200 for the bound certificate" ||
     bad "authorize" "$WORK/body"
-expect_grep "... compliant, with the Class the accounting echoes" "$WORK/body" \
-    "\"control:TPA-Compliance\":\"compliant\",\"reply:Class\":\"tpa:$DEV:c\""
+expect_grep "... compliant, with the Class the accounting echoes, never expanded by FreeRADIUS" \
+    "$WORK/body" "\"control:TPA-Compliance\":{\"value\":\"compliant\",\"do_xlat\":false},\"reply:Class\":{\"value\":\"tpa:$DEV:c\",\"do_xlat\":false}"
 [ "$(authz "$ISSUER" 0102)" = 404 ] && ok "authorize: a certificate bound to no device (404)" ||
     bad "authorize: unbound" "$WORK/body"
 [ "$(authz "$ISSUER" "")" = 400 ] && ok "authorize: no serial (400)" || bad "authorize: no serial" "$WORK/body"
@@ -180,8 +180,8 @@ wait_sets not-compliant 1 5 && ok "CAEP: a not-compliant event after the revoke"
 audit_has compliance-change "revoked" && ok "the change is in the audit log, with its reason" ||
     bad "audit: compliance-change" "$WORK/audit.txt"
 
-[ "$(authz "$ISSUER" "$SERIAL")" = 200 ] && grep -q '"control:TPA-Compliance":"not-compliant"' "$WORK/body" &&
-    grep -q '"control:TPA-Reason":"the device is revoked"' "$WORK/body" &&
+[ "$(authz "$ISSUER" "$SERIAL")" = 200 ] && grep -q '"control:TPA-Compliance":{"value":"not-compliant"' "$WORK/body" &&
+    grep -q '"control:TPA-Reason":{"value":"the device is revoked","do_xlat":false}' "$WORK/body" &&
     grep -q ":n\"" "$WORK/body" && ok "authorize after the revoke: not-compliant, the reason, a quarantine Class" ||
     bad "authorize after the revoke" "$WORK/body"
 # A session authorized compliant whose accounting comes after the change:
