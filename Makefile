@@ -131,12 +131,13 @@ UNIT_TESTS := \
               $(BUILD)/tests/unit/test_admission \
               $(BUILD)/tests/unit/test_radius \
               $(BUILD)/tests/unit/test_caep \
-              $(BUILD)/tests/unit/test_devcert
+              $(BUILD)/tests/unit/test_devcert \
+              $(BUILD)/tests/unit/test_watch
 BENCH    := $(BUILD)/tests/bench/bench_quote $(BUILD)/tests/bench/bench_rpc \
             $(BUILD)/tests/bench/bench_eventlog $(BUILD)/tests/bench/bench_baseline \
             $(BUILD)/tests/bench/bench_challenge $(BUILD)/tests/bench/bench_http \
             $(BUILD)/tests/bench/bench_token
-FUZZ_TARGETS := attest replies eventlog baseline config seal enroll appraise authenticode inventory http radius
+FUZZ_TARGETS := attest replies eventlog baseline config seal enroll appraise authenticode inventory http radius enforce
 FUZZ_DRIVERS := $(FUZZ_TARGETS:%=$(BUILD)/tests/fuzz/fuzz_%)
 
 .SECONDARY:

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 #include <stdarg.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "tpa/err.h"
 
@@ -32,9 +33,15 @@ const char *tpa_err_str(int code)
 	return "unknown error";
 }
 
+/* Through a buffer of its own: a caller may pass tpa_err_last() itself as
+ * an argument ("AK file %s", tpa_err_last()), and vsnprintf into the
+ * string it reads is undefined (here: the message came out cut). */
 static void err_vset(const char *fmt, va_list ap)
 {
-	vsnprintf(err_msg, sizeof(err_msg), fmt, ap);
+	char tmp[TPA_ERR_MSG_MAX];
+
+	vsnprintf(tmp, sizeof(tmp), fmt, ap);
+	memcpy(err_msg, tmp, sizeof(err_msg));
 }
 
 void tpa_err_set(const char *fmt, ...)

@@ -76,8 +76,8 @@ static const char *schema_v1[] = {
 	" event TEXT NOT NULL,"
 	" detail TEXT NOT NULL)",
 	AUDIT_NO_UPDATE,
-	"CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit"
-	" BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END",
+	("CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit"
+	 " BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END"),
 };
 
 /* Golden baselines: devices get a group label and the outcome of their last

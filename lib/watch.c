@@ -693,8 +693,8 @@ static int deliver_radius(deliverer *d, const tpa_outbox_item *x, int64_t now)
 	return 0;
 }
 
-static int change_from_json(tpa_caep_change *c, char *jti, char *device, char *reason,
-			    const char *body)
+int tpa_watch_change_from_json(tpa_caep_change *c, char *jti, char *device, char *reason,
+			       const char *body)
 {
 	json_t *o = json_loadb(body, strnlen(body, TPA_OUTBOX_BODY_MAX), 0, NULL);
 	json_t *prev;
@@ -731,7 +731,7 @@ static int deliver_caep(deliverer *d, tpa_caep_pusher *p, const tpa_outbox_item 
 	long status = 0;
 	int err;
 
-	if (change_from_json(&c, jti, device, reason, x->body) < 0) {
+	if (tpa_watch_change_from_json(&c, jti, device, reason, x->body) < 0) {
 		settle(d, x, "caep-gave-up", tpa_err_last());
 		count(w, &w->st.caep_gave_up);
 		return 1;

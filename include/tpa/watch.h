@@ -117,5 +117,11 @@ void tpa_watch_stats_get(tpa_watch_stats *out, tpa_watch *w);
 /* What a delivery needs of the session, as the outbox keeps it (JSON). */
 int tpa_watch_session_json(char **out, const tpa_session *se);
 int tpa_watch_session_from_json(tpa_session *out, const char *json);
+/* A CAEP item's change as the outbox keeps it (read from the registry:
+ * untrusted; the SET's signing checks every field again). jti, device and
+ * reason receive TPA_CAEP_JTI_LEN + 1, TPA_DEVICE_ID_LEN + 1 and
+ * TPA_CAEP_REASON_MAX + 1 bytes; c points into them. */
+int tpa_watch_change_from_json(tpa_caep_change *c, char *jti, char *device, char *reason,
+			       const char *body);
 
 #endif

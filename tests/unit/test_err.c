@@ -16,6 +16,9 @@ static void test_err_strings(void)
 	CU_ASSERT_STRING_EQUAL(tpa_err_str(-999), "unknown error");
 	CU_ASSERT_EQUAL(tpa_err_fail(TPA_ERR_IO, "x %d", 7), TPA_ERR_IO);
 	CU_ASSERT_STRING_EQUAL(tpa_err_last(), "x 7");
+	/* The last message wrapped in a new one, as callers do. */
+	tpa_err_fail(TPA_ERR_IO, "AK file %s", tpa_err_last());
+	CU_ASSERT_STRING_EQUAL(tpa_err_last(), "AK file x 7");
 	tpa_err_clear();
 	CU_ASSERT_STRING_EQUAL(tpa_err_last(), "");
 }
