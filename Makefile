@@ -319,6 +319,9 @@ MAN7 := man/tpm-attest.7
 EXAMPLES_NGINX := $(addprefix packaging/examples/nginx/,README.md tpm-attest-site.conf)
 EXAMPLES_PROMETHEUS := $(addprefix packaging/examples/prometheus/,README.md prometheus.yml \
 	tpm-attest.rules.yml tpm-attest.rules.test.yml)
+# FreeRADIUS's: installed with its subdirectories, as /etc/freeradius/3.0 has them.
+EXAMPLES_FREERADIUS := README.md dictionary.tpm-attest clients.conf mods-available/eap-tls \
+	mods-available/tpm-attest-rest sites-available/tpm-attest
 
 install: all
 	$(MAKE) install-files
@@ -343,8 +346,10 @@ install-files:
 	install -d $(DESTDIR)$(DOCDIR)/examples/nginx $(DESTDIR)$(DOCDIR)/examples/prometheus
 	install -m 0644 $(EXAMPLES_NGINX) $(DESTDIR)$(DOCDIR)/examples/nginx/
 	install -m 0644 $(EXAMPLES_PROMETHEUS) $(DESTDIR)$(DOCDIR)/examples/prometheus/
+	for f in $(EXAMPLES_FREERADIUS); do \
+	  install -D -m 0644 packaging/examples/freeradius/$$f $(DESTDIR)$(DOCDIR)/examples/freeradius/$$f; done
 	install -m 0644 README.md docs/baseline.md docs/claims.md docs/audit.md docs/logs.md docs/metrics.md \
-	  docs/baseline.schema.json \
+	  docs/enforcement.md docs/baseline.schema.json \
 	  $(DESTDIR)$(DOCDIR)/
 	for f in attest-client.conf verifier.conf; do \
 	  install -m 0644 packaging/examples/$$f $(DESTDIR)$(SYSCONFDIR)/tpm-attest/$$f.example; done

@@ -23,7 +23,14 @@ usr/share/doc/tpm-attest/audit.md
 usr/share/doc/tpm-attest/baseline.md
 usr/share/doc/tpm-attest/baseline.schema.json
 usr/share/doc/tpm-attest/claims.md
+usr/share/doc/tpm-attest/enforcement.md
 usr/share/doc/tpm-attest/examples/attest-client.conf
+usr/share/doc/tpm-attest/examples/freeradius/README.md
+usr/share/doc/tpm-attest/examples/freeradius/clients.conf
+usr/share/doc/tpm-attest/examples/freeradius/dictionary.tpm-attest
+usr/share/doc/tpm-attest/examples/freeradius/mods-available/eap-tls
+usr/share/doc/tpm-attest/examples/freeradius/mods-available/tpm-attest-rest
+usr/share/doc/tpm-attest/examples/freeradius/sites-available/tpm-attest
 usr/share/doc/tpm-attest/examples/nginx/README.md
 usr/share/doc/tpm-attest/examples/nginx/tpm-attest-site.conf
 usr/share/doc/tpm-attest/examples/policy_engine.py
@@ -55,17 +62,19 @@ done
     bad "... programs mode 0755"
 [ "$(stat -c %a "$D/usr/share/man/man8/verifier.8")" = 644 ] && ok "... man pages mode 0644" ||
     bad "... man pages mode 0644"
-# Every file of the nginx and Prometheus examples, so that one added there
-# and not to the Makefile's lists is missed here, not by an operator.
+# Every file of the nginx, Prometheus and FreeRADIUS examples (FreeRADIUS's
+# in their subdirectories), so that one added there and not to the
+# Makefile's lists is missed here, not by an operator.
 missing=
-for d in nginx prometheus; do
-    for f in "$ROOT/packaging/examples/$d"/*; do
-        i=$D/usr/share/doc/tpm-attest/examples/$d/${f##*/}
-        [ -f "$i" ] && [ "$(stat -c %a "$i")" = 644 ] && cmp -s "$f" "$i" || missing="$missing $d/${f##*/}"
-    done
+for d in nginx prometheus freeradius; do
+    while IFS= read -r f; do
+        i=$D/usr/share/doc/tpm-attest/examples/$d/$f
+        [ -f "$i" ] && [ "$(stat -c %a "$i")" = 644 ] &&
+            cmp -s "$ROOT/packaging/examples/$d/$f" "$i" || missing="$missing $d/$f"
+    done < <(cd "$ROOT/packaging/examples/$d" && find . -type f | sed 's|^\./||')
 done
-[ -z "$missing" ] && ok "... every file of the nginx and Prometheus examples, as is, mode 0644" ||
-    bad "... every file of the nginx and Prometheus examples, as is, mode 0644 (not:$missing)"
+[ -z "$missing" ] && ok "... every file of the nginx, Prometheus and FreeRADIUS examples, as is, mode 0644" ||
+    bad "... every file of the nginx, Prometheus and FreeRADIUS examples, as is, mode 0644 (not:$missing)"
 grep -q '^ExecStart=/usr/bin/verifier serve' "$D/usr/lib/systemd/system/tpm-attest-verifier.service" &&
     ok "... the units run the installed programs" ||
     bad "... the units run the installed programs" "$D/usr/lib/systemd/system/tpm-attest-verifier.service"
