@@ -826,6 +826,22 @@ static int accounting_peer(tpa_http *h, struct MHD_Connection *c, enum MHD_Resul
 	return 0;
 }
 
+/* Whether the registry has this session open already. */
+static int session_known(tpa_store *st, const tpa_session *se)
+{
+	tpa_session *v = NULL;
+	size_t n = 0, i;
+	int found = 0;
+
+	if (tpa_store_sessions(&v, &n, st, se->device_id) < 0)
+		return 0;
+	for (i = 0; i < n && !found; i++)
+		found = strcmp(v[i].nas_ip, se->nas_ip) == 0 &&
+			strcmp(v[i].session_id, se->session_id) == 0;
+	free(v);
+	return found;
+}
+
 /* POST /v1/radius/accounting?status=&class=&session=&nas_ip=...: a
  * session of one of our devices began, goes on or ended. 204. */
 static enum MHD_Result do_radius_accounting(tpa_http *h, struct MHD_Connection *c)
@@ -834,7 +850,7 @@ static enum MHD_Result do_radius_accounting(tpa_http *h, struct MHD_Connection *
 	const char *which = NULL;
 	tpa_session se;
 	enum MHD_Result ret;
-	int bad = 0, admitted, err;
+	int bad = 0, admitted, err, fresh;
 	tpa_store *st = tpa_service_store(h->svc);
 
 	if (!accounting_peer(h, c, &ret))
@@ -883,6 +899,9 @@ static enum MHD_Result do_radius_accounting(tpa_http *h, struct MHD_Connection *
 	snprintf(se.nas_port, sizeof(se.nas_port), "%s", port ? port : "");
 	snprintf(se.calling_station, sizeof(se.calling_station), "%s", station ? station : "");
 	snprintf(se.user_name, sizeof(se.user_name), "%s", user ? user : "");
+	/* A session first heard of by an Interim-Update (its Start was lost)
+	 * is checked as a Start is. */
+	fresh = strcmp(status, "Start") == 0 || !session_known(st, &se);
 	err = tpa_store_session_put(st, &se, (int64_t)time(NULL));
 	if (err == TPA_ERR_NOT_FOUND)
 		return send_error(c, MHD_HTTP_NOT_FOUND, "no such device", NULL);
@@ -891,7 +910,7 @@ static enum MHD_Result do_radius_accounting(tpa_http *h, struct MHD_Connection *
 	if (err < 0)
 		return send_error(c, MHD_HTTP_SERVICE_UNAVAILABLE, "the registry does not answer",
 				  NULL);
-	if (h->o.session_hook && strcmp(status, "Start") == 0)
+	if (h->o.session_hook && fresh)
 		h->o.session_hook(h->o.session_ctx, &se, admitted);
 	return send_text(c, MHD_HTTP_NO_CONTENT, "text/plain", "", NULL);
 }

@@ -433,7 +433,7 @@ static void wake_all(tpa_watch *w, const items *it)
 
 /* One device's change acted on: what is owed and the new state, at once. */
 static int act(tpa_watch *w, const char *device, int compliant, int previous,
-	       const char *reason, int64_t now, int disconnect)
+	       const char *reason, int64_t now, int disconnect, int sets)
 {
 	tpa_notified st;
 	items it = { 0 };
@@ -444,7 +444,7 @@ static int act(tpa_watch *w, const char *device, int compliant, int previous,
 	st.compliant = compliant;
 	snprintf(st.reason, sizeof(st.reason), "%s", reason);
 	st.at = now;
-	if ((err = add_sets(w, &it, device, compliant, previous, reason, now)) < 0 ||
+	if ((sets && (err = add_sets(w, &it, device, compliant, previous, reason, now)) < 0) ||
 	    (disconnect && (err = add_disconnects(w, &it, device, now, NULL)) < 0) ||
 	    (err = tpa_store_notify_commit(w->store, &st, it.v, it.n, now)) < 0) {
 		say(TPA_LOG_ERR, "compliance change not recorded: will try again", device,
@@ -473,7 +473,8 @@ static int act(tpa_watch *w, const char *device, int compliant, int previous,
 
 /* Looks at every device; *next_due: the earliest time-based change (0:
  * none). Under scan_lock. */
-static int scan(tpa_watch *w, int64_t now, int64_t *next_due)
+static int scan(tpa_watch *w, int64_t now, int64_t *next_due, const char *watch_id,
+		int *acted_on_it)
 {
 	tpa_device *devs = NULL;
 	tpa_notified *nt = NULL, key;
@@ -519,11 +520,23 @@ static int scan(tpa_watch *w, int64_t now, int64_t *next_due)
 		/* No row: never acted on, as if not compliant (nothing was let
 		 * in on its account). */
 		was_ok = prev ? prev->compliant : 0;
-		if (now_ok == was_ok)
+		if (now_ok == was_ok) {
+			/* Its first sight, not compliant: kept, so that becoming
+			 * compliant later ends a quarantined session; nothing to
+			 * tell anyone yet. */
+			if (!prev && act(w, devs[i].id, 0, -1, why, now, 0, 0) < 0)
+				failed = 1;
 			continue;
+		}
+		if (watch_id && strcmp(watch_id, devs[i].id) == 0)
+			*acted_on_it = 1;
 		/* A session either way: one let in is ended, and one held in a
-		 * quarantine is ended to come back in with its new standing. */
-		if (act(w, devs[i].id, now_ok, prev ? was_ok : -1, now_ok ? "" : why, now, 1) < 0)
+		 * quarantine is ended to come back in with its new standing.
+		 * Without a row (the first look at a registry kept before the
+		 * watcher ran) a compliant device's sessions were let in as
+		 * such: receivers are told, sessions are left. */
+		if (act(w, devs[i].id, now_ok, prev ? was_ok : -1, now_ok ? "" : why, now,
+			prev != NULL, 1) < 0)
 			failed = 1;
 	}
 	/* Devices removed from the registry. */
@@ -531,7 +544,7 @@ static int scan(tpa_watch *w, int64_t now, int64_t *next_due)
 		if (seen[i])
 			continue;
 		if (act(w, nt[i].device_id, 0, nt[i].compliant, "deleted", now,
-			nt[i].compliant) < 0)
+			nt[i].compliant, nt[i].compliant) < 0)
 			failed = 1;
 	}
 	if (failed && (!*next_due || *next_due > now + 1))
@@ -575,7 +588,7 @@ static void *scan_main(void *arg)
 			}
 			last_v = v;
 			first = 0;
-			scan(w, now, &next_due);
+			scan(w, now, &next_due, NULL, NULL);
 			last_scan = mono_ms();
 		}
 		pthread_mutex_unlock(&w->scan_lock);
@@ -686,7 +699,9 @@ static int deliver_radius(deliverer *d, const tpa_outbox_item *x, int64_t now)
 		count(w, &w->st.radius_failed);
 		return 1;
 	}
-	if (tpa_store_outbox_retry(d->store, x->id, now + ((int64_t)RADIUS_RETRY_S << x->attempts),
+	/* From when this attempt gave up, not from when it began. */
+	if (tpa_store_outbox_retry(d->store, x->id,
+				   (int64_t)time(NULL) + ((int64_t)RADIUS_RETRY_S << x->attempts),
 				   detail) < 0)
 		say(TPA_LOG_ERR, "outbox: a retry not recorded", x->device_id, NULL, NULL,
 		    tpa_err_last());
@@ -776,7 +791,7 @@ static int deliver_caep(deliverer *d, tpa_caep_pusher *p, const tpa_outbox_item 
 
 		if (back > TPA_WATCH_CAEP_BACKOFF_MAX_S)
 			back = TPA_WATCH_CAEP_BACKOFF_MAX_S;
-		if (tpa_store_outbox_retry(d->store, x->id, now + back, detail) < 0)
+		if (tpa_store_outbox_retry(d->store, x->id, (int64_t)time(NULL) + back, detail) < 0)
 			say(TPA_LOG_ERR, "outbox: a retry not recorded", x->device_id, NULL, NULL,
 			    tpa_err_last());
 		if (x->attempts == 0)
@@ -815,16 +830,23 @@ static void *deliver_main(void *arg)
 
 		d->wake = 0;
 		pthread_mutex_unlock(&w->lock);
-		if (tpa_store_outbox_due(&v, &n, d->store, d->kind, d->target, now,
-					 TPA_WATCH_BATCH) < 0) {
+		/* A receiver gets its events in the order they happened: the
+		 * oldest first, and none while an older one waits for its
+		 * retry (so a CAEP queue is read whole, due or not). A NAS's
+		 * sessions are independent: whatever is due. */
+		if (tpa_store_outbox_due(&v, &n, d->store, d->kind, d->target,
+					 is_caep ? INT64_MAX : now, TPA_WATCH_BATCH) < 0) {
 			say(TPA_LOG_ERR, "outbox: could not be read", NULL, "target", d->target,
 			    tpa_err_last());
 			n = 0;
 		}
 		for (i = 0; i < n; i++) {
-			int go_on = is_caep ? deliver_caep(d, p, &v[i], now) :
-				    deliver_radius(d, &v[i], now);
+			int go_on;
 
+			if (v[i].next_at > now)
+				break;
+			go_on = is_caep ? deliver_caep(d, p, &v[i], now) :
+				deliver_radius(d, &v[i], now);
 			if (!go_on || w->stop)
 				break;
 		}
@@ -834,7 +856,7 @@ static void *deliver_main(void *arg)
 		pthread_mutex_lock(&w->lock);
 		if (w->stop)
 			break;
-		if (n == TPA_WATCH_BATCH && next && next <= (int64_t)time(NULL))
+		if (n == TPA_WATCH_BATCH && i == n && next && next <= (int64_t)time(NULL))
 			continue;    /* more are due now */
 		if (d->wake)
 			continue;
@@ -864,7 +886,7 @@ int tpa_watch_session(tpa_watch *w, const tpa_session *se, int admitted)
 	const char *why;
 	items it = { 0 };
 	int64_t now = (int64_t)time(NULL), next;
-	int now_ok, accept_warning, err;
+	int now_ok, accept_warning, err = 0, acted = 0;
 
 	if (!w || admitted < 0)
 		return 0;
@@ -873,8 +895,12 @@ int tpa_watch_session(tpa_watch *w, const tpa_session *se, int admitted)
 	accept_warning = w->o.accept_warning;
 	pthread_mutex_unlock(&w->lock);
 	pthread_mutex_lock(&w->scan_lock);
-	/* First, every change the watcher has not acted on yet. */
-	scan(w, now, &next);
+	/* First, every change the watcher has not acted on yet; if it acts on
+	 * this device, its sessions (this one too, stored already) are ended
+	 * by that. */
+	scan(w, now, &next, se->device_id, &acted);
+	if (acted)
+		goto out;
 	if ((err = tpa_store_get(&dev, w->store, se->device_id)) < 0)
 		goto out;
 	tpa_compliance_judge(&a, &dev, now, &pol);

@@ -59,7 +59,7 @@ int tpa_watch_das_parse(tpa_watch_das *out, const char *spec);
 /* A CAEP receiver: "URL[,aud=AUDIENCE][,bearer-file=FILE][,ca=FILE]". */
 typedef struct {
 	char url[TPA_CAEP_URL_MAX + 1];
-	char aud[TPA_CAEP_URL_MAX + 1];      /* "" : the URL's origin */
+	char aud[TPA_CAEP_URL_MAX + 1];      /* "" : the SETs carry no aud */
 	char *bearer;                        /* malloc'd, or NULL */
 	char ca_file[4096];                  /* "" : the system's */
 } tpa_watch_receiver;
