@@ -419,3 +419,11 @@ echo "      relying party's client certificate; decisions per CPU-second of the 
 echo "      one ES256 verify (openssl speed), and the 401 path without a token"
 [ -n "$VPID" ] && { kill -TERM "$VPID"; wait "$VPID" || true; VPID=; }
 "$ROOT/tests/bench/http.sh" "$BUILD"
+
+echo
+echo "== 11. enforcement (issue 16): change -> enforcement point acting (a NAS's Disconnect-Request,"
+echo "      a CAEP receiver's SET), median and max over 20 revokes from another process and 20"
+echo "      failed re-attestations, beside the watcher's tick and the commands' own time; the"
+echo "      outbox's deliveries/s to a receiver, beside the receiver alone and SQLite's commit rate"
+[ -n "$VPID" ] && { kill -TERM "$VPID"; wait "$VPID" || true; VPID=; }
+"$ROOT/tests/bench/enforce.sh" "$BUILD"
