@@ -30,6 +30,7 @@
 #include "tpa/metrics.h"
 #include "tpa/timefmt.h"
 #include "tpa/token.h"
+#include "tpa/tpm_decode.h"
 
 #define PEM_MAX (1u << 20)      /* a certificate, key or CA file, at most */
 #define CN_MAX 128
@@ -654,17 +655,6 @@ out:
 
 /* ---- RADIUS (issue 16): FreeRADIUS's rlm_rest asks, and reports ---- */
 
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 int tpa_http_class_parse(char *device_id, int *admitted, const char *v)
 {
 	char buf[TPA_DEVICE_ID_LEN + 16];
@@ -679,7 +669,7 @@ int tpa_http_class_parse(char *device_id, int *admitted, const char *v)
 		if ((n - 2) % 2 || (n - 2) / 2 >= sizeof(buf))
 			return tpa_err_fail(TPA_ERR_PARSE, "class: not one of this verifier's");
 		for (i = 0, len = (n - 2) / 2; i < len; i++) {
-			int hi = hexval(v[2 + 2 * i]), lo = hexval(v[3 + 2 * i]);
+			int hi = tpa_hex_digit(v[2 + 2 * i]), lo = tpa_hex_digit(v[3 + 2 * i]);
 
 			if (hi < 0 || lo < 0)
 				return tpa_err_fail(TPA_ERR_PARSE, "class: not hex after 0x");

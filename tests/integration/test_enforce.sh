@@ -116,6 +116,10 @@ expect_grep "... the session is kept (verifier sessions list)" "$WORK/sessions" 
 [ "$(curl -sS --cacert "$CA" --cert "$CERTS/laptop.pem" --key "$CERTS/laptop.key" -o "$WORK/body" \
      -w '%{http_code}' -X POST "$ACCT?status=Start&class=0x$CLASS&session=S-5&nas_ip=127.0.0.1" || true)" = 403 ] &&
     ok "accounting: a client CN not allowed to report it (403)" || bad "accounting: other CN" "$WORK/body"
+[ "$(curl -sS --cacert "$CA" --cert "$CERTS/noeku-client.pem" --key "$CERTS/noeku-client.key" -o "$WORK/body" \
+     -w '%{http_code}' -X POST "$ACCT?status=Start&class=0x$CLASS&session=S-5&nas_ip=127.0.0.1" || true)" = 403 ] &&
+    ok "accounting: the allowed CN without the clientAuth extended key usage (403)" ||
+    bad "accounting: no clientAuth" "$WORK/body"
 [ "$(curl -sS --cacert "$CA" -o "$WORK/body" -w '%{http_code}' -X POST \
      "$ACCT?status=Start&class=0x$CLASS&session=S-6&nas_ip=127.0.0.1" || true)" = 401 ] &&
     ok "accounting: no client certificate (401)" || bad "accounting: no cert" "$WORK/body"
