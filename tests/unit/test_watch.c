@@ -119,12 +119,12 @@ static void test_session_json(void)
 	char *j = NULL;
 
 	memset(&a, 0, sizeof(a));
-	strcpy(a.nas_ip, "127.0.0.1");
-	strcpy(a.session_id, "S-1 \"quoted\"");
+	snprintf(a.nas_ip, sizeof(a.nas_ip), "%s", "127.0.0.1");
+	snprintf(a.session_id, sizeof(a.session_id), "%s", "S-1 \"quoted\"");
 	memset(a.device_id, 'a', TPA_DEVICE_ID_LEN);
-	strcpy(a.nas_identifier, "sw1");
-	strcpy(a.calling_station, "02-00-00-00-00-01");
-	strcpy(a.user_name, "dev1");
+	snprintf(a.nas_identifier, sizeof(a.nas_identifier), "%s", "sw1");
+	snprintf(a.calling_station, sizeof(a.calling_station), "%s", "02-00-00-00-00-01");
+	snprintf(a.user_name, sizeof(a.user_name), "%s", "dev1");
 	CU_ASSERT_EQUAL_FATAL(tpa_watch_session_json(&j, &a), 0);
 	CU_ASSERT_EQUAL(tpa_watch_session_from_json(&b, j), 0);
 	CU_ASSERT_STRING_EQUAL(b.session_id, a.session_id);
@@ -182,7 +182,7 @@ static void test_class(void)
 	CU_ASSERT_STRING_EQUAL(id, dev);
 	CU_ASSERT_EQUAL(admitted, 1);
 	/* As FreeRADIUS prints octets: 0x and hex, either case. */
-	strcpy(hex, "0x");
+	snprintf(hex, sizeof(hex), "%s", "0x");
 	snprintf(v, sizeof(v), "tpa:%s:n", dev);
 	for (i = 0; v[i]; i++)
 		snprintf(hex + 2 + 2 * i, 3, "%02X", (unsigned char)v[i]);
