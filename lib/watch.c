@@ -219,7 +219,8 @@ int tpa_watch_receiver_parse(tpa_watch_receiver *out, const char *spec)
 	    (strncmp(buf, "https://", 8) != 0 && strncmp(buf, "http://", 7) != 0))
 		return tpa_err_fail(TPA_ERR_INVALID_ARG, "caep-receiver: an http:// or https:// "
 				    "URL of at most %d printable characters", TPA_CAEP_URL_MAX);
-	snprintf(out->url, sizeof(out->url), "%s", buf);
+	n = strlen(buf);	/* printable() bounded it to TPA_CAEP_URL_MAX < sizeof(out->url) */
+	memcpy(out->url, buf, n + 1);
 	for (p = next; p; p = next) {
 		if ((next = strchr(p, ',')))
 			*next++ = '\0';
