@@ -113,6 +113,8 @@ tpa_http_route tpa_http_route_parse(const char *path, char id[TPA_DEVICE_ID_LEN 
 		return TPA_HTTP_ROUTE_RADIUS_AUTHORIZE;
 	if (strcmp(path, "/v1/radius/accounting") == 0)
 		return TPA_HTTP_ROUTE_RADIUS_ACCOUNTING;
+	if (strcmp(path, "/v1/jwks") == 0)
+		return TPA_HTTP_ROUTE_JWKS;
 	if (strncmp(path, dev, sizeof(dev) - 1) != 0 || n < sizeof(dev) - 1 + sizeof(tail) - 1 ||
 	    strcmp(path + n - (sizeof(tail) - 1), tail) != 0)
 		return TPA_HTTP_ROUTE_NONE;
@@ -905,6 +907,21 @@ static enum MHD_Result do_radius_accounting(tpa_http *h, struct MHD_Connection *
 	return send_text(c, MHD_HTTP_NO_CONTENT, "text/plain", "", NULL);
 }
 
+/* The key set tokens and CAEP SETs are checked with (RFC 7517), the
+ * next key included once it is published: what GetVerificationKeys and
+ * `verifier keys fetch` give. */
+static enum MHD_Result do_jwks(tpa_http *h, struct MHD_Connection *c)
+{
+	enum MHD_Result ret;
+	char *jwks = NULL;
+
+	if (tpa_service_jwks(&jwks, h->svc) < 0)
+		return send_error(c, MHD_HTTP_SERVICE_UNAVAILABLE, "no key set to publish", NULL);
+	ret = send_text(c, MHD_HTTP_OK, "application/jwk-set+json", jwks, NULL);
+	free(jwks);
+	return ret;
+}
+
 /* Where a request is, in its *con_cls: its headers checked, or answered.
  * Only their addresses are used: never written. */
 static char headers_read, answered;
@@ -994,6 +1011,13 @@ static enum MHD_Result handle(tpa_http *h, struct MHD_Connection *c, int plain, 
 		if (!plain)
 			return do_radius_accounting(h, c);
 		break;
+	case TPA_HTTP_ROUTE_JWKS:
+		/* Public keys, for anyone (a CAEP receiver has no client
+		 * certificate of ours) but only over TLS: the server's
+		 * certificate is what vouches for them. */
+		if (!plain)
+			return do_jwks(h, c);
+		break;
 	case TPA_HTTP_ROUTE_BAD:
 		if (!plain)
 			return send_error(c, MHD_HTTP_BAD_REQUEST,
@@ -1026,6 +1050,8 @@ static const char *route_label(tpa_http_route rt, int plain)
 		return plain ? TPA_METRIC_OTHER : "/v1/radius/authorize";
 	case TPA_HTTP_ROUTE_RADIUS_ACCOUNTING:
 		return plain ? TPA_METRIC_OTHER : "/v1/radius/accounting";
+	case TPA_HTTP_ROUTE_JWKS:
+		return plain ? TPA_METRIC_OTHER : "/v1/jwks";
 	case TPA_HTTP_ROUTE_NONE:
 		break;
 	}

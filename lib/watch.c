@@ -46,7 +46,10 @@ struct tpa_watch {
 	deliverer *d;
 	size_t nd;
 	tpa_watch_stats st;
+	tpa_metric *m_scans, *m_changes, *m_radius, *m_caep; /* NULL: no metrics */
 };
+
+static void publish(tpa_watch *w);
 
 static int64_t mono_ms(void)
 {
@@ -367,8 +370,10 @@ static int items_add(items *it, const char *kind, const char *target, const char
 }
 
 /* Disconnects for the device's open sessions at the NASes we can reach. */
+/* The device's sessions at known NASes (only: that one alone), but skip:
+ * a session that was let in with the standing the change is to. */
 static int add_disconnects(tpa_watch *w, items *it, const char *device, int64_t now,
-			   const tpa_session *only)
+			   const tpa_session *only, const tpa_session *skip)
 {
 	tpa_session *ss = NULL;
 	size_t n = 0, i;
@@ -386,6 +391,9 @@ static int add_disconnects(tpa_watch *w, items *it, const char *device, int64_t 
 		const tpa_watch_das *d = das_for(w, ss[i].nas_ip);
 		char *body = NULL;
 
+		if (skip && strcmp(ss[i].nas_ip, skip->nas_ip) == 0 &&
+		    strcmp(ss[i].session_id, skip->session_id) == 0)
+			continue;
 		if (!d) {
 			say(TPA_LOG_WARNING, "session at a NAS without a DAS secret: not ended",
 			    device, "nas_ip", ss[i].nas_ip, NULL);
@@ -434,7 +442,7 @@ static void wake_all(tpa_watch *w, const items *it)
 
 /* One device's change acted on: what is owed and the new state, at once. */
 static int act(tpa_watch *w, const char *device, int compliant, int previous,
-	       const char *reason, int64_t now, int disconnect, int sets)
+	       const char *reason, int64_t now, int disconnect, int sets, const tpa_session *skip)
 {
 	tpa_notified st;
 	items it = { 0 };
@@ -446,7 +454,7 @@ static int act(tpa_watch *w, const char *device, int compliant, int previous,
 	snprintf(st.reason, sizeof(st.reason), "%s", reason);
 	st.at = now;
 	if ((sets && (err = add_sets(w, &it, device, compliant, previous, reason, now)) < 0) ||
-	    (disconnect && (err = add_disconnects(w, &it, device, now, NULL)) < 0) ||
+	    (disconnect && (err = add_disconnects(w, &it, device, now, NULL, skip)) < 0) ||
 	    (err = tpa_store_notify_commit(w->store, &st, it.v, it.n, now)) < 0) {
 		say(TPA_LOG_ERR, "compliance change not recorded: will try again", device,
 		    NULL, NULL, tpa_err_last());
@@ -468,14 +476,18 @@ static int act(tpa_watch *w, const char *device, int compliant, int previous,
 	items_clear(&it);
 	pthread_mutex_lock(&w->lock);
 	w->st.changes++;
+	publish(w);
 	pthread_mutex_unlock(&w->lock);
 	return 0;
 }
 
 /* Looks at every device; *next_due: the earliest time-based change (0:
- * none). Under scan_lock. */
-static int scan(tpa_watch *w, int64_t now, int64_t *next_due, const char *watch_id,
-		int *acted_on_it)
+ * none). fresh (or NULL): a session just reported, let in as compliant if
+ * fresh_ok: a change of its device to that very standing leaves it be (it
+ * was authorized after the change, before the watcher acted on it), and
+ * *acted_on_it says a change of its device was acted on. Under scan_lock. */
+static int scan(tpa_watch *w, int64_t now, int64_t *next_due, const tpa_session *fresh,
+		int fresh_ok, int *acted_on_it)
 {
 	tpa_device *devs = NULL;
 	tpa_notified *nt = NULL, key;
@@ -489,6 +501,7 @@ static int scan(tpa_watch *w, int64_t now, int64_t *next_due, const char *watch_
 	pol = w->o.staleness;
 	accept_warning = w->o.accept_warning;
 	w->st.scans++;
+	publish(w);
 	pthread_mutex_unlock(&w->lock);
 	if ((err = tpa_store_list(&devs, &nd, w->store)) < 0 ||
 	    (err = tpa_store_notified_list(&nt, &nn, w->store)) < 0)
@@ -506,7 +519,7 @@ static int scan(tpa_watch *w, int64_t now, int64_t *next_due, const char *watch_
 		tpa_compliance_answer a;
 		const char *why;
 		tpa_notified *prev;
-		int now_ok, was_ok;
+		int now_ok, was_ok, is_fresh;
 		int64_t t;
 
 		tpa_compliance_judge(&a, &devs[i], now, &pol);
@@ -525,11 +538,12 @@ static int scan(tpa_watch *w, int64_t now, int64_t *next_due, const char *watch_
 			/* Its first sight, not compliant: kept, so that becoming
 			 * compliant later ends a quarantined session; nothing to
 			 * tell anyone yet. */
-			if (!prev && act(w, devs[i].id, 0, -1, why, now, 0, 0) < 0)
+			if (!prev && act(w, devs[i].id, 0, -1, why, now, 0, 0, NULL) < 0)
 				failed = 1;
 			continue;
 		}
-		if (watch_id && strcmp(watch_id, devs[i].id) == 0)
+		is_fresh = fresh && strcmp(fresh->device_id, devs[i].id) == 0;
+		if (is_fresh)
 			*acted_on_it = 1;
 		/* A session either way: one let in is ended, and one held in a
 		 * quarantine is ended to come back in with its new standing.
@@ -537,7 +551,7 @@ static int scan(tpa_watch *w, int64_t now, int64_t *next_due, const char *watch_
 		 * watcher ran) a compliant device's sessions were let in as
 		 * such: receivers are told, sessions are left. */
 		if (act(w, devs[i].id, now_ok, prev ? was_ok : -1, now_ok ? "" : why, now,
-			prev != NULL, 1) < 0)
+			prev != NULL, 1, is_fresh && now_ok == fresh_ok ? fresh : NULL) < 0)
 			failed = 1;
 	}
 	/* Devices removed from the registry. */
@@ -545,7 +559,7 @@ static int scan(tpa_watch *w, int64_t now, int64_t *next_due, const char *watch_
 		if (seen[i])
 			continue;
 		if (act(w, nt[i].device_id, 0, nt[i].compliant, "deleted", now,
-			nt[i].compliant, nt[i].compliant) < 0)
+			nt[i].compliant, nt[i].compliant, NULL) < 0)
 			failed = 1;
 	}
 	if (failed && (!*next_due || *next_due > now + 1))
@@ -589,7 +603,7 @@ static void *scan_main(void *arg)
 			}
 			last_v = v;
 			first = 0;
-			scan(w, now, &next_due, NULL, NULL);
+			scan(w, now, &next_due, NULL, 0, NULL);
 			last_scan = mono_ms();
 		}
 		pthread_mutex_unlock(&w->scan_lock);
@@ -605,10 +619,31 @@ static void *scan_main(void *arg)
 
 /* ---- deliveries ---- */
 
+/* The counts as /metrics shows them: set from w->st, which stays the one
+ * count (tpa_watch_stats_get). Under w->lock. */
+static void publish(tpa_watch *w)
+{
+	static const char *const ack = "ack", *const nak = "nak", *const failed = "failed",
+			  *const delivered = "delivered", *const retried = "retried",
+			  *const gave_up = "gave_up";
+
+	if (!w->m_scans)
+		return;
+	tpa_metric_set(w->m_scans, NULL, (double)w->st.scans);
+	tpa_metric_set(w->m_changes, NULL, (double)w->st.changes);
+	tpa_metric_set(w->m_radius, &ack, (double)w->st.radius_ack);
+	tpa_metric_set(w->m_radius, &nak, (double)w->st.radius_nak);
+	tpa_metric_set(w->m_radius, &failed, (double)w->st.radius_failed);
+	tpa_metric_set(w->m_caep, &delivered, (double)w->st.caep_delivered);
+	tpa_metric_set(w->m_caep, &retried, (double)w->st.caep_retried);
+	tpa_metric_set(w->m_caep, &gave_up, (double)w->st.caep_gave_up);
+}
+
 static void count(tpa_watch *w, uint64_t *c)
 {
 	pthread_mutex_lock(&w->lock);
 	(*c)++;
+	publish(w);
 	pthread_mutex_unlock(&w->lock);
 }
 
@@ -897,9 +932,11 @@ int tpa_watch_session(tpa_watch *w, const tpa_session *se, int admitted)
 	pthread_mutex_unlock(&w->lock);
 	pthread_mutex_lock(&w->scan_lock);
 	/* First, every change the watcher has not acted on yet; if it acts on
-	 * this device, its sessions (this one too, stored already) are ended
-	 * by that. */
-	scan(w, now, &next, se->device_id, &acted);
+	 * this device, its other sessions are ended by that, and this one (it
+	 * is stored already) too unless it was let in with the new standing:
+	 * the authorization read the registry after the change, before the
+	 * watcher had acted on it. */
+	scan(w, now, &next, se, admitted > 0, &acted);
 	if (acted)
 		goto out;
 	if ((err = tpa_store_get(&dev, w->store, se->device_id)) < 0)
@@ -916,7 +953,7 @@ int tpa_watch_session(tpa_watch *w, const tpa_session *se, int admitted)
 		st.compliant = now_ok;
 		snprintf(st.reason, sizeof(st.reason), "%s", now_ok ? "" : why);
 		st.at = now;
-		if ((err = add_disconnects(w, &it, se->device_id, now, se)) < 0 ||
+		if ((err = add_disconnects(w, &it, se->device_id, now, se, NULL)) < 0 ||
 		    (err = tpa_store_notify_commit(w->store, &st, it.v, it.n, now)) < 0)
 			goto out;
 	}
@@ -996,6 +1033,40 @@ void tpa_watch_stop(tpa_watch *w)
 	free(w);
 }
 
+/* A family of that name already there (a watcher started again in this
+ * process) is taken as it is. */
+static int family(tpa_metric **out, tpa_metrics *m, tpa_metric_type type, const char *name,
+		  const char *help, const char *const *labels)
+{
+	if ((*out = tpa_metrics_find(m, name)))
+		return 0;
+	return tpa_metrics_add(out, m, type, name, help, labels, NULL, 0);
+}
+
+static int add_metrics(tpa_watch *w, tpa_metrics *m)
+{
+	static const char *const result[] = { "result", NULL };
+	int err;
+
+	if ((err = family(&w->m_scans, m, TPA_METRIC_COUNTER, "tpa_enforce_scans_total",
+			  "Looks of the enforcement watcher at the registry.", NULL)) < 0 ||
+	    (err = family(&w->m_changes, m, TPA_METRIC_COUNTER, "tpa_enforce_changes_total",
+			  "Compliance changes the watcher recorded and queued for delivery.",
+			  NULL)) < 0 ||
+	    (err = family(&w->m_radius, m, TPA_METRIC_COUNTER,
+			  "tpa_enforce_radius_disconnects_total",
+			  "RFC 5176 Disconnect-Requests settled, by how: ack, nak, failed "
+			  "(no answer after every try, or not sendable).", result)) < 0 ||
+	    (err = family(&w->m_caep, m, TPA_METRIC_COUNTER, "tpa_enforce_caep_events_total",
+			  "CAEP SET deliveries: delivered (202), retried (a try that failed "
+			  "and will be made again), gave_up.", result)) < 0)
+		return err;
+	pthread_mutex_lock(&w->lock);
+	publish(w);             /* every series from the start, at 0 */
+	pthread_mutex_unlock(&w->lock);
+	return 0;
+}
+
 int tpa_watch_start(tpa_watch **out, const tpa_watch_opts *o)
 {
 	tpa_watch *w;
@@ -1063,6 +1134,8 @@ int tpa_watch_start(tpa_watch **out, const tpa_watch_opts *o)
 			return tpa_err_fail(TPA_ERR_INTERNAL, "watch: no condition variable");
 		}
 	}
+	if (o->metrics && (err = add_metrics(w, o->metrics)) < 0)
+		goto fail;
 	if ((err = tpa_store_open_existing(&w->store, o->registry)) < 0)
 		goto fail;
 	for (i = 0; i < w->nd; i++)

@@ -1298,6 +1298,7 @@ static tpa_exit serve(serve_conf *c, const serve_src *src)
 		wo.iss = c->sv.verifier_id ? c->sv.verifier_id : "tpm-attest";
 		wo.key = watch_key;
 		wo.key_ctx = svc;
+		wo.metrics = tpa_service_metrics(svc);
 		if (tpa_watch_start(&watch, &wo) < 0) {
 			say(TPA_LOG_ERR, "%s", tpa_err_last());
 			rc = TPA_EXIT_USAGE;

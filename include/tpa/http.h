@@ -24,6 +24,7 @@ typedef enum {
 	TPA_HTTP_ROUTE_AUTHZ,                /* /v1/authz */
 	TPA_HTTP_ROUTE_RADIUS_AUTHORIZE,     /* /v1/radius/authorize (GET) */
 	TPA_HTTP_ROUTE_RADIUS_ACCOUNTING,    /* /v1/radius/accounting (POST, no body) */
+	TPA_HTTP_ROUTE_JWKS,                 /* /v1/jwks: the token and SET keys (TLS, anyone) */
 } tpa_http_route;
 
 /* The RADIUS Class attribute the authorize answer gives a session, which

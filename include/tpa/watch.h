@@ -28,6 +28,7 @@
 #include <stdint.h>
 
 #include "tpa/caep.h"
+#include "tpa/metrics.h"
 #include "tpa/compliance.h"
 #include "tpa/radius.h"
 #include "tpa/store.h"
@@ -86,6 +87,8 @@ typedef struct {
 	unsigned radius_tries;               /* 0: 3 */
 	unsigned radius_timeout_ms;          /* 0: 1000 */
 	unsigned caep_timeout_ms;            /* 0: 5000 */
+	tpa_metrics *metrics;                /* NULL: none; the tpa_enforce_* families
+					      * are added to it (docs/metrics.md) */
 } tpa_watch_opts;
 
 typedef struct tpa_watch tpa_watch;

@@ -5,7 +5,8 @@ tests: it checks what the verifier sends (lib/caep.c) with an independent
 JWS implementation (PyJWT) and can misbehave on purpose.
 
     caep_receiver.py --port N (0: any; prints "listening PORT")
-                     (--jwks FILE | --jwks-url URL) [--audience AUD]
+                     (--jwks FILE | --jwks-url URL [--jwks-ca PEM])
+                     [--audience AUD]
                      [--issuer ISS] [--out FILE] [--bearer TOKEN]
                      [--tls-cert PEM --tls-key PEM]
                      [--mode ok|500|500-then-ok:N|hang|close|400]
@@ -61,7 +62,8 @@ def load_jwks(args):
         with open(args.jwks) as f:
             doc = json.load(f)
     else:
-        with urllib.request.urlopen(args.jwks_url, timeout=5) as r:
+        ctx = ssl.create_default_context(cafile=args.jwks_ca)
+        with urllib.request.urlopen(args.jwks_url, timeout=5, context=ctx) as r:
             doc = json.load(r)
     keys = {}
     for k in doc["keys"]:
@@ -197,6 +199,7 @@ def main():
     src = ap.add_mutually_exclusive_group(required=True)
     src.add_argument("--jwks")
     src.add_argument("--jwks-url")
+    ap.add_argument("--jwks-ca")
     ap.add_argument("--audience")
     ap.add_argument("--issuer")
     ap.add_argument("--out")

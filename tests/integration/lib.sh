@@ -20,7 +20,8 @@ cleanup() {
     for p in "${VERIFIER_PIDS[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
     for p in "${VERIFIER_PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
     for d in "${SWTPM_DIRS[@]}"; do "$SIM" stop "$d" || true; done
-    rm -rf "$WORK"
+    # TPA_KEEP=1: the directory is left for a look at what failed.
+    if [ -n "${TPA_KEEP:-}" ]; then echo "kept $WORK" >&2; else rm -rf "$WORK"; fi
 }
 trap cleanup EXIT
 

@@ -47,11 +47,13 @@ AUD=urn:example:idp
 VARGS=(--cert "$CERTS/server.pem" --key "$CERTS/server.key" --registry "$DB" --ek-ca "$WORK/ekca"
        --token-key "$KEY" --client-ca "$CERTS/rp-ca.pem" --relying-party policy-engine
        --radius-accounting-from policy-engine --http-listen 127.0.0.1:0
+       --http-listen-plain 127.0.0.1:0
        --radius-das "127.0.0.1:$NASPORT,$WORK/das.secret" --caep-receiver "$RURL,aud=$AUD")
 start_verifier v "${VARGS[@]}"
 TARGET=127.0.0.1:$PORT
 for _ in $(seq 1500); do grep -q '^http listening' "$WORK/v.out" && break; sleep 0.02; done
 HP=$(sed -n 's/^http listening on port \([0-9]*\) .*/\1/p' "$WORK/v.out")
+MP=$(sed -n 's/^http health listening on port \([0-9]*\) .*/\1/p' "$WORK/v.out")
 [ -n "$HP" ] && ok "the verifier's HTTP face listens" || bad "the HTTP face" "$WORK/v.out"
 if grep -q "$SECRET" "$WORK/v.out" "$WORK/v.err"; then bad "the DAS secret is never logged"
 else ok "the DAS secret is never logged"; fi
@@ -69,11 +71,23 @@ DEV=$(sed -n 's/^enrolled: device //p' "$WORK/enroll.out")
 expect_exit "attest: compliant" 0 "${A[@]}"
 
 # ---- the receiver, started late: the first event waits in the outbox ----
+# The receiver takes the key set as an identity provider would: from the
+# verifier's HTTPS face, with no client certificate; the same set the gRPC
+# face gives. Refused on the plain listener (no server certificate vouches).
 "${V[@]}" keys fetch --verifier "$TARGET" --ca "$CA" >"$WORK/jwks.json"
+[ "$(curl -sS --cacert "$CA" -o "$WORK/jwks.http" -w '%{http_code}' "https://127.0.0.1:$HP/v1/jwks" || true)" = 200 ] &&
+    "$PY" -c 'import json,sys
+a,b=(json.load(open(f)) for f in sys.argv[1:])
+sys.exit(sorted(k["kid"] for k in a["keys"])!=sorted(k["kid"] for k in b["keys"]) or not a["keys"])' \
+        "$WORK/jwks.http" "$WORK/jwks.json" &&
+    ok "GET /v1/jwks over TLS, no client certificate: the key set GetVerificationKeys gives" ||
+    bad "GET /v1/jwks" "$WORK/jwks.http"
+[ "$(curl -sS -o /dev/null -w '%{http_code}' "http://127.0.0.1:$MP/v1/jwks" || true)" = 404 ] &&
+    ok "... not on the plain listener (404)" || bad "/v1/jwks on the plain listener"
 receiver() { # MODE
     start_extra recv "$PY" "$ROOT/tests/integration/caep_receiver.py" --port "$RPORT" \
-        --jwks "$WORK/jwks.json" --audience "$AUD" --issuer tpm-attest --out "$WORK/sets.jsonl" \
-        --mode "$1"
+        --jwks-url "https://127.0.0.1:$HP/v1/jwks" --jwks-ca "$CA" --audience "$AUD" \
+        --issuer tpm-attest --out "$WORK/sets.jsonl" --mode "$1"
     for _ in $(seq 200); do grep -q '^listening' "$WORK/recv.out" 2>/dev/null && break; sleep 0.05; done
 }
 sets() { # CURRENT: how many SETs for DEV with that current_status
@@ -223,6 +237,24 @@ audit_has radius-gave-up "session S-8 .*attempt 3 of 3" 60 && ok "a NAS that nev
     bad "audit: radius-gave-up" "$WORK/audit.txt"
 n=$(grep -c '"Acct-Session-Id": "S-8"' "$WORK/nas.jsonl" || true)
 [ "$n" -ge 9 ] && ok "... after 3 attempts of 3 tries ($n requests)" || bad "... $n requests for S-8"
+# What an operator's Prometheus sees of all that.
+"${CURL[@]}" "https://127.0.0.1:$HP/metrics" >"$WORK/metrics" 2>&1 || true
+"$PY" - "$WORK/metrics" <<'PYEOF' && ok "/metrics counts the watcher: changes, ACK, NAK, given up, SETs delivered" ||
+import re, sys
+t = open(sys.argv[1]).read()
+def v(name, result=None):
+    lab = '{result="%s"}' % result if result else ''
+    m = re.search('^' + re.escape(name + lab) + r' (\S+)$', t, re.M)
+    return float(m.group(1)) if m else -1
+need = [v("tpa_enforce_changes_total") >= 3, v("tpa_enforce_scans_total") >= 1,
+        v("tpa_enforce_radius_disconnects_total", "ack") >= 1,
+        v("tpa_enforce_radius_disconnects_total", "nak") >= 1,
+        v("tpa_enforce_radius_disconnects_total", "failed") >= 1,
+        v("tpa_enforce_caep_events_total", "delivered") >= 3,
+        v("tpa_enforce_caep_events_total", "gave_up") == 0]
+sys.exit(0 if all(need) else 1)
+PYEOF
+    bad "/metrics: tpa_enforce_*" "$WORK/metrics"
 echo ack >"$WORK/nas.mode"
 
 # ---- a receiver answering 500, and down across a restart ----

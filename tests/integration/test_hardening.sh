@@ -61,9 +61,12 @@ prlimit --nofile=256:256 "$BIN/verifier" serve --listen 127.0.0.1:0 "${TLS[@]}" 
 VPID=$!
 VERIFIER_PIDS+=("$VPID")
 VERIFIER_NAME[$VPID]=fd
-wait_listening "$WORK/fd.out" "$VPID" 1500
-P=$(sed -n 's/.*:\([0-9]*\) (TLS)$/\1/p' "$WORK/fd.out")
-"${H[@]}" hold "$P" 300 127.0.0.6 3 >"$WORK/hold5"
+# (Seen once in CI: the test ended here with exit 2 and nothing said. Each
+# step now says what it saw instead of ending the test.)
+wait_listening "$WORK/fd.out" "$VPID" 1500 ||
+    bad "the verifier under 256 descriptors did not start (or took 30 s)" "$WORK/fd.err"
+P=$(sed -n 's/.*:\([0-9]*\) (TLS)$/\1/p' "$WORK/fd.out" 2>&1 || true)
+"${H[@]}" hold "${P:-1}" 300 127.0.0.6 3 >"$WORK/hold5" 2>&1 || bad "hold: exit $?" "$WORK/hold5"
 k=$(held "$WORK/hold5")
 [ "$k" -le 42 ] && [ "$k" -ge 30 ] && ok "300 idle connections against 256 descriptors: $k held, the rest reset" ||
     bad "descriptor cap: $k held"

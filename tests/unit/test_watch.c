@@ -3,17 +3,25 @@
  * --radius-das and --caep-receiver settings, the outbox items as the
  * registry gives them back, and the RADIUS Class FreeRADIUS echoes. The
  * watcher itself acts on a real registry, NAS and receiver in
- * tests/integration/test_enforce.sh and test_8021x.sh. */
+ * tests/integration/test_enforce.sh and test_8021x.sh; here, on a real
+ * registry and a NAS that never answers, the race of an accounting Start
+ * with the watcher's own look. */
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <CUnit/Basic.h>
+#include <openssl/crypto.h>
 
 #include "testutil.h"
 #include "tpa/err.h"
 #include "tpa/http.h"
+#include "tpa/store.h"
 #include "tpa/watch.h"
 
 static char dir[] = "/tmp/tpa-watch-XXXXXX";
@@ -217,6 +225,169 @@ static void test_route(void)
 			TPA_HTTP_ROUTE_RADIUS_ACCOUNTING);
 	CU_ASSERT_EQUAL(tpa_http_route_parse("/v1/radius/accounting/", id), TPA_HTTP_ROUTE_NONE);
 	CU_ASSERT_EQUAL(tpa_http_route_parse("/v1/radius", id), TPA_HTTP_ROUTE_NONE);
+	CU_ASSERT_EQUAL(tpa_http_route_parse("/v1/jwks", id), TPA_HTTP_ROUTE_JWKS);
+	CU_ASSERT_EQUAL(tpa_http_route_parse("/v1/jwks.json", id), TPA_HTTP_ROUTE_NONE);
+	CU_ASSERT_EQUAL(tpa_http_route_parse("/v1/jwks/", id), TPA_HTTP_ROUTE_NONE);
+}
+
+
+/* ---- the watcher on a real registry: a session reported before the
+ * watcher has acted on its device's change ---- */
+
+static const char *RID = "5555555555555555555555555555555555555555555555555555555555555555";
+
+static void verdict_at(tpa_store *st, int compliant, int64_t at)
+{
+	tpa_attest_record rec;
+
+	memset(&rec, 0, sizeof(rec));
+	rec.outcome = compliant ? "compliant" : "non-compliant";
+	rec.baseline = "fleet@1";
+	rec.token = "eyJhbGciOiJFUzI1NiJ9.e30.c2ln";   /* what a compliant answer needs */
+	rec.token_exp = at + 3600;
+	CU_ASSERT_EQUAL(tpa_store_record(st, RID, compliant, compliant ? NULL : "PCR 7: not the "
+					 "baseline's", &rec, at), 0);
+}
+
+static tpa_session session_of(const char *id)
+{
+	tpa_session se;
+
+	memset(&se, 0, sizeof(se));
+	snprintf(se.nas_ip, sizeof(se.nas_ip), "127.0.0.1");
+	snprintf(se.session_id, sizeof(se.session_id), "%s", id);
+	snprintf(se.device_id, sizeof(se.device_id), "%s", RID);
+	return se;
+}
+
+/* The sessions the outbox owes a Disconnect-Request, as "S-a S-b " (in
+ * the order queued). */
+static void owed(char *out, size_t cap, tpa_store *st)
+{
+	tpa_outbox_item *v = NULL;
+	size_t n = 0, i, k = 0;
+
+	out[0] = '\0';
+	CU_ASSERT_EQUAL(tpa_store_outbox_due(&v, &n, st, "radius", NULL, (int64_t)time(NULL) + 3600,
+					     16), 0);
+	for (i = 0; i < n; i++) {
+		tpa_session se;
+
+		if (tpa_watch_session_from_json(&se, v[i].body) == 0 && k < cap)
+			k += (size_t)snprintf(out + k, cap - k, "%s ", se.session_id);
+	}
+	tpa_outbox_items_free(v, n);
+}
+
+static int notified_as(tpa_store *st, int *compliant)
+{
+	tpa_notified *nt = NULL;
+	size_t n = 0;
+	int found = 0;
+
+	if (tpa_store_notified_list(&nt, &n, st) == 0 && n == 1) {
+		*compliant = nt[0].compliant;
+		found = 1;
+	}
+	free(nt);
+	return found;
+}
+
+static void test_session_race(void)
+{
+	static const uint8_t EK[] = { 1, 2, 3 }, AKP[] = { 9, 9 };
+	struct sockaddr_in a;
+	socklen_t al = sizeof(a);
+	char db[300], spec[600], got[256];
+	tpa_store *st = NULL;
+	tpa_watch *w = NULL;
+	tpa_watch_opts o;
+	tpa_watch_das das;
+	tpa_session in = session_of("S-in"), q = session_of("S-q"), c = session_of("S-c");
+	int64_t now = (int64_t)time(NULL);
+	int fd, version, compliant = -1, i;
+
+	/* The NAS: a socket that takes the requests and never answers. */
+	fd = socket(AF_INET, SOCK_DGRAM, 0);
+	CU_ASSERT_FATAL(fd >= 0);
+	memset(&a, 0, sizeof(a));
+	a.sin_family = AF_INET;
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	CU_ASSERT_FATAL(bind(fd, (struct sockaddr *)&a, sizeof(a)) == 0);
+	CU_ASSERT_FATAL(getsockname(fd, (struct sockaddr *)&a, &al) == 0);
+	snprintf(spec, sizeof(spec), "127.0.0.1:%u,%s", (unsigned)ntohs(a.sin_port),
+		 file("race.secret", "race-secret\n"));
+	CU_ASSERT_EQUAL_FATAL(tpa_watch_das_parse(&das, spec), 0);
+
+	snprintf(db, sizeof(db), "%s/race.db", dir);
+	CU_ASSERT_EQUAL_FATAL(tpa_store_open_sqlite(&st, db), 0);
+	CU_ASSERT_EQUAL(tpa_store_baseline_add(&version, st, "fleet", "{\"tpa_baseline\": 1}",
+					       now - 100), 0);
+	CU_ASSERT_EQUAL(tpa_store_enroll(st, RID, EK, sizeof(EK), NULL, 0, AKP, sizeof(AKP),
+					 "000b5555", NULL, 0, now - 100), 0);
+
+	/* A watcher that looks only when told (a tick of a minute): its first
+	 * look records the device as not compliant (it never attested). */
+	memset(&o, 0, sizeof(o));
+	o.registry = db;
+	tpa_staleness_default(&o.staleness);
+	o.das = &das;
+	o.ndas = 1;
+	o.tick_ms = 60000;
+	o.radius_tries = 1;
+	o.radius_timeout_ms = 200;
+	CU_ASSERT_EQUAL_FATAL(tpa_watch_start(&w, &o), 0);
+	for (i = 0; i < 500 && !notified_as(st, &compliant); i++)
+		usleep(10000);
+	CU_ASSERT_EQUAL(compliant, 0);
+
+	/* It attests compliant; the RADIUS server is told so (the authorize
+	 * answer reads the registry) and the NAS's accounting Start comes
+	 * before the watcher has looked: the session is let be. */
+	verdict_at(st, 1, now - 3);
+	CU_ASSERT_EQUAL(tpa_store_session_put(st, &in, now), 0);
+	CU_ASSERT_EQUAL(tpa_watch_session(w, &in, 1), 0);
+	CU_ASSERT(notified_as(st, &compliant) && compliant == 1);
+	owed(got, sizeof(got), st);
+	CU_ASSERT_STRING_EQUAL(got, "");
+
+	/* It fails an attestation; a session let into the quarantine comes in
+	 * before the watcher looked: the one let in compliant is ended, the
+	 * quarantined one is let be. */
+	verdict_at(st, 0, now - 2);
+	CU_ASSERT_EQUAL(tpa_store_session_put(st, &q, now), 0);
+	CU_ASSERT_EQUAL(tpa_watch_session(w, &q, 0), 0);
+	CU_ASSERT(notified_as(st, &compliant) && compliant == 0);
+	owed(got, sizeof(got), st);
+	CU_ASSERT_STRING_EQUAL(got, "S-in ");
+
+	/* Compliant again, a new session let in as such: the quarantined one is
+	 * ended (to come back with its new standing), the new one let be. */
+	verdict_at(st, 1, now - 1);
+	CU_ASSERT_EQUAL(tpa_store_session_put(st, &c, now), 0);
+	CU_ASSERT_EQUAL(tpa_watch_session(w, &c, 1), 0);
+	owed(got, sizeof(got), st);
+	CU_ASSERT(strstr(got, "S-q ") != NULL);
+	CU_ASSERT(strstr(got, "S-c ") == NULL);
+
+	/* A session let in compliant while the device is not (no change to act
+	 * on): ended, as before. */
+	verdict_at(st, 0, now);
+	tpa_watch_kick(w);
+	for (i = 0; i < 500 && !(notified_as(st, &compliant) && compliant == 0); i++)
+		usleep(10000);
+	{
+		tpa_session late = session_of("S-late");
+
+		CU_ASSERT_EQUAL(tpa_store_session_put(st, &late, now), 0);
+		CU_ASSERT_EQUAL(tpa_watch_session(w, &late, 1), 0);
+		owed(got, sizeof(got), st);
+		CU_ASSERT(strstr(got, "S-late ") != NULL);
+	}
+	tpa_watch_stop(w);
+	OPENSSL_cleanse(&das, sizeof(das));
+	tpa_store_close(st);
+	close(fd);
 }
 
 int main(void)
@@ -235,7 +406,9 @@ int main(void)
 	CU_add_test(s, "a RADIUS outbox item back from the registry", test_session_json);
 	CU_add_test(s, "a CAEP outbox item back from the registry", test_change_json);
 	CU_add_test(s, "the RADIUS Class, plain and as FreeRADIUS prints it", test_class);
-	CU_add_test(s, "the RADIUS routes of the HTTP face", test_route);
+	CU_add_test(s, "the RADIUS and JWKS routes of the HTTP face", test_route);
+	CU_add_test(s, "a session reported before the watcher acted: ended only if let in "
+		    "with the other standing", test_session_race);
 	failed = test_run_all();
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
 	if (system(cmd) != 0)
