@@ -475,7 +475,8 @@ static int act(tpa_watch *w, const char *device, int compliant, int previous,
 	wake_all(w, &it);
 	items_clear(&it);
 	pthread_mutex_lock(&w->lock);
-	w->st.changes++;
+	if (sets || disconnect)     /* a first sight, recorded silently, is no change */
+		w->st.changes++;
 	publish(w);
 	pthread_mutex_unlock(&w->lock);
 	return 0;

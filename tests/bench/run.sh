@@ -24,6 +24,10 @@
 #  10. HTTP /v1/authz (issue 15): decisions per CPU-second over TLS with
 #      keep-alive and mTLS, p50/p99, beside one ES256 verify of `openssl
 #      speed` (goal: ratio >= 0.5); tests/bench/http.sh, also run alone
+#  11. continuous enforcement (issue 16): time from a change (revoke, failed
+#      attestation) to the NAS's Disconnect-Request, median/max of 20, and
+#      CAEP SETs/s through the outbox beside the receiver alone;
+#      tests/bench/enforce.sh, also run alone
 # usage: tests/bench/run.sh BUILD_DIR
 set -euo pipefail
 BUILD=${1:-build}
