@@ -187,7 +187,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
                             "current": ev["current_status"],
                             "previous": ev.get("previous_status"),
                             "event_timestamp": ev.get("event_timestamp"),
-                            "received_at": int(time.time())}
+                            "received_at": round(time.time(), 6)}
                     with open(args.out, "a") as f:
                         f.write(json.dumps(line) + "\n")
         self.answer(202)
