@@ -515,7 +515,8 @@ static int scan(tpa_watch *w, int64_t now, int64_t *next_due, const tpa_session 
 		err = tpa_err_fail(TPA_ERR_NOMEM, "watch: out of memory");
 		goto out;
 	}
-	qsort(nt, nn, sizeof(*nt), cmp_notified);
+	if (nn)         /* nt is NULL for none: qsort wants an array */
+		qsort(nt, nn, sizeof(*nt), cmp_notified);
 	for (i = 0; i < nd; i++) {
 		tpa_compliance_answer a;
 		const char *why;
@@ -1109,7 +1110,8 @@ int tpa_watch_start(tpa_watch **out, const tpa_watch_opts *o)
 		tpa_watch_stop(w);
 		return tpa_err_fail(TPA_ERR_NOMEM, "watch: out of memory");
 	}
-	memcpy(w->das, o->das, o->ndas * sizeof(*w->das));
+	if (o->ndas)
+		memcpy(w->das, o->das, o->ndas * sizeof(*w->das));
 	w->o.ndas = o->ndas;
 	for (i = 0; i < o->nreceivers; i++) {
 		w->receivers[i] = o->receivers[i];
