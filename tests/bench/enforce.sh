@@ -10,7 +10,8 @@
 #     the verifier itself (acted on at once). The change's time is taken just
 #     before the command is run (date +%s%N); beside it, in the same run, the
 #     watcher's tick and the command's own wall time, to see what part is
-#     the poll.
+#     the poll. Then the revoke again with TPA_BENCH_ENFORCE_FLEET (10 000)
+#     other devices planted in the registry: each look lists them all.
 #  b. outbox delivery rate: N CAEP items planted in the registry's outbox
 #     with the verifier stopped, then the time from its start until the
 #     receiver has them all; beside it, in the same run, the receiver alone
@@ -31,7 +32,7 @@ export TPA_SIMULATOR=$ROOT/simulator/tpa-swtpm
 . "$ROOT/scripts/common.sh"
 PY=/usr/bin/python3
 W=$(mktemp -d /tmp/tpa-bench-enforce-XXXXXX)
-VPID= NASPID= RPID= SPID=
+VPID= NASPID= RPID=
 CHANGES=${TPA_BENCH_ENFORCE_CHANGES:-20}
 N=${TPA_BENCH_OUTBOX_ITEMS:-2000}
 stop_pid() { # PID: SIGTERM, and waits for it
@@ -40,7 +41,7 @@ stop_pid() { # PID: SIGTERM, and waits for it
     wait "$1" 2>/dev/null || true
 }
 cleanup() {
-    stop_pid "$VPID"; stop_pid "$RPID"; stop_pid "$SPID"; stop_pid "$NASPID"
+    stop_pid "$VPID"; stop_pid "$RPID"; stop_pid "$NASPID"
     "$ROOT/simulator/tpa-swtpm" stop "$W/tpm" 2>/dev/null || true
     rm -rf "$W"
 }
@@ -98,34 +99,11 @@ DEV=$(sed -n 's/^enrolled: device //p' "$W/enroll.out")
 "${A[@]}" --eventlog "$W/good.log" >"$W/att.out" 2>&1 || die "attest: not compliant" "$W/att.out"
 "$BIN/verifier" keys fetch --verifier "$TARGET" --ca "$CA" >"$W/jwks.json"
 
-# caep_receiver.py writes "received_at" in whole seconds: each line it
-# writes goes through a FIFO to a reader that stamps it on arrival
-# (time.time(), microseconds after the receiver wrote it, before its 202).
-stamper() { # FIFO OUT: starts the stamping reader; sets SPID
-    rm -f "$1"; mkfifo "$1"
-    "$PY" - "$1" "$2" <<'PY' &
-import json, os, sys, time
-fd = os.open(sys.argv[1], os.O_RDWR)   # RDWR: no EOF between the receiver's writes
-buf = b""
-with open(sys.argv[2], "a") as out:
-    while True:
-        d = os.read(fd, 1 << 16)
-        t = time.time()
-        buf += d
-        while b"\n" in buf:
-            line, buf = buf.split(b"\n", 1)
-            j = json.loads(line)
-            j["stamped_at"] = t
-            out.write(json.dumps(j) + "\n")
-            out.flush()
-PY
-    SPID=$!
-}
-receiver() { # OUT: the receiver, its lines stamped into OUT; sets RPID, SPID
-    stamper "$W/sets.fifo" "$1"
+receiver() { # OUT: the receiver, a line in OUT per SET (received_at: when
+    # it was checked, before its 202, in microseconds); sets RPID
     rm -f "$W/recv.out"
     "$PY" "$ROOT/tests/integration/caep_receiver.py" --port "$RPORT" --jwks "$W/jwks.json" \
-        --audience "$AUD" --issuer tpm-attest --out "$W/sets.fifo" >"$W/recv.out" 2>"$W/recv.err" &
+        --audience "$AUD" --issuer tpm-attest --out "$1" >"$W/recv.out" 2>"$W/recv.err" &
     RPID=$!
     for _ in $(seq 200); do grep -q '^listening' "$W/recv.out" 2>/dev/null && break; sleep 0.05; done
     grep -q '^listening' "$W/recv.out" || die "the CAEP receiver did not start" "$W/recv.err"
@@ -191,10 +169,41 @@ for i in $(seq "$CHANGES"); do
     compliant_again "$W/att.out"
 done
 
+# ---- a2. the revoke again, with a fleet in the registry ----
+# Each look of the watcher lists every device (lib/watch.c): FLEET other
+# devices planted (active, never attested, already seen by the watcher as
+# not compliant), the verifier restarted on that registry, then the revoke
+# trials again, half as many.
+FLEET=${TPA_BENCH_ENFORCE_FLEET:-10000}
+stop_pid "$VPID"; VPID=
+"$PY" - "$DB" "$FLEET" <<'PY'
+import secrets, sqlite3, sys, time
+c = sqlite3.connect(sys.argv[1], timeout=10)
+now = int(time.time())
+with c:
+    for _ in range(int(sys.argv[2])):
+        i = secrets.token_hex(32)
+        c.execute("INSERT INTO devices(id, ek_public, state, enrolled_at) VALUES(?, ?, 'active', ?)",
+                  (i, secrets.token_bytes(65), now))
+        c.execute("INSERT INTO notified(device_id, compliant, reason, at) "
+                  "VALUES(?, 0, 'the device never attested', ?)", (i, now))
+PY
+serve v3
+TARGET=127.0.0.1:$PORT
+A=("$BIN/attest_client" attest --verifier "$TARGET" --ca "$CA" --tcti "$TCTI" --ak-file "$W/ak.bin")
+for i in $(seq $(((CHANGES + 1) / 2))); do
+    session_start "B-$i"
+    sleep "0.$(printf '%03d' $((RANDOM % 200)))"
+    trial revoke-fleet "B-$i" "$BIN/verifier" devices revoke --registry "$DB" "$DEV"
+    "$BIN/verifier" devices reinstate --registry "$DB" "$DEV" >/dev/null
+    sleep 1.1
+    compliant_again "$W/att.out"
+done
+
 echo "change -> enforcement point acting, $CHANGES changes of each kind; the change's time is"
 echo "taken just before its command is run (date +%s%N); the NAS: the Disconnect-Request's"
 echo "arrival at das_nas.py; the receiver: the SET's arrival at caep_receiver.py"
-"$PY" - "$W/trials" "$W/nas.jsonl" "$W/sets.jsonl" "$DEV" "$missed" <<'PY'
+"$PY" - "$W/trials" "$W/nas.jsonl" "$W/sets.jsonl" "$DEV" "$missed" "$FLEET" <<'PY'
 import json, statistics, sys
 trials = [l.split() for l in open(sys.argv[1])]
 nas = [json.loads(l) for l in open(sys.argv[2])]
@@ -203,8 +212,9 @@ dev, missed = sys.argv[4], int(sys.argv[5])
 def fig(v):
     return "median %6.1f ms, max %6.1f ms" % (statistics.median(v), max(v)) if v else "none"
 what = {"revoke": "verifier devices revoke, another process",
-        "attest-fail": "a failed re-attestation, in the verifier"}
-for kind in ("revoke", "attest-fail"):
+        "attest-fail": "a failed re-attestation, in the verifier",
+        "revoke-fleet": "the same revoke, %s other devices in the registry" % sys.argv[6]}
+for kind in ("revoke", "attest-fail", "revoke-fleet"):
     at_nas, at_recv, wall = [], [], []
     for k, sess, t0, t1 in (t for t in trials if t[0] == kind):
         t0, t1 = int(t0) / 1e9, int(t1) / 1e9
@@ -212,8 +222,8 @@ for kind in ("revoke", "attest-fail"):
         d = [r["at"] for r in nas if r.get("Acct-Session-Id") == sess and r["code"] == 40]
         if d:
             at_nas.append((min(d) - t0) * 1e3)
-        s = [r["stamped_at"] for r in sets if r["sub"] == dev and r["current"] == "not-compliant"
-             and r["stamped_at"] >= t0]
+        s = [r["received_at"] for r in sets if r["sub"] == dev and r["current"] == "not-compliant"
+             and r["received_at"] >= t0]
         if s:
             at_recv.append((min(s) - t0) * 1e3)
     print("  %s (%d changes):" % (what[kind], len(wall)))
@@ -236,7 +246,6 @@ print(c.execute("SELECT count(*) FROM outbox").fetchone()[0])' "$DB"; }
 for _ in $(seq 500); do [ "$(outbox_n)" = 0 ] && break; sleep 0.02; done
 stop_pid "$VPID"; VPID=
 stop_pid "$RPID"; RPID=
-stop_pid "$SPID"; SPID=
 audit0=$("$PY" - "$DB" "$N" "$RURL" "$DEV" <<'PY'
 import json, secrets, sqlite3, sys, time
 db, n, target, dev = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
@@ -278,7 +287,6 @@ PY
 )
 stop_pid "$VPID"; VPID=
 stop_pid "$RPID"; RPID=
-stop_pid "$SPID"; SPID=
 
 # The receiver alone: N SETs as the verifier makes them (lib/caep.c), signed
 # by its key before the clock starts, POSTed in turn over one keep-alive
@@ -319,7 +327,6 @@ PY
 wait_lines "$W/alone.jsonl" . "$N" 10 || true
 cpu="$cpu $(awk -v a="$(cpu_ms "$RPID")" -v b="$rcpu0" 'BEGIN { print a - b }')"
 stop_pid "$RPID"; RPID=
-stop_pid "$SPID"; SPID=
 
 # SQLite alone: one transaction per delivery as the verifier's (an outbox
 # row deleted, an audit row added), WAL and synchronous=FULL, beside the
@@ -351,7 +358,7 @@ echo "the receiver up"
 "$PY" - "$W/bulk.jsonl" "$t0" "$N" "$audit_rows" "$W/alone.txt" "$W/alone.jsonl" \
     "$(cat "$W/commits.txt")" "$cpu" "$(nproc)" <<'PY'
 import json, sys
-bulk = [json.loads(l)["stamped_at"] for l in open(sys.argv[1])]
+bulk = [json.loads(l)["received_at"] for l in open(sys.argv[1])]
 t0, n = int(sys.argv[2]) / 1e9, int(sys.argv[3])
 rows, delivered_rows = (int(x) for x in sys.argv[4].split())
 a0, a1 = (float(x) for x in open(sys.argv[5]).read().split())
