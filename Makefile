@@ -92,13 +92,14 @@ LIB_SRC  := \
             lib/baseline_author.c \
             lib/baseline_appraise.c \
             lib/authenticode.c \
-            lib/config.c
+            lib/config.c \
+            lib/procstat.c
 OBJ      := $(BUILD)/obj
 LIB_OBJ  := $(LIB_SRC:%.c=$(OBJ)/%.o) $(OBJ)/gen/attest.pb-c.o $(OBJ)/gen/health.pb-c.o
 LIBA     := $(BUILD)/libtpa.a
 
 PROGS    := $(BUILD)/attest_client $(BUILD)/verifier $(BUILD)/tpa-pcr-extend \
-            $(BUILD)/tpa-bootsim
+            $(BUILD)/tpa-bootsim $(BUILD)/tpa-fleet
 UNIT_TESTS := \
               $(BUILD)/tests/unit/test_quote \
               $(BUILD)/tests/unit/test_metrics \
@@ -132,7 +133,8 @@ UNIT_TESTS := \
               $(BUILD)/tests/unit/test_radius \
               $(BUILD)/tests/unit/test_caep \
               $(BUILD)/tests/unit/test_devcert \
-              $(BUILD)/tests/unit/test_watch
+              $(BUILD)/tests/unit/test_watch \
+              $(BUILD)/tests/unit/test_procstat
 BENCH    := $(BUILD)/tests/bench/bench_quote $(BUILD)/tests/bench/bench_rpc \
             $(BUILD)/tests/bench/bench_eventlog $(BUILD)/tests/bench/bench_baseline \
             $(BUILD)/tests/bench/bench_challenge $(BUILD)/tests/bench/bench_http \
@@ -204,6 +206,9 @@ $(BUILD)/tpa-pcr-extend: $(OBJ)/simulator/pcr_extend.o $(LIBA)
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 $(BUILD)/tpa-bootsim: $(OBJ)/simulator/bootsim.o $(LIBA)
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/tpa-fleet: $(OBJ)/simulator/fleet.o $(LIBA)
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 $(BUILD)/tests/unit/%: $(OBJ)/tests/unit/%.o $(OBJ)/tests/unit/swtpm_fixture.o \
@@ -334,7 +339,7 @@ install-dev: $(LIBA)
 # Install what $(BUILD) holds, building nothing (the tests use them).
 install-files:
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MAN8DIR) $(DESTDIR)$(MAN7DIR)
-	install -m 0755 $(BUILD)/attest_client $(BUILD)/verifier $(DESTDIR)$(BINDIR)/
+	install -m 0755 $(BUILD)/attest_client $(BUILD)/verifier $(BUILD)/tpa-fleet $(DESTDIR)$(BINDIR)/
 	install -m 0644 $(MAN8) $(DESTDIR)$(MAN8DIR)/
 	install -m 0644 $(MAN7) $(DESTDIR)$(MAN7DIR)/
 	install -d $(DESTDIR)$(UNITDIR) $(DESTDIR)$(DOCDIR)/examples $(DESTDIR)$(SYSCONFDIR)/tpm-attest

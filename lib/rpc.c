@@ -952,7 +952,7 @@ int tpa_rpc_client_new(tpa_rpc_client **out, const tpa_rpc_client_opts *o)
 {
 	grpc_channel_credentials *creds;
 	tpa_rpc_client *c;
-	grpc_arg args[3];
+	grpc_arg args[4];
 	grpc_channel_args ca = { 0, args };
 	char *ca_pem = NULL, *cert_pem = NULL, *key_pem = NULL;
 	int err;
@@ -1007,6 +1007,12 @@ int tpa_rpc_client_new(tpa_rpc_client **out, const tpa_rpc_client_opts *o)
 		args[ca.num_args].type = GRPC_ARG_STRING;
 		args[ca.num_args].key = (char *)GRPC_SSL_TARGET_NAME_OVERRIDE_ARG;
 		args[ca.num_args].value.string = (char *)o->server_name;
+		ca.num_args++;
+	}
+	if (o->own_connection) {
+		args[ca.num_args].type = GRPC_ARG_INTEGER;
+		args[ca.num_args].key = (char *)GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL;
+		args[ca.num_args].value.integer = 1;
 		ca.num_args++;
 	}
 	c->channel = grpc_channel_create(o->target, creds, &ca);

@@ -482,3 +482,9 @@ int tpa_store_data_version(int64_t *v, tpa_store *s)
 	CHECK_OP(s, data_version);
 	return s->ops->data_version(v, s);
 }
+
+int tpa_store_bytes(int64_t *n, tpa_store *s)
+{
+	CHECK_OP(s, bytes);
+	return s->ops->bytes(n, s);
+}

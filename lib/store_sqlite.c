@@ -3484,6 +3484,28 @@ static int sq_data_version(int64_t *v, tpa_store *p)
 	return err;
 }
 
+static int sq_bytes(int64_t *n, tpa_store *p)
+{
+	sq_store *s = (sq_store *)p;
+	sqlite3_stmt *st;
+	int err;
+
+	if (!n)
+		return tpa_err_fail(TPA_ERR_INVALID_ARG, "registry size: NULL");
+	pthread_mutex_lock(&s->lock);
+	if ((err = prepare(&st, s, "SELECT page_count * page_size FROM pragma_page_count(), "
+			   "pragma_page_size()", "")) == 0) {
+		if ((err = step_one(s, st)) == 1)
+			*n = col_int(st, 0);
+		else if (err == 0)
+			err = sq_fail(s, "registry size");
+		release(s, st);
+		err = err < 0 ? err : 0;
+	}
+	pthread_mutex_unlock(&s->lock);
+	return err;
+}
+
 static const tpa_store_ops sq_ops = {
 	.close = sq_close,
 	.enroll = sq_enroll,
@@ -3541,6 +3563,7 @@ static const tpa_store_ops sq_ops = {
 	.outbox_count = sq_outbox_count,
 	.audit_note = sq_audit_note,
 	.data_version = sq_data_version,
+	.bytes = sq_bytes,
 };
 
 /* The schema version of the file: 0 for a new one. */

@@ -155,6 +155,10 @@ typedef struct {
 	size_t max_message;        /* largest reply accepted, bytes */
 	const char *cert_file;     /* PEM client certificate for mTLS, or NULL */
 	const char *key_file;      /* its private key */
+	int own_connection;        /* a connection of its own, never shared with
+				    * another client of this process to the same
+				    * target (as separate devices have): gRPC's
+				    * local subchannel pool */
 } tpa_rpc_client_opts;
 
 /* The CA file must hold a certificate (a key file given as --ca is named). */

@@ -328,6 +328,7 @@ typedef struct {
 	int (*audit_note)(tpa_store *s, const char *id, const char *event, const char *detail,
 			  int64_t now);
 	int (*data_version)(int64_t *v, tpa_store *s);
+	int (*bytes)(int64_t *n, tpa_store *s);
 } tpa_store_ops;
 
 struct tpa_store {
@@ -648,5 +649,9 @@ int tpa_store_audit_note(tpa_store *s, const char *id, const char *event, const 
  * another tpa_store on the same file) commits to the registry: for a
  * watcher to know when to look again. */
 int tpa_store_data_version(int64_t *v, tpa_store *s);
+/* The registry's size as its backend counts it (SQLite: pages in use,
+ * the WAL's included, times the page size): what capacity planning
+ * measures per attestation (tpa-fleet --registry). */
+int tpa_store_bytes(int64_t *n, tpa_store *s);
 
 #endif

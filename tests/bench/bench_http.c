@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "bench.h"
+#include "tpa/procstat.h"
 
 #define CONNS_MAX 64
 #define LAT_MAX (1u << 22)       /* latencies kept per connection, at most */
@@ -46,27 +47,6 @@ static int expect = 200;
 static double seconds = 5;
 static pthread_barrier_t start;
 static volatile int stop_now;
-
-/* utime + stime of a process, in seconds; -1 if unreadable. */
-static double cpu_of(const char *pid)
-{
-	char path[64], buf[1024], *p;
-	unsigned long ut, st;
-	FILE *f;
-	size_t n;
-
-	snprintf(path, sizeof(path), "/proc/%s/stat", pid);
-	if (!(f = fopen(path, "r")))
-		return -1;
-	n = fread(buf, 1, sizeof(buf) - 1, f);
-	fclose(f);
-	buf[n] = '\0';
-	/* After "pid (comm) ": state is field 3, utime 14, stime 15. */
-	if (!(p = strrchr(buf, ')')) ||
-	    sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &ut, &st) != 2)
-		return -1;
-	return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
-}
 
 static int dial(void)
 {
@@ -235,7 +215,7 @@ int main(int argc, char **argv)
 		pthread_create(&c->th, NULL, run, c);
 	}
 	if (vpid)
-		cpu0 = cpu_of(vpid);
+		cpu0 = tpa_proc_cpu_seconds(strtol(vpid, NULL, 10));
 	t0 = now_s();
 	pthread_barrier_wait(&start);
 	while (now_s() - t0 < seconds)
@@ -245,7 +225,7 @@ int main(int argc, char **argv)
 		pthread_join(cs[i].th, NULL);
 	el = now_s() - t0;
 	if (vpid)
-		cpu1 = cpu_of(vpid);
+		cpu1 = tpa_proc_cpu_seconds(strtol(vpid, NULL, 10));
 	for (i = 0; i < nconn; i++) {
 		total += cs[i].n;
 		bad += cs[i].bad;

@@ -16,6 +16,7 @@
 
 #include "bench.h"
 #include "tpa/err.h"
+#include "tpa/procstat.h"
 #include "tpa/eventlog.h"
 #include "tpa/evidence.h"
 #include "tpa/rpc.h"
@@ -59,27 +60,6 @@ static void *worker(void *arg)
 			tpa_verdict_reply_clear(&v);
 		free(resp);
 	}
-}
-
-/* utime + stime of a process, in seconds; -1 if unreadable. */
-static double cpu_of(const char *pid)
-{
-	char path[64], buf[1024], *p;
-	unsigned long ut, st;
-	FILE *f;
-	size_t n;
-
-	snprintf(path, sizeof(path), "/proc/%s/stat", pid);
-	if (!(f = fopen(path, "r")))
-		return -1;
-	n = fread(buf, 1, sizeof(buf) - 1, f);
-	fclose(f);
-	buf[n] = '\0';
-	/* After "pid (comm) ": state is field 3, utime 14, stime 15. */
-	if (!(p = strrchr(buf, ')')) ||
-	    sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &ut, &st) != 2)
-		return -1;
-	return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
 }
 
 /* A positive decimal number, or -1. */
@@ -157,7 +137,7 @@ int main(int argc, char **argv)
 	tpa_tpm_close(t);
 
 	if (vpid)
-		cpu0 = cpu_of(vpid);
+		cpu0 = tpa_proc_cpu_seconds(strtol(vpid, NULL, 10));
 	t0 = now_s();
 	for (i = 0; i < threads; i++)
 		pthread_create(&th[i], NULL, worker, NULL);
@@ -165,7 +145,7 @@ int main(int argc, char **argv)
 		pthread_join(th[i], NULL);
 	el = now_s() - t0;
 	if (vpid)
-		cpu1 = cpu_of(vpid);
+		cpu1 = tpa_proc_cpu_seconds(strtol(vpid, NULL, 10));
 	printf("e2e_attest_grpc_tls %.0f attestations/s (%d in %.2f s, %d concurrent "
 	       "clients on one channel, %d compliant, %d errors; evidence prepared in %.2f s%s)\n",
 	       (double)count / el, count, el, threads, compliant, errors, prep,

@@ -28,6 +28,11 @@
 #      attestation) to the NAS's Disconnect-Request, median/max of 20, and
 #      CAEP SETs/s through the outbox beside the receiver alone;
 #      tests/bench/enforce.sh, also run alone
+#  12. a fleet (issue 17): tpa-fleet, 4 swtpm devices against one verifier
+#      with an SQLite registry, a new TLS connection per attestation and
+#      over a warm channel: attestations/s, latency percentiles, the
+#      verifier's CPU and the registry's bytes per attestation, beside the
+#      crypto's cost by openssl speed; tests/bench/fleet.sh, also run alone
 # usage: tests/bench/run.sh BUILD_DIR
 set -euo pipefail
 BUILD=${1:-build}
@@ -431,3 +436,10 @@ echo "      failed re-attestations, beside the watcher's tick and the commands' 
 echo "      outbox's deliveries/s to a receiver, beside the receiver alone and SQLite's commit rate"
 [ -n "$VPID" ] && { kill -TERM "$VPID"; wait "$VPID" || true; VPID=; }
 "$ROOT/tests/bench/enforce.sh" "$BUILD"
+
+echo
+echo "== 12. a fleet (issue 17): tpa-fleet, 4 swtpm devices, one verifier, SQLite registry;"
+echo "      GetChallenge then Attest on a new TLS connection each, then over one warm channel;"
+echo "      the verifier's CPU per attestation beside the crypto it needs (openssl speed)"
+[ -n "$VPID" ] && { kill -TERM "$VPID"; wait "$VPID" || true; VPID=; }
+"$ROOT/tests/bench/fleet.sh" "$BUILD"

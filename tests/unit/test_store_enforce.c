@@ -716,6 +716,20 @@ static void test_audit_note_and_data_version(void)
 	CU_ASSERT_EQUAL(tpa_store_data_version(&v2, a), 0);
 	CU_ASSERT_NOT_EQUAL(v1, v2);
 	CU_ASSERT_EQUAL(tpa_store_data_version(NULL, a), TPA_ERR_INVALID_ARG);
+	/* The size another handle sees grows with what b commits (the WAL's
+	 * pages count before a checkpoint), in whole pages. */
+	{
+		int64_t n0 = -1, n1 = -1;
+		int i;
+
+		CU_ASSERT_EQUAL(tpa_store_bytes(&n0, a), 0);
+		CU_ASSERT(n0 > 0 && n0 % 512 == 0);
+		for (i = 0; i < 200; i++)
+			CU_ASSERT_EQUAL(tpa_store_audit_note(b, NULL, "note", detail, 26), 0);
+		CU_ASSERT_EQUAL(tpa_store_bytes(&n1, a), 0);
+		CU_ASSERT(n1 >= n0 + 200 * 1024);
+		CU_ASSERT_EQUAL(tpa_store_bytes(NULL, a), TPA_ERR_INVALID_ARG);
+	}
 	verify_chain(a);
 	tpa_store_close(b);
 	tpa_store_close(a);

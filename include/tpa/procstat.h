@@ -1,0 +1,11 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* What the kernel counts of a process: for the benchmarks and tpa-fleet,
+ * which measure a verifier's CPU per request from outside it. */
+#ifndef TPA_PROCSTAT_H
+#define TPA_PROCSTAT_H
+
+/* User + system time of process pid, all its threads, in seconds (from
+ * /proc/PID/stat, in clock ticks: 10 ms here); -1 if unreadable. */
+double tpa_proc_cpu_seconds(long pid);
+
+#endif

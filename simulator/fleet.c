@@ -1,0 +1,497 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* tpa-fleet: a fleet of devices attesting to a verifier at once, for
+ * capacity planning (issue 17, item 5).
+ *
+ *   tpa-fleet --verifier HOST:PORT --ca FILE --device TCTI,AK_FILE,EVENTLOG
+ *             [--device ...] [--count N] [--concurrency C] [--warm]
+ *             [--verifier-pid PID] [--registry FILE] [--batch N] [--timeout MS]
+ *
+ * Each --device is a TPM with an AK already enrolled (attest_client enroll
+ * --ak-file) and the event log of its boot. The evidence is made before
+ * the clock starts, in batches: a challenge from the verifier and a quote
+ * of the device's TPM for it, so the TPMs are not what is measured. Then
+ * C workers send the batch, each attestation as a device sends it: a new
+ * TLS connection of its own (unless --warm: one channel for all), a
+ * GetChallenge (its answer unused: the verifier does that work for every
+ * attestation) and the Attest with the evidence made for an earlier
+ * challenge of that device. A batch is sent within the challenges'
+ * lifetime (the verifier's --nonce-ttl, 60 s by default).
+ *
+ * Printed: attestations/s, latency percentiles (from the connection to
+ * the verdict), verdicts and errors by kind, and with --verifier-pid the
+ * verifier's CPU time per attestation (/proc: user + system, all its
+ * threads) and with --registry the registry's growth per attestation as
+ * its backend counts it (tpa_store_bytes). */
+#include <limits.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "tpa/boot.h"
+#include "tpa/err.h"
+#include "tpa/procstat.h"
+#include "tpa/eventlog.h"
+#include "tpa/evidence.h"
+#include "tpa/pcr.h"
+#include "tpa/rpc.h"
+#include "tpa/store.h"
+#include "tpa/tpm.h"
+
+#define PROG "tpa-fleet"
+#define DEVICES_MAX 256
+#define WORKERS_MAX 256
+#define ERROR_KINDS 8
+
+typedef struct {
+	const char *tcti, *ak_file, *log_file;
+	tpa_tpm *tpm;
+	uint8_t akpub[TPA_PUBLIC_MAX];
+	size_t akpub_len;
+	uint8_t *log;
+	size_t log_len;
+	tpa_pcr_set sel;
+} device;
+
+typedef struct {
+	uint8_t *req;              /* the AttestRequest */
+	size_t len;
+	double latency;            /* s; < 0: failed */
+	int compliant;
+} attempt;
+
+typedef struct {
+	int status;                /* the gRPC status, or -1 before one */
+	unsigned n;
+	char first[200];
+} error_kind;
+
+static struct {
+	const char *target, *ca, *registry;
+	device dev[DEVICES_MAX];
+	size_t ndev;
+	long count, batch;
+	int concurrency, warm;
+	unsigned timeout_ms;
+	long vpid;
+} opt;
+
+static tpa_rpc_client *shared;    /* the channel for preparing, and --warm's */
+static attempt *att;
+static long next_i, end_i;
+static error_kind errs[ERROR_KINDS];
+static unsigned other_errors;
+static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+"usage: " PROG " --verifier HOST:PORT --ca FILE --device TCTI,AK_FILE,EVENTLOG\n"
+"                 [--device ...] [--count N] [--concurrency C] [--warm]\n"
+"                 [--verifier-pid PID] [--registry FILE] [--batch N] [--timeout MS]\n"
+"\n"
+"Devices attesting to a verifier at once, as real agents do, for capacity\n"
+"planning: prints attestations/s, latency percentiles, errors, and the\n"
+"verifier's CPU and registry growth per attestation.\n"
+"\n"
+"  --verifier HOST:PORT  the verifier's gRPC address (TLS)\n"
+"  --ca FILE             the CA its certificate chains to\n"
+"  --device TCTI,AK_FILE,EVENTLOG\n"
+"                        a device: its TPM, its AK enrolled already\n"
+"                        (attest_client enroll --ak-file) and its boot's log;\n"
+"                        up to %d, attesting in turn\n"
+"  --count N             attestations in all (default 1000)\n"
+"  --concurrency C       at once (default 16, at most %d)\n"
+"  --warm                over one channel, kept open (default: a new TLS\n"
+"                        connection for each attestation)\n"
+"  --verifier-pid PID    the verifier's process here: its CPU per attestation\n"
+"  --registry FILE       its registry: bytes added per attestation\n"
+"  --batch N             evidence made and sent N at a time (default 500): each\n"
+"                        batch must be sent within the challenges' lifetime\n"
+"  --timeout MS          per call (default 30000)\n"
+"\n"
+"Evidence is made before the clock starts (a challenge and a quote per\n"
+"attestation), so the TPMs are not measured. Exit 0 if every attestation\n"
+"got a verdict, 1 if any failed, 2 for a usage error.\n",
+		DEVICES_MAX, WORKERS_MAX);
+}
+
+static long number(const char *s, long max)
+{
+	char *end;
+	long v;
+
+	if (!s || !*s)
+		return -1;
+	v = strtol(s, &end, 10);
+	return *end || v < 1 || v > max ? -1 : v;
+}
+
+static int add_device(const char *spec)
+{
+	device *d;
+	char *a, *b, *c;
+
+	if (opt.ndev >= DEVICES_MAX)
+		return tpa_err_fail(TPA_ERR_LIMIT, "--device: at most %d", DEVICES_MAX);
+	if (!(a = strdup(spec)))
+		return tpa_err_fail(TPA_ERR_NOMEM, "out of memory");
+	if (!(b = strchr(a, ',')) || !(c = strchr(b + 1, ',')) || b == a || c == b + 1 || !c[1]) {
+		free(a);
+		return tpa_err_fail(TPA_ERR_INVALID_ARG, "--device: expected TCTI,AK_FILE,EVENTLOG");
+	}
+	*b++ = '\0';
+	*c++ = '\0';
+	d = &opt.dev[opt.ndev++];
+	d->tcti = a;                  /* kept: the three point into it */
+	d->ak_file = b;
+	d->log_file = c;
+	return 0;
+}
+
+/* The device's TPM opened, its AK loaded (it must exist: a new one would
+ * not be enrolled), its log read and what to quote chosen from it. */
+static int open_device(device *d)
+{
+	if (access(d->ak_file, R_OK) != 0)
+		return tpa_err_fail(TPA_ERR_NOT_FOUND, "%s: no AK file (enroll the device first)",
+				    d->ak_file);
+	if (tpa_tpm_open(&d->tpm, d->tcti) < 0 ||
+	    tpa_tpm_ak_load(d->tpm, TPA_AK_ECC_P256, d->ak_file) < 0 ||
+	    tpa_tpm_ak_public(d->tpm, d->akpub, sizeof(d->akpub), &d->akpub_len) < 0 ||
+	    tpa_eventlog_read_file(&d->log, &d->log_len, d->log_file) < 0 ||
+	    tpa_boot_quote_selection(&d->sel, d->log, d->log_len) < 0)
+		return tpa_err_fail(TPA_ERR_INTERNAL, "device %s: %s", d->tcti, tpa_err_last());
+	return 0;
+}
+
+typedef struct {
+	device *d;
+	long from, to, step;       /* the attempts this device makes evidence for */
+	int failed;
+	char why[256];
+} prep_job;
+
+static void *prepare(void *arg)
+{
+	prep_job *j = arg;
+	long i;
+
+	for (i = j->from; i < j->to; i += j->step) {
+		tpa_client_challenge ch;
+		tpa_tpm_quote_result q;
+		tpa_pcr_set pcrs = j->d->sel;
+		uint8_t *req = NULL, *resp = NULL;
+		size_t len = 0, n = 0;
+		tpa_attest_extras extras = { .hint = "fleet", .event_log = j->d->log,
+					     .event_log_len = j->d->log_len };
+		int err;
+
+		err = tpa_challenge_request_pack(&req, &len, "fleet", NULL, 0) < 0 ||
+		      tpa_rpc_client_call(&resp, &n, NULL, shared, TPA_RPC_GET_CHALLENGE, req, len,
+					  opt.timeout_ms) < 0 ||
+		      tpa_challenge_unpack(&ch, resp, n) < 0 ||
+		      tpa_tpm_quote(&q, j->d->tpm, &pcrs, ch.nonce, ch.nonce_len) < 0 ||
+		      tpa_attest_request_pack(&att[i].req, &att[i].len, ch.id, &q, j->d->akpub,
+					      j->d->akpub_len, &pcrs, &extras) < 0;
+		free(req);
+		free(resp);
+		if (err) {
+			j->failed = 1;
+			snprintf(j->why, sizeof(j->why), "%s", tpa_err_last());
+			return NULL;
+		}
+	}
+	return NULL;
+}
+
+static void count_error(int status, const char *why)
+{
+	size_t k;
+
+	pthread_mutex_lock(&lock);
+	for (k = 0; k < ERROR_KINDS; k++) {
+		if (errs[k].n && errs[k].status != status)
+			continue;
+		if (!errs[k].n) {
+			errs[k].status = status;
+			snprintf(errs[k].first, sizeof(errs[k].first), "%s", why);
+		}
+		errs[k].n++;
+		break;
+	}
+	if (k == ERROR_KINDS)
+		other_errors++;
+	pthread_mutex_unlock(&lock);
+}
+
+/* One attestation as a device makes it; its latency, or -1. */
+static void attest_one(attempt *a)
+{
+	tpa_rpc_client_opts co = { 0 };
+	tpa_rpc_client *c = shared;
+	uint8_t *req = NULL, *resp = NULL;
+	size_t len = 0, n = 0;
+	tpa_verdict_reply v;
+	int status = -1;
+	double t0 = now_s();
+
+	a->latency = -1;
+	if (!opt.warm) {
+		co.target = opt.target;
+		co.ca_file = opt.ca;
+		co.own_connection = 1;
+		if (tpa_rpc_client_new(&c, &co) < 0) {
+			count_error(-1, tpa_err_last());
+			return;
+		}
+	}
+	if (tpa_challenge_request_pack(&req, &len, "fleet", NULL, 0) < 0 ||
+	    tpa_rpc_client_call(&resp, &n, &status, c, TPA_RPC_GET_CHALLENGE, req, len,
+				opt.timeout_ms) < 0) {
+		count_error(status, tpa_err_last());
+		goto out;
+	}
+	free(resp);
+	resp = NULL;
+	status = -1;
+	if (tpa_rpc_client_call(&resp, &n, &status, c, TPA_RPC_ATTEST, a->req, a->len,
+				opt.timeout_ms) < 0) {
+		count_error(status, tpa_err_last());
+		goto out;
+	}
+	if (tpa_verdict_reply_unpack(&v, resp, n) < 0) {
+		count_error(-1, tpa_err_last());
+		goto out;
+	}
+	a->compliant = v.compliant;
+	tpa_verdict_reply_clear(&v);
+	a->latency = now_s() - t0;
+out:
+	free(req);
+	free(resp);
+	if (c != shared)
+		tpa_rpc_client_free(c);
+}
+
+static void *worker(void *arg)
+{
+	(void)arg;
+	for (;;) {
+		long i;
+
+		pthread_mutex_lock(&lock);
+		i = next_i < end_i ? next_i++ : -1;
+		pthread_mutex_unlock(&lock);
+		if (i < 0)
+			return NULL;
+		attest_one(&att[i]);
+	}
+}
+
+/* The registry's size as its backend counts it, or -1. */
+static double registry_bytes(const char *path)
+{
+	tpa_store *st = NULL;
+	int64_t n = -1;
+
+	if (tpa_store_open_existing(&st, path) < 0 || tpa_store_bytes(&n, st) < 0)
+		n = -1;
+	tpa_store_close(st);
+	return (double)n;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static double pct(const double *v, size_t n, double p)
+{
+	size_t k = (size_t)(p * (double)(n - 1) + 0.5);
+
+	return v[k < n ? k : n - 1];
+}
+
+int main(int argc, char **argv)
+{
+	pthread_t th[WORKERS_MAX];
+	prep_job jobs[DEVICES_MAX];
+	double prep = 0, run = 0, cpu0 = -1, cpu1 = -1, reg0 = -1, reg1 = -1, *lat;
+	tpa_rpc_client_opts co = { 0 };
+	long i, done_ok = 0, compliant = 0, from;
+	size_t k, nlat = 0;
+	int rc = 0;
+
+	opt.count = 1000;
+	opt.batch = 500;
+	opt.concurrency = 16;
+	opt.timeout_ms = 30000;
+	for (i = 1; i < argc; i++) {
+		const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+		long x;
+
+		if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+			usage(stdout);
+			return 0;
+		} else if (strcmp(a, "--warm") == 0) {
+			opt.warm = 1;
+			continue;
+		} else if (!v) {
+			fprintf(stderr, PROG ": %s: needs a value, or is not an option\n", a);
+			usage(stderr);
+			return 2;
+		}
+		i++;
+		if (strcmp(a, "--verifier") == 0) {
+			opt.target = v;
+		} else if (strcmp(a, "--ca") == 0) {
+			opt.ca = v;
+		} else if (strcmp(a, "--registry") == 0) {
+			opt.registry = v;
+		} else if (strcmp(a, "--device") == 0) {
+			if (add_device(v) < 0) {
+				fprintf(stderr, PROG ": %s\n", tpa_err_last());
+				return 2;
+			}
+		} else if (strcmp(a, "--count") == 0 && (x = number(v, 10000000)) > 0) {
+			opt.count = x;
+		} else if (strcmp(a, "--batch") == 0 && (x = number(v, 1000000)) > 0) {
+			opt.batch = x;
+		} else if (strcmp(a, "--concurrency") == 0 && (x = number(v, WORKERS_MAX)) > 0) {
+			opt.concurrency = (int)x;
+		} else if (strcmp(a, "--timeout") == 0 && (x = number(v, 600000)) > 0) {
+			opt.timeout_ms = (unsigned)x;
+		} else if (strcmp(a, "--verifier-pid") == 0 && (x = number(v, INT_MAX)) > 0) {
+			opt.vpid = x;
+		} else {
+			fprintf(stderr, PROG ": %s %s: not an option, or not a number in range\n", a, v);
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (!opt.target || !opt.ca || !opt.ndev) {
+		fprintf(stderr, PROG ": --verifier, --ca and at least one --device are needed\n");
+		usage(stderr);
+		return 2;
+	}
+	setenv("TSS2_LOG", "all+none", 1);
+	tpa_rpc_log_init(0);
+	co.target = opt.target;
+	co.ca_file = opt.ca;
+	if (tpa_rpc_client_new(&shared, &co) < 0) {
+		fprintf(stderr, PROG ": %s\n", tpa_err_last());
+		return 1;
+	}
+	for (k = 0; k < opt.ndev; k++)
+		if (open_device(&opt.dev[k]) < 0) {
+			fprintf(stderr, PROG ": %s\n", tpa_err_last());
+			return 1;
+		}
+	if (!(att = calloc((size_t)opt.count, sizeof(*att))) ||
+	    !(lat = malloc((size_t)opt.count * sizeof(*lat)))) {
+		fprintf(stderr, PROG ": out of memory\n");
+		return 1;
+	}
+	if (opt.vpid)
+		cpu0 = tpa_proc_cpu_seconds(opt.vpid);
+	if (opt.registry)
+		reg0 = registry_bytes(opt.registry);
+	for (from = 0; from < opt.count; from += opt.batch) {
+		long to = from + opt.batch < opt.count ? from + opt.batch : opt.count;
+		double t0 = now_s(), c0 = opt.vpid ? tpa_proc_cpu_seconds(opt.vpid) : 0, c1;
+		int w;
+
+		/* Evidence for this batch: attempt i is device i mod ndev's. */
+		for (k = 0; k < opt.ndev; k++) {
+			jobs[k] = (prep_job){ &opt.dev[k], from + (long)k, to, (long)opt.ndev, 0, "" };
+			while (jobs[k].from % (long)opt.ndev != (long)k)
+				jobs[k].from++;
+			pthread_create(&th[k], NULL, prepare, &jobs[k]);
+		}
+		for (k = 0; k < opt.ndev; k++)
+			pthread_join(th[k], NULL);
+		for (k = 0; k < opt.ndev; k++)
+			if (jobs[k].failed) {
+				fprintf(stderr, PROG ": preparing the evidence of %s: %s\n",
+					opt.dev[k].tcti, jobs[k].why);
+				return 1;
+			}
+		prep += now_s() - t0;
+		/* The preparation's own GetChallenge calls are not the run's. */
+		c1 = opt.vpid ? tpa_proc_cpu_seconds(opt.vpid) : 0;
+		if (cpu0 >= 0)
+			cpu0 += c1 - c0;
+		t0 = now_s();
+		next_i = from;
+		end_i = to;
+		for (w = 0; w < opt.concurrency; w++)
+			pthread_create(&th[w], NULL, worker, NULL);
+		for (w = 0; w < opt.concurrency; w++)
+			pthread_join(th[w], NULL);
+		run += now_s() - t0;
+	}
+	if (opt.vpid)
+		cpu1 = tpa_proc_cpu_seconds(opt.vpid);
+	if (opt.registry)
+		reg1 = registry_bytes(opt.registry);
+	for (i = 0; i < opt.count; i++) {
+		if (att[i].latency >= 0) {
+			lat[nlat++] = att[i].latency;
+			done_ok++;
+			compliant += att[i].compliant;
+		}
+		free(att[i].req);
+	}
+	qsort(lat, nlat, sizeof(*lat), cmp_double);
+	printf("fleet: %zu device%s, %ld attestations, %d at once, %s (GetChallenge, Attest)\n",
+	       opt.ndev, opt.ndev == 1 ? "" : "s", opt.count, opt.concurrency,
+	       opt.warm ? "over one channel kept open" : "a new TLS connection each");
+	printf("  attestations/s  %.1f (%ld verdicts in %.2f s: %ld compliant, %ld not; %ld errors)\n",
+	       (double)done_ok / run, done_ok, run, compliant, done_ok - compliant,
+	       opt.count - done_ok);
+	if (nlat)
+		printf("  latency         p50 %.1f ms, p95 %.1f ms, p99 %.1f ms, max %.1f ms "
+		       "(connection to verdict)\n", pct(lat, nlat, 0.50) * 1e3,
+		       pct(lat, nlat, 0.95) * 1e3, pct(lat, nlat, 0.99) * 1e3, lat[nlat - 1] * 1e3);
+	if (cpu0 >= 0 && cpu1 >= cpu0)
+		printf("  verifier CPU    %.3f ms per attestation (pid %ld, user + system, all "
+		       "threads, during the runs)\n", (cpu1 - cpu0) * 1e3 / (double)opt.count,
+		       opt.vpid);
+	if (reg0 >= 0 && reg1 >= 0)
+		printf("  registry        %.0f bytes per attestation (%.1f MiB now)\n",
+		       (reg1 - reg0) / (double)opt.count, reg1 / 1048576.0);
+	printf("  evidence        made beforehand in %.2f s (a challenge and a quote each; "
+	       "not timed)\n", prep);
+	for (k = 0; k < ERROR_KINDS && errs[k].n; k++) {
+		printf("  errors          %u %s: %s\n", errs[k].n,
+		       errs[k].status >= 0 ? tpa_rpc_status_name(errs[k].status) : "(no status)",
+		       errs[k].first);
+		rc = 1;
+	}
+	if (other_errors) {
+		printf("  errors          %u of other kinds\n", other_errors);
+		rc = 1;
+	}
+	free(lat);
+	free(att);
+	for (k = 0; k < opt.ndev; k++) {
+		tpa_tpm_close(opt.dev[k].tpm);
+		free(opt.dev[k].log);
+		free((char *)opt.dev[k].tcti);
+	}
+	tpa_rpc_client_free(shared);
+	return rc;
+}
