@@ -320,8 +320,10 @@ demo: deps
 # simulators run from the tree (tests, demo) and are installed by neither.
 MAN8DIR ?= $(PREFIX)/share/man/man8
 MAN7DIR ?= $(PREFIX)/share/man/man7
+MAN1DIR ?= $(PREFIX)/share/man/man1
 MAN8 := man/verifier.8 man/attest_client.8
 MAN7 := man/tpm-attest.7
+MAN1 := man/tpa-fleet.1
 # The real consumers' examples, each directory with its README.
 EXAMPLES_NGINX := $(addprefix packaging/examples/nginx/,README.md tpm-attest-site.conf)
 EXAMPLES_PROMETHEUS := $(addprefix packaging/examples/prometheus/,README.md prometheus.yml \
@@ -338,10 +340,11 @@ install-dev: $(LIBA)
 
 # Install what $(BUILD) holds, building nothing (the tests use them).
 install-files:
-	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MAN8DIR) $(DESTDIR)$(MAN7DIR)
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MAN8DIR) $(DESTDIR)$(MAN7DIR) $(DESTDIR)$(MAN1DIR)
 	install -m 0755 $(BUILD)/attest_client $(BUILD)/verifier $(BUILD)/tpa-fleet $(DESTDIR)$(BINDIR)/
 	install -m 0644 $(MAN8) $(DESTDIR)$(MAN8DIR)/
 	install -m 0644 $(MAN7) $(DESTDIR)$(MAN7DIR)/
+	install -m 0644 $(MAN1) $(DESTDIR)$(MAN1DIR)/
 	install -d $(DESTDIR)$(UNITDIR) $(DESTDIR)$(DOCDIR)/examples $(DESTDIR)$(SYSCONFDIR)/tpm-attest
 	sed 's|/usr/local/bin|$(BINDIR)|g; s|/usr/local/share/doc/tpm-attest|$(DOCDIR)|g' \
 	  packaging/systemd/attest-client.service >$(DESTDIR)$(UNITDIR)/attest-client.service
@@ -370,7 +373,7 @@ install-dev-files:
 # The man pages, checked by groff: a macro or escape it does not know, a
 # line it cannot fill, any warning fails.
 man:
-	@set -e; for p in $(MAN8) $(MAN7); do \
+	@set -e; for p in $(MAN8) $(MAN7) $(MAN1); do \
 	  out=$$(groff -man -ww -z $$p 2>&1); \
 	  if [ -n "$$out" ]; then echo "$$p:"; echo "$$out"; exit 1; fi; \
 	  echo "man: $$p ok"; done

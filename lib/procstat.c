@@ -28,3 +28,24 @@ double tpa_proc_cpu_seconds(long pid)
 		return -1;
 	return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
 }
+
+double tpa_proc_write_bytes(long pid)
+{
+	char path[64], line[128];
+	unsigned long long v;
+	double out = -1;
+	FILE *f;
+
+	if (pid <= 0)
+		return -1;
+	snprintf(path, sizeof(path), "/proc/%ld/io", pid);
+	if (!(f = fopen(path, "r")))
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "write_bytes: %llu", &v) == 1) {
+			out = (double)v;
+			break;
+		}
+	fclose(f);
+	return out;
+}

@@ -329,7 +329,8 @@ int main(int argc, char **argv)
 {
 	pthread_t th[WORKERS_MAX];
 	prep_job jobs[DEVICES_MAX];
-	double prep = 0, run = 0, cpu0 = -1, cpu1 = -1, reg0 = -1, reg1 = -1, *lat;
+	double prep = 0, run = 0, cpu0 = -1, cpu1 = -1, reg0 = -1, reg1 = -1, wr0 = -1, wr1 = -1;
+	double *lat;
 	tpa_rpc_client_opts co = { 0 };
 	long i, done_ok = 0, compliant = 0, from;
 	size_t k, nlat = 0;
@@ -405,8 +406,10 @@ int main(int argc, char **argv)
 		fprintf(stderr, PROG ": out of memory\n");
 		return 1;
 	}
-	if (opt.vpid)
+	if (opt.vpid) {
 		cpu0 = tpa_proc_cpu_seconds(opt.vpid);
+		wr0 = tpa_proc_write_bytes(opt.vpid);
+	}
 	if (opt.registry)
 		reg0 = registry_bytes(opt.registry);
 	for (from = 0; from < opt.count; from += opt.batch) {
@@ -443,8 +446,10 @@ int main(int argc, char **argv)
 			pthread_join(th[w], NULL);
 		run += now_s() - t0;
 	}
-	if (opt.vpid)
+	if (opt.vpid) {
 		cpu1 = tpa_proc_cpu_seconds(opt.vpid);
+		wr1 = tpa_proc_write_bytes(opt.vpid);
+	}
 	if (opt.registry)
 		reg1 = registry_bytes(opt.registry);
 	for (i = 0; i < opt.count; i++) {
@@ -470,6 +475,9 @@ int main(int argc, char **argv)
 		printf("  verifier CPU    %.3f ms per attestation (pid %ld, user + system, all "
 		       "threads, during the runs)\n", (cpu1 - cpu0) * 1e3 / (double)opt.count,
 		       opt.vpid);
+	if (wr0 >= 0 && wr1 >= wr0)
+		printf("  verifier writes %.0f bytes per attestation to storage (/proc/PID/io "
+		       "write_bytes, the preparation's included)\n", (wr1 - wr0) / (double)opt.count);
 	if (reg0 >= 0 && reg1 >= 0)
 		printf("  registry        %.0f bytes per attestation (%.1f MiB now)\n",
 		       (reg1 - reg0) / (double)opt.count, reg1 / 1048576.0);

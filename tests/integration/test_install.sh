@@ -15,6 +15,7 @@ cat >"$WORK/expected" <<'EOF'
 etc/tpm-attest/attest-client.conf.example
 etc/tpm-attest/verifier.conf.example
 usr/bin/attest_client
+usr/bin/tpa-fleet
 usr/bin/verifier
 usr/lib/systemd/system/attest-client.service
 usr/lib/systemd/system/tpm-attest-verifier.service
@@ -41,6 +42,7 @@ usr/share/doc/tpm-attest/examples/prometheus/tpm-attest.rules.yml
 usr/share/doc/tpm-attest/examples/verifier.conf
 usr/share/doc/tpm-attest/logs.md
 usr/share/doc/tpm-attest/metrics.md
+usr/share/man/man1/tpa-fleet.1
 usr/share/man/man7/tpm-attest.7
 usr/share/man/man8/attest_client.8
 usr/share/man/man8/verifier.8

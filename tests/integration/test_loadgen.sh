@@ -58,6 +58,7 @@ expect_grep "... 60 verdicts, all compliant, no error" "$WORK/fresh.out" \
 expect_grep "... latency percentiles" "$WORK/fresh.out" '^  latency +p50 [0-9.]+ ms, p95 [0-9.]+ ms, p99 [0-9.]+ ms, max [0-9.]+ ms'
 expect_grep "... the verifier's CPU per attestation" "$WORK/fresh.out" '^  verifier CPU +[0-9.]+ ms per attestation'
 expect_grep "... the registry's growth per attestation" "$WORK/fresh.out" '^  registry +[0-9]+ bytes per attestation'
+expect_grep "... the verifier's writes to storage per attestation" "$WORK/fresh.out" '^  verifier writes [0-9]+ bytes per attestation'
 a1=$(attests)
 [ $((a1 - a0)) = 60 ] && ok "... the verifier answered exactly 60 Attest calls (its metrics)" ||
     bad "Attest calls counted by the verifier: $((a1 - a0))"
