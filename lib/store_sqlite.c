@@ -30,6 +30,8 @@
  * asked for while in use (a nested call with the same text) is prepared
  * afresh and finalized after. Texts beyond STMT_CACHE_MAX are not kept. */
 #define STMT_CACHE_MAX 160
+/* Verdicts committed in one transaction, at most (sq_record). */
+#define GROUP_MAX 64
 
 struct kept_stmt {
 	uint64_t hash;
@@ -49,6 +51,12 @@ typedef struct {
 	int counted;
 	struct kept_stmt kept[STMT_CACHE_MAX];
 	size_t nkept;
+	/* Group commit of verdicts (sq_record): the waiting ones, and whether
+	 * a thread is committing a group now. Under q_lock. */
+	pthread_mutex_t q_lock;
+	pthread_cond_t q_cv;
+	struct rec_job *q_head, **q_tail;
+	int q_leader;
 } sq_store;
 
 #define AUDIT_NO_UPDATE "CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit" \
@@ -1315,101 +1323,204 @@ out:
 	return err;
 }
 
-static int sq_record(tpa_store *p, const char *id, int compliant, const char *reasons,
-		     const tpa_attest_record *rec, int64_t now)
-{
-	static const char *outcomes[] = { "compliant", "warning", "non-compliant", "no-baseline" };
-	sq_store *s = (sq_store *)p;
-	const char *verdict = compliant ? "compliant" : "non-compliant";
-	const char *outcome = rec && rec->outcome ? rec->outcome : verdict;
-	const char *ref = rec ? rec->baseline : NULL;
-	const uint8_t *log = rec && rec->event_log_len ? rec->event_log : NULL;
-	size_t log_len = log ? rec->event_log_len : 0;
-	const char *pcrs = rec && rec->pcrs_json && *rec->pcrs_json ? rec->pcrs_json : NULL;
-	const char *token = rec && rec->token && *rec->token ? rec->token : NULL;
-	int64_t token_exp = rec ? rec->token_exp : 0;
+/* A verdict to record, as sq_record checked it: what the transaction
+ * writes, and what became of it. */
+struct rec_job {
+	const char *id, *verdict, *outcome, *ref, *pcrs, *token;
+	const tpa_attest_record *rec;
+	const uint8_t *log;
+	size_t log_len;
+	int64_t token_exp, now;
 	char bname[TPA_BASELINE_NAME_MAX + 1], detail[1024];
+	int bver;
+	int err, done;
+	char why[512];                /* tpa_err_last() of its failure */
+	struct rec_job *next;
+};
+
+static void queue_init(sq_store *s)
+{
+	pthread_mutex_init(&s->q_lock, NULL);
+	pthread_cond_init(&s->q_cv, NULL);
+	s->q_head = NULL;
+	s->q_tail = &s->q_head;
+}
+
+/* One verdict's writes, inside the group's transaction. Under s->lock. */
+static int record_one(sq_store *s, const struct rec_job *j)
+{
 	sqlite3_stmt *st;
-	int err, bver = 0, changes = 0;
-	size_t i;
+	int err, changes = 0;
 
-	if (!valid_id(id))
-		return bad_id("record");
-	for (i = 0; i < sizeof(outcomes) / sizeof(outcomes[0]); i++)
-		if (strcmp(outcome, outcomes[i]) == 0)
-			break;
-	if (i == sizeof(outcomes) / sizeof(outcomes[0]))
-		return tpa_err_fail(TPA_ERR_INVALID_ARG, "record: the outcome must be compliant, "
-				    "warning, non-compliant or no-baseline");
-	if (ref && parse_ref(bname, &bver, ref) < 0)
-		return tpa_err_fail(TPA_ERR_INVALID_ARG,
-				    "record: the baseline must be name@version (a name of 1 to %d "
-				    "bytes of A-Z, a-z, 0-9, '.', '_', '-'; a version from 1)",
-				    TPA_BASELINE_NAME_MAX);
-	if (rec && rec->event_log_len && !rec->event_log)
-		return tpa_err_fail(TPA_ERR_INVALID_ARG, "record: event_log NULL with a length");
-	if (log_len > TPA_STORE_EVENT_LOG_MAX)
-		return tpa_err_fail(TPA_ERR_INVALID_ARG,
-				    "record: the event_log of %zu bytes exceeds %u", log_len,
-				    TPA_STORE_EVENT_LOG_MAX);
-	if (pcrs && strnlen(pcrs, TPA_STORE_PCRS_JSON_MAX + 1) > TPA_STORE_PCRS_JSON_MAX)
-		return tpa_err_fail(TPA_ERR_INVALID_ARG, "record: pcrs_json exceeds %u bytes",
-				    TPA_STORE_PCRS_JSON_MAX);
-	if (token && !valid_printable(token, TPA_STORE_TOKEN_MAX))
-		return tpa_err_fail(TPA_ERR_INVALID_ARG, "record: the token must be 1 to %u bytes "
-				    "of printable ASCII", TPA_STORE_TOKEN_MAX);
-	if (token_exp < 0 || (!token && token_exp != 0))
-		return tpa_err_fail(TPA_ERR_INVALID_ARG, "record: the token_exp must be 0 or more, "
-				    "and 0 without a token");
-	snprintf(detail, sizeof(detail), "%s%s%s%s%s%s%s", verdict,
-		 strcmp(outcome, verdict) ? ", outcome " : "",
-		 strcmp(outcome, verdict) ? outcome : "", ref ? ", baseline " : "", ref ? ref : "",
-		 reasons && *reasons ? ": " : "", reasons ? reasons : "");
-
-	pthread_mutex_lock(&s->lock);
-	if ((err = begin(s)) < 0)
-		goto out;
 	/* The challenge is used up with the verdict, or neither happens. */
-	if (rec && rec->seal_tag &&
-	    (err = consume_locked(s, rec->seal_tag, rec->seal_expires_ms, now * 1000)) < 0)
-		goto done;
-	if (ref) {
+	if (j->rec && j->rec->seal_tag &&
+	    (err = consume_locked(s, j->rec->seal_tag, j->rec->seal_expires_ms, j->now * 1000)) < 0)
+		return err;
+	if (j->ref) {
 		if ((err = prepare(&st, s, "SELECT 1 FROM baselines WHERE name = ? AND version = ?",
-				   "ti", bname, (int64_t)bver)) < 0 || (err = exists(s, st)) < 0)
-			goto done;
-		if (err == 0) {
-			err = tpa_err_fail(TPA_ERR_NOT_FOUND, "record: no baseline %s", ref);
-			goto done;
-		}
+				   "ti", j->bname, (int64_t)j->bver)) < 0 || (err = exists(s, st)) < 0)
+			return err;
+		if (err == 0)
+			return tpa_err_fail(TPA_ERR_NOT_FOUND, "record: no baseline %s", j->ref);
 	}
 	/* The token replaces the previous one, or its absence clears it: an
 	 * older token must not look current. */
 	if ((err = prepare(&st, s, "UPDATE devices SET last_attest_at = ?1, last_verdict = ?2, "
 			   "last_outcome = ?3, last_baseline = ?4, last_token = ?5, "
 			   "last_token_exp = CASE WHEN ?5 IS NULL THEN NULL ELSE ?6 END "
-			   "WHERE id = ?7", "ittttit", now, verdict, outcome, ref, token,
-			   token_exp, id)) < 0 || (err = run(s, st, &changes)) < 0)
-		goto done;
-	if (changes == 0) {
-		err = tpa_err_fail(TPA_ERR_NOT_FOUND, "no device with id %.64s", id);
-		goto done;
-	}
+			   "WHERE id = ?7", "ittttit", j->now, j->verdict, j->outcome, j->ref,
+			   j->token, j->token_exp, j->id)) < 0 || (err = run(s, st, &changes)) < 0)
+		return err;
+	if (changes == 0)
+		return tpa_err_fail(TPA_ERR_NOT_FOUND, "no device with id %.64s", j->id);
 	/* The evidence replaces the previous one, or its absence removes it. */
-	if (log || pcrs)
+	if (j->log || j->pcrs)
 		err = prepare(&st, s, "INSERT INTO evidence(device_id, event_log, pcrs_json) "
 			      "VALUES(?, ?, ?) ON CONFLICT(device_id) DO UPDATE SET "
 			      "event_log = excluded.event_log, pcrs_json = excluded.pcrs_json",
-			      "tbt", id, (const void *)log, log_len, pcrs);
+			      "tbt", j->id, (const void *)j->log, j->log_len, j->pcrs);
 	else
-		err = prepare(&st, s, "DELETE FROM evidence WHERE device_id = ?", "t", id);
+		err = prepare(&st, s, "DELETE FROM evidence WHERE device_id = ?", "t", j->id);
 	if (err < 0 || (err = run(s, st, NULL)) < 0)
-		goto done;
-	err = audit(s, id, "attest", detail, now);
-done:
-	err = finish(s, err);
+		return err;
+	return audit(s, j->id, "attest", j->detail, j->now);
+}
+
+static void job_fail(struct rec_job *j, int err)
+{
+	j->err = err;
+	snprintf(j->why, sizeof(j->why), "%s", tpa_err_last());
+}
+
+/* A group of verdicts in one transaction, each in a savepoint of its own:
+ * one that fails (a challenge used already, a device deleted meanwhile)
+ * is undone alone; if the commit fails, every one fails with it. */
+static void commit_group(sq_store *s, struct rec_job *group)
+{
+	struct rec_job *j;
+	int err;
+
+	pthread_mutex_lock(&s->lock);
+	if ((err = begin(s)) < 0) {
+		for (j = group; j; j = j->next)
+			job_fail(j, err);
+		goto out;
+	}
+	for (j = group; j; j = j->next) {
+		if ((err = exec(s, "SAVEPOINT verdict")) < 0) {
+			job_fail(j, err);
+			continue;
+		}
+		if ((err = record_one(s, j)) < 0) {
+			job_fail(j, err);
+			sqlite3_exec(s->db, "ROLLBACK TO verdict", NULL, NULL, NULL);
+		}
+		if ((err = exec(s, "RELEASE verdict")) < 0 && j->err == 0)
+			job_fail(j, err);
+	}
+	if ((err = finish(s, 0)) < 0) {
+		sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+		for (j = group; j; j = j->next)
+			if (j->err == 0)
+				job_fail(j, err);
+	}
 out:
 	pthread_mutex_unlock(&s->lock);
-	return err;
+}
+
+/* Group commit: a verdict waits in the queue; the first thread to find no
+ * group being committed takes every waiting verdict (up to
+ * GROUP_MAX), commits them together, then wakes them. With
+ * synchronous = FULL one fsync covers the group, and no caller returns
+ * before the commit that holds its verdict is durable. */
+static int sq_record(tpa_store *p, const char *id, int compliant, const char *reasons,
+		     const tpa_attest_record *rec, int64_t now)
+{
+	static const char *outcomes[] = { "compliant", "warning", "non-compliant", "no-baseline" };
+	sq_store *s = (sq_store *)p;
+	struct rec_job job;
+	size_t i;
+
+	memset(&job, 0, sizeof(job));
+	job.id = id;
+	job.rec = rec;
+	job.now = now;
+	job.verdict = compliant ? "compliant" : "non-compliant";
+	job.outcome = rec && rec->outcome ? rec->outcome : job.verdict;
+	job.ref = rec ? rec->baseline : NULL;
+	job.log = rec && rec->event_log_len ? rec->event_log : NULL;
+	job.log_len = job.log ? rec->event_log_len : 0;
+	job.pcrs = rec && rec->pcrs_json && *rec->pcrs_json ? rec->pcrs_json : NULL;
+	job.token = rec && rec->token && *rec->token ? rec->token : NULL;
+	job.token_exp = rec ? rec->token_exp : 0;
+	if (!valid_id(id))
+		return bad_id("record");
+	for (i = 0; i < sizeof(outcomes) / sizeof(outcomes[0]); i++)
+		if (strcmp(job.outcome, outcomes[i]) == 0)
+			break;
+	if (i == sizeof(outcomes) / sizeof(outcomes[0]))
+		return tpa_err_fail(TPA_ERR_INVALID_ARG, "record: the outcome must be compliant, "
+				    "warning, non-compliant or no-baseline");
+	if (job.ref && parse_ref(job.bname, &job.bver, job.ref) < 0)
+		return tpa_err_fail(TPA_ERR_INVALID_ARG,
+				    "record: the baseline must be name@version (a name of 1 to %d "
+				    "bytes of A-Z, a-z, 0-9, '.', '_', '-'; a version from 1)",
+				    TPA_BASELINE_NAME_MAX);
+	if (rec && rec->event_log_len && !rec->event_log)
+		return tpa_err_fail(TPA_ERR_INVALID_ARG, "record: event_log NULL with a length");
+	if (job.log_len > TPA_STORE_EVENT_LOG_MAX)
+		return tpa_err_fail(TPA_ERR_INVALID_ARG,
+				    "record: the event_log of %zu bytes exceeds %u", job.log_len,
+				    TPA_STORE_EVENT_LOG_MAX);
+	if (job.pcrs && strnlen(job.pcrs, TPA_STORE_PCRS_JSON_MAX + 1) > TPA_STORE_PCRS_JSON_MAX)
+		return tpa_err_fail(TPA_ERR_INVALID_ARG, "record: pcrs_json exceeds %u bytes",
+				    TPA_STORE_PCRS_JSON_MAX);
+	if (job.token && !valid_printable(job.token, TPA_STORE_TOKEN_MAX))
+		return tpa_err_fail(TPA_ERR_INVALID_ARG, "record: the token must be 1 to %u bytes "
+				    "of printable ASCII", TPA_STORE_TOKEN_MAX);
+	if (job.token_exp < 0 || (!job.token && job.token_exp != 0))
+		return tpa_err_fail(TPA_ERR_INVALID_ARG, "record: the token_exp must be 0 or more, "
+				    "and 0 without a token");
+	snprintf(job.detail, sizeof(job.detail), "%s%s%s%s%s%s%s", job.verdict,
+		 strcmp(job.outcome, job.verdict) ? ", outcome " : "",
+		 strcmp(job.outcome, job.verdict) ? job.outcome : "", job.ref ? ", baseline " : "",
+		 job.ref ? job.ref : "", reasons && *reasons ? ": " : "", reasons ? reasons : "");
+
+	pthread_mutex_lock(&s->q_lock);
+	*s->q_tail = &job;
+	s->q_tail = &job.next;
+	while (!job.done) {
+		struct rec_job *group, *j, *next, **cut;
+		size_t n;
+
+		if (s->q_leader) {
+			pthread_cond_wait(&s->q_cv, &s->q_lock);
+			continue;
+		}
+		/* This thread commits the waiting group; its own verdict is in
+		 * it (a group taken before it was queued is done by now). */
+		s->q_leader = 1;
+		group = s->q_head;
+		for (cut = &s->q_head, n = 0; *cut && n < GROUP_MAX; n++)
+			cut = &(*cut)->next;
+		s->q_head = *cut;
+		*cut = NULL;
+		if (!s->q_head)
+			s->q_tail = &s->q_head;
+		pthread_mutex_unlock(&s->q_lock);
+		commit_group(s, group);
+		pthread_mutex_lock(&s->q_lock);
+		for (j = group; j; j = next) {
+			next = j->next;       /* read first: a waiter done returns at once */
+			j->done = 1;
+		}
+		s->q_leader = 0;
+		pthread_cond_broadcast(&s->q_cv);
+	}
+	pthread_mutex_unlock(&s->q_lock);
+	if (job.err < 0)
+		return tpa_err_fail(job.err, "%s", job.why);
+	return 0;
 }
 
 static int sq_list(tpa_device **out, size_t *n, tpa_store *p)
@@ -2195,6 +2306,8 @@ static void sq_close(tpa_store *p)
 	if (s->counted)
 		open_files_ref(s, -1);
 	pthread_mutex_destroy(&s->lock);
+	pthread_mutex_destroy(&s->q_lock);
+	pthread_cond_destroy(&s->q_cv);
 	free(s);
 }
 
@@ -3994,6 +4107,7 @@ static int sq_open(tpa_store **out, const char *path, int create)
 	s->public.ops = &sq_ops;
 	snprintf(s->path, sizeof(s->path), "%s", path);
 	pthread_mutex_init(&s->lock, NULL);
+	queue_init(s);
 	if (!open_already(path) && (err = private_file(path, create)) < 0)
 		goto fail;
 	if (sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE |
@@ -4022,6 +4136,8 @@ fail:
 	stmt_drop_all(s);
 	sqlite3_close(s->db);
 	pthread_mutex_destroy(&s->lock);
+	pthread_mutex_destroy(&s->q_lock);
+	pthread_cond_destroy(&s->q_cv);
 	free(s);
 	return err;
 }
@@ -4112,6 +4228,7 @@ static int open_plain(sq_store **out, const char *path)
 	s->public.ops = &sq_ops;
 	snprintf(s->path, sizeof(s->path), "%s", path);
 	pthread_mutex_init(&s->lock, NULL);
+	queue_init(s);
 	if (sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_FULLMUTEX,
 			    NULL) != SQLITE_OK) {
 		int err = tpa_err_fail(TPA_ERR_IO, "registry %s: cannot open: %s", path,

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /* The SQLite device registry on real files. */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -1908,6 +1909,119 @@ static void test_admission(void)
 	tpa_store_close(s);
 }
 
+
+/* ---- group commit: verdicts of concurrent callers in one transaction ---- */
+
+#define GC_THREADS 16
+#define GC_EACH 40
+#define GC_DEVICES 8
+
+static tpa_store *gc_store;
+static char gc_ids[GC_DEVICES][TPA_DEVICE_ID_LEN + 1];
+
+typedef struct {
+	int t, ok, used, missing, other;
+	char why_used[256], why_missing[256];
+} gc_arg;
+
+static void *gc_worker(void *p)
+{
+	gc_arg *a = p;
+	uint8_t tag[TPA_SEAL_TAG_LEN];
+	int i, err;
+
+	for (i = 0; i < GC_EACH; i++) {
+		tpa_attest_record rec;
+		const char *id = gc_ids[a->t % GC_DEVICES];
+		static const char *nobody =
+			"cdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcd";
+
+		memset(&rec, 0, sizeof(rec));
+		rec.outcome = i % 3 ? "compliant" : "non-compliant";
+		rec.token = "eyJhbGciOiJFUzI1NiJ9.e30.c2ln";
+		rec.token_exp = 5000;
+		/* Every 8th call reuses the tag of the call before it: a
+		 * challenge used already, refused alone in its group. */
+		if (i == 0 || i % 8) {
+			memset(tag, 0, sizeof(tag));
+			tag[0] = (uint8_t)a->t;
+			tag[1] = (uint8_t)i;
+		}
+		rec.seal_tag = tag;
+		rec.seal_expires_ms = 4000000000000LL;
+		/* Thread 0's every 5th verdict names a device that is not there. */
+		err = tpa_store_record(gc_store, a->t == 0 && i % 5 == 4 ? nobody : id,
+				       strcmp(rec.outcome, "compliant") == 0, NULL, &rec, 1000 + i);
+		if (err == 0) {
+			a->ok++;
+		} else if (err == TPA_ERR_USED) {
+			a->used++;
+			snprintf(a->why_used, sizeof(a->why_used), "%s", tpa_err_last());
+		} else if (err == TPA_ERR_NOT_FOUND) {
+			a->missing++;
+			snprintf(a->why_missing, sizeof(a->why_missing), "%s", tpa_err_last());
+		} else {
+			a->other++;
+		}
+	}
+	return NULL;
+}
+
+static void test_group_commit(void)
+{
+	pthread_t th[GC_THREADS];
+	gc_arg args[GC_THREADS];
+	char p[300];
+	size_t k, rows = 0, n;
+	int ok = 0, used = 0, missing = 0, other = 0, t;
+	tpa_audit_report r;
+
+	snprintf(p, sizeof(p), "%s/group.db", dir);
+	CU_ASSERT_EQUAL_FATAL(tpa_store_open_sqlite(&gc_store, p), 0);
+	for (k = 0; k < GC_DEVICES; k++) {
+		char ak[16];
+
+		memset(gc_ids[k], "456789ab"[k], TPA_DEVICE_ID_LEN);
+		gc_ids[k][TPA_DEVICE_ID_LEN] = '\0';
+		snprintf(ak, sizeof(ak), "000b%04zx", k);
+		CU_ASSERT_EQUAL(tpa_store_enroll(gc_store, gc_ids[k], EK, sizeof(EK), NULL, 0, AKP,
+						 sizeof(AKP), ak, NULL, 0, 100), 0);
+	}
+	for (t = 0; t < GC_THREADS; t++) {
+		memset(&args[t], 0, sizeof(args[t]));
+		args[t].t = t;
+		CU_ASSERT_EQUAL_FATAL(pthread_create(&th[t], NULL, gc_worker, &args[t]), 0);
+	}
+	for (t = 0; t < GC_THREADS; t++) {
+		pthread_join(th[t], NULL);
+		ok += args[t].ok;
+		used += args[t].used;
+		missing += args[t].missing;
+		other += args[t].other;
+	}
+	/* Each call answered for itself: 4 reused tags a thread (i = 8, 16,
+	 * 24, 32), thread 0's calls for no device at i = 4, 9, ..., 39 but
+	 * 24 (its tag is refused first: 7), and the error of each in its own
+	 * caller's words. */
+	CU_ASSERT_EQUAL(other, 0);
+	CU_ASSERT_EQUAL(used, GC_THREADS * 4);
+	CU_ASSERT_EQUAL(missing, 7);
+	CU_ASSERT_EQUAL(ok, GC_THREADS * GC_EACH - used - missing);
+	CU_ASSERT_STRING_EQUAL(args[3].why_used, "challenge already used");
+	CU_ASSERT(strstr(args[0].why_missing, "no device with id cdcdcdcd") != NULL);
+	/* Exactly the verdicts answered 0 are in the registry, each audited,
+	 * the chain whole. */
+	for (k = 0; k < GC_DEVICES; k++) {
+		CU_ASSERT_EQUAL(tpa_store_audit_count(&n, gc_store, gc_ids[k]), 0);
+		rows += n - 1;                       /* its enroll row */
+	}
+	CU_ASSERT_EQUAL(rows, (size_t)ok);
+	CU_ASSERT_EQUAL(tpa_audit_verify(&r, gc_store, NULL, NULL), 0);
+	CU_ASSERT(r.intact);
+	tpa_store_close(gc_store);
+	test_registry_remove(p, dir);
+}
+
 int main(void)
 {
 	CU_pSuite s;
@@ -1934,6 +2048,8 @@ int main(void)
 	CU_add_test(s, "baselines are append-only", test_baseline_append_only);
 	CU_add_test(s, "assignments, labels, the baseline for a device", test_assign_and_labels);
 	CU_add_test(s, "record with and without evidence", test_record_evidence);
+	CU_add_test(s, "group commit: 16 threads' verdicts, each answered for itself",
+		    test_group_commit);
 	CU_add_test(s, "invalid inputs refused", test_invalid_inputs);
 	CU_add_test(s, "schema 2 migrates to 7, keeping everything", test_migrate_v2);
 	CU_add_test(s, "tokens: record, last token, cleared by a record without", test_token);
