@@ -231,8 +231,12 @@ stop_agent
 t1=$(date +%s.%N)
 kill "$HOLE" 2>/dev/null || true
 [ "${AGENT_RC:-1}" = 0 ] && ok "SIGTERM during an attestation: exit 0" || bad "exit ${AGENT_RC:-?}" "$WORK/agent.log"
-/usr/bin/python3 -c "import sys; sys.exit(0 if float('$t1') - float('$t0') < 6 else 1)" &&
-    ok "... within the call's deadline" || bad "took $t0..$t1"
+# The call's deadline is 4 s; 2 s more for the exit, and under valgrind
+# (its leak check at exit took 2.4 s in CI) 8.
+lim=6
+[ -n "${VALGRIND:-}" ] && lim=12
+/usr/bin/python3 -c "import sys; sys.exit(0 if float('$t1') - float('$t0') < $lim else 1)" &&
+    ok "... within the call's deadline" || bad "took $t0..$t1 (more than $lim s)"
 cmp -s "$WORK/token" "$WORK/token.before" && ok "... the token file untouched, whole" || bad "token file changed"
 ls "$WORK"/token.tmp* "$WORK"/status.json.tmp* >/dev/null 2>&1 && bad "a temporary file was left" || ok "... no partial file left"
 
