@@ -247,6 +247,10 @@ static void attest_one(attempt *a)
 	double t0 = now_s();
 
 	a->latency = -1;
+	if (!a->req) {                  /* no evidence was made for it: a bug here */
+		count_error(-1, "no evidence prepared for this attestation");
+		return;
+	}
 	if (!opt.warm) {
 		co.target = opt.target;
 		co.ca_file = opt.ca;
@@ -419,7 +423,7 @@ int main(int argc, char **argv)
 
 		/* Evidence for this batch: attempt i is device i mod ndev's. */
 		for (k = 0; k < opt.ndev; k++) {
-			jobs[k] = (prep_job){ &opt.dev[k], from + (long)k, to, (long)opt.ndev, 0, "" };
+			jobs[k] = (prep_job){ &opt.dev[k], from, to, (long)opt.ndev, 0, "" };
 			while (jobs[k].from % (long)opt.ndev != (long)k)
 				jobs[k].from++;
 			pthread_create(&th[k], NULL, prepare, &jobs[k]);

@@ -22,6 +22,10 @@ PY3=/usr/bin/python3
 DEVICES=${TPA_BENCH_FLEET_DEVICES:-4}
 COUNT=${TPA_BENCH_FLEET_COUNT:-3000}
 CONC=${TPA_BENCH_FLEET_CONCURRENCY:-16}
+# A short challenge lifetime makes the used seals expire during the run, as
+# in a verifier that serves for longer than it (the steady state).
+TTL=${TPA_BENCH_FLEET_NONCE_TTL_MS:-300000}
+BATCH=${TPA_BENCH_FLEET_BATCH:-500}
 cleanup() {
     local d
     [ -n "$VPID" ] && { kill -TERM "$VPID" 2>/dev/null; wait "$VPID" 2>/dev/null || true; }
@@ -48,7 +52,7 @@ DB=$W/registry.db
 rm -f "$W/v.out"
 "$BIN/verifier" serve --listen 127.0.0.1:0 --cert "$W/certs/server.pem" --key "$W/certs/server.key" \
     --registry "$DB" --ek-ca "$W/ekca" --token-key "$W/token.jwk" --baseline "$W/fleet.json" \
-    --nonce-ttl 300000 >"$W/v.out" 2>"$W/v.err" &
+    --nonce-ttl "$TTL" >"$W/v.out" 2>"$W/v.err" &
 VPID=$!
 wait_listening "$W/v.out" "$VPID" 1500 || die "the verifier did not start" "$W/v.err"
 for d in $(seq "$DEVICES"); do
@@ -57,7 +61,7 @@ for d in $(seq "$DEVICES"); do
         --ak-file "$W/ak$d.bin" >"$W/enroll$d.out" 2>&1 || die "enroll device $d" "$W/enroll$d.out"
 done
 F=("$BIN/tpa-fleet" --verifier "127.0.0.1:$PORT" --ca "$CA" "${DEVS[@]}" --verifier-pid "$VPID"
-   --registry "$DB" --concurrency "$CONC")
+   --registry "$DB" --concurrency "$CONC" --batch "$BATCH")
 # A first round warms the verifier's caches (its registry's pages, TLS
 # session tickets are not used: each connection is a full handshake).
 "${F[@]}" --count 200 >/dev/null || true

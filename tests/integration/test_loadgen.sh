@@ -68,6 +68,11 @@ print(c.execute("SELECT count(*) FROM audit WHERE event = ?", ("attest",)).fetch
 [ "$n" -ge 60 ] && ok "... every verdict in the registry's audit log ($n attest rows)" ||
     bad "audit rows: $n"
 
+# ---- batches that do not divide among the devices ----
+expect_exit "31 in batches of 7 over 3 devices: exit 0" 0 "${F[@]}" "${FA[@]}" --count 31 --batch 7 --concurrency 3
+expect_grep "... every attestation had its evidence: 31 verdicts, no error" "$WORK/out" \
+    '\(31 verdicts in [0-9.]+ s: 31 compliant, 0 not; 0 errors\)'
+
 # ---- warm: one channel ----
 expect_exit "30 over one channel (--warm): exit 0" 0 "${F[@]}" "${FA[@]}" --count 30 --concurrency 4 --warm
 expect_grep "... 30 verdicts, all compliant" "$WORK/out" '\(30 verdicts in [0-9.]+ s: 30 compliant, 0 not; 0 errors\)'
