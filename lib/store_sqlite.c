@@ -3576,20 +3576,20 @@ static int sq_audit_note(tpa_store *p, const char *id, const char *event, const 
 	return err;
 }
 
-static int sq_data_version(int64_t *v, tpa_store *p)
+/* One integer a single-row query answers (what names it in an error). */
+static int scalar(int64_t *v, sq_store *s, const char *sql, const char *what)
 {
-	sq_store *s = (sq_store *)p;
 	sqlite3_stmt *st;
 	int err;
 
 	if (!v)
-		return tpa_err_fail(TPA_ERR_INVALID_ARG, "data version: NULL");
+		return tpa_err_fail(TPA_ERR_INVALID_ARG, "%s: NULL", what);
 	pthread_mutex_lock(&s->lock);
-	if ((err = prepare(&st, s, "PRAGMA data_version", "")) == 0) {
+	if ((err = prepare(&st, s, sql, "")) == 0) {
 		if ((err = step_one(s, st)) == 1)
 			*v = col_int(st, 0);
 		else if (err == 0)
-			err = sq_fail(s, "data version");
+			err = sq_fail(s, what);
 		release(s, st);
 		err = err < 0 ? err : 0;
 	}
@@ -3597,26 +3597,15 @@ static int sq_data_version(int64_t *v, tpa_store *p)
 	return err;
 }
 
+static int sq_data_version(int64_t *v, tpa_store *p)
+{
+	return scalar(v, (sq_store *)p, "PRAGMA data_version", "data version");
+}
+
 static int sq_bytes(int64_t *n, tpa_store *p)
 {
-	sq_store *s = (sq_store *)p;
-	sqlite3_stmt *st;
-	int err;
-
-	if (!n)
-		return tpa_err_fail(TPA_ERR_INVALID_ARG, "registry size: NULL");
-	pthread_mutex_lock(&s->lock);
-	if ((err = prepare(&st, s, "SELECT page_count * page_size FROM pragma_page_count(), "
-			   "pragma_page_size()", "")) == 0) {
-		if ((err = step_one(s, st)) == 1)
-			*n = col_int(st, 0);
-		else if (err == 0)
-			err = sq_fail(s, "registry size");
-		release(s, st);
-		err = err < 0 ? err : 0;
-	}
-	pthread_mutex_unlock(&s->lock);
-	return err;
+	return scalar(n, (sq_store *)p, "SELECT page_count * page_size FROM pragma_page_count(), "
+		      "pragma_page_size()", "registry size");
 }
 
 static const tpa_store_ops sq_ops = {

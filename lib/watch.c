@@ -370,10 +370,10 @@ static int items_add(items *it, const char *kind, const char *target, const char
 }
 
 /* Disconnects for the device's open sessions at the NASes we can reach. */
-/* The device's sessions at known NASes (only: that one alone), but skip:
+/* The device's sessions at known NASes (only: that one alone), but keep:
  * a session that was let in with the standing the change is to. */
 static int add_disconnects(tpa_watch *w, items *it, const char *device, int64_t now,
-			   const tpa_session *only, const tpa_session *skip)
+			   const tpa_session *only, const tpa_session *keep)
 {
 	tpa_session *ss = NULL;
 	size_t n = 0, i;
@@ -391,8 +391,8 @@ static int add_disconnects(tpa_watch *w, items *it, const char *device, int64_t 
 		const tpa_watch_das *d = das_for(w, ss[i].nas_ip);
 		char *body = NULL;
 
-		if (skip && strcmp(ss[i].nas_ip, skip->nas_ip) == 0 &&
-		    strcmp(ss[i].session_id, skip->session_id) == 0)
+		if (keep && strcmp(ss[i].nas_ip, keep->nas_ip) == 0 &&
+		    strcmp(ss[i].session_id, keep->session_id) == 0)
 			continue;
 		if (!d) {
 			say(TPA_LOG_WARNING, "session at a NAS without a DAS secret: not ended",
@@ -442,7 +442,7 @@ static void wake_all(tpa_watch *w, const items *it)
 
 /* One device's change acted on: what is owed and the new state, at once. */
 static int act(tpa_watch *w, const char *device, int compliant, int previous,
-	       const char *reason, int64_t now, int disconnect, int sets, const tpa_session *skip)
+	       const char *reason, int64_t now, int disconnect, int sets, const tpa_session *keep)
 {
 	tpa_notified st;
 	items it = { 0 };
@@ -454,7 +454,7 @@ static int act(tpa_watch *w, const char *device, int compliant, int previous,
 	snprintf(st.reason, sizeof(st.reason), "%s", reason);
 	st.at = now;
 	if ((sets && (err = add_sets(w, &it, device, compliant, previous, reason, now)) < 0) ||
-	    (disconnect && (err = add_disconnects(w, &it, device, now, NULL, skip)) < 0) ||
+	    (disconnect && (err = add_disconnects(w, &it, device, now, NULL, keep)) < 0) ||
 	    (err = tpa_store_notify_commit(w->store, &st, it.v, it.n, now)) < 0) {
 		say(TPA_LOG_ERR, "compliance change not recorded: will try again", device,
 		    NULL, NULL, tpa_err_last());
