@@ -36,7 +36,7 @@ WARN    := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wformat=2 \
 ALL_CFLAGS := -std=c11 $(OPT) $(WARN) $(SAN) $(CFLAGS) -fPIC -pthread
 CPPFLAGS += -D_GNU_SOURCE -Iinclude -I$(BUILD)/gen
 LDLIBS  := -ltss2-esys -ltss2-tctildr -ltss2-mu -ltss2-rc -lgrpc -lgpr \
-           -lprotobuf-c -lcjose -ljansson -lsqlite3 -lmicrohttpd -lgnutls -lcurl -lcrypto -lpthread
+           -lprotobuf-c -lcjose -ljansson -lsqlite3 -lpq -lmicrohttpd -lgnutls -lcurl -lcrypto -lpthread
 LDFLAGS ?=
 
 GEN      := $(BUILD)/gen
@@ -85,7 +85,9 @@ LIB_SRC  := \
             lib/watch.c \
             lib/notify.c \
             lib/caep.c \
-            lib/store_sqlite.c \
+            lib/store_sql.c \
+            lib/sqldb_sqlite.c \
+            lib/sqldb_pg.c \
             lib/audit.c \
             lib/baseline_format.c \
             lib/baseline_rules.c \

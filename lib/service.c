@@ -748,6 +748,14 @@ static void say_error(tpa_service *s, const char *msg, const dev_ref *d, const c
 	say(s, &rec);
 }
 
+/* The status a registry failure is answered with: a registry that did not
+ * answer (a database server down or unreachable) is UNAVAILABLE, which an
+ * agent retries, perhaps at another replica; anything else is INTERNAL. */
+static int store_status(int err)
+{
+	return err == TPA_ERR_UNAVAILABLE ? TPA_RPC_UNAVAILABLE : TPA_RPC_INTERNAL;
+}
+
 static void refuse(tpa_rpc_reply *r, int status, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 static void refuse(tpa_rpc_reply *r, int status, const char *fmt, ...)
@@ -1327,6 +1335,13 @@ void tpa_service_attest(tpa_rpc_reply *r, const uint8_t *req, size_t len,
 		t0 = mono_s();
 		err = tpa_store_find_by_ak(&dev, s->opts.store, name_hex);
 		store_observe(s, "find_by_ak", t0);
+		if (err < 0 && err != TPA_ERR_NOT_FOUND) {
+			/* The registry did not answer: nothing is known of the
+			 * AK, and the device is told to come back, not to enroll. */
+			refuse(r, store_status(err), "registry: %s", tpa_err_last());
+			say_error(s, "the registry did not answer", NULL, tpa_err_last());
+			goto cleanup;
+		}
 		if (err < 0) {
 			refuse(r, TPA_RPC_PERMISSION_DENIED,
 			       "AK %.16s... is not registered: enroll the device first", name_hex);
@@ -1480,7 +1495,7 @@ void tpa_service_attest(tpa_rpc_reply *r, const uint8_t *req, size_t len,
 				goto cleanup;
 			}
 			if (err < 0) {
-				refuse(r, TPA_RPC_INTERNAL, "the verdict cannot be recorded: %s",
+				refuse(r, store_status(err), "the verdict cannot be recorded: %s",
 				       tpa_err_last());
 				say_error(s, "the verdict cannot be recorded", &who,
 					  tpa_err_last());
@@ -1618,7 +1633,7 @@ static int refuse_revoked(tpa_rpc_reply *r, tpa_service *s, const char *device_i
 	if (err == TPA_ERR_NOT_FOUND) {
 		tpa_err_clear();
 		if ((err = tpa_store_tombstoned(s->opts.store, device_id)) < 0) {
-			refuse(r, TPA_RPC_INTERNAL, "registry: %s", tpa_err_last());
+			refuse(r, store_status(err), "registry: %s", tpa_err_last());
 			return -1;
 		}
 		if (err == 1) {
@@ -1628,7 +1643,7 @@ static int refuse_revoked(tpa_rpc_reply *r, tpa_service *s, const char *device_i
 		return 0;
 	}
 	if (err < 0) {
-		refuse(r, TPA_RPC_INTERNAL, "registry: %s", tpa_err_last());
+		refuse(r, store_status(err), "registry: %s", tpa_err_last());
 		return -1;
 	}
 	if (dev.state == TPA_DEVICE_REVOKED) {
@@ -1861,7 +1876,7 @@ void tpa_service_activate(tpa_rpc_reply *r, const uint8_t *req, size_t len, void
 	/* The TPM proved it holds the EK: the enrollment is used up now. */
 	if ((err = tpa_store_consume(s->opts.store, seal.tag, (int64_t)seal.expires_ms,
 				     (int64_t)tpa_sealer_now(s->sealer))) < 0) {
-		refuse(r, err == TPA_ERR_USED ? TPA_RPC_FAILED_PRECONDITION : TPA_RPC_INTERNAL,
+		refuse(r, err == TPA_ERR_USED ? TPA_RPC_FAILED_PRECONDITION : store_status(err),
 		       "enrollment: %s", err == TPA_ERR_USED ? "already activated" : tpa_err_last());
 		goto refused;
 	}
@@ -1883,7 +1898,7 @@ void tpa_service_activate(tpa_rpc_reply *r, const uint8_t *req, size_t len, void
 		goto refused;
 	}
 	if (err < 0) {
-		refuse(r, err == TPA_ERR_CONFLICT ? TPA_RPC_ALREADY_EXISTS : TPA_RPC_INTERNAL,
+		refuse(r, err == TPA_ERR_CONFLICT ? TPA_RPC_ALREADY_EXISTS : store_status(err),
 		       "registry: %s", tpa_err_last());
 		goto refused;
 	}

@@ -12,7 +12,8 @@ PKGS=(
     libgrpc-dev
     libcjose-dev libjansson-dev
     libcunit1-dev
-    libsqlite3-dev                    # the device registry
+    libsqlite3-dev                    # the device registry (embedded, the default)
+    libpq-dev postgresql-15           # the registry on PostgreSQL (tests start their own, on a unix socket)
     libmicrohttpd-dev libgnutls28-dev # the HTTP face (TLS by GnuTLS inside libmicrohttpd)
     libsystemd-dev                    # sd_notify: readiness and the watchdog
     swtpm swtpm-tools

@@ -344,12 +344,22 @@ int tpa_store_open_sqlite(tpa_store **out, const char *path);
  * serve --registry creates one)", so an admin command's typo'd path does not
  * become a new, empty registry. */
 int tpa_store_open_sqlite_existing(tpa_store **out, const char *path);
+/* Opens a registry in a PostgreSQL database (a libpq connection string or
+ * URI; its search_path's first schema holds the tables), creating the schema
+ * if create and the schema is empty. Connections are pooled (8, or
+ * TPA_REGISTRY_POOL from 1 to 32), each statement prepared once per
+ * connection; writers of every replica serialize on one advisory lock. A
+ * server that cannot be reached is TPA_ERR_UNAVAILABLE (also for calls
+ * while it is down: a broken connection is reset at the next call); bad
+ * credentials are refused as libpq says, without the password. */
+int tpa_store_open_postgresql(tpa_store **out, const char *conninfo, int create);
 /* Opens the registry a --registry option names, through the backend its
  * form says: "sqlite:PATH" or a plain PATH is an SQLite file (as above);
- * "postgresql://..." or "postgres://..." names a PostgreSQL database, which
- * this build cannot open (TPA_ERR_INVALID_ARG, saying so); another
- * "scheme://" is refused the same way. Programs open registries through
- * this, so that a backend is added here and nowhere else. */
+ * "postgresql://..." or "postgres://..." is a libpq connection URI of a
+ * PostgreSQL database (tpa_store_open_postgresql), and so is a private file
+ * (mode 0600) whose one line is such a URI; another "scheme://" is
+ * refused. Programs open registries through this, so that a backend is
+ * added here and nowhere else. */
 int tpa_store_open(tpa_store **out, const char *where);
 /* As tpa_store_open, but refuses a registry that does not exist yet (see
  * tpa_store_open_sqlite_existing): what admin commands open with; only

@@ -1,5 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
-/* The SQLite device registry on real files. */
+/* The device registry on real files, and (TPA_TEST_PG set: a libpq URI of a
+ * real PostgreSQL server, tests/integration/test_registry_pg.sh) the same
+ * tests, but those only a file has, on PostgreSQL, with its own. */
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,7 +22,23 @@
 #include "tpa/tpm_decode.h"
 
 static char dir[] = "/tmp/tpa-store-XXXXXX";
-static char path[256];
+static char path[1024];
+static const char *pg;                   /* TPA_TEST_PG: PostgreSQL, this URI */
+
+/* The registry called name: a file in dir, or a schema of its own on the
+ * PostgreSQL server. */
+static void registry_name(char *out, size_t cap, const char *name)
+{
+	if (pg)
+		test_pg_registry(out, cap, "t", name);
+	else
+		snprintf(out, cap, "%s/%s", dir, name);
+}
+
+static int pg_sql_fails(const char *where, const char *sql, const char *expect)
+{
+	return test_pg_sql(where, sql, expect);
+}
 
 static const char *ID1 = "1111111111111111111111111111111111111111111111111111111111111111";
 static const char *ID2 = "2222222222222222222222222222222222222222222222222222222222222222";
@@ -30,7 +48,7 @@ static tpa_store *open_store(void)
 {
 	tpa_store *s = NULL;
 
-	CU_ASSERT_EQUAL(tpa_store_open_sqlite(&s, path), 0);
+	CU_ASSERT_EQUAL(tpa_store_open(&s, path), 0);
 	return s;
 }
 
@@ -138,7 +156,7 @@ static void test_revoke_record_list_delete(void)
 
 static void test_audit_append_only_and_persistent(void)
 {
-	char cmd[512];
+	char cmd[1600];
 	tpa_store *s;
 	tpa_device d;
 
@@ -148,6 +166,12 @@ static void test_audit_append_only_and_persistent(void)
 	CU_ASSERT_EQUAL(tpa_store_get(&d, s, ID2), 0);
 	tpa_store_close(s);
 	/* The audit log refuses changes, even through SQL. */
+	if (pg) {
+		CU_ASSERT_EQUAL(pg_sql_fails(path, "DELETE FROM audit", "append-only"), 0);
+		CU_ASSERT_EQUAL(pg_sql_fails(path, "UPDATE audit SET detail = 'x'", "append-only"), 0);
+		CU_ASSERT_EQUAL(pg_sql_fails(path, "TRUNCATE audit", "append-only"), 0);
+		return;
+	}
 	snprintf(cmd, sizeof(cmd),
 		 "/usr/bin/python3 -c \"import sqlite3,sys; c=sqlite3.connect('%s');"
 		 "\ntry:\n c.execute('DELETE FROM audit'); c.commit(); sys.exit(1)"
@@ -332,8 +356,16 @@ static const char *ID3 = "333333333333333333333333333333333333333333333333333333
 
 /* Runs a python3 script (sqlite3 at hand, c a connection) on a registry
  * file: 0 if it exits 0. */
+/* SQL on the file beside the store's API: on PostgreSQL, the few checks
+ * that matter have their own (pg_sql_fails); these are counted, not run. */
+static unsigned sqlite_only;
+
 static int run_py(const char *db, const char *code)
 {
+	if (pg) {
+		sqlite_only++;
+		return 0;
+	}
 	return test_run_py(dir, db, "", code);
 }
 
@@ -341,8 +373,8 @@ static tpa_store *open_file(const char *name, char *p, size_t cap)
 {
 	tpa_store *s = NULL;
 
-	snprintf(p, cap, "%s/%s", dir, name);
-	CU_ASSERT_EQUAL(tpa_store_open_sqlite(&s, p), 0);
+	registry_name(p, cap, name);
+	CU_ASSERT_EQUAL(tpa_store_open(&s, p), 0);
 	return s;
 }
 
@@ -559,9 +591,16 @@ static void test_baseline_add_get_list(void)
 
 static void test_baseline_append_only(void)
 {
-	char p[300];
+	char p[1024];
 
-	snprintf(p, sizeof(p), "%s/baselines.db", dir);
+	registry_name(p, sizeof(p), "baselines.db");
+	if (pg) {
+		CU_ASSERT_EQUAL(pg_sql_fails(p, "UPDATE baselines SET body = 'x'", "append-only"), 0);
+		CU_ASSERT_EQUAL(pg_sql_fails(p, "DELETE FROM baselines", "append-only"), 0);
+		CU_ASSERT_EQUAL(pg_sql_fails(p, "SELECT 1/(count(*) - 3) FROM baselines",
+					     "division by zero"), 0);
+		return;
+	}
 	CU_ASSERT_EQUAL(run_py(p,
 		"for sql in (\"UPDATE baselines SET body = 'x'\", 'DELETE FROM baselines'):\n"
 		"    try:\n"
@@ -1438,12 +1477,15 @@ static void test_open_by_name(void)
 	CU_ASSERT_STRING_EQUAL(d.ak_name, "000b5001");
 	tpa_store_close(s);
 	s = NULL;
-	/* PostgreSQL is named, and refused by this build; no file appears. */
-	CU_ASSERT_EQUAL(tpa_store_open(&s, "postgresql://verifier@db/registry"),
-			TPA_ERR_INVALID_ARG);
-	CU_ASSERT(strstr(tpa_err_last(), "PostgreSQL") != NULL);
-	CU_ASSERT_EQUAL(tpa_store_open(&s, "postgres://db/registry"), TPA_ERR_INVALID_ARG);
+	/* PostgreSQL is named by its URI (both schemes); a server that is not
+	 * there is UNAVAILABLE, and no file appears. */
+	CU_ASSERT_EQUAL(tpa_store_open(&s, "postgresql://verifier@127.0.0.1:1/registry"),
+			TPA_ERR_UNAVAILABLE);
+	CU_ASSERT(strstr(tpa_err_last(), "postgresql database registry on 127.0.0.1") != NULL);
+	CU_ASSERT_EQUAL(tpa_store_open(&s, "postgres://127.0.0.1:1/registry"),
+			TPA_ERR_UNAVAILABLE);
 	CU_ASSERT_EQUAL(access("postgres:", F_OK), -1);
+	CU_ASSERT_EQUAL(access("postgresql:", F_OK), -1);
 	CU_ASSERT_EQUAL(tpa_store_open(&s, "mysql://db/registry"), TPA_ERR_INVALID_ARG);
 	CU_ASSERT(strstr(tpa_err_last(), "'mysql://' is not a registry backend") != NULL);
 	CU_ASSERT_EQUAL(tpa_store_open(&s, ""), TPA_ERR_INVALID_ARG);
@@ -1476,8 +1518,8 @@ static void test_open_existing(void)
 	snprintf(named, sizeof(named), "sqlite:%s", typo);
 	CU_ASSERT_EQUAL(tpa_store_open_existing(&s, named), TPA_ERR_NOT_FOUND);
 	CU_ASSERT_EQUAL(access(typo, F_OK), -1);
-	CU_ASSERT_EQUAL(tpa_store_open_existing(&s, "postgresql://db/registry"),
-			TPA_ERR_INVALID_ARG);
+	CU_ASSERT_EQUAL(tpa_store_open_existing(&s, "postgresql://127.0.0.1:1/registry"),
+			TPA_ERR_UNAVAILABLE);
 	CU_ASSERT_EQUAL(tpa_store_open_existing(&s, ""), TPA_ERR_INVALID_ARG);
 	CU_ASSERT_PTR_NULL(s);
 
@@ -1845,7 +1887,7 @@ static void test_admission(void)
 	CU_ASSERT_EQUAL(d.state, TPA_DEVICE_PENDING);
 	CU_ASSERT_STRING_EQUAL(d.label, "");
 	CU_ASSERT_STRING_EQUAL(d.ek_cert_source, "file");
-	CU_ASSERT_EQUAL(test_run_py(dir, path, "", "assert c.execute(\"select length(ek_cert) from "
+	CU_ASSERT_EQUAL(run_py(path, "assert c.execute(\"select length(ek_cert) from "
 				    "devices where id like 'fedc0001%'\").fetchone()[0] == 2"), 0);
 	/* With one, the source is refreshed, as the certificate. */
 	pend.ek_cert_source = "nv";
@@ -1883,7 +1925,7 @@ static void test_admission(void)
 	CU_ASSERT_STRING_EQUAL(d.admission, "allowlist");
 	CU_ASSERT_STRING_EQUAL(d.label, "lab");
 	CU_ASSERT_STRING_EQUAL(d.ek_cert_source, "none");
-	CU_ASSERT_EQUAL(test_run_py(dir, path, "", "assert c.execute(\"select hostname from devices "
+	CU_ASSERT_EQUAL(run_py(path, "assert c.execute(\"select hostname from devices "
 				    "where id like 'fedc0002%'\").fetchone()[0] == 'desk 12'"), 0);
 	CU_ASSERT_EQUAL(tpa_store_remove(s, L, 570), 0);
 	CU_ASSERT_EQUAL(tpa_store_enroll_admitted(s, L, EK, sizeof(EK), NULL, 0, AKP, sizeof(AKP),
@@ -1971,13 +2013,13 @@ static void test_group_commit(void)
 {
 	pthread_t th[GC_THREADS];
 	gc_arg args[GC_THREADS];
-	char p[300];
+	char p[1024];
 	size_t k, rows = 0, n;
 	int ok = 0, used = 0, missing = 0, other = 0, t;
 	tpa_audit_report r;
 
-	snprintf(p, sizeof(p), "%s/group.db", dir);
-	CU_ASSERT_EQUAL_FATAL(tpa_store_open_sqlite(&gc_store, p), 0);
+	registry_name(p, sizeof(p), "group.db");
+	CU_ASSERT_EQUAL_FATAL(tpa_store_open(&gc_store, p), 0);
 	for (k = 0; k < GC_DEVICES; k++) {
 		char ak[16];
 
@@ -2019,7 +2061,80 @@ static void test_group_commit(void)
 	CU_ASSERT_EQUAL(tpa_audit_verify(&r, gc_store, NULL, NULL), 0);
 	CU_ASSERT(r.intact);
 	tpa_store_close(gc_store);
-	test_registry_remove(p, dir);
+	if (!pg)
+		test_registry_remove(p, dir);
+}
+
+/* PostgreSQL only: what a server, not a file, can get wrong. */
+static void test_pg_faults(void)
+{
+	tpa_store *s = NULL, *t = NULL;
+	char p[1024], cmd[2048], conn[300];
+	FILE *f;
+
+	/* Nothing listens: UNAVAILABLE, at once, naming where. */
+	CU_ASSERT_EQUAL(tpa_store_open(&s, "postgresql://tpa@127.0.0.1:1/tpa"),
+			TPA_ERR_UNAVAILABLE);
+	CU_ASSERT(strstr(tpa_err_last(), "cannot connect") != NULL);
+	CU_ASSERT(strstr(tpa_err_last(), "127.0.0.1") != NULL);
+	CU_ASSERT_PTR_NULL(s);
+	/* A role that does not exist, a password that is wrong: refused as
+	 * the server says, the password never in the message. */
+	registry_name(p, sizeof(p), "faults");
+	snprintf(cmd, sizeof(cmd), "%s&user=nobody_here&password=s3cr3t-pw", p);
+	CU_ASSERT_EQUAL(tpa_store_open(&s, cmd), TPA_ERR_UNAVAILABLE);
+	CU_ASSERT(strstr(tpa_err_last(), "nobody_here") != NULL);
+	CU_ASSERT(strstr(tpa_err_last(), "s3cr3t-pw") == NULL);
+	/* An empty schema is made a registry only by serve (create). */
+	CU_ASSERT_EQUAL(tpa_store_open_existing(&s, p), TPA_ERR_NOT_FOUND);
+	CU_ASSERT_EQUAL_FATAL(tpa_store_open(&s, p), 0);
+	/* Two stores (two replicas) on one schema: the second finds it made. */
+	CU_ASSERT_EQUAL_FATAL(tpa_store_open_existing(&t, p), 0);
+	CU_ASSERT_EQUAL(tpa_store_enroll(s, ID1, EK, sizeof(EK), NULL, 0, AKP, sizeof(AKP),
+					 "000bfa01", NULL, 0, 100), 0);
+	{
+		tpa_device d;
+
+		CU_ASSERT_EQUAL(tpa_store_get(&d, t, ID1), 0);
+	}
+	tpa_store_close(t);
+	tpa_store_close(s);
+	/* The schema's own checks, whoever writes. */
+	CU_ASSERT_EQUAL(pg_sql_fails(p, "UPDATE devices SET last_token = 'a' || chr(10), "
+				     "last_token_exp = 1", "devices_last_token_check"), 0);
+	CU_ASSERT_EQUAL(pg_sql_fails(p, "UPDATE devices SET tpm_manufacturer = "
+				     "'ABCDEFGHIJKLMNOP'", "devices_tpm_manufacturer_check"), 0);
+	CU_ASSERT_EQUAL(pg_sql_fails(p, "UPDATE devices SET last_token_exp = 5",
+				     "devices_check"), 0);
+	CU_ASSERT_EQUAL(pg_sql_fails(p, "INSERT INTO used_seals VALUES('\\\\x00', 1)",
+				     "used_seals_tag_check"), 0);
+	/* A newer schema than ours: refused, nothing written. */
+	snprintf(cmd, sizeof(cmd), "psql -q \"%s\" -c 'INSERT INTO schema_version VALUES(99)'",
+		 p);
+	CU_ASSERT_EQUAL_FATAL(system(cmd), 0);
+	CU_ASSERT_EQUAL(tpa_store_open(&s, p), TPA_ERR_IO);
+	CU_ASSERT(strstr(tpa_err_last(), "schema version 99 is newer") != NULL);
+	/* Another program's tables: left as they are. */
+	registry_name(p, sizeof(p), "foreign");
+	snprintf(cmd, sizeof(cmd), "psql -q \"%s\" -c 'CREATE TABLE t_other(x int)'", p);
+	CU_ASSERT_EQUAL_FATAL(system(cmd), 0);
+	CU_ASSERT_EQUAL(tpa_store_open(&s, p), TPA_ERR_PARSE);
+	CU_ASSERT(strstr(tpa_err_last(), "another program's") != NULL);
+	/* A connection string in a file: it must be private. */
+	registry_name(p, sizeof(p), "from_file");
+	snprintf(conn, sizeof(conn), "%s/registry.conn", dir);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(f = fopen(conn, "w"));
+	fprintf(f, "%s\n", p);
+	fclose(f);
+	chmod(conn, 0644);
+	CU_ASSERT_EQUAL(tpa_store_open(&s, conn), TPA_ERR_IO);
+	CU_ASSERT(strstr(tpa_err_last(), "chmod 600") != NULL);
+	chmod(conn, 0600);
+	CU_ASSERT_EQUAL_FATAL(tpa_store_open(&s, conn), 0);
+	CU_ASSERT_EQUAL(tpa_store_enroll(s, ID2, EK, sizeof(EK), NULL, 0, AKP, sizeof(AKP),
+					 "000bfa02", NULL, 0, 100), 0);
+	tpa_store_close(s);
+	unlink(conn);
 }
 
 int main(void)
@@ -2030,9 +2145,50 @@ int main(void)
 
 	if (!mkdtemp(dir))
 		return 2;
-	snprintf(path, sizeof(path), "%s/registry.db", dir);
+	pg = test_pg();
+	if (pg)
+		registry_name(path, sizeof(path), "registry");
+	else
+		snprintf(path, sizeof(path), "%s/registry.db", dir);
 	if (CU_initialize_registry() != CUE_SUCCESS)
 		return 2;
+	if (pg) {
+		s = CU_add_suite("store (PostgreSQL)", NULL, NULL);
+		CU_add_test(s, "enroll, get, find by AK", test_enroll_and_get);
+		CU_add_test(s, "enrolling again replaces the AK", test_reenroll_adds_or_replaces_ak);
+		CU_add_test(s, "revoke, record, list, delete", test_revoke_record_list_delete);
+		CU_add_test(s, "audit is append-only; data persists",
+			    test_audit_append_only_and_persistent);
+		CU_add_test(s, "baselines: add, get, list", test_baseline_add_get_list);
+		CU_add_test(s, "baselines are append-only", test_baseline_append_only);
+		CU_add_test(s, "assignments, labels, the baseline for a device",
+			    test_assign_and_labels);
+		CU_add_test(s, "record with and without evidence", test_record_evidence);
+		CU_add_test(s, "group commit: 16 threads' verdicts, each answered for itself",
+			    test_group_commit);
+		CU_add_test(s, "invalid inputs refused", test_invalid_inputs);
+		CU_add_test(s, "tokens: record, last token, cleared by a record without",
+			    test_token);
+		CU_add_test(s, "tokens too long or not printable: refused, nothing written",
+			    test_token_refused);
+		CU_add_test(s, "revoke and reinstate set state_changed_at", test_state_changed_at);
+		CU_add_test(s, "TPM manufacturer: set, read, refusals", test_manufacturer);
+		CU_add_test(s, "tombstones across delete, reinstate; device id prefixes",
+			    test_tombstone_and_prefix);
+		CU_add_test(s, "host names: kept, found, ambiguous; first and last seen",
+			    test_host_names);
+		CU_add_test(s, "pinned assignments: hold, roll back, refuse a missing version",
+			    test_pinned_assignment);
+		CU_add_test(s, "admission: pending, approve, how admitted, the EK certificate's "
+			    "source", test_admission);
+		CU_add_test(s, "unreachable, bad credentials, newer and foreign schemas, a "
+			    "connection-string file", test_pg_faults);
+		failed = test_run_all();
+		printf("test_store: %u checks of the SQLite file's own SQL not run on PostgreSQL\n",
+		       sqlite_only);
+		rmdir(dir);
+		return failed ? 1 : 0;
+	}
 	s = CU_add_suite("store (SQLite files)", NULL, NULL);
 	CU_add_test(s, "enroll, get, find by AK", test_enroll_and_get);
 	CU_add_test(s, "a registry opened by its name: sqlite:, a path, postgresql://",

@@ -2,6 +2,8 @@
 #include <stdio.h>
 #include <unistd.h>
 #include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
 
 #include <CUnit/Basic.h>
 
@@ -58,4 +60,42 @@ void test_registry_remove(const char *path, const char *dir)
 	unlink(p);
 	unlink(path);
 	rmdir(dir);
+}
+
+const char *test_pg(void)
+{
+	const char *pg = getenv("TPA_TEST_PG");
+
+	return pg && *pg ? pg : NULL;
+}
+
+void test_pg_registry(char *out, size_t cap, const char *prefix, const char *name)
+{
+	const char *pg = test_pg();
+	char schema[64], sql[128];
+	size_t i;
+
+	snprintf(schema, sizeof(schema), "%s_%s", prefix, name);
+	for (i = 0; schema[i]; i++)
+		if (schema[i] == '.' || schema[i] == '-')
+			schema[i] = '_';
+	snprintf(out, cap, "%s%soptions=-csearch_path%%3D%s", pg ? pg : "",
+		 pg && strchr(pg, '?') ? "&" : "?", schema);
+	snprintf(sql, sizeof(sql), "CREATE SCHEMA IF NOT EXISTS %s", schema);
+	if (!pg || test_pg_sql(pg, sql, NULL) != 0)
+		fprintf(stderr, "test: cannot create schema %s\n", schema);
+}
+
+int test_pg_sql(const char *where, const char *sql, const char *expect)
+{
+	char cmd[4096];
+
+	if (!expect)
+		snprintf(cmd, sizeof(cmd), "psql -q -v ON_ERROR_STOP=1 \"%s\" -c \"%s\" "
+			 ">/dev/null", where, sql);
+	else
+		snprintf(cmd, sizeof(cmd), "out=$(psql -q -v ON_ERROR_STOP=1 \"%s\" -c \"%s\" "
+			 "2>&1) && exit 1; case \"$out\" in *'%s'*) exit 0;; esac; "
+			 "echo \"$out\" >&2; exit 2", where, sql, expect);
+	return WEXITSTATUS(system(cmd));
 }

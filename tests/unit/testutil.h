@@ -23,4 +23,14 @@ const char *test_check_detail(const tpa_findings *f, const char *name);
  * (now empty) directory it was made in. */
 void test_registry_remove(const char *path, const char *dir);
 
+/* PostgreSQL (TPA_TEST_PG: a libpq URI of a server, see
+ * tests/integration/test_registry_pg.sh): the URI, or NULL for SQLite. */
+const char *test_pg(void);
+/* The URI of a registry in schema prefix_name of that server (its '.' and
+ * '-' made '_'), the schema created if it is not there. */
+void test_pg_registry(char *out, size_t cap, const char *prefix, const char *name);
+/* Runs SQL through psql on the registry where: 0 if it succeeded; with
+ * expect, 0 if it failed with a message holding expect, 1 if it succeeded. */
+int test_pg_sql(const char *where, const char *sql, const char *expect);
+
 #endif

@@ -16,6 +16,8 @@
 #include <openssl/rand.h>
 #include <sqlite3.h>
 
+#include "sqldb.h"
+
 #include "tpa/audit.h"
 #include "tpa/err.h"
 #include "tpa/identity.h"
@@ -23,41 +25,40 @@
 #include "tpa/store.h"
 #include "tpa/tpm_decode.h"
 
-/* Statements are prepared once and kept, by their text: SQLite parses and
- * plans each statement in the time the registry read of a decision takes
- * (issue 15's profile: prepare was 16 % of a /v1/authz decision). A kept
- * statement is reset, and its bindings cleared, when it is given back; one
- * asked for while in use (a nested call with the same text) is prepared
- * afresh and finalized after. Texts beyond STMT_CACHE_MAX are not kept. */
-#define STMT_CACHE_MAX 160
 /* Verdicts committed in one transaction, at most (sq_record). */
 #define GROUP_MAX 64
+/* PostgreSQL connections a store holds, at most (TPA_STORE_PG_POOL). */
+#define POOL_MAX 32
 
-struct kept_stmt {
-	uint64_t hash;
-	char *sql;
-	sqlite3_stmt *st;
-	int busy;
-};
+typedef struct sq_store sq_store;
 
-typedef struct {
+struct sq_store {
 	tpa_store public;            /* first: the interface */
-	sqlite3 *db;
-	pthread_mutex_t lock;
-	char path[512];
+	sqldb *db;
+	int pg;                      /* PostgreSQL, not an SQLite file */
+	pthread_mutex_t lock;        /* SQLite: the connection's */
+	char path[512];              /* SQLite: the file; PostgreSQL: where, without secrets */
 	int chained;                 /* the audit rows carry their hashes (schema 5) */
+	int in_tx;                   /* between begin and finish */
 	dev_t dev;                   /* the file's, counted in open_files */
 	ino_t ino;
 	int counted;
-	struct kept_stmt kept[STMT_CACHE_MAX];
-	size_t nkept;
 	/* Group commit of verdicts (sq_record): the waiting ones, and whether
 	 * a thread is committing a group now. Under q_lock. */
 	pthread_mutex_t q_lock;
 	pthread_cond_t q_cv;
 	struct rec_job *q_head, **q_tail;
 	int q_leader;
-} sq_store;
+	/* PostgreSQL: the pool. Each connection is an sq_store of its own
+	 * (its db, its prepared statements); the first is this one. */
+	sq_store *owner;             /* the store a pooled connection belongs to */
+	pthread_mutex_t pool_lock;
+	pthread_cond_t pool_cv;
+	sq_store *conns[POOL_MAX];
+	int busy[POOL_MAX];
+	size_t pool_max;
+	char *conninfo;              /* with its secrets: never printed */
+};
 
 #define AUDIT_NO_UPDATE "CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit" \
 	" BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END"
@@ -321,149 +322,89 @@ static const char *schema_v7[] = {
 
 static void open_files_ref(sq_store *s, int delta);
 
+/* A failed call of the engine, named: a lost server is UNAVAILABLE (worth
+ * retrying, and said so to a client), anything else I/O. */
 static int sq_fail(sq_store *s, const char *what)
 {
+	if (sqldb_failed_how(s->db) == SQLDB_LOST)
+		return tpa_err_fail(TPA_ERR_UNAVAILABLE, "registry %s: %s: the database is "
+				    "unreachable: %s", s->path, what, sqldb_errmsg(s->db));
 	return tpa_err_fail(TPA_ERR_IO, "registry %s: %s: %s", s->path, what,
-			    sqlite3_errmsg(s->db));
+			    sqldb_errmsg(s->db));
 }
 
 static int exec(sq_store *s, const char *sql)
 {
-	char *msg = NULL;
-
-	if (sqlite3_exec(s->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
-		int err = tpa_err_fail(TPA_ERR_IO, "registry %s: %s", s->path,
-				       msg ? msg : sqlite3_errmsg(s->db));
-
-		sqlite3_free(msg);
-		return err;
-	}
+	if (sqldb_exec(s->db, sql) < 0)
+		return sq_fail(s, "exec");
 	return 0;
 }
 
+/* A write transaction. SQLite takes its file's write lock at once; on
+ * PostgreSQL every writer of every replica takes one transaction-scoped
+ * advisory lock first, so writers run one at a time as on SQLite: the
+ * audit chain cannot fork, a read inside sees every commit before it, and
+ * no transaction can fail for serialization or deadlock. */
+#define PG_WRITE_LOCK "SELECT pg_advisory_xact_lock(7366441027)"
 static int begin(sq_store *s)
 {
-	return exec(s, "BEGIN IMMEDIATE");
+	int err;
+
+	if (!s->pg)
+		err = exec(s, "BEGIN IMMEDIATE");
+	else if ((err = exec(s, "BEGIN")) == 0 && (err = exec(s, PG_WRITE_LOCK)) < 0)
+		sqldb_exec(s->db, "ROLLBACK");
+	s->in_tx = err == 0;
+	return err;
 }
 
 static int finish(sq_store *s, int err)
 {
+	s->in_tx = 0;
 	if (err < 0) {
-		sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+		sqldb_exec(s->db, "ROLLBACK");
 		return err;
 	}
-	return exec(s, "COMMIT");
+	if ((err = exec(s, "COMMIT")) < 0)
+		sqldb_exec(s->db, "ROLLBACK");
+	return err;
+}
+
+/* Gives back a statement from prepare. */
+static void release(sq_store *s, sqldb_stmt *st)
+{
+	(void)s;
+	sqldb_release(st);
 }
 
 /* Prepares sql and binds text/blob/int arguments described by types:
  * 't' text, 'b' blob (pointer + length), 'i' int64. */
-static uint64_t sql_hash(const char *sql)
-{
-	uint64_t h = 14695981039346656037ull;   /* FNV-1a */
-
-	for (; *sql; sql++)
-		h = (h ^ (unsigned char)*sql) * 1099511628211ull;
-	return h;
-}
-
-/* The kept statement for sql if it is free, else a new one (kept if there
- * is room and none with this text is). Under s->lock. */
-static int stmt_get(sqlite3_stmt **st, sq_store *s, const char *sql)
-{
-	uint64_t h = sql_hash(sql);
-	struct kept_stmt *e;
-	size_t i;
-	int found = 0;
-
-	for (i = 0; i < s->nkept; i++) {
-		e = &s->kept[i];
-		if (e->hash != h || strcmp(e->sql, sql) != 0)
-			continue;
-		if (!e->busy) {
-			e->busy = 1;
-			*st = e->st;
-			return 0;
-		}
-		found = 1;
-		break;
-	}
-	if (found || s->nkept == STMT_CACHE_MAX) {
-		if (sqlite3_prepare_v2(s->db, sql, -1, st, NULL) != SQLITE_OK)
-			return sq_fail(s, "prepare");
-		return 0;
-	}
-	e = &s->kept[s->nkept];
-	if (!(e->sql = strdup(sql)))
-		return tpa_err_fail(TPA_ERR_NOMEM, "registry: out of memory");
-	if (sqlite3_prepare_v3(s->db, sql, -1, SQLITE_PREPARE_PERSISTENT, st, NULL) != SQLITE_OK) {
-		free(e->sql);
-		e->sql = NULL;
-		return sq_fail(s, "prepare");
-	}
-	e->hash = h;
-	e->st = *st;
-	e->busy = 1;
-	s->nkept++;
-	return 0;
-}
-
-/* Gives back a statement from prepare: a kept one is reset (ending its
- * read) and its bindings cleared; another is finalized. */
-static void release(sq_store *s, sqlite3_stmt *st)
-{
-	size_t i;
-
-	if (!st)
-		return;
-	for (i = 0; i < s->nkept; i++) {
-		if (s->kept[i].st != st)
-			continue;
-		sqlite3_reset(st);
-		sqlite3_clear_bindings(st);
-		s->kept[i].busy = 0;
-		return;
-	}
-	sqlite3_finalize(st);
-}
-
-/* Every kept statement finalized: before the connection closes. */
-static void stmt_drop_all(sq_store *s)
-{
-	size_t i;
-
-	for (i = 0; i < s->nkept; i++) {
-		sqlite3_finalize(s->kept[i].st);
-		free(s->kept[i].sql);
-	}
-	s->nkept = 0;
-}
-
-static int prepare(sqlite3_stmt **st, sq_store *s, const char *sql, const char *types, ...)
+static int prepare(sqldb_stmt **st, sq_store *s, const char *sql, const char *types, ...)
 {
 	va_list ap;
-	int i, rc = SQLITE_OK, err;
+	int i, rc = 0, err;
 
-	if ((err = stmt_get(st, s, sql)) < 0)
-		return err;
+	if (sqldb_prepare(st, s->db, sql) < 0) {
+		*st = NULL;
+		return sq_fail(s, "prepare");
+	}
 	va_start(ap, types);
-	for (i = 0; types[i] && rc == SQLITE_OK; i++) {
+	for (i = 0; types[i] && rc == 0; i++) {
 		if (types[i] == 't') {
 			const char *v = va_arg(ap, const char *);
 
-			rc = v ? sqlite3_bind_text(*st, i + 1, v, -1, SQLITE_TRANSIENT) :
-				sqlite3_bind_null(*st, i + 1);
+			rc = (*st)->ops->bind(*st, i + 1, 't', v, v ? strlen(v) : 0, 0);
 		} else if (types[i] == 'b') {
 			const void *v = va_arg(ap, const void *);
 			size_t n = va_arg(ap, size_t);
 
-			rc = v ? sqlite3_bind_blob64(*st, i + 1, v, n, SQLITE_TRANSIENT) :
-				sqlite3_bind_null(*st, i + 1);
+			rc = (*st)->ops->bind(*st, i + 1, 'b', v, n, 0);
 		} else {
-			rc = sqlite3_bind_int64(*st, i + 1, va_arg(ap, int64_t));
+			rc = (*st)->ops->bind(*st, i + 1, 'i', NULL, 0, va_arg(ap, int64_t));
 		}
 	}
 	va_end(ap);
-	if (rc != SQLITE_OK) {
+	if (rc != 0) {
 		err = sq_fail(s, "bind");
 		release(s, *st);
 		*st = NULL;
@@ -474,33 +415,43 @@ static int prepare(sqlite3_stmt **st, sq_store *s, const char *sql, const char *
 
 /* Runs a statement that returns no rows; *changes (optional) gets the
  * number of rows changed. */
-static int run(sq_store *s, sqlite3_stmt *st, int *changes)
+static int run(sq_store *s, sqldb_stmt *st, int *changes)
 {
-	int rc = sqlite3_step(st);
+	int rc, err;
 
+	/* On PostgreSQL a write of its own takes the writers' lock as a
+	 * transaction does (begin). */
+	if (s->pg && !s->in_tx) {
+		if ((err = begin(s)) < 0) {
+			release(s, st);
+			return err;
+		}
+		if ((err = run(s, st, changes)) < 0)
+			return finish(s, err);
+		return finish(s, 0);
+	}
+	rc = sqldb_step(st);
 	release(s, st);
-	if (rc != SQLITE_DONE)
+	if (rc != 0)
 		return sq_fail(s, "write");
 	if (changes)
-		*changes = sqlite3_changes(s->db);
+		*changes = (int)sqldb_changes(s->db);
 	return 0;
 }
 
 /* Steps a statement expected to give at most one row: 1 a row, 0 none, or
  * an error. The statement is not finalized. */
-static int step_one(sq_store *s, sqlite3_stmt *st)
+static int step_one(sq_store *s, sqldb_stmt *st)
 {
-	int rc = sqlite3_step(st);
+	int rc = sqldb_step(st);
 
-	if (rc == SQLITE_ROW)
-		return 1;
-	if (rc == SQLITE_DONE)
-		return 0;
+	if (rc >= 0)
+		return rc;
 	return sq_fail(s, "read");
 }
 
 /* Whether a query gives a row (1), none (0), or an error; finalizes. */
-static int exists(sq_store *s, sqlite3_stmt *st)
+static int exists(sq_store *s, sqldb_stmt *st)
 {
 	int rc = step_one(s, st);
 
@@ -508,22 +459,96 @@ static int exists(sq_store *s, sqlite3_stmt *st)
 	return rc;
 }
 
+/* The connection a call uses, for the caller's thread alone until conn_put:
+ * SQLite's one, under its lock; one of the PostgreSQL pool, opened when
+ * none is free and the pool is not full, else waited for. One found broken
+ * is reconnected once; one that cannot be fails its statements, which then
+ * say UNAVAILABLE. */
+static sq_store *pool_open(sq_store *o);
+static void pg_close(sq_store *s);
+
+static sq_store *conn_get(sq_store *s)
+{
+	sq_store *o = s->owner ? s->owner : s, *c = NULL;
+	size_t i, slot;
+
+	if (!o->pg) {
+		pthread_mutex_lock(&o->lock);
+		return o;
+	}
+	pthread_mutex_lock(&o->pool_lock);
+	for (;;) {
+		slot = POOL_MAX;
+		for (i = 0; i < o->pool_max && !c; i++) {
+			if (o->busy[i])
+				continue;
+			if (o->conns[i]) {
+				o->busy[i] = 1;
+				c = o->conns[i];
+			} else if (slot == POOL_MAX) {
+				slot = i;
+			}
+		}
+		if (c || slot < POOL_MAX)
+			break;
+		pthread_cond_wait(&o->pool_cv, &o->pool_lock);
+	}
+	if (!c) {
+		/* The slot is taken before its connection is opened, outside the
+		 * lock; if it cannot be, the slot is given back and the caller
+		 * waits for the first connection, whose statements then fail. */
+		o->busy[slot] = 1;
+		pthread_mutex_unlock(&o->pool_lock);
+		c = pool_open(o);
+		pthread_mutex_lock(&o->pool_lock);
+		if (c) {
+			o->conns[slot] = c;
+		} else {
+			o->busy[slot] = 0;
+			while (o->busy[0])
+				pthread_cond_wait(&o->pool_cv, &o->pool_lock);
+			o->busy[0] = 1;
+			c = o->conns[0];
+		}
+	}
+	pthread_mutex_unlock(&o->pool_lock);
+	sqldb__pg_check(c->db);
+	return c;
+}
+
+static void conn_put(sq_store *c)
+{
+	sq_store *o = c->owner ? c->owner : c;
+	size_t i;
+
+	if (!o->pg) {
+		pthread_mutex_unlock(&o->lock);
+		return;
+	}
+	pthread_mutex_lock(&o->pool_lock);
+	for (i = 0; i < o->pool_max; i++)
+		if (o->conns[i] == c)
+			o->busy[i] = 0;
+	pthread_cond_broadcast(&o->pool_cv);
+	pthread_mutex_unlock(&o->pool_lock);
+}
+
 #define AUDIT_COLUMNS "seq, at, device_id, event, detail, prev_hash, hash"
 
 /* A column's bytes, never NULL for a present value (SQLite gives NULL for
  * an empty blob). */
-static const void *column_bytes(sqlite3_stmt *st, int col, size_t *len, int blob)
+static const void *column_bytes(sqldb_stmt *st, int col, size_t *len, int blob)
 {
-	const void *b = blob ? sqlite3_column_blob(st, col) :
-		(const void *)sqlite3_column_text(st, col);
+	const void *b = blob ? sqldb_column_blob(st, col) :
+		(const void *)sqldb_column_text(st, col);
 
-	*len = (size_t)sqlite3_column_bytes(st, col);
+	*len = (size_t)(int)sqldb_column_bytes(st, col);
 	return b ? b : "";
 }
 
 /* One audit row (AUDIT_COLUMNS) as the file holds it: a column not of its
  * type is named, never trusted. Valid until the next step. */
-static void row_from(tpa_audit_row *r, sqlite3_stmt *st)
+static void row_from(tpa_audit_row *r, sqldb_stmt *st)
 {
 	static const char *const wrong[] = { "device_id is not text", "event is not text",
 					     "detail is not text" };
@@ -532,20 +557,20 @@ static void row_from(tpa_audit_row *r, sqlite3_stmt *st)
 	int i, t;
 
 	memset(r, 0, sizeof(*r));
-	r->seq = sqlite3_column_int64(st, 0);
-	r->at = sqlite3_column_int64(st, 1);
-	if (sqlite3_column_type(st, 1) != SQLITE_INTEGER)
+	r->seq = sqldb_column_int(st, 0);
+	r->at = sqldb_column_int(st, 1);
+	if (sqldb_column_type(st, 1) != SQLDB_INTEGER)
 		r->malformed = "at is not an integer";
 	/* device_id may be NULL (no device); event and detail are text. */
 	for (i = 0; i < 3; i++) {
-		if ((t = sqlite3_column_type(st, 2 + i)) == SQLITE_TEXT)
+		if ((t = sqldb_column_type(st, 2 + i)) == SQLDB_TEXT)
 			*text[i] = column_bytes(st, 2 + i, len[i], 0);
-		else if (!(t == SQLITE_NULL && i == 0) && !r->malformed)
+		else if (!(t == SQLDB_NULL && i == 0) && !r->malformed)
 			r->malformed = wrong[i];
 	}
-	if (sqlite3_column_type(st, 5) == SQLITE_BLOB)
+	if (sqldb_column_type(st, 5) == SQLDB_BLOB)
 		r->prev_hash = column_bytes(st, 5, &r->prev_hash_len, 1);
-	if (sqlite3_column_type(st, 6) == SQLITE_BLOB)
+	if (sqldb_column_type(st, 6) == SQLDB_BLOB)
 		r->hash = column_bytes(st, 6, &r->hash_len, 1);
 }
 
@@ -558,7 +583,7 @@ static int audit(sq_store *s, const char *id, const char *event, const char *det
 {
 	uint8_t prev[TPA_AUDIT_HASH_LEN] = { 0 }, hash[TPA_AUDIT_HASH_LEN];
 	tpa_audit_row r;
-	sqlite3_stmt *st;
+	sqldb_stmt *st;
 	int64_t seq = 0;
 	int err, rc;
 
@@ -569,16 +594,21 @@ static int audit(sq_store *s, const char *id, const char *event, const char *det
 			return err;
 		return run(s, st, NULL);
 	}
-	if ((err = prepare(&st, s, "SELECT max(coalesce((SELECT seq FROM sqlite_sequence "
-			   "WHERE name = 'audit' AND typeof(seq) = 'integer'), 0), "
-			   "coalesce(a.seq, 0)), a.hash FROM (SELECT 1) LEFT JOIN "
-			   "(SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1) a", "")) < 0)
+	/* SQLite's AUTOINCREMENT counter remembers a seq even if its row were
+	 * gone; PostgreSQL's audit table refuses DELETE and TRUNCATE. */
+	if ((err = s->pg ?
+	     prepare(&st, s, "SELECT coalesce(a.seq, 0), a.hash FROM (SELECT 1) one LEFT JOIN "
+		     "(SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1) a ON true", "") :
+	     prepare(&st, s, "SELECT max(coalesce((SELECT seq FROM sqlite_sequence "
+		     "WHERE name = 'audit' AND typeof(seq) = 'integer'), 0), "
+		     "coalesce(a.seq, 0)), a.hash FROM (SELECT 1) LEFT JOIN "
+		     "(SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1) a", "")) < 0)
 		return err;
 	if ((rc = step_one(s, st)) == 1) {
-		seq = sqlite3_column_int64(st, 0);
-		if (sqlite3_column_type(st, 1) == SQLITE_BLOB &&
-		    sqlite3_column_bytes(st, 1) == TPA_AUDIT_HASH_LEN)
-			memcpy(prev, sqlite3_column_blob(st, 1), TPA_AUDIT_HASH_LEN);
+		seq = sqldb_column_int(st, 0);
+		if (sqldb_column_type(st, 1) == SQLDB_BLOB &&
+		    (int)sqldb_column_bytes(st, 1) == TPA_AUDIT_HASH_LEN)
+			memcpy(prev, sqldb_column_blob(st, 1), TPA_AUDIT_HASH_LEN);
 	}
 	release(s, st);
 	if (rc < 0)
@@ -681,7 +711,7 @@ static int parse_ref(char *name, int *version, const char *ref)
  * holds TPA_DEVICE_ID_LEN + 1 bytes. */
 static int canonical(sq_store *s, const char *id, char *out)
 {
-	sqlite3_stmt *st;
+	sqldb_stmt *st;
 	int rc, err;
 
 	snprintf(out, TPA_DEVICE_ID_LEN + 1, "%s", id ? id : "");
@@ -691,15 +721,15 @@ static int canonical(sq_store *s, const char *id, char *out)
 			   id)) < 0)
 		return err;
 	if ((rc = step_one(s, st)) == 1)
-		snprintf(out, TPA_DEVICE_ID_LEN + 1, "%s", (const char *)sqlite3_column_text(st, 0));
+		snprintf(out, TPA_DEVICE_ID_LEN + 1, "%s", (const char *)sqldb_column_text(st, 0));
 	release(s, st);
 	return rc < 0 ? rc : 0;
 }
 
-static char *dup_column_text(sqlite3_stmt *st, int col)
+static char *dup_column_text(sqldb_stmt *st, int col)
 {
-	const unsigned char *t = sqlite3_column_text(st, col);
-	int n = sqlite3_column_bytes(st, col);
+	const unsigned char *t = sqldb_column_text(st, col);
+	int n = (int)sqldb_column_bytes(st, col);
 	char *d;
 
 	if (!t)
@@ -721,7 +751,7 @@ static int enroll_tx(tpa_store *p, const char *id, const uint8_t *ek_pub, size_t
 		     const tpa_store_admission *adm, int64_t now)
 {
 	sq_store *s = (sq_store *)p;
-	sqlite3_stmt *st;
+	sqldb_stmt *st;
 	char detail[200 + TPA_INVENTORY_NAME_MAX], owner[TPA_DEVICE_ID_LEN + 1] = "";
 	int err, rc, naks = 0, known = 0;
 
@@ -733,7 +763,7 @@ static int enroll_tx(tpa_store *p, const char *id, const uint8_t *ek_pub, size_t
 				    "printable ASCII characters", TPA_STORE_MANUFACTURER_MAX);
 	if (adm && (err = admission_ok(adm)) < 0)
 		return err;
-	pthread_mutex_lock(&s->lock);
+	s = conn_get(s);
 	if ((err = begin(s)) < 0)
 		goto out;
 	/* Whether the device is registered already: its admission stays. */
@@ -746,7 +776,7 @@ static int enroll_tx(tpa_store *p, const char *id, const uint8_t *ek_pub, size_t
 	if ((err = prepare(&st, s, "SELECT device_id FROM aks WHERE name = ?", "t", ak_name)) < 0)
 		goto done;
 	if ((rc = step_one(s, st)) == 1)
-		snprintf(owner, sizeof(owner), "%s", (const char *)sqlite3_column_text(st, 0));
+		snprintf(owner, sizeof(owner), "%s", (const char *)sqldb_column_text(st, 0));
 	release(s, st);
 	if ((err = rc < 0 ? rc : 0) < 0)
 		goto done;
@@ -773,7 +803,7 @@ static int enroll_tx(tpa_store *p, const char *id, const uint8_t *ek_pub, size_t
 			   "INSERT INTO devices(id, ek_public, ek_cert, state, enrolled_at) "
 			   "VALUES(?, ?, ?, 'active', ?) ON CONFLICT(id) DO UPDATE SET "
 			   "ek_cert = CASE WHEN length(excluded.ek_cert) > 0 THEN excluded.ek_cert "
-			   "ELSE ek_cert END", "tbbi", id, ek_pub, ek_len, ek_cert,
+			   "ELSE devices.ek_cert END", "tbbi", id, ek_pub, ek_len, ek_cert,
 			   cert_len, now)) < 0 || (err = run(s, st, NULL)) < 0)
 		goto done;
 	/* The manufacturer in the same transaction: a device is never left
@@ -794,7 +824,7 @@ static int enroll_tx(tpa_store *p, const char *id, const uint8_t *ek_pub, size_t
 	if ((err = prepare(&st, s, "SELECT count(*) FROM aks WHERE device_id = ?", "t", id)) < 0)
 		goto done;
 	if ((rc = step_one(s, st)) == 1)
-		naks = sqlite3_column_int(st, 0);
+		naks = (int)sqldb_column_int(st, 0);
 	release(s, st);
 	if ((err = rc < 0 ? rc : 0) < 0)
 		goto done;
@@ -811,7 +841,7 @@ static int enroll_tx(tpa_store *p, const char *id, const uint8_t *ek_pub, size_t
 done:
 	err = finish(s, err);
 out:
-	pthread_mutex_unlock(&s->lock);
+	conn_put(s);
 	return err;
 }
 
@@ -823,52 +853,52 @@ static int sq_enroll(tpa_store *p, const char *id, const uint8_t *ek_pub, size_t
 			 replace, NULL, now);
 }
 
-static void row_to_device(tpa_device *d, sqlite3_stmt *st)
+static void row_to_device(tpa_device *d, sqldb_stmt *st)
 {
 	const unsigned char *t;
 
 	memset(d, 0, sizeof(*d));
-	snprintf(d->id, sizeof(d->id), "%s", (const char *)sqlite3_column_text(st, 0));
-	t = sqlite3_column_text(st, 1);
+	snprintf(d->id, sizeof(d->id), "%s", (const char *)sqldb_column_text(st, 0));
+	t = sqldb_column_text(st, 1);
 	d->state = t && strcmp((const char *)t, "revoked") == 0 ? TPA_DEVICE_REVOKED :
 		TPA_DEVICE_ACTIVE;
-	d->enrolled_at = sqlite3_column_int64(st, 2);
-	d->last_attest_at = sqlite3_column_int64(st, 3);
-	if ((t = sqlite3_column_text(st, 4)))
+	d->enrolled_at = sqldb_column_int(st, 2);
+	d->last_attest_at = sqldb_column_int(st, 3);
+	if ((t = sqldb_column_text(st, 4)))
 		snprintf(d->last_verdict, sizeof(d->last_verdict), "%s", (const char *)t);
-	if ((t = sqlite3_column_text(st, 5)))
+	if ((t = sqldb_column_text(st, 5)))
 		snprintf(d->ak_name, sizeof(d->ak_name), "%s", (const char *)t);
-	if ((t = sqlite3_column_text(st, 6)))
+	if ((t = sqldb_column_text(st, 6)))
 		snprintf(d->label, sizeof(d->label), "%s", (const char *)t);
-	if ((t = sqlite3_column_text(st, 7)))
+	if ((t = sqldb_column_text(st, 7)))
 		snprintf(d->last_outcome, sizeof(d->last_outcome), "%s", (const char *)t);
-	if ((t = sqlite3_column_text(st, 8)))
+	if ((t = sqldb_column_text(st, 8)))
 		snprintf(d->last_baseline, sizeof(d->last_baseline), "%s", (const char *)t);
-	if ((t = sqlite3_column_text(st, 9)))
+	if ((t = sqldb_column_text(st, 9)))
 		snprintf(d->tpm_manufacturer, sizeof(d->tpm_manufacturer), "%s", (const char *)t);
-	d->state_changed_at = sqlite3_column_int64(st, 10);
-	d->last_token_exp = sqlite3_column_int64(st, 11);
-	d->naks = (unsigned)sqlite3_column_int(st, 12);
+	d->state_changed_at = sqldb_column_int(st, 10);
+	d->last_token_exp = sqldb_column_int(st, 11);
+	d->naks = (unsigned)(int)sqldb_column_int(st, 12);
 	/* The reported names: the schema's CHECKs bound them; copied bounded
 	 * all the same. */
-	if ((t = sqlite3_column_text(st, 13)))
+	if ((t = sqldb_column_text(st, 13)))
 		snprintf(d->host.hostname, sizeof(d->host.hostname), "%s", (const char *)t);
-	if ((t = sqlite3_column_text(st, 14)))
+	if ((t = sqldb_column_text(st, 14)))
 		snprintf(d->host.machine_id, sizeof(d->host.machine_id), "%s", (const char *)t);
-	if ((t = sqlite3_column_text(st, 15)))
+	if ((t = sqldb_column_text(st, 15)))
 		snprintf(d->host.dmi_product, sizeof(d->host.dmi_product), "%s", (const char *)t);
-	if ((t = sqlite3_column_text(st, 16)))
+	if ((t = sqldb_column_text(st, 16)))
 		snprintf(d->host.dmi_serial, sizeof(d->host.dmi_serial), "%s", (const char *)t);
-	d->first_seen = sqlite3_column_int64(st, 17);
-	d->last_seen = sqlite3_column_int64(st, 18);
+	d->first_seen = sqldb_column_int(st, 17);
+	d->last_seen = sqldb_column_int(st, 18);
 	/* Admission: a pending device is shown pending unless it is revoked
 	 * (revocation wins; it stays pending after a reinstatement). */
-	d->pending = sqlite3_column_int(st, 19) != 0;
+	d->pending = (int)sqldb_column_int(st, 19) != 0;
 	if (d->pending && d->state == TPA_DEVICE_ACTIVE)
 		d->state = TPA_DEVICE_PENDING;
-	if ((t = sqlite3_column_text(st, 20)))
+	if ((t = sqldb_column_text(st, 20)))
 		snprintf(d->admission, sizeof(d->admission), "%s", (const char *)t);
-	if ((t = sqlite3_column_text(st, 21)))
+	if ((t = sqldb_column_text(st, 21)))
 		snprintf(d->ek_cert_source, sizeof(d->ek_cert_source), "%s", (const char *)t);
 }
 
@@ -887,24 +917,24 @@ static void row_to_device(tpa_device *d, sqlite3_stmt *st)
 static int get_one(tpa_device *out, sq_store *s, const char *sql, const char *key,
 		   const char *what)
 {
-	sqlite3_stmt *st;
+	sqldb_stmt *st;
 	int err, rc;
 
-	pthread_mutex_lock(&s->lock);
+	s = conn_get(s);
 	if ((err = prepare(&st, s, sql, "t", key)) < 0)
 		goto out;
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
+	rc = sqldb_step(st);
+	if (rc == 1) {
 		row_to_device(out, st);
 		err = 0;
-	} else if (rc == SQLITE_DONE) {
+	} else if (rc == 0) {
 		err = tpa_err_fail(TPA_ERR_NOT_FOUND, "no device with %s %.64s", what, key);
 	} else {
 		err = sq_fail(s, "read");
 	}
 	release(s, st);
 out:
-	pthread_mutex_unlock(&s->lock);
+	conn_put(s);
 	return err;
 }
 
@@ -924,17 +954,17 @@ static int sq_get(tpa_device *out, tpa_store *p, const char *id)
 static int sq_resolve(char *id_out, tpa_store *p, const char *id)
 {
 	sq_store *s = (sq_store *)p;
-	sqlite3_stmt *st;
+	sqldb_stmt *st;
 	int err;
 
 	if (!id_out || !valid_id(id))
 		return bad_id("resolve");
-	pthread_mutex_lock(&s->lock);
+	s = conn_get(s);
 	if ((err = canonical(s, id, id_out)) == 0 &&
 	    (err = prepare(&st, s, "SELECT 1 FROM devices WHERE id = ?", "t", id_out)) == 0 &&
 	    (err = exists(s, st)) == 0)
 		err = tpa_err_fail(TPA_ERR_NOT_FOUND, "no device with id %.64s", id);
-	pthread_mutex_unlock(&s->lock);
+	conn_put(s);
 	return err < 0 ? err : 0;
 }
 
@@ -951,12 +981,12 @@ static int sq_find_by_ak(tpa_device *out, tpa_store *p, const char *ak_name)
 static int change(sq_store *s, const char *id, const char *sql, const char *types,
 		  const char *event, const char *detail, int64_t now, ...)
 {
-	sqlite3_stmt *st = NULL;
+	sqldb_stmt *st = NULL;
 	char cid[TPA_DEVICE_ID_LEN + 1];
 	int err, changes = 0;
 	va_list ap;
 
-	pthread_mutex_lock(&s->lock);
+	s = conn_get(s);
 	if ((err = begin(s)) < 0)
 		goto out;
 	if ((err = canonical(s, id, cid)) < 0)
@@ -988,7 +1018,7 @@ static int change(sq_store *s, const char *id, const char *sql, const char *type
 done:
 	err = finish(s, err);
 out:
-	pthread_mutex_unlock(&s->lock);
+	conn_put(s);
 	return err;
 }
 
@@ -1012,13 +1042,13 @@ static int sq_set_state(tpa_store *p, const char *id, tpa_device_state st, int64
 static int sq_remove(tpa_store *p, const char *id, int64_t now)
 {
 	sq_store *s = (sq_store *)p;
-	sqlite3_stmt *st;
+	sqldb_stmt *st;
 	char cid[TPA_DEVICE_ID_LEN + 1];
 	int err, rc, revoked = 0, changes = 0;
 
 	if (!id)
 		return tpa_err_fail(TPA_ERR_INVALID_ARG, "remove: NULL");
-	pthread_mutex_lock(&s->lock);
+	s = conn_get(s);
 	if ((err = begin(s)) < 0)
 		goto out;
 	if ((err = canonical(s, id, cid)) < 0)
@@ -1026,8 +1056,8 @@ static int sq_remove(tpa_store *p, const char *id, int64_t now)
 	if ((err = prepare(&st, s, "SELECT state FROM devices WHERE id = ?", "t", cid)) < 0)
 		goto done;
 	if ((rc = step_one(s, st)) == 1)
-		revoked = sqlite3_column_text(st, 0) &&
-			  strcmp((const char *)sqlite3_column_text(st, 0), "revoked") == 0;
+		revoked = sqldb_column_text(st, 0) &&
+			  strcmp((const char *)sqldb_column_text(st, 0), "revoked") == 0;
 	release(s, st);
 	if ((err = rc < 0 ? rc : 0) < 0)
 		goto done;
@@ -1051,34 +1081,34 @@ static int sq_remove(tpa_store *p, const char *id, int64_t now)
 done:
 	err = finish(s, err);
 out:
-	pthread_mutex_unlock(&s->lock);
+	conn_put(s);
 	return err;
 }
 
 static int sq_tombstoned(tpa_store *p, const char *id)
 {
 	sq_store *s = (sq_store *)p;
-	sqlite3_stmt *st;
+	sqldb_stmt *st;
 	int err;
 
 	if (!valid_id(id))
 		return bad_id("tombstone");
-	pthread_mutex_lock(&s->lock);
+	s = conn_get(s);
 	if ((err = prepare(&st, s, "SELECT 1 FROM tombstones WHERE device_id = ?", "t", id)) == 0)
 		err = exists(s, st);
-	pthread_mutex_unlock(&s->lock);
+	conn_put(s);
 	return err;
 }
 
 static int sq_untombstone(tpa_store *p, const char *id, int64_t now)
 {
 	sq_store *s = (sq_store *)p;
-	sqlite3_stmt *st;
+	sqldb_stmt *st;
 	int err, changes = 0;
 
 	if (!valid_id(id))
 		return bad_id("reinstate");
-	pthread_mutex_lock(&s->lock);
+	s = conn_get(s);
 	if ((err = begin(s)) < 0)
 		goto out;
 	if ((err = prepare(&st, s, "DELETE FROM tombstones WHERE device_id = ?", "t", id)) < 0 ||
@@ -1092,7 +1122,7 @@ static int sq_untombstone(tpa_store *p, const char *id, int64_t now)
 done:
 	err = finish(s, err);
 out:
-	pthread_mutex_unlock(&s->lock);
+	conn_put(s);
 	return err;
 }
 
@@ -1106,7 +1136,7 @@ static int is_hex_lower(const char *t)
 
 /* Up to 3 candidates' ids from st (each a row's first column) and how
  * many rows there were (at most 4 are asked for). Finalizes. */
-static int candidates(sq_store *s, sqlite3_stmt *st, char cand[3][TPA_DEVICE_ID_LEN + 1],
+static int candidates(sq_store *s, sqldb_stmt *st, char cand[3][TPA_DEVICE_ID_LEN + 1],
 		      size_t *n)
 {
 	int rc;
@@ -1115,7 +1145,7 @@ static int candidates(sq_store *s, sqlite3_stmt *st, char cand[3][TPA_DEVICE_ID_
 	while ((rc = step_one(s, st)) == 1) {
 		if (*n < 3)
 			snprintf(cand[*n], sizeof(cand[*n]), "%s",
-				 (const char *)sqlite3_column_text(st, 0));
+				 (const char *)sqldb_column_text(st, 0));
 		(*n)++;
 	}
 	release(s, st);
@@ -1139,7 +1169,7 @@ static int ambiguous(const char *kind, const char *what, char cand[3][TPA_DEVICE
 static int sq_find_device(char *id_out, tpa_store *p, const char *what)
 {
 	sq_store *s = (sq_store *)p;
-	sqlite3_stmt *st;
+	sqldb_stmt *st;
 	char cand[3][TPA_DEVICE_ID_LEN + 1];
 	tpa_host_info probe;
 	const char *key;
@@ -1164,7 +1194,7 @@ static int sq_find_device(char *id_out, tpa_store *p, const char *what)
 				    "at least 8 lower-case hex digits, or a host name (1..%d "
 				    "printable characters)", TPA_HOSTNAME_MAX);
 	}
-	pthread_mutex_lock(&s->lock);
+	s = conn_get(s);
 	key = what;
 	if (idform) {
 		if (len == TPA_DEVICE_ID_LEN && (err = canonical(s, what, id_out)) < 0)
@@ -1183,13 +1213,13 @@ static int sq_find_device(char *id_out, tpa_store *p, const char *what)
 		}
 	}
 	if (n == 0 && probe.hostname[0]) {
-		if ((err = prepare(&st, s, "SELECT id FROM devices WHERE hostname = ?1 "
-				   "COLLATE NOCASE ORDER BY 1 LIMIT 4", "t", what)) < 0 ||
+		if ((err = prepare(&st, s, "SELECT id FROM devices WHERE lower(hostname) = "
+				   "lower(?1) ORDER BY 1 LIMIT 4", "t", what)) < 0 ||
 		    (err = candidates(s, st, cand, &n)) < 0)
 			goto out;
 		if (n == 0 &&
-		    ((err = prepare(&st, s, "SELECT device_id FROM tombstones WHERE hostname = ?1 "
-				    "COLLATE NOCASE ORDER BY 1 LIMIT 4", "t", what)) < 0 ||
+		    ((err = prepare(&st, s, "SELECT device_id FROM tombstones WHERE "
+				    "lower(hostname) = lower(?1) ORDER BY 1 LIMIT 4", "t", what)) < 0 ||
 		     (err = candidates(s, st, cand, &n)) < 0))
 			goto out;
 		if (n > 1) {
@@ -1208,7 +1238,7 @@ static int sq_find_device(char *id_out, tpa_store *p, const char *what)
 		err = 0;
 	}
 out:
-	pthread_mutex_unlock(&s->lock);
+	conn_put(s);
 	return err;
 }
 
@@ -1216,7 +1246,7 @@ out:
 static int sq_set_host(tpa_store *p, const char *id, const tpa_host_info *host, int64_t now)
 {
 	sq_store *s = (sq_store *)p;
-	sqlite3_stmt *st;
+	sqldb_stmt *st;
 	tpa_host_info v;
 	char cid[TPA_DEVICE_ID_LEN + 1];
 	const char *val[TPA_HOST_NFIELDS];
@@ -1238,7 +1268,7 @@ static int sq_set_host(tpa_store *p, const char *id, const tpa_host_info *host, 
 	}
 	for (; f < TPA_HOST_NFIELDS; f++)
 		val[f] = NULL;
-	pthread_mutex_lock(&s->lock);
+	s = conn_get(s);
 	if ((err = canonical(s, id, cid)) < 0)
 		goto out;
 	if ((err = prepare(&st, s, "UPDATE devices SET hostname = coalesce(?1, hostname), "
@@ -1252,14 +1282,14 @@ static int sq_set_host(tpa_store *p, const char *id, const tpa_host_info *host, 
 	if (!changes)
 		err = tpa_err_fail(TPA_ERR_NOT_FOUND, "no device with id %.64s", cid);
 out:
-	pthread_mutex_unlock(&s->lock);
+	conn_put(s);
 	return err;
 }
 
 /* Uses up a sealed id; expired ones go first. Called in a transaction. */
 static int consume_locked(sq_store *s, const uint8_t *tag, int64_t expires_ms, int64_t now_ms)
 {
-	sqlite3_stmt *st;
+	sqldb_stmt *st;
 	int err, changes = 0;
 
 	if ((err = prepare(&st, s, "DELETE FROM used_seals WHERE expires_at <= ?", "i",
@@ -1280,28 +1310,28 @@ static int sq_consume(tpa_store *p, const uint8_t *tag, int64_t expires_ms, int6
 
 	if (!tag)
 		return tpa_err_fail(TPA_ERR_INVALID_ARG, "consume: NULL");
-	pthread_mutex_lock(&s->lock);
+	s = conn_get(s);
 	if ((err = begin(s)) == 0)
 		err = finish(s, consume_locked(s, tag, expires_ms, now_ms));
-	pthread_mutex_unlock(&s->lock);
+	conn_put(s);
 	return err;
 }
 
 static int sq_seal_key(uint8_t *key, tpa_store *p)
 {
 	sq_store *s = (sq_store *)p;
-	sqlite3_stmt *st;
+	sqldb_stmt *st;
 	int err, rc;
 
 	if (!key)
 		return tpa_err_fail(TPA_ERR_INVALID_ARG, "seal key: NULL");
-	pthread_mutex_lock(&s->lock);
+	s = conn_get(s);
 	if ((err = begin(s)) < 0)
 		goto out;
 	if ((err = prepare(&st, s, "SELECT value FROM secrets WHERE name = 'seal-key'", "")) < 0)
 		goto done;
-	if ((rc = step_one(s, st)) == 1 && sqlite3_column_bytes(st, 0) == TPA_SEAL_KEY_LEN)
-		memcpy(key, sqlite3_column_blob(st, 0), TPA_SEAL_KEY_LEN);
+	if ((rc = step_one(s, st)) == 1 && (int)sqldb_column_bytes(st, 0) == TPA_SEAL_KEY_LEN)
+		memcpy(key, sqldb_column_blob(st, 0), TPA_SEAL_KEY_LEN);
 	else if (rc == 1)
 		rc = tpa_err_fail(TPA_ERR_IO, "registry %s: the seal key is malformed", s->path);
 	release(s, st);
@@ -1319,7 +1349,7 @@ done:
 	if (err < 0)
 		OPENSSL_cleanse(key, TPA_SEAL_KEY_LEN);
 out:
-	pthread_mutex_unlock(&s->lock);
+	conn_put(s);
 	return err;
 }
 
@@ -1349,7 +1379,7 @@ static void queue_init(sq_store *s)
 /* One verdict's writes, inside the group's transaction. Under s->lock. */
 static int record_one(sq_store *s, const struct rec_job *j)
 {
-	sqlite3_stmt *st;
+	sqldb_stmt *st;
 	int err, changes = 0;
 
 	/* The challenge is used up with the verdict, or neither happens. */
@@ -1400,7 +1430,7 @@ static void commit_group(sq_store *s, struct rec_job *group)
 	struct rec_job *j;
 	int err;
 
-	pthread_mutex_lock(&s->lock);
+	s = conn_get(s);
 	if ((err = begin(s)) < 0) {
 		for (j = group; j; j = j->next)
 			job_fail(j, err);
@@ -1413,19 +1443,18 @@ static void commit_group(sq_store *s, struct rec_job *group)
 		}
 		if ((err = record_one(s, j)) < 0) {
 			job_fail(j, err);
-			sqlite3_exec(s->db, "ROLLBACK TO verdict", NULL, NULL, NULL);
+			sqldb_exec(s->db, "ROLLBACK TO verdict");
 		}
 		if ((err = exec(s, "RELEASE verdict")) < 0 && j->err == 0)
 			job_fail(j, err);
 	}
 	if ((err = finish(s, 0)) < 0) {
-		sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
 		for (j = group; j; j = j->next)
 			if (j->err == 0)
 				job_fail(j, err);
 	}
 out:
-	pthread_mutex_unlock(&s->lock);
+	conn_put(s);
 }
 
 /* Group commit: a verdict waits in the queue; the first thread to find no
@@ -1526,18 +1555,18 @@ static int sq_record(tpa_store *p, const char *id, int compliant, const char *re
 static int sq_list(tpa_device **out, size_t *n, tpa_store *p)
 {
 	sq_store *s = (sq_store *)p;
-	sqlite3_stmt *st;
+	sqldb_stmt *st;
 	tpa_device *v = NULL, *nv;
 	size_t count = 0, cap = 0;
 	int err, rc;
 
 	if (!out || !n)
 		return tpa_err_fail(TPA_ERR_INVALID_ARG, "list: NULL");
-	pthread_mutex_lock(&s->lock);
+	s = conn_get(s);
 	if ((err = prepare(&st, s, "SELECT " DEVICE_COLUMNS " FROM devices d ORDER BY d.id",
 			   "")) < 0)
 		goto out;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+	while ((rc = sqldb_step(st)) == 1) {
 		if (count == cap) {
 			cap = cap ? 2 * cap : 16;
 			if (!(nv = realloc(v, cap * sizeof(*v)))) {
@@ -1548,7 +1577,7 @@ static int sq_list(tpa_device **out, size_t *n, tpa_store *p)
 		}
 		row_to_device(&v[count++], st);
 	}
-	if (!err && rc != SQLITE_DONE)
+	if (!err && rc != 0)
 		err = sq_fail(s, "read");
 	release(s, st);
 	if (err < 0) {
@@ -1558,18 +1587,18 @@ static int sq_list(tpa_device **out, size_t *n, tpa_store *p)
 	*out = v;
 	*n = count;
 out:
-	pthread_mutex_unlock(&s->lock);
+	conn_put(s);
 	return err;
 }
 
 static int sq_audit_count(size_t *n, tpa_store *p, const char *id)
 {
 	sq_store *s = (sq_store *)p;
-	sqlite3_stmt *st;
+	sqldb_stmt *st;
 	char cid[TPA_DEVICE_ID_LEN + 1];
 	int err;
 
-	pthread_mutex_lock(&s->lock);
+	s = conn_get(s);
 	/* A device's entries, also those written under an old id of it. */
 	if (id && (err = canonical(s, id, cid)) < 0)
 		goto out;
@@ -1577,14 +1606,14 @@ static int sq_audit_count(size_t *n, tpa_store *p, const char *id)
 			   "IN (SELECT alias FROM device_aliases WHERE device_id = ?1)", "t", cid) :
 		prepare(&st, s, "SELECT count(*) FROM audit", "");
 	if (err == 0) {
-		if (sqlite3_step(st) == SQLITE_ROW)
-			*n = (size_t)sqlite3_column_int64(st, 0);
+		if (sqldb_step(st) == 1)
+			*n = (size_t)sqldb_column_int(st, 0);
 		else
 			err = sq_fail(s, "read");
 		release(s, st);
 	}
 out:
-	pthread_mutex_unlock(&s->lock);
+	conn_put(s);
 	return err;
 }
 
@@ -1592,7 +1621,7 @@ static int sq_baseline_add(int *version, tpa_store *p, const char *name, const c
 			   int64_t now)
 {
 	sq_store *s = (sq_store *)p;
-	sqlite3_stmt *st;
+	sqldb_stmt *st;
 	char detail[160];
 	size_t len;
 	int64_t v = 0;
@@ -1605,14 +1634,14 @@ static int sq_baseline_add(int *version, tpa_store *p, const char *name, const c
 	if ((len = strnlen(body, TPA_BASELINE_BODY_MAX + 1)) > TPA_BASELINE_BODY_MAX)
 		return tpa_err_fail(TPA_ERR_INVALID_ARG, "baseline add: the body exceeds %u bytes",
 				    TPA_BASELINE_BODY_MAX);
-	pthread_mutex_lock(&s->lock);
+	s = conn_get(s);
 	if ((err = begin(s)) < 0)
 		goto out;
 	if ((err = prepare(&st, s, "SELECT coalesce(max(version), 0) + 1 FROM baselines "
 			   "WHERE name = ?", "t", name)) < 0)
 		goto done;
 	if ((err = step_one(s, st)) == 1)
-		v = sqlite3_column_int64(st, 0);
+		v = sqldb_column_int(st, 0);
 	release(s, st);
 	if (err < 0)
 		goto done;
@@ -1631,7 +1660,7 @@ done:
 	if (err == 0 && version)
 		*version = (int)v;
 out:
-	pthread_mutex_unlock(&s->lock);
+	conn_put(s);
 	return err;
 }
 
@@ -1639,7 +1668,7 @@ static int sq_baseline_get(char **body, int *version_out, tpa_store *p, const ch
 			   int version)
 {
 	sq_store *s = (sq_store *)p;
-	sqlite3_stmt *st;
+	sqldb_stmt *st;
 	int err;
 
 	if (!body)
@@ -1650,7 +1679,7 @@ static int sq_baseline_get(char **body, int *version_out, tpa_store *p, const ch
 	if (version < 0)
 		return tpa_err_fail(TPA_ERR_INVALID_ARG,
 				    "baseline get: the version must be 0 (the latest) or from 1");
-	pthread_mutex_lock(&s->lock);
+	s = conn_get(s);
 	err = version ? prepare(&st, s, "SELECT body, version FROM baselines "
 				"WHERE name = ? AND version = ?", "ti", name, (int64_t)version) :
 		prepare(&st, s, "SELECT body, version FROM baselines WHERE name = ? "
@@ -1662,7 +1691,7 @@ static int sq_baseline_get(char **body, int *version_out, tpa_store *p, const ch
 			err = tpa_err_fail(TPA_ERR_NOMEM, "baseline get: out of memory");
 		} else {
 			if (version_out)
-				*version_out = sqlite3_column_int(st, 1);
+				*version_out = (int)sqldb_column_int(st, 1);
 			err = 0;
 		}
 	} else if (err == 0) {
@@ -1671,26 +1700,26 @@ static int sq_baseline_get(char **body, int *version_out, tpa_store *p, const ch
 	}
 	release(s, st);
 out:
-	pthread_mutex_unlock(&s->lock);
+	conn_put(s);
 	return err;
 }
 
 static int sq_baseline_list(tpa_baseline_info **out, size_t *n, tpa_store *p)
 {
 	sq_store *s = (sq_store *)p;
-	sqlite3_stmt *st;
+	sqldb_stmt *st;
 	tpa_baseline_info *v = NULL, *nv;
 	size_t count = 0, cap = 0;
 	int err, rc;
 
 	if (!out || !n)
 		return tpa_err_fail(TPA_ERR_INVALID_ARG, "baseline list: NULL");
-	pthread_mutex_lock(&s->lock);
-	/* With max(), SQLite takes added_at from the row of the latest version. */
-	if ((err = prepare(&st, s, "SELECT name, max(version), added_at FROM baselines "
-			   "GROUP BY name ORDER BY name", "")) < 0)
+	s = conn_get(s);
+	if ((err = prepare(&st, s, "SELECT b.name, b.version, b.added_at FROM baselines b "
+			   "WHERE b.version = (SELECT max(version) FROM baselines WHERE name = "
+			   "b.name) ORDER BY b.name", "")) < 0)
 		goto out;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+	while ((rc = sqldb_step(st)) == 1) {
 		if (count == cap) {
 			cap = cap ? 2 * cap : 16;
 			if (!(nv = realloc(v, cap * sizeof(*v)))) {
@@ -1701,12 +1730,12 @@ static int sq_baseline_list(tpa_baseline_info **out, size_t *n, tpa_store *p)
 		}
 		memset(&v[count], 0, sizeof(v[count]));
 		snprintf(v[count].name, sizeof(v[count].name), "%s",
-			 (const char *)sqlite3_column_text(st, 0));
-		v[count].version = sqlite3_column_int(st, 1);
-		v[count].added_at = sqlite3_column_int64(st, 2);
+			 (const char *)sqldb_column_text(st, 0));
+		v[count].version = (int)sqldb_column_int(st, 1);
+		v[count].added_at = sqldb_column_int(st, 2);
 		count++;
 	}
-	if (!err && rc != SQLITE_DONE)
+	if (!err && rc != 0)
 		err = sq_fail(s, "read");
 	release(s, st);
 	if (err < 0) {
@@ -1716,7 +1745,7 @@ static int sq_baseline_list(tpa_baseline_info **out, size_t *n, tpa_store *p)
 	*out = v;
 	*n = count;
 out:
-	pthread_mutex_unlock(&s->lock);
+	conn_put(s);
 	return err;
 }
 
@@ -1726,7 +1755,7 @@ static int sq_assign_version(tpa_store *p, const char *kind, const char *target,
 			     const char *name, int version, int64_t now)
 {
 	sq_store *s = (sq_store *)p;
-	sqlite3_stmt *st;
+	sqldb_stmt *st;
 	char detail[256], old[TPA_BASELINE_NAME_MAX + 1] = "", cid[TPA_DEVICE_ID_LEN + 1];
 	char pin[16] = "";
 	int err, device;
@@ -1747,7 +1776,7 @@ static int sq_assign_version(tpa_store *p, const char *kind, const char *target,
 				    "with a baseline name");
 	if (version)
 		snprintf(pin, sizeof(pin), "@%d", version);
-	pthread_mutex_lock(&s->lock);
+	s = conn_get(s);
 	if ((err = begin(s)) < 0)
 		goto out;
 	if (device) {
@@ -1760,7 +1789,7 @@ static int sq_assign_version(tpa_store *p, const char *kind, const char *target,
 				   "WHERE kind = ? AND target = ?", "tt", kind, target)) < 0)
 			goto done;
 		if ((err = step_one(s, st)) == 1)
-			snprintf(old, sizeof(old), "%s", (const char *)sqlite3_column_text(st, 0));
+			snprintf(old, sizeof(old), "%s", (const char *)sqldb_column_text(st, 0));
 		release(s, st);
 		if (err == 0)
 			err = tpa_err_fail(TPA_ERR_NOT_FOUND, "no baseline is assigned to %s %.64s",
@@ -1820,7 +1849,7 @@ static int sq_assign_version(tpa_store *p, const char *kind, const char *target,
 done:
 	err = finish(s, err);
 out:
-	pthread_mutex_unlock(&s->lock);
+	conn_put(s);
 	return err;
 }
 
@@ -1848,9 +1877,9 @@ zero:
 	return v;
 }
 
-static void copy_text(char *dst, size_t cap, sqlite3_stmt *st, int col)
+static void copy_text(char *dst, size_t cap, sqldb_stmt *st, int col)
 {
-	const unsigned char *t = sqlite3_column_text(st, col);
+	const unsigned char *t = sqldb_column_text(st, col);
 
 	snprintf(dst, cap, "%s", t ? (const char *)t : "");
 }
@@ -1859,7 +1888,7 @@ static int sq_baseline_versions(tpa_baseline_info **out, size_t *n, tpa_store *p
 				const char *name)
 {
 	sq_store *s = (sq_store *)p;
-	sqlite3_stmt *st;
+	sqldb_stmt *st;
 	tpa_baseline_info *v = NULL, *nv;
 	size_t count = 0, cap = 0;
 	int err, rc;
@@ -1870,22 +1899,22 @@ static int sq_baseline_versions(tpa_baseline_info **out, size_t *n, tpa_store *p
 	*n = 0;
 	if (name && !valid_token(name, TPA_BASELINE_NAME_MAX))
 		return bad_token("baseline versions", "baseline name", TPA_BASELINE_NAME_MAX);
-	pthread_mutex_lock(&s->lock);
+	s = conn_get(s);
 	if ((err = prepare(&st, s, "SELECT name, version, added_at FROM baselines "
 			   "WHERE ?1 IS NULL OR name = ?1 ORDER BY name, version", "t", name)) < 0)
 		goto out;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+	while ((rc = sqldb_step(st)) == 1) {
 		if (!(nv = grow(v, &cap, count, sizeof(*v)))) {
 			err = tpa_err_fail(TPA_ERR_NOMEM, "baseline versions: out of memory");
 			break;
 		}
 		v = nv;
 		copy_text(v[count].name, sizeof(v[count].name), st, 0);
-		v[count].version = sqlite3_column_int(st, 1);
-		v[count].added_at = sqlite3_column_int64(st, 2);
+		v[count].version = (int)sqldb_column_int(st, 1);
+		v[count].added_at = sqldb_column_int(st, 2);
 		count++;
 	}
-	if (!err && rc != SQLITE_DONE)
+	if (!err && rc != 0)
 		err = sq_fail(s, "read");
 	release(s, st);
 	if (!err && name && !count)
@@ -1897,14 +1926,14 @@ static int sq_baseline_versions(tpa_baseline_info **out, size_t *n, tpa_store *p
 	*out = v;
 	*n = count;
 out:
-	pthread_mutex_unlock(&s->lock);
+	conn_put(s);
 	return err;
 }
 
 static int sq_assignments(tpa_assignment **out, size_t *n, tpa_store *p, const char *name)
 {
 	sq_store *s = (sq_store *)p;
-	sqlite3_stmt *st;
+	sqldb_stmt *st;
 	tpa_assignment *v = NULL, *nv;
 	size_t count = 0, cap = 0;
 	int err, rc;
@@ -1915,14 +1944,14 @@ static int sq_assignments(tpa_assignment **out, size_t *n, tpa_store *p, const c
 	*n = 0;
 	if (name && !valid_token(name, TPA_BASELINE_NAME_MAX))
 		return bad_token("assignments", "baseline name", TPA_BASELINE_NAME_MAX);
-	pthread_mutex_lock(&s->lock);
+	s = conn_get(s);
 	/* Labels first, then devices; the rows' types are checked by the schema,
 	 * but a NULL or odd version reads as "latest". */
 	if ((err = prepare(&st, s, "SELECT kind, target, baseline, version, assigned_at "
 			   "FROM assignments WHERE ?1 IS NULL OR baseline = ?1 "
 			   "ORDER BY kind DESC, target", "t", name)) < 0)
 		goto out;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+	while ((rc = sqldb_step(st)) == 1) {
 		if (!(nv = grow(v, &cap, count, sizeof(*v)))) {
 			err = tpa_err_fail(TPA_ERR_NOMEM, "assignments: out of memory");
 			break;
@@ -1931,13 +1960,13 @@ static int sq_assignments(tpa_assignment **out, size_t *n, tpa_store *p, const c
 		copy_text(v[count].kind, sizeof(v[count].kind), st, 0);
 		copy_text(v[count].target, sizeof(v[count].target), st, 1);
 		copy_text(v[count].name, sizeof(v[count].name), st, 2);
-		v[count].version = sqlite3_column_type(st, 3) == SQLITE_INTEGER &&
-			sqlite3_column_int64(st, 3) >= 1 && sqlite3_column_int64(st, 3) <= 999999999 ?
-			sqlite3_column_int(st, 3) : 0;
-		v[count].assigned_at = sqlite3_column_int64(st, 4);
+		v[count].version = sqldb_column_type(st, 3) == SQLDB_INTEGER &&
+			sqldb_column_int(st, 3) >= 1 && sqldb_column_int(st, 3) <= 999999999 ?
+			(int)sqldb_column_int(st, 3) : 0;
+		v[count].assigned_at = sqldb_column_int(st, 4);
 		count++;
 	}
-	if (!err && rc != SQLITE_DONE)
+	if (!err && rc != 0)
 		err = sq_fail(s, "read");
 	release(s, st);
 	if (err < 0) {
@@ -1947,7 +1976,7 @@ static int sq_assignments(tpa_assignment **out, size_t *n, tpa_store *p, const c
 	*out = v;
 	*n = count;
 out:
-	pthread_mutex_unlock(&s->lock);
+	conn_put(s);
 	return err;
 }
 
@@ -1971,7 +2000,7 @@ static int sq_baseline_for(char *name, size_t name_cap, int *version, tpa_store 
 			   const char *id)
 {
 	sq_store *s = (sq_store *)p;
-	sqlite3_stmt *st;
+	sqldb_stmt *st;
 	const unsigned char *b;
 	char cid[TPA_DEVICE_ID_LEN + 1];
 	int err;
@@ -1981,7 +2010,7 @@ static int sq_baseline_for(char *name, size_t name_cap, int *version, tpa_store 
 	*name = '\0';
 	if (!valid_id(id))
 		return bad_id("baseline for");
-	pthread_mutex_lock(&s->lock);
+	s = conn_get(s);
 	if ((err = canonical(s, id, cid)) < 0)
 		goto out;
 	id = cid;
@@ -1996,24 +2025,24 @@ static int sq_baseline_for(char *name, size_t name_cap, int *version, tpa_store 
 	if ((err = step_one(s, st)) == 0) {
 		err = tpa_err_fail(TPA_ERR_NOT_FOUND, "no device with id %.64s", id);
 	} else if (err == 1) {
-		b = sqlite3_column_text(st, 0);
-		if (!b || sqlite3_column_type(st, 1) == SQLITE_NULL)
+		b = sqldb_column_text(st, 0);
+		if (!b || sqldb_column_type(st, 1) == SQLDB_NULL)
 			err = tpa_err_fail(TPA_ERR_NOT_FOUND,
 					   "no baseline applies to device %.16s... (none assigned "
 					   "to it or to its label)", id);
-		else if ((size_t)sqlite3_column_bytes(st, 0) >= name_cap)
+		else if ((size_t)(int)sqldb_column_bytes(st, 0) >= name_cap)
 			err = tpa_err_fail(TPA_ERR_LIMIT, "baseline for: the name %s needs %d bytes",
-					   (const char *)b, sqlite3_column_bytes(st, 0) + 1);
+					   (const char *)b, (int)sqldb_column_bytes(st, 0) + 1);
 		else {
-			memcpy(name, b, (size_t)sqlite3_column_bytes(st, 0) + 1);
+			memcpy(name, b, (size_t)(int)sqldb_column_bytes(st, 0) + 1);
 			if (version)
-				*version = sqlite3_column_int(st, 1);
+				*version = (int)sqldb_column_int(st, 1);
 			err = 0;
 		}
 	}
 	release(s, st);
 out:
-	pthread_mutex_unlock(&s->lock);
+	conn_put(s);
 	return err;
 }
 
@@ -2021,7 +2050,7 @@ static int sq_last_evidence(uint8_t **event_log, size_t *len, char **pcrs_json, 
 			    const char *id)
 {
 	sq_store *s = (sq_store *)p;
-	sqlite3_stmt *st;
+	sqldb_stmt *st;
 	uint8_t *log = NULL;
 	char *pcrs = NULL, cid[TPA_DEVICE_ID_LEN + 1];
 	size_t n = 0;
@@ -2034,7 +2063,7 @@ static int sq_last_evidence(uint8_t **event_log, size_t *len, char **pcrs_json, 
 	*pcrs_json = NULL;
 	if (!valid_id(id))
 		return bad_id("last evidence");
-	pthread_mutex_lock(&s->lock);
+	s = conn_get(s);
 	if ((err = canonical(s, id, cid)) < 0)
 		goto out;
 	id = cid;
@@ -2045,15 +2074,15 @@ static int sq_last_evidence(uint8_t **event_log, size_t *len, char **pcrs_json, 
 	if ((err = step_one(s, st)) == 0) {
 		err = tpa_err_fail(TPA_ERR_NOT_FOUND, "no device with id %.64s", id);
 	} else if (err == 1) {
-		const void *b = sqlite3_column_blob(st, 1);
+		const void *b = sqldb_column_blob(st, 1);
 
-		n = (size_t)sqlite3_column_bytes(st, 1);
+		n = (size_t)(int)sqldb_column_bytes(st, 1);
 		err = 0;
-		if (sqlite3_column_type(st, 0) == SQLITE_NULL) {
+		if (sqldb_column_type(st, 0) == SQLDB_NULL) {
 			err = tpa_err_fail(TPA_ERR_NOT_FOUND, "device %.16s... never attested", id);
 		} else if (b && n && !(log = malloc(n))) {
 			err = tpa_err_fail(TPA_ERR_NOMEM, "last evidence: out of memory");
-		} else if (sqlite3_column_type(st, 2) != SQLITE_NULL &&
+		} else if (sqldb_column_type(st, 2) != SQLDB_NULL &&
 			   !(pcrs = dup_column_text(st, 2))) {
 			err = tpa_err_fail(TPA_ERR_NOMEM, "last evidence: out of memory");
 		}
@@ -2070,14 +2099,14 @@ static int sq_last_evidence(uint8_t **event_log, size_t *len, char **pcrs_json, 
 	*len = log ? n : 0;
 	*pcrs_json = pcrs;
 out:
-	pthread_mutex_unlock(&s->lock);
+	conn_put(s);
 	return err;
 }
 
 static int sq_set_manufacturer(tpa_store *p, const char *id, const char *manufacturer)
 {
 	sq_store *s = (sq_store *)p;
-	sqlite3_stmt *st;
+	sqldb_stmt *st;
 	char cid[TPA_DEVICE_ID_LEN + 1];
 	int err, changes = 0;
 
@@ -2087,7 +2116,7 @@ static int sq_set_manufacturer(tpa_store *p, const char *id, const char *manufac
 		return tpa_err_fail(TPA_ERR_INVALID_ARG, "set manufacturer: the manufacturer must "
 				    "be 1 to %d bytes of printable ASCII",
 				    TPA_STORE_MANUFACTURER_MAX);
-	pthread_mutex_lock(&s->lock);
+	s = conn_get(s);
 	if ((err = begin(s)) < 0)
 		goto out;
 	if ((err = canonical(s, id, cid)) < 0)
@@ -2100,14 +2129,14 @@ static int sq_set_manufacturer(tpa_store *p, const char *id, const char *manufac
 done:
 	err = finish(s, err);
 out:
-	pthread_mutex_unlock(&s->lock);
+	conn_put(s);
 	return err;
 }
 
 static int sq_last_token(char **token, tpa_device *dev, tpa_store *p, const char *id)
 {
 	sq_store *s = (sq_store *)p;
-	sqlite3_stmt *st;
+	sqldb_stmt *st;
 	char *t = NULL;
 	int err;
 
@@ -2116,7 +2145,7 @@ static int sq_last_token(char **token, tpa_device *dev, tpa_store *p, const char
 	*token = NULL;
 	if (!valid_id(id))
 		return bad_id("last token");
-	pthread_mutex_lock(&s->lock);
+	s = conn_get(s);
 	/* One statement: the device (by its id or an alias, as canonical
 	 * reads it) and its token from one consistent read. */
 	if ((err = prepare(&st, s, "SELECT " DEVICE_COLUMNS ", d.last_token FROM devices d "
@@ -2126,7 +2155,7 @@ static int sq_last_token(char **token, tpa_device *dev, tpa_store *p, const char
 		err = tpa_err_fail(TPA_ERR_NOT_FOUND, "no device with id %.64s", id);
 	} else if (err == 1) {
 		err = 0;
-		if (sqlite3_column_type(st, DEVICE_NCOLUMNS) != SQLITE_NULL &&
+		if (sqldb_column_type(st, DEVICE_NCOLUMNS) != SQLDB_NULL &&
 		    !(t = dup_column_text(st, DEVICE_NCOLUMNS)))
 			err = tpa_err_fail(TPA_ERR_NOMEM, "last token: out of memory");
 		else if (dev)
@@ -2136,28 +2165,31 @@ static int sq_last_token(char **token, tpa_device *dev, tpa_store *p, const char
 	if (err == 0)
 		*token = t;
 out:
-	pthread_mutex_unlock(&s->lock);
+	conn_put(s);
 	return err;
 }
 
 static int sq_audit_state(tpa_audit_state *out, tpa_store *p)
 {
 	sq_store *s = (sq_store *)p;
-	sqlite3_stmt *st;
+	sqldb_stmt *st;
 	int err;
 
 	if (!out)
 		return tpa_err_fail(TPA_ERR_INVALID_ARG, "audit state: NULL");
 	memset(out, 0, sizeof(*out));
-	pthread_mutex_lock(&s->lock);
+	s = conn_get(s);
 	/* One statement: one consistent read. */
-	if ((err = prepare(&st, s, "SELECT coalesce((SELECT max(seq) FROM audit), 0), "
-			   "coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'audit' AND "
-			   "typeof(seq) = 'integer'), 0)", "")) < 0)
+	if ((err = s->pg ?
+	     prepare(&st, s, "SELECT coalesce(max(seq), 0), coalesce(max(seq), 0) FROM audit",
+		     "") :
+	     prepare(&st, s, "SELECT coalesce((SELECT max(seq) FROM audit), 0), "
+		     "coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'audit' AND "
+		     "typeof(seq) = 'integer'), 0)", "")) < 0)
 		goto out;
 	if ((err = step_one(s, st)) == 1) {
-		out->last_seq = sqlite3_column_int64(st, 0);
-		out->high_seq = sqlite3_column_int64(st, 1);
+		out->last_seq = sqldb_column_int(st, 0);
+		out->high_seq = sqldb_column_int(st, 1);
 		if (out->high_seq < out->last_seq)
 			out->high_seq = out->last_seq;
 		err = 0;
@@ -2166,26 +2198,26 @@ static int sq_audit_state(tpa_audit_state *out, tpa_store *p)
 	}
 	release(s, st);
 out:
-	pthread_mutex_unlock(&s->lock);
+	conn_put(s);
 	return err;
 }
 
-static void head_from(tpa_audit_signed_head *h, sqlite3_stmt *st)
+static void head_from(tpa_audit_signed_head *h, sqldb_stmt *st)
 {
 	memset(h, 0, sizeof(*h));
-	h->seq = sqlite3_column_int64(st, 0);
-	if (sqlite3_column_type(st, 1) == SQLITE_BLOB)
+	h->seq = sqldb_column_int(st, 0);
+	if (sqldb_column_type(st, 1) == SQLDB_BLOB)
 		h->hash = column_bytes(st, 1, &h->hash_len, 1);
-	h->signed_at = sqlite3_column_int64(st, 2);
-	if (sqlite3_column_type(st, 3) == SQLITE_TEXT)
-		h->kid = (const char *)sqlite3_column_text(st, 3);
-	if (sqlite3_column_type(st, 4) == SQLITE_TEXT)
-		h->jws = (const char *)sqlite3_column_text(st, 4);
-	if (sqlite3_column_type(st, 2) != SQLITE_INTEGER)
+	h->signed_at = sqldb_column_int(st, 2);
+	if (sqldb_column_type(st, 3) == SQLDB_TEXT)
+		h->kid = (const char *)sqldb_column_text(st, 3);
+	if (sqldb_column_type(st, 4) == SQLDB_TEXT)
+		h->jws = (const char *)sqldb_column_text(st, 4);
+	if (sqldb_column_type(st, 2) != SQLDB_INTEGER)
 		h->malformed = "signed_at is not an integer";
 	else if (!h->kid || !h->jws)
 		h->malformed = "its kid or JWS is not text";
-	else if (strlen(h->jws) != (size_t)sqlite3_column_bytes(st, 4))
+	else if (strlen(h->jws) != (size_t)(int)sqldb_column_bytes(st, 4))
 		h->malformed = "its JWS holds a NUL byte";
 }
 
@@ -2198,13 +2230,13 @@ typedef struct {
 
 /* Steps st, handing each row or head to the visitor until it stops; what
  * it stopped with, 0 at the end, or an error. Finalizes. */
-static int each_row(sq_store *s, sqlite3_stmt *st, const visitor *v)
+static int each_row(sq_store *s, sqldb_stmt *st, const visitor *v)
 {
 	tpa_audit_signed_head h;
 	tpa_audit_row r;
 	int rc, stop = 0;
 
-	while (stop == 0 && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+	while (stop == 0 && (rc = sqldb_step(st)) == 1) {
 		if (v->row) {
 			row_from(&r, st);
 			stop = v->row(v->ctx, &r);
@@ -2214,7 +2246,7 @@ static int each_row(sq_store *s, sqlite3_stmt *st, const visitor *v)
 		}
 	}
 	release(s, st);
-	if (stop == 0 && rc != SQLITE_DONE)
+	if (stop == 0 && rc != 0)
 		return sq_fail(s, "read");
 	return stop;
 }
@@ -2223,16 +2255,16 @@ static int each_row(sq_store *s, sqlite3_stmt *st, const visitor *v)
  * hands what it gives to v. */
 static int visit(sq_store *s, const char *sql, int64_t from, size_t max, const visitor *v)
 {
-	sqlite3_stmt *st;
+	sqldb_stmt *st;
 	int err;
 
 	if (!v->row && !v->head)
 		return tpa_err_fail(TPA_ERR_INVALID_ARG, "audit: no callback");
-	pthread_mutex_lock(&s->lock);
+	s = conn_get(s);
 	if ((err = prepare(&st, s, sql, "ii", from,
-			   max == 0 || max > INT64_MAX ? (int64_t)-1 : (int64_t)max)) == 0)
+			   max == 0 || max > INT64_MAX ? INT64_MAX : (int64_t)max)) == 0)
 		err = each_row(s, st, v);
-	pthread_mutex_unlock(&s->lock);
+	conn_put(s);
 	return err;
 }
 
@@ -2261,7 +2293,7 @@ static int sq_audit_add_head(tpa_store *p, int64_t seq, const uint8_t *hash, int
 			     const char *kid, const char *jws)
 {
 	sq_store *s = (sq_store *)p;
-	sqlite3_stmt *st;
+	sqldb_stmt *st;
 	int err, changes = 0;
 
 	if (seq < 1 || !hash || !valid_printable(kid, 64) ||
@@ -2269,7 +2301,7 @@ static int sq_audit_add_head(tpa_store *p, int64_t seq, const uint8_t *hash, int
 		return tpa_err_fail(TPA_ERR_INVALID_ARG, "audit head: a seq from 1, a hash, a kid "
 				    "of 1 to 64 and a JWS of 1 to %u printable bytes",
 				    TPA_STORE_TOKEN_MAX);
-	pthread_mutex_lock(&s->lock);
+	s = conn_get(s);
 	if ((err = begin(s)) < 0)
 		goto out;
 	if ((err = prepare(&st, s, "SELECT 1 FROM audit_heads WHERE seq = ?", "i", seq)) < 0 ||
@@ -2293,7 +2325,7 @@ static int sq_audit_add_head(tpa_store *p, int64_t seq, const uint8_t *hash, int
 done:
 	err = finish(s, err);
 out:
-	pthread_mutex_unlock(&s->lock);
+	conn_put(s);
 	return err;
 }
 
@@ -2301,8 +2333,11 @@ static void sq_close(tpa_store *p)
 {
 	sq_store *s = (sq_store *)p;
 
-	stmt_drop_all(s);
-	sqlite3_close(s->db);
+	if (s->pg) {
+		pg_close(s);
+		return;
+	}
+	sqldb_close(s->db);
 	if (s->counted)
 		open_files_ref(s, -1);
 	pthread_mutex_destroy(&s->lock);
@@ -2319,12 +2354,15 @@ static void sq_close(tpa_store *p)
 static int sq_backup(tpa_store *p, const char *out_path)
 {
 	sq_store *s = (sq_store *)p;
-	sqlite3 *dst = NULL;
+	sqlite3 *dst = NULL, *src;
 	sqlite3_backup *b;
 	sqlite3_stmt *st = NULL;
 	char tmp[4096];
 	int fd, rc, err = 0, ok = 0;
 
+	if (!(src = sqldb__sqlite_handle(s->db)))
+		return tpa_err_fail(TPA_ERR_INVALID_ARG, "backup: only an SQLite registry is "
+				    "backed up here (a PostgreSQL one with pg_dump)");
 	if (!out_path || !*out_path)
 		return tpa_err_fail(TPA_ERR_INVALID_ARG, "backup: no file named");
 	if (access(out_path, F_OK) == 0 || errno != ENOENT)
@@ -2350,7 +2388,7 @@ static int sq_backup(tpa_store *p, const char *out_path)
 				   dst ? sqlite3_errmsg(dst) : "out of memory");
 		goto out;
 	}
-	if (!(b = sqlite3_backup_init(dst, "main", s->db, "main"))) {
+	if (!(b = sqlite3_backup_init(dst, "main", src, "main"))) {
 		err = tpa_err_fail(TPA_ERR_IO, "backup: %s", sqlite3_errmsg(dst));
 		goto out;
 	}
@@ -2374,7 +2412,7 @@ static int sq_backup(tpa_store *p, const char *out_path)
 				   (const char *)sqlite3_column_text(st, 0));
 		goto out;
 	}
-	release(s, st);
+	sqlite3_finalize(st);
 	st = NULL;
 	sqlite3_close(dst);
 	dst = NULL;
@@ -2409,7 +2447,7 @@ static int sq_backup(tpa_store *p, const char *out_path)
 		}
 	}
 out:
-	release(s, st);
+	sqlite3_finalize(st);
 	sqlite3_close(dst);
 	unlink(tmp);
 	return ok ? 0 : err;
@@ -2420,30 +2458,34 @@ static int read_version(int *version, sq_store *s);
 /* integrity_check's first line: "ok", or what it found first. */
 static int integrity(sq_store *s, const char *what)
 {
+	sqlite3 *db = sqldb__sqlite_handle(s->db);
 	sqlite3_stmt *st = NULL;
 	int err = 0;
 
-	if (sqlite3_prepare_v2(s->db, "PRAGMA integrity_check", -1, &st, NULL) != SQLITE_OK ||
+	if (!db)
+		return tpa_err_fail(TPA_ERR_INVALID_ARG, "%s: only an SQLite registry is checked "
+				    "here", what);
+	if (sqlite3_prepare_v2(db, "PRAGMA integrity_check", -1, &st, NULL) != SQLITE_OK ||
 	    sqlite3_step(st) != SQLITE_ROW)
 		err = tpa_err_fail(TPA_ERR_PARSE, "%s %s: not an SQLite database, or damaged: %s",
-				   what, s->path, sqlite3_errmsg(s->db));
+				   what, s->path, sqlite3_errmsg(db));
 	else if (strcmp((const char *)sqlite3_column_text(st, 0), "ok") != 0)
 		err = tpa_err_fail(TPA_ERR_PARSE, "%s %s: integrity check failed: %.200s", what,
 				   s->path, (const char *)sqlite3_column_text(st, 0));
-	release(s, st);
+	sqlite3_finalize(st);
 	return err;
 }
 
 static int count_rows(int64_t *n, sq_store *s, const char *sql)
 {
-	sqlite3_stmt *st;
+	sqldb_stmt *st;
 	int err;
 
 	*n = 0;
 	if ((err = prepare(&st, s, sql, "")) < 0)
 		return err;
 	if ((err = step_one(s, st)) == 1)
-		*n = sqlite3_column_int64(st, 0);
+		*n = sqldb_column_int(st, 0);
 	release(s, st);
 	return err < 0 ? err : 0;
 }
@@ -2455,7 +2497,7 @@ static int count_rows(int64_t *n, sq_store *s, const char *sql)
 static int check_locked(tpa_store_check_report *out, sq_store *s, const char *what)
 {
 	int err, has_devices = 0;
-	sqlite3_stmt *st;
+	sqldb_stmt *st;
 
 	memset(out, 0, sizeof(*out));
 	if ((err = integrity(s, what)) < 0)
@@ -2471,7 +2513,7 @@ static int check_locked(tpa_store_check_report *out, sq_store *s, const char *wh
 			   "AND name IN ('devices', 'aks', 'audit')", "")) < 0)
 		return err;
 	if (step_one(s, st) == 1)
-		has_devices = sqlite3_column_int(st, 0) == 3;
+		has_devices = (int)sqldb_column_int(st, 0) == 3;
 	release(s, st);
 	if (out->schema_version < 1 || !has_devices)
 		return tpa_err_fail(TPA_ERR_PARSE, "%s %s: an SQLite database, but not a registry "
@@ -2511,9 +2553,9 @@ static int sq_check(tpa_store_check_report *out, tpa_store *p)
 
 	if (!out)
 		return tpa_err_fail(TPA_ERR_INVALID_ARG, "registry check: NULL");
-	pthread_mutex_lock(&s->lock);
+	s = conn_get(s);
 	err = check_locked(out, s, "registry");
-	pthread_mutex_unlock(&s->lock);
+	conn_put(s);
 	return err;
 }
 
@@ -2552,7 +2594,7 @@ static int write_admission(sq_store *s, const char *id, const tpa_store_admissio
 			   size_t cert_len, int new_device)
 {
 	const char *src = a && a->ek_cert_source ? a->ek_cert_source : cert_len ? "nv" : "none";
-	sqlite3_stmt *st;
+	sqldb_stmt *st;
 	int err;
 
 	/* Without a certificate, a registered device keeps the one it had. */
@@ -2580,13 +2622,13 @@ static int write_admission(sq_store *s, const char *id, const tpa_store_admissio
 static int sq_approve(tpa_store *p, const char *id, int64_t now)
 {
 	sq_store *s = (sq_store *)p;
-	sqlite3_stmt *st;
+	sqldb_stmt *st;
 	char cid[TPA_DEVICE_ID_LEN + 1], state[16] = "";
 	int err, rc, pending = 0;
 
 	if (!id)
 		return tpa_err_fail(TPA_ERR_INVALID_ARG, "approve: NULL");
-	pthread_mutex_lock(&s->lock);
+	s = conn_get(s);
 	if ((err = begin(s)) < 0)
 		goto out;
 	if ((err = canonical(s, id, cid)) < 0)
@@ -2595,8 +2637,8 @@ static int sq_approve(tpa_store *p, const char *id, int64_t now)
 			   cid)) < 0)
 		goto done;
 	if ((rc = step_one(s, st)) == 1) {
-		snprintf(state, sizeof(state), "%s", (const char *)sqlite3_column_text(st, 0));
-		pending = sqlite3_column_int(st, 1);
+		snprintf(state, sizeof(state), "%s", (const char *)sqldb_column_text(st, 0));
+		pending = (int)sqldb_column_int(st, 1);
 	}
 	release(s, st);
 	if ((err = rc < 0 ? rc : 0) < 0)
@@ -2621,7 +2663,7 @@ static int sq_approve(tpa_store *p, const char *id, int64_t now)
 done:
 	err = finish(s, err);
 out:
-	pthread_mutex_unlock(&s->lock);
+	conn_put(s);
 	return err;
 }
 
@@ -2653,7 +2695,7 @@ static int inventory_entry_ok(const tpa_inventory_entry *e, size_t i)
 static int sq_inventory_put(tpa_store *p, const tpa_inventory_entry *e, size_t n, int64_t now)
 {
 	sq_store *s = (sq_store *)p;
-	sqlite3_stmt *st;
+	sqldb_stmt *st;
 	char detail[96];
 	size_t i;
 	int err;
@@ -2663,7 +2705,7 @@ static int sq_inventory_put(tpa_store *p, const tpa_inventory_entry *e, size_t n
 	for (i = 0; i < n; i++)
 		if ((err = inventory_entry_ok(&e[i], i)) < 0)
 			return err;
-	pthread_mutex_lock(&s->lock);
+	s = conn_get(s);
 	if ((err = begin(s)) < 0)
 		goto out;
 	for (i = 0; i < n && err == 0; i++)
@@ -2682,20 +2724,20 @@ static int sq_inventory_put(tpa_store *p, const tpa_inventory_entry *e, size_t n
 	}
 	err = finish(s, err);
 out:
-	pthread_mutex_unlock(&s->lock);
+	conn_put(s);
 	return err;
 }
 
 static int sq_inventory_remove(tpa_store *p, const char *kind, const char *value, int64_t now)
 {
 	sq_store *s = (sq_store *)p;
-	sqlite3_stmt *st;
+	sqldb_stmt *st;
 	char detail[TPA_INVENTORY_VALUE_MAX + 64];
 	int err, changes = 0;
 
 	if (!kind || !value)
 		return tpa_err_fail(TPA_ERR_INVALID_ARG, "inventory remove: NULL");
-	pthread_mutex_lock(&s->lock);
+	s = conn_get(s);
 	if ((err = begin(s)) < 0)
 		goto out;
 	if ((err = prepare(&st, s, "DELETE FROM inventory WHERE kind = ? AND value = ?", "tt",
@@ -2710,25 +2752,25 @@ static int sq_inventory_remove(tpa_store *p, const char *kind, const char *value
 done:
 	err = finish(s, err);
 out:
-	pthread_mutex_unlock(&s->lock);
+	conn_put(s);
 	return err;
 }
 
-static void row_to_entry(tpa_inventory_entry *e, sqlite3_stmt *st)
+static void row_to_entry(tpa_inventory_entry *e, sqldb_stmt *st)
 {
 	const unsigned char *t;
 
 	memset(e, 0, sizeof(*e));
-	if ((t = sqlite3_column_text(st, 0)))
+	if ((t = sqldb_column_text(st, 0)))
 		snprintf(e->kind, sizeof(e->kind), "%s", (const char *)t);
-	if ((t = sqlite3_column_text(st, 1)))
+	if ((t = sqldb_column_text(st, 1)))
 		snprintf(e->value, sizeof(e->value), "%s", (const char *)t);
-	if ((t = sqlite3_column_text(st, 2)))
+	if ((t = sqldb_column_text(st, 2)))
 		snprintf(e->name, sizeof(e->name), "%s", (const char *)t);
-	if ((t = sqlite3_column_text(st, 3)))
+	if ((t = sqldb_column_text(st, 3)))
 		snprintf(e->label, sizeof(e->label), "%s", (const char *)t);
-	e->no_ek_cert = sqlite3_column_int(st, 4) != 0;
-	e->added_at = sqlite3_column_int64(st, 5);
+	e->no_ek_cert = (int)sqldb_column_int(st, 4) != 0;
+	e->added_at = sqldb_column_int(st, 5);
 }
 
 #define INVENTORY_COLUMNS "kind, value, name, label, no_ek_cert, added_at"
@@ -2737,12 +2779,12 @@ static int sq_inventory_get(tpa_inventory_entry *out, tpa_store *p, const char *
 			    const char *value)
 {
 	sq_store *s = (sq_store *)p;
-	sqlite3_stmt *st;
+	sqldb_stmt *st;
 	int err;
 
 	if (!out || !kind || !value)
 		return tpa_err_fail(TPA_ERR_INVALID_ARG, "inventory: NULL");
-	pthread_mutex_lock(&s->lock);
+	s = conn_get(s);
 	if ((err = prepare(&st, s, "SELECT " INVENTORY_COLUMNS " FROM inventory WHERE kind = ? "
 			   "AND value = ?", "tt", kind, value)) < 0)
 		goto out;
@@ -2754,14 +2796,14 @@ static int sq_inventory_get(tpa_inventory_entry *out, tpa_store *p, const char *
 	}
 	release(s, st);
 out:
-	pthread_mutex_unlock(&s->lock);
+	conn_put(s);
 	return err;
 }
 
 static int sq_inventory_list(tpa_inventory_entry **out, size_t *n, tpa_store *p)
 {
 	sq_store *s = (sq_store *)p;
-	sqlite3_stmt *st;
+	sqldb_stmt *st;
 	tpa_inventory_entry *v = NULL, *nv;
 	size_t count = 0, cap = 0;
 	int err, rc;
@@ -2770,11 +2812,11 @@ static int sq_inventory_list(tpa_inventory_entry **out, size_t *n, tpa_store *p)
 		return tpa_err_fail(TPA_ERR_INVALID_ARG, "inventory list: NULL");
 	*out = NULL;
 	*n = 0;
-	pthread_mutex_lock(&s->lock);
+	s = conn_get(s);
 	if ((err = prepare(&st, s, "SELECT " INVENTORY_COLUMNS " FROM inventory "
 			   "ORDER BY kind, value", "")) < 0)
 		goto out;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+	while ((rc = sqldb_step(st)) == 1) {
 		if (count == cap) {
 			cap = cap ? 2 * cap : 16;
 			if (!(nv = realloc(v, cap * sizeof(*v)))) {
@@ -2785,7 +2827,7 @@ static int sq_inventory_list(tpa_inventory_entry **out, size_t *n, tpa_store *p)
 		}
 		row_to_entry(&v[count++], st);
 	}
-	if (!err && rc != SQLITE_DONE)
+	if (!err && rc != 0)
 		err = sq_fail(s, "read");
 	release(s, st);
 	if (err < 0) {
@@ -2797,7 +2839,7 @@ static int sq_inventory_list(tpa_inventory_entry **out, size_t *n, tpa_store *p)
 		free(v);
 	*n = count;
 out:
-	pthread_mutex_unlock(&s->lock);
+	conn_put(s);
 	return err;
 }
 
@@ -2875,11 +2917,11 @@ static const char *or_null(const char *v)
 }
 
 /* A text column copied bounded, "" if it is not text. */
-static void col_text(char *dst, size_t cap, sqlite3_stmt *st, int col)
+static void col_text(char *dst, size_t cap, sqldb_stmt *st, int col)
 {
-	const unsigned char *t = sqlite3_column_type(st, col) == SQLITE_TEXT ?
-		sqlite3_column_text(st, col) : NULL;
-	size_t n = t ? (size_t)sqlite3_column_bytes(st, col) : 0;
+	const unsigned char *t = sqldb_column_type(st, col) == SQLDB_TEXT ?
+		sqldb_column_text(st, col) : NULL;
+	size_t n = t ? (size_t)(int)sqldb_column_bytes(st, col) : 0;
 
 	if (n >= cap)
 		n = cap - 1;
@@ -2889,9 +2931,9 @@ static void col_text(char *dst, size_t cap, sqlite3_stmt *st, int col)
 }
 
 /* An integer column, 0 if it is not one. */
-static int64_t col_int(sqlite3_stmt *st, int col)
+static int64_t col_int(sqldb_stmt *st, int col)
 {
-	return sqlite3_column_type(st, col) == SQLITE_INTEGER ? sqlite3_column_int64(st, col) : 0;
+	return sqldb_column_type(st, col) == SQLDB_INTEGER ? sqldb_column_int(st, col) : 0;
 }
 
 static int bad_field(const char *op, const char *field, const char *what)
@@ -2911,7 +2953,7 @@ static int cert_key_ok(const char *op, const char *issuer, const char *serial)
 /* Whether the device exists: 0, TPA_ERR_NOT_FOUND, or an error. */
 static int device_known(sq_store *s, const char *id)
 {
-	sqlite3_stmt *st;
+	sqldb_stmt *st;
 	int err;
 
 	if ((err = prepare(&st, s, "SELECT 1 FROM devices WHERE id = ?", "t", id)) < 0 ||
@@ -2925,7 +2967,7 @@ static int device_known(sq_store *s, const char *id)
  * error. */
 static int owner_of(char *owner, sq_store *s, const char *sql, const char *a, const char *b)
 {
-	sqlite3_stmt *st;
+	sqldb_stmt *st;
 	int err, rc;
 
 	owner[0] = '\0';
@@ -2940,7 +2982,7 @@ static int owner_of(char *owner, sq_store *s, const char *sql, const char *a, co
 static int sq_cert_bind(tpa_store *p, const tpa_device_cert *c, int64_t now)
 {
 	sq_store *s = (sq_store *)p;
-	sqlite3_stmt *st;
+	sqldb_stmt *st;
 	char cid[TPA_DEVICE_ID_LEN + 1], owner[TPA_DEVICE_ID_LEN + 1] = "", detail[256];
 	int err, rc;
 
@@ -2952,7 +2994,7 @@ static int sq_cert_bind(tpa_store *p, const tpa_device_cert *c, int64_t now)
 		return bad_id("cert bind");
 	if (!valid_id(c->sha256))
 		return bad_field("cert bind", "sha256", "64 lower-case hex digits");
-	pthread_mutex_lock(&s->lock);
+	s = conn_get(s);
 	if ((err = begin(s)) < 0)
 		goto out;
 	if ((err = canonical(s, c->device_id, cid)) < 0 || (err = device_known(s, cid)) < 0)
@@ -2978,20 +3020,20 @@ static int sq_cert_bind(tpa_store *p, const tpa_device_cert *c, int64_t now)
 done:
 	err = finish(s, err);
 out:
-	pthread_mutex_unlock(&s->lock);
+	conn_put(s);
 	return err;
 }
 
 static int sq_cert_unbind(tpa_store *p, const char *issuer, const char *serial, int64_t now)
 {
 	sq_store *s = (sq_store *)p;
-	sqlite3_stmt *st;
+	sqldb_stmt *st;
 	char owner[TPA_DEVICE_ID_LEN + 1] = "", detail[256];
 	int err, rc;
 
 	if ((err = cert_key_ok("cert unbind", issuer, serial)) < 0)
 		return err;
-	pthread_mutex_lock(&s->lock);
+	s = conn_get(s);
 	if ((err = begin(s)) < 0)
 		goto out;
 	if ((err = rc = owner_of(owner, s, "SELECT device_id FROM device_certs WHERE issuer = ? "
@@ -3011,13 +3053,13 @@ static int sq_cert_unbind(tpa_store *p, const char *issuer, const char *serial, 
 done:
 	err = finish(s, err);
 out:
-	pthread_mutex_unlock(&s->lock);
+	conn_put(s);
 	return err;
 }
 
 #define CERT_COLUMNS "issuer, serial, device_id, sha256, not_after, added_at"
 
-static void row_to_cert(tpa_device_cert *c, sqlite3_stmt *st)
+static void row_to_cert(tpa_device_cert *c, sqldb_stmt *st)
 {
 	memset(c, 0, sizeof(*c));
 	col_text(c->issuer, sizeof(c->issuer), st, 0);
@@ -3032,14 +3074,14 @@ static int sq_cert_find(tpa_device_cert *out, tpa_store *p, const char *issuer,
 			const char *serial)
 {
 	sq_store *s = (sq_store *)p;
-	sqlite3_stmt *st;
+	sqldb_stmt *st;
 	int err;
 
 	if (!out)
 		return tpa_err_fail(TPA_ERR_INVALID_ARG, "cert find: NULL");
 	if ((err = cert_key_ok("cert find", issuer, serial)) < 0)
 		return err;
-	pthread_mutex_lock(&s->lock);
+	s = conn_get(s);
 	if ((err = prepare(&st, s, "SELECT " CERT_COLUMNS " FROM device_certs WHERE issuer = ? "
 			   "AND serial = ?", "tt", issuer, serial)) < 0)
 		goto out;
@@ -3052,20 +3094,20 @@ static int sq_cert_find(tpa_device_cert *out, tpa_store *p, const char *issuer,
 	}
 	release(s, st);
 out:
-	pthread_mutex_unlock(&s->lock);
+	conn_put(s);
 	return err;
 }
 
 /* Reads every row of st into a malloc'd vector of elements of size, each
  * filled by fill; *out NULL when none. Gives st back. */
-static int read_rows(void **out, size_t *n, sq_store *s, sqlite3_stmt *st, size_t size,
-		     void (*fill)(void *e, sqlite3_stmt *st), const char *op)
+static int read_rows(void **out, size_t *n, sq_store *s, sqldb_stmt *st, size_t size,
+		     void (*fill)(void *e, sqldb_stmt *st), const char *op)
 {
 	void *v = NULL, *nv;
 	size_t count = 0, cap = 0;
 	int err = 0, rc;
 
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+	while ((rc = sqldb_step(st)) == 1) {
 		if (!(nv = grow(v, &cap, count, size))) {
 			err = tpa_err_fail(TPA_ERR_NOMEM, "%s: out of memory", op);
 			break;
@@ -3073,7 +3115,7 @@ static int read_rows(void **out, size_t *n, sq_store *s, sqlite3_stmt *st, size_
 		v = nv;
 		fill((char *)v + count++ * size, st);
 	}
-	if (!err && rc != SQLITE_DONE)
+	if (!err && rc != 0)
 		err = sq_fail(s, "read");
 	release(s, st);
 	if (err < 0 || !count) {
@@ -3086,7 +3128,7 @@ static int read_rows(void **out, size_t *n, sq_store *s, sqlite3_stmt *st, size_
 	return err;
 }
 
-static void fill_cert(void *e, sqlite3_stmt *st)
+static void fill_cert(void *e, sqldb_stmt *st)
 {
 	row_to_cert(e, st);
 }
@@ -3095,10 +3137,10 @@ static void fill_cert(void *e, sqlite3_stmt *st)
  * (sql_all), read with read_rows. */
 static int list_rows(void **out, size_t *n, tpa_store *p, const char *device_id,
 		     const char *sql_one, const char *sql_all, size_t size,
-		     void (*fill)(void *e, sqlite3_stmt *st), const char *op)
+		     void (*fill)(void *e, sqldb_stmt *st), const char *op)
 {
 	sq_store *s = (sq_store *)p;
-	sqlite3_stmt *st;
+	sqldb_stmt *st;
 	char cid[TPA_DEVICE_ID_LEN + 1];
 	int err;
 
@@ -3108,14 +3150,14 @@ static int list_rows(void **out, size_t *n, tpa_store *p, const char *device_id,
 	*n = 0;
 	if (device_id && !valid_id(device_id))
 		return bad_id(op);
-	pthread_mutex_lock(&s->lock);
+	s = conn_get(s);
 	if (device_id && (err = canonical(s, device_id, cid)) < 0)
 		goto out;
 	err = device_id ? prepare(&st, s, sql_one, "t", cid) : prepare(&st, s, sql_all, "");
 	if (err == 0)
 		err = read_rows(out, n, s, st, size, fill, op);
 out:
-	pthread_mutex_unlock(&s->lock);
+	conn_put(s);
 	return err;
 }
 
@@ -3163,7 +3205,7 @@ static int session_ok(const tpa_session *se)
 static int sq_session_put(tpa_store *p, const tpa_session *se, int64_t now)
 {
 	sq_store *s = (sq_store *)p;
-	sqlite3_stmt *st;
+	sqldb_stmt *st;
 	char cid[TPA_DEVICE_ID_LEN + 1], had[TPA_DEVICE_ID_LEN + 1] = "", detail[768];
 	int err, rc, dropped = 0, fresh;
 	int64_t started = se && se->started_at > 0 ? se->started_at : now;
@@ -3172,7 +3214,7 @@ static int sq_session_put(tpa_store *p, const tpa_session *se, int64_t now)
 		return tpa_err_fail(TPA_ERR_INVALID_ARG, "session: NULL");
 	if ((err = session_ok(se)) < 0)
 		return err;
-	pthread_mutex_lock(&s->lock);
+	s = conn_get(s);
 	if ((err = begin(s)) < 0)
 		goto out;
 	if ((err = canonical(s, se->device_id, cid)) < 0 || (err = device_known(s, cid)) < 0)
@@ -3189,8 +3231,8 @@ static int sq_session_put(tpa_store *p, const tpa_session *se, int64_t now)
 			   "ON CONFLICT(nas_ip, session_id) DO UPDATE SET "
 			   "device_id = excluded.device_id, nas_identifier = excluded.nas_identifier, "
 			   "nas_port = excluded.nas_port, calling_station = excluded.calling_station, "
-			   "user_name = excluded.user_name, started_at = CASE WHEN ?10 THEN "
-			   "excluded.started_at ELSE started_at END, updated_at = excluded.updated_at",
+			   "user_name = excluded.user_name, started_at = CASE WHEN ?10 <> 0 THEN "
+			   "excluded.started_at ELSE sessions.started_at END, updated_at = excluded.updated_at",
 			   "tttttttiii", se->nas_ip, se->session_id, cid, or_null(se->nas_identifier),
 			   or_null(se->nas_port), or_null(se->calling_station),
 			   or_null(se->user_name), started, now, (int64_t)fresh)) < 0 ||
@@ -3217,7 +3259,7 @@ static int sq_session_put(tpa_store *p, const tpa_session *se, int64_t now)
 done:
 	err = finish(s, err);
 out:
-	pthread_mutex_unlock(&s->lock);
+	conn_put(s);
 	return err;
 }
 
@@ -3225,13 +3267,13 @@ static int sq_session_stop(tpa_store *p, const char *nas_ip, const char *session
 			   int64_t now)
 {
 	sq_store *s = (sq_store *)p;
-	sqlite3_stmt *st;
+	sqldb_stmt *st;
 	char owner[TPA_DEVICE_ID_LEN + 1] = "", detail[512];
 	int err, rc;
 
 	if ((err = session_key_ok("session stop", nas_ip, session_id)) < 0)
 		return err;
-	pthread_mutex_lock(&s->lock);
+	s = conn_get(s);
 	if ((err = begin(s)) < 0)
 		goto out;
 	if ((err = rc = owner_of(owner, s, "SELECT device_id FROM sessions WHERE nas_ip = ? AND "
@@ -3251,14 +3293,14 @@ static int sq_session_stop(tpa_store *p, const char *nas_ip, const char *session
 done:
 	err = finish(s, err);
 out:
-	pthread_mutex_unlock(&s->lock);
+	conn_put(s);
 	return err;
 }
 
 #define SESSION_COLUMNS "nas_ip, session_id, device_id, nas_identifier, nas_port, " \
 	"calling_station, user_name, started_at, updated_at"
 
-static void fill_session(void *e, sqlite3_stmt *st)
+static void fill_session(void *e, sqldb_stmt *st)
 {
 	tpa_session *se = e;
 
@@ -3286,7 +3328,7 @@ static int sq_sessions(tpa_session **out, size_t *n, tpa_store *p, const char *d
 	return err;
 }
 
-static void fill_notified(void *e, sqlite3_stmt *st)
+static void fill_notified(void *e, sqldb_stmt *st)
 {
 	tpa_notified *nt = e;
 
@@ -3325,7 +3367,7 @@ static int sq_notify_commit(tpa_store *p, const tpa_notified *nt, const tpa_outb
 			    size_t n, int64_t now)
 {
 	sq_store *s = (sq_store *)p;
-	sqlite3_stmt *st;
+	sqldb_stmt *st;
 	char detail[TPA_NOTIFY_REASON_MAX + 96];
 	size_t i;
 	int err, gone;
@@ -3340,7 +3382,7 @@ static int sq_notify_commit(tpa_store *p, const tpa_notified *nt, const tpa_outb
 		if ((err = outbox_item_ok(&items[i], i)) < 0)
 			return err;
 	gone = strcmp(nt->reason, "deleted") == 0;
-	pthread_mutex_lock(&s->lock);
+	s = conn_get(s);
 	if ((err = begin(s)) < 0)
 		goto out;
 	err = gone ? prepare(&st, s, "DELETE FROM notified WHERE device_id = ?", "t",
@@ -3367,7 +3409,7 @@ static int sq_notify_commit(tpa_store *p, const tpa_notified *nt, const tpa_outb
 done:
 	err = finish(s, err);
 out:
-	pthread_mutex_unlock(&s->lock);
+	conn_put(s);
 	return err;
 }
 
@@ -3380,7 +3422,7 @@ static int outbox_filter_ok(const char *op, const char *kind, const char *target
 	return 0;
 }
 
-static void fill_item(tpa_outbox_item *it, sqlite3_stmt *st)
+static void fill_item(tpa_outbox_item *it, sqldb_stmt *st)
 {
 	memset(it, 0, sizeof(*it));
 	it->id = col_int(st, 0);
@@ -3398,7 +3440,7 @@ static int sq_outbox_due(tpa_outbox_item **out, size_t *n, tpa_store *p, const c
 			 const char *target, int64_t now, size_t max)
 {
 	sq_store *s = (sq_store *)p;
-	sqlite3_stmt *st;
+	sqldb_stmt *st;
 	tpa_outbox_item *v = NULL;
 	size_t count = 0, cap = 0, len;
 	int err, rc;
@@ -3409,14 +3451,14 @@ static int sq_outbox_due(tpa_outbox_item **out, size_t *n, tpa_store *p, const c
 	*n = 0;
 	if ((err = outbox_filter_ok("outbox", kind, target)) < 0)
 		return err;
-	pthread_mutex_lock(&s->lock);
+	s = conn_get(s);
 	if ((err = prepare(&st, s, "SELECT id, kind, target, device_id, body, created_at, "
 			   "next_at, attempts, last_error FROM outbox WHERE kind = ?1 AND "
 			   "(?2 IS NULL OR target = ?2) AND next_at <= ?3 ORDER BY id LIMIT ?4",
 			   "ttii", kind, target, now,
-			   max == 0 || max > INT64_MAX ? (int64_t)-1 : (int64_t)max)) < 0)
+			   max == 0 || max > INT64_MAX ? INT64_MAX : (int64_t)max)) < 0)
 		goto out;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+	while ((rc = sqldb_step(st)) == 1) {
 		tpa_outbox_item *nv;
 		const unsigned char *b;
 
@@ -3429,8 +3471,8 @@ static int sq_outbox_due(tpa_outbox_item **out, size_t *n, tpa_store *p, const c
 		/* The body as it is, bounded: one the file holds beyond the
 		 * limit is cut there (the schema refuses it; a file written by
 		 * anyone may hold anything). */
-		b = sqlite3_column_type(st, 4) == SQLITE_TEXT ? sqlite3_column_text(st, 4) : NULL;
-		len = b ? (size_t)sqlite3_column_bytes(st, 4) : 0;
+		b = sqldb_column_type(st, 4) == SQLDB_TEXT ? sqldb_column_text(st, 4) : NULL;
+		len = b ? (size_t)(int)sqldb_column_bytes(st, 4) : 0;
 		if (len > TPA_OUTBOX_BODY_MAX)
 			len = TPA_OUTBOX_BODY_MAX;
 		if (!(v[count].body = malloc(len + 1))) {
@@ -3442,7 +3484,7 @@ static int sq_outbox_due(tpa_outbox_item **out, size_t *n, tpa_store *p, const c
 		v[count].body[len] = '\0';
 		count++;
 	}
-	if (!err && rc != SQLITE_DONE)
+	if (!err && rc != 0)
 		err = sq_fail(s, "read");
 	release(s, st);
 	if (err < 0 || !count) {
@@ -3452,7 +3494,7 @@ static int sq_outbox_due(tpa_outbox_item **out, size_t *n, tpa_store *p, const c
 	*out = v;
 	*n = count;
 out:
-	pthread_mutex_unlock(&s->lock);
+	conn_put(s);
 	return err;
 }
 
@@ -3462,20 +3504,20 @@ static int outbox_scalar(int64_t *v, tpa_store *p, const char *kind, const char 
 			 const char *sql, const char *op)
 {
 	sq_store *s = (sq_store *)p;
-	sqlite3_stmt *st;
+	sqldb_stmt *st;
 	int err;
 
 	*v = 0;
 	if ((err = outbox_filter_ok(op, kind, target)) < 0)
 		return err;
-	pthread_mutex_lock(&s->lock);
+	s = conn_get(s);
 	if ((err = prepare(&st, s, sql, "tt", kind, target)) == 0) {
 		if ((err = step_one(s, st)) == 1)
 			*v = col_int(st, 0);
 		release(s, st);
 		err = err < 0 ? err : 0;
 	}
-	pthread_mutex_unlock(&s->lock);
+	conn_put(s);
 	return err;
 }
 
@@ -3504,7 +3546,7 @@ static int sq_outbox_done(tpa_store *p, int64_t id, const char *event, const cha
 			  int64_t now)
 {
 	sq_store *s = (sq_store *)p;
-	sqlite3_stmt *st;
+	sqldb_stmt *st;
 	char owner[TPA_DEVICE_ID_LEN + 1] = "", detail[1025];
 	int err, rc;
 
@@ -3513,7 +3555,7 @@ static int sq_outbox_done(tpa_store *p, int64_t id, const char *event, const cha
 	if (!valid_event(event))
 		return bad_field("outbox done", "event", "1 to 32 of a-z and '-'");
 	sanitize(detail, sizeof(detail), result);
-	pthread_mutex_lock(&s->lock);
+	s = conn_get(s);
 	if ((err = begin(s)) < 0)
 		goto out;
 	if ((err = prepare(&st, s, "SELECT device_id FROM outbox WHERE id = ?", "i", id)) < 0)
@@ -3534,26 +3576,26 @@ static int sq_outbox_done(tpa_store *p, int64_t id, const char *event, const cha
 done:
 	err = finish(s, err);
 out:
-	pthread_mutex_unlock(&s->lock);
+	conn_put(s);
 	return err;
 }
 
 static int sq_outbox_retry(tpa_store *p, int64_t id, int64_t next_at, const char *error)
 {
 	sq_store *s = (sq_store *)p;
-	sqlite3_stmt *st;
+	sqldb_stmt *st;
 	char msg[TPA_OUTBOX_ERROR_MAX + 1];
 	int err, changes = 0;
 
 	if (id <= 0)
 		return bad_field("outbox retry", "id", "an outbox item's (1..)");
 	sanitize(msg, sizeof(msg), error);
-	pthread_mutex_lock(&s->lock);
+	s = conn_get(s);
 	if ((err = prepare(&st, s, "UPDATE outbox SET attempts = attempts + 1, next_at = ?, "
 			   "last_error = ? WHERE id = ?", "iti", next_at, or_null(msg), id)) == 0 &&
 	    (err = run(s, st, &changes)) == 0 && !changes)
 		err = tpa_err_fail(TPA_ERR_NOT_FOUND, "no outbox item %lld", (long long)id);
-	pthread_mutex_unlock(&s->lock);
+	conn_put(s);
 	return err;
 }
 
@@ -3569,22 +3611,22 @@ static int sq_audit_note(tpa_store *p, const char *id, const char *event, const 
 		return bad_field("audit note", "event", "1 to 32 of a-z and '-'");
 	if (detail && !printable_upto(detail, 1024))
 		return bad_field("audit note", "detail", "at most 1024 bytes of printable ASCII");
-	pthread_mutex_lock(&s->lock);
+	s = conn_get(s);
 	if ((err = begin(s)) == 0)
 		err = finish(s, audit(s, id, event, detail ? detail : "", now));
-	pthread_mutex_unlock(&s->lock);
+	conn_put(s);
 	return err;
 }
 
 /* One integer a single-row query answers (what names it in an error). */
 static int scalar(int64_t *v, sq_store *s, const char *sql, const char *what)
 {
-	sqlite3_stmt *st;
+	sqldb_stmt *st;
 	int err;
 
 	if (!v)
 		return tpa_err_fail(TPA_ERR_INVALID_ARG, "%s: NULL", what);
-	pthread_mutex_lock(&s->lock);
+	s = conn_get(s);
 	if ((err = prepare(&st, s, sql, "")) == 0) {
 		if ((err = step_one(s, st)) == 1)
 			*v = col_int(st, 0);
@@ -3593,18 +3635,28 @@ static int scalar(int64_t *v, sq_store *s, const char *sql, const char *what)
 		release(s, st);
 		err = err < 0 ? err : 0;
 	}
-	pthread_mutex_unlock(&s->lock);
+	conn_put(s);
 	return err;
 }
 
 static int sq_data_version(int64_t *v, tpa_store *p)
 {
-	return scalar(v, (sq_store *)p, "PRAGMA data_version", "data version");
+	sq_store *s = (sq_store *)p;
+
+	return scalar(v, s, s->pg ? "SELECT v FROM tpa_data_version" : "PRAGMA data_version",
+		      "data version");
 }
 
 static int sq_bytes(int64_t *n, tpa_store *p)
 {
-	return scalar(n, (sq_store *)p, "SELECT page_count * page_size FROM pragma_page_count(), "
+	sq_store *s = (sq_store *)p;
+
+	/* PostgreSQL: the tables of the registry's schema with their indexes
+	 * and TOAST, not the WAL (the server's, shared). */
+	return scalar(n, s, s->pg ? "SELECT coalesce(sum(pg_total_relation_size(c.oid)), 0) "
+		      "FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE "
+		      "n.nspname = current_schema() AND c.relkind = 'r'" :
+		      "SELECT page_count * page_size FROM pragma_page_count(), "
 		      "pragma_page_size()", "registry size");
 }
 
@@ -3671,7 +3723,7 @@ static const tpa_store_ops sq_ops = {
 /* The schema version of the file: 0 for a new one. */
 static int read_version(int *version, sq_store *s)
 {
-	sqlite3_stmt *st;
+	sqldb_stmt *st;
 	int err;
 
 	*version = 0;
@@ -3681,7 +3733,7 @@ static int read_version(int *version, sq_store *s)
 	if ((err = prepare(&st, s, "SELECT max(version) FROM schema_version", "")) < 0)
 		return err;
 	if ((err = step_one(s, st)) == 1)
-		*version = sqlite3_column_int(st, 0);
+		*version = (int)sqldb_column_int(st, 0);
 	release(s, st);
 	return err < 0 ? err : 0;
 }
@@ -3724,7 +3776,7 @@ static int old_cmp(const void *a, const void *b)
  * and its baseline assignment; later ones only add what is missing. */
 static int move_device(sq_store *s, const char *old, const char *id, int64_t now)
 {
-	sqlite3_stmt *st;
+	sqldb_stmt *st;
 	int err;
 
 	if ((err = prepare(&st, s, "UPDATE aks SET device_id = ? WHERE device_id = ?", "tt", id,
@@ -3754,7 +3806,7 @@ static int merge_group(sq_store *s, const old_device *g, size_t n, int64_t now)
 	int64_t enrolled = g[0].enrolled_at, changed = 0;
 	char detail[1024];
 	size_t o;
-	sqlite3_stmt *st;
+	sqldb_stmt *st;
 
 	for (i = 0; i < n; i++) {
 		if (g[i].last_attest_at > g[last].last_attest_at)
@@ -3799,7 +3851,7 @@ static int merge_group(sq_store *s, const old_device *g, size_t n, int64_t now)
 /* Schema 4: every device gets the id its EK's key gives. */
 static int migrate_ids(sq_store *s)
 {
-	sqlite3_stmt *st;
+	sqldb_stmt *st;
 	old_device *v = NULL, *nv;
 	size_t n = 0, cap = 0, i, j;
 	int64_t now = (int64_t)time(NULL);
@@ -3809,9 +3861,9 @@ static int migrate_ids(sq_store *s)
 			   "coalesce(last_attest_at, 0), coalesce(state_changed_at, 0) "
 			   "FROM devices ORDER BY id", "")) < 0)
 		return err;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		const uint8_t *ek = sqlite3_column_blob(st, 1);
-		size_t len = (size_t)sqlite3_column_bytes(st, 1);
+	while ((rc = sqldb_step(st)) == 1) {
+		const uint8_t *ek = sqldb_column_blob(st, 1);
+		size_t len = (size_t)(int)sqldb_column_bytes(st, 1);
 		TPMT_PUBLIC pub;
 
 		if (n == cap) {
@@ -3823,20 +3875,20 @@ static int migrate_ids(sq_store *s)
 			v = nv;
 		}
 		memset(&v[n], 0, sizeof(v[n]));
-		snprintf(v[n].old, sizeof(v[n].old), "%s", (const char *)sqlite3_column_text(st, 0));
+		snprintf(v[n].old, sizeof(v[n].old), "%s", (const char *)sqldb_column_text(st, 0));
 		if (!ek || tpa_decode_public(&pub, ek, len) < 0 || tpa_ek_device_id(v[n].id, &pub) < 0) {
 			err = tpa_err_fail(TPA_ERR_IO, "registry %s: device %.16s...: its EK public "
 					   "area cannot be read: %s", s->path, v[n].old, tpa_err_last());
 			break;
 		}
 		v[n].genuine = tpa_ek_check_template(NULL, &pub) == 0;
-		v[n].revoked = strcmp((const char *)sqlite3_column_text(st, 2), "revoked") == 0;
-		v[n].enrolled_at = sqlite3_column_int64(st, 3);
-		v[n].last_attest_at = sqlite3_column_int64(st, 4);
-		v[n].state_changed_at = sqlite3_column_int64(st, 5);
+		v[n].revoked = strcmp((const char *)sqldb_column_text(st, 2), "revoked") == 0;
+		v[n].enrolled_at = sqldb_column_int(st, 3);
+		v[n].last_attest_at = sqldb_column_int(st, 4);
+		v[n].state_changed_at = sqldb_column_int(st, 5);
 		n++;
 	}
-	if (!err && rc != SQLITE_DONE)
+	if (!err && rc != 0)
 		err = sq_fail(s, "read");
 	release(s, st);
 	tpa_err_clear();
@@ -3858,7 +3910,7 @@ static int chain_rows(sq_store *s)
 	uint8_t prev[TPA_AUDIT_HASH_LEN] = { 0 }, hash[TPA_AUDIT_HASH_LEN];
 	int64_t after = INT64_MIN;
 	tpa_audit_row r;
-	sqlite3_stmt *st;
+	sqldb_stmt *st;
 	int err, rc;
 
 	if ((err = exec(s, "DROP TRIGGER audit_no_update")) < 0)
@@ -4003,16 +4055,16 @@ static int private_file(const char *path, int create)
  * WAL mode); an empty one is a registry only for serve, which creates. */
 static int registry_or_new(sq_store *s, int create)
 {
-	sqlite3_stmt *st;
+	sqldb_stmt *st;
 	int err, tables = 0, versioned = 0;
 
 	if ((err = prepare(&st, s, "SELECT count(*), coalesce(sum(name = 'schema_version'), 0) "
 			   "FROM sqlite_master WHERE type = 'table'", "")) < 0)
 		return tpa_err_fail(TPA_ERR_IO, "registry %s: not an SQLite database, or "
-				    "damaged: %s", s->path, sqlite3_errmsg(s->db));
+				    "damaged: %s", s->path, sqldb_errmsg(s->db));
 	if ((err = step_one(s, st)) == 1) {
-		tables = sqlite3_column_int(st, 0);
-		versioned = sqlite3_column_int(st, 1);
+		tables = (int)sqldb_column_int(st, 0);
+		versioned = (int)sqldb_column_int(st, 1);
 	}
 	release(s, st);
 	if (err < 0)
@@ -4087,6 +4139,7 @@ static int sq_open(tpa_store **out, const char *path, int create)
 {
 	sq_store *s;
 	struct stat st;
+	const char *msg;
 	int err;
 
 	if (!out || !path || !*path)
@@ -4099,14 +4152,10 @@ static int sq_open(tpa_store **out, const char *path, int create)
 	queue_init(s);
 	if (!open_already(path) && (err = private_file(path, create)) < 0)
 		goto fail;
-	if (sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE |
-			    (create ? SQLITE_OPEN_CREATE : 0) |
-			    SQLITE_OPEN_FULLMUTEX, NULL) != SQLITE_OK) {
-		err = tpa_err_fail(TPA_ERR_IO, "registry %s: cannot open: %s", path,
-				   s->db ? sqlite3_errmsg(s->db) : "out of memory");
+	if (sqldb__sqlite_open(&s->db, path, create ? SQLDB_SQLITE_CREATE : 0, &msg) < 0) {
+		err = tpa_err_fail(TPA_ERR_IO, "registry %s: cannot open: %s", path, msg);
 		goto fail;
 	}
-	sqlite3_busy_timeout(s->db, 5000);
 	if ((err = registry_or_new(s, create)) < 0 ||
 	    (err = exec(s, "PRAGMA foreign_keys = ON")) < 0 ||
 	    (err = exec(s, "PRAGMA journal_mode = WAL")) < 0 ||
@@ -4122,13 +4171,380 @@ static int sq_open(tpa_store **out, const char *path, int create)
 	*out = &s->public;
 	return 0;
 fail:
-	stmt_drop_all(s);
-	sqlite3_close(s->db);
+	sqldb_close(s->db);
 	pthread_mutex_destroy(&s->lock);
 	pthread_mutex_destroy(&s->q_lock);
 	pthread_cond_destroy(&s->q_cv);
 	free(s);
 	return err;
+}
+
+/* The registry on PostgreSQL: the schema of TPA_STORE_SCHEMA_VERSION in one
+ * step (no PostgreSQL registry of an older schema ever existed; a later
+ * version adds its step to both engines). The same tables, columns, keys
+ * and checks as the SQLite file's, in PostgreSQL's words: integers are
+ * bigint, bytes bytea, a GLOB class a regular expression; the append-only
+ * and reference triggers call functions; sessions keep a rowid of their
+ * own (SQLite's implicit one orders them). Every change to any table
+ * advances tpa_data_version in the same transaction, so that a reader who
+ * sees the new number sees what changed (tpa_store_data_version). */
+#define PG_TOKEN_OK(c) "(length(" c ") BETWEEN 1 AND 64 AND " c " !~ '[^A-Za-z0-9._-]')"
+#define PG_PRINTABLE(c) c " !~ '[^ -~]'"
+#define PG_TEXT_OK(c, n) "(" c " IS NULL OR (octet_length(" c ") BETWEEN 1 AND " #n \
+	" AND " PG_PRINTABLE(c) "))"
+#define PG_ID_OK(c) "(length(" c ") = 64 AND " c " !~ '[^0-9a-f]')"
+#define PG_HASH_OK(c) "(octet_length(" c ") = 32)"
+#define PG_REFUSE(trg, tbl, what, msg) \
+	"CREATE TRIGGER " trg " BEFORE " what " ON " tbl \
+	" FOR EACH STATEMENT EXECUTE FUNCTION tpa_refuse('" msg "')"
+static const char *const pg_tables[] = {
+	"schema_version", "devices", "aks", "audit", "baselines", "assignments", "evidence",
+	"device_aliases", "used_seals", "secrets", "audit_heads", "tombstones", "inventory",
+	"device_certs", "sessions", "notified", "outbox",
+};
+static const char *const pg_schema[] = {
+	"CREATE TABLE schema_version(version BIGINT NOT NULL)",
+	"CREATE TABLE tpa_data_version(v BIGINT NOT NULL)",
+	"INSERT INTO tpa_data_version(v) VALUES(1)",
+	"CREATE FUNCTION tpa_refuse() RETURNS trigger LANGUAGE plpgsql AS $$"
+	" BEGIN RAISE EXCEPTION '%', TG_ARGV[0]; END $$",
+	"CREATE FUNCTION tpa_bump() RETURNS trigger LANGUAGE plpgsql AS $$"
+	" BEGIN UPDATE tpa_data_version SET v = v + 1; RETURN NULL; END $$",
+	"CREATE TABLE devices("
+	" id TEXT PRIMARY KEY CHECK(length(id) = 64),"
+	" ek_public BYTEA NOT NULL,"
+	" ek_cert BYTEA,"
+	" state TEXT NOT NULL CHECK(state IN ('active', 'revoked')),"
+	" enrolled_at BIGINT NOT NULL,"
+	" last_attest_at BIGINT,"
+	" last_verdict TEXT,"
+	" label TEXT CHECK(label IS NULL OR " PG_TOKEN_OK("label") "),"
+	" last_outcome TEXT CHECK(last_outcome IS NULL OR"
+	"  last_outcome IN ('compliant', 'warning', 'non-compliant', 'no-baseline')),"
+	" last_baseline TEXT,"
+	" tpm_manufacturer TEXT CHECK(tpm_manufacturer IS NULL OR"
+	"  (length(tpm_manufacturer) BETWEEN 1 AND 15 AND " PG_PRINTABLE("tpm_manufacturer") ")),"
+	" state_changed_at BIGINT,"
+	" last_token TEXT CHECK(last_token IS NULL OR (octet_length(last_token) BETWEEN 1 AND"
+	"  16384 AND " PG_PRINTABLE("last_token") ")),"
+	" last_token_exp BIGINT CHECK((last_token_exp IS NULL) = (last_token IS NULL) AND"
+	"  (last_token_exp IS NULL OR last_token_exp >= 0)),"
+	" hostname TEXT CHECK" PG_TEXT_OK("hostname", 255) ","
+	" machine_id TEXT CHECK(machine_id IS NULL OR (length(machine_id) = 32"
+	"  AND machine_id !~ '[^0-9a-f]')),"
+	" dmi_product TEXT CHECK" PG_TEXT_OK("dmi_product", 128) ","
+	" dmi_serial TEXT CHECK" PG_TEXT_OK("dmi_serial", 128) ","
+	" first_seen BIGINT,"
+	" last_seen BIGINT,"
+	" pending BIGINT NOT NULL DEFAULT 0 CHECK(pending IN (0, 1)),"
+	" admission TEXT CHECK(admission IS NULL OR admission IN ('open', 'approved', 'allowlist')),"
+	" ek_cert_source TEXT CHECK(ek_cert_source IS NULL OR"
+	"  ek_cert_source IN ('nv', 'file', 'none')))",
+	"CREATE INDEX devices_hostname ON devices(lower(hostname))",
+	"CREATE TABLE aks("
+	" name TEXT PRIMARY KEY,"
+	" device_id TEXT NOT NULL REFERENCES devices(id) ON DELETE CASCADE,"
+	" public BYTEA NOT NULL,"
+	" registered_at BIGINT NOT NULL)",
+	"CREATE INDEX aks_device ON aks(device_id)",
+	"CREATE TABLE audit("
+	" seq BIGINT PRIMARY KEY CHECK(seq >= 1),"
+	" at BIGINT NOT NULL,"
+	" device_id TEXT,"
+	" event TEXT NOT NULL,"
+	" detail TEXT NOT NULL,"
+	" prev_hash BYTEA NOT NULL CHECK" PG_HASH_OK("prev_hash") ","
+	" hash BYTEA NOT NULL CHECK" PG_HASH_OK("hash") ")",
+	PG_REFUSE("audit_append_only", "audit", "UPDATE OR DELETE OR TRUNCATE",
+		  "the audit log is append-only"),
+	"CREATE TABLE baselines("
+	" name TEXT NOT NULL CHECK" PG_TOKEN_OK("name") ","
+	" version BIGINT NOT NULL CHECK(version >= 1),"
+	" body TEXT NOT NULL CHECK(octet_length(body) BETWEEN 1 AND 1048576),"
+	" added_at BIGINT NOT NULL,"
+	" PRIMARY KEY(name, version))",
+	PG_REFUSE("baselines_append_only", "baselines", "UPDATE OR DELETE OR TRUNCATE",
+		  "baselines are append-only"),
+	"CREATE TABLE assignments("
+	" kind TEXT NOT NULL CHECK(kind IN ('device', 'label')),"
+	" target TEXT NOT NULL CHECK((kind = 'device' AND " PG_ID_OK("target") ")"
+	"  OR (kind = 'label' AND " PG_TOKEN_OK("target") ")),"
+	" baseline TEXT NOT NULL CHECK" PG_TOKEN_OK("baseline") ","
+	" assigned_at BIGINT NOT NULL,"
+	" version BIGINT CHECK(version IS NULL OR version >= 1),"
+	" PRIMARY KEY(kind, target))",
+	/* Baseline names are not unique rows, so no foreign key: a trigger. */
+	"CREATE FUNCTION tpa_assignment_check() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN"
+	" IF NOT EXISTS(SELECT 1 FROM baselines WHERE name = NEW.baseline) THEN"
+	"  RAISE EXCEPTION 'no such baseline'; END IF;"
+	" IF NEW.kind = 'device' AND NOT EXISTS(SELECT 1 FROM devices WHERE id = NEW.target) THEN"
+	"  RAISE EXCEPTION 'no such device'; END IF;"
+	" RETURN NEW; END $$",
+	"CREATE TRIGGER assignments_check BEFORE INSERT OR UPDATE ON assignments"
+	" FOR EACH ROW EXECUTE FUNCTION tpa_assignment_check()",
+	"CREATE FUNCTION tpa_device_deleted() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN"
+	" DELETE FROM assignments WHERE kind = 'device' AND target = OLD.id; RETURN OLD; END $$",
+	"CREATE TRIGGER devices_delete_assignment AFTER DELETE ON devices"
+	" FOR EACH ROW EXECUTE FUNCTION tpa_device_deleted()",
+	"CREATE TABLE evidence("
+	" device_id TEXT PRIMARY KEY REFERENCES devices(id) ON DELETE CASCADE,"
+	" event_log BYTEA CHECK(event_log IS NULL OR octet_length(event_log) BETWEEN 1 AND 1048576),"
+	" pcrs_json TEXT CHECK(pcrs_json IS NULL OR octet_length(pcrs_json) BETWEEN 1 AND 65536))",
+	"CREATE TABLE device_aliases("
+	" alias TEXT PRIMARY KEY CHECK" PG_ID_OK("alias") ","
+	" device_id TEXT NOT NULL REFERENCES devices(id) ON DELETE CASCADE,"
+	" added_at BIGINT NOT NULL)",
+	"CREATE INDEX device_aliases_device ON device_aliases(device_id)",
+	"CREATE TABLE used_seals("
+	" tag BYTEA PRIMARY KEY CHECK(octet_length(tag) = 16),"
+	" expires_at BIGINT NOT NULL)",
+	"CREATE INDEX used_seals_expiry ON used_seals(expires_at)",
+	"CREATE TABLE secrets("
+	" name TEXT PRIMARY KEY,"
+	" value BYTEA NOT NULL)",
+	"CREATE TABLE audit_heads("
+	" seq BIGINT PRIMARY KEY CHECK(seq >= 1),"
+	" hash BYTEA NOT NULL CHECK" PG_HASH_OK("hash") ","
+	" signed_at BIGINT NOT NULL,"
+	" kid TEXT NOT NULL CHECK(length(kid) BETWEEN 1 AND 64),"
+	" jws TEXT NOT NULL CHECK(octet_length(jws) BETWEEN 1 AND 16384))",
+	PG_REFUSE("audit_heads_append_only", "audit_heads", "UPDATE OR DELETE OR TRUNCATE",
+		  "signed heads are append-only"),
+	"CREATE TABLE tombstones("
+	" device_id TEXT PRIMARY KEY CHECK" PG_ID_OK("device_id") ","
+	" revoked_at BIGINT,"
+	" deleted_at BIGINT NOT NULL,"
+	" hostname TEXT CHECK" PG_TEXT_OK("hostname", 255) ")",
+	"CREATE TABLE inventory("
+	" kind TEXT NOT NULL CHECK(kind IN ('device', 'ek-cert')),"
+	" value TEXT NOT NULL CHECK(octet_length(value) BETWEEN 1 AND 1024 AND "
+	PG_PRINTABLE("value") "),"
+	" name TEXT CHECK" PG_TEXT_OK("name", 255) ","
+	" label TEXT CHECK(label IS NULL OR " PG_TOKEN_OK("label") "),"
+	" no_ek_cert BIGINT NOT NULL DEFAULT 0 CHECK(no_ek_cert IN (0, 1)),"
+	" added_at BIGINT NOT NULL,"
+	" PRIMARY KEY(kind, value),"
+	" CHECK(kind <> 'device' OR " PG_ID_OK("value") "),"
+	" CHECK(no_ek_cert = 0 OR kind = 'device'))",
+	"CREATE TABLE device_certs("
+	" issuer TEXT NOT NULL CHECK" PG_TEXT_OK("issuer", 512) ","
+	" serial TEXT NOT NULL CHECK(length(serial) BETWEEN 2 AND 64"
+	"  AND length(serial) % 2 = 0 AND serial !~ '[^0-9a-f]'),"
+	" device_id TEXT NOT NULL CHECK" PG_ID_OK("device_id")
+	"  REFERENCES devices(id) ON DELETE CASCADE,"
+	" sha256 TEXT NOT NULL CHECK" PG_ID_OK("sha256") ","
+	" not_after BIGINT NOT NULL,"
+	" added_at BIGINT NOT NULL,"
+	" PRIMARY KEY(issuer, serial))",
+	"CREATE INDEX device_certs_device ON device_certs(device_id)",
+	"CREATE TABLE sessions("
+	" rowid BIGINT GENERATED ALWAYS AS IDENTITY UNIQUE,"
+	" nas_ip TEXT NOT NULL CHECK" PG_TEXT_OK("nas_ip", 63) ","
+	" session_id TEXT NOT NULL CHECK" PG_TEXT_OK("session_id", 253) ","
+	" device_id TEXT NOT NULL CHECK" PG_ID_OK("device_id") ","
+	" nas_identifier TEXT CHECK" PG_TEXT_OK("nas_identifier", 253) ","
+	" nas_port TEXT CHECK" PG_TEXT_OK("nas_port", 253) ","
+	" calling_station TEXT CHECK" PG_TEXT_OK("calling_station", 253) ","
+	" user_name TEXT CHECK" PG_TEXT_OK("user_name", 253) ","
+	" started_at BIGINT NOT NULL,"
+	" updated_at BIGINT NOT NULL,"
+	" PRIMARY KEY(nas_ip, session_id))",
+	"CREATE INDEX sessions_device ON sessions(device_id)",
+	"CREATE TABLE notified("
+	" device_id TEXT PRIMARY KEY CHECK" PG_ID_OK("device_id") ","
+	" compliant BIGINT NOT NULL CHECK(compliant IN (0, 1)),"
+	" reason TEXT CHECK" PG_TEXT_OK("reason", 255) ","
+	" at BIGINT NOT NULL)",
+	"CREATE TABLE outbox("
+	" id BIGINT GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY,"
+	" kind TEXT NOT NULL CHECK(kind IN ('caep', 'radius')),"
+	" target TEXT NOT NULL CHECK" PG_TEXT_OK("target", 512) ","
+	" device_id TEXT NOT NULL CHECK" PG_ID_OK("device_id") ","
+	" body TEXT NOT NULL CHECK(octet_length(body) BETWEEN 1 AND 65536 AND"
+	"  body !~ ('[^ -~' || chr(9) || chr(10) || chr(13) || ']')),"
+	" created_at BIGINT NOT NULL,"
+	" next_at BIGINT NOT NULL,"
+	" attempts BIGINT NOT NULL DEFAULT 0 CHECK(attempts >= 0),"
+	" last_error TEXT CHECK" PG_TEXT_OK("last_error", 255) ")",
+	"CREATE INDEX outbox_due ON outbox(kind, target, next_at)",
+};
+#undef PG_REFUSE
+#undef PG_HASH_OK
+#undef PG_ID_OK
+#undef PG_TEXT_OK
+#undef PG_PRINTABLE
+#undef PG_TOKEN_OK
+
+/* The schema version in the connection's schema (search_path): 0 for a
+ * database with no registry yet; tables there but no schema_version is
+ * another program's database, never turned into a registry. */
+static int pg_read_version(int *version, int *tables, sq_store *s)
+{
+	sqldb_stmt *st;
+	int err;
+
+	*version = 0;
+	*tables = 0;
+	if ((err = prepare(&st, s, "SELECT count(*), coalesce(sum(CASE WHEN tablename = "
+			   "'schema_version' THEN 1 ELSE 0 END), 0) FROM pg_tables WHERE "
+			   "schemaname = current_schema()", "")) < 0)
+		return err;
+	if ((err = step_one(s, st)) == 1) {
+		*tables = (int)sqldb_column_int(st, 0);
+		err = (int)sqldb_column_int(st, 1);
+	}
+	release(s, st);
+	if (err <= 0)
+		return err;
+	if ((err = prepare(&st, s, "SELECT coalesce(max(version), 0) FROM schema_version",
+			   "")) < 0)
+		return err;
+	if ((err = step_one(s, st)) == 1)
+		*version = (int)sqldb_column_int(st, 0);
+	release(s, st);
+	return err < 0 ? err : 0;
+}
+
+static int pg_migrate(sq_store *s, int create)
+{
+	int version, tables, err;
+	size_t i;
+	char sql[160];
+
+	if ((err = pg_read_version(&version, &tables, s)) < 0)
+		return err;
+	if (version == TPA_STORE_SCHEMA_VERSION)
+		return 0;
+	if (version > TPA_STORE_SCHEMA_VERSION)
+		return too_new(s, version);
+	if (!create && version == 0)
+		return tpa_err_fail(TPA_ERR_NOT_FOUND, "registry %s holds no registry (verifier "
+				    "serve --registry creates one)", s->path);
+	if ((err = begin(s)) < 0)
+		return err;
+	/* Again under the write lock: another replica may have created it. */
+	if ((err = pg_read_version(&version, &tables, s)) < 0)
+		goto done;
+	if (version == TPA_STORE_SCHEMA_VERSION)
+		goto done;
+	if (version > TPA_STORE_SCHEMA_VERSION) {
+		err = too_new(s, version);
+		goto done;
+	}
+	if (version != 0) {
+		err = tpa_err_fail(TPA_ERR_PARSE, "registry %s: schema version %d on PostgreSQL "
+				   "is none this verifier made (PostgreSQL registries begin at %d)",
+				   s->path, version, TPA_STORE_SCHEMA_VERSION);
+		goto done;
+	}
+	if (tables) {
+		err = tpa_err_fail(TPA_ERR_PARSE, "registry %s: the schema holds %d tables but no "
+				   "schema_version: another program's, left as it is", s->path,
+				   tables);
+		goto done;
+	}
+	if ((err = exec_all(s, pg_schema, sizeof(pg_schema) / sizeof(pg_schema[0]))) < 0)
+		goto done;
+	for (i = 0; i < sizeof(pg_tables) / sizeof(pg_tables[0]) && err == 0; i++) {
+		snprintf(sql, sizeof(sql), "CREATE TRIGGER %s_bump AFTER INSERT OR UPDATE OR "
+			 "DELETE ON %s FOR EACH STATEMENT EXECUTE FUNCTION tpa_bump()",
+			 pg_tables[i], pg_tables[i]);
+		err = exec(s, sql);
+	}
+	if (err == 0) {
+		snprintf(sql, sizeof(sql), "INSERT INTO schema_version(version) VALUES(%d)",
+			 TPA_STORE_SCHEMA_VERSION);
+		err = exec(s, sql);
+	}
+done:
+	return finish(s, err);
+}
+
+/* A connection of the pool: an sq_store of its own with the owner's name. */
+static sq_store *pool_open(sq_store *o)
+{
+	sq_store *c = calloc(1, sizeof(*c));
+	char msg[512];
+
+	if (!c)
+		return NULL;
+	c->public.ops = o->public.ops;
+	c->owner = o;
+	c->pg = 1;
+	c->chained = 1;
+	memcpy(c->path, o->path, sizeof(c->path));
+	if (sqldb__pg_open(&c->db, o->conninfo, msg, sizeof(msg)) < 0) {
+		/* conn_get falls back on the first connection. */
+		free(c);
+		return NULL;
+	}
+	return c;
+}
+
+static void pg_close(sq_store *s)
+{
+	size_t i;
+
+	for (i = 1; i < s->pool_max; i++)
+		if (s->conns[i]) {
+			sqldb_close(s->conns[i]->db);
+			free(s->conns[i]);
+		}
+	sqldb_close(s->db);
+	if (s->conninfo) {
+		OPENSSL_cleanse(s->conninfo, strlen(s->conninfo));
+		free(s->conninfo);
+	}
+	pthread_mutex_destroy(&s->pool_lock);
+	pthread_cond_destroy(&s->pool_cv);
+	pthread_mutex_destroy(&s->lock);
+	pthread_mutex_destroy(&s->q_lock);
+	pthread_cond_destroy(&s->q_cv);
+	free(s);
+}
+
+int tpa_store_open_postgresql(tpa_store **out, const char *conninfo, int create)
+{
+	sq_store *s;
+	char msg[512];
+	const char *pool;
+	int err;
+
+	if (!out || !conninfo || !*conninfo)
+		return tpa_err_fail(TPA_ERR_INVALID_ARG, "registry: no connection string");
+	if (!(s = calloc(1, sizeof(*s))))
+		return tpa_err_fail(TPA_ERR_NOMEM, "registry: out of memory");
+	s->public.ops = &sq_ops;
+	s->pg = 1;
+	pthread_mutex_init(&s->lock, NULL);
+	pthread_mutex_init(&s->pool_lock, NULL);
+	pthread_cond_init(&s->pool_cv, NULL);
+	queue_init(s);
+	s->pool_max = 8;
+	if ((pool = getenv("TPA_REGISTRY_POOL")) && *pool) {
+		long v = strtol(pool, NULL, 10);
+
+		s->pool_max = v >= 1 && v <= POOL_MAX ? (size_t)v : s->pool_max;
+	}
+	sqldb__pg_describe(s->path, sizeof(s->path), conninfo);
+	if (!(s->conninfo = strdup(conninfo))) {
+		pg_close(s);
+		return tpa_err_fail(TPA_ERR_NOMEM, "registry: out of memory");
+	}
+	if (sqldb__pg_open(&s->db, conninfo, msg, sizeof(msg)) < 0) {
+		err = tpa_err_fail(TPA_ERR_UNAVAILABLE, "registry %s: cannot connect: %s", s->path,
+				   msg);
+		pg_close(s);
+		return err;
+	}
+	s->conns[0] = s;
+	if ((err = pg_migrate(s, create)) < 0) {
+		pg_close(s);
+		return err;
+	}
+	s->chained = 1;
+	*out = &s->public;
+	return 0;
 }
 
 int tpa_store_open_sqlite(tpa_store **out, const char *path)
@@ -4210,6 +4626,7 @@ done:
  * a backup as it is; the verifier migrates it on its next open). */
 static int open_plain(sq_store **out, const char *path)
 {
+	const char *msg;
 	sq_store *s;
 
 	if (!(s = calloc(1, sizeof(*s))))
@@ -4218,10 +4635,8 @@ static int open_plain(sq_store **out, const char *path)
 	snprintf(s->path, sizeof(s->path), "%s", path);
 	pthread_mutex_init(&s->lock, NULL);
 	queue_init(s);
-	if (sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_FULLMUTEX,
-			    NULL) != SQLITE_OK) {
-		int err = tpa_err_fail(TPA_ERR_IO, "registry %s: cannot open: %s", path,
-				       s->db ? sqlite3_errmsg(s->db) : "out of memory");
+	if (sqldb__sqlite_open(&s->db, path, 0, &msg) < 0) {
+		int err = tpa_err_fail(TPA_ERR_IO, "registry %s: cannot open: %s", path, msg);
 
 		sq_close(&s->public);
 		return err;
@@ -4238,14 +4653,16 @@ static int open_plain(sq_store **out, const char *path)
 static int held(const char *path)
 {
 	sq_store *s;
+	sqlite3 *db;
 	int err;
 
 	if ((err = open_plain(&s, path)) < 0)
 		return err;
-	sqlite3_busy_timeout(s->db, 200);
-	if (sqlite3_exec(s->db, "PRAGMA locking_mode = EXCLUSIVE", NULL, NULL, NULL) !=
-	    SQLITE_OK || sqlite3_exec(s->db, "BEGIN EXCLUSIVE", NULL, NULL, NULL) != SQLITE_OK) {
-		int rc = sqlite3_errcode(s->db);
+	db = sqldb__sqlite_handle(s->db);
+	sqlite3_busy_timeout(db, 200);
+	if (sqlite3_exec(db, "PRAGMA locking_mode = EXCLUSIVE", NULL, NULL, NULL) !=
+	    SQLITE_OK || sqlite3_exec(db, "BEGIN EXCLUSIVE", NULL, NULL, NULL) != SQLITE_OK) {
+		int rc = sqlite3_errcode(db);
 
 		/* A damaged registry, what a restore is for, no verifier serves. */
 		err = rc == SQLITE_BUSY || rc == SQLITE_LOCKED ?
@@ -4254,7 +4671,7 @@ static int held(const char *path)
 				     path) :
 			rc == SQLITE_NOTADB || rc == SQLITE_CORRUPT ? 0 : sq_fail(s, "lock");
 	} else
-		sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+		sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
 	sq_close(&s->public);
 	return err;
 }
@@ -4317,9 +4734,9 @@ int tpa_store_restore_sqlite(tpa_store_check_report *out, const char *path,
 		goto out;
 	/* Named as the operator knows it, not by the temporary copy. */
 	snprintf(s->path, sizeof(s->path), "%s", backup);
-	pthread_mutex_lock(&s->lock);
+	s = conn_get(s);
 	err = check_locked(&rep, s, "backup");
-	pthread_mutex_unlock(&s->lock);
+	conn_put(s);
 	if (err < 0)
 		goto out;
 	if (rep.schema_version >= 5) {
@@ -4384,10 +4801,9 @@ int tpa_store_check_sqlite(tpa_store_check_report *out, const char *path)
 		return tpa_err_fail(TPA_ERR_INVALID_ARG, "registry: no path");
 	if ((err = private_file(path, 0)) < 0 || (err = open_plain(&s, path)) < 0)
 		return err;
-	sqlite3_busy_timeout(s->db, 5000);
-	pthread_mutex_lock(&s->lock);
+	s = conn_get(s);
 	err = check_locked(&rep, s, "registry");
-	pthread_mutex_unlock(&s->lock);
+	conn_put(s);
 	sq_close(&s->public);
 	if (err == 0 && out)
 		*out = rep;

@@ -1,0 +1,140 @@
+#!/usr/bin/env bash
+# The registry on PostgreSQL (issue 17): a real PostgreSQL 15 server of the
+# test's own, on a unix socket in its directory, started and stopped by pid.
+# The store's test suites run on it (test_store, test_store_enforce with
+# TPA_TEST_PG); a verifier with --registry postgresql://... enrolls and
+# attests a swtpm device, its audit log verifies, a second verifier on the
+# same database (a replica) sees the device; the server stopped under a
+# serving verifier: the attestation fails UNAVAILABLE (retryable), /readyz
+# says 503, nothing is half-written; the server back, the verifier
+# reconnects by itself. Bad credentials, an unreachable server, a database
+# of a newer schema and a connection-string file others may read are
+# refused by name, the password never printed.
+# usage: test_registry_pg.sh BUILD_DIR
+set -euo pipefail
+BUILD=${1:?usage: test_registry_pg.sh BUILD_DIR}
+. "$(dirname "$0")/lib.sh"
+
+echo "integration: the registry on PostgreSQL"
+V=(${VALGRIND:-} "$BIN/verifier")
+C=(${VALGRIND:-} "$BIN/attest_client")
+
+start_postgres && ok "PostgreSQL started on $PG_SOCK" || { bad "PostgreSQL started" "$WORK/postgres.log"; summary; exit 1; }
+psql_tpa() { "$PG_BIN/psql" -q -v ON_ERROR_STOP=1 -h "$PG_SOCK" -U tpa "$@"; }
+
+# ---- the store's suites, on a database of their own ----
+psql_tpa -d postgres -c 'CREATE DATABASE units' >/dev/null
+UNITS="postgresql:///units?host=$PG_SOCK&user=tpa"
+for t in test_store test_store_enforce; do
+    set +e
+    TPA_TEST_PG=$UNITS ${VALGRIND:-} "$BIN/tests/unit/$t" >"$WORK/$t.out" 2>&1
+    rc=$?
+    set -e
+    read -r total failed < <(awk '$1 == "tests" { print $2, $5 }' "$WORK/$t.out")
+    if [ "$rc" -eq 0 ] && [ "${failed:-1}" -eq 0 ] && [ "${total:-0}" -ge 5 ]; then
+        ok "$t on PostgreSQL: ${total} tests passed"
+    else
+        bad "$t on PostgreSQL (exit $rc)" "$WORK/$t.out"
+    fi
+done
+
+# ---- a verifier on PostgreSQL: enroll, attest, audit ----
+REGISTRY=$PG_URI
+serve_one_device
+A=("${C[@]}" attest --verifier "$TARGET" --ca "$CA" --tcti "$TCTI" --ak-file "$WORK/ak.bin"
+   --eventlog "$WORK/good.log")
+"${A[@]}" >"$WORK/attest.out" 2>&1 || true
+grep -q "verdict" "$WORK/attest.out" && ok "an attestation answered" || bad "an attestation answered" "$WORK/attest.out"
+expect_exit "devices list on PostgreSQL" 0 "$BIN/verifier" devices list --registry "$PG_URI" || true
+expect_grep "... the device, its last verdict recorded" "$WORK/out" "${DEV:0:12}.*(compliant|no-baseline)"
+expect_exit "audit verify on PostgreSQL: the chain holds" 0 "$BIN/verifier" audit verify --registry "$PG_URI" || true
+N0=$(psql_tpa -d tpa -Atc "SELECT count(*) FROM audit")
+[ "$N0" -ge 2 ] && ok "... $N0 audit rows (enroll, attest)" || bad "audit rows: $N0"
+psql_tpa -d tpa -c "DELETE FROM audit" >"$WORK/del.out" 2>&1 && bad "DELETE FROM audit was let through" ||
+    expect_grep "... the audit log refuses DELETE" "$WORK/del.out" "append-only"
+
+# A replica: a second verifier on the same database sees what the first wrote.
+V1_PID=$VPID
+start_verifier v2 --cert "$WORK/certs/server.pem" --key "$WORK/certs/server.key" \
+    --registry "$PG_URI" --ek-ca "$WORK/ekca" --token-key "$KEY"
+T2=127.0.0.1:$PORT
+"${C[@]}" attest --verifier "$T2" --ca "$CA" --tcti "$TCTI" --ak-file "$WORK/ak.bin" \
+    --eventlog "$WORK/good.log" >"$WORK/attest2.out" 2>&1 || true
+grep -q "verdict" "$WORK/attest2.out" && ok "the device attests through a second verifier on the same database" ||
+    bad "attest through the second verifier" "$WORK/attest2.out"
+N1=$(psql_tpa -d tpa -Atc "SELECT count(*) FROM audit WHERE event = 'attest'")
+[ "$N1" -ge 2 ] && ok "... both verdicts in the one registry ($N1)" || bad "verdicts in the registry: $N1"
+VPID=$V1_PID
+
+# ---- the server stopped under a serving verifier ----
+start_verifier vh --cert "$WORK/certs/server.pem" --key "$WORK/certs/server.key" \
+    --registry "$PG_URI" --ek-ca "$WORK/ekca" --token-key "$KEY" --http-listen-plain 127.0.0.1:0
+TH=127.0.0.1:$PORT
+for _ in $(seq 1500); do grep -q '^http health listening' "$WORK/vh.out" && break; sleep 0.02; done
+PP=$(sed -n 's/^http health listening on port \([0-9]*\) .*/\1/p' "$WORK/vh.out")
+ready() { curl -sS --max-time 10 -o "$WORK/ready.body" -w '%{http_code}' "http://127.0.0.1:$PP/readyz" 2>/dev/null || true; }
+[ "$(ready)" = 200 ] && ok "/readyz: 200 with PostgreSQL up" || bad "/readyz with PostgreSQL up" "$WORK/ready.body"
+ROWS_BEFORE=$(psql_tpa -d tpa -Atc "SELECT count(*) FROM audit")
+stop_postgres
+set +e
+"${C[@]}" attest --verifier "$TH" --ca "$CA" --tcti "$TCTI" --ak-file "$WORK/ak.bin" \
+    --eventlog "$WORK/good.log" >"$WORK/down.out" 2>&1
+rc=$?
+set -e
+[ "$rc" -ne 0 ] && ok "PostgreSQL down: the attestation fails (exit $rc)" || bad "attestation with PostgreSQL down succeeded" "$WORK/down.out"
+expect_grep "... UNAVAILABLE, which an agent retries" "$WORK/down.out" "UNAVAILABLE"
+code=$(ready)
+[ "$code" = 503 ] && ok "... /readyz: 503" || bad "/readyz with PostgreSQL down: $code" "$WORK/ready.body"
+grep -q "registry" "$WORK/ready.body" && ok "... naming the registry" || bad "/readyz names the registry" "$WORK/ready.body"
+kill -0 "$VPID" 2>/dev/null && ok "... the verifier keeps serving" || bad "the verifier died with PostgreSQL down" "$WORK/vh.err"
+pg_run && ok "PostgreSQL started again" || bad "PostgreSQL restarted" "$WORK/postgres.log"
+ROWS_AFTER=$(psql_tpa -d tpa -Atc "SELECT count(*) FROM audit")
+[ "$ROWS_AFTER" = "$ROWS_BEFORE" ] && ok "... nothing half-written meanwhile ($ROWS_AFTER audit rows)" ||
+    bad "audit rows $ROWS_BEFORE before the outage, $ROWS_AFTER after"
+# The first call after may find its connection broken and reset it.
+ok_back=
+for _ in 1 2 3; do
+    if "${C[@]}" attest --verifier "$TH" --ca "$CA" --tcti "$TCTI" --ak-file "$WORK/ak.bin" \
+        --eventlog "$WORK/good.log" >"$WORK/back.out" 2>&1 || grep -q "verdict" "$WORK/back.out"; then
+        ok_back=1; break
+    fi
+    sleep 0.5
+done
+[ -n "$ok_back" ] && ok "... the verifier reconnected by itself: an attestation answered" ||
+    bad "no attestation after PostgreSQL came back" "$WORK/back.out"
+for _ in $(seq 20); do [ "$(ready)" = 200 ] && break; sleep 0.25; done
+[ "$(ready)" = 200 ] && ok "... /readyz: 200 again" || bad "/readyz after PostgreSQL came back" "$WORK/ready.body"
+expect_exit "audit verify after the outage: the chain holds" 0 "$BIN/verifier" audit verify --registry "$PG_URI" || true
+
+# ---- refusals ----
+SRV=(--listen 127.0.0.1:0 --cert "$WORK/certs/server.pem" --key "$WORK/certs/server.key"
+     --ek-ca "$WORK/ekca" --token-key "$KEY")
+expect_exit "a role that does not exist: serve refuses" 2 "$BIN/verifier" serve "${SRV[@]}" \
+    --registry "postgresql:///tpa?host=$PG_SOCK&user=intruder&password=hunter2-pw" || true
+expect_grep "... naming it" "$WORK/err" 'role "intruder" does not exist'
+grep -q "hunter2-pw" "$WORK/err" "$WORK/out" && bad "the password was printed" "$WORK/err" || ok "... the password never printed"
+expect_exit "no server there: serve refuses" 2 "$BIN/verifier" serve "${SRV[@]}" \
+    --registry "postgresql://tpa@127.0.0.1:1/tpa" || true
+expect_grep "... saying it cannot connect" "$WORK/err" "cannot connect"
+psql_tpa -d postgres -c 'CREATE DATABASE future' >/dev/null
+FUT="postgresql:///future?host=$PG_SOCK&user=tpa"
+"$BIN/verifier" devices list --registry "$FUT" >/dev/null 2>&1 || true
+expect_exit "devices list on an empty database: refused, not created" 2 "$BIN/verifier" devices list --registry "$FUT" || true
+expect_grep "... saying serve creates one" "$WORK/err" "serve --registry creates one"
+[ "$(psql_tpa -d future -Atc "SELECT count(*) FROM pg_tables WHERE schemaname = 'public'")" = 0 ] &&
+    ok "... no table made" || bad "an admin command made tables in an empty database"
+psql_tpa -d future -c 'CREATE TABLE schema_version(version bigint NOT NULL)' \
+    -c 'INSERT INTO schema_version VALUES (99)' >/dev/null
+expect_exit "a database of a newer schema: serve refuses" 2 "$BIN/verifier" serve "${SRV[@]}" --registry "$FUT" || true
+expect_grep "... naming the version" "$WORK/err" "schema version 99 is newer"
+echo "$PG_URI" >"$WORK/registry.conn"
+chmod 644 "$WORK/registry.conn"
+expect_exit "a connection-string file others may read: refused" 2 "$BIN/verifier" devices list --registry "$WORK/registry.conn" || true
+expect_grep "... saying why" "$WORK/err" "chmod 600"
+chmod 600 "$WORK/registry.conn"
+expect_exit "a private connection-string file: the registry it names" 0 "$BIN/verifier" devices list --registry "$WORK/registry.conn" || true
+expect_grep "... the device there" "$WORK/out" "${DEV:0:12}"
+
+stop_verifiers
+stop_postgres
+summary
