@@ -3,14 +3,12 @@
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
-#include <fcntl.h>
-#include <unistd.h>
-#include <sys/stat.h>
 
 #include <openssl/crypto.h>
 
 #include "tpa/err.h"
 #include "tpa/store.h"
+#include "store_int.h"
 
 #define CHECK(s) do { if (!(s) || !(s)->ops) \
 	return tpa_err_fail(TPA_ERR_INVALID_ARG, "store: not open"); } while (0)
@@ -40,62 +38,6 @@ int tpa_device_state_parse(tpa_device_state *out, const char *name)
 			    "pending", name ? name : "");
 }
 
-static int is_pg_url(const char *where)
-{
-	return strncmp(where, "postgresql://", 13) == 0 || strncmp(where, "postgres://", 11) == 0;
-}
-
-/* A file that holds a PostgreSQL connection string (so that a password is
- * in no command line): 1 and *conninfo (to be freed) if path is one, 0 if
- * it is anything else (an SQLite registry, or nothing yet), or an error
- * for one that is not private or too long. */
-#define CONNFILE_MAX 4096
-static int read_connfile(char **conninfo, const char *path)
-{
-	char buf[CONNFILE_MAX + 1];
-	struct stat st;
-	ssize_t n;
-	size_t len = 0;
-	int fd;
-
-	*conninfo = NULL;
-	if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) < 0)
-		return 0;
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
-		close(fd);
-		return 0;
-	}
-	while (len < sizeof(buf) - 1 &&
-	       (n = read(fd, buf + len, sizeof(buf) - 1 - len)) > 0)
-		len += (size_t)n;
-	close(fd);
-	buf[len] = '\0';
-	if (!is_pg_url(buf)) {
-		OPENSSL_cleanse(buf, sizeof(buf));
-		return 0;
-	}
-	if (len == sizeof(buf) - 1) {
-		OPENSSL_cleanse(buf, sizeof(buf));
-		return tpa_err_fail(TPA_ERR_LIMIT, "registry %s: a connection string of more than "
-				    "%d bytes", path, CONNFILE_MAX - 1);
-	}
-	if (st.st_mode & 077) {
-		OPENSSL_cleanse(buf, sizeof(buf));
-		return tpa_err_fail(TPA_ERR_IO, "registry %s: the connection string may hold a "
-				    "password and others may read it (chmod 600)", path);
-	}
-	while (len && (buf[len - 1] == '\n' || buf[len - 1] == '\r' || buf[len - 1] == ' ' ||
-		       buf[len - 1] == '\t'))
-		buf[--len] = '\0';
-	if (memchr(buf, '\n', len)) {
-		OPENSSL_cleanse(buf, sizeof(buf));
-		return tpa_err_fail(TPA_ERR_PARSE, "registry %s: a connection string is one line",
-				    path);
-	}
-	*conninfo = strdup(buf);
-	OPENSSL_cleanse(buf, sizeof(buf));
-	return *conninfo ? 1 : tpa_err_fail(TPA_ERR_NOMEM, "registry: out of memory");
-}
 
 static int store_open(tpa_store **out, const char *where, int create)
 {
@@ -108,7 +50,7 @@ static int store_open(tpa_store **out, const char *where, int create)
 	if (strncmp(where, "sqlite:", 7) == 0)
 		return create ? tpa_store_open_sqlite(out, where + 7) :
 			 tpa_store_open_sqlite_existing(out, where + 7);
-	if (is_pg_url(where))
+	if (store_sql__is_pg_url(where))
 		return tpa_store_open_postgresql(out, where, create);
 	if ((sep = strstr(where, "://")) != NULL) {
 		size_t n = (size_t)(sep - where);
@@ -117,7 +59,7 @@ static int store_open(tpa_store **out, const char *where, int create)
 				    "registry: '%.*s://' is not a registry backend (sqlite:PATH, a "
 				    "file, or postgresql://...)", (int)(n < 32 ? n : 32), where);
 	}
-	if ((err = read_connfile(&conninfo, where)) < 0)
+	if ((err = store_sql__connfile(&conninfo, where)) < 0)
 		return err;
 	if (err == 1) {
 		err = tpa_store_open_postgresql(out, conninfo, create);

@@ -17,6 +17,7 @@
 #include <sqlite3.h>
 
 #include "sqldb.h"
+#include "store_int.h"
 
 #include "tpa/audit.h"
 #include "tpa/err.h"
@@ -4133,6 +4134,65 @@ static void open_files_ref(sq_store *s, int delta)
 		open_files[free_slot].refs = 1;
 	}
 	pthread_mutex_unlock(&open_files_lock);
+}
+
+int store_sql__is_pg_url(const char *where)
+{
+	return strncmp(where, "postgresql://", 13) == 0 || strncmp(where, "postgres://", 11) == 0;
+}
+
+/* A file that holds a PostgreSQL connection string (so that a password is
+ * in no command line): 1 and *conninfo (to be freed) if path is one, 0 if
+ * it is anything else (an SQLite registry, or nothing yet), or an error
+ * for one that is not private or too long. A file this process has open
+ * as a registry is not opened again to look: closing that descriptor would
+ * drop SQLite's locks on it (see open_files). */
+#define CONNFILE_MAX 4096
+int store_sql__connfile(char **conninfo, const char *path)
+{
+	char buf[CONNFILE_MAX + 1];
+	struct stat st;
+	ssize_t n;
+	size_t len = 0;
+	int fd;
+
+	*conninfo = NULL;
+	if (open_already(path) || (fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) < 0)
+		return 0;
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		close(fd);
+		return 0;
+	}
+	while (len < sizeof(buf) - 1 &&
+	       (n = read(fd, buf + len, sizeof(buf) - 1 - len)) > 0)
+		len += (size_t)n;
+	close(fd);
+	buf[len] = '\0';
+	if (!store_sql__is_pg_url(buf)) {
+		OPENSSL_cleanse(buf, sizeof(buf));
+		return 0;
+	}
+	if (len == sizeof(buf) - 1) {
+		OPENSSL_cleanse(buf, sizeof(buf));
+		return tpa_err_fail(TPA_ERR_LIMIT, "registry %s: a connection string of more than "
+				    "%d bytes", path, CONNFILE_MAX - 1);
+	}
+	if (st.st_mode & 077) {
+		OPENSSL_cleanse(buf, sizeof(buf));
+		return tpa_err_fail(TPA_ERR_IO, "registry %s: the connection string may hold a "
+				    "password and others may read it (chmod 600)", path);
+	}
+	while (len && (buf[len - 1] == '\n' || buf[len - 1] == '\r' || buf[len - 1] == ' ' ||
+		       buf[len - 1] == '\t'))
+		buf[--len] = '\0';
+	if (memchr(buf, '\n', len)) {
+		OPENSSL_cleanse(buf, sizeof(buf));
+		return tpa_err_fail(TPA_ERR_PARSE, "registry %s: a connection string is one line",
+				    path);
+	}
+	*conninfo = strdup(buf);
+	OPENSSL_cleanse(buf, sizeof(buf));
+	return *conninfo ? 1 : tpa_err_fail(TPA_ERR_NOMEM, "registry: out of memory");
 }
 
 static int sq_open(tpa_store **out, const char *path, int create)

@@ -1,0 +1,12 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* Between the registry's dispatch (store.c) and its SQL backend. */
+#ifndef TPA_STORE_INT_H
+#define TPA_STORE_INT_H
+
+/* Whether where is a PostgreSQL URI (postgresql:// or postgres://). */
+int store_sql__is_pg_url(const char *where);
+/* Whether path is a private file holding a PostgreSQL URI: 1 and
+ * *conninfo (to be freed, cleansed), 0 if it is not one, or an error. */
+int store_sql__connfile(char **conninfo, const char *path);
+
+#endif
