@@ -5,6 +5,7 @@
  *   tpa-fleet --verifier HOST:PORT --ca FILE --device TCTI,AK_FILE,EVENTLOG
  *             [--device ...] [--count N] [--concurrency C] [--warm]
  *             [--verifier-pid PID] [--registry FILE] [--batch N] [--timeout MS]
+ *             [--retries N] [--verdicts-out FILE] [--replay HOST:PORT]
  *
  * Each --device is a TPM with an AK already enrolled (attest_client enroll
  * --ak-file) and the event log of its boot. The evidence is made before
@@ -21,7 +22,17 @@
  * the verdict), verdicts and errors by kind, and with --verifier-pid the
  * verifier's CPU time per attestation (/proc: user + system, all its
  * threads) and with --registry the registry's growth per attestation as
- * its backend counts it (tpa_store_bytes). */
+ * its backend counts it (tpa_store_bytes).
+ *
+ * With --retries, an attestation that failed as an agent retries (the
+ * verifier unreachable, or UNAVAILABLE; its challenge used or expired by
+ * the call that failed) is made again as an agent makes it: a pause, a
+ * fresh challenge, a fresh quote; what was retried past is printed apart
+ * from what was not. --verdicts-out writes a line per verdict received
+ * (the device's number, from 1, and compliant or non-compliant), for a
+ * test to hold against the registry; --replay sends one AttestRequest that
+ * got a verdict again, to another address, which must refuse it. */
+#include <errno.h>
 #include <limits.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -60,6 +71,8 @@ typedef struct {
 	size_t len;
 	double latency;            /* s; < 0: failed */
 	int compliant;
+	size_t dev;                /* the device's index */
+	unsigned retries;
 } attempt;
 
 typedef struct {
@@ -69,14 +82,17 @@ typedef struct {
 } error_kind;
 
 static struct {
-	const char *target, *ca, *registry;
+	const char *target, *ca, *registry, *verdicts_out, *replay;
 	device dev[DEVICES_MAX];
 	size_t ndev;
 	long count, batch;
 	int concurrency, warm;
-	unsigned timeout_ms;
+	unsigned timeout_ms, retries;
 	long vpid;
 } opt;
+
+static pthread_mutex_t dev_lock[DEVICES_MAX];   /* one TPM command stream each */
+static error_kind retried[ERROR_KINDS];
 
 static tpa_rpc_client *shared;    /* the channel for preparing, and --warm's */
 static attempt *att;
@@ -99,6 +115,7 @@ static void usage(FILE *f)
 "usage: " PROG " --verifier HOST:PORT --ca FILE --device TCTI,AK_FILE,EVENTLOG\n"
 "                 [--device ...] [--count N] [--concurrency C] [--warm]\n"
 "                 [--verifier-pid PID] [--registry FILE] [--batch N] [--timeout MS]\n"
+"                 [--retries N] [--verdicts-out FILE] [--replay HOST:PORT]\n"
 "\n"
 "Devices attesting to a verifier at once, as real agents do, for capacity\n"
 "planning: prints attestations/s, latency percentiles, errors, and the\n"
@@ -119,6 +136,14 @@ static void usage(FILE *f)
 "  --batch N             evidence made and sent N at a time (default 500): each\n"
 "                        batch must be sent within the challenges' lifetime\n"
 "  --timeout MS          per call (default 30000)\n"
+"  --retries N           an attestation that failed as an agent retries\n"
+"                        (unreachable, UNAVAILABLE, its challenge used or\n"
+"                        expired) made again up to N times, with a fresh\n"
+"                        challenge and quote (default 0)\n"
+"  --verdicts-out FILE   a line per verdict received: the device's number\n"
+"                        (from 1) and compliant or non-compliant\n"
+"  --replay HOST:PORT    one request that got a verdict sent again there,\n"
+"                        which must refuse it (exit 1 if it does not)\n"
 "\n"
 "Evidence is made before the clock starts (a challenge and a quote per\n"
 "attestation), so the TPMs are not measured. Exit 0 if every attestation\n"
@@ -182,31 +207,47 @@ typedef struct {
 	char why[256];
 } prep_job;
 
+/* Evidence for one attempt of device d: a challenge (over c) and a quote
+ * for it; the device's TPM is used by one thread at a time. */
+static int make_evidence(attempt *a, device *d, tpa_rpc_client *c)
+{
+	tpa_client_challenge ch;
+	tpa_tpm_quote_result q;
+	tpa_pcr_set pcrs = d->sel;
+	uint8_t *req = NULL, *resp = NULL;
+	size_t len = 0, n = 0;
+	tpa_attest_extras extras = { .hint = "fleet", .event_log = d->log,
+				     .event_log_len = d->log_len };
+	int err;
+
+	free(a->req);
+	a->req = NULL;
+	if (tpa_challenge_request_pack(&req, &len, "fleet", NULL, 0) < 0 ||
+	    tpa_rpc_client_call(&resp, &n, NULL, c, TPA_RPC_GET_CHALLENGE, req, len,
+				opt.timeout_ms) < 0 ||
+	    tpa_challenge_unpack(&ch, resp, n) < 0) {
+		free(req);
+		free(resp);
+		return -1;
+	}
+	free(req);
+	free(resp);
+	pthread_mutex_lock(&dev_lock[a->dev]);
+	err = tpa_tpm_quote(&q, d->tpm, &pcrs, ch.nonce, ch.nonce_len) < 0 ||
+	      tpa_attest_request_pack(&a->req, &a->len, ch.id, &q, d->akpub, d->akpub_len, &pcrs,
+				      &extras) < 0;
+	pthread_mutex_unlock(&dev_lock[a->dev]);
+	return err ? -1 : 0;
+}
+
 static void *prepare(void *arg)
 {
 	prep_job *j = arg;
 	long i;
 
 	for (i = j->from; i < j->to; i += j->step) {
-		tpa_client_challenge ch;
-		tpa_tpm_quote_result q;
-		tpa_pcr_set pcrs = j->d->sel;
-		uint8_t *req = NULL, *resp = NULL;
-		size_t len = 0, n = 0;
-		tpa_attest_extras extras = { .hint = "fleet", .event_log = j->d->log,
-					     .event_log_len = j->d->log_len };
-		int err;
-
-		err = tpa_challenge_request_pack(&req, &len, "fleet", NULL, 0) < 0 ||
-		      tpa_rpc_client_call(&resp, &n, NULL, shared, TPA_RPC_GET_CHALLENGE, req, len,
-					  opt.timeout_ms) < 0 ||
-		      tpa_challenge_unpack(&ch, resp, n) < 0 ||
-		      tpa_tpm_quote(&q, j->d->tpm, &pcrs, ch.nonce, ch.nonce_len) < 0 ||
-		      tpa_attest_request_pack(&att[i].req, &att[i].len, ch.id, &q, j->d->akpub,
-					      j->d->akpub_len, &pcrs, &extras) < 0;
-		free(req);
-		free(resp);
-		if (err) {
+		att[i].dev = (size_t)(j->d - opt.dev);
+		if (make_evidence(&att[i], j->d, shared) < 0) {
 			j->failed = 1;
 			snprintf(j->why, sizeof(j->why), "%s", tpa_err_last());
 			return NULL;
@@ -215,77 +256,138 @@ static void *prepare(void *arg)
 	return NULL;
 }
 
-static void count_error(int status, const char *why)
+static void tally(error_kind *kinds, int status, const char *why)
 {
 	size_t k;
 
 	pthread_mutex_lock(&lock);
 	for (k = 0; k < ERROR_KINDS; k++) {
-		if (errs[k].n && errs[k].status != status)
+		if (kinds[k].n && kinds[k].status != status)
 			continue;
-		if (!errs[k].n) {
-			errs[k].status = status;
-			snprintf(errs[k].first, sizeof(errs[k].first), "%s", why);
+		if (!kinds[k].n) {
+			kinds[k].status = status;
+			snprintf(kinds[k].first, sizeof(kinds[k].first), "%s", why);
 		}
-		errs[k].n++;
+		kinds[k].n++;
 		break;
 	}
-	if (k == ERROR_KINDS)
+	if (k == ERROR_KINDS && kinds == errs)
 		other_errors++;
 	pthread_mutex_unlock(&lock);
 }
 
-/* One attestation as a device makes it; its latency, or -1. */
-static void attest_one(attempt *a)
+static void count_error(int status, const char *why)
+{
+	tally(errs, status, why);
+}
+
+/* What an agent retries: no answer, UNAVAILABLE (a replica going, a
+ * database down), or a challenge the failed call used or outlived. */
+static int retryable(int status, const char *why)
+{
+	return status < 0 || status == TPA_RPC_UNAVAILABLE ||
+		(status == TPA_RPC_FAILED_PRECONDITION &&
+		 (strstr(why, "challenge already used") || strstr(why, "expired")));
+}
+
+/* One try of an attestation as a device makes it: 0 and its latency set,
+ * or -1 with *status (-1: none) and why. */
+static int attest_try(attempt *a, int *status, char *why, size_t cap)
 {
 	tpa_rpc_client_opts co = { 0 };
 	tpa_rpc_client *c = shared;
 	uint8_t *req = NULL, *resp = NULL;
 	size_t len = 0, n = 0;
 	tpa_verdict_reply v;
-	int status = -1;
 	double t0 = now_s();
+	int rc = -1;
 
-	a->latency = -1;
+	*status = -1;
 	if (!a->req) {                  /* no evidence was made for it: a bug here */
-		count_error(-1, "no evidence prepared for this attestation");
-		return;
+		snprintf(why, cap, "no evidence prepared for this attestation");
+		return -1;
 	}
 	if (!opt.warm) {
 		co.target = opt.target;
 		co.ca_file = opt.ca;
 		co.own_connection = 1;
 		if (tpa_rpc_client_new(&c, &co) < 0) {
-			count_error(-1, tpa_err_last());
-			return;
+			snprintf(why, cap, "%s", tpa_err_last());
+			return -1;
 		}
 	}
 	if (tpa_challenge_request_pack(&req, &len, "fleet", NULL, 0) < 0 ||
-	    tpa_rpc_client_call(&resp, &n, &status, c, TPA_RPC_GET_CHALLENGE, req, len,
+	    tpa_rpc_client_call(&resp, &n, status, c, TPA_RPC_GET_CHALLENGE, req, len,
 				opt.timeout_ms) < 0) {
-		count_error(status, tpa_err_last());
+		snprintf(why, cap, "%s", tpa_err_last());
 		goto out;
 	}
 	free(resp);
 	resp = NULL;
-	status = -1;
-	if (tpa_rpc_client_call(&resp, &n, &status, c, TPA_RPC_ATTEST, a->req, a->len,
+	*status = -1;
+	if (tpa_rpc_client_call(&resp, &n, status, c, TPA_RPC_ATTEST, a->req, a->len,
 				opt.timeout_ms) < 0) {
-		count_error(status, tpa_err_last());
+		snprintf(why, cap, "%s", tpa_err_last());
 		goto out;
 	}
 	if (tpa_verdict_reply_unpack(&v, resp, n) < 0) {
-		count_error(-1, tpa_err_last());
+		snprintf(why, cap, "%s", tpa_err_last());
 		goto out;
 	}
 	a->compliant = v.compliant;
 	tpa_verdict_reply_clear(&v);
 	a->latency = now_s() - t0;
+	rc = 0;
 out:
 	free(req);
 	free(resp);
 	if (c != shared)
 		tpa_rpc_client_free(c);
+	return rc;
+}
+
+/* An attestation, tried again as an agent would (--retries): after a
+ * pause growing to 1 s, with fresh evidence (over a connection of its own
+ * unless --warm); its latency is the last try's. */
+static void attest_one(attempt *a)
+{
+	char why[256];
+	unsigned tries;
+	int status;
+
+	a->latency = -1;
+	for (tries = 0;; tries++) {
+		if (attest_try(a, &status, why, sizeof(why)) == 0)
+			return;
+		if (tries >= opt.retries || !retryable(status, why))
+			break;
+		tally(retried, status, why);
+		a->retries++;
+		usleep((useconds_t)(tries < 10 ? 100000 * (tries + 1) : 1000000));
+		for (;;) {
+			tpa_rpc_client_opts co = { .target = opt.target, .ca_file = opt.ca,
+						   .own_connection = 1 };
+			tpa_rpc_client *c = shared;
+			int ok;
+
+			if (!opt.warm && tpa_rpc_client_new(&c, &co) < 0)
+				c = NULL;
+			ok = c && make_evidence(a, &opt.dev[a->dev], c) == 0;
+			if (c && c != shared)
+				tpa_rpc_client_free(c);
+			if (ok)
+				break;
+			/* The challenge itself failed: one more try used up. */
+			snprintf(why, sizeof(why), "fresh evidence: %s", tpa_err_last());
+			if (++tries > opt.retries)
+				goto failed;
+			tally(retried, -1, why);
+			a->retries++;
+			usleep(tries < 10 ? 100000 * (tries + 1) : 1000000);
+		}
+	}
+failed:
+	count_error(status, why);
 }
 
 static void *worker(void *arg)
@@ -329,6 +431,37 @@ static double pct(const double *v, size_t n, double p)
 	return v[k < n ? k : n - 1];
 }
 
+/* --replay: a request that got a verdict, sent again to another address
+ * over a connection of its own; it must be refused, its challenge used. */
+static int replay(long i)
+{
+	tpa_rpc_client_opts co = { .target = opt.replay, .ca_file = opt.ca, .own_connection = 1 };
+	tpa_rpc_client *c = NULL;
+	uint8_t *resp = NULL;
+	size_t n = 0;
+	int status = -1, rc;
+
+	if (i < 0) {
+		printf("  replay          none: no attestation got a verdict\n");
+		return -1;
+	}
+	if (tpa_rpc_client_new(&c, &co) < 0) {
+		printf("  replay          to %s: %s\n", opt.replay, tpa_err_last());
+		return -1;
+	}
+	rc = tpa_rpc_client_call(&resp, &n, &status, c, TPA_RPC_ATTEST, att[i].req, att[i].len,
+				 opt.timeout_ms);
+	free(resp);
+	tpa_rpc_client_free(c);
+	if (rc == 0) {
+		printf("  replay          ACCEPTED by %s: a challenge used twice\n", opt.replay);
+		return -1;
+	}
+	printf("  replay          refused by %s: %s: %s\n", opt.replay,
+	       status >= 0 ? tpa_rpc_status_name(status) : "(no status)", tpa_err_last());
+	return status == TPA_RPC_FAILED_PRECONDITION ? 0 : -1;
+}
+
 int main(int argc, char **argv)
 {
 	pthread_t th[WORKERS_MAX];
@@ -336,7 +469,8 @@ int main(int argc, char **argv)
 	double prep = 0, run = 0, cpu0 = -1, cpu1 = -1, reg0 = -1, reg1 = -1, wr0 = -1, wr1 = -1;
 	double *lat;
 	tpa_rpc_client_opts co = { 0 };
-	long i, done_ok = 0, compliant = 0, from;
+	long i, done_ok = 0, compliant = 0, from, replay_i = -1, nretries = 0, retried_att = 0;
+	FILE *vout = NULL;
 	size_t k, nlat = 0;
 	int rc = 0;
 
@@ -381,6 +515,12 @@ int main(int argc, char **argv)
 			opt.timeout_ms = (unsigned)x;
 		} else if (strcmp(a, "--verifier-pid") == 0 && (x = number(v, INT_MAX)) > 0) {
 			opt.vpid = x;
+		} else if (strcmp(a, "--retries") == 0 && (x = number(v, 1000)) > 0) {
+			opt.retries = (unsigned)x;
+		} else if (strcmp(a, "--verdicts-out") == 0) {
+			opt.verdicts_out = v;
+		} else if (strcmp(a, "--replay") == 0) {
+			opt.replay = v;
 		} else {
 			fprintf(stderr, PROG ": %s %s: not an option, or not a number in range\n", a, v);
 			usage(stderr);
@@ -400,6 +540,8 @@ int main(int argc, char **argv)
 		fprintf(stderr, PROG ": %s\n", tpa_err_last());
 		return 1;
 	}
+	for (k = 0; k < opt.ndev; k++)
+		pthread_mutex_init(&dev_lock[k], NULL);
 	for (k = 0; k < opt.ndev; k++)
 		if (open_device(&opt.dev[k]) < 0) {
 			fprintf(stderr, PROG ": %s\n", tpa_err_last());
@@ -444,6 +586,8 @@ int main(int argc, char **argv)
 		t0 = now_s();
 		next_i = from;
 		end_i = to;
+		/* For whoever waits to act while the fleet attests. */
+		fprintf(stderr, PROG ": evidence made, sending %ld to %ld\n", from, to);
 		for (w = 0; w < opt.concurrency; w++)
 			pthread_create(&th[w], NULL, worker, NULL);
 		for (w = 0; w < opt.concurrency; w++)
@@ -456,13 +600,27 @@ int main(int argc, char **argv)
 	}
 	if (opt.registry)
 		reg1 = registry_bytes(opt.registry);
+	if (opt.verdicts_out && !(vout = fopen(opt.verdicts_out, "w"))) {
+		fprintf(stderr, PROG ": %s: %s\n", opt.verdicts_out, strerror(errno));
+		rc = 1;
+	}
 	for (i = 0; i < opt.count; i++) {
 		if (att[i].latency >= 0) {
 			lat[nlat++] = att[i].latency;
 			done_ok++;
 			compliant += att[i].compliant;
+			if (vout)
+				fprintf(vout, "%zu %s\n", att[i].dev + 1,
+					att[i].compliant ? "compliant" : "non-compliant");
+			if (replay_i < 0)
+				replay_i = i;
 		}
-		free(att[i].req);
+		nretries += att[i].retries;
+		retried_att += att[i].retries > 0;
+	}
+	if (vout && fclose(vout) != 0) {
+		fprintf(stderr, PROG ": %s: %s\n", opt.verdicts_out, strerror(errno));
+		rc = 1;
 	}
 	qsort(lat, nlat, sizeof(*lat), cmp_double);
 	printf("fleet: %zu device%s, %ld attestations, %d at once, %s (GetChallenge, Attest)\n",
@@ -487,6 +645,19 @@ int main(int argc, char **argv)
 		       (reg1 - reg0) / (double)opt.count, reg1 / 1048576.0);
 	printf("  evidence        made beforehand in %.2f s (a challenge and a quote each; "
 	       "not timed)\n", prep);
+	if (nretries) {
+		printf("  retried         %ld tr%s in %ld attestation%s, then a verdict or an "
+		       "error below:\n", nretries, nretries == 1 ? "y" : "ies", retried_att,
+		       retried_att == 1 ? "" : "s");
+		for (k = 0; k < ERROR_KINDS && retried[k].n; k++)
+			printf("                  %u %s: %s\n", retried[k].n,
+			       retried[k].status >= 0 ? tpa_rpc_status_name(retried[k].status) :
+			       "(no status)", retried[k].first);
+	}
+	if (opt.replay && replay(replay_i) < 0)
+		rc = 1;
+	for (i = 0; i < opt.count; i++)
+		free(att[i].req);
 	for (k = 0; k < ERROR_KINDS && errs[k].n; k++) {
 		printf("  errors          %u %s: %s\n", errs[k].n,
 		       errs[k].status >= 0 ? tpa_rpc_status_name(errs[k].status) : "(no status)",

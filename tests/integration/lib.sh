@@ -124,6 +124,49 @@ serve_one_device() {
     [ -n "$DEV" ] && ok "a device enrolled" || bad "a device enrolled" "$WORK/enroll.out"
 }
 
+# fleet_devices N: N swtpm devices booted through simulator/scenarios/
+# good.json (logs $WORK/goodK.log), their EK CAs in $WORK/ekca, DEVS the
+# tpa-fleet --device of each (AK files $WORK/akK.bin, made by enrolling),
+# and $WORK/fleet.json a baseline learnt from the first's log.
+fleet_devices() {
+    local d
+    mkdir -p "$WORK/ekca"
+    DEVS=()
+    for d in $(seq 1 "$1"); do
+        start_swtpm "$WORK/tpm$d"
+        "$BIN/tpa-bootsim" --scenario "$ROOT/simulator/scenarios/good.json" --log "$WORK/good$d.log" \
+            --tcti "$TCTI" >/dev/null
+        cp "$WORK/tpm$d/ca/swtpm-localca-rootca-cert.pem" "$WORK/ekca/root$d.pem"
+        cp "$WORK/tpm$d/ca/issuercert.pem" "$WORK/ekca/issuer$d.pem"
+        DEVS+=("$TCTI,$WORK/ak$d.bin,$WORK/good$d.log")
+    done
+    "$BIN/verifier" baseline learn --eventlog "$WORK/good1.log" --name fleet --out "$WORK/fleet.json" >/dev/null
+}
+
+# nginx_main NGDIR: NGDIR/nginx.conf, a main file of the test's around
+# NGDIR/site.conf and any NGDIR/extra*.conf (in the foreground, its paths in
+# NGDIR; as root the workers run as root: nobody cannot enter $WORK).
+# NGINX_WORKERS, NGINX_LOG_LEVEL and NGINX_ACCESS_LOG change its defaults.
+nginx_main() {
+    local t
+    mkdir -p "$1/tmp"
+    {
+        echo "daemon off;"
+        [ "$(id -u)" -ne 0 ] || echo "user root;"
+        echo "worker_processes ${NGINX_WORKERS:-1};"
+        echo "pid $1/nginx.pid;"
+        echo "error_log $1/error.log ${NGINX_LOG_LEVEL:-info};"
+        echo "events { worker_connections 1024; }"
+        echo "http {"
+        echo "    access_log ${NGINX_ACCESS_LOG:-$1/access.log};"
+        echo "    client_body_temp_path $1/tmp/body;"
+        for t in proxy fastcgi uwsgi scgi; do echo "    ${t}_temp_path $1/tmp/$t;"; done
+        echo "    include $1/site.conf;"
+        echo "    include $1/extra*.conf;"
+        echo "}"
+    } >"$1/nginx.conf"
+}
+
 # ---- other servers a test runs (nginx, Prometheus) ----
 # start_extra NAME CMD...: CMD in the background, its output in
 # $WORK/NAME.out and $WORK/NAME.err; sets XPID. Each is stopped by its pid

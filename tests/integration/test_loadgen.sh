@@ -14,17 +14,7 @@ echo "integration: tpa-fleet, the load generator (3 swtpm devices, registry, TLS
 CA=$WORK/certs/ca.pem
 F=("$BIN/tpa-fleet")
 PY=/usr/bin/python3
-mkdir -p "$WORK/ekca"
-DEVS=()
-for d in 1 2 3; do
-    start_swtpm "$WORK/tpm$d"
-    "$BIN/tpa-bootsim" --scenario "$ROOT/simulator/scenarios/good.json" --log "$WORK/good$d.log" \
-        --tcti "$TCTI" >/dev/null
-    cp "$WORK/tpm$d/ca/swtpm-localca-rootca-cert.pem" "$WORK/ekca/root$d.pem"
-    cp "$WORK/tpm$d/ca/issuercert.pem" "$WORK/ekca/issuer$d.pem"
-    DEVS+=("$TCTI,$WORK/ak$d.bin,$WORK/good$d.log")
-done
-"$BIN/verifier" baseline learn --eventlog "$WORK/good1.log" --name fleet --out "$WORK/fleet.json" >/dev/null
+fleet_devices 3
 DB=$WORK/registry.db
 VARGS=(--cert "$WORK/certs/server.pem" --key "$WORK/certs/server.key" --registry "$DB"
        --ek-ca "$WORK/ekca" --token-key "$WORK/token.jwk" --baseline "$WORK/fleet.json"

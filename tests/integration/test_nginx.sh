@@ -101,28 +101,14 @@ fill_site() {
 # As root nginx's workers would run as nobody, who cannot enter $WORK
 # (0700) for the temp paths: they run as the test's own user.
 main_conf() {
-    cat >"$NG/nginx.conf" <<EOF
-daemon off;
-$([ "$(id -u)" -ne 0 ] || echo 'user root;')
-worker_processes 1;
-pid $NG/nginx.pid;
-error_log $NG/error.log info;
-events { worker_connections 64; }
-http {
-    access_log $NG/access.log;
-    client_body_temp_path $NG/tmp/body;
-    proxy_temp_path $NG/tmp/proxy;
-    fastcgi_temp_path $NG/tmp/fastcgi;
-    uwsgi_temp_path $NG/tmp/uwsgi;
-    scgi_temp_path $NG/tmp/scgi;
-    server {
-        listen 127.0.0.1:$1;
-        location / {
-            default_type text/plain;
-            return 200 "app: device=\$http_x_device_id name=\$http_x_device_name\n";
-        }
+    nginx_main "$NG"
+    cat >"$NG/extra-app.conf" <<EOF
+server {
+    listen 127.0.0.1:$1;
+    location / {
+        default_type text/plain;
+        return 200 "app: device=\$http_x_device_id name=\$http_x_device_name\n";
     }
-    include $NG/site.conf;
 }
 EOF
 }
