@@ -304,7 +304,7 @@ valgrind: deps
 valgrind-check: tests
 	@printf '%s\n' $(UNIT_TESTS) | TPA_SIMULATOR=$(CURDIR)/simulator/tpa-swtpm \
 	  xargs -P $(NPROC) -I{} sh -c 'echo "valgrind {}"; $(VALGRIND_CMD) {} >/dev/null'
-	VALGRIND="$(VALGRIND_CMD)" TEST_ONLY="e2e claims identity measured_boot agent migration attacks files audit cli fleet names rotation reload http logs enforce" \
+	VALGRIND="$(VALGRIND_CMD)" TEST_ONLY="e2e claims identity measured_boot agent migration attacks files audit cli fleet names rotation reload http logs enforce registry_pg" \
 	  ./tests/run.sh $(BUILD)
 
 bench: deps
@@ -327,7 +327,7 @@ MAN8 := man/verifier.8 man/attest_client.8
 MAN7 := man/tpm-attest.7
 MAN1 := man/tpa-fleet.1
 # The real consumers' examples, each directory with its README.
-EXAMPLES_NGINX := $(addprefix packaging/examples/nginx/,README.md tpm-attest-site.conf)
+EXAMPLES_NGINX := $(addprefix packaging/examples/nginx/,README.md tpm-attest-site.conf tpm-attest-grpc.conf)
 EXAMPLES_PROMETHEUS := $(addprefix packaging/examples/prometheus/,README.md prometheus.yml \
 	tpm-attest.rules.yml tpm-attest.rules.test.yml)
 # FreeRADIUS's: installed with its subdirectories, as /etc/freeradius/3.0 has them.

@@ -41,6 +41,7 @@ struct sq_store {
 	char path[512];              /* SQLite: the file; PostgreSQL: where, without secrets */
 	int chained;                 /* the audit rows carry their hashes (schema 5) */
 	int in_tx;                   /* between begin and finish */
+	int64_t pruned_ms;           /* used_seals last pruned (consume_locked) */
 	dev_t dev;                   /* the file's, counted in open_files */
 	ino_t ino;
 	int counted;
@@ -351,14 +352,17 @@ static int begin(sq_store *s)
 {
 	int err;
 
+	/* PostgreSQL: both in one round trip. */
 	if (!s->pg)
 		err = exec(s, "BEGIN IMMEDIATE");
-	else if ((err = exec(s, "BEGIN")) == 0 && (err = exec(s, PG_WRITE_LOCK)) < 0)
+	else if ((err = exec(s, "BEGIN; " PG_WRITE_LOCK)) < 0)
 		sqldb_exec(s->db, "ROLLBACK");
 	s->in_tx = err == 0;
 	return err;
 }
 
+/* On PostgreSQL every write transaction advances tpa_data_version with
+ * what it commits (tpa_store_data_version): once, at its end. */
 static int finish(sq_store *s, int err)
 {
 	s->in_tx = 0;
@@ -366,7 +370,7 @@ static int finish(sq_store *s, int err)
 		sqldb_exec(s->db, "ROLLBACK");
 		return err;
 	}
-	if ((err = exec(s, "COMMIT")) < 0)
+	if ((err = exec(s, s->pg ? "UPDATE tpa_data_version SET v = v + 1; COMMIT" : "COMMIT")) < 0)
 		sqldb_exec(s->db, "ROLLBACK");
 	return err;
 }
@@ -1293,9 +1297,15 @@ static int consume_locked(sq_store *s, const uint8_t *tag, int64_t expires_ms, i
 	sqldb_stmt *st;
 	int err, changes = 0;
 
-	if ((err = prepare(&st, s, "DELETE FROM used_seals WHERE expires_at <= ?", "i",
-			   now_ms)) < 0 || (err = run(s, st, NULL)) < 0)
-		return err;
+	/* Expired ones are refused by their seal before they get here: pruning
+	 * them once a second a connection bounds the table as well as with every
+	 * verdict, for a statement less in most. */
+	if (now_ms < s->pruned_ms || now_ms - s->pruned_ms >= 1000) {
+		if ((err = prepare(&st, s, "DELETE FROM used_seals WHERE expires_at <= ?", "i",
+				   now_ms)) < 0 || (err = run(s, st, NULL)) < 0)
+			return err;
+		s->pruned_ms = now_ms;
+	}
 	if ((err = prepare(&st, s, "INSERT INTO used_seals(tag, expires_at) VALUES(?, ?) "
 			   "ON CONFLICT(tag) DO NOTHING", "bi", (const void *)tag,
 			   (size_t)TPA_SEAL_TAG_LEN, expires_ms)) < 0 ||
@@ -1406,9 +1416,15 @@ static int record_one(sq_store *s, const struct rec_job *j)
 		return tpa_err_fail(TPA_ERR_NOT_FOUND, "no device with id %.64s", j->id);
 	/* The evidence replaces the previous one, or its absence removes it. */
 	if (j->log || j->pcrs)
+		/* Written only when it differs from what is there: a device
+		 * that boots the same way writes its verdict alone (on
+		 * PostgreSQL an update is a new row version and its log's
+		 * TOAST, even for the same bytes). */
 		err = prepare(&st, s, "INSERT INTO evidence(device_id, event_log, pcrs_json) "
 			      "VALUES(?, ?, ?) ON CONFLICT(device_id) DO UPDATE SET "
-			      "event_log = excluded.event_log, pcrs_json = excluded.pcrs_json",
+			      "event_log = excluded.event_log, pcrs_json = excluded.pcrs_json "
+			      "WHERE evidence.event_log IS DISTINCT FROM excluded.event_log OR "
+			      "evidence.pcrs_json IS DISTINCT FROM excluded.pcrs_json",
 			      "tbt", j->id, (const void *)j->log, j->log_len, j->pcrs);
 	else
 		err = prepare(&st, s, "DELETE FROM evidence WHERE device_id = ?", "t", j->id);
@@ -1437,17 +1453,27 @@ static void commit_group(sq_store *s, struct rec_job *group)
 			job_fail(j, err);
 		goto out;
 	}
-	for (j = group; j; j = j->next) {
-		if ((err = exec(s, "SAVEPOINT verdict")) < 0) {
-			job_fail(j, err);
-			continue;
+	/* A group of one needs no savepoint: its transaction is its own. */
+	if (!group->next) {
+		if ((err = record_one(s, group)) < 0) {
+			job_fail(group, err);
+			sqldb_exec(s->db, "ROLLBACK");
+			s->in_tx = 0;
+			goto out;
 		}
-		if ((err = record_one(s, j)) < 0) {
-			job_fail(j, err);
-			sqldb_exec(s->db, "ROLLBACK TO verdict");
+	} else {
+		for (j = group; j; j = j->next) {
+			if ((err = exec(s, "SAVEPOINT verdict")) < 0) {
+				job_fail(j, err);
+				continue;
+			}
+			if ((err = record_one(s, j)) < 0) {
+				job_fail(j, err);
+				sqldb_exec(s->db, "ROLLBACK TO verdict");
+			}
+			if ((err = exec(s, "RELEASE verdict")) < 0 && j->err == 0)
+				job_fail(j, err);
 		}
-		if ((err = exec(s, "RELEASE verdict")) < 0 && j->err == 0)
-			job_fail(j, err);
 	}
 	if ((err = finish(s, 0)) < 0) {
 		for (j = group; j; j = j->next)
@@ -4245,9 +4271,10 @@ fail:
  * and checks as the SQLite file's, in PostgreSQL's words: integers are
  * bigint, bytes bytea, a GLOB class a regular expression; the append-only
  * and reference triggers call functions; sessions keep a rowid of their
- * own (SQLite's implicit one orders them). Every change to any table
- * advances tpa_data_version in the same transaction, so that a reader who
- * sees the new number sees what changed (tpa_store_data_version). */
+ * own (SQLite's implicit one orders them). Every write transaction of the
+ * verifier advances tpa_data_version as it commits (finish), so that a
+ * reader who sees the new number sees what changed (tpa_store_data_version;
+ * SQL run by hand beside the verifier does not). */
 #define PG_TOKEN_OK(c) "(length(" c ") BETWEEN 1 AND 64 AND " c " !~ '[^A-Za-z0-9._-]')"
 #define PG_PRINTABLE(c) c " !~ '[^ -~]'"
 #define PG_TEXT_OK(c, n) "(" c " IS NULL OR (octet_length(" c ") BETWEEN 1 AND " #n \
@@ -4257,19 +4284,12 @@ fail:
 #define PG_REFUSE(trg, tbl, what, msg) \
 	"CREATE TRIGGER " trg " BEFORE " what " ON " tbl \
 	" FOR EACH STATEMENT EXECUTE FUNCTION tpa_refuse('" msg "')"
-static const char *const pg_tables[] = {
-	"schema_version", "devices", "aks", "audit", "baselines", "assignments", "evidence",
-	"device_aliases", "used_seals", "secrets", "audit_heads", "tombstones", "inventory",
-	"device_certs", "sessions", "notified", "outbox",
-};
 static const char *const pg_schema[] = {
 	"CREATE TABLE schema_version(version BIGINT NOT NULL)",
 	"CREATE TABLE tpa_data_version(v BIGINT NOT NULL)",
 	"INSERT INTO tpa_data_version(v) VALUES(1)",
 	"CREATE FUNCTION tpa_refuse() RETURNS trigger LANGUAGE plpgsql AS $$"
 	" BEGIN RAISE EXCEPTION '%', TG_ARGV[0]; END $$",
-	"CREATE FUNCTION tpa_bump() RETURNS trigger LANGUAGE plpgsql AS $$"
-	" BEGIN UPDATE tpa_data_version SET v = v + 1; RETURN NULL; END $$",
 	"CREATE TABLE devices("
 	" id TEXT PRIMARY KEY CHECK(length(id) = 64),"
 	" ek_public BYTEA NOT NULL,"
@@ -4468,7 +4488,6 @@ static int pg_read_version(int *version, int *tables, sq_store *s)
 static int pg_migrate(sq_store *s, int create)
 {
 	int version, tables, err;
-	size_t i;
 	char sql[160];
 
 	if ((err = pg_read_version(&version, &tables, s)) < 0)
@@ -4505,13 +4524,7 @@ static int pg_migrate(sq_store *s, int create)
 	}
 	if ((err = exec_all(s, pg_schema, sizeof(pg_schema) / sizeof(pg_schema[0]))) < 0)
 		goto done;
-	for (i = 0; i < sizeof(pg_tables) / sizeof(pg_tables[0]) && err == 0; i++) {
-		snprintf(sql, sizeof(sql), "CREATE TRIGGER %s_bump AFTER INSERT OR UPDATE OR "
-			 "DELETE ON %s FOR EACH STATEMENT EXECUTE FUNCTION tpa_bump()",
-			 pg_tables[i], pg_tables[i]);
-		err = exec(s, sql);
-	}
-	if (err == 0) {
+	{
 		snprintf(sql, sizeof(sql), "INSERT INTO schema_version(version) VALUES(%d)",
 			 TPA_STORE_SCHEMA_VERSION);
 		err = exec(s, sql);

@@ -88,8 +88,36 @@ static struct {
 	long count, batch;
 	int concurrency, warm;
 	unsigned timeout_ms, retries;
-	long vpid;
+	long vpid[8], dbpid;
+	size_t nvpid;
 } opt;
+
+/* The verifiers' CPU seconds summed (-1 if one is unreadable), their writes. */
+static double vcpu(void)
+{
+	double t = 0, x;
+	size_t k;
+
+	for (k = 0; k < opt.nvpid; k++) {
+		if ((x = tpa_proc_cpu_seconds(opt.vpid[k])) < 0)
+			return -1;
+		t += x;
+	}
+	return t;
+}
+
+static double vwrites(void)
+{
+	double t = 0, x;
+	size_t k;
+
+	for (k = 0; k < opt.nvpid; k++) {
+		if ((x = tpa_proc_write_bytes(opt.vpid[k])) < 0)
+			return -1;
+		t += x;
+	}
+	return t;
+}
 
 static pthread_mutex_t dev_lock[DEVICES_MAX];   /* one TPM command stream each */
 static error_kind retried[ERROR_KINDS];
@@ -114,8 +142,8 @@ static void usage(FILE *f)
 	fprintf(f,
 "usage: " PROG " --verifier HOST:PORT --ca FILE --device TCTI,AK_FILE,EVENTLOG\n"
 "                 [--device ...] [--count N] [--concurrency C] [--warm]\n"
-"                 [--verifier-pid PID] [--registry FILE] [--batch N] [--timeout MS]\n"
-"                 [--retries N] [--verdicts-out FILE] [--replay HOST:PORT]\n"
+"                 [--verifier-pid PID]... [--db-pid PID] [--registry FILE] [--batch N]\n"
+"                 [--timeout MS] [--retries N] [--verdicts-out FILE] [--replay HOST:PORT]\n"
 "\n"
 "Devices attesting to a verifier at once, as real agents do, for capacity\n"
 "planning: prints attestations/s, latency percentiles, errors, and the\n"
@@ -132,6 +160,9 @@ static void usage(FILE *f)
 "  --warm                over one channel, kept open (default: a new TLS\n"
 "                        connection for each attestation)\n"
 "  --verifier-pid PID    the verifier's process here: its CPU per attestation\n"
+"                        (again for each replica: their CPU summed)\n"
+"  --db-pid PID          the database server's main process: its CPU and its\n"
+"                        children's per attestation (PostgreSQL's postmaster)\n"
 "  --registry FILE       its registry: bytes added per attestation\n"
 "  --batch N             evidence made and sent N at a time (default 500): each\n"
 "                        batch must be sent within the challenges' lifetime\n"
@@ -467,6 +498,7 @@ int main(int argc, char **argv)
 	pthread_t th[WORKERS_MAX];
 	prep_job jobs[DEVICES_MAX];
 	double prep = 0, run = 0, cpu0 = -1, cpu1 = -1, reg0 = -1, reg1 = -1, wr0 = -1, wr1 = -1;
+	double db0 = -1, db1 = -1;
 	double *lat;
 	tpa_rpc_client_opts co = { 0 };
 	long i, done_ok = 0, compliant = 0, from, replay_i = -1, nretries = 0, retried_att = 0;
@@ -513,8 +545,11 @@ int main(int argc, char **argv)
 			opt.concurrency = (int)x;
 		} else if (strcmp(a, "--timeout") == 0 && (x = number(v, 600000)) > 0) {
 			opt.timeout_ms = (unsigned)x;
-		} else if (strcmp(a, "--verifier-pid") == 0 && (x = number(v, INT_MAX)) > 0) {
-			opt.vpid = x;
+		} else if (strcmp(a, "--verifier-pid") == 0 && (x = number(v, INT_MAX)) > 0 &&
+			   opt.nvpid < sizeof(opt.vpid) / sizeof(opt.vpid[0])) {
+			opt.vpid[opt.nvpid++] = x;
+		} else if (strcmp(a, "--db-pid") == 0 && (x = number(v, INT_MAX)) > 0) {
+			opt.dbpid = x;
 		} else if (strcmp(a, "--retries") == 0 && (x = number(v, 1000)) > 0) {
 			opt.retries = (unsigned)x;
 		} else if (strcmp(a, "--verdicts-out") == 0) {
@@ -552,17 +587,20 @@ int main(int argc, char **argv)
 		fprintf(stderr, PROG ": out of memory\n");
 		return 1;
 	}
-	if (opt.vpid) {
-		cpu0 = tpa_proc_cpu_seconds(opt.vpid);
-		wr0 = tpa_proc_write_bytes(opt.vpid);
+	if (opt.nvpid) {
+		cpu0 = vcpu();
+		wr0 = vwrites();
 	}
+	if (opt.dbpid)
+		db0 = tpa_proc_tree_cpu_seconds(opt.dbpid);
 	if (opt.registry)
 		reg0 = registry_bytes(opt.registry);
 	for (from = 0; from < opt.count; from += opt.batch) {
 		long to = from + opt.batch < opt.count ? from + opt.batch : opt.count;
-		double t0 = now_s(), c0 = opt.vpid ? tpa_proc_cpu_seconds(opt.vpid) : 0, c1;
+		double t0 = now_s(), c0 = opt.nvpid ? vcpu() : 0, c1, d0, d1;
 		int w;
 
+		d0 = opt.dbpid ? tpa_proc_tree_cpu_seconds(opt.dbpid) : 0;
 		/* Evidence for this batch: attempt i is device i mod ndev's. */
 		for (k = 0; k < opt.ndev; k++) {
 			jobs[k] = (prep_job){ &opt.dev[k], from, to, (long)opt.ndev, 0, "" };
@@ -580,9 +618,12 @@ int main(int argc, char **argv)
 			}
 		prep += now_s() - t0;
 		/* The preparation's own GetChallenge calls are not the run's. */
-		c1 = opt.vpid ? tpa_proc_cpu_seconds(opt.vpid) : 0;
+		c1 = opt.nvpid ? vcpu() : 0;
 		if (cpu0 >= 0)
 			cpu0 += c1 - c0;
+		d1 = opt.dbpid ? tpa_proc_tree_cpu_seconds(opt.dbpid) : 0;
+		if (db0 >= 0)
+			db0 += d1 - d0;
 		t0 = now_s();
 		next_i = from;
 		end_i = to;
@@ -594,10 +635,12 @@ int main(int argc, char **argv)
 			pthread_join(th[w], NULL);
 		run += now_s() - t0;
 	}
-	if (opt.vpid) {
-		cpu1 = tpa_proc_cpu_seconds(opt.vpid);
-		wr1 = tpa_proc_write_bytes(opt.vpid);
+	if (opt.nvpid) {
+		cpu1 = vcpu();
+		wr1 = vwrites();
 	}
+	if (opt.dbpid)
+		db1 = tpa_proc_tree_cpu_seconds(opt.dbpid);
 	if (opt.registry)
 		reg1 = registry_bytes(opt.registry);
 	if (opt.verdicts_out && !(vout = fopen(opt.verdicts_out, "w"))) {
@@ -634,9 +677,12 @@ int main(int argc, char **argv)
 		       "(connection to verdict)\n", pct(lat, nlat, 0.50) * 1e3,
 		       pct(lat, nlat, 0.95) * 1e3, pct(lat, nlat, 0.99) * 1e3, lat[nlat - 1] * 1e3);
 	if (cpu0 >= 0 && cpu1 >= cpu0)
-		printf("  verifier CPU    %.3f ms per attestation (pid %ld, user + system, all "
+		printf("  verifier CPU    %.3f ms per attestation (%zu process%s, user + system, all "
 		       "threads, during the runs)\n", (cpu1 - cpu0) * 1e3 / (double)opt.count,
-		       opt.vpid);
+		       opt.nvpid, opt.nvpid == 1 ? "" : "es");
+	if (db0 >= 0 && db1 >= db0)
+		printf("  database CPU    %.3f ms per attestation (pid %ld and its children: the "
+		       "server's)\n", (db1 - db0) * 1e3 / (double)opt.count, opt.dbpid);
 	if (wr0 >= 0 && wr1 >= wr0)
 		printf("  verifier writes %.0f bytes per attestation to storage (/proc/PID/io "
 		       "write_bytes, the preparation's included)\n", (wr1 - wr0) / (double)opt.count);

@@ -201,46 +201,12 @@ stop_extras() {
     for p in "${EXTRA_PID[@]}"; do wait "$p" 2>/dev/null || true; done
     EXTRA_PID=()
 }
-# ---- a PostgreSQL server of the test's own (PostgreSQL 15, Debian's) ----
-# start_postgres: initdb into $WORK/pg/data (the superuser tpa, trust over
-# its unix socket, which is the only way in: no TCP), the server started
-# by its pid, a database "tpa"; sets PG_SOCK and PG_URI (a libpq URI). As
-# root the server runs as the postgres user (it refuses root).
-PG_BIN=${PG_BIN:-/usr/lib/postgresql/15/bin}
-PG_PID=
-PG_AS=()
-[ "$(id -u)" -ne 0 ] || PG_AS=(setpriv --reuid=postgres --regid=postgres --init-groups --)
-pg_run() { # the server, in the background (its own pid: setpriv execs it); sets PG_PID
-    "${PG_AS[@]}" "$PG_BIN/postgres" -D "$WORK/pg/data" -k "$PG_SOCK" -c listen_addresses= \
-        -c max_connections=200 -c shared_buffers=32MB >>"$WORK/postgres.log" 2>&1 &
-    PG_PID=$!
-    local i
-    for i in $(seq 1 300); do
-        "$PG_BIN/pg_isready" -q -h "$PG_SOCK" -U tpa -d postgres && return 0
-        kill -0 "$PG_PID" 2>/dev/null || { cat "$WORK/postgres.log" >&2; return 1; }
-        sleep 0.1
-    done
-    cat "$WORK/postgres.log" >&2
-    return 1
-}
-start_postgres() {
-    PG_SOCK=$WORK/pg/sock
-    mkdir -p "$WORK/pg/data" "$PG_SOCK"
-    if [ "$(id -u)" -eq 0 ]; then chmod 711 "$WORK"; chown -R postgres:postgres "$WORK/pg"; fi
-    "${PG_AS[@]}" "$PG_BIN/initdb" -D "$WORK/pg/data" -U tpa -A trust -E UTF8 --locale=C \
-        --no-instructions >"$WORK/initdb.out" 2>&1 || { cat "$WORK/initdb.out" >&2; return 1; }
-    pg_run || return 1
-    "$PG_BIN/psql" -q -h "$PG_SOCK" -U tpa -d postgres -c 'CREATE DATABASE tpa' >/dev/null
-    PG_URI="postgresql:///tpa?host=$PG_SOCK&user=tpa"
-}
-# stop_postgres: a fast shutdown (SIGINT: clients are disconnected, what
-# is committed stays), waited for.
-stop_postgres() {
-    [ -n "$PG_PID" ] || return 0
-    kill -INT "$PG_PID" 2>/dev/null || true
-    wait "$PG_PID" 2>/dev/null || true
-    PG_PID=
-}
+# ---- a PostgreSQL server of the test's own (scripts/common.sh) ----
+# start_postgres: in $WORK/pg, its log $WORK/postgres.log; sets PG_SOCK,
+# PG_URI and PG_PID. pg_run starts it again after stop_postgres.
+start_postgres() { pg_start "$WORK/pg" "$WORK/postgres.log"; }
+pg_run() { pg_up "$WORK/pg" "$WORK/postgres.log"; }
+stop_postgres() { pg_down; }
 trap 'stop_postgres; stop_extras; cleanup' EXIT
 
 # free_port: a loopback TCP port free a moment ago. Another process may

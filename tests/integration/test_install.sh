@@ -33,6 +33,7 @@ usr/share/doc/tpm-attest/examples/freeradius/mods-available/eap-tls
 usr/share/doc/tpm-attest/examples/freeradius/mods-available/tpm-attest-rest
 usr/share/doc/tpm-attest/examples/freeradius/sites-available/tpm-attest
 usr/share/doc/tpm-attest/examples/nginx/README.md
+usr/share/doc/tpm-attest/examples/nginx/tpm-attest-grpc.conf
 usr/share/doc/tpm-attest/examples/nginx/tpm-attest-site.conf
 usr/share/doc/tpm-attest/examples/policy_engine.py
 usr/share/doc/tpm-attest/examples/prometheus/README.md
