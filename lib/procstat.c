@@ -56,25 +56,12 @@ double tpa_proc_tree_cpu_seconds(long pid)
 
 double tpa_proc_cpu_seconds(long pid)
 {
-	char path[64], buf[1024], *p;
-	unsigned long ut, st;
-	FILE *f;
-	size_t n;
+	unsigned long ticks;
+	long ppid;
 
-	if (pid <= 0)
+	if (pid <= 0 || stat_of(pid, &ticks, &ppid) < 0)
 		return -1;
-	snprintf(path, sizeof(path), "/proc/%ld/stat", pid);
-	if (!(f = fopen(path, "r")))
-		return -1;
-	n = fread(buf, 1, sizeof(buf) - 1, f);
-	fclose(f);
-	buf[n] = '\0';
-	/* After "pid (comm) " (comm may hold spaces and parentheses: the
-	 * last ')' ends it): state is field 3, utime 14, stime 15. */
-	if (!(p = strrchr(buf, ')')) || p[1] != ' ' ||
-	    sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &ut, &st) != 2)
-		return -1;
-	return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
+	return (double)ticks / (double)sysconf(_SC_CLK_TCK);
 }
 
 double tpa_proc_write_bytes(long pid)
