@@ -2,11 +2,14 @@
 /* The audit log's hash chain and signed heads: the encoding, the check that
  * names the first broken row, the signer, the export. Everything read from
  * the registry is untrusted: every length and type is checked before use. */
+#include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <jansson.h>
 #include <openssl/evp.h>
@@ -87,6 +90,12 @@ typedef struct {
 	int is_broken;
 	char reason[TPA_AUDIT_REASON_MAX];
 	int error;                          /* an error that stopped the walk */
+	/* A log that does not start at row 1 (pruned): where it starts, the
+	 * hash its first row links to, and whether an audit-prune row of the
+	 * chain says so (audited pruning: tpa_audit_prune). */
+	int64_t anchor;
+	uint8_t anchor_hash[TPA_AUDIT_HASH_LEN];
+	int anchor_ok;
 } chain;
 
 static void chain_start(chain *c, int64_t seq, const uint8_t *hash)
@@ -134,6 +143,27 @@ static void cut_off(chain *c, int64_t last, int64_t high)
 	      PRId64, gone, last, high);
 }
 
+/* Whether an audit-prune row's detail ("...; the log starts at row N,
+ * linked to HEX") names row first and the hash it links to. */
+static int prune_names(const tpa_audit_row *r, int64_t first, const uint8_t *hash)
+{
+	static const char key[] = "; the log starts at row ";
+	char buf[1100], hex[HEX_LEN + 1], *p;
+	long long n;
+	int used = 0;
+
+	if (!r->detail || r->detail_len >= sizeof(buf))
+		return 0;
+	memcpy(buf, r->detail, r->detail_len);
+	buf[r->detail_len] = '\0';
+	if (!(p = strstr(buf, key)) ||
+	    sscanf(p + sizeof(key) - 1, "%lld, linked to %64[0-9a-f]%n", &n, hex, &used) != 2 ||
+	    p[sizeof(key) - 1 + (size_t)used] != '\0' || strlen(hex) != HEX_LEN)
+		return 0;
+	tpa_hex(buf, hash, TPA_AUDIT_HASH_LEN);
+	return n == first && strcmp(buf, hex) == 0;
+}
+
 static int chain_row(void *ctx, const tpa_audit_row *r)
 {
 	chain *c = ctx;
@@ -153,6 +183,15 @@ static int chain_row(void *ctx, const tpa_audit_row *r)
 	if (s < want)
 		return broke(c, s, "row %" PRId64 ": out of order (rows are numbered from 1, "
 			     "each one above the one before)", s);
+	/* The first row, not row 1: taken as it links, on condition that an
+	 * audit-prune row further on names it (checked at the end: anchored). */
+	if (c->seq == 0 && c->rows == 0 && s > 1 && !c->anchor) {
+		c->anchor = s;
+		memcpy(c->anchor_hash, r->prev_hash, TPA_AUDIT_HASH_LEN);
+		c->seq = s - 1;
+		memcpy(c->hash, r->prev_hash, TPA_AUDIT_HASH_LEN);
+		want = s;
+	}
 	if ((err = tpa_audit_row_hash(h, r)) < 0) {
 		if (err != TPA_ERR_LIMIT)
 			return c->error = err;
@@ -179,7 +218,22 @@ static int chain_row(void *ctx, const tpa_audit_row *r)
 	c->seq = s;
 	memcpy(c->hash, r->hash, TPA_AUDIT_HASH_LEN);
 	c->rows++;
+	if (c->anchor && !c->anchor_ok && r->event && r->event_len == 11 &&
+	    memcmp(r->event, "audit-prune", 11) == 0)
+		c->anchor_ok = prune_names(r, c->anchor, c->anchor_hash);
 	return 0;
+}
+
+/* After a walk: a log that starts past row 1 with no audit-prune row of
+ * its chain saying so lost its first rows. */
+static void anchored(chain *c)
+{
+	char gap[80];
+
+	if (!c->anchor || c->anchor_ok || (c->is_broken && c->broken < c->anchor))
+		return;
+	broke(c, c->anchor, "row %" PRId64 ": the log starts here, not at row 1%s, and no "
+	      "audit-prune row says so", c->anchor, missing(gap, sizeof(gap), 1, c->anchor - 1, ""));
 }
 
 /* Checks the rows after c->seq (after: where to read from) to the end or
@@ -370,6 +424,8 @@ typedef struct {
 	const char *jwks;
 	int64_t last_seq;          /* the log's last row */
 	int64_t good_head;         /* the last head that checked out (0: none) */
+	int64_t first_seq;         /* the log's first row, when pruned (0: row 1) */
+	uint8_t anchor_hash[TPA_AUDIT_HASH_LEN];   /* what that row links to */
 	chain *c;                  /* the rows' verdict; a head's lands here too */
 } verifier;
 
@@ -401,6 +457,17 @@ static int check_head(verifier *v, const head_copy *h, int kept)
 	if (hc.seq > v->last_seq)
 		return broke(v->c, hc.seq, "%s names a row that is gone (the log ends at %s%"
 			     PRId64 ")", what, v->last_seq ? "row " : "", v->last_seq);
+	/* A row pruned through tpa_audit_prune is in its archive; the last of
+	 * them is the hash the log's first row links to. */
+	if (v->first_seq && hc.seq < v->first_seq) {
+		if (hc.seq == v->first_seq - 1 &&
+		    memcmp(hc.hash, v->anchor_hash, TPA_AUDIT_HASH_LEN) != 0)
+			return broke(v->c, v->first_seq, "%s does not match the hash row %" PRId64
+				     " (the first kept) links to", what, v->first_seq);
+		if (kept)
+			v->good_head = hc.seq;
+		return 0;
+	}
 	if ((err = read_row(&row, v->s, hc.seq)) < 0)
 		return err;
 	if (!row.found)
@@ -482,7 +549,9 @@ int tpa_audit_verify(tpa_audit_report *out, tpa_store *s, const char *jwks_json,
 	chain_start(&c, 0, NULL);
 	if ((err = walk(&c, s, INT64_MIN)) < 0)
 		return err;
+	anchored(&c);
 	out->rows = c.rows;
+	out->first_seq = c.anchor ? c.anchor : c.rows ? 1 : 0;
 	out->last_seq = st.last_seq;
 	out->signatures = jwks_json != NULL;
 	/* The heads below the first broken row: one of them may break first. */
@@ -490,6 +559,8 @@ int tpa_audit_verify(tpa_audit_report *out, tpa_store *s, const char *jwks_json,
 	v.s = s;
 	v.jwks = jwks_json;
 	v.last_seq = st.last_seq;
+	v.first_seq = c.anchor;
+	memcpy(v.anchor_hash, c.anchor_hash, TPA_AUDIT_HASH_LEN);
 	chain_start(&hc, 0, NULL);
 	v.c = &hc;
 	if (c.is_broken) {
@@ -554,6 +625,17 @@ void tpa_audit_signer_free(tpa_audit_signer *g)
 	free(g);
 }
 
+/* The seq of the log's first row (INT64_MAX if none or unreadable). */
+static int64_t first_row(tpa_store *s)
+{
+	one_row o;
+
+	memset(&o, 0, sizeof(o));
+	if (tpa_store_audit_rows(s, INT64_MIN, 1, take_row, &o) < 0 || !o.found)
+		return INT64_MAX;
+	return o.seq;
+}
+
 /* Where to check from: the newest head that k or prev signed and whose row
  * still holds its hash (and matches its contents); the start if none (the
  * interval then counts from now). A head of ours whose row changed breaks
@@ -585,6 +667,9 @@ static int signer_start(tpa_audit_signer *g, const tpa_token_key *k, const tpa_t
 			    memcmp(hc.hash, b.v[i].hash, TPA_AUDIT_HASH_LEN) != 0)
 				continue; /* not ours, or not as signed: verify says which */
 			if ((err = read_row(&row, g->s, hc.seq)) < 0)
+				goto out;
+			/* Its row pruned (so are the older ones): from the start. */
+			if (!row.found && hc.seq < first_row(g->s))
 				goto out;
 			if (!row.found || !row.sound ||
 			    memcmp(row.hash, hc.hash, TPA_AUDIT_HASH_LEN) != 0) {
@@ -652,6 +737,7 @@ int tpa_audit_signer_tick(tpa_audit_signer *g, const tpa_token_key *k,
 		return 0;
 	if ((err = walk(&g->c, g->s, g->c.seq)) < 0)
 		return err;
+	anchored(&g->c);
 	if (!g->c.is_broken && st.high_seq > g->c.seq && st.last_seq <= g->c.seq)
 		cut_off(&g->c, g->c.seq, st.high_seq);
 	if (g->c.is_broken)
@@ -682,6 +768,7 @@ typedef struct {
 	int64_t seq, n;
 	int stopped;                /* the writer said stop, or memory ran out */
 	int64_t seen;               /* rows read (lines: some are filtered out) */
+	int past;                   /* past until_seq: done */
 	const tpa_audit_export_opts *o;
 } exporter;
 
@@ -887,6 +974,10 @@ static int line_row(void *ctx, const tpa_audit_row *r)
 
 	e->seen++;
 	e->seq = r->seq;
+	if (e->o && e->o->until_seq > 0 && r->seq > e->o->until_seq) {
+		e->past = 1;
+		return 1;
+	}
 	if (e->o && e->o->since_time && r->at < e->o->since_at)
 		return 0;
 	if (r->detail && r->detail_len && r->detail[0] == '{') {
@@ -954,8 +1045,164 @@ int tpa_audit_export_lines(tpa_store *s, const tpa_audit_export_opts *o,
 		seen = e.seen;
 		if ((rc = tpa_store_audit_rows(s, e.seq, BATCH, line_row, &e)) < 0)
 			return rc;
-	} while (!e.stopped && e.seen - seen == BATCH);
-	if (!e.stopped && (rc = tpa_store_audit_heads(s, INT64_MAX, 1, 1, line_head, &e)) < 0)
+	} while (!e.stopped && !e.past && e.seen - seen == BATCH);
+	if (!e.stopped && !(o && o->until_seq > 0) &&
+	    (rc = tpa_store_audit_heads(s, INT64_MAX, 1, 1, line_head, &e)) < 0)
 		return rc;
 	return e.stopped ? tpa_err_fail(TPA_ERR_IO, "audit export: the output failed") : 0;
+}
+
+/* ---- retention ---- */
+
+static void fsync_dir_of(const char *path)
+{
+	char dir[4096], *sl;
+	int fd;
+
+	snprintf(dir, sizeof(dir), "%s", path);
+	if (!(sl = strrchr(dir, '/')))
+		snprintf(dir, sizeof(dir), ".");
+	else if (sl == dir)
+		sl[1] = '\0';
+	else
+		*sl = '\0';
+	if ((fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) >= 0) {
+		fsync(fd);
+		close(fd);
+	}
+}
+
+typedef struct {
+	int fd;
+	EVP_MD_CTX *md;
+	int failed;
+} archive_out;
+
+static int archive_write(void *ctx, const char *text, size_t len)
+{
+	archive_out *a = ctx;
+
+	if (a->failed)
+		return 1;
+	if (EVP_DigestUpdate(a->md, text, len) != 1) {
+		a->failed = 1;
+		return 1;
+	}
+	while (len) {
+		ssize_t n = write(a->fd, text, len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			a->failed = 1;
+			return 1;
+		}
+		text += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+typedef struct {
+	int64_t before, upto, first;
+	int have_first;
+} cutoff;
+
+static int find_cutoff(void *ctx, const tpa_audit_row *r)
+{
+	cutoff *c = ctx;
+
+	if (!c->have_first) {
+		c->first = r->seq;
+		c->have_first = 1;
+	}
+	if (r->at >= c->before)
+		return 1;               /* rows are in seq order, times with them */
+	c->upto = r->seq;
+	return 0;
+}
+
+int tpa_audit_prune(tpa_audit_prune_report *out, tpa_store *s, int64_t before,
+		    const char *archive_path, int64_t now)
+{
+	tpa_audit_export_opts o = { .until_seq = 0 };
+	tpa_audit_report rep;
+	tpa_audit_state st;
+	archive_out a = { .fd = -1 };
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int mdlen = 0;
+	const char *base;
+	cutoff c = { .before = before };
+	int64_t after = INT64_MIN, seen;
+	int err, rc;
+
+	if (!out || !s || !archive_path || !*archive_path)
+		return tpa_err_fail(TPA_ERR_INVALID_ARG, "audit prune: NULL");
+	memset(out, 0, sizeof(*out));
+	/* A log that does not verify is not pruned: the archive would carry
+	 * its break away. */
+	if ((err = tpa_audit_verify(&rep, s, NULL, NULL)) < 0)
+		return err == TPA_ERR_VERIFY ?
+			tpa_err_fail(TPA_ERR_VERIFY, "audit prune: the log does not verify, nothing "
+				     "pruned: %s", rep.reason) : err;
+	if ((err = tpa_store_audit_state(&st, s)) < 0)
+		return err;
+	/* The rows before the cutoff, in order; the last row always stays. */
+	for (;;) {
+		seen = c.upto;
+		if ((rc = tpa_store_audit_rows(s, after, BATCH, find_cutoff, &c)) < 0)
+			return rc;
+		if (rc > 0 || c.upto == seen)
+			break;
+		after = c.upto;
+	}
+	if (c.upto >= st.last_seq)
+		c.upto = st.last_seq - 1;
+	if (!c.have_first || c.upto < c.first)
+		return 0;
+	a.fd = open(archive_path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (a.fd < 0)
+		return tpa_err_fail(errno == EEXIST ? TPA_ERR_CONFLICT : TPA_ERR_IO,
+				    "audit prune: archive %s: %s", archive_path,
+				    errno == EEXIST ? "exists already" : strerror(errno));
+	if (!(a.md = EVP_MD_CTX_new()) || EVP_DigestInit_ex(a.md, EVP_sha256(), NULL) != 1) {
+		err = tpa_err_fail(TPA_ERR_CRYPTO, "audit prune: SHA-256 unavailable");
+		goto fail;
+	}
+	o.until_seq = c.upto;
+	if ((err = tpa_audit_export_lines(s, &o, archive_write, &a)) < 0 || a.failed) {
+		err = err < 0 ? err : tpa_err_fail(TPA_ERR_IO, "audit prune: archive %s: %s",
+						   archive_path, strerror(errno));
+		goto fail;
+	}
+	if (EVP_DigestFinal_ex(a.md, md, &mdlen) != 1 || mdlen != 32) {
+		err = tpa_err_fail(TPA_ERR_CRYPTO, "audit prune: SHA-256 failed");
+		goto fail;
+	}
+	if (fsync(a.fd) < 0 || close(a.fd) < 0) {
+		a.fd = -1;
+		err = tpa_err_fail(TPA_ERR_IO, "audit prune: archive %s: %s", archive_path,
+				   strerror(errno));
+		goto fail;
+	}
+	a.fd = -1;
+	fsync_dir_of(archive_path);
+	tpa_hex(out->sha256, md, 32);
+	base = strrchr(archive_path, '/');
+	base = base ? base + 1 : archive_path;
+	if ((err = tpa_store_audit_prune(&out->first_kept, s, c.upto, base, out->sha256, now)) < 0)
+		goto fail_kept;
+	out->pruned = c.upto - c.first + 1;
+	out->first = c.first;
+	out->last = c.upto;
+	EVP_MD_CTX_free(a.md);
+	return 0;
+fail:
+	if (a.fd >= 0)
+		close(a.fd);
+	unlink(archive_path);
+fail_kept:
+	/* An archive written whose rows stayed is left: it is a copy. */
+	EVP_MD_CTX_free(a.md);
+	return err;
 }

@@ -489,6 +489,19 @@ int tpa_store_audit_note(tpa_store *s, const char *id, const char *event, const 
 	return s->ops->audit_note(s, id, event, detail, now);
 }
 
+int tpa_store_audit_prune(int64_t *first_kept, tpa_store *s, int64_t upto, const char *archive,
+			  const char *archive_sha256, int64_t now)
+{
+	CHECK_OP(s, audit_prune);
+	return s->ops->audit_prune(first_kept, s, upto, archive, archive_sha256, now);
+}
+
+int tpa_store_evidence_prune(size_t *n, tpa_store *s, int64_t before)
+{
+	CHECK_OP(s, evidence_prune);
+	return s->ops->evidence_prune(n, s, before);
+}
+
 int tpa_store_data_version(int64_t *v, tpa_store *s)
 {
 	CHECK_OP(s, data_version);

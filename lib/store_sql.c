@@ -3,6 +3,7 @@
  * so a verifier killed at any moment leaves either all of it or none. */
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -64,6 +65,8 @@ struct sq_store {
 
 #define AUDIT_NO_UPDATE "CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit" \
 	" BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END"
+#define AUDIT_NO_DELETE "CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit" \
+	" BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END"
 
 static const char *schema_v1[] = {
 	"CREATE TABLE devices("
@@ -87,8 +90,7 @@ static const char *schema_v1[] = {
 	" event TEXT NOT NULL,"
 	" detail TEXT NOT NULL)",
 	AUDIT_NO_UPDATE,
-	("CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit"
-	 " BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END"),
+	AUDIT_NO_DELETE,
 };
 
 /* Golden baselines: devices get a group label and the outcome of their last
@@ -3666,6 +3668,98 @@ static int scalar(int64_t *v, sq_store *s, const char *sql, const char *what)
 	return err;
 }
 
+/* The rows up to upto leave through one audited transaction (store.h). */
+static int sq_audit_prune(int64_t *first_kept, tpa_store *p, int64_t upto, const char *archive,
+			  const char *archive_sha256, int64_t now)
+{
+	sq_store *s = (sq_store *)p;
+	sqldb_stmt *st;
+	char detail[1024], hex[2 * TPA_AUDIT_HASH_LEN + 1];
+	int64_t first = 0, last = 0;
+	int err, rc;
+
+	if (!first_kept || !archive || !archive_sha256)
+		return tpa_err_fail(TPA_ERR_INVALID_ARG, "audit prune: NULL");
+	if (!printable_upto(archive, 255) || !*archive)
+		return bad_field("audit prune", "archive", "1 to 255 bytes of printable ASCII");
+	if (strlen(archive_sha256) != 64 || !is_hex_lower(archive_sha256))
+		return bad_field("audit prune", "archive_sha256", "64 lower-case hex digits");
+	s = conn_get(s);
+	if ((err = begin(s)) < 0)
+		goto out;
+	if ((err = prepare(&st, s, "SELECT coalesce(min(seq), 0), coalesce(max(seq), 0) FROM audit",
+			   "")) < 0)
+		goto done;
+	if ((rc = step_one(s, st)) == 1) {
+		first = sqldb_column_int(st, 0);
+		last = sqldb_column_int(st, 1);
+	}
+	release(s, st);
+	if ((err = rc < 0 ? rc : 0) < 0)
+		goto done;
+	if (upto < first || upto >= last) {
+		err = tpa_err_fail(TPA_ERR_INVALID_ARG, "audit prune: row %" PRId64 " is not one "
+				   "to prune (the log holds rows %" PRId64 " to %" PRId64 "; the "
+				   "last stays)", upto, first, last);
+		goto done;
+	}
+	/* The row the log will start at links to the hash of upto. */
+	if ((err = prepare(&st, s, "SELECT hash FROM audit WHERE seq = ?", "i", upto)) < 0)
+		goto done;
+	if ((rc = step_one(s, st)) == 1 && sqldb_column_type(st, 0) == SQLDB_BLOB &&
+	    sqldb_column_bytes(st, 0) == TPA_AUDIT_HASH_LEN)
+		tpa_hex(hex, sqldb_column_blob(st, 0), TPA_AUDIT_HASH_LEN);
+	else if (rc >= 0)
+		rc = tpa_err_fail(TPA_ERR_NOT_FOUND, "audit prune: row %" PRId64 " is not there, "
+				  "or has no hash", upto);
+	release(s, st);
+	if ((err = rc < 0 ? rc : 0) < 0)
+		goto done;
+	snprintf(detail, sizeof(detail), "rows %" PRId64 " to %" PRId64 " pruned, archived as "
+		 "%s sha256 %s; the log starts at row %" PRId64 ", linked to %s", first, upto,
+		 archive, archive_sha256, upto + 1, hex);
+	if ((err = audit(s, NULL, "audit-prune", detail, now)) < 0)
+		goto done;
+	/* Past the append-only rule for this transaction alone. */
+	err = s->pg ? exec(s, "ALTER TABLE audit DISABLE TRIGGER audit_append_only") :
+		exec(s, "DROP TRIGGER audit_no_delete");
+	if (err == 0 && (err = prepare(&st, s, "DELETE FROM audit WHERE seq <= ?", "i", upto)) == 0)
+		err = run(s, st, NULL);
+	if (err == 0)
+		err = s->pg ? exec(s, "ALTER TABLE audit ENABLE TRIGGER audit_append_only") :
+			exec(s, AUDIT_NO_DELETE);
+	if (err == 0)
+		*first_kept = upto + 1;
+done:
+	err = finish(s, err);
+out:
+	conn_put(s);
+	return err;
+}
+
+static int sq_evidence_prune(size_t *n, tpa_store *p, int64_t before)
+{
+	sq_store *s = (sq_store *)p;
+	sqldb_stmt *st;
+	int err, changes = 0;
+
+	if (!n)
+		return tpa_err_fail(TPA_ERR_INVALID_ARG, "evidence prune: NULL");
+	*n = 0;
+	s = conn_get(s);
+	if ((err = begin(s)) < 0)
+		goto out;
+	if ((err = prepare(&st, s, "DELETE FROM evidence WHERE device_id IN (SELECT id FROM "
+			   "devices WHERE coalesce(last_attest_at, enrolled_at) < ?)", "i",
+			   before)) == 0 &&
+	    (err = run(s, st, &changes)) == 0)
+		*n = (size_t)changes;
+	err = finish(s, err);
+out:
+	conn_put(s);
+	return err;
+}
+
 static int sq_data_version(int64_t *v, tpa_store *p)
 {
 	sq_store *s = (sq_store *)p;
@@ -3745,6 +3839,8 @@ static const tpa_store_ops sq_ops = {
 	.audit_note = sq_audit_note,
 	.data_version = sq_data_version,
 	.bytes = sq_bytes,
+	.audit_prune = sq_audit_prune,
+	.evidence_prune = sq_evidence_prune,
 };
 
 /* The schema version of the file: 0 for a new one. */

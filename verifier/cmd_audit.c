@@ -6,6 +6,8 @@
  *   audit sign --registry FILE --token-key FILE
  *   audit export --registry FILE [--since SEQ|TIME] [--format lines|json]
  *                [--output FILE]
+ *   audit prune --registry FILE (--before TIME | --keep-days N) --archive FILE
+ *               [--evidence]
  *
  * Exit status (tpa/exit.h): 0 intact / done, 1 the log is broken (the
  * first broken row named), 2 usage or an unreadable registry or key. */
@@ -79,11 +81,38 @@ static const char help_export[] =
 "                        output\n"
 "  --help                this text\n";
 
+static const char help_prune[] =
+"usage: " PROG " audit prune --registry FILE (--before TIME | --keep-days N)\n"
+"                     --archive FILE [--evidence]\n"
+"\n"
+"Retention: the audit rows older than the cutoff leave the registry, the\n"
+"one way they can (docs/audit.md, \"Retention\"). The log is verified first\n"
+"(a broken one is not pruned); the rows are written to the archive as JSON\n"
+"lines (as audit export writes them), fsync'd; then, in one transaction, an\n"
+"audit-prune row naming them, the archive and its SHA-256 and the row the\n"
+"log now starts at is chained to the log and the rows are deleted. audit\n"
+"verify then checks the log from that row. The last row always stays.\n"
+"Exit 0 done (or nothing to prune), 1 the log is broken, 2 usage, an\n"
+"unreadable registry or an archive that exists, 7 the archive could not be\n"
+"written.\n"
+"\n"
+"  --registry FILE       the registry (must exist)\n"
+"  --before TIME         rows before this ISO 8601 time (2026-06-01,\n"
+"                        2026-06-01T00:00:00Z)\n"
+"  --keep-days N         rows older than N days (1 to 36500)\n"
+"  --archive FILE        where the rows go: created, never overwritten (0600)\n"
+"  --evidence            also drop the last evidence (event log, PCRs) of\n"
+"                        devices not attested since the cutoff (not archived:\n"
+"                        a device sends its log again when it next attests)\n"
+"  --help                this text\n";
+
 static const char help_audit[] =
 "usage: " PROG " audit verify --registry FILE [--jwks FILE] [--head FILE] [--json]\n"
 "       " PROG " audit sign --registry FILE --token-key FILE\n"
 "       " PROG " audit export --registry FILE [--since SEQ|TIME] [--format lines|json]\n"
 "                    [--output FILE]\n"
+"       " PROG " audit prune --registry FILE (--before TIME | --keep-days N)\n"
+"                    --archive FILE [--evidence]\n"
 "\n"
 "The registry's audit log: a hash chain of every change, whose head the\n"
 "verifier signs. " PROG " audit VERB --help: a verb's options; docs/audit.md.\n"
@@ -302,6 +331,35 @@ static tpa_exit do_export(tpa_store *s, const tpa_audit_export_opts *o, int docu
 	return TPA_EXIT_OK;
 }
 
+static tpa_exit do_prune(tpa_store *s, int64_t before, const char *archive, int evidence)
+{
+	tpa_audit_prune_report r;
+	size_t n = 0;
+	int err;
+
+	if ((err = tpa_audit_prune(&r, s, before, archive, (int64_t)time(NULL))) < 0) {
+		fprintf(stderr, PROG ": audit prune: %s\n", tpa_err_last());
+		return err == TPA_ERR_VERIFY ? TPA_EXIT_NO :
+		       err == TPA_ERR_IO ? TPA_EXIT_INTERNAL : TPA_EXIT_USAGE;
+	}
+	if (r.pruned)
+		printf("pruned: rows %" PRId64 " to %" PRId64 " (%" PRId64 "), archived in %s "
+		       "(sha256 %s); the log starts at row %" PRId64 "\n", r.first, r.last, r.pruned,
+		       archive, r.sha256, r.first_kept);
+	else
+		printf("pruned: nothing (no row before the cutoff but the last); no archive "
+		       "written\n");
+	if (evidence) {
+		if (tpa_store_evidence_prune(&n, s, before) < 0) {
+			fprintf(stderr, PROG ": audit prune: evidence: %s\n", tpa_err_last());
+			return TPA_EXIT_USAGE;
+		}
+		printf("evidence: %zu device%s' last evidence dropped (not attested since the "
+		       "cutoff)\n", n, n == 1 ? "" : "s");
+	}
+	return TPA_EXIT_OK;
+}
+
 tpa_exit cmd_audit(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -313,20 +371,27 @@ tpa_exit cmd_audit(int argc, char **argv)
 		{ "since", required_argument, NULL, 'S' },
 		{ "format", required_argument, NULL, 'F' },
 		{ "output", required_argument, NULL, 'o' },
+		{ "before", required_argument, NULL, 'B' },
+		{ "keep-days", required_argument, NULL, 'D' },
+		{ "archive", required_argument, NULL, 'A' },
+		{ "evidence", no_argument, NULL, 'E' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *registry = NULL, *jwks = NULL, *head = NULL, *key = NULL, *verb, *help;
-	const char *since = NULL, *format = NULL, *output = NULL;
+	const char *since = NULL, *format = NULL, *output = NULL, *before = NULL, *days = NULL;
+	const char *archive = NULL;
 	tpa_audit_export_opts eo = { 0 };
+	int64_t cutoff = 0;
 	tpa_store *s;
-	int c, json = 0, document = 0;
+	int c, json = 0, document = 0, evidence = 0;
 	tpa_exit rc;
 
 	if (!(verb = cmd_verb(&argc, &argv, usage, &rc)))
 		return rc;
 	help = strcmp(verb, "verify") == 0 ? help_verify : strcmp(verb, "sign") == 0 ? help_sign :
-	       strcmp(verb, "export") == 0 ? help_export : NULL;
+	       strcmp(verb, "export") == 0 ? help_export :
+	       strcmp(verb, "prune") == 0 ? help_prune : NULL;
 	if (!help)
 		return cmd_usage_error("audit", help_audit, "unknown verb '%s'", verb);
 	opterr = 0;
@@ -340,6 +405,10 @@ tpa_exit cmd_audit(int argc, char **argv)
 		case 'S': since = optarg; break;
 		case 'F': format = optarg; break;
 		case 'o': output = optarg; break;
+		case 'B': before = optarg; break;
+		case 'D': days = optarg; break;
+		case 'A': archive = optarg; break;
+		case 'E': evidence = 1; break;
 		case 'h': return cmd_help(help);
 		default: return cmd_bad_option("audit", help, argv);
 		}
@@ -359,6 +428,33 @@ tpa_exit cmd_audit(int argc, char **argv)
 				       "or --json");
 	if ((since || format || output) && help != help_export)
 		return cmd_usage_error("audit", help, "--since, --format and --output are for export");
+	if ((before || days || archive || evidence) && help != help_prune)
+		return cmd_usage_error("audit", help, "--before, --keep-days, --archive and "
+				       "--evidence are for prune");
+	if (help == help_prune) {
+		char *end;
+		long d;
+
+		if (key || jwks || head || json)
+			return cmd_usage_error("audit", help, "prune takes no --token-key, --jwks, "
+					       "--head or --json");
+		if (!archive || !*archive)
+			return cmd_usage_error("audit", help, "--archive FILE is required");
+		if (!before == !days)
+			return cmd_usage_error("audit", help, "one of --before TIME and "
+					       "--keep-days N");
+		if (before && tpa_time_parse_iso(&cutoff, before) < 0)
+			return cmd_usage_error("audit", help, "--before %.64s: not an ISO 8601 "
+					       "time (2026-06-01, 2026-06-01T00:00:00Z)", before);
+		if (days) {
+			errno = 0;
+			d = strtol(days, &end, 10);
+			if (errno || *end || end == days || d < 1 || d > 36500)
+				return cmd_usage_error("audit", help, "--keep-days %.32s: a number "
+						       "of days from 1 to 36500", days);
+			cutoff = (int64_t)time(NULL) - (int64_t)d * 86400;
+		}
+	}
 	if (format && strcmp(format, "lines") && strcmp(format, "json"))
 		return cmd_usage_error("audit", help, "--format %.32s: lines or json", format);
 	document = format && strcmp(format, "json") == 0;
@@ -377,6 +473,8 @@ tpa_exit cmd_audit(int argc, char **argv)
 		rc = do_verify(s, jwks, head, json);
 	else if (strcmp(verb, "sign") == 0)
 		rc = do_sign(s, key);
+	else if (strcmp(verb, "prune") == 0)
+		rc = do_prune(s, cutoff, archive, evidence);
 	else
 		rc = do_export(s, &eo, document, output);
 	tpa_store_close(s);

@@ -5,7 +5,7 @@
  *   verifier token verify (--jwks FILE | --jwk FILE) [--nonce HEX]
  *                         [--accept-warning] (TOKEN | @FILE | --token-file FILE | -)
  *   verifier eventlog show [--json] FILE
- *   verifier audit verify|sign|export --registry FILE ...
+ *   verifier audit verify|sign|export|prune --registry FILE ...
  *
  * Each command returns its exit status, a tpa_exit (tpa/exit.h; README,
  * "Exit status", says which command gives which). serve: 0 stopped by a
@@ -149,7 +149,7 @@ static const struct {
 	{ "outbox", cmd_outbox, "outbox [--json] --registry FILE" },
 	{ "baseline", cmd_baseline,
 	  "baseline learn|merge|diff|check|appraise|add|assign|list|show|allow [options] ..." },
-	{ "audit", cmd_audit, "audit verify|sign|export --registry FILE [options]" },
+	{ "audit", cmd_audit, "audit verify|sign|export|prune --registry FILE [options]" },
 	{ "registry", cmd_registry, "registry backup|restore|check --registry FILE [options] ..." },
 	{ "radius", cmd_radius,
 	  "radius disconnect|coa --nas HOST:PORT --secret-file FILE SESSION [options]" },

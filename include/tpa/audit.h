@@ -37,13 +37,18 @@ typedef struct {
 					    * contents"; "" if intact */
 	int64_t rows;                      /* rows that checked out */
 	int64_t last_seq;                  /* the last row's seq, 0 if none */
+	int64_t first_seq;                 /* the first row's: 1, or after pruning
+					    * the row an audit-prune row names */
 	int64_t heads;                     /* signed heads that checked out */
 	int64_t last_head_seq;             /* the latest of them, 0 if none */
 	int signatures;                    /* 1: their signatures were checked */
 } tpa_audit_report;
 
 /* Checks the whole log: from the first row, every row's hash against its
- * contents, its prev_hash against the row before, seq continuity from 1;
+ * contents, its prev_hash against the row before, seq continuity from 1 (or
+ * from the row an audit-prune row of the chain names as the log's start,
+ * linked to the hash it names: tpa_audit_prune); signed heads of pruned rows
+ * are in their archive;
  * then every signed head (with jwks_json, its signature by a key of that
  * JWKS; the row it names still there and holding its hash) and, if given,
  * extra_head: the JWS of a head kept elsewhere (it needs jwks_json); last,
@@ -89,6 +94,7 @@ typedef struct {
 	int64_t since_seq;    /* rows with seq >= this (0: from the first) */
 	int since_time;       /* 1: only rows with at >= since_at */
 	int64_t since_at;     /* Unix seconds */
+	int64_t until_seq;    /* rows with seq <= this, and no head (0: to the end) */
 } tpa_audit_export_opts;
 
 /* The log as JSON lines for a SIEM (docs/audit.md, "Exporting"): one
@@ -100,5 +106,23 @@ typedef struct {
  * o may be NULL. */
 int tpa_audit_export_lines(tpa_store *s, const tpa_audit_export_opts *o,
 			   tpa_audit_write_fn write, void *ctx);
+
+/* Retention (docs/audit.md, "Retention"): the rows older than before (Unix
+ * seconds; the last row always stays) leave the registry, archived first.
+ * The log must verify (a broken one is refused: pruning must not hide what
+ * broke it). The rows are written as JSON lines (tpa_audit_export_lines) to
+ * archive_path, created (never overwritten, never through a symlink, 0600)
+ * and fsync'd with its directory; then tpa_store_audit_prune deletes them in
+ * one transaction with an audit-prune row that names them, the archive's
+ * name and SHA-256, and where the log now starts. pruned 0 with nothing to
+ * prune (no file is made). */
+typedef struct {
+	int64_t pruned;            /* rows pruned */
+	int64_t first, last;       /* their seqs */
+	int64_t first_kept;        /* the row the log starts at now */
+	char sha256[65];           /* the archive's */
+} tpa_audit_prune_report;
+int tpa_audit_prune(tpa_audit_prune_report *out, tpa_store *s, int64_t before,
+		    const char *archive_path, int64_t now);
 
 #endif

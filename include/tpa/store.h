@@ -329,6 +329,9 @@ typedef struct {
 			  int64_t now);
 	int (*data_version)(int64_t *v, tpa_store *s);
 	int (*bytes)(int64_t *n, tpa_store *s);
+	int (*audit_prune)(int64_t *first_kept, tpa_store *s, int64_t upto, const char *archive,
+			   const char *archive_sha256, int64_t now);
+	int (*evidence_prune)(size_t *n, tpa_store *s, int64_t before);
 } tpa_store_ops;
 
 struct tpa_store {
@@ -663,5 +666,19 @@ int tpa_store_data_version(int64_t *v, tpa_store *s);
  * the WAL's included, times the page size): what capacity planning
  * measures per attestation (tpa-fleet --registry). */
 int tpa_store_bytes(int64_t *n, tpa_store *s);
+
+/* The one way audit rows leave the registry (lib/audit.c tpa_audit_prune,
+ * verifier audit prune, docs/audit.md "Retention"): in one transaction, an
+ * "audit-prune" row is chained to the log, naming the rows pruned (from the
+ * first there is to upto), the archive they were written to (a name of at
+ * most 255 printable bytes and its SHA-256 in hex) and the row the log then
+ * starts at with the hash it links to; then rows up to upto are deleted,
+ * past the append-only rule for that transaction alone. *first_kept gets
+ * the row the log starts at. upto must be a row there is, below the last. */
+int tpa_store_audit_prune(int64_t *first_kept, tpa_store *s, int64_t upto, const char *archive,
+			  const char *archive_sha256, int64_t now);
+/* Retention of evidence: the last evidence of devices whose last
+ * attestation is before before (Unix seconds) is deleted; *n how many. */
+int tpa_store_evidence_prune(size_t *n, tpa_store *s, int64_t before);
 
 #endif

@@ -360,4 +360,68 @@ expect_exit "audit verify with a JWKS that is none (2)" 2 "${V[@]}" audit verify
     --jwks "$WORK/bad.jwks" || true
 expect_exit "audit verify of no registry (2)" 2 "${V[@]}" audit verify --registry "$WORK/nothere.db" || true
 [ ! -e "$WORK/nothere.db" ] && ok "... creates none" || bad "... creates none"
+
+# ---- retention: rows leave through an archive, the log verifies after ----
+P=$WORK/prune.db
+expect_exit "registry backup (a copy to prune)" 0 "${V[@]}" registry backup --registry "$DB" "$P" || true
+FUTURE=$(date -u -d '+1 day' +%Y-%m-%dT%H:%M:%SZ)
+expect_exit "audit prune --keep-days 30: nothing that old" 0 "${V[@]}" audit prune --registry "$P" \
+    --keep-days 30 --archive "$WORK/none.jsonl" || true
+expect_grep "... says so" "$WORK/out" '^pruned: nothing'
+[ ! -e "$WORK/none.jsonl" ] && ok "... no archive written" || bad "... an archive of nothing"
+expect_exit "audit prune --before tomorrow: all but the last row" 0 "${V[@]}" audit prune \
+    --registry "$P" --before "$FUTURE" --archive "$WORK/archive-1.jsonl" --evidence || true
+expect_grep "... rows 1 to 10 into the archive" "$WORK/out" \
+    '^pruned: rows 1 to 10 \(10\), archived in .*archive-1.jsonl \(sha256 [0-9a-f]{64}\); the log starts at row 11$'
+expect_grep "... and the evidence of the devices not attested since" "$WORK/out" '^evidence: 1 device'
+[ "$(stat -c %a "$WORK/archive-1.jsonl")" = 600 ] && ok "... the archive is 0600" || bad "... the archive's mode"
+expect_exit "the pruned registry verifies, heads and all (0)" 0 "${A[@]}" "$P" || true
+expect_grep "... from row 11: the kept row and the prune's" "$WORK/out" '^audit log intact: 2 rows'
+expect_exit "audit export of it" 0 "${V[@]}" audit export --registry "$P" || true
+cp "$WORK/out" "$WORK/after.jsonl"
+# The archive's chain from row 1 and the registry's from where it starts,
+# joined by the hash the audit-prune row names, checked by code of its own.
+$PY - "$WORK/archive-1.jsonl" "$WORK/after.jsonl" >"$WORK/arch.out" 2>&1 <<'PY' &&
+import hashlib, json, re, sys
+arch = [json.loads(l) for l in open(sys.argv[1])]
+after = [json.loads(l) for l in open(sys.argv[2]) if '"type":"row"' in l.replace(" ", "")]
+assert [r["seq"] for r in arch] == list(range(1, 11)), [r["seq"] for r in arch]
+assert arch[0]["prev_hash"] == "00" * 32
+for a, b in zip(arch, arch[1:]):
+    assert b["prev_hash"] == a["hash"], b["seq"]
+assert after[0]["seq"] == 11 and after[0]["prev_hash"] == arch[-1]["hash"]
+prune = [r for r in after if r["event"] == "audit-prune"][0]
+m = re.search(r"rows 1 to 10 pruned, archived as archive-1.jsonl sha256 ([0-9a-f]{64}); "
+              r"the log starts at row 11, linked to ([0-9a-f]{64})$", prune["detail"])
+assert m, prune["detail"]
+assert m.group(1) == hashlib.sha256(open(sys.argv[1], "rb").read()).hexdigest()
+assert m.group(2) == arch[-1]["hash"]
+print("archive rows 1-10 chained; the log from 11 links to the last; sha256 matches")
+PY
+    ok "the archive's chain and the log's join (python: hashes, links, the archive's SHA-256)" ||
+    bad "the archive and the log join" "$WORK/arch.out"
+expect_exit "audit prune again into the same archive: refused (2)" 2 "${V[@]}" audit prune \
+    --registry "$P" --before "$FUTURE" --archive "$WORK/archive-1.jsonl" || true
+expect_grep "... it exists" "$WORK/err" 'exists already'
+$PY - "$P" <<'PY'
+import sqlite3, sys
+c = sqlite3.connect(sys.argv[1])
+c.execute("DROP TRIGGER audit_no_delete")
+c.execute("DELETE FROM audit WHERE seq = 11")
+c.commit()
+PY
+expect_exit "the kept row deleted past the rule: the log is broken (1)" 1 "${A[@]}" "$P" || true
+expect_grep "... naming where it starts without a prune saying so" "$WORK/out" \
+    'row 12: the log starts here, not at row 1 \(rows 1 to 11 missing\), and no audit-prune row says so'
+expect_exit "a broken log is not pruned (1)" 1 "${V[@]}" audit prune --registry "$P" \
+    --before "$FUTURE" --archive "$WORK/archive-2.jsonl" || true
+expect_grep "... nothing pruned" "$WORK/err" 'the log does not verify, nothing pruned'
+[ ! -e "$WORK/archive-2.jsonl" ] && ok "... no archive written" || bad "... an archive of a broken log"
+for bad_args in "--keep-days 0" "--keep-days x" "--before yesterday" ""; do
+    # shellcheck disable=SC2086
+    expect_exit "audit prune ${bad_args:-without a cutoff}: refused (2)" 2 "${V[@]}" audit prune \
+        --registry "$P" $bad_args --archive "$WORK/x.jsonl" || true
+done
+expect_exit "audit prune without --archive: refused (2)" 2 "${V[@]}" audit prune --registry "$P" \
+    --keep-days 1 || true
 summary

@@ -222,8 +222,8 @@ static void test_tampering(void)
 	expect_broken(p, 10, "row 10: prev_hash does not link to row 6 (rows 7 to 9 missing?)");
 	/* ... the first one */
 	tampered(p, sizeof(p), "ta3.db", "c.execute('DELETE FROM audit WHERE seq = 1')");
-	expect_broken(p, 2, "row 2: prev_hash is not the chain's start (32 zero bytes) "
-		      "(row 1 missing?)");
+	expect_broken(p, 2, "row 2: the log starts here, not at row 1 (row 1 missing), and no "
+		      "audit-prune row says so");
 	/* (b) a row's detail edited */
 	tampered(p, sizeof(p), "tb.db", "c.execute(\"UPDATE audit SET detail = 'label x' "
 		 "WHERE seq = 7\")");

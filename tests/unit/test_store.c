@@ -2065,6 +2065,120 @@ static void test_group_commit(void)
 		test_registry_remove(p, dir);
 }
 
+/* Retention: audit rows leave only through tpa_audit_prune, archived, and
+ * the log verifies from where it then starts; rows removed another way
+ * break it; a broken log is not pruned; evidence of devices gone quiet. */
+static void test_audit_prune(void)
+{
+	char p[1024], arch[300], arch2[300], cmd[1600], line[512];
+	static const uint8_t log[] = { 1, 2, 3, 4 };
+	tpa_audit_prune_report r;
+	tpa_audit_report ar;
+	tpa_attest_record rec;
+	tpa_store *s = open_file("prune.db", p, sizeof(p));
+	uint8_t *got = NULL;
+	char *pcrs = NULL;
+	size_t len = 0, n = 0, lines = 0;
+	struct stat stt;
+	FILE *f;
+	int i;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(s);
+	CU_ASSERT_EQUAL(tpa_store_enroll(s, ID1, EK, sizeof(EK), NULL, 0, AKP, sizeof(AKP),
+					 "000bee01", NULL, 0, 100), 0);
+	for (i = 1; i <= 4; i++)
+		CU_ASSERT_EQUAL(tpa_store_audit_note(s, NULL, "note", "n", 100 + 10 * i), 0);
+	memset(&rec, 0, sizeof(rec));
+	rec.event_log = log;
+	rec.event_log_len = sizeof(log);
+	CU_ASSERT_EQUAL(tpa_store_record(s, ID1, 1, NULL, &rec, 300), 0);
+	/* Rows 1 (enroll, 100), 2 to 5 (notes, 110 to 140), 6 (attest, 300). */
+	snprintf(arch, sizeof(arch), "%s/prune-1.jsonl", dir);
+	snprintf(arch2, sizeof(arch2), "%s/prune-2.jsonl", dir);
+	CU_ASSERT_EQUAL(tpa_audit_prune(&r, s, 125, arch, 400), 0);
+	CU_ASSERT_EQUAL(r.pruned, 3);
+	CU_ASSERT_EQUAL(r.first, 1);
+	CU_ASSERT_EQUAL(r.last, 3);
+	CU_ASSERT_EQUAL(r.first_kept, 4);
+	CU_ASSERT_EQUAL(strlen(r.sha256), 64);
+	/* The archive: private, the three rows as JSON lines, its SHA-256 the
+	 * one the log records. */
+	CU_ASSERT_EQUAL_FATAL(stat(arch, &stt), 0);
+	CU_ASSERT_EQUAL(stt.st_mode & 0777, 0600);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(f = fopen(arch, "r"));
+	while (fgets(line, sizeof(line), f))
+		lines += strstr(line, "\"type\":\"row\"") != NULL;
+	fclose(f);
+	CU_ASSERT_EQUAL(lines, 3);
+	snprintf(cmd, sizeof(cmd), "sha256sum %s | grep -q '^%s '", arch, r.sha256);
+	CU_ASSERT_EQUAL(system(cmd), 0);
+	/* The log verifies from row 4; the prune is its last row. */
+	CU_ASSERT_EQUAL(tpa_audit_verify(&ar, s, NULL, NULL), 0);
+	CU_ASSERT(ar.intact);
+	CU_ASSERT_EQUAL(ar.first_seq, 4);
+	CU_ASSERT_EQUAL(ar.rows, 4);                /* 4, 5, 6 and the prune's 7 */
+	CU_ASSERT_EQUAL(tpa_store_audit_count(&n, s, NULL), 0);
+	CU_ASSERT_EQUAL(n, 4);
+	/* Nothing older: nothing done, no file; an archive there is kept. */
+	CU_ASSERT_EQUAL(tpa_audit_prune(&r, s, 50, arch2, 410), 0);
+	CU_ASSERT_EQUAL(r.pruned, 0);
+	CU_ASSERT_EQUAL(access(arch2, F_OK), -1);
+	CU_ASSERT_EQUAL(tpa_audit_prune(&r, s, 200, arch, 410), TPA_ERR_CONFLICT);
+	CU_ASSERT_EQUAL(tpa_store_audit_count(&n, s, NULL), 0);
+	CU_ASSERT_EQUAL(n, 4);
+	/* Everything but the last row (the first prune's), again: each prune
+	 * names its own start. */
+	CU_ASSERT_EQUAL(tpa_audit_prune(&r, s, 1000, arch2, 420), 0);
+	CU_ASSERT_EQUAL(r.first, 4);
+	CU_ASSERT_EQUAL(r.last, 6);
+	CU_ASSERT_EQUAL(r.first_kept, 7);
+	CU_ASSERT_EQUAL(tpa_audit_verify(&ar, s, NULL, NULL), 0);
+	CU_ASSERT_EQUAL(ar.first_seq, 7);
+	CU_ASSERT_EQUAL(ar.rows, 2);                /* the two prunes' rows */
+	/* The store refuses what is not a prune of rows there are. */
+	CU_ASSERT_EQUAL(tpa_store_audit_prune(&r.first_kept, s, 8, "x", r.sha256, 430),
+			TPA_ERR_INVALID_ARG);       /* the last row */
+	CU_ASSERT_EQUAL(tpa_store_audit_prune(&r.first_kept, s, 3, "x", r.sha256, 430),
+			TPA_ERR_INVALID_ARG);       /* gone already */
+	CU_ASSERT_EQUAL(tpa_store_audit_prune(&r.first_kept, s, 7, "a\nb", r.sha256, 430),
+			TPA_ERR_INVALID_ARG);
+	CU_ASSERT_EQUAL(tpa_store_audit_prune(&r.first_kept, s, 7, "x", "beef", 430),
+			TPA_ERR_INVALID_ARG);
+	CU_ASSERT_EQUAL(tpa_audit_verify(&ar, s, NULL, NULL), 0);
+	/* Evidence of a device not attested since the cutoff goes. */
+	CU_ASSERT_EQUAL(tpa_store_evidence_prune(&n, s, 300), 0);
+	CU_ASSERT_EQUAL(n, 0);
+	CU_ASSERT_EQUAL(tpa_store_evidence_prune(&n, s, 301), 0);
+	CU_ASSERT_EQUAL(n, 1);
+	CU_ASSERT_EQUAL(tpa_store_last_evidence(&got, &len, &pcrs, s, ID1), 0);
+	CU_ASSERT_PTR_NULL(got);
+	CU_ASSERT_EQUAL(len, 0);
+	free(got);
+	free(pcrs);
+	/* Rows removed another way (past the append-only rule, as only someone
+	 * with the database's keys can): the log no longer verifies, and a
+	 * broken log is not pruned. */
+	CU_ASSERT_EQUAL(tpa_store_audit_note(s, NULL, "note", "after", 500), 0);
+	CU_ASSERT_EQUAL(tpa_store_audit_note(s, NULL, "note", "after", 510), 0);
+	tpa_store_close(s);
+	if (pg) {
+		CU_ASSERT_EQUAL(test_pg_sql(p, "ALTER TABLE audit DISABLE TRIGGER audit_append_only; "
+					    "DELETE FROM audit WHERE seq = 7", NULL), 0);
+	} else {
+		CU_ASSERT_EQUAL(test_run_py(dir, p, "", "c.execute('DROP TRIGGER audit_no_delete')\n"
+					    "c.execute('DELETE FROM audit WHERE seq = 7')"), 0);
+	}
+	CU_ASSERT_EQUAL_FATAL(tpa_store_open(&s, p), 0);
+	CU_ASSERT_EQUAL(tpa_audit_verify(&ar, s, NULL, NULL), TPA_ERR_VERIFY);
+	CU_ASSERT_EQUAL(ar.broken_seq, 8);
+	CU_ASSERT(strstr(ar.reason, "no audit-prune row says so") != NULL);
+	snprintf(arch, sizeof(arch), "%s/prune-3.jsonl", dir);
+	CU_ASSERT_EQUAL(tpa_audit_prune(&r, s, 505, arch, 600), TPA_ERR_VERIFY);
+	CU_ASSERT(strstr(tpa_err_last(), "nothing pruned") != NULL);
+	CU_ASSERT_EQUAL(access(arch, F_OK), -1);
+	tpa_store_close(s);
+}
+
 /* PostgreSQL only: what a server, not a file, can get wrong. */
 static void test_pg_faults(void)
 {
@@ -2183,6 +2297,8 @@ int main(void)
 			    "source", test_admission);
 		CU_add_test(s, "unreachable, bad credentials, newer and foreign schemas, a "
 			    "connection-string file", test_pg_faults);
+		CU_add_test(s, "retention: audit rows pruned through an archive, the log "
+			    "verifies from its new start; evidence", test_audit_prune);
 		failed = test_run_all();
 		printf("test_store: %u checks of the SQLite file's own SQL not run on PostgreSQL\n",
 		       sqlite_only);
@@ -2226,6 +2342,8 @@ int main(void)
 		    test_pinned_assignment);
 	CU_add_test(s, "admission: pending, approve, how admitted, the EK certificate's source",
 		    test_admission);
+	CU_add_test(s, "retention: audit rows pruned through an archive, the log verifies from "
+		    "its new start; evidence", test_audit_prune);
 	failed = test_run_all();
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
 	if (system(cmd) != 0)
