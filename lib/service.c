@@ -1481,6 +1481,10 @@ void tpa_service_attest(tpa_rpc_reply *r, const uint8_t *req, size_t len,
 			rec.token_exp = claims.iat + (int64_t)claims.ttl_s;
 			rec.seal_tag = ch.tag;
 			rec.seal_expires_ms = (int64_t)ch.expires_ms;
+			/* The names the host reports, and that it was seen: with
+			 * the verdict, so only with evidence held and recorded;
+			 * never from a stranger's or a refused attempt. */
+			rec.host = &host;
 			t0 = mono_s();
 			err = tpa_store_record(s->opts.store, dev.id,
 					       v.status != TPA_STATUS_NON_COMPLIANT, reasons, &rec,
@@ -1502,13 +1506,7 @@ void tpa_service_attest(tpa_rpc_reply *r, const uint8_t *req, size_t len,
 				goto cleanup;
 			}
 			atomic_fetch_add(&s->n.recorded, 1);
-			/* The names the host reports, and that it was seen: only
-			 * now, with the evidence held and recorded; never from a
-			 * stranger's or a refused attempt. */
-			if (tpa_store_set_host(s->opts.store, dev.id, &host, claims.iat) < 0)
-				say_error(s, "the host names cannot be recorded", &who,
-					  tpa_err_last());
-			else if (host.hostname[0])
+			if (host.hostname[0])
 				dev_set(&who, dev.id, host.hostname, 0);
 			if (strcmp(dev.last_outcome, rec.outcome) != 0) {
 				tpa_device_change c = { TPA_CHANGE_OUTCOME, dev.id, rec.outcome,

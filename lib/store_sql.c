@@ -1370,6 +1370,9 @@ out:
  * writes, and what became of it. */
 struct rec_job {
 	const char *id, *verdict, *outcome, *ref, *pcrs, *token;
+	tpa_host_info host;           /* validated, as set_host does */
+	const char *hv[TPA_HOST_NFIELDS];
+	int has_host;
 	const tpa_attest_record *rec;
 	const uint8_t *log;
 	size_t log_len;
@@ -1408,11 +1411,26 @@ static int record_one(sq_store *s, const struct rec_job *j)
 	}
 	/* The token replaces the previous one, or its absence clears it: an
 	 * older token must not look current. */
-	if ((err = prepare(&st, s, "UPDATE devices SET last_attest_at = ?1, last_verdict = ?2, "
-			   "last_outcome = ?3, last_baseline = ?4, last_token = ?5, "
-			   "last_token_exp = CASE WHEN ?5 IS NULL THEN NULL ELSE ?6 END "
-			   "WHERE id = ?7", "ittttit", j->now, j->verdict, j->outcome, j->ref,
-			   j->token, j->token_exp, j->id)) < 0 || (err = run(s, st, &changes)) < 0)
+	/* The host's names and that it was seen go in the same statement (one
+	 * row version on PostgreSQL, not two). */
+	if (j->has_host)
+		err = prepare(&st, s, "UPDATE devices SET last_attest_at = ?1, last_verdict = ?2, "
+			      "last_outcome = ?3, last_baseline = ?4, last_token = ?5, "
+			      "last_token_exp = CASE WHEN ?5 IS NULL THEN NULL ELSE ?6 END, "
+			      "hostname = coalesce(?8, hostname), "
+			      "machine_id = coalesce(?9, machine_id), "
+			      "dmi_product = coalesce(?10, dmi_product), "
+			      "dmi_serial = coalesce(?11, dmi_serial), "
+			      "first_seen = coalesce(first_seen, ?1), last_seen = ?1 "
+			      "WHERE id = ?7", "ittttitttt", j->now, j->verdict, j->outcome, j->ref,
+			      j->token, j->token_exp, j->id, j->hv[0], j->hv[1], j->hv[2], j->hv[3]);
+	else
+		err = prepare(&st, s, "UPDATE devices SET last_attest_at = ?1, last_verdict = ?2, "
+			      "last_outcome = ?3, last_baseline = ?4, last_token = ?5, "
+			      "last_token_exp = CASE WHEN ?5 IS NULL THEN NULL ELSE ?6 END "
+			      "WHERE id = ?7", "ittttit", j->now, j->verdict, j->outcome, j->ref,
+			      j->token, j->token_exp, j->id);
+	if (err < 0 || (err = run(s, st, &changes)) < 0)
 		return err;
 	if (changes == 0)
 		return tpa_err_fail(TPA_ERR_NOT_FOUND, "no device with id %.64s", j->id);
@@ -1513,6 +1531,22 @@ static int sq_record(tpa_store *p, const char *id, int compliant, const char *re
 	job.token_exp = rec ? rec->token_exp : 0;
 	if (!valid_id(id))
 		return bad_id("record");
+	/* The host's names: the validator again, as set_host runs it. */
+	if (rec && rec->host) {
+		unsigned f;
+
+		job.has_host = 1;
+		for (f = 0; f < TPA_HOST_NFIELDS; f++) {
+			const char *t = tpa_host_field_ptr((tpa_host_info *)rec->host,
+							   (tpa_host_field)f);
+
+			if (tpa_host_info_set(&job.host, (tpa_host_field)f, t,
+					      strnlen(t, TPA_HOSTNAME_MAX + 1)) < 0)
+				return TPA_ERR_INVALID_ARG;
+			job.hv[f] = tpa_host_field_ptr(&job.host, (tpa_host_field)f)[0] ?
+				    tpa_host_field_ptr(&job.host, (tpa_host_field)f) : NULL;
+		}
+	}
 	for (i = 0; i < sizeof(outcomes) / sizeof(outcomes[0]); i++)
 		if (strcmp(job.outcome, outcomes[i]) == 0)
 			break;

@@ -122,6 +122,10 @@ typedef struct {
 	const uint8_t *seal_tag;          /* the challenge this attestation used up
 					   * (TPA_SEAL_TAG_LEN bytes), or NULL */
 	int64_t seal_expires_ms;          /* when that challenge expires (Unix ms) */
+	const tpa_host_info *host;        /* what the host reports, or NULL: written with
+					   * the verdict as tpa_store_set_host writes it
+					   * (its fields that are set; first and last
+					   * seen), in the same statement */
 } tpa_attest_record;
 
 /* One row of the audit log as the backend holds it. Untrusted: anyone who

@@ -1676,6 +1676,34 @@ static void test_host_names(void)
 		CU_ASSERT_EQUAL(tpa_device_state_parse(&st, "Active"), TPA_ERR_INVALID_ARG);
 		CU_ASSERT_EQUAL(tpa_device_state_parse(&st, NULL), TPA_ERR_INVALID_ARG);
 	}
+	/* With a verdict: the names and that it was seen, in the verdict's
+	 * statement (a field not reported keeps what was there); a name the
+	 * validator refuses fails the record, nothing written. */
+	{
+		tpa_attest_record rec;
+
+		memset(&rec, 0, sizeof(rec));
+		memset(&h, 0, sizeof(h));
+		snprintf(h.hostname, sizeof(h.hostname), "alice-desk");
+		rec.host = &h;
+		CU_ASSERT_EQUAL(tpa_store_record(s, A, 1, NULL, &rec, 600), 0);
+		CU_ASSERT_EQUAL(tpa_store_get(&d, s, A), 0);
+		CU_ASSERT_STRING_EQUAL(d.host.hostname, "alice-desk");
+		CU_ASSERT_STRING_EQUAL(d.host.dmi_serial, "SN-0042");
+		CU_ASSERT_EQUAL(d.last_seen, 600);
+		CU_ASSERT_EQUAL(d.last_attest_at, 600);
+		CU_ASSERT_EQUAL(d.first_seen, 510);
+		snprintf(h.hostname, sizeof(h.hostname), "tab\there");
+		CU_ASSERT_EQUAL(tpa_store_record(s, A, 1, NULL, &rec, 610), TPA_ERR_INVALID_ARG);
+		CU_ASSERT_EQUAL(tpa_store_get(&d, s, A), 0);
+		CU_ASSERT_EQUAL(d.last_attest_at, 600);
+		/* Without: a record leaves the names and last seen as they were. */
+		rec.host = NULL;
+		CU_ASSERT_EQUAL(tpa_store_record(s, A, 1, NULL, &rec, 620), 0);
+		CU_ASSERT_EQUAL(tpa_store_get(&d, s, A), 0);
+		CU_ASSERT_EQUAL(d.last_seen, 600);
+		CU_ASSERT_STRING_EQUAL(d.host.hostname, "alice-desk");
+	}
 	tpa_store_close(s);
 }
 
