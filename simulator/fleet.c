@@ -25,8 +25,8 @@
  * its backend counts it (tpa_store_bytes).
  *
  * With --retries, an attestation that failed as an agent retries (the
- * verifier unreachable, or UNAVAILABLE; its challenge used or expired by
- * the call that failed) is made again as an agent makes it: a pause, a
+ * verifier unreachable, UNAVAILABLE, CANCELLED by the other end, a deadline
+ * passed; its challenge used or expired by the call that failed) is made again as an agent makes it: a pause, a
  * fresh challenge, a fresh quote; what was retried past is printed apart
  * from what was not. --verdicts-out writes a line per verdict received
  * (the device's number, from 1, and compliant or non-compliant), for a
@@ -168,9 +168,10 @@ static void usage(FILE *f)
 "                        batch must be sent within the challenges' lifetime\n"
 "  --timeout MS          per call (default 30000)\n"
 "  --retries N           an attestation that failed as an agent retries\n"
-"                        (unreachable, UNAVAILABLE, its challenge used or\n"
-"                        expired) made again up to N times, with a fresh\n"
-"                        challenge and quote (default 0)\n"
+"                        (unreachable, UNAVAILABLE, CANCELLED, a deadline\n"
+"                        passed, its challenge used or expired) made again up\n"
+"                        to N times, with a fresh challenge and quote\n"
+"                        (default 0)\n"
 "  --verdicts-out FILE   a line per verdict received: the device's number\n"
 "                        (from 1) and compliant or non-compliant\n"
 "  --replay HOST:PORT    one request that got a verdict sent again there,\n"
@@ -313,10 +314,13 @@ static void count_error(int status, const char *why)
 }
 
 /* What an agent retries: no answer, UNAVAILABLE (a replica going, a
- * database down), or a challenge the failed call used or outlived. */
+ * database down), CANCELLED by the other end (a replica gone in the middle
+ * of its answer: a load balancer can only cut the stream then), a deadline
+ * passed, or a challenge the failed call used or outlived. */
 static int retryable(int status, const char *why)
 {
-	return status < 0 || status == TPA_RPC_UNAVAILABLE ||
+	return status < 0 || status == TPA_RPC_UNAVAILABLE || status == TPA_RPC_CANCELLED ||
+		status == TPA_RPC_DEADLINE_EXCEEDED ||
 		(status == TPA_RPC_FAILED_PRECONDITION &&
 		 (strstr(why, "challenge already used") || strstr(why, "expired")));
 }
