@@ -16,6 +16,7 @@
 
 #include "tpa/audit.h"
 #include "tpa/err.h"
+#include "tpa/fileio.h"
 #include "tpa/timefmt.h"
 #include "tpa/tpm_decode.h"
 
@@ -1054,24 +1055,6 @@ int tpa_audit_export_lines(tpa_store *s, const tpa_audit_export_opts *o,
 
 /* ---- retention ---- */
 
-static void fsync_dir_of(const char *path)
-{
-	char dir[4096], *sl;
-	int fd;
-
-	snprintf(dir, sizeof(dir), "%s", path);
-	if (!(sl = strrchr(dir, '/')))
-		snprintf(dir, sizeof(dir), ".");
-	else if (sl == dir)
-		sl[1] = '\0';
-	else
-		*sl = '\0';
-	if ((fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) >= 0) {
-		fsync(fd);
-		close(fd);
-	}
-}
-
 typedef struct {
 	int fd;
 	EVP_MD_CTX *md;
@@ -1186,7 +1169,7 @@ int tpa_audit_prune(tpa_audit_prune_report *out, tpa_store *s, int64_t before,
 		goto fail;
 	}
 	a.fd = -1;
-	fsync_dir_of(archive_path);
+	tpa_file_fsync_dir(archive_path);
 	tpa_hex(out->sha256, md, 32);
 	base = strrchr(archive_path, '/');
 	base = base ? base + 1 : archive_path;

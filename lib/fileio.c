@@ -50,6 +50,7 @@ int tpa_file_write_atomic(const char *path, const void *data, size_t len, unsign
 	fd = -1;
 	if (rename(tmp, path) != 0)
 		goto fail;
+	tpa_file_fsync_dir(path);
 	return 0;
 fail:
 	{
@@ -59,5 +60,26 @@ fail:
 			close(fd);
 		unlink(tmp);
 		return tpa_err_fail(TPA_ERR_IO, "%s: cannot write: %s", path, strerror(e));
+	}
+}
+
+void tpa_file_fsync_dir(const char *path)
+{
+	char dir[4096], *sl;
+	int fd;
+
+	if (!path)
+		return;
+	snprintf(dir, sizeof(dir), "%s", path);
+	sl = strrchr(dir, '/');
+	if (sl == dir)
+		sl[1] = '\0';
+	else if (sl)
+		*sl = '\0';
+	else
+		snprintf(dir, sizeof(dir), ".");
+	if ((fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) >= 0) {
+		fsync(fd);
+		close(fd);
 	}
 }

@@ -22,6 +22,7 @@
 
 #include "tpa/audit.h"
 #include "tpa/err.h"
+#include "tpa/fileio.h"
 #include "tpa/identity.h"
 #include "tpa/seal.h"
 #include "tpa/store.h"
@@ -2493,22 +2494,7 @@ static int sq_backup(tpa_store *p, const char *out_path)
 		goto out;
 	}
 	ok = 1;
-	{
-		char dir[4096], *sl;
-
-		snprintf(dir, sizeof(dir), "%s", out_path);
-		sl = strrchr(dir, '/');
-		if (sl == dir)
-			sl[1] = '\0';
-		else if (sl)
-			*sl = '\0';
-		else
-			snprintf(dir, sizeof(dir), ".");
-		if ((fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) >= 0) {
-			fsync(fd);
-			close(fd);
-		}
-	}
+	tpa_file_fsync_dir(out_path);
 out:
 	sqlite3_finalize(st);
 	sqlite3_close(dst);
@@ -4879,24 +4865,6 @@ static int held(const char *path)
 	return err;
 }
 
-static void fsync_dir_of(const char *path)
-{
-	char dir[4096], *sl;
-	int fd;
-
-	snprintf(dir, sizeof(dir), "%s", path);
-	sl = strrchr(dir, '/');
-	if (sl == dir)
-		sl[1] = '\0';
-	else if (sl)
-		*sl = '\0';
-	else
-		snprintf(dir, sizeof(dir), ".");
-	if ((fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) >= 0) {
-		fsync(fd);
-		close(fd);
-	}
-}
 
 /* Restore: the backup is copied into a private file beside the registry
  * and judged there, as it will be used (integrity, a registry's schema not
@@ -4976,7 +4944,7 @@ int tpa_store_restore_sqlite(tpa_store_check_report *out, const char *path,
 		err = tpa_err_fail(TPA_ERR_IO, "restore: registry %s: %s", path, strerror(errno));
 		goto out;
 	}
-	fsync_dir_of(path);
+	tpa_file_fsync_dir(path);
 	if (out)
 		*out = rep;
 	return 0;
