@@ -292,8 +292,9 @@ asan-check:
 # the audit log, SIGHUP reloads, the HTTP face, Prometheus scraping it
 # (not test_nginx: its revoke and overdue checks are timed, as test_stale's
 # are), continuous enforcement (its waits ten times longer: the watcher,
-# RADIUS and CAEP deliveries, accounting) and the attack suite (its floods
-# a hundredth); three at a time.
+# RADIUS and CAEP deliveries, accounting), the attack suite (its floods
+# a hundredth) and the registry on PostgreSQL; three at a time (valgrind
+# computes: more at once would not be sooner).
 VALGRIND_CMD := valgrind -q --leak-check=full --errors-for-leak-kinds=definite,indirect \
   --show-leak-kinds=definite,indirect --error-exitcode=99
 valgrind: deps
@@ -304,7 +305,7 @@ valgrind: deps
 valgrind-check: tests
 	@printf '%s\n' $(UNIT_TESTS) | TPA_SIMULATOR=$(CURDIR)/simulator/tpa-swtpm \
 	  xargs -P $(NPROC) -I{} sh -c 'echo "valgrind {}"; $(VALGRIND_CMD) {} >/dev/null'
-	VALGRIND="$(VALGRIND_CMD)" TEST_ONLY="e2e claims identity measured_boot agent migration attacks files audit cli fleet names rotation reload http logs enforce registry_pg" \
+	TEST_JOBS=3 VALGRIND="$(VALGRIND_CMD)" TEST_ONLY="e2e claims identity measured_boot agent migration attacks files audit cli fleet names rotation reload http logs enforce registry_pg" \
 	  ./tests/run.sh $(BUILD)
 
 bench: deps
