@@ -305,13 +305,14 @@ static const char help_rotate[] =
 "  --help                this text\n";
 
 static const char help_activate[] =
-"usage: " PROG " keys activate --token-key FILE [KID]\n"
+"usage: " PROG " keys activate --token-key FILE [--] [KID]\n"
 "\n"
 "Makes the next key (KID, if given) of the key set in FILE sign now; the key\n"
 "that signed retires and stays published until its last tokens expire. Send\n"
 "SIGHUP to every verifier using FILE afterwards. FILE.lock is held while\n"
 "FILE is rewritten. Exit 0 done, 1 refused (no next key, or none with KID),\n"
-"2 usage or an unreadable key set, 7 a write failed.\n"
+"2 usage or an unreadable key set, 7 a write failed. A key id is base64url\n"
+"and may begin with '-': give it after --.\n"
 "\n"
 "  --token-key FILE      the key set (private: 0600)\n"
 "  --help                this text\n";
@@ -355,7 +356,7 @@ static const char help_fetch[] =
 static const char help_keys[] =
 "usage: " PROG " keys rotate --token-key FILE [--activate-after DURATION]\n"
 "                            [--replace-next] [--token-ttl S]\n"
-"       " PROG " keys activate --token-key FILE [KID]\n"
+"       " PROG " keys activate --token-key FILE [--] [KID]\n"
 "       " PROG " keys list --token-key FILE [--json]\n"
 "       " PROG " keys jwks --token-key FILE\n"
 "       " PROG " keys fetch --verifier ADDR (--ca FILE | --insecure)\n"

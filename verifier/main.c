@@ -136,7 +136,7 @@ static const struct {
 	{ "token", cmd_token, "token verify (--jwks FILE | --jwk FILE) [options] TOKEN|@FILE|-" },
 	{ "keys", cmd_keys,
 	  "keys rotate --token-key FILE [--activate-after DURATION] [options]\n"
-	  "keys activate --token-key FILE [KID]\n"
+	  "keys activate --token-key FILE [--] [KID]\n"
 	  "keys list --token-key FILE [--json]\n"
 	  "keys jwks --token-key FILE\n"
 	  "keys fetch --verifier ADDR (--ca FILE | --insecure)" },

@@ -245,7 +245,7 @@ expect_exit "... and is compliant again" 0 "${CO[@]}" "$DEV"
 # ---- key rotation: the next key published first, signing after keys activate ----
 expect_exit "keys rotate" 0 "$BIN/verifier" keys rotate --token-key "$KEY"
 NEWKID=$(sed -n 's/^next key \([A-Za-z0-9_-]*\) is published.*/\1/p' "$WORK/out")
-expect_exit "keys activate" 0 "$BIN/verifier" keys activate --token-key "$KEY" "$NEWKID"
+expect_exit "keys activate" 0 "$BIN/verifier" keys activate --token-key "$KEY" -- "$NEWKID"
 kill -HUP "$VP"
 for _ in $(seq 1 100); do grep -q "SIGHUP: token key id\" kid=$NEWKID" "$WORK/v.err" && break; sleep 0.05; done
 expect_grep "SIGHUP: the verifier takes the new key" "$WORK/v.err" "SIGHUP: token key id\" kid=$NEWKID previous="

@@ -77,7 +77,7 @@ expect_exit "a second keys rotate with a next key pending is refused (1)" 1 "$BI
 expect_grep "... naming the pending key and --replace-next" "$WORK/err" "key $K1 is next already .*--replace-next"
 
 # ---- keys activate: new tokens are signed by the new key ----
-expect_exit "keys activate" 0 "$BIN/verifier" keys activate --token-key "$KEY" "$K1"
+expect_exit "keys activate" 0 "$BIN/verifier" keys activate --token-key "$KEY" -- "$K1"
 expect_grep "... says the old key stays published, and until when" "$WORK/out" "^retired key $K0 stays published until [0-9-]+T[0-9:]+Z"
 sighup 2
 expect_grep "SIGHUP: the verifier takes the new key" "$WORK/v.err" "SIGHUP: token key id\" kid=$K1 previous=$K0\$"
