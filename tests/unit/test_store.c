@@ -1486,6 +1486,36 @@ static void test_open_by_name(void)
 			TPA_ERR_UNAVAILABLE);
 	CU_ASSERT_EQUAL(access("postgres:", F_OK), -1);
 	CU_ASSERT_EQUAL(access("postgresql:", F_OK), -1);
+	/* A file holding a PostgreSQL URI is a connection string: one line,
+	 * bounded, private; each refused by name before anything connects. */
+	{
+		char conn[300], big[5000];
+		FILE *f;
+
+		snprintf(conn, sizeof(conn), "%s/bad.conn", dir);
+		CU_ASSERT_PTR_NOT_NULL_FATAL(f = fopen(conn, "w"));
+		fputs("postgresql://127.0.0.1:1/a\nhost=elsewhere\n", f);
+		fclose(f);
+		chmod(conn, 0600);
+		CU_ASSERT_EQUAL(tpa_store_open(&s, conn), TPA_ERR_PARSE);
+		CU_ASSERT(strstr(tpa_err_last(), "one line") != NULL);
+		memset(big, 'a', sizeof(big));
+		memcpy(big, "postgresql://", 13);
+		CU_ASSERT_PTR_NOT_NULL_FATAL(f = fopen(conn, "w"));
+		fwrite(big, 1, sizeof(big), f);
+		fclose(f);
+		CU_ASSERT_EQUAL(tpa_store_open(&s, conn), TPA_ERR_LIMIT);
+		CU_ASSERT_PTR_NOT_NULL_FATAL(f = fopen(conn, "w"));
+		fputs("postgresql://127.0.0.1:1/a\n", f);
+		fclose(f);
+		chmod(conn, 0640);
+		CU_ASSERT_EQUAL(tpa_store_open(&s, conn), TPA_ERR_IO);
+		CU_ASSERT(strstr(tpa_err_last(), "chmod 600") != NULL);
+		chmod(conn, 0600);
+		CU_ASSERT_EQUAL(tpa_store_open(&s, conn), TPA_ERR_UNAVAILABLE);
+		CU_ASSERT_PTR_NULL(s);
+		unlink(conn);
+	}
 	CU_ASSERT_EQUAL(tpa_store_open(&s, "mysql://db/registry"), TPA_ERR_INVALID_ARG);
 	CU_ASSERT(strstr(tpa_err_last(), "'mysql://' is not a registry backend") != NULL);
 	CU_ASSERT_EQUAL(tpa_store_open(&s, ""), TPA_ERR_INVALID_ARG);
@@ -2152,6 +2182,17 @@ static void test_audit_prune(void)
 	CU_ASSERT_EQUAL(r.pruned, 0);
 	CU_ASSERT_EQUAL(access(arch2, F_OK), -1);
 	CU_ASSERT_EQUAL(tpa_audit_prune(&r, s, 200, arch, 410), TPA_ERR_CONFLICT);
+	/* Never through a symbolic link (to a file, or to none yet). */
+	{
+		char ln[300], target[300];
+
+		snprintf(ln, sizeof(ln), "%s/prune-link.jsonl", dir);
+		snprintf(target, sizeof(target), "%s/prune-target.jsonl", dir);
+		CU_ASSERT_EQUAL(symlink(target, ln), 0);
+		CU_ASSERT_EQUAL(tpa_audit_prune(&r, s, 200, ln, 410), TPA_ERR_CONFLICT);
+		CU_ASSERT_EQUAL(access(target, F_OK), -1);
+		unlink(ln);
+	}
 	CU_ASSERT_EQUAL(tpa_store_audit_count(&n, s, NULL), 0);
 	CU_ASSERT_EQUAL(n, 4);
 	/* Everything but the last row (the first prune's), again: each prune
