@@ -331,6 +331,9 @@ static void open_files_ref(sq_store *s, int delta);
  * retrying, and said so to a client), anything else I/O. */
 static int sq_fail(sq_store *s, const char *what)
 {
+	if (s->pg && sqldb_failed_how(s->db) == SQLDB_RETRY)
+		return tpa_err_fail(STORE_ERR_RETRY, "registry %s: %s: the database aborted the "
+				    "transaction: %s", s->path, what, sqldb_errmsg(s->db));
 	if (sqldb_failed_how(s->db) == SQLDB_LOST)
 		return tpa_err_fail(TPA_ERR_UNAVAILABLE, "registry %s: %s: the database is "
 				    "unreachable: %s", s->path, what, sqldb_errmsg(s->db));
@@ -349,7 +352,9 @@ static int exec(sq_store *s, const char *sql)
  * PostgreSQL every writer of every replica takes one transaction-scoped
  * advisory lock first, so writers run one at a time as on SQLite: the
  * audit chain cannot fork, a read inside sees every commit before it, and
- * no transaction can fail for serialization or deadlock. */
+ * they cannot deadlock one another. A transaction aborted all the same (by
+ * another session's locks) fails STORE_ERR_RETRY, and store.c runs it
+ * again. */
 #define PG_WRITE_LOCK "SELECT pg_advisory_xact_lock(7366441027)"
 static int begin(sq_store *s)
 {

@@ -66,6 +66,44 @@ N1=$(psql_tpa -d tpa -Atc "SELECT count(*) FROM audit WHERE event = 'attest'")
 [ "$N1" -ge 2 ] && ok "... both verdicts in the one registry ($N1)" || bad "verdicts in the registry: $N1"
 VPID=$V1_PID
 
+# ---- a deadlock: the verdict's transaction aborted and run again ----
+# Another session holds the device's row and then asks for the writers'
+# lock, which the verifier's transaction holds while it waits for the row:
+# PostgreSQL aborts the verifier's transaction (40P01, found by the first
+# waiter after its deadlock_timeout, 1 s; this session's is 60 s), the
+# other session commits, and the verifier runs the whole transaction again.
+mkfifo "$WORK/hold.fifo"
+psql_tpa -d tpa <"$WORK/hold.fifo" >"$WORK/hold.out" 2>&1 &
+HOLD_PID=$!
+exec 7>"$WORK/hold.fifo"
+echo "SET deadlock_timeout = '60s'; BEGIN;
+UPDATE devices SET last_attest_at = last_attest_at WHERE id = '$DEV';
+SELECT 'row held';" >&7
+for _ in $(seq 500); do grep -q "row held" "$WORK/hold.out" && break; sleep 0.02; done
+waiting() { psql_tpa -d tpa -Atc "SELECT count(*) FROM pg_stat_activity WHERE datname = 'tpa'
+    AND wait_event_type = 'Lock' AND pid <> pg_backend_pid()"; }
+"${A[@]}" >"$WORK/deadlock.out" 2>&1 &
+DL_PID=$!
+for _ in $(seq 1000); do [ "$(waiting)" = 1 ] && break; sleep 0.01; done
+[ "$(waiting)" = 1 ] && ok "deadlock: the verifier's transaction waits for the held row" ||
+    bad "the verifier's transaction never waited for the row" "$WORK/v.err"
+echo "SELECT pg_advisory_xact_lock(7366441027); COMMIT; SELECT 'committed';" >&7
+exec 7>&-
+set +e
+wait "$DL_PID"; rc=$?
+wait "$HOLD_PID"
+set -e
+grep -q "^verdict:" "$WORK/deadlock.out" &&
+    ok "... the attestation got its verdict all the same" || bad "the attestation after a deadlock (exit $rc)" "$WORK/deadlock.out"
+expect_grep "... PostgreSQL found the deadlock" "$WORK/postgres.log" "deadlock detected"
+expect_grep "... the verifier logged the abort and ran the transaction again" "$WORK/v.err" \
+    "aborted the transaction: deadlock detected.*trying again"
+expect_grep "... the other session committed after the abort" "$WORK/hold.out" "committed"
+N2=$(psql_tpa -d tpa -Atc "SELECT count(*) FROM audit WHERE event = 'attest'")
+[ "$N2" = $((N1 + 1)) ] && ok "... its verdict recorded once ($N2 attest rows)" ||
+    bad "attest rows after the deadlock: $N2, expected $((N1 + 1))"
+expect_exit "... audit verify: the chain holds" 0 "$BIN/verifier" audit verify --registry "$PG_URI" || true
+
 # ---- the server stopped under a serving verifier ----
 start_verifier vh --cert "$WORK/certs/server.pem" --key "$WORK/certs/server.key" \
     --registry "$PG_URI" --ek-ca "$WORK/ekca" --token-key "$KEY" --http-listen-plain 127.0.0.1:0
@@ -83,6 +121,14 @@ rc=$?
 set -e
 [ "$rc" -ne 0 ] && ok "PostgreSQL down: the attestation fails (exit $rc)" || bad "attestation with PostgreSQL down succeeded" "$WORK/down.out"
 expect_grep "... UNAVAILABLE, which an agent retries" "$WORK/down.out" "UNAVAILABLE"
+set +e
+"${C[@]}" enroll --verifier "$TH" --ca "$CA" --tcti "$TCTI" --ak-file "$WORK/ak-down.bin" \
+    >"$WORK/enroll-down.out" 2>&1
+rc=$?
+set -e
+[ "$rc" -ne 0 ] && ok "PostgreSQL down: an enrollment fails (exit $rc)" ||
+    bad "an enrollment with PostgreSQL down succeeded" "$WORK/enroll-down.out"
+expect_grep "... UNAVAILABLE too, not a refusal of the device" "$WORK/enroll-down.out" "UNAVAILABLE"
 code=$(ready)
 [ "$code" = 503 ] && ok "... /readyz: 503" || bad "/readyz with PostgreSQL down: $code" "$WORK/ready.body"
 grep -q "registry" "$WORK/ready.body" && ok "... naming the registry" || bad "/readyz names the registry" "$WORK/ready.body"
