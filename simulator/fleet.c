@@ -86,7 +86,7 @@ static struct {
 	device dev[DEVICES_MAX];
 	size_t ndev;
 	long count, batch;
-	int concurrency, warm;
+	int concurrency, warm, challenge_only;
 	unsigned timeout_ms, retries;
 	long vpid[8], dbpid;
 	size_t nvpid;
@@ -142,7 +142,7 @@ static void usage(FILE *f)
 	fprintf(f,
 "usage: " PROG " --verifier HOST:PORT --ca FILE --device TCTI,AK_FILE,EVENTLOG\n"
 "                 [--device ...] [--count N] [--concurrency C] [--warm]\n"
-"                 [--verifier-pid PID]... [--db-pid PID] [--registry FILE] [--batch N]\n"
+"                 [--challenge-only] [--verifier-pid PID]... [--db-pid PID] [--registry FILE] [--batch N]\n"
 "                 [--timeout MS] [--retries N] [--verdicts-out FILE] [--replay HOST:PORT]\n"
 "\n"
 "Devices attesting to a verifier at once, as real agents do, for capacity\n"
@@ -159,6 +159,9 @@ static void usage(FILE *f)
 "  --concurrency C       at once (default 16, at most %d)\n"
 "  --warm                over one channel, kept open (default: a new TLS\n"
 "                        connection for each attestation)\n"
+"  --challenge-only      the connection and the GetChallenge alone, no Attest:\n"
+"                        what the connection and one small call cost, the\n"
+"                        floor under an attestation\n"
 "  --verifier-pid PID    the verifier's process here: its CPU per attestation\n"
 "                        (again for each replica: their CPU summed)\n"
 "  --db-pid PID          the database server's main process: its CPU and its\n"
@@ -359,6 +362,12 @@ static int attest_try(attempt *a, int *status, char *why, size_t cap)
 	}
 	free(resp);
 	resp = NULL;
+	if (opt.challenge_only) {
+		a->compliant = 1;
+		a->latency = now_s() - t0;
+		rc = 0;
+		goto out;
+	}
 	*status = -1;
 	if (tpa_rpc_client_call(&resp, &n, status, c, TPA_RPC_ATTEST, a->req, a->len,
 				opt.timeout_ms) < 0) {
@@ -524,6 +533,9 @@ int main(int argc, char **argv)
 		} else if (strcmp(a, "--warm") == 0) {
 			opt.warm = 1;
 			continue;
+		} else if (strcmp(a, "--challenge-only") == 0) {
+			opt.challenge_only = 1;
+			continue;
 		} else if (!v) {
 			fprintf(stderr, PROG ": %s: needs a value, or is not an option\n", a);
 			usage(stderr);
@@ -670,9 +682,10 @@ int main(int argc, char **argv)
 		rc = 1;
 	}
 	qsort(lat, nlat, sizeof(*lat), cmp_double);
-	printf("fleet: %zu device%s, %ld attestations, %d at once, %s (GetChallenge, Attest)\n",
+	printf("fleet: %zu device%s, %ld attestations, %d at once, %s (%s)\n",
 	       opt.ndev, opt.ndev == 1 ? "" : "s", opt.count, opt.concurrency,
-	       opt.warm ? "over one channel kept open" : "a new TLS connection each");
+	       opt.warm ? "over one channel kept open" : "a new TLS connection each",
+	       opt.challenge_only ? "GetChallenge alone, no Attest" : "GetChallenge, Attest");
 	printf("  attestations/s  %.1f (%ld verdicts in %.2f s: %ld compliant, %ld not; %ld errors)\n",
 	       (double)done_ok / run, done_ok, run, compliant, done_ok - compliant,
 	       opt.count - done_ok);

@@ -75,9 +75,30 @@ F=("$BIN/tpa-fleet" --verifier "127.0.0.1:$PORT" --ca "$CA" "${DEVS[@]}" --verif
 "${F[@]}" --count 200 >/dev/null || true
 "${F[@]}" --count "$COUNT" | tee "$W/fresh.txt"
 "${F[@]}" --count "$COUNT" --warm | tee "$W/warm.txt"
+# The floor under an attestation: the connection and one GetChallenge, no
+# Attest; then the same on gRPC's own TLS listener on a unix socket (no
+# gate, no TCP), from a verifier on the same registry.
+echo "-- the floor: the connection and a GetChallenge alone (no Attest) --"
+"${F[@]}" --count "$COUNT" --challenge-only | tee "$W/floor-fresh.txt"
+"${F[@]}" --count "$COUNT" --challenge-only --warm | tee "$W/floor-warm.txt"
+kill -TERM "$VPID"; wait "$VPID" 2>/dev/null || true
+rm -f "$W/v.out"
+"$BIN/verifier" serve --listen "unix:$W/v.sock" --cert "$W/certs/server.pem" \
+    --key "$W/certs/server.key" --registry "$DB" --ek-ca "$W/ekca" --token-key "$W/token.jwk" \
+    --baseline "$W/fleet.json" --nonce-ttl "$TTL" >"$W/v.out" 2>"$W/v.err" &
+VPID=$!
+for _ in $(seq 500); do [ -S "$W/v.sock" ] && grep -q "^listening" "$W/v.out" && break; sleep 0.02; done
+[ -S "$W/v.sock" ] || die "the verifier did not listen on its unix socket" "$W/v.err"
+U=("$BIN/tpa-fleet" --verifier "unix:$W/v.sock" --ca "$CA" "${DEVS[@]}" --verifier-pid "$VPID"
+   --concurrency "$CONC" --batch "$BATCH")
+echo "-- the floor on gRPC's own TLS listener, a unix socket (no gate, no TCP) --"
+"${U[@]}" --count 200 --challenge-only >/dev/null || true
+"${U[@]}" --count "$COUNT" --challenge-only | tee "$W/floor-unix.txt"
+"${U[@]}" --count "$COUNT" | tee "$W/fresh-unix.txt"
 
 openssl speed -seconds 2 ecdsap256 ecdhp256 2>/dev/null >"$W/speed.txt" || true
-"$PY3" - "$W/speed.txt" "$W/fresh.txt" "$W/warm.txt" <<'PY' || true
+"$PY3" - "$W/speed.txt" "$W/fresh.txt" "$W/warm.txt" "$W/floor-fresh.txt" "$W/floor-warm.txt" \
+    "$W/floor-unix.txt" "$W/fresh-unix.txt" <<'PY' || true
 import re, sys
 t = open(sys.argv[1]).read()
 # "256 bits ecdsa (nistp256)   0.0000s   0.0001s  46576.8  16547.0": the
@@ -99,6 +120,14 @@ if m and e:
     if warm and fresh:
         print("  the verifier: %.0f us warm (%.1fx its crypto), %.0f us fresh (%.1fx)"
               % (warm, warm / crypto_warm, fresh, fresh / crypto_fresh))
+ff, fw, fu, au = (cpu(f) for f in sys.argv[4:8])
+if ff and fw and fresh and warm:
+    print("  the floor (a connection and one GetChallenge, no Attest): %.0f us on a new TLS"
+          " connection, %.0f us over a warm channel" % (ff, fw))
+    print("  the attestation above its floor: %.0f us fresh, %.0f us warm" % (fresh - ff, warm - fw))
+if fu and au:
+    print("  on gRPC's own listener (unix socket, no gate, no TCP): the floor %.0f us, an"
+          " attestation %.0f us fresh" % (fu, au))
 print("  the issue's figures from before: ~750 us warm, ~1 460 us fresh (goals: <= 350 and <= 600)")
 PY
 
