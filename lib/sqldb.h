@@ -90,6 +90,13 @@ int sqldb__pg_check(sqldb *db);
 /* Where a connection string points, for messages: database, host, port and
  * user, never a password. -1 (and a placeholder) if libpq cannot read it. */
 int sqldb__pg_describe(char *out, size_t cap, const char *conninfo);
+/* For the fuzz target of the result decoding: a statement that has run,
+ * its result made here as libpq makes one it received: ncols columns of
+ * type oids[c], nrows rows, the value of row r, column c at
+ * vals[r * ncols + c] of lens[...] bytes (NULL: SQL NULL). Stepped and read
+ * as any statement, freed by sqldb_release; -1 if it cannot be made. */
+int sqldb__pg_result_stmt(sqldb_stmt **out, int ncols, const unsigned *oids, int nrows,
+			  const char *const *vals, const int *lens);
 
 /* A statement text's hash (FNV-1a), for the drivers' statement caches. */
 static inline uint64_t sqldb__hash(const char *sql)

@@ -340,13 +340,21 @@ static int64_t pg_column_int(sqldb_stmt *p, int col)
 {
 	pg_stmt *st = (pg_stmt *)p;
 	const char *v;
+	char *end;
+	long long n;
 
 	if (!cur(st, col))
 		return 0;
 	v = PQgetvalue(st->res, st->row - 1, col);
 	if (PQftype(st->res, col) == OID_BOOL)
 		return v[0] == 't';
-	return strtoll(v, NULL, 10);
+	/* Only the whole text of an integer in range is one (as SQLite, 0
+	 * otherwise: the row's decoder then refuses what it cannot hold). */
+	errno = 0;
+	n = strtoll(v, &end, 10);
+	if (end == v || *end || errno)
+		return 0;
+	return n;
 }
 
 static const unsigned char *pg_column_text(sqldb_stmt *p, int col)
@@ -571,6 +579,46 @@ int sqldb__pg_check(sqldb *db)
 	}
 	PQsetNoticeProcessor(c->conn, quiet, NULL);
 	return 0;
+}
+
+int sqldb__pg_result_stmt(sqldb_stmt **out, int ncols, const unsigned *oids, int nrows,
+			  const char *const *vals, const int *lens)
+{
+	PGresAttDesc att[COLS_MAX];
+	PGresult *res;
+	pg_stmt *st;
+	int r, c;
+
+	if (ncols < 1 || ncols > COLS_MAX || nrows < 0 ||
+	    !(res = PQmakeEmptyPGresult(NULL, PGRES_TUPLES_OK)))
+		return -1;
+	memset(att, 0, sizeof(att));
+	for (c = 0; c < ncols; c++) {
+		att[c].name = (char *)"c";
+		att[c].typid = oids[c];
+		att[c].typlen = -1;
+		att[c].atttypmod = -1;
+	}
+	if (!PQsetResultAttrs(res, ncols, att))
+		goto fail;
+	for (r = 0; r < nrows; r++)
+		for (c = 0; c < ncols; c++) {
+			const char *v = vals[r * ncols + c];
+
+			if (!PQsetvalue(res, r, c, (char *)v, v ? lens[r * ncols + c] : -1))
+				goto fail;
+		}
+	if (!(st = calloc(1, sizeof(*st))))
+		goto fail;
+	st->base.ops = &pg_ops;
+	st->res = res;
+	st->nrows = PQntuples(res);
+	st->ran = 1;
+	*out = &st->base;
+	return 0;
+fail:
+	PQclear(res);
+	return -1;
 }
 
 int sqldb__pg_describe(char *out, size_t cap, const char *conninfo)

@@ -24,6 +24,7 @@
 #include "tpa/err.h"
 #include "tpa/fileio.h"
 #include "tpa/identity.h"
+#include "tpa/log.h"
 #include "tpa/seal.h"
 #include "tpa/store.h"
 #include "tpa/tpm_decode.h"
@@ -62,6 +63,7 @@ struct sq_store {
 	int busy[POOL_MAX];
 	size_t pool_max;
 	char *conninfo;              /* with its secrets: never printed */
+	int64_t pool_warned_ms;      /* a pooled connection last failed to open (logged) */
 };
 
 #define AUDIT_NO_UPDATE "CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit" \
@@ -4668,7 +4670,27 @@ static sq_store *pool_open(sq_store *o)
 	c->chained = 1;
 	memcpy(c->path, o->path, sizeof(c->path));
 	if (sqldb__pg_open(&c->db, o->conninfo, msg, sizeof(msg)) < 0) {
-		/* conn_get falls back on the first connection. */
+		struct timespec ts;
+		int64_t now;
+		int say;
+
+		/* conn_get falls back on the first connection: said, at most
+		 * once a minute (a server that is down is said by the calls). */
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		now = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+		pthread_mutex_lock(&o->pool_lock);
+		say = !o->pool_warned_ms || now - o->pool_warned_ms >= 60000;
+		if (say)
+			o->pool_warned_ms = now;
+		pthread_mutex_unlock(&o->pool_lock);
+		if (say) {
+			tpa_log_rec r;
+
+			tpa_log_rec_initf(&r, TPA_LOG_WARNING, "registry %s: another pooled "
+					  "connection could not be opened: %s; calls share the "
+					  "ones open", o->path, msg);
+			tpa_log_write(&r);
+		}
 		free(c);
 		return NULL;
 	}

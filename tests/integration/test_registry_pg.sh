@@ -104,6 +104,42 @@ N2=$(psql_tpa -d tpa -Atc "SELECT count(*) FROM audit WHERE event = 'attest'")
     bad "attest rows after the deadlock: $N2, expected $((N1 + 1))"
 expect_exit "... audit verify: the chain holds" 0 "$BIN/verifier" audit verify --registry "$PG_URI" || true
 
+# ---- a pooled connection the server refuses ----
+# A role allowed one connection: the pool's others cannot open; the calls
+# share the one open, and the verifier says so once, not for every call.
+psql_tpa -d tpa >/dev/null <<'SQL'
+CREATE ROLE tpa_one LOGIN CONNECTION LIMIT 1;
+GRANT USAGE ON SCHEMA public TO tpa_one;
+GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO tpa_one;
+GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO tpa_one;
+SQL
+start_verifier vone --cert "$WORK/certs/server.pem" --key "$WORK/certs/server.key" \
+    --registry "postgresql:///tpa?host=$PG_SOCK&user=tpa_one" --ek-ca "$WORK/ekca" \
+    --token-key "$KEY" --http-listen-plain 127.0.0.1:0
+TONE=127.0.0.1:$PORT
+for _ in $(seq 1500); do grep -q '^http health listening' "$WORK/vone.out" && break; sleep 0.02; done
+P1=$(sed -n 's/^http health listening on port \([0-9]*\) .*/\1/p' "$WORK/vone.out")
+for round in 1 2 3; do
+    CURLS=()
+    for i in $(seq 12); do
+        curl -sS --max-time 30 -o /dev/null -w '%{http_code}\n' "http://127.0.0.1:$P1/readyz" \
+            >"$WORK/one-$round-$i.code" 2>&1 &
+        CURLS+=($!)
+    done
+    wait "${CURLS[@]}" || true
+done
+n200=$(cat "$WORK"/one-*.code | grep -c '^200$' || true)
+[ "$n200" = 36 ] && ok "one connection for the role: 36 /readyz at once, all 200" ||
+    bad "/readyz with one connection: $n200 of 36 answered 200" "$WORK/vone.err"
+"${C[@]}" attest --verifier "$TONE" --ca "$CA" --tcti "$TCTI" --ak-file "$WORK/ak.bin" \
+    --eventlog "$WORK/good.log" >"$WORK/one.out" 2>&1 || true
+grep -q "^verdict:" "$WORK/one.out" && ok "... an attestation answered on it" ||
+    bad "an attestation with one connection" "$WORK/one.out"
+nwarn=$(grep -c "another pooled connection could not be opened: .*too many connections" "$WORK/vone.err" || true)
+[ "$nwarn" = 1 ] && ok "... the refused connections said once, with the server's reason" ||
+    bad "the refused pooled connections said $nwarn times, expected once" "$WORK/vone.err"
+VPID=$V1_PID
+
 # ---- the server stopped under a serving verifier ----
 start_verifier vh --cert "$WORK/certs/server.pem" --key "$WORK/certs/server.key" \
     --registry "$PG_URI" --ek-ca "$WORK/ekca" --token-key "$KEY" --http-listen-plain 127.0.0.1:0
