@@ -1067,7 +1067,7 @@ static int archive_write(void *ctx, const char *text, size_t len)
 
 	if (a->failed)
 		return 1;
-	if (EVP_DigestUpdate(a->md, text, len) != 1) {
+	if (a->md && EVP_DigestUpdate(a->md, text, len) != 1) {
 		a->failed = 1;
 		return 1;
 	}
@@ -1187,5 +1187,124 @@ fail:
 fail_kept:
 	/* An archive written whose rows stayed is left: it is a copy. */
 	EVP_MD_CTX_free(a.md);
+	return err;
+}
+
+/* One device's evidence as a line of the evidence archive. */
+static int evidence_line(archive_out *a, const tpa_device *d, const uint8_t *log, size_t len,
+			 const char *pcrs)
+{
+	json_t *o = json_object(), *pj = NULL;
+	char *b64 = NULL, *line = NULL;
+	int err = 0;
+
+	if (len > 1048576)
+		return tpa_err_fail(TPA_ERR_LIMIT, "evidence prune: device %.16s: an event log "
+				    "of %zu bytes", d->id, len);
+	if (len && !(b64 = malloc(4 * ((len + 2) / 3) + 1)))
+		err = TPA_ERR_NOMEM;
+	if (b64)
+		EVP_EncodeBlock((unsigned char *)b64, log, (int)len);
+	if (pcrs && !(pj = json_loads(pcrs, 0, NULL)))
+		pj = json_string(pcrs);   /* kept as it was stored */
+	if (!err && (!o || json_object_set_new(o, "device", json_string(d->id)) ||
+		     json_object_set_new(o, "last_attest_at", json_integer(d->last_attest_at)) ||
+		     json_object_set_new(o, "event_log", b64 ? json_string(b64) : json_null()) ||
+		     json_object_set_new(o, "pcrs", pj ? pj : json_null())))
+		err = TPA_ERR_NOMEM;
+	pj = NULL;
+	if (!err && !(line = json_dumps(o, JSON_COMPACT)))
+		err = TPA_ERR_NOMEM;
+	if (!err) {
+		size_t n = strlen(line);
+
+		line[n] = '\n';
+		if (archive_write(a, line, n + 1) != 0 || a->failed)
+			err = tpa_err_fail(TPA_ERR_IO, "evidence prune: archive: %s", strerror(errno));
+		line[n] = '\0';
+	} else if (err == TPA_ERR_NOMEM) {
+		tpa_err_fail(err, "evidence prune: out of memory");
+	}
+	json_decref(pj);
+	json_decref(o);
+	free(line);
+	free(b64);
+	return err;
+}
+
+int tpa_audit_evidence_prune(size_t *n, tpa_store *s, int64_t before,
+			     const char *archive_path, int64_t now)
+{
+	archive_out a = { .fd = -1 };
+	tpa_device *devs = NULL;
+	size_t nd = 0, i, pruned = 0;
+	int err = 0;
+
+	if (!n || !s || !archive_path || !*archive_path)
+		return tpa_err_fail(TPA_ERR_INVALID_ARG, "evidence prune: NULL");
+	*n = 0;
+	/* A cutoff after now would take evidence a device sends meanwhile,
+	 * which no archive holds. */
+	if (before > now)
+		return tpa_err_fail(TPA_ERR_INVALID_ARG, "evidence prune: the cutoff is in the "
+				    "future: evidence arriving now would be dropped unarchived");
+	if ((err = tpa_store_list(&devs, &nd, s)) < 0)
+		return err;
+	for (i = 0; i < nd; i++) {
+		const tpa_device *d = &devs[i];
+		uint8_t *log = NULL;
+		size_t len = 0;
+		char *pcrs = NULL;
+
+		if ((d->last_attest_at ? d->last_attest_at : d->enrolled_at) >= before)
+			continue;
+		err = tpa_store_last_evidence(&log, &len, &pcrs, s, d->id);
+		if (err == TPA_ERR_NOT_FOUND) {
+			tpa_err_clear();
+			err = 0;
+			continue;
+		}
+		if (err == 0 && !log && !pcrs)
+			continue;
+		if (err == 0 && a.fd < 0) {
+			a.fd = open(archive_path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
+				    O_CLOEXEC, 0600);
+			if (a.fd < 0)
+				err = tpa_err_fail(errno == EEXIST ? TPA_ERR_CONFLICT : TPA_ERR_IO,
+						   "evidence prune: archive %s: %s", archive_path,
+						   errno == EEXIST ? "exists already" :
+						   strerror(errno));
+		}
+		if (err == 0)
+			err = evidence_line(&a, d, log, len, pcrs);
+		free(log);
+		free(pcrs);
+		if (err < 0)
+			goto fail;
+	}
+	free(devs);
+	devs = NULL;
+	if (a.fd < 0)
+		return 0;
+	if (fsync(a.fd) < 0 || close(a.fd) < 0) {
+		a.fd = -1;
+		err = tpa_err_fail(TPA_ERR_IO, "evidence prune: archive %s: %s", archive_path,
+				   strerror(errno));
+		goto fail;
+	}
+	a.fd = -1;
+	tpa_file_fsync_dir(archive_path);
+	/* Only what was archived goes: a device attesting since has a time
+	 * after the cutoff, and the store's prune leaves it. */
+	if ((err = tpa_store_evidence_prune(&pruned, s, before)) < 0)
+		return err;      /* the archive stays: a copy of what stayed */
+	*n = pruned;
+	return 0;
+fail:
+	free(devs);
+	if (a.fd >= 0) {
+		close(a.fd);
+		unlink(archive_path);
+	}
 	return err;
 }

@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <jansson.h>
@@ -101,9 +102,10 @@ static const char help_prune[] =
 "                        2026-06-01T00:00:00Z)\n"
 "  --keep-days N         rows older than N days (1 to 36500)\n"
 "  --archive FILE        where the rows go: created, never overwritten (0600)\n"
-"  --evidence            also drop the last evidence (event log, PCRs) of\n"
-"                        devices not attested since the cutoff (not archived:\n"
-"                        a device sends its log again when it next attests)\n"
+"  --evidence            also the last evidence (event log, PCRs) of devices\n"
+"                        not attested since the cutoff, archived first in\n"
+"                        FILE.evidence (JSON lines, created, 0600); the\n"
+"                        cutoff must not be in the future\n"
 "  --help                this text\n";
 
 static const char help_audit[] =
@@ -334,9 +336,23 @@ static tpa_exit do_export(tpa_store *s, const tpa_audit_export_opts *o, int docu
 static tpa_exit do_prune(tpa_store *s, int64_t before, const char *archive, int evidence)
 {
 	tpa_audit_prune_report r;
+	char path[4096];
+	struct stat sb;
 	size_t n = 0;
 	int err;
 
+	/* Refused before anything is done, rows or evidence. */
+	if (evidence && before > (int64_t)time(NULL)) {
+		fprintf(stderr, PROG ": audit prune: --evidence: the cutoff is in the future: "
+			"evidence arriving now would be dropped unarchived\n");
+		return TPA_EXIT_USAGE;
+	}
+	if (evidence && ((size_t)snprintf(path, sizeof(path), "%s.evidence", archive) >=
+			 sizeof(path) || lstat(path, &sb) == 0)) {
+		fprintf(stderr, PROG ": audit prune: --evidence: archive %s: %s\n", path,
+			strlen(archive) + 9 >= sizeof(path) ? "a path too long" : "exists already");
+		return TPA_EXIT_USAGE;
+	}
 	if ((err = tpa_audit_prune(&r, s, before, archive, (int64_t)time(NULL))) < 0) {
 		fprintf(stderr, PROG ": audit prune: %s\n", tpa_err_last());
 		return err == TPA_ERR_VERIFY ? TPA_EXIT_NO :
@@ -350,12 +366,16 @@ static tpa_exit do_prune(tpa_store *s, int64_t before, const char *archive, int 
 		printf("pruned: nothing (no row before the cutoff but the last); no archive "
 		       "written\n");
 	if (evidence) {
-		if (tpa_store_evidence_prune(&n, s, before) < 0) {
-			fprintf(stderr, PROG ": audit prune: evidence: %s\n", tpa_err_last());
-			return TPA_EXIT_USAGE;
+		if ((err = tpa_audit_evidence_prune(&n, s, before, path, (int64_t)time(NULL))) < 0) {
+			fprintf(stderr, PROG ": audit prune: %s\n", tpa_err_last());
+			return err == TPA_ERR_IO ? TPA_EXIT_INTERNAL : TPA_EXIT_USAGE;
 		}
-		printf("evidence: %zu device%s' last evidence dropped (not attested since the "
-		       "cutoff)\n", n, n == 1 ? "" : "s");
+		if (n)
+			printf("evidence: %zu device%s' last evidence archived in %s and dropped "
+			       "(not attested since the cutoff)\n", n, n == 1 ? "" : "s", path);
+		else
+			printf("evidence: none to drop (every device attested since the cutoff, "
+			       "or has none); no archive written\n");
 	}
 	return TPA_EXIT_OK;
 }

@@ -125,4 +125,14 @@ typedef struct {
 int tpa_audit_prune(tpa_audit_prune_report *out, tpa_store *s, int64_t before,
 		    const char *archive_path, int64_t now);
 
+/* Retention of evidence: the last evidence (event log, PCRs) of every
+ * device not attested since before (a time not after now) goes to a new
+ * archive (JSON lines: {"device", "last_attest_at", "event_log" in base64,
+ * "pcrs"}; O_EXCL, O_NOFOLLOW, 0600, fsync'd with its directory), and only
+ * then is dropped from the registry (tpa_store_evidence_prune). *n the
+ * devices whose evidence was dropped; none to archive makes no file. A
+ * device that attests meanwhile keeps its new evidence. */
+int tpa_audit_evidence_prune(size_t *n, tpa_store *s, int64_t before,
+			     const char *archive_path, int64_t now);
+
 #endif

@@ -370,10 +370,9 @@ expect_exit "audit prune --keep-days 30: nothing that old" 0 "${V[@]}" audit pru
 expect_grep "... says so" "$WORK/out" '^pruned: nothing'
 [ ! -e "$WORK/none.jsonl" ] && ok "... no archive written" || bad "... an archive of nothing"
 expect_exit "audit prune --before tomorrow: all but the last row" 0 "${V[@]}" audit prune \
-    --registry "$P" --before "$FUTURE" --archive "$WORK/archive-1.jsonl" --evidence || true
+    --registry "$P" --before "$FUTURE" --archive "$WORK/archive-1.jsonl" || true
 expect_grep "... rows 1 to 10 into the archive" "$WORK/out" \
     '^pruned: rows 1 to 10 \(10\), archived in .*archive-1.jsonl \(sha256 [0-9a-f]{64}\); the log starts at row 11$'
-expect_grep "... and the evidence of the devices not attested since" "$WORK/out" '^evidence: 1 device'
 [ "$(stat -c %a "$WORK/archive-1.jsonl")" = 600 ] && ok "... the archive is 0600" || bad "... the archive's mode"
 expect_exit "the pruned registry verifies, heads and all (0)" 0 "${A[@]}" "$P" || true
 expect_grep "... from row 11: the kept row and the prune's" "$WORK/out" '^audit log intact: 2 rows'
@@ -424,4 +423,60 @@ for bad_args in "--keep-days 0" "--keep-days x" "--before yesterday" ""; do
 done
 expect_exit "audit prune without --archive: refused (2)" 2 "${V[@]}" audit prune --registry "$P" \
     --keep-days 1 || true
+
+# ---- retention of evidence: archived, then dropped ----
+E=$WORK/prune-ev.db
+expect_exit "registry backup (a copy to drop evidence from)" 0 "${V[@]}" registry backup \
+    --registry "$DB" "$E" || true
+# This device attests without a log: its row gets bytes of an odd length,
+# so that the archive's base64 (and its padding) is checked on real bytes.
+$PY - "$E" <<'PY'
+import os, sqlite3, sys
+c = sqlite3.connect(sys.argv[1])
+c.execute("UPDATE evidence SET event_log = ?", (os.urandom(3001),))
+c.commit()
+PY
+cp "$E" "$WORK/prune-ev-before.db"
+expect_exit "audit prune --evidence with a cutoff in the future: refused (2)" 2 "${V[@]}" audit prune \
+    --registry "$E" --before "$FUTURE" --archive "$WORK/ev-future.jsonl" --evidence || true
+expect_grep "... saying why" "$WORK/err" 'the cutoff is in the future: evidence arriving now would be dropped unarchived'
+[ ! -e "$WORK/ev-future.jsonl.evidence" ] && [ ! -e "$WORK/ev-future.jsonl" ] &&
+    ok "... nothing done: no archive written, of rows or of evidence" ||
+    bad "... an archive written for a refused command"
+sleep 1.1   # the device's last attestation before the cutoff, the cutoff not after now
+NOW=$(date -u +%Y-%m-%dT%H:%M:%SZ)
+expect_exit "audit prune --before now --evidence" 0 "${V[@]}" audit prune --registry "$E" \
+    --before "$NOW" --archive "$WORK/ev.jsonl" --evidence || true
+expect_grep "... the device's evidence archived, then dropped" "$WORK/out" \
+    '^evidence: 1 device. last evidence archived in .*ev.jsonl.evidence and dropped'
+[ "$(stat -c %a "$WORK/ev.jsonl.evidence")" = 600 ] && ok "... the evidence archive is 0600" ||
+    bad "... the evidence archive's mode"
+$PY - "$WORK/ev.jsonl.evidence" "$WORK/prune-ev-before.db" "$E" "$DEV" >"$WORK/ev.out" 2>&1 <<'PY' &&
+import base64, json, sqlite3, sys
+lines = [json.loads(l) for l in open(sys.argv[1])]
+assert len(lines) == 1, lines
+a = lines[0]
+before = sqlite3.connect(sys.argv[2]).execute(
+    "SELECT event_log, pcrs_json FROM evidence WHERE device_id = ?", (sys.argv[4],)).fetchone()
+assert a["device"] == sys.argv[4], a["device"]
+assert base64.b64decode(a["event_log"]) == before[0], "the event log differs"
+assert a["pcrs"] == json.loads(before[1]), "the PCRs differ"
+left = sqlite3.connect(sys.argv[3]).execute("SELECT count(*) FROM evidence").fetchone()[0]
+assert left == 0, left
+print("the archive holds the registry's event log (%d bytes) and PCRs; none left" % len(before[0]))
+PY
+    ok "... the archive holds exactly what was dropped (python: base64, PCRs, the registry after)" ||
+    bad "the evidence archive and the registry" "$WORK/ev.out"
+ln -s "$WORK/elsewhere" "$WORK/ev3.jsonl.evidence"
+cp "$WORK/prune-ev-before.db" "$WORK/prune-ev3.db"
+expect_exit "an evidence archive that is a symbolic link: refused (2)" 2 "${V[@]}" audit prune \
+    --registry "$WORK/prune-ev3.db" --before "$NOW" --archive "$WORK/ev3.jsonl" --evidence || true
+[ ! -e "$WORK/elsewhere" ] && [ ! -e "$WORK/ev3.jsonl" ] &&
+    ok "... nothing written through it, nor any row pruned" || bad "... written through the link, or rows pruned"
+[ "$($PY -c 'import sqlite3, sys; print(sqlite3.connect(sys.argv[1]).execute("SELECT count(*) FROM evidence").fetchone()[0])' "$WORK/prune-ev3.db")" = 1 ] &&
+    ok "... and the evidence kept" || bad "... evidence dropped with no archive"
+expect_exit "again: nothing to drop (0)" 0 "${V[@]}" audit prune --registry "$E" \
+    --before "$NOW" --archive "$WORK/ev2.jsonl" --evidence || true
+expect_grep "... says so" "$WORK/out" '^evidence: none to drop'
+[ ! -e "$WORK/ev2.jsonl.evidence" ] && ok "... and writes no archive" || bad "... an evidence archive of nothing"
 summary
