@@ -1086,6 +1086,25 @@ static int archive_write(void *ctx, const char *text, size_t len)
 	return 0;
 }
 
+/* The archive made durable: synced, closed, its directory synced; else
+ * closed and removed, and the error. */
+static int archive_close(archive_out *a, const char *what, const char *path)
+{
+	int bad = fsync(a->fd) < 0, e = errno;
+
+	if (close(a->fd) < 0 && !bad) {
+		bad = 1;
+		e = errno;
+	}
+	a->fd = -1;
+	if (bad) {
+		unlink(path);
+		return tpa_err_fail(TPA_ERR_IO, "%s: archive %s: %s", what, path, strerror(e));
+	}
+	tpa_file_fsync_dir(path);
+	return 0;
+}
+
 typedef struct {
 	int64_t before, upto, first;
 	int have_first;
@@ -1162,14 +1181,8 @@ int tpa_audit_prune(tpa_audit_prune_report *out, tpa_store *s, int64_t before,
 		err = tpa_err_fail(TPA_ERR_CRYPTO, "audit prune: SHA-256 failed");
 		goto fail;
 	}
-	if (fsync(a.fd) < 0 || close(a.fd) < 0) {
-		a.fd = -1;
-		err = tpa_err_fail(TPA_ERR_IO, "audit prune: archive %s: %s", archive_path,
-				   strerror(errno));
+	if ((err = archive_close(&a, "audit prune", archive_path)) < 0)
 		goto fail;
-	}
-	a.fd = -1;
-	tpa_file_fsync_dir(archive_path);
 	tpa_hex(out->sha256, md, 32);
 	base = strrchr(archive_path, '/');
 	base = base ? base + 1 : archive_path;
@@ -1286,14 +1299,8 @@ int tpa_audit_evidence_prune(size_t *n, tpa_store *s, int64_t before,
 	devs = NULL;
 	if (a.fd < 0)
 		return 0;
-	if (fsync(a.fd) < 0 || close(a.fd) < 0) {
-		a.fd = -1;
-		err = tpa_err_fail(TPA_ERR_IO, "evidence prune: archive %s: %s", archive_path,
-				   strerror(errno));
-		goto fail;
-	}
-	a.fd = -1;
-	tpa_file_fsync_dir(archive_path);
+	if ((err = archive_close(&a, "evidence prune", archive_path)) < 0)
+		return err;
 	/* Only what was archived goes: a device attesting since has a time
 	 * after the cutoff, and the store's prune leaves it. */
 	if ((err = tpa_store_evidence_prune(&pruned, s, before)) < 0)
