@@ -4,8 +4,12 @@
 # The store's test suites run on it (test_store, test_store_enforce with
 # TPA_TEST_PG); a verifier with --registry postgresql://... enrolls and
 # attests a swtpm device, its audit log verifies, a second verifier on the
-# same database (a replica) sees the device; the server stopped under a
-# serving verifier: the attestation fails UNAVAILABLE (retryable), /readyz
+# same database (a replica) sees the device; a deadlock another session
+# makes aborts the verdict's transaction, which runs again; a role allowed
+# one connection: the pool's others refused, said once, the calls served;
+# the server stopped under an Activate waiting for the writers' lock, and
+# under a serving verifier: Activate, Enroll and Attest fail UNAVAILABLE
+# (retryable), /readyz
 # says 503, nothing is half-written; the server back, the verifier
 # reconnects by itself. Bad credentials, an unreachable server, a database
 # of a newer schema and a connection-string file others may read are
@@ -149,7 +153,32 @@ PP=$(sed -n 's/^http health listening on port \([0-9]*\) .*/\1/p' "$WORK/vh.out"
 ready() { curl -sS --max-time 10 -o "$WORK/ready.body" -w '%{http_code}' "http://127.0.0.1:$PP/readyz" 2>/dev/null || true; }
 [ "$(ready)" = 200 ] && ok "/readyz: 200 with PostgreSQL up" || bad "/readyz with PostgreSQL up" "$WORK/ready.body"
 ROWS_BEFORE=$(psql_tpa -d tpa -Atc "SELECT count(*) FROM audit")
+# An Activate caught by the outage: a session holds the writers' lock, the
+# enrollment's Enroll (which only reads) answers, its Activate waits for
+# the lock, and PostgreSQL stops under it.
+mkfifo "$WORK/lock.fifo"
+psql_tpa -d tpa <"$WORK/lock.fifo" >"$WORK/lock.out" 2>&1 &
+LOCK_PID=$!
+exec 8>"$WORK/lock.fifo"
+echo "SELECT pg_advisory_lock(7366441027); SELECT 'lock held';" >&8
+for _ in $(seq 500); do grep -q "lock held" "$WORK/lock.out" && break; sleep 0.02; done
+"${C[@]}" enroll --verifier "$TH" --ca "$CA" --tcti "$TCTI" --ak-file "$WORK/ak-caught.bin" \
+    >"$WORK/caught.out" 2>&1 &
+CAUGHT_PID=$!
+lockwait() { psql_tpa -d tpa -Atc "SELECT count(*) FROM pg_stat_activity WHERE datname = 'tpa'
+    AND wait_event = 'advisory' AND pid <> pg_backend_pid()"; }
+for _ in $(seq 1500); do [ "$(lockwait)" = 1 ] && break; sleep 0.02; done
+[ "$(lockwait)" = 1 ] && ok "an Activate waits for the writers' lock" ||
+    bad "no Activate waited for the writers' lock" "$WORK/caught.out"
 stop_postgres
+set +e
+wait "$CAUGHT_PID"; rc=$?
+exec 8>&-
+wait "$LOCK_PID"
+set -e
+[ "$rc" -ne 0 ] && ok "PostgreSQL stopped under it: the enrollment fails (exit $rc)" ||
+    bad "the enrollment caught by the outage succeeded" "$WORK/caught.out"
+expect_grep "... at its Activate, UNAVAILABLE" "$WORK/caught.out" "[Aa]ctivat.*UNAVAILABLE|UNAVAILABLE.*[Aa]ctivat"
 set +e
 "${C[@]}" attest --verifier "$TH" --ca "$CA" --tcti "$TCTI" --ak-file "$WORK/ak.bin" \
     --eventlog "$WORK/good.log" >"$WORK/down.out" 2>&1
