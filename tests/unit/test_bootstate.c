@@ -62,6 +62,43 @@ static void test_secure_boot_rules(void)
 	tpa_bootstate_clear(&bs);
 	tpa_eventlog_free(log);
 
+	/* "SecureBoot" under another vendor's GUID is not the UEFI global
+	 * variable: it says nothing, and the real one, after it, decides. */
+	memset(&w, 0, sizeof(w));
+	lw_spec_id(&w, lw_sha256_only, lw_size32, 1, 2);
+	vn = lw_secureboot_var(var, &on, 1);
+	var[15] ^= 0x01;        /* the GUID's last byte: a vendor's own */
+	lw_event2(&w, 7, TPA_EV_EFI_VARIABLE_DRIVER_CONFIG, var, (uint32_t)vn, NULL, 0);
+	CU_ASSERT_EQUAL_FATAL(tpa_eventlog_parse(&log, w.b, w.n), 0);
+	CU_ASSERT_EQUAL(tpa_bootstate_derive(&bs, log, 0, TPA_PCR_MASK_ALL), 0);
+	CU_ASSERT_EQUAL(bs.secure_boot, TPA_SB_UNKNOWN);
+	tpa_bootstate_clear(&bs);
+	tpa_eventlog_free(log);
+	vn = lw_secureboot_var(var, &off, 1);
+	lw_event2(&w, 7, TPA_EV_EFI_VARIABLE_DRIVER_CONFIG, var, (uint32_t)vn, NULL, 0);
+	CU_ASSERT_EQUAL_FATAL(tpa_eventlog_parse(&log, w.b, w.n), 0);
+	CU_ASSERT_EQUAL(tpa_bootstate_derive(&bs, log, 0, TPA_PCR_MASK_ALL), 0);
+	CU_ASSERT_EQUAL(bs.secure_boot, TPA_SB_DISABLED);
+	CU_ASSERT(strstr(bs.secure_boot_why, "event 2:") != NULL);
+	tpa_bootstate_clear(&bs);
+	tpa_eventlog_free(log);
+
+	/* Two SecureBoot events (a firmware that measures it again, or a log
+	 * with one added after): the first decides, as firmware measures it
+	 * before any boot application runs. Off, then on: off. */
+	memset(&w, 0, sizeof(w));
+	lw_spec_id(&w, lw_sha256_only, lw_size32, 1, 2);
+	vn = lw_secureboot_var(var, &off, 1);
+	lw_event2(&w, 7, TPA_EV_EFI_VARIABLE_DRIVER_CONFIG, var, (uint32_t)vn, NULL, 0);
+	vn = lw_secureboot_var(var, &on, 1);
+	lw_event2(&w, 7, TPA_EV_EFI_VARIABLE_DRIVER_CONFIG, var, (uint32_t)vn, NULL, 0);
+	CU_ASSERT_EQUAL_FATAL(tpa_eventlog_parse(&log, w.b, w.n), 0);
+	CU_ASSERT_EQUAL(tpa_bootstate_derive(&bs, log, 0, TPA_PCR_MASK_ALL), 0);
+	CU_ASSERT_EQUAL(bs.secure_boot, TPA_SB_DISABLED);
+	CU_ASSERT(strstr(bs.secure_boot_why, "event 1:") != NULL);
+	tpa_bootstate_clear(&bs);
+	tpa_eventlog_free(log);
+
 	/* only the event type, no SecureBoot variable: unknown */
 	memset(&w, 0, sizeof(w));
 	lw_spec_id(&w, lw_sha256_only, lw_size32, 1, 2);
