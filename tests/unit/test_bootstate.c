@@ -11,6 +11,14 @@
 #include "tpa/bootstate.h"
 #include "tpa/eventlog.h"
 
+/* The state of the log in w: parsed into *log (freed by the caller),
+ * derived into *bs. */
+static void derive(const buf *w, tpa_eventlog **log, tpa_bootstate *bs)
+{
+	CU_ASSERT_EQUAL_FATAL(tpa_eventlog_parse(log, w->b, w->n), 0);
+	CU_ASSERT_EQUAL(tpa_bootstate_derive(bs, *log, 0, TPA_PCR_MASK_ALL), 0);
+}
+
 static void test_secure_boot_rules(void)
 {
 	static const uint8_t off = 0, on = 1, sep[4] = { 0 };
@@ -25,8 +33,7 @@ static void test_secure_boot_rules(void)
 	lw_spec_id(&w, lw_sha256_only, lw_size32, 1, 2);
 	vn = lw_secureboot_var(var, &off, 1);
 	lw_event2(&w, 7, TPA_EV_EFI_VARIABLE_DRIVER_CONFIG, var, (uint32_t)vn, NULL, 0);
-	CU_ASSERT_EQUAL_FATAL(tpa_eventlog_parse(&log, w.b, w.n), 0);
-	CU_ASSERT_EQUAL(tpa_bootstate_derive(&bs, log, 0, TPA_PCR_MASK_ALL), 0);
+	derive(&w, &log, &bs);
 	CU_ASSERT_EQUAL(bs.secure_boot, TPA_SB_DISABLED);
 	tpa_bootstate_clear(&bs);
 	tpa_eventlog_free(log);
@@ -36,8 +43,7 @@ static void test_secure_boot_rules(void)
 	lw_spec_id(&w, lw_sha256_only, lw_size32, 1, 2);
 	vn = lw_secureboot_var(var, &on, 0);
 	lw_event2(&w, 7, TPA_EV_EFI_VARIABLE_DRIVER_CONFIG, var, (uint32_t)vn, NULL, 0);
-	CU_ASSERT_EQUAL_FATAL(tpa_eventlog_parse(&log, w.b, w.n), 0);
-	CU_ASSERT_EQUAL(tpa_bootstate_derive(&bs, log, 0, TPA_PCR_MASK_ALL), 0);
+	derive(&w, &log, &bs);
 	CU_ASSERT_EQUAL(bs.secure_boot, TPA_SB_UNKNOWN);
 	tpa_bootstate_clear(&bs);
 	tpa_eventlog_free(log);
@@ -54,8 +60,7 @@ static void test_secure_boot_rules(void)
 		       (uint32_t)mn);
 	}
 	lw_event2(&w, 7, TPA_EV_SEPARATOR, sep, 4, NULL, 0);
-	CU_ASSERT_EQUAL_FATAL(tpa_eventlog_parse(&log, w.b, w.n), 0);
-	CU_ASSERT_EQUAL(tpa_bootstate_derive(&bs, log, 0, TPA_PCR_MASK_ALL), 0);
+	derive(&w, &log, &bs);
 	CU_ASSERT_EQUAL(bs.secure_boot, TPA_SB_UNKNOWN);
 	CU_ASSERT_EQUAL(bs.digest_mismatches, 1);
 	CU_ASSERT_EQUAL(bs.first_mismatch, 1);
@@ -69,15 +74,13 @@ static void test_secure_boot_rules(void)
 	vn = lw_secureboot_var(var, &on, 1);
 	var[15] ^= 0x01;        /* the GUID's last byte: a vendor's own */
 	lw_event2(&w, 7, TPA_EV_EFI_VARIABLE_DRIVER_CONFIG, var, (uint32_t)vn, NULL, 0);
-	CU_ASSERT_EQUAL_FATAL(tpa_eventlog_parse(&log, w.b, w.n), 0);
-	CU_ASSERT_EQUAL(tpa_bootstate_derive(&bs, log, 0, TPA_PCR_MASK_ALL), 0);
+	derive(&w, &log, &bs);
 	CU_ASSERT_EQUAL(bs.secure_boot, TPA_SB_UNKNOWN);
 	tpa_bootstate_clear(&bs);
 	tpa_eventlog_free(log);
 	vn = lw_secureboot_var(var, &off, 1);
 	lw_event2(&w, 7, TPA_EV_EFI_VARIABLE_DRIVER_CONFIG, var, (uint32_t)vn, NULL, 0);
-	CU_ASSERT_EQUAL_FATAL(tpa_eventlog_parse(&log, w.b, w.n), 0);
-	CU_ASSERT_EQUAL(tpa_bootstate_derive(&bs, log, 0, TPA_PCR_MASK_ALL), 0);
+	derive(&w, &log, &bs);
 	CU_ASSERT_EQUAL(bs.secure_boot, TPA_SB_DISABLED);
 	CU_ASSERT(strstr(bs.secure_boot_why, "event 2:") != NULL);
 	tpa_bootstate_clear(&bs);
@@ -92,8 +95,7 @@ static void test_secure_boot_rules(void)
 	lw_event2(&w, 7, TPA_EV_EFI_VARIABLE_DRIVER_CONFIG, var, (uint32_t)vn, NULL, 0);
 	vn = lw_secureboot_var(var, &on, 1);
 	lw_event2(&w, 7, TPA_EV_EFI_VARIABLE_DRIVER_CONFIG, var, (uint32_t)vn, NULL, 0);
-	CU_ASSERT_EQUAL_FATAL(tpa_eventlog_parse(&log, w.b, w.n), 0);
-	CU_ASSERT_EQUAL(tpa_bootstate_derive(&bs, log, 0, TPA_PCR_MASK_ALL), 0);
+	derive(&w, &log, &bs);
 	CU_ASSERT_EQUAL(bs.secure_boot, TPA_SB_DISABLED);
 	CU_ASSERT(strstr(bs.secure_boot_why, "event 1:") != NULL);
 	tpa_bootstate_clear(&bs);
@@ -103,8 +105,7 @@ static void test_secure_boot_rules(void)
 	memset(&w, 0, sizeof(w));
 	lw_spec_id(&w, lw_sha256_only, lw_size32, 1, 2);
 	lw_event2(&w, 7, TPA_EV_EFI_VARIABLE_DRIVER_CONFIG, "\x01", 1, NULL, 0);
-	CU_ASSERT_EQUAL_FATAL(tpa_eventlog_parse(&log, w.b, w.n), 0);
-	CU_ASSERT_EQUAL(tpa_bootstate_derive(&bs, log, 0, TPA_PCR_MASK_ALL), 0);
+	derive(&w, &log, &bs);
 	CU_ASSERT_EQUAL(bs.secure_boot, TPA_SB_UNKNOWN);
 	tpa_bootstate_clear(&bs);
 	tpa_eventlog_free(log);
