@@ -439,8 +439,9 @@ static tpa_exit do_learn(int argc, char **argv)
 			b.have_pcrs = 1;
 		free(pcrs);
 		if (!log) {
-			fprintf(stderr, PROG ": device %s sent no event log with its last "
-				"attestation: nothing to learn the boot from\n", device);
+			fprintf(stderr, PROG ": device %s: no event log kept from its last "
+				"attestation (none sent, or its evidence did not hold): "
+				"nothing to learn the boot from\n", device);
 			rc = TPA_EXIT_USAGE;
 			goto cleanup;
 		}

@@ -257,6 +257,17 @@ DEV=$(sed -n 's/^enrolled: device //p' "$WORK/enroll.out")
 expect_exit "learn from a device that never attested (2)" 2 "${B[@]}" learn --registry "$DB" \
     --device "$DEV" --out "$WORK/none.json" || true
 expect_grep "... says so" "$WORK/err" 'never attested'
+# Evidence that does not hold is not kept: a log of another boot (the
+# simulator's tampered boot loader, never measured into this TPM) sent with
+# a good quote. The verdict is recorded; the log is not learnt from.
+expect_exit "a log this TPM never measured: not compliant (1)" 1 "${C[@]}" attest \
+    --verifier "$TARGET" --ca "$CA" --tcti "$TCTI" --ak-file "$WORK/ak.bin" \
+    --eventlog "$WORK/tampered-bootloader.log" --pcrs sha256:0-15 || true
+expect_grep "... its replay fails" "$WORK/out" 'FAIL +eventlog.replay'
+expect_exit "learn from the device after it: refused (2)" 2 "${B[@]}" learn --registry "$DB" \
+    --device "$DEV" --out "$WORK/none.json" || true
+expect_grep "... no evidence that held is kept" "$WORK/err" 'no event log kept from its last attestation \(none sent, or its evidence did not hold\)'
+[ ! -e "$WORK/none.json" ] && ok "... and no baseline written" || bad "... a baseline learnt from evidence that did not hold"
 expect_exit "no baseline assigned: not compliant (1)" 1 "${A[@]}" || true
 expect_grep "... outcome no-baseline" "$WORK/out" '^appraisal: no-baseline$'
 expect_exit "learn from the device's last attestation" 0 "${B[@]}" learn --registry "$DB" \
