@@ -1,9 +1,13 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
-/* The TPM structure decoders on hostile bytes, and the hash table. */
+/* The TPM structure decoders on hostile bytes, the hash table, and which
+ * signatures tpa_signature_verify accepts from a key. */
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include <CUnit/Basic.h>
+#include <openssl/ec.h>
+#include <openssl/evp.h>
 
 #include "testutil.h"
 #include "tpa/err.h"
@@ -49,6 +53,72 @@ static void test_hash_table(void)
 	CU_ASSERT_STRING_EQUAL(tpa_hash_label(TPM2_ALG_SHA384), "sha384");
 }
 
+/* An ECDSA signature over msg with hash alg, made here in software as the
+ * TPM makes one: r and s of 32 bytes each. */
+static int ecdsa_sign(TPMT_SIGNATURE *sig, EVP_PKEY *key, TPM2_ALG_ID alg, const uint8_t *msg,
+		      size_t n)
+{
+	uint8_t dg[64], der[128];
+	size_t dl = sizeof(der);
+	const uint8_t *p = der;
+	EVP_PKEY_CTX *c = EVP_PKEY_CTX_new(key, NULL);
+	ECDSA_SIG *es = NULL;
+	int ok;
+
+	ok = c && tpa_hash(dg, alg, msg, n) == 0 && EVP_PKEY_sign_init(c) > 0 &&
+	     EVP_PKEY_sign(c, der, &dl, dg, tpa_hash_size(alg)) > 0 &&
+	     (es = d2i_ECDSA_SIG(NULL, &p, (long)dl)) != NULL;
+	EVP_PKEY_CTX_free(c);
+	if (!ok)
+		return -1;
+	memset(sig, 0, sizeof(*sig));
+	sig->sigAlg = TPM2_ALG_ECDSA;
+	sig->signature.ecdsa.hash = alg;
+	sig->signature.ecdsa.signatureR.size = 32;
+	sig->signature.ecdsa.signatureS.size = 32;
+	ok = BN_bn2binpad(ECDSA_SIG_get0_r(es), sig->signature.ecdsa.signatureR.buffer, 32) == 32 &&
+	     BN_bn2binpad(ECDSA_SIG_get0_s(es), sig->signature.ecdsa.signatureS.buffer, 32) == 32;
+	ECDSA_SIG_free(es);
+	return ok ? 0 : -1;
+}
+
+static void test_signature_policy(void)
+{
+	static const uint8_t msg[] = "the bytes of a TPMS_ATTEST";
+	EVP_PKEY *key = EVP_EC_gen("P-256");
+	TPMT_PUBLIC pub;
+	TPMT_SIGNATURE sig;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(key);
+	memset(&pub, 0, sizeof(pub));
+	pub.type = TPM2_ALG_ECC;
+	pub.parameters.eccDetail.curveID = TPM2_ECC_NIST_P256;
+	pub.parameters.eccDetail.scheme.scheme = TPM2_ALG_ECDSA;
+	pub.parameters.eccDetail.scheme.details.ecdsa.hashAlg = TPM2_ALG_SHA256;
+
+	/* The key's own scheme and hash: it verifies. */
+	CU_ASSERT_EQUAL_FATAL(ecdsa_sign(&sig, key, TPM2_ALG_SHA256, msg, sizeof(msg)), 0);
+	CU_ASSERT_EQUAL(tpa_signature_verify(&sig, &pub, key, msg, sizeof(msg)), 0);
+	/* A valid signature with another hash than the key's scheme names is
+	 * not one the TPM made with that key: refused. */
+	CU_ASSERT_EQUAL_FATAL(ecdsa_sign(&sig, key, TPM2_ALG_SHA384, msg, sizeof(msg)), 0);
+	CU_ASSERT_EQUAL(tpa_signature_verify(&sig, &pub, key, msg, sizeof(msg)), TPA_ERR_VERIFY);
+	CU_ASSERT(strstr(tpa_err_last(), "differs from the key's") != NULL);
+	/* A key with no scheme of its own takes the one the command named ... */
+	pub.parameters.eccDetail.scheme.scheme = TPM2_ALG_NULL;
+	pub.parameters.eccDetail.scheme.details.ecdsa.hashAlg = 0;
+	CU_ASSERT_EQUAL(tpa_signature_verify(&sig, &pub, key, msg, sizeof(msg)), 0);
+	/* ... but never SHA-1, even valid. */
+	CU_ASSERT_EQUAL_FATAL(ecdsa_sign(&sig, key, TPM2_ALG_SHA1, msg, sizeof(msg)), 0);
+	CU_ASSERT_EQUAL(tpa_signature_verify(&sig, &pub, key, msg, sizeof(msg)), TPA_ERR_VERIFY);
+	CU_ASSERT(strstr(tpa_err_last(), "not accepted") != NULL);
+	/* And a key of ECDSA/SHA-1 does not make SHA-1 acceptable. */
+	pub.parameters.eccDetail.scheme.scheme = TPM2_ALG_ECDSA;
+	pub.parameters.eccDetail.scheme.details.ecdsa.hashAlg = TPM2_ALG_SHA1;
+	CU_ASSERT_EQUAL(tpa_signature_verify(&sig, &pub, key, msg, sizeof(msg)), TPA_ERR_VERIFY);
+	EVP_PKEY_free(key);
+}
+
 int main(void)
 {
 	CU_pSuite s;
@@ -58,5 +128,6 @@ int main(void)
 	s = CU_add_suite("tpm_decode", NULL, NULL);
 	CU_add_test(s, "hostile bytes", test_decode_garbage);
 	CU_add_test(s, "hash table", test_hash_table);
+	CU_add_test(s, "signature: the key's scheme, no SHA-1", test_signature_policy);
 	return test_run_all() ? 1 : 0;
 }
