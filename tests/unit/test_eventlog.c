@@ -326,6 +326,61 @@ static void test_compare(void)
 	tpa_eventlog_free(log);
 }
 
+/* A quote over two banks, each a PCR of which must replay: a real
+ * crypto-agile log (go-tpm-tools' arch-linux-workstation, SHA-1 and
+ * SHA-256), quoted with both banks in either order, one value of either
+ * bank wrong. */
+static void test_compare_two_banks(void)
+{
+	static const uint16_t orders[2][2] = { { TPM2_ALG_SHA256, TPM2_ALG_SHA1 },
+					       { TPM2_ALG_SHA1, TPM2_ALG_SHA256 } };
+	uint8_t *b = NULL;
+	size_t n = 0, o, k;
+	tpa_eventlog *log = NULL;
+	tpa_replay r;
+
+	CU_ASSERT_EQUAL_FATAL(tpa_eventlog_read_file(&b, &n,
+		"tests/data/eventlog/go-tpm-tools/arch-linux-workstation.bin"), 0);
+	CU_ASSERT_EQUAL_FATAL(tpa_eventlog_parse(&log, b, n), 0);
+	CU_ASSERT_EQUAL_FATAL(tpa_eventlog_replay(&r, log), 0);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(tpa_replay_bank_get(&r, TPM2_ALG_SHA1));
+	CU_ASSERT_PTR_NOT_NULL_FATAL(tpa_replay_bank_get(&r, TPM2_ALG_SHA256));
+	for (o = 0; o < 2; o++) {
+		for (k = 0; k < 3; k++) {   /* none wrong, the first bank's, the second's */
+			tpa_pcr_set q;
+			tpa_findings f;
+			tpa_pcr_mask m = 0;
+			char want[64];
+			size_t bk;
+			uint32_t pcr;
+
+			memset(&q, 0, sizeof(q));
+			for (bk = 0; bk < 2; bk++) {
+				const tpa_replay_bank *rb = tpa_replay_bank_get(&r, orders[o][bk]);
+
+				tpa_pcr_set_add_bank(&q, orders[o][bk]);
+				for (pcr = 0; pcr <= 7; pcr++)
+					tpa_pcr_set_add(&q, pcr, rb->value[pcr],
+							tpa_hash_size(orders[o][bk]));
+			}
+			if (k)
+				q.banks[k - 1].digest[7][3] ^= 0x40;   /* PCR 7 */
+			memset(&f, 0, sizeof(f));
+			CU_ASSERT_EQUAL(tpa_eventlog_compare(&f, &r, &q, 0, TPM2_ALG_SHA256, &m),
+					k ? TPA_ERR_VERIFY : 0);
+			if (!k) {
+				CU_ASSERT_EQUAL(m, 0xffu);
+				continue;
+			}
+			snprintf(want, sizeof(want), "%s PCR 7: the log replays to another value",
+				 tpa_hash_label(orders[o][k - 1]));
+			CU_ASSERT_PTR_NOT_NULL(strstr(f.items[0].detail, want));
+		}
+	}
+	tpa_eventlog_free(log);
+	free(b);
+}
+
 static void test_type_names(void)
 {
 	CU_ASSERT_STRING_EQUAL(tpa_event_type_name(TPA_EV_SEPARATOR), "EV_SEPARATOR");
@@ -454,6 +509,7 @@ int main(void)
 	CU_add_test(s, "StartupLocality, PCR index 0xFFFFFFFF", test_locality_and_pcr_index);
 	CU_add_test(s, "padding after the last event", test_padding);
 	CU_add_test(s, "replay against quoted PCRs", test_compare);
+	CU_add_test(s, "a quote of two banks, either wrong", test_compare_two_banks);
 	CU_add_test(s, "event type names", test_type_names);
 	CU_add_test(s, "every real log, in process: parse, replay, state, baseline",
 		    test_corpus_in_process);
