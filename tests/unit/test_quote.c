@@ -213,6 +213,34 @@ static void test_type_tampered(void)
 	CU_ASSERT_EQUAL(verify_check(&ev, f.nonce, sizeof(f.nonce), "quote.pcr_digest", &rc), -1);
 }
 
+/* A real TPM2_Certify by the same AK, over the challenge's nonce: signed,
+ * its nonce right, but not a quote. It is refused by its type alone, and
+ * none of the PCR checks it cannot answer passes. */
+static void test_certify_not_quote(void)
+{
+	tpa_tpm_certify_result cr;
+	tpa_quote_evidence ev = ev_of(&fx_ecc);
+	tpa_findings f;
+	char path[512];
+
+	snprintf(path, sizeof(path), "%s/bound.key", tpm_fx.dir);
+	CU_ASSERT_EQUAL_FATAL(tpa_tpm_bind_key(&cr, tpm_ecc, path, fx_ecc.nonce,
+					       sizeof(fx_ecc.nonce)), 0);
+	ev.attest = cr.attest;
+	ev.attest_len = cr.attest_len;
+	ev.signature = cr.signature;
+	ev.signature_len = cr.signature_len;
+	memset(&f, 0, sizeof(f));
+	CU_ASSERT_EQUAL(tpa_quote_verify(&f, &ev, fx_ecc.nonce, sizeof(fx_ecc.nonce), NULL, NULL),
+			TPA_ERR_VERIFY);
+	CU_ASSERT_EQUAL(test_check_passed(&f, "quote.signature"), 1);
+	CU_ASSERT_EQUAL(test_check_passed(&f, "quote.nonce"), 1);
+	CU_ASSERT_EQUAL(test_check_passed(&f, "quote.type"), 0);
+	CU_ASSERT(strstr(test_check_detail(&f, "quote.type"), "0x8017") != NULL);
+	CU_ASSERT_NOT_EQUAL(test_check_passed(&f, "quote.pcr_digest"), 1);
+	CU_ASSERT_NOT_EQUAL(test_check_passed(&f, "quote.pcr_selection"), 1);
+}
+
 static void test_signature_tampered(void)
 {
 	fixture f = fx_ecc;
@@ -396,6 +424,7 @@ int main(void)
 	CU_add_test(s, "attestation bytes tampered", test_attest_tampered);
 	CU_add_test(s, "magic tampered", test_magic_tampered);
 	CU_add_test(s, "type tampered", test_type_tampered);
+	CU_add_test(s, "a TPM2_Certify of the AK is no quote", test_certify_not_quote);
 	CU_add_test(s, "signature tampered", test_signature_tampered);
 	CU_add_test(s, "signature malformed or of the wrong kind", test_signature_malformed);
 	CU_add_test(s, "another AK's key", test_other_ak);
