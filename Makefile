@@ -10,6 +10,8 @@
 #   make valgrind   the unit tests and both programs under valgrind
 #   make bench      print the performance figures
 #   make fuzz       libFuzzer on the fuzz targets (FUZZ_SECONDS=60 each)
+#   make mutants    mutation testing of the security checks (tests/mutants/list;
+#                   a clean tree; MUTANTS=NAME... for some)
 #   make install    PREFIX=/usr/local DESTDIR=: the programs, units, man pages,
 #                   examples and docs (what an operator runs)
 #   make install-dev  headers, libtpa.a and the proto (for building on the library)
@@ -146,7 +148,7 @@ FUZZ_DRIVERS := $(FUZZ_TARGETS:%=$(BUILD)/tests/fuzz/fuzz_%)
 
 .SECONDARY:
 .PHONY: all deps demo test check checksrc asan asan-check valgrind valgrind-check bench clean \
-        install install-files install-dev install-dev-files man tests seeds fuzz
+        install install-files install-dev install-dev-files man tests seeds fuzz mutants
 all: $(PROGS)
 
 # ---- Debian packages (only the missing ones; idempotent) ----
@@ -242,6 +244,12 @@ seeds: $(BUILD)/tests/fuzz/mkseed
 
 # Coverage-guided fuzzing with libFuzzer (clang): make fuzz FUZZ_SECONDS=60
 FUZZ_SECONDS ?= 60
+# Each mutant of tests/mutants/list made, built, its tests run, the file
+# put back: a table and the kill ratio; a survivor fails the target. Not
+# part of make test (each mutant is a rebuild).
+mutants: deps
+	/usr/bin/python3 tests/mutants/run.py $(BUILD) $(MUTANTS)
+
 fuzz: deps
 	@command -v clang >/dev/null || apt-get install -y -qq clang libclang-rt-14-dev
 	$(MAKE) BUILD=build/fuzz CC=clang OPT="-O1 -g" \
