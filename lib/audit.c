@@ -1211,7 +1211,7 @@ static int evidence_line(archive_out *a, const tpa_device *d, const uint8_t *log
 	char *b64 = NULL, *line = NULL;
 	int err = 0;
 
-	if (len > 1048576)
+	if (len > TPA_STORE_EVENT_LOG_MAX)
 		return tpa_err_fail(TPA_ERR_LIMIT, "evidence prune: device %.16s: an event log "
 				    "of %zu bytes", d->id, len);
 	if (len && !(b64 = malloc(4 * ((len + 2) / 3) + 1)))

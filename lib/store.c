@@ -49,6 +49,17 @@ static int retried(int err, unsigned *tries)
 	while (retried(err_ = (call), &tries_)) ; \
 	return err_ == STORE_ERR_RETRY ? TPA_ERR_UNAVAILABLE : err_; } while (0)
 
+/* An operation that hands rows to a callback as it reads them is not run
+ * again (the callback would see them twice): an abort is UNAVAILABLE. */
+#define ONCE(call) do { int err_ = (call); \
+	return err_ == STORE_ERR_RETRY ? tpa_err_fail(TPA_ERR_UNAVAILABLE, "%s", \
+						      tpa_err_last()) : err_; } while (0)
+
+static int open_postgresql(tpa_store **out, const char *conninfo, int create)
+{
+	RETRY(tpa_store_open_postgresql(out, conninfo, create));
+}
+
 const char *tpa_device_state_name(tpa_device_state st)
 {
 	switch (st) {
@@ -87,7 +98,7 @@ static int store_open(tpa_store **out, const char *where, int create)
 		return create ? tpa_store_open_sqlite(out, where + 7) :
 			 tpa_store_open_sqlite_existing(out, where + 7);
 	if (store_sql__is_pg_url(where))
-		RETRY(tpa_store_open_postgresql(out, where, create));
+		return open_postgresql(out, where, create);
 	if ((sep = strstr(where, "://")) != NULL) {
 		size_t n = (size_t)(sep - where);
 
@@ -98,12 +109,7 @@ static int store_open(tpa_store **out, const char *where, int create)
 	if ((err = store_sql__connfile(&conninfo, where)) < 0)
 		return err;
 	if (err == 1) {
-		unsigned tries = 0;
-
-		while (retried(err = tpa_store_open_postgresql(out, conninfo, create), &tries))
-			;
-		if (err == STORE_ERR_RETRY)
-			err = TPA_ERR_UNAVAILABLE;
+		err = open_postgresql(out, conninfo, create);
 		OPENSSL_cleanse(conninfo, strlen(conninfo));
 		free(conninfo);
 		return err;
@@ -311,14 +317,14 @@ int tpa_store_audit_rows(tpa_store *s, int64_t after, size_t max, tpa_audit_row_
 			 void *ctx)
 {
 	CHECK(s);
-	RETRY(s->ops->audit_rows(s, after, max, cb, ctx));
+	ONCE(s->ops->audit_rows(s, after, max, cb, ctx));
 }
 
 int tpa_store_audit_heads(tpa_store *s, int64_t from, int descending, size_t max,
 			  tpa_audit_head_cb cb, void *ctx)
 {
 	CHECK(s);
-	RETRY(s->ops->audit_heads(s, from, descending, max, cb, ctx));
+	ONCE(s->ops->audit_heads(s, from, descending, max, cb, ctx));
 }
 
 int tpa_store_audit_add_head(tpa_store *s, int64_t seq, const uint8_t *hash,

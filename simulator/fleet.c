@@ -291,6 +291,28 @@ static void *prepare(void *arg)
 	return NULL;
 }
 
+/* The evidence of attempts from..to, made by a thread per device. */
+static int prepare_batch(prep_job *jobs, pthread_t *th, long from, long to)
+{
+	size_t k;
+
+	for (k = 0; k < opt.ndev; k++) {
+		jobs[k] = (prep_job){ &opt.dev[k], from, to, (long)opt.ndev, 0, "" };
+		while (jobs[k].from % (long)opt.ndev != (long)k)
+			jobs[k].from++;
+		pthread_create(&th[k], NULL, prepare, &jobs[k]);
+	}
+	for (k = 0; k < opt.ndev; k++)
+		pthread_join(th[k], NULL);
+	for (k = 0; k < opt.ndev; k++)
+		if (jobs[k].failed) {
+			fprintf(stderr, PROG ": preparing the evidence of %s: %s\n",
+				opt.dev[k].tcti, jobs[k].why);
+			return -1;
+		}
+	return 0;
+}
+
 static void tally(error_kind *kinds, int status, const char *why)
 {
 	size_t k;
@@ -341,7 +363,7 @@ static int attest_try(attempt *a, int *status, char *why, size_t cap)
 	int rc = -1;
 
 	*status = -1;
-	if (!a->req) {                  /* no evidence was made for it: a bug here */
+	if (!a->req && !opt.challenge_only) {   /* no evidence was made for it: a bug here */
 		snprintf(why, cap, "no evidence prepared for this attestation");
 		return -1;
 	}
@@ -416,7 +438,7 @@ static void attest_one(attempt *a)
 
 			if (!opt.warm && tpa_rpc_client_new(&c, &co) < 0)
 				c = NULL;
-			ok = c && make_evidence(a, &opt.dev[a->dev], c) == 0;
+			ok = c && (opt.challenge_only || make_evidence(a, &opt.dev[a->dev], c) == 0);
 			if (c && c != shared)
 				tpa_rpc_client_free(c);
 			if (ok)
@@ -617,21 +639,10 @@ int main(int argc, char **argv)
 		int w;
 
 		d0 = opt.dbpid ? tpa_proc_tree_cpu_seconds(opt.dbpid) : 0;
-		/* Evidence for this batch: attempt i is device i mod ndev's. */
-		for (k = 0; k < opt.ndev; k++) {
-			jobs[k] = (prep_job){ &opt.dev[k], from, to, (long)opt.ndev, 0, "" };
-			while (jobs[k].from % (long)opt.ndev != (long)k)
-				jobs[k].from++;
-			pthread_create(&th[k], NULL, prepare, &jobs[k]);
-		}
-		for (k = 0; k < opt.ndev; k++)
-			pthread_join(th[k], NULL);
-		for (k = 0; k < opt.ndev; k++)
-			if (jobs[k].failed) {
-				fprintf(stderr, PROG ": preparing the evidence of %s: %s\n",
-					opt.dev[k].tcti, jobs[k].why);
-				return 1;
-			}
+		/* Evidence for this batch: attempt i is device i mod ndev's
+		 * (none for --challenge-only: no Attest uses it). */
+		if (!opt.challenge_only && prepare_batch(jobs, th, from, to) < 0)
+			return 1;
 		prep += now_s() - t0;
 		/* The preparation's own GetChallenge calls are not the run's. */
 		c1 = opt.nvpid ? vcpu() : 0;

@@ -347,10 +347,14 @@ static tpa_exit do_prune(tpa_store *s, int64_t before, const char *archive, int 
 			"evidence arriving now would be dropped unarchived\n");
 		return TPA_EXIT_USAGE;
 	}
-	if (evidence && ((size_t)snprintf(path, sizeof(path), "%s.evidence", archive) >=
-			 sizeof(path) || lstat(path, &sb) == 0)) {
-		fprintf(stderr, PROG ": audit prune: --evidence: archive %s: %s\n", path,
-			strlen(archive) + 9 >= sizeof(path) ? "a path too long" : "exists already");
+	if (evidence && (size_t)snprintf(path, sizeof(path), "%s.evidence", archive) >=
+	    sizeof(path)) {
+		fprintf(stderr, PROG ": audit prune: --evidence: the archive's path is too long\n");
+		return TPA_EXIT_USAGE;
+	}
+	if (evidence && lstat(path, &sb) == 0) {
+		fprintf(stderr, PROG ": audit prune: --evidence: archive %s: exists already\n",
+			path);
 		return TPA_EXIT_USAGE;
 	}
 	if ((err = tpa_audit_prune(&r, s, before, archive, (int64_t)time(NULL))) < 0) {

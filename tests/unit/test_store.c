@@ -1457,6 +1457,17 @@ static void test_tombstone_and_prefix(void)
 	tpa_store_close(s);
 }
 
+/* file made to hold len bytes of data (its strlen if len is 0), mode. */
+static void put_file(const char *file, const char *data, size_t len, mode_t mode)
+{
+	FILE *f = fopen(file, "w");
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+	fwrite(data, 1, len ? len : strlen(data), f);
+	fclose(f);
+	chmod(file, mode);
+}
+
 static void test_open_by_name(void)
 {
 	tpa_store *s = NULL;
@@ -1490,25 +1501,16 @@ static void test_open_by_name(void)
 	 * bounded, private; each refused by name before anything connects. */
 	{
 		char conn[300], big[5000];
-		FILE *f;
 
 		snprintf(conn, sizeof(conn), "%s/bad.conn", dir);
-		CU_ASSERT_PTR_NOT_NULL_FATAL(f = fopen(conn, "w"));
-		fputs("postgresql://127.0.0.1:1/a\nhost=elsewhere\n", f);
-		fclose(f);
-		chmod(conn, 0600);
+		put_file(conn, "postgresql://127.0.0.1:1/a\nhost=elsewhere\n", 0, 0600);
 		CU_ASSERT_EQUAL(tpa_store_open(&s, conn), TPA_ERR_PARSE);
 		CU_ASSERT(strstr(tpa_err_last(), "one line") != NULL);
 		memset(big, 'a', sizeof(big));
 		memcpy(big, "postgresql://", 13);
-		CU_ASSERT_PTR_NOT_NULL_FATAL(f = fopen(conn, "w"));
-		fwrite(big, 1, sizeof(big), f);
-		fclose(f);
+		put_file(conn, big, sizeof(big), 0600);
 		CU_ASSERT_EQUAL(tpa_store_open(&s, conn), TPA_ERR_LIMIT);
-		CU_ASSERT_PTR_NOT_NULL_FATAL(f = fopen(conn, "w"));
-		fputs("postgresql://127.0.0.1:1/a\n", f);
-		fclose(f);
-		chmod(conn, 0640);
+		put_file(conn, "postgresql://127.0.0.1:1/a\n", 0, 0640);
 		CU_ASSERT_EQUAL(tpa_store_open(&s, conn), TPA_ERR_IO);
 		CU_ASSERT(strstr(tpa_err_last(), "chmod 600") != NULL);
 		chmod(conn, 0600);
@@ -2249,6 +2251,67 @@ static void test_audit_prune(void)
 }
 
 /* PostgreSQL only: what a server, not a file, can get wrong. */
+
+/* Evidence leaves through an archive: a cutoff after now and an archive
+ * that exists are refused with the evidence kept; a device attested since
+ * the cutoff keeps its own; then the archive holds the log (base64) and it
+ * is gone from the registry. */
+static void test_evidence_prune(void)
+{
+	char p[1024], arch[300], line[1024];
+	static const uint8_t log[] = { 1, 2, 3, 4 };
+	tpa_attest_record rec;
+	tpa_store *s = open_file("evprune.db", p, sizeof(p));
+	uint8_t *got = NULL;
+	char *pcrs = NULL;
+	size_t len = 0, n = 9, lines = 0;
+	struct stat stt;
+	FILE *f;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(s);
+	CU_ASSERT_EQUAL(tpa_store_enroll(s, ID1, EK, sizeof(EK), NULL, 0, AKP, sizeof(AKP),
+					 "000bee01", NULL, 0, 100), 0);
+	memset(&rec, 0, sizeof(rec));
+	rec.event_log = log;
+	rec.event_log_len = sizeof(log);
+	CU_ASSERT_EQUAL(tpa_store_record(s, ID1, 1, NULL, &rec, 300), 0);
+	snprintf(arch, sizeof(arch), "%s/evprune.jsonl", dir);
+	CU_ASSERT_EQUAL(tpa_audit_evidence_prune(&n, s, 301, arch, 300), TPA_ERR_INVALID_ARG);
+	CU_ASSERT_EQUAL(n, 0);
+	CU_ASSERT_EQUAL(access(arch, F_OK), -1);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(f = fopen(arch, "w"));
+	fclose(f);
+	CU_ASSERT_EQUAL(tpa_audit_evidence_prune(&n, s, 301, arch, 400), TPA_ERR_CONFLICT);
+	CU_ASSERT_EQUAL(tpa_store_last_evidence(&got, &len, &pcrs, s, ID1), 0);
+	CU_ASSERT_EQUAL(len, sizeof(log));
+	free(got);
+	free(pcrs);
+	unlink(arch);
+	/* Attested at 300: not before a cutoff of 300. */
+	CU_ASSERT_EQUAL(tpa_audit_evidence_prune(&n, s, 300, arch, 400), 0);
+	CU_ASSERT_EQUAL(n, 0);
+	CU_ASSERT_EQUAL(access(arch, F_OK), -1);
+	CU_ASSERT_EQUAL(tpa_audit_evidence_prune(&n, s, 301, arch, 400), 0);
+	CU_ASSERT_EQUAL(n, 1);
+	CU_ASSERT_EQUAL_FATAL(stat(arch, &stt), 0);
+	CU_ASSERT_EQUAL(stt.st_mode & 0777, 0600);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(f = fopen(arch, "r"));
+	while (fgets(line, sizeof(line), f)) {
+		lines++;
+		CU_ASSERT(strstr(line, ID1) != NULL);
+		CU_ASSERT(strstr(line, "\"event_log\":\"AQIDBA==\"") != NULL);
+	}
+	fclose(f);
+	CU_ASSERT_EQUAL(lines, 1);
+	got = NULL;
+	CU_ASSERT_EQUAL(tpa_store_last_evidence(&got, &len, &pcrs, s, ID1), 0);
+	CU_ASSERT_PTR_NULL(got);
+	free(got);
+	free(pcrs);
+	unlink(arch);
+	tpa_store_close(s);
+}
+
 static void test_pg_faults(void)
 {
 	tpa_store *s = NULL, *t = NULL;
@@ -2368,6 +2431,8 @@ int main(void)
 			    "connection-string file", test_pg_faults);
 		CU_add_test(s, "retention: audit rows pruned through an archive, the log "
 			    "verifies from its new start; evidence", test_audit_prune);
+		CU_add_test(s, "retention: evidence archived, then dropped; refusals",
+			    test_evidence_prune);
 		failed = test_run_all();
 		printf("test_store: %u checks of the SQLite file's own SQL not run on PostgreSQL\n",
 		       sqlite_only);
@@ -2413,6 +2478,7 @@ int main(void)
 		    test_admission);
 	CU_add_test(s, "retention: audit rows pruned through an archive, the log verifies from "
 		    "its new start; evidence", test_audit_prune);
+	CU_add_test(s, "retention: evidence archived, then dropped; refusals", test_evidence_prune);
 	failed = test_run_all();
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
 	if (system(cmd) != 0)
