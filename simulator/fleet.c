@@ -87,6 +87,7 @@ static struct {
 	size_t ndev;
 	long count, batch;
 	int concurrency, warm, challenge_only;
+	int refused;    /* 0, or which refusal --refused asks for (REFUSE_*) */
 	unsigned timeout_ms, retries;
 	long vpid[8], dbpid;
 	size_t nvpid;
@@ -119,6 +120,14 @@ static double vwrites(void)
 	return t;
 }
 
+/* --refused: an Attest as big as the evidence that the verifier must refuse.
+ * UNDECODABLE: zeros (field number 0 is no protobuf field), refused before
+ * any check: what moving an attestation's bytes costs. BAD_SEAL: the
+ * evidence with its challenge id's tag broken: every check made, the
+ * verdict and its token too, and nothing recorded: the attestation without
+ * its registry write. */
+enum { REFUSE_UNDECODABLE = 1, REFUSE_BAD_SEAL };
+
 static pthread_mutex_t dev_lock[DEVICES_MAX];   /* one TPM command stream each */
 static error_kind retried[ERROR_KINDS];
 
@@ -142,7 +151,8 @@ static void usage(FILE *f)
 	fprintf(f,
 "usage: " PROG " --verifier HOST:PORT --ca FILE --device TCTI,AK_FILE,EVENTLOG\n"
 "                 [--device ...] [--count N] [--concurrency C] [--warm]\n"
-"                 [--challenge-only] [--verifier-pid PID]... [--db-pid PID] [--registry FILE] [--batch N]\n"
+"                 [--challenge-only | --refused undecodable|bad-seal]\n"
+"                 [--verifier-pid PID]... [--db-pid PID] [--registry FILE] [--batch N]\n"
 "                 [--timeout MS] [--retries N] [--verdicts-out FILE] [--replay HOST:PORT]\n"
 "\n"
 "Devices attesting to a verifier at once, as real agents do, for capacity\n"
@@ -162,6 +172,13 @@ static void usage(FILE *f)
 "  --challenge-only      the connection and the GetChallenge alone, no Attest:\n"
 "                        what the connection and one small call cost, the\n"
 "                        floor under an attestation\n"
+"  --refused undecodable an Attest of the evidence's size that is no protobuf\n"
+"                        (zeros), which the verifier refuses before any check\n"
+"                        (INVALID_ARGUMENT, counted as done): what moving an\n"
+"                        attestation's bytes costs\n"
+"  --refused bad-seal    the evidence with its challenge id's tag broken: every\n"
+"                        check is made and the verdict signed, but nothing is\n"
+"                        recorded: an attestation without its registry write\n"
 "  --verifier-pid PID    the verifier's process here: its CPU per attestation\n"
 "                        (again for each replica: their CPU summed)\n"
 "  --db-pid PID          the database server's main process: its CPU and its\n"
@@ -267,6 +284,8 @@ static int make_evidence(attempt *a, device *d, tpa_rpc_client *c)
 	}
 	free(req);
 	free(resp);
+	if (opt.refused == REFUSE_BAD_SEAL && ch.id[0])
+		ch.id[strlen(ch.id) - 1] ^= ch.id[strlen(ch.id) - 1] == 'A' ? 1 : 2;
 	pthread_mutex_lock(&dev_lock[a->dev]);
 	err = tpa_tpm_quote(&q, d->tpm, &pcrs, ch.nonce, ch.nonce_len) < 0 ||
 	      tpa_attest_request_pack(&a->req, &a->len, ch.id, &q, d->akpub, d->akpub_len, &pcrs,
@@ -390,10 +409,22 @@ static int attest_try(attempt *a, int *status, char *why, size_t cap)
 		rc = 0;
 		goto out;
 	}
+	if (opt.refused == REFUSE_UNDECODABLE)
+		memset(a->req, 0, a->len);
 	*status = -1;
 	if (tpa_rpc_client_call(&resp, &n, status, c, TPA_RPC_ATTEST, a->req, a->len,
 				opt.timeout_ms) < 0) {
-		snprintf(why, cap, "%s", tpa_err_last());
+		if (opt.refused == REFUSE_UNDECODABLE && *status == TPA_RPC_INVALID_ARGUMENT &&
+		    strstr(tpa_err_last(), "malformed")) {
+			a->latency = now_s() - t0;   /* the refusal asked for */
+			rc = 0;
+		} else {
+			snprintf(why, cap, "%s", tpa_err_last());
+		}
+		goto out;
+	}
+	if (opt.refused == REFUSE_UNDECODABLE) {
+		snprintf(why, cap, "an undecodable Attest was answered");
 		goto out;
 	}
 	if (tpa_verdict_reply_unpack(&v, resp, n) < 0) {
@@ -590,6 +621,9 @@ int main(int argc, char **argv)
 			opt.dbpid = x;
 		} else if (strcmp(a, "--retries") == 0 && (x = number(v, 1000)) > 0) {
 			opt.retries = (unsigned)x;
+		} else if (strcmp(a, "--refused") == 0 && (strcmp(v, "undecodable") == 0 ||
+							   strcmp(v, "bad-seal") == 0)) {
+			opt.refused = v[0] == 'u' ? REFUSE_UNDECODABLE : REFUSE_BAD_SEAL;
 		} else if (strcmp(a, "--verdicts-out") == 0) {
 			opt.verdicts_out = v;
 		} else if (strcmp(a, "--replay") == 0) {
@@ -599,6 +633,10 @@ int main(int argc, char **argv)
 			usage(stderr);
 			return 2;
 		}
+	}
+	if (opt.challenge_only && opt.refused) {
+		fprintf(stderr, PROG ": --challenge-only sends no Attest to refuse: not with --refused\n");
+		return 2;
 	}
 	if (!opt.target || !opt.ca || !opt.ndev) {
 		fprintf(stderr, PROG ": --verifier, --ca and at least one --device are needed\n");
@@ -696,7 +734,10 @@ int main(int argc, char **argv)
 	printf("fleet: %zu device%s, %ld attestations, %d at once, %s (%s)\n",
 	       opt.ndev, opt.ndev == 1 ? "" : "s", opt.count, opt.concurrency,
 	       opt.warm ? "over one channel kept open" : "a new TLS connection each",
-	       opt.challenge_only ? "GetChallenge alone, no Attest" : "GetChallenge, Attest");
+	       opt.challenge_only ? "GetChallenge alone, no Attest" :
+	       opt.refused == REFUSE_UNDECODABLE ? "GetChallenge, an undecodable Attest" :
+	       opt.refused == REFUSE_BAD_SEAL ? "GetChallenge, Attest with a broken seal" :
+	       "GetChallenge, Attest");
 	printf("  attestations/s  %.1f (%ld verdicts in %.2f s: %ld compliant, %ld not; %ld errors)\n",
 	       (double)done_ok / run, done_ok, run, compliant, done_ok - compliant,
 	       opt.count - done_ok);

@@ -81,6 +81,13 @@ F=("$BIN/tpa-fleet" --verifier "127.0.0.1:$PORT" --ca "$CA" "${DEVS[@]}" --verif
 echo "-- the floor: the connection and a GetChallenge alone (no Attest) --"
 "${F[@]}" --count "$COUNT" --challenge-only | tee "$W/floor-fresh.txt"
 "${F[@]}" --count "$COUNT" --challenge-only --warm | tee "$W/floor-warm.txt"
+# Over the warm channel, an Attest of the evidence's size that is no
+# protobuf (refused before any check: moving its bytes), and the evidence
+# with its challenge's seal broken (every check, the verdict and its token,
+# nothing recorded: the attestation without the registry's write).
+echo "-- over the warm channel: an undecodable Attest, and one with a broken seal --"
+"${F[@]}" --count "$COUNT" --warm --refused undecodable | tee "$W/floor-bytes.txt"
+"${F[@]}" --count "$COUNT" --warm --refused bad-seal | tee "$W/no-record.txt"
 kill -TERM "$VPID"; wait "$VPID" 2>/dev/null || true
 rm -f "$W/v.out"
 "$BIN/verifier" serve --listen "unix:$W/v.sock" --cert "$W/certs/server.pem" \
@@ -98,7 +105,7 @@ echo "-- the floor on gRPC's own TLS listener, a unix socket (no gate, no TCP) -
 
 openssl speed -seconds 2 ecdsap256 ecdhp256 2>/dev/null >"$W/speed.txt" || true
 "$PY3" - "$W/speed.txt" "$W/fresh.txt" "$W/warm.txt" "$W/floor-fresh.txt" "$W/floor-warm.txt" \
-    "$W/floor-unix.txt" "$W/fresh-unix.txt" <<'PY' || true
+    "$W/floor-unix.txt" "$W/fresh-unix.txt" "$W/floor-bytes.txt" "$W/no-record.txt" <<'PY' || true
 import re, sys
 t = open(sys.argv[1]).read()
 # "256 bits ecdsa (nistp256)   0.0000s   0.0001s  46576.8  16547.0": the
@@ -125,6 +132,12 @@ if ff and fw and fresh and warm:
     print("  the floor (a connection and one GetChallenge, no Attest): %.0f us on a new TLS"
           " connection, %.0f us over a warm channel" % (ff, fw))
     print("  the attestation above its floor: %.0f us fresh, %.0f us warm" % (fresh - ff, warm - fw))
+fb, nr = cpu(sys.argv[8]), cpu(sys.argv[9])
+if fb and nr and warm:
+    print("  over the warm channel: moving an Attest's bytes (refused undecodable) %.0f us;"
+          " every check, the verdict and its token without the registry's write (a broken"
+          " seal) %.0f us; the registry's write and its transaction about %.0f us"
+          % (fb, nr, warm - nr))
 if fu and au:
     print("  on gRPC's own listener (unix socket, no gate, no TCP): the floor %.0f us, an"
           " attestation %.0f us fresh" % (fu, au))

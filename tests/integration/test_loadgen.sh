@@ -68,6 +68,34 @@ expect_exit "30 over one channel (--warm): exit 0" 0 "${F[@]}" "${FA[@]}" --coun
 expect_grep "... 30 verdicts, all compliant" "$WORK/out" '\(30 verdicts in [0-9.]+ s: 30 compliant, 0 not; 0 errors\)'
 expect_grep "... says it kept one channel" "$WORK/out" 'over one channel kept open'
 
+# ---- the floors: Attests the verifier must refuse ----
+code() { # METHOD CODE: the verifier's calls answered with CODE, from its /metrics
+    curl -s "http://127.0.0.1:$MP/metrics" |
+        sed -n "s/^tpa_rpc_requests_total{method=\"$1\",code=\"$2\"} \([0-9]*\)$/\1/p"
+}
+audit_rows() {
+    "$PY" -c 'import sqlite3, sys
+c = sqlite3.connect(sys.argv[1])
+print(c.execute("SELECT count(*) FROM audit").fetchone()[0])' "$DB" 2>/dev/null || echo -1
+}
+i0=$(code Attest INVALID_ARGUMENT); i0=${i0:-0}; r0=$(audit_rows)
+expect_exit "--refused undecodable: 12 Attests of the evidence's size that are no protobuf: exit 0" 0 \
+    "${F[@]}" "${FA[@]}" --count 12 --concurrency 3 --warm --refused undecodable
+expect_grep "... says what it sent" "$WORK/out" '\(GetChallenge, an undecodable Attest\)'
+expect_grep "... each refused as the mode asks, none compliant" "$WORK/out" '\(12 verdicts in [0-9.]+ s: 0 compliant, 12 not; 0 errors\)'
+i1=$(code Attest INVALID_ARGUMENT)
+[ $((i1 - i0)) = 12 ] && ok "... the verifier refused exactly 12 Attests INVALID_ARGUMENT (its metrics)" ||
+    bad "Attests refused INVALID_ARGUMENT: $((i1 - i0))"
+expect_exit "--refused bad-seal: 12 Attests whose challenge's seal is broken: exit 0" 0 \
+    "${F[@]}" "${FA[@]}" --count 12 --concurrency 3 --warm --refused bad-seal
+expect_grep "... says what it sent" "$WORK/out" '\(GetChallenge, Attest with a broken seal\)'
+expect_grep "... each answered with a verdict, none compliant" "$WORK/out" '\(12 verdicts in [0-9.]+ s: 0 compliant, 12 not; 0 errors\)'
+[ "$(audit_rows)" = "$r0" ] && ok "... and nothing written to the registry by either ($r0 audit rows)" ||
+    bad "audit rows after the refused Attests: $(audit_rows), before: $r0"
+expect_exit "--refused with --challenge-only: usage (2)" 2 "${F[@]}" "${FA[@]}" --challenge-only \
+    --refused bad-seal
+expect_exit "--refused of no kind: usage (2)" 2 "${F[@]}" "${FA[@]}" --refused sometimes
+
 # ---- a connection of its own: the per-address cap shows it ----
 stop_verifiers
 start_verifier capped "${VARGS[@]}" --max-connections-per-peer 1 --handshake-timeout 60000
