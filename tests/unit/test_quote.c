@@ -376,31 +376,47 @@ static void test_truncated(void)
 	}
 }
 
-static void test_unrestricted_ak(void)
+/* Each of the AK's required attributes, flipped in the public area it
+ * claims while its key stays the TPM's: the signature still holds, so only
+ * the attribute rule can refuse it. Unrestricted, it could sign a forged
+ * TPMS_ATTEST; a decrypt key, not a signing key, or one that could be
+ * duplicated (fixedParent) or was imported (sensitiveDataOrigin) is no AK. */
+static void test_ak_attribute_flips(void)
 {
-	fixture f = fx_ecc;
-	tpa_quote_evidence ev;
-	TPMT_PUBLIC pub;
-	size_t off = 0;
+	static const struct { TPMA_OBJECT bit; const char *why; } flips[] = {
+		{ TPMA_OBJECT_RESTRICTED, "lacks restricted" },
+		{ TPMA_OBJECT_SIGN_ENCRYPT, "lacks sign" },
+		{ TPMA_OBJECT_DECRYPT, "must not have decrypt" },
+		{ TPMA_OBJECT_FIXEDTPM, "lacks fixedTPM" },
+		{ TPMA_OBJECT_FIXEDPARENT, "lacks fixedParent" },
+		{ TPMA_OBJECT_SENSITIVEDATAORIGIN, "lacks sensitiveDataOrigin" },
+	};
+	size_t i;
 
-	/* The same key claimed as unrestricted: such a key could sign a forged
-	 * TPMS_ATTEST, so it must be refused even though the signature holds. */
-	CU_ASSERT_EQUAL_FATAL(tpa_decode_public(&pub, f.akpub, f.akpub_len), 0);
-	pub.objectAttributes &= ~TPMA_OBJECT_RESTRICTED;
-	CU_ASSERT_EQUAL_FATAL(Tss2_MU_TPMT_PUBLIC_Marshal(&pub, f.akpub,
-							 sizeof(f.akpub), &off), 0);
-	f.akpub_len = off;
-	ev = ev_of(&f);
-	expect_only_failure(&ev, f.nonce, sizeof(f.nonce), "ak.attributes");
+	for (i = 0; i < sizeof(flips) / sizeof(flips[0]); i++) {
+		fixture f = fx_ecc;
+		tpa_quote_evidence ev;
+		tpa_findings out;
+		const tpa_check *c;
+		TPMT_PUBLIC pub;
+		uint8_t name[TPA_NAME_MAX];
+		size_t off = 0, name_len = 0;
 
-	CU_ASSERT_EQUAL_FATAL(tpa_decode_public(&pub, fx_ecc.akpub, fx_ecc.akpub_len), 0);
-	pub.objectAttributes |= TPMA_OBJECT_DECRYPT;
-	off = 0;
-	CU_ASSERT_EQUAL_FATAL(Tss2_MU_TPMT_PUBLIC_Marshal(&pub, f.akpub,
-							 sizeof(f.akpub), &off), 0);
-	f.akpub_len = off;
-	ev = ev_of(&f);
-	expect_only_failure(&ev, f.nonce, sizeof(f.nonce), "ak.attributes");
+		CU_ASSERT_EQUAL_FATAL(tpa_decode_public(&pub, f.akpub, f.akpub_len), 0);
+		pub.objectAttributes ^= flips[i].bit;
+		CU_ASSERT_EQUAL_FATAL(Tss2_MU_TPMT_PUBLIC_Marshal(&pub, f.akpub,
+								 sizeof(f.akpub), &off), 0);
+		f.akpub_len = off;
+		ev = ev_of(&f);
+		expect_only_failure(&ev, f.nonce, sizeof(f.nonce), "ak.attributes");
+		memset(&out, 0, sizeof(out));
+		tpa_quote_verify(&out, &ev, f.nonce, sizeof(f.nonce), name, &name_len);
+		c = tpa_findings_get(&out, TPA_CHECK_AK_ATTRIBUTES);
+		CU_ASSERT_PTR_NOT_NULL_FATAL(c);
+		CU_ASSERT_PTR_NOT_NULL(strstr(c->detail, flips[i].why));
+		if (!c->detail[0] || !strstr(c->detail, flips[i].why))
+			fprintf(stderr, "  flip %s: %s\n", flips[i].why, c->detail);
+	}
 }
 
 int main(void)
@@ -431,7 +447,7 @@ int main(void)
 	CU_add_test(s, "another PCR selection", test_other_selection);
 	CU_add_test(s, "trailing bytes", test_trailing_bytes);
 	CU_add_test(s, "truncated structures", test_truncated);
-	CU_add_test(s, "unrestricted or decrypting AK", test_unrestricted_ak);
+	CU_add_test(s, "each AK attribute rule, flipped", test_ak_attribute_flips);
 	failed = test_run_all();
 	tpa_tpm_close(tpm_ecc);
 	swtpm_fixture_stop(&tpm_fx);
