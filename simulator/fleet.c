@@ -123,7 +123,7 @@ static double vwrites(void)
 /* --refused: an Attest as big as the evidence that the verifier must refuse.
  * UNDECODABLE: zeros (field number 0 is no protobuf field), refused before
  * any check: what moving an attestation's bytes costs. BAD_SEAL: the
- * evidence with its challenge id's tag broken: every check made, the
+ * evidence with its challenge id changed: every check made, the
  * verdict and its token too, and nothing recorded: the attestation without
  * its registry write. */
 enum { REFUSE_UNDECODABLE = 1, REFUSE_BAD_SEAL };
@@ -176,7 +176,7 @@ static void usage(FILE *f)
 "                        (zeros), which the verifier refuses before any check\n"
 "                        (INVALID_ARGUMENT, counted as done): what moving an\n"
 "                        attestation's bytes costs\n"
-"  --refused bad-seal    the evidence with its challenge id's tag broken: every\n"
+"  --refused bad-seal    the evidence with its challenge id changed: every\n"
 "                        check is made and the verdict signed, but nothing is\n"
 "                        recorded: an attestation without its registry write\n"
 "  --verifier-pid PID    the verifier's process here: its CPU per attestation\n"
@@ -284,8 +284,13 @@ static int make_evidence(attempt *a, device *d, tpa_rpc_client *c)
 	}
 	free(req);
 	free(resp);
-	if (opt.refused == REFUSE_BAD_SEAL && ch.id[0])
-		ch.id[strlen(ch.id) - 1] ^= ch.id[strlen(ch.id) - 1] == 'A' ? 1 : 2;
+	/* A character in the middle carries six whole bits of the sealed bytes
+	 * (the last may carry only padding a decoder ignores). */
+	if (opt.refused == REFUSE_BAD_SEAL && ch.id[0]) {
+		char *k = ch.id + strlen(ch.id) / 2;
+
+		*k = *k == 'A' ? 'B' : 'A';
+	}
 	pthread_mutex_lock(&dev_lock[a->dev]);
 	err = tpa_tpm_quote(&q, d->tpm, &pcrs, ch.nonce, ch.nonce_len) < 0 ||
 	      tpa_attest_request_pack(&a->req, &a->len, ch.id, &q, d->akpub, d->akpub_len, &pcrs,

@@ -399,8 +399,7 @@ static void test_ak_attribute_flips(void)
 		tpa_findings out;
 		const tpa_check *c;
 		TPMT_PUBLIC pub;
-		uint8_t name[TPA_NAME_MAX];
-		size_t off = 0, name_len = 0;
+		size_t off = 0;
 
 		CU_ASSERT_EQUAL_FATAL(tpa_decode_public(&pub, f.akpub, f.akpub_len), 0);
 		pub.objectAttributes ^= flips[i].bit;
@@ -410,12 +409,10 @@ static void test_ak_attribute_flips(void)
 		ev = ev_of(&f);
 		expect_only_failure(&ev, f.nonce, sizeof(f.nonce), "ak.attributes");
 		memset(&out, 0, sizeof(out));
-		tpa_quote_verify(&out, &ev, f.nonce, sizeof(f.nonce), name, &name_len);
+		tpa_quote_verify(&out, &ev, f.nonce, sizeof(f.nonce), NULL, NULL);
 		c = tpa_findings_get(&out, TPA_CHECK_AK_ATTRIBUTES);
 		CU_ASSERT_PTR_NOT_NULL_FATAL(c);
 		CU_ASSERT_PTR_NOT_NULL(strstr(c->detail, flips[i].why));
-		if (!c->detail[0] || !strstr(c->detail, flips[i].why))
-			fprintf(stderr, "  flip %s: %s\n", flips[i].why, c->detail);
 	}
 }
 

@@ -2250,8 +2250,6 @@ static void test_audit_prune(void)
 	tpa_store_close(s);
 }
 
-/* PostgreSQL only: what a server, not a file, can get wrong. */
-
 /* Evidence leaves through an archive: a cutoff after now and an archive
  * that exists are refused with the evidence kept; a device attested since
  * the cutoff keeps its own; then the archive holds the log (base64) and it
@@ -2312,6 +2310,7 @@ static void test_evidence_prune(void)
 	tpa_store_close(s);
 }
 
+/* PostgreSQL only: what a server, not a file, can get wrong. */
 static void test_pg_faults(void)
 {
 	tpa_store *s = NULL, *t = NULL;
