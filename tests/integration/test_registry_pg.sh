@@ -123,7 +123,11 @@ start_verifier vone --cert "$WORK/certs/server.pem" --key "$WORK/certs/server.ke
 TONE=127.0.0.1:$PORT
 for _ in $(seq 1500); do grep -q '^http health listening' "$WORK/vone.out" && break; sleep 0.02; done
 P1=$(sed -n 's/^http health listening on port \([0-9]*\) .*/\1/p' "$WORK/vone.out")
-for round in 1 2 3; do
+# Twelve at once may still be served one after another on a quiet machine:
+# rounds go on until two of them have overlapped (the warning says so), at
+# most 20; every one of them must have answered 200.
+rounds=0
+for round in $(seq 20); do
     CURLS=()
     for i in $(seq 12); do
         curl -sS --max-time 30 -o /dev/null -w '%{http_code}\n' "http://127.0.0.1:$P1/readyz" \
@@ -131,10 +135,12 @@ for round in 1 2 3; do
         CURLS+=($!)
     done
     wait "${CURLS[@]}" || true
+    rounds=$round
+    [ "$round" -ge 3 ] && grep -q "another pooled connection" "$WORK/vone.err" && break
 done
 n200=$(cat "$WORK"/one-*.code | grep -c '^200$' || true)
-[ "$n200" = 36 ] && ok "one connection for the role: 36 /readyz at once, all 200" ||
-    bad "/readyz with one connection: $n200 of 36 answered 200" "$WORK/vone.err"
+[ "$n200" = $((rounds * 12)) ] && ok "one connection for the role: $rounds rounds of 12 /readyz at once, all 200" ||
+    bad "/readyz with one connection: $n200 of $((rounds * 12)) answered 200" "$WORK/vone.err"
 "${C[@]}" attest --verifier "$TONE" --ca "$CA" --tcti "$TCTI" --ak-file "$WORK/ak.bin" \
     --eventlog "$WORK/good.log" >"$WORK/one.out" 2>&1 || true
 grep -q "^verdict:" "$WORK/one.out" && ok "... an attestation answered on it" ||
