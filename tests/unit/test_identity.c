@@ -1132,19 +1132,16 @@ static void test_real_non_der(void)
 	free(c);
 }
 
-static void test_real_intel_ek_public(void)
+/* The EK public area of the same Intel PTT, as tpm2-tools' test has it:
+ * what a real client sends. */
+static void intel_ek_public(TPM2B_PUBLIC *tp)
 {
 	char path[1024], hex[1024];
 	uint8_t buf[512];
 	size_t n = 0, off = 0, i;
-	TPM2B_PUBLIC tp;
 	FILE *f;
 	int ch;
-	size_t ifx = real_index("infineon-slb9665-rsa-ek.pem");
-	size_t intel = real_index("intel-ptt-spt-rsa-ek.pem");
 
-	/* The EK public area of the same Intel PTT, as tpm2-tools' test has it:
-	 * what a real client sends. */
 	snprintf(path, sizeof(path), "%s/intel-ptt-spt-rsa-ek.tpm2b_public.hex", ekcerts_dir());
 	f = fopen(path, "r");
 	CU_ASSERT_PTR_NOT_NULL_FATAL(f);
@@ -1160,9 +1157,18 @@ static void test_real_intel_ek_public(void)
 		CU_ASSERT_EQUAL_FATAL(sscanf(hex + 2 * i, "%2x", &v), 1);
 		buf[i] = (uint8_t)v;
 	}
-	memset(&tp, 0, sizeof(tp));
-	CU_ASSERT_EQUAL_FATAL(Tss2_MU_TPM2B_PUBLIC_Unmarshal(buf, n / 2, &off, &tp), 0);
+	memset(tp, 0, sizeof(*tp));
+	CU_ASSERT_EQUAL_FATAL(Tss2_MU_TPM2B_PUBLIC_Unmarshal(buf, n / 2, &off, tp), 0);
 	CU_ASSERT_EQUAL(off, n / 2);
+}
+
+static void test_real_intel_ek_public(void)
+{
+	TPM2B_PUBLIC tp;
+	size_t ifx = real_index("infineon-slb9665-rsa-ek.pem");
+	size_t intel = real_index("intel-ptt-spt-rsa-ek.pem");
+
+	intel_ek_public(&tp);
 	CU_ASSERT_EQUAL(tp.publicArea.type, TPM2_ALG_RSA);
 	CU_ASSERT_EQUAL(tp.publicArea.parameters.rsaDetail.keyBits, 2048);
 	CU_ASSERT_EQUAL(tp.publicArea.unique.rsa.size, R[intel].ek.unique.rsa.size);
@@ -1170,6 +1176,35 @@ static void test_real_intel_ek_public(void)
 			       R[intel].ek.unique.rsa.size), 0);
 	CU_ASSERT_EQUAL(real_verify_leaf(&R[intel], &tp.publicArea), 0);
 	CU_ASSERT_EQUAL(real_verify_leaf(&R[ifx], &tp.publicArea), TPA_ERR_VERIFY);
+}
+
+/* The real Intel PTT EK follows template L-1; the same key with one more
+ * attribute, or another authPolicy of the same size, follows none: the
+ * template is what makes the EK a decryption-only key under the
+ * endorsement policy, whatever its certificate says. */
+static void test_real_ek_template(void)
+{
+	TPM2B_PUBLIC tp;
+	TPMT_PUBLIC k;
+	tpa_ek_template_id id = TPA_EK_TEMPLATE_NONE;
+
+	intel_ek_public(&tp);
+	CU_ASSERT_EQUAL(tpa_ek_check_template(&id, &tp.publicArea), 0);
+	CU_ASSERT_EQUAL(id, TPA_EK_TEMPLATE_L1);
+
+	k = tp.publicArea;
+	k.objectAttributes |= TPMA_OBJECT_SIGN_ENCRYPT;
+	CU_ASSERT_EQUAL(tpa_ek_check_template(&id, &k), TPA_ERR_VERIFY);
+	CU_ASSERT_EQUAL(id, TPA_EK_TEMPLATE_NONE);
+	CU_ASSERT(strstr(tpa_err_last(), "its object attributes differs from template L-1") !=
+		  NULL);
+
+	k = tp.publicArea;
+	CU_ASSERT_EQUAL_FATAL(k.authPolicy.size, 32);
+	k.authPolicy.buffer[31] ^= 1;
+	CU_ASSERT_EQUAL(tpa_ek_check_template(&id, &k), TPA_ERR_VERIFY);
+	CU_ASSERT_EQUAL(id, TPA_EK_TEMPLATE_NONE);
+	CU_ASSERT(strstr(tpa_err_last(), "its authPolicy differs from template L-1") != NULL);
 }
 
 /* ---- the time policy, on a chain made here ---- */
@@ -1337,6 +1372,8 @@ int main(void)
 		    test_real_anchors);
 	CU_add_test(s, "non-DER encodings verify on their own bytes", test_real_non_der);
 	CU_add_test(s, "Intel PTT: the EK public area the TPM reports", test_real_intel_ek_public);
+	CU_add_test(s, "Intel PTT: its EK template, not one attribute or policy bit more",
+		    test_real_ek_template);
 	CU_add_test(s, "time policy: expired accepted, not yet valid refused", test_time_policy);
 	failed = test_run_all();
 	side_stop(&A);
