@@ -763,33 +763,51 @@ static int adm_suite_clean(void)
 
 /* Enroll and Activate with no EK certificate; the Activate status, its
  * details, and (when OK) the device id and whether it is pending. */
+/* The swtpm's EK (no certificate) and AK, as an Enroll sends them. */
+typedef struct {
+	tpa_enroll_keys keys;
+	uint8_t ekpub[TPA_PUBLIC_MAX], akpub[TPA_PUBLIC_MAX];
+} enroll_keys;
+
+/* Enroll of the swtpm's keys: the reply (r->data malloc'd). */
+static void enroll_call(tpa_rpc_reply *r, enroll_keys *k)
+{
+	TPMT_PUBLIC ek;
+	uint8_t *req = NULL;
+	size_t req_len = 0;
+
+	memset(k, 0, sizeof(*k));
+	CU_ASSERT_EQUAL_FATAL(tpa_tpm_ek_public(tpm, &ek), 0);
+	CU_ASSERT_EQUAL_FATAL(Tss2_MU_TPMT_PUBLIC_Marshal(&ek, k->ekpub, sizeof(k->ekpub),
+							  &k->keys.ek_public_len),
+			      TSS2_RC_SUCCESS);
+	CU_ASSERT_EQUAL_FATAL(tpa_tpm_ak_public(tpm, k->akpub, sizeof(k->akpub),
+						&k->keys.ak_public_len), 0);
+	k->keys.ek_public = k->ekpub;
+	k->keys.ek_cert_source = "none";
+	k->keys.ak_public = k->akpub;
+	CU_ASSERT_EQUAL_FATAL(tpa_enroll_request_pack(&req, &req_len, &k->keys, NULL, NULL, 0, 0),
+			      0);
+	memset(r, 0, sizeof(*r));
+	tpa_service_enroll(r, req, req_len, svc);
+	free(req);
+}
+
 static int enroll_without_cert(char *details, size_t cap, char *device_id, int *pending)
 {
+	enroll_keys k;
 	tpa_enroll_keys keys;
 	tpa_enrollment en;
-	TPMT_PUBLIC ek;
 	tpa_rpc_reply r;
-	uint8_t ekpub[TPA_PUBLIC_MAX], akpub[TPA_PUBLIC_MAX], cred[64], *req = NULL;
-	size_t ekpub_len = 0, akpub_len = 0, req_len = 0, cred_len = sizeof(cred);
+	uint8_t cred[64], *req = NULL;
+	size_t req_len = 0, cred_len = sizeof(cred);
 	char ak_name[140], admission[32];
 	int status;
 
 	*pending = -1;
 	device_id[0] = '\0';
-	CU_ASSERT_EQUAL_FATAL(tpa_tpm_ek_public(tpm, &ek), 0);
-	CU_ASSERT_EQUAL_FATAL(Tss2_MU_TPMT_PUBLIC_Marshal(&ek, ekpub, sizeof(ekpub), &ekpub_len),
-			      TSS2_RC_SUCCESS);
-	CU_ASSERT_EQUAL_FATAL(tpa_tpm_ak_public(tpm, akpub, sizeof(akpub), &akpub_len), 0);
-	memset(&keys, 0, sizeof(keys));
-	keys.ek_public = ekpub;
-	keys.ek_public_len = ekpub_len;
-	keys.ek_cert_source = "none";
-	keys.ak_public = akpub;
-	keys.ak_public_len = akpub_len;
-	CU_ASSERT_EQUAL_FATAL(tpa_enroll_request_pack(&req, &req_len, &keys, NULL, NULL, 0, 0), 0);
-	memset(&r, 0, sizeof(r));
-	tpa_service_enroll(&r, req, req_len, svc);
-	free(req);
+	enroll_call(&r, &k);
+	keys = k.keys;
 	/* Enroll itself decides nothing about admission. */
 	CU_ASSERT_EQUAL_FATAL(r.status, TPA_RPC_OK);
 	CU_ASSERT_EQUAL_FATAL(tpa_enroll_response_unpack(&en, r.data, r.len), 0);
@@ -873,6 +891,31 @@ static void registry_metrics(const char *dev)
 	CU_ASSERT_EQUAL(system(cmd), 0);
 	unlink(path);
 	free(t);
+}
+
+/* dev is revoked: its Enroll is refused before a credential is made, by
+ * name (a new enrollment must not bring it back); deleted while revoked, the
+ * registry forgets it but keeps its tombstone: refused still, saying so. */
+static void revoked_refused(const char *dev)
+{
+	enroll_keys k;
+	tpa_rpc_reply r;
+
+	enroll_call(&r, &k);
+	CU_ASSERT_EQUAL(r.status, TPA_RPC_PERMISSION_DENIED);
+	CU_ASSERT_PTR_NOT_NULL(strstr(r.details, "is revoked: an operator must reinstate it"));
+	CU_ASSERT_PTR_NULL(strstr(r.details, "deleted while revoked"));
+	CU_ASSERT_EQUAL(r.len, 0);
+	free(r.data);
+
+	CU_ASSERT_EQUAL(tpa_store_remove(adm_store, dev, (int64_t)time(NULL)), 0);
+	CU_ASSERT_EQUAL(tpa_store_tombstoned(adm_store, dev), 1);
+	enroll_call(&r, &k);
+	CU_ASSERT_EQUAL(r.status, TPA_RPC_PERMISSION_DENIED);
+	CU_ASSERT_PTR_NOT_NULL(strstr(r.details, "is revoked (deleted while revoked): an operator "
+					       "must reinstate it"));
+	CU_ASSERT_EQUAL(r.len, 0);
+	free(r.data);
 }
 
 static void test_admission_no_ek_cert(void)
@@ -976,6 +1019,7 @@ static void test_admission_no_ek_cert(void)
 	}
 	CU_ASSERT_EQUAL(tpa_service_set_admission(svc, (tpa_admission_mode)9), TPA_ERR_INVALID_ARG);
 	registry_metrics(dev);
+	revoked_refused(dev);
 }
 
 int main(void)
@@ -1007,7 +1051,8 @@ int main(void)
 	CU_add_test(s, "a good log without a valid quote", test_log_without_valid_quote);
 	s = CU_add_suite("admission: an EK without a certificate (own swtpm, registry)",
 			 adm_suite_init, adm_suite_clean);
-	CU_add_test(s, "refused open, pending approve, admitted by no_ek_cert; the claims say so",
+	CU_add_test(s, "refused open, pending approve, admitted by no_ek_cert; the claims say so; "
+		    "revoked or deleted while revoked, refused at Enroll",
 		    test_admission_no_ek_cert);
 	failed = test_run_all();
 	return failed ? 1 : 0;
