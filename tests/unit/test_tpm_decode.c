@@ -6,8 +6,10 @@
 #include <string.h>
 
 #include <CUnit/Basic.h>
+#include <openssl/core_names.h>
 #include <openssl/ec.h>
 #include <openssl/evp.h>
+#include <openssl/rsa.h>
 
 #include "testutil.h"
 #include "tpa/err.h"
@@ -119,6 +121,78 @@ static void test_signature_policy(void)
 	EVP_PKEY_free(key);
 }
 
+/* An RSA public area of keyBits bits whose modulus is that of a key of
+ * bits bits made here (the TPM's layout: exponent 0 for 65537). */
+static int rsa_public(TPMT_PUBLIC *pub, unsigned bits, unsigned key_bits, uint32_t exponent)
+{
+	EVP_PKEY *key = EVP_RSA_gen(bits);
+	BIGNUM *n = NULL;
+	int ok;
+
+	memset(pub, 0, sizeof(*pub));
+	pub->type = TPM2_ALG_RSA;
+	pub->nameAlg = TPM2_ALG_SHA256;
+	pub->parameters.rsaDetail.symmetric.algorithm = TPM2_ALG_NULL;
+	pub->parameters.rsaDetail.scheme.scheme = TPM2_ALG_RSASSA;
+	pub->parameters.rsaDetail.scheme.details.rsassa.hashAlg = TPM2_ALG_SHA256;
+	pub->parameters.rsaDetail.keyBits = (TPMI_RSA_KEY_BITS)key_bits;
+	pub->parameters.rsaDetail.exponent = exponent;
+	ok = key && EVP_PKEY_get_bn_param(key, OSSL_PKEY_PARAM_RSA_N, &n) == 1 &&
+	     BN_num_bytes(n) == (int)bits / 8 &&
+	     BN_bn2binpad(n, pub->unique.rsa.buffer, (int)bits / 8) == (int)bits / 8;
+	pub->unique.rsa.size = (UINT16)(bits / 8);
+	BN_free(n);
+	EVP_PKEY_free(key);
+	return ok ? 0 : -1;
+}
+
+/* Which AK keys are accepted (README, ak.public): RSA of 2048, 3072 or
+ * 4096 bits with a modulus of that size and an odd exponent of at least 3;
+ * NIST P-256/384/521. A weaker key signs quotes just as well. */
+static void test_ak_key_policy(void)
+{
+	static const unsigned refused_bits[] = { 1024, 1536 };
+	TPMT_PUBLIC pub;
+	EVP_PKEY *key = NULL;
+	size_t i;
+
+	CU_ASSERT_EQUAL_FATAL(rsa_public(&pub, 2048, 2048, 0), 0);
+	CU_ASSERT_EQUAL(tpa_public_to_pkey(&key, &pub), 0);
+	CU_ASSERT_EQUAL(EVP_PKEY_get_bits(key), 2048);
+	EVP_PKEY_free(key);
+	key = NULL;
+	for (i = 0; i < sizeof(refused_bits) / sizeof(refused_bits[0]); i++) {
+		char want[64];
+
+		CU_ASSERT_EQUAL_FATAL(rsa_public(&pub, refused_bits[i], refused_bits[i], 0), 0);
+		CU_ASSERT_EQUAL(tpa_public_to_pkey(&key, &pub), TPA_ERR_VERIFY);
+		snprintf(want, sizeof(want), "AK RSA key of %u bits not accepted", refused_bits[i]);
+		CU_ASSERT(strstr(tpa_err_last(), want) != NULL);
+		CU_ASSERT_PTR_NULL(key);
+	}
+	/* A 1024-bit modulus under keyBits 2048: the key is what the modulus is. */
+	CU_ASSERT_EQUAL_FATAL(rsa_public(&pub, 1024, 2048, 0), 0);
+	CU_ASSERT_EQUAL(tpa_public_to_pkey(&key, &pub), TPA_ERR_VERIFY);
+	CU_ASSERT(strstr(tpa_err_last(), "modulus of 128 bytes for a 2048-bit key") != NULL);
+	CU_ASSERT_PTR_NULL(key);
+	/* An even exponent is no RSA key; 1 none either. */
+	CU_ASSERT_EQUAL_FATAL(rsa_public(&pub, 2048, 2048, 65536), 0);
+	CU_ASSERT_EQUAL(tpa_public_to_pkey(&key, &pub), TPA_ERR_VERIFY);
+	CU_ASSERT(strstr(tpa_err_last(), "exponent 65536 not accepted") != NULL);
+	pub.parameters.rsaDetail.exponent = 1;
+	CU_ASSERT_EQUAL(tpa_public_to_pkey(&key, &pub), TPA_ERR_VERIFY);
+	CU_ASSERT(strstr(tpa_err_last(), "exponent 1 not accepted") != NULL);
+	CU_ASSERT_PTR_NULL(key);
+	/* A curve other than NIST P-256/384/521 (BN P-256, which TPMs have). */
+	memset(&pub, 0, sizeof(pub));
+	pub.type = TPM2_ALG_ECC;
+	pub.parameters.eccDetail.curveID = TPM2_ECC_BN_P256;
+	pub.unique.ecc.x.size = pub.unique.ecc.y.size = 32;
+	CU_ASSERT_EQUAL(tpa_public_to_pkey(&key, &pub), TPA_ERR_VERIFY);
+	CU_ASSERT(strstr(tpa_err_last(), "AK curve 0x0010 not accepted") != NULL);
+	CU_ASSERT_PTR_NULL(key);
+}
+
 int main(void)
 {
 	CU_pSuite s;
@@ -129,5 +203,6 @@ int main(void)
 	CU_add_test(s, "hostile bytes", test_decode_garbage);
 	CU_add_test(s, "hash table", test_hash_table);
 	CU_add_test(s, "signature: the key's scheme, no SHA-1", test_signature_policy);
+	CU_add_test(s, "AK keys: RSA 2048-4096 with an odd exponent, NIST curves", test_ak_key_policy);
 	return test_run_all() ? 1 : 0;
 }
