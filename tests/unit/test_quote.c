@@ -11,6 +11,7 @@
 #include "swtpm_fixture.h"
 #include "testutil.h"
 #include "tpa/err.h"
+#include "tpa/keybind.h"
 #include "tpa/quote.h"
 #include "tpa/tpm.h"
 
@@ -241,6 +242,77 @@ static void test_certify_not_quote(void)
 	CU_ASSERT_NOT_EQUAL(test_check_passed(&f, "quote.pcr_selection"), 1);
 }
 
+/* The binding of ev against the ECC fixture's AK and nonce: 1 passed, 0
+ * failed (its detail must hold want), -1 not reported. */
+static int kb_expect(const tpa_keybind_evidence *ev, const uint8_t *qd, const char *want)
+{
+	tpa_findings f;
+	tpa_bound_key k;
+	int passed;
+
+	memset(&f, 0, sizeof(f));
+	memset(&k, 0, sizeof(k));
+	CU_ASSERT_EQUAL_FATAL(tpa_keybind_verify(&f, &k, ev, fx_ecc.akpub, fx_ecc.akpub_len, qd,
+						 sizeof(fx_ecc.nonce)), 0);
+	passed = test_check_passed(&f, "key.binding");
+	if (passed == 1)
+		CU_ASSERT_EQUAL(strlen(k.thumbprint), TPA_JWK_THUMBPRINT_LEN);
+	if (passed == 0 && want && !strstr(test_check_detail(&f, "key.binding"), want)) {
+		fprintf(stderr, "key.binding: %s, not %s\n", test_check_detail(&f, "key.binding"),
+			want);
+		return -2;
+	}
+	return passed;
+}
+
+/* Key binding (the token's cnf) from real TPM2_Certify by the AK: a key is
+ * bound only by a certification of that very key, by this AK, for this
+ * challenge; each other one is refused by what is wrong with it. */
+static void test_key_binding(void)
+{
+	tpa_tpm_certify_result a, b;
+	tpa_tpm_quote_result *q = &fx_ecc.q;
+	tpa_keybind_evidence ev;
+	uint8_t other[32];
+	char path[512];
+
+	snprintf(path, sizeof(path), "%s/bound-a.key", tpm_fx.dir);
+	CU_ASSERT_EQUAL_FATAL(tpa_tpm_bind_key(&a, tpm_ecc, path, fx_ecc.nonce,
+					       sizeof(fx_ecc.nonce)), 0);
+	snprintf(path, sizeof(path), "%s/bound-b.key", tpm_fx.dir);
+	memset(other, 0x77, sizeof(other));
+	CU_ASSERT_EQUAL_FATAL(tpa_tpm_bind_key(&b, tpm_ecc, path, other, sizeof(other)), 0);
+	ev.key_public = a.key_public;
+	ev.key_public_len = a.key_public_len;
+	ev.certify = a.attest;
+	ev.certify_len = a.attest_len;
+	ev.signature = a.signature;
+	ev.signature_len = a.signature_len;
+	CU_ASSERT_EQUAL(kb_expect(&ev, fx_ecc.nonce, NULL), 1);
+	/* Made for another challenge: a stale binding. */
+	CU_ASSERT_EQUAL(kb_expect(&ev, other, "extraData is not this challenge's"), 0);
+	/* Key b's public area with key a's certification. */
+	ev.key_public = b.key_public;
+	ev.key_public_len = b.key_public_len;
+	CU_ASSERT_EQUAL(kb_expect(&ev, fx_ecc.nonce, "names another key"), 0);
+	/* The AK's quote for this challenge, signed and fresh, is no
+	 * certification of any key. */
+	ev.key_public = a.key_public;
+	ev.key_public_len = a.key_public_len;
+	ev.certify = q->attest;
+	ev.certify_len = q->attest_len;
+	ev.signature = q->signature;
+	ev.signature_len = q->signature_len;
+	CU_ASSERT_EQUAL(kb_expect(&ev, fx_ecc.nonce, "is not TPM_ST_ATTEST_CERTIFY"), 0);
+	/* Key a's certification with its signature's last byte changed. */
+	ev.certify = a.attest;
+	ev.certify_len = a.attest_len;
+	ev.signature = a.signature;
+	ev.signature_len = a.signature_len;
+	a.signature[a.signature_len - 1] ^= 1;
+	CU_ASSERT_EQUAL(kb_expect(&ev, fx_ecc.nonce, "not the AK's"), 0);
+}
+
 static void test_signature_tampered(void)
 {
 	fixture f = fx_ecc;
@@ -438,6 +510,7 @@ int main(void)
 	CU_add_test(s, "magic tampered", test_magic_tampered);
 	CU_add_test(s, "type tampered", test_type_tampered);
 	CU_add_test(s, "a TPM2_Certify of the AK is no quote", test_certify_not_quote);
+	CU_add_test(s, "key binding: that key, this AK, this challenge", test_key_binding);
 	CU_add_test(s, "signature tampered", test_signature_tampered);
 	CU_add_test(s, "signature malformed or of the wrong kind", test_signature_malformed);
 	CU_add_test(s, "another AK's key", test_other_ak);
