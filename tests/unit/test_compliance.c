@@ -167,6 +167,33 @@ static void test_each_reason(void)
 	expect(2800, 1, "");
 }
 
+/* A device pending approval is never compliant, whatever its registry row
+ * holds (a verdict recorded before an operator set it back to pending, or
+ * written by hand): pending is its reason, before any other. */
+static void test_pending(void)
+{
+	static const char *ID3 =
+		"efefefefefefefefefefefefefefefefefefefefefefefefefefefefefefefef";
+	static const uint8_t ek3[] = { 3, 3, 3 }, ak3[] = { 7, 7 };
+	tpa_store_admission adm = { 1, NULL, "none", NULL, NULL };
+	tpa_compliance_answer a;
+
+	CU_ASSERT_EQUAL_FATAL(tpa_store_enroll_admitted(st, ID3, ek3, sizeof(ek3), NULL, 0, ak3,
+							sizeof(ak3), "000b3333", NULL, 0, &adm,
+							100), 0);
+	CU_ASSERT_EQUAL_FATAL(tpa_compliance_answer_get(&a, st, ID3, 150, NULL), 0);
+	same_decision(&a, ID3, 150, NULL);
+	CU_ASSERT_FALSE(a.compliant);
+	CU_ASSERT_STRING_EQUAL(a.reason, "the device is pending approval (verifier devices approve)");
+	tpa_compliance_answer_free(&a);
+	verdict_of(ID3, "compliant", 200, 1200);
+	CU_ASSERT_EQUAL_FATAL(tpa_compliance_answer_get(&a, st, ID3, 300, NULL), 0);
+	CU_ASSERT_EQUAL(a.device.state, TPA_DEVICE_PENDING);
+	CU_ASSERT_FALSE(a.compliant);
+	CU_ASSERT_STRING_EQUAL(a.reason, "the device is pending approval (verifier devices approve)");
+	tpa_compliance_answer_free(&a);
+}
+
 /* The due time and staleness themselves, at their edges. */
 static void test_due(void)
 {
@@ -281,6 +308,7 @@ int main(void)
 	s = CU_add_suite("compliance now (SQLite registry)", suite_init, suite_clean);
 	CU_add_test(s, "malformed and unknown device ids", test_bad_ids);
 	CU_add_test(s, "each reason, and compliant", test_each_reason);
+	CU_add_test(s, "pending approval: never compliant", test_pending);
 	CU_add_test(s, "due time and staleness at the edges", test_due);
 	CU_add_test(s, "a stale device is never compliant", test_stale_answer);
 	return test_run_all() ? 1 : 0;
