@@ -58,6 +58,41 @@ static void test_service_malformed(void)
 	CU_ASSERT_PTR_NULL(r.data);
 }
 
+/* A request that costs more to decode than its size allows: 32 768 empty
+ * pcr_banks entries, two bytes each on the wire and a whole PcrBank struct
+ * each in memory (more than 9 times the 64 KiB), refused before it is
+ * decoded whole; a request of the same size that costs little is decoded. */
+static void test_service_decode_cost(void)
+{
+	enum { N = 32768 };
+	uint8_t *b = malloc(2 * N);
+	tpa_rpc_reply r;
+	size_t i;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(b);
+	for (i = 0; i < N; i++) {
+		b[2 * i] = 0x22;       /* field 4, length-delimited */
+		b[2 * i + 1] = 0x00;   /* empty */
+	}
+	memset(&r, 0, sizeof(r));
+	tpa_service_attest(&r, b, 2 * N, svc);
+	CU_ASSERT_EQUAL(r.status, TPA_RPC_RESOURCE_EXHAUSTED);
+	CU_ASSERT(strstr(r.details, "AttestRequest of 65536 bytes would take more than") != NULL);
+	CU_ASSERT_PTR_NULL(r.data);
+	/* 64 KiB as one device_hint (field 5) costs its size: decoded, and
+	 * refused for what is missing. */
+	memset(b, 'h', 2 * N);
+	b[0] = 0x2a;
+	b[1] = 0xfc;   /* 65532, a varint */
+	b[2] = 0xff;
+	b[3] = 0x03;
+	memset(&r, 0, sizeof(r));
+	tpa_service_attest(&r, b, 2 * N, svc);
+	CU_ASSERT_EQUAL(r.status, TPA_RPC_INVALID_ARGUMENT);
+	CU_ASSERT_STRING_EQUAL(r.details, "challenge_id missing");
+	free(b);
+}
+
 static void test_service_missing_fields(void)
 {
 	Attest__V1__AttestRequest req = ATTEST__V1__ATTEST_REQUEST__INIT;
@@ -1033,6 +1068,8 @@ int main(void)
 	s = CU_add_suite("service requests", requests_init, requests_clean);
 	CU_add_test(s, "malformed protobuf", test_service_malformed);
 	CU_add_test(s, "missing and oversized fields", test_service_missing_fields);
+	CU_add_test(s, "a request that costs more to decode than its size allows",
+		    test_service_decode_cost);
 	s = CU_add_suite("service (swtpm, in process)", tpm_suite_init, tpm_suite_clean);
 	CU_add_test(s, "no baseline: never compliant", test_service_no_baseline);
 	CU_add_test(s, "compliant attestation with a valid token", test_service_compliant);
