@@ -148,6 +148,84 @@ static void test_bad_sizes(void)
 }
 
 
+static void put32(uint8_t *p, uint32_t v)
+{
+	p[0] = (uint8_t)v;
+	p[1] = (uint8_t)(v >> 8);
+	p[2] = (uint8_t)(v >> 16);
+	p[3] = (uint8_t)(v >> 24);
+}
+
+/* The caps hold with the bytes there: an event whose data is one byte over
+ * TPA_EVLOG_MAX_DATA and all present, in either format, and one event more
+ * than TPA_EVLOG_MAX_EVENTS, are refused by their cap; at the cap they
+ * parse. (A size over the cap with no data behind it fails anyway.) */
+static void test_caps_with_data(void)
+{
+	const size_t hdr2 = 4 + 4 + 4 + 2 + 32 + 4, hdr1 = 4 + 4 + 20 + 4;
+	size_t cap = (size_t)TPA_EVLOG_MAX_DATA + 1, n, i, d;
+	uint8_t *b = calloc(1, (size_t)TPA_EVLOG_MAX_EVENTS * hdr1 + 2 * cap);
+	tpa_eventlog *log = NULL;
+	buf w;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(b);
+	/* Crypto agile: the Spec ID, then one TCG_PCR_EVENT2 of sha256. */
+	for (d = cap - 1; d <= cap; d++) {
+		memset(&w, 0, sizeof(w));
+		lw_spec_id(&w, lw_sha256_only, lw_size32, 1, 2);
+		memcpy(b, w.b, w.n);
+		n = w.n;
+		put32(b + n, 1);                       /* PCR */
+		put32(b + n + 4, TPA_EV_EVENT_TAG);
+		put32(b + n + 8, 1);                   /* one digest */
+		b[n + 12] = 0x0b;                      /* sha256 */
+		b[n + 13] = 0x00;
+		put32(b + n + 14 + 32, (uint32_t)d);
+		memset(b + n + hdr2, 'x', d);
+		n += hdr2 + d;
+		if (d < cap) {
+			CU_ASSERT_EQUAL(tpa_eventlog_parse(&log, b, n), 0);
+			CU_ASSERT_EQUAL(tpa_eventlog_count(log), 2);
+			tpa_eventlog_free(log);
+			log = NULL;
+		} else {
+			CU_ASSERT(parse_fails_at(b, n, TPA_ERR_PARSE));
+			CU_ASSERT(strstr(tpa_err_last(), "event data size 1048577 exceeds 1048576") !=
+				  NULL);
+		}
+	}
+	/* SHA1 format: one TCG_PCR_EVENT. */
+	for (d = cap - 1; d <= cap; d++) {
+		memset(b, 0, hdr1);
+		put32(b, 0);
+		put32(b + 4, TPA_EV_POST_CODE);
+		put32(b + 28, (uint32_t)d);
+		memset(b + hdr1, 'x', d);
+		if (d < cap) {
+			CU_ASSERT_EQUAL(tpa_eventlog_parse(&log, b, hdr1 + d), 0);
+			tpa_eventlog_free(log);
+			log = NULL;
+		} else {
+			CU_ASSERT(parse_fails_at(b, hdr1 + d, TPA_ERR_PARSE));
+			CU_ASSERT(strstr(tpa_err_last(), "event data size 1048577 exceeds 1048576") !=
+				  NULL);
+		}
+	}
+	/* TPA_EVLOG_MAX_EVENTS empty SHA1-format events, then one more. */
+	memset(b, 0, (size_t)TPA_EVLOG_MAX_EVENTS * hdr1 + hdr1);
+	for (i = 0; i <= TPA_EVLOG_MAX_EVENTS; i++)
+		put32(b + i * hdr1 + 4, TPA_EV_POST_CODE);
+	CU_ASSERT_EQUAL(tpa_eventlog_parse(&log, b, (size_t)TPA_EVLOG_MAX_EVENTS * hdr1), 0);
+	CU_ASSERT_EQUAL(tpa_eventlog_count(log), TPA_EVLOG_MAX_EVENTS);
+	tpa_eventlog_free(log);
+	log = NULL;
+	CU_ASSERT_EQUAL(tpa_eventlog_parse(&log, b, (size_t)(TPA_EVLOG_MAX_EVENTS + 1) * hdr1),
+			TPA_ERR_LIMIT);
+	CU_ASSERT(strstr(tpa_err_last(), "more than 100000 events") != NULL);
+	CU_ASSERT_PTR_NULL(log);
+	free(b);
+}
+
 static void test_spec_id_rules(void)
 {
 	static const uint16_t two[] = { TPM2_ALG_SHA256, TPM2_ALG_SHA256 };
@@ -505,6 +583,7 @@ int main(void)
 	CU_add_test(s, "a good crypto-agile log: parse, replay, state", test_good);
 	CU_add_test(s, "truncated at every byte", test_truncated_everywhere);
 	CU_add_test(s, "lying counts and sizes, caps", test_bad_sizes);
+	CU_add_test(s, "caps with the bytes there: data, events", test_caps_with_data);
 	CU_add_test(s, "Spec ID rules, unknown algorithms, legacy format", test_spec_id_rules);
 	CU_add_test(s, "StartupLocality, PCR index 0xFFFFFFFF", test_locality_and_pcr_index);
 	CU_add_test(s, "padding after the last event", test_padding);
