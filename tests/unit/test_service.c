@@ -757,6 +757,8 @@ static char adm_dir[] = "/tmp/tpa-service-adm-XXXXXX";
 static char adm_db[300];
 static tpa_store *adm_store;
 
+static const char *const relying_parties[] = { "policy-engine" };
+
 static int adm_suite_init(void)
 {
 	tpa_service_opts o = { 0 };
@@ -778,6 +780,8 @@ static int adm_suite_init(void)
 	o.store = adm_store;
 	o.ek_ca = ca;
 	o.admission = TPA_ADMISSION_OPEN;
+	o.relying_parties = relying_parties;
+	o.nrelying_parties = 1;
 	if (tpa_service_new(&svc, &o) < 0) {
 		fprintf(stderr, "admission suite: %s\n", tpa_err_last());
 		return -1;
@@ -928,6 +932,58 @@ static void registry_metrics(const char *dev)
 	free(t);
 }
 
+/* GetDeviceCompliance of dev by a peer: its status and details. */
+static int compliance_as(tpa_rpc_reply *r, const char *dev, int authenticated, const char *cn,
+			 int exact, int client_auth)
+{
+	Attest__V1__GetDeviceComplianceRequest req =
+		ATTEST__V1__GET_DEVICE_COMPLIANCE_REQUEST__INIT;
+	uint8_t pb[256];
+	size_t n;
+
+	req.device_id = (char *)dev;
+	n = protobuf_c_message_pack(&req.base, pb);
+	memset(r, 0, sizeof(*r));
+	r->peer_authenticated = authenticated;
+	snprintf(r->peer_cn, sizeof(r->peer_cn), "%s", cn);
+	r->peer_cn_exact = exact;
+	r->peer_client_auth = client_auth;
+	tpa_service_compliance(r, pb, n, svc);
+	free(r->data);
+	r->data = NULL;
+	return r->status;
+}
+
+/* Who may ask whether dev is compliant (over gRPC, and the HTTP face's
+ * question): a client certificate, with the clientAuth EKU, whose CN is
+ * an allowed relying party's whole and unaltered (a CN the transport cut
+ * or changed to print it is no name). */
+static void relying_parties_only(const char *dev)
+{
+	tpa_rpc_reply r;
+	char why[256];
+
+	CU_ASSERT_EQUAL(compliance_as(&r, dev, 1, "policy-engine", 1, 1), TPA_RPC_OK);
+	CU_ASSERT_EQUAL(compliance_as(&r, dev, 0, "", 0, 0), TPA_RPC_PERMISSION_DENIED);
+	CU_ASSERT(strstr(r.details, "needs a TLS client certificate") != NULL);
+	CU_ASSERT_EQUAL(compliance_as(&r, dev, 1, "policy-engine", 1, 0),
+			TPA_RPC_PERMISSION_DENIED);
+	CU_ASSERT(strstr(r.details, "does not name the clientAuth extended key usage") != NULL);
+	CU_ASSERT_EQUAL(compliance_as(&r, dev, 1, "policy-engine", 0, 1),
+			TPA_RPC_PERMISSION_DENIED);
+	CU_ASSERT(strstr(r.details, "\"policy-engine\" is not an allowed relying party") != NULL);
+	CU_ASSERT_EQUAL(compliance_as(&r, dev, 1, "alice-laptop", 1, 1),
+			TPA_RPC_PERMISSION_DENIED);
+	CU_ASSERT(strstr(r.details, "\"alice-laptop\" is not an allowed relying party") != NULL);
+
+	CU_ASSERT_EQUAL(tpa_service_relying_party(svc, "policy-engine", 1, 1, why, sizeof(why)), 1);
+	CU_ASSERT_EQUAL(tpa_service_relying_party(svc, "policy-engine", 1, 0, why, sizeof(why)), 0);
+	CU_ASSERT(strstr(why, "clientAuth") != NULL);
+	CU_ASSERT_EQUAL(tpa_service_relying_party(svc, "policy-engine", 0, 1, why, sizeof(why)), 0);
+	CU_ASSERT(strstr(why, "is not an allowed relying party") != NULL);
+	CU_ASSERT_EQUAL(tpa_service_relying_party(svc, "alice-laptop", 1, 1, why, sizeof(why)), 0);
+}
+
 /* dev is revoked: its Enroll is refused before a credential is made, by
  * name (a new enrollment must not bring it back); deleted while revoked, the
  * registry forgets it but keeps its tombstone: refused still, saying so. */
@@ -1053,6 +1109,7 @@ static void test_admission_no_ek_cert(void)
 		CU_ASSERT_PTR_NOT_NULL(strstr(tpa_err_last(), "attest interval"));
 	}
 	CU_ASSERT_EQUAL(tpa_service_set_admission(svc, (tpa_admission_mode)9), TPA_ERR_INVALID_ARG);
+	relying_parties_only(dev);
 	registry_metrics(dev);
 	revoked_refused(dev);
 }
@@ -1089,7 +1146,7 @@ int main(void)
 	s = CU_add_suite("admission: an EK without a certificate (own swtpm, registry)",
 			 adm_suite_init, adm_suite_clean);
 	CU_add_test(s, "refused open, pending approve, admitted by no_ek_cert; the claims say so; "
-		    "revoked or deleted while revoked, refused at Enroll",
+		    "relying parties only; revoked or deleted while revoked, refused at Enroll",
 		    test_admission_no_ek_cert);
 	failed = test_run_all();
 	return failed ? 1 : 0;
