@@ -285,6 +285,67 @@ static void test_spec_id_rules(void)
 	tpa_eventlog_free(log);
 }
 
+/* The log at b is refused, the error naming why. */
+static int refused_saying(const uint8_t *b, size_t n, const char *why)
+{
+	if (!parse_fails_at(b, n, TPA_ERR_PARSE))
+		return 0;
+	if (!strstr(tpa_err_last(), why)) {
+		fprintf(stderr, "refused: %s, not %s\n", tpa_err_last(), why);
+		return 0;
+	}
+	return 1;
+}
+
+/* Each Spec ID and digest rule refuses by its own name, not by whatever a
+ * misread further on trips over. */
+static void test_spec_id_named(void)
+{
+	static const uint16_t both[] = { TPM2_ALG_SHA1, TPM2_ALG_SHA256 };
+	static const uint16_t bothsz[] = { 20, 32 };
+	buf w;
+
+	/* On index 1: a TDX CCEL/RTMR log, not a TPM's. */
+	memset(&w, 0, sizeof(w));
+	lw_spec_id(&w, lw_sha256_only, lw_size32, 1, 2);
+	w.b[0] = 1;
+	CU_ASSERT(refused_saying(w.b, w.n, "Spec ID event on index 1, not PCR 0"));
+	/* One byte after its vendor info (vendorInfoSize 0). */
+	memset(&w, 0, sizeof(w));
+	lw_spec_id(&w, lw_sha256_only, lw_size32, 1, 2);
+	w.b[28]++;
+	w.b[w.n++] = 0xee;
+	lw_event2(&w, 7, TPA_EV_SEPARATOR, "\0\0\0\0", 4, NULL, 0);
+	CU_ASSERT(refused_saying(w.b, w.n, "Spec ID: 34 bytes of event data, 33 declared"));
+	/* Two SHA-256 digests and no SHA-1 in a log of both. */
+	memset(&w, 0, sizeof(w));
+	lw_spec_id(&w, both, bothsz, 2, 2);
+	lw_u32(&w, 7);
+	lw_u32(&w, TPA_EV_SEPARATOR);
+	lw_u32(&w, 2);
+	lw_u16(&w, TPM2_ALG_SHA256);
+	memset(w.b + w.n, 0xCD, 32);
+	w.n += 32;
+	lw_u16(&w, TPM2_ALG_SHA256);
+	memset(w.b + w.n, 0xCD, 32);
+	w.n += 32;
+	lw_u32(&w, 4);
+	lw_u32(&w, 0);
+	CU_ASSERT(refused_saying(w.b, w.n, "digest algorithm 0x000b appears twice"));
+	/* A SHA-384 digest in a SHA-256 log, its 48 bytes there. */
+	memset(&w, 0, sizeof(w));
+	lw_spec_id(&w, lw_sha256_only, lw_size32, 1, 2);
+	lw_u32(&w, 7);
+	lw_u32(&w, TPA_EV_SEPARATOR);
+	lw_u32(&w, 1);
+	lw_u16(&w, TPM2_ALG_SHA384);
+	memset(w.b + w.n, 0xCD, 48);
+	w.n += 48;
+	lw_u32(&w, 4);
+	lw_u32(&w, 0);
+	CU_ASSERT(refused_saying(w.b, w.n, "digest algorithm 0x000c is not in the Spec ID"));
+}
+
 static void test_locality_and_pcr_index(void)
 {
 	buf w;
@@ -585,6 +646,7 @@ int main(void)
 	CU_add_test(s, "lying counts and sizes, caps", test_bad_sizes);
 	CU_add_test(s, "caps with the bytes there: data, events", test_caps_with_data);
 	CU_add_test(s, "Spec ID rules, unknown algorithms, legacy format", test_spec_id_rules);
+	CU_add_test(s, "Spec ID and digest rules, each by name", test_spec_id_named);
 	CU_add_test(s, "StartupLocality, PCR index 0xFFFFFFFF", test_locality_and_pcr_index);
 	CU_add_test(s, "padding after the last event", test_padding);
 	CU_add_test(s, "replay against quoted PCRs", test_compare);
