@@ -14,6 +14,7 @@
 #include "tpa/keybind.h"
 #include "tpa/quote.h"
 #include "tpa/tpm.h"
+#include "tpa/tpm_decode.h"
 
 typedef struct {
 	tpa_tpm_quote_result q;
@@ -166,6 +167,42 @@ static void test_pcr_value_changed(void)
 	tpa_quote_evidence ev;
 
 	f.pcrs.banks[0].digest[7][0] ^= 0x80;
+	ev = ev_of(&f);
+	expect_only_failure(&ev, f.nonce, sizeof(f.nonce), "quote.pcr_digest");
+}
+
+/* The SHA-256 of the reported values, as the quote's pcrDigest is made. */
+static void values_digest(uint8_t d[32], const tpa_pcr_set *s)
+{
+	uint8_t cat[TPA_PCR_COUNT * 32];
+	uint32_t i;
+
+	for (i = 0; i < s->banks[0].count; i++)
+		memcpy(cat + 32 * i, s->banks[0].digest[i], 32);
+	tpa_hash(d, TPM2_ALG_SHA256, cat, 32 * s->banks[0].count);
+}
+
+/* The whole pcrDigest is compared: reported values whose digest agrees
+ * with the quoted one in its first byte (found by trying values of PCR 7)
+ * are refused as well. */
+static void test_pcr_digest_whole(void)
+{
+	fixture f = fx_ecc;
+	tpa_quote_evidence ev;
+	uint8_t want[32], got[32];
+	unsigned k;
+
+	CU_ASSERT_EQUAL_FATAL(f.pcrs.banks[0].hash_alg, TPM2_ALG_SHA256);
+	values_digest(want, &f.pcrs);
+	for (k = 1; k < 65536; k++) {
+		f.pcrs.banks[0].digest[7][0] = fx_ecc.pcrs.banks[0].digest[7][0] ^ (uint8_t)k;
+		f.pcrs.banks[0].digest[7][1] = fx_ecc.pcrs.banks[0].digest[7][1] ^ (uint8_t)(k >> 8);
+		values_digest(got, &f.pcrs);
+		if (got[0] == want[0])
+			break;
+	}
+	CU_ASSERT_FATAL(k < 65536);
+	CU_ASSERT(memcmp(got, want, 32) != 0);
 	ev = ev_of(&f);
 	expect_only_failure(&ev, f.nonce, sizeof(f.nonce), "quote.pcr_digest");
 }
@@ -506,6 +543,7 @@ int main(void)
 	CU_add_test(s, "valid RSAPSS quote", test_valid_rsapss);
 	CU_add_test(s, "wrong nonce", test_wrong_nonce);
 	CU_add_test(s, "PCR value changed", test_pcr_value_changed);
+	CU_add_test(s, "PCR values whose digest shares its first byte", test_pcr_digest_whole);
 	CU_add_test(s, "attestation bytes tampered", test_attest_tampered);
 	CU_add_test(s, "magic tampered", test_magic_tampered);
 	CU_add_test(s, "type tampered", test_type_tampered);
