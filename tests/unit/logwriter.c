@@ -68,6 +68,25 @@ void lw_event2(buf *w, uint32_t pcr, uint32_t type, const void *data, uint32_t l
 	lw_put(w, data, len);
 }
 
+/* A TCG_PCR_EVENT2 with a digest of data in each of the given banks. */
+void lw_event_banks(buf *w, uint32_t pcr, uint32_t type, const void *data, uint32_t len,
+		    const uint16_t *algs, uint32_t n)
+{
+	uint8_t d[64];
+	uint32_t i;
+
+	lw_u32(w, pcr);
+	lw_u32(w, type);
+	lw_u32(w, n);
+	for (i = 0; i < n; i++) {
+		tpa_hash(d, algs[i], data, len);
+		lw_u16(w, algs[i]);
+		lw_put(w, d, tpa_hash_size(algs[i]));
+	}
+	lw_u32(w, len);
+	lw_put(w, data, len);
+}
+
 const uint16_t lw_sha256_only[1] = { TPM2_ALG_SHA256 };
 const uint16_t lw_size32[1] = { 32 };
 

@@ -24,6 +24,10 @@ void lw_spec_id(buf *w, const uint16_t *algs, const uint16_t *sizes, uint32_t n,
  * (a log whose data and digest disagree). */
 void lw_event2(buf *w, uint32_t pcr, uint32_t type, const void *data, uint32_t len,
 	       const void *digest_of, uint32_t digest_len);
+/* A TCG_PCR_EVENT2 with a digest of data in each of the n banks of algs
+ * (sha1, sha256, sha384), in that order. */
+void lw_event_banks(buf *w, uint32_t pcr, uint32_t type, const void *data, uint32_t len,
+		    const uint16_t *algs, uint32_t n);
 /* UEFI_VARIABLE_DATA of SecureBoot with the given value; returns its size. */
 size_t lw_secureboot_var(uint8_t *out, const uint8_t *val, size_t vlen);
 

@@ -13,6 +13,7 @@
 
 #include "testutil.h"
 #include "tpa/baseline.h"
+#include "tpa/boot.h"
 #include "tpa/bootstate.h"
 #include "tpa/err.h"
 #include "tpa/eventlog.h"
@@ -520,6 +521,156 @@ static void test_compare_two_banks(void)
 	free(b);
 }
 
+static const uint16_t two_banks[2] = { TPM2_ALG_SHA1, TPM2_ALG_SHA256 };
+static const uint16_t two_sizes[2] = { 20, 32 };
+
+/* A boot whose events carry the n banks of algs: SecureBoot on, an
+ * EV_SEPARATOR on each PCR of seps, a boot application whose event
+ * carries the first bank's digest only if short_app. */
+static void boot_log(buf *w, const uint16_t *algs, const uint16_t *sizes, uint32_t n,
+		     tpa_pcr_mask seps, int short_app)
+{
+	static const uint8_t sep[4] = { 0 }, on = 1;
+	uint8_t var[64];
+	uint32_t vn = (uint32_t)lw_secureboot_var(var, &on, 1), p;
+
+	memset(w, 0, sizeof(*w));
+	lw_spec_id(w, algs, sizes, n, 2);
+	lw_event_banks(w, 7, TPA_EV_EFI_VARIABLE_DRIVER_CONFIG, var, vn, algs, n);
+	for (p = 0; p < 8; p++)
+		if ((seps >> p) & 1)
+			lw_event_banks(w, p, TPA_EV_SEPARATOR, sep, 4, algs, n);
+	lw_event_banks(w, 4, TPA_EV_EFI_BOOT_SERVICES_APPLICATION, "app", 3, algs,
+		       short_app ? 1 : n);
+}
+
+/* A quote of PCRs 0-7 in the n banks of algs, holding what the log of w
+ * replays to: a quote that agrees with its log. */
+static void quote_as_logged(tpa_pcr_set *q, const buf *w, const uint16_t *algs, uint32_t n)
+{
+	tpa_eventlog *log = NULL;
+	tpa_replay r;
+	uint32_t b, p;
+
+	memset(q, 0, sizeof(*q));
+	CU_ASSERT_EQUAL_FATAL(tpa_eventlog_parse(&log, w->b, w->n), 0);
+	CU_ASSERT_EQUAL_FATAL(tpa_eventlog_replay(&r, log), 0);
+	tpa_eventlog_free(log);
+	for (b = 0; b < n; b++) {
+		const tpa_replay_bank *rb = tpa_replay_bank_get(&r, algs[b]);
+
+		CU_ASSERT_PTR_NOT_NULL_FATAL(rb);
+		CU_ASSERT_EQUAL_FATAL(tpa_pcr_set_add_bank(q, algs[b]), 0);
+		for (p = 0; p < 8; p++)
+			CU_ASSERT_EQUAL_FATAL(tpa_pcr_set_add(q, p, rb->value[p],
+							      tpa_hash_size(algs[b])), 0);
+	}
+}
+
+typedef struct {
+	int passed;                    /* the named check's; -1: absent */
+	char detail[TPA_CHECK_DETAIL_MAX];
+	tpa_pcr_mask counted;
+	int log_ok;
+} boot_seen;
+
+/* The boot of w as the verifier judges it with quote q, and what one check
+ * said of it. */
+static void boot_judged(boot_seen *s, const buf *w, const tpa_pcr_set *q, int quote_failed,
+			uint16_t baseline_bank, const char *check)
+{
+	tpa_boot_input in;
+	tpa_boot ev;
+	tpa_findings f;
+	const tpa_check *c;
+
+	memset(&in, 0, sizeof(in));
+	memset(&f, 0, sizeof(f));
+	memset(s, 0, sizeof(*s));
+	in.event_log = w->b;
+	in.event_log_len = w->n;
+	in.quoted = q;
+	in.quote_failed = quote_failed;
+	in.baseline_bank = baseline_bank;
+	CU_ASSERT_EQUAL(tpa_boot_evaluate(&ev, &f, &in), 0);
+	c = tpa_findings_find(&f, check);
+	s->passed = c ? c->passed : -1;
+	snprintf(s->detail, sizeof(s->detail), "%s", c ? c->detail : "");
+	s->counted = ev.counted;
+	s->log_ok = ev.log_ok;
+	tpa_boot_clear(&ev);
+}
+
+#define SEEN_FAILED(s, text) do { \
+		CU_ASSERT_EQUAL((s).passed, 0); \
+		CU_ASSERT_PTR_NOT_NULL(strstr((s).detail, (text))); \
+		CU_ASSERT_FALSE((s).log_ok); \
+	} while (0)
+
+/* The bank rules of a measured boot, each broken alone by a quote that
+ * agrees with its log in every value: the log's strongest bank unquoted,
+ * the baseline's bank unquoted, a crypto-agile log of sha1 alone; and no
+ * event counts of a boot whose quote did not verify. */
+static void test_boot_banks(void)
+{
+	static const uint16_t sha1_only[1] = { TPM2_ALG_SHA1 }, size20[1] = { 20 };
+	tpa_pcr_set q;
+	boot_seen s;
+	buf w;
+
+	boot_log(&w, two_banks, two_sizes, 2, 0xff, 0);
+	quote_as_logged(&q, &w, two_banks, 2);
+	boot_judged(&s, &w, &q, 0, TPM2_ALG_SHA1, "quote.banks");
+	CU_ASSERT_EQUAL(s.passed, 1);
+	CU_ASSERT_TRUE(s.log_ok);
+	CU_ASSERT_EQUAL(s.counted, 0xffu);
+	/* sha1 quoted, sha256 (the log's strongest) not */
+	quote_as_logged(&q, &w, two_banks, 1);
+	boot_judged(&s, &w, &q, 0, TPM2_ALG_SHA1, "quote.banks");
+	SEEN_FAILED(s, "its strongest bank, and the quote covers sha1 only");
+	CU_ASSERT_EQUAL(s.counted, 0);
+	/* sha256 quoted, a baseline of sha1 to judge it */
+	quote_as_logged(&q, &w, two_banks + 1, 1);
+	boot_judged(&s, &w, &q, 0, TPM2_ALG_SHA256, "quote.banks");
+	CU_ASSERT_EQUAL(s.passed, 1);
+	CU_ASSERT_EQUAL(s.counted, 0xffu);
+	boot_judged(&s, &w, &q, 0, TPM2_ALG_SHA1, "quote.banks");
+	SEEN_FAILED(s, "the baseline's bank sha1 is not quoted (the quote covers sha256)");
+	CU_ASSERT_EQUAL(s.counted, 0);   /* the values replay, yet are no evidence */
+	/* the same quote, its signature or nonce wrong */
+	boot_judged(&s, &w, &q, 1, TPM2_ALG_SHA256, "quote.banks");
+	CU_ASSERT_EQUAL(s.counted, 0);
+	/* a crypto-agile log of sha1 alone, quoted in sha1 */
+	boot_log(&w, sha1_only, size20, 1, 0xff, 0);
+	quote_as_logged(&q, &w, sha1_only, 1);
+	boot_judged(&s, &w, &q, 0, TPM2_ALG_SHA1, "quote.banks");
+	SEEN_FAILED(s, "the crypto-agile log's strongest bank is sha1");
+	CU_ASSERT_EQUAL(s.counted, 0);
+}
+
+/* A log whose boot-application event lacks its sha256 digest cannot tell
+ * PCR 4's sha256 value, even when the quote holds what the events that
+ * have one replay to; and a log without PCR 7's EV_SEPARATOR, every other
+ * rule held, is no whole boot. */
+static void test_boot_whole(void)
+{
+	tpa_pcr_set q;
+	boot_seen s;
+	buf w;
+
+	boot_log(&w, two_banks, two_sizes, 2, 0xff, 1);
+	quote_as_logged(&q, &w, two_banks, 2);
+	boot_judged(&s, &w, &q, 0, TPM2_ALG_SHA256, "eventlog.replay");
+	SEEN_FAILED(s, "sha256 PCR 4: the log lacks sha256 digests for some of its events");
+	CU_ASSERT_EQUAL(s.counted, 0xffu & ~(1u << 4));
+	boot_log(&w, two_banks, two_sizes, 2, 0x7f, 0);
+	quote_as_logged(&q, &w, two_banks, 2);
+	boot_judged(&s, &w, &q, 0, TPM2_ALG_SHA256, "eventlog.replay");
+	CU_ASSERT_EQUAL(s.passed, 1);
+	boot_judged(&s, &w, &q, 0, TPM2_ALG_SHA256, "eventlog.separators");
+	SEEN_FAILED(s, "no EV_SEPARATOR on PCR 7:");
+}
+
 static void test_type_names(void)
 {
 	CU_ASSERT_STRING_EQUAL(tpa_event_type_name(TPA_EV_SEPARATOR), "EV_SEPARATOR");
@@ -651,6 +802,9 @@ int main(void)
 	CU_add_test(s, "padding after the last event", test_padding);
 	CU_add_test(s, "replay against quoted PCRs", test_compare);
 	CU_add_test(s, "a quote of two banks, either wrong", test_compare_two_banks);
+	CU_add_test(s, "a boot's banks: strongest, baseline's, sha1-only agile, failed quote",
+		    test_boot_banks);
+	CU_add_test(s, "a boot's replay incomplete, a separator missing", test_boot_whole);
 	CU_add_test(s, "event type names", test_type_names);
 	CU_add_test(s, "every real log, in process: parse, replay, state, baseline",
 		    test_corpus_in_process);
