@@ -96,6 +96,7 @@ LIB_SRC  := \
             lib/baseline_author.c \
             lib/baseline_appraise.c \
             lib/authenticode.c \
+            lib/sbref.c \
             lib/config.c \
             lib/procstat.c
 OBJ      := $(BUILD)/obj
@@ -138,17 +139,19 @@ UNIT_TESTS := \
               $(BUILD)/tests/unit/test_caep \
               $(BUILD)/tests/unit/test_devcert \
               $(BUILD)/tests/unit/test_watch \
-              $(BUILD)/tests/unit/test_procstat
+              $(BUILD)/tests/unit/test_procstat \
+              $(BUILD)/tests/unit/test_sbref
 BENCH    := $(BUILD)/tests/bench/bench_quote $(BUILD)/tests/bench/bench_rpc \
             $(BUILD)/tests/bench/bench_eventlog $(BUILD)/tests/bench/bench_baseline \
             $(BUILD)/tests/bench/bench_challenge $(BUILD)/tests/bench/bench_http \
             $(BUILD)/tests/bench/bench_token
-FUZZ_TARGETS := attest replies eventlog baseline config seal enroll appraise authenticode inventory http radius enforce pgresult
+FUZZ_TARGETS := attest replies eventlog baseline config seal enroll appraise authenticode inventory http radius enforce pgresult sbref
 FUZZ_DRIVERS := $(FUZZ_TARGETS:%=$(BUILD)/tests/fuzz/fuzz_%)
 
 .SECONDARY:
 .PHONY: all deps demo test check checksrc asan asan-check valgrind valgrind-check bench clean \
-        install install-files install-dev install-dev-files man tests seeds fuzz mutants
+        install install-files install-dev install-dev-files man tests seeds fuzz mutants \
+        secureboot-ref
 all: $(PROGS)
 
 # ---- Debian packages (only the missing ones; idempotent) ----
@@ -202,7 +205,8 @@ VERIFIER_OBJ := \
                 $(OBJ)/verifier/cmd_audit.o \
                 $(OBJ)/verifier/cmd_registry.o \
                 $(OBJ)/verifier/cmd_radius.o \
-                $(OBJ)/verifier/cmd_sessions.o
+                $(OBJ)/verifier/cmd_sessions.o \
+                $(OBJ)/verifier/cmd_sbref.o
 $(BUILD)/verifier: $(VERIFIER_OBJ) $(LIBA)
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lsystemd
 
@@ -244,6 +248,16 @@ seeds: $(BUILD)/tests/fuzz/mkseed
 
 # Coverage-guided fuzzing with libFuzzer (clang): make fuzz FUZZ_SECONDS=60
 FUZZ_SECONDS ?= 60
+# The Secure Boot reference bundle, rebuilt from Microsoft's published list
+# and certificates (tests/data/secureboot, from microsoft/secureboot_objects;
+# its SOURCES.md). test_sbref checks the committed file is what this makes.
+SBREF_SOURCE := microsoft/secureboot_objects@06fe58a31d2da381fb68c6d9f30af0dfb91cbe3a PreSignedObjects (DBX/dbx_info_msft_latest.json, DB, KEK and PK certificates)
+SBREF_DATE   := 2026-07-15
+secureboot-ref: $(BUILD)/verifier
+	$(BUILD)/verifier secureboot-ref build --list tests/data/secureboot/dbx_info_msft_latest.json \
+	  --certs tests/data/secureboot/certs --source "$(SBREF_SOURCE)" --date $(SBREF_DATE) \
+	  packaging/secureboot-ref.json
+
 # Each mutant of tests/mutants/list made, built, its tests run, the file
 # put back: a table and the kill ratio; a survivor fails the target. Not
 # part of make test (each mutant is a rebuild).
@@ -374,6 +388,8 @@ install-files:
 	  $(DESTDIR)$(DOCDIR)/
 	for f in attest-client.conf verifier.conf; do \
 	  install -m 0644 packaging/examples/$$f $(DESTDIR)$(SYSCONFDIR)/tpm-attest/$$f.example; done
+	install -d $(DESTDIR)$(DATADIR)
+	install -m 0644 packaging/secureboot-ref.json $(DESTDIR)$(DATADIR)/
 
 install-dev-files:
 	install -d $(DESTDIR)$(LIBDIR) $(DESTDIR)$(INCDIR)/tpa $(DESTDIR)$(DATADIR)/proto/attest/v1

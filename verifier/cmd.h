@@ -18,6 +18,7 @@ tpa_exit cmd_registry(int argc, char **argv);
 tpa_exit cmd_radius(int argc, char **argv);
 tpa_exit cmd_sessions(int argc, char **argv);
 tpa_exit cmd_outbox(int argc, char **argv);
+tpa_exit cmd_sbref(int argc, char **argv);
 
 /* Prints a JSON value (indented, in its members' order) and a newline on
  * stdout, then frees it. */

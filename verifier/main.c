@@ -151,6 +151,9 @@ static const struct {
 	  "baseline learn|merge|diff|check|appraise|add|assign|list|show|allow [options] ..." },
 	{ "audit", cmd_audit, "audit verify|sign|export|prune --registry FILE [options]" },
 	{ "registry", cmd_registry, "registry backup|restore|check --registry FILE [options] ..." },
+	{ "secureboot-ref", cmd_sbref,
+	  "secureboot-ref build --list FILE --certs DIR --source TEXT --date DATE OUT\n"
+	  "secureboot-ref show [--json] FILE" },
 	{ "radius", cmd_radius,
 	  "radius disconnect|coa --nas HOST:PORT --secret-file FILE SESSION [options]" },
 };
