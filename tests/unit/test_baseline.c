@@ -812,6 +812,105 @@ static void test_allowances_untrusted(void)
 	}
 }
 
+/* The boot of file (offline, then quoted) with every PCR its log replays
+ * to in the quote but left_out: the quote does not vouch for that one. */
+static int quoted_but(boot *bt, tpa_pcr_set *q, const char *file, uint32_t left_out)
+{
+	const tpa_pcr_bank *rb;
+	uint32_t k;
+
+	if (boot_load(bt, file, TPM2_ALG_SHA256) < 0)
+		return -1;
+	rb = &bt->ev.assumed.banks[0];
+	memset(q, 0, sizeof(*q));
+	if (tpa_pcr_set_add_bank(q, TPM2_ALG_SHA256) < 0)
+		return -1;
+	for (k = 0; k < rb->count; k++)
+		if (rb->index[k] != left_out && tpa_pcr_set_add(q, rb->index[k], rb->digest[k], 32) < 0)
+			return -1;
+	return boot_eval(bt, q, TPM2_ALG_SHA256);
+}
+
+/* A rule whose evidence lies on a PCR the quote leaves out has none: the
+ * uefi-debug-mode rule of a boot whose PCR 7 is not quoted fails naming
+ * the PCR, though no event of the log is a debug-mode action. */
+static void test_unquoted_rule_pcr(void)
+{
+	const char *log = DATA "keylime/mb_log.bin";
+	tpa_baseline *bl = learn(log, TPM2_ALG_SHA256, "mb");
+	const tpa_rule_result *r;
+	tpa_appraisal a = { 0 };
+	tpa_pcr_set q;
+	boot bt;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(bl);
+	/* Every PCR quoted: the rule passes. */
+	CU_ASSERT_EQUAL_FATAL(quoted_but(&bt, &q, log, TPA_PCR_COUNT), 0);
+	CU_ASSERT_EQUAL(bt.ev.counted & (1u << 7), 1u << 7);
+	CU_ASSERT_EQUAL(tpa_baseline_appraise(&a, bl, &bt.ev), 0);
+	CU_ASSERT_EQUAL(a.outcome, TPA_OUTCOME_COMPLIANT);
+	CU_ASSERT_EQUAL(a.rules[TPA_RULE_UEFI_DEBUG_MODE].status, TPA_RULE_PASS);
+	tpa_appraisal_clear(&a);
+	boot_free(&bt);
+	/* PCR 7 left out. */
+	CU_ASSERT_EQUAL_FATAL(quoted_but(&bt, &q, log, 7), 0);
+	CU_ASSERT_EQUAL(bt.ev.counted & (1u << 7), 0);
+	CU_ASSERT_EQUAL(bt.ev.state.uefi_debug_mode, 0);
+	CU_ASSERT_EQUAL(tpa_baseline_appraise(&a, bl, &bt.ev), 0);
+	r = &a.rules[TPA_RULE_UEFI_DEBUG_MODE];
+	CU_ASSERT_EQUAL(r->status, TPA_RULE_FAIL);
+	CU_ASSERT_EQUAL(r->pcr, 7);
+	CU_ASSERT_EQUAL(r->event, -1);
+	if (strcmp(r->detail, "sha256 PCR 7 is not vouched for by the quote: this rule has no "
+		   "evidence") != 0)
+		fprintf(stderr, "detail: %s\n", r->detail);
+	CU_ASSERT_STRING_EQUAL(r->detail, "sha256 PCR 7 is not vouched for by the quote: this "
+			       "rule has no evidence");
+	tpa_appraisal_clear(&a);
+	boot_free(&bt);
+	tpa_baseline_free(bl);
+}
+
+/* An event on a PCR the quote leaves out is no evidence, also for a rule
+ * whose PCRs are not fixed: GRUB's kernel command line (PCR 8), which the
+ * baseline allows word for word, fails on its event. */
+static void test_unquoted_event(void)
+{
+	const char *log = DATA "keylime/mb_log.bin";
+	tpa_baseline *bl = learn(log, TPM2_ALG_SHA256, "mb");
+	const tpa_rule_result *r = NULL;
+	tpa_appraisal a = { 0 };
+	tpa_pcr_set q;
+	boot bt;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(bl);
+	CU_ASSERT_EQUAL_FATAL(quoted_but(&bt, &q, log, TPA_PCR_COUNT), 0);
+	CU_ASSERT_EQUAL(tpa_baseline_appraise(&a, bl, &bt.ev), 0);
+	CU_ASSERT_EQUAL(a.rules[TPA_RULE_KERNEL_CMDLINE].status, TPA_RULE_PASS);
+	tpa_appraisal_clear(&a);
+	boot_free(&bt);
+	CU_ASSERT_EQUAL_FATAL(quoted_but(&bt, &q, log, 8), 0);
+	CU_ASSERT_EQUAL(bt.ev.counted & (1u << 8), 0);
+	CU_ASSERT_EQUAL(tpa_baseline_appraise(&a, bl, &bt.ev), 0);
+	r = &a.rules[TPA_RULE_KERNEL_CMDLINE];
+	CU_ASSERT_EQUAL(r->status, TPA_RULE_FAIL);
+	CU_ASSERT_EQUAL(r->pcr, 8);
+	CU_ASSERT(r->event > 0);
+	{
+		char want[160];
+
+		snprintf(want, sizeof(want), "event %d (PCR 8): the quote does not vouch for PCR 8, "
+			 "so the event is no evidence", r->event);
+		if (strncmp(r->detail, want, strlen(want)) != 0)
+			fprintf(stderr, "detail: %s\n", r->detail);
+		CU_ASSERT_NSTRING_EQUAL(r->detail, want, strlen(want));
+	}
+	CU_ASSERT(strstr(r->detail, "not allowed") == NULL);
+	tpa_appraisal_clear(&a);
+	boot_free(&bt);
+	tpa_baseline_free(bl);
+}
+
 int main(void)
 {
 	CU_pSuite s;
@@ -832,5 +931,9 @@ int main(void)
 		    test_allowances_expire);
 	CU_add_test(s, "baseline allow from image files", test_allow_from_files);
 	CU_add_test(s, "allowances are untrusted input", test_allowances_untrusted);
+	CU_add_test(s, "a rule on a PCR the quote leaves out has no evidence",
+		    test_unquoted_rule_pcr);
+	CU_add_test(s, "an event on a PCR the quote leaves out is no evidence",
+		    test_unquoted_event);
 	return test_run_all() ? 1 : 0;
 }
