@@ -911,6 +911,56 @@ static void test_unquoted_event(void)
 	tpa_baseline_free(bl);
 }
 
+/* The certificate ctx (its SHA-256, hex) taken out of the authorities the
+ * baseline allows. */
+static void drop_authority(json_t *root, void *ctx)
+{
+	json_t *c = json_object_get(json_object_get(json_object_get(root, "rules"),
+						    "authorities"), "certificates");
+	size_t i;
+
+	for (i = 0; i < json_array_size(c); i++)
+		if (strcmp(json_string_value(json_array_get(c, i)), (const char *)ctx) == 0) {
+			json_array_remove(c, i);
+			return;
+		}
+}
+
+/* An image verified by a certificate the baseline does not allow: the
+ * authorities rule fails naming that certificate, though the other one
+ * the boot measured is allowed. */
+static void test_authority_not_allowed(void)
+{
+	static const char shim_ca[] =
+		"f1fdf7ae3924a187e0f30a502271cb8369f5f26b8032f026aef6fce7a113d1c4";
+	const char *log = DATA "keylime/mb_log.bin";
+	tpa_baseline *bl = learn(log, TPM2_ALG_SHA256, "mb"), *b;
+	tpa_appraisal a = { 0 };
+	const tpa_rule_result *r = &a.rules[TPA_RULE_AUTHORITIES];
+	char *json;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(bl);
+	json = tpa_baseline_to_json(bl);
+	CU_ASSERT(json && strstr(json, shim_ca) != NULL);
+	free(json);
+	CU_ASSERT_EQUAL(appraise(&a, bl, log, TPM2_ALG_SHA256), TPA_OUTCOME_COMPLIANT);
+	CU_ASSERT_EQUAL(r->status, TPA_RULE_PASS);
+	b = edited(bl, drop_authority, (void *)shim_ca);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(b);
+	json = tpa_baseline_to_json(b);
+	CU_ASSERT(json && strstr(json, shim_ca) == NULL);
+	free(json);
+	CU_ASSERT_EQUAL(appraise(&a, b, log, TPM2_ALG_SHA256), TPA_OUTCOME_NON_COMPLIANT);
+	CU_ASSERT_EQUAL(r->status, TPA_RULE_FAIL);
+	CU_ASSERT_EQUAL(r->pcr, 7);
+	CU_ASSERT_STRING_EQUAL(r->detail, "an image was verified by a certificate not in the "
+			       "baseline: f1fdf7ae3924a187... (CentOS Secure Boot CA 2)");
+	CU_ASSERT_EQUAL(a.failed, 1);
+	tpa_appraisal_clear(&a);
+	tpa_baseline_free(b);
+	tpa_baseline_free(bl);
+}
+
 int main(void)
 {
 	CU_pSuite s;
@@ -935,5 +985,7 @@ int main(void)
 		    test_unquoted_rule_pcr);
 	CU_add_test(s, "an event on a PCR the quote leaves out is no evidence",
 		    test_unquoted_event);
+	CU_add_test(s, "an image verified by a certificate not in the baseline",
+		    test_authority_not_allowed);
 	return test_run_all() ? 1 : 0;
 }
