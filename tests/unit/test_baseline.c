@@ -961,6 +961,51 @@ static void test_authority_not_allowed(void)
 	tpa_baseline_free(bl);
 }
 
+/* The firmware versions the baseline allows replaced by one (ctx, hex)
+ * that is not the boot's. */
+static void other_firmware(json_t *root, void *ctx)
+{
+	json_t *r = json_object_get(json_object_get(root, "rules"), "firmware-version");
+	json_t *list = json_array(), *e = json_object();
+
+	json_object_set_new(e, "digest", json_string((const char *)ctx));
+	json_object_set_new(e, "version", json_string("1.0"));
+	json_array_append_new(list, e);
+	json_object_set_new(r, "allowed", list);
+}
+
+/* An S-CRTM version the baseline does not list: the firmware-version rule
+ * fails on its event, with the digest seen and the one allowed. */
+static void test_firmware_not_allowed(void)
+{
+	const char *log = DATA "keylime/mb_log.bin";
+	tpa_baseline *bl = learn(log, TPM2_ALG_SHA256, "mb"), *b;
+	tpa_appraisal a = { 0 };
+	const tpa_rule_result *r = &a.rules[TPA_RULE_FIRMWARE_VERSION];
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(bl);
+	CU_ASSERT_EQUAL(appraise(&a, bl, log, TPM2_ALG_SHA256), TPA_OUTCOME_COMPLIANT);
+	CU_ASSERT_EQUAL(r->status, TPA_RULE_PASS);
+	b = edited(bl, other_firmware, HEX64);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(b);
+	/* The rule is a warning in a learned baseline. */
+	CU_ASSERT_EQUAL(appraise(&a, b, log, TPM2_ALG_SHA256), TPA_OUTCOME_WARNING);
+	CU_ASSERT_EQUAL(r->status, TPA_RULE_FAIL);
+	CU_ASSERT_EQUAL(r->event, 1);
+	CU_ASSERT_EQUAL(r->pcr, 0);
+	CU_ASSERT_STRING_EQUAL(r->detail, "event 1: firmware \"\" (96a296d224f285c6...) is not "
+			       "among the 1 allowed");
+	CU_ASSERT_EQUAL_FATAL(r->nfailed, 1);
+	CU_ASSERT_STRING_EQUAL(r->failed[0].seen, "96a296d224f285c67bee93c30f8a3091"
+			       "57f0daa35dc5b87e410b78630a09cfc7");
+	CU_ASSERT_EQUAL_FATAL(r->nexpected, 1);
+	CU_ASSERT_STRING_EQUAL(r->expected[0], HEX64);
+	CU_ASSERT_EQUAL(a.failed, 1);
+	tpa_appraisal_clear(&a);
+	tpa_baseline_free(b);
+	tpa_baseline_free(bl);
+}
+
 int main(void)
 {
 	CU_pSuite s;
@@ -987,5 +1032,6 @@ int main(void)
 		    test_unquoted_event);
 	CU_add_test(s, "an image verified by a certificate not in the baseline",
 		    test_authority_not_allowed);
+	CU_add_test(s, "a firmware version not in the baseline", test_firmware_not_allowed);
 	return test_run_all() ? 1 : 0;
 }
