@@ -11,6 +11,7 @@
 #include <CUnit/Basic.h>
 #include <jansson.h>
 
+#include "logwriter.h"
 #include "testutil.h"
 #include "tpa/baseline.h"
 #include "tpa/err.h"
@@ -1006,6 +1007,88 @@ static void test_firmware_not_allowed(void)
 	tpa_baseline_free(bl);
 }
 
+/* Boots written here event by event (logwriter): the log being written. */
+static buf lw;
+
+/* A log's start as firmware writes it: the Spec ID event (SHA-256 only),
+ * then SecureBoot = 1 on PCR 7. */
+static void lw_begin(void)
+{
+	static const uint8_t on = 1;
+	uint8_t var[64];
+	size_t vn;
+
+	memset(&lw, 0, sizeof(lw));
+	lw_spec_id(&lw, lw_sha256_only, lw_size32, 1, 2);
+	vn = lw_secureboot_var(var, &on, 1);
+	lw_event2(&lw, 7, TPA_EV_EFI_VARIABLE_DRIVER_CONFIG, var, (uint32_t)vn, NULL, 0);
+}
+
+/* The end of the firmware's part: an EV_SEPARATOR on each of PCRs 0-7. */
+static void lw_separators(void)
+{
+	static const uint8_t sep[4] = { 0 };
+	uint32_t pcr;
+
+	for (pcr = 0; pcr < 8; pcr++)
+		lw_event2(&lw, pcr, TPA_EV_SEPARATOR, sep, 4, NULL, 0);
+}
+
+/* The boot lw holds (offline: every PCR counts) appraised by the baseline
+ * MINI_HEAD rules. */
+static void appraise_lw(tpa_appraisal *a, const char *rules)
+{
+	tpa_baseline *bl = NULL;
+	char text[1024];
+	boot b;
+
+	tpa_appraisal_clear(a);
+	snprintf(text, sizeof(text), MINI_HEAD "%s}}", rules);
+	CU_ASSERT_EQUAL_FATAL(parse_text(&bl, text), 0);
+	memset(&b, 0, sizeof(b));
+	b.bytes = malloc(lw.n);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(b.bytes);
+	memcpy(b.bytes, lw.b, lw.n);
+	b.n = lw.n;
+	CU_ASSERT_EQUAL_FATAL(boot_eval(&b, NULL, TPM2_ALG_SHA256), 0);
+	/* The evidence holds: only the baseline can refuse it. */
+	CU_ASSERT_TRUE(b.ev.log_ok);
+	CU_ASSERT_EQUAL(b.ev.state.secure_boot, TPA_SB_ENABLED);
+	CU_ASSERT_EQUAL(tpa_baseline_appraise(a, bl, &b.ev), 0);
+	boot_free(&b);
+	tpa_baseline_free(bl);
+}
+
+/* A firmware in UEFI debug mode (its "UEFI Debug Mode" EV_EFI_ACTION on
+ * PCR 7) fails a baseline that forbids it; the same boot without that
+ * action passes. */
+static void test_debug_mode_forbidden(void)
+{
+	static const char rule[] = "\"uefi-debug-mode\": {\"severity\": \"critical\", "
+		"\"forbidden\": true}";
+	static const char dbg[] = "UEFI Debug Mode";
+	tpa_appraisal a = { 0 };
+	const tpa_rule_result *r = &a.rules[TPA_RULE_UEFI_DEBUG_MODE];
+
+	lw_begin();
+	lw_separators();
+	appraise_lw(&a, rule);
+	CU_ASSERT_EQUAL(a.outcome, TPA_OUTCOME_COMPLIANT);
+	CU_ASSERT_EQUAL(r->status, TPA_RULE_PASS);
+	CU_ASSERT_STRING_EQUAL(r->detail, "no UEFI debug mode");
+
+	lw_begin();
+	lw_event2(&lw, 7, TPA_EV_EFI_ACTION, dbg, (uint32_t)strlen(dbg), NULL, 0);
+	lw_separators();
+	appraise_lw(&a, rule);
+	CU_ASSERT_EQUAL(a.outcome, TPA_OUTCOME_NON_COMPLIANT);
+	CU_ASSERT_EQUAL(r->status, TPA_RULE_FAIL);
+	CU_ASSERT_EQUAL(r->pcr, 7);
+	CU_ASSERT_STRING_EQUAL(r->detail, "the firmware ran in UEFI debug mode (a \"UEFI Debug "
+			       "Mode\" action in PCR 7)");
+	tpa_appraisal_clear(&a);
+}
+
 int main(void)
 {
 	CU_pSuite s;
@@ -1033,5 +1116,6 @@ int main(void)
 	CU_add_test(s, "an image verified by a certificate not in the baseline",
 		    test_authority_not_allowed);
 	CU_add_test(s, "a firmware version not in the baseline", test_firmware_not_allowed);
+	CU_add_test(s, "UEFI debug mode forbidden", test_debug_mode_forbidden);
 	return test_run_all() ? 1 : 0;
 }
