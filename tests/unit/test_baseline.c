@@ -1089,6 +1089,29 @@ static void test_debug_mode_forbidden(void)
 	tpa_appraisal_clear(&a);
 }
 
+/* A boot with Secure Boot on that measures no PK and no db: each rule
+ * fails for its variable, it does not judge an empty database as holding
+ * only allowed entries. */
+static void test_sigdb_unmeasured(void)
+{
+	tpa_appraisal a = { 0 };
+
+	lw_begin();
+	lw_separators();
+	appraise_lw(&a, "\"pk\": {\"severity\": \"critical\", \"certificates\": [\"" HEX64 "\"], "
+		    "\"hashes\": []}, \"db\": {\"severity\": \"warning\", \"certificates\": [], "
+		    "\"hashes\": [\"" HEX64 "\"]}");
+	CU_ASSERT_EQUAL(a.outcome, TPA_OUTCOME_NON_COMPLIANT);
+	CU_ASSERT_EQUAL(a.failed, 2);
+	CU_ASSERT_EQUAL(a.rules[TPA_RULE_PK].status, TPA_RULE_FAIL);
+	CU_ASSERT_EQUAL(a.rules[TPA_RULE_PK].pcr, 7);
+	CU_ASSERT_STRING_EQUAL(a.rules[TPA_RULE_PK].detail, "pk was not measured in PCR 7");
+	CU_ASSERT_EQUAL(a.rules[TPA_RULE_DB].status, TPA_RULE_FAIL);
+	CU_ASSERT_STRING_EQUAL(a.rules[TPA_RULE_DB].detail, "db was not measured in PCR 7");
+	CU_ASSERT_EQUAL(a.rules[TPA_RULE_KEK].status, TPA_RULE_NOT_APPLICABLE);
+	tpa_appraisal_clear(&a);
+}
+
 int main(void)
 {
 	CU_pSuite s;
@@ -1117,5 +1140,6 @@ int main(void)
 		    test_authority_not_allowed);
 	CU_add_test(s, "a firmware version not in the baseline", test_firmware_not_allowed);
 	CU_add_test(s, "UEFI debug mode forbidden", test_debug_mode_forbidden);
+	CU_add_test(s, "a signature database not measured", test_sigdb_unmeasured);
 	return test_run_all() ? 1 : 0;
 }
