@@ -1112,6 +1112,53 @@ static void test_sigdb_unmeasured(void)
 	tpa_appraisal_clear(&a);
 }
 
+/* s as systemd-stub measures a command line: UTF-16LE with its NUL. */
+static uint32_t utf16(uint8_t *out, const char *s)
+{
+	uint32_t n = 0;
+
+	do {
+		out[n++] = (uint8_t)*s;
+		out[n++] = 0;
+	} while (*s++);
+	return n;
+}
+
+/* systemd-stub's command line (PCR 12) is believed only when it hashes to
+ * its digest: one that does not fails kernel-cmdline for that, though its
+ * text is the one the baseline allows. */
+static void test_cmdline_unbound(void)
+{
+	static const char rule[] = "\"kernel-cmdline\": {\"severity\": \"critical\", "
+		"\"allowed\": [{\"exact\": \"root=/dev/vda2 ro quiet\"}]}";
+	const tpa_rule_result *r;
+	tpa_appraisal a = { 0 };
+	uint8_t text[128], measured[128];
+	uint32_t tn = utf16(text, "root=/dev/vda2 ro quiet");
+	uint32_t mn = utf16(measured, "root=/dev/vda2 ro init=/bin/sh");
+
+	r = &a.rules[TPA_RULE_KERNEL_CMDLINE];
+	/* The text what was measured: allowed. */
+	lw_begin();
+	lw_separators();
+	lw_event2(&lw, 12, TPA_EV_IPL, text, tn, NULL, 0);
+	appraise_lw(&a, rule);
+	CU_ASSERT_EQUAL(a.outcome, TPA_OUTCOME_COMPLIANT);
+	CU_ASSERT_EQUAL(r->status, TPA_RULE_PASS);
+	/* The same text over another line's digest. */
+	lw_begin();
+	lw_separators();
+	lw_event2(&lw, 12, TPA_EV_IPL, text, tn, measured, mn);
+	appraise_lw(&a, rule);
+	CU_ASSERT_EQUAL(a.outcome, TPA_OUTCOME_NON_COMPLIANT);
+	CU_ASSERT_EQUAL(r->status, TPA_RULE_FAIL);
+	CU_ASSERT_EQUAL(r->event, 10);
+	CU_ASSERT_EQUAL(r->pcr, 12);
+	CU_ASSERT_STRING_EQUAL(r->detail, "event 10 (PCR 12): the kernel command line does not "
+			       "hash to its digest: the text is not what was measured");
+	tpa_appraisal_clear(&a);
+}
+
 int main(void)
 {
 	CU_pSuite s;
@@ -1141,5 +1188,7 @@ int main(void)
 	CU_add_test(s, "a firmware version not in the baseline", test_firmware_not_allowed);
 	CU_add_test(s, "UEFI debug mode forbidden", test_debug_mode_forbidden);
 	CU_add_test(s, "a signature database not measured", test_sigdb_unmeasured);
+	CU_add_test(s, "a kernel command line that does not hash to its digest",
+		    test_cmdline_unbound);
 	return test_run_all() ? 1 : 0;
 }
