@@ -1159,6 +1159,45 @@ static void test_cmdline_unbound(void)
 	tpa_appraisal_clear(&a);
 }
 
+/* Silence is no pass: a boot that measured no boot application fails a
+ * baseline that lists one, saying so. */
+static void test_no_application_measured(void)
+{
+	tpa_appraisal a = { 0 };
+	const tpa_rule_result *r = &a.rules[TPA_RULE_BOOT_APPLICATIONS];
+
+	lw_begin();
+	lw_separators();
+	appraise_lw(&a, "\"boot-applications\": {\"severity\": \"critical\", \"applications\": "
+		    "[{\"digest\": \"" HEX64 "\"}], \"boot_loader\": []}");
+	CU_ASSERT_EQUAL(a.outcome, TPA_OUTCOME_NON_COMPLIANT);
+	CU_ASSERT_EQUAL(r->status, TPA_RULE_FAIL);
+	CU_ASSERT_EQUAL(r->event, -1);
+	CU_ASSERT_EQUAL(r->pcr, 4);
+	CU_ASSERT_STRING_EQUAL(r->detail, "no boot application was measured on PCR 4 (the "
+			       "baseline allows 1)");
+	tpa_appraisal_clear(&a);
+}
+
+/* ... nor a boot that measured no kernel command line, against a baseline
+ * that allows some. */
+static void test_no_cmdline_measured(void)
+{
+	tpa_appraisal a = { 0 };
+	const tpa_rule_result *r = &a.rules[TPA_RULE_KERNEL_CMDLINE];
+
+	lw_begin();
+	lw_separators();
+	appraise_lw(&a, "\"kernel-cmdline\": {\"severity\": \"warning\", \"allowed\": "
+		    "[{\"exact\": \"ro quiet\"}, {\"pattern\": \"*console=ttyS0*\"}]}");
+	CU_ASSERT_EQUAL(a.outcome, TPA_OUTCOME_WARNING);
+	CU_ASSERT_EQUAL(r->status, TPA_RULE_FAIL);
+	CU_ASSERT_EQUAL(r->event, -1);
+	CU_ASSERT_STRING_EQUAL(r->detail, "no kernel command line was measured (the baseline "
+			       "allows 2)");
+	tpa_appraisal_clear(&a);
+}
+
 int main(void)
 {
 	CU_pSuite s;
@@ -1190,5 +1229,7 @@ int main(void)
 	CU_add_test(s, "a signature database not measured", test_sigdb_unmeasured);
 	CU_add_test(s, "a kernel command line that does not hash to its digest",
 		    test_cmdline_unbound);
+	CU_add_test(s, "no boot application measured", test_no_application_measured);
+	CU_add_test(s, "no kernel command line measured", test_no_cmdline_measured);
 	return test_run_all() ? 1 : 0;
 }
