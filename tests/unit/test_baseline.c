@@ -814,7 +814,8 @@ static void test_allowances_untrusted(void)
 }
 
 /* The boot of file (offline, then quoted) with every PCR its log replays
- * to in the quote but left_out: the quote does not vouch for that one. */
+ * to in the quote but left_out (TPA_PCR_COUNT: none): the quote does not
+ * vouch for that one. */
 static int quoted_but(boot *bt, tpa_pcr_set *q, const char *file, uint32_t left_out)
 {
 	const tpa_pcr_bank *rb;
@@ -827,7 +828,8 @@ static int quoted_but(boot *bt, tpa_pcr_set *q, const char *file, uint32_t left_
 	if (tpa_pcr_set_add_bank(q, TPM2_ALG_SHA256) < 0)
 		return -1;
 	for (k = 0; k < rb->count; k++)
-		if (rb->index[k] != left_out && tpa_pcr_set_add(q, rb->index[k], rb->digest[k], 32) < 0)
+		if (rb->index[k] != left_out &&
+		    tpa_pcr_set_add(q, rb->index[k], rb->digest[k], 32) < 0)
 			return -1;
 	return boot_eval(bt, q, TPM2_ALG_SHA256);
 }
@@ -900,8 +902,8 @@ static void test_unquoted_event(void)
 	{
 		char want[160];
 
-		snprintf(want, sizeof(want), "event %d (PCR 8): the quote does not vouch for PCR 8, "
-			 "so the event is no evidence", r->event);
+		snprintf(want, sizeof(want), "event %d (PCR 8): the quote does not vouch for "
+			 "PCR 8, so the event is no evidence", r->event);
 		if (strncmp(r->detail, want, strlen(want)) != 0)
 			fprintf(stderr, "detail: %s\n", r->detail);
 		CU_ASSERT_NSTRING_EQUAL(r->detail, want, strlen(want));
@@ -1138,7 +1140,7 @@ static void test_cmdline_unbound(void)
 	uint32_t mn = utf16(measured, "root=/dev/vda2 ro init=/bin/sh");
 
 	r = &a.rules[TPA_RULE_KERNEL_CMDLINE];
-	/* The text what was measured: allowed. */
+	/* The text is what was measured: allowed. */
 	lw_begin();
 	lw_separators();
 	lw_event2(&lw, 12, TPA_EV_IPL, text, tn, NULL, 0);
