@@ -11,6 +11,7 @@
 #include <CUnit/Basic.h>
 #include <jansson.h>
 
+#include "logwriter.h"
 #include "testutil.h"
 #include "tpa/baseline.h"
 #include "tpa/err.h"
@@ -812,6 +813,393 @@ static void test_allowances_untrusted(void)
 	}
 }
 
+/* The boot of file (offline, then quoted) with every PCR its log replays
+ * to in the quote but left_out (TPA_PCR_COUNT: none): the quote does not
+ * vouch for that one. */
+static int quoted_but(boot *bt, tpa_pcr_set *q, const char *file, uint32_t left_out)
+{
+	const tpa_pcr_bank *rb;
+	uint32_t k;
+
+	if (boot_load(bt, file, TPM2_ALG_SHA256) < 0)
+		return -1;
+	rb = &bt->ev.assumed.banks[0];
+	memset(q, 0, sizeof(*q));
+	if (tpa_pcr_set_add_bank(q, TPM2_ALG_SHA256) < 0)
+		return -1;
+	for (k = 0; k < rb->count; k++)
+		if (rb->index[k] != left_out &&
+		    tpa_pcr_set_add(q, rb->index[k], rb->digest[k], 32) < 0)
+			return -1;
+	return boot_eval(bt, q, TPM2_ALG_SHA256);
+}
+
+/* A rule whose evidence lies on a PCR the quote leaves out has none: the
+ * uefi-debug-mode rule of a boot whose PCR 7 is not quoted fails naming
+ * the PCR, though no event of the log is a debug-mode action. */
+static void test_unquoted_rule_pcr(void)
+{
+	const char *log = DATA "keylime/mb_log.bin";
+	tpa_baseline *bl = learn(log, TPM2_ALG_SHA256, "mb");
+	const tpa_rule_result *r;
+	tpa_appraisal a = { 0 };
+	tpa_pcr_set q;
+	boot bt;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(bl);
+	/* Every PCR quoted: the rule passes. */
+	CU_ASSERT_EQUAL_FATAL(quoted_but(&bt, &q, log, TPA_PCR_COUNT), 0);
+	CU_ASSERT_EQUAL(bt.ev.counted & (1u << 7), 1u << 7);
+	CU_ASSERT_EQUAL(tpa_baseline_appraise(&a, bl, &bt.ev), 0);
+	CU_ASSERT_EQUAL(a.outcome, TPA_OUTCOME_COMPLIANT);
+	CU_ASSERT_EQUAL(a.rules[TPA_RULE_UEFI_DEBUG_MODE].status, TPA_RULE_PASS);
+	tpa_appraisal_clear(&a);
+	boot_free(&bt);
+	/* PCR 7 left out. */
+	CU_ASSERT_EQUAL_FATAL(quoted_but(&bt, &q, log, 7), 0);
+	CU_ASSERT_EQUAL(bt.ev.counted & (1u << 7), 0);
+	CU_ASSERT_EQUAL(bt.ev.state.uefi_debug_mode, 0);
+	CU_ASSERT_EQUAL(tpa_baseline_appraise(&a, bl, &bt.ev), 0);
+	r = &a.rules[TPA_RULE_UEFI_DEBUG_MODE];
+	CU_ASSERT_EQUAL(r->status, TPA_RULE_FAIL);
+	CU_ASSERT_EQUAL(r->pcr, 7);
+	CU_ASSERT_EQUAL(r->event, -1);
+	if (strcmp(r->detail, "sha256 PCR 7 is not vouched for by the quote: this rule has no "
+		   "evidence") != 0)
+		fprintf(stderr, "detail: %s\n", r->detail);
+	CU_ASSERT_STRING_EQUAL(r->detail, "sha256 PCR 7 is not vouched for by the quote: this "
+			       "rule has no evidence");
+	tpa_appraisal_clear(&a);
+	boot_free(&bt);
+	tpa_baseline_free(bl);
+}
+
+/* An event on a PCR the quote leaves out is no evidence, also for a rule
+ * whose PCRs are not fixed: GRUB's kernel command line (PCR 8), which the
+ * baseline allows word for word, fails on its event. */
+static void test_unquoted_event(void)
+{
+	const char *log = DATA "keylime/mb_log.bin";
+	tpa_baseline *bl = learn(log, TPM2_ALG_SHA256, "mb");
+	const tpa_rule_result *r = NULL;
+	tpa_appraisal a = { 0 };
+	tpa_pcr_set q;
+	boot bt;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(bl);
+	CU_ASSERT_EQUAL_FATAL(quoted_but(&bt, &q, log, TPA_PCR_COUNT), 0);
+	CU_ASSERT_EQUAL(tpa_baseline_appraise(&a, bl, &bt.ev), 0);
+	CU_ASSERT_EQUAL(a.rules[TPA_RULE_KERNEL_CMDLINE].status, TPA_RULE_PASS);
+	tpa_appraisal_clear(&a);
+	boot_free(&bt);
+	CU_ASSERT_EQUAL_FATAL(quoted_but(&bt, &q, log, 8), 0);
+	CU_ASSERT_EQUAL(bt.ev.counted & (1u << 8), 0);
+	CU_ASSERT_EQUAL(tpa_baseline_appraise(&a, bl, &bt.ev), 0);
+	r = &a.rules[TPA_RULE_KERNEL_CMDLINE];
+	CU_ASSERT_EQUAL(r->status, TPA_RULE_FAIL);
+	CU_ASSERT_EQUAL(r->pcr, 8);
+	CU_ASSERT(r->event > 0);
+	{
+		char want[160];
+
+		snprintf(want, sizeof(want), "event %d (PCR 8): the quote does not vouch for "
+			 "PCR 8, so the event is no evidence", r->event);
+		if (strncmp(r->detail, want, strlen(want)) != 0)
+			fprintf(stderr, "detail: %s\n", r->detail);
+		CU_ASSERT_NSTRING_EQUAL(r->detail, want, strlen(want));
+	}
+	CU_ASSERT(strstr(r->detail, "not allowed") == NULL);
+	tpa_appraisal_clear(&a);
+	boot_free(&bt);
+	tpa_baseline_free(bl);
+}
+
+/* The certificate ctx (its SHA-256, hex) taken out of the authorities the
+ * baseline allows. */
+static void drop_authority(json_t *root, void *ctx)
+{
+	json_t *c = json_object_get(json_object_get(json_object_get(root, "rules"),
+						    "authorities"), "certificates");
+	size_t i;
+
+	for (i = 0; i < json_array_size(c); i++)
+		if (strcmp(json_string_value(json_array_get(c, i)), (const char *)ctx) == 0) {
+			json_array_remove(c, i);
+			return;
+		}
+}
+
+/* An image verified by a certificate the baseline does not allow: the
+ * authorities rule fails naming that certificate, though the other one
+ * the boot measured is allowed. */
+static void test_authority_not_allowed(void)
+{
+	static const char shim_ca[] =
+		"f1fdf7ae3924a187e0f30a502271cb8369f5f26b8032f026aef6fce7a113d1c4";
+	const char *log = DATA "keylime/mb_log.bin";
+	tpa_baseline *bl = learn(log, TPM2_ALG_SHA256, "mb"), *b;
+	tpa_appraisal a = { 0 };
+	const tpa_rule_result *r = &a.rules[TPA_RULE_AUTHORITIES];
+	char *json;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(bl);
+	json = tpa_baseline_to_json(bl);
+	CU_ASSERT(json && strstr(json, shim_ca) != NULL);
+	free(json);
+	CU_ASSERT_EQUAL(appraise(&a, bl, log, TPM2_ALG_SHA256), TPA_OUTCOME_COMPLIANT);
+	CU_ASSERT_EQUAL(r->status, TPA_RULE_PASS);
+	b = edited(bl, drop_authority, (void *)shim_ca);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(b);
+	json = tpa_baseline_to_json(b);
+	CU_ASSERT(json && strstr(json, shim_ca) == NULL);
+	free(json);
+	CU_ASSERT_EQUAL(appraise(&a, b, log, TPM2_ALG_SHA256), TPA_OUTCOME_NON_COMPLIANT);
+	CU_ASSERT_EQUAL(r->status, TPA_RULE_FAIL);
+	CU_ASSERT_EQUAL(r->pcr, 7);
+	CU_ASSERT_STRING_EQUAL(r->detail, "an image was verified by a certificate not in the "
+			       "baseline: f1fdf7ae3924a187... (CentOS Secure Boot CA 2)");
+	CU_ASSERT_EQUAL(a.failed, 1);
+	tpa_appraisal_clear(&a);
+	tpa_baseline_free(b);
+	tpa_baseline_free(bl);
+}
+
+/* The firmware versions the baseline allows replaced by one (ctx, hex)
+ * that is not the boot's. */
+static void other_firmware(json_t *root, void *ctx)
+{
+	json_t *r = json_object_get(json_object_get(root, "rules"), "firmware-version");
+	json_t *list = json_array(), *e = json_object();
+
+	json_object_set_new(e, "digest", json_string((const char *)ctx));
+	json_object_set_new(e, "version", json_string("1.0"));
+	json_array_append_new(list, e);
+	json_object_set_new(r, "allowed", list);
+}
+
+/* An S-CRTM version the baseline does not list: the firmware-version rule
+ * fails on its event, with the digest seen and the one allowed. */
+static void test_firmware_not_allowed(void)
+{
+	const char *log = DATA "keylime/mb_log.bin";
+	tpa_baseline *bl = learn(log, TPM2_ALG_SHA256, "mb"), *b;
+	tpa_appraisal a = { 0 };
+	const tpa_rule_result *r = &a.rules[TPA_RULE_FIRMWARE_VERSION];
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(bl);
+	CU_ASSERT_EQUAL(appraise(&a, bl, log, TPM2_ALG_SHA256), TPA_OUTCOME_COMPLIANT);
+	CU_ASSERT_EQUAL(r->status, TPA_RULE_PASS);
+	b = edited(bl, other_firmware, HEX64);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(b);
+	/* The rule is a warning in a learned baseline. */
+	CU_ASSERT_EQUAL(appraise(&a, b, log, TPM2_ALG_SHA256), TPA_OUTCOME_WARNING);
+	CU_ASSERT_EQUAL(r->status, TPA_RULE_FAIL);
+	CU_ASSERT_EQUAL(r->event, 1);
+	CU_ASSERT_EQUAL(r->pcr, 0);
+	CU_ASSERT_STRING_EQUAL(r->detail, "event 1: firmware \"\" (96a296d224f285c6...) is not "
+			       "among the 1 allowed");
+	CU_ASSERT_EQUAL_FATAL(r->nfailed, 1);
+	CU_ASSERT_STRING_EQUAL(r->failed[0].seen, "96a296d224f285c67bee93c30f8a3091"
+			       "57f0daa35dc5b87e410b78630a09cfc7");
+	CU_ASSERT_EQUAL_FATAL(r->nexpected, 1);
+	CU_ASSERT_STRING_EQUAL(r->expected[0], HEX64);
+	CU_ASSERT_EQUAL(a.failed, 1);
+	tpa_appraisal_clear(&a);
+	tpa_baseline_free(b);
+	tpa_baseline_free(bl);
+}
+
+/* Boots written here event by event (logwriter): the log being written. */
+static buf lw;
+
+/* A log's start as firmware writes it: the Spec ID event (SHA-256 only),
+ * then SecureBoot = 1 on PCR 7. */
+static void lw_begin(void)
+{
+	static const uint8_t on = 1;
+	uint8_t var[64];
+	size_t vn;
+
+	memset(&lw, 0, sizeof(lw));
+	lw_spec_id(&lw, lw_sha256_only, lw_size32, 1, 2);
+	vn = lw_secureboot_var(var, &on, 1);
+	lw_event2(&lw, 7, TPA_EV_EFI_VARIABLE_DRIVER_CONFIG, var, (uint32_t)vn, NULL, 0);
+}
+
+/* The end of the firmware's part: an EV_SEPARATOR on each of PCRs 0-7. */
+static void lw_separators(void)
+{
+	static const uint8_t sep[4] = { 0 };
+	uint32_t pcr;
+
+	for (pcr = 0; pcr < 8; pcr++)
+		lw_event2(&lw, pcr, TPA_EV_SEPARATOR, sep, 4, NULL, 0);
+}
+
+/* The boot lw holds (offline: every PCR counts) appraised by the baseline
+ * MINI_HEAD rules. */
+static void appraise_lw(tpa_appraisal *a, const char *rules)
+{
+	tpa_baseline *bl = NULL;
+	char text[1024];
+	boot b;
+
+	tpa_appraisal_clear(a);
+	snprintf(text, sizeof(text), MINI_HEAD "%s}}", rules);
+	CU_ASSERT_EQUAL_FATAL(parse_text(&bl, text), 0);
+	memset(&b, 0, sizeof(b));
+	b.bytes = malloc(lw.n);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(b.bytes);
+	memcpy(b.bytes, lw.b, lw.n);
+	b.n = lw.n;
+	CU_ASSERT_EQUAL_FATAL(boot_eval(&b, NULL, TPM2_ALG_SHA256), 0);
+	/* The evidence holds: only the baseline can refuse it. */
+	CU_ASSERT_TRUE(b.ev.log_ok);
+	CU_ASSERT_EQUAL(b.ev.state.secure_boot, TPA_SB_ENABLED);
+	CU_ASSERT_EQUAL(tpa_baseline_appraise(a, bl, &b.ev), 0);
+	boot_free(&b);
+	tpa_baseline_free(bl);
+}
+
+/* A firmware in UEFI debug mode (its "UEFI Debug Mode" EV_EFI_ACTION on
+ * PCR 7) fails a baseline that forbids it; the same boot without that
+ * action passes. */
+static void test_debug_mode_forbidden(void)
+{
+	static const char rule[] = "\"uefi-debug-mode\": {\"severity\": \"critical\", "
+		"\"forbidden\": true}";
+	static const char dbg[] = "UEFI Debug Mode";
+	tpa_appraisal a = { 0 };
+	const tpa_rule_result *r = &a.rules[TPA_RULE_UEFI_DEBUG_MODE];
+
+	lw_begin();
+	lw_separators();
+	appraise_lw(&a, rule);
+	CU_ASSERT_EQUAL(a.outcome, TPA_OUTCOME_COMPLIANT);
+	CU_ASSERT_EQUAL(r->status, TPA_RULE_PASS);
+	CU_ASSERT_STRING_EQUAL(r->detail, "no UEFI debug mode");
+
+	lw_begin();
+	lw_event2(&lw, 7, TPA_EV_EFI_ACTION, dbg, (uint32_t)strlen(dbg), NULL, 0);
+	lw_separators();
+	appraise_lw(&a, rule);
+	CU_ASSERT_EQUAL(a.outcome, TPA_OUTCOME_NON_COMPLIANT);
+	CU_ASSERT_EQUAL(r->status, TPA_RULE_FAIL);
+	CU_ASSERT_EQUAL(r->pcr, 7);
+	CU_ASSERT_STRING_EQUAL(r->detail, "the firmware ran in UEFI debug mode (a \"UEFI Debug "
+			       "Mode\" action in PCR 7)");
+	tpa_appraisal_clear(&a);
+}
+
+/* A boot with Secure Boot on that measures no PK and no db: each rule
+ * fails for its variable, it does not judge an empty database as holding
+ * only allowed entries. */
+static void test_sigdb_unmeasured(void)
+{
+	tpa_appraisal a = { 0 };
+
+	lw_begin();
+	lw_separators();
+	appraise_lw(&a, "\"pk\": {\"severity\": \"critical\", \"certificates\": [\"" HEX64 "\"], "
+		    "\"hashes\": []}, \"db\": {\"severity\": \"warning\", \"certificates\": [], "
+		    "\"hashes\": [\"" HEX64 "\"]}");
+	CU_ASSERT_EQUAL(a.outcome, TPA_OUTCOME_NON_COMPLIANT);
+	CU_ASSERT_EQUAL(a.failed, 2);
+	CU_ASSERT_EQUAL(a.rules[TPA_RULE_PK].status, TPA_RULE_FAIL);
+	CU_ASSERT_EQUAL(a.rules[TPA_RULE_PK].pcr, 7);
+	CU_ASSERT_STRING_EQUAL(a.rules[TPA_RULE_PK].detail, "pk was not measured in PCR 7");
+	CU_ASSERT_EQUAL(a.rules[TPA_RULE_DB].status, TPA_RULE_FAIL);
+	CU_ASSERT_STRING_EQUAL(a.rules[TPA_RULE_DB].detail, "db was not measured in PCR 7");
+	CU_ASSERT_EQUAL(a.rules[TPA_RULE_KEK].status, TPA_RULE_NOT_APPLICABLE);
+	tpa_appraisal_clear(&a);
+}
+
+/* s as systemd-stub measures a command line: UTF-16LE with its NUL. */
+static uint32_t utf16(uint8_t *out, const char *s)
+{
+	uint32_t n = 0;
+
+	do {
+		out[n++] = (uint8_t)*s;
+		out[n++] = 0;
+	} while (*s++);
+	return n;
+}
+
+/* systemd-stub's command line (PCR 12) is believed only when it hashes to
+ * its digest: one that does not fails kernel-cmdline for that, though its
+ * text is the one the baseline allows. */
+static void test_cmdline_unbound(void)
+{
+	static const char rule[] = "\"kernel-cmdline\": {\"severity\": \"critical\", "
+		"\"allowed\": [{\"exact\": \"root=/dev/vda2 ro quiet\"}]}";
+	const tpa_rule_result *r;
+	tpa_appraisal a = { 0 };
+	uint8_t text[128], measured[128];
+	uint32_t tn = utf16(text, "root=/dev/vda2 ro quiet");
+	uint32_t mn = utf16(measured, "root=/dev/vda2 ro init=/bin/sh");
+
+	r = &a.rules[TPA_RULE_KERNEL_CMDLINE];
+	/* The text is what was measured: allowed. */
+	lw_begin();
+	lw_separators();
+	lw_event2(&lw, 12, TPA_EV_IPL, text, tn, NULL, 0);
+	appraise_lw(&a, rule);
+	CU_ASSERT_EQUAL(a.outcome, TPA_OUTCOME_COMPLIANT);
+	CU_ASSERT_EQUAL(r->status, TPA_RULE_PASS);
+	/* The same text over another line's digest. */
+	lw_begin();
+	lw_separators();
+	lw_event2(&lw, 12, TPA_EV_IPL, text, tn, measured, mn);
+	appraise_lw(&a, rule);
+	CU_ASSERT_EQUAL(a.outcome, TPA_OUTCOME_NON_COMPLIANT);
+	CU_ASSERT_EQUAL(r->status, TPA_RULE_FAIL);
+	CU_ASSERT_EQUAL(r->event, 10);
+	CU_ASSERT_EQUAL(r->pcr, 12);
+	CU_ASSERT_STRING_EQUAL(r->detail, "event 10 (PCR 12): the kernel command line does not "
+			       "hash to its digest: the text is not what was measured");
+	tpa_appraisal_clear(&a);
+}
+
+/* Silence is no pass: a boot that measured no boot application fails a
+ * baseline that lists one, saying so. */
+static void test_no_application_measured(void)
+{
+	tpa_appraisal a = { 0 };
+	const tpa_rule_result *r = &a.rules[TPA_RULE_BOOT_APPLICATIONS];
+
+	lw_begin();
+	lw_separators();
+	appraise_lw(&a, "\"boot-applications\": {\"severity\": \"critical\", \"applications\": "
+		    "[{\"digest\": \"" HEX64 "\"}], \"boot_loader\": []}");
+	CU_ASSERT_EQUAL(a.outcome, TPA_OUTCOME_NON_COMPLIANT);
+	CU_ASSERT_EQUAL(r->status, TPA_RULE_FAIL);
+	CU_ASSERT_EQUAL(r->event, -1);
+	CU_ASSERT_EQUAL(r->pcr, 4);
+	CU_ASSERT_STRING_EQUAL(r->detail, "no boot application was measured on PCR 4 (the "
+			       "baseline allows 1)");
+	tpa_appraisal_clear(&a);
+}
+
+/* ... nor a boot that measured no kernel command line, against a baseline
+ * that allows some. */
+static void test_no_cmdline_measured(void)
+{
+	tpa_appraisal a = { 0 };
+	const tpa_rule_result *r = &a.rules[TPA_RULE_KERNEL_CMDLINE];
+
+	lw_begin();
+	lw_separators();
+	appraise_lw(&a, "\"kernel-cmdline\": {\"severity\": \"warning\", \"allowed\": "
+		    "[{\"exact\": \"ro quiet\"}, {\"pattern\": \"*console=ttyS0*\"}]}");
+	CU_ASSERT_EQUAL(a.outcome, TPA_OUTCOME_WARNING);
+	CU_ASSERT_EQUAL(r->status, TPA_RULE_FAIL);
+	CU_ASSERT_EQUAL(r->event, -1);
+	CU_ASSERT_STRING_EQUAL(r->detail, "no kernel command line was measured (the baseline "
+			       "allows 2)");
+	tpa_appraisal_clear(&a);
+}
+
 int main(void)
 {
 	CU_pSuite s;
@@ -832,5 +1220,18 @@ int main(void)
 		    test_allowances_expire);
 	CU_add_test(s, "baseline allow from image files", test_allow_from_files);
 	CU_add_test(s, "allowances are untrusted input", test_allowances_untrusted);
+	CU_add_test(s, "a rule on a PCR the quote leaves out has no evidence",
+		    test_unquoted_rule_pcr);
+	CU_add_test(s, "an event on a PCR the quote leaves out is no evidence",
+		    test_unquoted_event);
+	CU_add_test(s, "an image verified by a certificate not in the baseline",
+		    test_authority_not_allowed);
+	CU_add_test(s, "a firmware version not in the baseline", test_firmware_not_allowed);
+	CU_add_test(s, "UEFI debug mode forbidden", test_debug_mode_forbidden);
+	CU_add_test(s, "a signature database not measured", test_sigdb_unmeasured);
+	CU_add_test(s, "a kernel command line that does not hash to its digest",
+		    test_cmdline_unbound);
+	CU_add_test(s, "no boot application measured", test_no_application_measured);
+	CU_add_test(s, "no kernel command line measured", test_no_cmdline_measured);
 	return test_run_all() ? 1 : 0;
 }
