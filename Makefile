@@ -262,7 +262,7 @@ secureboot-ref: $(BUILD)/verifier
 # put back: a table and the kill ratio; a survivor fails the target. Not
 # part of make test (each mutant is a rebuild).
 mutants: deps
-	/usr/bin/python3 tests/mutants/run.py $(BUILD) $(MUTANTS)
+	/usr/bin/python3 tests/mutants/run.py --build=$(BUILD) $(MUTANTS)
 
 fuzz: deps
 	@command -v clang >/dev/null || apt-get install -y -qq clang libclang-rt-14-dev

@@ -9,7 +9,7 @@ made, the tree rebuilt (make all tests), the tests run, the file put back
 as it was. A mutant is killed when one of its tests fails; one that
 survives fails the target. Prints a table and the kill ratio.
 
-usage: tests/mutants/run.py [BUILD_DIR] [NAME_SUBSTRING...]
+usage: tests/mutants/run.py [--build=DIR] [NAME_SUBSTRING...]
 """
 import os
 import re
@@ -84,8 +84,9 @@ def test_cmd(build, t):
 
 def main():
     args = sys.argv[1:]
-    build = args.pop(0) if args and not args[0].startswith("-") and os.path.isdir(
-        os.path.join(ROOT, args[0])) else "build"
+    build = "build"
+    if args and args[0].startswith("--build="):
+        build = args.pop(0)[len("--build="):]
     muts = parse(LIST)
     if args:
         muts = [m for m in muts if any(a in m["name"] for a in args)]
