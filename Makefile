@@ -10,6 +10,7 @@
 #   make valgrind   the unit tests and both programs under valgrind
 #   make bench      print the performance figures
 #   make fuzz       libFuzzer on the fuzz targets (FUZZ_SECONDS=60 each)
+#   make secureboot-ref  packaging/secureboot-ref.json rebuilt from tests/data/secureboot
 #   make mutants    mutation testing of the security checks (tests/mutants/list;
 #                   a clean tree; MUTANTS=NAME... for some)
 #   make install    PREFIX=/usr/local DESTDIR=: the programs, units, man pages,

@@ -974,8 +974,14 @@ static enum MHD_Result handle(tpa_http *h, struct MHD_Connection *c, int plain, 
 	case TPA_HTTP_ROUTE_HEALTHZ:
 		return send_text(c, MHD_HTTP_OK, "text/plain", "ok\n", NULL);
 	case TPA_HTTP_ROUTE_READYZ:
-		if (tpa_service_ready(h->svc, why, sizeof(why)))
+		if (tpa_service_ready(h->svc, why, sizeof(why)) && strcmp(why, "ready") == 0)
 			return send_text(c, MHD_HTTP_OK, "text/plain", "ready\n", NULL);
+		if (strncmp(why, "warning: ", 9) == 0) {
+			char body[WHY_MAX + 16];
+
+			snprintf(body, sizeof(body), "ready\n%s\n", why);
+			return send_text(c, MHD_HTTP_OK, "text/plain", body, NULL);
+		}
 		{
 			char body[WHY_MAX + 16];
 

@@ -376,6 +376,8 @@ int tpa_service_reload(tpa_service *s, const tpa_service_opts *o, tpa_ek_anchors
 	s->opts.token_ttl_s = o->token_ttl_s ? o->token_ttl_s : TPA_TOKEN_DEFAULT_TTL_S;
 	s->opts.staleness = o->staleness;
 	s->opts.baseline = o->baseline;
+	s->opts.sbref = o->sbref;
+	s->opts.sbref_max_age_s = o->sbref_max_age_s;
 	s->opts.relying_parties = o->relying_parties;
 	s->opts.nrelying_parties = o->nrelying_parties;
 	old_anchors = s->anchors;
@@ -2096,6 +2098,16 @@ static int ready_locked(tpa_service *s, char *why, size_t cap)
 	    err != TPA_ERR_NOT_FOUND) {
 		snprintf(why, cap, "the registry does not answer");
 		return 0;
+	}
+	/* Ready, but judging Secure Boot by revocations that may be stale. */
+	if (s->opts.sbref && s->opts.sbref_max_age_s) {
+		int64_t age = (int64_t)time(NULL) - s->opts.sbref->date_unix;
+
+		if (age > (int64_t)s->opts.sbref_max_age_s)
+			snprintf(why, cap, "warning: the Secure Boot reference bundle is %lld days "
+				 "old (its data of %s; the maximum is %u days)",
+				 (long long)(age / 86400), s->opts.sbref->date,
+				 (unsigned)(s->opts.sbref_max_age_s / 86400));
 	}
 	return 1;
 }

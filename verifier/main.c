@@ -35,6 +35,7 @@
 #include "tpa/identity.h"
 #include "tpa/log.h"
 #include "tpa/rpc.h"
+#include "tpa/sbref.h"
 #include "tpa/service.h"
 #include "tpa/store.h"
 #include "tpa/timefmt.h"
@@ -46,6 +47,7 @@
 
 #define PROG "verifier"
 #define DEFAULT_GRACE_MS 5000
+#define SBREF_DEFAULT_MAX_AGE_DAYS 180   /* Microsoft updates dbx a few times a year */
 /* Memory a request may cost is about its size times the decoder's bound
  * (TPA_SERVICE_DECODE_FACTOR) on each worker at once: these keep the worst
  * case of workers x message in hand. */
@@ -288,6 +290,13 @@ static void serve_help(FILE *f)
 "  --baseline FILE       the golden baseline for devices the registry assigns\n"
 "                        none (every device without --registry); a device\n"
 "                        without any baseline is never compliant\n"
+"  --secureboot-ref FILE the Secure Boot reference bundle (verifier\n"
+"                        secureboot-ref build; packaging/secureboot-ref.json):\n"
+"                        Microsoft's revocations and CAs, read and checked\n"
+"                        whole at start and on SIGHUP\n"
+"  --secureboot-ref-max-age DAYS\n"
+"                        a bundle whose data is older is a warning in /readyz\n"
+"                        and the log (default %d)\n"
 "  --audit-sign-rows N   sign the head of the registry's audit log (hash chain)\n"
 "                        with the token key once N rows are under no signed\n"
 "                        head (default %d) ...\n"
@@ -320,7 +329,8 @@ static void serve_help(FILE *f)
 		TPA_RPC_DEFAULT_MAX_MESSAGE, DEFAULT_GRACE_MS, TPA_RPC_DEFAULT_MAX_CONNECTIONS,
 		TPA_RPC_DEFAULT_MAX_PER_PEER, TPA_RPC_DEFAULT_HANDSHAKE_MS, TPA_RPC_DEFAULT_IDLE_MS,
 		TPA_RPC_DEFAULT_MAX_AGE_MS, TPA_RPC_DEFAULT_MAX_STREAMS,
-		TPA_AUDIT_DEFAULT_SIGN_ROWS, TPA_AUDIT_DEFAULT_SIGN_INTERVAL_S);
+		SBREF_DEFAULT_MAX_AGE_DAYS, TPA_AUDIT_DEFAULT_SIGN_ROWS,
+		TPA_AUDIT_DEFAULT_SIGN_INTERVAL_S);
 }
 
 /* A usage error of serve: "verifier: serve: why" (or "FILE:LINE: why" first
@@ -446,7 +456,7 @@ enum { OPT_RP = 250, OPT_RP_FILE, OPT_MAX_CONN = 256, OPT_MAX_PEER, OPT_HANDSHAK
        OPT_STREAMS };
 enum { OPT_HTTP = 280, OPT_HTTP_PLAIN, OPT_HTTP_CONN, OPT_HTTP_WARN };
 enum { OPT_ADMISSION = 320, OPT_INTERVAL, OPT_STALE_GRACE };
-enum { OPT_LOG_FORMAT = 340 };
+enum { OPT_LOG_FORMAT = 340, OPT_SBREF, OPT_SBREF_AGE };
 enum { OPT_DAS = 360, OPT_CAEP, OPT_ACCT };
 
 /* The relying parties GetDeviceCompliance answers: subject CNs. */
@@ -638,6 +648,8 @@ static const struct option serve_opts[] = {
 		{ "ek-ca", required_argument, NULL, 'E' },
 		{ "admission", required_argument, NULL, OPT_ADMISSION },
 		{ "baseline", required_argument, NULL, 'B' },
+		{ "secureboot-ref", required_argument, NULL, OPT_SBREF },
+		{ "secureboot-ref-max-age", required_argument, NULL, OPT_SBREF_AGE },
 		{ "client-ca", required_argument, NULL, 'C' },
 		{ "relying-party", required_argument, NULL, OPT_RP },
 		{ "relying-parties", required_argument, NULL, OPT_RP_FILE },
@@ -666,7 +678,7 @@ static const struct option serve_opts[] = {
 typedef struct {
 	tpa_rpc_server_opts so;
 	tpa_service_opts sv;
-	const char *registry, *baseline, *token_key, *jwk_out;
+	const char *registry, *baseline, *token_key, *jwk_out, *sbref;
 	unsigned long grace;
 	int verbose;
 	tpa_audit_sign_opts ao;
@@ -734,6 +746,7 @@ static int parse_serve(serve_conf *c, int argc, char **argv, char **where)
 	int o;
 
 	memset(c, 0, sizeof(*c));
+	c->sv.sbref_max_age_s = SBREF_DEFAULT_MAX_AGE_DAYS * 86400u;
 	c->grace = DEFAULT_GRACE_MS;
 	c->so.workers = 2;
 	tpa_staleness_default(&c->sv.staleness);
@@ -772,6 +785,7 @@ static int parse_serve(serve_conf *c, int argc, char **argv, char **where)
 			break;
 		}
 		case 'B': c->baseline = optarg; break;
+		case OPT_SBREF: c->sbref = optarg; break;
 		case 'C': c->so.client_ca_file = optarg; break;
 		case OPT_HTTP: c->http.listen = optarg; break;
 		case OPT_HTTP_PLAIN: c->http.listen_plain = optarg; break;
@@ -827,6 +841,7 @@ static int parse_serve(serve_conf *c, int argc, char **argv, char **where)
 		case OPT_INTERVAL:
 		case OPT_STALE_GRACE:
 		case OPT_HTTP_CONN:
+		case OPT_SBREF_AGE:
 		case 'A':
 		case 'T': {
 			static const struct { int opt; const char *name; unsigned long min, max; } lim[] = {
@@ -844,6 +859,7 @@ static int parse_serve(serve_conf *c, int argc, char **argv, char **where)
 				{ OPT_INTERVAL, "--attest-interval", 1, TPA_STALE_MAX_S },
 				{ OPT_STALE_GRACE, "--stale-grace", 0, TPA_STALE_MAX_S },
 				{ OPT_HTTP_CONN, "--http-max-connections", 1, 10000 },
+				{ OPT_SBREF_AGE, "--secureboot-ref-max-age", 1, 3650 },
 				{ 'A', "--audit-sign-rows", 1, 1000000 },
 				{ 'T', "--audit-sign-interval", 1, 86400 },
 			};
@@ -870,6 +886,7 @@ static int parse_serve(serve_conf *c, int argc, char **argv, char **where)
 			if (o == OPT_INTERVAL) c->sv.staleness.interval_s = (uint32_t)v;
 			if (o == OPT_STALE_GRACE) c->sv.staleness.grace_s = (uint32_t)v;
 			if (o == OPT_HTTP_CONN) c->http.max_connections = (unsigned)v;
+			if (o == OPT_SBREF_AGE) c->sv.sbref_max_age_s = (uint32_t)v * 86400u;
 			if (o == 'A') c->ao.rows = (uint32_t)v;
 			if (o == 'T') c->ao.interval_s = (uint32_t)v;
 			break;
@@ -962,6 +979,7 @@ typedef struct {
 	tpa_http *http;                  /* the HTTP face, NULL if none */
 	tpa_watch *watch;                /* enforcement, NULL if none */
 	tpa_baseline *bl;                /* --baseline, NULL if none */
+	tpa_sbref *sbref;                /* --secureboot-ref, NULL if none */
 	rp_list rp;
 	const tpa_token_keyset *ks;      /* the service owns it; NULL without --token-key */
 	const tpa_token_key *key;        /* without --token-key: the key in memory */
@@ -1034,6 +1052,28 @@ static void say_restart_only(const serve_conf *run, const serve_conf *n)
 	}
 }
 
+/* --secureboot-ref: the bundle read and checked whole, and said; one whose
+ * data is older than max_age_s (0: no limit) said as a warning (also
+ * /readyz's). 0, or -1 said. */
+static int load_sbref(tpa_sbref **out, const char *path, uint32_t max_age_s)
+{
+	int64_t age;
+
+	if (tpa_sbref_load(out, path) < 0) {
+		say(TPA_LOG_ERR, "--secureboot-ref: %s", tpa_err_last());
+		return -1;
+	}
+	age = (int64_t)time(NULL) - (*out)->date_unix;
+	say(TPA_LOG_INFO, "--secureboot-ref %s: data of %s (%s), %zu x64 revocations", path,
+	    (*out)->date, (*out)->source, (*out)->nimages[TPA_SB_ARCH_X64]);
+	if (max_age_s && age > (int64_t)max_age_s)
+		say(TPA_LOG_WARNING, "--secureboot-ref %s: its data of %s is %lld days old, over "
+		    "the maximum of %u (--secureboot-ref-max-age): rebuild it from Microsoft's "
+		    "current list", path, (*out)->date, (long long)(age / 86400),
+		    (unsigned)(max_age_s / 86400));
+	return 0;
+}
+
 /* SIGHUP: the configuration file and the command line read again, and what
  * can change while serving (token and nonce lifetimes, the attest interval
  * and stale grace, --baseline, the
@@ -1047,6 +1087,7 @@ static void reload(serve_live *L)
 	serve_conf n;
 	int parsed = -1;
 	tpa_baseline *bl = NULL;
+	tpa_sbref *sbref = NULL;
 	tpa_ek_anchors *anchors = NULL;
 	tpa_token_keyset *ks = NULL;
 	tpa_rpc_tls *tls = NULL;
@@ -1067,6 +1108,8 @@ static void reload(serve_live *L)
 		say(TPA_LOG_ERR, "--baseline: %s", tpa_err_last());
 		goto refused;
 	}
+	if (n.sbref && load_sbref(&sbref, n.sbref, n.sv.sbref_max_age_s) < 0)
+		goto refused;
 	if (n.sv.ek_ca && tpa_ek_anchors_load(&anchors, n.sv.ek_ca) < 0) {
 		say(TPA_LOG_ERR, "--ek-ca: %s", tpa_err_last());
 		goto refused;
@@ -1099,6 +1142,7 @@ static void reload(serve_live *L)
 		ks = NULL;                /* the service's now, until it ends */
 	}
 	n.sv.baseline = bl;
+	n.sv.sbref = sbref;
 	n.sv.relying_parties = (const char *const *)n.rp.names;
 	n.sv.nrelying_parties = n.rp.n;
 	if (tpa_service_reload(L->svc, &n.sv, anchors) < 0) {
@@ -1135,6 +1179,9 @@ static void reload(serve_live *L)
 	tpa_baseline_free(L->bl);
 	L->bl = bl;
 	bl = NULL;
+	tpa_sbref_free(L->sbref);
+	L->sbref = sbref;
+	sbref = NULL;
 	rp_free(&L->rp);
 	L->rp = n.rp;
 	n.rp.names = NULL;
@@ -1150,12 +1197,13 @@ static void reload(serve_live *L)
 		say_keys("SIGHUP: ", L->ks, (int64_t)time(NULL));
 	}
 	say(TPA_LOG_NOTICE, "SIGHUP: reloaded: token TTL %u s, attest interval %u s, stale "
-		"grace %u s, nonce TTL %u ms, baseline %s, %zu relying part%s, EK CAs %s, "
-		"admission %s",
+		"grace %u s, nonce TTL %u ms, baseline %s, Secure Boot reference %s, %zu "
+		"relying part%s, EK CAs %s, admission %s",
 		(unsigned)(n.sv.token_ttl_s ? n.sv.token_ttl_s : TPA_TOKEN_DEFAULT_TTL_S),
 		(unsigned)n.sv.staleness.interval_s, (unsigned)n.sv.staleness.grace_s,
 		(unsigned)(n.sv.nonce_ttl_ms ? n.sv.nonce_ttl_ms : TPA_NONCE_DEFAULT_TTL_MS),
-		n.baseline ? n.baseline : "(none)", L->rp.n, L->rp.n == 1 ? "y" : "ies",
+		n.baseline ? n.baseline : "(none)", n.sbref ? n.sbref : "(none)", L->rp.n,
+		L->rp.n == 1 ? "y" : "ies",
 		n.sv.ek_ca ? n.sv.ek_ca : "(none)", tpa_admission_mode_name(n.sv.admission));
 	goto out;
 refused:
@@ -1164,6 +1212,7 @@ out:
 	if (parsed == 0)
 		conf_free(&n);
 	tpa_baseline_free(bl);
+	tpa_sbref_free(sbref);
 	tpa_ek_anchors_free(anchors);
 	tpa_token_keyset_free(ks);
 	tpa_rpc_tls_free(tls);
@@ -1196,6 +1245,7 @@ static tpa_exit serve(serve_conf *c, const serve_src *src)
 {
 	tpa_store *store = NULL;
 	tpa_baseline *bl = NULL;
+	tpa_sbref *sbref = NULL;
 	tpa_service_opts sv = c->sv;
 	tpa_token_key *key = NULL;
 	tpa_token_keyset *keyset = NULL;
@@ -1254,7 +1304,12 @@ static tpa_exit serve(serve_conf *c, const serve_src *src)
 		rc = TPA_EXIT_USAGE;
 		goto cleanup;
 	}
+	if (c->sbref && load_sbref(&sbref, c->sbref, c->sv.sbref_max_age_s) < 0) {
+		rc = TPA_EXIT_USAGE;
+		goto cleanup;
+	}
 	sv.baseline = bl;
+	sv.sbref = sbref;
 	sv.store = store;
 	sv.key = key;
 	sv.keyset = keyset;
@@ -1373,6 +1428,8 @@ static tpa_exit serve(serve_conf *c, const serve_src *src)
 	 * SIGHUP replaces them (reload), and frees these. */
 	live.bl = bl;
 	bl = NULL;
+	live.sbref = sbref;
+	sbref = NULL;
 	live.rp = c->rp;
 	c->rp.names = NULL;
 	c->rp.n = 0;
@@ -1431,6 +1488,8 @@ cleanup:
 	tpa_store_close(store);
 	tpa_baseline_free(bl);
 	tpa_baseline_free(live.bl);
+	tpa_sbref_free(sbref);
+	tpa_sbref_free(live.sbref);
 	rp_free(&live.rp);
 	conf_free(c);
 	tpa_token_key_free(key);

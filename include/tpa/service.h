@@ -16,6 +16,7 @@
 #include "tpa/metrics.h"
 #include "tpa/notify.h"
 #include "tpa/rpc.h"
+#include "tpa/sbref.h"
 #include "tpa/store.h"
 #include "tpa/token.h"
 
@@ -74,6 +75,11 @@ typedef struct {
 	 * TPA_STALE_MAX_S. A token never outlives it: its lifetime is capped
 	 * at interval + grace. */
 	tpa_staleness staleness;
+	/* The Secure Boot reference bundle (tpa/sbref.h), borrowed, or NULL;
+	 * one whose data is older than sbref_max_age_s (0: no limit) makes
+	 * tpa_service_ready's answer a warning. */
+	const tpa_sbref *sbref;
+	uint32_t sbref_max_age_s;
 } tpa_service_opts;
 
 int tpa_service_new(tpa_service **out, const tpa_service_opts *opts);
@@ -89,7 +95,8 @@ int tpa_service_set_keys(tpa_service *s, tpa_token_key *current, tpa_token_key *
 int tpa_service_set_keyset(tpa_service *s, tpa_token_keyset *ks);
 
 /* Replaces, while serving, the settings that can change without a restart
- * (SIGHUP): nonce_ttl_ms, token_ttl_s, staleness, baseline, relying_parties (borrowed
+ * (SIGHUP): nonce_ttl_ms, token_ttl_s, staleness, baseline, sbref and its
+ * maximum age, relying_parties (borrowed
  * from here: the caller frees the ones they replace once this returns) and
  * the EK CAs: ek_ca and anchors, loaded from it by the caller (owned by the
  * service from here; NULL without a registry). The rest of o is ignored.
@@ -155,7 +162,9 @@ void tpa_service_get_keys(tpa_rpc_reply *r, const uint8_t *req, size_t len, void
 /* Whether the service can answer (the HTTP face's /readyz, the gRPC health
  * service): the token keys are loaded and, with a registry, the registry
  * answers a cheap read and the EK anchors are loaded. 1 ready, 0 not (why
- * says what, without a server path), never an error. */
+ * says what, without a server path), never an error. Ready, why is
+ * "ready", or a warning that starts "warning: " (a Secure Boot reference
+ * bundle older than its maximum age). */
 int tpa_service_ready(tpa_service *s, char *why, size_t cap);
 /* Whether a client certificate with subject CN cn (cn_exact: read whole and
  * unaltered) and, client_auth, the clientAuth EKU is an allowed relying

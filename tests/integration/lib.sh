@@ -78,6 +78,18 @@ start_verifier() {
     wait_listening "$WORK/$name.out" "$VPID" 1500 || { cat "$WORK/$name.err" >&2; return 1; }
 }
 
+# sighup PID ERRFILE: SIGHUP to a serve, then waits (up to 60 s) for its
+# answer to it: one more "SIGHUP: reloaded" or "nothing reloaded" in ERRFILE.
+sighup() {
+    local n
+    n=$(grep -cE 'SIGHUP: (reloaded|nothing reloaded)' "$2" || true)
+    kill -HUP "$1"
+    for _ in $(seq 1 1200); do
+        [ "$(grep -cE 'SIGHUP: (reloaded|nothing reloaded)' "$2" || true)" -gt "$n" ] && break
+        sleep 0.05
+    done
+}
+
 # Every verifier still running stops on SIGTERM and exits 0: a valgrind
 # error (exit 99), a sanitizer's report or a crash at shutdown fails here.
 stop_verifiers() {

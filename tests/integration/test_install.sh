@@ -47,6 +47,7 @@ usr/share/man/man1/tpa-fleet.1
 usr/share/man/man7/tpm-attest.7
 usr/share/man/man8/attest_client.8
 usr/share/man/man8/verifier.8
+usr/share/tpm-attest/secureboot-ref.json
 EOF
 D=$WORK/inst
 expect_exit "make install DESTDIR PREFIX=/usr" 0 make -s -C "$ROOT" install-files BUILD="$BUILD" \

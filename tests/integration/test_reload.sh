@@ -62,14 +62,9 @@ TARGET=127.0.0.1:$PORT
 
 # hup: SIGHUP, then waits for serve's answer to it; its lines in $WORK/hup.
 hup() {
-    local before n
+    local before
     before=$(wc -l <"$WORK/v.err")
-    n=$(grep -cE 'SIGHUP: (reloaded|nothing reloaded)' "$WORK/v.err" || true)
-    kill -HUP "$VPID"
-    for _ in $(seq 1 1200); do
-        [ "$(grep -cE 'SIGHUP: (reloaded|nothing reloaded)' "$WORK/v.err" || true)" -gt "$n" ] && break
-        sleep 0.05
-    done
+    sighup "$VPID" "$WORK/v.err"
     tail -n +"$((before + 1))" "$WORK/v.err" >"$WORK/hup"
 }
 # attest TCTI AK: one attestation; its exit status in $ATT, the token's

@@ -1,0 +1,96 @@
+#!/usr/bin/env bash
+# The Secure Boot reference bundle end to end: `verifier secureboot-ref
+# build` from Microsoft's real published list makes the committed bundle,
+# `show` reads it and refuses a broken one naming the field; `serve
+# --secureboot-ref` refuses to start on a broken bundle, says its age, and
+# a bundle older than --secureboot-ref-max-age is a warning in /readyz and
+# the log; SIGHUP takes a new bundle or, broken, keeps the one it had.
+# usage: test_secureboot_ref.sh BUILD_DIR
+set -euo pipefail
+BUILD=${1:?usage: test_secureboot_ref.sh BUILD_DIR}
+. "$(dirname "$0")/lib.sh"
+
+echo "integration: the Secure Boot reference bundle (build, show, serve, /readyz)"
+V=(${VALGRIND:-} "$BIN/verifier")
+D=$ROOT/tests/data/secureboot
+REF=$ROOT/packaging/secureboot-ref.json
+SRC=$("$BIN/verifier" secureboot-ref show --json "$REF" |
+      /usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)["source"])')
+
+# ---- build and show ----
+expect_exit "build from Microsoft's list and certificates" 0 "${V[@]}" secureboot-ref build \
+    --list "$D/dbx_info_msft_latest.json" --certs "$D/certs" --source "$SRC" --date 2026-07-15 \
+    "$WORK/ref.json" || true
+cmp -s "$WORK/ref.json" "$REF" && ok "... the same bytes as packaging/secureboot-ref.json" ||
+    bad "the built bundle differs from the committed one (make secureboot-ref)"
+[ "$(stat -c %a "$WORK/ref.json")" = 644 ] && ok "... mode 0644" || bad "mode $(stat -c %a "$WORK/ref.json")"
+expect_exit "show: valid" 0 "${V[@]}" secureboot-ref show "$WORK/ref.json" || true
+expect_grep "... 443 x64 revocations" "$WORK/out" '^revoked images x64: 443$'
+expect_grep "... the Windows PCA 2011 revoked" "$WORK/out" '^ca: db Microsoft Windows Production PCA 2011 2011 \(revoked\)$'
+expect_grep "... the 2023 KEK" "$WORK/out" '^ca: KEK Microsoft Corporation KEK 2K CA 2023 2023$'
+sed 's/"version": 1,/"version": 2,/' "$REF" >"$WORK/v2.json"
+expect_exit "show: a newer version refused (1)" 1 "${V[@]}" secureboot-ref show "$WORK/v2.json" || true
+expect_grep "... naming it" "$WORK/err" 'bundle.version: 2 is newer than this verifier reads \(1\)'
+sed '0,/"added": "2018-04-01"/s//"added": "2018-04-31"/' "$REF" >"$WORK/baddate.json"
+expect_exit "show: an impossible date refused (1)" 1 "${V[@]}" secureboot-ref show "$WORK/baddate.json" || true
+expect_grep "... naming the entry" "$WORK/err" 'revoked_images\.x64\[0\]\.added: a date YYYY-MM-DD is required'
+expect_exit "show: a missing file (2)" 2 "${V[@]}" secureboot-ref show "$WORK/none.json" || true
+expect_exit "build without --date (2)" 2 "${V[@]}" secureboot-ref build --list "$D/dbx_info_msft_latest.json" \
+    --certs "$D/certs" --source x "$WORK/x.json" || true
+mkdir -p "$WORK/certs-short"
+cp "$D/certs/"kek-* "$WORK/certs-short/"
+expect_exit "build without the revoked certificate the list names (1)" 1 "${V[@]}" secureboot-ref build \
+    --list "$D/dbx_info_msft_latest.json" --certs "$WORK/certs-short" --source x --date 2026-07-15 \
+    "$WORK/x.json" || true
+expect_grep "... naming it" "$WORK/err" 'MicWinProPCA2011_2011-10-19.der is not among the certificates given'
+[ ! -e "$WORK/x.json" ] && ok "... nothing written" || bad "a refused build wrote its OUT"
+
+# ---- serve ----
+expect_exit "serve: a broken bundle, the verifier does not start (2)" 2 "$BIN/verifier" serve \
+    --listen 127.0.0.1:0 --insecure --secureboot-ref "$WORK/v2.json" || true
+expect_grep "... naming the file and field" "$WORK/err" "secureboot-ref: .*v2.json: .*bundle.version"
+expect_exit "serve: --secureboot-ref-max-age 0 refused (2)" 2 "$BIN/verifier" serve \
+    --listen 127.0.0.1:0 --insecure --secureboot-ref "$REF" --secureboot-ref-max-age 0 || true
+
+cp "$REF" "$WORK/live.json"
+CONF=$WORK/serve.conf
+conf() {
+    cat >"$CONF" <<EOC
+insecure = true
+http-listen-plain = 127.0.0.1:0
+secureboot-ref = $1
+secureboot-ref-max-age = $2
+EOC
+}
+conf "$WORK/live.json" 3650
+start_verifier v --config "$CONF"
+for _ in $(seq 1500); do grep -q '^http health listening' "$WORK/v.out" && break; sleep 0.02; done
+PP=$(sed -n 's/^http health listening on port \([0-9]*\) .*/\1/p' "$WORK/v.out")
+expect_grep "serve says the bundle it read" "$WORK/v.err" 'secureboot-ref .*live.json: data of 2026-07-15 .*443 x64 revocations'
+readyz() { curl -sS --max-time 10 -o "$WORK/body" -w '%{http_code}' "http://127.0.0.1:$PP/readyz" || true; }
+[ "$(readyz)" = 200 ] && [ "$(cat "$WORK/body")" = ready ] &&
+    ok "/readyz: 200 ready, the bundle within its age" || bad "/readyz within age: $(cat "$WORK/body")"
+
+hup() { sighup "$VPID" "$WORK/v.err"; }
+# The bundle's data is of 2026-07-15: a maximum age a day shorter than its
+# age makes it old.
+AGE=$(( ($(date +%s) - $(date -d 2026-07-15 +%s)) / 86400 ))
+conf "$WORK/live.json" $((AGE - 1))
+hup
+expect_grep "SIGHUP: a maximum age under the bundle's: reloaded" "$WORK/v.err" 'SIGHUP: reloaded: .*Secure Boot reference .*live.json'
+expect_grep "... the log warns, naming its age" "$WORK/v.err" "live.json: its data of 2026-07-15 is $AGE days old, over the maximum of $((AGE - 1))"
+code=$(readyz)
+[ "$code" = 200 ] && grep -qx "warning: the Secure Boot reference bundle is $AGE days old (its data of 2026-07-15; the maximum is $((AGE - 1)) days)" "$WORK/body" &&
+    head -1 "$WORK/body" | grep -qx ready &&
+    ok "/readyz: still 200 ready, with the warning" || bad "/readyz old bundle: $code $(cat "$WORK/body")"
+
+conf "$WORK/v2.json" 3650
+hup
+expect_grep "SIGHUP with a broken bundle: nothing reloaded" "$WORK/v.err" 'SIGHUP: nothing reloaded'
+[ "$(readyz)" = 200 ] && grep -q "warning: the Secure Boot reference bundle is $AGE days old" "$WORK/body" &&
+    ok "... the bundle and maximum it had kept" || bad "after a refused SIGHUP: $(cat "$WORK/body")"
+conf "$WORK/live.json" 3650
+hup
+[ "$(readyz)" = 200 ] && [ "$(cat "$WORK/body")" = ready ] &&
+    ok "SIGHUP with the maximum raised: ready, no warning" || bad "/readyz: $(cat "$WORK/body")"
+summary
