@@ -98,6 +98,7 @@ LIB_SRC  := \
             lib/baseline_appraise.c \
             lib/authenticode.c \
             lib/sbref.c \
+            lib/sbclaims.c \
             lib/config.c \
             lib/procstat.c
 OBJ      := $(BUILD)/obj
@@ -141,7 +142,8 @@ UNIT_TESTS := \
               $(BUILD)/tests/unit/test_devcert \
               $(BUILD)/tests/unit/test_watch \
               $(BUILD)/tests/unit/test_procstat \
-              $(BUILD)/tests/unit/test_sbref
+              $(BUILD)/tests/unit/test_sbref \
+              $(BUILD)/tests/unit/test_sbclaims
 BENCH    := $(BUILD)/tests/bench/bench_quote $(BUILD)/tests/bench/bench_rpc \
             $(BUILD)/tests/bench/bench_eventlog $(BUILD)/tests/bench/bench_baseline \
             $(BUILD)/tests/bench/bench_challenge $(BUILD)/tests/bench/bench_http \

@@ -294,7 +294,8 @@ static int parse_svns(tpa_sbref *r, json_t *root)
 
 static int parse_cas(tpa_sbref *r, json_t *root)
 {
-	static const char *const keys[] = { "sha256", "name", "store", "generation", NULL };
+	static const char *const keys[] = { "sha256", "name", "store", "generation", "successor",
+					    NULL };
 	json_t *arr, *e, *g;
 	char path[64], store[8];
 	size_t i;
@@ -326,12 +327,29 @@ static int parse_cas(tpa_sbref *r, json_t *root)
 			return ref_fail(TPA_ERR_PARSE, "%s.generation: a year (1995-2100) is required",
 					path);
 		c->generation = (int)json_integer_value(g);
+		if (json_object_get(e, "successor")) {
+			if ((err = get_hex32(c->successor, e, "successor", path)) < 0)
+				return err;
+			c->has_successor = 1;
+		}
 		r->ncas++;
 	}
 	if ((err = sort_unique(r->cas, r->ncas, sizeof(*r->cas), "cas")) < 0)
 		return err;
-	for (i = 0; i < r->ncas; i++)
+	for (i = 0; i < r->ncas; i++) {
+		const tpa_sbref_ca *next;
+		char hex[65];
+
 		r->cas[i].revoked = tpa_sbref_cert_revoked(r, r->cas[i].sha256) != NULL;
+		if (!r->cas[i].has_successor)
+			continue;
+		next = tpa_sbref_ca_find(r, r->cas[i].successor);
+		if (!next || next == &r->cas[i] || next->store != r->cas[i].store) {
+			tpa_hex(hex, r->cas[i].successor, 32);
+			return ref_fail(TPA_ERR_PARSE, "cas (%s): its successor %s is not another CA "
+					"of the bundle in the same store", r->cas[i].name, hex);
+		}
+	}
 	return 0;
 }
 
@@ -628,6 +646,34 @@ static int cert_facts(const tpa_sbref_certfile *c, uint8_t sha1[20], uint8_t sha
 	return 0;
 }
 
+/* The 2023 CA that takes each 2011 Microsoft CA's place (Microsoft's
+ * "Windows Secure Boot certificate expiration" guidance). */
+static const struct { const char *old_cn, *new_cn; } successors[] = {
+	{ "Microsoft Corporation KEK CA 2011", "Microsoft Corporation KEK 2K CA 2023" },
+	{ "Microsoft Corporation UEFI CA 2011", "Microsoft UEFI CA 2023" },
+	{ "Microsoft Windows Production PCA 2011", "Windows UEFI CA 2023" },
+};
+
+/* Each CA of cas whose successor is among them names it. */
+static void link_successors(json_t *cas)
+{
+	json_t *a, *b;
+	size_t i, j, k;
+
+	json_array_foreach(cas, i, a) {
+		const char *cn = json_string_value(json_object_get(a, "name"));
+
+		for (k = 0; cn && k < sizeof(successors) / sizeof(successors[0]); k++) {
+			if (strcmp(cn, successors[k].old_cn) != 0)
+				continue;
+			json_array_foreach(cas, j, b)
+				if (!strcmp(json_string_value(json_object_get(b, "name")),
+					    successors[k].new_cn))
+					json_object_set(a, "successor", json_object_get(b, "sha256"));
+		}
+	}
+}
+
 static int build_certs(json_t *revoked, json_t *cas, json_t *ms,
 		       const tpa_sbref_certfile *certs, size_t ncerts)
 {
@@ -654,6 +700,7 @@ static int build_certs(json_t *revoked, json_t *cas, json_t *ms,
 		    json_array_append_new(cas, o) < 0)
 			return ref_fail(TPA_ERR_NOMEM, "out of memory");
 	}
+	link_successors(cas);
 	if (!json_is_array(arr) || json_array_size(arr) > TPA_SBREF_ENTRIES_MAX)
 		return ref_fail(TPA_ERR_PARSE, "the list's certificates: an array of at most %d",
 				TPA_SBREF_ENTRIES_MAX);

@@ -1218,6 +1218,7 @@ static void claims_of(tpa_token_claims *c, const tpa_verdict *v, const tpa_basel
 	if (v->replayed && v->boot.state.facts[TPA_FACT_FIRMWARE_VERSION].status ==
 	    TPA_FACT_VERIFIED && v->boot.state.firmware_version_verified)
 		c->firmware_version = v->boot.state.firmware_version;
+	c->secureboot = v->replayed ? &v->secureboot : NULL;
 }
 
 void tpa_service_attest(tpa_rpc_reply *r, const uint8_t *req, size_t len,
@@ -1403,6 +1404,7 @@ void tpa_service_attest(tpa_rpc_reply *r, const uint8_t *req, size_t len,
 		vin.baseline = bl;
 		vin.registered = have_dev;
 		vin.client_secure_boot = claimed_of(in->client_view);
+		vin.sbref = s->opts.sbref;
 		if (tpa_verdict_judge(&v, &vin) < 0) {
 			refuse(r, TPA_RPC_INTERNAL, "verdict: %s", tpa_err_last());
 			goto cleanup;

@@ -241,6 +241,33 @@ static int add_reason(json_t *reasons, const char *fmt, ...)
 
 /* json_object_set_new takes the value's reference even when it fails: a
  * failure only needs remembering. */
+/* A claim that may be unknown: true, false or null. */
+static json_t *answer(tpa_sb_answer t)
+{
+	return t == TPA_SBA_UNKNOWN ? json_null() : json_boolean(t == TPA_SBA_YES);
+}
+
+/* tpa.secureboot: Secure Boot hygiene (docs/claims.md). */
+static json_t *secureboot_claims(const tpa_sb_claims *c)
+{
+	json_t *o = json_pack("{s:o,s:o,s:o,s:o,s:o}", "dbx_current", answer(c->dbx_current),
+			      "ca_2023_ready", answer(c->ca_2023_ready), "ca_2011_only",
+			      answer(c->ca_2011_only), "test_platform_key", answer(c->test_platform_key),
+			      "revoked_component_booted", answer(c->revoked_component_booted));
+
+	if (o && c->dbx_current != TPA_SBA_UNKNOWN &&
+	    json_object_set_new(o, "dbx_missing", json_integer((json_int_t)c->dbx_missing)) < 0) {
+		json_decref(o);
+		return NULL;
+	}
+	if (o && c->arch != TPA_SB_ARCH_COUNT &&
+	    json_object_set_new(o, "arch", json_string(tpa_sb_arch_name(c->arch))) < 0) {
+		json_decref(o);
+		return NULL;
+	}
+	return o;
+}
+
 #define SET(o, k, v) (bad |= json_object_set_new((o), (k), (v)) != 0)
 
 /* A new container attached to parent under key, or NULL (parent intact). */
@@ -323,6 +350,8 @@ static json_t *claims_json(const tpa_token_claims *c)
 	}
 	if (c->firmware_version && c->firmware_version[0])
 		SET(sub, "tpa.firmware_version", json_string(c->firmware_version));
+	if (c->secureboot && c->secureboot->judged)
+		SET(sub, "tpa.secureboot", secureboot_claims(c->secureboot));
 
 	/* The reasons for anything that is not affirming. */
 	for (i = 0; c->findings && i < c->findings->n; i++)

@@ -147,6 +147,8 @@ int tpa_verdict_judge(tpa_verdict *out, const tpa_verdict_input *in)
 			   (v->boot.counted & TPA_BOOT_SEPARATOR_PCRS) == TPA_BOOT_SEPARATOR_PCRS;
 	check_client(v, in->client_secure_boot);
 	v->evidence_ok = tpa_findings_failed(&v->checks) == 0;
+	/* From facts that count only: a failed quote counts none. */
+	tpa_sb_claims_derive(&v->secureboot, &v->boot.state, in->sbref);
 
 	tpa_appraisal_none(&v->appraisal);
 	if (in->baseline && v->evidence_ok) {

@@ -18,6 +18,8 @@
 #include "tpa/bootstate.h"
 #include "tpa/err.h"
 #include "tpa/eventlog.h"
+#include "tpa/sbclaims.h"
+#include "tpa/sbref.h"
 #include "tpa/tpm_decode.h"
 #include "tpa/verdict.h"
 
@@ -184,6 +186,41 @@ static json_t *checks_json(const tpa_findings *f)
 	return a;
 }
 
+/* One Secure Boot hygiene claim: its answer (true, false, null) and why. */
+static json_t *answer_json(tpa_sb_answer a, const char *why)
+{
+	return json_pack("{s:o,s:s}", "value", a == TPA_SBA_UNKNOWN ? json_null() :
+			 json_boolean(a == TPA_SBA_YES), "why", why);
+}
+
+static json_t *secureboot_json(const tpa_sb_claims *c)
+{
+	json_t *o = json_object(), *missing = json_array();
+	size_t i;
+
+	if (!o || !missing) {
+		json_decref(o);
+		json_decref(missing);
+		return NULL;
+	}
+	json_object_set_new(o, "arch", c->arch == TPA_SB_ARCH_COUNT ? json_null() :
+			    json_string(tpa_sb_arch_name(c->arch)));
+	json_object_set_new(o, "arch_why", json_string(c->arch_why));
+	json_object_set_new(o, "dbx_current", answer_json(c->dbx_current, c->dbx_why));
+	json_object_set_new(o, "dbx_required", json_integer((json_int_t)c->dbx_required));
+	json_object_set_new(o, "dbx_missing", json_integer((json_int_t)c->dbx_missing));
+	for (i = 0; i < c->dbx_missing_nnamed; i++)
+		json_array_append_new(missing, json_string(c->dbx_missing_named[i]));
+	json_object_set_new(o, "dbx_missing_newest", missing);
+	json_object_set_new(o, "ca_2023_ready", answer_json(c->ca_2023_ready, c->ca_2023_why));
+	json_object_set_new(o, "ca_2011_only", answer_json(c->ca_2011_only, c->ca_2011_why));
+	json_object_set_new(o, "test_platform_key",
+			    answer_json(c->test_platform_key, c->test_pk_why));
+	json_object_set_new(o, "revoked_component_booted",
+			    answer_json(c->revoked_component_booted, c->revoked_why));
+	return o;
+}
+
 static tpa_exit show_json(const tpa_verdict *v)
 {
 	const tpa_eventlog *log = v->boot.log;
@@ -281,6 +318,8 @@ static tpa_exit show_json(const tpa_verdict *v)
 	}
 	json_object_set_new(root, "checks", checks_json(&v->checks));
 	json_object_set_new(root, "state", state_json(bs));
+	if (v->secureboot.judged)
+		json_object_set_new(root, "secureboot", secureboot_json(&v->secureboot));
 	if (!(txt = json_dumps(root, JSON_INDENT(1) | JSON_PRESERVE_ORDER)))
 		goto cleanup;
 	printf("%s\n", txt);
@@ -379,21 +418,41 @@ static void show_text(const tpa_verdict *v)
 	for (i = 0; i < v->checks.n; i++)
 		printf("check %-4s %s: %s\n", v->checks.items[i].passed ? "ok" : "FAIL",
 		       v->checks.items[i].name, v->checks.items[i].detail);
+	if (v->secureboot.judged) {
+		const tpa_sb_claims *c = &v->secureboot;
+
+		printf("secure boot hygiene (the log's facts, against the reference bundle):\n");
+		printf("  dbx current: %s (%s; %s)\n", tpa_sb_answer_name(c->dbx_current),
+		       c->dbx_why, c->arch_why[0] ? c->arch_why : "no architecture");
+		for (i = 0; i < c->dbx_missing_nnamed; i++)
+			printf("    missing: %s\n", c->dbx_missing_named[i]);
+		printf("  2023 CAs ready: %s (%s)\n", tpa_sb_answer_name(c->ca_2023_ready),
+		       c->ca_2023_why);
+		printf("  2011 CAs only: %s (%s)\n", tpa_sb_answer_name(c->ca_2011_only),
+		       c->ca_2011_why);
+		printf("  test platform key: %s (%s)\n", tpa_sb_answer_name(c->test_platform_key),
+		       c->test_pk_why);
+		printf("  revoked component booted: %s (%s)\n",
+		       tpa_sb_answer_name(c->revoked_component_booted), c->revoked_why);
+	}
 }
 
 static const char help_show[] =
-"usage: verifier eventlog show [--json] FILE\n"
+"usage: verifier eventlog show [--json] [--secureboot-ref FILE] FILE\n"
 "\n"
 "Parses a TCG measured-boot event log (SHA1 or crypto-agile), as the kernel\n"
 "exposes it in /sys/kernel/security/tpm0/binary_bios_measurements, and\n"
-"prints its events, the PCRs it replays to and the Secure Boot state. Exit 0\n"
-"shown, 2 usage or an unreadable or malformed log (the offset is named).\n"
+"prints its events, the PCRs it replays to and the Secure Boot state; with a\n"
+"reference bundle, its Secure Boot hygiene (dbx current, 2023 CAs, test\n"
+"platform key, revoked components). Exit 0 shown, 2 usage, an unreadable\n"
+"or malformed log (the offset is named) or bundle.\n"
 "\n"
 "  --json                one JSON object for programs\n"
+"  --secureboot-ref FILE the Secure Boot reference bundle to judge PCR 7 by\n"
 "  --help                this text\n";
 
 static const char help_eventlog[] =
-"usage: verifier eventlog show [--json] FILE\n"
+"usage: verifier eventlog show [--json] [--secureboot-ref FILE] FILE\n"
 "\n"
 "Measured-boot event logs, read offline. verifier eventlog VERB --help: a\n"
 "verb's options.\n"
@@ -404,6 +463,7 @@ tpa_exit cmd_eventlog(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "json", no_argument, NULL, 'j' },
+		{ "secureboot-ref", required_argument, NULL, 'S' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -414,6 +474,8 @@ tpa_exit cmd_eventlog(int argc, char **argv)
 	size_t len = 0;
 	int json = 0, c, err;
 	tpa_exit rc = TPA_EXIT_USAGE;
+	const char *sbref_path = NULL;
+	tpa_sbref *sbref = NULL;
 
 	if (argc < 2)
 		return cmd_usage_error("eventlog", help_eventlog, "a verb is required");
@@ -428,6 +490,7 @@ tpa_exit cmd_eventlog(int argc, char **argv)
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'j': json = 1; break;
+		case 'S': sbref_path = optarg; break;
 		case 'h': return cmd_help(help_show);
 		default: return cmd_bad_option("eventlog", help_show, argv);
 		}
@@ -435,6 +498,10 @@ tpa_exit cmd_eventlog(int argc, char **argv)
 	if (optind != argc - 1)
 		return cmd_usage_error("eventlog", help_show, "one FILE is required");
 	memset(&v, 0, sizeof(v));
+	if (sbref_path && tpa_sbref_load(&sbref, sbref_path) < 0) {
+		fprintf(stderr, "verifier: eventlog: --secureboot-ref: %s\n", tpa_err_last());
+		goto cleanup;
+	}
 	if ((err = tpa_eventlog_read_file(&bytes, &len, argv[optind])) < 0) {
 		fprintf(stderr, "verifier: eventlog %s: %s\n", argv[optind], tpa_err_last());
 		if (err == TPA_ERR_NOMEM)
@@ -449,6 +516,7 @@ tpa_exit cmd_eventlog(int argc, char **argv)
 	memset(&in, 0, sizeof(in));
 	in.event_log = bytes;
 	in.event_log_len = len;
+	in.sbref = sbref;
 	if (tpa_verdict_judge(&v, &in) < 0) {
 		fprintf(stderr, "verifier: eventlog %s: %s\n", argv[optind], tpa_err_last());
 		rc = TPA_EXIT_INTERNAL;
@@ -469,6 +537,7 @@ tpa_exit cmd_eventlog(int argc, char **argv)
 	}
 cleanup:
 	tpa_verdict_clear(&v);
+	tpa_sbref_free(sbref);
 	free(bytes);
 	return rc;
 }

@@ -144,7 +144,7 @@ static const struct {
 	  "keys fetch --verifier ADDR (--ca FILE | --insecure)" },
 	{ "compliance", cmd_compliance,
 	  "compliance --verifier ADDR --ca FILE --cert FILE --key FILE [--json] DEVICE_ID" },
-	{ "eventlog", cmd_eventlog, "eventlog show [--json] FILE" },
+	{ "eventlog", cmd_eventlog, "eventlog show [--json] [--secureboot-ref FILE] FILE" },
 	{ "devices", cmd_devices,
 	  "devices list|show|revoke|reinstate|delete|label|cert [options] --registry FILE ..." },
 	{ "sessions", cmd_sessions, "sessions list [--json] --registry FILE [DEVICE]" },

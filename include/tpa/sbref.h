@@ -67,6 +67,8 @@ typedef struct {
 	tpa_sb_store store;                   /* where it belongs */
 	int generation;                       /* 2011, 2023: the year it was issued */
 	int revoked;                          /* also among the revoked certificates */
+	int has_successor;                    /* a CA of the bundle takes its place: */
+	uint8_t successor[32];                /* its sha256 (the 2023 CA of a 2011 one) */
 } tpa_sbref_ca;
 
 typedef struct tpa_sbref {
@@ -119,7 +121,9 @@ typedef struct {
 /* Builds a bundle's JSON (*out, malloc'd, NUL-terminated) from Microsoft's
  * dbx_info JSON (n bytes) and the certificate files: each a known CA, and
  * the revoked ones of the list found among them by file name, their SHA-1
- * thumbprints checked. source and date (YYYY-MM-DD) are the data's. */
+ * thumbprints checked. Each 2011 Microsoft CA given with its 2023 successor
+ * names it (KEK CA 2011: KEK 2K CA 2023; UEFI CA 2011: UEFI CA 2023;
+ * Windows Production PCA 2011: Windows UEFI CA 2023). source and date (YYYY-MM-DD) are the data's. */
 int tpa_sbref_build(char **out, const uint8_t *msft, size_t n, const tpa_sbref_certfile *certs,
 		    size_t ncerts, const char *source, const char *date);
 

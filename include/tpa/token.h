@@ -71,6 +71,7 @@ typedef struct {
 				     * (no registered device proved itself) */
 	int ek_certified;           /* tpa.ek_certified: its EK came with a certificate
 				     * that chained to a trusted vendor CA */
+	const tpa_sb_claims *secureboot; /* tpa.secureboot when judged, or NULL */
 } tpa_token_claims;
 
 /* Signs the claims; *out is a malloc'd compact JWS. ttl_s must be in

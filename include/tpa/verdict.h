@@ -15,6 +15,7 @@
 #include "tpa/boot.h"
 #include "tpa/findings.h"
 #include "tpa/pcr.h"
+#include "tpa/sbclaims.h"
 
 typedef enum {
 	TPA_STATUS_NON_COMPLIANT = 0,
@@ -60,6 +61,7 @@ typedef struct {
 	const tpa_baseline *baseline;    /* the one that applies, or NULL */
 	int registered;                  /* the registry binds the AK to an active device */
 	tpa_claimed client_secure_boot;
+	const tpa_sbref *sbref;          /* the Secure Boot reference bundle, or NULL */
 } tpa_verdict_input;
 
 typedef struct {
@@ -81,6 +83,8 @@ typedef struct {
 					  * its word, so the result is no better than a
 					  * warning */
 	tpa_ar4si vector;
+	tpa_sb_claims secureboot;        /* Secure Boot hygiene from the verified facts
+					  * (judged 0 without a bundle) */
 } tpa_verdict;
 
 /* Judges. Failed evidence is a verdict, not an error: negative codes are

@@ -2,19 +2,34 @@
 /* Fuzz target: the event-log parser and the whole evaluation of a log as
  * evidence (replay, the comparison with quoted PCRs, the trusted-launch
  * state, data and separator checks), offline and against a quote of every
- * PCR at zero, on arbitrary bytes. */
+ * PCR at zero, on arbitrary bytes; offline, the state's Secure Boot
+ * hygiene against a small bundle (one revoked image, certificate and CA). */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "tpa/boot.h"
 #include "tpa/eventlog.h"
+#include "tpa/sbclaims.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+static const char bundle[] =
+	"{\"format\":\"tpa-secureboot-ref\",\"version\":1,\"source\":\"fuzz\","
+	"\"date\":\"2026-07-15\",\"revoked_images\":{\"x64\":[{\"sha256\":"
+	"\"80b4d96931bf0d02fd91a61e19d14f1da452e66db2408ca8604d411f92659f0a\","
+	"\"added\":\"2018-04-01\"}]},\"revoked_certificates\":[{\"sha256\":"
+	"\"1111111111111111111111111111111111111111111111111111111111111111\","
+	"\"name\":\"A CA\",\"added\":\"2024-02-01\"}],\"svns\":[],\"cas\":[{\"sha256\":"
+	"\"1111111111111111111111111111111111111111111111111111111111111111\","
+	"\"name\":\"A CA\",\"store\":\"db\",\"generation\":2011}],"
+	"\"test_key_subjects\":[\"DO NOT TRUST\"]}";
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static const uint8_t zero[64];
+	static tpa_sbref *ref;
+	tpa_sb_claims sc;
 	tpa_eventlog *log = NULL;
 	tpa_boot_input in;
 	tpa_findings f;
@@ -40,6 +55,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		abort();
 	/* Nothing counts that the log did not prove offline either. */
 	if (b.state.counted & ~b.counted)
+		abort();
+	if (!ref && tpa_sbref_parse(&ref, (const uint8_t *)bundle, sizeof(bundle) - 1) < 0)
+		abort();
+	tpa_sb_claims_derive(&sc, &b.state, ref);
+	if (!sc.judged || (sc.dbx_current != TPA_SBA_UNKNOWN &&
+			   b.state.facts[TPA_FACT_DBX].status != TPA_FACT_VERIFIED))
 		abort();
 	tpa_boot_clear(&b);
 	memset(&q, 0, sizeof(q));

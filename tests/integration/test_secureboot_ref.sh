@@ -93,4 +93,28 @@ conf "$WORK/live.json" 3650
 hup
 [ "$(readyz)" = 200 ] && [ "$(cat "$WORK/body")" = ready ] &&
     ok "SIGHUP with the maximum raised: ready, no warning" || bad "/readyz: $(cat "$WORK/body")"
+
+# ---- an attestation's token says what PCR 7 holds ----
+# The simulated good boot (simulator/scenarios/good.json) has its own keys,
+# none of Microsoft's, and a dbx of two simulated images: nothing of the
+# bundle's. A token from a verifier with the bundle carries tpa.secureboot.
+"$ROOT/scripts/demo-certs.sh" "$WORK/certs" >/dev/null
+start_swtpm "$WORK/tpm"
+"$BIN/tpa-bootsim" --scenario "$ROOT/simulator/scenarios/good.json" --log "$WORK/good.log" \
+    --tcti "$TCTI" >/dev/null
+start_verifier w --cert "$WORK/certs/server.pem" --key "$WORK/certs/server.key" \
+    --public-jwk-out "$WORK/jwk.json" --secureboot-ref "$REF"
+C=(${VALGRIND:-} "$BIN/attest_client")
+expect_exit "attest against a verifier with the bundle" 1 "${C[@]}" attest --verifier "127.0.0.1:$PORT" \
+    --ca "$WORK/certs/ca.pem" --tcti "$TCTI" --eventlog "$WORK/good.log" --token-out "$WORK/token" || true
+/usr/bin/python3 - "$WORK/token" >"$WORK/sb.txt" 2>&1 <<'PY' || true
+import base64, json, sys
+p = open(sys.argv[1]).read().strip().split(".")[1]
+c = json.loads(base64.urlsafe_b64decode(p + "=" * (-len(p) % 4)))
+sb = c["submods"]["TPM_DEVICE"]["tpa.secureboot"]
+print(json.dumps(sb, sort_keys=True))
+PY
+grep -qx '{"ca_2011_only": false, "ca_2023_ready": false, "dbx_current": false, "dbx_missing": 17, "revoked_component_booted": false, "test_platform_key": false}' "$WORK/sb.txt" &&
+    ok "the token's tpa.secureboot: a dbx of nothing of Microsoft's, no 2023 KEK CA, no test PK, nothing revoked booted" ||
+    bad "tpa.secureboot" "$WORK/sb.txt"
 summary

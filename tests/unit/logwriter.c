@@ -87,6 +87,66 @@ void lw_event_banks(buf *w, uint32_t pcr, uint32_t type, const void *data, uint3
 	lw_put(w, data, len);
 }
 
+static void put_le32(uint8_t *p, uint32_t v)
+{
+	p[0] = (uint8_t)v;
+	p[1] = (uint8_t)(v >> 8);
+	p[2] = (uint8_t)(v >> 16);
+	p[3] = (uint8_t)(v >> 24);
+}
+
+size_t lw_efi_var(uint8_t *out, const uint8_t *guid, const char *name, const void *data,
+		  size_t len)
+{
+	size_t i, n, nl = strlen(name);
+
+	memcpy(out, guid, 16);
+	memset(out + 16, 0, 16);
+	put_le32(out + 16, (uint32_t)nl);
+	put_le32(out + 24, (uint32_t)len);
+	n = 32;
+	for (i = 0; i < nl; i++) {
+		out[n++] = (uint8_t)name[i];
+		out[n++] = 0;
+	}
+	memcpy(out + n, data, len);
+	return n + len;
+}
+
+static const uint8_t x509_guid[16] = { 0xa1, 0x59, 0xc0, 0xa5, 0xe4, 0x94, 0xa7, 0x4a,
+				       0x87, 0xb5, 0xab, 0x15, 0x5c, 0x2b, 0xf0, 0x72 };
+static const uint8_t sha256_guid[16] = { 0x26, 0x16, 0xc4, 0xc1, 0x4c, 0x50, 0x92, 0x40,
+					 0xac, 0xa9, 0x41, 0xf9, 0x36, 0x93, 0x43, 0x28 };
+
+void lw_siglist_x509(uint8_t *out, size_t *n, const uint8_t *der, size_t len)
+{
+	uint8_t *l = out + *n;
+
+	memcpy(l, x509_guid, 16);
+	put_le32(l + 16, (uint32_t)(28 + 16 + len));
+	put_le32(l + 20, 0);
+	put_le32(l + 24, (uint32_t)(16 + len));
+	memset(l + 28, 0, 16);
+	memcpy(l + 44, der, len);
+	*n += 28 + 16 + len;
+}
+
+void lw_siglist_sha256(uint8_t *out, size_t *n, const uint8_t (*h)[32], size_t count)
+{
+	uint8_t *l = out + *n;
+	size_t i;
+
+	memcpy(l, sha256_guid, 16);
+	put_le32(l + 16, (uint32_t)(28 + 48 * count));
+	put_le32(l + 20, 0);
+	put_le32(l + 24, 48);
+	for (i = 0; i < count; i++) {
+		memset(l + 28 + 48 * i, 0, 16);
+		memcpy(l + 28 + 48 * i + 16, h[i], 32);
+	}
+	*n += 28 + 48 * count;
+}
+
 const uint16_t lw_sha256_only[1] = { TPM2_ALG_SHA256 };
 const uint16_t lw_size32[1] = { 32 };
 

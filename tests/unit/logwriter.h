@@ -28,6 +28,14 @@ void lw_event2(buf *w, uint32_t pcr, uint32_t type, const void *data, uint32_t l
  * (sha1, sha256, sha384), in that order. */
 void lw_event_banks(buf *w, uint32_t pcr, uint32_t type, const void *data, uint32_t len,
 		    const uint16_t *algs, uint32_t n);
+/* UEFI_VARIABLE_DATA of guid:name (ASCII, written UTF-16) holding data;
+ * returns its size (out must hold 32 + 2 * strlen(name) + len bytes). */
+size_t lw_efi_var(uint8_t *out, const uint8_t *guid, const char *name, const void *data,
+		  size_t len);
+/* An EFI_SIGNATURE_LIST of one X.509 certificate, or of n SHA-256 hashes,
+ * appended to out at *n (owner GUID zero). */
+void lw_siglist_x509(uint8_t *out, size_t *n, const uint8_t *der, size_t len);
+void lw_siglist_sha256(uint8_t *out, size_t *n, const uint8_t (*h)[32], size_t count);
 /* UEFI_VARIABLE_DATA of SecureBoot with the given value; returns its size. */
 size_t lw_secureboot_var(uint8_t *out, const uint8_t *val, size_t vlen);
 

@@ -168,6 +168,11 @@ static void test_lookups(void)
 	CU_ASSERT_EQUAL(ca->store, TPA_SB_STORE_DB);
 	CU_ASSERT_EQUAL(ca->generation, 2011);
 	CU_ASSERT_STRING_EQUAL(ca->name, "Microsoft Windows Production PCA 2011");
+	CU_ASSERT_TRUE_FATAL(ca->has_successor);
+	ca = tpa_sbref_ca_find(r, ca->successor);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(ca);
+	CU_ASSERT_STRING_EQUAL(ca->name, "Windows UEFI CA 2023");
+	CU_ASSERT_FALSE(ca->has_successor);
 
 	fingerprint(d, "kek-microsoft-corporation-kek-2k-ca-2023.der");
 	CU_ASSERT_PTR_NULL(tpa_sbref_cert_revoked(r, d));
@@ -265,6 +270,11 @@ static void test_refused_by_name(void)
 		  TPA_ERR_PARSE },
 		{ "\"generation\":2011", "\"generation\":11", "cas[0].generation", TPA_ERR_PARSE },
 		{ "\"generation\":2011", "\"generation\":2011.0", "cas[0].generation", TPA_ERR_PARSE },
+		{ "\"generation\":2011", "\"generation\":2011,\"successor\":"
+		  "\"1111111111111111111111111111111111111111111111111111111111111111\"",
+		  "cas (A CA): its successor 1111", TPA_ERR_PARSE },
+		{ "\"generation\":2011", "\"generation\":2011,\"successor\":\"11\"",
+		  "cas[0].successor: 64 hex", TPA_ERR_PARSE },
 		{ "[\"DO NOT TRUST\"]", "[\"\"]", "test_key_subjects[0]", TPA_ERR_PARSE },
 		{ "[\"DO NOT TRUST\"]", "[7]", "test_key_subjects[0]", TPA_ERR_PARSE },
 		{ "\"svns\":[", "\"svns\":{", "not JSON", TPA_ERR_PARSE },

@@ -1219,6 +1219,58 @@ static void test_keyset_malformed(void)
 	tmpdir_rm(dir);
 }
 
+/* tpa.secureboot: each answer true, false or null (unknown), the count
+ * and architecture only when known; absent unless judged. */
+static void test_secureboot_claims(void)
+{
+	tpa_token_key *k = NULL;
+	tpa_token_claims c;
+	tpa_sb_claims sb;
+	char *tok = NULL, *jwk = NULL, *claims = NULL;
+
+	CU_ASSERT_EQUAL_FATAL(tpa_token_key_new(&k), 0);
+	CU_ASSERT_EQUAL_FATAL(tpa_token_key_public_jwk(&jwk, k), 0);
+	memset(&c, 0, sizeof(c));
+	memset(&sb, 0, sizeof(sb));
+	c.status = "affirming";
+	c.iat = 1000;
+	c.ttl_s = 60;
+	c.secureboot = &sb;
+	sb.arch = TPA_SB_ARCH_COUNT;
+	CU_ASSERT_EQUAL_FATAL(tpa_token_sign(&tok, k, &c), 0);
+	CU_ASSERT_EQUAL(tpa_token_verify(&claims, jwk, tok, 1000), 0);
+	CU_ASSERT_PTR_NULL(strstr(claims, "tpa.secureboot"));   /* not judged */
+	free(claims);
+	free(tok);
+	sb.judged = 1;
+	sb.dbx_current = TPA_SBA_NO;
+	sb.dbx_missing = 70;
+	sb.arch = TPA_SB_ARCH_AARCH64;
+	sb.ca_2023_ready = TPA_SBA_YES;
+	sb.ca_2011_only = TPA_SBA_NO;
+	sb.test_platform_key = TPA_SBA_UNKNOWN;
+	sb.revoked_component_booted = TPA_SBA_YES;
+	CU_ASSERT_EQUAL_FATAL(tpa_token_sign(&tok, k, &c), 0);
+	CU_ASSERT_EQUAL(tpa_token_verify(&claims, jwk, tok, 1000), 0);
+	CU_ASSERT_PTR_NOT_NULL(strstr(claims, "\"tpa.secureboot\":{\"arch\":\"aarch64\","
+				      "\"ca_2011_only\":false,\"ca_2023_ready\":true,"
+				      "\"dbx_current\":false,\"dbx_missing\":70,"
+				      "\"revoked_component_booted\":true,\"test_platform_key\":null}"));
+	free(claims);
+	free(tok);
+	sb.dbx_current = TPA_SBA_UNKNOWN;
+	sb.arch = TPA_SB_ARCH_COUNT;
+	CU_ASSERT_EQUAL_FATAL(tpa_token_sign(&tok, k, &c), 0);
+	CU_ASSERT_EQUAL(tpa_token_verify(&claims, jwk, tok, 1000), 0);
+	CU_ASSERT_PTR_NOT_NULL(strstr(claims, "\"dbx_current\":null"));
+	CU_ASSERT_PTR_NULL(strstr(claims, "dbx_missing"));
+	CU_ASSERT_PTR_NULL(strstr(claims, "\"arch\""));
+	free(claims);
+	free(tok);
+	free(jwk);
+	tpa_token_key_free(k);
+}
+
 static void test_token_sign_verify(void)
 {
 	tpa_token_key *k = NULL, *other = NULL;
@@ -1333,6 +1385,8 @@ int main(void)
 	if (CU_initialize_registry() != CUE_SUCCESS)
 		return 2;
 	s = CU_add_suite("token signing", NULL, NULL);
+	CU_add_test(s, "tpa.secureboot: true, false or null; only when judged",
+		    test_secureboot_claims);
 	CU_add_test(s, "lifetime in 1..TPA_TOKEN_MAX_TTL_S", test_sign_lifetime);
 	s = CU_add_suite("token encoding and header", keys_init, keys_clean);
 	CU_add_test(s, "a token made by hand verifies", test_handmade_good);

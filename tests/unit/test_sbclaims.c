@@ -1,0 +1,478 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* Secure Boot hygiene claims: boots written here with Microsoft's real
+ * KEK, db and PK certificates and the real revocations of the shipped
+ * bundle (a 2023-ready machine, a stale dbx, 2011-only CAs, a test PK, a
+ * revoked image booted, one verified by a revoked CA), each claim's answer
+ * and why; the same boots with PCR 7 or 4 not counted say unknown; and
+ * every real log of tests/data/eventlog judged, none of them crashing it. */
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <CUnit/Basic.h>
+
+#include "testutil.h"
+#include "tpa/bootstate.h"
+#include "tpa/efi.h"
+#include "tpa/err.h"
+#include "tpa/eventlog.h"
+#include "tpa/sbclaims.h"
+#include "tpa/sbref.h"
+#include "tpa/tpm_decode.h"
+
+#include "logwriter.h"
+
+#define CERTS "tests/data/secureboot/certs/"
+
+static tpa_sbref *ref;
+
+typedef struct {
+	uint8_t *der;
+	size_t len;
+} der;
+
+static der pk_oem, pk_test, kek2011, kek2023, uefi2011, pca2011, wuefi2023, muefi2023;
+
+static der load_der(const char *path)
+{
+	der d = { NULL, 0 };
+	FILE *f = fopen(path, "rb");
+
+	if (f && (d.der = malloc(65536)))
+		d.len = fread(d.der, 1, 65536, f);
+	if (f)
+		fclose(f);
+	return d;
+}
+
+static int suite_init(void)
+{
+	if (tpa_sbref_load(&ref, "packaging/secureboot-ref.json") < 0) {
+		fprintf(stderr, "%s\n", tpa_err_last());
+		return -1;
+	}
+	pk_oem = load_der(CERTS "pk-WindowsOEMDevicesPK.der");
+	pk_test = load_der("tests/data/secureboot/test-pk-do-not-trust.der");
+	kek2011 = load_der(CERTS "kek-MicCorKEKCA2011_2011-06-24.der");
+	kek2023 = load_der(CERTS "kek-microsoft-corporation-kek-2k-ca-2023.der");
+	uefi2011 = load_der(CERTS "db-MicCorUEFCA2011_2011-06-27.der");
+	pca2011 = load_der(CERTS "db-MicWinProPCA2011_2011-10-19.der");
+	wuefi2023 = load_der(CERTS "db-windows-uefi-ca-2023.der");
+	muefi2023 = load_der(CERTS "db-microsoft-uefi-ca-2023.der");
+	return pk_oem.len && pk_test.len && kek2011.len && kek2023.len && uefi2011.len &&
+	       pca2011.len && wuefi2023.len && muefi2023.len ? 0 : -1;
+}
+
+static int suite_clean(void)
+{
+	der *all[] = { &pk_oem, &pk_test, &kek2011, &kek2023, &uefi2011, &pca2011, &wuefi2023,
+		       &muefi2023 };
+	size_t i;
+
+	for (i = 0; i < sizeof(all) / sizeof(all[0]); i++)
+		free(all[i]->der);
+	tpa_sbref_free(ref);
+	return 0;
+}
+
+/* A machine: its databases and what it booted. */
+typedef struct {
+	const der *pk, *kek[3], *db[5];
+	int dbx_all_x64;             /* every required x64 revocation ... */
+	size_t dbx_drop_newest;      /* ... but the n newest */
+	int dbx_pca2011;             /* the revoked Windows PCA 2011 in dbx */
+	const uint8_t *app_digest;   /* the boot application's Authenticode SHA-256 */
+	const der *authority;        /* the CA that verified it (EV_EFI_VARIABLE_AUTHORITY) */
+} machine;
+
+static void put_event(buf *w, uint32_t pcr, uint32_t type, const uint8_t *digest,
+		      const void *data, uint32_t len)
+{
+	lw_u32(w, pcr);
+	lw_u32(w, type);
+	lw_u32(w, 1);
+	lw_u16(w, TPM2_ALG_SHA256);
+	lw_put(w, digest, 32);
+	lw_u32(w, len);
+	lw_put(w, data, len);
+}
+
+static int newest_first(const void *a, const void *b)
+{
+	return -strcmp((*(const tpa_sbref_image *const *)a)->added,
+		       (*(const tpa_sbref_image *const *)b)->added);
+}
+
+/* The required x64 revocations, newest first (the order a stale dbx
+ * lacks them in). */
+static size_t required_x64(const tpa_sbref_image **out)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < ref->nimages[TPA_SB_ARCH_X64]; i++)
+		if (!ref->images[TPA_SB_ARCH_X64][i].optional)
+			out[n++] = &ref->images[TPA_SB_ARCH_X64][i];
+	qsort(out, n, sizeof(*out), newest_first);
+	return n;
+}
+
+static void write_db(buf *w, const uint8_t *guid, const char *name, const der *const *certs,
+		     size_t n, const uint8_t (*hashes)[32], size_t nh)
+{
+	static uint8_t lists[40000], var[41000];
+	size_t ln = 0, i, vn;
+
+	for (i = 0; i < n && certs[i]; i++)
+		lw_siglist_x509(lists, &ln, certs[i]->der, certs[i]->len);
+	if (nh)
+		lw_siglist_sha256(lists, &ln, hashes, nh);
+	vn = lw_efi_var(var, guid, name, lists, ln);
+	lw_event2(w, 7, TPA_EV_EFI_VARIABLE_DRIVER_CONFIG, var, (uint32_t)vn, NULL, 0);
+}
+
+static void write_boot(buf *w, const machine *m)
+{
+	static const uint8_t sep[4] = { 0 }, on = 1;
+	static uint8_t hashes[TPA_SBREF_IMAGES_MAX][32], var[4096];
+	const tpa_sbref_image *req[TPA_SBREF_IMAGES_MAX];
+	const der *dbx_certs[1] = { &pca2011 };
+	size_t vn, nh = 0, i, n;
+	uint32_t p;
+
+	memset(w, 0, sizeof(*w));
+	lw_spec_id(w, lw_sha256_only, lw_size32, 1, 2);
+	vn = lw_secureboot_var(var, &on, 1);
+	lw_event2(w, 7, TPA_EV_EFI_VARIABLE_DRIVER_CONFIG, var, (uint32_t)vn, NULL, 0);
+	write_db(w, tpa_efi_global_variable, "PK", &m->pk, m->pk ? 1 : 0, NULL, 0);
+	write_db(w, tpa_efi_global_variable, "KEK", m->kek, 3, NULL, 0);
+	write_db(w, tpa_efi_image_security_db, "db", m->db, 5, NULL, 0);
+	if (m->dbx_all_x64) {
+		n = required_x64(req);
+		for (i = m->dbx_drop_newest; i < n; i++)
+			memcpy(hashes[nh++], req[i]->sha256, 32);
+	}
+	write_db(w, tpa_efi_image_security_db, "dbx", dbx_certs, m->dbx_pca2011 ? 1 : 0,
+		 (const uint8_t (*)[32])hashes, nh);
+	for (p = 0; p < 8; p++)
+		lw_event2(w, p, TPA_EV_SEPARATOR, sep, 4, NULL, 0);
+	if (m->authority) {
+		uint8_t sd[2048];
+
+		memset(sd, 0, 16);
+		memcpy(sd + 16, m->authority->der, m->authority->len);
+		vn = lw_efi_var(var, tpa_efi_image_security_db, "db", sd, 16 + m->authority->len);
+		lw_event2(w, 7, TPA_EV_EFI_VARIABLE_AUTHORITY, var, (uint32_t)vn, NULL, 0);
+	}
+	if (m->app_digest)
+		put_event(w, 4, TPA_EV_EFI_BOOT_SERVICES_APPLICATION, m->app_digest, "app", 3);
+	lw_event2(w, 5, TPA_EV_EFI_ACTION, "Exit Boot Services Invocation", 29, NULL, 0);
+}
+
+/* The claims of m's boot with the PCRs of counted counting. */
+static void judge(tpa_sb_claims *c, const machine *m, tpa_pcr_mask counted)
+{
+	static buf w;
+	tpa_eventlog *log = NULL;
+	tpa_bootstate st;
+
+	write_boot(&w, m);
+	memset(&st, 0, sizeof(st));
+	CU_ASSERT_EQUAL_FATAL(tpa_eventlog_parse(&log, w.b, w.n), 0);
+	CU_ASSERT_EQUAL_FATAL(tpa_bootstate_derive(&st, log, TPM2_ALG_SHA256, counted), 0);
+	CU_ASSERT_EQUAL(st.digest_mismatches, 0);
+	tpa_sb_claims_derive(c, &st, ref);
+	tpa_bootstate_clear(&st);
+	tpa_eventlog_free(log);
+}
+
+static const uint8_t clean_app[32] = { 0x11, 0x22, 0x33 };
+
+#define WHY_HAS(field, text) do { \
+		if (!strstr((field), (text))) { \
+			fprintf(stderr, "\n  wanted '%s' in '%s'\n", (text), (field)); \
+			CU_FAIL(#field " does not say it"); \
+		} \
+	} while (0)
+
+/* Everything a machine should have in 2026: every claim good. */
+static void test_ready_machine(void)
+{
+	machine m = { &pk_oem, { &kek2011, &kek2023 }, { &uefi2011, &pca2011, &wuefi2023, &muefi2023 },
+		      1, 0, 1, clean_app, &wuefi2023 };
+	tpa_sb_claims c;
+
+	judge(&c, &m, TPA_PCR_MASK_ALL);
+	CU_ASSERT_TRUE(c.judged);
+	CU_ASSERT_EQUAL(c.arch, TPA_SB_ARCH_X64);
+	CU_ASSERT_EQUAL(c.dbx_current, TPA_SBA_YES);
+	CU_ASSERT_EQUAL(c.dbx_missing, 0);
+	CU_ASSERT_EQUAL(c.dbx_required, 289 + 1);   /* x64's not optional, and PCA 2011 */
+	WHY_HAS(c.dbx_why, "all 290 revocations of x64 are in dbx");
+	CU_ASSERT_EQUAL(c.ca_2023_ready, TPA_SBA_YES);
+	CU_ASSERT_EQUAL(c.ca_2011_only, TPA_SBA_NO);
+	CU_ASSERT_EQUAL(c.test_platform_key, TPA_SBA_NO);
+	CU_ASSERT_STRING_EQUAL(c.pk_subject, "Windows OEM Devices PK");
+	CU_ASSERT_EQUAL(c.revoked_component_booted, TPA_SBA_NO);
+}
+
+/* A dbx of a year ago: the newest revocations missing, named newest first. */
+static void test_stale_dbx(void)
+{
+	machine m = { &pk_oem, { &kek2023 }, { &wuefi2023, &muefi2023 }, 1, 3, 0, clean_app,
+		      &wuefi2023 };
+	const tpa_sbref_image *req[TPA_SBREF_IMAGES_MAX];
+	tpa_sb_claims c;
+
+	required_x64(req);
+	judge(&c, &m, TPA_PCR_MASK_ALL);
+	CU_ASSERT_EQUAL(c.arch, TPA_SB_ARCH_X64);
+	CU_ASSERT_EQUAL(c.dbx_current, TPA_SBA_NO);
+	CU_ASSERT_EQUAL(c.dbx_missing, 3 + 1);
+	WHY_HAS(c.dbx_why, "4 of the 290 revocations of x64 are not in dbx");
+	CU_ASSERT_EQUAL(c.dbx_missing_nnamed, TPA_SBC_MISSING_SHOWN);
+	WHY_HAS(c.dbx_missing_named[0], req[0]->added);
+	CU_ASSERT(strcmp(req[0]->added, "2026-01-01") >= 0);   /* this year's */
+	CU_ASSERT_EQUAL(c.ca_2023_ready, TPA_SBA_YES);   /* the CAs are not the dbx */
+}
+
+/* A dbx holding nothing of the bundle's: not current on any architecture. */
+static void test_empty_dbx(void)
+{
+	machine m = { &pk_oem, { &kek2011 }, { &uefi2011 }, 0, 0, 0, clean_app, &uefi2011 };
+	tpa_sb_claims c;
+	size_t a, least = (size_t)-1;
+
+	for (a = 0; a < TPA_SB_ARCH_COUNT; a++) {
+		size_t i, n = ref->ncerts;
+
+		for (i = 0; i < ref->nimages[a]; i++)
+			n += !ref->images[a][i].optional;
+		if (n < least)
+			least = n;
+	}
+	judge(&c, &m, TPA_PCR_MASK_ALL);
+	CU_ASSERT_EQUAL(c.arch, TPA_SB_ARCH_COUNT);
+	CU_ASSERT_EQUAL(c.dbx_current, TPA_SBA_NO);
+	CU_ASSERT_EQUAL(c.dbx_missing, least);
+	WHY_HAS(c.arch_why, "the architecture cannot be told");
+	WHY_HAS(c.dbx_why, "of any architecture");
+}
+
+/* Only the 2011 CAs, which expired in 2026; and a KEK updated but a db
+ * that holds the Windows PCA 2011 without its successor. */
+static void test_ca_2011(void)
+{
+	machine m = { &pk_oem, { &kek2011 }, { &uefi2011, &pca2011 }, 1, 0, 1, clean_app,
+		      &uefi2011 };
+	tpa_sb_claims c;
+
+	judge(&c, &m, TPA_PCR_MASK_ALL);
+	CU_ASSERT_EQUAL(c.ca_2023_ready, TPA_SBA_NO);
+	WHY_HAS(c.ca_2023_why, "KEK holds no 2023 Microsoft KEK CA");
+	CU_ASSERT_EQUAL(c.ca_2011_only, TPA_SBA_YES);
+	WHY_HAS(c.ca_2011_why, "KEK and db hold 3 Microsoft CAs, all of 2011");
+
+	m.kek[1] = &kek2023;
+	m.db[2] = &muefi2023;
+	judge(&c, &m, TPA_PCR_MASK_ALL);
+	CU_ASSERT_EQUAL(c.ca_2023_ready, TPA_SBA_NO);
+	WHY_HAS(c.ca_2023_why, "db holds Microsoft Windows Production PCA 2011 without Windows "
+		"UEFI CA 2023");
+	CU_ASSERT_EQUAL(c.ca_2011_only, TPA_SBA_NO);
+	m.db[3] = &wuefi2023;
+	judge(&c, &m, TPA_PCR_MASK_ALL);
+	CU_ASSERT_EQUAL(c.ca_2023_ready, TPA_SBA_YES);
+	/* KEK 2023 alone, db of 2011 only */
+	m.kek[0] = &kek2023;
+	m.kek[1] = NULL;
+	m.db[2] = m.db[3] = NULL;
+	judge(&c, &m, TPA_PCR_MASK_ALL);
+	CU_ASSERT_EQUAL(c.ca_2023_ready, TPA_SBA_NO);
+	WHY_HAS(c.ca_2023_why, "db holds Microsoft Corporation UEFI CA 2011 without Microsoft "
+		"UEFI CA 2023");
+}
+
+/* A vendor's test PK ("DO NOT TRUST - AMI Test PK", CVE-2024-8105). */
+static void test_test_pk(void)
+{
+	machine m = { &pk_test, { &kek2023 }, { &wuefi2023 }, 1, 0, 1, clean_app, &wuefi2023 };
+	tpa_sb_claims c;
+
+	judge(&c, &m, TPA_PCR_MASK_ALL);
+	CU_ASSERT_EQUAL(c.test_platform_key, TPA_SBA_YES);
+	CU_ASSERT_STRING_EQUAL(c.pk_subject, "DO NOT TRUST - AMI Test PK");
+	WHY_HAS(c.test_pk_why, "is a test key");
+	m.pk = NULL;
+	judge(&c, &m, TPA_PCR_MASK_ALL);
+	CU_ASSERT_EQUAL(c.test_platform_key, TPA_SBA_NO);
+	WHY_HAS(c.test_pk_why, "PK holds no certificate");
+}
+
+/* A revoked shim booted, though the machine's dbx (current in this test
+ * but for it) lacks nothing else; and a clean image verified by the revoked
+ * Windows PCA 2011. */
+static void test_revoked_booted(void)
+{
+	uint8_t shim[32];
+	machine m = { &pk_oem, { &kek2023 }, { &wuefi2023, &muefi2023 }, 0, 0, 0, shim,
+		      &muefi2023 };
+	tpa_sb_claims c;
+	size_t i;
+
+	for (i = 0; i < 32; i++)
+		shim[i] = (uint8_t)(tpa_hex_digit("80b4d96931bf0d02fd91a61e19d14f1da452e66db2408ca8604d411f92659f0a"[2 * i]) << 4 |
+				    tpa_hex_digit("80b4d96931bf0d02fd91a61e19d14f1da452e66db2408ca8604d411f92659f0a"[2 * i + 1]));
+	judge(&c, &m, TPA_PCR_MASK_ALL);
+	CU_ASSERT_EQUAL(c.revoked_component_booted, TPA_SBA_YES);
+	WHY_HAS(c.revoked_why, "its Authenticode digest is revoked (x64 shim.efi, 2018-04-01)");
+	m.app_digest = clean_app;
+	m.authority = &pca2011;
+	judge(&c, &m, TPA_PCR_MASK_ALL);
+	CU_ASSERT_EQUAL(c.revoked_component_booted, TPA_SBA_YES);
+	WHY_HAS(c.revoked_why, "verified by Microsoft Windows Production PCA 2011, a revoked "
+		"certificate");
+	m.authority = &muefi2023;
+	judge(&c, &m, TPA_PCR_MASK_ALL);
+	CU_ASSERT_EQUAL(c.revoked_component_booted, TPA_SBA_NO);
+}
+
+/* Facts the quote does not vouch for are no evidence: unknown, never yes
+ * or no; and without a bundle nothing is judged. */
+static void test_unvouched(void)
+{
+	machine m = { &pk_test, { &kek2011 }, { &uefi2011 }, 1, 3, 0, clean_app, &pca2011 };
+	tpa_sb_claims c;
+
+	judge(&c, &m, TPA_PCR_MASK_ALL & ~(1u << 7));
+	CU_ASSERT_EQUAL(c.dbx_current, TPA_SBA_UNKNOWN);
+	WHY_HAS(c.dbx_why, "dbx was measured on a PCR the quote does not vouch for");
+	CU_ASSERT_EQUAL(c.ca_2023_ready, TPA_SBA_UNKNOWN);
+	CU_ASSERT_EQUAL(c.ca_2011_only, TPA_SBA_UNKNOWN);
+	CU_ASSERT_EQUAL(c.test_platform_key, TPA_SBA_UNKNOWN);
+	CU_ASSERT_EQUAL(c.revoked_component_booted, TPA_SBA_UNKNOWN);  /* its authority */
+	WHY_HAS(c.revoked_why, "authorities were measured on a PCR the quote does not vouch for");
+	judge(&c, &m, TPA_PCR_MASK_ALL & ~(1u << 4));
+	CU_ASSERT_EQUAL(c.revoked_component_booted, TPA_SBA_UNKNOWN);
+	WHY_HAS(c.revoked_why, "boot applications were measured on a PCR the quote does not");
+	CU_ASSERT_EQUAL(c.test_platform_key, TPA_SBA_YES);   /* PCR 7 counts */
+	m.app_digest = NULL;
+	judge(&c, &m, TPA_PCR_MASK_ALL);
+	CU_ASSERT_EQUAL(c.revoked_component_booted, TPA_SBA_UNKNOWN);
+	WHY_HAS(c.revoked_why, "no boot application was measured");
+	{
+		tpa_bootstate st;
+
+		memset(&st, 0, sizeof(st));
+		tpa_sb_claims_derive(&c, &st, NULL);
+		CU_ASSERT_FALSE(c.judged);
+		CU_ASSERT_EQUAL(c.dbx_current, TPA_SBA_UNKNOWN);
+		CU_ASSERT_EQUAL(c.test_platform_key, TPA_SBA_UNKNOWN);
+		WHY_HAS(c.dbx_why, "no Secure Boot reference bundle");
+	}
+}
+
+/* What some real logs' PCR 7 holds, as this bundle (data of 2026-07-15)
+ * judges it: dbx missing so many x64 revocations, and the CAs. */
+static const struct {
+	const char *file;
+	size_t missing;                /* of x64's 290 */
+	tpa_sb_answer ready, only2011;
+} expected[] = {
+	{ "tests/data/eventlog/go-tpm-tools/rhel8-uefi.bin", 110, TPA_SBA_NO, TPA_SBA_YES },
+	{ "tests/data/eventlog/go-tpm-tools/gdc-host.bin", 70, TPA_SBA_NO, TPA_SBA_YES },
+	{ "tests/data/eventlog/go-attestation/windows_gcp_shielded_vm.bin", 263, TPA_SBA_NO,
+	  TPA_SBA_YES },
+	{ "tests/data/eventlog/keylime/binary_bios_measurements-secureboot", 70, TPA_SBA_YES,
+	  TPA_SBA_NO },
+};
+
+/* Every real log, judged as if its PCRs were quoted: what its PCR 7 holds. */
+static void test_real_logs(void)
+{
+	static const char *const dirs[] = { "tests/data/eventlog/go-attestation",
+					    "tests/data/eventlog/go-tpm-tools",
+					    "tests/data/eventlog/keylime",
+					    "tests/data/eventlog/tpm2-tools" };
+	char path[512];
+	size_t d, k, judged = 0, current = 0, ready = 0, only2011 = 0, seen = 0;
+
+	for (d = 0; d < sizeof(dirs) / sizeof(dirs[0]); d++) {
+		DIR *dir = opendir(dirs[d]);
+		struct dirent *de;
+
+		while (dir && (de = readdir(dir))) {
+			const char *dot = strrchr(de->d_name, '.');
+			uint8_t *b = NULL;
+			size_t n = 0;
+			tpa_eventlog *log = NULL;
+			tpa_bootstate st;
+			tpa_sb_claims c;
+
+			if (de->d_name[0] == '.' || (dot && (!strcmp(dot, ".json") ||
+							     !strcmp(dot, ".yaml"))))
+				continue;
+			snprintf(path, sizeof(path), "%s/%s", dirs[d], de->d_name);
+			memset(&st, 0, sizeof(st));
+			if (tpa_eventlog_read_file(&b, &n, path) < 0 ||
+			    tpa_eventlog_parse(&log, b, n) < 0 ||
+			    tpa_bootstate_derive(&st, log, 0, TPA_PCR_MASK_ALL) < 0) {
+				tpa_bootstate_clear(&st);
+				tpa_eventlog_free(log);
+				free(b);
+				continue;
+			}
+			tpa_sb_claims_derive(&c, &st, ref);
+			for (k = 0; k < sizeof(expected) / sizeof(expected[0]); k++) {
+				if (strcmp(path, expected[k].file) != 0)
+					continue;
+				seen++;
+				CU_ASSERT_EQUAL(c.arch, TPA_SB_ARCH_X64);
+				CU_ASSERT_EQUAL(c.dbx_current, TPA_SBA_NO);
+				CU_ASSERT_EQUAL(c.dbx_missing, expected[k].missing);
+				CU_ASSERT_EQUAL(c.ca_2023_ready, expected[k].ready);
+				CU_ASSERT_EQUAL(c.ca_2011_only, expected[k].only2011);
+			}
+			if (c.dbx_current != TPA_SBA_UNKNOWN) {
+				judged++;
+				current += c.dbx_current == TPA_SBA_YES;
+				ready += c.ca_2023_ready == TPA_SBA_YES;
+				only2011 += c.ca_2011_only == TPA_SBA_YES;
+				printf("\n  %s: dbx %s (%s; %s), 2023-ready %s, 2011-only %s, "
+				       "test PK %s", path, tpa_sb_answer_name(c.dbx_current), c.dbx_why,
+				       c.arch_why, tpa_sb_answer_name(c.ca_2023_ready),
+				       tpa_sb_answer_name(c.ca_2011_only),
+				       tpa_sb_answer_name(c.test_platform_key));
+			}
+			tpa_bootstate_clear(&st);
+			tpa_eventlog_free(log);
+			free(b);
+		}
+		if (dir)
+			closedir(dir);
+	}
+	printf("\n  %zu real logs with a dbx: %zu current, %zu 2023-ready, %zu 2011-only\n",
+	       judged, current, ready, only2011);
+	CU_ASSERT(judged >= 20);
+	CU_ASSERT_EQUAL(seen, sizeof(expected) / sizeof(expected[0]));
+}
+
+int main(void)
+{
+	CU_pSuite s;
+
+	if (CU_initialize_registry() != CUE_SUCCESS)
+		return 2;
+	s = CU_add_suite("sbclaims", suite_init, suite_clean);
+	CU_add_test(s, "a 2023-ready machine, dbx current: every claim good", test_ready_machine);
+	CU_add_test(s, "a stale dbx: the newest revocations missing, named", test_stale_dbx);
+	CU_add_test(s, "an empty dbx: not current on any architecture", test_empty_dbx);
+	CU_add_test(s, "2011-only CAs, a 2011 CA without its successor", test_ca_2011);
+	CU_add_test(s, "a test platform key, no platform key", test_test_pk);
+	CU_add_test(s, "a revoked image booted, one verified by a revoked CA",
+		    test_revoked_booted);
+	CU_add_test(s, "facts the quote does not vouch for: unknown; no bundle",
+		    test_unvouched);
+	CU_add_test(s, "every real log: what its PCR 7 holds", test_real_logs);
+	return test_run_all() ? 1 : 0;
+}
