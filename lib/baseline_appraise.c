@@ -296,8 +296,53 @@ static const char *const pass_text[TPA_RULE_COUNT] = {
 	"every kernel command line is allowed",
 	"every fixed PCR has an allowed value",
 	"every other event is in the baseline",
+	"dbx holds every revocation of the reference bundle",
+	"KEK and db hold the 2023 Microsoft CAs",
+	"the platform key is no test key",
+	"nothing the reference bundle revokes was booted",
 	"the quote covers every PCR the baseline requires",
 };
+
+/* The Secure Boot hygiene rules, each from its claim (tpa/sbclaims.h): one
+ * that cannot be told fails, for no evidence is no pass. */
+static void judge_hygiene(judge *j, const tpa_baseline *b, const tpa_sb_claims *c)
+{
+	static const struct { tpa_rule_id id; tpa_sb_answer good; int pcr; } rules[] = {
+		{ TPA_RULE_DBX_CURRENT, TPA_SBA_YES, 7 },
+		{ TPA_RULE_CA_2023, TPA_SBA_YES, 7 },
+		{ TPA_RULE_NO_TEST_KEYS, TPA_SBA_NO, 7 },
+		{ TPA_RULE_NO_REVOKED_COMPONENTS, TPA_SBA_NO, 4 },
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(rules) / sizeof(rules[0]); i++) {
+		tpa_rule_id id = rules[i].id;
+		tpa_rule_result *r = &j->a->rules[id];
+		tpa_sb_answer got = id == TPA_RULE_DBX_CURRENT ? c->dbx_current :
+				    id == TPA_RULE_CA_2023 ? c->ca_2023_ready :
+				    id == TPA_RULE_NO_TEST_KEYS ? c->test_platform_key :
+				    c->revoked_component_booted;
+		const char *why = id == TPA_RULE_DBX_CURRENT ? c->dbx_why :
+				  id == TPA_RULE_CA_2023 ? c->ca_2023_why :
+				  id == TPA_RULE_NO_TEST_KEYS ? c->test_pk_why : c->revoked_why;
+
+		if (!b->present[id] || r->status == TPA_RULE_FAIL)
+			continue;
+		if (!c->judged)
+			fail_rule(j, id, -1, rules[i].pcr, "the verifier has no Secure Boot reference "
+				  "bundle (serve --secureboot-ref): this rule has no evidence");
+		else if (got == TPA_SBA_UNKNOWN)
+			fail_rule(j, id, -1, rules[i].pcr, "cannot be told: %s", why);
+		else if (got != rules[i].good && id == TPA_RULE_DBX_CURRENT &&
+			 c->dbx_missing_nnamed)
+			fail_rule(j, id, -1, rules[i].pcr, "%s; the newest missing: %s", why,
+				  c->dbx_missing_named[0]);
+		else if (got != rules[i].good)
+			fail_rule(j, id, -1, rules[i].pcr, "%s", why);
+		else
+			snprintf(r->detail, sizeof(r->detail), "%s", why);
+	}
+}
 
 static unsigned lowest_pcr(tpa_pcr_mask m)
 {
@@ -535,6 +580,7 @@ int tpa_baseline_appraise_at(tpa_appraisal *out, const tpa_baseline *b, const tp
 	if (b->present[TPA_RULE_UEFI_DEBUG_MODE] && b->debug_forbidden && st->uefi_debug_mode)
 		fail_rule(&j, TPA_RULE_UEFI_DEBUG_MODE, -1, 7,
 			  "the firmware ran in UEFI debug mode (a \"UEFI Debug Mode\" action in PCR 7)");
+	judge_hygiene(&j, b, &ev->secureboot);
 	/* The databases only decide what boots while Secure Boot enforces them. */
 	for (id = TPA_RULE_PK; id <= TPA_RULE_AUTHORITIES; id++) {
 		if (!b->present[id] || out->rules[id].status == TPA_RULE_FAIL)

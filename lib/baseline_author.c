@@ -771,6 +771,12 @@ char *tpa_baseline_summary(const tpa_baseline *b)
 		case TPA_RULE_KNOWN_EVENTS:
 			sb_printf(&o, "%zu known event(s)\n", b->known.n);
 			break;
+		case TPA_RULE_DBX_CURRENT:
+		case TPA_RULE_CA_2023:
+		case TPA_RULE_NO_TEST_KEYS:
+		case TPA_RULE_NO_REVOKED_COMPONENTS:
+			sb_printf(&o, "against the Secure Boot reference bundle\n");
+			break;
 		case TPA_RULE_REQUIRED_PCRS: {
 			char m[64];
 

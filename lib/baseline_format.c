@@ -453,6 +453,15 @@ static int parse_rule(const vctx *c, const char *name, json_t *r)
 		snprintf(pp, sizeof(pp), "%s.hashes", p);
 		return digest_list(c, &b->hashes[id], pp, json_object_get(r, "hashes"), 32);
 	}
+	case TPA_RULE_DBX_CURRENT:
+	case TPA_RULE_CA_2023:
+	case TPA_RULE_NO_TEST_KEYS:
+	case TPA_RULE_NO_REVOKED_COMPONENTS: {
+		/* Judged against the verifier's Secure Boot reference bundle. */
+		static const char *const k[] = { "severity", NULL };
+
+		return only_keys(c, p, r, k);
+	}
 	case TPA_RULE_AUTHORITIES: {
 		static const char *const k[] = { "severity", "certificates", NULL };
 

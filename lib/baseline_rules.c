@@ -19,7 +19,12 @@ tpa_pcr_mask baseline__rule_pcrs(const tpa_baseline *b, tpa_rule_id id)
 	case TPA_RULE_DB:
 	case TPA_RULE_DBX:
 	case TPA_RULE_AUTHORITIES:
+	case TPA_RULE_DBX_CURRENT:
+	case TPA_RULE_CA_2023:
+	case TPA_RULE_NO_TEST_KEYS:
 		return (tpa_pcr_mask)1 << 7;
+	case TPA_RULE_NO_REVOKED_COMPONENTS:
+		return ((tpa_pcr_mask)1 << 4) | ((tpa_pcr_mask)1 << 7);
 	case TPA_RULE_FIRMWARE_VERSION:
 		return 1;
 	case TPA_RULE_BOOT_APPLICATIONS:

@@ -133,7 +133,7 @@ static void check_separators(tpa_findings *f, const tpa_boot *b)
 			 (missing & (missing - 1)) ? "s" : "", pcrs);
 }
 
-int tpa_boot_evaluate(tpa_boot *out, tpa_findings *f, const tpa_boot_input *in)
+static int evaluate(tpa_boot *out, tpa_findings *f, const tpa_boot_input *in)
 {
 	tpa_boot *b = out;
 	uint16_t algs[TPA_BANKS_MAX];
@@ -199,6 +199,16 @@ int tpa_boot_evaluate(tpa_boot *out, tpa_findings *f, const tpa_boot_input *in)
 	check_separators(f, b);
 	b->log_ok = tpa_findings_failed(f) == before;
 	return 0;
+}
+
+int tpa_boot_evaluate(tpa_boot *out, tpa_findings *f, const tpa_boot_input *in)
+{
+	int err = evaluate(out, f, in);
+
+	/* Secure Boot hygiene from what counts of it (nothing without a log). */
+	if (err == 0)
+		tpa_sb_claims_derive(&out->secureboot, &out->state, in->sbref);
+	return err;
 }
 
 tpa_pcr_mask tpa_boot_fact_pcrs(const tpa_boot *b)

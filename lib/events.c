@@ -10,7 +10,7 @@
 static const char *const rule_names[TPA_RULE_COUNT] = {
 	"secure-boot", "uefi-debug-mode", "firmware-version", "pk", "kek", "db", "dbx",
 	"authorities", "boot-applications", "kernel-cmdline", "pcrs", "known-events",
-	"required-pcrs",
+	"dbx-current", "ca-2023", "no-test-keys", "no-revoked-components", "required-pcrs",
 };
 
 const char *tpa_rule_name(tpa_rule_id r)

@@ -1218,7 +1218,7 @@ static void claims_of(tpa_token_claims *c, const tpa_verdict *v, const tpa_basel
 	if (v->replayed && v->boot.state.facts[TPA_FACT_FIRMWARE_VERSION].status ==
 	    TPA_FACT_VERIFIED && v->boot.state.firmware_version_verified)
 		c->firmware_version = v->boot.state.firmware_version;
-	c->secureboot = v->replayed ? &v->secureboot : NULL;
+	c->secureboot = v->replayed ? &v->boot.secureboot : NULL;
 }
 
 void tpa_service_attest(tpa_rpc_reply *r, const uint8_t *req, size_t len,

@@ -83,11 +83,13 @@ static int rule_claim(const tpa_appraisal *ap, const tpa_rule_id *ids, size_t n,
 static void ar4si_vector(tpa_verdict *v, int registered)
 {
 	static const tpa_rule_id exec[] = { TPA_RULE_FIRMWARE_VERSION, TPA_RULE_BOOT_APPLICATIONS,
-					    TPA_RULE_KNOWN_EVENTS };
+					    TPA_RULE_KNOWN_EVENTS, TPA_RULE_NO_REVOKED_COMPONENTS };
 	static const tpa_rule_id conf[] = { TPA_RULE_SECURE_BOOT, TPA_RULE_UEFI_DEBUG_MODE,
 					    TPA_RULE_PK, TPA_RULE_KEK, TPA_RULE_DB,
 					    TPA_RULE_AUTHORITIES, TPA_RULE_KERNEL_CMDLINE,
-					    TPA_RULE_PCRS, TPA_RULE_REQUIRED_PCRS };
+					    TPA_RULE_PCRS, TPA_RULE_REQUIRED_PCRS,
+					    TPA_RULE_DBX_CURRENT, TPA_RULE_CA_2023,
+					    TPA_RULE_NO_TEST_KEYS };
 	const tpa_check *sig = tpa_findings_get(&v->checks, TPA_CHECK_QUOTE_SIGNATURE);
 	tpa_ar4si *a = &v->vector;
 
@@ -132,6 +134,7 @@ int tpa_verdict_judge(tpa_verdict *out, const tpa_verdict_input *in)
 	bi.quoted = v->offline ? NULL : in->quoted;
 	bi.quote_failed = !v->quote_ok;
 	bi.baseline_bank = tpa_baseline_bank(in->baseline);
+	bi.sbref = in->sbref;
 	if ((err = tpa_boot_evaluate(&v->boot, &v->checks, &bi)) < 0) {
 		tpa_boot_clear(&v->boot);
 		return err;
@@ -147,8 +150,6 @@ int tpa_verdict_judge(tpa_verdict *out, const tpa_verdict_input *in)
 			   (v->boot.counted & TPA_BOOT_SEPARATOR_PCRS) == TPA_BOOT_SEPARATOR_PCRS;
 	check_client(v, in->client_secure_boot);
 	v->evidence_ok = tpa_findings_failed(&v->checks) == 0;
-	/* From facts that count only: a failed quote counts none. */
-	tpa_sb_claims_derive(&v->secureboot, &v->boot.state, in->sbref);
 
 	tpa_appraisal_none(&v->appraisal);
 	if (in->baseline && v->evidence_ok) {

@@ -318,8 +318,8 @@ static tpa_exit show_json(const tpa_verdict *v)
 	}
 	json_object_set_new(root, "checks", checks_json(&v->checks));
 	json_object_set_new(root, "state", state_json(bs));
-	if (v->secureboot.judged)
-		json_object_set_new(root, "secureboot", secureboot_json(&v->secureboot));
+	if (v->boot.secureboot.judged)
+		json_object_set_new(root, "secureboot", secureboot_json(&v->boot.secureboot));
 	if (!(txt = json_dumps(root, JSON_INDENT(1) | JSON_PRESERVE_ORDER)))
 		goto cleanup;
 	printf("%s\n", txt);
@@ -418,8 +418,8 @@ static void show_text(const tpa_verdict *v)
 	for (i = 0; i < v->checks.n; i++)
 		printf("check %-4s %s: %s\n", v->checks.items[i].passed ? "ok" : "FAIL",
 		       v->checks.items[i].name, v->checks.items[i].detail);
-	if (v->secureboot.judged) {
-		const tpa_sb_claims *c = &v->secureboot;
+	if (v->boot.secureboot.judged) {
+		const tpa_sb_claims *c = &v->boot.secureboot;
 
 		printf("secure boot hygiene (the log's facts, against the reference bundle):\n");
 		printf("  dbx current: %s (%s; %s)\n", tpa_sb_answer_name(c->dbx_current),

@@ -30,6 +30,7 @@
 #include "tpa/eventlog.h"
 #include "tpa/findings.h"
 #include "tpa/pcr.h"
+#include "tpa/sbclaims.h"
 
 /* PCRs the OS extends after the firmware's log ends (IMA). */
 #define TPA_BOOT_OS_PCRS ((tpa_pcr_mask)1 << 10)
@@ -46,6 +47,7 @@ typedef struct {
 	uint16_t baseline_bank;      /* the bank of the baseline that will judge
 				      * the boot, 0 if none; TPA_BOOT_BANK_OF_LOG
 				      * for one made from this boot (learning) */
+	const tpa_sbref *sbref;      /* the Secure Boot reference bundle, or NULL */
 } tpa_boot_input;
 
 #define TPA_BOOT_BANK_OF_LOG 0xFFFFu
@@ -61,6 +63,8 @@ typedef struct {
 	tpa_pcr_mask counted;        /* PCRs of `bank` whose events count */
 	int have_log;                /* a log was given */
 	int log_ok;                  /* ... and every rule above held */
+	tpa_sb_claims secureboot;    /* Secure Boot hygiene of the facts that count,
+				      * against input's sbref (judged 0 without) */
 } tpa_boot;
 
 /* Evaluates the evidence, adding one finding per rule to f. A log that

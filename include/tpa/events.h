@@ -29,6 +29,11 @@ typedef enum {
 	TPA_RULE_KERNEL_CMDLINE,
 	TPA_RULE_PCRS,
 	TPA_RULE_KNOWN_EVENTS,
+	/* Secure Boot hygiene (tpa/sbclaims.h), against the reference bundle: */
+	TPA_RULE_DBX_CURRENT,            /* every revocation of the bundle in dbx */
+	TPA_RULE_CA_2023,                /* the 2023 Microsoft CAs in KEK and db */
+	TPA_RULE_NO_TEST_KEYS,           /* no test platform key */
+	TPA_RULE_NO_REVOKED_COMPONENTS,  /* nothing the bundle revokes booted */
 	TPA_RULE_REQUIRED_PCRS,          /* the quote covers what the baseline needs */
 	TPA_RULE_COUNT
 } tpa_rule_id;

@@ -72,7 +72,7 @@ int tpa_attest_request_pack(uint8_t **out, size_t *len, const char *challenge_id
 			    size_t ak_public_len, const tpa_pcr_set *pcrs,
 			    const tpa_attest_extras *extras);
 
-#define TPA_VERDICT_RULES_MAX 16
+#define TPA_VERDICT_RULES_MAX 32
 #define TPA_VERDICT_EXPECTED_MAX 20000 /* values one rule may list as expected */
 
 typedef struct {

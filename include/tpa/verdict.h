@@ -15,7 +15,6 @@
 #include "tpa/boot.h"
 #include "tpa/findings.h"
 #include "tpa/pcr.h"
-#include "tpa/sbclaims.h"
 
 typedef enum {
 	TPA_STATUS_NON_COMPLIANT = 0,
@@ -83,8 +82,6 @@ typedef struct {
 					  * its word, so the result is no better than a
 					  * warning */
 	tpa_ar4si vector;
-	tpa_sb_claims secureboot;        /* Secure Boot hygiene from the verified facts
-					  * (judged 0 without a bundle) */
 } tpa_verdict;
 
 /* Judges. Failed evidence is a verdict, not an error: negative codes are

@@ -744,7 +744,7 @@ static void test_corpus_in_process(void)
 			parsed++;
 			if (tpa_eventlog_replay(&r, log) == 0 &&
 			    tpa_bootstate_derive(&st, log, 0, TPA_PCR_MASK_ALL) == 0) {
-				tpa_boot_input in = { b, n, NULL, 0, TPA_BOOT_BANK_OF_LOG };
+				tpa_boot_input in = { b, n, NULL, 0, TPA_BOOT_BANK_OF_LOG, NULL };
 				tpa_baseline *bl = NULL;
 				tpa_findings f;
 				tpa_boot ev;

@@ -13,6 +13,8 @@
 #include <CUnit/Basic.h>
 
 #include "testutil.h"
+#include "tpa/baseline.h"
+#include "tpa/boot.h"
 #include "tpa/bootstate.h"
 #include "tpa/efi.h"
 #include "tpa/err.h"
@@ -387,6 +389,120 @@ static const struct {
 	  TPA_SBA_NO },
 };
 
+/* The baseline rules of the claims: each fails by its claim's reason with
+ * its severity, passes when the claim is good, and fails, never passes,
+ * when it cannot be told (PCR 7 not counted, no bundle). */
+static const char hygiene[] =
+	"{\"tpa_baseline\": 1, \"name\": \"hygiene\", \"bank\": \"sha256\", "
+	"\"required_pcrs\": [], \"rules\": {"
+	"\"dbx-current\": {\"severity\": \"warning\"}, "
+	"\"ca-2023\": {\"severity\": \"critical\"}, "
+	"\"no-test-keys\": {\"severity\": \"critical\"}, "
+	"\"no-revoked-components\": {\"severity\": \"critical\"}}}";
+
+static void appraise(tpa_appraisal *a, const machine *m, const tpa_sbref *r, int quote_pcr7)
+{
+	static buf w;
+	tpa_boot_input in;
+	tpa_findings f;
+	tpa_baseline *b = NULL;
+	tpa_pcr_set q;
+	tpa_boot ev;
+	tpa_eventlog *log = NULL;
+	tpa_replay rp;
+	uint32_t p;
+
+	write_boot(&w, m);
+	memset(&in, 0, sizeof(in));
+	memset(&f, 0, sizeof(f));
+	in.event_log = w.b;
+	in.event_log_len = w.n;
+	in.sbref = r;
+	in.baseline_bank = TPM2_ALG_SHA256;
+	/* A quote of what the log replays to: PCRs 0-7 but 7 unless asked. */
+	CU_ASSERT_EQUAL_FATAL(tpa_eventlog_parse(&log, w.b, w.n), 0);
+	CU_ASSERT_EQUAL_FATAL(tpa_eventlog_replay(&rp, log), 0);
+	tpa_eventlog_free(log);
+	memset(&q, 0, sizeof(q));
+	tpa_pcr_set_add_bank(&q, TPM2_ALG_SHA256);
+	for (p = 0; p < 8; p++)
+		if (p != 7 || quote_pcr7)
+			tpa_pcr_set_add(&q, p, tpa_replay_bank_get(&rp, TPM2_ALG_SHA256)->value[p], 32);
+	in.quoted = &q;
+	CU_ASSERT_EQUAL_FATAL(tpa_boot_evaluate(&ev, &f, &in), 0);
+	CU_ASSERT_EQUAL_FATAL(tpa_baseline_parse(&b, hygiene, sizeof(hygiene) - 1, "hygiene"), 0);
+	CU_ASSERT_EQUAL(tpa_baseline_appraise(a, b, &ev), 0);
+	tpa_baseline_free(b);
+	tpa_boot_clear(&ev);
+}
+
+static const tpa_rule_result *rule(const tpa_appraisal *a, tpa_rule_id id)
+{
+	return &a->rules[id];
+}
+
+static void test_rules(void)
+{
+	machine good = { &pk_oem, { &kek2011, &kek2023 },
+			 { &uefi2011, &pca2011, &wuefi2023, &muefi2023 }, 1, 0, 1, clean_app,
+			 &wuefi2023 };
+	machine m = good;
+	tpa_appraisal a;
+
+	appraise(&a, &good, ref, 1);
+	CU_ASSERT_EQUAL(a.outcome, TPA_OUTCOME_COMPLIANT);
+	CU_ASSERT_EQUAL(rule(&a, TPA_RULE_DBX_CURRENT)->status, TPA_RULE_PASS);
+	WHY_HAS(rule(&a, TPA_RULE_DBX_CURRENT)->detail, "all 290 revocations of x64 are in dbx");
+	CU_ASSERT_EQUAL(rule(&a, TPA_RULE_CA_2023)->status, TPA_RULE_PASS);
+	CU_ASSERT_EQUAL(rule(&a, TPA_RULE_NO_TEST_KEYS)->status, TPA_RULE_PASS);
+	CU_ASSERT_EQUAL(rule(&a, TPA_RULE_NO_REVOKED_COMPONENTS)->status, TPA_RULE_PASS);
+	tpa_appraisal_clear(&a);
+	/* a stale dbx: a warning, the newest missing named */
+	m.dbx_drop_newest = 1;
+	appraise(&a, &m, ref, 1);
+	CU_ASSERT_EQUAL(a.outcome, TPA_OUTCOME_WARNING);
+	CU_ASSERT_EQUAL(rule(&a, TPA_RULE_DBX_CURRENT)->status, TPA_RULE_FAIL);
+	WHY_HAS(rule(&a, TPA_RULE_DBX_CURRENT)->detail, "1 of the 290 revocations of x64 are not "
+		"in dbx (289 entries); the newest missing: ");
+	tpa_appraisal_clear(&a);
+	/* a test PK, 2011 CAs only: critical */
+	m = good;
+	m.pk = &pk_test;
+	m.kek[1] = NULL;
+	m.db[2] = m.db[3] = NULL;
+	appraise(&a, &m, ref, 1);
+	CU_ASSERT_EQUAL(a.outcome, TPA_OUTCOME_NON_COMPLIANT);
+	CU_ASSERT_EQUAL(rule(&a, TPA_RULE_NO_TEST_KEYS)->status, TPA_RULE_FAIL);
+	WHY_HAS(rule(&a, TPA_RULE_NO_TEST_KEYS)->detail, "DO NOT TRUST - AMI Test PK");
+	CU_ASSERT_EQUAL(rule(&a, TPA_RULE_CA_2023)->status, TPA_RULE_FAIL);
+	WHY_HAS(rule(&a, TPA_RULE_CA_2023)->detail, "KEK holds no 2023 Microsoft KEK CA");
+	CU_ASSERT_EQUAL(rule(&a, TPA_RULE_NO_REVOKED_COMPONENTS)->status, TPA_RULE_PASS);
+	tpa_appraisal_clear(&a);
+	/* verified by the revoked Windows PCA 2011 */
+	m = good;
+	m.authority = &pca2011;
+	appraise(&a, &m, ref, 1);
+	CU_ASSERT_EQUAL(rule(&a, TPA_RULE_NO_REVOKED_COMPONENTS)->status, TPA_RULE_FAIL);
+	WHY_HAS(rule(&a, TPA_RULE_NO_REVOKED_COMPONENTS)->detail,
+		"verified by Microsoft Windows Production PCA 2011");
+	CU_ASSERT_EQUAL(a.outcome, TPA_OUTCOME_NON_COMPLIANT);
+	tpa_appraisal_clear(&a);
+	/* PCR 7 not quoted: every rule of it fails, none passes on silence */
+	appraise(&a, &good, ref, 0);
+	CU_ASSERT_EQUAL(rule(&a, TPA_RULE_DBX_CURRENT)->status, TPA_RULE_FAIL);
+	CU_ASSERT_EQUAL(rule(&a, TPA_RULE_CA_2023)->status, TPA_RULE_FAIL);
+	CU_ASSERT_EQUAL(rule(&a, TPA_RULE_NO_TEST_KEYS)->status, TPA_RULE_FAIL);
+	CU_ASSERT_EQUAL(rule(&a, TPA_RULE_NO_REVOKED_COMPONENTS)->status, TPA_RULE_FAIL);
+	WHY_HAS(rule(&a, TPA_RULE_NO_TEST_KEYS)->detail, "PCR 7 is not vouched for by the quote");
+	tpa_appraisal_clear(&a);
+	/* no bundle: no evidence */
+	appraise(&a, &good, NULL, 1);
+	CU_ASSERT_EQUAL(rule(&a, TPA_RULE_NO_TEST_KEYS)->status, TPA_RULE_FAIL);
+	WHY_HAS(rule(&a, TPA_RULE_NO_TEST_KEYS)->detail, "no Secure Boot reference bundle");
+	CU_ASSERT_EQUAL(a.outcome, TPA_OUTCOME_NON_COMPLIANT);
+	tpa_appraisal_clear(&a);
+}
+
 /* Every real log, judged as if its PCRs were quoted: what its PCR 7 holds. */
 static void test_real_logs(void)
 {
@@ -473,6 +589,8 @@ int main(void)
 		    test_revoked_booted);
 	CU_add_test(s, "facts the quote does not vouch for: unknown; no bundle",
 		    test_unvouched);
+	CU_add_test(s, "the baseline rules: dbx-current, ca-2023, no-test-keys, "
+		    "no-revoked-components", test_rules);
 	CU_add_test(s, "every real log: what its PCR 7 holds", test_real_logs);
 	return test_run_all() ? 1 : 0;
 }
