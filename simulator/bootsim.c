@@ -28,7 +28,15 @@
  *                                  one EFI_CERT_X509 list per name, holding a
  *                                  self-signed Ed25519 certificate whose key
  *                                  is derived from the name (deterministic)
+ *                                  (a name "file:PATH" is that real DER
+ *                                  certificate, relative to the scenario)
  *     "dbx": ["image", ...],       one EFI_CERT_SHA256 list of image digests
+ *                                  ("sha256:HEX": that digest)
+ *     "dbx_ref": { "bundle": PATH, "arch": "x64", "drop_newest": N },
+ *                                  ... and a Secure Boot reference bundle's
+ *                                  required revocations of arch but its N
+ *                                  newest (a dbx of some time ago)
+ *     "dbx_certs": ["file:PATH", ...]  X.509 lists in dbx, before the hashes
  *     "vendor": "CN"               shim's built-in vendor certificate
  *   },
  *   "disk": { "esp_guid": "GUID", "root_guid": "GUID" },     optional
@@ -36,7 +44,9 @@
  *                       "path": "\\EFI\\debian\\shimx64.efi" } ],
  *   "boot_order": [1],             PCR 1 BootOrder and Boot#### (in order)
  *   "applications": [ { "image": "shim-15.7", "path": "\\EFI\\...",
- *                       "authority": "db:CN" | "vendor" } ],
+ *                       "authority": "db:CN" | "vendor",
+ *                       "digest": "sha256:HEX" } ],  (the Authenticode
+ *                                  digest logged, instead of the image's)
  *                                  PCR 4 EV_EFI_BOOT_SERVICES_APPLICATION,
  *                                  with Secure Boot on preceded (once per
  *                                  certificate) by a PCR 7
@@ -91,6 +101,7 @@
 #include "tpa/err.h"
 #include "tpa/eventlog.h"
 #include "tpa/pcr.h"
+#include "tpa/sbref.h"
 #include "tpa/tpm.h"
 #include "tpa/tpm_decode.h"
 
@@ -573,6 +584,44 @@ cleanup:
 	return rc;
 }
 
+/* A path named in the scenario, relative to its directory. */
+static int scenario_path(char *out, size_t cap, const sim *s, const char *name, const char *key)
+{
+	const char *slash = strrchr(s->file, '/');
+	int n;
+
+	if (name[0] == '/' || !slash)
+		n = snprintf(out, cap, "%s", name);
+	else
+		n = snprintf(out, cap, "%.*s/%s", (int)(slash - s->file), s->file, name);
+	if (n < 0 || (size_t)n >= cap)
+		return bad(s, key, "the path is too long");
+	return 0;
+}
+
+/* The certificate a name stands for: "file:PATH", a real DER certificate
+ * (at most 64 KiB, relative to the scenario), or a CN, made by cert_make. */
+static int cert_of(buf *out, const sim *s, const char *name, const char *key)
+{
+	char path[4096];
+	uint8_t b[65537];
+	size_t n;
+	FILE *f;
+	int rc;
+
+	if (strncmp(name, "file:", 5) != 0)
+		return cert_make(out, name);
+	if ((rc = scenario_path(path, sizeof(path), s, name + 5, key)) < 0)
+		return rc;
+	if (!(f = fopen(path, "rb")))
+		return bad(s, key, "cannot open the certificate file");
+	n = fread(b, 1, sizeof(b), f);
+	fclose(f);
+	if (n == 0 || n == sizeof(b))
+		return bad(s, key, "the certificate file is empty or over 64 KiB");
+	return buf_put(out, b, n);
+}
+
 /* One EFI_SIGNATURE_LIST of EFI_CERT_X509 per name in arr. */
 static int siglists_x509(buf *o, const sim *s, json_t *arr, const char *path)
 {
@@ -583,7 +632,7 @@ static int siglists_x509(buf *o, const sim *s, json_t *arr, const char *path)
 
 	for (i = 0; arr && i < json_array_size(arr); i++) {
 		if ((rc = get_elem_str(&cn, s, arr, path, i)) < 0 ||
-		    (rc = cert_make(&cert, cn)) < 0 ||
+		    (rc = cert_of(&cert, s, cn, path)) < 0 ||
 		    (rc = buf_put(o, GUID_CERT_X509, 16)) < 0 ||
 		    (rc = buf_le(o, 28 + 16 + cert.len, 4)) < 0 ||
 		    (rc = buf_le(o, 0, 4)) < 0 ||
@@ -598,12 +647,90 @@ cleanup:
 	return rc;
 }
 
-/* One EFI_SIGNATURE_LIST of EFI_CERT_SHA256 with the images' digests. */
-static int siglist_sha256(buf *o, const sim *s, json_t *arr, const char *path)
+/* "sha256:HEX" as its 32 bytes: 1, 0 if name is not one, <0 malformed. */
+static int named_digest(uint8_t out[SHA256_LEN], const sim *s, const char *name, const char *key)
+{
+	size_t i;
+
+	if (strncmp(name, "sha256:", 7) != 0)
+		return 0;
+	if (strlen(name + 7) != 2 * SHA256_LEN)
+		return bad(s, key, "\"sha256:\" takes 64 hex digits");
+	for (i = 0; i < SHA256_LEN; i++) {
+		int hi = tpa_hex_digit(name[7 + 2 * i]), lo = tpa_hex_digit(name[8 + 2 * i]);
+
+		if (hi < 0 || lo < 0)
+			return bad(s, key, "\"sha256:\" takes 64 hex digits");
+		out[i] = (uint8_t)(hi << 4 | lo);
+	}
+	return 1;
+}
+
+static int newest_first(const void *a, const void *b)
+{
+	return -strcmp((*(const tpa_sbref_image *const *)a)->added,
+		       (*(const tpa_sbref_image *const *)b)->added);
+}
+
+/* keys.dbx_ref {"bundle": PATH, "arch": "x64", "drop_newest": N}: the
+ * bundle's revocations of arch not marked optional, but its N newest (a dbx
+ * of some time ago), appended to *hashes (malloc'd, *n of them). */
+static int dbx_ref(uint8_t (**hashes)[SHA256_LEN], size_t *n, const sim *s, json_t *keys)
+{
+	static const char *const ref_keys[] = { "bundle", "arch", "drop_newest", NULL };
+	json_t *r = json_object_get(keys, "dbx_ref");
+	const tpa_sbref_image **req = NULL;
+	tpa_sbref *ref = NULL;
+	const char *bundle, *arch;
+	uint64_t drop;
+	char path[4096];
+	size_t i, k = 0;
+	tpa_sb_arch a;
+	int rc;
+
+	*hashes = NULL;
+	*n = 0;
+	if (!r)
+		return 0;
+	if ((rc = check_keys(s, r, "keys.dbx_ref", ref_keys)) < 0 ||
+	    (rc = get_str(&bundle, s, r, "keys.dbx_ref", "bundle", 1)) < 0 ||
+	    (rc = get_str(&arch, s, r, "keys.dbx_ref", "arch", 1)) < 0 ||
+	    (rc = get_uint(&drop, s, r, "keys.dbx_ref", "drop_newest", TPA_SBREF_IMAGES_MAX)) < 0 ||
+	    (rc = scenario_path(path, sizeof(path), s, bundle, "keys.dbx_ref.bundle")) < 0)
+		return rc;
+	if ((a = tpa_sb_arch_from_name(arch)) == TPA_SB_ARCH_COUNT)
+		return bad(s, "keys.dbx_ref.arch", "x64, ia32, aarch64 or arm");
+	if (tpa_sbref_load(&ref, path) < 0) {
+		char why[512];
+
+		snprintf(why, sizeof(why), "%s", tpa_err_last());
+		return bad(s, "keys.dbx_ref.bundle", why);
+	}
+	rc = tpa_err_fail(TPA_ERR_NOMEM, "out of memory");
+	if (ref->nimages[a] && (!(req = calloc(ref->nimages[a], sizeof(*req))) ||
+				!(*hashes = calloc(ref->nimages[a], SHA256_LEN))))
+		goto cleanup;
+	for (i = 0; i < ref->nimages[a]; i++)
+		if (!ref->images[a][i].optional)
+			req[k++] = &ref->images[a][i];
+	qsort(req, k, sizeof(*req), newest_first);
+	for (i = (size_t)drop; i < k; i++)
+		memcpy((*hashes)[(*n)++], req[i]->sha256, SHA256_LEN);
+	rc = 0;
+cleanup:
+	free(req);
+	tpa_sbref_free(ref);
+	return rc;
+}
+
+/* One EFI_SIGNATURE_LIST of EFI_CERT_SHA256 with the images' digests (or
+ * the "sha256:HEX" digests named), then the n more of extra. */
+static int siglist_sha256(buf *o, const sim *s, json_t *arr, const char *path,
+			  const uint8_t (*extra)[SHA256_LEN], size_t nextra)
 {
 	uint8_t dg[SHA256_LEN];
 	const char *img;
-	size_t i, n = arr ? json_array_size(arr) : 0;
+	size_t i, n = (arr ? json_array_size(arr) : 0) + nextra;
 	int rc = 0;
 
 	if (n == 0)
@@ -613,13 +740,17 @@ static int siglist_sha256(buf *o, const sim *s, json_t *arr, const char *path)
 	    (rc = buf_le(o, 0, 4)) < 0 ||
 	    (rc = buf_le(o, 16 + SHA256_LEN, 4)) < 0)
 		return rc;
-	for (i = 0; i < n && rc == 0; i++) {
+	for (i = 0; i < n - nextra && rc == 0; i++) {
 		if ((rc = get_elem_str(&img, s, arr, path, i)) < 0 ||
-		    (rc = image_digest(dg, s, img)) < 0 ||
+		    (rc = named_digest(dg, s, img, path)) < 0 ||
+		    (rc == 0 && (rc = image_digest(dg, s, img)) < 0) ||
 		    (rc = buf_put(o, s->owner, 16)) < 0)
 			break;
 		rc = buf_put(o, dg, sizeof(dg));
 	}
+	for (i = 0; i < nextra && rc == 0; i++)
+		if ((rc = buf_put(o, s->owner, 16)) == 0)
+			rc = buf_put(o, extra[i], SHA256_LEN);
 	return rc;
 }
 
@@ -700,17 +831,18 @@ cleanup:
 static int phase_secure_boot(sim *s)
 {
 	static const char *const keys_keys[] = { "owner", "pk", "kek", "db", "dbx",
-						 "vendor", NULL };
+						 "dbx_ref", "dbx_certs", "vendor", NULL };
 	static const struct { const char *k, *var; int global; } vars[] = {
 		{ "pk", "PK", 1 }, { "kek", "KEK", 1 }, { "db", "db", 0 },
 		{ "dbx", "dbx", 0 },
 	};
 	json_t *keys = json_object_get(s->root, "keys"), *sb, *arr;
-	json_t *empty = json_object();
+	json_t *empty = json_object(), *certs;
+	uint8_t (*extra)[SHA256_LEN] = NULL;
 	char path[KEY_MAX];
 	buf val = { 0 };
+	size_t i, nextra = 0;
 	uint8_t on;
-	size_t i;
 	int rc;
 
 	if (!empty)
@@ -737,8 +869,17 @@ static int phase_secure_boot(sim *s)
 		keyf(path, "keys.%s", vars[i].k);
 		if ((rc = get_array(&arr, s, keys, "keys", vars[i].k, 0)) < 0)
 			goto cleanup;
-		rc = strcmp(vars[i].k, "dbx") == 0 ? siglist_sha256(&val, s, arr, path)
-						   : siglists_x509(&val, s, arr, path);
+		if (strcmp(vars[i].k, "dbx") == 0) {
+			/* dbx: revoked certificates (keys.dbx_certs), then hashes. */
+			if ((rc = get_array(&certs, s, keys, "keys", "dbx_certs", 0)) < 0 ||
+			    (rc = siglists_x509(&val, s, certs, "keys.dbx_certs")) < 0 ||
+			    (rc = dbx_ref(&extra, &nextra, s, keys)) < 0)
+				goto cleanup;
+			rc = siglist_sha256(&val, s, arr, path, (const uint8_t (*)[SHA256_LEN])extra,
+					    nextra);
+		} else {
+			rc = siglists_x509(&val, s, arr, path);
+		}
 		if (rc < 0 ||
 		    (rc = var_event(s, 7, TPA_EV_EFI_VARIABLE_DRIVER_CONFIG,
 				    vars[i].global ? GUID_GLOBAL : GUID_IMAGE_SECURITY_DB,
@@ -747,6 +888,7 @@ static int phase_secure_boot(sim *s)
 	}
 	rc = ev_separator(s, 7);
 cleanup:
+	free(extra);
 	buf_free(&val);
 	json_decref(empty);
 	return rc;
@@ -860,7 +1002,7 @@ static int authority(sim *s, const char *auth, const char *key)
 	s->authorities_done |= 1u << i;
 	/* EDK2 logs the EFI_SIGNATURE_DATA of db that verified the image. */
 	if ((rc = buf_put(&val, s->owner, 16)) < 0 ||
-	    (rc = cert_make(&val, auth + 3)) < 0)
+	    (rc = cert_of(&val, s, auth + 3, key)) < 0)
 		goto cleanup;
 	rc = var_event(s, 7, TPA_EV_EFI_VARIABLE_AUTHORITY, GUID_IMAGE_SECURITY_DB,
 		       "db", &val);
@@ -896,9 +1038,10 @@ cleanup:
 
 static int phase_applications(sim *s)
 {
-	static const char *const app_keys[] = { "image", "path", "authority", NULL };
+	static const char *const app_keys[] = { "image", "path", "authority", "digest", NULL };
 	json_t *apps, *a;
-	const char *img, *fpath, *auth;
+	const char *img, *fpath, *auth, *dgs;
+	uint8_t dg[SHA256_LEN];
 	char path[KEY_MAX], key[KEY_MAX];
 	size_t i;
 	int rc;
@@ -913,8 +1056,14 @@ static int phase_applications(sim *s)
 		    (rc = get_str(&img, s, a, path, "image", 1)) < 0 ||
 		    (rc = get_str(&fpath, s, a, path, "path", 1)) < 0 ||
 		    (rc = get_str(&auth, s, a, path, "authority", 0)) < 0 ||
-		    (rc = authority(s, auth, key)) < 0 ||
-		    (rc = app_event(s, img, fpath, 0, i, NULL)) < 0)
+		    (rc = get_str(&dgs, s, a, path, "digest", 0)) < 0)
+			return rc;
+		keyf(key, "%s.digest", path);
+		if (dgs && (rc = named_digest(dg, s, dgs, key)) <= 0)
+			return rc < 0 ? rc : bad(s, key, "expected \"sha256:HEX\"");
+		keyf(key, "%s.authority", path);
+		if ((rc = authority(s, auth, key)) < 0 ||
+		    (rc = app_event(s, img, fpath, 0, i, dgs ? dg : NULL)) < 0)
 			return rc;
 	}
 	return 0;
@@ -969,17 +1118,12 @@ cleanup:
 static int scenario_file(sim *s, const char *name, const char *key, uint8_t *ac, uint8_t *fd)
 {
 	char path[4096];
-	const char *slash = strrchr(s->file, '/');
-	int n, rc;
+	int rc;
 
 	if (!name)
 		return 0;
-	if (name[0] == '/' || !slash)
-		n = snprintf(path, sizeof(path), "%s", name);
-	else
-		n = snprintf(path, sizeof(path), "%.*s/%s", (int)(slash - s->file), s->file, name);
-	if (n < 0 || (size_t)n >= sizeof(path))
-		return bad(s, key, "the path is too long");
+	if ((rc = scenario_path(path, sizeof(path), s, name, key)) < 0)
+		return rc;
 	if ((rc = tpa_authenticode_file(ac, fd, TPM2_ALG_SHA256, path)) < 0) {
 		char why[512];
 
