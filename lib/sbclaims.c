@@ -90,9 +90,10 @@ static void note_missing(tpa_sb_claims *c, char (*dates)[11], const char *added,
 	snprintf(c->dbx_missing_named[at], TPA_SBC_TEXT_MAX, "%s", text);
 }
 
-/* The revocations of arch missing from dbx (hashes sorted, nh; certificate
- * fingerprints sorted, nf); with c, the newest of them named. */
-static size_t missing_of(const tpa_sbref *r, tpa_sb_arch a, uint8_t (*h)[32], size_t nh,
+/* The revocations of arch missing from dbx (seen: the bundle's slots its
+ * hashes hold, as bits; fp, nf: its certificates' fingerprints, sorted);
+ * with c, the newest of them named. */
+static size_t missing_of(const tpa_sbref *r, tpa_sb_arch a, const uint8_t *seen,
 			 uint8_t (*fp)[32], size_t nf, size_t *required, tpa_sb_claims *c)
 {
 	char dates[TPA_SBC_MISSING_SHOWN][11], text[TPA_SBC_TEXT_MAX];
@@ -105,10 +106,12 @@ static size_t missing_of(const tpa_sbref *r, tpa_sb_arch a, uint8_t (*h)[32], si
 		if (im->optional)
 			continue;
 		++*required;
-		if (has32(h, nh, im->sha256))
+		if ((seen[im->slot / 8] >> (im->slot % 8)) & 1)
 			continue;
 		missing++;
-		if (c) {
+		/* Only what will be named is written (the newest few). */
+		if (c && (c->dbx_missing_nnamed < TPA_SBC_MISSING_SHOWN ||
+			  strcmp(im->added, dates[TPA_SBC_MISSING_SHOWN - 1]) > 0)) {
 			char hex[17];
 
 			tpa_hex(hex, im->sha256, 8);
@@ -134,49 +137,53 @@ static size_t missing_of(const tpa_sbref *r, tpa_sb_arch a, uint8_t (*h)[32], si
 
 static void judge_dbx(tpa_sb_claims *c, const tpa_bootstate *st, const tpa_sbref *r)
 {
-	uint8_t (*h)[32] = NULL, (*fp)[32] = NULL;
+	uint8_t (*fp)[32] = NULL, *seen;
 	size_t nh = st->dbx.nhashes, nf = 0, overlap[TPA_SB_ARCH_COUNT] = { 0 }, i, req, best_m;
 	int a, best = TPA_SB_ARCH_COUNT;
 
 	c->arch = TPA_SB_ARCH_COUNT;
 	if (!sigdb_usable(st, TPA_FACT_DBX, &st->dbx, "dbx", c->dbx_why, sizeof(c->dbx_why)))
 		return;
-	if (nh && !(h = malloc(nh * 32))) {
+	if (!(seen = calloc(r->nslots / 8 + 1, 1))) {
 		snprintf(c->dbx_why, sizeof(c->dbx_why), "out of memory");
 		return;
 	}
-	if (nh)
-		memcpy(h, st->dbx.hashes, nh * 32);
-	qsort(h, nh, 32, cmp32);
 	fp = fingerprints(&st->dbx, &nf);
-	/* The architecture: the one whose revocations the machine's dbx holds
+	/* One lookup per entry; an entry listed twice counts once. The
+	 * architecture: the one whose revocations the machine's dbx holds
 	 * most of (dbx is measured; a device path is not). */
-	for (a = 0; a < TPA_SB_ARCH_COUNT; a++) {
-		for (i = 0; i < nh; i++)
-			overlap[a] += tpa_sbref_image_revoked(r, (tpa_sb_arch)a, h[i]) != NULL;
+	for (i = 0; i < nh; i++) {
+		long k = tpa_sbref_slot(r, st->dbx.hashes[i]);
+
+		if (k < 0 || ((seen[k / 8] >> (k % 8)) & 1))
+			continue;
+		seen[k / 8] |= (uint8_t)(1u << (k % 8));
+		for (a = 0; a < TPA_SB_ARCH_COUNT; a++)
+			overlap[a] += (r->slots[k].archs >> a) & 1;
+	}
+	for (a = 0; a < TPA_SB_ARCH_COUNT; a++)
 		if (overlap[a] && (best == TPA_SB_ARCH_COUNT || overlap[a] > overlap[best]))
 			best = a;
-	}
 	if (best != TPA_SB_ARCH_COUNT) {
 		c->arch = (tpa_sb_arch)best;
 		snprintf(c->arch_why, sizeof(c->arch_why), "dbx holds %zu %s revocations, more "
 			 "than of any other architecture", overlap[best],
 			 tpa_sb_arch_name(c->arch));
-		c->dbx_missing = missing_of(r, c->arch, h, nh, fp, nf, &c->dbx_required, c);
+		c->dbx_missing = missing_of(r, c->arch, seen, fp, nf, &c->dbx_required, c);
 	} else {
 		/* None of any architecture: what every one lacks at least. */
 		snprintf(c->arch_why, sizeof(c->arch_why), "dbx holds no revocation of the "
 			 "bundle's: the architecture cannot be told from it");
 		best_m = (size_t)-1;
 		for (a = 0; a < TPA_SB_ARCH_COUNT; a++) {
-			size_t m = missing_of(r, (tpa_sb_arch)a, h, nh, fp, nf, &req, NULL);
+			size_t m = missing_of(r, (tpa_sb_arch)a, seen, fp, nf, &req, NULL);
 
 			if (m < best_m) {
 				best_m = m;
 				best = a;
 			}
 		}
-		c->dbx_missing = missing_of(r, (tpa_sb_arch)best, h, nh, fp, nf, &c->dbx_required,
+		c->dbx_missing = missing_of(r, (tpa_sb_arch)best, seen, fp, nf, &c->dbx_required,
 					    c);
 	}
 	c->dbx_current = c->dbx_missing ? TPA_SBA_NO : TPA_SBA_YES;
@@ -188,7 +195,7 @@ static void judge_dbx(tpa_sb_claims *c, const tpa_bootstate *st, const tpa_sbref
 	else
 		snprintf(c->dbx_why, sizeof(c->dbx_why), "all %zu revocations of %s are in dbx",
 			 c->dbx_required, tpa_sb_arch_name((tpa_sb_arch)best));
-	free(h);
+	free(seen);
 	free(fp);
 }
 

@@ -52,6 +52,7 @@ void tpa_sbref_free(tpa_sbref *r)
 	free(r->svns);
 	free(r->cas);
 	free(r->test_subjects);
+	free(r->slots);
 	free(r);
 }
 
@@ -376,6 +377,55 @@ static int parse_subjects(tpa_sbref *r, json_t *root)
 	return 0;
 }
 
+static size_t slot_hash(const uint8_t *d, size_t mask)
+{
+	uint64_t h;
+
+	memcpy(&h, d, sizeof(h));   /* a SHA-256: its bytes are uniform */
+	return (size_t)h & mask;
+}
+
+/* The slots of every image hash (see tpa_sbref). */
+static int build_slots(tpa_sbref *r)
+{
+	size_t total = 0, cap = 16, i, k;
+	int a;
+
+	for (a = 0; a < TPA_SB_ARCH_COUNT; a++)
+		total += r->nimages[a];
+	while (cap < 2 * total + 2)
+		cap *= 2;
+	if (!(r->slots = calloc(cap, sizeof(*r->slots))))
+		return ref_fail(TPA_ERR_NOMEM, "out of memory");
+	r->nslots = cap;
+	for (a = 0; a < TPA_SB_ARCH_COUNT; a++)
+		for (i = 0; i < r->nimages[a]; i++) {
+			const uint8_t *d = r->images[a][i].sha256;
+
+			for (k = slot_hash(d, cap - 1); r->slots[k].used &&
+			     memcmp(r->slots[k].sha256, d, 32) != 0; k = (k + 1) & (cap - 1))
+				;
+			r->slots[k].used = 1;
+			memcpy(r->slots[k].sha256, d, 32);
+			r->slots[k].archs |= (uint8_t)(1u << a);
+			r->images[a][i].slot = (uint32_t)k;
+		}
+	return 0;
+}
+
+long tpa_sbref_slot(const tpa_sbref *r, const uint8_t sha256[32])
+{
+	size_t k;
+
+	if (!r || !r->nslots)
+		return -1;
+	for (k = slot_hash(sha256, r->nslots - 1); r->slots[k].used;
+	     k = (k + 1) & (r->nslots - 1))
+		if (memcmp(r->slots[k].sha256, sha256, 32) == 0)
+			return (long)k;
+	return -1;
+}
+
 int tpa_sbref_parse(tpa_sbref **out, const uint8_t *b, size_t n)
 {
 	static const char *const keys[] = { "format", "version", "source", "date",
@@ -425,7 +475,7 @@ int tpa_sbref_parse(tpa_sbref **out, const uint8_t *b, size_t n)
 	    (err = get_date(r->date, root, "date", "bundle", &r->date_unix)) < 0 ||
 	    (err = parse_images(r, root)) < 0 || (err = parse_certs(r, root)) < 0 ||
 	    (err = parse_svns(r, root)) < 0 || (err = parse_cas(r, root)) < 0 ||
-	    (err = parse_subjects(r, root)) < 0)
+	    (err = parse_subjects(r, root)) < 0 || (err = build_slots(r)) < 0)
 		goto done;
 	*out = r;
 	r = NULL;

@@ -43,6 +43,7 @@ typedef struct {
 	int optional;                         /* Microsoft marks it optional to apply */
 	char authority[TPA_SBREF_NAME_MAX];   /* the CA that signed it, "" if unsaid */
 	char description[TPA_SBREF_DESC_MAX]; /* CVEs, often "" */
+	uint32_t slot;                        /* its hash's slot (tpa_sbref_slot) */
 } tpa_sbref_image;
 
 /* A revoked signing certificate (in dbx as an X.509 entry). */
@@ -85,6 +86,10 @@ typedef struct tpa_sbref {
 	size_t ncas;
 	char (*test_subjects)[TPA_SBREF_NAME_MAX];
 	size_t ntest_subjects;
+	/* Every revoked image hash of every architecture, once, in an open
+	 * addressing table: a dbx is judged by one lookup per entry. */
+	struct tpa_sbref_slot { uint8_t sha256[32]; uint8_t archs; uint8_t used; } *slots;
+	size_t nslots;                        /* a power of two, over twice the hashes */
 } tpa_sbref;
 
 /* "x64", "ia32", "aarch64", "arm"; TPA_SB_ARCH_COUNT if name is none. */
@@ -106,6 +111,9 @@ const tpa_sbref_image *tpa_sbref_image_revoked(const tpa_sbref *r, tpa_sb_arch a
 					       const uint8_t sha256[32]);
 const tpa_sbref_cert *tpa_sbref_cert_revoked(const tpa_sbref *r, const uint8_t sha256[32]);
 const tpa_sbref_ca *tpa_sbref_ca_find(const tpa_sbref *r, const uint8_t sha256[32]);
+/* The slot of a revoked image hash (its archs: bit a for each architecture
+ * that revokes it), or -1 if no architecture does. */
+long tpa_sbref_slot(const tpa_sbref *r, const uint8_t sha256[32]);
 /* Whether a certificate subject names a test key ("DO NOT TRUST - AMI Test
  * PK"): one of the bundle's subjects in it, case ignored. */
 int tpa_sbref_test_subject(const tpa_sbref *r, const char *subject);
