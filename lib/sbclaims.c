@@ -9,6 +9,11 @@
 #include "tpa/sbclaims.h"
 #include "tpa/tpm_decode.h"
 
+const char *const tpa_sb_claim_names[TPA_SBC_COUNT] = {
+	"dbx_current", "ca_2023_ready", "ca_2011_only", "test_platform_key",
+	"revoked_component_booted",
+};
+
 const char *tpa_sb_answer_name(tpa_sb_answer t)
 {
 	switch (t) {

@@ -92,7 +92,18 @@ struct tpa_service {
 	 * at each scrape (tpa_service_metrics_text). */
 	tpa_metrics *metrics;
 	tpa_metric *m_attest, *m_failed, *m_rpc, *m_rpc_s, *m_chal, *m_enroll, *m_devices,
-		*m_store_s, *m_key, *m_key_age, *m_build;
+		*m_store_s, *m_key, *m_key_age, *m_build, *m_sb;
+	/* The Secure Boot answers of each device's last token, as the last
+	 * scrape read them (by id, the registry's order): a token is read again
+	 * only when the device's last attestation changed. */
+	pthread_mutex_t sb_lock;
+	struct sb_seen {
+		char id[TPA_DEVICE_ID_LEN + 1];
+		int64_t at, exp;
+		int has;
+		tpa_sb_answer a[TPA_SBC_COUNT];
+	} *sb_seen;
+	size_t nsb_seen;
 };
 
 static int metrics_init(tpa_service *s);
@@ -134,6 +145,7 @@ int tpa_service_new(tpa_service **out, const tpa_service_opts *o)
 	if (!(s = calloc(1, sizeof(*s))))
 		return tpa_err_fail(TPA_ERR_NOMEM, "service: out of memory");
 	pthread_mutex_init(&s->lock, NULL);
+	pthread_mutex_init(&s->sb_lock, NULL);
 	pthread_mutex_init(&s->pub_lock, NULL);
 	{
 		pthread_rwlockattr_t a;
@@ -199,6 +211,8 @@ void tpa_service_free(tpa_service *s)
 	tpa_token_verifier_free(s->pub_tv);
 	pthread_mutex_destroy(&s->pub_lock);
 	pthread_mutex_destroy(&s->lock);
+	pthread_mutex_destroy(&s->sb_lock);
+	free(s->sb_seen);
 	pthread_rwlock_destroy(&s->live);
 	tpa_sealer_free(s->sealer);
 	tpa_used_set_free(s->used);
@@ -476,6 +490,7 @@ static int metrics_init(tpa_service *s)
 	static const char *const l_method[] = { "method", NULL };
 	static const char *const l_result[] = { "result", NULL };
 	static const char *const l_state[] = { "state", NULL };
+	static const char *const l_sb[] = { "claim", "answer", NULL };
 	static const char *const l_op[] = { "operation", NULL };
 	static const char *const l_kid[] = { "kid", NULL };
 	static const char *const l_version[] = { "version", NULL };
@@ -519,8 +534,18 @@ static int metrics_init(tpa_service *s)
 				   "Age of the key that signs tokens now (with a key set).", NULL,
 				   NULL, 0)) < 0 ||
 	    (err = tpa_metrics_add(&s->m_build, m, TPA_METRIC_GAUGE, "tpa_build_info",
-				   "The verifier's version (always 1).", l_version, NULL, 0)) < 0)
+				   "The verifier's version (always 1).", l_version, NULL, 0)) < 0 ||
+	    (err = tpa_metrics_add(&s->m_sb, m, TPA_METRIC_GAUGE, "tpa_devices_secureboot",
+				   "Active devices by the Secure Boot hygiene their last token "
+				   "says (with --secureboot-ref), by claim and answer.", l_sb, NULL,
+				   0)) < 0)
 		return err;
+	for (i = 0; i < TPA_SBC_COUNT; i++) {
+		tpa_metric_set(s->m_sb, (const char *const[]){ tpa_sb_claim_names[i], "yes" }, 0);
+		tpa_metric_set(s->m_sb, (const char *const[]){ tpa_sb_claim_names[i], "no" }, 0);
+		tpa_metric_set(s->m_sb, (const char *const[]){ tpa_sb_claim_names[i], "unknown" },
+			       0);
+	}
 	/* Every series of a fixed set from the start: a rate over a series
 	 * that appears only at its first event misses that event. */
 	for (i = 0; i < NELEM(outcomes); i++)
@@ -551,6 +576,52 @@ static void metrics_verdict(tpa_service *s, const tpa_verdict *v, int quote_ok)
 			o = tpa_rule_name(v->appraisal.rules[i].rule);
 			tpa_metric_add(s->m_failed, &o, 1);
 		}
+}
+
+/* tpa_devices_secureboot from the devices (sorted by id): what each one's
+ * last token said, read again only for a device that attested since. */
+static void metrics_secureboot(tpa_service *s, const tpa_device *d, size_t nd)
+{
+	static const char *const answer[3] = { "unknown", "yes", "no" };
+	double count[TPA_SBC_COUNT][3] = { { 0 } };
+	struct sb_seen *next;
+	size_t i, k = 0, c;
+
+	if (!(next = calloc(nd ? nd : 1, sizeof(*next))))
+		return;
+	pthread_mutex_lock(&s->sb_lock);
+	for (i = 0; i < nd; i++) {
+		struct sb_seen *n = &next[i];
+
+		while (k < s->nsb_seen && strcmp(s->sb_seen[k].id, d[i].id) < 0)
+			k++;
+		if (k < s->nsb_seen && strcmp(s->sb_seen[k].id, d[i].id) == 0 &&
+		    s->sb_seen[k].at == d[i].last_attest_at &&
+		    s->sb_seen[k].exp == d[i].last_token_exp) {
+			*n = s->sb_seen[k];
+		} else {
+			char *tok = NULL;
+			tpa_device again;
+
+			snprintf(n->id, sizeof(n->id), "%s", d[i].id);
+			n->at = d[i].last_attest_at;
+			n->exp = d[i].last_token_exp;
+			n->has = d[i].last_token_exp &&
+				 tpa_store_last_token(&tok, &again, s->opts.store, d[i].id) == 0 &&
+				 tok && tpa_token_secureboot(n->a, tok) == 1;
+			free(tok);
+		}
+		for (c = 0; n->has && d[i].state == TPA_DEVICE_ACTIVE && c < TPA_SBC_COUNT; c++)
+			count[c][n->a[c]]++;
+	}
+	free(s->sb_seen);
+	s->sb_seen = next;
+	s->nsb_seen = nd;
+	pthread_mutex_unlock(&s->sb_lock);
+	for (c = 0; c < TPA_SBC_COUNT; c++)
+		for (i = 0; i < 3; i++)
+			tpa_metric_set(s->m_sb, (const char *const[]){ tpa_sb_claim_names[c],
+								 answer[i] }, count[c][i]);
 }
 
 /* The gauges of the registry: one list of the devices, so a scrape costs
@@ -586,6 +657,8 @@ static void metrics_devices(tpa_service *s)
 		    strcmp(d[i].last_verdict, "compliant") == 0)
 			n[4]++;
 	}
+	if (s->opts.sbref)
+		metrics_secureboot(s, d, nd);
 	free(d);
 	for (i = 0; i < NELEM(dev_states); i++)
 		tpa_metric_set(s->m_devices, &dev_states[i], n[i]);

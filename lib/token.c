@@ -608,6 +608,39 @@ static int header_string(char *buf, size_t cap, int *have, json_t *j, const char
 	return 0;
 }
 
+int tpa_token_secureboot(tpa_sb_answer out[TPA_SBC_COUNT], const char *token)
+{
+	const char *a, *b;
+	uint8_t *raw = NULL;
+	size_t rawl = 0, i;
+	json_t *j, *sb;
+	cjose_err e;
+	int rc = 0;
+
+	for (i = 0; i < TPA_SBC_COUNT; i++)
+		out[i] = TPA_SBA_UNKNOWN;
+	if (!token || !(a = strchr(token, '.')) || !(b = strchr(a + 1, '.')))
+		return tpa_err_fail(TPA_ERR_PARSE, "token: not three segments");
+	if ((size_t)(b - a - 1) > TPA_TOKEN_MAX ||
+	    !cjose_base64url_decode(a + 1, (size_t)(b - a - 1), &raw, &rawl, &e))
+		return tpa_err_fail(TPA_ERR_PARSE, "token: the payload is not base64url");
+	j = json_loadb((const char *)raw, rawl, JSON_REJECT_DUPLICATES, NULL);
+	cjose_get_dealloc()(raw);
+	sb = json_object_get(json_object_get(json_object_get(j, "submods"), TPA_EAR_SUBMOD),
+			     "tpa.secureboot");
+	if (!json_is_object(j))
+		rc = tpa_err_fail(TPA_ERR_PARSE, "token: the payload is not a JSON object");
+	else if (json_is_object(sb))
+		for (rc = 1, i = 0; i < TPA_SBC_COUNT; i++) {
+			json_t *v = json_object_get(sb, tpa_sb_claim_names[i]);
+
+			out[i] = json_is_true(v) ? TPA_SBA_YES : json_is_false(v) ? TPA_SBA_NO :
+				 TPA_SBA_UNKNOWN;
+		}
+	json_decref(j);
+	return rc;
+}
+
 /* The header: a JSON object without duplicate members (cjose's parser
  * would take the last of two "alg"), alg ES256, no crit, a string kid and
  * typ if any. */

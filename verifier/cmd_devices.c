@@ -17,6 +17,7 @@
 #include "tpa/err.h"
 #include "tpa/store.h"
 #include "tpa/timefmt.h"
+#include "tpa/token.h"
 
 #include "cmd.h"
 #include "cmd_admission.h"
@@ -76,7 +77,10 @@ static void usage_summary(FILE *f)
 	fputs("usage: verifier devices summary [options] --registry FILE\n"
 	      "\n"
 	      "Counts the fleet: devices per state, per last outcome (never attested\n"
-	      "included), and how many are stale (overdue: see devices list --help).\n"
+	      "included), and how many are stale (overdue: see devices list --help); and\n"
+	      "the Secure Boot hygiene their last tokens say (a verifier with\n"
+	      "--secureboot-ref): how many have a dbx not current, are not 2023-ready,\n"
+	      "hold only the 2011 CAs, a test platform key, booted a revoked component.\n"
 	      "\n"
 	      "  --registry FILE       the registry (sqlite:PATH or a file; never created)\n"
 	      "  --json                a JSON object instead of a line\n"
@@ -302,6 +306,9 @@ static void tally_add(tally *t, const char *name, size_t k)
 typedef struct {
 	size_t devices, stale;
 	tally states, outcomes;
+	/* Secure Boot hygiene of the devices whose last token says it:
+	 * per claim, how many answered yes, no, unknown (tpa_sb_answer). */
+	size_t sb[TPA_SBC_COUNT][3], sb_with, sb_without;
 } fleet;
 
 static void fleet_init(fleet *f)
@@ -324,6 +331,47 @@ static void fleet_add(fleet *f, const tpa_device *d, int64_t now, const tpa_stal
 	tally_add(&f->states, tpa_device_state_name(d->state), 1);
 	tally_add(&f->outcomes, d->last_outcome[0] ? d->last_outcome : "never attested", 1);
 	f->stale += is_stale(d, now, p) != 0;
+}
+
+/* A device's last token's tpa.secureboot, into the fleet's counts. */
+static void fleet_add_secureboot(fleet *f, tpa_store *store, const tpa_device *d)
+{
+	tpa_sb_answer a[TPA_SBC_COUNT];
+	tpa_device again;
+	char *tok = NULL;
+	size_t i;
+
+	if (!d->last_token_exp || tpa_store_last_token(&tok, &again, store, d->id) < 0 || !tok ||
+	    tpa_token_secureboot(a, tok) != 1) {
+		f->sb_without++;
+		free(tok);
+		return;
+	}
+	free(tok);
+	f->sb_with++;
+	for (i = 0; i < TPA_SBC_COUNT; i++)
+		f->sb[i][a[i]]++;
+}
+
+/* "Secure Boot (2 of 3 devices' last tokens): dbx not current 1, ..." */
+static void fleet_print_secureboot(const fleet *f)
+{
+	static const char *const no[TPA_SBC_COUNT] = { "dbx not current", "not 2023-ready",
+		NULL, NULL, NULL };
+	static const char *const yes[TPA_SBC_COUNT] = { NULL, NULL, "2011 CAs only",
+		"test platform key", "revoked component booted" };
+	size_t i, unknown = 0;
+
+	if (!f->sb_with)
+		return;
+	printf("Secure Boot (%zu of %zu devices' last tokens say it):", f->sb_with,
+	       f->sb_with + f->sb_without);
+	for (i = 0; i < TPA_SBC_COUNT; i++) {
+		printf(" %s %zu%s", no[i] ? no[i] : yes[i], f->sb[i][no[i] ? TPA_SBA_NO : TPA_SBA_YES],
+		       i + 1 < TPA_SBC_COUNT ? "," : ";");
+		unknown += f->sb[i][TPA_SBA_UNKNOWN];
+	}
+	printf(" %zu answers unknown\n", unknown);
 }
 
 /* "3 devices: 2 active, 1 revoked; 1 compliant, 2 never attested; 1 stale" */
@@ -364,6 +412,20 @@ static json_t *fleet_json(const fleet *f)
 	json_object_set_new(o, "states", st);
 	json_object_set_new(o, "outcomes", oc);
 	json_object_set_new(o, "stale", json_integer((json_int_t)f->stale));
+	{
+		json_t *sb = json_object();
+		size_t c;
+
+		json_object_set_new(sb, "devices", json_integer((json_int_t)f->sb_with));
+		json_object_set_new(sb, "without", json_integer((json_int_t)f->sb_without));
+		for (c = 0; c < TPA_SBC_COUNT; c++)
+			json_object_set_new(sb, tpa_sb_claim_names[c],
+					    json_pack("{s:I,s:I,s:I}", "true",
+						      (json_int_t)f->sb[c][TPA_SBA_YES], "false",
+						      (json_int_t)f->sb[c][TPA_SBA_NO], "unknown",
+						      (json_int_t)f->sb[c][TPA_SBA_UNKNOWN]));
+		json_object_set_new(o, "secureboot", sb);
+	}
 	return o;
 }
 
@@ -401,8 +463,10 @@ static tpa_exit list_or_summary(tpa_store *store, const char *verb, const filter
 		if (!kept(fl, &all[i], now))
 			continue;
 		fleet_add(&f, &all[i], now, &fl->pol);
-		if (strcmp(verb, "list") != 0)
+		if (strcmp(verb, "list") != 0) {
+			fleet_add_secureboot(&f, store, &all[i]);
 			continue;
+		}
 		if (a)
 			json_array_append_new(a, device_json(&all[i], now, &fl->pol));
 		else
@@ -414,6 +478,8 @@ static tpa_exit list_or_summary(tpa_store *store, const char *verb, const filter
 		cmd_print_json(fleet_json(&f));
 	else
 		fleet_print(&f);
+	if (!json && strcmp(verb, "list") != 0)
+		fleet_print_secureboot(&f);
 	free(all);
 	return TPA_EXIT_OK;
 }

@@ -58,6 +58,11 @@ typedef struct {
 	char revoked_why[TPA_SBC_TEXT_MAX];
 } tpa_sb_claims;
 
+/* The five answers in one order (tpa.secureboot's members): */
+enum { TPA_SBC_DBX_CURRENT, TPA_SBC_CA_2023_READY, TPA_SBC_CA_2011_ONLY,
+       TPA_SBC_TEST_PLATFORM_KEY, TPA_SBC_REVOKED_COMPONENT_BOOTED, TPA_SBC_COUNT };
+extern const char *const tpa_sb_claim_names[TPA_SBC_COUNT]; /* "dbx_current", ... */
+
 /* Judges st against ref. NULL ref: nothing judged (judged 0, all unknown).
  * Never fails: what cannot be told is unknown, with its why. */
 void tpa_sb_claims_derive(tpa_sb_claims *out, const tpa_bootstate *st, const tpa_sbref *ref);

@@ -74,6 +74,12 @@ typedef struct {
 	const tpa_sb_claims *secureboot; /* tpa.secureboot when judged, or NULL */
 } tpa_token_claims;
 
+/* The tpa.secureboot answers of a token of this verifier's, read without
+ * verifying it (the registry's own copy of what it signed, for the fleet
+ * view): out[TPA_SBC_*]. 1 if it has them, 0 if it has none, <0 if the
+ * token is malformed (named). */
+int tpa_token_secureboot(tpa_sb_answer out[TPA_SBC_COUNT], const char *token);
+
 /* Signs the claims; *out is a malloc'd compact JWS. ttl_s must be in
  * 1..TPA_TOKEN_MAX_TTL_S and iat not negative. */
 int tpa_token_sign(char **out, const tpa_token_key *k, const tpa_token_claims *c);

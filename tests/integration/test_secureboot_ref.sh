@@ -94,56 +94,80 @@ hup
 [ "$(readyz)" = 200 ] && [ "$(cat "$WORK/body")" = ready ] &&
     ok "SIGHUP with the maximum raised: ready, no warning" || bad "/readyz: $(cat "$WORK/body")"
 
-# ---- an attestation's token says what PCR 7 holds ----
+# ---- attestations' tokens say what PCR 7 holds ----
 # The simulated good boot (simulator/scenarios/good.json) has its own keys,
 # none of Microsoft's, and a dbx of two simulated images: nothing of the
-# bundle's. A token from a verifier with the bundle carries tpa.secureboot.
+# bundle's. The Secure Boot scenarios (simulator/scenarios/secureboot) boot
+# with Microsoft's real certificates and the bundle's real revocations.
+# Each is booted into a swtpm of its own, enrolled and attested against a
+# verifier with a registry and the bundle; its token's tpa.secureboot must
+# be what the scenario expects, and devices summary counts the fleet.
 "$ROOT/scripts/demo-certs.sh" "$WORK/certs" >/dev/null
-start_swtpm "$WORK/tpm"
-"$BIN/tpa-bootsim" --scenario "$ROOT/simulator/scenarios/good.json" --log "$WORK/good.log" \
-    --tcti "$TCTI" >/dev/null
+mkdir -p "$WORK/ekca"
+NAMES=(good)
+SCEN=("$ROOT/simulator/scenarios/good.json")
+for f in "$ROOT"/simulator/scenarios/secureboot/*.json; do
+    NAMES+=("$(basename "$f" .json)")
+    SCEN+=("$f")
+done
+declare -A TCTIS=()
+for k in "${!NAMES[@]}"; do
+    n=${NAMES[$k]}
+    start_swtpm "$WORK/tpm-$n"
+    TCTIS[$n]=$TCTI
+    cp "$WORK/tpm-$n/ca/swtpm-localca-rootca-cert.pem" "$WORK/ekca/root-$n.pem"
+    cp "$WORK/tpm-$n/ca/issuercert.pem" "$WORK/ekca/issuer-$n.pem"
+    "$BIN/tpa-bootsim" --scenario "${SCEN[$k]}" --log "$WORK/$n.log" --tcti "$TCTI" \
+        >"$WORK/$n.sim" 2>&1 || bad "$n: tpa-bootsim" "$WORK/$n.sim"
+done
 start_verifier w --cert "$WORK/certs/server.pem" --key "$WORK/certs/server.key" \
-    --public-jwk-out "$WORK/jwk.json" --secureboot-ref "$REF"
+    --registry "$WORK/reg.db" --ek-ca "$WORK/ekca" --token-key "$WORK/token.jwk" \
+    --secureboot-ref "$REF" --http-listen-plain 127.0.0.1:0
 C=(${VALGRIND:-} "$BIN/attest_client")
-expect_exit "attest against a verifier with the bundle" 1 "${C[@]}" attest --verifier "127.0.0.1:$PORT" \
-    --ca "$WORK/certs/ca.pem" --tcti "$TCTI" --eventlog "$WORK/good.log" --token-out "$WORK/token" || true
-/usr/bin/python3 - "$WORK/token" >"$WORK/sb.txt" 2>&1 <<'PY' || true
+for k in "${!NAMES[@]}"; do
+    n=${NAMES[$k]}
+    CL=(--verifier "127.0.0.1:$PORT" --ca "$WORK/certs/ca.pem" --tcti "${TCTIS[$n]}"
+        --ak-file "$WORK/ak-$n.bin")
+    "${C[@]}" enroll "${CL[@]}" >"$WORK/$n.enroll" 2>&1 || bad "$n: enroll" "$WORK/$n.enroll"
+    rm -f "$WORK/$n.token"
+    "${C[@]}" attest "${CL[@]}" --eventlog "$WORK/$n.log" --token-out "$WORK/$n.token" \
+        >"$WORK/$n.att" 2>&1 || true
+    if [ "$n" = good ]; then
+        want='{"ca_2011_only": false, "ca_2023_ready": false, "dbx_current": false, "dbx_missing": 17, "revoked_component_booted": false, "test_platform_key": false}'
+    else
+        want=$(/usr/bin/python3 -c 'import json, sys; print(json.dumps(json.load(open(sys.argv[1]))["expect"]["secureboot"], sort_keys=True))' "${SCEN[$k]}")
+    fi
+    got=$(/usr/bin/python3 - "$WORK/$n.token" 2>&1 <<'PY' || true
 import base64, json, sys
 p = open(sys.argv[1]).read().strip().split(".")[1]
 c = json.loads(base64.urlsafe_b64decode(p + "=" * (-len(p) % 4)))
-sb = c["submods"]["TPM_DEVICE"]["tpa.secureboot"]
-print(json.dumps(sb, sort_keys=True))
+print(json.dumps(c["submods"]["TPM_DEVICE"].get("tpa.secureboot"), sort_keys=True))
 PY
-grep -qx '{"ca_2011_only": false, "ca_2023_ready": false, "dbx_current": false, "dbx_missing": 17, "revoked_component_booted": false, "test_platform_key": false}' "$WORK/sb.txt" &&
-    ok "the token's tpa.secureboot: a dbx of nothing of Microsoft's, no 2023 KEK CA, no test PK, nothing revoked booted" ||
-    bad "tpa.secureboot" "$WORK/sb.txt"
-
-# ---- simulated boots (simulator/scenarios/secureboot): each booted into a
-# fresh swtpm, attested, its token's tpa.secureboot what the scenario
-# expects. Their keys are Microsoft's real certificates, their dbx the
-# bundle's real revocations.
-for f in "$ROOT"/simulator/scenarios/secureboot/*.json; do
-    n=$(basename "$f" .json)
-    start_swtpm "$WORK/tpm-$n"
-    if ! "$BIN/tpa-bootsim" --scenario "$f" --log "$WORK/$n.log" --tcti "$TCTI" >"$WORK/$n.sim" 2>&1; then
-        bad "$n: tpa-bootsim" "$WORK/$n.sim"
-        continue
-    fi
-    rm -f "$WORK/$n.token"
-    "${C[@]}" attest --verifier "127.0.0.1:$PORT" --ca "$WORK/certs/ca.pem" --tcti "$TCTI" \
-        --eventlog "$WORK/$n.log" --token-out "$WORK/$n.token" >"$WORK/$n.att" 2>&1 || true
-    /usr/bin/python3 - "$f" "$WORK/$n.token" >"$WORK/$n.cmp" 2>&1 <<'PY' &&
-import base64, json, sys
-want = json.load(open(sys.argv[1]))["expect"]["secureboot"]
-p = open(sys.argv[2]).read().strip().split(".")[1]
-c = json.loads(base64.urlsafe_b64decode(p + "=" * (-len(p) % 4)))
-got = c["submods"]["TPM_DEVICE"].get("tpa.secureboot")
-if got != want:
-    print("expected", json.dumps(want, sort_keys=True))
-    print("got     ", json.dumps(got, sort_keys=True))
-    sys.exit(1)
+)
+    [ "$got" = "$want" ] && ok "$n: the token's tpa.secureboot is what the boot holds: $got" ||
+        { echo "expected $want" >"$WORK/$n.cmp"; echo "got      $got" >>"$WORK/$n.cmp";
+          bad "$n: tpa.secureboot" "$WORK/$n.cmp"; }
+done
+expect_exit "devices summary" 0 "${V[@]}" devices summary --registry "$WORK/reg.db" || true
+expect_grep "... counts the fleet by its Secure Boot hygiene" "$WORK/out" \
+    '^Secure Boot \(6 of 6 devices. last tokens say it\): dbx not current 3, not 2023-ready 2, 2011 CAs only 1, test platform key 1, revoked component booted 1; 0 answers unknown$'
+expect_exit "devices summary --json" 0 "${V[@]}" devices summary --json --registry "$WORK/reg.db" || true
+/usr/bin/python3 - "$WORK/out" >"$WORK/sum.txt" 2>&1 <<'PY' &&
+import json, sys
+sb = json.load(open(sys.argv[1]))["secureboot"]
+assert sb["devices"] == 6 and sb["without"] == 0, sb
+assert sb["dbx_current"] == {"true": 3, "false": 3, "unknown": 0}, sb
+assert sb["ca_2023_ready"] == {"true": 4, "false": 2, "unknown": 0}, sb
+assert sb["test_platform_key"]["true"] == 1 and sb["revoked_component_booted"]["true"] == 1, sb
 PY
-        ok "$n: the token's tpa.secureboot is what the scenario expects" ||
-        bad "$n: tpa.secureboot" "$WORK/$n.cmp"
+    ok "... and as JSON" || bad "devices summary --json" "$WORK/sum.txt"
+for _ in $(seq 1500); do grep -q '^http health listening' "$WORK/w.out" && break; sleep 0.02; done
+WP=$(sed -n 's/^http health listening on port \([0-9]*\) .*/\1/p' "$WORK/w.out")
+curl -sS --max-time 10 "http://127.0.0.1:$WP/metrics" >"$WORK/metrics" 2>&1 || true
+for m in 'claim="dbx_current",answer="no"} 3' 'claim="ca_2023_ready",answer="no"} 2' \
+         'claim="ca_2011_only",answer="yes"} 1' 'claim="test_platform_key",answer="yes"} 1' \
+         'claim="revoked_component_booted",answer="yes"} 1' 'claim="dbx_current",answer="unknown"} 0'; do
+    grep -qF "tpa_devices_secureboot{$m" "$WORK/metrics" && ok "/metrics: tpa_devices_secureboot{$m" ||
+        bad "/metrics: no tpa_devices_secureboot{$m" "$WORK/metrics"
 done
 summary
