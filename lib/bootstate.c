@@ -92,6 +92,59 @@ const tpa_event_meaning *tpa_bootstate_meaning(const tpa_bootstate *s, size_t i)
 	return s && s->meaning && i < s->nevents ? &s->meaning[i] : NULL;
 }
 
+static const char *const mok_names[TPA_MOK_LISTS] = { "MokList", "MokListX", "MokListTrusted" };
+
+/* Whether event data is the text name, with or without its NUL. */
+static int data_is(const tpa_event *ev, const char *name)
+{
+	size_t n = strlen(name);
+
+	return (ev->data_len == n || (ev->data_len == n + 1 && ev->data[n] == 0)) &&
+	       memcmp(ev->data, name, n) == 0;
+}
+
+/* shim's PCR 14 EV_IPL events: each MOK list's digest (of the list, not
+ * of the name the event data holds), and MokSBState's value from its
+ * digest (that of one byte, 0 or 1). */
+static void note_shim_pcr14(tpa_bootstate *s, const tpa_event_checker *c, const tpa_event *ev)
+{
+	const uint8_t *dg = tpa_event_digest_in(ev, c->alg);
+	uint8_t h[TPA_DIGEST_MAX], v;
+	size_t k;
+
+	if (ev->pcr != 14 || ev->type != TPA_EV_IPL || !dg)
+		return;
+	for (k = 0; k < TPA_MOK_LISTS; k++)
+		if (data_is(ev, mok_names[k]) && !s->mok_seen[k]) {
+			s->mok_seen[k] = 1;
+			memcpy(s->mok_digest[k], dg, c->ds);
+		}
+	if (!data_is(ev, "MokSBState") || s->mok_sb_state)
+		return;
+	s->mok_sb_state = 3;
+	for (v = 0; v < 2; v++)
+		if (tpa_hash(h, c->alg, &v, 1) == 0 && memcmp(h, dg, c->ds) == 0)
+			s->mok_sb_state = 1 + v;
+}
+
+/* shim's SbatLevel (an authority event of its own): its text, lines
+ * joined by spaces, printable only. */
+static void note_sbat(tpa_bootstate *s, const tpa_efi_var *v)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < v->data_len && n + 1 < sizeof(s->sbat_level); i++) {
+		uint8_t ch = v->data[i];
+
+		if (ch == 0)
+			break;
+		s->sbat_level[n++] = ch == '\n' ? ' ' : ch >= 0x20 && ch < 0x7f ? (char)ch : '?';
+	}
+	while (n && s->sbat_level[n - 1] == ' ')
+		n--;
+	s->sbat_level[n] = '\0';
+}
+
 /* EV_EFI_VARIABLE_AUTHORITY: a UEFI_VARIABLE_DATA whose value is one
  * EFI_SIGNATURE_DATA (owner GUID, then the certificate), or for shim's own
  * authorities ("Shim", "MokListRT") the certificate itself. */
@@ -260,6 +313,9 @@ static int note_event(tpa_bootstate *s, const tpa_event_checker *c, const tpa_ev
 		}
 		return 0;
 	case TPA_EVK_AUTHORITY:
+		if (ok == 1 && m->var_ok && !s->sbat_level[0] &&
+		    tpa_efi_var_is(&m->var, tpa_efi_shim_lock, "SbatLevel"))
+			note_sbat(s, &m->var);
 		return ok == 1 && m->var_ok ? note_authority(s, &m->var) : 0;
 	case TPA_EVK_PK: db = &s->pk; break;
 	case TPA_EVK_KEK: db = &s->kek; break;
@@ -276,8 +332,10 @@ static int note_event(tpa_bootstate *s, const tpa_event_checker *c, const tpa_ev
 	case TPA_EVK_GRUB_COMMAND:
 	case TPA_EVK_LOADER_FILE:
 	case TPA_EVK_UKI_SECTION:
-	case TPA_EVK_OTHER:
 	case TPA_EVK_COUNT:
+		return 0;
+	case TPA_EVK_OTHER:
+		note_shim_pcr14(s, c, ev);
 		return 0;
 	}
 	/* A signature database that was verified, and parses. */

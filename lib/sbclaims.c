@@ -388,6 +388,51 @@ static void judge_components(tpa_sb_claims *c, const tpa_bootstate *st, const tp
 		 "the authorities that verified them is revoked", st->napps);
 }
 
+/* shim's own measurements: SbatLevel (PCR 7), MokSBState and the MOK
+ * lists (PCR 14); each only from a PCR that counts. */
+static void judge_shim(tpa_sb_claims *c, const tpa_bootstate *st)
+{
+	static const char *const names[TPA_MOK_LISTS] = { "MokList", "MokListX",
+							  "MokListTrusted" };
+	size_t k, ds = tpa_hash_size(st->bank);
+
+	if (!((st->counted >> 7) & 1))
+		snprintf(c->sbat_why, sizeof(c->sbat_why), "PCR 7 does not count");
+	else if (!st->sbat_level[0])
+		snprintf(c->sbat_why, sizeof(c->sbat_why), "shim measured no SbatLevel");
+	else {
+		snprintf(c->sbat_level, sizeof(c->sbat_level), "%s", st->sbat_level);
+		snprintf(c->sbat_why, sizeof(c->sbat_why), "shim's SbatLevel");
+	}
+	if (!((st->counted >> 14) & 1)) {
+		snprintf(c->mok_why, sizeof(c->mok_why), "PCR 14 does not count");
+		return;
+	}
+	switch (st->mok_sb_state) {
+	case 1:
+		c->mok_validation = TPA_SBA_YES;
+		snprintf(c->mok_why, sizeof(c->mok_why), "MokSBState is 0: shim validates");
+		break;
+	case 2:
+		c->mok_validation = TPA_SBA_NO;
+		snprintf(c->mok_why, sizeof(c->mok_why), "MokSBState is 1: shim validates nothing "
+			 "it loads");
+		break;
+	case 3:
+		snprintf(c->mok_why, sizeof(c->mok_why), "MokSBState holds another value");
+		break;
+	default:
+		snprintf(c->mok_why, sizeof(c->mok_why), "MokSBState was not measured");
+		break;
+	}
+	for (k = 0; k < TPA_MOK_LISTS; k++)
+		if (st->mok_seen[k] && ds) {
+			c->mok[c->nmok].name = names[k];
+			tpa_hex(c->mok[c->nmok].digest, st->mok_digest[k], ds);
+			c->nmok++;
+		}
+}
+
 void tpa_sb_claims_derive(tpa_sb_claims *out, const tpa_bootstate *st, const tpa_sbref *ref)
 {
 	memset(out, 0, sizeof(*out));
@@ -405,4 +450,5 @@ void tpa_sb_claims_derive(tpa_sb_claims *out, const tpa_bootstate *st, const tpa
 	judge_cas(out, st, ref);
 	judge_pk(out, st, ref);
 	judge_components(out, st, ref);
+	judge_shim(out, st);
 }

@@ -265,6 +265,28 @@ static json_t *secureboot_claims(const tpa_sb_claims *c)
 		json_decref(o);
 		return NULL;
 	}
+	/* shim's, only where measured on a PCR that counts. */
+	if (o && c->sbat_level[0] &&
+	    json_object_set_new(o, "sbat_level", json_string(c->sbat_level)) < 0) {
+		json_decref(o);
+		return NULL;
+	}
+	if (o && c->mok_validation != TPA_SBA_UNKNOWN &&
+	    json_object_set_new(o, "mok_validation", answer(c->mok_validation)) < 0) {
+		json_decref(o);
+		return NULL;
+	}
+	if (o && c->nmok) {
+		json_t *m = json_object();
+		size_t i;
+
+		for (i = 0; m && i < c->nmok; i++)
+			json_object_set_new(m, c->mok[i].name, json_string(c->mok[i].digest));
+		if (!m || json_object_set_new(o, "mok_lists", m) < 0) {
+			json_decref(o);
+			return NULL;
+		}
+	}
 	return o;
 }
 

@@ -218,6 +218,16 @@ static json_t *secureboot_json(const tpa_sb_claims *c)
 			    answer_json(c->test_platform_key, c->test_pk_why));
 	json_object_set_new(o, "revoked_component_booted",
 			    answer_json(c->revoked_component_booted, c->revoked_why));
+	json_object_set_new(o, "sbat_level", json_pack("{s:o,s:s}", "value", c->sbat_level[0] ?
+			    json_string(c->sbat_level) : json_null(), "why", c->sbat_why));
+	json_object_set_new(o, "mok_validation", answer_json(c->mok_validation, c->mok_why));
+	{
+		json_t *m = json_object();
+
+		for (i = 0; m && i < c->nmok; i++)
+			json_object_set_new(m, c->mok[i].name, json_string(c->mok[i].digest));
+		json_object_set_new(o, "mok_lists", m);
+	}
 	return o;
 }
 
@@ -434,6 +444,12 @@ static void show_text(const tpa_verdict *v)
 		       c->test_pk_why);
 		printf("  revoked component booted: %s (%s)\n",
 		       tpa_sb_answer_name(c->revoked_component_booted), c->revoked_why);
+		printf("  SBAT level: %s (%s)\n", c->sbat_level[0] ? c->sbat_level : "unknown",
+		       c->sbat_why);
+		printf("  MOK validation: %s (%s)\n", tpa_sb_answer_name(c->mok_validation),
+		       c->mok_why);
+		for (i = 0; i < c->nmok; i++)
+			printf("  %s: %s\n", c->mok[i].name, c->mok[i].digest);
 	}
 }
 

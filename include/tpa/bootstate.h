@@ -63,6 +63,8 @@ const char *tpa_fact_status_name(tpa_fact_status s); /* "verified", ... */
 #define TPA_AUTHORITIES_MAX   64
 #define TPA_PATH_MAX          256
 #define TPA_CMDLINE_MAX       1024
+#define TPA_MOK_LISTS         3      /* MokList, MokListX, MokListTrusted */
+#define TPA_SBAT_MAX          128
 
 /* An EFI application the firmware started (PCR 4). */
 typedef struct {
@@ -109,6 +111,15 @@ typedef struct {
 	char cmdline_source[16];        /* "grub", "systemd-stub" or "" */
 	char actions[TPA_BOOT_ACTIONS_MAX][64]; /* EV_EFI_ACTION texts */
 	size_t nactions;
+	/* shim's own measurements (only from counted events, as the rest): */
+	char sbat_level[TPA_SBAT_MAX];  /* its SbatLevel (PCR 7 authority event
+					 * "SbatLevel"), lines joined by spaces; "" */
+	int mok_seen[TPA_MOK_LISTS];    /* PCR 14 EV_IPL "MokList", "MokListX",
+					 * "MokListTrusted" measured: */
+	uint8_t mok_digest[TPA_MOK_LISTS][TPA_DIGEST_MAX]; /* the digest of each list */
+	int mok_sb_state;               /* PCR 14 "MokSBState": 0 not measured, 1 its
+					 * value 0 (shim validates), 2 value 1 (shim
+					 * validates nothing), 3 another value */
 	int truncated;                  /* more items than the caps above */
 } tpa_bootstate;
 

@@ -70,6 +70,7 @@ typedef struct {
 
 extern const uint8_t tpa_efi_global_variable[16];   /* SecureBoot, PK, KEK, ... */
 extern const uint8_t tpa_efi_image_security_db[16]; /* db, dbx */
+extern const uint8_t tpa_efi_shim_lock[16];         /* shim's own: SbatLevel, Shim */
 
 /* 0 if b (n bytes) is one well-formed UEFI_VARIABLE_DATA, exactly. */
 int tpa_efi_var_parse(tpa_efi_var *v, const uint8_t *b, size_t n);

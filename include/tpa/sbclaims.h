@@ -56,6 +56,19 @@ typedef struct {
 	 * revoked certificate, even if the machine's own dbx lacks it. */
 	tpa_sb_answer revoked_component_booted;
 	char revoked_why[TPA_SBC_TEXT_MAX];
+
+	/* shim's SBAT revocation level (its SbatLevel), "" if unknown. */
+	char sbat_level[TPA_SBAT_MAX];
+	char sbat_why[TPA_SBC_TEXT_MAX];
+	/* shim validates what it loads (MokSBState 0); no: MokSBState 1. */
+	tpa_sb_answer mok_validation;
+	char mok_why[TPA_SBC_TEXT_MAX];
+	/* The MOK lists shim measured: name and digest (the evidence bank's). */
+	size_t nmok;
+	struct {
+		const char *name;            /* "MokList", "MokListX", "MokListTrusted" */
+		char digest[2 * TPA_DIGEST_MAX + 1];
+	} mok[TPA_MOK_LISTS];
 } tpa_sb_claims;
 
 /* The five answers in one order (tpa.secureboot's members): */

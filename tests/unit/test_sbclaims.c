@@ -86,6 +86,7 @@ typedef struct {
 	int dbx_pca2011;             /* the revoked Windows PCA 2011 in dbx */
 	const uint8_t *app_digest;   /* the boot application's Authenticode SHA-256 */
 	const der *authority;        /* the CA that verified it (EV_EFI_VARIABLE_AUTHORITY) */
+	int moksb;                   /* shim's MokSBState on PCR 14: 0 none, else value + 1 */
 } machine;
 
 static void put_event(buf *w, uint32_t pcr, uint32_t type, const uint8_t *digest,
@@ -168,6 +169,13 @@ static void write_boot(buf *w, const machine *m)
 	}
 	if (m->app_digest)
 		put_event(w, 4, TPA_EV_EFI_BOOT_SERVICES_APPLICATION, m->app_digest, "app", 3);
+	if (m->moksb) {
+		uint8_t v = (uint8_t)(m->moksb - 1), d[32];
+
+		/* shim's PCR 14 event: its name as data, the value's digest. */
+		tpa_hash(d, TPM2_ALG_SHA256, &v, 1);
+		put_event(w, 14, TPA_EV_IPL, d, "MokSBState", 11);
+	}
 	lw_event2(w, 5, TPA_EV_EFI_ACTION, "Exit Boot Services Invocation", 29, NULL, 0);
 }
 
@@ -201,7 +209,7 @@ static const uint8_t clean_app[32] = { 0x11, 0x22, 0x33 };
 static void test_ready_machine(void)
 {
 	machine m = { &pk_oem, { &kek2011, &kek2023 }, { &uefi2011, &pca2011, &wuefi2023, &muefi2023 },
-		      1, 0, 1, clean_app, &wuefi2023 };
+		      1, 0, 1, clean_app, &wuefi2023, 0 };
 	tpa_sb_claims c;
 
 	judge(&c, &m, TPA_PCR_MASK_ALL);
@@ -222,7 +230,7 @@ static void test_ready_machine(void)
 static void test_stale_dbx(void)
 {
 	machine m = { &pk_oem, { &kek2023 }, { &wuefi2023, &muefi2023 }, 1, 3, 0, clean_app,
-		      &wuefi2023 };
+		      &wuefi2023, 0 };
 	const tpa_sbref_image *req[TPA_SBREF_IMAGES_MAX];
 	tpa_sb_claims c;
 
@@ -241,7 +249,7 @@ static void test_stale_dbx(void)
 /* A dbx holding nothing of the bundle's: not current on any architecture. */
 static void test_empty_dbx(void)
 {
-	machine m = { &pk_oem, { &kek2011 }, { &uefi2011 }, 0, 0, 0, clean_app, &uefi2011 };
+	machine m = { &pk_oem, { &kek2011 }, { &uefi2011 }, 0, 0, 0, clean_app, &uefi2011, 0 };
 	tpa_sb_claims c;
 	size_t a, least = (size_t)-1;
 
@@ -266,7 +274,7 @@ static void test_empty_dbx(void)
 static void test_ca_2011(void)
 {
 	machine m = { &pk_oem, { &kek2011 }, { &uefi2011, &pca2011 }, 1, 0, 1, clean_app,
-		      &uefi2011 };
+		      &uefi2011, 0 };
 	tpa_sb_claims c;
 
 	judge(&c, &m, TPA_PCR_MASK_ALL);
@@ -298,7 +306,7 @@ static void test_ca_2011(void)
 /* A vendor's test PK ("DO NOT TRUST - AMI Test PK", CVE-2024-8105). */
 static void test_test_pk(void)
 {
-	machine m = { &pk_test, { &kek2023 }, { &wuefi2023 }, 1, 0, 1, clean_app, &wuefi2023 };
+	machine m = { &pk_test, { &kek2023 }, { &wuefi2023 }, 1, 0, 1, clean_app, &wuefi2023, 0 };
 	tpa_sb_claims c;
 
 	judge(&c, &m, TPA_PCR_MASK_ALL);
@@ -318,7 +326,7 @@ static void test_revoked_booted(void)
 {
 	uint8_t shim[32];
 	machine m = { &pk_oem, { &kek2023 }, { &wuefi2023, &muefi2023 }, 0, 0, 0, shim,
-		      &muefi2023 };
+		      &muefi2023, 0 };
 	tpa_sb_claims c;
 	size_t i;
 
@@ -343,7 +351,7 @@ static void test_revoked_booted(void)
  * or no; and without a bundle nothing is judged. */
 static void test_unvouched(void)
 {
-	machine m = { &pk_test, { &kek2011 }, { &uefi2011 }, 1, 3, 0, clean_app, &pca2011 };
+	machine m = { &pk_test, { &kek2011 }, { &uefi2011 }, 1, 3, 0, clean_app, &pca2011, 0 };
 	tpa_sb_claims c;
 
 	judge(&c, &m, TPA_PCR_MASK_ALL & ~(1u << 7));
@@ -445,7 +453,7 @@ static void test_rules(void)
 {
 	machine good = { &pk_oem, { &kek2011, &kek2023 },
 			 { &uefi2011, &pca2011, &wuefi2023, &muefi2023 }, 1, 0, 1, clean_app,
-			 &wuefi2023 };
+			 &wuefi2023, 0 };
 	machine m = good;
 	tpa_appraisal a;
 
@@ -503,6 +511,31 @@ static void test_rules(void)
 	tpa_appraisal_clear(&a);
 }
 
+/* shim's MokSBState: 0 validates, 1 validates nothing; PCR 14 not counted
+ * or not measured: unknown. */
+static void test_mok_validation(void)
+{
+	machine m = { &pk_oem, { &kek2023 }, { &wuefi2023 }, 1, 0, 1, clean_app, &wuefi2023, 1 };
+	tpa_sb_claims c;
+
+	judge(&c, &m, TPA_PCR_MASK_ALL);
+	CU_ASSERT_EQUAL(c.mok_validation, TPA_SBA_YES);
+	WHY_HAS(c.mok_why, "MokSBState is 0");
+	m.moksb = 2;
+	judge(&c, &m, TPA_PCR_MASK_ALL);
+	CU_ASSERT_EQUAL(c.mok_validation, TPA_SBA_NO);
+	WHY_HAS(c.mok_why, "shim validates nothing it loads");
+	judge(&c, &m, TPA_PCR_MASK_ALL & ~(1u << 14));
+	CU_ASSERT_EQUAL(c.mok_validation, TPA_SBA_UNKNOWN);
+	WHY_HAS(c.mok_why, "PCR 14 does not count");
+	m.moksb = 0;
+	judge(&c, &m, TPA_PCR_MASK_ALL);
+	CU_ASSERT_EQUAL(c.mok_validation, TPA_SBA_UNKNOWN);
+	WHY_HAS(c.mok_why, "MokSBState was not measured");
+	CU_ASSERT_STRING_EQUAL(c.sbat_level, "");
+	WHY_HAS(c.sbat_why, "shim measured no SbatLevel");
+}
+
 /* Every real log, judged as if its PCRs were quoted: what its PCR 7 holds. */
 static void test_real_logs(void)
 {
@@ -549,6 +582,17 @@ static void test_real_logs(void)
 				CU_ASSERT_EQUAL(c.ca_2023_ready, expected[k].ready);
 				CU_ASSERT_EQUAL(c.ca_2011_only, expected[k].only2011);
 			}
+			/* shim's SbatLevel and MOK lists of a real Fedora boot. */
+			if (strstr(path, "binary_bios_measurements-secureboot")) {
+				CU_ASSERT_STRING_EQUAL(c.sbat_level, "sbat,1,2023012900 shim,2 grub,3 "
+						       "grub.debian,4");
+				CU_ASSERT_EQUAL(c.nmok, 3);
+				CU_ASSERT_STRING_EQUAL(c.mok[0].name, "MokList");
+				CU_ASSERT_STRING_EQUAL(c.mok[0].digest, "c9531063a008ed66ab48b0b1dcd2b9ac"
+						       "a25ff47cde33f3cb054ce06965f79449");
+				CU_ASSERT_EQUAL(c.mok_validation, TPA_SBA_UNKNOWN);
+				seen++;
+			}
 			if (c.dbx_current != TPA_SBA_UNKNOWN) {
 				judged++;
 				current += c.dbx_current == TPA_SBA_YES;
@@ -570,7 +614,7 @@ static void test_real_logs(void)
 	printf("\n  %zu real logs with a dbx: %zu current, %zu 2023-ready, %zu 2011-only\n",
 	       judged, current, ready, only2011);
 	CU_ASSERT(judged >= 20);
-	CU_ASSERT_EQUAL(seen, sizeof(expected) / sizeof(expected[0]));
+	CU_ASSERT_EQUAL(seen, sizeof(expected) / sizeof(expected[0]) + 1);
 }
 
 int main(void)
@@ -591,6 +635,7 @@ int main(void)
 		    test_unvouched);
 	CU_add_test(s, "the baseline rules: dbx-current, ca-2023, no-test-keys, "
 		    "no-revoked-components", test_rules);
+	CU_add_test(s, "shim's MokSBState: validating or not, unknown", test_mok_validation);
 	CU_add_test(s, "every real log: what its PCR 7 holds", test_real_logs);
 	return test_run_all() ? 1 : 0;
 }
