@@ -488,6 +488,20 @@ static int print_verdict_json(const tpa_verdict_reply *v, const tpa_client_view 
 		      "bound_key", bound,
 		      "token_expires", when[0] ? json_string(when) : json_null(),
 		      "token", v->token, "token_file", token_out);
+	if (o && v->nhygiene) {
+		json_t *h = json_object();
+		size_t k;
+
+		for (k = 0; h && k < v->nhygiene; k++)
+			json_object_set_new(h, v->hygiene[k].name,
+					    json_pack("{s:s,s:s}", "value", v->hygiene[k].value,
+						      "reason", v->hygiene[k].reason));
+		if (!h || json_object_set_new(json_object_get(o, "trusted_launch"),
+					      "secure_boot_hygiene", h) < 0) {
+			json_decref(o);
+			o = NULL;
+		}
+	}
 	if (o && enrolled.done && json_object_set_new(o, "enrolled", json_enrolled()) < 0) {
 		json_decref(o);
 		o = NULL;
@@ -529,6 +543,9 @@ static void print_verdict(const tpa_verdict_reply *v, const tpa_client_view *vie
 		printf("kernel command line: %s\n", v->kernel_cmdline);
 	if (v->uefi_debug_mode)
 		printf("UEFI debug mode: ON\n");
+	for (i = 0; i < v->nhygiene; i++)
+		printf("secure boot hygiene: %s %s (%s)\n", v->hygiene[i].name, v->hygiene[i].value,
+		       v->hygiene[i].reason);
 	printf("tpm: %s%s, firmware %08llx.%08llx\n",
 	       view->tpm_manufacturer[0] ? view->tpm_manufacturer : "?",
 	       view->virtual_tpm ? " (virtual)" : "",

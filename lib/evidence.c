@@ -367,6 +367,25 @@ int tpa_verdict_reply_unpack(tpa_verdict_reply *out, const uint8_t *b, size_t n)
 			snprintf(out->kernel_cmdline, sizeof(out->kernel_cmdline), "%s",
 				 tl->kernel_cmdline);
 		out->uefi_debug_mode = tl->uefi_debug_mode;
+		if (tl->n_secure_boot_hygiene > TPA_VERDICT_HYGIENE_MAX) {
+			tpa_err_set("verdict: %zu Secure Boot hygiene claims exceed %d",
+				    tl->n_secure_boot_hygiene, TPA_VERDICT_HYGIENE_MAX);
+			goto cleanup;
+		}
+		for (i = 0; i < tl->n_secure_boot_hygiene; i++) {
+			const Attest__V1__HygieneClaim *h = tl->secure_boot_hygiene[i];
+
+			snprintf(out->hygiene[i].name, sizeof(out->hygiene[i].name), "%s",
+				 h->name ? h->name : "");
+			snprintf(out->hygiene[i].value, sizeof(out->hygiene[i].value), "%s",
+				 h->value ? h->value : "");
+			snprintf(out->hygiene[i].reason, sizeof(out->hygiene[i].reason), "%s",
+				 h->reason ? h->reason : "");
+			sanitize(out->hygiene[i].name);
+			sanitize(out->hygiene[i].value);
+			sanitize(out->hygiene[i].reason);
+		}
+		out->nhygiene = tl->n_secure_boot_hygiene;
 		/* A hostile verifier's text is printed: keep it printable. */
 		sanitize(out->secure_boot_reason);
 		sanitize(out->firmware_version);

@@ -1132,6 +1132,8 @@ typedef struct {
 	Attest__V1__Fact facts[TPA_FACT_COUNT];
 	Attest__V1__Fact *fact_ptrs[TPA_FACT_COUNT];
 	uint32_t fact_pcrs[TPA_FACT_COUNT][TPA_PCR_COUNT];
+	Attest__V1__HygieneClaim hyg[TPA_SBC_COUNT + 2];
+	Attest__V1__HygieneClaim *hyg_ptrs[TPA_SBC_COUNT + 2];
 	Attest__V1__CheckResult checks[TPA_CHECKS_MAX];
 	Attest__V1__CheckResult *check_ptrs[TPA_CHECKS_MAX];
 	Attest__V1__RuleResult rules[TPA_RULE_COUNT];
@@ -1208,6 +1210,31 @@ static void pack_launch(Attest__V1__TrustedLaunch *tl, reply_text *t, const tpa_
 	}
 	tl->n_facts = TPA_FACT_COUNT;
 	tl->facts = t->fact_ptrs;
+	if (v->boot.secureboot.judged) {
+		const tpa_sb_claims *c = &v->boot.secureboot;
+		const tpa_sb_answer a[TPA_SBC_COUNT] = { c->dbx_current, c->ca_2023_ready,
+			c->ca_2011_only, c->test_platform_key, c->revoked_component_booted };
+		const char *why[TPA_SBC_COUNT] = { c->dbx_why, c->ca_2023_why, c->ca_2011_why,
+			c->test_pk_why, c->revoked_why };
+
+		for (i = 0; i < TPA_SBC_COUNT + 2; i++) {
+			attest__v1__hygiene_claim__init(&t->hyg[i]);
+			t->hyg_ptrs[i] = &t->hyg[i];
+		}
+		for (i = 0; i < TPA_SBC_COUNT; i++) {
+			t->hyg[i].name = (char *)tpa_sb_claim_names[i];
+			t->hyg[i].value = (char *)tpa_sb_answer_name(a[i]);
+			t->hyg[i].reason = (char *)why[i];
+		}
+		t->hyg[i].name = (char *)"mok_validation";
+		t->hyg[i].value = (char *)tpa_sb_answer_name(c->mok_validation);
+		t->hyg[i++].reason = (char *)c->mok_why;
+		t->hyg[i].name = (char *)"sbat_level";
+		t->hyg[i].value = (char *)(c->sbat_level[0] ? c->sbat_level : "unknown");
+		t->hyg[i++].reason = (char *)c->sbat_why;
+		tl->n_secure_boot_hygiene = i;
+		tl->secure_boot_hygiene = t->hyg_ptrs;
+	}
 }
 
 static void pack_verdict(Attest__V1__Verdict *out, Attest__V1__Appraisal *apr, reply_text *t,

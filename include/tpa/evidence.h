@@ -73,6 +73,7 @@ int tpa_attest_request_pack(uint8_t **out, size_t *len, const char *challenge_id
 			    const tpa_attest_extras *extras);
 
 #define TPA_VERDICT_RULES_MAX 32
+#define TPA_VERDICT_HYGIENE_MAX 8      /* Secure Boot hygiene claims in one verdict */
 #define TPA_VERDICT_EXPECTED_MAX 20000 /* values one rule may list as expected */
 
 typedef struct {
@@ -87,6 +88,12 @@ typedef struct {
 	char firmware_version[128];
 	char kernel_cmdline[1024];
 	int uefi_debug_mode;
+	size_t nhygiene;           /* Secure Boot hygiene: name, value, why */
+	struct {
+		char name[32];
+		char value[128];
+		char reason[200];
+	} hygiene[TPA_VERDICT_HYGIENE_MAX];
 	int warning;               /* compliant, but warning rules failed */
 	char outcome[16];          /* the appraisal: "compliant", "warning", ... */
 	char baseline[80];         /* its name, "" without one */

@@ -148,6 +148,10 @@ PY
         { echo "expected $want" >"$WORK/$n.cmp"; echo "got      $got" >>"$WORK/$n.cmp";
           bad "$n: tpa.secureboot" "$WORK/$n.cmp"; }
 done
+expect_grep "the client prints the verdict's Secure Boot hygiene" "$WORK/test-pk.att" \
+    '^secure boot hygiene: test_platform_key yes \(PK "DO NOT TRUST - AMI Test PK" is a test key'
+expect_grep "... each claim" "$WORK/stale-dbx.att" \
+    '^secure boot hygiene: dbx_current no \(12 of the 290 revocations of x64 are not in dbx'
 expect_exit "devices summary" 0 "${V[@]}" devices summary --registry "$WORK/reg.db" || true
 expect_grep "... counts the fleet by its Secure Boot hygiene" "$WORK/out" \
     '^Secure Boot \(6 of 6 devices. last tokens say it\): dbx not current 3, not 2023-ready 2, 2011 CAs only 1, test platform key 1, revoked component booted 1; 0 answers unknown$'

@@ -410,6 +410,45 @@ static void test_client_rejects_bad_replies(void)
 	CU_ASSERT_EQUAL(tpa_verdict_reply_unpack(&out, pb, n), TPA_ERR_PARSE);
 }
 
+/* The Secure Boot hygiene of a verdict: at most 8 claims, each text kept
+ * printable and within its size. */
+static void test_verdict_hygiene(void)
+{
+	Attest__V1__AttestResponse ar = ATTEST__V1__ATTEST_RESPONSE__INIT;
+	Attest__V1__Verdict v = ATTEST__V1__VERDICT__INIT;
+	Attest__V1__TrustedLaunch tl = ATTEST__V1__TRUSTED_LAUNCH__INIT;
+	Attest__V1__HygieneClaim h[9], *hp[9];
+	tpa_verdict_reply out;
+	char *long_reason = repeat('r', 500);
+	uint8_t pb[8192];
+	size_t n, i;
+
+	for (i = 0; i < 9; i++) {
+		attest__v1__hygiene_claim__init(&h[i]);
+		h[i].name = "dbx_current";
+		h[i].value = "no\x1b[2J";
+		h[i].reason = long_reason;
+		hp[i] = &h[i];
+	}
+	v.status = ATTEST__V1__VERDICT__STATUS__NON_COMPLIANT;
+	v.trusted_launch = &tl;
+	tl.secure_boot_hygiene = hp;
+	tl.n_secure_boot_hygiene = 2;
+	ar.verdict = &v;
+	n = protobuf_c_message_pack(&ar.base, pb);
+	CU_ASSERT_EQUAL_FATAL(tpa_verdict_reply_unpack(&out, pb, n), 0);
+	CU_ASSERT_EQUAL(out.nhygiene, 2);
+	CU_ASSERT_STRING_EQUAL(out.hygiene[0].name, "dbx_current");
+	CU_ASSERT_PTR_NULL(strchr(out.hygiene[0].value, '\x1b'));
+	CU_ASSERT_EQUAL(strlen(out.hygiene[1].reason), sizeof(out.hygiene[1].reason) - 1);
+	tpa_verdict_reply_clear(&out);
+	tl.n_secure_boot_hygiene = 9;
+	n = protobuf_c_message_pack(&ar.base, pb);
+	CU_ASSERT_EQUAL(tpa_verdict_reply_unpack(&out, pb, n), TPA_ERR_PARSE);
+	CU_ASSERT_PTR_NOT_NULL(strstr(tpa_err_last(), "9 Secure Boot hygiene claims exceed 8"));
+	free(long_reason);
+}
+
 /* Enroll carries where the EK certificate came from, and says nothing when
  * the caller does not know. */
 static void test_enroll_cert_source(void)
@@ -580,6 +619,8 @@ int main(void)
 		return 2;
 	s = CU_add_suite("evidence (client-side wire: keys, compliance)", NULL, NULL);
 	CU_add_test(s, "Enroll: the EK certificate's source sent", test_enroll_cert_source);
+	CU_add_test(s, "Attest: the verdict's Secure Boot hygiene, bounded, printable",
+		    test_verdict_hygiene);
 	CU_add_test(s, "GetChallenge and Attest: bad replies refused",
 		    test_client_rejects_bad_replies);
 	CU_add_test(s, "Attest and Activate: a rule's seen and expected, the AK count",
