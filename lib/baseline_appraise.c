@@ -246,7 +246,7 @@ static void judge_sigdb(judge *j, const tpa_baseline *b, tpa_rule_id id, const t
 		return;
 	}
 	for (i = 0; i < db->ncerts; i++) {
-		uint8_t fp[32];
+		uint8_t fp[32] = { 0 };   /* printed as zeros if it cannot be made */
 
 		if (tpa_efi_cert_sha256(fp, &db->certs[i]) < 0 || !hset_has(&b->certs[id], fp)) {
 			char cn[80];
@@ -518,7 +518,7 @@ int tpa_baseline_appraise_at(tpa_appraisal *out, const tpa_baseline *b, const tp
 {
 	const tpa_bootstate *st = ev ? &ev->state : NULL;
 	judge j;
-	size_t i, n;
+	size_t i, n, allowed_apps;
 	int id, sb_on, fw_seen = 0, apps_seen = 0, cmdline_seen = 0;
 	tpa_pcr_mask loader_seen = 0;
 	const allowance *gone = NULL;
@@ -603,7 +603,7 @@ int tpa_baseline_appraise_at(tpa_appraisal *out, const tpa_baseline *b, const tp
 	if (b->present[TPA_RULE_AUTHORITIES] && sb_on &&
 	    out->rules[TPA_RULE_AUTHORITIES].status != TPA_RULE_FAIL) {
 		for (i = 0; i < st->nauthorities; i++) {
-			uint8_t fp[32];
+			uint8_t fp[32] = { 0 };   /* printed as zeros if it cannot be made */
 
 			if (tpa_efi_cert_sha256(fp, &st->authorities[i]) < 0 ||
 			    !hset_has(&b->certs[TPA_RULE_AUTHORITIES], fp)) {
@@ -677,7 +677,8 @@ int tpa_baseline_appraise_at(tpa_appraisal *out, const tpa_baseline *b, const tp
 				short_hex(h, d, b->ds);
 				/* An application is the headline over boot loader
 				 * events that follow from it. */
-				if (out->rules[own].status == TPA_RULE_FAIL && out->rules[own].pcr != 4) {
+				if (out->rules[own].status == TPA_RULE_FAIL && out->rules[own].pcr != 4 &&
+				    out->rules[own].event >= 0) {
 					out->rules[own].status = TPA_RULE_PASS;
 				}
 				expired_text(why, sizeof(why), gone);
@@ -762,9 +763,11 @@ int tpa_baseline_appraise_at(tpa_appraisal *out, const tpa_baseline *b, const tp
 	/* Silence is no pass: what the baseline expects must be there. */
 	if (b->present[TPA_RULE_FIRMWARE_VERSION] && !fw_seen && b->firmware.n)
 		fail_rule(&j, TPA_RULE_FIRMWARE_VERSION, -1, 0, "no S-CRTM version was measured");
-	if (b->present[TPA_RULE_BOOT_APPLICATIONS] && b->apps.n && !apps_seen)
+	for (i = 0, allowed_apps = b->apps.n; i < b->nallow; i++)
+		allowed_apps += b->allow[i].apps.n;
+	if (b->present[TPA_RULE_BOOT_APPLICATIONS] && allowed_apps && !apps_seen)
 		fail_rule(&j, TPA_RULE_BOOT_APPLICATIONS, -1, 4, "no boot application was measured "
-			  "on PCR 4 (the baseline allows %zu)", b->apps.n);
+			  "on PCR 4 (the baseline allows %zu)", allowed_apps);
 	if (b->present[TPA_RULE_BOOT_APPLICATIONS] && (b->loader_pcrs & ~loader_seen))
 		fail_rule(&j, TPA_RULE_BOOT_APPLICATIONS, -1,
 			  (int32_t)lowest_pcr(b->loader_pcrs & ~loader_seen),

@@ -914,6 +914,55 @@ static void test_unquoted_event(void)
 	tpa_baseline_free(bl);
 }
 
+/* The first application digest taken out of the baseline's. */
+static void drop_first_app(json_t *root, void *ctx)
+{
+	json_t *apps = json_object_get(json_object_get(json_object_get(root, "rules"),
+						       "boot-applications"), "applications");
+
+	(void)ctx;
+	json_array_remove(apps, 0);
+}
+
+/* A rule that has no evidence keeps saying so: a boot whose boot-loader
+ * PCR 9 the quote leaves out fails boot-applications on PCR 9 as not
+ * vouched for, and an application the baseline lacks, judged after it,
+ * does not take that reason's place. */
+static void test_no_evidence_stays_the_reason(void)
+{
+	const char *log = DATA "keylime/mb_log.bin";
+	tpa_baseline *bl = learn(log, TPM2_ALG_SHA256, "mb"), *b;
+	const tpa_rule_result *r;
+	tpa_appraisal a = { 0 };
+	tpa_pcr_set q;
+	boot bt;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(bl);
+	b = edited(bl, drop_first_app, NULL);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(b);
+	CU_ASSERT_EQUAL_FATAL(quoted_but(&bt, &q, log, 9), 0);
+	CU_ASSERT_EQUAL(tpa_baseline_appraise(&a, b, &bt.ev), 0);
+	r = &a.rules[TPA_RULE_BOOT_APPLICATIONS];
+	CU_ASSERT_EQUAL(r->status, TPA_RULE_FAIL);
+	CU_ASSERT_EQUAL(r->pcr, 9);
+	CU_ASSERT_EQUAL(r->event, -1);
+	if (!strstr(r->detail, "PCR 9 is not vouched for by the quote"))
+		fprintf(stderr, "\n  detail: %s\n", r->detail);
+	CU_ASSERT_PTR_NOT_NULL(strstr(r->detail, "PCR 9 is not vouched for by the quote"));
+	tpa_appraisal_clear(&a);
+	boot_free(&bt);
+	/* with PCR 9 quoted, the application is the reason */
+	CU_ASSERT_EQUAL_FATAL(quoted_but(&bt, &q, log, TPA_PCR_COUNT), 0);
+	CU_ASSERT_EQUAL(tpa_baseline_appraise(&a, b, &bt.ev), 0);
+	CU_ASSERT_EQUAL(r->status, TPA_RULE_FAIL);
+	CU_ASSERT_EQUAL(r->pcr, 4);
+	CU_ASSERT_PTR_NOT_NULL(strstr(r->detail, "is not among the"));
+	tpa_appraisal_clear(&a);
+	boot_free(&bt);
+	tpa_baseline_free(b);
+	tpa_baseline_free(bl);
+}
+
 /* The certificate ctx (its SHA-256, hex) taken out of the authorities the
  * baseline allows. */
 static void drop_authority(json_t *root, void *ctx)
@@ -1181,6 +1230,25 @@ static void test_no_application_measured(void)
 	tpa_appraisal_clear(&a);
 }
 
+/* ... nor one against a baseline whose applications are all allowances
+ * (what `baseline allow` makes before any device booted them). */
+static void test_no_application_allowances_only(void)
+{
+	tpa_appraisal a = { 0 };
+	const tpa_rule_result *r = &a.rules[TPA_RULE_BOOT_APPLICATIONS];
+
+	lw_begin();
+	lw_separators();
+	appraise_lw(&a, "\"boot-applications\": {\"severity\": \"critical\", \"applications\": "
+		    "[], \"boot_loader\": [], \"allowances\": [{\"kind\": \"kernel\", \"expires\": "
+		    "\"2099-01-01\", \"applications\": [{\"digest\": \"" HEX64 "\"}]}]}");
+	CU_ASSERT_EQUAL(a.outcome, TPA_OUTCOME_NON_COMPLIANT);
+	CU_ASSERT_EQUAL(r->status, TPA_RULE_FAIL);
+	CU_ASSERT_STRING_EQUAL(r->detail, "no boot application was measured on PCR 4 (the "
+			       "baseline allows 1)");
+	tpa_appraisal_clear(&a);
+}
+
 /* ... nor a boot that measured no kernel command line, against a baseline
  * that allows some. */
 static void test_no_cmdline_measured(void)
@@ -1233,5 +1301,8 @@ int main(void)
 		    test_cmdline_unbound);
 	CU_add_test(s, "no boot application measured", test_no_application_measured);
 	CU_add_test(s, "no kernel command line measured", test_no_cmdline_measured);
+	CU_add_test(s, "no application measured, the baseline's all allowances",
+		    test_no_application_allowances_only);
+	CU_add_test(s, "a rule without evidence keeps that reason", test_no_evidence_stays_the_reason);
 	return test_run_all() ? 1 : 0;
 }
