@@ -34,7 +34,12 @@ static int sigdb_usable(const tpa_bootstate *st, tpa_fact_id f, const tpa_efi_si
 		return 0;
 	}
 	if (st->facts[f].status != TPA_FACT_VERIFIED || !db->present) {
-		snprintf(why, cap, "%s was not measured", name);
+		/* A variable whose data does not hash to its digest is not kept. */
+		if (st->digest_mismatches)
+			snprintf(why, cap, "%s was not measured as the log shows it (%u event(s) do "
+				 "not hash to their digest)", name, st->digest_mismatches);
+		else
+			snprintf(why, cap, "%s was not measured", name);
 		return 0;
 	}
 	if (db->truncated) {

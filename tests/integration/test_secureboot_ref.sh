@@ -152,17 +152,20 @@ expect_grep "the client prints the verdict's Secure Boot hygiene" "$WORK/test-pk
     '^secure boot hygiene: test_platform_key yes \(PK "DO NOT TRUST - AMI Test PK" is a test key'
 expect_grep "... each claim" "$WORK/stale-dbx.att" \
     '^secure boot hygiene: dbx_current no \(12 of the 290 revocations of x64 are not in dbx'
+expect_grep "... a PK the log was edited to hide is no evidence, not a clean PK" "$WORK/test-pk-hidden.att" \
+    '^secure boot hygiene: test_platform_key unknown \(PK was not measured as the log shows it \(1 event\(s\) do not hash'
 expect_exit "devices summary" 0 "${V[@]}" devices summary --registry "$WORK/reg.db" || true
 expect_grep "... counts the fleet by its Secure Boot hygiene" "$WORK/out" \
-    '^Secure Boot \(6 of 6 devices. last tokens say it\): dbx not current 3, not 2023-ready 2, 2011 CAs only 1, test platform key 1, revoked component booted 1; 0 answers unknown$'
+    '^Secure Boot \(7 of 7 devices. last tokens say it\): dbx not current 3, not 2023-ready 2, 2011 CAs only 1, test platform key 1, revoked component booted 1; 1 answers unknown$'
 expect_exit "devices summary --json" 0 "${V[@]}" devices summary --json --registry "$WORK/reg.db" || true
 /usr/bin/python3 - "$WORK/out" >"$WORK/sum.txt" 2>&1 <<'PY' &&
 import json, sys
 sb = json.load(open(sys.argv[1]))["secureboot"]
-assert sb["devices"] == 6 and sb["without"] == 0, sb
-assert sb["dbx_current"] == {"true": 3, "false": 3, "unknown": 0}, sb
-assert sb["ca_2023_ready"] == {"true": 4, "false": 2, "unknown": 0}, sb
-assert sb["test_platform_key"]["true"] == 1 and sb["revoked_component_booted"]["true"] == 1, sb
+assert sb["devices"] == 7 and sb["without"] == 0, sb
+assert sb["dbx_current"] == {"true": 4, "false": 3, "unknown": 0}, sb
+assert sb["ca_2023_ready"] == {"true": 5, "false": 2, "unknown": 0}, sb
+assert sb["test_platform_key"] == {"true": 1, "false": 5, "unknown": 1}, sb
+assert sb["revoked_component_booted"]["true"] == 1, sb
 PY
     ok "... and as JSON" || bad "devices summary --json" "$WORK/sum.txt"
 for _ in $(seq 1500); do grep -q '^http health listening' "$WORK/w.out" && break; sleep 0.02; done
@@ -170,7 +173,8 @@ WP=$(sed -n 's/^http health listening on port \([0-9]*\) .*/\1/p' "$WORK/w.out")
 curl -sS --max-time 10 "http://127.0.0.1:$WP/metrics" >"$WORK/metrics" 2>&1 || true
 for m in 'claim="dbx_current",answer="no"} 3' 'claim="ca_2023_ready",answer="no"} 2' \
          'claim="ca_2011_only",answer="yes"} 1' 'claim="test_platform_key",answer="yes"} 1' \
-         'claim="revoked_component_booted",answer="yes"} 1' 'claim="dbx_current",answer="unknown"} 0'; do
+         'claim="revoked_component_booted",answer="yes"} 1' 'claim="dbx_current",answer="unknown"} 0' \
+         'claim="test_platform_key",answer="unknown"} 1'; do
     grep -qF "tpa_devices_secureboot{$m" "$WORK/metrics" && ok "/metrics: tpa_devices_secureboot{$m" ||
         bad "/metrics: no tpa_devices_secureboot{$m" "$WORK/metrics"
 done
