@@ -628,9 +628,11 @@ static int build_images(json_t *out, json_t *ms)
 			snprintf(path, sizeof(path), "images.%s[%zu]", arch, i);
 			if (!o || json_array_append_new(oa, o) < 0)
 				return ref_fail(TPA_ERR_NOMEM, "out of memory");
-			if (!json_is_object(e) || (err = ms_text(t, sizeof(t), e, "hashType", path)) < 0)
+			if (!json_is_object(e))
 				return ref_fail(TPA_ERR_PARSE, "the list's %s: an object is required",
 						path);
+			if ((err = ms_text(t, sizeof(t), e, "hashType", path)) < 0)
+				return err;
 			if (strcmp(t, "SHA256") != 0)
 				return ref_fail(TPA_ERR_PARSE, "the list's %s.hashType: '%s', not SHA256",
 						path, t);
