@@ -84,6 +84,7 @@ struct tpa_service {
 	uint64_t quiet_until;        /* the quiet log's next line, ms */
 	unsigned long quiet_dropped;
 	atomic_int admission;        /* tpa_admission_mode: tpa_service_set_admission */
+	atomic_int registry_down;    /* the readiness check's last answer: said when it changes */
 	struct {
 		atomic_ullong challenges, verdicts, recorded, unverified, refused, replays,
 			enrollments, enroll_refused, activations, activate_refused;
@@ -2198,8 +2199,23 @@ static int ready_locked(tpa_service *s, char *why, size_t cap)
 	/* A device that cannot exist: not found is a registry that answered. */
 	if (s->opts.store && (err = tpa_store_get(&d, s->opts.store, zero_id)) < 0 &&
 	    err != TPA_ERR_NOT_FOUND) {
+		/* The cause is the log's (it may name hosts and paths), said once
+		 * when the registry stops answering, not to every probe. */
+		if (!atomic_exchange(&s->registry_down, 1)) {
+			tpa_log_rec rec;
+
+			tpa_log_rec_initf(&rec, TPA_LOG_ERR, "not ready: the registry does not "
+					  "answer: %s", tpa_err_last());
+			say(s, &rec);
+		}
 		snprintf(why, cap, "the registry does not answer");
 		return 0;
+	}
+	if (s->opts.store && atomic_exchange(&s->registry_down, 0)) {
+		tpa_log_rec rec;
+
+		tpa_log_rec_initf(&rec, TPA_LOG_INFO, "ready: the registry answers again");
+		say(s, &rec);
 	}
 	/* Ready, but judging Secure Boot by revocations that may be stale. */
 	if (s->opts.sbref && s->opts.sbref_max_age_s) {

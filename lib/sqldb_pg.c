@@ -10,6 +10,7 @@
  * that broke is reset by sqldb__pg_check, and every statement is prepared
  * again on the new one. */
 #include <errno.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -569,8 +570,29 @@ int sqldb__pg_check(sqldb *db)
 
 	if (!db || db->ops != &pg_ops)
 		return 0;
-	if (PQstatus(c->conn) == CONNECTION_OK)
-		return 0;
+	if (PQstatus(c->conn) == CONNECTION_OK) {
+		struct pollfd p = { .fd = PQsocket(c->conn), .events = POLLIN };
+		PGnotify *n;
+		int i;
+
+		/* An idle connection has nothing to read. One the server closed
+		 * meanwhile (a restart: its FATAL, then the end of the stream)
+		 * would fail the caller's first statement with the server back:
+		 * what came is read until the end shows (libpq marks it broken),
+		 * and it is reset below. Anything else (a notice) is read and
+		 * dropped; a stream that keeps coming is reset all the same. */
+		for (i = 0; i < 8; i++) {
+			if (p.fd < 0 || poll(&p, 1, 0) <= 0) {
+				while ((n = PQnotifies(c->conn)))
+					PQfreemem(n);
+				if (PQstatus(c->conn) == CONNECTION_OK)
+					return 0;
+				break;
+			}
+			if (!PQconsumeInput(c->conn) || PQstatus(c->conn) != CONNECTION_OK)
+				break;
+		}
+	}
 	PQreset(c->conn);
 	c->gen++;                    /* every statement prepared anew */
 	if (PQstatus(c->conn) != CONNECTION_OK) {

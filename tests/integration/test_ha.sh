@@ -125,7 +125,8 @@ for _ in $(seq 80); do [ "$(ready "$H3")" = 200 ] && break; sleep 0.25; done
 if [ "$(ready "$H3")" = 200 ]; then
     ok "... r3's /readyz 200 again, r3 never restarted (it reconnected)"
 else
-    { cat "$WORK/ready.body"; echo "-- r3's log, its end:"; tail -n 12 "$WORK/r3.err"; } >"$WORK/ready.why"
+    { cat "$WORK/ready.body"; echo "-- r3's log on the registry:"; grep -E 'registry|ready' "$WORK/r3.err" | tail -n 12
+      echo "-- r3's log, its end:"; tail -n 6 "$WORK/r3.err"; } >"$WORK/ready.why"
     bad "/readyz after PostgreSQL came back (20 s)" "$WORK/ready.why"
 fi
 [ -n "$during" ] && ok "the fleet was attesting all through the faults" ||
