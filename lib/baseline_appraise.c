@@ -266,6 +266,193 @@ static void judge_sigdb(judge *j, const tpa_baseline *b, tpa_rule_id id, const t
 		}
 }
 
+/* What the signers of boot-applications say of this boot. With Secure
+ * Boot on, every image the firmware or shim started was verified by an
+ * authority, and each authority is measured on PCR 7 the first time it
+ * verifies one: the firmware and newer shims just before the image's PCR 4
+ * event, shim 15.4 just after it. So the authority of an application is
+ * among those measured before the next application: if all of those are
+ * signers (and none is revoked), so is its, whichever it was. The boot as
+ * a whole must also let the signers decide: Secure Boot enforced, the
+ * authorities all known, PCR 14 (where shim says whether it validates)
+ * vouched for, the reference bundle (when the verifier has one) revoking no
+ * component; and for what shim loaded (after its MokSBState), shim
+ * validating (MokSBState not 1). */
+typedef struct {
+	int ok;                          /* the boot lets the signers decide */
+	char why[TPA_RULE_DETAIL_MAX];   /* why not */
+	size_t bad[TPA_AUTHORITIES_MAX]; /* authorities that are no signer, or revoked */
+	int revoked[TPA_AUTHORITIES_MAX];
+	size_t nbad;
+} signer_view;
+
+static void signer_view_of(signer_view *v, const tpa_baseline *b, const tpa_boot *ev)
+{
+	const tpa_bootstate *st = &ev->state;
+	size_t i, k, n = 0;
+	int shim = 0;
+
+	memset(v, 0, sizeof(*v));
+	if (!b->signers.n)
+		return;
+	if (st->secure_boot != TPA_SB_ENABLED) {
+		snprintf(v->why, sizeof(v->why), "Secure Boot is %s: no signature was checked",
+			 tpa_secure_boot_name(st->secure_boot));
+		return;
+	}
+	if (st->facts[TPA_FACT_AUTHORITIES].status != TPA_FACT_VERIFIED || st->truncated) {
+		snprintf(v->why, sizeof(v->why), "the authorities that verified the applications "
+			 "are not all known from PCR 7");
+		return;
+	}
+	for (i = 0; i < st->nauthorities; i++) {
+		uint8_t fp[32] = { 0 };
+		int revoked = 0, read;
+
+		/* shim's SbatLevel is measured as an authority; it signs nothing. */
+		if (strcmp(st->authority_var[i], "SbatLevel") == 0)
+			continue;
+		n++;
+		shim |= !strcmp(st->authority_var[i], "Shim") ||
+			!strcmp(st->authority_var[i], "MokListRT") ||
+			!strcmp(st->authority_var[i], "MokList");
+		read = tpa_efi_cert_sha256(fp, &st->authorities[i]) == 0;
+		for (k = 0; read && k < st->dbx.ncerts && !revoked; k++) {
+			uint8_t x[32];
+
+			revoked = tpa_efi_cert_sha256(x, &st->dbx.certs[k]) == 0 && !memcmp(x, fp, 32);
+		}
+		if (read && !revoked && hset_has(&b->signers, fp))
+			continue;
+		v->revoked[v->nbad] = revoked;
+		v->bad[v->nbad++] = i;
+	}
+	if (!n) {
+		snprintf(v->why, sizeof(v->why), "no authority that verified an application was "
+			 "measured");
+		return;
+	}
+	if ((shim || (baseline__log_pcrs(ev->log) >> 14 & 1)) && !(ev->counted >> 14 & 1)) {
+		snprintf(v->why, sizeof(v->why), "shim loaded applications, and PCR 14, where it "
+			 "says whether it checks their signatures (MokSBState), is not vouched for "
+			 "by the quote");
+		return;
+	}
+	if (ev->secureboot.judged && ev->secureboot.revoked_component_booted == TPA_SBA_YES) {
+		snprintf(v->why, sizeof(v->why), "the Secure Boot reference bundle revokes a "
+			 "component of this boot: %s", ev->secureboot.revoked_why);
+		return;
+	}
+	v->ok = 1;
+}
+
+/* Whether the signers vouch for the application of event e; if not, why
+ * (cap bytes) and, for a bad authority, its event in *auth_event. */
+static int signers_vouch(const signer_view *v, const tpa_bootstate *st, uint32_t e,
+			 char *why, size_t cap, int64_t *auth_event)
+{
+	uint32_t next = UINT32_MAX;
+	size_t i;
+	char h[24], cn[80];
+
+	*auth_event = -1;
+	if (!v->ok) {
+		snprintf(why, cap, "%s", v->why);
+		return 0;
+	}
+	/* shim measures MokSBState as it starts: what it loads comes after. */
+	if (st->mok_sb_state == 2 && e > st->mok_sb_event) {
+		snprintf(why, cap, "event %u (PCR 14): MokSBState is 1: shim checks no signature "
+			 "of what it loads", st->mok_sb_event);
+		return 0;
+	}
+	for (i = 0; i < st->napps; i++)
+		if (st->apps[i].event > e && st->apps[i].event < next)
+			next = st->apps[i].event;
+	for (i = 0; i < v->nbad; i++) {
+		const tpa_efi_cert *c = &st->authorities[v->bad[i]];
+		uint8_t fp[32] = { 0 };
+
+		if (st->authority_event[v->bad[i]] >= next)
+			continue;
+		(void)tpa_efi_cert_sha256(fp, c);
+		tpa_efi_cert_subject(cn, sizeof(cn), c);
+		short_hex(h, fp, 32);
+		snprintf(why, cap, "event %u: authority %s %s (%s) %s",
+			 st->authority_event[v->bad[i]], st->authority_var[v->bad[i]],
+			 cn[0] ? cn : "(no CN)", h, v->revoked[i] ? "is revoked: dbx lists it" :
+			 "is not a signer of the baseline");
+		*auth_event = st->authority_event[v->bad[i]];
+		return 0;
+	}
+	return 1;
+}
+
+/* The application a bad authority most likely verified, for the headline:
+ * the first after it, or the last before it; -1 if none. */
+static int64_t signer_culprit(const signer_view *v, const tpa_bootstate *st, int64_t auth_event)
+{
+	int64_t after = -1, before = -1;
+	size_t i;
+
+	(void)v;
+	for (i = 0; i < st->napps; i++) {
+		int64_t a = st->apps[i].event;
+
+		if (a > auth_event && (after < 0 || a < after))
+			after = a;
+		if (a < auth_event && a > before)
+			before = a;
+	}
+	return after >= 0 ? after : before;
+}
+
+/* The booted kernel's version, from GRUB's counted "linux PATH" command:
+ * what follows "vmlinuz-" in its file name; 0 if there is none. */
+static int kernel_version(char *out, size_t cap, const tpa_bootstate *st)
+{
+	const char *slash = strrchr(st->kernel, '/'), *name = slash ? slash + 1 : st->kernel;
+	size_t n;
+
+	if (strncmp(name, "vmlinuz-", 8) != 0 || !name[8])
+		return 0;
+	n = strcspn(name + 8, " \t");
+	if (!n || n >= cap)
+		return 0;
+	memcpy(out, name + 8, n);
+	out[n] = '\0';
+	return 1;
+}
+
+/* The digests of kernel_commands with {version} the booted kernel's, as
+ * GRUB measures a command (its text, with or without its NUL): two each
+ * (out holds 2 * KERNEL_COMMANDS_MAX); the number made. */
+static size_t kernel_command_digests(uint8_t (*out)[TPA_DIGEST_MAX], const tpa_baseline *b,
+				     const tpa_bootstate *st)
+{
+	char ver[TPA_PATH_MAX], cmd[1024];
+	size_t i, m = 0;
+
+	if (!b->nkcmd || !kernel_version(ver, sizeof(ver), st))
+		return 0;
+	for (i = 0; i < b->nkcmd && i < KERNEL_COMMANDS_MAX; i++) {
+		const char *at = strstr(b->kcmd[i], KERNEL_VERSION_TOKEN);
+		int len;
+
+		if (!at)
+			continue;
+		len = snprintf(cmd, sizeof(cmd), "%.*s%s%s", (int)(at - b->kcmd[i]), b->kcmd[i], ver,
+			       at + strlen(KERNEL_VERSION_TOKEN));
+		/* GRUB measures the text, some versions with its NUL. */
+		if (len < 0 || (size_t)len >= sizeof(cmd) ||
+		    tpa_hash(out[m], b->bank, (const uint8_t *)cmd, (size_t)len) < 0 ||
+		    tpa_hash(out[m + 1], b->bank, (const uint8_t *)cmd, (size_t)len + 1) < 0)
+			continue;
+		m += 2;
+	}
+	return m;
+}
+
 void tpa_appraisal_none(tpa_appraisal *out)
 {
 	int id;
@@ -522,7 +709,11 @@ int tpa_baseline_appraise_at(tpa_appraisal *out, const tpa_baseline *b, const tp
 	int id, sb_on, fw_seen = 0, apps_seen = 0, cmdline_seen = 0;
 	tpa_pcr_mask loader_seen = 0;
 	const allowance *gone = NULL;
-	char h[24];
+	char h[24], culprit_detail[TPA_RULE_DETAIL_MAX] = "";
+	uint8_t kcmd_d[2 * KERNEL_COMMANDS_MAX][TPA_DIGEST_MAX];
+	size_t nkcmd_d = 0;
+	signer_view *sv = NULL;
+	int64_t culprit = -1, signer_head = -1;
 
 	if (!out || !b || !ev)
 		return tpa_err_fail(TPA_ERR_INVALID_ARG, "appraise: NULL");
@@ -624,6 +815,19 @@ int tpa_baseline_appraise_at(tpa_appraisal *out, const tpa_baseline *b, const tp
 				  "allows %zu)", b->certs[TPA_RULE_AUTHORITIES].n);
 	}
 
+	if (b->present[TPA_RULE_BOOT_APPLICATIONS]) {
+		if (b->signers.n) {
+			if (!(sv = malloc(sizeof(*sv)))) {
+				free(j.dbx.slot);
+				free(j.dbx.used);
+				return tpa_err_fail(TPA_ERR_NOMEM, "appraise: out of memory");
+			}
+			signer_view_of(sv, b, ev);
+			if (sv->ok && sv->nbad)
+				culprit = signer_culprit(sv, st, st->authority_event[sv->bad[0]]);
+		}
+		nkcmd_d = kernel_command_digests(kcmd_d, b, st);
+	}
 	n = tpa_eventlog_count(ev->log);
 	for (i = 0; i < n; i++) {
 		const tpa_event *e = tpa_eventlog_event(ev->log, i);
@@ -662,8 +866,12 @@ int tpa_baseline_appraise_at(tpa_appraisal *out, const tpa_baseline *b, const tp
 		case TPA_RULE_BOOT_APPLICATIONS:
 			gone = NULL;
 			if (m->kind == TPA_EVK_BOOT_APPLICATION) {
+				char signer_why[TPA_RULE_DETAIL_MAX] = "";
+				int64_t auth_event = -1;
 				int allowed = baseline__eset_has(&b->apps, 0, 0, d, b->ds) ||
-					allowed_by(b, j.now, 1, 4, d, &gone);
+					allowed_by(b, j.now, 1, 4, d, &gone) ||
+					(sv && signers_vouch(sv, st, e->number, signer_why,
+							     sizeof(signer_why), &auth_event));
 				int revoked = b->bank == TPM2_ALG_SHA256 && dset_has(&j.dbx, d);
 				const tpa_boot_app *app;
 				const char *path;
@@ -685,6 +893,19 @@ int tpa_baseline_appraise_at(tpa_appraisal *out, const tpa_baseline *b, const tp
 				if (!allowed && gone)
 					fail_rule(&j, TPA_RULE_BOOT_APPLICATIONS, num, pcr,
 						  "event %d: application %s (%s)%s", num, path, h, why);
+				else if (!allowed && b->signers.n) {
+					char msg[TPA_PATH_MAX + 2 * TPA_RULE_DETAIL_MAX];
+
+					snprintf(msg, sizeof(msg), "event %d: application %s (%s) is "
+						 "not among the %zu allowed, and no signer vouches for "
+						 "it: %s", num, path, h, b->apps.n, signer_why);
+					if (out->rules[own].status != TPA_RULE_FAIL)
+						signer_head = num;
+					if (num == culprit)
+						snprintf(culprit_detail, sizeof(culprit_detail), "%.*s",
+							 (int)sizeof(culprit_detail) - 1, msg);
+					fail_rule(&j, TPA_RULE_BOOT_APPLICATIONS, num, pcr, "%s", msg);
+				}
 				else if (!allowed)
 					fail_rule(&j, TPA_RULE_BOOT_APPLICATIONS, num, pcr,
 						  "event %d: application %s (%s) is not among the %zu "
@@ -696,6 +917,18 @@ int tpa_baseline_appraise_at(tpa_appraisal *out, const tpa_baseline *b, const tp
 				break;
 			}
 			loader_seen |= (tpa_pcr_mask)1 << e->pcr;
+			/* A PCR the signer rule leaves unpinned; a command that
+			 * names the booted kernel's version as a template does. */
+			if ((b->unpinned >> e->pcr) & 1)
+				break;
+			if (e->pcr == 8) {
+				size_t k;
+
+				for (k = 0; k < nkcmd_d && memcmp(kcmd_d[k], d, b->ds); k++)
+					;
+				if (k < nkcmd_d)
+					break;
+			}
 			if (!baseline__eset_has(&b->loader, e->pcr, 0, d, b->ds) &&
 			    !allowed_by(b, j.now, 0, e->pcr, d, &gone) &&
 			    !failed_again(&j, TPA_RULE_BOOT_APPLICATIONS, num, pcr)) {
@@ -760,11 +993,23 @@ int tpa_baseline_appraise_at(tpa_appraisal *out, const tpa_baseline *b, const tp
 		}
 	}
 	j.cur = NULL;
+	/* An authority that is no signer: the headline names the application
+	 * it most likely verified, not the first one whose bound it spoils. */
+	if (signer_head >= 0 && culprit_detail[0] &&
+	    out->rules[TPA_RULE_BOOT_APPLICATIONS].event == signer_head) {
+		out->rules[TPA_RULE_BOOT_APPLICATIONS].event = (int32_t)culprit;
+		snprintf(out->rules[TPA_RULE_BOOT_APPLICATIONS].detail, TPA_RULE_DETAIL_MAX, "%s",
+			 culprit_detail);
+	}
+	free(sv);
 	/* Silence is no pass: what the baseline expects must be there. */
 	if (b->present[TPA_RULE_FIRMWARE_VERSION] && !fw_seen && b->firmware.n)
 		fail_rule(&j, TPA_RULE_FIRMWARE_VERSION, -1, 0, "no S-CRTM version was measured");
 	for (i = 0, allowed_apps = b->apps.n; i < b->nallow; i++)
 		allowed_apps += b->allow[i].apps.n;
+	if (b->present[TPA_RULE_BOOT_APPLICATIONS] && b->signers.n && !allowed_apps && !apps_seen)
+		fail_rule(&j, TPA_RULE_BOOT_APPLICATIONS, -1, 4, "no boot application was measured "
+			  "on PCR 4 (the baseline allows them by signer)");
 	if (b->present[TPA_RULE_BOOT_APPLICATIONS] && allowed_apps && !apps_seen)
 		fail_rule(&j, TPA_RULE_BOOT_APPLICATIONS, -1, 4, "no boot application was measured "
 			  "on PCR 4 (the baseline allows %zu)", allowed_apps);

@@ -253,6 +253,165 @@ int tpa_baseline_learn(tpa_baseline **out, const tpa_boot *ev, const char *name)
 	return err;
 }
 
+/* ---- learn by signer ---- */
+
+/* A command's text with its first ver made {version}; NULL if ver is not
+ * in it, or is twice (the template must name it once). */
+static char *command_template(const uint8_t *text, size_t len, const char *ver)
+{
+	char cmd[600], *at, *out;
+	size_t vl = strlen(ver), n;
+
+	if (!vl || len >= sizeof(cmd))
+		return NULL;
+	memcpy(cmd, text, len);
+	cmd[len] = '\0';
+	if (strlen(cmd) != len || !(at = strstr(cmd, ver)) || strstr(at + vl, ver) ||
+	    strstr(cmd, KERNEL_VERSION_TOKEN))
+		return NULL;
+	n = len - vl + strlen(KERNEL_VERSION_TOKEN) + 1;
+	if (!(out = malloc(n)))
+		return NULL;
+	snprintf(out, n, "%.*s%s%s", (int)(at - cmd), cmd, KERNEL_VERSION_TOKEN, at + vl);
+	return out;
+}
+
+static int printable_text(const char *s)
+{
+	for (; *s; s++)
+		if ((unsigned char)*s < 0x20 || (unsigned char)*s > 0x7e)
+			return 0;
+	return 1;
+}
+
+int tpa_baseline_learn_by_signer(tpa_baseline **out, const tpa_boot *ev, const char *name)
+{
+	const tpa_bootstate *st = ev ? &ev->state : NULL;
+	tpa_baseline *b = NULL;
+	json_t *root = NULL, *rule, *signers, *loader, *kept, *kcmds, *unpinned, *e;
+	tpa_pcr_mask unp = 0;
+	char ver[TPA_PATH_MAX] = "", *text;
+	const char *slash, *kname;
+	size_t i, n;
+	int err;
+
+	if (!out || !ev || !name)
+		return tpa_err_fail(TPA_ERR_INVALID_ARG, "baseline learn: NULL");
+	*out = NULL;
+	if ((err = tpa_baseline_learn(&b, ev, name)) < 0)
+		return err;
+	if (st->secure_boot != TPA_SB_ENABLED) {
+		err = tpa_err_fail(TPA_ERR_VERIFY, "baseline learn --by-signer: Secure Boot is %s: "
+				   "no signature of this boot's applications was checked (learn "
+				   "them by digest)", tpa_secure_boot_name(st->secure_boot));
+		goto done;
+	}
+	if (st->facts[TPA_FACT_AUTHORITIES].status != TPA_FACT_VERIFIED || st->truncated) {
+		err = tpa_err_fail(TPA_ERR_VERIFY, "baseline learn --by-signer: the authorities "
+				   "that verified this boot are not all known from PCR 7");
+		goto done;
+	}
+	signers = json_array();
+	for (i = 0; i < st->nauthorities; i++) {
+		uint8_t fp[32];
+		char cn[TPA_EFI_SUBJECT_MAX];
+
+		if (strcmp(st->authority_var[i], "SbatLevel") == 0 ||
+		    tpa_efi_cert_sha256(fp, &st->authorities[i]) < 0)
+			continue;
+		tpa_efi_cert_subject(cn, sizeof(cn), &st->authorities[i]);
+		e = json_object();
+		json_object_set_new(e, "certificate", baseline__hex_json(fp, 32));
+		if (cn[0] && printable_text(cn))
+			json_object_set_new(e, "subject", json_string(cn));
+		append_unique(signers, e);
+	}
+	if (!json_array_size(signers)) {
+		json_decref(signers);
+		err = tpa_err_fail(TPA_ERR_VERIFY, "baseline learn --by-signer: no authority that "
+				   "verified an application was measured");
+		goto done;
+	}
+	root = json_deep_copy(b->root);
+	rule = json_object_get(json_object_get(root, "rules"),
+			       rule_names_of(TPA_RULE_BOOT_APPLICATIONS));
+	if (!root || !rule) {
+		json_decref(signers);
+		err = tpa_err_fail(TPA_ERR_VERIFY, "baseline learn --by-signer: the boot measured "
+				   "no application");
+		goto done;
+	}
+	json_object_set_new(root, "description", json_string(
+		"learned from one known-good boot, by signer: accepts its authorities' "
+		"applications, its boot loader's commands with any kernel version"));
+	json_object_set_new(rule, "applications", json_array());
+	json_object_set_new(rule, "signers", signers);
+
+	/* The kernel's version, from GRUB's "linux PATH" command. */
+	slash = strrchr(st->kernel, '/');
+	kname = slash ? slash + 1 : st->kernel;
+	if (strncmp(kname, "vmlinuz-", 8) == 0 && kname[8] && strcspn(kname + 8, " \t") < sizeof(ver))
+		snprintf(ver, sizeof(ver), "%.*s", (int)strcspn(kname + 8, " \t"), kname + 8);
+	/* PCR 9 (files GRUB read: the kernel, its initrd) and 11 (a UKI's
+	 * sections) change with every kernel: not pinned; the PCR 8 commands
+	 * that name the version become templates; the rest stay pinned. */
+	kcmds = json_array();
+	kept = json_array();
+	loader = json_object_get(rule, "boot_loader");
+	n = tpa_eventlog_count(ev->log);
+	json_array_foreach(loader, i, e) {
+		json_int_t pcr = json_integer_value(json_object_get(e, "pcr"));
+		const char *dg = json_string_value(json_object_get(e, "digest"));
+		size_t k;
+		int templated = 0;
+
+		if (pcr == 9 || pcr == 11) {
+			unp |= (tpa_pcr_mask)1 << pcr;
+			continue;
+		}
+		for (k = 0; pcr == 8 && ver[0] && dg && k < n && !templated; k++) {
+			const tpa_event *x = tpa_eventlog_event(ev->log, k);
+			const tpa_event_meaning *m = tpa_bootstate_meaning(st, k);
+			const uint8_t *d = tpa_event_digest_in(x, ev->bank);
+			char hex[2 * TPA_DIGEST_MAX + 1], *tmpl;
+
+			if (!m || m->kind != TPA_EVK_GRUB_COMMAND || m->data_ok != 1 || !d ||
+			    x->pcr != 8)
+				continue;
+			tpa_hex(hex, d, b->ds);
+			if (strcmp(hex, dg) || !(tmpl = command_template(m->text, m->text_len, ver)))
+				continue;
+			append_unique(kcmds, json_string(tmpl));
+			free(tmpl);
+			templated = 1;
+		}
+		if (!templated)
+			json_array_append(kept, e);
+	}
+	json_object_set_new(rule, "boot_loader", kept);
+	if (json_array_size(kcmds))
+		json_object_set_new(rule, "kernel_commands", kcmds);
+	else
+		json_decref(kcmds);
+	if (unp) {
+		unpinned = json_array();
+		for (i = 0; i < TPA_PCR_COUNT; i++)
+			if (unp >> i & 1)
+				json_array_append_new(unpinned, json_integer((json_int_t)i));
+		json_object_set_new(rule, "unpinned_pcrs", unpinned);
+	}
+	if (!(text = json_dumps(root, JSON_PRESERVE_ORDER))) {
+		err = tpa_err_fail(TPA_ERR_NOMEM, "baseline learn: out of memory");
+		goto done;
+	}
+	err = tpa_baseline_parse(out, text, strlen(text), name);
+	free(text);
+done:
+	json_decref(root);
+	tpa_baseline_free(b);
+	return err;
+}
+
 /* ---- merge ---- */
 
 static json_t *rule_of(const tpa_baseline *b, tpa_rule_id id)
@@ -350,6 +509,16 @@ int tpa_baseline_merge(tpa_baseline **out, const tpa_baseline *a, const tpa_base
 			json_t *none = json_array();
 
 			json_object_set_new(r, k, combine(va, vb ? vb : none, id == TPA_RULE_DBX));
+			json_decref(none);
+		}
+		/* A list only b has: b accepts with it (signers, allowances). */
+		json_object_foreach(rb, k, va) {
+			if (strcmp(k, "severity") == 0 || !json_is_array(va) ||
+			    json_object_get(ra, k))
+				continue;
+			json_t *none = json_array();
+
+			json_object_set_new(r, k, combine(none, va, id == TPA_RULE_DBX));
 			json_decref(none);
 		}
 	}
@@ -759,6 +928,14 @@ char *tpa_baseline_summary(const tpa_baseline *b)
 		case TPA_RULE_BOOT_APPLICATIONS:
 			sb_printf(&o, "%zu application(s), %zu boot loader event(s)", b->apps.n,
 				  b->loader.n);
+			if (b->signers.n) {
+				char m[64];
+
+				tpa_pcr_mask_text(m, sizeof(m), b->unpinned);
+				sb_printf(&o, "; by signer: %zu signer(s), %zu kernel command "
+					  "template(s), PCRs %s unpinned", b->signers.n, b->nkcmd,
+					  b->unpinned ? m : "none");
+			}
 			allowances_text(&o, b);
 			sb_printf(&o, "\n");
 			break;

@@ -69,6 +69,8 @@ void tpa_baseline_free(tpa_baseline *b)
 	}
 	eset_free(&b->apps);
 	eset_free(&b->loader);
+	eset_free(&b->signers);
+	free(b->kcmd);
 	for (i = 0; i < b->nallow; i++) {
 		eset_free(&b->allow[i].apps);
 		eset_free(&b->allow[i].loader);
@@ -317,6 +319,98 @@ static int text_field(const vctx *c, const char *path, json_t *e, const char *ke
 	return 0;
 }
 
+/* boot-applications.signers: [{"certificate": SHA-256 hex of the DER,
+ * "subject": text for people}]. */
+static int parse_signers(const vctx *c, const char *path, json_t *arr)
+{
+	static const char *const keys[] = { "certificate", "subject", NULL };
+	const char *subject;
+	size_t i;
+	json_t *e, *v;
+	int err;
+
+	if (!json_is_array(arr))
+		return bad(c, path, "must be a list of {\"certificate\": hex, \"subject\": text}");
+	json_array_foreach(arr, i, e) {
+		char p[256], pp[280];
+
+		snprintf(p, sizeof(p), "%s[%zu]", path, i);
+		if (!json_is_object(e))
+			return bad(c, p, "must be an object");
+		if ((err = only_keys(c, p, e, keys)) < 0 ||
+		    (err = text_field(c, p, e, "subject", 256, &subject)) < 0)
+			return err;
+		snprintf(pp, sizeof(pp), "%s.certificate", p);
+		if (!json_is_string(v = json_object_get(e, "certificate")))
+			return bad(c, pp, "missing: the SHA-256 of the certificate (hex)");
+		if ((err = eset_add(c, &c->b->signers, pp, 0, 0, json_string_value(v), 32)) < 0)
+			return err;
+	}
+	eset_sort(&c->b->signers);
+	return 0;
+}
+
+/* boot-applications.kernel_commands: PCR 8 command texts, each naming the
+ * kernel's version once as {version}. */
+static int parse_kernel_commands(const vctx *c, const char *path, json_t *arr)
+{
+	tpa_baseline *b = c->b;
+	size_t i;
+	json_t *v;
+
+	if (!json_is_array(arr))
+		return bad(c, path, "must be a list of command texts");
+	if (json_array_size(arr) > KERNEL_COMMANDS_MAX)
+		return tpa_err_fail(TPA_ERR_LIMIT, "%s: %s: more than %d commands", c->src, path,
+				    KERNEL_COMMANDS_MAX);
+	if (!(b->kcmd = calloc(json_array_size(arr) + 1, sizeof(*b->kcmd))))
+		return tpa_err_fail(TPA_ERR_NOMEM, "baseline: out of memory");
+	json_array_foreach(arr, i, v) {
+		const char *s = json_string_value(v), *at;
+		char p[256];
+
+		snprintf(p, sizeof(p), "%s[%zu]", path, i);
+		if (!json_is_string(v) || !json_string_length(v) || json_string_length(v) > 512)
+			return bad(c, p, "must be text of 1 to 512 bytes");
+		for (at = s; *at; at++)
+			if ((unsigned char)*at < 0x20 || (unsigned char)*at > 0x7e)
+				return bad(c, p, "must be printable ASCII");
+		if (!(at = strstr(s, KERNEL_VERSION_TOKEN)) ||
+		    strstr(at + strlen(KERNEL_VERSION_TOKEN), KERNEL_VERSION_TOKEN))
+			return bad(c, p, "must name the kernel's version exactly once, as "
+				   KERNEL_VERSION_TOKEN);
+		if (++b->entries > TPA_BASELINE_ENTRIES_MAX)
+			return tpa_err_fail(TPA_ERR_LIMIT, "%s: more than %d entries", c->src,
+					    TPA_BASELINE_ENTRIES_MAX);
+		b->kcmd[b->nkcmd++] = s;
+	}
+	return 0;
+}
+
+/* boot-applications.unpinned_pcrs: of 8, 9 and 11, those whose boot loader
+ * events are not judged by digest; only beside signers. */
+static int parse_unpinned(const vctx *c, const char *path, json_t *arr)
+{
+	size_t i;
+	json_t *v;
+	int err;
+
+	if (!json_is_array(arr))
+		return bad(c, path, "must be a list of PCR numbers");
+	json_array_foreach(arr, i, v) {
+		char p[256];
+		uint32_t pcr;
+
+		snprintf(p, sizeof(p), "%s[%zu]", path, i);
+		if ((err = get_pcr(c, p, v, &pcr)) < 0)
+			return err;
+		if (pcr != 8 && pcr != 9 && pcr != 11)
+			return bad(c, p, "PCR %u holds no boot loader events (8, 9 or 11)", pcr);
+		c->b->unpinned |= (tpa_pcr_mask)1 << pcr;
+	}
+	return 0;
+}
+
 /* boot-applications.allowances: what baseline allow added, each with the
  * kind of image, where it came from, when it expires, and its digests. */
 static int parse_allowances(const vctx *c, const char *path, json_t *arr)
@@ -472,10 +566,11 @@ static int parse_rule(const vctx *c, const char *name, json_t *r)
 	}
 	case TPA_RULE_BOOT_APPLICATIONS: {
 		static const char *const k[] = { "severity", "applications", "boot_loader",
-						 "allowances", NULL };
+						 "allowances", "signers", "unpinned_pcrs",
+						 "kernel_commands", NULL };
 		static const char *const ak[] = { "digest", "path", NULL };
 		static const char *const lk[] = { "pcr", "digest", "text", NULL };
-		json_t *al;
+		json_t *al, *v;
 
 		if ((err = only_keys(c, p, r, k)) < 0)
 			return err;
@@ -487,6 +582,21 @@ static int parse_rule(const vctx *c, const char *name, json_t *r)
 		if ((err = entry_list(c, &b->loader, pp, json_object_get(r, "boot_loader"), lk, 1,
 				      NULL)) < 0)
 			return err;
+		snprintf(pp, sizeof(pp), "%s.signers", p);
+		if ((v = json_object_get(r, "signers")) && (err = parse_signers(c, pp, v)) < 0)
+			return err;
+		snprintf(pp, sizeof(pp), "%s.kernel_commands", p);
+		if ((v = json_object_get(r, "kernel_commands")) &&
+		    (err = parse_kernel_commands(c, pp, v)) < 0)
+			return err;
+		snprintf(pp, sizeof(pp), "%s.unpinned_pcrs", p);
+		if ((v = json_object_get(r, "unpinned_pcrs")) && (err = parse_unpinned(c, pp, v)) < 0)
+			return err;
+		/* A PCR judged by nothing would let anything boot: only a
+		 * signer rule stands in for its digests. */
+		if (b->unpinned && !b->signers.n)
+			return bad(c, pp, "needs signers: without them nothing vouches for what "
+				   "these PCRs load");
 		snprintf(pp, sizeof(pp), "%s.allowances", p);
 		return (al = json_object_get(r, "allowances")) ? parse_allowances(c, pp, al) : 0;
 	}

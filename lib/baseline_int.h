@@ -83,7 +83,19 @@ struct tpa_baseline {
 	tpa_pcr_mask entry_pcrs;     /* PCRs any entry names */
 	allowance *allow;            /* boot-applications.allowances */
 	size_t nallow;
+	/* boot-applications by signer: an application is allowed when the
+	 * authorities that verified this boot are all "signers"; the PCRs of
+	 * "unpinned_pcrs" (a kernel update changes them) are not judged by
+	 * digest; a PCR 8 command matching a "kernel_commands" template, its
+	 * {version} the booted kernel's, is allowed. */
+	eset signers;                /* certificate fingerprints (SHA-256) */
+	tpa_pcr_mask unpinned;
+	const char **kcmd;           /* in root */
+	size_t nkcmd;
 };
+
+#define KERNEL_COMMANDS_MAX 64
+#define KERNEL_VERSION_TOKEN "{version}"
 
 /* baseline_format.c */
 

@@ -122,6 +122,7 @@ static void note_shim_pcr14(tpa_bootstate *s, const tpa_event_checker *c, const 
 	if (!data_is(ev, "MokSBState") || s->mok_sb_state)
 		return;
 	s->mok_sb_state = 3;
+	s->mok_sb_event = ev->number;
 	for (v = 0; v < 2; v++)
 		if (tpa_hash(h, c->alg, &v, 1) == 0 && memcmp(h, dg, c->ds) == 0)
 			s->mok_sb_state = 1 + v;
@@ -148,7 +149,7 @@ static void note_sbat(tpa_bootstate *s, const tpa_efi_var *v)
 /* EV_EFI_VARIABLE_AUTHORITY: a UEFI_VARIABLE_DATA whose value is one
  * EFI_SIGNATURE_DATA (owner GUID, then the certificate), or for shim's own
  * authorities ("Shim", "MokListRT") the certificate itself. */
-static int note_authority(tpa_bootstate *s, const tpa_efi_var *v)
+static int note_authority(tpa_bootstate *s, const tpa_efi_var *v, uint32_t event)
 {
 	const uint8_t *der = v->data;
 	size_t n = (size_t)v->data_len;
@@ -157,6 +158,10 @@ static int note_authority(tpa_bootstate *s, const tpa_efi_var *v)
 		s->truncated = 1;
 		return 0;
 	}
+	s->authority_event[s->nauthorities] = event;
+	tpa_efi_utf16_ascii(s->authority_var[s->nauthorities],
+			    sizeof(s->authority_var[s->nauthorities]), v->name,
+			    (size_t)(v->name_chars * 2));
 	if (n > 16 && (tpa_efi_var_is(v, tpa_efi_image_security_db, "db") ||
 		       tpa_efi_var_is(v, tpa_efi_global_variable, "KEK"))) {
 		der += 16;
@@ -316,7 +321,7 @@ static int note_event(tpa_bootstate *s, const tpa_event_checker *c, const tpa_ev
 		if (ok == 1 && m->var_ok && !s->sbat_level[0] &&
 		    tpa_efi_var_is(&m->var, tpa_efi_shim_lock, "SbatLevel"))
 			note_sbat(s, &m->var);
-		return ok == 1 && m->var_ok ? note_authority(s, &m->var) : 0;
+		return ok == 1 && m->var_ok ? note_authority(s, &m->var, ev->number) : 0;
 	case TPA_EVK_PK: db = &s->pk; break;
 	case TPA_EVK_KEK: db = &s->kek; break;
 	case TPA_EVK_DB: db = &s->db; break;

@@ -69,6 +69,10 @@
  *                                  its PCR 9 digest and the initrd's the
  *                                  SHA-256 of the files' bytes, so that a
  *                                  baseline can allow them from the files
+ *   "shim": { "mok_validation": true },  shim's PCR 14 events (MokList,
+ *                                  MokListX; MokSBState when validation is
+ *                                  false), as it first verifies an image
+ *                                  with "authority": "vendor"
  *   "faults": {
  *     "tampered_images": ["image", ...],  these images' bytes are altered
  *     "log_edit": { "pcr": 8, "find": "text", "replace": "text" },
@@ -137,6 +141,8 @@ typedef struct {
 	json_t *db;                /* keys.db or NULL */
 	const char *vendor;        /* keys.vendor or NULL */
 	uint32_t authorities_done; /* bit i: db[i] logged; bit 31: vendor */
+	json_t *shim;              /* "shim" or NULL */
+	int shim_measured;         /* its PCR 14 events are in */
 	event *ev;
 	size_t nev;
 } sim;
@@ -960,6 +966,47 @@ cleanup:
 	return rc;
 }
 
+/* shim's PCR 14 EV_IPL events, once, as it starts (before it verifies
+ * what it loads): MokList and MokListX (empty lists here), and MokSBState
+ * only when validation is off (shim measures it when the variable is set). */
+static int shim_measure(sim *s)
+{
+	static const char *const keys[] = { "mok_validation", NULL };
+	static const char *const lists[] = { "MokList", "MokListX" };
+	json_t *v;
+	uint8_t d[SHA256_LEN], one = 1;
+	size_t i;
+	int rc;
+
+	if (!s->shim || s->shim_measured)
+		return 0;
+	s->shim_measured = 1;
+	if ((rc = check_keys(s, s->shim, "shim", keys)) < 0)
+		return rc;
+	v = json_object_get(s->shim, "mok_validation");
+	if (v && !json_is_boolean(v))
+		return bad(s, "shim.mok_validation", "expected true or false");
+	for (i = 0; i < 2; i++) {
+		buf data = { 0 };
+
+		if ((rc = buf_put(&data, lists[i], strlen(lists[i]) + 1)) < 0 ||
+		    (rc = sha256(d, "", 0)) < 0 || (rc = ev_add(s, 14, TPA_EV_IPL, d, &data, 1)) < 0) {
+			buf_free(&data);
+			return rc;
+		}
+	}
+	if (v && json_is_false(v)) {
+		buf data = { 0 };
+
+		if ((rc = buf_put(&data, "MokSBState", 11)) < 0 || (rc = sha256(d, &one, 1)) < 0 ||
+		    (rc = ev_add(s, 14, TPA_EV_IPL, d, &data, 1)) < 0) {
+			buf_free(&data);
+			return rc;
+		}
+	}
+	return 0;
+}
+
 /* With Secure Boot on, the certificate that verified an image, once. */
 static int authority(sim *s, const char *auth, const char *key)
 {
@@ -975,6 +1022,8 @@ static int authority(sim *s, const char *auth, const char *key)
 			rc = bad(s, key, "\"vendor\" but keys.vendor is not set");
 			goto cleanup;
 		}
+		if ((rc = shim_measure(s)) < 0)
+			goto cleanup;
 		if (s->authorities_done & (1u << 31))
 			goto cleanup;
 		s->authorities_done |= 1u << 31;
@@ -1322,7 +1371,7 @@ static int build(sim *s, json_t **faults_out)
 	static const char *const top_keys[] = {
 		"description", "expect", "firmware", "secure_boot", "keys", "disk",
 		"boot_entries", "boot_order", "applications", "grub", "kernel",
-		"faults", NULL };
+		"shim", "faults", NULL };
 	static const char *const disk_keys[] = { "esp_guid", "root_guid", NULL };
 	static const char *const fault_keys[] = { "tampered_images", "log_edit",
 						  "truncate_last_event", "unlogged",
@@ -1336,6 +1385,11 @@ static int build(sim *s, json_t **faults_out)
 		return tpa_err_fail(TPA_ERR_NOMEM, "out of memory");
 	disk = json_object_get(s->root, "disk");
 	faults = json_object_get(s->root, "faults");
+	s->shim = json_object_get(s->root, "shim");
+	if (s->shim && !json_is_object(s->shim)) {
+		rc = bad(s, "shim", "expected an object");
+		goto cleanup;
+	}
 	if (!disk)
 		disk = empty;
 	if (!faults)

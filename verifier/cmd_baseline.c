@@ -50,7 +50,7 @@
 
 static const char help_learn[] =
 "usage: verifier baseline learn (--eventlog FILE | --registry FILE --device ID)\n"
-"                               [--name NAME] [--bank ALG] [--out FILE]\n"
+"                               [--name NAME] [--bank ALG] [--by-signer] [--out FILE]\n"
 "\n"
 "Learns a baseline that accepts exactly one known-good boot: from a binary\n"
 "TCG event log, or from the log device ID (an id, alias or unique prefix of\n"
@@ -69,6 +69,11 @@ static const char help_learn[] =
 "  --name NAME           the baseline's name (default \"learned\")\n"
 "  --bank ALG            sha1, sha256, sha384 or sha512: must be the log's\n"
 "                        strongest bank, which is the default\n"
+"  --by-signer           accept the boot applications by the authorities that\n"
+"                        verified them (Secure Boot on), not by digest, so that\n"
+"                        a kernel update signed by them passes: PCR 9 and 11\n"
+"                        unpinned, GRUB's commands naming the kernel's version\n"
+"                        kept as templates (docs/baseline.md)\n"
 "  --out FILE            write the baseline there (atomically), not to stdout\n"
 "  --help                this text\n";
 
@@ -210,7 +215,7 @@ static const char help_allow[] =
 
 static const char help_baseline[] =
 "usage: verifier baseline learn (--eventlog FILE | --registry FILE --device ID)\n"
-"                               [--name NAME] [--bank ALG] [--out FILE]\n"
+"                               [--name NAME] [--bank ALG] [--by-signer] [--out FILE]\n"
 "       verifier baseline merge [--name NAME] [--out FILE] A.json B.json...\n"
 "       verifier baseline diff A.json B.json\n"
 "       verifier baseline check FILE\n"
@@ -381,12 +386,14 @@ static tpa_exit do_learn(int argc, char **argv)
 		{ "device", required_argument, NULL, 'd' },
 		{ "name", required_argument, NULL, 'n' },
 		{ "bank", required_argument, NULL, 'b' },
+		{ "by-signer", no_argument, NULL, 'S' },
 		{ "out", required_argument, NULL, 'o' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *eventlog = NULL, *registry = NULL, *device = NULL, *name = "learned";
 	const char *out = NULL;
 	uint16_t bank = 0;
+	int by_signer = 0;
 	boot b;
 	tpa_baseline *bl = NULL;
 	tpa_store *st = NULL;
@@ -404,6 +411,7 @@ static tpa_exit do_learn(int argc, char **argv)
 		case 'd': device = optarg; break;
 		case 'n': name = optarg; break;
 		case 'o': out = optarg; break;
+		case 'S': by_signer = 1; break;
 		case 'b':
 			if (!(bank = parse_bank(optarg)))
 				return usage_error("--bank: '%.40s' is not sha1, sha256, sha384 or "
@@ -450,7 +458,8 @@ static tpa_exit do_learn(int argc, char **argv)
 			goto cleanup;
 	}
 	rc = TPA_EXIT_USAGE;
-	if (tpa_baseline_learn(&bl, &b.boot, name) < 0) {
+	if ((by_signer ? tpa_baseline_learn_by_signer(&bl, &b.boot, name) :
+	     tpa_baseline_learn(&bl, &b.boot, name)) < 0) {
 		rc = fail("learn");
 		goto cleanup;
 	}

@@ -72,6 +72,13 @@ char *tpa_baseline_to_json(const tpa_baseline *b);
  * 13 for systemd-stub, 14 for shim). The boot's evidence must hold, and
  * every PCR the log extends must count (be quoted and replayed). */
 int tpa_baseline_learn(tpa_baseline **out, const tpa_boot *boot, const char *name);
+/* As learn, but boot-applications by signer (docs/baseline.md): its
+ * "signers" are the authorities that verified this boot (PCR 7), no
+ * application digest; PCR 9 and 11 (what a kernel update changes) are
+ * unpinned; GRUB's PCR 8 commands naming the kernel's version become
+ * kernel_commands templates. Secure Boot must be enabled, the authorities
+ * known. */
+int tpa_baseline_learn_by_signer(tpa_baseline **out, const tpa_boot *boot, const char *name);
 /* A baseline that accepts what a or b accepts (same bank): allowed sets
  * joined, dbx requirements intersected, a rule only one has dropped. */
 int tpa_baseline_merge(tpa_baseline **out, const tpa_baseline *a, const tpa_baseline *b);

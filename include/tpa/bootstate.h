@@ -102,6 +102,10 @@ typedef struct {
 	tpa_efi_sigdb pk, kek, db, dbx; /* PCR 7 EV_EFI_VARIABLE_DRIVER_CONFIG */
 	tpa_efi_cert authorities[TPA_AUTHORITIES_MAX]; /* EV_EFI_VARIABLE_AUTHORITY */
 	size_t nauthorities;
+	uint32_t authority_event[TPA_AUTHORITIES_MAX]; /* the event of each */
+	char authority_var[TPA_AUTHORITIES_MAX][16];   /* its variable: "db", "Shim",
+							* "MokListRT", "SbatLevel"
+							* (shim's, not a signer) */
 	int uefi_debug_mode;            /* "UEFI Debug Mode" action in PCR 7 */
 	tpa_boot_app apps[TPA_BOOT_APPS_MAX];
 	size_t napps;
@@ -120,6 +124,7 @@ typedef struct {
 	int mok_sb_state;               /* PCR 14 "MokSBState": 0 not measured, 1 its
 					 * value 0 (shim validates), 2 value 1 (shim
 					 * validates nothing), 3 another value */
+	uint32_t mok_sb_event;          /* its event, when measured */
 	int truncated;                  /* more items than the caps above */
 } tpa_bootstate;
 

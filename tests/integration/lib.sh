@@ -136,6 +136,19 @@ serve_one_device() {
     [ -n "$DEV" ] && ok "a device enrolled" || bad "a device enrolled" "$WORK/enroll.out"
 }
 
+# boot_scenario NAME FILE: a swtpm of its own booted through the scenario
+# FILE (TCTIS[NAME], which the caller declares with declare -A), its log in
+# $WORK/NAME.log, its EK CA certificates in $WORK/ekca.
+boot_scenario() {
+    start_swtpm "$WORK/tpm-$1"
+    TCTIS[$1]=$TCTI
+    mkdir -p "$WORK/ekca"
+    cp "$WORK/tpm-$1/ca/swtpm-localca-rootca-cert.pem" "$WORK/ekca/root-$1.pem"
+    cp "$WORK/tpm-$1/ca/issuercert.pem" "$WORK/ekca/issuer-$1.pem"
+    "$BIN/tpa-bootsim" --scenario "$2" --log "$WORK/$1.log" --tcti "$TCTI" \
+        >"$WORK/$1.sim" 2>&1 || bad "$1: tpa-bootsim" "$WORK/$1.sim"
+}
+
 # fleet_devices N: N swtpm devices booted through simulator/scenarios/
 # good.json (logs $WORK/goodK.log), their EK CAs in $WORK/ekca, DEVS the
 # tpa-fleet --device of each (AK files $WORK/akK.bin, made by enrolling),

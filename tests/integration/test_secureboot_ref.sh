@@ -111,15 +111,7 @@ for f in "$ROOT"/simulator/scenarios/secureboot/*.json; do
     SCEN+=("$f")
 done
 declare -A TCTIS=()
-for k in "${!NAMES[@]}"; do
-    n=${NAMES[$k]}
-    start_swtpm "$WORK/tpm-$n"
-    TCTIS[$n]=$TCTI
-    cp "$WORK/tpm-$n/ca/swtpm-localca-rootca-cert.pem" "$WORK/ekca/root-$n.pem"
-    cp "$WORK/tpm-$n/ca/issuercert.pem" "$WORK/ekca/issuer-$n.pem"
-    "$BIN/tpa-bootsim" --scenario "${SCEN[$k]}" --log "$WORK/$n.log" --tcti "$TCTI" \
-        >"$WORK/$n.sim" 2>&1 || bad "$n: tpa-bootsim" "$WORK/$n.sim"
-done
+for k in "${!NAMES[@]}"; do boot_scenario "${NAMES[$k]}" "${SCEN[$k]}"; done
 start_verifier w --cert "$WORK/certs/server.pem" --key "$WORK/certs/server.key" \
     --registry "$WORK/reg.db" --ek-ca "$WORK/ekca" --token-key "$WORK/token.jwk" \
     --secureboot-ref "$REF" --http-listen-plain 127.0.0.1:0

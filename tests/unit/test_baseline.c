@@ -1249,6 +1249,197 @@ static void test_no_application_allowances_only(void)
 	tpa_appraisal_clear(&a);
 }
 
+/* Boot applications by signer on the real logs with Secure Boot on: learned
+ * by signer, each accepts its own boot with no application digest; a
+ * signer list that lacks one of the boot's authorities fails the rule,
+ * naming that authority's event; a log with Secure Boot off cannot be
+ * learned by signer. */
+static void test_by_signer_real_logs(void)
+{
+	size_t i;
+	int judged = 0;
+
+	for (i = 0; i < sizeof(sb_on) / sizeof(sb_on[0]); i++) {
+		tpa_baseline *bl = NULL, *cut = NULL;
+		tpa_appraisal a = { 0 };
+		json_t *root, *signers;
+		char *text;
+		boot b;
+
+		if (sb_on[i].bank != TPM2_ALG_SHA256)
+			continue;
+		CU_ASSERT_EQUAL_FATAL(boot_load(&b, sb_on[i].file, 0), 0);
+		if (tpa_baseline_learn_by_signer(&bl, &b.ev, "signed") < 0) {
+			fprintf(stderr, "%s: %s\n", sb_on[i].file, tpa_err_last());
+			CU_FAIL("learn --by-signer");
+			boot_free(&b);
+			continue;
+		}
+		judged++;
+		CU_ASSERT_EQUAL(tpa_baseline_appraise(&a, bl, &b.ev), 0);
+		CU_ASSERT_EQUAL(a.rules[TPA_RULE_BOOT_APPLICATIONS].status, TPA_RULE_PASS);
+		if (a.rules[TPA_RULE_BOOT_APPLICATIONS].status != TPA_RULE_PASS)
+			fprintf(stderr, "%s: %s\n", sb_on[i].file,
+				a.rules[TPA_RULE_BOOT_APPLICATIONS].detail);
+		tpa_appraisal_clear(&a);
+		/* The last signer dropped: the rule fails on that authority. */
+		text = tpa_baseline_to_json(bl);
+		root = json_loads(text, 0, NULL);
+		signers = json_object_get(json_object_get(json_object_get(root, "rules"),
+							  "boot-applications"), "signers");
+		CU_ASSERT_TRUE_FATAL(json_array_size(signers) >= 1);
+		if (json_array_size(signers) > 1) {
+			char *t2;
+
+			json_array_remove(signers, json_array_size(signers) - 1);
+			t2 = json_dumps(root, 0);
+			CU_ASSERT_EQUAL(tpa_baseline_parse(&cut, t2, strlen(t2), "cut"), 0);
+			CU_ASSERT_EQUAL(tpa_baseline_appraise(&a, cut, &b.ev), 0);
+			CU_ASSERT_EQUAL(a.rules[TPA_RULE_BOOT_APPLICATIONS].status, TPA_RULE_FAIL);
+			CU_ASSERT_PTR_NOT_NULL(strstr(a.rules[TPA_RULE_BOOT_APPLICATIONS].detail,
+						      "is not a signer of the baseline"));
+			CU_ASSERT_EQUAL(a.rules[TPA_RULE_BOOT_APPLICATIONS].pcr, 4);
+			/* shim 15.4 measures GRUB (event 26), then the vendor
+			 * certificate that verified it (27), then the kernel (77):
+			 * both are bounded by that authority. */
+			if (strstr(sb_on[i].file, "rhel8")) {
+				const tpa_rule_result *r = &a.rules[TPA_RULE_BOOT_APPLICATIONS];
+				int got26 = 0, got77 = 0;
+				size_t k;
+
+				for (k = 0; k < r->nfailed; k++) {
+					got26 |= r->failed[k].event == 26;
+					got77 |= r->failed[k].event == 77;
+				}
+				CU_ASSERT_TRUE(got26 && got77);
+				CU_ASSERT_PTR_NOT_NULL(strstr(r->detail, "event 27: authority Shim"));
+			}
+			tpa_appraisal_clear(&a);
+			tpa_baseline_free(cut);
+			free(t2);
+		}
+		json_decref(root);
+		free(text);
+		tpa_baseline_free(bl);
+		boot_free(&b);
+	}
+	CU_ASSERT_TRUE(judged >= 4);
+	/* A boot with Secure Boot off: no signer vouches for anything. */
+	{
+		tpa_baseline *bl = NULL;
+		tpa_appraisal a = { 0 };
+		boot b, off;
+
+		CU_ASSERT_EQUAL_FATAL(boot_load(&b, DATA "keylime/mb_log.bin", 0), 0);
+		CU_ASSERT_EQUAL_FATAL(tpa_baseline_learn_by_signer(&bl, &b.ev, "signed"), 0);
+		CU_ASSERT_EQUAL_FATAL(boot_load(&off, DATA "go-tpm-tools/gdc-host.bin", 0), 0);
+		CU_ASSERT_EQUAL(tpa_baseline_appraise(&a, bl, &off.ev), 0);
+		CU_ASSERT_EQUAL(a.rules[TPA_RULE_BOOT_APPLICATIONS].status, TPA_RULE_FAIL);
+		CU_ASSERT_PTR_NOT_NULL(strstr(a.rules[TPA_RULE_BOOT_APPLICATIONS].detail,
+					      "no signer vouches for it: Secure Boot is disabled: no "
+					      "signature was checked"));
+		if (!strstr(a.rules[TPA_RULE_BOOT_APPLICATIONS].detail, "no signature was checked"))
+			fprintf(stderr, "gdc-host: %s\n", a.rules[TPA_RULE_BOOT_APPLICATIONS].detail);
+		tpa_appraisal_clear(&a);
+		tpa_baseline_free(bl);
+		boot_free(&off);
+		boot_free(&b);
+	}
+	{
+		tpa_baseline *bl = NULL;
+		boot b;
+
+		CU_ASSERT_EQUAL_FATAL(boot_load(&b, DATA "go-tpm-tools/ubuntu-2104-no-secure-boot.bin",
+						0), 0);
+		CU_ASSERT_EQUAL(tpa_baseline_learn_by_signer(&bl, &b.ev, "x"), TPA_ERR_VERIFY);
+		CU_ASSERT_PTR_NOT_NULL(strstr(tpa_err_last(), "Secure Boot is disabled"));
+		CU_ASSERT_PTR_NULL(bl);
+		boot_free(&b);
+	}
+}
+
+/* The signer fields are untrusted input like the rest. */
+static void test_by_signer_untrusted(void)
+{
+	static const char head[] = MINI_HEAD "\"boot-applications\": {\"severity\": \"critical\", "
+		"\"applications\": [], \"boot_loader\": [], %s}}}";
+	static const char sig[] = "\"signers\": [{\"certificate\": \"" HEX64 "\"}]";
+	static const struct {
+		const char *fields, *where;
+	} bad[] = {
+		{ "\"signers\": {}", "boot-applications.signers: must be a list" },
+		{ "\"signers\": [5]", "boot-applications.signers[0]: must be an object" },
+		{ "\"signers\": [{}]", "boot-applications.signers[0].certificate: missing" },
+		{ "\"signers\": [{\"certificate\": \"00\"}]",
+		  "boot-applications.signers[0].certificate: not 64" },
+		{ "\"signers\": [{\"certificate\": \"" HEX64 "\", \"cn\": \"x\"}]",
+		  "boot-applications.signers[0].cn: unknown field" },
+		{ "\"signers\": [{\"certificate\": \"" HEX64 "\", \"subject\": \"a\\tb\"}]",
+		  "boot-applications.signers[0].subject: must be printable ASCII" },
+		{ "%s, \"kernel_commands\": [\"echo Loading Linux\"]",
+		  "boot-applications.kernel_commands[0]: must name the kernel's version exactly once" },
+		{ "%s, \"kernel_commands\": [\"initrd /{version}/{version}\"]",
+		  "boot-applications.kernel_commands[0]: must name the kernel's version exactly once" },
+		{ "%s, \"kernel_commands\": [7]",
+		  "boot-applications.kernel_commands[0]: must be text" },
+		{ "%s, \"unpinned_pcrs\": [4]",
+		  "boot-applications.unpinned_pcrs[0]: PCR 4 holds no boot loader events" },
+		{ "%s, \"unpinned_pcrs\": [24]", "boot-applications.unpinned_pcrs[0]: must be a PCR" },
+		{ "\"unpinned_pcrs\": [9]", "boot-applications.unpinned_pcrs: needs signers" },
+	};
+	char f[400], text[1000];
+	size_t i;
+
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		snprintf(f, sizeof(f), bad[i].fields, sig);
+		snprintf(text, sizeof(text), head, f);
+		expect_refused(text, TPA_ERR_VERIFY, bad[i].where);
+	}
+	/* Bounded: more than 64 templates. */
+	{
+		char big[8000];
+		size_t at = 0, k;
+
+		at += (size_t)snprintf(big + at, sizeof(big) - at, "%s, \"kernel_commands\": [", sig);
+		for (k = 0; k < 65; k++)
+			at += (size_t)snprintf(big + at, sizeof(big) - at, "%s\"echo {version} %zu\"",
+					       k ? ", " : "", k);
+		snprintf(big + at, sizeof(big) - at, "]");
+		{
+			char t2[9000];
+
+			snprintf(t2, sizeof(t2), head, big);
+			expect_refused(t2, TPA_ERR_LIMIT, "more than 64 commands");
+		}
+	}
+	{
+		tpa_baseline *b = NULL;
+
+		snprintf(f, sizeof(f), "%s, \"kernel_commands\": [\"echo Loading Linux {version} ...\"], "
+			 "\"unpinned_pcrs\": [9, 11]", sig);
+		snprintf(text, sizeof(text), head, f);
+		CU_ASSERT_EQUAL(parse_text(&b, text), 0);
+		tpa_baseline_free(b);
+	}
+}
+
+/* A signer rule and no application measured: silence is no pass. */
+static void test_no_application_by_signer(void)
+{
+	tpa_appraisal a = { 0 };
+	const tpa_rule_result *r = &a.rules[TPA_RULE_BOOT_APPLICATIONS];
+
+	lw_begin();
+	lw_separators();
+	appraise_lw(&a, "\"boot-applications\": {\"severity\": \"critical\", \"applications\": "
+		    "[], \"boot_loader\": [], \"signers\": [{\"certificate\": \"" HEX64 "\"}]}");
+	CU_ASSERT_EQUAL(a.outcome, TPA_OUTCOME_NON_COMPLIANT);
+	CU_ASSERT_EQUAL(r->status, TPA_RULE_FAIL);
+	CU_ASSERT_STRING_EQUAL(r->detail, "no boot application was measured on PCR 4 (the "
+			       "baseline allows them by signer)");
+	tpa_appraisal_clear(&a);
+}
+
 /* ... nor a boot that measured no kernel command line, against a baseline
  * that allows some. */
 static void test_no_cmdline_measured(void)
@@ -1301,6 +1492,9 @@ int main(void)
 		    test_cmdline_unbound);
 	CU_add_test(s, "no boot application measured", test_no_application_measured);
 	CU_add_test(s, "no kernel command line measured", test_no_cmdline_measured);
+	CU_add_test(s, "boot applications by signer on real logs", test_by_signer_real_logs);
+	CU_add_test(s, "the signer fields are untrusted input", test_by_signer_untrusted);
+	CU_add_test(s, "a signer rule and no application measured", test_no_application_by_signer);
 	CU_add_test(s, "no application measured, the baseline's all allowances",
 		    test_no_application_allowances_only);
 	CU_add_test(s, "a rule without evidence keeps that reason", test_no_evidence_stays_the_reason);
