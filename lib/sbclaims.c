@@ -100,11 +100,32 @@ static void note_missing(tpa_sb_claims *c, char (*dates)[11], const char *added,
 	snprintf(c->dbx_missing_named[at], TPA_SBC_TEXT_MAX, "%s", text);
 }
 
+/* A security version number entry: 0x01, the application's GUID, then
+ * its version as two little-endian 16-bit numbers, minor then major. */
+static uint32_t svn_version(const uint8_t *v)
+{
+	return (uint32_t)(v[19] | v[20] << 8) << 16 | (uint32_t)(v[17] | v[18] << 8);
+}
+
+/* Whether dbx holds the SVN of s or a higher one for the same application. */
+static int svn_met(const tpa_efi_sigdb *dbx, const tpa_sbref_svn *s)
+{
+	size_t i;
+
+	for (i = 0; i < dbx->nhashes; i++)
+		if (memcmp(dbx->hashes[i], s->value, 17) == 0 &&
+		    svn_version(dbx->hashes[i]) >= svn_version(s->value))
+			return 1;
+	return 0;
+}
+
 /* The revocations of arch missing from dbx (seen: the bundle's slots its
- * hashes hold, as bits; fp, nf: its certificates' fingerprints, sorted);
- * with c, the newest of them named. */
+ * hashes hold, as bits; fp, nf: its certificates' fingerprints, sorted;
+ * its SVNs, whatever the architecture); with c, the newest of them named
+ * (an SVN has no date in the bundle: named when there is room). */
 static size_t missing_of(const tpa_sbref *r, tpa_sb_arch a, const uint8_t *seen,
-			 uint8_t (*fp)[32], size_t nf, size_t *required, tpa_sb_claims *c)
+			 uint8_t (*fp)[32], size_t nf, const tpa_efi_sigdb *dbx, size_t *required,
+			 tpa_sb_claims *c)
 {
 	char dates[TPA_SBC_MISSING_SHOWN][11], text[TPA_SBC_TEXT_MAX];
 	size_t i, missing = 0;
@@ -140,6 +161,17 @@ static size_t missing_of(const tpa_sbref *r, tpa_sb_arch a, const uint8_t *seen,
 			snprintf(text, sizeof(text), "the certificate %s (revoked %s)",
 				 r->certs[i].name, r->certs[i].added);
 			note_missing(c, dates, r->certs[i].added, text);
+		}
+	}
+	for (i = 0; i < r->nsvns; i++) {
+		++*required;
+		if (svn_met(dbx, &r->svns[i]))
+			continue;
+		missing++;
+		if (c) {
+			snprintf(text, sizeof(text), "the SVN %s of %s", r->svns[i].version,
+				 r->svns[i].file[0] ? r->svns[i].file : "an application");
+			note_missing(c, dates, "", text);
 		}
 	}
 	return missing;
@@ -179,22 +211,23 @@ static void judge_dbx(tpa_sb_claims *c, const tpa_bootstate *st, const tpa_sbref
 		snprintf(c->arch_why, sizeof(c->arch_why), "dbx holds %zu %s revocations, more "
 			 "than of any other architecture", overlap[best],
 			 tpa_sb_arch_name(c->arch));
-		c->dbx_missing = missing_of(r, c->arch, seen, fp, nf, &c->dbx_required, c);
+		c->dbx_missing = missing_of(r, c->arch, seen, fp, nf, &st->dbx, &c->dbx_required,
+					    c);
 	} else {
 		/* None of any architecture: what every one lacks at least. */
 		snprintf(c->arch_why, sizeof(c->arch_why), "dbx holds no revocation of the "
 			 "bundle's: the architecture cannot be told from it");
 		best_m = (size_t)-1;
 		for (a = 0; a < TPA_SB_ARCH_COUNT; a++) {
-			size_t m = missing_of(r, (tpa_sb_arch)a, seen, fp, nf, &req, NULL);
+			size_t m = missing_of(r, (tpa_sb_arch)a, seen, fp, nf, &st->dbx, &req, NULL);
 
 			if (m < best_m) {
 				best_m = m;
 				best = a;
 			}
 		}
-		c->dbx_missing = missing_of(r, (tpa_sb_arch)best, seen, fp, nf, &c->dbx_required,
-					    c);
+		c->dbx_missing = missing_of(r, (tpa_sb_arch)best, seen, fp, nf, &st->dbx,
+					    &c->dbx_required, c);
 	}
 	c->dbx_current = c->dbx_missing ? TPA_SBA_NO : TPA_SBA_YES;
 	if (c->dbx_missing)

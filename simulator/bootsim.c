@@ -680,7 +680,8 @@ static int newest_first(const void *a, const void *b)
 
 /* keys.dbx_ref {"bundle": PATH, "arch": "x64", "drop_newest": N}: the
  * bundle's revocations of arch not marked optional, but its N newest (a dbx
- * of some time ago), appended to *hashes (malloc'd, *n of them). */
+ * of some time ago), and its SVN entries, appended to *hashes (malloc'd, *n
+ * of them). */
 static int dbx_ref(uint8_t (**hashes)[SHA256_LEN], size_t *n, const sim *s, json_t *keys)
 {
 	static const char *const ref_keys[] = { "bundle", "arch", "drop_newest", NULL };
@@ -713,8 +714,9 @@ static int dbx_ref(uint8_t (**hashes)[SHA256_LEN], size_t *n, const sim *s, json
 		return bad(s, "keys.dbx_ref.bundle", why);
 	}
 	rc = tpa_err_fail(TPA_ERR_NOMEM, "out of memory");
-	if (ref->nimages[a] && (!(req = calloc(ref->nimages[a], sizeof(*req))) ||
-				!(*hashes = calloc(ref->nimages[a], SHA256_LEN))))
+	if ((ref->nimages[a] && !(req = calloc(ref->nimages[a], sizeof(*req)))) ||
+	    (ref->nimages[a] + ref->nsvns &&
+	     !(*hashes = calloc(ref->nimages[a] + ref->nsvns, SHA256_LEN))))
 		goto cleanup;
 	for (i = 0; i < ref->nimages[a]; i++)
 		if (!ref->images[a][i].optional)
@@ -722,6 +724,8 @@ static int dbx_ref(uint8_t (**hashes)[SHA256_LEN], size_t *n, const sim *s, json
 	qsort(req, k, sizeof(*req), newest_first);
 	for (i = (size_t)drop; i < k; i++)
 		memcpy((*hashes)[(*n)++], req[i]->sha256, SHA256_LEN);
+	for (i = 0; i < ref->nsvns; i++)
+		memcpy((*hashes)[(*n)++], ref->svns[i].value, SHA256_LEN);
 	rc = 0;
 cleanup:
 	free(req);

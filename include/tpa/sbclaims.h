@@ -31,7 +31,8 @@ typedef struct {
 	char arch_why[TPA_SBC_TEXT_MAX];
 
 	/* Every revocation of the bundle for the architecture (images not
-	 * marked optional, and certificates) is in dbx. */
+	 * marked optional, certificates, and its SVNs, or higher ones) is in
+	 * dbx. */
 	tpa_sb_answer dbx_current;
 	size_t dbx_required, dbx_missing;
 	char dbx_missing_named[TPA_SBC_MISSING_SHOWN][TPA_SBC_TEXT_MAX];

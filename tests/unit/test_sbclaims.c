@@ -81,13 +81,15 @@ static int suite_clean(void)
 /* A machine: its databases and what it booted. */
 typedef struct {
 	const der *pk, *kek[3], *db[5];
-	int dbx_all_x64;             /* every required x64 revocation ... */
-	size_t dbx_drop_newest;      /* ... but the n newest */
+	int dbx_all_x64;             /* every required x64 revocation and SVN ... */
+	size_t dbx_drop_newest;      /* ... but the n newest revocations */
 	int dbx_pca2011;             /* the revoked Windows PCA 2011 in dbx */
 	const uint8_t *app_digest;   /* the boot application's Authenticode SHA-256 */
 	const der *authority;        /* the CA that verified it (EV_EFI_VARIABLE_AUTHORITY) */
 	int moksb;                   /* shim's MokSBState on PCR 14: 0 none, else value + 1 */
 } machine;
+
+static int svn_bootmgr;              /* bootmgfw's SVN in dbx: the bundle's major + this */
 
 static void put_event(buf *w, uint32_t pcr, uint32_t type, const uint8_t *digest,
 		      const void *data, uint32_t len)
@@ -154,6 +156,12 @@ static void write_boot(buf *w, const machine *m)
 		n = required_x64(req);
 		for (i = m->dbx_drop_newest; i < n; i++)
 			memcpy(hashes[nh++], req[i]->sha256, 32);
+		for (i = 0; i < ref->nsvns; i++) {
+			memcpy(hashes[nh], ref->svns[i].value, 32);
+			if (!strcmp(ref->svns[i].file, "bootmgfw.efi"))
+				hashes[nh][19] = (uint8_t)(hashes[nh][19] + svn_bootmgr);
+			nh++;
+		}
 	}
 	write_db(w, tpa_efi_image_security_db, "dbx", dbx_certs, m->dbx_pca2011 ? 1 : 0,
 		 (const uint8_t (*)[32])hashes, nh);
@@ -217,8 +225,9 @@ static void test_ready_machine(void)
 	CU_ASSERT_EQUAL(c.arch, TPA_SB_ARCH_X64);
 	CU_ASSERT_EQUAL(c.dbx_current, TPA_SBA_YES);
 	CU_ASSERT_EQUAL(c.dbx_missing, 0);
-	CU_ASSERT_EQUAL(c.dbx_required, 289 + 1);   /* x64's not optional, and PCA 2011 */
-	WHY_HAS(c.dbx_why, "all 290 revocations of x64 are in dbx");
+	/* x64's not optional, PCA 2011, the SVNs of bootmgfw, cdboot, wdsmgfw */
+	CU_ASSERT_EQUAL(c.dbx_required, 289 + 1 + 3);
+	WHY_HAS(c.dbx_why, "all 293 revocations of x64 are in dbx");
 	CU_ASSERT_EQUAL(c.ca_2023_ready, TPA_SBA_YES);
 	CU_ASSERT_EQUAL(c.ca_2011_only, TPA_SBA_NO);
 	CU_ASSERT_EQUAL(c.test_platform_key, TPA_SBA_NO);
@@ -239,11 +248,30 @@ static void test_stale_dbx(void)
 	CU_ASSERT_EQUAL(c.arch, TPA_SB_ARCH_X64);
 	CU_ASSERT_EQUAL(c.dbx_current, TPA_SBA_NO);
 	CU_ASSERT_EQUAL(c.dbx_missing, 3 + 1);
-	WHY_HAS(c.dbx_why, "4 of the 290 revocations of x64 are not in dbx");
+	WHY_HAS(c.dbx_why, "4 of the 293 revocations of x64 are not in dbx");
 	CU_ASSERT_EQUAL(c.dbx_missing_nnamed, TPA_SBC_MISSING_SHOWN);
 	WHY_HAS(c.dbx_missing_named[0], req[0]->added);
 	CU_ASSERT(strcmp(req[0]->added, "2026-01-01") >= 0);   /* this year's */
 	CU_ASSERT_EQUAL(c.ca_2023_ready, TPA_SBA_YES);   /* the CAs are not the dbx */
+}
+
+/* Security version numbers: dbx holds the bundle's SVN of an application,
+ * or a higher one; a lower one is missing, named. */
+static void test_svn(void)
+{
+	machine m = { &pk_oem, { &kek2011, &kek2023 }, { &uefi2011, &pca2011, &wuefi2023, &muefi2023 },
+		      1, 0, 1, clean_app, &wuefi2023, 0 };
+	tpa_sb_claims c;
+
+	svn_bootmgr = 1;
+	judge(&c, &m, TPA_PCR_MASK_ALL);
+	CU_ASSERT_EQUAL(c.dbx_current, TPA_SBA_YES);       /* 10.0 where 9.0 is asked */
+	svn_bootmgr = -1;
+	judge(&c, &m, TPA_PCR_MASK_ALL);
+	svn_bootmgr = 0;
+	CU_ASSERT_EQUAL(c.dbx_current, TPA_SBA_NO);        /* 8.0: BlackLotus's fix not in */
+	CU_ASSERT_EQUAL(c.dbx_missing, 1);
+	WHY_HAS(c.dbx_missing_named[0], "the SVN 9.0 of bootmgfw.efi");
 }
 
 /* A dbx holding nothing of the bundle's: not current on any architecture. */
@@ -254,7 +282,7 @@ static void test_empty_dbx(void)
 	size_t a, least = (size_t)-1;
 
 	for (a = 0; a < TPA_SB_ARCH_COUNT; a++) {
-		size_t i, n = ref->ncerts;
+		size_t i, n = ref->ncerts + ref->nsvns;
 
 		for (i = 0; i < ref->nimages[a]; i++)
 			n += !ref->images[a][i].optional;
@@ -386,14 +414,14 @@ static void test_unvouched(void)
  * judges it: dbx missing so many x64 revocations, and the CAs. */
 static const struct {
 	const char *file;
-	size_t missing;                /* of x64's 290 */
+	size_t missing;                /* of x64's 293 */
 	tpa_sb_answer ready, only2011;
 } expected[] = {
-	{ "tests/data/eventlog/go-tpm-tools/rhel8-uefi.bin", 110, TPA_SBA_NO, TPA_SBA_YES },
-	{ "tests/data/eventlog/go-tpm-tools/gdc-host.bin", 70, TPA_SBA_NO, TPA_SBA_YES },
-	{ "tests/data/eventlog/go-attestation/windows_gcp_shielded_vm.bin", 263, TPA_SBA_NO,
+	{ "tests/data/eventlog/go-tpm-tools/rhel8-uefi.bin", 113, TPA_SBA_NO, TPA_SBA_YES },
+	{ "tests/data/eventlog/go-tpm-tools/gdc-host.bin", 73, TPA_SBA_NO, TPA_SBA_YES },
+	{ "tests/data/eventlog/go-attestation/windows_gcp_shielded_vm.bin", 266, TPA_SBA_NO,
 	  TPA_SBA_YES },
-	{ "tests/data/eventlog/keylime/binary_bios_measurements-secureboot", 70, TPA_SBA_YES,
+	{ "tests/data/eventlog/keylime/binary_bios_measurements-secureboot", 73, TPA_SBA_YES,
 	  TPA_SBA_NO },
 };
 
@@ -460,7 +488,7 @@ static void test_rules(void)
 	appraise(&a, &good, ref, 1);
 	CU_ASSERT_EQUAL(a.outcome, TPA_OUTCOME_COMPLIANT);
 	CU_ASSERT_EQUAL(rule(&a, TPA_RULE_DBX_CURRENT)->status, TPA_RULE_PASS);
-	WHY_HAS(rule(&a, TPA_RULE_DBX_CURRENT)->detail, "all 290 revocations of x64 are in dbx");
+	WHY_HAS(rule(&a, TPA_RULE_DBX_CURRENT)->detail, "all 293 revocations of x64 are in dbx");
 	CU_ASSERT_EQUAL(rule(&a, TPA_RULE_CA_2023)->status, TPA_RULE_PASS);
 	CU_ASSERT_EQUAL(rule(&a, TPA_RULE_NO_TEST_KEYS)->status, TPA_RULE_PASS);
 	CU_ASSERT_EQUAL(rule(&a, TPA_RULE_NO_REVOKED_COMPONENTS)->status, TPA_RULE_PASS);
@@ -470,8 +498,8 @@ static void test_rules(void)
 	appraise(&a, &m, ref, 1);
 	CU_ASSERT_EQUAL(a.outcome, TPA_OUTCOME_WARNING);
 	CU_ASSERT_EQUAL(rule(&a, TPA_RULE_DBX_CURRENT)->status, TPA_RULE_FAIL);
-	WHY_HAS(rule(&a, TPA_RULE_DBX_CURRENT)->detail, "1 of the 290 revocations of x64 are not "
-		"in dbx (289 entries); the newest missing: ");
+	WHY_HAS(rule(&a, TPA_RULE_DBX_CURRENT)->detail, "1 of the 293 revocations of x64 are not "
+		"in dbx (292 entries); the newest missing: ");
 	tpa_appraisal_clear(&a);
 	/* a test PK, 2011 CAs only: critical */
 	m = good;
@@ -626,6 +654,7 @@ int main(void)
 	s = CU_add_suite("sbclaims", suite_init, suite_clean);
 	CU_add_test(s, "a 2023-ready machine, dbx current: every claim good", test_ready_machine);
 	CU_add_test(s, "a stale dbx: the newest revocations missing, named", test_stale_dbx);
+	CU_add_test(s, "SVNs: the bundle's or a higher one, a lower one missing", test_svn);
 	CU_add_test(s, "an empty dbx: not current on any architecture", test_empty_dbx);
 	CU_add_test(s, "2011-only CAs, a 2011 CA without its successor", test_ca_2011);
 	CU_add_test(s, "a test platform key, no platform key", test_test_pk);
