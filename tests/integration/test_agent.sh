@@ -194,11 +194,11 @@ fi
 # ---- SIGHUP: the configuration is read again ----
 sed -i 's/^interval = 4$/interval = 5/' "$WORK/agent.conf"
 kill -HUP "$AGENT_PID"
-wait_log 'SIGHUP: configuration re-read; attesting' 5 && ok "SIGHUP: configuration re-read" ||
+wait_log 'SIGHUP: configuration re-read; attesting' 30 && ok "SIGHUP: configuration re-read" ||
     bad "SIGHUP" "$WORK/agent.log"
 echo 'bogus = 1' >>"$WORK/agent.conf"
 kill -HUP "$AGENT_PID"
-wait_log 'SIGHUP: the configuration has errors' 5 && ok "SIGHUP with a broken file: the old settings stay" ||
+wait_log 'SIGHUP: the configuration has errors' 30 && ok "SIGHUP with a broken file: the old settings stay" ||
     bad "SIGHUP with errors" "$WORK/agent.log"
 expect_grep "... naming the file, line and key" "$WORK/agent.log" "agent.conf:14: unknown key 'bogus'"
 stop_agent
