@@ -68,6 +68,12 @@ static void usage_list(FILE *f)
 	      "  --non-compliant       only devices whose last outcome is neither compliant\n"
 	      "                        nor warning (never attested counts), or that are not\n"
 	      "                        active\n"
+	      "  --secureboot CLAIM=ANSWER\n"
+	      "                        only devices whose last token answers a\n"
+	      "                        Secure Boot claim so (dbx_current, ca_2023_ready,\n"
+	      "                        ca_2011_only, test_platform_key,\n"
+	      "                        revoked_component_booted; yes, no or unknown: no\n"
+	      "                        token saying it is unknown), e.g. ca_2023_ready=no\n"
 	      STALE_OPTS
 	      "  --help                this text\n", f);
 }
@@ -435,7 +441,58 @@ typedef struct {
 	tpa_device_state state;
 	const char *label;
 	tpa_staleness pol;          /* what stale means */
+	int sb_claim;               /* --secureboot CLAIM=ANSWER: the claim, or -1 */
+	tpa_sb_answer sb_answer;
 } filters;
+
+/* --secureboot CLAIM=ANSWER: CLAIM one of tpa.secureboot's, ANSWER yes, no
+ * or unknown; 0, or -1 naming what is wrong in why. */
+static int sb_filter_parse(filters *fl, const char *arg, char *why, size_t cap)
+{
+	const char *eq = strchr(arg, '=');
+	size_t i;
+
+	for (i = 0; eq && i < TPA_SBC_COUNT; i++)
+		if (strlen(tpa_sb_claim_names[i]) == (size_t)(eq - arg) &&
+		    !strncmp(arg, tpa_sb_claim_names[i], (size_t)(eq - arg)))
+			break;
+	if (!eq || i == TPA_SBC_COUNT) {
+		snprintf(why, cap, "'%.60s' is not CLAIM=ANSWER with CLAIM dbx_current, "
+			 "ca_2023_ready, ca_2011_only, test_platform_key or revoked_component_booted",
+			 arg);
+		return -1;
+	}
+	fl->sb_claim = (int)i;
+	if (!strcmp(eq + 1, "yes"))
+		fl->sb_answer = TPA_SBA_YES;
+	else if (!strcmp(eq + 1, "no"))
+		fl->sb_answer = TPA_SBA_NO;
+	else if (!strcmp(eq + 1, "unknown"))
+		fl->sb_answer = TPA_SBA_UNKNOWN;
+	else {
+		snprintf(why, cap, "'%.40s': the answer is yes, no or unknown", eq + 1);
+		return -1;
+	}
+	return 0;
+}
+
+/* Whether a device's last token answers the claim as asked: a device whose
+ * last token says nothing of it (none, or from a verifier without a
+ * bundle) answers unknown. */
+static int sb_kept(const filters *fl, tpa_store *store, const tpa_device *d)
+{
+	tpa_sb_answer a[TPA_SBC_COUNT];
+	tpa_device again;
+	char *tok = NULL;
+	int said;
+
+	if (fl->sb_claim < 0)
+		return 1;
+	said = d->last_token_exp && tpa_store_last_token(&tok, &again, store, d->id) == 0 && tok &&
+	       tpa_token_secureboot(a, tok) == 1;
+	free(tok);
+	return (said ? a[fl->sb_claim] : TPA_SBA_UNKNOWN) == fl->sb_answer;
+}
 
 static int kept(const filters *fl, const tpa_device *d, int64_t now)
 {
@@ -460,7 +517,7 @@ static tpa_exit list_or_summary(tpa_store *store, const char *verb, const filter
 	if (json && strcmp(verb, "list") == 0)
 		a = json_array();
 	for (i = 0; i < n; i++) {
-		if (!kept(fl, &all[i], now))
+		if (!kept(fl, &all[i], now) || !sb_kept(fl, store, &all[i]))
 			continue;
 		fleet_add(&f, &all[i], now, &fl->pol);
 		if (strcmp(verb, "list") != 0) {
@@ -917,6 +974,7 @@ tpa_exit cmd_devices(int argc, char **argv)
 		{ "label", required_argument, NULL, 'l' },
 		{ "stale", no_argument, NULL, 'S' },
 		{ "non-compliant", no_argument, NULL, 'N' },
+		{ "secureboot", required_argument, NULL, 'b' },
 		{ "attest-interval", required_argument, NULL, 'i' },
 		{ "stale-grace", required_argument, NULL, 'g' },
 		{ "help", no_argument, NULL, 'h' },
@@ -925,7 +983,8 @@ tpa_exit cmd_devices(int argc, char **argv)
 	const char *registry = NULL, *verb;
 	tpa_store *store = NULL;
 	tpa_device d;
-	filters fl = { 0, 0, 0, TPA_DEVICE_ACTIVE, NULL, { 0, 0 } };
+	filters fl = { 0, 0, 0, TPA_DEVICE_ACTIVE, NULL, { 0, 0 }, -1, TPA_SBA_UNKNOWN };
+	char why[200];
 	char id[TPA_DEVICE_ID_LEN + 1];
 	void (*help)(FILE *) = usage;
 	int json = 0, c, err, filtered = 0, policy_given = 0;
@@ -970,6 +1029,11 @@ tpa_exit cmd_devices(int argc, char **argv)
 		case 'l': fl.label = optarg; filtered = 1; break;
 		case 'S': fl.stale = filtered = 1; break;
 		case 'N': fl.non_compliant = filtered = 1; break;
+		case 'b':
+			if (sb_filter_parse(&fl, optarg, why, sizeof(why)) < 0)
+				return usage_error(help, "--secureboot: %s", why);
+			filtered = 1;
+			break;
 		case 'i':
 		case 'g': {
 			const char *name = c == 'i' ? "--attest-interval" : "--stale-grace";
@@ -996,8 +1060,8 @@ tpa_exit cmd_devices(int argc, char **argv)
 		}
 	}
 	if (filtered && strcmp(verb, "list") != 0)
-		return usage_error(help, "--state, --label, --stale and --non-compliant are "
-				   "options of list");
+		return usage_error(help, "--state, --label, --stale, --non-compliant and "
+				   "--secureboot are options of list");
 	if (policy_given && strcmp(verb, "list") && strcmp(verb, "summary") &&
 	    strcmp(verb, "show"))
 		return usage_error(help, "--attest-interval and --stale-grace are options of "

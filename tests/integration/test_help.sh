@@ -39,9 +39,9 @@ while i < len(lines) and lines[i].startswith("       "):
     i += 1
 if i >= len(lines) or lines[i] != "":
     problems.append("no blank line after the usage lines")
-# An option's argument: a placeholder in capitals (FILE, SEQ|TIME), or the
+# An option's argument: a placeholder in capitals (FILE, SEQ|TIME, CLAIM=ANSWER), or the
 # words it may be, lower case, "|" between them (lines|json).
-ARG = r"(?:[A-Z][A-Z0-9:_|.-]*|[a-z0-9]+(?:\|[a-z0-9]+)+)"
+ARG = r"(?:[A-Z][A-Z0-9:_|.=-]*|[a-z0-9]+(?:\|[a-z0-9]+)+)"
 opts = [n for n, l in enumerate(lines) if re.match(r"  -", l)]
 if not opts:
     problems.append("no options at two spaces")

@@ -160,6 +160,20 @@ assert sb["test_platform_key"] == {"true": 1, "false": 5, "unknown": 1}, sb
 assert sb["revoked_component_booted"]["true"] == 1, sb
 PY
     ok "... and as JSON" || bad "devices summary --json" "$WORK/sum.txt"
+# Which devices: the rollout's list.
+expect_exit "devices list --secureboot ca_2023_ready=no" 0 "${V[@]}" devices list --json \
+    --secureboot ca_2023_ready=no --registry "$WORK/reg.db" || true
+n=$(/usr/bin/python3 -c 'import json, sys; print(len(json.load(open(sys.argv[1]))))' "$WORK/out" 2>&1 || true)
+[ "$n" = 2 ] && ok "... the two devices not 2023-ready" || bad "devices list --secureboot ca_2023_ready=no: $n" "$WORK/out"
+expect_exit "devices list --secureboot test_platform_key=unknown" 0 "${V[@]}" devices list --json \
+    --secureboot test_platform_key=unknown --registry "$WORK/reg.db" || true
+n=$(/usr/bin/python3 -c 'import json, sys; print(len(json.load(open(sys.argv[1]))))' "$WORK/out" 2>&1 || true)
+[ "$n" = 1 ] && ok "... the one whose PK is no evidence" || bad "test_platform_key=unknown: $n" "$WORK/out"
+expect_exit "devices list --secureboot with an unknown claim (2)" 2 "${V[@]}" devices list \
+    --secureboot dbx_fresh=no --registry "$WORK/reg.db" || true
+expect_grep "... naming the claims" "$WORK/err" "--secureboot: 'dbx_fresh=no' is not CLAIM=ANSWER with CLAIM dbx_current"
+expect_exit "devices list --secureboot with an answer not yes, no or unknown (2)" 2 "${V[@]}" devices list \
+    --secureboot dbx_current=maybe --registry "$WORK/reg.db" || true
 for _ in $(seq 1500); do grep -q '^http health listening' "$WORK/w.out" && break; sleep 0.02; done
 WP=$(sed -n 's/^http health listening on port \([0-9]*\) .*/\1/p' "$WORK/w.out")
 curl -sS --max-time 10 "http://127.0.0.1:$WP/metrics" >"$WORK/metrics" 2>&1 || true
