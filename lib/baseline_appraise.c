@@ -300,7 +300,9 @@ static void signer_view_of(signer_view *v, const tpa_baseline *b, const tpa_boot
 			 tpa_secure_boot_name(st->secure_boot));
 		return;
 	}
-	if (st->facts[TPA_FACT_AUTHORITIES].status != TPA_FACT_VERIFIED || st->truncated) {
+	/* None measured is said below; some on a PCR that does not count
+	 * (or beyond the caps) leave the authorities unknown. */
+	if (st->facts[TPA_FACT_AUTHORITIES].status == TPA_FACT_UNVERIFIED || st->truncated) {
 		snprintf(v->why, sizeof(v->why), "the authorities that verified the applications "
 			 "are not all known from PCR 7");
 		return;
@@ -390,12 +392,11 @@ static int signers_vouch(const signer_view *v, const tpa_bootstate *st, uint32_t
 
 /* The application a bad authority most likely verified, for the headline:
  * the first after it, or the last before it; -1 if none. */
-static int64_t signer_culprit(const signer_view *v, const tpa_bootstate *st, int64_t auth_event)
+static int64_t signer_culprit(const tpa_bootstate *st, int64_t auth_event)
 {
 	int64_t after = -1, before = -1;
 	size_t i;
 
-	(void)v;
 	for (i = 0; i < st->napps; i++) {
 		int64_t a = st->apps[i].event;
 
@@ -824,7 +825,7 @@ int tpa_baseline_appraise_at(tpa_appraisal *out, const tpa_baseline *b, const tp
 			}
 			signer_view_of(sv, b, ev);
 			if (sv->ok && sv->nbad)
-				culprit = signer_culprit(sv, st, st->authority_event[sv->bad[0]]);
+				culprit = signer_culprit(st, st->authority_event[sv->bad[0]]);
 		}
 		nkcmd_d = kernel_command_digests(kcmd_d, b, st);
 	}

@@ -306,7 +306,7 @@ int tpa_baseline_learn_by_signer(tpa_baseline **out, const tpa_boot *ev, const c
 				   "them by digest)", tpa_secure_boot_name(st->secure_boot));
 		goto done;
 	}
-	if (st->facts[TPA_FACT_AUTHORITIES].status != TPA_FACT_VERIFIED || st->truncated) {
+	if (st->facts[TPA_FACT_AUTHORITIES].status == TPA_FACT_UNVERIFIED || st->truncated) {
 		err = tpa_err_fail(TPA_ERR_VERIFY, "baseline learn --by-signer: the authorities "
 				   "that verified this boot are not all known from PCR 7");
 		goto done;
