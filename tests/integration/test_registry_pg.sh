@@ -108,6 +108,44 @@ N2=$(psql_tpa -d tpa -Atc "SELECT count(*) FROM audit WHERE event = 'attest'")
     bad "attest rows after the deadlock: $N2, expected $((N1 + 1))"
 expect_exit "... audit verify: the chain holds" 0 "$BIN/verifier" audit verify --registry "$PG_URI" || true
 
+# ---- aborts that do not stop: tried again STORE_RETRIES times, then UNAVAILABLE ----
+# A trigger PostgreSQL runs in the verdict's transaction aborts it as a
+# serialization failure (40001) every time; a sequence, which no rollback
+# undoes, counts the tries. 1 + 4 tries, then the client is told
+# UNAVAILABLE, and nothing of the verdict is written.
+psql_tpa -d tpa >/dev/null <<'SQL'
+CREATE SEQUENCE tpa_test_tries;
+CREATE FUNCTION tpa_test_abort() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM nextval('tpa_test_tries');
+    RAISE EXCEPTION 'test: a conflict that never clears' USING ERRCODE = 'serialization_failure';
+END $$;
+CREATE TRIGGER tpa_test_abort BEFORE INSERT ON audit FOR EACH ROW
+    WHEN (NEW.event = 'attest') EXECUTE FUNCTION tpa_test_abort();
+SQL
+V_ERR_LINES=$(wc -l <"$WORK/v.err")
+set +e
+"${A[@]}" >"$WORK/aborts.out" 2>&1
+rc=$?
+set -e
+tail -n +"$((V_ERR_LINES + 1))" "$WORK/v.err" >"$WORK/aborts.log"
+[ "$rc" -ne 0 ] && ok "aborted on every try: the attestation fails (exit $rc)" ||
+    bad "an attestation whose transaction always aborts succeeded" "$WORK/aborts.out"
+expect_grep "... UNAVAILABLE, which an agent retries" "$WORK/aborts.out" "UNAVAILABLE"
+TRIES=$(psql_tpa -d tpa -Atc "SELECT last_value FROM tpa_test_tries")
+[ "$TRIES" = 5 ] && ok "... the transaction ran 5 times (once, then tried again 4 times)" ||
+    bad "the always-aborted transaction ran $TRIES times, expected 5" "$WORK/aborts.log"
+NRETRY=$(grep -c "a conflict that never clears; trying again" "$WORK/aborts.log" || true)
+[ "$NRETRY" = 4 ] && ok "... each try again logged ($NRETRY)" || bad "tries again logged: $NRETRY, expected 4" "$WORK/aborts.log"
+expect_grep "... and the last named as not tried again" "$WORK/aborts.log" "aborted 5 times, not tried again"
+N3=$(psql_tpa -d tpa -Atc "SELECT count(*) FROM audit WHERE event = 'attest'")
+[ "$N3" = "$N2" ] && ok "... nothing of the verdict written ($N3 attest rows)" ||
+    bad "attest rows after the aborted attestation: $N3, expected $N2"
+psql_tpa -d tpa -c "DROP TRIGGER tpa_test_abort ON audit; DROP FUNCTION tpa_test_abort(); DROP SEQUENCE tpa_test_tries" >/dev/null
+"${A[@]}" >"$WORK/after-aborts.out" 2>&1 || true
+grep -q "^verdict:" "$WORK/after-aborts.out" && ok "... the conflict gone, the next attestation gets its verdict" ||
+    bad "the attestation after the aborts" "$WORK/after-aborts.out"
+
 # ---- a pooled connection the server refuses ----
 # A role allowed one connection: the pool's others cannot open; the calls
 # share the one open, and the verifier says so once, not for every call.
