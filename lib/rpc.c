@@ -256,6 +256,7 @@ typedef struct {
 	void *handle;
 	tpa_rpc_handler h;
 	void *ctx;
+	int writes;                     /* run by a writer thread (below) */
 } rpc_method;
 
 enum { PHASE_REQUESTED, PHASE_REPLYING };
@@ -271,6 +272,7 @@ typedef struct call_state {
 	grpc_byte_buffer *resp;
 	grpc_slice status_details;
 	int cancelled;
+	struct call_state *next;        /* in the writers' queue */
 } call_state;
 
 struct tpa_rpc_server {
@@ -279,6 +281,18 @@ struct tpa_rpc_server {
 	grpc_completion_queue *shutdown_cq;
 	pthread_t workers[WORKERS_MAX];
 	unsigned nworkers, started_workers;
+	/* Writers: the calls of methods that write the registry wait there
+	 * for their group's commit. Run on the workers, that wait would keep
+	 * the completion queue's few pollers from taking the next call, and a
+	 * group would hold at most one verdict per worker. A worker hands such
+	 * a call to a writer instead, while fewer than nwriters wait for one;
+	 * otherwise it runs it itself (so calls in hand stay bounded). */
+	pthread_t writers[WORKERS_MAX];
+	unsigned nwriters, started_writers;
+	call_state *wq_head, **wq_tail;   /* under lock */
+	unsigned wq_len;
+	int wq_stop;
+	pthread_cond_t wq_cv;
 	rpc_method methods[METHODS_MAX];
 	size_t nmethods;
 	pthread_mutex_t lock;
@@ -503,11 +517,60 @@ static void *worker(void *arg)
 		/* Keep the same number of requests posted for this method. */
 		if (!stopping)
 			post(s, cs->m);
+		if (cs->m && cs->m->writes && s->started_writers && s->wq_len < s->nwriters) {
+			cs->next = NULL;
+			*s->wq_tail = cs;
+			s->wq_tail = &cs->next;
+			s->wq_len++;
+			pthread_cond_signal(&s->wq_cv);
+			pthread_mutex_unlock(&s->lock);
+			continue;
+		}
 		pthread_mutex_unlock(&s->lock);
 		if (reply(cs) != 0)
 			call_done(s, cs);
 	}
 	return NULL;
+}
+
+static void *writer(void *arg)
+{
+	tpa_rpc_server *s = arg;
+	call_state *cs;
+
+	pthread_mutex_lock(&s->lock);
+	for (;;) {
+		if (!s->wq_head) {
+			if (s->wq_stop)
+				break;
+			pthread_cond_wait(&s->wq_cv, &s->lock);
+			continue;
+		}
+		cs = s->wq_head;
+		if (!(s->wq_head = cs->next))
+			s->wq_tail = &s->wq_head;
+		s->wq_len--;
+		pthread_mutex_unlock(&s->lock);
+		if (reply(cs) != 0)
+			call_done(s, cs);
+		pthread_mutex_lock(&s->lock);
+	}
+	pthread_mutex_unlock(&s->lock);
+	return NULL;
+}
+
+/* After the last call in flight is done: the queue is empty. */
+static void writers_stop(tpa_rpc_server *s)
+{
+	unsigned i;
+
+	pthread_mutex_lock(&s->lock);
+	s->wq_stop = 1;
+	pthread_cond_broadcast(&s->wq_cv);
+	pthread_mutex_unlock(&s->lock);
+	for (i = 0; i < s->started_writers; i++)
+		pthread_join(s->writers[i], NULL);
+	s->started_writers = 0;
 }
 
 int tpa_rpc_server_new(tpa_rpc_server **out, const tpa_rpc_server_opts *o)
@@ -528,6 +591,8 @@ int tpa_rpc_server_new(tpa_rpc_server **out, const tpa_rpc_server_opts *o)
 	s->nworkers = o->workers ? o->workers : 1;
 	if (s->nworkers > WORKERS_MAX)
 		s->nworkers = WORKERS_MAX;
+	s->nwriters = o->writers > WORKERS_MAX ? WORKERS_MAX : o->writers;
+	s->wq_tail = &s->wq_head;
 	s->max_message = o->max_message ? o->max_message : TPA_RPC_DEFAULT_MAX_MESSAGE;
 	if (s->max_message > (size_t)INT32_MAX)
 		s->max_message = INT32_MAX;
@@ -551,6 +616,7 @@ int tpa_rpc_server_new(tpa_rpc_server **out, const tpa_rpc_server_opts *o)
 	pthread_mutex_init(&s->lock, NULL);
 	pthread_mutex_init(&s->tls_lock, NULL);
 	pthread_cond_init(&s->idle, NULL);
+	pthread_cond_init(&s->wq_cv, NULL);
 	grpc_init();
 	{
 		static const struct { const char *key; unsigned def; size_t off; } lim[] = {
@@ -599,8 +665,8 @@ int tpa_rpc_server_new(tpa_rpc_server **out, const tpa_rpc_server_opts *o)
 	return 0;
 }
 
-int tpa_rpc_server_add_method(tpa_rpc_server *s, const char *path,
-			      tpa_rpc_handler h, void *ctx)
+static int add_method(tpa_rpc_server *s, const char *path, tpa_rpc_handler h, void *ctx,
+		      int writes)
 {
 	rpc_method *m;
 
@@ -622,8 +688,21 @@ int tpa_rpc_server_add_method(tpa_rpc_server *s, const char *path,
 	}
 	m->h = h;
 	m->ctx = ctx;
+	m->writes = writes;
 	s->nmethods++;
 	return 0;
+}
+
+int tpa_rpc_server_add_method(tpa_rpc_server *s, const char *path,
+			      tpa_rpc_handler h, void *ctx)
+{
+	return add_method(s, path, h, ctx, 0);
+}
+
+int tpa_rpc_server_add_writing_method(tpa_rpc_server *s, const char *path,
+				      tpa_rpc_handler h, void *ctx)
+{
+	return add_method(s, path, h, ctx, 1);
 }
 
 static void gate_dir_remove(tpa_rpc_server *s)
@@ -842,6 +921,14 @@ int tpa_rpc_server_start(tpa_rpc_server *s, int *port)
 			post(s, &s->methods[i]);
 	post(s, NULL);
 	pthread_mutex_unlock(&s->lock);
+	/* Writers first: a worker hands calls only to writers that run. */
+	for (i = 0; i < s->nwriters; i++) {
+		if (pthread_create(&s->writers[i], NULL, writer, s) != 0)
+			break;
+		pthread_mutex_lock(&s->lock);
+		s->started_writers++;
+		pthread_mutex_unlock(&s->lock);
+	}
 	for (i = 0; i < s->nworkers; i++) {
 		if (pthread_create(&s->workers[i], NULL, worker, s) != 0)
 			break;
@@ -888,6 +975,7 @@ int tpa_rpc_server_shutdown(tpa_rpc_server *s, unsigned grace_ms)
 	while (s->inflight > 0)
 		pthread_cond_wait(&s->idle, &s->lock);
 	pthread_mutex_unlock(&s->lock);
+	writers_stop(s);
 	grpc_server_destroy(s->server);
 	s->server = NULL;
 	rpc_gate__stop(s->gate);
@@ -936,6 +1024,7 @@ void tpa_rpc_server_free(tpa_rpc_server *s)
 	pthread_mutex_destroy(&s->tls_lock);
 	pthread_mutex_destroy(&s->lock);
 	pthread_cond_destroy(&s->idle);
+	pthread_cond_destroy(&s->wq_cv);
 	free(s);
 	grpc_shutdown();
 }

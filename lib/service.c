@@ -453,15 +453,15 @@ int tpa_service_register(tpa_service *s, tpa_rpc_server *srv)
 
 	if ((err = tpa_rpc_server_add_method(srv, TPA_RPC_GET_CHALLENGE,
 					     live_get_challenge, s)) < 0 ||
-	    (err = tpa_rpc_server_add_method(srv, TPA_RPC_ATTEST, live_attest, s)) < 0)
+	    (err = tpa_rpc_server_add_writing_method(srv, TPA_RPC_ATTEST, live_attest, s)) < 0)
 		return err;
 	if ((err = tpa_rpc_server_add_method(srv, TPA_RPC_HEALTH_CHECK, live_health_check, s)) < 0)
 		return err;
 	if ((err = tpa_rpc_server_add_method(srv, TPA_RPC_GET_KEYS, live_get_keys, s)) < 0)
 		return err;
 	if (s->opts.store &&
-	    ((err = tpa_rpc_server_add_method(srv, TPA_RPC_ENROLL, live_enroll, s)) < 0 ||
-	     (err = tpa_rpc_server_add_method(srv, TPA_RPC_ACTIVATE, live_activate, s)) < 0 ||
+	    ((err = tpa_rpc_server_add_writing_method(srv, TPA_RPC_ENROLL, live_enroll, s)) < 0 ||
+	     (err = tpa_rpc_server_add_writing_method(srv, TPA_RPC_ACTIVATE, live_activate, s)) < 0 ||
 	     (err = tpa_rpc_server_add_method(srv, TPA_RPC_COMPLIANCE, live_compliance,
 					      s)) < 0))
 		return err;

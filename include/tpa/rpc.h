@@ -78,6 +78,8 @@ typedef struct {
 	int insecure;              /* plaintext: only when explicitly asked */
 	size_t max_message;        /* largest request accepted, bytes */
 	unsigned workers;          /* worker threads, >= 1 */
+	unsigned writers;          /* threads for the calls of writing methods
+				    * (below), 0: the workers run them */
 	const char *client_ca_file; /* PEM: client certificates are asked for and,
 				     * if presented, must chain to it (mTLS); a
 				     * handler sees peer_authenticated */
@@ -116,6 +118,12 @@ int tpa_rpc_check_listen(const char *addr);
 /* path is "/package.Service/Method". Before start. */
 int tpa_rpc_server_add_method(tpa_rpc_server *s, const char *path,
 			      tpa_rpc_handler h, void *ctx);
+/* The same, for a method whose calls wait on a shared resource (the
+ * registry's commit): with opts.writers, a worker hands its calls to one of
+ * the writer threads while fewer than that many wait for one, and runs
+ * them itself otherwise. At most workers + 2 x writers requests are in hand. */
+int tpa_rpc_server_add_writing_method(tpa_rpc_server *s, const char *path,
+				      tpa_rpc_handler h, void *ctx);
 /* Binds and starts serving; *port receives the bound port. Unknown methods
  * are answered UNIMPLEMENTED. */
 int tpa_rpc_server_start(tpa_rpc_server *s, int *port);

@@ -183,18 +183,23 @@ typedef struct {
 	char err[256];
 } call_arg;
 
-static void *slow_call(void *p)
+/* One call on a connection of its own, its outcome in a. */
+static void call_on_own(call_arg *a, const char *method, const char *msg, int timeout_ms)
 {
-	call_arg *a = p;
 	tpa_rpc_client *c = connect_to(a->port);
 	uint8_t *resp = NULL;
 
-	a->rc = tpa_rpc_client_call(&resp, &a->len, &a->status, c, "/t.T/Slow",
-				    (const uint8_t *)"inflight", 8, 10000);
+	a->rc = tpa_rpc_client_call(&resp, &a->len, &a->status, c, method,
+				    (const uint8_t *)msg, strlen(msg), timeout_ms);
 	if (a->rc < 0)
 		snprintf(a->err, sizeof(a->err), "%s", tpa_err_last());
 	free(resp);
 	tpa_rpc_client_free(c);
+}
+
+static void *slow_call(void *p)
+{
+	call_on_own(p, "/t.T/Slow", "inflight", 10000);
 	return NULL;
 }
 
@@ -252,6 +257,122 @@ static void test_shutdown_cancels_after_grace(void)
 	CU_ASSERT(a.rc < 0);
 	secs = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
 	CU_ASSERT(secs < 5.0);
+	tpa_rpc_server_free(s);
+}
+
+/* Writing methods: a handler that holds its call until told (as a verdict
+ * waits for its group's commit), counting how many are held at once. */
+static pthread_mutex_t hold_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t hold_cond = PTHREAD_COND_INITIALIZER;
+static int held, held_max, hold_released;
+
+static void h_hold(tpa_rpc_reply *r, const uint8_t *req, size_t len, void *ctx)
+{
+	(void)ctx;
+	pthread_mutex_lock(&hold_lock);
+	if (++held > held_max)
+		held_max = held;
+	pthread_cond_broadcast(&hold_cond);
+	while (!hold_released)
+		pthread_cond_wait(&hold_cond, &hold_lock);
+	held--;
+	pthread_mutex_unlock(&hold_lock);
+	h_echo(r, req, len, NULL);
+}
+
+/* Whether n calls are held within ms (then, at once, no more than n). */
+static int wait_held(int n, int ms)
+{
+	struct timespec until;
+	int ok;
+
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += ms / 1000;
+	until.tv_nsec += (long)(ms % 1000) * 1000000L;
+	if (until.tv_nsec >= 1000000000L) {
+		until.tv_sec++;
+		until.tv_nsec -= 1000000000L;
+	}
+	pthread_mutex_lock(&hold_lock);
+	while (held < n && pthread_cond_timedwait(&hold_cond, &hold_lock, &until) == 0)
+		;
+	ok = held >= n;
+	pthread_mutex_unlock(&hold_lock);
+	return ok;
+}
+
+static void *hold_call(void *p)
+{
+	call_on_own(p, "/t.T/Hold", "held", 30000);
+	return NULL;
+}
+
+/* Two workers and two writers. The first two calls of a writing method go
+ * to the writers, and the workers still answer the other methods; two more
+ * wait in the writers' queue; beyond that a worker runs the call itself, so
+ * at most workers + writers run at once (and 2 x writers + workers are in
+ * hand). When the holds are released, each of the eight is answered. */
+static void test_writers(void)
+{
+	tpa_rpc_server_opts o = { 0 };
+	tpa_rpc_server *s = NULL;
+	tpa_rpc_client *c;
+	uint8_t *resp = NULL;
+	size_t len = 0;
+	int port = 0, status = -1, i;
+	call_arg a[8];
+	pthread_t th[8];
+
+	o.listen = "127.0.0.1:0";
+	o.insecure = 1;
+	o.workers = 2;
+	o.writers = 2;
+	o.max_message = 4096;
+	held = held_max = hold_released = 0;
+	if (tpa_rpc_server_new(&s, &o) < 0 ||
+	    tpa_rpc_server_add_method(s, "/t.T/Echo", h_echo, NULL) < 0 ||
+	    tpa_rpc_server_add_writing_method(s, "/t.T/Hold", h_hold, NULL) < 0 ||
+	    tpa_rpc_server_start(s, &port) < 0) {
+		fprintf(stderr, "server: %s\n", tpa_err_last());
+		tpa_rpc_server_free(s);
+		CU_FAIL_FATAL("server");
+	}
+	for (i = 0; i < 8; i++) {
+		memset(&a[i], 0, sizeof(a[i]));
+		a[i].port = port;
+		a[i].rc = -999;
+	}
+	for (i = 0; i < 2; i++)
+		pthread_create(&th[i], NULL, hold_call, &a[i]);
+	CU_ASSERT_FATAL(wait_held(2, 10000));
+	/* Both writers hold a call: the workers answer. */
+	c = connect_to(port);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(c);
+	CU_ASSERT_EQUAL(tpa_rpc_client_call(&resp, &len, &status, c, "/t.T/Echo",
+					    (const uint8_t *)"x", 1, 5000), 0);
+	CU_ASSERT_EQUAL(status, TPA_RPC_OK);
+	free(resp);
+	tpa_rpc_client_free(c);
+	for (i = 2; i < 8; i++)
+		pthread_create(&th[i], NULL, hold_call, &a[i]);
+	/* Two queued for the writers, then the workers run one each. */
+	CU_ASSERT(wait_held(4, 10000));
+	usleep(200 * 1000);
+	pthread_mutex_lock(&hold_lock);
+	CU_ASSERT_EQUAL(held, 4);
+	hold_released = 1;
+	pthread_cond_broadcast(&hold_cond);
+	pthread_mutex_unlock(&hold_lock);
+	for (i = 0; i < 8; i++) {
+		pthread_join(th[i], NULL);
+		if (a[i].rc != 0)
+			fprintf(stderr, "held call %d: %s\n", i, a[i].err);
+		CU_ASSERT_EQUAL(a[i].rc, 0);
+		CU_ASSERT_EQUAL(a[i].status, TPA_RPC_OK);
+		CU_ASSERT_EQUAL(a[i].len, 5);
+	}
+	CU_ASSERT_EQUAL(held_max, 4);
+	CU_ASSERT_EQUAL(tpa_rpc_server_shutdown(s, 5000), 0);
 	tpa_rpc_server_free(s);
 }
 
@@ -710,6 +831,8 @@ int main(void)
 	CU_add_test(s, "shutdown finishes calls in flight", test_graceful_shutdown);
 	CU_add_test(s, "shutdown cancels after the grace period",
 		    test_shutdown_cancels_after_grace);
+	CU_add_test(s, "writing methods: on the writers, bounded, the workers free",
+		    test_writers);
 	CU_add_test(s, "bad options", test_bad_options);
 	CU_add_test(s, "listen address: a port, in range", test_listen_address);
 	CU_add_test(s, "a private key as CA file or certificate", test_key_as_certificate);
