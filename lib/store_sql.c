@@ -4285,6 +4285,11 @@ static void open_files_ref(sq_store *s, int delta)
 	pthread_mutex_unlock(&open_files_lock);
 }
 
+int tpa_store_is_server(const tpa_store *p)
+{
+	return p && p->ops == &sq_ops && ((const sq_store *)p)->pg;
+}
+
 int store_sql__is_pg_url(const char *where)
 {
 	return strncmp(where, "postgresql://", 13) == 0 || strncmp(where, "postgres://", 11) == 0;

@@ -50,8 +50,15 @@
 #define SBREF_DEFAULT_MAX_AGE_DAYS 180   /* Microsoft updates dbx a few times a year */
 /* Memory a request may cost is about its size times the decoder's bound
  * (TPA_SERVICE_DECODE_FACTOR) on each worker at once: these keep the worst
- * case of workers x message in hand. */
+ * case of requests in hand: workers + 2 x writers (include/tpa/rpc.h). */
 #define WORKERS_MAX 16
+/* Writers by default (--writers): on a PostgreSQL registry a verdict's
+ * commit is round trips to a server, and may wait for a standby: 8 let its
+ * group hold up to 8 verdicts while the workers go on (a commit of 5 ms: 3x
+ * the attestations/s of none, docs/scale.md). An SQLite file commits with
+ * one local fdatasync, and there the hand-off cost more CPU than it saved:
+ * none. */
+#define DEFAULT_WRITERS_SERVER 8
 #define MAX_MESSAGE_MAX (16u << 20)
 #define WORKERS_X_MESSAGE_MAX (64u << 20)
 #define NOFILE_WANTED 65536
@@ -237,6 +244,11 @@ static void serve_help(FILE *f)
 "                        token outlives that (its lifetime is capped)\n"
 "  --stale-grace S       the slack for a late agent (default %d)\n"
 "  --workers N           worker threads (default 2)\n"
+"  --writers N           threads for Attest, Enroll and Activate, which wait\n"
+"                        on the registry's commit, so that the workers go on\n"
+"                        and a group commit holds up to N verdicts (default 8\n"
+"                        on PostgreSQL, fewer if the bound below needs it; 0\n"
+"                        on SQLite: the workers run them)\n"
 "  --max-message BYTES   largest request accepted (default %u)\n"
 "  --grace MS            shutdown grace for calls in flight (default %d)\n"
 "  --max-connections N   connections open at once, all peers (default %d; fewer\n"
@@ -458,6 +470,7 @@ enum { OPT_HTTP = 280, OPT_HTTP_PLAIN, OPT_HTTP_CONN, OPT_HTTP_WARN };
 enum { OPT_ADMISSION = 320, OPT_INTERVAL, OPT_STALE_GRACE };
 enum { OPT_LOG_FORMAT = 340, OPT_SBREF, OPT_SBREF_AGE };
 enum { OPT_DAS = 360, OPT_CAEP, OPT_ACCT };
+enum { OPT_WRITERS = 380 };
 
 /* The relying parties GetDeviceCompliance answers: subject CNs. */
 #define RP_MAX 256
@@ -641,6 +654,7 @@ static const struct option serve_opts[] = {
 		{ "attest-interval", required_argument, NULL, OPT_INTERVAL },
 		{ "stale-grace", required_argument, NULL, OPT_STALE_GRACE },
 		{ "workers", required_argument, NULL, 'w' },
+		{ "writers", required_argument, NULL, OPT_WRITERS },
 		{ "max-message", required_argument, NULL, 'm' },
 		{ "grace", required_argument, NULL, 'g' },
 		{ "verbose", no_argument, NULL, 'V' },
@@ -680,6 +694,7 @@ typedef struct {
 	tpa_service_opts sv;
 	const char *registry, *baseline, *token_key, *jwk_out, *sbref;
 	unsigned long grace;
+	int writers;                 /* --writers, -1: by the registry (resolved at serve) */
 	int verbose;
 	tpa_audit_sign_opts ao;
 	rp_list rp;
@@ -749,6 +764,7 @@ static int parse_serve(serve_conf *c, int argc, char **argv, char **where)
 	c->sv.sbref_max_age_s = SBREF_DEFAULT_MAX_AGE_DAYS * 86400u;
 	c->grace = DEFAULT_GRACE_MS;
 	c->so.workers = 2;
+	c->writers = -1;
 	tpa_staleness_default(&c->sv.staleness);
 	optind = 1;
 	opterr = 0;
@@ -830,6 +846,7 @@ static int parse_serve(serve_conf *c, int argc, char **argv, char **where)
 		case 'n':
 		case 't':
 		case 'w':
+		case OPT_WRITERS:
 		case 'm':
 		case 'g':
 		case OPT_MAX_CONN:
@@ -848,6 +865,7 @@ static int parse_serve(serve_conf *c, int argc, char **argv, char **where)
 				{ 'n', "--nonce-ttl", 1000, 3600000 },
 				{ 't', "--token-ttl", 1, TPA_TOKEN_MAX_TTL_S },
 				{ 'w', "--workers", 1, WORKERS_MAX },
+				{ OPT_WRITERS, "--writers", 0, WORKERS_MAX },
 				{ 'm', "--max-message", 1024, MAX_MESSAGE_MAX },
 				{ 'g', "--grace", 0, 600000 },
 				{ OPT_MAX_CONN, "--max-connections", 1, 1000000 },
@@ -875,6 +893,7 @@ static int parse_serve(serve_conf *c, int argc, char **argv, char **where)
 			if (o == 'n') c->sv.nonce_ttl_ms = (uint32_t)v;
 			if (o == 't') c->sv.token_ttl_s = (uint32_t)v;
 			if (o == 'w') c->so.workers = (unsigned)v;
+			if (o == OPT_WRITERS) c->writers = (int)v;
 			if (o == 'm') c->so.max_message = v;
 			if (o == 'g') c->grace = v;
 			if (o == OPT_MAX_CONN) c->so.max_connections = (unsigned)v;
@@ -943,11 +962,14 @@ static int parse_serve(serve_conf *c, int argc, char **argv, char **where)
 		say(TPA_LOG_ERR, "--cert and --key are required (or --insecure for local tests)");
 		goto fail;
 	}
-	if ((uint64_t)c->so.workers * (c->so.max_message ? c->so.max_message :
-				       TPA_RPC_DEFAULT_MAX_MESSAGE) > WORKERS_X_MESSAGE_MAX) {
-		say(TPA_LOG_ERR, "--workers x --max-message is above %u MiB: requests in flight "
-			"could cost more memory than that times %u", WORKERS_X_MESSAGE_MAX >> 20,
-			TPA_SERVICE_DECODE_FACTOR);
+	/* The writers by default are as many as fit (serve_writers). */
+	if ((uint64_t)(c->so.workers + 2 * (unsigned)(c->writers < 0 ? 0 : c->writers)) *
+	    (c->so.max_message ? c->so.max_message : TPA_RPC_DEFAULT_MAX_MESSAGE) >
+	    WORKERS_X_MESSAGE_MAX) {
+		say(TPA_LOG_ERR, "%s x --max-message is above %u MiB: requests in flight "
+			"could cost more memory than that times %u",
+			c->writers > 0 ? "(--workers + 2 x --writers)" : "--workers",
+			WORKERS_X_MESSAGE_MAX >> 20, TPA_SERVICE_DECODE_FACTOR);
 		goto fail;
 	}
 	if (c->rp.n && !c->so.client_ca_file) {
@@ -988,6 +1010,21 @@ typedef struct {
 
 /* The settings that a running verifier cannot change: each one a SIGHUP
  * finds changed is said to need a restart, and kept. */
+/* --writers, or by the registry: on PostgreSQL as many as fit, up to
+ * DEFAULT_WRITERS_SERVER, within the bound on requests in hand. */
+static unsigned serve_writers(const serve_conf *c, const tpa_store *store)
+{
+	uint64_t msg = c->so.max_message ? c->so.max_message : TPA_RPC_DEFAULT_MAX_MESSAGE;
+	uint64_t fit = WORKERS_X_MESSAGE_MAX / msg;
+
+	if (c->writers >= 0)
+		return (unsigned)c->writers;
+	if (!store || !tpa_store_is_server(store))
+		return 0;
+	fit = fit > c->so.workers ? (fit - c->so.workers) / 2 : 0;
+	return fit < DEFAULT_WRITERS_SERVER ? (unsigned)fit : DEFAULT_WRITERS_SERVER;
+}
+
 #define RESTART(opt, field, kind) { opt, offsetof(serve_conf, field), kind }
 static const struct {
 	const char *opt;
@@ -998,6 +1035,7 @@ static const struct {
 	RESTART("--listen", so.listen, 's'),
 	RESTART("--insecure", so.insecure, 'i'),
 	RESTART("--workers", so.workers, 'u'),
+	RESTART("--writers", writers, 'i'),
 	RESTART("--max-message", so.max_message, 'z'),
 	RESTART("--max-connections", so.max_connections, 'u'),
 	RESTART("--max-connections-per-peer", so.max_connections_per_peer, 'u'),
@@ -1332,6 +1370,7 @@ static tpa_exit serve(serve_conf *c, const serve_src *src)
 		}
 		tpa_ek_anchors_free(anchors);
 	}
+	c->so.writers = serve_writers(c, store);
 	if (tpa_service_new(&svc, &sv) < 0 || tpa_rpc_server_new(&srv, &c->so) < 0 ||
 	    tpa_service_register(svc, srv) < 0) {
 		say(TPA_LOG_ERR, "%s", tpa_err_last());

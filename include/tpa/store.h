@@ -376,6 +376,9 @@ int tpa_store_open_existing(tpa_store **out, const char *where);
  * verifier serves it; an OUT that exists is refused (TPA_ERR_CONFLICT). */
 int tpa_store_backup(tpa_store *s, const char *out_path);
 void tpa_store_close(tpa_store *s);
+/* 1 if the registry is a server's (PostgreSQL): each statement is a round
+ * trip, and a commit may wait for a standby. 0 for an SQLite file. */
+int tpa_store_is_server(const tpa_store *s);
 
 /* The registry's SQLite integrity check, schema version and counts
  * (TPA_ERR_PARSE naming what is wrong). */

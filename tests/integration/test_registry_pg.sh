@@ -25,6 +25,19 @@ C=(${VALGRIND:-} "$BIN/attest_client")
 
 start_postgres && ok "PostgreSQL started on $PG_SOCK" || { bad "PostgreSQL started" "$WORK/postgres.log"; summary; exit 1; }
 psql_tpa() { "$PG_BIN/psql" -q -v ON_ERROR_STOP=1 -h "$PG_SOCK" -U tpa "$@"; }
+# hold_lock NAME FD: a psql session reading WORK/NAME.fifo, written on FD,
+# that takes the writers' lock and has said so; HOLDER_PID is its pid.
+hold_lock() {
+    mkfifo "$WORK/$1.fifo"
+    psql_tpa -d tpa <"$WORK/$1.fifo" >"$WORK/$1.out" 2>&1 &
+    HOLDER_PID=$!
+    eval "exec $2>\"\$WORK/$1.fifo\""
+    echo "SELECT pg_advisory_lock(7366441027); SELECT 'lock held';" >&"$2"
+    for _ in $(seq 500); do grep -q "lock held" "$WORK/$1.out" && break; sleep 0.02; done
+}
+# lockwait: the sessions, other than its own, waiting for an advisory lock.
+lockwait() { psql_tpa -d tpa -Atc "SELECT count(*) FROM pg_stat_activity WHERE datname = 'tpa'
+    AND wait_event = 'advisory' AND pid <> pg_backend_pid()"; }
 
 # ---- the store's suites, on a database of their own ----
 psql_tpa -d postgres -c 'CREATE DATABASE units' >/dev/null
@@ -146,6 +159,37 @@ psql_tpa -d tpa -c "DROP TRIGGER tpa_test_abort ON audit; DROP FUNCTION tpa_test
 grep -q "^verdict:" "$WORK/after-aborts.out" && ok "... the conflict gone, the next attestation gets its verdict" ||
     bad "the attestation after the aborts" "$WORK/after-aborts.out"
 
+# ---- a commit that waits: the workers go on serving ----
+# A session holds the writers' lock, so the verdicts' group commit waits
+# for it, as it would for a synchronous standby far away. The Attests wait
+# on the writer threads (--writers, 8 by default), not on the two workers:
+# a GetChallenge is answered while six verdicts wait for their commit, and
+# when the lock goes every one of them gets its verdict. Run on the
+# workers (--writers 0), the first two Attests would hold both, and the
+# GetChallenge would wait with them.
+hold_lock wlock 9
+WLOCK_PID=$HOLDER_PID
+FLEET=("$BIN/tpa-fleet" --verifier "$TARGET" --ca "$CA" --device "$TCTI,$WORK/ak.bin,$WORK/good.log")
+"${FLEET[@]}" --count 6 --concurrency 6 --warm --timeout 120000 >"$WORK/held.out" 2>&1 &
+HELD_PID=$!
+for _ in $(seq 1500); do [ "$(lockwait)" -ge 1 ] && break; sleep 0.02; done
+[ "$(lockwait)" -ge 1 ] && ok "six Attests: their commit waits for the writers' lock" ||
+    bad "no commit waited for the writers' lock" "$WORK/held.out"
+# The other five reach the verifier meanwhile (under valgrind, slower).
+sleep "$([ -n "${VALGRIND:-}" ] && echo 8 || echo 2)"
+"${FLEET[@]}" --count 3 --concurrency 1 --challenge-only --timeout 10000 >"$WORK/chal-held.out" 2>&1 || true
+expect_grep "... GetChallenge is answered meanwhile, by the workers" "$WORK/chal-held.out" \
+    "\(3 verdicts in .*; 0 errors\)"
+kill -0 "$HELD_PID" 2>/dev/null && ok "... the six still waiting" || bad "the held Attests ended" "$WORK/held.out"
+echo "SELECT pg_advisory_unlock(7366441027);" >&9
+exec 9>&-
+wait "$WLOCK_PID" || true
+set +e
+wait "$HELD_PID"; rc=$?
+set -e
+[ "$rc" = 0 ] && grep -q "(6 verdicts in .*; 0 errors)" "$WORK/held.out" &&
+    ok "... the lock released: each of the six gets its verdict" || bad "the held Attests (exit $rc)" "$WORK/held.out"
+
 # ---- a pooled connection the server refuses ----
 # A role allowed one connection: the pool's others cannot open; the calls
 # share the one open, and the verifier says so once, not for every call.
@@ -200,17 +244,11 @@ ROWS_BEFORE=$(psql_tpa -d tpa -Atc "SELECT count(*) FROM audit")
 # An Activate caught by the outage: a session holds the writers' lock, the
 # enrollment's Enroll (which only reads) answers, its Activate waits for
 # the lock, and PostgreSQL stops under it.
-mkfifo "$WORK/lock.fifo"
-psql_tpa -d tpa <"$WORK/lock.fifo" >"$WORK/lock.out" 2>&1 &
-LOCK_PID=$!
-exec 8>"$WORK/lock.fifo"
-echo "SELECT pg_advisory_lock(7366441027); SELECT 'lock held';" >&8
-for _ in $(seq 500); do grep -q "lock held" "$WORK/lock.out" && break; sleep 0.02; done
+hold_lock lock 8
+LOCK_PID=$HOLDER_PID
 "${C[@]}" enroll --verifier "$TH" --ca "$CA" --tcti "$TCTI" --ak-file "$WORK/ak-caught.bin" \
     >"$WORK/caught.out" 2>&1 &
 CAUGHT_PID=$!
-lockwait() { psql_tpa -d tpa -Atc "SELECT count(*) FROM pg_stat_activity WHERE datname = 'tpa'
-    AND wait_event = 'advisory' AND pid <> pg_backend_pid()"; }
 for _ in $(seq 1500); do [ "$(lockwait)" = 1 ] && break; sleep 0.02; done
 [ "$(lockwait)" = 1 ] && ok "an Activate waits for the writers' lock" ||
     bad "no Activate waited for the writers' lock" "$WORK/caught.out"
