@@ -517,7 +517,8 @@ static void *worker(void *arg)
 		/* Keep the same number of requests posted for this method. */
 		if (!stopping)
 			post(s, cs->m);
-		if (cs->m && cs->m->writes && s->started_writers && s->wq_len < s->nwriters) {
+		if (cs->m && cs->m->writes && s->started_writers && !s->wq_stop &&
+		    s->wq_len < s->nwriters) {
 			cs->next = NULL;
 			*s->wq_tail = cs;
 			s->wq_tail = &cs->next;
@@ -562,15 +563,18 @@ static void *writer(void *arg)
 /* After the last call in flight is done: the queue is empty. */
 static void writers_stop(tpa_rpc_server *s)
 {
-	unsigned i;
+	unsigned i, n;
 
 	pthread_mutex_lock(&s->lock);
-	s->wq_stop = 1;
+	s->wq_stop = 1;              /* the workers hand no more */
+	n = s->started_writers;
 	pthread_cond_broadcast(&s->wq_cv);
 	pthread_mutex_unlock(&s->lock);
-	for (i = 0; i < s->started_writers; i++)
+	for (i = 0; i < n; i++)
 		pthread_join(s->writers[i], NULL);
+	pthread_mutex_lock(&s->lock);
 	s->started_writers = 0;
+	pthread_mutex_unlock(&s->lock);
 }
 
 int tpa_rpc_server_new(tpa_rpc_server **out, const tpa_rpc_server_opts *o)
