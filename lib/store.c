@@ -146,13 +146,31 @@ int tpa_store_check(tpa_store_check_report *out, tpa_store *s)
 
 int tpa_store_check_file(tpa_store_check_report *out, const char *where)
 {
+	tpa_store *s = NULL;
+	char *conninfo = NULL;
+	int err = 0;
+
 	if (!where || !*where)
 		return tpa_err_fail(TPA_ERR_INVALID_ARG, "registry: none named");
 	if (strncmp(where, "sqlite:", 7) == 0)
-		where += 7;
-	else if (strstr(where, "://"))
-		return tpa_err_fail(TPA_ERR_INVALID_ARG, "registry check: only an SQLite "
-				    "registry (sqlite:PATH or a file) can be checked");
+		return tpa_store_check_sqlite(out, where + 7);
+	/* A PostgreSQL registry (a URI, or a file holding one) is opened as
+	 * admin commands open it: never created, and its schema has no
+	 * migration to run; an SQLite file is read without one. */
+	if (strstr(where, "://") || (err = store_sql__connfile(&conninfo, where)) != 0) {
+		if (err < 0)
+			return err;
+		err = store_open(&s, conninfo ? conninfo : where, 0);
+		if (conninfo) {
+			OPENSSL_cleanse(conninfo, strlen(conninfo));
+			free(conninfo);
+		}
+		if (err < 0)
+			return err;
+		err = tpa_store_check(out, s);
+		tpa_store_close(s);
+		return err;
+	}
 	return tpa_store_check_sqlite(out, where);
 }
 

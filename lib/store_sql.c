@@ -2510,6 +2510,7 @@ out:
 }
 
 static int read_version(int *version, sq_store *s);
+static int pg_read_version(int *version, int *tables, sq_store *s);
 
 /* integrity_check's first line: "ok", or what it found first. */
 static int integrity(sq_store *s, const char *what)
@@ -2550,31 +2551,76 @@ static int count_rows(int64_t *n, sq_store *s, const char *sql)
  * integrity check, a registry's schema (not newer than this build's), and
  * the counts, all read under the store's lock. what names the file in
  * errors ("registry", "backup"). */
+/* The tables of a registry the catalogue lists, by name (a list of
+ * quoted names), on either backend. */
+#define TABLES_NAMED(names) \
+	(s->pg ? "SELECT count(*) FROM information_schema.tables WHERE " \
+		 "table_schema = current_schema() AND table_name IN (" names ")" : \
+		 "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name IN (" names ")")
+
+/* PostgreSQL: the triggers that keep the audit log, its signed heads and
+ * the baselines append-only are there and enabled. Anyone with the
+ * tables' owner's rights can drop or disable them; SQL then rewrites the
+ * history unseen until `audit verify` (SQLite's triggers are in the file's
+ * schema, which integrity_check reads). */
+static int pg_append_only_held(sq_store *s, const char *what)
+{
+	static const char *const trg[] = { "audit_append_only", "audit_heads_append_only",
+					   "baselines_append_only" };
+	sqldb_stmt *st;
+	size_t i;
+	int err;
+
+	for (i = 0; i < sizeof(trg) / sizeof(trg[0]); i++) {
+		if ((err = prepare(&st, s, "SELECT t.tgenabled FROM pg_trigger t JOIN pg_class c "
+				   "ON c.oid = t.tgrelid JOIN pg_namespace n ON n.oid = "
+				   "c.relnamespace WHERE n.nspname = current_schema() AND "
+				   "t.tgname = ?", "t", trg[i])) < 0)
+			return err;
+		err = step_one(s, st);
+		if (err == 1) {
+			const char *en = (const char *)sqldb_column_text(st, 0);
+
+			err = en && strcmp(en, "D") != 0 ? 0 :
+			      tpa_err_fail(TPA_ERR_PARSE, "%s %s: the trigger %s is disabled: its "
+					   "table is not append-only", what, s->path, trg[i]);
+		} else if (err == 0) {
+			err = tpa_err_fail(TPA_ERR_PARSE, "%s %s: the trigger %s is gone: its table "
+					   "is not append-only", what, s->path, trg[i]);
+		}
+		release(s, st);
+		if (err < 0)
+			return err;
+	}
+	return 0;
+}
+
 static int check_locked(tpa_store_check_report *out, sq_store *s, const char *what)
 {
 	int err, has_devices = 0;
 	sqldb_stmt *st;
 
 	memset(out, 0, sizeof(*out));
-	if ((err = integrity(s, what)) < 0)
+	snprintf(out->where, sizeof(out->where), "%s", s->path);
+	if (!s->pg && (err = integrity(s, what)) < 0)
 		return err;
-	if ((err = read_version(&out->schema_version, s)) < 0)
+	if ((s->pg ? pg_read_version(&out->schema_version, &err, s) :
+	     read_version(&out->schema_version, s)) < 0)
 		return tpa_err_fail(TPA_ERR_PARSE, "%s %s: not a registry (no schema version "
 				    "readable)", what, s->path);
 	if (out->schema_version > TPA_STORE_SCHEMA_VERSION)
 		return tpa_err_fail(TPA_ERR_PARSE, "%s %s: schema version %d is newer than this "
 				    "verifier's %d", what, s->path, out->schema_version,
 				    TPA_STORE_SCHEMA_VERSION);
-	if ((err = prepare(&st, s, "SELECT count(*) FROM sqlite_master WHERE type = 'table' "
-			   "AND name IN ('devices', 'aks', 'audit')", "")) < 0)
+	if ((err = prepare(&st, s, TABLES_NAMED("'devices', 'aks', 'audit'"), "")) < 0)
 		return err;
 	if (step_one(s, st) == 1)
 		has_devices = (int)sqldb_column_int(st, 0) == 3;
 	release(s, st);
 	if (out->schema_version < 1 || !has_devices)
-		return tpa_err_fail(TPA_ERR_PARSE, "%s %s: an SQLite database, but not a registry "
-				    "(no schema version, devices, aks or audit table)", what,
-				    s->path);
+		return tpa_err_fail(TPA_ERR_PARSE, "%s %s: %s, but not a registry (no schema "
+				    "version, devices, aks or audit table)", what, s->path,
+				    s->pg ? "a PostgreSQL database" : "an SQLite database");
 	if ((err = count_rows(&out->devices, s, "SELECT count(*) FROM devices")) < 0 ||
 	    (err = count_rows(&out->revoked, s, "SELECT count(*) FROM devices WHERE "
 			      "state = 'revoked'")) < 0 ||
@@ -2590,17 +2636,17 @@ static int check_locked(tpa_store_check_report *out, sq_store *s, const char *wh
 	if (out->schema_version >= 7) {
 		int64_t n = 0;
 
-		if ((err = count_rows(&n, s, "SELECT count(*) FROM sqlite_master WHERE "
-				      "type = 'table' AND name IN ('device_certs', 'sessions', "
-				      "'notified', 'outbox')")) < 0)
+		if ((err = count_rows(&n, s, TABLES_NAMED("'device_certs', 'sessions', "
+							  "'notified', 'outbox'"))) < 0)
 			return err;
 		if (n != 4)
 			return tpa_err_fail(TPA_ERR_PARSE, "%s %s: schema 7 without its tables "
 					    "(device_certs, sessions, notified, outbox)", what,
 					    s->path);
 	}
-	return 0;
+	return s->pg ? pg_append_only_held(s, what) : 0;
 }
+#undef TABLES_NAMED
 
 static int sq_check(tpa_store_check_report *out, tpa_store *p)
 {

@@ -52,13 +52,16 @@ static const char help_restore[] =
 "  --help                this text\n";
 
 static const char help_check[] =
-"usage: " PROG " registry check --registry FILE\n"
+"usage: " PROG " registry check --registry REGISTRY\n"
 "\n"
-"The registry's integrity, schema version and counts, of the file as it is\n"
-"(never created, migrated or written). Exit 0 sound, 1 damaged or not a\n"
-"registry, 2 usage or unreadable.\n"
+"The registry's integrity, schema version and counts, as it is (never\n"
+"created, migrated or written). An SQLite file: SQLite's integrity check.\n"
+"PostgreSQL (a postgresql:// URI, or a private file holding one): its\n"
+"tables, and the triggers that keep the audit log, its signed heads and the\n"
+"baselines append-only, there and enabled. Exit 0 sound, 1 damaged or not\n"
+"a registry, 2 usage or unreachable.\n"
 "\n"
-"  --registry FILE       the registry (must exist)\n"
+"  --registry REGISTRY   the registry (must exist)\n"
 "  --help                this text\n";
 
 static const char help_registry[] =
@@ -156,7 +159,7 @@ tpa_exit cmd_registry(int argc, char **argv)
 			fprintf(stderr, PROG ": %s\n", tpa_err_last());
 			return err == TPA_ERR_PARSE ? TPA_EXIT_NO : TPA_EXIT_USAGE;
 		}
-		printf("registry %s: ok: ", registry);
+		printf("registry %s: ok: ", r.where);
 		print_check(&r);
 		if (r.schema_version < TPA_STORE_SCHEMA_VERSION)
 			printf("schema version %d is migrated to %d when a verifier opens it\n",

@@ -245,6 +245,7 @@ typedef struct {
 	int64_t baselines;                /* names */
 	int64_t audit_rows;
 	int64_t signed_heads;
+	char where[512];                  /* the registry, named without secrets */
 } tpa_store_check_report;
 
 /* The operations a backend provides; the tpa_store_* functions dispatch. */

@@ -344,6 +344,38 @@ chmod 600 "$WORK/registry.conn"
 expect_exit "a private connection-string file: the registry it names" 0 "$BIN/verifier" devices list --registry "$WORK/registry.conn" || true
 expect_grep "... the device there" "$WORK/out" "${DEV:0:12}"
 
+
+# ---- registry check on PostgreSQL ----
+# Its tables, schema and counts, and the triggers that keep the audit log,
+# its signed heads and the baselines append-only: someone with the owner's
+# rights can disable or drop them, and then rewrite the history.
+RC=(registry check --registry)
+expect_exit "registry check on PostgreSQL (a connection-string file): sound (0)" 0 "$BIN/verifier" \
+    "${RC[@]}" "$WORK/registry.conn" || true
+expect_grep "... its schema and counts" "$WORK/out" \
+    "^registry .*: ok: schema version [0-9]+, [1-9][0-9]* devices? \(0 revoked\), [0-9]+ baselines?, [1-9][0-9]* audit rows"
+expect_exit "registry check on a URI with a password: sound (0)" 0 "$BIN/verifier" "${RC[@]}" \
+    "postgresql:///tpa?host=$PG_SOCK&user=tpa&password=s3cret-pw" || true
+grep -q "s3cret-pw" "$WORK/out" "$WORK/err" && bad "registry check printed the password" "$WORK/out" ||
+    ok "... the registry named without the password"
+psql_tpa -d tpa -c "ALTER TABLE audit DISABLE TRIGGER audit_append_only" >/dev/null
+expect_exit "the audit log's append-only trigger disabled: registry check says damaged (1)" 1 \
+    "$BIN/verifier" "${RC[@]}" "$PG_URI" || true
+expect_grep "... naming the trigger" "$WORK/err" "the trigger audit_append_only is disabled: its table is not append-only"
+psql_tpa -d tpa -c "ALTER TABLE audit ENABLE TRIGGER audit_append_only" \
+    -c "DROP TRIGGER baselines_append_only ON baselines" >/dev/null
+expect_exit "the baselines' append-only trigger dropped: damaged (1)" 1 "$BIN/verifier" "${RC[@]}" "$PG_URI" || true
+expect_grep "... naming it" "$WORK/err" "the trigger baselines_append_only is gone"
+psql_tpa -d tpa -c "CREATE TRIGGER baselines_append_only BEFORE UPDATE OR DELETE OR TRUNCATE ON
+    baselines FOR EACH STATEMENT EXECUTE FUNCTION tpa_refuse('baselines are append-only')" >/dev/null
+expect_exit "... put back: sound again (0)" 0 "$BIN/verifier" "${RC[@]}" "$PG_URI" || true
+psql_tpa -d postgres -c 'CREATE DATABASE empty' >/dev/null
+expect_exit "registry check of an empty database: refused (2)" 2 "$BIN/verifier" "${RC[@]}" \
+    "postgresql:///empty?host=$PG_SOCK&user=tpa" || true
+[ "$(psql_tpa -d empty -Atc "SELECT count(*) FROM pg_tables WHERE schemaname = 'public'")" = 0 ] &&
+    ok "... and nothing made there" || bad "registry check made tables in an empty database"
+expect_exit "registry check of a database of a newer schema: refused (2)" 2 "$BIN/verifier" "${RC[@]}" "$FUT" || true
+expect_grep "... naming the version" "$WORK/err" "schema version 99 is newer"
 stop_verifiers
 stop_postgres
 summary
