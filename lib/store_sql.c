@@ -2547,10 +2547,6 @@ static int count_rows(int64_t *n, sq_store *s, const char *sql)
 	return err < 0 ? err : 0;
 }
 
-/* What `registry check` reports and restore requires of a backup: SQLite's
- * integrity check, a registry's schema (not newer than this build's), and
- * the counts, all read under the store's lock. what names the file in
- * errors ("registry", "backup"). */
 /* The tables of a registry the catalogue lists, by name (a list of
  * quoted names), on either backend. */
 #define TABLES_NAMED(names) \
@@ -2595,16 +2591,21 @@ static int pg_append_only_held(sq_store *s, const char *what)
 	return 0;
 }
 
+/* What `registry check` reports and restore requires of a backup: SQLite's
+ * integrity check (on PostgreSQL, the append-only triggers in force), a
+ * registry's schema (not newer than this build's), and the counts, all
+ * read under the store's lock. what names the file in errors ("registry",
+ * "backup"). */
 static int check_locked(tpa_store_check_report *out, sq_store *s, const char *what)
 {
-	int err, has_devices = 0;
+	int err, has_devices = 0, tables;
 	sqldb_stmt *st;
 
 	memset(out, 0, sizeof(*out));
 	snprintf(out->where, sizeof(out->where), "%s", s->path);
 	if (!s->pg && (err = integrity(s, what)) < 0)
 		return err;
-	if ((s->pg ? pg_read_version(&out->schema_version, &err, s) :
+	if ((s->pg ? pg_read_version(&out->schema_version, &tables, s) :
 	     read_version(&out->schema_version, s)) < 0)
 		return tpa_err_fail(TPA_ERR_PARSE, "%s %s: not a registry (no schema version "
 				    "readable)", what, s->path);
