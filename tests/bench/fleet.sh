@@ -58,19 +58,24 @@ for d in $(seq "$DEVICES"); do
 done
 "$BIN/verifier" baseline learn --eventlog "$W/good1.log" --name fleet --out "$W/fleet.json" >/dev/null
 DB=$W/registry.db
-rm -f "$W/v.out"
-"$BIN/verifier" serve --listen 127.0.0.1:0 --cert "$W/certs/server.pem" --key "$W/certs/server.key" \
-    --registry "$DB" --ek-ca "$W/ekca" --token-key "$W/token.jwk" --baseline "$W/fleet.json" \
-    --nonce-ttl "$TTL" >"$W/v.out" 2>"$W/v.err" &
-VPID=$!
-wait_listening "$W/v.out" "$VPID" 1500 || die "the verifier did not start" "$W/v.err"
+# serve_sqlite [OPTION...]: the verifier on the SQLite registry; sets VPID
+# and PORT, and F, the fleet aimed at it.
+serve_sqlite() {
+    rm -f "$W/v.out"
+    "$BIN/verifier" serve --listen 127.0.0.1:0 --cert "$W/certs/server.pem" \
+        --key "$W/certs/server.key" --registry "$DB" --ek-ca "$W/ekca" --token-key "$W/token.jwk" \
+        --baseline "$W/fleet.json" --nonce-ttl "$TTL" "$@" >"$W/v.out" 2>"$W/v.err" &
+    VPID=$!
+    wait_listening "$W/v.out" "$VPID" 1500 || die "the verifier ($*) did not start" "$W/v.err"
+    F=("$BIN/tpa-fleet" --verifier "127.0.0.1:$PORT" --ca "$CA" "${DEVS[@]}" --verifier-pid "$VPID"
+       --registry "$DB" --concurrency "$CONC" --batch "$BATCH")
+}
+serve_sqlite
 for d in $(seq "$DEVICES"); do
     tcti=${DEVS[$((2 * d - 1))]%%,*}
     "$BIN/attest_client" enroll --verifier "127.0.0.1:$PORT" --ca "$CA" --tcti "$tcti" \
         --ak-file "$W/ak$d.bin" >"$W/enroll$d.out" 2>&1 || die "enroll device $d" "$W/enroll$d.out"
 done
-F=("$BIN/tpa-fleet" --verifier "127.0.0.1:$PORT" --ca "$CA" "${DEVS[@]}" --verifier-pid "$VPID"
-   --registry "$DB" --concurrency "$CONC" --batch "$BATCH")
 # A first round warms the verifier's caches (its registry's pages, TLS
 # session tickets are not used: each connection is a full handshake).
 "${F[@]}" --count 200 >/dev/null || true
@@ -91,14 +96,7 @@ echo "-- over the warm channel: an undecodable Attest, and one with a broken sea
 "${F[@]}" --count "$COUNT" --warm --refused bad-seal | tee "$W/no-record.txt"
 # The writer threads on SQLite (its default is none): the same registry.
 kill -TERM "$VPID"; wait "$VPID" 2>/dev/null || true
-rm -f "$W/v.out"
-"$BIN/verifier" serve --listen 127.0.0.1:0 --cert "$W/certs/server.pem" --key "$W/certs/server.key" \
-    --registry "$DB" --ek-ca "$W/ekca" --token-key "$W/token.jwk" --baseline "$W/fleet.json" \
-    --nonce-ttl "$TTL" --writers 8 >"$W/v.out" 2>"$W/v.err" &
-VPID=$!
-wait_listening "$W/v.out" "$VPID" 1500 || die "the verifier (--writers 8) did not start" "$W/v.err"
-F=("$BIN/tpa-fleet" --verifier "127.0.0.1:$PORT" --ca "$CA" "${DEVS[@]}" --verifier-pid "$VPID"
-   --registry "$DB" --concurrency "$CONC" --batch "$BATCH")
+serve_sqlite --writers 8
 echo "-- over the warm channel, --writers 8 (on SQLite the default is 0) --"
 "${F[@]}" --count 200 --warm >/dev/null || true
 "${F[@]}" --count "$COUNT" --warm | tee "$W/warm-w8.txt"

@@ -203,6 +203,35 @@ static void *slow_call(void *p)
 	return NULL;
 }
 
+/* Calls from..to-1, each on a thread of its own running fn. */
+static void start_calls(pthread_t *th, call_arg *a, int from, int to, int port,
+			void *(*fn)(void *))
+{
+	int i;
+
+	for (i = from; i < to; i++) {
+		memset(&a[i], 0, sizeof(a[i]));
+		a[i].port = port;
+		a[i].rc = -999;
+		pthread_create(&th[i], NULL, fn, &a[i]);
+	}
+}
+
+/* Joins n calls: each answered OK with a reply of len bytes. */
+static void join_calls(pthread_t *th, call_arg *a, int n, size_t len, const char *what)
+{
+	int i;
+
+	for (i = 0; i < n; i++) {
+		pthread_join(th[i], NULL);
+		if (a[i].rc != 0)
+			fprintf(stderr, "%s %d: %s\n", what, i, a[i].err);
+		CU_ASSERT_EQUAL(a[i].rc, 0);
+		CU_ASSERT_EQUAL(a[i].status, TPA_RPC_OK);
+		CU_ASSERT_EQUAL(a[i].len, len);
+	}
+}
+
 static void test_graceful_shutdown(void)
 {
 	unsigned slow = 600;
@@ -210,26 +239,13 @@ static void test_graceful_shutdown(void)
 	tpa_rpc_server *s = start(&port, &slow);
 	call_arg a[2];
 	pthread_t th[2];
-	int i;
 
 	CU_ASSERT_PTR_NOT_NULL_FATAL(s);
 	entered = 0;
-	for (i = 0; i < 2; i++) {
-		memset(&a[i], 0, sizeof(a[i]));
-		a[i].port = port;
-		a[i].rc = -999;
-		pthread_create(&th[i], NULL, slow_call, &a[i]);
-	}
+	start_calls(th, a, 0, 2, port, slow_call);
 	wait_entered(2); /* both calls are in the handler now */
 	CU_ASSERT_EQUAL(tpa_rpc_server_shutdown(s, 5000), 0);
-	for (i = 0; i < 2; i++) {
-		pthread_join(th[i], NULL);
-		if (a[i].rc != 0)
-			fprintf(stderr, "call %d in flight: %s\n", i, a[i].err);
-		CU_ASSERT_EQUAL(a[i].rc, 0);
-		CU_ASSERT_EQUAL(a[i].status, TPA_RPC_OK);
-		CU_ASSERT_EQUAL(a[i].len, 9);
-	}
+	join_calls(th, a, 2, 9, "call in flight");
 	tpa_rpc_server_free(s);
 }
 
@@ -319,7 +335,7 @@ static void test_writers(void)
 	tpa_rpc_client *c;
 	uint8_t *resp = NULL;
 	size_t len = 0;
-	int port = 0, status = -1, i;
+	int port = 0, status = -1;
 	call_arg a[8];
 	pthread_t th[8];
 
@@ -337,13 +353,7 @@ static void test_writers(void)
 		tpa_rpc_server_free(s);
 		CU_FAIL_FATAL("server");
 	}
-	for (i = 0; i < 8; i++) {
-		memset(&a[i], 0, sizeof(a[i]));
-		a[i].port = port;
-		a[i].rc = -999;
-	}
-	for (i = 0; i < 2; i++)
-		pthread_create(&th[i], NULL, hold_call, &a[i]);
+	start_calls(th, a, 0, 2, port, hold_call);
 	CU_ASSERT_FATAL(wait_held(2, 10000));
 	/* Both writers hold a call: the workers answer. */
 	c = connect_to(port);
@@ -353,8 +363,7 @@ static void test_writers(void)
 	CU_ASSERT_EQUAL(status, TPA_RPC_OK);
 	free(resp);
 	tpa_rpc_client_free(c);
-	for (i = 2; i < 8; i++)
-		pthread_create(&th[i], NULL, hold_call, &a[i]);
+	start_calls(th, a, 2, 8, port, hold_call);
 	/* Two queued for the writers, then the workers run one each. */
 	CU_ASSERT(wait_held(4, 10000));
 	usleep(200 * 1000);
@@ -363,14 +372,7 @@ static void test_writers(void)
 	hold_released = 1;
 	pthread_cond_broadcast(&hold_cond);
 	pthread_mutex_unlock(&hold_lock);
-	for (i = 0; i < 8; i++) {
-		pthread_join(th[i], NULL);
-		if (a[i].rc != 0)
-			fprintf(stderr, "held call %d: %s\n", i, a[i].err);
-		CU_ASSERT_EQUAL(a[i].rc, 0);
-		CU_ASSERT_EQUAL(a[i].status, TPA_RPC_OK);
-		CU_ASSERT_EQUAL(a[i].len, 5);
-	}
+	join_calls(th, a, 8, 5, "held call");
 	CU_ASSERT_EQUAL(held_max, 4);
 	CU_ASSERT_EQUAL(tpa_rpc_server_shutdown(s, 5000), 0);
 	tpa_rpc_server_free(s);
