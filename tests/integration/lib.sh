@@ -14,6 +14,21 @@ FAILED=0
 VERIFIER_PIDS=()
 declare -A VERIFIER_NAME=()  # pid -> name (its output in $WORK/NAME.out, .err)
 SWTPM_DIRS=()
+# VALGRIND (make valgrind-check) runs the verifier a test serves with under
+# valgrind. A client's run costs 3-5 s there, most of it valgrind
+# translating gRPC, OpenSSL and tpm2-tss, and most tests run the same client
+# paths again and again: VGC, the prefix for a test's client runs
+# (attest_client, and the verifier's subcommands that call a verifier), is
+# VALGRIND only in the tests VALGRIND_CLIENTS names, the ones that cover
+# the clients' paths; elsewhere the clients run plain while the verifier
+# they call stays under valgrind. Unset, every test's clients run under it.
+TEST_NAME=$(basename "$0" .sh)
+TEST_NAME=${TEST_NAME#test_}
+if [ -z "${VALGRIND_CLIENTS+set}" ] || [[ " $VALGRIND_CLIENTS " == *" $TEST_NAME "* ]]; then
+    VGC=${VALGRIND:-}
+else
+    VGC=
+fi
 
 cleanup() {
     local p d

@@ -73,7 +73,7 @@ stop_agent() {
     AGENT_PID=
 }
 trap 'stop_agent; cleanup' EXIT
-${VALGRIND:-} "$BIN/attest_client" run --config "$WORK/agent.conf" 2>"$WORK/agent.log" &
+${VGC:-} "$BIN/attest_client" run --config "$WORK/agent.conf" 2>"$WORK/agent.log" &
 AGENT_PID=$!
 
 # wait_log REGEX [SECONDS]: until the agent's log has a line matching it.
@@ -229,7 +229,7 @@ cp "$WORK/token" "$WORK/token.before"
 sed "s/^verifier = .*/verifier = 127.0.0.1:$(cat "$WORK/hole.port")/; s/^timeout = .*/timeout = 4000/" \
     "$WORK/agent.conf" >"$WORK/hole.conf"
 : >"$WORK/agent.log"
-${VALGRIND:-} "$BIN/attest_client" run --config "$WORK/hole.conf" 2>"$WORK/agent.log" &
+${VGC:-} "$BIN/attest_client" run --config "$WORK/hole.conf" 2>"$WORK/agent.log" &
 AGENT_PID=$!
 wait_log 'started:' 10 || true
 sleep 1

@@ -26,7 +26,7 @@ DB=$WORK/registry.db
 KEY=$WORK/token.jwk
 BL=$ROOT/tests/data/baselines/evidence-only.json
 V=(${VALGRIND:-} "$BIN/verifier")
-C=(${VALGRIND:-} "$BIN/attest_client")
+C=(${VGC:-} "$BIN/attest_client")
 PY=/usr/bin/python3
 
 # ---- a registry written by the real verifier ----

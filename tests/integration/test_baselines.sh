@@ -248,7 +248,7 @@ DB=$WORK/registry.db
 start_verifier v --cert "$WORK/certs/server.pem" --key "$WORK/certs/server.key" \
     --registry "$DB" --ek-ca "$WORK/ekca"
 TARGET=127.0.0.1:$PORT
-C=(${VALGRIND:-} "$BIN/attest_client")
+C=(${VGC:-} "$BIN/attest_client")
 A=("${C[@]}" attest --verifier "$TARGET" --ca "$CA" --tcti "$TCTI" --ak-file "$WORK/ak.bin"
    --eventlog "$WORK/boot.log" --pcrs sha256:0-15)
 "${C[@]}" enroll --verifier "$TARGET" --ca "$CA" --tcti "$TCTI" --ak-file "$WORK/ak.bin" >"$WORK/enroll.out" 2>&1 ||

@@ -14,7 +14,7 @@ echo "integration: EAR claims, JWKS, key rotation, GetDeviceCompliance (swtpm, T
 CA=$WORK/certs/ca.pem
 SCEN=$ROOT/simulator/scenarios
 V=(${VALGRIND:-} "$BIN/verifier")
-C=(${VALGRIND:-} "$BIN/attest_client")
+C=(${VGC:-} "$BIN/attest_client")
 POLICY=$ROOT/docs/examples/policy_engine.py
 start_swtpm "$WORK/tpm"
 "$BIN/tpa-bootsim" --scenario "$SCEN/good.json" --log "$WORK/good.log" --tcti "$TCTI" >/dev/null

@@ -12,7 +12,7 @@ BUILD=${1:?usage: test_cli.sh BUILD_DIR}
 
 echo "integration: command line (--version, typo'd registry, token files)"
 V=(${VALGRIND:-} "$BIN/verifier")
-C=(${VALGRIND:-} "$BIN/attest_client")
+C=(${VGC:-} "$BIN/attest_client")
 VERSION=$(sed -n 's/^#define TPA_VERSION "\(.*\)"$/\1/p' "$ROOT/include/tpa/version.h")
 [ -n "$VERSION" ] || bad "TPA_VERSION not found in include/tpa/version.h"
 

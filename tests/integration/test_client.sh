@@ -26,7 +26,7 @@ start_verifier v --cert "$WORK/certs/server.pem" --key "$WORK/certs/server.key" 
     --registry "$WORK/registry.db" --ek-ca "$WORK/ekca" \
     --baseline "$ROOT/tests/data/baselines/evidence-only.json"
 TARGET=127.0.0.1:$PORT
-C=(${VALGRIND:-} "$BIN/attest_client")
+C=(${VGC:-} "$BIN/attest_client")
 
 # The TPMs' own RSA EK certificates, copied out of NV (0x01c00002), as DER
 # and as PEM.

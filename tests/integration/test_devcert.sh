@@ -14,7 +14,7 @@ BUILD=${1:?usage: test_devcert.sh BUILD_DIR}
 . "$(dirname "$0")/lib.sh"
 
 echo "integration: devices cert, sessions list, outbox"
-C=(${VALGRIND:-} "$BIN/attest_client")
+C=(${VGC:-} "$BIN/attest_client")
 V=(${VALGRIND:-} "$BIN/verifier")
 D=$ROOT/tests/data/devcert
 # A second TPM, its EK CA beside the first's (serve_one_device copies those).

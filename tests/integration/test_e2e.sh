@@ -17,7 +17,7 @@ start_verifier v1 --cert "$WORK/certs/server.pem" --key "$WORK/certs/server.key"
     --baseline "$ROOT/tests/data/baselines/evidence-only.json"
 TARGET=127.0.0.1:$PORT
 # VALGRIND (make valgrind) runs both programs under valgrind.
-C=(${VALGRIND:-} "$BIN/attest_client")
+C=(${VGC:-} "$BIN/attest_client")
 V=(${VALGRIND:-} "$BIN/verifier")
 
 # ---- the good path ----

@@ -26,7 +26,7 @@ PY=/usr/bin/python3
 "$ROOT/scripts/demo-certs.sh" "$WORK/certs" >/dev/null
 CERTS=$WORK/certs
 CA=$CERTS/ca.pem
-C=(${VALGRIND:-} "$BIN/attest_client")
+C=(${VGC:-} "$BIN/attest_client")
 V=("$BIN/verifier")
 start_swtpm "$WORK/tpm"
 "$BIN/tpa-bootsim" --scenario "$ROOT/simulator/scenarios/good.json" --log "$WORK/good.log" \

@@ -13,7 +13,7 @@ BUILD=${1:?usage: test_files.sh BUILD_DIR}
 echo "integration: files (links planted, modes, the agent unit's copy)"
 "$ROOT/scripts/demo-certs.sh" "$WORK/certs"
 CA=$WORK/certs/ca.pem
-C=(${VALGRIND:-} "$BIN/attest_client")
+C=(${VGC:-} "$BIN/attest_client")
 V=(${VALGRIND:-} "$BIN/verifier")
 start_swtpm "$WORK/tpm"
 "$BIN/tpa-bootsim" --scenario "$ROOT/simulator/scenarios/good.json" --log "$WORK/good.log" \

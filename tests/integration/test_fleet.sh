@@ -24,7 +24,7 @@ REG=$WORK/registry.db
 start_verifier v --cert "$WORK/certs/server.pem" --key "$WORK/certs/server.key" \
     --registry "$REG" --ek-ca "$WORK/ekca" --baseline "$ROOT/tests/data/baselines/evidence-only.json"
 TARGET=127.0.0.1:$PORT
-C=(${VALGRIND:-} "$BIN/attest_client")
+C=(${VGC:-} "$BIN/attest_client")
 V=("$BIN/verifier" devices)
 E=("${C[@]}" enroll --verifier "$TARGET" --ca "$CA" --tcti "$TCTI" --ak-file)
 

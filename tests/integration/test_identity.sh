@@ -20,7 +20,7 @@ cp "$WORK/tpm/ca/swtpm-localca-rootca-cert.pem" "$WORK/tpm/ca/issuercert.pem" "$
 start_verifier v --cert "$WORK/certs/server.pem" --key "$WORK/certs/server.key" \
     --registry "$WORK/registry.db" --ek-ca "$WORK/ekca" --baseline "$ROOT/tests/data/baselines/evidence-only.json"
 TARGET=127.0.0.1:$PORT
-C=(${VALGRIND:-} "$BIN/attest_client")
+C=(${VGC:-} "$BIN/attest_client")
 
 expect_exit "attest before enrolling is refused (5)" 5 "${C[@]}" attest --verifier "$TARGET" \
     --ca "$CA" --tcti "$TCTI_A" --ak-file "$WORK/ak-a.bin" || true

@@ -12,7 +12,7 @@ BUILD=${1:?usage: test_logs.sh BUILD_DIR}
 . "$(dirname "$0")/lib.sh"
 
 echo "integration: the verifier's log (text, json, journal)"
-C=(${VALGRIND:-} "$BIN/attest_client")
+C=(${VGC:-} "$BIN/attest_client")
 PY=/usr/bin/python3
 # A hint that would, printed raw, end the line and add a level and a field.
 HOSTILE=$'it-logs" level=err forged=1\nlevel=err msg="forged'

@@ -13,7 +13,10 @@ echo "integration: measured boot (tpa-bootsim, swtpm, TLS)"
 "$ROOT/scripts/demo-certs.sh" "$WORK/certs"
 CA=$WORK/certs/ca.pem
 start_swtpm "$WORK/tpm"
-C=(${VALGRIND:-} "$BIN/attest_client")
+C=(${VGC:-} "$BIN/attest_client")
+# The client reads each scenario's log and efivars by the same paths: under
+# valgrind for the first, while the verifier judges every one under it.
+CFIRST=(${VALGRIND:-} "$BIN/attest_client")
 SCEN=$ROOT/simulator/scenarios
 # The golden baseline: learned from the good scenario's log, written without
 # a TPM (the simulator is deterministic).
@@ -65,10 +68,11 @@ for row in "${ROWS[@]}"; do
     boot "$name" || continue
     # The exit status is the checker's to judge, against the printed verdict.
     set +e
-    timeout --kill-after=5 120 "${C[@]}" attest --verifier "$TARGET" --ca "$CA" --tcti "$TCTI" \
+    timeout --kill-after=5 120 "${CFIRST[@]}" attest --verifier "$TARGET" --ca "$CA" --tcti "$TCTI" \
         --eventlog "$WORK/$name.log" --efivars "$WORK/$efi" --device-hint "$name" \
         >"$WORK/$name.out" 2>"$WORK/$name.err"
     echo $? >"$WORK/$name.rc"
+    CFIRST=("${C[@]}")
     "$BIN/verifier" eventlog show --json "$WORK/$name.log" >"$WORK/$name.show.json" 2>/dev/null
     set -e
     checker_lines < <("$PY" "$SCENARIOS" attested "$SCEN/$name.json" "$WORK/$name.out" "$WORK/$name.rc" \

@@ -78,7 +78,7 @@ for f in "$WORK/tpm-b/ca/"*.pem; do cp "$f" "$WORK/ekca/b-$(basename "$f")"; don
 start_verifier v --cert "$WORK/certs/server.pem" --key "$WORK/certs/server.key" \
     --registry "$DB" --ek-ca "$WORK/ekca"
 TARGET=127.0.0.1:$PORT
-C=(${VALGRIND:-} "$BIN/attest_client")
+C=(${VGC:-} "$BIN/attest_client")
 "$BIN/tpa-bootsim" --scenario "$ROOT/simulator/scenarios/good.json" --log "$WORK/boot.log" \
     --tcti "$TCTI_A" >/dev/null
 cmp -s "$WORK/boot.log" "$DATA/good.log" && ok "the boot simulator writes the same log as then" ||

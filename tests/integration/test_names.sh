@@ -30,7 +30,7 @@ start_verifier v --cert "$WORK/certs/server.pem" --key "$WORK/certs/server.key" 
     --registry "$REG" --ek-ca "$WORK/ekca" --baseline "$ROOT/tests/data/baselines/evidence-only.json"
 TARGET=127.0.0.1:$PORT
 LOG=$WORK/v.err
-C=(${VALGRIND:-} "$BIN/attest_client")
+C=(${VGC:-} "$BIN/attest_client")
 V=("$BIN/verifier" devices)
 MID_A=0123456789abcdef0123456789abcdef
 

@@ -28,7 +28,7 @@ fi
 "$ROOT/scripts/demo-certs.sh" "$WORK/certs"
 CA=$WORK/certs/ca.pem
 SCEN=$ROOT/simulator/scenarios
-C=(${VALGRIND:-} "$BIN/attest_client")
+C=(${VGC:-} "$BIN/attest_client")
 start_swtpm "$WORK/tpm"
 "$BIN/tpa-bootsim" --scenario "$SCEN/good.json" --log "$WORK/good.log" --tcti "$TCTI" >/dev/null
 mkdir -p "$WORK/ekca"

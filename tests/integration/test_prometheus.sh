@@ -28,7 +28,7 @@ expect_exit "promtool test rules: the rules' unit tests pass" 0 "$PROMTOOL" test
 
 "$ROOT/scripts/demo-certs.sh" "$WORK/certs"
 CA=$WORK/certs/ca.pem
-C=(${VALGRIND:-} "$BIN/attest_client")
+C=(${VGC:-} "$BIN/attest_client")
 start_swtpm "$WORK/tpm"
 "$BIN/tpa-bootsim" --scenario "$ROOT/simulator/scenarios/good.json" --log "$WORK/good.log" \
     --tcti "$TCTI" >/dev/null

@@ -15,7 +15,7 @@ BUILD=${1:?usage: test_registry.sh BUILD_DIR}
 
 echo "integration: registry backup while serving"
 V=(${VALGRIND:-} "$BIN/verifier")
-C=(${VALGRIND:-} "$BIN/attest_client")
+C=(${VGC:-} "$BIN/attest_client")
 
 serve_one_device
 # No baseline yet: the verdict recorded is no-baseline (exit status not ours).

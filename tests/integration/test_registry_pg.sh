@@ -21,7 +21,7 @@ BUILD=${1:?usage: test_registry_pg.sh BUILD_DIR}
 
 echo "integration: the registry on PostgreSQL"
 V=(${VALGRIND:-} "$BIN/verifier")
-C=(${VALGRIND:-} "$BIN/attest_client")
+C=(${VGC:-} "$BIN/attest_client")
 
 start_postgres && ok "PostgreSQL started on $PG_SOCK" || { bad "PostgreSQL started" "$WORK/postgres.log"; summary; exit 1; }
 psql_tpa() { "$PG_BIN/psql" -q -v ON_ERROR_STOP=1 -h "$PG_SOCK" -U tpa "$@"; }

@@ -16,7 +16,7 @@ BUILD=${1:?usage: test_reload.sh BUILD_DIR}
 
 echo "integration: SIGHUP reloads (configuration, baseline, EK CAs, token keys)"
 V=(${VALGRIND:-} "$BIN/verifier")
-C=(${VALGRIND:-} "$BIN/attest_client")
+C=(${VGC:-} "$BIN/attest_client")
 PY=/usr/bin/python3
 "$ROOT/scripts/demo-certs.sh" "$WORK/certs" >/dev/null
 CA=$WORK/certs/ca.pem

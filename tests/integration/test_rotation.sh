@@ -13,8 +13,8 @@ BUILD=${1:?usage: test_rotation.sh BUILD_DIR}
 
 echo "integration: token key rotation (next, active, retired; a pinned JWKS; re-fetch)"
 SCEN=$ROOT/simulator/scenarios
-V=(${VALGRIND:-} "$BIN/verifier")
-C=(${VALGRIND:-} "$BIN/attest_client")
+V=(${VGC:-} "$BIN/verifier")    # keys fetch, token verify: clients
+C=(${VGC:-} "$BIN/attest_client")
 POLICY=$ROOT/docs/examples/policy_engine.py
 TTL=20                                  # token lifetime: short, so that keys go
 start_swtpm "$WORK/tpm"
@@ -199,7 +199,7 @@ expect_exit "keys rotate then writes the set without it" 0 "$BIN/verifier" keys 
 
 # ---- refusals ----
 chmod 644 "$KEY"
-expect_exit "serve with a --token-ttl above the key set's is refused (2)" 2 "${V[@]}" serve \
+expect_exit "serve with a --token-ttl above the key set's is refused (2)" 2 ${VALGRIND:-} "$BIN/verifier" serve \
     --listen 127.0.0.1:0 --insecure --token-key "$KEY" --token-ttl 7200 || true
 expect_grep "... naming both and the fix" "$WORK/err" "--token-ttl 7200 is above the token TTL of the key set .*\($TTL s\).*keys rotate --token-ttl 7200"
 expect_grep "... and a key set open to others is warned about" "$WORK/err" "warning: the token key set .* is open to others \(mode 644\)"

@@ -115,7 +115,7 @@ for k in "${!NAMES[@]}"; do boot_scenario "${NAMES[$k]}" "${SCEN[$k]}"; done
 start_verifier w --cert "$WORK/certs/server.pem" --key "$WORK/certs/server.key" \
     --registry "$WORK/reg.db" --ek-ca "$WORK/ekca" --token-key "$WORK/token.jwk" \
     --secureboot-ref "$REF" --http-listen-plain 127.0.0.1:0
-C=(${VALGRIND:-} "$BIN/attest_client")
+C=(${VGC:-} "$BIN/attest_client")
 for k in "${!NAMES[@]}"; do
     n=${NAMES[$k]}
     CL=(--verifier "127.0.0.1:$PORT" --ca "$WORK/certs/ca.pem" --tcti "${TCTIS[$n]}"

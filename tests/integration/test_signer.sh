@@ -15,7 +15,7 @@ BUILD=${1:?usage: test_signer.sh BUILD_DIR}
 
 echo "integration: boot applications by signer (learn --by-signer, a kernel update, foreign, unsigned, revoked)"
 V=(${VALGRIND:-} "$BIN/verifier")
-C=(${VALGRIND:-} "$BIN/attest_client")
+C=(${VGC:-} "$BIN/attest_client")
 SD=$ROOT/simulator/scenarios/signer
 NAMES=(base kernel-update foreign-kernel unsigned-kernel revoked-kernel revoked-signer)
 "$ROOT/scripts/demo-certs.sh" "$WORK/certs" >/dev/null

@@ -12,7 +12,7 @@ echo "integration: start-up checks (listen address, certificate/key, CA files)"
 "$ROOT/scripts/demo-certs.sh" "$WORK/certs"
 D=$WORK/certs
 V=(${VALGRIND:-} "$BIN/verifier")
-C=(${VALGRIND:-} "$BIN/attest_client")
+C=(${VGC:-} "$BIN/attest_client")
 : >"$WORK/empty.pem"
 
 # refused NAME MESSAGE-REGEX SERVE-ARGS...: serve exits 2 within seconds,
