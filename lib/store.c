@@ -95,7 +95,7 @@ static int store_open(tpa_store **out, const char *where, int create)
 	if (!out || !where || !*where)
 		return tpa_err_fail(TPA_ERR_INVALID_ARG, "registry: none named");
 	if (strncmp(where, "sqlite:", 7) == 0)
-		return create ? tpa_store_open_sqlite(out, where + 7) :
+		return create > 0 ? tpa_store_open_sqlite(out, where + 7) :
 			 tpa_store_open_sqlite_existing(out, where + 7);
 	if (store_sql__is_pg_url(where))
 		return open_postgresql(out, where, create);
@@ -114,7 +114,7 @@ static int store_open(tpa_store **out, const char *where, int create)
 		free(conninfo);
 		return err;
 	}
-	return create ? tpa_store_open_sqlite(out, where) :
+	return create > 0 ? tpa_store_open_sqlite(out, where) :
 		 tpa_store_open_sqlite_existing(out, where);
 }
 
@@ -154,13 +154,13 @@ int tpa_store_check_file(tpa_store_check_report *out, const char *where)
 		return tpa_err_fail(TPA_ERR_INVALID_ARG, "registry: none named");
 	if (strncmp(where, "sqlite:", 7) == 0)
 		return tpa_store_check_sqlite(out, where + 7);
-	/* A PostgreSQL registry (a URI, or a file holding one) is opened as
-	 * admin commands open it: never created, and its schema has no
-	 * migration to run; an SQLite file is read without one. */
+	/* A PostgreSQL registry (a URI, or a file holding one) is opened
+	 * neither created nor migrated (-1: its schema as it is), as an SQLite
+	 * file is read without a migration. */
 	if (strstr(where, "://") || (err = store_sql__connfile(&conninfo, where)) != 0) {
 		if (err < 0)
 			return err;
-		err = store_open(&s, conninfo ? conninfo : where, 0);
+		err = store_open(&s, conninfo ? conninfo : where, -1);
 		if (conninfo) {
 			OPENSSL_cleanse(conninfo, strlen(conninfo));
 			free(conninfo);

@@ -327,6 +327,33 @@ static const char *schema_v7[] = {
 #undef ID_OK
 #undef TEXT_OK
 
+/* The token's CHECK made cheap. Schema 3's printable-ASCII rule was a GLOB
+ * class, which SQLite parses again at each character: every verdict's
+ * UPDATE ran it over the whole token (~1.1 KB), some 20 us and 3 % of a
+ * warm attestation's CPU (perf, 2026-12-08). The rule stays where the
+ * token is written and read (sq_record, sq_last_token check it in C); the
+ * CHECK keeps what SQLite checks at the cost of a length: text of 1 to
+ * 16384 bytes, ASCII without NUL (as many characters as bytes: length()
+ * counts UTF-8 characters to the first NUL). SQLite cannot alter a CHECK:
+ * both columns are dropped (the expiry's CHECK names the token) and added
+ * again as schema 3 added them, their values kept. PostgreSQL's schema keeps
+ * its regular expression, which is cheap there and runs on the server. */
+static const char *schema_v8[] = {
+	"CREATE TEMP TABLE v8_tokens AS SELECT id, last_token, last_token_exp FROM devices"
+	" WHERE last_token IS NOT NULL",
+	"ALTER TABLE devices DROP COLUMN last_token_exp",
+	"ALTER TABLE devices DROP COLUMN last_token",
+	"ALTER TABLE devices ADD COLUMN last_token TEXT CHECK(last_token IS NULL OR"
+	" (typeof(last_token) = 'text' AND length(CAST(last_token AS BLOB)) BETWEEN 1 AND 16384"
+	" AND length(CAST(last_token AS BLOB)) = length(last_token)))",
+	"ALTER TABLE devices ADD COLUMN last_token_exp INTEGER CHECK((last_token_exp IS NULL) ="
+	" (last_token IS NULL) AND (last_token_exp IS NULL OR"
+	" (typeof(last_token_exp) = 'integer' AND last_token_exp >= 0)))",
+	"UPDATE devices SET last_token = t.last_token, last_token_exp = t.last_token_exp"
+	" FROM v8_tokens t WHERE devices.id = t.id",
+	"DROP TABLE v8_tokens",
+};
+
 static void open_files_ref(sq_store *s, int delta);
 
 /* A failed call of the engine, named: a lost server is UNAVAILABLE (worth
@@ -2229,10 +2256,21 @@ static int sq_last_token(char **token, tpa_device *dev, tpa_store *p, const char
 		if (sqldb_column_type(st, DEVICE_NCOLUMNS) != SQLDB_NULL &&
 		    !(t = dup_column_text(st, DEVICE_NCOLUMNS)))
 			err = tpa_err_fail(TPA_ERR_NOMEM, "last token: out of memory");
+		/* sq_record wrote it printable; SQLite's CHECK no longer says
+		 * so (schema_v8): a token edited by hand is refused, not
+		 * handed to a policy engine. */
+		else if (t && !valid_printable(t, TPA_STORE_TOKEN_MAX))
+			err = tpa_err_fail(TPA_ERR_IO, "registry %s: the token of device %.64s is "
+					   "not 1 to %u bytes of printable ASCII (edited by hand?)",
+					   s->path, id, TPA_STORE_TOKEN_MAX);
 		else if (dev)
 			row_to_device(dev, st);
 	}
 	release(s, st);
+	if (err < 0) {
+		free(t);
+		t = NULL;
+	}
 	if (err == 0)
 		*token = t;
 out:
@@ -4191,6 +4229,10 @@ static int migrate(sq_store *s)
 	    ((err = exec_all(s, schema_v7, sizeof(schema_v7) / sizeof(schema_v7[0]))) < 0 ||
 	     (err = exec(s, "INSERT INTO schema_version(version) VALUES(7)")) < 0))
 		goto done;
+	if (version < 8 &&
+	    ((err = exec_all(s, schema_v8, sizeof(schema_v8) / sizeof(schema_v8[0]))) < 0 ||
+	     (err = exec(s, "INSERT INTO schema_version(version) VALUES(8)")) < 0))
+		goto done;
 done:
 	if ((err = finish(s, err)) == 0)
 		s->chained = 1;
@@ -4660,6 +4702,10 @@ static int pg_read_version(int *version, int *tables, sq_store *s)
 	return err < 0 ? err : 0;
 }
 
+/* create: 1 makes the schema in an empty one (serve); 0 does not (admin
+ * commands); PG_AS_IT_IS migrates nothing either (registry check reads the
+ * schema as it finds it and says what a verifier would migrate). */
+#define PG_AS_IT_IS (-1)
 static int pg_migrate(sq_store *s, int create)
 {
 	int version, tables, err;
@@ -4671,9 +4717,11 @@ static int pg_migrate(sq_store *s, int create)
 		return 0;
 	if (version > TPA_STORE_SCHEMA_VERSION)
 		return too_new(s, version);
-	if (!create && version == 0)
+	if (create <= 0 && version == 0)
 		return tpa_err_fail(TPA_ERR_NOT_FOUND, "registry %s holds no registry (verifier "
 				    "serve --registry creates one)", s->path);
+	if (create == PG_AS_IT_IS)
+		return 0;
 	if ((err = begin(s)) < 0)
 		return err;
 	/* Again under the write lock: another replica may have created it. */
@@ -4683,6 +4731,13 @@ static int pg_migrate(sq_store *s, int create)
 		goto done;
 	if (version > TPA_STORE_SCHEMA_VERSION) {
 		err = too_new(s, version);
+		goto done;
+	}
+	/* Schema 8 changed a CHECK on SQLite only (schema_v8): the number
+	 * alone. Replicas of the verifier before it refuse the registry from
+	 * their next start: upgrade every replica sharing it. */
+	if (version == 7) {
+		err = exec(s, "INSERT INTO schema_version(version) VALUES(8)");
 		goto done;
 	}
 	if (version != 0) {

@@ -13,7 +13,7 @@
 #include "tpa/hostinfo.h"
 
 #define TPA_DEVICE_ID_LEN 64          /* hex SHA-256 of the EK's SubjectPublicKeyInfo */
-#define TPA_STORE_SCHEMA_VERSION 7
+#define TPA_STORE_SCHEMA_VERSION 8
 #define TPA_LABEL_MAX 64              /* bytes of a group label */
 #define TPA_BASELINE_NAME_MAX 64      /* bytes of a baseline name */
 #define TPA_BASELINE_BODY_MAX (1u << 20)    /* bytes of a baseline's JSON text */
@@ -354,7 +354,8 @@ int tpa_store_open_sqlite(tpa_store **out, const char *path);
 int tpa_store_open_sqlite_existing(tpa_store **out, const char *path);
 /* Opens a registry in a PostgreSQL database (a libpq connection string or
  * URI; its search_path's first schema holds the tables), creating the schema
- * if create and the schema is empty. Connections are pooled (8, or
+ * if create is 1 and the schema is empty, and migrating an older one unless
+ * create is -1 (a check: the schema as it is). Connections are pooled (8, or
  * TPA_REGISTRY_POOL from 1 to 32), each statement prepared once per
  * connection; writers of every replica serialize on one advisory lock. A
  * server that cannot be reached is TPA_ERR_UNAVAILABLE (also for calls

@@ -49,16 +49,25 @@ expect_exit "B's revoked old id finds the merged device" 0 "${V[@]}" show --json
 expect_grep "... revoked" "$WORK/out" '"state": "revoked"'
 expect_exit "the id B got through the edited authPolicy finds it too" 0 "${V[@]}" show --json --registry "$DB" "$OLD_B2" || true
 expect_grep "... the same device, revoked" "$WORK/out" "\"id\": \"$NEW_B\".*|\"state\": \"revoked\""
-/usr/bin/python3 - "$DB" "$NEW_A" "$NEW_B" >"$WORK/db.out" 2>&1 <<'PY' || true
+/usr/bin/python3 - "$DB" "$NEW_A" "$NEW_B" "$DATA/registry.db" "$OLD_A" >"$WORK/db.out" 2>&1 <<'PY' || true
 import sqlite3, sys
 c = sqlite3.connect(sys.argv[1])
 print("schema", c.execute("select max(version) from schema_version").fetchone()[0])
-for d in sys.argv[2:]:
+for d in sys.argv[2:4]:
     print("aks", d[:8], c.execute("select count(*) from aks where device_id=?", (d,)).fetchone()[0])
     print("migrate", d[:8], c.execute("select detail from audit where device_id=? and event='migrate'", (d,)).fetchone()[0])
 print("orphans", c.execute("select count(*) from aks where device_id not in (select id from devices)").fetchone()[0])
+# Schema 8 drops the token's columns and adds them again: A's token and
+# expiry from the field, as they were under its old id.
+o = sqlite3.connect("file:" + sys.argv[4] + "?mode=ro&immutable=1", uri=True)
+old = o.execute("select last_token, last_token_exp from devices where id=?", (sys.argv[5],)).fetchone()
+new = c.execute("select last_token, last_token_exp from devices where id=?", (sys.argv[2],)).fetchone()
+print("token", "kept" if old[0] and old == new else "lost: %r -> %r" % (old, new))
+print("tokens", c.execute("select count(last_token) from devices").fetchone()[0])
 PY
-expect_grep "the file is schema 7" "$WORK/db.out" "^schema 7$"
+expect_grep "the file is schema 8" "$WORK/db.out" "^schema 8$"
+expect_grep "A's token from the field kept through schema 8" "$WORK/db.out" "^token kept$"
+expect_grep "... and B's merged device has one" "$WORK/db.out" "^tokens 2$"
 expect_grep "B keeps both AKs it enrolled" "$WORK/db.out" "^aks ${NEW_B:0:8} 2$"
 expect_grep "no AK is left pointing at an old id" "$WORK/db.out" '^orphans 0$'
 expect_grep "the audit says how A's id changed" "$WORK/db.out" "^migrate ${NEW_A:0:8} device id from the EK's key; was ${OLD_A:0:16}"

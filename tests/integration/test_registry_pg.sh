@@ -369,6 +369,21 @@ expect_grep "... naming it" "$WORK/err" "the trigger baselines_append_only is go
 psql_tpa -d tpa -c "CREATE TRIGGER baselines_append_only BEFORE UPDATE OR DELETE OR TRUNCATE ON
     baselines FOR EACH STATEMENT EXECUTE FUNCTION tpa_refuse('baselines are append-only')" >/dev/null
 expect_exit "... put back: sound again (0)" 0 "$BIN/verifier" "${RC[@]}" "$PG_URI" || true
+# Schema 8 changed a CHECK on SQLite alone (lib/store_sql.c, schema_v8): a
+# registry of schema 7 is checked as it is, nothing written, and the next
+# verifier command to open it numbers it 8.
+psql_tpa -d tpa -c "UPDATE schema_version SET version = 7" >/dev/null
+expect_exit "a registry of schema 7: registry check reads it as it is (0)" 0 "$BIN/verifier" \
+    "${RC[@]}" "$PG_URI" || true
+expect_grep "... saying a verifier migrates it" "$WORK/out" \
+    "^schema version 7 is migrated to 8 when a verifier opens it$"
+[ "$(psql_tpa -d tpa -Atc "SELECT string_agg(version::text, ',') FROM schema_version")" = 7 ] &&
+    ok "... and wrote nothing" || bad "registry check migrated the schema"
+expect_exit "an admin command opens it" 0 "$BIN/verifier" devices list --registry "$PG_URI" || true
+[ "$(psql_tpa -d tpa -Atc "SELECT string_agg(version::text, ',' ORDER BY version) FROM schema_version")" = 7,8 ] &&
+    ok "... and numbers it 8" || bad "schema 7 on PostgreSQL was not numbered 8"
+expect_exit "... sound (0)" 0 "$BIN/verifier" "${RC[@]}" "$PG_URI" || true
+expect_grep "... at schema 8" "$WORK/out" "^registry .*: ok: schema version 8,"
 psql_tpa -d postgres -c 'CREATE DATABASE empty' >/dev/null
 expect_exit "registry check of an empty database: refused (2)" 2 "$BIN/verifier" "${RC[@]}" \
     "postgresql:///empty?host=$PG_SOCK&user=tpa" || true

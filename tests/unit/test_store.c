@@ -508,13 +508,13 @@ static void test_migrate_v1(void)
 		"        'notified', 'outbox', 'outbox_due'}\n"
 		"ok = c.execute('PRAGMA integrity_check').fetchone()[0] == 'ok'\n"
 		"a = [r[0] for r in c.execute('SELECT event FROM audit ORDER BY seq')]\n"
-		"sys.exit(0 if v == [1, 2, 3, 4, 5, 6, 7] and need <= names and ok and"
+		"sys.exit(0 if v == [1, 2, 3, 4, 5, 6, 7, 8] and need <= names and ok and"
 		" a[:3] == ['enroll', 'attest', 'migrate'] else 1)"), 0);
 	/* Opened again: already at 5, nothing migrated twice. */
 	CU_ASSERT_EQUAL_FATAL(tpa_store_open_sqlite(&s, p), 0);
 	tpa_store_close(s);
 	CU_ASSERT_EQUAL(run_py(p, "sys.exit(0 if c.execute('SELECT count(*) FROM schema_version')"
-			       ".fetchone()[0] == 7 and c.execute('SELECT count(*) FROM audit WHERE "
+			       ".fetchone()[0] == 8 and c.execute('SELECT count(*) FROM audit WHERE "
 			       "event = \\'migrate\\'').fetchone()[0] == 1 else 1)"), 0);
 
 	/* A migration that fails half-way leaves the file at 1, untouched. */
@@ -536,7 +536,7 @@ static void test_migrate_v1(void)
 	s = open_file("new.db", p, sizeof(p));
 	tpa_store_close(s);
 	CU_ASSERT_EQUAL(run_py(p, "v = [r[0] for r in c.execute('SELECT version FROM schema_version"
-			       " ORDER BY version')]\nsys.exit(0 if v == [1, 2, 3, 4, 5, 6, 7] else 1)"), 0);
+			       " ORDER BY version')]\nsys.exit(0 if v == [1, 2, 3, 4, 5, 6, 7, 8] else 1)"), 0);
 }
 
 static void test_baseline_add_get_list(void)
@@ -1000,14 +1000,14 @@ static void test_migrate_v2(void)
 		"need = ['tpm_manufacturer', 'state_changed_at', 'last_token', 'last_token_exp']\n"
 		"m = c.execute(\"SELECT tpm_manufacturer FROM devices WHERE id = (SELECT device_id"
 		" FROM device_aliases WHERE alias LIKE '2%')\").fetchone()\n"
-		"sys.exit(0 if v == [1, 2, 3, 4, 5, 6, 7] and all(x in cols for x in need) and ok and m == ('STM',)"
+		"sys.exit(0 if v == [1, 2, 3, 4, 5, 6, 7, 8] and all(x in cols for x in need) and ok and m == ('STM',)"
 		" and a == ['enroll', 'attest', 'enroll', 'migrate', 'migrate', 'reinstate'] else 1)"),
 			0);
 	/* Opened again: already at 5, nothing migrated twice. */
 	CU_ASSERT_EQUAL_FATAL(tpa_store_open_sqlite(&s, p), 0);
 	tpa_store_close(s);
 	CU_ASSERT_EQUAL(run_py(p, "sys.exit(0 if c.execute('SELECT count(*) FROM schema_version')"
-			       ".fetchone()[0] == 7 else 1)"), 0);
+			       ".fetchone()[0] == 8 else 1)"), 0);
 
 	/* A migration that fails half-way (at its last ALTER) leaves the file
 	 * at 2, without any of the new columns. */
@@ -1253,9 +1253,13 @@ static void test_token_refused(void)
 	CU_ASSERT_EQUAL(tpa_store_audit_count(&after, s, NULL), 0);
 	CU_ASSERT_EQUAL(after, before);
 	tpa_store_close(s);
-	/* The schema refuses them too, whoever writes; the largest fits. */
+	/* The schema refuses them too, whoever writes; the largest fits. Its
+	 * token rule is ASCII without NUL since schema 8 (a GLOB over each
+	 * verdict's token cost 3 % of an attestation): the control characters
+	 * it lets through are refused where the token is read, below. */
 	CU_ASSERT_EQUAL(run_py(p,
-		"bad = [\"last_token = 'a' || char(10)\", 'last_token = zeroblob(3)',\n"
+		"bad = [\"last_token = 'a' || char(233)\", \"last_token = 'a' || char(0) || 'b'\",\n"
+		"       'last_token = zeroblob(3)',\n"
 		"       \"last_token = printf('%.*c', 16385, 'a')\", \"last_token = ''\",\n"
 		"       'last_token_exp = -1', 'last_token_exp = 5.5', \"last_token_exp = 'x'\",\n"
 		"       'last_token = NULL', 'last_token_exp = NULL',\n"
@@ -1272,6 +1276,108 @@ static void test_token_refused(void)
 		"          \" tpm_manufacturer = 'ABCDEFGHIJKLMNO' WHERE id LIKE '2%'\")\n"
 		"c.rollback()\n"
 		"sys.exit(0)"), 0);
+	/* (PostgreSQL's CHECK refuses them: there is no such row to read.) */
+	for (i = 0; !pg && i < 2; i++) {
+		CU_ASSERT_EQUAL_FATAL(run_py(p, i ?
+			"c.execute(\"UPDATE devices SET last_token = 'a.b' || char(127) || 'c'"
+			" WHERE id LIKE '2%'\"); c.commit()" :
+			"c.execute(\"UPDATE devices SET last_token = 'a.b' || char(10) || '.c'"
+			" WHERE id LIKE '2%'\"); c.commit()"), 0);
+		CU_ASSERT_EQUAL_FATAL(tpa_store_open_sqlite(&s, p), 0);
+		tok = (char *)"unset";
+		CU_ASSERT_EQUAL(tpa_store_last_token(&tok, &d, s, ID2), TPA_ERR_IO);
+		CU_ASSERT(strstr(tpa_err_last(), "printable ASCII (edited by hand?)") != NULL);
+		CU_ASSERT_PTR_NULL(tok);
+		tpa_store_close(s);
+	}
+	/* The file goes on to the next tests as it was. */
+	CU_ASSERT_EQUAL(run_py(p, "c.execute(\"UPDATE devices SET last_token = 'p.q.r'"
+			       " WHERE id LIKE '2%'\"); c.commit()"), 0);
+}
+
+/* A schema-7 registry, its token columns as schema 3 added them (a GLOB
+ * class run at each character of every verdict's token), migrates to 8:
+ * every token and expiry kept, the columns' CHECKs the cheap ones, still
+ * refusing what they refuse; an unmigrated file checks as schema 7. */
+static void test_migrate_v7_token(void)
+{
+	char p[300], *tok = NULL;
+	tpa_store *s = open_file("v7.db", p, sizeof(p));
+	tpa_store_check_report r;
+	tpa_attest_record rec;
+	tpa_device d;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(s);
+	CU_ASSERT_EQUAL(tpa_store_enroll(s, ID1, EK, sizeof(EK), CERT, sizeof(CERT), AKP,
+					 sizeof(AKP), "000b7001", NULL, 0, 1000), 0);
+	CU_ASSERT_EQUAL(tpa_store_enroll(s, ID2, EK, sizeof(EK), CERT, sizeof(CERT), AKP,
+					 sizeof(AKP), "000b7002", NULL, 0, 1000), 0);
+	memset(&rec, 0, sizeof(rec));
+	rec.outcome = "compliant";
+	rec.token = "eyJh.eyJi.c2ln";
+	rec.token_exp = 4600;
+	CU_ASSERT_EQUAL(tpa_store_record(s, ID1, 1, NULL, &rec, 1000), 0);
+	tpa_store_close(s);
+	/* Back to the columns schema 7 had, by schema 3's own statements. */
+	CU_ASSERT_EQUAL_FATAL(run_py(p,
+		"t = c.execute('SELECT id, last_token, last_token_exp FROM devices').fetchall()\n"
+		"c.execute('ALTER TABLE devices DROP COLUMN last_token_exp')\n"
+		"c.execute('ALTER TABLE devices DROP COLUMN last_token')\n"
+		"c.execute(\"ALTER TABLE devices ADD COLUMN last_token TEXT CHECK(last_token IS NULL OR"
+		" (typeof(last_token) = 'text' AND length(CAST(last_token AS BLOB)) BETWEEN 1 AND 16384"
+		" AND last_token NOT GLOB '*[^ -~]*'))\")\n"
+		"c.execute(\"ALTER TABLE devices ADD COLUMN last_token_exp INTEGER CHECK((last_token_exp"
+		" IS NULL) = (last_token IS NULL) AND (last_token_exp IS NULL OR"
+		" (typeof(last_token_exp) = 'integer' AND last_token_exp >= 0)))\")\n"
+		"for i, tk, e in t:\n"
+		"    c.execute('UPDATE devices SET last_token = ?, last_token_exp = ? WHERE id = ?',"
+		" (tk, e, i))\n"
+		"c.execute('DELETE FROM schema_version WHERE version = 8')\n"
+		"c.commit()"), 0);
+	CU_ASSERT_EQUAL(tpa_store_check_file(&r, p), 0);
+	CU_ASSERT_EQUAL(r.schema_version, 7);
+	CU_ASSERT_EQUAL(run_py(p, "sql = c.execute(\"SELECT sql FROM sqlite_master WHERE name ="
+			       " 'devices'\").fetchone()[0]\n"
+			       "sys.exit(0 if \"last_token NOT GLOB\" in sql else 1)"), 0);
+	CU_ASSERT_EQUAL_FATAL(tpa_store_open_sqlite(&s, p), 0);
+	CU_ASSERT_EQUAL(tpa_store_check(&r, s), 0);
+	CU_ASSERT_EQUAL(r.schema_version, 8);
+	CU_ASSERT_EQUAL(r.devices, 2);
+	CU_ASSERT_EQUAL(tpa_store_last_token(&tok, &d, s, ID1), 0);
+	CU_ASSERT(tok && strcmp(tok, "eyJh.eyJi.c2ln") == 0);
+	free(tok);
+	tok = NULL;
+	CU_ASSERT_EQUAL(d.last_token_exp, 4600);
+	CU_ASSERT_STRING_EQUAL(d.last_verdict, "compliant");
+	CU_ASSERT_EQUAL(tpa_store_last_token(&tok, &d, s, ID2), 0);
+	CU_ASSERT_PTR_NULL(tok);
+	CU_ASSERT_EQUAL(d.last_token_exp, 0);
+	/* The next verdict writes through the new columns. */
+	rec.token = "eyJj.eyJk.c2ln";
+	rec.token_exp = 5600;
+	CU_ASSERT_EQUAL(tpa_store_record(s, ID2, 1, NULL, &rec, 2000), 0);
+	CU_ASSERT_EQUAL(tpa_store_last_token(&tok, &d, s, ID2), 0);
+	CU_ASSERT(tok && strcmp(tok, "eyJj.eyJk.c2ln") == 0);
+	free(tok);
+	tpa_store_close(s);
+	CU_ASSERT_EQUAL(run_py(p,
+		"sql = c.execute(\"SELECT sql FROM sqlite_master WHERE name = 'devices'\").fetchone()[0]\n"
+		"v = [r[0] for r in c.execute('SELECT version FROM schema_version ORDER BY version')]\n"
+		"ok = c.execute('PRAGMA integrity_check').fetchone()[0] == 'ok'\n"
+		"bad = 0\n"
+		"for b in (\"'a' || char(233)\", \"'a' || char(0) || 'b'\", \"''\", 'zeroblob(3)'):\n"
+		"    try:\n"
+		"        c.execute('UPDATE devices SET last_token = ' + b + \" WHERE id LIKE '1%'\")\n"
+		"        bad += 1\n"
+		"    except sqlite3.IntegrityError:\n"
+		"        pass\n"
+		"try:\n"
+		"    c.execute(\"UPDATE devices SET last_token_exp = NULL WHERE id LIKE '1%'\")\n"
+		"    bad += 1\n"
+		"except sqlite3.IntegrityError:\n"
+		"    pass\n"
+		"sys.exit(0 if 'GLOB' not in sql.split('last_token TEXT')[1] and"
+		" v == [1, 2, 3, 4, 5, 6, 7, 8] and ok and bad == 0 else 1)"), 0);
 }
 
 static void test_state_changed_at(void)
@@ -2448,7 +2554,7 @@ int main(void)
 	CU_add_test(s, "corrupt, unreachable and newer files", test_bad_files);
 	CU_add_test(s, "a registry that cannot be written", test_unwritable);
 	CU_add_test(s, "the registry file is private, never a symlink", test_private_file);
-	CU_add_test(s, "schema 1 migrates to 7, keeping everything", test_migrate_v1);
+	CU_add_test(s, "schema 1 migrates to 8, keeping everything", test_migrate_v1);
 	CU_add_test(s, "baselines: add, get, list", test_baseline_add_get_list);
 	CU_add_test(s, "baselines are append-only", test_baseline_append_only);
 	CU_add_test(s, "assignments, labels, the baseline for a device", test_assign_and_labels);
@@ -2456,7 +2562,9 @@ int main(void)
 	CU_add_test(s, "group commit: 16 threads' verdicts, each answered for itself",
 		    test_group_commit);
 	CU_add_test(s, "invalid inputs refused", test_invalid_inputs);
-	CU_add_test(s, "schema 2 migrates to 7, keeping everything", test_migrate_v2);
+	CU_add_test(s, "schema 2 migrates to 8, keeping everything", test_migrate_v2);
+	CU_add_test(s, "schema 7 migrates to 8: tokens kept, their CHECK a cheap one",
+		    test_migrate_v7_token);
 	CU_add_test(s, "tokens: record, last token, cleared by a record without", test_token);
 	CU_add_test(s, "statements kept prepared: every read ends with its call",
 		    test_kept_statements);
