@@ -147,7 +147,7 @@ UNIT_TESTS := \
 BENCH    := $(BUILD)/tests/bench/bench_quote $(BUILD)/tests/bench/bench_rpc \
             $(BUILD)/tests/bench/bench_eventlog $(BUILD)/tests/bench/bench_baseline \
             $(BUILD)/tests/bench/bench_challenge $(BUILD)/tests/bench/bench_http \
-            $(BUILD)/tests/bench/bench_token
+            $(BUILD)/tests/bench/bench_token $(BUILD)/tests/bench/bench_store
 FUZZ_TARGETS := attest replies eventlog baseline config seal enroll appraise authenticode inventory http radius enforce pgresult sbref
 FUZZ_DRIVERS := $(FUZZ_TARGETS:%=$(BUILD)/tests/fuzz/fuzz_%)
 

@@ -36,6 +36,9 @@
 #      over a warm channel: attestations/s, latency percentiles, the
 #      verifier's CPU and the registry's bytes per attestation, beside the
 #      crypto's cost by openssl speed; tests/bench/fleet.sh, also run alone
+#  13. the registry's write of one verdict (issue 17), in process, SQLite:
+#      the CPU and wall time of tpa_store_record, beside the same with
+#      schema 7's token CHECK (tests/bench/bench_store)
 # usage: tests/bench/run.sh BUILD_DIR
 set -euo pipefail
 BUILD=${1:-build}
@@ -446,3 +449,10 @@ echo "      GetChallenge then Attest on a new TLS connection each, then over one
 echo "      the verifier's CPU per attestation beside the crypto it needs (openssl speed)"
 [ -n "$VPID" ] && { kill -TERM "$VPID"; wait "$VPID" || true; VPID=; }
 "$ROOT/tests/bench/fleet.sh" "$BUILD"
+
+echo
+echo "== 13. the registry's write of one verdict (issue 17), in process, one thread, SQLite"
+echo "      (synchronous FULL): a token, the challenge used up, the baseline, the audit row;"
+echo "      beside the same with schema 7's token CHECK (a GLOB over the token; the goal: the"
+echo "      registry's share <= 100 us)"
+"$BIN/tests/bench/bench_store" 4
