@@ -4704,8 +4704,22 @@ static int pg_read_version(int *version, int *tables, sq_store *s)
 
 /* create: 1 makes the schema in an empty one (serve); 0 does not (admin
  * commands); PG_AS_IT_IS migrates nothing either (registry check reads the
- * schema as it finds it and says what a verifier would migrate). */
+ * schema as it finds it and says what a verifier would migrate). The first
+ * PostgreSQL registries were of schema 7; 8 changed a CHECK on SQLite only
+ * (schema_v8), and is the number alone here. */
 #define PG_AS_IT_IS (-1)
+#define PG_FIRST_VERSION 7
+static int pg_version_known(sq_store *s, int version)
+{
+	if (version > TPA_STORE_SCHEMA_VERSION)
+		return too_new(s, version);
+	if (version != 0 && version < PG_FIRST_VERSION)
+		return tpa_err_fail(TPA_ERR_PARSE, "registry %s: schema version %d on PostgreSQL "
+				    "is none this verifier made (PostgreSQL registries begin at %d)",
+				    s->path, version, PG_FIRST_VERSION);
+	return 0;
+}
+
 static int pg_migrate(sq_store *s, int create)
 {
 	int version, tables, err;
@@ -4715,8 +4729,8 @@ static int pg_migrate(sq_store *s, int create)
 		return err;
 	if (version == TPA_STORE_SCHEMA_VERSION)
 		return 0;
-	if (version > TPA_STORE_SCHEMA_VERSION)
-		return too_new(s, version);
+	if ((err = pg_version_known(s, version)) < 0)
+		return err;
 	if (create <= 0 && version == 0)
 		return tpa_err_fail(TPA_ERR_NOT_FOUND, "registry %s holds no registry (verifier "
 				    "serve --registry creates one)", s->path);
@@ -4724,26 +4738,15 @@ static int pg_migrate(sq_store *s, int create)
 		return 0;
 	if ((err = begin(s)) < 0)
 		return err;
-	/* Again under the write lock: another replica may have created it. */
-	if ((err = pg_read_version(&version, &tables, s)) < 0)
+	/* Again under the write lock: another replica may have created or
+	 * migrated it. */
+	if ((err = pg_read_version(&version, &tables, s)) < 0 ||
+	    version == TPA_STORE_SCHEMA_VERSION || (err = pg_version_known(s, version)) < 0)
 		goto done;
-	if (version == TPA_STORE_SCHEMA_VERSION)
-		goto done;
-	if (version > TPA_STORE_SCHEMA_VERSION) {
-		err = too_new(s, version);
-		goto done;
-	}
-	/* Schema 8 changed a CHECK on SQLite only (schema_v8): the number
-	 * alone. Replicas of the verifier before it refuse the registry from
-	 * their next start: upgrade every replica sharing it. */
+	/* Replicas of a verifier before 8 refuse the registry from their
+	 * next start: every replica sharing it is upgraded together. */
 	if (version == 7) {
 		err = exec(s, "INSERT INTO schema_version(version) VALUES(8)");
-		goto done;
-	}
-	if (version != 0) {
-		err = tpa_err_fail(TPA_ERR_PARSE, "registry %s: schema version %d on PostgreSQL "
-				   "is none this verifier made (PostgreSQL registries begin at %d)",
-				   s->path, version, TPA_STORE_SCHEMA_VERSION);
 		goto done;
 	}
 	if (tables) {
@@ -4754,11 +4757,9 @@ static int pg_migrate(sq_store *s, int create)
 	}
 	if ((err = exec_all(s, pg_schema, sizeof(pg_schema) / sizeof(pg_schema[0]))) < 0)
 		goto done;
-	{
-		snprintf(sql, sizeof(sql), "INSERT INTO schema_version(version) VALUES(%d)",
-			 TPA_STORE_SCHEMA_VERSION);
-		err = exec(s, sql);
-	}
+	snprintf(sql, sizeof(sql), "INSERT INTO schema_version(version) VALUES(%d)",
+		 TPA_STORE_SCHEMA_VERSION);
+	err = exec(s, sql);
 done:
 	return finish(s, err);
 }

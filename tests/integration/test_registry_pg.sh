@@ -384,6 +384,14 @@ expect_exit "an admin command opens it" 0 "$BIN/verifier" devices list --registr
     ok "... and numbers it 8" || bad "schema 7 on PostgreSQL was not numbered 8"
 expect_exit "... sound (0)" 0 "$BIN/verifier" "${RC[@]}" "$PG_URI" || true
 expect_grep "... at schema 8" "$WORK/out" "^registry .*: ok: schema version 8,"
+psql_tpa -d tpa -c "UPDATE schema_version SET version = 5" >/dev/null
+expect_exit "a schema no verifier made on PostgreSQL (5): registry check refuses (1)" 1 \
+    "$BIN/verifier" "${RC[@]}" "$PG_URI" || true
+expect_grep "... naming it" "$WORK/err" "schema version 5 on PostgreSQL is none this verifier made \(PostgreSQL registries begin at 7\)"
+expect_exit "... and so does an admin command (2)" 2 "$BIN/verifier" devices list --registry "$PG_URI" || true
+[ "$(psql_tpa -d tpa -Atc "SELECT string_agg(version::text, ',') FROM schema_version")" = 5,5 ] &&
+    ok "... writing nothing" || bad "a schema no verifier made was written to"
+psql_tpa -d tpa -c "DELETE FROM schema_version" -c "INSERT INTO schema_version VALUES (8)" >/dev/null
 psql_tpa -d postgres -c 'CREATE DATABASE empty' >/dev/null
 expect_exit "registry check of an empty database: refused (2)" 2 "$BIN/verifier" "${RC[@]}" \
     "postgresql:///empty?host=$PG_SOCK&user=tpa" || true
