@@ -49,6 +49,7 @@ struct sqldb_ops {
 	sqldb_kind kind;
 	int (*prepare)(sqldb_stmt **st, sqldb *db, const char *sql);
 	int (*bind)(sqldb_stmt *st, int i, char type, const void *v, size_t n, int64_t iv);
+	int (*params)(sqldb_stmt *st);               /* the largest parameter number */
 	int (*step)(sqldb_stmt *st);                 /* 1 a row, 0 done, -1 failed */
 	sqldb_type (*column_type)(sqldb_stmt *st, int col);
 	int64_t (*column_int)(sqldb_stmt *st, int col);
@@ -112,6 +113,7 @@ static inline int sqldb_prepare(sqldb_stmt **st, sqldb *db, const char *sql)
 {
 	return db->ops->prepare(st, db, sql);
 }
+static inline int sqldb_params(sqldb_stmt *st) { return st->ops->params(st); }
 static inline int sqldb_step(sqldb_stmt *st) { return st->ops->step(st); }
 static inline sqldb_type sqldb_column_type(sqldb_stmt *st, int c)
 {

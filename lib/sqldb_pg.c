@@ -507,10 +507,16 @@ static void pg_close(sqldb *d)
 	free(c);
 }
 
+static int pg_params(sqldb_stmt *p)
+{
+	return ((pg_stmt *)p)->nparams;
+}
+
 static const struct sqldb_ops pg_ops = {
 	.kind = SQLDB_POSTGRESQL,
 	.prepare = pg_prepare,
 	.bind = pg_bind,
+	.params = pg_params,
 	.step = pg_step,
 	.column_type = pg_column_type,
 	.column_int = pg_column_int,

@@ -202,10 +202,16 @@ static void lite_close(sqldb *d)
 	free(l);
 }
 
+static int lite_params(sqldb_stmt *st)
+{
+	return sqlite3_bind_parameter_count(((lite_stmt *)st)->st);
+}
+
 static const struct sqldb_ops lite_ops = {
 	.kind = SQLDB_SQLITE,
 	.prepare = lite_prepare,
 	.bind = lite_bind,
+	.params = lite_params,
 	.step = lite_step,
 	.column_type = lite_column_type,
 	.column_int = lite_column_int,

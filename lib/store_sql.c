@@ -430,6 +430,15 @@ static int prepare(sqldb_stmt **st, sq_store *s, const char *sql, const char *ty
 		*st = NULL;
 		return sq_fail(s, "prepare");
 	}
+	/* Every parameter bound: one left out would be NULL, and a
+	 * coalesce() keep the old value unseen (dmi_serial once was). */
+	if (sqldb_params(*st) != (int)strlen(types)) {
+		err = tpa_err_fail(TPA_ERR_INTERNAL, "registry %s: a statement of %d parameters "
+				   "given %zu: %.60s", s->path, sqldb_params(*st), strlen(types), sql);
+		release(s, *st);
+		*st = NULL;
+		return err;
+	}
 	va_start(ap, types);
 	for (i = 0; types[i] && rc == 0; i++) {
 		if (types[i] == 't') {
@@ -1457,7 +1466,7 @@ static int record_one(sq_store *s, const struct rec_job *j)
 			      "dmi_product = coalesce(?10, dmi_product), "
 			      "dmi_serial = coalesce(?11, dmi_serial), "
 			      "first_seen = coalesce(first_seen, ?1), last_seen = ?1 "
-			      "WHERE id = ?7", "ittttitttt", j->now, j->verdict, j->outcome, j->ref,
+			      "WHERE id = ?7", "ittttittttt", j->now, j->verdict, j->outcome, j->ref,
 			      j->token, j->token_exp, j->id, j->hv[0], j->hv[1], j->hv[2], j->hv[3]);
 	else
 		err = prepare(&st, s, "UPDATE devices SET last_attest_at = ?1, last_verdict = ?2, "

@@ -1835,11 +1835,24 @@ static void test_host_names(void)
 		CU_ASSERT_EQUAL(tpa_store_record(s, A, 1, NULL, &rec, 610), TPA_ERR_INVALID_ARG);
 		CU_ASSERT_EQUAL(tpa_store_get(&d, s, A), 0);
 		CU_ASSERT_EQUAL(d.last_attest_at, 600);
+		/* Every field a verdict reports is written, the last of them
+		 * too. */
+		memset(&h, 0, sizeof(h));
+		snprintf(h.machine_id, sizeof(h.machine_id), "fedcba9876543210fedcba9876543210");
+		snprintf(h.dmi_product, sizeof(h.dmi_product), "Test Machine 5000");
+		snprintf(h.dmi_serial, sizeof(h.dmi_serial), "SN-0043");
+		CU_ASSERT_EQUAL(tpa_store_record(s, A, 1, NULL, &rec, 615), 0);
+		CU_ASSERT_EQUAL(tpa_store_get(&d, s, A), 0);
+		CU_ASSERT_STRING_EQUAL(d.host.hostname, "alice-desk");
+		CU_ASSERT_STRING_EQUAL(d.host.machine_id, "fedcba9876543210fedcba9876543210");
+		CU_ASSERT_STRING_EQUAL(d.host.dmi_product, "Test Machine 5000");
+		CU_ASSERT_STRING_EQUAL(d.host.dmi_serial, "SN-0043");
+		CU_ASSERT_EQUAL(d.last_seen, 615);
 		/* Without: a record leaves the names and last seen as they were. */
 		rec.host = NULL;
 		CU_ASSERT_EQUAL(tpa_store_record(s, A, 1, NULL, &rec, 620), 0);
 		CU_ASSERT_EQUAL(tpa_store_get(&d, s, A), 0);
-		CU_ASSERT_EQUAL(d.last_seen, 600);
+		CU_ASSERT_EQUAL(d.last_seen, 615);
 		CU_ASSERT_STRING_EQUAL(d.host.hostname, "alice-desk");
 	}
 	tpa_store_close(s);
