@@ -722,9 +722,29 @@ static void test_record_evidence(void)
 	/* A baseline that does not exist: refused, nothing changed. */
 	rec.baseline = "web.prod@99";
 	CU_ASSERT_EQUAL(tpa_store_record(s, ID1, 0, NULL, &rec, 310), TPA_ERR_NOT_FOUND);
+	CU_ASSERT(strstr(tpa_err_last(), "record: no baseline web.prod@99") != NULL);
+	{
+		/* So with the host's names (the other statement). */
+		tpa_host_info h;
+
+		memset(&h, 0, sizeof(h));
+		snprintf(h.hostname, sizeof(h.hostname), "not-written");
+		rec.host = &h;
+		CU_ASSERT_EQUAL(tpa_store_record(s, ID1, 0, NULL, &rec, 310), TPA_ERR_NOT_FOUND);
+		CU_ASSERT(strstr(tpa_err_last(), "record: no baseline web.prod@99") != NULL);
+		/* A device that is not there, with a baseline that is. */
+		rec.baseline = "web.prod@2";
+		CU_ASSERT_EQUAL(tpa_store_record(s, ID3, 0, NULL, &rec, 310), TPA_ERR_NOT_FOUND);
+		CU_ASSERT(strstr(tpa_err_last(), "no device with id 3333") != NULL);
+		rec.host = NULL;
+		CU_ASSERT_EQUAL(tpa_store_record(s, ID3, 0, NULL, &rec, 310), TPA_ERR_NOT_FOUND);
+		CU_ASSERT(strstr(tpa_err_last(), "no device with id 3333") != NULL);
+		rec.baseline = "web.prod@99";
+	}
 	CU_ASSERT_EQUAL(tpa_store_get(&d, s, ID1), 0);
 	CU_ASSERT_EQUAL(d.last_attest_at, 300);
 	CU_ASSERT_STRING_EQUAL(d.last_baseline, "web.prod@2");
+	CU_ASSERT_STRING_EQUAL(d.host.hostname, "");
 	/* Only the PCRs: the old event log goes. */
 	memset(&rec, 0, sizeof(rec));
 	rec.outcome = "no-baseline";
