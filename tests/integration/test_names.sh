@@ -125,6 +125,14 @@ else
 fi
 SEEN1=$(db "SELECT last_seen FROM devices WHERE id = '$DEV_A'")
 [ "$SEEN1" != NULL ] && ok "registry: last_seen set" || bad "registry: last_seen set"
+# Every field the host reports with an attestation is written, the last of
+# them too (the verdict's statement once left dmi_serial unbound).
+plant "$WORK/rootA" alice-laptop "$MID_A" "Test Machine 3001" 'SN-A-0042'
+expect_exit "attest again, the serial now printable" 0 "${C[@]}" attest --verifier "$TARGET" \
+    --ca "$CA" --tcti "$TCTI_A" --ak-file "$WORK/akA.bin" --host-info-root "$WORK/rootA" || true
+db "SELECT dmi_product, dmi_serial FROM devices WHERE id = '$DEV_A'" >"$WORK/db.out"
+expect_grep "registry: the attestation's product and serial written" "$WORK/db.out" \
+    '^Test Machine 3001\|SN-A-0042$'
 
 # Evidence that fails (a quote no TPM signed, by the registered AK), from a
 # peer reporting another host name: answered, never recorded, nothing renamed.
