@@ -85,7 +85,10 @@ start_verifier() {
     local name=$1
     shift
     rm -f "$WORK/$name.out"   # see wait_listening
-    ${VALGRIND:-} "$BIN/verifier" serve --listen 127.0.0.1:0 "$@" >"$WORK/$name.out" 2>"$WORK/$name.err" &
+    # Its gate's socket directory in WORK (TMPDIR): one the test kills
+    # with SIGKILL cannot remove it, and WORK goes at the end.
+    TMPDIR=$WORK ${VALGRIND:-} "$BIN/verifier" serve --listen 127.0.0.1:0 "$@" \
+        >"$WORK/$name.out" 2>"$WORK/$name.err" &
     VPID=$!
     VERIFIER_PIDS+=("$VPID")
     VERIFIER_NAME[$VPID]=$name
