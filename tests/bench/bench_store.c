@@ -47,7 +47,21 @@ static double cpu_s(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-/* A fresh registry at path: one device, one baseline. */
+/* A registry file and the WAL and shared-memory files beside it, gone. */
+static void remove_registry(const char *path)
+{
+	static const char *const suffixes[] = { "", "-wal", "-shm" };
+	char p[128];
+	size_t i;
+
+	for (i = 0; i < sizeof(suffixes) / sizeof(suffixes[0]); i++) {
+		snprintf(p, sizeof(p), "%s%s", path, suffixes[i]);
+		unlink(p);
+	}
+}
+
+/* A new registry at path (in a directory of its own): one device, one
+ * baseline. */
 static int make_registry(const char *path, int schema7)
 {
 	tpa_store *s = NULL;
@@ -55,7 +69,6 @@ static int make_registry(const char *path, int schema7)
 	char *msg = NULL;
 	int version = 0, ok;
 
-	unlink(path);
 	if (tpa_store_open_sqlite(&s, path) < 0 ||
 	    tpa_store_enroll(s, ID, EK, sizeof(EK), CERT, sizeof(CERT), AKP, sizeof(AKP),
 			     "000b7001", NULL, 0, NOW) < 0 ||
@@ -145,10 +158,16 @@ int main(int argc, char **argv)
 	size_t i, log_len = 24 * 1024;
 	int rc = 1;
 
-	/* A compact JWS of the verifier's size, and an event log of a real
-	 * boot's (its bytes do not matter: written when they change). */
-	if (!mkdtemp(dir) || !(token = malloc(1101)) || !(log = malloc(log_len)))
+	/* A compact JWS of the verifier's size, and an event log of a boot's
+	 * size (its bytes do not matter: the same each time, so not written
+	 * again after the first verdict, as for a device that boots alike). */
+	token = malloc(1101);
+	log = malloc(log_len);
+	if (!token || !log || !mkdtemp(dir)) {
+		free(token);
+		free(log);
 		return 2;
+	}
 	for (i = 0; i < 1100; i++)
 		token[i] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"[i % 64];
 	token[20] = token[1000] = '.';
@@ -166,16 +185,8 @@ int main(int argc, char **argv)
 	printf("record_wall_schema7_check %.1f us\n", w[1]);
 	rc = 0;
 out:
-	unlink(p8);
-	unlink(p7);
-	for (i = 0; i < 2; i++) {
-		char q[80];
-
-		snprintf(q, sizeof(q), "%s/schema%d.db-wal", dir, i ? 7 : 8);
-		unlink(q);
-		snprintf(q, sizeof(q), "%s/schema%d.db-shm", dir, i ? 7 : 8);
-		unlink(q);
-	}
+	remove_registry(p8);
+	remove_registry(p7);
 	rmdir(dir);
 	free(token);
 	free(log);
